@@ -1,0 +1,237 @@
+"""Compile a day into numbers for the solver, and keep the map back (``IdMap``).
+
+This is where the modelling choices of DESIGN.md become arrays:
+
+- time is seconds after the plan's local midnight; travel is rounded up to whole minutes;
+- an appointment at ``T`` becomes a node whose cumul is fixed at the *door time*
+  ``T - band_near`` (5 min by default) and whose service is ``band_near + duration``: the
+  technician is at the door by then, never later, and a break can never fall into those minutes.
+  ``decode`` then places the arrival as late as the plan allows inside the band (see there);
+- a window ``[a, b]`` bounds the service start; an urgent fault's deadline caps it too;
+- eligibility (``dispatch.eligibility``) gives each node its allowed vehicles; visits nobody may
+  serve do not become nodes at all;
+- drop penalties grow with priority (x4 a step) from a base above any insertion's travel cost,
+  so the solver leaves a visit out only when it does not fit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+from numpy.typing import NDArray
+
+from dispatch.eligibility import TimeBounds, screen_visits
+from dispatch.model import Priority, Problem, Site, Technician, Unassigned, Visit
+from dispatch.travel import TravelTimeProvider, provider_for
+from dispatch.units import SECONDS_PER_MINUTE, seconds_after
+from solver import BreakRule, Instance, Vehicle
+
+__all__ = [
+    "PRIORITY_WEIGHT",
+    "QUANTITY_SCALE",
+    "IdMap",
+    "SiteTable",
+    "build_sites",
+    "compile_problem",
+]
+
+#: Drop penalty of each priority, in units of the largest possible insertion cost.
+PRIORITY_WEIGHT = {Priority.LOW: 1, Priority.NORMAL: 4, Priority.HIGH: 16, Priority.URGENT: 256}
+
+#: Integer units of the capacity quantities: 0.1 kg and 1 litre.
+QUANTITY_SCALE = {"weight_kg": 10, "volume_m3": 1000}
+
+
+@dataclass(frozen=True, slots=True)
+class SiteTable:
+    """Deduplicated sites and the matrices between them; rows of technicians and visits."""
+
+    sites: tuple[Site, ...]
+    travel_s: NDArray[np.int64]
+    distance_m: NDArray[np.int64]
+    visit_row: NDArray[np.int64]
+    start_row: NDArray[np.int64]
+    end_row: NDArray[np.int64]
+
+
+@dataclass(frozen=True, slots=True)
+class IdMap:
+    """What ``decode`` needs to turn solver numbers back into a plan."""
+
+    problem: Problem
+    origin: datetime
+    sites: SiteTable
+    node_visit: tuple[int, ...]
+    door_buffer_s: NDArray[np.int64]
+    excluded: tuple[Unassigned, ...]
+    candidates: tuple[tuple[int, ...], ...]
+
+    def visit(self, node: int) -> Visit:
+        """The visit of a solver node."""
+        return self.problem.visits[self.node_visit[node]]
+
+    def technician(self, vehicle: int) -> Technician:
+        """The technician of a solver vehicle."""
+        return self.problem.technicians[vehicle]
+
+
+def _site_key(site: Site) -> tuple[float, ...]:
+    if site.matrix_index is not None:
+        return (float(site.matrix_index),)
+    assert site.location is not None  # validation guarantees one or the other
+    return (round(site.location.lat, 7), round(site.location.lon, 7))
+
+
+def build_sites(problem: Problem, provider: TravelTimeProvider) -> SiteTable:
+    """Deduplicate every site of the day and ask ``provider`` for one matrix over them.
+
+    Travel is rounded up to whole minutes (``dispatch.units``).
+    """
+    rows: dict[tuple[float, ...], int] = {}
+    unique: list[Site] = []
+
+    def row_of(site: Site) -> int:
+        key = _site_key(site)
+        if key not in rows:
+            rows[key] = len(unique)
+            unique.append(site)
+        return rows[key]
+
+    start_row = np.array([row_of(t.start) for t in problem.technicians], dtype=np.int64)
+    end_row = np.array([row_of(t.end) for t in problem.technicians], dtype=np.int64)
+    visit_row = np.array([row_of(v.site) for v in problem.visits], dtype=np.int64)
+    durations_s, distances_m = provider.matrix(unique)
+    minute = SECONDS_PER_MINUTE
+    travel_s = (-(-durations_s // minute) * minute).astype(np.int64)
+    return SiteTable(tuple(unique), travel_s, distances_m, visit_row, start_row, end_row)
+
+
+def _time_bounds(problem: Problem, visit: Visit, origin: datetime, horizon_s: int) -> TimeBounds:
+    service = round(visit.duration.total_seconds())
+    if visit.appointment is not None:
+        buffer = round(problem.policy.early_band[0].total_seconds())
+        door = seconds_after(visit.appointment, origin) - buffer
+        earliest, latest, service = door, door, service + buffer
+    elif visit.window is not None:
+        earliest = seconds_after(visit.window.start, origin)
+        latest = seconds_after(visit.window.end, origin)
+    else:
+        earliest, latest = 0, horizon_s
+    if visit.deadline is not None:
+        latest = min(latest, seconds_after(visit.deadline, origin))
+    return TimeBounds(earliest, latest, service)
+
+
+def _quantities(problem: Problem, nodes: Sequence[int]) -> list[str]:
+    """The capacity quantities that matter: demanded by a node and limited on some van."""
+    used = []
+    for name in QUANTITY_SCALE:
+        demanded = any(getattr(problem.visits[i].demand, name) > 0 for i in nodes)
+        limited = any(getattr(t.capacity, name) is not None for t in problem.technicians)
+        if demanded and limited:
+            used.append(name)
+    return used
+
+
+def compile_problem(
+    problem: Problem, provider: TravelTimeProvider | None = None
+) -> tuple[Instance, IdMap]:
+    """Turn ``problem`` into a solver ``Instance`` and the ``IdMap`` that reads its answer."""
+    table = build_sites(problem, provider or provider_for(problem))
+    origin = problem.midnight
+    horizon_s = max(seconds_after(t.shift.end, origin) for t in problem.technicians)
+    bounds = [_time_bounds(problem, visit, origin, horizon_s) for visit in problem.visits]
+    screenings = screen_visits(
+        problem,
+        bounds,
+        table.travel_s,
+        table.distance_m,
+        table.visit_row,
+        table.start_row,
+        table.end_row,
+    )
+    nodes = [i for i, s in enumerate(screenings) if s.unassigned is None]
+    excluded = tuple(s.unassigned for s in screenings if s.unassigned is not None)
+    quantities = _quantities(problem, nodes)
+
+    demand = np.array(
+        [
+            [round(getattr(problem.visits[i].demand, q) * QUANTITY_SCALE[q]) for q in quantities]
+            for i in nodes
+        ],
+        dtype=np.int64,
+    ).reshape(len(nodes), len(quantities))
+    unlimited = int(demand.sum()) + 1
+    vehicles = tuple(
+        Vehicle(
+            start_location=int(table.start_row[v]),
+            end_location=int(table.end_row[v]),
+            shift_start_s=seconds_after(tech.shift.start, origin),
+            shift_end_s=seconds_after(tech.shift.end, origin),
+            capacity=tuple(
+                unlimited
+                if getattr(tech.capacity, q) is None
+                else round(getattr(tech.capacity, q) * QUANTITY_SCALE[q])
+                for q in quantities
+            ),
+            breaks=tuple(
+                BreakRule(
+                    seconds_after(b.window.start, origin),
+                    seconds_after(b.window.end - b.duration, origin),
+                    round(b.duration.total_seconds()),
+                )
+                for b in tech.breaks
+            ),
+        )
+        for v, tech in enumerate(problem.technicians)
+    )
+    node_rows = table.visit_row[nodes] if nodes else np.zeros(0, dtype=np.int64)
+    relevant = np.concatenate([node_rows, table.start_row, table.end_row])
+    largest_leg = int(table.travel_s[np.ix_(relevant, relevant)].max(initial=0))
+    index_of = {tech.id: v for v, tech in enumerate(problem.technicians)}
+    preferences = [problem.visits[i].preferred for i in nodes]
+    preferred = np.array(
+        [index_of[tech] if tech is not None else -1 for tech in preferences], dtype=np.int64
+    )
+    preference_cost = round(problem.policy.preferred_technician_bonus.total_seconds())
+    base_penalty = 2 * largest_leg + preference_cost + 1
+    instance = Instance(
+        travel_s=table.travel_s,
+        distance_m=table.distance_m,
+        node_location=node_rows.astype(np.int64),
+        service_s=np.array([bounds[i].service_s for i in nodes], dtype=np.int64),
+        window_s=np.array(
+            [(bounds[i].earliest_s, bounds[i].latest_s) for i in nodes], dtype=np.int64
+        ).reshape(len(nodes), 2),
+        demand=demand,
+        penalty=np.array(
+            [base_penalty * PRIORITY_WEIGHT[problem.visits[i].priority] for i in nodes],
+            dtype=np.int64,
+        ),
+        vehicles=vehicles,
+        allowed=tuple(screenings[i].allowed for i in nodes),
+        preferred=preferred,
+        preference_cost=preference_cost,
+    )
+    buffers = np.array(
+        [
+            round(problem.policy.early_band[0].total_seconds())
+            if problem.visits[i].appointment is not None
+            else 0
+            for i in nodes
+        ],
+        dtype=np.int64,
+    )
+    id_map = IdMap(
+        problem=problem,
+        origin=origin,
+        sites=table,
+        node_visit=tuple(nodes),
+        door_buffer_s=buffers,
+        excluded=excluded,
+        candidates=tuple(screenings[i].allowed for i in nodes),
+    )
+    return instance, id_map

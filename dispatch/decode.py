@@ -1,0 +1,158 @@
+"""Read the solver's answer back into a ``Plan``: times, legs, breaks and reasons.
+
+The solver fixes, per node, the time its service starts (for an appointment, the door time
+``T - band_near``) and where each break lies. The arrival is then placed *as late as the plan
+allows*: a technician leaves the previous stop just in time, reaching an appointment in its
+band ``[T - band_far, T - band_near]`` and a window visit when its service starts, instead of
+waiting at the door. Formally, for the leg into node ``j``::
+
+    ready   = departure(prev) + travel + breaks taken in the gap   (earliest possible arrival)
+    arrival = max(ready, end of the last break in the gap, service_start(j) - band_far)
+              for an appointment, and service_start(j) otherwise
+
+which never exceeds the door time, because the solver kept ``ready`` and the breaks before it.
+Visits the solver dropped get the reason "no room in the day", naming the technicians that were
+eligible; visits screened out before solving keep the reason found then.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from dispatch.compile import IdMap
+from dispatch.model import (
+    BreakSlot,
+    Plan,
+    Route,
+    Stop,
+    Unassigned,
+    UnassignedCode,
+    Visit,
+)
+from dispatch.units import moment_after, seconds_after
+from solver import RouteSolution, Solution
+
+__all__ = ["decode"]
+
+
+def decode(solution: Solution, id_map: IdMap) -> Plan:
+    """Turn ``solution`` into a ``Plan`` for the problem behind ``id_map``."""
+    routes = tuple(_route(route, id_map) for route in solution.routes if route.nodes)
+    dropped = tuple(_no_room(node, id_map) for node in solution.dropped)
+    order = {visit.id: i for i, visit in enumerate(id_map.problem.visits)}
+    unassigned = tuple(sorted(id_map.excluded + dropped, key=lambda u: order[u.visit_id]))
+    return Plan(
+        routes=routes,
+        unassigned=unassigned,
+        solve_s=solution.elapsed_s,
+        objective=solution.objective,
+    )
+
+
+def _no_room(node: int, id_map: IdMap) -> Unassigned:
+    visit = id_map.visit(node)
+    names = [id_map.technician(v).id for v in id_map.candidates[node]]
+    shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+    return Unassigned(
+        visit.id,
+        UnassignedCode.NO_ROOM,
+        f"no room in the day of the eligible technicians ({shown}): their routes are full "
+        "around this visit's time",
+        tuple(names),
+    )
+
+
+def _route(route: RouteSolution, id_map: IdMap) -> Route:
+    def at(seconds: int) -> datetime:
+        return moment_after(id_map.origin, seconds)
+
+    table = id_map.sites
+    vehicle = route.vehicle
+    travel_s, distance_m = table.travel_s, table.distance_m
+    band_far = round(id_map.problem.policy.early_band[1].total_seconds())
+    breaks = sorted(route.breaks)
+    stops: list[Stop] = []
+    previous_row = int(table.start_row[vehicle])
+    shift_start = seconds_after(id_map.technician(vehicle).shift.start, id_map.origin)
+    departure = start_s = _leave_base(route, id_map, shift_start, band_far)
+    total_wait = 0
+    total_service = 0
+    total_travel = 0
+    total_distance = 0
+    for node, cumul in zip(route.nodes, route.cumul_s, strict=True):
+        visit = id_map.visit(node)
+        row = int(table.visit_row[id_map.node_visit[node]])
+        service_start = cumul + int(id_map.door_buffer_s[node])
+        leg_s, leg_m = int(travel_s[previous_row, row]), int(distance_m[previous_row, row])
+        in_gap = [(s, d) for s, d in breaks if departure <= s < cumul]
+        ready = departure + leg_s + sum(d for _, d in in_gap)
+        if visit.appointment is not None:
+            last_break_end = max((s + d for s, d in in_gap), default=ready)
+            arrival = max(ready, last_break_end, service_start - band_far)
+        else:
+            arrival = cumul
+        duration = round(visit.duration.total_seconds())
+        stops.append(
+            Stop(
+                visit_id=visit.id,
+                arrival=at(arrival),
+                service_start=at(service_start),
+                departure=at(service_start + duration),
+                travel=timedelta(seconds=leg_s),
+                distance_km=leg_m / 1000,
+                early=_early(visit, at(arrival)),
+                late=_late(visit, at(arrival)),
+                wait=timedelta(seconds=service_start - ready),
+            )
+        )
+        total_wait += service_start - ready
+        total_service += duration
+        total_travel += leg_s
+        total_distance += leg_m
+        departure = service_start + duration
+        previous_row = row
+    end_row = int(table.end_row[vehicle])
+    total_travel += int(travel_s[previous_row, end_row])
+    total_distance += int(distance_m[previous_row, end_row])
+    return Route(
+        technician_id=id_map.technician(vehicle).id,
+        start_time=at(start_s),
+        end_time=at(route.end_s),
+        stops=tuple(stops),
+        breaks=tuple(BreakSlot(at(s), at(s + d)) for s, d in breaks),
+        distance_km=total_distance / 1000,
+        travel=timedelta(seconds=total_travel),
+        service=timedelta(seconds=total_service),
+        wait=timedelta(seconds=total_wait),
+    )
+
+
+def _leave_base(route: RouteSolution, id_map: IdMap, shift_start: int, band_far: int) -> int:
+    """When to leave the base: early enough to reach a first appointment ``band_far`` ahead.
+
+    The solver leaves as late as the route allows, which puts a first appointment at the band's
+    near edge; leaving earlier (never before the shift) gives the whole band as a margin.
+    """
+    node = route.nodes[0]
+    if id_map.visit(node).appointment is None:
+        return route.start_s
+    first_breaks = [d for s, d in route.breaks if route.start_s <= s < route.cumul_s[0]]
+    door = route.cumul_s[0]
+    service_start = door + int(id_map.door_buffer_s[node])
+    target = service_start - band_far
+    row = int(id_map.sites.visit_row[id_map.node_visit[node]])
+    leg = int(id_map.sites.travel_s[int(id_map.sites.start_row[route.vehicle]), row])
+    ready = route.start_s + leg + sum(first_breaks)
+    return max(shift_start, route.start_s - max(0, ready - target))
+
+
+def _early(visit: Visit, arrival: datetime) -> timedelta:
+    target = visit.appointment or (visit.window.start if visit.window else None)
+    return max(target - arrival, timedelta(0)) if target else timedelta(0)
+
+
+def _late(visit: Visit, arrival: datetime) -> timedelta:
+    latest = visit.appointment or (visit.window.end if visit.window else None)
+    if visit.deadline is not None:
+        latest = min(latest, visit.deadline) if latest else visit.deadline
+    return max(arrival - latest, timedelta(0)) if latest else timedelta(0)

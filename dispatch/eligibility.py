@@ -1,0 +1,219 @@
+"""Who may serve a visit, and in words why nobody can.
+
+Each visit is screened against every technician (or only the one it is pinned to) in a fixed
+order, the order a dispatcher would check by hand: skills, crew size, service radius, time
+(can the visit's window be reached from the base inside the shift and back), van room. The
+technicians that pass every check become the visit's allowed vehicles in the solver; a visit
+nobody passes never reaches the solver and is reported with the first check that emptied the
+list. Radius distances are great-circle kilometres from the technician's start; pairs close to
+the limit are measured again on the WGS84 ellipsoid (geopy), where a metre decides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from geopy.distance import geodesic
+from numpy.typing import NDArray
+
+from dispatch.model import (
+    Problem,
+    Technician,
+    TechnicianId,
+    Unassigned,
+    UnassignedCode,
+    Visit,
+)
+from dispatch.travel.geodesic import haversine_km
+from dispatch.units import format_clock, seconds_after
+
+__all__ = ["RADIUS_RECHECK_SHARE", "Screening", "TimeBounds", "screen_visits"]
+
+#: Pairs whose haversine distance lies within this share of the radius are re-measured with
+#: geopy's ellipsoidal distance (haversine errs by up to about 0.5 %).
+RADIUS_RECHECK_SHARE = 0.01
+
+
+@dataclass(frozen=True, slots=True)
+class TimeBounds:
+    """Bounds in solver seconds of a visit's node: its cumul window and the time spent there."""
+
+    earliest_s: int
+    latest_s: int
+    service_s: int
+
+
+@dataclass(frozen=True, slots=True)
+class Screening:
+    """The outcome for one visit: the technicians allowed (indices), or why there are none."""
+
+    allowed: tuple[int, ...]
+    unassigned: Unassigned | None
+
+
+def screen_visits(
+    problem: Problem,
+    bounds: Sequence[TimeBounds],
+    travel_s: NDArray[np.int64],
+    distance_m: NDArray[np.int64],
+    visit_site: NDArray[np.int64],
+    start_site: NDArray[np.int64],
+    end_site: NDArray[np.int64],
+) -> list[Screening]:
+    """Screen every visit of ``problem`` (see the module docstring).
+
+    Parameters
+    ----------
+    bounds
+        Per visit, its node's time bounds in seconds after the plan's midnight.
+    travel_s, distance_m
+        Matrices over deduplicated sites.
+    visit_site, start_site, end_site
+        Row of each visit, technician start and technician end in those matrices.
+    """
+    radius_km = _radius_km(problem, distance_m, visit_site, start_site)
+    index_of = {tech.id: i for i, tech in enumerate(problem.technicians)}
+    origin = problem.midnight
+    shifts = np.array(
+        [
+            [seconds_after(t.shift.start, origin), seconds_after(t.shift.end, origin)]
+            for t in problem.technicians
+        ],
+        dtype=np.int64,
+    ).reshape(-1, 2)
+    outcomes = []
+    for i, visit in enumerate(problem.visits):
+        reach_s = travel_s[start_site, visit_site[i]]
+        back_s = travel_s[visit_site[i], end_site]
+        earliest = np.maximum(shifts[:, 0] + reach_s, bounds[i].earliest_s)
+        latest = np.minimum(shifts[:, 1] - back_s - bounds[i].service_s, bounds[i].latest_s)
+        fits_time = earliest <= latest
+        outcomes.append(_screen(problem, visit, index_of, radius_km[i], fits_time))
+    return outcomes
+
+
+def _radius_km(
+    problem: Problem,
+    distance_m: NDArray[np.int64],
+    visit_site: NDArray[np.int64],
+    start_site: NDArray[np.int64],
+) -> NDArray[np.float64]:
+    """``(visits, technicians)`` km from each technician's start to each visit."""
+    techs, visits = problem.technicians, problem.visits
+    road = distance_m[np.ix_(visit_site, start_site)].astype(np.float64) / 1000.0
+    if not visits:
+        return road
+    located = all(v.site.location for v in visits) and all(t.start.location for t in techs)
+    if not located:  # an explicit matrix without coordinates: its road km is all we have
+        return road
+    points = np.array(
+        [(v.site.location.lat, v.site.location.lon) for v in visits if v.site.location]
+    )
+    bases = np.array(
+        [(t.start.location.lat, t.start.location.lon) for t in techs if t.start.location]
+    )
+    km = haversine_km(points, bases)
+    limits = np.array([_limit(problem, t) for t in techs])
+    near = np.abs(km - limits[None, :]) <= RADIUS_RECHECK_SHARE * limits[None, :]
+    for i, j in zip(*np.nonzero(near), strict=True):
+        km[i, j] = geodesic(tuple(points[i]), tuple(bases[j])).km
+    return km
+
+
+def _limit(problem: Problem, technician: Technician) -> float:
+    return technician.service_radius_km or problem.policy.service_radius_km
+
+
+def _screen(
+    problem: Problem,
+    visit: Visit,
+    index_of: dict[TechnicianId, int],
+    radius_km: NDArray[np.float64],
+    fits_time: NDArray[np.bool_],
+) -> Screening:
+    techs = problem.technicians
+    pool = [index_of[visit.pinned_to]] if visit.pinned_to else list(range(len(techs)))
+
+    def left_out(code: UnassignedCode, reason: str, candidates: Sequence[int]) -> Screening:
+        if visit.pinned_to:
+            code, reason = UnassignedCode.PINNED, f"pinned to {visit.pinned_to}, {reason}"
+        ids = tuple(techs[c].id for c in candidates)
+        return Screening((), Unassigned(visit.id, code, reason, ids))
+
+    skilled = [c for c in pool if visit.required_skills <= techs[c].skills]
+    if not skilled:
+        return left_out(UnassignedCode.NO_SKILL, _skill_reason(problem, visit, pool), pool)
+    crewed = [c for c in skilled if techs[c].crew_size >= visit.crew_size]
+    if not crewed:
+        largest = max(techs[c].crew_size for c in skilled)
+        reason = (
+            f"needs a crew of {visit.crew_size}; the qualified technicians work in crews of at "
+            f"most {largest}"
+        )
+        return left_out(UnassignedCode.CREW_SIZE, reason, skilled)
+    near = [c for c in crewed if radius_km[c] <= _limit(problem, techs[c])]
+    if not near:
+        closest = min(crewed, key=lambda c: radius_km[c])
+        reason = (
+            f"{radius_km[closest]:.0f} km from every eligible base "
+            f"(radius {_limit(problem, techs[closest]):g} km; nearest {techs[closest].id})"
+        )
+        return left_out(UnassignedCode.RADIUS, reason, crewed)
+    timely = [c for c in near if fits_time[c]]
+    if not timely:
+        return left_out(UnassignedCode.WINDOW, _time_reason(problem, visit, near), near)
+    roomy = [c for c in timely if _fits_van(visit, techs[c])]
+    if not roomy:
+        reason = f"{_load_text(visit)} is more than any eligible van holds"
+        return left_out(UnassignedCode.CAPACITY, reason, timely)
+    return Screening(tuple(roomy), None)
+
+
+def _skill_reason(problem: Problem, visit: Visit, pool: Sequence[int]) -> str:
+    held = set().union(*(problem.technicians[c].skills for c in pool)) if pool else set()
+    missing = sorted(visit.required_skills - held)
+    if missing:
+        names = ", ".join(f"'{skill}'" for skill in missing)
+        who = "the technician" if visit.pinned_to else "no technician"
+        return f"{who} has skill {names}" if len(missing) == 1 else f"{who} has skills {names}"
+    names = ", ".join(f"'{skill}'" for skill in sorted(visit.required_skills))
+    return f"no single technician has all of {names}"
+
+
+def _time_reason(problem: Problem, visit: Visit, candidates: Sequence[int]) -> str:
+    if visit.appointment is not None:
+        wanted = f"the appointment at {format_clock(visit.appointment)}"
+    elif visit.window is not None:
+        wanted = f"the window {format_clock(visit.window.start)}-{format_clock(visit.window.end)}"
+    else:
+        wanted = "the visit"
+    if visit.deadline is not None:
+        wanted += f" (urgent: reach by {format_clock(visit.deadline)})"
+    shifts = sorted(
+        {
+            f"{format_clock(t.shift.start)}-{format_clock(t.shift.end)}"
+            for t in (problem.technicians[c] for c in candidates)
+        }
+    )
+    return (
+        f"{wanted} cannot be reached and finished inside any eligible shift "
+        f"({', '.join(shifts)}), counting travel from and back to base"
+    )
+
+
+def _fits_van(visit: Visit, technician: Technician) -> bool:
+    capacity = technician.capacity
+    return (capacity.weight_kg is None or visit.demand.weight_kg <= capacity.weight_kg) and (
+        capacity.volume_m3 is None or visit.demand.volume_m3 <= capacity.volume_m3
+    )
+
+
+def _load_text(visit: Visit) -> str:
+    parts = []
+    if visit.demand.weight_kg:
+        parts.append(f"{visit.demand.weight_kg:g} kg")
+    if visit.demand.volume_m3:
+        parts.append(f"{visit.demand.volume_m3:g} m³")
+    return " / ".join(parts) or "the load"

@@ -1,0 +1,86 @@
+"""Headline figures of a plan: coverage by priority, punctuality, the early band, km, load."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from dispatch.model import Plan, Priority, Problem, Visit, VisitId
+
+__all__ = ["Kpis", "compute_kpis"]
+
+
+@dataclass(frozen=True, slots=True)
+class Kpis:
+    """Figures of one plan (see ``compute_kpis``)."""
+
+    visits: int
+    assigned: int
+    assigned_by_priority: dict[str, tuple[int, int]]
+    on_time_rate: float
+    early_band_rate: float
+    appointment_stops: int
+    appointments_in_band: int
+    urgent_within_response: float
+    distance_km: float
+    travel: timedelta
+    service: timedelta
+    utilisation: float
+    technicians_used: int
+    solve_s: float
+
+
+def _share(part: int, whole: int) -> float:
+    return round(part / whole, 4) if whole else 1.0
+
+
+def compute_kpis(problem: Problem, plan: Plan) -> Kpis:
+    """Compute the plan's KPIs.
+
+    ``on_time_rate`` is the share of served stops that arrive no later than their latest allowed
+    start; ``early_band_rate`` the share of served appointments reached inside the policy's
+    band; ``urgent_within_response`` the share of served urgent visits with a report time that
+    are reached within the response time; ``utilisation`` is busy time (travel and service)
+    over the shift time of every technician on duty.
+    """
+    visits: dict[VisitId, Visit] = {visit.id: visit for visit in problem.visits}
+    near, far = problem.policy.early_band
+    stops = [stop for route in plan.routes for stop in route.stops]
+    served = {stop.visit_id for stop in stops}
+    by_priority = {
+        priority.label: (
+            sum(1 for v in problem.visits if v.priority == priority),
+            sum(1 for v in problem.visits if v.priority == priority and v.id in served),
+        )
+        for priority in sorted(Priority, reverse=True)
+    }
+    on_time = sum(1 for stop in stops if stop.late == timedelta(0))
+    appointments = [stop for stop in stops if visits[stop.visit_id].appointment is not None]
+    in_band = sum(
+        1
+        for stop in appointments
+        if near <= (visits[stop.visit_id].appointment or stop.arrival) - stop.arrival <= far
+    )
+    urgent = [stop for stop in stops if visits[stop.visit_id].deadline is not None]
+    urgent_ok = sum(
+        1 for stop in urgent if stop.arrival <= (visits[stop.visit_id].deadline or stop.arrival)
+    )
+    travel = sum((route.travel for route in plan.routes), timedelta(0))
+    service = sum((route.service for route in plan.routes), timedelta(0))
+    shifts = sum((t.shift.end - t.shift.start for t in problem.technicians), timedelta(0))
+    return Kpis(
+        visits=len(problem.visits),
+        assigned=len(stops),
+        assigned_by_priority=by_priority,
+        on_time_rate=_share(on_time, len(stops)),
+        early_band_rate=_share(in_band, len(appointments)),
+        appointment_stops=len(appointments),
+        appointments_in_band=in_band,
+        urgent_within_response=_share(urgent_ok, len(urgent)),
+        distance_km=round(sum(route.distance_km for route in plan.routes), 1),
+        travel=travel,
+        service=service,
+        utilisation=round((travel + service) / shifts, 4) if shifts else 0.0,
+        technicians_used=len(plan.routes),
+        solve_s=round(plan.solve_s, 2),
+    )

@@ -1,0 +1,270 @@
+"""The domain: plain, frozen, typed values for a day to plan and the plan made for it.
+
+Nothing here parses, validates, talks to a database or knows about the solver: ``validate``
+builds these values from the wire schemas, ``compile`` turns them into numbers for the solver,
+``decode`` turns the solver's answer back into a ``Plan``. Times are timezone-aware datetimes on
+the plan's date; durations are ``timedelta``; distances are kilometres.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import NewType
+from zoneinfo import ZoneInfo
+
+__all__ = [
+    "Break",
+    "BreakSlot",
+    "Capacity",
+    "Demand",
+    "LatLon",
+    "Plan",
+    "Policy",
+    "Priority",
+    "Problem",
+    "Route",
+    "Site",
+    "Stop",
+    "Technician",
+    "TechnicianId",
+    "TimeWindow",
+    "TravelMatrix",
+    "TravelSettings",
+    "Unassigned",
+    "UnassignedCode",
+    "Visit",
+    "VisitId",
+]
+
+VisitId = NewType("VisitId", str)
+TechnicianId = NewType("TechnicianId", str)
+
+
+class Priority(enum.IntEnum):
+    """How much a visit matters; a higher value is dropped last."""
+
+    LOW = 0
+    NORMAL = 1
+    HIGH = 2
+    URGENT = 3
+
+    @property
+    def label(self) -> str:
+        """The contract's name: ``urgent``, ``high``, ``normal`` or ``low``."""
+        return self.name.lower()
+
+
+class UnassignedCode(enum.StrEnum):
+    """Why a visit is not in any route, for scripts; the order is the order of the checks."""
+
+    NO_SKILL = "no_skill"
+    CREW_SIZE = "crew_size"
+    PINNED = "pinned"
+    RADIUS = "radius"
+    WINDOW = "window"
+    CAPACITY = "capacity"
+    NO_ROOM = "no_room"
+
+
+@dataclass(frozen=True, slots=True)
+class LatLon:
+    """A WGS84 point."""
+
+    lat: float
+    lon: float
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    """Where something is: coordinates, a row of an explicit travel matrix, or both."""
+
+    location: LatLon | None = None
+    matrix_index: int | None = None
+    address: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TimeWindow:
+    """A closed interval ``[start, end]`` of aware datetimes."""
+
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Break:
+    """A break of ``duration`` taken inside ``window``."""
+
+    window: TimeWindow
+    duration: timedelta
+
+
+@dataclass(frozen=True, slots=True)
+class Capacity:
+    """What a van holds; ``None`` means no limit on that quantity."""
+
+    weight_kg: float | None = None
+    volume_m3: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Demand:
+    """Room a visit takes in the van."""
+
+    weight_kg: float = 0.0
+    volume_m3: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Technician:
+    """A technician (``crew_size`` 1) or a delivery crew, with a base, a shift and skills."""
+
+    id: TechnicianId
+    name: str
+    skills: frozenset[str]
+    start: Site
+    end: Site
+    shift: TimeWindow
+    breaks: tuple[Break, ...] = ()
+    crew_size: int = 1
+    capacity: Capacity = Capacity()
+    service_radius_km: float | None = None
+    phone: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Visit:
+    """A job at one site, served once by one qualified technician or crew.
+
+    ``appointment`` (service starts exactly then) and ``window`` (service starts inside it) are
+    exclusive; with neither the visit may happen any time in a shift. ``deadline`` is the latest
+    arrival an urgent fault allows (``reported_at`` plus the policy's response time).
+    """
+
+    id: VisitId
+    site: Site
+    duration: timedelta
+    kind: str = "repair"
+    customer: str = ""
+    phone: str = ""
+    appointment: datetime | None = None
+    window: TimeWindow | None = None
+    required_skills: frozenset[str] = frozenset()
+    priority: Priority = Priority.NORMAL
+    crew_size: int = 1
+    demand: Demand = Demand()
+    pinned_to: TechnicianId | None = None
+    preferred: TechnicianId | None = None
+    notes: str = ""
+    reported_at: datetime | None = None
+    deadline: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TravelSettings:
+    """Parameters of the embedded geodesic provider (see ``dispatch.travel.geodesic``)."""
+
+    circuity: float = 1.35
+    speed_kmh: tuple[tuple[float, float], ...] = (
+        (0.0, 15.0),
+        (2.0, 22.0),
+        (10.0, 35.0),
+        (30.0, 55.0),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """The desk's rules for a day."""
+
+    early_band: tuple[timedelta, timedelta] = (timedelta(minutes=5), timedelta(minutes=10))
+    service_radius_km: float = 100.0
+    time_limit_s: float = 10.0
+    urgent_response: timedelta = timedelta(minutes=120)
+    preferred_technician_bonus: timedelta = timedelta(minutes=30)
+    travel: TravelSettings = TravelSettings()
+
+
+@dataclass(frozen=True, slots=True)
+class TravelMatrix:
+    """Explicit travel between matrix rows: minutes and kilometres, square."""
+
+    durations_min: tuple[tuple[float, ...], ...]
+    distances_km: tuple[tuple[float, ...], ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """A validated day to plan."""
+
+    date: date
+    timezone: ZoneInfo
+    policy: Policy
+    technicians: tuple[Technician, ...]
+    visits: tuple[Visit, ...]
+    travel: TravelMatrix | None = None
+
+    @property
+    def midnight(self) -> datetime:
+        """The start of the plan's date, local time: the origin of solver time."""
+        return datetime(self.date.year, self.date.month, self.date.day, tzinfo=self.timezone)
+
+
+@dataclass(frozen=True, slots=True)
+class Stop:
+    """A visit placed on a route. ``travel`` and ``distance_km`` are of the leg ending here."""
+
+    visit_id: VisitId
+    arrival: datetime
+    service_start: datetime
+    departure: datetime
+    travel: timedelta
+    distance_km: float
+    early: timedelta
+    late: timedelta
+    wait: timedelta
+
+
+@dataclass(frozen=True, slots=True)
+class BreakSlot:
+    """A break as placed in a route."""
+
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One technician's day; totals include the way back to ``end``."""
+
+    technician_id: TechnicianId
+    start_time: datetime
+    end_time: datetime
+    stops: tuple[Stop, ...]
+    breaks: tuple[BreakSlot, ...]
+    distance_km: float
+    travel: timedelta
+    service: timedelta
+    wait: timedelta
+
+
+@dataclass(frozen=True, slots=True)
+class Unassigned:
+    """A visit left out, with the reason and the technicians that were considered."""
+
+    visit_id: VisitId
+    code: UnassignedCode
+    reason: str
+    candidates: tuple[TechnicianId, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """The engine's answer for a problem: routes, what is left out and why, solve time."""
+
+    routes: tuple[Route, ...]
+    unassigned: tuple[Unassigned, ...]
+    solve_s: float = 0.0
+    objective: int = 0

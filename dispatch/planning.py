@@ -1,0 +1,50 @@
+"""The planning service: a validated day in, a plan out (compile -> solve -> decode)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from dispatch.compile import compile_problem
+from dispatch.decode import decode
+from dispatch.errors import InternalError
+from dispatch.model import Plan, Problem
+from dispatch.travel import TravelTimeProvider
+from solver import Progress, SolveParams, SolverError, solve
+
+__all__ = ["plan_day"]
+
+
+def plan_day(
+    problem: Problem,
+    *,
+    provider: TravelTimeProvider | None = None,
+    params: SolveParams | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+) -> Plan:
+    """Plan ``problem``: every visit ends in one route or in ``unassigned`` with a reason.
+
+    Parameters
+    ----------
+    problem
+        A validated day (``dispatch.validate.parse_problem``).
+    provider
+        Travel times; by default the problem's explicit matrix or the geodesic provider.
+    params
+        Search budget; by default the policy's time limit with guided local search.
+    on_progress
+        Called with the search's progress (elapsed, best cost, visits placed).
+
+    Raises
+    ------
+    TravelTimeError
+        When the provider cannot give a matrix.
+    InternalError
+        When the solver fails on a model the engine built (a bug).
+    """
+    instance, id_map = compile_problem(problem, provider)
+    params = params or SolveParams(time_limit_s=problem.policy.time_limit_s)
+    try:
+        solution = solve(instance, params, on_progress=on_progress)
+    except SolverError as error:
+        raise InternalError(f"the solver failed: {error}") from error
+    return decode(solution, id_map)

@@ -1,0 +1,274 @@
+"""Wire schemas of the contract (``CONTRACT.md``): the problem a user sends and the plan we send.
+
+Pydantic lives here and only here. These classes check shapes, types, ranges and formats and
+reject unknown keys (a typo such as ``apointment`` must not be silently ignored); rules that tie
+several fields together (ids, windows against each other, the travel matrix's shape) live in
+``dispatch.validate``, which turns a ``ProblemIn`` into the plain domain of ``dispatch.model``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "BreakIn",
+    "BreakOut",
+    "CapacityIn",
+    "Clock",
+    "KpisOut",
+    "LocationIn",
+    "PlanOut",
+    "PolicyIn",
+    "PriorityCount",
+    "ProblemIn",
+    "PromisedWindowOut",
+    "RouteOut",
+    "StopOut",
+    "TechnicianIn",
+    "TravelIn",
+    "TravelSettingsIn",
+    "UnassignedOut",
+    "VisitIn",
+    "WindowIn",
+]
+
+#: A local clock time ``HH:MM`` on the plan's date; ``24:00`` is the end of the day.
+Clock = Annotated[
+    str,
+    Field(
+        pattern=r"^(?:(?:[01]\d|2[0-3]):[0-5]\d|24:00)$",
+        examples=["09:30"],
+        description="Local time HH:MM on the plan's date.",
+    ),
+]
+PositiveMinutes = Annotated[float, Field(gt=0, le=24 * 60)]
+Identifier = Annotated[str, Field(min_length=1, max_length=64)]
+VisitKind = Literal["install", "repair", "maintenance", "inspection", "delivery", "pickup"]
+PriorityName = Literal["urgent", "high", "normal", "low"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LocationIn(_Strict):
+    """A WGS84 point; ``address`` may ride along."""
+
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    address: str | None = None
+
+
+class WindowIn(_Strict):
+    """An interval of the day in local clock time."""
+
+    start: Clock
+    end: Clock
+
+
+class BreakIn(_Strict):
+    """A break of ``duration_min`` taken somewhere inside ``[start, end]``."""
+
+    start: Clock
+    end: Clock
+    duration_min: PositiveMinutes
+
+
+class CapacityIn(_Strict):
+    """What a van holds; an absent key means no limit on that quantity."""
+
+    weight_kg: float | None = Field(default=None, ge=0)
+    volume_m3: float | None = Field(default=None, ge=0)
+
+
+class TechnicianIn(_Strict):
+    """A technician or a delivery crew (``crew_size`` 2)."""
+
+    id: Identifier
+    name: str = ""
+    skills: list[str] = Field(default_factory=list)
+    start: LocationIn | None = None
+    end: LocationIn | None = None
+    location_index: int | None = Field(default=None, ge=0)
+    end_location_index: int | None = Field(default=None, ge=0)
+    shift: WindowIn
+    breaks: list[BreakIn] = Field(default_factory=list)
+    crew_size: int = Field(default=1, ge=1, le=10)
+    capacity: CapacityIn | None = None
+    service_radius_km: float | None = Field(default=None, gt=0)
+    phone: str | None = None
+
+
+class VisitIn(_Strict):
+    """A job at one site."""
+
+    id: Identifier
+    customer: str = ""
+    address: str = ""
+    phone: str = ""
+    location: LocationIn | None = None
+    location_index: int | None = Field(default=None, ge=0)
+    kind: VisitKind = "repair"
+    duration_min: PositiveMinutes
+    appointment: Clock | None = None
+    window: WindowIn | None = None
+    required_skills: list[str] = Field(default_factory=list)
+    priority: PriorityName = "normal"
+    crew_size: int = Field(default=1, ge=1, le=10)
+    demand: CapacityIn | None = None
+    technician: str | None = None
+    preferred_technician: str | None = None
+    notes: str = ""
+    reported_at: Clock | None = Field(
+        default=None,
+        description="When an urgent fault was reported; it must be reached within "
+        "policy.urgent_response_min of it.",
+    )
+
+
+class TravelSettingsIn(_Strict):
+    """How the embedded ``geodesic`` provider turns straight lines into driving times."""
+
+    provider: Literal["geodesic"] = "geodesic"
+    circuity: float = Field(default=1.35, ge=1.0, le=3.0)
+    speed_kmh: list[tuple[float, float]] = Field(
+        default_factory=lambda: [(0.0, 15.0), (2.0, 22.0), (10.0, 35.0), (30.0, 55.0)],
+        min_length=1,
+        description="Average speed by trip length: (km, km/h) points, interpolated linearly.",
+    )
+
+
+class PolicyIn(_Strict):
+    """The desk's rules; every field has a default fit for a city service team."""
+
+    early_arrival_min: tuple[float, float] = (5, 10)
+    service_radius_km: float = Field(default=100, gt=0)
+    time_limit_s: float = Field(default=10, gt=0, le=3600)
+    urgent_response_min: float = Field(default=120, gt=0)
+    preferred_technician_min: float = Field(
+        default=30,
+        ge=0,
+        description="Extra travel minutes worth spending to keep a visit with its preferred "
+        "technician.",
+    )
+    travel: TravelSettingsIn = Field(default_factory=TravelSettingsIn)
+
+
+class TravelIn(_Strict):
+    """Explicit matrices: minutes and km between ``locations``, square and of the same size."""
+
+    locations: list[LocationIn | None] = Field(default_factory=list)
+    durations_min: list[list[float]]
+    distances_km: list[list[float]] | None = None
+
+
+class ProblemIn(_Strict):
+    """One day to plan."""
+
+    date: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$", examples=["2026-11-23"])
+    timezone: str = "UTC"
+    policy: PolicyIn = Field(default_factory=PolicyIn)
+    technicians: list[TechnicianIn] = Field(min_length=1)
+    visits: list[VisitIn] = Field(default_factory=list)
+    travel: TravelIn | None = None
+
+
+class PromisedWindowOut(_Strict):
+    """The arrival window told to the customer."""
+
+    start: str
+    end: str
+
+
+class StopOut(_Strict):
+    """One visit on a route; ``travel_min`` and ``distance_km`` are of the leg ending here."""
+
+    visit_id: str
+    arrival: str
+    service_start: str
+    departure: str
+    travel_min: int
+    distance_km: float
+    early_min: int
+    late_min: int
+    wait_min: int
+    kind: str
+    customer: str
+    address: str
+    phone: str
+    appointment: str | None = None
+    window: WindowIn | None = None
+    promised_window: PromisedWindowOut | None = None
+
+
+class BreakOut(_Strict):
+    """A break as placed."""
+
+    start: str
+    end: str
+
+
+class RouteOut(_Strict):
+    """A technician's day."""
+
+    technician_id: str
+    start_time: str
+    end_time: str
+    distance_km: float
+    travel_min: int
+    service_min: int
+    wait_min: int
+    utilisation: float
+    stops: list[StopOut]
+    breaks: list[BreakOut]
+
+
+class UnassignedOut(_Strict):
+    """A visit nobody could take, with a reason a dispatcher understands."""
+
+    visit_id: str
+    code: Literal["no_skill", "crew_size", "radius", "pinned", "window", "capacity", "no_room"]
+    reason: str
+    candidates: list[str] = Field(default_factory=list)
+
+
+class PriorityCount(_Strict):
+    """Visits of one priority and how many were placed."""
+
+    visits: int
+    assigned: int
+
+
+class KpisOut(_Strict):
+    """Headline figures of a plan."""
+
+    visits: int
+    assigned: int
+    assigned_by_priority: dict[str, PriorityCount]
+    on_time_rate: float
+    early_band_rate: float
+    appointment_stops: int
+    appointments_in_band: int
+    urgent_within_response: float
+    distance_km: float
+    travel_min: int
+    service_min: int
+    utilisation: float
+    technicians_used: int
+    solve_s: float
+
+
+class PlanOut(_Strict):
+    """A plan version."""
+
+    plan_id: str
+    version: int
+    status: Literal["feasible", "partial", "empty"]
+    created_at: str
+    date: str
+    timezone: str
+    routes: list[RouteOut]
+    unassigned: list[UnassignedOut]
+    kpis: KpisOut

@@ -1,0 +1,89 @@
+"""The embedded default provider: straight lines, bent by a circuity factor, at urban speeds.
+
+Distance is the haversine great-circle distance times ``circuity`` (roads are longer than
+straight lines: 1.3-1.4 in most cities). Duration is that road distance at the average speed of
+a trip of that length, interpolated linearly between the ``speed_kmh`` points: short hops crawl
+through streets and car parks, long trips reach the expressway. Fully vectorised, so a
+2,500-site matrix takes well under a second and no network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+
+from dispatch.errors import TravelTimeError
+from dispatch.model import LatLon, Site, TravelSettings
+from dispatch.travel.base import Matrices
+
+__all__ = ["EARTH_RADIUS_KM", "GeodesicProvider", "haversine_km"]
+
+#: Mean Earth radius (IUGG), the usual choice for the haversine formula.
+EARTH_RADIUS_KM = 6371.0088
+
+
+def haversine_km(
+    origins: NDArray[np.float64], destinations: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """Great-circle km between every origin and every destination.
+
+    Parameters
+    ----------
+    origins, destinations
+        ``(n, 2)`` and ``(m, 2)`` arrays of ``(lat, lon)`` in degrees.
+
+    Returns
+    -------
+    ``(n, m)`` array of kilometres.
+    """
+    lat1, lon1 = np.radians(origins[:, 0])[:, None], np.radians(origins[:, 1])[:, None]
+    lat2, lon2 = np.radians(destinations[:, 0])[None, :], np.radians(destinations[:, 1])[None, :]
+    half = (
+        np.sin((lat2 - lat1) / 2) ** 2
+        + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    )
+    result: NDArray[np.float64] = 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(half, 0, 1)))
+    return result
+
+
+class GeodesicProvider:
+    """Travel times from coordinates alone (see the module docstring).
+
+    Parameters
+    ----------
+    settings
+        Circuity factor and the speed profile.
+    """
+
+    def __init__(self, settings: TravelSettings | None = None) -> None:
+        self.settings = settings = settings or TravelSettings()
+        points = np.array(settings.speed_kmh, dtype=np.float64)
+        self._profile_km, self._profile_kmh = points[:, 0], points[:, 1]
+
+    def road_km(
+        self, origins: Sequence[LatLon], destinations: Sequence[LatLon]
+    ) -> NDArray[np.float64]:
+        """Estimated road kilometres between every origin and destination."""
+        return (
+            haversine_km(_coordinates(origins), _coordinates(destinations)) * self.settings.circuity
+        )
+
+    def matrix(self, sites: Sequence[Site]) -> Matrices:
+        """Durations (s) and distances (m) between ``sites``; every site needs coordinates."""
+        missing = [i for i, site in enumerate(sites) if site.location is None]
+        if missing:
+            raise TravelTimeError(
+                f"the geodesic provider needs coordinates; sites {missing[:5]} have none"
+            )
+        points = [site.location for site in sites if site.location is not None]
+        road_km = self.road_km(points, points)
+        speed_kmh = np.interp(road_km, self._profile_km, self._profile_kmh)
+        durations_s = np.ceil(road_km / speed_kmh * 3600.0).astype(np.int64)
+        distances_m = np.rint(road_km * 1000.0).astype(np.int64)
+        return durations_s, distances_m
+
+
+def _coordinates(points: Sequence[LatLon]) -> NDArray[np.float64]:
+    return np.array([(point.lat, point.lon) for point in points], dtype=np.float64).reshape(-1, 2)

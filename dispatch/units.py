@@ -1,0 +1,87 @@
+"""Conversions between the user's units and the solver's, in one place.
+
+The solver counts whole seconds after the plan's local midnight and whole metres. Users speak
+``HH:MM``, minutes and kilometres. Travel is rounded *up* to whole minutes, so that a plan's
+promised times never rest on a fraction of a minute the technician does not have; every other
+duration the user gives is in whole or fractional minutes and is rounded to the nearest second.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+__all__ = [
+    "SECONDS_PER_MINUTE",
+    "clock_to_datetime",
+    "format_clock",
+    "iso",
+    "km_to_m",
+    "m_to_km",
+    "minutes_to_s",
+    "moment_after",
+    "seconds_after",
+    "travel_minutes_to_s",
+]
+
+SECONDS_PER_MINUTE = 60
+
+
+def clock_to_datetime(clock: str, day: date, zone: ZoneInfo) -> datetime:
+    """Return ``HH:MM`` on ``day`` in ``zone`` as an aware datetime; ``24:00`` is next midnight.
+
+    Raises
+    ------
+    ValueError
+        If ``clock`` is not ``HH:MM``.
+    """
+    hours_text, _, minutes_text = clock.partition(":")
+    hours, minutes = int(hours_text), int(minutes_text)
+    if hours == 24 and minutes == 0:
+        return datetime.combine(day, time(0, 0), tzinfo=zone) + timedelta(days=1)
+    return datetime.combine(day, time(hours, minutes), tzinfo=zone)
+
+
+def seconds_after(moment: datetime, origin: datetime) -> int:
+    """Whole seconds elapsed from ``origin`` to ``moment`` (both aware), as the solver counts.
+
+    Both are taken to UTC first: Python subtracts datetimes of one zone as wall clocks, which
+    is an hour off across a daylight-saving change.
+    """
+    return round((moment.astimezone(UTC) - origin.astimezone(UTC)).total_seconds())
+
+
+def moment_after(origin: datetime, seconds: int) -> datetime:
+    """The aware datetime ``seconds`` after ``origin``, in its zone: ``seconds_after`` undone."""
+    return (origin.astimezone(UTC) + timedelta(seconds=seconds)).astimezone(origin.tzinfo)
+
+
+def minutes_to_s(minutes: float) -> int:
+    """A user's duration in minutes as whole seconds, rounded to the nearest."""
+    return round(minutes * SECONDS_PER_MINUTE)
+
+
+def travel_minutes_to_s(minutes: float) -> int:
+    """A travel time in minutes as whole seconds, rounded up to the next whole minute."""
+    return math.ceil(round(minutes, 6)) * SECONDS_PER_MINUTE
+
+
+def km_to_m(km: float) -> int:
+    """Kilometres as whole metres."""
+    return round(km * 1000)
+
+
+def m_to_km(metres: float) -> float:
+    """Metres as kilometres rounded to 0.1 km, as plans show them."""
+    return round(metres / 1000, 1)
+
+
+def iso(moment: datetime) -> str:
+    """ISO 8601 with offset and no fraction: ``2026-11-23T09:25:00+08:00``."""
+    return moment.replace(microsecond=0).isoformat()
+
+
+def format_clock(moment: datetime) -> str:
+    """``HH:MM`` of an aware datetime in its own zone."""
+    return moment.strftime("%H:%M")

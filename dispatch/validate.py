@@ -1,0 +1,407 @@
+"""Validation at the edge: raw JSON -> ``ProblemIn`` (shapes) -> ``Problem`` (rules).
+
+``parse_problem`` is the one door into the engine. It never raises anything but ``InputError``,
+and that error lists every problem found, each with its path and the id of the visit or
+technician concerned: ``visits[12] (V0012).window.end: 08:00 is before start 10:00``. Shapes,
+types, ranges and unknown keys are pydantic's job (``dispatch.schema``); the rules that tie
+fields together are checked here, once, for the CLI and the API alike.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import ValidationError
+
+from dispatch.errors import FieldError, InputError
+from dispatch.model import (
+    Break,
+    Capacity,
+    Demand,
+    LatLon,
+    Policy,
+    Priority,
+    Problem,
+    Site,
+    Technician,
+    TechnicianId,
+    TimeWindow,
+    TravelMatrix,
+    TravelSettings,
+    Visit,
+    VisitId,
+)
+from dispatch.schema import (
+    BreakIn,
+    CapacityIn,
+    LocationIn,
+    ProblemIn,
+    TechnicianIn,
+    VisitIn,
+    WindowIn,
+)
+from dispatch.units import clock_to_datetime
+
+__all__ = ["load_json", "parse_problem", "pydantic_errors"]
+
+_PRIORITIES = {priority.label: priority for priority in Priority}
+
+
+def load_json(raw: str | bytes, *, what: str = "problem") -> Any:
+    """Parse JSON text, turning a syntax error into an ``InputError`` with line and column."""
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError as error:
+        message = f"not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}"
+        raise InputError([FieldError("", message)], what=what) from error
+    except UnicodeDecodeError as error:
+        raise InputError([FieldError("", f"not UTF-8 text: {error.reason}")], what=what) from error
+
+
+def parse_problem(raw: str | bytes | Mapping[str, Any]) -> Problem:
+    """Validate a problem given as JSON text or as decoded JSON and return the domain value.
+
+    Raises
+    ------
+    InputError
+        Listing every problem found, each with its path and entity id.
+    """
+    data = load_json(raw) if isinstance(raw, str | bytes) else raw
+    if not isinstance(data, Mapping):
+        raise InputError([FieldError("", "a problem must be a JSON object")])
+    try:
+        wire = ProblemIn.model_validate(data)
+    except ValidationError as error:
+        raise InputError(pydantic_errors(error, data)) from error
+    errors: list[FieldError] = []
+    problem = _build(wire, errors)
+    if errors or problem is None:
+        raise InputError(errors)
+    return problem
+
+
+def pydantic_errors(error: ValidationError, data: Any) -> list[FieldError]:
+    """Translate pydantic errors into ``FieldError`` with ``visits[3].window.end`` paths and ids."""
+    found: list[FieldError] = []
+    for item in error.errors():
+        location = tuple(item["loc"])
+        path = _path(location)
+        entity_id = _entity_id(data, location)
+        if item["type"] == "extra_forbidden":
+            message = f"unknown key '{location[-1]}' (free text belongs in 'notes')"
+        elif item["type"] == "string_pattern_mismatch" and "24:00" in str(item.get("ctx")):
+            message = f"{item['input']!r} is not a time HH:MM"
+        elif item["type"] == "missing":
+            message = "is required"
+        else:
+            message = f"{item['msg'].removeprefix('Value error, ')} (got {item.get('input')!r})"
+        found.append(FieldError(path, message, entity_id))
+    return found
+
+
+def _path(location: Sequence[int | str]) -> str:
+    path = ""
+    for part in location:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path
+
+
+def _entity_id(data: Any, location: Sequence[int | str]) -> str | None:
+    if (
+        len(location) >= 2
+        and location[0] in ("visits", "technicians")
+        and isinstance(location[1], int)
+    ):
+        rows = data.get(location[0]) if isinstance(data, Mapping) else None
+        if (
+            isinstance(rows, list)
+            and location[1] < len(rows)
+            and isinstance(rows[location[1]], Mapping)
+        ):
+            value = rows[location[1]].get("id")
+            return str(value) if value is not None else None
+    return None
+
+
+class _Scope:
+    """Collects errors for one entity, prefixing its path and id."""
+
+    def __init__(self, errors: list[FieldError], path: str, entity_id: str | None) -> None:
+        self.errors, self.path, self.entity_id = errors, path, entity_id
+
+    def add(self, field: str, message: str) -> None:
+        path = f"{self.path}.{field}" if field else self.path
+        self.errors.append(FieldError(path, message, self.entity_id))
+
+
+def _build(wire: ProblemIn, errors: list[FieldError]) -> Problem | None:
+    try:
+        day = date.fromisoformat(wire.date)
+    except ValueError:
+        errors.append(FieldError("date", f"{wire.date!r} is not a date YYYY-MM-DD"))
+        day = None
+    try:
+        zone = ZoneInfo(wire.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        errors.append(
+            FieldError(
+                "timezone",
+                f"unknown time zone {wire.timezone!r} (use an IANA name such as 'Asia/Shanghai')",
+            )
+        )
+        zone = None
+    policy = _policy(wire, errors)
+    travel = _travel(wire, errors)
+    _check_unique(wire.technicians, "technicians", errors)
+    _check_unique(wire.visits, "visits", errors)
+    if day is None or zone is None:
+        return None
+    matrix_size = len(travel.durations_min) if travel else None
+    technicians = tuple(
+        _technician(row, _Scope(errors, f"technicians[{i}]", row.id), day, zone, matrix_size)
+        for i, row in enumerate(wire.technicians)
+    )
+    known = {row.id for row in wire.technicians}
+    visits = tuple(
+        _visit(row, _Scope(errors, f"visits[{i}]", row.id), day, zone, policy, matrix_size, known)
+        for i, row in enumerate(wire.visits)
+    )
+    return Problem(
+        date=day,
+        timezone=zone,
+        policy=policy,
+        technicians=technicians,
+        visits=visits,
+        travel=travel,
+    )
+
+
+def _check_unique(
+    rows: Sequence[TechnicianIn | VisitIn], name: str, errors: list[FieldError]
+) -> None:
+    counts = Counter(row.id for row in rows)
+    for i, row in enumerate(rows):
+        if counts[row.id] > 1:
+            first = next(j for j, other in enumerate(rows) if other.id == row.id)
+            if first != i:
+                errors.append(
+                    FieldError(
+                        f"{name}[{i}].id", f"duplicate id, already used by {name}[{first}]", row.id
+                    )
+                )
+
+
+def _policy(wire: ProblemIn, errors: list[FieldError]) -> Policy:
+    near, far = wire.policy.early_arrival_min
+    if not 0 <= near <= far:
+        errors.append(
+            FieldError(
+                "policy.early_arrival_min",
+                f"[{near}, {far}] must be two minutes with 0 <= first <= second",
+            )
+        )
+    speeds = wire.policy.travel.speed_kmh
+    distances = [km for km, _ in speeds]
+    if distances != sorted(distances) or any(kmh <= 0 for _, kmh in speeds) or distances[0] < 0:
+        errors.append(
+            FieldError(
+                "policy.travel.speed_kmh", "points must have increasing km >= 0 and speeds > 0"
+            )
+        )
+    return Policy(
+        early_band=(timedelta(minutes=near), timedelta(minutes=far)),
+        service_radius_km=wire.policy.service_radius_km,
+        time_limit_s=wire.policy.time_limit_s,
+        urgent_response=timedelta(minutes=wire.policy.urgent_response_min),
+        preferred_technician_bonus=timedelta(minutes=wire.policy.preferred_technician_min),
+        travel=TravelSettings(circuity=wire.policy.travel.circuity, speed_kmh=tuple(speeds)),
+    )
+
+
+def _travel(wire: ProblemIn, errors: list[FieldError]) -> TravelMatrix | None:
+    if wire.travel is None:
+        return None
+    size = len(wire.travel.durations_min)
+    if wire.travel.locations and len(wire.travel.locations) != size:
+        errors.append(
+            FieldError(
+                "travel.locations", f"has {len(wire.travel.locations)} entries, the matrices {size}"
+            )
+        )
+    matrices = [("durations_min", wire.travel.durations_min)]
+    if wire.travel.distances_km is not None:
+        matrices.append(("distances_km", wire.travel.distances_km))
+    for name, matrix in matrices:
+        if len(matrix) != size:
+            errors.append(FieldError(f"travel.{name}", f"has {len(matrix)} rows, expected {size}"))
+        for i, row in enumerate(matrix):
+            if len(row) != size:
+                errors.append(
+                    FieldError(
+                        f"travel.{name}[{i}]",
+                        f"has {len(row)} columns, expected {size} (the matrix must be square)",
+                    )
+                )
+            if any(value < 0 for value in row):
+                errors.append(FieldError(f"travel.{name}[{i}]", "has a negative value"))
+    return TravelMatrix(
+        durations_min=tuple(tuple(row) for row in wire.travel.durations_min),
+        distances_km=tuple(tuple(row) for row in wire.travel.distances_km)
+        if wire.travel.distances_km
+        else None,
+    )
+
+
+def _site(
+    scope: _Scope,
+    location: LocationIn | None,
+    index: int | None,
+    field: str,
+    index_field: str,
+    matrix_size: int | None,
+    address: str = "",
+) -> Site:
+    if index is not None:
+        if matrix_size is None:
+            scope.add(index_field, "given but the problem has no 'travel' matrix")
+        elif index >= matrix_size:
+            scope.add(index_field, f"{index} is outside the travel matrix (size {matrix_size})")
+    elif location is None:
+        scope.add(field, "is required (or a location_index into the 'travel' matrix)")
+    elif matrix_size is not None:
+        scope.add(index_field, "is required when the problem has a 'travel' matrix")
+    point = LatLon(location.lat, location.lon) if location else None
+    return Site(
+        location=point,
+        matrix_index=index,
+        address=address or (location.address or "" if location else ""),
+    )
+
+
+def _window(
+    scope: _Scope, field: str, window: WindowIn | BreakIn, day: date, zone: ZoneInfo
+) -> TimeWindow:
+    start = clock_to_datetime(window.start, day, zone)
+    end = clock_to_datetime(window.end, day, zone)
+    if end < start:
+        scope.add(f"{field}.end", f"{window.end} is before start {window.start}")
+    return TimeWindow(start, end)
+
+
+def _capacity(raw: CapacityIn | None) -> Capacity:
+    return Capacity(raw.weight_kg, raw.volume_m3) if raw else Capacity()
+
+
+def _technician(
+    row: TechnicianIn, scope: _Scope, day: date, zone: ZoneInfo, matrix_size: int | None
+) -> Technician:
+    start = _site(scope, row.start, row.location_index, "start", "location_index", matrix_size)
+    if row.end is None and row.end_location_index is None:
+        end = start
+    else:
+        end = _site(
+            scope,
+            row.end or (row.start if row.end_location_index is None else None),
+            row.end_location_index if row.end_location_index is not None else row.location_index,
+            "end",
+            "end_location_index",
+            matrix_size,
+        )
+    shift = _window(scope, "shift", row.shift, day, zone)
+    if shift.end == shift.start:
+        scope.add("shift.end", f"{row.shift.end} equals the start: the shift is empty")
+    breaks = []
+    for i, raw in enumerate(row.breaks):
+        window = _window(scope, f"breaks[{i}]", raw, day, zone)
+        duration = timedelta(minutes=raw.duration_min)
+        if window.end - window.start < duration:
+            scope.add(
+                f"breaks[{i}].duration_min",
+                f"{raw.duration_min:g} min does not fit in its window {raw.start}-{raw.end}",
+            )
+        if window.start < shift.start or window.end > shift.end:
+            scope.add(
+                f"breaks[{i}]",
+                f"window {raw.start}-{raw.end} is outside the shift "
+                f"{row.shift.start}-{row.shift.end}",
+            )
+        breaks.append(Break(window, duration))
+    return Technician(
+        id=TechnicianId(row.id),
+        name=row.name,
+        skills=frozenset(row.skills),
+        start=start,
+        end=end,
+        shift=shift,
+        breaks=tuple(breaks),
+        crew_size=row.crew_size,
+        capacity=_capacity(row.capacity),
+        service_radius_km=row.service_radius_km,
+        phone=row.phone or "",
+    )
+
+
+def _visit(
+    row: VisitIn,
+    scope: _Scope,
+    day: date,
+    zone: ZoneInfo,
+    policy: Policy,
+    matrix_size: int | None,
+    technicians: set[str],
+) -> Visit:
+    site = _site(
+        scope,
+        row.location,
+        row.location_index,
+        "location",
+        "location_index",
+        matrix_size,
+        row.address,
+    )
+    appointment: datetime | None = None
+    window: TimeWindow | None = None
+    if row.appointment is not None and row.window is not None:
+        scope.add("appointment", "give either an appointment or a window, not both")
+    if row.appointment is not None:
+        appointment = clock_to_datetime(row.appointment, day, zone)
+    if row.window is not None:
+        window = _window(scope, "window", row.window, day, zone)
+    for field, ref in (
+        ("technician", row.technician),
+        ("preferred_technician", row.preferred_technician),
+    ):
+        if ref is not None and ref not in technicians:
+            scope.add(field, f"unknown technician '{ref}'")
+    reported_at = clock_to_datetime(row.reported_at, day, zone) if row.reported_at else None
+    deadline = None
+    if reported_at is not None and row.priority == "urgent":
+        deadline = reported_at + policy.urgent_response
+    demand = row.demand or CapacityIn()
+    return Visit(
+        id=VisitId(row.id),
+        site=site,
+        duration=timedelta(minutes=row.duration_min),
+        kind=row.kind,
+        customer=row.customer,
+        phone=row.phone,
+        appointment=appointment,
+        window=window,
+        required_skills=frozenset(row.required_skills),
+        priority=_PRIORITIES[row.priority],
+        crew_size=row.crew_size,
+        demand=Demand(demand.weight_kg or 0.0, demand.volume_m3 or 0.0),
+        pinned_to=TechnicianId(row.technician) if row.technician else None,
+        preferred=TechnicianId(row.preferred_technician) if row.preferred_technician else None,
+        notes=row.notes,
+        reported_at=reported_at,
+        deadline=deadline,
+    )

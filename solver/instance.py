@@ -1,0 +1,145 @@
+"""A routing instance in numbers only: what the solver knows of the world.
+
+Time is whole seconds on one axis (the caller picks the origin), distance whole metres (or any
+integer unit: the Solomon benchmarks use tenths). There are no ids, coordinates, clocks or JSON
+here; ``dispatch.compile`` builds an ``Instance`` from a day, the benchmarks from a Solomon file.
+
+Nodes are the visits, ``0 .. n_nodes - 1``. Each node sits at a *location*, a row of the travel
+matrices (several nodes may share one). Vehicles start and end at locations too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from solver.errors import InstanceError
+
+__all__ = ["BreakRule", "Instance", "Vehicle"]
+
+
+@dataclass(frozen=True, slots=True)
+class BreakRule:
+    """A break of ``duration_s`` starting anywhere in ``[earliest_start_s, latest_start_s]``."""
+
+    earliest_start_s: int
+    latest_start_s: int
+    duration_s: int
+
+
+@dataclass(frozen=True, slots=True)
+class Vehicle:
+    """A technician or crew in numbers: where the day starts and ends, when, and what fits.
+
+    ``capacity`` has one entry per quantity of ``Instance.demand``'s columns.
+    """
+
+    start_location: int
+    end_location: int
+    shift_start_s: int
+    shift_end_s: int
+    capacity: tuple[int, ...] = ()
+    breaks: tuple[BreakRule, ...] = ()
+    fixed_cost: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Instance:
+    """Everything the routing model needs, as arrays.
+
+    Parameters
+    ----------
+    travel_s
+        ``(L, L)`` travel time between locations.
+    distance_m
+        ``(L, L)`` distance between locations (reported, and part of the cost when
+        ``distance_weight`` > 0).
+    node_location
+        ``(N,)`` the location of each node.
+    service_s
+        ``(N,)`` time spent at each node; breaks never overlap it.
+    window_s
+        ``(N, 2)`` bounds of the time the node's service starts (its cumul).
+    demand
+        ``(N, K)`` what each node takes of each of ``K`` quantities.
+    penalty
+        ``(N,)`` cost of leaving the node out; every node is optional.
+    allowed
+        Per node, the vehicles that may serve it; ``None`` means every vehicle.
+    vehicles
+        The fleet.
+    preferred
+        ``(N,)`` a vehicle index the node prefers, or -1; serving it with another vehicle costs
+        ``preference_cost``.
+    time_weight, distance_weight
+        Arc cost = ``time_weight * travel_s + distance_weight * distance_m``.
+    """
+
+    travel_s: NDArray[np.int64]
+    distance_m: NDArray[np.int64]
+    node_location: NDArray[np.int64]
+    service_s: NDArray[np.int64]
+    window_s: NDArray[np.int64]
+    demand: NDArray[np.int64]
+    penalty: NDArray[np.int64]
+    vehicles: tuple[Vehicle, ...]
+    allowed: tuple[tuple[int, ...] | None, ...] = ()
+    preferred: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    preference_cost: int = 0
+    time_weight: int = 1
+    distance_weight: int = 0
+
+    @property
+    def n_nodes(self) -> int:
+        """Number of visit nodes."""
+        return int(self.node_location.shape[0])
+
+    @property
+    def n_vehicles(self) -> int:
+        """Number of vehicles."""
+        return len(self.vehicles)
+
+    @property
+    def n_quantities(self) -> int:
+        """Number of capacity quantities (columns of ``demand``)."""
+        return int(self.demand.shape[1]) if self.demand.ndim == 2 else 0
+
+    def check(self) -> None:
+        """Raise ``InstanceError`` when the arrays do not fit together."""
+        n, n_locations = self.n_nodes, self.travel_s.shape[0]
+        problems: list[str] = []
+        if self.travel_s.shape != (n_locations, n_locations):
+            problems.append(f"travel_s must be square, got {self.travel_s.shape}")
+        if self.distance_m.shape != self.travel_s.shape:
+            problems.append("distance_m must have the shape of travel_s")
+        if n and (self.node_location.min() < 0 or self.node_location.max() >= n_locations):
+            problems.append("node_location points outside the matrices")
+        for name, array, shape in (
+            ("service_s", self.service_s, (n,)),
+            ("window_s", self.window_s, (n, 2)),
+            ("penalty", self.penalty, (n,)),
+        ):
+            if array.shape != shape:
+                problems.append(f"{name} must have shape {shape}, got {array.shape}")
+        if self.demand.shape[0] != n or self.demand.ndim != 2:
+            problems.append(f"demand must have shape ({n}, K), got {self.demand.shape}")
+        if self.allowed and len(self.allowed) != n:
+            problems.append("allowed must have one entry per node")
+        if self.preferred.size and self.preferred.shape != (n,):
+            problems.append("preferred must have one entry per node")
+        if n and (self.window_s[:, 0] > self.window_s[:, 1]).any():
+            problems.append("a window ends before it starts")
+        for v, vehicle in enumerate(self.vehicles):
+            if len(vehicle.capacity) != self.n_quantities:
+                problems.append(f"vehicle {v} capacity must have {self.n_quantities} entries")
+            if not (
+                0 <= vehicle.start_location < n_locations
+                and 0 <= vehicle.end_location < n_locations
+            ):
+                problems.append(f"vehicle {v} starts or ends outside the matrices")
+            if vehicle.shift_start_s > vehicle.shift_end_s:
+                problems.append(f"vehicle {v} shift ends before it starts")
+        if problems:
+            raise InstanceError("; ".join(problems))

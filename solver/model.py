@@ -1,0 +1,185 @@
+"""Build the OR-Tools routing model of an ``Instance`` (see DESIGN.md, "Solver modelling notes").
+
+Index spaces: OR-Tools *nodes* are the instance's visit nodes ``0 .. N-1`` followed by one start
+and one end node per vehicle; OR-Tools *indices* are what the routing model uses, and we cross
+between the two only through the manager. The model:
+
+- arc cost ``time_weight * travel + distance_weight * distance``, from C++-side matrices
+  (``RegisterTransitMatrix``) so no Python runs in the search's inner loop;
+- a time dimension whose cumul is the moment a node's service starts; transit ``i -> j`` is
+  ``service(i) + travel(i, j)``; slack is waiting; the node's cumul is bounded by its window,
+  each vehicle's start and end by its shift;
+- breaks as fixed-duration intervals per vehicle that never overlap a node's service;
+- one capacity dimension per quantity;
+- every node optional through a one-node disjunction with its penalty;
+- eligibility as the node's allowed vehicle set;
+- a soft preference: a counting dimension whose span costs ``preference_cost`` per node served
+  by a vehicle other than the one it prefers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from ortools.constraint_solver import pywrapcp
+
+from solver.instance import Instance
+
+__all__ = ["TIME", "RoutingHandles", "build_routing_model"]
+
+#: Name of the time dimension.
+TIME = "time"
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingHandles:
+    """The built model and what decoding needs of it."""
+
+    manager: pywrapcp.RoutingIndexManager
+    routing: pywrapcp.RoutingModel
+    time: pywrapcp.RoutingDimension
+    breaks: tuple[tuple[pywrapcp.IntervalVar, ...], ...]
+    horizon_s: int
+
+
+def _node_arrays(instance: Instance) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Location and service time of every OR-Tools node (visits, then starts, then ends)."""
+    starts = np.array([v.start_location for v in instance.vehicles], dtype=np.int64)
+    ends = np.array([v.end_location for v in instance.vehicles], dtype=np.int64)
+    locations = np.concatenate([instance.node_location, starts, ends])
+    service = np.concatenate(
+        [instance.service_s, np.zeros(2 * instance.n_vehicles, dtype=np.int64)]
+    )
+    return locations, service
+
+
+def _horizon(instance: Instance) -> int:
+    latest = [v.shift_end_s for v in instance.vehicles]
+    if instance.n_nodes:
+        latest.append(int(instance.window_s[:, 1].max()) + int(instance.service_s.max()))
+    return max(latest) + 1
+
+
+def build_routing_model(instance: Instance) -> RoutingHandles:
+    """Build the routing model of ``instance``; nothing is solved yet."""
+    instance.check()
+    n, n_vehicles = instance.n_nodes, instance.n_vehicles
+    starts = [n + v for v in range(n_vehicles)]
+    ends = [n + n_vehicles + v for v in range(n_vehicles)]
+    manager = pywrapcp.RoutingIndexManager(n + 2 * n_vehicles, n_vehicles, starts, ends)
+    routing = pywrapcp.RoutingModel(manager)
+    horizon = _horizon(instance)
+
+    locations, service = _node_arrays(instance)
+    # Matrices over OR-Tools *indices*, not nodes: the two orders differ.
+    index_to_node = np.array(
+        [manager.IndexToNode(i) for i in range(manager.GetNumberOfIndices())], dtype=np.int64
+    )
+    index_locations = locations[index_to_node]
+    index_service = service[index_to_node]
+    pick = np.ix_(index_locations, index_locations)
+    travel = instance.travel_s[pick]
+    cost = instance.time_weight * travel
+    if instance.distance_weight:
+        cost = cost + instance.distance_weight * instance.distance_m[pick]
+    cost_callback = routing.RegisterTransitMatrix(cost.tolist())
+    routing.SetArcCostEvaluatorOfAllVehicles(cost_callback)
+
+    time_callback = routing.RegisterTransitMatrix((travel + index_service[:, None]).tolist())
+    routing.AddDimension(time_callback, horizon, horizon, False, TIME)
+    time = routing.GetDimensionOrDie(TIME)
+    for node in range(n):
+        earliest, latest = (int(x) for x in instance.window_s[node])
+        time.CumulVar(manager.NodeToIndex(node)).SetRange(earliest, latest)
+    for v, vehicle in enumerate(instance.vehicles):
+        time.CumulVar(routing.Start(v)).SetRange(vehicle.shift_start_s, vehicle.shift_end_s)
+        time.CumulVar(routing.End(v)).SetRange(vehicle.shift_start_s, vehicle.shift_end_s)
+        if vehicle.fixed_cost:
+            routing.SetFixedCostOfVehicle(vehicle.fixed_cost, v)
+
+    breaks = _add_breaks(instance, routing, time, index_service.tolist())
+    _add_capacities(instance, manager, routing)
+    _add_optional_nodes(instance, manager, routing)
+    _add_preferences(instance, manager, routing)
+
+    # Come back as early as the route allows, then leave as late as that still allows: the
+    # visits keep their earliest times (slack before every window closes) and nobody waits
+    # at the base's door. Cumuls not listed here are fixed at their minimum.
+    for v in range(n_vehicles):
+        routing.AddVariableMinimizedByFinalizer(time.CumulVar(routing.End(v)))
+    for v in range(n_vehicles):
+        routing.AddVariableMaximizedByFinalizer(time.CumulVar(routing.Start(v)))
+    return RoutingHandles(manager, routing, time, breaks, horizon)
+
+
+def _add_breaks(
+    instance: Instance,
+    routing: pywrapcp.RoutingModel,
+    time: pywrapcp.RoutingDimension,
+    visit_transits: list[int],
+) -> tuple[tuple[pywrapcp.IntervalVar, ...], ...]:
+    solver = routing.solver()
+    per_vehicle: list[tuple[pywrapcp.IntervalVar, ...]] = []
+    for v, vehicle in enumerate(instance.vehicles):
+        intervals = tuple(
+            solver.FixedDurationIntervalVar(
+                rule.earliest_start_s, rule.latest_start_s, rule.duration_s, False, f"break {v}.{k}"
+            )
+            for k, rule in enumerate(vehicle.breaks)
+        )
+        if intervals:
+            time.SetBreakIntervalsOfVehicle(list(intervals), v, visit_transits)
+        per_vehicle.append(intervals)
+    return tuple(per_vehicle)
+
+
+def _add_capacities(
+    instance: Instance, manager: pywrapcp.RoutingIndexManager, routing: pywrapcp.RoutingModel
+) -> None:
+    depots = np.zeros(2 * instance.n_vehicles, dtype=np.int64)
+    for k in range(instance.n_quantities):
+        per_node = np.concatenate([instance.demand[:, k], depots])
+        callback = routing.RegisterUnaryTransitVector(per_node.tolist())
+        capacities = [vehicle.capacity[k] for vehicle in instance.vehicles]
+        routing.AddDimensionWithVehicleCapacity(callback, 0, capacities, True, f"quantity {k}")
+    del manager  # the unary vector is indexed by node; OR-Tools maps it through the manager
+
+
+def _add_optional_nodes(
+    instance: Instance, manager: pywrapcp.RoutingIndexManager, routing: pywrapcp.RoutingModel
+) -> None:
+    for node in range(instance.n_nodes):
+        index = manager.NodeToIndex(node)
+        routing.AddDisjunction([index], int(instance.penalty[node]))
+        allowed = instance.allowed[node] if instance.allowed else None
+        if allowed is not None and len(allowed) < instance.n_vehicles:
+            routing.VehicleVar(index).SetValues([-1, *allowed])
+
+
+def _add_preferences(
+    instance: Instance, manager: pywrapcp.RoutingIndexManager, routing: pywrapcp.RoutingModel
+) -> None:
+    preferred = instance.preferred
+    if not instance.preference_cost or not preferred.size or (preferred < 0).all():
+        return
+    depots = np.zeros(2 * instance.n_vehicles, dtype=np.int64)
+    has_preference = preferred >= 0
+    callbacks: dict[int, int] = {}
+    per_vehicle: list[int] = []
+    for v in range(instance.n_vehicles):
+        key = v if (preferred == v).any() else -1  # vehicles nobody prefers share one vector
+        if key not in callbacks:
+            misses = (has_preference & (preferred != v)).astype(np.int64)
+            callbacks[key] = routing.RegisterUnaryTransitVector(
+                np.concatenate([misses, depots]).tolist()
+            )
+        per_vehicle.append(callbacks[key])
+    routing.AddDimensionWithVehicleTransits(
+        per_vehicle, 0, instance.n_nodes + 1, True, "preference misses"
+    )
+    routing.GetDimensionOrDie("preference misses").SetSpanCostCoefficientForAllVehicles(
+        instance.preference_cost
+    )
+    del manager
