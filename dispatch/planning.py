@@ -11,7 +11,7 @@ from dispatch.model import Plan, Problem
 from dispatch.travel import TravelTimeProvider
 from solver import Progress, SolveParams, SolverError, solve
 
-__all__ = ["plan_day"]
+__all__ = ["Progress", "SolveParams", "plan_day"]
 
 
 def plan_day(

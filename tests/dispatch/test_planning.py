@@ -1,0 +1,208 @@
+"""Golden days solved end to end (validate -> compile -> solve -> decode), worked by hand."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+from dispatch.model import Plan, Route, UnassignedCode
+from dispatch.planning import SolveParams, plan_day
+from dispatch.validate import parse_problem
+
+QUICK = SolveParams(time_limit_s=1, metaheuristic="greedy_descent")
+
+
+def solve(day: dict[str, Any]) -> Plan:
+    return plan_day(parse_problem(day), params=QUICK)
+
+
+def hhmm(moment: datetime) -> str:
+    return moment.strftime("%H:%M")
+
+
+def only_route(plan: Plan) -> Route:
+    (route,) = plan.routes
+    return route
+
+
+def test_line_day_goes_out_and_back(day: dict[str, Any]) -> None:
+    plan = solve(day)
+    route = only_route(plan)
+    # 0-1-2-3-0 and 0-1-3-2-0 both drive 60 min; the first stop is V1 either way.
+    assert route.stops[0].visit_id == "V1"
+    assert route.distance_km == pytest.approx(30.0)
+    assert route.travel.total_seconds() == 60 * 60
+    assert route.service.total_seconds() == 90 * 60
+    assert plan.unassigned == ()
+    # Nothing forces a time: the first visit starts at the shift start plus the first leg.
+    assert hhmm(route.start_time) == "08:00"
+    assert hhmm(route.stops[0].arrival) == "08:10"
+
+
+def test_appointment_is_reached_inside_the_early_band(day: dict[str, Any]) -> None:
+    day["visits"][1]["appointment"] = "10:00"
+    route = only_route(solve(day))
+    stop = next(s for s in route.stops if s.visit_id == "V2")
+    assert hhmm(stop.service_start) == "10:00"
+    assert hhmm(stop.arrival) == "09:50"  # the band's far edge: as much margin as allowed
+    assert stop.early.total_seconds() == 600
+
+
+def test_first_appointment_leaves_the_base_early_enough(day: dict[str, Any]) -> None:
+    day["visits"] = [{"id": "V1", "location_index": 3, "duration_min": 30, "appointment": "11:00"}]
+    route = only_route(solve(day))
+    assert hhmm(route.start_time) == "10:20"  # 30 min drive, at the door 10:50
+    assert hhmm(route.stops[0].arrival) == "10:50"
+
+
+def test_band_never_starts_before_the_shift(day: dict[str, Any]) -> None:
+    day["visits"] = [{"id": "V1", "location_index": 3, "duration_min": 30, "appointment": "08:37"}]
+    route = only_route(solve(day))
+    assert hhmm(route.start_time) == "08:00"
+    assert hhmm(route.stops[0].arrival) == "08:30"  # 7 min early: inside the 5-10 band
+
+
+def test_appointment_that_cannot_be_reached_five_minutes_early_is_left_out(
+    day: dict[str, Any],
+) -> None:
+    day["visits"] = [{"id": "V1", "location_index": 3, "duration_min": 30, "appointment": "08:33"}]
+    plan = solve(day)
+    assert plan.routes == ()
+    assert plan.unassigned[0].code is UnassignedCode.WINDOW
+    assert "the appointment at 08:33 cannot be reached" in plan.unassigned[0].reason
+
+
+def test_window_bounds_the_service_start(day: dict[str, Any]) -> None:
+    day["visits"][0]["window"] = {"start": "14:00", "end": "16:00"}
+    route = only_route(solve(day))
+    stop = next(s for s in route.stops if s.visit_id == "V1")
+    assert "14:00" <= hhmm(stop.service_start) <= "16:00"
+    assert stop.arrival == stop.service_start
+
+
+def test_lunch_break_lies_in_its_window_between_visits(day: dict[str, Any]) -> None:
+    day["technicians"][0]["breaks"] = [{"start": "11:30", "end": "13:30", "duration_min": 45}]
+    for visit, start in zip(day["visits"], ("10:30", "12:00", "13:45"), strict=True):
+        visit["appointment"] = start
+    route = only_route(solve(day))
+    (lunch,) = route.breaks
+    assert "11:30" <= hhmm(lunch.start) and hhmm(lunch.end) <= "13:30"
+    assert (lunch.end - lunch.start).total_seconds() == 45 * 60
+    for stop in route.stops:
+        assert lunch.end <= stop.arrival or stop.departure <= lunch.start
+
+
+def test_urgent_fault_is_reached_within_the_response_time(day: dict[str, Any]) -> None:
+    day["policy"]["urgent_response_min"] = 60
+    day["visits"][2].update(priority="urgent", reported_at="08:00")
+    day["visits"][0]["appointment"] = "08:15"
+    route = only_route(solve(day))
+    urgent = next(s for s in route.stops if s.visit_id == "V3")
+    assert hhmm(urgent.arrival) <= "09:00"
+
+
+@pytest.mark.parametrize(
+    ("change", "code", "words"),
+    [
+        (
+            lambda d: d["visits"][0].update(required_skills=["gas"]),
+            UnassignedCode.NO_SKILL,
+            "no technician has skill 'gas'",
+        ),
+        (
+            lambda d: d["visits"][0].update(crew_size=2),
+            UnassignedCode.CREW_SIZE,
+            "needs a crew of 2",
+        ),
+        (
+            lambda d: d["technicians"][0].update(service_radius_km=12),
+            UnassignedCode.RADIUS,
+            "15 km from every eligible base (radius 12 km",
+        ),
+        (
+            lambda d: d["visits"][0].update(window={"start": "19:00", "end": "20:00"}),
+            UnassignedCode.WINDOW,
+            "the window 19:00-20:00 cannot be reached",
+        ),
+        (
+            lambda d: (
+                d["visits"][0].update(demand={"weight_kg": 900})
+                or d["technicians"][0].update(capacity={"weight_kg": 500})
+            ),
+            UnassignedCode.CAPACITY,
+            "900 kg is more than any eligible van holds",
+        ),
+        (
+            lambda d: d["visits"][0].update(technician="T1", required_skills=["gas"]),
+            UnassignedCode.PINNED,
+            "pinned to T1, the technician has skill 'gas'",
+        ),
+    ],
+)
+def test_reasons_follow_the_dispatchers_order(
+    day: dict[str, Any], change: Any, code: UnassignedCode, words: str
+) -> None:
+    change(day)
+    if code is UnassignedCode.RADIUS:
+        day["visits"][0]["location_index"] = 3
+        day["visits"].pop()  # V3 sits at site 3 too
+    plan = solve(day)
+    (left,) = plan.unassigned
+    assert left.visit_id == "V1" and left.code is code
+    assert words in left.reason, left.reason
+
+
+def test_a_full_day_leaves_the_lowest_priority_out_with_no_room(day: dict[str, Any]) -> None:
+    for visit, priority in zip(day["visits"], ("low", "high", "normal"), strict=True):
+        visit.update(duration_min=240, priority=priority)
+    plan = solve(day)
+    (left,) = plan.unassigned
+    assert left.visit_id == "V1" and left.code is UnassignedCode.NO_ROOM
+    assert "T1" in left.reason and left.candidates == ("T1",)
+
+
+def test_skills_and_crews_pick_the_right_person(day: dict[str, Any]) -> None:
+    day["technicians"].append(
+        {
+            "id": "D1",
+            "skills": ["delivery"],
+            "crew_size": 2,
+            "location_index": 0,
+            "shift": {"start": "08:00", "end": "18:00"},
+            "capacity": {"weight_kg": 500},
+        }
+    )
+    day["visits"][0].update(required_skills=["delivery"], crew_size=2, demand={"weight_kg": 120})
+    day["visits"][1].update(required_skills=["water_heater"])
+    plan = solve(day)
+    on = {s.visit_id: r.technician_id for r in plan.routes for s in r.stops}
+    assert on["V1"] == "D1" and on["V2"] == "T1"
+
+
+def test_preferred_technician_keeps_the_visit_when_it_costs_little(day: dict[str, Any]) -> None:
+    second = dict(day["technicians"][0], id="T2")
+    day["technicians"].append(second)
+    for visit in day["visits"]:
+        visit["preferred_technician"] = "T2"
+    plan = solve(day)
+    assert {r.technician_id for r in plan.routes} == {"T2"}
+
+
+def test_daylight_saving_day_keeps_real_durations() -> None:
+    # Berlin springs forward at 02:00 on 2026-03-29: 01:30 to 03:30 is one hour of driving.
+    day = {
+        "date": "2026-03-29",
+        "timezone": "Europe/Berlin",
+        "travel": {"durations_min": [[0, 60], [60, 0]]},
+        "technicians": [
+            {"id": "T1", "location_index": 0, "shift": {"start": "01:00", "end": "06:00"}}
+        ],
+        "visits": [{"id": "V1", "location_index": 1, "duration_min": 30, "appointment": "03:30"}],
+    }
+    route = only_route(solve(day))
+    stop = route.stops[0]
+    assert stop.service_start.isoformat() == "2026-03-29T03:30:00+02:00"
+    assert stop.arrival.isoformat() == "2026-03-29T03:20:00+02:00"
+    assert route.start_time.isoformat() == "2026-03-29T01:20:00+01:00"
