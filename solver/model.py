@@ -104,9 +104,10 @@ def build_routing_model(instance: Instance) -> RoutingHandles:
     _add_optional_nodes(instance, manager, routing)
     _add_preferences(instance, manager, routing)
 
-    # Come back as early as the route allows, then leave as late as that still allows: the
-    # visits keep their earliest times (slack before every window closes) and nobody waits
-    # at the base's door. Cumuls not listed here are fixed at their minimum.
+    # Serve every visit as early as its route allows (slack before each window closes), come
+    # back as early as possible, then leave the base as late as those times still allow.
+    for node in range(n):
+        routing.AddVariableMinimizedByFinalizer(time.CumulVar(manager.NodeToIndex(node)))
     for v in range(n_vehicles):
         routing.AddVariableMinimizedByFinalizer(time.CumulVar(routing.End(v)))
     for v in range(n_vehicles):

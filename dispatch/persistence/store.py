@@ -100,17 +100,23 @@ class Store:
     ) -> None:
         """Store a new problem and the first version of its plan in one transaction."""
         now = datetime.now(UTC)
-        with Session(self.engine) as session, session.begin():
-            session.add(
-                ProblemRow(
-                    id=problem_id,
-                    created_at=now,
-                    date=str(problem.get("date", "")),
-                    payload=json.dumps(problem, ensure_ascii=False),
-                )
-            )
-            session.flush()
-            session.add(self._plan_row(plan, problem_id, now))
+        with Session(self.engine) as session:
+            try:
+                with session.begin():
+                    session.add(
+                        ProblemRow(
+                            id=problem_id,
+                            created_at=now,
+                            date=str(problem.get("date", "")),
+                            payload=json.dumps(problem, ensure_ascii=False),
+                        )
+                    )
+                    session.flush()
+                    session.add(self._plan_row(plan, problem_id, now))
+            except IntegrityError as error:
+                raise StoreConflictError(
+                    f"problem {problem_id} or plan {plan['plan_id']} already exists"
+                ) from error
 
     def save_plan(self, plan: dict[str, Any], *, problem_id: str) -> None:
         """Store one plan version; refuses to overwrite an existing version."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -25,10 +26,7 @@ def test_a_valid_day_becomes_the_domain(day: dict[str, Any]) -> None:
     problem = parse_problem(day)
     visit = problem.visits[0]
     assert visit.appointment is not None and visit.appointment.hour == 9
-    assert (
-        visit.appointment.utcoffset() is not None
-        and visit.appointment.utcoffset().seconds == 8 * 3600
-    )  # type: ignore[union-attr]
+    assert visit.appointment.utcoffset() == timedelta(hours=8)
     assert visit.priority is Priority.URGENT
     assert problem.technicians[0].end.matrix_index == 0
 

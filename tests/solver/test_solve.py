@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
-from solver import BreakRule, Instance, InstanceError, SolveParams, Vehicle, solve
+from solver import BreakRule, Instance, InstanceError, Progress, SolveParams, Vehicle, solve
 
 HOUR = 3600
 QUICK = SolveParams(time_limit_s=2, metaheuristic="greedy_descent")
@@ -123,7 +125,7 @@ def test_preferred_vehicle_wins_between_equals() -> None:
 def test_higher_penalty_is_kept_when_only_one_fits() -> None:
     fleet = (Vehicle(0, 0, 0, HOUR + 200),)
     instance = line_instance([100, 100], service=HOUR, vehicles=fleet)
-    instance = Instance(**{**_fields(instance), "penalty": np.array([10**5, 10**7])})
+    instance = dataclasses.replace(instance, penalty=np.array([10**5, 10**7], dtype=np.int64))
     solution = solve(instance, QUICK)
     assert solution.routes[0].nodes == (1,) and solution.dropped == (0,)
 
@@ -135,17 +137,13 @@ def test_warm_start_from_initial_routes() -> None:
 
 
 def test_progress_is_reported() -> None:
-    reports = []
+    reports: list[Progress] = []
     solve(line_instance([100, 200, 300]), QUICK, on_progress=reports.append)
     assert reports and reports[0].total == 3 and reports[-1].placed == 3
 
 
 def test_inconsistent_instance_is_refused() -> None:
     instance = line_instance([100, 200])
-    broken = Instance(**{**_fields(instance), "service_s": np.zeros(3, dtype=np.int64)})
+    broken = dataclasses.replace(instance, service_s=np.zeros(3, dtype=np.int64))
     with pytest.raises(InstanceError, match="service_s"):
         solve(broken, QUICK)
-
-
-def _fields(instance: Instance) -> dict[str, object]:
-    return {name: getattr(instance, name) for name in Instance.__dataclass_fields__}
