@@ -1,0 +1,1 @@
+"""Folium maps of plans, for the desk and for drivers (to come; see the issue tracker)."""

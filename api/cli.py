@@ -1,0 +1,205 @@
+"""The ``fieldroute`` command: validate, solve and demo a day from the shell.
+
+An entry point, so side effects live here: reading files, the settings, the store, the
+terminal. Every ``DispatchError`` is caught once, in ``_guard``, and becomes a message on
+stderr and an exit code (2 for bad input), never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from dispatch.config import Settings
+from dispatch.errors import DispatchError, FieldError, InputError
+from dispatch.persistence import Store, new_id
+from dispatch.planning import Progress as SolveProgress
+from dispatch.planning import SolveParams, plan_day
+from dispatch.schema import PlanOut
+from dispatch.serialize import plan_document
+from dispatch.travel import pair_lookup, provider_for
+from dispatch.validate import load_json, parse_problem
+from dispatch.verify import CheckReport, check_plan, matrix_lookup
+
+__all__ = ["DEMO_DAY", "app"]
+
+#: The sample day `fieldroute demo` solves: a service centre in Chang'an, Dongguan.
+DEMO_DAY = Path(__file__).resolve().parent.parent / "examples" / "changan-day.json"
+
+app = typer.Typer(
+    name="fieldroute",
+    help="Plan a field-service day: technicians and crews, visits, time windows and skills.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+
+@contextmanager
+def _guard() -> Iterator[None]:
+    """Turn engine errors into a clear message and an exit code."""
+    try:
+        yield
+    except DispatchError as error:
+        err.print(f"[bold red]error:[/] {error}", highlight=False, markup=True, soft_wrap=True)
+        raise typer.Exit(error.exit_code) from error
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise InputError([FieldError("", f"cannot read {path}: {reason}")], what="file") from error
+    return load_json(raw)
+
+
+@app.command()
+def validate(day: Annotated[Path, typer.Argument(help="The day to check (problem JSON).")]) -> None:
+    """Check a day against the contract and list every problem found."""
+    with _guard():
+        problem = parse_problem(_read_json(day))
+        out.print(
+            f"[green]valid[/]: {problem.date} ({problem.timezone.key}), "
+            f"{len(problem.technicians)} technicians, {len(problem.visits)} visits"
+        )
+
+
+def _solve_file(day: Path, output: Path | None, time_limit: float | None) -> None:
+    raw = _read_json(day)
+    problem = parse_problem(raw)
+    limit = time_limit if time_limit is not None else problem.policy.time_limit_s
+    params = SolveParams(time_limit_s=limit)
+    with _progress_bar(limit, len(problem.visits)) as on_progress:
+        plan = plan_day(problem, params=params, on_progress=on_progress)
+    plan_id, problem_id = new_id("pl"), new_id("pb")
+    document = plan_document(
+        problem, plan, plan_id=plan_id, version=1, created_at=datetime.now(UTC)
+    )
+    stored = document.model_dump(mode="json")
+    Store(Settings().database_url).save_problem_and_plan(raw, stored, problem_id=problem_id)
+    if output is not None:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(json.dumps(stored, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    lookup = (
+        matrix_lookup(raw) if problem.travel is not None else pair_lookup(provider_for(problem))
+    )
+    report = check_plan(raw, stored, lookup)
+    _print_summary(document, report)
+    where = f" and written to {output}" if output else ""
+    out.print(f"plan [bold]{plan_id}[/] stored{where}")
+
+
+@contextmanager
+def _progress_bar(limit_s: float, visits: int) -> Iterator[Callable[[SolveProgress], None]]:
+    columns = (
+        TextColumn("[bold]solving"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        TextColumn("best cost {task.fields[cost]}"),
+        TextColumn("placed {task.fields[placed]}/{task.fields[visits]}"),
+    )
+    with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as bar:
+        task = bar.add_task("solve", total=limit_s, cost="-", placed=0, visits=visits)
+
+        def report(progress: SolveProgress) -> None:
+            bar.update(
+                task,
+                completed=min(progress.elapsed_s, limit_s),
+                cost=f"{progress.best_cost:,}",
+                placed=progress.placed,
+            )
+
+        yield report
+
+
+def _print_summary(plan: PlanOut, report: CheckReport) -> None:
+    table = Table(title=f"Plan {plan.plan_id} for {plan.date} ({plan.timezone})")
+    for name, justify in (
+        ("technician", "left"),
+        ("stops", "right"),
+        ("leaves", "right"),
+        ("first arrival", "right"),
+        ("back", "right"),
+        ("km", "right"),
+        ("utilisation", "right"),
+    ):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for route in plan.routes:
+        table.add_row(
+            route.technician_id,
+            str(len(route.stops)),
+            route.start_time[11:16],
+            route.stops[0].arrival[11:16],
+            route.end_time[11:16],
+            f"{route.distance_km:.1f}",
+            f"{route.utilisation:.0%}",
+        )
+    out.print(table)
+    if plan.unassigned:
+        left = Table(title=f"Unassigned ({len(plan.unassigned)})")
+        left.add_column("visit")
+        left.add_column("code")
+        left.add_column("reason")
+        for item in plan.unassigned:
+            left.add_row(item.visit_id, item.code, item.reason)
+        out.print(left)
+    k = plan.kpis
+    by_priority = ", ".join(
+        f"{name} {count.assigned}/{count.visits}" for name, count in k.assigned_by_priority.items()
+    )
+    out.print(
+        f"assigned {k.assigned}/{k.visits} ({by_priority}); on time {k.on_time_rate:.0%}; "
+        f"early band {k.appointments_in_band}/{k.appointment_stops} ({k.early_band_rate:.0%}); "
+        f"urgent within response {k.urgent_within_response:.0%}; {k.distance_km:.1f} km, "
+        f"{k.travel_min} min driving; utilisation {k.utilisation:.0%}; "
+        f"{k.technicians_used} technicians; solved in {k.solve_s:.1f} s",
+        highlight=False,
+    )
+    if report.ok:
+        out.print("[green]checker: 0 violations[/]")
+    else:
+        out.print(f"[bold red]checker: {len(report.violations)} violations[/]")
+        for violation in report.violations[:20]:
+            out.print(f"  - {violation.message}", highlight=False)
+
+
+@app.command()
+def solve(
+    day: Annotated[Path, typer.Argument(help="The day to plan (problem JSON).")],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the plan JSON here.")
+    ] = None,
+    time_limit: Annotated[
+        float | None, typer.Option("--time-limit", help="Solver budget in seconds.", min=0.1)
+    ] = None,
+) -> None:
+    """Plan a day, store the plan and print a summary for the dispatcher."""
+    with _guard():
+        _solve_file(day, output, time_limit)
+
+
+@app.command()
+def demo(
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the plan.")] = Path(
+        "plans/demo-plan.json"
+    ),
+    time_limit: Annotated[
+        float | None, typer.Option("--time-limit", help="Solver budget in seconds.", min=0.1)
+    ] = None,
+) -> None:
+    """Plan the sample day of a service centre in Chang'an, Dongguan (examples/)."""
+    with _guard():
+        out.print(f"Planning the sample day {DEMO_DAY.name}", highlight=False)
+        _solve_file(DEMO_DAY, output, time_limit)

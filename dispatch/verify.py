@@ -1,0 +1,478 @@
+"""An independent plan checker: every rule of a plan re-derived from the problem and plan JSON.
+
+It reads the two documents as plain dicts (the contract, ``CONTRACT.md``) and imports nothing
+of the engine, so a bug in compile, the solver or decode cannot hide behind bookkeeping that
+agrees with itself. Travel is asked of a ``TravelLookup`` per leg: the problem's own matrix
+(``matrix_lookup``) or the engine's provider wrapped for single legs. Used by the tests, the
+property tests and the CLI's summary ("checker: 0 violations").
+
+Outside the early band is not a violation (it is a KPI); everything else listed in
+``check_plan`` is.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+__all__ = [
+    "CheckReport",
+    "LocationRef",
+    "TravelLookup",
+    "Violation",
+    "check_plan",
+    "location_ref",
+    "matrix_lookup",
+]
+
+LocationRef = int | tuple[float, float]
+TravelLookup = Callable[[LocationRef, LocationRef], tuple[float, float]]
+
+_TOLERANCE = timedelta(seconds=1)
+_CODES = {"no_skill", "crew_size", "radius", "pinned", "window", "capacity", "no_room"}
+_EARTH_KM = 6371.0088
+_RADIUS_SLACK = 1.005
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """One broken rule: a code for scripts, the visit or technician id, and a sentence."""
+
+    code: str
+    subject: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class CheckReport:
+    """What the checker found, and the early-band figures it measured on the way."""
+
+    violations: tuple[Violation, ...]
+    stops: int
+    appointment_stops: int
+    appointments_in_band: int
+
+    @property
+    def ok(self) -> bool:
+        """No violation at all."""
+        return not self.violations
+
+    @property
+    def early_band_rate(self) -> float:
+        """Share of appointment stops reached inside the band; 1.0 without any."""
+        return self.appointments_in_band / self.appointment_stops if self.appointment_stops else 1.0
+
+
+def location_ref(entity: Mapping[str, Any], *, end: bool = False) -> LocationRef:
+    """Where a visit is, or where a technician starts (``end=False``) or ends.
+
+    A matrix index wins over coordinates, as in the contract.
+    """
+    if "shift" in entity:  # a technician
+        if end:
+            if entity.get("end_location_index") is not None:
+                return int(entity["end_location_index"])
+            if entity.get("end") is not None and entity.get("location_index") is None:
+                return (float(entity["end"]["lat"]), float(entity["end"]["lon"]))
+        if entity.get("location_index") is not None:
+            return int(entity["location_index"])
+        return (float(entity["start"]["lat"]), float(entity["start"]["lon"]))
+    if entity.get("location_index") is not None:
+        return int(entity["location_index"])
+    return (float(entity["location"]["lat"]), float(entity["location"]["lon"]))
+
+
+def matrix_lookup(problem: Mapping[str, Any]) -> TravelLookup:
+    """Legs from the problem's explicit ``travel`` matrix, by location index."""
+    travel = problem["travel"]
+    minutes = travel["durations_min"]
+    km = travel.get("distances_km")
+
+    def leg(origin: LocationRef, destination: LocationRef) -> tuple[float, float]:
+        if not isinstance(origin, int) or not isinstance(destination, int):
+            raise ValueError("the explicit matrix is indexed by location_index")
+        distance = float(km[origin][destination]) if km else 0.0
+        return float(minutes[origin][destination]), distance
+
+    return leg
+
+
+def _great_circle_km(a: tuple[float, float], b: tuple[float, float]) -> float:
+    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
+    half = (
+        math.sin((lat2 - lat1) / 2) ** 2
+        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    )
+    return 2 * _EARTH_KM * math.asin(math.sqrt(min(1.0, half)))
+
+
+class _Checker:
+    """One run of the checks; collects violations."""
+
+    def __init__(
+        self, problem: Mapping[str, Any], plan: Mapping[str, Any], travel: TravelLookup
+    ) -> None:
+        self.problem, self.plan, self.travel = problem, plan, travel
+        self.day = date.fromisoformat(problem["date"])
+        self.zone = ZoneInfo(problem.get("timezone", "UTC"))
+        self.policy = problem.get("policy", {})
+        self.visits = {v["id"]: v for v in problem.get("visits", [])}
+        self.techs = {t["id"]: t for t in problem.get("technicians", [])}
+        self.found: list[Violation] = []
+        self.appointments = 0
+        self.in_band = 0
+        self.stops = 0
+
+    def add(self, code: str, subject: str, message: str) -> None:
+        self.found.append(Violation(code, subject, message))
+
+    def clock(self, text: str) -> datetime:
+        hours, minutes = (int(part) for part in text.split(":"))
+        if hours == 24:
+            return datetime.combine(self.day + timedelta(days=1), time(0), tzinfo=self.zone)
+        return datetime.combine(self.day, time(hours, minutes), tzinfo=self.zone)
+
+    def moment(self, text: Any, subject: str, what: str) -> datetime | None:
+        try:
+            value = datetime.fromisoformat(str(text))
+        except ValueError:
+            self.add("format", subject, f"{what} {text!r} is not an ISO 8601 time")
+            return None
+        if value.utcoffset() is None:
+            self.add("format", subject, f"{what} {text!r} has no UTC offset")
+            return None
+        return value
+
+    def run(self) -> CheckReport:
+        self.coverage()
+        for route in self.plan.get("routes", []):
+            self.route(route)
+        self.kpis()
+        return CheckReport(tuple(self.found), self.stops, self.appointments, self.in_band)
+
+    def coverage(self) -> None:
+        seen: Counter[str] = Counter()
+        for route in self.plan.get("routes", []):
+            for stop in route.get("stops", []):
+                seen[stop.get("visit_id", "")] += 1
+        for item in self.plan.get("unassigned", []):
+            seen[item.get("visit_id", "")] += 1
+            if item.get("code") not in _CODES:
+                self.add(
+                    "unassigned", item.get("visit_id", ""), f"unknown code {item.get('code')!r}"
+                )
+            if not str(item.get("reason", "")).strip():
+                self.add("unassigned", item.get("visit_id", ""), "left out without a reason")
+        for visit_id, count in seen.items():
+            if visit_id not in self.visits:
+                self.add("coverage", visit_id, f"visit {visit_id!r} is not in the problem")
+            elif count > 1:
+                self.add("coverage", visit_id, f"visit {visit_id!r} appears {count} times")
+        for visit_id in self.visits:
+            if visit_id not in seen:
+                self.add(
+                    "coverage", visit_id, f"visit {visit_id!r} is neither routed nor unassigned"
+                )
+        owners = Counter(route.get("technician_id") for route in self.plan.get("routes", []))
+        for tech_id, count in owners.items():
+            if tech_id not in self.techs:
+                self.add("coverage", str(tech_id), f"technician {tech_id!r} is not in the problem")
+            elif count > 1:
+                self.add("coverage", str(tech_id), f"technician {tech_id!r} has {count} routes")
+
+    def route(self, route: Mapping[str, Any]) -> None:
+        tech_id = str(route.get("technician_id"))
+        tech = self.techs.get(tech_id)
+        if tech is None:
+            return
+        start = self.moment(route.get("start_time"), tech_id, "start_time")
+        end = self.moment(route.get("end_time"), tech_id, "end_time")
+        breaks = self.breaks(route, tech, tech_id)
+        stops = [s for s in route.get("stops", []) if s.get("visit_id") in self.visits]
+        if start is None or end is None:
+            return
+        shift_start, shift_end = (
+            self.clock(tech["shift"]["start"]),
+            self.clock(tech["shift"]["end"]),
+        )
+        if start < shift_start - _TOLERANCE:
+            self.add("shift", tech_id, f"{tech_id} leaves at {start:%H:%M}, before the shift")
+        if end > shift_end + _TOLERANCE:
+            self.add("shift", tech_id, f"{tech_id} is back at {end:%H:%M}, after the shift")
+        place, departure = location_ref(tech), start
+        total_km = 0.0
+        weight = volume = 0.0
+        for stop in stops:
+            visit = self.visits[stop["visit_id"]]
+            times = [
+                self.moment(stop.get(k), visit["id"], k)
+                for k in ("arrival", "service_start", "departure")
+            ]
+            arrival, service_start, leaving = times
+            if arrival is None or service_start is None or leaving is None:
+                return
+            self.stops += 1
+            here = location_ref(visit)
+            minutes, km = self.travel(place, here)
+            total_km += km
+            self.leg(tech_id, visit["id"], departure, arrival, minutes, breaks)
+            self.stop(
+                tech, visit, stop, arrival, service_start, leaving, shift_start, shift_end, breaks
+            )
+            weight += float(visit.get("demand", {}).get("weight_kg") or 0)
+            volume += float(visit.get("demand", {}).get("volume_m3") or 0)
+            place, departure = here, leaving
+        if stops:
+            minutes, km = self.travel(place, location_ref(tech, end=True))
+            total_km += km
+            self.leg(tech_id, "the base", departure, end, minutes, breaks)
+        reported = float(route.get("distance_km", 0))
+        if abs(reported - total_km) > 0.01 * total_km + 0.1 + 0.05 * (len(stops) + 1):
+            self.add(
+                "kpi",
+                tech_id,
+                f"{tech_id}: route says {reported} km, its legs add up to {total_km:.1f} km",
+            )
+        capacity = tech.get("capacity") or {}
+        for name, load in (("weight_kg", weight), ("volume_m3", volume)):
+            limit = capacity.get(name)
+            if limit is not None and load > float(limit) + 1e-9:
+                self.add(
+                    "capacity", tech_id, f"{tech_id} carries {load:g} {name}, more than {limit}"
+                )
+
+    def leg(
+        self,
+        tech_id: str,
+        to: str,
+        departure: datetime,
+        arrival: datetime,
+        minutes: float,
+        breaks: list[tuple[datetime, datetime]],
+    ) -> None:
+        rest = sum(
+            (
+                b_end - b_start
+                for b_start, b_end in breaks
+                if b_start >= departure - _TOLERANCE and b_end <= arrival + _TOLERANCE
+            ),
+            timedelta(0),
+        )
+        needed = departure + timedelta(minutes=minutes) + rest
+        if arrival < needed - _TOLERANCE:
+            self.add(
+                "travel",
+                to,
+                f"{tech_id} reaches {to} at {arrival:%H:%M}, but leaving at {departure:%H:%M} "
+                f"with {minutes:.1f} min of driving (and {rest} of breaks) it cannot be before "
+                f"{needed:%H:%M:%S}",
+            )
+
+    def stop(
+        self,
+        tech: Mapping[str, Any],
+        visit: Mapping[str, Any],
+        stop: Mapping[str, Any],
+        arrival: datetime,
+        service_start: datetime,
+        leaving: datetime,
+        shift_start: datetime,
+        shift_end: datetime,
+        breaks: list[tuple[datetime, datetime]],
+    ) -> None:
+        vid, tid = visit["id"], tech["id"]
+        if arrival > service_start + _TOLERANCE:
+            self.add("window", vid, f"visit {vid!r}: arrives {arrival:%H:%M} after service starts")
+        if leaving < service_start + timedelta(minutes=float(visit["duration_min"])) - _TOLERANCE:
+            self.add(
+                "window",
+                vid,
+                f"visit {vid!r}: leaves before its {visit['duration_min']} min of work",
+            )
+        target: datetime | None = None
+        latest: datetime | None = None
+        if visit.get("appointment"):
+            target = latest = self.clock(visit["appointment"])
+            if abs(service_start - target) > _TOLERANCE:
+                self.add(
+                    "window",
+                    vid,
+                    f"visit {vid!r}: service at {service_start:%H:%M}, appointment {target:%H:%M}",
+                )
+            if arrival > target + _TOLERANCE:
+                self.add(
+                    "late", vid, f"visit {vid!r}: arrives {arrival:%H:%M}, after the appointment"
+                )
+            near, far = self.policy.get("early_arrival_min", [5, 10])
+            self.appointments += 1
+            early = target - arrival
+            if timedelta(minutes=near) - _TOLERANCE <= early <= timedelta(minutes=far) + _TOLERANCE:
+                self.in_band += 1
+        elif visit.get("window"):
+            target = self.clock(visit["window"]["start"])
+            latest = self.clock(visit["window"]["end"])
+            if service_start < target - _TOLERANCE or service_start > latest + _TOLERANCE:
+                self.add(
+                    "window",
+                    vid,
+                    f"visit {vid!r}: service starts {service_start:%H:%M}, outside its window "
+                    f"{visit['window']['start']}-{visit['window']['end']}",
+                )
+        if visit.get("reported_at") and visit.get("priority") == "urgent":
+            deadline = self.clock(visit["reported_at"]) + timedelta(
+                minutes=float(self.policy.get("urgent_response_min", 120))
+            )
+            if arrival > deadline + _TOLERANCE:
+                self.add(
+                    "late",
+                    vid,
+                    f"urgent visit {vid!r}: reached {arrival:%H:%M}, after {deadline:%H:%M}",
+                )
+        early_min = max(0.0, (target - arrival).total_seconds() / 60) if target else 0.0
+        late_min = max(0.0, (arrival - latest).total_seconds() / 60) if latest else 0.0
+        if abs(float(stop.get("early_min", 0)) - early_min) > 1:
+            self.add(
+                "kpi",
+                vid,
+                f"visit {vid!r}: early_min {stop.get('early_min')} should be {early_min:.0f}",
+            )
+        if abs(float(stop.get("late_min", 0)) - late_min) > 1:
+            self.add(
+                "kpi",
+                vid,
+                f"visit {vid!r}: late_min {stop.get('late_min')} should be {late_min:.0f}",
+            )
+        if arrival < shift_start - _TOLERANCE or leaving > shift_end + _TOLERANCE:
+            self.add(
+                "shift",
+                vid,
+                f"visit {vid!r}: {arrival:%H:%M}-{leaving:%H:%M} is outside {tid}'s shift",
+            )
+        for b_start, b_end in breaks:
+            if b_start < leaving - _TOLERANCE and arrival + _TOLERANCE < b_end:
+                self.add(
+                    "break",
+                    vid,
+                    f"{tid}'s break {b_start:%H:%M}-{b_end:%H:%M} overlaps visit {vid!r}",
+                )
+        self.eligibility(tech, visit)
+
+    def eligibility(self, tech: Mapping[str, Any], visit: Mapping[str, Any]) -> None:
+        vid, tid = visit["id"], tech["id"]
+        missing = set(visit.get("required_skills", [])) - set(tech.get("skills", []))
+        if missing:
+            self.add("skill", vid, f"visit {vid!r} needs {sorted(missing)}, which {tid} lacks")
+        if int(visit.get("crew_size", 1)) > int(tech.get("crew_size", 1)):
+            self.add(
+                "crew",
+                vid,
+                f"visit {vid!r} needs a crew of {visit.get('crew_size')}, {tid} is smaller",
+            )
+        if visit.get("technician") and visit["technician"] != tid:
+            self.add(
+                "pinned", vid, f"visit {vid!r} is pinned to {visit['technician']}, served by {tid}"
+            )
+        limit = float(tech.get("service_radius_km") or self.policy.get("service_radius_km", 100))
+        base, site = tech.get("start"), visit.get("location")
+        if base is not None and site is not None:
+            km = _great_circle_km((base["lat"], base["lon"]), (site["lat"], site["lon"]))
+        elif isinstance(location_ref(tech), int) and isinstance(location_ref(visit), int):
+            km = self.travel(location_ref(tech), location_ref(visit))[1]
+        else:
+            return
+        if km > limit * _RADIUS_SLACK:
+            self.add(
+                "radius",
+                vid,
+                f"visit {vid!r} is {km:.1f} km from {tid}'s base (radius {limit:g} km)",
+            )
+
+    def breaks(
+        self, route: Mapping[str, Any], tech: Mapping[str, Any], tech_id: str
+    ) -> list[tuple[datetime, datetime]]:
+        placed: list[tuple[datetime, datetime]] = []
+        for item in route.get("breaks", []):
+            start = self.moment(item.get("start"), tech_id, "break start")
+            end = self.moment(item.get("end"), tech_id, "break end")
+            if start is not None and end is not None:
+                placed.append((start, end))
+        placed.sort()
+        rules = list(tech.get("breaks", []))
+        if route.get("stops") and len(placed) != len(rules):
+            self.add(
+                "break",
+                tech_id,
+                f"{tech_id} takes {len(placed)} breaks, the shift has {len(rules)}",
+            )
+        unmatched = list(placed)
+        for rule in rules:
+            lo, hi = self.clock(rule["start"]), self.clock(rule["end"])
+            needed = timedelta(minutes=float(rule["duration_min"]))
+            match = next(
+                (
+                    b
+                    for b in unmatched
+                    if b[0] >= lo - _TOLERANCE
+                    and b[1] <= hi + _TOLERANCE
+                    and b[1] - b[0] >= needed - _TOLERANCE
+                ),
+                None,
+            )
+            if match is None:
+                if route.get("stops"):
+                    self.add(
+                        "break",
+                        tech_id,
+                        f"{tech_id} has no {rule['duration_min']} min break inside "
+                        f"{rule['start']}-{rule['end']}",
+                    )
+            else:
+                unmatched.remove(match)
+        for (_, first_end), (second_start, _) in itertools.pairwise(placed):
+            if second_start < first_end - _TOLERANCE:
+                self.add("break", tech_id, f"{tech_id}'s breaks overlap")
+        return placed
+
+    def kpis(self) -> None:
+        kpis = self.plan.get("kpis", {})
+        routes = self.plan.get("routes", [])
+        stops = sum(len(r.get("stops", [])) for r in routes)
+        checks: Iterable[tuple[str, float, float, float]] = (
+            ("visits", kpis.get("visits", -1), len(self.visits), 0),
+            ("assigned", kpis.get("assigned", -1), stops, 0),
+            (
+                "distance_km",
+                kpis.get("distance_km", -1),
+                sum(r.get("distance_km", 0) for r in routes),
+                0.1 * (len(routes) + 1),
+            ),
+            (
+                "travel_min",
+                kpis.get("travel_min", -1),
+                sum(r.get("travel_min", 0) for r in routes),
+                len(routes) + 1,
+            ),
+        )
+        for name, reported, expected, tolerance in checks:
+            if abs(float(reported) - float(expected)) > tolerance:
+                self.add("kpi", "", f"kpis.{name} is {reported}, the plan adds up to {expected}")
+
+
+def check_plan(
+    problem: Mapping[str, Any], plan: Mapping[str, Any], travel: TravelLookup
+) -> CheckReport:
+    """Check ``plan`` against ``problem`` (both contract JSON) with legs from ``travel``.
+
+    Checked: coverage (each visit once, known ids, valid codes and reasons); per stop arrival
+    before service, appointment kept and never late, windows, urgent response, ``early_min``
+    and ``late_min``; travel between stops (breaks in between counted); shifts; breaks (one per
+    rule, inside its window, long enough, never over a visit); skills, crew, pinned person,
+    service radius; van capacity; route distance against the lookup; KPI sums.
+    """
+    return _Checker(problem, plan, travel).run()

@@ -1,0 +1,92 @@
+"""The ``fieldroute`` command: exit codes, messages, files written and plans stored."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from api.cli import app
+from dispatch.persistence import Store
+from tests.conftest import line_day
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    return url
+
+
+def write(path: Path, day: dict[str, Any]) -> Path:
+    path.write_text(json.dumps(day), encoding="utf-8")
+    return path
+
+
+def test_validate_accepts_a_good_day(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["validate", str(write(tmp_path / "day.json", line_day()))])
+    assert result.exit_code == 0, result.output
+    assert "valid: 2026-11-23 (Asia/Shanghai), 1 technicians, 3 visits" in result.output
+
+
+def test_validate_lists_every_problem_and_exits_2(tmp_path: Path) -> None:
+    day = line_day()
+    day["visits"][0]["window"] = {"start": "10:00", "end": "08:00"}
+    day["visits"][1]["id"] = "V1"
+    result = runner.invoke(app, ["validate", str(write(tmp_path / "day.json", day))])
+    assert result.exit_code == 2
+    assert "invalid problem: 2 errors" in result.output
+    assert "visits[0] (V1).window.end: 08:00 is before start 10:00" in result.output
+    assert "visits[1] (V1).id: duplicate id" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_bad_json_and_missing_file_are_clear_errors(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"date": ', encoding="utf-8")
+    result = runner.invoke(app, ["solve", str(broken)])
+    assert result.exit_code == 2 and "not valid JSON" in result.output
+    result = runner.invoke(app, ["solve", str(tmp_path / "absent.json")])
+    assert result.exit_code == 2 and "cannot read" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_solve_writes_stores_and_summarises(tmp_path: Path, database: str) -> None:
+    day = line_day()
+    day["visits"].append(
+        {"id": "V9", "location_index": 3, "duration_min": 30, "required_skills": ["gas"]}
+    )
+    out = tmp_path / "out" / "plan.json"
+    result = runner.invoke(
+        app, ["solve", str(write(tmp_path / "day.json", day)), "-o", str(out), "--time-limit", "1"]
+    )
+    assert result.exit_code == 0, result.output
+    plan = json.loads(out.read_text(encoding="utf-8"))
+    assert plan["kpis"]["assigned"] == 3
+    assert plan["unassigned"] == [
+        {
+            "visit_id": "V9",
+            "code": "no_skill",
+            "reason": "no technician has skill 'gas'",
+            "candidates": ["T1"],
+        }
+    ]
+    assert Store(database).load_plan(plan["plan_id"]) == plan
+    assert "checker: 0 violations" in result.output
+    assert "assigned 3/4" in result.output
+    assert "no technician has skill 'gas'" in result.output
+
+
+def test_invalid_day_stores_nothing(tmp_path: Path, database: str) -> None:
+    day = line_day()
+    day["visits"][0]["duration_min"] = -1
+    result = runner.invoke(app, ["solve", str(write(tmp_path / "day.json", day))])
+    assert result.exit_code == 2
+    store = Store(database)
+    with store.engine.connect() as connection:
+        assert connection.exec_driver_sql("select count(*) from plans").scalar() == 0
