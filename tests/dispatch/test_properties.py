@@ -99,7 +99,7 @@ def days(draw: st.DrawFn) -> dict[str, Any]:
     }
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(days())
 def test_every_plan_passes_the_independent_checker(raw: dict[str, Any]) -> None:
     problem = parse_problem(raw)
