@@ -8,6 +8,7 @@ stderr and an exit code (2 for bad input), never a traceback.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -148,11 +149,13 @@ def _print_summary(plan: PlanOut, report: CheckReport) -> None:
         )
     out.print(table)
     if plan.unassigned:
-        left = Table(title=f"Unassigned ({len(plan.unassigned)})")
+        counts = Counter(item.code for item in plan.unassigned)
+        by_code = ", ".join(f"{code} {count}" for code, count in sorted(counts.items()))
+        left = Table(title=f"Unassigned ({len(plan.unassigned)}: {by_code})")
         left.add_column("visit")
         left.add_column("code")
         left.add_column("reason")
-        for item in plan.unassigned:
+        for item in sorted(plan.unassigned, key=lambda item: (item.code, item.visit_id)):
             left.add_row(item.visit_id, item.code, item.reason)
         out.print(left)
     k = plan.kpis
