@@ -1,0 +1,41 @@
+"""The documents' examples are real: the problem examples in the README and docs/contract.md
+are valid input, and a plan of them passes the independent checker."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from dispatch.planning import SolveParams, plan_day
+from dispatch.serialize import plan_document
+from dispatch.travel import pair_lookup, provider_for
+from dispatch.validate import parse_problem
+from dispatch.verify import check_plan
+
+ROOT = Path(__file__).parents[1]
+JSON_BLOCK = re.compile(r"```json\n(.*?)```", re.DOTALL)
+
+
+def first_json_block(document: str) -> str:
+    match = JSON_BLOCK.search((ROOT / document).read_text(encoding="utf-8"))
+    assert match, f"{document} has no JSON example"
+    return match.group(1)
+
+
+@pytest.mark.parametrize("document", ["README.md", "docs/contract.md"])
+def test_problem_example_is_valid_and_plannable(document: str) -> None:
+    raw = json.loads(first_json_block(document))
+    problem = parse_problem(raw)
+    plan = plan_day(problem, params=SolveParams(time_limit_s=1))
+    doc = plan_document(
+        problem, plan, plan_id="pl_doc", version=1, created_at=datetime.now(UTC)
+    ).model_dump(mode="json")
+    assert not check_plan(raw, doc, pair_lookup(provider_for(problem))).violations
+    served = [stop["visit_id"] for route in doc["routes"] for stop in route["stops"]]
+    assert served == ["V1"]
+    # V2 is a two-person delivery and the example's only technician works alone.
+    assert [(u["visit_id"], u["code"]) for u in doc["unassigned"]] == [("V2", "crew_size")]
