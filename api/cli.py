@@ -26,7 +26,9 @@ from dispatch.persistence import Store, new_id
 from dispatch.planning import Progress as SolveProgress
 from dispatch.planning import SolveParams, plan_day
 from dispatch.schema import PlanOut
-from dispatch.serialize import plan_document
+from dispatch.serialize import plan_document, read_plan
+from dispatch.service import replan_stored
+from dispatch.tracking import DayCard, time_card, to_csv
 from dispatch.travel import pair_lookup, provider_for
 from dispatch.validate import load_json, parse_problem
 from dispatch.verify import CheckReport, check_plan, matrix_lookup
@@ -206,3 +208,148 @@ def demo(
     with _guard():
         out.print(f"Planning the sample day {DEMO_DAY.name}", highlight=False)
         _solve_file(DEMO_DAY, output, time_limit)
+
+
+@app.command()
+def replan(
+    plan_id: Annotated[
+        str, typer.Argument(help="The stored plan to re-plan (its latest version).")
+    ],
+    events: Annotated[
+        Path, typer.Argument(help="The batch of events (JSON, see docs/contract.md).")
+    ],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the new version's JSON here.")
+    ] = None,
+    time_limit: Annotated[
+        float | None, typer.Option("--time-limit", help="Solver budget in seconds.", min=0.1)
+    ] = None,
+) -> None:
+    """Apply a batch of events to a stored plan: store the next version, print the changes and
+    the customers to call."""
+    with _guard():
+        store = Store(Settings().database_url)
+        params = SolveParams(time_limit_s=time_limit) if time_limit is not None else None
+        document = replan_stored(store, plan_id, _read_json(events), params=params)
+        stored = document.model_dump(mode="json")
+        if output is not None:
+            output.parent.mkdir(parents=True, exist_ok=True)
+            output.write_text(json.dumps(stored, indent=1, ensure_ascii=False) + "\n", "utf-8")
+        _print_changes(document)
+        where = f" and written to {output}" if output else ""
+        out.print(f"plan [bold]{plan_id}[/] version {document.version} stored{where}")
+
+
+def _clock_of(moment: str | None) -> str:
+    return moment[11:16] if moment else "-"
+
+
+def _print_changes(plan: PlanOut) -> None:
+    promised = {
+        stop.visit_id: stop.promised_window for route in plan.routes for stop in route.stops
+    }
+    table = Table(title=f"Changes at {(plan.at or '')[11:16]} ({len(plan.changes)})")
+    for name in ("visit", "technician", "arrival", "moved", "call", "why"):
+        table.add_column(name)
+    for change in plan.changes:
+        table.add_row(
+            change.visit_id,
+            f"{change.old_technician or '-'} → {change.new_technician or '-'}",
+            f"{_clock_of(change.old_arrival)} → {_clock_of(change.new_arrival)}",
+            f"{change.moved_min:+d} min" if change.moved_min is not None else "",
+            "yes" if change.notify else "",
+            change.reason,
+        )
+    out.print(table)
+    calls = [change for change in plan.changes if change.notify]
+    if not calls:
+        out.print("no customer needs a call")
+        return
+    call_list = Table(title=f"Call list ({len(calls)})")
+    for name in ("visit", "customer", "phone", "tell them"):
+        call_list.add_column(name)
+    for change in calls:
+        window = promised.get(change.visit_id)
+        if window is not None:
+            say = f"between {window.start[11:16]} and {window.end[11:16]} ({change.new_technician})"
+        else:
+            say = "cannot be served today: offer another day"
+        call_list.add_row(change.visit_id, change.customer, change.phone, say)
+    out.print(call_list)
+
+
+@app.command()
+def report(
+    plan: Annotated[str, typer.Argument(help="A stored plan id (its latest version).")],
+    csv_path: Annotated[
+        Path | None, typer.Option("--csv", help="Also write the per-stop card as CSV here.")
+    ] = None,
+) -> None:
+    """The time-tracking card: planned against actual per stop, per technician and per kind."""
+    with _guard():
+        store = Store(Settings().database_url)
+        document = PlanOut.model_validate(store.load_plan(plan))
+        problem = parse_problem(store.load_problem_of_plan(plan, document.version))
+        card = time_card(problem, read_plan(document))
+        if csv_path is not None:
+            csv_path.parent.mkdir(parents=True, exist_ok=True)
+            csv_path.write_text(to_csv(card.stops), encoding="utf-8")
+        _print_card(card)
+
+
+def _rate(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0%}"
+
+
+def _print_card(card: DayCard) -> None:
+    stops = Table(title="Stops reported")
+    for name in ("technician", "visit", "kind", "planned", "actual", "Δ min", "late", "overrun"):
+        stops.add_column(name)
+    for r in card.stops:
+        if r.actual_arrival is None and r.actual_service_min is None:
+            continue
+        stops.add_row(
+            r.technician_id,
+            r.visit_id,
+            r.kind,
+            r.planned_arrival,
+            r.actual_arrival or "-",
+            "-" if r.arrival_delta_min is None else f"{r.arrival_delta_min:+d}",
+            "-" if r.late_min is None else str(r.late_min),
+            "-" if r.overrun_min is None else f"{r.overrun_min:+d}",
+        )
+    out.print(stops)
+    techs = Table(title="Per technician")
+    for name in ("technician", "stops", "reported", "on time", "mean Δ", "overrun", "travel"):
+        techs.add_column(name)
+    for t in card.technicians:
+        if not t.reported:
+            continue
+        techs.add_row(
+            t.technician_id,
+            str(t.stops),
+            str(t.reported),
+            str(t.on_time),
+            "-" if t.mean_arrival_delta_min is None else f"{t.mean_arrival_delta_min:+.1f}",
+            f"{t.overrun_min:+d} min",
+            f"{t.actual_travel_min}/{t.planned_travel_min} min",
+        )
+    out.print(techs)
+    kinds = Table(title="Service time by kind")
+    for name in ("kind", "reported", "mean overrun", "actual/planned"):
+        kinds.add_column(name)
+    for k in card.kinds:
+        kinds.add_row(
+            k.kind,
+            str(k.reported),
+            f"{k.mean_overrun_min:+.1f} min",
+            f"{k.actual_service_min}/{k.planned_service_min} min",
+        )
+    out.print(kinds)
+    out.print(
+        f"reported arrivals {card.reported_arrivals}; on time {_rate(card.on_time_rate)} "
+        f"(target 90%); urgent within response {_rate(card.urgent_within_response)} "
+        f"of {card.urgent_reported}; early band {_rate(card.early_band_rate)} "
+        f"of {card.appointments_reported} appointments",
+        highlight=False,
+    )

@@ -24,7 +24,16 @@ import numpy as np
 from numpy.typing import NDArray
 
 from dispatch.eligibility import TimeBounds, screen_visits
-from dispatch.model import Priority, Problem, Site, Technician, Unassigned, Visit
+from dispatch.model import (
+    Priority,
+    Problem,
+    Site,
+    Technician,
+    TechnicianId,
+    Unassigned,
+    Visit,
+    VisitId,
+)
 from dispatch.travel import TravelTimeProvider, provider_for
 from dispatch.units import SECONDS_PER_MINUTE, seconds_after
 from solver import BreakRule, Instance, Vehicle
@@ -33,6 +42,7 @@ __all__ = [
     "PRIORITY_WEIGHT",
     "QUANTITY_SCALE",
     "IdMap",
+    "Keep",
     "SiteTable",
     "build_sites",
     "compile_problem",
@@ -55,6 +65,25 @@ class SiteTable:
     visit_row: NDArray[np.int64]
     start_row: NDArray[np.int64]
     end_row: NDArray[np.int64]
+    base_row: NDArray[np.int64]
+
+
+@dataclass(frozen=True, slots=True)
+class Keep:
+    """What a re-plan tries to keep (all soft): each visit's technician and promised time.
+
+    ``technician`` maps a visit to the technician it had; moving it costs ``reassign_s`` of
+    travel. ``promised_s`` maps a visit to its promised service start in solver seconds; each
+    second beyond ``tolerance_s`` either way costs ``move_cost`` seconds of travel.
+    ``not_before_s``: nothing is planned before this moment (the re-plan's clock time).
+    """
+
+    technician: dict[VisitId, TechnicianId]
+    promised_s: dict[VisitId, int]
+    reassign_s: int
+    tolerance_s: int
+    move_cost: int
+    not_before_s: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +97,7 @@ class IdMap:
     door_buffer_s: NDArray[np.int64]
     excluded: tuple[Unassigned, ...]
     candidates: tuple[tuple[int, ...], ...]
+    not_before_s: int = 0
 
     def visit(self, node: int) -> Visit:
         """The visit of a solver node."""
@@ -103,10 +133,11 @@ def build_sites(problem: Problem, provider: TravelTimeProvider) -> SiteTable:
     start_row = np.array([row_of(t.start) for t in problem.technicians], dtype=np.int64)
     end_row = np.array([row_of(t.end) for t in problem.technicians], dtype=np.int64)
     visit_row = np.array([row_of(v.site) for v in problem.visits], dtype=np.int64)
+    base_row = np.array([row_of(t.home) for t in problem.technicians], dtype=np.int64)
     durations_s, distances_m = provider.matrix(unique)
     minute = SECONDS_PER_MINUTE
     travel_s = (-(-durations_s // minute) * minute).astype(np.int64)
-    return SiteTable(tuple(unique), travel_s, distances_m, visit_row, start_row, end_row)
+    return SiteTable(tuple(unique), travel_s, distances_m, visit_row, start_row, end_row, base_row)
 
 
 def _time_bounds(problem: Problem, visit: Visit, origin: datetime, horizon_s: int) -> TimeBounds:
@@ -137,12 +168,16 @@ def _quantities(problem: Problem, nodes: Sequence[int]) -> list[str]:
 
 
 def compile_problem(
-    problem: Problem, provider: TravelTimeProvider | None = None
+    problem: Problem, provider: TravelTimeProvider | None = None, keep: Keep | None = None
 ) -> tuple[Instance, IdMap]:
-    """Turn ``problem`` into a solver ``Instance`` and the ``IdMap`` that reads its answer."""
+    """Turn ``problem`` into a solver ``Instance`` and the ``IdMap`` that reads its answer.
+
+    With ``keep`` (re-planning), each visit prefers the technician it had over its customer's
+    preferred one, and its promised time becomes a soft interval.
+    """
     table = build_sites(problem, provider or provider_for(problem))
     origin = problem.midnight
-    horizon_s = max(seconds_after(t.shift.end, origin) for t in problem.technicians)
+    horizon_s = max(seconds_after(t.working_end, origin) for t in problem.technicians)
     bounds = [_time_bounds(problem, visit, origin, horizon_s) for visit in problem.visits]
     screenings = screen_visits(
         problem,
@@ -152,6 +187,7 @@ def compile_problem(
         table.visit_row,
         table.start_row,
         table.end_row,
+        table.base_row,
     )
     nodes = [i for i, s in enumerate(screenings) if s.unassigned is None]
     excluded = tuple(s.unassigned for s in screenings if s.unassigned is not None)
@@ -170,7 +206,7 @@ def compile_problem(
             start_location=int(table.start_row[v]),
             end_location=int(table.end_row[v]),
             shift_start_s=seconds_after(tech.shift.start, origin),
-            shift_end_s=seconds_after(tech.shift.end, origin),
+            shift_end_s=seconds_after(tech.working_end, origin),
             capacity=tuple(
                 unlimited
                 if getattr(tech.capacity, q) is None
@@ -184,6 +220,7 @@ def compile_problem(
                     round(b.duration.total_seconds()),
                 )
                 for b in tech.breaks
+                if b.window.start + b.duration <= tech.working_end
             ),
         )
         for v, tech in enumerate(problem.technicians)
@@ -192,12 +229,30 @@ def compile_problem(
     relevant = np.concatenate([node_rows, table.start_row, table.end_row])
     largest_leg = int(table.travel_s[np.ix_(relevant, relevant)].max(initial=0))
     index_of = {tech.id: v for v, tech in enumerate(problem.technicians)}
-    preferences = [problem.visits[i].preferred for i in nodes]
-    preferred = np.array(
-        [index_of[tech] if tech is not None else -1 for tech in preferences], dtype=np.int64
-    )
-    preference_cost = round(problem.policy.preferred_technician_bonus.total_seconds())
-    base_penalty = 2 * largest_leg + preference_cost + 1
+    bonus = round(problem.policy.preferred_technician_bonus.total_seconds())
+    preferred_list: list[int] = []
+    cost_list: list[int] = []
+    for i in nodes:
+        visit = problem.visits[i]
+        kept = keep.technician.get(visit.id) if keep else None
+        if kept is not None and kept in index_of:
+            preferred_list.append(index_of[kept])
+            cost_list.append(keep.reassign_s if keep else 0)
+        elif visit.preferred is not None and visit.preferred in index_of:
+            preferred_list.append(index_of[visit.preferred])
+            cost_list.append(bonus)
+        else:
+            preferred_list.append(-1)
+            cost_list.append(0)
+    preferred = np.array(preferred_list, dtype=np.int64)
+    preference_cost = np.array(cost_list, dtype=np.int64)
+    soft = np.full((len(nodes), 2), -1, dtype=np.int64)
+    if keep is not None:
+        for k, i in enumerate(nodes):
+            promised = keep.promised_s.get(problem.visits[i].id)
+            if promised is not None and problem.visits[i].appointment is None:
+                soft[k] = (max(0, promised - keep.tolerance_s), promised + keep.tolerance_s)
+    base_penalty = 2 * largest_leg + int(preference_cost.max(initial=0)) + 1
     instance = Instance(
         travel_s=table.travel_s,
         distance_m=table.distance_m,
@@ -215,6 +270,8 @@ def compile_problem(
         allowed=tuple(screenings[i].allowed for i in nodes),
         preferred=preferred,
         preference_cost=preference_cost,
+        soft_window_s=soft,
+        soft_window_cost=keep.move_cost if keep else 0,
     )
     buffers = np.array(
         [
@@ -233,5 +290,6 @@ def compile_problem(
         door_buffer_s=buffers,
         excluded=excluded,
         candidates=tuple(screenings[i].allowed for i in nodes),
+        not_before_s=keep.not_before_s if keep else 0,
     )
     return instance, id_map

@@ -88,7 +88,7 @@ def _route(route: RouteSolution, id_map: IdMap) -> Route:
         ready = departure + leg_s + sum(d for _, d in in_gap)
         if visit.appointment is not None:
             last_break_end = max((s + d for s, d in in_gap), default=ready)
-            arrival = max(ready, last_break_end, service_start - band_far)
+            arrival = max(ready, last_break_end, service_start - band_far, id_map.not_before_s)
         else:
             arrival = cumul
         duration = round(visit.duration.total_seconds())

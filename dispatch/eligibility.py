@@ -61,6 +61,7 @@ def screen_visits(
     visit_site: NDArray[np.int64],
     start_site: NDArray[np.int64],
     end_site: NDArray[np.int64],
+    base_site: NDArray[np.int64] | None = None,
 ) -> list[Screening]:
     """Screen every visit of ``problem`` (see the module docstring).
 
@@ -70,15 +71,18 @@ def screen_visits(
         Per visit, its node's time bounds in seconds after the plan's midnight.
     travel_s, distance_m
         Matrices over deduplicated sites.
-    visit_site, start_site, end_site
-        Row of each visit, technician start and technician end in those matrices.
+    visit_site, start_site, end_site, base_site
+        Row of each visit, technician start, end and base (radius; default the start) in
+        those matrices.
     """
-    radius_km = _radius_km(problem, distance_m, visit_site, start_site)
+    radius_km = _radius_km(
+        problem, distance_m, visit_site, start_site if base_site is None else base_site
+    )
     index_of = {tech.id: i for i, tech in enumerate(problem.technicians)}
     origin = problem.midnight
     shifts = np.array(
         [
-            [seconds_after(t.shift.start, origin), seconds_after(t.shift.end, origin)]
+            [seconds_after(t.shift.start, origin), seconds_after(t.working_end, origin)]
             for t in problem.technicians
         ],
         dtype=np.int64,
@@ -105,15 +109,13 @@ def _radius_km(
     road = distance_m[np.ix_(visit_site, start_site)].astype(np.float64) / 1000.0
     if not visits:
         return road
-    located = all(v.site.location for v in visits) and all(t.start.location for t in techs)
+    located = all(v.site.location for v in visits) and all(t.home.location for t in techs)
     if not located:  # an explicit matrix without coordinates: its road km is all we have
         return road
     points = np.array(
         [(v.site.location.lat, v.site.location.lon) for v in visits if v.site.location]
     )
-    bases = np.array(
-        [(t.start.location.lat, t.start.location.lon) for t in techs if t.start.location]
-    )
+    bases = np.array([(t.home.location.lat, t.home.location.lon) for t in techs if t.home.location])
     km = haversine_km(points, bases)
     limits = np.array([_limit(problem, t) for t in techs])
     near = np.abs(km - limits[None, :]) <= RADIUS_RECHECK_SHARE * limits[None, :]
@@ -193,7 +195,7 @@ def _time_reason(problem: Problem, visit: Visit, candidates: Sequence[int]) -> s
         wanted += f" (urgent: reach by {format_clock(visit.deadline)})"
     shifts = sorted(
         {
-            f"{format_clock(t.shift.start)}-{format_clock(t.shift.end)}"
+            f"{format_clock(t.shift.start)}-{format_clock(t.working_end)}"
             for t in (problem.technicians[c] for c in candidates)
         }
     )

@@ -18,6 +18,7 @@ __all__ = [
     "Break",
     "BreakSlot",
     "Capacity",
+    "Change",
     "Demand",
     "LatLon",
     "Plan",
@@ -27,6 +28,7 @@ __all__ = [
     "Route",
     "Site",
     "Stop",
+    "StopStatus",
     "Technician",
     "TechnicianId",
     "TimeWindow",
@@ -66,6 +68,17 @@ class UnassignedCode(enum.StrEnum):
     WINDOW = "window"
     CAPACITY = "capacity"
     NO_ROOM = "no_room"
+    #: Not a screening outcome: the customer cancelled during the day (re-planning).
+    CANCELLED = "cancelled"
+
+
+class StopStatus(enum.StrEnum):
+    """How far a stop has got, from the events reported during the day."""
+
+    PLANNED = "planned"
+    ARRIVED = "arrived"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +145,23 @@ class Technician:
     capacity: Capacity = Capacity()
     service_radius_km: float | None = None
     phone: str = ""
+    #: Takes no new work from this moment (gone home ill, called away); ``None``: all shift.
+    unavailable_from: datetime | None = None
+    #: Where the service radius is measured from when ``start`` is not the base (re-planning
+    #: restarts a technician from the stop they are at); ``None`` means ``start``.
+    base: Site | None = None
+
+    @property
+    def home(self) -> Site:
+        """The base the service radius is measured from."""
+        return self.base or self.start
+
+    @property
+    def working_end(self) -> datetime:
+        """When the shift ends, or earlier when the technician becomes unavailable."""
+        if self.unavailable_from is None:
+            return self.shift.end
+        return max(self.shift.start, min(self.shift.end, self.unavailable_from))
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +215,14 @@ class Policy:
     urgent_response: timedelta = timedelta(minutes=120)
     preferred_technician_bonus: timedelta = timedelta(minutes=30)
     travel: TravelSettings = TravelSettings()
+    #: Width of the arrival window told to a customer without an appointment.
+    promise_width: timedelta = timedelta(minutes=30)
+    #: A promised time may move this much before the customer must be called.
+    notify_tolerance: timedelta = timedelta(minutes=15)
+    #: Travel time a re-plan will spend to keep a visit with the technician it had.
+    reassign_cost: timedelta = timedelta(minutes=30)
+    #: Solver budget of a re-plan (answers must come quickly during the day).
+    replan_time_limit_s: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,6 +263,17 @@ class Stop:
     early: timedelta
     late: timedelta
     wait: timedelta
+    status: StopStatus = StopStatus.PLANNED
+    actual_arrival: datetime | None = None
+    actual_start: datetime | None = None
+    actual_departure: datetime | None = None
+    #: The arrival window told to the customer, kept until a re-plan moves past it.
+    promised: TimeWindow | None = None
+
+    @property
+    def frozen(self) -> bool:
+        """Done or under way: a re-plan never moves it."""
+        return self.status is not StopStatus.PLANNED
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,10 +310,29 @@ class Unassigned:
 
 
 @dataclass(frozen=True, slots=True)
+class Change:
+    """A visit whose technician or arrival a re-plan moved; ``notify``: call the customer."""
+
+    visit_id: VisitId
+    old_technician: TechnicianId | None
+    new_technician: TechnicianId | None
+    old_arrival: datetime | None
+    new_arrival: datetime | None
+    notify: bool
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class Plan:
-    """The engine's answer for a problem: routes, what is left out and why, solve time."""
+    """The engine's answer for a problem: routes, what is left out and why, solve time.
+
+    A re-planned version also carries the clock time ``at`` of the events it answers and the
+    ``changes`` against the version before.
+    """
 
     routes: tuple[Route, ...]
     unassigned: tuple[Unassigned, ...]
     solve_s: float = 0.0
     objective: int = 0
+    at: datetime | None = None
+    changes: tuple[Change, ...] = ()

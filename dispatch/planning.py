@@ -8,6 +8,7 @@ from dispatch.compile import compile_problem
 from dispatch.decode import decode
 from dispatch.errors import InternalError
 from dispatch.model import Plan, Problem
+from dispatch.promise import with_promises
 from dispatch.travel import TravelTimeProvider
 from solver import Progress, SolveParams, SolverError, solve
 
@@ -47,4 +48,5 @@ def plan_day(
         solution = solve(instance, params, on_progress=on_progress)
     except SolverError as error:
         raise InternalError(f"the solver failed: {error}") from error
-    return decode(solution, id_map)
+    visits = {visit.id: visit for visit in problem.visits}
+    return with_promises(decode(solution, id_map), visits, problem.policy)

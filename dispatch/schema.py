@@ -15,10 +15,17 @@ from pydantic import BaseModel, ConfigDict, Field
 __all__ = [
     "BreakIn",
     "BreakOut",
+    "CancelledIn",
     "CapacityIn",
+    "ChangeOut",
     "Clock",
+    "DelayIn",
+    "EventBatchIn",
+    "EventIn",
     "KpisOut",
     "LocationIn",
+    "MovedIn",
+    "NewVisitIn",
     "PlanOut",
     "PolicyIn",
     "PriorityCount",
@@ -30,6 +37,8 @@ __all__ = [
     "TravelIn",
     "TravelSettingsIn",
     "UnassignedOut",
+    "UnavailableIn",
+    "VisitClockIn",
     "VisitIn",
     "WindowIn",
 ]
@@ -99,6 +108,10 @@ class TechnicianIn(_Strict):
     capacity: CapacityIn | None = None
     service_radius_km: float | None = Field(default=None, gt=0)
     phone: str | None = None
+    unavailable_from: Clock | None = Field(
+        default=None,
+        description="Takes no new work from this time (set by an 'unavailable' event).",
+    )
 
 
 class VisitIn(_Strict):
@@ -154,6 +167,24 @@ class PolicyIn(_Strict):
         "technician.",
     )
     travel: TravelSettingsIn = Field(default_factory=TravelSettingsIn)
+    promise_window_min: float = Field(
+        default=30,
+        gt=0,
+        le=240,
+        description="Width of the arrival window told to a customer without an appointment.",
+    )
+    notify_tolerance_min: float = Field(
+        default=15,
+        ge=0,
+        description="Minutes a promised arrival may move in a re-plan before the customer "
+        "must be called.",
+    )
+    reassign_cost_min: float = Field(
+        default=30,
+        ge=0,
+        description="Travel minutes a re-plan will spend to keep a visit with its technician.",
+    )
+    replan_time_limit_s: float = Field(default=1, gt=0, le=600)
 
 
 class TravelIn(_Strict):
@@ -201,6 +232,10 @@ class StopOut(_Strict):
     appointment: str | None = None
     window: WindowIn | None = None
     promised_window: PromisedWindowOut | None = None
+    status: Literal["planned", "arrived", "in_progress", "done"] = "planned"
+    actual_arrival: str | None = None
+    actual_start: str | None = None
+    actual_departure: str | None = None
 
 
 class BreakOut(_Strict):
@@ -229,7 +264,9 @@ class UnassignedOut(_Strict):
     """A visit nobody could take, with a reason a dispatcher understands."""
 
     visit_id: str
-    code: Literal["no_skill", "crew_size", "radius", "pinned", "window", "capacity", "no_room"]
+    code: Literal[
+        "no_skill", "crew_size", "radius", "pinned", "window", "capacity", "no_room", "cancelled"
+    ]
     reason: str
     candidates: list[str] = Field(default_factory=list)
 
@@ -260,8 +297,23 @@ class KpisOut(_Strict):
     solve_s: float
 
 
+class ChangeOut(_Strict):
+    """A visit whose technician or arrival moved against the previous version."""
+
+    visit_id: str
+    customer: str
+    phone: str
+    old_technician: str | None
+    new_technician: str | None
+    old_arrival: str | None
+    new_arrival: str | None
+    moved_min: int | None = Field(description="New arrival minus old, when both exist.")
+    notify: bool = Field(description="Call the customer: the promised time moved too far.")
+    reason: str
+
+
 class PlanOut(_Strict):
-    """A plan version."""
+    """A plan version; a re-planned one carries its clock time ``at`` and its ``changes``."""
 
     plan_id: str
     version: int
@@ -269,6 +321,77 @@ class PlanOut(_Strict):
     created_at: str
     date: str
     timezone: str
+    at: str | None = None
     routes: list[RouteOut]
     unassigned: list[UnassignedOut]
+    changes: list[ChangeOut] = Field(default_factory=list)
     kpis: KpisOut
+
+
+class _Event(_Strict):
+    pass
+
+
+class DelayIn(_Event):
+    """A technician is held up: everything not yet started runs ``minutes`` later."""
+
+    type: Literal["delay"]
+    technician_id: Identifier
+    minutes: PositiveMinutes
+    reason: str = ""
+
+
+class VisitClockIn(_Event):
+    """Progress at a visit at clock time ``at`` (default: the batch's ``at``)."""
+
+    type: Literal["arrived", "started", "completed", "departed"]
+    visit_id: Identifier
+    at: Clock | None = None
+
+
+class CancelledIn(_Event):
+    """The customer cancelled; the visit leaves the plan."""
+
+    type: Literal["cancelled"]
+    visit_id: Identifier
+    reason: str = ""
+
+
+class MovedIn(_Event):
+    """The dispatcher moves a visit by hand to a technician, a time, or both; it stays there."""
+
+    type: Literal["moved"]
+    visit_id: Identifier
+    technician_id: Identifier | None = None
+    appointment: Clock | None = None
+    window: WindowIn | None = None
+
+
+class UnavailableIn(_Event):
+    """A technician takes no new work (gone home ill); remaining visits go back to the pool."""
+
+    type: Literal["unavailable"]
+    technician_id: Identifier
+    reason: str = ""
+
+
+class NewVisitIn(_Event):
+    """A visit booked during the day (an urgent breakdown at 10:40)."""
+
+    type: Literal["new_visit"]
+    visit: VisitIn
+
+
+EventIn = Annotated[
+    DelayIn | VisitClockIn | CancelledIn | MovedIn | UnavailableIn | NewVisitIn,
+    Field(discriminator="type"),
+]
+
+
+class EventBatchIn(_Strict):
+    """Events reported at clock time ``at``, applied to plan version ``version`` (default: the
+    latest); all or nothing."""
+
+    at: Clock
+    version: int | None = Field(default=None, ge=1)
+    events: list[EventIn] = Field(min_length=1)

@@ -5,12 +5,28 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from dispatch.kpi import compute_kpis
-from dispatch.model import Plan, Problem, Route, Stop, Visit, VisitId
+from dispatch.model import (
+    BreakSlot,
+    Change,
+    Plan,
+    Problem,
+    Route,
+    Stop,
+    StopStatus,
+    TechnicianId,
+    TimeWindow,
+    Unassigned,
+    UnassignedCode,
+    Visit,
+    VisitId,
+)
 from dispatch.schema import (
     BreakOut,
+    ChangeOut,
     KpisOut,
     PlanOut,
     PriorityCount,
+    PromisedWindowOut,
     RouteOut,
     StopOut,
     UnassignedOut,
@@ -18,7 +34,7 @@ from dispatch.schema import (
 )
 from dispatch.units import format_clock, iso
 
-__all__ = ["minutes", "plan_document"]
+__all__ = ["minutes", "plan_document", "read_plan"]
 
 
 def minutes(duration: timedelta) -> int:
@@ -46,6 +62,8 @@ def plan_document(
         created_at=iso(created_at),
         date=problem.date.isoformat(),
         timezone=problem.timezone.key,
+        at=iso(plan.at) if plan.at else None,
+        changes=[_change(change, visits) for change in plan.changes],
         routes=[_route(route, visits, shifts[route.technician_id]) for route in plan.routes],
         unassigned=[
             UnassignedOut(
@@ -112,5 +130,100 @@ def _stop(stop: Stop, visit: Visit) -> StopOut:
         appointment=format_clock(visit.appointment) if visit.appointment else None,
         window=WindowIn(start=format_clock(visit.window.start), end=format_clock(visit.window.end))
         if visit.window
+        else None,
+        promised_window=PromisedWindowOut(
+            start=iso(stop.promised.start), end=iso(stop.promised.end)
+        )
+        if stop.promised
+        else None,
+        status=stop.status.value,
+        actual_arrival=_iso_or_none(stop.actual_arrival),
+        actual_start=_iso_or_none(stop.actual_start),
+        actual_departure=_iso_or_none(stop.actual_departure),
+    )
+
+
+def _iso_or_none(moment: datetime | None) -> str | None:
+    return iso(moment) if moment else None
+
+
+def _change(change: Change, visits: dict[VisitId, Visit]) -> ChangeOut:
+    visit = visits[change.visit_id]
+    moved = None
+    if change.old_arrival and change.new_arrival:
+        moved = minutes(change.new_arrival - change.old_arrival)
+    return ChangeOut(
+        visit_id=change.visit_id,
+        customer=visit.customer,
+        phone=visit.phone,
+        old_technician=change.old_technician,
+        new_technician=change.new_technician,
+        old_arrival=_iso_or_none(change.old_arrival),
+        new_arrival=_iso_or_none(change.new_arrival),
+        moved_min=moved,
+        notify=change.notify,
+        reason=change.reason,
+    )
+
+
+def read_plan(document: PlanOut) -> Plan:
+    """The domain ``Plan`` of a stored plan document (``plan_document`` undone)."""
+    return Plan(
+        routes=tuple(_read_route(route) for route in document.routes),
+        unassigned=tuple(
+            Unassigned(
+                VisitId(item.visit_id),
+                UnassignedCode(item.code),
+                item.reason,
+                tuple(TechnicianId(t) for t in item.candidates),
+            )
+            for item in document.unassigned
+        ),
+        solve_s=document.kpis.solve_s,
+        at=datetime.fromisoformat(document.at) if document.at else None,
+    )
+
+
+def _moment(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+def _read_route(route: RouteOut) -> Route:
+    return Route(
+        technician_id=TechnicianId(route.technician_id),
+        start_time=datetime.fromisoformat(route.start_time),
+        end_time=datetime.fromisoformat(route.end_time),
+        stops=tuple(_read_stop(stop) for stop in route.stops),
+        breaks=tuple(
+            BreakSlot(datetime.fromisoformat(b.start), datetime.fromisoformat(b.end))
+            for b in route.breaks
+        ),
+        distance_km=route.distance_km,
+        travel=timedelta(minutes=route.travel_min),
+        service=timedelta(minutes=route.service_min),
+        wait=timedelta(minutes=route.wait_min),
+    )
+
+
+def _read_stop(stop: StopOut) -> Stop:
+    promised = stop.promised_window
+    return Stop(
+        visit_id=VisitId(stop.visit_id),
+        arrival=datetime.fromisoformat(stop.arrival),
+        service_start=datetime.fromisoformat(stop.service_start),
+        departure=datetime.fromisoformat(stop.departure),
+        travel=timedelta(minutes=stop.travel_min),
+        distance_km=stop.distance_km,
+        early=timedelta(minutes=stop.early_min),
+        late=timedelta(minutes=stop.late_min),
+        wait=timedelta(minutes=stop.wait_min),
+        status=StopStatus(stop.status),
+        actual_arrival=_moment(stop.actual_arrival),
+        actual_start=_moment(stop.actual_start),
+        actual_departure=_moment(stop.actual_departure),
+        promised=TimeWindow(
+            datetime.fromisoformat(promised.start), datetime.fromisoformat(promised.end)
+        )
+        if promised
         else None,
     )

@@ -223,6 +223,10 @@ def _policy(wire: ProblemIn, errors: list[FieldError]) -> Policy:
         urgent_response=timedelta(minutes=wire.policy.urgent_response_min),
         preferred_technician_bonus=timedelta(minutes=wire.policy.preferred_technician_min),
         travel=TravelSettings(circuity=wire.policy.travel.circuity, speed_kmh=tuple(speeds)),
+        promise_width=timedelta(minutes=wire.policy.promise_window_min),
+        notify_tolerance=timedelta(minutes=wire.policy.notify_tolerance_min),
+        reassign_cost=timedelta(minutes=wire.policy.reassign_cost_min),
+        replan_time_limit_s=wire.policy.replan_time_limit_s,
     )
 
 
@@ -346,6 +350,9 @@ def _technician(
         capacity=_capacity(row.capacity),
         service_radius_km=row.service_radius_km,
         phone=row.phone or "",
+        unavailable_from=clock_to_datetime(row.unavailable_from, day, zone)
+        if row.unavailable_from
+        else None,
     )
 
 

@@ -35,7 +35,7 @@ LocationRef = int | tuple[float, float]
 TravelLookup = Callable[[LocationRef, LocationRef], tuple[float, float]]
 
 _TOLERANCE = timedelta(seconds=1)
-_CODES = {"no_skill", "crew_size", "radius", "pinned", "window", "capacity", "no_room"}
+_CODES = {"no_skill", "crew_size", "radius", "pinned", "window", "capacity", "no_room", "cancelled"}
 _EARTH_KM = 6371.0088
 _RADIUS_SLACK = 1.005
 

@@ -72,7 +72,11 @@ class Instance:
         The fleet.
     preferred
         ``(N,)`` a vehicle index the node prefers, or -1; serving it with another vehicle costs
-        ``preference_cost``.
+        ``preference_cost`` (one figure for all nodes, or one per node).
+    soft_window_s
+        ``(N, 2)`` a soft interval for the node's service start, or empty for none: each second
+        outside it costs ``soft_window_cost`` (re-planning keeps promised times this way). A
+        row of ``(-1, -1)`` means no soft interval for that node.
     time_weight, distance_weight
         Arc cost = ``time_weight * travel_s + distance_weight * distance_m``.
     """
@@ -87,7 +91,11 @@ class Instance:
     vehicles: tuple[Vehicle, ...]
     allowed: tuple[tuple[int, ...] | None, ...] = ()
     preferred: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    preference_cost: int = 0
+    preference_cost: int | NDArray[np.int64] = 0
+    soft_window_s: NDArray[np.int64] = field(
+        default_factory=lambda: np.zeros((0, 2), dtype=np.int64)
+    )
+    soft_window_cost: int = 0
     time_weight: int = 1
     distance_weight: int = 0
 
@@ -129,6 +137,10 @@ class Instance:
             problems.append("allowed must have one entry per node")
         if self.preferred.size and self.preferred.shape != (n,):
             problems.append("preferred must have one entry per node")
+        if np.ndim(self.preference_cost) and np.shape(self.preference_cost) != (n,):
+            problems.append("preference_cost must be one figure or one per node")
+        if self.soft_window_s.size and self.soft_window_s.shape != (n, 2):
+            problems.append(f"soft_window_s must have shape ({n}, 2)")
         if n and (self.window_s[:, 0] > self.window_s[:, 1]).any():
             problems.append("a window ends before it starts")
         for v, vehicle in enumerate(self.vehicles):

@@ -13,8 +13,9 @@ between the two only through the manager. The model:
 - one capacity dimension per quantity;
 - every node optional through a one-node disjunction with its penalty;
 - eligibility as the node's allowed vehicle set;
-- a soft preference: a counting dimension whose span costs ``preference_cost`` per node served
-  by a vehicle other than the one it prefers.
+- a soft preference: a dimension summing, along each route, the ``preference_cost`` of every
+  node served by a vehicle other than the one it prefers; its span is the cost;
+- soft intervals on service starts (promised times in a re-plan), priced per second outside.
 """
 
 from __future__ import annotations
@@ -103,6 +104,7 @@ def build_routing_model(instance: Instance) -> RoutingHandles:
     _add_capacities(instance, manager, routing)
     _add_optional_nodes(instance, manager, routing)
     _add_preferences(instance, manager, routing)
+    _add_soft_windows(instance, manager, time)
 
     # Serve every visit as early as its route allows (slack before each window closes), come
     # back as early as possible, then leave the base as late as those times still allow.
@@ -163,8 +165,9 @@ def _add_preferences(
     instance: Instance, manager: pywrapcp.RoutingIndexManager, routing: pywrapcp.RoutingModel
 ) -> None:
     preferred = instance.preferred
-    if not instance.preference_cost or not preferred.size or (preferred < 0).all():
+    if not np.any(instance.preference_cost) or not preferred.size or (preferred < 0).all():
         return
+    cost = np.broadcast_to(np.asarray(instance.preference_cost, dtype=np.int64), preferred.shape)
     depots = np.zeros(2 * instance.n_vehicles, dtype=np.int64)
     has_preference = preferred >= 0
     callbacks: dict[int, int] = {}
@@ -172,15 +175,25 @@ def _add_preferences(
     for v in range(instance.n_vehicles):
         key = v if (preferred == v).any() else -1  # vehicles nobody prefers share one vector
         if key not in callbacks:
-            misses = (has_preference & (preferred != v)).astype(np.int64)
+            misses = np.where(has_preference & (preferred != v), cost, 0)
             callbacks[key] = routing.RegisterUnaryTransitVector(
                 np.concatenate([misses, depots]).tolist()
             )
         per_vehicle.append(callbacks[key])
-    routing.AddDimensionWithVehicleTransits(
-        per_vehicle, 0, instance.n_nodes + 1, True, "preference misses"
-    )
-    routing.GetDimensionOrDie("preference misses").SetSpanCostCoefficientForAllVehicles(
-        instance.preference_cost
-    )
+    total = int(np.where(has_preference, cost, 0).sum()) + 1
+    routing.AddDimensionWithVehicleTransits(per_vehicle, 0, total, True, "preference misses")
+    routing.GetDimensionOrDie("preference misses").SetSpanCostCoefficientForAllVehicles(1)
     del manager
+
+
+def _add_soft_windows(
+    instance: Instance, manager: pywrapcp.RoutingIndexManager, time: pywrapcp.RoutingDimension
+) -> None:
+    if not instance.soft_window_cost or not instance.soft_window_s.size:
+        return
+    for node, (low, high) in enumerate(instance.soft_window_s.tolist()):
+        if low < 0 and high < 0:
+            continue
+        index = manager.NodeToIndex(node)
+        time.SetCumulVarSoftLowerBound(index, int(low), instance.soft_window_cost)
+        time.SetCumulVarSoftUpperBound(index, int(high), instance.soft_window_cost)

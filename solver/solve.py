@@ -153,9 +153,7 @@ def solve(
     search = _search_parameters(params)
     if initial_routes is not None:
         routing.CloseModelWithParameters(search)
-        start_from = routing.ReadAssignmentFromRoutes(
-            [list(route) for route in initial_routes], True
-        )
+        start_from = _feasible_start(routing, initial_routes)
         if start_from is not None:
             assignment = routing.SolveFromAssignmentWithParameters(start_from, search)
         else:
@@ -165,6 +163,36 @@ def solve(
     if assignment is None:
         raise SolverError(f"no solution found (status {routing.status()})")
     return _extract(handles, instance, assignment, clock.monotonic() - started)
+
+
+def _feasible_start(
+    routing: pywrapcp.RoutingModel, routes: Sequence[Sequence[int]]
+) -> pywrapcp.Assignment | None:
+    """An assignment of ``routes`` as close as possible to them.
+
+    OR-Tools refuses a start in which any route breaks a constraint (after a delay, one late
+    visit would throw away every route). Each route is checked alone; from one that fails,
+    the visit whose removal repairs it is left out (or, failing that, the last one) until it
+    passes, so the search starts from everything that still holds.
+    """
+    lists = [list(route) for route in routes]
+    whole = routing.ReadAssignmentFromRoutes(lists, True)
+    if whole is not None:
+        return whole
+    empty: list[list[int]] = [[] for _ in lists]
+
+    def holds(v: int, route: list[int]) -> bool:
+        trial = list(empty)
+        trial[v] = route
+        return routing.ReadAssignmentFromRoutes(trial, True) is not None
+
+    for v, route in enumerate(lists):
+        while route and not holds(v, route):
+            repaired = next(
+                (k for k in range(len(route)) if holds(v, route[:k] + route[k + 1 :])), None
+            )
+            del route[len(route) - 1 if repaired is None else repaired]
+    return routing.ReadAssignmentFromRoutes(lists, True)
 
 
 def _report_progress(

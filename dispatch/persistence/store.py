@@ -28,7 +28,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from dispatch.errors import DispatchError, NotFoundError
 
-__all__ = ["PlanRow", "ProblemRow", "Store", "StoreConflictError", "new_id"]
+__all__ = ["EventBatchRow", "PlanRow", "ProblemRow", "Store", "StoreConflictError", "new_id"]
 
 
 class StoreConflictError(DispatchError):
@@ -68,6 +68,18 @@ class PlanRow(_Base):
     problem_id: Mapped[str] = mapped_column(ForeignKey("problems.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     status: Mapped[str] = mapped_column(String(16))
+    payload: Mapped[str] = mapped_column(Text)
+
+
+class EventBatchRow(_Base):
+    """A batch of events, stored with the plan version it produced."""
+
+    __tablename__ = "event_batches"
+
+    plan_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     payload: Mapped[str] = mapped_column(Text)
 
 
@@ -129,6 +141,55 @@ class Store:
                     f"plan {plan['plan_id']} version {plan['version']} already exists"
                 ) from error
 
+    def save_replan(
+        self,
+        problem: dict[str, Any],
+        plan: dict[str, Any],
+        events: dict[str, Any],
+        *,
+        problem_id: str,
+    ) -> None:
+        """Store a re-planned version: the day as it now is, the plan and the events that
+        produced it, in one transaction; refused when that version already exists."""
+        now = datetime.now(UTC)
+        with Session(self.engine) as session:
+            try:
+                with session.begin():
+                    session.add(
+                        ProblemRow(
+                            id=problem_id,
+                            created_at=now,
+                            date=str(problem.get("date", "")),
+                            payload=json.dumps(problem, ensure_ascii=False),
+                        )
+                    )
+                    session.flush()
+                    session.add(self._plan_row(plan, problem_id, now))
+                    session.add(
+                        EventBatchRow(
+                            plan_id=plan["plan_id"],
+                            version=plan["version"],
+                            at=str(plan.get("at", "")),
+                            created_at=now,
+                            payload=json.dumps(events, ensure_ascii=False),
+                        )
+                    )
+            except IntegrityError as error:
+                raise StoreConflictError(
+                    f"plan {plan['plan_id']} version {plan['version']} already exists: "
+                    "another batch of events got there first; reload and try again"
+                ) from error
+
+    def load_events(self, plan_id: str) -> list[dict[str, Any]]:
+        """Every batch of events of a plan, oldest first, each with the version it produced."""
+        with Session(self.engine) as session:
+            rows = session.scalars(
+                select(EventBatchRow)
+                .where(EventBatchRow.plan_id == plan_id)
+                .order_by(EventBatchRow.version)
+            )
+            return [{"version": row.version, **json.loads(row.payload)} for row in rows]
+
     @staticmethod
     def _plan_row(plan: dict[str, Any], problem_id: str, now: datetime) -> PlanRow:
         return PlanRow(
@@ -153,12 +214,13 @@ class Store:
             loaded: dict[str, Any] = json.loads(row.payload)
             return loaded
 
-    def load_problem_of_plan(self, plan_id: str) -> dict[str, Any]:
-        """The problem a plan was made for."""
+    def load_problem_of_plan(self, plan_id: str, version: int | None = None) -> dict[str, Any]:
+        """The day a plan version (default: the latest) was made for."""
+        query = select(PlanRow).where(PlanRow.plan_id == plan_id)
+        if version is not None:
+            query = query.where(PlanRow.version == version)
         with Session(self.engine) as session:
-            row = session.scalars(
-                select(PlanRow).where(PlanRow.plan_id == plan_id).limit(1)
-            ).first()
+            row = session.scalars(query.order_by(PlanRow.version.desc()).limit(1)).first()
             if row is None:
                 raise NotFoundError(f"no plan '{plan_id}'")
             problem = session.get(ProblemRow, row.problem_id)

@@ -1,0 +1,318 @@
+"""Events of the day: parse a batch, check it against the plan it applies to, fold it in.
+
+``parse_events`` is the one door for events, as ``parse_problem`` is for problems: it raises
+one ``InputError`` listing every bad event with its index and id (``events[3] (V0007): V0007
+was cancelled at 10:05; it cannot start``), and the batch is then refused whole.
+``apply_to_problem`` writes what the events change in the day itself (new visits, visits moved
+by hand, technicians who became unavailable) into the problem's JSON, so the next version's
+problem is stored as plain contract input.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import ValidationError
+
+from dispatch.errors import FieldError, InputError
+from dispatch.model import Plan, Problem, StopStatus, TechnicianId, UnassignedCode, VisitId
+from dispatch.schema import (
+    CancelledIn,
+    DelayIn,
+    EventBatchIn,
+    MovedIn,
+    NewVisitIn,
+    UnavailableIn,
+    VisitClockIn,
+)
+from dispatch.units import clock_to_datetime, format_clock
+from dispatch.validate import load_json, parse_problem, pydantic_errors
+
+__all__ = ["EventBatch", "Progress", "apply_to_problem", "parse_events"]
+
+
+@dataclass(slots=True)
+class Progress:
+    """What was reported at one visit: actual arrival, start of work and departure."""
+
+    arrived: datetime | None = None
+    started: datetime | None = None
+    departed: datetime | None = None
+
+    @property
+    def status(self) -> StopStatus:
+        """The stop's status these reports give."""
+        if self.departed:
+            return StopStatus.DONE
+        if self.started:
+            return StopStatus.IN_PROGRESS
+        return StopStatus.ARRIVED if self.arrived else StopStatus.PLANNED
+
+
+@dataclass(frozen=True, slots=True)
+class EventBatch:
+    """A checked batch: what happened, by visit and by technician, at clock time ``at``."""
+
+    at: datetime
+    version: int | None
+    raw: dict[str, Any]
+    progress: dict[VisitId, Progress] = field(default_factory=dict)
+    delays: dict[TechnicianId, timedelta] = field(default_factory=dict)
+    delay_reasons: dict[TechnicianId, str] = field(default_factory=dict)
+    cancelled: dict[VisitId, str] = field(default_factory=dict)
+    unavailable: dict[TechnicianId, str] = field(default_factory=dict)
+    moved: dict[VisitId, MovedIn] = field(default_factory=dict)
+    new_visits: tuple[dict[str, Any], ...] = ()
+
+
+def parse_events(
+    raw: str | bytes | Mapping[str, Any],
+    problem_raw: Mapping[str, Any],
+    problem: Problem,
+    plan: Plan,
+) -> EventBatch:
+    """Check a batch of events against the day (``problem_raw``, parsed as ``problem``) and
+    its current ``plan``.
+
+    Raises
+    ------
+    InputError
+        Listing every bad event with its index and the visit or technician id.
+    """
+    data = load_json(raw, what="events") if isinstance(raw, str | bytes) else raw
+    if not isinstance(data, Mapping):
+        raise InputError([FieldError("", "events must be a JSON object")], what="events")
+    try:
+        wire = EventBatchIn.model_validate(data)
+    except ValidationError as error:
+        raise InputError(pydantic_errors(error, data), what="events") from error
+    return _Checker(problem_raw, problem, plan, wire, dict(data)).run()
+
+
+class _Checker:
+    def __init__(
+        self,
+        problem_raw: Mapping[str, Any],
+        problem: Problem,
+        plan: Plan,
+        wire: EventBatchIn,
+        raw: dict[str, Any],
+    ) -> None:
+        self.problem_raw = problem_raw
+        self.problem, self.plan, self.wire, self.raw = problem, plan, wire, raw
+        self.errors: list[FieldError] = []
+        self.at = clock_to_datetime(wire.at, problem.date, problem.timezone)
+        self.visits = {visit.id: visit for visit in problem.visits}
+        self.technicians = {tech.id: tech for tech in problem.technicians}
+        self.stops = {stop.visit_id: stop for route in plan.routes for stop in route.stops}
+        self.owner = {
+            stop.visit_id: route.technician_id for route in plan.routes for stop in route.stops
+        }
+        self.was_cancelled = {
+            item.visit_id for item in plan.unassigned if item.code is UnassignedCode.CANCELLED
+        }
+        self.batch = EventBatch(at=self.at, version=wire.version, raw=raw)
+        self.new_ids: set[str] = set()
+        self.new_rows: list[dict[str, Any]] = []
+
+    def error(self, index: int | None, entity: str | None, message: str) -> None:
+        path = "at" if index is None else f"events[{index}]"
+        self.errors.append(FieldError(path, message, entity))
+
+    def clock(self, index: int, entity: str, text: str | None) -> datetime:
+        moment = clock_to_datetime(text, self.problem.date, self.problem.timezone) if text else None
+        if moment is None:
+            return self.at
+        if moment > self.at:
+            self.error(index, entity, f"{text} is after the batch's time {self.wire.at}")
+        if self.plan.at is not None and moment < self.plan.at:
+            self.error(
+                index,
+                entity,
+                f"{text} is before the previous re-plan at {format_clock(self.plan.at)}",
+            )
+        return moment
+
+    def run(self) -> EventBatch:
+        if self.plan.at is not None and self.at < self.plan.at:
+            self.error(
+                None,
+                None,
+                f"{self.wire.at} is before the plan's last re-plan at "
+                f"{format_clock(self.plan.at)}; events must move forward in time",
+            )
+        for index, event in enumerate(self.wire.events):
+            if isinstance(event, VisitClockIn):
+                self.visit_clock(index, event)
+            elif isinstance(event, DelayIn):
+                if self.known_technician(index, event.technician_id):
+                    tech = TechnicianId(event.technician_id)
+                    self.batch.delays[tech] = self.batch.delays.get(tech, timedelta(0)) + timedelta(
+                        minutes=event.minutes
+                    )
+                    self.batch.delay_reasons[tech] = event.reason
+            elif isinstance(event, CancelledIn):
+                self.cancelled(index, event)
+            elif isinstance(event, MovedIn):
+                self.moved(index, event)
+            elif isinstance(event, UnavailableIn):
+                if self.known_technician(index, event.technician_id):
+                    self.batch.unavailable[TechnicianId(event.technician_id)] = event.reason
+            elif isinstance(event, NewVisitIn):
+                self.new_visit(index, event)
+        if self.errors:
+            raise InputError(self.errors, what="events")
+        return replace(self.batch, new_visits=tuple(self.new_rows))
+
+    def known_technician(self, index: int, tech_id: str) -> bool:
+        if tech_id not in self.technicians:
+            self.error(index, tech_id, f"unknown technician '{tech_id}'")
+            return False
+        return True
+
+    def known_visit(self, index: int, visit_id: str) -> bool:
+        if visit_id not in self.visits and visit_id not in self.new_ids:
+            self.error(index, visit_id, f"unknown visit '{visit_id}'")
+            return False
+        if visit_id in self.was_cancelled or visit_id in self.batch.cancelled:
+            self.error(index, visit_id, f"{visit_id} was cancelled")
+            return False
+        return True
+
+    def visit_clock(self, index: int, event: VisitClockIn) -> None:
+        visit_id = VisitId(event.visit_id)
+        if not self.known_visit(index, visit_id):
+            return
+        if visit_id not in self.stops:
+            self.error(
+                index,
+                visit_id,
+                f"{visit_id} is on no technician's route; move it to a technician first",
+            )
+            return
+        moment = self.clock(index, visit_id, event.at)
+        stop = self.stops[visit_id]
+        progress = self.batch.progress.setdefault(
+            visit_id,
+            Progress(stop.actual_arrival, stop.actual_start, stop.actual_departure),
+        )
+        if progress.departed is not None:
+            self.error(
+                index,
+                visit_id,
+                f"{visit_id} was already completed at {format_clock(progress.departed)}",
+            )
+            return
+        if event.type == "arrived":
+            progress.arrived = moment
+        elif event.type == "started":
+            if progress.arrived and moment < progress.arrived:
+                self.error(index, visit_id, f"started before it arrived ({event.at})")
+            progress.started = moment
+        else:  # completed or departed: the technician leaves
+            if progress.started and moment < progress.started:
+                self.error(index, visit_id, f"completed before it started ({event.at})")
+            progress.departed = moment
+
+    def cancelled(self, index: int, event: CancelledIn) -> None:
+        visit_id = VisitId(event.visit_id)
+        if not self.known_visit(index, visit_id):
+            return
+        stop = self.stops.get(visit_id)
+        progress = self.batch.progress.get(visit_id)
+        if (stop and stop.frozen) or (progress and progress.status is not StopStatus.PLANNED):
+            self.error(index, visit_id, f"{visit_id} is done or under way; it cannot be cancelled")
+            return
+        self.batch.cancelled[visit_id] = event.reason
+
+    def moved(self, index: int, event: MovedIn) -> None:
+        visit_id = VisitId(event.visit_id)
+        if not self.known_visit(index, visit_id):
+            return
+        stop = self.stops.get(visit_id)
+        if (stop and stop.frozen) or visit_id in self.batch.progress:
+            self.error(index, visit_id, f"{visit_id} is done or under way; it cannot be moved")
+            return
+        if event.appointment is not None and event.window is not None:
+            self.error(index, visit_id, "give either an appointment or a window, not both")
+            return
+        if event.technician_id is None and event.appointment is None and event.window is None:
+            self.error(
+                index, visit_id, "say where to move it: technician_id, appointment or window"
+            )
+            return
+        if event.technician_id is not None:
+            if not self.known_technician(index, event.technician_id):
+                return
+            tech = self.technicians[TechnicianId(event.technician_id)]
+            visit = self.visits.get(visit_id)
+            if visit is not None:
+                missing = sorted(visit.required_skills - tech.skills)
+                if missing:
+                    self.error(
+                        index, visit_id, f"{tech.id} lacks skill {', '.join(map(repr, missing))}"
+                    )
+                    return
+                if tech.crew_size < visit.crew_size:
+                    self.error(
+                        index,
+                        visit_id,
+                        f"needs a crew of {visit.crew_size}; {tech.id} "
+                        f"works in a crew of {tech.crew_size}",
+                    )
+                    return
+        for clock in (event.appointment, event.window.end if event.window else None):
+            if (
+                clock
+                and clock_to_datetime(clock, self.problem.date, self.problem.timezone) < self.at
+            ):
+                self.error(index, visit_id, f"{clock} has already passed ({self.wire.at})")
+                return
+        self.batch.moved[visit_id] = event
+
+    def new_visit(self, index: int, event: NewVisitIn) -> None:
+        row = event.visit.model_dump(mode="json", exclude_none=True)
+        if event.visit.id in self.visits or event.visit.id in self.new_ids:
+            self.error(index, event.visit.id, f"duplicate visit id '{event.visit.id}'")
+            return
+        if event.visit.priority == "urgent" and event.visit.reported_at is None:
+            row["reported_at"] = self.wire.at  # reported now: the response clock starts
+        # The visit's own rules (window order, skills' technicians, matrix index) are the
+        # problem's rules: check it inside a copy of the day.
+        trial = {**self.problem_raw, "visits": [row]}
+        try:
+            parse_problem(trial)
+        except InputError as error:
+            for item in error.errors:
+                if item.path.startswith("visits[0]"):
+                    where = item.path.replace("visits[0]", f"events[{index}].visit", 1)
+                    self.errors.append(FieldError(where, item.message, event.visit.id))
+            return
+        self.new_ids.add(event.visit.id)
+        self.new_rows.append(row)
+
+
+def apply_to_problem(problem_raw: Mapping[str, Any], batch: EventBatch) -> dict[str, Any]:
+    """The problem's JSON with the batch's new visits, hand moves and unavailabilities."""
+    raw = copy.deepcopy(dict(problem_raw))
+    rows = {row["id"]: row for row in raw["visits"]}
+    for visit_id, move in batch.moved.items():
+        row = rows[visit_id]
+        if move.technician_id is not None:
+            row["technician"] = move.technician_id
+        if move.appointment is not None:
+            row.pop("window", None)
+            row["appointment"] = move.appointment
+        if move.window is not None:
+            row.pop("appointment", None)
+            row["window"] = move.window.model_dump(mode="json")
+    at = format_clock(batch.at)
+    for tech in raw["technicians"]:
+        if tech["id"] in batch.unavailable:
+            tech["unavailable_from"] = min(at, tech.get("unavailable_from") or at)
+    raw["visits"] = [*raw["visits"], *copy.deepcopy(list(batch.new_visits))]
+    return raw

@@ -1,0 +1,451 @@
+"""Re-plan the rest of the day after a batch of events, moving as little as possible.
+
+At clock time ``at`` each technician's route splits in two:
+
+- the **frozen** part: stops done or under way, reported by events or, where nothing was
+  reported, passed by the plan (reached by ``at`` even with the technician's reported delay).
+  It is copied into the new version untouched, with the reported times added;
+- the **rest**, planned again. Each technician restarts from where they really are: the last
+  frozen stop (or the base), free when its work ends (the reported start plus the visit's
+  duration, or the plan's departure) or, if they were already driving to their next stop at
+  ``at``, when they set off; plus any delay reported now. Breaks already taken stay; the others
+  stay in their windows but not before that moment. A van keeps the room its frozen stops did
+  not use. An unavailable technician gets nothing more.
+
+The rest becomes a small day of its own (``Problem``): its visits are every visit not frozen
+and not cancelled, windows clipped to ``at`` so nothing is planned in the past. It is solved from
+the old routes (warm start) with two soft costs (``dispatch.compile.Keep``): moving a visit to
+another technician, and moving its arrival beyond the notification tolerance of its promise.
+A small event therefore gives a small change. ``changes`` lists every visit whose technician or
+arrival moved, with ``notify`` where the customer must be called (``dispatch.promise``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from dispatch.compile import IdMap, Keep, compile_problem
+from dispatch.decode import decode
+from dispatch.errors import InternalError
+from dispatch.events import EventBatch, Progress
+from dispatch.model import (
+    Break,
+    BreakSlot,
+    Capacity,
+    Change,
+    Plan,
+    Problem,
+    Route,
+    Stop,
+    StopStatus,
+    Technician,
+    TechnicianId,
+    TimeWindow,
+    Unassigned,
+    UnassignedCode,
+    Visit,
+    VisitId,
+)
+from dispatch.promise import needs_call, promise_for
+from dispatch.travel import TravelTimeProvider, provider_for
+from dispatch.units import format_clock, seconds_after, travel_minutes_to_s
+from solver import SolveParams, SolverError, solve
+
+__all__ = ["MOVE_COST", "replan_day"]
+
+#: Travel seconds charged per second a promised time moves beyond the tolerance.
+MOVE_COST = 2
+
+
+@dataclass(frozen=True, slots=True)
+class _Restart:
+    """Where a technician's rest of the day begins."""
+
+    frozen: tuple[Stop, ...]
+    taken_breaks: tuple[BreakSlot, ...]
+    site_visit: Visit | None
+    free_at: datetime
+    used: tuple[float, float]
+
+
+def replan_day(
+    problem: Problem,
+    plan: Plan,
+    batch: EventBatch,
+    *,
+    provider: TravelTimeProvider | None = None,
+    params: SolveParams | None = None,
+) -> Plan:
+    """The next version of ``plan`` for ``problem`` (with the batch's changes already in it,
+    ``dispatch.events.apply_to_problem``) after ``batch``."""
+    at = batch.at
+    visits = {visit.id: visit for visit in problem.visits}
+    routes = {route.technician_id: _with_progress(route, batch.progress) for route in plan.routes}
+    restarts = {
+        tech.id: _restart(tech, routes.get(tech.id), visits, batch, at)
+        for tech in problem.technicians
+    }
+    frozen_ids = {stop.visit_id for r in restarts.values() for stop in r.frozen}
+    cancelled = {
+        item.visit_id: item for item in plan.unassigned if item.code is UnassignedCode.CANCELLED
+    }
+    for visit_id, reason in batch.cancelled.items():
+        text = f"cancelled at {format_clock(at)}" + (f": {reason}" if reason else "")
+        cancelled[visit_id] = Unassigned(visit_id, UnassignedCode.CANCELLED, text)
+
+    available = [
+        tech
+        for tech in problem.technicians
+        if tech.id not in batch.unavailable
+        and (tech.unavailable_from is None or tech.unavailable_from > restarts[tech.id].free_at)
+    ]
+    passed: list[Unassigned] = []
+    rest_visits: list[Visit] = []
+    for visit in problem.visits:
+        if visit.id in frozen_ids or visit.id in cancelled:
+            continue
+        clipped = _clip(visit, at, problem, {t.id for t in available})
+        if clipped is None:
+            assert visit.appointment is not None
+            passed.append(
+                Unassigned(
+                    visit.id,
+                    UnassignedCode.WINDOW,
+                    f"the appointment at {format_clock(visit.appointment)} can no longer be "
+                    f"reached on time (re-planned at {format_clock(at)})",
+                )
+            )
+        else:
+            rest_visits.append(clipped)
+
+    rest_techs = tuple(_rest_technician(t, restarts[t.id], problem) for t in available)
+    old_owner = {
+        stop.visit_id: route.technician_id for route in plan.routes for stop in route.stops
+    }
+    old_stop = {stop.visit_id: stop for route in plan.routes for stop in route.stops}
+    rest = replace(problem, technicians=rest_techs, visits=tuple(rest_visits))
+    provider = provider or provider_for(problem)
+    tail, id_map = _solve_rest(rest, plan, old_owner, old_stop, at, provider, params)
+
+    new_routes: list[Route] = []
+    tail_routes = {route.technician_id: route for route in tail.routes}
+    for tech in problem.technicians:
+        restart = restarts[tech.id]
+        merged = _merge(
+            tech, restart, tail_routes.get(tech.id), id_map, routes.get(tech.id), provider
+        )
+        if merged is not None:
+            new_routes.append(_promise(merged, old_stop, visits, problem, frozen_ids))
+    order = {visit.id: i for i, visit in enumerate(problem.visits)}
+    unassigned = sorted(
+        [*tail.unassigned, *passed, *cancelled.values()], key=lambda u: order[u.visit_id]
+    )
+    new_plan = Plan(
+        routes=tuple(new_routes),
+        unassigned=tuple(unassigned),
+        solve_s=tail.solve_s,
+        objective=tail.objective,
+        at=at,
+    )
+    return replace(new_plan, changes=_changes(plan, new_plan, batch, problem))
+
+
+def _with_progress(route: Route, progress: Mapping[VisitId, Progress]) -> Route:
+    stops = []
+    for stop in route.stops:
+        report = progress.get(stop.visit_id)
+        if report is not None:
+            stop = replace(
+                stop,
+                status=report.status,
+                actual_arrival=report.arrived,
+                actual_start=report.started,
+                actual_departure=report.departed,
+            )
+        stops.append(stop)
+    return replace(route, stops=tuple(stops))
+
+
+def _expected_departure(stop: Stop, visit: Visit) -> datetime:
+    """When the technician leaves a frozen stop, from what was reported."""
+    if stop.actual_departure is not None:
+        return stop.actual_departure
+    if stop.actual_start is not None:
+        return stop.actual_start + visit.duration
+    if stop.actual_arrival is not None:
+        return max(stop.actual_arrival, stop.service_start) + visit.duration
+    return stop.departure
+
+
+def _restart(
+    tech: Technician,
+    route: Route | None,
+    visits: Mapping[VisitId, Visit],
+    batch: EventBatch,
+    at: datetime,
+) -> _Restart:
+    delay = batch.delays.get(tech.id, timedelta(0))
+    stops = route.stops if route else ()
+    last = -1
+    for k, stop in enumerate(stops):
+        if stop.frozen or stop.arrival + delay <= at:
+            last = k
+    frozen = tuple(
+        stop if stop.frozen else replace(stop, status=_assumed(stop, delay, at))
+        for stop in stops[: last + 1]
+    )
+    following = stops[last + 1] if last + 1 < len(stops) else None
+    if frozen:
+        tail = frozen[-1]
+        departure = _expected_departure(tail, visits[tail.visit_id])
+        under_way = tail.actual_departure is None and departure > at
+        site_visit: Visit | None = visits[tail.visit_id]
+    else:
+        departure = tech.shift.start
+        under_way = False
+        site_visit = None
+    if under_way:
+        free_at = departure + delay
+    else:
+        set_off = following.arrival - following.travel if following else at
+        free_at = max(departure, min(at, set_off)) + delay
+    free_at = max(free_at, tech.shift.start)
+    taken = tuple(b for b in (route.breaks if route else ()) if b.start < free_at - delay)
+    for slot in taken:
+        free_at = max(free_at, slot.end)
+    used_weight = sum(visits[s.visit_id].demand.weight_kg for s in frozen)
+    used_volume = sum(visits[s.visit_id].demand.volume_m3 for s in frozen)
+    return _Restart(frozen, taken, site_visit, free_at, (used_weight, used_volume))
+
+
+def _assumed(stop: Stop, delay: timedelta, at: datetime) -> StopStatus:
+    """The status of a stop nobody reported on, from the plan (shifted by the delay)."""
+    return StopStatus.DONE if stop.departure + delay <= at else StopStatus.IN_PROGRESS
+
+
+def _clip(
+    visit: Visit, at: datetime, problem: Problem, available: set[TechnicianId]
+) -> Visit | None:
+    """The visit as the rest of the day sees it; ``None`` when its appointment has passed."""
+    changes: dict[str, object] = {}
+    if visit.pinned_to is not None and visit.pinned_to not in available:
+        changes["pinned_to"] = None  # its technician is gone: back to the pool
+    if visit.preferred is not None and visit.preferred not in available:
+        changes["preferred"] = None
+    if visit.appointment is not None:
+        if visit.appointment - problem.policy.early_band[0] < at:
+            return None
+    elif visit.window is not None:
+        if visit.window.start < at:
+            changes["window"] = TimeWindow(at, max(at, visit.window.end))
+    else:
+        end = max(t.shift.end for t in problem.technicians)
+        changes["window"] = TimeWindow(at, max(at, end))
+    return replace(visit, **changes) if changes else visit  # type: ignore[arg-type]
+
+
+def _rest_technician(tech: Technician, restart: _Restart, problem: Problem) -> Technician:
+    free_at = restart.free_at
+    breaks = []
+    taken_windows = len(restart.taken_breaks)
+    for rule in tech.breaks[taken_windows:]:
+        start = max(rule.window.start, free_at)
+        end = max(rule.window.end, start + rule.duration)
+        if start + rule.duration <= tech.shift.end:
+            breaks.append(Break(TimeWindow(start, end), rule.duration))
+    weight, volume = restart.used
+    capacity = Capacity(
+        None if tech.capacity.weight_kg is None else max(0.0, tech.capacity.weight_kg - weight),
+        None if tech.capacity.volume_m3 is None else max(0.0, tech.capacity.volume_m3 - volume),
+    )
+    return replace(
+        tech,
+        start=restart.site_visit.site if restart.site_visit else tech.start,
+        base=tech.home,
+        shift=TimeWindow(free_at, max(free_at, tech.shift.end)),
+        breaks=tuple(breaks),
+        capacity=capacity,
+    )
+
+
+def _solve_rest(
+    rest: Problem,
+    plan: Plan,
+    old_owner: Mapping[VisitId, TechnicianId],
+    old_stop: Mapping[VisitId, Stop],
+    at: datetime,
+    provider: TravelTimeProvider,
+    params: SolveParams | None,
+) -> tuple[Plan, IdMap]:
+    origin = rest.midnight
+    policy = rest.policy
+    promised = {
+        visit_id: seconds_after(
+            stop.promised.start + (stop.promised.end - stop.promised.start) / 2, origin
+        )
+        for visit_id, stop in old_stop.items()
+        if stop.promised is not None
+    }
+    keep = Keep(
+        technician=dict(old_owner),
+        promised_s=promised,
+        reassign_s=round(policy.reassign_cost.total_seconds()),
+        tolerance_s=round(policy.notify_tolerance.total_seconds()),
+        move_cost=MOVE_COST,
+        not_before_s=seconds_after(at, origin),
+    )
+    instance, id_map = compile_problem(rest, provider, keep)
+    node_of = {rest.visits[i].id: node for node, i in enumerate(id_map.node_visit)}
+    vehicle_of = {tech.id: v for v, tech in enumerate(rest.technicians)}
+    initial: list[list[int]] = [[] for _ in rest.technicians]
+    for route in plan.routes:
+        v = vehicle_of.get(route.technician_id)
+        if v is None:
+            continue
+        for stop in route.stops:
+            node = node_of.get(stop.visit_id)
+            allowed = instance.allowed[node] if node is not None and instance.allowed else None
+            if node is not None and (allowed is None or v in allowed):
+                initial[v].append(node)
+    params = params or SolveParams(time_limit_s=policy.replan_time_limit_s)
+    try:
+        solution = solve(instance, params, initial_routes=initial)
+    except SolverError as error:
+        raise InternalError(f"the solver failed while re-planning: {error}") from error
+    return decode(solution, id_map), id_map
+
+
+def _merge(
+    tech: Technician,
+    restart: _Restart,
+    tail: Route | None,
+    id_map: IdMap,
+    old: Route | None,
+    provider: TravelTimeProvider,
+) -> Route | None:
+    if not restart.frozen and tail is None:
+        return None
+    frozen = restart.frozen
+    travel = sum((s.travel for s in frozen), timedelta(0))
+    distance = sum(s.distance_km for s in frozen)
+    service = sum((s.departure - s.service_start for s in frozen), timedelta(0))
+    wait = sum((s.wait for s in frozen), timedelta(0))
+    if tail is not None:
+        start = old.start_time if frozen and old else tail.start_time
+        return Route(
+            technician_id=tech.id,
+            start_time=start,
+            end_time=tail.end_time,
+            stops=frozen + tail.stops,
+            breaks=restart.taken_breaks + tail.breaks,
+            distance_km=distance + tail.distance_km,
+            travel=travel + tail.travel,
+            service=service + tail.service,
+            wait=wait + tail.wait,
+        )
+    back_s, back_m = _way_back(tech, restart, id_map, provider)
+    assert old is not None
+    return Route(
+        technician_id=tech.id,
+        start_time=old.start_time,
+        end_time=restart.free_at + timedelta(seconds=back_s),
+        stops=frozen,
+        breaks=restart.taken_breaks,
+        distance_km=distance + back_m / 1000,
+        travel=travel + timedelta(seconds=back_s),
+        service=service,
+        wait=wait,
+    )
+
+
+def _way_back(
+    tech: Technician, restart: _Restart, id_map: IdMap, provider: TravelTimeProvider
+) -> tuple[int, int]:
+    """Seconds and metres from where a technician restarts to the end of their day."""
+    for v, rest_tech in enumerate(id_map.problem.technicians):
+        if rest_tech.id == tech.id:
+            table = id_map.sites
+            start, end = int(table.start_row[v]), int(table.end_row[v])
+            return int(table.travel_s[start, end]), int(table.distance_m[start, end])
+    here = restart.site_visit.site if restart.site_visit else tech.start
+    durations, distances = provider.matrix([here, tech.end])
+    return travel_minutes_to_s(float(durations[0, 1]) / 60), int(distances[0, 1])
+
+
+def _promise(
+    route: Route,
+    old_stop: Mapping[VisitId, Stop],
+    visits: Mapping[VisitId, Visit],
+    problem: Problem,
+    frozen: set[VisitId],
+) -> Route:
+    stops = []
+    for stop in route.stops:
+        if stop.visit_id not in frozen:
+            before = old_stop.get(stop.visit_id)
+            promise = before.promised if before else None
+            visit = visits[stop.visit_id]
+            if (
+                promise is None
+                or needs_call(promise, stop.arrival, problem.policy)
+                or (visit.appointment is not None and promise.end != visit.appointment)
+            ):
+                promise = promise_for(visit, stop.arrival, problem.policy)
+            stop = replace(stop, promised=promise)
+        stops.append(stop)
+    return replace(route, stops=tuple(stops))
+
+
+def _changes(old: Plan, new: Plan, batch: EventBatch, problem: Problem) -> tuple[Change, ...]:
+    before = {
+        stop.visit_id: (route.technician_id, stop) for route in old.routes for stop in route.stops
+    }
+    after = {
+        stop.visit_id: (route.technician_id, stop) for route in new.routes for stop in route.stops
+    }
+    left_out = {item.visit_id: item for item in new.unassigned}
+    changes: list[Change] = []
+    for visit in problem.visits:
+        old_tech, old_stop = before.get(visit.id, (None, None))
+        new_tech, new_stop = after.get(visit.id, (None, None))
+        if old_stop is None and new_stop is None:
+            continue
+        old_arrival = old_stop.arrival if old_stop else None
+        new_arrival = new_stop.arrival if new_stop else None
+        if old_tech == new_tech and old_arrival == new_arrival:
+            continue
+        if new_stop is None:
+            item = left_out[visit.id]
+            cancelled = item.code is UnassignedCode.CANCELLED
+            notify, reason = not cancelled, item.reason
+        elif old_stop is None:
+            new_ids = {row["id"] for row in batch.new_visits}
+            notify, reason = True, "new visit" if visit.id in new_ids else "placed in a route"
+        else:
+            promise = old_stop.promised
+            notify = promise is not None and needs_call(promise, new_stop.arrival, problem.policy)
+            if visit.id in batch.moved:
+                notify, reason = True, "moved by the dispatcher"
+            else:
+                reason = _why(old_tech, new_tech, batch)
+        changes.append(
+            Change(visit.id, old_tech, new_tech, old_arrival, new_arrival, notify, reason)
+        )
+    return tuple(changes)
+
+
+def _why(old: TechnicianId | None, new: TechnicianId | None, batch: EventBatch) -> str:
+    if old is not None and old in batch.unavailable:
+        return f"{old} is unavailable" + (
+            f" ({batch.unavailable[old]})" if batch.unavailable[old] else ""
+        )
+    if old is not None and old in batch.delays:
+        minutes = round(batch.delays[old].total_seconds() / 60)
+        reason = batch.delay_reasons.get(old, "")
+        text = f"{old} is running {minutes} min late" + (f" ({reason})" if reason else "")
+        return text if old == new else f"{text}; handed to {new}"
+    if old != new:
+        return f"handed from {old} to {new} to fit the day's changes"
+    return "re-timed around the day's changes"

@@ -1,0 +1,219 @@
+"""The time-tracking card: planned against actual, per stop, per technician, per kind of visit.
+
+Every stop a technician reported on (``arrived``, ``started``, ``completed``/``departed``
+events) is compared with the plan version in force when it happened, which the frozen stop
+keeps. ``late_min`` is how far the actual arrival was after the latest allowed start (the
+appointment, the window's end or the urgent deadline); ``overrun_min`` is the actual time on
+site (start, or arrival, to departure) beyond the visit's duration; actual travel is the gap
+between the previous stop's reported departure and this arrival. The day's KPIs are over the
+stops with a reported arrival: on-time rate (handbook target 90 %), urgent faults reached
+within the response time, and appointments reached inside the early band.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+
+from dispatch.model import Plan, Problem, Visit, VisitId
+from dispatch.units import format_clock
+
+__all__ = [
+    "DayCard",
+    "KindRow",
+    "StopRecord",
+    "TechnicianRow",
+    "time_card",
+    "to_csv",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class StopRecord:
+    """One stop, planned against actual (minutes; ``None`` where nothing was reported)."""
+
+    technician_id: str
+    visit_id: str
+    kind: str
+    status: str
+    planned_arrival: str
+    actual_arrival: str | None
+    arrival_delta_min: int | None
+    late_min: int | None
+    planned_service_min: int
+    actual_service_min: int | None
+    overrun_min: int | None
+    planned_travel_min: int
+    actual_travel_min: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class TechnicianRow:
+    """A technician's day so far."""
+
+    technician_id: str
+    stops: int
+    reported: int
+    on_time: int
+    mean_arrival_delta_min: float | None
+    overrun_min: int
+    planned_travel_min: int
+    actual_travel_min: int
+
+
+@dataclass(frozen=True, slots=True)
+class KindRow:
+    """Service time against plan for one kind of visit (install, repair, ...)."""
+
+    kind: str
+    reported: int
+    mean_overrun_min: float
+    planned_service_min: int
+    actual_service_min: int
+
+
+@dataclass(frozen=True, slots=True)
+class DayCard:
+    """The whole card and the day's KPIs over reported arrivals."""
+
+    stops: tuple[StopRecord, ...]
+    technicians: tuple[TechnicianRow, ...]
+    kinds: tuple[KindRow, ...]
+    reported_arrivals: int
+    on_time_rate: float | None
+    urgent_reported: int
+    urgent_within_response: float | None
+    appointments_reported: int
+    early_band_rate: float | None
+
+
+def _minutes(delta: timedelta) -> int:
+    return round(delta.total_seconds() / 60)
+
+
+def _latest(visit: Visit) -> datetime | None:
+    latest = visit.appointment or (visit.window.end if visit.window else None)
+    if visit.deadline is not None:
+        latest = min(latest, visit.deadline) if latest else visit.deadline
+    return latest
+
+
+def time_card(problem: Problem, plan: Plan) -> DayCard:
+    """The time-tracking card of ``plan`` (usually the latest version) of ``problem``."""
+    visits: dict[VisitId, Visit] = {visit.id: visit for visit in problem.visits}
+    near, far = problem.policy.early_band
+    records: list[StopRecord] = []
+    on_time = urgent_ok = urgent_n = band_ok = band_n = 0
+    for route in plan.routes:
+        previous_departure: datetime | None = None
+        for stop in route.stops:
+            visit = visits[stop.visit_id]
+            arrived = stop.actual_arrival or stop.actual_start
+            on_site_from = stop.actual_start or stop.actual_arrival
+            service = (
+                _minutes(stop.actual_departure - on_site_from)
+                if stop.actual_departure and on_site_from
+                else None
+            )
+            latest = _latest(visit)
+            late = None
+            if arrived is not None:
+                late = max(0, _minutes(arrived - latest)) if latest else 0
+                on_time += late == 0
+                if visit.deadline is not None and visit.reported_at is not None:
+                    urgent_n += 1
+                    urgent_ok += arrived <= visit.deadline
+                if visit.appointment is not None:
+                    band_n += 1
+                    band_ok += visit.appointment - far <= arrived <= visit.appointment - near
+            travel = (
+                _minutes(arrived - previous_departure)
+                if arrived is not None and previous_departure is not None
+                else None
+            )
+            planned_service = _minutes(visit.duration)
+            records.append(
+                StopRecord(
+                    technician_id=route.technician_id,
+                    visit_id=stop.visit_id,
+                    kind=visit.kind,
+                    status=stop.status.value,
+                    planned_arrival=format_clock(stop.arrival),
+                    actual_arrival=format_clock(arrived) if arrived else None,
+                    arrival_delta_min=_minutes(arrived - stop.arrival) if arrived else None,
+                    late_min=late,
+                    planned_service_min=planned_service,
+                    actual_service_min=service,
+                    overrun_min=service - planned_service if service is not None else None,
+                    planned_travel_min=_minutes(stop.travel),
+                    actual_travel_min=travel,
+                )
+            )
+            previous_departure = stop.actual_departure
+    reported = sum(1 for r in records if r.actual_arrival is not None)
+    return DayCard(
+        stops=tuple(records),
+        technicians=_by_technician(records),
+        kinds=_by_kind(records),
+        reported_arrivals=reported,
+        on_time_rate=round(on_time / reported, 4) if reported else None,
+        urgent_reported=urgent_n,
+        urgent_within_response=round(urgent_ok / urgent_n, 4) if urgent_n else None,
+        appointments_reported=band_n,
+        early_band_rate=round(band_ok / band_n, 4) if band_n else None,
+    )
+
+
+def _by_technician(records: Sequence[StopRecord]) -> tuple[TechnicianRow, ...]:
+    groups: dict[str, list[StopRecord]] = defaultdict(list)
+    for record in records:
+        groups[record.technician_id].append(record)
+    rows = []
+    for tech, items in groups.items():
+        deltas = [r.arrival_delta_min for r in items if r.arrival_delta_min is not None]
+        travelled = [r for r in items if r.actual_travel_min is not None]
+        rows.append(
+            TechnicianRow(
+                technician_id=tech,
+                stops=len(items),
+                reported=len(deltas),
+                on_time=sum(1 for r in items if r.late_min == 0),
+                mean_arrival_delta_min=round(sum(deltas) / len(deltas), 1) if deltas else None,
+                overrun_min=sum(r.overrun_min or 0 for r in items),
+                planned_travel_min=sum(r.planned_travel_min for r in travelled),
+                actual_travel_min=sum(r.actual_travel_min or 0 for r in travelled),
+            )
+        )
+    return tuple(rows)
+
+
+def _by_kind(records: Sequence[StopRecord]) -> tuple[KindRow, ...]:
+    groups: dict[str, list[StopRecord]] = defaultdict(list)
+    for record in records:
+        if record.actual_service_min is not None:
+            groups[record.kind].append(record)
+    return tuple(
+        KindRow(
+            kind=kind,
+            reported=len(items),
+            mean_overrun_min=round(sum(r.overrun_min or 0 for r in items) / len(items), 1),
+            planned_service_min=sum(r.planned_service_min for r in items),
+            actual_service_min=sum(r.actual_service_min or 0 for r in items),
+        )
+        for kind, items in sorted(groups.items())
+    )
+
+
+def to_csv(records: Sequence[StopRecord]) -> str:
+    """The per-stop card as CSV text, one row per stop, header first."""
+    buffer = io.StringIO()
+    fields = list(StopRecord.__dataclass_fields__)
+    writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
+    writer.writeheader()
+    for record in records:
+        writer.writerow(asdict(record))
+    return buffer.getvalue()

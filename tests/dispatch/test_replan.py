@@ -1,0 +1,284 @@
+"""Re-planning during the day: frozen stops, the version chain, changes, calls and bad events.
+
+The day is an explicit line of sites 10 minutes apart, so every time below can be worked out
+by hand: two technicians at site 0 from 08:00, visits at sites 1..6.
+"""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dispatch.errors import InputError
+from dispatch.persistence import Store, StoreConflictError
+from dispatch.planning import SolveParams, plan_day
+from dispatch.serialize import plan_document
+from dispatch.service import replan_stored
+from dispatch.validate import parse_problem
+from dispatch.verify import check_plan, matrix_lookup
+
+QUICK = SolveParams(time_limit_s=1, metaheuristic="greedy_descent")
+SITES = 7
+MINUTES = [[abs(i - j) * 10 for j in range(SITES)] for i in range(SITES)]
+KM = [[abs(i - j) * 5.0 for j in range(SITES)] for i in range(SITES)]
+
+
+def make_day(technicians: int = 2) -> dict[str, Any]:
+    return {
+        "date": "2026-11-23",
+        "timezone": "Asia/Shanghai",
+        "policy": {"time_limit_s": 1, "replan_time_limit_s": 1},
+        "travel": {"durations_min": MINUTES, "distances_km": KM},
+        "technicians": [
+            {
+                "id": f"T{t}",
+                "skills": ["water_heater"],
+                "location_index": 0,
+                "shift": {"start": "08:00", "end": "18:00"},
+            }
+            for t in range(1, technicians + 1)
+        ],
+        "visits": [
+            {"id": "V1", "location_index": 1, "duration_min": 60, "customer": "A",
+             "phone": "+86 1", "window": {"start": "08:00", "end": "09:00"}},
+            {"id": "V2", "location_index": 2, "duration_min": 60, "customer": "B",
+             "appointment": "10:00"},
+            {"id": "V3", "location_index": 3, "duration_min": 60, "customer": "C",
+             "window": {"start": "11:00", "end": "13:00"}},
+            {"id": "V4", "location_index": 4, "duration_min": 30, "customer": "D",
+             "technician": "T2", "appointment": "09:00"},
+            {"id": "V5", "location_index": 5, "duration_min": 30, "customer": "E",
+             "window": {"start": "13:00", "end": "16:00"}, "technician": "T2"},
+            {"id": "V6", "location_index": 6, "duration_min": 30, "customer": "F",
+             "appointment": "11:00", "technician": "T1"},
+        ],
+    }  # fmt: skip
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return Store(f"sqlite:///{tmp_path / 'replan.db'}")
+
+
+def planned(store: Store, raw: dict[str, Any], plan_id: str = "pl_day") -> dict[str, Any]:
+    problem = parse_problem(raw)
+    plan = plan_day(problem, params=QUICK)
+    document = plan_document(
+        problem, plan, plan_id=plan_id, version=1, created_at=datetime.now(UTC)
+    ).model_dump(mode="json")
+    store.save_problem_and_plan(raw, document, problem_id=f"pb_{plan_id}")
+    return document
+
+
+def stops_of(plan: dict[str, Any]) -> dict[str, tuple[str, dict[str, Any]]]:
+    return {s["visit_id"]: (r["technician_id"], s) for r in plan["routes"] for s in r["stops"]}
+
+
+def replan(store: Store, events: dict[str, Any], plan_id: str = "pl_day") -> dict[str, Any]:
+    return replan_stored(store, plan_id, events, params=QUICK).model_dump(mode="json")
+
+
+def checked(store: Store, plan: dict[str, Any]) -> None:
+    raw = store.load_problem_of_plan(plan["plan_id"], plan["version"])
+    report = check_plan(raw, plan, matrix_lookup(raw))
+    assert not report.violations, report.violations
+
+
+def test_first_version_promises_a_window_to_every_customer(store: Store) -> None:
+    plan = planned(store, make_day())
+    for _, stop in stops_of(plan).values():
+        window = stop["promised_window"]
+        start = datetime.fromisoformat(window["start"])
+        end = datetime.fromisoformat(window["end"])
+        arrival = datetime.fromisoformat(stop["arrival"])
+        if stop["appointment"]:  # "between T-10 and T"
+            assert (end - start).total_seconds() == 600 and end.strftime("%H:%M") == stop[
+                "appointment"
+            ]
+        else:  # 30 minutes around the arrival
+            assert (end - start).total_seconds() == 1800
+            assert start <= arrival <= end
+
+
+def test_frozen_stops_never_move_and_nothing_is_planned_before_at(store: Store) -> None:
+    first = planned(store, make_day())
+    before = stops_of(first)
+    events = {
+        "at": "10:30",
+        "events": [
+            {"type": "arrived", "visit_id": "V1", "at": "08:12"},
+            {"type": "completed", "visit_id": "V1", "at": "09:20"},
+            {"type": "started", "visit_id": "V2", "at": "10:05"},
+            {"type": "delay", "technician_id": before["V2"][0], "minutes": 20},
+        ],
+    }
+    second = replan(store, events)
+    after = stops_of(second)
+    for visit_id, status in (("V1", "done"), ("V2", "in_progress")):
+        tech, stop = after[visit_id]
+        assert tech == before[visit_id][0] and stop["status"] == status
+        for key in ("arrival", "service_start", "departure", "travel_min", "promised_window"):
+            assert stop[key] == before[visit_id][1][key]
+    assert after["V1"][1]["actual_arrival"] == "2026-11-23T08:12:00+08:00"
+    assert after["V1"][1]["actual_departure"] == "2026-11-23T09:20:00+08:00"
+    assert after["V2"][1]["actual_start"] == "2026-11-23T10:05:00+08:00"
+    at = datetime.fromisoformat(second["at"])
+    frozen = {"V1", "V2", "V4"}  # V4 (09:00, T2) was passed by the plan: assumed done
+    for visit_id, (_, stop) in after.items():
+        if visit_id not in frozen:
+            assert datetime.fromisoformat(stop["arrival"]) >= at, visit_id
+    # V2 started 10:05 and lasts 60 min, +20 min delay: its technician is free at 11:25.
+    tech = after["V2"][0]
+    route = next(r for r in second["routes"] if r["technician_id"] == tech)
+    later = route["stops"][route["stops"].index(after["V2"][1]) + 1 :]
+    if later:
+        assert datetime.fromisoformat(later[0]["arrival"]) >= datetime.fromisoformat(
+            "2026-11-23T11:25:00+08:00"
+        )
+    checked(store, second)
+
+
+def test_the_version_chain_is_immutable_and_events_are_stored(store: Store) -> None:
+    first = planned(store, make_day())
+    snapshot = copy.deepcopy(first)
+    second = replan(store, {"at": "09:30", "events": [{"type": "cancelled", "visit_id": "V3"}]})
+    third = replan(
+        store, {"at": "10:10", "events": [{"type": "delay", "technician_id": "T1", "minutes": 5}]}
+    )
+    assert store.plan_versions("pl_day") == [1, 2, 3]
+    assert store.load_plan("pl_day", 1) == snapshot
+    assert store.load_plan("pl_day", 2) == second
+    assert store.load_plan("pl_day", 3) == third
+    assert [batch["version"] for batch in store.load_events("pl_day")] == [2, 3]
+    with pytest.raises(StoreConflictError, match="version 2"):
+        replan_stored(store, "pl_day", {"at": "10:20", "version": 2, "events": [
+            {"type": "delay", "technician_id": "T1", "minutes": 5}]})  # fmt: skip
+    assert store.plan_versions("pl_day") == [1, 2, 3]
+
+
+def test_cancelled_visit_leaves_and_is_reported(store: Store) -> None:
+    planned(store, make_day())
+    second = replan(
+        store,
+        {"at": "09:30", "events": [{"type": "cancelled", "visit_id": "V3", "reason": "not home"}]},
+    )
+    assert "V3" not in stops_of(second)
+    left = {u["visit_id"]: u for u in second["unassigned"]}
+    assert left["V3"]["code"] == "cancelled" and "not home" in left["V3"]["reason"]
+    change = next(c for c in second["changes"] if c["visit_id"] == "V3")
+    assert change["new_technician"] is None and change["notify"] is False
+    checked(store, second)
+
+
+def test_delay_that_breaks_an_appointment_hands_it_to_a_colleague(store: Store) -> None:
+    raw = make_day(technicians=3)
+    del raw["visits"][5]["technician"]  # V6 (11:00) may go to anyone
+    first = planned(store, raw)
+    owner = stops_of(first)["V6"][0]
+    second = replan(
+        store,
+        {"at": "09:00", "events": [{"type": "delay", "technician_id": owner, "minutes": 150}]},
+    )
+    after = stops_of(second)
+    assert after["V6"][0] != owner
+    change = next(c for c in second["changes"] if c["visit_id"] == "V6")
+    assert change["old_technician"] == owner and change["new_technician"] == after["V6"][0]
+    checked(store, second)
+
+
+def test_delay_that_breaks_an_appointment_nobody_can_take_calls_the_customer(
+    store: Store,
+) -> None:
+    raw = make_day(technicians=2)
+    raw["visits"] = [v for v in raw["visits"] if v["id"] in ("V1", "V6")]
+    planned(store, raw)
+    second = replan(
+        store,
+        {"at": "08:30", "events": [{"type": "delay", "technician_id": "T1", "minutes": 180}]},
+    )
+    change = next(c for c in second["changes"] if c["visit_id"] == "V6")
+    assert change["old_technician"] == "T1" and change["new_technician"] is None
+    assert change["notify"] is True
+    assert any(u["visit_id"] == "V6" for u in second["unassigned"])
+
+
+def test_new_urgent_visit_joins_with_a_two_hour_deadline(store: Store) -> None:
+    planned(store, make_day())
+    urgent = {"id": "V9", "location_index": 1, "duration_min": 30, "priority": "urgent",
+              "customer": "Z", "phone": "+86 9"}  # fmt: skip
+    second = replan(store, {"at": "10:40", "events": [{"type": "new_visit", "visit": urgent}]})
+    tech, stop = stops_of(second)["V9"]
+    arrival = datetime.fromisoformat(stop["arrival"])
+    assert arrival <= datetime.fromisoformat("2026-11-23T12:40:00+08:00")
+    change = next(c for c in second["changes"] if c["visit_id"] == "V9")
+    assert change["reason"] == "new visit" and change["notify"] and change["new_technician"] == tech
+    day = store.load_problem_of_plan("pl_day", 2)
+    assert day["visits"][-1]["reported_at"] == "10:40"
+    checked(store, second)
+
+
+def test_unavailable_technician_hands_back_what_is_left(store: Store) -> None:
+    planned(store, make_day())
+    second = replan(store, {"at": "10:00", "events": [
+        {"type": "unavailable", "technician_id": "T2", "reason": "ill"}]})  # fmt: skip
+    t2 = next((r for r in second["routes"] if r["technician_id"] == "T2"), None)
+    if t2 is not None:
+        assert all(stop["status"] != "planned" for stop in t2["stops"])
+    assert "V5" not in stops_of(second) or stops_of(second)["V5"][0] == "T1"
+    assert store.load_problem_of_plan("pl_day", 2)["technicians"][1]["unavailable_from"] == "10:00"
+    checked(store, second)
+
+
+def test_moved_visit_stays_where_the_dispatcher_put_it(store: Store) -> None:
+    planned(store, make_day())
+    move = {"type": "moved", "visit_id": "V3", "technician_id": "T2", "appointment": "15:00"}
+    second = replan(store, {"at": "09:30", "events": [move]})
+    tech, stop = stops_of(second)["V3"]
+    assert tech == "T2" and stop["service_start"] == "2026-11-23T15:00:00+08:00"
+    change = next(c for c in second["changes"] if c["visit_id"] == "V3")
+    assert change["notify"] and change["reason"] == "moved by the dispatcher"
+    third = replan(store, {"at": "10:00", "events": [
+        {"type": "delay", "technician_id": "T1", "minutes": 10}]})  # fmt: skip
+    assert stops_of(third)["V3"][0] == "T2"
+    checked(store, third)
+
+
+def test_bad_events_are_all_named_and_nothing_is_stored(store: Store) -> None:
+    planned(store, make_day())
+    replan(store, {"at": "09:30", "events": [
+        {"type": "cancelled", "visit_id": "V3"},
+        {"type": "completed", "visit_id": "V1", "at": "09:10"}]})  # fmt: skip
+    before = store.load_plan("pl_day")
+    bad = {
+        "at": "10:00",
+        "events": [
+            {"type": "completed", "visit_id": "V404"},
+            {"type": "delay", "technician_id": "T9", "minutes": 5},
+            {"type": "arrived", "visit_id": "V2", "at": "09:00"},
+            {"type": "completed", "visit_id": "V1"},
+            {"type": "started", "visit_id": "V3"},
+            {"type": "arrived", "visit_id": "V2", "at": "10:30"},
+        ],
+    }
+    with pytest.raises(InputError) as caught:
+        replan_stored(store, "pl_day", bad, params=QUICK)
+    text = str(caught.value)
+    assert "events[0] (V404): unknown visit 'V404'" in text
+    assert "events[1] (T9): unknown technician 'T9'" in text
+    assert "events[2] (V2): 09:00 is before the previous re-plan at 09:30" in text
+    assert "events[3] (V1): V1 was already completed at 09:10" in text
+    assert "events[4] (V3): V3 was cancelled" in text
+    assert "events[5] (V2): 10:30 is after the batch's time 10:00" in text
+    assert store.plan_versions("pl_day") == [1, 2] and store.load_plan("pl_day") == before
+    with pytest.raises(InputError, match="before the plan's last re-plan"):
+        replan_stored(store, "pl_day", {"at": "09:00", "events": [
+            {"type": "delay", "technician_id": "T1", "minutes": 5}]})  # fmt: skip
+    with pytest.raises(InputError, match=r"events\[0\] \(V8\).visit.window.end"):
+        replan_stored(store, "pl_day", {"at": "10:00", "events": [{"type": "new_visit", "visit": {
+            "id": "V8", "location_index": 1, "duration_min": 10,
+            "window": {"start": "12:00", "end": "11:00"}}}]})  # fmt: skip
+    assert store.plan_versions("pl_day") == [1, 2]
