@@ -90,3 +90,53 @@ def test_invalid_day_stores_nothing(tmp_path: Path, database: str) -> None:
     store = Store(database)
     with store.engine.connect() as connection:
         assert connection.exec_driver_sql("select count(*) from plans").scalar() == 0
+
+
+def test_replan_prints_changes_and_call_list_then_report_gives_the_card(
+    tmp_path: Path, database: str
+) -> None:
+    day = line_day()
+    day["visits"][2]["window"] = {"start": "08:00", "end": "18:00"}
+    out = tmp_path / "plan.json"
+    solved = runner.invoke(app, ["solve", str(write(tmp_path / "day.json", day)), "-o", str(out)])
+    assert solved.exit_code == 0, solved.output
+    plan_id = json.loads(out.read_text(encoding="utf-8"))["plan_id"]
+    events = {
+        "at": "09:00",
+        "events": [
+            {"type": "arrived", "visit_id": "V1", "at": "08:12"},
+            {"type": "completed", "visit_id": "V1", "at": "08:55"},
+            {"type": "delay", "technician_id": "T1", "minutes": 60, "reason": "flat tyre"},
+        ],
+    }
+    new = tmp_path / "v2.json"
+    result = runner.invoke(
+        app,
+        ["replan", plan_id, str(write(tmp_path / "events.json", events)), "-o", str(new)],
+    )
+    assert result.exit_code == 0, result.output
+    version = json.loads(new.read_text(encoding="utf-8"))
+    assert version["version"] == 2 and Store(database).load_plan(plan_id) == version
+    assert "Changes at 09:00" in result.output and "flat tyre" in result.output
+    assert "Call list" in result.output and "between" in result.output
+    assert f"plan {plan_id} version 2 stored" in result.output
+
+    csv_path = tmp_path / "card.csv"
+    card = runner.invoke(app, ["report", plan_id, "--csv", str(csv_path)])
+    assert card.exit_code == 0, card.output
+    assert "reported arrivals 1; on time 100%" in card.output
+    assert csv_path.read_text(encoding="utf-8").startswith("technician_id,visit_id,kind")
+
+
+def test_replan_with_bad_events_exits_2_and_stores_nothing(tmp_path: Path, database: str) -> None:
+    out = tmp_path / "plan.json"
+    runner.invoke(app, ["solve", str(write(tmp_path / "day.json", line_day())), "-o", str(out)])
+    plan_id = json.loads(out.read_text(encoding="utf-8"))["plan_id"]
+    events = {"at": "09:00", "events": [{"type": "cancelled", "visit_id": "V7"}]}
+    result = runner.invoke(app, ["replan", plan_id, str(write(tmp_path / "e.json", events))])
+    assert result.exit_code == 2
+    assert "events[0] (V7): unknown visit 'V7'" in result.output
+    assert "Traceback" not in result.output
+    assert Store(database).plan_versions(plan_id) == [1]
+    missing = runner.invoke(app, ["replan", "pl_nope", str(tmp_path / "e.json")])
+    assert missing.exit_code == 2 and "no plan 'pl_nope'" in missing.output

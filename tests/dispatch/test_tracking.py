@@ -1,0 +1,56 @@
+"""The time-tracking card: planned against actual from reported events, by hand-made numbers."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pytest
+
+from dispatch.persistence import Store
+from dispatch.schema import PlanOut
+from dispatch.serialize import read_plan
+from dispatch.tracking import time_card, to_csv
+from dispatch.validate import parse_problem
+from tests.dispatch.test_replan import make_day, planned, replan, stops_of
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return Store(f"sqlite:///{tmp_path / 'card.db'}")
+
+
+def test_card_compares_reported_times_with_the_plan(store: Store) -> None:
+    raw = make_day()
+    raw["visits"] = [v for v in raw["visits"] if v["id"] in ("V1", "V2")]  # T1: V1 then V2
+    for visit in raw["visits"]:
+        visit.pop("technician", None)
+        visit["technician"] = "T1"
+    first = planned(store, raw)
+    v1 = stops_of(first)["V1"][1]
+    assert v1["arrival"][11:16] == "08:10"  # 10 min from the base, window from 08:00
+    replan(store, {"at": "11:30", "events": [
+        {"type": "arrived", "visit_id": "V1", "at": "08:15"},
+        {"type": "started", "visit_id": "V1", "at": "08:20"},
+        {"type": "completed", "visit_id": "V1", "at": "09:35"},   # 75 min for a 60-min job
+        {"type": "arrived", "visit_id": "V2", "at": "10:01"},     # 1 min after the 10:00 slot
+        {"type": "departed", "visit_id": "V2", "at": "11:00"},
+    ]})  # fmt: skip
+    document = PlanOut.model_validate(store.load_plan("pl_day"))
+    problem = parse_problem(store.load_problem_of_plan("pl_day", document.version))
+    card = time_card(problem, read_plan(document))
+    rows = {r.visit_id: r for r in card.stops}
+    assert rows["V1"].arrival_delta_min == 5 and rows["V1"].late_min == 0
+    assert rows["V1"].actual_service_min == 75 and rows["V1"].overrun_min == 15
+    assert rows["V2"].late_min == 1 and rows["V2"].actual_travel_min == 26
+    assert rows["V2"].planned_travel_min == 10
+    assert card.reported_arrivals == 2 and card.on_time_rate == 0.5
+    assert card.appointments_reported == 1 and card.early_band_rate == 0.0
+    (tech,) = card.technicians
+    assert tech.technician_id == "T1" and tech.on_time == 1 and tech.overrun_min == 15 + -1
+    (repair,) = card.kinds
+    assert repair.kind == "repair" and repair.reported == 2 and repair.mean_overrun_min == 7.0
+    table = list(csv.DictReader(io.StringIO(to_csv(card.stops))))
+    assert [r["visit_id"] for r in table] == ["V1", "V2"]
+    assert table[0]["overrun_min"] == "15" and table[1]["late_min"] == "1"
