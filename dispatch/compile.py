@@ -73,7 +73,7 @@ class Keep:
     """What a re-plan tries to keep (all soft): each visit's technician and promised time.
 
     ``technician`` maps a visit to the technician it had; moving it costs ``reassign_s`` of
-    travel. ``promised_s`` maps a visit to its promised service start in solver seconds; each
+    travel. ``promised_s`` maps a visit to the service start it had, in solver seconds; each
     second beyond ``tolerance_s`` either way costs ``move_cost`` seconds of travel.
     ``not_before_s``: nothing is planned before this moment (the re-plan's clock time).
     """

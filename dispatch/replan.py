@@ -15,7 +15,7 @@ At clock time ``at`` each technician's route splits in two:
 The rest becomes a small day of its own (``Problem``): its visits are every visit not frozen
 and not cancelled, windows clipped to ``at`` so nothing is planned in the past. It is solved from
 the old routes (warm start) with two soft costs (``dispatch.compile.Keep``): moving a visit to
-another technician, and moving its arrival beyond the notification tolerance of its promise.
+another technician, and moving its service start (per minute moved).
 A small event therefore gives a small change. ``changes`` lists every visit whose technician or
 arrival moved, with ``notify`` where the customer must be called (``dispatch.promise``).
 """
@@ -55,8 +55,10 @@ from solver import SolveParams, SolverError, solve
 
 __all__ = ["MOVE_COST", "replan_day"]
 
-#: Travel seconds charged per second a promised time moves beyond the tolerance.
-MOVE_COST = 2
+#: Travel seconds charged per second a visit's service start moves. Every move is priced, not
+#: only those past the notification tolerance: the solver's schedule is otherwise free to
+#: shuffle times inside the tolerance, and a dispatcher would see dozens of pointless changes.
+MOVE_COST = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,18 +283,14 @@ def _solve_rest(
 ) -> tuple[Plan, IdMap]:
     origin = rest.midnight
     policy = rest.policy
-    promised = {
-        visit_id: seconds_after(
-            stop.promised.start + (stop.promised.end - stop.promised.start) / 2, origin
-        )
-        for visit_id, stop in old_stop.items()
-        if stop.promised is not None
+    kept = {
+        visit_id: seconds_after(stop.service_start, origin) for visit_id, stop in old_stop.items()
     }
     keep = Keep(
         technician=dict(old_owner),
-        promised_s=promised,
+        promised_s=kept,
         reassign_s=round(policy.reassign_cost.total_seconds()),
-        tolerance_s=round(policy.notify_tolerance.total_seconds()),
+        tolerance_s=0,
         move_cost=MOVE_COST,
         not_before_s=seconds_after(at, origin),
     )

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from dispatch.planning import SolveParams, plan_day
+from dispatch.schema import EventBatchIn
 from dispatch.serialize import plan_document
 from dispatch.travel import pair_lookup, provider_for
 from dispatch.validate import parse_problem
@@ -39,3 +40,19 @@ def test_problem_example_is_valid_and_plannable(document: str) -> None:
     assert served == ["V1"]
     # V2 is a two-person delivery and the example's only technician works alone.
     assert [(u["visit_id"], u["code"]) for u in doc["unassigned"]] == [("V2", "crew_size")]
+
+
+def test_events_example_matches_the_schema() -> None:
+    text = (ROOT / "docs/contract.md").read_text(encoding="utf-8")
+    section = text[text.index("## Events") :]
+    batch = EventBatchIn.model_validate(json.loads(first_json_block_of(section)))
+    assert [event.type for event in batch.events] == [
+        "delay", "completed", "started", "cancelled", "arrived", "departed", "moved",
+        "unavailable", "new_visit",
+    ]  # fmt: skip
+
+
+def first_json_block_of(text: str) -> str:
+    match = JSON_BLOCK.search(text)
+    assert match
+    return match.group(1)
