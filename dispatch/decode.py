@@ -152,7 +152,5 @@ def _early(visit: Visit, arrival: datetime) -> timedelta:
 
 
 def _late(visit: Visit, arrival: datetime) -> timedelta:
-    latest = visit.appointment or (visit.window.end if visit.window else None)
-    if visit.deadline is not None:
-        latest = min(latest, visit.deadline) if latest else visit.deadline
+    latest = visit.latest_arrival
     return max(arrival - latest, timedelta(0)) if latest else timedelta(0)

@@ -191,6 +191,15 @@ class Visit:
     reported_at: datetime | None = None
     deadline: datetime | None = None
 
+    @property
+    def latest_arrival(self) -> datetime | None:
+        """The latest on-time arrival: the appointment, the window's end or the urgent
+        deadline, whichever comes first; ``None`` for a visit with no time at all."""
+        latest = self.appointment or (self.window.end if self.window else None)
+        if self.deadline is not None:
+            latest = min(latest, self.deadline) if latest else self.deadline
+        return latest
+
 
 @dataclass(frozen=True, slots=True)
 class TravelSettings:

@@ -95,13 +95,6 @@ def _minutes(delta: timedelta) -> int:
     return round(delta.total_seconds() / 60)
 
 
-def _latest(visit: Visit) -> datetime | None:
-    latest = visit.appointment or (visit.window.end if visit.window else None)
-    if visit.deadline is not None:
-        latest = min(latest, visit.deadline) if latest else visit.deadline
-    return latest
-
-
 def time_card(problem: Problem, plan: Plan) -> DayCard:
     """The time-tracking card of ``plan`` (usually the latest version) of ``problem``."""
     visits: dict[VisitId, Visit] = {visit.id: visit for visit in problem.visits}
@@ -119,7 +112,7 @@ def time_card(problem: Problem, plan: Plan) -> DayCard:
                 if stop.actual_departure and on_site_from
                 else None
             )
-            latest = _latest(visit)
+            latest = visit.latest_arrival
             late = None
             if arrived is not None:
                 late = max(0, _minutes(arrived - latest)) if latest else 0

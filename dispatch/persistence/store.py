@@ -115,14 +115,7 @@ class Store:
         with Session(self.engine) as session:
             try:
                 with session.begin():
-                    session.add(
-                        ProblemRow(
-                            id=problem_id,
-                            created_at=now,
-                            date=str(problem.get("date", "")),
-                            payload=json.dumps(problem, ensure_ascii=False),
-                        )
-                    )
+                    session.add(self._problem_row(problem, problem_id, now))
                     session.flush()
                     session.add(self._plan_row(plan, problem_id, now))
             except IntegrityError as error:
@@ -155,14 +148,7 @@ class Store:
         with Session(self.engine) as session:
             try:
                 with session.begin():
-                    session.add(
-                        ProblemRow(
-                            id=problem_id,
-                            created_at=now,
-                            date=str(problem.get("date", "")),
-                            payload=json.dumps(problem, ensure_ascii=False),
-                        )
-                    )
+                    session.add(self._problem_row(problem, problem_id, now))
                     session.flush()
                     session.add(self._plan_row(plan, problem_id, now))
                     session.add(
@@ -189,6 +175,15 @@ class Store:
                 .order_by(EventBatchRow.version)
             )
             return [{"version": row.version, **json.loads(row.payload)} for row in rows]
+
+    @staticmethod
+    def _problem_row(problem: dict[str, Any], problem_id: str, now: datetime) -> ProblemRow:
+        return ProblemRow(
+            id=problem_id,
+            created_at=now,
+            date=str(problem.get("date", "")),
+            payload=json.dumps(problem, ensure_ascii=False),
+        )
 
     @staticmethod
     def _plan_row(plan: dict[str, Any], problem_id: str, now: datetime) -> PlanRow:
