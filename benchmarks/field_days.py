@@ -11,18 +11,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import resource
 import subprocess
 import sys
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from benchmarks.dayset import generate_day
+from benchmarks.results import record
 from dispatch.planning import SolveParams, plan_day
 from dispatch.serialize import plan_document
 from dispatch.travel import pair_lookup, provider_for
@@ -31,7 +29,6 @@ from dispatch.verify import check_plan
 
 __all__ = ["main", "run_size"]
 
-RESULTS = Path(__file__).with_name("RESULTS.md")
 SEED = 2026
 
 
@@ -63,19 +60,6 @@ def run_size(visits: int, time_limit_s: float) -> dict[str, Any]:
         "peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "violations": len(report.violations),
     }
-
-
-def _machine() -> str:
-    return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-
-
-def _commit() -> str:
-    try:
-        return subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def _table(rows: Sequence[dict[str, Any]]) -> str:
@@ -124,15 +108,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = "python -m benchmarks.field_days " + " ".join(
         ["--sizes", *map(str, args.sizes), "--time-limit", f"{args.time_limit:g}"]
     )
-    section = (
-        f"\n## Field days ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC, commit {_commit()})\n\n"
-        f"Command: `{command}`  \nMachine: {_machine()}  \n"
+    record(
+        "Field days",
+        command,
         f"Generated days of `benchmarks/dayset.py`, seed {SEED}; engine defaults "
-        f"(guided local search), {args.time_limit:g} s per day.\n\n" + _table(rows)
+        f"(guided local search), {args.time_limit:g} s per day.\n\n" + _table(rows),
     )
-    sys.stdout.write(section)
-    with RESULTS.open("a", encoding="utf-8") as results:
-        results.write(section)
     return 0
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -23,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.dayset import generate_day
-from benchmarks.field_days import RESULTS, SEED, _commit, _machine
+from benchmarks.field_days import SEED
+from benchmarks.results import record
 from dispatch.persistence import Store
 from dispatch.planning import SolveParams, plan_day
 from dispatch.serialize import plan_document
@@ -134,9 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"python -m benchmarks.replan --visits {args.visits} --repeats {args.repeats} "
         f"--plan-time-limit {args.plan_time_limit:g}"
     )
-    section = (
-        f"\n## Re-planning ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC, commit {_commit()})\n\n"
-        f"Command: `{command}`  \nMachine: {_machine()}  \n"
+    body = (
         f"Generated day of {r['visits']} visits (seed {SEED}), planned once; batch at {AT}: "
         f"{r['delayed']} delayed 35 min + one urgent new visit, answered {r['repeats']} times "
         "(load, check, solve, store). Targets: median <= 2 s; < 10 % of unaffected visits "
@@ -149,9 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{r['moved_max']:.1%} | {r['changes_median']:g} | {r['calls_median']:g} "
         f"| {r['violations_max']} |\n"
     )
-    sys.stdout.write(section)
-    with RESULTS.open("a", encoding="utf-8") as results:
-        results.write(section)
+    record("Re-planning", command, body)
     return 0
 
 

@@ -1,0 +1,39 @@
+"""Recording benchmark figures: one dated section per run, appended to ``benchmarks/RESULTS.md``
+with the exact command, the commit and the machine, and echoed to standard output."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+__all__ = ["RESULTS", "record"]
+
+RESULTS = Path(__file__).with_name("RESULTS.md")
+
+
+def _machine() -> str:
+    return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def _commit() -> str:
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def record(title: str, command: str, body: str) -> None:
+    """Print a section titled ``title`` for a run of ``command`` and append it to RESULTS.md."""
+    section = (
+        f"\n## {title} ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC, commit {_commit()})\n\n"
+        f"Command: `{command}`  \nMachine: {_machine()}  \n{body}"
+    )
+    sys.stdout.write(section)
+    with RESULTS.open("a", encoding="utf-8") as results:
+        results.write(section)
