@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import copy
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import create_engine, make_url, text
+
+from dispatch.persistence import Store
 
 #: Four sites on a line, 10 minutes and 5 km apart: 0 base, 1, 2, 3.
 LINE_MINUTES = [[abs(i - j) * 10 for j in range(4)] for i in range(4)]
@@ -41,3 +48,48 @@ def line_day(**overrides: Any) -> dict[str, Any]:
 def day() -> dict[str, Any]:
     """A fresh copy of ``line_day()`` to modify."""
     return line_day()
+
+
+#: Where the PostgreSQL tests connect: ``scripts/services.sh start`` and ``url`` give it.
+POSTGRES_ENV = "FIELDROUTE_TEST_POSTGRES_URL"
+
+
+def _postgres_database(base_url: str) -> Iterator[str]:
+    """A fresh, empty database on the test server for one test, dropped afterwards."""
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        yield make_url(base_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Each store test runs on the embedded SQLite file and on PostgreSQL.
+
+    Without a PostgreSQL server (a developer's machine) the PostgreSQL half is skipped with a
+    note saying how to start one; under CI, which always has one, its absence is a failure.
+    """
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.db'}"
+        return
+    base_url = os.environ.get(POSTGRES_ENV)
+    if not base_url:
+        message = f"PostgreSQL not configured: run scripts/services.sh start and set {POSTGRES_ENV}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    yield from _postgres_database(base_url)
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[Store]:
+    """A migrated, empty store on each database, closed after the test."""
+    opened = Store(database_url)
+    yield opened
+    opened.close()

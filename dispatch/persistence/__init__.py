@@ -1,5 +1,23 @@
-"""Persistence: SQL storage of problems and immutable plan versions."""
+"""Persistence: SQL storage of problems, immutable plan versions, events, jobs and API keys."""
 
-from dispatch.persistence.store import PlanRow, ProblemRow, Store, StoreConflictError, new_id
+from dispatch.persistence.store import (
+    ApiKey,
+    JobState,
+    PlanRow,
+    ProblemRow,
+    SolveJob,
+    Store,
+    StoreConflictError,
+    new_id,
+)
 
-__all__ = ["PlanRow", "ProblemRow", "Store", "StoreConflictError", "new_id"]
+__all__ = [
+    "ApiKey",
+    "JobState",
+    "PlanRow",
+    "ProblemRow",
+    "SolveJob",
+    "Store",
+    "StoreConflictError",
+    "new_id",
+]

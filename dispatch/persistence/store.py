@@ -1,34 +1,52 @@
-"""Problems and plan versions in a SQL database (SQLAlchemy 2; SQLite by default).
+"""Problems, plan versions, events, solve jobs and API keys in a SQL database (SQLAlchemy 2).
 
-A plan version is written once and never updated: ``save_plan`` inserts, and a second write of
-the same ``(plan_id, version)`` is refused. Every write is one transaction, so a failure leaves
-what was stored before untouched.
+SQLite by default, PostgreSQL through ``DATABASE_URL``; the schema is migrated with Alembic when
+a ``Store`` opens. A plan version is written once and never updated: ``save_plan`` inserts, and
+a second write of the same ``(plan_id, version)`` is refused. Every write is one transaction, so
+a failure leaves what was stored before untouched.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
-from sqlalchemy import (
-    DateTime,
-    ForeignKey,
-    Integer,
-    String,
-    Text,
-    create_engine,
-    event,
-    select,
-)
+from sqlalchemy import create_engine, event, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.orm import Session
 
-from dispatch.errors import DispatchError, NotFoundError
+from dispatch.errors import DispatchError, FieldError, InputError, NotFoundError
+from dispatch.persistence.migrate import upgrade
+from dispatch.persistence.tables import (
+    ApiKeyRow,
+    EventBatchRow,
+    PlanRow,
+    ProblemRow,
+    ServiceSecretRow,
+    SolveJobRow,
+)
 
-__all__ = ["EventBatchRow", "PlanRow", "ProblemRow", "Store", "StoreConflictError", "new_id"]
+__all__ = [
+    "ApiKey",
+    "EventBatchRow",
+    "JobState",
+    "PlanRow",
+    "ProblemRow",
+    "SolveJob",
+    "Store",
+    "StoreConflictError",
+    "new_id",
+]
+
+JobState = Literal["queued", "running", "done", "failed"]
+
+#: Why a job found running when the service starts is marked failed.
+INTERRUPTED = "the service stopped while this job was running; retry it"
 
 
 class StoreConflictError(DispatchError):
@@ -43,54 +61,79 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{secrets.token_hex(6)}"
 
 
-class _Base(DeclarativeBase):
-    pass
+def hash_key(key: str) -> str:
+    """SHA-256 of an API key: keys are 256 random bits, so a fast hash is enough to store."""
+    return hashlib.sha256(key.encode()).hexdigest()
 
 
-class ProblemRow(_Base):
-    """A problem as the user sent it (the validated JSON)."""
+@dataclass(frozen=True, slots=True)
+class SolveJob:
+    """A solve job as stored."""
 
-    __tablename__ = "problems"
-
-    id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    date: Mapped[str] = mapped_column(String(10))
-    payload: Mapped[str] = mapped_column(Text)
-
-
-class PlanRow(_Base):
-    """One immutable version of a plan."""
-
-    __tablename__ = "plans"
-
-    plan_id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    version: Mapped[int] = mapped_column(Integer, primary_key=True)
-    problem_id: Mapped[str] = mapped_column(ForeignKey("problems.id"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    status: Mapped[str] = mapped_column(String(16))
-    payload: Mapped[str] = mapped_column(Text)
+    id: str
+    problem_id: str
+    plan_id: str
+    state: JobState
+    attempt: int
+    time_limit_s: float | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    elapsed_s: float
+    best_cost: int | None
+    visits_placed: int | None
+    visits_total: int
+    error: str | None
 
 
-class EventBatchRow(_Base):
-    """A batch of events, stored with the plan version it produced."""
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    """A dispatcher's API key, without the key itself."""
 
-    __tablename__ = "event_batches"
-
-    plan_id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    version: Mapped[int] = mapped_column(Integer, primary_key=True)
-    at: Mapped[str] = mapped_column(String(40))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    payload: Mapped[str] = mapped_column(Text)
+    id: str
+    name: str
+    created_at: datetime
+    revoked_at: datetime | None
 
 
-def _enable_sqlite_foreign_keys(engine: Engine) -> None:
-    if engine.dialect.name == "sqlite":
+def _job(row: SolveJobRow) -> SolveJob:
+    state: JobState = row.state  # type: ignore[assignment]
+    return SolveJob(
+        id=row.id,
+        problem_id=row.problem_id,
+        plan_id=row.plan_id,
+        state=state,
+        attempt=row.attempt,
+        time_limit_s=row.time_limit_s,
+        created_at=row.created_at,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        elapsed_s=row.elapsed_s,
+        best_cost=row.best_cost,
+        visits_placed=row.visits_placed,
+        visits_total=row.visits_total,
+        error=row.error,
+    )
 
-        @event.listens_for(engine, "connect")
-        def _on_connect(connection: Any, _record: Any) -> None:
-            cursor = connection.cursor()
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.close()
+
+def _engine(url: str) -> Engine:
+    """An engine; SQLite gets foreign keys, WAL (readers never wait for the writer) and a
+    30-second wait for the lock, since the service's solve workers write from other processes."""
+    if not url.startswith("sqlite"):
+        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    engine = create_engine(url, connect_args={"timeout": 30})
+    in_memory = url in {"sqlite://", "sqlite:///:memory:"}
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(connection: Any, _record: Any) -> None:
+        cursor = connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        if not in_memory:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    return engine
 
 
 class Store:
@@ -100,12 +143,29 @@ class Store:
     ----------
     url
         A SQLAlchemy URL: ``sqlite:///fieldroute.db`` (default) or ``postgresql+psycopg://…``.
+    migrate
+        Bring the schema to the newest revision first (off in solve workers: the service
+        migrated before starting them).
     """
 
-    def __init__(self, url: str) -> None:
-        self.engine = create_engine(url)
-        _enable_sqlite_foreign_keys(self.engine)
-        _Base.metadata.create_all(self.engine)
+    def __init__(self, url: str, *, migrate: bool = True) -> None:
+        self.url = url
+        self.engine = _engine(url)
+        if migrate:
+            upgrade(self.engine)
+
+    def close(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+
+    def healthy(self) -> bool:
+        """Whether the database answers a trivial query."""
+        try:
+            with Session(self.engine) as session:
+                session.scalars(select(ServiceSecretRow.name).limit(1)).first()
+        except Exception:  # any driver error means "not healthy"; the caller reports it
+            return False
+        return True
 
     def save_problem_and_plan(
         self, problem: dict[str, Any], plan: dict[str, Any], *, problem_id: str
@@ -229,3 +289,231 @@ class Store:
         with Session(self.engine) as session:
             query = select(PlanRow.version).where(PlanRow.plan_id == plan_id)
             return sorted(session.scalars(query))
+
+    # -- problems ---------------------------------------------------------------------------
+
+    def save_problem(self, problem: dict[str, Any], *, problem_id: str) -> None:
+        """Store a validated problem on its own (the service's ``POST /problems``)."""
+        with Session(self.engine) as session:
+            try:
+                with session.begin():
+                    session.add(self._problem_row(problem, problem_id, datetime.now(UTC)))
+            except IntegrityError as error:
+                raise StoreConflictError(f"problem {problem_id} already exists") from error
+
+    def load_problem(self, problem_id: str) -> dict[str, Any]:
+        """A stored problem; ``NotFoundError`` when absent."""
+        with Session(self.engine) as session:
+            row = session.get(ProblemRow, problem_id)
+            if row is None:
+                raise NotFoundError(f"no problem '{problem_id}'")
+            loaded: dict[str, Any] = json.loads(row.payload)
+            return loaded
+
+    def plan_text(self, plan_id: str, version: int | None = None) -> tuple[int, str]:
+        """``(version, JSON text)`` of a plan version (default: the latest), unparsed, for
+        readers that pass it on as it is."""
+        query = select(PlanRow.version, PlanRow.payload).where(PlanRow.plan_id == plan_id)
+        if version is not None:
+            query = query.where(PlanRow.version == version)
+        with Session(self.engine) as session:
+            row = session.execute(query.order_by(PlanRow.version.desc()).limit(1)).first()
+        if row is None:
+            which = f"version {version} of plan" if version is not None else "plan"
+            raise NotFoundError(f"no {which} '{plan_id}'")
+        return row[0], row[1]
+
+    def latest_version(self, plan_id: str) -> int:
+        """The newest version number of a plan; ``NotFoundError`` when it has none."""
+        versions = self.plan_versions(plan_id)
+        if not versions:
+            raise NotFoundError(f"no plan '{plan_id}'")
+        return versions[-1]
+
+    # -- solve jobs -------------------------------------------------------------------------
+
+    def create_job(
+        self, *, problem_id: str, time_limit_s: float | None, visits_total: int
+    ) -> SolveJob:
+        """A queued job that will solve ``problem_id`` into version 1 of a new plan."""
+        now = datetime.now(UTC)
+        row = SolveJobRow(
+            id=new_id("jb"),
+            problem_id=problem_id,
+            plan_id=new_id("pl"),
+            state="queued",
+            attempt=1,
+            time_limit_s=time_limit_s,
+            created_at=now,
+            elapsed_s=0.0,
+            visits_total=visits_total,
+        )
+        with Session(self.engine) as session:
+            with session.begin():
+                if session.get(ProblemRow, problem_id) is None:
+                    raise NotFoundError(f"no problem '{problem_id}'")
+                session.add(row)
+            return _job(row)
+
+    def load_job(self, job_id: str) -> SolveJob:
+        """A job; ``NotFoundError`` when absent."""
+        with Session(self.engine) as session:
+            row = session.get(SolveJobRow, job_id)
+            if row is None:
+                raise NotFoundError(f"no job '{job_id}'")
+            return _job(row)
+
+    def job_of_plan(self, plan_id: str) -> SolveJob | None:
+        """The job that makes (or made) ``plan_id``, if any."""
+        with Session(self.engine) as session:
+            row = session.scalars(select(SolveJobRow).where(SolveJobRow.plan_id == plan_id)).first()
+            return None if row is None else _job(row)
+
+    def _move_job(self, job_id: str, attempt: int, from_state: str, **values: Any) -> bool:
+        """Set ``values`` on the job when it is still in ``from_state`` at ``attempt``: a worker
+        of an older attempt (or one the service gave up on) can change nothing."""
+        statement = (
+            update(SolveJobRow)
+            .where(SolveJobRow.id == job_id)
+            .where(SolveJobRow.attempt == attempt)
+            .where(SolveJobRow.state == from_state)
+            .values(**values)
+        )
+        with Session(self.engine) as session, session.begin():
+            return session.execute(statement).rowcount == 1  # type: ignore[attr-defined,no-any-return]
+
+    def start_job(self, job_id: str, attempt: int) -> bool:
+        """queued → running; ``False`` when the job is no longer this attempt's to run."""
+        return self._move_job(job_id, attempt, "queued", state="running", started_at=_now())
+
+    def report_progress(
+        self, job_id: str, attempt: int, *, elapsed_s: float, best_cost: int, placed: int
+    ) -> None:
+        """Record a running job's progress."""
+        self._move_job(
+            job_id,
+            attempt,
+            "running",
+            elapsed_s=elapsed_s,
+            best_cost=best_cost,
+            visits_placed=placed,
+        )
+
+    def finish_job(
+        self, job_id: str, attempt: int, plan: dict[str, Any], *, elapsed_s: float
+    ) -> bool:
+        """Store the job's plan and mark it done, in one transaction: a job is never done
+        without its plan. ``False`` (nothing stored) when the job is no longer this attempt's."""
+        with Session(self.engine) as session, session.begin():
+            job = session.get(SolveJobRow, job_id, with_for_update=True)
+            if job is None or job.attempt != attempt or job.state != "running":
+                return False
+            session.add(self._plan_row(plan, job.problem_id, _now()))
+            job.state = "done"
+            job.finished_at = _now()
+            job.elapsed_s = elapsed_s
+            job.visits_placed = int(plan["kpis"]["assigned"])
+            job.error = None
+            return True
+
+    def fail_job(self, job_id: str, attempt: int, error: str) -> None:
+        """Mark a queued or running attempt failed, with a message for the user."""
+        for state in ("running", "queued"):
+            if self._move_job(
+                job_id, attempt, state, state="failed", error=error, finished_at=_now()
+            ):
+                return
+
+    def recover_jobs(self) -> list[SolveJob]:
+        """At start-up: mark jobs left running by a stopped service failed (they can be
+        retried) and return the queued ones, which no worker holds any more, to run again."""
+        with Session(self.engine) as session, session.begin():
+            session.execute(
+                update(SolveJobRow)
+                .where(SolveJobRow.state == "running")
+                .values(state="failed", error=INTERRUPTED, finished_at=_now())
+            )
+            queued = session.scalars(select(SolveJobRow).where(SolveJobRow.state == "queued"))
+            return [_job(row) for row in queued]
+
+    def retry_job(self, job_id: str) -> SolveJob:
+        """failed → queued as a new attempt; ``StoreConflictError`` unless the job failed."""
+        with Session(self.engine) as session, session.begin():
+            row = session.get(SolveJobRow, job_id, with_for_update=True)
+            if row is None:
+                raise NotFoundError(f"no job '{job_id}'")
+            if row.state != "failed":
+                raise StoreConflictError(
+                    f"job {job_id} is {row.state}; only a failed job is retried"
+                )
+            row.state = "queued"
+            row.attempt += 1
+            row.error = None
+            row.started_at = row.finished_at = None
+            row.elapsed_s = 0.0
+            row.best_cost = row.visits_placed = None
+            return _job(row)
+
+    # -- API keys and secrets ---------------------------------------------------------------
+
+    def create_api_key(self, name: str) -> tuple[ApiKey, str]:
+        """A new dispatcher key: ``(its record, the key)``. The key is shown this once; only
+        its hash is stored."""
+        name = name.strip()
+        if not name or len(name) > 100:
+            raise InputError([FieldError("name", "an API key needs a name of 1 to 100 characters")])
+        key = f"fr_{secrets.token_urlsafe(32)}"
+        record = ApiKey(id=new_id("ak"), name=name, created_at=_now(), revoked_at=None)
+        row = ApiKeyRow(
+            id=record.id, name=name, key_hash=hash_key(key), created_at=record.created_at
+        )
+        with Session(self.engine) as session, session.begin():
+            session.add(row)
+        return record, key
+
+    def api_key_for(self, key: str) -> ApiKey | None:
+        """The live key matching ``key``, or ``None`` (unknown or revoked)."""
+        query = select(ApiKeyRow).where(ApiKeyRow.key_hash == hash_key(key))
+        with Session(self.engine) as session:
+            row = session.scalars(query).first()
+            if row is None or row.revoked_at is not None:
+                return None
+            return ApiKey(row.id, row.name, row.created_at, row.revoked_at)
+
+    def api_keys(self) -> list[ApiKey]:
+        """Every key, oldest first."""
+        with Session(self.engine) as session:
+            rows = session.scalars(select(ApiKeyRow).order_by(ApiKeyRow.created_at))
+            return [ApiKey(r.id, r.name, r.created_at, r.revoked_at) for r in rows]
+
+    def revoke_api_key(self, key_id: str) -> None:
+        """Revoke a key by id; it stops working at once."""
+        with Session(self.engine) as session, session.begin():
+            row = session.get(ApiKeyRow, key_id)
+            if row is None:
+                raise NotFoundError(f"no API key '{key_id}'")
+            if row.revoked_at is None:
+                row.revoked_at = _now()
+
+    def secret(self, name: str) -> str:
+        """The service's secret ``name``, made (256 random bits) the first time it is asked for;
+        every process and restart then shares it."""
+        with Session(self.engine) as session:
+            row = session.get(ServiceSecretRow, name)
+            if row is not None:
+                return row.value
+        value = secrets.token_hex(32)
+        try:
+            with Session(self.engine) as session, session.begin():
+                session.add(ServiceSecretRow(name=name, value=value, created_at=_now()))
+        except IntegrityError:  # another process made it first: use theirs
+            with Session(self.engine) as session:
+                row = session.get(ServiceSecretRow, name)
+                if row is None:
+                    raise
+                return row.value
+        return value
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

@@ -1,30 +1,38 @@
-"""The plan store: problems and immutable plan versions in SQLite."""
+"""The store on SQLite and PostgreSQL: problems, immutable plan versions, jobs, API keys,
+migrations."""
 
 from __future__ import annotations
 
+import hashlib
+from contextlib import closing
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
-from dispatch.errors import NotFoundError
-from dispatch.persistence import ProblemRow, Store, StoreConflictError, new_id
+from dispatch.errors import InputError, NotFoundError
+from dispatch.persistence import ProblemRow, SolveJob, Store, StoreConflictError, new_id
+from dispatch.persistence.migrate import HEAD
+from dispatch.persistence.tables import ApiKeyRow, Base
 
 
 def plan(plan_id: str, version: int) -> dict[str, object]:
     return {"plan_id": plan_id, "version": version, "status": "feasible", "routes": []}
 
 
-def test_a_plan_round_trips_with_its_problem(tmp_path: Path) -> None:
-    store = Store(f"sqlite:///{tmp_path / 'plans.db'}")
+def test_a_plan_round_trips_with_its_problem(store: Store) -> None:
     problem = {"date": "2026-11-23", "visits": [{"id": "V1", "customer": "张三"}]}
     store.save_problem_and_plan(problem, plan("pl_1", 1), problem_id="pb_1")
     assert store.load_plan("pl_1") == plan("pl_1", 1)
     assert store.load_problem_of_plan("pl_1") == problem
 
 
-def test_versions_are_immutable_and_the_latest_is_served(tmp_path: Path) -> None:
-    store = Store(f"sqlite:///{tmp_path / 'plans.db'}")
+def test_versions_are_immutable_and_the_latest_is_served(store: Store) -> None:
     store.save_problem_and_plan({"date": "2026-11-23"}, plan("pl_1", 1), problem_id="pb_1")
     store.save_plan(plan("pl_1", 2) | {"status": "partial"}, problem_id="pb_1")
     with pytest.raises(StoreConflictError, match="pl_1 version 2 already exists"):
@@ -34,8 +42,7 @@ def test_versions_are_immutable_and_the_latest_is_served(tmp_path: Path) -> None
     assert store.plan_versions("pl_1") == [1, 2]
 
 
-def test_a_failed_write_leaves_nothing_half_stored(tmp_path: Path) -> None:
-    store = Store(f"sqlite:///{tmp_path / 'plans.db'}")
+def test_a_failed_write_leaves_nothing_half_stored(store: Store) -> None:
     store.save_problem_and_plan({"date": "2026-11-23"}, plan("pl_1", 1), problem_id="pb_1")
     with pytest.raises(StoreConflictError):
         store.save_plan(plan("pl_1", 1), problem_id="pb_1")
@@ -47,8 +54,7 @@ def test_a_failed_write_leaves_nothing_half_stored(tmp_path: Path) -> None:
     assert store.plan_versions("pl_1") == [1]
 
 
-def test_unknown_ids_are_not_found(tmp_path: Path) -> None:
-    store = Store(f"sqlite:///{tmp_path / 'plans.db'}")
+def test_unknown_ids_are_not_found(store: Store) -> None:
     with pytest.raises(NotFoundError, match="no plan 'pl_x'"):
         store.load_plan("pl_x")
     with pytest.raises(NotFoundError, match="no version 3 of plan 'pl_x'"):
@@ -58,3 +64,102 @@ def test_unknown_ids_are_not_found(tmp_path: Path) -> None:
 def test_new_ids_are_prefixed_and_distinct() -> None:
     ids = {new_id("pl") for _ in range(100)}
     assert len(ids) == 100 and all(i.startswith("pl_") and len(i) == 15 for i in ids)
+
+
+def a_job(store: Store, visits: int = 3) -> SolveJob:
+    store.save_problem({"date": "2026-11-23"}, problem_id="pb_1")
+    return store.create_job(problem_id="pb_1", time_limit_s=2.0, visits_total=visits)
+
+
+def solved(plan_id: str) -> dict[str, Any]:
+    return plan(plan_id, 1) | {"kpis": {"assigned": 3}}
+
+
+def test_a_job_runs_from_queued_to_done_with_its_plan_stored(store: Store) -> None:
+    job = a_job(store)
+    assert (job.state, job.attempt, job.visits_total) == ("queued", 1, 3)
+    assert store.start_job(job.id, 1)
+    assert not store.start_job(job.id, 1), "a job starts once"
+    store.report_progress(job.id, 1, elapsed_s=0.5, best_cost=1234, placed=2)
+    running = store.load_job(job.id)
+    assert (running.state, running.best_cost, running.visits_placed) == ("running", 1234, 2)
+    assert store.finish_job(job.id, 1, solved(job.plan_id), elapsed_s=1.0)
+    done = store.load_job(job.id)
+    assert (done.state, done.visits_placed, done.error) == ("done", 3, None)
+    assert done.finished_at is not None
+    assert store.load_plan(job.plan_id)["version"] == 1
+    assert store.job_of_plan(job.plan_id) == done
+
+
+def test_jobs_left_running_fail_at_start_up_and_can_be_retried(store: Store) -> None:
+    running = a_job(store)
+    store.start_job(running.id, 1)
+    queued = store.create_job(problem_id="pb_1", time_limit_s=None, visits_total=3)
+    assert [job.id for job in store.recover_jobs()] == [queued.id]
+    failed = store.load_job(running.id)
+    assert failed.state == "failed" and failed.error and "retry" in failed.error
+    # The worker of the lost attempt finishes late: it must store nothing.
+    assert not store.finish_job(running.id, 1, solved(running.plan_id), elapsed_s=1.0)
+    assert store.plan_versions(running.plan_id) == []
+    retried = store.retry_job(running.id)
+    assert (retried.state, retried.attempt, retried.error) == ("queued", 2, None)
+    with pytest.raises(StoreConflictError, match="only a failed job is retried"):
+        store.retry_job(running.id)
+    assert store.start_job(running.id, 2)
+    assert store.finish_job(running.id, 2, solved(running.plan_id), elapsed_s=1.0)
+
+
+def test_a_failed_job_keeps_its_message(store: Store) -> None:
+    job = a_job(store)
+    store.fail_job(job.id, 1, "the solver failed")
+    assert store.load_job(job.id).error == "the solver failed"
+    with pytest.raises(NotFoundError, match="no job 'jb_x'"):
+        store.load_job("jb_x")
+    with pytest.raises(NotFoundError, match="no problem 'pb_x'"):
+        store.create_job(problem_id="pb_x", time_limit_s=None, visits_total=1)
+
+
+def test_api_keys_are_stored_hashed_and_can_be_revoked(store: Store) -> None:
+    record, key = store.create_api_key("desk")
+    assert key.startswith("fr_") and len(key) > 40
+    assert store.api_key_for(key) == record
+    assert store.api_key_for(key + "x") is None
+    with Session(store.engine) as session:
+        stored = session.scalars(select(ApiKeyRow.key_hash)).one()
+    assert key not in stored and stored == hashlib.sha256(key.encode()).hexdigest()
+    store.revoke_api_key(record.id)
+    assert store.api_key_for(key) is None
+    assert [k.name for k in store.api_keys()] == ["desk"]
+    with pytest.raises(InputError, match="name"):
+        store.create_api_key("  ")
+
+
+def test_a_secret_is_made_once_and_shared(store: Store, database_url: str) -> None:
+    first = store.secret("driver_links")
+    assert len(first) == 64
+    with closing(Store(database_url)) as another:
+        assert another.secret("driver_links") == first
+
+
+def test_migrations_give_the_schema_the_models_describe(store: Store) -> None:
+    with store.engine.connect() as connection:
+        context = MigrationContext.configure(connection)
+        assert compare_metadata(context, Base.metadata) == []
+        assert context.get_current_revision() == HEAD
+
+
+def test_a_database_made_before_migrations_is_adopted(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = create_engine(url)
+    legacy = [Base.metadata.tables[name] for name in ("problems", "plans", "event_batches")]
+    Base.metadata.create_all(engine, tables=legacy)
+    with engine.begin() as connection:
+        connection.execute(
+            Base.metadata.tables["problems"]
+            .insert()
+            .values(id="pb_old", created_at=datetime.now(UTC), date="2026-11-20", payload="{}")
+        )
+    engine.dispose()
+    with closing(Store(url)) as store:
+        assert store.load_problem("pb_old") == {}
+        assert a_job(store).state == "queued"

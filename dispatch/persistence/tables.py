@@ -1,0 +1,122 @@
+"""The store's tables as SQLAlchemy 2 models; their history lives in ``migrations/``.
+
+Change a table here *and* add a migration (``alembic revision`` with ``alembic.ini`` at the
+repository's root); ``tests/dispatch/test_store.py`` fails when the two disagree.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import BigInteger, DateTime, Dialect, Float, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+__all__ = [
+    "ApiKeyRow",
+    "Base",
+    "EventBatchRow",
+    "PlanRow",
+    "ProblemRow",
+    "ServiceSecretRow",
+    "SolveJobRow",
+]
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A moment, read back in UTC on every database (SQLite drops the offset it was given)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        moment: datetime = value
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Metadata of every table of the store."""
+
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UtcDateTime}
+
+
+class ProblemRow(Base):
+    """A problem as the user sent it (the validated JSON)."""
+
+    __tablename__ = "problems"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column()
+    date: Mapped[str] = mapped_column(String(10))
+    payload: Mapped[str] = mapped_column(Text)
+
+
+class PlanRow(Base):
+    """One immutable version of a plan."""
+
+    __tablename__ = "plans"
+
+    plan_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    problem_id: Mapped[str] = mapped_column(ForeignKey("problems.id"))
+    created_at: Mapped[datetime] = mapped_column()
+    status: Mapped[str] = mapped_column(String(16))
+    payload: Mapped[str] = mapped_column(Text)
+
+
+class EventBatchRow(Base):
+    """A batch of events, stored with the plan version it produced."""
+
+    __tablename__ = "event_batches"
+
+    plan_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column()
+    payload: Mapped[str] = mapped_column(Text)
+
+
+class SolveJobRow(Base):
+    """A solve of a stored problem into version 1 of ``plan_id``; ``attempt`` grows on retry."""
+
+    __tablename__ = "solve_jobs"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    problem_id: Mapped[str] = mapped_column(ForeignKey("problems.id"))
+    plan_id: Mapped[str] = mapped_column(String(32), unique=True)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    attempt: Mapped[int] = mapped_column(Integer)
+    time_limit_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    created_at: Mapped[datetime] = mapped_column()
+    started_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    elapsed_s: Mapped[float] = mapped_column(Float)
+    best_cost: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    visits_placed: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    visits_total: Mapped[int] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class ApiKeyRow(Base):
+    """A dispatcher's API key: only its SHA-256 is kept, never the key."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class ServiceSecretRow(Base):
+    """A secret the service generates once, such as the key that signs driver links."""
+
+    __tablename__ = "service_secrets"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column()
