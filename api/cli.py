@@ -353,3 +353,59 @@ def _print_card(card: DayCard) -> None:
         f"of {card.appointments_reported} appointments",
         highlight=False,
     )
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="Solve worker processes (default: FIELDROUTE_WORKERS or 1).", min=1),
+    ] = None,
+) -> None:
+    """Run the HTTP service (docs at /docs) on the configured database."""
+    import uvicorn  # the service's server; only this command needs it
+
+    from api.app import create_app
+
+    settings = Settings()
+    if workers is not None:
+        settings = settings.model_copy(update={"workers": workers})
+    with _guard():
+        Store(settings.database_url).close()  # migrate and fail here, not in the first request
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
+apikey_app = typer.Typer(help="Dispatchers' API keys for the HTTP service.", no_args_is_help=True)
+app.add_typer(apikey_app, name="apikey")
+
+
+@apikey_app.command("create")
+def apikey_create(
+    name: Annotated[str, typer.Argument(help="Who holds it, e.g. 'desk-1'.")],
+) -> None:
+    """Make a key and print it once; only its hash is stored."""
+    with _guard():
+        record, key = Store(Settings().database_url).create_api_key(name)
+        err.print(f"API key [bold]{record.id}[/] for {record.name}; it is shown only this once:")
+        print(key)  # noqa: T201 - the key alone on stdout, for scripts: KEY=$(fieldroute apikey create x)
+
+
+@apikey_app.command("list")
+def apikey_list() -> None:
+    """The keys (never the keys themselves): id, name, created, revoked."""
+    with _guard():
+        table = Table("id", "name", "created", "revoked")
+        for key in Store(Settings().database_url).api_keys():
+            revoked = key.revoked_at.isoformat(timespec="seconds") if key.revoked_at else ""
+            table.add_row(key.id, key.name, key.created_at.isoformat(timespec="seconds"), revoked)
+        out.print(table)
+
+
+@apikey_app.command("revoke")
+def apikey_revoke(key_id: Annotated[str, typer.Argument(help="The key's id (ak_...).")]) -> None:
+    """Revoke a key; it stops working at once."""
+    with _guard():
+        Store(Settings().database_url).revoke_api_key(key_id)
+        out.print(f"revoked {key_id}")

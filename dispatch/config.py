@@ -12,11 +12,23 @@ DEFAULT_DATABASE_URL = "sqlite:///fieldroute.db"
 
 
 class Settings(BaseSettings):
-    """Where plans are stored; ``DATABASE_URL`` (or ``FIELDROUTE_DATABASE_URL``) overrides."""
+    """The engine's and the service's settings, from ``FIELDROUTE_*`` environment variables;
+    ``DATABASE_URL`` is read too."""
 
     model_config = SettingsConfigDict(env_prefix="FIELDROUTE_", extra="ignore")
 
     database_url: str = Field(
         default=DEFAULT_DATABASE_URL,
         validation_alias=AliasChoices("FIELDROUTE_DATABASE_URL", "DATABASE_URL"),
+    )
+    workers: int = Field(
+        default=1, ge=1, le=64, description="Worker processes that solve and re-plan."
+    )
+    max_upload_mb: float = Field(
+        default=10, gt=0, description="Largest request body the service accepts (413 above)."
+    )
+    public_url: str | None = Field(
+        default=None,
+        description="Base URL of driver links (e.g. https://dispatch.example.com); by default "
+        "the URL the request came in on.",
     )

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 __all__ = [
     "DispatchError",
@@ -74,6 +74,14 @@ class InputError(DispatchError):
         lines = "\n".join(f"  - {error}" for error in self.errors)
         noun = "error" if count == 1 else "errors"
         super().__init__(f"invalid {what}: {count} {noun}\n{lines}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Crosses process boundaries (solve workers) whole, not as its message alone.
+        return (_input_error, (self.errors, self.what))
+
+
+def _input_error(errors: tuple[FieldError, ...], what: str) -> InputError:
+    return InputError(errors, what=what)
 
 
 class TravelTimeError(DispatchError):

@@ -20,6 +20,8 @@ __all__ = [
     "ChangeOut",
     "Clock",
     "DelayIn",
+    "DriverRouteOut",
+    "DriverStopOut",
     "EventBatchIn",
     "EventIn",
     "KpisOut",
@@ -53,6 +55,10 @@ Clock = Annotated[
     ),
 ]
 PositiveMinutes = Annotated[float, Field(gt=0, le=24 * 60)]
+#: Minutes within a day, zero allowed: every policy figure in minutes is bounded by it.
+DayMinutes = Annotated[float, Field(ge=0, le=24 * 60)]
+#: A distance on Earth: no two points are further apart than half its circumference.
+EarthKm = Annotated[float, Field(ge=0, le=20_050)]
 Identifier = Annotated[str, Field(min_length=1, max_length=64)]
 VisitKind = Literal["install", "repair", "maintenance", "inspection", "delivery", "pickup"]
 PriorityName = Literal["urgent", "high", "normal", "low"]
@@ -88,8 +94,8 @@ class BreakIn(_Strict):
 class CapacityIn(_Strict):
     """What a van holds; an absent key means no limit on that quantity."""
 
-    weight_kg: float | None = Field(default=None, ge=0)
-    volume_m3: float | None = Field(default=None, ge=0)
+    weight_kg: float | None = Field(default=None, ge=0, le=1e9)
+    volume_m3: float | None = Field(default=None, ge=0, le=1e9)
 
 
 class TechnicianIn(_Strict):
@@ -106,7 +112,7 @@ class TechnicianIn(_Strict):
     breaks: list[BreakIn] = Field(default_factory=list)
     crew_size: int = Field(default=1, ge=1, le=10)
     capacity: CapacityIn | None = None
-    service_radius_km: float | None = Field(default=None, gt=0)
+    service_radius_km: float | None = Field(default=None, gt=0, le=20_050)
     phone: str | None = None
     unavailable_from: Clock | None = Field(
         default=None,
@@ -146,7 +152,7 @@ class TravelSettingsIn(_Strict):
 
     provider: Literal["geodesic"] = "geodesic"
     circuity: float = Field(default=1.35, ge=1.0, le=3.0)
-    speed_kmh: list[tuple[float, float]] = Field(
+    speed_kmh: list[tuple[EarthKm, Annotated[float, Field(gt=0, le=300)]]] = Field(
         default_factory=lambda: [(0.0, 15.0), (2.0, 22.0), (10.0, 35.0), (30.0, 55.0)],
         min_length=1,
         description="Average speed by trip length: (km, km/h) points, interpolated linearly.",
@@ -156,13 +162,14 @@ class TravelSettingsIn(_Strict):
 class PolicyIn(_Strict):
     """The desk's rules; every field has a default fit for a city service team."""
 
-    early_arrival_min: tuple[float, float] = (5, 10)
-    service_radius_km: float = Field(default=100, gt=0)
+    early_arrival_min: tuple[DayMinutes, DayMinutes] = (5, 10)
+    service_radius_km: float = Field(default=100, gt=0, le=20_050)
     time_limit_s: float = Field(default=10, gt=0, le=3600)
-    urgent_response_min: float = Field(default=120, gt=0)
+    urgent_response_min: float = Field(default=120, gt=0, le=24 * 60)
     preferred_technician_min: float = Field(
         default=30,
         ge=0,
+        le=24 * 60,
         description="Extra travel minutes worth spending to keep a visit with its preferred "
         "technician.",
     )
@@ -176,12 +183,14 @@ class PolicyIn(_Strict):
     notify_tolerance_min: float = Field(
         default=15,
         ge=0,
+        le=24 * 60,
         description="Minutes a promised arrival may move in a re-plan before the customer "
         "must be called.",
     )
     reassign_cost_min: float = Field(
         default=30,
         ge=0,
+        le=24 * 60,
         description="Travel minutes a re-plan will spend to keep a visit with its technician.",
     )
     replan_time_limit_s: float = Field(default=1, gt=0, le=600)
@@ -395,3 +404,39 @@ class EventBatchIn(_Strict):
     at: Clock
     version: int | None = Field(default=None, ge=1)
     events: list[EventIn] = Field(min_length=1)
+
+
+class DriverStopOut(_Strict):
+    """One stop as the driver sees it: where, when to be there, whom to call."""
+
+    sequence: int = Field(description="1 for the first stop of the day.")
+    visit_id: str
+    eta: str = Field(description="Planned arrival at the door.")
+    service_start: str
+    departure: str
+    promised_window: PromisedWindowOut | None = None
+    appointment: str | None = None
+    customer: str
+    phone: str
+    address: str
+    location: LocationIn | None = None
+    kind: str
+    duration_min: float
+    notes: str = ""
+    status: Literal["planned", "arrived", "in_progress", "done"] = "planned"
+
+
+class DriverRouteOut(_Strict):
+    """A technician's route of one plan version: what the driver's phone shows."""
+
+    plan_id: str
+    version: int
+    date: str
+    timezone: str
+    technician_id: str
+    technician_name: str
+    start_time: str | None
+    end_time: str | None
+    distance_km: float
+    stops: list[DriverStopOut]
+    breaks: list[BreakOut]

@@ -1,0 +1,234 @@
+"""The HTTP service: ``create_app`` wires the store, the worker pool, errors and limits.
+
+Every error a client can cause becomes a JSON answer (``ErrorOut``) with the right status and
+never a traceback: 401/403 (access), 404 (unknown id), 409 (conflict), 413 (too large), 422
+(bad input, each problem with its path and id). Anything else is logged and answered 500.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api import v1
+from api.models import ErrorOut, FieldErrorOut, HealthOut
+from dispatch.config import Settings
+from dispatch.errors import DispatchError, InputError
+from dispatch.jobs import JobRunner
+from dispatch.persistence import Store
+from dispatch.schema import EventBatchIn, ProblemIn
+
+__all__ = ["create_app"]
+
+logger = logging.getLogger("fieldroute.api")
+
+#: Name of the service secret that signs driver links.
+LINK_SECRET = "driver_links"
+
+
+class _TooLargeError(Exception):
+    pass
+
+
+class BodyLimit:
+    """Answer 413 to a request body over ``limit`` bytes, declared or streamed."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await self._refuse(send)
+            return
+        seen = 0
+        started = False
+
+        async def counting_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise _TooLargeError
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, tracking_send)
+        except _TooLargeError:
+            if not started:
+                await self._refuse(send)
+
+    async def _refuse(self, send: Send) -> None:
+        megabytes = self.limit / 1_000_000
+        body = ErrorOut(detail=f"the request is larger than {megabytes:g} MB")
+        response = JSONResponse(body.model_dump(), status_code=413)
+        await response({"type": "http"}, _no_receive, send)
+
+
+async def _no_receive() -> Message:
+    return {"type": "http.disconnect"}
+
+
+def _error(
+    status: int,
+    detail: str,
+    errors: Sequence[FieldErrorOut] = (),
+    headers: Mapping[str, str] | None = None,
+) -> Any:
+    body = ErrorOut(detail=detail, errors=list(errors))
+    return JSONResponse(body.model_dump(), status_code=status, headers=headers)
+
+
+def _entity_id(body: Any, location: Sequence[Any]) -> str | None:
+    """The id nearest to the error along its path: a visit's, a technician's, an event's."""
+    found, node = None, body
+    for part in location:
+        if isinstance(node, Mapping):
+            for key in ("id", "visit_id", "technician_id"):
+                if isinstance(node.get(key), str):
+                    found = node[key]
+                    break
+            node = node.get(part)
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        else:
+            break
+    return found
+
+
+def _path(location: Sequence[Any]) -> str:
+    path = ""
+    for part in location:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path
+
+
+async def _on_request_error(request: Request, error: Exception) -> Any:
+    assert isinstance(error, RequestValidationError)
+    body = error.body if hasattr(error, "body") else None
+    found = []
+    for item in error.errors():
+        location = list(item["loc"])
+        where, rest = (location[0], location[1:]) if location else ("body", [])
+        path = _path(rest) if where == "body" else _path([where, *rest])
+        found.append(FieldErrorOut(path=path, message=str(item["msg"]), id=_entity_id(body, rest)))
+    noun = "error" if len(found) == 1 else "errors"
+    return _error(422, f"invalid request: {len(found)} {noun}", found)
+
+
+async def _on_dispatch_error(request: Request, error: Exception) -> Any:
+    assert isinstance(error, DispatchError)
+    if isinstance(error, InputError):
+        found = [
+            FieldErrorOut(path=e.path, message=e.message, id=e.entity_id) for e in error.errors
+        ]
+        noun = "error" if len(found) == 1 else "errors"
+        return _error(422, f"invalid {error.what}: {len(found)} {noun}", found)
+    if error.http_status >= 500:
+        logger.error("%s: %s", type(error).__name__, error)
+    return _error(error.http_status, str(error))
+
+
+async def _on_http_error(request: Request, error: Exception) -> Any:
+    assert isinstance(error, StarletteHTTPException)
+    if error.status_code == 400:  # FastAPI could not parse the body: bad input like any other
+        return _error(422, "invalid request: the body is not valid JSON or form data")
+    return _error(error.status_code, str(error.detail), headers=error.headers)
+
+
+async def _on_crash(request: Request, error: Exception) -> Any:
+    logger.exception("unhandled error on %s %s", request.method, request.url.path)
+    return _error(500, "internal error; the service's log has the details")
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """The schema, with the contract's problem and events schemas under components."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(
+        title=app.title, version=app.version, description=app.description, routes=app.routes
+    )
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    for model in (ProblemIn, EventBatchIn):
+        document = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        for name, definition in document.pop("$defs", {}).items():
+            components.setdefault(name, definition)
+        components.setdefault(model.__name__, document)
+    schema["components"]["securitySchemes"] = {
+        "apiKey": {"type": "http", "scheme": "bearer", "description": "A dispatcher's API key"},
+        "driverLink": {"type": "apiKey", "in": "query", "name": "token"},
+    }
+    app.openapi_schema = schema
+    return schema
+
+
+def create_app(settings: Settings | None = None, *, runner: JobRunner | None = None) -> FastAPI:
+    """The service over ``settings``' database; ``runner`` replaces the worker pool in tests."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        store = Store(settings.database_url)
+        pool = runner or JobRunner(settings.database_url, workers=settings.workers)
+        app.state.store = store
+        app.state.runner = pool
+        app.state.link_secret = store.secret(LINK_SECRET)
+        app.state.settings = settings
+        recovered = pool.recover(store)
+        if recovered:
+            logger.info("queued %d waiting jobs again", len(recovered))
+        try:
+            yield
+        finally:
+            if runner is None:  # a runner handed in belongs to the caller
+                pool.close()
+            store.close()
+
+    app = FastAPI(
+        title="fieldroute",
+        version="0.1.0",
+        description="Plan field-service days: technicians and crews, visits, time windows and "
+        "skills; re-plan on delays; driver routes. Every endpoint but /healthz needs a "
+        "dispatcher's API key (`fieldroute apikey create NAME`) as `Authorization: Bearer`.",
+        lifespan=lifespan,
+        responses={
+            401: {"model": ErrorOut, "description": "Missing, unknown or expired credential"},
+            422: {"model": ErrorOut, "description": "Invalid input"},
+        },
+    )
+    app.add_middleware(BodyLimit, limit=int(settings.max_upload_mb * 1_000_000))
+    app.add_exception_handler(RequestValidationError, _on_request_error)
+    app.add_exception_handler(DispatchError, _on_dispatch_error)
+    app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    app.add_exception_handler(Exception, _on_crash)
+    app.include_router(v1.router)
+
+    @app.get("/healthz", response_model=HealthOut, tags=["service"])
+    def healthz(request: Request) -> Any:
+        """Liveness and the database's answer; needs no key."""
+        healthy = request.app.state.store.healthy()
+        body = HealthOut(
+            status="ok" if healthy else "degraded", database="ok" if healthy else "unreachable"
+        )
+        return JSONResponse(body.model_dump(), status_code=200 if healthy else 503)
+
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app

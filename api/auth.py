@@ -1,0 +1,83 @@
+"""Who is asking: a dispatcher with an API key, or a driver with a signed link to one route.
+
+A credential comes as ``Authorization: Bearer …``, as ``X-API-Key: …`` or, for links opened on
+a phone, as ``?token=…``. Missing, unknown, revoked or expired → 401; a valid driver link used
+anywhere but its own route → 403.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+
+from dispatch.links import LinkError, RouteGrant, read_route_link
+from dispatch.persistence import ApiKey, Store
+
+__all__ = ["Dispatcher", "RouteReader", "dispatcher", "route_reader"]
+
+_CHALLENGE = {"WWW-Authenticate": "Bearer"}
+
+
+def _credential(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return request.headers.get("x-api-key") or request.query_params.get("token") or None
+
+
+def _unauthorized(detail: str) -> HTTPException:
+    return HTTPException(status.HTTP_401_UNAUTHORIZED, detail, headers=_CHALLENGE)
+
+
+def _store(request: Request) -> Store:
+    store: Store = request.app.state.store
+    return store
+
+
+def _grant(request: Request, credential: str) -> RouteGrant | None:
+    """The route a driver link opens, ``None`` when it is no driver link at all."""
+    if "." not in credential:
+        return None
+    secret: str = request.app.state.link_secret
+    try:
+        return read_route_link(secret, credential, datetime.now(UTC))
+    except LinkError as error:
+        if "expired" in str(error):
+            raise _unauthorized(str(error)) from error
+        return None
+
+
+def dispatcher(request: Request) -> ApiKey:
+    """The dispatcher's key; a driver link gets 403, anything else 401."""
+    credential = _credential(request)
+    if credential is None:
+        raise _unauthorized("an API key is required (Authorization: Bearer <key>)")
+    key = _store(request).api_key_for(credential)
+    if key is not None:
+        return key
+    if _grant(request, credential) is not None:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "a driver link opens only its own route")
+    raise _unauthorized("unknown or revoked API key")
+
+
+def route_reader(request: Request, plan_id: str, technician_id: str) -> ApiKey | RouteGrant:
+    """A dispatcher, or the driver whose link names this plan and technician (else 403)."""
+    credential = _credential(request)
+    if credential is None:
+        raise _unauthorized("an API key or a driver link is required")
+    key = _store(request).api_key_for(credential)
+    if key is not None:
+        return key
+    grant = _grant(request, credential)
+    if grant is None:
+        raise _unauthorized("unknown or revoked API key, or a driver link that is not valid")
+    if (grant.plan_id, grant.technician_id) != (plan_id, technician_id):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "this driver link opens another route")
+    return grant
+
+
+Dispatcher = Annotated[ApiKey, Depends(dispatcher)]
+RouteReader = Annotated[ApiKey | RouteGrant, Depends(route_reader)]

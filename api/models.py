@@ -1,0 +1,123 @@
+"""The HTTP service's own wire models: jobs, links, errors; the contract's live in
+``dispatch.schema``."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from dispatch.schema import ChangeOut
+
+__all__ = [
+    "ChangesOut",
+    "ErrorOut",
+    "FieldErrorOut",
+    "HealthOut",
+    "JobOut",
+    "JobProgressOut",
+    "LinkOut",
+    "PlanRequest",
+    "ProblemCreated",
+    "VersionChangesOut",
+    "VersionsOut",
+]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class FieldErrorOut(_Model):
+    """One problem in the request: where, which entity, what."""
+
+    path: str = Field(examples=["visits[12].window.end"])
+    message: str
+    id: str | None = Field(default=None, description="The visit or technician concerned.")
+
+
+class ErrorOut(_Model):
+    """Every error answer: a sentence, and for bad input each problem found."""
+
+    detail: str
+    errors: list[FieldErrorOut] = Field(default_factory=list)
+
+
+class ProblemCreated(_Model):
+    """A stored, valid day."""
+
+    problem_id: str = Field(examples=["pb_3f9a0c1b2d4e"])
+    date: str
+    technicians: int
+    visits: int
+
+
+class PlanRequest(_Model):
+    """Start solving a stored problem."""
+
+    problem_id: str = Field(min_length=1, max_length=32, examples=["pb_3f9a0c1b2d4e"])
+    time_limit_s: float | None = Field(
+        default=None, gt=0, le=3600, description="Search budget; default: the problem's policy."
+    )
+
+
+class JobProgressOut(_Model):
+    """How far a solve has come."""
+
+    elapsed_s: float
+    best_cost: int | None
+    visits_placed: int | None
+    visits_total: int
+
+
+class JobOut(_Model):
+    """A solve job; when ``done``, ``plan_id`` holds version 1 of the plan."""
+
+    id: str = Field(examples=["jb_5e1d2c3b4a59"])
+    state: Literal["queued", "running", "done", "failed"]
+    problem_id: str
+    plan_id: str
+    attempt: int
+    created_at: str
+    started_at: str | None
+    finished_at: str | None
+    progress: JobProgressOut
+    error: str | None = None
+
+
+class VersionsOut(_Model):
+    """The stored versions of a plan, oldest first."""
+
+    plan_id: str
+    versions: list[int]
+
+
+class VersionChangesOut(_Model):
+    """What one re-planned version changed against the version before it."""
+
+    version: int
+    at: str | None
+    changes: list[ChangeOut]
+
+
+class ChangesOut(_Model):
+    """A plan's changes version by version; with ``notify=true``, the call list."""
+
+    plan_id: str
+    latest_version: int
+    versions: list[VersionChangesOut]
+
+
+class LinkOut(_Model):
+    """A driver's link to their own route; it expires at the end of the plan's day."""
+
+    url: str
+    token: str
+    expires_at: str
+
+
+class HealthOut(_Model):
+    """Whether the service and its database answer."""
+
+    status: Literal["ok", "degraded"]
+    database: Literal["ok", "unreachable"]

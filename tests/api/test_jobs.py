@@ -1,0 +1,62 @@
+"""Solve jobs in real worker processes, and jobs surviving a restart of the service."""
+
+from __future__ import annotations
+
+from dispatch.persistence import Store
+from tests.api.conftest import Service, make_key, start_service
+from tests.conftest import line_day
+
+
+def test_a_job_solves_in_a_worker_process(database_url: str) -> None:
+    key = make_key(database_url)
+    with start_service(database_url, in_threads=False) as client:
+        service = Service(client, database_url, key)
+        plan_id = service.solved_plan()
+        plan = client.get(f"/v1/plans/{plan_id}", headers=service.auth).json()
+        assert plan["kpis"]["assigned"] == 3
+        # A re-plan runs in the worker process too and is stored before the answer.
+        batch = {"at": "09:00", "events": [{"type": "delay", "technician_id": "T1", "minutes": 20}]}
+        answer = client.post(f"/v1/plans/{plan_id}/events", json=batch, headers=service.auth)
+        assert answer.status_code == 201, answer.text
+        # An invalid batch found in the worker comes back as 422 with its errors, not a 500.
+        unknown = {"at": "09:00", "events": [{"type": "cancelled", "visit_id": "V9"}]}
+        answer = client.post(f"/v1/plans/{plan_id}/events", json=unknown, headers=service.auth)
+        assert answer.status_code == 422 and answer.json()["errors"][0]["id"] == "V9"
+
+
+def test_a_job_left_running_fails_at_restart_and_can_be_retried(database_url: str) -> None:
+    key = make_key(database_url)
+    auth = {"Authorization": f"Bearer {key}"}
+    store = Store(database_url)
+    store.save_problem(line_day(), problem_id="pb_day")
+    lost = store.create_job(problem_id="pb_day", time_limit_s=1, visits_total=3)
+    store.start_job(lost.id, 1)  # a worker was solving it when the service stopped
+    waiting = store.create_job(problem_id="pb_day", time_limit_s=1, visits_total=3)
+    store.close()
+    with start_service(database_url) as client:
+        service = Service(client, database_url, key)
+        failed = client.get(f"/v1/jobs/{lost.id}", headers=auth).json()
+        assert failed["state"] == "failed" and "retry" in failed["error"]
+        assert client.get(f"/v1/plans/{lost.plan_id}", headers=auth).status_code == 404
+        assert service.wait(waiting.id)["state"] == "done", "a queued job runs after a restart"
+        retried = client.post(f"/v1/jobs/{lost.id}/retry", headers=auth)
+        assert retried.status_code == 202 and retried.json()["attempt"] == 2
+        assert service.wait(lost.id)["state"] == "done"
+        assert client.get(f"/v1/plans/{lost.plan_id}", headers=auth).status_code == 200
+        again = client.post(f"/v1/jobs/{lost.id}/retry", headers=auth)
+        assert again.status_code == 409 and "only a failed job" in again.json()["detail"]
+
+
+def test_a_job_that_cannot_solve_fails_with_its_reason(database_url: str) -> None:
+    key = make_key(database_url)
+    store = Store(database_url)
+    # Stored behind the service's back: a day that no longer passes validation.
+    store.save_problem(line_day(technicians=[]), problem_id="pb_bad")
+    store.close()
+    with start_service(database_url) as client:
+        service = Service(client, database_url, key)
+        job = client.post("/v1/plans", json={"problem_id": "pb_bad"}, headers=service.auth).json()
+        failed = service.wait(job["id"])
+        assert failed["state"] == "failed" and "technicians" in failed["error"]
+        answer = client.get(f"/v1/plans/{job['plan_id']}", headers=service.auth)
+        assert answer.status_code == 404

@@ -1,0 +1,322 @@
+"""The HTTP service end to end, on SQLite and PostgreSQL: every endpoint, and the 401, 403,
+404, 409, 413 and 422 answers."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from dispatch.links import sign_route_link
+from dispatch.persistence import ProblemRow, Store
+from tests.api.conftest import Service, make_key, start_service
+from tests.conftest import line_day
+
+DELAY = {"at": "09:00", "events": [{"type": "delay", "technician_id": "T1", "minutes": 40}]}
+
+
+def problems_stored(database_url: str) -> int:
+    store = Store(database_url)
+    try:
+        with Session(store.engine) as session:
+            return int(session.scalar(select(func.count()).select_from(ProblemRow)) or 0)
+    finally:
+        store.close()
+
+
+def test_healthz_needs_no_key(service: Service) -> None:
+    answer = service.client.get("/healthz")
+    assert answer.status_code == 200
+    assert answer.json() == {"status": "ok", "database": "ok"}
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("post", "/v1/problems"),
+        ("get", "/v1/problems/pb_x"),
+        ("post", "/v1/plans"),
+        ("get", "/v1/jobs/jb_x"),
+        ("post", "/v1/jobs/jb_x/retry"),
+        ("get", "/v1/plans/pl_x"),
+        ("get", "/v1/plans/pl_x/versions"),
+        ("get", "/v1/plans/pl_x/versions/1"),
+        ("post", "/v1/plans/pl_x/events"),
+        ("get", "/v1/plans/pl_x/changes"),
+        ("get", "/v1/plans/pl_x/routes/T1"),
+        ("post", "/v1/plans/pl_x/routes/T1/link"),
+    ],
+)
+def test_every_endpoint_needs_a_key(service: Service, method: str, path: str) -> None:
+    for headers in ({}, {"Authorization": "Bearer fr_wrong"}, {"X-API-Key": "nope"}):
+        answer = service.client.request(method, path, headers=headers)
+        assert answer.status_code == 401, (path, headers, answer.text)
+        assert answer.headers["WWW-Authenticate"] == "Bearer"
+        assert answer.json()["detail"]
+
+
+def test_a_revoked_key_stops_working(service: Service) -> None:
+    assert service.client.get("/v1/jobs/jb_x", headers=service.auth).status_code == 404
+    store = Store(service.database_url)
+    store.revoke_api_key(store.api_keys()[0].id)
+    store.close()
+    assert service.client.get("/v1/jobs/jb_x", headers=service.auth).status_code == 401
+
+
+def test_a_problem_is_stored_only_when_valid(service: Service) -> None:
+    problem_id = service.post_problem()
+    stored = service.client.get(f"/v1/problems/{problem_id}", headers=service.auth)
+    assert stored.status_code == 200 and stored.json() == line_day()
+    bad = line_day()
+    bad["visits"][1]["duration_min"] = -5
+    bad["visits"][2]["window"] = {"start": "25:00", "end": "10:00"}
+    answer = service.client.post("/v1/problems", json=bad, headers=service.auth)
+    assert answer.status_code == 422
+    body = answer.json()
+    assert body["detail"] == "invalid problem: 2 errors"
+    assert {(e["path"], e["id"]) for e in body["errors"]} == {
+        ("visits[1].duration_min", "V2"),
+        ("visits[2].window.start", "V3"),
+    }
+    broken = service.client.post(
+        "/v1/problems",
+        content=b"{not json",
+        headers=service.auth | {"Content-Type": "application/json"},
+    )
+    assert broken.status_code == 422 and "JSON" in broken.text
+    wrong_type = service.client.post(
+        "/v1/problems", content=b"x", headers=service.auth | {"Content-Type": "text/plain"}
+    )
+    assert (
+        wrong_type.status_code == 422 and wrong_type.json()["errors"][0]["path"] == "content-type"
+    )
+    assert problems_stored(service.database_url) == 1
+    assert service.client.get("/v1/problems/pb_x", headers=service.auth).status_code == 404
+
+
+def test_a_solve_job_reports_progress_and_stores_the_plan_before_done(service: Service) -> None:
+    problem_id = service.post_problem()
+    answer = service.client.post(
+        "/v1/plans", json={"problem_id": problem_id, "time_limit_s": 1}, headers=service.auth
+    )
+    assert answer.status_code == 202
+    job = answer.json()
+    assert answer.headers["Location"] == f"/v1/jobs/{job['id']}"
+    assert job["state"] in ("queued", "running") and job["progress"]["visits_total"] == 3
+    done = service.wait(job["id"])
+    assert done["state"] == "done" and done["finished_at"] and done["error"] is None
+    assert done["progress"]["visits_placed"] == 3 and done["progress"]["elapsed_s"] > 0
+    plan = service.client.get(f"/v1/plans/{done['plan_id']}", headers=service.auth)
+    assert plan.status_code == 200 and plan.headers["ETag"] == '"1"'
+    assert plan.json()["version"] == 1 and plan.json()["kpis"]["assigned"] == 3
+    versions = service.client.get(f"/v1/plans/{done['plan_id']}/versions", headers=service.auth)
+    assert versions.json() == {"plan_id": done["plan_id"], "versions": [1]}
+    first = service.client.get(f"/v1/plans/{done['plan_id']}/versions/1", headers=service.auth)
+    assert first.json() == plan.json()
+
+
+def test_unknown_ids_are_404_and_bad_requests_422(service: Service) -> None:
+    auth = service.auth
+    assert service.client.get("/v1/plans/pl_x", headers=auth).status_code == 404
+    assert service.client.get("/v1/plans/pl_x/versions", headers=auth).status_code == 404
+    assert service.client.get("/v1/plans/pl_x/changes", headers=auth).status_code == 404
+    missing = service.client.post("/v1/plans", json={"problem_id": "pb_x"}, headers=auth)
+    assert missing.status_code == 404 and "pb_x" in missing.json()["detail"]
+    bad = service.client.post(
+        "/v1/plans", json={"problem_id": "pb_x", "time_limit_s": -1}, headers=auth
+    )
+    assert bad.status_code == 422 and bad.json()["errors"][0]["path"] == "time_limit_s"
+    plan_id = service.solved_plan()
+    assert service.client.get(f"/v1/plans/{plan_id}/versions/9", headers=auth).status_code == 404
+    nobody = service.client.get(f"/v1/plans/{plan_id}/routes/T9", headers=auth)
+    assert nobody.status_code == 404 and "T9" in nobody.json()["detail"]
+    assert service.client.get(f"/v1/plans/{plan_id}/versions/x", headers=auth).status_code == 422
+
+
+def test_events_make_the_next_version_and_a_stale_batch_is_409(service: Service) -> None:
+    plan_id = service.solved_plan()
+    auth = service.auth
+    answer = service.client.post(
+        f"/v1/plans/{plan_id}/events", json=DELAY, headers=auth | {"If-Match": '"1"'}
+    )
+    assert answer.status_code == 201, answer.text
+    assert answer.headers["ETag"] == '"2"'
+    assert answer.headers["Location"] == f"/v1/plans/{plan_id}/versions/2"
+    assert answer.json()["version"] == 2 and answer.json()["at"]
+    stale = service.client.post(
+        f"/v1/plans/{plan_id}/events", json=DELAY, headers=auth | {"If-Match": '"1"'}
+    )
+    assert stale.status_code == 409 and "version 2" in stale.json()["detail"]
+    in_body = service.client.post(f"/v1/plans/{plan_id}/events", json=DELAY | {"version": 1})
+    assert in_body.status_code == 401
+    in_body = service.client.post(
+        f"/v1/plans/{plan_id}/events", json=DELAY | {"version": 1}, headers=auth
+    )
+    assert in_body.status_code == 409
+    versions = service.client.get(f"/v1/plans/{plan_id}/versions", headers=auth).json()
+    assert versions["versions"] == [1, 2]
+    changes = service.client.get(f"/v1/plans/{plan_id}/changes", headers=auth).json()
+    assert changes["latest_version"] == 2 and [v["version"] for v in changes["versions"]] == [2]
+    moved = changes["versions"][0]["changes"]
+    assert moved and all(c["moved_min"] == 40 for c in moved)
+    calls = service.client.get(f"/v1/plans/{plan_id}/changes?notify=true", headers=auth).json()
+    assert all(c["notify"] for c in calls["versions"][0]["changes"])
+    assert calls["versions"][0]["changes"], "a 40-minute delay is past the 15-minute tolerance"
+
+
+def test_two_batches_on_one_version_never_lose_an_update(service: Service) -> None:
+    plan_id = service.solved_plan()
+    headers = service.auth | {"If-Match": '"1"'}
+
+    def post(minutes: int) -> int:
+        batch = {
+            "at": "09:00",
+            "events": [{"type": "delay", "technician_id": "T1", "minutes": minutes}],
+        }
+        return service.client.post(
+            f"/v1/plans/{plan_id}/events", json=batch, headers=headers
+        ).status_code
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        codes = sorted(pool.map(post, (20, 30)))
+    assert codes == [201, 409]
+    assert service.client.get(f"/v1/plans/{plan_id}/versions", headers=service.auth).json()[
+        "versions"
+    ] == [1, 2]
+
+
+def test_bad_events_are_422_naming_the_event_and_nothing_is_stored(service: Service) -> None:
+    plan_id = service.solved_plan()
+    batch = {
+        "at": "09:00",
+        "events": [
+            {"type": "cancelled", "visit_id": "V9"},
+            {"type": "delay", "technician_id": "T1", "minutes": -3},
+        ],
+    }
+    answer = service.client.post(f"/v1/plans/{plan_id}/events", json=batch, headers=service.auth)
+    assert answer.status_code == 422
+    assert answer.json()["errors"][0]["path"].startswith("events[1]")
+    assert answer.json()["errors"][0]["id"] == "T1"
+    unknown = {"at": "09:00", "events": [{"type": "cancelled", "visit_id": "V9"}]}
+    answer = service.client.post(f"/v1/plans/{plan_id}/events", json=unknown, headers=service.auth)
+    assert answer.status_code == 422 and "V9" in answer.text
+    not_a_version = service.client.post(
+        f"/v1/plans/{plan_id}/events", json=DELAY, headers=service.auth | {"If-Match": "latest"}
+    )
+    assert not_a_version.status_code == 422
+    nowhere = service.client.post("/v1/plans/pl_x/events", json=DELAY, headers=service.auth)
+    assert nowhere.status_code == 404
+    versions = service.client.get(f"/v1/plans/{plan_id}/versions", headers=service.auth).json()
+    assert versions["versions"] == [1]
+
+
+def test_a_driver_link_opens_its_own_route_and_nothing_else(service: Service) -> None:
+    day = line_day()
+    day["technicians"].append(day["technicians"][0] | {"id": "T2", "name": "Wang Fang"})
+    day["visits"][0]["phone"] = "+86 138 0000 0001"
+    plan_id = service.solved_plan(day)
+    link = service.client.post(f"/v1/plans/{plan_id}/routes/T1/link", headers=service.auth)
+    assert link.status_code == 200
+    token = link.json()["token"]
+    assert link.json()["url"].endswith(f"/v1/plans/{plan_id}/routes/T1?token={token}")
+    assert link.json()["expires_at"].startswith("2026-11-24T00:00:00+08:00")
+    route = service.client.get(f"/v1/plans/{plan_id}/routes/T1", params={"token": token})
+    assert route.status_code == 200, route.text
+    body = route.json()
+    assert body["technician_name"] == "Li Wei"
+    assert [s["sequence"] for s in body["stops"]] == list(range(1, len(body["stops"]) + 1))
+    for stop in body["stops"]:
+        assert stop["eta"] and stop["promised_window"] and stop["customer"]
+    assert "+86 138 0000 0001" in {s["phone"] for s in body["stops"]}
+    as_bearer = {"Authorization": f"Bearer {token}"}
+    assert (
+        service.client.get(f"/v1/plans/{plan_id}/routes/T1", headers=as_bearer).status_code == 200
+    )
+    other = service.client.get(f"/v1/plans/{plan_id}/routes/T2", params={"token": token})
+    assert other.status_code == 403
+    for path in (f"/v1/plans/{plan_id}", f"/v1/plans/{plan_id}/changes", "/v1/jobs/jb_x"):
+        assert service.client.get(path, headers=as_bearer).status_code == 403, path
+    by_desk = service.client.get(f"/v1/plans/{plan_id}/routes/T2", headers=service.auth)
+    assert by_desk.status_code == 200 and by_desk.json()["technician_id"] == "T2"
+
+
+def test_expired_and_forged_driver_links_are_401(service: Service) -> None:
+    plan_id = service.solved_plan()
+    secret = service.client.app.state.link_secret  # type: ignore[attr-defined]
+    expired = sign_route_link(secret, plan_id, "T1", datetime.now(UTC) - timedelta(minutes=1))
+    answer = service.client.get(f"/v1/plans/{plan_id}/routes/T1", params={"token": expired})
+    assert answer.status_code == 401 and "expired" in answer.json()["detail"]
+    forged = sign_route_link("0" * 64, plan_id, "T1", datetime.now(UTC) + timedelta(hours=1))
+    answer = service.client.get(f"/v1/plans/{plan_id}/routes/T1", params={"token": forged})
+    assert answer.status_code == 401
+
+
+def test_oversized_requests_are_413(database_url: str) -> None:
+    key = make_key(database_url)
+    with start_service(database_url, max_upload_mb=0.001) as client:
+        auth = {"Authorization": f"Bearer {key}"}
+        big = line_day(
+            visits=[{"id": f"V{i}", "location_index": 1, "duration_min": 5} for i in range(200)]
+        )
+        answer = client.post("/v1/problems", json=big, headers=auth)
+        assert answer.status_code == 413 and "larger than" in answer.json()["detail"]
+
+        def chunks() -> Any:
+            for _ in range(10):
+                yield b" " * 500
+
+        streamed = client.post(
+            "/v1/problems", content=chunks(), headers=auth | {"Content-Type": "application/json"}
+        )
+        assert streamed.status_code == 413
+    assert problems_stored(database_url) == 0
+
+
+def test_a_day_uploads_as_two_csv_sheets(service: Service) -> None:
+    from tests.dispatch.test_sheets import TECHNICIANS_CSV, VISITS_CSV
+
+    files = {
+        "technicians": ("technicians.csv", TECHNICIANS_CSV.encode(), "text/csv"),
+        "visits": ("visits.csv", VISITS_CSV.encode(), "text/csv"),
+    }
+    form = {"date": "2026-11-23", "timezone": "Asia/Shanghai", "policy": '{"time_limit_s": 1}'}
+    answer = service.client.post("/v1/problems", data=form, files=files, headers=service.auth)
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["technicians"] == 2 and answer.json()["visits"] == 3
+    stored = service.client.get(f"/v1/problems/{answer.json()['problem_id']}", headers=service.auth)
+    assert stored.json()["policy"] == {"time_limit_s": 1}
+    assert stored.json()["visits"][0]["window"] == {"start": "09:00", "end": "12:00"}
+
+
+def test_a_bad_upload_is_422_naming_sheet_row_and_column(service: Service) -> None:
+    from tests.dispatch.test_sheets import TECHNICIANS_CSV, VISITS_CSV
+
+    visits = VISITS_CSV.replace("45,09:00,12:00", "45,9h00,12:00")
+    files = {
+        "technicians": ("technicians.csv", TECHNICIANS_CSV.encode(), "text/csv"),
+        "visits": ("visits.csv", visits.encode(), "text/csv"),
+    }
+    answer = service.client.post(
+        "/v1/problems", data={"date": "2026-11-23"}, files=files, headers=service.auth
+    )
+    assert answer.status_code == 422
+    assert answer.json()["errors"] == [
+        {
+            "path": "visits sheet, row 2, column window_start",
+            "message": "'9h00' is not a time HH:MM",
+            "id": "V1",
+        }
+    ]
+    one_file = {"visits": files["visits"]}
+    answer = service.client.post(
+        "/v1/problems", data={"date": "2026-11-23"}, files=one_file, headers=service.auth
+    )
+    assert answer.status_code == 422 and "workbook" in answer.json()["errors"][0]["message"]
+    no_date = service.client.post("/v1/problems", files=files, headers=service.auth)
+    assert no_date.status_code == 422 and no_date.json()["errors"][0]["path"] == "date"
+    assert problems_stored(service.database_url) == 0
