@@ -140,3 +140,22 @@ def test_replan_with_bad_events_exits_2_and_stores_nothing(tmp_path: Path, datab
     assert Store(database).plan_versions(plan_id) == [1]
     missing = runner.invoke(app, ["replan", "pl_nope", str(tmp_path / "e.json")])
     assert missing.exit_code == 2 and "no plan 'pl_nope'" in missing.output
+
+
+def test_apikey_create_prints_the_key_once_and_stores_its_hash(database: str) -> None:
+    created = runner.invoke(app, ["apikey", "create", "desk-1"])
+    assert created.exit_code == 0, created.output
+    key = created.stdout.strip().splitlines()[-1]
+    assert key.startswith("fr_")
+    store = Store(database)
+    record = store.api_key_for(key)
+    assert record is not None and record.name == "desk-1"
+    listed = runner.invoke(app, ["apikey", "list"])
+    assert "desk-1" in listed.stdout and key not in listed.stdout
+    revoked = runner.invoke(app, ["apikey", "revoke", record.id])
+    assert revoked.exit_code == 0 and store.api_key_for(key) is None
+    unknown = runner.invoke(app, ["apikey", "revoke", "ak_nope"])
+    assert unknown.exit_code == 2 and "ak_nope" in unknown.output
+    empty = runner.invoke(app, ["apikey", "create", " "])
+    assert empty.exit_code == 2 and "name" in empty.output
+    store.close()

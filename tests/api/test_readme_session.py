@@ -1,0 +1,79 @@
+"""The README's curl session runs as written against a fresh ``fieldroute serve``."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def session_script() -> str:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    found = re.search(
+        r"<!-- curl-session -->\n```sh\n(.*?)```\n<!-- /curl-session -->", readme, re.S
+    )
+    assert found, "the README has lost its curl session"
+    return found.group(1)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_the_readme_curl_session_runs_against_fieldroute_serve(tmp_path: Path) -> None:
+    port = free_port()
+    env = os.environ | {"FIELDROUTE_DATABASE_URL": f"sqlite:///{tmp_path / 'service.db'}"}
+    fieldroute = Path(sys.executable).parent / "fieldroute"
+    log = tmp_path / "serve.log"
+    with log.open("wb") as sink:
+        server = subprocess.Popen(
+            [str(fieldroute), "serve", "--port", str(port)],
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.DEVNULL,
+            stderr=sink,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz") as answer:
+                    assert answer.status == 200
+                    break
+            except OSError:
+                assert server.poll() is None, log.read_text()
+                assert time.monotonic() < deadline, "fieldroute serve did not start"
+                time.sleep(0.2)
+        run = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", session_script()],
+            cwd=ROOT,
+            env=env
+            | {"API": f"http://127.0.0.1:{port}", "PATH": f"{fieldroute.parent}:{env['PATH']}"},
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert run.returncode == 0, run.stderr + run.stdout
+    lines = run.stdout.strip().splitlines()
+    assert int(lines[0]) > 200, "most of the 250 visits are placed"
+    assert "'visit_id'" in lines[1] and "'eta'" in lines[1]
+    assert lines[2] == "2", "the delay made version 2"
+    assert lines[-1].startswith(f"http://127.0.0.1:{port}/v1/plans/") and "token=" in lines[-1]
