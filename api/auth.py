@@ -50,7 +50,7 @@ def _grant(request: Request, credential: str) -> RouteGrant | None:
         return None
 
 
-def dispatcher(request: Request) -> ApiKey:
+async def dispatcher(request: Request) -> ApiKey:
     """The dispatcher's key; a driver link gets 403, anything else 401."""
     credential = _credential(request)
     if credential is None:
@@ -63,7 +63,7 @@ def dispatcher(request: Request) -> ApiKey:
     raise _unauthorized("unknown or revoked API key")
 
 
-def route_reader(request: Request, plan_id: str, technician_id: str) -> ApiKey | RouteGrant:
+async def route_reader(request: Request, plan_id: str, technician_id: str) -> ApiKey | RouteGrant:
     """A dispatcher, or the driver whose link names this plan and technician (else 403)."""
     credential = _credential(request)
     if credential is None:

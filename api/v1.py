@@ -92,25 +92,26 @@ def _plan_response(version: int, text: str, status: int = 200, **headers: str) -
     )
 
 
-class _Days:
-    """Parsed plan versions and their days, kept for the drivers' reads: versions never
-    change once stored, so a cached one is never stale."""
+class _Versions:
+    """Plan versions kept ready to send, with their days and drivers' routes already made:
+    a version never changes once stored, so what is kept is never stale. Reads of the same
+    version (every driver of the day, every desk) then cost one small query for the latest
+    version number."""
 
-    def __init__(self, size: int = 256) -> None:
-        self._items: OrderedDict[tuple[str, int], tuple[dict[str, Any], dict[str, Any]]] = (
-            OrderedDict()
-        )
+    def __init__(self, size: int = 64) -> None:
+        self._items: OrderedDict[tuple[str, int], _Version] = OrderedDict()
         self._size = size
         self._lock = threading.Lock()
 
-    def get(self, store: Store, plan_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
-        version = store.latest_version(plan_id)
+    def get(self, store: Store, plan_id: str, version: int | None = None) -> _Version:
+        version = version or store.latest_version(plan_id)
         key = (plan_id, version)
         with self._lock:
             if key in self._items:
                 self._items.move_to_end(key)
                 return self._items[key]
-        found = (store.load_plan(plan_id, version), store.load_problem_of_plan(plan_id, version))
+        number, text = store.plan_text(plan_id, version)
+        found = _Version(number, text, store.load_problem_of_plan(plan_id, version))
         with self._lock:
             self._items[key] = found
             if len(self._items) > self._size:
@@ -118,7 +119,23 @@ class _Days:
         return found
 
 
-_days = _Days()
+class _Version:
+    """One stored plan version, its day, and the drivers' routes made from them on demand."""
+
+    def __init__(self, version: int, text: str, problem: dict[str, Any]) -> None:
+        self.version, self.text, self.problem = version, text, problem
+        self.plan: dict[str, Any] = json.loads(text)
+        self._routes: dict[str, bytes] = {}
+
+    def route(self, technician_id: str) -> bytes:
+        """The driver's view of ``technician_id``'s route, as JSON."""
+        if technician_id not in self._routes:
+            route = driver_route(self.plan, self.problem, technician_id)
+            self._routes[technician_id] = route.model_dump_json().encode()
+        return self._routes[technician_id]
+
+
+_versions = _Versions()
 
 # -- problems ---------------------------------------------------------------------------------
 
@@ -290,9 +307,15 @@ def _plan_text(store: Store, plan_id: str, version: int | None = None) -> tuple[
 
 
 @router.get("/plans/{plan_id}", responses={200: {"model": PlanOut}}, tags=["plans"])
-def get_plan(request: Request, key: Dispatcher, plan_id: PlanId) -> Response:
+async def get_plan(request: Request, key: Dispatcher, plan_id: PlanId) -> Response:
     """The plan's latest version (``ETag`` is its version number)."""
-    return _plan_response(*_plan_text(_store(request), plan_id))
+    store = _store(request)
+    try:
+        found = _versions.get(store, plan_id)
+    except NotFoundError:
+        _plan_text(store, plan_id)  # says why: not found, or its job is not done
+        raise
+    return _plan_response(found.version, found.text)
 
 
 @router.get("/plans/{plan_id}/versions", response_model=VersionsOut, tags=["plans"])
@@ -395,15 +418,17 @@ def get_changes(
 
 
 @router.get(
-    "/plans/{plan_id}/routes/{technician_id}", response_model=DriverRouteOut, tags=["drivers"]
+    "/plans/{plan_id}/routes/{technician_id}",
+    responses={200: {"model": DriverRouteOut}},
+    tags=["drivers"],
 )
-def get_route(
+async def get_route(
     request: Request, reader: RouteReader, plan_id: PlanId, technician_id: TechnicianId
-) -> DriverRouteOut:
+) -> Response:
     """A technician's route in the latest version: stops in order, ETAs, promised windows,
     customers' phones. Opens with a dispatcher's key or the driver's own link."""
-    plan, problem = _days.get(_store(request), plan_id)
-    return driver_route(plan, problem, technician_id)
+    found = _versions.get(_store(request), plan_id)
+    return Response(found.route(technician_id), media_type="application/json")
 
 
 @router.post(
@@ -414,9 +439,9 @@ def create_link(
 ) -> LinkOut:
     """A link for the driver's phone that opens this route (and nothing else) until the end of
     the plan's day."""
-    plan, problem = _days.get(_store(request), plan_id)
-    driver_route(plan, problem, technician_id)  # 404 for a technician not in the day
-    expires = end_of_day(plan["date"], plan["timezone"])
+    found = _versions.get(_store(request), plan_id)
+    found.route(technician_id)  # 404 for a technician not in the day
+    expires = end_of_day(found.plan["date"], found.plan["timezone"])
     token = sign_route_link(request.app.state.link_secret, plan_id, technician_id, expires)
     base = request.app.state.settings.public_url or str(request.base_url)
     url = f"{base.rstrip('/')}/v1/plans/{plan_id}/routes/{technician_id}?token={token}"

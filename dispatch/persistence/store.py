@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from sqlalchemy import create_engine, event, select, update
+from sqlalchemy import create_engine, event, func, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -325,10 +325,12 @@ class Store:
 
     def latest_version(self, plan_id: str) -> int:
         """The newest version number of a plan; ``NotFoundError`` when it has none."""
-        versions = self.plan_versions(plan_id)
-        if not versions:
+        query = select(func.max(PlanRow.version)).where(PlanRow.plan_id == plan_id)
+        with Session(self.engine) as session:
+            latest = session.scalar(query)
+        if latest is None:
             raise NotFoundError(f"no plan '{plan_id}'")
-        return versions[-1]
+        return int(latest)
 
     # -- solve jobs -------------------------------------------------------------------------
 
