@@ -24,6 +24,7 @@ from api.models import ErrorOut, FieldErrorOut, HealthOut
 from dispatch.config import Settings
 from dispatch.errors import DispatchError, InputError
 from dispatch.jobs import JobRunner
+from dispatch.links import LINK_SECRET
 from dispatch.persistence import Store
 from dispatch.schema import EventBatchIn, ProblemIn
 
@@ -32,7 +33,6 @@ __all__ = ["create_app"]
 logger = logging.getLogger("fieldroute.api")
 
 #: Name of the service secret that signs driver links.
-LINK_SECRET = "driver_links"
 
 
 class _TooLargeError(Exception):
@@ -192,7 +192,9 @@ def create_app(settings: Settings | None = None, *, runner: JobRunner | None = N
         app.state.runner = pool
         app.state.link_secret = store.secret(LINK_SECRET)
         app.state.settings = settings
-        recovered = pool.recover(store)
+        # One process alone owns every job; one of several leaves the running ones to the
+        # others (`fieldroute serve` failed the stale ones once, before starting them).
+        recovered = pool.recover(store, fail_running=settings.processes == 1)
         if recovered:
             logger.info("queued %d waiting jobs again", len(recovered))
         try:

@@ -68,11 +68,11 @@ async def route_reader(request: Request, plan_id: str, technician_id: str) -> Ap
     credential = _credential(request)
     if credential is None:
         raise _unauthorized("an API key or a driver link is required")
-    key = _store(request).api_key_for(credential)
-    if key is not None:
-        return key
-    grant = _grant(request, credential)
+    grant = _grant(request, credential)  # checked without the database
     if grant is None:
+        key = _store(request).api_key_for(credential)
+        if key is not None:
+            return key
         raise _unauthorized("unknown or revoked API key, or a driver link that is not valid")
     if (grant.plan_id, grant.technician_id) != (plan_id, technician_id):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "this driver link opens another route")

@@ -8,6 +8,7 @@ stderr and an exit code (2 for bad input), never a traceback.
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -22,6 +23,7 @@ from rich.table import Table
 
 from dispatch.config import Settings
 from dispatch.errors import DispatchError, FieldError, InputError
+from dispatch.links import LINK_SECRET
 from dispatch.persistence import Store, new_id
 from dispatch.planning import Progress as SolveProgress
 from dispatch.planning import SolveParams, plan_day
@@ -359,9 +361,22 @@ def _print_card(card: DayCard) -> None:
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
+    processes: Annotated[
+        int | None,
+        typer.Option(
+            help="HTTP server processes (default: FIELDROUTE_PROCESSES or 1); one per core "
+            "serves the most readers.",
+            min=1,
+            max=64,
+        ),
+    ] = None,
     workers: Annotated[
         int | None,
-        typer.Option(help="Solve worker processes (default: FIELDROUTE_WORKERS or 1).", min=1),
+        typer.Option(
+            help="Solve worker processes of each server process (default: FIELDROUTE_WORKERS "
+            "or 1).",
+            min=1,
+        ),
     ] = None,
 ) -> None:
     """Run the HTTP service (docs at /docs) on the configured database."""
@@ -370,11 +385,35 @@ def serve(
     from api.app import create_app
 
     settings = Settings()
-    if workers is not None:
-        settings = settings.model_copy(update={"workers": workers})
+    updates = {"processes": processes, "workers": workers}
+    settings = settings.model_copy(update={k: v for k, v in updates.items() if v is not None})
     with _guard():
-        Store(settings.database_url).close()  # migrate and fail here, not in the first request
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+        store = Store(settings.database_url)  # migrate and fail here, not in the first request
+        try:
+            if settings.processes > 1:
+                store.recover_jobs()  # once for all: the processes leave running jobs alone
+                store.secret(LINK_SECRET)
+        finally:
+            store.close()
+    if settings.processes == 1:
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+        return
+    # Each server process builds its app from the environment: hand the settings down.
+    os.environ.update(
+        {
+            "FIELDROUTE_DATABASE_URL": settings.database_url,
+            "FIELDROUTE_PROCESSES": str(settings.processes),
+            "FIELDROUTE_WORKERS": str(settings.workers),
+        }
+    )
+    uvicorn.run(
+        "api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=settings.processes,
+        log_level="info",
+    )
 
 
 apikey_app = typer.Typer(help="Dispatchers' API keys for the HTTP service.", no_args_is_help=True)

@@ -24,6 +24,14 @@ class Settings(BaseSettings):
     workers: int = Field(
         default=1, ge=1, le=64, description="Worker processes that solve and re-plan."
     )
+    processes: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="HTTP server processes of `fieldroute serve` (each with its own solve "
+        "workers). With more than one, jobs left running by a stopped service are failed once "
+        "by the command that starts them, never by a process that restarts beside the others.",
+    )
     max_upload_mb: float = Field(
         default=10, gt=0, description="Largest request body the service accepts (413 above)."
     )

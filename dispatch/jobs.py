@@ -128,10 +128,11 @@ class JobRunner:
         """Re-plan ``plan_id`` after ``events`` in a worker; the future holds the new version."""
         return self._pool.submit(replan_in_worker, self.database_url, plan_id, events, version)
 
-    def recover(self, store: Store) -> list[SolveJob]:
-        """At start-up: fail the jobs a stopped service left running and queue the waiting
-        ones again; returns those queued."""
-        queued = store.recover_jobs()
+    def recover(self, store: Store, *, fail_running: bool = True) -> list[SolveJob]:
+        """At start-up: fail the jobs a stopped service left running (unless other processes
+        of the service may be running them) and queue the waiting ones again; returns those
+        queued."""
+        queued = store.recover_jobs(fail_running=fail_running)
         for job in queued:
             self.submit(job)
         return queued

@@ -19,7 +19,18 @@ from zoneinfo import ZoneInfo
 
 from dispatch.errors import DispatchError
 
-__all__ = ["LinkError", "RouteGrant", "end_of_day", "read_route_link", "sign_route_link"]
+__all__ = [
+    "LINK_SECRET",
+    "LinkError",
+    "RouteGrant",
+    "end_of_day",
+    "read_route_link",
+    "sign_route_link",
+]
+
+
+LINK_SECRET = "driver_links"
+"""Name of the stored service secret that signs driver links."""
 
 
 class LinkError(DispatchError):

@@ -35,14 +35,19 @@ def free_port() -> int:
 
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
-def test_the_readme_curl_session_runs_against_fieldroute_serve(tmp_path: Path) -> None:
+@pytest.mark.parametrize("processes", [1, 2], ids=["one-process", "two-processes"])
+def test_the_readme_curl_session_runs_against_fieldroute_serve(
+    tmp_path: Path, processes: int
+) -> None:
+    """As written, on one server process and on two (the session's requests then land on
+    either: jobs, versions and driver links are shared through the database)."""
     port = free_port()
     env = os.environ | {"FIELDROUTE_DATABASE_URL": f"sqlite:///{tmp_path / 'service.db'}"}
     fieldroute = Path(sys.executable).parent / "fieldroute"
     log = tmp_path / "serve.log"
     with log.open("wb") as sink:
         server = subprocess.Popen(
-            [str(fieldroute), "serve", "--port", str(port)],
+            [str(fieldroute), "serve", "--port", str(port), "--processes", str(processes)],
             env=env,
             cwd=tmp_path,
             stdout=subprocess.DEVNULL,

@@ -91,6 +91,17 @@ def test_a_job_runs_from_queued_to_done_with_its_plan_stored(store: Store) -> No
     assert store.job_of_plan(job.plan_id) == done
 
 
+def test_a_process_starting_beside_others_leaves_their_running_jobs_alone(store: Store) -> None:
+    running = a_job(store)
+    store.start_job(running.id, 1)
+    queued = store.create_job(problem_id="pb_1", time_limit_s=None, visits_total=3)
+    assert [job.id for job in store.recover_jobs(fail_running=False)] == [queued.id]
+    assert store.load_job(running.id).state == "running"
+    # Two processes were handed the queued job: it starts once.
+    assert store.start_job(queued.id, 1)
+    assert not store.start_job(queued.id, 1)
+
+
 def test_jobs_left_running_fail_at_start_up_and_can_be_retried(store: Store) -> None:
     running = a_job(store)
     store.start_job(running.id, 1)
