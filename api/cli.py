@@ -14,25 +14,26 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
+from pydantic import BaseModel, ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from dispatch.config import Settings
-from dispatch.errors import DispatchError, FieldError, InputError
+from dispatch.errors import DispatchError, FieldError, InputError, NotFoundError
 from dispatch.links import LINK_SECRET
 from dispatch.persistence import Store, new_id
 from dispatch.planning import Progress as SolveProgress
 from dispatch.planning import SolveParams, plan_day
-from dispatch.schema import PlanOut
+from dispatch.schema import PlanOut, ProblemIn
 from dispatch.serialize import plan_document, read_plan
 from dispatch.service import replan_stored
 from dispatch.tracking import DayCard, time_card, to_csv
 from dispatch.travel import pair_lookup, provider_for
-from dispatch.validate import load_json, parse_problem
+from dispatch.validate import load_json, parse_problem, pydantic_errors
 from dispatch.verify import CheckReport, check_plan, matrix_lookup
 
 __all__ = ["DEMO_DAY", "app"]
@@ -47,6 +48,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+_Document = TypeVar("_Document", bound=BaseModel)
+
 out = Console()
 err = Console(stderr=True)
 
@@ -355,6 +358,82 @@ def _print_card(card: DayCard) -> None:
         f"of {card.appointments_reported} appointments",
         highlight=False,
     )
+
+
+def _document(raw: Any, model: type[_Document], what: str) -> _Document:
+    """``raw`` as ``model``, or ``InputError`` naming each bad field."""
+    try:
+        return model.model_validate(raw)
+    except ValidationError as error:
+        raise InputError(pydantic_errors(error, raw), what=what) from error
+
+
+def _day_of_plan(plan: PlanOut, problem_file: Path | None) -> ProblemIn:
+    if problem_file is not None:
+        raw = _read_json(problem_file)
+        parse_problem(raw)  # every problem of the day at once, as `validate` reports them
+        return _document(raw, ProblemIn, "problem")
+    settings = Settings()
+    store = Store(settings.database_url)
+    try:
+        raw = store.load_problem_of_plan(plan.plan_id, plan.version)
+    except NotFoundError as error:
+        raise NotFoundError(
+            f"plan {plan.plan_id} version {plan.version} is not in the store "
+            f"({settings.database_url}); give its day with --problem DAY.json"
+        ) from error
+    finally:
+        store.close()
+    return _document(raw, ProblemIn, "problem")
+
+
+@app.command(name="map")
+def map_command(
+    plan_file: Annotated[Path, typer.Argument(help="The plan (JSON, as solve -o wrote it).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Write the page here.")],
+    technician: Annotated[
+        str | None,
+        typer.Option("--technician", "-t", help="Only this technician's route: the driver's page."),
+    ] = None,
+    problem_file: Annotated[
+        Path | None,
+        typer.Option("--problem", help="The plan's day (default: found in the store)."),
+    ] = None,
+    tiles: Annotated[
+        str | None,
+        typer.Option(
+            help="'osm', 'none' (blank, no network) or a tile URL template "
+            "(default: FIELDROUTE_MAP_TILES or osm)."
+        ),
+    ] = None,
+) -> None:
+    """Draw a plan as a map page: the desk's whole day, or one driver's route with its list.
+
+    The page is one HTML file with Leaflet inside; it opens without internet (tiles aside)."""
+    from maps import Tiles, desk_page, driver_page  # only this command draws
+
+    with _guard():
+        plan = _document(_read_json(plan_file), PlanOut, "plan")
+        problem = _day_of_plan(plan, problem_file)
+        settings = Settings()
+        source = Tiles.from_setting(
+            tiles if tiles is not None else settings.map_tiles, settings.map_attribution
+        )
+        page = (
+            desk_page(plan, problem, tiles=source)
+            if technician is None
+            else driver_page(plan, problem, technician, tiles=source)
+        )
+        try:
+            output.parent.mkdir(parents=True, exist_ok=True)
+            output.write_text(page, encoding="utf-8")
+        except OSError as error:
+            reason = error.strerror or str(error)
+            raise InputError(
+                [FieldError("", f"cannot write {output}: {reason}")], what="output"
+            ) from error
+    what = f"{technician}'s route" if technician else f"{len(plan.routes)} routes"
+    out.print(f"map of plan [bold]{plan.plan_id}[/] v{plan.version} ({what}) written to {output}")
 
 
 @app.command()

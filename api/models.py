@@ -111,7 +111,8 @@ class ChangesOut(_Model):
 class LinkOut(_Model):
     """A driver's link to their own route; it expires at the end of the plan's day."""
 
-    url: str
+    url: str = Field(description="The route as JSON (for the driver's app).")
+    map_url: str = Field(description="The route as a page with its map, for a phone's browser.")
     token: str
     expires_at: str
 

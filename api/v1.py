@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse
 from starlette.datastructures import UploadFile
 
 from api.auth import Dispatcher, RouteReader
@@ -31,9 +32,10 @@ from dispatch.errors import FieldError, InputError, NotFoundError
 from dispatch.jobs import JobRunner
 from dispatch.links import end_of_day, sign_route_link
 from dispatch.persistence import SolveJob, Store, new_id
-from dispatch.schema import DriverRouteOut, EventBatchIn, PlanOut
+from dispatch.schema import DriverRouteOut, EventBatchIn, PlanOut, ProblemIn
 from dispatch.sheets import problem_from_sheets, read_table, read_workbook
 from dispatch.validate import load_json, parse_problem
+from maps import Tiles, desk_page, driver_page
 
 __all__ = ["router"]
 
@@ -126,6 +128,7 @@ class _Version:
         self.version, self.text, self.problem = version, text, problem
         self.plan: dict[str, Any] = json.loads(text)
         self._routes: dict[str, bytes] = {}
+        self._pages: dict[tuple[str | None, Tiles], str] = {}
 
     def route(self, technician_id: str) -> bytes:
         """The driver's view of ``technician_id``'s route, as JSON."""
@@ -133,6 +136,19 @@ class _Version:
             route = driver_route(self.plan, self.problem, technician_id)
             self._routes[technician_id] = route.model_dump_json().encode()
         return self._routes[technician_id]
+
+    def page(self, technician_id: str | None, tiles: Tiles) -> str:
+        """The desk's map (``technician_id`` ``None``) or a driver's page, as HTML."""
+        key = (technician_id, tiles)
+        if key not in self._pages:
+            plan = PlanOut.model_validate(self.plan)
+            problem = ProblemIn.model_validate(self.problem)
+            self._pages[key] = (
+                desk_page(plan, problem, tiles=tiles)
+                if technician_id is None
+                else driver_page(plan, problem, technician_id, tiles=tiles)
+            )
+        return self._pages[key]
 
 
 _versions = _Versions()
@@ -444,5 +460,53 @@ def create_link(
     expires = end_of_day(found.plan["date"], found.plan["timezone"])
     token = sign_route_link(request.app.state.link_secret, plan_id, technician_id, expires)
     base = request.app.state.settings.public_url or str(request.base_url)
-    url = f"{base.rstrip('/')}/v1/plans/{plan_id}/routes/{technician_id}?token={token}"
-    return LinkOut(url=url, token=token, expires_at=expires.isoformat())
+    route = f"{base.rstrip('/')}/v1/plans/{plan_id}/routes/{technician_id}"
+    return LinkOut(
+        url=f"{route}?token={token}",
+        map_url=f"{route}/map?token={token}",
+        token=token,
+        expires_at=expires.isoformat(),
+    )
+
+
+def _tiles(request: Request) -> Tiles:
+    settings = request.app.state.settings
+    return Tiles.from_setting(settings.map_tiles, settings.map_attribution)
+
+
+# Pages: the 200 is HTML, errors stay JSON (ErrorOut) like everywhere else.
+_HTML: Responses = {
+    200: {
+        "content": {"text/html": {"schema": {"type": "string"}}},
+        "description": "A page with its map",
+    }
+}
+
+
+@router.get("/plans/{plan_id}/map", responses=_HTML, tags=["maps"])
+def get_plan_map(
+    request: Request,
+    key: Dispatcher,
+    plan_id: PlanId,
+    version: Annotated[int | None, Query(ge=1, le=1_000_000)] = None,
+) -> HTMLResponse:
+    """The desk's map of the plan (its latest version, or ``version``): one colour and layer
+    per technician, numbered stops, routes, service radii, the unassigned and why, a legend.
+    The page carries Leaflet itself and works without internet (tiles aside)."""
+    found = _versions.get(_store(request), plan_id, version)
+    return HTMLResponse(found.page(None, _tiles(request)))
+
+
+@router.get(
+    "/plans/{plan_id}/routes/{technician_id}/map",
+    responses=_HTML,
+    tags=["drivers", "maps"],
+)
+def get_route_map(
+    request: Request, reader: RouteReader, plan_id: PlanId, technician_id: TechnicianId
+) -> HTMLResponse:
+    """The driver's page of a route (latest version): the map with big numbered stops and the
+    list beside it (arrival, the window to tell the customer, address, phone to tap). Opens
+    with a dispatcher's key or the driver's own link."""
+    found = _versions.get(_store(request), plan_id)
+    return HTMLResponse(found.page(technician_id, _tiles(request)))

@@ -35,6 +35,15 @@ class Settings(BaseSettings):
     max_upload_mb: float = Field(
         default=10, gt=0, description="Largest request body the service accepts (413 above)."
     )
+    map_tiles: str = Field(
+        default="osm",
+        description="Tiles under the maps: 'osm' (OpenStreetMap's tile server), 'none' (a blank "
+        "background: no network needed), or a URL template such as "
+        "https://tiles.example.com/{z}/{x}/{y}.png. Markers and routes show either way.",
+    )
+    map_attribution: str = Field(
+        default="", description="Credit shown for a map_tiles URL template of your own."
+    )
     public_url: str | None = Field(
         default=None,
         description="Base URL of driver links (e.g. https://dispatch.example.com); by default "

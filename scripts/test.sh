@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --dev
+scripts/browser.sh --if-able
 export PATH="$PWD/.venv/bin:$PATH"
 ruff check .
 ruff format --check .

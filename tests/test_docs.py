@@ -56,3 +56,11 @@ def first_json_block_of(text: str) -> str:
     match = JSON_BLOCK.search(text)
     assert match
     return match.group(1)
+
+
+def test_every_picture_the_readme_shows_is_in_the_repository() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    pictures = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", readme)
+    assert len(pictures) >= 2, "the README shows the desk's map and a driver's page"
+    for picture in pictures:
+        assert (ROOT / picture).is_file(), picture

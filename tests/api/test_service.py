@@ -49,6 +49,8 @@ def test_healthz_needs_no_key(service: Service) -> None:
         ("get", "/v1/plans/pl_x/changes"),
         ("get", "/v1/plans/pl_x/routes/T1"),
         ("post", "/v1/plans/pl_x/routes/T1/link"),
+        ("get", "/v1/plans/pl_x/map"),
+        ("get", "/v1/plans/pl_x/routes/T1/map"),
     ],
 )
 def test_every_endpoint_needs_a_key(service: Service, method: str, path: str) -> None:
@@ -243,6 +245,42 @@ def test_a_driver_link_opens_its_own_route_and_nothing_else(service: Service) ->
         assert service.client.get(path, headers=as_bearer).status_code == 403, path
     by_desk = service.client.get(f"/v1/plans/{plan_id}/routes/T2", headers=service.auth)
     assert by_desk.status_code == 200 and by_desk.json()["technician_id"] == "T2"
+
+
+def test_the_maps_are_served_to_the_desk_and_to_the_driver_link(service: Service) -> None:
+    day = line_day()
+    locations = [{"lat": 22.80, "lon": 113.80 + 0.01 * i} for i in range(4)]
+    day["travel"]["locations"] = locations
+    day["technicians"].append(day["technicians"][0] | {"id": "T2", "name": "Wang Fang"})
+    plan_id = service.solved_plan(day)
+    plan = service.client.get(f"/v1/plans/{plan_id}", headers=service.auth).json()
+    stops = sum(len(route["stops"]) for route in plan["routes"])
+
+    desk = service.client.get(f"/v1/plans/{plan_id}/map", headers=service.auth)
+    assert desk.status_code == 200 and desk.headers["content-type"].startswith("text/html")
+    # Marker icons sit in the page's script as JSON strings, quotes escaped.
+    assert desk.text.count('class=\\"fr-stop\\"') == stops == 3
+    assert desk.text.count('class=\\"fr-base\\"') == 2
+    assert "<script src=" not in desk.text, "Leaflet comes inline, never from a CDN"
+    again = service.client.get(f"/v1/plans/{plan_id}/map?version=1", headers=service.auth)
+    assert again.text == desk.text
+    missing = service.client.get(f"/v1/plans/{plan_id}/map?version=9", headers=service.auth)
+    assert missing.status_code == 404
+
+    link = service.client.post(f"/v1/plans/{plan_id}/routes/T1/link", headers=service.auth)
+    token = link.json()["token"]
+    assert link.json()["map_url"].endswith(f"/v1/plans/{plan_id}/routes/T1/map?token={token}")
+    page = service.client.get(f"/v1/plans/{plan_id}/routes/T1/map", params={"token": token})
+    assert page.status_code == 200, page.text
+    assert page.text.count('class="fr-item') == stops
+    assert 'name="viewport"' in page.text
+    other = service.client.get(f"/v1/plans/{plan_id}/routes/T2/map", params={"token": token})
+    assert other.status_code == 403
+    assert (
+        service.client.get(f"/v1/plans/{plan_id}/map", params={"token": token}).status_code == 403
+    )
+    unknown = service.client.get(f"/v1/plans/{plan_id}/routes/T9/map", headers=service.auth)
+    assert unknown.status_code == 404 and "T9" in unknown.json()["detail"]
 
 
 def test_expired_and_forged_driver_links_are_401(service: Service) -> None:

@@ -1,0 +1,240 @@
+"""The dispatcher's map of a plan: one colour and one layer per technician (base, numbered stops
+in visit order, the route drawn), the service radii, what is unassigned and why, and a legend
+with each technician's stops, km and utilisation."""
+
+from __future__ import annotations
+
+import folium
+from branca.element import Element
+
+from dispatch.schema import PlanOut, ProblemIn, RouteOut, StopOut, UnassignedOut
+from maps.base import (
+    LegPath,
+    Places,
+    Point,
+    Tiles,
+    colour,
+    draw_line,
+    escape,
+    new_map,
+    page_of,
+    route_line,
+)
+
+__all__ = ["desk_map", "desk_page"]
+
+_STYLE = """<style>
+.fr-stop, .fr-base, .fr-unassigned {
+  display: flex; align-items: center; justify-content: center; box-sizing: border-box;
+  font: bold 12px/1 system-ui, sans-serif; color: #fff; border: 2px solid #fff;
+  box-shadow: 0 0 3px rgba(0, 0, 0, .6);
+}
+.fr-stop { width: 24px; height: 24px; border-radius: 50%; }
+.fr-base { width: 34px; height: 22px; border-radius: 3px; font-size: 11px; }
+.fr-unassigned { width: 22px; height: 22px; background: #555; transform: rotate(45deg); }
+.fr-unassigned span { transform: rotate(-45deg); }
+.fr-popup { font: 13px/1.35 system-ui, sans-serif; min-width: 200px; }
+.fr-popup th { text-align: left; padding-right: 8px; color: #555; font-weight: normal; }
+.fr-legend {
+  position: fixed; left: 10px; bottom: 64px; z-index: 1000; max-height: 45vh; overflow: auto;
+  background: rgba(255, 255, 255, .95); padding: 6px 8px; border-radius: 4px;
+  box-shadow: 0 1px 5px rgba(0, 0, 0, .4); font: 12px/1.3 system-ui, sans-serif;
+}
+.fr-legend td, .fr-legend th { padding: 1px 5px; text-align: right; }
+.fr-legend td:first-child, .fr-legend th:first-child { text-align: left; }
+.fr-swatch { display: inline-block; width: 10px; height: 10px; margin-right: 4px; }
+</style>"""
+
+
+def clock(moment: str | None) -> str:
+    """``HH:MM`` of an ISO date-time (or of a clock time)."""
+    if not moment:
+        return ""
+    return moment[11:16] if "T" in moment else moment[:5]
+
+
+def _table(rows: list[tuple[str, str]]) -> str:
+    body = "".join(f"<tr><th>{escape(k)}</th><td>{v}</td></tr>" for k, v in rows if v)
+    return f"<table>{body}</table>"
+
+
+def _promise(stop: StopOut) -> str:
+    if stop.appointment:
+        return f"appointment {escape(stop.appointment)}"
+    if stop.window is not None:
+        return f"window {escape(stop.window.start)}&ndash;{escape(stop.window.end)}"
+    return "any time"
+
+
+def stop_popup(sequence: int, stop: StopOut, technician: str, duration_min: float) -> str:
+    """What a stop's popup says."""
+    rows = [
+        ("stop", f"{sequence} of {escape(technician)}"),
+        ("customer", escape(stop.customer or stop.visit_id)),
+        ("address", escape(stop.address)),
+        ("phone", f'<a href="tel:{escape(stop.phone)}">{escape(stop.phone)}</a>'),
+        ("kind", escape(stop.kind)),
+        ("agreed", _promise(stop)),
+        ("arrival", escape(clock(stop.arrival))),
+        ("early", f"{stop.early_min} min" if not stop.late_min else ""),
+        ("late", f"{stop.late_min} min" if stop.late_min else ""),
+        ("duration", f"{duration_min:g} min"),
+    ]
+    return f'<div class="fr-popup"><b>{escape(stop.visit_id)}</b>{_table(rows)}</div>'
+
+
+def _icon(css_class: str, label: str, fill: str, size: tuple[int, int]) -> folium.DivIcon:
+    inner = f"<span>{escape(label)}</span>" if css_class == "fr-unassigned" else escape(label)
+    return folium.DivIcon(
+        html=f'<div class="{css_class}" style="background:{fill}">{inner}</div>',
+        icon_size=size,
+        icon_anchor=(size[0] // 2, size[1] // 2),
+        class_name="fr-icon",
+    )
+
+
+def _route_layer(
+    route: RouteOut | None,
+    technician_id: str,
+    fill: str,
+    places: Places,
+    path: LegPath | None,
+) -> tuple[folium.FeatureGroup, list[Point]]:
+    technician = places.technicians[technician_id]
+    name = f"{technician_id} {technician.name}".strip()
+    stops = route.stops if route else []
+    label = f'<span class="fr-swatch" style="background:{fill}"></span>{escape(name)}'
+    layer = folium.FeatureGroup(name=f"{label} · {len(stops)} stops")
+    seen: list[Point] = []
+    base = places.base(technician_id)
+    if base is not None:
+        folium.Marker(
+            base,
+            icon=_icon("fr-base", technician_id, fill, (34, 22)),
+            tooltip=f"{escape(name)}: base",
+            z_index_offset=1000,
+        ).add_to(layer)
+        seen.append(base)
+    line = [base] if base is not None else []
+    for sequence, stop in enumerate(stops, start=1):
+        where = places.visit(stop.visit_id)
+        if where is None:
+            continue
+        visit = places.visits.get(stop.visit_id)
+        popup = stop_popup(sequence, stop, name, visit.duration_min if visit else 0)
+        folium.Marker(
+            where,
+            icon=_icon("fr-stop", str(sequence), fill, (24, 24)),
+            popup=folium.Popup(popup, max_width=320),
+            tooltip=f"{sequence}. {escape(stop.customer or stop.visit_id)} "
+            f"{escape(clock(stop.arrival))}",
+        ).add_to(layer)
+        seen.append(where)
+        line.append(where)
+    home = places.home(technician_id)
+    if stops and home is not None:
+        line.append(home)
+    if len(line) >= 2:
+        draw_line(route_line(line, path), fill=fill, weight=4, layer=layer)
+    return layer, seen
+
+
+def _unassigned_layer(
+    unassigned: list[UnassignedOut], places: Places
+) -> tuple[folium.FeatureGroup, list[Point]]:
+    layer = folium.FeatureGroup(name=f"Unassigned · {len(unassigned)}")
+    seen: list[Point] = []
+    for item in unassigned:
+        where = places.visit(item.visit_id)
+        if where is None:
+            continue
+        visit = places.visits.get(item.visit_id)
+        rows = [
+            ("customer", escape(visit.customer if visit else "")),
+            ("address", escape(visit.address if visit else "")),
+            ("phone", escape(visit.phone if visit else "")),
+            ("why", f"<b>{escape(item.code)}</b>: {escape(item.reason)}"),
+            ("could go to", escape(", ".join(item.candidates))),
+        ]
+        popup = f'<div class="fr-popup"><b>{escape(item.visit_id)}</b>{_table(rows)}</div>'
+        folium.Marker(
+            where,
+            icon=_icon("fr-unassigned", "!", "#555", (22, 22)),
+            popup=folium.Popup(popup, max_width=360),
+            tooltip=f"{escape(item.visit_id)}: {escape(item.code)}",
+        ).add_to(layer)
+        seen.append(where)
+    return layer, seen
+
+
+def _legend(plan: PlanOut, places: Places, colours: dict[str, str]) -> str:
+    routes = {route.technician_id: route for route in plan.routes}
+    rows = []
+    for technician_id, fill in colours.items():
+        route = routes.get(technician_id)
+        stops = len(route.stops) if route else 0
+        km = f"{route.distance_km:.1f}" if route else "0"
+        used = f"{route.utilisation:.0%}" if route else "&ndash;"
+        rows.append(
+            f'<tr><td><span class="fr-swatch" style="background:{fill}"></span>'
+            f"{escape(technician_id)}</td><td>{stops}</td><td>{km}</td><td>{used}</td></tr>"
+        )
+    kpis = plan.kpis
+    return (
+        f'<div class="fr-legend"><b>{escape(plan.date)}</b> · plan {escape(plan.plan_id)} '
+        f"v{plan.version}<br>{kpis.assigned}/{kpis.visits} visits placed, "
+        f"{len(plan.unassigned)} unassigned, {kpis.distance_km:.0f} km"
+        f"<table><tr><th>technician</th><th>stops</th><th>km</th><th>used</th></tr>"
+        f"{''.join(rows)}</table></div>"
+    )
+
+
+def desk_map(
+    plan: PlanOut, problem: ProblemIn, *, tiles: Tiles, path: LegPath | None = None
+) -> folium.Map:
+    """The desk's map of ``plan`` (a version of ``problem``'s day).
+
+    ``path`` gives a leg's road geometry when the travel provider knows it; legs without one
+    are drawn straight.
+    """
+    places = Places(problem)
+    chart = new_map(tiles, title=f"fieldroute · {plan.date} · plan {plan.plan_id}")
+    page_of(chart).header.add_child(Element(_STYLE), name="fieldroute_style")
+    routes = {route.technician_id: route for route in plan.routes}
+    colours = {t.id: colour(i) for i, t in enumerate(problem.technicians)}
+    seen: list[Point] = []
+    radius = folium.FeatureGroup(name="Service radius", show=False)
+    for technician in problem.technicians:
+        fill = colours[technician.id]
+        layer, points = _route_layer(routes.get(technician.id), technician.id, fill, places, path)
+        layer.add_to(chart)
+        seen.extend(points)
+        base = places.base(technician.id)
+        if base is not None:
+            km = technician.service_radius_km or problem.policy.service_radius_km
+            folium.Circle(
+                base, radius=km * 1000, color=fill, weight=1, fill=False, dash_array="6 6"
+            ).add_to(radius)
+    radius.add_to(chart)
+    unassigned, points = _unassigned_layer(plan.unassigned, places)
+    unassigned.add_to(chart)
+    # The view opens on the routes; a visit left out because it is far stays a zoom away.
+    seen = seen or points
+    folium.LayerControl(collapsed=len(colours) > 12).add_to(chart)
+    page_of(chart).html.add_child(Element(_legend(plan, places, colours)), name="legend")
+    if seen:
+        chart.fit_bounds(_bounds(seen), padding=(20, 20))
+    return chart
+
+
+def _bounds(points: list[Point]) -> list[list[float]]:
+    lats = [p[0] for p in points]
+    lons = [p[1] for p in points]
+    return [[min(lats), min(lons)], [max(lats), max(lons)]]
+
+
+def desk_page(
+    plan: PlanOut, problem: ProblemIn, *, tiles: Tiles, path: LegPath | None = None
+) -> str:
+    """The desk's map as one self-contained HTML page."""
+    return page_of(desk_map(plan, problem, tiles=tiles, path=path)).render()

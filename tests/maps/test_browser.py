@@ -1,0 +1,173 @@
+"""The map pages as a person sees them: opened in headless Chromium with no network, checked for
+JavaScript errors, counted (markers, route lines, list entries) and photographed.
+
+Screenshots land in ``test-output/maps/`` (see ``output_dir``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dispatch.persistence import Store
+from dispatch.schema import PlanOut, ProblemIn
+from maps import OSM_TILES, Tiles, desk_page, driver_page
+from tests.api.conftest import make_key, start_service
+
+BLANK = Tiles(None)
+
+
+class Opened:
+    """A page opened in the browser, with everything that went wrong while it loaded."""
+
+    def __init__(self, browser: Any, width: int, height: int) -> None:
+        self.page = browser.new_page(viewport={"width": width, "height": height})
+        self.errors: list[str] = []
+        self.failed: list[str] = []
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.page.on("pageerror", lambda error: self.errors.append(f"uncaught: {error}"))
+        self.page.on("requestfailed", lambda request: self.failed.append(request.url))
+
+    def show(self, page: str, folder: Path, name: str) -> Opened:
+        path = folder / f"{name}.html"
+        path.write_text(page, encoding="utf-8")
+        self.page.goto(path.as_uri())
+        self.page.wait_for_selector(".leaflet-marker-icon", state="attached", timeout=15_000)
+        self.page.wait_for_timeout(300)  # let the tiles' failures, if any, come in
+        return self
+
+    def count(self, selector: str) -> int:
+        found: int = self.page.locator(selector).count()
+        return found
+
+    def shoot(self, folder: Path, name: str) -> Path:
+        shot = folder / f"{name}.png"
+        self.page.screenshot(path=str(shot))
+        assert shot.stat().st_size > 10_000, "a screenshot with something on it"
+        return shot
+
+    def close(self) -> None:
+        self.page.close()
+
+
+def test_the_desk_map_in_a_browser(
+    browser: Any, day_plan: tuple[PlanOut, ProblemIn], output_dir: Path
+) -> None:
+    plan, problem = day_plan
+    stops = sum(len(route.stops) for route in plan.routes)
+    bases = len(problem.technicians)
+    opened = Opened(browser, 1280, 800).show(
+        desk_page(plan, problem, tiles=BLANK), output_dir, "desk"
+    )
+    try:
+        assert opened.errors == [] and opened.failed == []
+        assert opened.count(".fr-stop") == stops
+        assert opened.count(".fr-base") == bases
+        assert opened.count(".leaflet-marker-icon") == stops + bases + len(plan.unassigned)
+        assert opened.count("path.fr-route") == len([r for r in plan.routes if r.stops])
+        assert opened.count(".leaflet-control-layers-overlays label") == bases + 2
+        assert opened.count(".fr-legend tr") == bases + 1
+        assert opened.page.evaluate("window.injected") is None, "customer text stays text"
+        opened.shoot(output_dir, "desk")
+        # A click on the first stop (dispatched to it: markers may overlap at this zoom).
+        opened.page.evaluate(
+            "document.querySelector('.fr-stop')"
+            ".dispatchEvent(new MouseEvent('click', {bubbles: true}))"
+        )
+        popup = opened.page.locator(".leaflet-popup-content")
+        popup.wait_for(timeout=5_000)
+        assert "arrival" in popup.inner_text() and "customer" in popup.inner_text()
+        opened.page.wait_for_timeout(400)  # the popup fades in
+        opened.shoot(output_dir, "desk-popup")
+    finally:
+        opened.close()
+
+
+def test_the_driver_page_on_a_phone(
+    browser: Any, day_plan: tuple[PlanOut, ProblemIn], output_dir: Path
+) -> None:
+    plan, problem = day_plan
+    route = max(plan.routes, key=lambda r: len(r.stops))
+    page = driver_page(plan, problem, route.technician_id, tiles=BLANK)
+    opened = Opened(browser, 375, 812).show(page, output_dir, "driver")
+    try:
+        assert opened.errors == [] and opened.failed == []
+        assert opened.count(".leaflet-marker-icon") == len(route.stops) + 1  # stops and base
+        assert opened.count("path.fr-route") == 1
+        assert opened.count(".fr-item") == len(route.stops)
+        assert opened.count('a[href^="tel:"]') == len([s for s in route.stops if s.phone])
+        width = opened.page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 375, "nothing wider than the phone"
+        eta = opened.page.evaluate(
+            "parseFloat(getComputedStyle(document.querySelector('.fr-eta')).fontSize)"
+        )
+        assert eta >= 18, "arrival times readable at arm's length"
+        map_box = opened.page.locator(".folium-map").bounding_box()
+        list_box = opened.page.locator(".fr-list").bounding_box()
+        assert map_box["height"] > 250 and list_box["y"] >= map_box["y"] + map_box["height"] - 1
+        opened.shoot(output_dir, "driver")
+    finally:
+        opened.close()
+    wide = Opened(browser, 1280, 800).show(page, output_dir, "driver-wide")
+    try:
+        map_box = wide.page.locator(".folium-map").bounding_box()
+        list_box = wide.page.locator(".fr-list").bounding_box()
+        assert list_box["x"] >= map_box["x"] + map_box["width"] - 1, "the list beside the map"
+        wide.shoot(output_dir, "driver-wide")
+    finally:
+        wide.close()
+
+
+def test_without_a_reachable_tile_server_markers_and_lines_still_show(
+    browser: Any, day_plan: tuple[PlanOut, ProblemIn], output_dir: Path
+) -> None:
+    plan, problem = day_plan
+    opened = Opened(browser, 1024, 700).show(
+        desk_page(plan, problem, tiles=OSM_TILES), output_dir, "desk-no-tiles"
+    )
+    try:
+        uncaught = [error for error in opened.errors if error.startswith("uncaught")]
+        assert uncaught == []
+        assert all("tile.openstreetmap.org" in url for url in opened.failed)
+        assert opened.count(".fr-stop") == sum(len(route.stops) for route in plan.routes)
+        assert opened.count("path.fr-route") > 0
+    finally:
+        opened.close()
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_served_pages_open_with_a_key_and_with_the_drivers_link(
+    browser: Any,
+    database_url: str,
+    day_raw: dict[str, Any],
+    day_plan: tuple[PlanOut, ProblemIn],
+    output_dir: Path,
+) -> None:
+    plan, _ = day_plan
+    store = Store(database_url)
+    try:
+        store.save_problem_and_plan(day_raw, plan.model_dump(mode="json"), problem_id="pb_maps")
+    finally:
+        store.close()
+    key = make_key(database_url)
+    technician = plan.routes[0].technician_id
+    with start_service(database_url, map_tiles="none") as client:
+        desk = client.get(f"/v1/plans/{plan.plan_id}/map", headers={"X-API-Key": key})
+        assert desk.status_code == 200
+        link = client.post(
+            f"/v1/plans/{plan.plan_id}/routes/{technician}/link", headers={"X-API-Key": key}
+        ).json()
+        driver = client.get(link["map_url"])
+        assert driver.status_code == 200
+    for name, page, width, markers in (
+        ("served-desk", desk.text, 1280, sum(len(r.stops) for r in plan.routes)),
+        ("served-driver", driver.text, 375, len(plan.routes[0].stops)),
+    ):
+        opened = Opened(browser, width, 800).show(page, output_dir, name)
+        try:
+            assert opened.errors == [] and opened.failed == []
+            assert opened.count(".fr-stop, .fr-pin:not(.fr-base)") == markers
+            opened.shoot(output_dir, name)
+        finally:
+            opened.close()

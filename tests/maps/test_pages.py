@@ -1,0 +1,227 @@
+"""The map pages as HTML: what they draw, what they say, and that they fetch nothing."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from api.cli import app
+from dispatch.errors import NotFoundError
+from dispatch.schema import PlanOut, ProblemIn
+from maps import OSM_TILES, Tiles, desk_map, desk_page, driver_page
+from maps.base import Places, route_line
+from tests.conftest import line_day
+from tests.maps.conftest import solved
+
+BLANK = Tiles(None)
+
+
+def icons(page: str, css_class: str) -> int:
+    """Marker icons of ``css_class`` (their HTML sits in the page's script, quotes escaped)."""
+    return page.count(f'class=\\"{css_class}\\"')
+
+
+def fetched(page: str) -> list[str]:
+    """Every address the page would load by itself: scripts, styles, images, frames."""
+    return re.findall(r'<(?:script|link|img|iframe)[^>]+(?:src|href)="([^"]+)"', page)
+
+
+def test_the_desk_map_draws_every_stop_base_route_and_unassigned_visit(
+    day_plan: tuple[PlanOut, ProblemIn],
+) -> None:
+    plan, problem = day_plan
+    page = desk_page(plan, problem, tiles=BLANK)
+    stops = sum(len(route.stops) for route in plan.routes)
+    assert stops > 30
+    assert icons(page, "fr-stop") == stops
+    assert icons(page, "fr-base") == len(problem.technicians)
+    assert icons(page, "fr-unassigned") == len(plan.unassigned)
+    assert page.count('"className": "fr-route"') == len([r for r in plan.routes if r.stops])
+    assert page.count("L.circle(") == len(problem.technicians), "one radius circle per base"
+    for technician in problem.technicians:
+        label = html.escape(f"{technician.id} {technician.name}".strip())
+        assert label in page, "a layer per technician"
+    assert "Unassigned" in page and "Service radius" in page
+    assert fetched(page) == []
+
+
+def test_stop_popups_say_who_where_when_and_escape_what_customers_typed(
+    day_plan: tuple[PlanOut, ProblemIn],
+) -> None:
+    plan, problem = day_plan
+    page = desk_page(plan, problem, tiles=BLANK)
+    first = next(stop for route in plan.routes for stop in route.stops)
+    for text in (first.customer, first.address, first.phone, first.kind, first.arrival[11:16]):
+        assert text and html.escape(text) in page
+    assert f"{first.early_min} min" in page
+    assert "<img src=x" not in page and "&lt;img src=x onerror=" in page
+
+
+def test_the_legend_lists_each_technicians_stops_km_and_utilisation(
+    day_plan: tuple[PlanOut, ProblemIn],
+) -> None:
+    plan, problem = day_plan
+    page = desk_page(plan, problem, tiles=BLANK)
+    legend = page[page.index('<div class="fr-legend">') :]
+    for route in plan.routes:
+        row = f"{route.technician_id}</td><td>{len(route.stops)}</td>"
+        assert row in legend
+        assert f"{route.distance_km:.1f}" in legend and f"{route.utilisation:.0%}" in legend
+
+
+def test_unassigned_popups_give_the_reason(day_plan: tuple[PlanOut, ProblemIn]) -> None:
+    _, problem = day_plan
+    raw = problem.model_dump(mode="json", exclude_none=True)
+    far = raw["visits"][1] | {"id": "FAR", "location": {"lat": 40.0, "lon": 116.4}}
+    raw["visits"].append(far)
+    planned, day = solved(raw, seconds=1)
+    reasons = {item.visit_id: item for item in planned.unassigned}
+    assert reasons["FAR"].code == "radius"
+    page = desk_page(planned, day, tiles=BLANK)
+    assert reasons["FAR"].reason.split(" (")[0] in page
+
+
+def test_legs_follow_road_geometry_when_the_provider_has_it() -> None:
+    bend = (22.85, 113.85)
+
+    def road(origin: tuple[float, float], destination: tuple[float, float]) -> list[Any]:
+        return [origin, bend, destination]
+
+    assert route_line([(22.8, 113.8), (22.9, 113.9)], road) == [(22.8, 113.8), bend, (22.9, 113.9)]
+    assert route_line([(22.8, 113.8), (22.9, 113.9)], None) == [(22.8, 113.8), (22.9, 113.9)]
+    assert route_line([(0, 0), (1, 1), (2, 2)], lambda a, b: None) == [(0, 0), (1, 1), (2, 2)]
+
+
+def test_the_desk_map_draws_roads_from_the_path_it_is_given(
+    day_plan: tuple[PlanOut, ProblemIn],
+) -> None:
+    plan, problem = day_plan
+    calls: list[tuple[Any, Any]] = []
+
+    def road(origin: tuple[float, float], destination: tuple[float, float]) -> list[Any]:
+        calls.append((origin, destination))
+        middle = ((origin[0] + destination[0]) / 2 + 0.001, (origin[1] + destination[1]) / 2)
+        return [origin, middle, destination]
+
+    straight = desk_page(plan, problem, tiles=BLANK)
+    curved = desk_page(plan, problem, tiles=BLANK, path=road)
+    legs = sum(len(route.stops) + 1 for route in plan.routes if route.stops)
+    assert len(calls) == legs
+    assert curved.count("[") == straight.count("[") + legs  # a point more on every leg
+
+
+def test_the_driver_page_lists_stops_in_order_with_windows_and_phones(
+    day_plan: tuple[PlanOut, ProblemIn],
+) -> None:
+    plan, problem = day_plan
+    route = max(plan.routes, key=lambda r: len(r.stops))
+    page = driver_page(plan, problem, route.technician_id, tiles=BLANK)
+    assert 'name="viewport" content="width=device-width' in page
+    assert "&amp;ndash;" not in page
+    assert [int(n) for n in re.findall(r'id="stop-(\d+)"', page)] == list(
+        range(1, len(route.stops) + 1)
+    )
+    assert icons(page, "fr-pin") == len(route.stops)
+    assert icons(page, "fr-pin fr-base") == 1
+    for stop in route.stops:
+        assert f'href="tel:{stop.phone}"' in page
+        if stop.appointment:
+            assert f"agreed time {stop.appointment}" in page
+        elif stop.promised_window:
+            start, end = stop.promised_window.start[11:16], stop.promised_window.end[11:16]
+            assert f"tell the customer {start}&ndash;{end}" in page
+    assert fetched(page) == []
+
+
+def test_the_driver_page_of_an_unknown_technician_is_not_found(
+    day_plan: tuple[PlanOut, ProblemIn],
+) -> None:
+    plan, problem = day_plan
+    with pytest.raises(NotFoundError, match="no technician 'NOBODY'"):
+        driver_page(plan, problem, "NOBODY", tiles=BLANK)
+
+
+def test_sites_known_only_as_matrix_rows_are_left_off_the_map() -> None:
+    plan, problem = solved(line_day(), seconds=1)
+    assert Places(problem).visit("V1") is None
+    page = desk_page(plan, problem, tiles=BLANK)
+    assert icons(page, "fr-stop") == 0 and "fr-legend" in page
+    driver = driver_page(plan, problem, "T1", tiles=BLANK)
+    assert driver.count('class="fr-item') == 3
+
+
+def test_tiles_come_from_the_setting() -> None:
+    assert Tiles.from_setting("none").url is None
+    assert Tiles.from_setting("").url is None
+    assert Tiles.from_setting("osm") == OSM_TILES
+    own = Tiles.from_setting("https://tiles.example.com/{z}/{x}/{y}.png", "Example")
+    assert own.url == "https://tiles.example.com/{z}/{x}/{y}.png" and own.attribution == "Example"
+
+
+def test_tiles_are_the_only_thing_a_page_asks_the_network_for(
+    day_plan: tuple[PlanOut, ProblemIn],
+) -> None:
+    plan, problem = day_plan
+    chart = desk_map(plan, problem, tiles=OSM_TILES)
+    page = chart.get_root().render()
+    assert "https://tile.openstreetmap.org/{z}/{x}/{y}.png" in page
+    assert fetched(page) == []
+    blank = desk_page(plan, problem, tiles=BLANK)
+    assert "tile.openstreetmap.org" not in blank
+
+
+def test_fieldroute_map_writes_both_pages(
+    tmp_path: Path, day_plan: tuple[PlanOut, ProblemIn], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FIELDROUTE_DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
+    plan, problem = day_plan
+    plan_file, day_file = tmp_path / "plan.json", tmp_path / "day.json"
+    plan_file.write_text(plan.model_dump_json(), encoding="utf-8")
+    day_file.write_text(problem.model_dump_json(exclude_none=True), encoding="utf-8")
+    runner = CliRunner()
+    desk = runner.invoke(
+        app, ["map", str(plan_file), "--problem", str(day_file), "-o", str(tmp_path / "day.html")]
+    )
+    assert desk.exit_code == 0, desk.output
+    assert icons((tmp_path / "day.html").read_text(encoding="utf-8"), "fr-stop") > 30
+    technician = plan.routes[0].technician_id
+    one = runner.invoke(
+        app,
+        [
+            *("map", str(plan_file), "--problem", str(day_file), "--technician", technician),
+            *("-o", str(tmp_path / "t.html"), "--tiles", "none"),
+        ],
+    )
+    assert one.exit_code == 0, one.output
+    assert "tile.openstreetmap.org" not in (tmp_path / "t.html").read_text(encoding="utf-8")
+
+
+def test_fieldroute_map_finds_the_day_in_the_store_or_says_how_to_give_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FIELDROUTE_DATABASE_URL", f"sqlite:///{tmp_path / 'store.db'}")
+    monkeypatch.chdir(tmp_path)
+    day = line_day()
+    day["travel"]["locations"] = [{"lat": 22.8, "lon": 113.8 + 0.01 * i} for i in range(4)]
+    (tmp_path / "day.json").write_text(json.dumps(day), encoding="utf-8")
+    runner = CliRunner()
+    solve = runner.invoke(app, ["solve", "day.json", "-o", "plan.json", "--time-limit", "1"])
+    assert solve.exit_code == 0, solve.output
+    drawn = runner.invoke(app, ["map", "plan.json", "-o", "day.html"])
+    assert drawn.exit_code == 0, drawn.output
+    assert icons((tmp_path / "day.html").read_text(encoding="utf-8"), "fr-stop") == 3
+
+    monkeypatch.setenv("FIELDROUTE_DATABASE_URL", f"sqlite:///{tmp_path / 'other.db'}")
+    lost = runner.invoke(app, ["map", "plan.json", "-o", "x.html"])
+    assert lost.exit_code != 0 and "--problem" in lost.output
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"plan_id": 3}', encoding="utf-8")
+    refused = runner.invoke(app, ["map", str(bad), "-o", "x.html"])
+    assert refused.exit_code != 0 and "plan_id" in refused.output
+    assert "Traceback" not in refused.output
