@@ -120,7 +120,7 @@ def check_routes(
             problems.extend(route_problems)
             arcs.extend(route_arcs)
     if convention is Convention.DIMACS:
-        distance = Decimal(int(sum(arcs))) / _TENTHS
+        distance = Decimal(int(sum(arcs))).scaleb(-1)  # tenths, one decimal always shown
     else:
         distance = Decimal(repr(math.fsum(arcs)))
     return Checked(

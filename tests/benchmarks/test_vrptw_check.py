@@ -56,3 +56,8 @@ def test_late_return_to_the_depot_is_caught(tiny: VrptwInstance) -> None:
 def test_an_incomplete_solution_is_not_complete(tiny: VrptwInstance) -> None:
     checked = check_routes(tiny, [[3, 2]], Convention.DIMACS)
     assert not checked.complete and not checked.feasible
+
+
+def test_a_whole_dimacs_distance_keeps_its_decimal(tiny: VrptwInstance) -> None:
+    # Customer 1 alone: 5.0 out and 5.0 back, shown as the best-known values are, "10.0".
+    assert str(check_routes(tiny, [[1]], Convention.DIMACS).distance) == "10.0"
