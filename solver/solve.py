@@ -19,6 +19,7 @@ __all__ = [
     "RouteSolution",
     "Solution",
     "SolveParams",
+    "search_parameters",
     "solve",
 ]
 
@@ -60,12 +61,18 @@ class SolveParams:
         ``greedy_descent``.
     solution_limit
         Stop after this many solutions (0 = no limit); with ``greedy_descent``, for tests.
+    seed
+        Random seed, handed to every part of OR-Tools' search that takes one (its CP-SAT
+        parameters). The routing local search itself (first solution, guided local search) has
+        no random stream: for a given amount of search it is deterministic, so a time-limited
+        run varies only with the machine's speed and load.
     """
 
     time_limit_s: float = 10.0
     first_solution: str = "parallel_cheapest_insertion"
     metaheuristic: str = "guided_local_search"
     solution_limit: int = 0
+    seed: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +111,14 @@ class Solution:
     elapsed_s: float
 
 
-def _search_parameters(params: SolveParams) -> pywrapcp.DefaultRoutingSearchParameters:
+def search_parameters(params: SolveParams) -> pywrapcp.DefaultRoutingSearchParameters:
+    """OR-Tools' routing search parameters for ``params``.
+
+    Raises
+    ------
+    SolverError
+        If the first-solution strategy or the metaheuristic is unknown.
+    """
     if params.first_solution not in FIRST_SOLUTION:
         raise SolverError(f"unknown first solution strategy {params.first_solution!r}")
     if params.metaheuristic not in _METAHEURISTIC:
@@ -115,6 +129,7 @@ def _search_parameters(params: SolveParams) -> pywrapcp.DefaultRoutingSearchPara
     search.time_limit.FromMilliseconds(max(1, round(params.time_limit_s * 1000)))
     if params.solution_limit:
         search.solution_limit = params.solution_limit
+    search.sat_parameters.random_seed = params.seed
     return search
 
 
@@ -150,7 +165,7 @@ def solve(
     routing = handles.routing
     if on_progress is not None:
         _report_progress(handles, instance.n_nodes, started, on_progress)
-    search = _search_parameters(params)
+    search = search_parameters(params)
     if initial_routes is not None:
         routing.CloseModelWithParameters(search)
         start_from = _feasible_start(routing, initial_routes)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from solver import BreakRule, Instance, InstanceError, Progress, SolveParams, Vehicle, solve
+from solver.solve import search_parameters
 
 HOUR = 3600
 QUICK = SolveParams(time_limit_s=2, metaheuristic="greedy_descent")
@@ -147,3 +148,10 @@ def test_inconsistent_instance_is_refused() -> None:
     broken = dataclasses.replace(instance, service_s=np.zeros(3, dtype=np.int64))
     with pytest.raises(InstanceError, match="service_s"):
         solve(broken, QUICK)
+
+
+def test_seed_and_time_limit_reach_the_search_parameters() -> None:
+    search = search_parameters(SolveParams(time_limit_s=2.5, seed=7))
+    assert search.sat_parameters.random_seed == 7
+    assert search.time_limit.ToMilliseconds() == 2500
+    assert search_parameters(SolveParams()).sat_parameters.random_seed == 0
