@@ -20,6 +20,7 @@ __all__ = [
     "Places",
     "Point",
     "Tiles",
+    "clock",
     "colour",
     "draw_line",
     "escape",
@@ -53,6 +54,13 @@ _PALETTE = (
     "#6699CC",
     "#DDAA33",
 )
+
+
+def clock(moment: str | None) -> str:
+    """``HH:MM`` of an ISO date-time (or of a clock time)."""
+    if not moment:
+        return ""
+    return moment[11:16] if "T" in moment else moment[:5]
 
 
 def colour(index: int) -> str:

@@ -13,6 +13,7 @@ from maps.base import (
     Places,
     Point,
     Tiles,
+    clock,
     colour,
     draw_line,
     escape,
@@ -44,13 +45,6 @@ _STYLE = """<style>
 .fr-legend td:first-child, .fr-legend th:first-child { text-align: left; }
 .fr-swatch { display: inline-block; width: 10px; height: 10px; margin-right: 4px; }
 </style>"""
-
-
-def clock(moment: str | None) -> str:
-    """``HH:MM`` of an ISO date-time (or of a clock time)."""
-    if not moment:
-        return ""
-    return moment[11:16] if "T" in moment else moment[:5]
 
 
 def _table(rows: list[tuple[str, str]]) -> str:

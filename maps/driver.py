@@ -14,6 +14,7 @@ from maps.base import (
     Places,
     Point,
     Tiles,
+    clock,
     colour,
     draw_line,
     escape,
@@ -21,7 +22,6 @@ from maps.base import (
     page_of,
     route_line,
 )
-from maps.desk import clock
 
 __all__ = ["driver_page"]
 
