@@ -207,7 +207,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if unknown or missing or not solvers:
         sys.stderr.write(
             f"unknown solvers {unknown}; not installed {missing} "
-            "(pip install -e .[bench]); choose from: " + ", ".join(PEERS) + "\n"
+            "(pip install -e .); choose from: " + ", ".join(PEERS) + "\n"
         )
         return 2
     folder = data_dir()

@@ -6,19 +6,19 @@ customer numbers with the wall time it took. Judging the routes is ``benchmarks.
 job; no solver's own cost or feasibility flag is trusted.
 
 - ``ours``: ``solver.solve`` on ``to_solver_instance(problem)`` with ``SolveParams(time_limit_s,
-  seed)``, the engine's defaults otherwise.
+  seed)``, the engine's defaults otherwise: PyVRP, and VROOM then PyVRP, side by side on the two
+  cores as seeders, OR-Tools searching on from the cheaper (``solver.seeding``).
 - ``ortools``: the **baseline**, OR-Tools as a user writes it from its samples
   (``vrp_time_windows.py``, ``vrp_capacity.py``): a Python transit callback, one time dimension
   (transit = service + travel, slack up to the horizon), windows via ``CumulVar.SetRange``, a
   capacity dimension, PARALLEL_CHEAPEST_INSERTION then GUIDED_LOCAL_SEARCH, the time limit.
-- ``pyvrp``: ``pyvrp.solve`` with ``MaxRuntime(time_limit)`` and the seed (optional
-  dependency: ``pip install -e .[bench]``).
+- ``pyvrp``: ``pyvrp.solve`` with ``MaxRuntime(time_limit)`` and the seed.
 - ``vroom``: pyvroom's ``Input.solve`` at exploration level 5 on one thread, with the time
   limit as its timeout. VROOM's search is not an anytime search under a budget: it may stop
   before the timeout, and the timeout is approximate; the wall time it took is what is
   reported. It has no seed. One thread, as every other solver here uses one core.
 
-PyVRP and VROOM are imported only when run, so the engine never needs them.
+PyVRP and VROOM are imported only when run (the engine installs both, and copes without them).
 """
 
 from __future__ import annotations

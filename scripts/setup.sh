@@ -1,14 +1,13 @@
 #!/usr/bin/env bash
 # Create .venv (Python >= 3.11) and install fieldroute into it, with the dev tools when asked:
 #   scripts/setup.sh          the engine and its CLI
-#   scripts/setup.sh --dev    plus pytest, hypothesis, ruff, mypy, import-linter, and the
-#                             benchmark's peer solvers (the bench extra: PyVRP, VROOM)
+#   scripts/setup.sh --dev    plus pytest, hypothesis, ruff, mypy, import-linter, playwright
 # Re-running is cheap: it reinstalls only when pyproject.toml changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 extras=""
-[ "${1:-}" = "--dev" ] && extras="[dev,bench]"
+[ "${1:-}" = "--dev" ] && extras="[dev]"
 python="${PYTHON:-python3}"
 if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
   echo "fieldroute needs Python 3.11 or newer (found: $("$python" --version 2>&1))" >&2

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+import multiprocessing
 import time as clock
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
@@ -11,9 +14,11 @@ from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 from solver.errors import SolverError
 from solver.instance import Instance
 from solver.model import RoutingHandles, build_routing_model
+from solver.seeding import SEEDERS, installed_seeders, route_cost, seed_search, seedable
 
 __all__ = [
     "FIRST_SOLUTION",
+    "POLISH_SHARE",
     "PROGRESS_INTERVAL_S",
     "Progress",
     "RouteSolution",
@@ -22,6 +27,8 @@ __all__ = [
     "search_parameters",
     "solve",
 ]
+
+logger = logging.getLogger(__name__)
 
 #: First-solution strategies by name; parallel cheapest insertion copes with tight windows,
 #: where path-cheapest-arc often finds nothing at all (measured on Solomon R1/RC1).
@@ -41,6 +48,14 @@ _METAHEURISTIC = {
     # Stops at the first local optimum: fast and deterministic, for tests and quick answers.
     "greedy_descent": _META.GREEDY_DESCENT,
 }
+
+#: Part of the budget OR-Tools keeps to search on from the seeds (the rest goes to seeding),
+#: and the least it keeps, in seconds.
+POLISH_SHARE = 0.1
+MIN_POLISH_S = 0.5
+#: How long past the seeding deadline a seed still running is waited for (VROOM's timeout is
+#: approximate).
+SEED_GRACE_S = 1.0
 
 #: Least time between two progress reports that count placed visits (an O(N) walk).
 PROGRESS_INTERVAL_S = 0.25
@@ -65,7 +80,14 @@ class SolveParams:
         Random seed, handed to every part of OR-Tools' search that takes one (its CP-SAT
         parameters). The routing local search itself (first solution, guided local search) has
         no random stream: for a given amount of search it is deterministic, so a time-limited
-        run varies only with the machine's speed and load.
+        run varies only with the machine's speed and load. Seeders (PyVRP takes the seed,
+        VROOM none) are time-limited too.
+    seeders
+        Libraries whose routes start the search when they can express the instance
+        (``solver.seeding``): two diverse searches run side by side on two processes, and
+        OR-Tools keeps the cheaper, then searches on from it for the last ``POLISH_SHARE`` of
+        the budget. Empty: OR-Tools alone from its first-solution strategy. Never used with
+        ``initial_routes`` or a ``solution_limit``.
     """
 
     time_limit_s: float = 10.0
@@ -73,6 +95,7 @@ class SolveParams:
     metaheuristic: str = "guided_local_search"
     solution_limit: int = 0
     seed: int = 0
+    seeders: tuple[str, ...] = SEEDERS
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,8 +189,18 @@ def solve(
     if on_progress is not None:
         _report_progress(handles, instance.n_nodes, started, on_progress)
     search = search_parameters(params)
-    if initial_routes is not None:
+    # The model is closed once, before any start is read into it; seeding closes it while the
+    # second process starts its search.
+
+    def close_model() -> None:
         routing.CloseModelWithParameters(search)
+
+    if initial_routes is None and not params.solution_limit:
+        initial_routes = _seed_routes(instance, params, started, close_model, on_progress)
+    else:
+        close_model()
+    if initial_routes is not None:
+        search.time_limit.FromMilliseconds(_left_ms(params, started))
         start_from = _feasible_start(routing, initial_routes)
         if start_from is not None:
             assignment = routing.SolveFromAssignmentWithParameters(start_from, search)
@@ -178,6 +211,92 @@ def solve(
     if assignment is None:
         raise SolverError(f"no solution found (status {routing.status()})")
     return _extract(handles, instance, assignment, clock.monotonic() - started)
+
+
+def _left_ms(params: SolveParams, started: float) -> int:
+    """Milliseconds left of the budget (at least one)."""
+    return max(1, round((params.time_limit_s - (clock.monotonic() - started)) * 1000))
+
+
+def _seed_routes(
+    instance: Instance,
+    params: SolveParams,
+    started: float,
+    close_model: Callable[[], None],
+    on_progress: Callable[[Progress], None] | None,
+) -> list[list[int]] | None:
+    """The cheapest routes of the seeders able to express ``instance``, or ``None``.
+
+    The VROOM-then-PyVRP search runs in a spawned process while this one calls ``close_model``
+    (always called, once) and runs PyVRP; both stop at the same deadline, leaving
+    ``POLISH_SHARE`` of the budget.
+    Where no second process may be started, the searches run one after the other, each with
+    its share.
+    """
+    able = [name for name in seedable(instance) if name in params.seeders]
+    able = [name for name in able if name in installed_seeders(tuple(able))]
+    polish_s = max(MIN_POLISH_S, POLISH_SHARE * params.time_limit_s)
+    seeding_s = params.time_limit_s - polish_s - (clock.monotonic() - started)
+    if not able or seeding_s <= MIN_POLISH_S:
+        close_model()
+        return None
+    deadline = clock.time() + seeding_s
+    side = able[-1] if len(able) > 1 else None
+    candidates: list[list[list[int]]] = []
+    with _SideProcess(side) as pool:
+        future: Future[list[list[int]]] | None = None
+        if pool is not None and side is not None:
+            future = pool.submit(seed_search, side, instance, deadline, params.seed + 1)
+        close_model()
+        if future is None and side is not None:
+            # No second process: each search gets its share of the time, one after the other.
+            half = clock.time() + (deadline - clock.time()) / 2
+            candidates.extend(_guarded(side, instance, half, params.seed + 1))
+        candidates.extend(_guarded(able[0], instance, deadline, params.seed))
+        if future is not None:
+            wait_s = max(0.0, deadline - clock.time()) + SEED_GRACE_S
+            try:
+                candidates.append(future.result(timeout=wait_s))
+            except Exception as error:  # a failed side search only loses its seed
+                logger.warning("seeder %s gave no routes: %r", side, error)
+                future.cancel()
+    if not candidates:
+        return None
+    best = min(candidates, key=lambda routes: route_cost(instance, routes))
+    if on_progress is not None:
+        placed = sum(len(route) for route in best)
+        on_progress(
+            Progress(
+                clock.monotonic() - started, route_cost(instance, best), placed, instance.n_nodes
+            )
+        )
+    return best
+
+
+def _guarded(name: str, instance: Instance, deadline: float, seed: int) -> list[list[list[int]]]:
+    """The seeder's routes as a one-item list, or no item when it fails (it is only a seed)."""
+    try:
+        return [seed_search(name, instance, deadline, seed)]
+    except Exception as error:  # OR-Tools searches on without this seed
+        logger.warning("seeder %s gave no routes: %r", name, error)
+        return []
+
+
+class _SideProcess:
+    """A one-worker spawned process pool, or ``None`` where this process may not have one."""
+
+    def __init__(self, side: str | None) -> None:
+        self._pool: ProcessPoolExecutor | None = None
+        if side is not None and not multiprocessing.current_process().daemon:
+            self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+
+    def __enter__(self) -> ProcessPoolExecutor | None:
+        return self._pool
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            # A search still running past its grace is not waited for.
+            self._pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _feasible_start(

@@ -22,7 +22,7 @@ def test_every_solver_finds_the_tiny_optimum(
     tiny: VrptwInstance, solver: str, objective: Objective
 ) -> None:
     if solver not in installed():
-        pytest.skip(f"{solver} is not installed: pip install -e .[bench]")
+        pytest.skip(f"{solver} is not installed: pip install -e .")
     result = PEERS[solver](scale_problem(tiny, objective), 0.5, 1)
     checked = check_routes(tiny, result.routes, CONVENTION[objective])
     assert checked.feasible, checked.violations
