@@ -16,8 +16,8 @@ What each seeder sees:
 - VROOM: the same matrices, breaks, and eligibility as *skills* (one skill per distinct set of
   allowed vehicles); it has no prizes, so penalties become its priorities (0-100, in proportion).
 
-Neither sees the soft costs (preferred vehicles, soft windows); ``seedable`` says so, and the
-search then runs on OR-Tools alone.
+Neither sees the preferred-vehicle costs (OR-Tools weighs them in choosing among seeds and in
+its search from the chosen one); with soft windows (re-planning) nothing is seeded.
 """
 
 from __future__ import annotations
@@ -34,9 +34,11 @@ from solver.instance import Instance
 
 __all__ = [
     "MAX_PROFILES",
+    "PYVRP_NODE_ITERATIONS_PER_S",
     "SEEDERS",
     "VROOM_SHARE",
     "installed_seeders",
+    "pyvrp_iterations",
     "pyvrp_routes",
     "route_cost",
     "seed_search",
@@ -48,6 +50,10 @@ __all__ = [
 MAX_PROFILES = 8
 #: The seeders by name, in the order they are tried.
 SEEDERS = ("pyvrp", "vroom")
+#: PyVRP iterations a second times the number of nodes, on the reference machine (2 cores,
+#: x86_64; measured 1,600-2,300 x 100 on Solomon, 255 x 1,000 on Homberger): the rate that
+#: turns a reproducible run's budget into iterations.
+PYVRP_NODE_ITERATIONS_PER_S = 200_000
 #: Part of its budget the VROOM-then-PyVRP search leaves VROOM at most (it often stops sooner).
 VROOM_SHARE = 0.5
 #: VROOM's priorities run 0-100.
@@ -65,12 +71,9 @@ def installed_seeders(names: Sequence[str] = SEEDERS) -> tuple[str, ...]:
 
 
 def seedable(instance: Instance) -> tuple[str, ...]:
-    """The seeders able to express ``instance`` whole (empty when its objective has soft costs)."""
-    has_preferences = bool(np.any(instance.preference_cost)) and bool(
-        instance.preferred.size and (instance.preferred >= 0).any()
-    )
+    """The seeders able to express ``instance``'s rules (none when it has soft windows)."""
     has_soft_windows = bool(instance.soft_window_cost and instance.soft_window_s.size)
-    if instance.n_nodes == 0 or has_preferences or has_soft_windows:
+    if instance.n_nodes == 0 or has_soft_windows:
         return ()
     able = ["vroom"]
     has_breaks = any(vehicle.breaks for vehicle in instance.vehicles)
@@ -91,14 +94,23 @@ def route_cost(instance: Instance, routes: Sequence[Sequence[int]]) -> int:
     """The OR-Tools objective of ``routes`` (one per vehicle) on a ``seedable`` instance.
 
     Arc costs from each vehicle's start through its nodes to its end, the fixed cost of every
-    used vehicle, and the penalty of every node left out.
+    used vehicle, the preference cost of every node served by a vehicle it does not prefer, and
+    the penalty of every node left out.
     """
     cost = arc_costs(instance)
+    preferred = instance.preferred
+    miss_cost = np.broadcast_to(
+        np.asarray(instance.preference_cost, dtype=np.int64), (instance.n_nodes,)
+    )
     total = 0
     served = np.zeros(instance.n_nodes, dtype=bool)
-    for vehicle, route in zip(instance.vehicles, routes, strict=True):
+    for v, (vehicle, route) in enumerate(zip(instance.vehicles, routes, strict=True)):
         if not route:
             continue
+        if preferred.size:
+            nodes = np.asarray(route, dtype=np.int64)
+            missed = (preferred[nodes] >= 0) & (preferred[nodes] != v)
+            total += int(miss_cost[nodes][missed].sum())
         path = [
             vehicle.start_location,
             *instance.node_location[list(route)].tolist(),
@@ -129,18 +141,26 @@ def _forbidden_patterns(instance: Instance) -> tuple[list[frozenset[int]], list[
     return patterns, of_vehicle
 
 
+def pyvrp_iterations(n_nodes: int, work_s: float) -> int:
+    """PyVRP iterations worth ``work_s`` seconds on the reference machine for ``n_nodes``."""
+    return max(1, round(work_s * PYVRP_NODE_ITERATIONS_PER_S / max(1, n_nodes)))
+
+
 def pyvrp_routes(
     instance: Instance,
     time_limit_s: float,
     seed: int,
     start: Sequence[Sequence[int]] | None = None,
+    work_s: float | None = None,
 ) -> Routes:
     """Routes PyVRP finds for ``instance`` in ``time_limit_s``, one node list per vehicle.
 
-    ``start`` (one node list per vehicle) is its warm start when given.
+    ``start`` (one node list per vehicle) is its warm start when given. With ``work_s``, PyVRP
+    stops after ``pyvrp_iterations(n, work_s)`` iterations (the same routes for the same seed
+    on any machine) or at ``time_limit_s``, whichever comes first.
     """
     import pyvrp
-    from pyvrp.stop import MaxRuntime
+    from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria, StoppingCriterion
 
     n = instance.n_nodes
     depot_locations = sorted(
@@ -228,9 +248,12 @@ def pyvrp_routes(
                 if route
             ],
         )
+    stop: StoppingCriterion = MaxRuntime(max(0.0, time_limit_s))
+    if work_s is not None:
+        stop = MultipleCriteria([MaxIterations(pyvrp_iterations(n, work_s)), stop])
     result = pyvrp.solve(
         data,
-        MaxRuntime(max(0.0, time_limit_s)),
+        stop,
         seed=seed,
         collect_stats=False,
         display=False,
@@ -313,30 +336,41 @@ def vroom_routes(instance: Instance, time_limit_s: float) -> Routes:
     return routes
 
 
-def vroom_then_pyvrp(instance: Instance, time_limit_s: float, seed: int) -> Routes:
+def vroom_then_pyvrp(
+    instance: Instance, time_limit_s: float, seed: int, work_s: float | None = None
+) -> Routes:
     """VROOM's routes, improved by PyVRP from them for what is left of ``time_limit_s``.
 
     The second of the two diverse searches ``solver.solve`` runs side by side; PyVRP is skipped
-    when it cannot express the instance, and the VROOM routes are returned as they are.
+    when it cannot express the instance, and the VROOM routes are returned as they are. With
+    ``work_s`` (reproducible), VROOM runs to its own end (``time_limit_s`` its cap) and PyVRP
+    for the work of the rest of ``work_s``.
     """
+    if "pyvrp" not in seedable(instance):
+        return vroom_routes(instance, time_limit_s)
     started = clock.time()
-    routes = vroom_routes(instance, time_limit_s * VROOM_SHARE)
+    share = time_limit_s if work_s is not None else time_limit_s * VROOM_SHARE
+    routes = vroom_routes(instance, share)
     left = time_limit_s - (clock.time() - started)
-    if "pyvrp" in seedable(instance) and left > 0.1:
-        return pyvrp_routes(instance, left, seed, start=routes)
-    return routes
+    if work_s is not None:
+        return pyvrp_routes(instance, left, seed, routes, work_s * (1 - VROOM_SHARE))
+    return pyvrp_routes(instance, left, seed, start=routes) if left > 0.1 else routes
 
 
-def seed_search(name: str, instance: Instance, deadline: float, seed: int) -> Routes:
+def seed_search(
+    name: str, instance: Instance, deadline: float, seed: int, work_s: float | None = None
+) -> Routes:
     """Run the search ``name`` (``pyvrp`` or ``vroom``) until the wall-clock ``deadline``.
 
     ``vroom`` is VROOM followed by PyVRP from its routes when PyVRP can express the instance:
-    the second of the two diverse searches ``solver.solve`` runs side by side. Module-level, so
-    a spawned process can run it; ``deadline`` is ``time.time()``-based for the same reason.
+    the second of the two diverse searches ``solver.solve`` runs side by side. With ``work_s``
+    the search counts work instead (reproducible) and ``deadline`` is only its cap.
+    Module-level, so a spawned process can run it; ``deadline`` is ``time.time()``-based for
+    the same reason.
     """
     budget = deadline - clock.time()
     if name == "pyvrp":
-        return pyvrp_routes(instance, budget, seed)
+        return pyvrp_routes(instance, budget, seed, work_s=work_s)
     if name == "vroom":
-        return vroom_then_pyvrp(instance, budget, seed)
+        return vroom_then_pyvrp(instance, budget, seed, work_s)
     raise ValueError(f"unknown seeder {name!r}")
