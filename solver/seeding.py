@@ -36,13 +36,15 @@ __all__ = [
     "MAX_PROFILES",
     "PYVRP_NODE_ITERATIONS_PER_S",
     "SEEDERS",
+    "VROOM_SECONDS_AT_250",
     "VROOM_SHARE",
     "installed_seeders",
     "pyvrp_iterations",
     "pyvrp_routes",
     "route_cost",
-    "seed_search",
+    "run_seeder",
     "seedable",
+    "vroom_level",
     "vroom_routes",
 ]
 
@@ -54,6 +56,9 @@ SEEDERS = ("pyvrp", "vroom")
 #: x86_64; measured 1,600-2,300 x 100 on Solomon, 255 x 1,000 on Homberger): the rate that
 #: turns a reproducible run's budget into iterations.
 PYVRP_NODE_ITERATIONS_PER_S = 200_000
+#: Seconds VROOM takes at each exploration level (0-5) on a 250-visit field day, one thread,
+#: on the reference machine; about quadratic in the number of nodes.
+VROOM_SECONDS_AT_250 = (0.3, 0.5, 1.9, 2.2, 8.5, 10.8)
 #: Part of its budget the VROOM-then-PyVRP search leaves VROOM at most (it often stops sooner).
 VROOM_SHARE = 0.5
 #: VROOM's priorities run 0-100.
@@ -269,8 +274,26 @@ def pyvrp_routes(
     return routes
 
 
-def vroom_routes(instance: Instance, time_limit_s: float) -> Routes:
-    """Routes VROOM finds for ``instance`` within about ``time_limit_s``, one list per vehicle."""
+def vroom_level(n_nodes: int, budget_s: float) -> int:
+    """VROOM's most thorough exploration level expected to end within ``budget_s``.
+
+    A level cut short by VROOM's timeout does far worse than a lower level run to its end
+    (250 visits in 5 s: level 5 cut 537,443, level 3 to its end ~2 s later); the table of
+    ``VROOM_SECONDS_AT_250`` times ``(n / 250) ** 2`` predicts each level's time.
+    """
+    scale = (max(1, n_nodes) / 250) ** 2
+    fitting = [
+        level for level, seconds in enumerate(VROOM_SECONDS_AT_250) if seconds * scale <= budget_s
+    ]
+    return max(fitting, default=0)
+
+
+def vroom_routes(instance: Instance, time_limit_s: float, plan_s: float | None = None) -> Routes:
+    """Routes VROOM finds for ``instance`` within about ``time_limit_s``, one list per vehicle.
+
+    The exploration level is the highest expected to end within ``plan_s`` (default: the time
+    limit), which stays VROOM's timeout.
+    """
     import vroom
 
     model = vroom.Input()
@@ -325,8 +348,9 @@ def vroom_routes(instance: Instance, time_limit_s: float) -> Routes:
             for node in range(instance.n_nodes)
         ]
     )
+    level = vroom_level(instance.n_nodes, time_limit_s if plan_s is None else plan_s)
     solution = model.solve(
-        exploration_level=5, nb_threads=1, timeout=timedelta(seconds=max(0.1, time_limit_s))
+        exploration_level=level, nb_threads=1, timeout=timedelta(seconds=max(0.1, time_limit_s))
     )
     steps = solution.routes
     jobs = steps[steps["type"] == "job"]
@@ -347,26 +371,24 @@ def vroom_then_pyvrp(
     for the work of the rest of ``work_s``.
     """
     if "pyvrp" not in seedable(instance):
-        return vroom_routes(instance, time_limit_s)
+        return vroom_routes(instance, time_limit_s, work_s)
     started = clock.time()
     share = time_limit_s if work_s is not None else time_limit_s * VROOM_SHARE
-    routes = vroom_routes(instance, share)
+    routes = vroom_routes(instance, share, None if work_s is None else work_s * VROOM_SHARE)
     left = time_limit_s - (clock.time() - started)
     if work_s is not None:
         return pyvrp_routes(instance, left, seed, routes, work_s * (1 - VROOM_SHARE))
     return pyvrp_routes(instance, left, seed, start=routes) if left > 0.1 else routes
 
 
-def seed_search(
+def run_seeder(
     name: str, instance: Instance, deadline: float, seed: int, work_s: float | None = None
 ) -> Routes:
-    """Run the search ``name`` (``pyvrp`` or ``vroom``) until the wall-clock ``deadline``.
+    """Run the seeder ``name`` (``pyvrp`` or ``vroom``) until the wall-clock ``deadline``.
 
-    ``vroom`` is VROOM followed by PyVRP from its routes when PyVRP can express the instance:
-    the second of the two diverse searches ``solver.solve`` runs side by side. With ``work_s``
-    the search counts work instead (reproducible) and ``deadline`` is only its cap.
-    Module-level, so a spawned process can run it; ``deadline`` is ``time.time()``-based for
-    the same reason.
+    ``vroom`` is VROOM followed by PyVRP from its routes when PyVRP can express the instance.
+    With ``work_s`` the search counts work instead (reproducible) and ``deadline`` is only its
+    cap. ``deadline`` is ``time.time()``-based, so it means the same in another process.
     """
     budget = deadline - clock.time()
     if name == "pyvrp":

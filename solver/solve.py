@@ -14,7 +14,14 @@ from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 from solver.errors import SolverError
 from solver.instance import Instance
 from solver.model import RoutingHandles, build_routing_model
-from solver.seeding import SEEDERS, installed_seeders, route_cost, seed_search, seedable
+from solver.seeding import (
+    SEEDERS,
+    installed_seeders,
+    route_cost,
+    run_seeder,
+    seedable,
+    vroom_routes,
+)
 
 __all__ = [
     "FIRST_SOLUTION",
@@ -333,6 +340,27 @@ def _seed_routes(
             )
         )
     return best
+
+
+def seed_search(
+    name: str, instance: Instance, deadline: float, seed: int, work_s: float | None = None
+) -> list[list[int]]:
+    """One of the two searches ``solve`` runs side by side, until the wall-clock ``deadline``.
+
+    ``pyvrp``: PyVRP. ``vroom``: VROOM, then PyVRP from its routes where PyVRP can express the
+    instance, else OR-Tools from them (its own model, guided local search) for the time left.
+    With ``work_s`` it counts work instead (reproducible; see ``SolveParams.reproducible``).
+    Module-level, so a spawned process can run it; ``deadline`` is ``time.time()``-based.
+    """
+    if name != "vroom" or "pyvrp" in seedable(instance):
+        return run_seeder(name, instance, deadline, seed, work_s)
+    routes = vroom_routes(instance, deadline - clock.time(), work_s)
+    left = deadline - clock.time()
+    if left < MIN_POLISH_S:
+        return routes
+    params = SolveParams(time_limit_s=left, seed=seed, seeders=(), reproducible=work_s is not None)
+    improved = solve(instance, params, initial_routes=routes)
+    return [list(route.nodes) for route in improved.routes]
 
 
 def _guarded(

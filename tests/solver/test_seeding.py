@@ -19,6 +19,7 @@ from solver.seeding import (
     pyvrp_routes,
     route_cost,
     seedable,
+    vroom_level,
     vroom_routes,
 )
 
@@ -262,3 +263,12 @@ def test_reproducible_pyvrp_counts_iterations() -> None:
     runs = [pyvrp_routes(instance, 60.0, seed=5, work_s=0.05) for _ in range(2)]
     assert runs[0] == runs[1]
     assert pyvrp_iterations(100, 1.0) == PYVRP_NODE_ITERATIONS_PER_S // 100
+
+
+def test_vroom_level_is_the_most_thorough_that_ends_in_time() -> None:
+    assert vroom_level(100, 10.0) == 5
+    assert vroom_level(250, 0.01) == 0  # never below the fastest level
+    levels = [vroom_level(800, budget) for budget in (1, 5, 20, 60, 200)]
+    assert levels == sorted(levels) and levels[0] < levels[-1]
+    by_size = [vroom_level(n, 20.0) for n in (60, 250, 800, 2500)]
+    assert by_size == sorted(by_size, reverse=True) and by_size[0] > by_size[-1]
