@@ -84,11 +84,15 @@ def validate(day: Annotated[Path, typer.Argument(help="The day to check (problem
         )
 
 
-def _solve_file(day: Path, output: Path | None, time_limit: float | None) -> None:
+def _solve_file(
+    day: Path, output: Path | None, time_limit: float | None, seed: int | None = None
+) -> None:
     raw = _read_json(day)
     problem = parse_problem(raw)
     limit = time_limit if time_limit is not None else problem.policy.time_limit_s
     params = SolveParams(time_limit_s=limit)
+    if seed is not None:
+        params = SolveParams(time_limit_s=limit, seed=seed, reproducible=True)
     with _progress_bar(limit, len(problem.visits)) as on_progress:
         plan = plan_day(problem, params=params, on_progress=on_progress)
     plan_id, problem_id = new_id("pl"), new_id("pb")
@@ -194,10 +198,19 @@ def solve(
     time_limit: Annotated[
         float | None, typer.Option("--time-limit", help="Solver budget in seconds.", min=0.1)
     ] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option(
+            "--seed",
+            help="Reproducible plan: the search counts work instead of time, so the same day, "
+            "time limit and seed give the same plan (the time limit stays a cap).",
+            min=0,
+        ),
+    ] = None,
 ) -> None:
     """Plan a day, store the plan and print a summary for the dispatcher."""
     with _guard():
-        _solve_file(day, output, time_limit)
+        _solve_file(day, output, time_limit, seed)
 
 
 @app.command()

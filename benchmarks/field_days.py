@@ -1,10 +1,16 @@
 """Field-day benchmark: realistic generated days solved end to end, checked, and recorded.
 
-``python -m benchmarks.field_days --sizes 60 250 --time-limit 20`` plans each generated day
-(``benchmarks.dayset``, fixed seed) with the engine's defaults, checks the plan with the
-independent checker, prints one row per size and appends the table to ``benchmarks/RESULTS.md``
-with the command, date, commit and machine. Each size runs in a fresh process so its peak
-memory is its own.
+``python -m benchmarks.field_days --sizes 60 250 800 2500 --time-limit 30`` plans each
+generated day (``benchmarks.dayset``, fixed seed) with the engine's defaults and, beside it,
+with VROOM alone on the same compiled instance (the same travel matrix, service times, windows,
+shifts, lunch breaks and van room; eligibility as VROOM skills, one per distinct set of allowed
+technicians; priorities in proportion to our drop penalties) under the same time limit. VROOM's
+routes are timed by the engine's model (``solver.schedule``), decoded like ours and judged by the
+same independent checker, so both rows count the same way: visits assigned per priority, the
+priority-weighted total (``dispatch.compile.PRIORITY_WEIGHT``), the early-band and on-time
+rates, km, wall time, peak memory and violations. Each (size, solver) runs in a fresh process
+so its peak memory is its own. The table goes to ``benchmarks/RESULTS.md`` with the command,
+date, commit and machine.
 """
 
 from __future__ import annotations
@@ -21,23 +27,47 @@ from typing import Any
 
 from benchmarks.dayset import generate_day
 from benchmarks.results import record
+from dispatch.compile import PRIORITY_WEIGHT, compile_problem
+from dispatch.decode import decode
+from dispatch.model import Plan, Problem
 from dispatch.planning import SolveParams, plan_day
+from dispatch.promise import with_promises
 from dispatch.serialize import plan_document
 from dispatch.travel import pair_lookup, provider_for
 from dispatch.validate import parse_problem
 from dispatch.verify import check_plan
+from solver import schedule
+from solver.seeding import SEEDERS, vroom_routes
 
-__all__ = ["main", "run_size"]
+__all__ = ["SOLVERS", "main", "run_size"]
 
 SEED = 2026
+#: Who plans the day: the engine; the engine without seeders (OR-Tools alone); VROOM alone on
+#: the engine's compiled instance.
+SOLVERS = ("ours", "ours-unseeded", "vroom")
 
 
-def run_size(visits: int, time_limit_s: float) -> dict[str, Any]:
-    """Plan the generated day of ``visits`` visits and return its figures."""
+def plan_with_vroom(problem: Problem, time_limit_s: float) -> Plan:
+    """VROOM's plan of ``problem``: its routes on our instance, timed and decoded by the engine.
+
+    Raises ``solver.SolverError`` if a VROOM route breaks one of the engine's rules.
+    """
+    instance, id_map = compile_problem(problem, provider_for(problem))
+    solution = schedule(instance, vroom_routes(instance, time_limit_s))
+    visits = {visit.id: visit for visit in problem.visits}
+    return with_promises(decode(solution, id_map), visits, problem.policy)
+
+
+def run_size(visits: int, time_limit_s: float, solver: str = "ours") -> dict[str, Any]:
+    """Plan the generated day of ``visits`` visits with ``solver`` and return its figures."""
     raw = generate_day(visits, SEED)
     problem = parse_problem(raw)
     started = time.perf_counter()
-    plan = plan_day(problem, params=SolveParams(time_limit_s=time_limit_s))
+    if solver == "vroom":
+        plan = plan_with_vroom(problem, time_limit_s)
+    else:
+        seeders = () if solver == "ours-unseeded" else SEEDERS
+        plan = plan_day(problem, params=SolveParams(time_limit_s=time_limit_s, seeders=seeders))
     wall_s = time.perf_counter() - started
     document = plan_document(
         problem, plan, plan_id="pl_bench", version=1, created_at=datetime.now(UTC)
@@ -45,10 +75,19 @@ def run_size(visits: int, time_limit_s: float) -> dict[str, Any]:
     report = check_plan(raw, document, pair_lookup(provider_for(problem)))
     kpis = document["kpis"]
     by_priority = kpis["assigned_by_priority"]
+    priority_of = {visit.id: visit.priority for visit in problem.visits}
+    weighted = sum(
+        PRIORITY_WEIGHT[priority_of[stop["visit_id"]]]
+        for route in document["routes"]
+        for stop in route["stops"]
+        if stop.get("visit_id")
+    )
     return {
         "visits": visits,
+        "solver": solver,
         "technicians": len(problem.technicians),
         "assigned": kpis["assigned"],
+        "weighted": weighted,
         "by_priority": " ".join(
             f"{name[0].upper()}{c['assigned']}/{c['visits']}" for name, c in by_priority.items()
         ),
@@ -57,19 +96,29 @@ def run_size(visits: int, time_limit_s: float) -> dict[str, Any]:
         "on_time": kpis["on_time_rate"],
         "km": kpis["distance_km"],
         "wall_s": round(wall_s, 1),
-        "peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        # The engine's second search runs in a child process: both peaks count.
+        "peak_mb": round(
+            (
+                resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+                + resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+            )
+            / 1024
+        ),
         "violations": len(report.violations),
     }
 
 
 def _table(rows: Sequence[dict[str, Any]]) -> str:
     head = (
-        "| visits | techs | assigned | by priority (U/H/N/L) | radius | early band | on time "
-        "| km | wall s | peak MB | violations |\n"
-        "|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|\n"
+        "| visits | solver | techs | assigned | by priority (U/H/N/L) | priority-weighted "
+        "| radius | early band | on time | km | wall s | peak MB | violations |\n"
+        "|---:|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|\n"
     )
     body = "".join(
-        f"| {r['visits']} | {r['technicians']} | {r['assigned']} | {r['by_priority']} "
+        f"| {r['visits']} | {r['solver']} | failed: {r['failed']} |" + " |" * 10 + "\n"
+        if "failed" in r
+        else f"| {r['visits']} | {r['solver']} | {r['technicians']} | {r['assigned']} "
+        f"| {r['by_priority']} | {r['weighted']} "
         f"| {r['left_out_radius']} | {r['early_band']} | {r['on_time']:.0%} | {r['km']} "
         f"| {r['wall_s']} | {r['peak_mb']} | {r['violations']} |\n"
         for r in rows
@@ -82,39 +131,70 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Field-day benchmark")
     parser.add_argument("--sizes", type=int, nargs="+", default=[60, 250])
     parser.add_argument("--time-limit", type=float, default=20.0)
+    parser.add_argument(
+        "--solvers", nargs="+", choices=SOLVERS, default=["ours", "vroom"], help="who plans"
+    )
+    parser.add_argument("--no-record", action="store_true", help="do not append to RESULTS.md")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # child process: one size
+    parser.add_argument("--solver", choices=SOLVERS, default="ours", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.one:
-        sys.stdout.write(json.dumps(run_size(args.one, args.time_limit)) + "\n")
+        row = run_size(args.one, args.time_limit, args.solver)
+        sys.stdout.write(json.dumps(row) + "\n")
         return 0
     rows = []
     for size in args.sizes:
-        child = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "benchmarks.field_days",
-                "--one",
-                str(size),
-                "--time-limit",
-                str(args.time_limit),
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        rows.append(json.loads(child.stdout.splitlines()[-1]))
-        sys.stdout.write(json.dumps(rows[-1]) + "\n")
+        for solver in args.solvers:
+            rows.append(_run_child(size, solver, args.time_limit))
+            sys.stdout.write(json.dumps(rows[-1]) + "\n")
+            sys.stdout.flush()
+    sys.stdout.write(_table(rows))
     command = "python -m benchmarks.field_days " + " ".join(
-        ["--sizes", *map(str, args.sizes), "--time-limit", f"{args.time_limit:g}"]
+        [
+            "--sizes",
+            *map(str, args.sizes),
+            "--time-limit",
+            f"{args.time_limit:g}",
+            "--solvers",
+            *args.solvers,
+        ]
     )
-    record(
-        "Field days",
-        command,
-        f"Generated days of `benchmarks/dayset.py`, seed {SEED}; engine defaults "
-        f"(guided local search), {args.time_limit:g} s per day.\n\n" + _table(rows),
-    )
+    if not args.no_record:
+        record(
+            "Field days",
+            command,
+            f"Generated days of `benchmarks/dayset.py`, seed {SEED}; {args.time_limit:g} s per "
+            "day and solver; ours = engine defaults (seeders on), ours-unseeded = OR-Tools "
+            "alone, vroom = VROOM 1 thread, exploration 5, on the same compiled instance "
+            "(see the module notes). Priority-weighted = urgent 256, high 16, normal 4, "
+            "low 1 per assigned visit.\n\n" + _table(rows),
+        )
     return 0
+
+
+def _run_child(size: int, solver: str, time_limit_s: float) -> dict[str, Any]:
+    """One (size, solver) in a fresh process; a failure becomes a row saying so."""
+    child = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.field_days",
+            "--one",
+            str(size),
+            "--solver",
+            solver,
+            "--time-limit",
+            str(time_limit_s),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if child.returncode == 0:
+        row: dict[str, Any] = json.loads(child.stdout.splitlines()[-1])
+        return row
+    reason = (child.stderr.strip().splitlines() or ["no output"])[-1]
+    return {"visits": size, "solver": solver, "failed": reason}
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ benchmarks build one straight from a Solomon file.
 
 from solver.errors import InstanceError, SolverError
 from solver.instance import BreakRule, Instance, Vehicle
-from solver.solve import Progress, RouteSolution, Solution, SolveParams, solve
+from solver.solve import Progress, RouteSolution, Solution, SolveParams, schedule, solve
 
 __all__ = [
     "BreakRule",
@@ -19,5 +19,6 @@ __all__ = [
     "SolveParams",
     "SolverError",
     "Vehicle",
+    "schedule",
     "solve",
 ]

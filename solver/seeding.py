@@ -16,8 +16,8 @@ What each seeder sees:
 - VROOM: the same matrices, breaks, and eligibility as *skills* (one skill per distinct set of
   allowed vehicles); it has no prizes, so penalties become its priorities (0-100, in proportion).
 
-Neither sees the soft costs (preferred vehicles, soft windows); ``seedable`` says so, and the
-search then runs on OR-Tools alone.
+Neither sees the preferred-vehicle costs (OR-Tools weighs them in choosing among seeds and in
+its search from the chosen one); with soft windows (re-planning) nothing is seeded.
 """
 
 from __future__ import annotations
@@ -34,13 +34,17 @@ from solver.instance import Instance
 
 __all__ = [
     "MAX_PROFILES",
+    "PYVRP_NODE_ITERATIONS_PER_S",
     "SEEDERS",
+    "VROOM_SECONDS_AT_250",
     "VROOM_SHARE",
     "installed_seeders",
+    "pyvrp_iterations",
     "pyvrp_routes",
     "route_cost",
-    "seed_search",
+    "run_seeder",
     "seedable",
+    "vroom_level",
     "vroom_routes",
 ]
 
@@ -48,6 +52,13 @@ __all__ = [
 MAX_PROFILES = 8
 #: The seeders by name, in the order they are tried.
 SEEDERS = ("pyvrp", "vroom")
+#: PyVRP iterations a second times the number of nodes, on the reference machine (2 cores,
+#: x86_64; measured 1,600-2,300 x 100 on Solomon, 255 x 1,000 on Homberger): the rate that
+#: turns a reproducible run's budget into iterations.
+PYVRP_NODE_ITERATIONS_PER_S = 200_000
+#: Seconds VROOM takes at each exploration level (0-5) on a 250-visit field day, one thread,
+#: on the reference machine; about quadratic in the number of nodes.
+VROOM_SECONDS_AT_250 = (0.3, 0.5, 1.9, 2.2, 8.5, 10.8)
 #: Part of its budget the VROOM-then-PyVRP search leaves VROOM at most (it often stops sooner).
 VROOM_SHARE = 0.5
 #: VROOM's priorities run 0-100.
@@ -65,12 +76,9 @@ def installed_seeders(names: Sequence[str] = SEEDERS) -> tuple[str, ...]:
 
 
 def seedable(instance: Instance) -> tuple[str, ...]:
-    """The seeders able to express ``instance`` whole (empty when its objective has soft costs)."""
-    has_preferences = bool(np.any(instance.preference_cost)) and bool(
-        instance.preferred.size and (instance.preferred >= 0).any()
-    )
+    """The seeders able to express ``instance``'s rules (none when it has soft windows)."""
     has_soft_windows = bool(instance.soft_window_cost and instance.soft_window_s.size)
-    if instance.n_nodes == 0 or has_preferences or has_soft_windows:
+    if instance.n_nodes == 0 or has_soft_windows:
         return ()
     able = ["vroom"]
     has_breaks = any(vehicle.breaks for vehicle in instance.vehicles)
@@ -91,14 +99,23 @@ def route_cost(instance: Instance, routes: Sequence[Sequence[int]]) -> int:
     """The OR-Tools objective of ``routes`` (one per vehicle) on a ``seedable`` instance.
 
     Arc costs from each vehicle's start through its nodes to its end, the fixed cost of every
-    used vehicle, and the penalty of every node left out.
+    used vehicle, the preference cost of every node served by a vehicle it does not prefer, and
+    the penalty of every node left out.
     """
     cost = arc_costs(instance)
+    preferred = instance.preferred
+    miss_cost = np.broadcast_to(
+        np.asarray(instance.preference_cost, dtype=np.int64), (instance.n_nodes,)
+    )
     total = 0
     served = np.zeros(instance.n_nodes, dtype=bool)
-    for vehicle, route in zip(instance.vehicles, routes, strict=True):
+    for v, (vehicle, route) in enumerate(zip(instance.vehicles, routes, strict=True)):
         if not route:
             continue
+        if preferred.size:
+            nodes = np.asarray(route, dtype=np.int64)
+            missed = (preferred[nodes] >= 0) & (preferred[nodes] != v)
+            total += int(miss_cost[nodes][missed].sum())
         path = [
             vehicle.start_location,
             *instance.node_location[list(route)].tolist(),
@@ -129,18 +146,26 @@ def _forbidden_patterns(instance: Instance) -> tuple[list[frozenset[int]], list[
     return patterns, of_vehicle
 
 
+def pyvrp_iterations(n_nodes: int, work_s: float) -> int:
+    """PyVRP iterations worth ``work_s`` seconds on the reference machine for ``n_nodes``."""
+    return max(1, round(work_s * PYVRP_NODE_ITERATIONS_PER_S / max(1, n_nodes)))
+
+
 def pyvrp_routes(
     instance: Instance,
     time_limit_s: float,
     seed: int,
     start: Sequence[Sequence[int]] | None = None,
+    work_s: float | None = None,
 ) -> Routes:
     """Routes PyVRP finds for ``instance`` in ``time_limit_s``, one node list per vehicle.
 
-    ``start`` (one node list per vehicle) is its warm start when given.
+    ``start`` (one node list per vehicle) is its warm start when given. With ``work_s``, PyVRP
+    stops after ``pyvrp_iterations(n, work_s)`` iterations (the same routes for the same seed
+    on any machine) or at ``time_limit_s``, whichever comes first.
     """
     import pyvrp
-    from pyvrp.stop import MaxRuntime
+    from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria, StoppingCriterion
 
     n = instance.n_nodes
     depot_locations = sorted(
@@ -228,9 +253,12 @@ def pyvrp_routes(
                 if route
             ],
         )
+    stop: StoppingCriterion = MaxRuntime(max(0.0, time_limit_s))
+    if work_s is not None:
+        stop = MultipleCriteria([MaxIterations(pyvrp_iterations(n, work_s)), stop])
     result = pyvrp.solve(
         data,
-        MaxRuntime(max(0.0, time_limit_s)),
+        stop,
         seed=seed,
         collect_stats=False,
         display=False,
@@ -246,8 +274,26 @@ def pyvrp_routes(
     return routes
 
 
-def vroom_routes(instance: Instance, time_limit_s: float) -> Routes:
-    """Routes VROOM finds for ``instance`` within about ``time_limit_s``, one list per vehicle."""
+def vroom_level(n_nodes: int, budget_s: float) -> int:
+    """VROOM's most thorough exploration level expected to end within ``budget_s``.
+
+    A level cut short by VROOM's timeout does far worse than a lower level run to its end
+    (250 visits in 5 s: level 5 cut 537,443, level 3 to its end ~2 s later); the table of
+    ``VROOM_SECONDS_AT_250`` times ``(n / 250) ** 2`` predicts each level's time.
+    """
+    scale = (max(1, n_nodes) / 250) ** 2
+    fitting = [
+        level for level, seconds in enumerate(VROOM_SECONDS_AT_250) if seconds * scale <= budget_s
+    ]
+    return max(fitting, default=0)
+
+
+def vroom_routes(instance: Instance, time_limit_s: float, plan_s: float | None = None) -> Routes:
+    """Routes VROOM finds for ``instance`` within about ``time_limit_s``, one list per vehicle.
+
+    The exploration level is the highest expected to end within ``plan_s`` (default: the time
+    limit), which stays VROOM's timeout.
+    """
     import vroom
 
     model = vroom.Input()
@@ -302,8 +348,9 @@ def vroom_routes(instance: Instance, time_limit_s: float) -> Routes:
             for node in range(instance.n_nodes)
         ]
     )
+    level = vroom_level(instance.n_nodes, time_limit_s if plan_s is None else plan_s)
     solution = model.solve(
-        exploration_level=5, nb_threads=1, timeout=timedelta(seconds=max(0.1, time_limit_s))
+        exploration_level=level, nb_threads=1, timeout=timedelta(seconds=max(0.1, time_limit_s))
     )
     steps = solution.routes
     jobs = steps[steps["type"] == "job"]
@@ -313,30 +360,39 @@ def vroom_routes(instance: Instance, time_limit_s: float) -> Routes:
     return routes
 
 
-def vroom_then_pyvrp(instance: Instance, time_limit_s: float, seed: int) -> Routes:
+def vroom_then_pyvrp(
+    instance: Instance, time_limit_s: float, seed: int, work_s: float | None = None
+) -> Routes:
     """VROOM's routes, improved by PyVRP from them for what is left of ``time_limit_s``.
 
     The second of the two diverse searches ``solver.solve`` runs side by side; PyVRP is skipped
-    when it cannot express the instance, and the VROOM routes are returned as they are.
+    when it cannot express the instance, and the VROOM routes are returned as they are. With
+    ``work_s`` (reproducible), VROOM runs to its own end (``time_limit_s`` its cap) and PyVRP
+    for the work of the rest of ``work_s``.
     """
+    if "pyvrp" not in seedable(instance):
+        return vroom_routes(instance, time_limit_s, work_s)
     started = clock.time()
-    routes = vroom_routes(instance, time_limit_s * VROOM_SHARE)
+    share = time_limit_s if work_s is not None else time_limit_s * VROOM_SHARE
+    routes = vroom_routes(instance, share, None if work_s is None else work_s * VROOM_SHARE)
     left = time_limit_s - (clock.time() - started)
-    if "pyvrp" in seedable(instance) and left > 0.1:
-        return pyvrp_routes(instance, left, seed, start=routes)
-    return routes
+    if work_s is not None:
+        return pyvrp_routes(instance, left, seed, routes, work_s * (1 - VROOM_SHARE))
+    return pyvrp_routes(instance, left, seed, start=routes) if left > 0.1 else routes
 
 
-def seed_search(name: str, instance: Instance, deadline: float, seed: int) -> Routes:
-    """Run the search ``name`` (``pyvrp`` or ``vroom``) until the wall-clock ``deadline``.
+def run_seeder(
+    name: str, instance: Instance, deadline: float, seed: int, work_s: float | None = None
+) -> Routes:
+    """Run the seeder ``name`` (``pyvrp`` or ``vroom``) until the wall-clock ``deadline``.
 
-    ``vroom`` is VROOM followed by PyVRP from its routes when PyVRP can express the instance:
-    the second of the two diverse searches ``solver.solve`` runs side by side. Module-level, so
-    a spawned process can run it; ``deadline`` is ``time.time()``-based for the same reason.
+    ``vroom`` is VROOM followed by PyVRP from its routes when PyVRP can express the instance.
+    With ``work_s`` the search counts work instead (reproducible) and ``deadline`` is only its
+    cap. ``deadline`` is ``time.time()``-based, so it means the same in another process.
     """
     budget = deadline - clock.time()
     if name == "pyvrp":
-        return pyvrp_routes(instance, budget, seed)
+        return pyvrp_routes(instance, budget, seed, work_s=work_s)
     if name == "vroom":
-        return vroom_then_pyvrp(instance, budget, seed)
+        return vroom_then_pyvrp(instance, budget, seed, work_s)
     raise ValueError(f"unknown seeder {name!r}")

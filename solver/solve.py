@@ -6,15 +6,22 @@ import logging
 import multiprocessing
 import time as clock
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, replace
 
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
 from solver.errors import SolverError
 from solver.instance import Instance
 from solver.model import RoutingHandles, build_routing_model
-from solver.seeding import SEEDERS, installed_seeders, route_cost, seed_search, seedable
+from solver.seeding import (
+    SEEDERS,
+    installed_seeders,
+    route_cost,
+    run_seeder,
+    seedable,
+    vroom_routes,
+)
 
 __all__ = [
     "FIRST_SOLUTION",
@@ -24,6 +31,7 @@ __all__ = [
     "RouteSolution",
     "Solution",
     "SolveParams",
+    "schedule",
     "search_parameters",
     "solve",
 ]
@@ -88,6 +96,15 @@ class SolveParams:
         OR-Tools keeps the cheaper, then searches on from it for the last ``POLISH_SHARE`` of
         the budget. Empty: OR-Tools alone from its first-solution strategy. Never used with
         ``initial_routes`` or a ``solution_limit``.
+    reproducible
+        Count work instead of watching the clock, so the same instance, parameters and seed
+        give the same solution on any machine: PyVRP runs a number of iterations worth the
+        seeding share of the budget on the reference machine (``PYVRP_NODE_ITERATIONS_PER_S``),
+        VROOM runs to its own end, and OR-Tools stops at its first local optimum (greedy
+        descent) instead of running guided local search to the time limit. The time limit
+        stays a cap: a run that reaches it (a much slower machine) is no longer reproducible.
+        Where no second process can be started, the two seeders run one after the other with
+        half the work each, so results differ from a run that had two processes.
     """
 
     time_limit_s: float = 10.0
@@ -96,6 +113,7 @@ class SolveParams:
     solution_limit: int = 0
     seed: int = 0
     seeders: tuple[str, ...] = SEEDERS
+    reproducible: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,33 +201,73 @@ def solve(
         If the model cannot be built or no solution is found (not even all nodes dropped).
     """
     params = params or SolveParams()
+    if params.reproducible:
+        params = replace(params, metaheuristic="greedy_descent")
     started = clock.monotonic()
     handles = build_routing_model(instance)
     routing = handles.routing
     if on_progress is not None:
         _report_progress(handles, instance.n_nodes, started, on_progress)
     search = search_parameters(params)
-    # The model is closed once, before any start is read into it; seeding closes it while the
-    # second process starts its search.
+    closed = [False]  # a model is closed once (solving closes it too)
 
-    def close_model() -> None:
-        routing.CloseModelWithParameters(search)
+    def own_routes(deadline: float) -> list[list[int]] | None:
+        """OR-Tools' own search until the wall-clock ``deadline``: its routes, if any."""
+        own = search_parameters(params)
+        own.time_limit.FromMilliseconds(max(1, round((deadline - clock.time()) * 1000)))
+        closed[0] = True
+        found = routing.SolveWithParameters(own)
+        return None if found is None else _routes_of(handles, instance, found)
 
     if initial_routes is None and not params.solution_limit:
-        initial_routes = _seed_routes(instance, params, started, close_model, on_progress)
-    else:
-        close_model()
+        initial_routes = _seed_routes(instance, params, started, own_routes, on_progress)
+    if not closed[0]:
+        routing.CloseModelWithParameters(search)
     if initial_routes is not None:
         search.time_limit.FromMilliseconds(_left_ms(params, started))
         start_from = _feasible_start(routing, initial_routes)
         if start_from is not None:
-            assignment = routing.SolveFromAssignmentWithParameters(start_from, search)
+            # With the budget spent, the search may stop before it restores its start.
+            assignment = routing.SolveFromAssignmentWithParameters(start_from, search) or (
+                start_from
+            )
         else:
             assignment = routing.SolveWithParameters(search)
     else:
         assignment = routing.SolveWithParameters(search)
     if assignment is None:
         raise SolverError(f"no solution found (status {routing.status()})")
+    return _extract(handles, instance, assignment, clock.monotonic() - started)
+
+
+def schedule(instance: Instance, routes: Sequence[Sequence[int]]) -> Solution:
+    """The solution made of exactly ``routes`` (one node list per vehicle), timed by the model.
+
+    For judging routes found elsewhere by the engine's own rules: each node is served as early
+    as its route allows, as ``solve`` does.
+
+    Raises
+    ------
+    SolverError
+        If the routes break a constraint; the message names the first vehicle whose route does.
+    """
+    started = clock.monotonic()
+    handles = build_routing_model(instance)
+    routing = handles.routing
+    search = search_parameters(SolveParams(metaheuristic="greedy_descent", solution_limit=1))
+    routing.CloseModelWithParameters(search)
+    lists = [list(route) for route in routes]
+    start_from = routing.ReadAssignmentFromRoutes(lists, True)
+    if start_from is None:
+        empty: list[list[int]] = [[] for _ in lists]
+        for v, route in enumerate(lists):
+            alone = [route if k == v else [] for k in range(len(empty))]
+            if routing.ReadAssignmentFromRoutes(alone, True) is None:
+                raise SolverError(f"the route of vehicle {v} breaks a constraint: {route}")
+        raise SolverError("the routes together break a constraint")
+    assignment = routing.SolveFromAssignmentWithParameters(start_from, search)
+    if assignment is None:
+        raise SolverError(f"the routes could not be timed (status {routing.status()})")
     return _extract(handles, instance, assignment, clock.monotonic() - started)
 
 
@@ -222,38 +280,46 @@ def _seed_routes(
     instance: Instance,
     params: SolveParams,
     started: float,
-    close_model: Callable[[], None],
+    own_routes: Callable[[float], list[list[int]] | None],
     on_progress: Callable[[Progress], None] | None,
 ) -> list[list[int]] | None:
-    """The cheapest routes of the seeders able to express ``instance``, or ``None``.
+    """The cheapest routes of two diverse searches side by side, or ``None`` if none can seed.
 
-    The VROOM-then-PyVRP search runs in a spawned process while this one calls ``close_model``
-    (always called, once) and runs PyVRP; both stop at the same deadline, leaving
-    ``POLISH_SHARE`` of the budget.
-    Where no second process may be started, the searches run one after the other, each with
-    its share.
+    When PyVRP and VROOM can both express ``instance``, VROOM-then-PyVRP runs in a spawned
+    process while this one runs PyVRP; when only VROOM can (breaks), VROOM runs in the spawned
+    process and this one runs OR-Tools' own search (``own_routes``). Both stop at the same
+    deadline, leaving ``POLISH_SHARE`` of the budget to search on from the cheaper. Where no
+    second process may be started, the two run one after the other, each with half the time.
     """
     able = [name for name in seedable(instance) if name in params.seeders]
     able = [name for name in able if name in installed_seeders(tuple(able))]
     polish_s = max(MIN_POLISH_S, POLISH_SHARE * params.time_limit_s)
     seeding_s = params.time_limit_s - polish_s - (clock.monotonic() - started)
     if not able or seeding_s <= MIN_POLISH_S:
-        close_model()
         return None
     deadline = clock.time() + seeding_s
-    side = able[-1] if len(able) > 1 else None
+    # Reproducible: the searches count work worth ``seeding_s``; the deadline only caps them.
+    work_s = seeding_s if params.reproducible else None
+    if params.reproducible:
+        deadline = clock.time() + params.time_limit_s - (clock.monotonic() - started) - polish_s
+    side = able[-1]
+
+    def main_search(until: float, work: float | None) -> list[list[list[int]]]:
+        if len(able) == 1:
+            routes = own_routes(until)
+            return [] if routes is None else [routes]
+        return _guarded(able[0], instance, until, params.seed, work)
+
     candidates: list[list[list[int]]] = []
-    with _SideProcess(side) as pool:
-        future: Future[list[list[int]]] | None = None
-        if pool is not None and side is not None:
-            future = pool.submit(seed_search, side, instance, deadline, params.seed + 1)
-        close_model()
-        if future is None and side is not None:
-            # No second process: each search gets its share of the time, one after the other.
-            half = clock.time() + (deadline - clock.time()) / 2
-            candidates.extend(_guarded(side, instance, half, params.seed + 1))
-        candidates.extend(_guarded(able[0], instance, deadline, params.seed))
-        if future is not None:
+    with _SideProcess() as pool:
+        if pool is None:
+            half = deadline if work_s is not None else clock.time() + seeding_s / 2
+            half_work = None if work_s is None else work_s / 2
+            candidates.extend(_guarded(side, instance, half, params.seed + 1, half_work))
+            candidates.extend(main_search(deadline, half_work))
+        else:
+            future = pool.submit(seed_search, side, instance, deadline, params.seed + 1, work_s)
+            candidates.extend(main_search(deadline, work_s))
             wait_s = max(0.0, deadline - clock.time()) + SEED_GRACE_S
             try:
                 candidates.append(future.result(timeout=wait_s))
@@ -262,7 +328,10 @@ def _seed_routes(
                 future.cancel()
     if not candidates:
         return None
-    best = min(candidates, key=lambda routes: route_cost(instance, routes))
+    costs = [route_cost(instance, routes) for routes in candidates]
+    main_name = able[0] if len(able) > 1 else "ortools"
+    logger.info("seed costs %s (%s, then %s)", costs, main_name, side)
+    best = candidates[costs.index(min(costs))]
     if on_progress is not None:
         placed = sum(len(route) for route in best)
         on_progress(
@@ -273,10 +342,33 @@ def _seed_routes(
     return best
 
 
-def _guarded(name: str, instance: Instance, deadline: float, seed: int) -> list[list[list[int]]]:
+def seed_search(
+    name: str, instance: Instance, deadline: float, seed: int, work_s: float | None = None
+) -> list[list[int]]:
+    """One of the two searches ``solve`` runs side by side, until the wall-clock ``deadline``.
+
+    ``pyvrp``: PyVRP. ``vroom``: VROOM, then PyVRP from its routes where PyVRP can express the
+    instance, else OR-Tools from them (its own model, guided local search) for the time left.
+    With ``work_s`` it counts work instead (reproducible; see ``SolveParams.reproducible``).
+    Module-level, so a spawned process can run it; ``deadline`` is ``time.time()``-based.
+    """
+    if name != "vroom" or "pyvrp" in seedable(instance):
+        return run_seeder(name, instance, deadline, seed, work_s)
+    routes = vroom_routes(instance, deadline - clock.time(), work_s)
+    left = deadline - clock.time()
+    if left < MIN_POLISH_S:
+        return routes
+    params = SolveParams(time_limit_s=left, seed=seed, seeders=(), reproducible=work_s is not None)
+    improved = solve(instance, params, initial_routes=routes)
+    return [list(route.nodes) for route in improved.routes]
+
+
+def _guarded(
+    name: str, instance: Instance, deadline: float, seed: int, work_s: float | None
+) -> list[list[list[int]]]:
     """The seeder's routes as a one-item list, or no item when it fails (it is only a seed)."""
     try:
-        return [seed_search(name, instance, deadline, seed)]
+        return [seed_search(name, instance, deadline, seed, work_s)]
     except Exception as error:  # OR-Tools searches on without this seed
         logger.warning("seeder %s gave no routes: %r", name, error)
         return []
@@ -285,9 +377,9 @@ def _guarded(name: str, instance: Instance, deadline: float, seed: int) -> list[
 class _SideProcess:
     """A one-worker spawned process pool, or ``None`` where this process may not have one."""
 
-    def __init__(self, side: str | None) -> None:
+    def __init__(self) -> None:
         self._pool: ProcessPoolExecutor | None = None
-        if side is not None and not multiprocessing.current_process().daemon:
+        if not multiprocessing.current_process().daemon:
             self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
 
     def __enter__(self) -> ProcessPoolExecutor | None:
@@ -356,6 +448,22 @@ def _report_progress(
         on_progress(Progress(now - started, best[0], placed, total))
 
     routing.AddAtSolutionCallback(at_solution)
+
+
+def _routes_of(
+    handles: RoutingHandles, instance: Instance, assignment: pywrapcp.Assignment
+) -> list[list[int]]:
+    """The node list of each vehicle in ``assignment``."""
+    routing, manager = handles.routing, handles.manager
+    routes: list[list[int]] = []
+    for v in range(instance.n_vehicles):
+        route: list[int] = []
+        index = assignment.Value(routing.NextVar(routing.Start(v)))
+        while not routing.IsEnd(index):
+            route.append(manager.IndexToNode(index))
+            index = assignment.Value(routing.NextVar(index))
+        routes.append(route)
+    return routes
 
 
 def _extract(

@@ -159,3 +159,26 @@ def test_apikey_create_prints_the_key_once_and_stores_its_hash(database: str) ->
     empty = runner.invoke(app, ["apikey", "create", " "])
     assert empty.exit_code == 2 and "name" in empty.output
     store.close()
+
+
+@pytest.mark.slow
+def test_solve_with_a_seed_gives_the_same_plan_twice(tmp_path: Path) -> None:
+    from benchmarks.dayset import generate_day
+
+    day = write(tmp_path / "day.json", generate_day(40, 11))
+    routes = []
+    for run in range(2):
+        out = tmp_path / f"plan{run}.json"
+        result = runner.invoke(
+            app, ["solve", str(day), "-o", str(out), "--time-limit", "4", "--seed", "7"]
+        )
+        assert result.exit_code == 0, result.output
+        plan = json.loads(out.read_text(encoding="utf-8"))
+        routes.append(
+            [
+                (route["technician_id"], [stop["visit_id"] for stop in route["stops"]])
+                for route in plan["routes"]
+            ]
+        )
+    assert routes[0] == routes[1]
+    assert sum(len(stops) for _, stops in routes[0]) > 20
