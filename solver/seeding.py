@@ -58,7 +58,7 @@ SEEDERS = ("pyvrp", "vroom")
 PYVRP_NODE_ITERATIONS_PER_S = 200_000
 #: Seconds VROOM takes at each exploration level (0-5) on a 250-visit field day, one thread,
 #: on the reference machine; about quadratic in the number of nodes.
-VROOM_SECONDS_AT_250 = (0.3, 0.5, 1.9, 2.2, 8.5, 10.8)
+VROOM_SECONDS_AT_250 = (0.3, 0.7, 1.5, 2.8, 6.3, 8.8)
 #: Part of its budget the VROOM-then-PyVRP search leaves VROOM at most (it often stops sooner).
 VROOM_SHARE = 0.5
 #: VROOM's priorities run 0-100.
