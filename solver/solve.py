@@ -224,20 +224,54 @@ def solve(
     if not closed[0]:
         routing.CloseModelWithParameters(search)
     if initial_routes is not None:
-        search.time_limit.FromMilliseconds(_left_ms(params, started))
-        start_from = _feasible_start(routing, initial_routes)
+        # The search from a start always gets a moment, even when seeding overran.
+        search.time_limit.FromMilliseconds(
+            max(_left_ms(params, started), round(MIN_POLISH_S * 1000))
+        )
+        repair_until = started + max(0.0, params.time_limit_s - MIN_POLISH_S)
+        start_from = _feasible_start(routing, initial_routes, repair_until)
+        assignment = None
         if start_from is not None:
-            # With the budget spent, the search may stop before it restores its start.
-            assignment = routing.SolveFromAssignmentWithParameters(start_from, search) or (
-                start_from
-            )
-        else:
+            assignment = routing.SolveFromAssignmentWithParameters(start_from, search)
+            # A restored start can be refused where breaks of other vehicles are involved
+            # (seen with VROOM's routes on 800-visit days); the same routes as locks of the
+            # first solution are accepted.
+            if assignment is None:
+                assignment = _solve_from_locks(handles, instance, start_from, search)
+        if assignment is None:
             assignment = routing.SolveWithParameters(search)
     else:
         assignment = routing.SolveWithParameters(search)
     if assignment is None:
         raise SolverError(f"no solution found (status {routing.status()})")
     return _extract(handles, instance, assignment, clock.monotonic() - started)
+
+
+def _solve_from_locks(
+    handles: RoutingHandles,
+    instance: Instance,
+    start_from: pywrapcp.Assignment,
+    search: pywrapcp.RoutingSearchParameters,
+) -> pywrapcp.Assignment | None:
+    """The search from ``start_from``'s routes given as locks, or at least those routes timed.
+
+    A restored start can be refused where breaks of other vehicles are involved (seen with
+    VROOM's routes on 800-visit days); the same routes as locks of the first solution are
+    accepted. When even that search ends without a solution (its budget spent), the routes
+    alone, closed and timed, are the answer: a start that held is never lost.
+    """
+    routing = handles.routing
+    routes = _routes_of(handles, instance, start_from)
+    if routing.ApplyLocksToAllVehicles(routes, False):
+        found = routing.SolveWithParameters(search)
+        if found is not None:
+            return found
+    exact = search_parameters(SolveParams(metaheuristic="greedy_descent", solution_limit=1))
+    if routing.ApplyLocksToAllVehicles(routes, True):
+        found = routing.SolveWithParameters(exact)
+        if found is not None:
+            return found
+    return None
 
 
 def schedule(instance: Instance, routes: Sequence[Sequence[int]]) -> Solution:
@@ -257,18 +291,20 @@ def schedule(instance: Instance, routes: Sequence[Sequence[int]]) -> Solution:
     search = search_parameters(SolveParams(metaheuristic="greedy_descent", solution_limit=1))
     routing.CloseModelWithParameters(search)
     lists = [list(route) for route in routes]
-    start_from = routing.ReadAssignmentFromRoutes(lists, True)
-    if start_from is None:
-        empty: list[list[int]] = [[] for _ in lists]
-        for v, route in enumerate(lists):
-            alone = [route if k == v else [] for k in range(len(empty))]
-            if routing.ReadAssignmentFromRoutes(alone, True) is None:
-                raise SolverError(f"the route of vehicle {v} breaks a constraint: {route}")
-        raise SolverError("the routes together break a constraint")
-    assignment = routing.SolveFromAssignmentWithParameters(start_from, search)
-    if assignment is None:
-        raise SolverError(f"the routes could not be timed (status {routing.status()})")
-    return _extract(handles, instance, assignment, clock.monotonic() - started)
+    # The routes as closed locks of the first solution: exactly them, timed by the model.
+    if routing.ApplyLocksToAllVehicles(lists, True):
+        assignment = routing.SolveWithParameters(search)
+        if assignment is not None:
+            return _extract(handles, instance, assignment, clock.monotonic() - started)
+    for v, route in enumerate(lists):
+        if (
+            routing.ReadAssignmentFromRoutes(
+                [route if k == v else [] for k in range(len(lists))], True
+            )
+            is None
+        ):
+            raise SolverError(f"the route of vehicle {v} breaks a constraint: {route}")
+    raise SolverError(f"the routes together break a constraint (status {routing.status()})")
 
 
 def _left_ms(params: SolveParams, started: float) -> int:
@@ -359,8 +395,13 @@ def seed_search(
     if left < MIN_POLISH_S:
         return routes
     params = SolveParams(time_limit_s=left, seed=seed, seeders=(), reproducible=work_s is not None)
-    improved = solve(instance, params, initial_routes=routes)
-    return [list(route.nodes) for route in improved.routes]
+    try:
+        improved = solve(instance, params, initial_routes=routes)
+    except SolverError as error:
+        logger.warning("OR-Tools found nothing from VROOM's routes: %s", error)
+        return routes
+    found = [list(route.nodes) for route in improved.routes]
+    return min((found, routes), key=lambda candidate: route_cost(instance, candidate))
 
 
 def _guarded(
@@ -392,14 +433,18 @@ class _SideProcess:
 
 
 def _feasible_start(
-    routing: pywrapcp.RoutingModel, routes: Sequence[Sequence[int]]
+    routing: pywrapcp.RoutingModel,
+    routes: Sequence[Sequence[int]],
+    until: float = float("inf"),
 ) -> pywrapcp.Assignment | None:
     """An assignment of ``routes`` as close as possible to them.
 
     OR-Tools refuses a start in which any route breaks a constraint (after a delay, one late
     visit would throw away every route). Each route is checked alone; from one that fails,
     the visit whose removal repairs it is left out (or, failing that, the last one) until it
-    passes, so the search starts from everything that still holds.
+    passes, so the search starts from everything that still holds. Checking is not free (a
+    read of the whole model each time): past ``until`` (``time.monotonic()``), routes not yet
+    checked are left to the search instead, so a start never eats the budget.
     """
     lists = [list(route) for route in routes]
     whole = routing.ReadAssignmentFromRoutes(lists, True)
@@ -413,6 +458,9 @@ def _feasible_start(
         return routing.ReadAssignmentFromRoutes(trial, True) is not None
 
     for v, route in enumerate(lists):
+        if clock.monotonic() > until:
+            route.clear()
+            continue
         while route and not holds(v, route):
             repaired = next(
                 (k for k in range(len(route)) if holds(v, route[:k] + route[k + 1 :])), None

@@ -272,3 +272,20 @@ def test_vroom_level_is_the_most_thorough_that_ends_in_time() -> None:
     assert levels == sorted(levels) and levels[0] < levels[-1]
     by_size = [vroom_level(n, 20.0) for n in (60, 250, 800, 2500)]
     assert by_size == sorted(by_size, reverse=True) and by_size[0] > by_size[-1]
+
+
+def test_repairing_a_start_stops_at_its_deadline() -> None:
+    from solver.model import build_routing_model
+
+    instance = grid_instance(12, 3)
+    handles = build_routing_model(instance)
+    routing = handles.routing
+    routing.CloseModelWithParameters(solve_module.search_parameters(SolveParams()))
+    order = np.argsort(instance.window_s[:, 0]).tolist()
+    broken = [list(reversed(order[:6])), list(reversed(order[6:])), []]
+    late = solve_module._feasible_start(routing, broken, until=0.0)
+    assert late is not None  # every route left to the search: an empty, valid start
+    assert solve_module._routes_of(handles, instance, late) == [[], [], []]
+    repaired = solve_module._feasible_start(routing, broken)
+    assert repaired is not None
+    assert any(solve_module._routes_of(handles, instance, repaired))
