@@ -223,7 +223,7 @@ def test_a_failing_or_missing_seeder_only_loses_its_seed(monkeypatch: pytest.Mon
 
 
 @needs_both
-def test_with_breaks_vroom_races_or_tools_own_search(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_with_breaks_two_vroom_led_searches_race(monkeypatch: pytest.MonkeyPatch) -> None:
     instance = grid_instance(25, 4, breaks=True, preferences=True)
     called: list[str] = []
     real: Callable[..., list[list[int]]] = solve_module.seed_search
@@ -240,7 +240,7 @@ def test_with_breaks_vroom_races_or_tools_own_search(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(solve_module, "seed_search", spy)
     monkeypatch.setattr(solve_module.multiprocessing, "current_process", Daemonic)
     solution = solve(instance, SolveParams(time_limit_s=3))
-    assert called == ["vroom"]
+    assert called == ["vroom", "vroom-quick"]
     assert solution.dropped == ()
     assert_routes_fit(instance, [list(route.nodes) for route in solution.routes])
 
