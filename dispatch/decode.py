@@ -84,8 +84,13 @@ def _route(route: RouteSolution, id_map: IdMap) -> Route:
         row = int(table.visit_row[id_map.node_visit[node]])
         service_start = cumul + int(id_map.door_buffer_s[node])
         leg_s, leg_m = int(travel_s[previous_row, row]), int(distance_m[previous_row, row])
-        in_gap = [(s, d) for s, d in breaks if departure <= s < cumul]
-        ready = departure + leg_s + sum(d for _, d in in_gap)
+        # Breaks between leaving the last place and the door; one under way at departure
+        # (taken at the base before the route starts) holds the departure until it ends.
+        in_gap = [(s, d) for s, d in breaks if s < cumul and s + d > departure]
+        moving = departure
+        for start, length in in_gap:
+            moving = max(moving, start + length) if start < moving else moving + length
+        ready = moving + leg_s
         if visit.appointment is not None:
             last_break_end = max((s + d for s, d in in_gap), default=ready)
             arrival = max(ready, last_break_end, service_start - band_far, id_map.not_before_s)
@@ -143,7 +148,9 @@ def _leave_base(route: RouteSolution, id_map: IdMap, shift_start: int, band_far:
     row = int(id_map.sites.visit_row[id_map.node_visit[node]])
     leg = int(id_map.sites.travel_s[int(id_map.sites.start_row[route.vehicle]), row])
     ready = route.start_s + leg + sum(first_breaks)
-    return max(shift_start, route.start_s - max(0, ready - target))
+    leave = max(shift_start, route.start_s - max(0, ready - target))
+    # Never leave in the middle of a break taken at the base.
+    return max([leave, *(s + d for s, d in route.breaks if s < leave < s + d)])
 
 
 def _early(visit: Visit, arrival: datetime) -> timedelta:
