@@ -10,8 +10,10 @@ This is where the modelling choices of DESIGN.md become arrays:
 - a window ``[a, b]`` bounds the service start; an urgent fault's deadline caps it too;
 - eligibility (``dispatch.eligibility``) gives each node its allowed vehicles; visits nobody may
   serve do not become nodes at all;
-- drop penalties grow with priority (x4 a step) from a base above any insertion's travel cost,
-  so the solver leaves a visit out only when it does not fit.
+- drop penalties grow with priority (x4 a step) from a base above the travel and preference
+  costs of any whole plan, so the solver leaves a visit out only when it does not fit: no
+  saving of kilometres is worth a visit (the base used to be twice the longest leg, and on the
+  250-visit day the search left out a low visit it had placed, to save more than that).
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ __all__ = [
     "compile_problem",
 ]
 
-#: Drop penalty of each priority, in units of the largest possible insertion cost.
+#: Drop penalty of each priority, in units above the cost of any whole plan.
 PRIORITY_WEIGHT = {Priority.LOW: 1, Priority.NORMAL: 4, Priority.HIGH: 16, Priority.URGENT: 256}
 
 #: Integer units of the capacity quantities: 0.1 kg and 1 litre.
@@ -252,7 +254,9 @@ def compile_problem(
             promised = keep.promised_s.get(problem.visits[i].id)
             if promised is not None and problem.visits[i].appointment is None:
                 soft[k] = (max(0, promised - keep.tolerance_s), promised + keep.tolerance_s)
-    base_penalty = 2 * largest_leg + int(preference_cost.max(initial=0)) + 1
+    # Every node and every route end is reached by one leg at most ``largest_leg`` long.
+    most_travel = largest_leg * (len(nodes) + len(vehicles))
+    base_penalty = most_travel + int(preference_cost.sum()) + 1
     instance = Instance(
         travel_s=table.travel_s,
         distance_m=table.distance_m,

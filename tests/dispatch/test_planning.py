@@ -5,10 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 import pytest
 
+from dispatch.compile import PRIORITY_WEIGHT, compile_problem
 from dispatch.model import Plan, Route, UnassignedCode
 from dispatch.planning import SolveParams, plan_day
+from dispatch.travel import provider_for
 from dispatch.validate import parse_problem
 
 QUICK = SolveParams(time_limit_s=1, metaheuristic="greedy_descent")
@@ -206,3 +209,17 @@ def test_daylight_saving_day_keeps_real_durations() -> None:
     assert stop.service_start.isoformat() == "2026-03-29T03:30:00+02:00"
     assert stop.arrival.isoformat() == "2026-03-29T03:20:00+02:00"
     assert route.start_time.isoformat() == "2026-03-29T01:20:00+01:00"
+
+
+def test_a_visit_outweighs_the_travel_of_any_whole_plan(day: dict[str, Any]) -> None:
+    # The lowest drop penalty exceeds every leg of a plan at its longest, so no saving of
+    # travel is ever worth leaving out a visit that fits.
+    day["visits"][0]["priority"] = "low"
+    problem = parse_problem(day)
+    instance, _ = compile_problem(problem, provider_for(problem))
+    legs = instance.n_nodes + len(instance.vehicles)
+    most = int(instance.travel_s.max()) * legs + int(np.sum(instance.preference_cost))
+    assert instance.penalty.min() > most
+    assert sorted(set((instance.penalty // instance.penalty.min()).tolist())) == sorted(
+        {PRIORITY_WEIGHT[visit.priority] for visit in problem.visits}
+    )
