@@ -288,11 +288,17 @@ def vroom_level(n_nodes: int, budget_s: float) -> int:
     return max(fitting, default=0)
 
 
-def vroom_routes(instance: Instance, time_limit_s: float, plan_s: float | None = None) -> Routes:
+def vroom_routes(
+    instance: Instance,
+    time_limit_s: float,
+    plan_s: float | None = None,
+    *,
+    level: int | None = None,
+) -> Routes:
     """Routes VROOM finds for ``instance`` within about ``time_limit_s``, one list per vehicle.
 
-    The exploration level is the highest expected to end within ``plan_s`` (default: the time
-    limit), which stays VROOM's timeout.
+    The exploration ``level`` is, by default, the highest expected to end within ``plan_s``
+    (default: the time limit), which stays VROOM's timeout.
     """
     import vroom
 
@@ -348,7 +354,8 @@ def vroom_routes(instance: Instance, time_limit_s: float, plan_s: float | None =
             for node in range(instance.n_nodes)
         ]
     )
-    level = vroom_level(instance.n_nodes, time_limit_s if plan_s is None else plan_s)
+    if level is None:
+        level = vroom_level(instance.n_nodes, time_limit_s if plan_s is None else plan_s)
     solution = model.solve(
         exploration_level=level, nb_threads=1, timeout=timedelta(seconds=max(0.1, time_limit_s))
     )

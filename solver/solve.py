@@ -20,6 +20,7 @@ from solver.seeding import (
     route_cost,
     run_seeder,
     seedable,
+    vroom_level,
     vroom_routes,
 )
 
@@ -29,6 +30,7 @@ __all__ = [
     "PROGRESS_INTERVAL_S",
     "Progress",
     "RouteSolution",
+    "Seed",
     "Solution",
     "SolveParams",
     "schedule",
@@ -65,8 +67,10 @@ MIN_POLISH_S = 0.5
 #: approximate).
 SEED_GRACE_S = 1.0
 
-#: Part of its time the quicker of two VROOM-led searches gives VROOM (the rest: OR-Tools).
-QUICK_VROOM_SHARE = 0.3
+#: Part of its time the ``vroom`` search may give VROOM (the rest: OR-Tools from its routes).
+VROOM_LED_SHARE = 0.5
+#: Seconds per node OR-Tools takes to time fixed routes (``schedule``): 1.15 s at 770 nodes.
+TIMING_S_PER_NODE = 0.002
 #: Time OR-Tools may spend completing a start read from routes (see ``search_parameters``).
 START_COMPLETION_S = 10.0
 
@@ -220,15 +224,20 @@ def solve(
         _report_progress(handles, instance.n_nodes, started, on_progress)
     search = search_parameters(params)
     if initial_routes is None and not params.solution_limit:
-        initial_routes = _seed_routes(instance, params, started, on_progress)
+        seed = _seed(instance, params, started, on_progress)
+        if seed is not None and seed.timed is not None:
+            # OR-Tools' own search, on this very model, ended the seeding search that won.
+            return replace(seed.timed, elapsed_s=clock.monotonic() - started)
+        initial_routes = None if seed is None else seed.routes
     routing.CloseModelWithParameters(search)
     if initial_routes is not None:
-        # The search from a start always gets a moment, even when seeding overran.
+        repair_until = started + max(0.0, params.time_limit_s - MIN_POLISH_S)
+        start_from = _feasible_start(routing, initial_routes, repair_until)
+        # The search from a start always gets a moment, even when seeding overran; its clock
+        # starts now, so the time spent restoring the start is counted first.
         search.time_limit.FromMilliseconds(
             max(_left_ms(params, started), round(MIN_POLISH_S * 1000))
         )
-        repair_until = started + max(0.0, params.time_limit_s - MIN_POLISH_S)
-        start_from = _feasible_start(routing, initial_routes, repair_until)
         assignment = None
         if start_from is not None:
             assignment = routing.SolveFromAssignmentWithParameters(start_from, search)
@@ -311,26 +320,42 @@ def _left_ms(params: SolveParams, started: float) -> int:
     return max(1, round((params.time_limit_s - (clock.monotonic() - started)) * 1000))
 
 
-def _seed_routes(
+@dataclass(frozen=True, slots=True)
+class Seed:
+    """Routes found by one seeding search, with OR-Tools' solution of them when it searched last.
+
+    ``timed`` is ``solve``'s own result on the same instance, so it can be returned as it is:
+    rebuilding and restoring it in the first process would cost seconds at 800 visits.
+    """
+
+    routes: list[list[int]]
+    timed: Solution | None = None
+
+
+def _seed(
     instance: Instance,
     params: SolveParams,
     started: float,
     on_progress: Callable[[Progress], None] | None,
-) -> list[list[int]] | None:
-    """The cheapest routes of two diverse searches side by side, or ``None`` if none can seed.
+) -> Seed | None:
+    """The cheaper result of two diverse searches side by side, or ``None`` if none can seed.
 
     When PyVRP and VROOM can both express ``instance``, VROOM-then-PyVRP runs in a spawned
-    process while this one runs PyVRP; when only VROOM can (breaks), VROOM at the level that
-    fits the budget, then OR-Tools from its routes, runs in the spawned process, and this one
-    runs the same with a quicker VROOM level (``vroom-quick``): on 250-visit days OR-Tools'
-    own first solution and guided local search cost 533,783 where VROOM's start led to
-    422,174, so both searches start from VROOM. Both stop at the same
-    deadline, leaving ``POLISH_SHARE`` of the budget to search on from the cheaper. Where no
+    process while this one runs PyVRP; both stop leaving ``POLISH_SHARE`` of the budget for
+    OR-Tools to search on from the cheaper routes. When only VROOM can (breaks), VROOM and
+    then OR-Tools from its routes run in both: at the VROOM level VROOM alone would run in the
+    budget here (``vroom-full``), one level lower and more of OR-Tools in the spawned process
+    (``vroom``). On 250-visit days OR-Tools' own first solution and guided local search cost
+    533,783 where VROOM's start led to 422,174, so both start from VROOM. Those two end in
+    OR-Tools' own search, so they get the whole budget and the cheaper is the answer. Where no
     second process may be started, the two run one after the other, each with half the time.
     """
     able = [name for name in seedable(instance) if name in params.seeders]
     able = [name for name in able if name in installed_seeders(tuple(able))]
-    polish_s = max(MIN_POLISH_S, POLISH_SHARE * params.time_limit_s)
+    ends_in_ortools = able == ["vroom"]
+    polish_s = (
+        MIN_POLISH_S if ends_in_ortools else max(MIN_POLISH_S, POLISH_SHARE * params.time_limit_s)
+    )
     seeding_s = params.time_limit_s - polish_s - (clock.monotonic() - started)
     if not able or seeding_s <= MIN_POLISH_S:
         return None
@@ -340,21 +365,18 @@ def _seed_routes(
     if params.reproducible:
         deadline = clock.time() + params.time_limit_s - (clock.monotonic() - started) - polish_s
     side = able[-1]
+    main_name = "vroom-full" if ends_in_ortools else able[0]
 
-    def main_search(until: float, work: float | None) -> list[list[list[int]]]:
-        name = "vroom-quick" if len(able) == 1 else able[0]
-        return _guarded(name, instance, until, params.seed, work)
-
-    candidates: list[list[list[int]]] = []
+    candidates: list[Seed] = []
     with _SideProcess() as pool:
         if pool is None:
             half = deadline if work_s is not None else clock.time() + seeding_s / 2
             half_work = None if work_s is None else work_s / 2
             candidates.extend(_guarded(side, instance, half, params.seed + 1, half_work))
-            candidates.extend(main_search(deadline, half_work))
+            candidates.extend(_guarded(main_name, instance, deadline, params.seed, half_work))
         else:
             future = pool.submit(seed_search, side, instance, deadline, params.seed + 1, work_s)
-            candidates.extend(main_search(deadline, work_s))
+            candidates.extend(_guarded(main_name, instance, deadline, params.seed, work_s))
             wait_s = max(0.0, deadline - clock.time()) + SEED_GRACE_S
             try:
                 candidates.append(future.result(timeout=wait_s))
@@ -363,54 +385,69 @@ def _seed_routes(
                 future.cancel()
     if not candidates:
         return None
-    costs = [route_cost(instance, routes) for routes in candidates]
-    main_name = able[0] if len(able) > 1 else "vroom-quick"
+    costs = [route_cost(instance, seed.routes) for seed in candidates]
     logger.info("seed costs %s (%s, then %s)", costs, main_name, side)
     best = candidates[costs.index(min(costs))]
     if on_progress is not None:
-        placed = sum(len(route) for route in best)
-        on_progress(
-            Progress(
-                clock.monotonic() - started, route_cost(instance, best), placed, instance.n_nodes
-            )
-        )
+        placed = sum(len(route) for route in best.routes)
+        on_progress(Progress(clock.monotonic() - started, min(costs), placed, instance.n_nodes))
     return best
 
 
 def seed_search(
     name: str, instance: Instance, deadline: float, seed: int, work_s: float | None = None
-) -> list[list[int]]:
+) -> Seed:
     """One of the two searches ``solve`` runs side by side, until the wall-clock ``deadline``.
 
     ``pyvrp``: PyVRP. ``vroom``: VROOM, then PyVRP from its routes where PyVRP can express the
     instance, else OR-Tools from them (its own model, guided local search) for the time left.
-    ``vroom-quick``: the same with VROOM's level chosen for ``QUICK_VROOM_SHARE`` of the time.
+    ``vroom-full``: the same with the VROOM level that fits the time (what VROOM alone would
+    run), keeping what timing its routes takes; ``vroom`` takes one level lower (at most the
+    one that fits ``VROOM_LED_SHARE`` of the time) and leaves OR-Tools more: two strong and
+    different searches. OR-Tools searches on only when there is time to restore the routes.
+    The VROOM-then-OR-Tools searches return their best routes timed by OR-Tools (``Seed.timed``)
+    when the routes hold in the engine's model.
     With ``work_s`` it counts work instead (reproducible; see ``SolveParams.reproducible``).
     Module-level, so a spawned process can run it; ``deadline`` is ``time.time()``-based.
     """
-    quick = name == "vroom-quick"
-    if not quick and (name != "vroom" or "pyvrp" in seedable(instance)):
-        return run_seeder(name, instance, deadline, seed, work_s)
-    share = QUICK_VROOM_SHARE if quick else 1.0
-    plan_s = None if work_s is None else work_s * share
-    routes = vroom_routes(instance, (deadline - clock.time()) * share, plan_s)
+    full = name == "vroom-full"
+    if not full and (name != "vroom" or "pyvrp" in seedable(instance)):
+        return Seed(run_seeder(name, instance, deadline, seed, work_s))
+    # OR-Tools must still time VROOM's routes (``schedule``) before the deadline.
+    reserve_s = max(MIN_POLISH_S, TIMING_S_PER_NODE * instance.n_nodes)
+    budget_s = deadline - clock.time()
+    plan_s = budget_s if work_s is None else work_s
+    top = vroom_level(instance.n_nodes, plan_s - reserve_s)
+    if full:
+        level, vroom_s = top, budget_s - reserve_s
+    else:
+        level = min(max(0, top - 1), vroom_level(instance.n_nodes, plan_s * VROOM_LED_SHARE))
+        vroom_s = budget_s * VROOM_LED_SHARE
+    routes = vroom_routes(instance, max(0.1, vroom_s), level=level)
     left = deadline - clock.time()
-    if left < MIN_POLISH_S:
-        return routes
-    params = SolveParams(time_limit_s=left, seed=seed, seeders=(), reproducible=work_s is not None)
+    # Restoring the routes in OR-Tools costs about as much as timing them; then it searches.
+    if left >= 2 * reserve_s + MIN_POLISH_S:
+        params = SolveParams(
+            time_limit_s=left, seed=seed, seeders=(), reproducible=work_s is not None
+        )
+        try:
+            improved = solve(instance, params, initial_routes=routes)
+        except SolverError as error:
+            logger.warning("OR-Tools found nothing from VROOM's routes: %s", error)
+        else:
+            if improved.objective <= route_cost(instance, routes):
+                return Seed([list(route.nodes) for route in improved.routes], improved)
     try:
-        improved = solve(instance, params, initial_routes=routes)
-    except SolverError as error:
-        logger.warning("OR-Tools found nothing from VROOM's routes: %s", error)
-        return routes
-    found = [list(route.nodes) for route in improved.routes]
-    return min((found, routes), key=lambda candidate: route_cost(instance, candidate))
+        return Seed(routes, schedule(instance, routes))
+    except SolverError as error:  # OR-Tools' search from them gets the last word
+        logger.warning("VROOM's routes do not hold as they are: %s", error)
+        return Seed(routes)
 
 
 def _guarded(
     name: str, instance: Instance, deadline: float, seed: int, work_s: float | None
-) -> list[list[list[int]]]:
-    """The seeder's routes as a one-item list, or no item when it fails (it is only a seed)."""
+) -> list[Seed]:
+    """The seeder's result as a one-item list, or no item when it fails (it is only a seed)."""
     try:
         return [seed_search(name, instance, deadline, seed, work_s)]
     except Exception as error:  # OR-Tools searches on without this seed

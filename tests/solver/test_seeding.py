@@ -22,6 +22,7 @@ from solver.seeding import (
     vroom_level,
     vroom_routes,
 )
+from solver.solve import Seed
 
 # ``solver.solve`` the module (the package exports the function under the same name).
 solve_module = importlib.import_module("solver.solve")
@@ -163,15 +164,13 @@ def test_solve_starts_from_the_cheaper_seed_and_never_does_worse(
     instance = grid_instance(40, 5)
     called: list[str] = []
     seeded: list[int] = []
-    real: Callable[..., list[list[int]]] = solve_module.seed_search
+    real: Callable[..., Seed] = solve_module.seed_search
 
-    def spy(
-        name: str, inst: Instance, deadline: float, seed: int, work: float | None
-    ) -> list[list[int]]:
+    def spy(name: str, inst: Instance, deadline: float, seed: int, work: float | None) -> Seed:
         called.append(name)
-        routes = real(name, inst, deadline, seed, work)
-        seeded.append(route_cost(inst, routes))
-        return routes
+        found = real(name, inst, deadline, seed, work)
+        seeded.append(route_cost(inst, found.routes))
+        return found
 
     monkeypatch.setattr(solve_module, "seed_search", spy)
     solution = solve(instance, SolveParams(time_limit_s=4))
@@ -186,11 +185,9 @@ def test_without_a_second_process_the_searches_take_turns(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     called: list[str] = []
-    real: Callable[..., list[list[int]]] = solve_module.seed_search
+    real: Callable[..., Seed] = solve_module.seed_search
 
-    def spy(
-        name: str, inst: Instance, deadline: float, seed: int, work: float | None
-    ) -> list[list[int]]:
+    def spy(name: str, inst: Instance, deadline: float, seed: int, work: float | None) -> Seed:
         called.append(name)
         return real(name, inst, deadline, seed, work)
 
@@ -207,9 +204,7 @@ def test_without_a_second_process_the_searches_take_turns(
 def test_a_failing_or_missing_seeder_only_loses_its_seed(monkeypatch: pytest.MonkeyPatch) -> None:
     instance = grid_instance(14, 2)
 
-    def broken(
-        name: str, inst: Instance, deadline: float, seed: int, work: float | None
-    ) -> list[list[int]]:
+    def broken(name: str, inst: Instance, deadline: float, seed: int, work: float | None) -> Seed:
         raise RuntimeError("seeder crashed")
 
     class Daemonic:
@@ -226,13 +221,14 @@ def test_a_failing_or_missing_seeder_only_loses_its_seed(monkeypatch: pytest.Mon
 def test_with_breaks_two_vroom_led_searches_race(monkeypatch: pytest.MonkeyPatch) -> None:
     instance = grid_instance(25, 4, breaks=True, preferences=True)
     called: list[str] = []
-    real: Callable[..., list[list[int]]] = solve_module.seed_search
+    real: Callable[..., Seed] = solve_module.seed_search
 
-    def spy(
-        name: str, inst: Instance, deadline: float, seed: int, work: float | None
-    ) -> list[list[int]]:
+    found: list[Seed] = []
+
+    def spy(name: str, inst: Instance, deadline: float, seed: int, work: float | None) -> Seed:
         called.append(name)
-        return real(name, inst, deadline, seed, work)
+        found.append(real(name, inst, deadline, seed, work))
+        return found[-1]
 
     class Daemonic:
         daemon = True
@@ -240,9 +236,15 @@ def test_with_breaks_two_vroom_led_searches_race(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(solve_module, "seed_search", spy)
     monkeypatch.setattr(solve_module.multiprocessing, "current_process", Daemonic)
     solution = solve(instance, SolveParams(time_limit_s=3))
-    assert called == ["vroom", "vroom-quick"]
+    assert called == ["vroom", "vroom-full"]
     assert solution.dropped == ()
     assert_routes_fit(instance, [list(route.nodes) for route in solution.routes])
+    # Both searches end in OR-Tools' own model: the cheaper one's timed solution is the answer.
+    assert all(seed.timed is not None for seed in found)
+    cheaper = min(found, key=lambda seed: route_cost(instance, seed.routes))
+    assert cheaper.timed is not None
+    assert solution.routes == cheaper.timed.routes
+    assert solution.objective == cheaper.timed.objective == route_cost(instance, cheaper.routes)
 
 
 @needs_both
