@@ -274,12 +274,21 @@ def _solve_from_locks(
         found = routing.SolveWithParameters(search)
         if found is not None:
             return found
-    exact = search_parameters(SolveParams(metaheuristic="greedy_descent", solution_limit=1))
-    if routing.ApplyLocksToAllVehicles(routes, True):
-        found = routing.SolveWithParameters(exact)
-        if found is not None:
-            return found
-    return None
+    return _timed_as_locked(routing, routes)
+
+
+def _exact_search() -> pywrapcp.RoutingSearchParameters:
+    """Search parameters that stop at the first solution: for timing routes as they are."""
+    return search_parameters(SolveParams(metaheuristic="greedy_descent", solution_limit=1))
+
+
+def _timed_as_locked(
+    routing: pywrapcp.RoutingModel, routes: list[list[int]]
+) -> pywrapcp.Assignment | None:
+    """Exactly ``routes``, timed by the model (closed locks of the first solution), or ``None``."""
+    if not routing.ApplyLocksToAllVehicles(routes, True):
+        return None
+    return routing.SolveWithParameters(_exact_search())
 
 
 def schedule(instance: Instance, routes: Sequence[Sequence[int]]) -> Solution:
@@ -296,14 +305,11 @@ def schedule(instance: Instance, routes: Sequence[Sequence[int]]) -> Solution:
     started = clock.monotonic()
     handles = build_routing_model(instance)
     routing = handles.routing
-    search = search_parameters(SolveParams(metaheuristic="greedy_descent", solution_limit=1))
-    routing.CloseModelWithParameters(search)
+    routing.CloseModelWithParameters(_exact_search())
     lists = [list(route) for route in routes]
-    # The routes as closed locks of the first solution: exactly them, timed by the model.
-    if routing.ApplyLocksToAllVehicles(lists, True):
-        assignment = routing.SolveWithParameters(search)
-        if assignment is not None:
-            return _extract(handles, instance, assignment, clock.monotonic() - started)
+    assignment = _timed_as_locked(routing, lists)
+    if assignment is not None:
+        return _extract(handles, instance, assignment, clock.monotonic() - started)
     for v, route in enumerate(lists):
         if (
             routing.ReadAssignmentFromRoutes(
