@@ -69,8 +69,9 @@ SEED_GRACE_S = 1.0
 
 #: Part of its time the ``vroom`` search may give VROOM (the rest: OR-Tools from its routes).
 VROOM_LED_SHARE = 0.5
-#: Seconds per node OR-Tools takes to time fixed routes (``schedule``): 1.15 s at 770 nodes.
-TIMING_S_PER_NODE = 0.002
+#: Seconds per node OR-Tools may take to time fixed routes (``schedule``): 0.13-0.18 s at
+#: 770 nodes, kept with a margin of about 2.
+TIMING_S_PER_NODE = 0.0005
 #: Time OR-Tools may spend completing a start read from routes (see ``search_parameters``).
 START_COMPLETION_S = 10.0
 
@@ -218,17 +219,20 @@ def solve(
     if params.reproducible:
         params = replace(params, metaheuristic="greedy_descent")
     started = clock.monotonic()
-    handles = build_routing_model(instance)
-    routing = handles.routing
-    if on_progress is not None:
-        _report_progress(handles, instance.n_nodes, started, on_progress)
+    instance.check()
     search = search_parameters(params)
     if initial_routes is None and not params.solution_limit:
         seed = _seed(instance, params, started, on_progress)
         if seed is not None and seed.timed is not None:
-            # OR-Tools' own search, on this very model, ended the seeding search that won.
+            # OR-Tools' own search ended the seeding search that won: its timed solution.
             return replace(seed.timed, elapsed_s=clock.monotonic() - started)
         initial_routes = None if seed is None else seed.routes
+    # Built only now: the seeding searches build their own, and two at once at 2,500 visits
+    # held twice the memory.
+    handles = build_routing_model(instance)
+    routing = handles.routing
+    if on_progress is not None:
+        _report_progress(handles, instance.n_nodes, started, on_progress)
     routing.CloseModelWithParameters(search)
     if initial_routes is not None:
         repair_until = started + max(0.0, params.time_limit_s - MIN_POLISH_S)
