@@ -227,8 +227,7 @@ def solve(
             # OR-Tools' own search ended the seeding search that won: its timed solution.
             return replace(seed.timed, elapsed_s=clock.monotonic() - started)
         initial_routes = None if seed is None else seed.routes
-    # Built only now: the seeding searches build their own, and two at once at 2,500 visits
-    # held twice the memory.
+    # Built only now: the seeding searches build their own, so one process never holds two.
     handles = build_routing_model(instance)
     routing = handles.routing
     if on_progress is not None:
