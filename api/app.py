@@ -8,8 +8,9 @@ never a traceback: 401/403 (access), 404 (unknown id), 409 (conflict), 413 (too 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -180,8 +181,21 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     return schema
 
 
-def create_app(settings: Settings | None = None, *, runner: JobRunner | None = None) -> FastAPI:
-    """The service over ``settings``' database; ``runner`` replaces the worker pool in tests."""
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    runner: JobRunner | None = None,
+    clock: Callable[[], datetime] = _utc_now,
+) -> FastAPI:
+    """The service over ``settings``' database.
+
+    ``runner`` replaces the worker pool and ``clock`` the wall clock (which decides when a
+    driver link has expired), in tests.
+    """
     settings = settings or Settings()
 
     @asynccontextmanager
@@ -192,6 +206,7 @@ def create_app(settings: Settings | None = None, *, runner: JobRunner | None = N
         app.state.runner = pool
         app.state.link_secret = store.secret(LINK_SECRET)
         app.state.settings = settings
+        app.state.clock = clock
         # One process alone owns every job; one of several leaves the running ones to the
         # others (`fieldroute serve` failed the stale ones once, before starting them).
         recovered = pool.recover(store, fail_running=settings.processes == 1)

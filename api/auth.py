@@ -7,7 +7,7 @@ anywhere but its own route → 403.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
@@ -42,8 +42,9 @@ def _grant(request: Request, credential: str) -> RouteGrant | None:
     if "." not in credential:
         return None
     secret: str = request.app.state.link_secret
+    now: datetime = request.app.state.clock()
     try:
-        return read_route_link(secret, credential, datetime.now(UTC))
+        return read_route_link(secret, credential, now)
     except LinkError as error:
         if "expired" in str(error):
             raise _unauthorized(str(error)) from error

@@ -8,7 +8,9 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
@@ -18,6 +20,10 @@ from dispatch.config import Settings
 from dispatch.jobs import JobRunner
 from dispatch.persistence import Store
 from tests.conftest import line_day
+
+#: The service's clock in tests: the morning of the test days (2026-11-23, Asia/Shanghai), when
+#: their driver links are valid, whatever the date the suite runs on.
+TEST_NOW = datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 
 
 @dataclass
@@ -68,16 +74,16 @@ def make_key(database_url: str, name: str = "desk") -> str:
 
 @contextmanager
 def start_service(
-    database_url: str, *, in_threads: bool = True, **settings: Any
+    database_url: str, *, in_threads: bool = True, now: datetime = TEST_NOW, **settings: Any
 ) -> Iterator[TestClient]:
-    """A client of a fresh, started app; solves run in a thread pool unless ``in_threads`` is
-    off (then in worker processes, as in production)."""
+    """A client of a fresh, started app whose clock stands at ``now``; solves run in a thread
+    pool unless ``in_threads`` is off (then in worker processes, as in production)."""
     config = Settings(database_url=database_url, **settings)
     runner = (
         JobRunner(database_url, executor=ThreadPoolExecutor(max_workers=2)) if in_threads else None
     )
     try:
-        with TestClient(create_app(config, runner=runner)) as client:
+        with TestClient(create_app(config, runner=runner, clock=lambda: now)) as client:
             yield client
     finally:
         if runner is not None:

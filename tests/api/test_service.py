@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
@@ -13,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from dispatch.links import sign_route_link
 from dispatch.persistence import ProblemRow, Store
-from tests.api.conftest import Service, make_key, start_service
+from tests.api.conftest import TEST_NOW, Service, make_key, start_service
 from tests.conftest import line_day
 
 DELAY = {"at": "09:00", "events": [{"type": "delay", "technician_id": "T1", "minutes": 40}]}
@@ -283,13 +284,27 @@ def test_the_maps_are_served_to_the_desk_and_to_the_driver_link(service: Service
     assert unknown.status_code == 404 and "T9" in unknown.json()["detail"]
 
 
+def test_a_driver_link_expires_at_midnight_after_its_day(database_url: str) -> None:
+    key = make_key(database_url)
+    with start_service(database_url) as client:
+        service = Service(client, database_url, key)
+        plan_id = service.solved_plan()
+        link = client.post(f"/v1/plans/{plan_id}/routes/T1/link", headers=service.auth)
+    token = link.json()["token"]
+    midnight = datetime(2026, 11, 24, tzinfo=ZoneInfo("Asia/Shanghai"))
+    for now, status in ((midnight - timedelta(seconds=1), 200), (midnight, 401)):
+        with start_service(database_url, now=now) as client:
+            answer = client.get(f"/v1/plans/{plan_id}/routes/T1", params={"token": token})
+            assert answer.status_code == status, now
+
+
 def test_expired_and_forged_driver_links_are_401(service: Service) -> None:
     plan_id = service.solved_plan()
     secret = service.client.app.state.link_secret  # type: ignore[attr-defined]
-    expired = sign_route_link(secret, plan_id, "T1", datetime.now(UTC) - timedelta(minutes=1))
+    expired = sign_route_link(secret, plan_id, "T1", TEST_NOW - timedelta(minutes=1))
     answer = service.client.get(f"/v1/plans/{plan_id}/routes/T1", params={"token": expired})
     assert answer.status_code == 401 and "expired" in answer.json()["detail"]
-    forged = sign_route_link("0" * 64, plan_id, "T1", datetime.now(UTC) + timedelta(hours=1))
+    forged = sign_route_link("0" * 64, plan_id, "T1", TEST_NOW + timedelta(hours=1))
     answer = service.client.get(f"/v1/plans/{plan_id}/routes/T1", params={"token": forged})
     assert answer.status_code == 401
 
