@@ -42,6 +42,7 @@ from solver import BreakRule, Instance, Vehicle
 
 __all__ = [
     "PRIORITY_WEIGHT",
+    "PROMISED_WEIGHT",
     "QUANTITY_SCALE",
     "IdMap",
     "Keep",
@@ -52,6 +53,12 @@ __all__ = [
 
 #: Drop penalty of each priority, in units above the cost of any whole plan.
 PRIORITY_WEIGHT = {Priority.LOW: 1, Priority.NORMAL: 4, Priority.HIGH: 16, Priority.URGENT: 256}
+
+#: A re-plan adds this to the priority weight of each visit the previous version had placed:
+#: a promised low visit (1 + 16) then outweighs any visit of high priority (16) that had no
+#: place, so a re-plan calls off a promise for an urgent breakdown only, not to place a visit
+#: the previous version had left out.
+PROMISED_WEIGHT = PRIORITY_WEIGHT[Priority.HIGH]
 
 #: Integer units of the capacity quantities: 0.1 kg and 1 litre.
 QUANTITY_SCALE = {"weight_kg": 10, "volume_m3": 1000}
@@ -75,7 +82,8 @@ class Keep:
     """What a re-plan tries to keep (all soft): each visit's technician and promised time.
 
     ``technician`` maps a visit to the technician it had; moving it costs ``reassign_s`` of
-    travel. ``promised_s`` maps a visit to the service start it had, in solver seconds; each
+    travel, and leaving it out costs ``PROMISED_WEIGHT`` more (see there).
+    ``promised_s`` maps a visit to the service start it had, in solver seconds; each
     second beyond ``tolerance_s`` either way costs ``move_cost`` seconds of travel.
     ``not_before_s``: nothing is planned before this moment (the re-plan's clock time).
     """
@@ -267,7 +275,14 @@ def compile_problem(
         ).reshape(len(nodes), 2),
         demand=demand,
         penalty=np.array(
-            [base_penalty * PRIORITY_WEIGHT[problem.visits[i].priority] for i in nodes],
+            [
+                base_penalty
+                * (
+                    PRIORITY_WEIGHT[problem.visits[i].priority]
+                    + (PROMISED_WEIGHT if keep and problem.visits[i].id in keep.technician else 0)
+                )
+                for i in nodes
+            ],
             dtype=np.int64,
         ),
         vehicles=vehicles,

@@ -211,7 +211,7 @@ def _restart(
     if under_way:
         free_at = departure + delay
     else:
-        set_off = following.arrival - following.travel if following else at
+        set_off = _set_off(following, route.breaks if route else (), departure) if following else at
         free_at = max(departure, min(at, set_off)) + delay
     free_at = max(free_at, tech.shift.start)
     taken = tuple(b for b in (route.breaks if route else ()) if b.start < free_at - delay)
@@ -220,6 +220,18 @@ def _restart(
     used_weight = sum(visits[s.visit_id].demand.weight_kg for s in frozen)
     used_volume = sum(visits[s.visit_id].demand.volume_m3 for s in frozen)
     return _Restart(frozen, taken, site_visit, free_at, (used_weight, used_volume))
+
+
+def _set_off(following: Stop, breaks: tuple[BreakSlot, ...], departure: datetime) -> datetime:
+    """When the plan has the technician leave for ``following`` at the latest.
+
+    A break on the way (between the last departure and the arrival) is taken before the
+    arrival, so the technician has set off by the break's start less the drive at the latest:
+    counting from the arrival alone put them back at the last stop after their lunch, too late
+    for a window the plan kept.
+    """
+    on_the_way = [b.start for b in breaks if departure <= b.start < following.arrival]
+    return min([following.arrival, *on_the_way]) - following.travel
 
 
 def _assumed(stop: Stop, delay: timedelta, at: datetime) -> StopStatus:

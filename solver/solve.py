@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import time as clock
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 
@@ -232,8 +232,11 @@ def solve(
     routing = handles.routing
     if on_progress is not None:
         _report_progress(handles, instance.n_nodes, started, on_progress)
-    routing.CloseModelWithParameters(search)
     if initial_routes is not None:
+        # Restoring routes stops at their first timing: with the search's own limits each
+        # check of a start went on optimising break positions until the time limit (1 s a
+        # check on a re-planned day), and the repair ran out of time.
+        routing.CloseModelWithParameters(_first_solution_only(search))
         repair_until = started + max(0.0, params.time_limit_s - MIN_POLISH_S)
         start_from = _feasible_start(routing, initial_routes, repair_until)
         # The search from a start always gets a moment, even when seeding overran; its clock
@@ -252,6 +255,7 @@ def solve(
         if assignment is None:
             assignment = routing.SolveWithParameters(search)
     else:
+        routing.CloseModelWithParameters(search)
         assignment = routing.SolveWithParameters(search)
     if assignment is None:
         raise SolverError(f"no solution found (status {routing.status()})")
@@ -278,6 +282,19 @@ def _solve_from_locks(
         if found is not None:
             return found
     return _timed_as_locked(routing, routes)
+
+
+def _first_solution_only(
+    search: pywrapcp.RoutingSearchParameters,
+) -> pywrapcp.RoutingSearchParameters:
+    """``search`` stopping at its first solution: what restoring a start is closed with.
+
+    A later solve sets its own limits again (``SolveFromAssignmentWithParameters``).
+    """
+    first = pywrapcp.DefaultRoutingSearchParameters()
+    first.CopyFrom(search)
+    first.solution_limit = 1
+    return first
 
 
 def _exact_search() -> pywrapcp.RoutingSearchParameters:
@@ -490,33 +507,50 @@ def _feasible_start(
     """An assignment of ``routes`` as close as possible to them.
 
     OR-Tools refuses a start in which any route breaks a constraint (after a delay, one late
-    visit would throw away every route). Each route is checked alone; from one that fails,
-    the visit whose removal repairs it is left out (or, failing that, the last one) until it
-    passes, so the search starts from everything that still holds. Checking is not free (a
-    read of the whole model each time): past ``until`` (``time.monotonic()``), routes not yet
-    checked are left to the search instead, so a start never eats the budget.
+    visit would throw away every route). The routes that break one are found by halving the
+    fleet (a handful of checks when few do), and only those are repaired: from each, the visit
+    whose removal repairs it is left out (or, failing that, the last one) until it passes, so
+    the search starts from everything that still holds. Past ``until`` (``time.monotonic()``)
+    a broken route not yet repaired is left to the search whole; a route that holds is never
+    touched. ``None`` when even the repaired routes do not hold together.
     """
     lists = [list(route) for route in routes]
     whole = routing.ReadAssignmentFromRoutes(lists, True)
     if whole is not None:
         return whole
-    empty: list[list[int]] = [[] for _ in lists]
 
-    def holds(v: int, route: list[int]) -> bool:
-        trial = list(empty)
-        trial[v] = route
+    def holds(chosen: dict[int, list[int]]) -> bool:
+        trial = [chosen.get(v, []) for v in range(len(lists))]
         return routing.ReadAssignmentFromRoutes(trial, True) is not None
 
-    for v, route in enumerate(lists):
-        if clock.monotonic() > until:
-            route.clear()
-            continue
-        while route and not holds(v, route):
+    for v in _broken_routes(holds, lists, range(len(lists))):
+        route = lists[v]
+        while route and not holds({v: route}):
+            if clock.monotonic() > until:
+                route.clear()
+                break
             repaired = next(
-                (k for k in range(len(route)) if holds(v, route[:k] + route[k + 1 :])), None
+                (k for k in range(len(route)) if holds({v: route[:k] + route[k + 1 :]})), None
             )
             del route[len(route) - 1 if repaired is None else repaired]
     return routing.ReadAssignmentFromRoutes(lists, True)
+
+
+def _broken_routes(
+    holds: Callable[[dict[int, list[int]]], bool],
+    routes: Sequence[list[int]],
+    vehicles: Iterable[int],
+) -> list[int]:
+    """The vehicles among ``vehicles`` whose route breaks a constraint, found by halving."""
+    busy = [v for v in vehicles if routes[v]]
+    if not busy or holds({v: routes[v] for v in busy}):
+        return []
+    if len(busy) == 1:
+        return busy
+    middle = len(busy) // 2
+    return _broken_routes(holds, routes, busy[:middle]) + _broken_routes(
+        holds, routes, busy[middle:]
+    )
 
 
 def _report_progress(

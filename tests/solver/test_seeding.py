@@ -28,6 +28,8 @@ from solver.solve import Seed
 solve_module = importlib.import_module("solver.solve")
 HOUR = 3600
 DAY = 10 * HOUR
+#: OR-Tools alone to its first local optimum: quick and deterministic.
+QUICK_ORTOOLS = SolveParams(time_limit_s=2, metaheuristic="greedy_descent", seeders=())
 needs_both = pytest.mark.skipif(
     installed_seeders() != ("pyvrp", "vroom"), reason="PyVRP and VROOM are engine dependencies"
 )
@@ -291,3 +293,22 @@ def test_repairing_a_start_stops_at_its_deadline() -> None:
     repaired = solve_module._feasible_start(routing, broken)
     assert repaired is not None
     assert any(solve_module._routes_of(handles, instance, repaired))
+
+
+def test_a_start_keeps_every_route_that_holds_whatever_the_deadline() -> None:
+    from solver.model import build_routing_model
+
+    instance = grid_instance(12, 3)
+    handles = build_routing_model(instance)
+    routing = handles.routing
+    routing.CloseModelWithParameters(solve_module.search_parameters(SolveParams()))
+    holding = [list(route.nodes) for route in solve(instance, QUICK_ORTOOLS).routes]
+    assert sum(map(len, holding)) >= 6
+    order = np.argsort(instance.window_s[:, 0]).tolist()
+    # Vehicle 2's route breaks its windows (latest first); the others hold as they are.
+    spare = [node for node in order if node not in holding[0] and node not in holding[1]]
+    broken = [holding[0], holding[1], list(reversed(spare))]
+    assert routing.ReadAssignmentFromRoutes([[], [], broken[2]], True) is None
+    late = solve_module._feasible_start(routing, broken, until=0.0)
+    assert late is not None
+    assert solve_module._routes_of(handles, instance, late) == [holding[0], holding[1], []]
