@@ -201,7 +201,11 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         store = Store(settings.database_url)
-        pool = runner or JobRunner(settings.database_url, workers=settings.workers)
+        pool = runner or JobRunner(
+            settings.database_url,
+            workers=settings.workers,
+            replan_workers=settings.replan_workers,
+        )
         app.state.store = store
         app.state.runner = pool
         app.state.link_secret = store.secret(LINK_SECRET)
@@ -240,12 +244,16 @@ def create_app(
 
     @app.get("/healthz", response_model=HealthOut, tags=["service"])
     def healthz(request: Request) -> Any:
-        """Liveness and the database's answer; needs no key."""
+        """Liveness, the database's answer and the worker processes' losses; needs no key."""
         healthy = request.app.state.store.healthy()
+        runner: JobRunner = request.app.state.runner
         body = HealthOut(
-            status="ok" if healthy else "degraded", database="ok" if healthy else "unreachable"
+            status="ok" if healthy else "degraded",
+            database="ok" if healthy else "unreachable",
+            worker_losses=runner.worker_losses,
+            last_worker_loss=runner.last_worker_loss,
         )
-        return JSONResponse(body.model_dump(), status_code=200 if healthy else 503)
+        return JSONResponse(body.model_dump(mode="json"), status_code=200 if healthy else 503)
 
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

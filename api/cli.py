@@ -126,12 +126,10 @@ def _progress_bar(limit_s: float, visits: int) -> Iterator[Callable[[SolveProgre
         task = bar.add_task("solve", total=limit_s, cost="-", placed=0, visits=visits)
 
         def report(progress: SolveProgress) -> None:
-            bar.update(
-                task,
-                completed=min(progress.elapsed_s, limit_s),
-                cost=f"{progress.best_cost:,}",
-                placed=progress.placed,
-            )
+            bar.update(task, completed=min(progress.elapsed_s, limit_s))
+            bar.update(task, cost=f"{progress.best_cost:,}")
+            if progress.placed is not None:
+                bar.update(task, placed=progress.placed)
 
         yield report
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -122,3 +123,8 @@ class HealthOut(_Model):
 
     status: Literal["ok", "degraded"]
     database: Literal["ok", "unreachable"]
+    worker_losses: int = Field(
+        description="Worker processes that died (killed, out of memory) since the service "
+        "started; each failed the job it was running and was replaced."
+    )
+    last_worker_loss: datetime | None = Field(description="When a worker last died.")

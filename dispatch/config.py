@@ -21,8 +21,13 @@ class Settings(BaseSettings):
         default=DEFAULT_DATABASE_URL,
         validation_alias=AliasChoices("FIELDROUTE_DATABASE_URL", "DATABASE_URL"),
     )
-    workers: int = Field(
-        default=1, ge=1, le=64, description="Worker processes that solve and re-plan."
+    workers: int = Field(default=1, ge=1, le=64, description="Worker processes that solve.")
+    replan_workers: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="Worker processes that re-plan, apart from the solves so that a re-plan "
+        "never waits for one.",
     )
     processes: int = Field(
         default=1,

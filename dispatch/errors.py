@@ -6,6 +6,7 @@
      ├── InputError               bad problem or events; carries every ``FieldError`` found
      ├── TravelTimeError          a travel-time provider could not answer
      ├── NotFoundError            an unknown plan, problem or version id
+     ├── WorkerLostError          the worker process doing the work stopped (killed, out of memory)
      └── InternalError            a bug: the engine broke one of its own promises
 
 ``FieldError`` is not an exception: it is one problem found in the input, with its path
@@ -27,6 +28,7 @@ __all__ = [
     "InternalError",
     "NotFoundError",
     "TravelTimeError",
+    "WorkerLostError",
 ]
 
 
@@ -95,6 +97,13 @@ class NotFoundError(DispatchError):
 
     http_status = 404
     exit_code = 2
+
+
+class WorkerLostError(DispatchError):
+    """The worker process doing the work stopped before it answered (killed, or out of
+    memory); nothing was stored, and the same request may be sent again."""
+
+    http_status = 503
 
 
 class InternalError(DispatchError):

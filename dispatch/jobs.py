@@ -1,5 +1,6 @@
-"""Solve jobs and re-plans in a pool of worker processes, so a long solve never holds up the
-caller (the HTTP service's event loop) and a crashed solve cannot take the service down.
+"""Solve jobs and re-plans in pools of worker processes, so a long solve never holds up the
+caller (the HTTP service's event loop) nor a re-plan, and a crashed solve cannot take the
+service down: a worker that dies is replaced and its job fails saying so.
 
 A worker opens the store itself and writes the job's progress and its plan there; the plan and
 the job's ``done`` are one transaction, so a job never reports done without its plan. Jobs a
@@ -11,13 +12,14 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures import BrokenExecutor, Executor, Future, ProcessPoolExecutor
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from dispatch.errors import DispatchError
+from dispatch.errors import DispatchError, WorkerLostError
 from dispatch.persistence import SolveJob, Store
 from dispatch.planning import Progress, SolveParams, plan_day
 from dispatch.serialize import plan_document
@@ -31,23 +33,56 @@ logger = logging.getLogger(__name__)
 #: Least time between two progress writes of a running job.
 PROGRESS_EVERY_S = 0.5
 
+#: What a job whose worker died says.
+WORKER_LOST = (
+    "the worker process solving this job stopped (killed, or out of memory) and nothing was "
+    "stored; retry it, perhaps with a shorter time limit or a smaller day"
+)
 
-def _progress_writer(store: Store, job: SolveJob) -> Callable[[Progress], None]:
-    last = [0.0]
+_T = TypeVar("_T")
 
-    def write(progress: Progress) -> None:
-        now = time.monotonic()
-        if now - last[0] >= PROGRESS_EVERY_S:
-            last[0] = now
-            store.report_progress(
-                job.id,
-                job.attempt,
-                elapsed_s=progress.elapsed_s,
-                best_cost=progress.best_cost,
-                placed=progress.placed,
-            )
 
-    return write
+class _ProgressWriter:
+    """Writes a running job's progress: the search's reports, and its elapsed time every
+    ``PROGRESS_EVERY_S`` even while no search reports (the seeding searches in other processes
+    say nothing until they end)."""
+
+    def __init__(self, store: Store, job: SolveJob) -> None:
+        self._store, self._job = store, job
+        self._started = time.monotonic()
+        self._latest: Progress | None = None
+        self._written: Progress | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name=f"progress-{job.id}", daemon=True)
+
+    def __enter__(self) -> _ProgressWriter:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def __call__(self, progress: Progress) -> None:
+        """The search's report; written at the next beat."""
+        self._latest = progress
+
+    def _beat(self) -> None:
+        while not self._stop.wait(PROGRESS_EVERY_S):
+            latest = self._latest
+            fresh = latest is not None and latest is not self._written
+            self._written = latest
+            try:
+                self._store.report_progress(
+                    self._job.id,
+                    self._job.attempt,
+                    elapsed_s=time.monotonic() - self._started,
+                    best_cost=latest.best_cost if fresh and latest else None,
+                    placed=latest.placed if fresh and latest else None,
+                )
+            except Exception:  # progress is a courtesy: the solve goes on without it
+                logger.exception("could not write the progress of job %s", self._job.id)
+                return
 
 
 def _solve(store: Store, job_id: str, attempt: int) -> None:
@@ -59,11 +94,8 @@ def _solve(store: Store, job_id: str, attempt: int) -> None:
         raw = store.load_problem(job.problem_id)
         problem = parse_problem(raw)
         limit = job.time_limit_s or problem.policy.time_limit_s
-        plan = plan_day(
-            problem,
-            params=SolveParams(time_limit_s=limit),
-            on_progress=_progress_writer(store, job),
-        )
+        with _ProgressWriter(store, job) as progress:
+            plan = plan_day(problem, params=SolveParams(time_limit_s=limit), on_progress=progress)
         document = plan_document(
             problem, plan, plan_id=job.plan_id, version=1, created_at=datetime.now(UTC)
         )
@@ -97,36 +129,153 @@ def replan_in_worker(
         store.close()
 
 
+class _Workers:
+    """A pool of spawned worker processes that replaces itself when one of them dies.
+
+    When a worker is killed (the kernel's OOM killer on a big day), ``ProcessPoolExecutor``
+    breaks for good: every pending future fails with ``BrokenProcessPool`` and so does every
+    later ``submit``. The dead pool is swapped for a new one at once; ``losses`` counts them.
+    """
+
+    def __init__(self, workers: int, executor: Executor | None = None) -> None:
+        self._workers = workers
+        self._fixed = executor is not None
+        self._lock = threading.Lock()
+        self._pool = executor or self._spawn()
+        self.losses = 0
+        self.last_loss: datetime | None = None
+
+    def _spawn(self) -> Executor:
+        return ProcessPoolExecutor(
+            max_workers=self._workers, mp_context=multiprocessing.get_context("spawn")
+        )
+
+    def submit(self, fn: Callable[..., _T], /, *args: Any) -> Future[_T]:
+        """Run ``fn(*args)`` in a worker; a pool found dead is replaced first."""
+        with self._lock:
+            try:
+                return self._pool.submit(fn, *args)
+            except BrokenExecutor:
+                self._replace(self._pool)
+                return self._pool.submit(fn, *args)
+
+    def lost(self, broken: Executor | None = None) -> None:
+        """A future of this pool failed with ``BrokenExecutor``: replace the pool (once)."""
+        with self._lock:
+            self._replace(broken or self._pool)
+
+    def _replace(self, broken: Executor) -> None:
+        if broken is not self._pool or self._fixed:
+            return  # already replaced by the first future that saw it die
+        logger.error("a worker process died; starting a new pool of %d", self._workers)
+        broken.shutdown(wait=False, cancel_futures=True)
+        self._pool = self._spawn()
+        self.losses += 1
+        self.last_loss = datetime.now(UTC)
+
+    @property
+    def pool(self) -> Executor:
+        return self._pool
+
+    def close(self) -> None:
+        with self._lock:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+
+
 class JobRunner:
-    """The worker pool of one service process.
+    """The worker pools of one service process: solves in one, re-plans in their own.
+
+    A re-plan answers in seconds (its budget is ``policy.replan_time_limit_s``), so it never
+    queues behind a solve that may run for an hour. A worker that dies fails the job it was
+    running (the message says to retry it) and its pool is replaced; jobs still queued are
+    queued again, and a re-plan lost with its worker answers ``WorkerLostError`` (503).
 
     Parameters
     ----------
     database_url
         The store the workers open.
     workers
-        Worker processes; each solves one job at a time.
+        Solve worker processes; each solves one job at a time.
+    replan_workers
+        Re-plan worker processes.
     executor
-        Another executor (a thread pool, in tests that need no process isolation).
+        Another executor for both (a thread pool, in tests that need no process isolation).
     """
 
     def __init__(
-        self, database_url: str, *, workers: int = 1, executor: Executor | None = None
+        self,
+        database_url: str,
+        *,
+        workers: int = 1,
+        replan_workers: int = 1,
+        executor: Executor | None = None,
     ) -> None:
         self.database_url = database_url
-        self._pool = executor or ProcessPoolExecutor(
-            max_workers=workers, mp_context=multiprocessing.get_context("spawn")
-        )
+        self._solves = _Workers(workers, executor)
+        self._replans = _Workers(replan_workers, executor)
+
+    @property
+    def worker_losses(self) -> int:
+        """Worker pools replaced since start because a worker died."""
+        return self._solves.losses + self._replans.losses
+
+    @property
+    def last_worker_loss(self) -> datetime | None:
+        """When a worker last died, if one did."""
+        losses = [t for t in (self._solves.last_loss, self._replans.last_loss) if t]
+        return max(losses) if losses else None
 
     def submit(self, job: SolveJob) -> Future[None]:
         """Queue one attempt of ``job``."""
-        return self._pool.submit(run_solve_job, self.database_url, job.id, job.attempt)
+        pool = self._solves.pool
+        future = self._solves.submit(run_solve_job, self.database_url, job.id, job.attempt)
+        future.add_done_callback(lambda done: self._after_solve(done, job, pool))
+        return future
+
+    def _after_solve(self, done: Future[None], job: SolveJob, pool: Executor) -> None:
+        if done.cancelled() or not isinstance(done.exception(), BrokenExecutor):
+            return
+        self._solves.lost(pool)
+        store = Store(self.database_url, migrate=False)
+        try:
+            current = store.load_job(job.id)
+            if current.attempt != job.attempt:
+                return
+            if current.state == "queued":
+                self.submit(current)  # never started: queued again on the new pool
+            elif current.state == "running":
+                store.fail_job(job.id, job.attempt, WORKER_LOST)
+        except Exception:  # a callback must not raise; the log keeps what went wrong
+            logger.exception("could not settle job %s after its worker died", job.id)
+        finally:
+            store.close()
 
     def replan(
         self, plan_id: str, events: dict[str, Any], version: int | None
     ) -> Future[dict[str, Any]]:
-        """Re-plan ``plan_id`` after ``events`` in a worker; the future holds the new version."""
-        return self._pool.submit(replan_in_worker, self.database_url, plan_id, events, version)
+        """Re-plan ``plan_id`` after ``events`` in a worker; the future holds the new version,
+        or ``WorkerLostError`` when the worker died before answering."""
+        pool = self._replans.pool
+        inner = self._replans.submit(replan_in_worker, self.database_url, plan_id, events, version)
+        outer: Future[dict[str, Any]] = Future()
+
+        def settle(done: Future[dict[str, Any]]) -> None:
+            error = None if done.cancelled() else done.exception()
+            if done.cancelled() or isinstance(error, BrokenExecutor):
+                self._replans.lost(pool)
+                outer.set_exception(
+                    WorkerLostError(
+                        "the worker re-planning this batch stopped before it answered; nothing "
+                        "was stored: send the batch again"
+                    )
+                )
+            elif error is not None:
+                outer.set_exception(error)
+            else:
+                outer.set_result(done.result())
+
+        inner.add_done_callback(settle)
+        return outer
 
     def recover(self, store: Store, *, fail_running: bool = True) -> list[SolveJob]:
         """At start-up: fail the jobs a stopped service left running (unless other processes
@@ -139,4 +288,5 @@ class JobRunner:
 
     def close(self) -> None:
         """Stop taking work; running jobs finish and store their plans."""
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._solves.close()
+        self._replans.close()

@@ -22,8 +22,9 @@ its search from the chosen one); with soft windows (re-planning) nothing is seed
 
 from __future__ import annotations
 
+import math
 import time as clock
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -157,12 +158,14 @@ def pyvrp_routes(
     seed: int,
     start: Sequence[Sequence[int]] | None = None,
     work_s: float | None = None,
+    on_best: Callable[[int], None] | None = None,
 ) -> Routes:
     """Routes PyVRP finds for ``instance`` in ``time_limit_s``, one node list per vehicle.
 
     ``start`` (one node list per vehicle) is its warm start when given. With ``work_s``, PyVRP
     stops after ``pyvrp_iterations(n, work_s)`` iterations (the same routes for the same seed
-    on any machine) or at ``time_limit_s``, whichever comes first.
+    on any machine) or at ``time_limit_s``, whichever comes first. ``on_best`` hears the cost
+    of each better feasible solution as PyVRP finds it (its routes are read only at the end).
     """
     import pyvrp
     from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria, StoppingCriterion
@@ -256,6 +259,8 @@ def pyvrp_routes(
     stop: StoppingCriterion = MaxRuntime(max(0.0, time_limit_s))
     if work_s is not None:
         stop = MultipleCriteria([MaxIterations(pyvrp_iterations(n, work_s)), stop])
+    if on_best is not None:
+        stop = _ReportingStop(stop, on_best)
     result = pyvrp.solve(
         data,
         stop,
@@ -367,6 +372,20 @@ def vroom_routes(
     return routes
 
 
+class _ReportingStop:
+    """A PyVRP stopping criterion that also reports each better feasible cost it is shown."""
+
+    def __init__(self, stop: Callable[[int], bool], on_best: Callable[[int], None]) -> None:
+        self._stop, self._on_best = stop, on_best
+        self._best: float = math.inf
+
+    def __call__(self, best_cost: int) -> bool:
+        if best_cost < self._best:
+            self._best = best_cost
+            self._on_best(int(best_cost))
+        return self._stop(best_cost)
+
+
 def vroom_then_pyvrp(
     instance: Instance, time_limit_s: float, seed: int, work_s: float | None = None
 ) -> Routes:
@@ -389,17 +408,23 @@ def vroom_then_pyvrp(
 
 
 def run_seeder(
-    name: str, instance: Instance, deadline: float, seed: int, work_s: float | None = None
+    name: str,
+    instance: Instance,
+    deadline: float,
+    seed: int,
+    work_s: float | None = None,
+    on_best: Callable[[int], None] | None = None,
 ) -> Routes:
     """Run the seeder ``name`` (``pyvrp`` or ``vroom``) until the wall-clock ``deadline``.
 
     ``vroom`` is VROOM followed by PyVRP from its routes when PyVRP can express the instance.
     With ``work_s`` the search counts work instead (reproducible) and ``deadline`` is only its
     cap. ``deadline`` is ``time.time()``-based, so it means the same in another process.
+    ``on_best`` hears PyVRP's better costs as it runs (``pyvrp`` only).
     """
     budget = deadline - clock.time()
     if name == "pyvrp":
-        return pyvrp_routes(instance, budget, seed, work_s=work_s)
+        return pyvrp_routes(instance, budget, seed, work_s=work_s, on_best=on_best)
     if name == "vroom":
         return vroom_then_pyvrp(instance, budget, seed, work_s)
     raise ValueError(f"unknown seeder {name!r}")

@@ -128,12 +128,17 @@ class SolveParams:
 
 @dataclass(frozen=True, slots=True)
 class Progress:
-    """A report from the search: time spent, best cost so far and nodes placed in it."""
+    """A report from the search: time spent, best cost so far and nodes placed in it
+    (``None`` while only a cost is known: PyVRP tells its best cost, not its routes)."""
 
     elapsed_s: float
     best_cost: int
-    placed: int
+    placed: int | None
     total: int
+
+
+#: What a search tells as it goes: the best cost so far and the nodes it places, if known.
+Report = Callable[[int, int | None], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -394,16 +399,25 @@ def _seed(
     side = able[-1]
     main_name = "vroom-full" if ends_in_ortools else able[0]
 
+    report: Report | None = None
+    if on_progress is not None:
+        tell = on_progress
+
+        def report(cost: int, placed: int | None) -> None:
+            tell(Progress(clock.monotonic() - started, cost, placed, instance.n_nodes))
+
     candidates: list[Seed] = []
     with _SideProcess() as pool:
         if pool is None:
             half = deadline if work_s is not None else clock.time() + seeding_s / 2
             half_work = None if work_s is None else work_s / 2
             candidates.extend(_guarded(side, instance, half, params.seed + 1, half_work))
-            candidates.extend(_guarded(main_name, instance, deadline, params.seed, half_work))
+            candidates.extend(
+                _guarded(main_name, instance, deadline, params.seed, half_work, report)
+            )
         else:
             future = pool.submit(seed_search, side, instance, deadline, params.seed + 1, work_s)
-            candidates.extend(_guarded(main_name, instance, deadline, params.seed, work_s))
+            candidates.extend(_guarded(main_name, instance, deadline, params.seed, work_s, report))
             wait_s = max(0.0, deadline - clock.time()) + SEED_GRACE_S
             try:
                 candidates.append(future.result(timeout=wait_s))
@@ -422,7 +436,12 @@ def _seed(
 
 
 def seed_search(
-    name: str, instance: Instance, deadline: float, seed: int, work_s: float | None = None
+    name: str,
+    instance: Instance,
+    deadline: float,
+    seed: int,
+    work_s: float | None = None,
+    report: Report | None = None,
 ) -> Seed:
     """One of the two searches ``solve`` runs side by side, until the wall-clock ``deadline``.
 
@@ -435,11 +454,13 @@ def seed_search(
     The VROOM-then-OR-Tools searches return their best routes timed by OR-Tools (``Seed.timed``)
     when the routes hold in the engine's model.
     With ``work_s`` it counts work instead (reproducible; see ``SolveParams.reproducible``).
+    ``report`` hears the best cost (and placed nodes, when known) as the search goes.
     Module-level, so a spawned process can run it; ``deadline`` is ``time.time()``-based.
     """
     full = name == "vroom-full"
     if not full and (name != "vroom" or "pyvrp" in seedable(instance)):
-        return Seed(run_seeder(name, instance, deadline, seed, work_s))
+        on_best = None if report is None else (lambda cost: report(cost, None))
+        return Seed(run_seeder(name, instance, deadline, seed, work_s, on_best))
     # OR-Tools must still time VROOM's routes (``schedule``) before the deadline.
     reserve_s = max(MIN_POLISH_S, TIMING_S_PER_NODE * instance.n_nodes)
     budget_s = deadline - clock.time()
@@ -451,6 +472,8 @@ def seed_search(
         level = min(max(0, top - 1), vroom_level(instance.n_nodes, plan_s * VROOM_LED_SHARE))
         vroom_s = budget_s * VROOM_LED_SHARE
     routes = vroom_routes(instance, max(0.1, vroom_s), level=level)
+    if report is not None:
+        report(route_cost(instance, routes), sum(map(len, routes)))
     left = deadline - clock.time()
     # Restoring the routes in OR-Tools costs about as much as timing them; then it searches.
     if left >= 2 * reserve_s + MIN_POLISH_S:
@@ -458,7 +481,14 @@ def seed_search(
             time_limit_s=left, seed=seed, seeders=(), reproducible=work_s is not None
         )
         try:
-            improved = solve(instance, params, initial_routes=routes)
+            improved = solve(
+                instance,
+                params,
+                initial_routes=routes,
+                on_progress=None
+                if report is None
+                else (lambda progress: report(progress.best_cost, progress.placed)),
+            )
         except SolverError as error:
             logger.warning("OR-Tools found nothing from VROOM's routes: %s", error)
         else:
@@ -472,11 +502,16 @@ def seed_search(
 
 
 def _guarded(
-    name: str, instance: Instance, deadline: float, seed: int, work_s: float | None
+    name: str,
+    instance: Instance,
+    deadline: float,
+    seed: int,
+    work_s: float | None,
+    report: Report | None = None,
 ) -> list[Seed]:
     """The seeder's result as a one-item list, or no item when it fails (it is only a seed)."""
     try:
-        return [seed_search(name, instance, deadline, seed, work_s)]
+        return [seed_search(name, instance, deadline, seed, work_s, report)]
     except Exception as error:  # OR-Tools searches on without this seed
         logger.warning("seeder %s gave no routes: %r", name, error)
         return []

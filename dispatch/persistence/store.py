@@ -399,16 +399,22 @@ class Store:
         return self._move_job(job_id, attempt, "queued", state="running", started_at=_now())
 
     def report_progress(
-        self, job_id: str, attempt: int, *, elapsed_s: float, best_cost: int, placed: int
+        self,
+        job_id: str,
+        attempt: int,
+        *,
+        elapsed_s: float,
+        best_cost: int | None = None,
+        placed: int | None = None,
     ) -> None:
-        """Record a running job's progress."""
+        """Record a running job's progress; a figure not known (``None``) keeps its last value."""
+        known = {"best_cost": best_cost, "visits_placed": placed}
         self._move_job(
             job_id,
             attempt,
             "running",
             elapsed_s=elapsed_s,
-            best_cost=best_cost,
-            visits_placed=placed,
+            **{name: value for name, value in known.items() if value is not None},
         )
 
     def finish_job(

@@ -32,7 +32,12 @@ def problems_stored(database_url: str) -> int:
 def test_healthz_needs_no_key(service: Service) -> None:
     answer = service.client.get("/healthz")
     assert answer.status_code == 200
-    assert answer.json() == {"status": "ok", "database": "ok"}
+    assert answer.json() == {
+        "status": "ok",
+        "database": "ok",
+        "worker_losses": 0,
+        "last_worker_loss": None,
+    }
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import pytest
@@ -168,9 +169,11 @@ def test_solve_starts_from_the_cheaper_seed_and_never_does_worse(
     seeded: list[int] = []
     real: Callable[..., Seed] = solve_module.seed_search
 
-    def spy(name: str, inst: Instance, deadline: float, seed: int, work: float | None) -> Seed:
+    def spy(
+        name: str, inst: Instance, deadline: float, seed: int, work: float | None, report: Any
+    ) -> Seed:
         called.append(name)
-        found = real(name, inst, deadline, seed, work)
+        found = real(name, inst, deadline, seed, work, report)
         seeded.append(route_cost(inst, found.routes))
         return found
 
@@ -189,9 +192,11 @@ def test_without_a_second_process_the_searches_take_turns(
     called: list[str] = []
     real: Callable[..., Seed] = solve_module.seed_search
 
-    def spy(name: str, inst: Instance, deadline: float, seed: int, work: float | None) -> Seed:
+    def spy(
+        name: str, inst: Instance, deadline: float, seed: int, work: float | None, report: Any
+    ) -> Seed:
         called.append(name)
-        return real(name, inst, deadline, seed, work)
+        return real(name, inst, deadline, seed, work, report)
 
     class Daemonic:
         daemon = True
@@ -227,9 +232,11 @@ def test_with_breaks_two_vroom_led_searches_race(monkeypatch: pytest.MonkeyPatch
 
     found: list[Seed] = []
 
-    def spy(name: str, inst: Instance, deadline: float, seed: int, work: float | None) -> Seed:
+    def spy(
+        name: str, inst: Instance, deadline: float, seed: int, work: float | None, report: Any
+    ) -> Seed:
         called.append(name)
-        found.append(real(name, inst, deadline, seed, work))
+        found.append(real(name, inst, deadline, seed, work, report))
         return found[-1]
 
     class Daemonic:

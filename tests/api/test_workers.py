@@ -1,0 +1,117 @@
+"""Worker processes as production runs them: a killed worker, a re-plan during a long solve,
+and a running job's progress."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from typing import Any
+
+import pytest
+
+import dispatch.jobs
+from dispatch.jobs import WORKER_LOST
+from dispatch.persistence import Store
+from tests.api.conftest import Service, make_key, start_service
+from tests.conftest import line_day
+
+
+def die_solving(database_url: str, job_id: str, attempt: int) -> None:
+    """A solve worker killed mid-job, as the kernel's OOM killer kills one on a big day."""
+    store = Store(database_url, migrate=False)
+    store.start_job(job_id, attempt)
+    store.close()
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def die_replanning(*args: Any) -> None:
+    """A re-plan worker killed before it answers."""
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def test_a_killed_solve_worker_fails_its_job_and_is_replaced(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = make_key(database_url)
+    with start_service(database_url, in_threads=False) as client:
+        service = Service(client, database_url, key)
+        problem_id = service.post_problem()
+        monkeypatch.setattr(dispatch.jobs, "run_solve_job", die_solving)
+        answer = client.post("/v1/plans", json={"problem_id": problem_id}, headers=service.auth)
+        assert answer.status_code == 202, answer.text
+        failed = service.wait(answer.json()["id"], timeout_s=30)
+        assert failed["state"] == "failed" and failed["error"] == WORKER_LOST
+        health = client.get("/healthz").json()
+        assert health["worker_losses"] == 1 and health["last_worker_loss"] is not None
+        monkeypatch.undo()
+        # The pool was replaced: solving works again, without restarting the service.
+        plan_id = service.solved_plan()
+        retried = client.post(f"/v1/jobs/{failed['id']}/retry", headers=service.auth)
+        assert retried.status_code == 202
+        assert service.wait(failed["id"])["state"] == "done"
+        assert client.get(f"/v1/plans/{plan_id}", headers=service.auth).status_code == 200
+
+
+def test_a_killed_replan_worker_answers_503_and_is_replaced(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = make_key(database_url)
+    batch = {"at": "09:00", "events": [{"type": "delay", "technician_id": "T1", "minutes": 20}]}
+    with start_service(database_url, in_threads=False) as client:
+        service = Service(client, database_url, key)
+        plan_id = service.solved_plan()
+        monkeypatch.setattr(dispatch.jobs, "replan_in_worker", die_replanning)
+        lost = client.post(f"/v1/plans/{plan_id}/events", json=batch, headers=service.auth)
+        assert lost.status_code == 503 and "send the batch again" in lost.json()["detail"]
+        assert client.get(f"/v1/plans/{plan_id}", headers=service.auth).headers["ETag"] == '"1"'
+        monkeypatch.undo()
+        again = client.post(f"/v1/plans/{plan_id}/events", json=batch, headers=service.auth)
+        assert again.status_code == 201, again.text
+        assert client.get("/healthz").json()["worker_losses"] == 1
+
+
+def test_a_replan_does_not_wait_for_a_long_solve(database_url: str) -> None:
+    key = make_key(database_url)
+    batch = {"at": "09:00", "events": [{"type": "delay", "technician_id": "T1", "minutes": 20}]}
+    with start_service(database_url, in_threads=False, workers=1) as client:
+        service = Service(client, database_url, key)
+        plan_id = service.solved_plan()
+        problem_id = service.post_problem()
+        body = {"problem_id": problem_id, "time_limit_s": 30}
+        long_job = client.post("/v1/plans", json=body, headers=service.auth).json()
+        while (
+            client.get(f"/v1/jobs/{long_job['id']}", headers=service.auth).json()["state"]
+            != "running"
+        ):
+            time.sleep(0.05)
+        started = time.monotonic()
+        answer = client.post(f"/v1/plans/{plan_id}/events", json=batch, headers=service.auth)
+        waited = time.monotonic() - started
+        assert answer.status_code == 201, answer.text
+        # The re-plan's own budget is 1 s; it used to wait for the 30-s solve to end.
+        assert waited < 15, f"the re-plan waited {waited:.1f} s behind the solve"
+        assert (
+            client.get(f"/v1/jobs/{long_job['id']}", headers=service.auth).json()["state"]
+            == "running"
+        )
+
+
+def test_a_running_job_reports_its_progress(service: Service) -> None:
+    problem_id = service.post_problem(line_day())
+    body = {"problem_id": problem_id, "time_limit_s": 4}
+    job = service.client.post("/v1/plans", json=body, headers=service.auth).json()
+    seen: list[dict[str, Any]] = []
+    while True:
+        now = service.client.get(f"/v1/jobs/{job['id']}", headers=service.auth).json()
+        if now["state"] in ("done", "failed"):
+            break
+        if now["state"] == "running":
+            seen.append(now)
+        time.sleep(0.1)
+    assert seen, "the job was never seen running"
+    progress = [state["progress"] for state in seen]
+    assert any(p["elapsed_s"] > 0 for p in progress), progress[-1]
+    # The seeding searches run for most of the budget: their best cost shows before the end.
+    known = [p for p in progress if p["best_cost"] is not None]
+    assert known and known[0]["elapsed_s"] < 3.5, progress
