@@ -27,15 +27,6 @@ def _inline_images(css: str) -> str:
     return re.sub(r"url\(images/([\w.-]+\.png)\)", data_url, css)
 
 
-# folium builds each HTML popup with ``$(`<div>…</div>`)[0]`` and so expects jQuery from a CDN;
-# this is all of jQuery those pages use: an HTML string in, its elements out.
-_POPUP_SHIM = """window.$ = window.$ || function (markup) {
-  var template = document.createElement("template");
-  template.innerHTML = String(markup).trim();
-  return Array.prototype.slice.call(template.content.children);
-};"""
-
-
 @functools.cache
 def leaflet_head() -> str:
     """``<style>`` and ``<script>`` elements carrying Leaflet whole, for a page's head."""
@@ -43,4 +34,4 @@ def leaflet_head() -> str:
     css = _inline_images((_DATA / "leaflet.css").read_text(encoding="utf-8"))
     if "</script" in script.lower() or "</style" in css.lower():  # would end the element early
         raise RuntimeError("the installed Leaflet cannot be inlined into a page")
-    return f"<style>{css}</style>\n<script>{script}</script>\n<script>{_POPUP_SHIM}</script>"
+    return f"<style>{css}</style>\n<script>{script}</script>"

@@ -1,14 +1,23 @@
-"""What both maps share: the offline Leaflet map itself, tiles, colours, and where each
-technician and visit of a day is on Earth."""
+"""What both maps share: the offline Leaflet map itself, tiles, colours, where each technician
+and visit of a day is on Earth, and how text reaches a page.
+
+Text typed by people (customers' names, addresses, notes, technicians' names) reaches a page in
+one of two contexts and is escaped for the one it lands in: as HTML with :func:`escape`, and
+into the page's script only as JSON data made by :func:`script_json` (what :class:`Popup` and
+:class:`Tooltip` carry). Nothing here splices text into JavaScript source: folium's own popups
+and tooltips put it inside template literals, where ``${...}`` runs and a backslash can break
+the whole script, so they must not be used."""
 
 from __future__ import annotations
 
 import html
 import itertools
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import folium
+import jinja2
 from branca.element import Element, Figure
 
 from dispatch.schema import LocationIn, ProblemIn, TechnicianIn, VisitIn
@@ -19,7 +28,9 @@ __all__ = [
     "LegPath",
     "Places",
     "Point",
+    "Popup",
     "Tiles",
+    "Tooltip",
     "clock",
     "colour",
     "draw_line",
@@ -27,6 +38,7 @@ __all__ = [
     "new_map",
     "page_of",
     "route_line",
+    "script_json",
 ]
 
 #: ``(lat, lon)``.
@@ -71,6 +83,94 @@ def colour(index: int) -> str:
 def escape(value: object) -> str:
     """Text made safe for HTML."""
     return html.escape(str(value), quote=True)
+
+
+# What must not appear literally in JSON written into a ``<script>`` element: ``<`` and ``>``
+# (``</script>`` ends the element, ``<!--`` changes how it is parsed), ``&`` (for a page read as
+# XHTML) and the line and paragraph separators (line ends to older JavaScript).
+_SCRIPT_ESCAPES = str.maketrans(
+    {
+        "<": "\\u003c",
+        ">": "\\u003e",
+        "&": "\\u0026",
+        "\u2028": "\\u2028",
+        "\u2029": "\\u2029",
+    }
+)
+
+
+def script_json(value: object) -> str:
+    """``value`` as a JavaScript expression for a page's ``<script>``: JSON, with ``<``, ``>``,
+    ``&``, U+2028 and U+2029 written as ``\\uXXXX`` escapes.
+
+    How this package puts text into a map's script (folium's own JSON for marker icons and
+    layer names escapes the same way). Whatever the text holds (``${...}``, backticks,
+    backslashes, ``</script>``), the script reads it as data: the same text back.
+
+    Parameters
+    ----------
+    value
+        Anything ``json.dumps`` takes; strings are the usual case.
+
+    Returns
+    -------
+    The JSON text.
+    """
+    return json.dumps(value, ensure_ascii=False).translate(_SCRIPT_ESCAPES)
+
+
+class Popup(folium.Popup):
+    """A marker's popup showing ``content``, HTML whose typed text the caller has escaped.
+
+    It reaches the script as JSON (:func:`script_json`), which Leaflet sets as the popup's HTML;
+    folium's own ``Popup`` would splice it into the script as a template literal.
+
+    Parameters
+    ----------
+    content
+        The popup's HTML.
+    max_width
+        Its widest, in pixels (300, Leaflet's default, unless given).
+    """
+
+    _template = jinja2.Template(
+        """
+        var {{ this.get_name() }} = L.popup({{ this.options_json }})
+            .setContent({{ this.content_json }});
+        {{ this._parent.get_name() }}.bindPopup({{ this.get_name() }});
+        """
+    )
+
+    def __init__(self, content: str, *, max_width: int = 300) -> None:
+        super().__init__(max_width=max_width)
+        self.options_json = script_json({"maxWidth": max_width})
+        self.content_json = script_json(content)
+
+
+class Tooltip(folium.Tooltip):
+    """A marker's tooltip showing ``content``, HTML whose typed text the caller has escaped;
+    it reaches the script as JSON, like :class:`Popup`'s content.
+
+    Parameters
+    ----------
+    content
+        The tooltip's HTML.
+    """
+
+    _template = jinja2.Template(
+        """
+        {% macro script(this, kwargs) %}
+            {{ this._parent.get_name() }}.bindTooltip(
+                {{ this.content_json }}, {{ this.options_json }}
+            );
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, content: str) -> None:
+        super().__init__(content)
+        self.options_json = script_json({"sticky": True})
+        self.content_json = script_json(content)
 
 
 @dataclass(frozen=True, slots=True)

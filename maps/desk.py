@@ -12,7 +12,9 @@ from maps.base import (
     LegPath,
     Places,
     Point,
+    Popup,
     Tiles,
+    Tooltip,
     clock,
     colour,
     draw_line,
@@ -105,7 +107,7 @@ def _route_layer(
         folium.Marker(
             base,
             icon=_icon("fr-base", technician_id, fill, (34, 22)),
-            tooltip=f"{escape(name)}: base",
+            tooltip=Tooltip(f"{escape(name)}: base"),
             z_index_offset=1000,
         ).add_to(layer)
         seen.append(base)
@@ -119,9 +121,11 @@ def _route_layer(
         folium.Marker(
             where,
             icon=_icon("fr-stop", str(sequence), fill, (24, 24)),
-            popup=folium.Popup(popup, max_width=320),
-            tooltip=f"{sequence}. {escape(stop.customer or stop.visit_id)} "
-            f"{escape(clock(stop.arrival))}",
+            popup=Popup(popup, max_width=320),
+            tooltip=Tooltip(
+                f"{sequence}. {escape(stop.customer or stop.visit_id)} "
+                f"{escape(clock(stop.arrival))}"
+            ),
         ).add_to(layer)
         seen.append(where)
         line.append(where)
@@ -154,8 +158,8 @@ def _unassigned_layer(
         folium.Marker(
             where,
             icon=_icon("fr-unassigned", "!", "#555", (22, 22)),
-            popup=folium.Popup(popup, max_width=360),
-            tooltip=f"{escape(item.visit_id)}: {escape(item.code)}",
+            popup=Popup(popup, max_width=360),
+            tooltip=Tooltip(f"{escape(item.visit_id)}: {escape(item.code)}"),
         ).add_to(layer)
         seen.append(where)
     return layer, seen

@@ -13,7 +13,9 @@ from maps.base import (
     LegPath,
     Places,
     Point,
+    Popup,
     Tiles,
+    Tooltip,
     clock,
     colour,
     draw_line,
@@ -152,7 +154,7 @@ def driver_page(
     line: list[Point] = []
     if base is not None:
         folium.Marker(
-            base, icon=_pin(technician_id, fill, "fr-pin fr-base"), tooltip="base"
+            base, icon=_pin(technician_id, fill, "fr-pin fr-base"), tooltip=Tooltip("base")
         ).add_to(layer)
         seen.append(base)
         line.append(base)
@@ -163,8 +165,8 @@ def driver_page(
         folium.Marker(
             where,
             icon=_pin(str(stop.sequence), fill),
-            tooltip=f"{stop.sequence}. {escape(clock(stop.eta))}",
-            popup=folium.Popup(f'<a href="#stop-{stop.sequence}">stop {stop.sequence}</a>'),
+            tooltip=Tooltip(f"{stop.sequence}. {escape(clock(stop.eta))}"),
+            popup=Popup(f'<a href="#stop-{stop.sequence}">stop {stop.sequence}</a>'),
         ).add_to(layer)
         seen.append(where)
         line.append(where)

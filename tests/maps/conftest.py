@@ -1,4 +1,5 @@
-"""Fixtures of the map tests: a small realistic day, solved once, and headless Chromium.
+"""Fixtures of the map tests: a small realistic day, solved once, a tiny day whose typed text
+tries to break the pages, and headless Chromium.
 
 The browser is Debian's ``chromium`` (``scripts/browser.sh`` installs it; ``.ci/run`` does),
 driven by Playwright without a browser download of its own. Without it a developer's run skips
@@ -10,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -58,6 +60,90 @@ def day_raw() -> dict[str, Any]:
 def day_plan(day_raw: dict[str, Any]) -> tuple[PlanOut, ProblemIn]:
     """The 40-visit day, solved once for the whole run."""
     return solved(day_raw)
+
+
+#: Text that runs script if a page splices it into JavaScript source (a template literal) or
+#: into HTML unescaped; none of it may set ``window.__pwned`` or open a dialog.
+SCRIPT_PAYLOADS = (
+    "${alert(document.cookie)}",
+    "${window.__pwned=1}",
+    "</script><script>window.__pwned=2</script>",
+    '"><img src=x onerror="window.__pwned=3">',
+)
+
+#: Text that breaks a script holding it in a JavaScript string or template literal: an
+#: invalid escape, a backtick, a lone backslash.
+BREAKING_TEXT = "Rm 12\\u, unit `7`, C:\\x\\"
+
+
+@dataclass(frozen=True, slots=True)
+class TypedDay:
+    """A tiny planned day whose typed text carries ``text`` (see :func:`typed_raw`)."""
+
+    case: str
+    text: str
+    far_id: str
+    plan: PlanOut
+    problem: ProblemIn
+
+
+def typed_raw(text: str, *, far_id: str, other_id: str) -> dict[str, Any]:
+    """A day in which every field a person types carries ``text``: technician T1's name, each
+    visit's customer, address, phone and notes. Only T1 has the skill, so T1 serves V1 to V3;
+    ``far_id`` (a typed id too) is left unassigned, too far from every base; technician
+    ``other_id`` has no work but a base on the map."""
+    base = {"lat": 22.80, "lon": 113.80}
+    shift = {"start": "08:00", "end": "18:00"}
+
+    def visit(visit_id: str, where: dict[str, float], who: str) -> dict[str, Any]:
+        return {
+            "id": visit_id,
+            "customer": f"{who} {text}",
+            "address": f"{visit_id} Dongmen Rd {text}",
+            "phone": f"+86 769 5550 {text}",
+            "notes": f"gate code {text}",
+            "duration_min": 30,
+            "required_skills": ["water_heater"],
+            "location": where,
+        }
+
+    visits = [
+        visit(f"V{i}", {"lat": 22.80 + 0.01 * i, "lon": 113.81}, "Mrs Wong") for i in (1, 2, 3)
+    ]
+    visits.append(visit(far_id, {"lat": 40.0, "lon": 116.4}, "Mr Zhao"))
+    return {
+        "date": "2026-11-23",
+        "timezone": "Asia/Shanghai",
+        "technicians": [
+            {"id": "T1", "name": f"Li Wei {text}", "skills": ["water_heater"], "start": base}
+            | {"shift": shift},
+            {"id": other_id, "name": "Chen Jun", "start": {"lat": 22.82, "lon": 113.78}}
+            | {"shift": shift},
+        ],
+        "visits": visits,
+    }
+
+
+@pytest.fixture(scope="session", params=["script", "backslash"])
+def typed_day(request: pytest.FixtureRequest) -> TypedDay:
+    """The tiny day typed with every :data:`SCRIPT_PAYLOADS` (``script``), or with
+    :data:`BREAKING_TEXT` (``backslash``); planned once per run."""
+    if request.param == "script":
+        text = " ".join(SCRIPT_PAYLOADS)
+        ids = {
+            "far_id": "FAR${window.__pwned=4}",
+            "other_id": 'T2"><img src=x onerror="window.__pwned=5">',
+        }
+    else:
+        text = BREAKING_TEXT
+        ids = {"far_id": "FAR\\u`", "other_id": "T2\\x"}
+    raw = typed_raw(text, **ids)
+    problem = parse_problem(raw)
+    quick = SolveParams(time_limit_s=5, metaheuristic="greedy_descent", solution_limit=1)
+    plan = plan_day(problem, params=quick)
+    created = datetime(2026, 11, 23, tzinfo=UTC)
+    document = plan_document(problem, plan, plan_id="pl_typed", version=1, created_at=created)
+    return TypedDay(request.param, text, ids["far_id"], document, ProblemIn.model_validate(raw))
 
 
 @pytest.fixture(scope="session")

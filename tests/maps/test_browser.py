@@ -14,8 +14,31 @@ from dispatch.persistence import Store
 from dispatch.schema import PlanOut, ProblemIn
 from maps import OSM_TILES, Tiles, desk_page, driver_page
 from tests.api.conftest import make_key, start_service
+from tests.maps.conftest import TypedDay
 
 BLANK = Tiles(None)
+
+#: Opens every marker's tooltip and popup through Leaflet, one after another, and returns what
+#: each shows (``innerText``), as ``{"tooltips": [...], "popups": [...]}``.
+OPEN_EVERY_MARKER = """() => {
+  const map = window[document.querySelector(".folium-map").id];
+  const shown = {tooltips: [], popups: []};
+  map.eachLayer((layer) => {
+    if (!(layer instanceof L.Marker)) return;
+    if (layer.getTooltip()) {
+      layer.openTooltip();
+      shown.tooltips.push(layer.getTooltip().getElement().innerText);
+      layer.closeTooltip();
+    }
+    if (layer.getPopup()) {
+      layer.openPopup();
+      const content = layer.getPopup().getElement().querySelector(".leaflet-popup-content");
+      shown.popups.push(content.innerText);
+      layer.closePopup();
+    }
+  });
+  return shown;
+}"""
 
 
 class Opened:
@@ -25,14 +48,25 @@ class Opened:
         self.page = browser.new_page(viewport={"width": width, "height": height})
         self.errors: list[str] = []
         self.failed: list[str] = []
+        self.dialogs: list[str] = []
         self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
         self.page.on("pageerror", lambda error: self.errors.append(f"uncaught: {error}"))
         self.page.on("requestfailed", lambda request: self.failed.append(request.url))
+        self.page.on("dialog", self._dismiss)
 
-    def show(self, page: str, folder: Path, name: str) -> Opened:
+    def _dismiss(self, dialog: Any) -> None:
+        self.dialogs.append(f"{dialog.type}: {dialog.message}")
+        dialog.dismiss()
+
+    def load(self, page: str, folder: Path, name: str) -> Opened:
+        """Open ``page`` and let its scripts run, whatever they draw."""
         path = folder / f"{name}.html"
         path.write_text(page, encoding="utf-8")
         self.page.goto(path.as_uri())
+        return self
+
+    def show(self, page: str, folder: Path, name: str) -> Opened:
+        self.load(page, folder, name)
         self.page.wait_for_selector(".leaflet-marker-icon", state="attached", timeout=15_000)
         self.page.wait_for_timeout(300)  # let the tiles' failures, if any, come in
         return self
@@ -40,6 +74,16 @@ class Opened:
     def count(self, selector: str) -> int:
         found: int = self.page.locator(selector).count()
         return found
+
+    def text(self, selector: str) -> str:
+        shown: str = self.page.locator(selector).inner_text()
+        return shown
+
+    def ran_nothing_typed(self) -> None:
+        """No typed text ran as script: no dialog, ``window.__pwned`` unset, no error."""
+        assert self.dialogs == [], "no alert() ran"
+        assert self.page.evaluate("typeof window.__pwned") == "undefined"
+        assert self.errors == [] and self.failed == []
 
     def shoot(self, folder: Path, name: str) -> Path:
         shot = folder / f"{name}.png"
@@ -171,3 +215,75 @@ def test_the_served_pages_open_with_a_key_and_with_the_drivers_link(
             opened.shoot(output_dir, name)
         finally:
             opened.close()
+
+
+def test_typed_text_shows_as_text_and_runs_nothing_on_the_desk_map(
+    browser: Any, typed_day: TypedDay, output_dir: Path
+) -> None:
+    """Customer, address, phone, technician name and an unassigned visit (its id too) carry
+    ``${...}``, ``</script>``, an attribute break (case ``script``) or backslashes and a backtick
+    (case ``backslash``): every marker is drawn and every tooltip and popup shows the text."""
+    plan, problem, text = typed_day.plan, typed_day.problem, typed_day.text
+    page = desk_page(plan, problem, tiles=BLANK)
+    opened = Opened(browser, 1280, 800).load(page, output_dir, f"desk-typed-{typed_day.case}")
+    try:
+        (route,) = [r for r in plan.routes if r.stops]
+        assert route.technician_id == "T1" and len(route.stops) == 3
+        assert [item.visit_id for item in plan.unassigned] == [typed_day.far_id]
+        assert opened.count(".leaflet-marker-icon") == 3 + 2 + 1, "every marker is drawn"
+        assert opened.count(".fr-stop") == 3
+        assert opened.count(".fr-base") == 2
+        assert opened.count(".fr-unassigned") == 1
+        opened.ran_nothing_typed()
+        shown = opened.page.evaluate(OPEN_EVERY_MARKER)
+        tooltips, popups = shown["tooltips"], shown["popups"]
+        assert len(tooltips) == 6 and len(popups) == 4
+        name = f"T1 Li Wei {text}"
+        assert f"{name}: base" in tooltips
+        assert f"{typed_day.far_id}: radius" in tooltips
+        for sequence, stop in enumerate(route.stops, start=1):
+            assert stop.customer == f"Mrs Wong {text}"
+            assert f"{sequence}. {stop.customer} {stop.arrival[11:16]}" in tooltips
+            (popup,) = [p for p in popups if p.startswith(f"{stop.visit_id}\n")]
+            for expected in (f"{sequence} of {name}", stop.customer, stop.address, stop.phone):
+                assert expected in popup
+        (far,) = [p for p in popups if p.startswith(f"{typed_day.far_id}\n")]
+        for expected in (f"Mr Zhao {text}", f"{typed_day.far_id} Dongmen Rd {text}"):
+            assert expected in far
+        assert name in opened.text(".leaflet-control-layers-overlays")
+    finally:
+        opened.close()
+
+
+def test_typed_text_shows_as_text_and_runs_nothing_on_the_drivers_page(
+    browser: Any, typed_day: TypedDay, output_dir: Path
+) -> None:
+    """T1's page of the typed day: the list shows the typed text as it is. The plan is read as
+    from a file whose first arrival was edited by hand to hold a backslash (``fieldroute map
+    plan.json`` does not check a plan's times), which reaches the markers' tooltips: every
+    marker is still drawn and the tooltip shows the backslash."""
+    edited = typed_day.plan.model_dump(mode="json")
+    edited["routes"][0]["stops"][0]["arrival"] = "2026-11-23T\\x:00+08:00"
+    plan, problem, text = PlanOut.model_validate(edited), typed_day.problem, typed_day.text
+    page = driver_page(plan, problem, "T1", tiles=BLANK)
+    opened = Opened(browser, 375, 812).load(page, output_dir, f"driver-typed-{typed_day.case}")
+    try:
+        assert opened.count(".leaflet-marker-icon") == 3 + 1, "the stops and the base"
+        assert opened.count(".fr-item") == 3
+        opened.ran_nothing_typed()
+        assert opened.page.title() == f"Li Wei {text} · 2026-11-23"
+        assert f"Li Wei {text}" in opened.text(".fr-head")
+        listed = opened.text(".fr-list")
+        for stop in plan.routes[0].stops:
+            for expected in (
+                stop.customer,
+                stop.address,
+                f"Call {stop.phone}",
+                f"gate code {text}",
+            ):
+                assert expected in listed
+        shown = opened.page.evaluate(OPEN_EVERY_MARKER)
+        assert "1. \\x:00" in shown["tooltips"]
+        assert "\\x:00 " in listed
+    finally:
+        opened.close()

@@ -15,9 +15,9 @@ from api.cli import app
 from dispatch.errors import NotFoundError
 from dispatch.schema import PlanOut, ProblemIn
 from maps import OSM_TILES, Tiles, desk_map, desk_page, driver_page
-from maps.base import Places, route_line
+from maps.base import Places, route_line, script_json
 from tests.conftest import line_day
-from tests.maps.conftest import solved
+from tests.maps.conftest import TypedDay, solved
 
 BLANK = Tiles(None)
 
@@ -25,6 +25,22 @@ BLANK = Tiles(None)
 def icons(page: str, css_class: str) -> int:
     """Marker icons of ``css_class`` (their HTML sits in the page's script, quotes escaped)."""
     return page.count(f'class=\\"{css_class}\\"')
+
+
+#: A JSON string in a script.
+JSON_STRING = r'"(?:[^"\\\n]|\\.)*"'
+
+
+def map_script(page: str) -> str:
+    """The page's last script: folium's, which draws the map."""
+    return page[page.rindex("<script>") + len("<script>") : page.rindex("</script>")]
+
+
+def said(page: str) -> str:
+    """Every string in the map's script, decoded, one a line: what its tooltips, popups, icons
+    and layer names say."""
+    strings = re.findall(JSON_STRING, map_script(page))
+    return "\n".join(json.loads(string) for string in strings)
 
 
 def fetched(page: str) -> list[str]:
@@ -46,7 +62,7 @@ def test_the_desk_map_draws_every_stop_base_route_and_unassigned_visit(
     assert page.count("L.circle(") == len(problem.technicians), "one radius circle per base"
     for technician in problem.technicians:
         label = html.escape(f"{technician.id} {technician.name}".strip())
-        assert label in page, "a layer per technician"
+        assert label in said(page), "a layer per technician"
     assert "Unassigned" in page and "Service radius" in page
     assert fetched(page) == []
 
@@ -58,9 +74,48 @@ def test_stop_popups_say_who_where_when_and_escape_what_customers_typed(
     page = desk_page(plan, problem, tiles=BLANK)
     first = next(stop for route in plan.routes for stop in route.stops)
     for text in (first.customer, first.address, first.phone, first.kind, first.arrival[11:16]):
-        assert text and html.escape(text) in page
-    assert f"{first.early_min} min" in page
-    assert "<img src=x" not in page and "&lt;img src=x onerror=" in page
+        assert text and html.escape(text) in said(page)
+    assert f"{first.early_min} min" in said(page)
+    assert "<img src=x" not in page and "&lt;img src=x onerror=" in said(page)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "${alert(document.cookie)}",
+        "</script><script>window.__pwned=2</script>",
+        "<!-- <script>",
+        '"><img src=x onerror="window.__pwned=3">',
+        "Rm 12\\u",
+        "`${1}`\\",
+        "line\u2028paragraph\u2029end",
+        "Li & 'Wei' 李伟",
+    ],
+)
+def test_script_json_gives_the_text_back_with_nothing_that_can_end_a_script(text: str) -> None:
+    written = script_json(text)
+    assert json.loads(written) == text
+    assert set(written).isdisjoint("<>&\u2028\u2029")
+    assert script_json({"html": text}) == f'{{"html": {written}}}'
+
+
+@pytest.mark.parametrize("drawn", ["desk", "driver"])
+def test_typed_text_reaches_the_map_script_only_as_json_strings(
+    typed_day: TypedDay, drawn: str
+) -> None:
+    plan, problem, text = typed_day.plan, typed_day.problem, typed_day.text
+    if drawn == "desk":
+        page = desk_page(plan, problem, tiles=BLANK)
+        shown = [f"T1 Li Wei {text}: base", f"Mrs Wong {text}", f"V1 Dongmen Rd {text}"]
+        shown += [f"{typed_day.far_id}: radius", f"Mr Zhao {text}"]
+    else:
+        page = driver_page(plan, problem, "T1", tiles=BLANK)
+        shown = [f"{n}. {stop.arrival[11:16]}" for n, stop in enumerate(plan.routes[0].stops, 1)]
+    code = re.sub(JSON_STRING, '""', map_script(page))
+    assert "`" not in code, "no template literal: there ${...} runs and a backslash escapes"
+    assert page.count("<script>") == page.count("</script>") == 3
+    for text_shown in shown:
+        assert html.escape(text_shown) in said(page)
 
 
 def test_the_legend_lists_each_technicians_stops_km_and_utilisation(
