@@ -17,10 +17,12 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import v1
+from api.auth import dispatcher, has_credential, route_reader
 from api.models import ErrorOut, FieldErrorOut, HealthOut
 from dispatch.config import Settings
 from dispatch.errors import DispatchError, InputError
@@ -78,10 +80,13 @@ class BodyLimit:
                 await self._refuse(send)
 
     async def _refuse(self, send: Send) -> None:
-        megabytes = self.limit / 1_000_000
-        body = ErrorOut(detail=f"the request is larger than {megabytes:g} MB")
+        body = ErrorOut(detail=_too_large(self.limit / 1_000_000))
         response = JSONResponse(body.model_dump(), status_code=413)
         await response({"type": "http"}, _no_receive, send)
+
+
+def _too_large(megabytes: float) -> str:
+    return f"the request is larger than {megabytes:g} MB"
 
 
 async def _no_receive() -> Message:
@@ -122,8 +127,21 @@ def _path(location: Sequence[Any]) -> str:
     return path
 
 
+def _missing_credential(request: Request) -> Any | None:
+    """401 for a request to a guarded endpoint that carries no credential at all.
+
+    FastAPI reads and parses a body before it runs the endpoint's credential check, so a bad
+    body would otherwise be answered 422 to a caller who has not said who they are."""
+    if request.url.path.startswith(v1.router.prefix + "/") and not has_credential(request):
+        return _error(401, "an API key is required", headers={"WWW-Authenticate": "Bearer"})
+    return None
+
+
 async def _on_request_error(request: Request, error: Exception) -> Any:
     assert isinstance(error, RequestValidationError)
+    refused = _missing_credential(request)
+    if refused is not None:
+        return refused
     body = error.body if hasattr(error, "body") else None
     found = []
     for item in error.errors():
@@ -150,7 +168,12 @@ async def _on_dispatch_error(request: Request, error: Exception) -> Any:
 
 async def _on_http_error(request: Request, error: Exception) -> Any:
     assert isinstance(error, StarletteHTTPException)
-    if error.status_code == 400:  # FastAPI could not parse the body: bad input like any other
+    if error.status_code == 400:  # FastAPI could not read or parse the body
+        if isinstance(error.__cause__, _TooLargeError):  # a streamed body over the limit
+            return _error(413, _too_large(request.app.state.settings.max_upload_mb))
+        refused = _missing_credential(request)
+        if refused is not None:
+            return refused
         return _error(422, "invalid request: the body is not valid JSON or form data")
     return _error(error.status_code, str(error.detail), headers=error.headers)
 
@@ -177,8 +200,40 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         "apiKey": {"type": "http", "scheme": "bearer", "description": "A dispatcher's API key"},
         "driverLink": {"type": "apiKey", "in": "query", "name": "token"},
     }
+    for route in [*app.routes, *v1.router.routes]:
+        if isinstance(route, APIRoute):
+            security = _security_of(route)
+            for method in route.methods or ():
+                operation = schema["paths"][route.path_format].get(method.lower())
+                if operation is not None:
+                    if security:
+                        operation["security"] = security
+                    for parameter in operation.get("parameters", []):
+                        _drop_null(parameter)
     app.openapi_schema = schema
     return schema
+
+
+def _security_of(route: APIRoute) -> list[dict[str, list[str]]]:
+    """The credentials an operation takes, from the checks among its dependencies: what
+    generated clients read to send a key."""
+    calls = {dependency.call for dependency in route.dependant.dependencies}
+    if route_reader in calls:
+        return [{"apiKey": []}, {"driverLink": []}]
+    if dispatcher in calls:
+        return [{"apiKey": []}]
+    return []
+
+
+def _drop_null(parameter: dict[str, Any]) -> None:
+    """A header or query parameter is absent or a string, never JSON ``null``: FastAPI writes
+    ``anyOf [..., null]`` for an optional one."""
+    alternatives = parameter.get("schema", {}).get("anyOf")
+    if alternatives:
+        kept = [a for a in alternatives if a.get("type") != "null"]
+        if len(kept) == 1:
+            rest = {k: v for k, v in parameter["schema"].items() if k != "anyOf"}
+            parameter["schema"] = {**kept[0], **rest}
 
 
 def _utc_now() -> datetime:

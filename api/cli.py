@@ -473,6 +473,7 @@ def serve(
     import uvicorn  # the service's server; only this command needs it
 
     from api.app import create_app
+    from api.server import PROTOCOL
 
     settings = Settings()
     updates = {"processes": processes, "workers": workers}
@@ -486,7 +487,7 @@ def serve(
         finally:
             store.close()
     if settings.processes == 1:
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="info", http=PROTOCOL)
         return
     # Each server process builds its app from the environment: hand the settings down.
     os.environ.update(
@@ -503,6 +504,7 @@ def serve(
         port=port,
         workers=settings.processes,
         log_level="info",
+        http=PROTOCOL,
     )
 
 

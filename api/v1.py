@@ -10,7 +10,7 @@ from collections import OrderedDict
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Path, Query, Request, Response
+from fastapi import APIRouter, Header, HTTPException, Path, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 from starlette.datastructures import UploadFile
@@ -27,6 +27,7 @@ from api.models import (
     VersionChangesOut,
     VersionsOut,
 )
+from api.params import JobId, PlanId, ProblemId, TechnicianId
 from dispatch.driver import driver_route
 from dispatch.errors import FieldError, InputError, NotFoundError
 from dispatch.jobs import JobRunner
@@ -46,9 +47,6 @@ _CONFLICT: Responses = {409: {"model": ErrorOut, "description": "Another batch g
 _FORBIDDEN: Responses = {403: {"model": ErrorOut, "description": "A driver link for another route"}}
 
 router = APIRouter(prefix="/v1", responses=_NOT_FOUND | _FORBIDDEN)
-
-PlanId = Annotated[str, Path(max_length=32, examples=["pl_3f9a0c1b2d4e"])]
-TechnicianId = Annotated[str, Path(max_length=64, examples=["T01"])]
 
 
 def _store(request: Request) -> Store:
@@ -264,7 +262,7 @@ async def create_problem(request: Request, key: Dispatcher) -> ProblemCreated:
 
 
 @router.get("/problems/{problem_id}", tags=["problems"])
-def get_problem(request: Request, key: Dispatcher, problem_id: str) -> Response:
+def get_problem(request: Request, key: Dispatcher, problem_id: ProblemId) -> Response:
     """A stored day, as it was sent (or built from its sheets)."""
     text = json.dumps(_store(request).load_problem(problem_id), ensure_ascii=False)
     return Response(content=text, media_type="application/json")
@@ -288,7 +286,7 @@ def create_plan(request: Request, response: Response, key: Dispatcher, body: Pla
 
 
 @router.get("/jobs/{job_id}", response_model=JobOut, tags=["plans"])
-def get_job(request: Request, key: Dispatcher, job_id: str) -> JobOut:
+def get_job(request: Request, key: Dispatcher, job_id: JobId) -> JobOut:
     """A job's state and progress: elapsed time, best cost so far, visits placed."""
     return _job_out(_store(request).load_job(job_id))
 
@@ -300,7 +298,7 @@ def get_job(request: Request, key: Dispatcher, job_id: str) -> JobOut:
     responses=_CONFLICT,
     tags=["plans"],
 )
-def retry_job(request: Request, key: Dispatcher, job_id: str) -> JobOut:
+def retry_job(request: Request, key: Dispatcher, job_id: JobId) -> JobOut:
     """Run a failed job again (409 unless it failed)."""
     job = _store(request).retry_job(job_id)
     _runner(request).submit(job)
@@ -448,16 +446,25 @@ async def get_route(
 
 
 @router.post(
-    "/plans/{plan_id}/routes/{technician_id}/link", response_model=LinkOut, tags=["drivers"]
+    "/plans/{plan_id}/routes/{technician_id}/link",
+    response_model=LinkOut,
+    responses={409: {"model": ErrorOut, "description": "The plan's day is over"}},
+    tags=["drivers"],
 )
 def create_link(
     request: Request, key: Dispatcher, plan_id: PlanId, technician_id: TechnicianId
 ) -> LinkOut:
     """A link for the driver's phone that opens this route (and nothing else) until the end of
-    the plan's day."""
+    the plan's day; 409 once that day is over (the link would never open)."""
     found = _versions.get(_store(request), plan_id)
     found.route(technician_id)  # 404 for a technician not in the day
     expires = end_of_day(found.plan["date"], found.plan["timezone"])
+    if expires <= request.app.state.clock():
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            f"the day of plan {plan_id} ({found.plan['date']}) ended at "
+            f"{expires.isoformat()}: a link to it would never open",
+        )
     token = sign_route_link(request.app.state.link_secret, plan_id, technician_id, expires)
     base = request.app.state.settings.public_url or str(request.base_url)
     route = f"{base.rstrip('/')}/v1/plans/{plan_id}/routes/{technician_id}"

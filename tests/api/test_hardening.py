@@ -1,0 +1,144 @@
+"""What an attacker or a careless client tried against the service: keys in URLs, bodies
+before credentials, streamed bodies over the limit, links to days already over, a schema that
+generated clients can trust, and connections that never send a request."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from api.app import create_app
+from api.server import HEAD_TIMEOUT_S
+from tests.api.conftest import Service, make_key, start_service
+from tests.api.test_readme_session import free_port
+
+BATCH = {"at": "09:00", "events": [{"type": "delay", "technician_id": "T1", "minutes": 5}]}
+
+
+def test_a_dispatcher_key_in_the_url_is_refused(service: Service) -> None:
+    plan_id = service.solved_plan()
+    answer = service.client.get(f"/v1/plans/{plan_id}", params={"token": service.key})
+    assert answer.status_code == 401 and "Authorization header" in answer.json()["detail"]
+    route = service.client.get(f"/v1/plans/{plan_id}/routes/T1", params={"token": service.key})
+    assert route.status_code == 401
+    # In a header it opens everything, as before.
+    assert service.client.get(f"/v1/plans/{plan_id}", headers=service.auth).status_code == 200
+
+
+def test_no_key_is_401_even_with_a_bad_body(service: Service) -> None:
+    plan_id = service.solved_plan()
+    broken = {"Content-Type": "application/json"}
+    for path in ("/v1/plans", f"/v1/plans/{plan_id}/events", "/v1/problems"):
+        answer = service.client.post(path, content=b"{not json", headers=broken)
+        assert answer.status_code == 401, (path, answer.text)
+        assert answer.headers["WWW-Authenticate"] == "Bearer"
+    wrong_shape = service.client.post("/v1/plans", json={"problem_id": 7})
+    assert wrong_shape.status_code == 401
+    # With the key, the same body is the caller's mistake: 422.
+    answer = service.client.post(
+        f"/v1/plans/{plan_id}/events", content=b"{not json", headers=broken | service.auth
+    )
+    assert answer.status_code == 422
+
+
+def test_a_streamed_body_over_the_limit_is_413(database_url: str) -> None:
+    key = make_key(database_url)
+    auth = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    with start_service(database_url, max_upload_mb=0.01) as client:
+        service = Service(client, database_url, key)
+        plan_id = service.solved_plan()
+
+        def chunks() -> Iterator[bytes]:  # no Content-Length: sent chunked
+            yield b'{"at": "09:00", "events": ['
+            for _ in range(200):
+                yield b'{"type": "delay", "technician_id": "T1", "minutes": 5},'
+            yield b"]}"
+
+        answer = client.post(f"/v1/plans/{plan_id}/events", content=chunks(), headers=auth)
+        assert answer.status_code == 413, answer.text
+        assert "larger than 0.01 MB" in answer.json()["detail"]
+        assert client.get(f"/v1/plans/{plan_id}", headers=auth).headers["ETag"] == '"1"'
+
+
+def test_a_link_for_a_day_already_over_is_refused(database_url: str) -> None:
+    key = make_key(database_url)
+    after = datetime(2026, 11, 24, 0, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    with start_service(database_url, now=after) as client:
+        service = Service(client, database_url, key)
+        plan_id = service.solved_plan()
+        answer = client.post(f"/v1/plans/{plan_id}/routes/T1/link", headers=service.auth)
+        assert answer.status_code == 409, answer.text
+        assert "2026-11-23" in answer.json()["detail"] and "never open" in answer.json()["detail"]
+
+
+def test_the_schema_declares_security_and_limits_as_the_service_enforces_them() -> None:
+    schema = create_app().openapi()
+    for path, methods in schema["paths"].items():
+        for method, operation in methods.items():
+            if path == "/healthz":
+                assert "security" not in operation
+                continue
+            expected: list[dict[str, list[str]]] = [{"apiKey": []}]
+            if "/routes/{technician_id}" in path and method == "get":
+                expected = [{"apiKey": []}, {"driverLink": []}]
+            assert operation.get("security") == expected, (method, path)
+            for parameter in operation.get("parameters", []):
+                assert "anyOf" not in parameter["schema"], (path, parameter)
+                if parameter["in"] == "path" and parameter["schema"]["type"] == "string":
+                    assert parameter["schema"]["maxLength"] <= 64, (path, parameter)
+    events = schema["paths"]["/v1/plans/{plan_id}/events"]["post"]["parameters"]
+    if_match = next(p for p in events if p["name"] == "if-match")
+    assert if_match["schema"]["type"] == "string" and not if_match.get("required", False)
+
+
+@pytest.mark.slow
+def test_a_connection_that_sends_no_request_is_closed(tmp_path: Path) -> None:
+    port = free_port()
+    env = os.environ | {"FIELDROUTE_DATABASE_URL": f"sqlite:///{tmp_path / 'service.db'}"}
+    fieldroute = Path(sys.executable).parent / "fieldroute"
+    server = subprocess.Popen(
+        [str(fieldroute), "serve", "--port", str(port)],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz") as answer:
+                    assert answer.status == 200
+                    break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline
+                time.sleep(0.2)
+        silent = socket.create_connection(("127.0.0.1", port))
+        # A head sent a byte at a time never completes either.
+        trickle = socket.create_connection(("127.0.0.1", port))
+        started = time.monotonic()
+        for connection in (silent, trickle):
+            connection.settimeout(HEAD_TIMEOUT_S + 10)
+        for byte in b"GET /healthz HTTP/1.1\r\n":
+            trickle.sendall(bytes([byte]))
+            time.sleep(HEAD_TIMEOUT_S / 40)
+        assert silent.recv(1) == b""
+        assert trickle.recv(1) == b""
+        assert time.monotonic() - started < HEAD_TIMEOUT_S + 5
+        silent.close()
+        trickle.close()
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz") as answer:
+            assert answer.status == 200  # the server itself is fine
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
