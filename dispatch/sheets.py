@@ -1,23 +1,69 @@
 """A day from spreadsheets: a technicians sheet and a visits sheet (CSV or Excel, or one
 workbook with both) turned into the contract's problem JSON, with every error naming the
-sheet, the row as the spreadsheet shows it (the header is row 1) and the column."""
+sheet, the row as the spreadsheet shows it (the header is row 1) and the column.
+
+Uploads come from anyone with a key, so reading one takes time linear in its size and
+bounded by the caps here (``MAX_ROWS``, ``MAX_COLUMNS``, ``MAX_XLSX_UNPACKED_BYTES``,
+``MAX_XLSX_ROW_BYTES``): no backtracking regular expression runs over a file (``csv.Sniffer``
+did), an Excel file's declared dimension is never trusted, and a file over a cap is refused
+with an ``InputError`` naming the sheet and the limit rather than cut short. Nothing here does
+I/O or knows HTTP; the caller runs it off the event loop.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 import re
-from collections.abc import Callable, Mapping
+import zipfile
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
 
+import openpyxl  # type: ignore[import-untyped]
 import pandas as pd
 
 from dispatch.errors import FieldError, InputError
 from dispatch.validate import parse_problem
 
-__all__ = ["problem_from_sheets", "read_table", "read_workbook"]
+__all__ = [
+    "MAX_COLUMNS",
+    "MAX_ROWS",
+    "MAX_XLSX_ROW_BYTES",
+    "MAX_XLSX_UNPACKED_BYTES",
+    "problem_from_sheets",
+    "read_table",
+    "read_workbook",
+]
+
+#: Most rows a sheet may have under its header: far above a real day (a large service centre
+#: plans a few hundred visits), and low enough that a full sheet is read and checked in about
+#: a second. A value in the next row is refused; trailing blank rows are ignored. A CSV file is
+#: read to its end; an Excel sheet is not read past that next row (its row elements may run
+#: to row 1,048,576 whatever their content), so rows after a blank one there go unread.
+MAX_ROWS = 10_000
+#: Most columns a sheet may have: the known columns are 20 at most, the rest is room for
+#: columns of the dispatcher's own (reported as unknown). A value further right is refused.
+MAX_COLUMNS = 100
+#: Most bytes an Excel file may unpack to, all its parts together, as its zip directory
+#: declares them (checked before openpyxl opens it). A 10,000-row sheet of the known columns
+#: unpacks to about 8 MB; a zip bomb to gigabytes from kilobytes. openpyxl parses the worst
+#: well-formed XML (empty cells) at about 2.5 MB a second, so no file takes more than ~4 s.
+MAX_XLSX_UNPACKED_BYTES = 10_000_000
+#: Most bytes of XML one spreadsheet row may take: openpyxl holds all the cells of a row at
+#: once (about 80 bytes of memory for each byte of empty cells), so a row of millions of cells
+#: would take gigabytes; a row of 100 ordinary cells is a few kilobytes.
+MAX_XLSX_ROW_BYTES = 1_000_000
+#: CSV delimiters, in order of preference when the header splits as well on two.
+_DELIMITERS = (",", ";", "\t")
+_EXCEL = (".xlsx", ".xlsm")
+#: Where a spreadsheet row starts in worksheet XML, and where its rows end (any prefix).
+_ROW_START = re.compile(rb"<(?:[\w.-]{1,64}:)?row\b")
+_ROWS_END = re.compile(rb"</(?:[\w.-]{1,64}:)?sheetData>")
+#: The longest start of a row tag ``_ROW_START`` matches (``<`` + prefix + ``:row`` + one).
+_ROW_TAG_BYTES = 70
 
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
 
@@ -114,61 +160,242 @@ def _unreadable(sheet: str, why: str) -> InputError:
     return InputError([FieldError(f"{sheet} sheet", why)], what="upload")
 
 
-def _tidy(frame: pd.DataFrame, sheet: str) -> pd.DataFrame:
-    frame = frame.rename(columns=lambda name: str(name).strip().lower())
-    frame = frame.map(lambda cell: str(cell).strip())
-    if frame.empty:
+def _too_many_rows(sheet: str) -> InputError:
+    return _unreadable(sheet, f"has more than {MAX_ROWS:,} rows under its header (the limit)")
+
+
+def _too_many_columns(sheet: str) -> InputError:
+    return _unreadable(sheet, f"has more than {MAX_COLUMNS} columns (the limit)")
+
+
+def _cell_text(value: object) -> str:
+    """A cell as text: whole numbers without ``.0``, nothing as ``""``, stripped."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _bounded_rows(rows: Iterable[Sequence[object]], sheet: str) -> list[list[str]]:
+    """The rows of a sheet as text, header first, with no trailing blank rows or cells.
+
+    Blank rows before a row with a value are kept, so that row numbers match what the user
+    sees; blank rows after the last are never stored, however many there are.
+
+    Raises
+    ------
+    InputError
+        At the first row with a value past ``MAX_ROWS`` rows under the header, or with a value
+        past ``MAX_COLUMNS`` columns.
+    """
+    kept: list[list[str]] = []
+    blank = 0  # blank rows since the last kept one
+    for row in rows:
+        end = len(row)
+        while end and not _cell_text(row[end - 1]):
+            end -= 1
+        if not end:
+            blank += 1
+            continue
+        if end > MAX_COLUMNS:
+            raise _too_many_columns(sheet)
+        if len(kept) + blank > MAX_ROWS:  # this row's number under the header
+            raise _too_many_rows(sheet)
+        kept.extend([] for _ in range(blank))
+        blank = 0
+        kept.append([_cell_text(value) for value in row[:end]])
+    return kept
+
+
+def _frame(rows: list[list[str]], sheet: str) -> pd.DataFrame:
+    """A sheet's rows under its header (row 1) as text; column names lower-cased, a blank one
+    named ``unnamed: N`` (its position from 0) and a repeated one ``name.1``, ``name.2``."""
+    width = max((len(row) for row in rows), default=0)
+    header = rows[0] if rows else []
+    names: list[str] = []
+    for position in range(width):
+        name = header[position].lower() if position < len(header) else ""
+        name = name or f"unnamed: {position}"
+        unique, repeat = name, 0
+        while unique in names:
+            repeat += 1
+            unique = f"{name}.{repeat}"
+        names.append(unique)
+    body = [row + [""] * (width - len(row)) for row in rows[1:]]
+    if not body or not names:
         raise _unreadable(sheet, "has no rows under its header")
-    return frame
+    return pd.DataFrame(body, columns=names, dtype=str)
+
+
+def _first_line(text: str) -> str:
+    ends = [end for end in (text.find("\n"), text.find("\r")) if end >= 0]
+    return text[: min(ends)] if ends else text
+
+
+def _delimiter(header: str) -> str:
+    """The delimiter of ``_DELIMITERS`` that splits the header line into the most cells (the
+    first of them on a tie, so ``,`` for a one-column sheet).
+
+    Each trial is one pass of the csv module's C parser over that line, so the whole takes time
+    linear in its length. ``csv.Sniffer`` took time quadratic in it (its regular expressions
+    backtrack on lines such as ``, ", ", ...``: seconds for 48 KB, an hour for 1 MB, all of
+    it holding the GIL), and refused a header without a delimiter.
+    """
+
+    def cells(delimiter: str) -> int:
+        try:
+            return len(next(csv.reader([header], delimiter=delimiter), []))
+        except csv.Error:
+            return 0
+
+    return max(_DELIMITERS, key=cells)
+
+
+def _csv_rows(text: str, sheet: str) -> Iterator[list[str]]:
+    """The records of a CSV file, each cut to ``MAX_COLUMNS + 1`` cells when the rest are
+    blank (a line of delimiters must not become a row of a million cells)."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(_first_line(text)))
+    for record in reader:
+        if len(record) > MAX_COLUMNS:
+            if "".join(record[MAX_COLUMNS:]).strip():
+                raise _too_many_columns(sheet)
+            del record[MAX_COLUMNS:]
+        yield record
+
+
+def _check_unpacked(filename: str, content: bytes, sheet: str) -> None:
+    """Refuse an Excel file that unpacks past ``MAX_XLSX_UNPACKED_BYTES`` or holds a row past
+    ``MAX_XLSX_ROW_BYTES``, before openpyxl parses any of it.
+
+    The sizes are those the zip's directory declares: zipfile stops reading a part at its
+    declared size (and fails its checksum if there was more), so they bind.
+    """
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        parts = archive.infolist()
+        if sum(part.file_size for part in parts) > MAX_XLSX_UNPACKED_BYTES:
+            limit_mb = MAX_XLSX_UNPACKED_BYTES // 1_000_000
+            raise _unreadable(sheet, f"{filename} unpacks to more than {limit_mb} MB (the limit)")
+        for part in parts:
+            if part.file_size > MAX_XLSX_ROW_BYTES and _has_a_long_row(archive.read(part)):
+                limit_mb = MAX_XLSX_ROW_BYTES // 1_000_000
+                why = f"{filename} has a row of more than {limit_mb} MB (the limit)"
+                raise _unreadable(sheet, why)
+
+
+def _has_a_long_row(xml: bytes) -> bool:
+    """Whether worksheet XML has a row of ``MAX_XLSX_ROW_BYTES`` or more (or, erring on the
+    side of refusing, of half as much).
+
+    Between its first row and the end of its rows, the XML is cut into windows of half the
+    limit: a row that long covers a whole window, in which no row starts. A few searches, in
+    time linear in the XML, whatever the number of rows.
+    """
+    first = _ROW_START.search(xml)
+    if first is None:
+        return False
+    rows_end = _ROWS_END.search(xml, first.end())
+    end = rows_end.start() if rows_end else len(xml)
+    step = MAX_XLSX_ROW_BYTES // 2
+    return any(
+        _ROW_START.search(xml, at, at + step + _ROW_TAG_BYTES) is None
+        for at in range(first.end(), end - step, step)
+    )
+
+
+@contextmanager
+def _workbook(filename: str, content: bytes, sheet: str) -> Iterator[Any]:
+    """The workbook in ``content``, opened read-only (parts are parsed as they are read), and
+    closed after use."""
+    _check_unpacked(filename, content, sheet)
+    book = openpyxl.load_workbook(
+        io.BytesIO(content), read_only=True, data_only=True, keep_links=False
+    )
+    try:
+        yield book
+    finally:
+        book.close()
+
+
+def _sheets_by_name(book: Any) -> dict[str, Any]:
+    return {str(found.title).strip().lower(): found for found in book.worksheets}
+
+
+def _excel_rows(found: Any, sheet: str) -> list[list[str]]:
+    """The rows of a worksheet, reading no further than the caps allow.
+
+    The dimension a worksheet declares (``A1:XFD1048576`` costs nothing to write) is ignored;
+    rows are read up to the first past ``MAX_ROWS`` under the header, each cut after
+    ``MAX_COLUMNS + 1`` cells, so empty styled cells far right or far down cost nothing. The
+    header row is read whole, so that a column named past the cap is refused, not dropped.
+    """
+    found.reset_dimensions()
+    header = next(found.iter_rows(max_row=1, values_only=True), ())
+    if any(_cell_text(value) for value in header[MAX_COLUMNS:]):
+        raise _too_many_columns(sheet)
+    rows = found.iter_rows(max_row=MAX_ROWS + 2, max_col=MAX_COLUMNS + 1, values_only=True)
+    return _bounded_rows(rows, sheet)
 
 
 def read_table(filename: str, content: bytes, *, sheet: str) -> pd.DataFrame:
-    """One sheet from a CSV (``,`` or ``;``, UTF-8 with or without BOM) or an Excel file (its
-    sheet named ``sheet``, else its first), every cell as stripped text."""
+    """One sheet from a CSV (``,``, ``;`` or tab, UTF-8 with or without BOM) or an Excel file
+    (its sheet named ``sheet``, else its first), every cell as stripped text.
+
+    Raises
+    ------
+    InputError
+        The file cannot be read, has no rows under its header, or is over a cap
+        (``MAX_ROWS``, ``MAX_COLUMNS``, ``MAX_XLSX_UNPACKED_BYTES``, ``MAX_XLSX_ROW_BYTES``).
+    """
     suffix = PurePath(filename).suffix.lower()
     try:
         if suffix in (".csv", ".txt"):
-            text = content.decode("utf-8-sig")
-            delimiter = csv.Sniffer().sniff(text.splitlines()[0], delimiters=",;\t").delimiter
-            frame = pd.read_csv(
-                io.StringIO(text),
-                sep=delimiter,
-                dtype=str,
-                keep_default_na=False,
-                skip_blank_lines=False,  # row numbers must match what the user sees
-            )
-        elif suffix in (".xlsx", ".xlsm"):
-            book = pd.read_excel(
-                io.BytesIO(content), sheet_name=None, dtype=str, keep_default_na=False
-            )
-            named = {str(name).strip().lower(): frame for name, frame in book.items()}
-            frame = named.get(sheet, next(iter(book.values())))
+            rows = _bounded_rows(_csv_rows(content.decode("utf-8-sig"), sheet), sheet)
+        elif suffix in _EXCEL:
+            with _workbook(filename, content, sheet) as book:
+                named = _sheets_by_name(book)
+                if not named:
+                    raise _unreadable(sheet, f"{filename} has no sheets")
+                rows = _excel_rows(named.get(sheet, next(iter(named.values()))), sheet)
         else:
             raise _unreadable(sheet, f"{filename}: send a .csv or .xlsx file")
     except InputError:
         raise
-    except (UnicodeDecodeError, csv.Error, IndexError):
+    except UnicodeDecodeError:
         raise _unreadable(sheet, f"{filename} is not a UTF-8 CSV file") from None
-    except Exception as error:  # pandas and openpyxl raise many kinds on a damaged file
+    except csv.Error as error:
+        raise _unreadable(sheet, f"{filename} is not a readable CSV file ({error})") from None
+    except Exception as error:  # openpyxl and zipfile raise many kinds on a damaged file
         raise _unreadable(sheet, f"{filename} cannot be read ({type(error).__name__})") from None
-    return _tidy(frame, sheet)
+    return _frame(rows, sheet)
 
 
 def read_workbook(filename: str, content: bytes) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The ``technicians`` and ``visits`` sheets of one Excel workbook."""
-    if PurePath(filename).suffix.lower() not in (".xlsx", ".xlsm"):
+    """The ``technicians`` and ``visits`` sheets of one Excel workbook.
+
+    Raises
+    ------
+    InputError
+        As ``read_table``, or a sheet is missing.
+    """
+    if PurePath(filename).suffix.lower() not in _EXCEL:
         raise _unreadable("workbook", f"{filename}: a workbook must be an .xlsx file")
     try:
-        book = pd.read_excel(io.BytesIO(content), sheet_name=None, dtype=str, keep_default_na=False)
+        with _workbook(filename, content, "workbook") as book:
+            named = _sheets_by_name(book)
+            missing = [name for name in ("technicians", "visits") if name not in named]
+            if missing:
+                why = f"{filename} has no sheet named {' or '.join(missing)}"
+                raise _unreadable("workbook", why)
+            technicians = _excel_rows(named["technicians"], "technicians")
+            visits = _excel_rows(named["visits"], "visits")
+    except InputError:
+        raise
     except Exception as error:  # a damaged or foreign file
         raise _unreadable(
             "workbook", f"{filename} cannot be read ({type(error).__name__})"
         ) from None
-    named = {str(name).strip().lower(): frame for name, frame in book.items()}
-    missing = [name for name in ("technicians", "visits") if name not in named]
-    if missing:
-        raise _unreadable("workbook", f"{filename} has no sheet named {' or '.join(missing)}")
-    return _tidy(named["technicians"], "technicians"), _tidy(named["visits"], "visits")
+    return _frame(technicians, "technicians"), _frame(visits, "visits")
 
 
 def _where(sheet: str, row: int | None = None, column: str | None = None) -> str:

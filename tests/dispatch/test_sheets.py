@@ -5,12 +5,24 @@ and column."""
 from __future__ import annotations
 
 import io
+import re
+import time
+import zipfile
 
+import openpyxl  # type: ignore[import-untyped]
 import pandas as pd
 import pytest
 
 from dispatch.errors import InputError
-from dispatch.sheets import problem_from_sheets, read_table, read_workbook
+from dispatch.sheets import (
+    MAX_COLUMNS,
+    MAX_ROWS,
+    MAX_XLSX_ROW_BYTES,
+    MAX_XLSX_UNPACKED_BYTES,
+    problem_from_sheets,
+    read_table,
+    read_workbook,
+)
 from dispatch.validate import parse_problem
 
 TECHNICIANS_CSV = """id,name,skills,start_lat,start_lon,shift_start,shift_end,break_start,break_end,break_duration_min,capacity_volume_m3
@@ -123,3 +135,168 @@ def test_unreadable_files_are_input_errors() -> None:
         read_table("visits.csv", "id\nV1\n".encode("utf-16"), sheet="visits")
     with pytest.raises(InputError, match="no rows"):
         read_table("visits.csv", b"id,duration_min\n", sheet="visits")
+
+
+# -- what one upload may cost -------------------------------------------------------------------
+
+#: An attacker's header line (48 KB): csv.Sniffer's regular expressions take seconds on it,
+#: holding the GIL, and an hour on a 1 MB one.
+PATHOLOGICAL_CSV = (', "' * 16_000 + "\n").encode()
+
+
+def test_a_pathological_csv_header_is_refused_in_linear_time() -> None:
+    started = time.perf_counter()
+    with pytest.raises(InputError) as caught:
+        read_table("visits.csv", PATHOLOGICAL_CSV, sheet="visits")
+    assert time.perf_counter() - started < 0.5
+    [error] = caught.value.errors
+    assert error.path == "visits sheet"
+    assert error.message == f"has more than {MAX_COLUMNS} columns (the limit)"
+
+
+def test_a_csv_over_the_row_cap_is_refused_naming_sheet_and_limit() -> None:
+    rows = "".join(f"V{i},30\n" for i in range(MAX_ROWS))
+    full = read_table("visits.csv", f"id,duration_min\n{rows}\n\n".encode(), sheet="visits")
+    assert len(full) == MAX_ROWS and full.iloc[-1].tolist() == [f"V{MAX_ROWS - 1}", "30"]
+    with pytest.raises(InputError) as caught:
+        read_table("visits.csv", f"id,duration_min\n{rows}V-extra,30\n".encode(), sheet="visits")
+    [error] = caught.value.errors
+    assert error.path == "visits sheet"
+    assert error.message == f"has more than {MAX_ROWS:,} rows under its header (the limit)"
+
+
+def _xlsx(rows: list[list[object]], *, title: str = "visits") -> bytes:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = title
+    for row in rows:
+        sheet.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def _rewrite_sheet(content: bytes, *, dimension: str, rows_xml: bytes = b"") -> bytes:
+    """``content`` with its first sheet's declared dimension replaced and ``rows_xml`` added
+    at the end of its sheet data."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(content)) as src, zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                data, found = re.subn(
+                    rb'<dimension ref="[^"]*"', b'<dimension ref="%s"' % dimension.encode(), data
+                )
+                assert found == 1
+                data = data.replace(b"</sheetData>", rows_xml + b"</sheetData>")
+            dst.writestr(info.filename, data, compress_type=zipfile.ZIP_DEFLATED)
+    return out.getvalue()
+
+
+def test_an_xlsx_claiming_the_whole_grid_reads_its_real_rows_quickly() -> None:
+    # 1,000 empty but styled cells in the last column (XFD) below the data, and one in the
+    # sheet's last cell: pandas widened every one of those rows to 16,384 cells.
+    styled = b"".join(b'<row r="%d"><c r="XFD%d" s="0"/></row>' % (r, r) for r in range(4, 1004))
+    styled += b'<row r="1048576"><c r="XFD1048576" s="0"/></row>'
+    content = _rewrite_sheet(
+        _xlsx([["id", "duration_min"], ["V1", 30], ["V2", 45.5]]),
+        dimension="A1:XFD1048576",
+        rows_xml=styled,
+    )
+    started = time.perf_counter()
+    frame = read_table("visits.xlsx", content, sheet="visits")
+    assert time.perf_counter() - started < 0.5
+    assert frame.columns.tolist() == ["id", "duration_min"]
+    assert frame.to_numpy().tolist() == [["V1", "30"], ["V2", "45.5"]]
+
+
+def test_an_xlsx_over_the_row_or_column_cap_is_refused_quickly() -> None:
+    rows = b"".join(
+        b'<row r="%d"><c r="A%d" t="inlineStr"><is><t>V%d</t></is></c></row>' % (r, r, r)
+        for r in range(4, MAX_ROWS + 3)
+    )
+    content = _rewrite_sheet(
+        _xlsx([["id", "duration_min"], ["V1", 30], ["V2", 45]]), dimension="A1:B2", rows_xml=rows
+    )
+    started = time.perf_counter()
+    with pytest.raises(InputError) as caught:
+        read_table("visits.xlsx", content, sheet="visits")
+    assert time.perf_counter() - started < 1
+    [error] = caught.value.errors
+    assert (error.path, error.message) == (
+        "visits sheet",
+        f"has more than {MAX_ROWS:,} rows under its header (the limit)",
+    )
+    wide = _xlsx([["id", "duration_min", *[""] * MAX_COLUMNS, "note"], ["V1", 30]])
+    with pytest.raises(InputError) as caught:
+        read_table("visits.xlsx", wide, sheet="visits")
+    [error] = caught.value.errors
+    assert (error.path, error.message) == (
+        "visits sheet",
+        f"has more than {MAX_COLUMNS} columns (the limit)",
+    )
+
+
+def test_an_xlsx_that_unpacks_past_the_cap_is_refused_unopened() -> None:
+    out = io.BytesIO()
+    small = io.BytesIO(_xlsx([["id"], ["V1"]]))
+    with zipfile.ZipFile(small) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            dst.writestr(info.filename, src.read(info.filename))
+        with dst.open("xl/media/padding.bin", "w") as padding:
+            chunk = b"\0" * 1_000_000
+            for _ in range(MAX_XLSX_UNPACKED_BYTES // len(chunk) + 1):
+                padding.write(chunk)
+    bomb = out.getvalue()
+    assert len(bomb) < 1_000_000
+    started = time.perf_counter()
+    with pytest.raises(InputError) as caught:
+        read_table("visits.xlsx", bomb, sheet="visits")
+    assert time.perf_counter() - started < 0.5
+    [error] = caught.value.errors
+    limit_mb = MAX_XLSX_UNPACKED_BYTES // 1_000_000
+    assert error.path == "visits sheet"
+    assert error.message == f"visits.xlsx unpacks to more than {limit_mb} MB (the limit)"
+    with pytest.raises(InputError, match=f"more than {limit_mb} MB"):
+        read_workbook("day.xlsx", bomb)
+
+
+def test_tab_separated_crlf_and_one_column_csvs_are_read() -> None:
+    tabs = TECHNICIANS_CSV.replace(",", "\t").replace("\n", "\r\n")
+    assert problem_from_sheets(*sheets(technicians=tabs), date="2026-11-23") == (
+        problem_from_sheets(*sheets(), date="2026-11-23")
+    )
+    one_column = read_table("visits.csv", b"id\nV1\n\n", sheet="visits")
+    assert one_column.columns.tolist() == ["id"] and one_column["id"].tolist() == ["V1"]
+
+
+def test_an_xlsx_row_past_the_byte_cap_is_refused_and_long_sheets_are_not() -> None:
+    def row(r: int) -> bytes:
+        return (
+            b'<row r="%d"><c r="A%d" t="inlineStr"><is><t>V%d</t></is></c><c r="B%d"><v>30</v>'
+            b'</c><c r="C%d" t="inlineStr"><is><t>call before, ring twice</t></is></c></row>'
+        ) % (r, r, r, r, r)
+
+    long_sheet = b"".join(row(r) for r in range(2, MAX_ROWS + 2))
+    assert len(long_sheet) > MAX_XLSX_ROW_BYTES
+    header = _xlsx([["id", "duration_min", "notes"]])
+    frame = read_table(
+        "visits.xlsx", _rewrite_sheet(header, dimension="A1", rows_xml=long_sheet), sheet="visits"
+    )
+    assert frame.shape == (MAX_ROWS, 3)
+    assert frame.iloc[-1].tolist() == [f"V{MAX_ROWS + 1}", "30", "call before, ring twice"]
+
+    one_row = b'<row r="2">' + b"<c/>" * (MAX_XLSX_ROW_BYTES // 4 + 1) + b"</row>"
+    started = time.perf_counter()
+    with pytest.raises(InputError) as caught:
+        read_table(
+            "visits.xlsx", _rewrite_sheet(header, dimension="A1", rows_xml=one_row), sheet="visits"
+        )
+    assert time.perf_counter() - started < 0.5
+    [error] = caught.value.errors
+    limit_mb = MAX_XLSX_ROW_BYTES // 1_000_000
+    assert (error.path, error.message) == (
+        "visits sheet",
+        f"visits.xlsx has a row of more than {limit_mb} MB (the limit)",
+    )

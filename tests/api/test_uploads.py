@@ -1,0 +1,84 @@
+"""What a spreadsheet upload may cost the service: a hostile file is refused in milliseconds
+with a 422, and the event loop keeps answering (``/healthz``) while sheets are parsed."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import httpx2
+import pandas as pd
+import pytest
+
+from dispatch.sheets import MAX_COLUMNS
+from tests.api.conftest import Service
+from tests.dispatch.test_sheets import PATHOLOGICAL_CSV, TECHNICIANS_CSV, VISITS_CSV
+
+#: How long ``/healthz`` may take while an upload is parsed: it answers in milliseconds when
+#: the event loop is free, and waited seconds behind csv.Sniffer.
+PROMPT_S = 1.0
+
+
+def _post_sheets(service: Service, visits: bytes) -> httpx2.Response:
+    files = {
+        "technicians": ("technicians.csv", TECHNICIANS_CSV.encode(), "text/csv"),
+        "visits": ("visits.csv", visits, "text/csv"),
+    }
+    form = {"date": "2026-11-23", "timezone": "Asia/Shanghai"}
+    return service.client.post("/v1/problems", data=form, files=files, headers=service.auth)
+
+
+def _timed_health(service: Service) -> float:
+    started = time.perf_counter()
+    answer = service.client.get("/healthz")
+    assert answer.status_code == 200, answer.text
+    return time.perf_counter() - started
+
+
+def test_a_pathological_csv_upload_is_a_prompt_422(service: Service) -> None:
+    started = time.perf_counter()
+    answer = _post_sheets(service, PATHOLOGICAL_CSV)
+    assert time.perf_counter() - started < PROMPT_S
+    assert answer.status_code == 422, answer.text
+    [error] = answer.json()["errors"]
+    assert error["path"] == "visits sheet"
+    assert error["message"] == f"has more than {MAX_COLUMNS} columns (the limit)"
+
+
+def test_health_answers_promptly_while_pathological_csvs_are_uploaded(service: Service) -> None:
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        uploads = [pool.submit(_post_sheets, service, PATHOLOGICAL_CSV) for _ in range(3)]
+        time.sleep(0.2)  # the uploads are in: with csv.Sniffer their parsing held the GIL
+        waits = [_timed_health(service) for _ in range(3)]
+        answers = [upload.result(timeout=120) for upload in uploads]
+    assert max(waits) < PROMPT_S, waits
+    assert [answer.status_code for answer in answers] == [422, 422, 422]
+
+
+def test_health_answers_while_an_upload_is_parsed(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sheets are parsed off the event loop: a parser that waits for ``/healthz`` to
+    answer finishes, and the upload is stored."""
+    import api.v1
+    from dispatch.sheets import read_table
+
+    entered, released = threading.Event(), threading.Event()
+
+    def slow_read_table(*args: Any, **kwargs: Any) -> pd.DataFrame:
+        entered.set()
+        released.wait(timeout=5)  # on the event loop, /healthz would wait all of it
+        return read_table(*args, **kwargs)
+
+    monkeypatch.setattr(api.v1, "read_table", slow_read_table)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        upload = pool.submit(_post_sheets, service, VISITS_CSV.encode())
+        assert entered.wait(timeout=10)
+        wait_s = _timed_health(service)
+        released.set()
+        answer = upload.result(timeout=30)
+    assert wait_s < PROMPT_S
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["visits"] == 3
