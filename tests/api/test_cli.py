@@ -182,3 +182,37 @@ def test_solve_with_a_seed_gives_the_same_plan_twice(tmp_path: Path) -> None:
         )
     assert routes[0] == routes[1]
     assert sum(len(stops) for _, stops in routes[0]) > 20
+
+
+def test_replan_with_a_seed_gives_the_same_version_twice(tmp_path: Path) -> None:
+    from benchmarks.dayset import generate_day
+
+    day = write(tmp_path / "day.json", generate_day(40, 11))
+    events = write(
+        tmp_path / "events.json",
+        {"at": "10:30", "events": [{"type": "delay", "technician_id": "T02", "minutes": 40}]},
+    )
+    versions = []
+    for run in range(2):
+        store = f"sqlite:///{tmp_path / f'run{run}.db'}"
+        env = {"DATABASE_URL": store}
+        out = tmp_path / f"plan{run}.json"
+        solved = runner.invoke(
+            app, ["solve", str(day), "-o", str(out), "--time-limit", "4", "--seed", "7"], env=env
+        )
+        assert solved.exit_code == 0, solved.output
+        plan_id = json.loads(out.read_text(encoding="utf-8"))["plan_id"]
+        new = tmp_path / f"v2-{run}.json"
+        result = runner.invoke(
+            app, ["replan", plan_id, str(events), "-o", str(new), "--seed", "3"], env=env
+        )
+        assert result.exit_code == 0, result.output
+        version = json.loads(new.read_text(encoding="utf-8"))
+        routes = [
+            (r["technician_id"], [(s["visit_id"], s["arrival"]) for s in r["stops"]])
+            for r in version["routes"]
+        ]
+        changes = [(c["visit_id"], c["new_technician"]) for c in version["changes"]]
+        versions.append((routes, changes))
+    assert versions[0] == versions[1]
+    assert any(changes for _, changes in versions)
