@@ -7,6 +7,7 @@ never a traceback: 401/403 (access), 404 (unknown id), 409 (conflict), 413 (too 
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -16,7 +17,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -100,7 +101,10 @@ def _error(
     headers: Mapping[str, str] | None = None,
 ) -> Any:
     body = ErrorOut(detail=detail, errors=list(errors))
-    return JSONResponse(body.model_dump(), status_code=status, headers=headers)
+    # ASCII with escapes: an error may quote what was sent, an unpaired surrogate included,
+    # which no UTF-8 encoder writes.
+    text = json.dumps(body.model_dump(), ensure_ascii=True)
+    return Response(text, status_code=status, headers=headers, media_type="application/json")
 
 
 def _entity_id(body: Any, location: Sequence[Any]) -> str | None:

@@ -324,7 +324,7 @@ def report(
     with _guard():
         store = Store(Settings().database_url)
         document = PlanOut.model_validate(store.load_plan(plan))
-        problem = parse_problem(store.load_problem_of_plan(plan, document.version))
+        problem = parse_problem(store.load_problem_of_plan(plan, document.version), stored=True)
         card = time_card(problem, read_plan(document))
         if csv_path is not None:
             csv_path.parent.mkdir(parents=True, exist_ok=True)

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from dispatch.schema import ChangeOut
+from dispatch.schema import ChangeOut, Number
 
 __all__ = [
     "ChangesOut",
@@ -57,7 +57,7 @@ class PlanRequest(_Model):
     """Start solving a stored problem."""
 
     problem_id: str = Field(min_length=1, max_length=32, examples=["pb_3f9a0c1b2d4e"])
-    time_limit_s: float | None = Field(
+    time_limit_s: Number | None = Field(
         default=None, gt=0, le=3600, description="Search budget; default: the problem's policy."
     )
 

@@ -140,7 +140,8 @@ class _Version:
         key = (technician_id, tiles)
         if key not in self._pages:
             plan = PlanOut.model_validate(self.plan)
-            problem = ProblemIn.model_validate(self.problem)
+            # A stored day: read with lenient types, as parse_problem(stored=True) reads it.
+            problem = ProblemIn.model_validate(self.problem, strict=False)
             self._pages[key] = (
                 desk_page(plan, problem, tiles=tiles)
                 if technician_id is None

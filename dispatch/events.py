@@ -32,7 +32,7 @@ from dispatch.schema import (
 from dispatch.units import clock_to_datetime, format_clock
 from dispatch.validate import load_json, parse_problem, pydantic_errors
 
-__all__ = ["EventBatch", "Progress", "apply_to_problem", "parse_events"]
+__all__ = ["EventBatch", "Progress", "apply_to_problem", "parse_events", "read_batch"]
 
 
 @dataclass(slots=True)
@@ -83,14 +83,27 @@ def parse_events(
     InputError
         Listing every bad event with its index and the visit or technician id.
     """
+    data, wire = read_batch(raw)
+    return _Checker(problem_raw, problem, plan, wire, dict(data)).run()
+
+
+def read_batch(raw: str | bytes | Mapping[str, Any]) -> tuple[Mapping[str, Any], EventBatchIn]:
+    """A batch's JSON and its shapes checked (keys, types, formats, valid text), before any
+    rule that needs the day or the plan: what an edge reading raw JSON calls first.
+
+    Raises
+    ------
+    InputError
+        Not JSON, nested deeper than ``dispatch.validate.MAX_JSON_DEPTH``, or every bad field
+        with its path and the id of its event.
+    """
     data = load_json(raw, what="events") if isinstance(raw, str | bytes) else raw
     if not isinstance(data, Mapping):
         raise InputError([FieldError("", "events must be a JSON object")], what="events")
     try:
-        wire = EventBatchIn.model_validate(data)
+        return data, EventBatchIn.model_validate(data)
     except ValidationError as error:
         raise InputError(pydantic_errors(error, data), what="events") from error
-    return _Checker(problem_raw, problem, plan, wire, dict(data)).run()
 
 
 class _Checker:
@@ -285,7 +298,7 @@ class _Checker:
         # problem's rules: check it inside a copy of the day.
         trial = {**self.problem_raw, "visits": [row]}
         try:
-            parse_problem(trial)
+            parse_problem(trial, stored=True)
         except InputError as error:
             for item in error.errors:
                 if item.path.startswith("visits[0]"):

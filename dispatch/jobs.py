@@ -92,7 +92,7 @@ def _solve(store: Store, job_id: str, attempt: int) -> None:
     try:
         job = store.load_job(job_id)
         raw = store.load_problem(job.problem_id)
-        problem = parse_problem(raw)
+        problem = parse_problem(raw, stored=True)
         limit = job.time_limit_s or problem.policy.time_limit_s
         with _ProgressWriter(store, job) as progress:
             plan = plan_day(problem, params=SolveParams(time_limit_s=limit), on_progress=progress)

@@ -1,18 +1,24 @@
 """Wire schemas of the contract (``CONTRACT.md``): the problem a user sends and the plan we send.
 
 Pydantic lives here and only here. These classes check shapes, types, ranges and formats and
-reject unknown keys (a typo such as ``apointment`` must not be silently ignored); rules that tie
-several fields together (ids, windows against each other, the travel matrix's shape) live in
-``dispatch.validate``, which turns a ``ProblemIn`` into the plain domain of ``dispatch.model``.
+reject unknown keys (a typo such as ``apointment`` must not be silently ignored). Types are
+strict, for nothing may pass silently: a boolean is not a number, a number is not a string and
+a string not a number (``Number``, ``Integer``), and text is valid Unicode (``Text``). Rules
+that tie several fields together (ids, windows against each other, the travel matrix's shape)
+live in ``dispatch.validate``, which turns a ``ProblemIn`` into the plain domain of
+``dispatch.model``.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AllowInfNan, BaseModel, BeforeValidator, ConfigDict, Field, Strict
+from pydantic_core import PydanticCustomError
 
 __all__ = [
+    "UNPAIRED_SURROGATE",
     "BreakIn",
     "BreakOut",
     "CancelledIn",
@@ -24,10 +30,12 @@ __all__ = [
     "DriverStopOut",
     "EventBatchIn",
     "EventIn",
+    "Integer",
     "KpisOut",
     "LocationIn",
     "MovedIn",
     "NewVisitIn",
+    "Number",
     "PlanOut",
     "PolicyIn",
     "PriorityCount",
@@ -36,6 +44,7 @@ __all__ = [
     "RouteOut",
     "StopOut",
     "TechnicianIn",
+    "Text",
     "TravelIn",
     "TravelSettingsIn",
     "UnassignedOut",
@@ -43,25 +52,70 @@ __all__ = [
     "VisitClockIn",
     "VisitIn",
     "WindowIn",
+    "unpaired_surrogate",
 ]
 
+#: A character no encoder can write: half of a UTF-16 pair, alone (JSON ``"\\ud800"``).
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+#: What is said of text holding an unpaired surrogate; ``{code}`` is the first one, escaped.
+UNPAIRED_SURROGATE = "contains an unpaired surrogate ({code}); send valid Unicode text"
+
+
+def unpaired_surrogate(text: str) -> str | None:
+    """The first unpaired surrogate in ``text``, escaped as JSON spells it (``\\ud800``).
+
+    Returns
+    -------
+    str or None
+        The escape, or ``None`` when ``text`` is valid Unicode.
+    """
+    found = _SURROGATE.search(text)
+    return None if found is None else f"\\u{ord(found.group()):04x}"
+
+
+def _valid_unicode(value: object) -> object:
+    """Refuse a string holding an unpaired surrogate, before any other check of it.
+
+    JSON can spell one (``"\\ud800"``) and ``json.loads`` keeps it, but no UTF-8 encoder
+    (database, file, terminal, HTTP answer) can write it. Other values pass on unchanged, for
+    the type's own check to refuse.
+    """
+    if isinstance(value, str):
+        code = unpaired_surrogate(value)
+        if code is not None:
+            raise PydanticCustomError("unpaired_surrogate", UNPAIRED_SURROGATE, {"code": code})
+    return value
+
+
+#: Text of the contract: any string of valid Unicode. Every string field of the input is one.
+Text = Annotated[str, BeforeValidator(_valid_unicode)]
+#: A JSON number, integer or decimal, and finite: ``true``, ``"30"``, ``NaN`` and ``1e999``
+#: are refused (pydantic would take the first two as 1 and 30).
+Number = Annotated[float, Strict(), AllowInfNan(False)]
+#: A JSON integer: ``true``, ``1.5``, ``1.0`` and ``"1"`` are refused.
+Integer = Annotated[int, Strict()]
 #: A local clock time ``HH:MM`` on the plan's date; ``24:00`` is the end of the day.
 Clock = Annotated[
-    str,
+    Text,
     Field(
         pattern=r"^(?:(?:[01]\d|2[0-3]):[0-5]\d|24:00)$",
         examples=["09:30"],
         description="Local time HH:MM on the plan's date.",
     ),
 ]
-PositiveMinutes = Annotated[float, Field(gt=0, le=24 * 60)]
+PositiveMinutes = Annotated[Number, Field(gt=0, le=24 * 60)]
 #: Minutes within a day, zero allowed: every policy figure in minutes is bounded by it.
-DayMinutes = Annotated[float, Field(ge=0, le=24 * 60)]
+DayMinutes = Annotated[Number, Field(ge=0, le=24 * 60)]
 #: A distance on Earth: no two points are further apart than half its circumference.
-EarthKm = Annotated[float, Field(ge=0, le=20_050)]
-Identifier = Annotated[str, Field(min_length=1, max_length=64)]
-VisitKind = Literal["install", "repair", "maintenance", "inspection", "delivery", "pickup"]
-PriorityName = Literal["urgent", "high", "normal", "low"]
+EarthKm = Annotated[Number, Field(ge=0, le=20_050)]
+Identifier = Annotated[Text, Field(min_length=1, max_length=64)]
+VisitKind = Annotated[
+    Literal["install", "repair", "maintenance", "inspection", "delivery", "pickup"],
+    BeforeValidator(_valid_unicode),
+]
+PriorityName = Annotated[
+    Literal["urgent", "high", "normal", "low"], BeforeValidator(_valid_unicode)
+]
 
 
 class _Strict(BaseModel):
@@ -71,9 +125,9 @@ class _Strict(BaseModel):
 class LocationIn(_Strict):
     """A WGS84 point; ``address`` may ride along."""
 
-    lat: float = Field(ge=-90, le=90)
-    lon: float = Field(ge=-180, le=180)
-    address: str | None = None
+    lat: Number = Field(ge=-90, le=90)
+    lon: Number = Field(ge=-180, le=180)
+    address: Text | None = None
 
 
 class WindowIn(_Strict):
@@ -94,26 +148,26 @@ class BreakIn(_Strict):
 class CapacityIn(_Strict):
     """What a van holds; an absent key means no limit on that quantity."""
 
-    weight_kg: float | None = Field(default=None, ge=0, le=1e9)
-    volume_m3: float | None = Field(default=None, ge=0, le=1e9)
+    weight_kg: Number | None = Field(default=None, ge=0, le=1e9)
+    volume_m3: Number | None = Field(default=None, ge=0, le=1e9)
 
 
 class TechnicianIn(_Strict):
     """A technician or a delivery crew (``crew_size`` 2)."""
 
     id: Identifier
-    name: str = ""
-    skills: list[str] = Field(default_factory=list)
+    name: Text = ""
+    skills: list[Text] = Field(default_factory=list)
     start: LocationIn | None = None
     end: LocationIn | None = None
-    location_index: int | None = Field(default=None, ge=0)
-    end_location_index: int | None = Field(default=None, ge=0)
+    location_index: Integer | None = Field(default=None, ge=0)
+    end_location_index: Integer | None = Field(default=None, ge=0)
     shift: WindowIn
     breaks: list[BreakIn] = Field(default_factory=list)
-    crew_size: int = Field(default=1, ge=1, le=10)
+    crew_size: Integer = Field(default=1, ge=1, le=10)
     capacity: CapacityIn | None = None
-    service_radius_km: float | None = Field(default=None, gt=0, le=20_050)
-    phone: str | None = None
+    service_radius_km: Number | None = Field(default=None, gt=0, le=20_050)
+    phone: Text | None = None
     unavailable_from: Clock | None = Field(
         default=None,
         description="Takes no new work from this time (set by an 'unavailable' event).",
@@ -124,22 +178,22 @@ class VisitIn(_Strict):
     """A job at one site."""
 
     id: Identifier
-    customer: str = ""
-    address: str = ""
-    phone: str = ""
+    customer: Text = ""
+    address: Text = ""
+    phone: Text = ""
     location: LocationIn | None = None
-    location_index: int | None = Field(default=None, ge=0)
+    location_index: Integer | None = Field(default=None, ge=0)
     kind: VisitKind = "repair"
     duration_min: PositiveMinutes
     appointment: Clock | None = None
     window: WindowIn | None = None
-    required_skills: list[str] = Field(default_factory=list)
+    required_skills: list[Text] = Field(default_factory=list)
     priority: PriorityName = "normal"
-    crew_size: int = Field(default=1, ge=1, le=10)
+    crew_size: Integer = Field(default=1, ge=1, le=10)
     demand: CapacityIn | None = None
-    technician: str | None = None
-    preferred_technician: str | None = None
-    notes: str = ""
+    technician: Text | None = None
+    preferred_technician: Text | None = None
+    notes: Text = ""
     reported_at: Clock | None = Field(
         default=None,
         description="When an urgent fault was reported; it must be reached within "
@@ -151,8 +205,8 @@ class TravelSettingsIn(_Strict):
     """How the embedded ``geodesic`` provider turns straight lines into driving times."""
 
     provider: Literal["geodesic"] = "geodesic"
-    circuity: float = Field(default=1.35, ge=1.0, le=3.0)
-    speed_kmh: list[tuple[EarthKm, Annotated[float, Field(gt=0, le=300)]]] = Field(
+    circuity: Number = Field(default=1.35, ge=1.0, le=3.0)
+    speed_kmh: list[tuple[EarthKm, Annotated[Number, Field(gt=0, le=300)]]] = Field(
         default_factory=lambda: [(0.0, 15.0), (2.0, 22.0), (10.0, 35.0), (30.0, 55.0)],
         min_length=1,
         description="Average speed by trip length: (km, km/h) points, interpolated linearly.",
@@ -163,10 +217,10 @@ class PolicyIn(_Strict):
     """The desk's rules; every field has a default fit for a city service team."""
 
     early_arrival_min: tuple[DayMinutes, DayMinutes] = (5, 10)
-    service_radius_km: float = Field(default=100, gt=0, le=20_050)
-    time_limit_s: float = Field(default=10, gt=0, le=3600)
-    urgent_response_min: float = Field(default=120, gt=0, le=24 * 60)
-    preferred_technician_min: float = Field(
+    service_radius_km: Number = Field(default=100, gt=0, le=20_050)
+    time_limit_s: Number = Field(default=10, gt=0, le=3600)
+    urgent_response_min: Number = Field(default=120, gt=0, le=24 * 60)
+    preferred_technician_min: Number = Field(
         default=30,
         ge=0,
         le=24 * 60,
@@ -174,44 +228,46 @@ class PolicyIn(_Strict):
         "technician.",
     )
     travel: TravelSettingsIn = Field(default_factory=TravelSettingsIn)
-    promise_window_min: float = Field(
+    promise_window_min: Number = Field(
         default=30,
         gt=0,
         le=240,
         description="Width of the arrival window told to a customer without an appointment.",
     )
-    notify_tolerance_min: float = Field(
+    notify_tolerance_min: Number = Field(
         default=15,
         ge=0,
         le=24 * 60,
         description="Minutes a promised arrival may move in a re-plan before the customer "
         "must be called.",
     )
-    reassign_cost_min: float = Field(
+    reassign_cost_min: Number = Field(
         default=30,
         ge=0,
         le=24 * 60,
         description="Travel minutes a re-plan will spend to keep a visit with its technician.",
     )
-    replan_time_limit_s: float = Field(default=1, gt=0, le=600)
+    replan_time_limit_s: Number = Field(default=1, gt=0, le=600)
 
 
 class TravelIn(_Strict):
     """Explicit matrices: minutes and km between ``locations``, square and of the same size."""
 
     locations: list[LocationIn | None] = Field(default_factory=list)
-    durations_min: list[list[float]]
-    distances_km: list[list[float]] | None = None
+    durations_min: list[list[Number]]
+    distances_km: list[list[Number]] | None = None
 
 
 class ProblemIn(_Strict):
     """One day to plan."""
 
-    date: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$", examples=["2026-11-23"])
-    timezone: str = "UTC"
+    date: Text = Field(pattern=r"^\d{4}-\d{2}-\d{2}$", examples=["2026-11-23"])
+    timezone: Text = "UTC"
     policy: PolicyIn = Field(default_factory=PolicyIn)
     technicians: list[TechnicianIn] = Field(min_length=1)
-    visits: list[VisitIn] = Field(default_factory=list)
+    visits: list[VisitIn] = Field(
+        description="Every visit of the day; required, and may be empty (an empty day)."
+    )
     travel: TravelIn | None = None
 
 
@@ -347,7 +403,7 @@ class DelayIn(_Event):
     type: Literal["delay"]
     technician_id: Identifier
     minutes: PositiveMinutes
-    reason: str = ""
+    reason: Text = ""
 
 
 class VisitClockIn(_Event):
@@ -363,7 +419,7 @@ class CancelledIn(_Event):
 
     type: Literal["cancelled"]
     visit_id: Identifier
-    reason: str = ""
+    reason: Text = ""
 
 
 class MovedIn(_Event):
@@ -381,7 +437,7 @@ class UnavailableIn(_Event):
 
     type: Literal["unavailable"]
     technician_id: Identifier
-    reason: str = ""
+    reason: Text = ""
 
 
 class NewVisitIn(_Event):
@@ -402,7 +458,7 @@ class EventBatchIn(_Strict):
     latest); all or nothing."""
 
     at: Clock
-    version: int | None = Field(default=None, ge=1)
+    version: Integer | None = Field(default=None, ge=1)
     events: list[EventIn] = Field(min_length=1)
 
 

@@ -66,18 +66,18 @@ def replan_stored(
         raise InputError([FieldError("", "events must be a JSON object")], what="events")
     latest = store.load_plan(plan_id)
     asked = version if version is not None else raw.get("version")
-    if isinstance(asked, int) and asked != latest["version"]:
+    if type(asked) is int and asked != latest["version"]:  # a boolean is no version
         raise StoreConflictError(
             f"the events apply to version {asked} of plan {plan_id}, but version "
             f"{latest['version']} is the latest; reload it and send the events again"
         )
     problem_raw = store.load_problem_of_plan(plan_id, latest["version"])
-    problem = parse_problem(problem_raw)
+    problem = parse_problem(problem_raw, stored=True)
     previous = read_plan(PlanOut.model_validate(latest))
     batch = parse_events(raw, problem_raw, problem, previous)
     next_raw = apply_to_problem(problem_raw, batch)
     try:
-        next_problem = parse_problem(next_raw)
+        next_problem = parse_problem(next_raw, stored=True)
     except InputError as error:  # the checks in parse_events should make this impossible
         raise InternalError(f"events produced an invalid day: {error}") from error
     plan = replan_day(next_problem, previous, batch, provider=provider, params=params)

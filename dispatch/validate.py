@@ -5,14 +5,19 @@ and that error lists every problem found, each with its path and the id of the v
 technician concerned: ``visits[12] (V0012).window.end: 08:00 is before start 10:00``. Shapes,
 types, ranges and unknown keys are pydantic's job (``dispatch.schema``); the rules that tie
 fields together are checked here, once, for the CLI and the API alike.
+
+JSON text comes in through ``load_json``, which refuses what would break the parser rather
+than the contract: text that is not UTF-8, and nesting deeper than ``MAX_JSON_DEPTH``.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
+from itertools import accumulate
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -37,6 +42,7 @@ from dispatch.model import (
     VisitId,
 )
 from dispatch.schema import (
+    UNPAIRED_SURROGATE,
     BreakIn,
     CapacityIn,
     LocationIn,
@@ -44,27 +50,78 @@ from dispatch.schema import (
     TechnicianIn,
     VisitIn,
     WindowIn,
+    unpaired_surrogate,
 )
 from dispatch.units import clock_to_datetime
 
-__all__ = ["load_json", "parse_problem", "pydantic_errors"]
+__all__ = ["MAX_JSON_DEPTH", "load_json", "parse_problem", "pydantic_errors"]
+
+#: Deepest nesting of arrays and objects a JSON document may have. The contract's own
+#: documents nest 5 deep (a break inside ``technicians``, a location inside a new visit's
+#: event); far deeper is no day but an attack on the parser, whose recursion it would exhaust
+#: (a ``RecursionError``), and is refused before parsing.
+MAX_JSON_DEPTH = 64
 
 _PRIORITIES = {priority.label: priority for priority in Priority}
+#: A JSON string, escapes included; one left open runs to the end (a syntax error for
+#: ``json.loads`` to name), so a match never fails and the scan stays linear.
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?', re.DOTALL)
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_BRACKET_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+#: Keys whose value names the entity of an error: a visit's or technician's id, an event's.
+_ID_KEYS = ("id", "visit_id", "technician_id")
 
 
 def load_json(raw: str | bytes, *, what: str = "problem") -> Any:
-    """Parse JSON text, turning a syntax error into an ``InputError`` with line and column."""
+    """Parse JSON text, turning every way it can fail into an ``InputError``.
+
+    Bytes are decoded as ``json.loads`` decodes them (UTF-8, or UTF-16/32 found by their
+    first bytes). Nesting is measured before parsing, in one pass over the text, and refused
+    beyond ``MAX_JSON_DEPTH``.
+
+    Raises
+    ------
+    InputError
+        Not UTF-8 text, nesting deeper than ``MAX_JSON_DEPTH``, or a syntax error (with its
+        line and column).
+    """
     try:
-        return json.loads(raw)
+        text = (
+            raw.decode(json.detect_encoding(raw), "surrogatepass")
+            if isinstance(raw, bytes)
+            else raw
+        )
+    except UnicodeDecodeError as error:
+        raise InputError([FieldError("", f"not UTF-8 text: {error.reason}")], what=what) from error
+    if _json_depth(text) > MAX_JSON_DEPTH:
+        message = f"nests deeper than {MAX_JSON_DEPTH} levels of arrays and objects"
+        raise InputError([FieldError("", message)], what=what)
+    try:
+        return json.loads(text)
     except json.JSONDecodeError as error:
         message = f"not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}"
         raise InputError([FieldError("", message)], what=what) from error
-    except UnicodeDecodeError as error:
-        raise InputError([FieldError("", f"not UTF-8 text: {error.reason}")], what=what) from error
+    except ValueError as error:  # an integer of more digits than Python converts (4300)
+        message = f"not valid JSON: {str(error).partition(';')[0]}"
+        raise InputError([FieldError("", message)], what=what) from error
 
 
-def parse_problem(raw: str | bytes | Mapping[str, Any]) -> Problem:
+def _json_depth(text: str) -> int:
+    """How deep arrays and objects nest in JSON ``text``, brackets inside strings aside.
+
+    Linear in the length of ``text``, and never recursive: strings are cut out and the
+    brackets left are counted by the regular-expression engine and ``itertools``, in C.
+    """
+    brackets = _NOT_BRACKET.sub("", _JSON_STRING.sub("", text))
+    return max(accumulate(map(_BRACKET_STEP.__getitem__, brackets)), default=0)
+
+
+def parse_problem(raw: str | bytes | Mapping[str, Any], *, stored: bool = False) -> Problem:
     """Validate a problem given as JSON text or as decoded JSON and return the domain value.
+
+    ``stored``: a day the store already holds, read with lenient types (``"30"`` or ``true``
+    for a number, as accepted before types were strict), so that no stored day becomes
+    unreadable; every other rule holds as for a day sent now.
 
     Raises
     ------
@@ -75,7 +132,7 @@ def parse_problem(raw: str | bytes | Mapping[str, Any]) -> Problem:
     if not isinstance(data, Mapping):
         raise InputError([FieldError("", "a problem must be a JSON object")])
     try:
-        wire = ProblemIn.model_validate(data)
+        wire = ProblemIn.model_validate(data, strict=False if stored else None)
     except ValidationError as error:
         raise InputError(pydantic_errors(error, data)) from error
     errors: list[FieldError] = []
@@ -86,22 +143,42 @@ def parse_problem(raw: str | bytes | Mapping[str, Any]) -> Problem:
 
 
 def pydantic_errors(error: ValidationError, data: Any) -> list[FieldError]:
-    """Translate pydantic errors into ``FieldError`` with ``visits[3].window.end`` paths and ids."""
+    """Translate pydantic errors into ``FieldError`` with ``visits[3].window.end`` paths and ids.
+
+    The path is the one in ``data`` (the tag pydantic adds for a member of a tagged union, as
+    in ``events[0].delay.minutes``, is left out), the id is the nearest one along it. Paths,
+    ids and messages are printable whatever was sent: an unpaired surrogate in a key or an id
+    is written as its escape (``\\ud800``), never as itself.
+    """
     found: list[FieldError] = []
     for item in error.errors():
-        location = tuple(item["loc"])
-        path = _path(location)
-        entity_id = _entity_id(data, location)
+        location, entity_id, node = _locate(data, item["loc"])
+        value = item.get("input")
         if item["type"] == "extra_forbidden":
             message = f"unknown key '{location[-1]}' (free text belongs in 'notes')"
         elif item["type"] == "string_pattern_mismatch" and "24:00" in str(item.get("ctx")):
             message = f"{item['input']!r} is not a time HH:MM"
         elif item["type"] == "missing":
             message = "is required"
+        elif item["type"] in ("unpaired_surrogate", "string_unicode") and isinstance(value, str):
+            message = UNPAIRED_SURROGATE.format(code=unpaired_surrogate(value) or "?")
+            if isinstance(node, Mapping) and value in node:  # a key, not a value
+                message = f"key {value!r} {message}"
         else:
-            message = f"{item['msg'].removeprefix('Value error, ')} (got {item.get('input')!r})"
-        found.append(FieldError(path, message, entity_id))
+            message = f"{item['msg'].removeprefix('Value error, ')} (got {value!r})"
+        found.append(
+            FieldError(
+                _printable(_path(location)),
+                _printable(message),
+                None if entity_id is None else _printable(entity_id),
+            )
+        )
     return found
+
+
+def _printable(text: str) -> str:
+    """``text`` with each unpaired surrogate written as its escape, so UTF-8 can carry it."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _path(location: Sequence[int | str]) -> str:
@@ -114,21 +191,32 @@ def _path(location: Sequence[int | str]) -> str:
     return path
 
 
-def _entity_id(data: Any, location: Sequence[int | str]) -> str | None:
-    if (
-        len(location) >= 2
-        and location[0] in ("visits", "technicians")
-        and isinstance(location[1], int)
-    ):
-        rows = data.get(location[0]) if isinstance(data, Mapping) else None
-        if (
-            isinstance(rows, list)
-            and location[1] < len(rows)
-            and isinstance(rows[location[1]], Mapping)
-        ):
-            value = rows[location[1]].get("id")
-            return str(value) if value is not None else None
-    return None
+def _locate(
+    data: Any, location: Sequence[int | str]
+) -> tuple[tuple[int | str, ...], str | None, Any]:
+    """Follow a pydantic error's location through ``data``: the location without union tags,
+    the id nearest to the error along it (a technician's, a visit's, an event's) and the value
+    found there (``None`` when the location leaves ``data``)."""
+    kept: list[int | str] = []
+    entity_id: str | None = None
+    node = data
+    for part in (*location, None):
+        if isinstance(node, Mapping):
+            value = next((node[key] for key in _ID_KEYS if key in node), None)
+            if isinstance(value, str | int) and not isinstance(value, bool):
+                entity_id = str(value)
+        if part is None:
+            break
+        if isinstance(node, Mapping):
+            if isinstance(part, str) and part not in node and node.get("type") == part:
+                continue  # the tag pydantic puts in the location of a tagged union's member
+            node = node.get(part)
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        else:
+            node = None
+        kept.append(part)
+    return tuple(kept), entity_id, node
 
 
 class _Scope:

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
-from typing import Any
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 import pytest
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from dispatch.errors import InputError
-from dispatch.model import Priority
-from dispatch.validate import parse_problem
+from dispatch.events import parse_events
+from dispatch.model import Plan, Priority, Problem
+from dispatch.planning import SolveParams, plan_day
+from dispatch.schema import EventBatchIn, ProblemIn
+from dispatch.validate import MAX_JSON_DEPTH, load_json, parse_problem
 from tests.conftest import line_day
 
 
@@ -146,3 +151,281 @@ def test_urgent_report_time_sets_a_deadline(day: dict[str, Any]) -> None:
     assert problem.visits[0].deadline is not None
     assert problem.visits[0].deadline.strftime("%H:%M") == "12:10"
     assert problem.visits[1].deadline is None
+
+
+# -- what the wire refuses before any rule: broken text, deep nesting, loose types ----------
+
+SURROGATE = "\ud800"
+#: What every door says of a lone surrogate (JSON "\ud800"), whatever field holds it.
+BROKEN_TEXT = r"contains an unpaired surrogate (\ud800); send valid Unicode text"
+
+
+def full_day() -> dict[str, Any]:
+    """``line_day()`` with every optional text field of the problem filled in."""
+    day = line_day()
+    day["technicians"][0].update(phone="+86 1", end={"lat": 22.5, "lon": 113.9, "address": "Base"})
+    day["technicians"][0]["start"] = {"lat": 22.5, "lon": 113.9, "address": "Base"}
+    day["visits"][0].update(
+        address="12 Keyuan Rd",
+        phone="+86 2",
+        notes="2nd floor",
+        required_skills=["water_heater"],
+        technician="T1",
+        preferred_technician="T1",
+        kind="install",
+        priority="high",
+        location={"lat": 22.5, "lon": 113.9, "address": "12 Keyuan Rd"},
+    )
+    return day
+
+
+def text_paths(node: Any, path: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:
+    """Where ``node`` holds a string, as key and index paths."""
+    if isinstance(node, dict):
+        return [p for key, value in node.items() for p in text_paths(value, (*path, key))]
+    if isinstance(node, list):
+        return [p for i, value in enumerate(node) for p in text_paths(value, (*path, i))]
+    return [path] if isinstance(node, str) else []
+
+
+def dotted(path: tuple[str | int, ...]) -> str:
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
+
+
+@pytest.mark.parametrize("where", text_paths(full_day()), ids=dotted)
+def test_an_unpaired_surrogate_is_refused_in_every_text_field(
+    where: tuple[str | int, ...],
+) -> None:
+    day = full_day()
+    node: Any = day
+    for part in where[:-1]:
+        node = node[part]
+    node[where[-1]] = f"{node[where[-1]]}{SURROGATE}"
+    with pytest.raises(InputError) as caught:
+        parse_problem(json.dumps(day))  # the JSON escape "\ud800", as a client sends it
+    rows: Any = day.get(str(where[0]))
+    entity = rows[where[1]]["id"] if where[0] in ("technicians", "visits") else None
+    expected_id = None if entity is None else entity.replace(SURROGATE, r"\ud800")
+    assert [(e.path, e.entity_id, e.message) for e in caught.value.errors] == [
+        (dotted(where), expected_id, BROKEN_TEXT)
+    ]
+    str(caught.value).encode("utf-8")  # printable: the CLI and the API can write it
+
+
+def test_a_surrogate_in_a_key_or_an_id_is_reported_escaped() -> None:
+    day = line_day()
+    day["visits"][1]["id"] = f"V{SURROGATE}"
+    day["visits"][2][f"note{SURROGATE}"] = "x"
+    found = errors_of(json.dumps(day))
+    assert found == [
+        r"visits[1] (V\ud800).id: " + BROKEN_TEXT,
+        r"visits[2] (V3): key 'note\ud800' " + BROKEN_TEXT,
+    ]
+    # Not escaped but encoded in the bytes (as CESU-8 does, not UTF-8): the same error.
+    raw = json.dumps(line_day()).encode().replace(b'"C1"', b'"C1\xed\xa0\x80"')
+    assert errors_of(raw) == [f"visits[0] (V1).customer: {BROKEN_TEXT}"]
+
+
+def test_every_text_field_of_the_input_schemas_refuses_surrogates() -> None:
+    """Structural: a new string field that is plain ``str`` (not ``Text``) fails here."""
+    unchecked = [
+        name
+        for model in (ProblemIn, EventBatchIn)
+        for name, annotation in string_leaves(model)
+        if not refuses_surrogates(annotation)
+    ]
+    assert unchecked == []
+    names = {name for model in (ProblemIn, EventBatchIn) for name, _ in string_leaves(model)}
+    assert {"VisitIn.customer", "DelayIn.reason", "TechnicianIn.skills"} <= names
+
+
+def string_leaves(model: type[BaseModel], seen: set[type] | None = None) -> list[tuple[str, Any]]:
+    """Every ``str`` a model tree holds, each as ``Model.field`` and its annotated type."""
+    seen = set() if seen is None else seen
+    seen.add(model)
+    found = []
+    for name, field in model.model_fields.items():
+        annotation: Any = field.annotation
+        if field.metadata:
+            annotation = Annotated[(annotation, *field.metadata)]
+        found += _str_types(f"{model.__name__}.{name}", annotation, seen)
+    return found
+
+
+def _str_types(name: str, annotation: Any, seen: set[type]) -> list[tuple[str, Any]]:
+    base = get_args(annotation)[0] if get_origin(annotation) is Annotated else annotation
+    if base is str:
+        return [(name, annotation)]
+    if isinstance(base, type) and issubclass(base, BaseModel):
+        return [] if base in seen else string_leaves(base, seen)
+    if get_origin(base) is Literal:
+        return []
+    return [leaf for arg in get_args(base) for leaf in _str_types(name, arg, seen)]
+
+
+def refuses_surrogates(annotation: Any) -> bool:
+    try:
+        TypeAdapter(annotation).validate_python(SURROGATE)
+    except ValidationError as error:
+        return error.errors()[0]["type"] == "unpaired_surrogate"
+    return False
+
+
+def test_load_json_refuses_deep_nesting_before_parsing() -> None:
+    deep = "[" * 100_000 + "]" * 100_000
+    for raw in (deep, deep.encode(), '{"visits": ' + deep + "}"):
+        with pytest.raises(InputError) as caught:
+            load_json(raw)
+        assert [str(e) for e in caught.value.errors] == [
+            f"nests deeper than {MAX_JSON_DEPTH} levels of arrays and objects"
+        ]
+    assert errors_of(deep) == [f"nests deeper than {MAX_JSON_DEPTH} levels of arrays and objects"]
+    at_limit = "[" * MAX_JSON_DEPTH + "]" * MAX_JSON_DEPTH
+    assert load_json(at_limit) == json.loads(at_limit)
+    with pytest.raises(InputError, match="nests deeper"):
+        load_json("[" + at_limit + "]")
+    # Brackets inside strings, escaped quotes included, are text, not nesting.
+    text = '{"notes": "' + "[{" * 5_000 + '\\"]"}'
+    assert load_json(text) == {"notes": "[{" * 5_000 + '"]'}
+
+
+def test_load_json_refuses_what_json_loads_would_raise_besides_syntax() -> None:
+    with pytest.raises(InputError, match=r"not valid JSON: Exceeds the limit \(4300 digits\)"):
+        load_json('{"version": ' + "1" * 5_000 + "}")
+    with pytest.raises(InputError, match="not UTF-8 text"):
+        load_json(b'{"a": "\xff"}')
+    assert load_json(b'\xef\xbb\xbf{"a": 1}') == {"a": 1}  # a UTF-8 BOM, as json.loads allows
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            lambda d: d["policy"].update(time_limit_s=True),
+            "policy.time_limit_s: Input should be a valid number (got True)",
+        ),
+        (
+            lambda d: d["visits"][0].update(duration_min="30"),
+            "visits[0] (V1).duration_min: Input should be a valid number (got '30')",
+        ),
+        (
+            lambda d: d["visits"][0].update(crew_size=1.5),
+            "visits[0] (V1).crew_size: Input should be a valid integer (got 1.5)",
+        ),
+        (
+            lambda d: d["visits"][0].update(crew_size=True),
+            "visits[0] (V1).crew_size: Input should be a valid integer (got True)",
+        ),
+        (
+            lambda d: d["technicians"][0].update(location_index="0"),
+            "technicians[0] (T1).location_index: Input should be a valid integer (got '0')",
+        ),
+        (
+            lambda d: d["travel"]["durations_min"][1].__setitem__(2, False),
+            "travel.durations_min[1][2]: Input should be a valid number (got False)",
+        ),
+        (
+            lambda d: d["travel"]["durations_min"][1].__setitem__(2, float("nan")),
+            "travel.durations_min[1][2]: Input should be a finite number (got nan)",
+        ),
+        (
+            lambda d: d["visits"][0].update(location={"lat": "22.5", "lon": 113.9}),
+            "visits[0] (V1).location.lat: Input should be a valid number (got '22.5')",
+        ),
+        (
+            lambda d: d["policy"].update(early_arrival_min=[5, True]),
+            "policy.early_arrival_min[1]: Input should be a valid number (got True)",
+        ),
+        (
+            lambda d: d["visits"][0].update(customer=42),
+            "visits[0] (V1).customer: Input should be a valid string (got 42)",
+        ),
+    ],
+)
+def test_types_are_strict(change: Any, expected: str) -> None:
+    day = line_day()
+    change(day)
+    assert errors_of(day) == [expected]
+
+
+def test_integers_pass_as_numbers(day: dict[str, Any]) -> None:
+    day["policy"].update(time_limit_s=2, service_radius_km=50.5)
+    day["travel"]["durations_min"][1][2] = 10.5
+    problem = parse_problem(day)
+    assert problem.policy.time_limit_s == 2.0 and problem.policy.service_radius_km == 50.5
+    assert problem.travel is not None and problem.travel.durations_min[1][2] == 10.5
+
+
+def test_visits_and_technicians_are_required() -> None:
+    day = line_day()
+    del day["visits"]
+    assert errors_of(day) == ["visits: is required"]
+    del day["technicians"]
+    assert errors_of(day) == ["technicians: is required", "visits: is required"]
+    assert parse_problem(line_day(visits=[])).visits == ()  # an empty day, said so
+
+
+@pytest.fixture(scope="module")
+def planned_day() -> tuple[dict[str, Any], Problem, Plan]:
+    raw = line_day()
+    problem = parse_problem(raw)
+    quick = SolveParams(time_limit_s=1, metaheuristic="greedy_descent")
+    return raw, problem, plan_day(problem, params=quick)
+
+
+@pytest.mark.parametrize(
+    ("event", "expected"),
+    [
+        (
+            {"type": "delay", "technician_id": "T1", "minutes": 5, "reason": f"jam{SURROGATE}"},
+            f"events[0] (T1).reason: {BROKEN_TEXT}",
+        ),
+        (
+            {"type": "cancelled", "visit_id": "V2", "reason": SURROGATE},
+            f"events[0] (V2).reason: {BROKEN_TEXT}",
+        ),
+        (
+            {"type": "unavailable", "technician_id": "T1", "reason": SURROGATE},
+            f"events[0] (T1).reason: {BROKEN_TEXT}",
+        ),
+        (
+            {"type": "new_visit", "visit": {"id": "V9", "location_index": 1, "duration_min": 30,
+                                           "customer": SURROGATE}},
+            f"events[0] (V9).visit.customer: {BROKEN_TEXT}",
+        ),
+        (
+            {"type": "delay", "technician_id": "T1", "minutes": True},
+            "events[0] (T1).minutes: Input should be a valid number (got True)",
+        ),
+        (
+            {"type": "delay", "technician_id": "T1", "minutes": "35"},
+            "events[0] (T1).minutes: Input should be a valid number (got '35')",
+        ),
+        (
+            {"type": "new_visit", "visit": {"id": "V9", "location_index": 1, "duration_min": 30,
+                                           "crew_size": 1.5}},
+            "events[0] (V9).visit.crew_size: Input should be a valid integer (got 1.5)",
+        ),
+    ],
+)  # fmt: skip
+def test_bad_text_and_loose_types_in_events_are_refused(
+    planned_day: tuple[dict[str, Any], Problem, Plan], event: dict[str, Any], expected: str
+) -> None:
+    raw, problem, plan = planned_day
+    batch = json.dumps({"at": "09:00", "events": [event]})
+    with pytest.raises(InputError) as caught:
+        parse_events(batch, raw, problem, plan)
+    assert [str(e) for e in caught.value.errors] == [expected]
+    assert caught.value.what == "events"
+
+
+def test_events_nesting_too_deep_or_a_boolean_version_are_refused(
+    planned_day: tuple[dict[str, Any], Problem, Plan],
+) -> None:
+    raw, problem, plan = planned_day
+    deep = '{"at": "09:00", "events": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    with pytest.raises(InputError, match=f"nests deeper than {MAX_JSON_DEPTH} levels"):
+        parse_events(deep, raw, problem, plan)
+    delay = {"type": "delay", "technician_id": "T1", "minutes": 5}
+    with pytest.raises(InputError, match=r"version: Input should be a valid integer \(got True"):
+        parse_events({"at": "09:00", "version": True, "events": [delay]}, raw, problem, plan)
