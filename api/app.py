@@ -24,13 +24,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import v1
 from api.auth import dispatcher, has_credential, route_reader
+from api.jobs import JobRunner
+from api.links import LINK_SECRET
 from api.models import ErrorOut, FieldErrorOut, HealthOut
 from dispatch.config import Settings
+from dispatch.contract.schema import EventBatchIn, ProblemIn
 from dispatch.errors import DispatchError, InputError
-from dispatch.jobs import JobRunner
-from dispatch.links import LINK_SECRET
 from dispatch.persistence import Store
-from dispatch.schema import EventBatchIn, ProblemIn
 
 __all__ = ["create_app"]
 

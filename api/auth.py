@@ -12,8 +12,8 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 
+from api.links import LinkError, RouteGrant, read_route_link
 from api.params import PlanId, TechnicianId
-from dispatch.links import LinkError, RouteGrant, read_route_link
 from dispatch.persistence import ApiKey, Store
 
 __all__ = ["Dispatcher", "RouteReader", "dispatcher", "has_credential", "route_reader"]

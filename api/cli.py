@@ -22,18 +22,18 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from api.links import LINK_SECRET
 from dispatch.config import Settings
+from dispatch.contract.schema import PlanOut, ProblemIn
+from dispatch.contract.serialize import plan_document, read_plan
+from dispatch.contract.validate import load_json, parse_problem, pydantic_errors
+from dispatch.desk.replan import replan_stored
+from dispatch.desk.tracking import DayCard, time_card, to_csv
 from dispatch.errors import DispatchError, FieldError, InputError, NotFoundError
-from dispatch.links import LINK_SECRET
 from dispatch.persistence import Store, new_id
 from dispatch.planning import Progress as SolveProgress
 from dispatch.planning import SolveParams, plan_day
-from dispatch.schema import PlanOut, ProblemIn
-from dispatch.serialize import plan_document, read_plan
-from dispatch.service import replan_stored
-from dispatch.tracking import DayCard, time_card, to_csv
 from dispatch.travel import pair_lookup, provider_for
-from dispatch.validate import load_json, parse_problem, pydantic_errors
 from dispatch.verify import CheckReport, check_plan, matrix_lookup
 
 __all__ = ["DEMO_DAY", "app"]

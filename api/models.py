@@ -1,5 +1,5 @@
 """The HTTP service's own wire models: jobs, links, errors; the contract's live in
-``dispatch.schema``."""
+``dispatch.contract.schema``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from dispatch.schema import ChangeOut, Number
+from dispatch.contract.schema import ChangeOut, Number
 
 __all__ = [
     "ChangesOut",

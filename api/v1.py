@@ -16,6 +16,8 @@ from fastapi.responses import HTMLResponse
 from starlette.datastructures import UploadFile
 
 from api.auth import Dispatcher, RouteReader
+from api.jobs import JobRunner
+from api.links import end_of_day, sign_route_link
 from api.models import (
     ChangesOut,
     ErrorOut,
@@ -28,14 +30,12 @@ from api.models import (
     VersionsOut,
 )
 from api.params import JobId, PlanId, ProblemId, TechnicianId
-from dispatch.driver import driver_route
+from dispatch.contract.schema import DriverRouteOut, EventBatchIn, PlanOut, ProblemIn
+from dispatch.contract.sheets import problem_from_sheets, read_table, read_workbook
+from dispatch.contract.validate import load_json, parse_problem
+from dispatch.desk.driver import driver_route
 from dispatch.errors import FieldError, InputError, NotFoundError
-from dispatch.jobs import JobRunner
-from dispatch.links import end_of_day, sign_route_link
 from dispatch.persistence import SolveJob, Store, new_id
-from dispatch.schema import DriverRouteOut, EventBatchIn, PlanOut, ProblemIn
-from dispatch.sheets import problem_from_sheets, read_table, read_workbook
-from dispatch.validate import load_json, parse_problem
 from maps import Tiles, desk_page, driver_page
 
 __all__ = ["router"]

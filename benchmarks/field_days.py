@@ -7,7 +7,7 @@ shifts, lunch breaks and van room; eligibility as VROOM skills, one per distinct
 technicians; priorities in proportion to our drop penalties) under the same time limit. VROOM's
 routes are timed by the engine's model (``solver.schedule``), decoded like ours and judged by the
 same independent checker, so both rows count the same way: visits assigned per priority, the
-priority-weighted total (``dispatch.compile.PRIORITY_WEIGHT``), the early-band and on-time
+priority-weighted total (``dispatch.planning.compile.PRIORITY_WEIGHT``), the early-band and on-time
 rates, km, wall time, peak memory and violations. Each (size, solver) runs in a fresh process
 so its peak memory is its own. The table goes to ``benchmarks/RESULTS.md`` with the command,
 date, commit and machine.
@@ -27,14 +27,14 @@ from typing import Any
 
 from benchmarks.dayset import generate_day
 from benchmarks.results import record
-from dispatch.compile import PRIORITY_WEIGHT, compile_problem
-from dispatch.decode import decode
+from dispatch.contract.serialize import plan_document
+from dispatch.contract.validate import parse_problem
 from dispatch.model import Plan, Problem
 from dispatch.planning import SolveParams, plan_day
-from dispatch.promise import with_promises
-from dispatch.serialize import plan_document
+from dispatch.planning.compile import PRIORITY_WEIGHT, compile_problem
+from dispatch.planning.decode import decode
+from dispatch.planning.promise import with_promises
 from dispatch.travel import pair_lookup, provider_for
-from dispatch.validate import parse_problem
 from dispatch.verify import check_plan
 from solver import schedule
 from solver.seeding import SEEDERS, vroom_routes

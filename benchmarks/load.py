@@ -27,13 +27,13 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from api.links import LINK_SECRET, sign_route_link
 from benchmarks.dayset import generate_day
 from benchmarks.results import record
-from dispatch.links import LINK_SECRET, sign_route_link
+from dispatch.contract.serialize import plan_document
+from dispatch.contract.validate import parse_problem
 from dispatch.persistence import Store, new_id
 from dispatch.planning import SolveParams, plan_day
-from dispatch.serialize import plan_document
-from dispatch.validate import parse_problem
 
 
 def _seed_plan(url: str, visits: int) -> tuple[str, list[str], str, dict[str, str]]:

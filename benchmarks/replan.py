@@ -24,12 +24,12 @@ from typing import Any
 from benchmarks.dayset import generate_day
 from benchmarks.field_days import SEED
 from benchmarks.results import record
+from dispatch.contract.serialize import plan_document
+from dispatch.contract.validate import parse_problem
+from dispatch.desk.replan import replan_stored
 from dispatch.persistence import Store
 from dispatch.planning import SolveParams, plan_day
-from dispatch.serialize import plan_document
-from dispatch.service import replan_stored
 from dispatch.travel import pair_lookup, provider_for
-from dispatch.validate import parse_problem
 from dispatch.verify import check_plan
 
 __all__ = ["main"]

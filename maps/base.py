@@ -20,7 +20,7 @@ import folium
 import jinja2
 from branca.element import Element, Figure
 
-from dispatch.schema import LocationIn, ProblemIn, TechnicianIn, VisitIn
+from dispatch.contract.schema import LocationIn, ProblemIn, TechnicianIn, VisitIn
 from maps.assets import leaflet_head
 
 __all__ = [

@@ -7,7 +7,7 @@ from __future__ import annotations
 import folium
 from branca.element import Element
 
-from dispatch.schema import PlanOut, ProblemIn, RouteOut, StopOut, UnassignedOut
+from dispatch.contract.schema import PlanOut, ProblemIn, RouteOut, StopOut, UnassignedOut
 from maps.base import (
     LegPath,
     Places,

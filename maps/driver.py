@@ -7,8 +7,8 @@ from __future__ import annotations
 import folium
 from branca.element import Element
 
-from dispatch.driver import driver_route
-from dispatch.schema import DriverRouteOut, DriverStopOut, PlanOut, ProblemIn
+from dispatch.contract.schema import DriverRouteOut, DriverStopOut, PlanOut, ProblemIn
+from dispatch.desk.driver import driver_route
 from maps.base import (
     LegPath,
     Places,

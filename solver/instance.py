@@ -2,7 +2,8 @@
 
 Time is whole seconds on one axis (the caller picks the origin), distance whole metres (or any
 integer unit: the Solomon benchmarks use tenths). There are no ids, coordinates, clocks or JSON
-here; ``dispatch.compile`` builds an ``Instance`` from a day, the benchmarks from a Solomon file.
+here; ``dispatch.planning.compile`` builds an ``Instance`` from a day, the benchmarks from a
+Solomon file.
 
 Nodes are the visits, ``0 .. n_nodes - 1``. Each node sits at a *location*, a row of the travel
 matrices (several nodes may share one). Vehicles start and end at locations too.

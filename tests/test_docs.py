@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from dispatch.contract.schema import EventBatchIn
+from dispatch.contract.serialize import plan_document
+from dispatch.contract.validate import parse_problem
 from dispatch.planning import SolveParams, plan_day
-from dispatch.schema import EventBatchIn
-from dispatch.serialize import plan_document
 from dispatch.travel import pair_lookup, provider_for
-from dispatch.validate import parse_problem
 from dispatch.verify import check_plan
 
 ROOT = Path(__file__).parents[1]

@@ -16,8 +16,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from api.jobs import JobRunner
 from dispatch.config import Settings
-from dispatch.jobs import JobRunner
 from dispatch.persistence import Store
 from tests.conftest import line_day
 

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from dispatch.links import sign_route_link
+from api.links import sign_route_link
 from dispatch.persistence import ProblemRow, Store
 from tests.api.conftest import TEST_NOW, Service, make_key, start_service
 from tests.conftest import line_day

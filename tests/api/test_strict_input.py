@@ -13,9 +13,9 @@ from sqlalchemy import update
 from typer.testing import CliRunner
 
 from api.cli import app
+from dispatch.contract.validate import MAX_JSON_DEPTH
 from dispatch.persistence import Store
 from dispatch.persistence.tables import ProblemRow
-from dispatch.validate import MAX_JSON_DEPTH
 from tests.api.conftest import Service
 from tests.api.test_service import problems_stored
 from tests.conftest import line_day
@@ -154,8 +154,8 @@ def test_bad_text_and_loose_types_in_events_are_422_and_nothing_is_stored(
     answer = post(service, f"/v1/plans/{plan_id}/events", {"at": "09:00", "events": [event]})
     [error] = refused(answer)
     # FastAPI parses this body and api/app.py names the error: it keeps the union's tag in the
-    # path (events[0].delay.reason) and finds no id past it (a new visit's); dispatch.validate
-    # does neither.
+    # path (events[0].delay.reason) and finds no id past it (a new visit's);
+    # dispatch.contract.validate does neither.
     assert error["path"].replace(f".{event['type']}", "", 1) == path, error
     assert error["message"].startswith(message), error
     assert error["id"] == entity or (error["id"] is None and event["type"] == "new_visit")

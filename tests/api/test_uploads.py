@@ -12,7 +12,7 @@ import httpx2
 import pandas as pd
 import pytest
 
-from dispatch.sheets import MAX_COLUMNS
+from dispatch.contract.sheets import MAX_COLUMNS
 from tests.api.conftest import Service
 from tests.dispatch.test_sheets import PATHOLOGICAL_CSV, TECHNICIANS_CSV, VISITS_CSV
 
@@ -63,7 +63,7 @@ def test_health_answers_while_an_upload_is_parsed(
     """The sheets are parsed off the event loop: a parser that waits for ``/healthz`` to
     answer finishes, and the upload is stored."""
     import api.v1
-    from dispatch.sheets import read_table
+    from dispatch.contract.sheets import read_table
 
     entered, released = threading.Event(), threading.Event()
 

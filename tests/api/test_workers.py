@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-import dispatch.jobs
-from dispatch.jobs import WORKER_LOST
+import api.jobs
+from api.jobs import WORKER_LOST
 from dispatch.persistence import Store
 from tests.api.conftest import Service, make_key, start_service
 from tests.conftest import line_day
@@ -37,7 +37,7 @@ def test_a_killed_solve_worker_fails_its_job_and_is_replaced(
     with start_service(database_url, in_threads=False) as client:
         service = Service(client, database_url, key)
         problem_id = service.post_problem()
-        monkeypatch.setattr(dispatch.jobs, "run_solve_job", die_solving)
+        monkeypatch.setattr(api.jobs, "run_solve_job", die_solving)
         answer = client.post("/v1/plans", json={"problem_id": problem_id}, headers=service.auth)
         assert answer.status_code == 202, answer.text
         failed = service.wait(answer.json()["id"], timeout_s=30)
@@ -61,7 +61,7 @@ def test_a_killed_replan_worker_answers_503_and_is_replaced(
     with start_service(database_url, in_threads=False) as client:
         service = Service(client, database_url, key)
         plan_id = service.solved_plan()
-        monkeypatch.setattr(dispatch.jobs, "replan_in_worker", die_replanning)
+        monkeypatch.setattr(api.jobs, "replan_in_worker", die_replanning)
         lost = client.post(f"/v1/plans/{plan_id}/events", json=batch, headers=service.auth)
         assert lost.status_code == 503 and "send the batch again" in lost.json()["detail"]
         assert client.get(f"/v1/plans/{plan_id}", headers=service.auth).headers["ETag"] == '"1"'

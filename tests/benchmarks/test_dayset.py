@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from benchmarks.dayset import SERVICE_RADIUS_KM, generate_day, haversine_km, main
+from dispatch.contract.serialize import plan_document
+from dispatch.contract.validate import parse_problem
 from dispatch.planning import SolveParams, plan_day
-from dispatch.serialize import plan_document
 from dispatch.travel import pair_lookup, provider_for
-from dispatch.validate import parse_problem
 from dispatch.verify import check_plan
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "changan-day.json"

@@ -9,7 +9,7 @@ import pytest
 
 import benchmarks.field_days as field_days
 from benchmarks.field_days import main, run_size
-from dispatch.compile import PRIORITY_WEIGHT
+from dispatch.planning.compile import PRIORITY_WEIGHT
 
 
 @pytest.mark.slow

@@ -8,11 +8,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from dispatch.compile import PRIORITY_WEIGHT, compile_problem
+from dispatch.contract.validate import parse_problem
 from dispatch.model import Plan, Route, UnassignedCode
 from dispatch.planning import SolveParams, plan_day
+from dispatch.planning.compile import PRIORITY_WEIGHT, compile_problem
 from dispatch.travel import provider_for
-from dispatch.validate import parse_problem
 
 QUICK = SolveParams(time_limit_s=1, metaheuristic="greedy_descent")
 

@@ -13,9 +13,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from dispatch.contract.serialize import plan_document
+from dispatch.contract.validate import parse_problem
 from dispatch.planning import SolveParams, plan_day
-from dispatch.serialize import plan_document
-from dispatch.validate import parse_problem
 from dispatch.verify import check_plan, matrix_lookup
 
 QUICK = SolveParams(time_limit_s=1, metaheuristic="greedy_descent")

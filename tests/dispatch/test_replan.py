@@ -13,12 +13,12 @@ from typing import Any
 
 import pytest
 
+from dispatch.contract.serialize import plan_document
+from dispatch.contract.validate import parse_problem
+from dispatch.desk.replan import replan_stored
 from dispatch.errors import InputError
 from dispatch.persistence import Store, StoreConflictError
 from dispatch.planning import SolveParams, plan_day
-from dispatch.serialize import plan_document
-from dispatch.service import replan_stored
-from dispatch.validate import parse_problem
 from dispatch.verify import check_plan, matrix_lookup
 
 QUICK = SolveParams(time_limit_s=1, metaheuristic="greedy_descent")

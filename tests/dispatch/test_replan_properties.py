@@ -20,13 +20,13 @@ from hypothesis import strategies as st
 
 from benchmarks.dayset import generate_day
 from benchmarks.vrptw import data_dir
-from dispatch.compile import PRIORITY_WEIGHT, PROMISED_WEIGHT
+from dispatch.contract.serialize import plan_document
+from dispatch.contract.validate import parse_problem
+from dispatch.desk.replan import replan_stored
 from dispatch.model import Priority
 from dispatch.persistence import Store
 from dispatch.planning import SolveParams, plan_day
-from dispatch.serialize import plan_document
-from dispatch.service import replan_stored
-from dispatch.validate import parse_problem
+from dispatch.planning.compile import PRIORITY_WEIGHT, PROMISED_WEIGHT
 
 PRIORITIES = {priority.label: priority for priority in Priority}
 #: The first plan: OR-Tools alone, to its first local optimum (quick and deterministic).

@@ -13,8 +13,7 @@ import openpyxl  # type: ignore[import-untyped]
 import pandas as pd
 import pytest
 
-from dispatch.errors import InputError
-from dispatch.sheets import (
+from dispatch.contract.sheets import (
     MAX_COLUMNS,
     MAX_ROWS,
     MAX_XLSX_ROW_BYTES,
@@ -23,7 +22,8 @@ from dispatch.sheets import (
     read_table,
     read_workbook,
 )
-from dispatch.validate import parse_problem
+from dispatch.contract.validate import parse_problem
+from dispatch.errors import InputError
 
 TECHNICIANS_CSV = """id,name,skills,start_lat,start_lon,shift_start,shift_end,break_start,break_end,break_duration_min,capacity_volume_m3
 T1,Li Wei,water_heater;ac,22.98,113.80,8:00,18:00,12:00,13:30,30,

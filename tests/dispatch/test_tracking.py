@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from dispatch.contract.schema import PlanOut
+from dispatch.contract.serialize import read_plan
+from dispatch.contract.validate import parse_problem
+from dispatch.desk.tracking import time_card, to_csv
 from dispatch.persistence import Store
-from dispatch.schema import PlanOut
-from dispatch.serialize import read_plan
-from dispatch.tracking import time_card, to_csv
-from dispatch.validate import parse_problem
 from tests.dispatch.test_replan import make_day, planned, replan, stops_of
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dispatch.compile import build_sites
+from dispatch.contract.validate import parse_problem
 from dispatch.errors import TravelTimeError
 from dispatch.model import LatLon, Site, TravelMatrix, TravelSettings
+from dispatch.planning.compile import build_sites
 from dispatch.travel import ExplicitProvider, GeodesicProvider, haversine_km, pair_lookup
-from dispatch.validate import parse_problem
 from tests.conftest import line_day
 
 CHANGAN = LatLon(22.816, 113.806)

@@ -9,12 +9,12 @@ from typing import Annotated, Any, Literal, get_args, get_origin
 import pytest
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from dispatch.contract.schema import EventBatchIn, ProblemIn
+from dispatch.contract.validate import MAX_JSON_DEPTH, load_json, parse_problem
 from dispatch.errors import InputError
-from dispatch.events import parse_events
 from dispatch.model import Plan, Priority, Problem
 from dispatch.planning import SolveParams, plan_day
-from dispatch.schema import EventBatchIn, ProblemIn
-from dispatch.validate import MAX_JSON_DEPTH, load_json, parse_problem
+from dispatch.replanning.events import parse_events
 from tests.conftest import line_day
 
 

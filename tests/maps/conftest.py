@@ -19,10 +19,10 @@ from typing import Any
 import pytest
 
 from benchmarks.dayset import generate_day
+from dispatch.contract.schema import PlanOut, ProblemIn
+from dispatch.contract.serialize import plan_document
+from dispatch.contract.validate import parse_problem
 from dispatch.planning import SolveParams, plan_day
-from dispatch.schema import PlanOut, ProblemIn
-from dispatch.serialize import plan_document
-from dispatch.validate import parse_problem
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from dispatch.contract.schema import PlanOut, ProblemIn
 from dispatch.persistence import Store
-from dispatch.schema import PlanOut, ProblemIn
 from maps import OSM_TILES, Tiles, desk_page, driver_page
 from tests.api.conftest import make_key, start_service
 from tests.maps.conftest import TypedDay

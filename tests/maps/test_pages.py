@@ -12,8 +12,8 @@ import pytest
 from typer.testing import CliRunner
 
 from api.cli import app
+from dispatch.contract.schema import PlanOut, ProblemIn
 from dispatch.errors import NotFoundError
-from dispatch.schema import PlanOut, ProblemIn
 from maps import OSM_TILES, Tiles, desk_map, desk_page, driver_page
 from maps.base import Places, route_line, script_json
 from tests.conftest import line_day

@@ -14,10 +14,10 @@ At clock time ``at`` each technician's route splits in two:
 
 The rest becomes a small day of its own (``Problem``): its visits are every visit not frozen
 and not cancelled, windows clipped to ``at`` so nothing is planned in the past. It is solved from
-the old routes (warm start) with two soft costs (``dispatch.compile.Keep``): moving a visit to
-another technician, and moving its service start (per minute moved).
+the old routes (warm start) with two soft costs (``dispatch.planning.compile.Keep``): moving a
+visit to another technician, and moving its service start (per minute moved).
 A small event therefore gives a small change. ``changes`` lists every visit whose technician or
-arrival moved, with ``notify`` where the customer must be called (``dispatch.promise``).
+arrival moved, with ``notify`` where the customer must be called (``dispatch.planning.promise``).
 """
 
 from __future__ import annotations
@@ -26,10 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from dispatch.compile import IdMap, Keep, compile_problem
-from dispatch.decode import decode
 from dispatch.errors import InternalError
-from dispatch.events import EventBatch, Progress
 from dispatch.model import (
     Break,
     BreakSlot,
@@ -48,7 +45,10 @@ from dispatch.model import (
     Visit,
     VisitId,
 )
-from dispatch.promise import needs_call, promise_for
+from dispatch.planning.compile import IdMap, Keep, compile_problem
+from dispatch.planning.decode import decode
+from dispatch.planning.promise import needs_call, promise_for
+from dispatch.replanning.events import EventBatch, Progress
 from dispatch.travel import TravelTimeProvider, provider_for
 from dispatch.units import format_clock, seconds_after, travel_minutes_to_s
 from solver import SolveParams, SolverError, solve
@@ -81,7 +81,7 @@ def replan_day(
     params: SolveParams | None = None,
 ) -> Plan:
     """The next version of ``plan`` for ``problem`` (with the batch's changes already in it,
-    ``dispatch.events.apply_to_problem``) after ``batch``."""
+    ``dispatch.replanning.events.apply_to_problem``) after ``batch``."""
     at = batch.at
     visits = {visit.id: visit for visit in problem.visits}
     routes = {route.technician_id: _with_progress(route, batch.progress) for route in plan.routes}

@@ -5,7 +5,7 @@ reject unknown keys (a typo such as ``apointment`` must not be silently ignored)
 strict, for nothing may pass silently: a boolean is not a number, a number is not a string and
 a string not a number (``Number``, ``Integer``), and text is valid Unicode (``Text``). Rules
 that tie several fields together (ids, windows against each other, the travel matrix's shape)
-live in ``dispatch.validate``, which turns a ``ProblemIn`` into the plain domain of
+live in ``dispatch.contract.validate``, which turns a ``ProblemIn`` into the plain domain of
 ``dispatch.model``.
 """
 

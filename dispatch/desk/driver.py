@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from dispatch.contract.schema import DriverRouteOut, DriverStopOut
 from dispatch.errors import NotFoundError
-from dispatch.schema import DriverRouteOut, DriverStopOut
 
 __all__ = ["driver_route"]
 

@@ -8,8 +8,8 @@ This is where the modelling choices of DESIGN.md become arrays:
   technician is at the door by then, never later, and a break can never fall into those minutes.
   ``decode`` then places the arrival as late as the plan allows inside the band (see there);
 - a window ``[a, b]`` bounds the service start; an urgent fault's deadline caps it too;
-- eligibility (``dispatch.eligibility``) gives each node its allowed vehicles; visits nobody may
-  serve do not become nodes at all;
+- eligibility (``dispatch.planning.eligibility``) gives each node its allowed vehicles; visits
+  nobody may serve do not become nodes at all;
 - drop penalties grow with priority (x4 a step) from a base above the travel and preference
   costs of any whole plan, so the solver leaves a visit out only when it does not fit: no
   saving of kilometres is worth a visit (the base used to be twice the longest leg, and on the
@@ -25,7 +25,6 @@ from datetime import datetime
 import numpy as np
 from numpy.typing import NDArray
 
-from dispatch.eligibility import TimeBounds, screen_visits
 from dispatch.model import (
     Priority,
     Problem,
@@ -36,6 +35,7 @@ from dispatch.model import (
     Visit,
     VisitId,
 )
+from dispatch.planning.eligibility import TimeBounds, screen_visits
 from dispatch.travel import TravelTimeProvider, provider_for
 from dispatch.units import SECONDS_PER_MINUTE, seconds_after
 from solver import BreakRule, Instance, Vehicle

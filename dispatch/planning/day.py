@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from dispatch.compile import compile_problem
-from dispatch.decode import decode
 from dispatch.errors import InternalError
 from dispatch.model import Plan, Problem
-from dispatch.promise import with_promises
+from dispatch.planning.compile import compile_problem
+from dispatch.planning.decode import decode
+from dispatch.planning.promise import with_promises
 from dispatch.travel import TravelTimeProvider
 from solver import Progress, SolveParams, SolverError, solve
 
@@ -27,7 +27,7 @@ def plan_day(
     Parameters
     ----------
     problem
-        A validated day (``dispatch.validate.parse_problem``).
+        A validated day (``dispatch.contract.validate.parse_problem``).
     provider
         Travel times; by default the problem's explicit matrix or the geodesic provider.
     params

@@ -3,7 +3,7 @@
 ``parse_problem`` is the one door into the engine. It never raises anything but ``InputError``,
 and that error lists every problem found, each with its path and the id of the visit or
 technician concerned: ``visits[12] (V0012).window.end: 08:00 is before start 10:00``. Shapes,
-types, ranges and unknown keys are pydantic's job (``dispatch.schema``); the rules that tie
+types, ranges and unknown keys are pydantic's job (``dispatch.contract.schema``); the rules that tie
 fields together are checked here, once, for the CLI and the API alike.
 
 JSON text comes in through ``load_json``, which refuses what would break the parser rather
@@ -23,6 +23,17 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import ValidationError
 
+from dispatch.contract.schema import (
+    UNPAIRED_SURROGATE,
+    BreakIn,
+    CapacityIn,
+    LocationIn,
+    ProblemIn,
+    TechnicianIn,
+    VisitIn,
+    WindowIn,
+    unpaired_surrogate,
+)
 from dispatch.errors import FieldError, InputError
 from dispatch.model import (
     Break,
@@ -40,17 +51,6 @@ from dispatch.model import (
     TravelSettings,
     Visit,
     VisitId,
-)
-from dispatch.schema import (
-    UNPAIRED_SURROGATE,
-    BreakIn,
-    CapacityIn,
-    LocationIn,
-    ProblemIn,
-    TechnicianIn,
-    VisitIn,
-    WindowIn,
-    unpaired_surrogate,
 )
 from dispatch.units import clock_to_datetime
 

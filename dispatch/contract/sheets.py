@@ -25,8 +25,8 @@ from typing import Any
 import openpyxl  # type: ignore[import-untyped]
 import pandas as pd
 
+from dispatch.contract.validate import parse_problem
 from dispatch.errors import FieldError, InputError
-from dispatch.validate import parse_problem
 
 __all__ = [
     "MAX_COLUMNS",

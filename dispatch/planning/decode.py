@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from dispatch.compile import IdMap
 from dispatch.model import (
     BreakSlot,
     Plan,
@@ -29,6 +28,7 @@ from dispatch.model import (
     UnassignedCode,
     Visit,
 )
+from dispatch.planning.compile import IdMap
 from dispatch.units import moment_after, seconds_after
 from solver import RouteSolution, Solution
 

@@ -18,9 +18,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from dispatch.errors import FieldError, InputError
-from dispatch.model import Plan, Problem, StopStatus, TechnicianId, UnassignedCode, VisitId
-from dispatch.schema import (
+from dispatch.contract.schema import (
     CancelledIn,
     DelayIn,
     EventBatchIn,
@@ -29,8 +27,10 @@ from dispatch.schema import (
     UnavailableIn,
     VisitClockIn,
 )
+from dispatch.contract.validate import load_json, parse_problem, pydantic_errors
+from dispatch.errors import FieldError, InputError
+from dispatch.model import Plan, Problem, StopStatus, TechnicianId, UnassignedCode, VisitId
 from dispatch.units import clock_to_datetime, format_clock
-from dispatch.validate import load_json, parse_problem, pydantic_errors
 
 __all__ = ["EventBatch", "Progress", "apply_to_problem", "parse_events", "read_batch"]
 
@@ -94,8 +94,8 @@ def read_batch(raw: str | bytes | Mapping[str, Any]) -> tuple[Mapping[str, Any],
     Raises
     ------
     InputError
-        Not JSON, nested deeper than ``dispatch.validate.MAX_JSON_DEPTH``, or every bad field
-        with its path and the id of its event.
+        Not JSON, nested deeper than ``dispatch.contract.validate.MAX_JSON_DEPTH``, or every
+        bad field with its path and the id of its event.
     """
     data = load_json(raw, what="events") if isinstance(raw, str | bytes) else raw
     if not isinstance(data, Mapping):

@@ -12,15 +12,15 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from dispatch.contract.schema import PlanOut
+from dispatch.contract.serialize import plan_document, read_plan
+from dispatch.contract.validate import load_json, parse_problem
 from dispatch.errors import FieldError, InputError, InternalError
-from dispatch.events import apply_to_problem, parse_events
 from dispatch.model import Plan
 from dispatch.persistence import Store, StoreConflictError, new_id
-from dispatch.replan import replan_day
-from dispatch.schema import PlanOut
-from dispatch.serialize import plan_document, read_plan
+from dispatch.replanning.events import apply_to_problem, parse_events
+from dispatch.replanning.replan import replan_day
 from dispatch.travel import TravelTimeProvider
-from dispatch.validate import load_json, parse_problem
 from solver import SolveParams
 
 __all__ = ["replan_stored"]

@@ -1,10 +1,21 @@
-"""Write a ``Plan`` in the contract's shape (``dispatch.schema.PlanOut``)."""
+"""Write a ``Plan`` in the contract's shape (``dispatch.contract.schema.PlanOut``)."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from dispatch.kpi import compute_kpis
+from dispatch.contract.schema import (
+    BreakOut,
+    ChangeOut,
+    KpisOut,
+    PlanOut,
+    PriorityCount,
+    PromisedWindowOut,
+    RouteOut,
+    StopOut,
+    UnassignedOut,
+    WindowIn,
+)
 from dispatch.model import (
     BreakSlot,
     Change,
@@ -20,18 +31,7 @@ from dispatch.model import (
     Visit,
     VisitId,
 )
-from dispatch.schema import (
-    BreakOut,
-    ChangeOut,
-    KpisOut,
-    PlanOut,
-    PriorityCount,
-    PromisedWindowOut,
-    RouteOut,
-    StopOut,
-    UnassignedOut,
-    WindowIn,
-)
+from dispatch.planning.kpi import compute_kpis
 from dispatch.units import format_clock, iso
 
 __all__ = ["minutes", "plan_document", "read_plan"]

@@ -19,12 +19,12 @@ from concurrent.futures import BrokenExecutor, Executor, Future, ProcessPoolExec
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from dispatch.contract.serialize import plan_document
+from dispatch.contract.validate import parse_problem
+from dispatch.desk.replan import replan_stored
 from dispatch.errors import DispatchError, WorkerLostError
 from dispatch.persistence import SolveJob, Store
 from dispatch.planning import Progress, SolveParams, plan_day
-from dispatch.serialize import plan_document
-from dispatch.service import replan_stored
-from dispatch.validate import parse_problem
 
 __all__ = ["JobRunner", "replan_in_worker", "run_solve_job"]
 
