@@ -12,7 +12,6 @@ import os
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -25,16 +24,16 @@ from rich.table import Table
 from api.links import LINK_SECRET
 from dispatch.config import Settings
 from dispatch.contract.schema import PlanOut, ProblemIn
-from dispatch.contract.serialize import plan_document, read_plan
+from dispatch.contract.serialize import read_plan
 from dispatch.contract.validate import load_json, parse_problem, pydantic_errors
 from dispatch.desk.replan import replan_stored
+from dispatch.desk.solve import solve_day, solve_params
 from dispatch.desk.tracking import DayCard, time_card, to_csv
 from dispatch.errors import DispatchError, FieldError, InputError, NotFoundError
 from dispatch.persistence import Store, new_id
 from dispatch.planning import Progress as SolveProgress
-from dispatch.planning import SolveParams, plan_day
-from dispatch.travel import pair_lookup, provider_for
-from dispatch.verify import CheckReport, check_plan, matrix_lookup
+from dispatch.planning import SolveParams
+from dispatch.verify import CheckReport
 
 __all__ = ["DEMO_DAY", "app"]
 
@@ -93,25 +92,25 @@ def _solve_file(
 ) -> None:
     raw = _read_json(day)
     problem = parse_problem(raw)
-    limit = time_limit if time_limit is not None else problem.policy.time_limit_s
-    params = SolveParams(time_limit_s=limit)
-    if seed is not None:
-        params = SolveParams(time_limit_s=limit, seed=seed, reproducible=True)
-    with _progress_bar(limit, len(problem.visits)) as on_progress:
-        plan = plan_day(problem, params=params, on_progress=on_progress)
-    plan_id, problem_id = new_id("pl"), new_id("pb")
-    document = plan_document(
-        problem, plan, plan_id=plan_id, version=1, created_at=datetime.now(UTC)
-    )
-    stored = document.model_dump(mode="json")
-    Store(Settings().database_url).save_problem_and_plan(raw, stored, problem_id=problem_id)
+    params = solve_params(problem, time_limit, seed)
+    store = Store(Settings().database_url)
+    try:
+        with _progress_bar(params.time_limit_s, len(problem.visits)) as on_progress:
+            solved = solve_day(
+                raw,
+                problem,
+                params=params,
+                save=lambda plan: store.save_problem_and_plan(raw, plan, problem_id=new_id("pb")),
+                on_progress=on_progress,
+            )
+    finally:
+        store.close()
+    document, report = solved.document, solved.report
+    plan_id = document.plan_id
     if output is not None:
+        stored = document.model_dump(mode="json")
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(json.dumps(stored, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    lookup = (
-        matrix_lookup(raw) if problem.travel is not None else pair_lookup(provider_for(problem))
-    )
-    report = check_plan(raw, stored, lookup)
     _print_summary(document, report)
     where = f" and written to {output}" if output else ""
     out.print(f"plan [bold]{plan_id}[/] stored{where}")

@@ -19,12 +19,12 @@ from concurrent.futures import BrokenExecutor, Executor, Future, ProcessPoolExec
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from dispatch.contract.serialize import plan_document
 from dispatch.contract.validate import parse_problem
 from dispatch.desk.replan import replan_stored
+from dispatch.desk.solve import solve_day, solve_params
 from dispatch.errors import DispatchError, WorkerLostError
 from dispatch.persistence import SolveJob, Store
-from dispatch.planning import Progress, SolveParams, plan_day
+from dispatch.planning import Progress
 
 __all__ = ["JobRunner", "replan_in_worker", "run_solve_job"]
 
@@ -93,15 +93,17 @@ def _solve(store: Store, job_id: str, attempt: int) -> None:
         job = store.load_job(job_id)
         raw = store.load_problem(job.problem_id)
         problem = parse_problem(raw, stored=True)
-        limit = job.time_limit_s or problem.policy.time_limit_s
         with _ProgressWriter(store, job) as progress:
-            plan = plan_day(problem, params=SolveParams(time_limit_s=limit), on_progress=progress)
-        document = plan_document(
-            problem, plan, plan_id=job.plan_id, version=1, created_at=datetime.now(UTC)
-        )
-        store.finish_job(
-            job_id, attempt, document.model_dump(mode="json"), elapsed_s=time.monotonic() - started
-        )
+            solve_day(
+                raw,
+                problem,
+                params=solve_params(problem, job.time_limit_s, None),
+                plan_id=job.plan_id,
+                save=lambda plan: store.finish_job(
+                    job_id, attempt, plan, elapsed_s=time.monotonic() - started
+                ),
+                on_progress=progress,
+            )
     except DispatchError as error:
         store.fail_job(job_id, attempt, str(error))
     except Exception as error:  # a job must end, whatever broke; the log keeps the traceback

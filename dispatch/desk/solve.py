@@ -1,0 +1,92 @@
+"""The desk's first job of a day: solve it, check the plan independently, and store it.
+
+One use case for ``fieldroute solve`` and the service's solve jobs, so both plan alike: the
+search's parameters (a seed makes the plan reproducible), the plan document, the independent
+checker (``dispatch.verify``) and the store's write are here, once. The plan is stored before
+the caller hears of it; a violation the checker finds is logged and reported, never hidden.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from dispatch.contract.schema import PlanOut
+from dispatch.contract.serialize import plan_document
+from dispatch.model import Problem
+from dispatch.persistence import new_id
+from dispatch.planning import Progress, SolveParams, plan_day
+from dispatch.travel import pair_lookup, provider_for
+from dispatch.verify import CheckReport, check_plan, matrix_lookup
+
+__all__ = ["SolvedDay", "solve_day", "solve_params"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class SolvedDay:
+    """A stored plan (version 1) and what the independent checker found in it."""
+
+    document: PlanOut
+    report: CheckReport
+
+
+def solve_params(problem: Problem, time_limit_s: float | None, seed: int | None) -> SolveParams:
+    """The search for ``problem``: its policy's time limit unless given; reproducible with a
+    seed (the search counts work, and the time limit is only a cap)."""
+    limit = time_limit_s if time_limit_s is not None else problem.policy.time_limit_s
+    if seed is None:
+        return SolveParams(time_limit_s=limit)
+    return SolveParams(time_limit_s=limit, seed=seed, reproducible=True)
+
+
+def solve_day(
+    raw: Mapping[str, Any],
+    problem: Problem,
+    *,
+    params: SolveParams,
+    save: Callable[[dict[str, Any]], object],
+    plan_id: str | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+) -> SolvedDay:
+    """Plan ``problem`` (``raw`` as sent, validated), check the plan and store it.
+
+    Parameters
+    ----------
+    raw, problem
+        The day as sent (the checker reads it) and as validated.
+    params
+        The search (``solve_params``).
+    save
+        Writes the plan's JSON: with a new day in one transaction (the CLI), or as a solve
+        job's result, which marks the job done.
+    plan_id
+        The plan's id; a new one by default.
+    on_progress
+        Hears the search's progress.
+    """
+    plan_id = plan_id or new_id("pl")
+    plan = plan_day(problem, params=params, on_progress=on_progress)
+    document = plan_document(problem, plan, plan_id=plan_id, version=1, created_at=_now())
+    stored = document.model_dump(mode="json")
+    lookup = (
+        matrix_lookup(raw) if problem.travel is not None else pair_lookup(provider_for(problem))
+    )
+    report = check_plan(raw, stored, lookup)
+    if report.violations:
+        logger.error(
+            "plan %s breaks %d rules of the contract: %s",
+            plan_id,
+            len(report.violations),
+            report.violations[:5],
+        )
+    save(stored)
+    return SolvedDay(document, report)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
