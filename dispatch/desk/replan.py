@@ -18,10 +18,10 @@ from dispatch.contract.validate import load_json, parse_problem
 from dispatch.errors import FieldError, InputError, InternalError
 from dispatch.model import Plan
 from dispatch.persistence import Store, StoreConflictError, new_id
+from dispatch.planning import SolveParams
 from dispatch.replanning.events import apply_to_problem, parse_events
 from dispatch.replanning.replan import replan_day
 from dispatch.travel import TravelTimeProvider
-from solver import SolveParams
 
 __all__ = ["replan_stored"]
 

@@ -10,9 +10,9 @@ from dispatch.planning.compile import compile_problem
 from dispatch.planning.decode import decode
 from dispatch.planning.promise import with_promises
 from dispatch.travel import TravelTimeProvider
-from solver import Progress, SolveParams, SolverError, solve
+from solver import Instance, Progress, Solution, SolveParams, SolverError, solve
 
-__all__ = ["Progress", "SolveParams", "plan_day"]
+__all__ = ["Progress", "SolveParams", "plan_day", "search_from"]
 
 
 def plan_day(
@@ -50,3 +50,20 @@ def plan_day(
         raise InternalError(f"the solver failed: {error}") from error
     visits = {visit.id: visit for visit in problem.visits}
     return with_promises(decode(solution, id_map), visits, problem.policy)
+
+
+def search_from(
+    instance: Instance, params: SolveParams, initial_routes: list[list[int]]
+) -> Solution:
+    """The solver's search on ``instance`` from ``initial_routes`` (one node list per vehicle):
+    re-planning's warm start. The planning package is the engine's one door to the solver.
+
+    Raises
+    ------
+    InternalError
+        When the solver fails on a model the engine built (a bug).
+    """
+    try:
+        return solve(instance, params, initial_routes=initial_routes)
+    except SolverError as error:
+        raise InternalError(f"the solver failed while re-planning: {error}") from error

@@ -26,7 +26,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from dispatch.errors import InternalError
 from dispatch.model import (
     Break,
     BreakSlot,
@@ -45,13 +44,13 @@ from dispatch.model import (
     Visit,
     VisitId,
 )
+from dispatch.planning import SolveParams, search_from
 from dispatch.planning.compile import IdMap, Keep, compile_problem
 from dispatch.planning.decode import decode
 from dispatch.planning.promise import needs_call, promise_for
 from dispatch.replanning.events import EventBatch, Progress
 from dispatch.travel import TravelTimeProvider, provider_for
 from dispatch.units import format_clock, seconds_after, travel_minutes_to_s
-from solver import SolveParams, SolverError, solve
 
 __all__ = ["MOVE_COST", "replan_day"]
 
@@ -320,10 +319,7 @@ def _solve_rest(
             if node is not None and (allowed is None or v in allowed):
                 initial[v].append(node)
     params = params or SolveParams(time_limit_s=policy.replan_time_limit_s)
-    try:
-        solution = solve(instance, params, initial_routes=initial)
-    except SolverError as error:
-        raise InternalError(f"the solver failed while re-planning: {error}") from error
+    solution = search_from(instance, params, initial)
     return decode(solution, id_map), id_map
 
 
