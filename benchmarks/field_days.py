@@ -22,6 +22,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,6 +34,7 @@ from dispatch.model import Plan, Problem
 from dispatch.planning import SolveParams, plan_day
 from dispatch.planning.compile import PRIORITY_WEIGHT, compile_problem
 from dispatch.planning.decode import decode
+from dispatch.planning.kpi import compute_kpis
 from dispatch.planning.promise import with_promises
 from dispatch.travel import pair_lookup, provider_for
 from dispatch.verify import check_plan
@@ -55,7 +57,8 @@ def plan_with_vroom(problem: Problem, time_limit_s: float) -> Plan:
     instance, id_map = compile_problem(problem, provider_for(problem))
     solution = schedule(instance, vroom_routes(instance, time_limit_s))
     visits = {visit.id: visit for visit in problem.visits}
-    return with_promises(decode(solution, id_map), visits, problem.policy)
+    plan = with_promises(decode(solution, id_map), visits, problem.policy)
+    return replace(plan, kpis=compute_kpis(problem, plan))
 
 
 def run_size(visits: int, time_limit_s: float, solver: str = "ours") -> dict[str, Any]:

@@ -20,6 +20,7 @@ __all__ = [
     "Capacity",
     "Change",
     "Demand",
+    "Kpis",
     "LatLon",
     "Plan",
     "Policy",
@@ -332,6 +333,26 @@ class Change:
 
 
 @dataclass(frozen=True, slots=True)
+class Kpis:
+    """Headline figures of one plan, computed by planning (``dispatch.planning.kpi``)."""
+
+    visits: int
+    assigned: int
+    assigned_by_priority: dict[str, tuple[int, int]]
+    on_time_rate: float
+    early_band_rate: float
+    appointment_stops: int
+    appointments_in_band: int
+    urgent_within_response: float
+    distance_km: float
+    travel: timedelta
+    service: timedelta
+    utilisation: float
+    technicians_used: int
+    solve_s: float
+
+
+@dataclass(frozen=True, slots=True)
 class Plan:
     """The engine's answer for a problem: routes, what is left out and why, solve time.
 
@@ -345,3 +366,5 @@ class Plan:
     objective: int = 0
     at: datetime | None = None
     changes: tuple[Change, ...] = ()
+    #: Set by planning (``plan_day``, ``replan_day``) once the plan is whole.
+    kpis: Kpis | None = None

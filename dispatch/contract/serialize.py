@@ -16,6 +16,7 @@ from dispatch.contract.schema import (
     UnassignedOut,
     WindowIn,
 )
+from dispatch.errors import InternalError
 from dispatch.model import (
     BreakSlot,
     Change,
@@ -31,7 +32,6 @@ from dispatch.model import (
     Visit,
     VisitId,
 )
-from dispatch.planning.kpi import compute_kpis
 from dispatch.units import format_clock, iso
 
 __all__ = ["minutes", "plan_document", "read_plan"]
@@ -48,7 +48,9 @@ def plan_document(
     """The contract's plan for ``plan`` of ``problem``."""
     visits = {visit.id: visit for visit in problem.visits}
     shifts = {t.id: t.shift.end - t.shift.start for t in problem.technicians}
-    kpis = compute_kpis(problem, plan)
+    kpis = plan.kpis
+    if kpis is None:
+        raise InternalError("a plan reached the serializer without its KPIs (planning sets them)")
     if not plan.unassigned:
         status = "feasible"
     elif plan.routes:

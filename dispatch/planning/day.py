@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from dispatch.errors import InternalError
 from dispatch.model import Plan, Problem
 from dispatch.planning.compile import compile_problem
 from dispatch.planning.decode import decode
+from dispatch.planning.kpi import compute_kpis
 from dispatch.planning.promise import with_promises
 from dispatch.travel import TravelTimeProvider
 from solver import Instance, Progress, Solution, SolveParams, SolverError, solve
@@ -49,7 +51,8 @@ def plan_day(
     except SolverError as error:
         raise InternalError(f"the solver failed: {error}") from error
     visits = {visit.id: visit for visit in problem.visits}
-    return with_promises(decode(solution, id_map), visits, problem.policy)
+    plan = with_promises(decode(solution, id_map), visits, problem.policy)
+    return replace(plan, kpis=compute_kpis(problem, plan))
 
 
 def search_from(

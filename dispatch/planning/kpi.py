@@ -2,32 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
 
-from dispatch.model import Plan, Priority, Problem, Visit, VisitId
+from dispatch.model import Kpis, Plan, Priority, Problem, Visit, VisitId
 
-__all__ = ["Kpis", "compute_kpis"]
-
-
-@dataclass(frozen=True, slots=True)
-class Kpis:
-    """Figures of one plan (see ``compute_kpis``)."""
-
-    visits: int
-    assigned: int
-    assigned_by_priority: dict[str, tuple[int, int]]
-    on_time_rate: float
-    early_band_rate: float
-    appointment_stops: int
-    appointments_in_band: int
-    urgent_within_response: float
-    distance_km: float
-    travel: timedelta
-    service: timedelta
-    utilisation: float
-    technicians_used: int
-    solve_s: float
+__all__ = ["compute_kpis"]
 
 
 def _share(part: int, whole: int) -> float:

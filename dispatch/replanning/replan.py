@@ -47,6 +47,7 @@ from dispatch.model import (
 from dispatch.planning import SolveParams, search_from
 from dispatch.planning.compile import IdMap, Keep, compile_problem
 from dispatch.planning.decode import decode
+from dispatch.planning.kpi import compute_kpis
 from dispatch.planning.promise import needs_call, promise_for
 from dispatch.replanning.events import EventBatch, Progress
 from dispatch.travel import TravelTimeProvider, provider_for
@@ -150,7 +151,11 @@ def replan_day(
         objective=tail.objective,
         at=at,
     )
-    return replace(new_plan, changes=_changes(plan, new_plan, batch, problem))
+    return replace(
+        new_plan,
+        changes=_changes(plan, new_plan, batch, problem),
+        kpis=compute_kpis(problem, new_plan),
+    )
 
 
 def _with_progress(route: Route, progress: Mapping[VisitId, Progress]) -> Route:

@@ -1,0 +1,45 @@
+"""KPIs: computed by planning on the line day, worked out by hand, and only shaped by the
+serializer."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from dispatch.contract.serialize import plan_document
+from dispatch.contract.validate import parse_problem
+from dispatch.errors import InternalError
+from dispatch.planning import SolveParams, plan_day
+from dispatch.planning.kpi import compute_kpis
+from tests.conftest import line_day
+
+QUICK = SolveParams(time_limit_s=1, metaheuristic="greedy_descent", seeders=())
+
+
+def test_planning_sets_the_kpis_of_the_line_day() -> None:
+    problem = parse_problem(line_day())
+    plan = plan_day(problem, params=QUICK)
+    kpis = plan.kpis
+    assert kpis is not None and kpis == compute_kpis(problem, plan)
+    # One technician out to site 3 and back along a line of 10-minute legs: 60 minutes, 30 km.
+    assert (kpis.visits, kpis.assigned, kpis.technicians_used) == (3, 3, 1)
+    assert kpis.travel == timedelta(minutes=60) and kpis.distance_km == pytest.approx(30.0)
+    assert kpis.service == timedelta(minutes=90) and kpis.on_time_rate == 1.0
+    assert kpis.assigned_by_priority["normal"] == (3, 3)
+
+
+def test_the_serializer_shapes_the_kpis_it_is_given_and_computes_none() -> None:
+    problem = parse_problem(line_day())
+    plan = plan_day(problem, params=QUICK)
+    document = plan_document(problem, plan, plan_id="pl_k", version=1, created_at=datetime.now(UTC))
+    assert document.kpis.assigned == 3 and document.kpis.distance_km == pytest.approx(30.0)
+    with pytest.raises(InternalError, match="without its KPIs"):
+        plan_document(
+            problem,
+            replace(plan, kpis=None),
+            plan_id="pl_k",
+            version=1,
+            created_at=datetime.now(UTC),
+        )
