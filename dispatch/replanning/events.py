@@ -32,11 +32,11 @@ from dispatch.errors import FieldError, InputError
 from dispatch.model import Plan, Problem, StopStatus, TechnicianId, UnassignedCode, VisitId
 from dispatch.units import clock_to_datetime, format_clock
 
-__all__ = ["EventBatch", "Progress", "apply_to_problem", "parse_events", "read_batch"]
+__all__ = ["EventBatch", "VisitProgress", "apply_to_problem", "parse_events", "read_batch"]
 
 
 @dataclass(slots=True)
-class Progress:
+class VisitProgress:
     """What was reported at one visit: actual arrival, start of work and departure."""
 
     arrived: datetime | None = None
@@ -60,7 +60,7 @@ class EventBatch:
     at: datetime
     version: int | None
     raw: dict[str, Any]
-    progress: dict[VisitId, Progress] = field(default_factory=dict)
+    progress: dict[VisitId, VisitProgress] = field(default_factory=dict)
     delays: dict[TechnicianId, timedelta] = field(default_factory=dict)
     delay_reasons: dict[TechnicianId, str] = field(default_factory=dict)
     cancelled: dict[VisitId, str] = field(default_factory=dict)
@@ -211,7 +211,7 @@ class _Checker:
         stop = self.stops[visit_id]
         progress = self.batch.progress.setdefault(
             visit_id,
-            Progress(stop.actual_arrival, stop.actual_start, stop.actual_departure),
+            VisitProgress(stop.actual_arrival, stop.actual_start, stop.actual_departure),
         )
         if progress.departed is not None:
             self.error(

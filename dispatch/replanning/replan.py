@@ -49,7 +49,7 @@ from dispatch.planning.compile import IdMap, Keep, compile_problem
 from dispatch.planning.decode import decode
 from dispatch.planning.kpi import compute_kpis
 from dispatch.planning.promise import needs_call, promise_for
-from dispatch.replanning.events import EventBatch, Progress
+from dispatch.replanning.events import EventBatch, VisitProgress
 from dispatch.travel import TravelTimeProvider, provider_for
 from dispatch.units import format_clock, seconds_after, travel_minutes_to_s
 
@@ -158,7 +158,7 @@ def replan_day(
     )
 
 
-def _with_progress(route: Route, progress: Mapping[VisitId, Progress]) -> Route:
+def _with_progress(route: Route, progress: Mapping[VisitId, VisitProgress]) -> Route:
     stops = []
     for stop in route.stops:
         report = progress.get(stop.visit_id)
