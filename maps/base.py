@@ -243,24 +243,25 @@ def _point(location: LocationIn | None, index: int | None, problem: ProblemIn) -
 
 
 class Places:
-    """Coordinates of a day's bases and visits; ``None`` for a site known only as a row of
-    an explicit travel matrix."""
+    """Coordinates of where a day's technicians start and end, and of its visits; ``None`` for
+    a site known only as a row of an explicit travel matrix. (``Technician.home`` of the domain
+    is the base a service radius is measured from, another thing.)"""
 
     def __init__(self, problem: ProblemIn) -> None:
         self.problem = problem
         self.technicians: dict[str, TechnicianIn] = {t.id: t for t in problem.technicians}
         self.visits: dict[str, VisitIn] = {v.id: v for v in problem.visits}
 
-    def base(self, technician_id: str) -> Point | None:
+    def start(self, technician_id: str) -> Point | None:
         """Where the technician starts the day."""
         technician = self.technicians[technician_id]
         return _point(technician.start, technician.location_index, self.problem)
 
-    def home(self, technician_id: str) -> Point | None:
-        """Where the technician ends the day (the base unless another end is given)."""
+    def end(self, technician_id: str) -> Point | None:
+        """Where the technician ends the day (where it starts unless another end is given)."""
         technician = self.technicians[technician_id]
         end = _point(technician.end, technician.end_location_index, self.problem)
-        return end or self.base(technician_id)
+        return end or self.start(technician_id)
 
     def visit(self, visit_id: str) -> Point | None:
         """Where a visit is."""

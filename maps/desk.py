@@ -102,7 +102,7 @@ def _route_layer(
     label = f'<span class="fr-swatch" style="background:{fill}"></span>{escape(name)}'
     layer = folium.FeatureGroup(name=f"{label} · {len(stops)} stops")
     seen: list[Point] = []
-    base = places.base(technician_id)
+    base = places.start(technician_id)
     if base is not None:
         folium.Marker(
             base,
@@ -129,7 +129,7 @@ def _route_layer(
         ).add_to(layer)
         seen.append(where)
         line.append(where)
-    home = places.home(technician_id)
+    home = places.end(technician_id)
     if stops and home is not None:
         line.append(home)
     if len(line) >= 2:
@@ -207,7 +207,7 @@ def desk_map(
         layer, points = _route_layer(routes.get(technician.id), technician.id, fill, places, path)
         layer.add_to(chart)
         seen.extend(points)
-        base = places.base(technician.id)
+        base = places.start(technician.id)
         if base is not None:
             km = technician.service_radius_km or problem.policy.service_radius_km
             folium.Circle(

@@ -150,7 +150,7 @@ def driver_page(
     # directly, each would first show (and fetch) Leaflet's default image icon.
     layer = folium.FeatureGroup(name=name, control=False)
     seen: list[Point] = []
-    base = places.base(technician_id)
+    base = places.start(technician_id)
     line: list[Point] = []
     if base is not None:
         folium.Marker(
@@ -170,7 +170,7 @@ def driver_page(
         ).add_to(layer)
         seen.append(where)
         line.append(where)
-    home = places.home(technician_id)
+    home = places.end(technician_id)
     if route.stops and home is not None:
         line.append(home)
     if len(line) >= 2:
