@@ -7,7 +7,7 @@ by hand: two technicians at site 0 from 08:00, visits at sites 1..6.
 from __future__ import annotations
 
 import copy
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from dispatch.persistence import Store, StoreConflictError
 from dispatch.planning import SolveParams, plan_day
 from dispatch.verify import check_plan, matrix_lookup
 
-QUICK = SolveParams(time_limit_s=1, metaheuristic="greedy_descent")
+QUICK = SolveParams(time_limit_s=1, metaheuristic="greedy_descent", seeders=())
 SITES = 7
 MINUTES = [[abs(i - j) * 10 for j in range(SITES)] for i in range(SITES)]
 KM = [[abs(i - j) * 5.0 for j in range(SITES)] for i in range(SITES)]
@@ -88,25 +88,39 @@ def checked(store: Store, plan: dict[str, Any]) -> None:
     assert not report.violations, report.violations
 
 
+def at_clock(clock: str) -> datetime:
+    return datetime.fromisoformat(f"2026-11-23T{clock}:00+08:00")
+
+
 def test_first_version_promises_a_window_to_every_customer(store: Store) -> None:
     plan = planned(store, make_day())
-    for _, stop in stops_of(plan).values():
-        window = stop["promised_window"]
-        start = datetime.fromisoformat(window["start"])
-        end = datetime.fromisoformat(window["end"])
+    stops = stops_of(plan)
+    assert sorted(stops) == ["V1", "V2", "V3", "V4", "V5", "V6"]
+    # Appointments: "between T-10 and T".
+    for visit_id, clock in (("V2", "10:00"), ("V4", "09:00"), ("V6", "11:00")):
+        window = stops[visit_id][1]["promised_window"]
+        assert datetime.fromisoformat(window["start"]) == at_clock(clock) - timedelta(minutes=10)
+        assert datetime.fromisoformat(window["end"]) == at_clock(clock), visit_id
+    # Windows: 30 minutes centred on the arrival rounded to the nearest five minutes.
+    for visit_id in ("V1", "V3", "V5"):
+        stop = stops[visit_id][1]
         arrival = datetime.fromisoformat(stop["arrival"])
-        if stop["appointment"]:  # "between T-10 and T"
-            assert (end - start).total_seconds() == 600 and end.strftime("%H:%M") == stop[
-                "appointment"
-            ]
-        else:  # 30 minutes around the arrival
-            assert (end - start).total_seconds() == 1800
-            assert start <= arrival <= end
+        assert arrival.second == 0, visit_id  # whole minutes: no half-way case to round
+        off = arrival.minute % 5
+        centre = arrival + timedelta(minutes=5 - off if off >= 3 else -off)
+        window = stop["promised_window"]
+        assert datetime.fromisoformat(window["start"]) == centre - timedelta(minutes=15)
+        assert datetime.fromisoformat(window["end"]) == centre + timedelta(minutes=15), visit_id
 
 
 def test_frozen_stops_never_move_and_nothing_is_planned_before_at(store: Store) -> None:
-    first = planned(store, make_day())
+    raw = make_day()
+    # T2's day: V4 09:00 (site 4), V2 10:00 (site 2), V3 11:00-13:00 (site 3), V5 from 13:00.
+    raw["visits"][1]["technician"] = "T2"
+    raw["visits"][2]["technician"] = "T2"
+    first = planned(store, raw)
     before = stops_of(first)
+    assert before["V2"][0] == "T2"
     events = {
         "at": "10:30",
         "events": [
@@ -135,10 +149,9 @@ def test_frozen_stops_never_move_and_nothing_is_planned_before_at(store: Store) 
     tech = after["V2"][0]
     route = next(r for r in second["routes"] if r["technician_id"] == tech)
     later = route["stops"][route["stops"].index(after["V2"][1]) + 1 :]
-    if later:
-        assert datetime.fromisoformat(later[0]["arrival"]) >= datetime.fromisoformat(
-            "2026-11-23T11:25:00+08:00"
-        )
+    assert [stop["visit_id"] for stop in later] == ["V3", "V5"]
+    # V3's window opened at 11:00; 10 minutes' drive from site 2 after 11:25: 11:35.
+    assert datetime.fromisoformat(later[0]["arrival"]) == at_clock("11:35")
     checked(store, second)
 
 
@@ -222,13 +235,26 @@ def test_new_urgent_visit_joins_with_a_two_hour_deadline(store: Store) -> None:
 
 
 def test_unavailable_technician_hands_back_what_is_left(store: Store) -> None:
-    planned(store, make_day())
+    raw = make_day()
+    raw["visits"][1]["technician"] = "T2"  # V2 10:00: T2 is at its door by 09:50
+    first = planned(store, raw)
+    assert stops_of(first)["V5"][0] == "T2"  # pinned
     second = replan(store, {"at": "10:00", "events": [
         {"type": "unavailable", "technician_id": "T2", "reason": "ill"}]})  # fmt: skip
-    t2 = next((r for r in second["routes"] if r["technician_id"] == "T2"), None)
-    if t2 is not None:
-        assert all(stop["status"] != "planned" for stop in t2["stops"])
-    assert "V5" not in stops_of(second) or stops_of(second)["V5"][0] == "T1"
+    # At 10:00 T2 has done V4 (09:00-09:30) and is at V2 (10:00-11:00): both stay, nothing is
+    # added. V3 and V5 go to T1, who has room after V6 (11:00-11:30): V3 from 12:00, V5 13:20.
+    (t2,) = [r for r in second["routes"] if r["technician_id"] == "T2"]
+    assert [(s["visit_id"], s["status"]) for s in t2["stops"]] == [
+        ("V4", "done"),
+        ("V2", "in_progress"),
+    ]
+    owners = {visit_id: tech for visit_id, (tech, _) in stops_of(second).items()}
+    assert owners == {"V1": "T1", "V2": "T2", "V3": "T1", "V4": "T2", "V5": "T1", "V6": "T1"}
+    change = next(c for c in second["changes"] if c["visit_id"] == "V5")
+    assert (change["old_technician"], change["new_technician"]) == ("T2", "T1")
+    assert change["reason"] == "T2 is unavailable (ill)"
+    arrivals = {v: datetime.fromisoformat(stops_of(second)[v][1]["arrival"]) for v in ("V3", "V5")}
+    assert arrivals == {"V3": at_clock("12:00"), "V5": at_clock("13:20")}
     assert store.load_problem_of_plan("pl_day", 2)["technicians"][1]["unavailable_from"] == "10:00"
     checked(store, second)
 

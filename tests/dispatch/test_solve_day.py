@@ -10,7 +10,7 @@ from dispatch.contract.validate import parse_problem
 from dispatch.desk import solve as solve_module
 from dispatch.desk.solve import solve_day, solve_params
 from dispatch.model import Plan
-from dispatch.planning import SolveParams
+from dispatch.planning import SolveParams, plan_day
 from tests.conftest import line_day
 
 QUICK = SolveParams(time_limit_s=1, metaheuristic="greedy_descent", seeders=())
@@ -37,7 +37,7 @@ def test_a_plan_that_breaks_the_contract_is_reported(
 ) -> None:
     raw = line_day()
     raw["visits"][0]["window"] = {"start": "08:00", "end": "08:05"}
-    real = solve_module.plan_day
+    real = plan_day  # the function dispatch.desk.solve calls
 
     def late(problem: Any, **kwargs: Any) -> Plan:
         # The engine's own plan without the first visit's window: it is served too late.
