@@ -312,6 +312,8 @@ class _Checker:
 def apply_to_problem(problem_raw: Mapping[str, Any], batch: EventBatch) -> dict[str, Any]:
     """The problem's JSON with the batch's new visits, hand moves and unavailabilities."""
     raw = copy.deepcopy(dict(problem_raw))
+    # New visits first: a batch may add a visit and then move it.
+    raw["visits"] = [*raw["visits"], *copy.deepcopy(list(batch.new_visits))]
     rows = {row["id"]: row for row in raw["visits"]}
     for visit_id, move in batch.moved.items():
         row = rows[visit_id]
@@ -327,5 +329,4 @@ def apply_to_problem(problem_raw: Mapping[str, Any], batch: EventBatch) -> dict[
     for tech in raw["technicians"]:
         if tech["id"] in batch.unavailable:
             tech["unavailable_from"] = min(at, tech.get("unavailable_from") or at)
-    raw["visits"] = [*raw["visits"], *copy.deepcopy(list(batch.new_visits))]
     return raw

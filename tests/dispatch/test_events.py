@@ -354,18 +354,12 @@ def test_read_batch_checks_shapes_before_any_rule_of_the_day() -> None:
 
 
 # Engine bugs found while writing these tests: each test below states the behaviour the module
-# promises and fails today.
+# promises; the xfails fail today.
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=KeyError,
-    reason="apply_to_problem looks a moved visit up among the day's own visits only, so a "
-    "visit added by a new_visit event and moved later in the same batch (which parse_events "
-    "accepts) raises KeyError; replan_stored then fails with a bare KeyError, not an "
-    "InputError",
-)
 def test_a_visit_added_and_moved_in_one_batch_is_applied() -> None:
+    # apply_to_problem used to look the moved visit up among the day's own visits only
+    # (a KeyError, and a 500 from the service).
     raw = day()
     batch = parse_events(
         {"at": "10:00", "events": [
