@@ -229,6 +229,8 @@ class _Checker:
         else:  # completed or departed: the technician leaves
             if progress.started and moment < progress.started:
                 self.error(index, visit_id, f"completed before it started ({event.at})")
+            elif progress.arrived and moment < progress.arrived:
+                self.error(index, visit_id, f"completed before it arrived ({event.at})")
             progress.departed = moment
 
     def cancelled(self, index: int, event: CancelledIn) -> None:

@@ -391,11 +391,6 @@ def test_moving_a_new_visit_to_someone_without_its_skill_is_refused() -> None:
     assert found == [FieldError("events[1]", "T1 lacks skill 'gas'", "V9")]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a completion is compared with the start only: with no start reported, a "
-    "completion before the arrival is accepted and stored (departure before arrival)",
-)
 def test_a_completion_before_the_arrival_is_refused() -> None:
     found = errors_of(
         [
