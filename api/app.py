@@ -1,15 +1,19 @@
 """The HTTP service: ``create_app`` wires the store, the worker pool, errors and limits.
 
-Every error a client can cause becomes a JSON answer (``ErrorOut``) with the right status and
-never a traceback: 401/403 (access), 404 (unknown id), 409 (conflict), 413 (too large), 422
-(bad input, each problem with its path and id). Anything else is logged and answered 500.
+The lifespan opens what every request shares (the settings, the store, the worker pools, the
+link secret, the clock, the plan versions kept ready) and ``api.deps`` hands them to the
+routes (``api.routes``). Every error a client can cause becomes a JSON answer (``ErrorOut``)
+with the right status and never a traceback: 401/403 (access), 404 (unknown id), 409
+(conflict), 413 (too large), 422 (bad input, each problem with its path and id, named by
+``dispatch.contract.validate`` as for the command line). Anything else is logged and answered
+500.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -22,21 +26,22 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api import v1
-from api.auth import dispatcher, has_credential, route_reader
+from api import routes
+from api.auth import has_credential
+from api.deps import Clock, dispatcher, route_reader
 from api.jobs import JobRunner
 from api.links import LINK_SECRET
-from api.models import ErrorOut, FieldErrorOut, HealthOut
+from api.models import ErrorOut, FieldErrorOut
+from api.versions import PlanVersions
 from dispatch.config import Settings
 from dispatch.contract.schema import EventBatchIn, ProblemIn
-from dispatch.errors import DispatchError, InputError
+from dispatch.contract.validate import field_errors, load_json
+from dispatch.errors import DispatchError, FieldError, InputError
 from dispatch.persistence import Store
 
 __all__ = ["create_app"]
 
 logger = logging.getLogger("fieldroute.api")
-
-#: Name of the service secret that signs driver links.
 
 
 class _TooLargeError(Exception):
@@ -107,38 +112,39 @@ def _error(
     return Response(text, status_code=status, headers=headers, media_type="application/json")
 
 
-def _entity_id(body: Any, location: Sequence[Any]) -> str | None:
-    """The id nearest to the error along its path: a visit's, a technician's, an event's."""
-    found, node = None, body
-    for part in location:
-        if isinstance(node, Mapping):
-            for key in ("id", "visit_id", "technician_id"):
-                if isinstance(node.get(key), str):
-                    found = node[key]
-                    break
-            node = node.get(part)
-        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
-            node = node[part]
-        else:
-            break
-    return found
-
-
-def _path(location: Sequence[Any]) -> str:
-    path = ""
-    for part in location:
-        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
-    return path
-
-
 def _missing_credential(request: Request) -> Any | None:
     """401 for a request to a guarded endpoint that carries no credential at all.
 
     FastAPI reads and parses a body before it runs the endpoint's credential check, so a bad
     body would otherwise be answered 422 to a caller who has not said who they are."""
-    if request.url.path.startswith(v1.router.prefix + "/") and not has_credential(request):
+    if request.url.path.startswith(routes.router.prefix + "/") and not has_credential(request):
         return _error(401, "an API key is required", headers={"WWW-Authenticate": "Bearer"})
     return None
+
+
+def _request_errors(error: RequestValidationError) -> list[FieldError]:
+    """What FastAPI found wrong with a request, named as ``dispatch.contract.validate`` names
+    the problems of a day: a body's errors by their path in the body (``events[0].minutes``)
+    with the nearest id, a parameter's by where it is (``query.since``, ``header.if-match``).
+
+    A body that is no JSON at all is named by ``load_json``, as ``POST /v1/problems`` names it.
+    """
+    body = getattr(error, "body", None)
+    found: list[FieldError] = []
+    for item in error.errors():
+        where, *rest = item["loc"] or ("body",)
+        if where != "body":
+            found += field_errors([item], None)
+        elif item["type"] == "json_invalid" and isinstance(body, str | bytes):
+            try:
+                load_json(body, what="request")
+            except InputError as invalid:
+                found += invalid.errors
+            else:  # pragma: no cover - FastAPI's parser and json.loads disagree
+                found += field_errors([{**item, "loc": ()}], None)
+        else:
+            found += field_errors([{**item, "loc": tuple(rest)}], body)
+    return found
 
 
 async def _on_request_error(request: Request, error: Exception) -> Any:
@@ -146,25 +152,19 @@ async def _on_request_error(request: Request, error: Exception) -> Any:
     refused = _missing_credential(request)
     if refused is not None:
         return refused
-    body = error.body if hasattr(error, "body") else None
-    found = []
-    for item in error.errors():
-        location = list(item["loc"])
-        where, rest = (location[0], location[1:]) if location else ("body", [])
-        path = _path(rest) if where == "body" else _path([where, *rest])
-        found.append(FieldErrorOut(path=path, message=str(item["msg"]), id=_entity_id(body, rest)))
+    return _input_error(InputError(_request_errors(error), what="request"))
+
+
+def _input_error(error: InputError) -> Any:
+    found = [FieldErrorOut(path=e.path, message=e.message, id=e.entity_id) for e in error.errors]
     noun = "error" if len(found) == 1 else "errors"
-    return _error(422, f"invalid request: {len(found)} {noun}", found)
+    return _error(422, f"invalid {error.what}: {len(found)} {noun}", found)
 
 
 async def _on_dispatch_error(request: Request, error: Exception) -> Any:
     assert isinstance(error, DispatchError)
     if isinstance(error, InputError):
-        found = [
-            FieldErrorOut(path=e.path, message=e.message, id=e.entity_id) for e in error.errors
-        ]
-        noun = "error" if len(found) == 1 else "errors"
-        return _error(422, f"invalid {error.what}: {len(found)} {noun}", found)
+        return _input_error(error)
     if error.http_status >= 500:
         logger.error("%s: %s", type(error).__name__, error)
     return _error(error.http_status, str(error))
@@ -204,16 +204,15 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         "apiKey": {"type": "http", "scheme": "bearer", "description": "A dispatcher's API key"},
         "driverLink": {"type": "apiKey", "in": "query", "name": "token"},
     }
-    for route in [*app.routes, *v1.router.routes]:
-        if isinstance(route, APIRoute):
-            security = _security_of(route)
-            for method in route.methods or ():
-                operation = schema["paths"][route.path_format].get(method.lower())
-                if operation is not None:
-                    if security:
-                        operation["security"] = security
-                    for parameter in operation.get("parameters", []):
-                        _drop_null(parameter)
+    for path, route in routes.operations():
+        security = _security_of(route)
+        for method in route.methods or ():
+            operation = schema["paths"][path].get(method.lower())
+            if operation is not None:
+                if security:
+                    operation["security"] = security
+                for parameter in operation.get("parameters", []):
+                    _drop_null(parameter)
     app.openapi_schema = schema
     return schema
 
@@ -248,7 +247,7 @@ def create_app(
     settings: Settings | None = None,
     *,
     runner: JobRunner | None = None,
-    clock: Callable[[], datetime] = _utc_now,
+    clock: Clock = _utc_now,
 ) -> FastAPI:
     """The service over ``settings``' database.
 
@@ -265,11 +264,13 @@ def create_app(
             workers=settings.workers,
             replan_workers=settings.replan_workers,
         )
+        # What api.deps hands the routes; made here, once per process, and nowhere else.
         app.state.store = store
         app.state.runner = pool
         app.state.link_secret = store.secret(LINK_SECRET)
         app.state.settings = settings
         app.state.clock = clock
+        app.state.versions = PlanVersions()
         # One process alone owns every job; one of several leaves the running ones to the
         # others (`fieldroute serve` failed the stale ones once, before starting them).
         recovered = pool.recover(store, fail_running=settings.processes == 1)
@@ -299,20 +300,8 @@ def create_app(
     app.add_exception_handler(DispatchError, _on_dispatch_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
     app.add_exception_handler(Exception, _on_crash)
-    app.include_router(v1.router)
-
-    @app.get("/healthz", response_model=HealthOut, tags=["service"])
-    def healthz(request: Request) -> Any:
-        """Liveness, the database's answer and the worker processes' losses; needs no key."""
-        healthy = request.app.state.store.healthy()
-        runner: JobRunner = request.app.state.runner
-        body = HealthOut(
-            status="ok" if healthy else "degraded",
-            database="ok" if healthy else "unreachable",
-            worker_losses=runner.worker_losses,
-            last_worker_loss=runner.last_worker_loss,
-        )
-        return JSONResponse(body.model_dump(mode="json"), status_code=200 if healthy else 503)
+    app.include_router(routes.router)
+    app.include_router(routes.health.router)
 
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -3,30 +3,39 @@
 A credential comes as ``Authorization: Bearer …`` or as ``X-API-Key: …``; a driver link, opened
 on a phone, as ``?token=…`` too (never a dispatcher's key: a URL ends up in logs). Missing,
 unknown, revoked or expired → 401; a valid driver link used anywhere but its own route → 403.
+
+This module holds the rules, as plain functions of the credential and the service's store,
+link secret and clock; ``api.deps`` applies them to a request (``Dispatcher``,
+``RouteReader``). It must not read ``request.app.state``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import HTTPException, Request, status
 
-from api.links import LinkError, RouteGrant, read_route_link
-from api.params import PlanId, TechnicianId
+from api.links import LinkError, LinkExpiredError, RouteGrant, read_route_link
 from dispatch.persistence import ApiKey, Store
 
-__all__ = ["Dispatcher", "RouteReader", "dispatcher", "has_credential", "route_reader"]
+__all__ = ["check_dispatcher", "check_route_reader", "credential_of", "has_credential"]
 
 _CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 
-def _credential(request: Request) -> str | None:
+def credential_of(request: Request) -> str | None:
     """The credential of ``request``: a header's, else a driver link's ``?token=``.
 
     A dispatcher's key is never taken from the URL: URLs land in access logs, browser
     histories and proxies, and that key opens everything. A driver link belongs in its URL
-    (it opens one route until the end of its day)."""
+    (it opens one route until the end of its day).
+
+    Raises
+    ------
+    HTTPException
+        401 for a ``?token=`` that is no driver link (a dispatcher's key in the URL).
+    """
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     if scheme.lower() == "bearer" and value.strip():
@@ -52,7 +61,7 @@ def _looks_like_link(credential: str) -> bool:
 def has_credential(request: Request) -> bool:
     """Whether ``request`` carries any credential at all (checked before its body is read)."""
     try:
-        return _credential(request) is not None
+        return credential_of(request) is not None
     except HTTPException:
         return True  # a key in the URL: refused on its own terms
 
@@ -61,55 +70,65 @@ def _unauthorized(detail: str) -> HTTPException:
     return HTTPException(status.HTTP_401_UNAUTHORIZED, detail, headers=_CHALLENGE)
 
 
-def _store(request: Request) -> Store:
-    store: Store = request.app.state.store
-    return store
-
-
-def _grant(request: Request, credential: str) -> RouteGrant | None:
-    """The route a driver link opens, ``None`` when it is no driver link at all."""
+def _grant(credential: str, secret: str, clock: Callable[[], datetime]) -> RouteGrant | None:
+    """The route a driver link opens; ``None`` when it is no genuine driver link at all, 401
+    when it is one whose day is over."""
     if not _looks_like_link(credential):
         return None
-    secret: str = request.app.state.link_secret
-    now: datetime = request.app.state.clock()
     try:
-        return read_route_link(secret, credential, now)
-    except LinkError as error:
-        if "expired" in str(error):
-            raise _unauthorized(str(error)) from error
+        return read_route_link(secret, credential, clock())
+    except LinkExpiredError as error:
+        raise _unauthorized(str(error)) from error
+    except LinkError:
         return None
 
 
-async def dispatcher(request: Request) -> ApiKey:
-    """The dispatcher's key; a driver link gets 403, anything else 401."""
-    credential = _credential(request)
+def check_dispatcher(
+    credential: str | None, *, store: Store, secret: str, clock: Callable[[], datetime]
+) -> ApiKey:
+    """The dispatcher's key that ``credential`` is.
+
+    Raises
+    ------
+    HTTPException
+        403 for a driver link (it opens only its own route); 401 for no credential, an
+        unknown or revoked key, or an expired link.
+    """
     if credential is None:
         raise _unauthorized("an API key is required (Authorization: Bearer <key>)")
-    key = _store(request).api_key_for(credential)
+    key = store.api_key_for(credential)
     if key is not None:
         return key
-    if _grant(request, credential) is not None:
+    if _grant(credential, secret, clock) is not None:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "a driver link opens only its own route")
     raise _unauthorized("unknown or revoked API key")
 
 
-async def route_reader(
-    request: Request, plan_id: PlanId, technician_id: TechnicianId
+def check_route_reader(
+    credential: str | None,
+    plan_id: str,
+    technician_id: str,
+    *,
+    store: Store,
+    secret: str,
+    clock: Callable[[], datetime],
 ) -> ApiKey | RouteGrant:
-    """A dispatcher, or the driver whose link names this plan and technician (else 403)."""
-    credential = _credential(request)
+    """A dispatcher's key, or the driver link that names this plan and technician.
+
+    Raises
+    ------
+    HTTPException
+        403 for a driver link to another route; 401 for no credential, an unknown or revoked
+        key, or a link that is forged or expired.
+    """
     if credential is None:
         raise _unauthorized("an API key or a driver link is required")
-    grant = _grant(request, credential)  # checked without the database
+    grant = _grant(credential, secret, clock)  # checked without the database
     if grant is None:
-        key = _store(request).api_key_for(credential)
+        key = store.api_key_for(credential)
         if key is not None:
             return key
         raise _unauthorized("unknown or revoked API key, or a driver link that is not valid")
     if (grant.plan_id, grant.technician_id) != (plan_id, technician_id):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "this driver link opens another route")
     return grant
-
-
-Dispatcher = Annotated[ApiKey, Depends(dispatcher)]
-RouteReader = Annotated[ApiKey | RouteGrant, Depends(route_reader)]

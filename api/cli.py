@@ -1,8 +1,10 @@
 """The ``fieldroute`` command: validate, solve and demo a day from the shell.
 
 An entry point, so side effects live here: reading files, the settings, the store, the
-terminal. Every ``DispatchError`` is caught once, in ``_guard``, and becomes a message on
-stderr and an exit code (2 for bad input), never a traceback.
+terminal. The settings are read from the environment once per invocation (``_settings``) and
+handed down; every store a command opens is closed when it is done (``_store``). Every
+``DispatchError`` is caught once, in ``_guard``, and becomes a message on stderr and an exit
+code (2 for bad input), never a traceback.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import json
 import os
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -67,6 +69,21 @@ def _guard() -> Iterator[None]:
         raise typer.Exit(error.exit_code) from error
 
 
+def _settings(ctx: typer.Context) -> Settings:
+    """The invocation's settings: read from the environment at the first command that needs
+    them, then kept on the root context for the rest of the invocation."""
+    root = ctx.find_root()
+    if not isinstance(root.obj, Settings):
+        root.obj = Settings()
+    settings: Settings = root.obj
+    return settings
+
+
+def _store(settings: Settings) -> closing[Store]:
+    """The store of ``settings``, to open with ``with``: closed when the block ends."""
+    return closing(Store(settings.database_url))
+
+
 def _read_json(path: Path) -> Any:
     try:
         raw = path.read_bytes()
@@ -88,23 +105,26 @@ def validate(day: Annotated[Path, typer.Argument(help="The day to check (problem
 
 
 def _solve_file(
-    day: Path, output: Path | None, time_limit: float | None, seed: int | None = None
+    settings: Settings,
+    day: Path,
+    output: Path | None,
+    time_limit: float | None,
+    seed: int | None = None,
 ) -> None:
     raw = _read_json(day)
     problem = parse_problem(raw)
     params = solve_params(problem, time_limit, seed)
-    store = Store(Settings().database_url)
-    try:
-        with _progress_bar(params.time_limit_s, len(problem.visits)) as on_progress:
-            solved = solve_day(
-                raw,
-                problem,
-                params=params,
-                save=lambda plan: store.save_problem_and_plan(raw, plan, problem_id=new_id("pb")),
-                on_progress=on_progress,
-            )
-    finally:
-        store.close()
+    with (
+        _store(settings) as store,
+        _progress_bar(params.time_limit_s, len(problem.visits)) as on_progress,
+    ):
+        solved = solve_day(
+            raw,
+            problem,
+            params=params,
+            save=lambda plan: store.save_problem_and_plan(raw, plan, problem_id=new_id("pb")),
+            on_progress=on_progress,
+        )
     document, report = solved.document, solved.report
     plan_id = document.plan_id
     if output is not None:
@@ -192,6 +212,7 @@ def _print_summary(plan: PlanOut, report: CheckReport) -> None:
 
 @app.command()
 def solve(
+    ctx: typer.Context,
     day: Annotated[Path, typer.Argument(help="The day to plan (problem JSON).")],
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the plan JSON here.")
@@ -211,11 +232,12 @@ def solve(
 ) -> None:
     """Plan a day, store the plan and print a summary for the dispatcher."""
     with _guard():
-        _solve_file(day, output, time_limit, seed)
+        _solve_file(_settings(ctx), day, output, time_limit, seed)
 
 
 @app.command()
 def demo(
+    ctx: typer.Context,
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the plan.")] = Path(
         "plans/demo-plan.json"
     ),
@@ -226,11 +248,12 @@ def demo(
     """Plan the sample day of a service centre in Chang'an, Dongguan (examples/)."""
     with _guard():
         out.print(f"Planning the sample day {DEMO_DAY.name}", highlight=False)
-        _solve_file(DEMO_DAY, output, time_limit)
+        _solve_file(_settings(ctx), DEMO_DAY, output, time_limit)
 
 
 @app.command()
 def replan(
+    ctx: typer.Context,
     plan_id: Annotated[
         str, typer.Argument(help="The stored plan to re-plan (its latest version).")
     ],
@@ -256,7 +279,6 @@ def replan(
     """Apply a batch of events to a stored plan: store the next version, print the changes and
     the customers to call."""
     with _guard():
-        store = Store(Settings().database_url)
         params = None
         if time_limit is not None or seed is not None:
             params = SolveParams(
@@ -264,7 +286,8 @@ def replan(
                 seed=seed or 0,
                 reproducible=seed is not None,
             )
-        document = replan_stored(store, plan_id, _read_json(events), params=params)
+        with _store(_settings(ctx)) as store:
+            document = replan_stored(store, plan_id, _read_json(events), params=params)
         stored = document.model_dump(mode="json")
         if output is not None:
             output.parent.mkdir(parents=True, exist_ok=True)
@@ -314,6 +337,7 @@ def _print_changes(plan: PlanOut) -> None:
 
 @app.command()
 def report(
+    ctx: typer.Context,
     plan: Annotated[str, typer.Argument(help="A stored plan id (its latest version).")],
     csv_path: Annotated[
         Path | None, typer.Option("--csv", help="Also write the per-stop card as CSV here.")
@@ -321,9 +345,10 @@ def report(
 ) -> None:
     """The time-tracking card: planned against actual per stop, per technician and per kind."""
     with _guard():
-        store = Store(Settings().database_url)
-        document = PlanOut.model_validate(store.load_plan(plan))
-        problem = parse_problem(store.load_problem_of_plan(plan, document.version), stored=True)
+        with _store(_settings(ctx)) as store:
+            document = PlanOut.model_validate(store.load_plan(plan))
+            raw = store.load_problem_of_plan(plan, document.version)
+        problem = parse_problem(raw, stored=True)
         card = time_card(problem, read_plan(document))
         if csv_path is not None:
             csv_path.parent.mkdir(parents=True, exist_ok=True)
@@ -397,27 +422,25 @@ def _document(raw: Any, model: type[_Document], what: str) -> _Document:
         raise InputError(pydantic_errors(error, raw), what=what) from error
 
 
-def _day_of_plan(plan: PlanOut, problem_file: Path | None) -> ProblemIn:
+def _day_of_plan(settings: Settings, plan: PlanOut, problem_file: Path | None) -> ProblemIn:
     if problem_file is not None:
         raw = _read_json(problem_file)
         parse_problem(raw)  # every problem of the day at once, as `validate` reports them
         return _document(raw, ProblemIn, "problem")
-    settings = Settings()
-    store = Store(settings.database_url)
-    try:
-        raw = store.load_problem_of_plan(plan.plan_id, plan.version)
-    except NotFoundError as error:
-        raise NotFoundError(
-            f"plan {plan.plan_id} version {plan.version} is not in the store "
-            f"({settings.database_url}); give its day with --problem DAY.json"
-        ) from error
-    finally:
-        store.close()
+    with _store(settings) as store:
+        try:
+            raw = store.load_problem_of_plan(plan.plan_id, plan.version)
+        except NotFoundError as error:
+            raise NotFoundError(
+                f"plan {plan.plan_id} version {plan.version} is not in the store "
+                f"({settings.database_url}); give its day with --problem DAY.json"
+            ) from error
     return _document(raw, ProblemIn, "problem")
 
 
 @app.command(name="map")
 def map_command(
+    ctx: typer.Context,
     plan_file: Annotated[Path, typer.Argument(help="The plan (JSON, as solve -o wrote it).")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Write the page here.")],
     technician: Annotated[
@@ -442,9 +465,9 @@ def map_command(
     from maps import Tiles, desk_page, driver_page  # only this command draws
 
     with _guard():
+        settings = _settings(ctx)
         plan = _document(_read_json(plan_file), PlanOut, "plan")
-        problem = _day_of_plan(plan, problem_file)
-        settings = Settings()
+        problem = _day_of_plan(settings, plan, problem_file)
         source = Tiles.from_setting(
             tiles if tiles is not None else settings.map_tiles, settings.map_attribution
         )
@@ -467,6 +490,7 @@ def map_command(
 
 @app.command()
 def serve(
+    ctx: typer.Context,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
     processes: Annotated[
@@ -493,17 +517,13 @@ def serve(
     from api.app import create_app
     from api.server import PROTOCOL
 
-    settings = Settings()
     updates = {"processes": processes, "workers": workers}
-    settings = settings.model_copy(update={k: v for k, v in updates.items() if v is not None})
-    with _guard():
-        store = Store(settings.database_url)  # migrate and fail here, not in the first request
-        try:
-            if settings.processes > 1:
-                store.recover_jobs()  # once for all: the processes leave running jobs alone
-                store.secret(LINK_SECRET)
-        finally:
-            store.close()
+    settings = _settings(ctx).model_copy(update={k: v for k, v in updates.items() if v is not None})
+    # Migrate and fail here, not in the first request.
+    with _guard(), _store(settings) as store:
+        if settings.processes > 1:
+            store.recover_jobs()  # once for all: the processes leave running jobs alone
+            store.secret(LINK_SECRET)
     if settings.processes == 1:
         uvicorn.run(create_app(settings), host=host, port=port, log_level="info", http=PROTOCOL)
         return
@@ -532,29 +552,37 @@ app.add_typer(apikey_app, name="apikey")
 
 @apikey_app.command("create")
 def apikey_create(
+    ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Who holds it, e.g. 'desk-1'.")],
 ) -> None:
     """Make a key and print it once; only its hash is stored."""
     with _guard():
-        record, key = Store(Settings().database_url).create_api_key(name)
+        with _store(_settings(ctx)) as store:
+            record, key = store.create_api_key(name)
         err.print(f"API key [bold]{record.id}[/] for {record.name}; it is shown only this once:")
         print(key)  # noqa: T201 - the key alone on stdout, for scripts: KEY=$(fieldroute apikey create x)
 
 
 @apikey_app.command("list")
-def apikey_list() -> None:
+def apikey_list(ctx: typer.Context) -> None:
     """The keys (never the keys themselves): id, name, created, revoked."""
     with _guard():
+        with _store(_settings(ctx)) as store:
+            keys = store.api_keys()
         table = Table("id", "name", "created", "revoked")
-        for key in Store(Settings().database_url).api_keys():
+        for key in keys:
             revoked = key.revoked_at.isoformat(timespec="seconds") if key.revoked_at else ""
             table.add_row(key.id, key.name, key.created_at.isoformat(timespec="seconds"), revoked)
         out.print(table)
 
 
 @apikey_app.command("revoke")
-def apikey_revoke(key_id: Annotated[str, typer.Argument(help="The key's id (ak_...).")]) -> None:
+def apikey_revoke(
+    ctx: typer.Context,
+    key_id: Annotated[str, typer.Argument(help="The key's id (ak_...).")],
+) -> None:
     """Revoke a key; it stops working at once."""
     with _guard():
-        Store(Settings().database_url).revoke_api_key(key_id)
+        with _store(_settings(ctx)) as store:
+            store.revoke_api_key(key_id)
         out.print(f"revoked {key_id}")

@@ -5,6 +5,11 @@ A token is ``payload.signature``, both base64url: the payload names the plan, th
 and the expiry (Unix seconds); the signature is HMAC-SHA256 of the payload under the service's
 secret. Nothing is stored per link, so links cost nothing to issue and a stolen one dies with
 the day.
+
+::
+
+    LinkError (401)               a token that is no genuine driver link: malformed or forged
+     └── LinkExpiredError         a genuine link whose day is over
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from dispatch.errors import DispatchError
 __all__ = [
     "LINK_SECRET",
     "LinkError",
+    "LinkExpiredError",
     "RouteGrant",
     "end_of_day",
     "read_route_link",
@@ -37,6 +43,10 @@ class LinkError(DispatchError):
     """A driver link that is malformed, forged or expired."""
 
     http_status = 401
+
+
+class LinkExpiredError(LinkError):
+    """A genuine driver link whose day is over: the driver needs today's link."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +85,15 @@ def sign_route_link(secret: str, plan_id: str, technician_id: str, expires_at: d
 
 
 def read_route_link(secret: str, token: str, now: datetime) -> RouteGrant:
-    """The grant of a genuine, unexpired token; ``LinkError`` otherwise."""
+    """The grant of a genuine, unexpired token.
+
+    Raises
+    ------
+    LinkExpiredError
+        The token is genuine but ``now`` is at or past its expiry.
+    LinkError
+        The token is malformed or was not signed with ``secret``.
+    """
     payload, _, signature = token.partition(".")
     if not payload or not hmac.compare_digest(signature, _signature(secret, payload)):
         raise LinkError("this driver link is not valid")
@@ -89,5 +107,5 @@ def read_route_link(secret: str, token: str, now: datetime) -> RouteGrant:
     except (ValueError, KeyError, TypeError) as error:
         raise LinkError("this driver link is not valid") from error
     if now >= grant.expires_at:
-        raise LinkError("this driver link has expired; ask the desk for today's link")
+        raise LinkExpiredError("this driver link has expired; ask the desk for today's link")
     return grant

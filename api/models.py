@@ -1,16 +1,21 @@
-"""The HTTP service's own wire models: jobs, links, errors; the contract's live in
-``dispatch.contract.schema``."""
+"""The HTTP service's own wire models (jobs, links, errors) and the error answers the routes
+document; the contract's models live in ``dispatch.contract.schema``."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from dispatch.contract.schema import ChangeOut, Number
+from dispatch.persistence import SolveJob
 
 __all__ = [
+    "CONFLICT",
+    "FORBIDDEN",
+    "HTML_PAGE",
+    "NOT_FOUND",
     "ChangesOut",
     "ErrorOut",
     "FieldErrorOut",
@@ -20,6 +25,7 @@ __all__ = [
     "LinkOut",
     "PlanRequest",
     "ProblemCreated",
+    "Responses",
     "VersionChangesOut",
     "VersionsOut",
 ]
@@ -85,6 +91,31 @@ class JobOut(_Model):
     progress: JobProgressOut
     error: str | None = None
 
+    @classmethod
+    def of(cls, job: SolveJob) -> JobOut:
+        """The answer describing ``job``."""
+        return cls(
+            id=job.id,
+            state=job.state,
+            problem_id=job.problem_id,
+            plan_id=job.plan_id,
+            attempt=job.attempt,
+            created_at=job.created_at.isoformat(),
+            started_at=_iso(job.started_at),
+            finished_at=_iso(job.finished_at),
+            progress=JobProgressOut(
+                elapsed_s=round(job.elapsed_s, 2),
+                best_cost=job.best_cost,
+                visits_placed=job.visits_placed,
+                visits_total=job.visits_total,
+            ),
+            error=job.error,
+        )
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
 
 class VersionsOut(_Model):
     """The stored versions of a plan, oldest first."""
@@ -128,3 +159,18 @@ class HealthOut(_Model):
         "started; each failed the job it was running and was replaced."
     )
     last_worker_loss: datetime | None = Field(description="When a worker last died.")
+
+
+Responses = dict[int | str, dict[str, Any]]
+"""Documented answers of an operation, by status (``responses=`` of a route or a router)."""
+
+NOT_FOUND: Responses = {404: {"model": ErrorOut, "description": "Unknown id"}}
+FORBIDDEN: Responses = {403: {"model": ErrorOut, "description": "A driver link for another route"}}
+CONFLICT: Responses = {409: {"model": ErrorOut, "description": "Another batch got there first"}}
+#: A page: the 200 is HTML, errors stay JSON (``ErrorOut``) like everywhere else.
+HTML_PAGE: Responses = {
+    200: {
+        "content": {"text/html": {"schema": {"type": "string"}}},
+        "description": "A page with its map",
+    }
+}

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from itertools import accumulate
 from typing import Any
@@ -54,7 +54,7 @@ from dispatch.model import (
 )
 from dispatch.units import clock_to_datetime
 
-__all__ = ["MAX_JSON_DEPTH", "load_json", "parse_problem", "pydantic_errors"]
+__all__ = ["MAX_JSON_DEPTH", "field_errors", "load_json", "parse_problem", "pydantic_errors"]
 
 #: Deepest nesting of arrays and objects a JSON document may have. The contract's own
 #: documents nest 5 deep (a break inside ``technicians``, a location inside a new visit's
@@ -150,8 +150,14 @@ def pydantic_errors(error: ValidationError, data: Any) -> list[FieldError]:
     ids and messages are printable whatever was sent: an unpaired surrogate in a key or an id
     is written as its escape (``\\ud800``), never as itself.
     """
+    return field_errors(error.errors(), data)
+
+
+def field_errors(errors: Iterable[Mapping[str, Any]], data: Any) -> list[FieldError]:
+    """``pydantic_errors`` of pydantic's error dicts (``ValidationError.errors()``, or those
+    a framework collected, each ``loc`` relative to ``data``) rather than of the exception."""
     found: list[FieldError] = []
-    for item in error.errors():
+    for item in errors:
         location, entity_id, node = _locate(data, item["loc"])
         value = item.get("input")
         if item["type"] == "extra_forbidden":

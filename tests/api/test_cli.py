@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
+import api.cli
 from api.cli import app
+from dispatch.config import Settings
 from dispatch.persistence import Store
 from tests.conftest import line_day
 
@@ -216,3 +219,52 @@ def test_replan_with_a_seed_gives_the_same_version_twice(tmp_path: Path) -> None
         versions.append((routes, changes))
     assert versions[0] == versions[1]
     assert any(changes for _, changes in versions)
+
+
+def test_each_command_reads_the_settings_once_and_closes_every_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built: list[Settings] = []
+    opened: list[Store] = []
+    closed: list[Store] = []
+
+    class CountedSettings(Settings):
+        def __init__(self, **values: Any) -> None:
+            super().__init__(**values)
+            built.append(self)
+
+    class TrackedStore(Store):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            opened.append(self)
+
+        def close(self) -> None:
+            closed.append(self)
+            super().close()
+
+    monkeypatch.setattr(api.cli, "Settings", CountedSettings)
+    monkeypatch.setattr(api.cli, "Store", TrackedStore)
+    day = line_day()
+    day["travel"]["locations"] = [{"lat": 22.8, "lon": 113.8 + 0.01 * i} for i in range(4)]
+    plan_file = tmp_path / "plan.json"
+    events = {"at": "09:00", "events": [{"type": "delay", "technician_id": "T1", "minutes": 5}]}
+
+    def run(*args: str) -> str:
+        built.clear()
+        result = runner.invoke(app, list(args))
+        assert result.exit_code == 0, (args, result.output)
+        assert len(built) == 1, args
+        assert opened and set(map(id, closed)) == set(map(id, opened)), args
+        opened.clear()
+        closed.clear()
+        return result.stdout
+
+    run("solve", str(write(tmp_path / "day.json", day)), "-o", str(plan_file))
+    plan_id = json.loads(plan_file.read_text(encoding="utf-8"))["plan_id"]
+    run("map", str(plan_file), "-o", str(tmp_path / "day.html"), "--tiles", "none")
+    run("replan", plan_id, str(write(tmp_path / "events.json", events)))
+    run("report", plan_id)
+    run("apikey", "create", "desk-2")
+    listed = re.search(r"ak_\w+", run("apikey", "list"))
+    assert listed is not None
+    run("apikey", "revoke", listed.group())

@@ -9,11 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 from sqlalchemy import update
 from typer.testing import CliRunner
 
 from api.cli import app
-from dispatch.contract.validate import MAX_JSON_DEPTH
+from dispatch.contract.schema import EventBatchIn
+from dispatch.contract.validate import MAX_JSON_DEPTH, load_json, pydantic_errors
+from dispatch.errors import InputError
 from dispatch.persistence import Store
 from dispatch.persistence.tables import ProblemRow
 from tests.api.conftest import Service
@@ -153,12 +156,10 @@ def test_bad_text_and_loose_types_in_events_are_422_and_nothing_is_stored(
     plan_id = quick_plan(service)
     answer = post(service, f"/v1/plans/{plan_id}/events", {"at": "09:00", "events": [event]})
     [error] = refused(answer)
-    # FastAPI parses this body and api/app.py names the error: it keeps the union's tag in the
-    # path (events[0].delay.reason) and finds no id past it (a new visit's);
-    # dispatch.contract.validate does neither.
-    assert error["path"].replace(f".{event['type']}", "", 1) == path, error
+    # FastAPI parses this body and dispatch.contract.validate names the error, as for the
+    # command line: no union tag in the path (events[0].delay.reason), the id nearest along it.
+    assert error["path"] == path and error["id"] == entity, error
     assert error["message"].startswith(message), error
-    assert error["id"] == entity or (error["id"] is None and event["type"] == "new_visit")
     versions = service.client.get(f"/v1/plans/{plan_id}/versions", headers=service.auth)
     assert versions.json()["versions"] == [1]
 
@@ -202,8 +203,9 @@ def test_a_surrogate_in_an_event_id_is_422_not_a_500(service: Service) -> None:
     delay = {"type": "delay", "technician_id": SURROGATE, "minutes": 5}
     answer = post(service, f"/v1/plans/{plan_id}/events", {"at": "09:00", "events": [delay]})
     [error] = refused(answer)
-    assert error["id"] == SURROGATE and error["message"].startswith(BROKEN_TEXT)
-    assert b"\\ud800" in answer.content  # written as its escape, the answer pure ASCII
+    # The id is written as its escape, as for a problem's ids and on the command line.
+    assert error["id"] == r"\ud800" and error["message"].startswith(BROKEN_TEXT)
+    assert answer.content.isascii()
 
 
 def test_a_boolean_time_limit_is_refused(service: Service) -> None:
@@ -236,3 +238,45 @@ def test_a_day_stored_before_types_were_strict_still_replans_and_maps(service: S
     batch = {"at": "09:00", "events": [{"type": "delay", "technician_id": "T1", "minutes": 5}]}
     answer = post(service, f"/v1/plans/{plan_id}/events", batch)
     assert answer.status_code == 201, answer.text
+
+
+def test_the_service_names_a_refused_body_as_the_contract_does(service: Service) -> None:
+    """One translation of pydantic's errors: FastAPI refuses this batch before any handler
+    runs, and the answer lists the paths, ids and messages ``dispatch.contract.validate``
+    gives the command line for the same batch."""
+    plan_id = quick_plan(service)
+    batch = {
+        "at": "09:00",
+        "version": True,
+        "events": [
+            {"type": "delay", "technician_id": "T1", "minutes": -3, "why": "traffic"},
+            {"type": "new_visit", "visit": {"id": "V9", "location_index": 1, "duration_min": "30"}},
+            {"type": "cancelled"},
+        ],
+    }
+    with pytest.raises(ValidationError) as raised:
+        EventBatchIn.model_validate(batch)
+    expected = [
+        {"path": e.path, "message": e.message, "id": e.entity_id}
+        for e in pydantic_errors(raised.value, batch)
+    ]
+    assert [(e["path"], e["id"]) for e in expected] == [
+        ("version", None),
+        ("events[0].minutes", "T1"),
+        ("events[0].why", "T1"),
+        ("events[1].visit.duration_min", "V9"),
+        ("events[2].visit_id", None),
+    ]
+    assert refused(post(service, f"/v1/plans/{plan_id}/events", batch)) == expected
+
+
+def test_a_body_that_is_no_json_is_named_as_a_problem_file_is(service: Service) -> None:
+    plan_id = quick_plan(service)
+    text = '{"at": "09:00", "events": [}'
+    with pytest.raises(InputError) as raised:
+        load_json(text)
+    [invalid] = raised.value.errors
+    assert invalid.message.startswith("not valid JSON") and "column 28" in invalid.message
+    expected = {"path": invalid.path, "message": invalid.message, "id": invalid.entity_id}
+    for url in ("/v1/problems", "/v1/plans", f"/v1/plans/{plan_id}/events"):
+        assert refused(post(service, url, text)) == [expected], url

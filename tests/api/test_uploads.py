@@ -62,7 +62,7 @@ def test_health_answers_while_an_upload_is_parsed(
 ) -> None:
     """The sheets are parsed off the event loop: a parser that waits for ``/healthz`` to
     answer finishes, and the upload is stored."""
-    import api.v1
+    import api.uploads
     from dispatch.contract.sheets import read_table
 
     entered, released = threading.Event(), threading.Event()
@@ -72,7 +72,7 @@ def test_health_answers_while_an_upload_is_parsed(
         released.wait(timeout=5)  # on the event loop, /healthz would wait all of it
         return read_table(*args, **kwargs)
 
-    monkeypatch.setattr(api.v1, "read_table", slow_read_table)
+    monkeypatch.setattr(api.uploads, "read_table", slow_read_table)
     with ThreadPoolExecutor(max_workers=1) as pool:
         upload = pool.submit(_post_sheets, service, VISITS_CSV.encode())
         assert entered.wait(timeout=10)

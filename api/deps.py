@@ -1,0 +1,124 @@
+"""What a route may ask for, as typed ``Annotated`` dependencies: the service's objects
+(``SettingsDep``, ``StoreDep``, ``RunnerDep``, ``ClockDep``, ``VersionsDep``,
+``LinkSecretDep``, ``TilesDep``) and the caller (``Dispatcher``, ``RouteReader``).
+
+The app's lifespan (``api.app.create_app``) makes each object once and keeps it on
+``app.state``; this module is the one place that reads them back, so that routes take what
+they need as arguments and never reach into ``request.app.state``. The rules of who may call
+what are ``api.auth``'s; here they are only applied to the request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from api.auth import check_dispatcher, check_route_reader, credential_of
+from api.jobs import JobRunner
+from api.links import RouteGrant
+from api.params import PlanId, TechnicianId
+from api.versions import PlanVersions
+from dispatch.config import Settings
+from dispatch.persistence import ApiKey, Store
+from maps import Tiles
+
+__all__ = [
+    "Clock",
+    "ClockDep",
+    "Dispatcher",
+    "LinkSecretDep",
+    "RouteReader",
+    "RunnerDep",
+    "SettingsDep",
+    "StoreDep",
+    "TilesDep",
+    "VersionsDep",
+    "dispatcher",
+    "route_reader",
+]
+
+Clock = Callable[[], datetime]
+"""The service's wall clock: returns the aware present (it decides when driver links expire)."""
+
+# The getters are coroutines so that FastAPI calls them on the event loop: reading an
+# attribute is not worth a trip to the thread pool.
+
+
+async def get_settings(request: Request) -> Settings:
+    """The settings the service was created with."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+async def get_store(request: Request) -> Store:
+    """The service's store (one per process, pooled connections)."""
+    store: Store = request.app.state.store
+    return store
+
+
+async def get_runner(request: Request) -> JobRunner:
+    """The worker pools that run solve jobs and re-plans."""
+    runner: JobRunner = request.app.state.runner
+    return runner
+
+
+async def get_clock(request: Request) -> Clock:
+    """The service's clock."""
+    clock: Clock = request.app.state.clock
+    return clock
+
+
+async def get_versions(request: Request) -> PlanVersions:
+    """The plan versions kept ready to send."""
+    versions: PlanVersions = request.app.state.versions
+    return versions
+
+
+async def get_link_secret(request: Request) -> str:
+    """The secret that signs driver links."""
+    secret: str = request.app.state.link_secret
+    return secret
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+StoreDep = Annotated[Store, Depends(get_store)]
+RunnerDep = Annotated[JobRunner, Depends(get_runner)]
+ClockDep = Annotated[Clock, Depends(get_clock)]
+VersionsDep = Annotated[PlanVersions, Depends(get_versions)]
+LinkSecretDep = Annotated[str, Depends(get_link_secret)]
+
+
+async def get_tiles(settings: SettingsDep) -> Tiles:
+    """The tiles under the service's maps, as the settings name them."""
+    return Tiles.from_setting(settings.map_tiles, settings.map_attribution)
+
+
+TilesDep = Annotated[Tiles, Depends(get_tiles)]
+
+
+async def dispatcher(
+    request: Request, store: StoreDep, secret: LinkSecretDep, clock: ClockDep
+) -> ApiKey:
+    """The dispatcher's key; a driver link gets 403, anything else 401."""
+    return check_dispatcher(credential_of(request), store=store, secret=secret, clock=clock)
+
+
+async def route_reader(
+    request: Request,
+    plan_id: PlanId,
+    technician_id: TechnicianId,
+    store: StoreDep,
+    secret: LinkSecretDep,
+    clock: ClockDep,
+) -> ApiKey | RouteGrant:
+    """A dispatcher, or the driver whose link names this plan and technician (else 403)."""
+    return check_route_reader(
+        credential_of(request), plan_id, technician_id, store=store, secret=secret, clock=clock
+    )
+
+
+Dispatcher = Annotated[ApiKey, Depends(dispatcher)]
+RouteReader = Annotated[ApiKey | RouteGrant, Depends(route_reader)]

@@ -1,0 +1,48 @@
+"""The HTTP API's routes, one ``APIRouter`` per resource, assembled here into ``router``
+(``/v1``); ``health.router`` (``/healthz``) stands outside the version.
+
+::
+
+    problems.py   /v1/problems                                 store and read a day
+    plans.py      /v1/plans …                                  solve, versions, events, changes
+    jobs.py       /v1/jobs/{job_id} …                          a solve's progress, retry
+    drivers.py    /v1/plans/{plan_id}/routes/{technician_id} …  a driver's route, link and page
+    maps.py       /v1/plans/{plan_id}/map                      the desk's map
+    health.py     /healthz
+
+A route takes what it needs as dependencies (``api.deps``), parses, calls ``dispatch`` and
+shapes the answer; nothing else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from fastapi import APIRouter
+from fastapi.routing import APIRoute
+
+from api.models import FORBIDDEN, NOT_FOUND
+from api.routes import drivers, health, jobs, maps, plans, problems
+
+__all__ = ["health", "operations", "router"]
+
+#: The resources of ``/v1``, in the order the schema lists them.
+_RESOURCES = (problems.router, plans.router, jobs.router, drivers.router, maps.router)
+
+router = APIRouter(prefix="/v1", responses=NOT_FOUND | FORBIDDEN)
+for _resource in _RESOURCES:
+    router.include_router(_resource)
+
+
+def operations() -> Iterator[tuple[str, APIRoute]]:
+    """Each route of the service with its path as the schema writes it (``/v1/plans``).
+
+    Read from the resources' own routers: how an app keeps the routers it includes differs
+    between FastAPI versions (copied routes, or the routers themselves)."""
+    for resource in _RESOURCES:
+        for route in resource.routes:
+            if isinstance(route, APIRoute):
+                yield router.prefix + route.path_format, route
+    for route in health.router.routes:
+        if isinstance(route, APIRoute):
+            yield route.path_format, route

@@ -1,0 +1,160 @@
+"""``/v1/plans``: start solving a stored day, then read the plan, its versions, post events
+that re-plan it and read what each re-plan changed. Handlers parse, call ``dispatch`` (or the
+job runner) and shape the answer; nothing else."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Path, Query, Response
+from fastapi.concurrency import run_in_threadpool
+
+from api.deps import Dispatcher, RunnerDep, StoreDep, VersionsDep
+from api.models import CONFLICT, ChangesOut, JobOut, PlanRequest, VersionChangesOut, VersionsOut
+from api.params import PlanId
+from dispatch.contract.schema import EventBatchIn, PlanOut
+from dispatch.errors import FieldError, InputError, NotFoundError
+from dispatch.persistence import Store
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/plans", tags=["plans"])
+
+
+def _plan_response(version: int, text: str, status: int = 200, **headers: str) -> Response:
+    return Response(
+        content=text,
+        status_code=status,
+        media_type="application/json",
+        headers={"ETag": f'"{version}"', **headers},
+    )
+
+
+def _plan_text(store: Store, plan_id: str, version: int | None = None) -> tuple[int, str]:
+    try:
+        return store.plan_text(plan_id, version)
+    except NotFoundError:
+        job = store.job_of_plan(plan_id) if version is None else None
+        if job is not None and job.state != "done":
+            raise NotFoundError(
+                f"plan {plan_id} is not ready: job {job.id} is {job.state}"
+            ) from None
+        raise
+
+
+@router.post("", status_code=202, response_model=JobOut)
+def create_plan(
+    response: Response, key: Dispatcher, store: StoreDep, runner: RunnerDep, body: PlanRequest
+) -> JobOut:
+    """Start solving a stored problem; poll the job (``Location``) until it is ``done``, then
+    read ``plan_id``."""
+    visits = len(store.load_problem(body.problem_id).get("visits", []))
+    job = store.create_job(
+        problem_id=body.problem_id, time_limit_s=body.time_limit_s, visits_total=visits
+    )
+    runner.submit(job)
+    response.headers["Location"] = f"/v1/jobs/{job.id}"
+    return JobOut.of(job)
+
+
+@router.get("/{plan_id}", responses={200: {"model": PlanOut}})
+async def get_plan(
+    key: Dispatcher, store: StoreDep, versions: VersionsDep, plan_id: PlanId
+) -> Response:
+    """The plan's latest version (``ETag`` is its version number)."""
+    try:
+        found = versions.get(store, plan_id)
+    except NotFoundError:
+        _plan_text(store, plan_id)  # says why: not found, or its job is not done
+        raise
+    return _plan_response(found.version, found.text)
+
+
+@router.get("/{plan_id}/versions", response_model=VersionsOut)
+def list_versions(key: Dispatcher, store: StoreDep, plan_id: PlanId) -> VersionsOut:
+    """Every stored version number of a plan."""
+    versions = store.plan_versions(plan_id)
+    if not versions:
+        raise NotFoundError(f"no plan '{plan_id}'")
+    return VersionsOut(plan_id=plan_id, versions=versions)
+
+
+@router.get("/{plan_id}/versions/{version}", responses={200: {"model": PlanOut}})
+def get_version(
+    key: Dispatcher,
+    store: StoreDep,
+    plan_id: PlanId,
+    version: Annotated[int, Path(ge=1, le=1_000_000)],
+) -> Response:
+    """One version of a plan, as stored (versions never change)."""
+    return _plan_response(*_plan_text(store, plan_id, version))
+
+
+def _if_match(header: str | None) -> int | None:
+    if header is None:
+        return None
+    text = header.strip().removeprefix("W/").strip('"')
+    if not text.isdigit():
+        raise InputError(
+            [FieldError("If-Match", f'must be a plan version such as "3" (got {header!r})')],
+            what="request",
+        )
+    return int(text)
+
+
+@router.post("/{plan_id}/events", status_code=201, responses={201: {"model": PlanOut}, **CONFLICT})
+async def post_events(
+    key: Dispatcher,
+    store: StoreDep,
+    runner: RunnerDep,
+    plan_id: PlanId,
+    batch: EventBatchIn,
+    if_match: Annotated[
+        str | None,
+        Header(
+            pattern=r'^(W/)?"?[0-9]{1,9}"?$',
+            description="The version the events apply to (the ETag you read); or `version`.",
+        ),
+    ] = None,
+) -> Response:
+    """Apply a batch of events (delays, progress, cancellations, new visits...) and store the
+    next version; 409 when the batch was written against an older version than the latest."""
+    asked = _if_match(if_match)
+    if asked is not None and batch.version is not None and asked != batch.version:
+        raise InputError(
+            [FieldError("version", f"says {batch.version} but If-Match says {asked}")],
+            what="events",
+        )
+    await run_in_threadpool(store.latest_version, plan_id)  # 404 before any work
+    events = batch.model_dump(mode="json", exclude_unset=True)
+    future = runner.replan(plan_id, events, asked if asked is not None else batch.version)
+    plan = await asyncio.wrap_future(future)
+    version = int(plan["version"])
+    return _plan_response(
+        version,
+        json.dumps(plan, ensure_ascii=False),
+        201,
+        Location=f"/v1/plans/{plan_id}/versions/{version}",
+    )
+
+
+@router.get("/{plan_id}/changes", response_model=ChangesOut)
+def get_changes(
+    key: Dispatcher,
+    store: StoreDep,
+    plan_id: PlanId,
+    since: Annotated[int, Query(ge=0, description="Only versions after this one.")] = 0,
+    notify: Annotated[bool, Query(description="Only customers to call: the call list.")] = False,
+) -> ChangesOut:
+    """What each re-plan changed; with ``notify=true`` the customers to call."""
+    versions = store.plan_versions(plan_id)
+    if not versions:
+        raise NotFoundError(f"no plan '{plan_id}'")
+    found = []
+    for version in (v for v in versions if v > since and v > 1):
+        plan = PlanOut.model_validate(store.load_plan(plan_id, version))
+        changes = [c for c in plan.changes if c.notify or not notify]
+        found.append(VersionChangesOut(version=version, at=plan.at, changes=changes))
+    return ChangesOut(plan_id=plan_id, latest_version=versions[-1], versions=found)

@@ -1,0 +1,76 @@
+"""``/v1/problems``: store a day (the contract's JSON, or sheets as a form upload) and read it
+back. Handlers parse, call ``dispatch`` and shape the answer; nothing else."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.concurrency import run_in_threadpool
+
+from api.deps import Dispatcher, StoreDep
+from api.models import ErrorOut, ProblemCreated
+from api.params import ProblemId
+from api.uploads import UPLOAD_FORM, read_upload
+from dispatch.contract.validate import load_json, parse_problem
+from dispatch.errors import FieldError, InputError
+from dispatch.persistence import new_id
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/problems", tags=["problems"])
+
+# The body is read by hand (JSON or a form), so the schema says what it may be.
+_PROBLEM_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/ProblemIn"}},
+            "multipart/form-data": {"schema": UPLOAD_FORM},
+        },
+    }
+}
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=ProblemCreated,
+    openapi_extra=_PROBLEM_BODY,
+    responses={413: {"model": ErrorOut, "description": "Upload too large"}},
+)
+async def create_problem(request: Request, key: Dispatcher, store: StoreDep) -> ProblemCreated:
+    """Store a day: the contract's JSON, or a technicians sheet and a visits sheet (CSV or
+    Excel) as a form upload. Every problem found is listed (sheet, row and column for sheets);
+    nothing is stored unless the whole day is valid."""
+    media = request.headers.get("content-type", "application/json").split(";")[0].strip()
+    if media == "multipart/form-data":
+        raw = await read_upload(request)
+    elif media == "application/json":
+        raw = load_json(await request.body())
+    else:
+        raise InputError(
+            [
+                FieldError(
+                    "content-type", f"send application/json or multipart/form-data, not {media}"
+                )
+            ],
+            what="request",
+        )
+    problem = await run_in_threadpool(parse_problem, raw)
+    problem_id = new_id("pb")
+    await run_in_threadpool(store.save_problem, raw, problem_id=problem_id)
+    return ProblemCreated(
+        problem_id=problem_id,
+        date=problem.date.isoformat(),
+        technicians=len(problem.technicians),
+        visits=len(problem.visits),
+    )
+
+
+@router.get("/{problem_id}")
+def get_problem(key: Dispatcher, store: StoreDep, problem_id: ProblemId) -> Response:
+    """A stored day, as it was sent (or built from its sheets)."""
+    text = json.dumps(store.load_problem(problem_id), ensure_ascii=False)
+    return Response(content=text, media_type="application/json")
