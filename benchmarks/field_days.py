@@ -39,7 +39,7 @@ from dispatch.planning.promise import with_promises
 from dispatch.travel import pair_lookup, provider_for
 from dispatch.verify import check_plan
 from solver import schedule
-from solver.seeding import SEEDERS, vroom_routes
+from solver.seeders import SEEDERS, vroom_routes
 
 __all__ = ["SOLVERS", "main", "run_size"]
 

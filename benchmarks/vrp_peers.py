@@ -7,7 +7,7 @@ job; no solver's own cost or feasibility flag is trusted.
 
 - ``ours``: ``solver.solve`` on ``to_solver_instance(problem)`` with ``SolveParams(time_limit_s,
   seed)``, the engine's defaults otherwise: PyVRP, and VROOM then PyVRP, side by side on the two
-  cores as seeders, OR-Tools searching on from the cheaper (``solver.seeding``).
+  cores as seeders, OR-Tools searching on from the cheaper (``solver.seeders``).
 - ``ortools``: the **baseline**, OR-Tools as a user writes it from its samples
   (``vrp_time_windows.py``, ``vrp_capacity.py``): a Python transit callback, one time dimension
   (transit = service + travel, slack up to the horizon), windows via ``CumulVar.SetRange``, a

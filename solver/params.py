@@ -1,0 +1,199 @@
+"""How to search: ``SolveParams``, OR-Tools' strategy tables, their search parameters, and the
+named budgets every part of the search keeps to.
+
+Everything here is a name or a number that the searching modules read; nothing here builds a
+model or searches. Each budget constant is one idea, and its docstring says what it is for; the
+figures they were tuned on are in ``benchmarks/RESULTS.md``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+
+from solver.errors import SolverError
+from solver.seeders.registry import SEEDERS
+
+__all__ = [
+    "FIRST_SOLUTION",
+    "METAHEURISTIC",
+    "MIN_POLISH_S",
+    "MIN_PYVRP_AFTER_VROOM_S",
+    "MIN_SEEDING_S",
+    "MIN_TIMING_S",
+    "POLISH_SHARE",
+    "PROGRESS_INTERVAL_S",
+    "SEED_GRACE_S",
+    "START_COMPLETION_S",
+    "TIMING_S_PER_NODE",
+    "VROOM_SHARE_BEFORE_ORTOOLS",
+    "VROOM_SHARE_BEFORE_PYVRP",
+    "SolveParams",
+    "check_strategies",
+    "search_parameters",
+]
+
+_FIRST = routing_enums_pb2.FirstSolutionStrategy
+_META = routing_enums_pb2.LocalSearchMetaheuristic
+#: First-solution strategies by name; parallel cheapest insertion copes with tight windows,
+#: where path-cheapest-arc often finds nothing at all.
+FIRST_SOLUTION = {
+    "parallel_cheapest_insertion": _FIRST.PARALLEL_CHEAPEST_INSERTION,
+    "local_cheapest_insertion": _FIRST.LOCAL_CHEAPEST_INSERTION,
+    "path_cheapest_arc": _FIRST.PATH_CHEAPEST_ARC,
+    "savings": _FIRST.SAVINGS,
+    "automatic": _FIRST.AUTOMATIC,
+}
+#: Local-search metaheuristics by name; ``greedy_descent`` stops at the first local optimum:
+#: fast and deterministic, for tests, quick answers and reproducible runs.
+METAHEURISTIC = {
+    "guided_local_search": _META.GUIDED_LOCAL_SEARCH,
+    "simulated_annealing": _META.SIMULATED_ANNEALING,
+    "tabu_search": _META.TABU_SEARCH,
+    "greedy_descent": _META.GREEDY_DESCENT,
+}
+#: The metaheuristic of a reproducible run (see ``SolveParams.reproducible``).
+_REPRODUCIBLE_METAHEURISTIC = "greedy_descent"
+
+#: Part of the time limit OR-Tools keeps to search on from the chosen seed when this process's
+#: seeding search ends in a seeder's routes (``pyvrp-alone``); the rest goes to seeding.
+POLISH_SHARE = 0.1
+#: Least time OR-Tools' search from a start is given: the floor of ``POLISH_SHARE``, what the
+#: repair of a start must leave before the end of the budget, and what the search gets even
+#: when seeding overran.
+MIN_POLISH_S = 0.5
+#: Least seeding time worth starting the seeding searches for; with less, OR-Tools searches
+#: alone from its first solution.
+MIN_SEEDING_S = 0.5
+#: How long past the seeding deadline a seeding search still running in the side process is
+#: waited for (VROOM's timeout is approximate).
+SEED_GRACE_S = 1.0
+#: Part of its time the VROOM-then-PyVRP search gives VROOM at most (VROOM often stops sooner);
+#: PyVRP searches on from VROOM's routes for the rest.
+VROOM_SHARE_BEFORE_PYVRP = 0.5
+#: Least time left after VROOM worth giving PyVRP in the VROOM-then-PyVRP search; with less,
+#: VROOM's routes are the seed as they are.
+MIN_PYVRP_AFTER_VROOM_S = 0.1
+#: Part of its time the short-VROOM-then-OR-Tools search gives VROOM (and at most the level
+#: expected to end in that part); OR-Tools searches on from VROOM's routes for the rest.
+VROOM_SHARE_BEFORE_ORTOOLS = 0.5
+#: Seconds per node a VROOM-then-OR-Tools search keeps for OR-Tools to time VROOM's routes
+#: (``solver.search.schedule``), with a margin over what timing takes.
+TIMING_S_PER_NODE = 0.0005
+#: Least time a VROOM-then-OR-Tools search keeps for timing VROOM's routes, whatever the size.
+MIN_TIMING_S = 0.5
+#: Time OR-Tools may spend completing a start read from routes (see ``search_parameters``).
+START_COMPLETION_S = 10.0
+#: Least time between two progress reports that count placed visits (an O(N) walk).
+PROGRESS_INTERVAL_S = 0.25
+
+
+@dataclass(frozen=True, slots=True)
+class SolveParams:
+    """How long and how to search.
+
+    Parameters
+    ----------
+    time_limit_s
+        Wall-clock budget of the whole search, seeding included (default 10).
+    first_solution
+        A key of ``FIRST_SOLUTION`` (default ``parallel_cheapest_insertion``).
+    metaheuristic
+        A key of ``METAHEURISTIC``: ``guided_local_search`` (default),
+        ``simulated_annealing``, ``tabu_search`` or ``greedy_descent``.
+    solution_limit
+        Stop after this many solutions (default 0, no limit); with ``greedy_descent``, for
+        tests.
+    seed
+        Random seed (default 0), handed to every part of OR-Tools' search that takes one (its
+        CP-SAT parameters). The routing local search itself (first solution, guided local
+        search) has no random stream: for a given amount of search it is deterministic, so a
+        time-limited run varies only with the machine's speed and load. Seeders (PyVRP takes
+        the seed, VROOM none) are time-limited too.
+    seeders
+        Libraries whose routes start the search when they can express the instance
+        (``solver.seeders``; default ``SEEDERS``, all of them): two diverse seeding searches
+        run side by side on two processes (``solver.portfolio``), and OR-Tools keeps the
+        cheaper, then searches on from it for the last ``POLISH_SHARE`` of the budget. Empty:
+        OR-Tools alone from its first-solution strategy. Never used with ``initial_routes`` or
+        a ``solution_limit``.
+    reproducible
+        Count work instead of watching the clock (default ``False``), so the same instance,
+        parameters and seed give the same solution on any machine: PyVRP runs a number of
+        iterations worth the seeding share of the budget on the reference machine
+        (``solver.seeders.pyvrp.PYVRP_NODE_ITERATIONS_PER_S``), VROOM runs to its own end, and
+        OR-Tools stops at its first local optimum (greedy descent, whatever ``metaheuristic``
+        says) instead of running guided local search to the time limit. The time limit stays a
+        cap: a run that reaches it (a much slower machine) is no longer reproducible. Where no
+        second process can be started, the two seeding searches run one after the other with
+        half the work each, so results differ from a run that had two processes.
+    """
+
+    time_limit_s: float = 10.0
+    first_solution: str = "parallel_cheapest_insertion"
+    metaheuristic: str = "guided_local_search"
+    solution_limit: int = 0
+    seed: int = 0
+    seeders: tuple[str, ...] = SEEDERS
+    reproducible: bool = False
+
+
+def _metaheuristic_of(params: SolveParams) -> str:
+    """The metaheuristic the search runs: greedy descent when ``params`` is reproducible."""
+    return _REPRODUCIBLE_METAHEURISTIC if params.reproducible else params.metaheuristic
+
+
+def check_strategies(params: SolveParams) -> None:
+    """Refuse a first-solution strategy or a metaheuristic that OR-Tools does not have.
+
+    Parameters
+    ----------
+    params
+        The parameters to check; a reproducible run's metaheuristic is greedy descent whatever
+        ``params.metaheuristic`` says, so only the one it runs is checked.
+
+    Raises
+    ------
+    SolverError
+        If the first-solution strategy or the metaheuristic is unknown.
+    """
+    if params.first_solution not in FIRST_SOLUTION:
+        raise SolverError(f"unknown first solution strategy {params.first_solution!r}")
+    if _metaheuristic_of(params) not in METAHEURISTIC:
+        raise SolverError(f"unknown metaheuristic {params.metaheuristic!r}")
+
+
+def search_parameters(params: SolveParams) -> pywrapcp.RoutingSearchParameters:
+    """OR-Tools' routing search parameters for ``params``.
+
+    Parameters
+    ----------
+    params
+        Strategy, time limit, solution limit and seed; a reproducible run stops at its first
+        local optimum (greedy descent).
+
+    Returns
+    -------
+    pywrapcp.RoutingSearchParameters
+        Fresh parameters, the time limit counted from whenever the search starts.
+
+    Raises
+    ------
+    SolverError
+        If the first-solution strategy or the metaheuristic is unknown.
+    """
+    check_strategies(params)
+    search = pywrapcp.DefaultRoutingSearchParameters()
+    search.first_solution_strategy = FIRST_SOLUTION[params.first_solution]
+    search.local_search_metaheuristic = METAHEURISTIC[_metaheuristic_of(params)]
+    search.time_limit.FromMilliseconds(max(1, round(params.time_limit_s * 1000)))
+    if params.solution_limit:
+        search.solution_limit = params.solution_limit
+    search.sat_parameters.random_seed = params.seed
+    # OR-Tools bounds the completion of a start (restoring routes read from a seed or a
+    # previous plan) by this limit, 100 ms by default: too short for large days with breaks,
+    # where every start then failed. Its LNS operators, the limit's other use, are off by
+    # default.
+    search.lns_time_limit.FromMilliseconds(round(START_COMPLETION_S * 1000))
+    return search

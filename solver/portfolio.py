@@ -1,0 +1,281 @@
+"""``solve``, the solver's entry point: a race of two seeding searches, then OR-Tools.
+
+``solve`` checks the instance and, when some installed seeder can express it, races two
+seeding searches (``solver.strategies``) side by side, one in this process and one in a
+spawned side process (``strategies_for`` says which two). It keeps the cheaper seed by the
+OR-Tools objective (``solver.cost.route_cost``); OR-Tools then searches on from it
+(``solver.search``) for the rest of the budget, or, when that seed's search already ended in
+OR-Tools, its timed solution is the answer as it is. So the answer is never worse than the
+cheaper seed. A seeding search that fails or runs past its grace only loses its seed; where no
+second process may be started (a daemonic process), the two take turns, each with half the
+time. Nothing here builds a model or searches itself.
+
+Each race is logged at INFO on this module's logger (``solver.portfolio``) as it ends, with
+``extra`` fields ``seed_costs`` (a list of ``(strategy, cost)``, one per seed produced) and
+``chosen_seed`` (the strategy of the seed kept).
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import time as clock
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, replace
+
+from solver.cost import route_cost
+from solver.instance import Instance
+from solver.params import (
+    MIN_POLISH_S,
+    MIN_SEEDING_S,
+    POLISH_SHARE,
+    SEED_GRACE_S,
+    SolveParams,
+    check_strategies,
+)
+from solver.result import Progress, Solution
+from solver.search import search
+from solver.seeders import installed_seeders, seedable
+from solver.strategies import Report, Seed, Strategy, run_strategy
+
+__all__ = ["Race", "race", "solve", "strategies_for"]
+
+logger = logging.getLogger(__name__)
+
+
+def solve(
+    instance: Instance,
+    params: SolveParams | None = None,
+    *,
+    initial_routes: Sequence[Sequence[int]] | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+) -> Solution:
+    """Solve ``instance`` and return its routes.
+
+    Parameters
+    ----------
+    instance
+        The numbers to route.
+    params
+        Search budget and strategy; defaults to ``SolveParams()``.
+    initial_routes
+        One node list per vehicle to start from (re-planning, warm starts); nodes that cannot
+        be placed as given are left to the search. Default ``None``: the seeding race, or
+        OR-Tools' first solution when nothing can seed.
+    on_progress
+        Called at each improving solution (throttled), from the search thread; default none.
+
+    Returns
+    -------
+    Solution
+        The best solution found.
+
+    Raises
+    ------
+    InstanceError
+        If the instance's arrays do not fit together.
+    SolverError
+        If a strategy is unknown, the model cannot be built or no solution is found (not even
+        all nodes dropped).
+    """
+    params = params or SolveParams()
+    started = clock.monotonic()
+    instance.check()
+    check_strategies(params)  # before any seeding
+    if initial_routes is None and not params.solution_limit:
+        raced = race(instance, params, started=started, on_progress=on_progress)
+        if raced is not None:
+            if raced.best.timed is not None:
+                # OR-Tools' own search ended the seeding search that won: its timed solution.
+                return replace(raced.best.timed, elapsed_s=clock.monotonic() - started)
+            initial_routes = raced.best.routes
+    return search(
+        instance, params, initial_routes=initial_routes, on_progress=on_progress, started=started
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Race:
+    """The seeds a race produced (a failed search produces none) and their costs, in order.
+
+    ``costs[k]`` is the OR-Tools objective of ``seeds[k].routes``; ``best`` is the first seed
+    of least cost.
+    """
+
+    seeds: tuple[Seed, ...]
+    costs: tuple[int, ...]
+
+    @property
+    def best(self) -> Seed:
+        """The first seed of least cost: the one ``solve`` starts from."""
+        return self.seeds[self.costs.index(min(self.costs))]
+
+
+def strategies_for(instance: Instance, params: SolveParams) -> tuple[Strategy, Strategy] | None:
+    """The two seeding searches that race on ``instance``: (this process's, the side's).
+
+    The seeders that count are those of ``params.seeders`` that are installed and can express
+    ``instance``; with none, ``None`` (nothing races). When PyVRP counts, PyVRP runs here
+    (``pyvrp-alone``) and, when VROOM counts too, ``vroom-then-pyvrp`` in the side process.
+    When only VROOM counts (breaks), both searches start from VROOM (OR-Tools does far worse
+    from its own first solution on such days) and end in OR-Tools: ``vroom-full-then-ortools``
+    here, ``vroom-short-then-ortools`` in the side process.
+
+    Parameters
+    ----------
+    instance
+        The numbers to route.
+    params
+        Whose ``seeders`` are the ones allowed.
+
+    Returns
+    -------
+    tuple of Strategy, or None
+        This process's strategy and the side process's, or ``None``.
+    """
+    able = [name for name in seedable(instance) if name in params.seeders]
+    able = [name for name in able if name in installed_seeders(tuple(able))]
+    if not able:
+        return None
+    if able == ["pyvrp"]:
+        return Strategy.PYVRP_ALONE, Strategy.PYVRP_ALONE
+    # PyVRP follows VROOM in the side process wherever PyVRP can express the instance, even
+    # when it is left out of ``params.seeders`` or not installed (then that search fails and
+    # only loses its seed).
+    side = (
+        Strategy.VROOM_THEN_PYVRP
+        if "pyvrp" in seedable(instance)
+        else Strategy.VROOM_SHORT_THEN_ORTOOLS
+    )
+    here = Strategy.VROOM_FULL_THEN_ORTOOLS if able == ["vroom"] else Strategy.PYVRP_ALONE
+    return here, side
+
+
+def race(
+    instance: Instance,
+    params: SolveParams,
+    *,
+    started: float | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+) -> Race | None:
+    """The seeds of the two seeding searches of ``strategies_for``, run side by side.
+
+    Both stop leaving OR-Tools ``POLISH_SHARE`` of the budget (at least ``MIN_POLISH_S``) to
+    search on from the cheaper seed; searches that end in OR-Tools themselves
+    (``vroom-full-then-ortools`` here) leave only ``MIN_POLISH_S``. The side process's seed is
+    waited for until ``SEED_GRACE_S`` past the seeding deadline. Where no second process may be
+    started, the side's search runs first, then this process's, each with half the time (or,
+    reproducible, half the work). With ``params.reproducible`` the searches count work worth
+    the seeding time, and the deadline only caps them.
+
+    Parameters
+    ----------
+    instance
+        The numbers to route, already checked.
+    params
+        The budget, seeders, seed (this process's search takes ``seed``, the side's
+        ``seed + 1``) and reproducibility.
+    started
+        The ``time.monotonic()`` at which the budget began (default: now).
+    on_progress
+        Hears this process's search as it goes, then the chosen seed's cost; default none.
+
+    Returns
+    -------
+    Race or None
+        The seeds produced, or ``None`` when nothing can seed, the seeding time left is at most
+        ``MIN_SEEDING_S``, or every search failed.
+    """
+    started = clock.monotonic() if started is None else started
+    pair = strategies_for(instance, params)
+    here = None if pair is None else pair[0]
+    polish_s = (
+        MIN_POLISH_S
+        if here is not None and here.ends_in_ortools
+        else max(MIN_POLISH_S, POLISH_SHARE * params.time_limit_s)
+    )
+    seeding_s = params.time_limit_s - polish_s - (clock.monotonic() - started)
+    if pair is None or seeding_s <= MIN_SEEDING_S:
+        return None
+    here, side = pair
+    deadline = clock.time() + seeding_s
+    work_s = seeding_s if params.reproducible else None
+    if params.reproducible:
+        deadline = clock.time() + params.time_limit_s - (clock.monotonic() - started) - polish_s
+
+    report: Report | None = None
+    if on_progress is not None:
+        tell = on_progress
+
+        def report(cost: int, placed: int | None) -> None:
+            tell(Progress(clock.monotonic() - started, cost, placed, instance.n_nodes))
+
+    seeds: list[Seed] = []
+    with _SideProcess() as pool:
+        if pool is None:
+            half = deadline if work_s is not None else clock.time() + seeding_s / 2
+            half_work = None if work_s is None else work_s / 2
+            seeds.extend(_guarded(side, instance, half, params.seed + 1, half_work))
+            seeds.extend(_guarded(here, instance, deadline, params.seed, half_work, report))
+        else:
+            future = pool.submit(run_strategy, side, instance, deadline, params.seed + 1, work_s)
+            seeds.extend(_guarded(here, instance, deadline, params.seed, work_s, report))
+            wait_s = max(0.0, deadline - clock.time()) + SEED_GRACE_S
+            try:
+                seeds.append(future.result(timeout=wait_s))
+            except Exception as error:  # a failed side search only loses its seed
+                logger.warning("seeding search %s gave no routes: %r", side, error)
+                future.cancel()
+    if not seeds:
+        return None
+    raced = Race(tuple(seeds), tuple(route_cost(instance, seed.routes) for seed in seeds))
+    seed_costs = [
+        (str(seed.strategy), cost) for seed, cost in zip(raced.seeds, raced.costs, strict=True)
+    ]
+    chosen = str(raced.best.strategy)
+    logger.info(
+        "seed costs %s; starting from %s",
+        seed_costs,
+        chosen,
+        extra={"seed_costs": seed_costs, "chosen_seed": chosen},
+    )
+    if on_progress is not None:
+        placed = sum(len(route) for route in raced.best.routes)
+        on_progress(
+            Progress(clock.monotonic() - started, min(raced.costs), placed, instance.n_nodes)
+        )
+    return raced
+
+
+def _guarded(
+    strategy: Strategy,
+    instance: Instance,
+    deadline: float,
+    seed: int,
+    work_s: float | None,
+    report: Report | None = None,
+) -> list[Seed]:
+    """The search's seed as a one-item list, or no item when it fails (it is only a seed)."""
+    try:
+        return [run_strategy(strategy, instance, deadline, seed, work_s, report)]
+    except Exception as error:  # OR-Tools searches on without this seed
+        logger.warning("seeding search %s gave no routes: %r", strategy, error)
+        return []
+
+
+class _SideProcess:
+    """A one-worker spawned process pool, or ``None`` where this process may not have one."""
+
+    def __init__(self) -> None:
+        self._pool: ProcessPoolExecutor | None = None
+        if not multiprocessing.current_process().daemon:
+            self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+
+    def __enter__(self) -> ProcessPoolExecutor | None:
+        return self._pool
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            # A search still running past its grace is not waited for.
+            self._pool.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,52 @@
+"""What a search gives back: progress reports as it goes, and the solution as plain tuples.
+
+Only values live here; nothing here searches or reads an OR-Tools assignment (that is
+``solver.search``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["Progress", "RouteSolution", "Solution"]
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """A report from the search: time spent, best cost so far and nodes placed in it.
+
+    ``placed`` is ``None`` while only a cost is known (PyVRP tells its best cost, not its
+    routes); ``total`` is the instance's number of nodes.
+    """
+
+    elapsed_s: float
+    best_cost: int
+    placed: int | None
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
+class RouteSolution:
+    """One vehicle's route as the solver fixed it.
+
+    ``nodes`` in visit order; ``cumul_s`` the time dimension's value at each (service start);
+    ``breaks`` as ``(start_s, duration_s)`` in the order of the vehicle's break rules.
+    """
+
+    vehicle: int
+    nodes: tuple[int, ...]
+    cumul_s: tuple[int, ...]
+    start_s: int
+    end_s: int
+    breaks: tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Solution:
+    """Every vehicle's route (empty ones included), the nodes left out, the objective and the
+    wall-clock seconds the search took."""
+
+    routes: tuple[RouteSolution, ...]
+    dropped: tuple[int, ...]
+    objective: int
+    elapsed_s: float

@@ -1,0 +1,172 @@
+"""VROOM as a seeder, for every instance that may be seeded at all.
+
+What VROOM sees: the arc cost and travel time matrices, service, windows, shifts, capacities,
+fixed vehicle costs, breaks, and eligibility as *skills* (one skill per distinct set of allowed
+vehicles). It has no prizes, so drop penalties become its priorities (0-100, in proportion).
+It runs on one thread at an exploration level chosen to end in time (``vroom_level``). VROOM is
+imported only when it runs.
+"""
+
+from __future__ import annotations
+
+import time as clock
+from collections.abc import Callable
+from datetime import timedelta
+
+import numpy as np
+
+from solver.cost import arc_costs
+from solver.instance import Instance
+from solver.seeders.base import Routes, seeding_applies
+
+__all__ = [
+    "MIN_VROOM_TIMEOUT_S",
+    "VROOM",
+    "VROOM_SECONDS_AT_250",
+    "VroomSeeder",
+    "vroom_level",
+    "vroom_routes",
+]
+
+#: Seconds VROOM takes at each exploration level (0-5) on a 250-visit field day, one thread,
+#: on the reference machine; about quadratic in the number of nodes.
+VROOM_SECONDS_AT_250 = (0.3, 0.7, 1.5, 2.8, 6.3, 8.8)
+#: The shortest timeout VROOM is given, however little time is left.
+MIN_VROOM_TIMEOUT_S = 0.1
+#: VROOM's priorities run 0-100.
+_VROOM_TOP_PRIORITY = 100
+
+
+class VroomSeeder:
+    """VROOM as a ``Seeder``: its routes from nothing, at the level that ends in time."""
+
+    name = "vroom"
+
+    def can_seed(self, instance: Instance) -> bool:
+        """Whether VROOM can express ``instance``: whenever any seeder may (``seeding_applies``)."""
+        return seeding_applies(instance)
+
+    def routes(
+        self,
+        instance: Instance,
+        deadline: float,
+        seed: int,
+        work_s: float | None = None,
+        on_best: Callable[[int], None] | None = None,
+    ) -> Routes:
+        """``vroom_routes`` until about ``deadline`` (see ``Seeder.routes``).
+
+        VROOM takes no seed and tells nothing before it ends, so ``seed`` and ``on_best`` are
+        not used; with ``work_s`` its level is the one expected to end in that much time.
+        """
+        return vroom_routes(instance, deadline - clock.time(), work_s)
+
+
+#: The VROOM seeder.
+VROOM = VroomSeeder()
+
+
+def vroom_level(n_nodes: int, budget_s: float) -> int:
+    """VROOM's most thorough exploration level expected to end within ``budget_s``.
+
+    A level cut short by VROOM's timeout does far worse than a lower level run to its end, so
+    the level is chosen to end in time: ``VROOM_SECONDS_AT_250`` times ``(n / 250) ** 2``
+    predicts each level's time. Never below level 0.
+    """
+    scale = (max(1, n_nodes) / 250) ** 2
+    fitting = [
+        level for level, seconds in enumerate(VROOM_SECONDS_AT_250) if seconds * scale <= budget_s
+    ]
+    return max(fitting, default=0)
+
+
+def vroom_routes(
+    instance: Instance,
+    time_limit_s: float,
+    plan_s: float | None = None,
+    *,
+    level: int | None = None,
+) -> Routes:
+    """Routes VROOM finds for ``instance`` within about ``time_limit_s``, one list per vehicle.
+
+    Parameters
+    ----------
+    instance
+        The numbers to route; ``VROOM.can_seed(instance)`` holds.
+    time_limit_s
+        VROOM's timeout (at least ``MIN_VROOM_TIMEOUT_S``).
+    plan_s
+        The time the exploration level is chosen for (default: ``time_limit_s``).
+    level
+        The exploration level; default: the highest expected to end within ``plan_s``
+        (``vroom_level``).
+
+    Returns
+    -------
+    Routes
+        One node list per vehicle.
+    """
+    import vroom
+
+    model = vroom.Input()
+    model.set_durations_matrix("car", np.asarray(instance.travel_s, dtype=np.int64))
+    model.set_costs_matrix("car", arc_costs(instance))
+    skill_sets: dict[frozenset[int], int] = {}
+    node_skills: list[set[int]] = []
+    for allowed in instance.allowed or (None,) * instance.n_nodes:
+        if allowed is None or len(set(allowed)) == instance.n_vehicles:
+            node_skills.append(set())
+            continue
+        skill = skill_sets.setdefault(frozenset(allowed), len(skill_sets))
+        node_skills.append({skill})
+    vehicle_skills: list[set[int]] = [set() for _ in instance.vehicles]
+    for vehicles, skill in skill_sets.items():
+        for v in vehicles:
+            vehicle_skills[v].add(skill)
+    top_penalty = max(1, int(instance.penalty.max()))
+    model.add_vehicle(
+        [
+            vroom.Vehicle(
+                v,
+                start=vehicle.start_location,
+                end=vehicle.end_location,
+                capacity=list(vehicle.capacity),
+                skills=vehicle_skills[v],
+                time_window=vroom.TimeWindow(vehicle.shift_start_s, vehicle.shift_end_s),
+                breaks=[
+                    vroom.Break(
+                        k,
+                        time_windows=[vroom.TimeWindow(rule.earliest_start_s, rule.latest_start_s)],
+                        service=rule.duration_s,
+                    )
+                    for k, rule in enumerate(vehicle.breaks)
+                ],
+                costs=vroom.VehicleCosts(fixed=vehicle.fixed_cost),
+            )
+            for v, vehicle in enumerate(instance.vehicles)
+        ]
+    )
+    model.add_job(
+        [
+            vroom.Job(
+                node,
+                location=int(instance.node_location[node]),
+                default_service=int(instance.service_s[node]),
+                delivery=[int(q) for q in instance.demand[node]],
+                skills=node_skills[node],
+                priority=round(_VROOM_TOP_PRIORITY * int(instance.penalty[node]) / top_penalty),
+                time_windows=[vroom.TimeWindow(*(int(t) for t in instance.window_s[node]))],
+            )
+            for node in range(instance.n_nodes)
+        ]
+    )
+    if level is None:
+        level = vroom_level(instance.n_nodes, time_limit_s if plan_s is None else plan_s)
+    timeout = timedelta(seconds=max(MIN_VROOM_TIMEOUT_S, time_limit_s))
+    solution = model.solve(exploration_level=level, nb_threads=1, timeout=timeout)
+    steps = solution.routes
+    jobs = steps[steps["type"] == "job"]
+    routes: Routes = [[] for _ in instance.vehicles]
+    for vehicle, group in jobs.groupby("vehicle_id", sort=True):
+        routes[int(vehicle)] = [int(node) for node in group["id"]]
+    return routes

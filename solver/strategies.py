@@ -1,0 +1,199 @@
+"""The seeding searches: four ways of finding routes for an ``Instance`` by a deadline.
+
+Each ``Strategy`` has one name, used in code and in the logs:
+
+- ``pyvrp-alone``: PyVRP from nothing.
+- ``vroom-then-pyvrp``: VROOM for at most ``VROOM_SHARE_BEFORE_PYVRP`` of the time, then PyVRP
+  from its routes for the rest.
+- ``vroom-short-then-ortools``: VROOM one exploration level below the one that fits the time
+  (and at most the one that fits ``VROOM_SHARE_BEFORE_ORTOOLS`` of it), then OR-Tools' search
+  from its routes for the rest.
+- ``vroom-full-then-ortools``: VROOM at the level that fits the whole time, what VROOM alone
+  would run, keeping only what timing its routes in OR-Tools takes.
+
+The two VROOM-then-OR-Tools searches end in OR-Tools' own model and return their routes timed
+there (``Seed.timed``) when the routes hold in it. ``run_strategy`` runs one of them; it is
+module-level so that a spawned process can run it. Which two race, and how, is
+``solver.portfolio``'s business; the OR-Tools search itself is ``solver.search``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time as clock
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from solver.cost import route_cost
+from solver.errors import SolverError
+from solver.instance import Instance
+from solver.params import (
+    MIN_POLISH_S,
+    MIN_PYVRP_AFTER_VROOM_S,
+    MIN_TIMING_S,
+    TIMING_S_PER_NODE,
+    VROOM_SHARE_BEFORE_ORTOOLS,
+    VROOM_SHARE_BEFORE_PYVRP,
+    SolveParams,
+)
+from solver.result import Solution
+from solver.search import schedule, search
+from solver.seeders import Routes, pyvrp_routes, seeder_named, vroom_level, vroom_routes
+
+__all__ = ["Report", "Seed", "Strategy", "run_strategy"]
+
+logger = logging.getLogger(__name__)
+
+#: What a seeding search tells as it goes: the best cost so far and the nodes it places, if
+#: known (``None`` while only a cost is).
+Report = Callable[[int, int | None], None]
+
+
+class Strategy(StrEnum):
+    """The seeding searches by name (see the module docstring)."""
+
+    PYVRP_ALONE = "pyvrp-alone"
+    VROOM_THEN_PYVRP = "vroom-then-pyvrp"
+    VROOM_SHORT_THEN_ORTOOLS = "vroom-short-then-ortools"
+    VROOM_FULL_THEN_ORTOOLS = "vroom-full-then-ortools"
+
+    @property
+    def ends_in_ortools(self) -> bool:
+        """Whether the search ends in OR-Tools' own search, its routes timed there."""
+        return self in (Strategy.VROOM_SHORT_THEN_ORTOOLS, Strategy.VROOM_FULL_THEN_ORTOOLS)
+
+
+@dataclass(frozen=True, slots=True)
+class Seed:
+    """Routes found by one seeding search, with OR-Tools' solution of them when it searched last.
+
+    ``timed`` is the same solution the OR-Tools search of the same instance would give for
+    those routes, so it can be returned as it is: rebuilding and restoring it would only repeat
+    that work.
+    """
+
+    strategy: Strategy
+    routes: Routes
+    timed: Solution | None = None
+
+
+def run_strategy(
+    strategy: Strategy,
+    instance: Instance,
+    deadline: float,
+    seed: int,
+    work_s: float | None = None,
+    report: Report | None = None,
+) -> Seed:
+    """Run the seeding search ``strategy`` on ``instance`` until the wall-clock ``deadline``.
+
+    Parameters
+    ----------
+    strategy
+        Which search (see the module docstring).
+    instance
+        The numbers to route, already checked; the seeders the strategy uses can express it.
+    deadline
+        ``time.time()``-based, so it means the same in another process.
+    seed
+        Random seed of PyVRP and of OR-Tools' search.
+    work_s
+        When given, count work worth this many seconds instead (reproducible; see
+        ``SolveParams.reproducible``) and take ``deadline`` only as a cap. Default ``None``.
+    report
+        Hears the best cost (and placed nodes, when known) as the search goes; default none.
+
+    Returns
+    -------
+    Seed
+        The routes found, timed by OR-Tools when the search ended there.
+    """
+    if strategy is Strategy.PYVRP_ALONE:
+        on_best = None if report is None else (lambda cost: report(cost, None))
+        routes = seeder_named("pyvrp").routes(instance, deadline, seed, work_s, on_best)
+        return Seed(strategy, routes)
+    if strategy is Strategy.VROOM_THEN_PYVRP:
+        return Seed(strategy, _vroom_then_pyvrp(instance, deadline, seed, work_s, report))
+    return _vroom_then_ortools(strategy, instance, deadline, seed, work_s, report)
+
+
+def _vroom_then_pyvrp(
+    instance: Instance,
+    deadline: float,
+    seed: int,
+    work_s: float | None,
+    report: Report | None,
+) -> Routes:
+    """VROOM's routes, improved by PyVRP from them for what is left until ``deadline``.
+
+    With ``work_s`` (reproducible), VROOM runs to its own end (the deadline its cap) at the
+    level that fits ``VROOM_SHARE_BEFORE_PYVRP`` of the work, and PyVRP for the work of the
+    rest.
+    """
+    on_best = None if report is None else (lambda cost: report(cost, None))
+    time_limit_s = deadline - clock.time()
+    started = clock.time()
+    share = VROOM_SHARE_BEFORE_PYVRP
+    vroom_s = time_limit_s if work_s is not None else time_limit_s * share
+    routes = vroom_routes(instance, vroom_s, None if work_s is None else work_s * share)
+    left = time_limit_s - (clock.time() - started)
+    if work_s is not None:
+        return pyvrp_routes(instance, left, seed, routes, work_s * (1 - share), on_best)
+    if left > MIN_PYVRP_AFTER_VROOM_S:
+        return pyvrp_routes(instance, left, seed, start=routes, on_best=on_best)
+    return routes
+
+
+def _vroom_then_ortools(
+    strategy: Strategy,
+    instance: Instance,
+    deadline: float,
+    seed: int,
+    work_s: float | None,
+    report: Report | None,
+) -> Seed:
+    """VROOM, then OR-Tools' search from its routes when there is time to restore them.
+
+    Both keep, for timing VROOM's routes in OR-Tools (``schedule``), ``TIMING_S_PER_NODE`` per
+    node and at least ``MIN_TIMING_S``. OR-Tools searches on only if twice that and
+    ``MIN_POLISH_S`` are left after VROOM (restoring the routes costs about as much as timing
+    them), and its answer counts only when it is no worse than VROOM's routes; otherwise
+    VROOM's routes are timed as they are (or, when they do not hold, left to the caller's
+    search).
+    """
+    reserve_s = max(MIN_TIMING_S, TIMING_S_PER_NODE * instance.n_nodes)
+    budget_s = deadline - clock.time()
+    plan_s = budget_s if work_s is None else work_s
+    top = vroom_level(instance.n_nodes, plan_s - reserve_s)
+    if strategy is Strategy.VROOM_FULL_THEN_ORTOOLS:
+        level, vroom_s = top, budget_s - reserve_s
+    else:
+        share = VROOM_SHARE_BEFORE_ORTOOLS
+        level = min(max(0, top - 1), vroom_level(instance.n_nodes, plan_s * share))
+        vroom_s = budget_s * share
+    routes = vroom_routes(instance, vroom_s, level=level)
+    if report is not None:
+        report(route_cost(instance, routes), sum(map(len, routes)))
+    left = deadline - clock.time()
+    if left >= 2 * reserve_s + MIN_POLISH_S:
+        params = SolveParams(time_limit_s=left, seed=seed, reproducible=work_s is not None)
+        try:
+            improved = search(
+                instance,
+                params,
+                initial_routes=routes,
+                on_progress=None
+                if report is None
+                else (lambda progress: report(progress.best_cost, progress.placed)),
+            )
+        except SolverError as error:
+            logger.warning("OR-Tools found nothing from VROOM's routes: %s", error)
+        else:
+            if improved.objective <= route_cost(instance, routes):
+                return Seed(strategy, [list(route.nodes) for route in improved.routes], improved)
+    try:
+        return Seed(strategy, routes, schedule(instance, routes))
+    except SolverError as error:  # the caller's OR-Tools search gets the last word
+        logger.warning("VROOM's routes do not hold as they are: %s", error)
+        return Seed(strategy, routes)

@@ -1,0 +1,365 @@
+"""``solve``: golden answers on instances small enough to solve by hand, and the race of the
+two seeding searches it starts from (which seeds, which is kept, and never a worse answer)."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import multiprocessing
+import sys
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+from solver import (
+    BreakRule,
+    Instance,
+    InstanceError,
+    Progress,
+    SolveParams,
+    SolverError,
+    Vehicle,
+    schedule,
+    solve,
+)
+from solver.cost import route_cost
+from solver.portfolio import race, strategies_for
+from solver.seeders import SEEDER_BY_NAME, Routes, installed_seeders
+from solver.strategies import Strategy
+from tests.solver.instances import HOUR, assert_routes_fit, grid_instance, line_instance
+
+QUICK = SolveParams(time_limit_s=2, metaheuristic="greedy_descent")
+needs_both = pytest.mark.skipif(
+    installed_seeders() != ("pyvrp", "vroom"), reason="PyVRP and VROOM are engine dependencies"
+)
+
+
+class Daemonic:
+    """What ``multiprocessing.current_process()`` is in a daemonic process: no children."""
+
+    daemon = True
+
+
+class CrashingSeeder:
+    """A ``Seeder`` that claims every instance and fails on each."""
+
+    name = "pyvrp"
+
+    def can_seed(self, instance: Instance) -> bool:
+        return True
+
+    def routes(
+        self,
+        instance: Instance,
+        deadline: float,
+        seed: int,
+        work_s: float | None = None,
+        on_best: Callable[[int], None] | None = None,
+    ) -> Routes:
+        raise RuntimeError("seeder crashed")
+
+
+class LeaveAllOutSeeder:
+    """A ``Seeder`` whose routes leave every node out: the poorest seed there is."""
+
+    name = "pyvrp"
+
+    def can_seed(self, instance: Instance) -> bool:
+        return True
+
+    def routes(
+        self,
+        instance: Instance,
+        deadline: float,
+        seed: int,
+        work_s: float | None = None,
+        on_best: Callable[[int], None] | None = None,
+    ) -> Routes:
+        return [[] for _ in instance.vehicles]
+
+
+def races(caplog: pytest.LogCaptureFixture) -> list[tuple[list[tuple[str, int]], str]]:
+    """Each race logged so far: its ``(strategy, cost)`` per seed, and the strategy kept."""
+    return [
+        (record.__dict__["seed_costs"], record.__dict__["chosen_seed"])
+        for record in caplog.records
+        if record.name == "solver.portfolio" and "seed_costs" in record.__dict__
+    ]
+
+
+@pytest.fixture
+def race_log(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
+    """``caplog`` hearing the races ``solve`` runs."""
+    caplog.set_level(logging.INFO, logger="solver.portfolio")
+    return caplog
+
+
+# Golden answers.
+
+
+def test_one_vehicle_visits_a_line_out_and_back() -> None:
+    solution = solve(line_instance([300, 100, 200]), QUICK)
+    # Optimum: out to the far end and back, 600 s, whatever the order of the near two.
+    assert solution.objective == 600
+    assert sorted(solution.routes[0].nodes) == [0, 1, 2]
+    assert solution.dropped == ()
+
+
+def test_two_sides_of_the_depot_make_one_round_trip() -> None:
+    # Nodes at -200, -100, 100, 200: one tour costs 800; zig-zagging costs more.
+    solution = solve(line_instance([-200, 100, -100, 200]), QUICK)
+    assert solution.objective == 800
+    nodes = solution.routes[0].nodes
+    sides = [(-1 if n in (0, 2) else 1) for n in nodes]
+    assert sides in ([-1, -1, 1, 1], [1, 1, -1, -1])
+
+
+def test_time_windows_force_the_order() -> None:
+    # Node 0 (at 100) only late, node 1 (at 200) only early: go out to 200 first.
+    instance = line_instance([100, 200], windows=[(1000, 1100), (0, 250)])
+    route = solve(instance, QUICK).routes[0]
+    assert route.nodes == (1, 0)
+    assert route.cumul_s[0] <= 250
+    assert 1000 <= route.cumul_s[1] <= 1100
+
+
+def test_unreachable_window_is_dropped_not_served_late() -> None:
+    # Node 0 sits 500 s away but must start by 100 s: impossible from a start at 0.
+    instance = line_instance([500, 50], windows=[(0, 100), (0, 24 * HOUR)])
+    solution = solve(instance, QUICK)
+    assert solution.dropped == (0,)
+    assert solution.routes[0].nodes == (1,)
+
+
+def test_allowed_vehicles_are_respected() -> None:
+    fleet = (Vehicle(0, 0, 0, 24 * HOUR), Vehicle(0, 0, 0, 24 * HOUR))
+    instance = line_instance([100, 100, 100], vehicles=fleet, allowed=((1,), None, (1,)))
+    solution = solve(instance, QUICK)
+    on = {node: route.vehicle for route in solution.routes for node in route.nodes}
+    assert on[0] == 1 and on[2] == 1
+
+
+def test_capacity_splits_the_load() -> None:
+    fleet = (Vehicle(0, 0, 0, 24 * HOUR, (10,)), Vehicle(0, 0, 0, 24 * HOUR, (10,)))
+    instance = line_instance([100, 110, 120], vehicles=fleet, demand=[[6], [6], [4]])
+    solution = solve(instance, QUICK)
+    loads = [sum([6, 6, 4][n] for n in route.nodes) for route in solution.routes]
+    assert sorted(loads) == [6, 10]
+    assert solution.dropped == ()
+
+
+def test_break_is_taken_in_its_window_and_never_during_service() -> None:
+    lunch = BreakRule(earliest_start_s=2 * HOUR, latest_start_s=3 * HOUR, duration_s=HOUR // 2)
+    fleet = (Vehicle(0, 0, 0, 10 * HOUR, breaks=(lunch,)),)
+    instance = line_instance([60, 120, 180, 240], service=HOUR, vehicles=fleet)
+    route = solve(instance, QUICK).routes[0]
+    ((start, duration),) = route.breaks
+    assert 2 * HOUR <= start <= 3 * HOUR and duration == HOUR // 2
+    for cumul in route.cumul_s:
+        assert start + duration <= cumul or cumul + HOUR <= start
+
+
+def test_shift_end_bounds_the_day() -> None:
+    fleet = (Vehicle(0, 0, 0, 2 * HOUR),)
+    instance = line_instance([100, 200, 300], service=HOUR, vehicles=fleet)
+    solution = solve(instance, QUICK)
+    assert len(solution.routes[0].nodes) == 1  # two hours of service plus travel do not fit
+    assert solution.routes[0].end_s <= 2 * HOUR
+
+
+def test_preferred_vehicle_wins_between_equals() -> None:
+    fleet = (Vehicle(0, 0, 0, 24 * HOUR), Vehicle(0, 0, 0, 24 * HOUR))
+    instance = line_instance([100, 100], vehicles=fleet, preferred=[1, 0], preference_cost=1000)
+    solution = solve(instance, QUICK)
+    on = {node: route.vehicle for route in solution.routes for node in route.nodes}
+    assert on == {0: 1, 1: 0}
+
+
+def test_higher_penalty_is_kept_when_only_one_fits() -> None:
+    fleet = (Vehicle(0, 0, 0, HOUR + 200),)
+    instance = line_instance([100, 100], service=HOUR, vehicles=fleet)
+    instance = dataclasses.replace(instance, penalty=np.array([10**5, 10**7], dtype=np.int64))
+    solution = solve(instance, QUICK)
+    assert solution.routes[0].nodes == (1,) and solution.dropped == (0,)
+
+
+def test_progress_is_reported() -> None:
+    reports: list[Progress] = []
+    solve(line_instance([100, 200, 300]), QUICK, on_progress=reports.append)
+    assert reports and reports[0].total == 3 and reports[-1].placed == 3
+
+
+def test_inconsistent_instance_is_refused() -> None:
+    instance = line_instance([100, 200])
+    broken = dataclasses.replace(instance, service_s=np.zeros(3, dtype=np.int64))
+    with pytest.raises(InstanceError, match="service_s"):
+        solve(broken, QUICK)
+
+
+def test_an_unknown_strategy_is_refused_before_any_seeding(
+    race_log: pytest.LogCaptureFixture,
+) -> None:
+    with pytest.raises(SolverError, match="unknown first solution strategy"):
+        solve(grid_instance(20, 3), SolveParams(time_limit_s=3, first_solution="nearest"))
+    assert races(race_log) == []
+
+
+# Where the search starts.
+
+
+def test_given_routes_are_searched_on_from_without_seeding(
+    race_log: pytest.LogCaptureFixture,
+) -> None:
+    instance = line_instance([100, 200, 300, 400])
+    poor = [[3, 0, 2, 1]]
+    reports: list[Progress] = []
+    solution = solve(instance, QUICK, initial_routes=poor, on_progress=reports.append)
+    assert races(race_log) == []
+    assert reports[0].best_cost == schedule(instance, poor).objective == 1200
+    assert solution.objective == 800 and solution.dropped == ()
+
+
+@needs_both
+def test_the_racing_searches_follow_what_the_seeders_can_express() -> None:
+    plain, with_breaks = grid_instance(), grid_instance(breaks=True)
+    both = SolveParams()
+    assert strategies_for(plain, both) == (Strategy.PYVRP_ALONE, Strategy.VROOM_THEN_PYVRP)
+    assert strategies_for(with_breaks, both) == (
+        Strategy.VROOM_FULL_THEN_ORTOOLS,
+        Strategy.VROOM_SHORT_THEN_ORTOOLS,
+    )
+    pyvrp_only = SolveParams(seeders=("pyvrp",))
+    assert strategies_for(plain, pyvrp_only) == (Strategy.PYVRP_ALONE, Strategy.PYVRP_ALONE)
+    assert strategies_for(with_breaks, pyvrp_only) is None
+    assert strategies_for(plain, SolveParams(seeders=())) is None
+    soft = dataclasses.replace(plain, soft_window_s=plain.window_s.copy(), soft_window_cost=1)
+    assert strategies_for(soft, both) is None
+
+
+@needs_both
+def test_solve_starts_from_the_cheaper_seed_and_never_does_worse(
+    race_log: pytest.LogCaptureFixture,
+) -> None:
+    instance = grid_instance(40, 5)
+    solution = solve(instance, SolveParams(time_limit_s=4))
+    ((seed_costs, chosen),) = races(race_log)
+    costs = dict(seed_costs)
+    assert sorted(costs) == ["pyvrp-alone", "vroom-then-pyvrp"]
+    assert costs[chosen] == min(costs.values())
+    assert solution.objective <= min(costs.values())
+    assert solution.dropped == ()
+    assert_routes_fit(instance, [list(route.nodes) for route in solution.routes])
+
+
+@needs_both
+def test_a_poor_seed_is_passed_over_for_the_cheaper(
+    monkeypatch: pytest.MonkeyPatch, race_log: pytest.LogCaptureFixture
+) -> None:
+    # This process's PyVRP leaves every visit out; the side process keeps its own PyVRP.
+    monkeypatch.setitem(SEEDER_BY_NAME, "pyvrp", LeaveAllOutSeeder())
+    instance = grid_instance(30, 4)
+    solution = solve(instance, SolveParams(time_limit_s=3))
+    ((seed_costs, chosen),) = races(race_log)
+    costs = dict(seed_costs)
+    assert costs["pyvrp-alone"] == int(instance.penalty.sum())
+    assert costs["vroom-then-pyvrp"] < costs["pyvrp-alone"]
+    assert chosen == "vroom-then-pyvrp"
+    assert solution.objective <= costs["vroom-then-pyvrp"]
+    assert solution.dropped == ()
+
+
+@needs_both
+def test_without_a_second_process_the_searches_take_turns(
+    monkeypatch: pytest.MonkeyPatch, race_log: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(multiprocessing, "current_process", Daemonic)
+    instance = grid_instance(20, 3)
+    solution = solve(instance, SolveParams(time_limit_s=3))
+    ((seed_costs, chosen),) = races(race_log)
+    # Both searches ran here, the side's first, each in half the time.
+    assert [strategy for strategy, _ in seed_costs] == ["vroom-then-pyvrp", "pyvrp-alone"]
+    costs = dict(seed_costs)
+    assert costs[chosen] == min(costs.values())
+    assert solution.objective <= costs[chosen]
+    assert solution.dropped == ()
+
+
+@needs_both
+def test_with_breaks_two_vroom_led_searches_race_and_the_cheaper_is_the_answer(
+    race_log: pytest.LogCaptureFixture,
+) -> None:
+    instance = grid_instance(25, 4, breaks=True, preferences=True)
+    solution = solve(instance, SolveParams(time_limit_s=3))
+    ((seed_costs, chosen),) = races(race_log)
+    costs = dict(seed_costs)
+    assert sorted(costs) == ["vroom-full-then-ortools", "vroom-short-then-ortools"]
+    # Both end in OR-Tools' own model: the cheaper one's timed solution is the answer as it is.
+    assert solution.objective == costs[chosen] == min(costs.values())
+    assert solution.dropped == ()
+    assert_routes_fit(instance, [list(route.nodes) for route in solution.routes])
+
+
+@needs_both
+def test_a_failing_seeder_only_loses_its_seed(
+    monkeypatch: pytest.MonkeyPatch, race_log: pytest.LogCaptureFixture
+) -> None:
+    # This process's PyVRP fails; the side process keeps its own PyVRP.
+    monkeypatch.setitem(SEEDER_BY_NAME, "pyvrp", CrashingSeeder())
+    instance = grid_instance(14, 2)
+    solution = solve(instance, SolveParams(time_limit_s=3))
+    ((seed_costs, chosen),) = races(race_log)
+    assert seed_costs == [("vroom-then-pyvrp", seed_costs[0][1])]
+    assert chosen == "vroom-then-pyvrp"
+    assert solution.objective <= seed_costs[0][1]
+    assert solution.dropped == ()
+
+
+@needs_both
+def test_a_missing_seeder_only_loses_its_searches(
+    monkeypatch: pytest.MonkeyPatch, race_log: pytest.LogCaptureFixture
+) -> None:
+    instance = grid_instance(14, 2)
+    # Without VROOM, two PyVRP searches race (different seeds).
+    monkeypatch.setitem(sys.modules, "vroom", None)
+    assert solve(instance, SolveParams(time_limit_s=2)).dropped == ()
+    ((seed_costs, _),) = races(race_log)
+    assert [strategy for strategy, _ in seed_costs] == ["pyvrp-alone", "pyvrp-alone"]
+    # Without either, OR-Tools searches alone.
+    monkeypatch.setitem(sys.modules, "pyvrp", None)
+    solution = solve(instance, SolveParams(time_limit_s=1))
+    assert len(races(race_log)) == 1
+    assert solution.dropped == ()
+
+
+@needs_both
+def test_the_race_prices_each_seed_as_or_tools_would_and_keeps_the_cheaper(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(multiprocessing, "current_process", Daemonic)
+    monkeypatch.setitem(SEEDER_BY_NAME, "pyvrp", LeaveAllOutSeeder())
+    instance = grid_instance(20, 3)
+    raced = race(instance, SolveParams(time_limit_s=2))
+    assert raced is not None
+    assert [seed.strategy for seed in raced.seeds] == [
+        Strategy.VROOM_THEN_PYVRP,
+        Strategy.PYVRP_ALONE,
+    ]
+    priced = [route_cost(instance, seed.routes) for seed in raced.seeds]
+    assert list(raced.costs) == priced
+    assert raced.best is raced.seeds[0] and priced[0] < priced[1]
+    assert_routes_fit(instance, raced.best.routes)
+
+
+@needs_both
+def test_reproducible_runs_give_the_same_routes_whatever_the_clock_says() -> None:
+    # A day VROOM leads (breaks): its searches end well before the time limit, which stays a
+    # cap. (PyVRP's work fills the seeding time on the reference machine, so a PyVRP-led run
+    # on a slower machine reaches the cap and is no longer reproducible.)
+    instance = grid_instance(40, 5, allowed=True, breaks=True)
+    params = SolveParams(time_limit_s=3, seed=3, reproducible=True)
+    first = solve(instance, params)
+    second = solve(instance, params)
+    assert [r.nodes for r in first.routes] == [r.nodes for r in second.routes]
+    assert first.objective == second.objective
+    assert first.dropped == ()

@@ -1,0 +1,78 @@
+"""OR-Tools' search from given routes: warm starts, repair of broken starts, exact timing."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from solver import Progress, SolveParams, SolverError, schedule, solve
+from solver.cost import route_cost
+from solver.model import build_routing_model
+from solver.params import search_parameters
+from solver.search import feasible_start, routes_of, search
+from tests.solver.instances import grid_instance, line_instance
+
+#: OR-Tools alone to its first local optimum: quick and deterministic.
+QUICK_ORTOOLS = SolveParams(time_limit_s=2, metaheuristic="greedy_descent", seeders=())
+
+
+def test_warm_start_improves_a_poor_route_and_keeps_every_node() -> None:
+    instance = line_instance([100, 200, 300, 400])
+    # Zig-zag: 0 -> 400 -> 100 -> 300 -> 200 -> 0 is 1,200 s; out and back is 800 s.
+    poor = [[3, 0, 2, 1]]
+    start_cost = schedule(instance, poor).objective
+    assert start_cost == 1200
+    reports: list[Progress] = []
+    solution = search(instance, QUICK_ORTOOLS, initial_routes=poor, on_progress=reports.append)
+    # The search's first solution is the poor route itself, and it went on from there.
+    assert reports[0].best_cost == start_cost and reports[0].placed == 4
+    assert solution.objective == 800
+    assert sorted(solution.routes[0].nodes) == [0, 1, 2, 3]
+    assert solution.dropped == ()
+
+
+def test_schedule_times_given_routes_and_names_a_broken_one() -> None:
+    instance = grid_instance(10, 2)
+    order = np.argsort(instance.window_s[:, 0]).tolist()
+    solution = solve(instance, SolveParams(time_limit_s=1, seeders=()))
+    routes = [list(route.nodes) for route in solution.routes]
+    timed = schedule(instance, routes)
+    assert [list(route.nodes) for route in timed.routes] == routes
+    assert timed.objective == route_cost(instance, routes)
+    # The latest window first, the earliest (closed by then) after it.
+    assert instance.window_s[order[-1], 0] > instance.window_s[order[0], 1]
+    backwards = [list(reversed(order)), []]
+    with pytest.raises(SolverError, match="vehicle 0"):
+        schedule(instance, backwards)
+
+
+def test_repairing_a_start_stops_at_its_deadline() -> None:
+    instance = grid_instance(12, 3)
+    handles = build_routing_model(instance)
+    routing = handles.routing
+    routing.CloseModelWithParameters(search_parameters(SolveParams()))
+    order = np.argsort(instance.window_s[:, 0]).tolist()
+    broken = [list(reversed(order[:6])), list(reversed(order[6:])), []]
+    late = feasible_start(routing, broken, until=0.0)
+    assert late is not None  # every route left to the search: an empty, valid start
+    assert routes_of(handles, instance, late) == [[], [], []]
+    repaired = feasible_start(routing, broken)
+    assert repaired is not None
+    assert any(routes_of(handles, instance, repaired))
+
+
+def test_a_start_keeps_every_route_that_holds_whatever_the_deadline() -> None:
+    instance = grid_instance(12, 3)
+    handles = build_routing_model(instance)
+    routing = handles.routing
+    routing.CloseModelWithParameters(search_parameters(SolveParams()))
+    holding = [list(route.nodes) for route in solve(instance, QUICK_ORTOOLS).routes]
+    assert sum(map(len, holding)) >= 6
+    order = np.argsort(instance.window_s[:, 0]).tolist()
+    # Vehicle 2's route breaks its windows (latest first); the others hold as they are.
+    spare = [node for node in order if node not in holding[0] and node not in holding[1]]
+    broken = [holding[0], holding[1], list(reversed(spare))]
+    assert routing.ReadAssignmentFromRoutes([[], [], broken[2]], True) is None
+    late = feasible_start(routing, broken, until=0.0)
+    assert late is not None
+    assert routes_of(handles, instance, late) == [holding[0], holding[1], []]

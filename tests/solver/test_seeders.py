@@ -1,0 +1,131 @@
+"""The seeders: what each library can express, and its routes translated back, fitting every
+rule of the OR-Tools model."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import time
+
+import pytest
+
+from solver import schedule
+from solver.cost import route_cost
+from solver.seeders import (
+    MAX_PROFILES,
+    PYVRP,
+    PYVRP_NODE_ITERATIONS_PER_S,
+    SEEDERS,
+    VROOM,
+    Seeder,
+    installed_seeders,
+    pyvrp_iterations,
+    pyvrp_routes,
+    seedable,
+    seeder_named,
+    vroom_level,
+    vroom_routes,
+)
+from tests.solver.instances import HOUR, assert_routes_fit, grid_instance
+
+needs_both = pytest.mark.skipif(
+    installed_seeders() != ("pyvrp", "vroom"), reason="PyVRP and VROOM are engine dependencies"
+)
+
+
+def test_seedable_names_what_each_library_can_express() -> None:
+    assert seedable(grid_instance()) == ("pyvrp", "vroom")
+    assert seedable(grid_instance(allowed=True)) == ("pyvrp", "vroom")
+    assert seedable(grid_instance(preferences=True)) == ("pyvrp", "vroom")
+    # PyVRP has no breaks; VROOM has.
+    assert seedable(grid_instance(breaks=True)) == ("vroom",)
+    # Too many eligibility patterns for PyVRP's profiles.
+    many = grid_instance(40, MAX_PROFILES + 2)
+    one_each = tuple((k % many.n_vehicles,) for k in range(many.n_nodes))
+    assert seedable(dataclasses.replace(many, allowed=one_each)) == ("vroom",)
+    # Soft windows (re-planning) are priced by OR-Tools alone.
+    instance = grid_instance()
+    soft = dataclasses.replace(instance, soft_window_s=instance.window_s.copy(), soft_window_cost=1)
+    assert seedable(soft) == ()
+
+
+def test_seeders_are_found_by_name_and_an_unknown_name_is_refused() -> None:
+    seeders: list[Seeder] = [seeder_named(name) for name in SEEDERS]
+    assert seeders == [PYVRP, VROOM]
+    assert [seeder.name for seeder in seeders] == list(SEEDERS)
+    with pytest.raises(ValueError, match="'ortools'"):
+        seeder_named("ortools")
+
+
+def test_a_library_that_cannot_be_imported_is_not_installed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # ``sys.modules[name] = None`` is how Python marks a module that cannot be imported.
+    monkeypatch.setitem(sys.modules, "vroom", None)
+    assert installed_seeders() == tuple(name for name in SEEDERS if name != "vroom")
+    assert installed_seeders(("vroom",)) == ()
+
+
+@needs_both
+@pytest.mark.parametrize("seeder", [PYVRP, VROOM], ids=lambda seeder: seeder.name)
+def test_each_seeder_finds_routes_for_every_node_by_its_deadline(seeder: Seeder) -> None:
+    instance = grid_instance(30, 4, allowed=True)
+    assert seeder.can_seed(instance)
+    routes = seeder.routes(instance, time.time() + 1.0, seed=1)
+    assert_routes_fit(instance, routes)
+    assert sum(map(len, routes)) == instance.n_nodes
+
+
+@needs_both
+def test_pyvrp_routes_keep_eligibility_and_every_rule() -> None:
+    instance = grid_instance(30, 4, allowed=True)
+    routes = pyvrp_routes(instance, 1.0, seed=1)
+    assert_routes_fit(instance, routes)
+    assert sum(map(len, routes)) == instance.n_nodes
+
+
+@needs_both
+def test_pyvrp_starts_from_given_routes() -> None:
+    instance = grid_instance(25, 3)
+    start = pyvrp_routes(instance, 0.5, seed=1)
+    again = pyvrp_routes(instance, 0.2, seed=2, start=start)
+    assert route_cost(instance, again) <= route_cost(instance, start)
+
+
+@needs_both
+def test_pyvrp_tells_each_better_cost_as_it_finds_it() -> None:
+    instance = grid_instance(25, 3)
+    heard: list[int] = []
+    routes = pyvrp_routes(instance, 60.0, seed=1, work_s=0.05, on_best=heard.append)
+    assert heard and heard == sorted(heard, reverse=True)
+    assert heard[-1] == route_cost(instance, routes)
+
+
+@needs_both
+def test_vroom_routes_keep_eligibility_breaks_and_every_rule() -> None:
+    instance = grid_instance(30, 4, allowed=True, breaks=True)
+    routes = vroom_routes(instance, 2.0)
+    assert_routes_fit(instance, routes)
+    solution = schedule(instance, routes)
+    for route in solution.routes:
+        if route.nodes:
+            ((start, duration),) = route.breaks
+            assert 4 * HOUR <= start <= 5 * HOUR and duration == 1800
+
+
+@needs_both
+def test_reproducible_pyvrp_counts_iterations() -> None:
+    instance = grid_instance(30, 4)
+    # A generous clock, a small amount of work: the work decides, so two runs agree.
+    runs = [pyvrp_routes(instance, 60.0, seed=5, work_s=0.05) for _ in range(2)]
+    assert runs[0] == runs[1]
+    assert pyvrp_iterations(100, 1.0) == PYVRP_NODE_ITERATIONS_PER_S // 100
+
+
+def test_vroom_level_is_the_most_thorough_that_ends_in_time() -> None:
+    assert vroom_level(100, 10.0) == 5
+    assert vroom_level(250, 0.01) == 0  # never below the fastest level
+    levels = [vroom_level(800, budget) for budget in (1, 5, 20, 60, 200)]
+    assert levels == sorted(levels) and levels[0] < levels[-1]
+    by_size = [vroom_level(n, 20.0) for n in (60, 250, 800, 2500)]
+    assert by_size == sorted(by_size, reverse=True) and by_size[0] > by_size[-1]

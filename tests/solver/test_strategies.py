@@ -1,0 +1,71 @@
+"""The four seeding searches, each run on its own: the routes each finds and how it ends."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from solver.cost import route_cost
+from solver.seeders import installed_seeders
+from solver.strategies import Strategy, run_strategy
+from tests.solver.instances import assert_routes_fit, grid_instance
+
+needs_both = pytest.mark.skipif(
+    installed_seeders() != ("pyvrp", "vroom"), reason="PyVRP and VROOM are engine dependencies"
+)
+
+
+def test_each_strategy_has_one_distinct_name() -> None:
+    names = [strategy.value for strategy in Strategy]
+    assert names == [
+        "pyvrp-alone",
+        "vroom-then-pyvrp",
+        "vroom-short-then-ortools",
+        "vroom-full-then-ortools",
+    ]
+    assert [s for s in Strategy if s.ends_in_ortools] == [
+        Strategy.VROOM_SHORT_THEN_ORTOOLS,
+        Strategy.VROOM_FULL_THEN_ORTOOLS,
+    ]
+
+
+@needs_both
+@pytest.mark.parametrize("strategy", [Strategy.PYVRP_ALONE, Strategy.VROOM_THEN_PYVRP])
+def test_a_search_ending_in_a_seeder_gives_routes_for_or_tools_to_time(
+    strategy: Strategy,
+) -> None:
+    instance = grid_instance(30, 4, allowed=True)
+    seed = run_strategy(strategy, instance, time.time() + 1.5, seed=1)
+    assert seed.strategy is strategy
+    assert seed.timed is None
+    assert_routes_fit(instance, seed.routes)
+    assert sum(map(len, seed.routes)) == instance.n_nodes
+
+
+@needs_both
+@pytest.mark.parametrize(
+    "strategy", [Strategy.VROOM_SHORT_THEN_ORTOOLS, Strategy.VROOM_FULL_THEN_ORTOOLS]
+)
+def test_a_search_ending_in_or_tools_gives_its_routes_timed(strategy: Strategy) -> None:
+    instance = grid_instance(25, 4, breaks=True, preferences=True)
+    heard: list[tuple[int, int | None]] = []
+    seed = run_strategy(
+        strategy, instance, time.time() + 2.5, seed=1, report=lambda c, p: heard.append((c, p))
+    )
+    assert seed.strategy is strategy
+    assert seed.timed is not None
+    assert [list(route.nodes) for route in seed.timed.routes] == seed.routes
+    assert seed.timed.objective == route_cost(instance, seed.routes)
+    assert seed.timed.dropped == ()
+    # The first report is VROOM's routes, all placed; nothing heard is cheaper than the answer.
+    assert heard[0][1] == instance.n_nodes
+    assert min(cost for cost, _ in heard) >= seed.timed.objective
+
+
+@needs_both
+@pytest.mark.parametrize("strategy", [Strategy.VROOM_THEN_PYVRP, Strategy.VROOM_SHORT_THEN_ORTOOLS])
+def test_counting_work_gives_the_same_routes_whatever_the_clock_says(strategy: Strategy) -> None:
+    instance = grid_instance(25, 4, breaks=strategy.ends_in_ortools)
+    runs = [run_strategy(strategy, instance, time.time() + 30, 3, work_s=0.5) for _ in range(2)]
+    assert runs[0].routes == runs[1].routes
