@@ -29,7 +29,15 @@ from dispatch.contract.schema import (
 )
 from dispatch.contract.validate import load_json, parse_problem, pydantic_errors
 from dispatch.errors import FieldError, InputError
-from dispatch.model import Plan, Problem, StopStatus, TechnicianId, UnassignedCode, VisitId
+from dispatch.model import (
+    Plan,
+    Problem,
+    StopStatus,
+    TechnicianId,
+    UnassignedCode,
+    Visit,
+    VisitId,
+)
 from dispatch.units import clock_to_datetime, format_clock
 
 __all__ = ["EventBatch", "VisitProgress", "apply_to_problem", "parse_events", "read_batch"]
@@ -131,6 +139,7 @@ class _Checker:
         self.batch = EventBatch(at=self.at, version=wire.version, raw=raw)
         self.new_ids: set[str] = set()
         self.new_rows: list[dict[str, Any]] = []
+        self.added: dict[VisitId, Visit] = {}
 
     def error(self, index: int | None, entity: str | None, message: str) -> None:
         path = "at" if index is None else f"events[{index}]"
@@ -264,7 +273,7 @@ class _Checker:
             if not self.known_technician(index, event.technician_id):
                 return
             tech = self.technicians[TechnicianId(event.technician_id)]
-            visit = self.visits.get(visit_id)
+            visit = self.visits.get(visit_id) or self.added.get(visit_id)
             if visit is not None:
                 missing = sorted(visit.required_skills - tech.skills)
                 if missing:
@@ -300,7 +309,7 @@ class _Checker:
         # problem's rules: check it inside a copy of the day.
         trial = {**self.problem_raw, "visits": [row]}
         try:
-            parse_problem(trial, stored=True)
+            added = parse_problem(trial, stored=True).visits[0]
         except InputError as error:
             for item in error.errors:
                 if item.path.startswith("visits[0]"):
@@ -309,6 +318,7 @@ class _Checker:
             return
         self.new_ids.add(event.visit.id)
         self.new_rows.append(row)
+        self.added[added.id] = added  # a later event of the batch may move it
 
 
 def apply_to_problem(problem_raw: Mapping[str, Any], batch: EventBatch) -> dict[str, Any]:

@@ -353,8 +353,8 @@ def test_read_batch_checks_shapes_before_any_rule_of_the_day() -> None:
     assert "'lunch'" in caught.value.errors[2].message
 
 
-# Engine bugs found while writing these tests: each test below states the behaviour the module
-# promises; the xfails fail today.
+# Engine bugs found while writing these tests, each fixed since: the tests below state the
+# behaviour the module promises.
 
 
 def test_a_visit_added_and_moved_in_one_batch_is_applied() -> None:
@@ -374,12 +374,6 @@ def test_a_visit_added_and_moved_in_one_batch_is_applied() -> None:
     assert after["visits"][-1]["appointment"] == "15:00"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="moved skips the skill and crew checks for a visit added earlier in the batch "
-    "(self.visits holds the day's visits only): the move is accepted, and the visit is later "
-    "left out as pinned",
-)
 def test_moving_a_new_visit_to_someone_without_its_skill_is_refused() -> None:
     found = errors_of(
         [
