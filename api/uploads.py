@@ -15,7 +15,7 @@ from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from dispatch.contract.sheets import problem_from_sheets, read_table, read_workbook
+from dispatch.contract.sheets import SheetDay, problem_from_sheets, read_table, read_workbook
 from dispatch.contract.validate import load_json
 from dispatch.errors import FieldError, InputError
 
@@ -41,8 +41,8 @@ UPLOAD_FORM: dict[str, Any] = {
 }
 
 
-async def read_upload(request: Request) -> dict[str, Any]:
-    """The problem JSON of the form ``request`` carries, not yet validated.
+async def read_upload(request: Request) -> SheetDay:
+    """The day the form ``request`` carries: its problem JSON and the validated ``Problem``.
 
     Raises
     ------
@@ -66,7 +66,7 @@ async def read_upload(request: Request) -> dict[str, Any]:
         contents = {k: await v.read() for k, v in uploads.items()}
         names = {k: v.filename or k for k, v in uploads.items()}
 
-    def build() -> dict[str, Any]:
+    def build() -> SheetDay:
         if "workbook" in contents:
             technicians, visits = read_workbook(names["workbook"], contents["workbook"])
         elif {"technicians", "visits"} <= contents.keys():
@@ -87,5 +87,5 @@ async def read_upload(request: Request) -> dict[str, Any]:
             policy=policy,
         )
 
-    problem: dict[str, Any] = await run_in_threadpool(build)
-    return problem
+    day: SheetDay = await run_in_threadpool(build)
+    return day

@@ -46,9 +46,11 @@ async def create_problem(request: Request, key: Dispatcher, store: StoreDep) -> 
     nothing is stored unless the whole day is valid."""
     media = request.headers.get("content-type", "application/json").split(";")[0].strip()
     if media == "multipart/form-data":
-        raw = await read_upload(request)
+        day = await read_upload(request)  # validated as it was read
+        raw, problem = day.raw, day.problem
     elif media == "application/json":
         raw = load_json(await request.body())
+        problem = await run_in_threadpool(parse_problem, raw)
     else:
         raise InputError(
             [
@@ -58,7 +60,6 @@ async def create_problem(request: Request, key: Dispatcher, store: StoreDep) -> 
             ],
             what="request",
         )
-    problem = await run_in_threadpool(parse_problem, raw)
     problem_id = new_id("pb")
     await run_in_threadpool(store.save_problem, raw, problem_id=problem_id)
     return ProblemCreated(

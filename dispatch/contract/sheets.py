@@ -27,12 +27,14 @@ import pandas as pd
 
 from dispatch.contract.validate import parse_problem
 from dispatch.errors import FieldError, InputError
+from dispatch.model import Problem
 
 __all__ = [
     "MAX_COLUMNS",
     "MAX_ROWS",
     "MAX_XLSX_ROW_BYTES",
     "MAX_XLSX_UNPACKED_BYTES",
+    "SheetDay",
     "problem_from_sheets",
     "read_table",
     "read_workbook",
@@ -479,6 +481,14 @@ def _translate(
     return FieldError(where, error.message, error.entity_id)
 
 
+@dataclass(frozen=True, slots=True)
+class SheetDay:
+    """A day read from sheets: the problem JSON to store and the validated ``Problem``."""
+
+    raw: dict[str, Any]
+    problem: Problem
+
+
 def problem_from_sheets(
     technicians: pd.DataFrame,
     visits: pd.DataFrame,
@@ -486,8 +496,9 @@ def problem_from_sheets(
     date: str,
     timezone: str = "UTC",
     policy: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
-    """The problem JSON of a day given as two sheets, checked like any posted day.
+) -> SheetDay:
+    """The day given as two sheets: its problem JSON, checked like any posted day, and the
+    validated ``Problem`` (so no caller validates it again).
 
     Raises
     ------
@@ -510,7 +521,7 @@ def problem_from_sheets(
     if policy:
         problem["policy"] = dict(policy)
     try:
-        parse_problem(problem)
+        parsed = parse_problem(problem)
     except InputError as error:
         raise InputError([_translate(e, rows) for e in error.errors], what="upload") from None
-    return problem
+    return SheetDay(problem, parsed)

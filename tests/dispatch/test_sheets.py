@@ -55,7 +55,7 @@ def errors_of(
 
 
 def test_two_csv_sheets_make_a_valid_day() -> None:
-    day = problem_from_sheets(*sheets(), date="2026-11-23", timezone="Asia/Shanghai")
+    day = problem_from_sheets(*sheets(), date="2026-11-23", timezone="Asia/Shanghai").raw
     problem = parse_problem(day)
     assert [t.id for t in problem.technicians] == ["T1", "T2"]
     t1, t2 = day["technicians"]
@@ -73,7 +73,7 @@ def test_two_csv_sheets_make_a_valid_day() -> None:
 def test_semicolons_and_decimal_commas_are_read() -> None:
     technicians = TECHNICIANS_CSV.replace(",", ";").replace("water_heater;ac", "water_heater,ac")
     technicians = technicians.replace(";12.5", ";12,5")
-    day = problem_from_sheets(*sheets(technicians=technicians), date="2026-11-23")
+    day = problem_from_sheets(*sheets(technicians=technicians), date="2026-11-23").raw
     assert day["technicians"][1]["capacity"] == {"volume_m3": 12.5}
     assert day["technicians"][0]["skills"] == ["water_heater", "ac"]
 
@@ -300,3 +300,9 @@ def test_an_xlsx_row_past_the_byte_cap_is_refused_and_long_sheets_are_not() -> N
         "visits sheet",
         f"visits.xlsx has a row of more than {limit_mb} MB (the limit)",
     )
+
+
+def test_the_day_read_from_sheets_comes_validated() -> None:
+    day = problem_from_sheets(*sheets(), date="2026-11-23", timezone="Asia/Shanghai")
+    assert day.problem == parse_problem(day.raw)
+    assert [visit.id for visit in day.problem.visits] == [row["id"] for row in day.raw["visits"]]
