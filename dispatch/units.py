@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 __all__ = [
     "SECONDS_PER_MINUTE",
+    "as_minutes",
     "clock_to_datetime",
     "format_clock",
     "iso",
@@ -65,6 +66,11 @@ def minutes_to_s(minutes: float) -> int:
 def travel_minutes_to_s(minutes: float) -> int:
     """A travel time in minutes as whole seconds, rounded up to the next whole minute."""
     return math.ceil(round(minutes, 6)) * SECONDS_PER_MINUTE
+
+
+def as_minutes(duration: timedelta) -> float:
+    """A duration in minutes, as the contract writes durations."""
+    return duration.total_seconds() / SECONDS_PER_MINUTE
 
 
 def km_to_m(km: float) -> int:

@@ -17,6 +17,9 @@ from typing import Annotated, Literal
 from pydantic import AllowInfNan, BaseModel, BeforeValidator, ConfigDict, Field, Strict
 from pydantic_core import PydanticCustomError
 
+from dispatch.model import Policy, TravelSettings
+from dispatch.units import as_minutes
+
 __all__ = [
     "UNPAIRED_SURROGATE",
     "BreakIn",
@@ -94,6 +97,9 @@ Text = Annotated[str, BeforeValidator(_valid_unicode)]
 Number = Annotated[float, Strict(), AllowInfNan(False)]
 #: A JSON integer: ``true``, ``1.5``, ``1.0`` and ``"1"`` are refused.
 Integer = Annotated[int, Strict()]
+#: The policy's defaults have one home, the domain model: the wire schema shows them in minutes.
+_POLICY = Policy()
+_TRAVEL = TravelSettings()
 #: A local clock time ``HH:MM`` on the plan's date; ``24:00`` is the end of the day.
 Clock = Annotated[
     Text,
@@ -205,9 +211,9 @@ class TravelSettingsIn(_Strict):
     """How the embedded ``geodesic`` provider turns straight lines into driving times."""
 
     provider: Literal["geodesic"] = "geodesic"
-    circuity: Number = Field(default=1.35, ge=1.0, le=3.0)
+    circuity: Number = Field(default=_TRAVEL.circuity, ge=1.0, le=3.0)
     speed_kmh: list[tuple[EarthKm, Annotated[Number, Field(gt=0, le=300)]]] = Field(
-        default_factory=lambda: [(0.0, 15.0), (2.0, 22.0), (10.0, 35.0), (30.0, 55.0)],
+        default_factory=lambda: list(_TRAVEL.speed_kmh),
         min_length=1,
         description="Average speed by trip length: (km, km/h) points, interpolated linearly.",
     )
@@ -216,12 +222,17 @@ class TravelSettingsIn(_Strict):
 class PolicyIn(_Strict):
     """The desk's rules; every field has a default fit for a city service team."""
 
-    early_arrival_min: tuple[DayMinutes, DayMinutes] = (5, 10)
-    service_radius_km: Number = Field(default=100, gt=0, le=20_050)
-    time_limit_s: Number = Field(default=10, gt=0, le=3600)
-    urgent_response_min: Number = Field(default=120, gt=0, le=24 * 60)
+    early_arrival_min: tuple[DayMinutes, DayMinutes] = (
+        as_minutes(_POLICY.early_band[0]),
+        as_minutes(_POLICY.early_band[1]),
+    )
+    service_radius_km: Number = Field(default=_POLICY.service_radius_km, gt=0, le=20_050)
+    time_limit_s: Number = Field(default=_POLICY.time_limit_s, gt=0, le=3600)
+    urgent_response_min: Number = Field(
+        default=as_minutes(_POLICY.urgent_response), gt=0, le=24 * 60
+    )
     preferred_technician_min: Number = Field(
-        default=30,
+        default=as_minutes(_POLICY.preferred_technician_bonus),
         ge=0,
         le=24 * 60,
         description="Extra travel minutes worth spending to keep a visit with its preferred "
@@ -229,25 +240,25 @@ class PolicyIn(_Strict):
     )
     travel: TravelSettingsIn = Field(default_factory=TravelSettingsIn)
     promise_window_min: Number = Field(
-        default=30,
+        default=as_minutes(_POLICY.promise_width),
         gt=0,
         le=240,
         description="Width of the arrival window told to a customer without an appointment.",
     )
     notify_tolerance_min: Number = Field(
-        default=15,
+        default=as_minutes(_POLICY.notify_tolerance),
         ge=0,
         le=24 * 60,
         description="Minutes a promised arrival may move in a re-plan before the customer "
         "must be called.",
     )
     reassign_cost_min: Number = Field(
-        default=30,
+        default=as_minutes(_POLICY.reassign_cost),
         ge=0,
         le=24 * 60,
         description="Travel minutes a re-plan will spend to keep a visit with its technician.",
     )
-    replan_time_limit_s: Number = Field(default=1, gt=0, le=600)
+    replan_time_limit_s: Number = Field(default=_POLICY.replan_time_limit_s, gt=0, le=600)
 
 
 class TravelIn(_Strict):

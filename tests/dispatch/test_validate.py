@@ -429,3 +429,12 @@ def test_events_nesting_too_deep_or_a_boolean_version_are_refused(
     delay = {"type": "delay", "technician_id": "T1", "minutes": 5}
     with pytest.raises(InputError, match=r"version: Input should be a valid integer \(got True"):
         parse_events({"at": "09:00", "version": True, "events": [delay]}, raw, problem, plan)
+
+
+def test_a_day_without_a_policy_gets_the_domain_defaults() -> None:
+    from dispatch.model import Policy
+    from tests.conftest import line_day
+
+    day = line_day()
+    del day["policy"]
+    assert parse_problem(day).policy == Policy()
