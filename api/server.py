@@ -23,14 +23,27 @@ __all__ = ["HEAD_TIMEOUT_S", "PROTOCOL", "HeadDeadlineProtocol"]
 HEAD_TIMEOUT_S = 10.0
 
 
-class _HeadDeadline:
+class _HeadDeadline(asyncio.Protocol):
     """What both protocols add: a timer armed when the connection opens and after each
-    response, that closes the connection unless a request is under way when it fires."""
+    response, that closes the connection unless a request is under way when it fires. Mixed in
+    before uvicorn's protocol, whose methods ``super()`` reaches."""
 
     transport: asyncio.Transport
     loop: asyncio.AbstractEventLoop
     cycle: Any
     _head_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        self._arm_head_timer()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()  # type: ignore[misc]  # uvicorn's protocol, next in MRO
+        self._arm_head_timer()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_head_timer()
+        super().connection_lost(exc)
 
     def _arm_head_timer(self) -> None:
         self._cancel_head_timer()
@@ -49,31 +62,11 @@ class _HeadDeadline:
 
 
 class _HttpTools(_HeadDeadline, HttpToolsProtocol):
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
-        self._arm_head_timer()
-
-    def on_response_complete(self) -> None:
-        super().on_response_complete()
-        self._arm_head_timer()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._cancel_head_timer()
-        super().connection_lost(exc)
+    """uvicorn's httptools protocol with the head deadline."""
 
 
 class _H11(_HeadDeadline, H11Protocol):
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
-        self._arm_head_timer()
-
-    def on_response_complete(self) -> None:
-        super().on_response_complete()
-        self._arm_head_timer()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._cancel_head_timer()
-        super().connection_lost(exc)
+    """uvicorn's h11 protocol with the head deadline."""
 
 
 try:
