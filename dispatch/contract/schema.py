@@ -17,7 +17,7 @@ from typing import Annotated, Literal
 from pydantic import AllowInfNan, BaseModel, BeforeValidator, ConfigDict, Field, Strict
 from pydantic_core import PydanticCustomError
 
-from dispatch.model import Policy, TravelSettings
+from dispatch.model import Policy, TravelSettings, UnassignedCode
 from dispatch.units import as_minutes
 
 __all__ = [
@@ -340,9 +340,7 @@ class UnassignedOut(_Strict):
     """A visit nobody could take, with a reason a dispatcher understands."""
 
     visit_id: str
-    code: Literal[
-        "no_skill", "crew_size", "radius", "pinned", "window", "capacity", "no_room", "cancelled"
-    ]
+    code: UnassignedCode
     reason: str
     candidates: list[str] = Field(default_factory=list)
 

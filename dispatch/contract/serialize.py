@@ -70,7 +70,7 @@ def plan_document(
         unassigned=[
             UnassignedOut(
                 visit_id=item.visit_id,
-                code=item.code.value,
+                code=item.code,
                 reason=item.reason,
                 candidates=list(item.candidates),
             )
