@@ -4,10 +4,7 @@ generated clients can trust, and connections that never send a request."""
 
 from __future__ import annotations
 
-import os
 import socket
-import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -20,7 +17,7 @@ import pytest
 from api.app import create_app
 from api.server import HEAD_TIMEOUT_S
 from tests.api.conftest import Service, make_key, start_service
-from tests.api.test_readme_session import free_port
+from tests.api.test_readme_session import running_serve
 
 BATCH = {"at": "09:00", "events": [{"type": "delay", "technician_id": "T1", "minutes": 5}]}
 
@@ -103,26 +100,7 @@ def test_the_schema_declares_security_and_limits_as_the_service_enforces_them() 
 
 @pytest.mark.slow
 def test_a_connection_that_sends_no_request_is_closed(tmp_path: Path) -> None:
-    port = free_port()
-    env = os.environ | {"FIELDROUTE_DATABASE_URL": f"sqlite:///{tmp_path / 'service.db'}"}
-    fieldroute = Path(sys.executable).parent / "fieldroute"
-    server = subprocess.Popen(
-        [str(fieldroute), "serve", "--port", str(port)],
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz") as answer:
-                    assert answer.status == 200
-                    break
-            except OSError:
-                assert server.poll() is None and time.monotonic() < deadline
-                time.sleep(0.2)
+    with running_serve(tmp_path) as (port, _):
         silent = socket.create_connection(("127.0.0.1", port))
         # A head sent a byte at a time never completes either.
         trickle = socket.create_connection(("127.0.0.1", port))
@@ -139,6 +117,3 @@ def test_a_connection_that_sends_no_request_is_closed(tmp_path: Path) -> None:
         trickle.close()
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz") as answer:
             assert answer.status == 200  # the server itself is fine
-    finally:
-        server.terminate()
-        server.wait(timeout=30)

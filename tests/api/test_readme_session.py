@@ -10,11 +10,14 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+FIELDROUTE = Path(sys.executable).parent / "fieldroute"
 
 
 def session_script() -> str:
@@ -33,21 +36,16 @@ def free_port() -> int:
         return port
 
 
-@pytest.mark.slow
-@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
-@pytest.mark.parametrize("processes", [1, 2], ids=["one-process", "two-processes"])
-def test_the_readme_curl_session_runs_against_fieldroute_serve(
-    tmp_path: Path, processes: int
-) -> None:
-    """As written, on one server process and on two (the session's requests then land on
-    either: jobs, versions and driver links are shared through the database)."""
+@contextmanager
+def running_serve(tmp_path: Path, *options: str) -> Iterator[tuple[int, dict[str, str]]]:
+    """A fresh ``fieldroute serve`` on a free port and a SQLite file in ``tmp_path``, answering
+    /healthz; its port and environment. Stopped afterwards."""
     port = free_port()
     env = os.environ | {"FIELDROUTE_DATABASE_URL": f"sqlite:///{tmp_path / 'service.db'}"}
-    fieldroute = Path(sys.executable).parent / "fieldroute"
     log = tmp_path / "serve.log"
     with log.open("wb") as sink:
         server = subprocess.Popen(
-            [str(fieldroute), "serve", "--port", str(port), "--processes", str(processes)],
+            [str(FIELDROUTE), "serve", "--port", str(port), *options],
             env=env,
             cwd=tmp_path,
             stdout=subprocess.DEVNULL,
@@ -64,18 +62,30 @@ def test_the_readme_curl_session_runs_against_fieldroute_serve(
                 assert server.poll() is None, log.read_text()
                 assert time.monotonic() < deadline, "fieldroute serve did not start"
                 time.sleep(0.2)
+        yield port, env
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+@pytest.mark.parametrize("processes", [1, 2], ids=["one-process", "two-processes"])
+def test_the_readme_curl_session_runs_against_fieldroute_serve(
+    tmp_path: Path, processes: int
+) -> None:
+    """As written, on one server process and on two (the session's requests then land on
+    either: jobs, versions and driver links are shared through the database)."""
+    with running_serve(tmp_path, "--processes", str(processes)) as (port, env):
         run = subprocess.run(
             ["bash", "-euo", "pipefail", "-c", session_script()],
             cwd=ROOT,
             env=env
-            | {"API": f"http://127.0.0.1:{port}", "PATH": f"{fieldroute.parent}:{env['PATH']}"},
+            | {"API": f"http://127.0.0.1:{port}", "PATH": f"{FIELDROUTE.parent}:{env['PATH']}"},
             capture_output=True,
             text=True,
             timeout=180,
         )
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     assert run.returncode == 0, run.stderr + run.stdout
     lines = run.stdout.strip().splitlines()
     assert int(lines[0]) > 200, "most of the 250 visits are placed"
