@@ -122,7 +122,9 @@ def _solve_file(
             raw,
             problem,
             params=params,
-            save=lambda plan: store.save_problem_and_plan(raw, plan, problem_id=new_id("pb")),
+            save=lambda plan, record: store.save_problem_and_plan(
+                raw, plan, problem_id=new_id("pb"), record=record
+            ),
             on_progress=on_progress,
         )
     document, report = solved.document, solved.report

@@ -99,8 +99,8 @@ def _solve(store: Store, job_id: str, attempt: int) -> None:
                 problem,
                 params=solve_params(problem, job.time_limit_s, None),
                 plan_id=job.plan_id,
-                save=lambda plan: store.finish_job(
-                    job_id, attempt, plan, elapsed_s=time.monotonic() - started
+                save=lambda plan, record: store.finish_job(
+                    job_id, attempt, plan, elapsed_s=time.monotonic() - started, record=record
                 ),
                 on_progress=progress,
             )

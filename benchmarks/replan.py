@@ -24,6 +24,7 @@ from typing import Any
 from benchmarks.dayset import generate_day
 from benchmarks.field_days import SEED
 from benchmarks.results import record
+from dispatch.contract.record import plan_record
 from dispatch.contract.serialize import plan_document
 from dispatch.contract.validate import parse_problem
 from dispatch.desk.replan import replan_stored
@@ -94,7 +95,9 @@ def run(visits: int, repeats: int, plan_time_limit: float) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as folder:
         for k in range(repeats):
             store = Store(f"sqlite:///{Path(folder) / f'run{k}.db'}")
-            store.save_problem_and_plan(raw, first, problem_id="pb_bench")
+            store.save_problem_and_plan(
+                raw, first, problem_id="pb_bench", record=plan_record(plan)
+            )
             started = time.perf_counter()
             answer = replan_stored(store, "pl_bench", events).model_dump(mode="json")
             times.append(time.perf_counter() - started)

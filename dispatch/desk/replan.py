@@ -12,14 +12,15 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from dispatch.contract.record import plan_record, read_record
 from dispatch.contract.schema import PlanOut
 from dispatch.contract.serialize import plan_document, read_plan
 from dispatch.contract.validate import load_json, parse_problem
-from dispatch.errors import FieldError, InputError, InternalError
+from dispatch.errors import FieldError, InputError
 from dispatch.model import Plan
 from dispatch.persistence import Store, StoreConflictError, new_id
 from dispatch.planning import SolveParams
-from dispatch.replanning.events import apply_to_problem, parse_events
+from dispatch.replanning.events import apply_to_problem, apply_to_problem_json, parse_events
 from dispatch.replanning.replan import replan_day
 from dispatch.travel import TravelTimeProvider
 
@@ -73,15 +74,11 @@ def replan_stored(
         )
     problem_raw = store.load_problem_of_plan(plan_id, latest["version"])
     problem = parse_problem(problem_raw, stored=True)
-    previous = read_plan(PlanOut.model_validate(latest))
+    previous = _stored_plan(store, plan_id, latest)
     batch = parse_events(raw, problem_raw, problem, previous)
-    next_raw = apply_to_problem(problem_raw, batch)
-    try:
-        next_problem = parse_problem(next_raw, stored=True)
-    except InputError as error:  # the checks in parse_events should make this impossible
-        raise InternalError(f"events produced an invalid day: {error}") from error
+    next_problem = apply_to_problem(problem, batch)
     plan = replan_day(next_problem, previous, batch, provider=provider, params=params)
-    next_raw = _release_pins(next_raw, plan)
+    next_raw = _release_pins(apply_to_problem_json(problem_raw, batch), plan)
     document = plan_document(
         next_problem,
         plan,
@@ -90,6 +87,19 @@ def replan_stored(
         created_at=datetime.now(UTC),
     )
     store.save_replan(
-        next_raw, document.model_dump(mode="json"), dict(raw), problem_id=new_id("pb")
+        next_raw,
+        document.model_dump(mode="json"),
+        dict(raw),
+        problem_id=new_id("pb"),
+        record=plan_record(plan),
     )
     return document
+
+
+def _stored_plan(store: Store, plan_id: str, document: Mapping[str, Any]) -> Plan:
+    """The stored version as it was planned: from its full-precision record, or from its
+    rounded document when it was stored before records were kept."""
+    record = store.load_plan_record(plan_id, document["version"])
+    if record is not None:
+        return read_record(record)
+    return read_plan(PlanOut.model_validate(document))

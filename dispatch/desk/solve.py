@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from dispatch.contract.record import plan_record
 from dispatch.contract.schema import PlanOut
 from dispatch.contract.serialize import plan_document
 from dispatch.model import Problem
@@ -49,7 +50,7 @@ def solve_day(
     problem: Problem,
     *,
     params: SolveParams,
-    save: Callable[[dict[str, Any]], object],
+    save: Callable[[dict[str, Any], dict[str, Any]], object],
     plan_id: str | None = None,
     on_progress: Callable[[Progress], None] | None = None,
 ) -> SolvedDay:
@@ -62,8 +63,9 @@ def solve_day(
     params
         The search (``solve_params``).
     save
-        Writes the plan's JSON: with a new day in one transaction (the CLI), or as a solve
-        job's result, which marks the job done.
+        Writes the plan's document and its full-precision record
+        (``dispatch.contract.record``), both JSON: with a new day in one transaction (the CLI),
+        or as a solve job's result, which marks the job done.
     plan_id
         The plan's id; a new one by default.
     on_progress
@@ -84,7 +86,7 @@ def solve_day(
             len(report.violations),
             report.violations[:5],
         )
-    save(stored)
+    save(stored, plan_record(plan))
     return SolvedDay(document, report)
 
 

@@ -179,27 +179,35 @@ class Store:
         return True
 
     def save_problem_and_plan(
-        self, problem: dict[str, Any], plan: dict[str, Any], *, problem_id: str
+        self,
+        problem: dict[str, Any],
+        plan: dict[str, Any],
+        *,
+        problem_id: str,
+        record: dict[str, Any] | None = None,
     ) -> None:
-        """Store a new problem and the first version of its plan in one transaction."""
+        """Store a new problem and the first version of its plan (its document, and its
+        full-precision ``record`` when given) in one transaction."""
         now = datetime.now(UTC)
         with Session(self.engine) as session:
             try:
                 with session.begin():
                     session.add(self._problem_row(problem, problem_id, now))
                     session.flush()
-                    session.add(self._plan_row(plan, problem_id, now))
+                    session.add(self._plan_row(plan, problem_id, now, record))
             except IntegrityError as error:
                 raise StoreConflictError(
                     f"problem {problem_id} or plan {plan['plan_id']} already exists"
                 ) from error
 
-    def save_plan(self, plan: dict[str, Any], *, problem_id: str) -> None:
+    def save_plan(
+        self, plan: dict[str, Any], *, problem_id: str, record: dict[str, Any] | None = None
+    ) -> None:
         """Store one plan version; refuses to overwrite an existing version."""
         with Session(self.engine) as session:
             try:
                 with session.begin():
-                    session.add(self._plan_row(plan, problem_id, datetime.now(UTC)))
+                    session.add(self._plan_row(plan, problem_id, datetime.now(UTC), record))
             except IntegrityError as error:
                 raise StoreConflictError(
                     f"plan {plan['plan_id']} version {plan['version']} already exists"
@@ -212,6 +220,7 @@ class Store:
         events: dict[str, Any],
         *,
         problem_id: str,
+        record: dict[str, Any] | None = None,
     ) -> None:
         """Store a re-planned version: the day as it now is, the plan and the events that
         produced it, in one transaction; refused when that version already exists."""
@@ -221,7 +230,7 @@ class Store:
                 with session.begin():
                     session.add(self._problem_row(problem, problem_id, now))
                     session.flush()
-                    session.add(self._plan_row(plan, problem_id, now))
+                    session.add(self._plan_row(plan, problem_id, now, record))
                     session.add(
                         EventBatchRow(
                             plan_id=plan["plan_id"],
@@ -257,7 +266,9 @@ class Store:
         )
 
     @staticmethod
-    def _plan_row(plan: dict[str, Any], problem_id: str, now: datetime) -> PlanRow:
+    def _plan_row(
+        plan: dict[str, Any], problem_id: str, now: datetime, record: dict[str, Any] | None
+    ) -> PlanRow:
         return PlanRow(
             plan_id=plan["plan_id"],
             version=plan["version"],
@@ -265,6 +276,7 @@ class Store:
             created_at=now,
             status=plan["status"],
             payload=json.dumps(plan, ensure_ascii=False),
+            record=None if record is None else json.dumps(record, ensure_ascii=False),
         )
 
     def load_plan(self, plan_id: str, version: int | None = None) -> dict[str, Any]:
@@ -278,6 +290,18 @@ class Store:
                 which = f"version {version} of plan" if version is not None else "plan"
                 raise NotFoundError(f"no {which} '{plan_id}'")
             loaded: dict[str, Any] = json.loads(row.payload)
+            return loaded
+
+    def load_plan_record(self, plan_id: str, version: int) -> dict[str, Any] | None:
+        """A plan version's full-precision record; ``None`` for a version stored without
+        one (before revision 0003). ``NotFoundError`` when the version is absent."""
+        with Session(self.engine) as session:
+            row = session.get(PlanRow, (plan_id, version))
+            if row is None:
+                raise NotFoundError(f"no version {version} of plan '{plan_id}'")
+            if row.record is None:
+                return None
+            loaded: dict[str, Any] = json.loads(row.record)
             return loaded
 
     def load_problem_of_plan(self, plan_id: str, version: int | None = None) -> dict[str, Any]:
@@ -418,7 +442,13 @@ class Store:
         )
 
     def finish_job(
-        self, job_id: str, attempt: int, plan: dict[str, Any], *, elapsed_s: float
+        self,
+        job_id: str,
+        attempt: int,
+        plan: dict[str, Any],
+        *,
+        elapsed_s: float,
+        record: dict[str, Any] | None = None,
     ) -> bool:
         """Store the job's plan and mark it done, in one transaction: a job is never done
         without its plan. ``False`` (nothing stored) when the job is no longer this attempt's."""
@@ -426,7 +456,7 @@ class Store:
             job = session.get(SolveJobRow, job_id, with_for_update=True)
             if job is None or job.attempt != attempt or job.state != "running":
                 return False
-            session.add(self._plan_row(plan, job.problem_id, _now()))
+            session.add(self._plan_row(plan, job.problem_id, _now(), record))
             job.state = "done"
             job.finished_at = _now()
             job.elapsed_s = elapsed_s

@@ -65,6 +65,8 @@ class PlanRow(Base):
     created_at: Mapped[datetime] = mapped_column()
     status: Mapped[str] = mapped_column(String(16))
     payload: Mapped[str] = mapped_column(Text)
+    #: The plan unrounded (``dispatch.contract.record``); absent before revision 0003.
+    record: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class EventBatchRow(Base):

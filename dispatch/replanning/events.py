@@ -3,9 +3,11 @@
 ``parse_events`` is the one door for events, as ``parse_problem`` is for problems: it raises
 one ``InputError`` listing every bad event with its index and id (``events[3] (V0007): V0007
 was cancelled at 10:05; it cannot start``), and the batch is then refused whole.
-``apply_to_problem`` writes what the events change in the day itself (new visits, visits moved
-by hand, technicians who became unavailable) into the problem's JSON, so the next version's
-problem is stored as plain contract input.
+What the events change in the day itself (new visits, visits moved by hand, technicians who
+became unavailable) is applied twice, to two representations of the same day: ``apply_to_problem``
+to the domain ``Problem`` that re-planning solves (no JSON is edited and parsed again), and
+``apply_to_problem_json`` to the day's JSON, so the next version's problem is stored as plain
+contract input. ``tests/dispatch/test_events.py`` holds the two to the same day.
 """
 
 from __future__ import annotations
@@ -34,13 +36,22 @@ from dispatch.model import (
     Problem,
     StopStatus,
     TechnicianId,
+    TimeWindow,
     UnassignedCode,
     Visit,
     VisitId,
 )
 from dispatch.units import clock_to_datetime, format_clock
 
-__all__ = ["EventBatch", "VisitProgress", "apply_to_problem", "parse_events", "read_batch"]
+__all__ = [
+    "EventBatch",
+    "Move",
+    "VisitProgress",
+    "apply_to_problem",
+    "apply_to_problem_json",
+    "parse_events",
+    "read_batch",
+]
 
 
 @dataclass(slots=True)
@@ -62,8 +73,22 @@ class VisitProgress:
 
 
 @dataclass(frozen=True, slots=True)
+class Move:
+    """A visit moved by hand: to a technician, to an appointment or to a window."""
+
+    technician: TechnicianId | None = None
+    appointment: datetime | None = None
+    window: TimeWindow | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class EventBatch:
-    """A checked batch: what happened, by visit and by technician, at clock time ``at``."""
+    """A checked batch: what happened, by visit and by technician, at clock time ``at``.
+
+    A new visit is held twice: as the contract's JSON row (``new_visits``, to store) and as
+    the domain ``Visit`` it was validated into (``added``, to plan); a move likewise as the
+    wire event (``moved``) and as the visit's new pin and times (``moves``).
+    """
 
     at: datetime
     version: int | None
@@ -74,7 +99,9 @@ class EventBatch:
     cancelled: dict[VisitId, str] = field(default_factory=dict)
     unavailable: dict[TechnicianId, str] = field(default_factory=dict)
     moved: dict[VisitId, MovedIn] = field(default_factory=dict)
+    moves: dict[VisitId, Move] = field(default_factory=dict)
     new_visits: tuple[dict[str, Any], ...] = ()
+    added: tuple[Visit, ...] = ()
 
 
 def parse_events(
@@ -188,7 +215,9 @@ class _Checker:
                 self.new_visit(index, event)
         if self.errors:
             raise InputError(self.errors, what="events")
-        return replace(self.batch, new_visits=tuple(self.new_rows))
+        return replace(
+            self.batch, new_visits=tuple(self.new_rows), added=tuple(self.added.values())
+        )
 
     def known_technician(self, index: int, tech_id: str) -> bool:
         if tech_id not in self.technicians:
@@ -289,14 +318,32 @@ class _Checker:
                         f"works in a crew of {tech.crew_size}",
                     )
                     return
+        day, zone = self.problem.date, self.problem.timezone
         for clock in (event.appointment, event.window.end if event.window else None):
-            if (
-                clock
-                and clock_to_datetime(clock, self.problem.date, self.problem.timezone) < self.at
-            ):
+            if clock and clock_to_datetime(clock, day, zone) < self.at:
                 self.error(index, visit_id, f"{clock} has already passed ({self.wire.at})")
                 return
+        window = None
+        if event.window is not None:
+            window = TimeWindow(
+                clock_to_datetime(event.window.start, day, zone),
+                clock_to_datetime(event.window.end, day, zone),
+            )
+            if window.end < window.start:
+                self.error(
+                    index,
+                    visit_id,
+                    f"window.end {event.window.end} is before start {event.window.start}",
+                )
+                return
         self.batch.moved[visit_id] = event
+        self.batch.moves[visit_id] = Move(
+            technician=TechnicianId(event.technician_id) if event.technician_id else None,
+            appointment=clock_to_datetime(event.appointment, day, zone)
+            if event.appointment
+            else None,
+            window=window,
+        )
 
     def new_visit(self, index: int, event: NewVisitIn) -> None:
         row = event.visit.model_dump(mode="json", exclude_none=True)
@@ -321,8 +368,36 @@ class _Checker:
         self.added[added.id] = added  # a later event of the batch may move it
 
 
-def apply_to_problem(problem_raw: Mapping[str, Any], batch: EventBatch) -> dict[str, Any]:
-    """The problem's JSON with the batch's new visits, hand moves and unavailabilities."""
+def apply_to_problem(problem: Problem, batch: EventBatch) -> Problem:
+    """The day with the batch's new visits, hand moves and unavailabilities: what is planned."""
+    # New visits first: a batch may add a visit and then move it.
+    visits = [*problem.visits, *batch.added]
+    for k, visit in enumerate(visits):
+        move = batch.moves.get(visit.id)
+        if move is None:
+            continue
+        if move.technician is not None:
+            visit = replace(visit, pinned_to=move.technician)
+        if move.appointment is not None:
+            visit = replace(visit, appointment=move.appointment, window=None)
+        if move.window is not None:
+            visit = replace(visit, appointment=None, window=move.window)
+        visits[k] = visit
+    technicians = tuple(
+        replace(
+            tech,
+            unavailable_from=min(batch.at, tech.unavailable_from or batch.at),
+        )
+        if tech.id in batch.unavailable
+        else tech
+        for tech in problem.technicians
+    )
+    return replace(problem, technicians=technicians, visits=tuple(visits))
+
+
+def apply_to_problem_json(problem_raw: Mapping[str, Any], batch: EventBatch) -> dict[str, Any]:
+    """The day's JSON with the batch's new visits, hand moves and unavailabilities: what is
+    stored (``apply_to_problem`` in the contract's words)."""
     raw = copy.deepcopy(dict(problem_raw))
     # New visits first: a batch may add a visit and then move it.
     raw["visits"] = [*raw["visits"], *copy.deepcopy(list(batch.new_visits))]

@@ -34,6 +34,7 @@ from dispatch.model import (
     Plan,
     Problem,
     Route,
+    Site,
     Stop,
     StopStatus,
     Technician,
@@ -70,6 +71,10 @@ class _Restart:
     site_visit: Visit | None
     free_at: datetime
     used: tuple[float, float]
+    #: When the plan sent them home from their last stop, every stop done; ``None`` otherwise.
+    homeward_since: datetime | None = None
+    #: A delay reported now (the rest of their day starts that much later).
+    delay: timedelta = timedelta(0)
 
 
 def replan_day(
@@ -122,13 +127,14 @@ def replan_day(
         else:
             rest_visits.append(clipped)
 
-    rest_techs = tuple(_rest_technician(t, restarts[t.id], problem) for t in available)
+    provider = provider or provider_for(problem)
+    home = _ways_home(available, restarts, provider)
+    rest_techs = tuple(_rest_technician(t, restarts[t.id], home[t.id]) for t in available)
     old_owner = {
         stop.visit_id: route.technician_id for route in plan.routes for stop in route.stops
     }
     old_stop = {stop.visit_id: stop for route in plan.routes for stop in route.stops}
     rest = replace(problem, technicians=rest_techs, visits=tuple(rest_visits))
-    provider = provider or provider_for(problem)
     tail, id_map = _solve_rest(rest, plan, old_owner, old_stop, at, provider, params)
 
     new_routes: list[Route] = []
@@ -136,7 +142,7 @@ def replan_day(
     for tech in problem.technicians:
         restart = restarts[tech.id]
         merged = _merge(
-            tech, restart, tail_routes.get(tech.id), id_map, routes.get(tech.id), provider
+            tech, restart, tail_routes.get(tech.id), id_map, routes.get(tech.id), provider, at
         )
         if merged is not None:
             new_routes.append(_promise(merged, old_stop, visits, problem, frozen_ids))
@@ -223,7 +229,8 @@ def _restart(
         free_at = max(free_at, slot.end)
     used_weight = sum(visits[s.visit_id].demand.weight_kg for s in frozen)
     used_volume = sum(visits[s.visit_id].demand.volume_m3 for s in frozen)
-    return _Restart(frozen, taken, site_visit, free_at, (used_weight, used_volume))
+    homeward = departure if frozen and following is None and not under_way else None
+    return _Restart(frozen, taken, site_visit, free_at, (used_weight, used_volume), homeward, delay)
 
 
 def _set_off(following: Stop, breaks: tuple[BreakSlot, ...], departure: datetime) -> datetime:
@@ -264,15 +271,42 @@ def _clip(
     return replace(visit, **changes) if changes else visit  # type: ignore[arg-type]
 
 
-def _rest_technician(tech: Technician, restart: _Restart, problem: Problem) -> Technician:
+def _ways_home(
+    technicians: list[Technician],
+    restarts: Mapping[TechnicianId, _Restart],
+    provider: TravelTimeProvider,
+) -> dict[TechnicianId, timedelta]:
+    """The drive from where each technician restarts to the end of their day, as the solver
+    counts it (whole minutes, rounded up); one matrix for all of them."""
+    here = [_restart_site(tech, restarts[tech.id]) for tech in technicians]
+    durations, _ = provider.matrix([*here, *(tech.end for tech in technicians)])
+    n = len(technicians)
+    return {
+        tech.id: timedelta(seconds=travel_minutes_to_s(float(durations[k, n + k]) / 60))
+        for k, tech in enumerate(technicians)
+    }
+
+
+def _restart_site(tech: Technician, restart: _Restart) -> Site:
+    return restart.site_visit.site if restart.site_visit else tech.start
+
+
+def _rest_technician(tech: Technician, restart: _Restart, way_home: timedelta) -> Technician:
+    """The technician as the rest of the day sees them: from where and when they restart,
+    with the breaks not yet taken and the room left in the van.
+
+    Their day ends when it was to end (the shift's end, or when they become unavailable) or,
+    when events keep them out past it, once they are home: a delay past the end of the day is
+    overtime the events force, not a day with no plan.
+    """
     free_at = restart.free_at
     breaks = []
-    taken_windows = len(restart.taken_breaks)
-    for rule in tech.breaks[taken_windows:]:
+    for rule in tech.breaks[len(restart.taken_breaks) :]:
         start = max(rule.window.start, free_at)
-        end = max(rule.window.end, start + rule.duration)
-        if start + rule.duration <= tech.shift.end:
-            breaks.append(Break(TimeWindow(start, end), rule.duration))
+        if start + rule.duration <= tech.working_end:
+            breaks.append(
+                Break(TimeWindow(start, max(rule.window.end, start + rule.duration)), rule.duration)
+            )
     weight, volume = restart.used
     capacity = Capacity(
         None if tech.capacity.weight_kg is None else max(0.0, tech.capacity.weight_kg - weight),
@@ -280,9 +314,10 @@ def _rest_technician(tech: Technician, restart: _Restart, problem: Problem) -> T
     )
     return replace(
         tech,
-        start=restart.site_visit.site if restart.site_visit else tech.start,
+        start=_restart_site(tech, restart),
         base=tech.home,
-        shift=TimeWindow(free_at, max(free_at, tech.shift.end)),
+        shift=TimeWindow(free_at, max(free_at, tech.working_end, free_at + way_home)),
+        unavailable_from=None,  # folded into the shift's end
         breaks=tuple(breaks),
         capacity=capacity,
     )
@@ -335,6 +370,7 @@ def _merge(
     id_map: IdMap,
     old: Route | None,
     provider: TravelTimeProvider,
+    at: datetime,
 ) -> Route | None:
     if not restart.frozen and tail is None:
         return None
@@ -358,12 +394,19 @@ def _merge(
         )
     back_s, back_m = _way_back(tech, restart, id_map, provider)
     assert old is not None
+    breaks = restart.taken_breaks
+    if restart.homeward_since is None:
+        home = restart.free_at + timedelta(seconds=back_s)
+    else:  # gone home after the last stop as planned (or later): a delay counts on the way
+        home = old.end_time + (restart.homeward_since - frozen[-1].departure)
+        home += restart.delay if home > at else timedelta(0)
+        breaks = old.breaks
     return Route(
         technician_id=tech.id,
         start_time=old.start_time,
-        end_time=restart.free_at + timedelta(seconds=back_s),
+        end_time=home,
         stops=frozen,
-        breaks=restart.taken_breaks,
+        breaks=breaks,
         distance_km=distance + back_m / 1000,
         travel=travel + timedelta(seconds=back_s),
         service=service,
@@ -380,8 +423,7 @@ def _way_back(
             table = id_map.sites
             start, end = int(table.start_row[v]), int(table.end_row[v])
             return int(table.travel_s[start, end]), int(table.distance_m[start, end])
-    here = restart.site_visit.site if restart.site_visit else tech.start
-    durations, distances = provider.matrix([here, tech.end])
+    durations, distances = provider.matrix([_restart_site(tech, restart), tech.end])
     return travel_minutes_to_s(float(durations[0, 1]) / 60), int(distances[0, 1])
 
 
@@ -432,12 +474,12 @@ def _changes(old: Plan, new: Plan, batch: EventBatch, problem: Problem) -> tuple
             cancelled = item.code is UnassignedCode.CANCELLED
             notify, reason = not cancelled, item.reason
         elif old_stop is None:
-            new_ids = {row["id"] for row in batch.new_visits}
-            notify, reason = True, "new visit" if visit.id in new_ids else "placed in a route"
+            added = {new.id for new in batch.added}
+            notify, reason = True, "new visit" if visit.id in added else "placed in a route"
         else:
             promise = old_stop.promised
             notify = promise is not None and needs_call(promise, new_stop.arrival, problem.policy)
-            if visit.id in batch.moved:
+            if visit.id in batch.moves:
                 notify, reason = True, "moved by the dispatcher"
             else:
                 reason = _why(old_tech, new_tech, batch)

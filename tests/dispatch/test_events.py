@@ -1,5 +1,6 @@
 """Events of the day (``dispatch.replanning.events``): reading a batch, checking it against the
-day and its plan, and folding it into the day's JSON.
+day and its plan, and folding it into the day, as planned (the domain ``Problem``) and as
+stored (its JSON), the two alike.
 
 The plan is written by hand (no solver): on the line day, T1 serves V1 08:10-08:40,
 V2 08:50-09:20 and V4 (an appointment at 11:00) 11:00-11:30; V3 and V5 are unassigned.
@@ -30,6 +31,7 @@ from dispatch.replanning.events import (
     EventBatch,
     VisitProgress,
     apply_to_problem,
+    apply_to_problem_json,
     parse_events,
     read_batch,
 )
@@ -295,7 +297,7 @@ def test_a_visit_cancelled_or_added_in_the_batch_is_known_to_later_events() -> N
     ]
 
 
-def test_apply_to_problem_writes_moves_unavailability_and_new_visits_into_the_day() -> None:
+def test_moves_unavailability_and_new_visits_are_applied_alike_to_the_day_and_its_json() -> None:
     raw = day()
     raw["technicians"].append(
         {"id": "T3", "location_index": 0, "shift": {"start": "08:00", "end": "18:00"},
@@ -310,8 +312,9 @@ def test_apply_to_problem_writes_moves_unavailability_and_new_visits_into_the_da
         {"type": "unavailable", "technician_id": "T3"},
         {"type": "new_visit", "visit": {"id": "V9", "location_index": 1, "duration_min": 20}},
     ]  # fmt: skip
-    batch = parse_events({"at": "10:00", "events": events}, raw, parse_problem(raw), plan())
-    after = apply_to_problem(raw, batch)
+    problem = parse_problem(raw)
+    batch = parse_events({"at": "10:00", "events": events}, raw, problem, plan())
+    after = apply_to_problem_json(raw, batch)
     assert raw == before  # the stored day is not touched
     visits = {row["id"]: row for row in after["visits"]}
     assert [row["id"] for row in after["visits"]] == ["V1", "V2", "V3", "V4", "V5", "V9"]
@@ -323,11 +326,14 @@ def test_apply_to_problem_writes_moves_unavailability_and_new_visits_into_the_da
     )
     # T2 stops at the batch's time; T3 was already unavailable earlier, which stays.
     assert [t.get("unavailable_from") for t in after["technicians"]] == [None, "10:00", "09:30"]
-    # The next day is plain contract input again.
-    problem = parse_problem(after, stored=True)
-    v4 = next(v for v in problem.visits if v.id == "V4")
+    # The stored day is plain contract input again, and it is the day that is planned.
+    stored = parse_problem(after, stored=True)
+    planned = apply_to_problem(problem, batch)
+    assert (planned.visits, planned.technicians) == (stored.visits, stored.technicians)
+    v4 = next(v for v in planned.visits if v.id == "V4")
     assert (v4.pinned_to, v4.appointment, v4.window is not None) == ("T1", None, True)
-    assert problem.technicians[1].working_end == at("10:00")
+    assert planned.technicians[1].working_end == at("10:00")
+    assert problem.visits == parse_problem(raw).visits  # the day it came from is untouched
 
 
 def test_read_batch_checks_shapes_before_any_rule_of_the_day() -> None:
@@ -369,9 +375,20 @@ def test_a_visit_added_and_moved_in_one_batch_is_applied() -> None:
         parse_problem(raw),
         plan(),
     )  # fmt: skip
-    after = apply_to_problem(raw, batch)
+    after = apply_to_problem_json(raw, batch)
     assert (after["visits"][-1]["id"], after["visits"][-1]["technician"]) == ("V9", "T1")
     assert after["visits"][-1]["appointment"] == "15:00"
+    added = apply_to_problem(parse_problem(raw), batch).visits[-1]
+    assert (added.id, added.pinned_to, added.appointment) == ("V9", "T1", at("15:00"))
+
+
+def test_a_window_moved_to_end_before_it_starts_is_refused() -> None:
+    # Once caught only when the edited JSON was parsed again, as a 500 ("events produced an
+    # invalid day"); the day is no longer parsed again, so the event itself is checked.
+    found = errors_of(
+        [{"type": "moved", "visit_id": "V3", "window": {"start": "15:00", "end": "13:00"}}]
+    )
+    assert found == [FieldError("events[0]", "window.end 13:00 is before start 15:00", "V3")]
 
 
 def test_moving_a_new_visit_to_someone_without_its_skill_is_refused() -> None:

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from dispatch.contract.record import plan_record
 from dispatch.contract.serialize import plan_document
 from dispatch.contract.validate import parse_problem
 from dispatch.desk.replan import replan_stored
@@ -64,13 +65,22 @@ def store(tmp_path: Path) -> Store:
     return Store(f"sqlite:///{tmp_path / 'replan.db'}")
 
 
-def planned(store: Store, raw: dict[str, Any], plan_id: str = "pl_day") -> dict[str, Any]:
+def planned(
+    store: Store, raw: dict[str, Any], plan_id: str = "pl_day", *, record: bool = True
+) -> dict[str, Any]:
+    """Plan ``raw`` and store version 1 as the solve use case does: the document and, unless
+    ``record`` is false (a version stored before records were kept), its record."""
     problem = parse_problem(raw)
     plan = plan_day(problem, params=QUICK)
     document = plan_document(
         problem, plan, plan_id=plan_id, version=1, created_at=datetime.now(UTC)
     ).model_dump(mode="json")
-    store.save_problem_and_plan(raw, document, problem_id=f"pb_{plan_id}")
+    store.save_problem_and_plan(
+        raw,
+        document,
+        problem_id=f"pb_{plan_id}",
+        record=plan_record(plan) if record else None,
+    )
     return document
 
 
@@ -308,3 +318,65 @@ def test_bad_events_are_all_named_and_nothing_is_stored(store: Store) -> None:
             "id": "V8", "location_index": 1, "duration_min": 10,
             "window": {"start": "12:00", "end": "11:00"}}}]})  # fmt: skip
     assert store.plan_versions("pl_day") == [1, 2]
+
+
+def uneven_day() -> dict[str, Any]:
+    """The line day with every leg 0.04 km longer than the document's 0.1 km shows."""
+    raw = make_day()
+    raw["travel"]["distances_km"] = [
+        [abs(i - j) * 5.0 + (0.04 if i != j else 0.0) for j in range(SITES)] for i in range(SITES)
+    ]
+    return raw
+
+
+def test_a_replan_continues_the_plan_as_planned_not_as_rounded_for_people(store: Store) -> None:
+    # Re-planning once read the plan back from its document, legs rounded to 0.1 km: a day
+    # re-planned once every stop was done came out 0.04 km shorter per leg than it was driven.
+    planned(store, uneven_day())
+    late = replan(store, {"at": "17:59", "events": [
+        {"type": "delay", "technician_id": "T1", "minutes": 1}]})  # fmt: skip
+    assert not late["changes"]  # everything was done: nothing moves
+    before, after = (store.load_plan_record("pl_day", v) for v in (1, 2))
+    assert before is not None and after is not None
+    driven = {r["technician_id"]: r["distance_km"] for r in before["routes"]}
+    assert {r["technician_id"]: r["distance_km"] for r in after["routes"]} == pytest.approx(
+        driven, abs=1e-9
+    )
+    assert late["kpis"]["distance_km"] == round(sum(driven.values()), 1)
+    checked(store, late)
+
+
+def test_a_version_stored_before_records_were_kept_is_re_planned_from_its_document(
+    store: Store,
+) -> None:
+    planned(store, make_day(), record=False)
+    assert store.load_plan_record("pl_day", 1) is None
+    second = replan(store, {"at": "10:30", "events": [
+        {"type": "delay", "technician_id": "T1", "minutes": 20}]})  # fmt: skip
+    assert second["version"] == 2 and store.load_plan_record("pl_day", 2) is not None
+    checked(store, second)
+
+
+def test_a_day_re_planned_once_everyone_is_home_keeps_its_routes(store: Store) -> None:
+    # Once a 500: a delay at 17:59 put the technician back at their last stop at 18:00 with no
+    # way home inside the shift, and the search found no plan at all. And a technician home
+    # since 13:30 was sent home again from their last stop at the time of the events.
+    first = planned(store, make_day())
+    late = replan(store, {"at": "17:59", "events": [
+        {"type": "delay", "technician_id": "T1", "minutes": 1}]})  # fmt: skip
+    ends = {r["technician_id"]: (r["end_time"], r["distance_km"]) for r in first["routes"]}
+    assert {r["technician_id"]: (r["end_time"], r["distance_km"]) for r in late["routes"]} == ends
+    checked(store, late)
+
+
+def test_a_delay_on_the_way_home_moves_the_end_of_the_day(store: Store) -> None:
+    first = planned(store, make_day())
+    route = next(r for r in first["routes"] if r["technician_id"] == "T1")
+    last = datetime.fromisoformat(route["stops"][-1]["departure"])
+    home = datetime.fromisoformat(route["end_time"])
+    assert home - last >= timedelta(minutes=10)  # a drive home to be late on
+    on_the_way = (last + timedelta(minutes=5)).strftime("%H:%M")
+    late = replan(store, {"at": on_the_way, "events": [
+        {"type": "delay", "technician_id": "T1", "minutes": 25}]})  # fmt: skip
+    route = next(r for r in late["routes"] if r["technician_id"] == "T1")
+    assert datetime.fromisoformat(route["end_time"]) == home + timedelta(minutes=25)

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from benchmarks.dayset import generate_day
 from benchmarks.vrptw import data_dir
+from dispatch.contract.record import plan_record
 from dispatch.contract.serialize import plan_document
 from dispatch.contract.validate import parse_problem
 from dispatch.desk.replan import replan_stored
@@ -39,7 +40,7 @@ def stored_plan(store: Store, day: dict[str, Any]) -> dict[str, Any]:
     document = plan_document(
         problem, plan, plan_id="pl_day", version=1, created_at=datetime.now(UTC)
     ).model_dump(mode="json")
-    store.save_problem_and_plan(day, document, problem_id="pb_day")
+    store.save_problem_and_plan(day, document, problem_id="pb_day", record=plan_record(plan))
     return document
 
 

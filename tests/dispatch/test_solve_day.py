@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from dispatch.contract.record import read_record
 from dispatch.contract.validate import parse_problem
 from dispatch.desk import solve as solve_module
 from dispatch.desk.solve import solve_day, solve_params
@@ -23,11 +24,21 @@ def test_params_follow_the_policy_unless_given_and_a_seed_makes_them_reproducibl
     assert solve_params(problem, None, 5) == SolveParams(time_limit_s=7, seed=5, reproducible=True)
 
 
-def test_the_plan_is_checked_then_saved_as_returned() -> None:
+def test_the_plan_is_checked_then_saved_as_returned_with_its_record() -> None:
     raw = line_day()
-    saved: list[dict[str, Any]] = []
-    solved = solve_day(raw, parse_problem(raw), params=QUICK, save=saved.append, plan_id="pl_x")
-    assert saved == [solved.document.model_dump(mode="json")]
+    saved: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    solved = solve_day(
+        raw,
+        parse_problem(raw),
+        params=QUICK,
+        save=lambda plan, record: saved.append((plan, record)),
+        plan_id="pl_x",
+    )
+    [(document, record)] = saved
+    assert document == solved.document.model_dump(mode="json")
+    first = read_record(record).routes[0].stops[0]
+    assert first.visit_id == document["routes"][0]["stops"][0]["visit_id"]
+    assert first.arrival.isoformat() == document["routes"][0]["stops"][0]["arrival"]
     assert solved.document.plan_id == "pl_x" and solved.document.kpis.assigned == 3
     assert solved.report.violations == ()
 
@@ -46,6 +57,8 @@ def test_a_plan_that_breaks_the_contract_is_reported(
 
     monkeypatch.setattr(solve_module, "plan_day", late)
     saved: list[dict[str, Any]] = []
-    solved = solve_day(raw, parse_problem(raw), params=QUICK, save=saved.append)
+    solved = solve_day(
+        raw, parse_problem(raw), params=QUICK, save=lambda plan, _record: saved.append(plan)
+    )
     assert solved.report.violations and saved, "reported, and stored all the same"
     assert "breaks" in caplog.text

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, select
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import Session
 
 from dispatch.errors import InputError, NotFoundError
@@ -30,6 +30,19 @@ def test_a_plan_round_trips_with_its_problem(store: Store) -> None:
     store.save_problem_and_plan(problem, plan("pl_1", 1), problem_id="pb_1")
     assert store.load_plan("pl_1") == plan("pl_1", 1)
     assert store.load_problem_of_plan("pl_1") == problem
+
+
+def test_a_plan_version_keeps_its_record_beside_its_document(store: Store) -> None:
+    record = {"format": 1, "routes": [], "unassigned": [], "solve_s": 0.5, "objective": 7}
+    store.save_problem_and_plan(
+        {"date": "2026-11-23"}, plan("pl_1", 1), problem_id="pb_1", record=record
+    )
+    store.save_plan(plan("pl_1", 2), problem_id="pb_1")  # stored without one
+    assert store.load_plan_record("pl_1", 1) == record
+    assert store.load_plan_record("pl_1", 2) is None
+    assert store.load_plan("pl_1", 1) == plan("pl_1", 1)  # the document is what users read
+    with pytest.raises(NotFoundError, match="no version 3 of plan 'pl_1'"):
+        store.load_plan_record("pl_1", 3)
 
 
 def test_versions_are_immutable_and_the_latest_is_served(store: Store) -> None:
@@ -165,12 +178,20 @@ def test_a_database_made_before_migrations_is_adopted(tmp_path: Path) -> None:
     legacy = [Base.metadata.tables[name] for name in ("problems", "plans", "event_batches")]
     Base.metadata.create_all(engine, tables=legacy)
     with engine.begin() as connection:
+        connection.execute(text("ALTER TABLE plans DROP COLUMN record"))  # added in 0003
         connection.execute(
             Base.metadata.tables["problems"]
             .insert()
             .values(id="pb_old", created_at=datetime.now(UTC), date="2026-11-20", payload="{}")
         )
+        connection.execute(
+            text(
+                "INSERT INTO plans (plan_id, version, problem_id, created_at, status, payload) "
+                "VALUES ('pl_old', 1, 'pb_old', '2026-11-20 08:00:00', 'feasible', '{}')"
+            )
+        )
     engine.dispose()
     with closing(Store(url)) as store:
         assert store.load_problem("pb_old") == {}
+        assert store.load_plan("pl_old") == {} and store.load_plan_record("pl_old", 1) is None
         assert a_job(store).state == "queued"

@@ -1,0 +1,167 @@
+"""The full-precision record of a plan, stored beside its document so a re-plan continues it.
+
+The contract's document (``dispatch.contract.serialize.plan_document``) rounds what people
+read: legs and waits to the minute, distances to 0.1 km. A re-plan continues the plan as it
+was planned, so the store keeps this record too: every time as an ISO timestamp with its
+seconds, every duration in seconds, every distance in km unrounded. ``read_record`` gives back
+the ``Plan`` that ``plan_record`` was given, field for field, except what a re-plan works out
+again (its ``changes`` and ``kpis``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from dispatch.model import (
+    BreakSlot,
+    Plan,
+    Route,
+    Stop,
+    StopStatus,
+    TechnicianId,
+    TimeWindow,
+    Unassigned,
+    UnassignedCode,
+    VisitId,
+)
+
+__all__ = ["RECORD_FORMAT", "plan_record", "read_record"]
+
+#: Written into every record; a reader meeting another format refuses it rather than guess.
+RECORD_FORMAT = 1
+
+
+def plan_record(plan: Plan) -> dict[str, Any]:
+    """``plan`` as plain JSON data with nothing rounded."""
+    return {
+        "format": RECORD_FORMAT,
+        "routes": [_route(route) for route in plan.routes],
+        "unassigned": [
+            {
+                "visit_id": item.visit_id,
+                "code": item.code.value,
+                "reason": item.reason,
+                "candidates": list(item.candidates),
+            }
+            for item in plan.unassigned
+        ],
+        "solve_s": plan.solve_s,
+        "objective": plan.objective,
+        "at": _moment(plan.at),
+    }
+
+
+def read_record(record: dict[str, Any]) -> Plan:
+    """The ``Plan`` a record was written from (``plan_record`` undone).
+
+    Raises
+    ------
+    ValueError
+        A record of another format.
+    """
+    if record.get("format") != RECORD_FORMAT:
+        raise ValueError(f"plan record format {record.get('format')!r} is not {RECORD_FORMAT}")
+    return Plan(
+        routes=tuple(_read_route(route) for route in record["routes"]),
+        unassigned=tuple(
+            Unassigned(
+                VisitId(item["visit_id"]),
+                UnassignedCode(item["code"]),
+                item["reason"],
+                tuple(TechnicianId(t) for t in item["candidates"]),
+            )
+            for item in record["unassigned"]
+        ),
+        solve_s=record["solve_s"],
+        objective=record["objective"],
+        at=_read_moment(record["at"]),
+    )
+
+
+def _moment(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def _read_moment(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text is not None else None
+
+
+def _seconds(duration: timedelta) -> float:
+    return duration.total_seconds()
+
+
+def _route(route: Route) -> dict[str, Any]:
+    return {
+        "technician_id": route.technician_id,
+        "start_time": route.start_time.isoformat(),
+        "end_time": route.end_time.isoformat(),
+        "stops": [_stop(stop) for stop in route.stops],
+        "breaks": [[b.start.isoformat(), b.end.isoformat()] for b in route.breaks],
+        "distance_km": route.distance_km,
+        "travel_s": _seconds(route.travel),
+        "service_s": _seconds(route.service),
+        "wait_s": _seconds(route.wait),
+    }
+
+
+def _stop(stop: Stop) -> dict[str, Any]:
+    return {
+        "visit_id": stop.visit_id,
+        "arrival": stop.arrival.isoformat(),
+        "service_start": stop.service_start.isoformat(),
+        "departure": stop.departure.isoformat(),
+        "travel_s": _seconds(stop.travel),
+        "distance_km": stop.distance_km,
+        "early_s": _seconds(stop.early),
+        "late_s": _seconds(stop.late),
+        "wait_s": _seconds(stop.wait),
+        "status": stop.status.value,
+        "actual_arrival": _moment(stop.actual_arrival),
+        "actual_start": _moment(stop.actual_start),
+        "actual_departure": _moment(stop.actual_departure),
+        "promised": [stop.promised.start.isoformat(), stop.promised.end.isoformat()]
+        if stop.promised
+        else None,
+    }
+
+
+def _read_route(route: dict[str, Any]) -> Route:
+    return Route(
+        technician_id=TechnicianId(route["technician_id"]),
+        start_time=datetime.fromisoformat(route["start_time"]),
+        end_time=datetime.fromisoformat(route["end_time"]),
+        stops=tuple(_read_stop(stop) for stop in route["stops"]),
+        breaks=tuple(
+            BreakSlot(datetime.fromisoformat(start), datetime.fromisoformat(end))
+            for start, end in route["breaks"]
+        ),
+        distance_km=route["distance_km"],
+        travel=timedelta(seconds=route["travel_s"]),
+        service=timedelta(seconds=route["service_s"]),
+        wait=timedelta(seconds=route["wait_s"]),
+    )
+
+
+def _read_stop(stop: dict[str, Any]) -> Stop:
+    promised = stop["promised"]
+    return Stop(
+        visit_id=VisitId(stop["visit_id"]),
+        arrival=datetime.fromisoformat(stop["arrival"]),
+        service_start=datetime.fromisoformat(stop["service_start"]),
+        departure=datetime.fromisoformat(stop["departure"]),
+        travel=timedelta(seconds=stop["travel_s"]),
+        distance_km=stop["distance_km"],
+        early=timedelta(seconds=stop["early_s"]),
+        late=timedelta(seconds=stop["late_s"]),
+        wait=timedelta(seconds=stop["wait_s"]),
+        status=StopStatus(stop["status"]),
+        actual_arrival=_read_moment(stop["actual_arrival"]),
+        actual_start=_read_moment(stop["actual_start"]),
+        actual_departure=_read_moment(stop["actual_departure"]),
+        promised=TimeWindow(
+            datetime.fromisoformat(promised[0]), datetime.fromisoformat(promised[1])
+        )
+        if promised
+        else None,
+    )
