@@ -95,9 +95,7 @@ def run(visits: int, repeats: int, plan_time_limit: float) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as folder:
         for k in range(repeats):
             store = Store(f"sqlite:///{Path(folder) / f'run{k}.db'}")
-            store.save_problem_and_plan(
-                raw, first, problem_id="pb_bench", record=plan_record(plan)
-            )
+            store.save_problem_and_plan(raw, first, problem_id="pb_bench", record=plan_record(plan))
             started = time.perf_counter()
             answer = replan_stored(store, "pl_bench", events).model_dump(mode="json")
             times.append(time.perf_counter() - started)
