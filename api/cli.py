@@ -35,6 +35,7 @@ from dispatch.errors import DispatchError, FieldError, InputError, NotFoundError
 from dispatch.persistence import Store, new_id
 from dispatch.planning import Progress as SolveProgress
 from dispatch.planning import SolveParams
+from dispatch.units import format_iso_clock
 from dispatch.verify import CheckReport
 
 __all__ = ["DEMO_DAY", "app"]
@@ -175,9 +176,9 @@ def _print_summary(plan: PlanOut, report: CheckReport) -> None:
         table.add_row(
             route.technician_id,
             str(len(route.stops)),
-            route.start_time[11:16],
-            route.stops[0].arrival[11:16],
-            route.end_time[11:16],
+            format_iso_clock(route.start_time),
+            format_iso_clock(route.stops[0].arrival),
+            format_iso_clock(route.end_time),
             f"{route.distance_km:.1f}",
             f"{route.utilisation:.0%}",
         )
@@ -300,14 +301,14 @@ def replan(
 
 
 def _clock_of(moment: str | None) -> str:
-    return moment[11:16] if moment else "-"
+    return format_iso_clock(moment) or "-"
 
 
 def _print_changes(plan: PlanOut) -> None:
     promised = {
         stop.visit_id: stop.promised_window for route in plan.routes for stop in route.stops
     }
-    table = Table(title=f"Changes at {(plan.at or '')[11:16]} ({len(plan.changes)})")
+    table = Table(title=f"Changes at {format_iso_clock(plan.at)} ({len(plan.changes)})")
     for name in ("visit", "technician", "arrival", "moved", "call", "why"):
         table.add_column(name)
     for change in plan.changes:
@@ -330,7 +331,8 @@ def _print_changes(plan: PlanOut) -> None:
     for change in calls:
         window = promised.get(change.visit_id)
         if window is not None:
-            say = f"between {window.start[11:16]} and {window.end[11:16]} ({change.new_technician})"
+            start, end = format_iso_clock(window.start), format_iso_clock(window.end)
+            say = f"between {start} and {end} ({change.new_technician})"
         else:
             say = "cannot be served today: offer another day"
         call_list.add_row(change.visit_id, change.customer, change.phone, say)

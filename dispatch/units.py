@@ -4,6 +4,10 @@ The solver counts whole seconds after the plan's local midnight and whole metres
 ``HH:MM``, minutes and kilometres. Travel is rounded *up* to whole minutes, so that a plan's
 promised times never rest on a fraction of a minute the technician does not have; every other
 duration the user gives is in whole or fractional minutes and is rounded to the nearest second.
+
+How a time is shown (``HH:MM``: ``format_clock`` of a datetime, ``format_iso_clock`` of the
+contract's ISO text) and how durations and distances are written back to the user (whole
+minutes, km to 0.1) live here too, so that no other module multiplies or slices.
 """
 
 from __future__ import annotations
@@ -17,13 +21,17 @@ __all__ = [
     "as_minutes",
     "clock_to_datetime",
     "format_clock",
+    "format_iso_clock",
     "iso",
+    "km_as_m",
     "km_to_m",
     "m_to_km",
+    "minutes_to_duration",
     "minutes_to_s",
     "moment_after",
     "seconds_after",
     "travel_minutes_to_s",
+    "whole_minutes",
 ]
 
 SECONDS_PER_MINUTE = 60
@@ -63,6 +71,12 @@ def minutes_to_s(minutes: float) -> int:
     return round(minutes * SECONDS_PER_MINUTE)
 
 
+def minutes_to_duration(minutes: float) -> timedelta:
+    """A user's duration in minutes as a ``timedelta``, exactly: the domain keeps the fraction,
+    and only the solver's seconds are rounded (``minutes_to_s``)."""
+    return timedelta(minutes=minutes)
+
+
 def travel_minutes_to_s(minutes: float) -> int:
     """A travel time in minutes as whole seconds, rounded up to the next whole minute."""
     return math.ceil(round(minutes, 6)) * SECONDS_PER_MINUTE
@@ -73,9 +87,20 @@ def as_minutes(duration: timedelta) -> float:
     return duration.total_seconds() / SECONDS_PER_MINUTE
 
 
+def whole_minutes(duration: timedelta) -> int:
+    """A duration in whole minutes, rounded to the nearest, as plans and cards show them."""
+    return round(as_minutes(duration))
+
+
 def km_to_m(km: float) -> int:
     """Kilometres as whole metres."""
     return round(km * 1000)
+
+
+def km_as_m(km: float) -> float:
+    """Kilometres as metres, not rounded: a length drawn on a map, which no one counts in whole
+    metres (``km_to_m`` gives the solver's)."""
+    return km * 1000
 
 
 def m_to_km(metres: float) -> float:
@@ -91,3 +116,25 @@ def iso(moment: datetime) -> str:
 def format_clock(moment: datetime) -> str:
     """``HH:MM`` of an aware datetime in its own zone."""
     return moment.strftime("%H:%M")
+
+
+def format_iso_clock(text: str | None) -> str:
+    """``HH:MM`` of a time as the contract writes it, for display.
+
+    Parameters
+    ----------
+    text
+        An ISO 8601 date-time with its offset (``2026-11-23T09:25:00+08:00``: the clock of
+        that offset, ``09:25``), or a clock time (``09:25`` stays ``09:25``).
+
+    Returns
+    -------
+    The ``HH:MM``; ``""`` when ``text`` is ``None`` or empty.
+
+    The text is cut, not parsed (``iso`` writes the clock at characters 11 to 15): a plan read
+    from a file is not checked (``fieldroute map plan.json``), and a time edited there by hand
+    shows as it was typed rather than failing the page.
+    """
+    if not text:
+        return ""
+    return text[11:16] if "T" in text else text[:5]

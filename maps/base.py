@@ -1,5 +1,6 @@
 """What both maps share: the offline Leaflet map itself, tiles, colours, where each technician
-and visit of a day is on Earth, and how text reaches a page.
+and visit of a day is on Earth (placed by ``dispatch.contract.sites``), and how text reaches a
+page.
 
 Text typed by people (customers' names, addresses, notes, technicians' names) reaches a page in
 one of two contexts and is escaped for the one it lands in: as HTML with :func:`escape`, and
@@ -21,6 +22,7 @@ import jinja2
 from branca.element import Element, Figure
 
 from dispatch.contract.schema import LocationIn, ProblemIn, TechnicianIn, VisitIn
+from dispatch.contract.sites import locate
 from maps.assets import leaflet_head
 
 __all__ = [
@@ -31,7 +33,6 @@ __all__ = [
     "Popup",
     "Tiles",
     "Tooltip",
-    "clock",
     "colour",
     "draw_line",
     "escape",
@@ -66,13 +67,6 @@ _PALETTE = (
     "#6699CC",
     "#DDAA33",
 )
-
-
-def clock(moment: str | None) -> str:
-    """``HH:MM`` of an ISO date-time (or of a clock time)."""
-    if not moment:
-        return ""
-    return moment[11:16] if "T" in moment else moment[:5]
 
 
 def colour(index: int) -> str:
@@ -230,16 +224,8 @@ def new_map(tiles: Tiles, *, title: str) -> folium.Map:
     return chart
 
 
-def _point(location: LocationIn | None, index: int | None, problem: ProblemIn) -> Point | None:
-    if location is not None:
-        return (location.lat, location.lon)
-    if index is not None and problem.travel is not None:
-        known = problem.travel.locations
-        if index < len(known) and known[index] is not None:
-            found = known[index]
-            assert found is not None
-            return (found.lat, found.lon)
-    return None
+def _as_point(location: LocationIn | None) -> Point | None:
+    return None if location is None else (location.lat, location.lon)
 
 
 class Places:
@@ -255,18 +241,20 @@ class Places:
     def start(self, technician_id: str) -> Point | None:
         """Where the technician starts the day."""
         technician = self.technicians[technician_id]
-        return _point(technician.start, technician.location_index, self.problem)
+        return _as_point(locate(technician.start, technician.location_index, self.problem.travel))
 
     def end(self, technician_id: str) -> Point | None:
         """Where the technician ends the day (where it starts unless another end is given)."""
         technician = self.technicians[technician_id]
-        end = _point(technician.end, technician.end_location_index, self.problem)
+        end = _as_point(locate(technician.end, technician.end_location_index, self.problem.travel))
         return end or self.start(technician_id)
 
     def visit(self, visit_id: str) -> Point | None:
         """Where a visit is."""
         visit = self.visits.get(visit_id)
-        return None if visit is None else _point(visit.location, visit.location_index, self.problem)
+        if visit is None:
+            return None
+        return _as_point(locate(visit.location, visit.location_index, self.problem.travel))
 
 
 def route_line(points: Sequence[Point], path: LegPath | None) -> list[Point]:

@@ -8,6 +8,7 @@ import folium
 from branca.element import Element
 
 from dispatch.contract.schema import PlanOut, ProblemIn, RouteOut, StopOut, UnassignedOut
+from dispatch.units import format_iso_clock, km_as_m
 from maps.base import (
     LegPath,
     Places,
@@ -15,7 +16,6 @@ from maps.base import (
     Popup,
     Tiles,
     Tooltip,
-    clock,
     colour,
     draw_line,
     escape,
@@ -71,7 +71,7 @@ def stop_popup(sequence: int, stop: StopOut, technician: str, duration_min: floa
         ("phone", f'<a href="tel:{escape(stop.phone)}">{escape(stop.phone)}</a>'),
         ("kind", escape(stop.kind)),
         ("agreed", _promise(stop)),
-        ("arrival", escape(clock(stop.arrival))),
+        ("arrival", escape(format_iso_clock(stop.arrival))),
         ("early", f"{stop.early_min} min" if not stop.late_min else ""),
         ("late", f"{stop.late_min} min" if stop.late_min else ""),
         ("duration", f"{duration_min:g} min"),
@@ -124,7 +124,7 @@ def _route_layer(
             popup=Popup(popup, max_width=320),
             tooltip=Tooltip(
                 f"{sequence}. {escape(stop.customer or stop.visit_id)} "
-                f"{escape(clock(stop.arrival))}"
+                f"{escape(format_iso_clock(stop.arrival))}"
             ),
         ).add_to(layer)
         seen.append(where)
@@ -211,7 +211,7 @@ def desk_map(
         if base is not None:
             km = technician.service_radius_km or problem.policy.service_radius_km
             folium.Circle(
-                base, radius=km * 1000, color=fill, weight=1, fill=False, dash_array="6 6"
+                base, radius=km_as_m(km), color=fill, weight=1, fill=False, dash_array="6 6"
             ).add_to(radius)
     radius.add_to(chart)
     unassigned, points = _unassigned_layer(plan.unassigned, places)

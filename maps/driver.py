@@ -9,6 +9,7 @@ from branca.element import Element
 
 from dispatch.contract.schema import DriverRouteOut, DriverStopOut, PlanOut, ProblemIn
 from dispatch.desk.driver import driver_route
+from dispatch.units import format_iso_clock
 from maps.base import (
     LegPath,
     Places,
@@ -16,7 +17,6 @@ from maps.base import (
     Popup,
     Tiles,
     Tooltip,
-    clock,
     colour,
     draw_line,
     escape,
@@ -74,7 +74,8 @@ def _tell(stop: DriverStopOut) -> str:
         return f"agreed time {escape(stop.appointment)}"
     if stop.promised_window is not None:
         window = stop.promised_window
-        return f"tell the customer {escape(clock(window.start))}&ndash;{escape(clock(window.end))}"
+        start, end = format_iso_clock(window.start), format_iso_clock(window.end)
+        return f"tell the customer {escape(start)}&ndash;{escape(end)}"
     return ""
 
 
@@ -93,7 +94,7 @@ def _item(stop: DriverStopOut, fill: str) -> str:
     return (
         f'<li class="fr-item{done}" id="stop-{stop.sequence}">'
         f'<div class="fr-num" style="background:{fill}">{stop.sequence}</div>'
-        f'<div class="fr-what"><span class="fr-eta">{escape(clock(stop.eta))}</span> '
+        f'<div class="fr-what"><span class="fr-eta">{escape(format_iso_clock(stop.eta))}</span> '
         f'<span class="fr-tell">{_tell(stop)}</span>'
         f"<div><b>{escape(stop.customer or stop.visit_id)}</b> · {escape(stop.kind)} · "
         f"{stop.duration_min:g} min</div><div>{place}</div>{notes}{phone}</div></li>"
@@ -103,7 +104,8 @@ def _item(stop: DriverStopOut, fill: str) -> str:
 def _list(route: DriverRouteOut, fill: str) -> str:
     entries: list[tuple[str, str]] = [(stop.eta, _item(stop, fill)) for stop in route.stops]
     for pause in route.breaks:
-        text = f"Break {escape(clock(pause.start))}&ndash;{escape(clock(pause.end))}"
+        start, end = format_iso_clock(pause.start), format_iso_clock(pause.end)
+        text = f"Break {escape(start)}&ndash;{escape(end)}"
         entries.append((pause.start, f'<li class="fr-break">{text}</li>'))
     entries.sort(key=lambda entry: entry[0])
     if not entries:
@@ -134,11 +136,8 @@ def driver_page(
     root = page_of(chart)
     root.header.add_child(Element(_VIEWPORT), name="viewport")
     root.header.add_child(Element(_STYLE), name="fieldroute_style")
-    span = (
-        f"{escape(clock(route.start_time))}&ndash;{escape(clock(route.end_time))}"
-        if route.start_time
-        else ""
-    )
+    leaves, back = format_iso_clock(route.start_time), format_iso_clock(route.end_time)
+    span = f"{escape(leaves)}&ndash;{escape(back)}" if route.start_time else ""
     head = (
         f'<div class="fr-head"><b>{escape(name)}</b> · {escape(route.date)} · '
         f"{len(route.stops)} stops · {route.distance_km:.0f} km · {span}</div>"
@@ -165,7 +164,7 @@ def driver_page(
         folium.Marker(
             where,
             icon=_pin(str(stop.sequence), fill),
-            tooltip=Tooltip(f"{stop.sequence}. {escape(clock(stop.eta))}"),
+            tooltip=Tooltip(f"{stop.sequence}. {escape(format_iso_clock(stop.eta))}"),
             popup=Popup(f'<a href="#stop-{stop.sequence}">stop {stop.sequence}</a>'),
         ).add_to(layer)
         seen.append(where)

@@ -32,14 +32,9 @@ from dispatch.model import (
     Visit,
     VisitId,
 )
-from dispatch.units import format_clock, iso
+from dispatch.units import format_clock, iso, whole_minutes
 
-__all__ = ["minutes", "plan_document", "read_plan"]
-
-
-def minutes(duration: timedelta) -> int:
-    """A duration as whole minutes, rounded to the nearest."""
-    return round(duration.total_seconds() / 60)
+__all__ = ["plan_document", "read_plan"]
 
 
 def plan_document(
@@ -89,8 +84,8 @@ def plan_document(
             appointments_in_band=kpis.appointments_in_band,
             urgent_within_response=kpis.urgent_within_response,
             distance_km=kpis.distance_km,
-            travel_min=minutes(kpis.travel),
-            service_min=minutes(kpis.service),
+            travel_min=whole_minutes(kpis.travel),
+            service_min=whole_minutes(kpis.service),
             utilisation=kpis.utilisation,
             technicians_used=kpis.technicians_used,
             solve_s=kpis.solve_s,
@@ -105,9 +100,9 @@ def _route(route: Route, visits: dict[VisitId, Visit], shift: timedelta) -> Rout
         start_time=iso(route.start_time),
         end_time=iso(route.end_time),
         distance_km=round(route.distance_km, 1),
-        travel_min=minutes(route.travel),
-        service_min=minutes(route.service),
-        wait_min=minutes(route.wait),
+        travel_min=whole_minutes(route.travel),
+        service_min=whole_minutes(route.service),
+        wait_min=whole_minutes(route.wait),
         utilisation=round(busy / shift, 4) if shift else 0.0,
         stops=[_stop(stop, visits[stop.visit_id]) for stop in route.stops],
         breaks=[BreakOut(start=iso(b.start), end=iso(b.end)) for b in route.breaks],
@@ -120,11 +115,11 @@ def _stop(stop: Stop, visit: Visit) -> StopOut:
         arrival=iso(stop.arrival),
         service_start=iso(stop.service_start),
         departure=iso(stop.departure),
-        travel_min=minutes(stop.travel),
+        travel_min=whole_minutes(stop.travel),
         distance_km=round(stop.distance_km, 1),
-        early_min=minutes(stop.early),
-        late_min=minutes(stop.late),
-        wait_min=minutes(stop.wait),
+        early_min=whole_minutes(stop.early),
+        late_min=whole_minutes(stop.late),
+        wait_min=whole_minutes(stop.wait),
         kind=visit.kind,
         customer=visit.customer,
         address=visit.site.address,
@@ -153,7 +148,7 @@ def _change(change: Change, visits: dict[VisitId, Visit]) -> ChangeOut:
     visit = visits[change.visit_id]
     moved = None
     if change.old_arrival and change.new_arrival:
-        moved = minutes(change.new_arrival - change.old_arrival)
+        moved = whole_minutes(change.new_arrival - change.old_arrival)
     return ChangeOut(
         visit_id=change.visit_id,
         customer=visit.customer,

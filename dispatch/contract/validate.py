@@ -16,7 +16,7 @@ import json
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from itertools import accumulate
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -52,7 +52,7 @@ from dispatch.model import (
     Visit,
     VisitId,
 )
-from dispatch.units import clock_to_datetime
+from dispatch.units import clock_to_datetime, minutes_to_duration
 
 __all__ = ["MAX_JSON_DEPTH", "field_errors", "load_json", "parse_problem", "pydantic_errors"]
 
@@ -311,15 +311,15 @@ def _policy(wire: ProblemIn, errors: list[FieldError]) -> Policy:
             )
         )
     return Policy(
-        early_band=(timedelta(minutes=near), timedelta(minutes=far)),
+        early_band=(minutes_to_duration(near), minutes_to_duration(far)),
         service_radius_km=wire.policy.service_radius_km,
         time_limit_s=wire.policy.time_limit_s,
-        urgent_response=timedelta(minutes=wire.policy.urgent_response_min),
-        preferred_technician_bonus=timedelta(minutes=wire.policy.preferred_technician_min),
+        urgent_response=minutes_to_duration(wire.policy.urgent_response_min),
+        preferred_technician_bonus=minutes_to_duration(wire.policy.preferred_technician_min),
         travel=TravelSettings(circuity=wire.policy.travel.circuity, speed_kmh=tuple(speeds)),
-        promise_width=timedelta(minutes=wire.policy.promise_window_min),
-        notify_tolerance=timedelta(minutes=wire.policy.notify_tolerance_min),
-        reassign_cost=timedelta(minutes=wire.policy.reassign_cost_min),
+        promise_width=minutes_to_duration(wire.policy.promise_window_min),
+        notify_tolerance=minutes_to_duration(wire.policy.notify_tolerance_min),
+        reassign_cost=minutes_to_duration(wire.policy.reassign_cost_min),
         replan_time_limit_s=wire.policy.replan_time_limit_s,
     )
 
@@ -419,7 +419,7 @@ def _technician(
     breaks = []
     for i, raw in enumerate(row.breaks):
         window = _window(scope, f"breaks[{i}]", raw, day, zone)
-        duration = timedelta(minutes=raw.duration_min)
+        duration = minutes_to_duration(raw.duration_min)
         if window.end - window.start < duration:
             scope.add(
                 f"breaks[{i}].duration_min",
@@ -490,7 +490,7 @@ def _visit(
     return Visit(
         id=VisitId(row.id),
         site=site,
-        duration=timedelta(minutes=row.duration_min),
+        duration=minutes_to_duration(row.duration_min),
         kind=row.kind,
         customer=row.customer,
         phone=row.phone,

@@ -6,23 +6,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from dispatch.contract.schema import DriverRouteOut, DriverStopOut
+from dispatch.contract.schema import DriverRouteOut, DriverStopOut, ProblemIn, VisitIn
+from dispatch.contract.sites import locate
 from dispatch.errors import NotFoundError
 
 __all__ = ["driver_route"]
-
-
-def _location(visit: Mapping[str, Any], problem: Mapping[str, Any]) -> dict[str, Any] | None:
-    if visit.get("location"):
-        location: dict[str, Any] = visit["location"]
-        return location
-    index = visit.get("location_index")
-    travel = problem.get("travel") or {}
-    locations = travel.get("locations") or []
-    if index is not None and index < len(locations) and locations[index]:
-        found: dict[str, Any] = locations[index]
-        return found
-    return None
 
 
 def driver_route(
@@ -33,14 +21,16 @@ def driver_route(
     A technician of the day with no work gets an empty route; an unknown one is
     ``NotFoundError``.
     """
-    technicians = {t["id"]: t for t in problem["technicians"]}
+    # A stored day: read with lenient types, as parse_problem(stored=True) reads it.
+    day = ProblemIn.model_validate(problem, strict=False)
+    technicians = {t.id: t for t in day.technicians}
     if technician_id not in technicians:
         raise NotFoundError(f"no technician '{technician_id}' in plan {plan['plan_id']}")
-    visits = {v["id"]: v for v in problem["visits"]}
+    visits: dict[str, VisitIn] = {v.id: v for v in day.visits}
     route = next((r for r in plan["routes"] if r["technician_id"] == technician_id), None)
     stops = []
     for sequence, stop in enumerate(route["stops"] if route else [], start=1):
-        visit = visits.get(stop["visit_id"], {})
+        visit = visits.get(stop["visit_id"])
         stops.append(
             DriverStopOut(
                 sequence=sequence,
@@ -53,10 +43,12 @@ def driver_route(
                 customer=stop["customer"],
                 phone=stop["phone"],
                 address=stop["address"],
-                location=_location(visit, problem),
+                location=None
+                if visit is None
+                else locate(visit.location, visit.location_index, day.travel),
                 kind=stop["kind"],
-                duration_min=float(visit.get("duration_min", 0)),
-                notes=str(visit.get("notes", "")),
+                duration_min=0.0 if visit is None else visit.duration_min,
+                notes="" if visit is None else visit.notes,
                 status=stop.get("status", "planned"),
             )
         )
@@ -66,7 +58,7 @@ def driver_route(
         date=plan["date"],
         timezone=plan["timezone"],
         technician_id=technician_id,
-        technician_name=technicians[technician_id].get("name", ""),
+        technician_name=technicians[technician_id].name,
         start_time=route["start_time"] if route else None,
         end_time=route["end_time"] if route else None,
         distance_km=route["distance_km"] if route else 0.0,

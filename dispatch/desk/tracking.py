@@ -17,10 +17,10 @@ import io
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from dispatch.model import Plan, Problem, Visit, VisitId
-from dispatch.units import format_clock
+from dispatch.units import format_clock, whole_minutes
 
 __all__ = [
     "DayCard",
@@ -91,10 +91,6 @@ class DayCard:
     early_band_rate: float | None
 
 
-def _minutes(delta: timedelta) -> int:
-    return round(delta.total_seconds() / 60)
-
-
 def time_card(problem: Problem, plan: Plan) -> DayCard:
     """The time-tracking card of ``plan`` (usually the latest version) of ``problem``."""
     visits: dict[VisitId, Visit] = {visit.id: visit for visit in problem.visits}
@@ -108,14 +104,14 @@ def time_card(problem: Problem, plan: Plan) -> DayCard:
             arrived = stop.actual_arrival or stop.actual_start
             on_site_from = stop.actual_start or stop.actual_arrival
             service = (
-                _minutes(stop.actual_departure - on_site_from)
+                whole_minutes(stop.actual_departure - on_site_from)
                 if stop.actual_departure and on_site_from
                 else None
             )
             latest = visit.latest_arrival
             late = None
             if arrived is not None:
-                late = max(0, _minutes(arrived - latest)) if latest else 0
+                late = max(0, whole_minutes(arrived - latest)) if latest else 0
                 on_time += late == 0
                 if visit.deadline is not None and visit.reported_at is not None:
                     urgent_n += 1
@@ -124,11 +120,11 @@ def time_card(problem: Problem, plan: Plan) -> DayCard:
                     band_n += 1
                     band_ok += visit.appointment - far <= arrived <= visit.appointment - near
             travel = (
-                _minutes(arrived - previous_departure)
+                whole_minutes(arrived - previous_departure)
                 if arrived is not None and previous_departure is not None
                 else None
             )
-            planned_service = _minutes(visit.duration)
+            planned_service = whole_minutes(visit.duration)
             records.append(
                 StopRecord(
                     technician_id=route.technician_id,
@@ -137,12 +133,12 @@ def time_card(problem: Problem, plan: Plan) -> DayCard:
                     status=stop.status.value,
                     planned_arrival=format_clock(stop.arrival),
                     actual_arrival=format_clock(arrived) if arrived else None,
-                    arrival_delta_min=_minutes(arrived - stop.arrival) if arrived else None,
+                    arrival_delta_min=whole_minutes(arrived - stop.arrival) if arrived else None,
                     late_min=late,
                     planned_service_min=planned_service,
                     actual_service_min=service,
                     overrun_min=service - planned_service if service is not None else None,
-                    planned_travel_min=_minutes(stop.travel),
+                    planned_travel_min=whole_minutes(stop.travel),
                     actual_travel_min=travel,
                 )
             )

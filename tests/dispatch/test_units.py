@@ -16,13 +16,17 @@ from dispatch.units import (
     SECONDS_PER_MINUTE,
     clock_to_datetime,
     format_clock,
+    format_iso_clock,
     iso,
+    km_as_m,
     km_to_m,
     m_to_km,
+    minutes_to_duration,
     minutes_to_s,
     moment_after,
     seconds_after,
     travel_minutes_to_s,
+    whole_minutes,
 )
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -183,3 +187,65 @@ def test_format_clock_reads_the_moment_in_its_own_zone() -> None:
     assert format_clock(in_utc.astimezone(SHANGHAI)) == "09:05"
     assert format_clock(clock_to_datetime("24:00", DAY, SHANGHAI)) == "00:00"
     assert format_clock(datetime(2026, 11, 23, 17, 59, 59, tzinfo=SHANGHAI)) == "17:59"
+
+
+@pytest.mark.parametrize(
+    ("minutes", "duration"),
+    [
+        (30, timedelta(minutes=30)),
+        (1.5, timedelta(seconds=90)),
+        (0.0125, timedelta(milliseconds=750)),  # 0.75 s: the domain keeps the fraction
+        (24 * 60, timedelta(days=1)),
+    ],
+)
+def test_a_users_minutes_become_a_duration_exactly(minutes: float, duration: timedelta) -> None:
+    assert minutes_to_duration(minutes) == duration
+
+
+@pytest.mark.parametrize(
+    ("duration", "minutes"),
+    [
+        (timedelta(minutes=30), 30),
+        (timedelta(seconds=89), 1),  # 1.48 min
+        (timedelta(seconds=91), 2),  # 1.52 min
+        (timedelta(seconds=150), 2),  # 2.5 min: half to even, as Python rounds
+        (timedelta(seconds=210), 4),  # 3.5 min: half to even
+        (timedelta(seconds=-91), -2),  # arrivals moved earlier count down
+        (timedelta(0), 0),
+    ],
+)
+def test_a_duration_becomes_the_nearest_whole_minute(duration: timedelta, minutes: int) -> None:
+    assert whole_minutes(duration) == minutes
+
+
+@pytest.mark.parametrize(("km", "metres"), [(25, 25_000), (2.5, 2_500.0), (0.0004, 0.4)])
+def test_kilometres_drawn_become_metres_unrounded(km: float, metres: float) -> None:
+    assert km_as_m(km) == pytest.approx(metres)
+    assert isinstance(km_as_m(float(km)), float)  # 25.0 km is 25000.0 m, not 25000
+
+
+@pytest.mark.parametrize(
+    ("text", "clock"),
+    [
+        ("2026-11-23T09:25:00+08:00", "09:25"),  # the clock of the text's own offset
+        ("2026-11-23T01:05:59+00:00", "01:05"),  # seconds are cut, not rounded
+        ("2026-03-29T03:30:00+02:00", "03:30"),  # Berlin just after springing forward
+        ("2026-11-24T00:00:00+08:00", "00:00"),  # the end of a day is the next midnight
+        ("09:25", "09:25"),  # a clock time stays as it is
+        ("24:00", "24:00"),  # ... the contract's end of the day too
+        ("", ""),
+        (None, ""),
+        ("2026-11-23T\\x:00+08:00", "\\x:00"),  # edited by hand: shown as typed, not refused
+    ],
+)
+def test_format_iso_clock_shows_hh_mm_of_the_contracts_text(text: str | None, clock: str) -> None:
+    assert format_iso_clock(text) == clock
+
+
+def test_format_iso_clock_agrees_with_format_clock_on_what_iso_writes() -> None:
+    for moment in (
+        datetime(2026, 11, 23, 9, 25, 30, 999_999, tzinfo=SHANGHAI),
+        datetime(2026, 11, 23, 23, 59, tzinfo=NEW_YORK),
+        clock_to_datetime("03:30", date(2026, 3, 29), BERLIN),
+    ):
+        assert format_iso_clock(iso(moment)) == format_clock(moment)
