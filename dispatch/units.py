@@ -17,24 +17,31 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 __all__ = [
+    "METRES_PER_KM",
     "SECONDS_PER_MINUTE",
     "as_minutes",
     "clock_to_datetime",
+    "duration_to_s",
     "format_clock",
     "format_iso_clock",
     "iso",
     "km_as_m",
     "km_to_m",
+    "m_as_km",
     "m_to_km",
     "minutes_to_duration",
     "minutes_to_s",
     "moment_after",
+    "round_up_travel_s",
+    "s_to_duration",
+    "s_to_minutes",
     "seconds_after",
     "travel_minutes_to_s",
     "whole_minutes",
 ]
 
 SECONDS_PER_MINUTE = 60
+METRES_PER_KM = 1000
 
 
 def clock_to_datetime(clock: str, day: date, zone: ZoneInfo) -> datetime:
@@ -77,9 +84,29 @@ def minutes_to_duration(minutes: float) -> timedelta:
     return timedelta(minutes=minutes)
 
 
+def duration_to_s(duration: timedelta) -> int:
+    """A duration as whole seconds, rounded to the nearest, as the solver counts."""
+    return round(duration.total_seconds())
+
+
+def s_to_duration(seconds: float) -> timedelta:
+    """The solver's seconds as a ``timedelta``: ``duration_to_s`` undone."""
+    return timedelta(seconds=seconds)
+
+
+def round_up_travel_s(seconds: float) -> int:
+    """A travel time in seconds as whole seconds, rounded up to the next whole minute."""
+    return travel_minutes_to_s(seconds / SECONDS_PER_MINUTE)
+
+
 def travel_minutes_to_s(minutes: float) -> int:
     """A travel time in minutes as whole seconds, rounded up to the next whole minute."""
     return math.ceil(round(minutes, 6)) * SECONDS_PER_MINUTE
+
+
+def s_to_minutes(seconds: float) -> float:
+    """Seconds as fractional minutes."""
+    return seconds / SECONDS_PER_MINUTE
 
 
 def as_minutes(duration: timedelta) -> float:
@@ -94,18 +121,24 @@ def whole_minutes(duration: timedelta) -> int:
 
 def km_to_m(km: float) -> int:
     """Kilometres as whole metres."""
-    return round(km * 1000)
+    return round(km * METRES_PER_KM)
 
 
 def km_as_m(km: float) -> float:
     """Kilometres as metres, not rounded: a length drawn on a map, which no one counts in whole
     metres (``km_to_m`` gives the solver's)."""
-    return km * 1000
+    return km * METRES_PER_KM
+
+
+def m_as_km(metres: float) -> float:
+    """Metres as kilometres, not rounded: what the domain keeps (``m_to_km`` gives the
+    plan's 0.1 km)."""
+    return metres / METRES_PER_KM
 
 
 def m_to_km(metres: float) -> float:
     """Metres as kilometres rounded to 0.1 km, as plans show them."""
-    return round(metres / 1000, 1)
+    return round(metres / METRES_PER_KM, 1)
 
 
 def iso(moment: datetime) -> str:

@@ -32,7 +32,7 @@ from dispatch.model import (
     Visit,
     VisitId,
 )
-from dispatch.units import format_clock, iso, whole_minutes
+from dispatch.units import format_clock, iso, minutes_to_duration, whole_minutes
 
 __all__ = ["plan_document", "read_plan"]
 
@@ -196,9 +196,9 @@ def _read_route(route: RouteOut) -> Route:
             for b in route.breaks
         ),
         distance_km=route.distance_km,
-        travel=timedelta(minutes=route.travel_min),
-        service=timedelta(minutes=route.service_min),
-        wait=timedelta(minutes=route.wait_min),
+        travel=minutes_to_duration(route.travel_min),
+        service=minutes_to_duration(route.service_min),
+        wait=minutes_to_duration(route.wait_min),
     )
 
 
@@ -209,11 +209,11 @@ def _read_stop(stop: StopOut) -> Stop:
         arrival=datetime.fromisoformat(stop.arrival),
         service_start=datetime.fromisoformat(stop.service_start),
         departure=datetime.fromisoformat(stop.departure),
-        travel=timedelta(minutes=stop.travel_min),
+        travel=minutes_to_duration(stop.travel_min),
         distance_km=stop.distance_km,
-        early=timedelta(minutes=stop.early_min),
-        late=timedelta(minutes=stop.late_min),
-        wait=timedelta(minutes=stop.wait_min),
+        early=minutes_to_duration(stop.early_min),
+        late=minutes_to_duration(stop.late_min),
+        wait=minutes_to_duration(stop.wait_min),
         status=StopStatus(stop.status),
         actual_arrival=_moment(stop.actual_arrival),
         actual_start=_moment(stop.actual_start),

@@ -37,7 +37,7 @@ from dispatch.model import (
 )
 from dispatch.planning.eligibility import TimeBounds, screen_visits
 from dispatch.travel import TravelTimeProvider, provider_for
-from dispatch.units import SECONDS_PER_MINUTE, seconds_after
+from dispatch.units import SECONDS_PER_MINUTE, duration_to_s, seconds_after
 from solver import BreakRule, Instance, Vehicle
 
 __all__ = [
@@ -151,9 +151,9 @@ def build_sites(problem: Problem, provider: TravelTimeProvider) -> SiteTable:
 
 
 def _time_bounds(problem: Problem, visit: Visit, origin: datetime, horizon_s: int) -> TimeBounds:
-    service = round(visit.duration.total_seconds())
+    service = duration_to_s(visit.duration)
     if visit.appointment is not None:
-        buffer = round(problem.policy.early_band[0].total_seconds())
+        buffer = duration_to_s(problem.policy.early_band[0])
         door = seconds_after(visit.appointment, origin) - buffer
         earliest, latest, service = door, door, service + buffer
     elif visit.window is not None:
@@ -227,7 +227,7 @@ def compile_problem(
                 BreakRule(
                     seconds_after(b.window.start, origin),
                     seconds_after(b.window.end - b.duration, origin),
-                    round(b.duration.total_seconds()),
+                    duration_to_s(b.duration),
                 )
                 for b in tech.breaks
                 if b.window.start + b.duration <= tech.working_end
@@ -239,7 +239,7 @@ def compile_problem(
     relevant = np.concatenate([node_rows, table.start_row, table.end_row])
     largest_leg = int(table.travel_s[np.ix_(relevant, relevant)].max(initial=0))
     index_of = {tech.id: v for v, tech in enumerate(problem.technicians)}
-    bonus = round(problem.policy.preferred_technician_bonus.total_seconds())
+    bonus = duration_to_s(problem.policy.preferred_technician_bonus)
     preferred_list: list[int] = []
     cost_list: list[int] = []
     for i in nodes:
@@ -294,7 +294,7 @@ def compile_problem(
     )
     buffers = np.array(
         [
-            round(problem.policy.early_band[0].total_seconds())
+            duration_to_s(problem.policy.early_band[0])
             if problem.visits[i].appointment is not None
             else 0
             for i in nodes

@@ -29,7 +29,7 @@ from dispatch.model import (
     Visit,
 )
 from dispatch.planning.compile import IdMap
-from dispatch.units import moment_after, seconds_after
+from dispatch.units import duration_to_s, m_as_km, moment_after, s_to_duration, seconds_after
 from solver import RouteSolution, Solution
 
 __all__ = ["decode"]
@@ -69,7 +69,7 @@ def _route(route: RouteSolution, id_map: IdMap) -> Route:
     table = id_map.sites
     vehicle = route.vehicle
     travel_s, distance_m = table.travel_s, table.distance_m
-    band_far = round(id_map.problem.policy.early_band[1].total_seconds())
+    band_far = duration_to_s(id_map.problem.policy.early_band[1])
     breaks = sorted(route.breaks)
     stops: list[Stop] = []
     previous_row = int(table.start_row[vehicle])
@@ -96,18 +96,18 @@ def _route(route: RouteSolution, id_map: IdMap) -> Route:
             arrival = max(ready, last_break_end, service_start - band_far, id_map.not_before_s)
         else:
             arrival = cumul
-        duration = round(visit.duration.total_seconds())
+        duration = duration_to_s(visit.duration)
         stops.append(
             Stop(
                 visit_id=visit.id,
                 arrival=at(arrival),
                 service_start=at(service_start),
                 departure=at(service_start + duration),
-                travel=timedelta(seconds=leg_s),
-                distance_km=leg_m / 1000,
+                travel=s_to_duration(leg_s),
+                distance_km=m_as_km(leg_m),
                 early=_early(visit, at(arrival)),
                 late=_late(visit, at(arrival)),
-                wait=timedelta(seconds=service_start - ready),
+                wait=s_to_duration(service_start - ready),
             )
         )
         total_wait += service_start - ready
@@ -125,10 +125,10 @@ def _route(route: RouteSolution, id_map: IdMap) -> Route:
         end_time=at(route.end_s),
         stops=tuple(stops),
         breaks=tuple(BreakSlot(at(s), at(s + d)) for s, d in breaks),
-        distance_km=total_distance / 1000,
-        travel=timedelta(seconds=total_travel),
-        service=timedelta(seconds=total_service),
-        wait=timedelta(seconds=total_wait),
+        distance_km=m_as_km(total_distance),
+        travel=s_to_duration(total_travel),
+        service=s_to_duration(total_service),
+        wait=s_to_duration(total_wait),
     )
 
 

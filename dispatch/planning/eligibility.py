@@ -27,7 +27,7 @@ from dispatch.model import (
     Visit,
 )
 from dispatch.travel.geodesic import haversine_km
-from dispatch.units import format_clock, seconds_after
+from dispatch.units import METRES_PER_KM, format_clock, seconds_after
 
 __all__ = ["RADIUS_RECHECK_SHARE", "Screening", "TimeBounds", "screen_visits"]
 
@@ -106,7 +106,7 @@ def _radius_km(
 ) -> NDArray[np.float64]:
     """``(visits, technicians)`` km from each technician's start to each visit."""
     techs, visits = problem.technicians, problem.visits
-    road = distance_m[np.ix_(visit_site, start_site)].astype(np.float64) / 1000.0
+    road = distance_m[np.ix_(visit_site, start_site)].astype(np.float64) / METRES_PER_KM
     if not visits:
         return road
     located = all(v.site.location for v in visits) and all(t.home.location for t in techs)

@@ -15,6 +15,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from dispatch.model import Plan, Policy, Route, Stop, TimeWindow, Visit, VisitId
+from dispatch.units import SECONDS_PER_MINUTE, duration_to_s
 
 __all__ = ["needs_call", "promise_for", "with_promises"]
 
@@ -22,8 +23,8 @@ _ROUNDING = timedelta(minutes=5)
 
 
 def _round(moment: datetime) -> datetime:
-    seconds = moment.minute * 60 + moment.second
-    step = round(_ROUNDING.total_seconds())
+    seconds = moment.minute * SECONDS_PER_MINUTE + moment.second
+    step = duration_to_s(_ROUNDING)
     rounded = round(seconds / step) * step
     return moment.replace(minute=0, second=0, microsecond=0) + timedelta(seconds=rounded)
 

@@ -52,7 +52,15 @@ from dispatch.planning.kpi import compute_kpis
 from dispatch.planning.promise import needs_call, promise_for
 from dispatch.replanning.events import EventBatch, VisitProgress
 from dispatch.travel import TravelTimeProvider, provider_for
-from dispatch.units import format_clock, seconds_after, travel_minutes_to_s
+from dispatch.units import (
+    duration_to_s,
+    format_clock,
+    m_as_km,
+    round_up_travel_s,
+    s_to_duration,
+    seconds_after,
+    whole_minutes,
+)
 
 __all__ = ["MOVE_COST", "replan_day"]
 
@@ -282,7 +290,7 @@ def _ways_home(
     durations, _ = provider.matrix([*here, *(tech.end for tech in technicians)])
     n = len(technicians)
     return {
-        tech.id: timedelta(seconds=travel_minutes_to_s(float(durations[k, n + k]) / 60))
+        tech.id: s_to_duration(round_up_travel_s(float(durations[k, n + k])))
         for k, tech in enumerate(technicians)
     }
 
@@ -340,7 +348,7 @@ def _solve_rest(
     keep = Keep(
         technician=dict(old_owner),
         promised_s=kept,
-        reassign_s=round(policy.reassign_cost.total_seconds()),
+        reassign_s=duration_to_s(policy.reassign_cost),
         tolerance_s=0,
         move_cost=MOVE_COST,
         not_before_s=seconds_after(at, origin),
@@ -396,7 +404,7 @@ def _merge(
     assert old is not None
     breaks = restart.taken_breaks
     if restart.homeward_since is None:
-        home = restart.free_at + timedelta(seconds=back_s)
+        home = restart.free_at + s_to_duration(back_s)
     else:  # gone home after the last stop as planned (or later): a delay counts on the way
         home = old.end_time + (restart.homeward_since - frozen[-1].departure)
         home += restart.delay if home > at else timedelta(0)
@@ -407,8 +415,8 @@ def _merge(
         end_time=home,
         stops=frozen,
         breaks=breaks,
-        distance_km=distance + back_m / 1000,
-        travel=travel + timedelta(seconds=back_s),
+        distance_km=distance + m_as_km(back_m),
+        travel=travel + s_to_duration(back_s),
         service=service,
         wait=wait,
     )
@@ -424,7 +432,7 @@ def _way_back(
             start, end = int(table.start_row[v]), int(table.end_row[v])
             return int(table.travel_s[start, end]), int(table.distance_m[start, end])
     durations, distances = provider.matrix([_restart_site(tech, restart), tech.end])
-    return travel_minutes_to_s(float(durations[0, 1]) / 60), int(distances[0, 1])
+    return round_up_travel_s(float(durations[0, 1])), int(distances[0, 1])
 
 
 def _promise(
@@ -495,7 +503,7 @@ def _why(old: TechnicianId | None, new: TechnicianId | None, batch: EventBatch) 
             f" ({batch.unavailable[old]})" if batch.unavailable[old] else ""
         )
     if old is not None and old in batch.delays:
-        minutes = round(batch.delays[old].total_seconds() / 60)
+        minutes = whole_minutes(batch.delays[old])
         reason = batch.delay_reasons.get(old, "")
         text = f"{old} is running {minutes} min late" + (f" ({reason})" if reason else "")
         return text if old == new else f"{text}; handed to {new}"

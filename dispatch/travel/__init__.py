@@ -13,6 +13,7 @@ from dispatch.model import LatLon, Problem, Site
 from dispatch.travel.base import Matrices, TravelTimeProvider
 from dispatch.travel.explicit import ExplicitProvider
 from dispatch.travel.geodesic import GeodesicProvider, haversine_km
+from dispatch.units import m_as_km, s_to_minutes
 
 #: A point for single-leg look-ups: a matrix row, or ``(lat, lon)``.
 PointRef = int | tuple[float, float]
@@ -48,7 +49,7 @@ def pair_lookup(
     @functools.lru_cache(maxsize=65536)
     def leg(origin: PointRef, destination: PointRef) -> tuple[float, float]:
         durations_s, distances_m = provider.matrix([_site(origin), _site(destination)])
-        return float(durations_s[0, 1]) / 60.0, float(distances_m[0, 1]) / 1000.0
+        return s_to_minutes(float(durations_s[0, 1])), m_as_km(float(distances_m[0, 1]))
 
     return leg
 

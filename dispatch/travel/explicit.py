@@ -9,6 +9,7 @@ import numpy as np
 from dispatch.errors import TravelTimeError
 from dispatch.model import Site, TravelMatrix
 from dispatch.travel.base import Matrices
+from dispatch.units import METRES_PER_KM, SECONDS_PER_MINUTE
 
 __all__ = ["ExplicitProvider"]
 
@@ -21,14 +22,14 @@ class ExplicitProvider:
     """
 
     def __init__(self, travel: TravelMatrix) -> None:
-        self._durations_s = np.rint(np.array(travel.durations_min, dtype=np.float64) * 60.0).astype(
-            np.int64
-        )
+        self._durations_s = np.rint(
+            np.array(travel.durations_min, dtype=np.float64) * SECONDS_PER_MINUTE
+        ).astype(np.int64)
         if travel.distances_km is None:
             self._distances_m = np.zeros_like(self._durations_s)
         else:
             self._distances_m = np.rint(
-                np.array(travel.distances_km, dtype=np.float64) * 1000.0
+                np.array(travel.distances_km, dtype=np.float64) * METRES_PER_KM
             ).astype(np.int64)
 
     def matrix(self, sites: Sequence[Site]) -> Matrices:

@@ -17,6 +17,7 @@ from numpy.typing import NDArray
 from dispatch.errors import TravelTimeError
 from dispatch.model import LatLon, Site, TravelSettings
 from dispatch.travel.base import Matrices
+from dispatch.units import METRES_PER_KM
 
 __all__ = ["EARTH_RADIUS_KM", "GeodesicProvider", "haversine_km"]
 
@@ -81,7 +82,7 @@ class GeodesicProvider:
         road_km = self.road_km(points, points)
         speed_kmh = np.interp(road_km, self._profile_km, self._profile_kmh)
         durations_s = np.ceil(road_km / speed_kmh * 3600.0).astype(np.int64)
-        distances_m = np.rint(road_km * 1000.0).astype(np.int64)
+        distances_m = np.rint(road_km * METRES_PER_KM).astype(np.int64)
         return durations_s, distances_m
 
 

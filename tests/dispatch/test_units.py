@@ -13,17 +13,23 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from dispatch.units import (
+    METRES_PER_KM,
     SECONDS_PER_MINUTE,
     clock_to_datetime,
+    duration_to_s,
     format_clock,
     format_iso_clock,
     iso,
     km_as_m,
     km_to_m,
+    m_as_km,
     m_to_km,
     minutes_to_duration,
     minutes_to_s,
     moment_after,
+    round_up_travel_s,
+    s_to_duration,
+    s_to_minutes,
     seconds_after,
     travel_minutes_to_s,
     whole_minutes,
@@ -249,3 +255,34 @@ def test_format_iso_clock_agrees_with_format_clock_on_what_iso_writes() -> None:
         clock_to_datetime("03:30", date(2026, 3, 29), BERLIN),
     ):
         assert format_iso_clock(iso(moment)) == format_clock(moment)
+
+
+@pytest.mark.parametrize(
+    ("duration", "seconds"),
+    [
+        (timedelta(minutes=30), 1800),
+        (timedelta(seconds=89.4), 89),  # the nearest second
+        (timedelta(seconds=89.6), 90),
+        (timedelta(0), 0),
+    ],
+)
+def test_a_duration_becomes_the_solvers_whole_seconds_and_back(
+    duration: timedelta, seconds: int
+) -> None:
+    assert duration_to_s(duration) == seconds
+    assert s_to_duration(seconds) == timedelta(seconds=seconds)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "rounded"),
+    [(0, 0), (1, 60), (60, 60), (61, 120), (599.5, 600), (600.0000001, 600)],
+)
+def test_travel_seconds_are_rounded_up_to_whole_minutes(seconds: float, rounded: int) -> None:
+    # The last case: float noise of a provider's answer is not a minute more (6 decimals).
+    assert round_up_travel_s(seconds) == rounded
+
+
+def test_metres_and_seconds_become_km_and_minutes_unrounded() -> None:
+    assert METRES_PER_KM == 1000
+    assert m_as_km(5040) == 5.04 and m_as_km(1) == 0.001  # m_to_km would give 5.0 and 0.0
+    assert s_to_minutes(90) == 1.5 and s_to_minutes(1) == 1 / 60
