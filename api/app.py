@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import asynccontextmanager
+from contextlib import ExitStack, asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,6 +38,7 @@ from dispatch.contract.schema import EventBatchIn, ProblemIn
 from dispatch.contract.validate import field_errors, load_json
 from dispatch.errors import DispatchError, FieldError, InputError
 from dispatch.persistence import Store
+from dispatch.travel.routed import road_server
 
 __all__ = ["create_app"]
 
@@ -258,11 +259,20 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        exits = ExitStack()
+        roads = exits.enter_context(
+            road_server(
+                settings.roads,
+                cache_root=settings.cache_dir,
+                table_size=settings.roads_table_size,
+            )
+        )
         store = Store(settings.database_url)
         pool = runner or JobRunner(
             settings.database_url,
             workers=settings.workers,
             replan_workers=settings.replan_workers,
+            roads=roads,
         )
         # What api.deps hands the routes; made here, once per process, and nowhere else.
         app.state.store = store
@@ -282,6 +292,7 @@ def create_app(
             if runner is None:  # a runner handed in belongs to the caller
                 pool.close()
             store.close()
+            exits.close()  # the road server this process started, if any
 
     app = FastAPI(
         title="fieldroute",

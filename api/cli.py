@@ -35,6 +35,10 @@ from dispatch.errors import DispatchError, FieldError, InputError, NotFoundError
 from dispatch.persistence import Store, new_id
 from dispatch.planning import Progress as SolveProgress
 from dispatch.planning import SolveParams
+from dispatch.travel import Roads
+from dispatch.travel.osrm_tools import default_cache_root, ensure_tools
+from dispatch.travel.roads import PrepareProgress, prepare
+from dispatch.travel.routed import road_server
 from dispatch.units import format_iso_clock
 from dispatch.verify import CheckReport
 
@@ -55,6 +59,17 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 _Document = TypeVar("_Document", bound=BaseModel)
+
+#: The ``--roads`` option of the commands that plan.
+RoadsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--roads",
+        help="Road travel for days that ask for it (policy.travel.provider 'osrm'): an OSRM "
+        "server's URL, or an .osm.pbf extract (prepared once, then served on loopback for the "
+        "command). Default: FIELDROUTE_ROADS.",
+    ),
+]
 
 out = Console()
 err = Console(stderr=True)
@@ -85,6 +100,22 @@ def _store(settings: Settings) -> closing[Store]:
     return closing(Store(settings.database_url))
 
 
+@contextmanager
+def _roads(settings: Settings, spec: str | None) -> Iterator[Roads | None]:
+    """The roads of a command (``--roads``, else the settings'), served until it is done."""
+    with road_server(
+        spec or settings.roads,
+        cache_root=settings.cache_dir,
+        table_size=settings.roads_table_size,
+        on_progress=_say_preparing,
+    ) as roads:
+        yield roads
+
+
+def _say_preparing(progress: PrepareProgress) -> None:
+    err.print(f"roads: {progress.stage} ({progress.elapsed_s:.1f} s)", highlight=False)
+
+
 def _read_json(path: Path) -> Any:
     try:
         raw = path.read_bytes()
@@ -111,11 +142,13 @@ def _solve_file(
     output: Path | None,
     time_limit: float | None,
     seed: int | None = None,
+    roads_spec: str | None = None,
 ) -> None:
     raw = _read_json(day)
     problem = parse_problem(raw)
     params = solve_params(problem, time_limit, seed)
     with (
+        _roads(settings, roads_spec) as roads,
         _store(settings) as store,
         _progress_bar(params.time_limit_s, len(problem.visits)) as on_progress,
     ):
@@ -127,6 +160,7 @@ def _solve_file(
                 raw, plan, problem_id=new_id("pb"), record=record
             ),
             on_progress=on_progress,
+            roads=roads,
         )
     document, report = solved.document, solved.report
     plan_id = document.plan_id
@@ -232,10 +266,11 @@ def solve(
             min=0,
         ),
     ] = None,
+    roads: RoadsOption = None,
 ) -> None:
     """Plan a day, store the plan and print a summary for the dispatcher."""
     with _guard():
-        _solve_file(_settings(ctx), day, output, time_limit, seed)
+        _solve_file(_settings(ctx), day, output, time_limit, seed, roads)
 
 
 @app.command()
@@ -278,6 +313,7 @@ def replan(
             min=0,
         ),
     ] = None,
+    roads: RoadsOption = None,
 ) -> None:
     """Apply a batch of events to a stored plan: store the next version, print the changes and
     the customers to call."""
@@ -289,8 +325,11 @@ def replan(
                 seed=seed or 0,
                 reproducible=seed is not None,
             )
-        with _store(_settings(ctx)) as store:
-            document = replan_stored(store, plan_id, _read_json(events), params=params)
+        settings = _settings(ctx)
+        with _roads(settings, roads) as served, _store(settings) as store:
+            document = replan_stored(
+                store, plan_id, _read_json(events), params=params, roads=served
+            )
         stored = document.model_dump(mode="json")
         if output is not None:
             output.parent.mkdir(parents=True, exist_ok=True)
@@ -514,13 +553,9 @@ def serve(
             min=1,
         ),
     ] = None,
+    roads: RoadsOption = None,
 ) -> None:
     """Run the HTTP service (docs at /docs) on the configured database."""
-    import uvicorn  # the service's server; only this command needs it
-
-    from api.app import create_app
-    from api.server import PROTOCOL
-
     updates = {"processes": processes, "workers": workers}
     settings = _settings(ctx).model_copy(update={k: v for k, v in updates.items() if v is not None})
     # Migrate and fail here, not in the first request.
@@ -528,6 +563,21 @@ def serve(
         if settings.processes > 1:
             store.recover_jobs()  # once for all: the processes leave running jobs alone
             store.secret(LINK_SECRET)
+    # One road server for every process, started here and stopped when the service stops.
+    with _guard(), _roads(settings, roads) as served:
+        if served is not None:
+            settings = settings.model_copy(
+                update={"roads": served.url, "roads_table_size": served.max_table_size}
+            )
+        _run_service(settings, host, port)
+
+
+def _run_service(settings: Settings, host: str, port: int) -> None:
+    import uvicorn  # the service's server; only this command needs it
+
+    from api.app import create_app
+    from api.server import PROTOCOL
+
     if settings.processes == 1:
         uvicorn.run(create_app(settings), host=host, port=port, log_level="info", http=PROTOCOL)
         return
@@ -537,6 +587,14 @@ def serve(
             "FIELDROUTE_DATABASE_URL": settings.database_url,
             "FIELDROUTE_PROCESSES": str(settings.processes),
             "FIELDROUTE_WORKERS": str(settings.workers),
+            **(
+                {
+                    "FIELDROUTE_ROADS": settings.roads,
+                    "FIELDROUTE_ROADS_TABLE_SIZE": str(settings.roads_table_size),
+                }
+                if settings.roads
+                else {}
+            ),
         }
     )
     uvicorn.run(
@@ -548,6 +606,36 @@ def serve(
         log_level="info",
         http=PROTOCOL,
     )
+
+
+roads_app = typer.Typer(help="Road travel from OpenStreetMap, with OSRM.", no_args_is_help=True)
+app.add_typer(roads_app, name="roads")
+
+
+@roads_app.command("prepare")
+def roads_prepare(
+    ctx: typer.Context,
+    extract: Annotated[
+        Path, typer.Argument(help="An OpenStreetMap extract (.osm.pbf), e.g. from Geofabrik.")
+    ],
+) -> None:
+    """Build the road dataset of an extract (car profile, contraction hierarchies) in the cache,
+    fetching OSRM's executables first if this machine has none; again with the same extract, it
+    is already there."""
+    with _guard():
+        settings = _settings(ctx)
+        if not extract.is_file():
+            raise InputError([FieldError("extract", f"no file {extract}")], what="command")
+        root = settings.cache_dir or default_cache_root()
+        tools = ensure_tools(root)
+        dataset = prepare(
+            extract, cache_dir=root / "roads", tools=tools, on_progress=_say_preparing
+        )
+        out.print(
+            f"roads of [bold]{extract.name}[/] ready in {dataset.folder} (OSRM "
+            f"{dataset.osrm_version}); plan on them with --roads {extract}",
+            highlight=False,
+        )
 
 
 apikey_app = typer.Typer(help="Dispatchers' API keys for the HTTP service.", no_args_is_help=True)

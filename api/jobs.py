@@ -25,6 +25,7 @@ from dispatch.desk.solve import solve_day, solve_params
 from dispatch.errors import DispatchError, WorkerLostError
 from dispatch.persistence import SolveJob, Store
 from dispatch.planning import Progress
+from dispatch.travel import Roads
 
 __all__ = ["JobRunner", "replan_in_worker", "run_solve_job"]
 
@@ -85,7 +86,7 @@ class _ProgressWriter:
                 return
 
 
-def _solve(store: Store, job_id: str, attempt: int) -> None:
+def _solve(store: Store, job_id: str, attempt: int, roads: Roads | None) -> None:
     if not store.start_job(job_id, attempt):
         return  # retried or given up on since it was queued: not this attempt's to run
     started = time.monotonic()
@@ -103,6 +104,7 @@ def _solve(store: Store, job_id: str, attempt: int) -> None:
                     job_id, attempt, plan, elapsed_s=time.monotonic() - started, record=record
                 ),
                 on_progress=progress,
+                roads=roads,
             )
     except DispatchError as error:
         store.fail_job(job_id, attempt, str(error))
@@ -111,22 +113,27 @@ def _solve(store: Store, job_id: str, attempt: int) -> None:
         store.fail_job(job_id, attempt, f"internal error ({type(error).__name__}); see the log")
 
 
-def run_solve_job(database_url: str, job_id: str, attempt: int) -> None:
+def run_solve_job(database_url: str, job_id: str, attempt: int, roads: Roads | None = None) -> None:
     """Run one attempt of a solve job (in a worker process)."""
     store = Store(database_url, migrate=False)
     try:
-        _solve(store, job_id, attempt)
+        _solve(store, job_id, attempt, roads)
     finally:
         store.close()
 
 
 def replan_in_worker(
-    database_url: str, plan_id: str, events: dict[str, Any], version: int | None
+    database_url: str,
+    plan_id: str,
+    events: dict[str, Any],
+    version: int | None,
+    roads: Roads | None = None,
 ) -> dict[str, Any]:
     """``replan_stored`` in a worker process; the stored version's JSON, or its error."""
     store = Store(database_url, migrate=False)
     try:
-        return replan_stored(store, plan_id, events, version=version).model_dump(mode="json")
+        document = replan_stored(store, plan_id, events, version=version, roads=roads)
+        return document.model_dump(mode="json")
     finally:
         store.close()
 
@@ -202,6 +209,8 @@ class JobRunner:
         Re-plan worker processes.
     executor
         Another executor for both (a thread pool, in tests that need no process isolation).
+    roads
+        The OSRM server of this service, for days on roads; each job's worker asks it.
     """
 
     def __init__(
@@ -211,8 +220,10 @@ class JobRunner:
         workers: int = 1,
         replan_workers: int = 1,
         executor: Executor | None = None,
+        roads: Roads | None = None,
     ) -> None:
         self.database_url = database_url
+        self.roads = roads
         self._solves = _Workers(workers, executor)
         self._replans = _Workers(replan_workers, executor)
 
@@ -230,7 +241,9 @@ class JobRunner:
     def submit(self, job: SolveJob) -> Future[None]:
         """Queue one attempt of ``job``."""
         pool = self._solves.pool
-        future = self._solves.submit(run_solve_job, self.database_url, job.id, job.attempt)
+        future = self._solves.submit(
+            run_solve_job, self.database_url, job.id, job.attempt, self.roads
+        )
         future.add_done_callback(lambda done: self._after_solve(done, job, pool))
         return future
 
@@ -258,7 +271,9 @@ class JobRunner:
         """Re-plan ``plan_id`` after ``events`` in a worker; the future holds the new version,
         or ``WorkerLostError`` when the worker died before answering."""
         pool = self._replans.pool
-        inner = self._replans.submit(replan_in_worker, self.database_url, plan_id, events, version)
+        inner = self._replans.submit(
+            replan_in_worker, self.database_url, plan_id, events, version, self.roads
+        )
         outer: Future[dict[str, Any]] = Future()
 
         def settle(done: Future[dict[str, Any]]) -> None:

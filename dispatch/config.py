@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -53,4 +55,22 @@ class Settings(BaseSettings):
         default=None,
         description="Base URL of driver links (e.g. https://dispatch.example.com); by default "
         "the URL the request came in on.",
+    )
+    roads: str | None = Field(
+        default=None,
+        description="Road travel for days that ask for it (policy.travel.provider 'osrm'): the "
+        "URL of an OSRM server you run (http://...), or an OpenStreetMap extract (.osm.pbf) "
+        "that fieldroute prepares once into its cache and serves itself on loopback.",
+    )
+    roads_table_size: int = Field(
+        default=100,
+        ge=2,
+        le=100_000,
+        description="Locations per table request the OSRM server at a roads URL accepts (its "
+        "--max-table-size; OSRM's default 100). A server fieldroute starts takes 1,000.",
+    )
+    cache_dir: Path | None = Field(
+        default=None,
+        description="fieldroute's cache: OSRM's executables and prepared road datasets "
+        "(default: $XDG_CACHE_HOME/fieldroute or ~/.cache/fieldroute).",
     )

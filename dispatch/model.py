@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import NewType
+from typing import Literal, NewType
 from zoneinfo import ZoneInfo
 
 __all__ = [
@@ -204,8 +204,13 @@ class Visit:
 
 @dataclass(frozen=True, slots=True)
 class TravelSettings:
-    """Parameters of the embedded geodesic provider (see ``dispatch.travel.geodesic``)."""
+    """How travel is measured: ``geodesic`` (the embedded default: great-circle distance, a
+    circuity factor and speeds by trip length, ``dispatch.travel.geodesic``) or ``osrm`` (road
+    durations and distances from an OSRM server, ``dispatch.travel.osrm``; a site farther than
+    ``snap_limit_m`` from any road is an input error)."""
 
+    provider: Literal["geodesic", "osrm"] = "geodesic"
+    snap_limit_m: float = 500.0
     circuity: float = 1.35
     speed_kmh: tuple[tuple[float, float], ...] = (
         (0.0, 15.0),
@@ -307,6 +312,8 @@ class Route:
     travel: timedelta
     service: timedelta
     wait: timedelta
+    #: The road line from start to end, when travel came from a road network (OSRM).
+    geometry: tuple[LatLon, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

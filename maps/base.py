@@ -1,5 +1,6 @@
 """What both maps share: the offline Leaflet map itself, tiles, colours, where each technician
-and visit of a day is on Earth (placed by ``dispatch.contract.sites``), and how text reaches a
+and visit of a day is on Earth (placed by ``dispatch.contract.sites``), the line a route is drawn
+along (its road line when the plan carries one, :func:`road_line`), and how text reaches a
 page.
 
 Text typed by people (customers' names, addresses, notes, technicians' names) reaches a page in
@@ -14,14 +15,17 @@ from __future__ import annotations
 import html
 import itertools
 import json
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import folium
 import jinja2
+import polyline
 from branca.element import Element, Figure
 
 from dispatch.contract.schema import LocationIn, ProblemIn, TechnicianIn, VisitIn
+from dispatch.contract.serialize import POLYLINE_PRECISION
 from dispatch.contract.sites import locate
 from maps.assets import leaflet_head
 
@@ -38,9 +42,12 @@ __all__ = [
     "escape",
     "new_map",
     "page_of",
+    "road_line",
     "route_line",
     "script_json",
 ]
+
+logger = logging.getLogger(__name__)
 
 #: ``(lat, lon)``.
 Point = tuple[float, float]
@@ -266,3 +273,36 @@ def route_line(points: Sequence[Point], path: LegPath | None) -> list[Point]:
             leg = [origin, destination]
         line.extend(leg if not line else leg[1:])
     return line if line else list(points)
+
+
+def road_line(geometry: str | None, *, technician_id: str = "") -> list[Point] | None:
+    """A route's road line, decoded from the plan (``RouteOut.geometry``, and the driver view's
+    copy of it): the streets from the technician's start through every stop to the end.
+
+    Parameters
+    ----------
+    geometry
+        The route's encoded polyline (precision
+        :data:`~dispatch.contract.serialize.POLYLINE_PRECISION`, latitude first), or ``None``
+        when the plan's travel did not come from roads.
+    technician_id
+        Whose route it is, named in the warning about a line that does not decode ("" unless
+        given).
+
+    Returns
+    -------
+    The line's ``(lat, lon)`` points in driving order; ``None`` when there is no line of two
+    points or more to draw (no geometry, or one that does not decode, which is logged): the
+    route is then drawn with straight legs between its markers.
+    """
+    if not geometry:
+        return None
+    try:
+        line = polyline.decode(geometry, POLYLINE_PRECISION)
+    except IndexError:  # how polyline reports a string cut short or not a polyline
+        logger.warning(
+            "a route's road line does not decode; drawing it straight",
+            extra={"technician_id": technician_id},
+        )
+        return None
+    return line if len(line) >= 2 else None

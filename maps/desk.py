@@ -1,6 +1,7 @@
 """The dispatcher's map of a plan: one colour and one layer per technician (base, numbered stops
-in visit order, the route drawn), the service radii, what is unassigned and why, and a legend
-with each technician's stops, km and utilisation."""
+in visit order, the route drawn along its roads when the plan carries them, else in straight
+legs), the service radii, what is unassigned and why, and a legend with each technician's stops,
+km and utilisation."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from maps.base import (
     escape,
     new_map,
     page_of,
+    road_line,
     route_line,
 )
 
@@ -132,7 +134,11 @@ def _route_layer(
     home = places.end(technician_id)
     if stops and home is not None:
         line.append(home)
-    if len(line) >= 2:
+    road = road_line(route.geometry, technician_id=technician_id) if route and stops else None
+    if road is not None:
+        draw_line(road, fill=fill, weight=4, layer=layer)
+        seen.extend(road)  # the view opens on the whole line, bends round a river too
+    elif len(line) >= 2:
         draw_line(route_line(line, path), fill=fill, weight=4, layer=layer)
     return layer, seen
 
@@ -192,8 +198,9 @@ def desk_map(
 ) -> folium.Map:
     """The desk's map of ``plan`` (a version of ``problem``'s day).
 
-    ``path`` gives a leg's road geometry when the travel provider knows it; legs without one
-    are drawn straight.
+    A route whose plan carries its road line (``RouteOut.geometry``, when the plan's travel
+    came from roads) is drawn along it. Otherwise ``path`` gives a leg's road geometry when
+    the travel provider knows it, and legs without one are drawn straight.
     """
     places = Places(problem)
     chart = new_map(tiles, title=f"fieldroute · {plan.date} · plan {plan.plan_id}")

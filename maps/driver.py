@@ -1,6 +1,7 @@
-"""The driver's page: one route on a map with big numbered markers, and beside it (below it on a
-phone) the stops in order with the planned arrival, the window promised to the customer, the
-address and the phone to tap."""
+"""The driver's page: one route on a map with big numbered markers and its line (along the roads
+when the plan carries them, else in straight legs), and beside it (below it on a phone) the
+stops in order with the planned arrival, the window promised to the customer, the address and
+the phone to tap."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from maps.base import (
     escape,
     new_map,
     page_of,
+    road_line,
     route_line,
 )
 
@@ -123,7 +125,10 @@ def driver_page(
 ) -> str:
     """``technician_id``'s route of ``plan`` as one self-contained HTML page for a phone.
 
-    An unknown technician is ``NotFoundError``.
+    The route is drawn along its road line when the plan carries one (``RouteOut.geometry``,
+    through the driver view); otherwise ``path`` gives a leg's road geometry when the travel
+    provider knows it, and legs without one are drawn straight. An unknown technician is
+    ``NotFoundError``.
     """
     route = driver_route(
         plan.model_dump(mode="json"), problem.model_dump(mode="json"), technician_id
@@ -172,7 +177,12 @@ def driver_page(
     home = places.end(technician_id)
     if route.stops and home is not None:
         line.append(home)
-    if len(line) >= 2:
+    # The driver view carries this technician's road line only: no one else's is drawn.
+    road = road_line(route.geometry, technician_id=technician_id) if route.stops else None
+    if road is not None:
+        draw_line(road, fill=fill, weight=6, layer=layer)
+        seen.extend(road)
+    elif len(line) >= 2:
         draw_line(route_line(line, path), fill=fill, weight=6, layer=layer)
     layer.add_to(chart)
     if seen:

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Create .venv (Python >= 3.11) and install fieldroute into it, with the dev tools when asked:
 #   scripts/setup.sh          the engine and its CLI
-#   scripts/setup.sh --dev    plus pytest, hypothesis, ruff, mypy, import-linter, playwright
+#   scripts/setup.sh --dev    plus pytest, hypothesis, ruff, mypy, import-linter, playwright,
+#                             and OSRM's executables for the road tests (scripts/osrm.sh)
 # Re-running is cheap: it reinstalls only when pyproject.toml changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,4 +20,9 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install --quiet --upgrade pip
   .venv/bin/python -m pip install --quiet --editable ".${extras}"
   touch "$stamp"
+fi
+# The road tests run OSRM's own tools: fetch them now (instant once cached), so that a machine
+# that cannot reach the package index says so here, loudly, and not only in skipped tests.
+if [ "${1:-}" = "--dev" ]; then
+  scripts/osrm.sh || echo "warning: OSRM's tools could not be had; the road tests will skip" >&2
 fi

@@ -12,7 +12,10 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, make_url, text
 
+from benchmarks.vrptw import DATA_ENV, data_dir
 from dispatch.persistence import Store
+from dispatch.travel.osrm_tools import OsrmTools, ToolsUnavailableError, find_tools, install_tools
+from dispatch.travel.roads import Dataset, prepare
 
 #: Four sites on a line, 10 minutes and 5 km apart: 0 base, 1, 2, 3.
 LINE_MINUTES = [[abs(i - j) * 10 for j in range(4)] for i in range(4)]
@@ -93,3 +96,42 @@ def store(database_url: str) -> Iterator[Store]:
     opened = Store(database_url)
     yield opened
     opened.close()
+
+
+# -- roads: OSRM's tools and the Andorra extract, prepared once per session ------------------
+# Skipped, saying why, only when the tools cannot be had (no network on a machine without
+# them) or the shared data is absent.
+
+
+@pytest.fixture(scope="session")
+def tools() -> OsrmTools:
+    """OSRM's executables: already here, or fetched once into fieldroute's cache."""
+    found = find_tools()
+    if found is not None:
+        return found
+    try:
+        return install_tools()
+    except ToolsUnavailableError as error:
+        pytest.skip(f"OSRM's executables are not here and cannot be fetched: {error}")
+
+
+@pytest.fixture(scope="session")
+def andorra_extract() -> Path:
+    extract = data_dir() / "osm" / "andorra.osm.pbf"
+    if not extract.is_file():
+        pytest.skip(
+            f"{extract} not found: put shared/ beside the repository or set {DATA_ENV} "
+            "to the folder holding osm/andorra.osm.pbf"
+        )
+    return extract
+
+
+@pytest.fixture(scope="session")
+def roads_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("roads")
+
+
+@pytest.fixture(scope="session")
+def andorra(tools: OsrmTools, andorra_extract: Path, roads_cache: Path) -> Dataset:
+    """The Andorra extract prepared for cars with contraction hierarchies (well under 1 s)."""
+    return prepare(andorra_extract, cache_dir=roads_cache, tools=tools)

@@ -9,13 +9,14 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
-from api.deps import Dispatcher, StoreDep
+from api.deps import Dispatcher, RunnerDep, StoreDep
 from api.models import ErrorOut, ProblemCreated
 from api.params import ProblemId
 from api.uploads import UPLOAD_FORM, read_upload
 from dispatch.contract.validate import load_json, parse_problem
 from dispatch.errors import FieldError, InputError
 from dispatch.persistence import new_id
+from dispatch.travel import NO_ROADS
 
 __all__ = ["router"]
 
@@ -40,7 +41,9 @@ _PROBLEM_BODY: dict[str, Any] = {
     openapi_extra=_PROBLEM_BODY,
     responses={413: {"model": ErrorOut, "description": "Upload too large"}},
 )
-async def create_problem(request: Request, key: Dispatcher, store: StoreDep) -> ProblemCreated:
+async def create_problem(
+    request: Request, key: Dispatcher, store: StoreDep, runner: RunnerDep
+) -> ProblemCreated:
     """Store a day: the contract's JSON, or a technicians sheet and a visits sheet (CSV or
     Excel) as a form upload. Every problem found is listed (sheet, row and column for sheets);
     nothing is stored unless the whole day is valid."""
@@ -60,6 +63,9 @@ async def create_problem(request: Request, key: Dispatcher, store: StoreDep) -> 
             ],
             what="request",
         )
+    if problem.policy.travel.provider == "osrm" and problem.travel is None and runner.roads is None:
+        # Refused now, not as a failed job later: this service could never plan the day.
+        raise InputError([FieldError("policy.travel.provider", NO_ROADS)])
     problem_id = new_id("pb")
     await run_in_threadpool(store.save_problem, raw, problem_id=problem_id)
     return ProblemCreated(

@@ -15,6 +15,7 @@ from typing import Any
 
 from dispatch.model import (
     BreakSlot,
+    LatLon,
     Plan,
     Route,
     Stop,
@@ -102,6 +103,9 @@ def _route(route: Route) -> dict[str, Any]:
         "travel_s": _seconds(route.travel),
         "service_s": _seconds(route.service),
         "wait_s": _seconds(route.wait),
+        "geometry": None
+        if route.geometry is None
+        else [[point.lat, point.lon] for point in route.geometry],
     }
 
 
@@ -140,6 +144,9 @@ def _read_route(route: dict[str, Any]) -> Route:
         travel=timedelta(seconds=route["travel_s"]),
         service=timedelta(seconds=route["service_s"]),
         wait=timedelta(seconds=route["wait_s"]),
+        geometry=None
+        if route.get("geometry") is None
+        else tuple(LatLon(lat, lon) for lat, lon in route["geometry"]),
     )
 
 

@@ -208,9 +208,18 @@ class VisitIn(_Strict):
 
 
 class TravelSettingsIn(_Strict):
-    """How the embedded ``geodesic`` provider turns straight lines into driving times."""
+    """How travel is measured: ``geodesic`` (the embedded default: straight lines turned into
+    driving times by ``circuity`` and ``speed_kmh``) or ``osrm`` (road times and distances from
+    the OSRM server or prepared extract the service or CLI was started with, ``--roads``)."""
 
-    provider: Literal["geodesic"] = "geodesic"
+    provider: Literal["geodesic", "osrm"] = _TRAVEL.provider
+    snap_limit_m: Number = Field(
+        default=_TRAVEL.snap_limit_m,
+        gt=0,
+        le=100_000,
+        description="osrm: a visit or base farther than this from any road is an input error "
+        "naming it, rather than a silent walk to the nearest road.",
+    )
     circuity: Number = Field(default=_TRAVEL.circuity, ge=1.0, le=3.0)
     speed_kmh: list[tuple[EarthKm, Annotated[Number, Field(gt=0, le=300)]]] = Field(
         default_factory=lambda: list(_TRAVEL.speed_kmh),
@@ -334,6 +343,14 @@ class RouteOut(_Strict):
     utilisation: float
     stops: list[StopOut]
     breaks: list[BreakOut]
+    geometry: str | None = Field(
+        default=None,
+        description="The road line from start to end as an encoded polyline (precision 5, "
+        "latitude first: the format of OSRM and Google), when travel came from roads "
+        "(policy.travel.provider 'osrm'); absent for straight-line travel.",
+        # Absent, not null: a straight-line plan reads exactly as it did before roads existed.
+        exclude_if=lambda geometry: geometry is None,
+    )
 
 
 class UnassignedOut(_Strict):
@@ -505,3 +522,11 @@ class DriverRouteOut(_Strict):
     distance_km: float
     stops: list[DriverStopOut]
     breaks: list[BreakOut]
+    geometry: str | None = Field(
+        default=None,
+        description="This route's road line from start to end, as in the plan's route "
+        "(RouteOut.geometry): an encoded polyline, precision 5, latitude first; absent for "
+        "straight-line travel.",
+        # Absent, not null: the view of a straight-line plan reads exactly as it did before.
+        exclude_if=lambda geometry: geometry is None,
+    )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import polyline
+
 from dispatch.contract.schema import (
     BreakOut,
     ChangeOut,
@@ -20,6 +22,7 @@ from dispatch.errors import InternalError
 from dispatch.model import (
     BreakSlot,
     Change,
+    LatLon,
     Plan,
     Problem,
     Route,
@@ -34,7 +37,10 @@ from dispatch.model import (
 )
 from dispatch.units import format_clock, iso, minutes_to_duration, whole_minutes
 
-__all__ = ["plan_document", "read_plan"]
+#: Decimal places of the encoded polylines that carry road lines (OSRM's and Google's).
+POLYLINE_PRECISION = 5
+
+__all__ = ["POLYLINE_PRECISION", "plan_document", "read_plan"]
 
 
 def plan_document(
@@ -106,6 +112,9 @@ def _route(route: Route, visits: dict[VisitId, Visit], shift: timedelta) -> Rout
         utilisation=round(busy / shift, 4) if shift else 0.0,
         stops=[_stop(stop, visits[stop.visit_id]) for stop in route.stops],
         breaks=[BreakOut(start=iso(b.start), end=iso(b.end)) for b in route.breaks],
+        geometry=polyline.encode([(p.lat, p.lon) for p in route.geometry], POLYLINE_PRECISION)
+        if route.geometry
+        else None,
     )
 
 
@@ -199,6 +208,11 @@ def _read_route(route: RouteOut) -> Route:
         travel=minutes_to_duration(route.travel_min),
         service=minutes_to_duration(route.service_min),
         wait=minutes_to_duration(route.wait_min),
+        geometry=tuple(
+            LatLon(lat, lon) for lat, lon in polyline.decode(route.geometry, POLYLINE_PRECISION)
+        )
+        if route.geometry
+        else None,
     )
 
 

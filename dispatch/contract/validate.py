@@ -316,7 +316,12 @@ def _policy(wire: ProblemIn, errors: list[FieldError]) -> Policy:
         time_limit_s=wire.policy.time_limit_s,
         urgent_response=minutes_to_duration(wire.policy.urgent_response_min),
         preferred_technician_bonus=minutes_to_duration(wire.policy.preferred_technician_min),
-        travel=TravelSettings(circuity=wire.policy.travel.circuity, speed_kmh=tuple(speeds)),
+        travel=TravelSettings(
+            provider=wire.policy.travel.provider,
+            snap_limit_m=wire.policy.travel.snap_limit_m,
+            circuity=wire.policy.travel.circuity,
+            speed_kmh=tuple(speeds),
+        ),
         promise_width=minutes_to_duration(wire.policy.promise_window_min),
         notify_tolerance=minutes_to_duration(wire.policy.notify_tolerance_min),
         reassign_cost=minutes_to_duration(wire.policy.reassign_cost_min),

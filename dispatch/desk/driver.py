@@ -1,5 +1,6 @@
 """The driver's view of a plan: one technician's stops in order, with ETAs, promised windows,
-customers' phones and where to go; made from a stored plan version and its day."""
+customers' phones and where to go, and their own route's road line when the plan has one; made
+from a stored plan version and its day."""
 
 from __future__ import annotations
 
@@ -64,4 +65,5 @@ def driver_route(
         distance_km=route["distance_km"] if route else 0.0,
         stops=stops,
         breaks=route["breaks"] if route else [],
+        geometry=route.get("geometry") if route else None,
     )

@@ -22,7 +22,7 @@ from dispatch.persistence import Store, StoreConflictError, new_id
 from dispatch.planning import SolveParams
 from dispatch.replanning.events import apply_to_problem, apply_to_problem_json, parse_events
 from dispatch.replanning.replan import replan_day
-from dispatch.travel import TravelTimeProvider
+from dispatch.travel import Roads, TravelTimeProvider, provider_for
 
 __all__ = ["replan_stored"]
 
@@ -46,12 +46,14 @@ def replan_stored(
     version: int | None = None,
     provider: TravelTimeProvider | None = None,
     params: SolveParams | None = None,
+    roads: Roads | None = None,
 ) -> PlanOut:
     """Apply a batch of events to the latest version of ``plan_id`` and store the next one.
 
     ``version`` (or the batch's own ``version`` field) is the version the events were written
     against; when a newer one exists the batch is refused with ``StoreConflictError`` (409),
-    so a concurrent batch is never lost.
+    so a concurrent batch is never lost. ``roads`` is the OSRM server this process was given,
+    for a day on roads (``policy.travel.provider`` ``osrm``).
 
     Raises
     ------
@@ -77,6 +79,7 @@ def replan_stored(
     previous = _stored_plan(store, plan_id, latest)
     batch = parse_events(raw, problem_raw, problem, previous)
     next_problem = apply_to_problem(problem, batch)
+    provider = provider or provider_for(next_problem, roads=roads)
     plan = replan_day(next_problem, previous, batch, provider=provider, params=params)
     next_raw = _release_pins(apply_to_problem_json(problem_raw, batch), plan)
     document = plan_document(

@@ -20,7 +20,7 @@ from dispatch.contract.serialize import plan_document
 from dispatch.model import Problem
 from dispatch.persistence import new_id
 from dispatch.planning import Progress, SolveParams, plan_day
-from dispatch.travel import pair_lookup, provider_for
+from dispatch.travel import Roads, pair_lookup, provider_for
 from dispatch.verify import CheckReport, check_plan, matrix_lookup
 
 __all__ = ["SolvedDay", "solve_day", "solve_params"]
@@ -53,6 +53,7 @@ def solve_day(
     save: Callable[[dict[str, Any], dict[str, Any]], object],
     plan_id: str | None = None,
     on_progress: Callable[[Progress], None] | None = None,
+    roads: Roads | None = None,
 ) -> SolvedDay:
     """Plan ``problem`` (``raw`` as sent, validated), check the plan and store it.
 
@@ -70,14 +71,23 @@ def solve_day(
         The plan's id; a new one by default.
     on_progress
         Hears the search's progress.
+    roads
+        The OSRM server this process was given, for a day on roads
+        (``policy.travel.provider`` ``osrm``).
+
+    Raises
+    ------
+    InputError
+        A site off the roads (for a day on roads).
+    TravelTimeError
+        No roads given for a day on roads, or the road server failed.
     """
     plan_id = plan_id or new_id("pl")
-    plan = plan_day(problem, params=params, on_progress=on_progress)
+    provider = provider_for(problem, roads=roads)
+    plan = plan_day(problem, provider=provider, params=params, on_progress=on_progress)
     document = plan_document(problem, plan, plan_id=plan_id, version=1, created_at=_now())
     stored = document.model_dump(mode="json")
-    lookup = (
-        matrix_lookup(raw) if problem.travel is not None else pair_lookup(provider_for(problem))
-    )
+    lookup = matrix_lookup(raw) if problem.travel is not None else pair_lookup(provider)
     report = check_plan(raw, stored, lookup)
     if report.violations:
         logger.error(

@@ -25,6 +25,7 @@ from datetime import datetime
 import numpy as np
 from numpy.typing import NDArray
 
+from dispatch.errors import FieldError, InputError
 from dispatch.model import (
     Priority,
     Problem,
@@ -36,7 +37,7 @@ from dispatch.model import (
     VisitId,
 )
 from dispatch.planning.eligibility import TimeBounds, screen_visits
-from dispatch.travel import TravelTimeProvider, provider_for
+from dispatch.travel import SnapError, TravelTimeProvider, provider_for
 from dispatch.units import SECONDS_PER_MINUTE, duration_to_s, seconds_after
 from solver import BreakRule, Instance, Vehicle
 
@@ -129,6 +130,12 @@ def build_sites(problem: Problem, provider: TravelTimeProvider) -> SiteTable:
     """Deduplicate every site of the day and ask ``provider`` for one matrix over them.
 
     Travel is rounded up to whole minutes (``dispatch.units``).
+
+    Raises
+    ------
+    InputError
+        Sites the road provider could not place on a road (``SnapError``), each named by the
+        visit or technician that stands there.
     """
     rows: dict[tuple[float, ...], int] = {}
     unique: list[Site] = []
@@ -144,10 +151,38 @@ def build_sites(problem: Problem, provider: TravelTimeProvider) -> SiteTable:
     end_row = np.array([row_of(t.end) for t in problem.technicians], dtype=np.int64)
     visit_row = np.array([row_of(v.site) for v in problem.visits], dtype=np.int64)
     base_row = np.array([row_of(t.home) for t in problem.technicians], dtype=np.int64)
-    durations_s, distances_m = provider.matrix(unique)
+    try:
+        durations_s, distances_m = provider.matrix(unique)
+    except SnapError as error:
+        raise _off_the_roads(problem, error, visit_row, start_row, end_row) from error
     minute = SECONDS_PER_MINUTE
     travel_s = (-(-durations_s // minute) * minute).astype(np.int64)
     return SiteTable(tuple(unique), travel_s, distances_m, visit_row, start_row, end_row, base_row)
+
+
+def _off_the_roads(
+    problem: Problem,
+    error: SnapError,
+    visit_row: NDArray[np.int64],
+    start_row: NDArray[np.int64],
+    end_row: NDArray[np.int64],
+) -> InputError:
+    """The ``SnapError`` of a matrix over the day's distinct sites, told of the visits and
+    technicians standing on those sites."""
+    far = dict(error.too_far)
+    why = f"m from the nearest road (policy.travel.snap_limit_m is {error.limit_m:g})"
+    found = [
+        FieldError(f"visits[{i}].location", f"{far[row]:.0f} {why}", visit.id)
+        for i, (visit, row) in enumerate(zip(problem.visits, visit_row.tolist(), strict=True))
+        if row in far
+    ]
+    for i, tech in enumerate(problem.technicians):
+        for field, row in (("start", int(start_row[i])), ("end", int(end_row[i]))):
+            if row in far and not (field == "end" and row == int(start_row[i])):
+                found.append(
+                    FieldError(f"technicians[{i}].{field}", f"{far[row]:.0f} {why}", tech.id)
+                )
+    return InputError(found)
 
 
 def _time_bounds(problem: Problem, visit: Visit, origin: datetime, horizon_s: int) -> TimeBounds:

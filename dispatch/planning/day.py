@@ -10,8 +10,9 @@ from dispatch.model import Plan, Problem
 from dispatch.planning.compile import compile_problem
 from dispatch.planning.decode import decode
 from dispatch.planning.kpi import compute_kpis
+from dispatch.planning.lines import with_road_lines
 from dispatch.planning.promise import with_promises
-from dispatch.travel import TravelTimeProvider
+from dispatch.travel import TravelTimeProvider, provider_for
 from solver import Instance, Progress, Solution, SolveParams, SolverError, solve
 
 __all__ = ["Progress", "SolveParams", "plan_day", "search_from"]
@@ -31,7 +32,8 @@ def plan_day(
     problem
         A validated day (``dispatch.contract.validate.parse_problem``).
     provider
-        Travel times; by default the problem's explicit matrix or the geodesic provider.
+        Travel times; by default ``provider_for(problem)``: the explicit matrix or the
+        geodesic provider (a day on roads needs its provider given).
     params
         Search budget; by default the policy's time limit with guided local search.
     on_progress
@@ -44,6 +46,7 @@ def plan_day(
     InternalError
         When the solver fails on a model the engine built (a bug).
     """
+    provider = provider or provider_for(problem)
     instance, id_map = compile_problem(problem, provider)
     params = params or SolveParams(time_limit_s=problem.policy.time_limit_s)
     try:
@@ -52,6 +55,7 @@ def plan_day(
         raise InternalError(f"the solver failed: {error}") from error
     visits = {visit.id: visit for visit in problem.visits}
     plan = with_promises(decode(solution, id_map), visits, problem.policy)
+    plan = with_road_lines(plan, problem, provider)
     return replace(plan, kpis=compute_kpis(problem, plan))
 
 

@@ -49,6 +49,7 @@ from dispatch.planning import SolveParams, search_from
 from dispatch.planning.compile import IdMap, Keep, compile_problem
 from dispatch.planning.decode import decode
 from dispatch.planning.kpi import compute_kpis
+from dispatch.planning.lines import with_road_lines
 from dispatch.planning.promise import needs_call, promise_for
 from dispatch.replanning.events import EventBatch, VisitProgress
 from dispatch.travel import TravelTimeProvider, provider_for
@@ -165,6 +166,7 @@ def replan_day(
         objective=tail.objective,
         at=at,
     )
+    new_plan = with_road_lines(new_plan, problem, provider)
     return replace(
         new_plan,
         changes=_changes(plan, new_plan, batch, problem),

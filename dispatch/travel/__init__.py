@@ -1,7 +1,9 @@
 """Travel-time providers behind one interface: ``matrix(sites) -> (durations_s, distances_m)``.
 
 ``geodesic`` is the embedded default (coordinates only, no network); ``explicit`` serves the
-matrices given in a problem. ``provider_for`` picks the one a problem asks for.
+matrices given in a problem; ``osrm`` asks an OSRM server for road times (``Roads``: the server
+a process was given, ``dispatch.travel.routed.road_server``). ``provider_for`` picks the one a
+problem asks for.
 """
 
 from __future__ import annotations
@@ -9,20 +11,26 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 
+from dispatch.errors import TravelTimeError
 from dispatch.model import LatLon, Problem, Site
 from dispatch.travel.base import Matrices, TravelTimeProvider
 from dispatch.travel.explicit import ExplicitProvider
 from dispatch.travel.geodesic import GeodesicProvider, haversine_km
+from dispatch.travel.osrm import OsrmProvider, Roads, SnapError
 from dispatch.units import m_as_km, s_to_minutes
 
 #: A point for single-leg look-ups: a matrix row, or ``(lat, lon)``.
 PointRef = int | tuple[float, float]
 
 __all__ = [
+    "NO_ROADS",
     "ExplicitProvider",
     "GeodesicProvider",
     "Matrices",
+    "OsrmProvider",
     "PointRef",
+    "Roads",
+    "SnapError",
     "TravelTimeProvider",
     "haversine_km",
     "pair_lookup",
@@ -30,11 +38,30 @@ __all__ = [
 ]
 
 
-def provider_for(problem: Problem) -> TravelTimeProvider:
-    """The explicit matrix when the problem has one, else the geodesic provider of its policy."""
+def provider_for(problem: Problem, *, roads: Roads | None = None) -> TravelTimeProvider:
+    """The explicit matrix when the problem has one; else the provider its policy names:
+    ``geodesic``, or ``osrm`` on ``roads``.
+
+    Raises
+    ------
+    TravelTimeError
+        The day asks for roads and this process was given none.
+    """
     if problem.travel is not None:
         return ExplicitProvider(problem.travel)
-    return GeodesicProvider(problem.policy.travel)
+    settings = problem.policy.travel
+    if settings.provider == "osrm":
+        if roads is None:
+            raise TravelTimeError(NO_ROADS)
+        return roads.provider(settings.snap_limit_m)
+    return GeodesicProvider(settings)
+
+
+#: What a day that asks for road travel hears from a process that has no roads.
+NO_ROADS = (
+    "the day asks for road travel (policy.travel.provider 'osrm') but no roads were given: "
+    "start with --roads (an OSRM server's URL or an .osm.pbf extract) or set FIELDROUTE_ROADS"
+)
 
 
 def pair_lookup(

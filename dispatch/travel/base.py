@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 from numpy.typing import NDArray
 
-from dispatch.model import Site
+from dispatch.model import LatLon, Site
 
-__all__ = ["Matrices", "TravelTimeProvider"]
+__all__ = ["Matrices", "RoadLines", "TravelTimeProvider"]
 
 #: ``(durations_s, distances_m)``: square int64 arrays over the sites asked for, in that order.
 Matrices = tuple[NDArray[np.int64], NDArray[np.int64]]
@@ -26,5 +26,20 @@ class TravelTimeProvider(Protocol):
         ------
         TravelTimeError
             When the provider cannot answer for these sites.
+        """
+        ...
+
+
+@runtime_checkable
+class RoadLines(Protocol):
+    """A provider that can also draw the road line through points (OSRM)."""
+
+    def route_geometry(self, points: Sequence[LatLon]) -> list[tuple[float, float]]:
+        """The road line through ``points`` in order, as ``(lat, lon)`` pairs.
+
+        Raises
+        ------
+        TravelTimeError
+            When it cannot.
         """
         ...

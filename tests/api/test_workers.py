@@ -17,7 +17,7 @@ from tests.api.conftest import Service, make_key, start_service
 from tests.conftest import line_day
 
 
-def die_solving(database_url: str, job_id: str, attempt: int) -> None:
+def die_solving(database_url: str, job_id: str, attempt: int, *_roads: object) -> None:
     """A solve worker killed mid-job, as the kernel's OOM killer kills one on a big day."""
     store = Store(database_url, migrate=False)
     store.start_job(job_id, attempt)

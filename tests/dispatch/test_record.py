@@ -13,6 +13,7 @@ from dispatch.contract.record import RECORD_FORMAT, plan_record, read_record
 from dispatch.contract.validate import parse_problem
 from dispatch.model import (
     BreakSlot,
+    LatLon,
     Plan,
     Route,
     Stop,
@@ -63,6 +64,7 @@ def awkward_plan() -> Plan:
         travel=timedelta(seconds=1139.5),
         service=timedelta(minutes=65),
         wait=timedelta(seconds=57.5),
+        geometry=(LatLon(42.50631, 1.52181), LatLon(42.507185, 1.526774)),
     )  # fmt: skip
     return Plan(
         routes=(route,),

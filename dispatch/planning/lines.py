@@ -1,0 +1,42 @@
+"""The road line of each route, when travel comes from a road network.
+
+A provider that can draw routes on its roads (``dispatch.travel.base.RoadLines``: OSRM) gives
+each route the line from the technician's start through every stop to their end; the plan
+document carries it and the maps follow it. Other providers draw nothing: the maps join the
+stops with straight legs, which is what their travel times assume.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from dispatch.model import LatLon, Plan, Problem, Route
+from dispatch.travel import TravelTimeProvider
+from dispatch.travel.base import RoadLines
+
+__all__ = ["with_road_lines"]
+
+
+def with_road_lines(plan: Plan, problem: Problem, provider: TravelTimeProvider) -> Plan:
+    """``plan`` with each route's road line when ``provider`` draws them; as it is otherwise.
+
+    Raises
+    ------
+    TravelTimeError
+        When the provider cannot draw a line it was asked for.
+    """
+    if not isinstance(provider, RoadLines):
+        return plan
+    technicians = {tech.id: tech for tech in problem.technicians}
+    sites = {visit.id: visit.site for visit in problem.visits}
+
+    def drawn(route: Route) -> Route:
+        tech = technicians[route.technician_id]
+        way = [tech.start, *(sites[stop.visit_id] for stop in route.stops), tech.end]
+        points = [site.location for site in way if site.location is not None]
+        if len(points) < len(way):  # a site known only as a matrix row: nothing to draw on
+            return route
+        line = provider.route_geometry(points)
+        return replace(route, geometry=tuple(LatLon(lat, lon) for lat, lon in line))
+
+    return replace(plan, routes=tuple(drawn(route) for route in plan.routes))

@@ -1,0 +1,68 @@
+"""The service on roads: a day that asks for road travel is planned on the service's OSRM, and
+refused up front by a service that has none."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import polyline
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from dispatch.config import Settings
+from dispatch.travel import NO_ROADS
+from dispatch.travel.osrm_tools import OsrmTools
+from tests.api.conftest import TEST_NOW, Service, make_key, start_service
+from tests.dispatch.test_roads_day import road_day
+
+
+def test_a_service_without_roads_refuses_a_day_on_roads_naming_the_field(
+    service: Service,
+) -> None:
+    answer = service.client.post("/v1/problems", json=road_day(), headers=service.auth)
+    assert answer.status_code == 422, answer.text
+    [error] = answer.json()["errors"]
+    assert error["path"] == "policy.travel.provider" and error["message"] == NO_ROADS
+
+
+def test_a_service_given_an_extract_serves_its_roads_to_solves_and_re_plans(
+    tmp_path: Path, andorra_extract: Path, tools: OsrmTools, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", f"{tools.bin_dir}:/usr/bin:/bin")  # the tools, not a download
+    database_url = f"sqlite:///{tmp_path / 'roads.db'}"
+    settings = Settings(
+        database_url=database_url, roads=str(andorra_extract), cache_dir=tmp_path / "cache"
+    )
+    service = Service(
+        TestClient(create_app(settings, clock=lambda: TEST_NOW)),
+        database_url,
+        make_key(database_url),
+    )
+    with service.client:
+        serving = subprocess.run(["pgrep", "-f", str(tmp_path / "cache")], capture_output=True)
+        assert serving.returncode == 0  # its own osrm-routed, on the dataset it prepared
+        plan_id = service.solved_plan(road_day())
+        plan = service.client.get(f"/v1/plans/{plan_id}", headers=service.auth).json()
+        for route in plan["routes"]:
+            assert len(polyline.decode(route["geometry"], 5)) > len(route["stops"]) + 2
+        busiest = max(plan["routes"], key=lambda route: len(route["stops"]))
+        late = {"type": "delay", "technician_id": busiest["technician_id"], "minutes": 30}
+        events = {"at": "08:05", "events": [late]}
+        second = service.client.post(
+            f"/v1/plans/{plan_id}/events", json=events, headers=service.auth
+        )
+        assert second.status_code == 201, second.text
+        assert all(route["geometry"] for route in second.json()["routes"])
+    # The road server it started on the prepared dataset stopped with it.
+    running = subprocess.run(["pgrep", "-f", str(tmp_path / "cache")], capture_output=True)
+    assert running.returncode == 1, running.stdout
+
+
+def test_a_straight_line_plan_carries_no_geometry(database_url: str) -> None:
+    key = make_key(database_url)
+    with start_service(database_url) as client:
+        service = Service(client, database_url, key)
+        plan = client.get(f"/v1/plans/{service.solved_plan()}", headers=service.auth).json()
+        assert all("geometry" not in route for route in plan["routes"])
