@@ -593,3 +593,23 @@ def test_find_tools_finds_the_installed_tools(tools: OsrmTools) -> None:
     for name in ("osrm-extract", "osrm-contract", "osrm-routed"):
         assert os.access(found.executable(name), os.X_OK)
     assert found.profile().name == "car.lua" and found.profile().is_file()
+
+
+def test_blocks_are_sized_so_that_no_request_line_passes_osrms_limit() -> None:
+    # osrm-routed drops a request longer than 48 KiB without answering: blocks of 1,000 x 1,000
+    # points off the diagonal (about 49.5 kB of coordinates and indices) never came back.
+    from dispatch.travel.osrm import URL_BUDGET_BYTES, _coordinates, _fitting_block
+
+    points = [(60.1 + i * 1e-5, 24.9 + i * 1e-5) for i in range(2500)]  # Helsinki-like
+    block = _fitting_block(points)
+    assert 500 < block < 1000
+
+    def request_line(size: int) -> int:
+        asked = points[:size] + points[-size:]
+        sources = ";".join(str(i) for i in range(size))
+        destinations = ";".join(str(size + j) for j in range(size))
+        return len(_coordinates(asked)) + len(sources) + len(destinations)
+
+    # A request of 48,857 bytes was dropped, one of 48,837 answered (benchmarks/roads.py).
+    assert request_line(block) <= URL_BUDGET_BYTES < 48_837
+    assert request_line(1000) > 48_857  # what the blocks were before
