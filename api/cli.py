@@ -26,11 +26,10 @@ from rich.table import Table
 from api.links import LINK_SECRET
 from dispatch.config import Settings
 from dispatch.contract.schema import PlanOut, ProblemIn
-from dispatch.contract.serialize import read_plan
 from dispatch.contract.validate import load_json, parse_problem, pydantic_errors
 from dispatch.desk.replan import replan_stored
 from dispatch.desk.solve import solve_day, solve_params
-from dispatch.desk.tracking import DayCard, time_card, to_csv
+from dispatch.desk.tracking import DayCard, stored_time_card, to_csv
 from dispatch.errors import DispatchError, FieldError, InputError, NotFoundError
 from dispatch.persistence import Store, new_id
 from dispatch.planning import Progress as SolveProgress
@@ -385,17 +384,24 @@ def report(
     csv_path: Annotated[
         Path | None, typer.Option("--csv", help="Also write the per-stop card as CSV here.")
     ] = None,
+    html_path: Annotated[
+        Path | None,
+        typer.Option("--html", help="Also write the card as a page, with its chart, here."),
+    ] = None,
 ) -> None:
-    """The time-tracking card: planned against actual per stop, per technician and per kind."""
+    """The time-tracking card: planned against actual per stop, per technician and per kind,
+    and where the minutes went."""
     with _guard():
         with _store(_settings(ctx)) as store:
-            document = PlanOut.model_validate(store.load_plan(plan))
-            raw = store.load_problem_of_plan(plan, document.version)
-        problem = parse_problem(raw, stored=True)
-        card = time_card(problem, read_plan(document))
+            document, card = stored_time_card(store, plan)
         if csv_path is not None:
             csv_path.parent.mkdir(parents=True, exist_ok=True)
             csv_path.write_text(to_csv(card.stops), encoding="utf-8")
+        if html_path is not None:
+            from maps.report import report_page  # the page's templates, only when asked
+
+            html_path.parent.mkdir(parents=True, exist_ok=True)
+            html_path.write_text(report_page(document, card), encoding="utf-8")
         _print_card(card)
 
 
@@ -448,6 +454,17 @@ def _print_card(card: DayCard) -> None:
             f"{k.actual_service_min}/{k.planned_service_min} min",
         )
     out.print(kinds)
+    spent = Table(title="Where the minutes went")
+    for name in ("technician", "driving", "waiting", "service", "over estimate"):
+        spent.add_column(name, justify="right")
+    for went in card.spent:
+        if went.total_min:
+            spent.add_row(
+                went.technician_id,
+                *(f"{m} min" for m in (went.travel_min, went.waiting_min, went.service_min)),
+                f"{went.over_estimate_min} min",
+            )
+    out.print(spent)
     out.print(
         f"reported arrivals {card.reported_arrivals}; on time {_rate(card.on_time_rate)} "
         f"(target 90%); urgent within response {_rate(card.urgent_within_response)} "

@@ -8,6 +8,7 @@
     jobs.py       /v1/jobs/{job_id} …                          a solve's progress, retry
     drivers.py    /v1/plans/{plan_id}/routes/{technician_id} …  a driver's route, link and page
     maps.py       /v1/plans/{plan_id}/map                      the desk's map
+    reports.py    /v1/plans/{plan_id}/report                   the time-tracking card's page
     health.py     /healthz
 
 A route takes what it needs as dependencies (``api.deps``), parses, calls ``dispatch`` and
@@ -22,12 +23,19 @@ from fastapi import APIRouter
 from fastapi.routing import APIRoute
 
 from api.models import FORBIDDEN, NOT_FOUND
-from api.routes import drivers, health, jobs, maps, plans, problems
+from api.routes import drivers, health, jobs, maps, plans, problems, reports
 
 __all__ = ["health", "operations", "router"]
 
 #: The resources of ``/v1``, in the order the schema lists them.
-_RESOURCES = (problems.router, plans.router, jobs.router, drivers.router, maps.router)
+_RESOURCES = (
+    problems.router,
+    plans.router,
+    jobs.router,
+    drivers.router,
+    maps.router,
+    reports.router,
+)
 
 router = APIRouter(prefix="/v1", responses=NOT_FOUND | FORBIDDEN)
 for _resource in _RESOURCES:

@@ -8,6 +8,11 @@ site (start, or arrival, to departure) beyond the visit's duration; actual trave
 between the previous stop's reported departure and this arrival. The day's KPIs are over the
 stops with a reported arrival: on-time rate (handbook target 90 %), urgent faults reached
 within the response time, and appointments reached inside the early band.
+
+Where the minutes went (``TimeSpent``, per technician, over what was reported): driving
+(previous departure to arrival), waiting at the door (arrival to the start of work), service
+within its estimate, and service over it: what slows the team, in one row each.
+``stored_time_card`` is the use case the CLI (``fieldroute report``) and the service's page call.
 """
 
 from __future__ import annotations
@@ -19,7 +24,12 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
+from dispatch.contract.record import read_record
+from dispatch.contract.schema import PlanOut
+from dispatch.contract.serialize import read_plan
+from dispatch.contract.validate import parse_problem
 from dispatch.model import Plan, Problem, Visit, VisitId
+from dispatch.persistence import Store
 from dispatch.units import format_clock, whole_minutes
 
 __all__ = [
@@ -27,6 +37,8 @@ __all__ = [
     "KindRow",
     "StopRecord",
     "TechnicianRow",
+    "TimeSpent",
+    "stored_time_card",
     "time_card",
     "to_csv",
 ]
@@ -49,6 +61,7 @@ class StopRecord:
     overrun_min: int | None
     planned_travel_min: int
     actual_travel_min: int | None
+    actual_wait_min: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,12 +90,29 @@ class KindRow:
 
 
 @dataclass(frozen=True, slots=True)
+class TimeSpent:
+    """Where a technician's reported minutes went."""
+
+    technician_id: str
+    travel_min: int
+    waiting_min: int
+    service_min: int
+    over_estimate_min: int
+
+    @property
+    def total_min(self) -> int:
+        """Every reported minute of the four."""
+        return self.travel_min + self.waiting_min + self.service_min + self.over_estimate_min
+
+
+@dataclass(frozen=True, slots=True)
 class DayCard:
     """The whole card and the day's KPIs over reported arrivals."""
 
     stops: tuple[StopRecord, ...]
     technicians: tuple[TechnicianRow, ...]
     kinds: tuple[KindRow, ...]
+    spent: tuple[TimeSpent, ...]
     reported_arrivals: int
     on_time_rate: float | None
     urgent_reported: int
@@ -125,6 +155,11 @@ def time_card(problem: Problem, plan: Plan) -> DayCard:
                 else None
             )
             planned_service = whole_minutes(visit.duration)
+            waited = (
+                whole_minutes(stop.actual_start - stop.actual_arrival)
+                if stop.actual_start and stop.actual_arrival
+                else None
+            )
             records.append(
                 StopRecord(
                     technician_id=route.technician_id,
@@ -140,6 +175,7 @@ def time_card(problem: Problem, plan: Plan) -> DayCard:
                     overrun_min=service - planned_service if service is not None else None,
                     planned_travel_min=whole_minutes(stop.travel),
                     actual_travel_min=travel,
+                    actual_wait_min=waited,
                 )
             )
             previous_departure = stop.actual_departure
@@ -148,6 +184,7 @@ def time_card(problem: Problem, plan: Plan) -> DayCard:
         stops=tuple(records),
         technicians=_by_technician(records),
         kinds=_by_kind(records),
+        spent=_time_spent(records),
         reported_arrivals=reported,
         on_time_rate=round(on_time / reported, 4) if reported else None,
         urgent_reported=urgent_n,
@@ -195,6 +232,45 @@ def _by_kind(records: Sequence[StopRecord]) -> tuple[KindRow, ...]:
         )
         for kind, items in sorted(groups.items())
     )
+
+
+def _time_spent(records: Sequence[StopRecord]) -> tuple[TimeSpent, ...]:
+    groups: dict[str, list[StopRecord]] = defaultdict(list)
+    for record in records:
+        groups[record.technician_id].append(record)
+    rows = []
+    for tech, items in groups.items():
+        served = [r for r in items if r.actual_service_min is not None]
+        rows.append(
+            TimeSpent(
+                technician_id=tech,
+                travel_min=sum(r.actual_travel_min or 0 for r in items),
+                waiting_min=sum(max(0, r.actual_wait_min or 0) for r in items),
+                service_min=sum(
+                    min(r.actual_service_min or 0, r.planned_service_min) for r in served
+                ),
+                over_estimate_min=sum(max(0, r.overrun_min or 0) for r in served),
+            )
+        )
+    return tuple(rows)
+
+
+def stored_time_card(store: Store, plan_id: str) -> tuple[PlanOut, DayCard]:
+    """The latest version of a stored plan and its time-tracking card.
+
+    The card reads the version's full-precision record (``dispatch.contract.record``), or its
+    document for a version stored before records were kept.
+
+    Raises
+    ------
+    NotFoundError
+        Unknown plan.
+    """
+    document = PlanOut.model_validate(store.load_plan(plan_id))
+    problem = parse_problem(store.load_problem_of_plan(plan_id, document.version), stored=True)
+    record = store.load_plan_record(plan_id, document.version)
+    plan = read_record(record) if record is not None else read_plan(document)
+    return document, time_card(problem, plan)
 
 
 def to_csv(records: Sequence[StopRecord]) -> str:

@@ -11,7 +11,7 @@ import pytest
 from dispatch.contract.schema import PlanOut
 from dispatch.contract.serialize import read_plan
 from dispatch.contract.validate import parse_problem
-from dispatch.desk.tracking import time_card, to_csv
+from dispatch.desk.tracking import stored_time_card, time_card, to_csv
 from dispatch.persistence import Store
 from tests.dispatch.test_replan import make_day, planned, replan, stops_of
 
@@ -51,6 +51,17 @@ def test_card_compares_reported_times_with_the_plan(store: Store) -> None:
     assert tech.technician_id == "T1" and tech.on_time == 1 and tech.overrun_min == 15 + -1
     (repair,) = card.kinds
     assert repair.kind == "repair" and repair.reported == 2 and repair.mean_overrun_min == 7.0
+    # Where T1's reported minutes went: 26 driving to V2 (V1's drive has no reported start),
+    # 5 waiting at V1's door, 60 + 59 of service within the estimates, 15 over V1's.
+    assert rows["V1"].actual_wait_min == 5 and rows["V2"].actual_wait_min is None
+    (went,) = card.spent
+    assert (went.travel_min, went.waiting_min, went.service_min, went.over_estimate_min) == (
+        26,
+        5,
+        119,
+        15,
+    )
+    assert stored_time_card(store, "pl_day")[1] == card  # the use case reads the same card
     table = list(csv.DictReader(io.StringIO(to_csv(card.stops))))
     assert [r["visit_id"] for r in table] == ["V1", "V2"]
     assert table[0]["overrun_min"] == "15" and table[1]["late_min"] == "1"
