@@ -96,3 +96,19 @@ def test_fieldroute_report_writes_the_page(database: str, tmp_path: Path) -> Non
     assert done.returncode == 0, done.stderr
     assert "Where the minutes went" in done.stdout
     assert "T1: 15 min service over its estimate" in page.read_text(encoding="utf-8")
+
+
+def test_the_card_in_a_browser(database: str, browser: Any, output_dir: Path) -> None:
+    from tests.maps.test_browser import Opened
+
+    store = Store(database)
+    page = report_page(*stored_time_card(store, "pl_day"))
+    store.close()
+    opened = Opened(browser, 1100, 900).load(page, output_dir, "report")
+    try:
+        assert opened.errors == [] and opened.failed == []
+        assert opened.count("svg#minutes rect") == 4  # T1: driving, waiting, within, over
+        assert "165 min" in opened.page.locator("svg#minutes").text_content()
+        opened.shoot(output_dir, "report")
+    finally:
+        opened.close()
