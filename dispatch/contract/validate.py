@@ -161,7 +161,9 @@ def field_errors(errors: Iterable[Mapping[str, Any]], data: Any) -> list[FieldEr
         location, entity_id, node = _locate(data, item["loc"])
         value = item.get("input")
         if item["type"] == "extra_forbidden":
-            message = f"unknown key '{location[-1]}' (free text belongs in 'notes')"
+            message = f"unknown key '{location[-1]}'"
+            if _on_a_visit(location):
+                message += " (free text belongs in 'notes')"
         elif item["type"] == "string_pattern_mismatch" and "24:00" in str(item.get("ctx")):
             message = f"{item['input']!r} is not a time HH:MM"
         elif item["type"] == "missing":
@@ -180,6 +182,15 @@ def field_errors(errors: Iterable[Mapping[str, Any]], data: Any) -> list[FieldEr
             )
         )
     return found
+
+
+def _on_a_visit(location: Sequence[int | str]) -> bool:
+    """Whether a key at ``location`` sits on a visit (of the day, or of a ``new_visit``
+    event): the one object with ``notes`` for free text."""
+    parent = location[:-1]
+    return bool(parent) and (
+        parent[-1] == "visit" or (len(parent) >= 2 and parent[-2] == "visits")
+    )
 
 
 def _printable(text: str) -> str:

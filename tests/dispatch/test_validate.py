@@ -80,8 +80,9 @@ def test_every_problem_is_reported_in_one_error() -> None:
         ),
         (
             lambda d: d["visits"][0].update(apointment="09:30"),
-            "visits[0] (V1).apointment: unknown key 'apointment'",
+            "visits[0] (V1).apointment: unknown key 'apointment' (free text belongs in 'notes')",
         ),
+
         (
             lambda d: d["visits"][0].update(location={"lat": 95, "lon": 0}),
             "visits[0] (V1).location.lat: Input should be less than or equal to 90",
@@ -438,3 +439,19 @@ def test_a_day_without_a_policy_gets_the_domain_defaults() -> None:
     day = line_day()
     del day["policy"]
     assert parse_problem(day).policy == Policy()
+
+
+def test_the_notes_hint_is_given_only_where_there_are_notes() -> None:
+    # Only a visit has notes: on a technician, the policy or a request body the hint sent the
+    # user to a field that does not exist there.
+    raw = line_day()
+    raw["technicians"][0]["remark"] = "van 2"
+    raw["policy"]["remark"] = "winter"
+    raw["visits"][0]["remark"] = "ring twice"
+    with pytest.raises(InputError) as caught:
+        parse_problem(raw)
+    assert [str(error) for error in caught.value.errors] == [
+        "policy.remark: unknown key 'remark'",
+        "technicians[0] (T1).remark: unknown key 'remark'",
+        "visits[0] (V1).remark: unknown key 'remark' (free text belongs in 'notes')",
+    ]
