@@ -188,9 +188,7 @@ def _on_a_visit(location: Sequence[int | str]) -> bool:
     """Whether a key at ``location`` sits on a visit (of the day, or of a ``new_visit``
     event): the one object with ``notes`` for free text."""
     parent = location[:-1]
-    return bool(parent) and (
-        parent[-1] == "visit" or (len(parent) >= 2 and parent[-2] == "visits")
-    )
+    return bool(parent) and (parent[-1] == "visit" or (len(parent) >= 2 and parent[-2] == "visits"))
 
 
 def _printable(text: str) -> str:

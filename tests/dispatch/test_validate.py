@@ -82,7 +82,6 @@ def test_every_problem_is_reported_in_one_error() -> None:
             lambda d: d["visits"][0].update(apointment="09:30"),
             "visits[0] (V1).apointment: unknown key 'apointment' (free text belongs in 'notes')",
         ),
-
         (
             lambda d: d["visits"][0].update(location={"lat": 95, "lon": 0}),
             "visits[0] (V1).location.lat: Input should be less than or equal to 90",
