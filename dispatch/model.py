@@ -71,6 +71,10 @@ class UnassignedCode(enum.StrEnum):
     NO_ROOM = "no_room"
     #: Not a screening outcome: the customer cancelled during the day (re-planning).
     CANCELLED = "cancelled"
+    #: Not a screening outcome: the technician was there but could not finish (no part,
+    #: customer absent); the visit must be booked again (re-planning). Its attempt stays on the
+    #: route as a done stop, with the time spent.
+    NOT_COMPLETED = "not_completed"
 
 
 class StopStatus(enum.StrEnum):

@@ -8,6 +8,11 @@ property tests and the CLI's summary ("checker: 0 violations").
 
 Outside the early band is not a violation (it is a KPI); everything else listed in
 ``check_plan`` is.
+
+A visit the technician could not complete (``unassigned`` code ``not_completed``) is the one
+visit listed twice: in ``unassigned``, to be booked again, and as the attempt, a ``done`` stop
+of the route that went there. A stop reported left before its planned departure
+(``actual_departure``) is left then: the next leg and the breaks are checked from that time.
 """
 
 from __future__ import annotations
@@ -35,7 +40,17 @@ LocationRef = int | tuple[float, float]
 TravelLookup = Callable[[LocationRef, LocationRef], tuple[float, float]]
 
 _TOLERANCE = timedelta(seconds=1)
-_CODES = {"no_skill", "crew_size", "radius", "pinned", "window", "capacity", "no_room", "cancelled"}
+_CODES = {
+    "no_skill",
+    "crew_size",
+    "radius",
+    "pinned",
+    "window",
+    "capacity",
+    "no_room",
+    "cancelled",
+    "not_completed",
+}
 _EARTH_KM = 6371.0088
 _RADIUS_SLACK = 1.005
 
@@ -158,9 +173,29 @@ class _Checker:
 
     def coverage(self) -> None:
         seen: Counter[str] = Counter()
+        attempts = {
+            item.get("visit_id", "")
+            for item in self.plan.get("unassigned", [])
+            if item.get("code") == "not_completed"
+        }
+        attempted: Counter[str] = Counter()
         for route in self.plan.get("routes", []):
             for stop in route.get("stops", []):
-                seen[stop.get("visit_id", "")] += 1
+                visit_id = stop.get("visit_id", "")
+                if visit_id not in attempts:
+                    seen[visit_id] += 1
+                    continue
+                attempted[visit_id] += 1
+                if stop.get("status") != "done":
+                    self.add(
+                        "coverage",
+                        visit_id,
+                        f"visit {visit_id!r} could not be completed, but its stop is "
+                        f"{stop.get('status', 'planned')!r}, not 'done'",
+                    )
+        for visit_id, count in attempted.items():
+            if count > 1:
+                self.add("coverage", visit_id, f"visit {visit_id!r} was attempted {count} times")
         for item in self.plan.get("unassigned", []):
             seen[item.get("visit_id", "")] += 1
             if item.get("code") not in _CODES:
@@ -227,7 +262,7 @@ class _Checker:
             )
             weight += float(visit.get("demand", {}).get("weight_kg") or 0)
             volume += float(visit.get("demand", {}).get("volume_m3") or 0)
-            place, departure = here, leaving
+            place, departure = here, self.left(stop, leaving)
         if stops:
             minutes, km = self.travel(place, location_ref(tech, end=True))
             total_km += km
@@ -354,14 +389,25 @@ class _Checker:
                 vid,
                 f"visit {vid!r}: {arrival:%H:%M}-{leaving:%H:%M} is outside {tid}'s shift",
             )
+        gone = self.left(stop, leaving)
         for b_start, b_end in breaks:
-            if b_start < leaving - _TOLERANCE and arrival + _TOLERANCE < b_end:
+            if b_start < gone - _TOLERANCE and arrival + _TOLERANCE < b_end:
                 self.add(
                     "break",
                     vid,
                     f"{tid}'s break {b_start:%H:%M}-{b_end:%H:%M} overlaps visit {vid!r}",
                 )
         self.eligibility(tech, visit)
+
+    def left(self, stop: Mapping[str, Any], planned: datetime) -> datetime:
+        """When the technician was gone from a stop at the latest: its reported departure when
+        earlier than the planned one (work cut short, or not completed), else the planned one.
+        A later report (an overrun) is the re-plan's business, not a rule of the plan."""
+        reported = stop.get("actual_departure")
+        if not reported:
+            return planned
+        actual = self.moment(reported, str(stop.get("visit_id")), "actual_departure")
+        return planned if actual is None else min(actual, planned)
 
     def eligibility(self, tech: Mapping[str, Any], visit: Mapping[str, Any]) -> None:
         vid, tid = visit["id"], tech["id"]
@@ -442,10 +488,17 @@ class _Checker:
     def kpis(self) -> None:
         kpis = self.plan.get("kpis", {})
         routes = self.plan.get("routes", [])
-        stops = sum(len(r.get("stops", [])) for r in routes)
+        attempts = {
+            item.get("visit_id")
+            for item in self.plan.get("unassigned", [])
+            if item.get("code") == "not_completed"
+        }
+        served = sum(
+            1 for r in routes for stop in r.get("stops", []) if stop.get("visit_id") not in attempts
+        )
         checks: Iterable[tuple[str, float, float, float]] = (
             ("visits", kpis.get("visits", -1), len(self.visits), 0),
-            ("assigned", kpis.get("assigned", -1), stops, 0),
+            ("assigned", kpis.get("assigned", -1), served, 0),
             (
                 "distance_km",
                 kpis.get("distance_km", -1),

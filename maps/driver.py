@@ -1,7 +1,22 @@
 """The driver's page: one route on a map with big numbered markers and its line (along the roads
 when the plan carries them, else in straight legs), and beside it (below it on a phone) the
 stops in order with the planned arrival, the window promised to the customer, the address and
-the phone to tap."""
+the phone to tap.
+
+Served over HTTP, the page also reports from the field: per stop, buttons Arrived, Started,
+Done and Could not complete (asks for a reason), and for the route Running late (asks for
+minutes). A tap is stamped with the phone's clock (``HH:MM`` in the plan's timezone), queued in
+the phone's ``localStorage`` and posted, oldest first and one tap per batch, to the route's
+``events`` beside the page, with the driver's link (``Authorization: Bearer``). A tap the
+server refuses (4xx but 409) is shown with the server's message and dropped; a network failure,
+a 409 or a 5xx is retried with backoff, at once when the phone is back online. The answer (the
+route in the new version) updates each stop's status. The queue outlives a reload; the page
+registers a small service worker (:func:`driver_worker`, served beside it as ``offline.js``)
+that keeps its last copy, so it opens again without signal.
+
+The page data reaches the script as JSON (:func:`~maps.base.script_json`) in a
+``<script type="application/json">``, and the script writes text only with ``textContent``: no
+typed text becomes HTML or script. Opened from a file (``fieldroute map``), the buttons hide."""
 
 from __future__ import annotations
 
@@ -25,9 +40,10 @@ from maps.base import (
     page_of,
     road_line,
     route_line,
+    script_json,
 )
 
-__all__ = ["driver_page"]
+__all__ = ["driver_page", "driver_worker"]
 
 _STYLE = """<style>
 html, body { height: 100%; margin: 0; }
@@ -51,15 +67,301 @@ body { display: flex; flex-direction: column; font: 16px/1.4 system-ui, sans-ser
   font: bold 17px/1 system-ui, sans-serif; box-shadow: 0 0 4px rgba(0, 0, 0, .7);
   box-sizing: border-box; }
 .fr-base { width: 40px; height: 26px; border-radius: 4px; font-size: 12px; }
+.fr-head { display: flex; flex-wrap: wrap; align-items: center; gap: 6px 12px; }
+.fr-title { flex: 1 1 auto; min-width: 0; overflow-wrap: anywhere; }
+.fr-sync:empty { display: none; }
+.fr-sync { flex: 0 0 100%; font-size: 15px; color: #ffe08a; }
+.fr-state { margin-top: 4px; font-weight: bold; color: #333; }
+.fr-state:empty { display: none; }
+.fr-acts { display: grid; grid-template-columns: 1fr 1fr; gap: 8px; margin-top: 8px; }
+.fr-btn { min-height: 48px; padding: 8px 10px; border: 2px solid #1f2d3d; border-radius: 8px;
+  background: #fff; color: #1f2d3d; font: bold 17px/1.2 system-ui, sans-serif;
+  cursor: pointer; touch-action: manipulation; }
+.fr-btn:focus-visible { outline: 4px solid #ffbf47; outline-offset: 1px; }
+.fr-btn:disabled { opacity: .45; cursor: default; }
+.fr-btn.fr-no { border-color: #a4262c; color: #a4262c; }
+.fr-late { background: #ffbf47; border-color: #ffbf47; color: #1f2d3d; }
+.fr-static .fr-acts, .fr-static .fr-late { display: none; }
+.fr-item.fr-done .fr-acts { display: none; }
+.fr-msg { position: fixed; left: 8px; right: 8px; bottom: 8px; z-index: 2000; display: flex;
+  gap: 8px; align-items: center; padding: 10px 12px; border-radius: 8px; background: #a4262c;
+  color: #fff; box-shadow: 0 2px 8px rgba(0, 0, 0, .4); overflow-wrap: anywhere; }
+.fr-msg[hidden] { display: none; }
+.fr-msg span { flex: 1; min-width: 0; }
+.fr-ask { width: min(92vw, 420px); border: 0; border-radius: 10px; padding: 16px; }
+.fr-ask label { display: block; font-weight: bold; margin-bottom: 8px; }
+.fr-ask input { width: 100%; box-sizing: border-box; min-height: 48px; font-size: 18px; }
+.fr-ask menu { display: flex; gap: 8px; justify-content: flex-end; margin: 12px 0 0;
+  padding: 0; }
 @media (min-width: 800px) {
-  body { flex-direction: row; flex-wrap: wrap; }
-  .fr-head { flex: 0 0 100%; box-sizing: border-box; }
-  .folium-map { flex: 1 1 60%; height: calc(100% - 50px) !important; }
-  .fr-list { flex: 0 0 38%; height: calc(100% - 50px); }
+  body { display: grid; grid-template-columns: 62% 38%; grid-template-rows: auto 1fr; }
+  .fr-head { grid-column: 1 / 3; }
+  .folium-map { grid-row: 2; grid-column: 1; height: 100% !important; min-height: 0; }
+  .fr-list { grid-row: 2; grid-column: 2; min-height: 0; }
 }
 </style>"""
 
 _VIEWPORT = '<meta name="viewport" content="width=device-width, initial-scale=1">'
+
+#: What a stop's status line says before the script takes over (the script says the same).
+_STATE = {
+    "planned": "",
+    "arrived": "Arrived",
+    "in_progress": "Started",
+    "done": "Done",
+    "not_completed": "Could not complete",
+}
+#: When each status happened, among the stop's reported times.
+_STATE_TIME = {
+    "arrived": "actual_arrival",
+    "in_progress": "actual_start",
+    "done": "actual_departure",
+    "not_completed": "actual_departure",
+}
+
+#: The buttons of a stop: the event each posts, and its label.
+_BUTTONS = (
+    ("arrived", "Arrived", "fr-btn"),
+    ("started", "Started", "fr-btn"),
+    ("completed", "Done", "fr-btn"),
+    ("not_completed", "Could not complete", "fr-btn fr-no"),
+)
+
+_DIALOG = """<dialog class="fr-ask" id="fr-ask" aria-labelledby="fr-ask-label">
+<form method="dialog"><label id="fr-ask-label" for="fr-ask-input"></label>
+<input id="fr-ask-input" autocomplete="off" required>
+<menu><button class="fr-btn" type="button" value="cancel" id="fr-ask-cancel">Cancel</button>
+<button class="fr-btn fr-late" type="submit" value="ok">Send</button></menu></form></dialog>
+<div class="fr-msg" id="fr-msg" role="alert" hidden><span id="fr-msg-text"></span>
+<button class="fr-btn" type="button" id="fr-msg-close">OK</button></div>"""
+
+# The reporting script: plain, small, and data only from the JSON block (#fr-data). Text
+# reaches the page through textContent alone.
+_SCRIPT = r"""<script>
+(function () {
+  "use strict";
+  var data = JSON.parse(document.getElementById("fr-data").textContent);
+  var token = new URLSearchParams(location.search).get("token");
+  if (!/^https?:$/.test(location.protocol)) {
+    document.body.classList.add("fr-static");
+    return;
+  }
+  var target = new URL("events", location.href);
+  target.search = "";
+  var key = "fieldroute:taps:" + data.plan_id + ":" + data.technician_id;
+  var PAGES = "fieldroute-driver-pages";
+  var SAID = {arrived: "Arrived", started: "Started", in_progress: "Started",
+    completed: "Done", done: "Done", not_completed: "Could not complete", planned: ""};
+  var WHEN = {arrived: "actual_arrival", in_progress: "actual_start", done: "actual_departure",
+    not_completed: "actual_departure"};
+  var sending = false, wait = 0, timer = null;
+  var clock = new Intl.DateTimeFormat("en-GB", {timeZone: data.timezone, hour: "2-digit",
+    minute: "2-digit", hourCycle: "h23"});
+
+  function now() {
+    var parts = {};
+    clock.formatToParts(new Date()).forEach(function (p) { parts[p.type] = p.value; });
+    return parts.hour + ":" + parts.minute;
+  }
+  function read() {
+    try { return JSON.parse(localStorage.getItem(key)) || []; } catch (e) { return []; }
+  }
+  function write(taps) { localStorage.setItem(key, JSON.stringify(taps)); }
+  function item(visitId) {
+    var found = null;
+    document.querySelectorAll(".fr-item").forEach(function (li) {
+      if (li.dataset.visit === visitId) found = li;
+    });
+    return found;
+  }
+  function state(li, text, finished) {
+    li.querySelector(".fr-state").textContent = text;
+    li.classList.toggle("fr-done", finished);
+  }
+  function tell(text) {
+    document.getElementById("fr-msg-text").textContent = text;
+    document.getElementById("fr-msg").hidden = false;
+  }
+  function sync(text) { document.getElementById("fr-sync").textContent = text; }
+  // What the service last said of each stop; a tap not yet sent is shown over it.
+  var known = {};
+  document.querySelectorAll(".fr-item").forEach(function (li) {
+    known[li.dataset.visit] = [li.querySelector(".fr-state").textContent,
+      li.classList.contains("fr-done")];
+  });
+  function pending() {
+    var taps = read();
+    document.querySelectorAll(".fr-item").forEach(function (li) {
+      var said = known[li.dataset.visit];
+      if (said) state(li, said[0], said[1]);
+    });
+    taps.forEach(function (tap) {
+      var li = tap.event.visit_id && item(tap.event.visit_id);
+      if (li) state(li, SAID[tap.event.type] + " " + tap.at + " \u00b7 not sent yet", false);
+    });
+    sync(taps.length ? taps.length + " report(s) waiting to be sent" : "");
+  }
+  function shown(view) {
+    data.at = view.at || data.at;
+    data.version = view.version;
+    var order = [];
+    view.stops.forEach(function (stop) {
+      order.push(stop.visit_id);
+      var li = item(stop.visit_id);
+      if (!li) return;
+      var time = stop[WHEN[stop.status]];
+      var text = SAID[stop.status] + (time ? " " + time.slice(11, 16) : "");
+      known[stop.visit_id] = [text, stop.status === "done" || stop.status === "not_completed"];
+      state(li, text, known[stop.visit_id][1]);
+    });
+    if (order.join(" ") !== data.stops.join(" ")) {
+      tell("Your route changed: reload the page to see it.");
+    }
+  }
+  function refusal(answer) {
+    var text = (answer && answer.detail) || "the server refused this report";
+    ((answer && answer.errors) || []).forEach(function (e) { text += "; " + e.message; });
+    return text;
+  }
+  function later() {
+    wait = Math.min(wait ? wait * 2 : 2000, 60000);
+    clearTimeout(timer);
+    timer = setTimeout(send, wait);
+  }
+  function drop(id) {
+    write(read().filter(function (tap) { return tap.id !== id; }));
+  }
+  function send() {
+    var taps = read();
+    pending();
+    if (sending || !taps.length) return;
+    if (!token) {
+      tell("Open this page from the link the desk sent you to report from it.");
+      return;
+    }
+    var tap = taps[0];
+    var at = [now(), tap.at, data.at || "00:00"].sort().pop();
+    sending = true;
+    fetch(target, {method: "POST", headers: {"Content-Type": "application/json",
+      "Authorization": "Bearer " + token}, body: JSON.stringify({at: at, events: [tap.event]})})
+      .then(function (response) {
+        return response.json().catch(function () { return null; }).then(function (answer) {
+          sending = false;
+          if (response.ok) {
+            wait = 0;
+            drop(tap.id);
+            shown(answer);
+            send();
+          } else if (response.status >= 400 && response.status < 500 &&
+                     [408, 409, 429].indexOf(response.status) < 0) {
+            drop(tap.id);
+            tell("Not recorded (" + SAID[tap.event.type || ""] + " " + tap.at + "): " +
+                 refusal(answer));
+            pending();
+            send();
+          } else {
+            later();
+          }
+        });
+      }, function () { sending = false; later(); });
+  }
+  function tap(event) {
+    var taps = read();
+    var at = now();
+    if (event.type !== "delay") event.at = at;
+    taps.push({id: Date.now() + "-" + Math.random().toString(36).slice(2), at: at,
+      event: event});
+    write(taps);
+    wait = 0;
+    send();
+  }
+  var ask = document.getElementById("fr-ask");
+  var input = document.getElementById("fr-ask-input");
+  var asked = null;
+  function question(label, type, then) {
+    document.getElementById("fr-ask-label").textContent = label;
+    input.type = type;
+    input.value = "";
+    if (type === "number") { input.min = "1"; input.max = "600"; input.inputMode = "numeric"; }
+    else { input.removeAttribute("min"); input.removeAttribute("max"); input.maxLength = 500; }
+    asked = then;
+    ask.showModal();
+  }
+  ask.addEventListener("close", function () {
+    var then = asked;
+    asked = null;
+    if (ask.returnValue === "ok" && then && input.value.trim()) then(input.value.trim());
+  });
+  document.getElementById("fr-ask-cancel").addEventListener("click", function () {
+    ask.close("cancel");
+  });
+  document.getElementById("fr-msg-close").addEventListener("click", function () {
+    document.getElementById("fr-msg").hidden = true;
+  });
+  document.querySelectorAll(".fr-acts .fr-btn").forEach(function (button) {
+    button.addEventListener("click", function () {
+      var visitId = button.closest(".fr-item").dataset.visit;
+      var type = button.dataset.event;
+      if (type === "not_completed") {
+        question("Why could it not be completed?", "text", function (reason) {
+          tap({type: type, visit_id: visitId, reason: reason});
+        });
+      } else {
+        tap({type: type, visit_id: visitId});
+      }
+    });
+  });
+  document.getElementById("fr-late").addEventListener("click", function () {
+    question("How many minutes late are you?", "number", function (minutes) {
+      tap({type: "delay", technician_id: data.technician_id, minutes: Number(minutes),
+        reason: "reported by the driver"});
+    });
+  });
+  window.addEventListener("online", function () { wait = 0; send(); });
+  if ("serviceWorker" in navigator && token) {
+    // The worker keeps each copy of the page it serves; the first one it did not serve.
+    var first = !navigator.serviceWorker.controller;
+    navigator.serviceWorker.register(new URL("offline.js" + location.search, location.href))
+      .then(function () {
+        if (!first) return null;
+        return caches.open(PAGES).then(function (kept) { return kept.add(location.href); });
+      })
+      .catch(function () { /* the page works without it, only not offline */ });
+  }
+  send();
+})();
+</script>"""
+
+# The service worker (``offline.js``): the page from the network when there is one, else its
+# last copy. Everything else (the reports) goes to the network as it is, from the worker (so
+# that it fails as the page's loads do when there is no signal).
+_WORKER = """"use strict";
+var PAGES = "fieldroute-driver-pages";
+self.addEventListener("install", function () { self.skipWaiting(); });
+self.addEventListener("activate", function (event) { event.waitUntil(self.clients.claim()); });
+self.addEventListener("fetch", function (event) {
+  if (event.request.mode !== "navigate" || event.request.method !== "GET") {
+    event.respondWith(fetch(event.request));  // the reports: to the network, as they are
+    return;
+  }
+  event.respondWith(caches.open(PAGES).then(function (cache) {
+    return fetch(event.request).then(function (response) {
+      if (response.ok) cache.put(event.request, response.clone());
+      return response;
+    }, function () {
+      return cache.match(event.request).then(function (kept) {
+        return kept || Response.error();
+      });
+    });
+  }));
+});
+"""
+
+
+def driver_worker() -> str:
+    """The driver page's service worker, served beside the page as ``offline.js``: it answers
+    the page's loads from the network, and from the last copy it kept when there is none."""
+    return _WORKER
 
 
 def _pin(label: str, fill: str, css_class: str = "fr-pin") -> folium.DivIcon:
@@ -92,15 +394,44 @@ def _item(stop: DriverStopOut, fill: str) -> str:
         where = f"geo:{stop.location.lat:.6f},{stop.location.lon:.6f}"
         place = f'<a href="{where}">{place or "open in maps"}</a>'
     notes = f"<div>{escape(stop.notes)}</div>" if stop.notes else ""
-    done = " fr-done" if stop.status == "done" else ""
+    done = " fr-done" if stop.status in ("done", "not_completed") else ""
+    who = escape(stop.customer or stop.visit_id)
+    buttons = "".join(
+        f'<button type="button" class="{css}" data-event="{event}">{label}</button>'
+        for event, label, css in _BUTTONS
+    )
     return (
-        f'<li class="fr-item{done}" id="stop-{stop.sequence}">'
+        f'<li class="fr-item{done}" id="stop-{stop.sequence}" data-visit="{escape(stop.visit_id)}">'
         f'<div class="fr-num" style="background:{fill}">{stop.sequence}</div>'
         f'<div class="fr-what"><span class="fr-eta">{escape(format_iso_clock(stop.eta))}</span> '
         f'<span class="fr-tell">{_tell(stop)}</span>'
-        f"<div><b>{escape(stop.customer or stop.visit_id)}</b> · {escape(stop.kind)} · "
-        f"{stop.duration_min:g} min</div><div>{place}</div>{notes}{phone}</div></li>"
+        f"<div><b>{who}</b> · {escape(stop.kind)} · "
+        f"{stop.duration_min:g} min</div><div>{place}</div>{notes}{phone}"
+        f'<div class="fr-state" aria-live="polite">{escape(_state(stop))}</div>'
+        f'<div class="fr-acts" role="group" aria-label="Report on stop {stop.sequence}: {who}">'
+        f"{buttons}</div></div></li>"
     )
+
+
+def _state(stop: DriverStopOut) -> str:
+    """The stop's status line: what was reported, and when."""
+    said = _STATE[stop.status]
+    field = _STATE_TIME.get(stop.status)
+    moment = getattr(stop, field) if field else None
+    return f"{said} {format_iso_clock(moment)}" if moment else said
+
+
+def _data(route: DriverRouteOut) -> str:
+    """What the reporting script reads: the route's identity, clock and stops, as JSON."""
+    data = {
+        "plan_id": route.plan_id,
+        "technician_id": route.technician_id,
+        "timezone": route.timezone,
+        "version": route.version,
+        "at": route.at,
+        "stops": [stop.visit_id for stop in route.stops],
+    }
+    return f'<script type="application/json" id="fr-data">{script_json(data)}</script>'
 
 
 def _list(route: DriverRouteOut, fill: str) -> str:
@@ -144,8 +475,11 @@ def driver_page(
     leaves, back = format_iso_clock(route.start_time), format_iso_clock(route.end_time)
     span = f"{escape(leaves)}&ndash;{escape(back)}" if route.start_time else ""
     head = (
-        f'<div class="fr-head"><b>{escape(name)}</b> · {escape(route.date)} · '
-        f"{len(route.stops)} stops · {route.distance_km:.0f} km · {span}</div>"
+        f'<div class="fr-head"><span class="fr-title"><b>{escape(name)}</b> · '
+        f"{escape(route.date)} · {len(route.stops)} stops · {route.distance_km:.0f} km · "
+        f"{span}</span>"
+        '<button type="button" class="fr-btn fr-late" id="fr-late">Running late</button>'
+        '<div class="fr-sync" id="fr-sync" role="status" aria-live="polite"></div></div>'
     )
     # Header, map, list: in that order on the page whatever order folium writes them in
     # (see the CSS ``order``s).
@@ -189,4 +523,5 @@ def driver_page(
         lats, lons = [p[0] for p in seen], [p[1] for p in seen]
         chart.fit_bounds([[min(lats), min(lons)], [max(lats), max(lons)]], padding=(24, 24))
     root.html.add_child(Element(_list(route, fill)), name="fr_list")
+    root.html.add_child(Element(_DIALOG + _data(route) + _SCRIPT), name="fr_report")
     return root.render()

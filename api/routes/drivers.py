@@ -1,11 +1,15 @@
 """``/v1/plans/{plan_id}/routes/{technician_id}``: a technician's route as their phone shows
-it (JSON, or a page with its map), and the signed link that opens it for the driver until the
-end of the day. The route and its page open with a dispatcher's key or the driver's own link.
+it (JSON, or a page with its map), the signed link that opens it for the driver until the
+end of the day, and the driver's reports from the field (``/events``). The route, its page and
+its reports open with a dispatcher's key or the driver's own link.
 """
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import APIRouter, HTTPException, Request, Response, status
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 
 from api.deps import (
@@ -13,15 +17,18 @@ from api.deps import (
     Dispatcher,
     LinkSecretDep,
     RouteReader,
+    RunnerDep,
     SettingsDep,
     StoreDep,
     TilesDep,
     VersionsDep,
 )
 from api.links import end_of_day, sign_route_link
-from api.models import HTML_PAGE, ErrorOut, LinkOut
+from api.models import CONFLICT, FORBIDDEN, HTML_PAGE, ErrorOut, LinkOut
 from api.params import PlanId, TechnicianId
-from dispatch.contract.schema import DriverRouteOut
+from dispatch.contract.schema import DriverRouteOut, EventBatchIn
+from dispatch.desk.driver import foreign_events
+from maps.driver import driver_worker
 
 __all__ = ["router"]
 
@@ -94,3 +101,59 @@ def get_route_map(
     with a dispatcher's key or the driver's own link."""
     found = versions.get(store, plan_id)
     return HTMLResponse(found.page(technician_id, tiles))
+
+
+@router.post(
+    "/events",
+    status_code=201,
+    responses={201: {"model": DriverRouteOut}, **FORBIDDEN, **CONFLICT},
+)
+async def post_route_events(
+    reader: RouteReader,
+    store: StoreDep,
+    versions: VersionsDep,
+    runner: RunnerDep,
+    plan_id: PlanId,
+    technician_id: TechnicianId,
+    batch: EventBatchIn,
+) -> Response:
+    """The driver's reports from the route (``arrived``, ``started``, ``completed``,
+    ``not_completed`` at their own stops, their own ``delay``), re-planned as the desk's events
+    are; the answer is their route in the new version. 403 for an event about another route or
+    technician, or one only the desk posts (``cancelled``, ``moved``...); 409 when another batch
+    made a newer version first (send it again)."""
+    found = await run_in_threadpool(versions.get, store, plan_id)
+    found.route(technician_id)  # 404 for a technician not in the day
+    refused = foreign_events(found.plan, technician_id, batch)
+    if refused:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "; ".join(map(str, refused)))
+    events = batch.model_dump(mode="json", exclude_unset=True)
+    # Checked against this version: a batch that lands first makes this one a conflict.
+    against = batch.version if batch.version is not None else found.version
+    plan = await asyncio.wrap_future(runner.replan(plan_id, events, against))
+    version = int(plan["version"])
+    made = await run_in_threadpool(versions.get, store, plan_id, version)
+    return Response(
+        made.route(technician_id),
+        status_code=201,
+        media_type="application/json",
+        headers={"Location": f"/v1/plans/{plan_id}/routes/{technician_id}"},
+    )
+
+
+@router.get(
+    "/offline.js",
+    response_class=Response,
+    responses={200: {"content": {"text/javascript": {"schema": {"type": "string"}}}}},
+    tags=["maps"],
+)
+async def get_route_worker(
+    reader: RouteReader, plan_id: PlanId, technician_id: TechnicianId
+) -> Response:
+    """The driver page's service worker: it keeps the last copy of the page, so that the page
+    opens again on a phone without signal (its taps wait in the phone until it is back)."""
+    return Response(
+        driver_worker(),
+        media_type="text/javascript",
+        headers={"Cache-Control": "no-cache"},
+    )

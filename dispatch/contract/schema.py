@@ -38,6 +38,7 @@ __all__ = [
     "LocationIn",
     "MovedIn",
     "NewVisitIn",
+    "NotCompletedIn",
     "Number",
     "PlanOut",
     "PolicyIn",
@@ -473,8 +474,18 @@ class NewVisitIn(_Event):
     visit: VisitIn
 
 
+class NotCompletedIn(_Event):
+    """The technician was at the visit but could not finish it (no part, customer absent): they
+    leave at ``at`` (default: the batch's ``at``) and the visit must be booked again."""
+
+    type: Literal["not_completed"]
+    visit_id: Identifier
+    reason: Annotated[Text, Field(min_length=1, max_length=500)]
+    at: Clock | None = None
+
+
 EventIn = Annotated[
-    DelayIn | VisitClockIn | CancelledIn | MovedIn | UnavailableIn | NewVisitIn,
+    DelayIn | VisitClockIn | CancelledIn | MovedIn | UnavailableIn | NewVisitIn | NotCompletedIn,
     Field(discriminator="type"),
 ]
 
@@ -505,7 +516,14 @@ class DriverStopOut(_Strict):
     kind: str
     duration_min: float
     notes: str = ""
-    status: Literal["planned", "arrived", "in_progress", "done"] = "planned"
+    status: Literal["planned", "arrived", "in_progress", "done", "not_completed"] = Field(
+        default="planned",
+        description="How far the stop has got; 'not_completed': the technician was there but "
+        "could not finish, and the desk books the visit again.",
+    )
+    actual_arrival: str | None = None
+    actual_start: str | None = None
+    actual_departure: str | None = None
 
 
 class DriverRouteOut(_Strict):
@@ -517,6 +535,11 @@ class DriverRouteOut(_Strict):
     timezone: str
     technician_id: str
     technician_name: str
+    at: str | None = Field(
+        default=None,
+        description="Local clock time HH:MM of the re-plan that made this version (none for "
+        "the first): reports sent later must be at or after it.",
+    )
     start_time: str | None
     end_time: str | None
     distance_km: float

@@ -1,17 +1,41 @@
 """The driver's view of a plan: one technician's stops in order, with ETAs, promised windows,
-customers' phones and where to go, and their own route's road line when the plan has one; made
-from a stored plan version and its day."""
+customers' phones and where to go, how far each stop has got, and their own route's road line
+when the plan has one; made from a stored plan version and its day.
+
+And what a driver may report from that view (``foreign_events``): progress at the visits of
+their own route (``arrived``, ``started``, ``completed``/``departed``, ``not_completed``) and
+their own delay. Whether a report makes sense (times in order, a visit not already done) is
+for ``dispatch.replanning.events`` to say, as for the desk's events: this module only says
+whose route an event is about.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from dispatch.contract.schema import DriverRouteOut, DriverStopOut, ProblemIn, VisitIn
+from dispatch.contract.schema import (
+    CancelledIn,
+    DelayIn,
+    DriverRouteOut,
+    DriverStopOut,
+    EventBatchIn,
+    MovedIn,
+    NewVisitIn,
+    NotCompletedIn,
+    ProblemIn,
+    VisitClockIn,
+    VisitIn,
+)
 from dispatch.contract.sites import locate
-from dispatch.errors import NotFoundError
+from dispatch.errors import FieldError, NotFoundError
+from dispatch.model import UnassignedCode
+from dispatch.units import format_iso_clock
 
-__all__ = ["driver_route"]
+__all__ = ["DRIVER_EVENTS", "driver_route", "foreign_events"]
+
+#: The event types a driver reports from the route.
+DRIVER_EVENTS = ("arrived", "started", "completed", "departed", "not_completed", "delay")
 
 
 def driver_route(
@@ -20,7 +44,8 @@ def driver_route(
     """``technician_id``'s route in ``plan`` (a stored plan version) of ``problem`` (its day).
 
     A technician of the day with no work gets an empty route; an unknown one is
-    ``NotFoundError``.
+    ``NotFoundError``. A stop whose visit could not be completed (listed in ``unassigned``
+    with code ``not_completed``) has status ``not_completed``.
     """
     # A stored day: read with lenient types, as parse_problem(stored=True) reads it.
     day = ProblemIn.model_validate(problem, strict=False)
@@ -28,6 +53,11 @@ def driver_route(
     if technician_id not in technicians:
         raise NotFoundError(f"no technician '{technician_id}' in plan {plan['plan_id']}")
     visits: dict[str, VisitIn] = {v.id: v for v in day.visits}
+    not_completed = {
+        item["visit_id"]
+        for item in plan["unassigned"]
+        if item["code"] == UnassignedCode.NOT_COMPLETED
+    }
     route = next((r for r in plan["routes"] if r["technician_id"] == technician_id), None)
     stops = []
     for sequence, stop in enumerate(route["stops"] if route else [], start=1):
@@ -50,7 +80,12 @@ def driver_route(
                 kind=stop["kind"],
                 duration_min=0.0 if visit is None else visit.duration_min,
                 notes="" if visit is None else visit.notes,
-                status=stop.get("status", "planned"),
+                status="not_completed"
+                if stop["visit_id"] in not_completed
+                else stop.get("status", "planned"),
+                actual_arrival=stop.get("actual_arrival"),
+                actual_start=stop.get("actual_start"),
+                actual_departure=stop.get("actual_departure"),
             )
         )
     return DriverRouteOut(
@@ -60,6 +95,7 @@ def driver_route(
         timezone=plan["timezone"],
         technician_id=technician_id,
         technician_name=technicians[technician_id].name,
+        at=format_iso_clock(plan["at"]) if plan.get("at") else None,
         start_time=route["start_time"] if route else None,
         end_time=route["end_time"] if route else None,
         distance_km=route["distance_km"] if route else 0.0,
@@ -67,3 +103,58 @@ def driver_route(
         breaks=route["breaks"] if route else [],
         geometry=route.get("geometry") if route else None,
     )
+
+
+def foreign_events(
+    plan: Mapping[str, Any], technician_id: str, batch: EventBatchIn
+) -> list[FieldError]:
+    """The events of ``batch`` that are not ``technician_id``'s to report in ``plan`` (a stored
+    plan version, the latest): a report on a visit that is not on their route, another
+    technician's delay, or an event only the desk posts.
+
+    Returns
+    -------
+    One ``FieldError`` per such event, naming it by index and its visit or technician; empty
+    when the whole batch is the driver's own.
+    """
+    route = next((r for r in plan["routes"] if r["technician_id"] == technician_id), None)
+    own = {stop["visit_id"] for stop in route["stops"]} if route else set()
+    refused: list[FieldError] = []
+    for index, event in enumerate(batch.events):
+        path = f"events[{index}]"
+        if isinstance(event, VisitClockIn | NotCompletedIn):
+            if event.visit_id not in own:
+                refused.append(
+                    FieldError(
+                        path,
+                        f"{event.visit_id} is not on {technician_id}'s route in version "
+                        f"{plan['version']}; a driver reports only on their own stops",
+                        event.visit_id,
+                    )
+                )
+        elif isinstance(event, DelayIn):
+            if event.technician_id != technician_id:
+                refused.append(
+                    FieldError(
+                        path,
+                        f"a driver reports only their own delay ({technician_id}), not "
+                        f"{event.technician_id}'s",
+                        event.technician_id,
+                    )
+                )
+        else:
+            if isinstance(event, NewVisitIn):
+                entity = event.visit.id
+            elif isinstance(event, CancelledIn | MovedIn):
+                entity = event.visit_id
+            else:
+                entity = event.technician_id
+            refused.append(
+                FieldError(
+                    path,
+                    f"'{event.type}' is the desk's to post; a driver reports "
+                    f"{', '.join(DRIVER_EVENTS)}",
+                    entity,
+                )
+            )
+    return refused

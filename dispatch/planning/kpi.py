@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from dispatch.model import Kpis, Plan, Priority, Problem, Visit, VisitId
+from dispatch.model import Kpis, Plan, Priority, Problem, UnassignedCode, Visit, VisitId
 
 __all__ = ["compute_kpis"]
 
@@ -24,8 +24,11 @@ def compute_kpis(problem: Problem, plan: Plan) -> Kpis:
     """
     visits: dict[VisitId, Visit] = {visit.id: visit for visit in problem.visits}
     near, far = problem.policy.early_band
+    # A visit the technician could not complete keeps its stop (the time was spent) but is
+    # not served: it waits in ``unassigned`` to be booked again.
+    attempted = {u.visit_id for u in plan.unassigned if u.code is UnassignedCode.NOT_COMPLETED}
     stops = [stop for route in plan.routes for stop in route.stops]
-    served = {stop.visit_id for stop in stops}
+    served = {stop.visit_id for stop in stops} - attempted
     by_priority = {
         priority.label: (
             sum(1 for v in problem.visits if v.priority == priority),
@@ -49,7 +52,7 @@ def compute_kpis(problem: Problem, plan: Plan) -> Kpis:
     shifts = sum((t.shift.end - t.shift.start for t in problem.technicians), timedelta(0))
     return Kpis(
         visits=len(problem.visits),
-        assigned=len(stops),
+        assigned=len(served),
         assigned_by_priority=by_priority,
         on_time_rate=_share(on_time, len(stops)),
         early_band_rate=_share(in_band, len(appointments)),

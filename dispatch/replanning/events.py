@@ -8,6 +8,14 @@ became unavailable) is applied twice, to two representations of the same day: ``
 to the domain ``Problem`` that re-planning solves (no JSON is edited and parsed again), and
 ``apply_to_problem_json`` to the day's JSON, so the next version's problem is stored as plain
 contract input. ``tests/dispatch/test_events.py`` holds the two to the same day.
+
+The reports a phone sends from a visit (``arrived``, ``started``, ``completed``,
+``not_completed``; see ``FIELD_REPORTS``) are facts of the field: a phone that was offline sends
+them late, so their own clock times may be earlier than the plan's last re-plan; they then only
+fill in what happened (the actual times), while the batch's ``at`` must still move forward.
+Other clock times (the desk's ``departed``) may not be before the last re-plan.
+A visit reported ``not_completed`` counts as left at its time (its stop is done for the route)
+and as waiting to be booked again: no later event may report on it, cancel it or move it.
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ from dispatch.contract.schema import (
     EventBatchIn,
     MovedIn,
     NewVisitIn,
+    NotCompletedIn,
     UnavailableIn,
     VisitClockIn,
 )
@@ -44,6 +53,7 @@ from dispatch.model import (
 from dispatch.units import clock_to_datetime, format_clock
 
 __all__ = [
+    "FIELD_REPORTS",
     "EventBatch",
     "Move",
     "VisitProgress",
@@ -52,6 +62,11 @@ __all__ = [
     "parse_events",
     "read_batch",
 ]
+
+
+#: Reports from a visit whose own clock time may be before the plan's last re-plan (sent late
+#: by a phone that was offline): they only fill in the actual times.
+FIELD_REPORTS = frozenset({"arrived", "started", "completed", "not_completed"})
 
 
 @dataclass(slots=True)
@@ -97,6 +112,8 @@ class EventBatch:
     delays: dict[TechnicianId, timedelta] = field(default_factory=dict)
     delay_reasons: dict[TechnicianId, str] = field(default_factory=dict)
     cancelled: dict[VisitId, str] = field(default_factory=dict)
+    #: Visits the technician could not complete, with the reason given.
+    not_completed: dict[VisitId, str] = field(default_factory=dict)
     unavailable: dict[TechnicianId, str] = field(default_factory=dict)
     moved: dict[VisitId, MovedIn] = field(default_factory=dict)
     moves: dict[VisitId, Move] = field(default_factory=dict)
@@ -163,6 +180,9 @@ class _Checker:
         self.was_cancelled = {
             item.visit_id for item in plan.unassigned if item.code is UnassignedCode.CANCELLED
         }
+        self.was_not_completed = {
+            item.visit_id for item in plan.unassigned if item.code is UnassignedCode.NOT_COMPLETED
+        }
         self.batch = EventBatch(at=self.at, version=wire.version, raw=raw)
         self.new_ids: set[str] = set()
         self.new_rows: list[dict[str, Any]] = []
@@ -172,13 +192,16 @@ class _Checker:
         path = "at" if index is None else f"events[{index}]"
         self.errors.append(FieldError(path, message, entity))
 
-    def clock(self, index: int, entity: str, text: str | None) -> datetime:
+    def clock(self, index: int, entity: str, text: str | None, *, report: bool = False) -> datetime:
+        """An event's own clock time (default: the batch's). Never after the batch's time; a
+        ``report`` from a visit may be before the last re-plan (a phone that was offline), any
+        other time may not."""
         moment = clock_to_datetime(text, self.problem.date, self.problem.timezone) if text else None
         if moment is None:
             return self.at
         if moment > self.at:
             self.error(index, entity, f"{text} is after the batch's time {self.wire.at}")
-        if self.plan.at is not None and moment < self.plan.at:
+        if not report and self.plan.at is not None and moment < self.plan.at:
             self.error(
                 index,
                 entity,
@@ -197,6 +220,9 @@ class _Checker:
         for index, event in enumerate(self.wire.events):
             if isinstance(event, VisitClockIn):
                 self.visit_clock(index, event)
+            elif isinstance(event, NotCompletedIn):
+                if self.visit_clock(index, event):
+                    self.batch.not_completed[VisitId(event.visit_id)] = event.reason
             elif isinstance(event, DelayIn):
                 if self.known_technician(index, event.technician_id):
                     tech = TechnicianId(event.technician_id)
@@ -232,20 +258,29 @@ class _Checker:
         if visit_id in self.was_cancelled or visit_id in self.batch.cancelled:
             self.error(index, visit_id, f"{visit_id} was cancelled")
             return False
+        if visit_id in self.was_not_completed or visit_id in self.batch.not_completed:
+            self.error(
+                index,
+                visit_id,
+                f"{visit_id} could not be completed and waits to be booked again",
+            )
+            return False
         return True
 
-    def visit_clock(self, index: int, event: VisitClockIn) -> None:
+    def visit_clock(self, index: int, event: VisitClockIn | NotCompletedIn) -> bool:
+        """A report from a visit on a route; whether it was taken."""
         visit_id = VisitId(event.visit_id)
         if not self.known_visit(index, visit_id):
-            return
+            return False
         if visit_id not in self.stops:
             self.error(
                 index,
                 visit_id,
                 f"{visit_id} is on no technician's route; move it to a technician first",
             )
-            return
-        moment = self.clock(index, visit_id, event.at)
+            return False
+        errors = len(self.errors)
+        moment = self.clock(index, visit_id, event.at, report=event.type in FIELD_REPORTS)
         stop = self.stops[visit_id]
         progress = self.batch.progress.setdefault(
             visit_id,
@@ -257,19 +292,21 @@ class _Checker:
                 visit_id,
                 f"{visit_id} was already completed at {format_clock(progress.departed)}",
             )
-            return
+            return False
         if event.type == "arrived":
             progress.arrived = moment
         elif event.type == "started":
             if progress.arrived and moment < progress.arrived:
                 self.error(index, visit_id, f"started before it arrived ({event.at})")
             progress.started = moment
-        else:  # completed or departed: the technician leaves
+        else:  # completed, departed or not_completed: the technician leaves
+            what = "left" if event.type == "not_completed" else "completed"
             if progress.started and moment < progress.started:
-                self.error(index, visit_id, f"completed before it started ({event.at})")
+                self.error(index, visit_id, f"{what} before it started ({event.at})")
             elif progress.arrived and moment < progress.arrived:
-                self.error(index, visit_id, f"completed before it arrived ({event.at})")
+                self.error(index, visit_id, f"{what} before it arrived ({event.at})")
             progress.departed = moment
+        return len(self.errors) == errors
 
     def cancelled(self, index: int, event: CancelledIn) -> None:
         visit_id = VisitId(event.visit_id)

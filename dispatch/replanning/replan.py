@@ -18,6 +18,17 @@ the old routes (warm start) with two soft costs (``dispatch.planning.compile.Kee
 visit to another technician, and moving its service start (per minute moved).
 A small event therefore gives a small change. ``changes`` lists every visit whose technician or
 arrival moved, with ``notify`` where the customer must be called (``dispatch.planning.promise``).
+
+A visit the technician **could not complete** (``not_completed``) leaves the plan as a
+cancelled one does, with one difference: the technician did go there. Its stop stays on their
+route, frozen and ``done`` with the reported times (they left at the report's time), so the
+route's day and the time-tracking card keep the drive and the minutes spent; and the visit is
+listed in ``unassigned`` with code ``not_completed`` and the reason, for the desk to book again
+(its change has ``notify``: the customer must be called). So such a visit is the one exception
+to "in exactly one route or in ``unassigned``": its attempt is a done stop, its booking is
+unassigned (``dispatch.verify`` knows the pair). Later versions carry both forward unchanged.
+The stop is not rewritten to the time actually spent: its planned times stay the plan's history,
+as for every frozen stop, and the actual ones say what happened.
 """
 
 from __future__ import annotations
@@ -110,6 +121,15 @@ def replan_day(
     for visit_id, reason in batch.cancelled.items():
         text = f"cancelled at {format_clock(at)}" + (f": {reason}" if reason else "")
         cancelled[visit_id] = Unassigned(visit_id, UnassignedCode.CANCELLED, text)
+    # Not completed: the attempt stays a frozen stop (its departure is reported), the visit
+    # waits here to be booked again.
+    not_completed = {
+        item.visit_id: item for item in plan.unassigned if item.code is UnassignedCode.NOT_COMPLETED
+    }
+    for visit_id, reason in batch.not_completed.items():
+        left = batch.progress[visit_id].departed or at
+        text = f"could not be completed ({reason}); left at {format_clock(left)}: book it again"
+        not_completed[visit_id] = Unassigned(visit_id, UnassignedCode.NOT_COMPLETED, text)
 
     available = [
         tech
@@ -157,7 +177,8 @@ def replan_day(
             new_routes.append(_promise(merged, old_stop, visits, problem, frozen_ids))
     order = {visit.id: i for i, visit in enumerate(problem.visits)}
     unassigned = sorted(
-        [*tail.unassigned, *passed, *cancelled.values()], key=lambda u: order[u.visit_id]
+        [*tail.unassigned, *passed, *cancelled.values(), *not_completed.values()],
+        key=lambda u: order[u.visit_id],
     )
     new_plan = Plan(
         routes=tuple(new_routes),
@@ -174,6 +195,11 @@ def replan_day(
     )
 
 
+#: How far a stop can get, in order: a late report never takes a stop back (a stop the plan
+#: took as done stays done when an arrival reported offline comes in after it).
+_PROGRESS = (StopStatus.PLANNED, StopStatus.ARRIVED, StopStatus.IN_PROGRESS, StopStatus.DONE)
+
+
 def _with_progress(route: Route, progress: Mapping[VisitId, VisitProgress]) -> Route:
     stops = []
     for stop in route.stops:
@@ -181,7 +207,7 @@ def _with_progress(route: Route, progress: Mapping[VisitId, VisitProgress]) -> R
         if report is not None:
             stop = replace(
                 stop,
-                status=report.status,
+                status=max(report.status, stop.status, key=_PROGRESS.index),
                 actual_arrival=report.arrived,
                 actual_start=report.started,
                 actual_departure=report.departed,
@@ -473,6 +499,12 @@ def _changes(old: Plan, new: Plan, batch: EventBatch, problem: Problem) -> tuple
     for visit in problem.visits:
         old_tech, old_stop = before.get(visit.id, (None, None))
         new_tech, new_stop = after.get(visit.id, (None, None))
+        if visit.id in batch.not_completed:
+            # The attempt stays on the route; the booking left it: call to book again.
+            reason = left_out[visit.id].reason
+            old_arrival = old_stop.arrival if old_stop else None
+            changes.append(Change(visit.id, old_tech, None, old_arrival, None, True, reason))
+            continue
         if old_stop is None and new_stop is None:
             continue
         old_arrival = old_stop.arrival if old_stop else None

@@ -39,7 +39,11 @@ def api_schema(live: tuple[Any, dict[str, str], str]) -> Any:
     return schemathesis.openapi.from_asgi("/openapi.json", live[0].app)
 
 
-SEMANTIC = {"/v1/problems", "/v1/plans/{plan_id}/events"}
+SEMANTIC = {
+    "/v1/problems",
+    "/v1/plans/{plan_id}/events",
+    "/v1/plans/{plan_id}/routes/{technician_id}/events",
+}
 OPERATIONS = [
     (method.upper(), path)
     for path, methods in create_app().openapi()["paths"].items()

@@ -187,7 +187,7 @@ def test_bad_events_are_all_named_by_index_and_id() -> None:
     events: list[dict[str, Any]] = [
         {"type": "completed", "visit_id": "V404"},
         {"type": "delay", "technician_id": "T9", "minutes": 5},
-        {"type": "arrived", "visit_id": "V2", "at": "09:00"},
+        {"type": "departed", "visit_id": "V2", "at": "09:00"},
         {"type": "completed", "visit_id": "V1"},
         {"type": "started", "visit_id": "V3"},
         {"type": "started", "visit_id": "V2", "at": "10:30"},
@@ -213,6 +213,7 @@ def test_bad_events_are_all_named_by_index_and_id() -> None:
         FieldError("events[3]", "V1 was already completed at 09:10", "V1"),
         FieldError("events[4]", "V3 was cancelled", "V3"),
         FieldError("events[5]", "10:30 is after the batch's time 10:00", "V2"),
+        FieldError("events[5]", "V2 was already completed at 09:00", "V2"),  # events[2]
         FieldError("events[6]", "V1 is done or under way; it cannot be cancelled", "V1"),
         FieldError("events[7]", "V2 is done or under way; it cannot be moved", "V2"),
         FieldError("events[8]", "say where to move it: technician_id, appointment or window", "V4"),
@@ -410,3 +411,95 @@ def test_a_completion_before_the_arrival_is_refused() -> None:
         ]
     )
     assert [(e.path, e.entity_id) for e in found] == [("events[1]", "V2")]
+
+
+def test_a_visit_not_completed_is_left_at_its_time_with_its_reason() -> None:
+    arrived = stop("V1", "08:10", "08:10", StopStatus.ARRIVED, actual_arrival=at("08:12"))
+    batch = parse(
+        [{"type": "not_completed", "visit_id": "V1", "reason": "no part", "at": "08:30"}],
+        base=plan(v1=arrived),
+    )
+    assert batch.not_completed == {"V1": "no part"}
+    # The technician left: the stop is done for the route, with the reported times.
+    assert batch.progress == {"V1": VisitProgress(arrived=at("08:12"), departed=at("08:30"))}
+    assert batch.progress[VisitId("V1")].status is StopStatus.DONE
+
+
+def test_a_visit_not_completed_must_be_on_a_route_and_not_over() -> None:
+    found = errors_of(
+        [
+            {"type": "not_completed", "visit_id": "V404", "reason": "x"},
+            {"type": "not_completed", "visit_id": "V3", "reason": "x"},  # cancelled at 09:30
+            {"type": "not_completed", "visit_id": "V1", "reason": "x"},  # done at 09:10
+            {"type": "not_completed", "visit_id": "V5", "reason": "x"},  # on no route
+            {"type": "arrived", "visit_id": "V2", "at": "09:40"},
+            {"type": "not_completed", "visit_id": "V2", "reason": "x", "at": "09:35"},
+            {"type": "not_completed", "visit_id": "V4", "reason": "customer absent"},
+            {"type": "completed", "visit_id": "V4"},
+            {"type": "cancelled", "visit_id": "V4"},
+        ],
+        base=replanned_at_0930(),
+    )
+    assert found == [
+        FieldError("events[0]", "unknown visit 'V404'", "V404"),
+        FieldError("events[1]", "V3 was cancelled", "V3"),
+        FieldError("events[2]", "V1 was already completed at 09:10", "V1"),
+        FieldError(
+            "events[3]", "V5 is on no technician's route; move it to a technician first", "V5"
+        ),
+        FieldError("events[5]", "left before it arrived (09:35)", "V2"),
+        FieldError("events[7]", "V4 could not be completed and waits to be booked again", "V4"),
+        FieldError("events[8]", "V4 could not be completed and waits to be booked again", "V4"),
+    ]
+
+
+def test_a_visit_not_completed_in_an_earlier_version_takes_no_more_events() -> None:
+    left = stop("V1", "08:10", "08:10", StopStatus.DONE, actual_departure=at("08:30"))
+    earlier = plan(v1=left)
+    earlier = replace_unassigned(earlier, VisitId("V1"), UnassignedCode.NOT_COMPLETED)
+    found = errors_of(
+        [
+            {"type": "arrived", "visit_id": "V1"},
+            {"type": "moved", "visit_id": "V1", "technician_id": "T1"},
+        ],
+        base=earlier,
+    )
+    message = "V1 could not be completed and waits to be booked again"
+    assert found == [FieldError("events[0]", message, "V1"), FieldError("events[1]", message, "V1")]
+
+
+def replace_unassigned(base: Plan, visit_id: VisitId, code: UnassignedCode) -> Plan:
+    return Plan(
+        routes=base.routes,
+        unassigned=(*base.unassigned, Unassigned(visit_id, code, "could not be completed")),
+        at=base.at,
+    )
+
+
+def test_reports_sent_late_from_the_field_may_be_older_than_the_last_replan() -> None:
+    # Re-planned at 09:30; a phone that was offline sends at 10:00 what it saw at 09:05-09:20.
+    batch = parse(
+        [
+            {"type": "arrived", "visit_id": "V2", "at": "09:05"},
+            {"type": "started", "visit_id": "V2", "at": "09:06"},
+            {"type": "completed", "visit_id": "V2", "at": "09:20"},
+            {"type": "not_completed", "visit_id": "V4", "reason": "no part", "at": "09:25"},
+        ],
+        base=replanned_at_0930(),
+    )
+    assert batch.progress == {
+        "V2": VisitProgress(at("09:05"), at("09:06"), at("09:20")),
+        "V4": VisitProgress(departed=at("09:25")),
+    }
+    # The desk's own clock times may not go back; nor may the batch's.
+    assert errors_of(
+        [{"type": "departed", "visit_id": "V2", "at": "09:20"}], base=replanned_at_0930()
+    ) == [FieldError("events[0]", "09:20 is before the previous re-plan at 09:30", "V2")]
+    assert errors_of(
+        [{"type": "arrived", "visit_id": "V2", "at": "09:05"}], "09:10", replanned_at_0930()
+    ) == [
+        FieldError(
+            "at",
+            "09:10 is before the plan's last re-plan at 09:30; events must move forward in time",
+        )
+    ]

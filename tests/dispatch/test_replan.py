@@ -294,10 +294,10 @@ def test_bad_events_are_all_named_and_nothing_is_stored(store: Store) -> None:
         "events": [
             {"type": "completed", "visit_id": "V404"},
             {"type": "delay", "technician_id": "T9", "minutes": 5},
-            {"type": "arrived", "visit_id": "V2", "at": "09:00"},
+            {"type": "departed", "visit_id": "V2", "at": "09:00"},
             {"type": "completed", "visit_id": "V1"},
             {"type": "started", "visit_id": "V3"},
-            {"type": "arrived", "visit_id": "V2", "at": "10:30"},
+            {"type": "arrived", "visit_id": "V6", "at": "10:30"},
         ],
     }
     with pytest.raises(InputError) as caught:
@@ -308,7 +308,7 @@ def test_bad_events_are_all_named_and_nothing_is_stored(store: Store) -> None:
     assert "events[2] (V2): 09:00 is before the previous re-plan at 09:30" in text
     assert "events[3] (V1): V1 was already completed at 09:10" in text
     assert "events[4] (V3): V3 was cancelled" in text
-    assert "events[5] (V2): 10:30 is after the batch's time 10:00" in text
+    assert "events[5] (V6): 10:30 is after the batch's time 10:00" in text
     assert store.plan_versions("pl_day") == [1, 2] and store.load_plan("pl_day") == before
     with pytest.raises(InputError, match="before the plan's last re-plan"):
         replan_stored(store, "pl_day", {"at": "09:00", "events": [
@@ -380,3 +380,75 @@ def test_a_delay_on_the_way_home_moves_the_end_of_the_day(store: Store) -> None:
         {"type": "delay", "technician_id": "T1", "minutes": 25}]})  # fmt: skip
     route = next(r for r in late["routes"] if r["technician_id"] == "T1")
     assert datetime.fromisoformat(route["end_time"]) == home + timedelta(minutes=25)
+
+
+def test_a_visit_not_completed_leaves_the_plan_but_its_attempt_stays_on_the_route(
+    store: Store,
+) -> None:
+    first = planned(store, make_day())
+    tech, planned_v1 = stops_of(first)["V1"]
+    events = {
+        "at": "08:40",
+        "events": [
+            {"type": "arrived", "visit_id": "V1", "at": "08:12"},
+            {"type": "not_completed", "visit_id": "V1", "reason": "no part", "at": "08:25"},
+        ],
+    }
+    second = replan(store, events)
+    # The attempt: a done stop of the same route, planned times kept, the time spent reported.
+    owner, attempt = stops_of(second)["V1"]
+    assert owner == tech and attempt["status"] == "done"
+    assert attempt["arrival"] == planned_v1["arrival"]
+    assert attempt["actual_arrival"] == "2026-11-23T08:12:00+08:00"
+    assert attempt["actual_departure"] == "2026-11-23T08:25:00+08:00"
+    # The booking: unassigned, to be booked again, and a call on the call list.
+    left = {u["visit_id"]: u for u in second["unassigned"]}
+    assert left["V1"]["code"] == "not_completed"
+    assert "no part" in left["V1"]["reason"] and "08:25" in left["V1"]["reason"]
+    change = next(c for c in second["changes"] if c["visit_id"] == "V1")
+    assert (change["old_technician"], change["new_technician"]) == (tech, None)
+    assert change["notify"] is True and change["customer"] == "A"
+    # A stop made (its travel and time count), but not a visit served; checked from the time
+    # it was left.
+    assert second["kpis"]["assigned"] == sum(len(r["stops"]) for r in second["routes"]) - 1
+    assert second["kpis"]["assigned"] + len(second["unassigned"]) == second["kpis"]["visits"]
+    checked(store, second)
+    # Later versions carry both halves and take no more reports on it.
+    third = replan(
+        store, {"at": "09:00", "events": [{"type": "delay", "technician_id": tech, "minutes": 5}]}
+    )
+    assert stops_of(third)["V1"][1] == attempt
+    assert {u["visit_id"]: u for u in third["unassigned"]}["V1"] == left["V1"]
+    assert "V1" not in {c["visit_id"] for c in third["changes"]}
+    checked(store, third)
+    with pytest.raises(InputError, match="V1 could not be completed and waits to be booked"):
+        replan(store, {"at": "09:10", "events": [{"type": "completed", "visit_id": "V1"}]})
+
+
+def test_reports_sent_late_by_a_phone_fill_in_what_happened(store: Store) -> None:
+    planned(store, make_day())
+    second = replan(
+        store, {"at": "09:30", "events": [{"type": "delay", "technician_id": "T2", "minutes": 1}]}
+    )
+    tech, v1 = stops_of(second)["V1"]
+    assert v1["status"] == "done" and v1["actual_arrival"] is None  # taken as done as planned
+    # The phone was offline: what it saw at 08:11-08:58 reaches the desk at 09:45.
+    third = replan(
+        store,
+        {"at": "09:45", "events": [
+            {"type": "arrived", "visit_id": "V1", "at": "08:11"},
+            {"type": "completed", "visit_id": "V1", "at": "08:58"}]},
+    )  # fmt: skip
+    owner, stop = stops_of(third)["V1"]
+    assert (owner, stop["status"]) == (tech, "done")
+    assert stop["actual_arrival"] == "2026-11-23T08:11:00+08:00"
+    assert stop["actual_departure"] == "2026-11-23T08:58:00+08:00"
+    assert third["at"] == "2026-11-23T09:45:00+08:00"
+    # A late arrival never takes a stop the plan took as under way back to "arrived".
+    assert stops_of(third)["V4"][1]["status"] == "in_progress"  # T2's 09:00, at 09:30 + 1 min
+    fourth = replan(
+        store, {"at": "09:50", "events": [{"type": "arrived", "visit_id": "V4", "at": "08:52"}]}
+    )
+    assert stops_of(fourth)["V4"][1]["status"] == "in_progress"
+    assert stops_of(fourth)["V4"][1]["actual_arrival"] == "2026-11-23T08:52:00+08:00"
+    checked(store, fourth)

@@ -1,0 +1,172 @@
+"""The driver's reports from the field (``POST /v1/plans/{id}/routes/{tech}/events``): with
+their own signed link (``?token=`` or ``Authorization: Bearer``) or a dispatcher's key, about
+their own route only, re-planned as the desk's events are, answered with their route in the
+new version.
+
+The day: T1 serves V1 and V2 (sites 1, 2), T2 serves V3 (site 3), every visit pinned."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from dispatch.persistence import Store
+from tests.api.conftest import Service, start_service
+from tests.conftest import line_day
+
+
+def two_routes() -> dict[str, Any]:
+    day = line_day()
+    day["technicians"].append(
+        {"id": "T2", "name": "Chen Jun", "skills": ["water_heater"], "location_index": 0,
+         "shift": {"start": "08:00", "end": "18:00"}}
+    )  # fmt: skip
+    for visit, tech in zip(day["visits"], ("T1", "T1", "T2"), strict=True):
+        visit["technician"] = tech
+    return day
+
+
+@pytest.fixture
+def plan_id(service: Service) -> str:
+    return service.solved_plan(two_routes())
+
+
+def link(service: Service, plan_id: str, technician_id: str) -> str:
+    answer = service.client.post(
+        f"/v1/plans/{plan_id}/routes/{technician_id}/link", headers=service.auth
+    )
+    assert answer.status_code == 200, answer.text
+    token: str = answer.json()["token"]
+    return token
+
+
+def events_url(plan_id: str, technician_id: str) -> str:
+    return f"/v1/plans/{plan_id}/routes/{technician_id}/events"
+
+
+def batch(*events: dict[str, Any], at: str = "08:40") -> dict[str, Any]:
+    return {"at": at, "events": list(events)}
+
+
+def test_a_driver_reports_on_their_own_route_and_gets_it_back_re_planned(
+    service: Service, plan_id: str
+) -> None:
+    token = link(service, plan_id, "T1")
+    arrived = {"type": "arrived", "visit_id": "V1", "at": "08:12"}
+    answer = service.client.post(f"{events_url(plan_id, 'T1')}?token={token}", json=batch(arrived))
+    assert answer.status_code == 201, answer.text
+    view = answer.json()
+    assert (view["technician_id"], view["version"], view["at"]) == ("T1", 2, "08:40")
+    first = view["stops"][0]
+    assert (first["visit_id"], first["status"]) == ("V1", "arrived")
+    assert first["actual_arrival"] == "2026-11-23T08:12:00+08:00"
+    # As a header too; the desk's plan has the report, stored as sent.
+    done = {"type": "completed", "visit_id": "V1", "at": "08:45"}
+    answer = service.client.post(
+        events_url(plan_id, "T1"),
+        json=batch(done, at="08:50"),
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["stops"][0]["status"] == "done"
+    plan = service.client.get(f"/v1/plans/{plan_id}", headers=service.auth).json()
+    assert plan["version"] == 3
+    (v1,) = [s for r in plan["routes"] for s in r["stops"] if s["visit_id"] == "V1"]
+    assert v1["actual_departure"] == "2026-11-23T08:45:00+08:00"
+    store = Store(service.database_url)
+    try:
+        sent = [b["events"] for b in store.load_events(plan_id)]
+    finally:
+        store.close()
+    assert sent == [[arrived], [done]]
+
+
+def test_a_driver_may_not_report_on_another_route_or_technician(
+    service: Service, plan_id: str
+) -> None:
+    token = link(service, plan_id, "T1")
+    url = f"{events_url(plan_id, 'T1')}?token={token}"
+    for event, named in (
+        ({"type": "arrived", "visit_id": "V3"}, "V3 is not on T1's route"),
+        ({"type": "not_completed", "visit_id": "V3", "reason": "x"}, "V3 is not on T1's route"),
+        ({"type": "arrived", "visit_id": "V404"}, "V404 is not on T1's route"),
+        ({"type": "delay", "technician_id": "T2", "minutes": 10}, "not T2's"),
+        ({"type": "cancelled", "visit_id": "V1"}, "'cancelled' is the desk's to post"),
+        ({"type": "unavailable", "technician_id": "T1"}, "'unavailable' is the desk's"),
+    ):
+        own = {"type": "arrived", "visit_id": "V1"}
+        answer = service.client.post(url, json=batch(own, event))
+        assert answer.status_code == 403, (event, answer.text)
+        assert answer.json()["detail"].startswith("events[1] (")
+        assert named in answer.json()["detail"], answer.text
+    versions = service.client.get(f"/v1/plans/{plan_id}/versions", headers=service.auth)
+    assert versions.json()["versions"] == [1], "nothing was re-planned"
+
+
+def test_a_link_opens_its_own_route_only(service: Service, plan_id: str) -> None:
+    token = link(service, plan_id, "T1")
+    own_visit = batch({"type": "arrived", "visit_id": "V3"})  # T2's, on T2's URL
+    answer = service.client.post(f"{events_url(plan_id, 'T2')}?token={token}", json=own_visit)
+    assert answer.status_code == 403, answer.text
+    assert "another route" in answer.json()["detail"]
+    forged = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+    answer = service.client.post(f"{events_url(plan_id, 'T1')}?token={forged}", json=own_visit)
+    assert answer.status_code == 401, answer.text
+    answer = service.client.post(events_url(plan_id, "T1"), json=own_visit)
+    assert answer.status_code == 401, answer.text
+
+
+def test_an_expired_link_reports_nothing(service: Service, plan_id: str) -> None:
+    token = link(service, plan_id, "T1")
+    midnight = datetime(2026, 11, 24, 0, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    with start_service(service.database_url, now=midnight) as client:
+        answer = client.post(
+            f"{events_url(plan_id, 'T1')}?token={token}",
+            json=batch({"type": "arrived", "visit_id": "V1"}),
+        )
+    assert answer.status_code == 401, answer.text
+    assert "expired" in answer.json()["detail"]
+
+
+def test_a_dispatcher_reports_for_a_driver_and_the_desk_calls_the_customer(
+    service: Service, plan_id: str
+) -> None:
+    not_done = {"type": "not_completed", "visit_id": "V2", "reason": "customer absent"}
+    answer = service.client.post(
+        events_url(plan_id, "T1"), json=batch(not_done, at="09:30"), headers=service.auth
+    )
+    assert answer.status_code == 201, answer.text
+    statuses = {s["visit_id"]: s["status"] for s in answer.json()["stops"]}
+    assert statuses == {"V1": "done", "V2": "not_completed"}  # V1 passed by the plan
+    calls = service.client.get(
+        f"/v1/plans/{plan_id}/changes?notify=true", headers=service.auth
+    ).json()
+    (change,) = [c for v in calls["versions"] for c in v["changes"] if c["visit_id"] == "V2"]
+    assert change["new_technician"] is None and "customer absent" in change["reason"]
+    plan = service.client.get(f"/v1/plans/{plan_id}", headers=service.auth).json()
+    (left,) = [u for u in plan["unassigned"] if u["visit_id"] == "V2"]
+    assert left["code"] == "not_completed"
+
+
+def test_a_report_that_breaks_a_rule_of_the_day_is_refused_with_its_reason(
+    service: Service, plan_id: str
+) -> None:
+    token = link(service, plan_id, "T1")
+    url = f"{events_url(plan_id, 'T1')}?token={token}"
+    answer = service.client.post(
+        url,
+        json=batch(
+            {"type": "arrived", "visit_id": "V1", "at": "08:20"},
+            {"type": "completed", "visit_id": "V1", "at": "08:15"},
+        ),
+    )
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["errors"] == [
+        {"path": "events[1]", "message": "completed before it arrived (08:15)", "id": "V1"}
+    ]
+    answer = service.client.post(url, json=batch({"type": "not_completed", "visit_id": "V1"}))
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["errors"][0]["path"] == "events[0].reason"

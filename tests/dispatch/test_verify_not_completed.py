@@ -1,0 +1,52 @@
+"""The checker and a visit the technician could not complete: listed in ``unassigned`` (code
+``not_completed``) and, as its attempt, a done stop of the route; left when reported."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.dispatch.test_verify import T, codes, plan, problem
+
+
+def attempted(status: str = "done") -> dict[str, Any]:
+    """The hand-made plan with V2 attempted and not completed: left at 10:05, not 10:30."""
+    result = plan()
+    second = result["routes"][0]["stops"][1]
+    second.update(status=status, actual_arrival=T.format("10:00"))
+    second["actual_departure"] = T.format("10:05")
+    result["unassigned"].append(
+        {"visit_id": "V2", "code": "not_completed", "reason": "could not be completed (no part)"}
+    )
+    result["kpis"]["assigned"] -= 1  # a stop made, not a visit served
+    return result
+
+
+def test_a_visit_not_completed_is_unassigned_and_its_attempt_a_done_stop() -> None:
+    assert codes(problem(), attempted()) == set()
+    counted = attempted()
+    counted["kpis"]["assigned"] += 1  # the attempt counted as a visit served
+    assert codes(problem(), counted) == {("kpi", "")}
+
+
+def test_its_attempt_must_be_done_and_made_once() -> None:
+    assert codes(problem(), attempted("in_progress")) == {("coverage", "V2")}
+    twice = attempted()
+    twice["routes"][0]["stops"].append(dict(twice["routes"][0]["stops"][1]))
+    assert ("coverage", "V2") in codes(problem(), twice)
+    # Any other code still means "in exactly one of the two".
+    other = attempted()
+    other["unassigned"][-1]["code"] = "cancelled"
+    assert ("coverage", "V2") in codes(problem(), other)
+
+
+def test_a_stop_left_early_is_checked_from_the_time_it_was_left() -> None:
+    # A break from 10:10, while V2 was planned until 10:30: fine once V2 was left at 10:05.
+    early = attempted()
+    early["routes"][0]["breaks"] = [{"start": T.format("10:10"), "end": T.format("10:40")}]
+    day = problem()
+    day["technicians"][0]["breaks"][0]["start"] = "10:00"
+    assert codes(day, early) == set()
+    planned = attempted()
+    planned["routes"][0]["stops"][1].pop("actual_departure")
+    planned["routes"][0]["breaks"] = [{"start": T.format("10:10"), "end": T.format("10:40")}]
+    assert ("break", "V2") in codes(day, planned)

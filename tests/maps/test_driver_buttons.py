@@ -1,0 +1,244 @@
+"""The driver's buttons as a driver uses them: the page opened through its signed link from a
+running service, in headless Chromium at 375 px, taps on Arrived, Done, Could not complete and
+Running late, the stored plan's next versions, and taps made without signal that wait in the
+phone through a reload and are delivered in order once it is back.
+
+The phone's clock is set by Playwright (``page.clock``) to the morning of the test day; the
+service's clock too (``TEST_NOW``), so the link is valid. Screenshots: ``driver-buttons.png``
+and ``driver-refused.png`` in ``test-output/maps/``."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+import uvicorn
+
+from api.app import create_app
+from api.jobs import JobRunner
+from dispatch.config import Settings
+from dispatch.contract.record import plan_record
+from dispatch.contract.serialize import plan_document
+from dispatch.contract.validate import parse_problem
+from dispatch.persistence import Store
+from dispatch.planning import SolveParams, plan_day
+from tests.api.conftest import TEST_NOW, make_key
+from tests.conftest import line_day
+
+PLAN_ID = "pl_buttons"
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def phone_time(clock: str) -> datetime:
+    hours, minutes = map(int, clock.split(":"))
+    return datetime(2026, 11, 23, hours, minutes, 5, tzinfo=SHANGHAI)
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """A service on a loopback port with a stored plan of ``line_day`` (T1: V1 08:10, V2 08:50,
+    V3 09:30 in this order); yields its base URL and the database URL."""
+    database_url = f"sqlite:///{tmp_path / 'buttons.db'}"
+    raw = line_day()
+    # Windows that settle the order (sites 1-3 on a line, either way round costs the same).
+    raw["visits"][1]["window"] = {"start": "08:45", "end": "09:15"}
+    raw["visits"][2]["window"] = {"start": "09:25", "end": "12:00"}
+    problem = parse_problem(raw)
+    plan = plan_day(problem, params=SolveParams(time_limit_s=1, metaheuristic="greedy_descent"))
+    document = plan_document(
+        problem, plan, plan_id=PLAN_ID, version=1, created_at=datetime.now(UTC)
+    )
+    store = Store(database_url)
+    try:
+        store.save_problem_and_plan(
+            raw, document.model_dump(mode="json"), problem_id="pb_buttons", record=plan_record(plan)
+        )
+    finally:
+        store.close()
+    runner = JobRunner(database_url, executor=ThreadPoolExecutor(max_workers=2))
+    app = create_app(
+        Settings(database_url=database_url, map_tiles="none"), runner=runner, clock=lambda: TEST_NOW
+    )
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    listening = socket.socket()
+    listening.bind(("127.0.0.1", 0))
+    port = listening.getsockname()[1]
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listening]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started, "the service did not start"
+    try:
+        yield f"http://127.0.0.1:{port}", database_url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=20)
+        runner.close()
+        listening.close()
+
+
+def driver_link(base: str, database_url: str) -> str:
+    key = make_key(database_url)
+    request = urllib.request.Request(
+        f"{base}/v1/plans/{PLAN_ID}/routes/T1/link", method="POST", headers={"X-API-Key": key}
+    )
+    with urllib.request.urlopen(request) as answer:
+        url: str = json.loads(answer.read())["map_url"]
+    return url
+
+
+def stored(database_url: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The latest stored version and every batch of events, oldest first."""
+    store = Store(database_url)
+    try:
+        return store.load_plan(PLAN_ID), store.load_events(PLAN_ID)
+    finally:
+        store.close()
+
+
+def stop_of(plan: dict[str, Any], visit_id: str) -> dict[str, Any]:
+    found: list[dict[str, Any]] = [
+        s for r in plan["routes"] for s in r["stops"] if s["visit_id"] == visit_id
+    ]
+    assert len(found) == 1, visit_id
+    return found[0]
+
+
+def test_a_driver_reports_from_the_phone_online_and_offline(
+    browser: Any, served: tuple[str, str], output_dir: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    base, database_url = served
+    url = driver_link(base, database_url)
+    context = browser.new_context(viewport={"width": 375, "height": 812})
+    page = context.new_page()
+    uncaught: list[str] = []
+    page.on("pageerror", lambda error: uncaught.append(str(error)))
+    page.clock.set_fixed_time(phone_time("08:12"))
+    try:
+        page.goto(url)
+        expect(page.locator(".fr-item")).to_have_count(3)
+        # Labelled, big enough to tap, nothing wider than the phone.
+        expect(page.get_by_role("button", name="Arrived")).to_have_count(3)
+        expect(page.get_by_role("group", name="Report on stop 1: C1")).to_be_visible()
+        box = page.locator('.fr-item[data-visit="V1"] [data-event=arrived]').bounding_box()
+        assert box["height"] >= 44 and box["width"] >= 120
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375
+        page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=15_000)
+
+        # Online: Arrived, then Done on the first stop.
+        state = page.locator('.fr-item[data-visit="V1"] .fr-state')
+        page.locator('.fr-item[data-visit="V1"] [data-event=arrived]').click()
+        expect(state).to_have_text("Arrived 08:12", timeout=20_000)
+        page.clock.set_fixed_time(phone_time("08:41"))
+        page.locator('.fr-item[data-visit="V1"] [data-event=completed]').click()
+        expect(state).to_have_text("Done 08:41", timeout=20_000)
+        expect(page.locator('.fr-item[data-visit="V1"]')).to_have_class("fr-item fr-done")
+        plan, batches = stored(database_url)
+        assert plan["version"] == 3 and plan["at"] == "2026-11-23T08:41:00+08:00"
+        v1 = stop_of(plan, "V1")
+        assert (v1["status"], v1["actual_arrival"], v1["actual_departure"]) == (
+            "done",
+            "2026-11-23T08:12:00+08:00",
+            "2026-11-23T08:41:00+08:00",
+        )
+        page.locator('.fr-item[data-visit="V2"]').scroll_into_view_if_needed()
+        page.screenshot(path=str(output_dir / "driver-buttons.png"))
+
+        # No signal: two taps wait in the phone, through a reload, then go in order.
+        context.set_offline(True)
+        page.clock.set_fixed_time(phone_time("08:52"))
+        page.locator('.fr-item[data-visit="V2"] [data-event=arrived]').click()
+        expect(page.locator('.fr-item[data-visit="V2"] .fr-state')).to_have_text(
+            "Arrived 08:52 · not sent yet"
+        )
+        page.clock.set_fixed_time(phone_time("09:20"))
+        page.locator('.fr-item[data-visit="V2"] [data-event=completed]').click()
+        waiting = "fieldroute:taps:pl_buttons:T1"
+        queued = json.loads(page.evaluate(f"localStorage.getItem('{waiting}')"))
+        assert [(t["event"]["type"], t["at"]) for t in queued] == [
+            ("arrived", "08:52"),
+            ("completed", "09:20"),
+        ]
+        page.reload()  # served by the page's worker from its last copy
+        expect(page.locator('.fr-item[data-visit="V2"] .fr-state')).to_have_text(
+            "Done 09:20 · not sent yet"
+        )
+        expect(page.locator("#fr-sync")).to_have_text("2 report(s) waiting to be sent")
+        assert len(stored(database_url)[1]) == 2, "nothing reached the service"
+        context.set_offline(False)
+        expect(page.locator('.fr-item[data-visit="V2"] .fr-state')).to_have_text(
+            "Done 09:20", timeout=30_000
+        )
+        expect(page.locator("#fr-sync")).to_have_text("")
+        plan, batches = stored(database_url)
+        assert [b["events"] for b in batches[2:]] == [
+            [{"type": "arrived", "visit_id": "V2", "at": "08:52"}],
+            [{"type": "completed", "visit_id": "V2", "at": "09:20"}],
+        ]
+        v2 = stop_of(plan, "V2")
+        assert (v2["actual_arrival"], v2["actual_departure"]) == (
+            "2026-11-23T08:52:00+08:00",
+            "2026-11-23T09:20:00+08:00",
+        )
+
+        # A tap the service refuses is shown with its reason and not sent again. By keyboard.
+        page.clock.set_fixed_time(phone_time("09:25"))
+        page.locator('.fr-item[data-visit="V3"] [data-event=arrived]').focus()
+        page.keyboard.press("Enter")
+        expect(page.locator('.fr-item[data-visit="V3"] .fr-state')).to_have_text(
+            "Arrived 09:25", timeout=20_000
+        )
+        page.clock.set_fixed_time(phone_time("09:24"))  # a phone whose clock went back
+        page.locator('.fr-item[data-visit="V3"] [data-event=completed]').click()
+        message = page.locator("#fr-msg")
+        expect(message).to_be_visible(timeout=20_000)
+        expect(message).to_contain_text("completed before it arrived (09:24)")
+        assert page.evaluate(f"localStorage.getItem('{waiting}')") == "[]"
+        expect(page.locator('.fr-item[data-visit="V3"] .fr-state')).to_have_text("Arrived 09:25")
+        page.screenshot(path=str(output_dir / "driver-refused.png"))
+        page.locator("#fr-msg-close").click()
+        expect(message).to_be_hidden()
+
+        # Could not complete asks why; Running late asks how long.
+        page.clock.set_fixed_time(phone_time("09:40"))
+        page.locator('.fr-item[data-visit="V3"] [data-event=not_completed]').click()
+        expect(page.get_by_role("textbox", name="Why could it not be completed?")).to_be_focused()
+        page.keyboard.type('no part <b>"${x}"</b>')
+        page.keyboard.press("Enter")
+        state = page.locator('.fr-item[data-visit="V3"] .fr-state')
+        expect(state).to_have_text("Could not complete 09:40", timeout=20_000)
+        page.locator("#fr-late").click()
+        page.get_by_role("spinbutton", name="How many minutes late are you?").fill("15")
+        page.keyboard.press("Enter")
+        expect(page.locator("#fr-sync")).to_have_text("", timeout=20_000)
+        deadline = time.monotonic() + 20
+        while stored(database_url)[0]["version"] < 8 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        plan, batches = stored(database_url)
+        assert [b["events"][0]["type"] for b in batches[-2:]] == ["not_completed", "delay"]
+        assert batches[-2]["events"][0]["reason"] == 'no part <b>"${x}"</b>'
+        assert batches[-1]["events"][0] == {
+            "type": "delay",
+            "technician_id": "T1",
+            "minutes": 15,
+            "reason": "reported by the driver",
+        }
+        (left,) = [u for u in plan["unassigned"] if u["visit_id"] == "V3"]
+        assert left["code"] == "not_completed" and "no part" in left["reason"]
+        assert uncaught == []
+        assert page.evaluate("typeof window.x") == "undefined"
+    finally:
+        context.close()
