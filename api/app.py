@@ -32,6 +32,7 @@ from api.deps import Clock, dispatcher, route_reader
 from api.jobs import JobRunner
 from api.links import LINK_SECRET
 from api.models import ErrorOut, FieldErrorOut
+from api.routes import console
 from api.versions import PlanVersions
 from dispatch.config import Settings
 from dispatch.contract.schema import EventBatchIn, ProblemIn
@@ -313,6 +314,7 @@ def create_app(
     app.add_exception_handler(Exception, _on_crash)
     app.include_router(routes.router)
     app.include_router(routes.health.router)
+    app.include_router(console.router)  # /console, the desk's page (outside /v1)
 
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -1,0 +1,21 @@
+"""The desk console: the page a dispatcher runs the day from (``maps.console.page`` says how it
+is guarded, why it is plain JavaScript and what may reach it); its template, script and style
+are this package's files."""
+
+from maps.console.page import (
+    AT_RISK_MIN,
+    JOB_POLL_MS,
+    RECENT_IDS,
+    REFRESH_S,
+    console_page,
+    console_policy,
+)
+
+__all__ = [
+    "AT_RISK_MIN",
+    "JOB_POLL_MS",
+    "RECENT_IDS",
+    "REFRESH_S",
+    "console_page",
+    "console_policy",
+]

@@ -1,0 +1,819 @@
+// The desk console (maps/console): a static shell that asks for the dispatcher's key once,
+// keeps it in sessionStorage and reads and writes the day through the JSON API with
+// `Authorization: Bearer`. Every text of the day reaches the page through textContent (the
+// `el` helper below); nothing of the day is ever parsed as HTML here. The key is never put in
+// a URL, a log or the page.
+"use strict";
+(() => {
+  const CONFIG = JSON.parse(document.getElementById("fr-config").textContent);
+  const KEY_ITEM = "fieldroute.console.key";
+  const RECENT_ITEM = "fieldroute.console.recent";
+  const $ = (id) => document.getElementById(id);
+
+  const state = {
+    problemId: null, // the day opened or uploaded
+    problem: null, // its JSON, as stored
+    plan: null, // the plan shown (its latest version)
+    planProblemId: null, // the day the shown plan was solved from, when known
+    jobTimer: null,
+    pollTimer: null,
+    polling: false,
+    posting: false,
+    selected: null, // the visit whose details are shown
+  };
+
+  // ---- building the page: text only ever through text nodes --------------------------------
+
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [name, value] of Object.entries(attrs || {})) {
+      if (value === null || value === undefined || value === false) continue;
+      if (name === "class") node.className = value;
+      else if (name === "text") node.textContent = String(value);
+      else if (name === "style") Object.assign(node.style, value);
+      else if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
+      else node.setAttribute(name, value === true ? "" : String(value));
+    }
+    for (const child of children.flat()) {
+      if (child === null || child === undefined || child === false) continue;
+      node.append(child instanceof Node ? child : String(child));
+    }
+    return node;
+  }
+
+  function say(message) {
+    $("status").textContent = message;
+  }
+
+  function showProblems(title, errors) {
+    const box = $("problems");
+    $("problems-title").textContent = title || "";
+    $("problems-list").replaceChildren(
+      ...(errors || []).map((e) =>
+        el("li", { text: [e.path, e.id ? `(${e.id})` : "", e.message].filter(Boolean).join(" ") })
+      )
+    );
+    box.hidden = !title;
+  }
+
+  function fail(error) {
+    if (error instanceof KeyRefused) return; // the key form says why
+    if (error instanceof ApiError) showProblems(error.message, error.errors);
+    else showProblems(`Something went wrong in the page: ${error}`, []);
+    say("");
+  }
+
+  // ---- the key ----------------------------------------------------------------------------
+
+  class ApiError extends Error {
+    constructor(status, detail, errors) {
+      super(detail);
+      this.status = status;
+      this.errors = errors || [];
+    }
+  }
+  class KeyRefused extends ApiError {}
+
+  function key() {
+    return sessionStorage.getItem(KEY_ITEM);
+  }
+
+  function showKeyForm(message) {
+    sessionStorage.removeItem(KEY_ITEM);
+    stopTimers();
+    $("console").hidden = true;
+    $("forget-key").hidden = true;
+    $("key-section").hidden = false;
+    $("key-message").textContent = message || "";
+    $("key-input").focus();
+  }
+
+  function showConsole() {
+    $("key-section").hidden = true;
+    $("key-message").textContent = "";
+    $("console").hidden = false;
+    $("forget-key").hidden = false;
+    refreshRecent();
+  }
+
+  // ---- the API ----------------------------------------------------------------------------
+
+  async function api(method, path, options = {}) {
+    const credential = key();
+    if (!credential) {
+      showKeyForm("Enter a dispatcher's key first.");
+      throw new KeyRefused(401, "no key", []);
+    }
+    const headers = { Authorization: `Bearer ${credential}`, ...(options.headers || {}) };
+    const init = { method, headers, cache: "no-store", credentials: "omit" };
+    if (options.json !== undefined) {
+      headers["Content-Type"] = "application/json";
+      init.body = typeof options.json === "string" ? options.json : JSON.stringify(options.json);
+    } else if (options.form) {
+      init.body = options.form;
+    }
+    let response;
+    try {
+      response = await fetch(path, init);
+    } catch (error) {
+      throw new ApiError(0, "The service cannot be reached; is `fieldroute serve` running?", []);
+    }
+    if (response.status === 401 || response.status === 403) {
+      let detail = "";
+      try {
+        detail = (await response.json()).detail || "";
+      } catch (error) {
+        detail = "";
+      }
+      showKeyForm(`The service refused this key (${response.status}: ${detail}). Enter a ` +
+        "dispatcher's key.");
+      throw new KeyRefused(response.status, detail, []);
+    }
+    if (!response.ok) {
+      let body = {};
+      try {
+        body = await response.json();
+      } catch (error) {
+        body = {};
+      }
+      throw new ApiError(response.status, body.detail || `${response.status} ${response.statusText}`,
+        body.errors);
+    }
+    return response;
+  }
+
+  const part = encodeURIComponent;
+
+  // ---- remembered ids (this tab only) -------------------------------------------------------
+
+  function recent() {
+    try {
+      const found = JSON.parse(sessionStorage.getItem(RECENT_ITEM) || "{}");
+      return { problems: found.problems || [], plans: found.plans || [] };
+    } catch (error) {
+      return { problems: [], plans: [] };
+    }
+  }
+
+  function remember(kind, id) {
+    const found = recent();
+    found[kind] = [id, ...found[kind].filter((x) => x !== id)].slice(0, CONFIG.recent_ids);
+    sessionStorage.setItem(RECENT_ITEM, JSON.stringify(found));
+    refreshRecent();
+  }
+
+  function refreshRecent() {
+    const found = recent();
+    $("recent-problems").replaceChildren(...found.problems.map((id) => el("option", { value: id })));
+    $("recent-plans").replaceChildren(...found.plans.map((id) => el("option", { value: id })));
+  }
+
+  // ---- times --------------------------------------------------------------------------------
+
+  /** Minutes after the plan day's midnight, in the plan's own offset. */
+  function minutesOf(iso) {
+    if (!iso) return null;
+    const found = /T(\d\d):(\d\d)/.exec(iso);
+    if (!found) return null;
+    const day = iso.slice(0, 10);
+    const shift = state.plan && day > state.plan.date ? 1440 : 0;
+    return shift + Number(found[1]) * 60 + Number(found[2]);
+  }
+
+  function clock(iso) {
+    if (!iso) return "";
+    const found = /T(\d\d:\d\d)/.exec(iso);
+    return found ? found[1] : String(iso);
+  }
+
+  function clockMinutes(text) {
+    const found = /^(\d\d):(\d\d)$/.exec(text || "");
+    return found ? Number(found[1]) * 60 + Number(found[2]) : null;
+  }
+
+  function hhmm(minutes) {
+    const m = ((Math.round(minutes) % 1440) + 1440) % 1440;
+    return `${String(Math.floor(m / 60)).padStart(2, "0")}:${String(m % 60).padStart(2, "0")}`;
+  }
+
+  function nowIn(timezone) {
+    try {
+      const format = new Intl.DateTimeFormat("en-GB", {
+        timeZone: timezone, hour: "2-digit", minute: "2-digit", hourCycle: "h23",
+      });
+      return format.format(new Date());
+    } catch (error) {
+      return hhmm(new Date().getHours() * 60 + new Date().getMinutes());
+    }
+  }
+
+  // ---- the day ------------------------------------------------------------------------------
+
+  function band() {
+    const policy = state.problem && state.planProblemId === state.problemId
+      ? state.problem.policy || {} : {};
+    return policy.early_arrival_min || CONFIG.early_band_min;
+  }
+
+  function visitOfDay(visitId) {
+    if (!state.problem || state.planProblemId !== state.problemId) return null;
+    return (state.problem.visits || []).find((v) => v.id === visitId) || null;
+  }
+
+  function technicianName(technicianId) {
+    if (!state.problem || state.planProblemId !== state.problemId) return "";
+    const found = (state.problem.technicians || []).find((t) => t.id === technicianId);
+    return found ? found.name || "" : "";
+  }
+
+  async function openProblem(problemId) {
+    const response = await api("GET", `/v1/problems/${part(problemId)}`);
+    state.problem = await response.json();
+    state.problemId = problemId;
+    remember("problems", problemId);
+    const day = state.problem;
+    $("day-summary").textContent = `Day ${problemId}: ${day.date} (${day.timezone || "UTC"}), ` +
+      `${(day.technicians || []).length} technicians, ${(day.visits || []).length} visits.`;
+    $("solve-limit").value = String(Math.round((day.policy || {}).time_limit_s ||
+      CONFIG.time_limit_s));
+    $("day-loaded").hidden = false;
+    $("job").hidden = true;
+  }
+
+  async function uploadJson(event) {
+    event.preventDefault();
+    const file = $("json-file").files[0];
+    if (!file) return;
+    showProblems("", []);
+    say(`Uploading ${file.name}…`);
+    const text = await file.text();
+    const created = await (await api("POST", "/v1/problems", { json: text })).json();
+    await openProblem(created.problem_id);
+    say(`Day ${created.problem_id} stored: ${created.visits} visits, ` +
+      `${created.technicians} technicians. Plan it when ready.`);
+    $("solve-limit").focus();
+  }
+
+  async function uploadSheets(event) {
+    event.preventDefault();
+    const form = new FormData();
+    form.append("date", $("sheets-date").value);
+    form.append("timezone", $("sheets-timezone").value);
+    for (const name of ["technicians", "visits", "workbook"]) {
+      const file = $(`sheets-${name}`).files[0];
+      if (file) form.append(name, file, file.name);
+    }
+    showProblems("", []);
+    say("Uploading the sheets…");
+    const created = await (await api("POST", "/v1/problems", { form })).json();
+    await openProblem(created.problem_id);
+    say(`Day ${created.problem_id} stored from the sheets: ${created.visits} visits.`);
+    $("solve-limit").focus();
+  }
+
+  async function openStored(event) {
+    event.preventDefault();
+    showProblems("", []);
+    const problemId = $("open-problem").value.trim();
+    const planId = $("open-plan").value.trim();
+    if (problemId) {
+      await openProblem(problemId);
+      say(`Day ${problemId} opened.`);
+    }
+    if (planId) {
+      state.planProblemId = null; // which day it was solved from: see dayFits
+      await openPlan(planId);
+    }
+  }
+
+  // ---- solving ------------------------------------------------------------------------------
+
+  async function solve(event) {
+    event.preventDefault();
+    showProblems("", []);
+    const limit = Number($("solve-limit").value);
+    const job = await (await api("POST", "/v1/plans", {
+      json: { problem_id: state.problemId, time_limit_s: limit },
+    })).json();
+    $("solve-button").disabled = true;
+    $("job").hidden = false;
+    $("job-progress").max = limit;
+    say(`Solving (job ${job.id})…`);
+    showJob(job);
+    watchJob(job.id, job.problem_id);
+  }
+
+  function showJob(job) {
+    const progress = job.progress || {};
+    $("job-state").textContent = job.state;
+    $("job-elapsed").textContent = `${(progress.elapsed_s || 0).toFixed(1)} s`;
+    $("job-placed").textContent = progress.visits_placed === null ||
+      progress.visits_placed === undefined ? "–"
+      : `${progress.visits_placed} of ${progress.visits_total}`;
+    $("job-cost").textContent = progress.best_cost === null ||
+      progress.best_cost === undefined ? "–" : String(progress.best_cost);
+    const bar = $("job-progress");
+    bar.value = job.state === "done" ? bar.max : Math.min(progress.elapsed_s || 0, bar.max);
+  }
+
+  function watchJob(jobId, problemId) {
+    clearTimeout(state.jobTimer);
+    const tick = async () => {
+      try {
+        const job = await (await api("GET", `/v1/jobs/${part(jobId)}`)).json();
+        showJob(job);
+        if (job.state === "done") {
+          $("solve-button").disabled = false;
+          state.planProblemId = problemId;
+          await openPlan(job.plan_id);
+          return;
+        }
+        if (job.state === "failed") {
+          $("solve-button").disabled = false;
+          showProblems(`The solve failed: ${job.error || "no reason given"}`, []);
+          say("");
+          return;
+        }
+        state.jobTimer = setTimeout(tick, CONFIG.job_poll_ms);
+      } catch (error) {
+        $("solve-button").disabled = false;
+        fail(error);
+      }
+    };
+    state.jobTimer = setTimeout(tick, CONFIG.job_poll_ms);
+  }
+
+  // ---- the plan -----------------------------------------------------------------------------
+
+  async function openPlan(planId) {
+    const plan = await (await api("GET", `/v1/plans/${part(planId)}`)).json();
+    remember("plans", planId);
+    showPlan(plan);
+    say(`Plan ${plan.plan_id}, version ${plan.version}: ${plan.kpis.assigned} of ` +
+      `${plan.kpis.visits} visits assigned.`);
+    startPolling();
+  }
+
+  /** Whether the open day is the one ``plan`` was made from, as far as can be told: the same
+   * date, and every technician and visit of the plan in it. (A plan does not name its day.) */
+  function dayFits(plan, problem) {
+    if (!problem || problem.date !== plan.date) return false;
+    const technicians = new Set((problem.technicians || []).map((t) => t.id));
+    const visits = new Set((problem.visits || []).map((v) => v.id));
+    return plan.routes.every((route) => technicians.has(route.technician_id) &&
+        route.stops.every((stop) => visits.has(stop.visit_id))) &&
+      plan.unassigned.every((item) => visits.has(item.visit_id));
+  }
+
+  function showPlan(plan) {
+    if (state.planProblemId === null && dayFits(plan, state.problem)) {
+      state.planProblemId = state.problemId;
+    }
+    state.plan = plan;
+    $("plan-area").hidden = false;
+    $("plan-title").textContent = `Plan ${plan.plan_id} · version ${plan.version} · ${plan.date}` +
+      ` (${plan.timezone})`;
+    const k = plan.kpis;
+    $("plan-kpis").textContent = `${k.assigned}/${k.visits} visits assigned · on time ` +
+      `${Math.round(k.on_time_rate * 100)}% · appointments in the band ` +
+      `${k.appointments_in_band}/${k.appointment_stops} · ${k.distance_km.toFixed(1)} km · ` +
+      `${k.technicians_used} technicians · status ${plan.status}` +
+      (plan.at ? ` · re-planned at ${clock(plan.at) || plan.at}` : "");
+    const [near, far] = band();
+    $("band-legend").textContent = `arrival band (${near}–${far} min before an appointment)`;
+    renderTimeline(plan);
+    renderUnassigned(plan);
+    renderChanges(plan);
+    fillEventForms(plan);
+    if (state.selected) showDetails(state.selected);
+    loadMap(plan);
+  }
+
+  function stopState(stop) {
+    const visit = visitOfDay(stop.visit_id);
+    const window = stop.window || (visit && visit.window) || null;
+    const appointment = stop.appointment || (visit && visit.appointment) || null;
+    const arrival = minutesOf(stop.actual_arrival) ?? minutesOf(stop.arrival);
+    let late = stop.late_min > 0;
+    let risk = false;
+    if (appointment) {
+      const door = clockMinutes(appointment) - band()[0];
+      if (arrival !== null && arrival > clockMinutes(appointment)) late = true;
+      else if (arrival !== null && arrival > door && stop.status === "planned") risk = true;
+    } else if (window) {
+      const end = clockMinutes(window.end);
+      const start = minutesOf(stop.actual_start) ?? minutesOf(stop.service_start);
+      if (start !== null && start > end) late = true;
+      else if (start !== null && end - start < CONFIG.at_risk_min && stop.status === "planned") {
+        risk = true;
+      }
+    }
+    if (late) return { css: "is-late", mark: "✕", text: "late" };
+    if (stop.status === "done") return { css: "is-done", mark: "✓", text: "done" };
+    if (stop.status === "in_progress") return { css: "is-progress", mark: "▶", text: "in progress" };
+    if (stop.status === "arrived") return { css: "is-arrived", mark: "●", text: "arrived" };
+    if (risk) return { css: "is-risk", mark: "!", text: "at risk" };
+    return { css: "is-planned", mark: "", text: "planned" };
+  }
+
+  function span(plan) {
+    let low = Infinity;
+    let high = -Infinity;
+    const see = (minutes) => {
+      if (minutes === null || minutes === undefined) return;
+      low = Math.min(low, minutes);
+      high = Math.max(high, minutes);
+    };
+    for (const route of plan.routes) {
+      see(minutesOf(route.start_time));
+      see(minutesOf(route.end_time));
+      for (const stop of route.stops) {
+        see(minutesOf(stop.arrival) - stop.travel_min);
+        for (const field of ["actual_arrival", "actual_start", "actual_departure", "departure"]) {
+          see(minutesOf(stop[field]));
+        }
+        if (stop.appointment) see(clockMinutes(stop.appointment) - band()[1]);
+      }
+      for (const pause of route.breaks) see(minutesOf(pause.end));
+    }
+    if (!Number.isFinite(low)) return null;
+    return { low: Math.floor(low / 60) * 60, high: Math.max(Math.ceil(high / 60) * 60, low + 60) };
+  }
+
+  function renderTimeline(plan) {
+    const box = $("timeline");
+    // Technicians of the day with no route get a row too: who is free is worth seeing.
+    const routed = new Set(plan.routes.map((route) => route.technician_id));
+    const idle = state.problem && state.planProblemId === state.problemId
+      ? (state.problem.technicians || []).filter((t) => !routed.has(t.id)).map((t) => ({
+        technician_id: t.id, stops: [], breaks: [], distance_km: 0,
+      }))
+      : [];
+    const used = [...plan.routes, ...idle];
+    const range = span(plan);
+    if (!range) {
+      box.replaceChildren(el("p", { class: "fr-note", text: "No technician has work in this plan." }));
+      return;
+    }
+    const total = range.high - range.low;
+    const at = (minutes) => `${((minutes - range.low) / total) * 100}%`;
+    const wide = (from, to) => `${(Math.max(to - from, 0) / total) * 100}%`;
+    const axis = el("div", { class: "fr-track" });
+    for (let hour = range.low; hour < range.high; hour += 60) {
+      axis.append(el("span", { class: "fr-tick", style: { left: at(hour) }, text: hhmm(hour) }));
+    }
+    const rows = [el("div", { class: "fr-row fr-axis", "aria-hidden": "true" },
+      el("div", { class: "fr-who" }), axis)];
+    const [near, far] = band();
+    for (const route of used) {
+      const track = el("div", { class: "fr-track" });
+      for (const pause of route.breaks) {
+        const from = minutesOf(pause.start);
+        const to = minutesOf(pause.end);
+        track.append(el("div", {
+          class: "fr-break", style: { left: at(from), width: wide(from, to) },
+          title: `break ${clock(pause.start)}–${clock(pause.end)}`, "aria-hidden": "true",
+        }));
+      }
+      route.stops.forEach((stop, index) => {
+        const arrival = minutesOf(stop.arrival);
+        if (stop.travel_min > 0) {
+          track.append(el("div", {
+            class: "fr-travel", "aria-hidden": "true", title: `travel ${stop.travel_min} min`,
+            style: { left: at(arrival - stop.travel_min), width: wide(arrival - stop.travel_min, arrival) },
+          }));
+        }
+        if (stop.appointment) {
+          const appointment = clockMinutes(stop.appointment);
+          track.append(el("div", {
+            class: "fr-band", "aria-hidden": "true",
+            title: `arrive ${hhmm(appointment - far)}–${hhmm(appointment - near)} ` +
+              `for ${stop.appointment}`,
+            style: { left: at(appointment - far), width: wide(appointment - far, appointment - near) },
+          }));
+        }
+        const start = minutesOf(stop.service_start);
+        const end = minutesOf(stop.departure);
+        const shown = stopState(stop);
+        const label = `${stop.visit_id}, ${stop.customer || "no name"}, stop ${index + 1} of ` +
+          `${route.technician_id}, ${clock(stop.service_start)} to ${clock(stop.departure)}, ` +
+          `${shown.text}` + (stop.late_min > 0 ? ` by ${stop.late_min} min` : "");
+        const bar = el("button", {
+          type: "button", class: `fr-bar ${shown.css}`, "data-visit": stop.visit_id,
+          "aria-label": label, title: label,
+          style: { left: at(start), width: wide(start, end) },
+          onclick: () => showDetails(stop.visit_id),
+        }, `${shown.mark}${shown.mark ? " " : ""}${stop.visit_id}`);
+        if (state.selected === stop.visit_id) bar.classList.add("is-selected");
+        track.append(bar);
+        const actualFrom = minutesOf(stop.actual_arrival) ?? minutesOf(stop.actual_start);
+        if (actualFrom !== null) {
+          const actualTo = minutesOf(stop.actual_departure) ?? Math.max(end, actualFrom + 1);
+          track.append(el("div", {
+            class: "fr-actual", "aria-hidden": "true",
+            title: `actual ${clock(stop.actual_arrival || stop.actual_start)}–` +
+              `${stop.actual_departure ? clock(stop.actual_departure) : "…"}`,
+            style: { left: at(actualFrom), width: wide(actualFrom, actualTo) },
+          }));
+        }
+      });
+      const name = technicianName(route.technician_id);
+      rows.push(el("div", {
+        class: "fr-row", role: "group",
+        "aria-label": `${route.technician_id}${name ? ` ${name}` : ""}: ${route.stops.length} stops`,
+      }, el("div", { class: "fr-who" }, el("strong", { text: route.technician_id }),
+        name ? el("small", { text: name }) : null,
+        el("small", { text: `${route.stops.length} stops · ${route.distance_km.toFixed(0)} km` })),
+      track));
+    }
+    box.replaceChildren(el("div", { class: "fr-tl" }, rows));
+  }
+
+  function findStop(visitId) {
+    for (const route of state.plan.routes) {
+      const stop = route.stops.find((s) => s.visit_id === visitId);
+      if (stop) return { route, stop };
+    }
+    return null;
+  }
+
+  function promiseText(stop) {
+    if (stop.promised_window) {
+      return `${clock(stop.promised_window.start)}–${clock(stop.promised_window.end)}`;
+    }
+    return "";
+  }
+
+  function showDetails(visitId) {
+    state.selected = visitId;
+    for (const bar of document.querySelectorAll(".fr-bar.is-selected")) {
+      bar.classList.remove("is-selected");
+    }
+    for (const bar of document.querySelectorAll(".fr-bar")) {
+      if (bar.dataset.visit === visitId) bar.classList.add("is-selected");
+    }
+    const found = findStop(visitId);
+    const visit = visitOfDay(visitId);
+    const missing = state.plan.unassigned.find((u) => u.visit_id === visitId);
+    const rows = [["visit", visitId]];
+    const phone = (found && found.stop.phone) || (visit && visit.phone) || "";
+    if (found) {
+      const { route, stop } = found;
+      const shown = stopState(stop);
+      rows.push(
+        ["customer", stop.customer], ["address", stop.address], ["phone", phone],
+        ["kind", stop.kind],
+        ["technician", `${route.technician_id} ${technicianName(route.technician_id)}`.trim()],
+        ["status", shown.text + (stop.late_min > 0 ? ` (${stop.late_min} min)` : "")],
+        ["agreed", stop.appointment ? `appointment ${stop.appointment}`
+          : stop.window ? `window ${stop.window.start}–${stop.window.end}` : "any time"],
+        ["promised window", promiseText(stop)],
+        ["planned arrival", clock(stop.arrival)],
+        ["service", `${clock(stop.service_start)}–${clock(stop.departure)}`],
+        ["travel before", `${stop.travel_min} min, ${stop.distance_km} km`],
+        ["early", stop.early_min ? `${stop.early_min} min` : ""],
+        ["actual arrival", clock(stop.actual_arrival)],
+        ["actual start", clock(stop.actual_start)],
+        ["actual departure", clock(stop.actual_departure)],
+      );
+    } else if (visit) {
+      rows.push(["customer", visit.customer || ""], ["address", visit.address || ""],
+        ["phone", phone]);
+    }
+    if (missing) rows.push(["unassigned", `${missing.code}: ${missing.reason}`]);
+    if (visit && visit.notes) rows.push(["notes", visit.notes]);
+    const list = $("details-list");
+    list.replaceChildren(...rows.filter(([, value]) => value).flatMap(([name, value]) => {
+      let shown = String(value);
+      if (name === "phone") {
+        const link = el("a", { text: shown });
+        link.setAttribute("href", `tel:${shown.replace(/[^0-9+]/g, "")}`);
+        return [el("dt", { text: name }), el("dd", {}, link)];
+      }
+      return [el("dt", { text: name }), el("dd", { text: shown })];
+    }));
+    $("details-title").textContent = `Visit ${visitId}`;
+    $("details-hint").hidden = true;
+  }
+
+  function renderUnassigned(plan) {
+    const body = $("unassigned-table").tBodies[0];
+    body.replaceChildren(...plan.unassigned.map((item) => {
+      const visit = visitOfDay(item.visit_id);
+      return el("tr", {},
+        el("td", {}, el("button", {
+          type: "button", class: "fr-linkish", text: item.visit_id,
+          "aria-label": `details of ${item.visit_id}`, onclick: () => showDetails(item.visit_id),
+        })),
+        el("td", { text: visit ? visit.customer || "" : "" }),
+        el("td", { text: item.code }),
+        el("td", { text: item.reason }));
+    }));
+    $("unassigned-title").textContent = `Unassigned (${plan.unassigned.length})`;
+    $("unassigned-table").hidden = plan.unassigned.length === 0;
+    $("unassigned-none").hidden = plan.unassigned.length !== 0;
+  }
+
+  function renderChanges(plan) {
+    const changes = plan.changes || [];
+    $("changes-title").textContent = `Changes in version ${plan.version} (${changes.length})`;
+    $("changes-table").tBodies[0].replaceChildren(...changes.map((change) => el("tr", {},
+      el("td", { text: change.visit_id }),
+      el("td", { text: `${change.old_technician || "-"} → ${change.new_technician || "-"}` }),
+      el("td", { text: `${clock(change.old_arrival) || "-"} → ${clock(change.new_arrival) || "-"}` }),
+      el("td", { text: change.moved_min === null || change.moved_min === undefined ? ""
+        : `${change.moved_min > 0 ? "+" : ""}${change.moved_min} min` }),
+      el("td", { text: change.notify ? "yes" : "" }),
+      el("td", { text: change.reason }))));
+    $("changes-table").hidden = changes.length === 0;
+    $("changes-none").hidden = changes.length !== 0;
+    const calls = changes.filter((change) => change.notify);
+    $("calls-title").textContent = `Call list (${calls.length})`;
+    $("calls-table").tBodies[0].replaceChildren(...calls.map((change) => {
+      const found = findStop(change.visit_id);
+      const tell = found && found.stop.promised_window
+        ? `between ${clock(found.stop.promised_window.start)} and ` +
+          `${clock(found.stop.promised_window.end)} (${found.route.technician_id})`
+        : "cannot be served today: offer another day";
+      const phone = el("td", {});
+      if (change.phone) {
+        const link = el("a", { text: change.phone });
+        link.setAttribute("href", `tel:${change.phone.replace(/[^0-9+]/g, "")}`);
+        phone.append(link);
+      }
+      return el("tr", { class: "fr-call" },
+        el("td", { text: change.visit_id }),
+        el("td", { class: "fr-call-customer", text: change.customer }),
+        phone,
+        el("td", { text: tell }));
+    }));
+    $("calls-table").hidden = calls.length === 0;
+    $("calls-none").hidden = calls.length !== 0;
+  }
+
+  function fillEventForms(plan) {
+    const technician = $("delay-technician");
+    const chosenTechnician = technician.value;
+    technician.replaceChildren(...plan.routes.map((route) => {
+      const name = technicianName(route.technician_id);
+      return el("option", { value: route.technician_id,
+        text: `${route.technician_id}${name ? ` ${name}` : ""} (${route.stops.length} stops)` });
+    }));
+    if (chosenTechnician) technician.value = chosenTechnician;
+    const visit = $("cancel-visit");
+    const chosenVisit = visit.value;
+    const open = plan.routes.flatMap((route) => route.stops
+      .filter((stop) => stop.status !== "done")
+      .map((stop) => el("option", { value: stop.visit_id,
+        text: `${stop.visit_id} ${stop.customer} (${route.technician_id} ${clock(stop.arrival)})` })));
+    visit.replaceChildren(...open);
+    if (chosenVisit) visit.value = chosenVisit;
+    if (!$("event-at").value) $("event-at").value = nowIn(plan.timezone);
+  }
+
+  // ---- events -------------------------------------------------------------------------------
+
+  async function postEvents(events, what) {
+    if (state.posting) return;
+    state.posting = true;
+    showProblems("", []);
+    const version = state.plan.version;
+    say(`Posting the ${what} against version ${version}…`);
+    try {
+      const response = await api("POST", `/v1/plans/${part(state.plan.plan_id)}/events`, {
+        json: { at: $("event-at").value, events },
+        headers: { "If-Match": `"${version}"` },
+      });
+      const plan = await response.json();
+      showPlan(plan);
+      const calls = (plan.changes || []).filter((change) => change.notify).length;
+      say(`Version ${plan.version}: ${(plan.changes || []).length} changes, ${calls} ` +
+        `customers to call.`);
+      $("changes-section").focus();
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 409) {
+        say("");
+        showProblems("The plan changed before this report arrived (another desk or a " +
+          "driver): it is reloaded; look again and send it again.", []);
+        await refresh(true);
+      } else {
+        throw error;
+      }
+    } finally {
+      state.posting = false;
+    }
+  }
+
+  function postDelay(event) {
+    event.preventDefault();
+    const delay = { type: "delay", technician_id: $("delay-technician").value,
+      minutes: Number($("delay-minutes").value) };
+    const reason = $("delay-reason").value.trim();
+    if (reason) delay.reason = reason;
+    return postEvents([delay], "delay");
+  }
+
+  function postCancel(event) {
+    event.preventDefault();
+    const cancel = { type: "cancelled", visit_id: $("cancel-visit").value };
+    const reason = $("cancel-reason").value.trim();
+    if (reason) cancel.reason = reason;
+    return postEvents([cancel], "cancellation");
+  }
+
+  // ---- keeping up with the field --------------------------------------------------------------
+
+  async function refresh(force) {
+    if (!state.plan || state.polling || (state.posting && !force)) return;
+    state.polling = true;
+    try {
+      const path = `/v1/plans/${part(state.plan.plan_id)}/versions`;
+      const found = await (await api("GET", path)).json();
+      const latest = found.versions[found.versions.length - 1];
+      if (latest > state.plan.version || force) {
+        const plan = await (await api("GET", `/v1/plans/${part(state.plan.plan_id)}`)).json();
+        if (plan.version !== state.plan.version) {
+          showPlan(plan);
+          say(`Version ${plan.version} arrived (a report from the field or another desk).`);
+        }
+      }
+      $("plan-refresh").textContent = `Checked for new versions at ${nowIn(state.plan.timezone)}` +
+        ` (every ${CONFIG.refresh_s} s).`;
+    } catch (error) {
+      fail(error);
+    } finally {
+      state.polling = false;
+    }
+  }
+
+  function startPolling() {
+    clearInterval(state.pollTimer);
+    state.pollTimer = setInterval(() => {
+      if (!document.hidden) refresh(false);
+    }, CONFIG.refresh_s * 1000);
+  }
+
+  function stopTimers() {
+    clearInterval(state.pollTimer);
+    clearTimeout(state.jobTimer);
+    state.pollTimer = null;
+    state.jobTimer = null;
+  }
+
+  // ---- the map --------------------------------------------------------------------------------
+
+  async function loadMap(plan) {
+    const note = $("map-note");
+    try {
+      const path = `/v1/plans/${part(plan.plan_id)}/map?version=${plan.version}`;
+      const page = await (await api("GET", path)).text();
+      if (state.plan !== plan) return; // a newer version is being shown
+      // The service's own page, its typed text escaped by maps.desk; it runs sandboxed in an
+      // opaque origin, so it cannot read this tab's key.
+      $("map-frame").srcdoc = page;
+      note.textContent = `Version ${plan.version}.`;
+    } catch (error) {
+      if (error instanceof KeyRefused) return;
+      note.textContent = `The map could not be loaded: ${error.message}`;
+    }
+  }
+
+  // ---- wiring -------------------------------------------------------------------------------
+
+  function guarded(handler) {
+    return (event) => {
+      Promise.resolve(handler(event)).catch(fail);
+    };
+  }
+
+  $("key-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const value = $("key-input").value.trim();
+    $("key-input").value = "";
+    if (!value) return;
+    sessionStorage.setItem(KEY_ITEM, value);
+    showConsole();
+    if (state.plan) {
+      startPolling(); // signed in again after a refusal: keep up with the plan shown
+      say("Key kept for this tab.");
+      return;
+    }
+    say("Key kept for this tab. Upload or open a day.");
+    $("json-file").focus();
+  });
+  $("forget-key").addEventListener("click", () => {
+    state.plan = null;
+    $("plan-area").hidden = true;
+    $("map-frame").srcdoc = "";
+    showKeyForm("The key is forgotten.");
+  });
+  $("json-form").addEventListener("submit", guarded(uploadJson));
+  $("sheets-form").addEventListener("submit", guarded(uploadSheets));
+  $("open-form").addEventListener("submit", guarded(openStored));
+  $("solve-form").addEventListener("submit", guarded(solve));
+  $("delay-form").addEventListener("submit", guarded(postDelay));
+  $("cancel-form").addEventListener("submit", guarded(postCancel));
+
+  if (key()) showConsole();
+  else showKeyForm("");
+})();

@@ -1,0 +1,269 @@
+"""The desk console as a dispatcher uses it: ``fieldroute serve`` running, the page opened in
+headless Chromium, a key entered, a day uploaded and solved, the timeline read, a delay posted
+and the call list read, a driver's report arriving on its own; then the same at 375 px.
+
+Screenshots land in ``test-output/maps/`` (``console.png`` at 1280 px is the README's)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.api.conftest import make_key
+from tests.api.test_readme_session import free_port
+from tests.maps.test_browser import Opened
+
+FIELDROUTE = Path(sys.executable).parent / "fieldroute"
+
+#: A customer's name that runs script if the page ever parses it as HTML.
+PAYLOAD = "<img src=x onerror=alert(1)>"
+
+
+def console_day() -> dict[str, Any]:
+    """Two technicians in Dongguan, six visits: four only T1 may serve (water heaters; one an
+    appointment, one the customer named :data:`PAYLOAD`), one for anyone (T2 has a lunch
+    break) and a piano nobody has the skill to move (unassigned)."""
+    shift = {"start": "08:00", "end": "17:00"}
+
+    def visit(number: int, lat: float, lon: float, **more: Any) -> dict[str, Any]:
+        return {
+            "id": f"V{number}",
+            "customer": f"Customer {number}",
+            "address": f"{number} Dongmen Rd",
+            "phone": f"+86 769 5550 000{number}",
+            "location": {"lat": lat, "lon": lon},
+            "duration_min": 40,
+            "required_skills": ["water_heater"],
+        } | more
+
+    return {
+        "date": "2026-11-23",
+        "timezone": "Asia/Shanghai",
+        "policy": {"time_limit_s": 1},
+        "technicians": [
+            {"id": "T1", "name": "Li Wei", "skills": ["water_heater"]}
+            | {"start": {"lat": 22.80, "lon": 113.80}, "shift": shift},
+            {
+                "id": "T2",
+                "name": "Chen Jun",
+                "start": {"lat": 22.85, "lon": 113.86},
+                "shift": shift,
+                "breaks": [{"start": "11:30", "end": "13:30", "duration_min": 30}],
+            },
+        ],
+        "visits": [
+            visit(1, 22.81, 113.81),
+            visit(2, 22.82, 113.80, customer=PAYLOAD),
+            visit(3, 22.84, 113.85),
+            visit(4, 22.86, 113.87, appointment="10:00"),
+            visit(5, 22.83, 113.83, window={"start": "13:00", "end": "15:00"}, required_skills=[]),
+            visit(6, 22.82, 113.84, required_skills=["piano"]),
+        ],
+    }
+
+
+@dataclass
+class Served:
+    """``fieldroute serve`` on a free port: its address, a dispatcher's key and its log."""
+
+    url: str
+    key: str
+    log: Path
+
+    def get(self, path: str) -> dict[str, Any]:
+        request = urllib.request.Request(
+            self.url + path, headers={"Authorization": f"Bearer {self.key}"}
+        )
+        with urllib.request.urlopen(request) as answer:
+            found: dict[str, Any] = json.load(answer)
+            return found
+
+    def post(self, path: str, body: dict[str, Any], **headers: str) -> dict[str, Any]:
+        request = urllib.request.Request(
+            self.url + path,
+            data=json.dumps(body).encode(),
+            headers={"Authorization": f"Bearer {self.key}", "Content-Type": "application/json"}
+            | headers,
+        )
+        with urllib.request.urlopen(request) as answer:
+            found: dict[str, Any] = json.load(answer)
+            return found
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[Served]:
+    """A fresh ``fieldroute serve`` (blank map tiles), everything it writes kept in a log."""
+    port = free_port()
+    database = f"sqlite:///{tmp_path / 'service.db'}"
+    env = os.environ | {"FIELDROUTE_DATABASE_URL": database, "FIELDROUTE_MAP_TILES": "none"}
+    log = tmp_path / "serve.log"
+    with log.open("wb") as sink:
+        server = subprocess.Popen(
+            [str(FIELDROUTE), "serve", "--port", str(port)],
+            env=env,
+            cwd=tmp_path,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz") as answer:
+                    assert answer.status == 200
+                    break
+            except OSError:
+                assert server.poll() is None, log.read_text()
+                assert time.monotonic() < deadline, "fieldroute serve did not start"
+                time.sleep(0.2)
+        yield Served(f"http://127.0.0.1:{port}", make_key(database), log)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def sign_in(opened: Opened, served: Served) -> None:
+    page = opened.page
+    page.goto(served.url + "/console")
+    assert page.locator("#key-section").is_visible()
+    assert not page.locator("#console").is_visible(), "nothing but the key form without a key"
+    page.get_by_label("Dispatcher's API key").fill(served.key)
+    page.get_by_role("button", name="Use this key").click()
+    page.locator("#day-section").wait_for()
+    assert not page.locator("#key-section").is_visible()
+
+
+def test_a_day_run_from_the_console(
+    browser: Any, served: Served, tmp_path: Path, output_dir: Path
+) -> None:
+    day_file = tmp_path / "day.json"
+    day_file.write_text(json.dumps(console_day()), encoding="utf-8")
+    opened = Opened(browser, 1280, 900)
+    page = opened.page
+    try:
+        sign_in(opened, served)
+        assert served.key not in page.url
+        # Upload the day (JSON), then plan it and watch the job to its end.
+        page.get_by_label("Day file (.json)").set_input_files(str(day_file))
+        page.get_by_role("button", name="Upload the day").click()
+        page.locator("#day-loaded").wait_for()
+        assert "6 visits" in opened.text("#day-summary")
+        page.get_by_label("Search time (seconds)").fill("1")
+        page.get_by_role("button", name="Plan the day").click()
+        page.locator("#plan-area .fr-bar").first.wait_for(timeout=60_000)
+        assert opened.text("#job-state") == "done"
+        plan_id = opened.text("#plan-title").split()[1]
+        plan = served.get(f"/v1/plans/{plan_id}")
+        stops = [stop for route in plan["routes"] for stop in route["stops"]]
+        assert len(stops) >= 3
+        assert opened.count("#timeline .fr-bar") == len(stops), "one bar per stop"
+        assert opened.count("#timeline .fr-row:not(.fr-axis)") == 2, "T2 too, idle"
+        appointments = [s for s in stops if s["appointment"]]
+        assert opened.count("#timeline .fr-band") == len(appointments)
+        unassigned = page.locator("#unassigned-table tbody tr")
+        assert unassigned.count() == len(plan["unassigned"]) >= 1
+        assert "no_skill" in unassigned.first.inner_text()
+        # The typed name is text: shown as written, nothing parsed or run.
+        (typed,) = [s for s in stops if s["customer"] == PAYLOAD]
+        page.locator(f'.fr-bar[data-visit="{typed["visit_id"]}"]').click()
+        details = opened.text("#details-list")
+        assert PAYLOAD in details and typed["address"] in details
+        assert opened.count('img[src="x"]') == 0
+        # The desk's map beside it, fetched with the key and shown in its sandboxed frame.
+        frame = page.frame_locator("#map-frame")
+        frame.locator(".fr-stop").first.wait_for(timeout=15_000)
+        assert frame.locator(".fr-stop").count() == len(stops)
+        # Keyboard: a bar takes focus, shows it, and Enter opens its details.
+        page.locator(".fr-bar").first.focus()
+        page.keyboard.press("Tab")
+        page.keyboard.press("Shift+Tab")
+        outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+        assert outline != "none", "focus is visible"
+        page.keyboard.press("Enter")
+        focused = page.evaluate("document.activeElement.dataset.visit")
+        assert f"Visit {focused}" == opened.text("#details-title")
+        page.evaluate("document.getElementById('plan-area').scrollIntoView()")
+        page.wait_for_timeout(300)
+        opened.shoot(output_dir, "console")
+        # T1, the only one who can fix water heaters, is two hours late just after their first
+        # arrival: whatever the plan, their next customers must be called.
+        (t1,) = [r for r in plan["routes"] if r["technician_id"] == "T1"]
+        hour, minute = map(int, t1["stops"][0]["arrival"][11:16].split(":"))
+        reported = f"{hour + (minute + 4) // 60:02d}:{(minute + 4) % 60:02d}"
+        page.get_by_label("Time of the report").fill(reported)
+        page.get_by_label("Technician", exact=True).select_option("T1")
+        page.get_by_label("Minutes late").fill("120")
+        page.get_by_label("Reason for the delay").fill("van broke down <b>on</b> the bridge")
+        page.get_by_role("button", name="Post the delay").click()
+        page.locator("#calls-table tbody tr").first.wait_for(timeout=30_000)
+        assert "version 2" in opened.text("#plan-title")
+        latest = served.get(f"/v1/plans/{plan_id}")
+        calls = [c for c in latest["changes"] if c["notify"]]
+        assert calls, "a two-hour delay moves someone's promised time"
+        shown = page.locator("#calls-table .fr-call-customer").all_inner_texts()
+        assert shown == [c["customer"] for c in calls]
+        assert opened.count("#timeline .fr-bar") == sum(len(r["stops"]) for r in latest["routes"])
+        opened.shoot(output_dir, "console-calls")
+        # A driver's phone reports an arrival: the timeline shows it without a reload.
+        first = next(r["stops"][0] for r in latest["routes"] if r["stops"])
+        served.post(
+            f"/v1/plans/{plan_id}/events",
+            {"at": "10:00", "events": [{"type": "arrived", "visit_id": first["visit_id"]}]},
+            **{"If-Match": '"2"'},
+        )
+        page.locator("#plan-title", has_text="version 3").wait_for(timeout=20_000)
+        bar = page.locator(f'.fr-bar[data-visit="{first["visit_id"]}"]')
+        assert "is-late" in bar.get_attribute("class") or "arrived" in bar.get_attribute(
+            "aria-label"
+        )
+        opened.ran_nothing_typed()
+    finally:
+        opened.close()
+    assert served.key not in served.log.read_text(encoding="utf-8"), "the key is in no log"
+
+
+def test_the_console_on_a_phone(browser: Any, served: Served, output_dir: Path) -> None:
+    problem = served.post("/v1/problems", console_day())["problem_id"]
+    job = served.post("/v1/plans", {"problem_id": problem, "time_limit_s": 1})
+    deadline = time.monotonic() + 60
+    while (job := served.get(f"/v1/jobs/{job['id']}"))["state"] not in ("done", "failed"):
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    assert job["state"] == "done"
+    opened = Opened(browser, 375, 812)
+    page = opened.page
+    try:
+        sign_in(opened, served)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375
+        page.get_by_label("Day (problem id)").fill(problem)
+        page.get_by_label("Or a plan (plan id)").fill(job["plan_id"])
+        page.get_by_role("button", name="Open", exact=True).click()
+        page.locator("#plan-area .fr-bar").first.wait_for(timeout=15_000)
+        plan = served.get(f"/v1/plans/{job['plan_id']}")
+        assert opened.count("#timeline .fr-bar") == sum(len(r["stops"]) for r in plan["routes"])
+        assert "Chen Jun" in opened.text("#timeline"), "the day opened beside it names them"
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 375, "the timeline scrolls inside its box, the page does not"
+        page.locator("#timeline-section").scroll_into_view_if_needed()
+        opened.shoot(output_dir, "console-phone")
+        opened.ran_nothing_typed()
+        # Forgetting the key leaves only the key form.
+        page.get_by_role("button", name="Forget the key").click()
+        assert page.locator("#key-section").is_visible()
+        assert not page.locator("#console").is_visible()
+        assert page.evaluate("sessionStorage.length") <= 1  # the recent ids, no key
+        assert served.key not in json.dumps(
+            page.evaluate("Object.assign({}, sessionStorage, localStorage)")
+        )
+    finally:
+        opened.close()
