@@ -10,6 +10,7 @@
     maps.py       /v1/plans/{plan_id}/map                      the desk's map
     reports.py    /v1/plans/{plan_id}/report                   the time-tracking card's page
     health.py     /healthz
+    console.py    /console                                     the desk's console (a page)
 
 A route takes what it needs as dependencies (``api.deps``), parses, calls ``dispatch`` and
 shapes the answer; nothing else.
