@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -37,19 +37,23 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_serve(tmp_path: Path, *options: str) -> Iterator[tuple[int, dict[str, str]]]:
+def running_serve(
+    tmp_path: Path, *options: str, environment: Mapping[str, str] | None = None
+) -> Iterator[tuple[int, dict[str, str]]]:
     """A fresh ``fieldroute serve`` on a free port and a SQLite file in ``tmp_path``, answering
-    /healthz; its port and environment. Stopped afterwards."""
+    /healthz; its port and environment (``environment`` added). Everything it writes goes to
+    ``tmp_path / "serve.log"``. Stopped afterwards."""
     port = free_port()
     env = os.environ | {"FIELDROUTE_DATABASE_URL": f"sqlite:///{tmp_path / 'service.db'}"}
+    env |= environment or {}
     log = tmp_path / "serve.log"
     with log.open("wb") as sink:
         server = subprocess.Popen(
             [str(FIELDROUTE), "serve", "--port", str(port), *options],
             env=env,
             cwd=tmp_path,
-            stdout=subprocess.DEVNULL,
-            stderr=sink,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
         )
     try:
         deadline = time.monotonic() + 30

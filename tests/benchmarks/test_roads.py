@@ -43,7 +43,7 @@ from dispatch.model import LatLon, Site, TravelSettings
 from dispatch.planning import SolveParams, plan_day
 from dispatch.travel.geodesic import GeodesicProvider
 from dispatch.travel.osrm import OsrmProvider, matrix_cache_info
-from dispatch.travel.osrm_tools import OsrmTools, ToolsUnavailableError, find_tools, install_tools
+from dispatch.travel.osrm_tools import OsrmTools
 from dispatch.travel.roads import Dataset, prepare
 from dispatch.travel.routed import RoutedServer
 from dispatch.verify import LocationRef
@@ -199,18 +199,6 @@ def test_a_plan_walked_on_its_own_travel_times_is_never_late() -> None:
 
 
 # -- on a real osrm-routed -------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def tools() -> OsrmTools:
-    """OSRM's executables: already here, or fetched once into fieldroute's cache."""
-    found = find_tools()
-    if found is not None:
-        return found
-    try:
-        return install_tools()
-    except ToolsUnavailableError as error:
-        pytest.skip(f"OSRM's executables are not here and cannot be fetched: {error}")
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,6 @@ Screenshots land in ``test-output/maps/`` (``console.png`` at 1280 px is the REA
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 import time
 import urllib.request
@@ -20,7 +18,7 @@ from typing import Any
 import pytest
 
 from tests.api.conftest import make_key
-from tests.api.test_readme_session import free_port
+from tests.api.test_readme_session import running_serve
 from tests.maps.test_browser import Opened
 
 FIELDROUTE = Path(sys.executable).parent / "fieldroute"
@@ -103,33 +101,9 @@ class Served:
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[Served]:
     """A fresh ``fieldroute serve`` (blank map tiles), everything it writes kept in a log."""
-    port = free_port()
-    database = f"sqlite:///{tmp_path / 'service.db'}"
-    env = os.environ | {"FIELDROUTE_DATABASE_URL": database, "FIELDROUTE_MAP_TILES": "none"}
-    log = tmp_path / "serve.log"
-    with log.open("wb") as sink:
-        server = subprocess.Popen(
-            [str(FIELDROUTE), "serve", "--port", str(port)],
-            env=env,
-            cwd=tmp_path,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz") as answer:
-                    assert answer.status == 200
-                    break
-            except OSError:
-                assert server.poll() is None, log.read_text()
-                assert time.monotonic() < deadline, "fieldroute serve did not start"
-                time.sleep(0.2)
-        yield Served(f"http://127.0.0.1:{port}", make_key(database), log)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    with running_serve(tmp_path, environment={"FIELDROUTE_MAP_TILES": "none"}) as (port, env):
+        key = make_key(env["FIELDROUTE_DATABASE_URL"])
+        yield Served(f"http://127.0.0.1:{port}", key, tmp_path / "serve.log")
 
 
 def sign_in(opened: Opened, served: Served) -> None:
