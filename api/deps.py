@@ -15,6 +15,8 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 
 from api.auth import check_dispatcher, check_route_reader, credential_of
 from api.jobs import JobRunner
@@ -22,6 +24,7 @@ from api.links import RouteGrant
 from api.params import PlanId, TechnicianId
 from api.versions import PlanVersions
 from dispatch.config import Settings
+from dispatch.errors import FieldError, InputError
 from dispatch.persistence import ApiKey, Store
 from maps import Tiles
 
@@ -37,6 +40,7 @@ __all__ = [
     "TilesDep",
     "VersionsDep",
     "dispatcher",
+    "known_query_only",
     "route_reader",
 ]
 
@@ -122,3 +126,24 @@ async def route_reader(
 
 Dispatcher = Annotated[ApiKey, Depends(dispatcher)]
 RouteReader = Annotated[ApiKey | RouteGrant, Depends(route_reader)]
+
+
+async def known_query_only(request: Request) -> None:
+    """Refuse query parameters the endpoint does not take, each named (422): on a list, a
+    misspelt ``limt=5`` would otherwise quietly give the default."""
+    route = request.scope.get("route")
+    taken = _query_names(route.dependant) if isinstance(route, APIRoute) else set()
+    unknown = sorted(set(request.query_params) - taken)
+    if unknown:
+        raise InputError(
+            [FieldError(f"query.{name}", f"unknown query parameter '{name}'") for name in unknown],
+            what="request",
+        )
+
+
+def _query_names(dependant: Dependant) -> set[str]:
+    """The query parameters an endpoint and its dependencies declare."""
+    names = {param.alias for param in dependant.query_params}
+    for dependency in dependant.dependencies:
+        names |= _query_names(dependency)
+    return names

@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from dispatch.contract.schema import ChangeOut, Number
-from dispatch.persistence import SolveJob
+from dispatch.persistence import PlanSummary, ProblemSummary, SolveJob
 
 __all__ = [
     "CONFLICT",
@@ -57,6 +57,49 @@ class ProblemCreated(_Model):
     date: str
     technicians: int
     visits: int
+
+
+class ProblemItem(_Model):
+    """A stored day, as ``GET /v1/problems`` lists it."""
+
+    problem_id: str
+    date: str
+    created_at: str
+    technicians: int
+    visits: int
+
+    @classmethod
+    def of(cls, found: ProblemSummary) -> ProblemItem:
+        return cls(
+            problem_id=found.problem_id,
+            date=found.date,
+            created_at=found.created_at.isoformat(),
+            technicians=found.technicians,
+            visits=found.visits,
+        )
+
+
+class PlanItem(_Model):
+    """A plan by its latest version, as ``GET /v1/plans`` lists it; ``problem_id`` is the day
+    it was planned for (version 1's)."""
+
+    plan_id: str
+    version: int
+    date: str
+    status: str
+    created_at: str
+    problem_id: str
+
+    @classmethod
+    def of(cls, found: PlanSummary) -> PlanItem:
+        return cls(
+            plan_id=found.plan_id,
+            version=found.version,
+            date=found.date,
+            status=found.status,
+            created_at=found.created_at.isoformat(),
+            problem_id=found.problem_id,
+        )
 
 
 class PlanRequest(_Model):

@@ -8,11 +8,19 @@ import asyncio
 import json
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Query, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Response
 from fastapi.concurrency import run_in_threadpool
 
-from api.deps import Dispatcher, RunnerDep, StoreDep, VersionsDep
-from api.models import CONFLICT, ChangesOut, JobOut, PlanRequest, VersionChangesOut, VersionsOut
+from api.deps import Dispatcher, RunnerDep, StoreDep, VersionsDep, known_query_only
+from api.models import (
+    CONFLICT,
+    ChangesOut,
+    JobOut,
+    PlanItem,
+    PlanRequest,
+    VersionChangesOut,
+    VersionsOut,
+)
 from api.params import PlanId
 from dispatch.contract.schema import EventBatchIn, PlanOut
 from dispatch.errors import FieldError, InputError, NotFoundError
@@ -42,6 +50,15 @@ def _plan_text(store: Store, plan_id: str, version: int | None = None) -> tuple[
                 f"plan {plan_id} is not ready: job {job.id} is {job.state}"
             ) from None
         raise
+
+
+@router.get("", response_model=list[PlanItem], dependencies=[Depends(known_query_only)])
+def list_plans(
+    key: Dispatcher, store: StoreDep, limit: Annotated[int, Query(ge=1, le=200)] = 50
+) -> list[PlanItem]:
+    """Plans by their latest version, the most recently changed first, each with the day it
+    was planned for."""
+    return [PlanItem.of(found) for found in store.recent_plans(limit)]
 
 
 @router.post("", status_code=202, response_model=JobOut)

@@ -4,13 +4,13 @@ back. Handlers parse, call ``dispatch`` and shape the answer; nothing else."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
-from api.deps import Dispatcher, RunnerDep, StoreDep
-from api.models import ErrorOut, ProblemCreated
+from api.deps import Dispatcher, RunnerDep, StoreDep, known_query_only
+from api.models import ErrorOut, ProblemCreated, ProblemItem
 from api.params import ProblemId
 from api.uploads import UPLOAD_FORM, read_upload
 from dispatch.contract.validate import load_json, parse_problem
@@ -32,6 +32,14 @@ _PROBLEM_BODY: dict[str, Any] = {
         },
     }
 }
+
+
+@router.get("", response_model=list[ProblemItem], dependencies=[Depends(known_query_only)])
+def list_problems(
+    key: Dispatcher, store: StoreDep, limit: Annotated[int, Query(ge=1, le=200)] = 50
+) -> list[ProblemItem]:
+    """The days the desk stored, newest first (not the days of re-planned versions)."""
+    return [ProblemItem.of(found) for found in store.recent_problems(limit)]
 
 
 @router.post(

@@ -96,6 +96,29 @@ class ApiKey:
     revoked_at: datetime | None
 
 
+@dataclass(frozen=True, slots=True)
+class ProblemSummary:
+    """A day the desk stored, as a list shows it."""
+
+    problem_id: str
+    date: str
+    created_at: datetime
+    technicians: int
+    visits: int
+
+
+@dataclass(frozen=True, slots=True)
+class PlanSummary:
+    """A plan as a list shows it: its latest version, and the day it was planned for."""
+
+    plan_id: str
+    version: int
+    date: str
+    status: str
+    created_at: datetime
+    problem_id: str
+
+
 def _job(row: SolveJobRow) -> SolveJob:
     state: JobState = row.state  # type: ignore[assignment]
     return SolveJob(
@@ -335,6 +358,56 @@ class Store:
                     session.add(self._problem_row(problem, problem_id, datetime.now(UTC)))
             except IntegrityError as error:
                 raise StoreConflictError(f"problem {problem_id} already exists") from error
+
+    def recent_problems(self, limit: int = 50) -> list[ProblemSummary]:
+        """The days the desk stored, newest first; not the days of re-planned versions (each
+        re-plan stores the day as it then is, for its version alone)."""
+        replanned = select(PlanRow.problem_id).where(PlanRow.version > 1)
+        query = (
+            select(ProblemRow)
+            .where(ProblemRow.id.not_in(replanned))
+            .order_by(ProblemRow.created_at.desc(), ProblemRow.id)
+            .limit(limit)
+        )
+        with Session(self.engine) as session:
+            found = []
+            for row in session.scalars(query):
+                day = json.loads(row.payload)
+                found.append(
+                    ProblemSummary(
+                        row.id,
+                        row.date,
+                        row.created_at,
+                        len(day.get("technicians", [])),
+                        len(day.get("visits", [])),
+                    )
+                )
+            return found
+
+    def recent_plans(self, limit: int = 50) -> list[PlanSummary]:
+        """Plans by their latest version, the most recently changed first."""
+        latest = (
+            select(PlanRow.plan_id, func.max(PlanRow.version).label("version"))
+            .group_by(PlanRow.plan_id)
+            .subquery()
+        )
+        first = select(PlanRow.plan_id, PlanRow.problem_id).where(PlanRow.version == 1).subquery()
+        query = (
+            select(PlanRow, ProblemRow.date, first.c.problem_id)
+            .join(
+                latest,
+                (PlanRow.plan_id == latest.c.plan_id) & (PlanRow.version == latest.c.version),
+            )
+            .join(ProblemRow, ProblemRow.id == PlanRow.problem_id)
+            .join(first, first.c.plan_id == PlanRow.plan_id)
+            .order_by(PlanRow.created_at.desc(), PlanRow.plan_id)
+            .limit(limit)
+        )
+        with Session(self.engine) as session:
+            return [
+                PlanSummary(row.plan_id, row.version, date, row.status, row.created_at, day)
+                for row, date, day in session.execute(query)
+            ]
 
     def load_problem(self, problem_id: str) -> dict[str, Any]:
         """A stored problem; ``NotFoundError`` when absent."""

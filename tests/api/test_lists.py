@@ -1,0 +1,44 @@
+"""``GET /v1/problems`` and ``GET /v1/plans``: what the desk stored, newest first, so a
+dispatcher can pick a day or a plan instead of typing its id."""
+
+from __future__ import annotations
+
+from tests.api.conftest import Service
+from tests.conftest import line_day
+
+
+def test_the_desk_picks_its_days_and_plans_from_lists(service: Service) -> None:
+    client, auth = service.client, service.auth
+    first = service.post_problem(line_day(date="2026-11-23"))
+    plan_id = service.solved_plan(line_day(date="2026-11-24"))
+    second = client.get(f"/v1/plans/{plan_id}", headers=auth).json()["date"]
+    events = {"at": "09:00", "events": [{"type": "delay", "technician_id": "T1", "minutes": 20}]}
+    replanned = client.post(f"/v1/plans/{plan_id}/events", json=events, headers=auth)
+    assert replanned.status_code == 201, replanned.text
+
+    days = client.get("/v1/problems", headers=auth).json()
+    # Both days the desk sent, newest first; the day of the re-planned version is not one.
+    assert [(d["date"], d["technicians"], d["visits"]) for d in days] == [
+        ("2026-11-24", 1, 3),
+        ("2026-11-23", 1, 3),
+    ]
+    assert days[1]["problem_id"] == first
+    plans = client.get("/v1/plans", headers=auth).json()
+    assert [(p["plan_id"], p["version"], p["date"]) for p in plans] == [(plan_id, 2, second)]
+    assert plans[0]["problem_id"] == days[0]["problem_id"]  # the day it was planned for
+    assert len(client.get("/v1/problems?limit=1", headers=auth).json()) == 1
+
+
+def test_the_lists_are_the_desks_only(service: Service) -> None:
+    assert service.client.get("/v1/problems").status_code == 401
+    assert service.client.get("/v1/plans").status_code == 401
+    refused = service.client.get("/v1/plans?limit=0", headers=service.auth)
+    assert refused.status_code == 422 and refused.json()["errors"][0]["path"] == "query.limit"
+
+
+def test_a_misspelt_parameter_is_named_not_ignored(service: Service) -> None:
+    answer = service.client.get("/v1/problems?limt=5", headers=service.auth)
+    assert answer.status_code == 422
+    assert answer.json()["errors"] == [
+        {"path": "query.limt", "message": "unknown query parameter 'limt'", "id": None}
+    ]
