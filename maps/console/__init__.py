@@ -5,7 +5,7 @@ are this package's files."""
 from maps.console.page import (
     AT_RISK_MIN,
     JOB_POLL_MS,
-    RECENT_IDS,
+    LIST_LIMIT,
     REFRESH_S,
     console_page,
     console_policy,
@@ -14,7 +14,7 @@ from maps.console.page import (
 __all__ = [
     "AT_RISK_MIN",
     "JOB_POLL_MS",
-    "RECENT_IDS",
+    "LIST_LIMIT",
     "REFRESH_S",
     "console_page",
     "console_policy",

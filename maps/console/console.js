@@ -7,7 +7,6 @@
 (() => {
   const CONFIG = JSON.parse(document.getElementById("fr-config").textContent);
   const KEY_ITEM = "fieldroute.console.key";
-  const RECENT_ITEM = "fieldroute.console.recent";
   const $ = (id) => document.getElementById(id);
 
   const state = {
@@ -85,6 +84,7 @@
     $("forget-key").hidden = true;
     $("key-section").hidden = false;
     $("key-message").textContent = message || "";
+    clearLists();
     $("key-input").focus();
   }
 
@@ -93,7 +93,7 @@
     $("key-message").textContent = "";
     $("console").hidden = false;
     $("forget-key").hidden = false;
-    refreshRecent();
+    loadLists();
   }
 
   // ---- the API ----------------------------------------------------------------------------
@@ -144,28 +144,79 @@
 
   const part = encodeURIComponent;
 
-  // ---- remembered ids (this tab only) -------------------------------------------------------
+  // ---- the stored days and plans, to pick from ---------------------------------------------
 
-  function recent() {
+  const stored = { problems: [], plans: [], asked: 0, loaded: false };
+
+  function dayLabel(day) {
+    return `${day.date} · ${day.problem_id} · ${day.technicians} technicians, ` +
+      `${day.visits} visits`;
+  }
+
+  function planLabel(plan) {
+    return `${plan.date} · ${plan.plan_id} v${plan.version} · ${plan.status}`;
+  }
+
+  /** Offer ``items`` in ``select`` after a first, empty choice that says how many there are;
+   * the open one stays chosen, else the one the dispatcher had chosen if it is still there. */
+  function fillList(select, items, idOf, label, head, open) {
+    const ids = items.map(idOf);
+    const chosen = ids.includes(open) ? open : ids.includes(select.value) ? select.value : "";
+    select.replaceChildren(el("option", { value: "", text: head }),
+      ...items.map((item) => el("option", { value: idOf(item), text: label(item) })));
+    select.value = chosen;
+  }
+
+  function showLists() {
+    if (!stored.loaded) return; // the first answer is on its way
+    const { problems, plans } = stored;
+    fillList($("open-problem"), problems, (day) => day.problem_id, dayLabel,
+      problems.length ? `Choose a day (${problems.length} stored)`
+        : "No day stored yet", state.problemId);
+    fillList($("open-plan"), plans, (plan) => plan.plan_id, planLabel,
+      plans.length ? `Choose a plan (${plans.length} stored)`
+        : "No plan stored yet", state.plan ? state.plan.plan_id : null);
+  }
+
+  function clearLists() {
+    stored.asked += 1; // an answer still on its way is not shown
+    stored.loaded = false;
+    stored.problems = [];
+    stored.plans = [];
+    $("open-problem").replaceChildren(el("option", { value: "", text:
+      "Sign in to see the stored days" }));
+    $("open-plan").replaceChildren(el("option", { value: "", text:
+      "Sign in to see the stored plans" }));
+    $("open-note").textContent = "";
+  }
+
+  /** Ask the service for its newest days and plans and offer them in the two lists. Never
+   * throws: without the lists a day or a plan can still be opened by its id. */
+  async function loadLists() {
+    const asked = ++stored.asked;
+    const query = `?limit=${CONFIG.list_limit}`;
+    let problems;
+    let plans;
     try {
-      const found = JSON.parse(sessionStorage.getItem(RECENT_ITEM) || "{}");
-      return { problems: found.problems || [], plans: found.plans || [] };
+      [problems, plans] = await Promise.all([
+        api("GET", `/v1/problems${query}`).then((response) => response.json()),
+        api("GET", `/v1/plans${query}`).then((response) => response.json()),
+      ]);
     } catch (error) {
-      return { problems: [], plans: [] };
+      if (asked === stored.asked && !(error instanceof KeyRefused)) {
+        $("open-note").textContent = `The stored days and plans could not be listed ` +
+          `(${error.message}); type an id instead.`;
+      }
+      return;
     }
-  }
-
-  function remember(kind, id) {
-    const found = recent();
-    found[kind] = [id, ...found[kind].filter((x) => x !== id)].slice(0, CONFIG.recent_ids);
-    sessionStorage.setItem(RECENT_ITEM, JSON.stringify(found));
-    refreshRecent();
-  }
-
-  function refreshRecent() {
-    const found = recent();
-    $("recent-problems").replaceChildren(...found.problems.map((id) => el("option", { value: id })));
-    $("recent-plans").replaceChildren(...found.plans.map((id) => el("option", { value: id })));
+    if (asked !== stored.asked) return; // a newer answer is on its way, or the key went
+    stored.problems = problems;
+    stored.plans = plans;
+    stored.loaded = true;
+    showLists();
+    const full = problems.length >= CONFIG.list_limit || plans.length >= CONFIG.list_limit;
+    $("open-note").textContent = full ? `The newest ${CONFIG.list_limit} are listed; open an ` +
+      "older one by typing its id." : "";
   }
 
   // ---- times --------------------------------------------------------------------------------
@@ -230,7 +281,7 @@
     const response = await api("GET", `/v1/problems/${part(problemId)}`);
     state.problem = await response.json();
     state.problemId = problemId;
-    remember("problems", problemId);
+    showLists();
     const day = state.problem;
     $("day-summary").textContent = `Day ${problemId}: ${day.date} (${day.timezone || "UTC"}), ` +
       `${(day.technicians || []).length} technicians, ${(day.visits || []).length} visits.`;
@@ -252,6 +303,7 @@
     say(`Day ${created.problem_id} stored: ${created.visits} visits, ` +
       `${created.technicians} technicians. Plan it when ready.`);
     $("solve-limit").focus();
+    loadLists();
   }
 
   async function uploadSheets(event) {
@@ -269,21 +321,61 @@
     await openProblem(created.problem_id);
     say(`Day ${created.problem_id} stored from the sheets: ${created.visits} visits.`);
     $("solve-limit").focus();
+    loadLists();
   }
 
-  async function openStored(event) {
+  async function openPickedDay(event) {
     event.preventDefault();
     showProblems("", []);
-    const problemId = $("open-problem").value.trim();
-    const planId = $("open-plan").value.trim();
-    if (problemId) {
-      await openProblem(problemId);
-      say(`Day ${problemId} opened.`);
+    const problemId = $("open-problem").value;
+    if (!problemId) return;
+    await openProblem(problemId);
+    say(`Day ${problemId} opened.`);
+  }
+
+  async function openPickedPlan(event) {
+    event.preventDefault();
+    showProblems("", []);
+    const planId = $("open-plan").value;
+    if (planId) await openPlanAndDay(planId);
+  }
+
+  /** Open a day or a plan by an id typed in: one the lists know, else ``pb_…`` is a day and
+   * anything else a plan. */
+  async function openTyped(event) {
+    event.preventDefault();
+    showProblems("", []);
+    const id = $("open-id").value.trim();
+    if (!id) return;
+    const isDay = stored.problems.some((day) => day.problem_id === id) ||
+      (!stored.plans.some((plan) => plan.plan_id === id) && id.startsWith("pb_"));
+    if (isDay) {
+      await openProblem(id);
+      say(`Day ${id} opened.`);
+    } else {
+      await openPlanAndDay(id);
     }
-    if (planId) {
-      state.planProblemId = null; // which day it was solved from: see dayFits
-      await openPlan(planId);
+    $("open-id").value = "";
+  }
+
+  /** Open a plan and, when the list of plans says which day it was planned for, that day
+   * beside it (its names, visits and policy); else the open day counts as the plan's only
+   * when it fits (``dayFits``). */
+  async function openPlanAndDay(planId) {
+    const listed = stored.plans.find((plan) => plan.plan_id === planId);
+    let problemId = listed ? listed.problem_id : null;
+    if (problemId && problemId !== state.problemId) {
+      try {
+        await openProblem(problemId);
+      } catch (error) {
+        if (!(error instanceof ApiError) || error instanceof KeyRefused || error.status !== 404) {
+          throw error;
+        }
+        problemId = null; // the day is gone: show the plan without it
+      }
     }
+    state.planProblemId = problemId;
+    await openPlan(planId);
   }
 
   // ---- solving ------------------------------------------------------------------------------
@@ -326,6 +418,7 @@
           $("solve-button").disabled = false;
           state.planProblemId = problemId;
           await openPlan(job.plan_id);
+          loadLists();
           return;
         }
         if (job.state === "failed") {
@@ -347,8 +440,8 @@
 
   async function openPlan(planId) {
     const plan = await (await api("GET", `/v1/plans/${part(planId)}`)).json();
-    remember("plans", planId);
     showPlan(plan);
+    showLists();
     say(`Plan ${plan.plan_id}, version ${plan.version}: ${plan.kpis.assigned} of ` +
       `${plan.kpis.visits} visits assigned.`);
     startPolling();
@@ -689,6 +782,7 @@
       const calls = (plan.changes || []).filter((change) => change.notify).length;
       say(`Version ${plan.version}: ${(plan.changes || []).length} changes, ${calls} ` +
         `customers to call.`);
+      loadLists();
       $("changes-section").focus();
     } catch (error) {
       if (error instanceof ApiError && error.status === 409) {
@@ -735,6 +829,7 @@
         if (plan.version !== state.plan.version) {
           showPlan(plan);
           say(`Version ${plan.version} arrived (a report from the field or another desk).`);
+          loadLists();
         }
       }
       $("plan-refresh").textContent = `Checked for new versions at ${nowIn(state.plan.timezone)}` +
@@ -798,7 +893,7 @@
       say("Key kept for this tab.");
       return;
     }
-    say("Key kept for this tab. Upload or open a day.");
+    say("Key kept for this tab. Upload a day, or pick a stored day or plan.");
     $("json-file").focus();
   });
   $("forget-key").addEventListener("click", () => {
@@ -809,7 +904,9 @@
   });
   $("json-form").addEventListener("submit", guarded(uploadJson));
   $("sheets-form").addEventListener("submit", guarded(uploadSheets));
-  $("open-form").addEventListener("submit", guarded(openStored));
+  $("open-day-form").addEventListener("submit", guarded(openPickedDay));
+  $("open-plan-form").addEventListener("submit", guarded(openPickedPlan));
+  $("open-id-form").addEventListener("submit", guarded(openTyped));
   $("solve-form").addEventListener("submit", guarded(solve));
   $("delay-form").addEventListener("submit", guarded(postDelay));
   $("cancel-form").addEventListener("submit", guarded(postCancel));

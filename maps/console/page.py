@@ -1,6 +1,7 @@
 """The desk console: one page, a static shell with no data of any day in it, that a dispatcher
-runs the day from (upload or open a day, solve it and watch the search, read the plan as a
-timeline beside the map, post delays and cancellations and see whom to call).
+runs the day from (upload a day or pick a stored day or plan from the service's lists, solve
+it and watch the search, read the plan as a timeline beside the map, post delays and
+cancellations and see whom to call).
 
 How it is guarded. A browser sends no ``Authorization`` header when it opens a page, and a
 dispatcher's key must never travel in a URL (``api.auth``: URLs end up in logs, histories and
@@ -45,7 +46,7 @@ from maps.base import Tiles, script_json
 __all__ = [
     "AT_RISK_MIN",
     "JOB_POLL_MS",
-    "RECENT_IDS",
+    "LIST_LIMIT",
     "REFRESH_S",
     "console_page",
     "console_policy",
@@ -64,8 +65,10 @@ JOB_POLL_MS = 500
 #: reach the door after the policy's arrival band); late when it starts after.
 AT_RISK_MIN = 15
 
-#: How many recently opened day and plan ids the page offers (kept in the tab only).
-RECENT_IDS = 10
+#: How many stored days and how many plans the page offers to pick from, the newest first
+#: (``GET /v1/problems?limit=`` and ``GET /v1/plans?limit=``, which allow 1 to 200): a week or
+#: two of a desk's work; an older one is opened by typing its id.
+LIST_LIMIT = 50
 
 _FILES = resources.files("maps.console")
 
@@ -97,7 +100,7 @@ def console_page() -> str:
         "refresh_s": REFRESH_S,
         "job_poll_ms": JOB_POLL_MS,
         "at_risk_min": AT_RISK_MIN,
-        "recent_ids": RECENT_IDS,
+        "list_limit": LIST_LIMIT,
     }
     return (
         _text("console.html")

@@ -1,6 +1,7 @@
 """The desk console as a dispatcher uses it: ``fieldroute serve`` running, the page opened in
 headless Chromium, a key entered, a day uploaded and solved, the timeline read, a delay posted
-and the call list read, a driver's report arriving on its own; then the same at 375 px.
+and the call list read, a driver's report arriving on its own, the plan picked from the list of
+stored plans in a fresh tab; then the same at 375 px.
 
 Screenshots land in ``test-output/maps/`` (``console.png`` at 1280 px is the README's)."""
 
@@ -132,6 +133,12 @@ def test_a_day_run_from_the_console(
         page.get_by_role("button", name="Upload the day").click()
         page.locator("#day-loaded").wait_for()
         assert "6 visits" in opened.text("#day-summary")
+        day_id = opened.text("#day-summary").split()[1].rstrip(":")
+        # The day just stored is offered in the list of stored days, and chosen.
+        listed_day = page.locator(f'#open-problem option[value="{day_id}"]')
+        listed_day.wait_for(state="attached")
+        assert listed_day.text_content() == f"2026-11-23 · {day_id} · 2 technicians, 6 visits"
+        assert page.get_by_label("Stored day").input_value() == day_id
         page.get_by_label("Search time (seconds)").fill("1")
         page.get_by_role("button", name="Plan the day").click()
         page.locator("#plan-area .fr-bar").first.wait_for(timeout=60_000)
@@ -140,6 +147,10 @@ def test_a_day_run_from_the_console(
         plan = served.get(f"/v1/plans/{plan_id}")
         stops = [stop for route in plan["routes"] for stop in route["stops"]]
         assert len(stops) >= 3
+        listed_plan = page.locator(f'#open-plan option[value="{plan_id}"]')
+        listed_plan.wait_for(state="attached")
+        assert listed_plan.text_content() == f"2026-11-23 · {plan_id} v1 · {plan['status']}"
+        assert page.get_by_label("Stored plan").input_value() == plan_id
         assert opened.count("#timeline .fr-bar") == len(stops), "one bar per stop"
         assert opened.count("#timeline .fr-row:not(.fr-axis)") == 2, "T2 too, idle"
         appointments = [s for s in stops if s["appointment"]]
@@ -200,9 +211,28 @@ def test_a_day_run_from_the_console(
         assert "is-late" in bar.get_attribute("class") or "arrived" in bar.get_attribute(
             "aria-label"
         )
+        page.locator("#open-plan option", has_text=f"{plan_id} v3").wait_for(state="attached")
         opened.ran_nothing_typed()
     finally:
         opened.close()
+    # Another tab (another desk): sign in, pick the plan from the list, and its day comes along.
+    again = Opened(browser, 1280, 900)
+    page = again.page
+    try:
+        sign_in(again, served)
+        assert not page.locator("#plan-area").is_visible()
+        page.get_by_label("Stored plan").select_option(plan_id)
+        page.get_by_role("button", name="Open the plan").click()
+        page.locator("#plan-title", has_text="version 3").wait_for(timeout=15_000)
+        latest = served.get(f"/v1/plans/{plan_id}")
+        assert again.count("#timeline .fr-bar") == sum(len(r["stops"]) for r in latest["routes"])
+        names = again.text("#timeline")
+        assert "Li Wei" in names and "Chen Jun" in names, "the day it was planned for, opened"
+        assert again.text("#day-summary").startswith(f"Day {day_id}: 2026-11-23")
+        assert page.get_by_label("Stored day").input_value() == day_id
+        again.ran_nothing_typed()
+    finally:
+        again.close()
     assert served.key not in served.log.read_text(encoding="utf-8"), "the key is in no log"
 
 
@@ -219,9 +249,13 @@ def test_the_console_on_a_phone(browser: Any, served: Served, output_dir: Path) 
     try:
         sign_in(opened, served)
         assert page.evaluate("document.documentElement.scrollWidth") <= 375
-        page.get_by_label("Day (problem id)").fill(problem)
-        page.get_by_label("Or a plan (plan id)").fill(job["plan_id"])
-        page.get_by_role("button", name="Open", exact=True).click()
+        # Pick the day from the list and open it, then the plan: no id typed.
+        page.get_by_label("Stored day").select_option(problem)
+        page.get_by_role("button", name="Open the day").click()
+        page.locator("#day-loaded").wait_for()
+        assert opened.text("#day-summary").startswith(f"Day {problem}: 2026-11-23")
+        page.get_by_label("Stored plan").select_option(job["plan_id"])
+        page.get_by_role("button", name="Open the plan").click()
         page.locator("#plan-area .fr-bar").first.wait_for(timeout=15_000)
         plan = served.get(f"/v1/plans/{job['plan_id']}")
         assert opened.count("#timeline .fr-bar") == sum(len(r["stops"]) for r in plan["routes"])
@@ -235,7 +269,8 @@ def test_the_console_on_a_phone(browser: Any, served: Served, output_dir: Path) 
         page.get_by_role("button", name="Forget the key").click()
         assert page.locator("#key-section").is_visible()
         assert not page.locator("#console").is_visible()
-        assert page.evaluate("sessionStorage.length") <= 1  # the recent ids, no key
+        assert page.evaluate("sessionStorage.length") == 0
+        assert opened.count("#open-plan option") == 1, "the lists are emptied too"
         assert served.key not in json.dumps(
             page.evaluate("Object.assign({}, sessionStorage, localStorage)")
         )

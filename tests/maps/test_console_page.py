@@ -8,7 +8,14 @@ import re
 from html.parser import HTMLParser
 
 from maps import OSM_TILES, Tiles
-from maps.console import AT_RISK_MIN, JOB_POLL_MS, REFRESH_S, console_page, console_policy
+from maps.console import (
+    AT_RISK_MIN,
+    JOB_POLL_MS,
+    LIST_LIMIT,
+    REFRESH_S,
+    console_page,
+    console_policy,
+)
 
 #: What turns text into markup or code in a browser; the console's script uses none of them.
 HTML_SINKS = (
@@ -74,8 +81,9 @@ def test_the_script_and_style_are_inline_and_whole() -> None:
         "refresh_s": REFRESH_S,
         "job_poll_ms": JOB_POLL_MS,
         "at_risk_min": AT_RISK_MIN,
-        "recent_ids": 10,
+        "list_limit": LIST_LIMIT,
     }
+    assert 1 <= LIST_LIMIT <= 200, "what GET /v1/problems and /v1/plans accept as ?limit="
 
 
 def test_the_script_builds_no_html_from_text() -> None:
@@ -124,6 +132,27 @@ def test_every_control_has_a_label() -> None:
         if tag in {"input", "select", "progress"} and attrs.get("type") != "hidden"
     ]
     assert controls and [c for c in controls if c not in labelled] == []
+
+
+def test_stored_days_and_plans_are_picked_from_lists() -> None:
+    """Two labelled lists, each in its own form with its button, filled from the service's
+    lists (asked with ``limit`` only: the API refuses parameters it does not know), and a
+    field for an id the lists do not reach."""
+    elements = parsed()
+    labels = {attrs.get("for") for tag, attrs in elements.tags if tag == "label"}
+    forms: dict[str, list[str]] = {}
+    current = ""
+    for tag, attrs in elements.tags:
+        if tag == "form":
+            current = str(attrs.get("id"))
+        forms.setdefault(current, []).append(f"{tag}#{attrs.get('id')}")
+    assert forms["open-day-form"][:3] == ["form#open-day-form", "label#None", "select#open-problem"]
+    assert forms["open-plan-form"][:3] == ["form#open-plan-form", "label#None", "select#open-plan"]
+    assert forms["open-id-form"][:3] == ["form#open-id-form", "label#None", "input#open-id"]
+    assert {"open-problem", "open-plan", "open-id"} <= labels
+    (_, script) = elements.scripts
+    assert "`?limit=${CONFIG.list_limit}`" in script
+    assert "`/v1/problems${query}`" in script and "`/v1/plans${query}`" in script
 
 
 def test_the_policy_allows_the_service_and_the_tiles_only() -> None:

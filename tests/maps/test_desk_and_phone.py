@@ -29,8 +29,10 @@ def test_a_tap_on_the_phone_shows_on_the_desks_timeline(
         console.goto(base + "/console")
         console.get_by_label("Dispatcher's API key").fill(make_key(database_url))
         console.get_by_role("button", name="Use this key").click()
-        console.get_by_label("Or a plan (plan id)").fill(PLAN_ID)
-        console.get_by_role("button", name="Open").click()
+        plans = console.get_by_label("Stored plan (newest first; its day opens with it)")
+        expect(plans.locator(f'option[value="{PLAN_ID}"]')).to_have_count(1, timeout=20_000)
+        plans.select_option(PLAN_ID)
+        console.get_by_role("button", name="Open the plan").click()
         bar = console.locator('#timeline .fr-bar[data-visit="V1"]')
         expect(bar).to_have_attribute("aria-label", re.compile(r"planned$"), timeout=20_000)
 
