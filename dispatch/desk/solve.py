@@ -20,7 +20,7 @@ from dispatch.contract.serialize import plan_document
 from dispatch.model import Problem
 from dispatch.persistence import new_id
 from dispatch.planning import Progress, SolveParams, plan_day
-from dispatch.travel import Roads, pair_lookup, provider_for
+from dispatch.travel import PointRef, Roads, pair_lookup, provider_for
 from dispatch.verify import CheckReport, check_plan, matrix_lookup
 
 __all__ = ["SolvedDay", "solve_day", "solve_params"]
@@ -87,7 +87,11 @@ def solve_day(
     plan = plan_day(problem, provider=provider, params=params, on_progress=on_progress)
     document = plan_document(problem, plan, plan_id=plan_id, version=1, created_at=_now())
     stored = document.model_dump(mode="json")
-    lookup = matrix_lookup(raw) if problem.travel is not None else pair_lookup(provider)
+    lookup = (
+        matrix_lookup(raw)
+        if problem.travel is not None
+        else pair_lookup(provider, known=_places(problem))
+    )
     report = check_plan(raw, stored, lookup)
     if report.violations:
         logger.error(
@@ -98,6 +102,13 @@ def solve_day(
         )
     save(stored, plan_record(plan))
     return SolvedDay(document, report)
+
+
+def _places(problem: Problem) -> list[PointRef]:
+    """Where the day's visits and technicians are, as the checker names places."""
+    sites = [visit.site for visit in problem.visits]
+    sites += [site for tech in problem.technicians for site in (tech.start, tech.end)]
+    return [(site.location.lat, site.location.lon) for site in sites if site.location]
 
 
 def _now() -> datetime:

@@ -9,7 +9,7 @@ problem asks for.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from dispatch.errors import TravelTimeError
 from dispatch.model import LatLon, Problem, Site
@@ -65,16 +65,24 @@ NO_ROADS = (
 
 
 def pair_lookup(
-    provider: TravelTimeProvider,
+    provider: TravelTimeProvider, known: Sequence[PointRef] = ()
 ) -> Callable[[PointRef, PointRef], tuple[float, float]]:
     """Ask ``provider`` for single legs: ``(from, to) -> (minutes, km)``, cached.
 
     A point is a matrix row (``int``) or ``(lat, lon)``; this is the travel lookup the plan
     checker (``dispatch.verify``) takes, so it measures legs independently of the solver.
+    The ``known`` points (a day's sites) are asked in one matrix first, which a road server's
+    cache usually holds already, and legs between them are read from it: one request for the
+    day instead of one per leg. Any other leg is asked on its own.
     """
+    row = {point: k for k, point in enumerate(known)}
+    table = provider.matrix([_site(point) for point in known]) if known else None
 
     @functools.lru_cache(maxsize=65536)
     def leg(origin: PointRef, destination: PointRef) -> tuple[float, float]:
+        if table is not None and origin in row and destination in row:
+            i, j = row[origin], row[destination]
+            return s_to_minutes(float(table[0][i, j])), m_as_km(float(table[1][i, j]))
         durations_s, distances_m = provider.matrix([_site(origin), _site(destination)])
         return s_to_minutes(float(durations_s[0, 1])), m_as_km(float(distances_m[0, 1]))
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pytest
 
@@ -9,7 +11,13 @@ from dispatch.contract.validate import parse_problem
 from dispatch.errors import TravelTimeError
 from dispatch.model import LatLon, Site, TravelMatrix, TravelSettings
 from dispatch.planning.compile import build_sites
-from dispatch.travel import ExplicitProvider, GeodesicProvider, haversine_km, pair_lookup
+from dispatch.travel import (
+    ExplicitProvider,
+    GeodesicProvider,
+    Matrices,
+    haversine_km,
+    pair_lookup,
+)
 from tests.conftest import line_day
 
 CHANGAN = LatLon(22.816, 113.806)
@@ -81,3 +89,24 @@ def test_pair_lookup_answers_single_legs_in_minutes_and_km() -> None:
     leg = pair_lookup(provider)
     assert leg(0, 1) == (12.0, 4.0)
     assert leg(1, 0) == (7.5, 3.0)
+
+
+def test_pair_lookup_reads_the_days_legs_from_one_matrix() -> None:
+    # The checker once asked a road server one 2-point table per leg of the plan.
+    asked: list[int] = []
+
+    class Counting(GeodesicProvider):
+        def matrix(self, sites: Sequence[Site]) -> Matrices:
+            asked.append(len(sites))
+            return super().matrix(sites)
+
+    provider = Counting(TravelSettings())
+    places = [(22.80, 113.80), (22.82, 113.83), (22.85, 113.86)]
+    leg = pair_lookup(provider, known=places)
+    alone = pair_lookup(GeodesicProvider(TravelSettings()))
+    for origin in places:
+        for destination in places:
+            assert leg(origin, destination) == alone(origin, destination)
+    assert asked == [3]  # one matrix for the day's places
+    leg(places[0], (22.90, 113.90))  # a place not known: asked on its own
+    assert asked == [3, 2]
