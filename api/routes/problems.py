@@ -16,7 +16,7 @@ from api.uploads import UPLOAD_FORM, read_upload
 from dispatch.contract.validate import load_json, parse_problem
 from dispatch.errors import FieldError, InputError
 from dispatch.persistence import new_id
-from dispatch.travel import NO_ROADS
+from dispatch.travel import NO_ROADS, needs_roads
 
 __all__ = ["router"]
 
@@ -71,7 +71,7 @@ async def create_problem(
             ],
             what="request",
         )
-    if problem.policy.travel.provider == "osrm" and problem.travel is None and runner.roads is None:
+    if needs_roads(problem) and runner.roads is None:
         # Refused now, not as a failed job later: this service could never plan the day.
         raise InputError([FieldError("policy.travel.provider", NO_ROADS)])
     problem_id = new_id("pb")

@@ -33,6 +33,7 @@ __all__ = [
     "SnapError",
     "TravelTimeProvider",
     "haversine_km",
+    "needs_roads",
     "pair_lookup",
     "provider_for",
 ]
@@ -50,11 +51,16 @@ def provider_for(problem: Problem, *, roads: Roads | None = None) -> TravelTimeP
     if problem.travel is not None:
         return ExplicitProvider(problem.travel)
     settings = problem.policy.travel
-    if settings.provider == "osrm":
+    if needs_roads(problem):
         if roads is None:
             raise TravelTimeError(NO_ROADS)
         return roads.provider(settings.snap_limit_m)
     return GeodesicProvider(settings)
+
+
+def needs_roads(problem: Problem) -> bool:
+    """Whether the day travels on roads (``osrm``, and no explicit matrix of its own)."""
+    return problem.travel is None and problem.policy.travel.provider == "osrm"
 
 
 #: What a day that asks for road travel hears from a process that has no roads.
