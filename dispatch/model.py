@@ -20,12 +20,14 @@ __all__ = [
     "Capacity",
     "Change",
     "Demand",
+    "Horizon",
     "Kpis",
     "LatLon",
     "Plan",
     "Policy",
     "Priority",
     "Problem",
+    "RoundOccurrence",
     "Route",
     "Site",
     "Stop",
@@ -75,6 +77,11 @@ class UnassignedCode(enum.StrEnum):
     #: customer absent); the visit must be booked again (re-planning). Its attempt stays on the
     #: route as a done stop, with the time spent.
     NOT_COMPLETED = "not_completed"
+    #: Horizons only: its span starts after the horizon, or it may still be served after it
+    #: and found no room inside: it goes into the next horizon.
+    BEYOND_HORIZON = "beyond_horizon"
+    #: Horizons only: every eligible day inside its span is full.
+    NO_CAPACITY_IN_SPAN = "no_capacity_in_span"
 
 
 class StopStatus(enum.StrEnum):
@@ -195,6 +202,9 @@ class Visit:
     notes: str = ""
     reported_at: datetime | None = None
     deadline: datetime | None = None
+    #: Horizons only: the service starts between these offsets from local midnight on
+    #: whichever day it is served (``window`` then bounds the days).
+    daily_window: tuple[timedelta, timedelta] | None = None
 
     @property
     def latest_arrival(self) -> datetime | None:
@@ -242,6 +252,8 @@ class Policy:
     reassign_cost: timedelta = timedelta(minutes=30)
     #: Solver budget of a re-plan (answers must come quickly during the day).
     replan_time_limit_s: float = 1.0
+    #: Horizons: a reported fault that is not urgent is served within this.
+    general_response: timedelta = timedelta(hours=24)
 
 
 @dataclass(frozen=True, slots=True)
@@ -379,3 +391,64 @@ class Plan:
     changes: tuple[Change, ...] = ()
     #: Set by planning (``plan_day``, ``replan_day``) once the plan is whole.
     kpis: Kpis | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RoundOccurrence:
+    """One due date of a recurring round that the horizon covers, as the visit ``visit_id``.
+
+    ``earliest`` and ``latest`` are the days it may be served on (``due`` ± the tolerance);
+    ``overdue_since`` is set when the round's previous due date, tolerance included, had passed
+    before the horizon began: it is then due on the horizon's first day.
+    """
+
+    round_id: str
+    visit_id: VisitId
+    due: date
+    earliest: date
+    latest: date
+    overdue_since: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Horizon:
+    """Several consecutive days planned in one solve (a week, typically).
+
+    ``workdays`` holds one ``Technician`` per person and working date, with that date's shift
+    and breaks (a person's id repeats across dates). A visit's ``window`` is its span over the
+    horizon; ``promised`` names the visits whose promise ends inside the horizon (they are
+    served first); ``beyond`` what starts after it.
+    """
+
+    dates: tuple[date, ...]
+    timezone: ZoneInfo
+    policy: Policy
+    workdays: tuple[Technician, ...]
+    visits: tuple[Visit, ...]
+    promised: frozenset[VisitId] = frozenset()
+    rounds: tuple[RoundOccurrence, ...] = ()
+    beyond: tuple[Unassigned, ...] = ()
+    travel: TravelMatrix | None = None
+
+    @property
+    def start(self) -> datetime:
+        """Midnight at the start of the first date."""
+        first = self.dates[0]
+        return datetime(first.year, first.month, first.day, tzinfo=self.timezone)
+
+    @property
+    def end(self) -> datetime:
+        """Midnight after the last date."""
+        last = self.dates[-1] + timedelta(days=1)
+        return datetime(last.year, last.month, last.day, tzinfo=self.timezone)
+
+    def as_problem(self) -> Problem:
+        """The horizon as one problem: every workday a vehicle on one timeline."""
+        return Problem(
+            date=self.dates[0],
+            timezone=self.timezone,
+            policy=self.policy,
+            technicians=self.workdays,
+            visits=self.visits,
+            travel=self.travel,
+        )

@@ -30,7 +30,7 @@ def route_cost(instance: Instance, routes: Sequence[Sequence[int]]) -> int:
     """The OR-Tools objective of ``routes`` (one per vehicle) on an instance without soft windows.
 
     Arc costs from each vehicle's start through its nodes to its end, the fixed cost of every
-    used vehicle, the preference cost of every node served by a vehicle it does not prefer, and
+    used vehicle, the preference cost of every node served outside the vehicle group it prefers, and
     the penalty of every node left out.
     """
     cost = arc_costs(instance)
@@ -38,6 +38,7 @@ def route_cost(instance: Instance, routes: Sequence[Sequence[int]]) -> int:
     miss_cost = np.broadcast_to(
         np.asarray(instance.preference_cost, dtype=np.int64), (instance.n_nodes,)
     )
+    groups = instance.groups
     total = 0
     served = np.zeros(instance.n_nodes, dtype=bool)
     for v, (vehicle, route) in enumerate(zip(instance.vehicles, routes, strict=True)):
@@ -45,7 +46,7 @@ def route_cost(instance: Instance, routes: Sequence[Sequence[int]]) -> int:
             continue
         if preferred.size:
             nodes = np.asarray(route, dtype=np.int64)
-            missed = (preferred[nodes] >= 0) & (preferred[nodes] != v)
+            missed = (preferred[nodes] >= 0) & (preferred[nodes] != groups[v])
             total += int(miss_cost[nodes][missed].sum())
         path = [
             vehicle.start_location,

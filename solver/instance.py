@@ -72,12 +72,23 @@ class Instance:
     vehicles
         The fleet.
     preferred
-        ``(N,)`` a vehicle index the node prefers, or -1; serving it with another vehicle costs
-        ``preference_cost`` (one figure for all nodes, or one per node).
+        ``(N,)`` a vehicle group the node prefers, or -1; serving it with a vehicle of another
+        group costs ``preference_cost`` (one figure for all nodes, or one per node).
+    vehicle_group
+        ``(V,)`` the group of each vehicle (a person who drives on several days is one group
+        of several vehicles); empty means each vehicle is its own group, numbered as itself.
+    gaps_s
+        Per node, intervals ``(a, b)`` (inclusive) removed from its window: a service start
+        that must fall in the same hours each day is a window over the days with the nights
+        taken out. Empty means no gaps anywhere.
     soft_window_s
         ``(N, 2)`` a soft interval for the node's service start, or empty for none: each second
         outside it costs ``soft_window_cost`` (re-planning keeps promised times this way). A
         row of ``(-1, -1)`` means no soft interval for that node.
+    busy_target_s, busy_cost
+        ``(V,)`` a soft limit on each vehicle's busy time (service and travel, no waiting), each
+        second above it costing ``busy_cost``: a horizon spreads its work over the days this way.
+        Empty means no limit.
     time_weight, distance_weight
         Arc cost = ``time_weight * travel_s + distance_weight * distance_m``.
     """
@@ -97,6 +108,10 @@ class Instance:
         default_factory=lambda: np.zeros((0, 2), dtype=np.int64)
     )
     soft_window_cost: int = 0
+    vehicle_group: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    gaps_s: tuple[tuple[tuple[int, int], ...], ...] = ()
+    busy_target_s: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    busy_cost: int = 0
     time_weight: int = 1
     distance_weight: int = 0
 
@@ -109,6 +124,26 @@ class Instance:
     def n_vehicles(self) -> int:
         """Number of vehicles."""
         return len(self.vehicles)
+
+    @property
+    def groups(self) -> NDArray[np.int64]:
+        """``(V,)`` the group of each vehicle (``vehicle_group``, or each its own)."""
+        if self.vehicle_group.size:
+            return self.vehicle_group
+        return np.arange(self.n_vehicles, dtype=np.int64)
+
+    def windows(self, node: int) -> list[tuple[int, int]]:
+        """The intervals the node's service may start in: its window without its gaps."""
+        low, high = (int(x) for x in self.window_s[node])
+        found = []
+        for gap_low, gap_high in sorted(self.gaps_s[node] if self.gaps_s else ()):
+            if gap_low > low:
+                found.append((low, min(high, gap_low - 1)))
+            low = max(low, gap_high + 1)
+            if low > high:
+                return [w for w in found if w[0] <= w[1]]
+        found.append((low, high))
+        return [w for w in found if w[0] <= w[1]]
 
     @property
     def n_quantities(self) -> int:
@@ -140,6 +175,12 @@ class Instance:
             problems.append("preferred must have one entry per node")
         if np.ndim(self.preference_cost) and np.shape(self.preference_cost) != (n,):
             problems.append("preference_cost must be one figure or one per node")
+        if self.vehicle_group.size and self.vehicle_group.shape != (self.n_vehicles,):
+            problems.append("vehicle_group must have one entry per vehicle")
+        if self.busy_target_s.size and self.busy_target_s.shape != (self.n_vehicles,):
+            problems.append("busy_target_s must have one entry per vehicle")
+        if self.gaps_s and len(self.gaps_s) != n:
+            problems.append("gaps_s must have one entry per node")
         if self.soft_window_s.size and self.soft_window_s.shape != (n, 2):
             problems.append(f"soft_window_s must have shape ({n}, 2)")
         if n and (self.window_s[:, 0] > self.window_s[:, 1]).any():

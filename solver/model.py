@@ -15,8 +15,11 @@ between the two only through the manager. The model:
 - every node optional through a one-node disjunction with its penalty;
 - eligibility as the node's allowed vehicle set;
 - a soft preference: a dimension summing, along each route, the ``preference_cost`` of every
-  node served by a vehicle other than the one it prefers; its span is the cost;
-- soft intervals on service starts (promised times in a re-plan), priced per second outside.
+  node served by a vehicle outside the group it prefers; its span is the cost;
+- a node's window may have gaps (the same hours on each day of a horizon), removed from its
+  cumul's domain;
+- soft intervals on service starts (promised times in a re-plan), priced per second outside;
+- optionally a soft limit on each vehicle's busy time (a horizon's balance between days).
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ __all__ = ["TIME", "RoutingHandles", "build_routing_model"]
 
 #: Name of the time dimension.
 TIME = "time"
+#: Name of the dimension of busy time (service and travel, no waiting), when it is bounded.
+BUSY = "busy"
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,12 +114,19 @@ def build_routing_model(instance: Instance) -> RoutingHandles:
     for node in range(n):
         earliest, latest = (int(x) for x in instance.window_s[node])
         time.CumulVar(manager.NodeToIndex(node)).SetRange(earliest, latest)
+        for gap_low, gap_high in instance.gaps_s[node] if instance.gaps_s else ():
+            time.CumulVar(manager.NodeToIndex(node)).RemoveInterval(gap_low, gap_high)
     for v, vehicle in enumerate(instance.vehicles):
         time.CumulVar(routing.Start(v)).SetRange(vehicle.shift_start_s, vehicle.shift_end_s)
         time.CumulVar(routing.End(v)).SetRange(vehicle.shift_start_s, vehicle.shift_end_s)
         if vehicle.fixed_cost:
             routing.SetFixedCostOfVehicle(vehicle.fixed_cost, v)
 
+    if instance.busy_cost and instance.busy_target_s.size:
+        routing.AddDimension(time_callback, 0, horizon, True, BUSY)
+        busy = routing.GetDimensionOrDie(BUSY)
+        for v, target in enumerate(instance.busy_target_s.tolist()):
+            busy.SetCumulVarSoftUpperBound(routing.End(v), int(target), instance.busy_cost)
     breaks = _add_breaks(instance, routing, time, index_service.tolist())
     _add_capacities(instance, manager, routing)
     _add_optional_nodes(instance, manager, routing)
@@ -206,10 +218,10 @@ def _add_preferences(
     has_preference = preferred >= 0
     callbacks: dict[int, int] = {}
     per_vehicle: list[int] = []
-    for v in range(instance.n_vehicles):
-        key = v if (preferred == v).any() else -1  # vehicles nobody prefers share one vector
+    for group in instance.groups.tolist():
+        key = group if (preferred == group).any() else -1  # unpreferred groups share a vector
         if key not in callbacks:
-            misses = np.where(has_preference & (preferred != v), cost, 0)
+            misses = np.where(has_preference & (preferred != group), cost, 0)
             callbacks[key] = routing.RegisterUnaryTransitVector(
                 np.concatenate([misses, depots]).tolist()
             )

@@ -24,17 +24,25 @@ __all__ = [
     "UNPAIRED_SURROGATE",
     "BreakIn",
     "BreakOut",
+    "CalendarIn",
     "CancelledIn",
     "CapacityIn",
     "ChangeOut",
     "Clock",
+    "DateText",
     "DelayIn",
     "DriverRouteOut",
     "DriverStopOut",
     "EventBatchIn",
     "EventIn",
+    "EveryIn",
+    "HorizonProblemIn",
+    "HorizonSpanIn",
+    "HorizonTechnicianIn",
+    "HorizonVisitIn",
     "Integer",
     "KpisOut",
+    "LocalMoment",
     "LocationIn",
     "MovedIn",
     "NewVisitIn",
@@ -45,6 +53,7 @@ __all__ = [
     "PriorityCount",
     "ProblemIn",
     "PromisedWindowOut",
+    "RoundIn",
     "RouteOut",
     "StopOut",
     "TechnicianIn",
@@ -55,7 +64,9 @@ __all__ = [
     "UnavailableIn",
     "VisitClockIn",
     "VisitIn",
+    "Weekday",
     "WindowIn",
+    "WorkdayIn",
     "unpaired_surrogate",
 ]
 
@@ -269,6 +280,12 @@ class PolicyIn(_Strict):
         description="Travel minutes a re-plan will spend to keep a visit with its technician.",
     )
     replan_time_limit_s: Number = Field(default=_POLICY.replan_time_limit_s, gt=0, le=600)
+    general_response_h: Number = Field(
+        default=_POLICY.general_response.total_seconds() / 3600,
+        gt=0,
+        le=24 * 28,
+        description="Horizons: hours within which a reported fault that is not urgent is served.",
+    )
 
 
 class TravelIn(_Strict):
@@ -289,6 +306,104 @@ class ProblemIn(_Strict):
     visits: list[VisitIn] = Field(
         description="Every visit of the day; required, and may be empty (an empty day)."
     )
+    travel: TravelIn | None = None
+
+
+#: A date ``YYYY-MM-DD``.
+DateText = Annotated[Text, Field(pattern=r"^\d{4}-\d{2}-\d{2}$", examples=["2026-12-07"])]
+#: A local moment ``YYYY-MM-DDTHH:MM`` in the problem's time zone.
+LocalMoment = Annotated[
+    Text,
+    Field(
+        pattern=r"^\d{4}-\d{2}-\d{2}T(?:[01]\d|2[0-3]):[0-5]\d$",
+        examples=["2026-12-07T16:00"],
+    ),
+]
+Weekday = Annotated[
+    Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"], BeforeValidator(_valid_unicode)
+]
+
+
+class HorizonSpanIn(_Strict):
+    """The dates a horizon plans: ``days`` consecutive dates from ``start``."""
+
+    start: DateText
+    days: Integer = Field(ge=1, le=28)
+
+
+class WorkdayIn(_Strict):
+    """A working day of a calendar: its shift and breaks."""
+
+    shift: WindowIn
+    breaks: list[BreakIn] = Field(default_factory=list)
+
+
+class CalendarIn(_Strict):
+    """When a technician works over a horizon (see ``docs/contract.md``, Horizon)."""
+
+    weekdays: dict[Weekday, WorkdayIn | None] = Field(default_factory=dict)
+    days_off: list[DateText] = Field(default_factory=list)
+    dates: dict[DateText, WorkdayIn] = Field(default_factory=dict)
+
+
+class HorizonTechnicianIn(TechnicianIn):
+    """A technician of a horizon: a day's fields and a calendar."""
+
+    calendar: CalendarIn | None = None
+
+
+class HorizonVisitIn(VisitIn):
+    """A visit of a horizon: fixed on a ``date``, due within ``earliest``/``latest``, or
+    reported at a moment (``reported_at``, with its date)."""
+
+    date: DateText | None = None
+    earliest: LocalMoment | None = None
+    latest: LocalMoment | None = None
+    reported_at: LocalMoment | None = None
+
+
+class EveryIn(_Strict):
+    """How often a round falls due: every ``weeks`` weeks or every ``months`` months."""
+
+    weeks: Integer | None = Field(default=None, ge=1, le=104)
+    months: Integer | None = Field(default=None, ge=1, le=24)
+
+
+class RoundIn(_Strict):
+    """A recurring round: the job, how often and since when (see ``docs/contract.md``)."""
+
+    #: Its due dates' visit ids add ``@YYYY-MM-DD`` and must stay an ``Identifier``.
+    id: Annotated[Text, Field(min_length=1, max_length=53)]
+    customer: Text = ""
+    address: Text = ""
+    phone: Text = ""
+    location: LocationIn | None = None
+    location_index: Integer | None = Field(default=None, ge=0)
+    kind: VisitKind = "maintenance"
+    duration_min: PositiveMinutes
+    window: WindowIn | None = None
+    required_skills: list[Text] = Field(default_factory=list)
+    priority: PriorityName = "normal"
+    crew_size: Integer = Field(default=1, ge=1, le=10)
+    demand: CapacityIn | None = None
+    technician: Text | None = None
+    preferred_technician: Text | None = None
+    notes: Text = ""
+    every: EveryIn
+    tolerance_days: Integer = Field(default=0, ge=0, le=60)
+    last_served: DateText | None = None
+    first_due: DateText | None = None
+
+
+class HorizonProblemIn(_Strict):
+    """Several days to plan in one solve."""
+
+    horizon: HorizonSpanIn
+    timezone: Text = "UTC"
+    policy: PolicyIn = Field(default_factory=PolicyIn)
+    technicians: list[HorizonTechnicianIn] = Field(min_length=1)
+    visits: list[HorizonVisitIn]
+    rounds: list[RoundIn] = Field(default_factory=list)
     travel: TravelIn | None = None
 
 

@@ -16,7 +16,7 @@ import json
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from itertools import accumulate
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -28,8 +28,11 @@ from dispatch.contract.schema import (
     BreakIn,
     CapacityIn,
     LocationIn,
+    PolicyIn,
     ProblemIn,
+    RoundIn,
     TechnicianIn,
+    TravelIn,
     VisitIn,
     WindowIn,
     unpaired_surrogate,
@@ -54,7 +57,19 @@ from dispatch.model import (
 )
 from dispatch.units import clock_to_datetime, minutes_to_duration
 
-__all__ = ["MAX_JSON_DEPTH", "field_errors", "load_json", "parse_problem", "pydantic_errors"]
+__all__ = [
+    "MAX_JSON_DEPTH",
+    "Scope",
+    "build_policy",
+    "build_technician",
+    "build_travel",
+    "build_visit",
+    "check_unique",
+    "field_errors",
+    "load_json",
+    "parse_problem",
+    "pydantic_errors",
+]
 
 #: Deepest nesting of arrays and objects a JSON document may have. The contract's own
 #: documents nest 5 deep (a break inside ``technicians``, a location inside a new visit's
@@ -234,7 +249,7 @@ def _locate(
     return tuple(kept), entity_id, node
 
 
-class _Scope:
+class Scope:
     """Collects errors for one entity, prefixing its path and id."""
 
     def __init__(self, errors: list[FieldError], path: str, entity_id: str | None) -> None:
@@ -261,20 +276,22 @@ def _build(wire: ProblemIn, errors: list[FieldError]) -> Problem | None:
             )
         )
         zone = None
-    policy = _policy(wire, errors)
-    travel = _travel(wire, errors)
-    _check_unique(wire.technicians, "technicians", errors)
-    _check_unique(wire.visits, "visits", errors)
+    policy = build_policy(wire.policy, errors)
+    travel = build_travel(wire.travel, errors)
+    check_unique(wire.technicians, "technicians", errors)
+    check_unique(wire.visits, "visits", errors)
     if day is None or zone is None:
         return None
     matrix_size = len(travel.durations_min) if travel else None
     technicians = tuple(
-        _technician(row, _Scope(errors, f"technicians[{i}]", row.id), day, zone, matrix_size)
+        build_technician(row, Scope(errors, f"technicians[{i}]", row.id), day, zone, matrix_size)
         for i, row in enumerate(wire.technicians)
     )
     known = {row.id for row in wire.technicians}
     visits = tuple(
-        _visit(row, _Scope(errors, f"visits[{i}]", row.id), day, zone, policy, matrix_size, known)
+        build_visit(
+            row, Scope(errors, f"visits[{i}]", row.id), day, zone, policy, matrix_size, known
+        )
         for i, row in enumerate(wire.visits)
     )
     return Problem(
@@ -287,9 +304,10 @@ def _build(wire: ProblemIn, errors: list[FieldError]) -> Problem | None:
     )
 
 
-def _check_unique(
-    rows: Sequence[TechnicianIn | VisitIn], name: str, errors: list[FieldError]
+def check_unique(
+    rows: Sequence[TechnicianIn | VisitIn | RoundIn], name: str, errors: list[FieldError]
 ) -> None:
+    """An error for every row whose id an earlier row of ``name`` already used."""
     counts = Counter(row.id for row in rows)
     for i, row in enumerate(rows):
         if counts[row.id] > 1:
@@ -302,8 +320,9 @@ def _check_unique(
                 )
 
 
-def _policy(wire: ProblemIn, errors: list[FieldError]) -> Policy:
-    near, far = wire.policy.early_arrival_min
+def build_policy(wire: PolicyIn, errors: list[FieldError]) -> Policy:
+    """The domain policy of ``wire``; problems go to ``errors``."""
+    near, far = wire.early_arrival_min
     if not 0 <= near <= far:
         errors.append(
             FieldError(
@@ -311,7 +330,7 @@ def _policy(wire: ProblemIn, errors: list[FieldError]) -> Policy:
                 f"[{near}, {far}] must be two minutes with 0 <= first <= second",
             )
         )
-    speeds = wire.policy.travel.speed_kmh
+    speeds = wire.travel.speed_kmh
     distances = [km for km, _ in speeds]
     if distances != sorted(distances) or any(kmh <= 0 for _, kmh in speeds) or distances[0] < 0:
         errors.append(
@@ -321,36 +340,38 @@ def _policy(wire: ProblemIn, errors: list[FieldError]) -> Policy:
         )
     return Policy(
         early_band=(minutes_to_duration(near), minutes_to_duration(far)),
-        service_radius_km=wire.policy.service_radius_km,
-        time_limit_s=wire.policy.time_limit_s,
-        urgent_response=minutes_to_duration(wire.policy.urgent_response_min),
-        preferred_technician_bonus=minutes_to_duration(wire.policy.preferred_technician_min),
+        service_radius_km=wire.service_radius_km,
+        time_limit_s=wire.time_limit_s,
+        urgent_response=minutes_to_duration(wire.urgent_response_min),
+        preferred_technician_bonus=minutes_to_duration(wire.preferred_technician_min),
         travel=TravelSettings(
-            provider=wire.policy.travel.provider,
-            snap_limit_m=wire.policy.travel.snap_limit_m,
-            circuity=wire.policy.travel.circuity,
+            provider=wire.travel.provider,
+            snap_limit_m=wire.travel.snap_limit_m,
+            circuity=wire.travel.circuity,
             speed_kmh=tuple(speeds),
         ),
-        promise_width=minutes_to_duration(wire.policy.promise_window_min),
-        notify_tolerance=minutes_to_duration(wire.policy.notify_tolerance_min),
-        reassign_cost=minutes_to_duration(wire.policy.reassign_cost_min),
-        replan_time_limit_s=wire.policy.replan_time_limit_s,
+        promise_width=minutes_to_duration(wire.promise_window_min),
+        notify_tolerance=minutes_to_duration(wire.notify_tolerance_min),
+        reassign_cost=minutes_to_duration(wire.reassign_cost_min),
+        replan_time_limit_s=wire.replan_time_limit_s,
+        general_response=timedelta(hours=wire.general_response_h),
     )
 
 
-def _travel(wire: ProblemIn, errors: list[FieldError]) -> TravelMatrix | None:
-    if wire.travel is None:
+def build_travel(travel: TravelIn | None, errors: list[FieldError]) -> TravelMatrix | None:
+    """The explicit matrices of ``travel``, checked square; problems go to ``errors``."""
+    if travel is None:
         return None
-    size = len(wire.travel.durations_min)
-    if wire.travel.locations and len(wire.travel.locations) != size:
+    size = len(travel.durations_min)
+    if travel.locations and len(travel.locations) != size:
         errors.append(
             FieldError(
-                "travel.locations", f"has {len(wire.travel.locations)} entries, the matrices {size}"
+                "travel.locations", f"has {len(travel.locations)} entries, the matrices {size}"
             )
         )
-    matrices = [("durations_min", wire.travel.durations_min)]
-    if wire.travel.distances_km is not None:
-        matrices.append(("distances_km", wire.travel.distances_km))
+    matrices = [("durations_min", travel.durations_min)]
+    if travel.distances_km is not None:
+        matrices.append(("distances_km", travel.distances_km))
     for name, matrix in matrices:
         if len(matrix) != size:
             errors.append(FieldError(f"travel.{name}", f"has {len(matrix)} rows, expected {size}"))
@@ -365,15 +386,15 @@ def _travel(wire: ProblemIn, errors: list[FieldError]) -> TravelMatrix | None:
             if any(value < 0 for value in row):
                 errors.append(FieldError(f"travel.{name}[{i}]", "has a negative value"))
     return TravelMatrix(
-        durations_min=tuple(tuple(row) for row in wire.travel.durations_min),
-        distances_km=tuple(tuple(row) for row in wire.travel.distances_km)
-        if wire.travel.distances_km
+        durations_min=tuple(tuple(row) for row in travel.durations_min),
+        distances_km=tuple(tuple(row) for row in travel.distances_km)
+        if travel.distances_km
         else None,
     )
 
 
 def _site(
-    scope: _Scope,
+    scope: Scope,
     location: LocationIn | None,
     index: int | None,
     field: str,
@@ -399,7 +420,7 @@ def _site(
 
 
 def _window(
-    scope: _Scope, field: str, window: WindowIn | BreakIn, day: date, zone: ZoneInfo
+    scope: Scope, field: str, window: WindowIn | BreakIn, day: date, zone: ZoneInfo
 ) -> TimeWindow:
     start = clock_to_datetime(window.start, day, zone)
     end = clock_to_datetime(window.end, day, zone)
@@ -412,9 +433,10 @@ def _capacity(raw: CapacityIn | None) -> Capacity:
     return Capacity(raw.weight_kg, raw.volume_m3) if raw else Capacity()
 
 
-def _technician(
-    row: TechnicianIn, scope: _Scope, day: date, zone: ZoneInfo, matrix_size: int | None
+def build_technician(
+    row: TechnicianIn, scope: Scope, day: date, zone: ZoneInfo, matrix_size: int | None
 ) -> Technician:
+    """The technician of ``row`` working on ``day``; problems go to ``scope``."""
     start = _site(scope, row.start, row.location_index, "start", "location_index", matrix_size)
     if row.end is None and row.end_location_index is None:
         end = start
@@ -464,15 +486,16 @@ def _technician(
     )
 
 
-def _visit(
+def build_visit(
     row: VisitIn,
-    scope: _Scope,
+    scope: Scope,
     day: date,
     zone: ZoneInfo,
     policy: Policy,
     matrix_size: int | None,
     technicians: set[str],
 ) -> Visit:
+    """The visit of ``row`` with its clock times on ``day``; problems go to ``scope``."""
     site = _site(
         scope,
         row.location,

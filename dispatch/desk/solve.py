@@ -23,7 +23,7 @@ from dispatch.planning import Progress, SolveParams, plan_day
 from dispatch.travel import PointRef, Roads, pair_lookup, provider_for
 from dispatch.verify import CheckReport, check_plan, matrix_lookup
 
-__all__ = ["SolvedDay", "solve_day", "solve_params"]
+__all__ = ["SolvedDay", "checker_places", "solve_day", "solve_params"]
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ def solve_day(
     lookup = (
         matrix_lookup(raw)
         if problem.travel is not None
-        else pair_lookup(provider, known=_places(problem))
+        else pair_lookup(provider, known=checker_places(problem))
     )
     report = check_plan(raw, stored, lookup)
     if report.violations:
@@ -104,7 +104,7 @@ def solve_day(
     return SolvedDay(document, report)
 
 
-def _places(problem: Problem) -> list[PointRef]:
+def checker_places(problem: Problem) -> list[PointRef]:
     """Where the day's visits and technicians are, as the checker names places."""
     sites = [visit.site for visit in problem.visits]
     sites += [site for tech in problem.technicians for site in (tech.start, tech.end)]

@@ -1,7 +1,9 @@
-"""Persistence: SQL storage of problems, immutable plan versions, events, jobs and API keys."""
+"""Persistence: SQL storage of problems, immutable plan versions, weeks, events, jobs and API
+keys."""
 
 from dispatch.persistence.store import (
     ApiKey,
+    JobOutput,
     JobState,
     PlanRow,
     PlanSummary,
@@ -10,11 +12,14 @@ from dispatch.persistence.store import (
     SolveJob,
     Store,
     StoreConflictError,
+    StoredDay,
+    WeekSummary,
     new_id,
 )
 
 __all__ = [
     "ApiKey",
+    "JobOutput",
     "JobState",
     "PlanRow",
     "PlanSummary",
@@ -23,5 +28,7 @@ __all__ = [
     "SolveJob",
     "Store",
     "StoreConflictError",
+    "StoredDay",
+    "WeekSummary",
     "new_id",
 ]

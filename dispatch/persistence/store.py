@@ -1,9 +1,11 @@
-"""Problems, plan versions, events, solve jobs and API keys in a SQL database (SQLAlchemy 2).
+"""Problems, plan versions, weeks, events, solve jobs and API keys in a SQL database
+(SQLAlchemy 2).
 
 SQLite by default, PostgreSQL through ``DATABASE_URL``; the schema is migrated with Alembic when
 a ``Store`` opens. A plan version is written once and never updated: ``save_plan`` inserts, and
 a second write of the same ``(plan_id, version)`` is refused. Every write is one transaction, so
-a failure leaves what was stored before untouched.
+a failure leaves what was stored before untouched. A week (the plan of a horizon) is stored
+with its days' problems and plans, all or nothing; its days are then ordinary plans.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -20,7 +23,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from dispatch.errors import DispatchError, FieldError, InputError, NotFoundError
+from dispatch.errors import DispatchError, FieldError, InputError, InternalError, NotFoundError
 from dispatch.persistence.migrate import upgrade
 from dispatch.persistence.tables import (
     ApiKeyRow,
@@ -29,21 +32,28 @@ from dispatch.persistence.tables import (
     ProblemRow,
     ServiceSecretRow,
     SolveJobRow,
+    WeekRow,
 )
 
 __all__ = [
     "ApiKey",
     "EventBatchRow",
+    "JobOutput",
     "JobState",
     "PlanRow",
     "ProblemRow",
     "SolveJob",
     "Store",
     "StoreConflictError",
+    "StoredDay",
+    "WeekSummary",
     "new_id",
 ]
 
 JobState = Literal["queued", "running", "done", "failed"]
+#: What a solve job makes: version 1 of a plan (``pl_…``) or a week (``wk_…``).
+JobOutput = Literal["plan", "week"]
+_ID_PREFIX: dict[JobOutput, str] = {"plan": "pl", "week": "wk"}
 
 #: Why a job found running when the service starts is marked failed.
 INTERRUPTED = "the service stopped while this job was running; retry it"
@@ -117,6 +127,29 @@ class PlanSummary:
     status: str
     created_at: datetime
     problem_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredDay:
+    """One date of a week, to store: its day problem and version 1 of its plan (the document,
+    and its full-precision ``record`` when there is one)."""
+
+    problem_id: str
+    problem: dict[str, Any]
+    plan: dict[str, Any]
+    record: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WeekSummary:
+    """A week as a list shows it: its first date, how many dates, and its day plans."""
+
+    week_id: str
+    problem_id: str
+    created_at: datetime
+    start: str
+    days: int
+    plans: tuple[str, ...]
 
 
 def _job(row: SolveJobRow) -> SolveJob:
@@ -281,10 +314,13 @@ class Store:
 
     @staticmethod
     def _problem_row(problem: dict[str, Any], problem_id: str, now: datetime) -> ProblemRow:
+        # A horizon has no ``date``: it is listed by its first one.
+        horizon = problem.get("horizon")
+        start = horizon.get("start", "") if isinstance(horizon, dict) else ""
         return ProblemRow(
             id=problem_id,
             created_at=now,
-            date=str(problem.get("date", "")),
+            date=str(problem.get("date") or start),
             payload=json.dumps(problem, ensure_ascii=False),
         )
 
@@ -347,6 +383,104 @@ class Store:
         with Session(self.engine) as session:
             query = select(PlanRow.version).where(PlanRow.plan_id == plan_id)
             return sorted(session.scalars(query))
+
+    # -- weeks ------------------------------------------------------------------------------
+
+    def save_week(
+        self,
+        *,
+        week: dict[str, Any],
+        problem_id: str,
+        problem: dict[str, Any] | None,
+        days: Sequence[StoredDay],
+    ) -> None:
+        """Store a week in one transaction: the horizon problem, each day's problem and
+        version 1 of its plan, then the week document.
+
+        Parameters
+        ----------
+        week
+            The week document; stored under its ``week_id``.
+        problem_id
+            The horizon problem the week plans.
+        problem
+            The horizon problem as sent, to store under ``problem_id``; ``None`` when it is
+            stored already (a solve job of a stored problem).
+        days
+            Each date's day problem and plan, stored as ``save_problem_and_plan`` stores them.
+
+        Raises
+        ------
+        StoreConflictError
+            The week, the horizon problem, a day problem or a day plan exists already;
+            nothing is stored.
+        NotFoundError
+            ``problem`` is ``None`` and no problem ``problem_id`` is stored.
+        """
+        with Session(self.engine) as session:
+            try:
+                with session.begin():
+                    self._add_week(session, week, problem_id, problem, days)
+            except IntegrityError as error:
+                raise StoreConflictError(
+                    _week_conflict(week, problem_id if problem is not None else None, days)
+                ) from error
+
+    @classmethod
+    def _add_week(
+        cls,
+        session: Session,
+        week: dict[str, Any],
+        problem_id: str,
+        problem: dict[str, Any] | None,
+        days: Sequence[StoredDay],
+    ) -> None:
+        now = _now()
+        if problem is not None:
+            session.add(cls._problem_row(problem, problem_id, now))
+        elif session.get(ProblemRow, problem_id) is None:
+            raise NotFoundError(f"no problem '{problem_id}'")
+        session.add_all([cls._problem_row(day.problem, day.problem_id, now) for day in days])
+        session.flush()
+        session.add_all([cls._plan_row(day.plan, day.problem_id, now, day.record) for day in days])
+        session.flush()
+        session.add(
+            WeekRow(
+                id=week["week_id"],
+                problem_id=problem_id,
+                created_at=now,
+                payload=json.dumps(week, ensure_ascii=False),
+            )
+        )
+
+    def load_week(self, week_id: str) -> dict[str, Any]:
+        """A week document; ``NotFoundError`` when absent."""
+        with Session(self.engine) as session:
+            row = session.get(WeekRow, week_id)
+            if row is None:
+                raise NotFoundError(f"no week '{week_id}'")
+            loaded: dict[str, Any] = json.loads(row.payload)
+            return loaded
+
+    def recent_weeks(self, limit: int = 50) -> list[WeekSummary]:
+        """Weeks, the most recently stored first."""
+        query = select(WeekRow).order_by(WeekRow.created_at.desc(), WeekRow.id).limit(limit)
+        with Session(self.engine) as session:
+            found = []
+            for row in session.scalars(query):
+                week = json.loads(row.payload)
+                dates = week.get("dates", [])
+                found.append(
+                    WeekSummary(
+                        week_id=row.id,
+                        problem_id=row.problem_id,
+                        created_at=row.created_at,
+                        start=str(dates[0]) if dates else "",
+                        days=len(dates),
+                        plans=tuple(str(day["plan_id"]) for day in week.get("days", [])),
+                    )
+                )
+            return found
 
     # -- problems ---------------------------------------------------------------------------
 
@@ -442,14 +576,21 @@ class Store:
     # -- solve jobs -------------------------------------------------------------------------
 
     def create_job(
-        self, *, problem_id: str, time_limit_s: float | None, visits_total: int
+        self,
+        *,
+        problem_id: str,
+        time_limit_s: float | None,
+        visits_total: int,
+        produces: JobOutput = "plan",
     ) -> SolveJob:
-        """A queued job that will solve ``problem_id`` into version 1 of a new plan."""
+        """A queued job that will solve ``problem_id`` into version 1 of a new plan, or into a
+        new week (``produces="week"``, for a horizon); its ``plan_id`` is that plan's or
+        week's id."""
         now = datetime.now(UTC)
         row = SolveJobRow(
             id=new_id("jb"),
             problem_id=problem_id,
-            plan_id=new_id("pl"),
+            plan_id=new_id(_ID_PREFIX[produces]),
             state="queued",
             attempt=1,
             time_limit_s=time_limit_s,
@@ -473,7 +614,7 @@ class Store:
             return _job(row)
 
     def job_of_plan(self, plan_id: str) -> SolveJob | None:
-        """The job that makes (or made) ``plan_id``, if any."""
+        """The job that makes (or made) ``plan_id``, if any: a plan's id or a week's."""
         with Session(self.engine) as session:
             row = session.scalars(select(SolveJobRow).where(SolveJobRow.plan_id == plan_id)).first()
             return None if row is None else _job(row)
@@ -536,6 +677,46 @@ class Store:
             job.visits_placed = int(plan["kpis"]["assigned"])
             job.error = None
             return True
+
+    def finish_week_job(
+        self,
+        job_id: str,
+        attempt: int,
+        week: dict[str, Any],
+        *,
+        days: Sequence[StoredDay],
+        elapsed_s: float,
+    ) -> bool:
+        """Store the job's week (as ``save_week`` does, the horizon being the job's stored
+        problem) and mark the job done, in one transaction: a job is never done without its
+        week. ``False`` (nothing stored) when the job is no longer this attempt's.
+
+        Raises
+        ------
+        InternalError
+            ``week["week_id"]`` is not the id the job was created to make.
+        StoreConflictError
+            The week, a day problem or a day plan exists already; nothing is stored.
+        """
+        with Session(self.engine) as session:
+            try:
+                with session.begin():
+                    job = session.get(SolveJobRow, job_id, with_for_update=True)
+                    if job is None or job.attempt != attempt or job.state != "running":
+                        return False
+                    if week["week_id"] != job.plan_id:
+                        raise InternalError(
+                            f"job {job_id} makes {job.plan_id}, not week {week['week_id']}"
+                        )
+                    self._add_week(session, week, job.problem_id, None, days)
+                    job.state = "done"
+                    job.finished_at = _now()
+                    job.elapsed_s = elapsed_s
+                    job.visits_placed = int(week["kpis"]["assigned"])
+                    job.error = None
+                    return True
+            except IntegrityError as error:
+                raise StoreConflictError(_week_conflict(week, None, days)) from error
 
     def fail_job(self, job_id: str, attempt: int, error: str) -> None:
         """Mark a queued or running attempt failed, with a message for the user."""
@@ -642,3 +823,14 @@ class Store:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _week_conflict(week: dict[str, Any], problem_id: str | None, days: Sequence[StoredDay]) -> str:
+    """Why a week was refused: a row it writes (``problem_id``: the horizon's, when it was to
+    be stored too) exists already."""
+    rows = [f"problem {problem_id}"] if problem_id is not None else []
+    rows += [f"plan {day.plan['plan_id']}" for day in days]
+    return (
+        f"week {week['week_id']} or a row stored with it already exists "
+        f"({', '.join(rows)}, or a day's problem)"
+    )

@@ -21,6 +21,7 @@ __all__ = [
     "ProblemRow",
     "ServiceSecretRow",
     "SolveJobRow",
+    "WeekRow",
 ]
 
 
@@ -81,8 +82,21 @@ class EventBatchRow(Base):
     payload: Mapped[str] = mapped_column(Text)
 
 
+class WeekRow(Base):
+    """A week document: the plan of a horizon, whose days are ordinary plans stored beside it."""
+
+    __tablename__ = "weeks"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    #: The horizon problem as the user sent it.
+    problem_id: Mapped[str] = mapped_column(ForeignKey("problems.id"))
+    created_at: Mapped[datetime] = mapped_column()
+    payload: Mapped[str] = mapped_column(Text)
+
+
 class SolveJobRow(Base):
-    """A solve of a stored problem into version 1 of ``plan_id``; ``attempt`` grows on retry."""
+    """A solve of a stored problem into what ``plan_id`` names: version 1 of a plan, or a week
+    (``wk_…``) for a horizon; ``attempt`` grows on retry."""
 
     __tablename__ = "solve_jobs"
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time, timedelta
 
 import numpy as np
 from numpy.typing import NDArray
@@ -42,6 +42,9 @@ from dispatch.units import SECONDS_PER_MINUTE, duration_to_s, seconds_after
 from solver import BreakRule, Instance, Vehicle
 
 __all__ = [
+    "BALANCE_COST",
+    "BALANCE_SLACK",
+    "DUE_WEIGHT",
     "PRIORITY_WEIGHT",
     "PROMISED_WEIGHT",
     "QUANTITY_SCALE",
@@ -60,6 +63,16 @@ PRIORITY_WEIGHT = {Priority.LOW: 1, Priority.NORMAL: 4, Priority.HIGH: 16, Prior
 #: place, so a re-plan calls off a promise for an urgent breakdown only, not to place a visit
 #: the previous version had left out.
 PROMISED_WEIGHT = PRIORITY_WEIGHT[Priority.HIGH]
+
+#: A horizon adds this to the priority weight of each visit whose promise ends inside it: a
+#: normal visit due this week (4 + 16) outranks a high one (16) that could wait for the next.
+DUE_WEIGHT = PRIORITY_WEIGHT[Priority.HIGH]
+
+#: A horizon's working day may be busy (service and travel) up to this multiple of the service
+#: the visits ask for, spread over every shift in proportion to its length, before each second
+#: more costs ``BALANCE_COST`` seconds of travel: the days fill evenly, not the first ones first.
+BALANCE_SLACK = 1.3
+BALANCE_COST = 1
 
 #: Integer units of the capacity quantities: 0.1 kg and 1 litre.
 QUANTITY_SCALE = {"weight_kg": 10, "volume_m3": 1000}
@@ -185,6 +198,31 @@ def _off_the_roads(
     return InputError(found)
 
 
+def _nights(visit: Visit, origin: datetime, horizon_s: int) -> tuple[tuple[int, int], ...]:
+    """The gaps of a visit served in the same hours each day (``daily_window``): from each
+    midnight to the opening, and from the closing to the next midnight."""
+    if visit.daily_window is None:
+        return ()
+    opens, closes = visit.daily_window
+    gaps: list[tuple[int, int]] = []
+    day = origin.date()
+    while True:
+        midnight = datetime.combine(day, time(0), tzinfo=origin.tzinfo)
+        if seconds_after(midnight, origin) > horizon_s:
+            return tuple(gaps)
+        next_midnight = datetime.combine(day + timedelta(days=1), time(0), tzinfo=origin.tzinfo)
+        start_s, end_s = seconds_after(midnight, origin), seconds_after(next_midnight, origin)
+        open_s, close_s = (
+            seconds_after(midnight + opens, origin),
+            seconds_after(midnight + closes, origin),
+        )
+        if open_s > start_s:
+            gaps.append((start_s, open_s - 1))
+        if close_s < end_s - 1:
+            gaps.append((close_s + 1, end_s - 1))
+        day += timedelta(days=1)
+
+
 def _time_bounds(problem: Problem, visit: Visit, origin: datetime, horizon_s: int) -> TimeBounds:
     service = duration_to_s(visit.duration)
     if visit.appointment is not None:
@@ -198,7 +236,7 @@ def _time_bounds(problem: Problem, visit: Visit, origin: datetime, horizon_s: in
         earliest, latest = 0, horizon_s
     if visit.deadline is not None:
         latest = min(latest, seconds_after(visit.deadline, origin))
-    return TimeBounds(earliest, latest, service)
+    return TimeBounds(earliest, latest, service, _nights(visit, origin, horizon_s))
 
 
 def _quantities(problem: Problem, nodes: Sequence[int]) -> list[str]:
@@ -213,12 +251,21 @@ def _quantities(problem: Problem, nodes: Sequence[int]) -> list[str]:
 
 
 def compile_problem(
-    problem: Problem, provider: TravelTimeProvider | None = None, keep: Keep | None = None
+    problem: Problem,
+    provider: TravelTimeProvider | None = None,
+    keep: Keep | None = None,
+    due: frozenset[VisitId] | None = None,
+    balance: bool = False,
 ) -> tuple[Instance, IdMap]:
     """Turn ``problem`` into a solver ``Instance`` and the ``IdMap`` that reads its answer.
 
     With ``keep`` (re-planning), each visit prefers the technician it had over its customer's
-    preferred one, and its promised time becomes a soft interval.
+    preferred one, and its promised time becomes a soft interval. ``due`` (a horizon) names
+    the visits whose promise ends inside it: they weigh ``DUE_WEIGHT`` more. A person may
+    appear once per working day (a horizon): their days form one vehicle group, so a visit's
+    preferred technician is preferred on any of them. ``balance`` (a horizon) spreads the work:
+    each second a working day is busier than the fleet's average share (``BALANCE_SLACK`` over
+    it) costs ``BALANCE_COST`` seconds of travel.
     """
     table = build_sites(problem, provider or provider_for(problem))
     origin = problem.midnight
@@ -273,18 +320,20 @@ def compile_problem(
     node_rows = table.visit_row[nodes] if nodes else np.zeros(0, dtype=np.int64)
     relevant = np.concatenate([node_rows, table.start_row, table.end_row])
     largest_leg = int(table.travel_s[np.ix_(relevant, relevant)].max(initial=0))
-    index_of = {tech.id: v for v, tech in enumerate(problem.technicians)}
+    group_of: dict[TechnicianId, int] = {}
+    for tech in problem.technicians:
+        group_of.setdefault(tech.id, len(group_of))
     bonus = duration_to_s(problem.policy.preferred_technician_bonus)
     preferred_list: list[int] = []
     cost_list: list[int] = []
     for i in nodes:
         visit = problem.visits[i]
         kept = keep.technician.get(visit.id) if keep else None
-        if kept is not None and kept in index_of:
-            preferred_list.append(index_of[kept])
+        if kept is not None and kept in group_of:
+            preferred_list.append(group_of[kept])
             cost_list.append(keep.reassign_s if keep else 0)
-        elif visit.preferred is not None and visit.preferred in index_of:
-            preferred_list.append(index_of[visit.preferred])
+        elif visit.preferred is not None and visit.preferred in group_of:
+            preferred_list.append(group_of[visit.preferred])
             cost_list.append(bonus)
         else:
             preferred_list.append(-1)
@@ -300,6 +349,12 @@ def compile_problem(
     # Every node and every route end is reached by one leg at most ``largest_leg`` long.
     most_travel = largest_leg * (len(nodes) + len(vehicles))
     base_penalty = most_travel + int(preference_cost.sum()) + 1
+    busy_target = np.zeros(0, dtype=np.int64)
+    if balance and vehicles:
+        shifts = np.array([v.shift_end_s - v.shift_start_s for v in vehicles], dtype=np.int64)
+        work = sum(bounds[i].service_s for i in nodes)
+        share = min(1.0, BALANCE_SLACK * work / max(1, int(shifts.sum())))
+        busy_target = (shifts * share).astype(np.int64)
     instance = Instance(
         travel_s=table.travel_s,
         distance_m=table.distance_m,
@@ -315,6 +370,7 @@ def compile_problem(
                 * (
                     PRIORITY_WEIGHT[problem.visits[i].priority]
                     + (PROMISED_WEIGHT if keep and problem.visits[i].id in keep.technician else 0)
+                    + (DUE_WEIGHT if due and problem.visits[i].id in due else 0)
                 )
                 for i in nodes
             ],
@@ -326,6 +382,12 @@ def compile_problem(
         preference_cost=preference_cost,
         soft_window_s=soft,
         soft_window_cost=keep.move_cost if keep else 0,
+        vehicle_group=np.array([group_of[t.id] for t in problem.technicians], dtype=np.int64),
+        busy_target_s=busy_target,
+        busy_cost=BALANCE_COST if busy_target.size else 0,
+        gaps_s=tuple(bounds[i].gaps_s for i in nodes)
+        if any(bounds[i].gaps_s for i in nodes)
+        else (),
     )
     buffers = np.array(
         [

@@ -21,7 +21,6 @@ from numpy.typing import NDArray
 from dispatch.model import (
     Problem,
     Technician,
-    TechnicianId,
     Unassigned,
     UnassignedCode,
     Visit,
@@ -43,6 +42,9 @@ class TimeBounds:
     earliest_s: int
     latest_s: int
     service_s: int
+    #: Intervals ``(a, b)`` inside the bounds the service may not start in (the nights
+    #: between the hours a horizon's visit is served in each day).
+    gaps_s: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +80,6 @@ def screen_visits(
     radius_km = _radius_km(
         problem, distance_m, visit_site, start_site if base_site is None else base_site
     )
-    index_of = {tech.id: i for i, tech in enumerate(problem.technicians)}
     origin = problem.midnight
     shifts = np.array(
         [
@@ -94,8 +95,22 @@ def screen_visits(
         earliest = np.maximum(shifts[:, 0] + reach_s, bounds[i].earliest_s)
         latest = np.minimum(shifts[:, 1] - back_s - bounds[i].service_s, bounds[i].latest_s)
         fits_time = earliest <= latest
-        outcomes.append(_screen(problem, visit, index_of, radius_km[i], fits_time))
+        if bounds[i].gaps_s:
+            fits_time &= [
+                _starts_between(int(low), int(high), bounds[i].gaps_s)
+                for low, high in zip(earliest, latest, strict=True)
+            ]
+        outcomes.append(_screen(problem, visit, radius_km[i], fits_time))
     return outcomes
+
+
+def _starts_between(low: int, high: int, gaps: Sequence[tuple[int, int]]) -> bool:
+    """Whether some moment of ``[low, high]`` lies outside every gap."""
+    for gap_low, gap_high in sorted(gaps):
+        if low < gap_low:
+            break
+        low = max(low, gap_high + 1)
+    return low <= high
 
 
 def _radius_km(
@@ -131,12 +146,12 @@ def _limit(problem: Problem, technician: Technician) -> float:
 def _screen(
     problem: Problem,
     visit: Visit,
-    index_of: dict[TechnicianId, int],
     radius_km: NDArray[np.float64],
     fits_time: NDArray[np.bool_],
 ) -> Screening:
     techs = problem.technicians
-    pool = [index_of[visit.pinned_to]] if visit.pinned_to else list(range(len(techs)))
+    # A person works on several days of a horizon: a pin holds them on each.
+    pool = [c for c, t in enumerate(techs) if t.id == visit.pinned_to or not visit.pinned_to]
 
     def left_out(code: UnassignedCode, reason: str, candidates: Sequence[int]) -> Screening:
         if visit.pinned_to:

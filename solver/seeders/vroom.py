@@ -155,7 +155,10 @@ def vroom_routes(
                 delivery=[int(q) for q in instance.demand[node]],
                 skills=node_skills[node],
                 priority=round(_VROOM_TOP_PRIORITY * int(instance.penalty[node]) / top_penalty),
-                time_windows=[vroom.TimeWindow(*(int(t) for t in instance.window_s[node]))],
+                time_windows=[
+                    vroom.TimeWindow(low, high)
+                    for low, high in instance.windows(node) or [tuple(instance.window_s[node])]
+                ],
             )
             for node in range(instance.n_nodes)
         ]

@@ -1,0 +1,471 @@
+"""Validate a horizon problem (several days, ``docs/contract.md``, Horizon) into a ``Horizon``.
+
+Every rule of a day problem holds for each of its days: a technician's working day is checked
+by the day's own rules (``build_technician``), a visit's fields by ``build_visit``. This module
+adds what only a horizon has: calendars (which dates each technician works, with which shift),
+spans (``date``, ``earliest``/``latest``, ``reported_at`` with its date, a daily ``window``)
+and recurring rounds expanded into dated visits (``dispatch.horizon.rounds``). Every problem is
+named with its path and id, and all of them are reported at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import ValidationError
+
+from dispatch.contract.schema import (
+    HorizonProblemIn,
+    HorizonTechnicianIn,
+    HorizonVisitIn,
+    RoundIn,
+    TechnicianIn,
+    VisitIn,
+    WindowIn,
+    WorkdayIn,
+)
+from dispatch.contract.validate import (
+    Scope,
+    build_policy,
+    build_technician,
+    build_travel,
+    build_visit,
+    check_unique,
+    load_json,
+    pydantic_errors,
+)
+from dispatch.errors import FieldError, InputError
+from dispatch.horizon.rounds import Every, due_dates
+from dispatch.model import (
+    Horizon,
+    Policy,
+    Priority,
+    RoundOccurrence,
+    Technician,
+    TimeWindow,
+    Unassigned,
+    UnassignedCode,
+    Visit,
+    VisitId,
+)
+from dispatch.units import clock_to_datetime, iso
+
+__all__ = ["WEEKDAYS", "is_horizon", "occurrence_id", "parse_horizon", "workday_of"]
+
+#: Weekday names of a calendar, Monday first (``date.weekday()`` order).
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+#: Keys of a visit that only a horizon has; a day problem of the horizon drops them.
+_HORIZON_VISIT_KEYS = frozenset({"date", "earliest", "latest", "reported_at"})
+
+
+def is_horizon(raw: object) -> bool:
+    """Whether decoded JSON is a horizon problem (it has ``horizon`` rather than ``date``)."""
+    return isinstance(raw, Mapping) and "horizon" in raw
+
+
+def occurrence_id(round_id: str, due: date) -> str:
+    """The visit id of a round's due date: ``R1@2026-12-08``."""
+    return f"{round_id}@{due.isoformat()}"
+
+
+def workday_of(technician: HorizonTechnicianIn, day: date) -> WorkdayIn | None:
+    """The shift and breaks ``technician`` works on ``day``, or ``None`` for a day off:
+    a date override first, then days off, then the weekday, then the usual shift."""
+    usual = WorkdayIn(shift=technician.shift, breaks=technician.breaks)
+    calendar = technician.calendar
+    if calendar is None:
+        return usual
+    text = day.isoformat()
+    if text in calendar.dates:
+        return calendar.dates[text]
+    if text in calendar.days_off:
+        return None
+    weekday = WEEKDAYS[day.weekday()]
+    if weekday in calendar.weekdays:
+        return calendar.weekdays[weekday]
+    return usual
+
+
+def parse_horizon(raw: str | bytes | Mapping[str, Any], *, stored: bool = False) -> Horizon:
+    """Validate a horizon problem given as JSON text or decoded JSON.
+
+    ``stored``: read with the lenient types of a stored problem (see ``parse_problem``).
+
+    Raises
+    ------
+    InputError
+        Listing every problem found, each with its path and entity id.
+    """
+    data = load_json(raw) if isinstance(raw, str | bytes) else raw
+    if not isinstance(data, Mapping):
+        raise InputError([FieldError("", "a problem must be a JSON object")])
+    try:
+        wire = HorizonProblemIn.model_validate(data, strict=False if stored else None)
+    except ValidationError as error:
+        raise InputError(pydantic_errors(error, data)) from error
+    errors: list[FieldError] = []
+    horizon = _build(wire, errors)
+    if errors or horizon is None:
+        unique = list(dict.fromkeys(errors))  # a technician's error repeats on each workday
+        raise InputError(unique)
+    return horizon
+
+
+def _dates(wire: HorizonProblemIn, errors: list[FieldError]) -> tuple[date, ...] | None:
+    try:
+        first = date.fromisoformat(wire.horizon.start)
+    except ValueError:
+        errors.append(FieldError("horizon.start", f"{wire.horizon.start!r} is not a date"))
+        return None
+    return tuple(first + timedelta(days=k) for k in range(wire.horizon.days))
+
+
+def _zone(name: str, errors: list[FieldError]) -> ZoneInfo | None:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        errors.append(
+            FieldError(
+                "timezone",
+                f"unknown time zone {name!r} (use an IANA name such as 'Asia/Shanghai')",
+            )
+        )
+        return None
+
+
+def _build(wire: HorizonProblemIn, errors: list[FieldError]) -> Horizon | None:
+    dates = _dates(wire, errors)
+    zone = _zone(wire.timezone, errors)
+    policy = build_policy(wire.policy, errors)
+    travel = build_travel(wire.travel, errors)
+    check_unique(wire.technicians, "technicians", errors)
+    check_unique(wire.visits, "visits", errors)
+    check_unique(wire.rounds, "rounds", errors)
+    if dates is None or zone is None:
+        return None
+    matrix_size = len(travel.durations_min) if travel else None
+    start = datetime.combine(dates[0], datetime.min.time(), tzinfo=zone)
+    end = datetime.combine(dates[-1] + timedelta(days=1), datetime.min.time(), tzinfo=zone)
+    workdays = [
+        workday
+        for i, row in enumerate(wire.technicians)
+        for workday in _workdays(
+            row, Scope(errors, f"technicians[{i}]", row.id), dates, zone, matrix_size
+        )
+    ]
+    known = {row.id for row in wire.technicians}
+    context = _Context(dates, zone, policy, matrix_size, known, start, end)
+    visits: list[Visit] = []
+    promised: set[VisitId] = set()
+    beyond: list[Unassigned] = []
+    for i, row in enumerate(wire.visits):
+        found = _visit(row, Scope(errors, f"visits[{i}]", row.id), context)
+        if found is not None:
+            _place(found[0], found[1], context, visits, promised, beyond)
+    occurrences: list[RoundOccurrence] = []
+    for j, round_row in enumerate(wire.rounds):
+        scope = Scope(errors, f"rounds[{j}]", round_row.id)
+        _check_round_staff(round_row, wire.technicians, scope)
+        for occurrence, visit, is_promised in _round(round_row, scope, context):
+            occurrences.append(occurrence)
+            _place(visit, is_promised, context, visits, promised, beyond)
+    taken = {row.id for row in wire.visits}
+    for occurrence in occurrences:
+        if occurrence.visit_id in taken:
+            errors.append(
+                FieldError(
+                    "visits",
+                    f"id {occurrence.visit_id} is also a due date of round {occurrence.round_id}",
+                    occurrence.visit_id,
+                )
+            )
+    return Horizon(
+        dates=dates,
+        timezone=zone,
+        policy=policy,
+        workdays=tuple(sorted(workdays, key=lambda t: t.shift.start)),
+        visits=tuple(visits),
+        promised=frozenset(promised),
+        rounds=tuple(occurrences),
+        beyond=tuple(beyond),
+        travel=travel,
+    )
+
+
+class _Context:
+    """What every visit of a horizon is read against."""
+
+    def __init__(
+        self,
+        dates: tuple[date, ...],
+        zone: ZoneInfo,
+        policy: Policy,
+        matrix_size: int | None,
+        technicians: set[str],
+        start: datetime,
+        end: datetime,
+    ) -> None:
+        self.dates, self.zone, self.policy = dates, zone, policy
+        self.matrix_size, self.technicians = matrix_size, technicians
+        self.start, self.end = start, end
+
+    def moment(self, scope: Scope, field: str, text: str) -> datetime | None:
+        """A local ``YYYY-MM-DDTHH:MM`` as an aware moment in the horizon's zone."""
+        try:
+            naive = datetime.fromisoformat(text)
+        except ValueError:
+            scope.add(field, f"{text!r} is not a moment YYYY-MM-DDTHH:MM")
+            return None
+        return naive.replace(tzinfo=self.zone)
+
+    def day(self, scope: Scope, field: str, text: str) -> date | None:
+        """A date of the horizon."""
+        try:
+            found = date.fromisoformat(text)
+        except ValueError:
+            scope.add(field, f"{text!r} is not a date YYYY-MM-DD")
+            return None
+        if found not in self.dates:
+            scope.add(
+                field,
+                f"{text} is outside the horizon {self.dates[0].isoformat()} to "
+                f"{self.dates[-1].isoformat()}",
+            )
+            return None
+        return found
+
+
+def _place(
+    visit: Visit,
+    is_promised: bool,
+    context: _Context,
+    visits: list[Visit],
+    promised: set[VisitId],
+    beyond: list[Unassigned],
+) -> None:
+    """File a visit as planned in the horizon, or as beyond it when its span starts after."""
+    assert visit.window is not None or visit.appointment is not None
+    opens = visit.appointment or (visit.window.start if visit.window else context.start)
+    if opens >= context.end:
+        beyond.append(
+            Unassigned(
+                visit.id,
+                UnassignedCode.BEYOND_HORIZON,
+                f"due from {iso(opens)}, after the horizon: it goes into the next one",
+            )
+        )
+        return
+    visits.append(visit)
+    if is_promised:
+        promised.add(visit.id)
+
+
+def _workdays(
+    row: HorizonTechnicianIn,
+    scope: Scope,
+    dates: tuple[date, ...],
+    zone: ZoneInfo,
+    matrix_size: int | None,
+) -> list[Technician]:
+    calendar = row.calendar
+    if calendar is not None:
+        for k, text in enumerate(calendar.days_off):
+            if text in calendar.dates:
+                scope.add(f"calendar.days_off[{k}]", f"{text} is also a working date in 'dates'")
+            _a_date(scope, f"calendar.days_off[{k}]", text)
+        for text in calendar.dates:
+            _a_date(scope, f"calendar.dates.{text}", text)
+    day_row = TechnicianIn.model_validate(row.model_dump(exclude={"calendar"}))
+    found = []
+    for day in dates:
+        workday = workday_of(row, day)
+        if workday is None:
+            continue
+        where = _workday_path(row, day)
+        shifted = day_row.model_copy(update={"shift": workday.shift, "breaks": workday.breaks})
+        day_scope = Scope(scope.errors, f"{scope.path}{where}", scope.entity_id)
+        found.append(build_technician(shifted, day_scope, day, zone, matrix_size))
+    return found
+
+
+def _workday_path(row: HorizonTechnicianIn, day: date) -> str:
+    """Where a day's shift was written: ``.calendar.dates.2026-12-10``, ``.calendar.weekdays.sat``
+    or nothing (the usual ``shift``)."""
+    calendar = row.calendar
+    if calendar is None:
+        return ""
+    if day.isoformat() in calendar.dates:
+        return f".calendar.dates.{day.isoformat()}"
+    weekday = WEEKDAYS[day.weekday()]
+    return f".calendar.weekdays.{weekday}" if weekday in calendar.weekdays else ""
+
+
+def _a_date(scope: Scope, field: str, text: str) -> None:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        scope.add(field, f"{text!r} is not a date YYYY-MM-DD")
+
+
+def _daily(scope: Scope, window: WindowIn) -> tuple[timedelta, timedelta]:
+    """A daily window as offsets from midnight."""
+    opens = clock_to_datetime(window.start, date(2000, 1, 3), ZoneInfo("UTC"))
+    closes = clock_to_datetime(window.end, date(2000, 1, 3), ZoneInfo("UTC"))
+    midnight = datetime(2000, 1, 3, tzinfo=ZoneInfo("UTC"))
+    if closes < opens:
+        scope.add("window.end", f"{window.end} is before start {window.start}")
+    return opens - midnight, closes - midnight
+
+
+def _visit(row: HorizonVisitIn, scope: Scope, context: _Context) -> tuple[Visit, bool] | None:
+    """The visit of a horizon with its span, and whether its promise ends inside the horizon."""
+    day_fields = row.model_dump(exclude=set(_HORIZON_VISIT_KEYS))
+    if row.date is not None:
+        if row.earliest is not None or row.latest is not None:
+            scope.add("date", "a visit fixed on a date has no 'earliest' or 'latest'")
+        day = context.day(scope, "date", row.date)
+        if day is None:
+            return None
+        if row.reported_at is not None:
+            scope.add("reported_at", "a visit fixed on a date is not reported at a moment")
+        visit = build_visit(
+            VisitIn.model_validate(day_fields),
+            scope,
+            day,
+            context.zone,
+            context.policy,
+            context.matrix_size,
+            context.technicians,
+        )
+        if visit.appointment is None and visit.window is None:
+            visit = replace(
+                visit,
+                window=TimeWindow(
+                    clock_to_datetime("00:00", day, context.zone),
+                    clock_to_datetime("24:00", day, context.zone),
+                ),
+            )
+        return visit, True
+    if row.appointment is not None:
+        scope.add("appointment", "needs a 'date' in a horizon")
+    daily = _daily(scope, row.window) if row.window is not None else None
+    day_fields.pop("window", None)
+    visit = build_visit(
+        VisitIn.model_validate(day_fields),
+        scope,
+        context.dates[0],
+        context.zone,
+        context.policy,
+        context.matrix_size,
+        context.technicians,
+    )
+    opens, closes, is_promised = context.start, context.end, False
+    reported = context.moment(scope, "reported_at", row.reported_at) if row.reported_at else None
+    deadline = None
+    if reported is not None:
+        opens = reported
+        if row.priority == Priority.URGENT.label:
+            deadline = reported + context.policy.urgent_response
+            is_promised = deadline <= context.end
+        else:
+            closes = reported + context.policy.general_response
+            is_promised = closes <= context.end
+    earliest = context.moment(scope, "earliest", row.earliest) if row.earliest else None
+    if earliest is not None:
+        opens = max(opens, earliest)
+    if row.latest is not None:
+        latest = context.moment(scope, "latest", row.latest)
+        if latest is not None:
+            closes, is_promised = latest, latest <= context.end
+            if earliest is not None and latest < earliest:
+                scope.add("latest", f"{row.latest} is before earliest {row.earliest}")
+    if closes < context.start or (deadline is not None and deadline < context.start):
+        # Overdue before the horizon began: due now, and first among equals.
+        opens, closes, deadline, is_promised = context.start, context.end, None, True
+    opens = max(opens, context.start)
+    closes = max(closes, opens)
+    return (
+        replace(
+            visit,
+            window=TimeWindow(opens, closes),
+            daily_window=daily,
+            reported_at=reported,
+            deadline=deadline,
+        ),
+        is_promised,
+    )
+
+
+def _check_round_staff(row: RoundIn, technicians: list[HorizonTechnicianIn], scope: Scope) -> None:
+    """A round nobody on the roster could ever serve is an input error, not a silent gap."""
+    needed = set(row.required_skills)
+    able = [t for t in technicians if needed <= set(t.skills) and t.crew_size >= row.crew_size]
+    if not able:
+        names = ", ".join(f"'{skill}'" for skill in sorted(needed)) or "no skill"
+        scope.add(
+            "required_skills",
+            f"no technician has {names} in a crew of {row.crew_size} or more: no one can serve it",
+        )
+    for field, ref in (
+        ("technician", row.technician),
+        ("preferred_technician", row.preferred_technician),
+    ):
+        if ref is not None and not any(t.id == ref for t in technicians):
+            scope.add(field, f"unknown technician '{ref}'")
+
+
+def _round(
+    row: RoundIn, scope: Scope, context: _Context
+) -> list[tuple[RoundOccurrence, Visit, bool]]:
+    every = row.every
+    if (every.weeks is None) == (every.months is None):
+        scope.add("every", "give either 'weeks' or 'months' (one of them)")
+        return []
+    period = Every(weeks=every.weeks or 0, months=every.months or 0)
+    if 2 * row.tolerance_days >= period.shortest_days:
+        scope.add(
+            "tolerance_days",
+            f"{row.tolerance_days} days either side would let two due dates overlap "
+            f"(the period is {period.shortest_days} days or more)",
+        )
+        return []
+    if (row.last_served is None) == (row.first_due is None):
+        scope.add("last_served", "give either 'last_served' or 'first_due' (one of them)")
+        return []
+    try:
+        if row.last_served is not None:
+            first_due = period.after(date.fromisoformat(row.last_served))
+        else:
+            first_due = date.fromisoformat(row.first_due or "")
+    except ValueError:
+        field = "last_served" if row.last_served is not None else "first_due"
+        scope.add(field, f"{row.last_served or row.first_due!r} is not a date YYYY-MM-DD")
+        return []
+    daily = _daily(scope, row.window) if row.window is not None else None
+    job = row.model_dump(
+        exclude={"id", "every", "tolerance_days", "last_served", "first_due", "window"}
+    )
+    found = []
+    for due in due_dates(period, row.tolerance_days, first_due, context.dates):
+        visit_id = occurrence_id(row.id, due.due)
+        visit = build_visit(
+            VisitIn.model_validate({"id": visit_id, **job}),
+            scope,
+            context.dates[0],
+            context.zone,
+            context.policy,
+            context.matrix_size,
+            context.technicians,
+        )
+        opens = clock_to_datetime("00:00", due.earliest, context.zone)
+        closes = clock_to_datetime("24:00", due.latest, context.zone)
+        visit = replace(visit, window=TimeWindow(opens, closes), daily_window=daily)
+        occurrence = RoundOccurrence(
+            row.id, VisitId(visit_id), due.due, due.earliest, due.latest, due.overdue_since
+        )
+        found.append((occurrence, visit, closes <= context.end))
+    return found

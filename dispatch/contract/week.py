@@ -1,0 +1,161 @@
+"""The week document (``docs/contract.md``, Week plan): a horizon's plan as the contract's JSON.
+
+Each date points at its own stored day plan; the week adds what only a week shows: per day and
+technician the stops, hours and utilisation, what was left out with its promise, every due
+date of every round with its status, and the week's headline figures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from dispatch.model import Horizon, Plan, Problem, Unassigned, UnassignedCode, Visit, VisitId
+from dispatch.units import iso
+
+__all__ = ["WeekDay", "promise_end", "week_document"]
+
+
+@dataclass(frozen=True, slots=True)
+class WeekDay:
+    """One date of a planned horizon: its stored day plan, or nothing when nobody works."""
+
+    date: date
+    plan_id: str | None = None
+    problem_id: str | None = None
+    problem: Problem | None = None
+    plan: Plan | None = None
+
+
+def promise_end(visit: Visit) -> datetime | None:
+    """The latest service start the customer was promised: the appointment, the urgent
+    deadline or the end of the window (a span)."""
+    if visit.appointment is not None:
+        return visit.appointment
+    ends = [
+        moment for moment in (visit.deadline, visit.window.end if visit.window else None) if moment
+    ]
+    return min(ends) if ends else None
+
+
+def _hours(duration: timedelta) -> float:
+    return round(duration.total_seconds() / 3600, 2)
+
+
+def _day(entry: WeekDay) -> dict[str, Any]:
+    if entry.plan is None or entry.problem is None or entry.plan.kpis is None:
+        return {
+            "date": entry.date.isoformat(),
+            "plan_id": None,
+            "problem_id": None,
+            "visits": 0,
+            "distance_km": 0.0,
+            "utilisation": 0.0,
+            "technicians": [],
+        }
+    shifts = {t.id: t.shift.end - t.shift.start for t in entry.problem.technicians}
+    technicians = [
+        {
+            "technician_id": route.technician_id,
+            "stops": len(route.stops),
+            "hours": _hours(route.end_time - route.start_time),
+            "utilisation": round((route.travel + route.service) / shifts[route.technician_id], 4)
+            if shifts[route.technician_id]
+            else 0.0,
+        }
+        for route in entry.plan.routes
+    ]
+    return {
+        "date": entry.date.isoformat(),
+        "plan_id": entry.plan_id,
+        "problem_id": entry.problem_id,
+        "visits": entry.plan.kpis.assigned,
+        "distance_km": entry.plan.kpis.distance_km,
+        "utilisation": entry.plan.kpis.utilisation,
+        "technicians": technicians,
+    }
+
+
+def week_document(
+    horizon: Horizon,
+    days: Sequence[WeekDay],
+    unassigned: Sequence[Unassigned],
+    *,
+    week_id: str,
+    problem_id: str,
+    created_at: datetime,
+    solve_s: float,
+) -> dict[str, Any]:
+    """The week document of a planned horizon."""
+    visits: dict[VisitId, Visit] = {visit.id: visit for visit in horizon.visits}
+    served: dict[VisitId, tuple[date, datetime]] = {}
+    for entry in days:
+        for route in entry.plan.routes if entry.plan else ():
+            for stop in route.stops:
+                served[stop.visit_id] = (entry.date, stop.service_start)
+    within = sum(
+        1
+        for visit_id, (_, start) in served.items()
+        if (end := promise_end(visits[visit_id])) is None or start <= end
+    )
+    left = {u.visit_id: u for u in unassigned}
+    rounds = []
+    for occurrence in horizon.rounds:
+        placed = served.get(occurrence.visit_id)
+        if placed is not None:
+            status = "overdue" if occurrence.overdue_since else "planned"
+        elif (
+            left.get(occurrence.visit_id)
+            and left[occurrence.visit_id].code is UnassignedCode.BEYOND_HORIZON
+        ):
+            status = "beyond_horizon"
+        else:
+            status = "unassigned"
+        rounds.append(
+            {
+                "round_id": occurrence.round_id,
+                "visit_id": occurrence.visit_id,
+                "due": occurrence.due.isoformat(),
+                "earliest": occurrence.earliest.isoformat(),
+                "latest": occurrence.latest.isoformat(),
+                "status": status,
+                "date": placed[0].isoformat() if placed else None,
+                "overdue_since": occurrence.overdue_since.isoformat()
+                if occurrence.overdue_since
+                else None,
+            }
+        )
+    shaped = [_day(entry) for entry in days]
+    working = [day["utilisation"] for day, entry in zip(shaped, days, strict=True) if entry.plan]
+    return {
+        "week_id": week_id,
+        "problem_id": problem_id,
+        "created_at": iso(created_at),
+        "timezone": horizon.timezone.key,
+        "dates": [day.isoformat() for day in horizon.dates],
+        "days": shaped,
+        "unassigned": [
+            {
+                "visit_id": item.visit_id,
+                "code": item.code.value,
+                "reason": item.reason,
+                "latest": iso(end)
+                if item.visit_id in visits and (end := promise_end(visits[item.visit_id]))
+                else None,
+                "candidates": list(item.candidates),
+            }
+            for item in unassigned
+        ],
+        "rounds": rounds,
+        "kpis": {
+            "visits": len(horizon.visits) + len(horizon.beyond),
+            "assigned": len(served),
+            "within_promise": within,
+            "distance_km": round(sum(day["distance_km"] for day in shaped), 1),
+            "utilisation_max": max(working, default=0.0),
+            "utilisation_min": min(working, default=0.0),
+            "solve_s": round(solve_s, 2),
+        },
+    }

@@ -1,0 +1,112 @@
+"""The desk's roll forward: the next horizon of a stored week, from what its days reported.
+
+One use case for ``fieldroute roll WEEK_ID --from DATE`` and ``POST /v1/weeks/{id}/roll``
+(``docs/contract.md``, Week plan, *Rolling forward*). It reads the week, its horizon problem and
+the latest version of each day's plan, turns the day plans' reports into ``Outcomes`` and hands
+them to ``dispatch.horizon.roll.next_horizon``, where the rules live. It stores nothing: the
+caller plans (and so stores) the next horizon when it wants it.
+
+What a day plan's latest version says of a visit:
+
+- a stop with ``status`` ``done`` was done that day (a stop on a date before ``DATE`` nobody
+  reported on counts as done only with ``assume_done``, whatever its status);
+- ``unassigned`` with code ``cancelled`` or ``not_completed``: cancelled, or attempted and not
+  done (the attempt's ``done`` stop does not make it done);
+- anything else (still planned, left out of the day or of the week): still open.
+
+A visit a day's events added (``new_visit``) is not in the horizon: it joins the next one as a
+visit fixed on the day it was added to (``dispatch.horizon.roll.added_visit``), so nothing
+reported during the week falls through the gap.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from typing import Any
+
+from dispatch.horizon.roll import Outcomes, added_visit, next_horizon
+from dispatch.model import UnassignedCode
+from dispatch.persistence import Store
+
+__all__ = ["roll_week"]
+
+logger = logging.getLogger(__name__)
+
+
+def roll_week(
+    store: Store,
+    week_id: str,
+    *,
+    start: date,
+    days: int | None = None,
+    assume_done: bool = False,
+) -> dict[str, Any]:
+    """The horizon that follows the stored week ``week_id`` from ``start``.
+
+    Parameters
+    ----------
+    store
+        Where the week, its horizon problem and its day plans are.
+    week_id
+        The week to roll forward.
+    start
+        The first date of the next horizon.
+    days
+        How many dates it plans; default: as many as the week.
+    assume_done
+        Count every stop still on a route of a date before ``start`` as done on that date,
+        although nobody reported it done.
+
+    Returns
+    -------
+    dict
+        The next horizon problem, in the contract's JSON (not stored).
+
+    Raises
+    ------
+    NotFoundError
+        Unknown week (or a part of it missing from the store).
+    InputError
+        The next horizon would not be valid: ``days`` out of range, or a visit fixed on a date
+        after its last date.
+    """
+    week = store.load_week(week_id)
+    raw = store.load_problem(week["problem_id"])
+    known = {row["id"] for row in raw["visits"]}
+    known |= {occurrence["visit_id"] for occurrence in week.get("rounds", [])}
+    done: dict[str, date] = {}
+    cancelled: set[str] = set()
+    not_completed: set[str] = set()
+    added: list[dict[str, Any]] = []
+    for entry in week["days"]:
+        plan_id = entry.get("plan_id")
+        if plan_id is None:
+            continue
+        day = date.fromisoformat(entry["date"])
+        plan = store.load_plan(plan_id)
+        for route in plan["routes"]:
+            for stop in route["stops"]:
+                if stop.get("status") == "done" or (assume_done and day < start):
+                    done[stop["visit_id"]] = day
+        for item in plan["unassigned"]:
+            if item["code"] == UnassignedCode.CANCELLED.value:
+                cancelled.add(item["visit_id"])
+            elif item["code"] == UnassignedCode.NOT_COMPLETED.value:
+                not_completed.add(item["visit_id"])
+        if plan["version"] > 1:  # only events add visits to a day
+            day_raw = store.load_problem_of_plan(plan_id)
+            added += [added_visit(row, day) for row in day_raw["visits"] if row["id"] not in known]
+    outcomes = Outcomes(done, frozenset(cancelled), frozenset(not_completed))
+    logger.info(
+        "rolling week %s forward from %s: %d done, %d cancelled, %d not completed, %d added",
+        week_id,
+        start,
+        sum(1 for visit_id in done if outcomes.is_done(visit_id)),
+        len(cancelled),
+        len(not_completed),
+        len(added),
+        extra={"week_id": week_id},
+    )
+    horizon = {**raw, "visits": [*raw["visits"], *added]}
+    return next_horizon(horizon, outcomes, start=start, days=days)

@@ -1,0 +1,127 @@
+"""The desk's plan of the coming days: solve a horizon, cut it into day plans, check, store.
+
+One use case for ``fieldroute solve WEEK.json`` and the service's solve jobs of a stored
+horizon. Every date with someone working becomes an ordinary day plan (its own day problem,
+``dispatch.horizon.days``), checked by the independent checker like any day, so each keeps its
+map, driver links, events and time-tracking card; the week document
+(``dispatch.contract.week``) points at them. Everything is stored in one transaction before
+the caller hears of it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
+from typing import Any
+
+from dispatch.contract.record import plan_record
+from dispatch.contract.serialize import plan_document
+from dispatch.contract.validate import parse_problem
+from dispatch.contract.week import WeekDay, week_document
+from dispatch.desk.solve import checker_places
+from dispatch.horizon.days import day_problem
+from dispatch.model import Horizon
+from dispatch.persistence.store import StoredDay, new_id
+from dispatch.planning import Progress, SolveParams
+from dispatch.planning.kpi import compute_kpis
+from dispatch.planning.week import plan_week
+from dispatch.travel import Roads, pair_lookup, provider_for
+from dispatch.verify import CheckReport, check_plan, matrix_lookup
+
+__all__ = ["SolvedWeek", "solve_week"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class SolvedWeek:
+    """A stored week: its document and what the checker found in each day's plan."""
+
+    document: dict[str, Any]
+    reports: dict[date, CheckReport]
+
+    @property
+    def violations(self) -> int:
+        """Rules broken, over every day."""
+        return sum(len(report.violations) for report in self.reports.values())
+
+
+def solve_week(
+    raw: Mapping[str, Any],
+    horizon: Horizon,
+    *,
+    params: SolveParams,
+    save: Callable[[dict[str, Any], Sequence[StoredDay]], object],
+    week_id: str | None = None,
+    problem_id: str | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+    roads: Roads | None = None,
+) -> SolvedWeek:
+    """Plan ``horizon`` (``raw`` as sent, validated), check each day's plan and store it all.
+
+    Parameters
+    ----------
+    raw, horizon
+        The horizon as sent and as validated (``dispatch.contract.horizon.parse_horizon``).
+    params
+        The search (``dispatch.desk.solve.solve_params``).
+    save
+        Writes the week document and its days (``Store.save_week``), in one transaction.
+    week_id, problem_id
+        The week's id and its horizon problem's; new ones by default.
+    on_progress
+        Hears the search's progress.
+    roads
+        The OSRM server this process was given, for a horizon on roads.
+    """
+    week_id = week_id or new_id("wk")
+    problem_id = problem_id or new_id("pr")
+    provider = provider_for(horizon.as_problem(), roads=roads)
+    planned = plan_week(horizon, provider=provider, params=params, on_progress=on_progress)
+    created = datetime.now(UTC)
+    entries: list[WeekDay] = []
+    stored: list[StoredDay] = []
+    reports: dict[date, CheckReport] = {}
+    working = {t.shift.start.date() for t in horizon.workdays}
+    for day, day_plan in planned.days:
+        if day not in working:
+            entries.append(WeekDay(day))
+            continue
+        placed = [stop.visit_id for route in day_plan.routes for stop in route.stops]
+        day_raw = day_problem(raw, horizon, day, placed)
+        problem = parse_problem(day_raw)
+        plan = replace(day_plan, kpis=compute_kpis(problem, day_plan))
+        plan_id, day_problem_id = new_id("pl"), new_id("pr")
+        document = plan_document(
+            problem, plan, plan_id=plan_id, version=1, created_at=created
+        ).model_dump(mode="json")
+        lookup = (
+            matrix_lookup(day_raw)
+            if problem.travel is not None
+            else pair_lookup(provider, known=checker_places(problem))
+        )
+        report = check_plan(day_raw, document, lookup)
+        if report.violations:
+            logger.error(
+                "week %s, %s: the plan breaks %d rules: %s",
+                week_id,
+                day,
+                len(report.violations),
+                report.violations[:5],
+            )
+        reports[day] = report
+        entries.append(WeekDay(day, plan_id, day_problem_id, problem, plan))
+        stored.append(StoredDay(day_problem_id, day_raw, document, plan_record(plan)))
+    document = week_document(
+        horizon,
+        entries,
+        planned.unassigned,
+        week_id=week_id,
+        problem_id=problem_id,
+        created_at=created,
+        solve_s=planned.solve_s,
+    )
+    save(document, stored)
+    return SolvedWeek(document, reports)

@@ -1,0 +1,128 @@
+"""Cut a planned horizon into day problems: the contract's JSON of one date of it.
+
+Each day of a horizon plan is stored as an ordinary day plan, so it keeps every day's tool
+(map, driver links, events, time-tracking card, the independent checker). Its day problem lists
+the technicians working that date, with that date's shift and breaks, and the visits placed on
+it, each with the times that hold on that date: a fixed visit keeps its appointment or window,
+a visit due within a span gets the part of the span that falls on the date (and the daily
+hours it is served in) as its ``window``, an urgent fault keeps its ``reported_at`` when
+reported that date (else its deadline bounds the window), a round's due date becomes a visit
+of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from dispatch.model import Horizon, Technician, Visit
+from dispatch.units import as_minutes
+
+__all__ = ["day_problem"]
+
+#: Keys only a horizon has, left out of a day problem.
+_HORIZON_ONLY = frozenset(
+    {
+        "calendar",
+        "date",
+        "earliest",
+        "latest",
+        "reported_at",
+        "every",
+        "tolerance_days",
+        "last_served",
+        "first_due",
+        "window",
+        "appointment",
+    }
+)
+
+
+def _clock(moment: datetime, day: date) -> str:
+    """``HH:MM`` of ``moment`` on ``day``; the next midnight is ``24:00``."""
+    if moment.date() > day:
+        return "24:00"
+    return moment.strftime("%H:%M")
+
+
+def _midnight(day: date, horizon: Horizon) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=horizon.timezone)
+
+
+def _technician(raw: Mapping[str, Any], workday: Technician, day: date) -> dict[str, Any]:
+    row = {key: value for key, value in raw.items() if key not in _HORIZON_ONLY}
+    row["shift"] = {
+        "start": _clock(workday.shift.start, day),
+        "end": _clock(workday.shift.end, day),
+    }
+    row["breaks"] = [
+        {
+            "start": _clock(b.window.start, day),
+            "end": _clock(b.window.end, day),
+            "duration_min": as_minutes(b.duration),
+        }
+        for b in workday.breaks
+    ]
+    return row
+
+
+def _times(visit: Visit, day: date, horizon: Horizon) -> dict[str, Any]:
+    """The visit's time fields on ``day``."""
+    if visit.appointment is not None:
+        return {"appointment": _clock(visit.appointment, day)}
+    opens, closes = _midnight(day, horizon), _midnight(day + timedelta(days=1), horizon)
+    low, high = opens, closes
+    if visit.window is not None:
+        low, high = max(low, visit.window.start), min(high, visit.window.end)
+    if visit.daily_window is not None:
+        low, high = (
+            max(low, opens + visit.daily_window[0]),
+            min(high, opens + visit.daily_window[1]),
+        )
+    times: dict[str, Any] = {}
+    if visit.deadline is not None and visit.reported_at is not None:
+        if visit.reported_at.date() == day:
+            times["reported_at"] = _clock(visit.reported_at, day)
+        else:
+            high = min(high, visit.deadline)
+    if (low, high) != (opens, closes):
+        times["window"] = {"start": _clock(low, day), "end": _clock(high, day)}
+    return times
+
+
+def day_problem(
+    raw: Mapping[str, Any], horizon: Horizon, day: date, visit_ids: Collection[str]
+) -> dict[str, Any]:
+    """The day problem of ``day`` in the horizon ``raw`` (validated as ``horizon``) holding
+    the visits ``visit_ids`` placed on it."""
+    working = {t.id: t for t in horizon.workdays if t.shift.start.date() == day}
+    technicians = [
+        _technician(row, working[row["id"]], day)
+        for row in raw["technicians"]
+        if row["id"] in working
+    ]
+    sources: dict[str, Mapping[str, Any]] = {row["id"]: row for row in raw["visits"]}
+    rounds = {row["id"]: row for row in raw.get("rounds", [])}
+    for occurrence in horizon.rounds:
+        sources[occurrence.visit_id] = {**rounds[occurrence.round_id], "id": occurrence.visit_id}
+    wanted = set(visit_ids)
+    visits = []
+    for visit in horizon.visits:
+        if visit.id not in wanted:
+            continue
+        row = {key: value for key, value in sources[visit.id].items() if key not in _HORIZON_ONLY}
+        if row.get("preferred_technician") not in working:
+            row.pop("preferred_technician", None)
+        row.update(_times(visit, day, horizon))
+        visits.append(row)
+    document: dict[str, Any] = {
+        "date": day.isoformat(),
+        "timezone": raw.get("timezone", "UTC"),
+        "technicians": technicians,
+        "visits": visits,
+    }
+    for key in ("policy", "travel"):
+        if key in raw:
+            document[key] = raw[key]
+    return document

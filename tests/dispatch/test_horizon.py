@@ -1,0 +1,381 @@
+"""Horizons: calendars, spans and rounds are read as the contract says, and a week planned in
+one solve keeps every rule of a day on each of its days (the independent checker says so)."""
+
+from __future__ import annotations
+
+import copy
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+
+from dispatch.contract.horizon import parse_horizon
+from dispatch.desk.week import solve_week
+from dispatch.errors import InputError
+from dispatch.horizon.rounds import Every, add_months, due_dates
+from dispatch.model import UnassignedCode
+from dispatch.planning import SolveParams
+
+MONDAY = date(2026, 12, 7)
+WEEK = tuple(MONDAY + timedelta(days=k) for k in range(5))
+
+
+def _week() -> dict[str, Any]:
+    return {
+        "horizon": {"start": "2026-12-07", "days": 5},
+        "timezone": "Asia/Shanghai",
+        "policy": {"time_limit_s": 2},
+        "technicians": [
+            {
+                "id": "T1",
+                "skills": ["water_heater", "cctv"],
+                "start": {"lat": 22.54, "lon": 113.95},
+                "shift": {"start": "08:00", "end": "18:00"},
+                "breaks": [{"start": "11:30", "end": "13:30", "duration_min": 30}],
+                "calendar": {
+                    "weekdays": {"fri": {"shift": {"start": "09:00", "end": "13:00"}}},
+                    "days_off": ["2026-12-09"],
+                    "dates": {"2026-12-10": {"shift": {"start": "12:00", "end": "20:00"}}},
+                },
+            },
+            {
+                "id": "T2",
+                "skills": ["water_heater"],
+                "start": {"lat": 22.56, "lon": 113.90},
+                "shift": {"start": "08:30", "end": "17:30"},
+            },
+        ],
+        "visits": [
+            {
+                "id": "A1",
+                "location": {"lat": 22.55, "lon": 113.94},
+                "duration_min": 45,
+                "date": "2026-12-08",
+                "appointment": "09:30",
+                "required_skills": ["water_heater"],
+            },
+            {
+                "id": "F1",
+                "location": {"lat": 22.53, "lon": 113.93},
+                "duration_min": 60,
+                "reported_at": "2026-12-07T16:00",
+                "required_skills": ["water_heater"],
+            },
+            {
+                "id": "U1",
+                "location": {"lat": 22.53, "lon": 113.92},
+                "duration_min": 60,
+                "priority": "urgent",
+                "reported_at": "2026-12-09T10:00",
+                "required_skills": ["water_heater"],
+            },
+            {
+                "id": "F2",
+                "location": {"lat": 22.52, "lon": 113.92},
+                "duration_min": 30,
+                "earliest": "2026-12-09T13:00",
+                "latest": "2026-12-10T18:00",
+            },
+            {
+                "id": "W1",
+                "location": {"lat": 22.51, "lon": 113.91},
+                "duration_min": 30,
+                "window": {"start": "14:00", "end": "16:00"},
+            },
+            {
+                "id": "L1",
+                "location": {"lat": 22.52, "lon": 113.92},
+                "duration_min": 30,
+                "earliest": "2026-12-14T13:00",
+            },
+        ],
+        "rounds": [
+            {
+                "id": "R1",
+                "customer": "Block 7 car park",
+                "location": {"lat": 22.56, "lon": 113.96},
+                "kind": "inspection",
+                "duration_min": 30,
+                "required_skills": ["cctv"],
+                "every": {"weeks": 1},
+                "tolerance_days": 1,
+                "last_served": "2026-12-02",
+                "preferred_technician": "T1",
+            },
+            {
+                "id": "R2",
+                "location": {"lat": 22.57, "lon": 113.96},
+                "duration_min": 30,
+                "every": {"months": 1},
+                "tolerance_days": 2,
+                "last_served": "2026-10-20",
+            },
+        ],
+    }
+
+
+# --- rounds ---------------------------------------------------------------------------------
+
+
+def test_months_are_calendar_months_clamped_to_the_month_end() -> None:
+    assert add_months(date(2026, 1, 31), 1) == date(2026, 2, 28)
+    assert add_months(date(2026, 11, 30), 3) == date(2027, 2, 28)
+    assert add_months(date(2026, 12, 15), 1) == date(2027, 1, 15)
+
+
+def test_a_weekly_round_falls_due_once_a_week_with_its_tolerance() -> None:
+    found = due_dates(Every(weeks=1), 1, date(2026, 12, 8), WEEK)
+    assert [(d.due, d.earliest, d.latest) for d in found] == [
+        (date(2026, 12, 8), date(2026, 12, 7), date(2026, 12, 9))
+    ]
+    two_weeks = tuple(MONDAY + timedelta(days=k) for k in range(14))
+    assert [d.due for d in due_dates(Every(weeks=1), 1, date(2026, 12, 8), two_weeks)] == [
+        date(2026, 12, 8),
+        date(2026, 12, 15),
+    ]
+
+
+def test_a_round_whose_tolerance_ran_out_before_the_horizon_is_overdue_and_due_now() -> None:
+    found = due_dates(Every(weeks=1), 1, date(2026, 11, 30), WEEK)
+    assert found[0].overdue_since == date(2026, 11, 30)
+    assert found[0].due == MONDAY and found[0].earliest == MONDAY
+    # The next one follows from the date it is now due, not from the missed one.
+    later = due_dates(Every(weeks=1), 1, date(2026, 11, 30), (*WEEK, date(2026, 12, 14)))
+    assert [d.due for d in later] == [MONDAY, date(2026, 12, 14)]
+
+
+def test_a_due_date_after_the_horizon_is_left_for_the_next() -> None:
+    assert due_dates(Every(months=1), 2, date(2026, 12, 20), WEEK) == []
+
+
+# --- validation -----------------------------------------------------------------------------
+
+
+def test_calendars_give_each_date_its_shift_days_off_and_overrides() -> None:
+    horizon = parse_horizon(_week())
+    t1 = {t.shift.start.date(): t for t in horizon.workdays if t.id == "T1"}
+    assert sorted(t1) == [WEEK[0], WEEK[1], WEEK[3], WEEK[4]]  # Wednesday off
+    assert t1[WEEK[3]].shift.start.hour == 12 and not t1[WEEK[3]].breaks  # the override
+    assert t1[WEEK[4]].shift.end.hour == 13  # Fridays are short
+    assert len([t for t in horizon.workdays if t.id == "T2"]) == 5
+
+
+def test_spans_come_from_dates_reports_and_earliest_latest() -> None:
+    horizon = parse_horizon(_week())
+    visits = {v.id: v for v in horizon.visits}
+    assert visits["A1"].appointment is not None and visits["A1"].appointment.day == 8
+    f1 = visits["F1"].window
+    assert f1 is not None and f1.end - f1.start == timedelta(hours=24)
+    assert visits["U1"].deadline is not None and visits["U1"].deadline.hour == 12
+    assert visits["W1"].daily_window == (timedelta(hours=14), timedelta(hours=16))
+    assert {"A1", "F1", "U1", "F2"} <= horizon.promised
+    assert "W1" not in horizon.promised  # no promise: it could wait
+    assert [u.visit_id for u in horizon.beyond] == ["L1"]
+    assert horizon.beyond[0].code is UnassignedCode.BEYOND_HORIZON
+
+
+def test_rounds_expand_into_dated_visits_and_an_overdue_one_says_since_when() -> None:
+    horizon = parse_horizon(_week())
+    occurrences = {o.visit_id: o for o in horizon.rounds}
+    assert set(occurrences) == {"R1@2026-12-09", "R2@2026-12-07"}
+    assert occurrences["R2@2026-12-07"].overdue_since == date(2026, 11, 20)
+    assert occurrences["R1@2026-12-09"].overdue_since is None
+    assert {"R1@2026-12-09", "R2@2026-12-07"} <= {v.id for v in horizon.visits}
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "named", "words"),
+    [
+        (("visits", 0, "date"), "2026-12-20", "visits[0].date", "outside the horizon"),
+        (("visits", 3, "latest"), "2026-12-08T10:00", "visits[3].latest", "before earliest"),
+        (
+            ("rounds", 0, "required_skills"),
+            ["gas"],
+            "rounds[0].required_skills",
+            "no one can serve",
+        ),
+        (("rounds", 0, "every"), {"weeks": 0}, "rounds[0].every.weeks", ""),
+        (("rounds", 0, "tolerance_days"), 4, "rounds[0].tolerance_days", "overlap"),
+        (
+            ("technicians", 0, "calendar", "days_off"),
+            ["2026-12-10"],
+            "technicians[0].calendar.days_off[0]",
+            "also a working date",
+        ),
+        (
+            ("technicians", 0, "calendar", "weekdays"),
+            {"fry": None},
+            "technicians[0].calendar.weekdays.fry",
+            "",
+        ),
+        (
+            ("technicians", 0, "calendar", "dates"),
+            {
+                "2026-12-10": {
+                    "shift": {"start": "12:00", "end": "20:00"},
+                    "breaks": [{"start": "21:00", "end": "22:00", "duration_min": 30}],
+                }
+            },
+            "technicians[0].calendar.dates.2026-12-10.breaks[0]",
+            "outside the shift",
+        ),
+    ],
+)
+def test_every_problem_of_a_horizon_is_named_with_its_path_and_id(
+    path: tuple[Any, ...], value: Any, named: str, words: str
+) -> None:
+    raw = _week()
+    node: Any = raw
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    with pytest.raises(InputError) as caught:
+        parse_horizon(raw)
+    found = [e for e in caught.value.errors if e.path.startswith(named)]
+    assert found, caught.value.errors
+    assert words in found[0].message
+
+
+def test_an_appointment_needs_a_date_in_a_horizon() -> None:
+    raw = _week()
+    raw["visits"][4]["appointment"] = "10:00"
+    with pytest.raises(InputError) as caught:
+        parse_horizon(raw)
+    assert [e.path for e in caught.value.errors] == ["visits[4].appointment"]
+    assert caught.value.errors[0].entity_id == "W1"
+
+
+# --- planning -------------------------------------------------------------------------------
+
+
+def _solve(raw: dict[str, Any], seconds: float = 2) -> tuple[dict[str, Any], list[Any], Any]:
+    saved: dict[str, Any] = {}
+    week = solve_week(
+        raw,
+        parse_horizon(raw),
+        params=SolveParams(time_limit_s=seconds, seed=1, reproducible=True),
+        save=lambda document, days: saved.update(document=document, days=list(days)),
+    )
+    return saved["document"], saved["days"], week
+
+
+def test_a_week_is_planned_in_one_solve_and_every_day_passes_the_checker() -> None:
+    document, days, week = _solve(_week())
+    assert week.violations == 0
+    by_date = {day["date"]: day for day in document["days"]}
+    assert set(by_date) == {d.isoformat() for d in WEEK}
+    served: dict[str, str] = {}
+    for stored in days:
+        for route in stored.plan["routes"]:
+            for stop in route["stops"]:
+                served[stop["visit_id"]] = stored.problem["date"]
+    assert served["A1"] == "2026-12-08"  # fixed on its date
+    assert "2026-12-07" <= served["F1"] <= "2026-12-08"  # inside its 24 hours
+    assert served["U1"] == "2026-12-09"  # urgent, reported that morning
+    assert "2026-12-09" <= served["F2"] <= "2026-12-10"
+    assert "2026-12-08" <= served["R1@2026-12-09"] <= "2026-12-10"
+    assert served["R2@2026-12-07"] <= "2026-12-09"
+    statuses = {r["visit_id"]: r["status"] for r in document["rounds"]}
+    assert statuses == {"R1@2026-12-09": "planned", "R2@2026-12-07": "overdue"}
+    assert [u["code"] for u in document["unassigned"]] == ["beyond_horizon"]
+    assert document["kpis"]["assigned"] == document["kpis"]["within_promise"] == 7
+
+
+def test_a_daily_window_holds_on_whichever_day_the_visit_is_served() -> None:
+    _, days, _ = _solve(_week())
+    for stored in days:
+        for route in stored.plan["routes"]:
+            for stop in route["stops"]:
+                if stop["visit_id"] == "W1":
+                    assert "14:00" <= stop["service_start"][11:16] <= "16:00"
+                    return
+    pytest.fail("W1 was not served")
+
+
+def test_what_is_due_inside_the_horizon_is_served_before_what_could_wait() -> None:
+    raw = _week()
+    raw["technicians"] = [raw["technicians"][1]]
+    raw["horizon"]["days"] = 1
+    raw["rounds"] = []
+    # One short day, and two jobs of 4 hours each at the same place: one due today, one that
+    # could wait (no latest); only one fits.
+    raw["technicians"][0]["shift"] = {"start": "08:00", "end": "13:00"}
+    raw["visits"] = [
+        {
+            "id": "LATER",
+            "location": {"lat": 22.55, "lon": 113.94},
+            "duration_min": 240,
+            "priority": "high",
+        },
+        {
+            "id": "TODAY",
+            "location": {"lat": 22.55, "lon": 113.94},
+            "duration_min": 240,
+            "earliest": "2026-12-07T08:00",
+            "latest": "2026-12-07T18:00",
+        },
+    ]
+    document, days, _ = _solve(raw, seconds=1)
+    served = [s["visit_id"] for d in days for r in d.plan["routes"] for s in r["stops"]]
+    assert served == ["TODAY"]
+    assert [(u["visit_id"], u["code"]) for u in document["unassigned"]] == [
+        ("LATER", "beyond_horizon")
+    ]
+
+
+def test_a_full_span_is_reported_as_no_capacity_in_span() -> None:
+    raw = _week()
+    raw["technicians"] = [raw["technicians"][1]]
+    raw["horizon"]["days"] = 2
+    raw["rounds"] = []
+    raw["visits"] = [
+        {
+            "id": f"J{k}",
+            "location": {"lat": 22.55, "lon": 113.94},
+            "duration_min": 240,
+            "earliest": "2026-12-07T08:00",
+            "latest": "2026-12-08T18:00",
+        }
+        for k in range(5)
+    ]
+    document, _, _ = _solve(raw, seconds=1)
+    assert document["kpis"]["assigned"] == 4
+    [left] = document["unassigned"]
+    assert left["code"] == "no_capacity_in_span"
+    assert "2026-12-07" in left["reason"] and left["candidates"] == ["T2"]
+
+
+def test_a_pinned_visit_goes_to_its_technician_on_one_of_their_days() -> None:
+    raw = _week()
+    raw["visits"][3]["technician"] = "T1"  # F2: Wednesday 13:00 to Thursday 18:00; T1 is off Wed
+    _, days, _ = _solve(raw)
+    for stored in days:
+        for route in stored.plan["routes"]:
+            if any(s["visit_id"] == "F2" for s in route["stops"]):
+                assert route["technician_id"] == "T1"
+                assert stored.problem["date"] == "2026-12-10"
+                return
+    pytest.fail("F2 was not served")
+
+
+def test_each_day_problem_is_a_valid_day_of_the_contract() -> None:
+    from dispatch.contract.validate import parse_problem
+
+    _, days, _ = _solve(copy.deepcopy(_week()))
+    for stored in days:
+        problem = parse_problem(stored.problem)
+        assert {v.id for v in problem.visits} == {
+            s["visit_id"] for r in stored.plan["routes"] for s in r["stops"]
+        }
+
+
+def test_a_span_that_ended_before_the_horizon_is_due_now_not_refused() -> None:
+    raw = _week()
+    raw["visits"][3]["earliest"], raw["visits"][3]["latest"] = (
+        "2026-12-01T13:00",
+        "2026-12-03T18:00",
+    )
+    horizon = parse_horizon(raw)
+    f2 = next(v for v in horizon.visits if v.id == "F2")
+    assert f2.window is not None and f2.window.start == horizon.start
+    assert "F2" in horizon.promised
