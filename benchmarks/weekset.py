@@ -16,7 +16,7 @@ in one request; ``policy`` is dayset's plus ``general_response_h`` 24.
 - **Roster**: dayset's technicians (``T01``..) and delivery crews (``D1``..), sized for
   ``ROSTER_MARGIN`` times a day's visits (about one technician per nine visits) so that about
   90-97 % of the week can be served. Everyone has a ``calendar``: Monday to Friday with their
-  shift, ``sun`` off; about a fifth of the technicians (at least one of each main trade) work a
+  shift, ``sun`` off; about a fifth of the technicians (one of each main trade first) work a
   short Saturday 09:00-13:00, the others have ``sat`` off. About 8 % of the roster take one
   weekday off (``days_off``) per five working days, never the last holder of a skill that day;
   one technician (two on a roster of 20 or more) works a late shift 12:00-20:00 with a meal
@@ -76,6 +76,7 @@ from benchmarks.dayset import (
     _address,
     _clock,
     _duration,
+    _largest_remainder,
     _minutes,
     _person,
     _phone,
@@ -104,8 +105,10 @@ GENERAL_RESPONSE_H: Final = 24
 
 #: Visits the roster is sized for, per visit of a weekday: room for days off and rounds.
 ROSTER_MARGIN: Final = 1.05
-#: Visits dayset generates for a weekday, per visit kept: the spare feeds faults and spans.
+#: Visits dayset generates for a weekday, per visit kept: the spare feeds faults and spans;
+#: for Saturday, per fault and share of the technicians at work (a third are repairs).
 DAY_DRAW: Final = 1.1
+SATURDAY_DRAW: Final = 3.0
 
 #: Shares of a weekday's visits; faults reported with the 24-hour promise fill the rest.
 APPOINTMENT_SHARE: Final = 0.30
@@ -114,6 +117,8 @@ URGENT_SHARE: Final = 0.05
 SPAN_SHARE: Final = 0.08
 #: Share of the week's visits that are due dates of rounds.
 ROUND_SHARE: Final = 0.12
+#: Faults reported during the day, urgent or with the 24-hour promise (about 25 %).
+FAULT_SHARE: Final = 1 - APPOINTMENT_SHARE - WINDOW_SHARE - SPAN_SHARE - ROUND_SHARE
 
 #: Calendars: share of technicians on Saturday and their shift; weekday absences per worker
 #: and five working days; late shifts (one, two from ``LATE_SHIFT_ROSTER`` people) and hours.
@@ -338,8 +343,7 @@ def _rounds(
     weekdays = [d for d in dates if d.weekday() < _SATURDAY]
     first_week = [d for d in weekdays if d < dates[0] + timedelta(weeks=1)]
     month_days = [d for d in weekdays if d.day <= 28]
-    shares = [k.share for k in _ROUND_KINDS]
-    targets = [round(target * s / sum(shares)) for s in shares]
+    targets = _largest_remainder(target, [k.share for k in _ROUND_KINDS], floor=0)
     load: Counter[date] = Counter()
     due_by_trade: Counter[tuple[date, str]] = Counter()
     rows: list[dict[str, Any]] = []
@@ -416,10 +420,12 @@ def _give_calendars(rng: Random, rows: list[dict[str, Any]], dates: Sequence[dat
     by_trade: dict[str, list[int]] = {}
     for k in technicians:
         by_trade.setdefault(rows[k]["skills"][0], []).append(k)
-    saturday = {rng.choice(members) for _, members in sorted(by_trade.items())}
+    wanted = max(1, round(len(technicians) * SATURDAY_SHARE))
+    trades = sorted(by_trade)
+    rng.shuffle(trades)
+    saturday = {rng.choice(by_trade[trade]) for trade in trades[:wanted]}
     others = [k for k in technicians if k not in saturday]
-    extra = max(0, round(len(technicians) * SATURDAY_SHARE) - len(saturday))
-    saturday.update(rng.sample(others, min(extra, len(others))))
+    saturday.update(rng.sample(others, max(0, wanted - len(saturday))))
     for k in sorted(saturday):
         shift = {"start": SATURDAY_SHIFT[0], "end": SATURDAY_SHIFT[1]}
         rows[k]["calendar"]["weekdays"]["sat"] = {"shift": shift}
@@ -486,17 +492,18 @@ def _call_time(rng: Random, opens: int, closes: int) -> int:
     return min(closes, 5 * math.ceil(rng.triangular(opens, closes, peak) / 5))
 
 
-def _urgent_report(row: Mapping[str, Any], clock: str | None, staff: _Staff) -> int:
-    """Dayset's report time, moved inside the shifts of the qualified technicians at work."""
+def _urgent_hours(row: Mapping[str, Any], staff: _Staff) -> tuple[int, int]:
+    """When an urgent fault may be reported: while a technician holding its skills is at
+    work, at least ``URGENT_CLOSE_MIN`` before the last of them goes home."""
     shifts = [staff.shifts[k] for k in staff.holders(row["required_skills"])] or list(staff.shifts)
-    opens = min(s for s, _ in shifts)
-    closes = max(opens, max(e for _, e in shifts) - URGENT_CLOSE_MIN)
-    reported = _minutes(clock) if clock is not None else opens
-    return max(opens, min(closes, reported))
+    opens = min(start for start, _ in shifts)
+    return opens, max(opens, max(end for _, end in shifts) - URGENT_CLOSE_MIN)
 
 
 def _restaff(rng: Random, row: dict[str, Any], staff: _Staff, pins: Counter[str]) -> None:
     """Redraw the technician a day's visit names from the roster at work that date."""
+    if "preferred_technician" not in row and "technician" not in row:
+        return
     site = _point(row["location"])
     holders = [staff.technicians[k] for k in staff.holders(row["required_skills"])]
     if "preferred_technician" in row:
@@ -616,7 +623,7 @@ def _weekday_visits(
     # Rounds due today stand in for the day's own work of their trades (maintenance first).
     for trade, count in sorted(rounds_due.items()):
         rank = [
-            (0.0 if raw[i]["kind"] in ("maintenance", "inspection") else 1.0 + repair[i])
+            (0.0 if raw[i]["kind"] in ("maintenance", "inspection") else 1.0 + float(repair[i]))
             if raw[i]["required_skills"] == [trade] and not pinned[i]
             else 9.0
             for i in range(n)
@@ -639,7 +646,8 @@ def _weekday_visits(
         when: dict[str, Any]
         if i in kept_urgent:
             letter = "U"
-            reported = _urgent_report(row, raw[i]["reported_at"], staff)
+            opens, closes = _urgent_hours(row, staff)  # dayset's time, kept inside them
+            reported = max(opens, min(closes, _minutes(raw[i]["reported_at"])))
             when = {"reported_at": _moment(staff.day, reported)}
         elif i in chosen:
             letter = "A" if "appointment" in row else "W"
@@ -659,11 +667,14 @@ def _weekday_visits(
     return rows
 
 
-def _saturday_visits(rng: Random, load: int, staff: _Staff, ids: _Ids) -> list[dict[str, Any]]:
+def _saturday_visits(
+    rng: Random, load: int, staff: _Staff, roster_technicians: int, ids: _Ids
+) -> list[dict[str, Any]]:
     """Saturday's faults, of trades someone works that day: urgent and general."""
-    raw: list[dict[str, Any]] = generate_day(max(MIN_VISITS, 3 * load), rng.randrange(2**32))[
-        "visits"
-    ]
+    # Draw enough of a day that the trades at work on Saturday bring ``load`` repairs.
+    at_work = len(staff.technicians) / roster_technicians
+    draw = max(MIN_VISITS, math.ceil(SATURDAY_DRAW * load / at_work))
+    raw: list[dict[str, Any]] = generate_day(draw, rng.randrange(2**32))["visits"]
     fitting = [
         i
         for i, r in enumerate(raw)
@@ -672,8 +683,7 @@ def _saturday_visits(rng: Random, load: int, staff: _Staff, ids: _Ids) -> list[d
         and staff.holders(r["required_skills"])
     ]
     urgent = [i for i in fitting if raw[i]["priority"] == "urgent"]
-    share = URGENT_SHARE / (1 - APPOINTMENT_SHARE - WINDOW_SHARE - SPAN_SHARE - ROUND_SHARE)
-    urgent = urgent[: round(load * share)]
+    urgent = urgent[: round(load * URGENT_SHARE / FAULT_SHARE)]
     picked = urgent + [i for i in fitting if i not in set(urgent)]
     opens = min(s for s, _ in staff.shifts)
     closes = max(e for _, e in staff.shifts) - GENERAL_CLOSE_MIN
@@ -683,9 +693,10 @@ def _saturday_visits(rng: Random, load: int, staff: _Staff, ids: _Ids) -> list[d
         row = {k: v for k, v in raw[i].items() if k not in _DAY_ONLY_KEYS}
         if i in urgent:
             letter = "U"
-            first = _urgent_report(row, None, staff)
-            reported = _call_time(rng, first, _urgent_report(row, "23:59", staff))
+            reported = _call_time(rng, *_urgent_hours(row, staff))
         else:
+            if row["priority"] == "urgent":
+                row["priority"] = "high"  # a breakdown beyond the day's urgent share
             letter, reported = "F", _call_time(rng, opens, closes)
         _restaff(rng, row, staff, pins)
         when = {"reported_at": _moment(staff.day, reported)}
@@ -695,15 +706,18 @@ def _saturday_visits(rng: Random, load: int, staff: _Staff, ids: _Ids) -> list[d
 
 def _load(visits_per_day: int, staff: _Staff, roster: Sequence[Mapping[str, Any]]) -> int:
     """Visits of a date: a weekday's number; on Saturday, in proportion to its staff hours
-    (against a Monday's); none on Sunday."""
+    against the technicians' usual shifts; none on Sunday."""
     if staff.day.weekday() < _SATURDAY:
         return visits_per_day
     if staff.day.weekday() > _SATURDAY or not staff.shifts:
         return 0
-    monday = _Staff.on(roster, START)
+    usual = sum(
+        _minutes(r["shift"]["end"]) - _minutes(r["shift"]["start"])
+        for r in roster
+        if r["crew_size"] == 1
+    )
     minutes = sum(end - start for start, end in staff.shifts)
-    weekday = sum(end - start for start, end in monday.shifts)
-    return round(visits_per_day * minutes / weekday)
+    return round(visits_per_day * minutes / usual)
 
 
 # --------------------------------------------------------------------------------------------
@@ -757,7 +771,7 @@ def generate_week(visits_per_day: int, seed: int, days: int = DAYS) -> dict[str,
             rounds_due = {trade: count for (d, trade), count in due.items() if d == day}
             visits += _weekday_visits(rng, loads[day], staff[day], dates, rounds_due, ids)
         elif loads[day] > 0:
-            visits += _saturday_visits(rng, loads[day], staff[day], ids)
+            visits += _saturday_visits(rng, loads[day], staff[day], len(technicians), ids)
     return {
         "horizon": {"start": START.isoformat(), "days": days},
         "timezone": TIMEZONE,
