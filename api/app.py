@@ -35,7 +35,7 @@ from api.models import ErrorOut, FieldErrorOut
 from api.routes import console
 from api.versions import PlanVersions
 from dispatch.config import Settings
-from dispatch.contract.schema import EventBatchIn, ProblemIn
+from dispatch.contract.schema import EventBatchIn, HorizonProblemIn, ProblemIn
 from dispatch.contract.validate import field_errors, load_json
 from dispatch.errors import DispatchError, FieldError, InputError
 from dispatch.persistence import Store
@@ -190,14 +190,15 @@ async def _on_crash(request: Request, error: Exception) -> Any:
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
-    """The schema, with the contract's problem and events schemas under components."""
+    """The schema, with the contract's problem (a day or a horizon) and events schemas under
+    components."""
     if app.openapi_schema:
         return app.openapi_schema
     schema = get_openapi(
         title=app.title, version=app.version, description=app.description, routes=app.routes
     )
     components = schema.setdefault("components", {}).setdefault("schemas", {})
-    for model in (ProblemIn, EventBatchIn):
+    for model in (ProblemIn, HorizonProblemIn, EventBatchIn):
         document = model.model_json_schema(ref_template="#/components/schemas/{model}")
         for name, definition in document.pop("$defs", {}).items():
             components.setdefault(name, definition)

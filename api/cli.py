@@ -1,4 +1,5 @@
-"""The ``fieldroute`` command: validate, solve and demo a day from the shell.
+"""The ``fieldroute`` command: validate, solve and demo a day (or a horizon of several days,
+into a week) from the shell.
 
 An entry point, so side effects live here: reading files, the settings, the store, the
 terminal. The settings are read from the environment once per invocation (``_settings``) and
@@ -12,8 +13,9 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import closing, contextmanager
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -25,11 +27,14 @@ from rich.table import Table
 
 from api.links import LINK_SECRET
 from dispatch.config import Settings
+from dispatch.contract.horizon import is_horizon, parse_horizon
 from dispatch.contract.schema import PlanOut, ProblemIn
 from dispatch.contract.validate import load_json, parse_problem, pydantic_errors
 from dispatch.desk.replan import replan_stored
+from dispatch.desk.roll import roll_week
 from dispatch.desk.solve import solve_day, solve_params
 from dispatch.desk.tracking import DayCard, stored_time_card, to_csv
+from dispatch.desk.week import solve_week
 from dispatch.errors import DispatchError, FieldError, InputError, NotFoundError
 from dispatch.persistence import Store, new_id
 from dispatch.planning import Progress as SolveProgress
@@ -52,7 +57,8 @@ DEMO_DAY = Path(__file__).resolve().parent.parent / "examples" / "changan-day.js
 
 app = typer.Typer(
     name="fieldroute",
-    help="Plan a field-service day: technicians and crews, visits, time windows and skills.",
+    help="Plan a field-service day (or several, a week): technicians and crews, visits, time "
+    "windows and skills.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -68,6 +74,11 @@ RoadsOption = Annotated[
         "server's URL, or an .osm.pbf extract (prepared once, then served on loopback for the "
         "command). Default: FIELDROUTE_ROADS.",
     ),
+]
+#: The ``--json`` option of the commands that show a plan or a week.
+JsonOption = Annotated[
+    bool,
+    typer.Option("--json", help="Print the document as JSON on stdout instead of the tables."),
 ]
 
 out = Console()
@@ -125,10 +136,23 @@ def _read_json(path: Path) -> Any:
 
 
 @app.command()
-def validate(day: Annotated[Path, typer.Argument(help="The day to check (problem JSON).")]) -> None:
-    """Check a day against the contract and list every problem found."""
+def validate(
+    day: Annotated[Path, typer.Argument(help="The day or horizon to check (problem JSON).")],
+) -> None:
+    """Check a day or a horizon against the contract and list every problem found."""
     with _guard():
-        problem = parse_problem(_read_json(day))
+        raw = _read_json(day)
+        if is_horizon(raw):
+            horizon = parse_horizon(raw)
+            people = len({workday.id for workday in horizon.workdays})
+            out.print(
+                f"[green]valid[/]: horizon of {len(horizon.dates)} days from "
+                f"{horizon.dates[0]} ({horizon.timezone.key}), {people} technicians working, "
+                f"{len(horizon.visits)} visits in it ({len(horizon.rounds)} of rounds), "
+                f"{len(horizon.beyond)} beyond it"
+            )
+            return
+        problem = parse_problem(raw)
         out.print(
             f"[green]valid[/]: {problem.date} ({problem.timezone.key}), "
             f"{len(problem.technicians)} technicians, {len(problem.visits)} visits"
@@ -142,8 +166,12 @@ def _solve_file(
     time_limit: float | None,
     seed: int | None = None,
     roads_spec: str | None = None,
+    as_json: bool = False,
 ) -> None:
     raw = _read_json(day)
+    if is_horizon(raw):
+        _solve_week_file(settings, raw, output, time_limit, seed, roads_spec, as_json)
+        return
     problem = parse_problem(raw)
     params = solve_params(problem, time_limit, seed)
     with (
@@ -163,13 +191,65 @@ def _solve_file(
         )
     document, report = solved.document, solved.report
     plan_id = document.plan_id
+    stored = document.model_dump(mode="json")
     if output is not None:
-        stored = document.model_dump(mode="json")
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(json.dumps(stored, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    _print_summary(document, report)
+        _write_json(output, stored)
     where = f" and written to {output}" if output else ""
+    if as_json:
+        typer.echo(json.dumps(stored, indent=1, ensure_ascii=False))
+        _say_checked(report, err)
+        err.print(f"plan [bold]{plan_id}[/] stored{where}", soft_wrap=True)
+        return
+    _print_summary(document, report)
     out.print(f"plan [bold]{plan_id}[/] stored{where}")
+
+
+def _write_json(path: Path, document: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def _solve_week_file(
+    settings: Settings,
+    raw: dict[str, Any],
+    output: Path | None,
+    time_limit: float | None,
+    seed: int | None,
+    roads_spec: str | None,
+    as_json: bool,
+) -> None:
+    """``solve`` of a horizon: its week and a day plan per date, stored with the horizon."""
+    horizon = parse_horizon(raw)
+    params = solve_params(horizon.as_problem(), time_limit, seed)
+    problem_id = new_id("pb")
+    with (
+        _roads(settings, roads_spec) as roads,
+        _store(settings) as store,
+        _progress_bar(params.time_limit_s, len(horizon.visits)) as on_progress,
+    ):
+        solved = solve_week(
+            raw,
+            horizon,
+            params=params,
+            problem_id=problem_id,
+            save=lambda week, days: store.save_week(
+                week=week, problem_id=problem_id, problem=raw, days=days
+            ),
+            on_progress=on_progress,
+            roads=roads,
+        )
+    week = solved.document
+    if output is not None:
+        _write_json(output, week)
+    where = f" and written to {output}" if output else ""
+    if as_json:
+        typer.echo(json.dumps(week, indent=1, ensure_ascii=False))
+        _say_checked(solved.reports, err)
+        err.print(f"week [bold]{week['week_id']}[/] stored{where}", soft_wrap=True)
+        return
+    _print_week(week)
+    _say_checked(solved.reports, out)
+    _print_week_ids(week, f"stored{where}")
 
 
 @contextmanager
@@ -238,20 +318,113 @@ def _print_summary(plan: PlanOut, report: CheckReport) -> None:
         f"{k.technicians_used} technicians; solved in {k.solve_s:.1f} s",
         highlight=False,
     )
-    if report.ok:
-        out.print("[green]checker: 0 violations[/]")
-    else:
-        out.print(f"[bold red]checker: {len(report.violations)} violations[/]")
-        for violation in report.violations[:20]:
-            out.print(f"  - {violation.message}", highlight=False)
+    _say_checked(report, out)
+
+
+def _say_checked(reports: CheckReport | Mapping[date, CheckReport], console: Console) -> None:
+    """What the checker found in a plan, or in each day's plan of a week (first 20)."""
+    found = (
+        [("", v.message) for v in reports.violations]
+        if isinstance(reports, CheckReport)
+        else [
+            (f"{day.isoformat()}: ", v.message)
+            for day, report in sorted(reports.items())
+            for v in report.violations
+        ]
+    )
+    if not found:
+        console.print("[green]checker: 0 violations[/]")
+        return
+    console.print(f"[bold red]checker: {len(found)} violations[/]")
+    for where, message in found[:20]:
+        console.print(f"  - {where}{message}", highlight=False)
+
+
+def _print_week(week: dict[str, Any]) -> None:
+    """A week's tables: per date and technician, what was left out, the rounds; its figures."""
+    dates = week["dates"]
+    out.print(
+        f"Week [bold]{week['week_id']}[/]: {dates[0]} to {dates[-1]} ({week['timezone']})",
+        highlight=False,
+        soft_wrap=True,
+    )
+    table = Table()
+    for name, justify in (
+        ("date", "left"),
+        ("technician", "left"),
+        ("stops", "right"),
+        ("hours", "right"),
+        ("utilisation", "right"),
+    ):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for day in week["days"]:
+        if not day["technicians"]:
+            idle = "nobody working" if day["plan_id"] is None else "no stops"
+            table.add_row(day["date"], f"({idle})", "0", "", "", end_section=True)
+            continue
+        last = len(day["technicians"]) - 1
+        for k, tech in enumerate(day["technicians"]):
+            table.add_row(
+                day["date"] if k == 0 else "",
+                tech["technician_id"],
+                str(tech["stops"]),
+                f"{tech['hours']:.1f}",
+                f"{tech['utilisation']:.0%}",
+                end_section=k == last,
+            )
+    out.print(table)
+    unassigned = week["unassigned"]
+    if unassigned:
+        counts = Counter(item["code"] for item in unassigned)
+        by_code = ", ".join(f"{code} {count}" for code, count in sorted(counts.items()))
+        left = Table(title=f"Unassigned in the week ({len(unassigned)}: {by_code})")
+        for name in ("visit", "code", "reason"):
+            left.add_column(name)
+        for item in sorted(unassigned, key=lambda item: (item["code"], item["visit_id"])):
+            left.add_row(item["visit_id"], item["code"], item["reason"])
+        out.print(left)
+    if week["rounds"]:
+        rounds = Table(title=f"Rounds ({len(week['rounds'])} due dates)")
+        for name in ("round", "visit", "due", "status", "planned on", "overdue since"):
+            rounds.add_column(name)
+        for item in week["rounds"]:
+            rounds.add_row(
+                item["round_id"],
+                item["visit_id"],
+                item["due"],
+                item["status"],
+                item["date"] or "-",
+                item["overdue_since"] or "",
+            )
+        out.print(rounds)
+    k = week["kpis"]
+    out.print(
+        f"assigned {k['assigned']}/{k['visits']}; within promise {k['within_promise']}; "
+        f"{k['distance_km']:.1f} km; utilisation {k['utilisation_min']:.0%} to "
+        f"{k['utilisation_max']:.0%} a day; solved in {k['solve_s']:.1f} s",
+        highlight=False,
+    )
+
+
+def _print_week_ids(week: dict[str, Any], what: str) -> None:
+    """The week's id and each date's plan id (open a day with its plan's commands)."""
+    out.print(
+        f"week [bold]{week['week_id']}[/] (problem {week['problem_id']}) {what}", soft_wrap=True
+    )
+    for day in week["days"]:
+        plan = day["plan_id"] or "- (nobody working)"
+        out.print(f"  {day['date']}: plan {plan}", highlight=False, soft_wrap=True)
 
 
 @app.command()
 def solve(
     ctx: typer.Context,
-    day: Annotated[Path, typer.Argument(help="The day to plan (problem JSON).")],
+    day: Annotated[
+        Path, typer.Argument(help="The day, or a horizon of several days, to plan (JSON).")
+    ],
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write the plan JSON here.")
+        Path | None,
+        typer.Option("--output", "-o", help="Write the plan JSON (a horizon's: the week) here."),
     ] = None,
     time_limit: Annotated[
         float | None, typer.Option("--time-limit", help="Solver budget in seconds.", min=0.1)
@@ -266,10 +439,81 @@ def solve(
         ),
     ] = None,
     roads: RoadsOption = None,
+    as_json: JsonOption = False,
 ) -> None:
-    """Plan a day, store the plan and print a summary for the dispatcher."""
+    """Plan a day (or a horizon, as a week), store it and print a summary for the dispatcher.
+
+    A horizon (a problem with ``horizon`` instead of ``date``) is planned as a week: a plan per
+    date and the week pointing at them, all stored; the summary is the week's."""
     with _guard():
-        _solve_file(_settings(ctx), day, output, time_limit, seed, roads)
+        _solve_file(_settings(ctx), day, output, time_limit, seed, roads, as_json)
+
+
+@app.command()
+def week(
+    ctx: typer.Context,
+    week_id: Annotated[str, typer.Argument(help="A stored week's id (wk_...).")],
+    as_json: JsonOption = False,
+) -> None:
+    """Show a stored week.
+
+    Per date and technician the stops, hours and utilisation, what was left out, the rounds,
+    and each date's plan id."""
+    with _guard():
+        with _store(_settings(ctx)) as store:
+            document = store.load_week(week_id)
+        if as_json:
+            typer.echo(json.dumps(document, indent=1, ensure_ascii=False))
+            return
+        _print_week(document)
+        _print_week_ids(document, f"stored {document['created_at']}")
+
+
+@app.command()
+def roll(
+    ctx: typer.Context,
+    week_id: Annotated[str, typer.Argument(help="The stored week to roll forward (wk_...).")],
+    start: Annotated[
+        datetime,
+        typer.Option(
+            "--from", formats=["%Y-%m-%d"], help="The next horizon's first date (YYYY-MM-DD)."
+        ),
+    ],
+    days: Annotated[
+        int | None,
+        typer.Option("--days", help="Its dates (default: as many as the week's).", min=1, max=28),
+    ] = None,
+    assume_done: Annotated[
+        bool,
+        typer.Option(
+            "--assume-done",
+            help="Count a stop of a day before --from that nobody reported as done.",
+        ),
+    ] = False,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Write the horizon here (default: stdout)."),
+    ] = None,
+) -> None:
+    """Roll a stored week forward: the next horizon from a date, as JSON.
+
+    What the week's day plans did not report done comes back with its span, and each round's
+    last service moves on. Plan it with ``fieldroute solve``."""
+    with _guard():
+        with _store(_settings(ctx)) as store:
+            horizon = roll_week(
+                store, week_id, start=start.date(), days=days, assume_done=assume_done
+            )
+        if output is None:
+            typer.echo(json.dumps(horizon, indent=1, ensure_ascii=False))
+            return
+        _write_json(output, horizon)
+        out.print(
+            f"the horizon from {start.date()} written to {output}; plan it with "
+            f"fieldroute solve {output}",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 @app.command()

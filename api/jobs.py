@@ -2,10 +2,11 @@
 caller (the HTTP service's event loop) nor a re-plan, and a crashed solve cannot take the
 service down: a worker that dies is replaced and its job fails saying so.
 
-A worker opens the store itself and writes the job's progress and its plan there; the plan and
-the job's ``done`` are one transaction, so a job never reports done without its plan. Jobs a
-stopped service left running are marked failed when the next one starts (``recover``), and a
-worker of such a lost attempt can no longer write anything.
+A worker opens the store itself and writes the job's progress and its plan there (for a
+horizon, its week and the week's day plans); the plan and the job's ``done`` are one
+transaction, so a job never reports done without its plan. Jobs a stopped service left running
+are marked failed when the next one starts (``recover``), and a worker of such a lost attempt
+can no longer write anything.
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ from concurrent.futures import BrokenExecutor, Executor, Future, ProcessPoolExec
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from dispatch.contract.horizon import is_horizon, parse_horizon
 from dispatch.contract.validate import parse_problem
 from dispatch.desk.replan import replan_stored
 from dispatch.desk.solve import solve_day, solve_params
+from dispatch.desk.week import solve_week
 from dispatch.errors import DispatchError, WorkerLostError
 from dispatch.persistence import SolveJob, Store
 from dispatch.planning import Progress
@@ -93,6 +96,9 @@ def _solve(store: Store, job_id: str, attempt: int, roads: Roads | None) -> None
     try:
         job = store.load_job(job_id)
         raw = store.load_problem(job.problem_id)
+        if is_horizon(raw):
+            _solve_week(store, job, attempt, raw, started, roads)
+            return
         problem = parse_problem(raw, stored=True)
         with _ProgressWriter(store, job) as progress:
             solve_day(
@@ -111,6 +117,32 @@ def _solve(store: Store, job_id: str, attempt: int, roads: Roads | None) -> None
     except Exception as error:  # a job must end, whatever broke; the log keeps the traceback
         logger.exception("solve job %s failed", job_id)
         store.fail_job(job_id, attempt, f"internal error ({type(error).__name__}); see the log")
+
+
+def _solve_week(
+    store: Store,
+    job: SolveJob,
+    attempt: int,
+    raw: dict[str, Any],
+    started: float,
+    roads: Roads | None,
+) -> None:
+    """A job of a stored horizon: its week (id: the job's ``plan_id``, ``wk_…``) and the
+    week's day plans, stored with the job's ``done`` in one transaction."""
+    horizon = parse_horizon(raw, stored=True)
+    with _ProgressWriter(store, job) as progress:
+        solve_week(
+            raw,
+            horizon,
+            params=solve_params(horizon.as_problem(), job.time_limit_s, None),
+            week_id=job.plan_id,
+            problem_id=job.problem_id,
+            save=lambda week, days: store.finish_week_job(
+                job.id, attempt, week, days=days, elapsed_s=time.monotonic() - started
+            ),
+            on_progress=progress,
+            roads=roads,
+        )
 
 
 def run_solve_job(database_url: str, job_id: str, attempt: int, roads: Roads | None = None) -> None:

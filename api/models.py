@@ -8,8 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from dispatch.contract.schema import ChangeOut, Number
-from dispatch.persistence import PlanSummary, ProblemSummary, SolveJob
+from dispatch.contract.schema import ChangeOut, Integer, Number, Text
+from dispatch.persistence import PlanSummary, ProblemSummary, SolveJob, WeekSummary
 
 __all__ = [
     "CONFLICT",
@@ -26,8 +26,11 @@ __all__ = [
     "PlanRequest",
     "ProblemCreated",
     "Responses",
+    "RollOut",
+    "RollRequest",
     "VersionChangesOut",
     "VersionsOut",
+    "WeekItem",
 ]
 
 
@@ -51,12 +54,13 @@ class ErrorOut(_Model):
 
 
 class ProblemCreated(_Model):
-    """A stored, valid day."""
+    """A stored, valid day or horizon (several days: ``date`` is its first)."""
 
     problem_id: str = Field(examples=["pb_3f9a0c1b2d4e"])
     date: str
     technicians: int
     visits: int
+    days: int = Field(default=1, description="The dates it plans: 1 for a day.")
 
 
 class ProblemItem(_Model):
@@ -121,7 +125,8 @@ class JobProgressOut(_Model):
 
 
 class JobOut(_Model):
-    """A solve job; when ``done``, ``plan_id`` holds version 1 of the plan."""
+    """A solve job; when ``done``, ``plan_id`` holds version 1 of the plan, or for a horizon
+    the week (``wk_…``, read at ``/v1/weeks/{plan_id}``)."""
 
     id: str = Field(examples=["jb_5e1d2c3b4a59"])
     state: Literal["queued", "running", "done", "failed"]
@@ -181,6 +186,56 @@ class ChangesOut(_Model):
     plan_id: str
     latest_version: int
     versions: list[VersionChangesOut]
+
+
+class WeekItem(_Model):
+    """A stored week, as ``GET /v1/weeks`` lists it: its horizon problem, first date, number
+    of dates and day plans."""
+
+    week_id: str
+    problem_id: str
+    created_at: str
+    start: str
+    days: int
+    plans: list[str]
+
+    @classmethod
+    def of(cls, found: WeekSummary) -> WeekItem:
+        return cls(
+            week_id=found.week_id,
+            problem_id=found.problem_id,
+            created_at=found.created_at.isoformat(),
+            start=found.start,
+            days=found.days,
+            plans=list(found.plans),
+        )
+
+
+class RollRequest(_Model):
+    """Roll a stored week forward: the next horizon from ``from``."""
+
+    start: Text = Field(
+        alias="from",
+        pattern=r"^\d{4}-\d{2}-\d{2}$",
+        examples=["2026-12-14"],
+        description="The next horizon's first date (YYYY-MM-DD).",
+    )
+    days: Integer | None = Field(
+        default=None, ge=1, le=28, description="Its dates; default: as many as the week's."
+    )
+    assume_done: bool = Field(
+        default=False,
+        strict=True,
+        description="Count an unreported stop on a day before ``from`` as done.",
+    )
+
+
+class RollOut(_Model):
+    """The next horizon, stored as a new problem (solve it with ``POST /v1/plans``)."""
+
+    problem_id: str = Field(examples=["pb_3f9a0c1b2d4e"])
+    week_id: str = Field(description="The week it was rolled from.")
+    problem: dict[str, Any] = Field(description="The horizon problem, as stored.")
 
 
 class LinkOut(_Model):

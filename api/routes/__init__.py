@@ -3,8 +3,9 @@
 
 ::
 
-    problems.py   /v1/problems                                 store and read a day
+    problems.py   /v1/problems                                 store and read a day or horizon
     plans.py      /v1/plans …                                  solve, versions, events, changes
+    weeks.py      /v1/weeks …                                  a solved horizon's week, roll on
     jobs.py       /v1/jobs/{job_id} …                          a solve's progress, retry
     drivers.py    /v1/plans/{plan_id}/routes/{technician_id} …  a driver's route, link and page
     maps.py       /v1/plans/{plan_id}/map                      the desk's map
@@ -24,7 +25,7 @@ from fastapi import APIRouter
 from fastapi.routing import APIRoute
 
 from api.models import FORBIDDEN, NOT_FOUND
-from api.routes import drivers, health, jobs, maps, plans, problems, reports
+from api.routes import drivers, health, jobs, maps, plans, problems, reports, weeks
 
 __all__ = ["health", "operations", "router"]
 
@@ -32,6 +33,7 @@ __all__ = ["health", "operations", "router"]
 _RESOURCES = (
     problems.router,
     plans.router,
+    weeks.router,
     jobs.router,
     drivers.router,
     maps.router,

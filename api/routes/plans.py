@@ -1,6 +1,6 @@
-"""``/v1/plans``: start solving a stored day, then read the plan, its versions, post events
-that re-plan it and read what each re-plan changed. Handlers parse, call ``dispatch`` (or the
-job runner) and shape the answer; nothing else."""
+"""``/v1/plans``: start solving a stored day (or a horizon, into a week: ``/v1/weeks``), then
+read the plan, its versions, post events that re-plan it and read what each re-plan changed.
+Handlers parse, call ``dispatch`` (or the job runner) and shape the answer; nothing else."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from api.models import (
     VersionsOut,
 )
 from api.params import PlanId
+from dispatch.contract.horizon import is_horizon, parse_horizon
 from dispatch.contract.schema import EventBatchIn, PlanOut
 from dispatch.errors import FieldError, InputError, NotFoundError
 from dispatch.persistence import Store
@@ -40,10 +41,26 @@ def _plan_response(version: int, text: str, status: int = 200, **headers: str) -
     )
 
 
+#: How a week's id begins (``Store.create_job(produces="week")``): not a plan.
+WEEK_PREFIX = "wk_"
+
+
+def _no_plan(plan_id: str) -> NotFoundError:
+    """Why there is no plan ``plan_id``; a week's id says where the week is."""
+    if plan_id.startswith(WEEK_PREFIX):
+        return NotFoundError(
+            f"{plan_id} is a week, not a plan: read it at /v1/weeks/{plan_id}, which lists "
+            "the plan of each of its days"
+        )
+    return NotFoundError(f"no plan '{plan_id}'")
+
+
 def _plan_text(store: Store, plan_id: str, version: int | None = None) -> tuple[int, str]:
     try:
         return store.plan_text(plan_id, version)
     except NotFoundError:
+        if plan_id.startswith(WEEK_PREFIX):
+            raise _no_plan(plan_id) from None
         job = store.job_of_plan(plan_id) if version is None else None
         if job is not None and job.state != "done":
             raise NotFoundError(
@@ -66,11 +83,22 @@ def create_plan(
     response: Response, key: Dispatcher, store: StoreDep, runner: RunnerDep, body: PlanRequest
 ) -> JobOut:
     """Start solving a stored problem; poll the job (``Location``) until it is ``done``, then
-    read ``plan_id``."""
-    visits = len(store.load_problem(body.problem_id).get("visits", []))
-    job = store.create_job(
-        problem_id=body.problem_id, time_limit_s=body.time_limit_s, visits_total=visits
-    )
+    read ``plan_id``: a plan, or for a horizon a week (``wk_…``, at ``/v1/weeks/{plan_id}``)."""
+    raw = store.load_problem(body.problem_id)
+    if is_horizon(raw):
+        visits = len(parse_horizon(raw, stored=True).visits)
+        job = store.create_job(
+            problem_id=body.problem_id,
+            time_limit_s=body.time_limit_s,
+            visits_total=visits,
+            produces="week",
+        )
+    else:
+        job = store.create_job(
+            problem_id=body.problem_id,
+            time_limit_s=body.time_limit_s,
+            visits_total=len(raw.get("visits", [])),
+        )
     runner.submit(job)
     response.headers["Location"] = f"/v1/jobs/{job.id}"
     return JobOut.of(job)
@@ -94,7 +122,7 @@ def list_versions(key: Dispatcher, store: StoreDep, plan_id: PlanId) -> Versions
     """Every stored version number of a plan."""
     versions = store.plan_versions(plan_id)
     if not versions:
-        raise NotFoundError(f"no plan '{plan_id}'")
+        raise _no_plan(plan_id)
     return VersionsOut(plan_id=plan_id, versions=versions)
 
 
@@ -168,7 +196,7 @@ def get_changes(
     """What each re-plan changed; with ``notify=true`` the customers to call."""
     versions = store.plan_versions(plan_id)
     if not versions:
-        raise NotFoundError(f"no plan '{plan_id}'")
+        raise _no_plan(plan_id)
     found = []
     for version in (v for v in versions if v > since and v > 1):
         plan = PlanOut.model_validate(store.load_plan(plan_id, version))

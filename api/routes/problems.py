@@ -1,5 +1,6 @@
-"""``/v1/problems``: store a day (the contract's JSON, or sheets as a form upload) and read it
-back. Handlers parse, call ``dispatch`` and shape the answer; nothing else."""
+"""``/v1/problems``: store a day (the contract's JSON, or sheets as a form upload) or a horizon
+of several days (JSON only) and read it back. Handlers parse, call ``dispatch`` and shape the
+answer; nothing else."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from api.deps import Dispatcher, RunnerDep, StoreDep, known_query_only
 from api.models import ErrorOut, ProblemCreated, ProblemItem
 from api.params import ProblemId
 from api.uploads import UPLOAD_FORM, read_upload
+from dispatch.contract.horizon import is_horizon, parse_horizon
 from dispatch.contract.validate import load_json, parse_problem
 from dispatch.errors import FieldError, InputError
 from dispatch.persistence import new_id
@@ -27,7 +29,14 @@ _PROBLEM_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
         "content": {
-            "application/json": {"schema": {"$ref": "#/components/schemas/ProblemIn"}},
+            "application/json": {
+                "schema": {
+                    "oneOf": [
+                        {"$ref": "#/components/schemas/ProblemIn"},
+                        {"$ref": "#/components/schemas/HorizonProblemIn"},
+                    ]
+                }
+            },
             "multipart/form-data": {"schema": UPLOAD_FORM},
         },
     }
@@ -53,15 +62,21 @@ async def create_problem(
     request: Request, key: Dispatcher, store: StoreDep, runner: RunnerDep
 ) -> ProblemCreated:
     """Store a day: the contract's JSON, or a technicians sheet and a visits sheet (CSV or
-    Excel) as a form upload. Every problem found is listed (sheet, row and column for sheets);
-    nothing is stored unless the whole day is valid."""
+    Excel) as a form upload; or a horizon of several days (the contract's JSON with a
+    ``horizon``, solved into a week). Every problem found is listed (sheet, row and column for
+    sheets); nothing is stored unless the whole day or horizon is valid."""
     media = request.headers.get("content-type", "application/json").split(";")[0].strip()
+    days = 1
     if media == "multipart/form-data":
         day = await read_upload(request)  # validated as it was read
         raw, problem = day.raw, day.problem
     elif media == "application/json":
         raw = load_json(await request.body())
-        problem = await run_in_threadpool(parse_problem, raw)
+        if is_horizon(raw):
+            horizon = await run_in_threadpool(parse_horizon, raw)
+            problem, days = horizon.as_problem(), len(horizon.dates)
+        else:
+            problem = await run_in_threadpool(parse_problem, raw)
     else:
         raise InputError(
             [
@@ -79,13 +94,14 @@ async def create_problem(
     return ProblemCreated(
         problem_id=problem_id,
         date=problem.date.isoformat(),
-        technicians=len(problem.technicians),
+        technicians=len({technician.id for technician in problem.technicians}),
         visits=len(problem.visits),
+        days=days,
     )
 
 
 @router.get("/{problem_id}")
 def get_problem(key: Dispatcher, store: StoreDep, problem_id: ProblemId) -> Response:
-    """A stored day, as it was sent (or built from its sheets)."""
+    """A stored day or horizon, as it was sent (or built from its sheets)."""
     text = json.dumps(store.load_problem(problem_id), ensure_ascii=False)
     return Response(content=text, media_type="application/json")

@@ -77,7 +77,7 @@ def solve_week(
         The OSRM server this process was given, for a horizon on roads.
     """
     week_id = week_id or new_id("wk")
-    problem_id = problem_id or new_id("pr")
+    problem_id = problem_id or new_id("pb")
     provider = provider_for(horizon.as_problem(), roads=roads)
     planned = plan_week(horizon, provider=provider, params=params, on_progress=on_progress)
     created = datetime.now(UTC)
@@ -93,7 +93,7 @@ def solve_week(
         day_raw = day_problem(raw, horizon, day, placed)
         problem = parse_problem(day_raw)
         plan = replace(day_plan, kpis=compute_kpis(problem, day_plan))
-        plan_id, day_problem_id = new_id("pl"), new_id("pr")
+        plan_id, day_problem_id = new_id("pl"), new_id("pb")
         document = plan_document(
             problem, plan, plan_id=plan_id, version=1, created_at=created
         ).model_dump(mode="json")

@@ -477,7 +477,9 @@ class Store:
                         created_at=row.created_at,
                         start=str(dates[0]) if dates else "",
                         days=len(dates),
-                        plans=tuple(str(day["plan_id"]) for day in week.get("days", [])),
+                        plans=tuple(
+                            str(day["plan_id"]) for day in week.get("days", []) if day["plan_id"]
+                        ),
                     )
                 )
             return found
