@@ -11,7 +11,8 @@ matrices (several nodes may share one). Vehicles start and end at locations too.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -144,6 +145,43 @@ class Instance:
                 return [w for w in found if w[0] <= w[1]]
         found.append((low, high))
         return [w for w in found if w[0] <= w[1]]
+
+    def restricted(self, nodes: Sequence[int], vehicles: Sequence[int]) -> Instance:
+        """The instance of ``nodes`` and ``vehicles`` only, numbered in the given order (a
+        part of a bigger instance solved on its own: one day of a horizon)."""
+        picked = np.asarray(nodes, dtype=np.int64)
+        new_index = {old: new for new, old in enumerate(vehicles)}
+        allowed = (
+            tuple(
+                None
+                if self.allowed[i] is None
+                else tuple(new_index[v] for v in self.allowed[i] or () if v in new_index)
+                for i in nodes
+            )
+            if self.allowed
+            else ()
+        )
+        cost = np.asarray(self.preference_cost, dtype=np.int64)
+        return replace(
+            self,
+            node_location=self.node_location[picked],
+            service_s=self.service_s[picked],
+            window_s=self.window_s[picked].reshape(len(nodes), 2),
+            demand=self.demand[picked].reshape(len(nodes), self.n_quantities),
+            penalty=self.penalty[picked],
+            vehicles=tuple(self.vehicles[v] for v in vehicles),
+            allowed=allowed,
+            preferred=self.preferred[picked] if self.preferred.size else self.preferred,
+            preference_cost=cost[picked] if cost.ndim else self.preference_cost,
+            soft_window_s=self.soft_window_s[picked]
+            if self.soft_window_s.size
+            else self.soft_window_s,
+            vehicle_group=self.groups[np.asarray(vehicles, dtype=np.int64)],
+            gaps_s=tuple(self.gaps_s[i] for i in nodes) if self.gaps_s else (),
+            busy_target_s=self.busy_target_s[np.asarray(vehicles, dtype=np.int64)]
+            if self.busy_target_s.size
+            else self.busy_target_s,
+        )
 
     @property
     def n_quantities(self) -> int:

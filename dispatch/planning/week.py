@@ -11,9 +11,12 @@ was full.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time as clock
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
+
+import numpy as np
 
 from dispatch.errors import InternalError
 from dispatch.model import (
@@ -30,9 +33,18 @@ from dispatch.planning.lines import with_road_lines
 from dispatch.planning.promise import with_promises
 from dispatch.travel import TravelTimeProvider, provider_for
 from dispatch.units import iso
-from solver import Progress, SolveParams, SolverError, solve
+from solver import Instance, Progress, SolveParams, SolverError, solve
 
-__all__ = ["PlannedWeek", "plan_week"]
+__all__ = ["DAY_BY_DAY_SHARE", "LAST_CHANCE_FACTOR", "PlannedWeek", "plan_week"]
+
+#: Share of the budget spent planning the days one after another (each day from what is still
+#: open), to seed the joint search over the whole horizon, which gets the rest. One search over
+#: a week of 1,250 visits from a single VROOM seed spent most of a 75 s budget seeding and
+#: served 1,152; planning the days in turn first gives it a start a desk would make.
+DAY_BY_DAY_SHARE = 0.5
+#: While the days are planned in turn, a visit whose last eligible day it is weighs this much
+#: more: served today, or never.
+LAST_CHANCE_FACTOR = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,8 +77,24 @@ def plan_week(
     provider = provider or provider_for(problem)
     instance, id_map = compile_problem(problem, provider, due=horizon.promised, balance=True)
     params = params or SolveParams(time_limit_s=horizon.policy.time_limit_s)
+    started = clock.monotonic()
+    vehicles_by_day = [
+        [v for v, t in enumerate(problem.technicians) if t.shift.start.date() == day]
+        for day in horizon.dates
+    ]
     try:
-        solution = solve(instance, params, on_progress=on_progress)
+        working = [vehicles for vehicles in vehicles_by_day if vehicles]
+        if len(working) > 1 and instance.n_nodes:
+            routes = _day_by_day(instance, working, params)
+            rest = max(params.time_limit_s - (clock.monotonic() - started), 1.0)
+            solution = solve(
+                instance,
+                replace(params, time_limit_s=rest),
+                initial_routes=routes,
+                on_progress=on_progress,
+            )
+        else:
+            solution = solve(instance, params, on_progress=on_progress)
     except SolverError as error:
         raise InternalError(f"the solver failed: {error}") from error
     visits = {visit.id: visit for visit in problem.visits}
@@ -85,6 +113,38 @@ def plan_week(
     )
     left = tuple(_for_the_week(u, visits[u.visit_id], horizon) for u in plan.unassigned)
     return PlannedWeek(days, left + horizon.beyond, plan.solve_s, plan.objective)
+
+
+def _day_by_day(
+    instance: Instance, days: Sequence[Sequence[int]], params: SolveParams
+) -> list[list[int]]:
+    """Routes made by planning each day's vehicles in turn over the nodes still open, a node
+    on its last eligible day weighing ``LAST_CHANCE_FACTOR`` more (the desk's way, as a start)."""
+    day_of = np.empty(instance.n_vehicles, dtype=np.int64)
+    for k, vehicles in enumerate(days):
+        day_of[list(vehicles)] = k
+    every = tuple(range(instance.n_vehicles))
+    allowed = [
+        (instance.allowed[i] if instance.allowed else None) or every
+        for i in range(instance.n_nodes)
+    ]
+    last_day = [int(day_of[list(a)].max()) if a else -1 for a in allowed]
+    routes: list[list[int]] = [[] for _ in range(instance.n_vehicles)]
+    open_nodes = set(range(instance.n_nodes))
+    budget = params.time_limit_s * DAY_BY_DAY_SHARE / len(days)
+    for k, vehicles in enumerate(days):
+        members = set(vehicles)
+        nodes = [i for i in sorted(open_nodes) if members.intersection(allowed[i])]
+        if not nodes:
+            continue
+        part = instance.restricted(nodes, vehicles)
+        boost = np.array([LAST_CHANCE_FACTOR if last_day[i] == k else 1 for i in nodes])
+        part = replace(part, penalty=part.penalty * boost)
+        for route in solve(part, replace(params, time_limit_s=budget)).routes:
+            placed = [nodes[n] for n in route.nodes]
+            routes[vehicles[route.vehicle]] = placed
+            open_nodes.difference_update(placed)
+    return routes
 
 
 def _for_the_week(unassigned: Unassigned, visit: Visit, horizon: Horizon) -> Unassigned:
