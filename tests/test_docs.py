@@ -64,3 +64,21 @@ def test_every_picture_the_readme_shows_is_in_the_repository() -> None:
     assert len(pictures) >= 2, "the README shows the desk's map and a driver's page"
     for picture in pictures:
         assert (ROOT / picture).is_file(), picture
+
+
+def test_the_contracts_horizon_example_is_valid_and_plans_a_week() -> None:
+    from dispatch.contract.horizon import parse_horizon
+    from dispatch.desk.week import solve_week
+
+    text = (ROOT / "docs/contract.md").read_text(encoding="utf-8")
+    horizon_block = next(
+        block for block in JSON_BLOCK.findall(text) if block.lstrip().startswith('{\n  "horizon"')
+    )
+    raw = json.loads(horizon_block)
+    horizon = parse_horizon(raw)
+    assert [o.visit_id for o in horizon.rounds] == ["R1@2026-12-08"]
+    week = solve_week(
+        raw, horizon, params=SolveParams(time_limit_s=1), save=lambda _week, _days: None
+    )
+    assert week.violations == 0
+    assert week.document["kpis"]["assigned"] == 4

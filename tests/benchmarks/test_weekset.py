@@ -356,3 +356,10 @@ def test_a_generated_week_passes_the_contract(week: Week) -> None:
     assert len(parsed.dates) == 5
     assert len(parsed.rounds) == occurrences
     assert len(parsed.visits) + len(parsed.beyond) == len(week["visits"]) + occurrences
+
+
+def test_the_shipped_example_week_is_the_generator_output_at_60_a_day_seed_2026() -> None:
+    from pathlib import Path
+
+    example = Path(__file__).parents[2] / "examples" / "changan-week.json"
+    assert json.loads(example.read_text(encoding="utf-8")) == generate_week(60, 2026)
