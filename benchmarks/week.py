@@ -228,7 +228,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     raw = generate_week(args.visits_per_day, args.seed, args.days)
     horizon = parse_horizon(raw)
-    visits = {v.id: v for v in horizon.visits}
+    visits: dict[str, Visit] = {v.id: v for v in horizon.visits}
     rows = [
         _figures(
             "one horizon",
