@@ -13,7 +13,7 @@ from dispatch.contract.horizon import parse_horizon
 from dispatch.desk.week import solve_week
 from dispatch.errors import InputError
 from dispatch.horizon.rounds import Every, add_months, due_dates
-from dispatch.model import UnassignedCode
+from dispatch.model import RoundOccurrence, UnassignedCode, Visit
 from dispatch.planning import SolveParams
 
 MONDAY = date(2026, 12, 7)
@@ -162,7 +162,7 @@ def test_calendars_give_each_date_its_shift_days_off_and_overrides() -> None:
 
 def test_spans_come_from_dates_reports_and_earliest_latest() -> None:
     horizon = parse_horizon(_week())
-    visits = {v.id: v for v in horizon.visits}
+    visits: dict[str, Visit] = {v.id: v for v in horizon.visits}
     assert visits["A1"].appointment is not None and visits["A1"].appointment.day == 8
     f1 = visits["F1"].window
     assert f1 is not None and f1.end - f1.start == timedelta(hours=24)
@@ -176,7 +176,7 @@ def test_spans_come_from_dates_reports_and_earliest_latest() -> None:
 
 def test_rounds_expand_into_dated_visits_and_an_overdue_one_says_since_when() -> None:
     horizon = parse_horizon(_week())
-    occurrences = {o.visit_id: o for o in horizon.rounds}
+    occurrences: dict[str, RoundOccurrence] = {o.visit_id: o for o in horizon.rounds}
     assert set(occurrences) == {"R1@2026-12-09", "R2@2026-12-07"}
     assert occurrences["R2@2026-12-07"].overdue_since == date(2026, 11, 20)
     assert occurrences["R1@2026-12-09"].overdue_since is None
