@@ -1,6 +1,8 @@
 """``solve``, the solver's entry point: a race of two seeding searches, then OR-Tools.
 
-``solve`` checks the instance and, when some installed seeder can express it, races two
+``solve`` checks the instance, solves its independent parts apart when it has several
+(``solver.parts``: regions that share no technician), and, when some installed seeder can
+express it, races two
 seeding searches (``solver.strategies``) side by side, one in this process and one in a
 spawned side process (``strategies_for`` says which two). It keeps the cheaper seed by the
 OR-Tools objective (``solver.cost.route_cost``); OR-Tools then searches on from it
@@ -34,6 +36,7 @@ from solver.params import (
     SolveParams,
     check_strategies,
 )
+from solver.parts import solve_in_parts
 from solver.result import Progress, Solution
 from solver.search import search
 from solver.seeders import installed_seeders, seedable
@@ -84,6 +87,9 @@ def solve(
     instance.check()
     check_strategies(params)  # before any seeding
     if initial_routes is None and not params.solution_limit:
+        joined = solve_in_parts(instance, params, _solve_part, on_progress)
+        if joined is not None:
+            return joined
         raced = race(instance, params, started=started, on_progress=on_progress)
         if raced is not None:
             if raced.best.timed is not None:
@@ -93,6 +99,13 @@ def solve(
     return search(
         instance, params, initial_routes=initial_routes, on_progress=on_progress, started=started
     )
+
+
+def _solve_part(
+    instance: Instance, params: SolveParams, on_progress: Callable[[Progress], None] | None
+) -> Solution:
+    """``solve`` of one independent part (``solver.parts``); module-level, for a spawned pool."""
+    return solve(instance, params, on_progress=on_progress)
 
 
 @dataclass(frozen=True, slots=True)

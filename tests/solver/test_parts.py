@@ -1,0 +1,64 @@
+"""Independent parts (regions sharing no vehicle) are found, solved apart and joined into one
+solution over the whole instance's numbering."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+from solver import Instance, SolveParams, Vehicle, solve
+from solver.cost import route_cost
+from solver.parts import Part, parts, solve_in_parts
+from solver.result import Progress, Solution
+from tests.solver.instances import HOUR, assert_routes_fit, line_instance
+
+
+def _two_regions() -> tuple[list[int], tuple[tuple[int, ...] | None, ...]]:
+    # Nodes 0-3 on vehicles 0-1 (west), nodes 4-7 on vehicle 2 (east), node 8 nowhere.
+    positions = [100, 200, 300, 400, 5000, 5100, 5200, 5300, 9000]
+    allowed = ((0, 1), (0,), (1,), (0, 1), (2,), (2,), (2,), (2,), ())
+    return positions, allowed
+
+
+def _instance() -> Instance:
+    positions, allowed = _two_regions()
+    vehicles = tuple(Vehicle(0, 0, 0, 20 * HOUR) for _ in range(3))
+    return line_instance(positions, vehicles=vehicles, allowed=allowed, service=600)
+
+
+def test_parts_follow_eligibility_and_leave_out_nodes_allowed_nowhere() -> None:
+    instance = _instance()
+    assert parts(instance) == [Part((0, 1, 2, 3), (0, 1)), Part((4, 5, 6, 7), (2,))]
+
+
+def test_one_part_when_some_node_may_go_anywhere() -> None:
+    instance = _instance()
+    anywhere = replace(instance, allowed=(None, *instance.allowed[1:]))
+    assert len(parts(anywhere)) == 1
+
+
+def test_a_solve_in_parts_is_joined_into_the_whole_numbering() -> None:
+    instance = _instance()
+    calls: list[int] = []
+
+    def solve_one(
+        piece: Instance, params: SolveParams, on_progress: Callable[[Progress], None] | None
+    ) -> Solution:
+        calls.append(piece.n_nodes)
+        return solve(piece, params, on_progress=on_progress)
+
+    joined = solve_in_parts(instance, SolveParams(time_limit_s=2, seeders=()), solve_one)
+    assert joined is not None and sorted(calls) == [4, 4]
+    routes = [list(r.nodes) for r in joined.routes]
+    assert_routes_fit(instance, routes)
+    assert sorted(n for r in routes for n in r) == list(range(8))
+    assert joined.dropped == (8,)
+    assert [r.vehicle for r in joined.routes] == [0, 1, 2]
+
+
+def test_solve_splits_regions_by_itself_and_its_objective_is_the_whole_instances() -> None:
+    instance = _instance()
+    split = solve(instance, SolveParams(time_limit_s=2, seeders=()))
+    routes = [list(r.nodes) for r in split.routes]
+    assert sorted(n for r in routes for n in r) == list(range(8))
+    assert split.objective == route_cost(instance, routes)
