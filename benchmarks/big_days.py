@@ -1,0 +1,216 @@
+"""Big days: the time to a first valid plan, the final plan inside the budget, peak memory, and
+a day of several regions solved as one against its regions one after another.
+
+``python -m benchmarks.big_days --sizes 250 800 2500 --time-limit 60`` plans each generated
+day (``benchmarks.dayset``) end to end as the desk's solve does it (validation, the matrix,
+the search, decoding, the independent checker), each in a fresh process so that its peak
+memory (its own and its side process's, the larger of the two and their sum) is its own, and
+reports the first valid plan's time (the search's first report of placed visits), the wall
+time from the raw day to the checked plan, visits served by priority and the early band.
+
+``python -m benchmarks.big_days --regions 4 --visits 10000 --time-limit 120`` builds a day of
+four service centres 300 km apart (four generated days, ids prefixed by region), plans it as
+one day (the solver finds the four independent regions and solves them apart) and, beside it,
+plans each region as its own day one after another with the same total budget: the two
+should serve alike, the first at no extra cost for being one request.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from benchmarks.dayset import generate_day
+from benchmarks.results import record
+from dispatch.contract.validate import parse_problem
+from dispatch.desk.solve import solve_day
+from dispatch.planning import Progress, SolveParams
+
+__all__ = ["main", "region_day", "run_day"]
+
+SEED = 2026
+#: Degrees of longitude between two regions' service centres: about 300 km at 22.8 N, three
+#: times the service radius, so no technician of one may serve another.
+REGION_STEP_DEG = 2.9
+
+
+def _shift(location: dict[str, Any], k: int) -> dict[str, Any]:
+    return {**location, "lon": location["lon"] + k * REGION_STEP_DEG}
+
+
+def region_day(visits: int, regions: int, seed: int = SEED) -> dict[str, Any]:
+    """``regions`` generated days of ``visits / regions`` visits each, side by side as one."""
+    merged: dict[str, Any] | None = None
+    for k in range(regions):
+        day = generate_day(visits // regions, seed + k)
+        prefix = f"R{k + 1}-"
+        for tech in day["technicians"]:
+            tech["id"] = prefix + tech["id"]
+            for key in ("start", "end"):
+                if key in tech:
+                    tech[key] = _shift(tech[key], k)
+        for visit in day["visits"]:
+            visit["id"] = prefix + visit["id"]
+            visit["location"] = _shift(visit["location"], k)
+            for key in ("technician", "preferred_technician"):
+                if visit.get(key):
+                    visit[key] = prefix + visit[key]
+        if merged is None:
+            merged = day
+        else:
+            merged["technicians"] += day["technicians"]
+            merged["visits"] += day["visits"]
+    assert merged is not None
+    return merged
+
+
+def run_day(raw: dict[str, Any], time_limit_s: float) -> dict[str, Any]:
+    """Plan ``raw`` as ``fieldroute solve`` does and measure it (see the module docstring)."""
+    started = time.perf_counter()
+    first: list[float] = []
+
+    def heard(progress: Progress) -> None:
+        if not first and progress.placed:
+            first.append(time.perf_counter() - started)
+
+    problem = parse_problem(raw)
+    solved = solve_day(
+        raw,
+        problem,
+        params=SolveParams(time_limit_s=time_limit_s),
+        save=lambda _document, _record: None,
+        on_progress=heard,
+    )
+    wall = time.perf_counter() - started
+    kpis = solved.document.kpis
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    side = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return {
+        "visits": kpis.visits,
+        "technicians": len(problem.technicians),
+        "assigned": kpis.assigned,
+        "by_priority": {k: [v.visits, v.assigned] for k, v in kpis.assigned_by_priority.items()},
+        "band": f"{kpis.appointments_in_band}/{kpis.appointment_stops}",
+        "violations": len(solved.report.violations),
+        "first_plan_s": round(first[0], 1) if first else None,
+        "wall_s": round(wall, 1),
+        "peak_mb": round(max(own, side)),
+        "peak_sum_mb": round(own + side),
+    }
+
+
+def _child(argv: Sequence[str]) -> dict[str, Any]:
+    """Run one measurement in a fresh interpreter (its own peak memory)."""
+    out = subprocess.run(
+        [sys.executable, "-m", "benchmarks.big_days", "--child", *argv],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def _size_table(rows: Sequence[dict[str, Any]], time_limit_s: float) -> str:
+    lines = [
+        f"Budget {time_limit_s:g} s each; wall time from the raw day to the checked plan.\n",
+        "| visits | technicians | served | urgent | high | normal | low | band | first plan s "
+        "| wall s | peak MB (largest / sum) | violations |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        p = r["by_priority"]
+        lines.append(
+            f"| {r['visits']:,} | {r['technicians']} | {r['assigned']:,} "
+            + " ".join(f"| {p[k][1]}/{p[k][0]}" for k in ("urgent", "high", "normal", "low"))
+            + f" | {r['band']} | {r['first_plan_s']} | {r['wall_s']} "
+            f"| {r['peak_mb']:,} / {r['peak_sum_mb']:,} | {r['violations']} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the measurements asked for and record them."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="*", default=[])
+    parser.add_argument("--regions", type=int, default=0)
+    parser.add_argument("--visits", type=int, default=10_000)
+    parser.add_argument("--time-limit", type=float, default=60.0)
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--region", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--no-record", action="store_true")
+    args = parser.parse_args(argv)
+    if args.child:
+        if args.regions:
+            raw = region_day(args.visits, args.regions)
+            if args.region:
+                prefix = f"R{args.region}-"
+                raw["technicians"] = [t for t in raw["technicians"] if t["id"].startswith(prefix)]
+                raw["visits"] = [v for v in raw["visits"] if v["id"].startswith(prefix)]
+        else:
+            raw = generate_day(args.sizes[0], SEED)
+        print(json.dumps(run_day(raw, args.time_limit)))
+        return 0
+    command = "python -m benchmarks.big_days " + " ".join(
+        argv if argv is not None else sys.argv[1:]
+    )
+    body = ""
+    if args.sizes:
+        rows = [
+            _child(["--sizes", str(size), "--time-limit", str(args.time_limit)])
+            for size in args.sizes
+        ]
+        body += _size_table(rows, args.time_limit)
+    if args.regions:
+        whole = _child(
+            [
+                "--regions",
+                str(args.regions),
+                "--visits",
+                str(args.visits),
+                "--time-limit",
+                str(args.time_limit),
+            ]
+        )
+        apart = [
+            _child(
+                [
+                    "--regions",
+                    str(args.regions),
+                    "--visits",
+                    str(args.visits),
+                    "--region",
+                    str(k + 1),
+                    "--time-limit",
+                    str(args.time_limit / args.regions),
+                ]
+            )
+            for k in range(args.regions)
+        ]
+        body += (
+            f"\n{args.visits:,} visits in {args.regions} regions 300 km apart, "
+            f"{args.time_limit:g} s in all.\n\n"
+            "| plan | served | violations | first plan s | wall s | peak MB (largest) |\n"
+            "|---|---|---|---|---|---|\n"
+            f"| one day, regions found and solved apart | {whole['assigned']:,} "
+            f"| {whole['violations']} | {whole['first_plan_s']} | {whole['wall_s']} "
+            f"| {whole['peak_mb']:,} |\n"
+            f"| each region its own day, one after another | "
+            f"{sum(r['assigned'] for r in apart):,} | {sum(r['violations'] for r in apart)} "
+            f"| {apart[0]['first_plan_s']} | {sum(r['wall_s'] for r in apart):.1f} "
+            f"| {max(r['peak_mb'] for r in apart):,} |\n"
+        )
+    if args.no_record:
+        sys.stdout.write(body)
+    else:
+        record("Big days: first plan, budget, memory, regions", command.strip(), body)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
