@@ -25,6 +25,7 @@ __all__ = [
     "POLISH_SHARE",
     "PROGRESS_INTERVAL_S",
     "SEED_GRACE_S",
+    "SNAPSHOT_INTERVAL_S",
     "START_COMPLETION_S",
     "TIMING_S_PER_NODE",
     "VROOM_SHARE_BEFORE_ORTOOLS",
@@ -87,6 +88,11 @@ MIN_TIMING_S = 0.5
 START_COMPLETION_S = 10.0
 #: Least time between two progress reports that count placed visits (an O(N) walk).
 PROGRESS_INTERVAL_S = 0.25
+#: Least time between two progress reports that carry a snapshot of the best routes (an O(N)
+#: walk of the solution, when the caller asked for snapshots); the first report of a search
+#: always carries one. Whoever times a snapshot into a plan (``solver.search.schedule``, about
+#: a model build) keeps up with this pace on large days.
+SNAPSHOT_INTERVAL_S = 1.0
 
 
 @dataclass(frozen=True, slots=True)

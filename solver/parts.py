@@ -7,23 +7,35 @@ each part's square, not the whole's). ``parts`` finds them through the nodes' al
 vehicles; ``solve_in_parts`` gives each part a share of the budget by its size, solves it with
 ``solve_one`` and joins the answers into one ``Solution`` over the whole instance's numbering.
 Parts run side by side when the machine has cores for more than one solve (each solve already
-uses two processes), one after another otherwise.
+uses two processes) and this process may start others (it is not daemonic), one after another
+otherwise.
+
+Progress is told as the whole's: the costs and placed nodes of the parts heard so far (a part
+done counts with its answer), and, when a part's report carries routes (``Progress.routes``),
+the routes of every part heard so far in the whole's numbering (vehicles of parts not yet heard
+have empty routes). Parts side by side report through a queue to a thread of this process.
 """
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
+import threading
 import time as clock
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
+from functools import partial
+from multiprocessing.queues import SimpleQueue
 
 from solver.instance import Instance
 from solver.params import SolveParams
 from solver.result import Progress, RouteSolution, Solution
 
 __all__ = ["CORES_PER_SOLVE", "MIN_PART_NODES", "Part", "parts", "solve_in_parts"]
+
+logger = logging.getLogger(__name__)
 
 #: A solve keeps this many cores busy (the race's two processes).
 CORES_PER_SOLVE = 2
@@ -77,7 +89,12 @@ def solve_in_parts(
     on_progress: Callable[[Progress], None] | None = None,
 ) -> Solution | None:
     """Solve each part of ``instance`` apart and join them; ``None`` when there is only one
-    part with nodes (then the whole is solved as it is)."""
+    part with nodes (then the whole is solved as it is).
+
+    ``on_progress`` hears each part's reports as the whole's (see the module docstring), from
+    the search thread when parts run one after another, from a listening thread of this
+    process when they run side by side.
+    """
     found = [part for part in parts(instance) if part.nodes]
     if len(found) < 2:
         return None
@@ -86,36 +103,134 @@ def solve_in_parts(
     budgets = [params.time_limit_s * len(part.nodes) / total for part in found]
     pieces = [instance.restricted(part.nodes, part.vehicles) for part in found]
     side_by_side = max(1, (os.cpu_count() or 1) // CORES_PER_SOLVE)
+    whole = None if on_progress is None else _Whole(instance, found, started, on_progress)
     answers: list[Solution]
-    if side_by_side > 1:
+    if side_by_side > 1 and not multiprocessing.current_process().daemon:
         # Side by side, every part may take the whole budget: they share the clock.
-        with ProcessPoolExecutor(
-            max_workers=min(side_by_side, len(pieces)),
-            mp_context=multiprocessing.get_context("spawn"),
-        ) as pool:
-            futures = [pool.submit(solve_one, piece, params, None) for piece in pieces]
-            answers = [future.result() for future in futures]
+        answers = _side_by_side(pieces, params, solve_one, min(side_by_side, len(pieces)), whole)
     else:
         answers = []
-        done_cost, done_placed = 0, 0
-        for piece, budget in zip(pieces, budgets, strict=True):
-
-            def heard(progress: Progress, base: tuple[int, int] = (done_cost, done_placed)) -> None:
-                if on_progress is not None:
-                    on_progress(
-                        Progress(
-                            clock.monotonic() - started,
-                            base[0] + progress.best_cost,
-                            None if progress.placed is None else base[1] + progress.placed,
-                            instance.n_nodes,
-                        )
-                    )
-
+        for k, (piece, budget) in enumerate(zip(pieces, budgets, strict=True)):
+            heard = None if whole is None else partial(whole.hear, k)
             answer = solve_one(piece, replace(params, time_limit_s=budget), heard)
             answers.append(answer)
-            done_cost += answer.objective
-            done_placed += len(piece.service_s) - len(answer.dropped)
+            if whole is not None:
+                whole.done(k, answer)
     return _join(instance, found, answers, clock.monotonic() - started)
+
+
+class _Whole:
+    """Reports of the parts told as reports of the whole instance (see the module docstring)."""
+
+    def __init__(
+        self,
+        instance: Instance,
+        found: Sequence[Part],
+        started: float,
+        on_progress: Callable[[Progress], None],
+    ) -> None:
+        self._instance, self._found = instance, found
+        self._started, self._on_progress = started, on_progress
+        self._costs: dict[int, int] = {}
+        self._placed: dict[int, int] = {}
+        self._routes: dict[int, tuple[tuple[int, ...], ...]] = {}
+
+    def hear(self, k: int, progress: Progress) -> None:
+        """Part ``k``'s report, told as the whole's."""
+        self._costs[k] = progress.best_cost
+        if progress.placed is not None:
+            self._placed[k] = progress.placed
+        if progress.routes is not None:
+            self._routes[k] = progress.routes
+        self._on_progress(
+            Progress(
+                clock.monotonic() - self._started,
+                sum(self._costs.values()),
+                None if progress.placed is None else sum(self._placed.values()),
+                self._instance.n_nodes,
+                None if progress.routes is None else self._whole_routes(),
+            )
+        )
+
+    def done(self, k: int, answer: Solution) -> None:
+        """Part ``k``'s answer: what it counts for in the reports of the parts after it."""
+        self._costs[k] = answer.objective
+        self._placed[k] = sum(len(route.nodes) for route in answer.routes)
+        self._routes[k] = tuple(route.nodes for route in answer.routes)
+
+    def _whole_routes(self) -> tuple[tuple[int, ...], ...]:
+        routes: list[tuple[int, ...]] = [() for _ in range(self._instance.n_vehicles)]
+        for k, part_routes in self._routes.items():
+            part = self._found[k]
+            for v, route in enumerate(part_routes):
+                routes[part.vehicles[v]] = tuple(part.nodes[node] for node in route)
+        return tuple(routes)
+
+
+def _side_by_side(
+    pieces: Sequence[Instance],
+    params: SolveParams,
+    solve_one: Solver,
+    workers: int,
+    whole: _Whole | None,
+) -> list[Solution]:
+    """Each piece solved in a spawned pool of ``workers``; reports, if heard, reach ``whole``
+    through a queue read by a thread of this process until every worker has stopped."""
+    context = multiprocessing.get_context("spawn")
+    told: SimpleQueue[tuple[int, Progress] | None] | None = None
+    listener: threading.Thread | None = None
+    if whole is not None:
+        told = context.SimpleQueue()
+        listener = threading.Thread(target=_listen, args=(told, whole), name="parts-progress")
+        listener.start()
+    try:
+        with ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=context,
+            initializer=_tell_into,
+            initargs=(told,),
+        ) as pool:
+            futures = [
+                pool.submit(_solve_told, solve_one, k, piece, params)
+                for k, piece in enumerate(pieces)
+            ]
+            return [future.result() for future in futures]
+    finally:
+        # Every worker has stopped (the pool is shut down): nothing more can be told.
+        if told is not None and listener is not None:
+            told.put(None)
+            listener.join()
+
+
+def _listen(told: SimpleQueue[tuple[int, Progress] | None], whole: _Whole) -> None:
+    """Hand the parts' reports to ``whole`` until told ``None``; the queue is drained to the
+    end even when hearing fails, so that no worker ever waits on a full pipe."""
+    hearing = True
+    while (item := told.get()) is not None:
+        if hearing:
+            try:
+                whole.hear(*item)
+            except Exception:  # a report is a courtesy; the parts' solves go on without it
+                logger.exception("a part's progress could not be told; no more will be")
+                hearing = False
+
+
+#: The queue a pool worker tells its part's reports to (set in the worker by ``_tell_into``).
+_told: SimpleQueue[tuple[int, Progress] | None] | None = None
+
+
+def _tell_into(told: SimpleQueue[tuple[int, Progress] | None] | None) -> None:
+    """Pool initializer: where this worker's reports go (none when nobody listens)."""
+    global _told
+    _told = told
+
+
+def _solve_told(solve_one: Solver, k: int, piece: Instance, params: SolveParams) -> Solution:
+    """``solve_one`` of part ``k`` in a pool worker, its reports told to the listening queue."""
+    told = _told
+    if told is None:
+        return solve_one(piece, params, None)
+    return solve_one(piece, params, lambda progress: told.put((k, progress)))
 
 
 def _join(

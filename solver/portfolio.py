@@ -25,6 +25,7 @@ import time as clock
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
+from functools import partial
 
 from solver.cost import route_cost
 from solver.instance import Instance
@@ -53,6 +54,7 @@ def solve(
     *,
     initial_routes: Sequence[Sequence[int]] | None = None,
     on_progress: Callable[[Progress], None] | None = None,
+    snapshots: bool = False,
 ) -> Solution:
     """Solve ``instance`` and return its routes.
 
@@ -68,6 +70,10 @@ def solve(
         OR-Tools' first solution when nothing can seed.
     on_progress
         Called at each improving solution (throttled), from the search thread; default none.
+    snapshots
+        Whether some reports carry the best routes so far (``Progress.routes``): OR-Tools'
+        search's (``solver.search.search``), the chosen seed's when the race ends, each part's
+        joined with the parts before it (``solver.parts``). Default ``False``.
 
     Returns
     -------
@@ -87,25 +93,36 @@ def solve(
     instance.check()
     check_strategies(params)  # before any seeding
     if initial_routes is None and not params.solution_limit:
-        joined = solve_in_parts(instance, params, _solve_part, on_progress)
+        solve_one = partial(_solve_part, snapshots=snapshots)
+        joined = solve_in_parts(instance, params, solve_one, on_progress)
         if joined is not None:
             return joined
-        raced = race(instance, params, started=started, on_progress=on_progress)
+        raced = race(
+            instance, params, started=started, on_progress=on_progress, snapshots=snapshots
+        )
         if raced is not None:
             if raced.best.timed is not None:
                 # OR-Tools' own search ended the seeding search that won: its timed solution.
                 return replace(raced.best.timed, elapsed_s=clock.monotonic() - started)
             initial_routes = raced.best.routes
     return search(
-        instance, params, initial_routes=initial_routes, on_progress=on_progress, started=started
+        instance,
+        params,
+        initial_routes=initial_routes,
+        on_progress=on_progress,
+        started=started,
+        snapshots=snapshots,
     )
 
 
 def _solve_part(
-    instance: Instance, params: SolveParams, on_progress: Callable[[Progress], None] | None
+    instance: Instance,
+    params: SolveParams,
+    on_progress: Callable[[Progress], None] | None,
+    snapshots: bool = False,
 ) -> Solution:
     """``solve`` of one independent part (``solver.parts``); module-level, for a spawned pool."""
-    return solve(instance, params, on_progress=on_progress)
+    return solve(instance, params, on_progress=on_progress, snapshots=snapshots)
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +188,7 @@ def race(
     *,
     started: float | None = None,
     on_progress: Callable[[Progress], None] | None = None,
+    snapshots: bool = False,
 ) -> Race | None:
     """The seeds of the two seeding searches of ``strategies_for``, run side by side.
 
@@ -192,7 +210,12 @@ def race(
     started
         The ``time.monotonic()`` at which the budget began (default: now).
     on_progress
-        Hears this process's search as it goes, then the chosen seed's cost; default none.
+        Hears this process's search as it goes (costs only), then the chosen seed's cost;
+        default none.
+    snapshots
+        Whether the chosen seed's report carries its routes (``Progress.routes``): a first
+        plan, once timed (``solver.search.schedule``; a seeder's routes may, rarely, break a
+        rule of the model, and then the search repairs them). Default ``False``.
 
     Returns
     -------
@@ -255,8 +278,11 @@ def race(
     )
     if on_progress is not None:
         placed = sum(len(route) for route in raced.best.routes)
+        routes = tuple(tuple(route) for route in raced.best.routes) if snapshots else None
         on_progress(
-            Progress(clock.monotonic() - started, min(raced.costs), placed, instance.n_nodes)
+            Progress(
+                clock.monotonic() - started, min(raced.costs), placed, instance.n_nodes, routes
+            )
         )
     return raced
 

@@ -16,13 +16,19 @@ class Progress:
     """A report from the search: time spent, best cost so far and nodes placed in it.
 
     ``placed`` is ``None`` while only a cost is known (PyVRP tells its best cost, not its
-    routes); ``total`` is the instance's number of nodes.
+    routes); ``total`` is the instance's number of nodes. ``routes`` is a snapshot, one node
+    list per vehicle (empty ones included), of the solution costing ``best_cost``; only when
+    the caller asked for snapshots, at the first report of a search and then at most every
+    ``SNAPSHOT_INTERVAL_S`` (``None`` otherwise). Routes from OR-Tools' own search hold in the
+    model; a seeding search's routes (``solver.portfolio.race``) may, rarely, not:
+    ``solver.search.schedule`` says so.
     """
 
     elapsed_s: float
     best_cost: int
     placed: int | None
     total: int
+    routes: tuple[tuple[int, ...], ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

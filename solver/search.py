@@ -3,9 +3,11 @@
 Here the routing model is built, closed and searched: a start read from routes is restored
 (a route that breaks a rule is repaired first, ``feasible_start``), searched on from, or, when
 OR-Tools refuses it, given as locks of the first solution; routes are timed exactly as they
-are (``schedule``); progress is reported as the search goes; and the assignment is read back
-into a ``Solution``. Nothing here seeds or races seeding searches, and nothing here calls
-``solver.portfolio``: the portfolio decides where a search starts and calls in.
+are (``schedule``); progress is reported as the search goes, with a snapshot of the best routes
+so far when asked (``Progress.routes``, read on the search thread, ``SNAPSHOT_INTERVAL_S``
+apart); and the assignment is read back into a ``Solution``. Nothing here seeds or races
+seeding searches, and nothing here calls ``solver.portfolio``: the portfolio decides where a
+search starts and calls in.
 """
 
 from __future__ import annotations
@@ -18,7 +20,13 @@ from ortools.constraint_solver import pywrapcp
 from solver.errors import SolverError
 from solver.instance import Instance
 from solver.model import RoutingHandles, build_routing_model
-from solver.params import MIN_POLISH_S, PROGRESS_INTERVAL_S, SolveParams, search_parameters
+from solver.params import (
+    MIN_POLISH_S,
+    PROGRESS_INTERVAL_S,
+    SNAPSHOT_INTERVAL_S,
+    SolveParams,
+    search_parameters,
+)
 from solver.result import Progress, RouteSolution, Solution
 
 __all__ = ["feasible_start", "routes_of", "schedule", "search"]
@@ -31,6 +39,7 @@ def search(
     initial_routes: Sequence[Sequence[int]] | None = None,
     on_progress: Callable[[Progress], None] | None = None,
     started: float | None = None,
+    snapshots: bool = False,
 ) -> Solution:
     """OR-Tools' search of ``instance`` until ``params.time_limit_s`` after ``started``.
 
@@ -51,6 +60,10 @@ def search(
     started
         The ``time.monotonic()`` at which the budget began (default: now), so that time spent
         before the search (seeding) counts against it.
+    snapshots
+        Whether reports carry the routes of the best solution so far (``Progress.routes``):
+        the first report, then at most one every ``SNAPSHOT_INTERVAL_S`` when the best has
+        improved since. Default ``False``.
 
     Returns
     -------
@@ -67,13 +80,15 @@ def search(
     parameters = search_parameters(params)
     handles = build_routing_model(instance)
     routing = handles.routing
-    if on_progress is not None:
-        _report_progress(handles, instance.n_nodes, started, on_progress)
+    # Restoring routes stops at their first timing: with the search's own limits each check of
+    # a start went on optimising break positions until the time limit, and the repair ran out
+    # of time.
+    routing.CloseModelWithParameters(
+        parameters if initial_routes is None else _first_solution_only(parameters)
+    )
+    if on_progress is not None:  # once closed: a snapshot's collector needs the cost variable
+        _report_progress(handles, instance, started, on_progress, snapshots=snapshots)
     if initial_routes is not None:
-        # Restoring routes stops at their first timing: with the search's own limits each
-        # check of a start went on optimising break positions until the time limit, and the
-        # repair ran out of time.
-        routing.CloseModelWithParameters(_first_solution_only(parameters))
         repair_until = started + max(0.0, params.time_limit_s - MIN_POLISH_S)
         start_from = feasible_start(routing, initial_routes, repair_until)
         # The search from a start always gets a moment, even when seeding overran; its clock
@@ -89,7 +104,6 @@ def search(
         if assignment is None:
             assignment = routing.SolveWithParameters(parameters)
     else:
-        routing.CloseModelWithParameters(parameters)
         assignment = routing.SolveWithParameters(parameters)
     if assignment is None:
         raise SolverError(f"no solution found (status {routing.status()})")
@@ -277,18 +291,56 @@ def _broken_routes(
 
 def _report_progress(
     handles: RoutingHandles,
-    total: int,
+    instance: Instance,
     started: float,
     on_progress: Callable[[Progress], None],
+    *,
+    snapshots: bool = False,
 ) -> None:
     """Have the search call ``on_progress`` with its best cost and placed nodes as it goes.
 
     A report comes at most every ``PROGRESS_INTERVAL_S`` (counting placed nodes walks them
     all); a solution that is no better inside that interval is not even priced.
+
+    With ``snapshots``, the first report carries the routes, and so does the first report at
+    least ``SNAPSHOT_INTERVAL_S`` after the last snapshot when a better solution was found
+    since. Guided local search mostly visits worse solutions once the first bests are found,
+    so the best is kept by the model's own collector (a copy of the next-node variables, in
+    C++, at each new best) and read from there when the solution at hand is not the best.
     """
     routing, manager = handles.routing, handles.manager
+    total = instance.n_nodes
     best = [2**63 - 1]
     last_report = [0.0]
+    last_snapshot = [float("-inf"), 2**63 - 1]  # when, and the cost it had
+    collector: pywrapcp.SolutionCollector | None = None
+    if snapshots:
+        collector = routing.solver().BestValueSolutionCollector(False)
+        for index in range(routing.Size()):
+            collector.Add(routing.NextVar(index))
+        collector.AddObjective(routing.CostVar())
+        routing.AddSearchMonitor(collector)
+
+    def snapshot(cost: int, now: float) -> tuple[tuple[int, ...], ...] | None:
+        """The best routes when a snapshot is due and can be read, else ``None``."""
+        if (
+            collector is None
+            or now - last_snapshot[0] < SNAPSHOT_INTERVAL_S
+            or best[0] >= last_snapshot[1]
+        ):
+            return None
+        if cost == best[0]:
+            routes = _walk_routes(
+                handles, instance.n_vehicles, lambda i: routing.NextVar(i).Value()
+            )
+        elif collector.SolutionCount() and collector.ObjectiveValue(0) == best[0]:
+            routes = _walk_routes(
+                handles, instance.n_vehicles, lambda i: collector.Value(0, routing.NextVar(i))
+            )
+        else:  # the best was found in an earlier solve (restoring a start): not kept here
+            return None
+        last_snapshot[:] = [now, best[0]]
+        return routes
 
     def at_solution() -> None:
         cost = routing.CostVar().Value()
@@ -299,14 +351,34 @@ def _report_progress(
         if now - last_report[0] < PROGRESS_INTERVAL_S:
             return
         last_report[0] = now
-        placed = sum(
-            1
-            for node in range(total)
-            if routing.NextVar(manager.NodeToIndex(node)).Value() != manager.NodeToIndex(node)
-        )
-        on_progress(Progress(now - started, best[0], placed, total))
+        routes = snapshot(cost, now)
+        if routes is not None:
+            placed = sum(map(len, routes))
+        else:
+            placed = sum(
+                1
+                for node in range(total)
+                if routing.NextVar(manager.NodeToIndex(node)).Value() != manager.NodeToIndex(node)
+            )
+        on_progress(Progress(now - started, best[0], placed, total, routes))
 
     routing.AddAtSolutionCallback(at_solution)
+
+
+def _walk_routes(
+    handles: RoutingHandles, n_vehicles: int, next_of: Callable[[int], int]
+) -> tuple[tuple[int, ...], ...]:
+    """The node list of each vehicle, following ``next_of`` (an index's next index)."""
+    routing, manager = handles.routing, handles.manager
+    routes: list[tuple[int, ...]] = []
+    for v in range(n_vehicles):
+        route: list[int] = []
+        index = next_of(routing.Start(v))
+        while not routing.IsEnd(index):
+            route.append(manager.IndexToNode(index))
+            index = next_of(index)
+        routes.append(tuple(route))
+    return tuple(routes)
 
 
 def _extract(

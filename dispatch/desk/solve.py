@@ -4,6 +4,8 @@ One use case for ``fieldroute solve`` and the service's solve jobs, so both plan
 search's parameters (a seed makes the plan reproducible), the plan document, the independent
 checker (``dispatch.verify``) and the store's write are here, once. The plan is stored before
 the caller hears of it; a violation the checker finds is logged and reported, never hidden.
+Draft plans, when asked for, are only shaped as the contract's plan: neither checked nor stored
+here.
 """
 
 from __future__ import annotations
@@ -12,12 +14,13 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from dispatch.contract.record import plan_record
 from dispatch.contract.schema import PlanOut
 from dispatch.contract.serialize import plan_document
-from dispatch.model import Problem
+from dispatch.model import Plan, Problem
 from dispatch.persistence import new_id
 from dispatch.planning import Progress, SolveParams, plan_day
 from dispatch.travel import PointRef, Roads, pair_lookup, provider_for
@@ -54,6 +57,7 @@ def solve_day(
     plan_id: str | None = None,
     on_progress: Callable[[Progress], None] | None = None,
     roads: Roads | None = None,
+    on_draft: Callable[[dict[str, Any]], None] | None = None,
 ) -> SolvedDay:
     """Plan ``problem`` (``raw`` as sent, validated), check the plan and store it.
 
@@ -74,6 +78,13 @@ def solve_day(
     roads
         The OSRM server this process was given, for a day on roads
         (``policy.travel.provider`` ``osrm``).
+    on_draft
+        Hears draft plans while the search goes on (``plan_day``'s ``on_draft``), each as the
+        contract's plan document in JSON (version 1 of ``plan_id``, no road lines; its
+        ``status`` says whether every visit is placed, as the final's does, and its
+        ``kpis.solve_s`` when the search found it), from a drafting thread and never after the
+        final plan is saved. Not checked, not stored: the caller marks a draft as one.
+        Default none.
 
     Raises
     ------
@@ -84,7 +95,10 @@ def solve_day(
     """
     plan_id = plan_id or new_id("pl")
     provider = provider_for(problem, roads=roads)
-    plan = plan_day(problem, provider=provider, params=params, on_progress=on_progress)
+    drafted = None if on_draft is None else partial(_tell_draft, problem, plan_id, on_draft)
+    plan = plan_day(
+        problem, provider=provider, params=params, on_progress=on_progress, on_draft=drafted
+    )
     document = plan_document(problem, plan, plan_id=plan_id, version=1, created_at=_now())
     stored = document.model_dump(mode="json")
     lookup = (
@@ -109,6 +123,14 @@ def checker_places(problem: Problem) -> list[PointRef]:
     sites = [visit.site for visit in problem.visits]
     sites += [site for tech in problem.technicians for site in (tech.start, tech.end)]
     return [(site.location.lat, site.location.lon) for site in sites if site.location]
+
+
+def _tell_draft(
+    problem: Problem, plan_id: str, on_draft: Callable[[dict[str, Any]], None], plan: Plan
+) -> None:
+    """A draft plan, told as the contract's plan document."""
+    document = plan_document(problem, plan, plan_id=plan_id, version=1, created_at=_now())
+    on_draft(document.model_dump(mode="json"))
 
 
 def _now() -> datetime:

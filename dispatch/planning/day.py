@@ -1,14 +1,18 @@
-"""The planning service: a validated day in, a plan out (compile -> solve -> decode)."""
+"""The planning service: a validated day in, a plan out (compile -> solve -> decode), and,
+when asked, draft plans of the best routes so far while the search goes on
+(``dispatch.planning.drafts``)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 
 from dispatch.errors import InternalError
 from dispatch.model import Plan, Problem
-from dispatch.planning.compile import compile_problem
+from dispatch.planning.compile import IdMap, compile_problem
 from dispatch.planning.decode import decode
+from dispatch.planning.drafts import Drafts
 from dispatch.planning.kpi import compute_kpis
 from dispatch.planning.lines import with_road_lines
 from dispatch.planning.promise import with_promises
@@ -24,6 +28,7 @@ def plan_day(
     provider: TravelTimeProvider | None = None,
     params: SolveParams | None = None,
     on_progress: Callable[[Progress], None] | None = None,
+    on_draft: Callable[[Plan], None] | None = None,
 ) -> Plan:
     """Plan ``problem``: every visit ends in one route or in ``unassigned`` with a reason.
 
@@ -37,7 +42,15 @@ def plan_day(
     params
         Search budget; by default the policy's time limit with guided local search.
     on_progress
-        Called with the search's progress (elapsed, best cost, visits placed).
+        Called with the search's progress (elapsed, best cost, visits placed), from the
+        search thread; with ``on_draft``, some reports carry the routes of a snapshot.
+    on_draft
+        Hears draft plans while the search goes on: the best routes so far (the first report
+        of each search, then at most every ``solver.params.SNAPSHOT_INTERVAL_S``, the newest
+        only when drafting lags), timed and decoded on a thread of their own, with promises
+        and KPIs as the final plan has them but no road lines; ``solve_s`` is when the search
+        found them. Called from that thread, never after this returns; a draft that fails is
+        logged and the plan is made all the same. Default none.
 
     Raises
     ------
@@ -49,14 +62,46 @@ def plan_day(
     provider = provider or provider_for(problem)
     instance, id_map = compile_problem(problem, provider)
     params = params or SolveParams(time_limit_s=problem.policy.time_limit_s)
+    drafts = None
+    heard = on_progress
+    if on_draft is not None:
+        drafts = Drafts(instance, partial(_plan_of, problem=problem, id_map=id_map), on_draft)
+        heard = partial(_tell_both, on_progress, drafts.hear)
     try:
-        solution = solve(instance, params, on_progress=on_progress)
+        solution = solve(instance, params, on_progress=heard, snapshots=drafts is not None)
     except SolverError as error:
         raise InternalError(f"the solver failed: {error}") from error
+    finally:
+        if drafts is not None:
+            drafts.close()
+    return _plan_of(solution, problem=problem, id_map=id_map, provider=provider)
+
+
+def _plan_of(
+    solution: Solution,
+    *,
+    problem: Problem,
+    id_map: IdMap,
+    provider: TravelTimeProvider | None = None,
+) -> Plan:
+    """``solution`` as the plan of ``problem``: decoded, with promises, road lines (when a
+    ``provider`` is given to draw them) and KPIs."""
     visits = {visit.id: visit for visit in problem.visits}
     plan = with_promises(decode(solution, id_map), visits, problem.policy)
-    plan = with_road_lines(plan, problem, provider)
+    if provider is not None:
+        plan = with_road_lines(plan, problem, provider)
     return replace(plan, kpis=compute_kpis(problem, plan))
+
+
+def _tell_both(
+    on_progress: Callable[[Progress], None] | None,
+    on_snapshot: Callable[[Progress], None],
+    progress: Progress,
+) -> None:
+    """A report of the search, to the caller's ``on_progress`` and then to the drafts."""
+    if on_progress is not None:
+        on_progress(progress)
+    on_snapshot(progress)
 
 
 def search_from(

@@ -1,0 +1,153 @@
+"""Snapshots of the best routes so far, reported as the search goes (``Progress.routes``): by
+OR-Tools' search, by the race for its chosen seed, and by the parts joined into the whole."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from functools import partial
+from itertools import pairwise
+
+import pytest
+
+from solver import Instance, Progress, SolveParams, Vehicle, schedule, solve
+from solver.params import SNAPSHOT_INTERVAL_S
+from solver.parts import solve_in_parts
+from solver.portfolio import _solve_part, race
+from solver.result import Solution
+from solver.search import search
+from solver.seeders import installed_seeders
+from tests.solver.instances import HOUR, assert_routes_fit, grid_instance, line_instance
+
+#: OR-Tools alone, guided local search: it finds better routes over seconds.
+ORTOOLS = SolveParams(time_limit_s=3, seeders=())
+
+
+def _snapshots(reports: list[Progress]) -> list[Progress]:
+    return [report for report in reports if report.routes is not None]
+
+
+def test_a_search_reports_its_best_routes_at_its_first_report_then_spaced() -> None:
+    instance = grid_instance(40, 4)
+    reports: list[Progress] = []
+    solution = search(instance, ORTOOLS, on_progress=reports.append, snapshots=True)
+    snapshots = _snapshots(reports)
+    assert reports[0] is snapshots[0]
+    # The first solution drops visits that the search then places: the best improves.
+    assert len(snapshots) >= 2
+    for earlier, later in pairwise(snapshots):
+        assert later.elapsed_s - earlier.elapsed_s >= SNAPSHOT_INTERVAL_S
+        assert later.best_cost < earlier.best_cost
+    for snapshot in snapshots:
+        assert snapshot.routes is not None
+        assert len(snapshot.routes) == instance.n_vehicles
+        assert snapshot.placed == sum(map(len, snapshot.routes))
+        # The routes hold in the model and are the ones costing the best cost reported, even
+        # when read while guided local search stood on a worse solution.
+        assert schedule(instance, snapshot.routes).objective == snapshot.best_cost
+    assert solution.objective <= snapshots[-1].best_cost
+
+
+def test_no_snapshot_unless_asked() -> None:
+    instance = grid_instance(20, 2)
+    reports: list[Progress] = []
+    quick = SolveParams(time_limit_s=2, metaheuristic="greedy_descent", seeders=())
+    search(instance, quick, on_progress=reports.append)
+    assert reports and all(report.routes is None for report in reports)
+
+
+def test_a_warm_start_is_the_first_snapshot() -> None:
+    instance = line_instance([100, 200, 300, 400])
+    poor = [[3, 0, 2, 1]]
+    reports: list[Progress] = []
+    quick = SolveParams(time_limit_s=2, metaheuristic="greedy_descent", seeders=())
+    search(instance, quick, initial_routes=poor, on_progress=reports.append, snapshots=True)
+    assert reports[0].routes == ((3, 0, 2, 1),)
+    assert reports[0].best_cost == 1200
+
+
+@pytest.mark.skipif(
+    installed_seeders() != ("pyvrp", "vroom"), reason="PyVRP and VROOM are engine dependencies"
+)
+@pytest.mark.parametrize("breaks", [False, True], ids=["pyvrp-seeds", "vroom-seeds-timed"])
+def test_the_race_reports_its_chosen_seed_with_its_routes(breaks: bool) -> None:
+    instance = grid_instance(25, 4, breaks=breaks)
+    reports: list[Progress] = []
+    raced = race(
+        instance, SolveParams(time_limit_s=2.5), on_progress=reports.append, snapshots=True
+    )
+    assert raced is not None
+    [chosen] = _snapshots(reports)
+    assert chosen is reports[-1]
+    assert chosen.routes == tuple(tuple(route) for route in raced.best.routes)
+    assert chosen.best_cost == min(raced.costs)
+    assert (raced.best.timed is not None) == breaks  # VROOM's routes end in OR-Tools
+    assert_routes_fit(instance, raced.best.routes)
+
+
+def _two_regions() -> Instance:
+    # Nodes 0-3 on vehicles 0-1 (west), nodes 4-7 on vehicle 2 (east), node 8 nowhere.
+    positions = [100, 200, 300, 400, 5000, 5100, 5200, 5300, 9000]
+    allowed = ((0, 1), (0,), (1,), (0, 1), (2,), (2,), (2,), (2,), ())
+    vehicles = tuple(Vehicle(0, 0, 0, 20 * HOUR) for _ in range(3))
+    return line_instance(positions, vehicles=vehicles, allowed=allowed, service=600)
+
+
+WEST, EAST = set(range(4)), set(range(4, 8))
+
+
+def _assert_in_whole_numbering(instance: Instance, routes: tuple[tuple[int, ...], ...]) -> None:
+    assert len(routes) == instance.n_vehicles
+    assert set(routes[0]) | set(routes[1]) <= WEST and set(routes[2]) <= EAST
+    assert_routes_fit(instance, routes)
+
+
+def test_parts_one_after_another_report_the_parts_done_with_the_current_ones_snapshot(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("solver.parts.os.cpu_count", lambda: 1)  # one solve at a time
+    instance = _two_regions()
+    reports: list[Progress] = []
+
+    def solve_one(
+        piece: Instance, params: SolveParams, on_progress: Callable[[Progress], None] | None
+    ) -> Solution:
+        return solve(piece, params, on_progress=on_progress, snapshots=True)
+
+    params = SolveParams(time_limit_s=2, metaheuristic="greedy_descent", seeders=())
+    joined = solve_in_parts(instance, params, solve_one, reports.append)
+    assert joined is not None
+    snapshots = _snapshots(reports)
+    for snapshot in snapshots:
+        assert snapshot.routes is not None and snapshot.total == instance.n_nodes
+        _assert_in_whole_numbering(instance, snapshot.routes)
+        assert snapshot.placed == sum(map(len, snapshot.routes))
+    # The west (larger, first) part alone at first; then the east part's snapshot beside the
+    # west part's answer.
+    assert snapshots[0].routes is not None and snapshots[0].routes[2] == ()
+    assert snapshots[-1].routes is not None and snapshots[-1].routes[2] != ()
+    assert snapshots[-1].routes[:2] == tuple(route.nodes for route in joined.routes[:2])
+
+
+def test_parts_side_by_side_report_through_a_thread_of_this_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("solver.parts.os.cpu_count", lambda: 4)  # two solves side by side
+    instance = _two_regions()
+    reports: list[tuple[Progress, str]] = []
+    params = SolveParams(time_limit_s=1, metaheuristic="greedy_descent", seeders=())
+    joined = solve_in_parts(
+        instance,
+        params,
+        partial(_solve_part, snapshots=True),
+        lambda progress: reports.append((progress, threading.current_thread().name)),
+    )
+    assert joined is not None
+    snapshots = _snapshots([progress for progress, _ in reports])
+    assert {name for _, name in reports} == {"parts-progress"}
+    for snapshot in snapshots:
+        assert snapshot.routes is not None
+        _assert_in_whole_numbering(instance, snapshot.routes)
+    # Each part reports a snapshot at its first solution; the later one holds both parts.
+    last = snapshots[-1].routes
+    assert last is not None and last[2] != () and last[0] + last[1] != ()
