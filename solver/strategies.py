@@ -45,9 +45,10 @@ __all__ = ["Report", "Seed", "Strategy", "run_strategy"]
 
 logger = logging.getLogger(__name__)
 
-#: What a seeding search tells as it goes: the best cost so far and the nodes it places, if
-#: known (``None`` while only a cost is).
-Report = Callable[[int, int | None], None]
+#: What a seeding search tells as it goes: the best cost so far, the nodes it places, if
+#: known (``None`` while only a cost is), and the routes of that cost when it has them at hand
+#: (VROOM's answer, OR-Tools' snapshots): a first plan, before the race ends.
+Report = Callable[[int, int | None, tuple[tuple[int, ...], ...] | None], None]
 
 
 class Strategy(StrEnum):
@@ -110,7 +111,7 @@ def run_strategy(
         The routes found, timed by OR-Tools when the search ended there.
     """
     if strategy is Strategy.PYVRP_ALONE:
-        on_best = None if report is None else (lambda cost: report(cost, None))
+        on_best = None if report is None else (lambda cost: report(cost, None, None))
         routes = seeder_named("pyvrp").routes(instance, deadline, seed, work_s, on_best)
         return Seed(strategy, routes)
     if strategy is Strategy.VROOM_THEN_PYVRP:
@@ -131,7 +132,7 @@ def _vroom_then_pyvrp(
     level that fits ``VROOM_SHARE_BEFORE_PYVRP`` of the work, and PyVRP for the work of the
     rest.
     """
-    on_best = None if report is None else (lambda cost: report(cost, None))
+    on_best = None if report is None else (lambda cost: report(cost, None, None))
     time_limit_s = deadline - clock.time()
     started = clock.time()
     share = VROOM_SHARE_BEFORE_PYVRP
@@ -174,7 +175,11 @@ def _vroom_then_ortools(
         vroom_s = budget_s * share
     routes = vroom_routes(instance, vroom_s, level=level)
     if report is not None:
-        report(route_cost(instance, routes), sum(map(len, routes)))
+        report(
+            route_cost(instance, routes),
+            sum(map(len, routes)),
+            tuple(tuple(route) for route in routes),
+        )
     left = deadline - clock.time()
     if left >= 2 * reserve_s + MIN_POLISH_S:
         params = SolveParams(time_limit_s=left, seed=seed, reproducible=work_s is not None)
@@ -185,7 +190,10 @@ def _vroom_then_ortools(
                 initial_routes=routes,
                 on_progress=None
                 if report is None
-                else (lambda progress: report(progress.best_cost, progress.placed)),
+                else (
+                    lambda progress: report(progress.best_cost, progress.placed, progress.routes)
+                ),
+                snapshots=report is not None,
             )
         except SolverError as error:
             logger.warning("OR-Tools found nothing from VROOM's routes: %s", error)

@@ -28,6 +28,7 @@ from dispatch.model import (
     Visit,
 )
 from dispatch.planning.compile import compile_problem
+from dispatch.planning.day import within_budget
 from dispatch.planning.decode import decode
 from dispatch.planning.lines import with_road_lines
 from dispatch.planning.promise import with_promises
@@ -73,10 +74,15 @@ def plan_week(
     InternalError
         When the solver fails on a model the engine built (a bug).
     """
+    started = clock.monotonic()
     problem = horizon.as_problem()
     provider = provider or provider_for(problem)
     instance, id_map = compile_problem(problem, provider, due=horizon.promised, balance=True)
-    params = params or SolveParams(time_limit_s=horizon.policy.time_limit_s)
+    params = within_budget(
+        params or SolveParams(time_limit_s=horizon.policy.time_limit_s),
+        spent_s=clock.monotonic() - started,
+        visits=len(problem.visits),
+    )
     started = clock.monotonic()
     vehicles_by_day = [
         [v for v, t in enumerate(problem.technicians) if t.shift.start.date() == day]

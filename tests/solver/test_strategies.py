@@ -51,7 +51,11 @@ def test_a_search_ending_in_or_tools_gives_its_routes_timed(strategy: Strategy) 
     instance = grid_instance(25, 4, breaks=True, preferences=True)
     heard: list[tuple[int, int | None]] = []
     seed = run_strategy(
-        strategy, instance, time.time() + 2.5, seed=1, report=lambda c, p: heard.append((c, p))
+        strategy,
+        instance,
+        time.time() + 2.5,
+        seed=1,
+        report=lambda c, p, _routes: heard.append((c, p)),
     )
     assert seed.strategy is strategy
     assert seed.timed is not None
