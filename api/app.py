@@ -1,6 +1,7 @@
 """The HTTP service: ``create_app`` wires the store, the worker pool, errors and limits.
 
-The lifespan opens what every request shares (the settings, the store, the worker pools, the
+The lifespan opens what every request shares (the settings, the store, the worker pools, or
+with ``FIELDROUTE_JOBS=celery`` the broker the solve jobs go to and the re-plans' pool, the
 link secret, the clock, the plan versions kept ready) and ``api.deps`` hands them to the
 routes (``api.routes``). Every error a client can cause becomes a JSON answer (``ErrorOut``)
 with the right status and never a traceback: 401/403 (access), 404 (unknown id), 409
@@ -39,6 +40,7 @@ from dispatch.contract.schema import EventBatchIn, HorizonProblemIn, ProblemIn
 from dispatch.contract.validate import field_errors, load_json
 from dispatch.errors import DispatchError, FieldError, InputError
 from dispatch.persistence import Store
+from dispatch.travel import Roads
 from dispatch.travel.routed import road_server
 
 __all__ = ["create_app"]
@@ -246,6 +248,22 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def _runner(settings: Settings, roads: Roads | None) -> JobRunner:
+    """The solve jobs' runner ``settings.jobs`` names: this service's worker pools, or the
+    broker of ``fieldroute worker`` processes (re-plans in this service's pool)."""
+    if settings.jobs == "celery":
+        from api.celery_jobs import CeleryJobRunner  # Celery is imported only when used
+
+        return CeleryJobRunner(settings, replan_workers=settings.replan_workers, roads=roads)
+    return JobRunner(
+        settings.database_url,
+        workers=settings.workers,
+        replan_workers=settings.replan_workers,
+        roads=roads,
+        time_limit_cap_s=settings.job_time_limit_max_s,
+    )
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -270,12 +288,7 @@ def create_app(
             )
         )
         store = Store(settings.database_url)
-        pool = runner or JobRunner(
-            settings.database_url,
-            workers=settings.workers,
-            replan_workers=settings.replan_workers,
-            roads=roads,
-        )
+        pool = runner or _runner(settings, roads)
         # What api.deps hands the routes; made here, once per process, and nowhere else.
         app.state.store = store
         app.state.runner = pool
@@ -284,7 +297,8 @@ def create_app(
         app.state.clock = clock
         app.state.versions = PlanVersions()
         # One process alone owns every job; one of several leaves the running ones to the
-        # others (`fieldroute serve` failed the stale ones once, before starting them).
+        # others (`fieldroute serve` failed the stale ones once, before starting them). With
+        # Celery, running jobs are the workers' and never failed here.
         recovered = pool.recover(store, fail_running=settings.processes == 1)
         if recovered:
             logger.info("queued %d waiting jobs again", len(recovered))

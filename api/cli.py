@@ -97,10 +97,20 @@ def _guard() -> Iterator[None]:
 
 def _settings(ctx: typer.Context) -> Settings:
     """The invocation's settings: read from the environment at the first command that needs
-    them, then kept on the root context for the rest of the invocation."""
+    them, then kept on the root context for the rest of the invocation. Settings that cannot
+    be used (``FIELDROUTE_JOBS=celery`` without a broker, a number out of range) end the
+    command with each problem named, exit code 2."""
     root = ctx.find_root()
     if not isinstance(root.obj, Settings):
-        root.obj = Settings()
+        try:
+            root.obj = Settings()
+        except ValidationError as error:
+            for problem in error.errors():
+                where = "_".join(str(part) for part in problem["loc"]).upper()
+                message = problem["msg"].removeprefix("Value error, ")
+                named = f"FIELDROUTE_{where}: {message}" if where else message
+                err.print(f"[bold red]error:[/] {named}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from error
     settings: Settings = root.obj
     return settings
 
@@ -810,19 +820,23 @@ def serve(
         int | None,
         typer.Option(
             help="Solve worker processes of each server process (default: FIELDROUTE_WORKERS "
-            "or 1).",
+            "or 1); with FIELDROUTE_JOBS=celery, jobs go to the broker's `fieldroute worker` "
+            "processes instead.",
             min=1,
         ),
     ] = None,
     roads: RoadsOption = None,
 ) -> None:
-    """Run the HTTP service (docs at /docs) on the configured database."""
+    """Run the HTTP service (docs at /docs) on the configured database; its solve jobs run in
+    its own worker processes, or with FIELDROUTE_JOBS=celery on `fieldroute worker`s."""
     updates = {"processes": processes, "workers": workers}
     settings = _settings(ctx).model_copy(update={k: v for k, v in updates.items() if v is not None})
     # Migrate and fail here, not in the first request.
     with _guard(), _store(settings) as store:
         if settings.processes > 1:
-            store.recover_jobs()  # once for all: the processes leave running jobs alone
+            # Once for all: the processes leave running jobs alone. Celery's running jobs are
+            # the workers', never failed by the service.
+            store.recover_jobs(fail_running=settings.jobs == "inprocess")
             store.secret(LINK_SECRET)
     # One road server for every process, started here and stopped when the service stops.
     with _guard(), _roads(settings, roads) as served:
@@ -867,6 +881,51 @@ def _run_service(settings: Settings, host: str, port: int) -> None:
         log_level="info",
         http=PROTOCOL,
     )
+
+
+@app.command()
+def worker(
+    ctx: typer.Context,
+    concurrency: Annotated[
+        int,
+        typer.Option(
+            help="Jobs solved at once (processes of the worker's pool); each solve uses a "
+            "second process already, for a seeding search.",
+            min=1,
+            max=64,
+        ),
+    ] = 1,
+    name: Annotated[
+        str | None,
+        typer.Option(help="The worker's name in its log (default: fieldroute-PID@HOST)."),
+    ] = None,
+    roads: RoadsOption = None,
+) -> None:
+    """Solve the jobs of a service run with FIELDROUTE_JOBS=celery: take them from the broker
+    (FIELDROUTE_BROKER_URL), store their plans in the configured database (which the service
+    and every worker share). Start as many as you like, on any machine; stop one with SIGTERM
+    (its running solves end first). A job whose worker is lost runs again on another one."""
+    settings = _settings(ctx)
+    with _guard():
+        if not settings.broker_url:
+            raise InputError(
+                [
+                    FieldError(
+                        "FIELDROUTE_BROKER_URL",
+                        "a worker takes its jobs from a broker: set it to the service's "
+                        "(e.g. redis://127.0.0.1:6379/0)",
+                    )
+                ],
+                what="settings",
+            )
+        with _store(settings):
+            pass  # migrated here, before any job is taken
+    from api.celery_jobs import run_worker  # Celery, only for this command
+
+    with _guard(), _roads(settings, roads) as served:
+        code = run_worker(settings, concurrency=concurrency, name=name, roads=served)
+    if code:
+        raise typer.Exit(code)
 
 
 roads_app = typer.Typer(help="Road travel from OpenStreetMap, with OSRM.", no_args_is_help=True)

@@ -2,11 +2,14 @@
 caller (the HTTP service's event loop) nor a re-plan, and a crashed solve cannot take the
 service down: a worker that dies is replaced and its job fails saying so.
 
-A worker opens the store itself and writes the job's progress and its plan there (for a
-horizon, its week and the week's day plans); the plan and the job's ``done`` are one
-transaction, so a job never reports done without its plan. Jobs a stopped service left running
-are marked failed when the next one starts (``recover``), and a worker of such a lost attempt
-can no longer write anything.
+A worker opens the store itself and writes the job's progress (its heartbeat) and its plan
+there (for a horizon, its week and the week's day plans); the plan and the job's ``done`` are
+one transaction, so a job never reports done without its plan. Jobs a stopped service left
+running are marked failed when the next one starts (``recover``), and a worker of such a lost
+attempt can no longer write anything.
+
+``solve_started_job`` is the one way a started attempt is solved, here and on the Celery
+workers of ``api.celery_jobs`` (``FIELDROUTE_JOBS=celery``), which only start jobs otherwise.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from dispatch.persistence import SolveJob, Store
 from dispatch.planning import Progress
 from dispatch.travel import Roads
 
-__all__ = ["JobRunner", "replan_in_worker", "run_solve_job"]
+__all__ = ["JobRunner", "replan_in_worker", "run_solve_job", "solve_started_job"]
 
 logger = logging.getLogger(__name__)
 
@@ -47,17 +50,19 @@ _T = TypeVar("_T")
 
 
 class _ProgressWriter:
-    """Writes a running job's progress: the search's reports, and its elapsed time every
+    """Writes a running attempt's progress: the search's reports, and its elapsed time every
     ``PROGRESS_EVERY_S`` even while no search reports (the seeding searches in other processes
-    say nothing until they end)."""
+    say nothing until they end). Each write is the job's heartbeat too, by which a worker
+    elsewhere tells a lost attempt from a live one (``Store.claim_job``), so a failed write
+    does not stop the next ones."""
 
-    def __init__(self, store: Store, job: SolveJob) -> None:
-        self._store, self._job = store, job
+    def __init__(self, store: Store, job_id: str, attempt: int) -> None:
+        self._store, self._job_id, self._attempt = store, job_id, attempt
         self._started = time.monotonic()
         self._latest: Progress | None = None
         self._written: Progress | None = None
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._beat, name=f"progress-{job.id}", daemon=True)
+        self._thread = threading.Thread(target=self._beat, name=f"progress-{job_id}", daemon=True)
 
     def __enter__(self) -> _ProgressWriter:
         self._thread.start()
@@ -72,39 +77,94 @@ class _ProgressWriter:
         self._latest = progress
 
     def _beat(self) -> None:
+        failing = False
         while not self._stop.wait(PROGRESS_EVERY_S):
             latest = self._latest
             fresh = latest is not None and latest is not self._written
-            self._written = latest
             try:
                 self._store.report_progress(
-                    self._job.id,
-                    self._job.attempt,
+                    self._job_id,
+                    self._attempt,
                     elapsed_s=time.monotonic() - self._started,
                     best_cost=latest.best_cost if fresh and latest else None,
                     placed=latest.placed if fresh and latest else None,
                 )
-            except Exception:  # progress is a courtesy: the solve goes on without it
-                logger.exception("could not write the progress of job %s", self._job.id)
-                return
+            except Exception:  # progress is a courtesy: the solve goes on, the beats try again
+                if not failing:
+                    logger.exception("could not write the progress of job %s", self._job_id)
+                failing = True
+                continue
+            if failing:
+                logger.info("writing the progress of job %s again", self._job_id)
+            failing = False
+            self._written = latest
 
 
-def _solve(store: Store, job_id: str, attempt: int, roads: Roads | None) -> None:
+def _solve(
+    store: Store,
+    job_id: str,
+    attempt: int,
+    roads: Roads | None,
+    time_limit_cap_s: float | None = None,
+) -> None:
     if not store.start_job(job_id, attempt):
         return  # retried or given up on since it was queued: not this attempt's to run
+    solve_started_job(store, job_id, attempt, roads, time_limit_cap_s=time_limit_cap_s)
+
+
+def _time_limit(job: SolveJob, policy_s: float, cap_s: float | None) -> float:
+    """The job's search budget: asked, or the problem's policy; cut to ``cap_s``."""
+    limit = job.time_limit_s if job.time_limit_s is not None else policy_s
+    if cap_s is not None and limit > cap_s:
+        logger.warning(
+            "job %s asks for %g s of search; it gets the longest allowed, %g s",
+            job.id,
+            limit,
+            cap_s,
+            extra={"job_id": job.id},
+        )
+        return cap_s
+    return limit
+
+
+def solve_started_job(
+    store: Store,
+    job_id: str,
+    attempt: int,
+    roads: Roads | None,
+    *,
+    time_limit_cap_s: float | None = None,
+) -> None:
+    """Solve attempt ``attempt`` of a job already running at it (``Store.start_job`` or
+    ``Store.claim_job`` moved it there), writing its progress, then storing its plan (or its
+    week and the week's day plans) with its ``done`` in one transaction, or failing it with the
+    reason. Never raises for the job's own errors; a store that cannot be written to raises.
+
+    Parameters
+    ----------
+    store
+        The store of the job.
+    job_id, attempt
+        The job and the attempt this worker runs: writes for another attempt change nothing.
+    roads
+        The OSRM server for days on roads.
+    time_limit_cap_s
+        The longest search a job runs (``Settings.job_time_limit_max_s``); ``None``: no cap.
+    """
     started = time.monotonic()
     try:
         job = store.load_job(job_id)
         raw = store.load_problem(job.problem_id)
         if is_horizon(raw):
-            _solve_week(store, job, attempt, raw, started, roads)
+            _solve_week(store, job, attempt, raw, started, roads, time_limit_cap_s)
             return
         problem = parse_problem(raw, stored=True)
-        with _ProgressWriter(store, job) as progress:
+        limit = _time_limit(job, problem.policy.time_limit_s, time_limit_cap_s)
+        with _ProgressWriter(store, job_id, attempt) as progress:
             solve_day(
                 raw,
                 problem,
-                params=solve_params(problem, job.time_limit_s, None),
+                params=solve_params(problem, limit, None),
                 plan_id=job.plan_id,
                 save=lambda plan, record: store.finish_job(
                     job_id, attempt, plan, elapsed_s=time.monotonic() - started, record=record
@@ -126,15 +186,18 @@ def _solve_week(
     raw: dict[str, Any],
     started: float,
     roads: Roads | None,
+    time_limit_cap_s: float | None,
 ) -> None:
     """A job of a stored horizon: its week (id: the job's ``plan_id``, ``wk_…``) and the
     week's day plans, stored with the job's ``done`` in one transaction."""
     horizon = parse_horizon(raw, stored=True)
-    with _ProgressWriter(store, job) as progress:
+    as_problem = horizon.as_problem()
+    limit = _time_limit(job, as_problem.policy.time_limit_s, time_limit_cap_s)
+    with _ProgressWriter(store, job.id, attempt) as progress:
         solve_week(
             raw,
             horizon,
-            params=solve_params(horizon.as_problem(), job.time_limit_s, None),
+            params=solve_params(as_problem, limit, None),
             week_id=job.plan_id,
             problem_id=job.problem_id,
             save=lambda week, days: store.finish_week_job(
@@ -145,11 +208,17 @@ def _solve_week(
         )
 
 
-def run_solve_job(database_url: str, job_id: str, attempt: int, roads: Roads | None = None) -> None:
+def run_solve_job(
+    database_url: str,
+    job_id: str,
+    attempt: int,
+    roads: Roads | None = None,
+    time_limit_cap_s: float | None = None,
+) -> None:
     """Run one attempt of a solve job (in a worker process)."""
     store = Store(database_url, migrate=False)
     try:
-        _solve(store, job_id, attempt, roads)
+        _solve(store, job_id, attempt, roads, time_limit_cap_s)
     finally:
         store.close()
 
@@ -243,6 +312,8 @@ class JobRunner:
         Another executor for both (a thread pool, in tests that need no process isolation).
     roads
         The OSRM server of this service, for days on roads; each job's worker asks it.
+    time_limit_cap_s
+        The longest search a job runs (``Settings.job_time_limit_max_s``); ``None``: no cap.
     """
 
     def __init__(
@@ -253,9 +324,11 @@ class JobRunner:
         replan_workers: int = 1,
         executor: Executor | None = None,
         roads: Roads | None = None,
+        time_limit_cap_s: float | None = None,
     ) -> None:
         self.database_url = database_url
         self.roads = roads
+        self.time_limit_cap_s = time_limit_cap_s
         self._solves = _Workers(workers, executor)
         self._replans = _Workers(replan_workers, executor)
 
@@ -274,7 +347,7 @@ class JobRunner:
         """Queue one attempt of ``job``."""
         pool = self._solves.pool
         future = self._solves.submit(
-            run_solve_job, self.database_url, job.id, job.attempt, self.roads
+            run_solve_job, self.database_url, job.id, job.attempt, self.roads, self.time_limit_cap_s
         )
         future.add_done_callback(lambda done: self._after_solve(done, job, pool))
         return future

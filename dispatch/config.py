@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal, Self
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["DEFAULT_DATABASE_URL", "Settings"]
+__all__ = ["DEFAULT_DATABASE_URL", "JOB_TIME_LIMIT_CEILING_S", "Settings"]
 
 #: The embedded default: a SQLite file in the working directory, no server to run.
 DEFAULT_DATABASE_URL = "sqlite:///fieldroute.db"
+
+#: The longest search a solve job may ask for: the contract's ceiling on ``time_limit_s``
+#: (``policy.time_limit_s`` and ``POST /v1/plans``).
+JOB_TIME_LIMIT_CEILING_S = 3600.0
 
 
 class Settings(BaseSettings):
@@ -74,3 +79,78 @@ class Settings(BaseSettings):
         description="fieldroute's cache: OSRM's executables and prepared road datasets "
         "(default: $XDG_CACHE_HOME/fieldroute or ~/.cache/fieldroute).",
     )
+    jobs: Literal["inprocess", "celery"] = Field(
+        default="inprocess",
+        description="Where solve jobs run: 'inprocess' (the service's own worker processes, "
+        "the embedded default) or 'celery' (`fieldroute worker` processes on any number of "
+        "machines, through the broker at broker_url, sharing the database_url store, which "
+        "then has to be PostgreSQL for workers on other machines). Re-plans answer in the "
+        "service's own processes either way.",
+    )
+    broker_url: str | None = Field(
+        default=None,
+        description="The Celery broker of jobs='celery' and of `fieldroute worker`, e.g. "
+        "redis://127.0.0.1:6379/0.",
+    )
+    jobs_queue: str = Field(
+        default="fieldroute.solve",
+        min_length=1,
+        max_length=100,
+        pattern=r"^[A-Za-z0-9._-]+$",
+        description="The broker's queue of solve jobs: services and workers sharing one are one "
+        "deployment (another name keeps a second deployment on the same broker apart).",
+    )
+    job_time_limit_max_s: float = Field(
+        default=JOB_TIME_LIMIT_CEILING_S,
+        gt=0,
+        le=JOB_TIME_LIMIT_CEILING_S,
+        description="The longest search a solve job runs: a longer time limit (asked, or the "
+        "day's policy) is cut to this. With the default, the contract's own ceiling, nothing "
+        "is cut. The broker's visibility timeout is derived from it (see job_overrun_s).",
+    )
+    job_overrun_s: float = Field(
+        default=600,
+        gt=0,
+        le=86_400,
+        description="How long a solve job may take beyond its search (reading the day, road "
+        "matrices, the checker, storing the plan). The broker's visibility timeout, after which "
+        "a task no worker acknowledged is handed out again, is job_time_limit_max_s + "
+        "job_overrun_s: no job still solving is handed out twice.",
+    )
+    job_stale_s: float = Field(
+        default=60,
+        ge=2,
+        le=3600,
+        description="A running job whose worker wrote no heartbeat (its progress, every 0.5 s) "
+        "for this long is taken for lost (jobs='celery'): a redelivered task takes it over as "
+        "a new attempt. Shorter than the visibility timeout; the workers' clocks must agree to "
+        "well within it.",
+    )
+    job_max_starts: int = Field(
+        default=3,
+        ge=1,
+        le=20,
+        description="Workers a job may be started on in a row (jobs='celery'): the first start "
+        "and a takeover each time its worker is lost. A job whose workers keep dying (out of "
+        "memory on a huge day) is failed, saying so, when the last of them is found lost.",
+    )
+
+    @property
+    def visibility_timeout_s(self) -> float:
+        """The broker's visibility timeout: ``job_time_limit_max_s + job_overrun_s``."""
+        return self.job_time_limit_max_s + self.job_overrun_s
+
+    @model_validator(mode="after")
+    def _jobs_have_a_broker(self) -> Self:
+        if self.jobs == "celery" and not self.broker_url:
+            raise ValueError(
+                "FIELDROUTE_JOBS=celery needs FIELDROUTE_BROKER_URL, the broker the service "
+                "and its workers share (e.g. redis://127.0.0.1:6379/0)"
+            )
+        if self.job_stale_s >= self.visibility_timeout_s:
+            raise ValueError(
+                f"FIELDROUTE_JOB_STALE_S ({self.job_stale_s:g}) must be shorter than the "
+                f"broker's visibility timeout, FIELDROUTE_JOB_TIME_LIMIT_MAX_S + "
+                f"FIELDROUTE_JOB_OVERRUN_S ({self.visibility_timeout_s:g})"
+            )
+        return self

@@ -3,6 +3,8 @@ keys."""
 
 from dispatch.persistence.store import (
     ApiKey,
+    ClaimOutcome,
+    JobClaim,
     JobOutput,
     JobState,
     PlanRow,
@@ -19,6 +21,8 @@ from dispatch.persistence.store import (
 
 __all__ = [
     "ApiKey",
+    "ClaimOutcome",
+    "JobClaim",
     "JobOutput",
     "JobState",
     "PlanRow",

@@ -6,6 +6,11 @@ a ``Store`` opens. A plan version is written once and never updated: ``save_plan
 a second write of the same ``(plan_id, version)`` is refused. Every write is one transaction, so
 a failure leaves what was stored before untouched. A week (the plan of a horizon) is stored
 with its days' problems and plans, all or nothing; its days are then ordinary plans.
+
+A solve job moves queued → running → done or failed; every move names the attempt it is for,
+so a worker of an attempt given up on can change nothing. ``claim_job`` is the move of a task
+handed to a worker by a broker, which may hand the same task out twice (the redelivery rules
+are in its docstring).
 """
 
 from __future__ import annotations
@@ -15,10 +20,10 @@ import json
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import bindparam, create_engine, event, func, select, update
+from sqlalchemy import ColumnElement, bindparam, create_engine, event, func, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -37,7 +42,9 @@ from dispatch.persistence.tables import (
 
 __all__ = [
     "ApiKey",
+    "ClaimOutcome",
     "EventBatchRow",
+    "JobClaim",
     "JobOutput",
     "JobState",
     "PlanRow",
@@ -57,6 +64,16 @@ _ID_PREFIX: dict[JobOutput, str] = {"plan": "pl", "week": "wk"}
 
 #: Why a job found running when the service starts is marked failed.
 INTERRUPTED = "the service stopped while this job was running; retry it"
+
+#: What ``claim_job`` did with a job handed to a worker: ``started`` it (it was queued),
+#: ``taken_over`` (running, its worker lost: a new attempt), left it to its ``alive`` worker,
+#: found it ``ended`` (done or failed: nothing to do), or ``gave_up`` on it (its worker lost
+#: and ``max_starts`` reached: failed).
+ClaimOutcome = Literal["started", "taken_over", "alive", "ended", "gave_up"]
+
+#: Times ``claim_job`` reads and tries again when another worker moved the job between its
+#: read and its write; each retry sees the other's move, so two tries settle any race.
+_CLAIM_TRIES = 5
 
 
 class StoreConflictError(DispatchError):
@@ -94,6 +111,20 @@ class SolveJob:
     visits_placed: int | None
     visits_total: int
     error: str | None
+    #: When its worker last said it is alive (its start, then every progress write).
+    heartbeat_at: datetime | None = None
+    #: Workers it was started on since it was last queued (the first, and each takeover).
+    starts: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class JobClaim:
+    """What ``Store.claim_job`` did: its outcome, the job as it then was, and the attempt the
+    claiming worker now runs (``started``, ``taken_over``) or that runs it (the others)."""
+
+    outcome: ClaimOutcome
+    job: SolveJob
+    attempt: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +200,8 @@ def _job(row: SolveJobRow) -> SolveJob:
         visits_placed=row.visits_placed,
         visits_total=row.visits_total,
         error=row.error,
+        heartbeat_at=row.heartbeat_at,
+        starts=row.starts or 0,
     )
 
 
@@ -621,14 +654,24 @@ class Store:
             row = session.scalars(select(SolveJobRow).where(SolveJobRow.plan_id == plan_id)).first()
             return None if row is None else _job(row)
 
-    def _move_job(self, job_id: str, attempt: int, from_state: str, **values: Any) -> bool:
-        """Set ``values`` on the job when it is still in ``from_state`` at ``attempt``: a worker
-        of an older attempt (or one the service gave up on) can change nothing."""
+    def _move_job(
+        self,
+        job_id: str,
+        attempt: int,
+        from_state: str,
+        /,
+        *also: ColumnElement[bool],
+        **values: Any,
+    ) -> bool:
+        """Set ``values`` on the job when it is still in ``from_state`` at ``attempt`` (and
+        ``also`` holds): a worker of an older attempt (or one the service gave up on) can change
+        nothing."""
         statement = (
             update(SolveJobRow)
             .where(SolveJobRow.id == job_id)
             .where(SolveJobRow.attempt == attempt)
             .where(SolveJobRow.state == from_state)
+            .where(*also)
             .values(**values)
         )
         with Session(self.engine) as session, session.begin():
@@ -636,7 +679,93 @@ class Store:
 
     def start_job(self, job_id: str, attempt: int) -> bool:
         """queued → running; ``False`` when the job is no longer this attempt's to run."""
-        return self._move_job(job_id, attempt, "queued", state="running", started_at=_now())
+        now = _now()
+        return self._move_job(
+            job_id,
+            attempt,
+            "queued",
+            state="running",
+            started_at=now,
+            heartbeat_at=now,
+            starts=SolveJobRow.starts + 1,
+        )
+
+    def claim_job(
+        self, job_id: str, *, stale_after_s: float, max_starts: int, gave_up: str
+    ) -> JobClaim:
+        """Claim a job for a worker a broker handed it to, which may be the second to get it.
+
+        The redelivery rules, each one move (or none) of the job's row:
+
+        - queued: started (queued → running, the job's attempt), as ``start_job``;
+        - done or failed: nothing (``ended``): a late duplicate changes nothing;
+        - running with a heartbeat younger than ``stale_after_s``: nothing (``alive``), its
+          worker is at it;
+        - running with an older heartbeat (its worker was lost): taken over as a new attempt
+          (``taken_over``), so the lost worker, were it only stalled, can write nothing more;
+          unless the job was started ``max_starts`` times already: then failed with
+          ``gave_up`` (``gave_up``).
+
+        Parameters
+        ----------
+        job_id
+            The job.
+        stale_after_s
+            Age of a heartbeat after which its worker is taken for lost.
+        max_starts
+            Workers a job may be started on since it was last queued.
+        gave_up
+            The failed job's message for the user.
+
+        Raises
+        ------
+        NotFoundError
+            No job ``job_id``.
+        """
+        for _ in range(_CLAIM_TRIES):
+            job = self.load_job(job_id)
+            now = _now()
+            if job.state in ("done", "failed"):
+                return JobClaim("ended", job, job.attempt)
+            if job.state == "queued":
+                if self.start_job(job_id, job.attempt):
+                    return JobClaim("started", self.load_job(job_id), job.attempt)
+                continue
+            stale_before = now - timedelta(seconds=stale_after_s)
+            beat = job.heartbeat_at or job.started_at
+            if beat is not None and beat > stale_before:
+                return JobClaim("alive", job, job.attempt)
+            # The same decision in the write: a heartbeat written meanwhile wins.
+            still_stale = or_(
+                SolveJobRow.heartbeat_at.is_(None), SolveJobRow.heartbeat_at <= stale_before
+            )
+            if job.starts >= max_starts:
+                if self._move_job(
+                    job_id,
+                    job.attempt,
+                    "running",
+                    still_stale,
+                    state="failed",
+                    error=gave_up,
+                    finished_at=now,
+                ):
+                    return JobClaim("gave_up", self.load_job(job_id), job.attempt)
+                continue
+            if self._move_job(
+                job_id,
+                job.attempt,
+                "running",
+                still_stale,
+                attempt=job.attempt + 1,
+                starts=SolveJobRow.starts + 1,
+                started_at=now,
+                heartbeat_at=now,
+                elapsed_s=0.0,
+                best_cost=None,
+                visits_placed=None,
+            ):
+                return JobClaim("taken_over", self.load_job(job_id), job.attempt + 1)
+        raise InternalError(f"job {job_id} kept changing while a worker claimed it")
 
     def report_progress(
         self,
@@ -647,13 +776,15 @@ class Store:
         best_cost: int | None = None,
         placed: int | None = None,
     ) -> None:
-        """Record a running job's progress; a figure not known (``None``) keeps its last value."""
+        """Record a running job's progress, and its heartbeat; a figure not known (``None``)
+        keeps its last value."""
         known = {"best_cost": best_cost, "visits_placed": placed}
         self._move_job(
             job_id,
             attempt,
             "running",
             elapsed_s=elapsed_s,
+            heartbeat_at=_now(),
             **{name: value for name, value in known.items() if value is not None},
         )
 
@@ -758,7 +889,8 @@ class Store:
             row.state = "queued"
             row.attempt += 1
             row.error = None
-            row.started_at = row.finished_at = None
+            row.started_at = row.finished_at = row.heartbeat_at = None
+            row.starts = 0
             row.elapsed_s = 0.0
             row.best_cost = row.visits_placed = None
             return _job(row)

@@ -114,6 +114,12 @@ class SolveJobRow(Base):
     visits_placed: Mapped[int | None] = mapped_column(Integer, nullable=True)
     visits_total: Mapped[int] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: When the worker running the job last said it is alive: its start, then every progress
+    #: write. Absent while queued, and for jobs started before revision 0005.
+    heartbeat_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    #: Workers the job was started on since it was last queued (made or retried): the first
+    #: start, and one more for each takeover from a worker found lost.
+    starts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class ApiKeyRow(Base):

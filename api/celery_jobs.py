@@ -1,0 +1,337 @@
+"""Solve jobs on Celery workers (``FIELDROUTE_JOBS=celery``): the service publishes a job to a
+broker (Redis) and ``fieldroute worker`` processes, on any number of machines sharing the
+store, solve it. Re-plans still answer in the service's own pool (``CeleryJobRunner.replan``).
+
+What it promises, and how:
+
+- The store is the record of a job, not Celery: tasks keep no result (no result backend), and
+  a task only names its job; a worker reads the day from the store and writes the job's
+  progress and its plan there through ``api.jobs.solve_started_job``, the in-process runner's
+  own path, so the plan and the job's ``done`` are one transaction.
+- A task is acknowledged only when it has ended (``acks_late``): its plan stored with the job's
+  ``done``, or the job failed with its reason. A worker killed mid-solve acknowledges nothing,
+  and the broker hands the task out again: at once when only the pool process solving died
+  (``reject_on_worker_lost``), after the visibility timeout when the whole worker or its
+  machine did.
+- Redis's visibility timeout (a task unacknowledged for that long is handed out again, even
+  when its worker is still at it) is derived from the job budget:
+  ``Settings.job_time_limit_max_s + Settings.job_overrun_s``, no search running longer than
+  ``job_time_limit_max_s``. Each worker looks for such tasks every
+  ``visibility_timeout / RESTORE_SWEEPS`` seconds (at least 1, at most
+  ``RESTORE_EVERY_MAX_S``).
+- Any task handed out twice is harmless, whatever the reason: ``Store.claim_job`` decides from
+  the job's row what a delivered task does. A queued job is started; a done or failed one is
+  left alone; a running one whose heartbeat (its progress, written every 0.5 s) is younger than
+  ``job_stale_s`` is left to its worker, and this task comes back once ``job_stale_s`` later
+  (a new message, ``RECHECK``) so that a job is never left running without a task in the
+  broker; a running one whose heartbeat is older is taken over as a new attempt, the lost
+  attempt's writes changing nothing from then on. A job started on ``job_max_starts`` workers
+  in a row, each lost, is failed saying so (``WORKERS_LOST``) instead of started again.
+
+Nothing here runs unless the settings ask for Celery: ``api.app`` and ``api.cli`` import this
+module only then.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Callable
+from concurrent.futures import Executor, Future
+from dataclasses import dataclass
+from typing import Any
+
+from celery import Celery
+from kombu.exceptions import KombuError
+from redis.exceptions import RedisError
+from sqlalchemy.exc import SQLAlchemyError
+
+from api.jobs import JobRunner, solve_started_job
+from dispatch.config import Settings
+from dispatch.errors import DispatchError, NotFoundError
+from dispatch.persistence import ClaimOutcome, SolveJob, Store
+from dispatch.travel import Roads
+
+__all__ = [
+    "SOLVE_TASK",
+    "WORKERS_LOST",
+    "CeleryJobRunner",
+    "QueueUnavailableError",
+    "celery_app",
+    "run_worker",
+]
+
+logger = logging.getLogger(__name__)
+
+#: The task's name in the broker: ``solve_job(job_id, attempt)``.
+SOLVE_TASK = "fieldroute.solve_job"
+
+#: Sweeps for tasks past their visibility timeout per timeout, and the longest time between two.
+RESTORE_SWEEPS = 10
+RESTORE_EVERY_MAX_S = 10.0
+
+#: What a job says when its workers kept dying (``Settings.job_max_starts`` of them).
+WORKERS_LOST = (
+    "the workers solving this job stopped {starts} times in a row (killed, or out of memory) "
+    "and nothing was stored; retry it, perhaps with a shorter time limit or a smaller day"
+)
+
+#: What a job says when it could not be handed to the workers.
+UNQUEUED = (
+    "the job queue (FIELDROUTE_BROKER_URL) could not be reached, so no worker got this job; "
+    "retry it once the broker answers"
+)
+
+
+class QueueUnavailableError(DispatchError):
+    """The broker did not take a job (unreachable); the job was failed and may be retried."""
+
+    http_status = 503
+    exit_code = 1
+
+
+@dataclass(frozen=True, slots=True)
+class _WorkerSetup:
+    """What a worker's tasks need besides their arguments."""
+
+    database_url: str
+    roads: Roads | None
+    stale_after_s: float
+    max_starts: int
+    time_limit_cap_s: float
+
+
+def celery_app(settings: Settings, *, roads: Roads | None = None) -> Any:
+    """The Celery app of ``settings``' broker, with its one task, ``SOLVE_TASK``.
+
+    Parameters
+    ----------
+    settings
+        Its broker (``broker_url``), queue (``jobs_queue``) and the job budget from which the
+        visibility timeout is derived; the store its tasks open (``database_url``).
+    roads
+        The OSRM server of a worker, for days on roads.
+
+    Returns
+    -------
+    celery.Celery
+        Publishes as is; ``run_worker`` runs its worker.
+    """
+    visibility_s = settings.visibility_timeout_s
+    restore_every_s = min(RESTORE_EVERY_MAX_S, max(1.0, visibility_s / RESTORE_SWEEPS))
+    app = Celery("fieldroute", broker=settings.broker_url, set_as_current=False)
+    app.conf.update(
+        task_default_queue=settings.jobs_queue,
+        task_serializer="json",
+        accept_content=["json"],
+        # The store is the record of a job: Celery keeps no result.
+        result_backend=None,
+        task_ignore_result=True,
+        # Acknowledged once the plan is stored or the job failed; a worker lost before that
+        # leaves the task to be handed out again.
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        # One task at a time per pool process: a solve is long, and a task reserved behind it
+        # would wait for it instead of going to an idle worker.
+        worker_prefetch_multiplier=1,
+        broker_transport_options={
+            "visibility_timeout": visibility_s,
+            "unacked_restore_interval": restore_every_s,
+            "unacked_restore_throttle": 1,
+            # The sweepers' lock outlives a worker killed mid-sweep by this much only (kombu's
+            # default, 5 minutes, would hold every sweep back that long); two sweeps at once
+            # are safe, each task being restored in its own transaction.
+            "unacked_mutex_expire": restore_every_s,
+        },
+        broker_connection_retry_on_startup=True,
+        # A broker blip does not stop a solve: its task, handed out again meanwhile, finds the
+        # job alive and leaves it be.
+        worker_cancel_long_running_tasks_on_connection_loss=False,
+    )
+    setup = _WorkerSetup(
+        database_url=settings.database_url,
+        roads=roads,
+        stale_after_s=settings.job_stale_s,
+        max_starts=settings.job_max_starts,
+        time_limit_cap_s=settings.job_time_limit_max_s,
+    )
+
+    def solve_job(task: Any, job_id: str, attempt: int) -> ClaimOutcome | None:
+        """Run the job as ``Store.claim_job`` says; the outcome, for the log."""
+
+        def recheck() -> None:
+            task.apply_async((job_id, attempt), countdown=setup.stale_after_s)
+
+        return _run_delivered(setup, job_id, attempt, recheck, worker=task.request.hostname)
+
+    app.task(name=SOLVE_TASK, bind=True)(solve_job)
+    return app
+
+
+def _run_delivered(
+    setup: _WorkerSetup,
+    job_id: str,
+    attempt: int,
+    recheck: Callable[[], None],
+    *,
+    worker: str | None = None,
+) -> ClaimOutcome | None:
+    """One delivery of a job's task: claim the job in the store, then solve it, leave it, or
+    ask to look again later (``recheck``); ``None`` when the store has no such job or could not
+    be reached (then ``recheck`` too: the job is never left without a task)."""
+    store = Store(setup.database_url, migrate=False)
+    try:
+        try:
+            claim = store.claim_job(
+                job_id,
+                stale_after_s=setup.stale_after_s,
+                max_starts=setup.max_starts,
+                gave_up=WORKERS_LOST.format(starts=setup.max_starts),
+            )
+        except NotFoundError:
+            logger.warning("job %s: no such job in the store; task dropped", job_id)
+            return None
+        logger.info(
+            "job %s: %s (attempt %d, start %d, queued as attempt %d) on %s",
+            job_id,
+            claim.outcome,
+            claim.attempt,
+            claim.job.starts,
+            attempt,
+            worker,
+            extra={"job_id": job_id, "claim": claim.outcome},
+        )
+        if claim.outcome in ("started", "taken_over"):
+            solve_started_job(
+                store,
+                job_id,
+                claim.attempt,
+                setup.roads,
+                time_limit_cap_s=setup.time_limit_cap_s,
+            )
+            logger.info("job %s: attempt %d ended on %s", job_id, claim.attempt, worker)
+        elif claim.outcome == "alive":
+            recheck()
+        return claim.outcome
+    except SQLAlchemyError:
+        # The store did not answer (or stopped answering mid-job): look again later, when the
+        # claim takes over what this delivery could not finish.
+        logger.exception("job %s: the store failed; the job is looked at again later", job_id)
+        recheck()
+        return None
+    finally:
+        store.close()
+
+
+class CeleryJobRunner(JobRunner):
+    """The service's runner with ``FIELDROUTE_JOBS=celery``: solve jobs are published to the
+    broker for ``fieldroute worker`` processes; re-plans run in this service's own pool, as
+    ``JobRunner`` runs them.
+
+    Parameters
+    ----------
+    settings
+        The broker, queue, store and job budget.
+    replan_workers
+        Re-plan worker processes of this service.
+    executor
+        Another executor for the re-plans (a thread pool, in tests).
+    roads
+        The OSRM server of this service, for re-plans of days on roads.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        replan_workers: int = 1,
+        executor: Executor | None = None,
+        roads: Roads | None = None,
+    ) -> None:
+        super().__init__(
+            settings.database_url,
+            replan_workers=replan_workers,
+            executor=executor,
+            roads=roads,
+            time_limit_cap_s=settings.job_time_limit_max_s,
+        )
+        self._app = celery_app(settings)
+        self._queue = settings.jobs_queue
+
+    def submit(self, job: SolveJob) -> Future[None]:
+        """Publish one attempt of ``job``; the future is done once the broker holds it.
+
+        Raises
+        ------
+        QueueUnavailableError
+            The broker did not take it; the job is failed saying so (retry it later).
+        """
+        try:
+            self._app.send_task(SOLVE_TASK, args=(job.id, job.attempt), queue=self._queue)
+        except (KombuError, RedisError, OSError) as error:
+            logger.error("could not publish job %s: %r", job.id, error, extra={"job_id": job.id})
+            store = Store(self.database_url, migrate=False)
+            try:
+                store.fail_job(job.id, job.attempt, UNQUEUED)
+            finally:
+                store.close()
+            raise QueueUnavailableError(f"job {job.id} failed: {UNQUEUED}") from error
+        published: Future[None] = Future()
+        published.set_result(None)
+        return published
+
+    def recover(self, store: Store, *, fail_running: bool = True) -> list[SolveJob]:
+        """At start-up: running jobs are the workers' (``fail_running`` is ignored): a lost one
+        is taken over when its task comes back. The queued ones are published again (a job
+        runs once, however many tasks name it), in case their task never reached the broker;
+        returns them."""
+        queued = store.recover_jobs(fail_running=False)
+        for job in queued:
+            try:
+                self.submit(job)
+            except QueueUnavailableError:
+                logger.error("job %s could not be queued again; it failed", job.id)
+        return queued
+
+    def close(self) -> None:
+        """Stop the re-plan pool and let go of the broker's connections."""
+        super().close()
+        self._app.close()
+
+
+def run_worker(
+    settings: Settings,
+    *,
+    concurrency: int = 1,
+    name: str | None = None,
+    roads: Roads | None = None,
+) -> int:
+    """Run a Celery worker for ``settings``' broker, queue and store until it is stopped
+    (SIGTERM: the running solves end and store their plans first); its exit code.
+
+    Parameters
+    ----------
+    concurrency
+        Jobs solved at once: pool processes of the prefork pool (each solve uses a second
+        process already, for a seeding search).
+    name
+        The worker's name in the broker and its log; default ``fieldroute-PID@HOST``.
+    roads
+        The OSRM server of this worker, for days on roads.
+    """
+    app = celery_app(settings, roads=roads)
+    worker = app.Worker(
+        hostname=name or f"fieldroute-{os.getpid()}@{socket.gethostname()}",
+        concurrency=concurrency,
+        pool_cls="prefork",
+        loglevel="INFO",
+        queues=[settings.jobs_queue],
+        # No syncing with other workers at start nor gossip: nothing here uses them, and they
+        # would delay the start and fill the broker with chatter.
+        without_mingle=True,
+        without_gossip=True,
+    )
+    worker.start()
+    code: int = worker.exitcode or 0
+    return code
