@@ -1,6 +1,7 @@
 """The planning service: a validated day in, a plan out (compile -> solve -> decode), and,
 when asked, draft plans of the best routes so far while the search goes on
-(``dispatch.planning.drafts``)."""
+(``dispatch.planning.drafts``). A day of several regions (``dispatch.planning.regions``) is
+planned region by region, each with its own matrix, and joined."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from dispatch.planning.drafts import Drafts
 from dispatch.planning.kpi import compute_kpis
 from dispatch.planning.lines import with_road_lines
 from dispatch.planning.promise import with_promises
+from dispatch.planning.regions import Region, regions
 from dispatch.travel import TravelTimeProvider, provider_for
 from solver import Instance, Progress, Solution, SolveParams, SolverError, solve
 
@@ -74,6 +76,20 @@ def plan_day(
     InternalError
         When the solver fails on a model the engine built (a bug).
     """
+    found = regions(problem)
+    if len(found) > 1:
+        return _plan_by_region(problem, found, provider, params, on_progress, on_draft)
+    return _plan_whole(problem, provider, params, on_progress, on_draft)
+
+
+def _plan_whole(
+    problem: Problem,
+    provider: TravelTimeProvider | None,
+    params: SolveParams | None,
+    on_progress: Callable[[Progress], None] | None,
+    on_draft: Callable[[Plan], None] | None,
+) -> Plan:
+    """``plan_day`` of a day planned as one: one matrix, one search."""
     started = clock.monotonic()
     provider = provider or provider_for(problem)
     instance, id_map = compile_problem(problem, provider)
@@ -95,6 +111,74 @@ def plan_day(
         if drafts is not None:
             drafts.close()
     return _plan_of(solution, problem=problem, id_map=id_map, provider=provider)
+
+
+def _plan_by_region(
+    problem: Problem,
+    found: list[Region],
+    provider: TravelTimeProvider | None,
+    params: SolveParams | None,
+    on_progress: Callable[[Progress], None] | None,
+    on_draft: Callable[[Plan], None] | None,
+) -> Plan:
+    """``plan_day`` of a day of several regions (``dispatch.planning.regions``): each planned
+    on its own, one after another, with a share of what is left of the budget by its visits,
+    and joined into one plan of the whole day. Drafts are the regions planned so far joined
+    with the current one's draft."""
+    started = clock.monotonic()
+    params = params or SolveParams(time_limit_s=problem.policy.time_limit_s)
+    done: list[Plan] = []
+    placed = 0
+    for k, region in enumerate(found):
+        part = replace(
+            problem,
+            technicians=tuple(problem.technicians[t] for t in region.technicians),
+            visits=tuple(problem.visits[i] for i in region.visits),
+        )
+        later = sum(len(r.visits) for r in found[k:]) or 1
+        left = params.time_limit_s - (clock.monotonic() - started)
+        share = replace(params, time_limit_s=max(MIN_SEARCH_S, left * len(region.visits) / later))
+
+        def heard(progress: Progress, base: int = placed) -> None:
+            if on_progress is not None:
+                on_progress(
+                    Progress(
+                        clock.monotonic() - started,
+                        progress.best_cost,
+                        None if progress.placed is None else base + progress.placed,
+                        len(problem.visits),
+                    )
+                )
+
+        def drafted(draft: Plan, before: tuple[Plan, ...] = tuple(done)) -> None:
+            if on_draft is not None:
+                on_draft(_joined(problem, [*before, draft], clock.monotonic() - started))
+
+        plan = _plan_whole(part, provider, share, heard, drafted if on_draft else None)
+        done.append(plan)
+        placed += sum(len(route.stops) for route in plan.routes)
+    return _joined(problem, done, clock.monotonic() - started)
+
+
+def _joined(problem: Problem, plans: list[Plan], solve_s: float) -> Plan:
+    """Plans of parts of ``problem`` as one plan of it, its KPIs computed over the whole."""
+    tech_order = {tech.id: k for k, tech in enumerate(problem.technicians)}
+    visit_order = {visit.id: k for k, visit in enumerate(problem.visits)}
+    routes = sorted(
+        (route for plan in plans for route in plan.routes),
+        key=lambda route: tech_order[route.technician_id],
+    )
+    unassigned = sorted(
+        (item for plan in plans for item in plan.unassigned),
+        key=lambda item: visit_order[item.visit_id],
+    )
+    plan = Plan(
+        routes=tuple(routes),
+        unassigned=tuple(unassigned),
+        solve_s=solve_s,
+        objective=sum(p.objective for p in plans),
+    )
+    return replace(plan, kpis=compute_kpis(problem, plan))
 
 
 def within_budget(params: SolveParams, *, spent_s: float, visits: int) -> SolveParams:

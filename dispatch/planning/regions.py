@@ -1,0 +1,109 @@
+"""Regions of a day: technicians and visits that nothing ties to the rest, found before any
+travel matrix is built, so that each region's matrix and search are its own size.
+
+A visit ties to a technician who could ever serve it: the pin, the skills, the crew, and the
+service radius measured as the crow flies (with ``RADIUS_RECHECK_SHARE`` to spare, so that a
+pair the exact check would allow is never cut apart). Technicians tied through visits form one
+region (regions under ``MIN_REGION_VISITS`` visits are planned together). A day of four
+service centres 300 km apart is four regions; a day of one centre is one.
+Visits nobody could serve make one more group planned with every technician (their bases
+only: a small matrix), so that each gets the reason it would get in the whole day.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from dispatch.model import Problem
+from dispatch.planning.eligibility import RADIUS_RECHECK_SHARE
+from dispatch.travel.geodesic import haversine_km
+
+__all__ = ["MIN_REGION_VISITS", "Region", "regions"]
+
+#: Regions with fewer visits are planned together as one: below this a search of its own (a
+#: race of two processes) costs more than it saves, and a small day stays one search.
+MIN_REGION_VISITS = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Region:
+    """Indices of a region's technicians and visits in the day."""
+
+    technicians: tuple[int, ...]
+    visits: tuple[int, ...]
+
+
+def regions(problem: Problem) -> list[Region]:
+    """The regions of ``problem``, largest first; the whole day when it has only one, or when
+    some site has no coordinates (an explicit matrix only: no distance to judge by)."""
+    techs, visits = problem.technicians, problem.visits
+    whole = [Region(tuple(range(len(techs))), tuple(range(len(visits))))]
+    if len(techs) < 2 or any(v.site.location is None for v in visits):
+        return whole
+    if any(t.home.location is None for t in techs):
+        return whole
+    points = np.array(
+        [(v.site.location.lat, v.site.location.lon) for v in visits if v.site.location]
+    )
+    bases = np.array([(t.home.location.lat, t.home.location.lon) for t in techs if t.home.location])
+    km = haversine_km(points, bases) if len(points) else np.zeros((0, len(techs)))
+    limits = np.array([t.service_radius_km or problem.policy.service_radius_km for t in techs])
+    near = km <= limits[None, :] * (1 + 2 * RADIUS_RECHECK_SHARE)
+    parent = list(range(len(techs)))
+
+    def root(t: int) -> int:
+        while parent[t] != t:
+            parent[t] = parent[parent[t]]
+            t = parent[t]
+        return t
+
+    skills = [tech.skills for tech in techs]
+    crews = np.array([tech.crew_size for tech in techs])
+    ids = [tech.id for tech in techs]
+    masks: dict[tuple[frozenset[str], int, str | None], np.ndarray] = {}
+    region_of_visit: list[int | None] = []
+    for i, visit in enumerate(visits):
+        key = (visit.required_skills, visit.crew_size, visit.pinned_to)
+        if key not in masks:
+            mask = np.array([visit.required_skills <= held for held in skills], dtype=bool)
+            mask &= crews >= visit.crew_size
+            if visit.pinned_to is not None:
+                mask &= np.array([tech_id == visit.pinned_to for tech_id in ids], dtype=bool)
+            masks[key] = mask
+        able = np.flatnonzero(masks[key] & near[i]).tolist()
+        for other in able[1:]:
+            parent[root(other)] = root(able[0])
+        region_of_visit.append(able[0] if able else None)
+    members: dict[int, list[int]] = {}
+    for t in range(len(techs)):
+        members.setdefault(root(t), []).append(t)
+    if len(members) == 1:
+        return whole
+    found: dict[int, list[int]] = {r: [] for r in members}
+    nobody: list[int] = []
+    for i, first in enumerate(region_of_visit):
+        if first is None:
+            nobody.append(i)
+        else:
+            found[root(first)].append(i)
+    result = [Region(tuple(members[r]), tuple(found[r])) for r in members]
+    small = [region for region in result if len(region.visits) < MIN_REGION_VISITS]
+    result = [region for region in result if len(region.visits) >= MIN_REGION_VISITS]
+    if len(result) <= 1:
+        return whole
+    # A group too small for a search of its own joins the region whose bases are nearest
+    # (a centre's delivery crews join its technicians): they are planned together.
+    centres = np.array([bases[list(region.technicians)].mean(axis=0) for region in result])
+    for region in small:
+        centre = bases[list(region.technicians)].mean(axis=0)
+        k = int(np.argmin(haversine_km(centre[None, :], centres)[0]))
+        result[k] = Region(
+            tuple(sorted(result[k].technicians + region.technicians)),
+            tuple(sorted(result[k].visits + region.visits)),
+        )
+    result.sort(key=lambda region: (-len(region.visits), region.technicians))
+    if nobody:
+        result.append(Region(tuple(range(len(techs))), tuple(nobody)))
+    return result

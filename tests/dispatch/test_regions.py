@@ -1,0 +1,56 @@
+"""A day of several regions is found before any matrix, planned region by region, and joined
+into one plan that the independent checker accepts, with the reasons of the whole day."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from benchmarks.big_days import region_day
+from dispatch.contract.serialize import plan_document
+from dispatch.contract.validate import parse_problem
+from dispatch.planning import SolveParams, plan_day
+from dispatch.planning.regions import regions
+from dispatch.travel import pair_lookup, provider_for
+from dispatch.verify import check_plan
+
+
+def test_regions_follow_service_centres_and_leave_the_unservable_to_everyone() -> None:
+    problem = parse_problem(region_day(1500, 3))
+    found = regions(problem)
+    prefix = [
+        {problem.technicians[t].id.split("-")[0] for t in region.technicians} for region in found
+    ]
+    centres = [p for p in prefix if len(p) == 1]
+    assert sorted(min(p) for p in centres) == ["R1", "R2", "R3"]
+    for region, names in zip(found, prefix, strict=True):
+        if len(names) == 1:  # a centre's region holds its own customers only
+            assert all(problem.visits[i].id.split("-")[0] in names for i in region.visits)
+    unservable = [r for r, names in zip(found, prefix, strict=True) if len(names) == 3]
+    assert [len(r.technicians) for r in unservable] == [len(problem.technicians)]
+    covered = sorted(i for region in found for i in region.visits)
+    assert covered == list(range(len(problem.visits)))
+
+
+def test_one_centre_is_one_region_and_so_are_small_groups() -> None:
+    assert len(regions(parse_problem(region_day(400, 1)))) == 1
+    assert len(regions(parse_problem(region_day(120, 3)))) == 1  # 40 visits a centre
+
+
+def test_a_day_of_regions_is_one_checked_plan() -> None:
+    raw = region_day(660, 3)
+    problem = parse_problem(raw)
+    plan = plan_day(problem, params=SolveParams(time_limit_s=12))
+    document = plan_document(
+        problem, plan, plan_id="pl_regions", version=1, created_at=datetime.now(UTC)
+    ).model_dump(mode="json")
+    report = check_plan(raw, document, pair_lookup(provider_for(problem)))
+    assert report.violations == ()
+    served = {s["visit_id"] for r in document["routes"] for s in r["stops"]}
+    left = {u["visit_id"] for u in document["unassigned"]}
+    assert served | left == {v.id for v in problem.visits} and not served & left
+    for route in document["routes"]:  # nobody crosses to another region
+        prefix = route["technician_id"].split("-")[0]
+        assert all(stop["visit_id"].startswith(prefix) for stop in route["stops"])
+    assert plan.kpis is not None and plan.kpis.visits == len(problem.visits)
+    far = [u for u in document["unassigned"] if u["code"] == "radius"]
+    assert far, "the generated days have customers beyond every radius"
