@@ -54,3 +54,23 @@ def test_a_day_of_regions_is_one_checked_plan() -> None:
     assert plan.kpis is not None and plan.kpis.visits == len(problem.visits)
     far = [u for u in document["unassigned"] if u["code"] == "radius"]
     assert far, "the generated days have customers beyond every radius"
+
+
+def test_the_checker_asks_a_big_days_legs_one_by_one_not_a_matrix_of_every_pair() -> None:
+    from dataclasses import replace
+
+    from dispatch.desk.solve import CHECKER_MATRIX_MAX_PLACES, checker_places
+
+    problem = parse_problem(region_day(400, 1))
+    places = checker_places(problem)
+    assert places and len(places) == len(set(places))  # each place once
+    many = replace(problem, visits=problem.visits * (CHECKER_MATRIX_MAX_PLACES // 400 + 1))
+    spread = replace(
+        many,
+        visits=tuple(
+            replace(v, site=replace(v.site, location=replace(v.site.location, lat=k * 1e-4)))
+            for k, v in enumerate(many.visits)
+            if v.site.location
+        ),
+    )
+    assert checker_places(spread) == []
