@@ -4,7 +4,9 @@ service down: a worker that dies is replaced and its job fails saying so.
 
 A worker opens the store itself and writes the job's progress (its heartbeat) and its plan
 there (for a horizon, its week and the week's day plans); the plan and the job's ``done`` are
-one transaction, so a job never reports done without its plan. Jobs a stopped service left
+one transaction, so a job never reports done without its plan. While a day's search goes on,
+each of its draft plans is written as the job's newest draft (the first sets ``first_plan_s``),
+from the search's drafting thread; a week's search has none. Jobs a stopped service left
 running are marked failed when the next one starts (``recover``), and a worker of such a lost
 attempt can no longer write anything.
 
@@ -50,15 +52,15 @@ _T = TypeVar("_T")
 
 
 class _ProgressWriter:
-    """Writes a running attempt's progress: the search's reports, and its elapsed time every
-    ``PROGRESS_EVERY_S`` even while no search reports (the seeding searches in other processes
-    say nothing until they end). Each write is the job's heartbeat too, by which a worker
-    elsewhere tells a lost attempt from a live one (``Store.claim_job``), so a failed write
-    does not stop the next ones."""
+    """Writes a running attempt's progress: the search's reports, and its elapsed time (since
+    ``started``, a ``time.monotonic()``) every ``PROGRESS_EVERY_S`` even while no search
+    reports (the seeding searches in other processes say nothing until they end). Each write
+    is the job's heartbeat too, by which a worker elsewhere tells a lost attempt from a live
+    one (``Store.claim_job``), so a failed write does not stop the next ones."""
 
-    def __init__(self, store: Store, job_id: str, attempt: int) -> None:
+    def __init__(self, store: Store, job_id: str, attempt: int, started: float) -> None:
         self._store, self._job_id, self._attempt = store, job_id, attempt
-        self._started = time.monotonic()
+        self._started = started
         self._latest: Progress | None = None
         self._written: Progress | None = None
         self._stop = threading.Event()
@@ -100,6 +102,47 @@ class _ProgressWriter:
             self._written = latest
 
 
+class _DraftWriter:
+    """Writes each draft plan of a running attempt's search as the job's newest draft
+    (``Store.save_draft``; the first sets the job's ``first_plan_s``, seconds since
+    ``started``). Called on the search's drafting thread, about once a second at most and never
+    after the plan's save; the store takes writes from any thread. A failed write is logged and
+    the next draft tries again (drafts are a courtesy: the solve goes on); once the store
+    refuses one (the attempt was taken over or failed), no more are written."""
+
+    def __init__(self, store: Store, job_id: str, attempt: int, started: float) -> None:
+        self._store, self._job_id, self._attempt = store, job_id, attempt
+        self._started = started
+        self._failing = False
+        self._refused = False
+
+    def __call__(self, document: dict[str, Any]) -> None:
+        """A draft plan, as the contract's plan document in JSON."""
+        if self._refused:
+            return
+        try:
+            kept = self._store.save_draft(
+                self._job_id,
+                self._attempt,
+                document,
+                elapsed_s=time.monotonic() - self._started,
+            )
+        except Exception:  # a draft is a courtesy: the solve goes on, the next draft tries again
+            if not self._failing:
+                logger.exception("could not write a draft plan of job %s", self._job_id)
+            self._failing = True
+            return
+        self._failing = False
+        if not kept:
+            self._refused = True
+            logger.info(
+                "job %s is no longer running at attempt %d: its drafts are dropped",
+                self._job_id,
+                self._attempt,
+                extra={"job_id": self._job_id},
+            )
+
+
 def _solve(
     store: Store,
     job_id: str,
@@ -138,7 +181,9 @@ def solve_started_job(
     """Solve attempt ``attempt`` of a job already running at it (``Store.start_job`` or
     ``Store.claim_job`` moved it there), writing its progress, then storing its plan (or its
     week and the week's day plans) with its ``done`` in one transaction, or failing it with the
-    reason. Never raises for the job's own errors; a store that cannot be written to raises.
+    reason. A day's draft plans are written as the job's newest draft while its search goes on
+    (``Store.save_draft``); a week has none. Never raises for the job's own errors; a store
+    that cannot be written to raises.
 
     Parameters
     ----------
@@ -160,7 +205,7 @@ def solve_started_job(
             return
         problem = parse_problem(raw, stored=True)
         limit = _time_limit(job, problem.policy.time_limit_s, time_limit_cap_s)
-        with _ProgressWriter(store, job_id, attempt) as progress:
+        with _ProgressWriter(store, job_id, attempt, started) as progress:
             solve_day(
                 raw,
                 problem,
@@ -171,6 +216,7 @@ def solve_started_job(
                 ),
                 on_progress=progress,
                 roads=roads,
+                on_draft=_DraftWriter(store, job_id, attempt, started),
             )
     except DispatchError as error:
         store.fail_job(job_id, attempt, str(error))
@@ -189,11 +235,12 @@ def _solve_week(
     time_limit_cap_s: float | None,
 ) -> None:
     """A job of a stored horizon: its week (id: the job's ``plan_id``, ``wk_…``) and the
-    week's day plans, stored with the job's ``done`` in one transaction."""
+    week's day plans, stored with the job's ``done`` in one transaction. The week's search
+    (``plan_week``) makes no drafts: such a job has no draft nor ``first_plan_s``."""
     horizon = parse_horizon(raw, stored=True)
     as_problem = horizon.as_problem()
     limit = _time_limit(job, as_problem.policy.time_limit_s, time_limit_cap_s)
-    with _ProgressWriter(store, job.id, attempt) as progress:
+    with _ProgressWriter(store, job.id, attempt, started) as progress:
         solve_week(
             raw,
             horizon,

@@ -122,6 +122,12 @@ class JobProgressOut(_Model):
     best_cost: int | None
     visits_placed: int | None
     visits_total: int
+    first_plan_s: float | None = Field(
+        default=None,
+        description="Seconds from the job's start to its first valid plan (its first draft, "
+        "readable at /v1/jobs/{job_id}/draft while the job runs); null until then, and for a "
+        "week (whose search makes no drafts).",
+    )
 
 
 class JobOut(_Model):
@@ -156,6 +162,7 @@ class JobOut(_Model):
                 best_cost=job.best_cost,
                 visits_placed=job.visits_placed,
                 visits_total=job.visits_total,
+                first_plan_s=None if job.first_plan_s is None else round(job.first_plan_s, 2),
             ),
             error=job.error,
         )

@@ -6,7 +6,7 @@
     problems.py   /v1/problems                                 store and read a day or horizon
     plans.py      /v1/plans …                                  solve, versions, events, changes
     weeks.py      /v1/weeks …                                  a solved horizon's week, roll on
-    jobs.py       /v1/jobs/{job_id} …                          a solve's progress, retry
+    jobs.py       /v1/jobs/{job_id} …                          a solve's progress, draft, retry
     drivers.py    /v1/plans/{plan_id}/routes/{technician_id} …  a driver's route, link and page
     maps.py       /v1/plans/{plan_id}/map                      the desk's map
     reports.py    /v1/plans/{plan_id}/report                   the time-tracking card's page

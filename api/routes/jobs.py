@@ -1,4 +1,5 @@
-"""``/v1/jobs``: a solve job's state and progress, and running a failed one again.
+"""``/v1/jobs``: a solve job's state and progress, its newest draft plan while it runs, and
+running a failed one again.
 
 Jobs are how plans are made (``POST /v1/plans`` starts one), so the schema lists them under
 the ``plans`` tag."""
@@ -6,20 +7,81 @@ the ``plans`` tag."""
 from __future__ import annotations
 
 from fastapi import APIRouter
+from fastapi.responses import JSONResponse
 
 from api.deps import Dispatcher, RunnerDep, StoreDep
-from api.models import CONFLICT, JobOut
+from api.models import CONFLICT, JobOut, Responses
 from api.params import JobId
+from api.routes.plans import WEEK_PREFIX
+from dispatch.contract.schema import PlanOut
+from dispatch.errors import NotFoundError
+from dispatch.persistence import SolveJob
 
-__all__ = ["router"]
+__all__ = ["DRAFT_HEADER", "router"]
 
 router = APIRouter(prefix="/jobs", tags=["plans"])
+
+#: The header that marks an answer of ``GET /v1/jobs/{job_id}/draft`` as a draft.
+DRAFT_HEADER = "X-Fieldroute-Draft"
+
+_DRAFT: Responses = {
+    200: {
+        "model": PlanOut,
+        "description": "The newest draft plan: not a stored plan, no version of its own, "
+        "replaced by a better one any second",
+        "headers": {
+            DRAFT_HEADER: {
+                "description": "Always `true`: this plan is a draft.",
+                "schema": {"type": "string", "enum": ["true"]},
+            }
+        },
+    }
+}
 
 
 @router.get("/{job_id}", response_model=JobOut)
 def get_job(key: Dispatcher, store: StoreDep, job_id: JobId) -> JobOut:
-    """A job's state and progress: elapsed time, best cost so far, visits placed."""
+    """A job's state and progress: elapsed time, best cost so far, visits placed, and when its
+    first plan was found (``first_plan_s``)."""
     return JobOut.of(store.load_job(job_id))
+
+
+@router.get("/{job_id}/draft", responses=_DRAFT)
+def get_draft(key: Dispatcher, store: StoreDep, job_id: JobId) -> JSONResponse:
+    """The best plan found so far by a running day job, as the contract's plan document
+    (``status`` as its figures say), marked ``X-Fieldroute-Draft: true``.
+
+    A draft is not stored as a plan and has no version of its own (it says ``version`` 1, the
+    version the job will store): it is replaced by the next, better draft any second and gone
+    once the job ends, when the plan is at ``/v1/plans/{plan_id}``. 404 while the job has no
+    draft: its search has found no plan yet (``first_plan_s`` is null), the job ended, or it
+    plans a week (a week's search makes no drafts)."""
+    draft = store.job_draft(job_id)
+    if draft is None:
+        raise _no_draft(store.load_job(job_id))
+    return JSONResponse(draft, headers={DRAFT_HEADER: "true", "Cache-Control": "no-store"})
+
+
+def _no_draft(job: SolveJob) -> NotFoundError:
+    """Why job ``job`` has no draft, and where to look instead."""
+    week = job.plan_id.startswith(WEEK_PREFIX)
+    result = f"/v1/weeks/{job.plan_id}" if week else f"/v1/plans/{job.plan_id}"
+    if job.state == "done":
+        made = "week" if week else "plan"
+        return NotFoundError(f"job {job.id} is done: no draft any more; its {made} is at {result}")
+    if job.state == "failed":
+        return NotFoundError(
+            f"job {job.id} failed: no draft and no plan; POST /v1/jobs/{job.id}/retry runs it again"
+        )
+    if week:
+        return NotFoundError(
+            f"job {job.id} plans a week, whose search makes no drafts; the week will be at "
+            f"{result} when the job is done"
+        )
+    return NotFoundError(
+        f"job {job.id} is {job.state} and has no draft yet: its search has found no plan so far "
+        f"(first_plan_s at /v1/jobs/{job.id} shows when it does)"
+    )
 
 
 @router.post("/{job_id}/retry", status_code=202, response_model=JobOut, responses=CONFLICT)

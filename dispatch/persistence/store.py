@@ -10,7 +10,9 @@ with its days' problems and plans, all or nothing; its days are then ordinary pl
 A solve job moves queued → running → done or failed; every move names the attempt it is for,
 so a worker of an attempt given up on can change nothing. ``claim_job`` is the move of a task
 handed to a worker by a broker, which may hand the same task out twice (the redelivery rules
-are in its docstring).
+are in its docstring). While a day job runs, its newest draft plan (the search's best routes so
+far, as the contract's plan document) is kept on the job's row, replaced by each next draft and
+cleared when the job ends; it is never a plan version.
 """
 
 from __future__ import annotations
@@ -23,7 +25,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, bindparam, create_engine, event, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    bindparam,
+    case,
+    create_engine,
+    event,
+    func,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -115,6 +128,9 @@ class SolveJob:
     heartbeat_at: datetime | None = None
     #: Workers it was started on since it was last queued (the first, and each takeover).
     starts: int = 0
+    #: Seconds from the start of its running attempt to that attempt's first plan (its first
+    #: draft); ``None`` until then, and for week jobs (no drafts).
+    first_plan_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +218,17 @@ def _job(row: SolveJobRow) -> SolveJob:
         error=row.error,
         heartbeat_at=row.heartbeat_at,
         starts=row.starts or 0,
+        first_plan_s=row.first_plan_s,
+    )
+
+
+def _not_before(elapsed_s: float) -> ColumnElement[float]:
+    """A job's ``elapsed_s`` moved on to ``elapsed_s``, never back: the progress beat and the
+    drafts write from two threads, and a late write of an older figure must not undo a newer
+    one (nor put ``elapsed_s`` before ``first_plan_s``)."""
+    return case(
+        (SolveJobRow.elapsed_s > elapsed_s, SolveJobRow.elapsed_s),
+        else_=literal(elapsed_s, SolveJobRow.elapsed_s.type),
     )
 
 
@@ -748,6 +775,7 @@ class Store:
                     state="failed",
                     error=gave_up,
                     finished_at=now,
+                    draft=None,
                 ):
                     return JobClaim("gave_up", self.load_job(job_id), job.attempt)
                 continue
@@ -763,6 +791,8 @@ class Store:
                 elapsed_s=0.0,
                 best_cost=None,
                 visits_placed=None,
+                first_plan_s=None,
+                draft=None,
             ):
                 return JobClaim("taken_over", self.load_job(job_id), job.attempt + 1)
         raise InternalError(f"job {job_id} kept changing while a worker claimed it")
@@ -777,16 +807,63 @@ class Store:
         placed: int | None = None,
     ) -> None:
         """Record a running job's progress, and its heartbeat; a figure not known (``None``)
-        keeps its last value."""
+        keeps its last value, and ``elapsed_s`` never goes back."""
         known = {"best_cost": best_cost, "visits_placed": placed}
         self._move_job(
             job_id,
             attempt,
             "running",
-            elapsed_s=elapsed_s,
+            elapsed_s=_not_before(elapsed_s),
             heartbeat_at=_now(),
             **{name: value for name, value in known.items() if value is not None},
         )
+
+    def save_draft(
+        self, job_id: str, attempt: int, document: dict[str, Any], *, elapsed_s: float
+    ) -> bool:
+        """Keep ``document`` as the running job's newest draft plan, in place of the one before;
+        the first draft of the attempt sets its ``first_plan_s`` to ``elapsed_s``. Also a
+        progress write (``elapsed_s``, the heartbeat). Safe from any thread, as every write of
+        the store is (one session per call).
+
+        Parameters
+        ----------
+        job_id, attempt
+            The job and the attempt whose search drafted ``document``: a lost attempt (taken
+            over, failed) or an ended job changes nothing.
+        document
+            The draft, as the contract's plan document in JSON.
+        elapsed_s
+            Seconds since the attempt started.
+
+        Returns
+        -------
+        bool
+            Whether it was kept: ``False`` when the job is no longer running at ``attempt``.
+        """
+        return self._move_job(
+            job_id,
+            attempt,
+            "running",
+            draft=json.dumps(document, ensure_ascii=False),
+            first_plan_s=func.coalesce(SolveJobRow.first_plan_s, elapsed_s),
+            elapsed_s=_not_before(elapsed_s),
+            heartbeat_at=_now(),
+        )
+
+    def job_draft(self, job_id: str) -> dict[str, Any] | None:
+        """The newest draft plan of a running job (the contract's plan document, not a stored
+        plan); ``None`` when it has none: no first plan yet, a week job (no drafts), or the job
+        ended (its plan, if any, is stored). ``NotFoundError`` when there is no job ``job_id``."""
+        query = select(SolveJobRow.state, SolveJobRow.draft).where(SolveJobRow.id == job_id)
+        with self._reads.connect() as connection:
+            row = connection.execute(query).first()
+        if row is None:
+            raise NotFoundError(f"no job '{job_id}'")
+        if row.state != "running" or row.draft is None:
+            return None
+        loaded: dict[str, Any] = json.loads(row.draft)
+        return loaded
 
     def finish_job(
         self,
@@ -797,8 +874,9 @@ class Store:
         elapsed_s: float,
         record: dict[str, Any] | None = None,
     ) -> bool:
-        """Store the job's plan and mark it done, in one transaction: a job is never done
-        without its plan. ``False`` (nothing stored) when the job is no longer this attempt's."""
+        """Store the job's plan and mark it done (its draft cleared), in one transaction: a job
+        is never done without its plan. ``False`` (nothing stored) when the job is no longer
+        this attempt's."""
         with Session(self.engine) as session, session.begin():
             job = session.get(SolveJobRow, job_id, with_for_update=True)
             if job is None or job.attempt != attempt or job.state != "running":
@@ -809,6 +887,7 @@ class Store:
             job.elapsed_s = elapsed_s
             job.visits_placed = int(plan["kpis"]["assigned"])
             job.error = None
+            job.draft = None
             return True
 
     def finish_week_job(
@@ -847,15 +926,17 @@ class Store:
                     job.elapsed_s = elapsed_s
                     job.visits_placed = int(week["kpis"]["assigned"])
                     job.error = None
+                    job.draft = None
                     return True
             except IntegrityError as error:
                 raise StoreConflictError(_week_conflict(week, None, days)) from error
 
     def fail_job(self, job_id: str, attempt: int, error: str) -> None:
-        """Mark a queued or running attempt failed, with a message for the user."""
+        """Mark a queued or running attempt failed, with a message for the user; its draft,
+        if any, is cleared."""
         for state in ("running", "queued"):
             if self._move_job(
-                job_id, attempt, state, state="failed", error=error, finished_at=_now()
+                job_id, attempt, state, state="failed", error=error, finished_at=_now(), draft=None
             ):
                 return
 
@@ -871,7 +952,7 @@ class Store:
                 session.execute(
                     update(SolveJobRow)
                     .where(SolveJobRow.state == "running")
-                    .values(state="failed", error=INTERRUPTED, finished_at=_now())
+                    .values(state="failed", error=INTERRUPTED, finished_at=_now(), draft=None)
                 )
             queued = session.scalars(select(SolveJobRow).where(SolveJobRow.state == "queued"))
             return [_job(row) for row in queued]
@@ -893,6 +974,8 @@ class Store:
             row.starts = 0
             row.elapsed_s = 0.0
             row.best_cost = row.visits_placed = None
+            row.first_plan_s = None
+            row.draft = None
             return _job(row)
 
     # -- API keys and secrets ---------------------------------------------------------------

@@ -120,6 +120,13 @@ class SolveJobRow(Base):
     #: Workers the job was started on since it was last queued (made or retried): the first
     #: start, and one more for each takeover from a worker found lost.
     starts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: Seconds from the job's start to its first plan (its first draft) in the attempt that
+    #: runs or ran it; absent until then, for week jobs (no drafts), and before revision 0006.
+    first_plan_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    #: The newest draft plan of the running attempt (the contract's plan document, JSON): not
+    #: a stored plan, replaced by the next draft, cleared when the job ends. Loaded only when
+    #: asked for (``Store.job_draft``): a job's polls never read it.
+    draft: Mapped[str | None] = mapped_column(Text, nullable=True, deferred=True)
 
 
 class ApiKeyRow(Base):
