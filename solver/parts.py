@@ -41,6 +41,8 @@ logger = logging.getLogger(__name__)
 CORES_PER_SOLVE = 2
 #: Parts smaller than this are not worth a search of their own: they join the next part.
 MIN_PART_NODES = 1
+#: The least search a part gets, however little of the budget is left.
+MIN_PART_S = 0.5
 
 Solver = Callable[[Instance, SolveParams, Callable[[Progress], None] | None], Solution]
 
@@ -99,8 +101,6 @@ def solve_in_parts(
     if len(found) < 2:
         return None
     started = clock.monotonic()
-    total = sum(len(part.nodes) for part in found)
-    budgets = [params.time_limit_s * len(part.nodes) / total for part in found]
     pieces = [instance.restricted(part.nodes, part.vehicles) for part in found]
     side_by_side = max(1, (os.cpu_count() or 1) // CORES_PER_SOLVE)
     whole = None if on_progress is None else _Whole(instance, found, started, on_progress)
@@ -110,8 +110,13 @@ def solve_in_parts(
         answers = _side_by_side(pieces, params, solve_one, min(side_by_side, len(pieces)), whole)
     else:
         answers = []
-        for k, (piece, budget) in enumerate(zip(pieces, budgets, strict=True)):
+        for k, piece in enumerate(pieces):
             heard = None if whole is None else partial(whole.hear, k)
+            # What is left of the budget, shared by size among the parts still to solve: the
+            # time a part did not use goes to the next (a search can end before its share).
+            left = params.time_limit_s - (clock.monotonic() - started)
+            later = sum(len(part.nodes) for part in found[k:])
+            budget = max(MIN_PART_S, left * len(found[k].nodes) / later)
             answer = solve_one(piece, replace(params, time_limit_s=budget), heard)
             answers.append(answer)
             if whole is not None:
