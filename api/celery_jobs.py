@@ -313,8 +313,9 @@ def run_worker(
     Parameters
     ----------
     concurrency
-        Jobs solved at once: pool processes of the prefork pool (each solve uses a second
-        process already, for a seeding search).
+        Jobs solved at once: 1 in the worker's own process, more in a prefork pool (each
+        solve uses a second process already, for a seeding search, which a pool's daemonic
+        processes may not start).
     name
         The worker's name in the broker and its log; default ``fieldroute-PID@HOST``.
     roads
@@ -324,7 +325,11 @@ def run_worker(
     worker = app.Worker(
         hostname=name or f"fieldroute-{os.getpid()}@{socket.gethostname()}",
         concurrency=concurrency,
-        pool_cls="prefork",
+        # One job at a time runs in the worker's own process (Celery's solo pool), which may
+        # start the solve's side process; a prefork pool's processes are daemonic and may not,
+        # so their solves take turns in one process (a 10 s solve of a 250-visit day served 233
+        # visits there against 237).
+        pool_cls="solo" if concurrency == 1 else "prefork",
         loglevel="INFO",
         queues=[settings.jobs_queue],
         # No syncing with other workers at start nor gossip: nothing here uses them, and they
