@@ -148,7 +148,7 @@ def run_setup(
                         finished[job_id] = job
             time.sleep(0.5)
         wall = time.monotonic() - started
-    took = [job.get("elapsed_s", 0.0) for job in finished.values()]
+    took = [job["progress"]["elapsed_s"] for job in finished.values()]
     return {
         "setup": name,
         "done": sum(1 for job in finished.values() if job["state"] == "done"),
