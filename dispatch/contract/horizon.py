@@ -16,8 +16,6 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import ValidationError
-
 from dispatch.contract.schema import (
     HorizonProblemIn,
     HorizonTechnicianIn,
@@ -35,8 +33,7 @@ from dispatch.contract.validate import (
     build_travel,
     build_visit,
     check_unique,
-    load_json,
-    pydantic_errors,
+    read_wire,
 )
 from dispatch.errors import FieldError, InputError
 from dispatch.horizon.rounds import Every, due_dates
@@ -100,13 +97,7 @@ def parse_horizon(raw: str | bytes | Mapping[str, Any], *, stored: bool = False)
     InputError
         Listing every problem found, each with its path and entity id.
     """
-    data = load_json(raw) if isinstance(raw, str | bytes) else raw
-    if not isinstance(data, Mapping):
-        raise InputError([FieldError("", "a problem must be a JSON object")])
-    try:
-        wire = HorizonProblemIn.model_validate(data, strict=False if stored else None)
-    except ValidationError as error:
-        raise InputError(pydantic_errors(error, data)) from error
+    wire = read_wire(raw, HorizonProblemIn, stored=stored)
     errors: list[FieldError] = []
     horizon = _build(wire, errors)
     if errors or horizon is None:

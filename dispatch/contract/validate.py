@@ -18,10 +18,10 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from itertools import accumulate
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from dispatch.contract.schema import (
     UNPAIRED_SURROGATE,
@@ -69,6 +69,7 @@ __all__ = [
     "load_json",
     "parse_problem",
     "pydantic_errors",
+    "read_wire",
 ]
 
 #: Deepest nesting of arrays and objects a JSON document may have. The contract's own
@@ -78,6 +79,7 @@ __all__ = [
 MAX_JSON_DEPTH = 64
 
 _PRIORITIES = {priority.label: priority for priority in Priority}
+_Wire = TypeVar("_Wire", bound=BaseModel)
 #: A JSON string, escapes included; one left open runs to the end (a syntax error for
 #: ``json.loads`` to name), so a match never fails and the scan stays linear.
 _JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?', re.DOTALL)
@@ -143,18 +145,32 @@ def parse_problem(raw: str | bytes | Mapping[str, Any], *, stored: bool = False)
     InputError
         Listing every problem found, each with its path and entity id.
     """
-    data = load_json(raw) if isinstance(raw, str | bytes) else raw
-    if not isinstance(data, Mapping):
-        raise InputError([FieldError("", "a problem must be a JSON object")])
-    try:
-        wire = ProblemIn.model_validate(data, strict=False if stored else None)
-    except ValidationError as error:
-        raise InputError(pydantic_errors(error, data)) from error
+    wire = read_wire(raw, ProblemIn, stored=stored)
     errors: list[FieldError] = []
     problem = _build(wire, errors)
     if errors or problem is None:
         raise InputError(errors)
     return problem
+
+
+def read_wire(
+    raw: str | bytes | Mapping[str, Any], model: type[_Wire], *, stored: bool = False
+) -> _Wire:
+    """``raw`` (JSON text or decoded JSON) read as the wire schema ``model``: its shapes and
+    types, with the lenient types of a stored problem when ``stored``.
+
+    Raises
+    ------
+    InputError
+        Listing every problem pydantic found, each with its path and entity id.
+    """
+    data = load_json(raw) if isinstance(raw, str | bytes) else raw
+    if not isinstance(data, Mapping):
+        raise InputError([FieldError("", "a problem must be a JSON object")])
+    try:
+        return model.model_validate(data, strict=False if stored else None)
+    except ValidationError as error:
+        raise InputError(pydantic_errors(error, data)) from error
 
 
 def pydantic_errors(error: ValidationError, data: Any) -> list[FieldError]:

@@ -23,10 +23,17 @@ from dispatch.contract.serialize import plan_document
 from dispatch.model import Plan, Problem
 from dispatch.persistence import new_id
 from dispatch.planning import Progress, SolveParams, plan_day
-from dispatch.travel import PointRef, Roads, pair_lookup, provider_for
+from dispatch.travel import PointRef, Roads, TravelTimeProvider, pair_lookup, provider_for
 from dispatch.verify import CheckReport, check_plan, matrix_lookup
 
-__all__ = ["CHECKER_MATRIX_MAX_PLACES", "SolvedDay", "checker_places", "solve_day", "solve_params"]
+__all__ = [
+    "CHECKER_MATRIX_MAX_PLACES",
+    "SolvedDay",
+    "check_day",
+    "checker_places",
+    "solve_day",
+    "solve_params",
+]
 
 #: Most places the checker's legs are read from one matrix of (see ``checker_places``).
 CHECKER_MATRIX_MAX_PLACES = 3000
@@ -104,12 +111,7 @@ def solve_day(
     )
     document = plan_document(problem, plan, plan_id=plan_id, version=1, created_at=_now())
     stored = document.model_dump(mode="json")
-    lookup = (
-        matrix_lookup(raw)
-        if problem.travel is not None
-        else pair_lookup(provider, known=checker_places(problem))
-    )
-    report = check_plan(raw, stored, lookup)
+    report = check_day(raw, problem, stored, provider)
     if report.violations:
         logger.error(
             "plan %s breaks %d rules of the contract: %s",
@@ -119,6 +121,22 @@ def solve_day(
         )
     save(stored, plan_record(plan))
     return SolvedDay(document, report)
+
+
+def check_day(
+    raw: Mapping[str, Any],
+    problem: Problem,
+    document: Mapping[str, Any],
+    provider: TravelTimeProvider,
+) -> CheckReport:
+    """The independent checker's report on ``document``, a plan of the day ``raw`` (validated
+    as ``problem``): legs read from its explicit matrix, or asked of ``provider``."""
+    lookup = (
+        matrix_lookup(raw)
+        if problem.travel is not None
+        else pair_lookup(provider, known=checker_places(problem))
+    )
+    return check_plan(raw, dict(document), lookup)
 
 
 def checker_places(problem: Problem) -> list[PointRef]:

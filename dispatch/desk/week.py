@@ -20,15 +20,15 @@ from dispatch.contract.record import plan_record
 from dispatch.contract.serialize import plan_document
 from dispatch.contract.validate import parse_problem
 from dispatch.contract.week import WeekDay, week_document
-from dispatch.desk.solve import checker_places
+from dispatch.desk.solve import check_day
 from dispatch.horizon.days import day_problem
 from dispatch.model import Horizon
 from dispatch.persistence.store import StoredDay, new_id
 from dispatch.planning import Progress, SolveParams
 from dispatch.planning.kpi import compute_kpis
 from dispatch.planning.week import plan_week
-from dispatch.travel import Roads, pair_lookup, provider_for
-from dispatch.verify import CheckReport, check_plan, matrix_lookup
+from dispatch.travel import Roads, provider_for
+from dispatch.verify import CheckReport
 
 __all__ = ["SolvedWeek", "solve_week"]
 
@@ -97,12 +97,7 @@ def solve_week(
         document = plan_document(
             problem, plan, plan_id=plan_id, version=1, created_at=created
         ).model_dump(mode="json")
-        lookup = (
-            matrix_lookup(day_raw)
-            if problem.travel is not None
-            else pair_lookup(provider, known=checker_places(problem))
-        )
-        report = check_plan(day_raw, document, lookup)
+        report = check_day(day_raw, problem, document, provider)
         if report.violations:
             logger.error(
                 "week %s, %s: the plan breaks %d rules: %s",
