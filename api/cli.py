@@ -22,8 +22,10 @@ from typing import Annotated, Any, TypeVar
 import typer
 from pydantic import BaseModel, ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from api.links import LINK_SECRET
 from dispatch.config import Settings
@@ -85,13 +87,24 @@ out = Console()
 err = Console(stderr=True)
 
 
+def _add_row(table: Table, *cells: str, end_section: bool = False) -> None:
+    """A table row of plain text: what a user typed (ids, reasons, names) is shown as typed,
+    never read as markup (a visit id ``[/]`` would end the command with a traceback)."""
+    table.add_row(*(Text(cell) for cell in cells), end_section=end_section)
+
+
 @contextmanager
 def _guard() -> Iterator[None]:
     """Turn engine errors into a clear message and an exit code."""
     try:
         yield
     except DispatchError as error:
-        err.print(f"[bold red]error:[/] {error}", highlight=False, markup=True, soft_wrap=True)
+        err.print(
+            f"[bold red]error:[/] {escape(str(error))}",
+            highlight=False,
+            markup=True,
+            soft_wrap=True,
+        )
         raise typer.Exit(error.exit_code) from error
 
 
@@ -109,7 +122,7 @@ def _settings(ctx: typer.Context) -> Settings:
                 where = "_".join(str(part) for part in problem["loc"]).upper()
                 message = problem["msg"].removeprefix("Value error, ")
                 named = f"FIELDROUTE_{where}: {message}" if where else message
-                err.print(f"[bold red]error:[/] {named}", highlight=False, soft_wrap=True)
+                err.print(f"[bold red]error:[/] {escape(named)}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from error
     settings: Settings = root.obj
     return settings
@@ -211,7 +224,7 @@ def _solve_file(
         err.print(f"plan [bold]{plan_id}[/] stored{where}", soft_wrap=True)
         return
     _print_summary(document, report)
-    out.print(f"plan [bold]{plan_id}[/] stored{where}")
+    out.print(f"plan [bold]{plan_id}[/] stored{escape(where)}")
 
 
 def _write_json(path: Path, document: dict[str, Any]) -> None:
@@ -296,7 +309,8 @@ def _print_summary(plan: PlanOut, report: CheckReport) -> None:
     ):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for route in plan.routes:
-        table.add_row(
+        _add_row(
+            table,
             route.technician_id,
             str(len(route.stops)),
             format_iso_clock(route.start_time),
@@ -314,7 +328,7 @@ def _print_summary(plan: PlanOut, report: CheckReport) -> None:
         left.add_column("code")
         left.add_column("reason")
         for item in sorted(plan.unassigned, key=lambda item: (item.code, item.visit_id)):
-            left.add_row(item.visit_id, item.code, item.reason)
+            _add_row(left, item.visit_id, item.code, item.reason)
         out.print(left)
     k = plan.kpis
     by_priority = ", ".join(
@@ -370,11 +384,12 @@ def _print_week(week: dict[str, Any]) -> None:
     for day in week["days"]:
         if not day["technicians"]:
             idle = "nobody working" if day["plan_id"] is None else "no stops"
-            table.add_row(day["date"], f"({idle})", "0", "", "", end_section=True)
+            _add_row(table, day["date"], f"({idle})", "0", "", "", end_section=True)
             continue
         last = len(day["technicians"]) - 1
         for k, tech in enumerate(day["technicians"]):
-            table.add_row(
+            _add_row(
+                table,
                 day["date"] if k == 0 else "",
                 tech["technician_id"],
                 str(tech["stops"]),
@@ -391,14 +406,15 @@ def _print_week(week: dict[str, Any]) -> None:
         for name in ("visit", "code", "reason"):
             left.add_column(name)
         for item in sorted(unassigned, key=lambda item: (item["code"], item["visit_id"])):
-            left.add_row(item["visit_id"], item["code"], item["reason"])
+            _add_row(left, item["visit_id"], item["code"], item["reason"])
         out.print(left)
     if week["rounds"]:
         rounds = Table(title=f"Rounds ({len(week['rounds'])} due dates)")
         for name in ("round", "visit", "due", "status", "planned on", "overdue since"):
             rounds.add_column(name)
         for item in week["rounds"]:
-            rounds.add_row(
+            _add_row(
+                rounds,
                 item["round_id"],
                 item["visit_id"],
                 item["due"],
@@ -589,7 +605,7 @@ def replan(
             output.write_text(json.dumps(stored, indent=1, ensure_ascii=False) + "\n", "utf-8")
         _print_changes(document)
         where = f" and written to {output}" if output else ""
-        out.print(f"plan [bold]{plan_id}[/] version {document.version} stored{where}")
+        out.print(f"plan [bold]{plan_id}[/] version {document.version} stored{escape(where)}")
 
 
 def _clock_of(moment: str | None) -> str:
@@ -604,7 +620,8 @@ def _print_changes(plan: PlanOut) -> None:
     for name in ("visit", "technician", "arrival", "moved", "call", "why"):
         table.add_column(name)
     for change in plan.changes:
-        table.add_row(
+        _add_row(
+            table,
             change.visit_id,
             f"{change.old_technician or '-'} → {change.new_technician or '-'}",
             f"{_clock_of(change.old_arrival)} → {_clock_of(change.new_arrival)}",
@@ -627,7 +644,7 @@ def _print_changes(plan: PlanOut) -> None:
             say = f"between {start} and {end} ({change.new_technician})"
         else:
             say = "cannot be served today: offer another day"
-        call_list.add_row(change.visit_id, change.customer, change.phone, say)
+        _add_row(call_list, change.visit_id, change.customer, change.phone, say)
     out.print(call_list)
 
 
@@ -670,7 +687,8 @@ def _print_card(card: DayCard) -> None:
     for r in card.stops:
         if r.actual_arrival is None and r.actual_service_min is None:
             continue
-        stops.add_row(
+        _add_row(
+            stops,
             r.technician_id,
             r.visit_id,
             r.kind,
@@ -687,7 +705,8 @@ def _print_card(card: DayCard) -> None:
     for t in card.technicians:
         if not t.reported:
             continue
-        techs.add_row(
+        _add_row(
+            techs,
             t.technician_id,
             str(t.stops),
             str(t.reported),
@@ -701,7 +720,8 @@ def _print_card(card: DayCard) -> None:
     for name in ("kind", "reported", "mean overrun", "actual/planned"):
         kinds.add_column(name)
     for k in card.kinds:
-        kinds.add_row(
+        _add_row(
+            kinds,
             k.kind,
             str(k.reported),
             f"{k.mean_overrun_min:+.1f} min",
@@ -713,7 +733,8 @@ def _print_card(card: DayCard) -> None:
         spent.add_column(name, justify="right")
     for went in card.spent:
         if went.total_min:
-            spent.add_row(
+            _add_row(
+                spent,
                 went.technician_id,
                 *(f"{m} min" for m in (went.travel_min, went.waiting_min, went.service_min)),
                 f"{went.over_estimate_min} min",
@@ -799,7 +820,10 @@ def map_command(
                 [FieldError("", f"cannot write {output}: {reason}")], what="output"
             ) from error
     what = f"{technician}'s route" if technician else f"{len(plan.routes)} routes"
-    out.print(f"map of plan [bold]{plan.plan_id}[/] v{plan.version} ({what}) written to {output}")
+    out.print(
+        f"map of plan [bold]{plan.plan_id}[/] v{plan.version} ({escape(what)}) written to "
+        f"{escape(str(output))}"
+    )
 
 
 @app.command()
@@ -984,7 +1008,7 @@ def apikey_list(ctx: typer.Context) -> None:
         table = Table("id", "name", "created", "revoked")
         for key in keys:
             revoked = key.revoked_at.isoformat(timespec="seconds") if key.revoked_at else ""
-            table.add_row(key.id, key.name, key.created_at.isoformat(timespec="seconds"), revoked)
+            _add_row(table, key.id, key.name, key.created_at.isoformat(timespec="seconds"), revoked)
         out.print(table)
 
 

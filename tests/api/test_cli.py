@@ -268,3 +268,36 @@ def test_each_command_reads_the_settings_once_and_closes_every_store(
     listed = re.search(r"ak_\w+", run("apikey", "list"))
     assert listed is not None
     run("apikey", "revoke", listed.group())
+
+
+def test_what_a_user_typed_is_shown_as_typed_never_read_as_markup(tmp_path: Path) -> None:
+    """A visit id or a skill such as ``[/]`` once ended ``fieldroute solve`` with a traceback
+    (rich read it as a closing tag)."""
+    day = {
+        "date": "2026-11-23",
+        "technicians": [
+            {
+                "id": "[/]T",
+                "shift": {"start": "08:00", "end": "18:00"},
+                "start": {"lat": 22.5, "lon": 113.9},
+            }
+        ],
+        "visits": [
+            {
+                "id": "[/]",
+                "location": {"lat": 22.51, "lon": 113.91},
+                "duration_min": 30,
+                "required_skills": ["[bold]gas"],
+            }
+        ],
+    }
+    path = tmp_path / "day.json"
+    path.write_text(json.dumps(day), encoding="utf-8")
+    env = {"FIELDROUTE_DATABASE_URL": f"sqlite:///{tmp_path / 'f.db'}"}
+    result = CliRunner().invoke(app, ["solve", str(path), "--time-limit", "1"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "[/]" in result.output and "[bold]gas" in result.output
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({**day, "date": "[/]"}), encoding="utf-8")
+    refused = CliRunner().invoke(app, ["validate", str(bad)], env=env)
+    assert refused.exit_code == 2 and "[/]" in refused.output
