@@ -221,7 +221,7 @@ def _solve_file(
     if as_json:
         typer.echo(json.dumps(stored, indent=1, ensure_ascii=False))
         _say_checked(report, err)
-        err.print(f"plan [bold]{plan_id}[/] stored{where}", soft_wrap=True)
+        err.print(f"plan [bold]{plan_id}[/] stored{escape(where)}", soft_wrap=True)
         return
     _print_summary(document, report)
     out.print(f"plan [bold]{plan_id}[/] stored{escape(where)}")
@@ -268,7 +268,7 @@ def _solve_week_file(
     if as_json:
         typer.echo(json.dumps(week, indent=1, ensure_ascii=False))
         _say_checked(solved.reports, err)
-        err.print(f"week [bold]{week['week_id']}[/] stored{where}", soft_wrap=True)
+        err.print(f"week [bold]{week['week_id']}[/] stored{escape(where)}", soft_wrap=True)
         return
     _print_week(week)
     _say_checked(solved.reports, out)
@@ -435,7 +435,8 @@ def _print_week(week: dict[str, Any]) -> None:
 def _print_week_ids(week: dict[str, Any], what: str) -> None:
     """The week's id and each date's plan id (open a day with its plan's commands)."""
     out.print(
-        f"week [bold]{week['week_id']}[/] (problem {week['problem_id']}) {what}", soft_wrap=True
+        f"week [bold]{week['week_id']}[/] (problem {week['problem_id']}) {escape(what)}",
+        soft_wrap=True,
     )
     for day in week["days"]:
         plan = day["plan_id"] or "- (nobody working)"
