@@ -62,11 +62,12 @@ def _plan_text(store: Store, plan_id: str, version: int | None = None) -> tuple[
         if plan_id.startswith(WEEK_PREFIX):
             raise _no_plan(plan_id) from None
         job = store.job_of_plan(plan_id) if version is None else None
-        if job is not None and job.state != "done":
-            raise NotFoundError(
-                f"plan {plan_id} is not ready: job {job.id} is {job.state}"
-            ) from None
-        raise
+        if job is None:
+            raise
+        if job.state == "done":
+            # The job finished between the two reads: its plan is stored now.
+            return store.plan_text(plan_id, version)
+        raise NotFoundError(f"plan {plan_id} is not ready: job {job.id} is {job.state}") from None
 
 
 @router.get("", response_model=list[PlanItem], dependencies=[Depends(known_query_only)])

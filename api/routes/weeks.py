@@ -43,11 +43,12 @@ def _week(store: Store, week_id: str) -> dict[str, Any]:
                 f"{week_id} is a plan, not a week: read it at /v1/plans/{week_id}"
             ) from None
         job = store.job_of_plan(week_id)
-        if job is not None and job.state != "done":
-            raise NotFoundError(
-                f"week {week_id} is not ready: job {job.id} is {job.state}"
-            ) from None
-        raise
+        if job is None:
+            raise
+        if job.state == "done":
+            # The job finished between the two reads: its week is stored now.
+            return store.load_week(week_id)
+        raise NotFoundError(f"week {week_id} is not ready: job {job.id} is {job.state}") from None
 
 
 async def existing_week(store: StoreDep, week_id: WeekId) -> str:
