@@ -86,6 +86,7 @@ def vroom_routes(
     plan_s: float | None = None,
     *,
     level: int | None = None,
+    threads: int = 1,
 ) -> Routes:
     """Routes VROOM finds for ``instance`` within about ``time_limit_s``, one list per vehicle.
 
@@ -100,6 +101,8 @@ def vroom_routes(
     level
         The exploration level; default: the highest expected to end within ``plan_s``
         (``vroom_level``).
+    threads
+        VROOM's threads (default 1: the seeder runs beside a search of its own).
 
     Returns
     -------
@@ -166,7 +169,7 @@ def vroom_routes(
     if level is None:
         level = vroom_level(instance.n_nodes, time_limit_s if plan_s is None else plan_s)
     timeout = timedelta(seconds=max(MIN_VROOM_TIMEOUT_S, time_limit_s))
-    solution = model.solve(exploration_level=level, nb_threads=1, timeout=timeout)
+    solution = model.solve(exploration_level=level, nb_threads=threads, timeout=timeout)
     steps = solution.routes
     jobs = steps[steps["type"] == "job"]
     routes: Routes = [[] for _ in instance.vehicles]

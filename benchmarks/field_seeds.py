@@ -1,0 +1,337 @@
+"""Field days over many seeds and two makers: the engine beside VROOM, means with their spread.
+
+``python -m benchmarks.field_seeds --makes dayset city rural --sizes 60 250 --seeds 10
+--budgets 2 10 30`` plans, for each maker, size, seed and budget, one generated day three ways,
+each in a fresh process:
+
+- ``ours``: the engine's defaults (``dispatch.planning.plan_day``), drafts on, so the time at
+  which its best plan first reached VROOM's (``match s``) is known;
+- ``vroom-ours``: VROOM on the engine's compiled instance, so under our appointment rule (at the
+  door by T-5 and held from then), at the exploration level that fits the budget
+  (``solver.seeders.vroom_level``), with ``--vroom-threads`` threads; its routes are timed and
+  decoded by the engine and judged by the independent checker, as ours are;
+- ``vroom-own``: VROOM under its own looser rule: an appointment is a window ``[T-10, T]`` in
+  which service starts on arrival, no holding; its own routes are counted as VROOM returns
+  them (they need not keep our rule, so they are not checked against it).
+
+Makers: ``dayset`` (``benchmarks.dayset``, a Guangdong service centre) and ``city``/``rural``
+(``benchmarks.townset``, built differently). Figures per run: visits served weighted by
+priority as issue 18 counts them (urgent 100, high 30, normal 10, low 3), the share of served
+appointments inside the 5-10 minute band, checker violations, wall seconds and CPU seconds
+(user and system of the run and every process it started). The table gives, per maker, size,
+budget and solver, the mean over the seeds with its standard deviation, the mean gap to
+``vroom-ours`` on the same days, and the median time to match; it goes to
+``benchmarks/RESULTS.md`` with the command, date, commit and machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+
+from benchmarks.dayset import generate_day
+from benchmarks.results import record
+from benchmarks.townset import AREAS, generate_town_day
+from dispatch.contract.serialize import plan_document
+from dispatch.contract.validate import parse_problem
+from dispatch.model import Plan, Problem
+from dispatch.planning import SolveParams, plan_day
+from dispatch.planning.compile import compile_problem
+from dispatch.planning.decode import decode
+from dispatch.planning.kpi import compute_kpis
+from dispatch.planning.promise import with_promises
+from dispatch.travel import pair_lookup, provider_for
+from dispatch.units import duration_to_s
+from dispatch.verify import check_plan
+from solver import Instance, schedule
+from solver.seeders import vroom_routes
+
+__all__ = ["MAKES", "SOLVERS", "WEIGHT", "generate", "main", "run_one"]
+
+#: Who makes the days.
+MAKES = ("dayset", *AREAS)
+#: Who plans them.
+SOLVERS = ("ours", "vroom-ours", "vroom-own")
+#: A served visit's worth by priority, as issue 18 counts.
+WEIGHT = {"urgent": 100, "high": 30, "normal": 10, "low": 3}
+
+
+def generate(make: str, visits: int, seed: int) -> dict[str, Any]:
+    """The day of ``visits`` visits that ``make`` draws from ``seed``."""
+    if make == "dayset":
+        return generate_day(visits, seed)
+    if make in AREAS:
+        return generate_town_day(visits, seed, make)
+    raise ValueError(f"make must be one of {', '.join(MAKES)}, got {make!r}")
+
+
+def own_rule(instance: Instance, door_buffer_s: np.ndarray, band_s: tuple[int, int]) -> Instance:
+    """``instance`` with each appointment a window ``[T - far, T]`` in which service starts on
+    arrival: VROOM's own reading of a time window, without our hold at ``T - near``."""
+    near, far = band_s
+    appointment = door_buffer_s > 0
+    window = instance.window_s.copy()
+    door = window[appointment, 0]  # T - near, where our rule fixes the service start
+    window[appointment, 0] = door - (far - near)
+    window[appointment, 1] = door + near
+    service = instance.service_s.copy()
+    service[appointment] -= door_buffer_s[appointment]
+    return replace(instance, window_s=window, service_s=service)
+
+
+def run_one(
+    make: str,
+    visits: int,
+    seed: int,
+    budget_s: float,
+    solver: str,
+    *,
+    target: float | None = None,
+    vroom_threads: int = 1,
+) -> dict[str, Any]:
+    """Plan one day with ``solver`` and return its figures (``target``: the weighted total
+    whose first reach by ``ours`` is timed)."""
+    raw = generate(make, visits, seed)
+    problem = parse_problem(raw)
+    priority = {str(visit.id): visit.priority.label for visit in problem.visits}
+    started = time.perf_counter()
+    matched: list[float] = []
+    if solver == "vroom-own":
+        return {
+            "weighted": _vroom_own_weighted(problem, budget_s, vroom_threads, priority),
+            "wall_s": time.perf_counter() - started,
+        }
+    if solver == "vroom-ours":
+        plan = _plan_with_vroom(problem, budget_s, vroom_threads)
+    elif solver == "ours":
+
+        def on_draft(draft: Plan) -> None:
+            if target is not None and not matched and _weighted(draft, priority) >= target:
+                matched.append(time.perf_counter() - started)
+
+        plan = plan_day(problem, params=SolveParams(time_limit_s=budget_s), on_draft=on_draft)
+    else:
+        raise ValueError(f"solver must be one of {', '.join(SOLVERS)}, got {solver!r}")
+    wall_s = time.perf_counter() - started
+    weighted = _weighted(plan, priority)
+    if target is not None and not matched and weighted >= target:
+        matched.append(wall_s)
+    document = plan_document(
+        problem, plan, plan_id="pl_bench", version=1, created_at=datetime.now(UTC)
+    ).model_dump(mode="json")
+    report = check_plan(raw, document, pair_lookup(provider_for(problem)))
+    kpis = document["kpis"]
+    return {
+        "weighted": weighted,
+        "in_band": kpis["appointments_in_band"],
+        "appointments": kpis["appointment_stops"],
+        "violations": len(report.violations),
+        "wall_s": wall_s,
+        "match_s": matched[0] if matched else None,
+    }
+
+
+def _weighted(plan: Plan, priority: Mapping[str, str]) -> int:
+    return sum(
+        WEIGHT[priority[stop.visit_id]]
+        for route in plan.routes
+        for stop in route.stops
+        if stop.visit_id is not None
+    )
+
+
+def _plan_with_vroom(problem: Problem, budget_s: float, threads: int) -> Plan:
+    instance, id_map = compile_problem(problem, provider_for(problem))
+    solution = schedule(instance, vroom_routes(instance, budget_s, threads=threads))
+    visits = {visit.id: visit for visit in problem.visits}
+    plan = with_promises(decode(solution, id_map), visits, problem.policy)
+    return replace(plan, kpis=compute_kpis(problem, plan))
+
+
+def _vroom_own_weighted(
+    problem: Problem, budget_s: float, threads: int, priority: Mapping[str, str]
+) -> int:
+    instance, id_map = compile_problem(problem, provider_for(problem))
+    near, far = (duration_to_s(bound) for bound in problem.policy.early_band)
+    loose = own_rule(instance, id_map.door_buffer_s, (near, far))
+    routes = vroom_routes(loose, budget_s, threads=threads)
+    return sum(WEIGHT[priority[id_map.visit(node).id]] for route in routes for node in route)
+
+
+def _mean_sd(values: Sequence[float]) -> str:
+    if not values:
+        return "-"
+    spread = statistics.stdev(values) if len(values) > 1 else 0.0
+    return f"{statistics.fmean(values):,.1f} ± {spread:,.1f}"
+
+
+def _table(rows: Sequence[dict[str, Any]]) -> str:
+    head = (
+        "| maker | visits | budget s | solver | days | weighted (mean ± sd) | vs vroom-ours "
+        "| in band | valid | wall s | CPU s | match s (median) |\n"
+        "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+    )
+    groups: dict[tuple[str, int, float, str], list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault((row["make"], row["visits"], row["budget_s"], row["solver"]), []).append(
+            row
+        )
+    reference = {
+        (row["make"], row["visits"], row["budget_s"], row["seed"]): row["weighted"]
+        for row in rows
+        if row["solver"] == "vroom-ours" and "weighted" in row
+    }
+    lines = []
+    for (make, visits, budget, solver), runs in groups.items():
+        done = [run for run in runs if "weighted" in run]
+        gaps = [
+            100 * (run["weighted"] - reference[key]) / reference[key]
+            for run in done
+            if (key := (make, visits, budget, run["seed"])) in reference and reference[key]
+        ]
+        checked = [run for run in done if "violations" in run]
+        appointments = sum(run["appointments"] for run in checked)
+        in_band = (
+            f"{100 * sum(run['in_band'] for run in checked) / appointments:.1f} %"
+            if appointments
+            else "-"
+        )
+        valid = (
+            f"{sum(run['violations'] == 0 for run in checked)}/{len(checked)}" if checked else "-"
+        )
+        matches = [run["match_s"] for run in done if run.get("match_s") is not None]
+        match = "-"
+        if solver == "ours":
+            median = f"{statistics.median(matches):.1f} " if matches else ""
+            match = f"{median}({len(matches)}/{len(done)})"
+        failed = len(runs) - len(done)
+        lines.append(
+            f"| {make} | {visits} | {budget:g} | {solver} | {len(done)}"
+            f"{f' ({failed} failed)' if failed else ''} "
+            f"| {_mean_sd([run['weighted'] for run in done])} "
+            f"| {f'{statistics.fmean(gaps):+.2f} %' if gaps else '-'} | {in_band} | {valid} "
+            f"| {_mean_sd([run['wall_s'] for run in done])} "
+            f"| {_mean_sd([run['cpu_s'] for run in done])} | {match} |\n"
+        )
+    return head + "".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run every (maker, size, seed, budget) asked for, print the table, record it."""
+    parser = argparse.ArgumentParser(description="Field days over many seeds, beside VROOM")
+    parser.add_argument("--makes", nargs="+", choices=MAKES, default=list(MAKES))
+    parser.add_argument("--sizes", type=int, nargs="+", default=[60, 250])
+    parser.add_argument("--seeds", type=int, default=10, help="seeds 1..N per size")
+    parser.add_argument("--budgets", type=float, nargs="+", default=[2.0, 10.0, 30.0])
+    parser.add_argument(
+        "--big-budget",
+        type=float,
+        default=120.0,
+        help="replaces the largest budget for days of 2,500 visits or more",
+    )
+    parser.add_argument("--solvers", nargs="+", choices=SOLVERS, default=list(SOLVERS))
+    parser.add_argument("--vroom-threads", type=int, default=2)
+    parser.add_argument("--no-record", action="store_true", help="do not append to RESULTS.md")
+    parser.add_argument("--one", help=argparse.SUPPRESS)  # child: make:size:seed:budget:solver
+    parser.add_argument("--target", type=float, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.one:
+        make, size, seed, budget, solver = args.one.split(":")
+        row = run_one(
+            make,
+            int(size),
+            int(seed),
+            float(budget),
+            solver,
+            target=args.target,
+            vroom_threads=args.vroom_threads,
+        )
+        sys.stdout.write(json.dumps(row) + "\n")
+        return 0
+    # VROOM under our rule first: its figure is the target ``ours`` is timed to.
+    order = sorted(args.solvers, key=lambda name: name != "vroom-ours")
+    rows: list[dict[str, Any]] = []
+    for make in args.makes:
+        for size in args.sizes:
+            budgets = list(args.budgets)
+            if size >= 2500 and budgets:
+                budgets[budgets.index(max(budgets))] = args.big_budget
+            for budget in budgets:
+                for seed in range(1, args.seeds + 1):
+                    target = None
+                    for solver in order:
+                        key = {"make": make, "visits": size, "seed": seed, "budget_s": budget}
+                        row = {**key, "solver": solver, **_child(key, solver, target, args)}
+                        if solver == "vroom-ours" and "weighted" in row:
+                            target = row["weighted"]
+                        rows.append(row)
+                        sys.stdout.write(json.dumps(row) + "\n")
+                        sys.stdout.flush()
+    table = _table(rows)
+    sys.stdout.write(table)
+    command = "python -m benchmarks.field_seeds " + " ".join(
+        [
+            "--makes",
+            *args.makes,
+            "--sizes",
+            *map(str, args.sizes),
+            "--seeds",
+            str(args.seeds),
+            "--budgets",
+            *(f"{b:g}" for b in args.budgets),
+            "--big-budget",
+            f"{args.big_budget:g}",
+            "--solvers",
+            *args.solvers,
+            "--vroom-threads",
+            str(args.vroom_threads),
+        ]
+    )
+    if not args.no_record:
+        record(
+            "Field days over seeds, beside VROOM",
+            command,
+            f"Seeds 1-{args.seeds} per maker and size; weighted = urgent 100, high 30, normal "
+            "10, low 3 per served visit; vs vroom-ours = mean of each day's gap to VROOM under "
+            "our rule; in band = served appointments reached 5-10 min early; valid = plans "
+            "with no checker violation; CPU s = user + system of the run and its processes; "
+            "match s = median seconds until ours first held a plan worth VROOM-under-our-rule's "
+            f"(days that got there / days). VROOM: {args.vroom_threads} thread(s), the "
+            "exploration level that fits the budget.\n\n" + table,
+        )
+    return 0
+
+
+def _child(
+    key: Mapping[str, Any], solver: str, target: float | None, args: argparse.Namespace
+) -> dict[str, Any]:
+    """One run in a fresh process, with its wall and CPU time; a failure says why."""
+    one = f"{key['make']}:{key['visits']}:{key['seed']}:{key['budget_s']}:{solver}"
+    command = [sys.executable, "-m", "benchmarks.field_seeds", "--one", one]
+    command += ["--vroom-threads", str(args.vroom_threads)]
+    if target is not None:
+        command += ["--target", str(target)]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    child = subprocess.run(command, capture_output=True, text=True, check=False)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_s = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    if child.returncode == 0:
+        row: dict[str, Any] = json.loads(child.stdout.splitlines()[-1])
+        return {**row, "cpu_s": cpu_s}
+    reason = (child.stderr.strip().splitlines() or ["no output"])[-1]
+    return {"failed": reason}
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,112 @@
+"""The second maker of field days and the many-seed benchmark beside VROOM."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import benchmarks.field_seeds as field_seeds
+from benchmarks.dayset import haversine_km
+from benchmarks.field_seeds import generate, main, own_rule, run_one
+from benchmarks.townset import AREAS, generate_town_day
+from dispatch.contract.validate import parse_problem
+from dispatch.planning.compile import compile_problem
+from dispatch.travel import provider_for
+
+
+@pytest.mark.parametrize("area", AREAS)
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_every_drawn_day_is_a_valid_problem_and_the_same_for_the_same_seed(
+    area: str, seed: int
+) -> None:
+    raw = generate_town_day(120, seed, area)  # type: ignore[arg-type]
+    problem = parse_problem(raw)
+    assert len(problem.visits) == 120
+    assert raw == generate_town_day(120, seed, area)  # type: ignore[arg-type]
+    assert raw != generate_town_day(120, seed + 10, area)  # type: ignore[arg-type]
+    kinds = {"appointment" in v for v in raw["visits"]} | {"window" in v for v in raw["visits"]}
+    assert kinds == {True, False}
+    assert any(v.get("reported_at") for v in raw["visits"])  # urgent faults with a clock
+    assert any(t.get("crew_size") == 2 for t in raw["technicians"])
+
+
+def test_the_two_areas_differ_where_a_tuned_search_would_notice() -> None:
+    city, rural = (generate_town_day(250, 1, area) for area in ("city", "rural"))
+
+    def hop_km(day: dict[str, Any]) -> float:
+        points = [(v["location"]["lat"], v["location"]["lon"]) for v in day["visits"]]
+        return float(np.median([haversine_km(a, b) for a, b in itertools.pairwise(points)]))
+
+    assert hop_km(city) < 6 < 40 < hop_km(rural)
+    # In the county some visits lie beyond some technicians' 100 km: the radius binds.
+    beyond = [
+        (t["id"], v["id"])
+        for t in rural["technicians"]
+        for v in rural["visits"]
+        if haversine_km(
+            (t["start"]["lat"], t["start"]["lon"]), (v["location"]["lat"], v["location"]["lon"])
+        )
+        > 100
+    ]
+    assert beyond
+    # The city's technicians leave from their own homes; the county's from service centres.
+    assert len({(t["start"]["lat"], t["start"]["lon"]) for t in city["technicians"]}) > 10
+    assert len({(t["start"]["lat"], t["start"]["lon"]) for t in rural["technicians"]}) <= 2
+
+
+def test_too_small_a_day_or_an_unknown_area_is_refused_by_name() -> None:
+    with pytest.raises(ValueError, match="at least 10"):
+        generate_town_day(5, 1, "city")
+    with pytest.raises(ValueError, match="'moon'"):
+        generate_town_day(50, 1, "moon")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="'moon'"):
+        generate("moon", 50, 1)
+
+
+def test_vroom_own_rule_opens_each_appointment_to_its_band_and_drops_the_hold() -> None:
+    problem = parse_problem(generate_town_day(60, 1, "city"))
+    instance, id_map = compile_problem(problem, provider_for(problem))
+    loose = own_rule(instance, id_map.door_buffer_s, (300, 600))
+    for node in range(instance.n_nodes):
+        if id_map.visit(node).appointment is None:
+            assert (loose.window_s[node] == instance.window_s[node]).all()
+            assert loose.service_s[node] == instance.service_s[node]
+            continue
+        door = instance.window_s[node][0]  # our rule: at the door by T - 5, held from then
+        assert tuple(instance.window_s[node]) == (door, door)
+        assert tuple(loose.window_s[node]) == (door - 300, door + 300)  # T - 10 to T
+        assert loose.service_s[node] == instance.service_s[node] - 300
+
+
+@pytest.mark.slow
+def test_a_run_counts_the_plan_and_times_the_match_and_the_table_is_recorded(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    vroom = run_one("city", 20, 1, 1.0, "vroom-ours")
+    ours = run_one("city", 20, 1, 1.0, "ours", target=vroom["weighted"])
+    assert vroom["violations"] == ours["violations"] == 0
+    assert ours["in_band"] == ours["appointments"]
+    if ours["weighted"] >= vroom["weighted"]:
+        assert 0 < ours["match_s"] <= ours["wall_s"]
+    else:
+        assert ours["match_s"] is None
+    own = run_one("city", 20, 1, 1.0, "vroom-own")
+    assert own["weighted"] > 0
+
+    results = tmp_path / "RESULTS.md"
+    monkeypatch.setattr("benchmarks.results.RESULTS", results)
+    assert main(["--makes", "rural", "--sizes", "12", "--seeds", "2", "--budgets", "1"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line[:1] == "{"]
+    assert [(row["seed"], row["solver"]) for row in rows] == [
+        (seed, solver) for seed in (1, 2) for solver in ("vroom-ours", "ours", "vroom-own")
+    ]
+    assert all("weighted" in row and row["cpu_s"] > 0 for row in rows), rows
+    text = results.read_text()
+    assert "python -m benchmarks.field_seeds --makes rural --sizes 12 --seeds 2" in text
+    assert text.count("| rural | 12 | 1 |") == 3
+    assert field_seeds.WEIGHT["urgent"] == 100
