@@ -27,6 +27,15 @@ What it promises, and how:
   broker; a running one whose heartbeat is older is taken over as a new attempt, the lost
   attempt's writes changing nothing from then on. A job started on ``job_max_starts`` workers
   in a row, each lost, is failed saying so (``WORKERS_LOST``) instead of started again.
+- A day of several regions fans out (``api.jobs``): its job's task stores one region job per
+  region and publishes a task for each (the same task, naming the region job), then is
+  acknowledged; the job is then ``fanned_out`` to its later deliveries, which publish again
+  its region jobs still queued (a worker lost between storing and publishing them) and do no
+  more. Each region's task is acknowledged once its region's plan is stored and counted; the
+  last region's, once the regions are joined and the day's plan stored with the job's ``done``.
+  A region's task delivered after its region ended finishes what that end left: a failed
+  region fails its job; the last done one joins the regions unless someone is joining them
+  (the job's heartbeat younger than ``job_stale_s``: then it looks again later).
 
 Nothing here runs unless the settings ask for Celery: ``api.app`` and ``api.cli`` import this
 module only then.
@@ -37,7 +46,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from typing import Any
@@ -47,7 +56,7 @@ from kombu.exceptions import KombuError
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
-from api.jobs import JobRunner, solve_started_job
+from api.jobs import JobRunner, settle_region, solve_started_job
 from dispatch.config import Settings
 from dispatch.errors import DispatchError, NotFoundError
 from dispatch.persistence import ClaimOutcome, SolveJob, Store
@@ -163,7 +172,12 @@ def celery_app(settings: Settings, *, roads: Roads | None = None) -> Any:
         def recheck() -> None:
             task.apply_async((job_id, attempt), countdown=setup.stale_after_s)
 
-        return _run_delivered(setup, job_id, attempt, recheck, worker=task.request.hostname)
+        def publish(part: SolveJob) -> None:
+            task.app.send_task(SOLVE_TASK, args=(part.id, part.attempt))
+
+        return _run_delivered(
+            setup, job_id, attempt, recheck, publish=publish, worker=task.request.hostname
+        )
 
     app.task(name=SOLVE_TASK, bind=True)(solve_job)
     return app
@@ -175,12 +189,19 @@ def _run_delivered(
     attempt: int,
     recheck: Callable[[], None],
     *,
+    publish: Callable[[SolveJob], None] | None = None,
     worker: str | None = None,
 ) -> ClaimOutcome | None:
-    """One delivery of a job's task: claim the job in the store, then solve it, leave it, or
-    ask to look again later (``recheck``); ``None`` when the store has no such job or could not
-    be reached (then ``recheck`` too: the job is never left without a task)."""
+    """One delivery of a job's task: claim the job in the store, then solve it (or fan it out,
+    its region jobs handed to ``publish``), leave it, or ask to look again later
+    (``recheck``); ``None`` when the store has no such job or could not be reached (then
+    ``recheck`` too: the job is never left without a task)."""
     store = Store(setup.database_url, migrate=False)
+
+    def fan_out(parts: Sequence[SolveJob]) -> None:
+        if publish is not None:
+            _publish_regions(store, parts, publish)
+
     try:
         try:
             claim = store.claim_job(
@@ -209,10 +230,20 @@ def _run_delivered(
                 claim.attempt,
                 setup.roads,
                 time_limit_cap_s=setup.time_limit_cap_s,
+                fan_out=None if publish is None else fan_out,
             )
             logger.info("job %s: attempt %d ended on %s", job_id, claim.attempt, worker)
         elif claim.outcome == "alive":
             recheck()
+        elif claim.outcome == "fanned_out":
+            queued = [
+                part for part in store.region_jobs(job_id, claim.attempt) if part.state == "queued"
+            ]
+            fan_out(queued)
+        elif claim.job.parent_id is not None and settle_region(
+            store, claim.job, setup.roads, stale_after_s=setup.stale_after_s
+        ):
+            recheck()  # ended or given up on: its end settled, or someone else joining
         return claim.outcome
     except SQLAlchemyError:
         # The store did not answer (or stopped answering mid-job): look again later, when the
@@ -222,6 +253,20 @@ def _run_delivered(
         return None
     finally:
         store.close()
+
+
+def _publish_regions(
+    store: Store, parts: Sequence[SolveJob], publish: Callable[[SolveJob], None]
+) -> None:
+    """One task per region job; a broker that takes none fails their job (``UNQUEUED``)."""
+    for part in parts:
+        try:
+            publish(part)
+        except (KombuError, RedisError, OSError) as error:
+            logger.error("could not publish region job %s: %r", part.id, error)
+            if part.parent_id is not None and part.parent_attempt is not None:
+                store.fail_job(part.parent_id, part.parent_attempt, UNQUEUED)
+            return
 
 
 class CeleryJobRunner(JobRunner):
@@ -274,6 +319,9 @@ class CeleryJobRunner(JobRunner):
             store = Store(self.database_url, migrate=False)
             try:
                 store.fail_job(job.id, job.attempt, UNQUEUED)
+                if job.parent_id is not None and job.parent_attempt is not None:
+                    # A region job queued again at start-up: its day cannot be joined now.
+                    store.fail_job(job.parent_id, job.parent_attempt, UNQUEUED)
             finally:
                 store.close()
             raise QueueUnavailableError(f"job {job.id} failed: {UNQUEUED}") from error

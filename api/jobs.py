@@ -12,6 +12,15 @@ attempt can no longer write anything.
 
 ``solve_started_job`` is the one way a started attempt is solved, here and on the Celery
 workers of ``api.celery_jobs`` (``FIELDROUTE_JOBS=celery``), which only start jobs otherwise.
+
+On Celery a day of several regions (``dispatch.planning.regions``, the split ``plan_day``
+makes) fans out: its job's attempt stores one region job per region (``Store.fan_out_job``),
+each published as a task of its own and solved with the job's whole budget on whichever worker
+takes it (``solve_started_job`` of a region job). A region job that ends done keeps its plan
+and counts itself on its job; the one that makes the count whole (``Store.finish_region``
+says ``last``, once) joins the regions as ``plan_day`` does, checks and stores the plan with
+its job's ``done`` (``join_regions_of``), writing the job's heartbeat meanwhile. A region job
+that fails fails its job, with the region's reason. In-process, a day is never fanned out.
 """
 
 from __future__ import annotations
@@ -20,7 +29,7 @@ import logging
 import multiprocessing
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import BrokenExecutor, Executor, Future, ProcessPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -28,14 +37,27 @@ from typing import Any, TypeVar
 from dispatch.contract.horizon import is_horizon, parse_horizon
 from dispatch.contract.validate import parse_problem
 from dispatch.desk.replan import replan_stored
-from dispatch.desk.solve import solve_day, solve_params
+from dispatch.desk.solve import join_and_store, solve_day, solve_params, solve_region
 from dispatch.desk.week import solve_week
-from dispatch.errors import DispatchError, WorkerLostError
+from dispatch.errors import DispatchError, InternalError, WorkerLostError
+from dispatch.model import Problem
 from dispatch.persistence import SolveJob, Store
 from dispatch.planning import Progress
+from dispatch.planning.day import MIN_SEARCH_S
+from dispatch.planning.regions import regions
 from dispatch.travel import Roads
 
-__all__ = ["JobRunner", "replan_in_worker", "run_solve_job", "solve_started_job"]
+__all__ = [
+    "REGION_DROPPED",
+    "REGION_FAILED",
+    "FanOut",
+    "JobRunner",
+    "join_regions_of",
+    "replan_in_worker",
+    "run_solve_job",
+    "settle_region",
+    "solve_started_job",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +69,15 @@ WORKER_LOST = (
     "the worker process solving this job stopped (killed, or out of memory) and nothing was "
     "stored; retry it, perhaps with a shorter time limit or a smaller day"
 )
+
+#: What a fanned-out job says when one of its regions failed (the region's own reason last).
+REGION_FAILED = "region {region} of {regions} ({visits} visits) failed: {error}"
+
+#: What a region job says when its job ended or moved on before the region started.
+REGION_DROPPED = "job {job_id} ended or was started again before this region's turn; nothing to do"
+
+#: Publishes a fanned-out job's region jobs, one task each (``api.celery_jobs``).
+FanOut = Callable[[Sequence[SolveJob]], None]
 
 _T = TypeVar("_T")
 
@@ -177,6 +208,7 @@ def solve_started_job(
     roads: Roads | None,
     *,
     time_limit_cap_s: float | None = None,
+    fan_out: FanOut | None = None,
 ) -> None:
     """Solve attempt ``attempt`` of a job already running at it (``Store.start_job`` or
     ``Store.claim_job`` moved it there), writing its progress, then storing its plan (or its
@@ -195,15 +227,39 @@ def solve_started_job(
         The OSRM server for days on roads.
     time_limit_cap_s
         The longest search a job runs (``Settings.job_time_limit_max_s``); ``None``: no cap.
+    fan_out
+        Publishes region jobs (Celery): given, a day of several regions is not solved here but
+        fanned out, one region job each, which this call stores and hands to ``fan_out``.
+        A region job (one of those) is solved as its region, whether or not this is given.
     """
     started = time.monotonic()
     try:
         job = store.load_job(job_id)
+        if job.parent_id is not None:
+            _solve_region_job(store, job, attempt, roads, time_limit_cap_s)
+            return
         raw = store.load_problem(job.problem_id)
         if is_horizon(raw):
             _solve_week(store, job, attempt, raw, started, roads, time_limit_cap_s)
             return
         problem = parse_problem(raw, stored=True)
+        if fan_out is not None:
+            found = regions(problem)
+            if len(found) > 1:
+                sizes = [len(region.visits) for region in found]
+                parts = store.fan_out_job(job_id, attempt, regions=sizes)
+                logger.info(
+                    "job %s: attempt %d fanned out to %d regions (%s visits): %s",
+                    job_id,
+                    attempt,
+                    len(parts),
+                    ", ".join(map(str, sizes)),
+                    ", ".join(part.id for part in parts),
+                    extra={"job_id": job_id},
+                )
+                if parts:
+                    fan_out(parts)
+                return
         limit = _time_limit(job, problem.policy.time_limit_s, time_limit_cap_s)
         with _ProgressWriter(store, job_id, attempt, started) as progress:
             solve_day(
@@ -223,6 +279,186 @@ def solve_started_job(
     except Exception as error:  # a job must end, whatever broke; the log keeps the traceback
         logger.exception("solve job %s failed", job_id)
         store.fail_job(job_id, attempt, f"internal error ({type(error).__name__}); see the log")
+
+
+def _since(moment: datetime | None) -> float:
+    """``moment`` as a ``time.monotonic()`` reading: when it was on this process's clock."""
+    if moment is None:
+        return time.monotonic()
+    return time.monotonic() - max(0.0, (datetime.now(UTC) - moment).total_seconds())
+
+
+def _solve_region_job(
+    store: Store,
+    job: SolveJob,
+    attempt: int,
+    roads: Roads | None,
+    time_limit_cap_s: float | None,
+) -> None:
+    """A region job's attempt: its region of its job's day solved with its share of the job's
+    budget and counted on the job; the last region joins them all (``join_regions_of``). Its
+    failure fails the job too. The job's heartbeat is written with its own while it solves."""
+    started = time.monotonic()
+    assert job.parent_id is not None and job.parent_attempt is not None and job.region is not None
+    parent = store.load_job(job.parent_id)
+    if parent.state != "running" or parent.attempt != job.parent_attempt:
+        store.fail_job(job.id, attempt, REGION_DROPPED.format(job_id=parent.id))
+        return
+    try:
+        raw = store.load_problem(parent.problem_id)
+        problem = parse_problem(raw, stored=True)
+        found = regions(problem)
+        if (
+            len(found) != parent.regions_total
+            or job.region >= len(found)
+            or len(found[job.region].visits) != job.visits_total
+        ):
+            raise InternalError(
+                f"the regions of job {parent.id}'s day are not those it was fanned out to "
+                "(workers of another version of fieldroute?)"
+            )
+        # A region searches for its share of the job's budget, by its visits, as ``plan_day``
+        # shares it among regions in one process: the budget stays the job's cap on one
+        # worker, and more workers end the day sooner.
+        share = len(found[job.region].visits) / max(1, sum(len(r.visits) for r in found))
+        limit = max(
+            MIN_SEARCH_S, _time_limit(parent, problem.policy.time_limit_s, time_limit_cap_s) * share
+        )
+        with (
+            _ProgressWriter(store, job.id, attempt, started) as progress,
+            _ProgressWriter(store, parent.id, job.parent_attempt, _since(parent.started_at)),
+        ):
+            record = solve_region(
+                problem,
+                found[job.region],
+                params=solve_params(problem, limit, None),
+                roads=roads,
+                on_progress=progress,
+            )
+        placed = sum(len(route["stops"]) for route in record["routes"])
+        finish = store.finish_region(
+            job.id, attempt, record, placed=placed, elapsed_s=time.monotonic() - started
+        )
+    except DispatchError as error:
+        _fail_region(store, job, attempt, parent, str(error))
+        return
+    except Exception as error:  # a job must end, whatever broke; the log keeps the traceback
+        logger.exception("region job %s of job %s failed", job.id, parent.id)
+        _fail_region(
+            store, job, attempt, parent, f"internal error ({type(error).__name__}); see the log"
+        )
+        return
+    logger.info(
+        "job %s: region %d of %d %s (%d visits placed)",
+        parent.id,
+        job.region + 1,
+        parent.regions_total,
+        "done, the last: joining" if finish == "last" else finish,
+        placed,
+        extra={"job_id": parent.id},
+    )
+    if finish == "last":
+        join_regions_of(store, parent.id, job.parent_attempt, roads, raw=raw, problem=problem)
+
+
+def _fail_region(store: Store, job: SolveJob, attempt: int, parent: SolveJob, error: str) -> None:
+    """Fail a region job and its job, saying which region failed and why."""
+    store.fail_job(job.id, attempt, error)
+    _fail_parent(store, store.load_job(job.id), parent)
+
+
+def _fail_parent(store: Store, job: SolveJob, parent: SolveJob) -> None:
+    """Fail ``parent`` (at the attempt ``job`` is a region of) with failed ``job``'s reason;
+    nothing when ``job`` is not failed (a newer attempt of it runs)."""
+    if job.state != "failed" or job.parent_attempt is None or job.region is None:
+        return
+    reason = REGION_FAILED.format(
+        region=job.region + 1,
+        regions=parent.regions_total,
+        visits=job.visits_total,
+        error=job.error,
+    )
+    store.fail_job(parent.id, job.parent_attempt, reason)
+
+
+def join_regions_of(
+    store: Store,
+    job_id: str,
+    attempt: int,
+    roads: Roads | None,
+    *,
+    raw: dict[str, Any] | None = None,
+    problem: Problem | None = None,
+) -> bool:
+    """Join the regions of attempt ``attempt`` of a fanned-out job, once all are done: the
+    plan checked and stored with the job's ``done`` (``join_and_store``), the job's heartbeat
+    written meanwhile; a failure fails the job. Harmless twice: only one store of the plan
+    can win (``Store.finish_job``). Whether there was a join to do.
+
+    Parameters
+    ----------
+    store
+        The store of the job.
+    job_id, attempt
+        The job and the attempt that fanned out.
+    roads
+        The OSRM server for days on roads.
+    raw, problem
+        The job's problem as stored and as validated, when the caller has them already.
+    """
+    records = store.region_plans(job_id, attempt)
+    if records is None:
+        return False  # a region still out, or the job ended or moved on
+    job = store.load_job(job_id)
+    started = _since(job.started_at)
+    try:
+        with _ProgressWriter(store, job_id, attempt, started):
+            if raw is None or problem is None:
+                raw = store.load_problem(job.problem_id)
+                problem = parse_problem(raw, stored=True)
+            join_and_store(
+                raw,
+                problem,
+                records,
+                plan_id=job.plan_id,
+                solve_s=time.monotonic() - started,
+                save=lambda plan, record: store.finish_job(
+                    job_id, attempt, plan, elapsed_s=time.monotonic() - started, record=record
+                ),
+                roads=roads,
+            )
+        logger.info("job %s: regions joined, plan stored", job_id, extra={"job_id": job_id})
+    except DispatchError as error:
+        store.fail_job(job_id, attempt, str(error))
+    except Exception as error:  # a job must end, whatever broke; the log keeps the traceback
+        logger.exception("joining the regions of job %s failed", job_id)
+        store.fail_job(job_id, attempt, f"internal error ({type(error).__name__}); see the log")
+    return True
+
+
+def settle_region(
+    store: Store, job: SolveJob, roads: Roads | None, *, stale_after_s: float
+) -> bool:
+    """A task of ended region job ``job`` delivered again (a duplicate, or the task of a worker
+    lost after the region's end): do what the end left undone. A failed region fails its job
+    (again: harmless); a done one joins the regions when they are all done and nobody is
+    joining them (the job's heartbeat older than ``stale_after_s``). Whether to look again
+    later: someone is joining them now."""
+    if job.parent_id is None or job.parent_attempt is None:
+        return False
+    parent = store.load_job(job.parent_id)
+    if parent.state != "running" or parent.attempt != job.parent_attempt:
+        return False
+    if job.state == "failed":
+        _fail_parent(store, job, parent)
+        return False
+    if job.state != "done" or parent.regions_done != parent.regions_total:
+        return False
+    beat = parent.heartbeat_at or parent.started_at
+    if beat is not None and (datetime.now(UTC) - beat).total_seconds() < stale_after_s:
+        return True
+    join_regions_of(store, parent.id, job.parent_attempt, roads)
+    return False
 
 
 def _solve_week(

@@ -128,6 +128,12 @@ class JobProgressOut(_Model):
         "readable at /v1/jobs/{job_id}/draft while the job runs); null until then, and for a "
         "week (whose search makes no drafts).",
     )
+    regions_total: int | None = Field(
+        default=None,
+        description="On Celery, a day of several independent regions runs as one task per "
+        "region: how many; null for a job solved whole.",
+    )
+    regions_done: int = Field(default=0, description="Of those regions, how many are planned.")
 
 
 class JobOut(_Model):
@@ -163,6 +169,8 @@ class JobOut(_Model):
                 visits_placed=job.visits_placed,
                 visits_total=job.visits_total,
                 first_plan_s=None if job.first_plan_s is None else round(job.first_plan_s, 2),
+                regions_total=job.regions_total,
+                regions_done=job.regions_done,
             ),
             error=job.error,
         )

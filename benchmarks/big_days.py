@@ -13,26 +13,42 @@ four service centres 300 km apart (four generated days, ids prefixed by region),
 one day (the solver finds the four independent regions and solves them apart) and, beside it,
 plans each region as its own day one after another with the same total budget: the two
 should serve alike, the first at no extra cost for being one request.
+
+``python -m benchmarks.big_days --regions 4 --visits 10000 --time-limit 120 --celery-workers 1 2``
+also runs that day through the API on Celery (``FIELDROUTE_JOBS=celery``, throwaway PostgreSQL
+and Redis of ``benchmarks.throughput``), once with each number of ``fieldroute worker``
+processes: the job fans out one task per region found (``dispatch.planning.regions``: the four
+centres, and groups such as the centres' delivery crews and the visits nobody may serve), each
+searched for its share of the job's ``--time-limit`` by its visits (as the one process shares
+it), and its last region joins them. Reported: the wall time from the job's submission
+to its plan stored, when the first region was done (the job's ``first_plan_s``), visits served
+and the independent checker's violations, beside the one-process plan whose regions are solved
+one after another (sharing ``--time-limit`` by their visits).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from benchmarks.dayset import generate_day
 from benchmarks.results import record
+from benchmarks.throughput import FIELDROUTE, call, running, services
 from dispatch.contract.validate import parse_problem
-from dispatch.desk.solve import solve_day
+from dispatch.desk.solve import check_day, solve_day
 from dispatch.planning import Progress, SolveParams
+from dispatch.planning.regions import regions
+from dispatch.travel import provider_for
 
-__all__ = ["main", "region_day", "run_day"]
+__all__ = ["main", "region_day", "run_day", "run_fanned_out"]
 
 SEED = 2026
 #: Degrees of longitude between two regions' service centres: about 300 km at 22.8 N, three
@@ -105,6 +121,59 @@ def run_day(raw: dict[str, Any], time_limit_s: float) -> dict[str, Any]:
     }
 
 
+def run_fanned_out(raw: dict[str, Any], time_limit_s: float, workers: int) -> dict[str, Any]:
+    """Solve ``raw`` through the API on Celery with ``workers`` workers (a fresh PostgreSQL and
+    Redis) in a job of ``time_limit_s``, its regions fanned out; measured
+    from the job's submission to its plan stored (see the module docstring)."""
+    services("start")
+    try:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("FIELDROUTE_")}
+        env |= {
+            "FIELDROUTE_DATABASE_URL": services("url"),
+            "FIELDROUTE_JOBS": "celery",
+            "FIELDROUTE_BROKER_URL": services("redis-url"),
+            "FIELDROUTE_JOB_TIME_LIMIT_MAX_S": str(max(600.0, time_limit_s)),
+            "FIELDROUTE_MAX_UPLOAD_MB": "100",
+        }
+        key = (
+            subprocess.run(
+                [FIELDROUTE, "apikey", "create", "bench-regions"],
+                env=env,
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            .stdout.strip()
+            .splitlines()[-1]
+        )
+        log_dir = Path(f"/tmp/fieldroute-bench-regions-{workers}")
+        log_dir.mkdir(exist_ok=True)
+        with running(env, workers, log_dir):
+            problem_id = call("POST", "/v1/problems", key, raw)["problem_id"]
+            body = {"problem_id": problem_id, "time_limit_s": time_limit_s}
+            started = time.monotonic()
+            job = call("POST", "/v1/plans", key, body)
+            while job["state"] not in ("done", "failed"):
+                time.sleep(0.5)
+                job = call("GET", f"/v1/jobs/{job['id']}", key)
+            wall = time.monotonic() - started
+            if job["state"] != "done":
+                raise RuntimeError(f"job {job['id']} failed: {job['error']}")
+            plan = call("GET", f"/v1/plans/{job['plan_id']}", key)
+    finally:
+        services("stop")
+    problem = parse_problem(raw)
+    report = check_day(raw, problem, plan, provider_for(problem))
+    first = job["progress"]["first_plan_s"]
+    return {
+        "workers": workers,
+        "assigned": plan["kpis"]["assigned"],
+        "violations": len(report.violations),
+        "first_region_s": None if first is None else round(first, 1),
+        "wall_s": round(wall, 1),
+    }
+
+
 def _child(argv: Sequence[str]) -> dict[str, Any]:
     """Run one measurement in a fresh interpreter (its own peak memory)."""
     out = subprocess.run(
@@ -141,6 +210,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--regions", type=int, default=0)
     parser.add_argument("--visits", type=int, default=10_000)
     parser.add_argument("--time-limit", type=float, default=60.0)
+    parser.add_argument(
+        "--celery-workers",
+        type=int,
+        nargs="*",
+        default=[],
+        help="with --regions: also solve the day through the API on Celery with each number of "
+        "workers (its regions fanned out, one task each)",
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--region", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--no-record", action="store_true")
@@ -205,6 +282,28 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"| {apart[0]['first_plan_s']} | {sum(r['wall_s'] for r in apart):.1f} "
             f"| {max(r['peak_mb'] for r in apart):,} |\n"
         )
+        if args.celery_workers:
+            raw = region_day(args.visits, args.regions)
+            found = len(regions(parse_problem(raw)))
+            fanned = [
+                run_fanned_out(raw, args.time_limit, workers) for workers in args.celery_workers
+            ]
+            body += (
+                f"\nThe same day through the API on Celery: one task per region ({found} found, "
+                f"each searching for its share of the {args.time_limit:g} s by its visits), the "
+                "last region joining them; wall time from "
+                "the job's submission to its plan stored. Beside it, the one-process plan above, "
+                "its regions one after another.\n\n"
+                "| plan | workers | served | violations | first region done s | wall s |\n"
+                "|---|---|---|---|---|---|\n"
+                f"| one process, regions one after another | - | {whole['assigned']:,} "
+                f"| {whole['violations']} | - | {whole['wall_s']} |\n"
+                + "".join(
+                    f"| Celery, regions fanned out | {r['workers']} | {r['assigned']:,} "
+                    f"| {r['violations']} | {r['first_region_s']} | {r['wall_s']} |\n"
+                    for r in fanned
+                )
+            )
     if args.no_record:
         sys.stdout.write(body)
     else:

@@ -27,7 +27,7 @@ from typing import Any
 from benchmarks.dayset import generate_day
 from benchmarks.results import record
 
-__all__ = ["main", "run_setup"]
+__all__ = ["API_PORT", "call", "main", "run_setup", "running", "services"]
 
 ROOT = Path(__file__).resolve().parents[1]
 FIELDROUTE = str(Path(sys.executable).parent / "fieldroute")
@@ -40,7 +40,8 @@ PORTS = {
 API_PORT = 8799
 
 
-def _services(command: str) -> str:
+def services(command: str) -> str:
+    """``scripts/services.sh command`` on the benchmarks' own ports; its output."""
     env = os.environ | PORTS
     done = subprocess.run(
         ["bash", "scripts/services.sh", command],
@@ -53,7 +54,8 @@ def _services(command: str) -> str:
     return done.stdout.strip()
 
 
-def _call(method: str, path: str, key: str, body: Any = None) -> Any:
+def call(method: str, path: str, key: str, body: Any = None) -> Any:
+    """One request to the service under test; its JSON answer."""
     request = urllib.request.Request(
         f"http://127.0.0.1:{API_PORT}{path}",
         method=method,
@@ -65,7 +67,9 @@ def _call(method: str, path: str, key: str, body: Any = None) -> Any:
 
 
 @contextmanager
-def _running(env: dict[str, str], workers: int, log_dir: Path) -> Iterator[None]:
+def running(env: dict[str, str], workers: int, log_dir: Path) -> Iterator[None]:
+    """``fieldroute serve`` and ``workers`` ``fieldroute worker`` processes on ``env``, until
+    the block ends; their logs in ``log_dir``."""
     processes = [
         subprocess.Popen(
             [FIELDROUTE, "serve", "--port", str(API_PORT)],
@@ -108,13 +112,13 @@ def run_setup(
     name: str, jobs: int, visits: int, time_limit_s: float, celery_workers: int
 ) -> dict[str, Any]:
     """One setup: a fresh database, the service (and workers), ``jobs`` jobs at once."""
-    database = _services("url")
+    database = services("url")
     env = {k: v for k, v in os.environ.items() if not k.startswith("FIELDROUTE_")}
     env |= {"FIELDROUTE_DATABASE_URL": database, "FIELDROUTE_WORKERS": "1"}
     if celery_workers:
         env |= {
             "FIELDROUTE_JOBS": "celery",
-            "FIELDROUTE_BROKER_URL": _services("redis-url"),
+            "FIELDROUTE_BROKER_URL": services("redis-url"),
             "FIELDROUTE_JOB_TIME_LIMIT_MAX_S": "600",
         }
     key = (
@@ -130,11 +134,11 @@ def run_setup(
     )
     log_dir = Path(f"/tmp/fieldroute-bench-{name.replace(' ', '-')}")
     log_dir.mkdir(exist_ok=True)
-    with _running(env, celery_workers, log_dir):
-        problem = _call("POST", "/v1/problems", key, generate_day(visits, 2026))["problem_id"]
+    with running(env, celery_workers, log_dir):
+        problem = call("POST", "/v1/problems", key, generate_day(visits, 2026))["problem_id"]
         started = time.monotonic()
         ids = [
-            _call("POST", "/v1/plans", key, {"problem_id": problem, "time_limit_s": time_limit_s})[
+            call("POST", "/v1/plans", key, {"problem_id": problem, "time_limit_s": time_limit_s})[
                 "id"
             ]
             for _ in range(jobs)
@@ -143,7 +147,7 @@ def run_setup(
         while len(finished) < jobs:
             for job_id in ids:
                 if job_id not in finished:
-                    job = _call("GET", f"/v1/jobs/{job_id}", key)
+                    job = call("GET", f"/v1/jobs/{job_id}", key)
                     if job["state"] in ("done", "failed"):
                         finished[job_id] = job
             time.sleep(0.5)
@@ -171,11 +175,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     setups = (("in-process", 0), ("celery, 1 worker", 1), ("celery, 2 workers", 2))
     rows = []
     for name, workers in setups:
-        _services("start")
+        services("start")
         try:
             rows.append(run_setup(name, args.jobs, args.visits, args.time_limit, workers))
         finally:
-            _services("stop")
+            services("stop")
     body = (
         f"{args.jobs} solve jobs of one {args.visits}-visit day, {args.time_limit:g} s each, "
         "submitted at once through the API; PostgreSQL store.\n\n"

@@ -5,24 +5,27 @@ search's parameters (a seed makes the plan reproducible), the plan document, the
 checker (``dispatch.verify``) and the store's write are here, once. The plan is stored before
 the caller hears of it; a violation the checker finds is logged and reported, never hidden.
 Draft plans, when asked for, are only shaped as the contract's plan: neither checked nor stored
-here.
+here. A day whose regions are solved apart (one job each, ``solve_region``) is joined, checked
+and stored alike (``join_and_store``).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
-from dispatch.contract.record import plan_record
+from dispatch.contract.record import plan_record, read_record
 from dispatch.contract.schema import PlanOut
 from dispatch.contract.serialize import plan_document
 from dispatch.model import Plan, Problem
 from dispatch.persistence import new_id
 from dispatch.planning import Progress, SolveParams, plan_day
+from dispatch.planning.day import join_regions, plan_region
+from dispatch.planning.regions import Region
 from dispatch.travel import PointRef, Roads, TravelTimeProvider, pair_lookup, provider_for
 from dispatch.verify import CheckReport, check_plan, matrix_lookup
 
@@ -31,8 +34,10 @@ __all__ = [
     "SolvedDay",
     "check_day",
     "checker_places",
+    "join_and_store",
     "solve_day",
     "solve_params",
+    "solve_region",
 ]
 
 #: Most places the checker's legs are read from one matrix of (see ``checker_places``).
@@ -109,6 +114,53 @@ def solve_day(
     plan = plan_day(
         problem, provider=provider, params=params, on_progress=on_progress, on_draft=drafted
     )
+    return _check_and_store(raw, problem, plan, plan_id=plan_id, provider=provider, save=save)
+
+
+def solve_region(
+    problem: Problem,
+    region: Region,
+    *,
+    params: SolveParams,
+    roads: Roads | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+) -> dict[str, Any]:
+    """Plan one region of ``problem`` on its own (``plan_region``): its plan's full-precision
+    record (``dispatch.contract.record``), to keep until the regions are joined
+    (``join_and_store``). Raises as ``solve_day`` does."""
+    provider = provider_for(problem, roads=roads)
+    plan = plan_region(problem, region, provider=provider, params=params, on_progress=on_progress)
+    return plan_record(plan)
+
+
+def join_and_store(
+    raw: Mapping[str, Any],
+    problem: Problem,
+    records: Sequence[dict[str, Any]],
+    *,
+    plan_id: str,
+    solve_s: float,
+    save: Callable[[dict[str, Any], dict[str, Any]], object],
+    roads: Roads | None = None,
+) -> SolvedDay:
+    """Join the plans of every region of ``problem`` (``solve_region``'s records, by region)
+    as ``plan_day`` joins a day's regions, then check the plan and store it as ``solve_day``
+    does (version 1 of ``plan_id``; ``solve_s``: the time the day took)."""
+    plan = join_regions(problem, [read_record(record) for record in records], solve_s)
+    provider = provider_for(problem, roads=roads)
+    return _check_and_store(raw, problem, plan, plan_id=plan_id, provider=provider, save=save)
+
+
+def _check_and_store(
+    raw: Mapping[str, Any],
+    problem: Problem,
+    plan: Plan,
+    *,
+    plan_id: str,
+    provider: TravelTimeProvider,
+    save: Callable[[dict[str, Any], dict[str, Any]], object],
+) -> SolvedDay:
+    """The plan's document checked (a violation is logged, never hidden), then stored."""
     document = plan_document(problem, plan, plan_id=plan_id, version=1, created_at=_now())
     stored = document.model_dump(mode="json")
     report = check_day(raw, problem, stored, provider)

@@ -13,6 +13,11 @@ handed to a worker by a broker, which may hand the same task out twice (the rede
 are in its docstring). While a day job runs, its newest draft plan (the search's best routes so
 far, as the contract's plan document) is kept on the job's row, replaced by each next draft and
 cleared when the job ends; it is never a plan version.
+
+A day of several regions may fan out (``fan_out_job``): the running attempt of its job makes
+one queued job per region, each solved on its own; a region job that ends done keeps its
+region's plan and counts itself on its job in one transaction (``finish_region``), and the one
+that makes the count whole is told so, once, to join the regions into the day's plan.
 """
 
 from __future__ import annotations
@@ -62,6 +67,7 @@ __all__ = [
     "JobState",
     "PlanRow",
     "ProblemRow",
+    "RegionFinish",
     "SolveJob",
     "Store",
     "StoreConflictError",
@@ -82,7 +88,12 @@ INTERRUPTED = "the service stopped while this job was running; retry it"
 #: ``taken_over`` (running, its worker lost: a new attempt), left it to its ``alive`` worker,
 #: found it ``ended`` (done or failed: nothing to do), or ``gave_up`` on it (its worker lost
 #: and ``max_starts`` reached: failed).
-ClaimOutcome = Literal["started", "taken_over", "alive", "ended", "gave_up"]
+ClaimOutcome = Literal["started", "taken_over", "alive", "ended", "gave_up", "fanned_out"]
+
+#: What ``finish_region`` did with a region job's plan: ``refused`` it (the region job is not
+#: running at that attempt: a late duplicate), ``counted`` it on its job, or counted it as the
+#: ``last`` of its job's regions: the caller joins them.
+RegionFinish = Literal["refused", "counted", "last"]
 
 #: Times ``claim_job`` reads and tries again when another worker moved the job between its
 #: read and its write; each retry sees the other's move, so two tries settle any race.
@@ -131,6 +142,14 @@ class SolveJob:
     #: Seconds from the start of its running attempt to that attempt's first plan (its first
     #: draft); ``None`` until then, and for week jobs (no drafts).
     first_plan_s: float | None = None
+    #: A region job (``Store.fan_out_job``): the job whose day it is a region of, the attempt of
+    #: that job it was made for, and the region's index in the day; ``None`` for other jobs.
+    parent_id: str | None = None
+    parent_attempt: int | None = None
+    region: int | None = None
+    #: A job whose running attempt fanned out: its regions, and how many of them are done.
+    regions_total: int | None = None
+    regions_done: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,6 +238,11 @@ def _job(row: SolveJobRow) -> SolveJob:
         heartbeat_at=row.heartbeat_at,
         starts=row.starts or 0,
         first_plan_s=row.first_plan_s,
+        parent_id=row.parent_id,
+        parent_attempt=row.parent_attempt,
+        region=row.region,
+        regions_total=row.regions_total,
+        regions_done=row.regions_done or 0,
     )
 
 
@@ -726,6 +750,8 @@ class Store:
 
         - queued: started (queued → running, the job's attempt), as ``start_job``;
         - done or failed: nothing (``ended``): a late duplicate changes nothing;
+        - running and fanned out (``fan_out_job``) at its attempt: nothing (``fanned_out``), its
+          region jobs are at it, each with a task of its own;
         - running with a heartbeat younger than ``stale_after_s``: nothing (``alive``), its
           worker is at it;
         - running with an older heartbeat (its worker was lost): taken over as a new attempt
@@ -754,6 +780,8 @@ class Store:
             now = _now()
             if job.state in ("done", "failed"):
                 return JobClaim("ended", job, job.attempt)
+            if job.state == "running" and job.regions_total is not None:
+                return JobClaim("fanned_out", job, job.attempt)
             if job.state == "queued":
                 if self.start_job(job_id, job.attempt):
                     return JobClaim("started", self.load_job(job_id), job.attempt)
@@ -931,6 +959,189 @@ class Store:
             except IntegrityError as error:
                 raise StoreConflictError(_week_conflict(week, None, days)) from error
 
+    # -- a day's regions, one job each -------------------------------------------------------
+
+    def fan_out_job(self, job_id: str, attempt: int, *, regions: Sequence[int]) -> list[SolveJob]:
+        """Make one queued job per region of the running attempt ``attempt`` of a day job, in
+        one transaction with the count of its regions on the job (from then on it is
+        ``fanned_out`` to ``claim_job``). Each region job solves the job's problem restricted
+        to its region (its index in the day), with the job's time limit.
+
+        Parameters
+        ----------
+        job_id, attempt
+            The day job and its running attempt.
+        regions
+            The visits of each region, in the day's order of regions: each region job's
+            ``visits_total``.
+
+        Returns
+        -------
+        list[SolveJob]
+            The region jobs, by region; none when the job is no longer running at
+            ``attempt`` or that attempt fanned out already.
+        """
+        now = _now()
+        with Session(self.engine) as session, session.begin():
+            moved = session.execute(
+                update(SolveJobRow)
+                .where(SolveJobRow.id == job_id)
+                .where(SolveJobRow.attempt == attempt)
+                .where(SolveJobRow.state == "running")
+                .where(SolveJobRow.regions_total.is_(None))
+                .values(
+                    regions_total=len(regions), regions_done=0, visits_placed=0, heartbeat_at=now
+                )
+                .execution_options(synchronize_session=False)
+            )
+            if moved.rowcount != 1:  # type: ignore[attr-defined]
+                return []
+            parent = session.get(SolveJobRow, job_id)
+            assert parent is not None
+            rows = [
+                SolveJobRow(
+                    id=new_id("jb"),
+                    problem_id=parent.problem_id,
+                    plan_id=new_id("rg"),
+                    state="queued",
+                    attempt=1,
+                    time_limit_s=parent.time_limit_s,
+                    created_at=now,
+                    elapsed_s=0.0,
+                    visits_total=visits,
+                    starts=0,
+                    parent_id=job_id,
+                    parent_attempt=attempt,
+                    region=k,
+                    regions_done=0,
+                )
+                for k, visits in enumerate(regions)
+            ]
+            session.add_all(rows)
+            session.flush()
+            return [_job(row) for row in rows]
+
+    def region_jobs(self, job_id: str, attempt: int) -> list[SolveJob]:
+        """The region jobs that attempt ``attempt`` of a job fanned out to, by region."""
+        query = (
+            select(SolveJobRow)
+            .where(SolveJobRow.parent_id == job_id)
+            .where(SolveJobRow.parent_attempt == attempt)
+            .order_by(SolveJobRow.region)
+        )
+        with Session(self.engine) as session:
+            return [_job(row) for row in session.scalars(query)]
+
+    def finish_region(
+        self,
+        job_id: str,
+        attempt: int,
+        record: dict[str, Any],
+        *,
+        placed: int,
+        elapsed_s: float,
+    ) -> RegionFinish:
+        """A region job's end: running → done at ``attempt``, its region's plan kept, and
+        counted on its job (its ``regions_done``; its ``visits_placed`` grows by ``placed``;
+        the first region done sets its ``first_plan_s``), all in one transaction.
+
+        The count is one conditional ``UPDATE … RETURNING`` on the job's row, after the region
+        job's own move: concurrent ends of two regions are serialised on that row (PostgreSQL's
+        row lock, SQLite's one writer), each reads the count its own increment made, so exactly
+        one of them is told ``last``. A late duplicate (the region job no longer running at
+        ``attempt``) changes nothing.
+
+        Parameters
+        ----------
+        job_id, attempt
+            The region job and the attempt that solved it.
+        record
+            Its region's plan, as a full-precision plan record (``dispatch.contract.record``).
+        placed
+            Visits the region's plan serves.
+        elapsed_s
+            Seconds the region job took.
+
+        Returns
+        -------
+        RegionFinish
+            ``last`` when this made its job's count whole (and the job still runs the attempt
+            that fanned out): the caller joins the regions.
+        """
+        now = _now()
+        with Session(self.engine) as session, session.begin():
+            moved = session.execute(
+                update(SolveJobRow)
+                .where(SolveJobRow.id == job_id)
+                .where(SolveJobRow.attempt == attempt)
+                .where(SolveJobRow.state == "running")
+                .where(SolveJobRow.parent_id.is_not(None))
+                .values(
+                    state="done",
+                    finished_at=now,
+                    elapsed_s=elapsed_s,
+                    visits_placed=placed,
+                    error=None,
+                    draft=None,
+                    region_plan=json.dumps(record, ensure_ascii=False),
+                )
+                .returning(SolveJobRow.parent_id, SolveJobRow.parent_attempt)
+                .execution_options(synchronize_session=False)
+            ).first()
+            if moved is None:
+                return "refused"
+            parent_id, parent_attempt = moved
+            started = session.scalar(
+                select(SolveJobRow.started_at).where(SolveJobRow.id == parent_id)
+            )
+            since_s = 0.0 if started is None else max(0.0, (now - started).total_seconds())
+            counted = session.execute(
+                update(SolveJobRow)
+                .where(SolveJobRow.id == parent_id)
+                .where(SolveJobRow.attempt == parent_attempt)
+                .where(SolveJobRow.state == "running")
+                .where(SolveJobRow.regions_total.is_not(None))
+                .values(
+                    regions_done=SolveJobRow.regions_done + 1,
+                    visits_placed=func.coalesce(SolveJobRow.visits_placed, 0) + placed,
+                    first_plan_s=func.coalesce(SolveJobRow.first_plan_s, since_s),
+                    elapsed_s=_not_before(since_s),
+                    heartbeat_at=now,
+                )
+                .returning(SolveJobRow.regions_done, SolveJobRow.regions_total)
+                .execution_options(synchronize_session=False)
+            ).first()
+        if counted is None:
+            return "counted"  # its job ended (another region failed) or moved on: no join
+        done, total = counted
+        return "last" if done == total else "counted"
+
+    def region_plans(self, job_id: str, attempt: int) -> list[dict[str, Any]] | None:
+        """The plans of every region of attempt ``attempt`` of a fanned-out job, by region
+        (full-precision plan records), when each is done and the job still runs that attempt;
+        ``None`` otherwise (a region not done yet, or the job ended or moved on)."""
+        job = select(SolveJobRow.state, SolveJobRow.attempt, SolveJobRow.regions_total).where(
+            SolveJobRow.id == job_id
+        )
+        regions = (
+            select(SolveJobRow.state, SolveJobRow.region_plan)
+            .where(SolveJobRow.parent_id == job_id)
+            .where(SolveJobRow.parent_attempt == attempt)
+            .order_by(SolveJobRow.region)
+        )
+        with Session(self.engine) as session:
+            found = session.execute(job).first()
+            if found is None:
+                raise NotFoundError(f"no job '{job_id}'")
+            if found.state != "running" or found.attempt != attempt:
+                return None
+            rows = session.execute(regions).all()
+        if len(rows) != found.regions_total or any(
+            row.state != "done" or row.region_plan is None for row in rows
+        ):
+            return None
+        return [json.loads(row.region_plan) for row in rows]
+
     def fail_job(self, job_id: str, attempt: int, error: str) -> None:
         """Mark a queued or running attempt failed, with a message for the user; its draft,
         if any, is cleared."""
@@ -967,6 +1178,11 @@ class Store:
                 raise StoreConflictError(
                     f"job {job_id} is {row.state}; only a failed job is retried"
                 )
+            if row.parent_id is not None:
+                raise StoreConflictError(
+                    f"job {job_id} solves a region of job {row.parent_id}: retry "
+                    f"{row.parent_id}, which solves every region again"
+                )
             row.state = "queued"
             row.attempt += 1
             row.error = None
@@ -976,6 +1192,8 @@ class Store:
             row.best_cost = row.visits_placed = None
             row.first_plan_s = None
             row.draft = None
+            row.regions_total = None
+            row.regions_done = 0
             return _job(row)
 
     # -- API keys and secrets ---------------------------------------------------------------

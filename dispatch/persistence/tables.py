@@ -127,6 +127,22 @@ class SolveJobRow(Base):
     #: a stored plan, replaced by the next draft, cleared when the job ends. Loaded only when
     #: asked for (``Store.job_draft``): a job's polls never read it.
     draft: Mapped[str | None] = mapped_column(Text, nullable=True, deferred=True)
+    #: A job of one region of another job's day (``jobs='celery'``, a day of several regions):
+    #: that job, the attempt of it this job was made for, and the region's index in the day
+    #: (``dispatch.planning.regions``). Absent for every other job, and before revision 0007.
+    parent_id: Mapped[str | None] = mapped_column(
+        String(32), ForeignKey("solve_jobs.id"), nullable=True, index=True
+    )
+    parent_attempt: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    region: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    #: A job whose running attempt fanned out, one job per region: how many regions, and how
+    #: many of them are done. Absent (and 0) otherwise.
+    regions_total: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    regions_done: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: A region job's plan of its region, as a full-precision plan record
+    #: (``dispatch.contract.record``, JSON), kept until its regions are joined into the plan of
+    #: the day; never a stored plan. Loaded only when asked for (``Store.region_plans``).
+    region_plan: Mapped[str | None] = mapped_column(Text, nullable=True, deferred=True)
 
 
 class ApiKeyRow(Base):

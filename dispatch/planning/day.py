@@ -1,7 +1,9 @@
 """The planning service: a validated day in, a plan out (compile -> solve -> decode), and,
 when asked, draft plans of the best routes so far while the search goes on
 (``dispatch.planning.drafts``). A day of several regions (``dispatch.planning.regions``) is
-planned region by region, each with its own matrix, and joined."""
+planned region by region, each with its own matrix, and joined; a caller that solves the
+regions apart (one Celery task each) plans one with ``plan_region`` and joins them with
+``join_regions``, as ``plan_day`` does."""
 
 from __future__ import annotations
 
@@ -27,7 +29,10 @@ __all__ = [
     "MIN_SEARCH_S",
     "Progress",
     "SolveParams",
+    "join_regions",
     "plan_day",
+    "plan_region",
+    "region_problem",
     "search_from",
     "within_budget",
 ]
@@ -130,11 +135,7 @@ def _plan_by_region(
     done: list[Plan] = []
     placed = 0
     for k, region in enumerate(found):
-        part = replace(
-            problem,
-            technicians=tuple(problem.technicians[t] for t in region.technicians),
-            visits=tuple(problem.visits[i] for i in region.visits),
-        )
+        part = region_problem(problem, region)
         later = sum(len(r.visits) for r in found[k:]) or 1
         left = params.time_limit_s - (clock.monotonic() - started)
         share = replace(params, time_limit_s=max(MIN_SEARCH_S, left * len(region.visits) / later))
@@ -152,15 +153,47 @@ def _plan_by_region(
 
         def drafted(draft: Plan, before: tuple[Plan, ...] = tuple(done)) -> None:
             if on_draft is not None:
-                on_draft(_joined(problem, [*before, draft], clock.monotonic() - started))
+                on_draft(join_regions(problem, [*before, draft], clock.monotonic() - started))
 
         plan = _plan_whole(part, provider, share, heard, drafted if on_draft else None)
         done.append(plan)
         placed += sum(len(route.stops) for route in plan.routes)
-    return _joined(problem, done, clock.monotonic() - started)
+    return join_regions(problem, done, clock.monotonic() - started)
 
 
-def _joined(problem: Problem, plans: list[Plan], solve_s: float) -> Plan:
+def region_problem(problem: Problem, region: Region) -> Problem:
+    """``problem`` restricted to ``region``'s technicians and visits: the day a region is
+    planned as."""
+    return replace(
+        problem,
+        technicians=tuple(problem.technicians[t] for t in region.technicians),
+        visits=tuple(problem.visits[i] for i in region.visits),
+    )
+
+
+def plan_region(
+    problem: Problem,
+    region: Region,
+    *,
+    provider: TravelTimeProvider | None = None,
+    params: SolveParams | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+) -> Plan:
+    """One region of ``problem`` (``dispatch.planning.regions``) planned on its own, as
+    ``plan_day`` plans each region of a day, with all of ``params``' budget and no drafts; its
+    plans are joined with ``join_regions``.
+
+    Raises
+    ------
+    TravelTimeError
+        When the provider cannot give a matrix.
+    InternalError
+        When the solver fails on a model the engine built (a bug).
+    """
+    return _plan_whole(region_problem(problem, region), provider, params, on_progress, None)
+
+
+def join_regions(problem: Problem, plans: list[Plan], solve_s: float) -> Plan:
     """Plans of parts of ``problem`` as one plan of it, its KPIs computed over the whole."""
     tech_order = {tech.id: k for k, tech in enumerate(problem.technicians)}
     visit_order = {visit.id: k for k, visit in enumerate(problem.visits)}

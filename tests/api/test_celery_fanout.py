@@ -1,0 +1,259 @@
+"""A day of several regions on Celery (``FIELDROUTE_JOBS=celery``) fans out one task per region
+and is joined by its last region, as production runs it: a real ``redis-server`` and PostgreSQL
+(``scripts/services.sh start``; FIELDROUTE_TEST_REDIS_URL and FIELDROUTE_TEST_POSTGRES_URL),
+``fieldroute worker`` processes, and jobs submitted through the service's API (the cluster of
+``tests/api/test_celery_jobs.py``)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from api.celery_jobs import SOLVE_TASK, celery_app
+from api.jobs import REGION_DROPPED, REGION_FAILED
+from benchmarks.big_days import region_day
+from dispatch.contract.validate import parse_problem
+from dispatch.persistence import SolveJob, Store
+from dispatch.planning.regions import regions
+from dispatch.travel import NO_ROADS, pair_lookup, provider_for
+from dispatch.verify import check_plan
+from tests.api.conftest import Service
+from tests.api.test_celery_jobs import (
+    JOB_S,
+    STALE_S,
+    VISIBILITY_S,
+    Cluster,
+    Worker,
+    claims,
+    cluster,
+    job_of,
+    logged,
+    post_job,
+)
+
+#: Two service centres 300 km apart, 290 and 287 visits, and 23 visits nobody may serve (a
+#: third group, planned with every technician): three region jobs.
+VISITS = 600
+#: The job's budget; each region searches for its share of it by its visits.
+BUDGET_S = 4.0
+NEVER = datetime.max.replace(tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def two_regions() -> dict[str, Any]:
+    return region_day(VISITS, 2)
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Cluster, Service]]:
+    """Two workers and the API on one database."""
+    with cluster(tmp_path_factory.mktemp("fanout")) as running:
+        running.start_workers("alpha", "beta")
+        with running.service() as service:
+            yield running, service
+
+
+def region_jobs(running: Cluster, job: dict[str, Any]) -> list[SolveJob]:
+    store = Store(running.settings.database_url, migrate=False)
+    try:
+        return store.region_jobs(job["id"], job["attempt"])
+    finally:
+        store.close()
+
+
+def load_job(running: Cluster, job_id: str) -> SolveJob:
+    store = Store(running.settings.database_url, migrate=False)
+    try:
+        return store.load_job(job_id)
+    finally:
+        store.close()
+
+
+def wait_ended(service: Service, job_id: str, timeout_s: float = 120) -> dict[str, Any]:
+    """The job once done or failed; its plan is read at once, in the same poll, when done."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        job = job_of(service, job_id)
+        if job["state"] in ("done", "failed"):
+            return job
+        time.sleep(0.05)
+    raise AssertionError(f"job {job_id} still {job['state']} after {timeout_s} s")
+
+
+def wait_logged(workers: list[Worker], job_id: str, outcome: str, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while outcome not in [o for _, o, _ in claims(workers, job_id)]:
+        assert time.monotonic() < deadline, logged(workers, job_id)
+        time.sleep(0.1)
+
+
+def test_a_day_of_regions_fans_out_to_both_workers_and_its_last_region_joins_them(
+    shared: tuple[Cluster, Service], two_regions: dict[str, Any]
+) -> None:
+    running, service = shared
+    problem = parse_problem(two_regions)
+    found = regions(problem)
+    assert len(found) == 3
+    job = post_job(service, two_regions, time_limit_s=BUDGET_S)
+    done = wait_ended(service, job["id"])
+    # Done means stored: the plan is there the moment the job says so.
+    answer = service.client.get(f"/v1/plans/{done['plan_id']}", headers=service.auth)
+    assert (done["state"], done["attempt"], done["error"]) == ("done", 1, None), (
+        done,
+        logged(running.workers, job["id"]),
+    )
+    assert answer.status_code == 200, answer.text
+    plan = answer.json()
+    # One region job per region, each solved once and done; the job started once, then left
+    # to them.
+    parts = region_jobs(running, done)
+    assert [(p.region, p.visits_total, p.state) for p in parts] == [
+        (k, len(region.visits), "done") for k, region in enumerate(found)
+    ]
+    assert [o for _, o, _ in claims(running.workers, job["id"])] == ["started"]
+    ran_on = {}
+    for part in parts:
+        [(worker, outcome, attempt)] = claims(running.workers, part.id, alive=False)
+        assert (outcome, attempt) == ("started", 1), logged(running.workers, part.id)
+        ran_on[part.region] = worker
+    assert set(ran_on.values()) == {"alpha", "beta"}, ran_on
+    # The two centres were solved side by side, each for its share of the job's budget (the
+    # budget stays a cap however few workers there are).
+    big = [p for p in parts if p.region in (0, 1)]
+    assert all(p.started_at and p.finished_at for p in big)
+    first, second = big
+    assert first.started_at < second.finished_at and second.started_at < first.finished_at  # type: ignore[operator]
+    shares = [BUDGET_S * p.visits_total / VISITS for p in big]
+    assert all(0.9 * share <= p.elapsed_s for p, share in zip(big, shares, strict=True)), [
+        p.elapsed_s for p in big
+    ]
+    assert all(p.elapsed_s < BUDGET_S for p in big), [p.elapsed_s for p in big]
+    # The joined plan serves both centres, passes the independent checker, and is the job's.
+    served = {stop["visit_id"] for route in plan["routes"] for stop in route["stops"]}
+    assert {visit.split("-")[0] for visit in served} == {"R1", "R2"}
+    left = {item["visit_id"] for item in plan["unassigned"]}
+    assert served | left == {visit.id for visit in problem.visits} and not served & left
+    report = check_plan(two_regions, plan, pair_lookup(provider_for(problem)))
+    assert report.violations == ()
+    assert plan["kpis"]["assigned"] == len(served) == done["progress"]["visits_placed"]
+    assert len(served) == sum(p.visits_placed or 0 for p in parts)
+    assert done["progress"]["first_plan_s"] is not None
+    assert 0.9 * min(shares) <= done["progress"]["first_plan_s"] <= done["progress"]["elapsed_s"]
+    assert (done["progress"]["regions_total"], done["progress"]["regions_done"]) == (3, 3)
+    ended = load_job(running, job["id"])
+    assert (ended.regions_total, ended.regions_done) == (3, 3)
+    store = Store(running.settings.database_url, migrate=False)
+    try:
+        assert store.plan_versions(done["plan_id"]) == [1]
+        assert store.load_plan_record(done["plan_id"], 1) is not None
+    finally:
+        store.close()
+
+
+def test_late_duplicates_of_a_fanned_out_job_and_its_regions_change_nothing(
+    shared: tuple[Cluster, Service], two_regions: dict[str, Any]
+) -> None:
+    running, service = shared
+    publisher = celery_app(running.settings)
+    try:
+        job = post_job(service, two_regions, time_limit_s=BUDGET_S)
+        deadline = time.monotonic() + 30
+        while not (parts := region_jobs(running, job)):
+            assert time.monotonic() < deadline, logged(running.workers, job["id"])
+            time.sleep(0.05)
+        # The job's task handed out again while its regions solve: left to them.
+        publisher.send_task(SOLVE_TASK, args=(job["id"], 1))
+        wait_logged(running.workers, job["id"], "fanned_out", timeout_s=30)
+        done = wait_ended(service, job["id"])
+        assert (done["state"], done["attempt"]) == ("done", 1), done
+        # Every region's task handed out again once all is done: each finds its region ended
+        # and its job done.
+        for part in parts:
+            publisher.send_task(SOLVE_TASK, args=(part.id, 1))
+        for part in parts:
+            wait_logged(running.workers, part.id, "ended", timeout_s=30)
+            outcomes = [o for _, o, _ in claims(running.workers, part.id)]
+            assert outcomes.count("started") == 1, outcomes
+        assert job_of(service, job["id"]) == done
+        assert [(p.state, p.attempt) for p in region_jobs(running, done)] == [("done", 1)] * 3
+        store = Store(running.settings.database_url, migrate=False)
+        try:
+            assert store.plan_versions(done["plan_id"]) == [1]
+        finally:
+            store.close()
+    finally:
+        publisher.close()
+
+
+def test_a_region_that_fails_fails_its_job_with_the_regions_reason(
+    shared: tuple[Cluster, Service], two_regions: dict[str, Any]
+) -> None:
+    running, service = shared
+    # A day on roads stored by a service that has roads, and workers given none (a deployment
+    # whose pieces disagree): each region fails saying so, and so does the day.
+    on_roads = {**two_regions, "policy": {**two_regions["policy"], "travel": {"provider": "osrm"}}}
+    store = Store(running.settings.database_url, migrate=False)
+    try:
+        store.save_problem(on_roads, problem_id="pb_on_roads")
+    finally:
+        store.close()
+    body = {"problem_id": "pb_on_roads", "time_limit_s": BUDGET_S}
+    answer = service.client.post("/v1/plans", json=body, headers=service.auth)
+    assert answer.status_code == 202, answer.text
+    job = answer.json()
+    failed = wait_ended(service, job["id"])
+    assert failed["state"] == "failed", failed
+    # The first region to fail fails the job; the others end too, none done.
+    deadline = time.monotonic() + 30
+    while (states := {p.state for p in region_jobs(running, failed)}) != {"failed"}:
+        assert time.monotonic() < deadline and "done" not in states, states
+        time.sleep(0.05)
+    parts = region_jobs(running, failed)
+    assert len(parts) == 3
+    # A region that starts after its job failed drops out at once, saying so.
+    dropped = REGION_DROPPED.format(job_id=job["id"])
+    assert NO_ROADS in {p.error for p in parts} <= {NO_ROADS, dropped}
+    first = min((p for p in parts if p.error == NO_ROADS), key=lambda p: p.finished_at or NEVER)
+    assert first.region is not None
+    assert failed["error"] == REGION_FAILED.format(
+        region=first.region + 1, regions=3, visits=first.visits_total, error=NO_ROADS
+    )
+    missing = service.client.get(f"/v1/plans/{failed['plan_id']}", headers=service.auth)
+    assert missing.status_code == 404
+    # A region is not retried on its own; its job is, and fans out afresh.
+    refused = service.client.post(f"/v1/jobs/{parts[0].id}/retry", headers=service.auth)
+    assert refused.status_code == 409 and job["id"] in refused.json()["detail"]
+
+
+def test_a_region_whose_worker_is_killed_is_taken_over_and_the_day_joined(
+    tmp_path: Path, two_regions: dict[str, Any]
+) -> None:
+    with cluster(tmp_path) as running, running.service() as service:
+        [first] = running.start_workers("first")
+        job = post_job(service, two_regions, time_limit_s=JOB_S)
+        deadline = time.monotonic() + 60
+        while not any(p.state == "running" and p.elapsed_s >= 1 for p in region_jobs(running, job)):
+            assert time.monotonic() < deadline, logged(running.workers, job["id"])
+            time.sleep(0.05)
+        [lost] = [p for p in region_jobs(running, job) if p.state == "running"]
+        first.kill()
+        running.start_workers("second")
+        done = wait_ended(service, job["id"], timeout_s=VISIBILITY_S + 4 * JOB_S + 60)
+        assert (done["state"], done["attempt"]) == ("done", 1), (
+            done,
+            logged(running.workers, lost.id),
+        )
+        # The killed region came back after the visibility timeout and was taken over, its
+        # heartbeat being older than job_stale_s by then.
+        assert ("second", "taken_over", 2) in claims(running.workers, lost.id, alive=False)
+        assert VISIBILITY_S > STALE_S
+        parts = region_jobs(running, done)
+        assert {p.state for p in parts} == {"done"}
+        assert [p.attempt for p in parts if p.id == lost.id] == [2]
+        plan = service.client.get(f"/v1/plans/{done['plan_id']}", headers=service.auth).json()
+        assert plan["kpis"]["assigned"] == done["progress"]["visits_placed"] > 0
