@@ -20,9 +20,14 @@ __all__ = [
     "Capacity",
     "Change",
     "Demand",
+    "Depot",
+    "DepotId",
+    "DepotStop",
     "Horizon",
     "Kpis",
     "LatLon",
+    "PartArrival",
+    "PartQuantity",
     "Plan",
     "Policy",
     "Priority",
@@ -45,6 +50,7 @@ __all__ = [
 
 VisitId = NewType("VisitId", str)
 TechnicianId = NewType("TechnicianId", str)
+DepotId = NewType("DepotId", str)
 
 
 class Priority(enum.IntEnum):
@@ -82,6 +88,10 @@ class UnassignedCode(enum.StrEnum):
     BEYOND_HORIZON = "beyond_horizon"
     #: Horizons only: every eligible day inside its span is full.
     NO_CAPACITY_IN_SPAN = "no_capacity_in_span"
+    #: Spare parts: a part the visit needs is in no van and at no depot the route can pass
+    #: in time (or its depot stock went to other visits); the reason names the part and the
+    #: nearest date it can be had (``dispatch.stock``).
+    NO_PART = "no_part"
 
 
 class StopStatus(enum.StrEnum):
@@ -143,6 +153,39 @@ class Demand:
 
 
 @dataclass(frozen=True, slots=True)
+class PartQuantity:
+    """A quantity of one spare part (its part number), in whole units."""
+
+    part: str
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True)
+class PartArrival:
+    """Stock due at a depot: ``quantity`` units of ``part`` usable from ``at``."""
+
+    part: str
+    quantity: int
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Depot:
+    """A service-centre store: where it is, when it is open, what it holds and what is due.
+
+    A technician who stops there (``handling`` on site) inside ``opening`` may take parts; its
+    ``stock`` is shared by every route of the day, and ``arrivals`` add to it from their time.
+    """
+
+    id: DepotId
+    site: Site
+    opening: TimeWindow
+    stock: tuple[PartQuantity, ...] = ()
+    arrivals: tuple[PartArrival, ...] = ()
+    handling: timedelta = timedelta(minutes=10)
+
+
+@dataclass(frozen=True, slots=True)
 class Technician:
     """A technician (``crew_size`` 1) or a delivery crew, with a base, a shift and skills."""
 
@@ -162,6 +205,8 @@ class Technician:
     #: Where the service radius is measured from when ``start`` is not the base (re-planning
     #: restarts a technician from the stop they are at); ``None`` means ``start``.
     base: Site | None = None
+    #: Spare parts in the van when the day (or, re-planned, the rest of it) starts.
+    van_stock: tuple[PartQuantity, ...] = ()
 
     @property
     def home(self) -> Site:
@@ -205,6 +250,8 @@ class Visit:
     #: Horizons only: the service starts between these offsets from local midnight on
     #: whichever day it is served (``window`` then bounds the days).
     daily_window: tuple[timedelta, timedelta] | None = None
+    #: Spare parts the job uses up: in the van on arrival, or the visit is not made.
+    parts: tuple[PartQuantity, ...] = ()
 
     @property
     def latest_arrival(self) -> datetime | None:
@@ -274,6 +321,8 @@ class Problem:
     technicians: tuple[Technician, ...]
     visits: tuple[Visit, ...]
     travel: TravelMatrix | None = None
+    #: Service-centre stores whose stock routes may call at (spare parts).
+    depots: tuple[Depot, ...] = ()
 
     @property
     def midnight(self) -> datetime:
@@ -316,6 +365,21 @@ class BreakSlot:
 
 
 @dataclass(frozen=True, slots=True)
+class DepotStop:
+    """A call at a depot on a route, before the stop ``before`` (its index in ``stops``; the
+    number of stops when it comes last): parts ``taken`` there. ``travel`` and
+    ``distance_km`` are of the leg ending here; the leg of the stop after it starts here."""
+
+    depot_id: DepotId
+    before: int
+    arrival: datetime
+    departure: datetime
+    travel: timedelta
+    distance_km: float
+    taken: tuple[PartQuantity, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Route:
     """One technician's day; totals include the way back to ``end``."""
 
@@ -330,6 +394,8 @@ class Route:
     wait: timedelta
     #: The road line from start to end, when travel came from a road network (OSRM).
     geometry: tuple[LatLon, ...] | None = None
+    #: Calls at depots for spare parts, in route order (none without parts).
+    depot_stops: tuple[DepotStop, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -340,6 +406,10 @@ class Unassigned:
     code: UnassignedCode
     reason: str
     candidates: tuple[TechnicianId, ...] = ()
+    #: ``no_part``: the part missing, and the nearest moment it can be had (``None``: no
+    #: stock anywhere and none due).
+    part: str | None = None
+    part_available: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

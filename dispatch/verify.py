@@ -13,6 +13,13 @@ A visit the technician could not complete (``unassigned`` code ``not_completed``
 visit listed twice: in ``unassigned``, to be booked again, and as the attempt, a ``done`` stop
 of the route that went there. A stop reported left before its planned departure
 (``actual_departure``) is left then: the next leg and the breaks are checked from that time.
+
+Spare parts: a route's ``depot_stops`` are walked in their place (before the stop they name),
+their legs, opening hours and handling time checked like a stop's; the van starts with its
+``van_stock``, gains what each call takes and loses what each visit uses (an attempt not
+completed uses nothing), and must never hold less than zero of a part; every depot's calls,
+over all routes in time order, never take more than it holds by then (its stock and the
+arrivals due by that time).
 """
 
 from __future__ import annotations
@@ -50,6 +57,7 @@ _CODES = {
     "no_room",
     "cancelled",
     "not_completed",
+    "no_part",
 }
 _EARTH_KM = 6371.0088
 _RADIUS_SLACK = 1.005
@@ -139,6 +147,9 @@ class _Checker:
         self.policy = problem.get("policy", {})
         self.visits = {v["id"]: v for v in problem.get("visits", [])}
         self.techs = {t["id"]: t for t in problem.get("technicians", [])}
+        self.depots = {d["id"]: d for d in problem.get("depots", [])}
+        #: Every depot call's takings: (depot, part) -> [(arrival, quantity)].
+        self.taken: dict[tuple[str, str], list[tuple[datetime, int]]] = {}
         self.found: list[Violation] = []
         self.appointments = 0
         self.in_band = 0
@@ -168,6 +179,7 @@ class _Checker:
         self.coverage()
         for route in self.plan.get("routes", []):
             self.route(route)
+        self.depot_stock()
         self.kpis()
         return CheckReport(tuple(self.found), self.stops, self.appointments, self.in_band)
 
@@ -243,8 +255,37 @@ class _Checker:
         place, departure = location_ref(tech), start
         total_km = 0.0
         weight = volume = 0.0
-        for stop in stops:
+        calls = self.calls_before(route, stops)
+        on_board: Counter[str] = Counter()
+        for item in tech.get("van_stock", []):
+            on_board[str(item["part"])] += int(item["quantity"])
+        attempts = {
+            item.get("visit_id")
+            for item in self.plan.get("unassigned", [])
+            if item.get("code") == "not_completed"
+        }
+        for position, stop in enumerate([*stops, None]):
+            for call in calls.get(position, []):
+                morning = stops[0].get("visit_id") if position == 0 and stops else None
+                reached = self.call(tech_id, call, place, departure, breaks, on_board, morning)
+                if reached is None:
+                    return
+                place, departure, km = reached
+                total_km += km
+            if stop is None:
+                break
             visit = self.visits[stop["visit_id"]]
+            if stop["visit_id"] not in attempts:
+                for item in visit.get("parts", []):
+                    part, needed = str(item["part"]), int(item.get("quantity", 1))
+                    if on_board[part] < needed:
+                        self.add(
+                            "stock",
+                            visit["id"],
+                            f"{tech_id} reaches visit {visit['id']!r} with {on_board[part]} of "
+                            f"part {part!r} in the van, {needed} needed",
+                        )
+                    on_board[part] -= needed
             times = [
                 self.moment(stop.get(k), visit["id"], k)
                 for k in ("arrival", "service_start", "departure")
@@ -268,7 +309,8 @@ class _Checker:
             total_km += km
             self.leg(tech_id, "the base", departure, end, minutes, breaks)
         reported = float(route.get("distance_km", 0))
-        if abs(reported - total_km) > 0.01 * total_km + 0.1 + 0.05 * (len(stops) + 1):
+        legs = len(stops) + len(route.get("depot_stops", [])) + 1
+        if abs(reported - total_km) > 0.01 * total_km + 0.1 + 0.05 * legs:
             self.add(
                 "kpi",
                 tech_id,
@@ -281,6 +323,105 @@ class _Checker:
                 self.add(
                     "capacity", tech_id, f"{tech_id} carries {load:g} {name}, more than {limit}"
                 )
+
+    def calls_before(
+        self, route: Mapping[str, Any], stops: list[Mapping[str, Any]]
+    ) -> dict[int, list[Mapping[str, Any]]]:
+        """The route's depot calls by the index of the stop they come before (the number of
+        stops: after the last), each list in arrival order."""
+        index = {stop.get("visit_id"): k for k, stop in enumerate(stops)}
+        found: dict[int, list[Mapping[str, Any]]] = {}
+        for call in route.get("depot_stops", []):
+            before = call.get("before_visit_id")
+            k = len(stops) if before is None else index.get(before)
+            if k is None:
+                self.add(
+                    "depot",
+                    str(call.get("depot_id")),
+                    f"a call at depot {call.get('depot_id')!r} comes before {before!r}, "
+                    "which is not a stop of the route",
+                )
+                continue
+            found.setdefault(k, []).append(call)
+        for calls in found.values():
+            calls.sort(key=lambda call: str(call.get("arrival")))
+        return found
+
+    def call(
+        self,
+        tech_id: str,
+        call: Mapping[str, Any],
+        place: LocationRef,
+        departure: datetime,
+        breaks: list[tuple[datetime, datetime]],
+        on_board: Counter[str],
+        first: str | None,
+    ) -> tuple[LocationRef, datetime, float] | None:
+        """Check one depot call and load what it takes; where and when the route goes on, and
+        the km of the leg there (``None`` when its times cannot be read)."""
+        depot_id = str(call.get("depot_id"))
+        depot = self.depots.get(depot_id)
+        if depot is None:
+            self.add("depot", depot_id, f"{tech_id} calls at unknown depot {depot_id!r}")
+            return None
+        arrival = self.moment(call.get("arrival"), depot_id, "arrival")
+        leaving = self.moment(call.get("departure"), depot_id, "departure")
+        if arrival is None or leaving is None:
+            return None
+        here = location_ref(depot)
+        minutes, km = self.travel(place, here)
+        self.leg(tech_id, f"depot {depot_id}", departure, arrival, minutes, breaks)
+        opens, closes = self.clock(depot["opening"]["start"]), self.clock(depot["opening"]["end"])
+        if arrival < opens - _TOLERANCE or leaving > closes + _TOLERANCE:
+            self.add(
+                "depot",
+                depot_id,
+                f"{tech_id} calls at depot {depot_id!r} {arrival:%H:%M}-{leaving:%H:%M}, outside "
+                f"its opening hours {depot['opening']['start']}-{depot['opening']['end']}",
+            )
+        handling = timedelta(minutes=float(depot.get("handling_min", 10)))
+        if place == here and call.get("before_visit_id") == first:
+            handling = timedelta(0)  # the morning pick list at their own base, before the shift
+        if leaving < arrival + handling - _TOLERANCE:
+            self.add(
+                "depot",
+                depot_id,
+                f"{tech_id} leaves depot {depot_id!r} before its {handling} of handling",
+            )
+        for item in call.get("parts", []):
+            part, quantity = str(item["part"]), int(item["quantity"])
+            on_board[part] += quantity
+            self.taken.setdefault((depot_id, part), []).append((arrival, quantity))
+        return here, leaving, km
+
+    def depot_stock(self) -> None:
+        """No depot hands out more of a part than it holds by the time of each call."""
+        for (depot_id, part), takings in sorted(self.taken.items()):
+            depot = self.depots.get(depot_id, {})
+            held = sum(
+                int(item["quantity"]) for item in depot.get("stock", []) if item["part"] == part
+            )
+            due = [
+                (self.local_moment(a["at"]), int(a["quantity"]))
+                for a in depot.get("arrivals", [])
+                if a["part"] == part
+            ]
+            total = 0
+            for moment, quantity in sorted(takings):
+                total += quantity
+                there = held + sum(q for at, q in due if at <= moment + _TOLERANCE)
+                if total > there:
+                    self.add(
+                        "stock",
+                        depot_id,
+                        f"depot {depot_id!r} hands out {total} of part {part!r} by "
+                        f"{moment:%H:%M}, but holds {there} by then",
+                    )
+                    break
+
+    def local_moment(self, text: str) -> datetime:
+        """A local ``YYYY-MM-DDTHH:MM`` of the problem's zone."""
+        return datetime.fromisoformat(text).replace(tzinfo=self.zone)
 
     def leg(
         self,
@@ -526,6 +667,8 @@ def check_plan(
     before service, appointment kept and never late, windows, urgent response, ``early_min``
     and ``late_min``; travel between stops (breaks in between counted); shifts; breaks (one per
     rule, inside its window, long enough, never over a visit); skills, crew, pinned person,
-    service radius; van capacity; route distance against the lookup; KPI sums.
+    service radius; van capacity; route distance against the lookup; KPI sums; spare parts
+    (depot calls' legs and opening hours, no van below zero of a part at any stop, no depot
+    handing out more than it holds).
     """
     return _Checker(problem, plan, travel).run()

@@ -7,6 +7,13 @@ Solomon file.
 
 Nodes are the visits, ``0 .. n_nodes - 1``. Each node sits at a *location*, a row of the travel
 matrices (several nodes may share one). Vehicles start and end at locations too.
+
+Two optional features serve commodities a vehicle carries and uses up (``dispatch`` uses them
+for spare parts; here they are only numbers): nodes may be grouped as *alternatives*
+(``node_group``: at most one node of a group is served, the group left out costs its penalty
+once), and each vehicle may carry a stock of ``K`` commodities (``stock_start``) that each node
+changes by ``stock_delta`` (negative: used up), never going below zero anywhere on a route.
+An instance without them is the plain routing instance it always was.
 """
 
 from __future__ import annotations
@@ -92,6 +99,16 @@ class Instance:
         Empty means no limit.
     time_weight, distance_weight
         Arc cost = ``time_weight * travel_s + distance_weight * distance_m``.
+    node_group
+        ``(N,)`` the group of each node: nodes of one group are alternatives, at most one of
+        them served, and leaving the whole group out costs the penalty of its first node once
+        (the others' penalties are not read). Empty means each node is its own group.
+    stock_delta
+        ``(N, K)`` how a node changes the stock of each of ``K`` commodities on the vehicle
+        serving it (negative: used up there). Empty (``K`` = 0) means no commodities.
+    stock_start
+        ``(V, K)`` each vehicle's stock of each commodity when its route starts; no route ever
+        takes a stock below zero.
     """
 
     travel_s: NDArray[np.int64]
@@ -115,6 +132,30 @@ class Instance:
     busy_cost: int = 0
     time_weight: int = 1
     distance_weight: int = 0
+    node_group: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    stock_delta: NDArray[np.int64] = field(default_factory=lambda: np.zeros((0, 0), dtype=np.int64))
+    stock_start: NDArray[np.int64] = field(default_factory=lambda: np.zeros((0, 0), dtype=np.int64))
+
+    @property
+    def n_commodities(self) -> int:
+        """Number of commodities vehicles carry (columns of ``stock_delta``)."""
+        return int(self.stock_delta.shape[1]) if self.stock_delta.ndim == 2 else 0
+
+    @property
+    def has_alternatives(self) -> bool:
+        """Whether some group holds more than one node, or vehicles carry commodities: what
+        only OR-Tools' own model expresses (no seeder does)."""
+        grouped = bool(self.node_group.size) and len(np.unique(self.node_group)) < self.n_nodes
+        return grouped or self.n_commodities > 0
+
+    def groups_of_nodes(self) -> list[list[int]]:
+        """The nodes of each group, groups in order of their first node."""
+        if not self.node_group.size:
+            return [[node] for node in range(self.n_nodes)]
+        found: dict[int, list[int]] = {}
+        for node, group in enumerate(self.node_group.tolist()):
+            found.setdefault(group, []).append(node)
+        return list(found.values())
 
     @property
     def n_nodes(self) -> int:
@@ -181,6 +222,15 @@ class Instance:
             busy_target_s=self.busy_target_s[np.asarray(vehicles, dtype=np.int64)]
             if self.busy_target_s.size
             else self.busy_target_s,
+            node_group=self.node_group[picked] if self.node_group.size else self.node_group,
+            stock_delta=self.stock_delta[picked].reshape(len(nodes), self.n_commodities)
+            if self.n_commodities
+            else self.stock_delta,
+            stock_start=self.stock_start[np.asarray(vehicles, dtype=np.int64)].reshape(
+                len(vehicles), self.n_commodities
+            )
+            if self.n_commodities
+            else self.stock_start,
         )
 
     @property
@@ -221,6 +271,15 @@ class Instance:
             problems.append("gaps_s must have one entry per node")
         if self.soft_window_s.size and self.soft_window_s.shape != (n, 2):
             problems.append(f"soft_window_s must have shape ({n}, 2)")
+        if self.node_group.size and self.node_group.shape != (n,):
+            problems.append("node_group must have one entry per node")
+        k = self.n_commodities
+        if k and self.stock_delta.shape != (n, k):
+            problems.append(f"stock_delta must have shape ({n}, K), got {self.stock_delta.shape}")
+        if k and self.stock_start.shape != (self.n_vehicles, k):
+            problems.append(f"stock_start must have shape ({self.n_vehicles}, {k})")
+        if k and (self.stock_start < 0).any():
+            problems.append("a vehicle starts with a negative stock")
         if n and (self.window_s[:, 0] > self.window_s[:, 1]).any():
             problems.append("a window ends before it starts")
         for v, vehicle in enumerate(self.vehicles):

@@ -19,7 +19,12 @@ between the two only through the manager. The model:
 - a node's window may have gaps (the same hours on each day of a horizon), removed from its
   cumul's domain;
 - soft intervals on service starts (promised times in a re-plan), priced per second outside;
-- optionally a soft limit on each vehicle's busy time (a horizon's balance between days).
+- optionally a soft limit on each vehicle's busy time (a horizon's balance between days);
+- optionally alternatives (``Instance.node_group``): one disjunction per group, at most one of
+  its nodes served, and commodities carried (``Instance.stock_delta``): one dimension per
+  commodity whose cumul is the vehicle's stock, fixed at its start to ``stock_start``, changed
+  at each node by its delta (a negative transit) and never below zero (the cumul's domain).
+  Neither exists in an instance without them: the model is then exactly the one it was.
 """
 
 from __future__ import annotations
@@ -130,6 +135,7 @@ def build_routing_model(instance: Instance) -> RoutingHandles:
     breaks = _add_breaks(instance, routing, time, index_service.tolist())
     _add_capacities(instance, manager, routing)
     _add_optional_nodes(instance, manager, routing)
+    _add_stock(instance, routing)
     _add_preferences(instance, manager, routing)
     _add_soft_windows(instance, manager, time)
 
@@ -199,12 +205,34 @@ def _add_capacities(
 def _add_optional_nodes(
     instance: Instance, manager: pywrapcp.RoutingIndexManager, routing: pywrapcp.RoutingModel
 ) -> None:
+    if instance.node_group.size:
+        for group in instance.groups_of_nodes():
+            indices = [manager.NodeToIndex(node) for node in group]
+            routing.AddDisjunction(indices, int(instance.penalty[group[0]]), 1)
     for node in range(instance.n_nodes):
         index = manager.NodeToIndex(node)
-        routing.AddDisjunction([index], int(instance.penalty[node]))
+        if not instance.node_group.size:
+            routing.AddDisjunction([index], int(instance.penalty[node]))
         allowed = instance.allowed[node] if instance.allowed else None
         if allowed is not None and len(allowed) < instance.n_vehicles:
             routing.VehicleVar(index).SetValues([-1, *allowed])
+
+
+def _add_stock(instance: Instance, routing: pywrapcp.RoutingModel) -> None:
+    """One dimension per commodity: its cumul is the stock on board, fixed at each vehicle's
+    start, changed by each node's delta, never below zero (nor above all there could be)."""
+    depots = np.zeros(2 * instance.n_vehicles, dtype=np.int64)
+    for k in range(instance.n_commodities):
+        delta = instance.stock_delta[:, k]
+        callback = routing.RegisterUnaryTransitVector(np.concatenate([delta, depots]).tolist())
+        gains = int(np.clip(delta, 0, None).sum())
+        starts = [int(x) for x in instance.stock_start[:, k].tolist()]
+        capacities = [start + gains for start in starts]
+        name = f"stock {k}"
+        routing.AddDimensionWithVehicleCapacity(callback, 0, capacities, False, name)
+        dimension = routing.GetDimensionOrDie(name)
+        for v, start in enumerate(starts):
+            dimension.CumulVar(routing.Start(v)).SetValue(start)
 
 
 def _add_preferences(

@@ -92,7 +92,8 @@ def solve(
     started = clock.monotonic()
     instance.check()
     check_strategies(params)  # before any seeding
-    if initial_routes is None and not params.solution_limit:
+    # Alternatives (spare parts) tie nodes of one group across parts: solved whole.
+    if initial_routes is None and not params.solution_limit and not instance.has_alternatives:
         solve_one = partial(_solve_part, snapshots=snapshots)
         joined = solve_in_parts(instance, params, solve_one, on_progress)
         if joined is not None:

@@ -15,7 +15,10 @@ from typing import Any
 
 from dispatch.model import (
     BreakSlot,
+    DepotId,
+    DepotStop,
     LatLon,
+    PartQuantity,
     Plan,
     Route,
     Stop,
@@ -38,15 +41,7 @@ def plan_record(plan: Plan) -> dict[str, Any]:
     return {
         "format": RECORD_FORMAT,
         "routes": [_route(route) for route in plan.routes],
-        "unassigned": [
-            {
-                "visit_id": item.visit_id,
-                "code": item.code.value,
-                "reason": item.reason,
-                "candidates": list(item.candidates),
-            }
-            for item in plan.unassigned
-        ],
+        "unassigned": [_unassigned(item) for item in plan.unassigned],
         "solve_s": plan.solve_s,
         "objective": plan.objective,
         "at": _moment(plan.at),
@@ -71,6 +66,8 @@ def read_record(record: dict[str, Any]) -> Plan:
                 UnassignedCode(item["code"]),
                 item["reason"],
                 tuple(TechnicianId(t) for t in item["candidates"]),
+                part=item.get("part"),
+                part_available=_read_moment(item.get("part_available")),
             )
             for item in record["unassigned"]
         ),
@@ -78,6 +75,19 @@ def read_record(record: dict[str, Any]) -> Plan:
         objective=record["objective"],
         at=_read_moment(record["at"]),
     )
+
+
+def _unassigned(item: Unassigned) -> dict[str, Any]:
+    found: dict[str, Any] = {
+        "visit_id": item.visit_id,
+        "code": item.code.value,
+        "reason": item.reason,
+        "candidates": list(item.candidates),
+    }
+    if item.part is not None:  # spare parts only: a record without parts reads as before
+        found["part"] = item.part
+        found["part_available"] = _moment(item.part_available)
+    return found
 
 
 def _moment(moment: datetime | None) -> str | None:
@@ -93,6 +103,24 @@ def _seconds(duration: timedelta) -> float:
 
 
 def _route(route: Route) -> dict[str, Any]:
+    found = _route_fields(route)
+    if route.depot_stops:  # spare parts only: a record without parts reads as before
+        found["depot_stops"] = [
+            {
+                "depot_id": call.depot_id,
+                "before": call.before,
+                "arrival": call.arrival.isoformat(),
+                "departure": call.departure.isoformat(),
+                "travel_s": _seconds(call.travel),
+                "distance_km": call.distance_km,
+                "taken": [[item.part, item.quantity] for item in call.taken],
+            }
+            for call in route.depot_stops
+        ]
+    return found
+
+
+def _route_fields(route: Route) -> dict[str, Any]:
     return {
         "technician_id": route.technician_id,
         "start_time": route.start_time.isoformat(),
@@ -147,6 +175,18 @@ def _read_route(route: dict[str, Any]) -> Route:
         geometry=None
         if route.get("geometry") is None
         else tuple(LatLon(lat, lon) for lat, lon in route["geometry"]),
+        depot_stops=tuple(
+            DepotStop(
+                depot_id=DepotId(call["depot_id"]),
+                before=call["before"],
+                arrival=datetime.fromisoformat(call["arrival"]),
+                departure=datetime.fromisoformat(call["departure"]),
+                travel=timedelta(seconds=call["travel_s"]),
+                distance_km=call["distance_km"],
+                taken=tuple(PartQuantity(part, quantity) for part, quantity in call["taken"]),
+            )
+            for call in route.get("depot_stops", ())
+        ),
     )
 
 

@@ -31,6 +31,8 @@ __all__ = [
     "Clock",
     "DateText",
     "DelayIn",
+    "DepotIn",
+    "DepotStopOut",
     "DriverRouteOut",
     "DriverStopOut",
     "EventBatchIn",
@@ -48,6 +50,11 @@ __all__ = [
     "NewVisitIn",
     "NotCompletedIn",
     "Number",
+    "PartArrivalIn",
+    "PartEventIn",
+    "PartIn",
+    "PartOut",
+    "PickListOut",
     "PlanOut",
     "PolicyIn",
     "PriorityCount",
@@ -55,6 +62,7 @@ __all__ = [
     "PromisedWindowOut",
     "RoundIn",
     "RouteOut",
+    "StockIn",
     "StopOut",
     "TechnicianIn",
     "Text",
@@ -170,6 +178,39 @@ class CapacityIn(_Strict):
     volume_m3: Number | None = Field(default=None, ge=0, le=1e9)
 
 
+#: A part number: the catalogue's own code, as the stores write it.
+PartNumber = Annotated[Text, Field(min_length=1, max_length=64)]
+#: Units of one part: whole, at most this many.
+MAX_PART_UNITS = 100_000
+
+
+class PartIn(_Strict):
+    """A quantity of one spare part: what a visit uses, a van or a depot holds."""
+
+    part: PartNumber
+    quantity: Integer = Field(default=1, ge=1, le=MAX_PART_UNITS)
+
+
+class StockIn(_Strict):
+    """What a van or a depot holds of one part; zero is allowed (out of stock)."""
+
+    part: PartNumber
+    quantity: Integer = Field(ge=0, le=MAX_PART_UNITS)
+
+
+class PartArrivalIn(_Strict):
+    """Stock due at a depot: usable from ``at`` (``YYYY-MM-DDTHH:MM``, local)."""
+
+    part: PartNumber
+    quantity: Integer = Field(ge=1, le=MAX_PART_UNITS)
+    at: Annotated[
+        Text,
+        Field(
+            pattern=r"^\d{4}-\d{2}-\d{2}T(?:[01]\d|2[0-3]):[0-5]\d$", examples=["2026-11-24T09:00"]
+        ),
+    ]
+
+
 class TechnicianIn(_Strict):
     """A technician or a delivery crew (``crew_size`` 2)."""
 
@@ -189,6 +230,10 @@ class TechnicianIn(_Strict):
     unavailable_from: Clock | None = Field(
         default=None,
         description="Takes no new work from this time (set by an 'unavailable' event).",
+    )
+    van_stock: list[StockIn] = Field(
+        default_factory=list,
+        description="Spare parts in the van when the day starts (one entry per part).",
     )
 
 
@@ -217,6 +262,25 @@ class VisitIn(_Strict):
         description="When an urgent fault was reported; it must be reached within "
         "policy.urgent_response_min of it.",
     )
+    parts: list[PartIn] = Field(
+        default_factory=list,
+        description="Spare parts the job uses up (one entry per part): in the van on arrival.",
+    )
+
+
+class DepotIn(_Strict):
+    """A service-centre store: where, when open, what it holds and what is due there."""
+
+    id: Identifier
+    name: Text = ""
+    location: LocationIn | None = None
+    location_index: Integer | None = Field(default=None, ge=0)
+    opening: WindowIn
+    handling_min: PositiveMinutes = Field(
+        default=10, description="Minutes a call at the depot takes (parking, the counter)."
+    )
+    stock: list[StockIn] = Field(default_factory=list)
+    arrivals: list[PartArrivalIn] = Field(default_factory=list)
 
 
 class TravelSettingsIn(_Strict):
@@ -307,6 +371,9 @@ class ProblemIn(_Strict):
         description="Every visit of the day; required, and may be empty (an empty day)."
     )
     travel: TravelIn | None = None
+    depots: list[DepotIn] = Field(
+        default_factory=list, description="Service-centre stores of spare parts (extension)."
+    )
 
 
 #: A date ``YYYY-MM-DD``.
@@ -437,6 +504,42 @@ class StopOut(_Strict):
     actual_arrival: str | None = None
     actual_start: str | None = None
     actual_departure: str | None = None
+    parts: list[PartOut] = Field(
+        default_factory=list,
+        description="Spare parts the visit uses (absent when none).",
+        exclude_if=lambda parts: not parts,
+    )
+
+
+class PartOut(_Strict):
+    """A quantity of one part in a plan."""
+
+    part: str
+    quantity: int
+
+
+class DepotStopOut(_Strict):
+    """A call at a depot for parts, before the stop ``before_visit_id`` (``null``: after the
+    last one); ``travel_min`` and ``distance_km`` are of the leg ending here."""
+
+    depot_id: str
+    before_visit_id: str | None
+    arrival: str
+    departure: str
+    travel_min: int
+    distance_km: float
+    parts: list[PartOut]
+
+
+class PickListOut(_Strict):
+    """What one technician takes at one depot: their morning load when ``before_leaving``
+    (the call comes before their first visit), else a call on the way at ``arrival``."""
+
+    depot_id: str
+    technician_id: str
+    arrival: str
+    before_leaving: bool
+    parts: list[PartOut]
 
 
 class BreakOut(_Strict):
@@ -467,6 +570,17 @@ class RouteOut(_Strict):
         # Absent, not null: a straight-line plan reads exactly as it did before roads existed.
         exclude_if=lambda geometry: geometry is None,
     )
+    depot_stops: list[DepotStopOut] = Field(
+        default_factory=list,
+        description="Calls at depots for spare parts, in route order (absent when none).",
+        exclude_if=lambda stops: not stops,
+    )
+    pick_list: list[PickListOut] = Field(
+        default_factory=list,
+        description="What to load before leaving: the depot calls before the first visit "
+        "(absent when none).",
+        exclude_if=lambda picks: not picks,
+    )
 
 
 class UnassignedOut(_Strict):
@@ -476,6 +590,17 @@ class UnassignedOut(_Strict):
     code: UnassignedCode
     reason: str
     candidates: list[str] = Field(default_factory=list)
+    part: str | None = Field(
+        default=None,
+        description="no_part: the part number missing.",
+        exclude_if=lambda part: part is None,
+    )
+    part_available: str | None = Field(
+        default=None,
+        description="no_part: the nearest moment the part can be had (ISO 8601); absent when "
+        "no stock and none due.",
+        exclude_if=lambda moment: moment is None,
+    )
 
 
 class PriorityCount(_Strict):
@@ -533,6 +658,12 @@ class PlanOut(_Strict):
     unassigned: list[UnassignedOut]
     changes: list[ChangeOut] = Field(default_factory=list)
     kpis: KpisOut
+    pick_lists: list[PickListOut] = Field(
+        default_factory=list,
+        description="Per depot, what each technician takes there, in depot then arrival "
+        "order: the stores' pick lists (absent when no route calls at a depot).",
+        exclude_if=lambda picks: not picks,
+    )
 
 
 class _Event(_Strict):
@@ -599,8 +730,29 @@ class NotCompletedIn(_Event):
     at: Clock | None = None
 
 
+class PartEventIn(_Event):
+    """Stock that is no longer there: a part used (beyond what the plan counted), found
+    faulty, or missing, in a technician's van (``technician_id``) or at a depot
+    (``depot_id``); exactly one of the two."""
+
+    type: Literal["part_used", "part_faulty", "part_missing"]
+    part: PartNumber
+    quantity: Integer = Field(default=1, ge=1, le=MAX_PART_UNITS)
+    technician_id: Identifier | None = None
+    depot_id: Identifier | None = None
+    visit_id: Identifier | None = None
+    reason: Text = ""
+
+
 EventIn = Annotated[
-    DelayIn | VisitClockIn | CancelledIn | MovedIn | UnavailableIn | NewVisitIn | NotCompletedIn,
+    DelayIn
+    | VisitClockIn
+    | CancelledIn
+    | MovedIn
+    | UnavailableIn
+    | NewVisitIn
+    | NotCompletedIn
+    | PartEventIn,
     Field(discriminator="type"),
 ]
 

@@ -9,7 +9,10 @@ import polyline
 from dispatch.contract.schema import (
     BreakOut,
     ChangeOut,
+    DepotStopOut,
     KpisOut,
+    PartOut,
+    PickListOut,
     PlanOut,
     PriorityCount,
     PromisedWindowOut,
@@ -22,7 +25,10 @@ from dispatch.errors import InternalError
 from dispatch.model import (
     BreakSlot,
     Change,
+    DepotId,
+    DepotStop,
     LatLon,
+    PartQuantity,
     Plan,
     Problem,
     Route,
@@ -74,9 +80,12 @@ def plan_document(
                 code=item.code,
                 reason=item.reason,
                 candidates=list(item.candidates),
+                part=item.part,
+                part_available=_iso_or_none(item.part_available),
             )
             for item in plan.unassigned
         ],
+        pick_lists=_pick_lists(problem, plan),
         kpis=KpisOut(
             visits=kpis.visits,
             assigned=kpis.assigned,
@@ -115,7 +124,45 @@ def _route(route: Route, visits: dict[VisitId, Visit], shift: timedelta) -> Rout
         geometry=polyline.encode([(p.lat, p.lon) for p in route.geometry], POLYLINE_PRECISION)
         if route.geometry
         else None,
+        depot_stops=[_depot_stop(call, route) for call in route.depot_stops],
+        pick_list=[_pick(call, route) for call in route.depot_stops if call.before == 0],
     )
+
+
+def _parts(items: tuple[PartQuantity, ...]) -> list[PartOut]:
+    return [PartOut(part=item.part, quantity=item.quantity) for item in items]
+
+
+def _depot_stop(call: DepotStop, route: Route) -> DepotStopOut:
+    return DepotStopOut(
+        depot_id=call.depot_id,
+        before_visit_id=route.stops[call.before].visit_id
+        if call.before < len(route.stops)
+        else None,
+        arrival=iso(call.arrival),
+        departure=iso(call.departure),
+        travel_min=whole_minutes(call.travel),
+        distance_km=round(call.distance_km, 1),
+        parts=_parts(call.taken),
+    )
+
+
+def _pick(call: DepotStop, route: Route) -> PickListOut:
+    return PickListOut(
+        depot_id=call.depot_id,
+        technician_id=route.technician_id,
+        arrival=iso(call.arrival),
+        before_leaving=call.before == 0,
+        parts=_parts(call.taken),
+    )
+
+
+def _pick_lists(problem: Problem, plan: Plan) -> list[PickListOut]:
+    """Every depot call of the plan as the stores' pick lists: by depot, then by arrival."""
+    order = {depot.id: d for d, depot in enumerate(problem.depots)}
+    calls = [(call, route) for route in plan.routes for call in route.depot_stops]
+    calls.sort(key=lambda pair: (order.get(pair[0].depot_id, len(order)), pair[0].arrival))
+    return [_pick(call, route) for call, route in calls]
 
 
 def _stop(stop: Stop, visit: Visit) -> StopOut:
@@ -146,6 +193,7 @@ def _stop(stop: Stop, visit: Visit) -> StopOut:
         actual_arrival=_iso_or_none(stop.actual_arrival),
         actual_start=_iso_or_none(stop.actual_start),
         actual_departure=_iso_or_none(stop.actual_departure),
+        parts=_parts(visit.parts),
     )
 
 
@@ -182,6 +230,8 @@ def read_plan(document: PlanOut) -> Plan:
                 UnassignedCode(item.code),
                 item.reason,
                 tuple(TechnicianId(t) for t in item.candidates),
+                part=item.part,
+                part_available=_moment(item.part_available),
             )
             for item in document.unassigned
         ),
@@ -213,6 +263,21 @@ def _read_route(route: RouteOut) -> Route:
         )
         if route.geometry
         else None,
+        depot_stops=tuple(_read_depot_stop(call, route) for call in route.depot_stops),
+    )
+
+
+def _read_depot_stop(call: DepotStopOut, route: RouteOut) -> DepotStop:
+    ids = [stop.visit_id for stop in route.stops]
+    before = ids.index(call.before_visit_id) if call.before_visit_id in ids else len(ids)
+    return DepotStop(
+        depot_id=DepotId(call.depot_id),
+        before=before,
+        arrival=datetime.fromisoformat(call.arrival),
+        departure=datetime.fromisoformat(call.departure),
+        travel=minutes_to_duration(call.travel_min),
+        distance_km=call.distance_km,
+        taken=tuple(PartQuantity(item.part, item.quantity) for item in call.parts),
     )
 
 

@@ -27,10 +27,14 @@ from dispatch.contract.schema import (
     UNPAIRED_SURROGATE,
     BreakIn,
     CapacityIn,
+    DepotIn,
     LocationIn,
+    PartArrivalIn,
+    PartIn,
     PolicyIn,
     ProblemIn,
     RoundIn,
+    StockIn,
     TechnicianIn,
     TravelIn,
     VisitIn,
@@ -42,7 +46,11 @@ from dispatch.model import (
     Break,
     Capacity,
     Demand,
+    Depot,
+    DepotId,
     LatLon,
+    PartArrival,
+    PartQuantity,
     Policy,
     Priority,
     Problem,
@@ -60,6 +68,8 @@ from dispatch.units import clock_to_datetime, minutes_to_duration
 __all__ = [
     "MAX_JSON_DEPTH",
     "Scope",
+    "build_depots",
+    "build_parts",
     "build_policy",
     "build_technician",
     "build_travel",
@@ -310,6 +320,7 @@ def _build(wire: ProblemIn, errors: list[FieldError]) -> Problem | None:
         )
         for i, row in enumerate(wire.visits)
     )
+    depots = build_depots(wire.depots, errors, day, zone, matrix_size)
     return Problem(
         date=day,
         timezone=zone,
@@ -317,7 +328,73 @@ def _build(wire: ProblemIn, errors: list[FieldError]) -> Problem | None:
         technicians=technicians,
         visits=visits,
         travel=travel,
+        depots=depots,
     )
+
+
+def build_parts(
+    rows: Sequence[PartIn | StockIn], scope: Scope, field: str
+) -> tuple[PartQuantity, ...]:
+    """The parts of ``rows`` (a visit's needs, a van's or a depot's stock), one entry per part
+    number: a part listed twice is an error at the second entry."""
+    seen: dict[str, int] = {}
+    found: list[PartQuantity] = []
+    for k, row in enumerate(rows):
+        if row.part in seen:
+            scope.add(
+                f"{field}[{k}].part",
+                f"part {row.part!r} is listed twice (already at {field}[{seen[row.part]}])",
+            )
+            continue
+        seen[row.part] = k
+        found.append(PartQuantity(row.part, row.quantity))
+    return tuple(found)
+
+
+def _arrival(row: PartArrivalIn, scope: Scope, field: str, zone: ZoneInfo) -> PartArrival | None:
+    try:
+        moment = datetime.fromisoformat(row.at).replace(tzinfo=zone)
+    except ValueError:
+        scope.add(f"{field}.at", f"{row.at!r} is not a moment YYYY-MM-DDTHH:MM")
+        return None
+    return PartArrival(row.part, row.quantity, moment)
+
+
+def build_depots(
+    rows: Sequence[DepotIn],
+    errors: list[FieldError],
+    day: date,
+    zone: ZoneInfo,
+    matrix_size: int | None,
+) -> tuple[Depot, ...]:
+    """The depots of a day (spare parts): ids unique, opening hours in order, each part
+    listed once in a depot's stock; problems go to ``errors``."""
+    counts = Counter(row.id for row in rows)
+    depots: list[Depot] = []
+    for i, row in enumerate(rows):
+        scope = Scope(errors, f"depots[{i}]", row.id)
+        if counts[row.id] > 1 and next(j for j, o in enumerate(rows) if o.id == row.id) != i:
+            scope.add("id", "duplicate id, already used by another depot")
+        site = _site(
+            scope, row.location, row.location_index, "location", "location_index", matrix_size
+        )
+        opening = _window(scope, "opening", row.opening, day, zone)
+        arrivals = tuple(
+            found
+            for k, arrival in enumerate(row.arrivals)
+            if (found := _arrival(arrival, scope, f"arrivals[{k}]", zone)) is not None
+        )
+        depots.append(
+            Depot(
+                id=DepotId(row.id),
+                site=site,
+                opening=opening,
+                stock=build_parts(row.stock, scope, "stock"),
+                arrivals=arrivals,
+                handling=minutes_to_duration(row.handling_min),
+            )
+        )
+    return tuple(depots)
 
 
 def check_unique(
@@ -499,6 +576,7 @@ def build_technician(
         unavailable_from=clock_to_datetime(row.unavailable_from, day, zone)
         if row.unavailable_from
         else None,
+        van_stock=build_parts(row.van_stock, scope, "van_stock"),
     )
 
 
@@ -558,4 +636,5 @@ def build_visit(
         notes=row.notes,
         reported_at=reported_at,
         deadline=deadline,
+        parts=build_parts(row.parts, scope, "parts"),
     )

@@ -147,8 +147,10 @@ def foreign_events(
                 entity = event.visit.id
             elif isinstance(event, CancelledIn | MovedIn):
                 entity = event.visit_id
-            else:
-                entity = event.technician_id
+            else:  # a technician's event, or a part's at a van or a depot
+                entity = str(
+                    getattr(event, "technician_id", None) or getattr(event, "depot_id", "")
+                )
             refused.append(
                 FieldError(
                     path,

@@ -10,6 +10,11 @@ This is where the modelling choices of DESIGN.md become arrays:
 - a window ``[a, b]`` bounds the service start; an urgent fault's deadline caps it too;
 - eligibility (``dispatch.planning.eligibility``) gives each node its allowed vehicles; visits
   nobody may serve do not become nodes at all;
+- spare parts (``dispatch.stock.supply``, where the modelling is written down): a visit needing
+  parts becomes one node per way its parts can come (from the van, or via a depot call folded
+  into the way there, at a location of its own), alternatives of one group; the parts vans hold
+  too little of become commodities the routes carry. A day without parts compiles exactly as it
+  did (no group, no commodity, no extra location);
 - drop penalties grow with priority (x4 a step) from a base above the travel and preference
   costs of any whole plan, so the solver leaves a visit out only when it does not fit: no
   saving of kilometres is worth a visit (the base used to be twice the longest leg, and on the
@@ -19,7 +24,8 @@ This is where the modelling choices of DESIGN.md become arrays:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from dataclasses import field as dataclass_field
 from datetime import datetime, time, timedelta
 
 import numpy as np
@@ -37,6 +43,7 @@ from dispatch.model import (
     VisitId,
 )
 from dispatch.planning.eligibility import TimeBounds, screen_visits
+from dispatch.stock.supply import Option, Supply, plan_supply
 from dispatch.travel import SnapError, TravelTimeProvider, provider_for
 from dispatch.units import SECONDS_PER_MINUTE, duration_to_s, seconds_after
 from solver import BreakRule, Instance, Vehicle
@@ -89,6 +96,10 @@ class SiteTable:
     start_row: NDArray[np.int64]
     end_row: NDArray[np.int64]
     base_row: NDArray[np.int64]
+    #: Rows of the depots (spare parts), after every other row; empty without depots.
+    depot_row: NDArray[np.int64] = dataclass_field(
+        default_factory=lambda: np.zeros(0, dtype=np.int64)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +133,14 @@ class IdMap:
     excluded: tuple[Unassigned, ...]
     candidates: tuple[tuple[int, ...], ...]
     not_before_s: int = 0
+    #: Spare parts: per node, the way its parts come (``None``: no parts, or none of a depot).
+    node_option: tuple[Option | None, ...] = ()
+    #: Spare parts: the day's options and scarce parts (``None`` for a day without parts).
+    supply: Supply | None = None
+
+    def option(self, node: int) -> Option | None:
+        """How the parts of a node's visit come (``None`` when it needs none from a depot)."""
+        return self.node_option[node] if self.node_option else None
 
     def visit(self, node: int) -> Visit:
         """The visit of a solver node."""
@@ -164,13 +183,18 @@ def build_sites(problem: Problem, provider: TravelTimeProvider) -> SiteTable:
     end_row = np.array([row_of(t.end) for t in problem.technicians], dtype=np.int64)
     visit_row = np.array([row_of(v.site) for v in problem.visits], dtype=np.int64)
     base_row = np.array([row_of(t.home) for t in problem.technicians], dtype=np.int64)
+    # Depots are sites only on a day whose visits need parts: other days keep their matrix.
+    stores = problem.depots if any(visit.parts for visit in problem.visits) else ()
+    depot_row = np.array([row_of(d.site) for d in stores], dtype=np.int64)
     try:
         durations_s, distances_m = provider.matrix(unique)
     except SnapError as error:
         raise _off_the_roads(problem, error, visit_row, start_row, end_row) from error
     minute = SECONDS_PER_MINUTE
     travel_s = (-(-durations_s // minute) * minute).astype(np.int64)
-    return SiteTable(tuple(unique), travel_s, distances_m, visit_row, start_row, end_row, base_row)
+    return SiteTable(
+        tuple(unique), travel_s, distances_m, visit_row, start_row, end_row, base_row, depot_row
+    )
 
 
 def _off_the_roads(
@@ -283,6 +307,20 @@ def compile_problem(
     )
     nodes = [i for i, s in enumerate(screenings) if s.unassigned is None]
     excluded = tuple(s.unassigned for s in screenings if s.unassigned is not None)
+    supply: Supply | None = None
+    options: list[Option | None] = [None] * len(nodes)
+    if any(problem.visits[i].parts for i in nodes):
+        supply = plan_supply(
+            problem,
+            {i: screenings[i].allowed for i in nodes},
+            bounds,
+            table.travel_s,
+            table.visit_row,
+            table.depot_row,
+            table.start_row,
+        )
+        excluded = (*excluded, *supply.left_out.values())
+        nodes, options = _option_nodes(nodes, supply)
     quantities = _quantities(problem, nodes)
 
     demand = np.array(
@@ -318,8 +356,11 @@ def compile_problem(
         for v, tech in enumerate(problem.technicians)
     )
     node_rows = table.visit_row[nodes] if nodes else np.zeros(0, dtype=np.int64)
+    travel_s, distance_m = table.travel_s, table.distance_m
+    if supply is not None:
+        travel_s, distance_m, node_rows = _via_depots(problem, table, nodes, options)
     relevant = np.concatenate([node_rows, table.start_row, table.end_row])
-    largest_leg = int(table.travel_s[np.ix_(relevant, relevant)].max(initial=0))
+    largest_leg = int(travel_s[np.ix_(relevant, relevant)].max(initial=0))
     group_of: dict[TechnicianId, int] = {}
     for tech in problem.technicians:
         group_of.setdefault(tech.id, len(group_of))
@@ -352,16 +393,22 @@ def compile_problem(
     busy_target = np.zeros(0, dtype=np.int64)
     if balance and vehicles:
         shifts = np.array([v.shift_end_s - v.shift_start_s for v in vehicles], dtype=np.int64)
-        work = sum(bounds[i].service_s for i in nodes)
+        work = sum(bounds[i].service_s for i in dict.fromkeys(nodes))
         share = min(1.0, BALANCE_SLACK * work / max(1, int(shifts.sum())))
         busy_target = (shifts * share).astype(np.int64)
     instance = Instance(
-        travel_s=table.travel_s,
-        distance_m=table.distance_m,
+        travel_s=travel_s,
+        distance_m=distance_m,
         node_location=node_rows.astype(np.int64),
         service_s=np.array([bounds[i].service_s for i in nodes], dtype=np.int64),
         window_s=np.array(
-            [(bounds[i].earliest_s, bounds[i].latest_s) for i in nodes], dtype=np.int64
+            [
+                (bounds[i].earliest_s, bounds[i].latest_s)
+                if option is None
+                else (option.earliest_s, option.latest_s)
+                for i, option in zip(nodes, options, strict=True)
+            ],
+            dtype=np.int64,
         ).reshape(len(nodes), 2),
         demand=demand,
         penalty=np.array(
@@ -377,7 +424,10 @@ def compile_problem(
             dtype=np.int64,
         ),
         vehicles=vehicles,
-        allowed=tuple(screenings[i].allowed for i in nodes),
+        allowed=tuple(
+            screenings[i].allowed if option is None else option.vehicles
+            for i, option in zip(nodes, options, strict=True)
+        ),
         preferred=preferred,
         preference_cost=preference_cost,
         soft_window_s=soft,
@@ -389,6 +439,8 @@ def compile_problem(
         if any(bounds[i].gaps_s for i in nodes)
         else (),
     )
+    if supply is not None:
+        instance = _with_stock(instance, problem, supply, nodes, options)
     buffers = np.array(
         [
             duration_to_s(problem.policy.early_band[0])
@@ -407,5 +459,92 @@ def compile_problem(
         excluded=excluded,
         candidates=tuple(screenings[i].allowed for i in nodes),
         not_before_s=keep.not_before_s if keep else 0,
+        node_option=tuple(options) if supply is not None else (),
+        supply=supply,
     )
     return instance, id_map
+
+
+def _option_nodes(nodes: Sequence[int], supply: Supply) -> tuple[list[int], list[Option | None]]:
+    """The visit of each node and its parts' option: one node per option of a visit needing
+    parts (none when it has none left), one node for a visit needing none."""
+    visits: list[int] = []
+    options: list[Option | None] = []
+    for i in nodes:
+        if i in supply.left_out:
+            continue
+        for option in supply.options.get(i, (None,)):
+            visits.append(i)
+            options.append(option)
+    return visits, options
+
+
+def _via_depots(
+    problem: Problem,
+    table: SiteTable,
+    nodes: Sequence[int],
+    options: Sequence[Option | None],
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+    """Matrices with one more location per via-depot node, and each node's location.
+
+    The way into such a location from anywhere is the way to the depot, the call (its handling
+    time) and the way on to the visit; the way out of it is the way out of the visit.
+    """
+    rows = table.visit_row[list(nodes)].astype(np.int64) if nodes else np.zeros(0, np.int64)
+    via = [
+        k
+        for k, option in enumerate(options)
+        if option is not None and option.depot is not None and not option.morning
+    ]
+    if not via:
+        return table.travel_s, table.distance_m, rows
+    size = table.travel_s.shape[0]
+    depots = [d for k in via if (d := _depot_of(options[k])) is not None]
+    depot = np.array([int(table.depot_row[d]) for d in depots], dtype=np.int64)
+    visit = rows[via]
+    handling = np.array([duration_to_s(problem.depots[d].handling) for d in depots], dtype=np.int64)
+    extended: list[NDArray[np.int64]] = []
+    for matrix, extra in ((table.travel_s, handling), (table.distance_m, 0 * handling)):
+        into = matrix[:, depot] + (extra + matrix[depot, visit])[None, :]
+        out = matrix[visit, :]
+        between = matrix[np.ix_(visit, depot)] + (extra + matrix[depot, visit])[None, :]
+        top = np.concatenate([matrix, into], axis=1)
+        bottom = np.concatenate([out, between], axis=1)
+        extended.append(np.concatenate([top, bottom], axis=0).astype(np.int64))
+    rows = rows.copy()
+    rows[via] = size + np.arange(len(via), dtype=np.int64)
+    return extended[0], extended[1], rows
+
+
+def _depot_of(option: Option | None) -> int | None:
+    return None if option is None else option.depot
+
+
+def _with_stock(
+    instance: Instance,
+    problem: Problem,
+    supply: Supply,
+    nodes: Sequence[int],
+    options: Sequence[Option | None],
+) -> Instance:
+    """``instance`` with its alternatives grouped by visit and the scarce parts as
+    commodities: each node uses what its option takes from the van."""
+    group = np.array(nodes, dtype=np.int64)
+    delta = np.zeros((len(nodes), len(supply.scarce)), dtype=np.int64)
+    column = {part: k for k, part in enumerate(supply.scarce)}
+    for k, (i, option) in enumerate(zip(nodes, options, strict=True)):
+        from_van = option.from_van if option is not None else problem.visits[i].parts
+        for item in from_van:
+            if item.part in column:
+                delta[k, column[item.part]] -= item.quantity
+    start = np.array(
+        [
+            [
+                next((p.quantity for p in tech.van_stock if p.part == part), 0)
+                for part in supply.scarce
+            ]
+            for tech in problem.technicians
+        ],
+        dtype=np.int64,
+    ).reshape(len(problem.technicians), len(supply.scarce))
+    return replace(instance, node_group=group, stock_delta=delta, stock_start=start)

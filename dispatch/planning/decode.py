@@ -13,14 +13,24 @@ waiting at the door. Formally, for the leg into node ``j``::
 which never exceeds the door time, because the solver kept ``ready`` and the breaks before it.
 Visits the solver dropped get the reason "no room in the day", naming the technicians that were
 eligible; visits screened out before solving keep the reason found then.
+
+Spare parts: a node served via a depot (``dispatch.stock.supply``) becomes a depot call before
+its stop, the technician driving there as soon as they leave the stop before (breaks in the
+gap taken first), calling when the depot is open and the reserved units are in, and going on
+to the visit; the call takes the option's parts. A visit with parts that none of its nodes
+served is ``no_part`` when it could only be served from vans and every eligible van that held
+the part has used it up by the end of its route, ``no_room`` otherwise.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from dispatch.model import (
     BreakSlot,
+    DepotStop,
+    PartQuantity,
     Plan,
     Route,
     Stop,
@@ -29,6 +39,8 @@ from dispatch.model import (
     Visit,
 )
 from dispatch.planning.compile import IdMap
+from dispatch.stock.ledger import ledger_of
+from dispatch.stock.supply import no_part_reason
 from dispatch.units import duration_to_s, m_as_km, moment_after, s_to_duration, seconds_after
 from solver import RouteSolution, Solution
 
@@ -38,8 +50,16 @@ __all__ = ["decode"]
 def decode(solution: Solution, id_map: IdMap) -> Plan:
     """Turn ``solution`` into a ``Plan`` for the problem behind ``id_map``."""
     routes = tuple(_route(route, id_map) for route in solution.routes if route.nodes)
-    dropped = tuple(_no_room(node, id_map) for node in solution.dropped)
+    served = {id_map.node_visit[node] for route in solution.routes for node in route.nodes}
+    # A visit of several nodes (spare parts' options) is dropped once, when none is served.
+    first_dropped: dict[int, int] = {}
+    for node in solution.dropped:
+        if id_map.node_visit[node] not in served:
+            first_dropped.setdefault(id_map.node_visit[node], node)
     order = {visit.id: i for i, visit in enumerate(id_map.problem.visits)}
+    plan = Plan(routes=routes, unassigned=(), solve_s=solution.elapsed_s)
+    boards: dict[str, Any] = {}
+    dropped = tuple(_dropped(node, id_map, plan, boards) for node in first_dropped.values())
     unassigned = tuple(sorted(id_map.excluded + dropped, key=lambda u: order[u.visit_id]))
     return Plan(
         routes=routes,
@@ -47,6 +67,39 @@ def decode(solution: Solution, id_map: IdMap) -> Plan:
         solve_s=solution.elapsed_s,
         objective=solution.objective,
     )
+
+
+def _dropped(node: int, id_map: IdMap, plan: Plan, boards: dict[str, Any]) -> Unassigned:
+    """Why the visit of a dropped node is left out: ``no_part`` when only vans could give its
+    parts and every eligible one has used them up (see the module docstring), else no room."""
+    visit = id_map.visit(node)
+    supply = id_map.supply
+    options = supply.options.get(id_map.node_visit[node], ()) if supply else ()
+    if not visit.parts or not options or any(o.depot is not None for o in options):
+        return _no_room(node, id_map)
+    problem = id_map.problem
+    if "on_board" not in boards:  # walked once, for the first such visit
+        boards["on_board"] = ledger_of(problem, plan).on_board
+    board = boards["on_board"]
+    holders = {v for option in options for v in option.vehicles}
+    for item in visit.parts:
+        left = [
+            board[tech.id][-1].get(item.part, 0)
+            if tech.id in board
+            else sum(p.quantity for p in tech.van_stock if p.part == item.part)
+            for tech in (problem.technicians[v] for v in sorted(holders))
+        ]
+        if all(quantity < item.quantity for quantity in left):
+            index = {depot.id: d for d, depot in enumerate(problem.depots)}
+            taken: dict[tuple[int, str], int] = {}
+            for route in plan.routes:
+                for call in route.depot_stops:
+                    for got in call.taken:
+                        key = (index[call.depot_id], got.part)
+                        taken[key] = taken.get(key, 0) + got.quantity
+            names = tuple(problem.technicians[v].id for v in id_map.candidates[node])
+            return no_part_reason(problem, visit, item, names, taken)
+    return _no_room(node, id_map)
 
 
 def _no_room(node: int, id_map: IdMap) -> Unassigned:
@@ -79,17 +132,46 @@ def _route(route: RouteSolution, id_map: IdMap) -> Route:
     total_service = 0
     total_travel = 0
     total_distance = 0
+    calls: list[DepotStop] = []
+    loaded = _morning_load(route, id_map, start_s)
+    if loaded is not None:
+        calls.append(loaded)
+        departure = start_s = min(start_s, seconds_after(loaded.departure, id_map.origin))
     for node, cumul in zip(route.nodes, route.cumul_s, strict=True):
         visit = id_map.visit(node)
         row = int(table.visit_row[id_map.node_visit[node]])
         service_start = cumul + int(id_map.door_buffer_s[node])
-        leg_s, leg_m = int(travel_s[previous_row, row]), int(distance_m[previous_row, row])
         # Breaks between leaving the last place and the door; one under way at departure
         # (taken at the base before the route starts) holds the departure until it ends.
         in_gap = [(s, d) for s, d in breaks if s < cumul and s + d > departure]
         moving = departure
         for start, length in in_gap:
             moving = max(moving, start + length) if start < moving else moving + length
+        option = id_map.option(node)
+        if option is not None and option.depot is not None and not option.morning:
+            depot = id_map.problem.depots[option.depot]
+            depot_row = int(table.depot_row[option.depot])
+            to_s, to_m = (
+                int(travel_s[previous_row, depot_row]),
+                int(distance_m[previous_row, depot_row]),
+            )
+            reached = max(moving + to_s, option.ready_s)
+            moving = reached + duration_to_s(depot.handling)
+            calls.append(
+                DepotStop(
+                    depot_id=depot.id,
+                    before=len(stops),
+                    arrival=at(reached),
+                    departure=at(moving),
+                    travel=s_to_duration(to_s),
+                    distance_km=m_as_km(to_m),
+                    taken=option.from_depot,
+                )
+            )
+            total_travel += to_s
+            total_distance += to_m
+            previous_row = depot_row
+        leg_s, leg_m = int(travel_s[previous_row, row]), int(distance_m[previous_row, row])
         ready = moving + leg_s
         if visit.appointment is not None:
             last_break_end = max((s + d for s, d in in_gap), default=ready)
@@ -129,6 +211,39 @@ def _route(route: RouteSolution, id_map: IdMap) -> Route:
         travel=s_to_duration(total_travel),
         service=s_to_duration(total_service),
         wait=s_to_duration(total_wait),
+        depot_stops=tuple(calls),
+    )
+
+
+def _morning_load(route: RouteSolution, id_map: IdMap, start_s: int) -> DepotStop | None:
+    """The load before leaving of a route serving nodes loaded in the morning: one call at the
+    depot the technician starts from, when they leave (at the shift start if the depot closes
+    before they leave), taking what those nodes use; ``None`` when there are none."""
+    options = [
+        option
+        for node in route.nodes
+        if (option := id_map.option(node)) is not None and option.morning
+    ]
+    if not options:
+        return None
+    depot_index = options[0].depot
+    assert depot_index is not None
+    depot = id_map.problem.depots[depot_index]
+    taken: dict[str, int] = {}
+    for option in options:
+        for item in option.from_depot:
+            taken[item.part] = taken.get(item.part, 0) + item.quantity
+    closes = seconds_after(depot.opening.end, id_map.origin)
+    shift_start = seconds_after(id_map.technician(route.vehicle).shift.start, id_map.origin)
+    moment = moment_after(id_map.origin, start_s if start_s <= closes else shift_start)
+    return DepotStop(
+        depot_id=depot.id,
+        before=0,
+        arrival=moment,
+        departure=moment,
+        travel=timedelta(0),
+        distance_km=0.0,
+        taken=tuple(PartQuantity(part, quantity) for part, quantity in taken.items()),
     )
 
 
@@ -139,7 +254,8 @@ def _leave_base(route: RouteSolution, id_map: IdMap, shift_start: int, band_far:
     near edge; leaving earlier (never before the shift) gives the whole band as a margin.
     """
     node = route.nodes[0]
-    if id_map.visit(node).appointment is None:
+    option = id_map.option(node)
+    if id_map.visit(node).appointment is None or (option is not None and option.depot is not None):
         return route.start_s
     first_breaks = [d for s, d in route.breaks if route.start_s <= s < route.cumul_s[0]]
     door = route.cumul_s[0]

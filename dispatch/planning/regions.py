@@ -36,11 +36,14 @@ class Region:
 
 
 def regions(problem: Problem) -> list[Region]:
-    """The regions of ``problem``, largest first; the whole day when it has only one, or when
-    some site has no coordinates (an explicit matrix only: no distance to judge by)."""
+    """The regions of ``problem``, largest first; the whole day when it has only one, when
+    some site has no coordinates (an explicit matrix only: no distance to judge by), or when
+    visits need spare parts from depots (their stock is shared by every route of the day)."""
     techs, visits = problem.technicians, problem.visits
     whole = [Region(tuple(range(len(techs))), tuple(range(len(visits))))]
     if len(techs) < 2 or any(v.site.location is None for v in visits):
+        return whole
+    if problem.depots and any(v.parts for v in visits):
         return whole
     if any(t.home.location is None for t in techs):
         return whole

@@ -16,6 +16,12 @@ fill in what happened (the actual times), while the batch's ``at`` must still mo
 Other clock times (the desk's ``departed``) may not be before the last re-plan.
 A visit reported ``not_completed`` counts as left at its time (its stop is done for the route)
 and as waiting to be booked again: no later event may report on it, cancel it or move it.
+
+Spare parts: ``part_used`` (a unit used beyond what the plan counted), ``part_faulty`` and
+``part_missing`` take units out of a technician's van or a depot's stock for good. They are
+folded into the day as a smaller stock when the day starts (the van's ``van_stock``, the
+depot's ``stock``), never below zero: the re-plan then counts what the route used and took
+from there, so the rest of the day plans with what is really left.
 """
 
 from __future__ import annotations
@@ -35,12 +41,14 @@ from dispatch.contract.schema import (
     MovedIn,
     NewVisitIn,
     NotCompletedIn,
+    PartEventIn,
     UnavailableIn,
     VisitClockIn,
 )
 from dispatch.contract.validate import load_json, parse_problem, pydantic_errors
 from dispatch.errors import FieldError, InputError
 from dispatch.model import (
+    PartQuantity,
     Plan,
     Problem,
     StopStatus,
@@ -119,6 +127,9 @@ class EventBatch:
     moves: dict[VisitId, Move] = field(default_factory=dict)
     new_visits: tuple[dict[str, Any], ...] = ()
     added: tuple[Visit, ...] = ()
+    #: Spare parts gone for good (used, faulty, missing): by (``"technician"`` or
+    #: ``"depot"``, its id) then part number, the units lost.
+    stock_lost: dict[tuple[str, str], dict[str, int]] = field(default_factory=dict)
 
 
 def parse_events(
@@ -239,6 +250,8 @@ class _Checker:
                     self.batch.unavailable[TechnicianId(event.technician_id)] = event.reason
             elif isinstance(event, NewVisitIn):
                 self.new_visit(index, event)
+            elif isinstance(event, PartEventIn):
+                self.part_event(index, event)
         if self.errors:
             raise InputError(self.errors, what="events")
         return replace(
@@ -382,6 +395,32 @@ class _Checker:
             window=window,
         )
 
+    def part_event(self, index: int, event: PartEventIn) -> None:
+        """Units of a part gone from a van or a depot (see the module docstring)."""
+        holders = [h for h in (event.technician_id, event.depot_id) if h is not None]
+        if len(holders) != 1:
+            self.error(
+                index,
+                event.visit_id,
+                f"{event.type} names the van (technician_id) or the depot (depot_id) the part "
+                "is gone from: exactly one of the two",
+            )
+            return
+        if event.visit_id is not None and not self.known_visit(index, event.visit_id):
+            return
+        if event.technician_id is not None:
+            if not self.known_technician(index, event.technician_id):
+                return
+            key = ("technician", event.technician_id)
+        else:
+            assert event.depot_id is not None
+            if event.depot_id not in {depot.id for depot in self.problem.depots}:
+                self.error(index, event.depot_id, f"unknown depot '{event.depot_id}'")
+                return
+            key = ("depot", event.depot_id)
+        lost = self.batch.stock_lost.setdefault(key, {})
+        lost[event.part] = lost.get(event.part, 0) + event.quantity
+
     def new_visit(self, index: int, event: NewVisitIn) -> None:
         row = event.visit.model_dump(mode="json", exclude_none=True)
         if event.visit.id in self.visits or event.visit.id in self.new_ids:
@@ -429,7 +468,32 @@ def apply_to_problem(problem: Problem, batch: EventBatch) -> Problem:
         else tech
         for tech in problem.technicians
     )
-    return replace(problem, technicians=technicians, visits=tuple(visits))
+    technicians = tuple(
+        replace(tech, van_stock=_less(tech.van_stock, batch.stock_lost[("technician", tech.id)]))
+        if ("technician", tech.id) in batch.stock_lost
+        else tech
+        for tech in technicians
+    )
+    depots = tuple(
+        replace(depot, stock=_less(depot.stock, batch.stock_lost[("depot", depot.id)]))
+        if ("depot", depot.id) in batch.stock_lost
+        else depot
+        for depot in problem.depots
+    )
+    return replace(problem, technicians=technicians, visits=tuple(visits), depots=depots)
+
+
+def _less(stock: tuple[PartQuantity, ...], lost: Mapping[str, int]) -> tuple[PartQuantity, ...]:
+    """``stock`` less the units ``lost``, never below zero."""
+    return tuple(
+        PartQuantity(item.part, max(0, item.quantity - lost.get(item.part, 0))) for item in stock
+    )
+
+
+def _less_rows(rows: list[dict[str, Any]], lost: Mapping[str, int]) -> None:
+    """``_less`` on the contract's stock rows, in place."""
+    for row in rows:
+        row["quantity"] = max(0, int(row["quantity"]) - lost.get(row["part"], 0))
 
 
 def apply_to_problem_json(problem_raw: Mapping[str, Any], batch: EventBatch) -> dict[str, Any]:
@@ -453,4 +517,9 @@ def apply_to_problem_json(problem_raw: Mapping[str, Any], batch: EventBatch) -> 
     for tech in raw["technicians"]:
         if tech["id"] in batch.unavailable:
             tech["unavailable_from"] = min(at, tech.get("unavailable_from") or at)
+        if ("technician", tech["id"]) in batch.stock_lost:
+            _less_rows(tech.get("van_stock", []), batch.stock_lost[("technician", tech["id"])])
+    for depot in raw.get("depots", []):
+        if ("depot", depot["id"]) in batch.stock_lost:
+            _less_rows(depot.get("stock", []), batch.stock_lost[("depot", depot["id"])])
     return raw

@@ -29,6 +29,15 @@ to "in exactly one route or in ``unassigned``": its attempt is a done stop, its 
 unassigned (``dispatch.verify`` knows the pair). Later versions carry both forward unchanged.
 The stop is not rewritten to the time actually spent: its planned times stay the plan's history,
 as for every frozen stop, and the actual ones say what happened.
+
+**Spare parts.** The stock is the day's: a depot call before a frozen stop is frozen with it,
+and what it took is in the van; a frozen visit used its parts (an attempt not completed used
+none); what events reported used, faulty or missing is gone (folded into
+the day by ``apply_to_problem``). So the rest of the day starts each van with its stock less
+what its frozen stops used plus what its frozen calls took, and each depot with its stock less
+what every frozen call took; a cancelled visit, leaving the plan, releases what it would have
+used or taken. The old route is the warm start, each visit on the same way as before (from
+the van, or via the same depot) where that way still exists.
 """
 
 from __future__ import annotations
@@ -42,6 +51,10 @@ from dispatch.model import (
     BreakSlot,
     Capacity,
     Change,
+    Depot,
+    DepotStop,
+    PartArrival,
+    PartQuantity,
     Plan,
     Problem,
     Route,
@@ -158,12 +171,28 @@ def replan_day(
 
     provider = provider or provider_for(problem)
     home = _ways_home(available, restarts, provider)
-    rest_techs = tuple(_rest_technician(t, restarts[t.id], home[t.id]) for t in available)
+    calls = {
+        tech.id: _frozen_calls(routes.get(tech.id), restarts[tech.id], at)
+        for tech in problem.technicians
+    }
+    attempts = set(not_completed)
+    rest_techs = tuple(
+        replace(
+            _rest_technician(t, restarts[t.id], home[t.id]),
+            van_stock=_van_left(t, restarts[t.id], calls[t.id], visits, attempts),
+        )
+        for t in available
+    )
     old_owner = {
         stop.visit_id: route.technician_id for route in plan.routes for stop in route.stops
     }
     old_stop = {stop.visit_id: stop for route in plan.routes for stop in route.stops}
-    rest = replace(problem, technicians=rest_techs, visits=tuple(rest_visits))
+    rest = replace(
+        problem,
+        technicians=rest_techs,
+        visits=tuple(rest_visits),
+        depots=_depots_left(problem, [c for found in calls.values() for c in found]),
+    )
     tail, id_map = _solve_rest(rest, plan, old_owner, old_stop, at, provider, params)
 
     new_routes: list[Route] = []
@@ -171,7 +200,14 @@ def replan_day(
     for tech in problem.technicians:
         restart = restarts[tech.id]
         merged = _merge(
-            tech, restart, tail_routes.get(tech.id), id_map, routes.get(tech.id), provider, at
+            tech,
+            restart,
+            tail_routes.get(tech.id),
+            id_map,
+            routes.get(tech.id),
+            provider,
+            at,
+            calls.get(tech.id, ()),
         )
         if merged is not None:
             new_routes.append(_promise(merged, old_stop, visits, problem, frozen_ids))
@@ -214,6 +250,62 @@ def _with_progress(route: Route, progress: Mapping[VisitId, VisitProgress]) -> R
             )
         stops.append(stop)
     return replace(route, stops=tuple(stops))
+
+
+def _frozen_calls(route: Route | None, restart: _Restart, at: datetime) -> tuple[DepotStop, ...]:
+    """A route's depot calls that are history: those before a frozen stop. (A call on the way
+    to the next stop at ``at`` is planned again with that stop: the rest restarts from the last
+    frozen stop.)"""
+    del at
+    if route is None:
+        return ()
+    frozen = len(restart.frozen)
+    return tuple(call for call in route.depot_stops if call.before < frozen)
+
+
+def _van_left(
+    tech: Technician,
+    restart: _Restart,
+    calls: tuple[DepotStop, ...],
+    visits: Mapping[VisitId, Visit],
+    attempts: set[VisitId],
+) -> tuple[PartQuantity, ...]:
+    """What the van holds when the rest of the day starts (see the module docstring)."""
+    stock = {item.part: item.quantity for item in tech.van_stock}
+    for call in calls:
+        for item in call.taken:
+            stock[item.part] = stock.get(item.part, 0) + item.quantity
+    for stop in restart.frozen:
+        if stop.visit_id in attempts:
+            continue
+        for item in visits[stop.visit_id].parts:
+            stock[item.part] = stock.get(item.part, 0) - item.quantity
+    return tuple(PartQuantity(part, max(0, quantity)) for part, quantity in stock.items())
+
+
+def _depots_left(problem: Problem, calls: list[DepotStop]) -> tuple[Depot, ...]:
+    """Each depot less what the frozen calls took: from its stock first, then from the
+    arrivals in the order they came."""
+    out: dict[tuple[str, str], int] = {}
+    for call in calls:
+        for item in call.taken:
+            key = (call.depot_id, item.part)
+            out[key] = out.get(key, 0) + item.quantity
+    depots = []
+    for depot in problem.depots:
+        stock = []
+        for item in depot.stock:
+            used = min(item.quantity, out.get((depot.id, item.part), 0))
+            out[(depot.id, item.part)] = out.get((depot.id, item.part), 0) - used
+            stock.append(PartQuantity(item.part, item.quantity - used))
+        arrivals = []
+        for arrival in sorted(depot.arrivals, key=lambda a: a.at):
+            used = min(arrival.quantity, out.get((depot.id, arrival.part), 0))
+            out[(depot.id, arrival.part)] = out.get((depot.id, arrival.part), 0) - used
+            if arrival.quantity > used:
+                arrivals.append(PartArrival(arrival.part, arrival.quantity - used, arrival.at))
+        depots.append(replace(depot, stock=tuple(stock), arrivals=tuple(arrivals)))
+    return tuple(depots)
 
 
 def _expected_departure(stop: Stop, visit: Visit) -> datetime:
@@ -382,21 +474,51 @@ def _solve_rest(
         not_before_s=seconds_after(at, origin),
     )
     instance, id_map = compile_problem(rest, provider, keep)
-    node_of = {rest.visits[i].id: node for node, i in enumerate(id_map.node_visit)}
+    # A visit's nodes: one, or one per way its parts come (``dispatch.stock.supply``).
+    nodes_of: dict[VisitId, list[int]] = {}
+    for node, i in enumerate(id_map.node_visit):
+        nodes_of.setdefault(rest.visits[i].id, []).append(node)
     vehicle_of = {tech.id: v for v, tech in enumerate(rest.technicians)}
     initial: list[list[int]] = [[] for _ in rest.technicians]
     for route in plan.routes:
         v = vehicle_of.get(route.technician_id)
         if v is None:
             continue
-        for stop in route.stops:
-            node = node_of.get(stop.visit_id)
-            allowed = instance.allowed[node] if node is not None and instance.allowed else None
-            if node is not None and (allowed is None or v in allowed):
-                initial[v].append(node)
+        via = {call.before: call.depot_id for call in route.depot_stops}
+        for k, stop in enumerate(route.stops):
+            way = _same_way(
+                nodes_of.get(stop.visit_id, []), via.get(k), v, instance.allowed, id_map
+            )
+            if way is not None:
+                initial[v].append(way)
     params = params or SolveParams(time_limit_s=policy.replan_time_limit_s)
     solution = search_from(instance, params, initial)
     return decode(solution, id_map), id_map
+
+
+def _same_way(
+    nodes: list[int],
+    depot_id: str | None,
+    vehicle: int,
+    allowed: tuple[tuple[int, ...] | None, ...],
+    id_map: IdMap,
+) -> int | None:
+    """The node of a visit that serves it the way the old route did (via the same depot, or
+    from the van), else any of its nodes the vehicle may serve; ``None`` when none."""
+
+    def may(node: int) -> bool:
+        options = allowed[node] if allowed else None
+        return options is None or vehicle in options
+
+    def depot_of(node: int) -> str | None:
+        option = id_map.option(node)
+        if option is None or option.depot is None:
+            return None
+        return id_map.problem.depots[option.depot].id
+
+    usable = [node for node in nodes if may(node)]
+    same = [node for node in usable if depot_of(node) == depot_id]
+    return next(iter(same or usable), None)
 
 
 def _merge(
@@ -407,12 +529,15 @@ def _merge(
     old: Route | None,
     provider: TravelTimeProvider,
     at: datetime,
+    calls: tuple[DepotStop, ...] = (),
 ) -> Route | None:
     if not restart.frozen and tail is None:
         return None
     frozen = restart.frozen
-    travel = sum((s.travel for s in frozen), timedelta(0))
-    distance = sum(s.distance_km for s in frozen)
+    travel = sum((s.travel for s in frozen), timedelta(0)) + sum(
+        (c.travel for c in calls), timedelta(0)
+    )
+    distance = sum(s.distance_km for s in frozen) + sum(c.distance_km for c in calls)
     service = sum((s.departure - s.service_start for s in frozen), timedelta(0))
     wait = sum((s.wait for s in frozen), timedelta(0))
     if tail is not None:
@@ -427,6 +552,8 @@ def _merge(
             travel=travel + tail.travel,
             service=service + tail.service,
             wait=wait + tail.wait,
+            depot_stops=calls
+            + tuple(replace(c, before=c.before + len(frozen)) for c in tail.depot_stops),
         )
     back_s, back_m = _way_back(tech, restart, id_map, provider)
     assert old is not None
@@ -447,6 +574,7 @@ def _merge(
         travel=travel + s_to_duration(back_s),
         service=service,
         wait=wait,
+        depot_stops=calls,
     )
 
 

@@ -79,9 +79,11 @@ class Seeder(Protocol):
 
 
 def seeding_applies(instance: Instance) -> bool:
-    """Whether any seeder may seed ``instance``: it has nodes, and no soft windows.
+    """Whether any seeder may seed ``instance``: it has nodes, no soft windows, no
+    alternatives and no commodities.
 
-    Soft windows (re-planning) are priced by OR-Tools alone.
+    Soft windows (re-planning) are priced by OR-Tools alone; alternatives and commodities
+    (spare parts: ``Instance.has_alternatives``) are expressed by OR-Tools alone.
     """
     has_soft_windows = bool(instance.soft_window_cost and instance.soft_window_s.size)
-    return instance.n_nodes != 0 and not has_soft_windows
+    return instance.n_nodes != 0 and not has_soft_windows and not instance.has_alternatives

@@ -31,6 +31,27 @@ def test_regions_follow_service_centres_and_leave_the_unservable_to_everyone() -
     assert covered == list(range(len(problem.visits)))
 
 
+def test_a_day_whose_visits_need_parts_from_depots_stays_whole() -> None:
+    # Depot stock is shared by every route of the day: regions planned apart would each see
+    # all of it and could take the same unit twice.
+    raw = region_day(1500, 3)
+    assert len(regions(parse_problem(raw))) > 1
+    first = raw["visits"][0]["location"]
+    raw["depots"] = [
+        {
+            "id": "D1",
+            "location": first,
+            "opening": {"start": "07:00", "end": "19:00"},
+            "stock": [{"part": "TH-9", "quantity": 2}],
+        }
+    ]
+    raw["visits"][0]["parts"] = [{"part": "TH-9"}]
+    whole = regions(parse_problem(raw))
+    assert [(len(r.technicians), len(r.visits)) for r in whole] == [
+        (len(raw["technicians"]), len(raw["visits"]))
+    ]
+
+
 def test_one_centre_is_one_region_and_so_are_small_groups() -> None:
     assert len(regions(parse_problem(region_day(400, 1)))) == 1
     assert len(regions(parse_problem(region_day(120, 3)))) == 1  # 40 visits a centre

@@ -1,0 +1,398 @@
+"""Where each visit's spare parts come from: the options a visit may be served by.
+
+The modelling of spare parts (DESIGN.md, "Horizon, booking, parts"), decided here before the
+solve and compiled into numbers by ``dispatch.planning.compile``:
+
+- a visit needing parts is served **directly** (its parts come out of the van: the van held
+  them at the start of the day and earlier stops of the route did not use them up) or **via a
+  depot** (the technician calls at the depot on the way to the visit, inside its opening hours,
+  and takes the parts there). Each way is a node of the solver; the nodes of one visit are
+  alternatives, at most one served (``Instance.node_group``).
+- depot stock is shared by every route, so it is **reserved unit by unit to visits before the
+  solve**: each unit a depot holds (or receives today, from the moment it arrives) goes to at
+  most one visit's via-depot option. Two routes can then never take the same unit, whatever the
+  search does, and the solver needs no constraint across routes. Units go first to the visits
+  that no eligible van can serve from its stock (by priority, then the earliest deadline), each
+  from the nearest depot able to supply all it lacks in time; the units left then back up the
+  visits that vans could serve, so the search may choose. A unit reserved to a visit the plan
+  does not serve, or serves from a van, is not taken (the plan says what is taken).
+- van stock is a quantity carried along the route (one solver commodity per part that is
+  *scarce*: some van holds some but not all that its eligible visits could use). A van with
+  none of a part is simply not allowed the nodes that take it from the van; a part every van
+  holds enough of is no constraint at all.
+- a call at a depot before a visit is folded into the way there: the via node sits at a
+  location of its own whose legs in are ``travel(previous, depot) + handling + travel(depot,
+  visit)``, and its service start is bounded so that the call fits the opening hours (open, and
+  the unit arrived, before the call; the call over by closing time).
+- a visit no option can serve is left out before the solve with code ``no_part``, naming the
+  first part it cannot have and the nearest moment it can be had (``nearest_supply``).
+
+A technician whose base is a depot may load the morning pick list there: a visit whose units
+are reserved at that depot has a third option, **loaded in the morning**, for the technicians
+based there whose shift starts inside its opening hours (after the units are in): no detour,
+and no handling time (the store prepares the pick list before the shift; the contract says
+so). The plan lists those loads as a call before the first visit, when the route leaves.
+Known limits: a visit takes all of its depot parts at one depot (parts spread over two depots
+for one visit are not combined); arrivals on later dates serve only the ``no_part`` reasons.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, time
+
+import numpy as np
+from numpy.typing import NDArray
+
+from dispatch.model import (
+    Depot,
+    PartQuantity,
+    Problem,
+    TechnicianId,
+    Unassigned,
+    UnassignedCode,
+    Visit,
+)
+from dispatch.planning.eligibility import TimeBounds
+from dispatch.units import duration_to_s, seconds_after
+
+__all__ = [
+    "Option",
+    "Supply",
+    "nearest_supply",
+    "no_part_reason",
+    "plan_supply",
+    "van_stock",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """One way to serve a visit needing parts: from the van (``depot`` is ``None``) or via a
+    call at depot ``depot`` (its index in the problem) taking ``from_depot`` there.
+
+    ``vehicles`` are the technicians allowed (whose vans hold ``from_van``); ``earliest_s`` and
+    ``latest_s`` bound the service start (the node's cumul) in solver seconds; ``ready_s`` is
+    when the depot call may start at the earliest (opening, or the reserved units' arrival).
+    ``morning``: the parts are loaded at the depot before leaving (the technicians allowed are
+    based there), not on the way.
+    """
+
+    depot: int | None
+    from_depot: tuple[PartQuantity, ...]
+    from_van: tuple[PartQuantity, ...]
+    vehicles: tuple[int, ...]
+    earliest_s: int
+    latest_s: int
+    ready_s: int = 0
+    morning: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Supply:
+    """The spare-parts side of a day: each visit's options, those left out, and the scarce
+    parts (one solver commodity each, in this order)."""
+
+    options: Mapping[int, tuple[Option, ...]]
+    left_out: Mapping[int, Unassigned]
+    scarce: tuple[str, ...]
+
+
+def van_stock(problem: Problem) -> list[dict[str, int]]:
+    """Each technician's van stock, by part number."""
+    return [{item.part: item.quantity for item in tech.van_stock} for tech in problem.technicians]
+
+
+def _units(depot: Depot, origin: datetime) -> dict[str, list[list[int]]]:
+    """Each part's units at ``depot`` today as ``[usable_from_s, quantity]`` lots, earliest
+    first: the stock from opening, then each arrival from its time (arrivals after closing
+    are not today's)."""
+    open_s, close_s = (
+        seconds_after(depot.opening.start, origin),
+        seconds_after(depot.opening.end, origin),
+    )
+    lots: dict[str, list[list[int]]] = {}
+    for item in depot.stock:
+        if item.quantity > 0:
+            lots.setdefault(item.part, []).append([open_s, item.quantity])
+    for arrival in depot.arrivals:
+        at_s = max(open_s, seconds_after(arrival.at, origin))
+        if at_s <= close_s:
+            lots.setdefault(arrival.part, []).append([at_s, arrival.quantity])
+    for found in lots.values():
+        found.sort()
+    return lots
+
+
+def _take(lots: list[list[int]], quantity: int, by_s: int, dry_run: bool) -> int | None:
+    """Take ``quantity`` units usable by ``by_s`` from ``lots`` (earliest first); the moment
+    the last one taken is usable, or ``None`` when there are not enough."""
+    usable = sum(q for at_s, q in lots if at_s <= by_s)
+    if usable < quantity:
+        return None
+    ready = 0
+    left = quantity
+    for lot in lots:
+        if left == 0:
+            break
+        if lot[0] > by_s or lot[1] == 0:
+            continue
+        used = min(left, lot[1])
+        ready = max(ready, lot[0])
+        left -= used
+        if not dry_run:
+            lot[1] -= used
+    return ready
+
+
+def plan_supply(
+    problem: Problem,
+    allowed: Mapping[int, Sequence[int]],
+    bounds: Sequence[TimeBounds],
+    travel_s: NDArray[np.int64],
+    visit_row: NDArray[np.int64],
+    depot_row: NDArray[np.int64],
+    start_row: NDArray[np.int64] | None = None,
+) -> Supply:
+    """The options of every visit needing parts among those screened in (``allowed``: visit
+    index -> its eligible technicians), with depot units reserved (see the module docstring).
+
+    Parameters
+    ----------
+    bounds
+        Each visit's node bounds in seconds after the plan's midnight.
+    travel_s, visit_row, depot_row, start_row
+        Travel between deduplicated sites, and the rows of visits, depots and technicians'
+        starts (without starts, nobody loads in the morning).
+    """
+    origin = problem.midnight
+    vans = van_stock(problem)
+    lots = [_units(depot, origin) for depot in problem.depots]
+    handling = [duration_to_s(depot.handling) for depot in problem.depots]
+    closes = [seconds_after(depot.opening.end, origin) for depot in problem.depots]
+    needing = [i for i in allowed if problem.visits[i].parts]
+    # Vans' stock as the greedy pass below imagines it used, to judge who lacks a part.
+    imagined = [dict(van) for van in vans]
+    order = sorted(
+        needing,
+        key=lambda i: (-problem.visits[i].priority, bounds[i].latest_s, i),
+    )
+    via: dict[int, Option] = {}
+
+    def reserve(i: int, wanted: tuple[PartQuantity, ...]) -> Option | None:
+        """Reserve ``wanted`` for visit ``i`` at the nearest depot holding all of it in time."""
+        row = int(visit_row[i])
+        best: tuple[int, int] | None = None
+        for d in range(len(problem.depots)):
+            leg = int(travel_s[int(depot_row[d]), row])
+            by_s = min(closes[d], bounds[i].latest_s - leg) - handling[d]
+            readies = [
+                _take(lots[d].get(item.part, []), item.quantity, by_s, dry_run=True)
+                for item in wanted
+            ]
+            if all(r is not None for r in readies) and (best is None or leg < best[1]):
+                best = (d, leg)
+        if best is None:
+            return None
+        d, leg = best
+        by_s = min(closes[d], bounds[i].latest_s - leg) - handling[d]
+        ready = max(
+            _take(lots[d][item.part], item.quantity, by_s, dry_run=False) or 0 for item in wanted
+        )
+        visit = problem.visits[i]
+        taken = {item.part for item in wanted}
+        from_van = tuple(item for item in visit.parts if item.part not in taken)
+        earliest = max(bounds[i].earliest_s, ready + handling[d] + leg)
+        latest = min(bounds[i].latest_s, closes[d] + leg)
+        return Option(
+            depot=d,
+            from_depot=wanted,
+            from_van=from_van,
+            vehicles=_holding(allowed[i], vans, from_van),
+            earliest_s=earliest,
+            latest_s=latest,
+            ready_s=ready,
+        )
+
+    for i in order:
+        visit = problem.visits[i]
+        lacking: list[PartQuantity] = []
+        for item in visit.parts:
+            holders = [v for v in allowed[i] if imagined[v].get(item.part, 0) >= item.quantity]
+            if holders:
+                v = max(holders, key=lambda v: imagined[v][item.part])
+                imagined[v][item.part] -= item.quantity
+            else:
+                lacking.append(item)
+        if lacking:
+            option = reserve(i, tuple(lacking))
+            if option is not None:
+                via[i] = option
+    # Units left back up the visits vans could serve: the search may choose.
+    for i in order:
+        if i not in via and problem.depots:
+            option = reserve(i, tuple(problem.visits[i].parts))
+            if option is not None:
+                via[i] = option
+
+    options: dict[int, tuple[Option, ...]] = {}
+    left_out: dict[int, Unassigned] = {}
+    for i in needing:
+        visit = problem.visits[i]
+        found: list[Option] = []
+        direct = _holding(allowed[i], vans, visit.parts)
+        if direct:
+            found.append(
+                Option(None, (), visit.parts, direct, bounds[i].earliest_s, bounds[i].latest_s)
+            )
+        if i in via and start_row is not None:
+            morning = _morning(problem, via[i], allowed[i], vans, start_row, depot_row, bounds[i])
+            if morning is not None:
+                found.append(morning)
+        if i in via and via[i].vehicles and via[i].earliest_s <= via[i].latest_s:
+            found.append(via[i])
+        if found:
+            options[i] = tuple(found)
+        else:
+            left_out[i] = _left_out(problem, visit, allowed[i], vans)
+    return Supply(options, left_out, _scarce(options, vans))
+
+
+def _morning(
+    problem: Problem,
+    via: Option,
+    candidates: Sequence[int],
+    vans: Sequence[Mapping[str, int]],
+    start_row: NDArray[np.int64],
+    depot_row: NDArray[np.int64],
+    bounds: TimeBounds,
+) -> Option | None:
+    """The morning-load twin of a via-depot option: for the candidates based at its depot who
+    leave while it is open and its units are in; ``None`` when nobody is."""
+    assert via.depot is not None
+    store = problem.depots[via.depot]
+    origin = problem.midnight
+    opens, closes = (
+        seconds_after(store.opening.start, origin),
+        seconds_after(store.opening.end, origin),
+    )
+    based = tuple(
+        v
+        for v in _holding(candidates, vans, via.from_van)
+        if int(start_row[v]) == int(depot_row[via.depot])
+        and max(opens, via.ready_s)
+        <= seconds_after(problem.technicians[v].shift.start, origin)
+        <= closes
+    )
+    if not based:
+        return None
+    return Option(
+        via.depot,
+        via.from_depot,
+        via.from_van,
+        based,
+        bounds.earliest_s,
+        bounds.latest_s,
+        via.ready_s,
+        morning=True,
+    )
+
+
+def _holding(
+    candidates: Sequence[int], vans: Sequence[Mapping[str, int]], parts: Sequence[PartQuantity]
+) -> tuple[int, ...]:
+    """The candidates whose vans hold each of ``parts`` (at the start of the day)."""
+    return tuple(v for v in candidates if all(vans[v].get(p.part, 0) >= p.quantity for p in parts))
+
+
+def _scarce(
+    options: Mapping[int, tuple[Option, ...]], vans: Sequence[Mapping[str, int]]
+) -> tuple[str, ...]:
+    """Parts some van holds less of than the visits it may serve could take from it."""
+    need: dict[tuple[int, str], int] = {}
+    for found in options.values():
+        most: dict[tuple[int, str], int] = {}
+        for option in found:
+            for v in option.vehicles:
+                for item in option.from_van:
+                    key = (v, item.part)
+                    most[key] = max(most.get(key, 0), item.quantity)
+        for key, quantity in most.items():
+            need[key] = need.get(key, 0) + quantity
+    scarce = {part for (v, part), total in need.items() if vans[v].get(part, 0) < total}
+    return tuple(sorted(scarce))
+
+
+def _left_out(
+    problem: Problem, visit: Visit, candidates: Sequence[int], vans: Sequence[Mapping[str, int]]
+) -> Unassigned:
+    """``no_part`` for a visit no option serves: the first part none of its candidates' vans
+    holds and no depot can give in time."""
+    missing = next(
+        (
+            item
+            for item in visit.parts
+            if not any(vans[v].get(item.part, 0) >= item.quantity for v in candidates)
+        ),
+        visit.parts[0],
+    )
+    return no_part_reason(
+        problem, visit, missing, tuple(problem.technicians[v].id for v in candidates)
+    )
+
+
+def nearest_supply(
+    problem: Problem, part: str, after: datetime, taken: Mapping[tuple[int, str], int] | None = None
+) -> tuple[datetime, str] | None:
+    """The nearest moment after ``after`` that ``part`` can be had at a depot, and the depot:
+    an arrival due then, or a depot's opening on the plan's day when it holds some that day
+    (after ``taken``: units a plan takes, by depot index and part: the part is there, the visit
+    could not reach it in time). ``None`` when no depot holds any and none is due."""
+    found: list[tuple[datetime, str]] = []
+    for d, depot in enumerate(problem.depots):
+        for arrival in depot.arrivals:
+            if arrival.part == part and arrival.at > after:
+                found.append((max(arrival.at, _opening_on(depot, arrival.at)), depot.id))
+        held = sum(item.quantity for item in depot.stock if item.part == part)
+        held += sum(a.quantity for a in depot.arrivals if a.part == part and a.at <= after)
+        if held - (taken or {}).get((d, part), 0) > 0:
+            found.append((max(after, depot.opening.start), depot.id))
+    return min(found) if found else None
+
+
+def _opening_on(depot: Depot, moment: datetime) -> datetime:
+    """The depot's opening time on the date of ``moment``."""
+    opens = depot.opening.start
+    return datetime.combine(moment.date(), time(opens.hour, opens.minute), tzinfo=opens.tzinfo)
+
+
+def no_part_reason(
+    problem: Problem,
+    visit: Visit,
+    missing: PartQuantity,
+    candidates: tuple[str, ...],
+    taken: Mapping[tuple[int, str], int] | None = None,
+) -> Unassigned:
+    """The ``no_part`` entry of ``visit`` for ``missing``, with the nearest moment it can be
+    had (after the plan's day starts)."""
+    nearest = nearest_supply(problem, missing.part, problem.midnight, taken)
+    wanted = f"part '{missing.part}' ({missing.quantity} needed)"
+    if nearest is None:
+        when = "no depot holds it and none is due"
+        moment = None
+    else:
+        moment, depot_id = nearest
+        when = f"it can be had from {moment:%Y-%m-%d %H:%M} at depot '{depot_id}'"
+    reason = (
+        f"{wanted} is in no eligible technician's van and at no depot they can call at in "
+        f"time; {when}"
+    )
+    return Unassigned(
+        visit.id,
+        UnassignedCode.NO_PART,
+        reason,
+        tuple(TechnicianId(c) for c in candidates),
+        part=missing.part,
+        part_available=moment,
+    )

@@ -1,0 +1,575 @@
+"""Spare parts: the contract, the right part in the right van, depot calls and shared stock,
+``no_part`` reasons, the checker's stock rules, and re-planning with part events.
+
+The days are on a line of six sites, 10 minutes and 5 km apart: 0 is T1's base, 1-3 visits,
+4 the depot D1, 5 T2's base.
+"""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime
+from pathlib import Path
+from random import Random
+from typing import Any
+
+import numpy as np
+import pytest
+
+from dispatch.contract.record import plan_record, read_record
+from dispatch.contract.serialize import plan_document
+from dispatch.contract.validate import parse_problem
+from dispatch.desk.replan import replan_stored
+from dispatch.errors import InputError
+from dispatch.model import DepotId, Plan, Problem, TechnicianId, UnassignedCode, VisitId
+from dispatch.persistence import Store
+from dispatch.planning import SolveParams, plan_day
+from dispatch.planning.compile import compile_problem
+from dispatch.stock import ledger_of, stock_shortfalls
+from dispatch.verify import check_plan, matrix_lookup
+
+QUICK = SolveParams(time_limit_s=1, metaheuristic="greedy_descent")
+SITES = 6
+MINUTES = [[abs(i - j) * 10 for j in range(SITES)] for i in range(SITES)]
+KM = [[abs(i - j) * 5.0 for j in range(SITES)] for i in range(SITES)]
+
+
+def tech(tech_id: str, site: int, **extra: Any) -> dict[str, Any]:
+    return {
+        "id": tech_id,
+        "location_index": site,
+        "shift": {"start": "08:00", "end": "18:00"},
+        **extra,
+    }
+
+
+def visit(visit_id: str, site: int, *parts: str, **extra: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {"id": visit_id, "location_index": site, "duration_min": 30, **extra}
+    if parts:
+        row["parts"] = [{"part": part, "quantity": 1} for part in parts]
+    return row
+
+
+def depot(**extra: Any) -> dict[str, Any]:
+    return {
+        "id": "D1",
+        "location_index": 4,
+        "opening": {"start": "08:00", "end": "17:00"},
+        "stock": [],
+        **extra,
+    }
+
+
+def make_day(
+    technicians: list[dict[str, Any]], visits: list[dict[str, Any]], **extra: Any
+) -> dict[str, Any]:
+    return copy.deepcopy(
+        {
+            "date": "2026-11-23",
+            "timezone": "Asia/Shanghai",
+            "policy": {"time_limit_s": 1},
+            "travel": {"durations_min": MINUTES, "distances_km": KM},
+            "technicians": technicians,
+            "visits": visits,
+            **extra,
+        }
+    )
+
+
+def solved(raw: dict[str, Any]) -> tuple[Problem, Plan, dict[str, Any]]:
+    """Plan ``raw``, check the document with the independent checker, return all three."""
+    problem = parse_problem(raw)
+    plan = plan_day(problem, params=QUICK)
+    document = plan_document(
+        problem, plan, plan_id="pl_parts", version=1, created_at=datetime.now(UTC)
+    ).model_dump(mode="json")
+    report = check_plan(raw, document, matrix_lookup(raw))
+    assert report.violations == (), report.violations
+    assert stock_shortfalls(problem, plan) == ()
+    return problem, plan, document
+
+
+def served(plan: Plan) -> dict[str, str]:
+    return {stop.visit_id: route.technician_id for route in plan.routes for stop in route.stops}
+
+
+def left_out(plan: Plan) -> dict[str, UnassignedCode]:
+    return {item.visit_id: item.code for item in plan.unassigned}
+
+
+# --- the contract -------------------------------------------------------------------------
+
+
+def test_bad_parts_are_refused_with_their_paths_and_ids() -> None:
+    raw = make_day(
+        [tech("T1", 0, van_stock=[{"part": "P1", "quantity": -1}])],
+        [
+            visit("V1", 1),
+            visit("V2", 2),
+            visit("V3", 3),
+            {**visit("V4", 1), "parts": [{"part": "P1", "quantity": 0}]},
+        ],
+        depots=[depot(opening={"start": "17:00", "end": "08:00"}, shelf="A")],
+    )
+    with pytest.raises(InputError) as caught:
+        parse_problem(raw)
+    found = {(e.path, e.entity_id) for e in caught.value.errors}
+    assert ("visits[3].parts[0].quantity", "V4") in found
+    assert ("technicians[0].van_stock[0].quantity", "T1") in found
+    assert ("depots[0].shelf", "D1") in found
+
+
+def test_rules_across_fields_name_the_entry() -> None:
+    raw = make_day(
+        [tech("T1", 0)],
+        [{**visit("V1", 1), "parts": [{"part": "P1"}, {"part": "P1", "quantity": 2}]}],
+        depots=[depot(opening={"start": "17:00", "end": "08:00"}), depot(location_index=9)],
+    )
+    with pytest.raises(InputError) as caught:
+        parse_problem(raw)
+    messages = {(e.path, e.entity_id): e.message for e in caught.value.errors}
+    assert "listed twice" in messages[("visits[0].parts[1].part", "V1")]
+    assert "before start" in messages[("depots[0].opening.end", "D1")]
+    assert "duplicate id" in messages[("depots[1].id", "D1")]
+    assert "outside the travel matrix" in messages[("depots[1].location_index", "D1")]
+
+
+def test_parts_are_read_into_the_domain() -> None:
+    raw = make_day(
+        [tech("T1", 0, van_stock=[{"part": "P1", "quantity": 2}])],
+        [visit("V1", 1, "P1")],
+        depots=[
+            depot(
+                stock=[{"part": "P2", "quantity": 3}],
+                arrivals=[{"part": "P2", "quantity": 1, "at": "2026-11-24T09:00"}],
+                handling_min=15,
+            )
+        ],
+    )
+    problem = parse_problem(raw)
+    assert problem.technicians[0].van_stock[0].quantity == 2
+    assert problem.visits[0].parts[0].part == "P1"
+    (store,) = problem.depots
+    assert store.handling.total_seconds() == 15 * 60
+    assert store.arrivals[0].at == datetime.fromisoformat("2026-11-24T09:00:00+08:00")
+
+
+# --- the model: same as before without parts ------------------------------------------------
+
+
+def test_a_day_without_parts_compiles_to_the_same_instance() -> None:
+    plain = make_day([tech("T1", 0)], [visit("V1", 1), visit("V2", 2), visit("V3", 3)])
+    empty = copy.deepcopy(plain)
+    empty["depots"] = []
+    empty["technicians"][0]["van_stock"] = []
+    for row in empty["visits"]:
+        row["parts"] = []
+    before, _ = compile_problem(parse_problem(plain))
+    after, id_map = compile_problem(parse_problem(empty))
+    for name in before.__dataclass_fields__:
+        first, second = getattr(before, name), getattr(after, name)
+        if isinstance(first, np.ndarray):
+            assert np.array_equal(first, second) and first.shape == second.shape, name
+        else:
+            assert first == second, name
+    assert not after.has_alternatives and after.n_commodities == 0
+    assert after.node_group.size == 0 and after.travel_s.shape == (4, 4)  # base and 3 visits
+    assert id_map.supply is None
+
+
+def test_a_part_every_van_holds_enough_of_is_no_commodity() -> None:
+    raw = make_day(
+        [tech("T1", 0, van_stock=[{"part": "P1", "quantity": 5}])],
+        [visit("V1", 1, "P1"), visit("V2", 2, "P1")],
+    )
+    instance, _ = compile_problem(parse_problem(raw))
+    assert instance.n_commodities == 0
+
+
+# --- the right part in the right van --------------------------------------------------------
+
+
+def test_a_van_serves_only_as_many_visits_as_it_holds_parts() -> None:
+    raw = make_day(
+        [tech("T1", 0, van_stock=[{"part": "P1", "quantity": 1}])],
+        [visit("V1", 1, "P1"), visit("V2", 2, "P1", priority="high"), visit("V3", 3)],
+    )
+    _, plan, document = solved(raw)
+    assert set(served(plan)) == {"V2", "V3"}
+    (item,) = plan.unassigned
+    assert item.visit_id == "V1" and item.code is UnassignedCode.NO_PART
+    assert item.part == "P1" and "'P1'" in item.reason
+    assert item.part_available is None and "none is due" in item.reason
+    assert document["unassigned"][0]["part"] == "P1"
+    assert "part_available" not in document["unassigned"][0]
+
+
+def test_no_part_names_the_part_and_the_nearest_date() -> None:
+    raw = make_day(
+        [tech("T1", 0)],
+        [visit("V1", 1, "P9"), visit("V2", 2)],
+        depots=[
+            depot(
+                arrivals=[
+                    {"part": "P9", "quantity": 2, "at": "2026-11-26T10:00"},
+                    {"part": "P9", "quantity": 1, "at": "2026-11-25T07:00"},
+                ]
+            )
+        ],
+    )
+    _, plan, document = solved(raw)
+    (item,) = plan.unassigned
+    assert item.code is UnassignedCode.NO_PART and item.part == "P9"
+    # Due at 07:00 on the 25th, before the depot opens at 08:00: it can be had at 08:00.
+    assert item.part_available == datetime.fromisoformat("2026-11-25T08:00:00+08:00")
+    assert "2026-11-25 08:00" in item.reason and "'D1'" in item.reason
+    assert document["unassigned"][0]["part_available"] == "2026-11-25T08:00:00+08:00"
+
+
+def test_a_visit_needing_a_part_only_a_depot_holds_gets_a_call_there_first() -> None:
+    raw = make_day(
+        [tech("T1", 0)],
+        [visit("V1", 1), visit("V2", 2, "P2"), visit("V3", 3)],
+        depots=[depot(stock=[{"part": "P2", "quantity": 1}])],
+    )
+    _, plan, document = solved(raw)
+    assert set(served(plan)) == {"V1", "V2", "V3"}
+    (route,) = plan.routes
+    (call,) = route.depot_stops
+    assert route.stops[call.before].visit_id == "V2"
+    assert [(p.part, p.quantity) for p in call.taken] == [("P2", 1)]
+    out = document["routes"][0]["depot_stops"][0]
+    assert out["before_visit_id"] == "V2" and out["parts"] == [{"part": "P2", "quantity": 1}]
+    assert document["pick_lists"][0]["depot_id"] == "D1"
+    stop = next(s for s in document["routes"][0]["stops"] if s["visit_id"] == "V2")
+    assert stop["parts"] == [{"part": "P2", "quantity": 1}]
+    assert (
+        "parts" not in document["routes"][0]["stops"][0]
+        or document["routes"][0]["stops"][0]["visit_id"] == "V2"
+    )
+
+
+def test_depot_stock_is_never_sold_twice_across_routes() -> None:
+    raw = make_day(
+        [tech("T1", 0), tech("T2", 5)],
+        [visit("V1", 1, "P2"), visit("V3", 3, "P2", priority="high")],
+        depots=[depot(stock=[{"part": "P2", "quantity": 1}])],
+    )
+    problem, plan, _ = solved(raw)
+    assert list(served(plan)) == ["V3"]
+    assert left_out(plan) == {"V1": UnassignedCode.NO_PART}
+    taken = ledger_of(problem, plan).taken
+    assert [quantity for _, quantity in taken[(DepotId("D1"), "P2")]] == [1]
+
+
+def test_depot_calls_fall_inside_opening_hours() -> None:
+    raw = make_day(
+        [tech("T1", 0)],
+        [
+            visit("V1", 1, "P2", window={"start": "08:00", "end": "12:00"}),
+            visit("V2", 2, "P3", window={"start": "14:00", "end": "17:00"}),
+        ],
+        depots=[
+            depot(
+                opening={"start": "13:00", "end": "17:00"},
+                stock=[{"part": "P2", "quantity": 1}, {"part": "P3", "quantity": 1}],
+            )
+        ],
+    )
+    _, plan, _ = solved(raw)
+    assert list(served(plan)) == ["V2"]
+    assert left_out(plan) == {"V1": UnassignedCode.NO_PART}
+    (call,) = plan.routes[0].depot_stops
+    assert call.arrival.strftime("%H:%M") >= "13:00"
+    assert call.departure.strftime("%H:%M") <= "17:00"
+
+
+def test_stock_arriving_today_is_taken_once_it_is_in() -> None:
+    raw = make_day(
+        [tech("T1", 0)],
+        [visit("V1", 1, "P4", window={"start": "15:00", "end": "17:00"})],
+        depots=[depot(arrivals=[{"part": "P4", "quantity": 1, "at": "2026-11-23T14:00"}])],
+    )
+    _, plan, _ = solved(raw)
+    (call,) = plan.routes[0].depot_stops
+    assert call.arrival.strftime("%H:%M") >= "14:00"
+
+
+def test_a_technician_based_at_the_depot_loads_before_leaving() -> None:
+    raw = make_day(
+        [tech("T1", 4)],
+        [visit("V1", 3, "P2"), visit("V2", 2)],
+        depots=[depot(stock=[{"part": "P2", "quantity": 1}])],
+    )
+    _, _, document = solved(raw)
+    route = document["routes"][0]
+    assert route["stops"][0]["visit_id"] == "V1"
+    (pick,) = route["pick_list"]
+    assert pick["before_leaving"] and pick["depot_id"] == "D1"
+    assert pick["parts"] == [{"part": "P2", "quantity": 1}]
+    assert route["depot_stops"][0]["travel_min"] == 0
+
+
+def test_a_van_used_up_by_earlier_stops_sends_the_route_to_the_depot() -> None:
+    raw = make_day(
+        [tech("T1", 0, van_stock=[{"part": "P1", "quantity": 1}])],
+        [visit("V1", 1, "P1"), visit("V2", 2, "P1"), visit("V3", 3, "P1")],
+        depots=[depot(stock=[{"part": "P1", "quantity": 1}])],
+    )
+    problem, plan, _ = solved(raw)
+    assert len(served(plan)) == 2
+    assert left_out(plan) == {
+        next(v for v in ("V1", "V2", "V3") if v not in served(plan)): UnassignedCode.NO_PART
+    }
+    assert len(plan.routes[0].depot_stops) == 1
+    board = ledger_of(problem, plan).on_board[TechnicianId("T1")]
+    assert all(stock.get("P1", 0) >= 0 for stock in board)
+
+
+def test_the_record_keeps_the_depot_calls_and_the_part_reasons() -> None:
+    raw = make_day(
+        [tech("T1", 0)],
+        [visit("V1", 1, "P2"), visit("V2", 2, "P9")],
+        depots=[depot(stock=[{"part": "P2", "quantity": 1}])],
+    )
+    _, plan, _ = solved(raw)
+    again = read_record(plan_record(plan))
+    assert again.routes == plan.routes and again.unassigned == plan.unassigned
+
+
+def test_booking_reads_what_a_van_can_spare_at_each_position() -> None:
+    raw = make_day(
+        [tech("T1", 0, van_stock=[{"part": "P1", "quantity": 2}])],
+        [visit("V1", 1, "P1"), visit("V2", 2)],
+    )
+    problem, plan, _ = solved(raw)
+    ledger = ledger_of(problem, plan)
+    first = [s.visit_id for s in plan.routes[0].stops].index(VisitId("V1"))
+    assert ledger.van_margin(TechnicianId("T1"), first) == {"P1": 1}
+    assert ledger.van_margin(TechnicianId("T1"), first + 1) == {"P1": 1}
+
+
+# --- the checker ----------------------------------------------------------------------------
+
+
+def test_the_checker_catches_a_van_below_zero_and_a_depot_oversold() -> None:
+    raw = make_day(
+        [tech("T1", 0, van_stock=[{"part": "P1", "quantity": 1}]), tech("T2", 5)],
+        [visit("V1", 1, "P1"), visit("V2", 2, "P2"), visit("V3", 3, "P2")],
+        depots=[depot(stock=[{"part": "P2", "quantity": 2}])],
+    )
+    _, plan, document = solved(raw)
+    assert len(served(plan)) == 3
+    broken = copy.deepcopy(raw)
+    broken["technicians"][0]["van_stock"] = []
+    broken["depots"][0]["stock"][0]["quantity"] = 1
+    report = check_plan(broken, document, matrix_lookup(broken))
+    stock = {(v.code, v.subject) for v in report.violations}
+    assert ("stock", "V1") in stock
+    assert ("stock", "D1") in stock
+    # A call that leaves the depot's hours, or a call taken away, is caught too.
+    moved = copy.deepcopy(document)
+    calls = [c for r in moved["routes"] for c in r.get("depot_stops", [])]
+    calls[0]["arrival"] = "2026-11-23T07:00:00+08:00"
+    report = check_plan(raw, moved, matrix_lookup(raw))
+    assert any(v.code == "depot" for v in report.violations)
+    dropped = copy.deepcopy(document)
+    for route in dropped["routes"]:
+        route.pop("depot_stops", None)
+    report = check_plan(raw, dropped, matrix_lookup(raw))
+    assert {v.subject for v in report.violations if v.code == "stock"} == {"V2", "V3"}
+
+
+# --- re-planning ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return Store(f"sqlite:///{tmp_path / 'parts.db'}")
+
+
+def planned(store: Store, raw: dict[str, Any]) -> dict[str, Any]:
+    problem = parse_problem(raw)
+    plan = plan_day(problem, params=QUICK)
+    document = plan_document(
+        problem, plan, plan_id="pl_day", version=1, created_at=datetime.now(UTC)
+    ).model_dump(mode="json")
+    store.save_problem_and_plan(raw, document, problem_id="pb_day", record=plan_record(plan))
+    return document
+
+
+def replan(store: Store, events: dict[str, Any]) -> dict[str, Any]:
+    document = replan_stored(store, "pl_day", events, params=QUICK).model_dump(mode="json")
+    raw = store.load_problem_of_plan(document["plan_id"], document["version"])
+    report = check_plan(raw, document, matrix_lookup(raw))
+    assert report.violations == (), report.violations
+    return document
+
+
+def codes(document: dict[str, Any]) -> dict[str, str]:
+    return {item["visit_id"]: item["code"] for item in document["unassigned"]}
+
+
+def routed(document: dict[str, Any]) -> set[str]:
+    return {s["visit_id"] for r in document["routes"] for s in r["stops"]}
+
+
+def test_a_part_found_faulty_leaves_the_van_without_it(store: Store) -> None:
+    raw = make_day(
+        [tech("T1", 0, van_stock=[{"part": "P1", "quantity": 1}])],
+        [visit("V1", 1), visit("V2", 3, "P1", window={"start": "14:00", "end": "17:00"})],
+    )
+    assert routed(planned(store, raw)) == {"V1", "V2"}
+    after = replan(
+        store,
+        {
+            "at": "09:00",
+            "events": [{"type": "part_faulty", "technician_id": "T1", "part": "P1"}],
+        },
+    )
+    assert codes(after) == {"V2": "no_part"}
+    stored = store.load_problem_of_plan(after["plan_id"], after["version"])
+    assert stored["technicians"][0]["van_stock"] == [{"part": "P1", "quantity": 0}]
+
+
+def test_a_cancelled_visit_releases_its_depot_unit(store: Store) -> None:
+    raw = make_day(
+        [tech("T1", 0), tech("T2", 5)],
+        [visit("V1", 1, "P2"), visit("V3", 3, "P2", priority="high")],
+        depots=[depot(stock=[{"part": "P2", "quantity": 1}])],
+    )
+    first = planned(store, raw)
+    assert codes(first) == {"V1": "no_part"}
+    after = replan(store, {"at": "08:00", "events": [{"type": "cancelled", "visit_id": "V3"}]})
+    assert "V1" in routed(after)
+    assert codes(after) == {"V3": "cancelled"}
+
+
+def test_parts_a_completed_visit_used_are_gone(store: Store) -> None:
+    raw = make_day(
+        [tech("T1", 0, van_stock=[{"part": "P1", "quantity": 1}])],
+        [visit("V1", 1, "P1"), visit("V2", 2)],
+    )
+    planned(store, raw)
+    after = replan(
+        store,
+        {
+            "at": "10:00",
+            "events": [
+                {"type": "completed", "visit_id": "V1", "at": "08:40"},
+                {
+                    "type": "new_visit",
+                    "visit": visit("V9", 3, "P1", window={"start": "11:00", "end": "17:00"}),
+                },
+            ],
+        },
+    )
+    assert codes(after) == {"V9": "no_part"}
+
+
+def test_depot_calls_already_made_stay_and_their_parts_ride_along(store: Store) -> None:
+    raw = make_day(
+        [tech("T1", 0)],
+        [
+            visit("V1", 1, "P2", window={"start": "08:00", "end": "10:00"}),
+            visit("V2", 2, window={"start": "13:00", "end": "17:00"}),
+        ],
+        depots=[depot(stock=[{"part": "P2", "quantity": 1}])],
+    )
+    first = planned(store, raw)
+    assert len(first["routes"][0]["depot_stops"]) == 1
+    after = replan(
+        store, {"at": "12:00", "events": [{"type": "delay", "technician_id": "T1", "minutes": 15}]}
+    )
+    (call,) = after["routes"][0]["depot_stops"]
+    assert call == first["routes"][0]["depot_stops"][0]
+
+
+def test_a_part_event_names_one_holder() -> None:
+    raw = make_day([tech("T1", 0)], [visit("V1", 1)], depots=[depot()])
+    store = Store("sqlite://")
+    planned(store, raw)
+    with pytest.raises(InputError) as caught:
+        replan_stored(
+            store,
+            "pl_day",
+            {
+                "at": "09:00",
+                "events": [
+                    {"type": "part_missing", "part": "P1", "technician_id": "T1", "depot_id": "D1"},
+                    {"type": "part_used", "part": "P1", "depot_id": "D7"},
+                ],
+            },
+            params=QUICK,
+        )
+    messages = {e.path: e.message for e in caught.value.errors}
+    assert "exactly one" in messages["events[0]"]
+    assert "unknown depot" in messages["events[1]"]
+
+
+# --- many random days: never a part a van lacks, never a depot oversold --------------------
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_days_never_break_the_stock_rules(seed: int) -> None:
+    rng = Random(seed)
+    catalogue = ["P1", "P2", "P3", "P4"]
+
+    def some_parts(upto: int) -> list[dict[str, Any]]:
+        chosen = rng.sample(catalogue, rng.randint(0, upto))
+        return [{"part": part, "quantity": rng.randint(0, 2)} for part in chosen]
+
+    technicians = [
+        tech("T1", 0, van_stock=some_parts(3)),
+        tech("T2", 5, van_stock=some_parts(3), shift={"start": "09:00", "end": "15:00"}),
+    ]
+    visits = []
+    for k in range(8):
+        row = visit(f"V{k}", rng.randint(1, 3), *rng.sample(catalogue, rng.randint(0, 2)))
+        if rng.random() < 0.3:
+            start = rng.choice(["08:00", "10:00", "13:00"])
+            row["window"] = {"start": start, "end": f"{int(start[:2]) + 3:02d}:00"}
+        visits.append(row)
+    stores = [
+        depot(
+            opening={
+                "start": rng.choice(["08:00", "10:00"]),
+                "end": rng.choice(["12:00", "17:00"]),
+            },
+            stock=[{"part": p["part"], "quantity": max(1, p["quantity"])} for p in some_parts(3)],
+            arrivals=[{"part": "P4", "quantity": 1, "at": "2026-11-23T11:00"}],
+        )
+    ]
+    _, plan, _ = solved(make_day(technicians, visits, depots=stores))
+    for item in plan.unassigned:
+        if item.code is UnassignedCode.NO_PART:
+            assert item.part is not None and f"'{item.part}'" in item.reason
+
+
+def test_a_technician_based_at_the_depot_takes_the_day_s_parts_in_one_morning_load() -> None:
+    raw = make_day(
+        [tech("T1", 4)],
+        [visit("V1", 1, "P2"), visit("V2", 2, "P3"), visit("V3", 3)],
+        depots=[depot(stock=[{"part": "P2", "quantity": 1}, {"part": "P3", "quantity": 1}])],
+    )
+    _, plan, document = solved(raw)
+    assert len(served(plan)) == 3
+    (call,) = plan.routes[0].depot_stops
+    assert call.before == 0 and call.arrival == call.departure == plan.routes[0].start_time
+    assert sorted((p.part, p.quantity) for p in call.taken) == [("P2", 1), ("P3", 1)]
+    (pick,) = document["pick_lists"]
+    assert pick["before_leaving"] and pick["technician_id"] == "T1"
+
+
+def test_a_part_in_stock_but_out_of_reach_is_had_from_the_depot_s_opening() -> None:
+    raw = make_day(
+        [tech("T1", 0)],
+        [visit("V1", 1, "P2", appointment="08:20")],
+        depots=[
+            depot(opening={"start": "09:00", "end": "17:00"}, stock=[{"part": "P2", "quantity": 2}])
+        ],
+    )
+    _, plan, _ = solved(raw)
+    (item,) = plan.unassigned
+    assert item.code is UnassignedCode.NO_PART
+    assert item.part_available == datetime.fromisoformat("2026-11-23T09:00:00+08:00")
