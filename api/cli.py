@@ -32,6 +32,7 @@ from dispatch.config import Settings
 from dispatch.contract.horizon import is_horizon, parse_horizon
 from dispatch.contract.schema import PlanOut, ProblemIn
 from dispatch.contract.validate import load_json, parse_problem, pydantic_errors
+from dispatch.desk.book import BookingRefusedError, book_stored, slots_stored
 from dispatch.desk.replan import replan_stored
 from dispatch.desk.roll import roll_week
 from dispatch.desk.solve import solve_day, solve_params
@@ -1023,3 +1024,174 @@ def apikey_revoke(
         with _store(_settings(ctx)) as store:
             store.revoke_api_key(key_id)
         out.print(f"revoked {key_id}")
+
+
+# -- booking: slots of a new visit, and booking one (docs/contract.md, "Slots and booking") --
+
+#: The ``--shape`` option of ``slots`` and ``book``.
+ShapeOption = Annotated[
+    str | None,
+    typer.Option(
+        "--shape",
+        help="two_hours (default), half_day or appointment (on the half hour).",
+    ),
+]
+FirstDateOption = Annotated[
+    str | None, typer.Option("--from", help="First date offered (a week's PLAN_ID).")
+]
+LastDateOption = Annotated[
+    str | None, typer.Option("--to", help="Last date offered (a week's PLAN_ID).")
+]
+AtOption = Annotated[
+    str | None,
+    typer.Option("--at", help="Clock time of the booking (HH:MM): nothing is offered before."),
+]
+
+
+def _slot_request(
+    target: str,
+    visit_file: Path,
+    shape: str | None,
+    first: str | None,
+    last: str | None,
+    at: str | None,
+) -> dict[str, Any]:
+    """The slot request of the CLI: the file (a visit, or a request holding ``visit``) for the
+    plan or week ``target``, with the options given on top."""
+    document = _read_json(visit_file)
+    if not isinstance(document, dict):
+        raise InputError([FieldError("", "must be a JSON object")], what="visit file")
+    request: dict[str, Any] = dict(document) if "visit" in document else {"visit": document}
+    request["plan_id"] = target
+    for key, value in (("shape", shape), ("first_date", first), ("last_date", last), ("at", at)):
+        if value is not None:
+            request[key] = value
+    return request
+
+
+def _print_slots(answer: Any) -> None:
+    if not answer.slots:
+        out.print(f"no slot: {escape(answer.code or '')}", highlight=False)
+        err.print(escape(answer.reason or ""), highlight=False, soft_wrap=True)
+        return
+    table = Table(title=f"Slots for {escape(answer.visit_id)} ({len(answer.slots)}, best first)")
+    for name in ("#", "date", "time", "technician", "starts", "+travel", "+km", "grade"):
+        table.add_column(name)
+    for slot in answer.slots:
+        start, end = format_iso_clock(slot.start), format_iso_clock(slot.end)
+        _add_row(
+            table,
+            str(slot.rank),
+            slot.date,
+            start if slot.appointment else f"{start}-{end}",
+            slot.technician_id,
+            format_iso_clock(slot.service_start),
+            f"{slot.added_travel_min:g} min",
+            f"{slot.added_km:g}",
+            f"{slot.grade:g}",
+        )
+    out.print(table)
+
+
+@app.command()
+def slots(
+    ctx: typer.Context,
+    plan_id: Annotated[str, typer.Argument(help="A stored day plan, or a week (wk_...).")],
+    visit: Annotated[
+        Path, typer.Argument(help="The new visit (JSON), or a slot request holding it.")
+    ],
+    shape: ShapeOption = None,
+    first: FirstDateOption = None,
+    last: LastDateOption = None,
+    at: AtOption = None,
+    roads: RoadsOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The times a new visit can be offered, best first, none breaking a promise already made;
+    or why there are none."""
+    with _guard():
+        request = _slot_request(plan_id, visit, shape, first, last, at)
+        settings = _settings(ctx)
+        with _roads(settings, roads) as served, _store(settings) as store:
+            answer = slots_stored(store, request, roads=served)
+        if as_json:
+            typer.echo(answer.model_dump_json(indent=1))
+            return
+        _print_slots(answer)
+        if not answer.slots:
+            raise typer.Exit(1)
+
+
+def _slot_spec(spec: str, answer: Any) -> tuple[str, dict[str, Any]]:
+    """The plan and slot a ``SLOT`` names: a rank of ``answer``, or ``HH:MM`` (an appointment)
+    or ``HH:MM-HH:MM`` (a window), optionally ``@TECHNICIAN``, on the plan's date."""
+    if spec.isdigit():
+        rank = int(spec)
+        if not 1 <= rank <= len(answer.slots):
+            raise InputError(
+                [FieldError("SLOT", f"no slot {rank}: {len(answer.slots)} offered")], what="slot"
+            )
+        slot = answer.slots[rank - 1]
+        return slot.plan_id, slot.slot.model_dump(mode="json", exclude_none=True)
+    times, _, technician = spec.partition("@")
+    start, _, end = times.partition("-")
+    found: dict[str, Any] = {"window": {"start": start, "end": end}} if end else {}
+    if not end:
+        found["appointment"] = start
+    if technician:
+        found["technician_id"] = technician
+    return "", found
+
+
+@app.command()
+def book(
+    ctx: typer.Context,
+    plan_id: Annotated[str, typer.Argument(help="A stored day plan, or a week (wk_...).")],
+    visit: Annotated[
+        Path, typer.Argument(help="The new visit (JSON), or a slot request holding it.")
+    ],
+    slot: Annotated[
+        str,
+        typer.Argument(
+            help="The rank of a slot `fieldroute slots` lists (1 = best), or HH:MM (an "
+            "appointment) or HH:MM-HH:MM (a window), optionally @TECHNICIAN."
+        ),
+    ],
+    shape: ShapeOption = None,
+    first: FirstDateOption = None,
+    last: LastDateOption = None,
+    at: AtOption = None,
+    roads: RoadsOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Book a new visit into a slot: store the plan's next version (as a new_visit event
+    would) and print the changes; no other customer's promise moves."""
+    with _guard():
+        request = _slot_request(plan_id, visit, shape, first, last, at)
+        settings = _settings(ctx)
+        with _roads(settings, roads) as served, _store(settings) as store:
+            answer = slots_stored(store, request, roads=served) if slot.isdigit() else None
+            target, chosen = _slot_spec(slot, answer)
+            if not target and plan_id.startswith("wk_"):
+                raise InputError(
+                    [FieldError("SLOT", "in a week, give the rank of a slot (or book a time "
+                                "into the plan of its date)")],
+                    what="slot",
+                )  # fmt: skip
+            target = target or plan_id
+            if "date" not in chosen:
+                chosen["date"] = store.load_plan(target)["date"]
+            body = {"visit": request["visit"], "slot": chosen}
+            if request.get("at") is not None:
+                body["at"] = request["at"]
+            try:
+                document = book_stored(store, target, body, roads=served)
+            except BookingRefusedError as error:
+                err.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False)
+                _print_slots(error.answer)
+                raise typer.Exit(error.exit_code) from error
+        if as_json:
+            typer.echo(document.model_dump_json(indent=1))
+            return
+        _print_changes(document)
+        out.print(f"plan [bold]{escape(target)}[/] version {document.version} stored")

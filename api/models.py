@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from dispatch.booking.schema import SlotsOut
 from dispatch.contract.schema import ChangeOut, Integer, Number, Text
 from dispatch.persistence import PlanSummary, ProblemSummary, SolveJob, WeekSummary
 
@@ -16,6 +17,7 @@ __all__ = [
     "FORBIDDEN",
     "HTML_PAGE",
     "NOT_FOUND",
+    "SLOT_GONE",
     "ChangesOut",
     "ErrorOut",
     "FieldErrorOut",
@@ -28,6 +30,7 @@ __all__ = [
     "Responses",
     "RollOut",
     "RollRequest",
+    "SlotGoneOut",
     "VersionChangesOut",
     "VersionsOut",
     "WeekItem",
@@ -280,6 +283,18 @@ Responses = dict[int | str, dict[str, Any]]
 NOT_FOUND: Responses = {404: {"model": ErrorOut, "description": "Unknown id"}}
 FORBIDDEN: Responses = {403: {"model": ErrorOut, "description": "A driver link for another route"}}
 CONFLICT: Responses = {409: {"model": ErrorOut, "description": "Another batch got there first"}}
+
+
+class SlotGoneOut(ErrorOut):
+    """A booking refused because its slot no longer fits the plan: the slots that do now."""
+
+    slots: SlotsOut
+
+
+#: ``POST /v1/plans/{plan_id}/book``: the slot is gone (with fresh slots) or the version taken.
+SLOT_GONE: Responses = {
+    409: {"model": SlotGoneOut, "description": "The slot is gone: here are the fresh slots"}
+}
 #: A page: the 200 is HTML, errors stay JSON (``ErrorOut``) like everywhere else.
 HTML_PAGE: Responses = {
     200: {

@@ -10,6 +10,7 @@
     drivers.py    /v1/plans/{plan_id}/routes/{technician_id} …  a driver's route, link and page
     maps.py       /v1/plans/{plan_id}/map                      the desk's map
     reports.py    /v1/plans/{plan_id}/report                   the time-tracking card's page
+    slots.py      /v1/slots                                    times a new visit can be booked
     health.py     /healthz
     console.py    /console                                     the desk's console (a page)
 
@@ -25,7 +26,7 @@ from fastapi import APIRouter
 from fastapi.routing import APIRoute
 
 from api.models import FORBIDDEN, NOT_FOUND
-from api.routes import drivers, health, jobs, maps, plans, problems, reports, weeks
+from api.routes import drivers, health, jobs, maps, plans, problems, reports, slots, weeks
 
 __all__ = ["health", "operations", "router"]
 
@@ -38,6 +39,7 @@ _RESOURCES = (
     drivers.router,
     maps.router,
     reports.router,
+    slots.router,
 )
 
 router = APIRouter(prefix="/v1", responses=NOT_FOUND | FORBIDDEN)

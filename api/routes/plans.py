@@ -10,20 +10,25 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Response
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
 
 from api.deps import Dispatcher, RunnerDep, StoreDep, VersionsDep, known_query_only
 from api.models import (
     CONFLICT,
+    SLOT_GONE,
     ChangesOut,
     JobOut,
     PlanItem,
     PlanRequest,
+    SlotGoneOut,
     VersionChangesOut,
     VersionsOut,
 )
 from api.params import PlanId
+from dispatch.booking.schema import BookIn
 from dispatch.contract.horizon import is_horizon, parse_horizon
 from dispatch.contract.schema import EventBatchIn, PlanOut
+from dispatch.desk.book import BookingRefusedError, book_stored
 from dispatch.errors import FieldError, InputError, NotFoundError
 from dispatch.persistence import Store
 
@@ -204,3 +209,40 @@ def get_changes(
         changes = [c for c in plan.changes if c.notify or not notify]
         found.append(VersionChangesOut(version=version, at=plan.at, changes=changes))
     return ChangesOut(plan_id=plan_id, latest_version=versions[-1], versions=found)
+
+
+@router.post("/{plan_id}/book", status_code=201, responses={201: {"model": PlanOut}, **SLOT_GONE})
+async def book(
+    key: Dispatcher,
+    store: StoreDep,
+    runner: RunnerDep,
+    plan_id: PlanId,
+    body: BookIn,
+    if_match: Annotated[
+        str | None,
+        Header(
+            pattern=r'^(W/)?"?[0-9]{1,9}"?$',
+            description="The version the slot was offered on (its `version`, the ETag).",
+        ),
+    ] = None,
+) -> Response:
+    """Book a visit into a slot from ``POST /v1/slots``: the next version holds it, stored with
+    its ``new_visit`` batch; no other customer's promise moves. When the plan moved on since
+    ``If-Match``, the slot is checked again on the latest version; 409 with the fresh slots
+    when it no longer fits."""
+    asked = _if_match(if_match)
+    request = body.model_dump(mode="json", exclude_unset=True)
+    try:
+        document = await run_in_threadpool(
+            book_stored, store, plan_id, request, if_match=asked, roads=runner.roads
+        )
+    except BookingRefusedError as error:
+        gone = SlotGoneOut(detail=str(error), slots=error.answer)
+        return JSONResponse(gone.model_dump(mode="json"), status_code=409)
+    version = document.version
+    return _plan_response(
+        version,
+        document.model_dump_json(),
+        201,
+        Location=f"/v1/plans/{plan_id}/versions/{version}",
+    )

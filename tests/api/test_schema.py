@@ -43,6 +43,9 @@ SEMANTIC = {
     "/v1/problems",
     "/v1/plans/{plan_id}/events",
     "/v1/plans/{plan_id}/routes/{technician_id}/events",
+    # A new visit must fit the day it is offered on (its id new there, the slot on its date).
+    "/v1/slots",
+    "/v1/plans/{plan_id}/book",
 }
 OPERATIONS = [
     (method.upper(), path)

@@ -1,0 +1,211 @@
+"""Book a visit into a slot: the next plan version, made as a ``new_visit`` event batch makes it.
+
+The batch ``{"at": …, "version": …, "events": [{"type": "new_visit", "visit": …}]}`` (the visit
+with the slot's ``window`` or ``appointment``) is checked and folded into the day by the events'
+own code (``dispatch.replanning.events``), so the stored day, the history of batches and the
+call list read as for any event. What differs from a re-plan is the plan: nothing is solved
+again. The slot is checked once more against the plan as it now is (``BookingDay.fits``, the
+one insertion check) and the visit goes into the cheapest place that holds on the slot's
+technician (another when they no longer can: ``SlotGoneError`` when nobody can). Only that
+technician's route is timed again, by the solver's own model (``solver.schedule``), every other
+stop inside the window promised to its customer; no other route is touched. Each other stop
+keeps its promise; the new stop gets one (``promise_for``) and a change with ``notify``.
+"""
+
+from __future__ import annotations
+
+import time as clock
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from dispatch.booking.day import BookingDay, Fit
+from dispatch.booking.slots import DayPlan, booking_visit
+from dispatch.errors import DispatchError, InternalError
+from dispatch.model import Change, Plan, Problem, Route, Stop, TechnicianId, Visit
+from dispatch.planning.decode import decode
+from dispatch.planning.kpi import compute_kpis
+from dispatch.planning.lines import with_road_lines
+from dispatch.planning.promise import needs_call, promise_for
+from dispatch.replanning.events import apply_to_problem, apply_to_problem_json, parse_events
+from dispatch.travel import TravelTimeProvider
+from solver import SolverError, schedule
+
+__all__ = ["Booked", "SlotGoneError", "book_into"]
+
+
+class SlotGoneError(DispatchError):
+    """The slot no longer fits the plan as it now is (409): offer the fresh slots."""
+
+    http_status = 409
+    exit_code = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Booked:
+    """A booking made: the day and plan of the next version, and the batch that made it."""
+
+    raw: dict[str, Any]
+    problem: Problem
+    plan: Plan
+    events: dict[str, Any]
+    technician_id: TechnicianId
+    visit: Visit
+
+
+def book_into(
+    day: DayPlan,
+    row: Mapping[str, Any],
+    slot: Mapping[str, Any],
+    technician_id: str | None,
+    *,
+    at: str,
+    provider: TravelTimeProvider,
+) -> Booked:
+    """Book the visit ``row`` into ``slot`` (``{"window": {...}}`` or ``{"appointment": ...}``,
+    clock times on the day's date) of ``day``'s latest version.
+
+    Raises
+    ------
+    InputError
+        The visit or the batch breaks a rule of the day (each problem named).
+    SlotGoneError
+        No technician can take the slot any more without breaking a promise.
+    InternalError
+        The solver's model refuses a route the insertion check accepted (a bug).
+    """
+    started = clock.monotonic()
+    booked_row, _ = booking_visit(day, row, at=at, slot=slot)
+    events = {
+        "at": at,
+        "version": day.version,
+        "events": [{"type": "new_visit", "visit": booked_row}],
+    }
+    batch = parse_events(events, day.raw, day.problem, day.plan)
+    next_problem = apply_to_problem(day.problem, batch)
+    next_raw = apply_to_problem_json(day.raw, batch)
+    visit = batch.added[0]
+    booking = BookingDay.of(day.problem, day.plan, visit, batch.at, provider)
+    fits = _fits(booking, technician_id)
+    if not fits:
+        raise SlotGoneError(f"no technician can take visit {visit.id} at that time any more")
+    route, fit = _timed(booking, fits)
+    old = next((r for r in day.plan.routes if r.technician_id == fit.technician_id), None)
+    merged = _merge(route, old, fit, booking, visit, next_problem)
+    routes = [r for r in day.plan.routes if r.technician_id != fit.technician_id] + [merged]
+    order = {tech.id: k for k, tech in enumerate(next_problem.technicians)}
+    plan = Plan(
+        routes=tuple(sorted(routes, key=lambda r: order[r.technician_id])),
+        unassigned=day.plan.unassigned,
+        solve_s=clock.monotonic() - started,
+        objective=day.plan.objective,
+        at=batch.at,
+    )
+    plan = with_road_lines(plan, next_problem, provider)
+    plan = replace(
+        plan,
+        changes=_changes(old, merged, visit, next_problem),
+        kpis=compute_kpis(next_problem, plan),
+    )
+    return Booked(next_raw, next_problem, plan, events, fit.technician_id, visit)
+
+
+def _fits(booking: BookingDay, technician_id: str | None) -> list[Fit]:
+    """The places that hold, the slot's own technician first, then the cheapest others."""
+    if not booking.nodes:
+        return []
+    windows = booking.instance.window_s[list(booking.nodes)]
+    low, high = int(windows[:, 0].min()), int(windows[:, 1].max())
+    found = booking.fits([(low, high)], appointment=False)[0]
+    found.sort(key=lambda f: (f.technician_id != technician_id, f.insertion.added_travel_s))
+    return found
+
+
+def _timed(booking: BookingDay, fits: list[Fit]) -> tuple[Route, Fit]:
+    """The route of the first place the solver's model times, as decoded."""
+    for fit in fits:
+        nodes, _ = booking.routes.get(fit.vehicle, ([], 0))
+        position = fit.insertion.position
+        routes: list[list[int]] = [[] for _ in range(booking.instance.n_vehicles)]
+        routes[fit.vehicle] = [*nodes[:position], fit.node, *nodes[position:]]
+        try:
+            solution = schedule(booking.instance, routes)
+        except SolverError:
+            continue
+        decoded = decode(solution, booking.id_map)
+        route = next(r for r in decoded.routes if r.technician_id == fit.technician_id)
+        return route, fit
+    raise InternalError(
+        f"the solver's model refused every place the insertion check found for {booking.visit.id}"
+    )
+
+
+def _merge(
+    route: Route,
+    old: Route | None,
+    fit: Fit,
+    booking: BookingDay,
+    visit: Visit,
+    problem: Problem,
+) -> Route:
+    """The re-timed route with the old stops' history and promises kept, the new one promised."""
+    old_stops = {stop.visit_id: stop for stop in old.stops} if old else {}
+    _, fixed = booking.routes.get(fit.vehicle, ([], 0))
+    stops: list[Stop] = []
+    for k, stop in enumerate(route.stops):
+        before = old_stops.get(stop.visit_id)
+        if before is None:
+            stops.append(replace(stop, promised=promise_for(visit, stop.arrival, problem.policy)))
+        elif k < fixed:
+            stops.append(before)
+        else:
+            stops.append(replace(stop, promised=before.promised))
+            _kept(before, stop)
+    start = old.start_time if old is not None and fixed else route.start_time
+    return replace(route, stops=tuple(stops), start_time=start)
+
+
+def _kept(before: Stop, after: Stop) -> None:
+    """Refuse (a bug) a re-timed stop whose arrival left the window promised to its customer."""
+    promise = before.promised
+    if promise is not None and not promise.start <= after.arrival <= promise.end:
+        raise InternalError(
+            f"booking would move visit {after.visit_id} to {after.arrival:%H:%M}, outside "
+            f"its promised {promise.start:%H:%M}-{promise.end:%H:%M}"
+        )
+
+
+def _changes(old: Route | None, new: Route, visit: Visit, problem: Problem) -> tuple[Change, ...]:
+    """The new visit (call: it is new) and each stop of the route whose arrival moved."""
+    before = {stop.visit_id: stop for stop in old.stops} if old else {}
+    changes: list[Change] = []
+    for stop in new.stops:
+        was = before.get(stop.visit_id)
+        if was is None:
+            changes.append(
+                Change(
+                    stop.visit_id,
+                    None,
+                    new.technician_id,
+                    None,
+                    stop.arrival,
+                    True,
+                    "new visit (booked)",
+                )
+            )
+        elif was.arrival != stop.arrival:
+            notify = was.promised is not None and needs_call(
+                was.promised, stop.arrival, problem.policy
+            )
+            changes.append(
+                Change(
+                    stop.visit_id,
+                    new.technician_id,
+                    new.technician_id,
+                    was.arrival,
+                    stop.arrival,
+                    notify,
+                    f"re-timed inside its promised window around booking {visit.id}",
+                )
+            )
+    return tuple(changes)

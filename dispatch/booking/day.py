@@ -1,0 +1,299 @@
+"""One day plan seen for booking: its routes in numbers, every promise held as a hard bound.
+
+``BookingDay.of`` compiles the plan's day (``dispatch.planning.compile``, as the solver sees
+it) with three changes that turn "never break a promise" into windows the solver's own rules
+check (``solver.insertion``):
+
+- every routed visit is pinned to the technician it has;
+- a visit without an appointment may start only inside the window promised to its customer
+  (``promised_window``, intersected with its own window): its arrival may move, its promise not;
+- a stop done, under way, or reached before the booking's clock time ``at`` is fixed at the
+  time it has, and nothing is inserted before it.
+
+Appointments keep their door time (fixed in the compiled day) and an urgent visit its deadline.
+Visits the plan left out are not part of the booking day. The new visit is compiled with the
+day's other rules (skills, crew, radius, van, shift reach: its screening), so a visit nobody
+may serve says why at once (``excluded``). ``fits`` asks the insertion of the new visit for a
+time window or an appointment: the one feasibility of slots and of the booking.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from dispatch.model import (
+    DepotId,
+    Plan,
+    Problem,
+    Route,
+    TechnicianId,
+    TimeWindow,
+    Unassigned,
+    Visit,
+    VisitId,
+)
+from dispatch.planning.compile import IdMap, compile_problem
+from dispatch.travel import TravelTimeProvider
+from dispatch.units import duration_to_s, seconds_after
+from solver import Instance
+from solver.insertion import Insertion, insertions, route_holds
+
+__all__ = ["BookingDay", "Fit"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Fit:
+    """The cheapest feasible insertion of the new visit into one technician's route: ``node``
+    is the new visit's node inserted (one way its spare parts come, when it needs any)."""
+
+    technician_id: TechnicianId
+    vehicle: int
+    node: int
+    insertion: Insertion
+    busy_s: int
+
+
+def _narrowed(visit: Visit, route: Route, k: int, fixed: bool) -> Visit:
+    """``visit``, the ``k``-th stop of ``route``, as booking must keep it (module docstring)."""
+    stop = route.stops[k]
+    visit = replace(visit, pinned_to=route.technician_id)
+    if visit.appointment is not None:
+        return visit
+    if fixed:
+        here = TimeWindow(stop.service_start, stop.service_start)
+        return replace(visit, window=here, deadline=None, daily_window=None)
+    promise = stop.promised
+    if promise is None:
+        return visit
+    low = max(promise.start, visit.window.start) if visit.window else promise.start
+    high = min(promise.end, visit.window.end) if visit.window else promise.end
+    if not low <= stop.service_start <= high:
+        low = high = stop.service_start  # promised elsewhere already: keep it where it is
+    return replace(visit, window=TimeWindow(low, high))
+
+
+@dataclass(frozen=True, slots=True)
+class BookingDay:
+    """A day plan compiled for booking ``visit`` (see the module docstring).
+
+    ``routes`` holds, per vehicle, its node list and how many of its first nodes are fixed;
+    ``unreadable`` the vehicles whose route could not be read as promised (nothing goes into
+    them); ``nodes`` are the new visit's nodes (one, or one per way its spare parts can come:
+    ``dispatch.stock.supply``), none with the reason in ``excluded``.
+    """
+
+    problem: Problem
+    instance: Instance
+    id_map: IdMap
+    visit: Visit
+    nodes: tuple[int, ...]
+    excluded: Unassigned | None
+    routes: dict[int, tuple[list[int], int]]
+    unreadable: frozenset[int]
+    at_s: int
+
+    @classmethod
+    def of(
+        cls,
+        problem: Problem,
+        plan: Plan,
+        visit: Visit,
+        at: datetime,
+        provider: TravelTimeProvider,
+    ) -> BookingDay:
+        """The booking day of ``plan`` (for ``problem``) and the new ``visit`` at ``at``."""
+        visits = {v.id: v for v in problem.visits}
+        kept: list[Visit] = []
+        order: dict[TechnicianId, tuple[list[VisitId], int]] = {}
+        for route in plan.routes:
+            ids: list[VisitId] = []
+            fixed = 0
+            for k, stop in enumerate(route.stops):
+                is_fixed = stop.frozen or stop.arrival < at
+                if is_fixed and k == fixed:
+                    fixed += 1
+                ids.append(stop.visit_id)
+                kept.append(_narrowed(visits[stop.visit_id], route, k, k < fixed))
+            order[route.technician_id] = (ids, fixed)
+        day = replace(problem, visits=(*kept, visit))
+        instance, id_map = compile_problem(day, provider)
+        node_of: dict[VisitId, list[int]] = {}
+        for node, i in enumerate(id_map.node_visit):
+            node_of.setdefault(day.visits[i].id, []).append(node)
+        vehicle_of = {tech.id: v for v, tech in enumerate(day.technicians)}
+        depot_of = {depot.id: d for d, depot in enumerate(day.depots)}
+        routes: dict[int, tuple[list[int], int]] = {}
+        unreadable: set[int] = set()
+        for route in plan.routes:
+            ids, fixed = order[route.technician_id]
+            vehicle = vehicle_of.get(route.technician_id)
+            if vehicle is None:
+                continue
+            nodes = [
+                _way(instance, id_map, node_of.get(visit_id, []), vehicle, route, k, depot_of)
+                for k, visit_id in enumerate(ids)
+            ]
+            tech_id = route.technician_id
+            listed = [node for node in nodes if node is not None]
+            if len(listed) < len(nodes) or not route_holds(instance, vehicle, listed):
+                logger.warning("the route of %s does not hold as promised", tech_id)
+                unreadable.add(vehicle)
+                continue
+            routes[vehicle] = (listed, fixed)
+        excluded = next((u for u in id_map.excluded if u.visit_id == visit.id), None)
+        return cls(
+            problem=day,
+            instance=instance,
+            id_map=id_map,
+            visit=visit,
+            nodes=tuple(node_of.get(visit.id, ())),
+            excluded=excluded,
+            routes=routes,
+            unreadable=frozenset(unreadable),
+            at_s=seconds_after(at, problem.midnight),
+        )
+
+    @property
+    def vehicles(self) -> tuple[int, ...]:
+        """The vehicles that may serve the new visit (none when it was screened out)."""
+        return tuple(sorted({v for node in self.nodes for v in self._allowed(node)}))
+
+    def _allowed(self, node: int) -> tuple[int, ...]:
+        allowed = self.instance.allowed[node] if self.instance.allowed else None
+        return tuple(range(self.instance.n_vehicles)) if allowed is None else allowed
+
+    def seconds(self, moment: datetime) -> int:
+        """``moment`` in the day's solver seconds."""
+        return seconds_after(moment, self.problem.midnight)
+
+    def fits(
+        self,
+        windows_s: Sequence[tuple[int, int]],
+        *,
+        appointment: bool,
+        vehicles: Sequence[int] | None = None,
+    ) -> list[list[Fit]]:
+        """Per asked window (service-start bounds in solver seconds; for an ``appointment``,
+        the appointment itself), the cheapest insertion per technician who can take it.
+
+        The new visit's own bounds (an urgent deadline) and the booking's clock time cut each
+        window; an appointment adds the band's near edge to the service, as compile does.
+        """
+        answers: list[list[Fit]] = [[] for _ in windows_s]
+        asking = self.vehicles if vehicles is None else vehicles
+        for node in self.nodes:  # each way the new visit's parts can come: the cheapest wins
+            for k, fit in enumerate(self._fits_node(node, windows_s, appointment, asking)):
+                for candidate in fit:
+                    same = next(
+                        (j for j, f in enumerate(answers[k]) if f.vehicle == candidate.vehicle),
+                        None,
+                    )
+                    if same is None:
+                        answers[k].append(candidate)
+                    elif _cheaper(candidate, answers[k][same]):
+                        answers[k][same] = candidate
+        return answers
+
+    def _fits_node(
+        self,
+        node: int,
+        windows_s: Sequence[tuple[int, int]],
+        appointment: bool,
+        vehicles: Sequence[int],
+    ) -> list[list[Fit]]:
+        """``fits`` for one node of the new visit."""
+        answers: list[list[Fit]] = [[] for _ in windows_s]
+        own_low, own_high = (int(x) for x in self.instance.window_s[node])
+        service = int(self.instance.service_s[node])
+        asked: list[list[tuple[int, int]]] = []
+        if appointment:
+            near = duration_to_s(self.problem.policy.early_band[0])
+            service += near
+            for low, _ in windows_s:
+                door = low - near
+                ok = door >= self.at_s and own_low <= door <= own_high
+                asked.append([(door, door)] if ok else [])
+        else:
+            for low, high in windows_s:
+                low, high = max(low, own_low, self.at_s), min(high, own_high)
+                asked.append([(low, high)] if low <= high else [])
+        live = [k for k, a in enumerate(asked) if a]
+        if not live:
+            return answers
+        allowed = self._allowed(node)
+        for vehicle in vehicles:
+            if vehicle not in allowed or vehicle in self.unreadable:
+                continue
+            nodes, fixed = self.routes.get(vehicle, ([], 0))
+            found = insertions(
+                self.instance,
+                vehicle,
+                nodes,
+                node,
+                [asked[k] for k in live],
+                service_s=service,
+                first_position=fixed,
+            )
+            busy = self._busy_s(vehicle, nodes)
+            tech_id = self.id_map.technician(vehicle).id
+            for k, options in zip(live, found, strict=True):
+                if options:
+                    best = min(options, key=lambda f: (f.added_travel_s, f.position))
+                    answers[k].append(Fit(tech_id, vehicle, node, best, busy))
+        return answers
+
+    def _busy_s(self, vehicle: int, nodes: list[int]) -> int:
+        """Service already on the route, in seconds (how full the day is)."""
+        return int(sum(int(self.instance.service_s[n]) for n in nodes))
+
+
+def _cheaper(one: Fit, other: Fit) -> bool:
+    return (one.insertion.added_travel_s, one.insertion.position) < (
+        other.insertion.added_travel_s,
+        other.insertion.position,
+    )
+
+
+def _way(
+    instance: Instance,
+    id_map: IdMap,
+    candidates: Sequence[int],
+    vehicle: int,
+    route: Route,
+    k: int,
+    depot_of: dict[DepotId, int],
+) -> int | None:
+    """The node of the ``k``-th stop of ``route``: of its visit's nodes (one per way its spare
+    parts can come), the one the plan took: via the depot the route calls at just before it,
+    else from the van, else loaded in the morning. ``None`` when the plan's way is not there
+    (the route is then not read: nothing is inserted into it)."""
+    if len(candidates) <= 1:
+        return candidates[0] if candidates else None
+    call = next((c for c in route.depot_stops if c.before == k), None)
+    wanted = None if call is None else depot_of.get(call.depot_id)
+
+    def allowed(node: int) -> bool:
+        vehicles = instance.allowed[node] if instance.allowed else None
+        return vehicles is None or vehicle in vehicles
+
+    def rank(node: int) -> int | None:
+        option = id_map.option(node)
+        depot = None if option is None else option.depot
+        morning = option is not None and option.morning
+        if call is not None and depot == wanted:
+            # A morning load takes no handling time; a call on the way does.
+            return 0 if morning == (call.departure == call.arrival) else 1
+        # A call before the first stop may be the morning load of later visits only.
+        if depot is None and (call is None or k == 0):
+            return 2
+        if morning and call is None:
+            return 3
+        return None
+
+    ranked = [(r, node) for node in candidates if allowed(node) and (r := rank(node)) is not None]
+    return min(ranked)[1] if ranked else None

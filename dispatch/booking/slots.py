@@ -1,0 +1,340 @@
+"""Slots: the times a new visit can be offered, each one the plan can really keep.
+
+For each day plan of the span (one day plan, or the days of a stored week between two dates),
+the day is compiled for booking (``dispatch.booking.day``: every promise a hard bound) and the
+candidate times of the shape asked are put to the one insertion check (``solver.insertion``):
+
+- ``two_hours``: windows of two hours on the even hour, from the first shift's start (rounded
+  down to the hour) to the last shift's end;
+- ``half_day``: the morning (shift start to 12:00) and the afternoon (12:00 to shift end);
+- ``appointment``: an exact time on each half hour of the working day.
+
+A window slot means the service starts inside it; an appointment slot that it starts then,
+with the technician at the door in the policy's band. Each candidate time that some technician
+can take becomes one slot, with the technician whose insertion grades best
+(``dispatch.booking.grade``), the minutes and km it adds, and when the work would start.
+
+When no time fits, the answer says why (``code``, ``reason``): the visit's screening on the
+first day (``no_skill``, ``crew_size``, ``pinned``, ``radius``, ``window``, ``capacity``:
+the codes of an unassigned visit), ``no_working_day`` when nobody works in the span, or
+``span_full`` when eligible technicians work but every route is full around it, with the first
+later date of the week that has room (``first_date_with_room``), when there is one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from dispatch.booking.day import BookingDay
+from dispatch.booking.grade import Fill, grade
+from dispatch.booking.schema import Shape
+from dispatch.contract.validate import parse_problem
+from dispatch.errors import FieldError, InputError
+from dispatch.model import Plan, Problem, TechnicianId, Visit, VisitId
+from dispatch.travel import TravelTimeProvider
+from dispatch.units import clock_to_datetime, format_clock, moment_after, s_to_duration
+
+__all__ = [
+    "APPOINTMENT_STEP",
+    "HALF_DAY_SPLIT",
+    "WINDOW_LENGTH",
+    "DayPlan",
+    "Slot",
+    "SlotAsk",
+    "SlotsAnswer",
+    "booking_at",
+    "booking_visit",
+    "candidate_times",
+    "day_slots",
+    "offer",
+]
+
+#: Length of a ``two_hours`` window.
+WINDOW_LENGTH = timedelta(hours=2)
+#: Where the morning ends and the afternoon begins (``half_day``).
+HALF_DAY_SPLIT = time(12, 0)
+#: Appointments are offered on each half hour.
+APPOINTMENT_STEP = timedelta(minutes=30)
+
+
+@dataclass(frozen=True, slots=True)
+class DayPlan:
+    """A stored day plan's latest version: its id, number, day (as stored and validated) and
+    plan."""
+
+    plan_id: str
+    version: int
+    raw: Mapping[str, Any]
+    problem: Problem
+    plan: Plan
+
+    @property
+    def date(self) -> date:
+        """The plan's date."""
+        return self.problem.date
+
+
+@dataclass(frozen=True, slots=True)
+class SlotAsk:
+    """What the desk asked for besides the visit: shape, grading, how many, and the clock time
+    of the booking (``HH:MM`` on the first date, or ``None``)."""
+
+    shape: Shape = "two_hours"
+    preferred: tuple[time, time] | None = None
+    fill: Fill = "fuller"
+    limit: int = 20
+    at: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """One time the visit can be offered, on one day plan, with who would take it."""
+
+    plan_id: str
+    version: int
+    date: date
+    start: datetime
+    end: datetime
+    appointment: bool
+    technician_id: TechnicianId
+    service_start: datetime
+    added_travel: timedelta
+    added_km: float
+    grade: float
+    position: int
+
+    def sort_key(self) -> tuple[float, datetime, str]:
+        """Best first: grade, then start, then technician."""
+        return (self.grade, self.start, self.technician_id)
+
+
+@dataclass(frozen=True, slots=True)
+class SlotsAnswer:
+    """Slots best first, or why there are none."""
+
+    visit_id: VisitId
+    shape: Shape
+    slots: tuple[Slot, ...]
+    code: str | None = None
+    reason: str | None = None
+    first_date_with_room: date | None = None
+
+
+def booking_at(day: DayPlan, asked: str | None) -> str:
+    """The clock time of a booking on ``day``: the one asked, else the plan's last re-plan,
+    else the start of the day, ``00:00`` (a day not begun: every event of the day comes after
+    it). ``HH:MM``."""
+    if asked is not None:
+        return asked
+    if day.plan.at is not None:
+        return format_clock(day.plan.at)
+    return "00:00"
+
+
+def booking_visit(
+    day: DayPlan,
+    row: Mapping[str, Any],
+    *,
+    at: str,
+    slot: Mapping[str, Any] | None = None,
+) -> tuple[dict[str, Any], Visit]:
+    """The visit to book on ``day``, as a contract row and as the domain ``Visit``.
+
+    The row gets the slot's time (``window`` or ``appointment``) when one is given; an urgent
+    visit without ``reported_at`` is taken as reported at ``at``, as a ``new_visit`` event is.
+
+    Raises
+    ------
+    InputError
+        The visit breaks a rule of the day (an unknown pinned technician, a duplicate id),
+        or carries its own time; each problem named ``visit.…``.
+    """
+    errors: list[FieldError] = []
+    visit_id = str(row.get("id", ""))
+    for key in ("appointment", "window"):
+        if key in row:
+            errors.append(
+                FieldError(
+                    f"visit.{key}", "leave it out: the slot gives the visit's time", visit_id
+                )
+            )
+    if any(v.id == visit_id for v in day.problem.visits):
+        errors.append(
+            FieldError("visit.id", f"duplicate visit id '{visit_id}' in the day", visit_id)
+        )
+    if errors:
+        raise InputError(errors, what="visit")
+    booked = dict(row)
+    if booked.get("priority") == "urgent" and booked.get("reported_at") is None:
+        booked["reported_at"] = at
+    if slot is not None:
+        booked.update(slot)
+    trial = {**day.raw, "visits": [booked]}
+    try:
+        visit = parse_problem(trial, stored=True).visits[0]
+    except InputError as error:
+        found = [
+            FieldError(item.path.replace("visits[0]", "visit", 1), item.message, item.entity_id)
+            for item in error.errors
+            if item.path.startswith("visits[0]")
+        ]
+        raise InputError(found or list(error.errors), what="visit") from error
+    return booked, visit
+
+
+def candidate_times(problem: Problem, shape: Shape) -> list[tuple[datetime, datetime]]:
+    """The times of ``shape`` on the day of ``problem``, as ``(start, end)``; an appointment's
+    two are equal (see the module docstring)."""
+    first = min(t.shift.start for t in problem.technicians)
+    last = max(t.working_end for t in problem.technicians)
+    midnight = problem.midnight
+    hour = first.replace(minute=0, second=0, microsecond=0)
+    found: list[tuple[datetime, datetime]] = []
+    if shape == "two_hours":
+        start = hour - timedelta(hours=hour.hour % 2)
+        while start < last:
+            found.append((start, start + WINDOW_LENGTH))
+            start += WINDOW_LENGTH
+    elif shape == "half_day":
+        noon = datetime.combine(problem.date, HALF_DAY_SPLIT, tzinfo=midnight.tzinfo)
+        if first < noon:
+            found.append((hour, noon))
+        if noon < last:
+            found.append((max(noon, hour), last))
+    else:
+        start = hour
+        while start <= last:
+            if start >= first:
+                found.append((start, start))
+            start += APPOINTMENT_STEP
+    return found
+
+
+def day_slots(
+    day: DayPlan,
+    row: Mapping[str, Any],
+    ask: SlotAsk,
+    provider: TravelTimeProvider,
+    *,
+    at: str,
+    span_start: datetime,
+) -> tuple[list[Slot], BookingDay]:
+    """Every slot of ``ask.shape`` on ``day`` for the visit ``row``, graded, unsorted; and the
+    booking day they were found on (its ``excluded`` says why a visit fits nobody)."""
+    _, visit = booking_visit(day, row, at=at)
+    moment = clock_to_datetime(at, day.date, day.problem.timezone)
+    booking = BookingDay.of(day.problem, day.plan, visit, moment, provider)
+    times = candidate_times(day.problem, ask.shape)
+    appointment = ask.shape == "appointment"
+    bounds = [(booking.seconds(start), booking.seconds(end)) for start, end in times]
+    fits = booking.fits(bounds, appointment=appointment)
+    slots: list[Slot] = []
+    origin = day.problem.midnight
+    for (start, end), options in zip(times, fits, strict=True):
+        graded = [
+            (
+                grade(
+                    start=start,
+                    end=end,
+                    span_start=span_start,
+                    added_travel=s_to_duration(fit.insertion.added_travel_s),
+                    technician_id=fit.technician_id,
+                    preferred_technician=visit.preferred,
+                    preferred_time=ask.preferred,
+                    busy=s_to_duration(fit.busy_s),
+                    fill=ask.fill,
+                    policy=day.problem.policy,
+                ),
+                fit.technician_id,
+                fit,
+            )
+            for fit in options
+        ]
+        if not graded:
+            continue
+        score, _, fit = min(graded, key=lambda g: (g[0], g[1]))
+        served = start if appointment else moment_after(origin, fit.insertion.service_start_s)
+        slots.append(
+            Slot(
+                plan_id=day.plan_id,
+                version=day.version,
+                date=day.date,
+                start=start,
+                end=end,
+                appointment=appointment,
+                technician_id=fit.technician_id,
+                service_start=served,
+                added_travel=s_to_duration(fit.insertion.added_travel_s),
+                added_km=round(fit.insertion.added_distance_m / 1000, 1),
+                grade=score,
+                position=fit.insertion.position,
+            )
+        )
+    return slots, booking
+
+
+def offer(
+    days: Sequence[DayPlan],
+    row: Mapping[str, Any],
+    ask: SlotAsk,
+    provider_for_day: Callable[[DayPlan], TravelTimeProvider],
+    *,
+    later: Sequence[DayPlan] = (),
+) -> SlotsAnswer:
+    """The slots of the visit ``row`` over ``days``, best first, at most ``ask.limit``; or why
+    there are none (see the module docstring). ``later`` are the days after the span where the
+    first date with room is looked for."""
+    visit_id = VisitId(str(row.get("id", "")))
+    if not days:
+        return SlotsAnswer(
+            visit_id,
+            ask.shape,
+            (),
+            "no_working_day",
+            "nobody works on the dates asked for",
+        )
+    first = days[0]
+    span_start = first.problem.midnight
+    found: list[Slot] = []
+    bookings: list[BookingDay] = []
+    for k, day in enumerate(days):
+        at = booking_at(day, ask.at if k == 0 else None)
+        slots, booking = day_slots(
+            day, row, ask, provider_for_day(day), at=at, span_start=span_start
+        )
+        found.extend(slots)
+        bookings.append(booking)
+    if found:
+        best = sorted(found, key=Slot.sort_key)[: ask.limit]
+        return SlotsAnswer(visit_id, ask.shape, tuple(best))
+    screened = [b.excluded for b in bookings if b.excluded is not None]
+    if len(screened) == len(bookings):
+        reason = screened[0]
+        return SlotsAnswer(visit_id, ask.shape, (), reason.code.value, reason.reason)
+    names = sorted(
+        {b.id_map.technician(v).id for b in bookings for v in b.vehicles},
+    )
+    dates = f"{days[0].date}" if len(days) == 1 else f"{days[0].date} to {days[-1].date}"
+    room: date | None = None
+    for day in later:
+        slots, _ = day_slots(
+            day,
+            row,
+            replace(ask, at=None),
+            provider_for_day(day),
+            at=booking_at(day, None),
+            span_start=span_start,
+        )
+        if slots:
+            room = day.date
+            break
+    reason_text = (
+        f"every eligible technician's day ({', '.join(names)}) is full on {dates}: no "
+        f"{ask.shape.replace('_', ' ')} slot fits without breaking a promise"
+    )
+    if room is not None:
+        reason_text += f"; the first date with room is {room}"
+    return SlotsAnswer(visit_id, ask.shape, (), "span_full", reason_text, room)

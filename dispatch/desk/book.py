@@ -1,0 +1,304 @@
+"""The desk's booking use cases over the store: the slots of a new visit, and booking one.
+
+One place for the CLI (``fieldroute slots``, ``fieldroute book``) and the HTTP API
+(``POST /v1/slots``, ``POST /v1/plans/{plan_id}/book``), so both behave alike. A slot request
+names a day plan (its latest version) or a stored week and two of its dates (each date's day
+plan). A booking is stored as the plan's next version with its ``new_visit`` batch, in one
+transaction, after the independent checker (``dispatch.verify``) passed it; a booking the
+plan no longer has room for is refused with ``SlotGoneError`` (409) carrying the fresh slots.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from pydantic import ValidationError
+
+from dispatch.booking import DayPlan, Slot, SlotAsk, SlotGoneError, SlotsAnswer, book_into, offer
+from dispatch.booking.schema import BookIn, SlotIn, SlotOut, SlotRequestIn, SlotsOut
+from dispatch.booking.slots import booking_at
+from dispatch.contract.record import plan_record, read_record
+from dispatch.contract.schema import PlanOut
+from dispatch.contract.serialize import plan_document, read_plan
+from dispatch.contract.validate import load_json, parse_problem, pydantic_errors
+from dispatch.desk.solve import check_day
+from dispatch.errors import FieldError, InputError, InternalError, NotFoundError
+from dispatch.persistence import Store, new_id
+from dispatch.travel import Roads, TravelTimeProvider, provider_for
+from dispatch.units import format_clock, iso
+
+__all__ = ["BookingRefusedError", "book_stored", "slots_answer", "slots_stored"]
+
+#: How a week's id begins.
+_WEEK_PREFIX = "wk_"
+
+
+class BookingRefusedError(SlotGoneError):
+    """The slot is gone (409); ``answer`` holds the fresh slots of the plan as it now is."""
+
+    def __init__(self, message: str, answer: SlotsOut) -> None:
+        super().__init__(message)
+        self.answer = answer
+
+
+def _read(raw: str | bytes | Mapping[str, Any], model: type[Any], what: str) -> Any:
+    data = load_json(raw, what=what) if isinstance(raw, str | bytes) else raw
+    if not isinstance(data, Mapping):
+        raise InputError([FieldError("", f"the {what} must be a JSON object")], what=what)
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise InputError(pydantic_errors(error, data), what=what) from error
+
+
+def _day_plan(store: Store, plan_id: str) -> DayPlan:
+    latest = store.load_plan(plan_id)
+    version = int(latest["version"])
+    raw = store.load_problem_of_plan(plan_id, version)
+    record = store.load_plan_record(plan_id, version)
+    plan = read_record(record) if record is not None else read_plan(PlanOut.model_validate(latest))
+    return DayPlan(plan_id, version, raw, parse_problem(raw, stored=True), plan)
+
+
+def _date(text: str | None, field: str) -> date | None:
+    """A request's date, or ``None``; a date that does not exist is bad input."""
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError as error:
+        raise InputError(
+            [FieldError(field, f"{text} is not a date")], what="slot request"
+        ) from error
+
+
+def _days(store: Store, request: SlotRequestIn) -> tuple[list[DayPlan], list[DayPlan]]:
+    """The day plans of the span asked for, and those of the week after it."""
+    first = _date(request.first_date, "first_date")
+    last = _date(request.last_date, "last_date")
+    if first and last and last < first:
+        raise InputError(
+            [FieldError("last_date", f"{last} is before first_date {first}")],
+            what="slot request",
+        )
+    if not request.plan_id.startswith(_WEEK_PREFIX):
+        day = _day_plan(store, request.plan_id)
+        inside = (first is None or first <= day.date) and (last is None or day.date <= last)
+        if not inside:
+            raise InputError(
+                [FieldError("first_date", f"plan {day.plan_id} is for {day.date}")],
+                what="slot request",
+            )
+        return [day], []
+    week = store.load_week(request.plan_id)
+    span: list[DayPlan] = []
+    later: list[DayPlan] = []
+    for entry in week.get("days", []):
+        when = date.fromisoformat(entry["date"])
+        if first is not None and when < first:
+            continue
+        if last is not None and when > last:
+            later.append(_day_plan(store, entry["plan_id"]))
+        else:
+            span.append(_day_plan(store, entry["plan_id"]))
+    return span, later
+
+
+def _time_of_day(text: str) -> time:
+    """A clock time as a time of day; ``24:00`` is the day's last moment."""
+    return time.max if text == "24:00" else time.fromisoformat(text)
+
+
+def _ask(request: SlotRequestIn) -> SlotAsk:
+    preferred = None
+    if request.preferred is not None:
+        low = _time_of_day(request.preferred.start)
+        high = _time_of_day(request.preferred.end)
+        if high < low:
+            raise InputError(
+                [FieldError("preferred.end", f"{request.preferred.end} is before start")],
+                what="slot request",
+            )
+        preferred = (low, high)
+    return SlotAsk(
+        shape=request.shape,
+        preferred=preferred,
+        fill=request.fill,
+        limit=request.limit,
+        at=request.at,
+    )
+
+
+def _slot_in(slot: Slot) -> SlotIn:
+    if slot.appointment:
+        return SlotIn(
+            date=slot.date.isoformat(),
+            appointment=format_clock(slot.start),
+            technician_id=slot.technician_id,
+        )
+    return SlotIn.model_validate(
+        {
+            "date": slot.date.isoformat(),
+            "window": {"start": format_clock(slot.start), "end": _end_clock(slot)},
+            "technician_id": slot.technician_id,
+        }
+    )
+
+
+def _end_clock(slot: Slot) -> str:
+    """A window's end as a clock time on its date; midnight after it is ``24:00``."""
+    return "24:00" if slot.end.date() > slot.date else format_clock(slot.end)
+
+
+def slots_answer(answer: SlotsAnswer) -> SlotsOut:
+    """The wire form of an answer."""
+    return SlotsOut(
+        visit_id=answer.visit_id,
+        shape=answer.shape,
+        slots=[
+            SlotOut(
+                rank=k + 1,
+                plan_id=slot.plan_id,
+                version=slot.version,
+                date=slot.date.isoformat(),
+                start=iso(slot.start),
+                end=iso(slot.end),
+                appointment=slot.appointment,
+                technician_id=slot.technician_id,
+                service_start=iso(slot.service_start),
+                added_travel_min=round(slot.added_travel.total_seconds() / 60, 1),
+                added_km=slot.added_km,
+                grade=slot.grade,
+                slot=_slot_in(slot),
+            )
+            for k, slot in enumerate(answer.slots)
+        ],
+        code=answer.code,
+        reason=answer.reason,
+        first_date_with_room=answer.first_date_with_room.isoformat()
+        if answer.first_date_with_room
+        else None,
+    )
+
+
+def _provider(roads: Roads | None, given: TravelTimeProvider | None) -> Any:
+    def for_day(day: DayPlan) -> TravelTimeProvider:
+        return given or provider_for(day.problem, roads=roads)
+
+    return for_day
+
+
+def slots_stored(
+    store: Store,
+    request: str | bytes | Mapping[str, Any],
+    *,
+    provider: TravelTimeProvider | None = None,
+    roads: Roads | None = None,
+) -> SlotsOut:
+    """The slots of a request (``SlotRequestIn``) over the stored plans it names.
+
+    Raises
+    ------
+    InputError
+        A bad request or visit, each problem named by its field.
+    NotFoundError
+        An unknown plan or week.
+    """
+    wire: SlotRequestIn = _read(request, SlotRequestIn, "slot request")
+    days, later = _days(store, wire)
+    row = wire.visit.model_dump(mode="json", exclude_none=True)
+    answer = offer(days, row, _ask(wire), _provider(roads, provider), later=later)
+    return slots_answer(answer)
+
+
+def book_stored(
+    store: Store,
+    plan_id: str,
+    request: str | bytes | Mapping[str, Any],
+    *,
+    if_match: int | None = None,
+    provider: TravelTimeProvider | None = None,
+    roads: Roads | None = None,
+) -> PlanOut:
+    """Book a visit into a slot of ``plan_id`` and store the next version; its document.
+
+    ``if_match`` is the version the slot was offered on: when the plan has moved on since, the
+    slot is checked again on the latest version and booked if it still holds there; when it
+    does not (or on any version, when no technician can take it any more),
+    ``BookingRefusedError`` (409) carries the fresh slots of the same shape on that day.
+
+    Raises
+    ------
+    InputError
+        A bad request or visit, or a slot on another date than the plan's.
+    NotFoundError
+        An unknown plan.
+    BookingRefusedError
+        The slot is gone.
+    StoreConflictError
+        Another booking or batch stored the next version first (409; ask again).
+    InternalError
+        The booked plan breaks a rule of the checker (a bug); nothing is stored.
+    """
+    wire: BookIn = _read(request, BookIn, "booking")
+    if plan_id.startswith(_WEEK_PREFIX):
+        raise NotFoundError(f"{plan_id} is a week: book into the plan of the slot's date")
+    day = _day_plan(store, plan_id)
+    slot = wire.slot
+    errors = []
+    if slot.date != day.date.isoformat():
+        errors.append(FieldError("slot.date", f"plan {plan_id} is for {day.date}, not {slot.date}"))
+    if (slot.window is None) == (slot.appointment is None):
+        errors.append(
+            FieldError("slot", "give the slot's window or its appointment, one of the two")
+        )
+    if errors:
+        raise InputError(errors, what="booking")
+    at = booking_at(day, wire.at)
+    row = wire.visit.model_dump(mode="json", exclude_none=True)
+    timing: dict[str, Any] = (
+        {"window": slot.window.model_dump(mode="json")}
+        if slot.window is not None
+        else {"appointment": slot.appointment}
+    )
+    provider = provider or provider_for(day.problem, roads=roads)
+    try:
+        booked = book_into(day, row, timing, slot.technician_id, at=at, provider=provider)
+    except SlotGoneError as error:
+        moved = (
+            f" (the plan is at version {day.version} now)"
+            if if_match not in (None, day.version)
+            else ""
+        )
+        request_again = SlotRequestIn(
+            visit=wire.visit,
+            shape="appointment" if slot.appointment is not None else "two_hours",
+            plan_id=plan_id,
+            at=wire.at,
+        )
+        fresh = slots_answer(offer([day], row, _ask(request_again), lambda _: provider))
+        raise BookingRefusedError(
+            f"{error}{moved}; here are the slots that hold now", fresh
+        ) from error
+    document = plan_document(
+        booked.problem,
+        booked.plan,
+        plan_id=plan_id,
+        version=day.version + 1,
+        created_at=datetime.now(UTC),
+    )
+    stored = document.model_dump(mode="json")
+    report = check_day(booked.raw, booked.problem, stored, provider)
+    if not report.ok:
+        found = "; ".join(v.message for v in report.violations[:5])
+        raise InternalError(f"the booked plan breaks {len(report.violations)} rules: {found}")
+    store.save_replan(
+        booked.raw,
+        stored,
+        booked.events,
+        problem_id=new_id("pb"),
+        record=plan_record(booked.plan),
+    )
+    return document

@@ -1,0 +1,340 @@
+"""Can one more node go into a route, where, and at what cost: insertion feasibility in numbers.
+
+The one answer to "can this visit be inserted at this time into this route without breaking
+any promise?" (DESIGN.md, "Horizon, booking, parts"): booking's slots and the booking itself
+ask it here. It reads the rules of an ``Instance`` exactly as ``solver.model`` states them:
+
+- a node's cumul is its service start, inside one of its windows (``Instance.windows``: the
+  window without its gaps); waiting is free;
+- the leg ``i -> j`` needs ``service(i) + travel(i, j)`` between the two cumuls, and every break
+  taken in that gap must lie wholly inside it (a break never overlaps a service, and travel
+  stops while it lasts);
+- a vehicle leaves no earlier than its shift start and is back by its shift end; each of its
+  breaks (``BreakRule``) starts inside its own bounds, in the order of the rules; a break after
+  the last service may also be taken once home;
+- the loads along the route stay within the vehicle's capacity, and a commodity the vehicle
+  carries and uses up (``Instance.stock_delta``, when the instance has any) never goes below
+  zero along the route.
+
+A route is timed forwards, as the solver's finalizer times it (every service as early as the
+route allows), keeping one earliest time per number of breaks already taken: the state of the
+route after each node (``forward_states``). Inserting node ``x`` between positions ``p - 1`` and
+``p`` starts from the state before ``p``, puts ``x`` in, and times forwards again until the
+state equals the route's own (then the rest holds as it did): a few nodes on average, never
+more than the route. Nothing here knows ids, clocks or the plan's promises: the caller narrows
+the windows of the route's nodes to what was promised before asking.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from solver.instance import BreakRule, Instance
+
+__all__ = ["NEVER", "Insertion", "forward_states", "insertions", "route_holds"]
+
+#: The state of a route that cannot be reached with that many breaks taken.
+NEVER = 2**62
+
+#: One earliest cumul per number of breaks taken (``NEVER`` when impossible).
+_State = tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Insertion:
+    """Node ``node`` inserted into ``vehicle``'s route before its ``position``-th node.
+
+    ``service_start_s`` is the earliest cumul of the node there (the solver serves it then);
+    ``added_travel_s`` and ``added_distance_m`` are what the detour adds to the route.
+    """
+
+    vehicle: int
+    position: int
+    service_start_s: int
+    added_travel_s: int
+    added_distance_m: int
+
+
+def _take_breaks(
+    free_s: int, travel_s: int, rules: Sequence[BreakRule], first: int, last: int
+) -> int:
+    """The earliest moment a gap starting at ``free_s`` allows the next cumul, taking rules
+    ``first .. last - 1`` inside it (each packed as early as its bounds allow), or ``NEVER``."""
+    moment = free_s
+    rested = 0
+    for rule in rules[first:last]:
+        moment = max(moment, rule.earliest_start_s)
+        if moment > rule.latest_start_s:
+            return NEVER
+        moment += rule.duration_s
+        rested += rule.duration_s
+    return max(free_s + travel_s + rested, moment)
+
+
+def _first_in(windows: Sequence[tuple[int, int]], ready_s: int) -> int:
+    """The earliest moment at or after ``ready_s`` inside ``windows``, or ``NEVER``."""
+    for low, high in windows:
+        if ready_s <= high:
+            return max(ready_s, low)
+    return NEVER
+
+
+def _leg(
+    state: _State,
+    service_s: int,
+    travel_s: int,
+    windows: Sequence[tuple[int, int]],
+    rules: Sequence[BreakRule],
+) -> _State:
+    """The state after a leg into a node with ``windows`` from a node left in ``state``."""
+    n_breaks = len(rules)
+    found = [NEVER] * (n_breaks + 1)
+    for taken, cumul in enumerate(state):
+        if cumul >= NEVER:
+            continue
+        free = cumul + service_s
+        for after in range(taken, n_breaks + 1):
+            ready = _take_breaks(free, travel_s, rules, taken, after)
+            if ready >= NEVER:
+                break  # a later break cannot be taken either: the earlier one is missed
+            start = _first_in(windows, ready)
+            if start < found[after]:
+                found[after] = start
+    return tuple(found)
+
+
+def _home(state: _State, service_s: int, travel_s: int, rules: Sequence[BreakRule]) -> int:
+    """The earliest return to the end of the route from the last node left in ``state``, every
+    break taken (in the last gap, or once home); ``NEVER`` when none fits."""
+    n_breaks = len(rules)
+    best = NEVER
+    for taken, cumul in enumerate(state):
+        if cumul >= NEVER:
+            continue
+        free = cumul + service_s
+        in_gap = _take_breaks(free, travel_s, rules, taken, n_breaks)
+        best = min(best, in_gap)
+        at_home = free + travel_s
+        if _take_breaks(at_home, 0, rules, taken, n_breaks) < NEVER:
+            best = min(best, at_home)
+    return best
+
+
+@dataclass(frozen=True, slots=True)
+class _Route:
+    """What timing one vehicle's route needs, read once from the instance."""
+
+    locations: list[int]
+    services: list[int]
+    windows: list[list[tuple[int, int]]]
+    travel: np.ndarray
+    distance: np.ndarray
+    start: int
+    end: int
+    shift: tuple[int, int]
+    rules: tuple[BreakRule, ...]
+
+
+def _read(instance: Instance, vehicle: int, route: Sequence[int]) -> _Route:
+    spec = instance.vehicles[vehicle]
+    return _Route(
+        locations=[int(instance.node_location[n]) for n in route],
+        services=[int(instance.service_s[n]) for n in route],
+        windows=[instance.windows(n) for n in route],
+        travel=instance.travel_s,
+        distance=instance.distance_m,
+        start=spec.start_location,
+        end=spec.end_location,
+        shift=(spec.shift_start_s, spec.shift_end_s),
+        rules=tuple(sorted(spec.breaks, key=lambda r: (r.earliest_start_s, r.latest_start_s))),
+    )
+
+
+def _start_state(data: _Route) -> _State:
+    """Leaving the start: at the shift's start, no break taken (service 0, travel 0)."""
+    return (data.shift[0],) + (NEVER,) * len(data.rules)
+
+
+def forward_states(instance: Instance, vehicle: int, route: Sequence[int]) -> list[_State]:
+    """The state of ``vehicle``'s ``route`` before its first node and after each node:
+    ``len(route) + 1`` tuples, one earliest cumul per number of breaks taken (``NEVER`` when
+    that count cannot be). The first is the departure from the start."""
+    data = _read(instance, vehicle, route)
+    return _forward(data)
+
+
+def _forward(data: _Route) -> list[_State]:
+    states = [_start_state(data)]
+    previous_location, previous_service = data.start, 0
+    for k, location in enumerate(data.locations):
+        travel = int(data.travel[previous_location, location])
+        states.append(_leg(states[-1], previous_service, travel, data.windows[k], data.rules))
+        previous_location, previous_service = location, data.services[k]
+    return states
+
+
+def _holds(data: _Route, states: list[_State]) -> bool:
+    last = data.locations[-1] if data.locations else data.start
+    service = data.services[-1] if data.services else 0
+    if not data.locations:
+        return True  # an empty route: nothing to time
+    home = _home(states[-1], service, int(data.travel[last, data.end]), data.rules)
+    return home <= data.shift[1]
+
+
+def route_holds(instance: Instance, vehicle: int, route: Sequence[int]) -> bool:
+    """Whether ``route`` (node list, in order) is feasible for ``vehicle`` in time and load."""
+    data = _read(instance, vehicle, route)
+    if not _fits_load(instance, vehicle, route, None) or not _stock_holds(instance, vehicle, route):
+        return False
+    states = _forward(data)
+    return all(min(s) < NEVER for s in states) and _holds(data, states)
+
+
+def _fits_load(instance: Instance, vehicle: int, route: Sequence[int], extra: int | None) -> bool:
+    if not instance.n_quantities:
+        return True
+    nodes = list(route) + ([] if extra is None else [extra])
+    load = instance.demand[nodes].sum(axis=0) if nodes else np.zeros(instance.n_quantities)
+    capacity = np.asarray(instance.vehicles[vehicle].capacity, dtype=np.int64)
+    return bool((load <= capacity).all())
+
+
+def _stock_floor(
+    instance: Instance, vehicle: int, route: Sequence[int]
+) -> NDArray[np.int64] | None:
+    """``(len(route) + 1, K)``: per position, the lowest stock of each commodity on board from
+    just before that position to the end of the route (the stock the inserted node's delta
+    comes out of); ``None`` when the vehicle carries no commodities."""
+    delta: NDArray[np.int64] = getattr(instance, "stock_delta", np.zeros((0, 0), np.int64))
+    if delta.ndim != 2 or not delta.shape[1]:
+        return None
+    start: NDArray[np.int64] = getattr(instance, "stock_start")[vehicle]  # noqa: B009
+    levels = np.vstack([start[None, :], start[None, :] + np.cumsum(delta[list(route)], axis=0)])
+    return np.minimum.accumulate(levels[::-1], axis=0)[::-1].astype(np.int64)
+
+
+def _stock_holds(instance: Instance, vehicle: int, route: Sequence[int]) -> bool:
+    floor = _stock_floor(instance, vehicle, route)
+    return floor is None or bool((floor[0] >= 0).all())
+
+
+def insertions(
+    instance: Instance,
+    vehicle: int,
+    route: Sequence[int],
+    node: int,
+    windows: Sequence[Sequence[tuple[int, int]]],
+    *,
+    service_s: int | None = None,
+    first_position: int = 0,
+) -> list[list[Insertion]]:
+    """Every feasible insertion of ``node`` into ``vehicle``'s ``route``, per asked window.
+
+    Parameters
+    ----------
+    instance
+        The numbers; ``node`` is one of its nodes and is not in ``route``.
+    vehicle
+        The vehicle whose route it is.
+    route
+        The route's nodes in visit order; it must hold (``route_holds``), else nothing fits.
+    node
+        The node to insert.
+    windows
+        One entry per question: the intervals (inclusive, sorted) the node's service may start
+        in (an appointment is one interval of one second).
+    service_s
+        The node's service time, when it differs from the instance's (an appointment's door
+        time adds the band's near edge); default ``instance.service_s[node]``.
+    first_position
+        Positions before this one are not tried (stops already done or under way).
+
+    Returns
+    -------
+    list of list of Insertion
+        Per entry of ``windows``, the feasible insertions, by position.
+    """
+    data = _read(instance, vehicle, route)
+    answers: list[list[Insertion]] = [[] for _ in windows]
+    if not _fits_load(instance, vehicle, route, node):
+        return answers
+    states = _forward(data)
+    if any(min(s) >= NEVER for s in states) or not _holds(data, states):
+        return answers
+    floor = _stock_floor(instance, vehicle, route)
+    if floor is not None and (floor[0] < 0).any():
+        return answers
+    location = int(instance.node_location[node])
+    service = int(instance.service_s[node]) if service_s is None else service_s
+    rules = data.rules
+    n = len(route)
+    for position in range(max(0, first_position), n + 1):
+        if floor is not None:
+            used: NDArray[np.int64] = getattr(instance, "stock_delta")[node]  # noqa: B009
+            if (floor[position] + used < 0).any():
+                continue
+        before = data.locations[position - 1] if position else data.start
+        before_service = data.services[position - 1] if position else 0
+        after = data.locations[position] if position < n else data.end
+        into = int(data.travel[before, location])
+        out = int(data.travel[location, after])
+        added_s = into + out - int(data.travel[before, after])
+        added_m = (
+            int(data.distance[before, location])
+            + int(data.distance[location, after])
+            - int(data.distance[before, after])
+        )
+        for k, asked in enumerate(windows):
+            state = _leg(states[position], before_service, into, asked, rules)
+            if min(state) >= NEVER:
+                continue
+            if _rest_holds(data, states, position, state, service, location):
+                earliest = _earliest_kept(data, states, position, state, service, location)
+                answers[k].append(Insertion(vehicle, position, earliest, added_s, added_m))
+    return answers
+
+
+def _earliest_kept(
+    data: _Route,
+    states: list[_State],
+    position: int,
+    state: _State,
+    service: int,
+    location: int,
+) -> int:
+    """The earliest cumul of the inserted node from which the rest of the route still holds:
+    an earlier one may have left a break no place after it."""
+    finite = sorted((cumul, taken) for taken, cumul in enumerate(state) if cumul < NEVER)
+    for cumul, taken in finite[:-1]:
+        alone = tuple(cumul if k == taken else NEVER for k in range(len(state)))
+        if _rest_holds(data, states, position, alone, service, location):
+            return cumul
+    return finite[-1][0]
+
+
+def _rest_holds(
+    data: _Route,
+    states: list[_State],
+    position: int,
+    state: _State,
+    service: int,
+    location: int,
+) -> bool:
+    """Whether the route's nodes from ``position`` on still fit after the inserted node, left
+    in ``state``: timed forwards until the route's own state is reached again."""
+    previous_location, previous_service = location, service
+    for k in range(position, len(data.locations)):
+        travel = int(data.travel[previous_location, data.locations[k]])
+        state = _leg(state, previous_service, travel, data.windows[k], data.rules)
+        if min(state) >= NEVER:
+            return False
+        if all(new <= old for new, old in zip(state, states[k + 1], strict=True)):
+            return True  # as early as before in every count of breaks: the rest holds
+        previous_location, previous_service = data.locations[k], data.services[k]
+    home = _home(state, previous_service, int(data.travel[previous_location, data.end]), data.rules)
+    return home <= data.shift[1]

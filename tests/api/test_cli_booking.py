@@ -1,0 +1,120 @@
+"""``fieldroute slots`` and ``fieldroute book``: a table of slots, booking by rank or by time,
+a refused slot with the fresh ones, and an impossible visit's reason."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from api.cli import app
+from dispatch.persistence import Store
+from tests.api.test_cli_weeks import solve_week_file
+from tests.dispatch.test_replan import make_day
+
+runner = CliRunner()
+
+NEW_VISIT = {"id": "N1", "location_index": 3, "duration_min": 45, "customer": "[bold]Wu[/]"}
+
+
+@pytest.fixture(autouse=True)
+def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    return url
+
+
+def write(path: Path, document: dict[str, Any]) -> Path:
+    path.write_text(json.dumps(document), encoding="utf-8")
+    return path
+
+
+def solved(tmp_path: Path) -> str:
+    out = tmp_path / "plan.json"
+    result = runner.invoke(
+        app, ["solve", str(write(tmp_path / "day.json", make_day())), "-o", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    plan_id: str = json.loads(out.read_text(encoding="utf-8"))["plan_id"]
+    return plan_id
+
+
+def test_slots_table_then_book_the_best(tmp_path: Path, database: str) -> None:
+    plan_id = solved(tmp_path)
+    visit = write(tmp_path / "visit.json", NEW_VISIT)
+    shown = runner.invoke(app, ["slots", plan_id, str(visit), "--shape", "appointment"])
+    assert shown.exit_code == 0, shown.output
+    assert "Slots for N1" in shown.output and "grade" in shown.output
+    listed = runner.invoke(app, ["slots", plan_id, str(visit), "--shape", "appointment", "--json"])
+    best = json.loads(listed.stdout)["slots"][0]
+    booked = runner.invoke(app, ["book", plan_id, str(visit), "1", "--shape", "appointment"])
+    assert booked.exit_code == 0, booked.output
+    assert f"plan {plan_id} version 2 stored" in booked.output
+    assert "new visit (booked)" in booked.output
+    raw = Store(database).load_problem_of_plan(plan_id, 2)
+    row = next(v for v in raw["visits"] if v["id"] == "N1")
+    assert row["appointment"] == best["slot"]["appointment"]
+    assert row["customer"] == "[bold]Wu[/]"
+
+
+def test_book_by_time_and_a_refused_slot_shows_fresh_ones(tmp_path: Path, database: str) -> None:
+    plan_id = solved(tmp_path)
+    visit = write(tmp_path / "visit.json", NEW_VISIT)
+    # 08:00 at site 3 means leaving before the shift: refused, the fresh slots are shown.
+    refused = runner.invoke(app, ["book", plan_id, str(visit), "08:00"])
+    assert refused.exit_code == 1
+    assert "no technician can take visit N1" in refused.output
+    assert "Slots for N1" in refused.output
+    assert Store(database).plan_versions(plan_id) == [1]
+    booked = runner.invoke(app, ["book", plan_id, str(visit), "14:00-16:00@T1"])
+    assert booked.exit_code == 0, booked.output
+    plan = Store(database).load_plan(plan_id)
+    stop = next(s for r in plan["routes"] for s in r["stops"] if s["visit_id"] == "N1")
+    assert "14:00" <= stop["service_start"][11:16] <= "16:00"
+
+
+def test_an_impossible_visit_says_why_and_exits_1(tmp_path: Path) -> None:
+    plan_id = solved(tmp_path)
+    visit = write(tmp_path / "visit.json", {**NEW_VISIT, "required_skills": ["gas"]})
+    result = runner.invoke(app, ["slots", plan_id, str(visit)])
+    assert result.exit_code == 1
+    assert "no slot: no_skill" in result.output and "'gas'" in result.output
+
+
+def test_bad_visit_file_exits_2(tmp_path: Path) -> None:
+    plan_id = solved(tmp_path)
+    visit = write(tmp_path / "visit.json", {**NEW_VISIT, "apointment": "10:00"})
+    result = runner.invoke(app, ["slots", plan_id, str(visit)])
+    assert result.exit_code == 2
+    assert "visit (N1).apointment: unknown key" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_slots_between_two_dates_of_a_week_and_book_one(tmp_path: Path, database: str) -> None:
+    _, week_id = solve_week_file(tmp_path)
+    week = Store(database).load_week(week_id)
+    plans = {day["date"]: day["plan_id"] for day in week["days"]}
+    visit = {
+        "id": "B1",
+        "location": {"lat": 22.545, "lon": 113.945},
+        "duration_min": 30,
+        "required_skills": ["cctv"],
+    }
+    path = write(tmp_path / "b1.json", visit)
+    span = ["--from", "2026-12-08", "--to", "2026-12-10"]
+    listed = runner.invoke(app, ["slots", week_id, str(path), *span, "--json"])
+    assert listed.exit_code == 0, listed.output
+    found = json.loads(listed.stdout)["slots"]
+    # Only T1 has cctv, and T1 is off on the 9th.
+    assert found and {s["date"] for s in found} <= {"2026-12-08", "2026-12-10"}
+    assert {s["technician_id"] for s in found} == {"T1"}
+    assert all(s["plan_id"] == plans[s["date"]] for s in found)
+    grades = [s["grade"] for s in found]
+    assert grades == sorted(grades)
+    booked = runner.invoke(app, ["book", week_id, str(path), "1", *span])
+    assert booked.exit_code == 0, booked.output
+    day_plan = plans[found[0]["date"]]
+    assert Store(database).plan_versions(day_plan) == [1, 2]

@@ -1,0 +1,169 @@
+"""``POST /v1/slots`` and ``POST /v1/plans/{plan_id}/book``: slots best first, booking with
+``If-Match``, 409 with fresh slots when the slot is gone, 422 naming the fields of bad input,
+and what a customer typed escaped on the desk's map."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from tests.api.conftest import Service
+from tests.dispatch.test_replan import make_day
+from tests.maps.test_pages import said
+
+NEW_VISIT = {"id": "N1", "location_index": 3, "duration_min": 45, "customer": "Wu"}
+
+
+def solved(service: Service) -> str:
+    day = make_day()
+    day["technicians"][0]["breaks"] = [{"start": "12:00", "end": "13:30", "duration_min": 30}]
+    return service.solved_plan(day)
+
+
+def slots(service: Service, body: dict[str, Any]) -> dict[str, Any]:
+    answer = service.client.post("/v1/slots", json=body, headers=service.auth)
+    assert answer.status_code == 200, answer.text
+    found: dict[str, Any] = answer.json()
+    return found
+
+
+def test_slots_then_book_with_if_match(service: Service) -> None:
+    plan_id = solved(service)
+    found = slots(service, {"visit": NEW_VISIT, "plan_id": plan_id, "shape": "two_hours"})
+    assert found["code"] is None and found["slots"]
+    grades = [slot["grade"] for slot in found["slots"]]
+    assert grades == sorted(grades)
+    first = found["slots"][0]
+    assert first["rank"] == 1 and first["version"] == 1 and first["plan_id"] == plan_id
+    assert first["slot"]["appointment"] is None and first["slot"]["window"]["start"]
+    booked = service.client.post(
+        f"/v1/plans/{plan_id}/book",
+        json={"visit": NEW_VISIT, "slot": first["slot"]},
+        headers={**service.auth, "If-Match": '"1"'},
+    )
+    assert booked.status_code == 201, booked.text
+    assert booked.headers["ETag"] == '"2"'
+    plan = booked.json()
+    assert plan["version"] == 2
+    stop = next(s for r in plan["routes"] for s in r["stops"] if s["visit_id"] == "N1")
+    window = first["slot"]["window"]
+    assert window["start"] <= stop["service_start"][11:16] <= window["end"]
+    calls = service.client.get(
+        f"/v1/plans/{plan_id}/changes?notify=true", headers=service.auth
+    ).json()
+    assert [c["visit_id"] for v in calls["versions"] for c in v["changes"]] == ["N1"]
+
+
+def test_a_gone_slot_is_409_with_fresh_slots(service: Service) -> None:
+    plan_id = solved(service)
+    found = slots(service, {"visit": NEW_VISIT, "plan_id": plan_id, "shape": "appointment"})
+    first = found["slots"][0]["slot"]
+    # Book the same appointment for customers until nobody can take it any more.
+    answer = service.client.get("/healthz")
+    for k in range(1, 4):
+        visit = {**NEW_VISIT, "id": f"N{k}"}
+        answer = service.client.post(
+            f"/v1/plans/{plan_id}/book",
+            json={"visit": visit, "slot": first},
+            headers={**service.auth, "If-Match": '"1"'},
+        )
+        if answer.status_code == 409:
+            break
+        assert answer.status_code == 201, answer.text
+    assert answer.status_code == 409, answer.text
+    body = answer.json()
+    assert "no technician can take" in body["detail"]
+    fresh = body["slots"]["slots"]
+    assert fresh and all(s["version"] == k for s in fresh)
+    assert first["appointment"] not in {s["slot"].get("appointment") for s in fresh}
+
+
+def test_impossible_visit_says_why(service: Service) -> None:
+    plan_id = solved(service)
+    visit = {**NEW_VISIT, "required_skills": ["gas"]}
+    found = slots(service, {"visit": visit, "plan_id": plan_id})
+    assert found["slots"] == []
+    assert found["code"] == "no_skill" and "'gas'" in found["reason"]
+
+
+def test_bad_input_is_422_naming_the_fields(service: Service) -> None:
+    plan_id = solved(service)
+    answer = service.client.post(
+        "/v1/slots",
+        json={"visit": {"id": "N1", "duration_min": "30"}, "plan_id": plan_id, "shape": "x"},
+        headers=service.auth,
+    )
+    assert answer.status_code == 422
+    paths = {e["path"] for e in answer.json()["errors"]}
+    assert {"visit.duration_min", "shape"} <= paths
+    answer = service.client.post(
+        "/v1/slots",
+        json={"visit": {**NEW_VISIT, "appointment": "10:00"}, "plan_id": plan_id},
+        headers=service.auth,
+    )
+    assert answer.status_code == 422
+    assert [e["path"] for e in answer.json()["errors"]] == ["visit.appointment"]
+    answer = service.client.post(
+        f"/v1/plans/{plan_id}/book",
+        json={"visit": NEW_VISIT, "slot": {"date": "2026-11-23"}},
+        headers={**service.auth, "If-Match": "one"},
+    )
+    assert answer.status_code == 422
+    answer = service.client.post(
+        f"/v1/plans/{plan_id}/book",
+        json={"visit": NEW_VISIT, "slot": {"date": "2026-11-23"}},
+        headers=service.auth,
+    )
+    assert answer.status_code == 422
+    assert [e["path"] for e in answer.json()["errors"]] == ["slot"]
+    answer = service.client.post(
+        "/v1/plans/pl_nothing/book",
+        json={"visit": NEW_VISIT, "slot": {"date": "2026-11-23", "appointment": "10:00"}},
+        headers=service.auth,
+    )
+    assert answer.status_code == 404
+
+
+def coordinates_day() -> dict[str, Any]:
+    """A day placed on the map: one technician and two visits in Shenzhen."""
+    return {
+        "date": "2026-11-23",
+        "timezone": "Asia/Shanghai",
+        "policy": {"time_limit_s": 1},
+        "technicians": [
+            {"id": "T1", "start": {"lat": 22.54, "lon": 113.95},
+             "shift": {"start": "08:00", "end": "18:00"}},
+        ],
+        "visits": [
+            {"id": "V1", "location": {"lat": 22.55, "lon": 113.94}, "duration_min": 30,
+             "appointment": "10:00"},
+            {"id": "V2", "location": {"lat": 22.53, "lon": 113.96}, "duration_min": 30},
+        ],
+    }  # fmt: skip
+
+
+def test_what_a_customer_typed_is_escaped_on_the_map(service: Service) -> None:
+    plan_id = service.solved_plan(coordinates_day())
+    typed = "<script>alert('wu')</script>"
+    visit = {
+        "id": "N1",
+        "location": {"lat": 22.545, "lon": 113.955},
+        "duration_min": 30,
+        "customer": typed,
+    }
+    found = slots(service, {"visit": visit, "plan_id": plan_id})
+    booked = service.client.post(
+        f"/v1/plans/{plan_id}/book",
+        json={"visit": visit, "slot": found["slots"][0]["slot"]},
+        headers=service.auth,
+    )
+    assert booked.status_code == 201, booked.text
+    page = service.client.get(f"/v1/plans/{plan_id}/map", headers=service.auth)
+    assert page.status_code == 200
+    assert typed not in page.text
+    assert html.escape(typed) in said(page.text)
+
+
+def test_slots_need_a_key(service: Service) -> None:
+    answer = service.client.post("/v1/slots", json={"visit": NEW_VISIT, "plan_id": "pl_x"})
+    assert answer.status_code == 401

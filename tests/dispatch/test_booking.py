@@ -1,0 +1,432 @@
+"""Slots and booking (``dispatch.booking``, ``dispatch.desk.book``): every slot offered can be
+booked, a booking never moves another customer's promise, and a visit that fits nowhere says
+why.
+
+The day is ``tests.dispatch.test_replan``'s line of sites 10 minutes apart (two technicians at
+site 0 from 08:00, six visits), with a lunch break for T1, so times can be worked out by hand.
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dispatch.booking import DayPlan, SlotAsk, SlotGoneError, book_into, offer
+from dispatch.booking.schema import Shape
+from dispatch.booking.slots import booking_at, candidate_times
+from dispatch.contract.serialize import plan_document
+from dispatch.contract.validate import parse_problem
+from dispatch.desk.book import BookingRefusedError, book_stored, slots_stored
+from dispatch.errors import InputError
+from dispatch.model import Plan
+from dispatch.persistence import Store
+from dispatch.planning import plan_day
+from dispatch.travel import provider_for
+from dispatch.units import format_clock
+from dispatch.verify import check_plan, matrix_lookup
+from tests.dispatch.test_replan import QUICK, make_day, planned, replan
+
+SHAPES: tuple[Shape, ...] = ("two_hours", "half_day", "appointment")
+
+
+def lunch_day() -> dict[str, Any]:
+    raw = make_day()
+    raw["technicians"][0]["breaks"] = [{"start": "12:00", "end": "13:30", "duration_min": 30}]
+    return raw
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    opened = Store(f"sqlite:///{tmp_path / 'booking.db'}")
+    planned(opened, lunch_day())
+    return opened
+
+
+def day_of(raw: dict[str, Any], plan: Plan, plan_id: str = "pl_x", version: int = 1) -> DayPlan:
+    return DayPlan(plan_id, version, raw, parse_problem(raw, stored=True), plan)
+
+
+def planned_day(raw: dict[str, Any]) -> DayPlan:
+    problem = parse_problem(raw)
+    return day_of(raw, plan_day(problem, params=QUICK))
+
+
+def document(day: DayPlan, plan: Plan, problem_raw: dict[str, Any]) -> dict[str, Any]:
+    problem = parse_problem(problem_raw, stored=True)
+    return plan_document(
+        problem, plan, plan_id=day.plan_id, version=day.version + 1, created_at=datetime.now(UTC)
+    ).model_dump(mode="json")
+
+
+def stops(plan: Plan) -> dict[str, Any]:
+    return {s.visit_id: (r.technician_id, s) for r in plan.routes for s in r.stops}
+
+
+def timing(slot_start: str, slot_end: str, appointment: bool) -> dict[str, Any]:
+    if appointment:
+        return {"appointment": slot_start}
+    return {"window": {"start": slot_start, "end": slot_end}}
+
+
+def assert_promises_kept(before: Plan, after: Plan, new_id: str) -> None:
+    """Every stop of ``before`` is in ``after``, with the same technician and promise, and
+    arrives inside that promise."""
+    old, new = stops(before), stops(after)
+    assert set(new) == set(old) | {new_id}
+    for visit_id, (tech, stop) in old.items():
+        new_tech, new_stop = new[visit_id]
+        assert new_tech == tech, visit_id
+        assert new_stop.promised == stop.promised, visit_id
+        assert stop.promised is not None
+        assert stop.promised.start <= new_stop.arrival <= stop.promised.end, visit_id
+
+
+def book_checked(day: DayPlan, row: dict[str, Any], when: dict[str, Any], tech: str | None) -> Plan:
+    """Book on the pure level (a copy: nothing stored) and hold the result to the checker."""
+    at = booking_at(day, None)
+    booked = book_into(day, row, when, tech, at=at, provider=provider_for(day.problem))
+    report = check_plan(
+        booked.raw, document(day, booked.plan, booked.raw), matrix_lookup(booked.raw)
+    )
+    assert report.ok, report.violations
+    assert_promises_kept(day.plan, booked.plan, row["id"])
+    return booked.plan
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_every_offered_slot_is_bookable(shape: Shape) -> None:
+    day = planned_day(lunch_day())
+    row = {"id": "N1", "location_index": 3, "duration_min": 45}
+    answer = offer([day], row, SlotAsk(shape=shape, limit=200), lambda d: provider_for(d.problem))
+    assert answer.slots, answer.reason
+    assert answer.code is None
+    grades = [slot.grade for slot in answer.slots]
+    assert grades == sorted(grades)
+    for slot in answer.slots:
+        when = timing(format_clock(slot.start), format_clock(slot.end), slot.appointment)
+        plan = book_checked(day, row, when, slot.technician_id)
+        tech, stop = stops(plan)["N1"]
+        assert tech == slot.technician_id
+        if slot.appointment:
+            assert stop.service_start == slot.start
+            assert slot.start - timedelta(minutes=10) <= stop.arrival <= slot.start
+        else:
+            assert slot.start <= stop.service_start <= slot.end
+
+
+def test_solver_insertion_and_checker_agree_on_random_visits() -> None:
+    """Each candidate time is offered exactly when a booking into it passes the checker."""
+    rng = random.Random(21)
+    day = planned_day(lunch_day())
+    offered_and_booked = refused = 0
+    for k in range(6):
+        row = {
+            "id": f"R{k}",
+            "location_index": rng.randrange(0, 7),
+            "duration_min": rng.choice([20, 45, 90, 150]),
+        }
+        shape = rng.choice(SHAPES)
+        answer = offer(
+            [day], row, SlotAsk(shape=shape, limit=200), lambda d: provider_for(d.problem)
+        )
+        offered = {(s.start, s.end) for s in answer.slots}
+        for start, end in candidate_times(day.problem, shape):
+            when = timing(format_clock(start), format_clock(end), shape == "appointment")
+            if end.date() > day.date:
+                continue
+            if (start, end) in offered:
+                book_checked(day, row, when, None)
+                offered_and_booked += 1
+            else:
+                with pytest.raises(SlotGoneError):
+                    book_into(
+                        day,
+                        row,
+                        when,
+                        None,
+                        at=booking_at(day, None),
+                        provider=provider_for(day.problem),
+                    )
+                refused += 1
+    assert offered_and_booked > 5 and refused > 5
+
+
+def test_a_booking_never_moves_another_promise_even_when_it_squeezes_in() -> None:
+    raw = lunch_day()
+    day = planned_day(raw)
+    # A long job anywhere: whatever place it takes, every other promise holds.
+    row = {"id": "L1", "location_index": 2, "duration_min": 90}
+    answer = offer([day], row, SlotAsk(shape="half_day"), lambda d: provider_for(d.problem))
+    for slot in answer.slots:
+        when = timing(format_clock(slot.start), format_clock(slot.end), False)
+        book_checked(day, row, when, slot.technician_id)
+
+
+def test_impossible_visits_name_their_reason() -> None:
+    near = lunch_day()
+    near["policy"]["service_radius_km"] = 12
+    days = {"plain": planned_day(lunch_day()), "near": planned_day(near)}
+
+    def why(which: str = "plain", **visit: Any) -> tuple[str | None, str | None]:
+        row = {"id": "X1", "location_index": 1, "duration_min": 30, **visit}
+        answer = offer([days[which]], row, SlotAsk(), lambda d: provider_for(d.problem))
+        assert answer.slots == ()
+        return answer.code, answer.reason
+
+    code, reason = why(required_skills=["gas"])
+    assert code == "no_skill" and "'gas'" in (reason or "")
+    code, reason = why(crew_size=3)
+    assert code == "crew_size" and "crew of 3" in (reason or "")
+    code, reason = why("near", location_index=6)
+    assert code == "radius" and "radius 12 km" in (reason or "")
+    # Fits an empty day, but every route holds promises all day long: the span is full.
+    code, reason = why(duration_min=420)
+    assert code == "span_full" and "full on 2026-11-23" in (reason or "")
+    assert "T1, T2" in (reason or "")
+
+
+def test_a_full_span_names_the_first_later_date_with_room() -> None:
+    busy = planned_day(lunch_day())
+    free_raw = lunch_day()
+    free_raw["date"] = "2026-11-24"
+    free_raw["visits"] = []
+    free = day_of(free_raw, plan_day(parse_problem(free_raw), params=QUICK), "pl_y")
+    row = {"id": "X1", "location_index": 1, "duration_min": 420}
+    answer = offer([busy], row, SlotAsk(), lambda d: provider_for(d.problem), later=[free])
+    assert answer.code == "span_full"
+    assert answer.first_date_with_room == date(2026, 11, 24)
+    assert "first date with room is 2026-11-24" in (answer.reason or "")
+    both = offer([busy, free], row, SlotAsk(), lambda d: provider_for(d.problem))
+    assert both.slots and {s.date for s in both.slots} == {date(2026, 11, 24)}
+
+
+def test_grading_prefers_the_customers_technician_and_time() -> None:
+    day = planned_day(lunch_day())
+    row = {"id": "P1", "location_index": 3, "duration_min": 30}
+    plain = offer(
+        [day], row, SlotAsk(shape="appointment", fill="none"), lambda d: provider_for(d.problem)
+    )
+    late = next(s for s in plain.slots if s.start.hour == 16)
+    preferred = offer(
+        [day],
+        {**row, "preferred_technician": "T2"},
+        SlotAsk(shape="appointment", fill="none", preferred=(late.start.time(), late.start.time())),
+        lambda d: provider_for(d.problem),
+    )
+    again = next(s for s in preferred.slots if s.start == late.start)
+    assert again.grade < late.grade
+    assert all(s.technician_id == "T2" or s.grade >= 0 for s in preferred.slots)
+
+
+def test_stored_booking_writes_a_version_like_an_event_batch(store: Store) -> None:
+    visit = {"id": "N1", "location_index": 3, "duration_min": 45, "customer": "New"}
+    answer = slots_stored(store, {"visit": visit, "plan_id": "pl_day", "shape": "appointment"})
+    assert answer.slots and answer.slots[0].version == 1
+    chosen = answer.slots[0]
+    booked = book_stored(
+        store,
+        "pl_day",
+        {"visit": visit, "slot": chosen.slot.model_dump(mode="json", exclude_none=True)},
+        if_match=1,
+    )
+    assert booked.version == 2
+    assert [c.visit_id for c in booked.changes if c.notify] == ["N1"]
+    raw = store.load_problem_of_plan("pl_day", 2)
+    row = next(v for v in raw["visits"] if v["id"] == "N1")
+    assert row["appointment"] == chosen.slot.appointment
+    events = store.load_events("pl_day")
+    assert events[-1]["events"][0]["type"] == "new_visit"
+    stored = store.load_plan("pl_day", 2)
+    assert check_plan(raw, stored, matrix_lookup(raw)).ok
+    # The same appointment again, for another customer: T2's day has moved on.
+    other = {**visit, "id": "N2"}
+    same = {"visit": other, "slot": chosen.slot.model_dump(mode="json", exclude_none=True)}
+    try:
+        again = book_stored(store, "pl_day", same, if_match=1)
+    except BookingRefusedError as error:
+        assert error.http_status == 409
+        assert all(s.version == 2 for s in error.answer.slots)
+    else:  # another technician could still take that time: booked on the latest version
+        assert again.version == 3
+        assert stops_of_doc(again)["N2"] != stops_of_doc(again)["N1"]
+
+
+def stops_of_doc(plan: Any) -> dict[str, str]:
+    return {s.visit_id: r.technician_id for r in plan.routes for s in r.stops}
+
+
+def test_slot_gone_carries_fresh_slots(store: Store) -> None:
+    visit = {"id": "N1", "location_index": 3, "duration_min": 45}
+    # 08:00 sharp at site 3 needs leaving at 07:30: nobody can.
+    request = {"visit": visit, "slot": {"date": "2026-11-23", "appointment": "08:00"}}
+    with pytest.raises(BookingRefusedError) as refused:
+        book_stored(store, "pl_day", request, if_match=1)
+    assert refused.value.answer.slots
+    assert all(s.start[11:16] != "08:00" for s in refused.value.answer.slots)
+    assert store.plan_versions("pl_day") == [1]
+
+
+def test_bad_requests_name_their_fields(store: Store) -> None:
+    with pytest.raises(InputError) as bad:
+        slots_stored(store, {"visit": {"id": "V1", "duration_min": 30, "location_index": 1,
+                                       "window": {"start": "09:00", "end": "10:00"}},
+                             "plan_id": "pl_day"})  # fmt: skip
+    paths = [e.path for e in bad.value.errors]
+    assert "visit.window" in paths and "visit.id" in paths
+    with pytest.raises(InputError) as bad:
+        slots_stored(store, {"visit": {"id": "N", "duration_min": 30}, "shape": "hourly"})
+    assert sorted(e.path for e in bad.value.errors) == ["plan_id", "shape"]
+    with pytest.raises(InputError) as bad:
+        visit = {"id": "N", "duration_min": 30, "location_index": 1}
+        slot = {"date": "2026-11-24", "appointment": "10:00"}
+        book_stored(store, "pl_day", {"visit": visit, "slot": slot})
+    assert [e.path for e in bad.value.errors] == ["slot.date"]
+
+
+def test_booking_after_events_keeps_what_is_done(store: Store) -> None:
+    replan(
+        store, {"at": "10:10", "events": [{"type": "completed", "visit_id": "V1", "at": "09:40"}]}
+    )
+    visit = {"id": "N1", "location_index": 1, "duration_min": 30}
+    answer = slots_stored(store, {"visit": visit, "plan_id": "pl_day", "shape": "appointment"})
+    assert answer.slots
+    assert min(s.start[11:16] for s in answer.slots) >= "10:30"
+    before = store.load_plan("pl_day")
+    booked = book_stored(
+        store,
+        "pl_day",
+        {"visit": visit, "slot": answer.slots[0].slot.model_dump(mode="json", exclude_none=True)},
+    ).model_dump(mode="json")
+    old = {s["visit_id"]: s for r in before["routes"] for s in r["stops"]}
+    new = {s["visit_id"]: s for r in booked["routes"] for s in r["stops"]}
+    assert new["V1"] == old["V1"]  # done: untouched
+    for visit_id, stop in old.items():
+        assert new[visit_id]["promised_window"] == stop["promised_window"]
+    assert copy.deepcopy(booked["at"])[11:16] == "10:10"
+
+
+def test_the_contracts_examples_match_the_schemas() -> None:
+    import json
+    import re
+
+    from dispatch.booking.schema import SlotRequestIn, SlotsOut
+
+    text = (Path(__file__).parents[2] / "docs/contract.md").read_text(encoding="utf-8")
+    section = text[text.index("## Slots and booking") : text.index("## Errors")]
+    request, answer = re.findall(r"```json\n(.*?)```", section, re.DOTALL)
+    assert SlotRequestIn.model_validate(json.loads(request)).shape == "two_hours"
+    assert SlotsOut.model_validate(json.loads(answer)).slots[0].slot.window is not None
+
+
+@pytest.mark.slow
+def test_every_slot_of_a_realistic_day_is_bookable_and_keeps_every_promise() -> None:
+    """A generated day (skills, crews, breaks, appointments, urgent deadlines, geodesic
+    travel): each slot offered to new visits is booked on a copy and passes the checker."""
+    from benchmarks.dayset import generate_day
+    from dispatch.desk.solve import check_day
+
+    raw = generate_day(40, 11)
+    day = planned_day(raw)
+    provider = provider_for(day.problem)
+    rng = random.Random(5)
+    booked = 0
+    for k, near in enumerate(rng.sample(raw["visits"], 3)):
+        row = {
+            "id": f"G{k}",
+            "location": {"lat": near["location"]["lat"] + 0.003, "lon": near["location"]["lon"]},
+            "duration_min": 45,
+            "required_skills": near.get("required_skills", []),
+        }
+        for shape in SHAPES:
+            answer = offer([day], row, SlotAsk(shape=shape, limit=200), lambda _: provider)
+            for slot in answer.slots:
+                when = timing(format_clock(slot.start), format_clock(slot.end), slot.appointment)
+                made = book_into(
+                    day, row, when, slot.technician_id, at=booking_at(day, None), provider=provider
+                )
+                report = check_day(
+                    made.raw, made.problem, document(day, made.plan, made.raw), provider
+                )
+                assert report.ok, (shape, slot, report.violations)
+                assert_promises_kept(day.plan, made.plan, row["id"])
+                booked += 1
+    assert booked > 10
+
+
+def parts_day() -> dict[str, Any]:
+    """Two technicians on a line of sites; T1's van holds a valve and the only thermostat,
+    the depot (site 4) three valves, T2 is based there; V1, V4 and V5 need a valve each: each way
+    a valve can come (T1's van, a call at the depot, T2's morning load) is a node of its own."""
+    from tests.dispatch.test_parts import depot, make_day, tech, visit
+
+    van = [{"part": "TH-9", "quantity": 1}, {"part": "VLV-3", "quantity": 1}]
+    return make_day(
+        [tech("T1", 0, van_stock=van), tech("T2", 4)],
+        [
+            visit("V1", 3, "VLV-3"),
+            visit("V2", 1),
+            visit("V3", 2, "TH-9"),
+            visit("V4", 1, "VLV-3", window={"start": "08:00", "end": "09:00"}),
+            visit("V5", 5, "VLV-3"),
+        ],
+        depots=[depot(stock=[{"part": "VLV-3", "quantity": 3}])],
+    )
+
+
+def test_booking_on_a_parts_day_reads_each_stop_the_way_its_parts_came_and_keeps_stock() -> None:
+    from dispatch.booking.day import BookingDay
+    from dispatch.stock import stock_shortfalls
+
+    day = planned_day(parts_day())
+    assert any(route.depot_stops for route in day.plan.routes), "the day calls at the depot"
+    new = parse_problem(
+        {**parts_day(), "visits": [{"id": "N0", "location_index": 2, "duration_min": 5}]}
+    ).visits[0]
+    midnight = day.problem.midnight
+    booking = BookingDay.of(day.problem, day.plan, new, midnight, provider_for(day.problem))
+    assert booking.unreadable == frozenset() and len(booking.routes) == len(day.plan.routes)
+    # Each stop is read the way its parts came in the plan: T2 loaded both valves at the depot
+    # in the morning (one call before leaving), T1's valve came from the van.
+    ways = {}
+    for vehicle, (nodes, _) in booking.routes.items():
+        for node in nodes:
+            option = booking.id_map.option(node)
+            way = "none" if option is None else "van" if option.depot is None else "call"
+            if option is not None and option.morning:
+                way = "morning"
+            ways[booking.id_map.visit(node).id] = (booking.id_map.technician(vehicle).id, way)
+    assert ways == {
+        "V4": ("T1", "van"),
+        "V3": ("T1", "van"),
+        "V2": ("T1", "none"),
+        "V1": ("T2", "morning"),
+        "V5": ("T2", "morning"),
+    }
+    offered: dict[str, int] = {}
+    rows: list[dict[str, Any]] = [
+        {"id": "N1", "location_index": 2, "duration_min": 30},
+        # the last valve: the depot's third (T2 loaded two); no van has one left
+        {"id": "N2", "location_index": 4, "duration_min": 30, "parts": [{"part": "VLV-3"}]},
+        # the only thermostat is in T1's van and V3 uses it: nobody can take this one
+        {"id": "N3", "location_index": 1, "duration_min": 30, "parts": [{"part": "TH-9"}]},
+    ]
+    for row in rows:
+        answer = offer(
+            [day], row, SlotAsk(shape="two_hours", limit=50), lambda d: provider_for(d.problem)
+        )
+        offered[row["id"]] = len(answer.slots)
+        for slot in answer.slots:
+            when = timing(format_clock(slot.start), format_clock(slot.end), slot.appointment)
+            plan = book_checked(day, row, when, slot.technician_id)  # the checker counts stock
+            booked = parse_problem(
+                {**parts_day(), "visits": [*parts_day()["visits"], {**row, **when}]}
+            )
+            assert stock_shortfalls(booked, plan) == ()
+    # Every route that calls at the depot is still read (a route not read takes no booking).
+    assert offered["N1"] > 0 and offered["N2"] > 0
+    assert offered["N3"] == 0

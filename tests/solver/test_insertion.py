@@ -1,0 +1,137 @@
+"""``solver.insertion``: where one more node fits into a route, checked by hand on a line and
+against the OR-Tools model itself (``schedule``) on random routes with breaks."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import pytest
+
+from solver import BreakRule, Instance, Vehicle, schedule
+from solver.insertion import forward_states, insertions, route_holds
+from solver.model import build_routing_model
+from solver.search import _exact_search
+from tests.solver.instances import DAY, HOUR, grid_instance, line_instance
+
+
+def test_insertion_on_a_line_by_hand() -> None:
+    # Depot 0; nodes at 100 s, 200 s, 300 s; service 60 s; node 1 must start at 400 exactly.
+    instance = line_instance(
+        [100, 200, 300],
+        windows=[(0, 10_000), (400, 400), (0, 10_000)],
+        service=60,
+    )
+    assert route_holds(instance, 0, [0, 1])
+    # Node 2 (at 300) fits before node 0? start 0 -> 300, serve till 360, back to 100 at 560,
+    # then 1 at 400: no. After node 1 (left at 460, at 300 by 560): yes, 360 s of detour? no:
+    # 200 -> 300 -> depot (0) instead of 200 -> depot: 100 + 300 - 200 = 200 s added.
+    found = insertions(instance, 0, [0, 1], 2, [[(0, 10_000)]])[0]
+    assert [(f.position, f.service_start_s, f.added_travel_s) for f in found] == [(2, 560, 200)]
+    assert found[0].added_distance_m == 2000
+    # Asked to start by 500, it no longer fits anywhere.
+    assert insertions(instance, 0, [0, 1], 2, [[(0, 500)]]) == [[]]
+    # The first position is not tried when the route's start is done.
+    assert insertions(instance, 0, [0, 1], 2, [[(0, 10_000)]], first_position=3) == [[]]
+
+
+def test_a_break_must_fit_in_some_gap() -> None:
+    lunch = (BreakRule(300, 300, 200),)
+    instance = line_instance(
+        [100, 100],
+        windows=[(100, 100), (0, 10_000)],
+        service=150,
+        vehicles=(Vehicle(0, 0, 0, 1000, breaks=lunch),),
+    )
+    # Node 0 served 100-250, break 300-500, then node 1 (same place) at 500: back at 750.
+    assert route_holds(instance, 0, [0])
+    found = insertions(instance, 0, [0], 1, [[(0, 10_000)], [(250, 290)]])
+    assert [f.service_start_s for f in found[0]] == [500]
+    # Between 250 and 290 it would overlap the lunch that cannot move: no place.
+    assert found[1] == []
+    states = forward_states(instance, 0, [0])
+    assert states[1] == (100, 2**62)
+
+
+def test_capacity_refuses_an_insertion() -> None:
+    instance = line_instance(
+        [10, 20],
+        demand=[[3], [2]],
+        vehicles=(Vehicle(0, 0, 0, 10_000, capacity=(4,)),),
+    )
+    assert insertions(instance, 0, [0], 1, [[(0, 10_000)]]) == [[]]
+
+
+def _model_accepts(instance: Instance, routes: list[list[int]]) -> bool:
+    """Whether the OR-Tools model of ``instance`` accepts exactly ``routes``."""
+    handles = build_routing_model(instance)
+    handles.routing.CloseModelWithParameters(_exact_search())
+    return handles.routing.ReadAssignmentFromRoutes(routes, True) is not None
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5, 6])
+def test_agrees_with_the_model_on_random_insertions(seed: int) -> None:
+    """Every insertion said feasible is timed by OR-Tools; every one said infeasible is refused
+    by it (the one feasibility and the model agree)."""
+    rng = np.random.default_rng(seed)
+    instance = grid_instance(14, 1, seed=seed, breaks=True)
+    instance = replace(
+        instance,
+        vehicles=(
+            Vehicle(0, 0, 0, DAY, capacity=(99,), breaks=(BreakRule(3 * HOUR, 5 * HOUR, 1800),)),
+        ),
+    )
+    # A route of the nodes that fit, built greedily in window order.
+    order = sorted(range(instance.n_nodes), key=lambda n: int(instance.window_s[n, 0]))
+    route: list[int] = []
+    for node in order[:-4]:
+        if route_holds(instance, 0, [*route, node]):
+            route.append(node)
+    agreed = 0
+    for node in order[-4:]:
+        for _ in range(3):
+            low = int(rng.integers(0, DAY - HOUR))
+            asked = (low, low + int(rng.integers(0, 2 * HOUR)))
+            trial = replace(
+                instance,
+                window_s=np.where(
+                    np.arange(instance.n_nodes)[:, None] == node,
+                    np.array(asked, dtype=np.int64)[None, :],
+                    instance.window_s,
+                ),
+            )
+            found = {f.position for f in insertions(trial, 0, route, node, [[asked]])[0]}
+            for position in range(len(route) + 1):
+                routes = [[*route[:position], node, *route[position:]]]
+                holds = _model_accepts(trial, routes)
+                assert holds == (position in found), (seed, node, asked, position)
+                agreed += 1
+    assert agreed > 20
+    # And the model times a found insertion with the node where the insertion said.
+    node = order[-1]
+    places = insertions(instance, 0, route, node, [instance.windows(node)])[0]
+    assert places
+    for best in places:
+        timed = schedule(instance, [[*route[: best.position], node, *route[best.position :]]])
+        assert timed.routes[0].cumul_s[best.position] == best.service_start_s
+
+
+def test_a_commodity_used_up_never_goes_below_zero() -> None:
+    if "stock_delta" not in Instance.__dataclass_fields__:
+        pytest.skip("this solver has no commodities")
+    base = line_instance([10, 20, 30], windows=[(0, 10_000)] * 3)
+    # One part on the van; nodes 0 and 2 each use one, node 1 uses none.
+    stock: dict[str, Any] = {
+        "stock_delta": np.array([[-1], [0], [-1]], dtype=np.int64),
+        "stock_start": np.array([[1]], dtype=np.int64),
+    }
+    instance = replace(base, **stock)
+    assert route_holds(instance, 0, [0, 1])
+    assert insertions(instance, 0, [0], 2, [[(0, 10_000)]]) == [[]]
+    assert [f.position for f in insertions(instance, 0, [0], 1, [[(0, 10_000)]])[0]] == [0, 1]
+    for position in range(2):
+        route = [0]
+        route.insert(position, 2)
+        assert not _model_accepts(instance, [route])
+    assert _model_accepts(instance, [[1, 0]]) and _model_accepts(instance, [[0, 1]])
