@@ -321,6 +321,19 @@ def _print_summary(plan: PlanOut, report: CheckReport) -> None:
             f"{route.utilisation:.0%}",
         )
     out.print(table)
+    if plan.pick_lists:
+        picks = Table(title=f"Pick lists ({len(plan.pick_lists)}: spare parts taken at depots)")
+        for name in ("depot", "technician", "when", "parts"):
+            picks.add_column(name)
+        for pick in plan.pick_lists:
+            _add_row(
+                picks,
+                pick.depot_id,
+                pick.technician_id,
+                "before leaving" if pick.before_leaving else format_iso_clock(pick.arrival),
+                ", ".join(f"{item.quantity} x {item.part}" for item in pick.parts),
+            )
+        out.print(picks)
     if plan.unassigned:
         counts = Counter(item.code for item in plan.unassigned)
         by_code = ", ".join(f"{code} {count}" for code, count in sorted(counts.items()))

@@ -301,3 +301,22 @@ def test_what_a_user_typed_is_shown_as_typed_never_read_as_markup(tmp_path: Path
     bad.write_text(json.dumps({**day, "date": "[/]"}), encoding="utf-8")
     refused = CliRunner().invoke(app, ["validate", str(bad)], env=env)
     assert refused.exit_code == 2 and "[/]" in refused.output
+
+
+def test_solve_lists_the_stores_pick_lists_of_a_parts_day(tmp_path: Path) -> None:
+    example = Path(__file__).parents[2] / "examples" / "parts-day.json"
+    out = tmp_path / "plan.json"
+    result = runner.invoke(
+        app, ["solve", str(example), "-o", str(out), "--time-limit", "2"], terminal_width=200
+    )
+    assert result.exit_code == 0, result.output
+    plan = json.loads(out.read_text(encoding="utf-8"))
+    assert plan["pick_lists"], "the example's day calls at a depot"
+    assert f"Pick lists ({len(plan['pick_lists'])}" in result.output
+    for pick in plan["pick_lists"]:
+        parts = ", ".join(f"{item['quantity']} x {item['part']}" for item in pick["parts"])
+        row = re.search(
+            rf"{pick['depot_id']}\s+│\s+{pick['technician_id']}\s+│[^│]+│\s+{re.escape(parts)}",
+            result.output,
+        )
+        assert row, (pick, result.output)
