@@ -41,7 +41,7 @@ from typing import Any
 
 from benchmarks.dayset import generate_day
 from benchmarks.results import record
-from benchmarks.throughput import FIELDROUTE, call, running, services
+from benchmarks.throughput import api_key, call, running, services
 from dispatch.contract.validate import parse_problem
 from dispatch.desk.solve import check_day, solve_day
 from dispatch.planning import Progress, SolveParams
@@ -135,17 +135,7 @@ def run_fanned_out(raw: dict[str, Any], time_limit_s: float, workers: int) -> di
             "FIELDROUTE_JOB_TIME_LIMIT_MAX_S": str(max(600.0, time_limit_s)),
             "FIELDROUTE_MAX_UPLOAD_MB": "100",
         }
-        key = (
-            subprocess.run(
-                [FIELDROUTE, "apikey", "create", "bench-regions"],
-                env=env,
-                check=True,
-                capture_output=True,
-                text=True,
-            )
-            .stdout.strip()
-            .splitlines()[-1]
-        )
+        key = api_key(env, "bench-regions")
         log_dir = Path(f"/tmp/fieldroute-bench-regions-{workers}")
         log_dir.mkdir(exist_ok=True)
         with running(env, workers, log_dir):

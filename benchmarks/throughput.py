@@ -27,7 +27,7 @@ from typing import Any
 from benchmarks.dayset import generate_day
 from benchmarks.results import record
 
-__all__ = ["API_PORT", "call", "main", "run_setup", "running", "services"]
+__all__ = ["API_PORT", "api_key", "call", "main", "run_setup", "running", "services"]
 
 ROOT = Path(__file__).resolve().parents[1]
 FIELDROUTE = str(Path(sys.executable).parent / "fieldroute")
@@ -64,6 +64,14 @@ def call(method: str, path: str, key: str, body: Any = None) -> Any:
     )
     with urllib.request.urlopen(request, timeout=60) as answer:
         return json.loads(answer.read())
+
+
+def api_key(env: dict[str, str], name: str) -> str:
+    """A new dispatcher key named ``name`` in the store ``env`` points at."""
+    created = subprocess.run(
+        [FIELDROUTE, "apikey", "create", name], env=env, check=True, capture_output=True, text=True
+    )
+    return created.stdout.strip().splitlines()[-1]
 
 
 @contextmanager
@@ -121,17 +129,7 @@ def run_setup(
             "FIELDROUTE_BROKER_URL": services("redis-url"),
             "FIELDROUTE_JOB_TIME_LIMIT_MAX_S": "600",
         }
-    key = (
-        subprocess.run(
-            [FIELDROUTE, "apikey", "create", f"bench-{name}"],
-            env=env,
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        .stdout.strip()
-        .splitlines()[-1]
-    )
+    key = api_key(env, f"bench-{name}")
     log_dir = Path(f"/tmp/fieldroute-bench-{name.replace(' ', '-')}")
     log_dir.mkdir(exist_ok=True)
     with running(env, celery_workers, log_dir):
