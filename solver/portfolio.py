@@ -10,7 +10,9 @@ OR-Tools objective (``solver.cost.route_cost``); OR-Tools then searches on from 
 OR-Tools, its timed solution is the answer as it is. So the answer is never worse than the
 cheaper seed. A seeding search that fails or runs past its grace only loses its seed; where no
 second process may be started (a daemonic process), the two take turns, each with half the
-time. Nothing here builds a model or searches itself.
+time. On a short budget (``ALONE_BELOW_S``) a day only VROOM can seed is searched by this
+process alone: there a second process costs more than it gains. Nothing here builds a model or
+searches itself.
 
 Each race is logged at INFO on this module's logger (``solver.portfolio``) as it ends, with
 ``extra`` fields ``seed_costs`` (a list of ``(strategy, cost)``, one per seed produced) and
@@ -30,6 +32,7 @@ from functools import partial
 from solver.cost import route_cost
 from solver.instance import Instance
 from solver.params import (
+    ALONE_BELOW_S,
     MIN_POLISH_S,
     MIN_SEEDING_S,
     POLISH_SHARE,
@@ -204,8 +207,10 @@ def race(
     (``vroom-short-then-ortools`` here) leave only ``MIN_POLISH_S``. The side process's seed is
     waited for until ``SEED_GRACE_S`` past the seeding deadline. Where no second process may be
     started, the side's search runs first, then this process's, each with half the time (or,
-    reproducible, half the work). With ``params.reproducible`` the searches count work worth
-    the seeding time, and the deadline only caps them.
+    reproducible, half the work). A day only VROOM can seed, on a budget below
+    ``ALONE_BELOW_S``, has one search only, here: VROOM's full search then OR-Tools, for the
+    whole budget. With ``params.reproducible`` the searches count work worth the seeding time,
+    and the deadline only caps them.
 
     Parameters
     ----------
@@ -233,17 +238,18 @@ def race(
     started = clock.monotonic() if started is None else started
     pair = strategies_for(instance, params)
     here = None if pair is None else pair[0]
-    polish_s = (
-        MIN_POLISH_S
-        if here is not None and here.ends_in_ortools
-        else max(MIN_POLISH_S, POLISH_SHARE * params.time_limit_s)
-    )
+    alone = _searches_alone(here, params)
+    if alone:  # VROOM's full search ends in OR-Tools' own: the whole budget is its
+        polish_s = 0.0
+    elif here is not None and here.ends_in_ortools:
+        polish_s = MIN_POLISH_S
+    else:
+        polish_s = max(MIN_POLISH_S, POLISH_SHARE * params.time_limit_s)
     seeding_s = params.time_limit_s - polish_s - (clock.monotonic() - started)
     if pair is None or seeding_s <= MIN_SEEDING_S:
         return None
     here, side = pair
     deadline = clock.time() + seeding_s
-    work_s = seeding_s if params.reproducible else None
     if params.reproducible:
         deadline = clock.time() + params.time_limit_s - (clock.monotonic() - started) - polish_s
 
@@ -258,21 +264,11 @@ def race(
             tell(Progress(clock.monotonic() - started, cost, placed, instance.n_nodes, kept))
 
     seeds: list[Seed] = []
-    with _SideProcess() as pool:
-        if pool is None:
-            half = deadline if work_s is not None else clock.time() + seeding_s / 2
-            half_work = None if work_s is None else work_s / 2
-            seeds.extend(_guarded(side, instance, half, params.seed + 1, half_work))
-            seeds.extend(_guarded(here, instance, deadline, params.seed, half_work, report))
-        else:
-            future = pool.submit(run_strategy, side, instance, deadline, params.seed + 1, work_s)
-            seeds.extend(_guarded(here, instance, deadline, params.seed, work_s, report))
-            wait_s = max(0.0, deadline - clock.time()) + SEED_GRACE_S
-            try:
-                seeds.append(future.result(timeout=wait_s))
-            except Exception as error:  # a failed side search only loses its seed
-                logger.warning("seeding search %s gave no routes: %r", side, error)
-                future.cancel()
+    if alone:
+        full = Strategy.VROOM_FULL_THEN_ORTOOLS
+        seeds.extend(_guarded(full, instance, deadline, params.seed, None, report))
+    else:
+        seeds.extend(_side_by_side(here, side, instance, params, deadline, seeding_s, report))
     if not seeds:
         return None
     raced = Race(tuple(seeds), tuple(route_cost(instance, seed.routes) for seed in seeds))
@@ -297,6 +293,37 @@ def race(
     return raced
 
 
+def _side_by_side(
+    here: Strategy,
+    side: Strategy,
+    instance: Instance,
+    params: SolveParams,
+    deadline: float,
+    seeding_s: float,
+    report: Report | None,
+) -> list[Seed]:
+    """The seeds of ``here`` (this process) and ``side`` (a spawned one) until ``deadline``;
+    where no second process may be started, one after the other, each with half the time."""
+    work_s = seeding_s if params.reproducible else None
+    seeds: list[Seed] = []
+    with _SideProcess() as pool:
+        if pool is None:
+            half = deadline if work_s is not None else clock.time() + seeding_s / 2
+            half_work = None if work_s is None else work_s / 2
+            seeds.extend(_guarded(side, instance, half, params.seed + 1, half_work))
+            seeds.extend(_guarded(here, instance, deadline, params.seed, half_work, report))
+        else:
+            future = pool.submit(run_strategy, side, instance, deadline, params.seed + 1, work_s)
+            seeds.extend(_guarded(here, instance, deadline, params.seed, work_s, report))
+            wait_s = max(0.0, deadline - clock.time()) + SEED_GRACE_S
+            try:
+                seeds.append(future.result(timeout=wait_s))
+            except Exception as error:  # a failed side search only loses its seed
+                logger.warning("seeding search %s gave no routes: %r", side, error)
+                future.cancel()
+    return seeds
+
+
 def _guarded(
     strategy: Strategy,
     instance: Instance,
@@ -311,6 +338,18 @@ def _guarded(
     except Exception as error:  # OR-Tools searches on without this seed
         logger.warning("seeding search %s gave no routes: %r", strategy, error)
         return []
+
+
+def _searches_alone(here: Strategy | None, params: SolveParams) -> bool:
+    """Whether a day only VROOM can seed is searched by this process alone, VROOM's full
+    search then OR-Tools: on a budget below ``ALONE_BELOW_S`` (a reproducible run keeps its
+    two searches, which count work, not time)."""
+    return (
+        here is not None
+        and here.ends_in_ortools
+        and not params.reproducible
+        and params.time_limit_s < ALONE_BELOW_S
+    )
 
 
 class _SideProcess:

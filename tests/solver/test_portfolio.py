@@ -24,6 +24,7 @@ from solver import (
     solve,
 )
 from solver.cost import route_cost
+from solver.params import ALONE_BELOW_S
 from solver.portfolio import race, strategies_for
 from solver.seeders import SEEDER_BY_NAME, Routes, installed_seeders
 from solver.strategies import Strategy
@@ -291,13 +292,37 @@ def test_with_breaks_two_vroom_led_searches_race_and_the_cheaper_is_the_answer(
     race_log: pytest.LogCaptureFixture,
 ) -> None:
     instance = grid_instance(25, 4, breaks=True, preferences=True)
-    solution = solve(instance, SolveParams(time_limit_s=3))
+    solution = solve(instance, SolveParams(time_limit_s=ALONE_BELOW_S + 0.5))
     ((seed_costs, chosen),) = races(race_log)
     costs = dict(seed_costs)
     assert sorted(costs) == ["vroom-full-then-ortools", "vroom-short-then-ortools"]
     # Both end in OR-Tools' own model: the cheaper one's timed solution is the answer as it is.
     assert solution.objective == costs[chosen] == min(costs.values())
     assert solution.dropped == ()
+
+
+@needs_both
+def test_with_breaks_on_a_short_budget_one_search_runs_here_for_the_whole_budget(
+    race_log: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No side process is started: a second process costs more than it gains on so short a
+    # budget (ALONE_BELOW_S).
+    started: list[bool] = []
+    monkeypatch.setattr(
+        "solver.portfolio.ProcessPoolExecutor",
+        lambda *args, **kwargs: started.append(True),
+    )
+    instance = grid_instance(25, 4, breaks=True, preferences=True)
+    params = SolveParams(time_limit_s=ALONE_BELOW_S / 2)
+    solution = solve(instance, params)
+    ((seed_costs, chosen),) = races(race_log)
+    assert [strategy for strategy, _ in seed_costs] == ["vroom-full-then-ortools"] == [chosen]
+    assert started == []
+    assert solution.objective == seed_costs[0][1] and solution.dropped == ()
+    assert_routes_fit(instance, [list(route.nodes) for route in solution.routes])
+    # A reproducible run keeps its two searches, which count work, not time.
+    assert race(instance, dataclasses.replace(params, reproducible=True)) is not None
+    assert len(races(race_log)[-1][0]) == 2
     assert_routes_fit(instance, [list(route.nodes) for route in solution.routes])
 
 
