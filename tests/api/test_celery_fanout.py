@@ -129,10 +129,11 @@ def test_a_day_of_regions_fans_out_to_both_workers_and_its_last_region_joins_the
     first, second = big
     assert first.started_at < second.finished_at and second.started_at < first.finished_at  # type: ignore[operator]
     shares = [BUDGET_S * p.visits_total / VISITS for p in big]
-    assert all(0.9 * share <= p.elapsed_s for p, share in zip(big, shares, strict=True)), [
+    # A share is a cap: a search may end sooner (a short budget's single search does), never
+    # later than its share and the finishing a region's plan takes.
+    assert all(p.elapsed_s < share + 1.0 for p, share in zip(big, shares, strict=True)), [
         p.elapsed_s for p in big
     ]
-    assert all(p.elapsed_s < BUDGET_S for p in big), [p.elapsed_s for p in big]
     # The joined plan serves both centres, passes the independent checker, and is the job's.
     served = {stop["visit_id"] for route in plan["routes"] for stop in route["stops"]}
     assert {visit.split("-")[0] for visit in served} == {"R1", "R2"}
@@ -143,7 +144,7 @@ def test_a_day_of_regions_fans_out_to_both_workers_and_its_last_region_joins_the
     assert plan["kpis"]["assigned"] == len(served) == done["progress"]["visits_placed"]
     assert len(served) == sum(p.visits_placed or 0 for p in parts)
     assert done["progress"]["first_plan_s"] is not None
-    assert 0.9 * min(shares) <= done["progress"]["first_plan_s"] <= done["progress"]["elapsed_s"]
+    assert 0 < done["progress"]["first_plan_s"] <= done["progress"]["elapsed_s"]
     assert (done["progress"]["regions_total"], done["progress"]["regions_done"]) == (3, 3)
     ended = load_job(running, job["id"])
     assert (ended.regions_total, ended.regions_done) == (3, 3)
