@@ -49,13 +49,14 @@ SEED = 2026
 SOLVERS = ("ours", "ours-unseeded", "vroom")
 
 
-def plan_with_vroom(problem: Problem, time_limit_s: float) -> Plan:
-    """VROOM's plan of ``problem``: its routes on our instance, timed and decoded by the engine.
+def plan_with_vroom(problem: Problem, time_limit_s: float, threads: int = 1) -> Plan:
+    """VROOM's plan of ``problem``: its routes on our instance (``threads`` threads), timed
+    and decoded by the engine.
 
     Raises ``solver.SolverError`` if a VROOM route breaks one of the engine's rules.
     """
     instance, id_map = compile_problem(problem, provider_for(problem))
-    solution = schedule(instance, vroom_routes(instance, time_limit_s))
+    solution = schedule(instance, vroom_routes(instance, time_limit_s, threads=threads))
     visits = {visit.id: visit for visit in problem.visits}
     plan = with_promises(decode(solution, id_map), visits, problem.policy)
     return replace(plan, kpis=compute_kpis(problem, plan))

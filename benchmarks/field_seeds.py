@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks.dayset import generate_day
+from benchmarks.field_days import plan_with_vroom
 from benchmarks.results import record
 from benchmarks.townset import AREAS, generate_town_day
 from dispatch.contract.serialize import plan_document
@@ -48,13 +49,10 @@ from dispatch.contract.validate import parse_problem
 from dispatch.model import Plan, Problem
 from dispatch.planning import SolveParams, plan_day
 from dispatch.planning.compile import compile_problem
-from dispatch.planning.decode import decode
-from dispatch.planning.kpi import compute_kpis
-from dispatch.planning.promise import with_promises
 from dispatch.travel import pair_lookup, provider_for
 from dispatch.units import duration_to_s
 from dispatch.verify import check_plan
-from solver import Instance, schedule
+from solver import Instance
 from solver.seeders import vroom_routes
 
 __all__ = ["MAKES", "SOLVERS", "WEIGHT", "generate", "main", "run_one"]
@@ -113,7 +111,7 @@ def run_one(
             "wall_s": time.perf_counter() - started,
         }
     if solver == "vroom-ours":
-        plan = _plan_with_vroom(problem, budget_s, vroom_threads)
+        plan = plan_with_vroom(problem, budget_s, vroom_threads)
     elif solver == "ours":
 
         def on_draft(draft: Plan) -> None:
@@ -149,14 +147,6 @@ def _weighted(plan: Plan, priority: Mapping[str, str]) -> int:
         for stop in route.stops
         if stop.visit_id is not None
     )
-
-
-def _plan_with_vroom(problem: Problem, budget_s: float, threads: int) -> Plan:
-    instance, id_map = compile_problem(problem, provider_for(problem))
-    solution = schedule(instance, vroom_routes(instance, budget_s, threads=threads))
-    visits = {visit.id: visit for visit in problem.visits}
-    plan = with_promises(decode(solution, id_map), visits, problem.policy)
-    return replace(plan, kpis=compute_kpis(problem, plan))
 
 
 def _vroom_own_weighted(
