@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +40,6 @@ from tests.api.test_celery_jobs import (
 VISITS = 600
 #: The job's budget; each region searches for its share of it by its visits.
 BUDGET_S = 4.0
-NEVER = datetime.max.replace(tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
@@ -219,11 +217,14 @@ def test_a_region_that_fails_fails_its_job_with_the_regions_reason(
     # A region that starts after its job failed drops out at once, saying so.
     dropped = REGION_DROPPED.format(job_id=job["id"])
     assert NO_ROADS in {p.error for p in parts} <= {NO_ROADS, dropped}
-    first = min((p for p in parts if p.error == NO_ROADS), key=lambda p: p.finished_at or NEVER)
-    assert first.region is not None
-    assert failed["error"] == REGION_FAILED.format(
-        region=first.region + 1, regions=3, visits=first.visits_total, error=NO_ROADS
-    )
+    # Two regions may fail in the same instant on two workers: the job carries the reason of
+    # whichever failed it first, so it names one of the regions that did fail, in full.
+    reasons = {
+        REGION_FAILED.format(region=p.region + 1, regions=3, visits=p.visits_total, error=NO_ROADS)
+        for p in parts
+        if p.error == NO_ROADS and p.region is not None
+    }
+    assert failed["error"] in reasons, (failed["error"], reasons)
     missing = service.client.get(f"/v1/plans/{failed['plan_id']}", headers=service.auth)
     assert missing.status_code == 404
     # A region is not retried on its own; its job is, and fans out afresh.
