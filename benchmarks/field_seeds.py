@@ -7,8 +7,8 @@ each in a fresh process:
 - ``ours``: the engine's defaults (``dispatch.planning.plan_day``), drafts on, so the time at
   which its best plan first reached VROOM's (``match s``) is known;
 - ``vroom-ours``: VROOM on the engine's compiled instance, so under our appointment rule (at the
-  door by T-5 and held from then), at the exploration level that fits the budget
-  (``solver.seeders.vroom_level``), with ``--vroom-threads`` threads; its routes are timed and
+  door by T-5 and held from then), with ``--vroom-threads`` threads, at the exploration level
+  that fits the budget on them (``solver.seeders.vroom_level``); its routes are timed and
   decoded by the engine and judged by the independent checker, as ours are;
 - ``vroom-own``: VROOM under its own looser rule: an appointment is a window ``[T-10, T]`` in
   which service starts on arrival, no holding; its own routes are counted as VROOM returns

@@ -17,6 +17,8 @@ from solver.seeders.registry import SEEDERS
 
 __all__ = [
     "ALONE_BELOW_S",
+    "ALONE_VROOM_THREADS",
+    "ALONE_WHEN_VROOM_TOP_WITHIN",
     "FIRST_SOLUTION",
     "METAHEURISTIC",
     "MIN_POLISH_S",
@@ -74,6 +76,15 @@ MIN_SEEDING_S = 0.5
 #: makers of day at 250 and 800 visits, the search alone served 0.6 % more priority-weighted
 #: visits on average (10 days of 12); at 5 s 0.2 % more; at 10 s the two were level.
 ALONE_BELOW_S = 5.0
+#: A day only VROOM can seed is also searched alone when VROOM's most thorough level, on
+#: ``ALONE_VROOM_THREADS`` threads, is expected to end within this share of the budget (small
+#: days): both racers would reach that level at once, and alone its routes are a plan in
+#: well under a second instead of when the race ends.
+ALONE_WHEN_VROOM_TOP_WITHIN = 0.1
+#: VROOM's threads when this process searches alone (``ALONE_BELOW_S``): the two cores the
+#: race would otherwise share, where the machine has them. VROOM explores its starts in
+#: parallel, so a level ends in about half the time and a higher one fits the budget.
+ALONE_VROOM_THREADS = 2
 #: How long past the seeding deadline a seeding search still running in the side process is
 #: waited for (VROOM's timeout is approximate).
 SEED_GRACE_S = 1.0

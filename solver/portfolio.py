@@ -11,8 +11,8 @@ OR-Tools, its timed solution is the answer as it is. So the answer is never wors
 cheaper seed. A seeding search that fails or runs past its grace only loses its seed; where no
 second process may be started (a daemonic process), the two take turns, each with half the
 time. On a short budget (``ALONE_BELOW_S``) a day only VROOM can seed is searched by this
-process alone: there a second process costs more than it gains. Nothing here builds a model or
-searches itself.
+process alone, VROOM on both cores: there a second process costs more than it gains.
+Nothing here builds a model or searches itself.
 
 Each race is logged at INFO on this module's logger (``solver.portfolio``) as it ends, with
 ``extra`` fields ``seed_costs`` (a list of ``(strategy, cost)``, one per seed produced) and
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import time as clock
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -33,6 +34,8 @@ from solver.cost import route_cost
 from solver.instance import Instance
 from solver.params import (
     ALONE_BELOW_S,
+    ALONE_VROOM_THREADS,
+    ALONE_WHEN_VROOM_TOP_WITHIN,
     MIN_POLISH_S,
     MIN_SEEDING_S,
     POLISH_SHARE,
@@ -43,7 +46,7 @@ from solver.params import (
 from solver.parts import solve_in_parts
 from solver.result import Progress, Solution
 from solver.search import search
-from solver.seeders import installed_seeders, seedable
+from solver.seeders import VROOM_SECONDS_AT_250, installed_seeders, seedable, vroom_seconds
 from solver.strategies import Report, Seed, Strategy, run_strategy
 
 __all__ = ["Race", "race", "solve", "strategies_for"]
@@ -238,7 +241,7 @@ def race(
     started = clock.monotonic() if started is None else started
     pair = strategies_for(instance, params)
     here = None if pair is None else pair[0]
-    alone = _searches_alone(here, params)
+    alone = _searches_alone(here, instance, params)
     if alone:  # VROOM's full search ends in OR-Tools' own: the whole budget is its
         polish_s = 0.0
     elif here is not None and here.ends_in_ortools:
@@ -266,7 +269,8 @@ def race(
     seeds: list[Seed] = []
     if alone:
         full = Strategy.VROOM_FULL_THEN_ORTOOLS
-        seeds.extend(_guarded(full, instance, deadline, params.seed, None, report))
+        threads = min(ALONE_VROOM_THREADS, _cores())
+        seeds.extend(_guarded(full, instance, deadline, params.seed, None, report, threads))
     else:
         seeds.extend(_side_by_side(here, side, instance, params, deadline, seeding_s, report))
     if not seeds:
@@ -331,25 +335,40 @@ def _guarded(
     seed: int,
     work_s: float | None,
     report: Report | None = None,
+    threads: int = 1,
 ) -> list[Seed]:
     """The search's seed as a one-item list, or no item when it fails (it is only a seed)."""
     try:
-        return [run_strategy(strategy, instance, deadline, seed, work_s, report)]
+        return [run_strategy(strategy, instance, deadline, seed, work_s, report, threads)]
     except Exception as error:  # OR-Tools searches on without this seed
         logger.warning("seeding search %s gave no routes: %r", strategy, error)
         return []
 
 
-def _searches_alone(here: Strategy | None, params: SolveParams) -> bool:
+def _searches_alone(here: Strategy | None, instance: Instance, params: SolveParams) -> bool:
     """Whether a day only VROOM can seed is searched by this process alone, VROOM's full
-    search then OR-Tools: on a budget below ``ALONE_BELOW_S`` (a reproducible run keeps its
-    two searches, which count work, not time)."""
-    return (
-        here is not None
-        and here.ends_in_ortools
-        and not params.reproducible
-        and params.time_limit_s < ALONE_BELOW_S
+    search then OR-Tools: on a budget below ``ALONE_BELOW_S``, or when VROOM's most thorough
+    level ends within ``ALONE_WHEN_VROOM_TOP_WITHIN`` of the budget (a reproducible run keeps
+    its two searches, which count work, not time)."""
+    if here is None or not here.ends_in_ortools or params.reproducible:
+        return False
+    top_s = vroom_seconds(
+        len(VROOM_SECONDS_AT_250) - 1,
+        instance.n_nodes,
+        instance.n_vehicles,
+        min(ALONE_VROOM_THREADS, _cores()),
     )
+    return (
+        params.time_limit_s < ALONE_BELOW_S
+        or top_s <= ALONE_WHEN_VROOM_TOP_WITHIN * params.time_limit_s
+    )
+
+
+def _cores() -> int:
+    """The cores this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 class _SideProcess:

@@ -86,6 +86,7 @@ def run_strategy(
     seed: int,
     work_s: float | None = None,
     report: Report | None = None,
+    threads: int = 1,
 ) -> Seed:
     """Run the seeding search ``strategy`` on ``instance`` until the wall-clock ``deadline``.
 
@@ -104,6 +105,9 @@ def run_strategy(
         ``SolveParams.reproducible``) and take ``deadline`` only as a cap. Default ``None``.
     report
         Hears the best cost (and placed nodes, when known) as the search goes; default none.
+    threads
+        VROOM's threads in the VROOM-then-OR-Tools searches (default 1: beside a search in
+        another process); its level is the one that ends in time on that many.
 
     Returns
     -------
@@ -116,7 +120,7 @@ def run_strategy(
         return Seed(strategy, routes)
     if strategy is Strategy.VROOM_THEN_PYVRP:
         return Seed(strategy, _vroom_then_pyvrp(instance, deadline, seed, work_s, report))
-    return _vroom_then_ortools(strategy, instance, deadline, seed, work_s, report)
+    return _vroom_then_ortools(strategy, instance, deadline, seed, work_s, report, threads)
 
 
 def _vroom_then_pyvrp(
@@ -153,8 +157,10 @@ def _vroom_then_ortools(
     seed: int,
     work_s: float | None,
     report: Report | None,
+    threads: int,
 ) -> Seed:
-    """VROOM, then OR-Tools' search from its routes when there is time to restore them.
+    """VROOM on ``threads`` threads, then OR-Tools' search from its routes when there is time
+    to restore them.
 
     Both keep, for timing VROOM's routes in OR-Tools (``schedule``), ``TIMING_S_PER_NODE`` per
     node and at least ``MIN_TIMING_S``. OR-Tools searches on only if twice that and
@@ -166,14 +172,15 @@ def _vroom_then_ortools(
     reserve_s = max(MIN_TIMING_S, TIMING_S_PER_NODE * instance.n_nodes)
     budget_s = deadline - clock.time()
     plan_s = budget_s if work_s is None else work_s
-    top = vroom_level(instance.n_nodes, plan_s - reserve_s)
+    size = {"n_vehicles": instance.n_vehicles, "threads": threads}
+    top = vroom_level(instance.n_nodes, plan_s - reserve_s, **size)
     if strategy is Strategy.VROOM_FULL_THEN_ORTOOLS:
         level, vroom_s = top, budget_s - reserve_s
     else:
         share = VROOM_SHARE_BEFORE_ORTOOLS
-        level = min(max(0, top - 1), vroom_level(instance.n_nodes, plan_s * share))
+        level = min(max(0, top - 1), vroom_level(instance.n_nodes, plan_s * share, **size))
         vroom_s = budget_s * share
-    routes = vroom_routes(instance, vroom_s, level=level)
+    routes = vroom_routes(instance, vroom_s, level=level, threads=threads)
     if report is not None:
         report(
             route_cost(instance, routes),

@@ -22,7 +22,13 @@ from solver.seeders.registry import (
     seedable,
     seeder_named,
 )
-from solver.seeders.vroom import VROOM, VROOM_SECONDS_AT_250, vroom_level, vroom_routes
+from solver.seeders.vroom import (
+    VROOM,
+    VROOM_SECONDS_AT_250,
+    vroom_level,
+    vroom_routes,
+    vroom_seconds,
+)
 
 __all__ = [
     "MAX_PROFILES",
@@ -42,4 +48,5 @@ __all__ = [
     "seeding_applies",
     "vroom_level",
     "vroom_routes",
+    "vroom_seconds",
 ]

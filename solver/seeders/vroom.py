@@ -3,12 +3,13 @@
 What VROOM sees: the arc cost and travel time matrices, service, windows, shifts, capacities,
 fixed vehicle costs, breaks, and eligibility as *skills* (one skill per distinct set of allowed
 vehicles). It has no prizes, so drop penalties become its priorities (0-100, in proportion).
-It runs on one thread at an exploration level chosen to end in time (``vroom_level``). VROOM is
-imported only when it runs.
+It runs at an exploration level chosen to end in time (``vroom_level``), on one thread beside a
+search of its own or on the cores a search alone leaves it. VROOM is imported only when it runs.
 """
 
 from __future__ import annotations
 
+import math
 import time as clock
 from collections.abc import Callable
 from datetime import timedelta
@@ -23,14 +24,26 @@ __all__ = [
     "MIN_VROOM_TIMEOUT_S",
     "VROOM",
     "VROOM_SECONDS_AT_250",
+    "VROOM_THREAD_SPEEDUP",
+    "VROOM_VEHICLES_AT_250",
     "VroomSeeder",
     "vroom_level",
     "vroom_routes",
+    "vroom_seconds",
 ]
 
-#: Seconds VROOM takes at each exploration level (0-5) on a 250-visit field day, one thread,
-#: on the reference machine; about quadratic in the number of nodes.
-VROOM_SECONDS_AT_250 = (0.3, 0.7, 1.5, 2.8, 6.3, 8.8)
+#: Seconds VROOM takes at each exploration level (0-5) on a field day of 250 visits and
+#: ``VROOM_VEHICLES_AT_250`` vehicles, one thread, on the reference machine: about the slowest
+#: of three makers of day (a service centre, a city, a rural area; ``benchmarks/RESULTS.md``).
+#: The time grows with the square of the nodes and the square root of the vehicles: a rural
+#: day of 800 visits and 211 technicians takes 20 s at level 1, a city day of 800 and 123 takes
+#: 12 s, where the nodes alone would predict 7 s for both.
+VROOM_SECONDS_AT_250 = (0.3, 0.85, 2.2, 3.8, 9.0, 12.5)
+#: The vehicles of the day ``VROOM_SECONDS_AT_250`` was measured on.
+VROOM_VEHICLES_AT_250 = 40
+#: How much faster each thread beyond the first makes VROOM (it explores its starts in
+#: parallel): two threads take 0.47-0.54 of one thread's time on those days.
+VROOM_THREAD_SPEEDUP = 0.9
 #: The shortest timeout VROOM is given, however little time is left.
 MIN_VROOM_TIMEOUT_S = 0.1
 #: VROOM's priorities run 0-100.
@@ -66,16 +79,30 @@ class VroomSeeder:
 VROOM = VroomSeeder()
 
 
-def vroom_level(n_nodes: int, budget_s: float) -> int:
+def vroom_seconds(level: int, n_nodes: int, n_vehicles: int, threads: int = 1) -> float:
+    """Seconds VROOM is expected to take at exploration ``level`` on ``n_nodes`` nodes and
+    ``n_vehicles`` vehicles with ``threads`` threads (``VROOM_SECONDS_AT_250`` scaled)."""
+    scale = (max(1, n_nodes) / 250) ** 2 * math.sqrt(max(1, n_vehicles) / VROOM_VEHICLES_AT_250)
+    speedup = 1 + VROOM_THREAD_SPEEDUP * (max(1, threads) - 1)
+    return VROOM_SECONDS_AT_250[level] * scale / speedup
+
+
+def vroom_level(
+    n_nodes: int,
+    budget_s: float,
+    *,
+    n_vehicles: int = VROOM_VEHICLES_AT_250,
+    threads: int = 1,
+) -> int:
     """VROOM's most thorough exploration level expected to end within ``budget_s``.
 
     A level cut short by VROOM's timeout does far worse than a lower level run to its end, so
-    the level is chosen to end in time: ``VROOM_SECONDS_AT_250`` times ``(n / 250) ** 2``
-    predicts each level's time. Never below level 0.
+    the level is chosen to end in time (``vroom_seconds``). Never below level 0.
     """
-    scale = (max(1, n_nodes) / 250) ** 2
     fitting = [
-        level for level, seconds in enumerate(VROOM_SECONDS_AT_250) if seconds * scale <= budget_s
+        level
+        for level in range(len(VROOM_SECONDS_AT_250))
+        if vroom_seconds(level, n_nodes, n_vehicles, threads) <= budget_s
     ]
     return max(fitting, default=0)
 
@@ -167,7 +194,12 @@ def vroom_routes(
         ]
     )
     if level is None:
-        level = vroom_level(instance.n_nodes, time_limit_s if plan_s is None else plan_s)
+        level = vroom_level(
+            instance.n_nodes,
+            time_limit_s if plan_s is None else plan_s,
+            n_vehicles=instance.n_vehicles,
+            threads=threads,
+        )
     timeout = timedelta(seconds=max(MIN_VROOM_TIMEOUT_S, time_limit_s))
     solution = model.solve(exploration_level=level, nb_threads=threads, timeout=timeout)
     steps = solution.routes

@@ -8,6 +8,7 @@ import logging
 import multiprocessing
 import sys
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -21,12 +22,19 @@ from solver import (
     SolverError,
     Vehicle,
     schedule,
+    seeders,
     solve,
 )
 from solver.cost import route_cost
-from solver.params import ALONE_BELOW_S
+from solver.params import ALONE_BELOW_S, ALONE_VROOM_THREADS, ALONE_WHEN_VROOM_TOP_WITHIN
 from solver.portfolio import race, strategies_for
-from solver.seeders import SEEDER_BY_NAME, Routes, installed_seeders
+from solver.seeders import (
+    SEEDER_BY_NAME,
+    VROOM_SECONDS_AT_250,
+    Routes,
+    installed_seeders,
+    vroom_seconds,
+)
 from solver.strategies import Strategy
 from tests.solver.instances import HOUR, assert_routes_fit, grid_instance, line_instance
 
@@ -289,8 +297,10 @@ def test_without_a_second_process_the_searches_take_turns(
 
 @needs_both
 def test_with_breaks_two_vroom_led_searches_race_and_the_cheaper_is_the_answer(
-    race_log: pytest.LogCaptureFixture,
+    race_log: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # As on a day big enough that VROOM's most thorough level takes a good part of the budget.
+    monkeypatch.setattr("solver.portfolio.ALONE_WHEN_VROOM_TOP_WITHIN", 0.0)
     instance = grid_instance(25, 4, breaks=True, preferences=True)
     solution = solve(instance, SolveParams(time_limit_s=ALONE_BELOW_S + 0.5))
     ((seed_costs, chosen),) = races(race_log)
@@ -323,6 +333,38 @@ def test_with_breaks_on_a_short_budget_one_search_runs_here_for_the_whole_budget
     # A reproducible run keeps its two searches, which count work, not time.
     assert race(instance, dataclasses.replace(params, reproducible=True)) is not None
     assert len(races(race_log)[-1][0]) == 2
+    assert_routes_fit(instance, [list(route.nodes) for route in solution.routes])
+
+
+@needs_both
+def test_with_breaks_a_small_day_is_searched_here_with_vroom_on_both_cores(
+    race_log: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # VROOM's most thorough level ends in a blink on 25 visits: both racers would reach it
+    # at once, so one search runs, whatever the budget, and VROOM has the cores the race
+    # would have used.
+    started: list[bool] = []
+    monkeypatch.setattr(
+        "solver.portfolio.ProcessPoolExecutor",
+        lambda *args, **kwargs: started.append(True),
+    )
+    monkeypatch.setattr("solver.portfolio._cores", lambda: 8)
+    threads: list[int] = []
+
+    def vroom_routes(*args: Any, **kwargs: Any) -> Any:
+        threads.append(kwargs["threads"])
+        return seeders.vroom_routes(*args, **kwargs)
+
+    monkeypatch.setattr("solver.strategies.vroom_routes", vroom_routes)
+    instance = grid_instance(25, 4, breaks=True, preferences=True)
+    top_s = vroom_seconds(len(VROOM_SECONDS_AT_250) - 1, instance.n_nodes, instance.n_vehicles, 2)
+    budget_s = ALONE_BELOW_S + 1.0
+    assert top_s <= ALONE_WHEN_VROOM_TOP_WITHIN * budget_s
+    solution = solve(instance, SolveParams(time_limit_s=budget_s))
+    ((seed_costs, chosen),) = races(race_log)
+    assert [strategy for strategy, _ in seed_costs] == ["vroom-full-then-ortools"] == [chosen]
+    assert started == [] and threads == [ALONE_VROOM_THREADS]
+    assert solution.objective == seed_costs[0][1] and solution.dropped == ()
     assert_routes_fit(instance, [list(route.nodes) for route in solution.routes])
 
 

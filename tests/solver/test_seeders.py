@@ -17,6 +17,7 @@ from solver.seeders import (
     PYVRP_NODE_ITERATIONS_PER_S,
     SEEDERS,
     VROOM,
+    VROOM_SECONDS_AT_250,
     Seeder,
     installed_seeders,
     pyvrp_iterations,
@@ -25,7 +26,9 @@ from solver.seeders import (
     seeder_named,
     vroom_level,
     vroom_routes,
+    vroom_seconds,
 )
+from solver.seeders.vroom import VROOM_THREAD_SPEEDUP, VROOM_VEHICLES_AT_250
 from tests.solver.instances import HOUR, assert_routes_fit, grid_instance
 
 needs_both = pytest.mark.skipif(
@@ -129,3 +132,18 @@ def test_vroom_level_is_the_most_thorough_that_ends_in_time() -> None:
     assert levels == sorted(levels) and levels[0] < levels[-1]
     by_size = [vroom_level(n, 20.0) for n in (60, 250, 800, 2500)]
     assert by_size == sorted(by_size, reverse=True) and by_size[0] > by_size[-1]
+    # More vehicles slow VROOM down; more threads speed it up.
+    by_fleet = [vroom_level(800, 20.0, n_vehicles=v) for v in (20, 100, 400)]
+    assert by_fleet == sorted(by_fleet, reverse=True) and by_fleet[0] > by_fleet[-1]
+    assert vroom_level(800, 15.0, threads=2) > vroom_level(800, 15.0)
+
+
+def test_vroom_seconds_grow_with_the_day_and_shrink_with_threads() -> None:
+    at_250 = vroom_seconds(3, 250, VROOM_VEHICLES_AT_250)
+    assert at_250 == VROOM_SECONDS_AT_250[3]
+    assert vroom_seconds(3, 500, VROOM_VEHICLES_AT_250) == pytest.approx(4 * at_250)
+    assert vroom_seconds(3, 250, 4 * VROOM_VEHICLES_AT_250) == pytest.approx(2 * at_250)
+    two = vroom_seconds(3, 250, VROOM_VEHICLES_AT_250, threads=2)
+    assert two == pytest.approx(at_250 / (1 + VROOM_THREAD_SPEEDUP))
+    levels = [vroom_seconds(level, 800, 100) for level in range(len(VROOM_SECONDS_AT_250))]
+    assert levels == sorted(levels)
