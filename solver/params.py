@@ -19,6 +19,7 @@ __all__ = [
     "ALONE_BELOW_S",
     "ALONE_VROOM_THREADS",
     "ALONE_WHEN_VROOM_TOP_WITHIN",
+    "FIRST_PLAN_SHARE",
     "FIRST_SOLUTION",
     "METAHEURISTIC",
     "MIN_POLISH_S",
@@ -81,6 +82,11 @@ ALONE_BELOW_S = 5.0
 #: days): both racers would reach that level at once, and alone its routes are a plan in
 #: well under a second instead of when the race ends.
 ALONE_WHEN_VROOM_TOP_WITHIN = 0.1
+#: Part of the budget a day of independent parts searched one after another
+#: (``solver.parts``) spends first on VROOM's routes of every part, when someone listens to
+#: its progress: a plan of the whole day within this share, where otherwise the last part is
+#: planned only as the budget ends.
+FIRST_PLAN_SHARE = 0.1
 #: VROOM's threads when this process searches alone (``ALONE_BELOW_S``): the two cores the
 #: race would otherwise share, where the machine has them. VROOM explores its starts in
 #: parallel, so a level ends in about half the time and a higher one fits the budget.

@@ -14,6 +14,8 @@ Progress is told as the whole's: the costs and placed nodes of the parts heard s
 done counts with its answer), and, when a part's report carries routes (``Progress.routes``),
 the routes of every part heard so far in the whole's numbering (vehicles of parts not yet heard
 have empty routes). Parts side by side report through a queue to a thread of this process.
+Parts one after another may first be routed quickly, all of them (``first``): then the whole
+day has a plan early, and a part not yet searched stands in the reports with those routes.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from dataclasses import dataclass, replace
 from functools import partial
 from multiprocessing.queues import SimpleQueue
 
+from solver.cost import route_cost
 from solver.instance import Instance
 from solver.params import SolveParams
 from solver.result import Progress, RouteSolution, Solution
@@ -45,6 +48,10 @@ MIN_PART_NODES = 1
 MIN_PART_S = 0.5
 
 Solver = Callable[[Instance, SolveParams, Callable[[Progress], None] | None], Solution]
+#: One node list per vehicle of a part, in the part's numbering.
+Routes = Sequence[Sequence[int]]
+#: Quick routes of every part (one ``Routes`` per part), or ``None`` when it has none.
+FirstRoutes = Callable[[Sequence[Instance]], Sequence[Routes] | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,13 +96,19 @@ def solve_in_parts(
     params: SolveParams,
     solve_one: Solver,
     on_progress: Callable[[Progress], None] | None = None,
+    *,
+    first: FirstRoutes | None = None,
+    snapshots: bool = False,
 ) -> Solution | None:
     """Solve each part of ``instance`` apart and join them; ``None`` when there is only one
     part with nodes (then the whole is solved as it is).
 
     ``on_progress`` hears each part's reports as the whole's (see the module docstring), from
     the search thread when parts run one after another, from a listening thread of this
-    process when they run side by side.
+    process when they run side by side. When parts run one after another and someone
+    listens, ``first`` (if given) routes every part quickly before any is searched; those
+    routes are reported as the whole's first plan (with its routes when ``snapshots``) and
+    stand for each part in the reports until the part's own search reports.
     """
     found = [part for part in parts(instance) if part.nodes]
     if len(found) < 2:
@@ -110,6 +123,9 @@ def solve_in_parts(
         answers = _side_by_side(pieces, params, solve_one, min(side_by_side, len(pieces)), whole)
     else:
         answers = []
+        quick = None if whole is None or first is None else first(pieces)
+        if whole is not None and quick is not None:
+            whole.start(pieces, quick, snapshots)
         for k, piece in enumerate(pieces):
             heard = None if whole is None else partial(whole.hear, k)
             # What is left of the budget, shared by size among the parts still to solve: the
@@ -139,6 +155,22 @@ class _Whole:
         self._costs: dict[int, int] = {}
         self._placed: dict[int, int] = {}
         self._routes: dict[int, tuple[tuple[int, ...], ...]] = {}
+
+    def start(self, pieces: Sequence[Instance], routes: Sequence[Routes], snapshots: bool) -> None:
+        """Every part's first routes (``pieces[k]``'s numbering), told as the whole's plan."""
+        for k, (piece, part_routes) in enumerate(zip(pieces, routes, strict=True)):
+            self._costs[k] = route_cost(piece, part_routes)
+            self._placed[k] = sum(map(len, part_routes))
+            self._routes[k] = tuple(tuple(route) for route in part_routes)
+        self._on_progress(
+            Progress(
+                clock.monotonic() - self._started,
+                sum(self._costs.values()),
+                sum(self._placed.values()),
+                self._instance.n_nodes,
+                self._whole_routes() if snapshots else None,
+            )
+        )
 
     def hear(self, k: int, progress: Progress) -> None:
         """Part ``k``'s report, told as the whole's."""

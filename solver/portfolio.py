@@ -36,6 +36,7 @@ from solver.params import (
     ALONE_BELOW_S,
     ALONE_VROOM_THREADS,
     ALONE_WHEN_VROOM_TOP_WITHIN,
+    FIRST_PLAN_SHARE,
     MIN_POLISH_S,
     MIN_SEEDING_S,
     POLISH_SHARE,
@@ -46,8 +47,14 @@ from solver.params import (
 from solver.parts import solve_in_parts
 from solver.result import Progress, Solution
 from solver.search import search
-from solver.seeders import VROOM_SECONDS_AT_250, installed_seeders, seedable, vroom_seconds
-from solver.strategies import Report, Seed, Strategy, run_strategy
+from solver.seeders import (
+    VROOM_SECONDS_AT_250,
+    Routes,
+    installed_seeders,
+    seedable,
+    vroom_seconds,
+)
+from solver.strategies import Report, Seed, Strategy, first_routes, run_strategy
 
 __all__ = ["Race", "race", "solve", "strategies_for"]
 
@@ -101,7 +108,10 @@ def solve(
     # Alternatives (spare parts) tie nodes of one group across parts: solved whole.
     if initial_routes is None and not params.solution_limit and not instance.has_alternatives:
         solve_one = partial(_solve_part, snapshots=snapshots)
-        joined = solve_in_parts(instance, params, solve_one, on_progress)
+        first = partial(_first_routes, params=params)
+        joined = solve_in_parts(
+            instance, params, solve_one, on_progress, first=first, snapshots=snapshots
+        )
         if joined is not None:
             return joined
         raced = race(
@@ -362,6 +372,19 @@ def _searches_alone(here: Strategy | None, instance: Instance, params: SolvePara
         params.time_limit_s < ALONE_BELOW_S
         or top_s <= ALONE_WHEN_VROOM_TOP_WITHIN * params.time_limit_s
     )
+
+
+def _first_routes(pieces: Sequence[Instance], params: SolveParams) -> list[Routes] | None:
+    """VROOM's quick routes of every part of a day (``solver.parts``) within
+    ``FIRST_PLAN_SHARE`` of the budget, on the cores a search alone has; ``None`` when VROOM
+    is not among ``params.seeders``, is not installed or cannot express some part, and in a
+    reproducible run (whose parts' searches count work, not time)."""
+    if params.reproducible or "vroom" not in params.seeders or installed_seeders(("vroom",)) != ("vroom",):
+        return None
+    if any("vroom" not in seedable(piece) for piece in pieces):
+        return None
+    threads = min(ALONE_VROOM_THREADS, _cores())
+    return first_routes(pieces, FIRST_PLAN_SHARE * params.time_limit_s, threads)
 
 
 def _cores() -> int:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import time as clock
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -39,9 +39,17 @@ from solver.params import (
 )
 from solver.result import Solution
 from solver.search import schedule, search
-from solver.seeders import Routes, pyvrp_routes, seeder_named, vroom_level, vroom_routes
+from solver.seeders import (
+    VROOM_SECONDS_AT_250,
+    Routes,
+    pyvrp_routes,
+    seeder_named,
+    vroom_level,
+    vroom_routes,
+    vroom_seconds,
+)
 
-__all__ = ["Report", "Seed", "Strategy", "run_strategy"]
+__all__ = ["Report", "Seed", "Strategy", "first_routes", "run_strategy"]
 
 logger = logging.getLogger(__name__)
 
@@ -212,3 +220,21 @@ def _vroom_then_ortools(
     except SolverError as error:  # the caller's OR-Tools search gets the last word
         logger.warning("VROOM's routes do not hold as they are: %s", error)
         return Seed(strategy, routes)
+
+
+def first_routes(pieces: Sequence[Instance], budget_s: float, threads: int) -> list[Routes] | None:
+    """VROOM's routes of every one of ``pieces``, at the most thorough level at which all of
+    them are expected to end within ``budget_s`` on ``threads`` threads: a plan of the whole
+    soon, before each piece is searched in turn. ``None`` when even the fastest level would
+    not end in time (callers check that VROOM can express every piece)."""
+
+    def total_s(level: int) -> float:
+        return sum(
+            vroom_seconds(level, piece.n_nodes, piece.n_vehicles, threads) for piece in pieces
+        )
+
+    fitting = [level for level in range(len(VROOM_SECONDS_AT_250)) if total_s(level) <= budget_s]
+    if not fitting:
+        return None
+    level = max(fitting)
+    return [vroom_routes(piece, budget_s, level=level, threads=threads) for piece in pieces]

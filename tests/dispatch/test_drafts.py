@@ -108,21 +108,47 @@ def test_a_lagging_draft_skips_to_the_newest_snapshot() -> None:
 
     def finish(solution: Solution) -> Plan:
         finished.append(solution.elapsed_s)
-        taken.set()
-        release.wait(5)
+        if len(finished) == 2:
+            taken.set()
+            release.wait(5)
         return _empty_plan(solution)
 
     drafts: list[float] = []
     with Drafts(_line_instance(), finish, lambda plan: drafts.append(plan.solve_s)) as drafting:
         drafting.hear(_snapshot(((0,),), 0.1))
-        assert taken.wait(5)  # the first snapshot is being drafted; the next ones wait
+        assert drafts == [0.1]  # the first snapshot is drafted before the search goes on
         drafting.hear(_snapshot(((0, 1),), 0.2))
+        assert taken.wait(5)  # the second snapshot is being drafted; the next ones wait
         drafting.hear(Progress(0.25, 0, 2, 3))  # no routes: nothing to draft
         drafting.hear(_snapshot(((),), 0.3))  # places nothing: no draft
+        drafting.hear(_snapshot(((0, 1),), 0.35))
         drafting.hear(_snapshot(((0, 1, 2),), 0.4))
         release.set()
+        _wait_for(lambda: len(drafts) == 3)
+    assert finished == drafts == [0.1, 0.2, 0.4]
+
+
+def test_a_slow_first_draft_holds_the_search_no_longer_than_its_wait(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(drafts_module, "FIRST_DRAFT_WAIT_S", 0.2)
+    release = threading.Event()
+
+    def finish(solution: Solution) -> Plan:
+        release.wait(5)
+        return _empty_plan(solution)
+
+    drafts: list[float] = []
+    with Drafts(_line_instance(), finish, lambda plan: drafts.append(plan.solve_s)) as drafting:
+        began = time.monotonic()
+        drafting.hear(_snapshot(((0,),), 0.1))
+        waited = time.monotonic() - began
+        assert 0.2 <= waited < 4 and drafts == []
+        drafting.hear(_snapshot(((0, 1),), 0.2))  # the first still drafts: at most its wait again
+        assert time.monotonic() - began - waited < 4
+        release.set()
         _wait_for(lambda: len(drafts) == 2)
-    assert finished == drafts == [0.1, 0.4]
+    assert drafts == [0.1, 0.2]
 
 
 def test_a_snapshot_that_does_not_hold_gives_no_draft_and_drafting_goes_on(

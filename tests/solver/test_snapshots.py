@@ -4,13 +4,14 @@ OR-Tools' search, by the race for its chosen seed, and by the parts joined into 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from itertools import pairwise
 
 import pytest
 
 from solver import Instance, Progress, SolveParams, Vehicle, schedule, solve
+from solver.cost import route_cost
 from solver.params import SNAPSHOT_INTERVAL_S
 from solver.parts import solve_in_parts
 from solver.portfolio import _solve_part, race
@@ -66,9 +67,12 @@ def test_a_warm_start_is_the_first_snapshot() -> None:
     assert reports[0].best_cost == 1200
 
 
-@pytest.mark.skipif(
+needs_vroom = pytest.mark.skipif(
     installed_seeders() != ("pyvrp", "vroom"), reason="PyVRP and VROOM are engine dependencies"
 )
+
+
+@needs_vroom
 @pytest.mark.parametrize("breaks", [False, True], ids=["pyvrp-seeds", "vroom-seeds-timed"])
 def test_the_race_reports_its_chosen_seed_with_its_routes(breaks: bool) -> None:
     instance = grid_instance(25, 4, breaks=breaks)
@@ -130,6 +134,79 @@ def test_parts_one_after_another_report_the_parts_done_with_the_current_ones_sna
     assert snapshots[0].routes is not None and snapshots[0].routes[2] == ()
     assert snapshots[-1].routes is not None and snapshots[-1].routes[2] != ()
     assert snapshots[-1].routes[:2] == tuple(route.nodes for route in joined.routes[:2])
+
+
+def test_parts_one_after_another_first_report_quick_routes_of_every_part(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("solver.parts.os.cpu_count", lambda: 1)  # one solve at a time
+    instance = _two_regions()
+    reports: list[Progress] = []
+    asked: list[list[int]] = []
+
+    def first(pieces: Sequence[Instance]) -> list[list[list[int]]]:
+        asked.append([piece.n_nodes for piece in pieces])
+        # West (two vehicles): node 2 may go to vehicle 1 only; east: all on its one vehicle.
+        return [[[0, 1, 3], [2]] if piece.n_vehicles == 2 else [[0, 1, 2, 3]] for piece in pieces]
+
+    def solve_one(
+        piece: Instance, params: SolveParams, on_progress: Callable[[Progress], None] | None
+    ) -> Solution:
+        return solve(piece, params, on_progress=on_progress, snapshots=True)
+
+    params = SolveParams(time_limit_s=2, metaheuristic="greedy_descent", seeders=())
+    joined = solve_in_parts(
+        instance, params, solve_one, reports.append, first=first, snapshots=True
+    )
+    assert joined is not None and asked == [[4, 4]]
+    snapshots = _snapshots(reports)
+    # The first report is the whole day: both parts' quick routes, before any search.
+    assert reports[0] is snapshots[0]
+    assert snapshots[0].routes == ((0, 1, 3), (2,), (4, 5, 6, 7))
+    assert snapshots[0].placed == 8 and snapshots[0].best_cost == sum(
+        route_cost(piece, routes)
+        for piece, routes in zip(
+            [
+                instance.restricted((0, 1, 2, 3), (0, 1)),
+                instance.restricted((4, 5, 6, 7), (2,)),
+            ],
+            [[[0, 1, 3], [2]], [[0, 1, 2, 3]]],
+            strict=True,
+        )
+    )
+    # While the west part is searched, the east part stands with its quick routes.
+    for snapshot in snapshots:
+        assert snapshot.routes is not None
+        _assert_in_whole_numbering(instance, snapshot.routes)
+        assert snapshot.routes[2] != ()
+    # Nobody listening: no quick routes are asked for.
+    solve_in_parts(instance, params, solve_one, first=first, snapshots=True)
+    assert asked == [[4, 4]]
+
+
+@needs_vroom
+def test_a_day_of_parts_has_vroom_s_routes_of_every_part_as_its_first_report(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("solver.parts.os.cpu_count", lambda: 1)  # one solve at a time
+    instance = _two_regions()
+    reports: list[Progress] = []
+    solution = solve(
+        instance, SolveParams(time_limit_s=3), on_progress=reports.append, snapshots=True
+    )
+    first = reports[0]
+    assert first.routes is not None and first.placed == 8
+    _assert_in_whole_numbering(instance, first.routes)
+    assert sum(len(route.nodes) for route in solution.routes) >= first.placed
+    # A reproducible run, whose parts count work, has none.
+    reports.clear()
+    solve(
+        instance,
+        SolveParams(time_limit_s=3, reproducible=True),
+        on_progress=reports.append,
+        snapshots=True,
+    )
+    assert reports[0].routes is None or reports[0].routes[2] == ()
 
 
 def test_parts_side_by_side_report_through_a_thread_of_this_process(
