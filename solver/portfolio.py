@@ -379,7 +379,11 @@ def _first_routes(pieces: Sequence[Instance], params: SolveParams) -> list[Route
     ``FIRST_PLAN_SHARE`` of the budget, on the cores a search alone has; ``None`` when VROOM
     is not among ``params.seeders``, is not installed or cannot express some part, and in a
     reproducible run (whose parts' searches count work, not time)."""
-    if params.reproducible or "vroom" not in params.seeders or installed_seeders(("vroom",)) != ("vroom",):
+    if (
+        params.reproducible
+        or "vroom" not in params.seeders
+        or installed_seeders(("vroom",)) != ("vroom",)
+    ):
         return None
     if any("vroom" not in seedable(piece) for piece in pieces):
         return None

@@ -171,11 +171,11 @@ def _vroom_then_ortools(
     to restore them.
 
     Both keep, for timing VROOM's routes in OR-Tools (``schedule``), ``TIMING_S_PER_NODE`` per
-    node and at least ``MIN_TIMING_S``. OR-Tools searches on only if twice that and
-    ``MIN_POLISH_S`` are left after VROOM (restoring the routes costs about as much as timing
-    them), and its answer counts only when it is no worse than VROOM's routes; otherwise
-    VROOM's routes are timed as they are (or, when they do not hold, left to the caller's
-    search).
+    node and at least ``MIN_TIMING_S``. OR-Tools searches on only if that and ``MIN_POLISH_S``
+    are left after VROOM (restoring the routes costs about as much as timing them; the search
+    from them is given at least ``MIN_POLISH_S``), and its answer counts only when it is no
+    worse than VROOM's routes; otherwise VROOM's routes are timed as they are (or, when they
+    do not hold, left to the caller's search).
     """
     reserve_s = max(MIN_TIMING_S, TIMING_S_PER_NODE * instance.n_nodes)
     budget_s = deadline - clock.time()
@@ -196,7 +196,7 @@ def _vroom_then_ortools(
             tuple(tuple(route) for route in routes),
         )
     left = deadline - clock.time()
-    if left >= 2 * reserve_s + MIN_POLISH_S:
+    if left >= reserve_s + MIN_POLISH_S:
         params = SolveParams(time_limit_s=left, seed=seed, reproducible=work_s is not None)
         try:
             improved = search(
