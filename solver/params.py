@@ -30,6 +30,7 @@ __all__ = [
     "PROGRESS_INTERVAL_S",
     "SEED_GRACE_S",
     "SNAPSHOT_INTERVAL_S",
+    "STALL_SHARE",
     "START_COMPLETION_S",
     "TIMING_S_PER_NODE",
     "VROOM_SHARE_BEFORE_ORTOOLS",
@@ -111,6 +112,11 @@ TIMING_S_PER_NODE = 0.0005
 MIN_TIMING_S = 0.1
 #: Time OR-Tools may spend completing a start read from routes (see ``search_parameters``).
 START_COMPLETION_S = 10.0
+#: Share of its time limit after which OR-Tools' search stops when its best has not improved
+#: (``SolveParams.stall_share``): a small day is answered when the search has nothing more to
+#: find, not when the budget ends, and the time a part of a day leaves goes to the parts after
+#: it.
+STALL_SHARE = 0.2
 #: Least time between two progress reports that count placed visits (an O(N) walk).
 PROGRESS_INTERVAL_S = 0.25
 #: Least time between two progress reports that carry a snapshot of the best routes (an O(N)
@@ -159,6 +165,10 @@ class SolveParams:
         cap: a run that reaches it (a much slower machine) is no longer reproducible. Where no
         second process can be started, the two seeding searches run one after the other with
         half the work each, so results differ from a run that had two processes.
+    stall_share
+        OR-Tools' search stops once its best has not improved for this share of its time
+        limit (default ``STALL_SHARE``); ``0`` searches to the limit. Not in a reproducible
+        run, which stops at its first local optimum anyway.
     """
 
     time_limit_s: float = 10.0
@@ -168,6 +178,7 @@ class SolveParams:
     seed: int = 0
     seeders: tuple[str, ...] = SEEDERS
     reproducible: bool = False
+    stall_share: float = STALL_SHARE
 
 
 def _metaheuristic_of(params: SolveParams) -> str:

@@ -88,6 +88,9 @@ def search(
     )
     if on_progress is not None:  # once closed: a snapshot's collector needs the cost variable
         _report_progress(handles, instance, started, on_progress, snapshots=snapshots)
+    stall = None
+    if params.stall_share > 0 and not params.reproducible:
+        stall = _StallStop(routing, params.stall_share * params.time_limit_s)
     if initial_routes is not None:
         repair_until = started + max(0.0, params.time_limit_s - MIN_POLISH_S)
         start_from = feasible_start(routing, initial_routes, repair_until)
@@ -96,6 +99,8 @@ def search(
         parameters.time_limit.FromMilliseconds(
             max(_left_ms(params, started), round(MIN_POLISH_S * 1000))
         )
+        if stall is not None:
+            stall.arm()
         assignment = None
         if start_from is not None:
             assignment = routing.SolveFromAssignmentWithParameters(start_from, parameters)
@@ -104,6 +109,8 @@ def search(
         if assignment is None:
             assignment = routing.SolveWithParameters(parameters)
     else:
+        if stall is not None:
+            stall.arm()
         assignment = routing.SolveWithParameters(parameters)
     if assignment is None:
         raise SolverError(f"no solution found (status {routing.status()})")
@@ -287,6 +294,34 @@ def _broken_routes(
     return _broken_routes(holds, routes, busy[:middle]) + _broken_routes(
         holds, routes, busy[middle:]
     )
+
+
+class _StallStop:
+    """Ends each solve of ``routing`` once its best has not improved for ``stall_s``.
+
+    Guided local search reports a solution at each local optimum of its penalised cost, many
+    a second, whether or not the best improved: at each, a solve whose best is ``stall_s``
+    old is told to finish (``Solver.FinishCurrentSearch``) and returns its best. Each solve
+    (``arm``, before it starts) counts from its own start.
+    """
+
+    def __init__(self, routing: pywrapcp.RoutingModel, stall_s: float) -> None:
+        self._routing, self._stall_s = routing, stall_s
+        self._best = 2**63 - 1
+        self._improved = clock.monotonic()
+        routing.AddAtSolutionCallback(self._at_solution)
+
+    def arm(self) -> None:
+        """A solve begins: its stall is counted from now."""
+        self._improved = clock.monotonic()
+
+    def _at_solution(self) -> None:
+        cost = self._routing.CostVar().Value()
+        now = clock.monotonic()
+        if cost < self._best:
+            self._best, self._improved = cost, now
+        elif now - self._improved >= self._stall_s:
+            self._routing.solver().FinishCurrentSearch()
 
 
 def _report_progress(

@@ -76,3 +76,23 @@ def test_a_start_keeps_every_route_that_holds_whatever_the_deadline() -> None:
     late = feasible_start(routing, broken, until=0.0)
     assert late is not None
     assert routes_of(handles, instance, late) == [holding[0], holding[1], []]
+
+
+@pytest.mark.parametrize("from_routes", [False, True], ids=["first-solution", "from-routes"])
+def test_a_search_whose_best_stalls_stops_before_its_time_limit(from_routes: bool) -> None:
+    # Four nodes on a line: guided local search has the best at once and nothing to add.
+    instance = line_instance([100, 200, 300, 400])
+    start = [[3, 0, 2, 1]] if from_routes else None
+    params = SolveParams(time_limit_s=6, seeders=(), stall_share=0.1)
+    reports: list[Progress] = []
+    solution = search(instance, params, initial_routes=start, on_progress=reports.append)
+    assert solution.objective == 800
+    # Stopped 0.6 s after its best was found, long before its 6 s.
+    assert solution.elapsed_s < 3
+    assert solution.elapsed_s >= reports[-1].elapsed_s
+
+
+def test_a_search_told_not_to_stop_on_a_stall_runs_to_its_time_limit() -> None:
+    instance = line_instance([100, 200, 300, 400])
+    solution = search(instance, SolveParams(time_limit_s=1.5, seeders=(), stall_share=0))
+    assert solution.objective == 800 and solution.elapsed_s >= 1.4
