@@ -15,6 +15,7 @@ import json
 import math
 import os
 import pickle
+import re
 import shutil
 import signal
 import socket
@@ -33,6 +34,7 @@ import pytest
 from dispatch.errors import TravelTimeError
 from dispatch.model import LatLon, Site
 from dispatch.travel.osrm import (
+    TABLE_CONCURRENCY,
     OsrmProvider,
     SnapError,
     clear_matrix_cache,
@@ -423,9 +425,13 @@ def test_a_server_killed_mid_table_is_a_clear_error_not_a_hang(
             provider.matrix(_sites(_grid(40)))  # 16 requests; the server dies after 3
         killer.close()
     assert time.monotonic() - started < 5.0
-    assert killer.answered == 3
+    # Blocks are asked TABLE_CONCURRENCY at a time: one asked beside the third may have been
+    # answered before the server died.
+    assert 3 <= killer.answered < 3 + TABLE_CONCURRENCY
     message = str(raised.value)
-    assert doomed.base_url in message and "table block 4/16" in message
+    failed = re.search(r"table block (\d+)/16", message)
+    assert doomed.base_url in message and failed is not None
+    assert int(failed.group(1)) > 3
     assert "cannot be reached" in message
     assert matrix_cache_info().entries == 0  # nothing half-asked is kept
 
