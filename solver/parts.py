@@ -35,6 +35,7 @@ from solver.cost import route_cost
 from solver.instance import Instance
 from solver.params import SolveParams
 from solver.result import Progress, RouteSolution, Solution
+from solver.seeders import Routes
 
 __all__ = ["CORES_PER_SOLVE", "MIN_PART_NODES", "Part", "parts", "solve_in_parts"]
 
@@ -48,8 +49,6 @@ MIN_PART_NODES = 1
 MIN_PART_S = 0.5
 
 Solver = Callable[[Instance, SolveParams, Callable[[Progress], None] | None], Solution]
-#: One node list per vehicle of a part, in the part's numbering.
-Routes = Sequence[Sequence[int]]
 #: Quick routes of every part (one ``Routes`` per part), or ``None`` when it has none.
 FirstRoutes = Callable[[Sequence[Instance]], Sequence[Routes] | None]
 

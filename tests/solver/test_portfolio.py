@@ -311,17 +311,23 @@ def test_with_breaks_two_vroom_led_searches_race_and_the_cheaper_is_the_answer(
     assert solution.dropped == ()
 
 
+def no_side_process(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Side processes the portfolio would start, each an item, none started."""
+    started: list[bool] = []
+    monkeypatch.setattr(
+        "solver.portfolio.ProcessPoolExecutor",
+        lambda *args, **kwargs: started.append(True),
+    )
+    return started
+
+
 @needs_both
 def test_with_breaks_on_a_short_budget_one_search_runs_here_for_the_whole_budget(
     race_log: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # No side process is started: a second process costs more than it gains on so short a
     # budget (ALONE_BELOW_S).
-    started: list[bool] = []
-    monkeypatch.setattr(
-        "solver.portfolio.ProcessPoolExecutor",
-        lambda *args, **kwargs: started.append(True),
-    )
+    started = no_side_process(monkeypatch)
     instance = grid_instance(25, 4, breaks=True, preferences=True)
     params = SolveParams(time_limit_s=ALONE_BELOW_S / 2)
     solution = solve(instance, params)
@@ -343,11 +349,7 @@ def test_with_breaks_a_small_day_is_searched_here_with_vroom_on_both_cores(
     # VROOM's most thorough level ends in a blink on 25 visits: both racers would reach it
     # at once, so one search runs, whatever the budget, and VROOM has the cores the race
     # would have used.
-    started: list[bool] = []
-    monkeypatch.setattr(
-        "solver.portfolio.ProcessPoolExecutor",
-        lambda *args, **kwargs: started.append(True),
-    )
+    started = no_side_process(monkeypatch)
     monkeypatch.setattr("solver.portfolio._cores", lambda: 8)
     threads: list[int] = []
 

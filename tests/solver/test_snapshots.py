@@ -4,7 +4,7 @@ OR-Tools' search, by the race for its chosen seed, and by the parts joined into 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from functools import partial
 from itertools import pairwise
 
@@ -15,7 +15,6 @@ from solver.cost import route_cost
 from solver.params import SNAPSHOT_INTERVAL_S
 from solver.parts import solve_in_parts
 from solver.portfolio import _solve_part, race
-from solver.result import Solution
 from solver.search import search
 from solver.seeders import installed_seeders
 from tests.solver.instances import HOUR, assert_routes_fit, grid_instance, line_instance
@@ -115,11 +114,7 @@ def test_parts_one_after_another_report_the_parts_done_with_the_current_ones_sna
     monkeypatch.setattr("solver.parts.os.cpu_count", lambda: 1)  # one solve at a time
     instance = _two_regions()
     reports: list[Progress] = []
-
-    def solve_one(
-        piece: Instance, params: SolveParams, on_progress: Callable[[Progress], None] | None
-    ) -> Solution:
-        return solve(piece, params, on_progress=on_progress, snapshots=True)
+    solve_one = partial(_solve_part, snapshots=True)
 
     params = SolveParams(time_limit_s=2, metaheuristic="greedy_descent", seeders=())
     joined = solve_in_parts(instance, params, solve_one, reports.append)
@@ -149,10 +144,7 @@ def test_parts_one_after_another_first_report_quick_routes_of_every_part(
         # West (two vehicles): node 2 may go to vehicle 1 only; east: all on its one vehicle.
         return [[[0, 1, 3], [2]] if piece.n_vehicles == 2 else [[0, 1, 2, 3]] for piece in pieces]
 
-    def solve_one(
-        piece: Instance, params: SolveParams, on_progress: Callable[[Progress], None] | None
-    ) -> Solution:
-        return solve(piece, params, on_progress=on_progress, snapshots=True)
+    solve_one = partial(_solve_part, snapshots=True)
 
     params = SolveParams(time_limit_s=2, metaheuristic="greedy_descent", seeders=())
     joined = solve_in_parts(
