@@ -129,14 +129,18 @@ RouteReader = Annotated[ApiKey | RouteGrant, Depends(route_reader)]
 
 
 async def known_query_only(request: Request) -> None:
-    """Refuse query parameters the endpoint does not take, each named (422): on a list, a
-    misspelt ``limt=5`` would otherwise quietly give the default."""
+    """Refuse query parameters the endpoint does not take, and any given more than once (every
+    parameter takes one value), each named (422): on a list, a misspelt ``limt=5`` would
+    otherwise quietly give the default, and ``limit=5&limit=9`` the last of the two."""
     route = request.scope.get("route")
     taken = _query_names(route.dependant) if isinstance(route, APIRoute) else set()
-    unknown = sorted(set(request.query_params) - taken)
-    if unknown:
+    query = request.query_params
+    unknown = sorted(set(query) - taken)
+    repeated = sorted(name for name in set(query) & taken if len(query.getlist(name)) > 1)
+    if unknown or repeated:
         raise InputError(
-            [FieldError(f"query.{name}", f"unknown query parameter '{name}'") for name in unknown],
+            [FieldError(f"query.{name}", f"unknown query parameter '{name}'") for name in unknown]
+            + [FieldError(f"query.{name}", "given more than once") for name in repeated],
             what="request",
         )
 

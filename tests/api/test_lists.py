@@ -42,3 +42,11 @@ def test_a_misspelt_parameter_is_named_not_ignored(service: Service) -> None:
     assert answer.json()["errors"] == [
         {"path": "query.limt", "message": "unknown query parameter 'limt'", "id": None}
     ]
+
+
+def test_a_parameter_given_twice_is_refused_not_read_as_its_last_value(service: Service) -> None:
+    answer = service.client.get("/v1/problems?limit=5&limit=9", headers=service.auth)
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["errors"] == [
+        {"path": "query.limit", "message": "given more than once", "id": None}
+    ]
