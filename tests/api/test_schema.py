@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, reject, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.python import asgi
@@ -73,6 +73,8 @@ def test_the_service_keeps_its_schema(
     @given(case=operation.as_strategy(generation_mode=mode))
     @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
     def check(case: Any) -> None:
+        if mode == GenerationMode.NEGATIVE and _unsent_query(case):
+            reject()
         if "plan_id" in (case.path_parameters or {}) and mode == GenerationMode.POSITIVE:
             case.path_parameters["plan_id"] = plan_id
         case.call_and_validate(session=session, headers=auth, excluded_checks=excluded)
@@ -82,6 +84,12 @@ def test_the_service_keeps_its_schema(
     except Unsatisfiable:
         # Only free-text parameters: nothing lies outside the schema to send.
         assert mode == GenerationMode.NEGATIVE
+
+
+def _unsent_query(case: Any) -> bool:
+    """A query parameter whose value is an empty list is not sent at all (``{'': []}`` gives
+    no ``?=``): schemathesis would count the unchanged request as accepted bad input."""
+    return any(value == [] for value in (case.query or {}).values())
 
 
 def test_the_schema_documents_every_endpoint() -> None:
