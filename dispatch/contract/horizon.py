@@ -368,12 +368,15 @@ def _visit(row: HorizonVisitIn, scope: Scope, context: _Context) -> tuple[Visit,
     earliest = context.moment(scope, "earliest", row.earliest) if row.earliest else None
     if earliest is not None:
         opens = max(opens, earliest)
-    if row.latest is not None:
-        latest = context.moment(scope, "latest", row.latest)
-        if latest is not None:
-            closes, is_promised = latest, latest <= context.end
-            if earliest is not None and latest < earliest:
-                scope.add("latest", f"{row.latest} is before earliest {row.earliest}")
+    latest = context.moment(scope, "latest", row.latest) if row.latest else None
+    if latest is not None:
+        closes, is_promised = latest, latest <= context.end
+        if earliest is not None and latest < earliest:
+            scope.add("latest", f"{row.latest} is before earliest {row.earliest}")
+        if reported is not None and latest < reported:
+            scope.add("latest", f"{row.latest} is before reported_at {row.reported_at}")
+    if reported is not None and earliest is not None:
+        _check_promise(row, scope, context.policy, reported, earliest, latest)
     if closes < context.start or (deadline is not None and deadline < context.start):
         # Overdue before the horizon began: due now, and first among equals.
         opens, closes, deadline, is_promised = context.start, context.end, None, True
@@ -389,6 +392,32 @@ def _visit(row: HorizonVisitIn, scope: Scope, context: _Context) -> tuple[Visit,
         ),
         is_promised,
     )
+
+
+def _check_promise(
+    row: HorizonVisitIn,
+    scope: Scope,
+    policy: Policy,
+    reported: datetime,
+    earliest: datetime,
+    latest: datetime | None,
+) -> None:
+    """An ``earliest`` after the promise made when the fault was reported would break it: the
+    urgent response, or the general one unless ``latest`` gives the deadline instead."""
+    if row.priority == Priority.URGENT.label:
+        deadline = reported + policy.urgent_response
+        promise = f"urgent response {round(policy.urgent_response.total_seconds() / 60)} min"
+    elif latest is None:
+        deadline = reported + policy.general_response
+        promise = f"general response {round(policy.general_response.total_seconds() / 3600)} h"
+    else:
+        return  # a later earliest than latest is refused on its own
+    if earliest > deadline:
+        scope.add(
+            "earliest",
+            f"{row.earliest} is after the promise deadline {deadline:%Y-%m-%dT%H:%M} "
+            f"(reported_at {row.reported_at} + {promise}): the promise could not be kept",
+        )
 
 
 def _check_round_staff(row: RoundIn, technicians: list[HorizonTechnicianIn], scope: Scope) -> None:

@@ -188,6 +188,19 @@ def test_rounds_expand_into_dated_visits_and_an_overdue_one_says_since_when() ->
     [
         (("visits", 0, "date"), "2026-12-20", "visits[0].date", "outside the horizon"),
         (("visits", 3, "latest"), "2026-12-08T10:00", "visits[3].latest", "before earliest"),
+        (("visits", 1, "latest"), "2026-12-07T10:00", "visits[1].latest", "before reported_at"),
+        (
+            ("visits", 1, "earliest"),
+            "2026-12-09T10:00",
+            "visits[1].earliest",
+            "after the promise deadline 2026-12-08T16:00",
+        ),
+        (
+            ("visits", 2, "earliest"),
+            "2026-12-09T13:00",
+            "visits[2].earliest",
+            "after the promise deadline 2026-12-09T12:00",
+        ),
         (
             ("rounds", 0, "required_skills"),
             ["gas"],
@@ -234,6 +247,20 @@ def test_every_problem_of_a_horizon_is_named_with_its_path_and_id(
     found = [e for e in caught.value.errors if e.path.startswith(named)]
     assert found, caught.value.errors
     assert words in found[0].message
+    assert found[0].entity_id == raw[path[0]][path[1]]["id"]
+
+
+def test_a_latest_agreed_with_the_customer_is_the_deadline_of_a_reported_fault() -> None:
+    raw = _week()
+    # F1, reported Monday 16:00: the customer asks for Wednesday, from 10:00 to 18:00.
+    raw["visits"][1]["earliest"], raw["visits"][1]["latest"] = (
+        "2026-12-09T10:00",
+        "2026-12-09T18:00",
+    )
+    f1 = next(v for v in parse_horizon(raw).visits if v.id == "F1")
+    assert f1.window is not None
+    assert (f1.window.start.day, f1.window.start.hour) == (9, 10)
+    assert (f1.window.end.day, f1.window.end.hour) == (9, 18)
 
 
 def test_an_appointment_needs_a_date_in_a_horizon() -> None:
