@@ -487,7 +487,8 @@ class Horizon:
     ``workdays`` holds one ``Technician`` per person and working date, with that date's shift
     and breaks (a person's id repeats across dates). A visit's ``window`` is its span over the
     horizon; ``promised`` names the visits whose promise ends inside the horizon (they are
-    served first); ``beyond`` what starts after it.
+    served first); ``beyond`` what is left out before any search: what starts after it, and
+    what nobody able to serve works during its span.
     """
 
     dates: tuple[date, ...]

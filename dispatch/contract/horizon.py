@@ -5,7 +5,8 @@ by the day's own rules (``build_technician``), a visit's fields by ``build_visit
 adds what only a horizon has: calendars (which dates each technician works, with which shift),
 spans (``date``, ``earliest``/``latest``, ``reported_at`` with its date, a daily ``window``)
 and recurring rounds expanded into dated visits (``dispatch.horizon.rounds``). Every problem is
-named with its path and id, and all of them are reported at once.
+named with its path and id, and all of them are reported at once. Leave is not a problem: a
+visit nobody able to serve works during is left out (``no_capacity_in_span``) saying who is off.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from dispatch.model import (
     Priority,
     RoundOccurrence,
     Technician,
+    TechnicianId,
     TimeWindow,
     Unassigned,
     UnassignedCode,
@@ -150,6 +152,7 @@ def _build(wire: HorizonProblemIn, errors: list[FieldError]) -> Horizon | None:
     ]
     known = {row.id for row in wire.technicians}
     context = _Context(dates, zone, policy, matrix_size, known, start, end)
+    context.roster, context.workdays = wire.technicians, workdays
     visits: list[Visit] = []
     promised: set[VisitId] = set()
     beyond: list[Unassigned] = []
@@ -203,6 +206,9 @@ class _Context:
         self.dates, self.zone, self.policy = dates, zone, policy
         self.matrix_size, self.technicians = matrix_size, technicians
         self.start, self.end = start, end
+        #: Everyone on the roster, and each one's working days (``Technician`` per date).
+        self.roster: list[HorizonTechnicianIn] = []
+        self.workdays: list[Technician] = []
 
     def moment(self, scope: Scope, field: str, text: str) -> datetime | None:
         """A local ``YYYY-MM-DDTHH:MM`` as an aware moment in the horizon's zone."""
@@ -238,7 +244,8 @@ def _place(
     promised: set[VisitId],
     beyond: list[Unassigned],
 ) -> None:
-    """File a visit as planned in the horizon, or as beyond it when its span starts after."""
+    """File a visit as planned in the horizon, as beyond it when its span starts after, or as
+    left out when everyone able to serve it is off during its span."""
     assert visit.window is not None or visit.appointment is not None
     opens = visit.appointment or (visit.window.start if visit.window else context.start)
     if opens >= context.end:
@@ -250,9 +257,56 @@ def _place(
             )
         )
         return
+    off = _all_off(visit, context)
+    if off is not None:
+        beyond.append(off)
+        return
     visits.append(visit)
     if is_promised:
         promised.add(visit.id)
+
+
+def _all_off(visit: Visit, context: _Context) -> Unassigned | None:
+    """``no_capacity_in_span`` when someone on the roster could serve ``visit`` (skills, crew,
+    its pinned technician) but none of them works during its span: the true reason, where the
+    solver would only see that nobody working has the skill. ``None`` otherwise (including when
+    nobody on the roster could ever serve it: the day's screening says why)."""
+    able = [
+        row.id
+        for row in context.roster
+        if visit.required_skills <= set(row.skills)
+        and row.crew_size >= visit.crew_size
+        and (visit.pinned_to is None or row.id == visit.pinned_to)
+    ]
+    if not able:
+        return None
+    if visit.appointment is not None:
+        opens = closes = visit.appointment
+        span = iso(visit.appointment)
+    else:
+        assert visit.window is not None
+        opens, closes = visit.window.start, visit.window.end
+        span = f"{iso(opens)} to {iso(closes)}"
+    working = {
+        t.id
+        for t in context.workdays
+        if t.id in able and t.shift.start <= closes and t.shift.end >= opens
+    }
+    if working:
+        return None
+    if visit.pinned_to is not None:
+        reason = f"its technician {visit.pinned_to} works no day of its span ({span})"
+    else:
+        crew = f" in a crew of {visit.crew_size} or more" if visit.crew_size > 1 else ""
+        needed = set(visit.required_skills)
+        who = f"nobody with {_named_skills(needed)}{crew}" if needed else f"nobody{crew}"
+        shown = ", ".join(able[:8]) + (f" and {len(able) - 8} more" if len(able) > 8 else "")
+        reason = (
+            f"{who} works during its span ({span}): {shown} {'is' if len(able) == 1 else 'are'} off"
+        )
+    return Unassigned(
+        visit.id, UnassignedCode.NO_CAPACITY_IN_SPAN, reason, tuple(TechnicianId(t) for t in able)
+    )
 
 
 def _workdays(
@@ -425,10 +479,10 @@ def _check_round_staff(row: RoundIn, technicians: list[HorizonTechnicianIn], sco
     needed = set(row.required_skills)
     able = [t for t in technicians if needed <= set(t.skills) and t.crew_size >= row.crew_size]
     if not able:
-        names = ", ".join(f"'{skill}'" for skill in sorted(needed)) or "no skill"
         scope.add(
             "required_skills",
-            f"no technician has {names} in a crew of {row.crew_size} or more: no one can serve it",
+            f"no technician has {_named_skills(needed)} in a crew of {row.crew_size} or more: "
+            "no one can serve it",
         )
     for field, ref in (
         ("technician", row.technician),
@@ -436,6 +490,21 @@ def _check_round_staff(row: RoundIn, technicians: list[HorizonTechnicianIn], sco
     ):
         if ref is not None and not any(t.id == ref for t in technicians):
             scope.add(field, f"unknown technician '{ref}'")
+    pinned = next((t for t in technicians if t.id == row.technician), None)
+    if pinned is not None and able and pinned not in able:
+        # A preferred technician is only a preference; a pinned one is the only one allowed.
+        lacks = ", ".join(f"'{skill}'" for skill in sorted(needed - set(pinned.skills)))
+        why = f"lacks {lacks}" if lacks else f"is a crew of {pinned.crew_size}"
+        scope.add(
+            "technician",
+            f"{pinned.id} {why} (the round needs {_named_skills(needed)} in a crew of "
+            f"{row.crew_size} or more): pinned to them, it could never be served",
+        )
+
+
+def _named_skills(skills: set[str]) -> str:
+    """Skills as a message names them: ``'cctv', 'gas'``, or ``no skill``."""
+    return ", ".join(f"'{skill}'" for skill in sorted(skills)) or "no skill"
 
 
 def _round(

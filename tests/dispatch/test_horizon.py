@@ -13,7 +13,7 @@ from dispatch.contract.horizon import parse_horizon
 from dispatch.desk.week import solve_week
 from dispatch.errors import InputError
 from dispatch.horizon.rounds import Every, add_months, due_dates
-from dispatch.model import RoundOccurrence, UnassignedCode, Visit
+from dispatch.model import RoundOccurrence, Unassigned, UnassignedCode, Visit
 from dispatch.planning import SolveParams
 
 MONDAY = date(2026, 12, 7)
@@ -208,6 +208,7 @@ def test_rounds_expand_into_dated_visits_and_an_overdue_one_says_since_when() ->
             "no one can serve",
         ),
         (("rounds", 0, "every"), {"weeks": 0}, "rounds[0].every.weeks", ""),
+        (("rounds", 0, "technician"), "T2", "rounds[0].technician", "T2 lacks 'cctv'"),
         (("rounds", 0, "tolerance_days"), 4, "rounds[0].tolerance_days", "overlap"),
         (
             ("technicians", 0, "calendar", "days_off"),
@@ -261,6 +262,42 @@ def test_a_latest_agreed_with_the_customer_is_the_deadline_of_a_reported_fault()
     assert f1.window is not None
     assert (f1.window.start.day, f1.window.start.hour) == (9, 10)
     assert (f1.window.end.day, f1.window.end.hour) == (9, 18)
+
+
+def test_a_round_whose_able_technicians_are_all_off_says_so_instead_of_no_skill() -> None:
+    raw = _week()
+    # T1, the only one with 'cctv', is off the whole week: R1 (due Wednesday ± 1 day) and a
+    # fault needing 'cctv' cannot be served, and the reason is the calendar, not the skill.
+    raw["technicians"][0]["calendar"] = {"days_off": [d.isoformat() for d in WEEK]}
+    raw["visits"].append(
+        {
+            "id": "C1",
+            "location": {"lat": 22.53, "lon": 113.93},
+            "duration_min": 30,
+            "reported_at": "2026-12-08T09:00",
+            "required_skills": ["cctv"],
+        }
+    )
+    horizon = parse_horizon(raw)
+    left: dict[str, Unassigned] = {u.visit_id: u for u in horizon.beyond}
+    for visit_id in ("R1@2026-12-09", "C1"):
+        assert left[visit_id].code is UnassignedCode.NO_CAPACITY_IN_SPAN
+        assert "nobody with 'cctv' works during its span" in left[visit_id].reason
+        assert "T1 is off" in left[visit_id].reason and left[visit_id].candidates == ("T1",)
+    assert "2026-12-08T00:00:00+08:00 to 2026-12-11T00:00:00+08:00" in left["R1@2026-12-09"].reason
+    assert not {"R1@2026-12-09", "C1"} & {v.id for v in horizon.visits}
+
+
+def test_a_round_pinned_to_someone_off_its_whole_span_says_so() -> None:
+    raw = _week()
+    raw["rounds"][1]["technician"] = "T1"  # R2: overdue, due Monday to Wednesday
+    raw["technicians"][0]["calendar"]["days_off"] = ["2026-12-07", "2026-12-08", "2026-12-09"]
+    [left] = [u for u in parse_horizon(raw).beyond if u.visit_id == "R2@2026-12-07"]
+    assert left.code is UnassignedCode.NO_CAPACITY_IN_SPAN
+    assert left.reason.startswith("its technician T1 works no day of its span")
+    # T1 back on Wednesday: the round is planned.
+    raw["technicians"][0]["calendar"]["days_off"] = ["2026-12-07", "2026-12-08"]
+    assert "R2@2026-12-07" in {v.id for v in parse_horizon(raw).visits}
 
 
 def test_an_appointment_needs_a_date_in_a_horizon() -> None:
