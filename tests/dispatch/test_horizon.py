@@ -422,6 +422,23 @@ def test_a_pinned_visit_goes_to_its_technician_on_one_of_their_days() -> None:
     pytest.fail("F2 was not served")
 
 
+@pytest.mark.parametrize("preferred", ["T1", "T2"])
+def test_a_round_goes_to_its_preferred_technician_when_either_could_serve_it(
+    preferred: str,
+) -> None:
+    raw = _week()
+    # R2 needs no skill and sits between both bases: either could serve it, at little cost.
+    raw["rounds"][1]["preferred_technician"] = preferred
+    _, days, _ = _solve(raw)
+    [served_by] = [
+        route["technician_id"]
+        for stored in days
+        for route in stored.plan["routes"]
+        if any(s["visit_id"] == "R2@2026-12-07" for s in route["stops"])
+    ]
+    assert served_by == preferred
+
+
 def test_each_day_problem_is_a_valid_day_of_the_contract() -> None:
     from dispatch.contract.validate import parse_problem
 
