@@ -7,6 +7,11 @@ chooses the technician. Visits whose promise ends inside the horizon weigh more
 The answer is cut by date into day plans; a visit left out is ``beyond_horizon`` when it may
 still be served after the horizon, ``no_capacity_in_span`` when every eligible day of its span
 was full.
+
+Progress is told from the first seeded day on: after each day planned in turn, the week so far
+(the later days still empty), so a listener hears of a valid plan, and after the last day of a
+whole week's, long before the joint search's first report; that search's reports follow, their
+times counted from the start of the seeding.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from dispatch.planning.promise import with_promises
 from dispatch.travel import TravelTimeProvider, provider_for
 from dispatch.units import iso
 from solver import Instance, Progress, SolveParams, SolverError, solve
+from solver.cost import route_cost
 
 __all__ = ["DAY_BY_DAY_SHARE", "LAST_CHANCE_FACTOR", "PlannedWeek", "plan_week"]
 
@@ -91,13 +97,14 @@ def plan_week(
     try:
         working = [vehicles for vehicles in vehicles_by_day if vehicles]
         if len(working) > 1 and instance.n_nodes:
-            routes = _day_by_day(instance, working, params)
-            rest = max(params.time_limit_s - (clock.monotonic() - started), 1.0)
+            routes = _day_by_day(instance, working, params, started, on_progress)
+            seeded_s = clock.monotonic() - started
+            rest = max(params.time_limit_s - seeded_s, 1.0)
             solution = solve(
                 instance,
                 replace(params, time_limit_s=rest),
                 initial_routes=routes,
-                on_progress=on_progress,
+                on_progress=None if on_progress is None else _after(seeded_s, on_progress),
             )
         else:
             solution = solve(instance, params, on_progress=on_progress)
@@ -122,11 +129,24 @@ def plan_week(
     return PlannedWeek(days, left + horizon.beyond, elapsed, plan.objective)
 
 
+def _after(offset_s: float, on_progress: Callable[[Progress], None]) -> Callable[[Progress], None]:
+    """``on_progress`` hearing a search that began ``offset_s`` into the week's planning."""
+    return lambda progress: on_progress(replace(progress, elapsed_s=offset_s + progress.elapsed_s))
+
+
 def _day_by_day(
-    instance: Instance, days: Sequence[Sequence[int]], params: SolveParams
+    instance: Instance,
+    days: Sequence[Sequence[int]],
+    params: SolveParams,
+    started: float,
+    on_progress: Callable[[Progress], None] | None = None,
 ) -> list[list[int]]:
     """Routes made by planning each day's vehicles in turn over the nodes still open, a node
-    on its last eligible day weighing ``LAST_CHANCE_FACTOR`` more (the desk's way, as a start)."""
+    on its last eligible day weighing ``LAST_CHANCE_FACTOR`` more (the desk's way, as a start).
+
+    After each day ``on_progress`` hears the week so far (``started``: when the week's search
+    began, a ``time.monotonic()``), priced as ``solver.cost`` prices routes (the balance
+    between days aside), with every node not yet placed counted as left out."""
     day_of = np.empty(instance.n_vehicles, dtype=np.int64)
     for k, vehicles in enumerate(days):
         day_of[list(vehicles)] = k
@@ -151,6 +171,15 @@ def _day_by_day(
             placed = [nodes[n] for n in route.nodes]
             routes[vehicles[route.vehicle]] = placed
             open_nodes.difference_update(placed)
+        if on_progress is not None:
+            on_progress(
+                Progress(
+                    clock.monotonic() - started,
+                    route_cost(instance, routes),
+                    instance.n_nodes - len(open_nodes),
+                    instance.n_nodes,
+                )
+            )
     return routes
 
 

@@ -15,6 +15,8 @@ from dispatch.errors import InputError
 from dispatch.horizon.rounds import Every, add_months, due_dates
 from dispatch.model import RoundOccurrence, Unassigned, UnassignedCode, Visit
 from dispatch.planning import SolveParams
+from dispatch.planning import week as week_planning
+from solver import Progress, solve
 
 MONDAY = date(2026, 12, 7)
 WEEK = tuple(MONDAY + timedelta(days=k) for k in range(5))
@@ -343,6 +345,35 @@ def test_a_week_is_planned_in_one_solve_and_every_day_passes_the_checker() -> No
     assert statuses == {"R1@2026-12-09": "planned", "R2@2026-12-07": "overdue"}
     assert [u["code"] for u in document["unassigned"]] == ["beyond_horizon"]
     assert document["kpis"]["assigned"] == document["kpis"]["within_promise"] == 7
+
+
+def test_a_week_tells_its_first_plan_from_the_first_seeded_day_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    heard: list[Progress] = []
+    joint: list[tuple[int, int]] = []
+
+    def spy(instance: Any, params: SolveParams, **options: Any) -> Any:
+        if options.get("initial_routes") is not None:  # the joint search, from the seeding
+            joint.append((len(heard), sum(map(len, options["initial_routes"]))))
+        return solve(instance, params, **options)
+
+    monkeypatch.setattr(week_planning, "solve", spy)
+    horizon = parse_horizon(_week())
+    week = week_planning.plan_week(
+        horizon,
+        params=SolveParams(time_limit_s=2, seed=1, reproducible=True),
+        on_progress=heard.append,
+    )
+    [(told, seeded)] = joint
+    # A report per day seeded (a day with nothing left open has none), all before the joint
+    # search; the last is the whole seeded week.
+    assert 1 < told <= len(horizon.dates)
+    placed = [p.placed or 0 for p in heard[:told]]
+    assert placed == sorted(placed) and placed[0] > 0 and placed[-1] == seeded
+    assert heard[told - 1].elapsed_s < week.solve_s
+    times = [p.elapsed_s for p in heard]
+    assert times == sorted(times)  # the joint search's reports go on from the seeding's
 
 
 def test_a_daily_window_holds_on_whichever_day_the_visit_is_served() -> None:
