@@ -16,26 +16,44 @@ ask it here. It reads the rules of an ``Instance`` exactly as ``solver.model`` s
   carries and uses up (``Instance.stock_delta``, when the instance has any) never goes below
   zero along the route.
 
-A route is timed forwards, as the solver's finalizer times it (every service as early as the
-route allows), keeping one earliest time per number of breaks already taken: the state of the
-route after each node (``forward_states``). Inserting node ``x`` between positions ``p - 1`` and
-``p`` starts from the state before ``p``, puts ``x`` in, and times forwards again until the
-state equals the route's own (then the rest holds as it did): a few nodes on average, never
-more than the route. Nothing here knows ids, clocks or the plan's promises: the caller narrows
-the windows of the route's nodes to what was promised before asking.
+Feasibility is decided by timing a route forwards, every service as early as the route allows,
+keeping one earliest time per number of breaks already taken: the state of the route after
+each node (``forward_states``). Inserting node ``x`` between positions ``p - 1`` and ``p``
+starts from the state before ``p``, puts ``x`` in, and times forwards again until the state
+equals the route's own (then the rest holds as it did): a few nodes on average, never more than
+the route. Nothing here knows ids, clocks or the plan's promises: the caller narrows the windows
+of the route's nodes to what was promised before asking.
+
+The times a plan *shows* are not these earliest times but the model's (``schedule``): OR-Tools'
+finalizer packs a route whose time dimension has breaks (its cumul optimizer brings the return
+as early as it can, then the departure as late as that return allows), so a route that would
+wait somewhere (for a break's earliest start, a window's opening) leaves later, and the services
+before that wait move later with it: a route that left at 09:00 and waited 3 minutes for its
+lunch leaves at 09:03, its first service at 09:17 instead of 09:14. ``schedule_insertion``
+therefore times one chosen insertion by the model itself, the one timing of an offered slot and
+of the booking that takes it; ``Insertion.service_start_s`` is only the earliest start.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import NDArray
 
 from solver.instance import BreakRule, Instance
+from solver.result import RouteSolution
+from solver.search import schedule
 
-__all__ = ["NEVER", "Insertion", "forward_states", "insertions", "route_holds"]
+__all__ = [
+    "NEVER",
+    "Insertion",
+    "forward_states",
+    "insertions",
+    "route_holds",
+    "schedule_insertion",
+]
 
 #: The state of a route that cannot be reached with that many breaks taken.
 NEVER = 2**62
@@ -48,7 +66,8 @@ _State = tuple[int, ...]
 class Insertion:
     """Node ``node`` inserted into ``vehicle``'s route before its ``position``-th node.
 
-    ``service_start_s`` is the earliest cumul of the node there (the solver serves it then);
+    ``service_start_s`` is the earliest cumul of the node there from which the rest of the route
+    holds (the model may serve it later: ``schedule_insertion`` gives the time it does);
     ``added_travel_s`` and ``added_distance_m`` are what the detour adds to the route.
     """
 
@@ -338,3 +357,43 @@ def _rest_holds(
         previous_location, previous_service = data.locations[k], data.services[k]
     home = _home(state, previous_service, int(data.travel[previous_location, data.end]), data.rules)
     return home <= data.shift[1]
+
+
+def schedule_insertion(
+    instance: Instance,
+    vehicle: int,
+    route: Sequence[int],
+    node: int,
+    position: int,
+    window: tuple[int, int],
+    *,
+    service_s: int | None = None,
+) -> RouteSolution:
+    """``vehicle``'s ``route`` with ``node`` inserted before its ``position``-th node, timed by
+    the solver's own model (``schedule``): the times a plan made of it shows.
+
+    The node's service starts inside ``window`` (for an appointment, one second) and lasts
+    ``service_s`` (default the instance's), as asked of ``insertions``. Only this route is
+    modelled (``Instance.restricted``): a route's times depend on nothing else.
+
+    Returns
+    -------
+    RouteSolution
+        The route in the numbering of ``instance`` (``vehicle``, its nodes), with its times.
+
+    Raises
+    ------
+    SolverError
+        The model refuses the route.
+    """
+    nodes = [*route[:position], node, *route[position:]]
+    part = instance.restricted(nodes, [vehicle])
+    window_s = part.window_s.copy()
+    window_s[position] = window
+    service = part.service_s.copy()
+    if service_s is not None:
+        service[position] = service_s
+    gaps = tuple(() if k == position else g for k, g in enumerate(part.gaps_s))
+    part = replace(part, window_s=window_s, service_s=service, gaps_s=gaps)
+    timed = schedule(part, [list(range(len(nodes)))]).routes[0]
+    return replace(timed, vehicle=vehicle, nodes=tuple(nodes))

@@ -4,10 +4,12 @@ Modules (arrows: who calls whom)::
 
     slots    the candidate times of a shape, graded and sorted; why none fit
       -> day     a day plan compiled for booking: every promise a hard bound; ``fits``
-           -> solver.insertion   the one insertion check (slots, booking)
+                 and ``timed``
+           -> solver.insertion   the one insertion check and the one timing of a chosen
+                                 insertion (by the solver's own model), for slots and booking
       -> grade   the documented grading of a slot
     book     the next plan version with the visit in its slot, made as a new_visit batch
-      -> day, solver.schedule (the booked route timed by the solver's own model)
+      -> day (the booked route timed as the slot showed it)
     schema   the wire schemas of slot requests, slots and bookings
 
 The desk's use cases over the store (``dispatch.desk.book``) call ``slots.offer`` and

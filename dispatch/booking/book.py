@@ -7,8 +7,9 @@ call list read as for any event. What differs from a re-plan is the plan: nothin
 again. The slot is checked once more against the plan as it now is (``BookingDay.fits``, the
 one insertion check) and the visit goes into the cheapest place that holds on the slot's
 technician (another when they no longer can: ``SlotGoneError`` when nobody can). Only that
-technician's route is timed again, by the solver's own model (``solver.schedule``), every other
-stop inside the window promised to its customer; no other route is touched. Each other stop
+technician's route is timed again, by the solver's own model (``BookingDay.timed``, the timing
+the slot showed), every other stop inside the window promised to its customer; no other route
+is touched. Each other stop
 keeps its promise; the new stop gets one (``promise_for``) and a change with ``notify``.
 """
 
@@ -29,7 +30,7 @@ from dispatch.planning.lines import with_road_lines
 from dispatch.planning.promise import needs_call, promise_for
 from dispatch.replanning.events import apply_to_problem, apply_to_problem_json, parse_events
 from dispatch.travel import TravelTimeProvider
-from solver import SolverError, schedule
+from solver import Solution, SolverError
 
 __all__ = ["Booked", "SlotGoneError", "book_into"]
 
@@ -122,19 +123,15 @@ def _fits(booking: BookingDay, technician_id: str | None) -> list[Fit]:
 
 
 def _timed(booking: BookingDay, fits: list[Fit]) -> tuple[Route, Fit]:
-    """The route of the first place the solver's model times, as decoded."""
+    """The route of the first place the solver's model times (``BookingDay.timed``), as
+    decoded."""
     for fit in fits:
-        nodes, _ = booking.routes.get(fit.vehicle, ([], 0))
-        position = fit.insertion.position
-        routes: list[list[int]] = [[] for _ in range(booking.instance.n_vehicles)]
-        routes[fit.vehicle] = [*nodes[:position], fit.node, *nodes[position:]]
         try:
-            solution = schedule(booking.instance, routes)
+            timed = booking.timed(fit)
         except SolverError:
             continue
-        decoded = decode(solution, booking.id_map)
-        route = next(r for r in decoded.routes if r.technician_id == fit.technician_id)
-        return route, fit
+        decoded = decode(Solution((timed,), (), 0, 0.0), booking.id_map)
+        return decoded.routes[0], fit
     raise InternalError(
         f"the solver's model refused every place the insertion check found for {booking.visit.id}"
     )

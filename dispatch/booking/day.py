@@ -14,7 +14,9 @@ Appointments keep their door time (fixed in the compiled day) and an urgent visi
 Visits the plan left out are not part of the booking day. The new visit is compiled with the
 day's other rules (skills, crew, radius, van, shift reach: its screening), so a visit nobody
 may serve says why at once (``excluded``). ``fits`` asks the insertion of the new visit for a
-time window or an appointment: the one feasibility of slots and of the booking.
+time window or an appointment: the one feasibility of slots and of the booking. ``timed``
+times the route a fit makes by the solver's own model (``solver.insertion.schedule_insertion``):
+the one timing of a slot shown and of the plan that books it.
 """
 
 from __future__ import annotations
@@ -37,9 +39,9 @@ from dispatch.model import (
 )
 from dispatch.planning.compile import IdMap, compile_problem
 from dispatch.travel import TravelTimeProvider
-from dispatch.units import duration_to_s, seconds_after
-from solver import Instance
-from solver.insertion import Insertion, insertions, route_holds
+from dispatch.units import duration_to_s, moment_after, seconds_after
+from solver import Instance, RouteSolution
+from solver.insertion import Insertion, insertions, route_holds, schedule_insertion
 
 __all__ = ["BookingDay", "Fit"]
 
@@ -49,13 +51,16 @@ logger = logging.getLogger(__name__)
 @dataclass(frozen=True, slots=True)
 class Fit:
     """The cheapest feasible insertion of the new visit into one technician's route: ``node``
-    is the new visit's node inserted (one way its spare parts come, when it needs any)."""
+    is the new visit's node inserted (one way its spare parts come, when it needs any), its
+    service starting inside ``window_s`` and lasting ``service_s`` (the question asked)."""
 
     technician_id: TechnicianId
     vehicle: int
     node: int
     insertion: Insertion
     busy_s: int
+    window_s: tuple[int, int]
+    service_s: int
 
 
 def _narrowed(visit: Visit, route: Route, k: int, fixed: bool) -> Visit:
@@ -244,8 +249,35 @@ class BookingDay:
             for k, options in zip(live, found, strict=True):
                 if options:
                     best = min(options, key=lambda f: (f.added_travel_s, f.position))
-                    answers[k].append(Fit(tech_id, vehicle, node, best, busy))
+                    window = asked[k][0]
+                    answers[k].append(Fit(tech_id, vehicle, node, best, busy, window, service))
         return answers
+
+    def timed(self, fit: Fit) -> RouteSolution:
+        """The route of ``fit``'s technician with the new visit in its place, timed by the
+        solver's own model: the times a plan booked with it shows (``SolverError`` when the
+        model refuses it)."""
+        nodes, _ = self.routes.get(fit.vehicle, ([], 0))
+        return schedule_insertion(
+            self.instance,
+            fit.vehicle,
+            nodes,
+            fit.node,
+            fit.insertion.position,
+            fit.window_s,
+            service_s=fit.service_s,
+        )
+
+    def service_start(self, fit: Fit) -> datetime:
+        """When the new visit's work starts in the plan that books ``fit``: its cumul in
+        ``timed``, plus the band's near edge for an appointment (its cumul is the door time;
+        the near edge is in the compiled visit's door buffer, or, asked as an appointment of a
+        visit without one, in ``fit.service_s``), as ``dispatch.planning.decode`` reads it."""
+        route = self.timed(fit)
+        cumul = route.cumul_s[fit.insertion.position]
+        asked = fit.service_s - int(self.instance.service_s[fit.node])
+        buffer = asked + int(self.id_map.door_buffer_s[fit.node])
+        return moment_after(self.id_map.origin, cumul + buffer)
 
     def _busy_s(self, vehicle: int, nodes: list[int]) -> int:
         """Service already on the route, in seconds (how full the day is)."""

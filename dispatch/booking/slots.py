@@ -12,7 +12,14 @@ candidate times of the shape asked are put to the one insertion check (``solver.
 A window slot means the service starts inside it; an appointment slot that it starts then,
 with the technician at the door in the policy's band. Each candidate time that some technician
 can take becomes one slot, with the technician whose insertion grades best
-(``dispatch.booking.grade``), the minutes and km it adds, and when the work would start.
+(``dispatch.booking.grade``), the minutes and km it adds, and when the work would start: for a
+window, the time the plan that books it will show, the technician's route timed with the visit
+in that place by the solver's own model (``BookingDay.timed``, as ``book_into`` times it;
+only the slots listed are timed so); for an appointment, the appointment itself.
+
+The booking's clock time (``booking_at``) is the one asked; else, for a plan of today (the
+date of ``now`` in the problem's time zone), now, never before the plan's last re-plan; else
+the plan's last re-plan, else the start of the day.
 
 When no time fits, the answer says why (``code``, ``reason``): the visit's screening on the
 first day (``no_skill``, ``crew_size``, ``pinned``, ``radius``, ``window``, ``capacity``:
@@ -28,14 +35,14 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from dispatch.booking.day import BookingDay
+from dispatch.booking.day import BookingDay, Fit
 from dispatch.booking.grade import Fill, grade
 from dispatch.booking.schema import Shape
 from dispatch.contract.validate import parse_problem
 from dispatch.errors import FieldError, InputError
 from dispatch.model import Plan, Problem, TechnicianId, Visit, VisitId
 from dispatch.travel import TravelTimeProvider
-from dispatch.units import clock_to_datetime, format_clock, moment_after, s_to_duration
+from dispatch.units import clock_to_datetime, format_clock, s_to_duration
 
 __all__ = [
     "APPOINTMENT_STEP",
@@ -50,6 +57,7 @@ __all__ = [
     "candidate_times",
     "day_slots",
     "offer",
+    "shape_of",
 ]
 
 #: Length of a ``two_hours`` window.
@@ -79,14 +87,17 @@ class DayPlan:
 
 @dataclass(frozen=True, slots=True)
 class SlotAsk:
-    """What the desk asked for besides the visit: shape, grading, how many, and the clock time
-    of the booking (``HH:MM`` on the first date, or ``None``)."""
+    """What the desk asked for besides the visit: shape, grading, how many, the clock time of
+    the booking (``HH:MM`` on the first date, or ``None``) and the present (``now``, aware, from
+    the caller's clock: it makes the default clock time of a plan of today; ``None``: no
+    clock)."""
 
     shape: Shape = "two_hours"
     preferred: tuple[time, time] | None = None
     fill: Fill = "fuller"
     limit: int = 20
     at: str | None = None
+    now: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,15 +134,19 @@ class SlotsAnswer:
     first_date_with_room: date | None = None
 
 
-def booking_at(day: DayPlan, asked: str | None) -> str:
-    """The clock time of a booking on ``day``: the one asked, else the plan's last re-plan,
-    else the start of the day, ``00:00`` (a day not begun: every event of the day comes after
-    it). ``HH:MM``."""
+def booking_at(day: DayPlan, asked: str | None, now: datetime | None = None) -> str:
+    """The clock time of a booking on ``day`` (``HH:MM``): the one asked; else, when ``day`` is
+    today where it is planned (the date of the aware ``now`` in the problem's time zone), now,
+    but never before the plan's last re-plan; else the plan's last re-plan, else the start of
+    the day, ``00:00`` (a day not begun: every event of the day comes after it)."""
     if asked is not None:
         return asked
-    if day.plan.at is not None:
-        return format_clock(day.plan.at)
-    return "00:00"
+    last = format_clock(day.plan.at) if day.plan.at is not None else "00:00"
+    if now is not None:
+        local = now.astimezone(day.problem.midnight.tzinfo)
+        if local.date() == day.date:
+            return max(format_clock(local), last)
+    return last
 
 
 def booking_visit(
@@ -213,6 +228,53 @@ def candidate_times(problem: Problem, shape: Shape) -> list[tuple[datetime, date
     return found
 
 
+def shape_of(problem: Problem, start: datetime, end: datetime) -> Shape:
+    """The shape a slot from ``start`` to ``end`` on the day of ``problem`` was offered in: an
+    appointment when the two are equal, else the window shape whose candidate times hold it,
+    else (a window no shape offers) ``half_day`` when it is longer than two hours."""
+    if start == end:
+        return "appointment"
+    for shape in ("two_hours", "half_day"):
+        if (start, end) in candidate_times(problem, shape):
+            return shape
+    return "half_day" if end - start > WINDOW_LENGTH else "two_hours"
+
+
+@dataclass(frozen=True, slots=True)
+class _Option:
+    """A candidate time some technician can take, graded, before its service start is timed."""
+
+    day: DayPlan
+    booking: BookingDay
+    start: datetime
+    end: datetime
+    appointment: bool
+    fit: Fit
+    grade: float
+
+    def sort_key(self) -> tuple[float, datetime, str]:
+        """Best first, as ``Slot.sort_key``."""
+        return (self.grade, self.start, self.fit.technician_id)
+
+    def slot(self) -> Slot:
+        """The slot, its service start as the plan that books it will show (module docstring)."""
+        fit = self.fit
+        return Slot(
+            plan_id=self.day.plan_id,
+            version=self.day.version,
+            date=self.day.date,
+            start=self.start,
+            end=self.end,
+            appointment=self.appointment,
+            technician_id=fit.technician_id,
+            service_start=self.start if self.appointment else self.booking.service_start(fit),
+            added_travel=s_to_duration(fit.insertion.added_travel_s),
+            added_km=round(fit.insertion.added_distance_m / 1000, 1),
+            grade=self.grade,
+            position=fit.insertion.position,
+        )
+
+
 def day_slots(
     day: DayPlan,
     row: Mapping[str, Any],
@@ -224,6 +286,20 @@ def day_slots(
 ) -> tuple[list[Slot], BookingDay]:
     """Every slot of ``ask.shape`` on ``day`` for the visit ``row``, graded, unsorted; and the
     booking day they were found on (its ``excluded`` says why a visit fits nobody)."""
+    options, booking = _day_options(day, row, ask, provider, at=at, span_start=span_start)
+    return [option.slot() for option in options], booking
+
+
+def _day_options(
+    day: DayPlan,
+    row: Mapping[str, Any],
+    ask: SlotAsk,
+    provider: TravelTimeProvider,
+    *,
+    at: str,
+    span_start: datetime,
+) -> tuple[list[_Option], BookingDay]:
+    """``day_slots`` before the service starts are timed."""
     _, visit = booking_visit(day, row, at=at)
     moment = clock_to_datetime(at, day.date, day.problem.timezone)
     booking = BookingDay.of(day.problem, day.plan, visit, moment, provider)
@@ -231,9 +307,8 @@ def day_slots(
     appointment = ask.shape == "appointment"
     bounds = [(booking.seconds(start), booking.seconds(end)) for start, end in times]
     fits = booking.fits(bounds, appointment=appointment)
-    slots: list[Slot] = []
-    origin = day.problem.midnight
-    for (start, end), options in zip(times, fits, strict=True):
+    options: list[_Option] = []
+    for (start, end), found in zip(times, fits, strict=True):
         graded = [
             (
                 grade(
@@ -251,29 +326,12 @@ def day_slots(
                 fit.technician_id,
                 fit,
             )
-            for fit in options
+            for fit in found
         ]
-        if not graded:
-            continue
-        score, _, fit = min(graded, key=lambda g: (g[0], g[1]))
-        served = start if appointment else moment_after(origin, fit.insertion.service_start_s)
-        slots.append(
-            Slot(
-                plan_id=day.plan_id,
-                version=day.version,
-                date=day.date,
-                start=start,
-                end=end,
-                appointment=appointment,
-                technician_id=fit.technician_id,
-                service_start=served,
-                added_travel=s_to_duration(fit.insertion.added_travel_s),
-                added_km=round(fit.insertion.added_distance_m / 1000, 1),
-                grade=score,
-                position=fit.insertion.position,
-            )
-        )
-    return slots, booking
+        if graded:
+            score, _, fit = min(graded, key=lambda g: (g[0], g[1]))
+            options.append(_Option(day, booking, start, end, appointment, fit, score))
+    return options, booking
 
 
 def offer(
@@ -298,18 +356,18 @@ def offer(
         )
     first = days[0]
     span_start = first.problem.midnight
-    found: list[Slot] = []
+    found: list[_Option] = []
     bookings: list[BookingDay] = []
     for k, day in enumerate(days):
-        at = booking_at(day, ask.at if k == 0 else None)
-        slots, booking = day_slots(
+        at = booking_at(day, ask.at if k == 0 else None, ask.now)
+        options, booking = _day_options(
             day, row, ask, provider_for_day(day), at=at, span_start=span_start
         )
-        found.extend(slots)
+        found.extend(options)
         bookings.append(booking)
     if found:
-        best = sorted(found, key=Slot.sort_key)[: ask.limit]
-        return SlotsAnswer(visit_id, ask.shape, tuple(best))
+        best = sorted(found, key=_Option.sort_key)[: ask.limit]
+        return SlotsAnswer(visit_id, ask.shape, tuple(option.slot() for option in best))
     screened = [b.excluded for b in bookings if b.excluded is not None]
     if len(screened) == len(bookings):
         reason = screened[0]
@@ -320,15 +378,15 @@ def offer(
     dates = f"{days[0].date}" if len(days) == 1 else f"{days[0].date} to {days[-1].date}"
     room: date | None = None
     for day in later:
-        slots, _ = day_slots(
+        options, _ = _day_options(
             day,
             row,
             replace(ask, at=None),
             provider_for_day(day),
-            at=booking_at(day, None),
+            at=booking_at(day, None, ask.now),
             span_start=span_start,
         )
-        if slots:
+        if options:
             room = day.date
             break
     reason_text = (

@@ -430,3 +430,41 @@ def test_booking_on_a_parts_day_reads_each_stop_the_way_its_parts_came_and_keeps
     # Every route that calls at the depot is still read (a route not read takes no booking).
     assert offered["N1"] > 0 and offered["N2"] > 0
     assert offered["N3"] == 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [9, 13])
+def test_every_slot_shows_the_service_start_its_booking_gives(seed: int) -> None:
+    """A generated day of 60 visits (breaks, appointments, promises): for every slot offered,
+    booking it puts the visit's work at exactly the ``service_start`` the slot showed. The plan
+    is timed by the solver's model, which leaves a route as late as its return allows (a route
+    that would wait for its lunch leaves later): the earliest start the insertion check finds
+    is not what the plan shows, so the slot shows the model's own timing of its place."""
+    from benchmarks.dayset import generate_day
+
+    raw = generate_day(60, seed)
+    day = planned_day(raw)
+    provider = provider_for(day.problem)
+    rng = random.Random(seed)
+    checked = 0
+    for k, near in enumerate(rng.sample(raw["visits"], 3)):
+        row = {
+            "id": f"S{k}",
+            "location": {"lat": near["location"]["lat"], "lon": near["location"]["lon"] + 0.004},
+            "duration_min": 30,
+            "required_skills": near.get("required_skills", []),
+        }
+        for shape in SHAPES:
+            answer = offer([day], row, SlotAsk(shape=shape, limit=200), lambda _: provider)
+            for slot in answer.slots:
+                when = timing(format_clock(slot.start), format_clock(slot.end), slot.appointment)
+                made = book_into(
+                    day, row, when, slot.technician_id, at=booking_at(day, None), provider=provider
+                )
+                tech, stop = stops(made.plan)[row["id"]]
+                assert (tech, stop.service_start) == (slot.technician_id, slot.service_start), (
+                    shape,
+                    slot,
+                )
+                checked += 1
+    assert checked > 10

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from solver import BreakRule, Instance, Vehicle, schedule
-from solver.insertion import forward_states, insertions, route_holds
+from solver.insertion import forward_states, insertions, route_holds, schedule_insertion
 from solver.model import build_routing_model
 from solver.search import _exact_search
 from tests.solver.instances import DAY, HOUR, grid_instance, line_instance
@@ -52,6 +52,32 @@ def test_a_break_must_fit_in_some_gap() -> None:
     assert found[1] == []
     states = forward_states(instance, 0, [0])
     assert states[1] == (100, 2**62)
+
+
+def test_the_model_times_an_insertion_later_than_its_earliest_start() -> None:
+    """Why a slot's time comes from ``schedule_insertion``: the model leaves as late as its
+    return allows. Node 1 is fixed at 1300, after a lunch that must start at 1000; node 0 (at
+    100 s) fits first, earliest at 100 (leaving at 0), but the route then waits 400 s before
+    lunch: the model leaves at 400 and serves node 0 at 500, lunch 1000-1200, node 1 at 1300."""
+    lunch = (BreakRule(1000, 1000, 200),)
+    instance = line_instance(
+        [100, 100],
+        windows=[(0, 10_000), (1300, 1300)],
+        service=500,
+        vehicles=(Vehicle(0, 0, 0, 10_000, breaks=lunch),),
+    )
+    found = insertions(instance, 0, [1], 0, [[(0, 10_000)]])[0]
+    assert [(f.position, f.service_start_s) for f in found] == [(0, 100), (1, 1800)]
+    timed = schedule_insertion(instance, 0, [1], 0, 0, (0, 10_000))
+    assert (timed.nodes, timed.start_s, timed.cumul_s, timed.breaks) == (
+        (0, 1),
+        400,
+        (500, 1300),
+        ((1000, 200),),
+    )
+    assert timed.cumul_s == schedule(instance, [[0, 1]]).routes[0].cumul_s
+    # The window asked replaces the node's own: asked to start by 300, it starts at 300.
+    assert schedule_insertion(instance, 0, [1], 0, 0, (0, 300)).cumul_s == (300, 1300)
 
 
 def test_capacity_refuses_an_insertion() -> None:
@@ -108,13 +134,22 @@ def test_agrees_with_the_model_on_random_insertions(seed: int) -> None:
                 assert holds == (position in found), (seed, node, asked, position)
                 agreed += 1
     assert agreed > 20
-    # And the model times a found insertion with the node where the insertion said.
+    # And the model times a found insertion: ``schedule_insertion`` (the route alone) as the
+    # whole instance does, never before the earliest start the insertion found.
     node = order[-1]
     places = insertions(instance, 0, route, node, [instance.windows(node)])[0]
     assert places
+    window = (int(instance.window_s[node, 0]), int(instance.window_s[node, 1]))
     for best in places:
-        timed = schedule(instance, [[*route[: best.position], node, *route[best.position :]]])
-        assert timed.routes[0].cumul_s[best.position] == best.service_start_s
+        nodes = [*route[: best.position], node, *route[best.position :]]
+        whole = schedule(instance, [nodes]).routes[0]
+        alone = schedule_insertion(instance, 0, route, node, best.position, window)
+        assert (alone.nodes, alone.cumul_s, alone.start_s) == (
+            whole.nodes,
+            whole.cumul_s,
+            whole.start_s,
+        )
+        assert alone.cumul_s[best.position] >= best.service_start_s
 
 
 def test_a_commodity_used_up_never_goes_below_zero() -> None:
