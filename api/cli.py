@@ -444,6 +444,14 @@ def _print_week(week: dict[str, Any]) -> None:
         f"{k['utilisation_max']:.0%} a day; solved in {k['solve_s']:.1f} s",
         highlight=False,
     )
+    broken = [(day["date"], day.get("violations", 0)) for day in week["days"]]
+    if any(count for _, count in broken):  # a week stored before the count has none
+        by_day = ", ".join(f"{day} {count}" for day, count in broken if count)
+        out.print(
+            f"[bold red]the checker found {sum(count for _, count in broken)} broken rules in "
+            f"the day plans ({by_day})[/]",
+            highlight=False,
+        )
 
 
 def _print_week_ids(week: dict[str, Any], what: str) -> None:

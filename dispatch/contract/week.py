@@ -2,7 +2,9 @@
 
 Each date points at its own stored day plan; the week adds what only a week shows: per day and
 technician the stops, hours and utilisation, what was left out with its promise, every due
-date of every round with its status, and the week's headline figures.
+date of every round with its status, and the week's headline figures. The rules the
+independent checker found broken in a day's plan are counted on that day and in the figures:
+a day plan is stored even then, as a single day's is, and the week says so.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ class WeekDay:
     problem_id: str | None = None
     problem: Problem | None = None
     plan: Plan | None = None
+    #: Rules the independent checker found broken in the day's plan.
+    violations: int = 0
 
 
 def promise_end(visit: Visit) -> datetime | None:
@@ -53,6 +57,7 @@ def _day(entry: WeekDay) -> dict[str, Any]:
             "visits": 0,
             "distance_km": 0.0,
             "utilisation": 0.0,
+            "violations": 0,
             "technicians": [],
         }
     shifts = {t.id: t.shift.end - t.shift.start for t in entry.problem.technicians}
@@ -74,6 +79,7 @@ def _day(entry: WeekDay) -> dict[str, Any]:
         "visits": entry.plan.kpis.assigned,
         "distance_km": entry.plan.kpis.distance_km,
         "utilisation": entry.plan.kpis.utilisation,
+        "violations": entry.violations,
         "technicians": technicians,
     }
 
@@ -156,6 +162,7 @@ def week_document(
             "distance_km": round(sum(day["distance_km"] for day in shaped), 1),
             "utilisation_max": max(working, default=0.0),
             "utilisation_min": min(working, default=0.0),
+            "violations": sum(entry.violations for entry in days),
             "solve_s": round(solve_s, 2),
         },
     }

@@ -5,7 +5,8 @@ horizon. Every date with someone working becomes an ordinary day plan (its own d
 ``dispatch.horizon.days``), checked by the independent checker like any day, so each keeps its
 map, driver links, events and time-tracking card; the week document
 (``dispatch.contract.week``) points at them. Everything is stored in one transaction before
-the caller hears of it.
+the caller hears of it. A violation the checker finds is logged and stored with the day, as a
+single day's is: the week document counts it on its day and in its figures (``violations``).
 """
 
 from __future__ import annotations
@@ -107,7 +108,7 @@ def solve_week(
                 report.violations[:5],
             )
         reports[day] = report
-        entries.append(WeekDay(day, plan_id, day_problem_id, problem, plan))
+        entries.append(WeekDay(day, plan_id, day_problem_id, problem, plan, len(report.violations)))
         stored.append(StoredDay(day_problem_id, day_raw, document, plan_record(plan)))
     document = week_document(
         horizon,

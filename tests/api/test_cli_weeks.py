@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,10 @@ import pytest
 from typer.testing import CliRunner
 
 from api.cli import app
+from dispatch.desk import week as desk_week
+from dispatch.desk.solve import check_day
 from dispatch.persistence import Store
+from dispatch.verify import CheckReport, Violation
 from tests.api.test_weeks import week_horizon
 
 runner = CliRunner()
@@ -82,6 +86,28 @@ def test_solve_a_horizon_stores_and_shows_its_week(tmp_path: Path, database: str
         assert f"{day['date']}: plan {day['plan_id']}" in shown.output
     as_json = runner.invoke(app, ["week", week_id, "--json"])
     assert as_json.exit_code == 0 and json.loads(as_json.stdout) == week
+
+
+def test_a_week_whose_day_plan_breaks_a_rule_says_so(
+    tmp_path: Path, database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checked = check_day
+
+    def faulting(raw: Any, *args: Any) -> CheckReport:
+        report = checked(raw, *args)
+        if raw["date"] != "2026-12-08":
+            return report
+        broken = Violation("late", "A1", "A1 reached after its appointment")
+        return replace(report, violations=(*report.violations, broken))
+
+    monkeypatch.setattr(desk_week, "check_day", faulting)
+    output, week_id = solve_week_file(tmp_path)
+    says = "the checker found 1 broken rules in the day plans (2026-12-08 1)"
+    assert says in output and "checker: 1 violations" in output
+    week = stored_week(database, week_id)  # stored all the same, as a single day is
+    assert week["kpis"]["violations"] == 1
+    shown = runner.invoke(app, ["week", week_id])
+    assert shown.exit_code == 0 and says in shown.output
 
 
 def test_solve_a_horizon_as_json_prints_the_week_alone(tmp_path: Path, database: str) -> None:

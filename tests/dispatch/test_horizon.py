@@ -4,18 +4,22 @@ one solve keeps every rule of a day on each of its days (the independent checker
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
 import pytest
 
 from dispatch.contract.horizon import parse_horizon
+from dispatch.desk import week as desk_week
+from dispatch.desk.solve import check_day
 from dispatch.desk.week import solve_week
 from dispatch.errors import InputError
 from dispatch.horizon.rounds import Every, add_months, due_dates
 from dispatch.model import RoundOccurrence, Unassigned, UnassignedCode, Visit
 from dispatch.planning import SolveParams
 from dispatch.planning import week as week_planning
+from dispatch.verify import CheckReport, Violation
 from solver import Progress, solve
 
 MONDAY = date(2026, 12, 7)
@@ -327,7 +331,8 @@ def _solve(raw: dict[str, Any], seconds: float = 2) -> tuple[dict[str, Any], lis
 
 def test_a_week_is_planned_in_one_solve_and_every_day_passes_the_checker() -> None:
     document, days, week = _solve(_week())
-    assert week.violations == 0
+    assert week.violations == 0 == document["kpis"]["violations"]
+    assert all(day["violations"] == 0 for day in document["days"])
     by_date = {day["date"]: day for day in document["days"]}
     assert set(by_date) == {d.isoformat() for d in WEEK}
     served: dict[str, str] = {}
@@ -374,6 +379,31 @@ def test_a_week_tells_its_first_plan_from_the_first_seeded_day_on(
     assert heard[told - 1].elapsed_s < week.solve_s
     times = [p.elapsed_s for p in heard]
     assert times == sorted(times)  # the joint search's reports go on from the seeding's
+
+
+def test_a_day_plan_the_checker_faults_is_stored_and_counted_in_the_week(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    checked = check_day
+
+    def faulting(raw: Any, *args: Any) -> CheckReport:
+        report = checked(raw, *args)
+        if raw["date"] != "2026-12-08":
+            return report
+        broken = Violation("late", "A1", "A1 reached after its appointment")
+        return replace(report, violations=(*report.violations, broken))
+
+    monkeypatch.setattr(desk_week, "check_day", faulting)
+    document, days, week = _solve(_week())
+    assert week.violations == 1 and document["kpis"]["violations"] == 1
+    assert {day["date"]: day["violations"] for day in document["days"]} == {
+        "2026-12-07": 0,
+        "2026-12-08": 1,
+        "2026-12-09": 0,
+        "2026-12-10": 0,
+        "2026-12-11": 0,
+    }
+    assert "2026-12-08" in {stored.problem["date"] for stored in days}  # stored, as a day's is
 
 
 def test_a_daily_window_holds_on_whichever_day_the_visit_is_served() -> None:
