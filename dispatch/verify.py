@@ -19,7 +19,11 @@ their legs, opening hours and handling time checked like a stop's; the van start
 ``van_stock``, gains what each call takes and loses what each visit uses (an attempt not
 completed uses nothing), and must never hold less than zero of a part; every depot's calls,
 over all routes in time order, never take more than it holds by then (its stock and the
-arrivals due by that time).
+arrivals due by that time). Given the version a re-plan came from (``previous``), every
+depot call that version had made by the re-plan's ``at`` (arrived before it) must still be on
+the same technician's route, at the same depot and times, taking no more than it took (less
+only by units reported gone since): a call made is history, and the units it took are in that
+van, so no later version may drop it and sell them again.
 """
 
 from __future__ import annotations
@@ -58,6 +62,8 @@ _CODES = {
     "cancelled",
     "not_completed",
     "no_part",
+    "moved",
+    "no_capacity_in_span",
 }
 _EARTH_KM = 6371.0088
 _RADIUS_SLACK = 1.005
@@ -139,9 +145,14 @@ class _Checker:
     """One run of the checks; collects violations."""
 
     def __init__(
-        self, problem: Mapping[str, Any], plan: Mapping[str, Any], travel: TravelLookup
+        self,
+        problem: Mapping[str, Any],
+        plan: Mapping[str, Any],
+        travel: TravelLookup,
+        previous: Mapping[str, Any] | None = None,
     ) -> None:
         self.problem, self.plan, self.travel = problem, plan, travel
+        self.previous = previous
         self.day = date.fromisoformat(problem["date"])
         self.zone = ZoneInfo(problem.get("timezone", "UTC"))
         self.policy = problem.get("policy", {})
@@ -180,6 +191,7 @@ class _Checker:
         for route in self.plan.get("routes", []):
             self.route(route)
         self.depot_stock()
+        self.calls_kept()
         self.kpis()
         return CheckReport(tuple(self.found), self.stops, self.appointments, self.in_band)
 
@@ -304,7 +316,7 @@ class _Checker:
             weight += float(visit.get("demand", {}).get("weight_kg") or 0)
             volume += float(visit.get("demand", {}).get("volume_m3") or 0)
             place, departure = here, self.left(stop, leaving)
-        if stops:
+        if stops or calls:  # a route may be only a call made before its technician left
             minutes, km = self.travel(place, location_ref(tech, end=True))
             total_km += km
             self.leg(tech_id, "the base", departure, end, minutes, breaks)
@@ -418,6 +430,46 @@ class _Checker:
                         f"{moment:%H:%M}, but holds {there} by then",
                     )
                     break
+
+    def calls_kept(self) -> None:
+        """Every call the previous version had made by this version's ``at`` is still here,
+        taking no more (see the module docstring)."""
+        if self.previous is None or self.plan.get("at") is None:
+            return
+        at = self.moment(self.plan["at"], "at", "at")
+        if at is None:
+            return
+        here = {
+            (str(route.get("technician_id")), str(c.get("depot_id")), str(c.get("arrival"))): c
+            for route in self.plan.get("routes", [])
+            for c in route.get("depot_stops", [])
+        }
+        for route in self.previous.get("routes", []):
+            tech_id = str(route.get("technician_id"))
+            for call in route.get("depot_stops", []):
+                arrival = self.moment(call.get("arrival"), str(call.get("depot_id")), "arrival")
+                if arrival is None or arrival >= at:
+                    continue
+                depot_id = str(call.get("depot_id"))
+                kept = here.get((tech_id, depot_id, str(call.get("arrival"))))
+                if kept is None or kept.get("departure") != call.get("departure"):
+                    self.add(
+                        "stock",
+                        depot_id,
+                        f"{tech_id}'s call at depot {depot_id!r} at {arrival:%H:%M} was made "
+                        f"before {at:%H:%M}, but this version does not keep it as it was",
+                    )
+                    continue
+                took = Counter({str(i["part"]): int(i["quantity"]) for i in call.get("parts", [])})
+                now = Counter({str(i["part"]): int(i["quantity"]) for i in kept.get("parts", [])})
+                more = sorted(part for part in now if now[part] > took[part])
+                if more:
+                    self.add(
+                        "stock",
+                        depot_id,
+                        f"{tech_id}'s call at depot {depot_id!r} at {arrival:%H:%M} took "
+                        f"{dict(took)}; this version says it took more of {', '.join(more)}",
+                    )
 
     def local_moment(self, text: str) -> datetime:
         """A local ``YYYY-MM-DDTHH:MM`` of the problem's zone."""
@@ -659,9 +711,14 @@ class _Checker:
 
 
 def check_plan(
-    problem: Mapping[str, Any], plan: Mapping[str, Any], travel: TravelLookup
+    problem: Mapping[str, Any],
+    plan: Mapping[str, Any],
+    travel: TravelLookup,
+    *,
+    previous: Mapping[str, Any] | None = None,
 ) -> CheckReport:
-    """Check ``plan`` against ``problem`` (both contract JSON) with legs from ``travel``.
+    """Check ``plan`` against ``problem`` (both contract JSON) with legs from ``travel``;
+    ``previous``, the version ``plan`` was re-planned from, adds the depot calls it had made.
 
     Checked: coverage (each visit once, known ids, valid codes and reasons); per stop arrival
     before service, appointment kept and never late, windows, urgent response, ``early_min``
@@ -669,6 +726,6 @@ def check_plan(
     rule, inside its window, long enough, never over a visit); skills, crew, pinned person,
     service radius; van capacity; route distance against the lookup; KPI sums; spare parts
     (depot calls' legs and opening hours, no van below zero of a part at any stop, no depot
-    handing out more than it holds).
+    handing out more than it holds; with ``previous``, no call made dropped or taking more).
     """
-    return _Checker(problem, plan, travel).run()
+    return _Checker(problem, plan, travel, previous).run()

@@ -7,6 +7,11 @@ spans (``date``, ``earliest``/``latest``, ``reported_at`` with its date, a daily
 and recurring rounds expanded into dated visits (``dispatch.horizon.rounds``). Every problem is
 named with its path and id, and all of them are reported at once. Leave is not a problem: a
 visit nobody able to serve works during is left out (``no_capacity_in_span``) saying who is off.
+
+Spare parts are planned on a day problem only: a horizon does not carry stock from one day to
+the next (a van's stock on Tuesday is what Monday left, a depot's what every route took), so
+a horizon with visits needing ``parts``, vans with ``van_stock`` or ``depots`` is refused,
+each entry named, rather than planned as if every day started full (``PARTS_ON_A_DAY``).
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from dispatch.contract.validate import (
     build_travel,
     build_visit,
     check_unique,
+    load_json,
     read_wire,
 )
 from dispatch.errors import FieldError, InputError
@@ -53,7 +59,20 @@ from dispatch.model import (
 )
 from dispatch.units import clock_to_datetime, iso
 
-__all__ = ["WEEKDAYS", "is_horizon", "occurrence_id", "parse_horizon", "workday_of"]
+__all__ = [
+    "PARTS_ON_A_DAY",
+    "WEEKDAYS",
+    "is_horizon",
+    "occurrence_id",
+    "parse_horizon",
+    "workday_of",
+]
+
+#: Why a horizon refuses spare parts (see the module docstring).
+PARTS_ON_A_DAY = (
+    "spare parts are planned on a day problem (a horizon does not carry stock from day to "
+    "day); plan each date with its day problem"
+)
 
 #: Weekday names of a calendar, Monday first (``date.weekday()`` order).
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -99,13 +118,32 @@ def parse_horizon(raw: str | bytes | Mapping[str, Any], *, stored: bool = False)
     InputError
         Listing every problem found, each with its path and entity id.
     """
-    wire = read_wire(raw, HorizonProblemIn, stored=stored)
+    data = load_json(raw) if isinstance(raw, str | bytes) else raw
     errors: list[FieldError] = []
+    if isinstance(data, Mapping) and "depots" in data:
+        errors.append(FieldError("depots", PARTS_ON_A_DAY))
+        data = {key: value for key, value in data.items() if key != "depots"}
+    try:
+        wire = read_wire(data, HorizonProblemIn, stored=stored)
+    except InputError as error:
+        raise InputError([*errors, *error.errors]) from error
+    _refuse_parts(wire, errors)
     horizon = _build(wire, errors)
     if errors or horizon is None:
         unique = list(dict.fromkeys(errors))  # a technician's error repeats on each workday
         raise InputError(unique)
     return horizon
+
+
+def _refuse_parts(wire: HorizonProblemIn, errors: list[FieldError]) -> None:
+    """Every technician's ``van_stock`` and every visit's ``parts`` given: refused (see the
+    module docstring)."""
+    for i, tech in enumerate(wire.technicians):
+        if tech.van_stock:
+            errors.append(FieldError(f"technicians[{i}].van_stock", PARTS_ON_A_DAY, tech.id))
+    for i, visit in enumerate(wire.visits):
+        if visit.parts:
+            errors.append(FieldError(f"visits[{i}].parts", PARTS_ON_A_DAY, visit.id))
 
 
 def _dates(wire: HorizonProblemIn, errors: list[FieldError]) -> tuple[date, ...] | None:

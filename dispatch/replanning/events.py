@@ -18,10 +18,20 @@ A visit reported ``not_completed`` counts as left at its time (its stop is done 
 and as waiting to be booked again: no later event may report on it, cancel it or move it.
 
 Spare parts: ``part_used`` (a unit used beyond what the plan counted), ``part_faulty`` and
-``part_missing`` take units out of a technician's van or a depot's stock for good. They are
-folded into the day as a smaller stock when the day starts (the van's ``van_stock``, the
-depot's ``stock``), never below zero: the re-plan then counts what the route used and took
-from there, so the rest of the day plans with what is really left.
+``part_missing`` take units out of a technician's van or a depot for good. Each takes effect
+on a unit the holder really holds at the batch's time, or the event is refused naming its
+index, the holder's field and the part (with what the holder does hold): a van holds its
+stock when the day started and what the calls it already made took, less what its visits
+already done used; a depot its stock and the arrivals already in, less what calls already
+made took (``dispatch.stock.loss`` says which lot each unit comes out of). The units are then
+folded into the day: the van's ``van_stock``, a call already made (it took that much less),
+the depot's ``stock`` or an arrival, so the re-plan, which counts what the route used and
+took from there, plans the rest of the day with what is really left.
+
+What is history at the batch's time is decided here once, for the part events and for the
+re-plan (``dispatch.replanning.replan``): ``passed_stops`` (stops done, under way, or reached
+by the plan with the reported delay) and ``calls_made`` (depot calls before a passed stop,
+or on the way to the next one and started before the batch's time).
 """
 
 from __future__ import annotations
@@ -48,9 +58,12 @@ from dispatch.contract.schema import (
 from dispatch.contract.validate import load_json, parse_problem, pydantic_errors
 from dispatch.errors import FieldError, InputError
 from dispatch.model import (
+    DepotId,
+    PartArrival,
     PartQuantity,
     Plan,
     Problem,
+    Route,
     StopStatus,
     TechnicianId,
     TimeWindow,
@@ -58,6 +71,7 @@ from dispatch.model import (
     Visit,
     VisitId,
 )
+from dispatch.stock.loss import Losses
 from dispatch.units import clock_to_datetime, format_clock
 
 __all__ = [
@@ -67,8 +81,11 @@ __all__ = [
     "VisitProgress",
     "apply_to_problem",
     "apply_to_problem_json",
+    "calls_made",
     "parse_events",
+    "passed_stops",
     "read_batch",
+    "with_progress",
 ]
 
 
@@ -127,9 +144,59 @@ class EventBatch:
     moves: dict[VisitId, Move] = field(default_factory=dict)
     new_visits: tuple[dict[str, Any], ...] = ()
     added: tuple[Visit, ...] = ()
-    #: Spare parts gone for good (used, faulty, missing): by (``"technician"`` or
-    #: ``"depot"``, its id) then part number, the units lost.
-    stock_lost: dict[tuple[str, str], dict[str, int]] = field(default_factory=dict)
+    #: Spare parts gone for good (used, faulty, missing), by the lot they come out of
+    #: (``dispatch.stock.loss.Losses``): units off a van's stock when the day started, by
+    #: technician then part; off what the ``k``-th depot call of a technician's route took,
+    #: by ``(technician, k)`` then part; off a depot's stock, by depot then part; off a
+    #: depot's ``k``-th arrival, by depot then ``k``.
+    van_cut: dict[TechnicianId, dict[str, int]] = field(default_factory=dict)
+    call_cut: dict[tuple[TechnicianId, int], dict[str, int]] = field(default_factory=dict)
+    depot_cut: dict[DepotId, dict[str, int]] = field(default_factory=dict)
+    arrival_cut: dict[DepotId, dict[int, int]] = field(default_factory=dict)
+
+
+#: How far a stop can get, in order: a late report never takes a stop back (a stop the plan
+#: took as done stays done when an arrival reported offline comes in after it).
+_PROGRESS = (StopStatus.PLANNED, StopStatus.ARRIVED, StopStatus.IN_PROGRESS, StopStatus.DONE)
+
+
+def with_progress(route: Route, progress: Mapping[VisitId, VisitProgress]) -> Route:
+    """``route`` with the reports of ``progress``: statuses and actual times."""
+    stops = []
+    for stop in route.stops:
+        report = progress.get(stop.visit_id)
+        if report is not None:
+            stop = replace(
+                stop,
+                status=max(report.status, stop.status, key=_PROGRESS.index),
+                actual_arrival=report.arrived,
+                actual_start=report.started,
+                actual_departure=report.departed,
+            )
+        stops.append(stop)
+    return replace(route, stops=tuple(stops))
+
+
+def passed_stops(route: Route, delay: timedelta, at: datetime) -> int:
+    """How many of ``route``'s stops (with its reports, ``with_progress``) are history at
+    ``at``: up to the last one done or under way, or reached by the plan even with ``delay``
+    (the technician's delay reported now)."""
+    last = -1
+    for k, stop in enumerate(route.stops):
+        if stop.frozen or stop.arrival + delay <= at:
+            last = k
+    return last + 1
+
+
+def calls_made(route: Route, passed: int, at: datetime) -> tuple[int, ...]:
+    """The depot calls of ``route`` that are history at ``at`` (indexes in ``depot_stops``):
+    those before one of its ``passed`` stops, and those on the way to the next stop that
+    started before ``at`` (what a call took is in the van once it has begun)."""
+    return tuple(
+        k
+        for k, call in enumerate(route.depot_stops)
+        if call.before < passed or (call.before == passed and call.arrival < at)
+    )
 
 
 def parse_events(
@@ -198,6 +265,7 @@ class _Checker:
         self.new_ids: set[str] = set()
         self.new_rows: list[dict[str, Any]] = []
         self.added: dict[VisitId, Visit] = {}
+        self.part_events: list[tuple[int, PartEventIn]] = []
 
     def error(self, index: int | None, entity: str | None, message: str) -> None:
         path = "at" if index is None else f"events[{index}]"
@@ -251,7 +319,8 @@ class _Checker:
             elif isinstance(event, NewVisitIn):
                 self.new_visit(index, event)
             elif isinstance(event, PartEventIn):
-                self.part_event(index, event)
+                self.part_events.append((index, event))
+        self.part_gone()
         if self.errors:
             raise InputError(self.errors, what="events")
         return replace(
@@ -395,7 +464,27 @@ class _Checker:
             window=window,
         )
 
-    def part_event(self, index: int, event: PartEventIn) -> None:
+    def part_gone(self) -> None:
+        """The batch's part events, once every report and delay of the batch is known (they
+        decide what is history): each struck from a lot its holder holds now, in order."""
+        if not self.part_events:
+            return
+        history: dict[TechnicianId, tuple[int, tuple[int, ...]]] = {}
+        for route in self.plan.routes:
+            seen = with_progress(route, self.batch.progress)
+            delay = self.batch.delays.get(route.technician_id, timedelta(0))
+            passed = passed_stops(seen, delay, self.at)
+            history[route.technician_id] = (passed, calls_made(seen, passed, self.at))
+        not_used = self.was_not_completed | set(self.batch.not_completed)
+        losses = Losses.of(self.problem, self.plan, history, not_used, self.at)
+        for index, event in self.part_events:
+            self.part_event(index, event, losses)
+        self.batch.van_cut.update(losses.van_cut)
+        self.batch.call_cut.update(losses.call_cut)
+        self.batch.depot_cut.update(losses.depot_cut)
+        self.batch.arrival_cut.update(losses.arrival_cut)
+
+    def part_event(self, index: int, event: PartEventIn, losses: Losses) -> None:
         """Units of a part gone from a van or a depot (see the module docstring)."""
         holders = [h for h in (event.technician_id, event.depot_id) if h is not None]
         if len(holders) != 1:
@@ -408,18 +497,39 @@ class _Checker:
             return
         if event.visit_id is not None and not self.known_visit(index, event.visit_id):
             return
+        units = f"{event.quantity} unit{'s' if event.quantity > 1 else ''}"
         if event.technician_id is not None:
             if not self.known_technician(index, event.technician_id):
                 return
-            key = ("technician", event.technician_id)
-        else:
-            assert event.depot_id is not None
-            if event.depot_id not in {depot.id for depot in self.problem.depots}:
-                self.error(index, event.depot_id, f"unknown depot '{event.depot_id}'")
-                return
-            key = ("depot", event.depot_id)
-        lost = self.batch.stock_lost.setdefault(key, {})
-        lost[event.part] = lost.get(event.part, 0) + event.quantity
+            tech = TechnicianId(event.technician_id)
+            held = losses.from_van(tech, event.part, event.quantity)
+            if held is not None:
+                self.errors.append(
+                    FieldError(
+                        f"events[{index}].technician_id",
+                        f"{event.type} of {units} of part {event.part!r}: {tech}'s van holds "
+                        f"{held} of it at {self.wire.at} (its stock when the day started and "
+                        "what it took at depots, less what its visits done used)",
+                        tech,
+                    )
+                )
+            return
+        assert event.depot_id is not None
+        if event.depot_id not in {depot.id for depot in self.problem.depots}:
+            self.error(index, event.depot_id, f"unknown depot '{event.depot_id}'")
+            return
+        store = DepotId(event.depot_id)
+        held = losses.from_depot(store, event.part, event.quantity)
+        if held is not None:
+            self.errors.append(
+                FieldError(
+                    f"events[{index}].depot_id",
+                    f"{event.type} of {units} of part {event.part!r}: depot {store!r} holds "
+                    f"{held} of it at {self.wire.at} (its stock and the arrivals already in, "
+                    "less what calls made took; an arrival due later cannot be gone yet)",
+                    store,
+                )
+            )
 
     def new_visit(self, index: int, event: NewVisitIn) -> None:
         row = event.visit.model_dump(mode="json", exclude_none=True)
@@ -469,14 +579,22 @@ def apply_to_problem(problem: Problem, batch: EventBatch) -> Problem:
         for tech in problem.technicians
     )
     technicians = tuple(
-        replace(tech, van_stock=_less(tech.van_stock, batch.stock_lost[("technician", tech.id)]))
-        if ("technician", tech.id) in batch.stock_lost
+        replace(tech, van_stock=_less(tech.van_stock, batch.van_cut[tech.id]))
+        if tech.id in batch.van_cut
         else tech
         for tech in technicians
     )
     depots = tuple(
-        replace(depot, stock=_less(depot.stock, batch.stock_lost[("depot", depot.id)]))
-        if ("depot", depot.id) in batch.stock_lost
+        replace(
+            depot,
+            stock=_less(depot.stock, batch.depot_cut.get(depot.id, {})),
+            arrivals=tuple(
+                PartArrival(a.part, a.quantity - cut, a.at)
+                for k, a in enumerate(depot.arrivals)
+                if (cut := batch.arrival_cut.get(depot.id, {}).get(k, 0)) < a.quantity
+            ),
+        )
+        if depot.id in batch.depot_cut or depot.id in batch.arrival_cut
         else depot
         for depot in problem.depots
     )
@@ -484,16 +602,14 @@ def apply_to_problem(problem: Problem, batch: EventBatch) -> Problem:
 
 
 def _less(stock: tuple[PartQuantity, ...], lost: Mapping[str, int]) -> tuple[PartQuantity, ...]:
-    """``stock`` less the units ``lost``, never below zero."""
-    return tuple(
-        PartQuantity(item.part, max(0, item.quantity - lost.get(item.part, 0))) for item in stock
-    )
+    """``stock`` less the units ``lost`` (the lots hold them: ``dispatch.stock.loss``)."""
+    return tuple(PartQuantity(item.part, item.quantity - lost.get(item.part, 0)) for item in stock)
 
 
 def _less_rows(rows: list[dict[str, Any]], lost: Mapping[str, int]) -> None:
     """``_less`` on the contract's stock rows, in place."""
     for row in rows:
-        row["quantity"] = max(0, int(row["quantity"]) - lost.get(row["part"], 0))
+        row["quantity"] = int(row["quantity"]) - lost.get(row["part"], 0)
 
 
 def apply_to_problem_json(problem_raw: Mapping[str, Any], batch: EventBatch) -> dict[str, Any]:
@@ -517,9 +633,17 @@ def apply_to_problem_json(problem_raw: Mapping[str, Any], batch: EventBatch) -> 
     for tech in raw["technicians"]:
         if tech["id"] in batch.unavailable:
             tech["unavailable_from"] = min(at, tech.get("unavailable_from") or at)
-        if ("technician", tech["id"]) in batch.stock_lost:
-            _less_rows(tech.get("van_stock", []), batch.stock_lost[("technician", tech["id"])])
+        if tech["id"] in batch.van_cut:
+            _less_rows(tech.get("van_stock", []), batch.van_cut[tech["id"]])
     for depot in raw.get("depots", []):
-        if ("depot", depot["id"]) in batch.stock_lost:
-            _less_rows(depot.get("stock", []), batch.stock_lost[("depot", depot["id"])])
+        if depot["id"] in batch.depot_cut:
+            _less_rows(depot.get("stock", []), batch.depot_cut[depot["id"]])
+        if depot["id"] in batch.arrival_cut:
+            cut = batch.arrival_cut[depot["id"]]
+            arrivals = []
+            for k, row in enumerate(depot.get("arrivals", [])):
+                left = int(row["quantity"]) - cut.get(k, 0)
+                if left > 0:
+                    arrivals.append({**row, "quantity": left})
+            depot["arrivals"] = arrivals
     return raw

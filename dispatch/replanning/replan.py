@@ -30,14 +30,20 @@ unassigned (``dispatch.verify`` knows the pair). Later versions carry both forwa
 The stop is not rewritten to the time actually spent: its planned times stay the plan's history,
 as for every frozen stop, and the actual ones say what happened.
 
-**Spare parts.** The stock is the day's: a depot call before a frozen stop is frozen with it,
-and what it took is in the van; a frozen visit used its parts (an attempt not completed used
-none); what events reported used, faulty or missing is gone (folded into
+**Spare parts.** The stock is the day's. A depot call **made** is history
+(``dispatch.replanning.events.calls_made``): one before a frozen stop, or one on the way to
+the next stop that began before ``at`` (the visit it was made for need not be reached yet).
+It stays on the route as it was, and what it took is in the van: the technician restarts from
+the depot (free when the call ends, or when they set off from it), and the visit it was made
+for is served from the van, not by a second call. A frozen visit used its parts (an attempt
+not completed used none); what events reported used, faulty or missing is gone (folded into
 the day by ``apply_to_problem``). So the rest of the day starts each van with its stock less
-what its frozen stops used plus what its frozen calls took, and each depot with its stock less
-what every frozen call took; a cancelled visit, leaving the plan, releases what it would have
-used or taken. The old route is the warm start, each visit on the same way as before (from
-the van, or via the same depot) where that way still exists.
+what its frozen stops used plus what its calls made took, and each depot with its stock less
+what every call made took, also by a technician who became unavailable: their calls stay on
+their route and the parts leave with their van, they are not at the depot for anyone else.
+A cancelled visit, leaving the plan, releases what it would have used or taken. The old route
+is the warm start, each visit on the same way as before (from the van, or via the same depot)
+where that way still exists.
 """
 
 from __future__ import annotations
@@ -52,6 +58,7 @@ from dispatch.model import (
     Capacity,
     Change,
     Depot,
+    DepotId,
     DepotStop,
     PartArrival,
     PartQuantity,
@@ -75,7 +82,7 @@ from dispatch.planning.decode import decode
 from dispatch.planning.kpi import compute_kpis
 from dispatch.planning.lines import with_road_lines
 from dispatch.planning.promise import needs_call, promise_for
-from dispatch.replanning.events import EventBatch, VisitProgress
+from dispatch.replanning.events import EventBatch, calls_made, passed_stops, with_progress
 from dispatch.travel import TravelTimeProvider, provider_for
 from dispatch.units import (
     duration_to_s,
@@ -108,6 +115,10 @@ class _Restart:
     homeward_since: datetime | None = None
     #: A delay reported now (the rest of their day starts that much later).
     delay: timedelta = timedelta(0)
+    #: The depot calls made (history; what was struck from them by part events taken off).
+    calls: tuple[DepotStop, ...] = ()
+    #: Where they are when a call made comes after their last frozen stop: that depot.
+    depot_site: Site | None = None
 
 
 def replan_day(
@@ -122,9 +133,10 @@ def replan_day(
     ``dispatch.replanning.events.apply_to_problem``) after ``batch``."""
     at = batch.at
     visits = {visit.id: visit for visit in problem.visits}
-    routes = {route.technician_id: _with_progress(route, batch.progress) for route in plan.routes}
+    routes = {route.technician_id: with_progress(route, batch.progress) for route in plan.routes}
+    depots = {depot.id: depot for depot in problem.depots}
     restarts = {
-        tech.id: _restart(tech, routes.get(tech.id), visits, batch, at)
+        tech.id: _restart(tech, routes.get(tech.id), visits, batch, at, depots)
         for tech in problem.technicians
     }
     frozen_ids = {stop.visit_id for r in restarts.values() for stop in r.frozen}
@@ -171,10 +183,7 @@ def replan_day(
 
     provider = provider or provider_for(problem)
     home = _ways_home(available, restarts, provider)
-    calls = {
-        tech.id: _frozen_calls(routes.get(tech.id), restarts[tech.id], at)
-        for tech in problem.technicians
-    }
+    calls = {tech.id: restarts[tech.id].calls for tech in problem.technicians}
     attempts = set(not_completed)
     rest_techs = tuple(
         replace(
@@ -193,7 +202,7 @@ def replan_day(
         visits=tuple(rest_visits),
         depots=_depots_left(problem, [c for found in calls.values() for c in found]),
     )
-    tail, id_map = _solve_rest(rest, plan, old_owner, old_stop, at, provider, params)
+    tail, id_map = _solve_rest(rest, plan, old_owner, old_stop, at, provider, params, calls)
 
     new_routes: list[Route] = []
     tail_routes = {route.technician_id: route for route in tail.routes}
@@ -229,38 +238,6 @@ def replan_day(
         changes=_changes(plan, new_plan, batch, problem),
         kpis=compute_kpis(problem, new_plan),
     )
-
-
-#: How far a stop can get, in order: a late report never takes a stop back (a stop the plan
-#: took as done stays done when an arrival reported offline comes in after it).
-_PROGRESS = (StopStatus.PLANNED, StopStatus.ARRIVED, StopStatus.IN_PROGRESS, StopStatus.DONE)
-
-
-def _with_progress(route: Route, progress: Mapping[VisitId, VisitProgress]) -> Route:
-    stops = []
-    for stop in route.stops:
-        report = progress.get(stop.visit_id)
-        if report is not None:
-            stop = replace(
-                stop,
-                status=max(report.status, stop.status, key=_PROGRESS.index),
-                actual_arrival=report.arrived,
-                actual_start=report.started,
-                actual_departure=report.departed,
-            )
-        stops.append(stop)
-    return replace(route, stops=tuple(stops))
-
-
-def _frozen_calls(route: Route | None, restart: _Restart, at: datetime) -> tuple[DepotStop, ...]:
-    """A route's depot calls that are history: those before a frozen stop. (A call on the way
-    to the next stop at ``at`` is planned again with that stop: the rest restarts from the last
-    frozen stop.)"""
-    del at
-    if route is None:
-        return ()
-    frozen = len(restart.frozen)
-    return tuple(call for call in route.depot_stops if call.before < frozen)
 
 
 def _van_left(
@@ -325,23 +302,36 @@ def _restart(
     visits: Mapping[VisitId, Visit],
     batch: EventBatch,
     at: datetime,
+    depots: Mapping[DepotId, Depot],
 ) -> _Restart:
     delay = batch.delays.get(tech.id, timedelta(0))
     stops = route.stops if route else ()
-    last = -1
-    for k, stop in enumerate(stops):
-        if stop.frozen or stop.arrival + delay <= at:
-            last = k
+    passed = passed_stops(route, delay, at) if route else 0
     frozen = tuple(
         stop if stop.frozen else replace(stop, status=_assumed(stop, delay, at))
-        for stop in stops[: last + 1]
+        for stop in stops[:passed]
     )
-    following = stops[last + 1] if last + 1 < len(stops) else None
-    if frozen:
+    calls = (
+        tuple(
+            _struck(route.depot_stops[k], batch.call_cut.get((tech.id, k), {}))
+            for k in calls_made(route, passed, at)
+        )
+        if route
+        else ()
+    )
+    last_call = max((c for c in calls if c.before == passed), key=lambda c: c.arrival, default=None)
+    following = stops[passed] if passed < len(stops) else None
+    depot_site = None
+    if last_call is not None:  # at the depot, or on the way from it
+        departure = last_call.departure
+        under_way = departure > at
+        depot_site = depots[last_call.depot_id].site
+        site_visit: Visit | None = visits[frozen[-1].visit_id] if frozen else None
+    elif frozen:
         tail = frozen[-1]
         departure = _expected_departure(tail, visits[tail.visit_id])
         under_way = tail.actual_departure is None and departure > at
-        site_visit: Visit | None = visits[tail.visit_id]
+        site_visit = visits[tail.visit_id]
     else:
         departure = tech.shift.start
         under_way = False
@@ -357,8 +347,33 @@ def _restart(
         free_at = max(free_at, slot.end)
     used_weight = sum(visits[s.visit_id].demand.weight_kg for s in frozen)
     used_volume = sum(visits[s.visit_id].demand.volume_m3 for s in frozen)
-    homeward = departure if frozen and following is None and not under_way else None
-    return _Restart(frozen, taken, site_visit, free_at, (used_weight, used_volume), homeward, delay)
+    homeward = (
+        departure if frozen and following is None and not under_way and last_call is None else None
+    )
+    return _Restart(
+        frozen,
+        taken,
+        site_visit,
+        free_at,
+        (used_weight, used_volume),
+        homeward,
+        delay,
+        calls,
+        depot_site,
+    )
+
+
+def _struck(call: DepotStop, cut: Mapping[str, int]) -> DepotStop:
+    """A call made, less the units events struck from what it took (never usable: they are
+    gone, and the depot's day holds that much less, ``dispatch.stock.loss``)."""
+    if not cut:
+        return call
+    taken = tuple(
+        PartQuantity(item.part, item.quantity - cut.get(item.part, 0))
+        for item in call.taken
+        if item.quantity > cut.get(item.part, 0)
+    )
+    return replace(call, taken=taken)
 
 
 def _set_off(following: Stop, breaks: tuple[BreakSlot, ...], departure: datetime) -> datetime:
@@ -416,6 +431,8 @@ def _ways_home(
 
 
 def _restart_site(tech: Technician, restart: _Restart) -> Site:
+    if restart.depot_site is not None:
+        return restart.depot_site
     return restart.site_visit.site if restart.site_visit else tech.start
 
 
@@ -459,6 +476,7 @@ def _solve_rest(
     at: datetime,
     provider: TravelTimeProvider,
     params: SolveParams | None,
+    made: Mapping[TechnicianId, tuple[DepotStop, ...]],
 ) -> tuple[Plan, IdMap]:
     origin = rest.midnight
     policy = rest.policy
@@ -484,7 +502,13 @@ def _solve_rest(
         v = vehicle_of.get(route.technician_id)
         if v is None:
             continue
-        via = {call.before: call.depot_id for call in route.depot_stops}
+        # A call made is history: the visit it was made for takes its parts from the van.
+        done = {(call.before, call.arrival) for call in made.get(route.technician_id, ())}
+        via = {
+            call.before: call.depot_id
+            for call in route.depot_stops
+            if (call.before, call.arrival) not in done
+        }
         for k, stop in enumerate(route.stops):
             way = _same_way(
                 nodes_of.get(stop.visit_id, []), via.get(k), v, instance.allowed, id_map
@@ -531,7 +555,7 @@ def _merge(
     at: datetime,
     calls: tuple[DepotStop, ...] = (),
 ) -> Route | None:
-    if not restart.frozen and tail is None:
+    if not restart.frozen and not calls and tail is None:
         return None
     frozen = restart.frozen
     travel = sum((s.travel for s in frozen), timedelta(0)) + sum(
@@ -541,7 +565,7 @@ def _merge(
     service = sum((s.departure - s.service_start for s in frozen), timedelta(0))
     wait = sum((s.wait for s in frozen), timedelta(0))
     if tail is not None:
-        start = old.start_time if frozen and old else tail.start_time
+        start = old.start_time if (frozen or calls) and old else tail.start_time
         return Route(
             technician_id=tech.id,
             start_time=start,

@@ -41,6 +41,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
@@ -54,8 +55,10 @@ from dispatch.model import (
     UnassignedCode,
     Visit,
 )
-from dispatch.planning.eligibility import TimeBounds
 from dispatch.units import duration_to_s, seconds_after
+
+if TYPE_CHECKING:  # planning imports this module: a type only, no import cycle at run time
+    from dispatch.planning.eligibility import TimeBounds
 
 __all__ = [
     "Option",
@@ -236,6 +239,13 @@ def plan_supply(
             if option is not None:
                 via[i] = option
 
+    # Units reserved to a visit's call are not there for the reasons of the others.
+    reserved: dict[tuple[int, str], int] = {}
+    for d, depot in enumerate(problem.depots):
+        for part, had in _units(depot, origin).items():
+            out = sum(q for _, q in had) - sum(q for _, q in lots[d].get(part, []))
+            if out > 0:
+                reserved[(d, part)] = out
     options: dict[int, tuple[Option, ...]] = {}
     left_out: dict[int, Unassigned] = {}
     for i in needing:
@@ -255,7 +265,7 @@ def plan_supply(
         if found:
             options[i] = tuple(found)
         else:
-            left_out[i] = _left_out(problem, visit, allowed[i], vans)
+            left_out[i] = _left_out(problem, visit, allowed[i], vans, reserved)
     return Supply(options, left_out, _scarce(options, vans))
 
 
@@ -325,10 +335,15 @@ def _scarce(
 
 
 def _left_out(
-    problem: Problem, visit: Visit, candidates: Sequence[int], vans: Sequence[Mapping[str, int]]
+    problem: Problem,
+    visit: Visit,
+    candidates: Sequence[int],
+    vans: Sequence[Mapping[str, int]],
+    reserved: Mapping[tuple[int, str], int],
 ) -> Unassigned:
     """``no_part`` for a visit no option serves: the first part none of its candidates' vans
-    holds and no depot can give in time."""
+    holds and no depot can give in time (units ``reserved`` to other visits' calls, by depot
+    index and part, are not there for it)."""
     missing = next(
         (
             item
@@ -338,26 +353,44 @@ def _left_out(
         visit.parts[0],
     )
     return no_part_reason(
-        problem, visit, missing, tuple(problem.technicians[v].id for v in candidates)
+        problem, visit, missing, tuple(problem.technicians[v].id for v in candidates), reserved
     )
 
 
 def nearest_supply(
-    problem: Problem, part: str, after: datetime, taken: Mapping[tuple[int, str], int] | None = None
+    problem: Problem,
+    part: str,
+    after: datetime,
+    taken: Mapping[tuple[int, str], int] | None = None,
+    quantity: int = 1,
 ) -> tuple[datetime, str] | None:
-    """The nearest moment after ``after`` that ``part`` can be had at a depot, and the depot:
-    an arrival due then, or a depot's opening on the plan's day when it holds some that day
-    (after ``taken``: units a plan takes, by depot index and part: the part is there, the visit
-    could not reach it in time). ``None`` when no depot holds any and none is due."""
+    """The nearest moment after ``after`` that ``quantity`` of ``part`` can be had at one
+    depot, and the depot; ``None`` when no depot will ever hold that many.
+
+    A depot's units come in lots: its stock, there from its opening on the plan's day (or
+    ``after``, if later), and each arrival, from its time (or the depot's opening that day, if
+    later). ``taken`` (by depot index and part) are units already spoken for: a plan's calls,
+    or the units reserved to other visits before the solve. They go first, so the part can be
+    had once the lots in add up to them plus ``quantity``: an arrival due then, or the
+    opening on the plan's day when the depot holds enough that day (the visit could not
+    reach it in time).
+    """
     found: list[tuple[datetime, str]] = []
     for d, depot in enumerate(problem.depots):
-        for arrival in depot.arrivals:
-            if arrival.part == part and arrival.at > after:
-                found.append((max(arrival.at, _opening_on(depot, arrival.at)), depot.id))
-        held = sum(item.quantity for item in depot.stock if item.part == part)
-        held += sum(a.quantity for a in depot.arrivals if a.part == part and a.at <= after)
-        if held - (taken or {}).get((d, part), 0) > 0:
-            found.append((max(after, depot.opening.start), depot.id))
+        opens = max(after, depot.opening.start)
+        lots = [(opens, item.quantity) for item in depot.stock if item.part == part]
+        lots += [
+            (max(opens, arrival.at, _opening_on(depot, arrival.at)), arrival.quantity)
+            for arrival in depot.arrivals
+            if arrival.part == part
+        ]
+        wanted = (taken or {}).get((d, part), 0) + quantity
+        total = 0
+        for moment, units in sorted(lots):
+            total += units
+            if total >= wanted:
+                found.append((moment, depot.id))
+                break
     return min(found) if found else None
 
 
@@ -375,11 +408,11 @@ def no_part_reason(
     taken: Mapping[tuple[int, str], int] | None = None,
 ) -> Unassigned:
     """The ``no_part`` entry of ``visit`` for ``missing``, with the nearest moment it can be
-    had (after the plan's day starts)."""
-    nearest = nearest_supply(problem, missing.part, problem.midnight, taken)
+    had (after the plan's day starts), ``taken`` not counted (``nearest_supply``)."""
+    nearest = nearest_supply(problem, missing.part, problem.midnight, taken, missing.quantity)
     wanted = f"part '{missing.part}' ({missing.quantity} needed)"
     if nearest is None:
-        when = "no depot holds it and none is due"
+        when = "no depot holds one to spare and none is due"
         moment = None
     else:
         moment, depot_id = nearest

@@ -9,6 +9,7 @@ V2 08:50-09:20 and V4 (an appointment at 11:00) 11:00-11:30; V3 and V5 are unass
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,6 +19,9 @@ import pytest
 from dispatch.contract.validate import parse_problem
 from dispatch.errors import FieldError, InputError
 from dispatch.model import (
+    DepotId,
+    DepotStop,
+    PartQuantity,
     Plan,
     Route,
     Stop,
@@ -503,3 +507,81 @@ def test_reports_sent_late_from_the_field_may_be_older_than_the_last_replan() ->
             "09:10 is before the plan's last re-plan at 09:30; events must move forward in time",
         )
     ]
+
+
+# --- spare parts -----------------------------------------------------------------------------
+
+
+def parts_day() -> tuple[dict[str, Any], Plan]:
+    """The line day with parts: T1's van starts with one P1; depot D1 (site 0) holds one P2,
+    and one P4 arrives at 09:00 and another at 15:00. T1 serves V1 and V2 (08:10, 08:50),
+    calls at D1 09:30-09:40 for V4's P2 and serves V4 at 11:00."""
+    raw = day()
+    raw["technicians"][0]["van_stock"] = [{"part": "P1", "quantity": 1}]
+    raw["visits"][3]["parts"] = [{"part": "P2", "quantity": 1}]
+    raw["depots"] = [
+        {"id": "D1", "location_index": 0, "opening": {"start": "08:00", "end": "17:00"},
+         "stock": [{"part": "P2", "quantity": 1}],
+         "arrivals": [{"part": "P4", "quantity": 1, "at": "2026-11-23T09:00"},
+                      {"part": "P4", "quantity": 1, "at": "2026-11-23T15:00"}]}
+    ]  # fmt: skip
+    call = DepotStop(
+        DepotId("D1"), 2, at("09:30"), at("09:40"), timedelta(minutes=20), 10.0,
+        (PartQuantity("P2", 1),),
+    )  # fmt: skip
+    route = replace(plan().routes[0], depot_stops=(call,))
+    return raw, replace(plan(), routes=(route,))
+
+
+def test_part_events_strike_the_lot_that_held_the_unit_alike_in_the_day_and_its_json() -> None:
+    raw, base = parts_day()
+    problem = parse_problem(raw)
+    events: list[dict[str, Any]] = [
+        {"type": "part_used", "technician_id": "T1", "part": "P1"},  # from the day's stock
+        {"type": "part_faulty", "technician_id": "T1", "part": "P2"},  # taken at 09:30
+        {"type": "part_missing", "depot_id": "D1", "part": "P4"},  # the 09:00 arrival
+    ]
+    batch = parse_events({"at": "10:00", "events": events}, raw, problem, base)
+    assert batch.van_cut == {"T1": {"P1": 1}}
+    # The faulty P2 came from the call made at 09:30: the call took one less, and the
+    # depot's stock, where that unit came from, is one less (it still holds none after it).
+    assert batch.call_cut == {("T1", 0): {"P2": 1}}
+    assert batch.depot_cut == {"D1": {"P2": 1}}
+    assert batch.arrival_cut == {"D1": {0: 1}}
+    stored = apply_to_problem_json(raw, batch)
+    assert stored["technicians"][0]["van_stock"] == [{"part": "P1", "quantity": 0}]
+    assert stored["depots"][0]["stock"] == [{"part": "P2", "quantity": 0}]
+    assert stored["depots"][0]["arrivals"] == [
+        {"part": "P4", "quantity": 1, "at": "2026-11-23T15:00"}
+    ]
+    planned = apply_to_problem(problem, batch)
+    again = parse_problem(stored, stored=True)
+    assert (planned.technicians, planned.depots) == (again.technicians, again.depots)
+
+
+def test_a_part_event_on_units_not_held_now_is_refused_naming_index_field_and_part() -> None:
+    raw, base = parts_day()
+    events: list[dict[str, Any]] = [
+        {"type": "part_used", "technician_id": "T1", "part": "P1"},
+        {"type": "part_used", "technician_id": "T1", "part": "P1"},  # the van had one
+        {"type": "part_faulty", "technician_id": "T2", "part": "P2"},  # T2 never had one
+        {"type": "part_missing", "depot_id": "D1", "part": "P4", "quantity": 2},  # one is in
+        {"type": "part_missing", "depot_id": "D1", "part": "P2"},  # T1 took the only one
+    ]
+    with pytest.raises(InputError) as caught:
+        parse_events({"at": "10:00", "events": events}, raw, parse_problem(raw), base)
+    found = {(e.path, e.entity_id): e.message for e in caught.value.errors}
+    assert list(found) == [
+        ("events[1].technician_id", "T1"),
+        ("events[2].technician_id", "T2"),
+        ("events[3].depot_id", "D1"),
+        ("events[4].depot_id", "D1"),
+    ]
+    assert "part 'P1'" in found[("events[1].technician_id", "T1")]
+    assert "holds 0" in found[("events[1].technician_id", "T1")]
+    assert "2 units of part 'P4'" in found[("events[3].depot_id", "D1")]
+    assert "holds 1" in found[("events[3].depot_id", "D1")]
+    assert "part 'P2'" in found[("events[4].depot_id", "D1")]
+    # Before the call is made (09:20), the depot still holds its P2: it can be missing.
+    batch = parse_events({"at": "09:20", "events": events[4:]}, raw, parse_problem(raw), base)
+    assert batch.depot_cut == {"D1": {"P2": 1}} and batch.call_cut == {}

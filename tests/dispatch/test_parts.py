@@ -16,9 +16,11 @@ from typing import Any
 import numpy as np
 import pytest
 
+from dispatch.contract.horizon import parse_horizon
 from dispatch.contract.record import plan_record, read_record
 from dispatch.contract.serialize import plan_document
 from dispatch.contract.validate import parse_problem
+from dispatch.desk.book import book_stored, slots_stored
 from dispatch.desk.replan import replan_stored
 from dispatch.errors import InputError
 from dispatch.model import DepotId, Plan, Problem, TechnicianId, UnassignedCode, VisitId
@@ -399,11 +401,32 @@ def planned(store: Store, raw: dict[str, Any]) -> dict[str, Any]:
 
 
 def replan(store: Store, events: dict[str, Any]) -> dict[str, Any]:
+    """Re-plan the stored day; the new version is held to the checker, and to the calls the
+    version it came from had made."""
+    previous = store.load_plan("pl_day")
     document = replan_stored(store, "pl_day", events, params=QUICK).model_dump(mode="json")
     raw = store.load_problem_of_plan(document["plan_id"], document["version"])
-    report = check_plan(raw, document, matrix_lookup(raw))
+    report = check_plan(raw, document, matrix_lookup(raw), previous=previous)
     assert report.violations == (), report.violations
     return document
+
+
+def calls(
+    document: dict[str, Any],
+) -> dict[str, list[tuple[str, str, str | None, dict[str, int]]]]:
+    """Each route's depot calls as (depot, arrival HH:MM, before visit, parts taken)."""
+    return {
+        route["technician_id"]: [
+            (
+                call["depot_id"],
+                call["arrival"][11:16],
+                call["before_visit_id"],
+                {p["part"]: p["quantity"] for p in call["parts"]},
+            )
+            for call in route.get("depot_stops", [])
+        ]
+        for route in document["routes"]
+    }
 
 
 def codes(document: dict[str, Any]) -> dict[str, str]:
@@ -483,6 +506,247 @@ def test_depot_calls_already_made_stay_and_their_parts_ride_along(store: Store) 
     )
     (call,) = after["routes"][0]["depot_stops"]
     assert call == first["routes"][0]["depot_stops"][0]
+
+
+def a_call_at_0810() -> dict[str, Any]:
+    """T1 (site 5) takes the only P2 at the depot (site 4) 08:10-08:20 for V1 (site 3) at
+    08:30; T2 (site 0) has nothing to do."""
+    return make_day(
+        [tech("T1", 5), tech("T2", 0)],
+        [visit("V1", 3, "P2", window={"start": "08:00", "end": "12:00"})],
+        depots=[depot(stock=[{"part": "P2", "quantity": 1}])],
+    )
+
+
+def test_a_call_made_leaves_with_a_technician_who_becomes_unavailable(store: Store) -> None:
+    first = planned(store, a_call_at_0810())
+    assert calls(first) == {"T1": [("D1", "08:10", "V1", {"P2": 1})]}
+    after = replan(
+        store, {"at": "08:25", "events": [{"type": "unavailable", "technician_id": "T1"}]}
+    )
+    # The call was made: it stays on T1's route, the unit rides away in T1's van, and nobody
+    # is sent to the depot for it again.
+    assert calls(after) == {"T1": [("D1", "08:10", None, {"P2": 1})]}
+    assert codes(after) == {"V1": "no_part"}
+    (item,) = after["unassigned"]
+    assert item["part"] == "P2" and "part_available" not in item
+    (route,) = after["routes"]
+    assert route["stops"] == [] and route["end_time"][11:16] == "08:30"  # home from the depot
+
+
+def test_a_delay_after_a_call_made_serves_the_visit_from_the_van(store: Store) -> None:
+    planned(store, a_call_at_0810())
+    after = replan(
+        store,
+        {"at": "08:25", "events": [{"type": "delay", "technician_id": "T1", "minutes": 20}]},
+    )
+    assert calls(after) == {"T1": [("D1", "08:10", "V1", {"P2": 1})]}
+    (route,) = after["routes"]
+    (stop,) = route["stops"]
+    # From the depot, free at 08:20 + 20 min, 10 min to V1: one call, not a second one.
+    assert (stop["visit_id"], stop["arrival"][11:16]) == ("V1", "08:50")
+
+
+def test_the_checker_holds_a_re_plan_to_the_calls_already_made(store: Store) -> None:
+    raw = a_call_at_0810()
+    first = planned(store, raw)
+    after = replan(
+        store, {"at": "08:25", "events": [{"type": "unavailable", "technician_id": "T1"}]}
+    )
+    # A version that drops the call made and sends T2 to the depot for the same unit.
+    dropped = copy.deepcopy(after)
+    t1 = dropped["routes"][0]
+    t2 = {**copy.deepcopy(first["routes"][0]), "technician_id": "T2"}
+    dropped["routes"] = [t2]
+    found = check_plan(raw, dropped, matrix_lookup(raw), previous=first).violations
+    assert [(v.code, v.subject) for v in found if "made before" in v.message] == [("stock", "D1")]
+    # With the call kept, the same sale is a depot handing out more than it holds.
+    both = {**dropped, "routes": [t1, t2]}
+    found = check_plan(raw, both, matrix_lookup(raw), previous=first).violations
+    assert [(v.code, v.subject) for v in found if v.code == "stock"] == [("stock", "D1")]
+    assert "hands out 2 of part 'P2'" in next(v.message for v in found if v.code == "stock")
+    # A call made may not take more in a later version either.
+    more = copy.deepcopy(after)
+    more["routes"][0]["depot_stops"][0]["parts"] = [{"part": "P2", "quantity": 2}]
+    found = check_plan(raw, more, matrix_lookup(raw), previous=first).violations
+    assert any("took more of P2" in v.message for v in found)
+
+
+def test_no_part_dates_count_the_units_reserved_to_other_visits() -> None:
+    raw = make_day(
+        [tech("T1", 0), tech("T2", 5)],
+        [visit("V1", 1, "P2"), visit("V3", 3, "P2", priority="high")],
+        depots=[
+            depot(
+                stock=[{"part": "P2", "quantity": 1}],
+                arrivals=[{"part": "P2", "quantity": 3, "at": "2026-11-24T09:00"}],
+            )
+        ],
+    )
+    _, plan, _ = solved(raw)
+    assert "V3" in served(plan)
+    (item,) = plan.unassigned
+    # Today's unit is V3's: V1 can have one when tomorrow's arrive, not at today's opening.
+    assert (item.visit_id, item.code, item.part) == ("V1", UnassignedCode.NO_PART, "P2")
+    assert item.part_available == datetime.fromisoformat("2026-11-24T09:00:00+08:00")
+    assert "2026-11-24 09:00" in item.reason
+
+
+def test_a_part_found_faulty_after_the_morning_load_is_gone_from_the_van(store: Store) -> None:
+    raw = make_day(
+        [tech("T1", 4)],
+        [visit("V1", 3, "P2"), visit("V2", 1, "P3", window={"start": "14:00", "end": "17:00"})],
+        depots=[depot(stock=[{"part": "P2", "quantity": 1}, {"part": "P3", "quantity": 1}])],
+    )
+    first = planned(store, raw)
+    assert calls(first) == {"T1": [("D1", "08:00", "V1", {"P2": 1, "P3": 1})]}
+    after = replan(
+        store,
+        {
+            "at": "10:00",
+            "events": [
+                {"type": "completed", "visit_id": "V1", "at": "08:40"},
+                {"type": "part_faulty", "technician_id": "T1", "part": "P3"},
+            ],
+        },
+    )
+    assert codes(after) == {"V2": "no_part"}
+    # The faulty unit was never usable: the load took one less, and the depot's day holds one
+    # less, so what the depot holds after the load is unchanged (none).
+    assert calls(after) == {"T1": [("D1", "08:00", "V1", {"P2": 1})]}
+    stored = store.load_problem_of_plan(after["plan_id"], after["version"])
+    assert stored["depots"][0]["stock"] == [
+        {"part": "P2", "quantity": 1},
+        {"part": "P3", "quantity": 0},
+    ]
+
+
+def test_a_part_missing_from_stock_that_arrived_today_is_gone(store: Store) -> None:
+    raw = make_day(
+        [tech("T1", 0)],
+        [visit("V1", 2, "P4", window={"start": "15:00", "end": "17:00"})],
+        depots=[depot(arrivals=[{"part": "P4", "quantity": 1, "at": "2026-11-23T11:00"}])],
+    )
+    assert routed(planned(store, raw)) == {"V1"}
+    after = replan(
+        store, {"at": "12:00", "events": [{"type": "part_missing", "depot_id": "D1", "part": "P4"}]}
+    )
+    assert codes(after) == {"V1": "no_part"} and calls(after) == {}
+    stored = store.load_problem_of_plan(after["plan_id"], after["version"])
+    assert stored["depots"][0]["arrivals"] == []
+
+
+def test_a_part_used_beyond_the_plan_leaves_a_later_visit_without_it(store: Store) -> None:
+    raw = make_day(
+        [tech("T1", 0, van_stock=[{"part": "P1", "quantity": 2}])],
+        [visit("V1", 1, "P1"), visit("V2", 3, "P1", window={"start": "14:00", "end": "17:00"})],
+    )
+    assert routed(planned(store, raw)) == {"V1", "V2"}
+    after = replan(
+        store,
+        {
+            "at": "09:00",
+            "events": [
+                {"type": "completed", "visit_id": "V1", "at": "08:40"},
+                {"type": "part_used", "technician_id": "T1", "part": "P1", "visit_id": "V1"},
+            ],
+        },
+    )
+    assert codes(after) == {"V2": "no_part"}
+    stored = store.load_problem_of_plan(after["plan_id"], after["version"])
+    assert stored["technicians"][0]["van_stock"] == [{"part": "P1", "quantity": 1}]
+
+
+def test_a_part_missing_at_a_depot_takes_the_unit_a_later_call_counted_on(store: Store) -> None:
+    raw = make_day(
+        [tech("T1", 0)],
+        [visit("V1", 2, "P2", window={"start": "14:00", "end": "17:00"})],
+        depots=[depot(stock=[{"part": "P2", "quantity": 1}])],
+    )
+    assert calls(planned(store, raw))["T1"][0][3] == {"P2": 1}
+    after = replan(
+        store, {"at": "09:00", "events": [{"type": "part_missing", "depot_id": "D1", "part": "P2"}]}
+    )
+    assert codes(after) == {"V1": "no_part"} and calls(after) == {}
+
+
+def test_a_part_a_holder_does_not_hold_is_refused_naming_the_event_and_part(store: Store) -> None:
+    raw = make_day(
+        [tech("T1", 0, van_stock=[{"part": "P1", "quantity": 1}])],
+        [visit("V1", 1, "P1")],
+        depots=[depot(arrivals=[{"part": "P4", "quantity": 1, "at": "2026-11-23T15:00"}])],
+    )
+    planned(store, raw)
+    with pytest.raises(InputError) as caught:
+        replan_stored(
+            store,
+            "pl_day",
+            {
+                "at": "09:00",
+                "events": [
+                    {"type": "completed", "visit_id": "V1", "at": "08:40"},
+                    # V1 used the van's only P1: there is none left to be faulty
+                    {"type": "part_faulty", "technician_id": "T1", "part": "P1"},
+                    # P4 is due at 15:00: it cannot be missing yet
+                    {"type": "part_missing", "depot_id": "D1", "part": "P4"},
+                ],
+            },
+            params=QUICK,
+        )
+    messages = {e.path: e.message for e in caught.value.errors}
+    assert set(messages) == {"events[1].technician_id", "events[2].depot_id"}
+    assert "part 'P1'" in messages["events[1].technician_id"]
+    assert "holds 0" in messages["events[1].technician_id"]
+    assert "part 'P4'" in messages["events[2].depot_id"]
+    assert store.plan_versions("pl_day") == [1]
+
+
+def test_two_bookings_in_a_row_cannot_both_take_the_last_unit(store: Store) -> None:
+    raw = make_day(
+        [tech("T1", 0), tech("T2", 5)],
+        [visit("V1", 1), visit("V2", 2)],
+        depots=[depot(stock=[{"part": "P2", "quantity": 1}])],
+    )
+    planned(store, raw)
+    first = {"id": "N1", "location_index": 3, "duration_min": 30, "parts": [{"part": "P2"}]}
+    offered = slots_stored(store, {"visit": first, "plan_id": "pl_day"})
+    assert offered.slots
+    slot = offered.slots[0].slot.model_dump(mode="json", exclude_none=True)
+    booked = book_stored(store, "pl_day", {"visit": first, "slot": slot}).model_dump(mode="json")
+    (only,) = [call for found in calls(booked).values() for call in found]
+    assert (only[0], only[2], only[3]) == ("D1", "N1", {"P2": 1})
+    second = {**first, "id": "N2", "location_index": 2}
+    answer = slots_stored(store, {"visit": second, "plan_id": "pl_day"})
+    assert answer.slots == [] and answer.code == "no_part"
+    assert answer.reason is not None and "part 'P2'" in answer.reason
+
+
+def test_a_horizon_refuses_spare_parts_naming_each_entry() -> None:
+    week: dict[str, Any] = {
+        "horizon": {"start": "2026-11-23", "days": 3},
+        "timezone": "Asia/Shanghai",
+        "travel": {"durations_min": MINUTES, "distances_km": KM},
+        "technicians": [
+            {**tech("T1", 0), "van_stock": [{"part": "P1", "quantity": 1}]},
+            tech("T2", 5),
+        ],
+        "visits": [visit("V1", 1, "P1"), visit("V2", 2), visit("V3", 3, "P9")],
+        "depots": [depot()],
+    }
+    with pytest.raises(InputError) as caught:
+        parse_horizon(week)
+    found = [(e.path, e.entity_id) for e in caught.value.errors]
+    assert found == [
+        ("depots", None),
+        ("technicians[0].van_stock", "T1"),
+        ("visits[0].parts", "V1"),
+        ("visits[2].parts", "V3"),
+    ]
+    assert all("planned on a day problem" in e.message for e in caught.value.errors)
+    del week["depots"]
+    week["technicians"][0].pop("van_stock")
+    week["visits"] = [visit("V2", 2)]
+    assert [v.id for v in parse_horizon(week).visits] == ["V2"]
 
 
 def test_a_part_event_names_one_holder() -> None:
