@@ -152,6 +152,67 @@ def test_agrees_with_the_model_on_random_insertions(seed: int) -> None:
         assert alone.cumul_s[best.position] >= best.service_start_s
 
 
+def _rich_instance(seed: int) -> Instance:
+    """One vehicle and 20 nodes with every rule the insertion check restates: two breaks,
+    windows with a gap (every other node: two windows), a load that binds (capacity 9,
+    demands 1-3) and a commodity used up and picked up on the way (one on board at the start)."""
+    rng = np.random.default_rng(seed)
+    n = 20
+    starts = rng.integers(0, DAY - 6 * HOUR, size=n)
+    rules = (BreakRule(3 * HOUR, 4 * HOUR, 1800), BreakRule(6 * HOUR, 7 * HOUR, 900))
+    return replace(
+        grid_instance(n, 1, seed=seed),
+        service_s=np.full(n, 600, dtype=np.int64),
+        window_s=np.column_stack([starts, starts + 6 * HOUR]).astype(np.int64),
+        gaps_s=tuple(
+            ((int(low) + HOUR, int(low) + 3 * HOUR),) if k % 2 == 0 else ()
+            for k, low in enumerate(starts)
+        ),
+        demand=rng.integers(1, 4, size=(n, 1)).astype(np.int64),
+        stock_delta=rng.choice([-1, 0, 0, 1], size=(n, 1)).astype(np.int64),
+        stock_start=np.array([[1]], dtype=np.int64),
+        vehicles=(Vehicle(0, 0, 0, DAY, capacity=(9,), breaks=rules),),
+    )
+
+
+def test_agrees_with_the_model_with_breaks_windows_capacity_and_stock() -> None:
+    """Every insertion position of every node left out, on routes where each rule binds: the
+    check finds it exactly when OR-Tools accepts the route; and each rule (a break, a second
+    window, the load, the stock) is what refuses some insertion the check without it allows."""
+    agreed = 0
+    refused_only_by: dict[str, int] = {"breaks": 0, "windows": 0, "capacity": 0, "stock": 0}
+    for seed in (1, 2, 3, 4):
+        instance = _rich_instance(seed)
+        vehicle = instance.vehicles[0]
+        without = {
+            "breaks": replace(instance, vehicles=(replace(vehicle, breaks=()),)),
+            "windows": replace(instance, gaps_s=()),
+            "capacity": replace(instance, vehicles=(replace(vehicle, capacity=(99,)),)),
+            "stock": replace(instance, stock_delta=np.zeros_like(instance.stock_delta)),
+        }
+        order = sorted(range(instance.n_nodes), key=lambda n: int(instance.window_s[n, 0]))
+        route: list[int] = []
+        for node in order:  # a few nodes that hold, room for one more demand or two
+            trial = [*route, node]
+            load = int(instance.demand[trial, 0].sum())
+            if len(route) < 4 and load <= 7 and route_holds(instance, 0, trial):
+                route = trial
+        for node in (n for n in range(instance.n_nodes) if n not in route):
+            asked = [instance.windows(node)]
+            found = {f.position for f in insertions(instance, 0, route, node, asked)[0]}
+            for position in range(len(route) + 1):
+                holds = _model_accepts(instance, [[*route[:position], node, *route[position:]]])
+                assert holds == (position in found), (seed, node, position)
+                agreed += 1
+                if holds:
+                    continue
+                for rule, relaxed in without.items():
+                    places = insertions(relaxed, 0, route, node, [relaxed.windows(node)])[0]
+                    refused_only_by[rule] += position in {f.position for f in places}
+    assert agreed > 250
+    assert all(refused_only_by.values()), refused_only_by
+
+
 def test_a_commodity_used_up_never_goes_below_zero() -> None:
     if "stock_delta" not in Instance.__dataclass_fields__:
         pytest.skip("this solver has no commodities")
