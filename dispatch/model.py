@@ -19,6 +19,7 @@ __all__ = [
     "BreakSlot",
     "Capacity",
     "Change",
+    "DayRef",
     "Demand",
     "Depot",
     "DepotId",
@@ -92,6 +93,9 @@ class UnassignedCode(enum.StrEnum):
     #: in time (or its depot stock went to other visits); the reason names the part and the
     #: nearest date it can be had (``dispatch.stock``).
     NO_PART = "no_part"
+    #: Re-planning a day of a week: the visit left the day for a later date of its span
+    #: (``Unassigned.moved_to`` names it); the customer is on the call list.
+    MOVED = "moved"
 
 
 class StopStatus(enum.StrEnum):
@@ -399,6 +403,14 @@ class Route:
 
 
 @dataclass(frozen=True, slots=True)
+class DayRef:
+    """One day plan of a week: its date and its plan id."""
+
+    date: date
+    plan_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class Unassigned:
     """A visit left out, with the reason and the technicians that were considered."""
 
@@ -410,11 +422,17 @@ class Unassigned:
     #: stock anywhere and none due).
     part: str | None = None
     part_available: datetime | None = None
+    #: ``moved``: the day plan of the week the visit went to.
+    moved_to: DayRef | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Change:
-    """A visit whose technician or arrival a re-plan moved; ``notify``: call the customer."""
+    """A visit whose technician or arrival a re-plan moved; ``notify``: call the customer.
+
+    A visit moved to another date of a week also names both days (``old_day``, ``new_day``)
+    and the windows promised to the customer on each (``old_window``, ``new_window``).
+    """
 
     visit_id: VisitId
     old_technician: TechnicianId | None
@@ -423,6 +441,10 @@ class Change:
     new_arrival: datetime | None
     notify: bool
     reason: str
+    old_day: DayRef | None = None
+    new_day: DayRef | None = None
+    old_window: TimeWindow | None = None
+    new_window: TimeWindow | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,11 +10,12 @@ again (its ``changes`` and ``kpis``).
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from dispatch.model import (
     BreakSlot,
+    DayRef,
     DepotId,
     DepotStop,
     LatLon,
@@ -68,6 +69,7 @@ def read_record(record: dict[str, Any]) -> Plan:
                 tuple(TechnicianId(t) for t in item["candidates"]),
                 part=item.get("part"),
                 part_available=_read_moment(item.get("part_available")),
+                moved_to=_read_day(item.get("moved_to")),
             )
             for item in record["unassigned"]
         ),
@@ -87,7 +89,13 @@ def _unassigned(item: Unassigned) -> dict[str, Any]:
     if item.part is not None:  # spare parts only: a record without parts reads as before
         found["part"] = item.part
         found["part_available"] = _moment(item.part_available)
+    if item.moved_to is not None:  # a day of a week only: a record without moves reads as before
+        found["moved_to"] = [item.moved_to.date.isoformat(), item.moved_to.plan_id]
     return found
+
+
+def _read_day(day: list[str] | None) -> DayRef | None:
+    return None if day is None else DayRef(date.fromisoformat(day[0]), day[1])
 
 
 def _moment(moment: datetime | None) -> str | None:

@@ -30,6 +30,7 @@ __all__ = [
     "ChangeOut",
     "Clock",
     "DateText",
+    "DayRefOut",
     "DelayIn",
     "DepotIn",
     "DepotStopOut",
@@ -583,6 +584,13 @@ class RouteOut(_Strict):
     )
 
 
+class DayRefOut(_Strict):
+    """A day plan of a week: its date and plan id."""
+
+    date: str
+    plan_id: str
+
+
 class UnassignedOut(_Strict):
     """A visit nobody could take, with a reason a dispatcher understands."""
 
@@ -600,6 +608,11 @@ class UnassignedOut(_Strict):
         description="no_part: the nearest moment the part can be had (ISO 8601); absent when "
         "no stock and none due.",
         exclude_if=lambda moment: moment is None,
+    )
+    moved_to: DayRefOut | None = Field(
+        default=None,
+        description="moved: the day plan of the week the visit went to.",
+        exclude_if=lambda day: day is None,
     )
 
 
@@ -642,6 +655,36 @@ class ChangeOut(_Strict):
     moved_min: int | None = Field(description="New arrival minus old, when both exist.")
     notify: bool = Field(description="Call the customer: the promised time moved too far.")
     reason: str
+    old_date: str | None = Field(
+        default=None,
+        description="A visit moved to another date of a week: the date it leaves.",
+        exclude_if=lambda day: day is None,
+    )
+    new_date: str | None = Field(
+        default=None,
+        description="A visit moved to another date of a week: the date it goes to.",
+        exclude_if=lambda day: day is None,
+    )
+    old_plan_id: str | None = Field(
+        default=None,
+        description="A visit moved to another date: the day plan it leaves.",
+        exclude_if=lambda plan: plan is None,
+    )
+    new_plan_id: str | None = Field(
+        default=None,
+        description="A visit moved to another date: the day plan it goes to.",
+        exclude_if=lambda plan: plan is None,
+    )
+    old_window: PromisedWindowOut | None = Field(
+        default=None,
+        description="A visit moved to another date: the window promised on the old date.",
+        exclude_if=lambda window: window is None,
+    )
+    new_window: PromisedWindowOut | None = Field(
+        default=None,
+        description="A visit moved to another date: the window to promise on the new date.",
+        exclude_if=lambda window: window is None,
+    )
 
 
 class PlanOut(_Strict):
@@ -764,6 +807,12 @@ class EventBatchIn(_Strict):
     at: Clock
     version: Integer | None = Field(default=None, ge=1)
     events: list[EventIn] = Field(min_length=1)
+    move_across_dates: bool | None = Field(
+        default=None,
+        strict=True,
+        description="A day of a week: move a visit the re-plan leaves out to a later date of "
+        "its span that has room (default true); false keeps every visit on its day.",
+    )
 
 
 class DriverStopOut(_Strict):

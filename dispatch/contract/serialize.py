@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import polyline
 
 from dispatch.contract.schema import (
     BreakOut,
     ChangeOut,
+    DayRefOut,
     DepotStopOut,
     KpisOut,
     PartOut,
@@ -25,6 +26,7 @@ from dispatch.errors import InternalError
 from dispatch.model import (
     BreakSlot,
     Change,
+    DayRef,
     DepotId,
     DepotStop,
     LatLon,
@@ -82,6 +84,7 @@ def plan_document(
                 candidates=list(item.candidates),
                 part=item.part,
                 part_available=_iso_or_none(item.part_available),
+                moved_to=_day_ref(item.moved_to),
             )
             for item in plan.unassigned
         ],
@@ -184,11 +187,7 @@ def _stop(stop: Stop, visit: Visit) -> StopOut:
         window=WindowIn(start=format_clock(visit.window.start), end=format_clock(visit.window.end))
         if visit.window
         else None,
-        promised_window=PromisedWindowOut(
-            start=iso(stop.promised.start), end=iso(stop.promised.end)
-        )
-        if stop.promised
-        else None,
+        promised_window=_window(stop.promised),
         status=stop.status.value,
         actual_arrival=_iso_or_none(stop.actual_arrival),
         actual_start=_iso_or_none(stop.actual_start),
@@ -199,6 +198,16 @@ def _stop(stop: Stop, visit: Visit) -> StopOut:
 
 def _iso_or_none(moment: datetime | None) -> str | None:
     return iso(moment) if moment else None
+
+
+def _day_ref(day: DayRef | None) -> DayRefOut | None:
+    return None if day is None else DayRefOut(date=day.date.isoformat(), plan_id=day.plan_id)
+
+
+def _window(window: TimeWindow | None) -> PromisedWindowOut | None:
+    if window is None:
+        return None
+    return PromisedWindowOut(start=iso(window.start), end=iso(window.end))
 
 
 def _change(change: Change, visits: dict[VisitId, Visit]) -> ChangeOut:
@@ -217,6 +226,12 @@ def _change(change: Change, visits: dict[VisitId, Visit]) -> ChangeOut:
         moved_min=moved,
         notify=change.notify,
         reason=change.reason,
+        old_date=change.old_day.date.isoformat() if change.old_day else None,
+        new_date=change.new_day.date.isoformat() if change.new_day else None,
+        old_plan_id=change.old_day.plan_id if change.old_day else None,
+        new_plan_id=change.new_day.plan_id if change.new_day else None,
+        old_window=_window(change.old_window),
+        new_window=_window(change.new_window),
     )
 
 
@@ -232,6 +247,9 @@ def read_plan(document: PlanOut) -> Plan:
                 tuple(TechnicianId(t) for t in item.candidates),
                 part=item.part,
                 part_available=_moment(item.part_available),
+                moved_to=DayRef(date.fromisoformat(item.moved_to.date), item.moved_to.plan_id)
+                if item.moved_to
+                else None,
             )
             for item in document.unassigned
         ),

@@ -7,7 +7,8 @@ it, each with the times that hold on that date: a fixed visit keeps its appointm
 a visit due within a span gets the part of the span that falls on the date (and the daily
 hours it is served in) as its ``window``, an urgent fault keeps its ``reported_at`` when
 reported that date (else its deadline bounds the window), a round's due date becomes a visit
-of its own.
+of its own. ``day_span`` says whether, and when, a visit's span allows it on a date (the
+re-plan of a day of a week asks it before moving a visit to a later date).
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ from collections.abc import Collection, Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from dispatch.model import Horizon, Technician, Visit
+from dispatch.model import Horizon, Technician, TimeWindow, Visit
 from dispatch.units import as_minutes
 
-__all__ = ["day_problem"]
+__all__ = ["day_problem", "day_span"]
 
 #: Keys only a horizon has, left out of a day problem.
 _HORIZON_ONLY = frozenset(
@@ -67,10 +68,19 @@ def _technician(raw: Mapping[str, Any], workday: Technician, day: date) -> dict[
     return row
 
 
-def _times(visit: Visit, day: date, horizon: Horizon) -> dict[str, Any]:
-    """The visit's time fields on ``day``."""
-    if visit.appointment is not None:
-        return {"appointment": _clock(visit.appointment, day)}
+def _reported_on(visit: Visit, day: date) -> bool:
+    """Whether ``visit`` is an urgent fault reported on ``day``: its deadline is then its
+    ``reported_at`` that day, not a cut of its window."""
+    return (
+        visit.deadline is not None
+        and visit.reported_at is not None
+        and visit.reported_at.date() == day
+    )
+
+
+def _bounds(visit: Visit, day: date, horizon: Horizon) -> tuple[datetime, datetime]:
+    """The bounds of the visit's service start on ``day`` (an appointment aside): its span,
+    its daily hours and, unless reported that day, its urgent deadline, cut to the date."""
     opens, closes = _midnight(day, horizon), _midnight(day + timedelta(days=1), horizon)
     low, high = opens, closes
     if visit.window is not None:
@@ -80,12 +90,35 @@ def _times(visit: Visit, day: date, horizon: Horizon) -> dict[str, Any]:
             max(low, opens + visit.daily_window[0]),
             min(high, opens + visit.daily_window[1]),
         )
+    if visit.deadline is not None and not _reported_on(visit, day):
+        high = min(high, visit.deadline)
+    return low, high
+
+
+def day_span(visit: Visit, day: date, horizon: Horizon) -> TimeWindow | None:
+    """When on ``day`` the service of ``visit`` (of ``horizon``) may start, or ``None`` when
+    its span leaves no time that date: an appointment holds on its date alone (as the
+    appointment itself); a span, a round's tolerance or a promise on the part of the date
+    they cover."""
+    if visit.appointment is not None:
+        if visit.appointment.date() != day:
+            return None
+        return TimeWindow(visit.appointment, visit.appointment)
+    low, high = _bounds(visit, day, horizon)
+    if visit.deadline is not None:
+        high = min(high, visit.deadline)
+    return TimeWindow(low, high) if low < high else None
+
+
+def _times(visit: Visit, day: date, horizon: Horizon) -> dict[str, Any]:
+    """The visit's time fields on ``day``."""
+    if visit.appointment is not None:
+        return {"appointment": _clock(visit.appointment, day)}
+    opens, closes = _midnight(day, horizon), _midnight(day + timedelta(days=1), horizon)
+    low, high = _bounds(visit, day, horizon)
     times: dict[str, Any] = {}
-    if visit.deadline is not None and visit.reported_at is not None:
-        if visit.reported_at.date() == day:
-            times["reported_at"] = _clock(visit.reported_at, day)
-        else:
-            high = min(high, visit.deadline)
+    if _reported_on(visit, day) and visit.reported_at is not None:
+        times["reported_at"] = _clock(visit.reported_at, day)
     if (low, high) != (opens, closes):
         times["window"] = {"start": _clock(low, day), "end": _clock(high, day)}
     return times

@@ -66,8 +66,10 @@ __all__ = [
     "JobOutput",
     "JobState",
     "PlanRow",
+    "PlanWeek",
     "ProblemRow",
     "RegionFinish",
+    "ReplannedDay",
     "SolveJob",
     "Store",
     "StoreConflictError",
@@ -204,6 +206,29 @@ class StoredDay:
     problem: dict[str, Any]
     plan: dict[str, Any]
     record: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReplannedDay:
+    """A re-planned version to store: the day as it now is (stored as ``problem_id``), the plan
+    document, the batch of events that made it, and its full-precision ``record``."""
+
+    problem_id: str
+    problem: dict[str, Any]
+    plan: dict[str, Any]
+    events: dict[str, Any]
+    record: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PlanWeek:
+    """The week a day plan belongs to: the week, its horizon problem, the plan's date, and
+    every date of the week (``YYYY-MM-DD``) with its day plan (``None``: nobody works)."""
+
+    week_id: str
+    problem_id: str
+    date: str
+    days: tuple[tuple[str, str | None], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -364,27 +389,61 @@ class Store:
     ) -> None:
         """Store a re-planned version: the day as it now is, the plan and the events that
         produced it, in one transaction; refused when that version already exists."""
+        self.save_replans([ReplannedDay(problem_id, problem, plan, events, record)])
+
+    def save_replans(self, days: Sequence[ReplannedDay]) -> None:
+        """Store re-planned versions of several plans (a day of a week and the dates its visits
+        moved to) in one transaction, each as ``save_replan`` stores one: all or nothing.
+
+        Raises
+        ------
+        StoreConflictError
+            One of the versions exists already (another batch got there first); nothing is
+            stored.
+        """
         now = datetime.now(UTC)
         with Session(self.engine) as session:
             try:
                 with session.begin():
-                    session.add(self._problem_row(problem, problem_id, now))
-                    session.flush()
-                    session.add(self._plan_row(plan, problem_id, now, record))
-                    session.add(
-                        EventBatchRow(
-                            plan_id=plan["plan_id"],
-                            version=plan["version"],
-                            at=str(plan.get("at", "")),
-                            created_at=now,
-                            payload=json.dumps(events, ensure_ascii=False),
+                    for day in days:
+                        plan = day.plan
+                        if session.get(PlanRow, (plan["plan_id"], plan["version"])) is not None:
+                            raise StoreConflictError(_replan_conflict([day]))
+                        session.add(self._problem_row(day.problem, day.problem_id, now))
+                        session.flush()
+                        session.add(self._plan_row(plan, day.problem_id, now, day.record))
+                        session.add(
+                            EventBatchRow(
+                                plan_id=plan["plan_id"],
+                                version=plan["version"],
+                                at=str(plan.get("at", "")),
+                                created_at=now,
+                                payload=json.dumps(day.events, ensure_ascii=False),
+                            )
                         )
-                    )
             except IntegrityError as error:
-                raise StoreConflictError(
-                    f"plan {plan['plan_id']} version {plan['version']} already exists: "
-                    "another batch of events got there first; reload and try again"
-                ) from error
+                raise StoreConflictError(_replan_conflict(days)) from error
+
+    def week_of_plan(self, plan_id: str) -> PlanWeek | None:
+        """The week whose day plan ``plan_id`` is, or ``None`` for a plan of its own.
+
+        A week is stored with version 1 of its day plans in one transaction, at one moment
+        (``_add_week``): only the weeks stored at the moment of that version are read.
+        """
+        first = (
+            select(PlanRow.created_at)
+            .where(PlanRow.plan_id == plan_id, PlanRow.version == 1)
+            .scalar_subquery()
+        )
+        query = select(WeekRow).where(WeekRow.created_at == first).order_by(WeekRow.id)
+        with Session(self.engine) as session:
+            for row in session.scalars(query):
+                week = json.loads(row.payload)
+                days = tuple((str(d["date"]), d.get("plan_id")) for d in week.get("days", []))
+                for when, day_plan in days:
+                    if day_plan == plan_id:
+                        return PlanWeek(row.id, row.problem_id, when, days)
+        return None
 
     def load_events(self, plan_id: str) -> list[dict[str, Any]]:
         """Every batch of events of a plan, oldest first, each with the version it produced."""
@@ -1258,6 +1317,12 @@ class Store:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _replan_conflict(days: Sequence[ReplannedDay]) -> str:
+    """Why re-planned versions were refused: one of them (``days``) exists already."""
+    which = " or ".join(f"plan {d.plan['plan_id']} version {d.plan['version']}" for d in days)
+    return f"{which} already exists: another batch of events got there first; reload and try again"
 
 
 def _week_conflict(week: dict[str, Any], problem_id: str | None, days: Sequence[StoredDay]) -> str:
