@@ -15,7 +15,7 @@ import os
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import closing, contextmanager
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -1134,13 +1134,19 @@ def slots(
         request = _slot_request(plan_id, visit, shape, first, last, at)
         settings = _settings(ctx)
         with _roads(settings, roads) as served, _store(settings) as store:
-            answer = slots_stored(store, request, roads=served)
+            answer = slots_stored(store, request, roads=served, now=_now())
         if as_json:
             typer.echo(answer.model_dump_json(indent=1))
             return
         _print_slots(answer)
         if not answer.slots:
             raise typer.Exit(1)
+
+
+def _now() -> datetime:
+    """The command's clock: the present, aware (without ``--at``, a plan of today is offered
+    and booked from now)."""
+    return datetime.now(UTC)
 
 
 def _slot_spec(spec: str, answer: Any) -> tuple[str, dict[str, Any]]:
@@ -1191,7 +1197,8 @@ def book(
         request = _slot_request(plan_id, visit, shape, first, last, at)
         settings = _settings(ctx)
         with _roads(settings, roads) as served, _store(settings) as store:
-            answer = slots_stored(store, request, roads=served) if slot.isdigit() else None
+            now = _now()
+            answer = slots_stored(store, request, roads=served, now=now) if slot.isdigit() else None
             target, chosen = _slot_spec(slot, answer)
             if not target and plan_id.startswith("wk_"):
                 raise InputError(
@@ -1206,7 +1213,7 @@ def book(
             if request.get("at") is not None:
                 body["at"] = request["at"]
             try:
-                document = book_stored(store, target, body, roads=served)
+                document = book_stored(store, target, body, roads=served, now=now)
             except BookingRefusedError as error:
                 err.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False)
                 _print_slots(error.answer)

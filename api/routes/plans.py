@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from api.deps import Dispatcher, RunnerDep, StoreDep, VersionsDep, known_query_only
+from api.deps import ClockDep, Dispatcher, RunnerDep, StoreDep, VersionsDep, known_query_only
 from api.models import (
     CONFLICT,
     SLOT_GONE,
@@ -216,6 +216,7 @@ async def book(
     key: Dispatcher,
     store: StoreDep,
     runner: RunnerDep,
+    clock: ClockDep,
     plan_id: PlanId,
     body: BookIn,
     if_match: Annotated[
@@ -229,12 +230,19 @@ async def book(
     """Book a visit into a slot from ``POST /v1/slots``: the next version holds it, stored with
     its ``new_visit`` batch; no other customer's promise moves. When the plan moved on since
     ``If-Match``, the slot is checked again on the latest version; 409 with the fresh slots
-    when it no longer fits."""
+    when it no longer fits (or the plan moved on while it was booked). Without ``at``, a plan
+    of today is booked at the service clock's present."""
     asked = _if_match(if_match)
     request = body.model_dump(mode="json", exclude_unset=True)
     try:
         document = await run_in_threadpool(
-            book_stored, store, plan_id, request, if_match=asked, roads=runner.roads
+            book_stored,
+            store,
+            plan_id,
+            request,
+            if_match=asked,
+            roads=runner.roads,
+            now=clock(),
         )
     except BookingRefusedError as error:
         gone = SlotGoneOut(detail=str(error), slots=error.answer)

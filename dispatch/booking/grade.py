@@ -8,7 +8,9 @@ A slot's grade adds up, in minutes of driving a dispatcher would trade for each:
 - **the customer's preferred technician**: minus the policy's ``preferred_technician_min``
   (30 by default) when the slot's technician is the visit's ``preferred_technician``;
 - **the customer's preferred time**: minus ``PREFERRED_TIME_MIN`` when the slot overlaps the
-  ``preferred`` time of day asked for;
+  ``preferred`` time of day asked for: the two share more than a moment (a window that only
+  touches it, 10:00-12:00 against 12:00-14:00, does not count); an appointment (or a preferred
+  time of one moment) counts when it lies inside the other, its ends included;
 - **a fuller or emptier day**, as asked (``fill``): ``fuller`` (the default) takes off
   ``FILL_MIN_PER_HOUR`` for each hour of work already on the route (fewer vans out, tighter
   days), ``emptier`` adds it (work spread over the team), ``none`` leaves it out.
@@ -63,12 +65,20 @@ def grade(
     score += added_travel / _MINUTE
     if preferred_technician is not None and technician_id == preferred_technician:
         score -= policy.preferred_technician_bonus / _MINUTE
-    if preferred_time is not None:
-        low, high = preferred_time
-        if start.timetz().replace(tzinfo=None) < high and low <= end.timetz().replace(tzinfo=None):
-            score -= PREFERRED_TIME_MIN
+    if preferred_time is not None and _overlaps(start, end, preferred_time):
+        score -= PREFERRED_TIME_MIN
     if fill == "fuller":
         score -= FILL_MIN_PER_HOUR * (busy / _HOUR)
     elif fill == "emptier":
         score += FILL_MIN_PER_HOUR * (busy / _HOUR)
     return round(score, 1)
+
+
+def _overlaps(start: datetime, end: datetime, preferred: tuple[time, time]) -> bool:
+    """Whether the slot ``start``-``end`` overlaps the ``preferred`` time of its start's day
+    (see the module docstring)."""
+    low = datetime.combine(start.date(), preferred[0], tzinfo=start.tzinfo)
+    high = datetime.combine(start.date(), preferred[1], tzinfo=start.tzinfo)
+    if start == end or low == high:
+        return max(start, low) <= min(end, high)
+    return max(start, low) < min(end, high)

@@ -54,8 +54,9 @@ class SlotRequestIn(_Strict):
     at: Clock | None = Field(
         default=None,
         description="The clock time of the booking on a day under way: nothing is offered "
-        "before it, and stops reached by then stay as they are. Default: the plan's last "
-        "re-plan, or 00:00 for a day not re-planned yet.",
+        "before it, and stops reached by then stay as they are. Default: for a plan of today "
+        "(in the problem's time zone), now (never before the plan's last re-plan); for "
+        "another date, the plan's last re-plan, or 00:00 for a day not re-planned yet.",
     )
     preferred: WindowIn | None = Field(
         default=None, description="The time of day the customer would like best."
@@ -84,7 +85,9 @@ class BookIn(_Strict):
 
     visit: VisitIn
     slot: SlotIn
-    at: Clock | None = None
+    at: Clock | None = Field(
+        default=None, description="The clock time of the booking; default as for the slots."
+    )
 
 
 class SlotOut(_Strict):

@@ -5,7 +5,10 @@ One place for the CLI (``fieldroute slots``, ``fieldroute book``) and the HTTP A
 names a day plan (its latest version) or a stored week and two of its dates (each date's day
 plan). A booking is stored as the plan's next version with its ``new_visit`` batch, in one
 transaction, after the independent checker (``dispatch.verify``) passed it; a booking the
-plan no longer has room for is refused with ``SlotGoneError`` (409) carrying the fresh slots.
+plan no longer has room for, or whose next version another booking or batch stored first, is
+refused with ``BookingRefusedError`` (409) carrying the fresh slots of the same shape. The
+caller's clock (``now``, from the API or the CLI) makes the default booking time of a plan of
+today (``dispatch.booking.slots.booking_at``) and the stored version's ``created_at``.
 """
 
 from __future__ import annotations
@@ -18,16 +21,16 @@ from pydantic import ValidationError
 
 from dispatch.booking import DayPlan, Slot, SlotAsk, SlotGoneError, SlotsAnswer, book_into, offer
 from dispatch.booking.schema import BookIn, SlotIn, SlotOut, SlotRequestIn, SlotsOut
-from dispatch.booking.slots import booking_at
+from dispatch.booking.slots import booking_at, shape_of
 from dispatch.contract.record import plan_record, read_record
 from dispatch.contract.schema import PlanOut
 from dispatch.contract.serialize import plan_document, read_plan
 from dispatch.contract.validate import load_json, parse_problem, pydantic_errors
 from dispatch.desk.solve import check_day
 from dispatch.errors import FieldError, InputError, InternalError, NotFoundError
-from dispatch.persistence import Store, new_id
+from dispatch.persistence import Store, StoreConflictError, new_id
 from dispatch.travel import Roads, TravelTimeProvider, provider_for
-from dispatch.units import format_clock, iso
+from dispatch.units import clock_to_datetime, format_clock, iso
 
 __all__ = ["BookingRefusedError", "book_stored", "slots_answer", "slots_stored"]
 
@@ -111,7 +114,7 @@ def _time_of_day(text: str) -> time:
     return time.max if text == "24:00" else time.fromisoformat(text)
 
 
-def _ask(request: SlotRequestIn) -> SlotAsk:
+def _ask(request: SlotRequestIn, now: datetime | None) -> SlotAsk:
     preferred = None
     if request.preferred is not None:
         low = _time_of_day(request.preferred.start)
@@ -128,6 +131,7 @@ def _ask(request: SlotRequestIn) -> SlotAsk:
         fill=request.fill,
         limit=request.limit,
         at=request.at,
+        now=now,
     )
 
 
@@ -196,8 +200,10 @@ def slots_stored(
     *,
     provider: TravelTimeProvider | None = None,
     roads: Roads | None = None,
+    now: datetime | None = None,
 ) -> SlotsOut:
-    """The slots of a request (``SlotRequestIn``) over the stored plans it names.
+    """The slots of a request (``SlotRequestIn``) over the stored plans it names; ``now`` (the
+    caller's clock, aware) makes the default booking time of a plan of today.
 
     Raises
     ------
@@ -209,7 +215,7 @@ def slots_stored(
     wire: SlotRequestIn = _read(request, SlotRequestIn, "slot request")
     days, later = _days(store, wire)
     row = wire.visit.model_dump(mode="json", exclude_none=True)
-    answer = offer(days, row, _ask(wire), _provider(roads, provider), later=later)
+    answer = offer(days, row, _ask(wire, now), _provider(roads, provider), later=later)
     return slots_answer(answer)
 
 
@@ -221,13 +227,16 @@ def book_stored(
     if_match: int | None = None,
     provider: TravelTimeProvider | None = None,
     roads: Roads | None = None,
+    now: datetime | None = None,
 ) -> PlanOut:
     """Book a visit into a slot of ``plan_id`` and store the next version; its document.
 
     ``if_match`` is the version the slot was offered on: when the plan has moved on since, the
     slot is checked again on the latest version and booked if it still holds there; when it
-    does not (or on any version, when no technician can take it any more),
-    ``BookingRefusedError`` (409) carries the fresh slots of the same shape on that day.
+    does not (or on any version, when no technician can take it any more), or when another
+    booking or batch stores the next version between that check and the save,
+    ``BookingRefusedError`` (409) carries the fresh slots of the slot's shape on that day.
+    ``now`` (the caller's clock, aware) makes the default booking time of a plan of today.
 
     Raises
     ------
@@ -236,9 +245,7 @@ def book_stored(
     NotFoundError
         An unknown plan.
     BookingRefusedError
-        The slot is gone.
-    StoreConflictError
-        Another booking or batch stored the next version first (409; ask again).
+        The slot is gone, or the plan moved on while it was being booked.
     InternalError
         The booked plan breaks a rule of the checker (a bug); nothing is stored.
     """
@@ -256,7 +263,7 @@ def book_stored(
         )
     if errors:
         raise InputError(errors, what="booking")
-    at = booking_at(day, wire.at)
+    at = booking_at(day, wire.at, now)
     row = wire.visit.model_dump(mode="json", exclude_none=True)
     timing: dict[str, Any] = (
         {"window": slot.window.model_dump(mode="json")}
@@ -272,33 +279,56 @@ def book_stored(
             if if_match not in (None, day.version)
             else ""
         )
-        request_again = SlotRequestIn(
-            visit=wire.visit,
-            shape="appointment" if slot.appointment is not None else "two_hours",
-            plan_id=plan_id,
-            at=wire.at,
-        )
-        fresh = slots_answer(offer([day], row, _ask(request_again), lambda _: provider))
-        raise BookingRefusedError(
-            f"{error}{moved}; here are the slots that hold now", fresh
-        ) from error
+        raise _refused(f"{error}{moved}", day, wire, provider, now) from error
     document = plan_document(
         booked.problem,
         booked.plan,
         plan_id=plan_id,
         version=day.version + 1,
-        created_at=datetime.now(UTC),
+        created_at=now or datetime.now(UTC),
     )
     stored = document.model_dump(mode="json")
     report = check_day(booked.raw, booked.problem, stored, provider)
     if not report.ok:
         found = "; ".join(v.message for v in report.violations[:5])
         raise InternalError(f"the booked plan breaks {len(report.violations)} rules: {found}")
-    store.save_replan(
-        booked.raw,
-        stored,
-        booked.events,
-        problem_id=new_id("pb"),
-        record=plan_record(booked.plan),
-    )
+    try:
+        store.save_replan(
+            booked.raw,
+            stored,
+            booked.events,
+            problem_id=new_id("pb"),
+            record=plan_record(booked.plan),
+        )
+    except StoreConflictError as error:
+        latest = _day_plan(store, plan_id)
+        message = (
+            f"plan {plan_id} moved on to version {latest.version} while visit "
+            f"{booked.visit.id} was being booked"
+        )
+        raise _refused(message, latest, wire, provider, now) from error
     return document
+
+
+def _refused(
+    message: str,
+    day: DayPlan,
+    wire: BookIn,
+    provider: TravelTimeProvider,
+    now: datetime | None,
+) -> BookingRefusedError:
+    """The 409 of a booking that cannot be made on ``day`` (its latest version): ``message``
+    and the fresh slots there, in the shape of the slot refused (an appointment, two hours or
+    half a day)."""
+    slot = wire.slot
+    if slot.window is not None:
+        zone = day.problem.timezone
+        start = clock_to_datetime(slot.window.start, day.date, zone)
+        end = clock_to_datetime(slot.window.end, day.date, zone)
+        shape = shape_of(day.problem, start, end)
+    else:
+        shape = "appointment"
+    again = SlotRequestIn(visit=wire.visit, shape=shape, plan_id=day.plan_id, at=wire.at)
+    row = wire.visit.model_dump(mode="json", exclude_none=True)
+    fresh = slots_answer(offer([day], row, _ask(again, now), lambda _: provider))
+    return BookingRefusedError(f"{message}; here are the slots that hold now", fresh)

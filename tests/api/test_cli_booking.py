@@ -4,8 +4,10 @@ a refused slot with the fresh ones, and an impossible visit's reason."""
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from typer.testing import CliRunner
@@ -118,3 +120,27 @@ def test_slots_between_two_dates_of_a_week_and_book_one(tmp_path: Path, database
     assert booked.exit_code == 0, booked.output
     day_plan = plans[found[0]["date"]]
     assert Store(database).plan_versions(day_plan) == [1, 2]
+
+
+def test_a_plan_of_today_is_offered_and_booked_from_the_commands_clock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without ``--at``: a plan of today (2026-11-23 in Shanghai, by the command's clock) is
+    offered from now and booked at now; a plan of another day from its start."""
+    from api import cli
+
+    plan_id = solved(tmp_path)
+    visit = write(tmp_path / "visit.json", NEW_VISIT)
+    command = ["slots", plan_id, str(visit), "--shape", "appointment", "--json"]
+    shanghai = ZoneInfo("Asia/Shanghai")
+    monkeypatch.setattr(cli, "_now", lambda: datetime(2026, 11, 30, 14, 10, tzinfo=shanghai))
+    other_day = json.loads(runner.invoke(app, command).stdout)["slots"]
+    assert min(s["start"][11:16] for s in other_day) < "14:00"
+    monkeypatch.setattr(cli, "_now", lambda: datetime(2026, 11, 23, 14, 10, tzinfo=shanghai))
+    today = json.loads(runner.invoke(app, command).stdout)["slots"]
+    assert today and min(s["start"][11:16] for s in today) >= "14:30"
+    booked = runner.invoke(
+        app, ["book", plan_id, str(visit), "1", "--shape", "appointment", "--json"]
+    )
+    assert booked.exit_code == 0, booked.output
+    assert json.loads(booked.stdout)["at"][11:16] == "14:10"

@@ -5,9 +5,14 @@ and what a customer typed escaped on the desk's map."""
 from __future__ import annotations
 
 import html
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from tests.api.conftest import Service
+import pytest
+
+from dispatch.persistence import Store, StoreConflictError
+from tests.api.conftest import Service, start_service
 from tests.dispatch.test_replan import make_day
 from tests.maps.test_pages import said
 
@@ -167,3 +172,48 @@ def test_what_a_customer_typed_is_escaped_on_the_map(service: Service) -> None:
 def test_slots_need_a_key(service: Service) -> None:
     answer = service.client.post("/v1/slots", json={"visit": NEW_VISIT, "plan_id": "pl_x"})
     assert answer.status_code == 401
+
+
+def test_a_plan_of_today_is_offered_and_booked_from_the_service_clock(service: Service) -> None:
+    """Without ``at``: the service's clock stands at 14:10 on the plan's date (Shanghai), so
+    nothing earlier is offered and the booking is made at 14:10."""
+    plan_id = solved(service)
+    body = {"visit": NEW_VISIT, "plan_id": plan_id, "shape": "appointment"}
+    morning = slots(service, body)["slots"]
+    assert min(s["start"][11:16] for s in morning) < "14:00"
+    afternoon = datetime(2026, 11, 23, 14, 10, tzinfo=ZoneInfo("Asia/Shanghai"))
+    with start_service(service.database_url, now=afternoon) as client:
+        later = Service(client, service.database_url, service.key)
+        found = slots(later, body)["slots"]
+        assert found and min(s["start"][11:16] for s in found) >= "14:30"
+        booked = client.post(
+            f"/v1/plans/{plan_id}/book",
+            json={"visit": NEW_VISIT, "slot": found[0]["slot"]},
+            headers={**service.auth, "If-Match": '"1"'},
+        )
+    assert booked.status_code == 201, booked.text
+    assert booked.json()["at"][11:16] == "14:10"
+
+
+def test_a_version_stored_first_while_booking_is_409_with_fresh_slots(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another batch stores the next version between the booking's check and its save: the
+    same 409 with a fresh list as a stale If-Match."""
+    plan_id = solved(service)
+    found = slots(service, {"visit": NEW_VISIT, "plan_id": plan_id, "shape": "two_hours"})
+
+    def raced(self: Store, *args: object, **kwargs: object) -> None:
+        raise StoreConflictError(f"plan {plan_id} version 2 already exists")
+
+    monkeypatch.setattr(Store, "save_replan", raced)
+    answer = service.client.post(
+        f"/v1/plans/{plan_id}/book",
+        json={"visit": NEW_VISIT, "slot": found["slots"][0]["slot"]},
+        headers={**service.auth, "If-Match": '"1"'},
+    )
+    assert answer.status_code == 409, answer.text
+    body = answer.json()
+    assert "moved on" in body["detail"]
+    fresh = body["slots"]
+    assert fresh["shape"] == "two_hours" and fresh["slots"]

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import copy
 import random
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -468,3 +470,236 @@ def test_every_slot_shows_the_service_start_its_booking_gives(seed: int) -> None
                 )
                 checked += 1
     assert checked > 10
+
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def test_the_default_booking_time_of_a_plan_of_today_is_now() -> None:
+    """Without ``at``: now on a plan of today (its date where it is planned), never before the
+    last re-plan; the start of the day (or the last re-plan) on another date."""
+    day = planned_day(lunch_day())  # 2026-11-23, Asia/Shanghai, not re-planned
+    afternoon = datetime(2026, 11, 23, 14, 10, tzinfo=SHANGHAI)
+    assert booking_at(day, None, afternoon) == "14:10"
+    assert booking_at(day, "09:30", afternoon) == "09:30"  # asked: as asked
+    # 17:00 UTC on the 22nd is 01:00 on the 23rd in Shanghai: today there.
+    assert booking_at(day, None, datetime(2026, 11, 22, 17, 0, tzinfo=UTC)) == "01:00"
+    assert booking_at(day, None, datetime(2026, 11, 22, 15, 0, tzinfo=UTC)) == "00:00"
+    assert booking_at(day, None, None) == "00:00"
+    replanned = replace(day, plan=replace(day.plan, at=afternoon + timedelta(hours=1)))
+    assert booking_at(replanned, None, afternoon) == "15:10"
+    assert booking_at(replanned, None, afternoon - timedelta(days=1)) == "15:10"
+
+
+def test_slots_and_booking_of_a_plan_of_today_start_from_the_clock(store: Store) -> None:
+    visit = {"id": "N1", "location_index": 3, "duration_min": 30}
+    request = {"visit": visit, "plan_id": "pl_day", "shape": "appointment"}
+    the_day_before = datetime(2026, 11, 22, 15, 0, tzinfo=SHANGHAI)
+    early = slots_stored(store, request, now=the_day_before)
+    assert min(s.start[11:16] for s in early.slots) < "12:00"
+    afternoon = datetime(2026, 11, 23, 14, 10, tzinfo=SHANGHAI)
+    later = slots_stored(store, request, now=afternoon)
+    assert later.slots and min(s.start[11:16] for s in later.slots) >= "14:30"
+    # Booking a morning slot of the early list at 14:10: it is gone, the fresh list is later.
+    morning = next(s for s in early.slots if s.start[11:16] < "12:00")
+    body = {"visit": visit, "slot": morning.slot.model_dump(mode="json", exclude_none=True)}
+    with pytest.raises(BookingRefusedError) as refused:
+        book_stored(store, "pl_day", body, now=afternoon)
+    assert all(s.start[11:16] >= "14:30" for s in refused.value.answer.slots)
+    booked = book_stored(
+        store,
+        "pl_day",
+        {"visit": visit, "slot": later.slots[0].slot.model_dump(mode="json", exclude_none=True)},
+        now=afternoon,
+    )
+    assert booked.at is not None and booked.at[11:16] == "14:10"
+
+
+def test_a_refused_half_day_gets_fresh_half_days(store: Store) -> None:
+    # Two hours at site 3 fit only in the afternoon: the morning is refused, the fresh list
+    # offers half days (not two-hour windows).
+    visit = {"id": "N1", "location_index": 3, "duration_min": 120}
+    slot = {"date": "2026-11-23", "window": {"start": "08:00", "end": "12:00"}}
+    with pytest.raises(BookingRefusedError) as refused:
+        book_stored(store, "pl_day", {"visit": visit, "slot": slot}, if_match=1)
+    fresh = refused.value.answer
+    assert fresh.shape == "half_day"
+    assert [(s.slot.window and s.slot.window.start, s.slot.window and s.slot.window.end)
+            for s in fresh.slots] == [("12:00", "18:00")]  # fmt: skip
+    two = {"date": "2026-11-23", "window": {"start": "08:00", "end": "10:00"}}
+    with pytest.raises(BookingRefusedError) as refused:
+        book_stored(store, "pl_day", {"visit": visit, "slot": two}, if_match=1)
+    assert refused.value.answer.shape == "two_hours"
+
+
+def test_a_version_stored_first_at_save_time_is_a_409_with_fresh_slots(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another booking stores version 2 between this one's check and its save: the same 409
+    with the fresh slots (of version 2) as a stale If-Match, and only the other is stored."""
+    visit = {"id": "N1", "location_index": 3, "duration_min": 45}
+    offered = slots_stored(store, {"visit": visit, "plan_id": "pl_day", "shape": "two_hours"})
+    slot = offered.slots[0].slot.model_dump(mode="json", exclude_none=True)
+    other = {"visit": {**visit, "id": "N2"}, "slot": slot}
+    save = store.save_replan
+
+    def racing(*args: Any, **kwargs: Any) -> None:
+        monkeypatch.setattr(store, "save_replan", save)
+        book_stored(store, "pl_day", other, if_match=1)  # the other desk wins the race
+        save(*args, **kwargs)  # raises StoreConflictError: version 2 exists
+
+    monkeypatch.setattr(store, "save_replan", racing)
+    with pytest.raises(BookingRefusedError) as refused:
+        book_stored(store, "pl_day", {"visit": visit, "slot": slot}, if_match=1)
+    assert refused.value.http_status == 409
+    assert "moved on to version 2" in str(refused.value)
+    fresh = refused.value.answer
+    assert fresh.shape == "two_hours" and fresh.slots
+    assert all(s.version == 2 for s in fresh.slots)
+    assert store.plan_versions("pl_day") == [1, 2]
+    stored = store.load_problem_of_plan("pl_day", 2)
+    assert {v["id"] for v in stored["visits"]} >= {"N2"} and "N1" not in {
+        v["id"] for v in stored["visits"]
+    }
+
+
+def test_a_booking_the_checker_refuses_is_not_stored(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dispatch.desk import book as desk_book
+    from dispatch.errors import InternalError
+    from dispatch.verify import CheckReport, Violation
+
+    checked: list[int] = []
+
+    def refusing(*args: Any, **kwargs: Any) -> CheckReport:
+        checked.append(1)
+        return CheckReport((Violation("late", "N1", "N1 arrives late"),), 7, 0, 0)
+
+    monkeypatch.setattr(desk_book, "check_day", refusing)
+    visit = {"id": "N1", "location_index": 3, "duration_min": 45}
+    offered = slots_stored(store, {"visit": visit, "plan_id": "pl_day"})
+    body = {
+        "visit": visit,
+        "slot": offered.slots[0].slot.model_dump(mode="json", exclude_none=True),
+    }
+    with pytest.raises(InternalError, match="N1 arrives late"):
+        book_stored(store, "pl_day", body)
+    assert checked == [1]
+    assert store.plan_versions("pl_day") == [1]
+
+
+def _graded(**given: Any) -> float:
+    """``grade`` of a slot on 2026-11-23 (span from midnight), no preference, fill ``none``,
+    unless ``given`` says otherwise (clock times for ``start`` and ``end``)."""
+    from dispatch.booking.grade import grade
+    from dispatch.model import Policy, TechnicianId
+
+    def at(clock: str) -> datetime:
+        return datetime.fromisoformat(f"2026-11-23T{clock}:00+08:00")
+
+    start, end = at(given.pop("start", "10:00")), at(given.pop("end", "12:00"))
+    asked: dict[str, Any] = {
+        "span_start": at("00:00"),
+        "added_travel": timedelta(0),
+        "technician_id": TechnicianId("T1"),
+        "preferred_technician": None,
+        "preferred_time": None,
+        "busy": timedelta(0),
+        "fill": "none",
+        "policy": Policy(),
+        **given,
+    }
+    return grade(start=start, end=end, **asked)
+
+
+def test_grading_sooner_less_travel_and_fill_as_the_contract_says() -> None:
+    # Sooner: 5 per hour after the span's start (midnight of the first date).
+    assert _graded(start="10:00") == 50.0
+    assert _graded(start="14:00", end="16:00") == 70.0
+    # Less added travel: each minute of detour counts one.
+    assert _graded(added_travel=timedelta(minutes=12)) == 62.0
+    assert _graded(added_travel=timedelta(minutes=12)) > _graded(added_travel=timedelta(0))
+    # A day later costs two hours' worth (24 h x 5 = 120).
+    span = datetime.fromisoformat("2026-11-22T00:00:00+08:00")
+    assert _graded(span_start=span) == 50.0 + 120.0
+    # Fill: 5 per hour of work on the route, taken off (fuller), added (emptier) or not (none).
+    busy = timedelta(hours=6)
+    assert _graded(busy=busy, fill="fuller") == 20.0
+    assert _graded(busy=busy, fill="emptier") == 80.0
+    assert _graded(busy=busy, fill="none") == 50.0
+    full, empty = timedelta(hours=6), timedelta(hours=1)
+    assert _graded(busy=full, fill="fuller") < _graded(busy=empty, fill="fuller")
+    assert _graded(busy=full, fill="emptier") > _graded(busy=empty, fill="emptier")
+    assert _graded(busy=full, fill="none") == _graded(busy=empty, fill="none")
+    # The preferred technician: minus the policy's preferred_technician_min (30).
+    assert _graded(preferred_technician="T1") == 20.0
+    assert _graded(preferred_technician="T2") == 50.0
+
+
+def test_a_window_that_only_touches_the_preferred_time_is_not_preferred() -> None:
+    noon_to_two = (time(12, 0), time(14, 0))
+    assert _graded(start="10:00", end="12:00", preferred_time=noon_to_two) == 50.0
+    assert _graded(start="14:00", end="16:00", preferred_time=noon_to_two) == 70.0
+    assert _graded(start="11:00", end="13:00", preferred_time=noon_to_two) == 55.0 - 30.0
+    assert _graded(start="12:00", end="18:00", preferred_time=noon_to_two) == 60.0 - 30.0
+    # An appointment inside the preferred time counts, its ends included.
+    assert _graded(start="12:00", end="12:00", preferred_time=noon_to_two) == 60.0 - 30.0
+    assert _graded(start="14:00", end="14:00", preferred_time=noon_to_two) == 70.0 - 30.0
+    assert _graded(start="14:30", end="14:30", preferred_time=noon_to_two) == 72.5
+    # A window ending at midnight (24:00) overlaps a preference late in the evening.
+    late = datetime.fromisoformat("2026-11-24T00:00:00+08:00")
+    from dispatch.booking.grade import grade
+    from dispatch.model import Policy, TechnicianId
+
+    evening = grade(
+        start=datetime.fromisoformat("2026-11-23T22:00:00+08:00"),
+        end=late,
+        span_start=datetime.fromisoformat("2026-11-23T00:00:00+08:00"),
+        added_travel=timedelta(0),
+        technician_id=TechnicianId("T1"),
+        preferred_technician=None,
+        preferred_time=(time(21, 0), time.max),
+        busy=timedelta(0),
+        fill="none",
+        policy=Policy(),
+    )
+    assert evening == 110.0 - 30.0
+
+
+def test_offered_slots_are_graded_and_ordered_as_documented() -> None:
+    """On a planned day: with no preference and ``fill`` none, each slot's grade is 5 per hour
+    after midnight plus its added minutes, and slots come best first (grade, start,
+    technician); ``fuller`` and ``emptier`` pick, for a time both technicians can take, the
+    busier and the emptier route."""
+    day = planned_day(lunch_day())
+    row = {"id": "G1", "location_index": 3, "duration_min": 30}
+
+    def answer(fill: Any) -> list[Any]:
+        found = offer(
+            [day],
+            row,
+            SlotAsk(shape="appointment", fill=fill, limit=200),
+            lambda d: provider_for(d.problem),
+        )
+        return list(found.slots)
+
+    plain = answer("none")
+    midnight = day.problem.midnight
+    for slot in plain:
+        hours = (slot.start - midnight) / timedelta(hours=1)
+        expected = round(5 * hours + slot.added_travel / timedelta(minutes=1), 1)
+        assert slot.grade == expected, slot
+    assert [s.sort_key() for s in plain] == sorted(s.sort_key() for s in plain)
+    sooner = [s for s in plain if s.added_travel == plain[0].added_travel]
+    assert [s.start for s in sooner] == sorted(s.start for s in sooner)
+    busy = {
+        r.technician_id: sum(((s.departure - s.service_start) for s in r.stops), timedelta(0))
+        for r in day.plan.routes
+    }
+    fuller = {s.start: s.technician_id for s in answer("fuller")}
+    emptier = {s.start: s.technician_id for s in answer("emptier")}
+    differ = [start for start in fuller if start in emptier and fuller[start] != emptier[start]]
+    assert differ, "some time both technicians can take, where the fill decides"
+    for start in differ:
+        assert busy[fuller[start]] > busy[emptier[start]]
