@@ -4,7 +4,8 @@
 via a call at a depot whose units are reserved to it) and which parts the solver must count;
 ``dispatch.stock.ledger`` walks a plan's routes and says what every van holds at each stop,
 what each depot hands out, and whether a visit can be added to a route (the one door booking
-uses). Nothing here solves; ``dispatch.planning.compile`` turns the supply into numbers.
+uses); ``dispatch.stock.loss`` says which lot a unit reported gone (used, faulty, missing)
+comes out of. Nothing here solves; ``dispatch.planning.compile`` turns the supply into numbers.
 """
 
 from dispatch.stock.ledger import (
@@ -14,6 +15,7 @@ from dispatch.stock.ledger import (
     ledger_of,
     stock_shortfalls,
 )
+from dispatch.stock.loss import Losses, strike
 from dispatch.stock.supply import (
     Option,
     Supply,
@@ -25,6 +27,7 @@ from dispatch.stock.supply import (
 
 __all__ = [
     "Ledger",
+    "Losses",
     "Option",
     "StockShortfall",
     "Supply",
@@ -34,5 +37,6 @@ __all__ = [
     "no_part_reason",
     "plan_supply",
     "stock_shortfalls",
+    "strike",
     "van_stock",
 ]
