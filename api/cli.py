@@ -662,7 +662,16 @@ def _print_changes(plan: PlanOut) -> None:
         call_list.add_column(name)
     for change in calls:
         window = promised.get(change.visit_id)
-        if window is not None:
+        if change.new_date is not None and change.new_date != plan.date:
+            # Moved to another date of the week: the customer is asked to agree.
+            new = change.new_window
+            hours = (
+                f" between {format_iso_clock(new.start)} and {format_iso_clock(new.end)}"
+                if new is not None
+                else ""
+            )
+            say = f"moved to {change.new_date}{hours} ({change.new_technician}): ask them"
+        elif window is not None:
             start, end = format_iso_clock(window.start), format_iso_clock(window.end)
             say = f"between {start} and {end} ({change.new_technician})"
         else:

@@ -4,21 +4,32 @@ The one place where loading, checking, solving and storing meet, so the CLI and 
 behave alike: the new version and its events are stored in one transaction *before* the answer
 is returned, and a batch that is refused (bad events, or a version another batch already took)
 leaves every stored version as it was.
+
+A day plan of a week (``Store.week_of_plan``) may send a visit the re-plan leaves out to a later
+date of its span (``dispatch.desk.moves``), unless the batch says ``"move_across_dates":
+false``: the day's next version and each later day's are checked by the independent checker
+and stored together (``Store.save_replans``), all or nothing. A visit moved away stays in the
+day, listed as ``moved``, and is set aside from its later re-plans (``moves.Aside``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import UTC, datetime
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime
 from typing import Any
 
+from dispatch.booking import DayPlan
+from dispatch.contract.horizon import parse_horizon
 from dispatch.contract.record import plan_record, read_record
 from dispatch.contract.schema import PlanOut
 from dispatch.contract.serialize import plan_document, read_plan
 from dispatch.contract.validate import load_json, parse_problem
-from dispatch.errors import FieldError, InputError
-from dispatch.model import Plan
+from dispatch.desk.moves import Aside, Moves, left_out, move_left_out
+from dispatch.desk.solve import check_day
+from dispatch.errors import FieldError, InputError, InternalError
+from dispatch.model import DayRef, Plan, Problem
 from dispatch.persistence import Store, StoreConflictError, new_id
+from dispatch.persistence.store import ReplannedDay
 from dispatch.planning import SolveParams
 from dispatch.replanning.events import apply_to_problem, apply_to_problem_json, parse_events
 from dispatch.replanning.replan import replan_day
@@ -62,7 +73,11 @@ def replan_stored(
     InputError
         Bad events, each named by index and id; nothing stored.
     StoreConflictError
-        The version the batch applies to is no longer the latest.
+        The version the batch applies to is no longer the latest, or, for a move across
+        dates, the version of the other date it was booked into.
+    InternalError
+        A plan of a move across dates breaks a rule of the independent checker (a bug);
+        nothing stored.
     """
     raw = load_json(events, what="events") if isinstance(events, str | bytes) else events
     if not isinstance(raw, Mapping):
@@ -74,29 +89,131 @@ def replan_stored(
             f"the events apply to version {asked} of plan {plan_id}, but version "
             f"{latest['version']} is the latest; reload it and send the events again"
         )
-    problem_raw = store.load_problem_of_plan(plan_id, latest["version"])
-    problem = parse_problem(problem_raw, stored=True)
-    previous = _stored_plan(store, plan_id, latest)
+    stored_raw = store.load_problem_of_plan(plan_id, latest["version"])
+    stored_problem = parse_problem(stored_raw, stored=True)
+    stored = _stored_plan(store, plan_id, latest)
+    aside = Aside.of(stored_raw, stored_problem, stored)
+    aside.refuse_events_on_moved(raw)
+    problem_raw, problem, previous = aside.day(stored_raw, stored_problem, stored)
     batch = parse_events(raw, problem_raw, problem, previous)
     next_problem = apply_to_problem(problem, batch)
-    provider = provider or provider_for(next_problem, roads=roads)
+    given = provider
+
+    def provider_of(day: Problem) -> TravelTimeProvider:
+        return given or provider_for(day, roads=roads)
+
+    provider = provider_of(next_problem)
     plan = replan_day(next_problem, previous, batch, provider=provider, params=params)
     next_raw = _release_pins(apply_to_problem_json(problem_raw, batch), plan)
+    version_next = latest["version"] + 1
+    moves = None
+    if raw.get("move_across_dates") is not False and left_out(previous, plan):
+        moves = _moves(
+            store,
+            plan_id,
+            version_next,
+            next_problem,
+            previous,
+            plan,
+            lambda day: provider_of(day.problem),
+        )
+    if moves is not None:
+        plan = moves.plan
+    next_raw, next_problem, plan = aside.restore(next_raw, next_problem, plan)
+    created = datetime.now(UTC)
     document = plan_document(
-        next_problem,
-        plan,
-        plan_id=plan_id,
-        version=latest["version"] + 1,
-        created_at=datetime.now(UTC),
+        next_problem, plan, plan_id=plan_id, version=version_next, created_at=created
     )
-    store.save_replan(
-        next_raw,
-        document.model_dump(mode="json"),
-        dict(raw),
-        problem_id=new_id("pb"),
-        record=plan_record(plan),
+    day = ReplannedDay(
+        new_id("pb"), next_raw, document.model_dump(mode="json"), dict(raw), plan_record(plan)
     )
+    if moves is None or not moves.into:
+        store.save_replan(
+            day.problem, day.plan, day.events, problem_id=day.problem_id, record=day.record
+        )
+        return document
+    _checked(day.problem, next_problem, day.plan, provider)
+    store.save_replans([day, *_moved_into(moves, created, provider_of)])
     return document
+
+
+def _moved_into(
+    moves: Moves, created: datetime, provider_of: Callable[[Problem], TravelTimeProvider]
+) -> list[ReplannedDay]:
+    """The next versions of the dates the visits moved to, each checked, to store."""
+    days = []
+    for into in moves.into:
+        document = plan_document(
+            into.problem,
+            into.plan,
+            plan_id=into.day.plan_id,
+            version=into.day.version + 1,
+            created_at=created,
+        ).model_dump(mode="json")
+        _checked(into.raw, into.problem, document, provider_of(into.problem))
+        days.append(
+            ReplannedDay(new_id("pb"), into.raw, document, into.events, plan_record(into.plan))
+        )
+    return days
+
+
+def _moves(
+    store: Store,
+    plan_id: str,
+    version: int,
+    problem: Problem,
+    before: Plan,
+    after: Plan,
+    provider_for_day: Callable[[DayPlan], TravelTimeProvider],
+) -> Moves | None:
+    """The re-plan ``after`` with what it left out moved to later dates of the plan's week;
+    ``None`` for a plan that is no day of a week."""
+    week = store.week_of_plan(plan_id)
+    if week is None:
+        return None
+    horizon_raw = store.load_problem(week.problem_id)
+    this = date.fromisoformat(week.date)
+    later = [
+        DayRef(when, other)
+        for text, other in week.days
+        if other is not None and (when := date.fromisoformat(text)) > this
+    ]
+    return move_left_out(
+        day=DayRef(this, plan_id),
+        version=version,
+        problem=problem,
+        before=before,
+        after=after,
+        horizon_raw=horizon_raw,
+        horizon=parse_horizon(horizon_raw, stored=True),
+        later=later,
+        load=lambda other: _day_plan(store, other),
+        provider_for_day=provider_for_day,
+    )
+
+
+def _day_plan(store: Store, plan_id: str) -> DayPlan:
+    """The latest version of a stored day plan, as booking reads it."""
+    latest = store.load_plan(plan_id)
+    raw = store.load_problem_of_plan(plan_id, latest["version"])
+    plan = _stored_plan(store, plan_id, latest)
+    return DayPlan(plan_id, int(latest["version"]), raw, parse_problem(raw, stored=True), plan)
+
+
+def _checked(
+    raw: Mapping[str, Any],
+    problem: Problem,
+    document: Mapping[str, Any],
+    provider: TravelTimeProvider,
+) -> None:
+    """Refuse (a bug: nothing is stored) a plan of a move the independent checker faults."""
+    report = check_day(raw, problem, document, provider)
+    if not report.ok:
+        found = "; ".join(v.message for v in report.violations[:5])
+        raise InternalError(
+            f"plan {document['plan_id']} version {document['version']} of a move across "
+            f"dates breaks {len(report.violations)} rules: {found}"
+        )
 
 
 def _stored_plan(store: Store, plan_id: str, document: Mapping[str, Any]) -> Plan:

@@ -1,0 +1,390 @@
+"""Re-planning a day of a week: a visit the day can no longer keep moves to a later date of its
+span that has room, booked there without moving another customer's promise, both versions
+checked and stored together, the customer on both days' call lists; a fixed appointment, a span
+that ends that day and a day of no week stay as they were."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+from unittest import mock
+
+import pytest
+
+import dispatch.desk.replan
+import dispatch.desk.week
+from dispatch.contract.horizon import parse_horizon
+from dispatch.contract.record import plan_record
+from dispatch.contract.serialize import plan_document
+from dispatch.contract.validate import parse_problem
+from dispatch.desk.replan import replan_stored
+from dispatch.desk.solve import check_day
+from dispatch.desk.week import solve_week
+from dispatch.errors import InputError, InternalError
+from dispatch.horizon.days import day_problem
+from dispatch.model import Horizon
+from dispatch.persistence import Store, StoreConflictError
+from dispatch.persistence.store import ReplannedDay
+from dispatch.planning import SolveParams, plan_day
+from dispatch.planning.week import PlannedWeek
+from dispatch.travel import provider_for
+from dispatch.verify import CheckReport, Violation
+
+MONDAY, TUESDAY, WEDNESDAY = "2026-12-07", "2026-12-08", "2026-12-09"
+QUICK = SolveParams(time_limit_s=1, seed=1, reproducible=True)
+#: A base (0) and sites 1..8, each 10 minutes and 5 km from every other.
+SITES = 9
+MINUTES = [[0 if i == j else 10 for j in range(SITES)] for i in range(SITES)]
+KM = [[0.0 if i == j else 5.0 for j in range(SITES)] for i in range(SITES)]
+
+
+def week() -> dict[str, Any]:
+    """Three dates from Monday 7 December. On Monday T1 works (T2 only for ten minutes, too
+    short for any visit): a visit due by Tuesday noon (S1), an appointment (A1) and a visit due
+    by Monday noon (E1). On Tuesday both work: an appointment (B1) and a window (B2)."""
+    return {
+        "horizon": {"start": MONDAY, "days": 3},
+        "timezone": "Asia/Shanghai",
+        "policy": {"time_limit_s": 1, "replan_time_limit_s": 1},
+        "travel": {"durations_min": MINUTES, "distances_km": KM},
+        "technicians": [
+            {"id": "T1", "location_index": 0, "shift": {"start": "08:00", "end": "12:00"}},
+            {"id": "T2", "location_index": 0, "shift": {"start": "08:00", "end": "12:00"},
+             "calendar": {"dates": {MONDAY: {"shift": {"start": "11:50", "end": "12:00"}}}}},
+        ],
+        "visits": [
+            {"id": "S1", "customer": "Wu Fang", "phone": "+86 199 4981 3576",
+             "location_index": 1, "duration_min": 30,
+             "earliest": f"{MONDAY}T08:00", "latest": f"{TUESDAY}T12:00"},
+            {"id": "A1", "location_index": 2, "duration_min": 30, "date": MONDAY,
+             "appointment": "10:00"},
+            {"id": "E1", "location_index": 3, "duration_min": 30,
+             "latest": f"{MONDAY}T12:00"},
+            {"id": "B1", "location_index": 4, "duration_min": 30, "date": TUESDAY,
+             "appointment": "09:00"},
+            {"id": "B2", "location_index": 5, "duration_min": 30, "date": TUESDAY,
+             "window": {"start": "10:00", "end": "11:00"}},
+        ],
+    }  # fmt: skip
+
+
+#: Where the hand-made week puts each visit.
+PLACED = {MONDAY: ["S1", "A1", "E1"], TUESDAY: ["B1", "B2"], WEDNESDAY: []}
+#: Monday's only technician falls ill before the day starts.
+ILL = {"at": "07:30", "events": [{"type": "unavailable", "technician_id": "T1", "reason": "ill"}]}
+
+
+def _placed_by_hand(placed: dict[str, list[str]]) -> Any:
+    """A stand-in for the week's solver that puts each visit on the date ``placed`` says (the
+    solver chooses a span visit's date freely; these tests need it on Monday) and plans each
+    date as a day."""
+
+    def plan_week(horizon: Horizon, **_: Any) -> PlannedWeek:
+        raw = horizon_raw[0]
+        days = []
+        for day in horizon.dates:
+            problem = parse_problem(day_problem(raw, horizon, day, placed[day.isoformat()]))
+            plan = plan_day(problem, params=QUICK)
+            assert not plan.unassigned, plan.unassigned
+            days.append((day, plan))
+        return PlannedWeek(tuple(days), (), 0.0, 0)
+
+    horizon_raw: list[dict[str, Any]] = []
+    return plan_week, horizon_raw
+
+
+def store_week(
+    store: Store, raw: dict[str, Any], placed: dict[str, list[str]] = PLACED
+) -> dict[str, str]:
+    """Plan ``raw`` with each visit on the date ``placed`` gives it, store it as a week like
+    any other; each date's plan id."""
+    fake, holder = _placed_by_hand(placed)
+    holder.append(raw)
+    with mock.patch.object(dispatch.desk.week, "plan_week", fake):
+        solved = solve_week(
+            raw,
+            parse_horizon(raw),
+            params=QUICK,
+            save=lambda document, days: store.save_week(
+                week=document, problem_id=document["problem_id"], problem=raw, days=days
+            ),
+        )
+    assert solved.violations == 0
+    return {day["date"]: day["plan_id"] for day in solved.document["days"] if day["plan_id"]}
+
+
+def stops_of(plan: dict[str, Any]) -> dict[str, tuple[str, dict[str, Any]]]:
+    return {s["visit_id"]: (r["technician_id"], s) for r in plan["routes"] for s in r["stops"]}
+
+
+def unassigned_of(plan: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {item["visit_id"]: item for item in plan["unassigned"]}
+
+
+def replan(store: Store, plan_id: str, events: dict[str, Any]) -> dict[str, Any]:
+    return replan_stored(store, plan_id, events, params=QUICK).model_dump(mode="json")
+
+
+def assert_checked(store: Store, plan_id: str) -> None:
+    """The latest version of ``plan_id`` passes the independent checker."""
+    plan = store.load_plan(plan_id)
+    raw = store.load_problem_of_plan(plan_id, plan["version"])
+    problem = parse_problem(raw, stored=True)
+    report = check_day(raw, problem, plan, provider_for(problem))
+    assert not report.violations, report.violations
+
+
+@pytest.fixture
+def plans(store: Store) -> dict[str, str]:
+    return store_week(store, week())
+
+
+def test_a_visit_its_technician_cannot_serve_moves_to_the_next_date_of_its_span(
+    store: Store, plans: dict[str, str]
+) -> None:
+    tuesday_before = store.load_plan(plans[TUESDAY])
+    monday = replan(store, plans[MONDAY], ILL)
+
+    # Monday's next version: S1 is no longer on the day; its entry says where it went.
+    assert "S1" not in stops_of(monday)
+    s1 = unassigned_of(monday)["S1"]
+    assert s1["code"] == "moved"
+    assert s1["moved_to"] == {"date": TUESDAY, "plan_id": plans[TUESDAY]}
+    # Tuesday's next version holds it, stored with Monday's in one go.
+    assert store.plan_versions(plans[MONDAY]) == [1, 2]
+    assert store.plan_versions(plans[TUESDAY]) == [1, 2]
+    tuesday = store.load_plan(plans[TUESDAY])
+    technician, stop = stops_of(tuesday)["S1"]
+    assert stop["arrival"].startswith(TUESDAY)
+    # Nobody else's promise moved on Tuesday.
+    for visit_id in ("B1", "B2"):
+        assert (
+            stops_of(tuesday)[visit_id][1]["promised_window"]
+            == stops_of(tuesday_before)[visit_id][1]["promised_window"]
+        )
+    # The call list of the answer names the customer with both dates and both windows, and
+    # Tuesday's version carries the same change.
+    (call,) = [c for c in monday["changes"] if c["visit_id"] == "S1"]
+    old_technician, old_stop = stops_of(store.load_plan(plans[MONDAY], 1))["S1"]
+    assert call == {
+        "visit_id": "S1", "customer": "Wu Fang", "phone": "+86 199 4981 3576",
+        "old_technician": old_technician, "new_technician": technician,
+        "old_arrival": old_stop["arrival"], "new_arrival": stop["arrival"],
+        "moved_min": call["moved_min"], "notify": True, "reason": call["reason"],
+        "old_date": MONDAY, "new_date": TUESDAY,
+        "old_plan_id": plans[MONDAY], "new_plan_id": plans[TUESDAY],
+        "old_window": old_stop["promised_window"], "new_window": stop["promised_window"],
+    }  # fmt: skip
+    assert call["reason"].startswith(f"moved from {MONDAY} to {TUESDAY}")
+    assert [c for c in tuesday["changes"] if c["visit_id"] == "S1"] == [call]
+    # Tuesday's batch records the booking and why.
+    (batch,) = store.load_events(plans[TUESDAY])
+    assert [(e["type"], e["visit"]["id"]) for e in batch["events"]] == [("new_visit", "S1")]
+    assert batch["moved_from"] == {"date": MONDAY, "plan_id": plans[MONDAY], "version": 2}
+    assert batch["version"] == 1
+    # Both days pass the checker.
+    assert_checked(store, plans[MONDAY])
+    assert_checked(store, plans[TUESDAY])
+
+
+def test_a_fixed_appointment_and_a_span_ending_that_day_stay_on_it(
+    store: Store, plans: dict[str, str]
+) -> None:
+    monday = replan(store, plans[MONDAY], ILL)
+    left = unassigned_of(monday)
+    assert left["A1"]["code"] not in ("moved", "no_capacity_in_span")
+    assert left["E1"]["code"] not in ("moved", "no_capacity_in_span")
+    assert "moved_to" not in left["A1"] and "moved_to" not in left["E1"]
+    tuesday = store.load_plan(plans[TUESDAY])
+    assert set(stops_of(tuesday)) == {"B1", "B2", "S1"}
+    assert {c["visit_id"] for c in monday["changes"] if "new_date" in c} == {"S1"}
+
+
+def _tuesday_full(raw: dict[str, Any]) -> dict[str, Any]:
+    """Tuesday: T2 off, T1 for the hour and a quarter B1 (now at 08:30) fills."""
+    raw = copy.deepcopy(raw)
+    raw["technicians"][1]["calendar"]["days_off"] = [TUESDAY]
+    raw["technicians"][0]["calendar"] = {
+        "dates": {TUESDAY: {"shift": {"start": "08:00", "end": "09:15"}}}
+    }
+    raw["visits"][3]["appointment"] = "08:30"
+    return raw
+
+
+def test_no_room_on_a_later_date_leaves_the_visit_on_its_day_saying_so(store: Store) -> None:
+    raw = _tuesday_full(week())
+    plans = store_week(store, raw, {**PLACED, TUESDAY: ["B1"]})
+    monday = replan(store, plans[MONDAY], ILL)
+    s1 = unassigned_of(monday)["S1"]
+    assert s1["code"] == "no_capacity_in_span"
+    assert s1["reason"].endswith(f"no later date of its span had room ({TUESDAY})")
+    assert "moved_to" not in s1
+    assert store.plan_versions(plans[TUESDAY]) == [1]
+    assert store.plan_versions(plans[MONDAY]) == [1, 2]
+
+
+def test_the_first_later_date_with_room_takes_it(store: Store) -> None:
+    raw = _tuesday_full(week())
+    raw["visits"][0]["latest"] = f"{WEDNESDAY}T12:00"
+    plans = store_week(store, raw, {**PLACED, TUESDAY: ["B1"]})
+    monday = replan(store, plans[MONDAY], ILL)
+    assert unassigned_of(monday)["S1"]["moved_to"] == {
+        "date": WEDNESDAY,
+        "plan_id": plans[WEDNESDAY],
+    }
+    assert store.plan_versions(plans[TUESDAY]) == [1]
+    assert "S1" in stops_of(store.load_plan(plans[WEDNESDAY]))
+    assert_checked(store, plans[WEDNESDAY])
+
+
+def test_several_visits_moving_to_one_date_make_one_version_of_it(store: Store) -> None:
+    raw = week()
+    raw["visits"].append(
+        {"id": "S2", "customer": "Li Na", "location_index": 6, "duration_min": 30,
+         "reported_at": f"{MONDAY}T11:00"}
+    )  # fmt: skip
+    plans = store_week(store, raw, {**PLACED, MONDAY: ["S1", "S2", "A1", "E1"]})
+    tuesday_before = store.load_plan(plans[TUESDAY])
+    monday = replan(store, plans[MONDAY], ILL)
+    assert {u["visit_id"]: u["code"] for u in monday["unassigned"]}["S2"] == "moved"
+    assert store.plan_versions(plans[TUESDAY]) == [1, 2]
+    tuesday = store.load_plan(plans[TUESDAY])
+    (batch,) = store.load_events(plans[TUESDAY])
+    assert sorted(e["visit"]["id"] for e in batch["events"]) == ["S1", "S2"]
+    moved = {c["visit_id"] for c in tuesday["changes"] if c.get("old_date") == MONDAY}
+    assert moved == {"S1", "S2"}
+    for visit_id in ("B1", "B2"):
+        assert (
+            stops_of(tuesday)[visit_id][1]["promised_window"]
+            == stops_of(tuesday_before)[visit_id][1]["promised_window"]
+        )
+    assert_checked(store, plans[TUESDAY])
+
+
+def test_a_move_the_checker_faults_stores_nothing(
+    store: Store, plans: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def faulting(raw: Any, problem: Any, document: Any, provider: Any) -> CheckReport:
+        if document["plan_id"] != plans[TUESDAY]:
+            return check_day(raw, problem, document, provider)
+        broken = Violation("late", "B1", "B1 reached after its appointment")
+        return CheckReport((broken,), 3, 1, 1)
+
+    monkeypatch.setattr(dispatch.desk.replan, "check_day", faulting)
+    with pytest.raises(InternalError, match="B1 reached after its appointment"):
+        replan(store, plans[MONDAY], ILL)
+    assert store.plan_versions(plans[MONDAY]) == [1]
+    assert store.plan_versions(plans[TUESDAY]) == [1]
+
+
+class _Racing(Store):
+    """A store where another batch stores Tuesday's next version while Monday's moves are
+    being made."""
+
+    tuesday = ""
+
+    def save_replans(self, days: Sequence[ReplannedDay]) -> None:
+        other = Store(self.url)
+        try:
+            replan_stored(
+                other,
+                self.tuesday,
+                {"at": "07:00", "events": [{"type": "delay", "technician_id": "T2", "minutes": 5}]},
+                params=QUICK,
+            )
+        finally:
+            other.close()
+        super().save_replans(days)
+
+
+def test_a_version_of_the_other_date_stored_meanwhile_refuses_the_batch_whole(
+    database_url: str,
+) -> None:
+    racing = _Racing(database_url)
+    try:
+        plans = store_week(racing, week())
+        racing.tuesday = plans[TUESDAY]
+        with pytest.raises(StoreConflictError, match=f"plan {plans[TUESDAY]} version 2"):
+            replan(racing, plans[MONDAY], ILL)
+        assert racing.plan_versions(plans[MONDAY]) == [1]
+        assert racing.plan_versions(plans[TUESDAY]) == [1, 2]
+        assert "S1" not in stops_of(racing.load_plan(plans[TUESDAY]))
+        assert [batch["version"] for batch in racing.load_events(plans[MONDAY])] == []
+    finally:
+        racing.close()
+
+
+def test_the_store_finds_a_plans_week_on_each_database(store: Store) -> None:
+    plans = store_week(store, week())
+    found = store.week_of_plan(plans[TUESDAY])
+    assert found is not None
+    assert found.date == TUESDAY
+    assert found.days == (
+        (MONDAY, plans[MONDAY]),
+        (TUESDAY, plans[TUESDAY]),
+        (WEDNESDAY, plans[WEDNESDAY]),
+    )
+    assert store.load_week(found.week_id)["problem_id"] == found.problem_id
+    assert store.week_of_plan("pl_missing") is None
+
+
+def test_a_batch_may_keep_the_days_visits_on_it(store: Store, plans: dict[str, str]) -> None:
+    monday = replan(store, plans[MONDAY], {**ILL, "move_across_dates": False})
+    s1 = unassigned_of(monday)["S1"]
+    assert s1["code"] not in ("moved", "no_capacity_in_span")
+    assert store.plan_versions(plans[TUESDAY]) == [1]
+
+
+def test_a_moved_visit_stays_listed_as_moved_and_is_reported_on_its_new_date(
+    store: Store, plans: dict[str, str]
+) -> None:
+    replan(store, plans[MONDAY], ILL)
+    again = replan(
+        store,
+        plans[MONDAY],
+        {"at": "08:00", "events": [{"type": "cancelled", "visit_id": "E1", "reason": "away"}]},
+    )
+    s1 = unassigned_of(again)["S1"]
+    assert (s1["code"], s1["moved_to"]) == ("moved", {"date": TUESDAY, "plan_id": plans[TUESDAY]})
+    assert unassigned_of(again)["E1"]["code"] == "cancelled"
+    assert again["kpis"]["visits"] == 3
+    assert_checked(store, plans[MONDAY])
+    with pytest.raises(InputError) as caught:
+        replan(
+            store,
+            plans[MONDAY],
+            {"at": "08:30", "events": [{"type": "cancelled", "visit_id": "S1"}]},
+        )
+    (error,) = caught.value.errors
+    assert (error.path, error.entity_id) == ("events[0]", "S1")
+    assert f"moved to {TUESDAY} (plan {plans[TUESDAY]})" in error.message
+    assert store.plan_versions(plans[MONDAY]) == [1, 2, 3]
+
+
+def test_a_day_of_no_week_re_plans_as_before(store: Store) -> None:
+    raw = {
+        "date": MONDAY,
+        "timezone": "Asia/Shanghai",
+        "policy": {"time_limit_s": 1, "replan_time_limit_s": 1},
+        "travel": {"durations_min": MINUTES, "distances_km": KM},
+        "technicians": [
+            {"id": "T1", "location_index": 0, "shift": {"start": "08:00", "end": "12:00"}},
+            {"id": "T2", "location_index": 0, "shift": {"start": "11:50", "end": "12:00"}},
+        ],
+        "visits": [{"id": "S1", "location_index": 1, "duration_min": 30}],
+    }
+    problem = parse_problem(raw)
+    plan = plan_day(problem, params=QUICK)
+    document = plan_document(
+        problem, plan, plan_id="pl_day", version=1, created_at=datetime.now(UTC)
+    ).model_dump(mode="json")
+    store.save_problem_and_plan(raw, document, problem_id="pb_day", record=plan_record(plan))
+    assert store.week_of_plan("pl_day") is None
+    answer = replan(store, "pl_day", ILL)
+    (item,) = answer["unassigned"]
+    assert item["visit_id"] == "S1" and item["code"] not in ("moved", "no_capacity_in_span")
+    assert "moved_to" not in item
+    (change,) = answer["changes"]
+    assert "new_date" not in change and change["notify"] is True
