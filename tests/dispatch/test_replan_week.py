@@ -6,8 +6,10 @@ that ends that day and a day of no week stay as they were."""
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from unittest import mock
 
@@ -17,6 +19,7 @@ import dispatch.desk.replan
 import dispatch.desk.week
 from dispatch.contract.horizon import parse_horizon
 from dispatch.contract.record import plan_record
+from dispatch.contract.schema import ChangeOut
 from dispatch.contract.serialize import plan_document
 from dispatch.contract.validate import parse_problem
 from dispatch.desk.replan import replan_stored
@@ -388,3 +391,12 @@ def test_a_day_of_no_week_re_plans_as_before(store: Store) -> None:
     assert "moved_to" not in item
     (change,) = answer["changes"]
     assert "new_date" not in change and change["notify"] is True
+
+
+def test_the_contracts_example_of_a_move_is_a_change_it_writes() -> None:
+    text = (Path(__file__).parents[2] / "docs/contract.md").read_text(encoding="utf-8")
+    section = text[text.index("## Re-planning a day of a week") :]
+    example = json.loads(section[section.index("```json") + 7 : section.index("```\n\n")])
+    change = ChangeOut.model_validate(example)
+    assert (change.old_date, change.new_date) == (MONDAY, TUESDAY)
+    assert change.new_window is not None and change.notify
