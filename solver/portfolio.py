@@ -105,6 +105,8 @@ def solve(
     started = clock.monotonic()
     instance.check()
     check_strategies(params)  # before any seeding
+    if instance.n_vehicles == 0:
+        return _nobody(instance, started)
     # Alternatives (spare parts) tie nodes of one group across parts: solved whole.
     if initial_routes is None and not params.solution_limit and not instance.has_alternatives:
         solve_one = partial(_solve_part, snapshots=snapshots)
@@ -129,6 +131,18 @@ def solve(
         on_progress=on_progress,
         started=started,
         snapshots=snapshots,
+    )
+
+
+def _nobody(instance: Instance, started: float) -> Solution:
+    """The answer when no vehicle is left (every technician of a re-planned day gone): every
+    node left out, each group costing its penalty. OR-Tools has no model of zero vehicles."""
+    penalties = [int(instance.penalty[group[0]]) for group in instance.groups_of_nodes()]
+    return Solution(
+        routes=(),
+        dropped=tuple(range(instance.n_nodes)),
+        objective=sum(penalties),
+        elapsed_s=clock.monotonic() - started,
     )
 
 

@@ -293,7 +293,7 @@ def compile_problem(
     """
     table = build_sites(problem, provider or provider_for(problem))
     origin = problem.midnight
-    horizon_s = max(seconds_after(t.working_end, origin) for t in problem.technicians)
+    horizon_s = max((seconds_after(t.working_end, origin) for t in problem.technicians), default=0)
     bounds = [_time_bounds(problem, visit, origin, horizon_s) for visit in problem.visits]
     screenings = screen_visits(
         problem,

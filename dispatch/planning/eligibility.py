@@ -159,6 +159,8 @@ def _screen(
         ids = tuple(techs[c].id for c in candidates)
         return Screening((), Unassigned(visit.id, code, reason, ids))
 
+    if not techs:  # every technician of a re-planned day is gone
+        return left_out(UnassignedCode.NO_ROOM, "no technician is left to work the day", ())
     skilled = [c for c in pool if visit.required_skills <= techs[c].skills]
     if not skilled:
         return left_out(UnassignedCode.NO_SKILL, _skill_reason(problem, visit, pool), pool)

@@ -141,6 +141,14 @@ def test_unreachable_window_is_dropped_not_served_late() -> None:
     assert solution.routes[0].nodes == (1,)
 
 
+def test_no_vehicle_leaves_every_node_out_at_its_penalty() -> None:
+    # A re-planned day whose every technician became unavailable: OR-Tools has no model of it.
+    instance = dataclasses.replace(line_instance([100, 200], penalty=7), vehicles=())
+    solution = solve(instance, QUICK)
+    assert (solution.routes, solution.dropped, solution.objective) == ((), (0, 1), 14)
+    assert solve(instance, QUICK, initial_routes=[]).dropped == (0, 1)
+
+
 def test_allowed_vehicles_are_respected() -> None:
     fleet = (Vehicle(0, 0, 0, 24 * HOUR), Vehicle(0, 0, 0, 24 * HOUR))
     instance = line_instance([100, 100, 100], vehicles=fleet, allowed=((1,), None, (1,)))
