@@ -14,6 +14,7 @@ day, listed as ``moved``, and is set aside from its later re-plans (``moves.Asid
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
@@ -36,6 +37,8 @@ from dispatch.replanning.replan import replan_day
 from dispatch.travel import Roads, TravelTimeProvider, provider_for
 
 __all__ = ["replan_stored"]
+
+logger = logging.getLogger(__name__)
 
 
 def _release_pins(problem_raw: dict[str, Any], plan: Plan) -> dict[str, Any]:
@@ -127,12 +130,13 @@ def replan_stored(
     day = ReplannedDay(
         new_id("pb"), next_raw, document.model_dump(mode="json"), dict(raw), plan_record(plan)
     )
+    moving = moves is not None and bool(moves.into)
+    _checked(day.problem, next_problem, day.plan, provider, previous=latest, refuse=moving)
     if moves is None or not moves.into:
         store.save_replan(
             day.problem, day.plan, day.events, problem_id=day.problem_id, record=day.record
         )
         return document
-    _checked(day.problem, next_problem, day.plan, provider)
     store.save_replans([day, *_moved_into(moves, created, provider_of)])
     return document
 
@@ -150,7 +154,7 @@ def _moved_into(
             version=into.day.version + 1,
             created_at=created,
         ).model_dump(mode="json")
-        _checked(into.raw, into.problem, document, provider_of(into.problem))
+        _checked(into.raw, into.problem, document, provider_of(into.problem), refuse=True)
         days.append(
             ReplannedDay(new_id("pb"), into.raw, document, into.events, plan_record(into.plan))
         )
@@ -205,15 +209,30 @@ def _checked(
     problem: Problem,
     document: Mapping[str, Any],
     provider: TravelTimeProvider,
+    *,
+    previous: Mapping[str, Any] | None = None,
+    refuse: bool,
 ) -> None:
-    """Refuse (a bug: nothing is stored) a plan of a move the independent checker faults."""
-    report = check_day(raw, problem, document, provider)
-    if not report.ok:
-        found = "; ".join(v.message for v in report.violations[:5])
-        raise InternalError(
-            f"plan {document['plan_id']} version {document['version']} of a move across "
-            f"dates breaks {len(report.violations)} rules: {found}"
+    """The independent checker on a re-planned version (against ``previous``, the version it
+    continues). A fault is logged and the version stored, as a solve's is; with ``refuse`` (the
+    plans of a move across dates) it is a bug and nothing is stored."""
+    report = check_day(raw, problem, document, provider, previous=previous)
+    if report.ok:
+        return
+    if not refuse:
+        logger.error(
+            "plan %s version %s breaks %d rules of the contract: %s",
+            document["plan_id"],
+            document["version"],
+            len(report.violations),
+            report.violations[:5],
         )
+        return
+    found = "; ".join(v.message for v in report.violations[:5])
+    raise InternalError(
+        f"plan {document['plan_id']} version {document['version']} of a move across "
+        f"dates breaks {len(report.violations)} rules: {found}"
+    )
 
 
 def _stored_plan(store: Store, plan_id: str, document: Mapping[str, Any]) -> Plan:

@@ -180,15 +180,18 @@ def check_day(
     problem: Problem,
     document: Mapping[str, Any],
     provider: TravelTimeProvider,
+    *,
+    previous: Mapping[str, Any] | None = None,
 ) -> CheckReport:
     """The independent checker's report on ``document``, a plan of the day ``raw`` (validated
-    as ``problem``): legs read from its explicit matrix, or asked of ``provider``."""
+    as ``problem``): legs read from its explicit matrix, or asked of ``provider``. ``previous``
+    is the stored version a re-plan continues (the depot calls it had made must stay made)."""
     lookup = (
         matrix_lookup(raw)
         if problem.travel is not None
         else pair_lookup(provider, known=checker_places(problem))
     )
-    return check_plan(raw, dict(document), lookup)
+    return check_plan(raw, dict(document), lookup, previous=previous)
 
 
 def checker_places(problem: Problem) -> list[PointRef]:

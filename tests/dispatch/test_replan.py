@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+import dispatch.desk.replan
 from dispatch.contract.record import plan_record
 from dispatch.contract.serialize import plan_document
 from dispatch.contract.validate import parse_problem
@@ -20,7 +21,7 @@ from dispatch.desk.replan import replan_stored
 from dispatch.errors import InputError
 from dispatch.persistence import Store, StoreConflictError
 from dispatch.planning import SolveParams, plan_day
-from dispatch.verify import check_plan, matrix_lookup
+from dispatch.verify import CheckReport, Violation, check_plan, matrix_lookup
 
 QUICK = SolveParams(time_limit_s=1, metaheuristic="greedy_descent", seeders=())
 SITES = 7
@@ -452,3 +453,44 @@ def test_reports_sent_late_by_a_phone_fill_in_what_happened(store: Store) -> Non
     assert stops_of(fourth)["V4"][1]["status"] == "in_progress"
     assert stops_of(fourth)["V4"][1]["actual_arrival"] == "2026-11-23T08:52:00+08:00"
     checked(store, fourth)
+
+
+def test_every_re_planned_version_is_checked_against_the_one_it_continues(
+    store: Store, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    first = planned(store, make_day())
+    seen: list[tuple[int, int | None]] = []
+
+    def faulting(
+        raw: Any, problem: Any, document: Any, provider: Any, *, previous: Any = None
+    ) -> CheckReport:
+        seen.append((document["version"], None if previous is None else previous["version"]))
+        broken = Violation("late", "V1", "V1 reached after its appointment")
+        return CheckReport((broken,), 6, 2, 1)
+
+    monkeypatch.setattr(dispatch.desk.replan, "check_day", faulting)
+    second = replan(store, {"at": "08:00", "events": [
+        {"type": "delay", "technician_id": "T1", "minutes": 5}]})  # fmt: skip
+    # Checked against version 1 (its depot calls made must stay made); a fault is logged and
+    # the version stored, as a solve's plan is, never hidden.
+    assert seen == [(2, first["version"])]
+    assert store.plan_versions("pl_day") == [1, 2]
+    assert second["version"] == 2
+    assert "breaks 1 rules of the contract" in caplog.text
+    assert "V1 reached after its appointment" in caplog.text
+
+
+def test_a_day_whose_every_technician_became_unavailable_leaves_every_visit_out(
+    store: Store,
+) -> None:
+    planned(store, make_day())
+    second = replan(store, {"at": "07:00", "events": [
+        {"type": "unavailable", "technician_id": "T1", "reason": "ill"},
+        {"type": "unavailable", "technician_id": "T2", "reason": "ill"}]})  # fmt: skip
+    assert all(not route["stops"] for route in second["routes"])
+    assert {u["visit_id"] for u in second["unassigned"]} == {f"V{k}" for k in range(1, 7)}
+    assert {u["code"] for u in second["unassigned"]} == {"no_room"}
+    assert {u["reason"] for u in second["unassigned"]} == {"no technician is left to work the day"}
+    called = {c["visit_id"]: c["reason"] for c in second["changes"] if c["notify"]}
+    assert set(called) == {f"V{k}" for k in range(1, 7)}
+    checked(store, second)

@@ -269,9 +269,11 @@ def test_several_visits_moving_to_one_date_make_one_version_of_it(store: Store) 
 def test_a_move_the_checker_faults_stores_nothing(
     store: Store, plans: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def faulting(raw: Any, problem: Any, document: Any, provider: Any) -> CheckReport:
+    def faulting(
+        raw: Any, problem: Any, document: Any, provider: Any, *, previous: Any = None
+    ) -> CheckReport:
         if document["plan_id"] != plans[TUESDAY]:
-            return check_day(raw, problem, document, provider)
+            return check_day(raw, problem, document, provider, previous=previous)
         broken = Violation("late", "B1", "B1 reached after its appointment")
         return CheckReport((broken,), 3, 1, 1)
 
