@@ -32,6 +32,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import BrokenExecutor, Executor, Future, ProcessPoolExecutor
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, TypeVar
 
 from dispatch.contract.horizon import is_horizon, parse_horizon
@@ -472,7 +473,8 @@ def _solve_week(
 ) -> None:
     """A job of a stored horizon: its week (id: the job's ``plan_id``, ``wk_…``) and the
     week's day plans, stored with the job's ``done`` in one transaction. The week's search
-    (``plan_week``) makes no drafts: such a job has no draft nor ``first_plan_s``."""
+    (``plan_week``) makes no drafts; its ``first_plan_s`` is when a plan of the whole week
+    first exists (the days planned in turn)."""
     horizon = parse_horizon(raw, stored=True)
     as_problem = horizon.as_problem()
     limit = _time_limit(job, as_problem.policy.time_limit_s, time_limit_cap_s)
@@ -487,8 +489,14 @@ def _solve_week(
                 job.id, attempt, week, days=days, elapsed_s=time.monotonic() - started
             ),
             on_progress=progress,
+            on_first_plan=partial(_first_plan, store, job.id, attempt, started),
             roads=roads,
         )
+
+
+def _first_plan(store: Store, job_id: str, attempt: int, started: float) -> None:
+    """A week job's first plan of the whole week: its ``first_plan_s``."""
+    store.report_first_plan(job_id, attempt, elapsed_s=time.monotonic() - started)
 
 
 def run_solve_job(

@@ -58,6 +58,7 @@ def solve_week(
     week_id: str | None = None,
     problem_id: str | None = None,
     on_progress: Callable[[Progress], None] | None = None,
+    on_first_plan: Callable[[], None] | None = None,
     roads: Roads | None = None,
 ) -> SolvedWeek:
     """Plan ``horizon`` (``raw`` as sent, validated), check each day's plan and store it all.
@@ -74,13 +75,21 @@ def solve_week(
         The week's id and its horizon problem's; new ones by default.
     on_progress
         Hears the search's progress.
+    on_first_plan
+        Told once, when a plan of the whole week first exists (``plan_week``).
     roads
         The OSRM server this process was given, for a horizon on roads.
     """
     week_id = week_id or new_id("wk")
     problem_id = problem_id or new_id("pb")
     provider = provider_for(horizon.as_problem(), roads=roads)
-    planned = plan_week(horizon, provider=provider, params=params, on_progress=on_progress)
+    planned = plan_week(
+        horizon,
+        provider=provider,
+        params=params,
+        on_progress=on_progress,
+        on_first_plan=on_first_plan,
+    )
     created = datetime.now(UTC)
     entries: list[WeekDay] = []
     stored: list[StoredDay] = []

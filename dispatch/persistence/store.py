@@ -142,7 +142,8 @@ class SolveJob:
     #: Workers it was started on since it was last queued (the first, and each takeover).
     starts: int = 0
     #: Seconds from the start of its running attempt to that attempt's first plan (its first
-    #: draft); ``None`` until then, and for week jobs (no drafts).
+    #: draft; for a week, which makes no drafts, its first plan of the whole week); ``None``
+    #: until then.
     first_plan_s: float | None = None
     #: A region job (``Store.fan_out_job``): the job whose day it is a region of, the attempt of
     #: that job it was made for, and the region's index in the day; ``None`` for other jobs.
@@ -903,6 +904,19 @@ class Store:
             elapsed_s=_not_before(elapsed_s),
             heartbeat_at=_now(),
             **{name: value for name, value in known.items() if value is not None},
+        )
+
+    def report_first_plan(self, job_id: str, attempt: int, *, elapsed_s: float) -> bool:
+        """The running job's search has its first plan (a job that makes no drafts: a week),
+        ``elapsed_s`` seconds into the attempt: its ``first_plan_s``, unless already set. Also a
+        progress write. ``False`` when the job is no longer running at ``attempt``."""
+        return self._move_job(
+            job_id,
+            attempt,
+            "running",
+            first_plan_s=func.coalesce(SolveJobRow.first_plan_s, elapsed_s),
+            elapsed_s=_not_before(elapsed_s),
+            heartbeat_at=_now(),
         )
 
     def save_draft(

@@ -70,8 +70,12 @@ def plan_week(
     provider: TravelTimeProvider | None = None,
     params: SolveParams | None = None,
     on_progress: Callable[[Progress], None] | None = None,
+    on_first_plan: Callable[[], None] | None = None,
 ) -> PlannedWeek:
     """Plan every day of ``horizon`` at once (see the module docstring).
+
+    ``on_first_plan`` is called once, when a plan of the whole week first exists: the days
+    planned in turn, or the first solution of the search when there is one working day.
 
     Raises
     ------
@@ -98,6 +102,8 @@ def plan_week(
         working = [vehicles for vehicles in vehicles_by_day if vehicles]
         if len(working) > 1 and instance.n_nodes:
             routes = _day_by_day(instance, working, params, started, on_progress)
+            if on_first_plan is not None:
+                on_first_plan()
             seeded_s = clock.monotonic() - started
             rest = max(params.time_limit_s - seeded_s, 1.0)
             solution = solve(
@@ -107,7 +113,7 @@ def plan_week(
                 on_progress=None if on_progress is None else _after(seeded_s, on_progress),
             )
         else:
-            solution = solve(instance, params, on_progress=on_progress)
+            solution = solve(instance, params, on_progress=_first_of(on_progress, on_first_plan))
     except SolverError as error:
         raise InternalError(f"the solver failed: {error}") from error
     visits = {visit.id: visit for visit in problem.visits}
@@ -127,6 +133,25 @@ def plan_week(
     left = tuple(_for_the_week(u, visits[u.visit_id], horizon) for u in plan.unassigned)
     elapsed = clock.monotonic() - started  # the days in turn and the whole search
     return PlannedWeek(days, left + horizon.beyond, elapsed, plan.objective)
+
+
+def _first_of(
+    on_progress: Callable[[Progress], None] | None, on_first_plan: Callable[[], None] | None
+) -> Callable[[Progress], None] | None:
+    """``on_progress``, with ``on_first_plan`` told at the search's first report (a solution)."""
+    if on_first_plan is None:
+        return on_progress
+    told = False
+
+    def tell(progress: Progress) -> None:
+        nonlocal told
+        if not told:
+            told = True
+            on_first_plan()
+        if on_progress is not None:
+            on_progress(progress)
+
+    return tell
 
 
 def _after(offset_s: float, on_progress: Callable[[Progress], None]) -> Callable[[Progress], None]:

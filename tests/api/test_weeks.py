@@ -169,6 +169,9 @@ def test_a_solve_job_of_a_horizon_makes_a_week_of_ordinary_day_plans(service: Se
         ("R2@2026-12-07", "overdue"),
     }
     assert week["kpis"]["assigned"] == 7 == done["progress"]["visits_placed"]
+    # The days planned in turn are the week's first plan, told before the search as a whole.
+    first = done["progress"]["first_plan_s"]
+    assert first is not None and 0 < first <= done["progress"]["elapsed_s"]
 
     # Every date is an ordinary plan, stored with its own day, and it passes the checker.
     for day in week["days"]:

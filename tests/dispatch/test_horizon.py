@@ -357,6 +357,7 @@ def test_a_week_tells_its_first_plan_from_the_first_seeded_day_on(
 ) -> None:
     heard: list[Progress] = []
     joint: list[tuple[int, int]] = []
+    first: list[int] = []
 
     def spy(instance: Any, params: SolveParams, **options: Any) -> Any:
         if options.get("initial_routes") is not None:  # the joint search, from the seeding
@@ -369,8 +370,11 @@ def test_a_week_tells_its_first_plan_from_the_first_seeded_day_on(
         horizon,
         params=SolveParams(time_limit_s=2, seed=1, reproducible=True),
         on_progress=heard.append,
+        on_first_plan=lambda: first.append(len(heard)),
     )
     [(told, seeded)] = joint
+    # The week's first plan is the seeded week, told once, after its last day's report.
+    assert first == [told]
     # A report per day seeded (a day with nothing left open has none), all before the joint
     # search; the last is the whole seeded week.
     assert 1 < told <= len(horizon.dates)
@@ -379,6 +383,22 @@ def test_a_week_tells_its_first_plan_from_the_first_seeded_day_on(
     assert heard[told - 1].elapsed_s < week.solve_s
     times = [p.elapsed_s for p in heard]
     assert times == sorted(times)  # the joint search's reports go on from the seeding's
+
+
+def test_a_horizon_of_one_working_day_tells_its_first_plan_at_the_searchs_first_solution() -> None:
+    raw = _week()
+    raw["horizon"]["days"] = 1
+    raw["visits"] = [v for v in raw["visits"] if v.get("date", "2026-12-07") == "2026-12-07"]
+    raw.pop("rounds", None)
+    heard: list[Progress] = []
+    first: list[int] = []
+    week_planning.plan_week(
+        parse_horizon(raw),
+        params=SolveParams(time_limit_s=1, seed=1, reproducible=True),
+        on_progress=heard.append,
+        on_first_plan=lambda: first.append(len(heard)),
+    )
+    assert heard and first == [0]  # once, before the first report is passed on
 
 
 def test_a_day_plan_the_checker_faults_is_stored_and_counted_in_the_week(
