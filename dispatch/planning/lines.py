@@ -1,9 +1,11 @@
 """The road line of each route, when travel comes from a road network.
 
 A provider that can draw routes on its roads (``dispatch.travel.base.RoadLines``: OSRM) gives
-each route the line from the technician's start through every stop to their end; the plan
-document carries it and the maps follow it. Other providers draw nothing: the maps join the
-stops with straight legs, which is what their travel times assume.
+each route the line from the technician's start through every stop to their end, by way of
+each depot call in its place (the route's legs run through the depot: the stop after a call
+counts its leg from there); the plan document carries it and the maps follow it. Other
+providers draw nothing: the maps join the stops with straight legs, which is what their travel
+times assume.
 """
 
 from __future__ import annotations
@@ -29,10 +31,16 @@ def with_road_lines(plan: Plan, problem: Problem, provider: TravelTimeProvider) 
         return plan
     technicians = {tech.id: tech for tech in problem.technicians}
     sites = {visit.id: visit.site for visit in problem.visits}
+    depots = {depot.id: depot.site for depot in problem.depots}
 
     def drawn(route: Route) -> Route:
         tech = technicians[route.technician_id]
-        way = [tech.start, *(sites[stop.visit_id] for stop in route.stops), tech.end]
+        way = [tech.start]
+        for index in range(len(route.stops) + 1):
+            way.extend(depots[call.depot_id] for call in route.depot_stops if call.before == index)
+            if index < len(route.stops):
+                way.append(sites[route.stops[index].visit_id])
+        way.append(tech.end)
         points = [site.location for site in way if site.location is not None]
         if len(points) < len(way):  # a site known only as a matrix row: nothing to draw on
             return route
