@@ -21,6 +21,11 @@ and counts itself on its job; the one that makes the count whole (``Store.finish
 says ``last``, once) joins the regions as ``plan_day`` does, checks and stores the plan with
 its job's ``done`` (``join_regions_of``), writing the job's heartbeat meanwhile. A region job
 that fails fails its job, with the region's reason. In-process, a day is never fanned out.
+
+A region job writes its region's drafts as any solve writes its own (``Store.save_region_draft``,
+on the region job's row); the job's ``first_plan_s`` is when every region first has a draft or
+is done. The job's draft of the whole day is never written: ``day_draft`` joins it, when read,
+from each region's newest draft or plan, as the plan of the day is joined.
 """
 
 from __future__ import annotations
@@ -33,12 +38,18 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import BrokenExecutor, Executor, Future, ProcessPoolExecutor
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from dispatch.contract.horizon import is_horizon, parse_horizon
 from dispatch.contract.validate import parse_problem
 from dispatch.desk.replan import replan_stored
-from dispatch.desk.solve import join_and_store, solve_day, solve_params, solve_region
+from dispatch.desk.solve import (
+    join_and_store,
+    join_draft,
+    solve_day,
+    solve_params,
+    solve_region,
+)
 from dispatch.desk.week import solve_week
 from dispatch.errors import DispatchError, InternalError, WorkerLostError
 from dispatch.model import Problem
@@ -53,6 +64,7 @@ __all__ = [
     "REGION_FAILED",
     "FanOut",
     "JobRunner",
+    "day_draft",
     "join_regions_of",
     "replan_in_worker",
     "run_solve_job",
@@ -134,16 +146,26 @@ class _ProgressWriter:
             self._written = latest
 
 
+class _SaveDraft(Protocol):
+    """A store's write of a running attempt's newest draft (``Store.save_draft``, or
+    ``Store.save_region_draft`` for a region job); whether it was kept."""
+
+    def __call__(
+        self, job_id: str, attempt: int, document: dict[str, Any], /, *, elapsed_s: float
+    ) -> bool: ...
+
+
 class _DraftWriter:
     """Writes each draft plan of a running attempt's search as the job's newest draft
-    (``Store.save_draft``; the first sets the job's ``first_plan_s``, seconds since
-    ``started``). Called on the search's drafting thread, about once a second at most and never
-    after the plan's save; the store takes writes from any thread. A failed write is logged and
-    the next draft tries again (drafts are a courtesy: the solve goes on); once the store
-    refuses one (the attempt was taken over or failed), no more are written."""
+    (``save``: ``Store.save_draft``, the first setting the job's ``first_plan_s``, seconds
+    since ``started``; a region job's with ``Store.save_region_draft``). Called on the search's
+    drafting thread, about once a second at most and never after the plan's save; the store
+    takes writes from any thread. A failed write is logged and the next draft tries again
+    (drafts are a courtesy: the solve goes on); once the store refuses one (the attempt was
+    taken over or failed), no more are written."""
 
-    def __init__(self, store: Store, job_id: str, attempt: int, started: float) -> None:
-        self._store, self._job_id, self._attempt = store, job_id, attempt
+    def __init__(self, save: _SaveDraft, job_id: str, attempt: int, started: float) -> None:
+        self._save, self._job_id, self._attempt = save, job_id, attempt
         self._started = started
         self._failing = False
         self._refused = False
@@ -153,7 +175,7 @@ class _DraftWriter:
         if self._refused:
             return
         try:
-            kept = self._store.save_draft(
+            kept = self._save(
                 self._job_id,
                 self._attempt,
                 document,
@@ -273,7 +295,7 @@ def solve_started_job(
                 ),
                 on_progress=progress,
                 roads=roads,
-                on_draft=_DraftWriter(store, job_id, attempt, started),
+                on_draft=_DraftWriter(store.save_draft, job_id, attempt, started),
             )
     except DispatchError as error:
         store.fail_job(job_id, attempt, str(error))
@@ -284,9 +306,12 @@ def solve_started_job(
 
 def _since(moment: datetime | None) -> float:
     """``moment`` as a ``time.monotonic()`` reading: when it was on this process's clock."""
-    if moment is None:
-        return time.monotonic()
-    return time.monotonic() - max(0.0, (datetime.now(UTC) - moment).total_seconds())
+    return time.monotonic() - _elapsed(moment)
+
+
+def _elapsed(moment: datetime | None) -> float:
+    """Seconds since ``moment`` (none: 0)."""
+    return 0.0 if moment is None else max(0.0, (datetime.now(UTC) - moment).total_seconds())
 
 
 def _solve_region_job(
@@ -298,7 +323,8 @@ def _solve_region_job(
 ) -> None:
     """A region job's attempt: its region of its job's day solved with its share of the job's
     budget and counted on the job; the last region joins them all (``join_regions_of``). Its
-    failure fails the job too. The job's heartbeat is written with its own while it solves."""
+    failure fails the job too. The job's heartbeat is written with its own while it solves,
+    and its region's drafts as its own (``Store.save_region_draft``)."""
     started = time.monotonic()
     assert job.parent_id is not None and job.parent_attempt is not None and job.region is not None
     parent = store.load_job(job.parent_id)
@@ -335,6 +361,7 @@ def _solve_region_job(
                 params=solve_params(problem, limit, None),
                 roads=roads,
                 on_progress=progress,
+                on_draft=_DraftWriter(store.save_region_draft, job.id, attempt, started),
             )
         placed = sum(len(route["stops"]) for route in record["routes"])
         finish = store.finish_region(
@@ -435,6 +462,21 @@ def join_regions_of(
         logger.exception("joining the regions of job %s failed", job_id)
         store.fail_job(job_id, attempt, f"internal error ({type(error).__name__}); see the log")
     return True
+
+
+def day_draft(store: Store, job: SolveJob) -> dict[str, Any] | None:
+    """A draft of the whole day of ``job`` while its regions run (it fanned out): each region's
+    newest draft, or a done region's plan, joined as the plan of the day is
+    (``join_draft``), as the contract's plan document; ``None`` until every region has one,
+    and for a job that is not a running fanned-out one. Joined at each call, so that a
+    region's draft write never rewrites its job's row."""
+    if job.state != "running" or job.regions_total is None:
+        return None
+    records = store.region_drafts(job.id, job.attempt)
+    if records is None:
+        return None
+    problem = parse_problem(store.load_problem(job.problem_id), stored=True)
+    return join_draft(problem, records, plan_id=job.plan_id, solve_s=_elapsed(job.started_at))
 
 
 def settle_region(

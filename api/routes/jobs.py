@@ -10,6 +10,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from api.deps import Dispatcher, RunnerDep, StoreDep
+from api.jobs import day_draft
 from api.models import CONFLICT, JobOut, Responses
 from api.params import JobId
 from api.routes.plans import WEEK_PREFIX
@@ -53,17 +54,28 @@ def get_draft(key: Dispatcher, store: StoreDep, job_id: JobId) -> JSONResponse:
 
     A draft is not stored as a plan and has no version of its own (it says ``version`` 1, the
     version the job will store): it is replaced by the next, better draft any second and gone
-    once the job ends, when the plan is at ``/v1/plans/{plan_id}``. 404 while the job has no
-    draft: its search has found no plan yet (``first_plan_s`` is null), the job ended, or it
-    plans a week (a week's search makes no drafts)."""
+    once the job ends, when the plan is at ``/v1/plans/{plan_id}``. A day fanned out to one job
+    per region (Celery) has a draft of the whole day once every region has a plan: each
+    region's newest draft, or a done region's plan, joined as its plan will be. 404 while the
+    job has no draft: its search (or one of its regions) has found no plan yet
+    (``first_plan_s`` is null), the job ended, it plans a week (a week's search makes no
+    drafts), or it is a region's job (its draft is part of its day's)."""
     draft = store.job_draft(job_id)
     if draft is None:
-        raise _no_draft(store.load_job(job_id))
+        job = store.load_job(job_id)
+        draft = day_draft(store, job)
+        if draft is None:
+            raise _no_draft(job)
     return JSONResponse(draft, headers={DRAFT_HEADER: "true", "Cache-Control": "no-store"})
 
 
 def _no_draft(job: SolveJob) -> NotFoundError:
     """Why job ``job`` has no draft, and where to look instead."""
+    if job.parent_id is not None:
+        return NotFoundError(
+            f"job {job.id} plans a region of job {job.parent_id}'s day: its drafts are part of "
+            f"that day's draft, at /v1/jobs/{job.parent_id}/draft"
+        )
     week = job.plan_id.startswith(WEEK_PREFIX)
     result = f"/v1/weeks/{job.plan_id}" if week else f"/v1/plans/{job.plan_id}"
     if job.state == "done":
@@ -78,8 +90,13 @@ def _no_draft(job: SolveJob) -> NotFoundError:
             f"job {job.id} plans a week, whose search makes no drafts; the week will be at "
             f"{result} when the job is done"
         )
+    searched = (
+        "its search has"
+        if job.regions_total is None
+        else f"a region of the {job.regions_total} it fanned out to has"
+    )
     return NotFoundError(
-        f"job {job.id} is {job.state} and has no draft yet: its search has found no plan so far "
+        f"job {job.id} is {job.state} and has no draft yet: {searched} found no plan so far "
         f"(first_plan_s at /v1/jobs/{job.id} shows when it does)"
     )
 

@@ -6,7 +6,8 @@ checker (``dispatch.verify``) and the store's write are here, once. The plan is 
 the caller hears of it; a violation the checker finds is logged and reported, never hidden.
 Draft plans, when asked for, are only shaped as the contract's plan: neither checked nor stored
 here. A day whose regions are solved apart (one job each, ``solve_region``) is joined, checked
-and stored alike (``join_and_store``).
+and stored alike (``join_and_store``); while they are solved, their drafts are joined into a
+draft of the day the same way (``join_draft``).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ __all__ = [
     "check_day",
     "checker_places",
     "join_and_store",
+    "join_draft",
     "solve_day",
     "solve_params",
     "solve_region",
@@ -124,12 +126,23 @@ def solve_region(
     params: SolveParams,
     roads: Roads | None = None,
     on_progress: Callable[[Progress], None] | None = None,
+    on_draft: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
     """Plan one region of ``problem`` on its own (``plan_region``): its plan's full-precision
     record (``dispatch.contract.record``), to keep until the regions are joined
-    (``join_and_store``). Raises as ``solve_day`` does."""
+    (``join_and_store``). ``on_draft`` hears the region's draft plans as ``solve_day``'s
+    does, each as such a record of the region alone (to join with the other regions' plans:
+    ``join_draft``). Raises as ``solve_day`` does."""
     provider = provider_for(problem, roads=roads)
-    plan = plan_region(problem, region, provider=provider, params=params, on_progress=on_progress)
+    drafted = None if on_draft is None else partial(_tell_record, on_draft)
+    plan = plan_region(
+        problem,
+        region,
+        provider=provider,
+        params=params,
+        on_progress=on_progress,
+        on_draft=drafted,
+    )
     return plan_record(plan)
 
 
@@ -146,9 +159,25 @@ def join_and_store(
     """Join the plans of every region of ``problem`` (``solve_region``'s records, by region)
     as ``plan_day`` joins a day's regions, then check the plan and store it as ``solve_day``
     does (version 1 of ``plan_id``; ``solve_s``: the time the day took)."""
-    plan = join_regions(problem, [read_record(record) for record in records], solve_s)
+    plan = _joined(problem, records, solve_s)
     provider = provider_for(problem, roads=roads)
     return _check_and_store(raw, problem, plan, plan_id=plan_id, provider=provider, save=save)
+
+
+def join_draft(
+    problem: Problem, records: Sequence[dict[str, Any]], *, plan_id: str, solve_s: float
+) -> dict[str, Any]:
+    """A draft plan of the whole day while its regions are solved apart: the newest plan of
+    each region of ``problem`` (``solve_region``'s records, by region: a region's draft, or
+    its plan once done) joined as ``join_and_store`` joins them, as the contract's plan
+    document in JSON (version 1 of ``plan_id``; ``solve_s``: the time the day has taken so
+    far), like a draft ``solve_day``'s ``on_draft`` hears. Neither checked nor stored."""
+    return _document(problem, _joined(problem, records, solve_s), plan_id)
+
+
+def _joined(problem: Problem, records: Sequence[dict[str, Any]], solve_s: float) -> Plan:
+    """The regions' plans (records, by region) joined into one plan of ``problem``."""
+    return join_regions(problem, [read_record(record) for record in records], solve_s)
 
 
 def _check_and_store(
@@ -211,8 +240,19 @@ def _tell_draft(
     problem: Problem, plan_id: str, on_draft: Callable[[dict[str, Any]], None], plan: Plan
 ) -> None:
     """A draft plan, told as the contract's plan document."""
+    on_draft(_document(problem, plan, plan_id))
+
+
+def _tell_record(on_draft: Callable[[dict[str, Any]], None], plan: Plan) -> None:
+    """A region's draft plan, told as its full-precision record."""
+    on_draft(plan_record(plan))
+
+
+def _document(problem: Problem, plan: Plan, plan_id: str) -> dict[str, Any]:
+    """A draft ``plan`` of ``problem`` as the contract's plan document in JSON (version 1 of
+    ``plan_id``, the version its job will store)."""
     document = plan_document(problem, plan, plan_id=plan_id, version=1, created_at=_now())
-    on_draft(document.model_dump(mode="json"))
+    return document.model_dump(mode="json")
 
 
 def _now() -> datetime:

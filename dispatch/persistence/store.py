@@ -17,7 +17,10 @@ cleared when the job ends; it is never a plan version.
 A day of several regions may fan out (``fan_out_job``): the running attempt of its job makes
 one queued job per region, each solved on its own; a region job that ends done keeps its
 region's plan and counts itself on its job in one transaction (``finish_region``), and the one
-that makes the count whole is told so, once, to join the regions into the day's plan.
+that makes the count whole is told so, once, to join the regions into the day's plan. While
+they run, each region job keeps its newest draft (its region's plan record,
+``save_region_draft``); the job's first plan is when every region first has a draft or is done,
+and its draft of the whole day is joined, when read, from theirs (``region_drafts``).
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from dispatch.errors import DispatchError, FieldError, InputError, InternalError, NotFoundError
 from dispatch.persistence.migrate import upgrade
@@ -954,14 +957,18 @@ class Store:
 
     def job_draft(self, job_id: str) -> dict[str, Any] | None:
         """The newest draft plan of a running job (the contract's plan document, not a stored
-        plan); ``None`` when it has none: no first plan yet, a week job (no drafts), or the job
+        plan); ``None`` when it has none: no first plan yet, a week job (no drafts), a job
+        that fanned out (its draft is joined from its regions': ``region_drafts``), a region
+        job (its draft is its region's plan record, read by ``region_drafts``), or the job
         ended (its plan, if any, is stored). ``NotFoundError`` when there is no job ``job_id``."""
-        query = select(SolveJobRow.state, SolveJobRow.draft).where(SolveJobRow.id == job_id)
+        query = select(SolveJobRow.state, SolveJobRow.draft, SolveJobRow.parent_id).where(
+            SolveJobRow.id == job_id
+        )
         with self._reads.connect() as connection:
             row = connection.execute(query).first()
         if row is None:
             raise NotFoundError(f"no job '{job_id}'")
-        if row.state != "running" or row.draft is None:
+        if row.state != "running" or row.draft is None or row.parent_id is not None:
             return None
         loaded: dict[str, Any] = json.loads(row.draft)
         return loaded
@@ -1115,8 +1122,9 @@ class Store:
         elapsed_s: float,
     ) -> RegionFinish:
         """A region job's end: running → done at ``attempt``, its region's plan kept, and
-        counted on its job (its ``regions_done``; its ``visits_placed`` grows by ``placed``;
-        the first region done sets its ``first_plan_s``), all in one transaction.
+        counted on its job (its ``regions_done``; its ``visits_placed`` grows by ``placed``),
+        all in one transaction; then, as ``save_region_draft`` does, the job's ``first_plan_s``
+        when every region now has a plan.
 
         The count is one conditional ``UPDATE … RETURNING`` on the job's row, after the region
         job's own move: concurrent ends of two regions are serialised on that row (PostgreSQL's
@@ -1177,13 +1185,13 @@ class Store:
                 .values(
                     regions_done=SolveJobRow.regions_done + 1,
                     visits_placed=func.coalesce(SolveJobRow.visits_placed, 0) + placed,
-                    first_plan_s=func.coalesce(SolveJobRow.first_plan_s, since_s),
                     elapsed_s=_not_before(since_s),
                     heartbeat_at=now,
                 )
                 .returning(SolveJobRow.regions_done, SolveJobRow.regions_total)
                 .execution_options(synchronize_session=False)
             ).first()
+        self._first_plan_of_day(job_id)
         if counted is None:
             return "counted"  # its job ended (another region failed) or moved on: no join
         done, total = counted
@@ -1214,6 +1222,113 @@ class Store:
         ):
             return None
         return [json.loads(row.region_plan) for row in rows]
+
+    def save_region_draft(
+        self, job_id: str, attempt: int, record: dict[str, Any], *, elapsed_s: float
+    ) -> bool:
+        """Keep ``record`` as running region job ``job_id``'s newest draft, as ``save_draft``
+        keeps a job's (its own ``first_plan_s``, progress and heartbeat too); then, once every
+        region of its job's attempt has a plan (a draft, or done), that job's ``first_plan_s``:
+        seconds since the job's start, unless set already. The job's row is read, never
+        rewritten, by a region's later drafts: its draft of the day is joined when read
+        (``region_drafts``).
+
+        Parameters
+        ----------
+        job_id, attempt
+            The region job and the attempt whose search drafted ``record``: a lost attempt
+            or an ended job changes nothing.
+        record
+            The region's draft plan, as a full-precision plan record
+            (``dispatch.contract.record``, JSON), as ``finish_region`` keeps its plan.
+        elapsed_s
+            Seconds since the region job's attempt started.
+
+        Returns
+        -------
+        bool
+            Whether it was kept: ``False`` when the job is no longer running at ``attempt``.
+        """
+        if not self.save_draft(job_id, attempt, record, elapsed_s=elapsed_s):
+            return False
+        self._first_plan_of_day(job_id)
+        return True
+
+    def _first_plan_of_day(self, region_job_id: str) -> None:
+        """The ``first_plan_s`` of the job that ``region_job_id`` is a region of (in seconds
+        since that job's start, and its ``elapsed_s`` at least as much), once every region of
+        the attempt it fanned out has a plan (a running one its draft, or done), unless set
+        already or the job no longer runs that attempt. Its own transaction, after the
+        region's write is committed: of regions writing at once, the last to commit sees the
+        others' writes, whatever the order of their transactions."""
+        region = aliased(SolveJobRow)
+        day = (
+            select(SolveJobRow.id, SolveJobRow.attempt, SolveJobRow.started_at)
+            .join(
+                region,
+                (region.parent_id == SolveJobRow.id)
+                & (region.parent_attempt == SolveJobRow.attempt),
+            )
+            .where(region.id == region_job_id)
+            .where(SolveJobRow.state == "running")
+            .where(SolveJobRow.regions_total.is_not(None))
+            .where(SolveJobRow.first_plan_s.is_(None))
+        )
+        with Session(self.engine) as session, session.begin():
+            job = session.execute(day).first()
+            if job is None:
+                return  # not a region, set already, or its job ended or moved on
+            no_plan = session.scalar(
+                select(func.count())
+                .select_from(SolveJobRow)
+                .where(SolveJobRow.parent_id == job.id)
+                .where(SolveJobRow.parent_attempt == job.attempt)
+                .where(SolveJobRow.state != "done")
+                .where(or_(SolveJobRow.state != "running", SolveJobRow.draft.is_(None)))
+            )
+            if no_plan:
+                return
+            now = _now()
+            since_s = 0.0 if job.started_at is None else (now - job.started_at).total_seconds()
+            since_s = max(0.0, since_s)
+            session.execute(
+                update(SolveJobRow)
+                .where(SolveJobRow.id == job.id)
+                .where(SolveJobRow.attempt == job.attempt)
+                .where(SolveJobRow.state == "running")
+                .where(SolveJobRow.first_plan_s.is_(None))
+                .values(first_plan_s=since_s, elapsed_s=_not_before(since_s))
+                .execution_options(synchronize_session=False)
+            )
+
+    def region_drafts(self, job_id: str, attempt: int) -> list[dict[str, Any]] | None:
+        """The newest plan of every region of attempt ``attempt`` of a fanned-out job, by
+        region (full-precision plan records): a running region's newest draft
+        (``save_region_draft``), a done region's plan; what the job's draft of the whole day
+        is joined from. ``None`` until every region has one (or when a region failed), or when
+        the job no longer runs that attempt. ``NotFoundError`` when there is no job
+        ``job_id``."""
+        job = select(SolveJobRow.state, SolveJobRow.attempt, SolveJobRow.regions_total).where(
+            SolveJobRow.id == job_id
+        )
+        regions = (
+            select(SolveJobRow.state, SolveJobRow.draft, SolveJobRow.region_plan)
+            .where(SolveJobRow.parent_id == job_id)
+            .where(SolveJobRow.parent_attempt == attempt)
+            .order_by(SolveJobRow.region)
+        )
+        with self._reads.connect() as connection:
+            found = connection.execute(job).first()
+            if found is None:
+                raise NotFoundError(f"no job '{job_id}'")
+            if found.state != "running" or found.attempt != attempt:
+                return None
+            rows = connection.execute(regions).all()
+        # A region's draft is cleared when it ends, whether done or failed.
+        newest = [row.region_plan if row.state == "done" else row.draft for row in rows]
+        if len(newest) != found.regions_total or any(text is None for text in newest):
+            return None
+        return [json.loads(text) for text in newest]
 
     def fail_job(self, job_id: str, attempt: int, error: str) -> None:
         """Mark a queued or running attempt failed, with a message for the user; its draft,

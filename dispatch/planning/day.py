@@ -178,10 +178,12 @@ def plan_region(
     provider: TravelTimeProvider | None = None,
     params: SolveParams | None = None,
     on_progress: Callable[[Progress], None] | None = None,
+    on_draft: Callable[[Plan], None] | None = None,
 ) -> Plan:
     """One region of ``problem`` (``dispatch.planning.regions``) planned on its own, as
-    ``plan_day`` plans each region of a day, with all of ``params``' budget and no drafts; its
-    plans are joined with ``join_regions``.
+    ``plan_day`` plans each region of a day, with all of ``params``' budget; its plans, and
+    its drafts (``on_draft``, as ``plan_day``'s: plans of the region alone), are joined with
+    ``join_regions``.
 
     Raises
     ------
@@ -190,7 +192,7 @@ def plan_region(
     InternalError
         When the solver fails on a model the engine built (a bug).
     """
-    return _plan_whole(region_problem(problem, region), provider, params, on_progress, None)
+    return _plan_whole(region_problem(problem, region), provider, params, on_progress, on_draft)
 
 
 def join_regions(problem: Problem, plans: list[Plan], solve_s: float) -> Plan:

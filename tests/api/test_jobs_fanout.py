@@ -6,19 +6,27 @@ job's ``done``. The Celery side of the same (real Redis and workers) is
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from api.jobs import REGION_DROPPED, REGION_FAILED, settle_region, solve_started_job
+from api.jobs import REGION_DROPPED, REGION_FAILED, day_draft, settle_region, solve_started_job
+from api.routes.jobs import DRAFT_HEADER
 from benchmarks.big_days import region_day
 from dispatch.contract.validate import parse_problem
+from dispatch.desk.solve import solve_params, solve_region
 from dispatch.persistence import SolveJob, Store
+from dispatch.persistence.tables import SolveJobRow
 from dispatch.planning.regions import regions
 from dispatch.travel import NO_ROADS, pair_lookup, provider_for
 from dispatch.verify import check_plan
+from tests.api.conftest import make_key, start_service
 
 #: Two centres and the visits nobody may serve: three regions (see test_celery_fanout).
 VISITS = 600
@@ -93,6 +101,78 @@ def test_a_fanned_out_day_is_joined_by_its_last_region_into_one_checked_plan(
     assert again.outcome == "ended"
     assert not settle_region(sqlite, again.job, None, stale_after_s=60)
     assert sqlite.load_job(job.id) == done and sqlite.plan_versions(job.plan_id) == [1]
+
+
+def test_a_fanned_out_days_draft_joins_its_regions_newest_drafts_and_plans(
+    tmp_path: Path, two_regions: dict[str, Any]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'drafts.db'}"
+    auth = {"Authorization": f"Bearer {make_key(url)}"}
+    problem = parse_problem(two_regions)
+    found = regions(problem)
+    # The service first: it fails the jobs it finds running when it starts.
+    with start_service(url) as client, closing(Store(url, migrate=False)) as store:
+        job = started_job(store, two_regions)
+        first, *others = fan_out(store, job)
+
+        def draft_of_day() -> Any:
+            return client.get(f"/v1/jobs/{job.id}/draft", headers=auth)
+
+        none_yet = draft_of_day()
+        assert none_yet.status_code == 404
+        assert "a region of the 3 it fanned out to has found no plan" in none_yet.json()["detail"]
+        # The first region solved by its job, as a worker solves it: it drafted as it went.
+        assert store.start_job(first.id, 1)
+        solve_started_job(store, first.id, 1, None)
+        solved = store.load_job(first.id)
+        assert solved.state == "done" and solved.first_plan_s is not None, solved
+        assert store.load_job(job.id).first_plan_s is None, "two regions have no plan yet"
+        assert draft_of_day().status_code == 404
+        # The second searching still, with its first draft as its job writes it; the third
+        # (visits nobody may serve: no search, no draft) done.
+        second, third = others
+        drafts: list[dict[str, Any]] = []
+        solve_region(
+            problem, found[1], params=solve_params(problem, REGION_S, None), on_draft=drafts.append
+        )
+        assert drafts
+        assert store.start_job(second.id, 1)
+        assert store.save_region_draft(second.id, 1, drafts[0], elapsed_s=0.5)
+        assert store.load_job(job.id).first_plan_s is None, "the third region has no plan yet"
+        assert store.start_job(third.id, 1)
+        record = solve_region(problem, found[2], params=solve_params(problem, REGION_S, None))
+        assert store.finish_region(third.id, 1, record, placed=0, elapsed_s=0.1) == "counted"
+        running = client.get(f"/v1/jobs/{job.id}", headers=auth).json()
+        assert running["state"] == "running"
+        assert 0 <= running["progress"]["first_plan_s"] <= running["progress"]["elapsed_s"]
+        answer = draft_of_day()
+        assert answer.status_code == 200, answer.text
+        assert answer.headers[DRAFT_HEADER] == "true"
+        draft = answer.json()
+        # A plan of the whole day, valid by the independent checker, that is not stored.
+        assert (draft["plan_id"], draft["version"]) == (job.plan_id, 1)
+        served = {stop["visit_id"] for route in draft["routes"] for stop in route["stops"]}
+        left = {item["visit_id"] for item in draft["unassigned"]}
+        assert {visit.split("-")[0] for visit in served} == {"R1", "R2"}
+        assert served | left == {visit.id for visit in problem.visits} and not served & left
+        assert draft["kpis"]["assigned"] == len(served)
+        lookup = pair_lookup(provider_for(problem))
+        assert check_plan(two_regions, draft, lookup).violations == ()
+        assert client.get(f"/v1/plans/{job.plan_id}", headers=auth).status_code == 404
+        # The region done is there as its stored plan has it.
+        newest = store.region_drafts(job.id, 1)
+        with Session(store.engine) as session:
+            kept = session.scalar(select(SolveJobRow.region_plan).where(SolveJobRow.id == first.id))
+        assert newest is not None and kept is not None and newest[0] == json.loads(kept)
+        first_served = {s["visit_id"] for r in newest[0]["routes"] for s in r["stops"]}
+        assert first_served and first_served <= served
+        # The same join, called directly.
+        direct = day_draft(store, store.load_job(job.id))
+        assert direct is not None
+        assert (direct["routes"], direct["unassigned"]) == (draft["routes"], draft["unassigned"])
+        # A region's own job has no draft of its own to read: it points to its day's.
+        region = client.get(f"/v1/jobs/{second.id}/draft", headers=auth)
+        assert region.status_code == 404 and f"/v1/jobs/{job.id}/draft" in region.json()["detail"]
 
 
 def test_the_last_region_ended_without_joining_is_joined_by_its_tasks_next_delivery(
