@@ -11,6 +11,7 @@ Modules, each with one job (arrows: who calls whom)::
            -> seeders/    PyVRP and VROOM behind the Seeder protocol
       -> search       OR-Tools' search from nothing or from routes; schedule()
            -> model       the OR-Tools routing model of an Instance
+                -> arcs         the arcs between visits no feasible route can use
     params      SolveParams, strategy tables, search parameters, budget constants
     result      Progress, RouteSolution, Solution
     cost        the OR-Tools objective of routes, without the model
