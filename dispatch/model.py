@@ -15,6 +15,7 @@ from typing import Literal, NewType
 from zoneinfo import ZoneInfo
 
 __all__ = [
+    "AppointmentStart",
     "Break",
     "BreakSlot",
     "Capacity",
@@ -285,11 +286,19 @@ class TravelSettings:
     )
 
 
+#: When an appointment's work starts (``Policy.appointment_start``).
+AppointmentStart = Literal["at_time", "on_arrival"]
+
+
 @dataclass(frozen=True, slots=True)
 class Policy:
     """The desk's rules for a day."""
 
     early_band: tuple[timedelta, timedelta] = (timedelta(minutes=5), timedelta(minutes=10))
+    #: When an appointment's work starts: ``at_time``, at the agreed time ``T`` (the technician
+    #: at the door inside the band and waiting there until ``T``); ``on_arrival``, on reaching
+    #: the door inside the band ``[T - far, T - near]``, so they leave sooner.
+    appointment_start: AppointmentStart = "at_time"
     service_radius_km: float = 100.0
     time_limit_s: float = 10.0
     urgent_response: timedelta = timedelta(minutes=120)

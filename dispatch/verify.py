@@ -7,7 +7,9 @@ agrees with itself. Travel is asked of a ``TravelLookup`` per leg: the problem's
 property tests and the CLI's summary ("checker: 0 violations").
 
 Outside the early band is not a violation (it is a KPI); everything else listed in
-``check_plan`` is.
+``check_plan`` is. Under ``policy.appointment_start`` ``on_arrival`` (read from the problem)
+an appointment's work starts on arrival, so its service start must be the arrival and lie
+inside the band: a stop outside it is then a violation too.
 
 A visit the technician could not complete (``unassigned`` code ``not_completed``) is the one
 visit listed twice: in ``unassigned``, to be booked again, and as the attempt, a ``done`` stop
@@ -527,7 +529,10 @@ class _Checker:
         latest: datetime | None = None
         if visit.get("appointment"):
             target = latest = self.clock(visit["appointment"])
-            if abs(service_start - target) > _TOLERANCE:
+            near, far = self.policy.get("early_arrival_min", [5, 10])
+            if self.policy.get("appointment_start", "at_time") == "on_arrival":
+                self.on_arrival(vid, arrival, service_start, target, near, far)
+            elif abs(service_start - target) > _TOLERANCE:
                 self.add(
                     "window",
                     vid,
@@ -537,7 +542,6 @@ class _Checker:
                 self.add(
                     "late", vid, f"visit {vid!r}: arrives {arrival:%H:%M}, after the appointment"
                 )
-            near, far = self.policy.get("early_arrival_min", [5, 10])
             self.appointments += 1
             early = target - arrival
             if timedelta(minutes=near) - _TOLERANCE <= early <= timedelta(minutes=far) + _TOLERANCE:
@@ -591,6 +595,34 @@ class _Checker:
                     f"{tid}'s break {b_start:%H:%M}-{b_end:%H:%M} overlaps visit {vid!r}",
                 )
         self.eligibility(tech, visit)
+
+    def on_arrival(
+        self,
+        vid: str,
+        arrival: datetime,
+        service_start: datetime,
+        target: datetime,
+        near: float,
+        far: float,
+    ) -> None:
+        """An appointment at ``target`` under ``policy.appointment_start`` ``on_arrival``: the
+        work starts when the door is reached, inside the band ``[target - far, target - near]``
+        (instead of at ``target``)."""
+        if abs(service_start - arrival) > _TOLERANCE:
+            self.add(
+                "window",
+                vid,
+                f"visit {vid!r}: service at {service_start:%H:%M:%S}, not on arrival at "
+                f"{arrival:%H:%M:%S} (policy.appointment_start is on_arrival)",
+            )
+        opens, closes = target - timedelta(minutes=far), target - timedelta(minutes=near)
+        if not opens - _TOLERANCE <= service_start <= closes + _TOLERANCE:
+            self.add(
+                "window",
+                vid,
+                f"visit {vid!r}: service at {service_start:%H:%M:%S}, outside the band "
+                f"{opens:%H:%M}-{closes:%H:%M} before its appointment {target:%H:%M}",
+            )
 
     def left(self, stop: Mapping[str, Any], planned: datetime) -> datetime:
         """When the technician was gone from a stop at the latest: its reported departure when
@@ -721,11 +753,13 @@ def check_plan(
     ``previous``, the version ``plan`` was re-planned from, adds the depot calls it had made.
 
     Checked: coverage (each visit once, known ids, valid codes and reasons); per stop arrival
-    before service, appointment kept and never late, windows, urgent response, ``early_min``
-    and ``late_min``; travel between stops (breaks in between counted); shifts; breaks (one per
-    rule, inside its window, long enough, never over a visit); skills, crew, pinned person,
-    service radius; van capacity; route distance against the lookup; KPI sums; spare parts
-    (depot calls' legs and opening hours, no van below zero of a part at any stop, no depot
-    handing out more than it holds; with ``previous``, no call made dropped or taking more).
+    before service, appointment kept (service at its time, or on arrival inside the band under
+    ``policy.appointment_start`` ``on_arrival``) and never late, windows, urgent response,
+    ``early_min`` and ``late_min``; travel between stops (breaks in between counted); shifts;
+    breaks (one per rule, inside its window, long enough, never over a visit); skills, crew,
+    pinned person, service radius; van capacity; route distance against the lookup; KPI sums;
+    spare parts (depot calls' legs and opening hours, no van below zero of a part at any stop,
+    no depot handing out more than it holds; with ``previous``, no call made dropped or taking
+    more).
     """
     return _Checker(problem, plan, travel, previous).run()

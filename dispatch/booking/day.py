@@ -10,13 +10,15 @@ check (``solver.insertion``):
 - a stop done, under way, or reached before the booking's clock time ``at`` is fixed at the
   time it has, and nothing is inserted before it.
 
-Appointments keep their door time (fixed in the compiled day) and an urgent visit its deadline.
-Visits the plan left out are not part of the booking day. The new visit is compiled with the
-day's other rules (skills, crew, radius, van, shift reach: its screening), so a visit nobody
-may serve says why at once (``excluded``). ``fits`` asks the insertion of the new visit for a
-time window or an appointment: the one feasibility of slots and of the booking. ``timed``
-times the route a fit makes by the solver's own model (``solver.insertion.schedule_insertion``):
-the one timing of a slot shown and of the plan that books it.
+Appointments keep their door time (fixed in the compiled day), or under
+``policy.appointment_start`` ``on_arrival`` their band (a fixed one its service start, as any
+fixed stop), and an urgent visit its deadline. Visits the plan left out are not part of the
+booking day. The new visit is compiled with the day's other rules (skills, crew, radius, van,
+shift reach: its screening), so a visit nobody may serve says why at once (``excluded``).
+``fits`` asks the insertion of the new visit for a time window or an appointment: the one
+feasibility of slots and of the booking. ``timed`` times the route a fit makes by the solver's
+own model (``solver.insertion.schedule_insertion``): the one timing of a slot shown and of the
+plan that books it.
 """
 
 from __future__ import annotations
@@ -37,9 +39,9 @@ from dispatch.model import (
     Visit,
     VisitId,
 )
-from dispatch.planning.compile import IdMap, compile_problem
+from dispatch.planning.compile import IdMap, appointment_bounds, compile_problem
 from dispatch.travel import TravelTimeProvider
-from dispatch.units import duration_to_s, moment_after, seconds_after
+from dispatch.units import moment_after, seconds_after
 from solver import Instance, RouteSolution
 from solver.insertion import Insertion, insertions, route_holds, schedule_insertion
 
@@ -63,15 +65,16 @@ class Fit:
     service_s: int
 
 
-def _narrowed(visit: Visit, route: Route, k: int, fixed: bool) -> Visit:
-    """``visit``, the ``k``-th stop of ``route``, as booking must keep it (module docstring)."""
+def _narrowed(visit: Visit, route: Route, k: int, fixed: bool, on_arrival: bool) -> Visit:
+    """``visit``, the ``k``-th stop of ``route``, as booking must keep it (module docstring);
+    ``on_arrival``: the policy's appointments start on arrival, anywhere in their band."""
     stop = route.stops[k]
     visit = replace(visit, pinned_to=route.technician_id)
-    if visit.appointment is not None:
+    if visit.appointment is not None and not (fixed and on_arrival):
         return visit
     if fixed:
         here = TimeWindow(stop.service_start, stop.service_start)
-        return replace(visit, window=here, deadline=None, daily_window=None)
+        return replace(visit, appointment=None, window=here, deadline=None, daily_window=None)
     promise = stop.promised
     if promise is None:
         return visit
@@ -115,6 +118,7 @@ class BookingDay:
         visits = {v.id: v for v in problem.visits}
         kept: list[Visit] = []
         order: dict[TechnicianId, tuple[list[VisitId], int]] = {}
+        on_arrival = problem.policy.appointment_start == "on_arrival"
         for route in plan.routes:
             ids: list[VisitId] = []
             fixed = 0
@@ -123,7 +127,7 @@ class BookingDay:
                 if is_fixed and k == fixed:
                     fixed += 1
                 ids.append(stop.visit_id)
-                kept.append(_narrowed(visits[stop.visit_id], route, k, k < fixed))
+                kept.append(_narrowed(visits[stop.visit_id], route, k, k < fixed, on_arrival))
             order[route.technician_id] = (ids, fixed)
         day = replace(problem, visits=(*kept, visit))
         instance, id_map = compile_problem(day, provider)
@@ -187,7 +191,9 @@ class BookingDay:
         the appointment itself), the cheapest insertion per technician who can take it.
 
         The new visit's own bounds (an urgent deadline) and the booking's clock time cut each
-        window; an appointment adds the band's near edge to the service, as compile does.
+        window; an appointment is bounded as compile bounds one (``appointment_bounds``: the
+        door time and the band's near edge added to the service, or the band when it starts on
+        arrival).
         """
         answers: list[list[Fit]] = [[] for _ in windows_s]
         asking = self.vehicles if vehicles is None else vehicles
@@ -217,12 +223,11 @@ class BookingDay:
         service = int(self.instance.service_s[node])
         asked: list[list[tuple[int, int]]] = []
         if appointment:
-            near = duration_to_s(self.problem.policy.early_band[0])
-            service += near
+            service += appointment_bounds(self.problem.policy, 0)[2]
             for low, _ in windows_s:
-                door = low - near
-                ok = door >= self.at_s and own_low <= door <= own_high
-                asked.append([(door, door)] if ok else [])
+                earliest, latest, _ = appointment_bounds(self.problem.policy, low)
+                earliest, latest = max(earliest, own_low, self.at_s), min(latest, own_high)
+                asked.append([(earliest, latest)] if earliest <= latest else [])
         else:
             for low, high in windows_s:
                 low, high = max(low, own_low, self.at_s), min(high, own_high)
@@ -270,9 +275,10 @@ class BookingDay:
 
     def service_start(self, fit: Fit) -> datetime:
         """When the new visit's work starts in the plan that books ``fit``: its cumul in
-        ``timed``, plus the band's near edge for an appointment (its cumul is the door time;
-        the near edge is in the compiled visit's door buffer, or, asked as an appointment of a
-        visit without one, in ``fit.service_s``), as ``dispatch.planning.decode`` reads it."""
+        ``timed``, plus the band's near edge for an appointment held from its door time (the
+        near edge is in the compiled visit's door buffer, or, asked as an appointment of a
+        visit without one, in ``fit.service_s``; none on arrival), as
+        ``dispatch.planning.decode`` reads it."""
         route = self.timed(fit)
         cumul = route.cumul_s[fit.insertion.position]
         asked = fit.service_s - int(self.instance.service_s[fit.node])

@@ -10,12 +10,14 @@ candidate times of the shape asked are put to the one insertion check (``solver.
 - ``appointment``: an exact time on each half hour of the working day.
 
 A window slot means the service starts inside it; an appointment slot that it starts then,
-with the technician at the door in the policy's band. Each candidate time that some technician
-can take becomes one slot, with the technician whose insertion grades best
-(``dispatch.booking.grade``), the minutes and km it adds, and when the work would start: for a
-window, the time the plan that books it will show, the technician's route timed with the visit
-in that place by the solver's own model (``BookingDay.timed``, as ``book_into`` times it;
-only the slots listed are timed so); for an appointment, the appointment itself.
+with the technician at the door in the policy's band (or, under ``policy.appointment_start``
+``on_arrival``, that the technician reaches the door in the band and starts there). Each
+candidate time that some technician can take becomes one slot, with the technician whose
+insertion grades best (``dispatch.booking.grade``), the minutes and km it adds, and when the
+work would start: for a window, the time the plan that books it will show, the technician's
+route timed with the visit in that place by the solver's own model (``BookingDay.timed``, as
+``book_into`` times it; only the slots listed are timed so); for an appointment, the
+appointment itself (served on arrival, the time the plan will show, as for a window).
 
 The booking's clock time (``booking_at``) is the one asked; else, for a plan of today (the
 date of ``now`` in the problem's time zone), now, never before the plan's last re-plan; else
@@ -267,7 +269,9 @@ class _Option:
             end=self.end,
             appointment=self.appointment,
             technician_id=fit.technician_id,
-            service_start=self.start if self.appointment else self.booking.service_start(fit),
+            service_start=self.start
+            if self.appointment and self.booking.problem.policy.appointment_start == "at_time"
+            else self.booking.service_start(fit),
             added_travel=s_to_duration(fit.insertion.added_travel_s),
             added_km=round(fit.insertion.added_distance_m / 1000, 1),
             grade=self.grade,

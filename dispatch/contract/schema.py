@@ -17,7 +17,7 @@ from typing import Annotated, Literal
 from pydantic import AllowInfNan, BaseModel, BeforeValidator, ConfigDict, Field, Strict
 from pydantic_core import PydanticCustomError
 
-from dispatch.model import Policy, TravelSettings, UnassignedCode
+from dispatch.model import AppointmentStart, Policy, TravelSettings, UnassignedCode
 from dispatch.units import as_minutes
 
 __all__ = [
@@ -311,6 +311,12 @@ class PolicyIn(_Strict):
     early_arrival_min: tuple[DayMinutes, DayMinutes] = (
         as_minutes(_POLICY.early_band[0]),
         as_minutes(_POLICY.early_band[1]),
+    )
+    appointment_start: AppointmentStart = Field(
+        default=_POLICY.appointment_start,
+        description="When an appointment's work starts: `at_time` (at the agreed time, the "
+        "technician at the door inside the early band and waiting there) or `on_arrival` (on "
+        "reaching the door inside the early band, so the technician leaves sooner).",
     )
     service_radius_km: Number = Field(default=_POLICY.service_radius_km, gt=0, le=20_050)
     time_limit_s: Number = Field(default=_POLICY.time_limit_s, gt=0, le=3600)

@@ -433,6 +433,7 @@ def build_policy(wire: PolicyIn, errors: list[FieldError]) -> Policy:
         )
     return Policy(
         early_band=(minutes_to_duration(near), minutes_to_duration(far)),
+        appointment_start=wire.appointment_start,
         service_radius_km=wire.service_radius_km,
         time_limit_s=wire.time_limit_s,
         urgent_response=minutes_to_duration(wire.urgent_response_min),

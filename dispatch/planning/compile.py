@@ -6,7 +6,10 @@ This is where the modelling choices of DESIGN.md become arrays:
 - an appointment at ``T`` becomes a node whose cumul is fixed at the *door time*
   ``T - band_near`` (5 min by default) and whose service is ``band_near + duration``: the
   technician is at the door by then, never later, and a break can never fall into those minutes.
-  ``decode`` then places the arrival as late as the plan allows inside the band (see there);
+  ``decode`` then places the arrival as late as the plan allows inside the band (see there).
+  Under ``policy.appointment_start`` ``on_arrival`` the service starts on arrival instead: the
+  node's cumul lies anywhere in the band ``[T - band_far, T - band_near]`` and its service is
+  the duration alone (``appointment_bounds``);
 - a window ``[a, b]`` bounds the service start; an urgent fault's deadline caps it too;
 - eligibility (``dispatch.planning.eligibility``) gives each node its allowed vehicles; visits
   nobody may serve do not become nodes at all;
@@ -33,6 +36,7 @@ from numpy.typing import NDArray
 
 from dispatch.errors import FieldError, InputError
 from dispatch.model import (
+    Policy,
     Priority,
     Problem,
     Site,
@@ -58,6 +62,7 @@ __all__ = [
     "IdMap",
     "Keep",
     "SiteTable",
+    "appointment_bounds",
     "build_sites",
     "compile_problem",
 ]
@@ -247,12 +252,25 @@ def _nights(visit: Visit, origin: datetime, horizon_s: int) -> tuple[tuple[int, 
         day += timedelta(days=1)
 
 
+def appointment_bounds(policy: Policy, appointment_s: int) -> tuple[int, int, int]:
+    """An appointment at ``appointment_s`` as the solver sees it: the earliest and latest cumul
+    of its node and its door buffer, the seconds from the cumul to the service start, which its
+    service lasts longer by (the module docstring): ``at_time`` the door time twice and the
+    band's near edge; ``on_arrival`` the band and nothing."""
+    near, far = (duration_to_s(edge) for edge in policy.early_band)
+    if policy.appointment_start == "on_arrival":
+        return appointment_s - far, appointment_s - near, 0
+    door = appointment_s - near
+    return door, door, near
+
+
 def _time_bounds(problem: Problem, visit: Visit, origin: datetime, horizon_s: int) -> TimeBounds:
     service = duration_to_s(visit.duration)
     if visit.appointment is not None:
-        buffer = duration_to_s(problem.policy.early_band[0])
-        door = seconds_after(visit.appointment, origin) - buffer
-        earliest, latest, service = door, door, service + buffer
+        earliest, latest, buffer = appointment_bounds(
+            problem.policy, seconds_after(visit.appointment, origin)
+        )
+        service += buffer
     elif visit.window is not None:
         earliest = seconds_after(visit.window.start, origin)
         latest = seconds_after(visit.window.end, origin)
@@ -441,13 +459,9 @@ def compile_problem(
     )
     if supply is not None:
         instance = _with_stock(instance, problem, supply, nodes, options)
+    buffer = appointment_bounds(problem.policy, 0)[2]
     buffers = np.array(
-        [
-            duration_to_s(problem.policy.early_band[0])
-            if problem.visits[i].appointment is not None
-            else 0
-            for i in nodes
-        ],
+        [buffer if problem.visits[i].appointment is not None else 0 for i in nodes],
         dtype=np.int64,
     )
     id_map = IdMap(

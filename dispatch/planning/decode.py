@@ -11,6 +11,9 @@ waiting at the door. Formally, for the leg into node ``j``::
               for an appointment, and service_start(j) otherwise
 
 which never exceeds the door time, because the solver kept ``ready`` and the breaks before it.
+Under ``policy.appointment_start`` ``on_arrival`` an appointment's service starts on arrival
+(its cumul, somewhere in the band): ``arrival = service_start(j)``, as for a window visit, and
+the base is left as for one.
 Visits the solver dropped get the reason "no room in the day", naming the technicians that were
 eligible; visits screened out before solving keep the reason found then.
 
@@ -123,6 +126,7 @@ def _route(route: RouteSolution, id_map: IdMap) -> Route:
     vehicle = route.vehicle
     travel_s, distance_m = table.travel_s, table.distance_m
     band_far = duration_to_s(id_map.problem.policy.early_band[1])
+    held = id_map.problem.policy.appointment_start == "at_time"
     breaks = sorted(route.breaks)
     stops: list[Stop] = []
     previous_row = int(table.start_row[vehicle])
@@ -173,7 +177,7 @@ def _route(route: RouteSolution, id_map: IdMap) -> Route:
             previous_row = depot_row
         leg_s, leg_m = int(travel_s[previous_row, row]), int(distance_m[previous_row, row])
         ready = moving + leg_s
-        if visit.appointment is not None:
+        if visit.appointment is not None and held:
             last_break_end = max((s + d for s, d in in_gap), default=ready)
             arrival = max(ready, last_break_end, service_start - band_far, id_map.not_before_s)
         else:
@@ -251,11 +255,17 @@ def _leave_base(route: RouteSolution, id_map: IdMap, shift_start: int, band_far:
     """When to leave the base: early enough to reach a first appointment ``band_far`` ahead.
 
     The solver leaves as late as the route allows, which puts a first appointment at the band's
-    near edge; leaving earlier (never before the shift) gives the whole band as a margin.
+    near edge; leaving earlier (never before the shift) gives the whole band as a margin. An
+    appointment served on arrival (``policy.appointment_start``) starts when it is reached: the
+    base is left as the solver leaves it, as for a window visit.
     """
     node = route.nodes[0]
     option = id_map.option(node)
-    if id_map.visit(node).appointment is None or (option is not None and option.depot is not None):
+    if (
+        id_map.visit(node).appointment is None
+        or id_map.problem.policy.appointment_start == "on_arrival"
+        or (option is not None and option.depot is not None)
+    ):
         return route.start_s
     first_breaks = [d for s, d in route.breaks if route.start_s <= s < route.cumul_s[0]]
     door = route.cumul_s[0]

@@ -121,6 +121,27 @@ def test_every_offered_slot_is_bookable(shape: Shape) -> None:
             assert slot.start <= stop.service_start <= slot.end
 
 
+def test_an_appointment_slot_served_on_arrival_starts_when_the_door_is_reached() -> None:
+    """Under ``policy.appointment_start`` ``on_arrival`` an appointment slot at ``T`` is booked
+    with the work starting on arrival inside the band ``[T - 10, T - 5]``, as the slot shows."""
+    raw = lunch_day()
+    raw["policy"]["appointment_start"] = "on_arrival"
+    day = planned_day(raw)
+    row = {"id": "N1", "location_index": 3, "duration_min": 45}
+    answer = offer(
+        [day], row, SlotAsk(shape="appointment", limit=200), lambda d: provider_for(d.problem)
+    )
+    assert len(answer.slots) > 3, answer.reason
+    for slot in answer.slots:
+        plan = book_checked(day, row, {"appointment": format_clock(slot.start)}, slot.technician_id)
+        tech, stop = stops(plan)["N1"]
+        assert tech == slot.technician_id
+        assert stop.arrival == stop.service_start == slot.service_start
+        assert (
+            slot.start - timedelta(minutes=10) <= stop.arrival <= slot.start - timedelta(minutes=5)
+        )
+
+
 def test_solver_insertion_and_checker_agree_on_random_visits() -> None:
     """Each candidate time is offered exactly when a booking into it passes the checker."""
     rng = random.Random(21)

@@ -82,6 +82,29 @@ def test_the_appointments_door_time_follows_the_policys_near_edge() -> None:
     assert id_map.door_buffer_s.tolist() == [420, 0, 0]
 
 
+@pytest.mark.parametrize(
+    ("start", "window", "service", "buffer"),
+    [
+        # Held from the door time 09:53 (35 580 s); 7 + 30 min of service.
+        ("at_time", [35_580, 35_580], 2_220, 420),
+        # Served on arrival anywhere in the band 09:48-09:53; 30 min of service.
+        ("on_arrival", [35_280, 35_580], 1_800, 0),
+    ],
+)
+def test_an_appointment_is_held_from_the_door_or_served_on_arrival_in_the_band(
+    start: str, window: list[int], service: int, buffer: int
+) -> None:
+    day = line_day(
+        policy={"time_limit_s": 1, "early_arrival_min": [7, 12], "appointment_start": start}
+    )
+    day["visits"][0]["appointment"] = "10:00"
+    day["visits"][1]["window"] = {"start": "14:00", "end": "16:00"}
+    instance, id_map = compiled(day)
+    assert instance.window_s.tolist() == [window, [50_400, 57_600], [0, 64_800]]
+    assert instance.service_s.tolist() == [service, 1_800, 1_800]
+    assert id_map.door_buffer_s.tolist() == [buffer, 0, 0]
+
+
 def test_an_urgent_deadline_caps_the_latest_start() -> None:
     day = line_day(policy={"time_limit_s": 1, "urgent_response_min": 60})
     # V1: urgent, reported 08:00, no window: reach by 09:00 (32 400 s).

@@ -494,3 +494,34 @@ def test_a_day_whose_every_technician_became_unavailable_leaves_every_visit_out(
     called = {c["visit_id"]: c["reason"] for c in second["changes"] if c["notify"]}
     assert set(called) == {f"V{k}" for k in range(1, 7)}
     checked(store, second)
+
+
+@pytest.mark.parametrize("start", ["at_time", "on_arrival"])
+def test_a_delay_re_planned_under_each_appointment_start(store: Store, start: str) -> None:
+    """T2 reached V4 (09:00, site 4, 30 min) at 08:50 and runs 15 minutes late at 09:10; V2
+    (10:00, site 2) is 20 minutes on. Held from the door time, V4 ends at 09:45 and V2's door
+    time 09:55 is lost: V2 goes to T1, whose V6 (11:00, pinned) no longer fits. Served on
+    arrival, V4 ended 09:20 as planned, so 09:35 late: V2 is reached at 09:55, the band's near
+    edge, and started then."""
+    raw = make_day()
+    raw["policy"]["appointment_start"] = start
+    first = planned(store, raw)
+    assert stops_of(first)["V2"][0] == "T2"
+    events = {
+        "at": "09:10",
+        "events": [
+            {"type": "arrived", "visit_id": "V4", "at": "08:50"},
+            {"type": "delay", "technician_id": "T2", "minutes": 15},
+        ],
+    }
+    second = replan(store, events)
+    checked(store, second)
+    tech, v2 = stops_of(second)["V2"]
+    at = {key: f"{datetime.fromisoformat(v2[key]):%H:%M}" for key in ("arrival", "service_start")}
+    left_out = [(u["visit_id"], u["code"]) for u in second["unassigned"]]
+    if start == "at_time":
+        assert (tech, at["arrival"], at["service_start"]) == ("T1", "09:50", "10:00")
+        assert left_out == [("V6", "no_room")]
+    else:
+        assert (tech, at["arrival"], at["service_start"]) == ("T2", "09:55", "09:55")
+        assert left_out == []

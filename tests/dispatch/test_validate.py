@@ -9,10 +9,10 @@ from typing import Annotated, Any, Literal, get_args, get_origin
 import pytest
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from dispatch.contract.schema import EventBatchIn, ProblemIn
+from dispatch.contract.schema import EventBatchIn, PolicyIn, ProblemIn
 from dispatch.contract.validate import MAX_JSON_DEPTH, load_json, parse_problem
 from dispatch.errors import InputError
-from dispatch.model import Plan, Priority, Problem
+from dispatch.model import Plan, Policy, Priority, Problem
 from dispatch.planning import SolveParams, plan_day
 from dispatch.replanning.events import parse_events
 from tests.conftest import line_day
@@ -453,4 +453,15 @@ def test_the_notes_hint_is_given_only_where_there_are_notes() -> None:
         "policy.remark: unknown key 'remark'",
         "technicians[0] (T1).remark: unknown key 'remark'",
         "visits[0] (V1).remark: unknown key 'remark' (free text belongs in 'notes')",
+    ]
+
+
+def test_appointment_start_is_at_time_by_default_and_an_unknown_value_is_named() -> None:
+    assert PolicyIn().appointment_start == Policy().appointment_start == "at_time"
+    assert parse_problem(line_day()).policy.appointment_start == "at_time"
+    day = line_day(policy={"appointment_start": "on_arrival"})
+    assert parse_problem(day).policy.appointment_start == "on_arrival"
+    day["policy"]["appointment_start"] = "early"
+    assert errors_of(day) == [
+        "policy.appointment_start: Input should be 'at_time' or 'on_arrival' (got 'early')"
     ]

@@ -83,6 +83,59 @@ def first_route(p: dict[str, Any]) -> dict[str, Any]:
     return route
 
 
+def on_arrival(day: dict[str, Any]) -> dict[str, Any]:
+    day["policy"]["appointment_start"] = "on_arrival"
+    return day
+
+
+def served_on_arrival(arrival: str = "08:50", start: str | None = None) -> dict[str, Any]:
+    """``plan()`` with V1 (appointment 09:00, 30 min) reached at ``arrival`` and started at
+    ``start`` (on arrival when not given), the route out at 08:30."""
+    served = plan()
+    route = first_route(served)
+    route["start_time"] = T.format("08:30")
+    hours, minutes = (int(part) for part in (start or arrival).split(":"))
+    leave = f"{hours + (minutes + 30) // 60:02d}:{(minutes + 30) % 60:02d}"
+    early = 9 * 60 - (int(arrival[:2]) * 60 + int(arrival[3:]))
+    route["stops"][0].update(
+        arrival=T.format(arrival),
+        service_start=T.format(start or arrival),
+        departure=T.format(leave),
+        early_min=max(0, early),
+        late_min=max(0, -early),
+    )
+    return served
+
+
+def test_an_appointment_served_on_arrival_in_its_band_is_valid_only_under_on_arrival() -> None:
+    report = check_plan(on_arrival(problem()), served_on_arrival(), matrix_lookup(problem()))
+    assert report.violations == ()
+    assert report.appointment_stops == 1 and report.early_band_rate == 1.0
+    # Under the default rule the work must start at 09:00; under on_arrival, held work may not.
+    assert codes(problem(), served_on_arrival()) == {("window", "V1")}
+    assert codes(on_arrival(problem()), plan()) == {("window", "V1")}
+
+
+@pytest.mark.parametrize(
+    ("arrival", "start", "found"),
+    [
+        ("08:56", None, {"outside the band 08:50-08:55"}),
+        ("08:48", None, {"outside the band 08:50-08:55"}),
+        ("08:50", "08:53", {"not on arrival at 08:50:00"}),
+        ("09:02", None, {"outside the band 08:50-08:55", "after the appointment"}),
+    ],
+)
+def test_on_arrival_refuses_work_outside_the_band_or_not_on_arrival(
+    arrival: str, start: str | None, found: set[str]
+) -> None:
+    day = on_arrival(problem())
+    report = check_plan(day, served_on_arrival(arrival, start), matrix_lookup(day))
+    assert {v.subject for v in report.violations} == {"V1"}
+    messages = [v.message for v in report.violations]
+    assert {text for text in found if any(text in message for message in messages)} == found
+    assert len(messages) == len(found), messages
+
+
 BREAKAGES: list[tuple[str, Callable[[dict[str, Any], dict[str, Any]], None], tuple[str, str]]] = [
     (
         "late for the appointment",
