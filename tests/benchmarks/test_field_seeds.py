@@ -97,16 +97,20 @@ def test_a_run_counts_the_plan_and_times_the_match_and_the_table_is_recorded(
         assert ours["match_s"] is None
     own = run_one("city", 20, 1, 1.0, "vroom-own")
     assert own["weighted"] > 0
+    arrival = run_one("city", 20, 1, 1.0, "ours-arrival", target=vroom["weighted"])
+    assert arrival["violations"] == 0 and arrival["in_band"] == arrival["appointments"]
 
     results = tmp_path / "RESULTS.md"
     monkeypatch.setattr("benchmarks.results.RESULTS", results)
     assert main(["--makes", "rural", "--sizes", "12", "--seeds", "2", "--budgets", "1"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line[:1] == "{"]
     assert [(row["seed"], row["solver"]) for row in rows] == [
-        (seed, solver) for seed in (1, 2) for solver in ("vroom-ours", "ours", "vroom-own")
+        (seed, solver)
+        for seed in (1, 2)
+        for solver in ("vroom-ours", "ours", "vroom-own", "ours-arrival")
     ]
     assert all("weighted" in row and row["cpu_s"] > 0 for row in rows), rows
     text = results.read_text()
     assert "python -m benchmarks.field_seeds --makes rural --sizes 12 --seeds 2" in text
-    assert text.count("| rural | 12 | 1 |") == 3
+    assert text.count("| rural | 12 | 1 |") == 4
     assert field_seeds.WEIGHT["urgent"] == 100
