@@ -24,7 +24,7 @@ import jinja2
 import polyline
 from branca.element import Element, Figure
 
-from dispatch.contract.schema import LocationIn, ProblemIn, TechnicianIn, VisitIn
+from dispatch.contract.schema import DepotIn, LocationIn, ProblemIn, TechnicianIn, VisitIn
 from dispatch.contract.serialize import POLYLINE_PRECISION
 from dispatch.contract.sites import locate
 from maps.assets import leaflet_head
@@ -236,14 +236,15 @@ def _as_point(location: LocationIn | None) -> Point | None:
 
 
 class Places:
-    """Coordinates of where a day's technicians start and end, and of its visits; ``None`` for
-    a site known only as a row of an explicit travel matrix. (``Technician.home`` of the domain
-    is the base a service radius is measured from, another thing.)"""
+    """Coordinates of where a day's technicians start and end, of its visits and of its depots;
+    ``None`` for a site known only as a row of an explicit travel matrix. (``Technician.home``
+    of the domain is the base a service radius is measured from, another thing.)"""
 
     def __init__(self, problem: ProblemIn) -> None:
         self.problem = problem
         self.technicians: dict[str, TechnicianIn] = {t.id: t for t in problem.technicians}
         self.visits: dict[str, VisitIn] = {v.id: v for v in problem.visits}
+        self.depots: dict[str, DepotIn] = {d.id: d for d in problem.depots}
 
     def start(self, technician_id: str) -> Point | None:
         """Where the technician starts the day."""
@@ -262,6 +263,13 @@ class Places:
         if visit is None:
             return None
         return _as_point(locate(visit.location, visit.location_index, self.problem.travel))
+
+    def depot(self, depot_id: str) -> Point | None:
+        """Where a depot is (``None`` too for a depot the day does not list)."""
+        depot = self.depots.get(depot_id)
+        if depot is None:
+            return None
+        return _as_point(locate(depot.location, depot.location_index, self.problem.travel))
 
 
 def route_line(points: Sequence[Point], path: LegPath | None) -> list[Point]:

@@ -1,14 +1,31 @@
 """The dispatcher's map of a plan: one colour and one layer per technician (base, numbered stops
 in visit order, the route drawn along its roads when the plan carries them, else in straight
 legs), the service radii, what is unassigned and why, and a legend with each technician's stops,
-km and utilisation."""
+km and utilisation.
+
+On a day with spare parts: the depots (square brown store pins, a layer of their own, each
+popup saying its hours, stock and the day's calls there), each route's depot calls (small
+squares in the route's colour beside the depot, the route's line passing through the depot in
+its place, each popup listing the parts taken) and each stop's parts in its popup."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 import folium
 from branca.element import Element
 
-from dispatch.contract.schema import PlanOut, ProblemIn, RouteOut, StopOut, UnassignedOut
+from dispatch.contract.schema import (
+    DepotIn,
+    DepotStopOut,
+    PartOut,
+    PlanOut,
+    ProblemIn,
+    RouteOut,
+    StockIn,
+    StopOut,
+    UnassignedOut,
+)
 from dispatch.units import format_iso_clock, km_as_m
 from maps.base import (
     LegPath,
@@ -29,7 +46,7 @@ from maps.base import (
 __all__ = ["desk_map", "desk_page"]
 
 _STYLE = """<style>
-.fr-stop, .fr-base, .fr-unassigned {
+.fr-stop, .fr-base, .fr-unassigned, .fr-depot, .fr-call {
   display: flex; align-items: center; justify-content: center; box-sizing: border-box;
   font: bold 12px/1 system-ui, sans-serif; color: #fff; border: 2px solid #fff;
   box-shadow: 0 0 3px rgba(0, 0, 0, .6);
@@ -37,6 +54,8 @@ _STYLE = """<style>
 .fr-stop { width: 24px; height: 24px; border-radius: 50%; }
 .fr-base { width: 34px; height: 22px; border-radius: 3px; font-size: 11px; }
 .fr-unassigned { width: 22px; height: 22px; background: #555; transform: rotate(45deg); }
+.fr-depot { width: 26px; height: 26px; border-radius: 3px; font-size: 13px; }
+.fr-call { width: 18px; height: 18px; border-radius: 2px; font-size: 10px; }
 .fr-unassigned span { transform: rotate(-45deg); }
 .fr-popup { font: 13px/1.35 system-ui, sans-serif; min-width: 200px; }
 .fr-popup th { text-align: left; padding-right: 8px; color: #555; font-weight: normal; }
@@ -49,6 +68,10 @@ _STYLE = """<style>
 .fr-legend td:first-child, .fr-legend th:first-child { text-align: left; }
 .fr-swatch { display: inline-block; width: 10px; height: 10px; margin-right: 4px; }
 </style>"""
+
+
+#: The colour of a depot's pin.
+_STORE = "#5b3a1e"
 
 
 def _table(rows: list[tuple[str, str]]) -> str:
@@ -77,18 +100,64 @@ def stop_popup(sequence: int, stop: StopOut, technician: str, duration_min: floa
         ("early", f"{stop.early_min} min" if not stop.late_min else ""),
         ("late", f"{stop.late_min} min" if stop.late_min else ""),
         ("duration", f"{duration_min:g} min"),
+        ("parts", _parts(stop.parts)),
     ]
     return f'<div class="fr-popup"><b>{escape(stop.visit_id)}</b>{_table(rows)}</div>'
 
 
-def _icon(css_class: str, label: str, fill: str, size: tuple[int, int]) -> folium.DivIcon:
+def _parts(parts: Iterable[PartOut | StockIn]) -> str:
+    """Parts as a popup says them: ``2 &times; VLV-3, 1 &times; HX-220``."""
+    return ", ".join(f"{item.quantity} &times; {escape(item.part)}" for item in parts)
+
+
+def _store(depot: DepotIn | None, depot_id: str) -> str:
+    """A depot by name and id."""
+    name = depot.name if depot is not None else ""
+    return f"{escape(name)} ({escape(depot_id)})" if name else escape(depot_id)
+
+
+def call_popup(call: DepotStopOut, route: RouteOut, technician: str, depot: DepotIn | None) -> str:
+    """What a depot call's popup says: who calls where, when, for which stop, taking what."""
+    sequence = {stop.visit_id: n for n, stop in enumerate(route.stops, start=1)}
+    if call.before_visit_id is None:
+        before = "after the last stop"
+    elif sequence.get(call.before_visit_id) == 1:
+        before = f"before leaving (stop 1, {escape(call.before_visit_id)})"
+    else:
+        before = f"stop {sequence.get(call.before_visit_id, '?')} ({escape(call.before_visit_id)})"
+    arrival, departure = format_iso_clock(call.arrival), format_iso_clock(call.departure)
+    rows = [
+        ("technician", escape(technician)),
+        ("depot", _store(depot, call.depot_id)),
+        ("for", before),
+        ("at", f"{escape(arrival)}&ndash;{escape(departure)}"),
+        ("parts taken", _parts(call.parts)),
+    ]
+    return f'<div class="fr-popup"><b>depot call</b>{_table(rows)}</div>'
+
+
+def _icon(
+    css_class: str,
+    label: str,
+    fill: str,
+    size: tuple[int, int],
+    *,
+    shift: tuple[int, int] = (0, 0),
+) -> folium.DivIcon:
+    """A marker icon, centred on its place unless ``shift`` moves it (pixels right, down)."""
     inner = f"<span>{escape(label)}</span>" if css_class == "fr-unassigned" else escape(label)
     return folium.DivIcon(
         html=f'<div class="{css_class}" style="background:{fill}">{inner}</div>',
         icon_size=size,
-        icon_anchor=(size[0] // 2, size[1] // 2),
+        icon_anchor=(size[0] // 2 - shift[0], size[1] // 2 - shift[1]),
         class_name="fr-icon",
     )
+
+
+def _beside(count: int) -> tuple[int, int]:
+    """Where the ``count``-th call at a depot is drawn: in rows of six to the right of the
+    depot's pin, so that every call can be clicked."""
+    return (24 + 20 * (count % 6), -9 + 20 * (count // 6))
 
 
 def _route_layer(
@@ -97,7 +166,10 @@ def _route_layer(
     fill: str,
     places: Places,
     path: LegPath | None,
+    calls_at: dict[str, int],
 ) -> tuple[folium.FeatureGroup, list[Point]]:
+    """The route's layer and the places it shows; ``calls_at`` counts the calls drawn at each
+    depot so far (each goes beside the ones before)."""
     technician = places.technicians[technician_id]
     name = f"{technician_id} {technician.name}".strip()
     stops = route.stops if route else []
@@ -114,7 +186,29 @@ def _route_layer(
         ).add_to(layer)
         seen.append(base)
     line = [base] if base is not None else []
+    # The line passes each depot call in its place: before its stop, or after the last one.
+    calls: dict[str | None, list[Point]] = {}
+    for call in route.depot_stops if route else []:
+        depot = places.depot(call.depot_id)
+        if depot is None:
+            continue
+        calls.setdefault(call.before_visit_id, []).append(depot)
+        count = calls_at.get(call.depot_id, 0)
+        calls_at[call.depot_id] = count + 1
+        assert route is not None
+        popup = call_popup(call, route, name, places.depots.get(call.depot_id))
+        folium.Marker(
+            depot,
+            icon=_icon("fr-call", "D", fill, (18, 18), shift=_beside(count)),
+            popup=Popup(popup, max_width=320),
+            tooltip=Tooltip(
+                f"{escape(name)}: depot {escape(call.depot_id)} "
+                f"{escape(format_iso_clock(call.arrival))}"
+            ),
+        ).add_to(layer)
+        seen.append(depot)
     for sequence, stop in enumerate(stops, start=1):
+        line.extend(calls.get(stop.visit_id, []))
         where = places.visit(stop.visit_id)
         if where is None:
             continue
@@ -131,6 +225,7 @@ def _route_layer(
         ).add_to(layer)
         seen.append(where)
         line.append(where)
+    line.extend(calls.get(None, []))
     home = places.end(technician_id)
     if stops and home is not None:
         line.append(home)
@@ -166,6 +261,47 @@ def _unassigned_layer(
             icon=_icon("fr-unassigned", "!", "#555", (22, 22)),
             popup=Popup(popup, max_width=360),
             tooltip=Tooltip(f"{escape(item.visit_id)}: {escape(item.code)}"),
+        ).add_to(layer)
+        seen.append(where)
+    return layer, seen
+
+
+def _depot_layer(plan: PlanOut, places: Places) -> tuple[folium.FeatureGroup, list[Point]]:
+    """The day's depots: where, when open, what they hold, and the day's calls there; a depot
+    that is also a technician's base is drawn just above the base's pin."""
+    layer = folium.FeatureGroup(name=f"Depots · {len(places.depots)}")
+    seen: list[Point] = []
+    bases = {places.start(technician_id) for technician_id in places.technicians}
+    for depot in places.depots.values():
+        where = places.depot(depot.id)
+        if where is None:
+            continue
+        calls = "<br>".join(
+            f"{escape(pick.technician_id)} {escape(format_iso_clock(pick.arrival))}"
+            f"{' (before leaving)' if pick.before_leaving else ''}: {_parts(pick.parts)}"
+            for pick in plan.pick_lists
+            if pick.depot_id == depot.id
+        )
+        stock = _parts(item for item in depot.stock if item.quantity)
+        arrivals = ", ".join(
+            f"{item.quantity} &times; {escape(item.part)} at {escape(item.at)}"
+            for item in depot.arrivals
+        )
+        rows = [
+            ("depot", _store(depot, depot.id)),
+            ("address", escape(depot.location.address or "") if depot.location else ""),
+            ("open", f"{escape(depot.opening.start)}&ndash;{escape(depot.opening.end)}"),
+            ("stock", stock),
+            ("arriving", arrivals),
+            ("calls", calls or "none"),
+        ]
+        folium.Marker(
+            where,
+            # Just above a technician's base there (the base's pin would hide it).
+            icon=_icon("fr-depot", "D", _STORE, (26, 26), shift=(0, -24 if where in bases else 0)),
+            popup=Popup(f'<div class="fr-popup"><b>depot</b>{_table(rows)}</div>', max_width=360),
+            tooltip=Tooltip(f"depot {_store(depot, depot.id)}"),
+            z_index_offset=900,
         ).add_to(layer)
         seen.append(where)
     return layer, seen
@@ -209,9 +345,12 @@ def desk_map(
     colours = {t.id: colour(i) for i, t in enumerate(problem.technicians)}
     seen: list[Point] = []
     radius = folium.FeatureGroup(name="Service radius", show=False)
+    calls_at: dict[str, int] = {}
     for technician in problem.technicians:
         fill = colours[technician.id]
-        layer, points = _route_layer(routes.get(technician.id), technician.id, fill, places, path)
+        layer, points = _route_layer(
+            routes.get(technician.id), technician.id, fill, places, path, calls_at
+        )
         layer.add_to(chart)
         seen.extend(points)
         base = places.start(technician.id)
@@ -221,6 +360,10 @@ def desk_map(
                 base, radius=km_as_m(km), color=fill, weight=1, fill=False, dash_array="6 6"
             ).add_to(radius)
     radius.add_to(chart)
+    if places.depots:
+        depots, points = _depot_layer(plan, places)
+        depots.add_to(chart)
+        seen.extend(points)
     unassigned, points = _unassigned_layer(plan.unassigned, places)
     unassigned.add_to(chart)
     # The view opens on the routes; a visit left out because it is far stays a zoom away.

@@ -3,6 +3,12 @@ when the plan carries them, else in straight legs), and beside it (below it on a
 stops in order with the planned arrival, the window promised to the customer, the address and
 the phone to tap.
 
+On a day with spare parts the list also holds each depot call in its place (the first ones, the
+pick list, say what to load before leaving), with the store's address, opening hours and the
+parts to take, and each stop names the parts its visit uses and where they come from; the map
+marks the depots with a square store pin. The contract has no events for a depot call, so it
+has no buttons.
+
 Served over HTTP, the page also reports from the field: per stop, buttons Arrived, Started,
 Done and Could not complete (asks for a reason), and for the route Running late (asks for
 minutes). A tap is stamped with the phone's clock (``HH:MM`` in the plan's timezone), queued in
@@ -23,7 +29,15 @@ from __future__ import annotations
 import folium
 from branca.element import Element
 
-from dispatch.contract.schema import DriverRouteOut, DriverStopOut, PlanOut, ProblemIn
+from dispatch.contract.schema import (
+    DriverDepotStopOut,
+    DriverPartOut,
+    DriverRouteOut,
+    DriverStopOut,
+    LocationIn,
+    PlanOut,
+    ProblemIn,
+)
 from dispatch.desk.driver import driver_route
 from dispatch.units import format_iso_clock
 from maps.base import (
@@ -67,6 +81,14 @@ body { display: flex; flex-direction: column; font: 16px/1.4 system-ui, sans-ser
   font: bold 17px/1 system-ui, sans-serif; box-shadow: 0 0 4px rgba(0, 0, 0, .7);
   box-sizing: border-box; }
 .fr-base { width: 40px; height: 26px; border-radius: 4px; font-size: 12px; }
+.fr-store { border-radius: 4px; }
+.fr-depot { display: flex; gap: 10px; padding: 10px 12px; border-bottom: 1px solid #ddd;
+  background: #fbf4e8; }
+.fr-depot .fr-num { flex: 0 0 34px; height: 34px; border-radius: 4px; color: #fff;
+  font-weight: bold; display: flex; align-items: center; justify-content: center; }
+.fr-depot .fr-what { flex: 1; min-width: 0; overflow-wrap: anywhere; }
+.fr-parts { margin: 4px 0 0; padding-left: 20px; }
+.fr-need { margin-top: 4px; }
 .fr-head { display: flex; flex-wrap: wrap; align-items: center; gap: 6px 12px; }
 .fr-title { flex: 1 1 auto; min-width: 0; overflow-wrap: anywhere; }
 .fr-sync:empty { display: none; }
@@ -100,6 +122,9 @@ body { display: flex; flex-direction: column; font: 16px/1.4 system-ui, sans-ser
   .fr-list { grid-row: 2; grid-column: 2; min-height: 0; }
 }
 </style>"""
+
+#: The colour of a depot: its pin, its calls in the list.
+_STORE = "#5b3a1e"
 
 _VIEWPORT = '<meta name="viewport" content="width=device-width, initial-scale=1">'
 
@@ -214,7 +239,10 @@ _SCRIPT = r"""<script>
       known[stop.visit_id] = [text, stop.status === "done" || stop.status === "not_completed"];
       state(li, text, known[stop.visit_id][1]);
     });
-    if (order.join(" ") !== data.stops.join(" ")) {
+    var calls = (view.depot_stops || []).map(function (call) {
+      return call.depot_id + "@" + (call.before_visit_id || "");
+    });
+    if (order.join(" ") !== data.stops.join(" ") || calls.join(" ") !== data.calls.join(" ")) {
       tell("Your route changed: reload the page to see it.");
     }
   }
@@ -364,11 +392,12 @@ def driver_worker() -> str:
     return _WORKER
 
 
-def _pin(label: str, fill: str, css_class: str = "fr-pin") -> folium.DivIcon:
+def _pin(label: str, fill: str, css_class: str = "fr-pin", *, up: int = 0) -> folium.DivIcon:
+    """A marker's pin, centred on its place, or ``up`` pixels above it."""
     return folium.DivIcon(
         html=f'<div class="{css_class}" style="background:{fill}">{escape(label)}</div>',
         icon_size=(36, 36),
-        icon_anchor=(18, 18),
+        icon_anchor=(18, 18 + up),
         class_name="fr-icon",
     )
 
@@ -389,11 +418,13 @@ def _item(stop: DriverStopOut, fill: str) -> str:
         if stop.phone
         else ""
     )
-    place = escape(stop.address)
-    if stop.location is not None:
-        where = f"geo:{stop.location.lat:.6f},{stop.location.lon:.6f}"
-        place = f'<a href="{where}">{place or "open in maps"}</a>'
+    place = _place(stop.location, stop.address)
     notes = f"<div>{escape(stop.notes)}</div>" if stop.notes else ""
+    needs = (
+        f'<div class="fr-need">Parts: {", ".join(_need(part) for part in stop.parts)}</div>'
+        if stop.parts
+        else ""
+    )
     done = " fr-done" if stop.status in ("done", "not_completed") else ""
     who = escape(stop.customer or stop.visit_id)
     buttons = "".join(
@@ -406,10 +437,48 @@ def _item(stop: DriverStopOut, fill: str) -> str:
         f'<div class="fr-what"><span class="fr-eta">{escape(format_iso_clock(stop.eta))}</span> '
         f'<span class="fr-tell">{_tell(stop)}</span>'
         f"<div><b>{who}</b> · {escape(stop.kind)} · "
-        f"{stop.duration_min:g} min</div><div>{place}</div>{notes}{phone}"
+        f"{stop.duration_min:g} min</div><div>{place}</div>{notes}{needs}{phone}"
         f'<div class="fr-state" aria-live="polite">{escape(_state(stop))}</div>'
         f'<div class="fr-acts" role="group" aria-label="Report on stop {stop.sequence}: {who}">'
         f"{buttons}</div></div></li>"
+    )
+
+
+def _need(part: DriverPartOut) -> str:
+    """One part a visit uses, and where it comes from."""
+    if part.source == "van":
+        source = "in the van"
+    else:
+        source = f"picked up at {escape(part.depot_id)} on the way"
+    return f"{part.quantity} &times; <b>{escape(part.part)}</b> {source}"
+
+
+def _place(location: LocationIn | None, address: str) -> str:
+    """An address, a link that opens the place in the phone's maps when it has coordinates."""
+    place = escape(address)
+    if location is None:
+        return place
+    where = f"geo:{location.lat:.6f},{location.lon:.6f}"
+    return f'<a href="{where}">{place or "open in maps"}</a>'
+
+
+def _call(number: int, call: DriverDepotStopOut) -> str:
+    """A depot call as a list entry: when, which store, where, its hours and what to take."""
+    title = "Before leaving: load at" if call.before_leaving else "Depot call:"
+    store = escape(call.name or call.depot_id)
+    ident = f" ({escape(call.depot_id)})" if call.name else ""
+    opening = f"open {escape(call.opening.start)}&ndash;{escape(call.opening.end)}"
+    parts = "".join(
+        f"<li>{item.quantity} &times; <b>{escape(item.part)}</b></li>" for item in call.parts
+    )
+    return (
+        f'<li class="fr-depot" id="depot-{number}" data-depot="{escape(call.depot_id)}">'
+        f'<div class="fr-num" style="background:{_STORE}" aria-hidden="true">D</div>'
+        '<div class="fr-what">'
+        f'<span class="fr-eta">{escape(format_iso_clock(call.arrival))}</span> '
+        f"<b>{title} {store}</b>{ident}"
+        f"<div>{_place(call.location, call.address)} · {opening}</div>"
+        f'<ul class="fr-parts" aria-label="Parts to take">{parts}</ul></div></li>'
     )
 
 
@@ -430,12 +499,18 @@ def _data(route: DriverRouteOut) -> str:
         "version": route.version,
         "at": route.at,
         "stops": [stop.visit_id for stop in route.stops],
+        "calls": [f"{call.depot_id}@{call.before_visit_id or ''}" for call in route.depot_stops],
     }
     return f'<script type="application/json" id="fr-data">{script_json(data)}</script>'
 
 
 def _list(route: DriverRouteOut, fill: str) -> str:
-    entries: list[tuple[str, str]] = [(stop.eta, _item(stop, fill)) for stop in route.stops]
+    # Calls first: one at the same minute as a stop comes before it (sorted is stable).
+    entries: list[tuple[str, str]] = [
+        (call.arrival, _call(number, call))
+        for number, call in enumerate(route.depot_stops, start=1)
+    ]
+    entries.extend((stop.eta, _item(stop, fill)) for stop in route.stops)
     for pause in route.breaks:
         start, end = format_iso_clock(pause.start), format_iso_clock(pause.end)
         text = f"Break {escape(start)}&ndash;{escape(end)}"
@@ -444,6 +519,35 @@ def _list(route: DriverRouteOut, fill: str) -> str:
     if not entries:
         entries.append(("", '<li class="fr-break">No visits today.</li>'))
     return f'<ol class="fr-list">{"".join(html for _, html in entries)}</ol>'
+
+
+def _stores(route: DriverRouteOut, layer: folium.FeatureGroup, base: Point | None) -> list[Point]:
+    """A square store pin on ``layer`` for each depot the route calls at, its popup linking to
+    each call in the list (just above the technician's ``base`` when they are based there);
+    returns where they are."""
+    stores: dict[str, list[tuple[int, DriverDepotStopOut]]] = {}
+    for number, call in enumerate(route.depot_stops, start=1):
+        if call.location is not None:
+            stores.setdefault(call.depot_id, []).append((number, call))
+    where: list[Point] = []
+    for visits in stores.values():
+        first = visits[0][1]
+        assert first.location is not None
+        point = (first.location.lat, first.location.lon)
+        name = escape(first.name or first.depot_id)
+        links = "<br>".join(
+            f'<a href="#depot-{number}">{escape(format_iso_clock(call.arrival))} '
+            f"{'load before leaving' if call.before_leaving else 'call'}</a>"
+            for number, call in visits
+        )
+        folium.Marker(
+            point,
+            icon=_pin("D", _STORE, "fr-pin fr-store", up=32 if point == base else 0),
+            tooltip=Tooltip(f"depot {name}"),
+            popup=Popup(f"<b>{name}</b><br>{links}"),
+        ).add_to(layer)
+        where.append(point)
+    return where
 
 
 def driver_page(
@@ -496,7 +600,15 @@ def driver_page(
         ).add_to(layer)
         seen.append(base)
         line.append(base)
+    # The line passes each depot call in its place: before its stop, or after the last one.
+    calls: dict[str | None, list[Point]] = {}
+    for call in route.depot_stops:
+        if call.location is not None:
+            calls.setdefault(call.before_visit_id, []).append(
+                (call.location.lat, call.location.lon)
+            )
     for stop in route.stops:
+        line.extend(calls.get(stop.visit_id, []))
         if stop.location is None:
             continue
         where = (stop.location.lat, stop.location.lon)
@@ -508,6 +620,8 @@ def driver_page(
         ).add_to(layer)
         seen.append(where)
         line.append(where)
+    line.extend(calls.get(None, []))
+    seen.extend(_stores(route, layer, base))
     home = places.end(technician_id)
     if route.stops and home is not None:
         line.append(home)

@@ -34,6 +34,8 @@ __all__ = [
     "DelayIn",
     "DepotIn",
     "DepotStopOut",
+    "DriverDepotStopOut",
+    "DriverPartOut",
     "DriverRouteOut",
     "DriverStopOut",
     "EventBatchIn",
@@ -821,6 +823,41 @@ class EventBatchIn(_Strict):
     )
 
 
+class DriverPartOut(_Strict):
+    """Units of one part a visit uses, as the driver sees them: in the van on arrival, or
+    taken at the depot call made for the visit, just before it."""
+
+    part: str
+    quantity: int
+    source: Literal["van", "depot"] = Field(
+        description="'van': in the van on arrival (its stock when the day starts, or loaded "
+        "before leaving from the pick list); 'depot': taken at the depot call on the way "
+        "(depot_id), just before the visit."
+    )
+    depot_id: str | None = Field(default=None, description="The depot of a 'depot' source.")
+
+
+class DriverDepotStopOut(_Strict):
+    """A call at a depot as the driver sees it: where the store is, when it is open, when to be
+    there and what to take."""
+
+    depot_id: str
+    name: str = ""
+    address: str = ""
+    location: LocationIn | None = None
+    opening: WindowIn
+    before_visit_id: str | None = Field(
+        description="The stop the call is made before (null: after the last one)."
+    )
+    before_leaving: bool = Field(
+        description="The call comes before the first visit: part of the pick list, what to "
+        "load before leaving."
+    )
+    arrival: str
+    departure: str
+    parts: list[PartOut] = Field(description="What to take there.")
+
+
 class DriverStopOut(_Strict):
     """One stop as the driver sees it: where, when to be there, whom to call."""
 
@@ -846,6 +883,11 @@ class DriverStopOut(_Strict):
     actual_arrival: str | None = None
     actual_start: str | None = None
     actual_departure: str | None = None
+    parts: list[DriverPartOut] = Field(
+        default_factory=list,
+        description="Spare parts the visit uses, by where they come from (absent when none).",
+        exclude_if=lambda parts: not parts,
+    )
 
 
 class DriverRouteOut(_Strict):
@@ -874,4 +916,15 @@ class DriverRouteOut(_Strict):
         "straight-line travel.",
         # Absent, not null: the view of a straight-line plan reads exactly as it did before.
         exclude_if=lambda geometry: geometry is None,
+    )
+    pick_list: list[DriverDepotStopOut] = Field(
+        default_factory=list,
+        description="What to load before leaving: the depot calls before the first visit, as "
+        "in depot_stops (absent when none).",
+        exclude_if=lambda picks: not picks,
+    )
+    depot_stops: list[DriverDepotStopOut] = Field(
+        default_factory=list,
+        description="Calls at depots for spare parts, in route order (absent when none).",
+        exclude_if=lambda stops: not stops,
     )

@@ -2,6 +2,10 @@
 customers' phones and where to go, how far each stop has got, and their own route's road line
 when the plan has one; made from a stored plan version and its day.
 
+On a day with spare parts, also what to load before leaving (the pick list), each depot call
+in its place (which store, where, when it is open, what to take) and the parts of each visit:
+in the van on arrival, or taken at the call made for it just before.
+
 And what a driver may report from that view (``foreign_events``): progress at the visits of
 their own route (``arrived``, ``started``, ``completed``/``departed``, ``not_completed``) and
 their own delay. Whether a report makes sense (times in order, a visit not already done) is
@@ -11,24 +15,29 @@ whose route an event is about.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from dispatch.contract.schema import (
     CancelledIn,
     DelayIn,
+    DepotIn,
+    DriverDepotStopOut,
+    DriverPartOut,
     DriverRouteOut,
     DriverStopOut,
     EventBatchIn,
     MovedIn,
     NewVisitIn,
     NotCompletedIn,
+    PartOut,
     ProblemIn,
     VisitClockIn,
     VisitIn,
 )
 from dispatch.contract.sites import locate
-from dispatch.errors import FieldError, NotFoundError
+from dispatch.errors import FieldError, InputError, NotFoundError
 from dispatch.model import UnassignedCode
 from dispatch.units import format_iso_clock
 
@@ -45,7 +54,8 @@ def driver_route(
 
     A technician of the day with no work gets an empty route; an unknown one is
     ``NotFoundError``. A stop whose visit could not be completed (listed in ``unassigned``
-    with code ``not_completed``) has status ``not_completed``.
+    with code ``not_completed``) has status ``not_completed``. A call at a depot the day does
+    not list (a plan read from a file, given with another day) is ``InputError`` naming it.
     """
     # A stored day: read with lenient types, as parse_problem(stored=True) reads it.
     day = ProblemIn.model_validate(problem, strict=False)
@@ -58,7 +68,11 @@ def driver_route(
         for item in plan["unassigned"]
         if item["code"] == UnassignedCode.NOT_COMPLETED
     }
-    route = next((r for r in plan["routes"] if r["technician_id"] == technician_id), None)
+    number, route = next(
+        ((i, r) for i, r in enumerate(plan["routes"]) if r["technician_id"] == technician_id),
+        (0, None),
+    )
+    calls = _depot_stops(route, f"routes[{number}]", day) if route else []
     stops = []
     for sequence, stop in enumerate(route["stops"] if route else [], start=1):
         visit = visits.get(stop["visit_id"])
@@ -86,6 +100,7 @@ def driver_route(
                 actual_arrival=stop.get("actual_arrival"),
                 actual_start=stop.get("actual_start"),
                 actual_departure=stop.get("actual_departure"),
+                parts=_visit_parts(stop, calls),
             )
         )
     return DriverRouteOut(
@@ -102,7 +117,80 @@ def driver_route(
         stops=stops,
         breaks=route["breaks"] if route else [],
         geometry=route.get("geometry") if route else None,
+        pick_list=[call for call in calls if call.before_leaving],
+        depot_stops=calls,
     )
+
+
+def _depot_stops(route: Mapping[str, Any], path: str, day: ProblemIn) -> list[DriverDepotStopOut]:
+    """The depot calls of ``route`` (at ``path`` in its plan) in route order, each with its
+    store's name, place and hours; those before the first visit are the pick list
+    (``before_leaving``).
+
+    Raises
+    ------
+    InputError
+        A call at a depot ``day`` does not list (a plan read from a file, given with another
+        day: a stored plan calls only at its own day's, the checker holds it to them).
+    """
+    depots: dict[str, DepotIn] = {depot.id: depot for depot in day.depots}
+    first = route["stops"][0]["visit_id"] if route["stops"] else None
+    calls = []
+    for index, call in enumerate(route.get("depot_stops", [])):
+        depot = depots.get(call["depot_id"])
+        if depot is None:
+            message = f"a call at depot {call['depot_id']!r}, which the plan's day does not list"
+            raise InputError(
+                [FieldError(f"{path}.depot_stops[{index}].depot_id", message, call["depot_id"])],
+                what="plan",
+            )
+        location = locate(depot.location, depot.location_index, day.travel)
+        calls.append(
+            DriverDepotStopOut(
+                depot_id=depot.id,
+                name=depot.name,
+                address=(location.address or "") if location is not None else "",
+                location=location,
+                opening=depot.opening,
+                before_visit_id=call["before_visit_id"],
+                before_leaving=call["before_visit_id"] == first,
+                arrival=call["arrival"],
+                departure=call["departure"],
+                parts=[PartOut.model_validate(item) for item in call["parts"]],
+            )
+        )
+    return calls
+
+
+def _visit_parts(
+    stop: Mapping[str, Any], calls: Sequence[DriverDepotStopOut]
+) -> list[DriverPartOut]:
+    """The parts ``stop``'s visit uses, each from the call made for it on the way (one just
+    before it, not part of the pick list) as far as that call took it, the rest from the van."""
+    taken: Counter[str] = Counter()
+    depot_of: dict[str, str] = {}
+    for call in calls:
+        if call.before_visit_id == stop["visit_id"] and not call.before_leaving:
+            for item in call.parts:
+                taken[item.part] += item.quantity
+                depot_of[item.part] = call.depot_id
+    parts = []
+    for item in stop.get("parts", []):
+        at_depot = min(item["quantity"], taken[item["part"]])
+        if at_depot:
+            parts.append(
+                DriverPartOut(
+                    part=item["part"],
+                    quantity=at_depot,
+                    source="depot",
+                    depot_id=depot_of[item["part"]],
+                )
+            )
+        if item["quantity"] > at_depot:
+            parts.append(
+                DriverPartOut(part=item["part"], quantity=item["quantity"] - at_depot, source="van")
+            )
+    return parts
 
 
 def foreign_events(
