@@ -128,8 +128,10 @@ class JobProgressOut(_Model):
     first_plan_s: float | None = Field(
         default=None,
         description="Seconds from the job's start to its first valid plan (its first draft, "
-        "readable at /v1/jobs/{job_id}/draft while the job runs; for a week, whose search makes "
-        "no drafts, its first plan of every day); null until then.",
+        "readable at /v1/jobs/{job_id}/draft while the job runs; for a day fanned out to one "
+        "task per region, when every region first has a draft or is done, the draft of the "
+        "day joining them; for a week, whose search makes no drafts, its first plan of every "
+        "day); null until then.",
     )
     regions_total: int | None = Field(
         default=None,

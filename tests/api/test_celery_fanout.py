@@ -1,5 +1,6 @@
 """A day of several regions on Celery (``FIELDROUTE_JOBS=celery``) fans out one task per region
-and is joined by its last region, as production runs it: a real ``redis-server`` and PostgreSQL
+and is joined by its last region, its draft of the whole day readable while they run, as
+production runs it: a real ``redis-server`` and PostgreSQL
 (``scripts/services.sh start``; FIELDROUTE_TEST_REDIS_URL and FIELDROUTE_TEST_POSTGRES_URL),
 ``fieldroute worker`` processes, and jobs submitted through the service's API (the cluster of
 ``tests/api/test_celery_jobs.py``)."""
@@ -15,6 +16,7 @@ import pytest
 
 from api.celery_jobs import SOLVE_TASK, celery_app
 from api.jobs import REGION_DROPPED, REGION_FAILED
+from api.routes.jobs import DRAFT_HEADER
 from benchmarks.big_days import region_day
 from dispatch.contract.validate import parse_problem
 from dispatch.persistence import SolveJob, Store
@@ -40,11 +42,24 @@ from tests.api.test_celery_jobs import (
 VISITS = 600
 #: The job's budget; each region searches for its share of it by its visits.
 BUDGET_S = 4.0
+#: The budget of a job whose drafts are read while its regions search: each region's share
+#: (3 s) is most of the time the day's draft can be read.
+DRAFTS_BUDGET_S = 6.0
 
 
 @pytest.fixture(scope="module")
 def two_regions() -> dict[str, Any]:
     return region_day(VISITS, 2)
+
+
+@pytest.fixture(scope="module")
+def two_centres(two_regions: dict[str, Any]) -> dict[str, Any]:
+    """The two centres without the visits nobody may serve: two regions, searched side by
+    side on the two workers (the third region, searched by nobody, drafts nothing)."""
+    problem = parse_problem(two_regions)
+    nobodys = {problem.visits[i].id for i in regions(problem)[2].visits}
+    visits = [visit for visit in two_regions["visits"] if visit["id"] not in nobodys]
+    return {**two_regions, "visits": visits}
 
 
 @pytest.fixture(scope="module")
@@ -259,3 +274,49 @@ def test_a_region_whose_worker_is_killed_is_taken_over_and_the_day_joined(
         assert [p.attempt for p in parts if p.id == lost.id] == [2]
         plan = service.client.get(f"/v1/plans/{done['plan_id']}", headers=service.auth).json()
         assert plan["kpis"]["assigned"] == done["progress"]["visits_placed"] > 0
+
+
+def test_a_fanned_out_day_has_a_draft_of_the_whole_day_while_its_regions_run(
+    shared: tuple[Cluster, Service], two_centres: dict[str, Any]
+) -> None:
+    running, service = shared
+    problem = parse_problem(two_centres)
+    assert len(regions(problem)) == 2
+    job = post_job(service, two_centres, time_limit_s=DRAFTS_BUDGET_S)
+    polls: list[dict[str, Any]] = []
+    drafts: list[dict[str, Any]] = []
+    while (state := job_of(service, job["id"]))["state"] in ("queued", "running"):
+        answer = service.client.get(f"/v1/jobs/{job['id']}/draft", headers=service.auth)
+        if answer.status_code == 200:
+            assert answer.headers[DRAFT_HEADER] == "true"
+            still = job_of(service, job["id"])
+            if still["state"] == "running":  # read before the job's end
+                drafts.append(answer.json())
+                polls.append(still)
+        else:  # no plan of every region yet, or the job ended between the two reads
+            assert answer.status_code == 404 and job["id"] in answer.json()["detail"], answer.text
+        time.sleep(0.05)
+    assert (state["state"], state["error"]) == ("done", None), (
+        state,
+        logged(running.workers, job["id"]),
+    )
+    assert drafts, "no draft of the day was read while its regions ran"
+    # The day's first plan is when every region first had one, shown while the regions run;
+    # it stays once the day is planned.
+    first = polls[0]["progress"]["first_plan_s"]
+    assert first is not None and 0 < first <= polls[0]["progress"]["elapsed_s"]
+    assert polls[0]["progress"]["regions_total"] == 2
+    assert all(p["progress"]["first_plan_s"] == first for p in polls)
+    assert state["progress"]["first_plan_s"] == first < state["progress"]["elapsed_s"]
+    # Each draft is a plan of the whole day, valid by the independent checker.
+    lookup = pair_lookup(provider_for(problem))
+    everyone = {visit.id for visit in problem.visits}
+    for draft in (drafts[0], drafts[-1]):
+        assert (draft["plan_id"], draft["version"]) == (job["plan_id"], 1)
+        served = {stop["visit_id"] for route in draft["routes"] for stop in route["stops"]}
+        left = {item["visit_id"] for item in draft["unassigned"]}
+        assert {visit.split("-")[0] for visit in served} == {"R1", "R2"}
+        assert served | left == everyone and not served & left
+        assert check_plan(two_centres, draft, lookup).violations == ()
+    gone = service.client.get(f"/v1/jobs/{job['id']}/draft", headers=service.auth)
+    assert gone.status_code == 404 and "is done" in gone.json()["detail"]
