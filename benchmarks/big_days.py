@@ -7,6 +7,9 @@ the search, decoding, the independent checker), each in a fresh process so that 
 memory (its own and its side process's, the larger of the two and their sum) is its own, and
 reports the first valid plan's time (the search's first report of placed visits), the wall
 time from the raw day to the checked plan, visits served by priority and the early band.
+Each day has the generator's roster for its size (about one technician per nine visits) unless
+``--technicians`` sets it: ``--sizes 2500 --technicians 200`` is the issue's 2,500-visit /
+200-technician day (technicians and crews together; the generator's ``technicians``).
 
 ``python -m benchmarks.big_days --regions 4 --visits 10000 --time-limit 120`` builds a day of
 four service centres 300 km apart (four generated days, ids prefixed by region), plans it as
@@ -39,7 +42,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmarks.dayset import generate_day
+from benchmarks.dayset import MIN_TECHNICIANS, generate_day
 from benchmarks.results import record
 from benchmarks.throughput import api_key, call, running, services
 from dispatch.contract.validate import parse_problem
@@ -201,6 +204,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--visits", type=int, default=10_000)
     parser.add_argument("--time-limit", type=float, default=60.0)
     parser.add_argument(
+        "--technicians",
+        type=int,
+        default=None,
+        help="with --sizes: this many technicians and crews on each day's roster instead of "
+        "the generator's (about one per nine visits)",
+    )
+    parser.add_argument(
         "--celery-workers",
         type=int,
         nargs="*",
@@ -212,6 +222,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--region", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args(argv)
+    if args.technicians is not None:
+        if not args.sizes:
+            parser.error("--technicians sets the roster of the --sizes days: give --sizes")
+        if args.technicians < MIN_TECHNICIANS:
+            parser.error(f"--technicians must be at least {MIN_TECHNICIANS}")
     if args.child:
         if args.regions:
             raw = region_day(args.visits, args.regions)
@@ -220,7 +235,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 raw["technicians"] = [t for t in raw["technicians"] if t["id"].startswith(prefix)]
                 raw["visits"] = [v for v in raw["visits"] if v["id"].startswith(prefix)]
         else:
-            raw = generate_day(args.sizes[0], SEED)
+            raw = generate_day(args.sizes[0], SEED, technicians=args.technicians)
         print(json.dumps(run_day(raw, args.time_limit)))
         return 0
     command = "python -m benchmarks.big_days " + " ".join(
@@ -228,8 +243,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     body = ""
     if args.sizes:
+        roster = [] if args.technicians is None else ["--technicians", str(args.technicians)]
         rows = [
-            _child(["--sizes", str(size), "--time-limit", str(args.time_limit)])
+            _child(["--sizes", str(size), "--time-limit", str(args.time_limit), *roster])
             for size in args.sizes
         ]
         body += _size_table(rows, args.time_limit)

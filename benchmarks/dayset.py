@@ -1,7 +1,9 @@
 """Realistic field-service days: an after-sales service centre in Chang'an, Dongguan.
 
 ``generate_day(visits, seed)`` returns one problem in the contract's JSON format
-(``CONTRACT.md``), deterministic for a seed and sized by the number of visits; the benchmark runs
+(``CONTRACT.md``), deterministic for a seed and sized by the number of visits (its roster too,
+unless ``technicians`` sets it: ``generate_day(2500, 2026, technicians=200)`` is a regional
+network's 2,500 visits for 200 technicians and crews, more than they can serve); the benchmark runs
 it at about 60, 250, 800 and 2,500 visits and ``examples/changan-day.json`` is its output at
 250 visits and seed 2026 (``python -m benchmarks.dayset --visits 250 --seed 2026 -o
 examples/changan-day.json``). Only contract fields are written, plus one documented extension:
@@ -68,6 +70,7 @@ from numpy.typing import NDArray
 __all__ = [
     "DATE",
     "EARLY_ARRIVAL_MIN",
+    "MIN_TECHNICIANS",
     "POLICY",
     "SERVICE_CENTRE",
     "SERVICE_RADIUS_KM",
@@ -429,6 +432,8 @@ _TRADE_SHARES: Final = (
     ("cctv", 0.09),
     ("electrical", 0.09),
 )
+#: The smallest roster ``generate_day`` takes: a technician of each trade and a delivery crew.
+MIN_TECHNICIANS: Final = len(_TRADE_SHARES) + 1
 #: Share of a trade's technicians who also hold ``electrical``.
 _ELECTRICAL_SECOND: Final = {
     "air_conditioner": 0.35,
@@ -1268,7 +1273,26 @@ def _plan_bookings(
     return bookings
 
 
-def generate_day(visits: int, seed: int) -> dict[str, Any]:
+def _roster(visits: int, technicians: int | None) -> tuple[int, int]:
+    """Technicians working alone and delivery crews on the roster of a day of ``visits``: one
+    per ``VISITS_PER_TECHNICIAN`` and one per ``VISITS_PER_CREW`` visits, or ``technicians``
+    of both together in that proportion (a crew at least, and a technician of each trade)."""
+    alone = max(len(_TRADE_SHARES), math.ceil(visits / VISITS_PER_TECHNICIAN))
+    crews = max(1, round(visits / VISITS_PER_CREW))
+    if technicians is None:
+        return alone, crews
+    if technicians < MIN_TECHNICIANS:
+        raise ValueError(
+            f"technicians must be at least {MIN_TECHNICIANS} (one of each trade and a "
+            f"delivery crew), got {technicians}"
+        )
+    crews = min(
+        technicians - len(_TRADE_SHARES), max(1, round(technicians * crews / (alone + crews)))
+    )
+    return technicians - crews, crews
+
+
+def generate_day(visits: int, seed: int, technicians: int | None = None) -> dict[str, Any]:
     """One day of the Chang'an service centre (see the module docstring).
 
     Parameters
@@ -1277,6 +1301,11 @@ def generate_day(visits: int, seed: int) -> dict[str, Any]:
         Number of visits, at least 10; technicians and crews scale with it.
     seed
         Seed of the only random source; the same seed gives the same day.
+    technicians
+        The roster's size instead, technicians and two-person crews together (at least
+        ``MIN_TECHNICIANS``), split between them in the usual proportion. The desk books the
+        day with that roster: appointments and windows it can keep, pins and preferences for
+        its own people. Fewer than the usual (about one per nine visits) overbook the day.
 
     Returns
     -------
@@ -1285,13 +1314,12 @@ def generate_day(visits: int, seed: int) -> dict[str, Any]:
     Raises
     ------
     ValueError
-        When ``visits`` is below 10.
+        When ``visits`` is below 10 or ``technicians`` below ``MIN_TECHNICIANS``.
     """
     if visits < MIN_VISITS:
         raise ValueError(f"visits must be at least {MIN_VISITS}, got {visits}")
+    n_techs, n_crews = _roster(visits, technicians)
     rng = Random(seed)
-    n_techs = max(len(_TRADE_SHARES), math.ceil(visits / VISITS_PER_TECHNICIAN))
-    n_crews = max(1, round(visits / VISITS_PER_CREW))
     names: set[str] = set()
     tech_rows, techs = _technicians(rng, n_techs, names)
     crew_rows, crews = _crews(rng, n_crews, names)

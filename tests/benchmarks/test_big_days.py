@@ -1,9 +1,12 @@
-"""The big-day benchmark's day of regions: ids stay unique, and the regions are independent
-parts of the solver's instance (no technician may serve another region)."""
+"""The big-day benchmark: its day of regions (ids stay unique, and the regions are independent
+parts of the solver's instance: no technician may serve another region), and its days of a
+roster set by ``--technicians``."""
 
 from __future__ import annotations
 
-from benchmarks.big_days import region_day, run_day
+import pytest
+
+from benchmarks.big_days import main, region_day, run_day
 from dispatch.contract.validate import parse_problem
 from dispatch.planning.compile import compile_problem
 from dispatch.travel import provider_for
@@ -28,3 +31,26 @@ def test_a_measured_day_is_checked_and_timed() -> None:
     row = run_day(region_day(40, 2), time_limit_s=2)
     assert row["violations"] == 0 and row["assigned"] > 0
     assert row["first_plan_s"] is not None and row["wall_s"] >= row["first_plan_s"]
+
+
+def test_a_day_of_a_set_roster_is_measured_with_it(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--sizes", "60", "--technicians", "6", "--time-limit", "1", "--no-record"]) == 0
+    row = capsys.readouterr().out.strip().splitlines()[-1]
+    cells = [cell.strip() for cell in row.strip("|").split("|")]
+    assert cells[:2] == ["60", "6"]  # visits, technicians (the generator's roster has 8)
+    assert cells[-1] == "0"  # violations
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["--technicians", "6"], "give --sizes"),
+        (["--sizes", "60", "--technicians", "5"], "at least 6"),
+    ],
+)
+def test_a_roster_without_days_or_too_small_is_refused(
+    argv: list[str], said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as ended:
+        main([*argv, "--no-record"])
+    assert ended.value.code == 2 and said in capsys.readouterr().err

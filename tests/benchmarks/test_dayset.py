@@ -10,7 +10,13 @@ from typing import Any
 
 import pytest
 
-from benchmarks.dayset import SERVICE_RADIUS_KM, generate_day, haversine_km, main
+from benchmarks.dayset import (
+    MIN_TECHNICIANS,
+    SERVICE_RADIUS_KM,
+    generate_day,
+    haversine_km,
+    main,
+)
 from dispatch.contract.serialize import plan_document
 from dispatch.contract.validate import parse_problem
 from dispatch.planning import SolveParams, plan_day
@@ -43,6 +49,27 @@ def test_cli_writes_the_day(tmp_path: Path) -> None:
 def test_too_small_a_day_is_refused() -> None:
     with pytest.raises(ValueError, match="at least 10"):
         generate_day(9, 1)
+
+
+@pytest.mark.parametrize(("visits", "technicians", "crews"), [(60, 6, 1), (250, 20, 3)])
+def test_a_set_roster_staffs_the_day_and_the_desk_books_it(
+    visits: int, technicians: int, crews: int
+) -> None:
+    day = generate_day(visits, 2026, technicians=technicians)
+    parse_problem(day)
+    roster = {t["id"] for t in day["technicians"]}
+    named = {v[k] for v in day["visits"] for k in ("technician", "preferred_technician") if k in v}
+    assert named and named <= roster  # pins and preferences for its own people
+    sizes = [t.get("crew_size", 1) for t in day["technicians"]]
+    assert len(sizes) == technicians and sizes.count(2) == crews
+    assert len(day["visits"]) == visits
+    assert generate_day(visits, 2026, technicians=technicians) == day
+    assert len(generate_day(visits, 2026)["technicians"]) > technicians
+
+
+def test_too_small_a_roster_is_refused() -> None:
+    with pytest.raises(ValueError, match=f"at least {MIN_TECHNICIANS}"):
+        generate_day(60, 1, technicians=MIN_TECHNICIANS - 1)
 
 
 @pytest.mark.parametrize("visits", [60, 250, 800])
