@@ -35,7 +35,9 @@ What it promises, and how:
   last region's, once the regions are joined and the day's plan stored with the job's ``done``.
   A region's task delivered after its region ended finishes what that end left: a failed
   region fails its job; the last done one joins the regions unless someone is joining them
-  (the job's heartbeat younger than ``job_stale_s``: then it looks again later).
+  (the job's heartbeat younger than ``job_stale_s``: then it looks again later). While the
+  regions search, each region's task writes its drafts on its region job, and the service
+  joins them into the job's draft of the whole day when it is read.
 
 Nothing here runs unless the settings ask for Celery: ``api.app`` and ``api.cli`` import this
 module only then.
