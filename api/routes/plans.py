@@ -118,8 +118,8 @@ async def get_plan(
     try:
         found = versions.get(store, plan_id)
     except NotFoundError:
-        _plan_text(store, plan_id)  # says why: not found, or its job is not done
-        raise
+        # Says why (not found, or its job is not done), or finds the plan its job stored since.
+        return _plan_response(*_plan_text(store, plan_id))
     return _plan_response(found.version, found.text)
 
 

@@ -28,6 +28,8 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+import sqlite3
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -306,11 +308,31 @@ def _engine(url: str) -> Engine:
         cursor = connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         if not in_memory:
-            cursor.execute("PRAGMA journal_mode=WAL")
+            _write_ahead(cursor)
             cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
     return engine
+
+
+#: How long a new SQLite connection waits for another to finish turning on WAL (the engine's
+#: busy timeout, which SQLite does not apply to that switch).
+WAL_WAIT_S = 30.0
+
+
+def _write_ahead(cursor: Any) -> None:
+    """Turn on SQLite's write-ahead log. Switching a fresh file to WAL takes the file for a
+    moment and SQLite answers "database is locked" at once, without its busy handler, to a
+    connection that asks meanwhile: processes starting together on a new store retry here."""
+    deadline = time.monotonic() + WAL_WAIT_S
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 class Store:

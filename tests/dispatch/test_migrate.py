@@ -4,8 +4,11 @@ its workers all start together, and each migrates the store it opens."""
 from __future__ import annotations
 
 import multiprocessing
+import sqlite3
+import threading
 from contextlib import closing
 from multiprocessing.synchronize import Barrier
+from pathlib import Path
 from queue import Empty
 
 from alembic.migration import MigrationContext
@@ -60,3 +63,24 @@ def test_pieces_starting_at_once_all_migrate_one_fresh_database(database_url: st
     assert outcomes == ["migrated"] * STARTING
     with closing(Store(database_url, migrate=False)) as store, store.engine.connect() as db:
         assert MigrationContext.configure(db).get_current_revision() == HEAD
+
+
+def test_a_connection_waits_while_another_turns_a_fresh_file_to_wal(tmp_path: Path) -> None:
+    # SQLite answers "database is locked" at once, without its busy timeout, to a connection that
+    # asks for WAL while another is writing to the file (as a piece migrating under BEGIN
+    # IMMEDIATE is); the store's connections wait for it instead.
+    path = tmp_path / "store.db"
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("CREATE TABLE taken (id INTEGER)")
+    holder.execute("BEGIN IMMEDIATE")
+    done_writing = threading.Timer(0.5, lambda: holder.execute("COMMIT"))
+    done_writing.start()
+    store = Store(f"sqlite:///{path}", migrate=False)
+    try:
+        with closing(store.engine.connect()) as connection:
+            mode = connection.exec_driver_sql("PRAGMA journal_mode").scalar()
+        assert mode == "wal"
+    finally:
+        store.close()
+        done_writing.join()
+        holder.close()
