@@ -26,6 +26,7 @@ from solver.params import (
     SNAPSHOT_INTERVAL_S,
     SolveParams,
     search_parameters,
+    stall_s,
 )
 from solver.result import Progress, RouteSolution, Solution
 
@@ -89,8 +90,9 @@ def search(
     if on_progress is not None:  # once closed: a snapshot's collector needs the cost variable
         _report_progress(handles, instance, started, on_progress, snapshots=snapshots)
     stall = None
-    if params.stall_share > 0 and not params.reproducible:
-        stall = _StallStop(routing, params.stall_share * params.time_limit_s)
+    window_s = stall_s(params, instance.n_nodes)
+    if window_s is not None:
+        stall = _StallStop(routing, window_s)
     if initial_routes is not None:
         repair_until = started + max(0.0, params.time_limit_s - MIN_POLISH_S)
         start_from = feasible_start(routing, initial_routes, repair_until)

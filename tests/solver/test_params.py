@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 
 from solver import SolveParams, SolverError
-from solver.params import METAHEURISTIC, check_strategies, search_parameters
+from solver.params import (
+    METAHEURISTIC,
+    MIN_STALL_S,
+    STALL_S_PER_NODE,
+    STALL_SHARE,
+    check_strategies,
+    search_parameters,
+    stall_s,
+)
 
 
 def test_seed_and_time_limit_reach_the_search_parameters() -> None:
@@ -29,3 +37,15 @@ def test_unknown_strategies_are_refused_by_name() -> None:
         check_strategies(SolveParams(metaheuristic="annealing"))
     # A reproducible run descends greedily whatever it was asked: nothing unknown is run.
     check_strategies(SolveParams(metaheuristic="annealing", reproducible=True))
+
+
+def test_the_wait_for_one_more_improvement_grows_with_the_day_not_the_budget() -> None:
+    ten = SolveParams(time_limit_s=10)
+    assert stall_s(ten, 4) == MIN_STALL_S
+    assert stall_s(ten, 70) == pytest.approx(70 * STALL_S_PER_NODE)
+    # A large day waits at most the share of its budget, however many nodes it has.
+    assert stall_s(ten, 5_000) == pytest.approx(STALL_SHARE * 10)
+    assert stall_s(SolveParams(time_limit_s=60), 70) == stall_s(ten, 70)
+    # Never early when told not to, nor in a reproducible run.
+    assert stall_s(SolveParams(time_limit_s=10, stall_share=0), 70) is None
+    assert stall_s(SolveParams(time_limit_s=10, reproducible=True), 70) is None
