@@ -14,7 +14,6 @@ day, listed as ``moved``, and is set aside from its later re-plans (``moves.Asid
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
@@ -26,7 +25,7 @@ from dispatch.contract.schema import PlanOut
 from dispatch.contract.serialize import plan_document, read_plan
 from dispatch.contract.validate import load_json, parse_problem
 from dispatch.desk.moves import Aside, Moves, left_out, move_left_out
-from dispatch.desk.solve import check_day
+from dispatch.desk.solve import check_day, log_violations
 from dispatch.errors import FieldError, InputError, InternalError
 from dispatch.model import DayRef, Plan, Problem
 from dispatch.persistence import Store, StoreConflictError, new_id
@@ -37,8 +36,6 @@ from dispatch.replanning.replan import replan_day
 from dispatch.travel import Roads, TravelTimeProvider, provider_for
 
 __all__ = ["replan_stored"]
-
-logger = logging.getLogger(__name__)
 
 
 def _release_pins(problem_raw: dict[str, Any], plan: Plan) -> dict[str, Any]:
@@ -220,13 +217,7 @@ def _checked(
     if report.ok:
         return
     if not refuse:
-        logger.error(
-            "plan %s version %s breaks %d rules of the contract: %s",
-            document["plan_id"],
-            document["version"],
-            len(report.violations),
-            report.violations[:5],
-        )
+        log_violations(report, document["plan_id"], version=document["version"])
         return
     found = "; ".join(v.message for v in report.violations[:5])
     raise InternalError(

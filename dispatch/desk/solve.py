@@ -37,6 +37,7 @@ __all__ = [
     "checker_places",
     "join_and_store",
     "join_draft",
+    "log_violations",
     "solve_day",
     "solve_params",
     "solve_region",
@@ -193,13 +194,7 @@ def _check_and_store(
     document = plan_document(problem, plan, plan_id=plan_id, version=1, created_at=_now())
     stored = document.model_dump(mode="json")
     report = check_day(raw, problem, stored, provider)
-    if report.violations:
-        logger.error(
-            "plan %s breaks %d rules of the contract: %s",
-            plan_id,
-            len(report.violations),
-            report.violations[:5],
-        )
+    log_violations(report, plan_id, version=1)
     save(stored, plan_record(plan))
     return SolvedDay(document, report)
 
@@ -221,6 +216,20 @@ def check_day(
         else pair_lookup(provider, known=checker_places(problem))
     )
     return check_plan(raw, dict(document), lookup, previous=previous)
+
+
+def log_violations(report: CheckReport, plan_id: str, *, version: int) -> None:
+    """Log what the checker found wrong in a plan version, if anything: a fault is logged
+    (with the first five rules broken) and the version stored, never hidden."""
+    if report.ok:
+        return
+    logger.error(
+        "plan %s version %s breaks %d rules of the contract: %s",
+        plan_id,
+        version,
+        len(report.violations),
+        report.violations[:5],
+    )
 
 
 def checker_places(problem: Problem) -> list[PointRef]:
