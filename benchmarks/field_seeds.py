@@ -68,11 +68,15 @@ SOLVERS = ("ours", "vroom-ours", "vroom-own", "ours-arrival")
 WEIGHT = {"urgent": 100, "high": 30, "normal": 10, "low": 3}
 
 
-def generate(make: str, visits: int, seed: int) -> dict[str, Any]:
-    """The day of ``visits`` visits that ``make`` draws from ``seed``."""
+def generate(make: str, visits: int, seed: int, technicians: int | None = None) -> dict[str, Any]:
+    """The day of ``visits`` visits that ``make`` draws from ``seed``; ``technicians`` sets the
+    roster's size instead of the maker's own (``dayset`` only: the town makers staff their
+    towns themselves)."""
     if make == "dayset":
-        return generate_day(visits, seed)
+        return generate_day(visits, seed, technicians)
     if make in AREAS:
+        if technicians is not None:
+            raise ValueError(f"only the dayset maker takes a roster size, not {make!r}")
         return generate_town_day(visits, seed, make)
     raise ValueError(f"make must be one of {', '.join(MAKES)}, got {make!r}")
 
@@ -100,10 +104,12 @@ def run_one(
     *,
     target: float | None = None,
     vroom_threads: int = 1,
+    technicians: int | None = None,
 ) -> dict[str, Any]:
     """Plan one day with ``solver`` and return its figures (``target``: the weighted total
-    whose first reach by ``ours`` is timed)."""
-    raw = generate(make, visits, seed)
+    whose first reach by ``ours`` is timed; ``technicians``: the roster's size, see
+    ``generate``)."""
+    raw = generate(make, visits, seed, technicians)
     if solver == "ours-arrival":
         raw["policy"] = {**raw.get("policy", {}), "appointment_start": "on_arrival"}
     problem = parse_problem(raw)
@@ -248,10 +254,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--solvers", nargs="+", choices=SOLVERS, default=list(SOLVERS))
     parser.add_argument("--vroom-threads", type=int, default=2)
+    parser.add_argument(
+        "--technicians",
+        type=int,
+        help="this many technicians and crews on each day's roster (dayset only), e.g. 200 "
+        "for issue 18's 2,500-visit day",
+    )
     parser.add_argument("--no-record", action="store_true", help="do not append to RESULTS.md")
     parser.add_argument("--one", help=argparse.SUPPRESS)  # child: make:size:seed:budget:solver
     parser.add_argument("--target", type=float, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.technicians is not None and not args.one and set(args.makes) != {"dayset"}:
+        parser.error("--technicians: only the dayset maker takes a roster size")
     if args.one:
         make, size, seed, budget, solver = args.one.split(":")
         row = run_one(
@@ -262,6 +276,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             solver,
             target=args.target,
             vroom_threads=args.vroom_threads,
+            technicians=args.technicians,
         )
         sys.stdout.write(json.dumps(row) + "\n")
         return 0
@@ -302,16 +317,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             *args.solvers,
             "--vroom-threads",
             str(args.vroom_threads),
+            *([] if args.technicians is None else ["--technicians", str(args.technicians)]),
         ]
     )
+    roster = "" if args.technicians is None else f", {args.technicians} technicians a day"
     if not args.no_record:
         record(
             "Field days over seeds, beside VROOM",
             command,
-            f"Seeds 1-{args.seeds} per maker and size; weighted = urgent 100, high 30, normal "
-            "10, low 3 per served visit; vs vroom-ours = mean of each day's gap to VROOM under "
-            "our rule, vs vroom-own to VROOM under its own; in band = served appointments reached "
-            "5-10 min early; valid = plans "
+            f"Seeds 1-{args.seeds} per maker and size{roster}; weighted = urgent 100, high 30, "
+            "normal 10, low 3 per served visit; vs vroom-ours = mean of each day's gap to VROOM "
+            "under our rule, vs vroom-own to VROOM under its own; in band = served appointments "
+            "reached 5-10 min early; valid = plans "
             "with no checker violation; CPU s = user + system of the run and its processes; "
             "match s = median seconds until ours (or ours-arrival) first held a plan worth "
             "VROOM-under-our-rule's "
@@ -328,6 +345,8 @@ def _child(
     one = f"{key['make']}:{key['visits']}:{key['seed']}:{key['budget_s']}:{solver}"
     command = [sys.executable, "-m", "benchmarks.field_seeds", "--one", one]
     command += ["--vroom-threads", str(args.vroom_threads)]
+    if args.technicians is not None:
+        command += ["--technicians", str(args.technicians)]
     if target is not None:
         command += ["--target", str(target)]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import benchmarks.field_seeds as field_seeds
-from benchmarks.dayset import haversine_km
+from benchmarks.dayset import generate_day, haversine_km
 from benchmarks.field_seeds import generate, main, own_rule, run_one
 from benchmarks.townset import AREAS, generate_town_day
 from dispatch.contract.validate import parse_problem
@@ -66,6 +66,15 @@ def test_too_small_a_day_or_an_unknown_area_is_refused_by_name() -> None:
         generate_town_day(50, 1, "moon")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="'moon'"):
         generate("moon", 50, 1)
+    with pytest.raises(ValueError, match="only the dayset maker takes a roster size, not 'city'"):
+        generate("city", 50, 1, technicians=12)
+    with pytest.raises(SystemExit):
+        main(["--makes", "dayset", "rural", "--technicians", "12", "--no-record"])
+
+
+def test_the_dayset_maker_takes_the_roster_size_it_is_given() -> None:
+    assert len(generate("dayset", 60, 1, technicians=12)["technicians"]) == 12
+    assert generate("dayset", 60, 1) == generate_day(60, 1)
 
 
 def test_vroom_own_rule_opens_each_appointment_to_its_band_and_drops_the_hold() -> None:
@@ -114,3 +123,17 @@ def test_a_run_counts_the_plan_and_times_the_match_and_the_table_is_recorded(
     assert "python -m benchmarks.field_seeds --makes rural --sizes 12 --seeds 2" in text
     assert text.count("| rural | 12 | 1 |") == 4
     assert field_seeds.WEIGHT["urgent"] == 100
+
+
+def test_a_roster_size_reaches_every_run_and_the_recorded_command(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    results = tmp_path / "RESULTS.md"
+    monkeypatch.setattr("benchmarks.results.RESULTS", results)
+    argv = ["--makes", "dayset", "--sizes", "12", "--seeds", "1", "--budgets", "1"]
+    assert main([*argv, "--solvers", "vroom-ours", "--technicians", "9"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line[:1] == "{"]
+    assert len(rows) == 1 and rows[0]["violations"] == 0, rows
+    text = results.read_text()
+    assert "--vroom-threads 2 --technicians 9`" in text
+    assert "Seeds 1-1 per maker and size, 9 technicians a day;" in text
