@@ -18,7 +18,9 @@ each in a fresh process:
   then): the engine under a rule near VROOM's own, its plans checked against that rule.
 
 Makers: ``dayset`` (``benchmarks.dayset``, a Guangdong service centre) and ``city``/``rural``
-(``benchmarks.townset``, built differently). Figures per run: visits served weighted by
+(``benchmarks.townset``, built differently); each staffs its day itself, and ``--technicians``
+gives a ``dayset`` day a roster of that size instead (``--sizes 2500 --technicians 200``: the
+issue's tight 2,500-visit day). Figures per run: visits served weighted by
 priority as issue 18 counts them (urgent 100, high 30, normal 10, low 3), the share of served
 appointments inside the 5-10 minute band, checker violations, wall seconds and CPU seconds
 (user and system of the run and every process it started). The table gives, per maker, size,
