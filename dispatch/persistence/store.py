@@ -295,12 +295,18 @@ _API_KEY = select(ApiKeyRow.id, ApiKeyRow.name, ApiKeyRow.created_at, ApiKeyRow.
 )
 
 
+#: How long a SQLite connection waits for the database's lock: the engine's busy timeout, and
+#: the wait for another connection to finish turning on WAL (which SQLite does not time).
+SQLITE_WAIT_S = 30.0
+
+
 def _engine(url: str) -> Engine:
     """An engine; SQLite gets foreign keys, WAL (readers never wait for the writer) and a
-    30-second wait for the lock, since the service's solve workers write from other processes."""
+    wait for the lock (``SQLITE_WAIT_S``), since the service's solve workers write from other
+    processes."""
     if not url.startswith("sqlite"):
         return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
-    engine = create_engine(url, connect_args={"timeout": 30})
+    engine = create_engine(url, connect_args={"timeout": SQLITE_WAIT_S})
     in_memory = url in {"sqlite://", "sqlite:///:memory:"}
 
     @event.listens_for(engine, "connect")
@@ -315,16 +321,11 @@ def _engine(url: str) -> Engine:
     return engine
 
 
-#: How long a new SQLite connection waits for another to finish turning on WAL (the engine's
-#: busy timeout, which SQLite does not apply to that switch).
-WAL_WAIT_S = 30.0
-
-
 def _write_ahead(cursor: Any) -> None:
     """Turn on SQLite's write-ahead log. Switching a fresh file to WAL takes the file for a
     moment and SQLite answers "database is locked" at once, without its busy handler, to a
     connection that asks meanwhile: processes starting together on a new store retry here."""
-    deadline = time.monotonic() + WAL_WAIT_S
+    deadline = time.monotonic() + SQLITE_WAIT_S
     while True:
         try:
             cursor.execute("PRAGMA journal_mode=WAL")
