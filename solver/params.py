@@ -21,6 +21,7 @@ __all__ = [
     "ALONE_WHEN_VROOM_TOP_WITHIN",
     "FIRST_PLAN_SHARE",
     "FIRST_SOLUTION",
+    "ILS_RUINED_ROUTES",
     "METAHEURISTIC",
     "MIN_POLISH_S",
     "MIN_PYVRP_AFTER_VROOM_S",
@@ -56,12 +57,18 @@ FIRST_SOLUTION = {
 }
 #: Local-search metaheuristics by name; ``greedy_descent`` stops at the first local optimum:
 #: fast and deterministic, for tests, quick answers and reproducible runs.
+#: ``iterated_local_search`` is OR-Tools' ruin and recreate: greedy descent to a local optimum,
+#: then ``ILS_RUINED_ROUTES`` spatially close routes emptied and filled again, and so on.
 METAHEURISTIC = {
     "guided_local_search": _META.GUIDED_LOCAL_SEARCH,
     "simulated_annealing": _META.SIMULATED_ANNEALING,
     "tabu_search": _META.TABU_SEARCH,
     "greedy_descent": _META.GREEDY_DESCENT,
+    "iterated_local_search": _META.GREEDY_DESCENT,
 }
+#: Routes the ``iterated_local_search`` metaheuristic empties at each ruin: spatially close
+#: routes, so that their visits can change hands when they are placed again.
+ILS_RUINED_ROUTES = 2
 #: The metaheuristic of a reproducible run (see ``SolveParams.reproducible``).
 _REPRODUCIBLE_METAHEURISTIC = "greedy_descent"
 
@@ -149,7 +156,8 @@ class SolveParams:
         A key of ``FIRST_SOLUTION`` (default ``parallel_cheapest_insertion``).
     metaheuristic
         A key of ``METAHEURISTIC``: ``guided_local_search`` (default),
-        ``simulated_annealing``, ``tabu_search`` or ``greedy_descent``.
+        ``simulated_annealing``, ``tabu_search``, ``greedy_descent`` or
+        ``iterated_local_search``.
     solution_limit
         Stop after this many solutions (default 0, no limit); with ``greedy_descent``, for
         tests.
@@ -252,6 +260,11 @@ def search_parameters(params: SolveParams) -> pywrapcp.RoutingSearchParameters:
     search = pywrapcp.DefaultRoutingSearchParameters()
     search.first_solution_strategy = FIRST_SOLUTION[params.first_solution]
     search.local_search_metaheuristic = METAHEURISTIC[_metaheuristic_of(params)]
+    if _metaheuristic_of(params) == "iterated_local_search":
+        search.use_iterated_local_search = True
+        ruin = search.iterated_local_search_parameters.ruin_recreate_parameters
+        del ruin.ruin_strategies[:]
+        ruin.ruin_strategies.add().spatially_close_routes.num_ruined_routes = ILS_RUINED_ROUTES
     search.time_limit.FromMilliseconds(max(1, round(params.time_limit_s * 1000)))
     if params.solution_limit:
         search.solution_limit = params.solution_limit

@@ -11,7 +11,10 @@ OR-Tools, its timed solution is the answer as it is. So the answer is never wors
 cheaper seed. A seeding search that fails or runs past its grace only loses its seed; where no
 second process may be started (a daemonic process), the two take turns, each with half the
 time. On a short budget (``ALONE_BELOW_S``) a day only VROOM can seed is searched by this
-process alone, VROOM on both cores: there a second process costs more than it gains.
+process alone, VROOM on both cores: there a second process costs more than it gains. On a day
+so large that both VROOM-led racers would run VROOM's fastest level for the same routes, VROOM
+runs once, here, on both cores, and two different OR-Tools searches go on from its routes side
+by side (``vroom-once-then-guided`` here, ``vroom-once-then-ruin`` in the side process).
 Nothing here builds a model or searches itself.
 
 Each race is logged at INFO on this module's logger (``solver.portfolio``) as it ends, with
@@ -54,7 +57,15 @@ from solver.seeders import (
     seedable,
     vroom_seconds,
 )
-from solver.strategies import Report, Seed, Strategy, first_routes, run_strategy
+from solver.strategies import (
+    Report,
+    Seed,
+    Strategy,
+    first_routes,
+    one_vroom_routes,
+    run_strategy,
+    search_from,
+)
 
 __all__ = ["Race", "race", "solve", "strategies_for"]
 
@@ -236,8 +247,10 @@ def race(
     started, the side's search runs first, then this process's, each with half the time (or,
     reproducible, half the work). A day only VROOM can seed, on a budget below
     ``ALONE_BELOW_S``, has one search only, here: VROOM's full search then OR-Tools, for the
-    whole budget. With ``params.reproducible`` the searches count work worth the seeding time,
-    and the deadline only caps them.
+    whole budget. When its two racers would both run VROOM's fastest level (a large day),
+    VROOM runs once on both cores and OR-Tools searches twice from its routes, by guided local
+    search here and by ruin and recreate in the side process. With ``params.reproducible``
+    the searches count work worth the seeding time, and the deadline only caps them.
 
     Parameters
     ----------
@@ -295,6 +308,8 @@ def race(
         full = Strategy.VROOM_FULL_THEN_ORTOOLS
         threads = min(ALONE_VROOM_THREADS, _cores())
         seeds.extend(_guarded(full, instance, deadline, params.seed, None, report, threads))
+    elif _vroom_would_run_twice(here, instance, params, seeding_s):
+        seeds.extend(_one_vroom_two_searches(instance, params, deadline, report))
     else:
         seeds.extend(_side_by_side(here, side, instance, params, deadline, seeding_s, report))
     if not seeds:
@@ -349,6 +364,51 @@ def _side_by_side(
             except Exception as error:  # a failed side search only loses its seed
                 logger.warning("seeding search %s gave no routes: %r", side, error)
                 future.cancel()
+    return seeds
+
+
+def _vroom_would_run_twice(
+    here: Strategy, instance: Instance, params: SolveParams, seeding_s: float
+) -> bool:
+    """Whether the two VROOM-led racers of a day only VROOM can seed would both run VROOM at
+    its fastest level, on one thread each, for the same routes: when its next level is not
+    expected to end within the seeding time on one thread (large days). A reproducible run
+    keeps its two searches."""
+    if here is not Strategy.VROOM_SHORT_THEN_ORTOOLS or params.reproducible:
+        return False
+    return vroom_seconds(1, instance.n_nodes, instance.n_vehicles) > seeding_s
+
+
+def _one_vroom_two_searches(
+    instance: Instance, params: SolveParams, deadline: float, report: Report | None
+) -> list[Seed]:
+    """The seeds of the ``vroom-once`` searches: VROOM once, here, on the cores the race has
+    (``one_vroom_routes``), then OR-Tools from its routes until ``deadline`` twice, side by
+    side: guided local search here, ruin and recreate in a spawned process. Where no second
+    process may be started, guided local search alone."""
+    threads = min(ALONE_VROOM_THREADS, _cores())
+    guided, ruin = Strategy.VROOM_ONCE_THEN_GUIDED, Strategy.VROOM_ONCE_THEN_RUIN
+    with _SideProcess() as pool:
+        if pool is None:
+            return _guarded(guided, instance, deadline, params.seed, None, report, threads)
+        pool.submit(int)  # the side process starts while VROOM runs
+        try:
+            routes = one_vroom_routes(instance, deadline, threads, report)
+        except Exception as error:  # OR-Tools searches on without a seed
+            logger.warning("seeding search %s gave no routes: %r", guided, error)
+            return []
+        future = pool.submit(search_from, ruin, instance, routes, deadline, params.seed + 1)
+        seeds: list[Seed] = []
+        try:
+            seeds.append(search_from(guided, instance, routes, deadline, params.seed, None, report))
+        except Exception as error:  # the side's seed may still come
+            logger.warning("seeding search %s gave no routes: %r", guided, error)
+        wait_s = max(0.0, deadline - clock.time()) + SEED_GRACE_S
+        try:
+            seeds.append(future.result(timeout=wait_s))
+        except Exception as error:  # a failed side search only loses its seed
+            logger.warning("seeding search %s gave no routes: %r", ruin, error)
+            future.cancel()
     return seeds
 
 

@@ -1,4 +1,4 @@
-"""The seeding searches: four ways of finding routes for an ``Instance`` by a deadline.
+"""The seeding searches: six ways of finding routes for an ``Instance`` by a deadline.
 
 Each ``Strategy`` has one name, used in code and in the logs:
 
@@ -10,6 +10,11 @@ Each ``Strategy`` has one name, used in code and in the logs:
   from its routes for the rest.
 - ``vroom-full-then-ortools``: VROOM at the level that fits the whole time, what VROOM alone
   would run, keeping only what timing its routes in OR-Tools takes.
+- ``vroom-once-then-guided`` and ``vroom-once-then-ruin``: the two searches of one VROOM run
+  (``one_vroom_routes``: on every core given, at the level that fits
+  ``VROOM_SHARE_BEFORE_ORTOOLS`` of the time), then OR-Tools from its routes, by guided local
+  search or by ruin and recreate (``iterated_local_search``): two different searches from the
+  same start.
 
 The two VROOM-then-OR-Tools searches end in OR-Tools' own model and return their routes timed
 there (``Seed.timed``) when the routes hold in it. ``run_strategy`` runs one of them; it is
@@ -49,7 +54,15 @@ from solver.seeders import (
     vroom_seconds,
 )
 
-__all__ = ["Report", "Seed", "Strategy", "first_routes", "run_strategy"]
+__all__ = [
+    "Report",
+    "Seed",
+    "Strategy",
+    "first_routes",
+    "one_vroom_routes",
+    "run_strategy",
+    "search_from",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -66,11 +79,22 @@ class Strategy(StrEnum):
     VROOM_THEN_PYVRP = "vroom-then-pyvrp"
     VROOM_SHORT_THEN_ORTOOLS = "vroom-short-then-ortools"
     VROOM_FULL_THEN_ORTOOLS = "vroom-full-then-ortools"
+    VROOM_ONCE_THEN_GUIDED = "vroom-once-then-guided"
+    VROOM_ONCE_THEN_RUIN = "vroom-once-then-ruin"
 
     @property
     def ends_in_ortools(self) -> bool:
         """Whether the search ends in OR-Tools' own search, its routes timed there."""
-        return self in (Strategy.VROOM_SHORT_THEN_ORTOOLS, Strategy.VROOM_FULL_THEN_ORTOOLS)
+        return self not in (Strategy.PYVRP_ALONE, Strategy.VROOM_THEN_PYVRP)
+
+
+#: The metaheuristic of OR-Tools' search in each VROOM-then-OR-Tools strategy.
+_METAHEURISTIC = {
+    Strategy.VROOM_SHORT_THEN_ORTOOLS: "guided_local_search",
+    Strategy.VROOM_FULL_THEN_ORTOOLS: "guided_local_search",
+    Strategy.VROOM_ONCE_THEN_GUIDED: "guided_local_search",
+    Strategy.VROOM_ONCE_THEN_RUIN: "iterated_local_search",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +152,29 @@ def run_strategy(
         return Seed(strategy, routes)
     if strategy is Strategy.VROOM_THEN_PYVRP:
         return Seed(strategy, _vroom_then_pyvrp(instance, deadline, seed, work_s, report))
+    if strategy in (Strategy.VROOM_ONCE_THEN_GUIDED, Strategy.VROOM_ONCE_THEN_RUIN):
+        routes = one_vroom_routes(instance, deadline, threads, report)
+        return search_from(strategy, instance, routes, deadline, seed, report=report)
     return _vroom_then_ortools(strategy, instance, deadline, seed, work_s, report, threads)
+
+
+def one_vroom_routes(
+    instance: Instance, deadline: float, threads: int, report: Report | None = None
+) -> Routes:
+    """VROOM's routes on ``threads`` threads, at the most thorough level expected to end within
+    ``VROOM_SHARE_BEFORE_ORTOOLS`` of the time left until ``deadline``: the start of both
+    ``vroom-once`` searches, the rest of the time theirs. ``report`` hears them."""
+    vroom_s = (deadline - clock.time()) * VROOM_SHARE_BEFORE_ORTOOLS
+    size = {"n_vehicles": instance.n_vehicles, "threads": threads}
+    level = vroom_level(instance.n_nodes, vroom_s, **size)
+    routes = vroom_routes(instance, vroom_s, level=level, threads=threads)
+    if report is not None:
+        report(
+            route_cost(instance, routes),
+            sum(map(len, routes)),
+            tuple(tuple(route) for route in routes),
+        )
+    return routes
 
 
 def _vroom_then_pyvrp(
@@ -167,15 +213,10 @@ def _vroom_then_ortools(
     report: Report | None,
     threads: int,
 ) -> Seed:
-    """VROOM on ``threads`` threads, then OR-Tools' search from its routes when there is time
-    to restore them.
+    """VROOM on ``threads`` threads, then OR-Tools' search from its routes (``search_from``).
 
-    Both keep, for timing VROOM's routes in OR-Tools (``schedule``), ``TIMING_S_PER_NODE`` per
-    node and at least ``MIN_TIMING_S``. OR-Tools searches on only if that and ``MIN_POLISH_S``
-    are left after VROOM (restoring the routes costs about as much as timing them; the search
-    from them is given at least ``MIN_POLISH_S``), and its answer counts only when it is no
-    worse than VROOM's routes; otherwise VROOM's routes are timed as they are (or, when they
-    do not hold, left to the caller's search).
+    The full search keeps, for timing VROOM's routes in OR-Tools, what ``search_from`` needs
+    at least (``TIMING_S_PER_NODE`` per node, at least ``MIN_TIMING_S``).
     """
     reserve_s = max(MIN_TIMING_S, TIMING_S_PER_NODE * instance.n_nodes)
     budget_s = deadline - clock.time()
@@ -195,9 +236,39 @@ def _vroom_then_ortools(
             sum(map(len, routes)),
             tuple(tuple(route) for route in routes),
         )
+    return search_from(strategy, instance, routes, deadline, seed, work_s, report)
+
+
+def search_from(
+    strategy: Strategy,
+    instance: Instance,
+    routes: Routes,
+    deadline: float,
+    seed: int,
+    work_s: float | None = None,
+    report: Report | None = None,
+) -> Seed:
+    """The seed of a VROOM-then-OR-Tools ``strategy`` from VROOM's ``routes``: OR-Tools'
+    search from them (by the strategy's metaheuristic) until ``deadline``, and its answer
+    when it is no worse than the routes; otherwise the routes timed as they are (or, when they
+    do not hold, left to the caller's search).
+
+    OR-Tools searches only if timing the routes (``TIMING_S_PER_NODE`` per node, at least
+    ``MIN_TIMING_S``) and ``MIN_POLISH_S`` are left: restoring the routes costs about as much
+    as timing them, and the search from them is given at least ``MIN_POLISH_S``.
+
+    Module-level, so that a spawned process can run it; ``work_s`` makes the search
+    reproducible (it stops at its first local optimum).
+    """
+    reserve_s = max(MIN_TIMING_S, TIMING_S_PER_NODE * instance.n_nodes)
     left = deadline - clock.time()
     if left >= reserve_s + MIN_POLISH_S:
-        params = SolveParams(time_limit_s=left, seed=seed, reproducible=work_s is not None)
+        params = SolveParams(
+            time_limit_s=left,
+            seed=seed,
+            reproducible=work_s is not None,
+            metaheuristic=_METAHEURISTIC[strategy],
+        )
         try:
             improved = search(
                 instance,

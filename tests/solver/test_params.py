@@ -6,6 +6,7 @@ import pytest
 
 from solver import SolveParams, SolverError
 from solver.params import (
+    ILS_RUINED_ROUTES,
     METAHEURISTIC,
     MIN_STALL_S,
     STALL_S_PER_NODE,
@@ -28,6 +29,18 @@ def test_a_reproducible_search_stops_at_its_first_local_optimum() -> None:
     assert timed.local_search_metaheuristic == METAHEURISTIC["guided_local_search"]
     counted = search_parameters(SolveParams(metaheuristic="guided_local_search", reproducible=True))
     assert counted.local_search_metaheuristic == METAHEURISTIC["greedy_descent"]
+
+
+def test_iterated_local_search_descends_greedily_between_ruins_of_close_routes() -> None:
+    search = search_parameters(SolveParams(metaheuristic="iterated_local_search"))
+    assert search.local_search_metaheuristic == METAHEURISTIC["greedy_descent"]
+    assert search.use_iterated_local_search
+    (ruin,) = search.iterated_local_search_parameters.ruin_recreate_parameters.ruin_strategies
+    assert ruin.spatially_close_routes.num_ruined_routes == ILS_RUINED_ROUTES
+    # Guided local search and a reproducible run never ruin.
+    assert not search_parameters(SolveParams()).use_iterated_local_search
+    counted = SolveParams(metaheuristic="iterated_local_search", reproducible=True)
+    assert not search_parameters(counted).use_iterated_local_search
 
 
 def test_unknown_strategies_are_refused_by_name() -> None:

@@ -319,6 +319,62 @@ def test_with_breaks_two_vroom_led_searches_race_and_the_cheaper_is_the_answer(
     assert solution.dropped == ()
 
 
+def only_vroom_level_0_fits(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """As on a large day: VROOM's level 1 on one thread would not end within the seeding time,
+    so both VROOM-led racers would run its fastest level for the same routes. Returns the
+    threads of each VROOM run in this process, one item a run."""
+    monkeypatch.setattr("solver.portfolio.vroom_seconds", lambda *args, **kwargs: 1e9)
+    monkeypatch.setattr("solver.portfolio._cores", lambda: 8)
+    threads: list[int] = []
+
+    def vroom_routes(*args: Any, **kwargs: Any) -> Any:
+        threads.append(kwargs["threads"])
+        return seeders.vroom_routes(*args, **kwargs)
+
+    monkeypatch.setattr("solver.strategies.vroom_routes", vroom_routes)
+    return threads
+
+
+@needs_both
+def test_with_breaks_vroom_runs_once_on_both_cores_when_the_racers_would_repeat_it(
+    race_log: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    threads = only_vroom_level_0_fits(monkeypatch)
+    instance = grid_instance(25, 4, breaks=True, preferences=True)
+    solution = solve(instance, SolveParams(time_limit_s=ALONE_BELOW_S + 0.5))
+    ((seed_costs, chosen),) = races(race_log)
+    costs = dict(seed_costs)
+    # One VROOM run, here, on both cores; from its routes guided local search here and ruin
+    # and recreate in the side process, the cheaper's timed solution the answer as it is.
+    assert threads == [ALONE_VROOM_THREADS]
+    assert sorted(costs) == ["vroom-once-then-guided", "vroom-once-then-ruin"]
+    assert solution.objective == costs[chosen] == min(costs.values())
+    assert solution.dropped == ()
+    assert_routes_fit(instance, [list(route.nodes) for route in solution.routes])
+
+
+@needs_both
+def test_with_breaks_and_no_second_process_the_one_vroom_run_is_searched_here(
+    race_log: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(multiprocessing, "current_process", Daemonic)
+    threads = only_vroom_level_0_fits(monkeypatch)
+    instance = grid_instance(25, 4, breaks=True, preferences=True)
+    solution = solve(instance, SolveParams(time_limit_s=ALONE_BELOW_S + 0.5))
+    ((seed_costs, chosen),) = races(race_log)
+    assert [strategy for strategy, _ in seed_costs] == ["vroom-once-then-guided"] == [chosen]
+    assert threads == [ALONE_VROOM_THREADS]
+    assert solution.objective == seed_costs[0][1] and solution.dropped == ()
+    # A reproducible run keeps its two racers, which count work, not time.
+    params = SolveParams(time_limit_s=ALONE_BELOW_S + 0.5, reproducible=True)
+    raced = race(instance, params)
+    assert raced is not None
+    assert sorted(seed.strategy for seed in raced.seeds) == [
+        "vroom-full-then-ortools",
+        "vroom-short-then-ortools",
+    ]
+
+
 def no_side_process(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     """Side processes the portfolio would start, each an item, none started."""
     started: list[bool] = []

@@ -1,4 +1,4 @@
-"""The four seeding searches, each run on its own: the routes each finds and how it ends."""
+"""The six seeding searches, each run on its own: the routes each finds and how it ends."""
 
 from __future__ import annotations
 
@@ -23,10 +23,14 @@ def test_each_strategy_has_one_distinct_name() -> None:
         "vroom-then-pyvrp",
         "vroom-short-then-ortools",
         "vroom-full-then-ortools",
+        "vroom-once-then-guided",
+        "vroom-once-then-ruin",
     ]
     assert [s for s in Strategy if s.ends_in_ortools] == [
         Strategy.VROOM_SHORT_THEN_ORTOOLS,
         Strategy.VROOM_FULL_THEN_ORTOOLS,
+        Strategy.VROOM_ONCE_THEN_GUIDED,
+        Strategy.VROOM_ONCE_THEN_RUIN,
     ]
 
 
@@ -44,9 +48,7 @@ def test_a_search_ending_in_a_seeder_gives_routes_for_or_tools_to_time(
 
 
 @needs_both
-@pytest.mark.parametrize(
-    "strategy", [Strategy.VROOM_SHORT_THEN_ORTOOLS, Strategy.VROOM_FULL_THEN_ORTOOLS]
-)
+@pytest.mark.parametrize("strategy", [s for s in Strategy if s.ends_in_ortools])
 def test_a_search_ending_in_or_tools_gives_its_routes_timed(strategy: Strategy) -> None:
     instance = grid_instance(25, 4, breaks=True, preferences=True)
     heard: list[tuple[int, int | None]] = []
