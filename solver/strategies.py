@@ -16,7 +16,7 @@ Each ``Strategy`` has one name, used in code and in the logs:
   search or by ruin and recreate (``iterated_local_search``): two different searches from the
   same start.
 
-The two VROOM-then-OR-Tools searches end in OR-Tools' own model and return their routes timed
+The four VROOM-then-OR-Tools searches end in OR-Tools' own model and return their routes timed
 there (``Seed.timed``) when the routes hold in it. ``run_strategy`` runs one of them; it is
 module-level so that a spawned process can run it. Which two race, and how, is
 ``solver.portfolio``'s business; the OR-Tools search itself is ``solver.search``.
@@ -169,12 +169,13 @@ def one_vroom_routes(
     level = vroom_level(instance.n_nodes, vroom_s, **size)
     routes = vroom_routes(instance, vroom_s, level=level, threads=threads)
     if report is not None:
-        report(
-            route_cost(instance, routes),
-            sum(map(len, routes)),
-            tuple(tuple(route) for route in routes),
-        )
+        _tell_routes(report, instance, routes)
     return routes
+
+
+def _tell_routes(report: Report, instance: Instance, routes: Routes) -> None:
+    """``report`` VROOM's ``routes``: their cost, the nodes they place, the routes."""
+    report(route_cost(instance, routes), sum(map(len, routes)), tuple(map(tuple, routes)))
 
 
 def _vroom_then_pyvrp(
@@ -231,11 +232,7 @@ def _vroom_then_ortools(
         vroom_s = budget_s * share
     routes = vroom_routes(instance, vroom_s, level=level, threads=threads)
     if report is not None:
-        report(
-            route_cost(instance, routes),
-            sum(map(len, routes)),
-            tuple(tuple(route) for route in routes),
-        )
+        _tell_routes(report, instance, routes)
     return search_from(strategy, instance, routes, deadline, seed, work_s, report)
 
 
