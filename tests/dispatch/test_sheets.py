@@ -206,7 +206,9 @@ def test_an_xlsx_claiming_the_whole_grid_reads_its_real_rows_quickly() -> None:
     )
     started = time.perf_counter()
     frame = read_table("visits.xlsx", content, sheet="visits")
-    assert time.perf_counter() - started < 0.5
+    # 0.16 s on a quiet machine, about a second beside the solver tests on two cores; pandas'
+    # reader, widening those rows to 16 million cells, took 25 s on this sheet.
+    assert time.perf_counter() - started < 5.0
     assert frame.columns.tolist() == ["id", "duration_min"]
     assert frame.to_numpy().tolist() == [["V1", "30"], ["V2", "45.5"]]
 
@@ -222,7 +224,9 @@ def test_an_xlsx_over_the_row_or_column_cap_is_refused_quickly() -> None:
     started = time.perf_counter()
     with pytest.raises(InputError) as caught:
         read_table("visits.xlsx", content, sheet="visits")
-    assert time.perf_counter() - started < 1
+    # 0.4-0.5 s on a quiet machine (the read stops at the cap); the bound is for a loaded one
+    # and for a read gone pathological, not a measure of speed.
+    assert time.perf_counter() - started < 5.0
     [error] = caught.value.errors
     assert (error.path, error.message) == (
         "visits sheet",
