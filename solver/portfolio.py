@@ -29,7 +29,7 @@ import multiprocessing
 import os
 import time as clock
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from functools import partial
 
@@ -358,12 +358,7 @@ def _side_by_side(
         else:
             future = pool.submit(run_strategy, side, instance, deadline, params.seed + 1, work_s)
             seeds.extend(_guarded(here, instance, deadline, params.seed, work_s, report))
-            wait_s = max(0.0, deadline - clock.time()) + SEED_GRACE_S
-            try:
-                seeds.append(future.result(timeout=wait_s))
-            except Exception as error:  # a failed side search only loses its seed
-                logger.warning("seeding search %s gave no routes: %r", side, error)
-                future.cancel()
+            seeds.extend(_side_seed(future, side, deadline))
     return seeds
 
 
@@ -403,13 +398,21 @@ def _one_vroom_two_searches(
             seeds.append(search_from(guided, instance, routes, deadline, params.seed, None, report))
         except Exception as error:  # the side's seed may still come
             logger.warning("seeding search %s gave no routes: %r", guided, error)
-        wait_s = max(0.0, deadline - clock.time()) + SEED_GRACE_S
-        try:
-            seeds.append(future.result(timeout=wait_s))
-        except Exception as error:  # a failed side search only loses its seed
-            logger.warning("seeding search %s gave no routes: %r", ruin, error)
-            future.cancel()
+        seeds.extend(_side_seed(future, ruin, deadline))
     return seeds
+
+
+def _side_seed(future: Future[Seed], strategy: Strategy, deadline: float) -> list[Seed]:
+    """The side process's seed as a one-item list, waited for until ``SEED_GRACE_S`` past the
+    seeding ``deadline``; no item when its search failed or is still running (it is
+    cancelled: only its seed is lost)."""
+    wait_s = max(0.0, deadline - clock.time()) + SEED_GRACE_S
+    try:
+        return [future.result(timeout=wait_s)]
+    except Exception as error:  # a failed side search only loses its seed
+        logger.warning("seeding search %s gave no routes: %r", strategy, error)
+        future.cancel()
+        return []
 
 
 def _guarded(

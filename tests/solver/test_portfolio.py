@@ -319,11 +319,9 @@ def test_with_breaks_two_vroom_led_searches_race_and_the_cheaper_is_the_answer(
     assert solution.dropped == ()
 
 
-def only_vroom_level_0_fits(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """As on a large day: VROOM's level 1 on one thread would not end within the seeding time,
-    so both VROOM-led racers would run its fastest level for the same routes. Returns the
-    threads of each VROOM run in this process, one item a run."""
-    monkeypatch.setattr("solver.portfolio.vroom_seconds", lambda *args, **kwargs: 1e9)
+def vroom_threads_on_eight_cores(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """On a machine of eight cores, the threads of each VROOM run in this process, one item a
+    run."""
     monkeypatch.setattr("solver.portfolio._cores", lambda: 8)
     threads: list[int] = []
 
@@ -333,6 +331,14 @@ def only_vroom_level_0_fits(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
     monkeypatch.setattr("solver.strategies.vroom_routes", vroom_routes)
     return threads
+
+
+def only_vroom_level_0_fits(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """As on a large day: VROOM's level 1 on one thread would not end within the seeding time,
+    so both VROOM-led racers would run its fastest level for the same routes. Returns the
+    threads of each VROOM run in this process, one item a run."""
+    monkeypatch.setattr("solver.portfolio.vroom_seconds", lambda *args, **kwargs: 1e9)
+    return vroom_threads_on_eight_cores(monkeypatch)
 
 
 @needs_both
@@ -414,14 +420,7 @@ def test_with_breaks_a_small_day_is_searched_here_with_vroom_on_both_cores(
     # at once, so one search runs, whatever the budget, and VROOM has the cores the race
     # would have used.
     started = no_side_process(monkeypatch)
-    monkeypatch.setattr("solver.portfolio._cores", lambda: 8)
-    threads: list[int] = []
-
-    def vroom_routes(*args: Any, **kwargs: Any) -> Any:
-        threads.append(kwargs["threads"])
-        return seeders.vroom_routes(*args, **kwargs)
-
-    monkeypatch.setattr("solver.strategies.vroom_routes", vroom_routes)
+    threads = vroom_threads_on_eight_cores(monkeypatch)
     instance = grid_instance(25, 4, breaks=True, preferences=True)
     top_s = vroom_seconds(len(VROOM_SECONDS_AT_250) - 1, instance.n_nodes, instance.n_vehicles, 2)
     budget_s = ALONE_BELOW_S + 1.0
