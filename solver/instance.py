@@ -233,6 +233,31 @@ class Instance:
             else self.stock_start,
         )
 
+    def compacted(self) -> Instance:
+        """The same instance over only the locations its nodes and vehicles use: smaller
+        matrices for a small piece of a big day (``restricted`` keeps the whole matrices)."""
+        used = set(self.node_location.tolist())
+        for vehicle in self.vehicles:
+            used.update((vehicle.start_location, vehicle.end_location))
+        kept = np.asarray(sorted(used), dtype=np.int64)
+        new_location = np.full(self.travel_s.shape[0], -1, dtype=np.int64)
+        new_location[kept] = np.arange(len(kept))
+        rows = np.ix_(kept, kept)
+        return replace(
+            self,
+            travel_s=self.travel_s[rows],
+            distance_m=self.distance_m[rows],
+            node_location=new_location[self.node_location],
+            vehicles=tuple(
+                replace(
+                    vehicle,
+                    start_location=int(new_location[vehicle.start_location]),
+                    end_location=int(new_location[vehicle.end_location]),
+                )
+                for vehicle in self.vehicles
+            ),
+        )
+
     @property
     def n_quantities(self) -> int:
         """Number of capacity quantities (columns of ``demand``)."""

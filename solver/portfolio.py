@@ -13,8 +13,9 @@ second process may be started (a daemonic process), the two take turns, each wit
 time. On a short budget (``ALONE_BELOW_S``) a day only VROOM can seed is searched by this
 process alone, VROOM on both cores: there a second process costs more than it gains. On a day
 so large that both VROOM-led racers would run VROOM's fastest level for the same routes, VROOM
-runs once, here, on both cores, and two different OR-Tools searches go on from its routes side
-by side (``vroom-once-then-guided`` here, ``vroom-once-then-ruin`` in the side process).
+runs once, here, on both cores, and two different searches go on from its routes side by
+side: OR-Tools' guided local search here (``vroom-once-then-guided``), VROOM again on close
+routes (``solver.lns``) in the side process (``vroom-once-then-lns``).
 Nothing here builds a model or searches itself.
 
 Each race is logged at INFO on this module's logger (``solver.portfolio``) as it ends, with
@@ -248,9 +249,10 @@ def race(
     reproducible, half the work). A day only VROOM can seed, on a budget below
     ``ALONE_BELOW_S``, has one search only, here: VROOM's full search then OR-Tools, for the
     whole budget. When its two racers would both run VROOM's fastest level (a large day),
-    VROOM runs once on both cores and OR-Tools searches twice from its routes, by guided local
-    search here and by ruin and recreate in the side process. With ``params.reproducible``
-    the searches count work worth the seeding time, and the deadline only caps them.
+    VROOM runs once on both cores, and two searches go on from its routes: OR-Tools' guided
+    local search here, VROOM on close routes (``solver.lns``) in the side process. With
+    ``params.reproducible`` the searches count work worth the seeding time, and the deadline
+    only caps them.
 
     Parameters
     ----------
@@ -379,10 +381,10 @@ def _one_vroom_two_searches(
 ) -> list[Seed]:
     """The seeds of the ``vroom-once`` searches: VROOM once, here, on the cores the race has
     (``one_vroom_routes``), then OR-Tools from its routes until ``deadline`` twice, side by
-    side: guided local search here, ruin and recreate in a spawned process. Where no second
-    process may be started, guided local search alone."""
+    side: guided local search here, VROOM on close routes then OR-Tools in a spawned process.
+    Where no second process may be started, guided local search alone."""
     threads = min(ALONE_VROOM_THREADS, _cores())
-    guided, ruin = Strategy.VROOM_ONCE_THEN_GUIDED, Strategy.VROOM_ONCE_THEN_RUIN
+    guided, lns = Strategy.VROOM_ONCE_THEN_GUIDED, Strategy.VROOM_ONCE_THEN_LNS
     with _SideProcess() as pool:
         if pool is None:
             return _guarded(guided, instance, deadline, params.seed, None, report, threads)
@@ -392,13 +394,13 @@ def _one_vroom_two_searches(
         except Exception as error:  # OR-Tools searches on without a seed
             logger.warning("seeding search %s gave no routes: %r", guided, error)
             return []
-        future = pool.submit(search_from, ruin, instance, routes, deadline, params.seed + 1)
+        future = pool.submit(search_from, lns, instance, routes, deadline, params.seed + 1)
         seeds: list[Seed] = []
         try:
             seeds.append(search_from(guided, instance, routes, deadline, params.seed, None, report))
         except Exception as error:  # the side's seed may still come
             logger.warning("seeding search %s gave no routes: %r", guided, error)
-        seeds.extend(_side_seed(future, ruin, deadline))
+        seeds.extend(_side_seed(future, lns, deadline))
     return seeds
 
 

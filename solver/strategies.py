@@ -10,11 +10,11 @@ Each ``Strategy`` has one name, used in code and in the logs:
   from its routes for the rest.
 - ``vroom-full-then-ortools``: VROOM at the level that fits the whole time, what VROOM alone
   would run, keeping only what timing its routes in OR-Tools takes.
-- ``vroom-once-then-guided`` and ``vroom-once-then-ruin``: the two searches of one VROOM run
+- ``vroom-once-then-guided`` and ``vroom-once-then-lns``: the two searches of one VROOM run
   (``one_vroom_routes``: on every core given, at the level that fits
-  ``VROOM_SHARE_BEFORE_ORTOOLS`` of the time), then OR-Tools from its routes, by guided local
-  search or by ruin and recreate (``iterated_local_search``): two different searches from the
-  same start.
+  ``VROOM_SHARE_BEFORE_ORTOOLS`` of the time): OR-Tools' guided local search from its routes,
+  or VROOM again on close routes (``solver.lns``) and OR-Tools' for the last
+  ``MIN_POLISH_S``: two different searches from the same start.
 
 The four VROOM-then-OR-Tools searches end in OR-Tools' own model and return their routes timed
 there (``Seed.timed``) when the routes hold in it. ``run_strategy`` runs one of them; it is
@@ -33,6 +33,7 @@ from enum import StrEnum
 from solver.cost import route_cost
 from solver.errors import SolverError
 from solver.instance import Instance
+from solver.lns import improve_close_routes
 from solver.params import (
     MIN_POLISH_S,
     MIN_PYVRP_AFTER_VROOM_S,
@@ -80,7 +81,7 @@ class Strategy(StrEnum):
     VROOM_SHORT_THEN_ORTOOLS = "vroom-short-then-ortools"
     VROOM_FULL_THEN_ORTOOLS = "vroom-full-then-ortools"
     VROOM_ONCE_THEN_GUIDED = "vroom-once-then-guided"
-    VROOM_ONCE_THEN_RUIN = "vroom-once-then-ruin"
+    VROOM_ONCE_THEN_LNS = "vroom-once-then-lns"
 
     @property
     def ends_in_ortools(self) -> bool:
@@ -93,7 +94,7 @@ _METAHEURISTIC = {
     Strategy.VROOM_SHORT_THEN_ORTOOLS: "guided_local_search",
     Strategy.VROOM_FULL_THEN_ORTOOLS: "guided_local_search",
     Strategy.VROOM_ONCE_THEN_GUIDED: "guided_local_search",
-    Strategy.VROOM_ONCE_THEN_RUIN: "iterated_local_search",
+    Strategy.VROOM_ONCE_THEN_LNS: "guided_local_search",
 }
 
 
@@ -152,7 +153,7 @@ def run_strategy(
         return Seed(strategy, routes)
     if strategy is Strategy.VROOM_THEN_PYVRP:
         return Seed(strategy, _vroom_then_pyvrp(instance, deadline, seed, work_s, report))
-    if strategy in (Strategy.VROOM_ONCE_THEN_GUIDED, Strategy.VROOM_ONCE_THEN_RUIN):
+    if strategy in (Strategy.VROOM_ONCE_THEN_GUIDED, Strategy.VROOM_ONCE_THEN_LNS):
         routes = one_vroom_routes(instance, deadline, threads, report)
         return search_from(strategy, instance, routes, deadline, seed, report=report)
     return _vroom_then_ortools(strategy, instance, deadline, seed, work_s, report, threads)
@@ -248,7 +249,8 @@ def search_from(
     """The seed of a VROOM-then-OR-Tools ``strategy`` from VROOM's ``routes``: OR-Tools'
     search from them (by the strategy's metaheuristic) until ``deadline``, and its answer
     when it is no worse than the routes; otherwise the routes timed as they are (or, when they
-    do not hold, left to the caller's search).
+    do not hold, left to the caller's search). ``vroom-once-then-lns`` first improves the
+    routes by VROOM on close routes (``solver.lns``) for all but the time OR-Tools needs.
 
     OR-Tools searches only if timing the routes (``TIMING_S_PER_NODE`` per node, at least
     ``MIN_TIMING_S``) and ``MIN_POLISH_S`` are left: restoring the routes costs about as much
@@ -258,6 +260,8 @@ def search_from(
     reproducible (it stops at its first local optimum).
     """
     reserve_s = max(MIN_TIMING_S, TIMING_S_PER_NODE * instance.n_nodes)
+    if strategy is Strategy.VROOM_ONCE_THEN_LNS and work_s is None:
+        routes = improve_close_routes(instance, routes, deadline - reserve_s - MIN_POLISH_S, seed)
     left = deadline - clock.time()
     if left >= reserve_s + MIN_POLISH_S:
         params = SolveParams(

@@ -350,10 +350,10 @@ def test_with_breaks_vroom_runs_once_on_both_cores_when_the_racers_would_repeat_
     solution = solve(instance, SolveParams(time_limit_s=ALONE_BELOW_S + 0.5))
     ((seed_costs, chosen),) = races(race_log)
     costs = dict(seed_costs)
-    # One VROOM run, here, on both cores; from its routes guided local search here and ruin
-    # and recreate in the side process, the cheaper's timed solution the answer as it is.
+    # One VROOM run, here, on both cores; from its routes guided local search here and VROOM
+    # on close routes in the side process, the cheaper's timed solution the answer as it is.
     assert threads == [ALONE_VROOM_THREADS]
-    assert sorted(costs) == ["vroom-once-then-guided", "vroom-once-then-ruin"]
+    assert sorted(costs) == ["vroom-once-then-guided", "vroom-once-then-lns"]
     assert solution.objective == costs[chosen] == min(costs.values())
     assert solution.dropped == ()
     assert_routes_fit(instance, [list(route.nodes) for route in solution.routes])

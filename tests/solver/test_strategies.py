@@ -24,13 +24,13 @@ def test_each_strategy_has_one_distinct_name() -> None:
         "vroom-short-then-ortools",
         "vroom-full-then-ortools",
         "vroom-once-then-guided",
-        "vroom-once-then-ruin",
+        "vroom-once-then-lns",
     ]
     assert [s for s in Strategy if s.ends_in_ortools] == [
         Strategy.VROOM_SHORT_THEN_ORTOOLS,
         Strategy.VROOM_FULL_THEN_ORTOOLS,
         Strategy.VROOM_ONCE_THEN_GUIDED,
-        Strategy.VROOM_ONCE_THEN_RUIN,
+        Strategy.VROOM_ONCE_THEN_LNS,
     ]
 
 
