@@ -29,14 +29,18 @@ from solver.instance import Instance
 from solver.params import LNS_LEFT_OUT, LNS_ROUTES, LNS_STEP_S, LNS_VROOM_LEVEL
 from solver.seeders import Routes, vroom_routes
 
-__all__ = ["improve_close_routes"]
+__all__ = ["improve_close_routes", "split_close_routes"]
 
 #: Least time worth starting a step with.
 _MIN_STEP_S = 0.05
 
 
 def improve_close_routes(
-    instance: Instance, routes: Sequence[Sequence[int]], deadline: float, seed: int
+    instance: Instance,
+    routes: Sequence[Sequence[int]],
+    deadline: float,
+    seed: int,
+    own: Sequence[int] | None = None,
 ) -> Routes:
     """``routes`` improved by re-solving close routes with VROOM until ``deadline``.
 
@@ -51,6 +55,11 @@ def improve_close_routes(
         VROOM's timeout on it ends there.
     seed
         Seed of the anchors' random choice.
+    own
+        The vehicles whose routes this search may change (default: all). It then brings in
+        only the nodes left out of ``routes`` whose nearest route middle is one of theirs, so
+        searches given the halves of ``split_close_routes`` never serve a node twice and
+        their routes join into one plan.
 
     Returns
     -------
@@ -60,12 +69,15 @@ def improve_close_routes(
     rng = random.Random(seed)
     current = [list(route) for route in routes]
     middles = [_middle(instance, v, route) for v, route in enumerate(current)]
+    mine = np.ones(instance.n_nodes, dtype=bool)
+    if own is not None:
+        mine = _nearest_is_own(instance, current, middles, own)
     while (left := deadline - clock.time()) > _MIN_STEP_S:
         served = np.zeros(instance.n_nodes, dtype=bool)
         for route in current:
             served[route] = True
-        left_out = np.flatnonzero(~served)
-        vehicles = _close_vehicles(instance, current, middles, left_out, rng)
+        left_out = np.flatnonzero(~served & mine)
+        vehicles = _close_vehicles(instance, current, middles, left_out, rng, own)
         if not vehicles:
             break
         nodes = [node for v in vehicles for node in current[v]]
@@ -81,15 +93,59 @@ def improve_close_routes(
     return current
 
 
+def split_close_routes(
+    instance: Instance, routes: Sequence[Sequence[int]]
+) -> tuple[list[int], list[int]]:
+    """The vehicles in two halves of routes close to each other, for two searches side by side
+    (``improve_close_routes``'s ``own``): ordered by how much nearer their route's middle is
+    to one of two far-apart middles than to the other, and cut in the middle of that order."""
+    middles = np.asarray(
+        [_middle(instance, v, route) for v, route in enumerate(routes)], dtype=np.int64
+    )
+    both_ways = instance.travel_s[np.ix_(middles, middles)]
+    both_ways = both_ways + both_ways.T
+    one_end = int(np.argmax(both_ways[0]))
+    other_end = int(np.argmax(both_ways[one_end]))
+    order = np.argsort(both_ways[one_end] - both_ways[other_end], kind="stable")
+    half = len(order) // 2
+    return sorted(int(v) for v in order[:half]), sorted(int(v) for v in order[half:])
+
+
+def _nearest_is_own(
+    instance: Instance,
+    routes: Sequence[Sequence[int]],
+    middles: Sequence[int],
+    own: Sequence[int],
+) -> np.ndarray:
+    """Per node, whether a search owning the vehicles ``own`` may serve it: the nodes of their
+    routes, and the left-out nodes whose nearest route middle is one of theirs."""
+    mine = np.zeros(instance.n_nodes, dtype=bool)
+    owned = np.zeros(instance.n_vehicles, dtype=bool)
+    owned[list(own)] = True
+    served = np.zeros(instance.n_nodes, dtype=bool)
+    for v, route in enumerate(routes):
+        served[route] = True
+        mine[route] = owned[v]
+    left_out = np.flatnonzero(~served)
+    if left_out.size:
+        where = np.asarray(middles, dtype=np.int64)
+        nearest = np.argmin(instance.travel_s[np.ix_(instance.node_location[left_out], where)], 1)
+        mine[left_out] = owned[nearest]
+    return mine
+
+
 def _close_vehicles(
     instance: Instance,
     routes: Sequence[Sequence[int]],
     middles: Sequence[int],
     left_out: np.ndarray,
     rng: random.Random,
+    own: Sequence[int] | None,
 ) -> list[int]:
-    """The ``LNS_ROUTES`` vehicles whose routes' middles are nearest a random anchor."""
-    used = [v for v, route in enumerate(routes) if route]
+    """The ``LNS_ROUTES`` vehicles (of ``own``, when given) whose routes' middles are nearest a
+    random anchor."""
+    candidates = list(range(len(routes))) if own is None else list(own)
+    used = [v for v in candidates if routes[v]]
     if left_out.size and (not used or rng.random() < 0.5):
         weights = instance.penalty[left_out].astype(float).tolist()
         anchor = int(instance.node_location[rng.choices(left_out.tolist(), weights)[0]])
@@ -97,9 +153,9 @@ def _close_vehicles(
         anchor = middles[rng.choice(used)]
     else:
         return []
-    where = np.asarray(middles, dtype=np.int64)
+    where = np.asarray([middles[v] for v in candidates], dtype=np.int64)
     both_ways = instance.travel_s[anchor, where] + instance.travel_s[where, anchor]
-    return [int(v) for v in np.argsort(both_ways, kind="stable")[:LNS_ROUTES]]
+    return [candidates[int(k)] for k in np.argsort(both_ways, kind="stable")[:LNS_ROUTES]]
 
 
 def _nearest_left_out(

@@ -13,9 +13,9 @@ second process may be started (a daemonic process), the two take turns, each wit
 time. On a short budget (``ALONE_BELOW_S``) a day only VROOM can seed is searched by this
 process alone, VROOM on both cores: there a second process costs more than it gains. On a day
 so large that both VROOM-led racers would run VROOM's fastest level for the same routes, VROOM
-runs once, here, on both cores, and two different searches go on from its routes side by
-side: OR-Tools' guided local search here (``vroom-once-then-guided``), VROOM again on close
-routes (``solver.lns``) in the side process (``vroom-once-then-lns``).
+runs once, here, on both cores, then again on close routes (``solver.lns``), half the routes
+here and half in the side process, and OR-Tools searches on from the joined halves
+(``vroom-once-then-lns``).
 Nothing here builds a model or searches itself.
 
 Each race is logged at INFO on this module's logger (``solver.portfolio``) as it ends, with
@@ -33,9 +33,11 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from functools import partial
+from typing import TypeVar
 
 from solver.cost import route_cost
 from solver.instance import Instance
+from solver.lns import improve_close_routes, split_close_routes
 from solver.params import (
     ALONE_BELOW_S,
     ALONE_VROOM_THREADS,
@@ -64,6 +66,7 @@ from solver.strategies import (
     Strategy,
     first_routes,
     one_vroom_routes,
+    polish_from,
     run_strategy,
     search_from,
 )
@@ -71,6 +74,8 @@ from solver.strategies import (
 __all__ = ["Race", "race", "solve", "strategies_for"]
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 def solve(
@@ -249,8 +254,8 @@ def race(
     reproducible, half the work). A day only VROOM can seed, on a budget below
     ``ALONE_BELOW_S``, has one search only, here: VROOM's full search then OR-Tools, for the
     whole budget. When its two racers would both run VROOM's fastest level (a large day),
-    VROOM runs once on both cores, and two searches go on from its routes: OR-Tools' guided
-    local search here, VROOM on close routes (``solver.lns``) in the side process. With
+    VROOM runs once on both cores, then again on close routes, half of them in each process,
+    and OR-Tools searches on from the joined halves. With
     ``params.reproducible`` the searches count work worth the seeding time, and the deadline
     only caps them.
 
@@ -311,7 +316,7 @@ def race(
         threads = min(ALONE_VROOM_THREADS, _cores())
         seeds.extend(_guarded(full, instance, deadline, params.seed, None, report, threads))
     elif _vroom_would_run_twice(here, instance, params, seeding_s):
-        seeds.extend(_one_vroom_two_searches(instance, params, deadline, report))
+        seeds.extend(_one_vroom_halves(instance, params, deadline, report))
     else:
         seeds.extend(_side_by_side(here, side, instance, params, deadline, seeding_s, report))
     if not seeds:
@@ -360,7 +365,7 @@ def _side_by_side(
         else:
             future = pool.submit(run_strategy, side, instance, deadline, params.seed + 1, work_s)
             seeds.extend(_guarded(here, instance, deadline, params.seed, work_s, report))
-            seeds.extend(_side_seed(future, side, deadline))
+            seeds.extend(_from_side(future, side, deadline))
     return seeds
 
 
@@ -376,42 +381,53 @@ def _vroom_would_run_twice(
     return vroom_seconds(1, instance.n_nodes, instance.n_vehicles) > seeding_s
 
 
-def _one_vroom_two_searches(
+def _one_vroom_halves(
     instance: Instance, params: SolveParams, deadline: float, report: Report | None
 ) -> list[Seed]:
-    """The seeds of the ``vroom-once`` searches: VROOM once, here, on the cores the race has
-    (``one_vroom_routes``), then OR-Tools from its routes until ``deadline`` twice, side by
-    side: guided local search here, VROOM on close routes then OR-Tools in a spawned process.
-    Where no second process may be started, guided local search alone."""
+    """The seed of ``vroom-once-then-lns`` on both cores: VROOM once, here, on the cores the
+    race has (``one_vroom_routes``); then VROOM again on close routes (``solver.lns``), the
+    routes in two halves (``split_close_routes``), one searched here and one in a spawned
+    process, until OR-Tools' turn (``polish_from``); the halves joined, and OR-Tools' search
+    from them until ``deadline`` (``search_from``). Where no second process may be started,
+    every route is searched here; when the side's half fails or is late, its routes stay as
+    VROOM left them."""
     threads = min(ALONE_VROOM_THREADS, _cores())
-    guided, lns = Strategy.VROOM_ONCE_THEN_GUIDED, Strategy.VROOM_ONCE_THEN_LNS
+    strategy = Strategy.VROOM_ONCE_THEN_LNS
     with _SideProcess() as pool:
         if pool is None:
-            return _guarded(guided, instance, deadline, params.seed, None, report, threads)
+            return _guarded(strategy, instance, deadline, params.seed, None, report, threads)
         pool.submit(int)  # the side process starts while VROOM runs
         try:
             routes = one_vroom_routes(instance, deadline, threads, report)
         except Exception as error:  # OR-Tools searches on without a seed
-            logger.warning("seeding search %s gave no routes: %r", guided, error)
+            logger.warning("seeding search %s gave no routes: %r", strategy, error)
             return []
-        future = pool.submit(search_from, lns, instance, routes, deadline, params.seed + 1)
-        seeds: list[Seed] = []
+        until = polish_from(instance, deadline)
+        here, side = split_close_routes(instance, routes)
+        future = pool.submit(improve_close_routes, instance, routes, until, params.seed + 1, side)
+        joined = [list(route) for route in routes]
         try:
-            seeds.append(search_from(guided, instance, routes, deadline, params.seed, None, report))
-        except Exception as error:  # the side's seed may still come
-            logger.warning("seeding search %s gave no routes: %r", guided, error)
-        seeds.extend(_side_seed(future, lns, deadline))
-    return seeds
+            joined = improve_close_routes(instance, routes, until, params.seed, here)
+        except Exception as error:  # the side's half may still come
+            logger.warning("seeding search %s failed on its half: %r", strategy, error)
+        for theirs in _from_side(future, strategy, until):
+            for v in side:
+                joined[v] = list(theirs[v])
+    try:
+        return [search_from(strategy, instance, joined, deadline, params.seed, None, report)]
+    except Exception as error:  # OR-Tools searches on without a seed
+        logger.warning("seeding search %s gave no routes: %r", strategy, error)
+        return []
 
 
-def _side_seed(future: Future[Seed], strategy: Strategy, deadline: float) -> list[Seed]:
-    """The side process's seed as a one-item list, waited for until ``SEED_GRACE_S`` past the
-    seeding ``deadline``; no item when its search failed or is still running (it is
-    cancelled: only its seed is lost)."""
+def _from_side(future: Future[T], strategy: Strategy, deadline: float) -> list[T]:
+    """What the side process's search gave, as a one-item list, waited for until
+    ``SEED_GRACE_S`` past the seeding ``deadline``; no item when its search failed or is
+    still running (it is cancelled: only its answer is lost)."""
     wait_s = max(0.0, deadline - clock.time()) + SEED_GRACE_S
     try:
         return [future.result(timeout=wait_s)]
-    except Exception as error:  # a failed side search only loses its seed
+    except Exception as error:  # a failed side search only loses its answer
         logger.warning("seeding search %s gave no routes: %r", strategy, error)
         future.cancel()
         return []

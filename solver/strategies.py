@@ -1,4 +1,4 @@
-"""The seeding searches: six ways of finding routes for an ``Instance`` by a deadline.
+"""The seeding searches: five ways of finding routes for an ``Instance`` by a deadline.
 
 Each ``Strategy`` has one name, used in code and in the logs:
 
@@ -10,13 +10,13 @@ Each ``Strategy`` has one name, used in code and in the logs:
   from its routes for the rest.
 - ``vroom-full-then-ortools``: VROOM at the level that fits the whole time, what VROOM alone
   would run, keeping only what timing its routes in OR-Tools takes.
-- ``vroom-once-then-guided`` and ``vroom-once-then-lns``: the two searches of one VROOM run
-  (``one_vroom_routes``: on every core given, at the level that fits
-  ``VROOM_SHARE_BEFORE_ORTOOLS`` of the time): OR-Tools' guided local search from its routes,
-  or VROOM again on close routes (``solver.lns``) and OR-Tools' for the last
-  ``MIN_POLISH_S``: two different searches from the same start.
+- ``vroom-once-then-lns``: one VROOM run (``one_vroom_routes``: on every core given, at the
+  level that fits ``VROOM_SHARE_BEFORE_ORTOOLS`` of the time), then VROOM again on close
+  routes (``solver.lns``) until OR-Tools' turn (``polish_from``), then OR-Tools' search from
+  those routes. On a large day the portfolio runs the close-routes search on both cores,
+  each on half the routes.
 
-The four VROOM-then-OR-Tools searches end in OR-Tools' own model and return their routes timed
+The three VROOM-then-OR-Tools searches end in OR-Tools' own model and return their routes timed
 there (``Seed.timed``) when the routes hold in it. ``run_strategy`` runs one of them; it is
 module-level so that a spawned process can run it. Which two race, and how, is
 ``solver.portfolio``'s business; the OR-Tools search itself is ``solver.search``.
@@ -61,6 +61,7 @@ __all__ = [
     "Strategy",
     "first_routes",
     "one_vroom_routes",
+    "polish_from",
     "run_strategy",
     "search_from",
 ]
@@ -80,7 +81,6 @@ class Strategy(StrEnum):
     VROOM_THEN_PYVRP = "vroom-then-pyvrp"
     VROOM_SHORT_THEN_ORTOOLS = "vroom-short-then-ortools"
     VROOM_FULL_THEN_ORTOOLS = "vroom-full-then-ortools"
-    VROOM_ONCE_THEN_GUIDED = "vroom-once-then-guided"
     VROOM_ONCE_THEN_LNS = "vroom-once-then-lns"
 
     @property
@@ -93,7 +93,6 @@ class Strategy(StrEnum):
 _METAHEURISTIC = {
     Strategy.VROOM_SHORT_THEN_ORTOOLS: "guided_local_search",
     Strategy.VROOM_FULL_THEN_ORTOOLS: "guided_local_search",
-    Strategy.VROOM_ONCE_THEN_GUIDED: "guided_local_search",
     Strategy.VROOM_ONCE_THEN_LNS: "guided_local_search",
 }
 
@@ -153,7 +152,7 @@ def run_strategy(
         return Seed(strategy, routes)
     if strategy is Strategy.VROOM_THEN_PYVRP:
         return Seed(strategy, _vroom_then_pyvrp(instance, deadline, seed, work_s, report))
-    if strategy in (Strategy.VROOM_ONCE_THEN_GUIDED, Strategy.VROOM_ONCE_THEN_LNS):
+    if strategy is Strategy.VROOM_ONCE_THEN_LNS:
         routes = one_vroom_routes(instance, deadline, threads, report)
         return search_from(strategy, instance, routes, deadline, seed, report=report)
     return _vroom_then_ortools(strategy, instance, deadline, seed, work_s, report, threads)
@@ -261,7 +260,7 @@ def search_from(
     """
     reserve_s = max(MIN_TIMING_S, TIMING_S_PER_NODE * instance.n_nodes)
     if strategy is Strategy.VROOM_ONCE_THEN_LNS and work_s is None:
-        routes = improve_close_routes(instance, routes, deadline - reserve_s - MIN_POLISH_S, seed)
+        routes = improve_close_routes(instance, routes, polish_from(instance, deadline), seed)
     left = deadline - clock.time()
     if left >= reserve_s + MIN_POLISH_S:
         params = SolveParams(
@@ -292,6 +291,13 @@ def search_from(
     except SolverError as error:  # the caller's OR-Tools search gets the last word
         logger.warning("VROOM's routes do not hold as they are: %s", error)
         return Seed(strategy, routes)
+
+
+def polish_from(instance: Instance, deadline: float) -> float:
+    """When ``vroom-once-then-lns`` hands its routes to OR-Tools: before ``deadline`` by what
+    timing them takes (``TIMING_S_PER_NODE`` per node, at least ``MIN_TIMING_S``) and
+    ``MIN_POLISH_S`` of search."""
+    return deadline - max(MIN_TIMING_S, TIMING_S_PER_NODE * instance.n_nodes) - MIN_POLISH_S
 
 
 def first_routes(pieces: Sequence[Instance], budget_s: float, threads: int) -> list[Routes] | None:

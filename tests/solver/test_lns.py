@@ -8,10 +8,11 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from solver import Instance, Vehicle
 from solver.cost import route_cost
-from solver.lns import improve_close_routes
+from solver.lns import improve_close_routes, split_close_routes
 from solver.seeders import installed_seeders, vroom_routes
-from tests.solver.instances import assert_routes_fit, grid_instance
+from tests.solver.instances import HOUR, assert_routes_fit, grid_instance
 
 needs_vroom = pytest.mark.skipif(
     "vroom" not in installed_seeders(), reason="VROOM is an engine dependency"
@@ -53,3 +54,58 @@ def test_the_search_never_makes_routes_dearer() -> None:
     routes = improve_close_routes(instance, start, time.time() + 1.0, seed=2)
     assert_routes_fit(instance, routes)
     assert route_cost(instance, routes) <= route_cost(instance, start)
+
+
+def two_towns(n_per_town: int = 20, vehicles_per_town: int = 3) -> Instance:
+    """Two towns 3 hours apart, each with its own technicians (who start and end at home in
+    their town) and more visits than they can serve in a 6-hour shift."""
+    rng = np.random.default_rng(5)
+    homes = np.array([[0, 0], [180, 0]])
+    points = np.vstack(
+        [homes, *(rng.integers(0, 30, size=(n_per_town, 2)) + home for home in homes)]
+    )
+    travel = np.rint(np.hypot(*(points[:, None, :] - points[None, :, :]).transpose(2, 0, 1)) * 60)
+    n = 2 * n_per_town
+    vehicles = tuple(
+        Vehicle(town, town, 0, 6 * HOUR, capacity=(n,))
+        for town in (0, 1)
+        for _ in range(vehicles_per_town)
+    )
+    return Instance(
+        travel_s=travel.astype(np.int64),
+        distance_m=travel.astype(np.int64),
+        node_location=np.arange(2, n + 2, dtype=np.int64),
+        service_s=np.full(n, 3600, dtype=np.int64),
+        window_s=np.tile([0, 6 * HOUR], (n, 1)).astype(np.int64),
+        demand=np.ones((n, 1), dtype=np.int64),
+        penalty=np.full(n, 10**6, dtype=np.int64),
+        vehicles=vehicles,
+    )
+
+
+def test_the_routes_split_into_two_halves_of_close_routes() -> None:
+    instance = two_towns()
+    # Each technician with two visits of their own town.
+    routes = [[2 * v, 2 * v + 1] for v in range(3)] + [[20 + 2 * v, 21 + 2 * v] for v in range(3)]
+    one, other = split_close_routes(instance, routes)
+    assert sorted([one, other]) == [[0, 1, 2], [3, 4, 5]]
+
+
+@needs_vroom
+def test_two_searches_on_the_halves_join_into_one_plan_no_dearer() -> None:
+    instance = two_towns()
+    start = vroom_routes(instance, 0.2, level=0)
+    start = [route[:2] for route in start]  # room left for the searches to fill
+    one, other = split_close_routes(instance, start)
+    deadline = time.time() + 1.0
+    mine = improve_close_routes(instance, start, deadline, seed=1, own=one)
+    theirs = improve_close_routes(instance, start, deadline, seed=2, own=other)
+    # Each search changed only its own routes and brought in only the visits near them.
+    assert all(mine[v] == start[v] for v in other)
+    assert all(theirs[v] == start[v] for v in one)
+    joined = [mine[v] if v in one else theirs[v] for v in range(instance.n_vehicles)]
+    assert_routes_fit(instance, joined)
+    assert route_cost(instance, joined) < route_cost(instance, start)
+    assert route_cost(instance, joined) <= min(
+        route_cost(instance, mine), route_cost(instance, theirs)
+    )

@@ -1,4 +1,4 @@
-"""The six seeding searches, each run on its own: the routes each finds and how it ends."""
+"""The five seeding searches, each run on its own: the routes each finds and how it ends."""
 
 from __future__ import annotations
 
@@ -23,13 +23,11 @@ def test_each_strategy_has_one_distinct_name() -> None:
         "vroom-then-pyvrp",
         "vroom-short-then-ortools",
         "vroom-full-then-ortools",
-        "vroom-once-then-guided",
         "vroom-once-then-lns",
     ]
     assert [s for s in Strategy if s.ends_in_ortools] == [
         Strategy.VROOM_SHORT_THEN_ORTOOLS,
         Strategy.VROOM_FULL_THEN_ORTOOLS,
-        Strategy.VROOM_ONCE_THEN_GUIDED,
         Strategy.VROOM_ONCE_THEN_LNS,
     ]
 
