@@ -11,12 +11,11 @@ OR-Tools, its timed solution is the answer as it is. So the answer is never wors
 cheaper seed. A seeding search that fails or runs past its grace only loses its seed; where no
 second process may be started (a daemonic process), the two take turns, each with half the
 time. On a short budget (``ALONE_BELOW_S``) a day only VROOM can seed is searched by this
-process alone, VROOM on both cores: there a second process costs more than it gains. On a day
-so large that both VROOM-led racers would run VROOM's fastest level for the same routes, VROOM
-runs once, here, on both cores, then again on close routes (``solver.lns``), half the routes
-here and half in the side process, and OR-Tools searches on from the joined halves
-(``vroom-once-then-lns``).
-Nothing here builds a model or searches itself.
+process alone, VROOM on both cores: there a second process costs more than it gains. On a
+longer budget such a day does not race two VROOM-led searches but splits one
+(``vroom-once-then-lns``): VROOM runs once, here, on both cores, then again on close routes
+(``solver.lns``), half the routes here and half in the side process, and OR-Tools searches on
+from the joined halves. Nothing here builds a model or searches itself.
 
 Each race is logged at INFO on this module's logger (``solver.portfolio``) as it ends, with
 ``extra`` fields ``seed_costs`` (a list of ``(strategy, cost)``, one per seed produced) and
@@ -199,7 +198,8 @@ def strategies_for(instance: Instance, params: SolveParams) -> tuple[Strategy, S
     When only VROOM counts (breaks), both searches start from VROOM (OR-Tools does far worse
     from its own first solution on such days) and end in OR-Tools: ``vroom-short-then-ortools``
     here, so that this process has a first plan to hand out at about half the budget, and
-    ``vroom-full-then-ortools`` in the side process.
+    ``vroom-full-then-ortools`` in the side process; only a reproducible run races these two
+    (``race`` otherwise runs ``vroom-once-then-lns`` on both cores).
 
     Parameters
     ----------
@@ -253,11 +253,10 @@ def race(
     started, the side's search runs first, then this process's, each with half the time (or,
     reproducible, half the work). A day only VROOM can seed, on a budget below
     ``ALONE_BELOW_S``, has one search only, here: VROOM's full search then OR-Tools, for the
-    whole budget. When its two racers would both run VROOM's fastest level (a large day),
-    VROOM runs once on both cores, then again on close routes, half of them in each process,
-    and OR-Tools searches on from the joined halves. With
-    ``params.reproducible`` the searches count work worth the seeding time, and the deadline
-    only caps them.
+    whole budget; on a longer budget, VROOM runs once on both cores, then again on close
+    routes, half of them in each process, and OR-Tools searches on from the joined halves
+    (one seed, ``vroom-once-then-lns``). With ``params.reproducible`` the two racers run, and
+    the searches count work worth the seeding time, the deadline only capping them.
 
     Parameters
     ----------
@@ -315,7 +314,10 @@ def race(
         full = Strategy.VROOM_FULL_THEN_ORTOOLS
         threads = min(ALONE_VROOM_THREADS, _cores())
         seeds.extend(_guarded(full, instance, deadline, params.seed, None, report, threads))
-    elif _vroom_would_run_twice(here, instance, params, seeding_s):
+    elif here is Strategy.VROOM_SHORT_THEN_ORTOOLS and not params.reproducible:
+        # One VROOM run, then VROOM again on close routes on both cores: at 800 visits and
+        # 30 s, 0.2-0.5 % more than the two VROOM-led racers (better on 15 days of 15), at
+        # 250 and 10 s +0.1 % (rural +0.3 %, city and dayset level).
         seeds.extend(_one_vroom_halves(instance, params, deadline, report))
     else:
         seeds.extend(_side_by_side(here, side, instance, params, deadline, seeding_s, report))
@@ -363,22 +365,10 @@ def _side_by_side(
             seeds.extend(_guarded(side, instance, half, params.seed + 1, half_work))
             seeds.extend(_guarded(here, instance, deadline, params.seed, half_work, report))
         else:
-            future = pool.submit(run_strategy, side, instance, deadline, params.seed + 1, work_s)
+            future = _submit(pool, run_strategy, side, instance, deadline, params.seed + 1, work_s)
             seeds.extend(_guarded(here, instance, deadline, params.seed, work_s, report))
             seeds.extend(_from_side(future, side, deadline))
     return seeds
-
-
-def _vroom_would_run_twice(
-    here: Strategy, instance: Instance, params: SolveParams, seeding_s: float
-) -> bool:
-    """Whether the two VROOM-led racers of a day only VROOM can seed would both run VROOM at
-    its fastest level, on one thread each, for the same routes: when its next level is not
-    expected to end within the seeding time on one thread (large days). A reproducible run
-    keeps its two searches."""
-    if here is not Strategy.VROOM_SHORT_THEN_ORTOOLS or params.reproducible:
-        return False
-    return vroom_seconds(1, instance.n_nodes, instance.n_vehicles) > seeding_s
 
 
 def _one_vroom_halves(
@@ -396,7 +386,7 @@ def _one_vroom_halves(
     with _SideProcess() as pool:
         if pool is None:
             return _guarded(strategy, instance, deadline, params.seed, None, report, threads)
-        pool.submit(int)  # the side process starts while VROOM runs
+        _submit(pool, int)  # the side process starts while VROOM runs
         try:
             routes = one_vroom_routes(instance, deadline, threads, report)
         except Exception as error:  # OR-Tools searches on without a seed
@@ -404,7 +394,7 @@ def _one_vroom_halves(
             return []
         until = polish_from(instance, deadline)
         here, side = split_close_routes(instance, routes)
-        future = pool.submit(improve_close_routes, instance, routes, until, params.seed + 1, side)
+        future = _submit(pool, improve_close_routes, instance, routes, until, params.seed + 1, side)
         joined = [list(route) for route in routes]
         try:
             joined = improve_close_routes(instance, routes, until, params.seed, here)
@@ -418,6 +408,18 @@ def _one_vroom_halves(
     except Exception as error:  # OR-Tools searches on without a seed
         logger.warning("seeding search %s gave no routes: %r", strategy, error)
         return []
+
+
+def _submit(pool: ProcessPoolExecutor, fn: Callable[..., T], *args: object) -> Future[T]:
+    """``fn(*args)`` submitted to the side process; a pool that can no longer take work (its
+    process died, say at start) gives a failed future instead of raising, so the search here
+    goes on and only the side's answer is lost (``_from_side``)."""
+    try:
+        return pool.submit(fn, *args)
+    except Exception as error:  # BrokenProcessPool, or a pool already shut down
+        failed: Future[T] = Future()
+        failed.set_exception(error)
+        return failed
 
 
 def _from_side(future: Future[T], strategy: Strategy, deadline: float) -> list[T]:

@@ -13,8 +13,8 @@ Each ``Strategy`` has one name, used in code and in the logs:
 - ``vroom-once-then-lns``: one VROOM run (``one_vroom_routes``: on every core given, at the
   level that fits ``VROOM_SHARE_BEFORE_ORTOOLS`` of the time), then VROOM again on close
   routes (``solver.lns``) until OR-Tools' turn (``polish_from``), then OR-Tools' search from
-  those routes. On a large day the portfolio runs the close-routes search on both cores,
-  each on half the routes.
+  those routes. Where it races (not reproducible, not alone), the portfolio runs the
+  close-routes search on both cores, each on half the routes.
 
 The three VROOM-then-OR-Tools searches end in OR-Tools' own model and return their routes timed
 there (``Seed.timed``) when the routes hold in it. ``run_strategy`` runs one of them; it is

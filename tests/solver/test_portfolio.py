@@ -9,6 +9,7 @@ import multiprocessing
 import sys
 from collections.abc import Callable
 from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 import numpy as np
@@ -305,22 +306,6 @@ def test_without_a_second_process_the_searches_take_turns(
     assert solution.dropped == ()
 
 
-@needs_both
-def test_with_breaks_two_vroom_led_searches_race_and_the_cheaper_is_the_answer(
-    race_log: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # As on a day big enough that VROOM's most thorough level takes a good part of the budget.
-    monkeypatch.setattr("solver.portfolio.ALONE_WHEN_VROOM_TOP_WITHIN", 0.0)
-    instance = grid_instance(25, 4, breaks=True, preferences=True)
-    solution = solve(instance, SolveParams(time_limit_s=ALONE_BELOW_S + 0.5))
-    ((seed_costs, chosen),) = races(race_log)
-    costs = dict(seed_costs)
-    assert sorted(costs) == ["vroom-full-then-ortools", "vroom-short-then-ortools"]
-    # Both end in OR-Tools' own model: the cheaper one's timed solution is the answer as it is.
-    assert solution.objective == costs[chosen] == min(costs.values())
-    assert solution.dropped == ()
-
-
 def vroom_threads_on_eight_cores(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """On a machine of eight cores, the threads of each VROOM run in this process, one item a
     run."""
@@ -335,19 +320,19 @@ def vroom_threads_on_eight_cores(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return threads
 
 
-def only_vroom_level_0_fits(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """As on a large day: VROOM's level 1 on one thread would not end within the seeding time,
-    so both VROOM-led racers would run its fastest level for the same routes. Returns the
-    threads of each VROOM run in this process, one item a run."""
-    monkeypatch.setattr("solver.portfolio.vroom_seconds", lambda *args, **kwargs: 1e9)
+def not_alone(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """As on a day big enough that VROOM's most thorough level takes a good part of the
+    budget: no search alone. Returns the threads of each VROOM run in this process (on eight
+    cores), one item a run."""
+    monkeypatch.setattr("solver.portfolio.ALONE_WHEN_VROOM_TOP_WITHIN", 0.0)
     return vroom_threads_on_eight_cores(monkeypatch)
 
 
 @needs_both
-def test_with_breaks_vroom_runs_once_on_both_cores_when_the_racers_would_repeat_it(
+def test_with_breaks_vroom_runs_once_on_both_cores_then_again_on_each_half_of_the_routes(
     race_log: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    threads = only_vroom_level_0_fits(monkeypatch)
+    threads = not_alone(monkeypatch)
     instance = grid_instance(25, 4, breaks=True, preferences=True)
     solution = solve(instance, SolveParams(time_limit_s=ALONE_BELOW_S + 0.5))
     ((seed_costs, chosen),) = races(race_log)
@@ -361,7 +346,7 @@ def test_with_breaks_vroom_runs_once_on_both_cores_when_the_racers_would_repeat_
 
 
 class FailingSide:
-    """A side process whose every search fails (a crashed worker)."""
+    """A side process whose every search fails (a worker that crashed while searching)."""
 
     def __enter__(self) -> FailingSide:
         return self
@@ -375,12 +360,20 @@ class FailingSide:
         return failed
 
 
+class BrokenSide(FailingSide):
+    """A side process that died at start: its pool refuses work."""
+
+    def submit(self, fn: Callable[..., object], *args: object) -> Future[object]:
+        raise BrokenProcessPool("A child process terminated abruptly")
+
+
 @needs_both
+@pytest.mark.parametrize("side", [FailingSide, BrokenSide])
 def test_when_the_side_half_fails_the_day_is_still_planned_from_vroom_s_routes(
-    race_log: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+    side: type[FailingSide], race_log: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    only_vroom_level_0_fits(monkeypatch)
-    monkeypatch.setattr("solver.portfolio._SideProcess", FailingSide)
+    not_alone(monkeypatch)
+    monkeypatch.setattr("solver.portfolio._SideProcess", side)
     vroom_gave: list[Routes] = []
     one_vroom_routes = strategies.one_vroom_routes
 
@@ -399,11 +392,23 @@ def test_when_the_side_half_fails_the_day_is_still_planned_from_vroom_s_routes(
 
 
 @needs_both
+def test_a_side_process_dead_at_start_only_loses_its_racer(
+    race_log: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("solver.portfolio._SideProcess", BrokenSide)
+    instance = grid_instance(25, 4)  # no breaks: PyVRP here, VROOM then PyVRP in the side
+    solution = solve(instance, SolveParams(time_limit_s=2))
+    ((seed_costs, chosen),) = races(race_log)
+    assert [strategy for strategy, _ in seed_costs] == ["pyvrp-alone"] == [chosen]
+    assert solution.dropped == ()
+
+
+@needs_both
 def test_with_breaks_and_no_second_process_the_one_vroom_run_is_searched_here(
     race_log: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(multiprocessing, "current_process", Daemonic)
-    threads = only_vroom_level_0_fits(monkeypatch)
+    threads = not_alone(monkeypatch)
     instance = grid_instance(25, 4, breaks=True, preferences=True)
     solution = solve(instance, SolveParams(time_limit_s=ALONE_BELOW_S + 0.5))
     ((seed_costs, chosen),) = races(race_log)
