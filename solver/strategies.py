@@ -162,8 +162,8 @@ def one_vroom_routes(
     instance: Instance, deadline: float, threads: int, report: Report | None = None
 ) -> Routes:
     """VROOM's routes on ``threads`` threads, at the most thorough level expected to end within
-    ``VROOM_SHARE_BEFORE_ORTOOLS`` of the time left until ``deadline``: the start of both
-    ``vroom-once`` searches, the rest of the time theirs. ``report`` hears them."""
+    ``VROOM_SHARE_BEFORE_ORTOOLS`` of the time left until ``deadline``: the start of
+    ``vroom-once-then-lns``, which has the rest of the time. ``report`` hears them."""
     vroom_s = (deadline - clock.time()) * VROOM_SHARE_BEFORE_ORTOOLS
     size = {"n_vehicles": instance.n_vehicles, "threads": threads}
     level = vroom_level(instance.n_nodes, vroom_s, **size)
