@@ -219,7 +219,7 @@ def _vroom_then_ortools(
     The full search keeps, for timing VROOM's routes in OR-Tools, what ``search_from`` needs
     at least (``TIMING_S_PER_NODE`` per node, at least ``MIN_TIMING_S``).
     """
-    reserve_s = max(MIN_TIMING_S, TIMING_S_PER_NODE * instance.n_nodes)
+    reserve_s = _timing_s(instance)
     budget_s = deadline - clock.time()
     plan_s = budget_s if work_s is None else work_s
     size = {"n_vehicles": instance.n_vehicles, "threads": threads}
@@ -258,7 +258,7 @@ def search_from(
     Module-level, so that a spawned process can run it; ``work_s`` makes the search
     reproducible (it stops at its first local optimum).
     """
-    reserve_s = max(MIN_TIMING_S, TIMING_S_PER_NODE * instance.n_nodes)
+    reserve_s = _timing_s(instance)
     if strategy is Strategy.VROOM_ONCE_THEN_LNS and work_s is None:
         routes = improve_close_routes(instance, routes, polish_from(instance, deadline), seed)
     left = deadline - clock.time()
@@ -297,7 +297,13 @@ def polish_from(instance: Instance, deadline: float) -> float:
     """When ``vroom-once-then-lns`` hands its routes to OR-Tools: before ``deadline`` by what
     timing them takes (``TIMING_S_PER_NODE`` per node, at least ``MIN_TIMING_S``) and
     ``MIN_POLISH_S`` of search."""
-    return deadline - max(MIN_TIMING_S, TIMING_S_PER_NODE * instance.n_nodes) - MIN_POLISH_S
+    return deadline - _timing_s(instance) - MIN_POLISH_S
+
+
+def _timing_s(instance: Instance) -> float:
+    """What a VROOM-then-OR-Tools search keeps for timing routes in OR-Tools:
+    ``TIMING_S_PER_NODE`` per node, at least ``MIN_TIMING_S``."""
+    return max(MIN_TIMING_S, TIMING_S_PER_NODE * instance.n_nodes)
 
 
 def first_routes(pieces: Sequence[Instance], budget_s: float, threads: int) -> list[Routes] | None:
