@@ -16,9 +16,11 @@ from dispatch.contract.sheets import MAX_COLUMNS
 from tests.api.conftest import Service
 from tests.dispatch.test_sheets import PATHOLOGICAL_CSV, TECHNICIANS_CSV, VISITS_CSV
 
-#: How long ``/healthz`` may take while an upload is parsed: it answers in milliseconds when
-#: the event loop is free, and waited seconds behind csv.Sniffer.
-PROMPT_S = 1.0
+#: How long ``/healthz`` (or a refusal) may take while uploads are parsed: it answers in
+#: milliseconds when the event loop is free and waited 11 s behind csv.Sniffer on one such
+#: sheet. The bound sits far from both: on a loaded CI machine with PostgreSQL a free loop
+#: has answered in 1.06 s.
+PROMPT_S = 3.0
 
 
 def _post_sheets(service: Service, visits: bytes) -> httpx2.Response:
