@@ -15,7 +15,7 @@ from dispatch.errors import TravelTimeError
 from dispatch.model import LatLon, Problem, Site
 from dispatch.travel.base import Matrices, TravelTimeProvider
 from dispatch.travel.explicit import ExplicitProvider
-from dispatch.travel.geodesic import GeodesicProvider, haversine_km
+from dispatch.travel.geodesic import GeodesicProvider, ellipsoidal_km, haversine_km
 from dispatch.travel.osrm import OsrmProvider, Roads, SnapError
 from dispatch.units import m_as_km, s_to_minutes
 
@@ -32,6 +32,7 @@ __all__ = [
     "Roads",
     "SnapError",
     "TravelTimeProvider",
+    "ellipsoidal_km",
     "haversine_km",
     "needs_roads",
     "pair_lookup",

@@ -13,9 +13,11 @@ from typing import Any
 
 import numpy as np
 import pytest
+from geopy.distance import geodesic
 
 from dispatch.contract.validate import parse_problem
 from dispatch.model import TechnicianId, UnassignedCode
+from dispatch.planning import eligibility
 from dispatch.planning.compile import build_sites
 from dispatch.planning.eligibility import (
     RADIUS_RECHECK_SHARE,
@@ -194,16 +196,14 @@ def geodesic_day(points: list[tuple[float, float]]) -> dict[str, Any]:
     }
 
 
-def test_a_pair_near_the_limit_is_measured_again_on_the_ellipsoid() -> None:
-    assert RADIUS_RECHECK_SHARE == 0.01  # within 1 km of a 100 km radius
+def test_the_radius_is_measured_on_the_ellipsoid() -> None:
     # East along the equator: 99.95 km on the sphere (inside), a * dlon = 100.06 km on WGS84.
     dlon = 99.95 / SPHERE_KM
     assert A_KM * dlon == pytest.approx(100.062, abs=1e-3)
     # North along the meridian: 100.05 km on the sphere (outside), 99.49 km on WGS84.
     dlat = 100.05 / SPHERE_KM
     assert A_KM * (1 - E2) * dlat == pytest.approx(99.491, abs=1e-3)
-    # Farther from the limit than 1 %: 98.5 km east, haversine alone decides (inside).
-    clear = 98.5 / SPHERE_KM
+    clear = 98.5 / A_KM  # 98.5 km east: inside however measured
     east, north, well_inside = screen(
         geodesic_day(
             [(0.0, math.degrees(dlon)), (math.degrees(dlat), 0.0), (0.0, math.degrees(clear))]
@@ -216,6 +216,30 @@ def test_a_pair_near_the_limit_is_measured_again_on_the_ellipsoid() -> None:
     )
     assert north.allowed == (0,)
     assert well_inside.allowed == (0,)
+
+
+def test_only_a_pair_within_metres_of_the_limit_is_measured_again_exactly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert RADIUS_RECHECK_SHARE == 1e-4  # within 10 m of a 100 km radius
+    measured: list[tuple[tuple[float, float], tuple[float, float]]] = []
+
+    def counted(one: tuple[float, float], other: tuple[float, float]) -> geodesic:
+        measured.append((one, other))
+        return geodesic(one, other)
+
+    monkeypatch.setattr(eligibility, "geodesic", counted)
+    # North-east from the base, exactly 100.005 km (outside by 5 m) and 99.995 km (inside by
+    # 5 m) on WGS84; 100.02 and 99.98 km, 20 m from the limit, need no second measure.
+    points = [
+        (end.latitude, end.longitude)
+        for km in (100.005, 99.995, 100.02, 99.98)
+        for end in [geodesic(kilometers=km).destination((0.0, 0.0), bearing=45.0)]
+    ]
+    just_out, just_in, out, inside = screen(geodesic_day(points))
+    assert len(measured) == 2
+    assert left_out(just_out)[0] == left_out(out)[0] == UnassignedCode.RADIUS
+    assert just_in.allowed == inside.allowed == (0,)
 
 
 def test_a_pinned_visit_is_screened_against_its_technician_only() -> None:

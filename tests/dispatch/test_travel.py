@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pytest
+from geopy.distance import geodesic
 
 from dispatch.contract.validate import parse_problem
 from dispatch.errors import TravelTimeError
@@ -15,6 +16,7 @@ from dispatch.travel import (
     ExplicitProvider,
     GeodesicProvider,
     Matrices,
+    ellipsoidal_km,
     haversine_km,
     pair_lookup,
 )
@@ -22,6 +24,30 @@ from tests.conftest import line_day
 
 CHANGAN = LatLon(22.816, 113.806)
 HUMEN = LatLon(22.814, 113.673)
+
+
+@pytest.mark.parametrize("latitude", [-70.0, -35.0, 0.0, 23.0, 48.0, 65.0, 84.0])
+def test_ellipsoidal_km_agrees_with_the_exact_geodesic(latitude: float) -> None:
+    rng = np.random.default_rng(int(latitude) + 100)
+    starts = np.column_stack(
+        [rng.uniform(latitude - 3, latitude + 3, 300), rng.uniform(-180, 180, 300)]
+    )
+    metres = rng.uniform(1.0, 1_500_000.0, 300)
+    ends = np.array(
+        [
+            (end.latitude, end.longitude)
+            for start, bearing, length in zip(starts, rng.uniform(0, 360, 300), metres, strict=True)
+            for end in [geodesic(meters=length).destination(tuple(start), bearing=bearing)]
+        ]
+    )
+    km = np.array(
+        [
+            ellipsoidal_km(start[None, :], end[None, :])[0, 0]
+            for start, end in zip(starts, ends, strict=True)
+        ]
+    )
+    assert (np.abs(km * 1000 - metres) <= 1.5e-6 * metres).all()
+    assert ellipsoidal_km(starts[:1], starts[:1])[0, 0] == 0.0
 
 
 def test_haversine_matches_a_known_distance() -> None:
