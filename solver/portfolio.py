@@ -337,11 +337,9 @@ def race(
     if on_progress is not None:
         placed = sum(len(route) for route in raced.best.routes)
         routes = tuple(tuple(route) for route in raced.best.routes) if snapshots else None
-        on_progress(
-            Progress(
-                clock.monotonic() - started, min(raced.costs), placed, instance.n_nodes, routes
-            )
-        )
+        timed = raced.best.timed if snapshots else None
+        elapsed_s = clock.monotonic() - started
+        on_progress(Progress(elapsed_s, min(raced.costs), placed, instance.n_nodes, routes, timed))
     return raced
 
 

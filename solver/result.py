@@ -21,7 +21,9 @@ class Progress:
     the caller asked for snapshots, at the first report of a search and then at most every
     ``SNAPSHOT_INTERVAL_S`` (``None`` otherwise). Routes from OR-Tools' own search hold in the
     model; a seeding search's routes (``solver.portfolio.race``) may, rarely, not:
-    ``solver.search.schedule`` says so.
+    ``solver.search.schedule`` says so. ``timed`` is those routes timed by the model, when the
+    search has them so (the race's chosen seed, timed by its search), sparing a listener the
+    timing (0.3-0.4 s at 800 visits).
     """
 
     elapsed_s: float
@@ -29,6 +31,7 @@ class Progress:
     placed: int | None
     total: int
     routes: tuple[tuple[int, ...], ...] | None = None
+    timed: Solution | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -231,7 +231,9 @@ def _vroom_then_ortools(
         level = min(max(0, top - 1), vroom_level(instance.n_nodes, plan_s * share, **size))
         vroom_s = budget_s * share
     routes = vroom_routes(instance, vroom_s, level=level, threads=threads)
-    if report is not None:
+    if report is not None and _searches_from_routes(instance, deadline):
+        # Otherwise they are only timed, and the race reports them so: a listener's draft
+        # of them need not time them again while the budget runs out.
         _tell_routes(report, instance, routes)
     return search_from(strategy, instance, routes, deadline, seed, work_s, report)
 
@@ -258,11 +260,10 @@ def search_from(
     Module-level, so that a spawned process can run it; ``work_s`` makes the search
     reproducible (it stops at its first local optimum).
     """
-    reserve_s = _timing_s(instance)
     if strategy is Strategy.VROOM_ONCE_THEN_LNS and work_s is None:
         routes = improve_close_routes(instance, routes, polish_from(instance, deadline), seed)
     left = deadline - clock.time()
-    if left >= reserve_s + MIN_POLISH_S:
+    if _searches_from_routes(instance, deadline):
         params = SolveParams(
             time_limit_s=left,
             seed=seed,
@@ -291,6 +292,12 @@ def search_from(
     except SolverError as error:  # the caller's OR-Tools search gets the last word
         logger.warning("VROOM's routes do not hold as they are: %s", error)
         return Seed(strategy, routes)
+
+
+def _searches_from_routes(instance: Instance, deadline: float) -> bool:
+    """Whether OR-Tools searches from routes in ``search_from`` (rather than only timing them):
+    when timing them and ``MIN_POLISH_S`` are left before ``deadline``."""
+    return deadline - clock.time() >= _timing_s(instance) + MIN_POLISH_S
 
 
 def polish_from(instance: Instance, deadline: float) -> float:

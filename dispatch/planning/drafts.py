@@ -124,7 +124,7 @@ class Drafts:
         if progress.routes is None:  # only snapshots are kept; for the type checker
             return None
         try:
-            timed = schedule(self._instance, progress.routes)
+            timed = progress.timed or schedule(self._instance, progress.routes)
         except SolverError as error:
             logger.debug("a snapshot's routes do not hold as they are (%s): no draft", error)
             return None

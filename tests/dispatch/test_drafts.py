@@ -170,3 +170,25 @@ def test_a_snapshot_that_does_not_hold_gives_no_draft_and_drafting_goes_on(
         drafting.hear(_snapshot(((0, 2, 1),), 0.2))
         _wait_for(lambda: bool(drafts))
     assert drafts == [0.2]
+
+
+def test_a_snapshot_timed_by_the_search_is_drafted_without_timing_it_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    instance = _line_instance()
+    timed = schedule(instance, [[0, 1, 2]])
+
+    def untimed(*args: object) -> Solution:
+        raise AssertionError("timed again")
+
+    monkeypatch.setattr(drafts_module, "schedule", untimed)
+    finished: list[Solution] = []
+
+    def finish(solution: Solution) -> Plan:
+        finished.append(solution)
+        return _empty_plan(solution)
+
+    with Drafts(instance, finish, lambda plan: None) as drafting:
+        drafting.hear(Progress(0.4, timed.objective, 3, 3, ((0, 1, 2),), timed))
+    assert [solution.routes for solution in finished] == [timed.routes]
+    assert finished[0].elapsed_s == 0.4

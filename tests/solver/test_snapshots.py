@@ -88,6 +88,7 @@ def test_the_race_reports_its_chosen_seed_with_its_routes(breaks: bool) -> None:
     assert chosen.routes == tuple(tuple(route) for route in raced.best.routes)
     assert chosen.best_cost == min(raced.costs)
     assert (raced.best.timed is not None) == breaks  # VROOM's routes end in OR-Tools
+    assert chosen.timed is raced.best.timed  # a listener need not time them again
     assert_routes_fit(instance, raced.best.routes)
 
 
