@@ -41,7 +41,6 @@ def improve_close_routes(
     deadline: float,
     seed: int,
     own: Sequence[int] | None = None,
-    stall_s: float | None = None,
 ) -> Routes:
     """``routes`` improved by re-solving close routes with VROOM until ``deadline``.
 
@@ -61,9 +60,6 @@ def improve_close_routes(
         only the nodes left out of ``routes`` whose nearest route middle is one of theirs, so
         searches given the halves of ``split_close_routes`` never serve a node twice and
         their routes join into one plan.
-    stall_s
-        Stop once no step has made the routes cheaper for this long (default: go on until
-        ``deadline``).
 
     Returns
     -------
@@ -76,10 +72,7 @@ def improve_close_routes(
     mine = np.ones(instance.n_nodes, dtype=bool)
     if own is not None:
         mine = _nearest_is_own(instance, current, middles, own)
-    last_gain = clock.time()
     while (left := deadline - clock.time()) > _MIN_STEP_S:
-        if stall_s is not None and clock.time() - last_gain > stall_s:
-            break
         served = np.zeros(instance.n_nodes, dtype=bool)
         for route in current:
             served[route] = True
@@ -94,7 +87,6 @@ def improve_close_routes(
         before = [[index[node] for node in current[v]] for v in vehicles]
         after = vroom_routes(piece, min(left, LNS_STEP_S), level=LNS_VROOM_LEVEL)
         if route_cost(piece, after) < route_cost(piece, before):
-            last_gain = clock.time()
             for v, route in zip(vehicles, after, strict=True):
                 current[v] = [nodes[k] for k in route]
                 middles[v] = _middle(instance, v, current[v])

@@ -9,9 +9,7 @@ Each ``Strategy`` has one name, used in code and in the logs:
   (and at most the one that fits ``VROOM_SHARE_BEFORE_ORTOOLS`` of it), then OR-Tools' search
   from its routes for the rest.
 - ``vroom-full-then-ortools``: VROOM at the level that fits the whole time, what VROOM alone
-  would run, keeping only what timing its routes in OR-Tools takes; when VROOM ends sooner
-  (small days), VROOM again on close routes (``solver.lns``) until no step has paid for as
-  long as OR-Tools' search waits before it stops (``stall_s``), then OR-Tools' search.
+  would run, keeping only what timing its routes in OR-Tools takes.
 - ``vroom-once-then-lns``: one VROOM run (``one_vroom_routes``: on every core given, at the
   level that fits ``VROOM_SHARE_BEFORE_ORTOOLS`` of the time), then VROOM again on close
   routes (``solver.lns``) until OR-Tools' turn (``polish_from``), then OR-Tools' search from
@@ -44,7 +42,6 @@ from solver.params import (
     VROOM_SHARE_BEFORE_ORTOOLS,
     VROOM_SHARE_BEFORE_PYVRP,
     SolveParams,
-    stall_s,
 )
 from solver.result import Solution
 from solver.search import schedule, search
@@ -254,8 +251,7 @@ def search_from(
     search from them (by the strategy's metaheuristic) until ``deadline``, and its answer
     when it is no worse than the routes; otherwise the routes timed as they are (or, when they
     do not hold, left to the caller's search). ``vroom-once-then-lns`` first improves the
-    routes by VROOM on close routes (``solver.lns``) for all but the time OR-Tools needs;
-    ``vroom-full-then-ortools`` too, but only while its steps pay (``stall_s``).
+    routes by VROOM on close routes (``solver.lns``) for all but the time OR-Tools needs.
 
     OR-Tools searches only if timing the routes (``TIMING_S_PER_NODE`` per node, at least
     ``MIN_TIMING_S``) and ``MIN_POLISH_S`` are left: restoring the routes costs about as much
@@ -266,12 +262,6 @@ def search_from(
     """
     if strategy is Strategy.VROOM_ONCE_THEN_LNS and work_s is None:
         routes = improve_close_routes(instance, routes, polish_from(instance, deadline), seed)
-    elif strategy is Strategy.VROOM_FULL_THEN_ORTOOLS and work_s is None:
-        # VROOM ended before its time (small days): at 60 visits +0.1-0.4 % of
-        # priority-weighted visits, answered 0.3-1.1 s later; rural 800 at 2 s +0.5 %.
-        stall = stall_s(SolveParams(time_limit_s=deadline - clock.time()), instance.n_nodes)
-        until = polish_from(instance, deadline)
-        routes = improve_close_routes(instance, routes, until, seed, stall_s=stall)
     left = deadline - clock.time()
     if _searches_from_routes(instance, deadline):
         params = SolveParams(

@@ -56,17 +56,6 @@ def test_the_search_never_makes_routes_dearer() -> None:
     assert route_cost(instance, routes) <= route_cost(instance, start)
 
 
-@needs_vroom
-def test_a_search_told_to_stop_when_stalled_ends_long_before_its_deadline() -> None:
-    # Twelve visits, all served by VROOM at its most thorough: no step finds a cheaper piece.
-    instance = grid_instance(12, 2, seed=4)
-    start = vroom_routes(instance, 1.0, level=5)
-    started = time.time()
-    routes = improve_close_routes(instance, start, started + 30.0, seed=1, stall_s=0.3)
-    assert time.time() - started < 10.0  # 0.3 s after its last gain, not 30 s
-    assert route_cost(instance, routes) <= route_cost(instance, start)
-
-
 def two_towns(n_per_town: int = 20, vehicles_per_town: int = 3) -> Instance:
     """Two towns 3 hours apart, each with its own technicians (who start and end at home in
     their town) and more visits than they can serve in a 6-hour shift."""

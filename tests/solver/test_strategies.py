@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
 import pytest
 
 from solver.cost import route_cost
-from solver.lns import improve_close_routes
-from solver.params import MIN_STALL_S, SolveParams, stall_s
-from solver.seeders import Routes, installed_seeders
+from solver.seeders import installed_seeders
 from solver.strategies import Strategy, run_strategy
 from tests.solver.instances import assert_routes_fit, grid_instance
 
@@ -76,26 +73,3 @@ def test_counting_work_gives_the_same_routes_whatever_the_clock_says(strategy: S
     instance = grid_instance(25, 4, breaks=strategy.ends_in_ortools)
     runs = [run_strategy(strategy, instance, time.time() + 30, 3, work_s=0.5) for _ in range(2)]
     assert runs[0].routes == runs[1].routes
-
-
-@needs_both
-def test_vroom_s_full_search_ending_early_goes_on_with_close_routes_until_they_stop_paying(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    import solver.strategies
-
-    stalls: list[float | None] = []
-
-    def heard_close_routes(*args: Any, **kwargs: Any) -> Routes:
-        stalls.append(kwargs.get("stall_s"))
-        return improve_close_routes(*args, **kwargs)
-
-    monkeypatch.setattr(solver.strategies, "improve_close_routes", heard_close_routes)
-    instance = grid_instance(25, 4, breaks=True, preferences=True)
-    started = time.time()
-    seed = run_strategy(Strategy.VROOM_FULL_THEN_ORTOOLS, instance, started + 20.0, seed=1)
-    # VROOM ends in well under a second on 25 visits; the close routes stop once stalled (a
-    # quarter of a second here), not at OR-Tools' turn 19 s later.
-    assert stalls == [stall_s(SolveParams(time_limit_s=20.0), instance.n_nodes)] == [MIN_STALL_S]
-    assert time.time() - started < 10.0
-    assert seed.timed is not None and seed.timed.dropped == ()
