@@ -42,13 +42,10 @@ def haversine_km(
     -------
     ``(n, m)`` array of kilometres.
     """
-    lat1, lon1 = np.radians(origins[:, 0])[:, None], np.radians(origins[:, 1])[:, None]
-    lat2, lon2 = np.radians(destinations[:, 0])[None, :], np.radians(destinations[:, 1])[None, :]
-    half = (
-        np.sin((lat2 - lat1) / 2) ** 2
-        + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    lat1, lat2 = np.radians(origins[:, 0])[:, None], np.radians(destinations[:, 0])[None, :]
+    result: NDArray[np.float64] = EARTH_RADIUS_KM * _central_angle(
+        lat1, lat2, _lon_gaps(origins, destinations)
     )
-    result: NDArray[np.float64] = 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(half, 0, 1)))
     return result
 
 
@@ -72,9 +69,7 @@ def ellipsoidal_km(
     shrink = 1 - WGS84_F
     beta1 = np.arctan(shrink * np.tan(np.radians(origins[:, 0])))[:, None]
     beta2 = np.arctan(shrink * np.tan(np.radians(destinations[:, 0])))[None, :]
-    dlon = np.radians(destinations[:, 1])[None, :] - np.radians(origins[:, 1])[:, None]
-    half = np.sin((beta2 - beta1) / 2) ** 2 + np.cos(beta1) * np.cos(beta2) * np.sin(dlon / 2) ** 2
-    sigma = 2 * np.arcsin(np.sqrt(np.clip(half, 0, 1)))
+    sigma = _central_angle(beta1, beta2, _lon_gaps(origins, destinations))
     p, q = (beta1 + beta2) / 2, (beta2 - beta1) / 2
     with np.errstate(divide="ignore", invalid="ignore"):
         x = (sigma - np.sin(sigma)) * np.sin(p) ** 2 * np.cos(q) ** 2 / np.cos(sigma / 2) ** 2
@@ -82,6 +77,26 @@ def ellipsoidal_km(
     correction = np.where(sigma > 0, x + y, 0.0)
     result: NDArray[np.float64] = WGS84_A_KM * (sigma - WGS84_F / 2 * correction)
     return result
+
+
+def _lon_gaps(
+    origins: NDArray[np.float64], destinations: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """``(n, m)`` radians of longitude from each origin to each destination."""
+    gaps: NDArray[np.float64] = (
+        np.radians(destinations[:, 1])[None, :] - np.radians(origins[:, 1])[:, None]
+    )
+    return gaps
+
+
+def _central_angle(
+    lat1: NDArray[np.float64], lat2: NDArray[np.float64], dlon: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """The great-circle angle (radians) between latitudes ``lat1`` (a column) and ``lat2`` (a
+    row) ``dlon`` apart, by the haversine formula."""
+    half = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin(dlon / 2) ** 2
+    angle: NDArray[np.float64] = 2 * np.arcsin(np.sqrt(np.clip(half, 0, 1)))
+    return angle
 
 
 class GeodesicProvider:
