@@ -189,8 +189,17 @@ class Instance:
 
     def restricted(self, nodes: Sequence[int], vehicles: Sequence[int]) -> Instance:
         """The instance of ``nodes`` and ``vehicles`` only, numbered in the given order (a
-        part of a bigger instance solved on its own: one day of a horizon)."""
+        part of a bigger instance solved on its own: one day of a horizon).
+
+        A node that prefers a vehicle group none of ``vehicles`` belongs to prefers none in the
+        part: nobody there can honour it, so it would only make serving the node dearer on
+        every vehicle alike, and OR-Tools 9.15 then refused every plan of some parts, even
+        the one that serves nobody (nodes at one fixed time preferring absent groups).
+        """
         picked = np.asarray(nodes, dtype=np.int64)
+        groups = self.groups[np.asarray(vehicles, dtype=np.int64)]
+        preferred = self.preferred[picked] if self.preferred.size else self.preferred
+        preferred = np.where(np.isin(preferred, groups), preferred, -1)
         new_index = {old: new for new, old in enumerate(vehicles)}
         allowed = (
             tuple(
@@ -212,12 +221,12 @@ class Instance:
             penalty=self.penalty[picked],
             vehicles=tuple(self.vehicles[v] for v in vehicles),
             allowed=allowed,
-            preferred=self.preferred[picked] if self.preferred.size else self.preferred,
+            preferred=preferred,
             preference_cost=cost[picked] if cost.ndim else self.preference_cost,
             soft_window_s=self.soft_window_s[picked]
             if self.soft_window_s.size
             else self.soft_window_s,
-            vehicle_group=self.groups[np.asarray(vehicles, dtype=np.int64)],
+            vehicle_group=groups,
             gaps_s=tuple(self.gaps_s[i] for i in nodes) if self.gaps_s else (),
             busy_target_s=self.busy_target_s[np.asarray(vehicles, dtype=np.int64)]
             if self.busy_target_s.size

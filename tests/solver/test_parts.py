@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
+import numpy as np
+
 from solver import Instance, SolveParams, Vehicle, solve
 from solver.cost import route_cost
 from solver.parts import Part, parts, solve_in_parts
@@ -24,6 +26,29 @@ def _instance() -> Instance:
     positions, allowed = _two_regions()
     vehicles = tuple(Vehicle(0, 0, 0, 20 * HOUR) for _ in range(3))
     return line_instance(positions, vehicles=vehicles, allowed=allowed, service=600)
+
+
+def test_a_part_without_the_technicians_its_visits_prefer_is_still_planned() -> None:
+    # Three visits at one fixed time, two preferring vehicle 0, in a part of vehicles 1 and 2:
+    # while they still preferred vehicle 0 there, OR-Tools refused every plan of the part,
+    # even the one serving nobody, and the day ended in an error (a property test's day).
+    whole = Instance(
+        travel_s=np.array([[0, 1020], [1020, 0]]),
+        distance_m=np.array([[0, 10200], [10200, 0]]),
+        node_location=np.ones(3, dtype=np.int64),
+        service_s=np.full(3, 900),
+        window_s=np.full((3, 2), 7 * HOUR),
+        demand=np.zeros((3, 0), dtype=np.int64),
+        penalty=np.full(3, 10**6),
+        vehicles=tuple(Vehicle(0, 0, 6 * HOUR, 10 * HOUR) for _ in range(3)),
+        preferred=np.array([0, 0, 1]),
+        preference_cost=1800,
+    )
+    part = whole.restricted([0, 1, 2], [1, 2])
+    assert part.preferred.tolist() == [-1, -1, 1]
+    solution = solve(part, SolveParams(time_limit_s=0.5, metaheuristic="greedy_descent"))
+    assert_routes_fit(part, [list(route.nodes) for route in solution.routes])
+    assert len(solution.dropped) == 1  # two vehicles, three visits at one time
 
 
 def test_parts_follow_eligibility_and_leave_out_nodes_allowed_nowhere() -> None:
