@@ -80,8 +80,8 @@ class Instance:
     vehicles
         The fleet.
     preferred
-        ``(N,)`` a vehicle group the node prefers, or -1; serving it with a vehicle of another
-        group costs ``preference_cost`` (one figure for all nodes, or one per node).
+        ``(N,)`` a vehicle group of the fleet the node prefers, or -1; serving it with a vehicle
+        of another group costs ``preference_cost`` (one figure for all nodes, or one per node).
     vehicle_group
         ``(V,)`` the group of each vehicle (a person who drives on several days is one group
         of several vehicles); empty means each vehicle is its own group, numbered as itself.
@@ -299,6 +299,11 @@ class Instance:
             problems.append("preference_cost must be one figure or one per node")
         if self.vehicle_group.size and self.vehicle_group.shape != (self.n_vehicles,):
             problems.append("vehicle_group must have one entry per vehicle")
+        elif self.preferred.shape == (n,):
+            # OR-Tools finds no plan at all, not even serving nobody, for some such instances.
+            absent = set(self.preferred.tolist()) - set(self.groups.tolist()) - {-1}
+            if absent:
+                problems.append(f"preferred names groups no vehicle is in: {sorted(absent)}")
         if self.busy_target_s.size and self.busy_target_s.shape != (self.n_vehicles,):
             problems.append("busy_target_s must have one entry per vehicle")
         if self.gaps_s and len(self.gaps_s) != n:

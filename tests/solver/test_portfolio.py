@@ -217,6 +217,13 @@ def test_inconsistent_instance_is_refused() -> None:
         solve(broken, QUICK)
 
 
+def test_a_preference_for_a_group_outside_the_fleet_is_refused() -> None:
+    instance = line_instance([100, 200])  # one vehicle, its own group 0
+    absent = dataclasses.replace(instance, preferred=np.array([-1, 1]), preference_cost=60)
+    with pytest.raises(InstanceError, match=r"preferred names groups no vehicle is in: \[1\]"):
+        solve(absent, QUICK)
+
+
 def test_an_unknown_strategy_is_refused_before_any_seeding(
     race_log: pytest.LogCaptureFixture,
 ) -> None:
