@@ -301,6 +301,9 @@ class Policy:
     appointment_start: AppointmentStart = "at_time"
     service_radius_km: float = 100.0
     time_limit_s: float = 10.0
+    #: The search stops once its best has not improved for this share of ``time_limit_s`` (or
+    #: sooner on a small day); ``0``: it always uses the whole limit.
+    stall_share: float = 0.2
     urgent_response: timedelta = timedelta(minutes=120)
     preferred_technician_bonus: timedelta = timedelta(minutes=30)
     travel: TravelSettings = TravelSettings()

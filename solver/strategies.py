@@ -119,6 +119,7 @@ def run_strategy(
     work_s: float | None = None,
     report: Report | None = None,
     threads: int = 1,
+    stall_s: float | None = None,
 ) -> Seed:
     """Run the seeding search ``strategy`` on ``instance`` until the wall-clock ``deadline``.
 
@@ -140,6 +141,9 @@ def run_strategy(
     threads
         VROOM's threads in the VROOM-then-OR-Tools searches (default 1: beside a search in
         another process); its level is the one that ends in time on that many.
+    stall_s
+        When given, PyVRP stops sooner once its best has not improved for this many seconds
+        (``Seeder.routes``); default ``None``.
 
     Returns
     -------
@@ -148,10 +152,11 @@ def run_strategy(
     """
     if strategy is Strategy.PYVRP_ALONE:
         on_best = None if report is None else (lambda cost: report(cost, None, None))
-        routes = seeder_named("pyvrp").routes(instance, deadline, seed, work_s, on_best)
+        routes = seeder_named("pyvrp").routes(instance, deadline, seed, work_s, on_best, stall_s)
         return Seed(strategy, routes)
     if strategy is Strategy.VROOM_THEN_PYVRP:
-        return Seed(strategy, _vroom_then_pyvrp(instance, deadline, seed, work_s, report))
+        routes = _vroom_then_pyvrp(instance, deadline, seed, work_s, report, stall_s)
+        return Seed(strategy, routes)
     if strategy is Strategy.VROOM_ONCE_THEN_LNS:
         routes = one_vroom_routes(instance, deadline, threads, report)
         return search_from(strategy, instance, routes, deadline, seed, report=report)
@@ -184,8 +189,10 @@ def _vroom_then_pyvrp(
     seed: int,
     work_s: float | None,
     report: Report | None,
+    stall_s: float | None = None,
 ) -> Routes:
-    """VROOM's routes, improved by PyVRP from them for what is left until ``deadline``.
+    """VROOM's routes, improved by PyVRP from them for what is left until ``deadline`` (or
+    until PyVRP stalls for ``stall_s``).
 
     With ``work_s`` (reproducible), VROOM runs to its own end (the deadline its cap) at the
     level that fits ``VROOM_SHARE_BEFORE_PYVRP`` of the work, and PyVRP for the work of the
@@ -201,7 +208,7 @@ def _vroom_then_pyvrp(
     if work_s is not None:
         return pyvrp_routes(instance, left, seed, routes, work_s * (1 - share), on_best)
     if left > MIN_PYVRP_AFTER_VROOM_S:
-        return pyvrp_routes(instance, left, seed, start=routes, on_best=on_best)
+        return pyvrp_routes(instance, left, seed, start=routes, on_best=on_best, stall_s=stall_s)
     return routes
 
 

@@ -322,6 +322,14 @@ class PolicyIn(_Strict):
     )
     service_radius_km: Number = Field(default=_POLICY.service_radius_km, gt=0, le=20_050)
     time_limit_s: Number = Field(default=_POLICY.time_limit_s, gt=0, le=3600)
+    stall_share: Number = Field(
+        default=_POLICY.stall_share,
+        ge=0,
+        le=1,
+        description="The search stops once its best plan has not improved for this share of "
+        "`time_limit_s` (sooner on a small day: 8 ms per visit, at least 0.25 s); `0` always "
+        "uses the whole limit.",
+    )
     urgent_response_min: Number = Field(
         default=as_minutes(_POLICY.urgent_response), gt=0, le=24 * 60
     )

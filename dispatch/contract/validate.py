@@ -436,6 +436,7 @@ def build_policy(wire: PolicyIn, errors: list[FieldError]) -> Policy:
         appointment_start=wire.appointment_start,
         service_radius_km=wire.service_radius_km,
         time_limit_s=wire.time_limit_s,
+        stall_share=wire.stall_share,
         urgent_response=minutes_to_duration(wire.urgent_response_min),
         preferred_technician_bonus=minutes_to_duration(wire.preferred_technician_min),
         travel=TravelSettings(

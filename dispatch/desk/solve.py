@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -24,7 +24,7 @@ from dispatch.contract.schema import PlanOut
 from dispatch.contract.serialize import plan_document
 from dispatch.model import Plan, Problem
 from dispatch.persistence import new_id
-from dispatch.planning import Progress, SolveParams, plan_day
+from dispatch.planning import Progress, SolveParams, plan_day, policy_params
 from dispatch.planning.day import join_regions, plan_region
 from dispatch.planning.regions import Region
 from dispatch.travel import PointRef, Roads, TravelTimeProvider, pair_lookup, provider_for
@@ -60,10 +60,10 @@ class SolvedDay:
 def solve_params(problem: Problem, time_limit_s: float | None, seed: int | None) -> SolveParams:
     """The search for ``problem``: its policy's time limit unless given; reproducible with a
     seed (the search counts work, and the time limit is only a cap)."""
-    limit = time_limit_s if time_limit_s is not None else problem.policy.time_limit_s
+    params = policy_params(problem.policy, time_limit_s)
     if seed is None:
-        return SolveParams(time_limit_s=limit)
-    return SolveParams(time_limit_s=limit, seed=seed, reproducible=True)
+        return params
+    return replace(params, seed=seed, reproducible=True)
 
 
 def solve_day(

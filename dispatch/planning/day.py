@@ -19,6 +19,7 @@ from dispatch.planning.decode import decode
 from dispatch.planning.drafts import Drafts
 from dispatch.planning.kpi import compute_kpis
 from dispatch.planning.lines import with_road_lines
+from dispatch.planning.params import policy_params
 from dispatch.planning.promise import with_promises
 from dispatch.planning.regions import Region, regions
 from dispatch.travel import TravelTimeProvider, provider_for
@@ -99,7 +100,7 @@ def _plan_whole(
     provider = provider or provider_for(problem)
     instance, id_map = compile_problem(problem, provider)
     params = within_budget(
-        params or SolveParams(time_limit_s=problem.policy.time_limit_s),
+        params or policy_params(problem.policy),
         spent_s=clock.monotonic() - started,
         visits=len(problem.visits),
     )
@@ -131,7 +132,7 @@ def _plan_by_region(
     and joined into one plan of the whole day. Drafts are the regions planned so far joined
     with the current one's draft."""
     started = clock.monotonic()
-    params = params or SolveParams(time_limit_s=problem.policy.time_limit_s)
+    params = params or policy_params(problem.policy)
     done: list[Plan] = []
     placed = 0
     for k, region in enumerate(found):

@@ -36,6 +36,7 @@ from dispatch.planning.compile import compile_problem
 from dispatch.planning.day import within_budget
 from dispatch.planning.decode import decode
 from dispatch.planning.lines import with_road_lines
+from dispatch.planning.params import policy_params
 from dispatch.planning.promise import with_promises
 from dispatch.travel import TravelTimeProvider, provider_for
 from dispatch.units import iso
@@ -89,7 +90,7 @@ def plan_week(
     provider = provider or provider_for(problem)
     instance, id_map = compile_problem(problem, provider, due=horizon.promised, balance=True)
     params = within_budget(
-        params or SolveParams(time_limit_s=horizon.policy.time_limit_s),
+        params or policy_params(horizon.policy),
         spent_s=clock.monotonic() - started,
         visits=len(problem.visits),
     )

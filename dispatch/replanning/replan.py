@@ -76,7 +76,7 @@ from dispatch.model import (
     Visit,
     VisitId,
 )
-from dispatch.planning import SolveParams, search_from
+from dispatch.planning import SolveParams, policy_params, search_from
 from dispatch.planning.compile import IdMap, Keep, compile_problem
 from dispatch.planning.decode import decode
 from dispatch.planning.kpi import compute_kpis
@@ -515,7 +515,7 @@ def _solve_rest(
             )
             if way is not None:
                 initial[v].append(way)
-    params = params or SolveParams(time_limit_s=policy.replan_time_limit_s)
+    params = params or policy_params(policy, policy.replan_time_limit_s)
     solution = search_from(instance, params, initial)
     return decode(solution, id_map), id_map
 

@@ -52,6 +52,7 @@ class Seeder(Protocol):
         seed: int,
         work_s: float | None = None,
         on_best: Callable[[int], None] | None = None,
+        stall_s: float | None = None,
     ) -> Routes:
         """The library's routes for ``instance`` from nothing, found by ``deadline``.
 
@@ -69,6 +70,10 @@ class Seeder(Protocol):
         on_best
             Hears the cost of each better solution as the library finds it, for the libraries
             that tell (default none).
+        stall_s
+            When given, the libraries that search until told to stop stop once their best has
+            not improved for this many seconds (``solver.params.stall_s``); the others end by
+            themselves. Default ``None``: only ``deadline`` or ``work_s`` stops them.
 
         Returns
         -------

@@ -56,10 +56,11 @@ class PyVRPSeeder:
         seed: int,
         work_s: float | None = None,
         on_best: Callable[[int], None] | None = None,
+        stall_s: float | None = None,
     ) -> Routes:
         """``pyvrp_routes`` until the wall-clock ``deadline`` (see ``Seeder.routes``)."""
         budget = deadline - clock.time()
-        return pyvrp_routes(instance, budget, seed, work_s=work_s, on_best=on_best)
+        return pyvrp_routes(instance, budget, seed, work_s=work_s, on_best=on_best, stall_s=stall_s)
 
 
 #: The PyVRP seeder.
@@ -78,6 +79,7 @@ def pyvrp_routes(
     start: Sequence[Sequence[int]] | None = None,
     work_s: float | None = None,
     on_best: Callable[[int], None] | None = None,
+    stall_s: float | None = None,
 ) -> Routes:
     """Routes PyVRP finds for ``instance`` in ``time_limit_s``, one node list per vehicle.
 
@@ -98,6 +100,10 @@ def pyvrp_routes(
     on_best
         Hears the cost of each better feasible solution as PyVRP finds it (its routes are read
         only at the end); default none.
+    stall_s
+        When given, PyVRP also stops once its best has not improved for this many seconds
+        (``solver.params.stall_s``), as OR-Tools' search does: a small day is answered when
+        it is solved, not at the end of its budget. Default ``None``: the limits above alone.
 
     Returns
     -------
@@ -196,6 +202,8 @@ def pyvrp_routes(
     stop: StoppingCriterion = MaxRuntime(max(0.0, time_limit_s))
     if work_s is not None:
         stop = MultipleCriteria([MaxIterations(pyvrp_iterations(n, work_s)), stop])
+    if stall_s is not None:
+        stop = MultipleCriteria([_Stalled(stall_s), stop])
     if on_best is not None:
         stop = _ReportingStop(stop, on_best)
     result = pyvrp.solve(
@@ -234,6 +242,23 @@ def _forbidden_patterns(instance: Instance) -> tuple[list[frozenset[int]], list[
             patterns.append(key)
         of_vehicle.append(patterns.index(key))
     return patterns, of_vehicle
+
+
+class _Stalled:
+    """A PyVRP stopping criterion: true once a feasible best has not improved for ``stall_s``
+    seconds (while the best is infeasible, PyVRP searches on)."""
+
+    def __init__(self, stall_s: float) -> None:
+        self._stall_s = stall_s
+        self._best: float = math.inf
+        self._improved = clock.monotonic()
+
+    def __call__(self, best_cost: float) -> bool:
+        now = clock.monotonic()
+        if best_cost < self._best:
+            self._best, self._improved = best_cost, now
+            return False
+        return self._best < math.inf and now - self._improved >= self._stall_s
 
 
 class _ReportingStop:

@@ -73,11 +73,13 @@ class VroomSeeder:
         seed: int,
         work_s: float | None = None,
         on_best: Callable[[int], None] | None = None,
+        stall_s: float | None = None,
     ) -> Routes:
         """``vroom_routes`` until about ``deadline`` (see ``Seeder.routes``).
 
-        VROOM takes no seed and tells nothing before it ends, so ``seed`` and ``on_best`` are
-        not used; with ``work_s`` its level is the one expected to end in that much time.
+        VROOM takes no seed, tells nothing before it ends and ends by itself, so ``seed``,
+        ``on_best`` and ``stall_s`` are not used; with ``work_s`` its level is the one
+        expected to end in that much time.
         """
         return vroom_routes(instance, deadline - clock.time(), work_s)
 

@@ -77,7 +77,8 @@ def test_a_replan_does_not_wait_for_a_long_solve(database_url: str) -> None:
     with start_service(database_url, in_threads=False, workers=1) as client:
         service = Service(client, database_url, key)
         plan_id = service.solved_plan()
-        problem_id = service.post_problem()
+        # A search told to use its whole budget (``stall_share`` 0): a small day stops sooner.
+        problem_id = service.post_problem(line_day(policy={"time_limit_s": 1, "stall_share": 0}))
         body = {"problem_id": problem_id, "time_limit_s": 30}
         long_job = client.post("/v1/plans", json=body, headers=service.auth).json()
         while (

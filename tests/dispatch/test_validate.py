@@ -13,8 +13,9 @@ from dispatch.contract.schema import EventBatchIn, PolicyIn, ProblemIn
 from dispatch.contract.validate import MAX_JSON_DEPTH, load_json, parse_problem
 from dispatch.errors import InputError
 from dispatch.model import Plan, Policy, Priority, Problem
-from dispatch.planning import SolveParams, plan_day
+from dispatch.planning import SolveParams, plan_day, policy_params
 from dispatch.replanning.events import parse_events
+from solver.params import STALL_SHARE
 from tests.conftest import line_day
 
 
@@ -346,6 +347,24 @@ def test_types_are_strict(change: Any, expected: str) -> None:
     day = line_day()
     change(day)
     assert errors_of(day) == [expected]
+
+
+@pytest.mark.parametrize("share", [-0.1, 1.5])
+def test_a_stall_share_outside_0_to_1_is_refused_by_name(share: float) -> None:
+    day = line_day()
+    day["policy"]["stall_share"] = share
+    [error] = errors_of(day)
+    assert error.startswith("policy.stall_share: Input should be")
+
+
+def test_the_policy_s_stall_share_reaches_the_search() -> None:
+    day = line_day()
+    assert parse_problem(day).policy.stall_share == STALL_SHARE  # the solver's own default
+    day["policy"].update(time_limit_s=4, stall_share=0)
+    params = policy_params(parse_problem(day).policy)
+    assert (params.time_limit_s, params.stall_share) == (4, 0)
+    replan = policy_params(parse_problem(day).policy, 1.5)
+    assert (replan.time_limit_s, replan.stall_share) == (1.5, 0)
 
 
 def test_integers_pass_as_numbers(day: dict[str, Any]) -> None:

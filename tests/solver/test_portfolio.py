@@ -68,6 +68,7 @@ class CrashingSeeder:
         seed: int,
         work_s: float | None = None,
         on_best: Callable[[int], None] | None = None,
+        stall_s: float | None = None,
     ) -> Routes:
         raise RuntimeError("seeder crashed")
 
@@ -87,6 +88,7 @@ class LeaveAllOutSeeder:
         seed: int,
         work_s: float | None = None,
         on_best: Callable[[int], None] | None = None,
+        stall_s: float | None = None,
     ) -> Routes:
         return [[] for _ in instance.vehicles]
 

@@ -93,6 +93,17 @@ def test_each_seeder_finds_routes_for_every_node_by_its_deadline(seeder: Seeder)
 
 
 @needs_both
+def test_pyvrp_stops_once_its_best_has_stalled_not_at_its_time_limit() -> None:
+    # It searched a 30-node day for all of its 30 s; OR-Tools' search stopped on a stall.
+    instance = grid_instance(30, 4, allowed=True)
+    started = time.monotonic()
+    routes = pyvrp_routes(instance, 30.0, seed=1, stall_s=0.3)
+    assert time.monotonic() - started < 10
+    assert_routes_fit(instance, routes)
+    assert sum(map(len, routes)) == instance.n_nodes
+
+
+@needs_both
 def test_pyvrp_routes_keep_eligibility_and_every_rule() -> None:
     instance = grid_instance(30, 4, allowed=True)
     routes = pyvrp_routes(instance, 1.0, seed=1)
