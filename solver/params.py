@@ -45,6 +45,7 @@ __all__ = [
     "SolveParams",
     "check_strategies",
     "search_parameters",
+    "seeder_stall_s",
     "stall_s",
 ]
 
@@ -226,6 +227,19 @@ def stall_s(params: SolveParams, n_nodes: int) -> float | None:
         return None
     by_size = max(MIN_STALL_S, STALL_S_PER_NODE * n_nodes)
     return min(params.stall_share * params.time_limit_s, by_size)
+
+
+def seeder_stall_s(params: SolveParams) -> float | None:
+    """How long PyVRP goes on without improving its best before it stops: the whole
+    ``params.stall_share`` of the time limit, whatever the size; ``None`` as for ``stall_s``.
+
+    PyVRP improves in longer strides than OR-Tools' search: on Solomon's 100-customer days at
+    10 s, stopping it after ``stall_s`` (0.8 s) cost 2 vehicles of 423 and 0.4 % distance
+    (30 of 56 days worse).
+    """
+    if params.stall_share <= 0 or params.reproducible:
+        return None
+    return params.stall_share * params.time_limit_s
 
 
 def _metaheuristic_of(params: SolveParams) -> str:

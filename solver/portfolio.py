@@ -48,7 +48,7 @@ from solver.params import (
     SEED_GRACE_S,
     SolveParams,
     check_strategies,
-    stall_s,
+    seeder_stall_s,
 )
 from solver.parts import solve_in_parts
 from solver.result import Progress, Solution
@@ -357,7 +357,7 @@ def _side_by_side(
     where no second process may be started, one after the other, each with half the time."""
     work_s = seeding_s if params.reproducible else None
     # PyVRP, which searches until told to stop, stops on a stall as OR-Tools' search does.
-    stall = stall_s(params, instance.n_nodes)
+    stall = seeder_stall_s(params)
     seeds: list[Seed] = []
     with _SideProcess() as pool:
         if pool is None:

@@ -13,6 +13,7 @@ from solver.params import (
     STALL_SHARE,
     check_strategies,
     search_parameters,
+    seeder_stall_s,
     stall_s,
 )
 
@@ -62,3 +63,10 @@ def test_the_wait_for_one_more_improvement_grows_with_the_day_not_the_budget() -
     # Never early when told not to, nor in a reproducible run.
     assert stall_s(SolveParams(time_limit_s=10, stall_share=0), 70) is None
     assert stall_s(SolveParams(time_limit_s=10, reproducible=True), 70) is None
+
+
+def test_pyvrp_waits_the_whole_share_of_the_budget_for_one_more_improvement() -> None:
+    assert seeder_stall_s(SolveParams(time_limit_s=10)) == pytest.approx(STALL_SHARE * 10)
+    assert seeder_stall_s(SolveParams(time_limit_s=10, stall_share=0.05)) == pytest.approx(0.5)
+    assert seeder_stall_s(SolveParams(time_limit_s=10, stall_share=0)) is None
+    assert seeder_stall_s(SolveParams(time_limit_s=10, reproducible=True)) is None
