@@ -356,32 +356,24 @@ def _side_by_side(
     """The seeds of ``here`` (this process) and ``side`` (a spawned one) until ``deadline``;
     where no second process may be started, one after the other, each with half the time."""
     work_s = seeding_s if params.reproducible else None
-    # PyVRP, which searches until told to stop, stops on a stall as OR-Tools' search does.
-    stall = seeder_stall_s(params)
+    # PyVRP, which searches until told to stop, stops once it has stalled (``seeder_stall_s``).
+    stall_s = seeder_stall_s(params)
     seeds: list[Seed] = []
     with _SideProcess() as pool:
         if pool is None:
             half = deadline if work_s is not None else clock.time() + seeding_s / 2
             half_work = None if work_s is None else work_s / 2
-            seeds.extend(_guarded(side, instance, half, params.seed + 1, half_work, stall=stall))
             seeds.extend(
-                _guarded(here, instance, deadline, params.seed, half_work, report, stall=stall)
+                _guarded(side, instance, half, params.seed + 1, half_work, stall_s=stall_s)
+            )
+            seeds.extend(
+                _guarded(here, instance, deadline, params.seed, half_work, report, stall_s=stall_s)
             )
         else:
-            future = _submit(
-                pool,
-                run_strategy,
-                side,
-                instance,
-                deadline,
-                params.seed + 1,
-                work_s,
-                None,
-                1,
-                stall,
-            )
+            side_search = partial(run_strategy, stall_s=stall_s)
+            future = _submit(pool, side_search, side, instance, deadline, params.seed + 1, work_s)
             seeds.extend(
-                _guarded(here, instance, deadline, params.seed, work_s, report, stall=stall)
+                _guarded(here, instance, deadline, params.seed, work_s, report, stall_s=stall_s)
             )
             seeds.extend(_from_side(future, side, deadline))
     return seeds
@@ -459,11 +451,11 @@ def _guarded(
     work_s: float | None,
     report: Report | None = None,
     threads: int = 1,
-    stall: float | None = None,
+    stall_s: float | None = None,
 ) -> list[Seed]:
     """The search's seed as a one-item list, or no item when it fails (it is only a seed)."""
     try:
-        return [run_strategy(strategy, instance, deadline, seed, work_s, report, threads, stall)]
+        return [run_strategy(strategy, instance, deadline, seed, work_s, report, threads, stall_s)]
     except Exception as error:  # OR-Tools searches on without this seed
         logger.warning("seeding search %s gave no routes: %r", strategy, error)
         return []
