@@ -72,7 +72,7 @@ class Seeder(Protocol):
             that tell (default none).
         stall_s
             When given, the libraries that search until told to stop stop once their best has
-            not improved for this many seconds (``solver.params.stall_s``); the others end by
+            not improved for this many seconds (``solver.params.seeder_stall_s``); the others end by
             themselves. Default ``None``: only ``deadline`` or ``work_s`` stops them.
 
         Returns

@@ -102,7 +102,7 @@ def pyvrp_routes(
         only at the end); default none.
     stall_s
         When given, PyVRP also stops once its best has not improved for this many seconds
-        (``solver.params.stall_s``), as OR-Tools' search does: a small day is answered when
+        (``solver.params.seeder_stall_s``), as OR-Tools' search does: a small day is answered when
         it is solved, not at the end of its budget. Default ``None``: the limits above alone.
 
     Returns
