@@ -41,7 +41,6 @@ from dispatch.desk.week import solve_week
 from dispatch.errors import DispatchError, FieldError, InputError, NotFoundError
 from dispatch.persistence import Store, new_id
 from dispatch.planning import Progress as SolveProgress
-from dispatch.planning import SolveParams
 from dispatch.travel import Roads
 from dispatch.travel.osrm_tools import default_cache_root, ensure_tools
 from dispatch.travel.roads import PrepareProgress, prepare
@@ -610,17 +609,12 @@ def replan(
     """Apply a batch of events to a stored plan: store the next version, print the changes and
     the customers to call."""
     with _guard():
-        params = None
-        if time_limit is not None or seed is not None:
-            params = SolveParams(
-                time_limit_s=time_limit or REPRODUCIBLE_REPLAN_CAP_S,
-                seed=seed or 0,
-                reproducible=seed is not None,
-            )
+        if time_limit is None and seed is not None:
+            time_limit = REPRODUCIBLE_REPLAN_CAP_S  # the policy's short budget would cut it
         settings = _settings(ctx)
         with _roads(settings, roads) as served, _store(settings) as store:
             document = replan_stored(
-                store, plan_id, _read_json(events), params=params, roads=served
+                store, plan_id, _read_json(events), time_limit_s=time_limit, seed=seed, roads=served
             )
         stored = document.model_dump(mode="json")
         if output is not None:

@@ -30,7 +30,7 @@ from dispatch.errors import FieldError, InputError, InternalError
 from dispatch.model import DayRef, Plan, Problem
 from dispatch.persistence import Store, StoreConflictError, new_id
 from dispatch.persistence.store import ReplannedDay
-from dispatch.planning import SolveParams
+from dispatch.planning import SolveParams, policy_params
 from dispatch.replanning.events import apply_to_problem, apply_to_problem_json, parse_events
 from dispatch.replanning.replan import replan_day
 from dispatch.travel import Roads, TravelTimeProvider, provider_for
@@ -57,6 +57,8 @@ def replan_stored(
     version: int | None = None,
     provider: TravelTimeProvider | None = None,
     params: SolveParams | None = None,
+    time_limit_s: float | None = None,
+    seed: int | None = None,
     roads: Roads | None = None,
 ) -> PlanOut:
     """Apply a batch of events to the latest version of ``plan_id`` and store the next one.
@@ -65,6 +67,10 @@ def replan_stored(
     against; when a newer one exists the batch is refused with ``StoreConflictError`` (409),
     so a concurrent batch is never lost. ``roads`` is the OSRM server this process was given,
     for a day on roads (``policy.travel.provider`` ``osrm``).
+
+    The search is the stored policy's re-plan search (``replan_time_limit_s``, ``stall_share``);
+    ``time_limit_s`` replaces its budget and a ``seed`` makes it reproducible. ``params``, when
+    given, is the whole search instead.
 
     Raises
     ------
@@ -103,7 +109,10 @@ def replan_stored(
         return given or provider_for(day, roads=roads)
 
     provider = provider_of(next_problem)
-    plan = replan_day(next_problem, previous, batch, provider=provider, params=params)
+    policy = next_problem.policy
+    limit = policy.replan_time_limit_s if time_limit_s is None else time_limit_s
+    search = params or policy_params(policy, limit, seed)
+    plan = replan_day(next_problem, previous, batch, provider=provider, params=search)
     next_raw = _release_pins(apply_to_problem_json(problem_raw, batch), plan)
     version_next = latest["version"] + 1
     moves = None

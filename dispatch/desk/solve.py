@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -60,10 +60,7 @@ class SolvedDay:
 def solve_params(problem: Problem, time_limit_s: float | None, seed: int | None) -> SolveParams:
     """The search for ``problem``: its policy's time limit unless given; reproducible with a
     seed (the search counts work, and the time limit is only a cap)."""
-    params = policy_params(problem.policy, time_limit_s)
-    if seed is None:
-        return params
-    return replace(params, seed=seed, reproducible=True)
+    return policy_params(problem.policy, time_limit_s, seed)
 
 
 def solve_day(

@@ -21,6 +21,7 @@ from dispatch.desk.replan import replan_stored
 from dispatch.errors import InputError
 from dispatch.persistence import Store, StoreConflictError
 from dispatch.planning import SolveParams, plan_day
+from dispatch.replanning.replan import replan_day
 from dispatch.verify import CheckReport, Violation, check_plan, matrix_lookup
 
 QUICK = SolveParams(time_limit_s=1, metaheuristic="greedy_descent", seeders=())
@@ -478,6 +479,37 @@ def test_every_re_planned_version_is_checked_against_the_one_it_continues(
     assert second["version"] == 2
     assert "breaks 1 rules of the contract" in caplog.text
     assert "V1 reached after its appointment" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("time_limit_s", "seed", "expected"),
+    [(None, None, (1.0, 0, False)), (2.5, None, (2.5, 0, False)), (30.0, 7, (30.0, 7, True))],
+)
+def test_a_re_plan_searches_as_its_stored_policy_says_with_the_budget_and_seed_given(
+    store: Store,
+    monkeypatch: pytest.MonkeyPatch,
+    time_limit_s: float | None,
+    seed: int | None,
+    expected: tuple[float, int, bool],
+) -> None:
+    day = make_day()
+    day["policy"]["stall_share"] = 0.05
+    planned(store, day)
+    searched: list[SolveParams] = []
+    real = replan_day
+
+    def spying(*args: Any, params: SolveParams, **kwargs: Any) -> Any:
+        searched.append(params)
+        return real(*args, params=QUICK, **kwargs)
+
+    monkeypatch.setattr(dispatch.desk.replan, "replan_day", spying)
+    events = {"at": "08:00", "events": [{"type": "delay", "technician_id": "T1", "minutes": 5}]}
+    replan_stored(store, "pl_day", events, time_limit_s=time_limit_s, seed=seed)
+    [params] = searched
+    # The budget given (else the policy's re-plan limit) and the stored policy's stall share,
+    # which `fieldroute replan --time-limit/--seed` used to drop.
+    assert (params.time_limit_s, params.seed, params.reproducible) == expected
+    assert params.stall_share == 0.05
 
 
 def test_a_day_whose_every_technician_became_unavailable_leaves_every_visit_out(
