@@ -8,7 +8,8 @@ vehicles; ``solve_in_parts`` gives each part a share of the budget by its size, 
 ``solve_one`` and joins the answers into one ``Solution`` over the whole instance's numbering.
 Parts run side by side when the machine has cores for more than one solve (each solve already
 uses two processes) and this process may start others (it is not daemonic), one after another
-otherwise.
+otherwise. A part whose worker died (killed, out of memory) is searched again in this process
+with what is left of the budget: one lost worker does not lose the day.
 
 Progress is told as the whole's: the costs and placed nodes of the parts heard so far (a part
 done counts with its answer), and, when a part's report carries routes (``Progress.routes``),
@@ -27,6 +28,7 @@ import threading
 import time as clock
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from functools import partial
 from multiprocessing.queues import SimpleQueue
@@ -119,7 +121,14 @@ def solve_in_parts(
     answers: list[Solution]
     if side_by_side > 1 and not multiprocessing.current_process().daemon:
         # Side by side, every part may take the whole budget: they share the clock.
-        answers = _side_by_side(pieces, params, solve_one, min(side_by_side, len(pieces)), whole)
+        workers = min(side_by_side, len(pieces))
+        done = _side_by_side(pieces, params, solve_one, workers, whole)
+        lost = [k for k, answer in enumerate(done) if answer is None]
+        for k in lost:  # its worker died (killed, out of memory): searched here, in turn
+            heard = None if whole is None else partial(whole.hear, k)
+            budget = _share(params, started, found, k, lost)
+            done[k] = solve_one(pieces[k], budget, heard)
+        answers = [answer for answer in done if answer is not None]
     else:
         answers = []
         quick = None if whole is None or first is None else first(pieces)
@@ -127,16 +136,23 @@ def solve_in_parts(
             whole.start(pieces, quick, snapshots)
         for k, piece in enumerate(pieces):
             heard = None if whole is None else partial(whole.hear, k)
-            # What is left of the budget, shared by size among the parts still to solve: the
-            # time a part did not use goes to the next (a search can end before its share).
-            left = params.time_limit_s - (clock.monotonic() - started)
-            later = sum(len(part.nodes) for part in found[k:])
-            budget = max(MIN_PART_S, left * len(found[k].nodes) / later)
-            answer = solve_one(piece, replace(params, time_limit_s=budget), heard)
+            budget = _share(params, started, found, k, range(len(found)))
+            answer = solve_one(piece, budget, heard)
             answers.append(answer)
             if whole is not None:
                 whole.done(k, answer)
     return _join(instance, found, answers, clock.monotonic() - started)
+
+
+def _share(
+    params: SolveParams, started: float, found: Sequence[Part], k: int, turns: Sequence[int]
+) -> SolveParams:
+    """``params`` with part ``k``'s share of what is left of the budget, shared by size among
+    the parts still to solve in ``turns`` (``k`` and those after it): the time a part did not
+    use goes to the next (a search can end before its share). Never less than ``MIN_PART_S``."""
+    left = params.time_limit_s - (clock.monotonic() - started)
+    later = sum(len(found[j].nodes) for j in turns if j >= k)
+    return replace(params, time_limit_s=max(MIN_PART_S, left * len(found[k].nodes) / later))
 
 
 class _Whole:
@@ -209,9 +225,11 @@ def _side_by_side(
     solve_one: Solver,
     workers: int,
     whole: _Whole | None,
-) -> list[Solution]:
+) -> list[Solution | None]:
     """Each piece solved in a spawned pool of ``workers``; reports, if heard, reach ``whole``
-    through a queue read by a thread of this process until every worker has stopped."""
+    through a queue read by a thread of this process until every worker has stopped. A piece
+    whose worker died (or that the broken pool never ran) has ``None``: its answer is lost, not
+    the others'."""
     context = multiprocessing.get_context("spawn")
     told: SimpleQueue[tuple[int, Progress] | None] | None = None
     listener: threading.Thread | None = None
@@ -230,7 +248,14 @@ def _side_by_side(
                 pool.submit(_solve_told, solve_one, k, piece, params)
                 for k, piece in enumerate(pieces)
             ]
-            return [future.result() for future in futures]
+            answers: list[Solution | None] = []
+            for k, future in enumerate(futures):
+                try:
+                    answers.append(future.result())
+                except BrokenProcessPool:
+                    logger.warning("the worker solving part %d of %d died", k + 1, len(pieces))
+                    answers.append(None)
+            return answers
     finally:
         # Every worker has stopped (the pool is shut down): nothing more can be told.
         if told is not None and listener is not None:

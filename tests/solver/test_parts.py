@@ -3,10 +3,14 @@ solution over the whole instance's numbering."""
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import signal
 from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
+import pytest
 
 from solver import Instance, SolveParams, Vehicle, solve
 from solver.cost import route_cost
@@ -79,6 +83,31 @@ def test_a_solve_in_parts_is_joined_into_the_whole_numbering() -> None:
     assert sorted(n for r in routes for n in r) == list(range(8))
     assert joined.dropped == (8,)
     assert [r.vehicle for r in joined.routes] == [0, 1, 2]
+
+
+def _dies_in_a_worker_on_the_east(
+    piece: Instance, params: SolveParams, on_progress: Callable[[Progress], None] | None
+) -> Solution:
+    """``solve``, except that a pool worker given the east part (its one vehicle) is killed."""
+    if piece.n_vehicles == 1 and multiprocessing.parent_process() is not None:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return solve(piece, params, on_progress=on_progress)
+
+
+def test_a_part_whose_worker_dies_side_by_side_is_searched_here(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr("solver.parts.os.cpu_count", lambda: 4)  # two solves side by side
+    instance = _instance()
+    params = SolveParams(time_limit_s=1, metaheuristic="greedy_descent", seeders=())
+    joined = solve_in_parts(instance, params, _dies_in_a_worker_on_the_east)
+    # The day is whole: the east's worker died (and broke the pool), its part searched again.
+    assert joined is not None
+    routes = [list(r.nodes) for r in joined.routes]
+    assert_routes_fit(instance, routes)
+    assert sorted(n for r in routes for n in r) == list(range(8))
+    assert joined.dropped == (8,)
+    assert "the worker solving part" in caplog.text and "died" in caplog.text
 
 
 def test_solve_splits_regions_by_itself_and_its_objective_is_the_whole_instances() -> None:
