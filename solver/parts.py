@@ -14,7 +14,10 @@ with what is left of the budget: one lost worker does not lose the day.
 Progress is told as the whole's: the costs and placed nodes of the parts heard so far (a part
 done counts with its answer), and, when a part's report carries routes (``Progress.routes``),
 the routes of every part heard so far in the whole's numbering (vehicles of parts not yet heard
-have empty routes). Parts side by side report through a queue to a thread of this process.
+have empty routes), timed (``Progress.timed``) when each part's routes came timed by its search:
+joined, they spare a listener timing the whole day again (0.4 s at 800 visits, which the search
+waited for when it was the first draft). Parts side by side report through a queue to a thread
+of this process.
 Parts one after another may first be routed quickly, all of them (``first``): then the whole
 day has a plan early, and a part not yet searched stands in the reports with those routes.
 """
@@ -26,7 +29,7 @@ import multiprocessing
 import os
 import threading
 import time as clock
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
@@ -141,7 +144,7 @@ def solve_in_parts(
             answers.append(answer)
             if whole is not None:
                 whole.done(k, answer)
-    return _join(instance, found, answers, clock.monotonic() - started)
+    return _join(instance, found, dict(enumerate(answers)), clock.monotonic() - started)
 
 
 def _share(
@@ -170,6 +173,8 @@ class _Whole:
         self._costs: dict[int, int] = {}
         self._placed: dict[int, int] = {}
         self._routes: dict[int, tuple[tuple[int, ...], ...]] = {}
+        #: Each part's routes timed by its search, or ``None`` when they are not (yet).
+        self._timed: dict[int, Solution | None] = {}
 
     def start(self, pieces: Sequence[Instance], routes: Sequence[Routes], snapshots: bool) -> None:
         """Every part's first routes (``pieces[k]``'s numbering), told as the whole's plan."""
@@ -177,6 +182,7 @@ class _Whole:
             self._costs[k] = route_cost(piece, part_routes)
             self._placed[k] = sum(map(len, part_routes))
             self._routes[k] = tuple(tuple(route) for route in part_routes)
+            self._timed[k] = None
         self._on_progress(
             Progress(
                 clock.monotonic() - self._started,
@@ -194,13 +200,16 @@ class _Whole:
             self._placed[k] = progress.placed
         if progress.routes is not None:
             self._routes[k] = progress.routes
+            self._timed[k] = progress.timed
+        told = progress.routes is not None
         self._on_progress(
             Progress(
                 clock.monotonic() - self._started,
                 sum(self._costs.values()),
                 None if progress.placed is None else sum(self._placed.values()),
                 self._instance.n_nodes,
-                None if progress.routes is None else self._whole_routes(),
+                self._whole_routes() if told else None,
+                self._whole_timed() if told else None,
             )
         )
 
@@ -209,6 +218,7 @@ class _Whole:
         self._costs[k] = answer.objective
         self._placed[k] = sum(len(route.nodes) for route in answer.routes)
         self._routes[k] = tuple(route.nodes for route in answer.routes)
+        self._timed[k] = answer
 
     def _whole_routes(self) -> tuple[tuple[int, ...], ...]:
         routes: list[tuple[int, ...]] = [() for _ in range(self._instance.n_vehicles)]
@@ -217,6 +227,15 @@ class _Whole:
             for v, route in enumerate(part_routes):
                 routes[part.vehicles[v]] = tuple(part.nodes[node] for node in route)
         return tuple(routes)
+
+    def _whole_timed(self) -> Solution | None:
+        """The whole's routes timed, joined from the parts' own timed routes (a part not heard
+        yet has empty routes), sparing a listener the timing of the whole (0.4 s at 800
+        visits); ``None`` when some part's routes were told untimed."""
+        if any(timed is None for timed in self._timed.values()):
+            return None
+        heard = {k: timed for k, timed in self._timed.items() if timed is not None}
+        return _join(self._instance, self._found, heard, clock.monotonic() - self._started)
 
 
 def _side_by_side(
@@ -295,11 +314,14 @@ def _solve_told(solve_one: Solver, k: int, piece: Instance, params: SolveParams)
 
 
 def _join(
-    instance: Instance, found: Sequence[Part], answers: Sequence[Solution], elapsed_s: float
+    instance: Instance, found: Sequence[Part], answers: Mapping[int, Solution], elapsed_s: float
 ) -> Solution:
+    """The parts' ``answers`` (by part, each in its part's numbering) as one solution of the
+    whole instance; the nodes of parts without an answer, and of none, are dropped."""
     routes: dict[int, RouteSolution] = {}
     dropped: list[int] = []
-    for part, answer in zip(found, answers, strict=True):
+    for k, answer in answers.items():
+        part = found[k]
         for route in answer.routes:
             vehicle = part.vehicles[route.vehicle]
             routes[vehicle] = replace(
@@ -308,7 +330,8 @@ def _join(
         dropped.extend(part.nodes[n] for n in answer.dropped)
     placed = {n for part in found for n in part.nodes}
     nowhere = [n for n in range(instance.n_nodes) if n not in placed]
-    dropped.extend(nowhere)
+    unheard = [n for k, part in enumerate(found) if k not in answers for n in part.nodes]
+    dropped.extend(nowhere + unheard)
     empty = [
         RouteSolution(v, (), (), vehicle.shift_start_s, vehicle.shift_start_s, ())
         for v, vehicle in enumerate(instance.vehicles)
@@ -317,6 +340,7 @@ def _join(
     return Solution(
         routes=tuple(sorted([*routes.values(), *empty], key=lambda r: r.vehicle)),
         dropped=tuple(sorted(dropped)),
-        objective=sum(a.objective for a in answers) + int(instance.penalty[nowhere].sum()),
+        objective=sum(answer.objective for answer in answers.values())
+        + int(instance.penalty[nowhere + unheard].sum()),
         elapsed_s=elapsed_s,
     )

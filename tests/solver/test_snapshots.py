@@ -4,13 +4,13 @@ OR-Tools' search, by the race for its chosen seed, and by the parts joined into 
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
 from itertools import pairwise
 
 import pytest
 
-from solver import Instance, Progress, SolveParams, Vehicle, schedule, solve
+from solver import Instance, Progress, Solution, SolveParams, Vehicle, schedule, solve
 from solver.cost import route_cost
 from solver.params import SNAPSHOT_INTERVAL_S
 from solver.parts import solve_in_parts
@@ -130,6 +130,40 @@ def test_parts_one_after_another_report_the_parts_done_with_the_current_ones_sna
     assert snapshots[0].routes is not None and snapshots[0].routes[2] == ()
     assert snapshots[-1].routes is not None and snapshots[-1].routes[2] != ()
     assert snapshots[-1].routes[:2] == tuple(route.nodes for route in joined.routes[:2])
+
+
+def test_parts_timed_routes_are_joined_into_the_whole_s_timed_routes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("solver.parts.os.cpu_count", lambda: 1)  # one solve at a time
+    instance = _two_regions()
+    reports: list[Progress] = []
+    quick = SolveParams(time_limit_s=1, metaheuristic="greedy_descent", seeders=())
+
+    def solve_one(
+        piece: Instance, params: SolveParams, on_progress: Callable[[Progress], None] | None
+    ) -> Solution:
+        answer = solve(piece, quick)
+        routes = tuple(route.nodes for route in answer.routes)
+        placed = sum(map(len, routes))
+        assert on_progress is not None
+        # The west part tells its routes timed, as a race's chosen seed is; the east untimed.
+        timed = answer if piece.n_vehicles == 2 else None
+        on_progress(Progress(0.1, answer.objective, placed, piece.n_nodes, routes, timed))
+        return answer
+
+    joined = solve_in_parts(instance, quick, solve_one, reports.append, snapshots=True)
+    assert joined is not None
+    west, east = _snapshots(reports)
+    # The west's timed routes are the whole's, the east's visits left out while unheard: as
+    # timing the whole's routes would have them, without timing them again.
+    assert west.timed is not None and west.routes is not None
+    assert tuple(route.nodes for route in west.timed.routes) == west.routes
+    again = schedule(instance, [list(route) for route in west.routes])
+    assert [r.cumul_s for r in west.timed.routes] == [r.cumul_s for r in again.routes]
+    assert set(west.timed.dropped) == set(again.dropped) == EAST | {8}
+    # A part told untimed leaves the whole untimed: a listener times it.
+    assert east.timed is None
 
 
 def test_parts_one_after_another_first_report_quick_routes_of_every_part(
