@@ -43,6 +43,7 @@ from solver.params import (
     ALONE_WHEN_VROOM_TOP_WITHIN,
     FIRST_PLAN_SHARE,
     MIN_POLISH_S,
+    MIN_SEEDING_ALONE_S,
     MIN_SEEDING_S,
     POLISH_SHARE,
     SEED_GRACE_S,
@@ -280,7 +281,7 @@ def race(
     -------
     Race or None
         The seeds produced, or ``None`` when nothing can seed, the seeding time left is at most
-        ``MIN_SEEDING_S``, or every search failed.
+        ``MIN_SEEDING_S`` (``MIN_SEEDING_ALONE_S`` for a search alone), or every search failed.
     """
     started = clock.monotonic() if started is None else started
     pair = strategies_for(instance, params)
@@ -293,7 +294,7 @@ def race(
     else:
         polish_s = max(MIN_POLISH_S, POLISH_SHARE * params.time_limit_s)
     seeding_s = params.time_limit_s - polish_s - (clock.monotonic() - started)
-    if pair is None or seeding_s <= MIN_SEEDING_S:
+    if pair is None or seeding_s <= (MIN_SEEDING_ALONE_S if alone else MIN_SEEDING_S):
         return None
     here, side = pair
     deadline = clock.time() + seeding_s

@@ -29,7 +29,13 @@ from solver import (
     strategies,
 )
 from solver.cost import route_cost
-from solver.params import ALONE_BELOW_S, ALONE_VROOM_THREADS, ALONE_WHEN_VROOM_TOP_WITHIN
+from solver.params import (
+    ALONE_BELOW_S,
+    ALONE_VROOM_THREADS,
+    ALONE_WHEN_VROOM_TOP_WITHIN,
+    MIN_SEEDING_ALONE_S,
+    MIN_SEEDING_S,
+)
 from solver.portfolio import race, strategies_for
 from solver.seeders import (
     SEEDER_BY_NAME,
@@ -484,6 +490,23 @@ def test_with_breaks_a_small_day_is_searched_here_with_vroom_on_both_cores(
     assert started == [] and threads == [ALONE_VROOM_THREADS]
     assert solution.objective == seed_costs[0][1] and solution.dropped == ()
     assert_routes_fit(instance, [list(route.nodes) for route in solution.routes])
+
+
+@needs_both
+def test_with_breaks_a_budget_under_the_race_s_least_seeding_still_starts_from_vroom(
+    race_log: pytest.LogCaptureFixture,
+) -> None:
+    # No process to start: VROOM's routes are worth having on the shortest budget (the small
+    # part of a day, given its least share), where OR-Tools' first solution does far worse.
+    instance = grid_instance(25, 4, breaks=True, preferences=True)
+    budget_s = (MIN_SEEDING_S + MIN_SEEDING_ALONE_S) / 2
+    solution = solve(instance, SolveParams(time_limit_s=budget_s))
+    ((seed_costs, chosen),) = races(race_log)
+    assert [strategy for strategy, _ in seed_costs] == ["vroom-full-then-ortools"] == [chosen]
+    assert solution.objective == seed_costs[0][1] and solution.dropped == ()
+    # Below the least seeding of a search alone, OR-Tools searches from its first solution.
+    solve(instance, SolveParams(time_limit_s=MIN_SEEDING_ALONE_S / 2))
+    assert len(races(race_log)) == 1
 
 
 @needs_both
