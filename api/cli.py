@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import closing, contextmanager
 from datetime import UTC, date, datetime
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -903,8 +904,16 @@ def _run_service(settings: Settings, host: str, port: int) -> None:
     from api.app import create_app
     from api.server import PROTOCOL
 
+    run = partial(
+        uvicorn.run,
+        host=host,
+        port=port,
+        log_level="info",
+        http=PROTOCOL,
+        timeout_keep_alive=settings.keep_alive_s,
+    )
     if settings.processes == 1:
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="info", http=PROTOCOL)
+        run(create_app(settings))
         return
     # Each server process builds its app from the environment: hand the settings down.
     os.environ.update(
@@ -922,15 +931,7 @@ def _run_service(settings: Settings, host: str, port: int) -> None:
             ),
         }
     )
-    uvicorn.run(
-        "api.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=settings.processes,
-        log_level="info",
-        http=PROTOCOL,
-    )
+    run("api.app:create_app", factory=True, workers=settings.processes)
 
 
 @app.command()

@@ -4,8 +4,9 @@ head of each request.
 uvicorn closes a connection idle *after* a response (``timeout_keep_alive``), but not one that
 never completes a request head: a client that connects and sends nothing, or a header a byte
 at a time, held a connection (and a file descriptor) for ever. Here the head of each request
-must be complete within ``HEAD_TIMEOUT_S`` of the connection's opening or of the previous
-response; a request in progress is never cut.
+must be complete within ``HEAD_TIMEOUT_KEEP_ALIVES`` times uvicorn's keep-alive idle limit
+(``Settings.keep_alive_s``) of the connection's opening or of the previous response; a request
+in progress is never cut.
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ from typing import Any
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-__all__ = ["HEAD_TIMEOUT_S", "PROTOCOL", "HeadDeadlineProtocol"]
+__all__ = ["HEAD_TIMEOUT_KEEP_ALIVES", "PROTOCOL", "HeadDeadlineProtocol"]
 
-#: Seconds a client has to send a complete request head (request line and headers): twice
-#: uvicorn's keep-alive idle limit, ample for a phone on a slow network.
-HEAD_TIMEOUT_S = 10.0
+#: A client has this many keep-alive idle limits to send a complete request head (request line
+#: and headers): 10 s with uvicorn's default 5 s, ample for a phone on a slow network.
+HEAD_TIMEOUT_KEEP_ALIVES = 2
 
 
 class _HeadDeadline(asyncio.Protocol):
@@ -30,6 +31,7 @@ class _HeadDeadline(asyncio.Protocol):
 
     transport: asyncio.Transport
     loop: asyncio.AbstractEventLoop
+    config: Any  # uvicorn's Config
     cycle: Any
     _head_timer: asyncio.TimerHandle | None = None
 
@@ -47,7 +49,8 @@ class _HeadDeadline(asyncio.Protocol):
 
     def _arm_head_timer(self) -> None:
         self._cancel_head_timer()
-        self._head_timer = self.loop.call_later(HEAD_TIMEOUT_S, self._head_timed_out)
+        head_timeout_s = HEAD_TIMEOUT_KEEP_ALIVES * self.config.timeout_keep_alive
+        self._head_timer = self.loop.call_later(head_timeout_s, self._head_timed_out)
 
     def _cancel_head_timer(self) -> None:
         if self._head_timer is not None:

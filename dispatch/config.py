@@ -47,6 +47,13 @@ class Settings(BaseSettings):
     max_upload_mb: float = Field(
         default=10, gt=0, description="Largest request body the service accepts (413 above)."
     )
+    keep_alive_s: int = Field(
+        default=5,
+        ge=1,
+        le=300,
+        description="Seconds `fieldroute serve` keeps an idle connection open after a response; "
+        "a connection has twice this to send a whole request head (its first, or its next).",
+    )
     map_tiles: str = Field(
         default="osm",
         description="Tiles under the maps: 'osm' (OpenStreetMap's tile server), 'none' (a blank "
