@@ -111,17 +111,17 @@ def test_a_run_counts_the_plan_and_times_the_match_and_the_table_is_recorded(
 
     results = tmp_path / "RESULTS.md"
     monkeypatch.setattr("benchmarks.results.RESULTS", results)
-    assert main(["--makes", "rural", "--sizes", "12", "--seeds", "2", "--budgets", "1"]) == 0
+    # Each run is a process of its own (about 2 s to start): two solvers of the four above.
+    argv = ["--makes", "rural", "--sizes", "12", "--seeds", "2", "--budgets", "1"]
+    assert main([*argv, "--solvers", "vroom-ours", "ours"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line[:1] == "{"]
     assert [(row["seed"], row["solver"]) for row in rows] == [
-        (seed, solver)
-        for seed in (1, 2)
-        for solver in ("vroom-ours", "ours", "vroom-own", "ours-arrival")
+        (seed, solver) for seed in (1, 2) for solver in ("vroom-ours", "ours")
     ]
     assert all("weighted" in row and row["cpu_s"] > 0 for row in rows), rows
     text = results.read_text()
     assert "python -m benchmarks.field_seeds --makes rural --sizes 12 --seeds 2" in text
-    assert text.count("| rural | 12 | 1 |") == 4
+    assert text.count("| rural | 12 | 1 |") == 2
     assert field_seeds.WEIGHT["urgent"] == 100
 
 

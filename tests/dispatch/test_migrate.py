@@ -35,7 +35,7 @@ def _start(database_url: str, together: Barrier, said: multiprocessing.Queue[str
         store.close()
 
 
-def test_pieces_starting_at_once_all_migrate_one_fresh_database(database_url: str) -> None:
+def test_pieces_starting_at_once_all_migrate_one_fresh_database(empty_database_url: str) -> None:
     # Separate processes, as the service and the workers are; forked from a server that has
     # already imported the store, so they start in a moment.
     context = multiprocessing.get_context("forkserver")
@@ -43,7 +43,8 @@ def test_pieces_starting_at_once_all_migrate_one_fresh_database(database_url: st
     together = context.Barrier(STARTING)
     said: multiprocessing.Queue[str] = context.Queue()
     pieces = [
-        context.Process(target=_start, args=(database_url, together, said)) for _ in range(STARTING)
+        context.Process(target=_start, args=(empty_database_url, together, said))
+        for _ in range(STARTING)
     ]
     for piece in pieces:
         piece.start()
@@ -61,7 +62,7 @@ def test_pieces_starting_at_once_all_migrate_one_fresh_database(database_url: st
                 piece.kill()
                 piece.join()
     assert outcomes == ["migrated"] * STARTING
-    with closing(Store(database_url, migrate=False)) as store, store.engine.connect() as db:
+    with closing(Store(empty_database_url, migrate=False)) as store, store.engine.connect() as db:
         assert MigrationContext.configure(db).get_current_revision() == HEAD
 
 
