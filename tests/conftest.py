@@ -106,15 +106,17 @@ def _migrated_postgres() -> Iterator[str]:
 def _empty_or_migrated(
     request: pytest.FixtureRequest, tmp_path: Path, migrated: bool
 ) -> Iterator[str]:
+    """A database of the kind ``request.param`` names for one test: empty, or ``migrated``
+    (a copy of the session's migrated one)."""
     if request.param == "sqlite":
         path = tmp_path / "store.db"
         if migrated:
             template: Path = request.getfixturevalue("_migrated_sqlite")
             with (
                 closing(sqlite3.connect(template)) as source,
-                closing(sqlite3.connect(path)) as copy,
+                closing(sqlite3.connect(path)) as clone,
             ):
-                source.backup(copy)
+                source.backup(clone)
         yield f"sqlite:///{path}"
         return
     base_url = _postgres_url()

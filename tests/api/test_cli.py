@@ -173,7 +173,7 @@ def test_solve_with_a_seed_gives_the_same_plan_twice(tmp_path: Path) -> None:
     for run in range(2):
         out = tmp_path / f"plan{run}.json"
         result = runner.invoke(
-            app, ["solve", str(day), "-o", str(out), "--time-limit", "4", "--seed", "7"]
+            app, ["solve", str(day), "-o", str(out), "--time-limit", "2", "--seed", "7"]
         )
         assert result.exit_code == 0, result.output
         plan = json.loads(out.read_text(encoding="utf-8"))
@@ -201,7 +201,7 @@ def test_replan_with_a_seed_gives_the_same_version_twice(tmp_path: Path) -> None
         env = {"DATABASE_URL": store}
         out = tmp_path / f"plan{run}.json"
         solved = runner.invoke(
-            app, ["solve", str(day), "-o", str(out), "--time-limit", "4", "--seed", "7"], env=env
+            app, ["solve", str(day), "-o", str(out), "--time-limit", "2", "--seed", "7"], env=env
         )
         assert solved.exit_code == 0, solved.output
         plan_id = json.loads(out.read_text(encoding="utf-8"))["plan_id"]

@@ -335,11 +335,17 @@ def vroom_threads_on_eight_cores(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return threads
 
 
+#: The budget from which the tests' small days race (``not_alone``): ``ALONE_BELOW_S`` is
+#: measured on days of hundreds of visits; a race on 25 needs no 5 s.
+RACE_FROM_S = 2.0
+
+
 def not_alone(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """As on a day big enough that VROOM's most thorough level takes a good part of the
-    budget: no search alone. Returns the threads of each VROOM run in this process (on eight
-    cores), one item a run."""
+    budget, and a budget from ``RACE_FROM_S`` long enough to race: no search alone. Returns the
+    threads of each VROOM run in this process (on eight cores), one item a run."""
     monkeypatch.setattr("solver.portfolio.ALONE_WHEN_VROOM_TOP_WITHIN", 0.0)
+    monkeypatch.setattr("solver.portfolio.ALONE_BELOW_S", RACE_FROM_S)
     return vroom_threads_on_eight_cores(monkeypatch)
 
 
@@ -349,7 +355,7 @@ def test_with_breaks_vroom_runs_once_on_both_cores_then_again_on_each_half_of_th
 ) -> None:
     threads = not_alone(monkeypatch)
     instance = grid_instance(25, 4, breaks=True, preferences=True)
-    solution = solve(instance, SolveParams(time_limit_s=ALONE_BELOW_S + 0.5))
+    solution = solve(instance, SolveParams(time_limit_s=RACE_FROM_S + 0.5))
     ((seed_costs, chosen),) = races(race_log)
     # One VROOM run, here, on both cores; VROOM again on close routes, half of them here and
     # half in the side process; OR-Tools' search from the joined halves, its answer as it is.
@@ -398,7 +404,7 @@ def test_when_the_side_half_fails_the_day_is_still_planned_from_vroom_s_routes(
 
     monkeypatch.setattr("solver.portfolio.one_vroom_routes", heard_one_vroom_routes)
     instance = grid_instance(25, 4, breaks=True, preferences=True)
-    solution = solve(instance, SolveParams(time_limit_s=ALONE_BELOW_S + 0.5))
+    solution = solve(instance, SolveParams(time_limit_s=RACE_FROM_S + 0.5))
     ((seed_costs, _),) = races(race_log)
     assert [strategy for strategy, _ in seed_costs] == ["vroom-once-then-lns"]
     assert solution.dropped == ()
@@ -425,13 +431,13 @@ def test_with_breaks_and_no_second_process_the_one_vroom_run_is_searched_here(
     monkeypatch.setattr(multiprocessing, "current_process", Daemonic)
     threads = not_alone(monkeypatch)
     instance = grid_instance(25, 4, breaks=True, preferences=True)
-    solution = solve(instance, SolveParams(time_limit_s=ALONE_BELOW_S + 0.5))
+    solution = solve(instance, SolveParams(time_limit_s=RACE_FROM_S + 0.5))
     ((seed_costs, chosen),) = races(race_log)
     assert [strategy for strategy, _ in seed_costs] == ["vroom-once-then-lns"] == [chosen]
     assert threads == [ALONE_VROOM_THREADS]
     assert solution.objective == seed_costs[0][1] and solution.dropped == ()
     # A reproducible run keeps its two racers, which count work, not time.
-    params = SolveParams(time_limit_s=ALONE_BELOW_S + 0.5, reproducible=True)
+    params = SolveParams(time_limit_s=RACE_FROM_S + 0.5, reproducible=True)
     raced = race(instance, params)
     assert raced is not None
     assert sorted(seed.strategy for seed in raced.seeds) == [
