@@ -60,7 +60,7 @@ def test_one_centre_is_one_region_and_so_are_small_groups() -> None:
 def test_a_day_of_regions_is_one_checked_plan() -> None:
     raw = region_day(660, 3)
     problem = parse_problem(raw)
-    plan = plan_day(problem, params=SolveParams(time_limit_s=12))
+    plan = plan_day(problem, params=SolveParams(time_limit_s=6))
     document = plan_document(
         problem, plan, plan_id="pl_regions", version=1, created_at=datetime.now(UTC)
     ).model_dump(mode="json")
