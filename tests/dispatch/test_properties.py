@@ -143,7 +143,7 @@ def days(draw: st.DrawFn) -> dict[str, Any]:
     }
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(days())
 @example(ABSENT_PREFERRED_DAY)
 def test_every_plan_passes_the_independent_checker(raw: dict[str, Any]) -> None:

@@ -219,7 +219,7 @@ def test_a_day_of_parts_has_vroom_s_routes_of_every_part_as_its_first_report(
     instance = _two_regions()
     reports: list[Progress] = []
     solution = solve(
-        instance, SolveParams(time_limit_s=3), on_progress=reports.append, snapshots=True
+        instance, SolveParams(time_limit_s=2), on_progress=reports.append, snapshots=True
     )
     first = reports[0]
     assert first.routes is not None and first.placed == 8
@@ -229,7 +229,7 @@ def test_a_day_of_parts_has_vroom_s_routes_of_every_part_as_its_first_report(
     reports.clear()
     solve(
         instance,
-        SolveParams(time_limit_s=3, reproducible=True),
+        SolveParams(time_limit_s=2, reproducible=True),
         on_progress=reports.append,
         snapshots=True,
     )
