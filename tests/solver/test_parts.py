@@ -85,6 +85,32 @@ def test_a_solve_in_parts_is_joined_into_the_whole_numbering() -> None:
     assert [r.vehicle for r in joined.routes] == [0, 1, 2]
 
 
+def test_parts_in_turn_go_smallest_first_and_the_time_one_leaves_goes_to_the_next(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("solver.parts.os.cpu_count", lambda: 2)  # one solve at a time
+    positions = [100, 200, 300, 400, 500, 600, 5000, 5100]
+    allowed = ((0, 1),) * 6 + ((2,),) * 2  # six nodes in the west, two in the east
+    vehicles = tuple(Vehicle(0, 0, 0, 20 * HOUR) for _ in range(3))
+    instance = line_instance(positions, vehicles=vehicles, allowed=allowed, service=600)
+    budgets: list[tuple[int, float]] = []
+
+    def answers_at_once(
+        piece: Instance, params: SolveParams, on_progress: Callable[[Progress], None] | None
+    ) -> Solution:
+        budgets.append((piece.n_nodes, params.time_limit_s))
+        dropped = tuple(range(piece.n_nodes))
+        return Solution((), dropped, int(piece.penalty.sum()), elapsed_s=0.0)
+
+    joined = solve_in_parts(instance, SolveParams(time_limit_s=100), answers_at_once)
+    assert joined is not None and joined.dropped == tuple(range(8))
+    # The east's two nodes have a quarter of the budget; what they left is the west's, whole.
+    (first, first_s), (second, second_s) = budgets
+    assert (first, second) == (2, 6)
+    assert first_s == pytest.approx(25, abs=1)
+    assert second_s == pytest.approx(100, abs=1)
+
+
 def _dies_in_a_worker_on_the_east(
     piece: Instance, params: SolveParams, on_progress: Callable[[Progress], None] | None
 ) -> Solution:
