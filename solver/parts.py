@@ -55,8 +55,9 @@ MIN_PART_NODES = 1
 #: The least search a part gets, however little of the budget is left. Small parts go first
 #: and have it when their share is less: at 2 s a part of 70-83 visits beside one of 700 has
 #: about 0.16 s. At 0.5 s (with the big part first, the small one ran past the budget by up
-#: to 0.4 s), 800-visit days ended at 2.2-2.3 s; at 0.2 s, 1.8-1.9 s, as good over ten days a
-#: maker; a small part first at 0.5 s took that time from the big part: 2 % less on rural days.
+#: to 0.4 s), 800-visit days planned in 2 s ended at 2.1-2.4 s; at 0.2 s, 1.8-2.0 s, as good
+#: over ten days a maker; a small part first at 0.5 s took that time from the big part: 2 %
+#: less on rural days (``benchmarks/RESULTS.md``, 2026-12-02 05:44).
 MIN_PART_S = 0.2
 
 Solver = Callable[[Instance, SolveParams, Callable[[Progress], None] | None], Solution]

@@ -125,8 +125,8 @@ def test_parts_one_after_another_report_the_parts_done_with_the_current_ones_sna
         assert snapshot.routes is not None and snapshot.total == instance.n_nodes
         _assert_in_whole_numbering(instance, snapshot.routes)
         assert snapshot.placed == sum(map(len, snapshot.routes))
-    # The west (larger, first) part alone at first; then the east part's snapshot beside the
-    # west part's answer.
+    # The west part (as big as the east, first of the two) alone at first; then the east part's
+    # snapshot beside the west part's answer.
     assert snapshots[0].routes is not None and snapshots[0].routes[2] == ()
     assert snapshots[-1].routes is not None and snapshots[-1].routes[2] != ()
     assert snapshots[-1].routes[:2] == tuple(route.nodes for route in joined.routes[:2])
