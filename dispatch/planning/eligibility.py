@@ -92,20 +92,58 @@ def screen_visits(
         ],
         dtype=np.int64,
     ).reshape(-1, 2)
+    reach_s = travel_s[np.ix_(visit_site, start_site)]
+    back_s = travel_s[np.ix_(visit_site, end_site)]
+    earliest_s, latest_s, service_s = (
+        np.array([getattr(b, name) for b in bounds], dtype=np.int64)[:, None]
+        for name in ("earliest_s", "latest_s", "service_s")
+    )
+    earliest = np.maximum(shifts[None, :, 0] + reach_s, earliest_s)
+    latest = np.minimum(shifts[None, :, 1] - back_s - service_s, latest_s)
+    fits_time = earliest <= latest
+    for i, bound in enumerate(bounds):
+        if bound.gaps_s:
+            fits_time[i] &= [
+                _starts_between(int(low), int(high), bound.gaps_s)
+                for low, high in zip(earliest[i], latest[i], strict=True)
+            ]
+    able = _passes_all(problem, radius_km) & fits_time
     outcomes = []
     for i, visit in enumerate(problem.visits):
-        reach_s = travel_s[start_site, visit_site[i]]
-        back_s = travel_s[visit_site[i], end_site]
-        earliest = np.maximum(shifts[:, 0] + reach_s, bounds[i].earliest_s)
-        latest = np.minimum(shifts[:, 1] - back_s - bounds[i].service_s, bounds[i].latest_s)
-        fits_time = earliest <= latest
-        if bounds[i].gaps_s:
-            fits_time &= [
-                _starts_between(int(low), int(high), bounds[i].gaps_s)
-                for low, high in zip(earliest, latest, strict=True)
-            ]
-        outcomes.append(_screen(problem, visit, radius_km[i], fits_time))
+        allowed = np.flatnonzero(able[i])
+        if allowed.size:
+            outcomes.append(Screening(tuple(allowed.tolist()), None))
+        else:  # the checks in order, one visit at a time, for the reason
+            outcomes.append(_screen(problem, visit, radius_km[i], fits_time[i]))
     return outcomes
+
+
+def _passes_all(problem: Problem, radius_km: NDArray[np.float64]) -> NDArray[np.bool_]:
+    """``(visits, technicians)``: whether the technician passes every check but time (pin,
+    skills, crew, radius, van), all pairs at once; ``_screen`` applies the same checks in
+    order to a visit nobody passes, to say which one emptied its list."""
+    techs, visits = problem.technicians, problem.visits
+    ids = np.array([t.id for t in techs], dtype=object)
+    crew = np.array([t.crew_size for t in techs], dtype=np.int64)
+    limits = np.array([_limit(problem, t) for t in techs], dtype=np.float64)
+    weight = np.array([_cap(t.capacity.weight_kg) for t in techs], dtype=np.float64)
+    volume = np.array([_cap(t.capacity.volume_m3) for t in techs], dtype=np.float64)
+    skilled: dict[frozenset[str], NDArray[np.bool_]] = {}
+    able = np.zeros((len(visits), len(techs)), dtype=np.bool_)
+    for i, visit in enumerate(visits):
+        needed = visit.required_skills
+        if needed not in skilled:
+            skilled[needed] = np.array([needed <= t.skills for t in techs], dtype=np.bool_)
+        able[i] = (
+            skilled[needed]
+            & (crew >= visit.crew_size)
+            & (radius_km[i] <= limits)
+            & (visit.demand.weight_kg <= weight)
+            & (visit.demand.volume_m3 <= volume)
+        )
+        if visit.pinned_to:
+            able[i] &= ids == visit.pinned_to
+    return able
 
 
 def _starts_between(low: int, high: int, gaps: Sequence[tuple[int, int]]) -> bool:
@@ -141,6 +179,11 @@ def _radius_km(
     for i, j in zip(*np.nonzero(near), strict=True):
         km[i, j] = geodesic(tuple(points[i]), tuple(bases[j])).km
     return km
+
+
+def _cap(capacity: float | None) -> float:
+    """A van's capacity as a bound: none is no bound."""
+    return np.inf if capacity is None else capacity
 
 
 def _limit(problem: Problem, technician: Technician) -> float:

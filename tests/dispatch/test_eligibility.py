@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 import pytest
 from geopy.distance import geodesic
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dispatch.contract.validate import parse_problem
 from dispatch.model import TechnicianId, UnassignedCode
@@ -375,3 +377,76 @@ def test_the_first_failing_check_gives_the_reason() -> None:
         UnassignedCode.RADIUS,
         UnassignedCode.WINDOW,
     ]
+
+
+SKILLS = ("gas", "roof", "water_heater")
+TECHNICIAN_ROWS = st.fixed_dictionaries(
+    {
+        "skills": st.lists(st.sampled_from(SKILLS), unique=True),
+        "crew_size": st.integers(1, 2),
+        "location_index": st.integers(0, 3),
+        "service_radius_km": st.sampled_from([None, 5.0, 12.0]),
+        "weight_kg": st.sampled_from([None, 10.0, 50.0]),
+    }
+)
+VISIT_ROWS = st.fixed_dictionaries(
+    {
+        "required_skills": st.lists(st.sampled_from(SKILLS), unique=True, max_size=2),
+        "crew_size": st.integers(1, 2),
+        "location_index": st.integers(0, 3),
+        "pin": st.one_of(st.none(), st.integers(0, 3)),
+        "weight_kg": st.sampled_from([0.0, 10.0, 30.0]),
+    }
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    technicians=st.lists(TECHNICIAN_ROWS, min_size=1, max_size=4),
+    visits=st.lists(VISIT_ROWS, min_size=1, max_size=6),
+)
+def test_the_allowed_are_exactly_who_passes_every_check_on_any_mix(
+    technicians: list[dict[str, Any]], visits: list[dict[str, Any]]
+) -> None:
+    # The checks run on all pairs at once; each visit's list must be what checking its
+    # technicians one by one gives, whatever the mix of pins, skills, crews, radii and vans.
+    rows = []
+    for k, row in enumerate(technicians):
+        extra: dict[str, Any] = {"crew_size": row["crew_size"]}
+        if row["service_radius_km"] is not None:
+            extra["service_radius_km"] = row["service_radius_km"]
+        if row["weight_kg"] is not None:
+            extra["capacity"] = {"weight_kg": row["weight_kg"]}
+        rows.append(
+            tech(f"T{k}", skills=row["skills"], location_index=row["location_index"], **extra)
+        )
+    day = line_day(technicians=rows, policy={"time_limit_s": 1, "service_radius_km": 8})
+    day["visits"] = []
+    for i, row in enumerate(visits):
+        visit: dict[str, Any] = {
+            "id": f"V{i}",
+            "location_index": row["location_index"],
+            "duration_min": 30,
+            "required_skills": row["required_skills"],
+            "crew_size": row["crew_size"],
+            "demand": {"weight_kg": row["weight_kg"]},
+        }
+        if row["pin"] is not None and row["pin"] < len(technicians):
+            visit["technician"] = f"T{row['pin']}"
+        day["visits"].append(visit)
+
+    def passes(visit: dict[str, Any], k: int) -> bool:
+        row = technicians[k]
+        radius = row["service_radius_km"] if row["service_radius_km"] is not None else 8
+        return (
+            visit.get("technician", f"T{k}") == f"T{k}"
+            and set(visit["required_skills"]) <= set(row["skills"])
+            and row["crew_size"] >= visit["crew_size"]
+            and LINE_KM[row["location_index"]][visit["location_index"]] <= radius
+            and (row["weight_kg"] is None or visit["demand"]["weight_kg"] <= row["weight_kg"])
+        )
+
+    for visit, screening in zip(day["visits"], screen(day), strict=True):
+        expected = tuple(k for k in range(len(technicians)) if passes(visit, k))
+        assert screening.allowed == expected
+        assert (screening.unassigned is None) == bool(expected)
