@@ -7,6 +7,7 @@ import dataclasses
 import subprocess
 import sys
 import time
+from datetime import timedelta
 
 import pytest
 
@@ -29,7 +30,13 @@ from solver.seeders import (
     vroom_routes,
     vroom_seconds,
 )
-from solver.seeders.vroom import VROOM_THREAD_SPEEDUP, VROOM_VEHICLES_AT_250
+from solver.seeders import vroom as vroom_seeder
+from solver.seeders.vroom import (
+    MIN_VROOM_TIMEOUT_S,
+    ONE_SEARCH_A_THREAD_BELOW,
+    VROOM_THREAD_SPEEDUP,
+    VROOM_VEHICLES_AT_250,
+)
 from tests.solver.instances import HOUR, assert_routes_fit, grid_instance
 
 needs_both = pytest.mark.skipif(
@@ -138,6 +145,30 @@ def test_vroom_routes_keep_eligibility_breaks_and_every_rule() -> None:
         if route.nodes:
             ((start, duration),) = route.breaks
             assert 4 * HOUR <= start <= 5 * HOUR and duration == 1800
+
+
+@needs_both
+def test_vroom_cut_short_at_level_0_runs_one_search_a_thread(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    instance = grid_instance(400, 20, allowed=True, breaks=True)
+    expected_s = vroom_seconds(0, instance.n_nodes, instance.n_vehicles, threads=2)
+    assert ONE_SEARCH_A_THREAD_BELOW * expected_s > MIN_VROOM_TIMEOUT_S
+    calls: list[int] = []
+    one_search = vroom_seeder._one_search_a_thread
+
+    def spied(model: object, threads: int, timeout: timedelta) -> object:
+        calls.append(threads)
+        return one_search(model, threads, timeout)
+
+    monkeypatch.setattr(vroom_seeder, "_one_search_a_thread", spied)
+    routes = vroom_routes(instance, MIN_VROOM_TIMEOUT_S, level=0, threads=2)
+    assert calls == [2]
+    assert_routes_fit(instance, routes)
+    assert sum(map(len, routes)) > instance.n_nodes // 2
+    # Time enough for level 0 to end: its four searches, as VROOM runs them.
+    vroom_routes(instance, 2 * expected_s, level=0, threads=2)
+    assert calls == [2]
 
 
 @needs_both
