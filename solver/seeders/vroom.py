@@ -31,11 +31,13 @@ except ImportError:  # not installed: ``installed_seeders`` leaves VROOM out
 __all__ = [
     "MIN_VROOM_TIMEOUT_S",
     "ONE_SEARCH_A_THREAD_BELOW",
+    "ONE_SEARCH_A_THREAD_FROM",
     "VROOM",
     "VROOM_SECONDS_AT_250",
     "VROOM_THREAD_SPEEDUP",
     "VROOM_VEHICLES_AT_250",
     "VroomSeeder",
+    "one_search_a_thread",
     "vroom_level",
     "vroom_routes",
     "vroom_seconds",
@@ -56,16 +58,23 @@ VROOM_THREAD_SPEEDUP = 0.9
 #: The shortest timeout VROOM is given, however little time is left.
 MIN_VROOM_TIMEOUT_S = 0.1
 #: Below this share of level 0's expected time (``vroom_seconds``) VROOM's timeout cuts even
-#: level 0 short, and VROOM runs one search a thread instead of level 0's four: each search
-#: builds one start and improves it for the whole timeout, where four share it after building
-#: two starts a thread. On the main parts of 800-visit days (690-730 visits, two threads, 1.1 s,
-#: what a 2 s budget leaves VROOM; 0.39-0.63 of the expected time) VROOM's routes cost 3.5 %
-#: less over ten rural days (better on 6), 8 % over ten city days, 21 % over ten service-centre
-#: days (better on 10); on one thread 30-50 % less. Whole 2 s plans of those days, ten a maker:
-#: +209/+104/+491 weighted visits in total (service centre/city/rural, about 130,000 each). On
-#: rural parts at 1.4-1.8 s (0.49-0.63) four searches gave the cheaper routes on 9 of 11, yet
-#: whole 2.6 s plans of eight rural days were level (-31 in total).
+#: level 0 short, and VROOM runs one search a thread instead of level 0's four
+#: (``one_search_a_thread``): each search builds one start and improves it for the whole
+#: timeout, where four share it after building two starts a thread. On the main parts of
+#: 800-visit days (690-730 visits, two threads, 1.1 s, what a 2 s budget leaves VROOM;
+#: 0.39-0.63 of the expected time) VROOM's routes cost 3.5 % less over ten rural days (better
+#: on 6), 8 % over ten city days, 21 % over ten service-centre days (better on 10); on one
+#: thread 30-50 % less. Whole 2 s plans of those days, ten a maker: +209/+104/+491 weighted
+#: visits in total (service centre/city/rural, about 130,000 each). On rural parts at 1.4-1.8 s
+#: (0.49-0.63) four searches gave the cheaper routes on 9 of 11, yet whole 2.6 s plans of
+#: eight rural days were level (-31 in total).
 ONE_SEARCH_A_THREAD_BELOW = 0.65
+#: ... and from this share of level 0's expected time on one thread, about two and a half
+#: starts' building (a start takes 0.06-0.07 of it: 0.35 s on a 720-visit rural part, 6 s on a
+#: 2,250-visit one): with less, each search barely builds its start, and four starts give the
+#: better pick. On a 2,250-visit rural part, two threads: at 6 s (0.065) one search a thread
+#: cost 3.3 times as much; at 14 s (0.15) 1.3 % more, ending on time where four ran 4.3 s over.
+ONE_SEARCH_A_THREAD_FROM = 0.15
 #: VROOM's priorities run 0-100.
 _VROOM_TOP_PRIORITY = 100
 
@@ -221,9 +230,10 @@ def vroom_routes(
             threads=threads,
         )
     timeout_s = max(MIN_VROOM_TIMEOUT_S, time_limit_s)
-    expected_s = vroom_seconds(0, instance.n_nodes, instance.n_vehicles, threads)
-    if level == 0 and timeout_s < ONE_SEARCH_A_THREAD_BELOW * expected_s:
-        solution = _one_search_a_thread(model, threads, timedelta(seconds=timeout_s))
+    if level == 0 and one_search_a_thread(
+        timeout_s, instance.n_nodes, instance.n_vehicles, threads
+    ):
+        solution = _solved_one_search_a_thread(model, threads, timedelta(seconds=timeout_s))
     else:
         timeout = timedelta(seconds=timeout_s)
         solution = model.solve(exploration_level=level, nb_threads=threads, timeout=timeout)
@@ -235,9 +245,25 @@ def vroom_routes(
     return routes
 
 
-def _one_search_a_thread(model: vroom.Input, threads: int, timeout: timedelta) -> vroom.Solution:
+def one_search_a_thread(timeout_s: float, n_nodes: int, n_vehicles: int, threads: int) -> bool:
+    """Whether VROOM, at level 0 with ``timeout_s``, runs one search a thread instead of four:
+    when the timeout cuts level 0 short (below ``ONE_SEARCH_A_THREAD_BELOW`` of its expected
+    time on ``threads``) yet leaves a search time to improve its start (from
+    ``ONE_SEARCH_A_THREAD_FROM`` of its expected time on one thread)."""
+    expected_s = vroom_seconds(0, n_nodes, n_vehicles, threads)
+    one_thread_s = vroom_seconds(0, n_nodes, n_vehicles, 1)
+    return (
+        ONE_SEARCH_A_THREAD_FROM * one_thread_s
+        <= timeout_s
+        < ONE_SEARCH_A_THREAD_BELOW * expected_s
+    )
+
+
+def _solved_one_search_a_thread(
+    model: vroom.Input, threads: int, timeout: timedelta
+) -> vroom.Solution:
     """``model`` solved by ``threads`` searches at level 0's depth, one a thread, within
-    ``timeout`` (see ``ONE_SEARCH_A_THREAD_BELOW``). pyvroom's ``Input.solve`` takes only an
+    ``timeout`` (see ``one_search_a_thread``). pyvroom's ``Input.solve`` takes only an
     exploration level; its binding of VROOM's ``solve(nb_searches, depth, nb_threads,
     timeout)`` is ``_solve``, wrapped here as ``solve`` wraps it."""
     searches = max(1, threads)

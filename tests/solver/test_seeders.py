@@ -34,8 +34,10 @@ from solver.seeders import vroom as vroom_seeder
 from solver.seeders.vroom import (
     MIN_VROOM_TIMEOUT_S,
     ONE_SEARCH_A_THREAD_BELOW,
+    ONE_SEARCH_A_THREAD_FROM,
     VROOM_THREAD_SPEEDUP,
     VROOM_VEHICLES_AT_250,
+    one_search_a_thread,
 )
 from tests.solver.instances import HOUR, assert_routes_fit, grid_instance
 
@@ -152,23 +154,35 @@ def test_vroom_cut_short_at_level_0_runs_one_search_a_thread(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     instance = grid_instance(400, 20, allowed=True, breaks=True)
-    expected_s = vroom_seconds(0, instance.n_nodes, instance.n_vehicles, threads=2)
-    assert ONE_SEARCH_A_THREAD_BELOW * expected_s > MIN_VROOM_TIMEOUT_S
+    assert one_search_a_thread(MIN_VROOM_TIMEOUT_S, instance.n_nodes, instance.n_vehicles, 2)
     calls: list[int] = []
-    one_search = vroom_seeder._one_search_a_thread
+    one_search = vroom_seeder._solved_one_search_a_thread
 
     def spied(model: object, threads: int, timeout: timedelta) -> object:
         calls.append(threads)
         return one_search(model, threads, timeout)
 
-    monkeypatch.setattr(vroom_seeder, "_one_search_a_thread", spied)
+    monkeypatch.setattr(vroom_seeder, "_solved_one_search_a_thread", spied)
     routes = vroom_routes(instance, MIN_VROOM_TIMEOUT_S, level=0, threads=2)
     assert calls == [2]
     assert_routes_fit(instance, routes)
     assert sum(map(len, routes)) > instance.n_nodes // 2
     # Time enough for level 0 to end: its four searches, as VROOM runs them.
-    vroom_routes(instance, 2 * expected_s, level=0, threads=2)
+    vroom_routes(instance, 2 * vroom_seconds(0, 400, 20, threads=2), level=0, threads=2)
     assert calls == [2]
+
+
+def test_vroom_runs_one_search_a_thread_only_between_a_few_starts_and_level_0s_end() -> None:
+    one_thread_s = vroom_seconds(0, 720, 190, threads=1)
+    two_threads_s = vroom_seconds(0, 720, 190, threads=2)
+    low, high = ONE_SEARCH_A_THREAD_FROM * one_thread_s, ONE_SEARCH_A_THREAD_BELOW * two_threads_s
+    assert low < high
+    assert not one_search_a_thread(0.9 * low, 720, 190, threads=2)  # too short to improve
+    assert one_search_a_thread(low, 720, 190, threads=2)
+    assert one_search_a_thread(0.99 * high, 720, 190, threads=2)
+    assert not one_search_a_thread(high, 720, 190, threads=2)  # level 0 ends, or nearly
+    # One thread: level 0 takes longer, so a longer timeout still cuts it short.
+    assert one_search_a_thread(high, 720, 190, threads=1)
 
 
 @needs_both
