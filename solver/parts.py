@@ -36,7 +36,11 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from functools import partial
+from itertools import chain
 from multiprocessing.queues import SimpleQueue
+
+import numpy as np
+from numpy.typing import NDArray
 
 from solver.cost import route_cost
 from solver.instance import Instance
@@ -44,7 +48,7 @@ from solver.params import SolveParams
 from solver.result import Progress, RouteSolution, Solution
 from solver.seeders import Routes
 
-__all__ = ["CORES_PER_SOLVE", "MIN_PART_NODES", "Part", "parts", "solve_in_parts"]
+__all__ = ["CORES_PER_SOLVE", "MIN_PART_NODES", "Part", "components", "parts", "solve_in_parts"]
 
 logger = logging.getLogger(__name__)
 
@@ -80,26 +84,47 @@ def parts(instance: Instance) -> list[Part]:
     everything = Part(tuple(range(instance.n_nodes)), tuple(range(n_vehicles)))
     if not instance.allowed or any(a is None for a in instance.allowed):
         return [everything]
-    parent = list(range(n_vehicles))
-
-    def root(v: int) -> int:
-        while parent[v] != v:
-            parent[v] = parent[parent[v]]
-            v = parent[v]
-        return v
-
-    for allowed in instance.allowed:
-        for other in (allowed or ())[1:]:
-            parent[root(other)] = root(allowed[0])  # type: ignore[index]
+    label = components(n_vehicles, [allowed or () for allowed in instance.allowed]).tolist()
     nodes: dict[int, list[int]] = {}
     for node, allowed in enumerate(instance.allowed):
         if allowed:
-            nodes.setdefault(root(allowed[0]), []).append(node)
+            nodes.setdefault(label[allowed[0]], []).append(node)
     vehicles: dict[int, list[int]] = {}
     for v in range(n_vehicles):
-        vehicles.setdefault(root(v), []).append(v)
+        vehicles.setdefault(label[v], []).append(v)
     found = [Part(tuple(nodes.get(r, ())), tuple(members)) for r, members in vehicles.items()]
     return sorted(found, key=lambda part: (-len(part.nodes), part.vehicles))
+
+
+def components(n_items: int, groups: Sequence[Sequence[int]]) -> NDArray[np.int64]:
+    """Each of ``n_items`` items' component, named by its least item: items are tied when one
+    of ``groups`` holds both, and ties chain.
+
+    All groups at once, in numpy: each round gives every item the least name among the groups
+    it is in, then lets each name jump to its own name (as a union-find halves its paths),
+    until nothing changes. An 800-visit rural day (211 technicians, 92,000 pairs) takes a few
+    rounds, where a union-find call a pair took 0.04-0.07 s.
+    """
+    name = np.arange(n_items, dtype=np.int64)
+    tying = [group for group in groups if len(group) > 1]
+    if not tying:
+        return name
+    sizes = np.fromiter(map(len, tying), dtype=np.int64, count=len(tying))
+    members = np.fromiter(chain.from_iterable(tying), dtype=np.int64, count=int(sizes.sum()))
+    starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+    group_of = np.repeat(np.arange(len(tying)), sizes)
+    while True:
+        least = np.minimum.reduceat(name[members], starts)
+        named = name.copy()
+        np.minimum.at(named, members, least[group_of])
+        while True:
+            jumped = named[named]
+            if np.array_equal(jumped, named):
+                break
+            named = jumped
+        if np.array_equal(named, name):
+            return name
+        name = named
 
 
 def solve_in_parts(

@@ -19,6 +19,7 @@ import numpy as np
 from dispatch.model import Problem
 from dispatch.planning.eligibility import RADIUS_RECHECK_SHARE
 from dispatch.travel.geodesic import haversine_km
+from solver.parts import components
 
 __all__ = ["MIN_REGION_VISITS", "Region", "regions"]
 
@@ -54,19 +55,11 @@ def regions(problem: Problem) -> list[Region]:
     km = haversine_km(points, bases) if len(points) else np.zeros((0, len(techs)))
     limits = np.array([t.service_radius_km or problem.policy.service_radius_km for t in techs])
     near = km <= limits[None, :] * (1 + 2 * RADIUS_RECHECK_SHARE)
-    parent = list(range(len(techs)))
-
-    def root(t: int) -> int:
-        while parent[t] != t:
-            parent[t] = parent[parent[t]]
-            t = parent[t]
-        return t
-
     skills = [tech.skills for tech in techs]
     crews = np.array([tech.crew_size for tech in techs])
     ids = [tech.id for tech in techs]
     masks: dict[tuple[frozenset[str], int, str | None], np.ndarray] = {}
-    region_of_visit: list[int | None] = []
+    able = np.empty((len(visits), len(techs)), dtype=bool)
     for i, visit in enumerate(visits):
         key = (visit.required_skills, visit.crew_size, visit.pinned_to)
         if key not in masks:
@@ -75,22 +68,24 @@ def regions(problem: Problem) -> list[Region]:
             if visit.pinned_to is not None:
                 mask &= np.array([tech_id == visit.pinned_to for tech_id in ids], dtype=bool)
             masks[key] = mask
-        able = np.flatnonzero(masks[key] & near[i]).tolist()
-        for other in able[1:]:
-            parent[root(other)] = root(able[0])
-        region_of_visit.append(able[0] if able else None)
+        able[i] = masks[key]
+    able &= near
+    rows, cols = np.nonzero(able)
+    groups = np.split(cols, np.flatnonzero(np.diff(rows)) + 1) if rows.size else []
+    region_of = components(len(techs), [group.tolist() for group in groups]).tolist()
+    first_able = np.where(able.any(axis=1), able.argmax(axis=1), -1).tolist()
     members: dict[int, list[int]] = {}
     for t in range(len(techs)):
-        members.setdefault(root(t), []).append(t)
+        members.setdefault(region_of[t], []).append(t)
     if len(members) == 1:
         return whole
     found: dict[int, list[int]] = {r: [] for r in members}
     nobody: list[int] = []
-    for i, first in enumerate(region_of_visit):
-        if first is None:
+    for i, first in enumerate(first_able):
+        if first < 0:
             nobody.append(i)
         else:
-            found[root(first)].append(i)
+            found[region_of[first]].append(i)
     result = [Region(tuple(members[r]), tuple(found[r])) for r in members]
     small = [region for region in result if len(region.visits) < MIN_REGION_VISITS]
     result = [region for region in result if len(region.visits) >= MIN_REGION_VISITS]

@@ -14,7 +14,7 @@ import pytest
 
 from solver import Instance, SolveParams, Vehicle, solve
 from solver.cost import route_cost
-from solver.parts import Part, parts, solve_in_parts
+from solver.parts import Part, components, parts, solve_in_parts
 from solver.result import Progress, Solution
 from tests.solver.instances import HOUR, assert_routes_fit, line_instance
 
@@ -142,3 +142,16 @@ def test_solve_splits_regions_by_itself_and_its_objective_is_the_whole_instances
     routes = [list(r.nodes) for r in split.routes]
     assert sorted(n for r in routes for n in r) == list(range(8))
     assert split.objective == route_cost(instance, routes)
+
+
+def test_components_chain_ties_and_name_each_by_its_least_item() -> None:
+    # 5-3 and 3-1 chain into one component named 1; 4-2 one named 2; 0 and 6 alone; a group
+    # of one or none ties nothing.
+    groups = [(5, 3), (4, 2), (), (6,), (3, 1)]
+    assert components(7, groups).tolist() == [0, 1, 2, 1, 2, 1, 6]
+    assert components(3, []).tolist() == [0, 1, 2]
+    # 2 meets 1 only through 3, whose name drops in the same round: a second round ties it.
+    assert components(4, [(2, 3), (3, 1)]).tolist() == [0, 1, 1, 1]
+    # A long chain given from its far end still ends under one name.
+    chain = [(k + 1, k) for k in reversed(range(199))]
+    assert set(components(200, chain).tolist()) == {0}
