@@ -29,10 +29,16 @@ from solver.instance import Instance
 from solver.params import LNS_LEFT_OUT, LNS_ROUTES, LNS_STEP_S, LNS_VROOM_LEVEL
 from solver.seeders import Routes, vroom_routes
 
-__all__ = ["improve_close_routes", "split_close_routes"]
+__all__ = ["improve_close_routes", "split_close_routes", "time_for_a_step"]
 
 #: Least time worth starting a step with.
 _MIN_STEP_S = 0.05
+
+
+def time_for_a_step(deadline: float) -> bool:
+    """Whether a step of the close-routes search may still start before ``deadline``
+    (``time.time()``-based): more than ``_MIN_STEP_S`` is left."""
+    return deadline - clock.time() > _MIN_STEP_S
 
 
 def improve_close_routes(
@@ -68,11 +74,14 @@ def improve_close_routes(
     """
     rng = random.Random(seed)
     current = [list(route) for route in routes]
+    if not time_for_a_step(deadline):
+        return current
     middles = [_middle(instance, v, route) for v, route in enumerate(current)]
     mine = np.ones(instance.n_nodes, dtype=bool)
     if own is not None:
         mine = _nearest_is_own(instance, current, middles, own)
-    while (left := deadline - clock.time()) > _MIN_STEP_S:
+    while time_for_a_step(deadline):
+        left = deadline - clock.time()
         served = np.zeros(instance.n_nodes, dtype=bool)
         for route in current:
             served[route] = True

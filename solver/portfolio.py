@@ -36,7 +36,7 @@ from typing import TypeVar
 
 from solver.cost import route_cost
 from solver.instance import Instance
-from solver.lns import improve_close_routes, split_close_routes
+from solver.lns import improve_close_routes, split_close_routes, time_for_a_step
 from solver.params import (
     ALONE_BELOW_S,
     ALONE_VROOM_THREADS,
@@ -402,6 +402,10 @@ def _one_vroom_halves(
             logger.warning("seeding search %s gave no routes: %r", strategy, error)
             return []
         until = polish_from(instance, deadline)
+        if not time_for_a_step(until):
+            # VROOM ran past OR-Tools' turn (a big day on a short budget): sending the day to
+            # the side process and waiting for its grace would only add to the overrun.
+            return _searched_from(strategy, instance, routes, deadline, params.seed, report)
         here, side = split_close_routes(instance, routes)
         future = _submit(pool, improve_close_routes, instance, routes, until, params.seed + 1, side)
         joined = [list(route) for route in routes]
@@ -412,8 +416,20 @@ def _one_vroom_halves(
         for theirs in _from_side(future, strategy, until):
             for v in side:
                 joined[v] = list(theirs[v])
+    return _searched_from(strategy, instance, joined, deadline, params.seed, report)
+
+
+def _searched_from(
+    strategy: Strategy,
+    instance: Instance,
+    routes: Routes,
+    deadline: float,
+    seed: int,
+    report: Report | None,
+) -> list[Seed]:
+    """``search_from``'s seed from ``routes`` as a one-item list, or no item when it fails."""
     try:
-        return [search_from(strategy, instance, joined, deadline, params.seed, None, report)]
+        return [search_from(strategy, instance, routes, deadline, seed, None, report)]
     except Exception as error:  # OR-Tools searches on without a seed
         logger.warning("seeding search %s gave no routes: %r", strategy, error)
         return []

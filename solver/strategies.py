@@ -168,12 +168,15 @@ def one_vroom_routes(
 ) -> Routes:
     """VROOM's routes on ``threads`` threads, at the most thorough level expected to end within
     ``VROOM_SHARE_BEFORE_ORTOOLS`` of the time left until ``deadline``: the start of
-    ``vroom-once-then-lns``, which has the rest of the time. ``report`` hears them."""
+    ``vroom-once-then-lns``, which has the rest of the time. ``report`` hears them while
+    OR-Tools may still search from them (``search_from``)."""
     vroom_s = (deadline - clock.time()) * VROOM_SHARE_BEFORE_ORTOOLS
     size = {"n_vehicles": instance.n_vehicles, "threads": threads}
     level = vroom_level(instance.n_nodes, vroom_s, **size)
     routes = vroom_routes(instance, vroom_s, level=level, threads=threads)
-    if report is not None:
+    if report is not None and _searches_from_routes(instance, deadline):
+        # Otherwise VROOM ran past OR-Tools' turn and the routes are only timed, then
+        # reported so: a listener's draft of them would time them again, beside that timing.
         _tell_routes(report, instance, routes)
     return routes
 

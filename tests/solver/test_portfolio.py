@@ -7,6 +7,7 @@ import dataclasses
 import logging
 import multiprocessing
 import sys
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
@@ -408,6 +409,46 @@ def test_when_the_side_half_fails_the_day_is_still_planned_from_vroom_s_routes(
     ((seed_costs, _),) = races(race_log)
     assert [strategy for strategy, _ in seed_costs] == ["vroom-once-then-lns"]
     assert solution.dropped == ()
+    assert_routes_fit(instance, [list(route.nodes) for route in solution.routes])
+    assert solution.objective <= route_cost(instance, vroom_gave[0])
+
+
+class InlineSide(FailingSide):
+    """A side process that runs what it is given here, at once, and keeps its names."""
+
+    def __init__(self) -> None:
+        self.given: list[str] = []
+
+    def submit(self, fn: Callable[..., object], *args: object) -> Future[object]:
+        self.given.append(getattr(fn, "__name__", repr(fn)))
+        done: Future[object] = Future()
+        done.set_result(fn(*args))
+        return done
+
+
+@needs_both
+def test_vroom_past_or_tools_turn_goes_straight_to_timing_without_the_side_half(
+    race_log: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    not_alone(monkeypatch)
+    side = InlineSide()
+    monkeypatch.setattr("solver.portfolio._SideProcess", lambda: side)
+    vroom_gave: list[Routes] = []
+    one_vroom_routes = strategies.one_vroom_routes
+
+    def late_one_vroom_routes(instance: Instance, deadline: float, *args: Any) -> Routes:
+        vroom_gave.append(one_vroom_routes(instance, deadline, *args))
+        # As a big day's VROOM runs past its timeout: OR-Tools' turn has come.
+        time.sleep(max(0.0, strategies.polish_from(instance, deadline) - time.time()))
+        return vroom_gave[-1]
+
+    monkeypatch.setattr("solver.portfolio.one_vroom_routes", late_one_vroom_routes)
+    instance = grid_instance(25, 4, breaks=True, preferences=True)
+    solution = solve(instance, SolveParams(time_limit_s=RACE_FROM_S + 0.5))
+    ((seed_costs, _),) = races(race_log)
+    assert [strategy for strategy, _ in seed_costs] == ["vroom-once-then-lns"]
+    # The side process was started (while VROOM ran) but given no half of the routes.
+    assert side.given == ["int"]
     assert_routes_fit(instance, [list(route.nodes) for route in solution.routes])
     assert solution.objective <= route_cost(instance, vroom_gave[0])
 

@@ -6,9 +6,10 @@ import time
 
 import pytest
 
+from solver import Instance
 from solver.cost import route_cost
-from solver.seeders import installed_seeders
-from solver.strategies import Strategy, run_strategy
+from solver.seeders import Routes, installed_seeders, vroom_routes
+from solver.strategies import Strategy, one_vroom_routes, run_strategy
 from tests.solver.instances import assert_routes_fit, grid_instance
 
 needs_both = pytest.mark.skipif(
@@ -73,3 +74,29 @@ def test_counting_work_gives_the_same_routes_whatever_the_clock_says(strategy: S
     instance = grid_instance(25, 4, breaks=strategy.ends_in_ortools)
     runs = [run_strategy(strategy, instance, time.time() + 30, 3, work_s=0.5) for _ in range(2)]
     assert runs[0].routes == runs[1].routes
+
+
+@needs_both
+def test_vroom_s_routes_are_reported_only_while_or_tools_may_still_search_from_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    instance = grid_instance(25, 4, breaks=True)
+    heard: list[int | None] = []
+
+    def report(cost: int, placed: int | None, routes: object) -> None:
+        heard.append(placed)
+
+    one_vroom_routes(instance, time.time() + 2.5, 2, report)
+    assert heard == [instance.n_nodes]
+    # VROOM ran past OR-Tools' turn (as a big day's does on a short budget): the routes are
+    # only timed, and reported so by the race; a draft of them now would time them twice.
+    monkeypatch.setattr("solver.strategies.vroom_routes", slow_vroom_routes)
+    one_vroom_routes(instance, time.time() + 0.6, 2, report)
+    assert heard == [instance.n_nodes]
+
+
+def slow_vroom_routes(instance: Instance, time_limit_s: float, **kwargs: object) -> Routes:
+    """VROOM's routes, returned past their timeout and OR-Tools' turn."""
+    routes = vroom_routes(instance, time_limit_s, **kwargs)  # type: ignore[arg-type]
+    time.sleep(0.6)
+    return routes
