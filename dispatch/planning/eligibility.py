@@ -5,9 +5,10 @@ order, the order a dispatcher would check by hand: skills, crew size, service ra
 (can the visit's window be reached from the base inside the shift and back), van room. The
 technicians that pass every check become the visit's allowed vehicles in the solver; a visit
 nobody passes never reaches the solver and is reported with the first check that emptied the
-list. Radius distances are kilometres on the WGS84 ellipsoid from the technician's start, by
-Lambert's formula for all pairs at once; pairs so close to the limit that its error could decide
-are measured again by the exact geodesic (geopy).
+list. The checks run on all visit-technician pairs at once; the order is walked, one visit at
+a time, only for a visit nobody passes. Radius distances are kilometres on the WGS84 ellipsoid
+from the technician's start, by Lambert's formula for all pairs at once; pairs so close to the
+limit that its error could decide are measured again by the exact geodesic (geopy).
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ What VROOM sees: the arc cost and travel time matrices, service, windows, shifts
 fixed vehicle costs, breaks, and eligibility as *skills* (one skill per distinct set of allowed
 vehicles). It has no prizes, so drop penalties become its priorities (0-100, in proportion).
 It runs at an exploration level chosen to end in time (``vroom_level``), on one thread beside a
-search of its own or on the cores a search alone leaves it. VROOM (an optional library) is
+search of its own or on the cores a search alone leaves it; where its timeout cuts even level 0
+short, as one search a thread (``one_search_a_thread``). VROOM (an optional library) is
 imported with this module: its import takes 0.25-0.45 s (pandas inside), which a process pays once
 when it loads the engine rather than inside the budget of its first day.
 """
