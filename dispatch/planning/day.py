@@ -128,16 +128,18 @@ def _plan_by_region(
     on_draft: Callable[[Plan], None] | None,
 ) -> Plan:
     """``plan_day`` of a day of several regions (``dispatch.planning.regions``): each planned
-    on its own, one after another, with a share of what is left of the budget by its visits,
-    and joined into one plan of the whole day. Drafts are the regions planned so far joined
-    with the current one's draft."""
+    on its own, one after another, smallest first, with a share of what is left of the budget
+    by its visits (so the time a small region's search leaves, stopped once it stalled, goes
+    to the bigger ones after it), and joined into one plan of the whole day. Drafts are the
+    regions planned so far joined with the current one's draft."""
     started = clock.monotonic()
     params = params or policy_params(problem.policy)
     done: list[Plan] = []
     placed = 0
-    for k, region in enumerate(found):
+    turns = sorted(found, key=lambda region: len(region.visits))
+    for k, region in enumerate(turns):
         part = region_problem(problem, region)
-        later = sum(len(r.visits) for r in found[k:]) or 1
+        later = sum(len(r.visits) for r in turns[k:]) or 1
         left = params.time_limit_s - (clock.monotonic() - started)
         share = replace(params, time_limit_s=max(MIN_SEARCH_S, left * len(region.visits) / later))
 

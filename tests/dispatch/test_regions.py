@@ -3,12 +3,17 @@ into one plan that the independent checker accepts, with the reasons of the whol
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
+
+import pytest
 
 from benchmarks.big_days import region_day
 from dispatch.contract.serialize import plan_document
 from dispatch.contract.validate import parse_problem
-from dispatch.planning import SolveParams, plan_day
+from dispatch.model import Plan, Problem
+from dispatch.planning import SolveParams, day, plan_day
 from dispatch.planning.regions import regions
 from dispatch.travel import pair_lookup, provider_for
 from dispatch.verify import check_plan
@@ -95,3 +100,28 @@ def test_the_checker_asks_a_big_days_legs_one_by_one_not_a_matrix_of_every_pair(
         ),
     )
     assert checker_places(spread) == []
+
+
+def test_regions_go_smallest_first_and_the_time_one_leaves_goes_to_the_next(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    problem = parse_problem(region_day(1500, 3))
+    sizes = sorted(len(region.visits) for region in regions(problem))
+    assert len(sizes) > 2 and sizes[0] < sizes[-1]
+    given: list[tuple[int, float]] = []
+    plan_whole = day._plan_whole
+
+    def quick(part: Problem, provider: Any, params: SolveParams, *rest: Any) -> Plan:
+        # Each region's search ends within a second, whatever its share (it stalled).
+        given.append((len(part.visits), params.time_limit_s))
+        return plan_whole(part, provider, replace(params, time_limit_s=1.0), *rest)
+
+    monkeypatch.setattr(day, "_plan_whole", quick)
+    budget_s = 60.0
+    plan = plan_day(problem, params=SolveParams(time_limit_s=budget_s))
+    assert [visits for visits, _ in given] == sizes
+    total = sum(sizes)
+    for k, (visits, share_s) in enumerate(given):
+        fair_s = budget_s * visits / total  # its share had every region taken all of its own
+        assert share_s > fair_s if k else share_s == pytest.approx(fair_s, rel=0.01)
+    assert plan.kpis is not None and plan.kpis.visits == len(problem.visits)
