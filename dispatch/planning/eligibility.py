@@ -108,43 +108,45 @@ def screen_visits(
                 _starts_between(int(low), int(high), bound.gaps_s)
                 for low, high in zip(earliest[i], latest[i], strict=True)
             ]
-    able = _passes_all(problem, radius_km) & fits_time
+    checks = _checks(problem, radius_km, fits_time)
+    able = np.logical_and.reduce(checks)
     outcomes = []
     for i, visit in enumerate(problem.visits):
         allowed = np.flatnonzero(able[i])
         if allowed.size:
             outcomes.append(Screening(tuple(allowed.tolist()), None))
-        else:  # the checks in order, one visit at a time, for the reason
-            outcomes.append(_screen(problem, visit, radius_km[i], fits_time[i]))
+        else:  # the checks in order, for the reason
+            rows = tuple(check[i] for check in checks)
+            outcomes.append(_screen(problem, visit, radius_km[i], rows))
     return outcomes
 
 
-def _passes_all(problem: Problem, radius_km: NDArray[np.float64]) -> NDArray[np.bool_]:
-    """``(visits, technicians)``: whether the technician passes every check but time (pin,
-    skills, crew, radius, van), all pairs at once; ``_screen`` applies the same checks in
-    order to a visit nobody passes, to say which one emptied its list."""
+def _checks(
+    problem: Problem, radius_km: NDArray[np.float64], fits_time: NDArray[np.bool_]
+) -> tuple[NDArray[np.bool_], ...]:
+    """Each check's outcome on every (visit, technician) pair, in a dispatcher's order: the
+    pin, skills, crew, radius, time (``fits_time``) and van room."""
     techs, visits = problem.technicians, problem.visits
     ids = np.array([t.id for t in techs], dtype=object)
     crew = np.array([t.crew_size for t in techs], dtype=np.int64)
     limits = np.array([_limit(problem, t) for t in techs], dtype=np.float64)
     weight = np.array([_cap(t.capacity.weight_kg) for t in techs], dtype=np.float64)
     volume = np.array([_cap(t.capacity.volume_m3) for t in techs], dtype=np.float64)
-    skilled: dict[frozenset[str], NDArray[np.bool_]] = {}
-    able = np.zeros((len(visits), len(techs)), dtype=np.bool_)
+    shape = (len(visits), len(techs))
+    pinned, skilled, crewed, roomy = (np.ones(shape, dtype=np.bool_) for _ in range(4))
+    held: dict[frozenset[str], NDArray[np.bool_]] = {}
     for i, visit in enumerate(visits):
-        needed = visit.required_skills
-        if needed not in skilled:
-            skilled[needed] = np.array([needed <= t.skills for t in techs], dtype=np.bool_)
-        able[i] = (
-            skilled[needed]
-            & (crew >= visit.crew_size)
-            & (radius_km[i] <= limits)
-            & (visit.demand.weight_kg <= weight)
-            & (visit.demand.volume_m3 <= volume)
-        )
+        # A person works on several days of a horizon: a pin holds them on each.
         if visit.pinned_to:
-            able[i] &= ids == visit.pinned_to
-    return able
+            pinned[i] = ids == visit.pinned_to
+        needed = visit.required_skills
+        if needed not in held:
+            held[needed] = np.array([needed <= t.skills for t in techs], dtype=np.bool_)
+        skilled[i] = held[needed]
+        crewed[i] = crew >= visit.crew_size
+        roomy[i] = (visit.demand.weight_kg <= weight) & (visit.demand.volume_m3 <= volume)
+    near = radius_km <= limits[None, :]
+    return pinned, skilled, crewed, near, fits_time, roomy
 
 
 def _starts_between(low: int, high: int, gaps: Sequence[tuple[int, int]]) -> bool:
@@ -195,11 +197,13 @@ def _screen(
     problem: Problem,
     visit: Visit,
     radius_km: NDArray[np.float64],
-    fits_time: NDArray[np.bool_],
+    checks: tuple[NDArray[np.bool_], ...],
 ) -> Screening:
+    """The reason nobody may serve ``visit``: its technicians' outcomes of each check
+    (``_checks``' rows for it) walked in order, the first that empties the list named."""
     techs = problem.technicians
-    # A person works on several days of a horizon: a pin holds them on each.
-    pool = [c for c, t in enumerate(techs) if t.id == visit.pinned_to or not visit.pinned_to]
+    pinned, skilled_row, crewed_row, near_row, timely_row, roomy_row = checks
+    pool = [c for c in range(len(techs)) if pinned[c]]
 
     def left_out(code: UnassignedCode, reason: str, candidates: Sequence[int]) -> Screening:
         if visit.pinned_to:
@@ -209,10 +213,10 @@ def _screen(
 
     if not techs:  # every technician of a re-planned day is gone
         return left_out(UnassignedCode.NO_ROOM, "no technician is left to work the day", ())
-    skilled = [c for c in pool if visit.required_skills <= techs[c].skills]
+    skilled = [c for c in pool if skilled_row[c]]
     if not skilled:
         return left_out(UnassignedCode.NO_SKILL, _skill_reason(problem, visit, pool), pool)
-    crewed = [c for c in skilled if techs[c].crew_size >= visit.crew_size]
+    crewed = [c for c in skilled if crewed_row[c]]
     if not crewed:
         largest = max(techs[c].crew_size for c in skilled)
         reason = (
@@ -220,7 +224,7 @@ def _screen(
             f"most {largest}"
         )
         return left_out(UnassignedCode.CREW_SIZE, reason, skilled)
-    near = [c for c in crewed if radius_km[c] <= _limit(problem, techs[c])]
+    near = [c for c in crewed if near_row[c]]
     if not near:
         closest = min(crewed, key=lambda c: radius_km[c])
         reason = (
@@ -228,10 +232,10 @@ def _screen(
             f"(radius {_limit(problem, techs[closest]):g} km; nearest {techs[closest].id})"
         )
         return left_out(UnassignedCode.RADIUS, reason, crewed)
-    timely = [c for c in near if fits_time[c]]
+    timely = [c for c in near if timely_row[c]]
     if not timely:
         return left_out(UnassignedCode.WINDOW, _time_reason(problem, visit, near), near)
-    roomy = [c for c in timely if _fits_van(visit, techs[c])]
+    roomy = [c for c in timely if roomy_row[c]]
     if not roomy:
         reason = f"{_load_text(visit)} is more than any eligible van holds"
         return left_out(UnassignedCode.CAPACITY, reason, timely)
@@ -267,13 +271,6 @@ def _time_reason(problem: Problem, visit: Visit, candidates: Sequence[int]) -> s
     return (
         f"{wanted} cannot be reached and finished inside any eligible shift "
         f"({', '.join(shifts)}), counting travel from and back to base"
-    )
-
-
-def _fits_van(visit: Visit, technician: Technician) -> bool:
-    capacity = technician.capacity
-    return (capacity.weight_kg is None or visit.demand.weight_kg <= capacity.weight_kg) and (
-        capacity.volume_m3 is None or visit.demand.volume_m3 <= capacity.volume_m3
     )
 
 
