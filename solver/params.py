@@ -40,6 +40,7 @@ __all__ = [
     "STALL_SHARE",
     "STALL_S_PER_NODE",
     "START_COMPLETION_S",
+    "TIMING_DOUBLES_AT_NODES",
     "TIMING_S_PER_NODE",
     "VROOM_SHARE_BEFORE_ORTOOLS",
     "VROOM_SHARE_BEFORE_PYVRP",
@@ -127,9 +128,13 @@ MIN_PYVRP_AFTER_VROOM_S = 0.1
 #: expected to end in that part); OR-Tools searches on from VROOM's routes for the rest.
 VROOM_SHARE_BEFORE_ORTOOLS = 0.5
 #: Seconds per node a VROOM-then-OR-Tools search keeps for OR-Tools to time VROOM's routes
-#: (``solver.search.schedule``), with a margin over what timing takes (field days: 0.02-0.04 s
-#: at 250 nodes, 0.16-0.31 s at 800).
-TIMING_S_PER_NODE = 0.0005
+#: (``solver.search.schedule``) on a small part; a node takes longer on a bigger one, twice as
+#: long at ``TIMING_DOUBLES_AT_NODES``. With a margin of a third to a half over what timing takes
+#: on field days: 0.02-0.04 s at 160-230 nodes, 0.11-0.18 s at 690-730, 0.86-1.08 s at
+#: 2,150-2,250 (kept: 0.1 s, 0.26-0.28 s, 1.3-1.4 s).
+TIMING_S_PER_NODE = 0.00025
+#: Size of a part at which timing its routes takes twice as long a node as on a small one.
+TIMING_DOUBLES_AT_NODES = 1500
 #: Least time a VROOM-then-OR-Tools search keeps for timing VROOM's routes, whatever the size.
 MIN_TIMING_S = 0.1
 #: Routes each step of the close-routes search (``solver.lns``) takes apart and VROOM solves

@@ -123,7 +123,10 @@ def schedule(instance: Instance, routes: Sequence[Sequence[int]]) -> Solution:
     """The solution made of exactly ``routes`` (one node list per vehicle), timed by the model.
 
     For judging routes found elsewhere by the engine's own rules: each node is served as early
-    as its route allows, as ``solve`` does.
+    as its route allows, as ``solve`` does. The routes are restored as they are (the model's
+    finalizer times them, as it times a search's answer: the same times, half the time of a
+    solve from locks); a restore refused where breaks of other vehicles are involved (seen with
+    VROOM's routes on large days) is retried as the locks of a first solution.
 
     Parameters
     ----------
@@ -147,7 +150,7 @@ def schedule(instance: Instance, routes: Sequence[Sequence[int]]) -> Solution:
     routing = handles.routing
     routing.CloseModelWithParameters(_exact_search())
     lists = [list(route) for route in routes]
-    assignment = _timed_as_locked(routing, lists)
+    assignment = routing.ReadAssignmentFromRoutes(lists, True) or _timed_as_locked(routing, lists)
     if assignment is not None:
         return _extract(handles, instance, assignment, clock.monotonic() - started)
     for v, route in enumerate(lists):

@@ -38,6 +38,7 @@ from solver.params import (
     MIN_POLISH_S,
     MIN_PYVRP_AFTER_VROOM_S,
     MIN_TIMING_S,
+    TIMING_DOUBLES_AT_NODES,
     TIMING_S_PER_NODE,
     VROOM_SHARE_BEFORE_ORTOOLS,
     VROOM_SHARE_BEFORE_PYVRP,
@@ -229,7 +230,7 @@ def _vroom_then_ortools(
     """VROOM on ``threads`` threads, then OR-Tools' search from its routes (``search_from``).
 
     The full search keeps, for timing VROOM's routes in OR-Tools, what ``search_from`` needs
-    at least (``TIMING_S_PER_NODE`` per node, at least ``MIN_TIMING_S``).
+    at least (``_timing_s``).
     """
     reserve_s = _timing_s(instance)
     budget_s = deadline - clock.time()
@@ -263,9 +264,9 @@ def search_from(
     do not hold, left to the caller's search). ``vroom-once-then-lns`` first improves the
     routes by VROOM on close routes (``solver.lns``) for all but the time OR-Tools needs.
 
-    OR-Tools searches only if timing the routes (``TIMING_S_PER_NODE`` per node, at least
-    ``MIN_TIMING_S``) and ``MIN_POLISH_S`` are left: restoring the routes costs about as much
-    as timing them, and the search from them is given at least ``MIN_POLISH_S``.
+    OR-Tools searches only if timing the routes (``_timing_s``) and ``MIN_POLISH_S`` are left:
+    restoring the routes costs about as much as timing them, and the search from them is given
+    at least ``MIN_POLISH_S``.
 
     Module-level, so that a spawned process can run it; ``work_s`` makes the search
     reproducible (it stops at its first local optimum).
@@ -312,15 +313,16 @@ def _searches_from_routes(instance: Instance, deadline: float) -> bool:
 
 def polish_from(instance: Instance, deadline: float) -> float:
     """When ``vroom-once-then-lns`` hands its routes to OR-Tools: before ``deadline`` by what
-    timing them takes (``TIMING_S_PER_NODE`` per node, at least ``MIN_TIMING_S``) and
-    ``MIN_POLISH_S`` of search."""
+    timing them takes (``_timing_s``) and ``MIN_POLISH_S`` of search."""
     return deadline - _timing_s(instance) - MIN_POLISH_S
 
 
 def _timing_s(instance: Instance) -> float:
     """What a VROOM-then-OR-Tools search keeps for timing routes in OR-Tools:
-    ``TIMING_S_PER_NODE`` per node, at least ``MIN_TIMING_S``."""
-    return max(MIN_TIMING_S, TIMING_S_PER_NODE * instance.n_nodes)
+    ``TIMING_S_PER_NODE`` per node, more on a big part (twice at ``TIMING_DOUBLES_AT_NODES``),
+    at least ``MIN_TIMING_S``."""
+    n = instance.n_nodes
+    return max(MIN_TIMING_S, TIMING_S_PER_NODE * n * (1 + n / TIMING_DOUBLES_AT_NODES))
 
 
 def first_routes(pieces: Sequence[Instance], budget_s: float, threads: int) -> list[Routes] | None:

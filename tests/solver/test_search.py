@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from ortools.constraint_solver import pywrapcp
 
-from solver import Progress, SolveParams, SolverError, schedule, solve
+from solver import Progress, Solution, SolveParams, SolverError, schedule, solve
 from solver.cost import route_cost
 from solver.model import build_routing_model
 from solver.params import search_parameters
-from solver.search import feasible_start, routes_of, search
+from solver.search import _extract, feasible_start, routes_of, search
 from tests.solver.instances import grid_instance, line_instance
 
 #: OR-Tools alone to its first local optimum: quick and deterministic.
@@ -44,6 +45,32 @@ def test_schedule_times_given_routes_and_names_a_broken_one() -> None:
     backwards = [list(reversed(order)), []]
     with pytest.raises(SolverError, match="vehicle 0"):
         schedule(instance, backwards)
+
+
+def _times(solution: Solution) -> list[tuple[object, ...]]:
+    return [(r.nodes, r.start_s, r.cumul_s, r.breaks, r.end_s) for r in solution.routes]
+
+
+def test_schedule_restores_routes_with_the_times_a_solve_from_locks_gives(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Restored routes are timed by the model's finalizer, as a first solution from locks is
+    (a route that waits for lunch leaves later); a refused restore falls back to the locks."""
+    instance = grid_instance(16, 2, breaks=True)
+    found = solve(instance, SolveParams(time_limit_s=1, seeders=()))
+    routes = [list(route.nodes) for route in found.routes]
+    handles = build_routing_model(instance)
+    handles.routing.CloseModelWithParameters(search_parameters(SolveParams()))
+    assert handles.routing.ApplyLocksToAllVehicles(routes, True)
+    locked = handles.routing.SolveWithParameters(search_parameters(SolveParams(solution_limit=1)))
+    reference = _extract(handles, instance, locked, 0.0)
+    restored = schedule(instance, routes)
+    assert _times(restored) == _times(reference)
+    assert restored.objective == reference.objective
+    monkeypatch.setattr(
+        pywrapcp.RoutingModel, "ReadAssignmentFromRoutes", lambda *args, **kwargs: None
+    )
+    assert _times(schedule(instance, routes)) == _times(reference)
 
 
 def test_repairing_a_start_stops_at_its_deadline() -> None:
