@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import pytest
 
 from solver import Instance
 from solver.cost import route_cost
+from solver.lns import improve_close_routes
+from solver.params import MIN_POLISH_S
 from solver.seeders import Routes, installed_seeders, vroom_routes
-from solver.strategies import Strategy, one_vroom_routes, run_strategy
+from solver.strategies import Strategy, one_vroom_routes, run_strategy, search_from
 from tests.solver.instances import assert_routes_fit, grid_instance
 
 needs_both = pytest.mark.skipif(
@@ -100,3 +103,30 @@ def slow_vroom_routes(instance: Instance, time_limit_s: float, **kwargs: object)
     routes = vroom_routes(instance, time_limit_s, **kwargs)  # type: ignore[arg-type]
     time.sleep(0.6)
     return routes
+
+
+@needs_both
+def test_time_too_short_for_or_tools_goes_to_the_close_routes_search_before_timing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """VROOM ended early, yet too late for OR-Tools to search from its routes (a big day's
+    main part on a short budget): what is left before timing them improves them by close
+    routes; with time for OR-Tools, OR-Tools has it all."""
+    instance = grid_instance(25, 4, breaks=True)
+    nothing: Routes = [[] for _ in range(instance.n_vehicles)]
+    steps: list[float] = []
+
+    def heard_improve(*args: Any) -> Routes:
+        steps.append(args[2])
+        return improve_close_routes(*args)
+
+    monkeypatch.setattr("solver.strategies.improve_close_routes", heard_improve)
+    deadline = time.time() + MIN_POLISH_S
+    seed = search_from(Strategy.VROOM_FULL_THEN_ORTOOLS, instance, nothing, deadline, 3)
+    assert time.time() < deadline + 0.3
+    assert steps and steps[0] < deadline  # timing's reserve kept
+    assert sum(map(len, seed.routes)) > 0 and seed.timed is not None
+    assert_routes_fit(instance, seed.routes)
+    steps.clear()
+    search_from(Strategy.VROOM_FULL_THEN_ORTOOLS, instance, nothing, time.time() + 1.5, 3)
+    assert steps == []
