@@ -47,6 +47,7 @@ def improve_close_routes(
     deadline: float,
     seed: int,
     own: Sequence[int] | None = None,
+    stop_when_stalled: bool = False,
 ) -> Routes:
     """``routes`` improved by re-solving close routes with VROOM until ``deadline``.
 
@@ -66,6 +67,10 @@ def improve_close_routes(
         only the nodes left out of ``routes`` whose nearest route middle is one of theirs, so
         searches given the halves of ``split_close_routes`` never serve a node twice and
         their routes join into one plan.
+    stop_when_stalled
+        Stop before ``deadline`` once a round of steps in a row (one step per ``LNS_ROUTES``
+        routes, at least one) has made the routes no cheaper: a day of a few routes is one
+        piece, which VROOM, having just solved it whole, does not improve.
 
     Returns
     -------
@@ -80,7 +85,9 @@ def improve_close_routes(
     mine = np.ones(instance.n_nodes, dtype=bool)
     if own is not None:
         mine = _nearest_is_own(instance, current, middles, own)
-    while time_for_a_step(deadline):
+    round_of_steps = -(-instance.n_vehicles // LNS_ROUTES)
+    idle_steps = 0
+    while time_for_a_step(deadline) and not (stop_when_stalled and idle_steps >= round_of_steps):
         left = deadline - clock.time()
         served = np.zeros(instance.n_nodes, dtype=bool)
         for route in current:
@@ -95,7 +102,9 @@ def improve_close_routes(
         index = {node: k for k, node in enumerate(nodes)}
         before = [[index[node] for node in current[v]] for v in vehicles]
         after = vroom_routes(piece, min(left, LNS_STEP_S), level=LNS_VROOM_LEVEL)
+        idle_steps += 1
         if route_cost(piece, after) < route_cost(piece, before):
+            idle_steps = 0
             for v, route in zip(vehicles, after, strict=True):
                 current[v] = [nodes[k] for k in route]
                 middles[v] = _middle(instance, v, current[v])

@@ -265,7 +265,8 @@ def search_from(
     routes by VROOM on close routes (``solver.lns``) for all but the time OR-Tools needs; any
     other strategy does so when too little is left for OR-Tools to search, until timing the
     routes is due (a big day's VROOM ending early on a short budget: 0.2-0.4 s of 2 s on
-    800-visit city days would otherwise go unused).
+    800-visit city days would otherwise go unused), or until a round of its steps has
+    stalled (a small part's few routes).
 
     OR-Tools searches only if timing the routes (``_timing_s``) and ``MIN_POLISH_S`` are left:
     restoring the routes costs about as much as timing them, and the search from them is given
@@ -279,7 +280,7 @@ def search_from(
             routes = improve_close_routes(instance, routes, polish_from(instance, deadline), seed)
         elif not _searches_from_routes(instance, deadline):
             until = deadline - _timing_s(instance)
-            routes = improve_close_routes(instance, routes, until, seed)
+            routes = improve_close_routes(instance, routes, until, seed, stop_when_stalled=True)
     left = deadline - clock.time()
     if _searches_from_routes(instance, deadline):
         params = SolveParams(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import pytest
@@ -54,6 +55,30 @@ def test_the_search_never_makes_routes_dearer() -> None:
     routes = improve_close_routes(instance, start, time.time() + 1.0, seed=2)
     assert_routes_fit(instance, routes)
     assert route_cost(instance, routes) <= route_cost(instance, start)
+
+
+@needs_vroom
+@pytest.mark.parametrize(("n_vehicles", "round_of_steps"), [(2, 1), (8, 2)])
+def test_a_stalled_search_stops_after_a_round_of_steps_when_asked(
+    monkeypatch: pytest.MonkeyPatch, n_vehicles: int, round_of_steps: int
+) -> None:
+    """One step per six routes (``LNS_ROUTES``) improving nothing in a row ends the search;
+    otherwise it goes on to its deadline."""
+    instance = grid_instance(12, n_vehicles, seed=5)
+    start = vroom_routes(instance, 0.2, level=5)
+    steps: list[float] = []
+
+    def heard_vroom_routes(*args: Any, **kwargs: Any) -> list[list[int]]:
+        steps.append(time.time())
+        return vroom_routes(*args, **kwargs)
+
+    monkeypatch.setattr("solver.lns.vroom_routes", heard_vroom_routes)
+    # VROOM's thorough level on a dozen visits: no piece of its routes gets cheaper.
+    improve_close_routes(instance, start, time.time() + 5.0, seed=1, stop_when_stalled=True)
+    assert len(steps) == round_of_steps
+    steps.clear()
+    improve_close_routes(instance, start, time.time() + 0.3, seed=1)
+    assert len(steps) > round_of_steps
 
 
 def two_towns(n_per_town: int = 20, vehicles_per_town: int = 3) -> Instance:

@@ -116,9 +116,9 @@ def test_time_too_short_for_or_tools_goes_to_the_close_routes_search_before_timi
     nothing: Routes = [[] for _ in range(instance.n_vehicles)]
     steps: list[float] = []
 
-    def heard_improve(*args: Any) -> Routes:
+    def heard_improve(*args: Any, **kwargs: Any) -> Routes:
         steps.append(args[2])
-        return improve_close_routes(*args)
+        return improve_close_routes(*args, **kwargs)
 
     monkeypatch.setattr("solver.strategies.improve_close_routes", heard_improve)
     deadline = time.time() + MIN_POLISH_S
