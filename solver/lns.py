@@ -1,14 +1,15 @@
 """Large-neighbourhood search over close routes: small pieces of a day solved again by VROOM.
 
 From given routes until a deadline, each step takes an anchor (a left-out node, picked with
-odds in proportion to its penalty, or, as often, the middle of a route picked at random), the
-``LNS_ROUTES`` routes whose middles are nearest it, and the ``LNS_LEFT_OUT`` left-out nodes
-nearest those middles that one of their vehicles may serve; VROOM solves that small instance
-(``Instance.restricted``, ``Instance.compacted``) at ``LNS_VROOM_LEVEL``, and its routes replace
-theirs when they cost less by the OR-Tools objective (``solver.cost.route_cost``). So the
-routes never get dearer, and a visit left out of a crowded area comes in when VROOM can
-reshuffle the routes around it. A route's middle is its medoid: the node nearest, both ways,
-all the others of the route (the vehicle's start for an empty route).
+odds in proportion to its penalty, or, as often, the middle of a route picked at random),
+``LNS_ROUTES`` routes close to it (the one whose middle is nearest, and the others drawn at
+random among the ``LNS_CLOSE_ROUTES`` nearest, so that one anchor gives many pieces), and the
+``LNS_LEFT_OUT`` left-out nodes nearest those middles that one of their vehicles may serve;
+VROOM solves that small instance (``Instance.restricted``, ``Instance.compacted``) at
+``LNS_VROOM_LEVEL``, and its routes replace theirs when they cost less by the OR-Tools objective
+(``solver.cost.route_cost``). So the routes never get dearer, and a visit left out of a crowded
+area comes in when VROOM can reshuffle the routes around it. A route's middle is its medoid: the
+node nearest, both ways, all the others of the route (the vehicle's start for an empty route).
 
 VROOM explores a piece of a few routes far more thoroughly than a whole day of hundreds,
 where its search is cut by its timeout; OR-Tools' local search, guided or ruin and recreate,
@@ -26,7 +27,13 @@ import numpy as np
 
 from solver.cost import route_cost
 from solver.instance import Instance
-from solver.params import LNS_LEFT_OUT, LNS_ROUTES, LNS_STEP_S, LNS_VROOM_LEVEL
+from solver.params import (
+    LNS_CLOSE_ROUTES,
+    LNS_LEFT_OUT,
+    LNS_ROUTES,
+    LNS_STEP_S,
+    LNS_VROOM_LEVEL,
+)
 from solver.seeders import Routes, vroom_routes
 
 __all__ = ["improve_close_routes", "split_close_routes", "time_for_a_step"]
@@ -160,8 +167,8 @@ def _close_vehicles(
     rng: random.Random,
     own: Sequence[int] | None,
 ) -> list[int]:
-    """The ``LNS_ROUTES`` vehicles (of ``own``, when given) whose routes' middles are nearest a
-    random anchor."""
+    """``LNS_ROUTES`` vehicles (of ``own``, when given) whose routes' middles are close to a
+    random anchor: the nearest, and the others drawn among the ``LNS_CLOSE_ROUTES`` nearest."""
     candidates = list(range(len(routes))) if own is None else list(own)
     used = [v for v in candidates if routes[v]]
     if left_out.size and (not used or rng.random() < 0.5):
@@ -173,7 +180,9 @@ def _close_vehicles(
         return []
     where = np.asarray([middles[v] for v in candidates], dtype=np.int64)
     both_ways = instance.travel_s[anchor, where] + instance.travel_s[where, anchor]
-    return [candidates[int(k)] for k in np.argsort(both_ways, kind="stable")[:LNS_ROUTES]]
+    nearest, *close = np.argsort(both_ways, kind="stable")[:LNS_CLOSE_ROUTES].tolist()
+    drawn = rng.sample(close, min(LNS_ROUTES - 1, len(close)))
+    return [candidates[k] for k in [nearest, *drawn]]
 
 
 def _nearest_left_out(

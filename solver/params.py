@@ -22,6 +22,7 @@ __all__ = [
     "FIRST_PLAN_SHARE",
     "FIRST_SOLUTION",
     "ILS_RUINED_ROUTES",
+    "LNS_CLOSE_ROUTES",
     "LNS_LEFT_OUT",
     "LNS_ROUTES",
     "LNS_STEP_S",
@@ -143,6 +144,14 @@ MIN_TIMING_S = 0.1
 #: days (dayset and rural seeds 1-3), four, 30 and level 5 0.1-0.4 %; OR-Tools' guided local
 #: search and its ruin and recreate from the same routes gained nothing.
 LNS_ROUTES = 6
+#: Routes near a step's anchor from which it draws its ``LNS_ROUTES``: the nearest, and the
+#: others at random among the next nearest. Always the same nearest six made only as many
+#: pieces as there are routes, and the search stalled within 6-8 s of 30; drawing them from
+#: the nearest twelve gave VROOM new pieces to solve, and 14 s of search from VROOM's routes
+#: of 250-visit days (three makers, seeds 3-5) served 1-4 more visits of ~220 on 8 days of 9,
+#: at a lower cost on all 9; from the nearest nine, 0-3 more; from 18 or 30, dearer than from
+#: twelve on 4 days of 6 and level on the others.
+LNS_CLOSE_ROUTES = 12
 #: Left-out nodes nearest the step's routes that it offers VROOM beside theirs.
 LNS_LEFT_OUT = 40
 #: VROOM's exploration level on a step's small instance.

@@ -12,6 +12,7 @@ import pytest
 from solver import Instance, Vehicle
 from solver.cost import route_cost
 from solver.lns import improve_close_routes, split_close_routes
+from solver.params import LNS_CLOSE_ROUTES, LNS_ROUTES
 from solver.seeders import installed_seeders, vroom_routes
 from tests.solver.instances import HOUR, assert_routes_fit, grid_instance
 
@@ -79,6 +80,46 @@ def test_a_stalled_search_stops_after_a_round_of_steps_when_asked(
     steps.clear()
     improve_close_routes(instance, start, time.time() + 0.3, seed=1)
     assert len(steps) > round_of_steps
+
+
+def test_one_anchor_gives_many_pieces_of_routes_close_to_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A step takes the route nearest its anchor and the others drawn among the
+    ``LNS_CLOSE_ROUTES`` nearest: more pieces than routes, each of routes close together."""
+    n = 20  # technicians at home on a line, a minute apart, each serving the visit at home
+    line = np.arange(n)
+    travel = (np.abs(line[:, None] - line[None, :]) * 60).astype(np.int64)
+    instance = Instance(
+        travel_s=travel,
+        distance_m=travel,
+        node_location=line.astype(np.int64),
+        service_s=np.full(n, 600, dtype=np.int64),
+        window_s=np.tile([0, 8 * HOUR], (n, 1)).astype(np.int64),
+        demand=np.ones((n, 1), dtype=np.int64),
+        penalty=np.full(n, 10**6, dtype=np.int64),
+        vehicles=tuple(Vehicle(k, k, 0, 8 * HOUR, capacity=(n,)) for k in range(n)),
+    )
+    pieces: list[tuple[int, ...]] = []
+    restricted = Instance.restricted
+
+    def heard_restricted(self: Instance, nodes: Any, vehicles: Any) -> Instance:
+        pieces.append(tuple(sorted(vehicles)))
+        return restricted(self, nodes, vehicles)
+
+    def nobody_served(piece: Instance, *args: Any, **kwargs: Any) -> list[list[int]]:
+        return [[] for _ in range(piece.n_vehicles)]  # dearer: every piece stays as it was
+
+    monkeypatch.setattr(Instance, "restricted", heard_restricted)
+    monkeypatch.setattr("solver.lns.vroom_routes", nobody_served)
+    every_visit_served = [[k] for k in range(n)]  # so every anchor is a route's middle
+    improve_close_routes(instance, every_visit_served, time.time() + 0.5, seed=1)
+    assert len(pieces) > 100
+    assert all(len(piece) == LNS_ROUTES for piece in pieces)
+    # Always the nearest routes would make at most one piece per anchor, here per route.
+    assert len(set(pieces)) > 2 * n
+    # A piece's routes are among the LNS_CLOSE_ROUTES nearest one anchor: that many in a row.
+    assert max(piece[-1] - piece[0] for piece in pieces) <= LNS_CLOSE_ROUTES - 1
 
 
 def two_towns(n_per_town: int = 20, vehicles_per_town: int = 3) -> Instance:
