@@ -41,6 +41,7 @@ from solver.params import (
     ALONE_BELOW_S,
     ALONE_VROOM_THREADS,
     ALONE_WHEN_VROOM_TOP_WITHIN,
+    FIRST_PLAN_FROM_S,
     FIRST_PLAN_SHARE,
     MIN_POLISH_S,
     MIN_SEEDING_ALONE_S,
@@ -499,11 +500,13 @@ def _searches_alone(here: Strategy | None, instance: Instance, params: SolvePara
 
 def _first_routes(pieces: Sequence[Instance], params: SolveParams) -> list[Routes] | None:
     """VROOM's quick routes of every part of a day (``solver.parts``) within
-    ``FIRST_PLAN_SHARE`` of the budget, on the cores a search alone has; ``None`` when VROOM
-    is not among ``params.seeders``, is not installed or cannot express some part, and in a
-    reproducible run (whose parts' searches count work, not time)."""
+    ``FIRST_PLAN_SHARE`` of the budget, on the cores a search alone has; ``None`` on a budget
+    below ``FIRST_PLAN_FROM_S``, when VROOM is not among ``params.seeders``, is not installed
+    or cannot express some part, and in a reproducible run (whose parts' searches count work,
+    not time)."""
     if (
         params.reproducible
+        or params.time_limit_s < FIRST_PLAN_FROM_S
         or "vroom" not in params.seeders
         or installed_seeders(("vroom",)) != ("vroom",)
     ):

@@ -12,7 +12,7 @@ import pytest
 
 from solver import Instance, Progress, Solution, SolveParams, Vehicle, schedule, solve
 from solver.cost import route_cost
-from solver.params import SNAPSHOT_INTERVAL_S
+from solver.params import FIRST_PLAN_FROM_S, SNAPSHOT_INTERVAL_S
 from solver.parts import solve_in_parts
 from solver.portfolio import _solve_part, race
 from solver.search import search
@@ -219,21 +219,25 @@ def test_a_day_of_parts_has_vroom_s_routes_of_every_part_as_its_first_report(
     instance = _two_regions()
     reports: list[Progress] = []
     solution = solve(
-        instance, SolveParams(time_limit_s=2), on_progress=reports.append, snapshots=True
+        instance,
+        SolveParams(time_limit_s=FIRST_PLAN_FROM_S),
+        on_progress=reports.append,
+        snapshots=True,
     )
     first = reports[0]
     assert first.routes is not None and first.placed == 8
     _assert_in_whole_numbering(instance, first.routes)
     assert sum(len(route.nodes) for route in solution.routes) >= first.placed
-    # A reproducible run, whose parts count work, has none.
-    reports.clear()
-    solve(
-        instance,
-        SolveParams(time_limit_s=2, reproducible=True),
-        on_progress=reports.append,
-        snapshots=True,
-    )
-    assert reports[0].routes is None or reports[0].routes[2] == ()
+    # A reproducible run, whose parts count work, has none; nor has a shorter budget, whose
+    # whole plan comes soon: its first report is of the first part searched, the east (the
+    # third vehicle's) not yet heard.
+    for params in (
+        SolveParams(time_limit_s=FIRST_PLAN_FROM_S, reproducible=True),
+        SolveParams(time_limit_s=FIRST_PLAN_FROM_S - 3),
+    ):
+        reports.clear()
+        solve(instance, params, on_progress=reports.append, snapshots=True)
+        assert reports[0].routes is None or reports[0].routes[2] == ()
 
 
 def test_parts_side_by_side_report_through_a_thread_of_this_process(

@@ -12,7 +12,13 @@ from solver.cost import route_cost
 from solver.lns import improve_close_routes
 from solver.params import MIN_POLISH_S, MIN_TIMING_S
 from solver.seeders import Routes, installed_seeders, vroom_routes
-from solver.strategies import Strategy, one_vroom_routes, run_strategy, search_from
+from solver.strategies import (
+    Strategy,
+    first_routes,
+    one_vroom_routes,
+    run_strategy,
+    search_from,
+)
 from tests.solver.instances import assert_routes_fit, grid_instance
 
 needs_both = pytest.mark.skipif(
@@ -96,6 +102,29 @@ def test_vroom_s_routes_are_reported_only_while_or_tools_may_still_search_from_t
     monkeypatch.setattr("solver.strategies.vroom_routes", slow_vroom_routes)
     one_vroom_routes(instance, time.time() + 0.6, 2, report)
     assert heard == [instance.n_nodes]
+
+
+def test_the_quick_routes_of_every_piece_end_within_their_budget(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pieces = [grid_instance(60, 4), grid_instance(30, 3), grid_instance(15, 2)]
+    timeouts: list[float] = []
+
+    def vroom_to_its_timeout(instance: Instance, time_limit_s: float, **kwargs: object) -> Routes:
+        """VROOM slower than expected: cut by its timeout."""
+        timeouts.append(time_limit_s)
+        time.sleep(time_limit_s)
+        return [[] for _ in range(instance.n_vehicles)]
+
+    monkeypatch.setattr("solver.strategies.vroom_routes", vroom_to_its_timeout)
+    started = time.perf_counter()
+    routes = first_routes(pieces, 0.6, threads=2)
+    elapsed = time.perf_counter() - started
+    assert routes is not None and [len(r) for r in routes] == [4, 3, 2]
+    # Each piece's timeout is its expected share of what is left, bigger pieces more, and
+    # the whole keeps to the budget, where three full timeouts would take three times it.
+    assert timeouts[0] > timeouts[1] > timeouts[2] > 0
+    assert sum(timeouts) <= 0.6 and elapsed < 0.6 + 0.15
 
 
 def slow_vroom_routes(instance: Instance, time_limit_s: float, **kwargs: object) -> Routes:
