@@ -68,8 +68,15 @@ MIN_VROOM_TIMEOUT_S = 0.1
 #: thread 30-50 % less. Whole 2 s plans of those days, ten a maker: +209/+104/+491 weighted
 #: visits in total (service centre/city/rural, about 130,000 each). On rural parts at 1.4-1.8 s
 #: (0.49-0.63) four searches gave the cheaper routes on 9 of 11, yet whole 2.6 s plans of
-#: eight rural days were level (-31 in total).
-ONE_SEARCH_A_THREAD_BELOW = 0.65
+#: eight rural days were level (-31 in total). Those shares were of ``vroom_seconds``, on a
+#: machine where it held; on one where level 0 of those parts took 1.4-2.1 times it (2.1 on
+#: service-centre days), the shares were really 0.3-0.45, and 0.65 kept service-centre days
+#: at four searches (their timeout 0.71 of the expected time, 0.33 of the real). So one search
+#: a thread whenever level 0 is expected to be cut short at all: whole 2 s plans of ten
+#: service-centre 800-visit days then served more priority-weighted visits on all ten (+40 a
+#: day of 13,400); city and rural days were already below 0.65. At 60 s on 2,500-visit days
+#: (timeout about 0.8 of the expected time), one day a maker: +40/+39/0 (of 42,000).
+ONE_SEARCH_A_THREAD_BELOW = 1.0
 #: ... and from this share of level 0's expected time on one thread, about two and a half
 #: starts' building (a start takes 0.06-0.07 of it: 0.35 s on a 720-visit rural part, 6 s on a
 #: 2,250-visit one): with less, each search barely builds its start, and four starts give the

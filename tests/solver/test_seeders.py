@@ -183,6 +183,9 @@ def test_vroom_runs_one_search_a_thread_only_between_a_few_starts_and_level_0s_e
     assert not one_search_a_thread(high, 720, 190, threads=2)  # level 0 ends, or nearly
     # One thread: level 0 takes longer, so a longer timeout still cuts it short.
     assert one_search_a_thread(high, 720, 190, threads=1)
+    # A timeout of 0.7 of level 0's expected time (a 2 s budget's on an 800-visit
+    # service-centre day) cuts it short too: level 0 often takes longer than expected.
+    assert one_search_a_thread(0.7 * vroom_seconds(0, 692, 85, threads=2), 692, 85, threads=2)
 
 
 @needs_both
