@@ -21,8 +21,7 @@ joined, they spare a listener timing the whole day again (0.4 s at 800 visits, w
 waited for when it was the first draft). Parts side by side report through a queue to a thread
 of this process.
 Parts one after another may first be routed quickly, all of them (``first``): then the whole
-day has a plan early, and a part not yet searched stands in the reports with those routes; its
-search is given them (``start``), to start from instead of routing the part again.
+day has a plan early, and a part not yet searched stands in the reports with those routes.
 """
 
 from __future__ import annotations
@@ -39,7 +38,6 @@ from dataclasses import dataclass, replace
 from functools import partial
 from itertools import chain
 from multiprocessing.queues import SimpleQueue
-from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -66,21 +64,7 @@ MIN_PART_NODES = 1
 #: less on rural days (``benchmarks/RESULTS.md``, 2026-12-02 05:44).
 MIN_PART_S = 0.2
 
-
-class Solver(Protocol):
-    """What solves one part: ``(piece, params, on_progress)``, and ``start``, the part's quick
-    routes (``FirstRoutes``) when it has them, for its search to start from."""
-
-    def __call__(
-        self,
-        piece: Instance,
-        params: SolveParams,
-        on_progress: Callable[[Progress], None] | None,
-        /,
-        start: Routes | None = None,
-    ) -> Solution: ...
-
-
+Solver = Callable[[Instance, SolveParams, Callable[[Progress], None] | None], Solution]
 #: Quick routes of every part (one ``Routes`` per part), or ``None`` when it has none.
 FirstRoutes = Callable[[Sequence[Instance]], Sequence[Routes] | None]
 
@@ -159,9 +143,8 @@ def solve_in_parts(
     the search thread when parts run one after another, from a listening thread of this
     process when they run side by side. When parts run one after another and someone
     listens, ``first`` (if given) routes every part quickly before any is searched; those
-    routes are reported as the whole's first plan (with its routes when ``snapshots``), stand
-    for each part in the reports until the part's own search reports, and are handed to its
-    search (``solve_one``'s ``start``).
+    routes are reported as the whole's first plan (with its routes when ``snapshots``) and
+    stand for each part in the reports until the part's own search reports.
     """
     found = [part for part in parts(instance) if part.nodes]
     if len(found) < 2:
@@ -190,8 +173,7 @@ def solve_in_parts(
         for turn, k in enumerate(turns):
             heard = None if whole is None else partial(whole.hear, k)
             budget = _share(params, started, found, k, turns[turn:])
-            start = None if quick is None else quick[k]
-            answered[k] = solve_one(pieces[k], budget, heard, start)
+            answered[k] = solve_one(pieces[k], budget, heard)
             if whole is not None:
                 whole.done(k, answered[k])
     return _join(instance, found, answered, clock.monotonic() - started)

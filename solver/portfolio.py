@@ -87,7 +87,6 @@ def solve(
     initial_routes: Sequence[Sequence[int]] | None = None,
     on_progress: Callable[[Progress], None] | None = None,
     snapshots: bool = False,
-    quick_routes: Routes | None = None,
 ) -> Solution:
     """Solve ``instance`` and return its routes.
 
@@ -107,11 +106,6 @@ def solve(
         Whether some reports carry the best routes so far (``Progress.routes``): OR-Tools'
         search's (``solver.search.search``), the chosen seed's when the race ends, each part's
         joined with the parts before it (``solver.parts``). Default ``False``.
-    quick_routes
-        VROOM's routes of ``instance``, made already (a part's quick routes, ``solver.parts``):
-        where the race would first run VROOM once (``vroom-once-then-lns``), it starts from
-        these instead, and the time that run would have taken goes to the search on from
-        them. Default ``None``.
 
     Returns
     -------
@@ -142,12 +136,7 @@ def solve(
         if joined is not None:
             return joined
         raced = race(
-            instance,
-            params,
-            started=started,
-            on_progress=on_progress,
-            snapshots=snapshots,
-            quick_routes=quick_routes,
+            instance, params, started=started, on_progress=on_progress, snapshots=snapshots
         )
         if raced is not None:
             if raced.best.timed is not None:
@@ -180,13 +169,10 @@ def _solve_part(
     instance: Instance,
     params: SolveParams,
     on_progress: Callable[[Progress], None] | None,
-    start: Routes | None = None,
-    *,
     snapshots: bool = False,
 ) -> Solution:
-    """``solve`` of one independent part (``solver.parts``), from its quick routes (``start``)
-    when it has them; module-level, for a spawned pool."""
-    return solve(instance, params, on_progress=on_progress, snapshots=snapshots, quick_routes=start)
+    """``solve`` of one independent part (``solver.parts``); module-level, for a spawned pool."""
+    return solve(instance, params, on_progress=on_progress, snapshots=snapshots)
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,7 +246,6 @@ def race(
     started: float | None = None,
     on_progress: Callable[[Progress], None] | None = None,
     snapshots: bool = False,
-    quick_routes: Routes | None = None,
 ) -> Race | None:
     """The seeds of the two seeding searches of ``strategies_for``, run side by side.
 
@@ -292,9 +277,6 @@ def race(
         Whether the chosen seed's report carries its routes (``Progress.routes``): a first
         plan, once timed (``solver.search.schedule``; a seeder's routes may, rarely, break a
         rule of the model, and then the search repairs them). Default ``False``.
-    quick_routes
-        VROOM's routes of ``instance`` made already (``solve``'s): ``vroom-once-then-lns``
-        starts from them instead of running VROOM first. Default ``None``.
 
     Returns
     -------
@@ -339,7 +321,7 @@ def race(
         # One VROOM run, then VROOM again on close routes on both cores: at 800 visits and
         # 30 s, 0.2-0.5 % more than the two VROOM-led racers (better on 15 days of 15), at
         # 250 and 10 s +0.1 % (rural +0.3 %, city and dayset level).
-        seeds.extend(_one_vroom_halves(instance, params, deadline, report, quick_routes))
+        seeds.extend(_one_vroom_halves(instance, params, deadline, report))
     else:
         seeds.extend(_side_by_side(here, side, instance, params, deadline, seeding_s, report))
     if not seeds:
@@ -400,16 +382,10 @@ def _side_by_side(
 
 
 def _one_vroom_halves(
-    instance: Instance,
-    params: SolveParams,
-    deadline: float,
-    report: Report | None,
-    quick_routes: Routes | None = None,
+    instance: Instance, params: SolveParams, deadline: float, report: Report | None
 ) -> list[Seed]:
     """The seed of ``vroom-once-then-lns`` on both cores: VROOM once, here, on the cores the
-    race has (``one_vroom_routes``), or its ``quick_routes`` when given (a part's, made for
-    the day's first plan: at 30 s, running VROOM again on the 720-visit part of an 800-visit
-    day took 12 s of the budget); then VROOM again on close routes (``solver.lns``), the
+    race has (``one_vroom_routes``); then VROOM again on close routes (``solver.lns``), the
     routes in two halves (``split_close_routes``), one searched here and one in a spawned
     process, until OR-Tools' turn (``polish_from``); the halves joined, and OR-Tools' search
     from them until ``deadline`` (``search_from``). Where no second process may be started,
@@ -418,21 +394,18 @@ def _one_vroom_halves(
     threads = min(ALONE_VROOM_THREADS, _cores())
     strategy = Strategy.VROOM_ONCE_THEN_LNS
     with _SideProcess() as pool:
-        if pool is not None:
-            _submit(pool, int)  # the side process starts while VROOM runs
-        if quick_routes is not None:  # already told: the first plan of the day in parts
-            routes = [list(route) for route in quick_routes]
-        else:
-            try:
-                routes = one_vroom_routes(instance, deadline, threads, report)
-            except Exception as error:  # OR-Tools searches on without a seed
-                logger.warning("seeding search %s gave no routes: %r", strategy, error)
-                return []
+        if pool is None:
+            return _guarded(strategy, instance, deadline, params.seed, None, report, threads)
+        _submit(pool, int)  # the side process starts while VROOM runs
+        try:
+            routes = one_vroom_routes(instance, deadline, threads, report)
+        except Exception as error:  # OR-Tools searches on without a seed
+            logger.warning("seeding search %s gave no routes: %r", strategy, error)
+            return []
         until = polish_from(instance, deadline)
-        if pool is None or not time_for_a_step(until):
-            # No side process, or VROOM ran past OR-Tools' turn (a big day on a short budget:
-            # sending the day to the side process and waiting for its grace would only add to
-            # the overrun): every route is searched here.
+        if not time_for_a_step(until):
+            # VROOM ran past OR-Tools' turn (a big day on a short budget): sending the day to
+            # the side process and waiting for its grace would only add to the overrun.
             return _searched_from(strategy, instance, routes, deadline, params.seed, report)
         here, side = split_close_routes(instance, routes)
         future = _submit(pool, improve_close_routes, instance, routes, until, params.seed + 1, side)

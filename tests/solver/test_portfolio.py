@@ -454,35 +454,6 @@ def test_vroom_past_or_tools_turn_goes_straight_to_timing_without_the_side_half(
 
 
 @needs_both
-@pytest.mark.parametrize("side_process", [True, False], ids=["two-processes", "daemonic"])
-def test_given_quick_routes_the_race_searches_on_from_them_without_running_vroom_again(
-    side_process: bool, race_log: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    not_alone(monkeypatch)
-    side = InlineSide()
-    if side_process:
-        monkeypatch.setattr("solver.portfolio._SideProcess", lambda: side)
-    else:
-        monkeypatch.setattr(multiprocessing, "current_process", Daemonic)
-    instance = grid_instance(25, 4, breaks=True, preferences=True)
-    quick = seeders.vroom_routes(instance, 1.0, level=0)  # a part's, for the day's first plan
-
-    def vroom_again(*args: Any) -> Routes:
-        raise AssertionError("VROOM ran again on routes it had already made")
-
-    monkeypatch.setattr("solver.portfolio.one_vroom_routes", vroom_again)
-    monkeypatch.setattr("solver.strategies.one_vroom_routes", vroom_again)
-    params = SolveParams(time_limit_s=RACE_FROM_S + 0.5)
-    solution = solve(instance, params, quick_routes=quick)
-    ((seed_costs, chosen),) = races(race_log)
-    assert [strategy for strategy, _ in seed_costs] == ["vroom-once-then-lns"] == [chosen]
-    # The close-routes search went on from them: half in the side process when it has one.
-    assert side.given == (["int", "improve_close_routes"] if side_process else [])
-    assert_routes_fit(instance, [list(route.nodes) for route in solution.routes])
-    assert solution.objective <= route_cost(instance, quick)
-
-
-@needs_both
 def test_a_side_process_dead_at_start_only_loses_its_racer(
     race_log: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:

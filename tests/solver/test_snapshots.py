@@ -16,7 +16,7 @@ from solver.params import SNAPSHOT_INTERVAL_S
 from solver.parts import solve_in_parts
 from solver.portfolio import _solve_part, race
 from solver.search import search
-from solver.seeders import Routes, installed_seeders
+from solver.seeders import installed_seeders
 from tests.solver.instances import HOUR, assert_routes_fit, grid_instance, line_instance
 
 #: OR-Tools alone, guided local search to its time limit: it finds better routes over seconds.
@@ -141,10 +141,7 @@ def test_parts_timed_routes_are_joined_into_the_whole_s_timed_routes(
     quick = SolveParams(time_limit_s=1, metaheuristic="greedy_descent", seeders=())
 
     def solve_one(
-        piece: Instance,
-        params: SolveParams,
-        on_progress: Callable[[Progress], None] | None,
-        start: Routes | None = None,
+        piece: Instance, params: SolveParams, on_progress: Callable[[Progress], None] | None
     ) -> Solution:
         answer = solve(piece, quick)
         routes = tuple(route.nodes for route in answer.routes)
@@ -182,24 +179,13 @@ def test_parts_one_after_another_first_report_quick_routes_of_every_part(
         # West (two vehicles): node 2 may go to vehicle 1 only; east: all on its one vehicle.
         return [[[0, 1, 3], [2]] if piece.n_vehicles == 2 else [[0, 1, 2, 3]] for piece in pieces]
 
-    starts: dict[int, Routes | None] = {}
-
-    def solve_one(
-        piece: Instance,
-        params: SolveParams,
-        on_progress: Callable[[Progress], None] | None,
-        start: Routes | None = None,
-    ) -> Solution:
-        starts[piece.n_vehicles] = start
-        return _solve_part(piece, params, on_progress, start, snapshots=True)
+    solve_one = partial(_solve_part, snapshots=True)
 
     params = SolveParams(time_limit_s=2, metaheuristic="greedy_descent", seeders=())
     joined = solve_in_parts(
         instance, params, solve_one, reports.append, first=first, snapshots=True
     )
     assert joined is not None and asked == [[4, 4]]
-    # Each part's search is handed its quick routes, to start from.
-    assert starts == {2: [[0, 1, 3], [2]], 1: [[0, 1, 2, 3]]}
     snapshots = _snapshots(reports)
     # The first report is the whole day: both parts' quick routes, before any search.
     assert reports[0] is snapshots[0]
@@ -220,9 +206,9 @@ def test_parts_one_after_another_first_report_quick_routes_of_every_part(
         assert snapshot.routes is not None
         _assert_in_whole_numbering(instance, snapshot.routes)
         assert snapshot.routes[2] != ()
-    # Nobody listening: no quick routes are asked for, and none handed.
+    # Nobody listening: no quick routes are asked for.
     solve_in_parts(instance, params, solve_one, first=first, snapshots=True)
-    assert asked == [[4, 4]] and starts == {2: None, 1: None}
+    assert asked == [[4, 4]]
 
 
 #: ``FIRST_PLAN_FROM_S`` as the first-plan test sets it: the rule it tests, on a shorter budget.
