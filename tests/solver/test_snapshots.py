@@ -220,7 +220,7 @@ def test_a_day_of_parts_has_vroom_s_routes_of_every_part_as_its_first_report(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr("solver.parts.os.cpu_count", lambda: 1)  # one solve at a time
-    # The threshold lowered, so that the three solves take seconds, not the threshold's ten.
+    # The threshold lowered to 2 s: the three solves take about 4 s, not the 10 s of 5 s.
     monkeypatch.setattr("solver.portfolio.FIRST_PLAN_FROM_S", QUICK_FIRST_PLAN_FROM_S)
     instance = _two_regions()
     reports: list[Progress] = []
