@@ -20,7 +20,8 @@ each in a fresh process:
 Makers: ``dayset`` (``benchmarks.dayset``, a Guangdong service centre) and ``city``/``rural``
 (``benchmarks.townset``, built differently); each staffs its day itself, and ``--technicians``
 gives a ``dayset`` day a roster of that size instead (``--sizes 2500 --technicians 200``: the
-issue's tight 2,500-visit day). Figures per run: visits served weighted by
+issue's tight 2,500-visit day). ``--first-seed`` starts at a later seed, to carry an earlier run
+on (``--seeds 10 --first-seed 6`` after ``--seeds 5``). Figures per run: visits served weighted by
 priority as issue 18 counts them (urgent 100, high 30, normal 10, low 3), the share of served
 appointments inside the 5-10 minute band, checker violations, wall seconds and CPU seconds
 (user and system of the run and every process it started). The table gives, per maker, size,
@@ -247,6 +248,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--makes", nargs="+", choices=MAKES, default=list(MAKES))
     parser.add_argument("--sizes", type=int, nargs="+", default=[60, 250])
     parser.add_argument("--seeds", type=int, default=10, help="seeds 1..N per size")
+    parser.add_argument(
+        "--first-seed",
+        type=int,
+        default=1,
+        help="start at this seed instead of 1, e.g. to carry an earlier run of seeds 1-5 on to 10",
+    )
     parser.add_argument("--budgets", type=float, nargs="+", default=[2.0, 10.0, 30.0])
     parser.add_argument(
         "--big-budget",
@@ -268,6 +275,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.technicians is not None and not args.one and set(args.makes) != {"dayset"}:
         parser.error("--technicians: only the dayset maker takes a roster size")
+    if not 1 <= args.first_seed <= args.seeds:
+        parser.error(f"--first-seed: {args.first_seed} is not between 1 and --seeds {args.seeds}")
     if args.one:
         make, size, seed, budget, solver = args.one.split(":")
         row = run_one(
@@ -291,7 +300,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if size >= 2500 and budgets:
                 budgets[budgets.index(max(budgets))] = args.big_budget
             for budget in budgets:
-                for seed in range(1, args.seeds + 1):
+                for seed in range(args.first_seed, args.seeds + 1):
                     target = None
                     for solver in order:
                         key = {"make": make, "visits": size, "seed": seed, "budget_s": budget}
@@ -311,6 +320,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             *map(str, args.sizes),
             "--seeds",
             str(args.seeds),
+            *([] if args.first_seed == 1 else ["--first-seed", str(args.first_seed)]),
             "--budgets",
             *(f"{b:g}" for b in args.budgets),
             "--big-budget",
@@ -327,8 +337,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         record(
             "Field days over seeds, beside VROOM",
             command,
-            f"Seeds 1-{args.seeds} per maker and size{roster}; weighted = urgent 100, high 30, "
-            "normal 10, low 3 per served visit; vs vroom-ours = mean of each day's gap to VROOM "
+            f"Seeds {args.first_seed}-{args.seeds} per maker and size{roster}; "
+            "weighted = urgent 100, high 30, normal 10, low 3 per served visit; "
+            "vs vroom-ours = mean of each day's gap to VROOM "
             "under our rule, vs vroom-own to VROOM under its own; in band = served appointments "
             "reached 5-10 min early; valid = plans "
             "with no checker violation; CPU s = user + system of the run and its processes; "

@@ -59,7 +59,9 @@ def test_the_two_areas_differ_where_a_tuned_search_would_notice() -> None:
     assert len({(t["start"]["lat"], t["start"]["lon"]) for t in rural["technicians"]}) <= 2
 
 
-def test_too_small_a_day_or_an_unknown_area_is_refused_by_name() -> None:
+def test_too_small_a_day_or_an_unknown_area_is_refused_by_name(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     with pytest.raises(ValueError, match="at least 10"):
         generate_town_day(5, 1, "city")
     with pytest.raises(ValueError, match="'moon'"):
@@ -70,6 +72,10 @@ def test_too_small_a_day_or_an_unknown_area_is_refused_by_name() -> None:
         generate("city", 50, 1, technicians=12)
     with pytest.raises(SystemExit):
         main(["--makes", "dayset", "rural", "--technicians", "12", "--no-record"])
+    for first in ("0", "4"):
+        with pytest.raises(SystemExit):
+            main(["--seeds", "3", "--first-seed", first, "--no-record"])
+    assert "--first-seed: 4 is not between 1 and --seeds 3" in capsys.readouterr().err
 
 
 def test_the_dayset_maker_takes_the_roster_size_it_is_given() -> None:
@@ -137,3 +143,17 @@ def test_a_roster_size_reaches_every_run_and_the_recorded_command(
     text = results.read_text()
     assert "--vroom-threads 2 --technicians 9`" in text
     assert "Seeds 1-1 per maker and size, 9 technicians a day;" in text
+
+
+def test_a_run_carried_on_from_a_later_seed_runs_and_records_only_those_seeds(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    results = tmp_path / "RESULTS.md"
+    monkeypatch.setattr("benchmarks.results.RESULTS", results)
+    argv = ["--makes", "city", "--sizes", "12", "--seeds", "3", "--first-seed", "2"]
+    assert main([*argv, "--budgets", "1", "--solvers", "vroom-ours"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line[:1] == "{"]
+    assert [row["seed"] for row in rows] == [2, 3], rows
+    text = results.read_text()
+    assert "--sizes 12 --seeds 3 --first-seed 2 --budgets 1" in text
+    assert "Seeds 2-3 per maker and size;" in text
