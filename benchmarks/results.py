@@ -15,8 +15,30 @@ __all__ = ["RESULTS", "record"]
 RESULTS = Path(__file__).with_name("RESULTS.md")
 
 
-def _machine() -> str:
-    return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+def _machine(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
+    """The machine a run was measured on: architecture, processor model (where the system
+    names it: two machines of the same architecture and cores may differ in speed, and a
+    budget-bound figure with them), cores and Python."""
+    processor = _processor(cpuinfo)
+    named = f", {processor}" if processor else ""
+    return (
+        f"{platform.machine()}{named}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    )
+
+
+def _processor(cpuinfo: Path) -> str:
+    """The processor's model name from ``cpuinfo`` (Linux), else the platform's when it says
+    more than the architecture, else ``""``."""
+    try:
+        lines = cpuinfo.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        lines = []
+    for line in lines:
+        key, _, value = line.partition(":")
+        if key.strip() == "model name" and value.strip():
+            return " ".join(value.split())
+    named = platform.processor().strip()
+    return "" if named in ("", "unknown", platform.machine()) else named
 
 
 def _commit() -> str:
