@@ -51,6 +51,7 @@ __all__ = [
     "Insertion",
     "forward_states",
     "insertions",
+    "latest_start",
     "route_holds",
     "schedule_insertion",
 ]
@@ -212,6 +213,41 @@ def route_holds(instance: Instance, vehicle: int, route: Sequence[int]) -> bool:
         return False
     states = _forward(data)
     return all(min(s) < NEVER for s in states) and _holds(data, states)
+
+
+def latest_start(
+    instance: Instance, vehicle: int, route: Sequence[int], position: int, taken: int
+) -> int | None:
+    """The latest service start of ``route[position]`` from which ``vehicle``'s route holds in
+    time from there on, with the first ``taken`` of its breaks (in order of their bounds)
+    already taken before it; ``None`` when no start inside the node's windows does.
+
+    Waiting being free, a later start never makes the rest hold where an earlier one did not:
+    the latest start is found by halving inside each window. Loads are not read.
+    """
+    data = _read(instance, vehicle, route)
+
+    def rest_holds(cumul: int) -> bool:
+        state: _State = tuple(cumul if k == taken else NEVER for k in range(len(data.rules) + 1))
+        for k in range(position + 1, len(route)):
+            travel = int(data.travel[data.locations[k - 1], data.locations[k]])
+            state = _leg(state, data.services[k - 1], travel, data.windows[k], data.rules)
+            if min(state) >= NEVER:
+                return False
+        home = _home(
+            state, data.services[-1], int(data.travel[data.locations[-1], data.end]), data.rules
+        )
+        return home <= data.shift[1]
+
+    latest = None
+    for low, high in data.windows[position]:
+        if not rest_holds(low):
+            break  # a later window starts later still
+        while low < high:
+            middle = (low + high + 1) // 2
+            low, high = (middle, high) if rest_holds(middle) else (low, middle - 1)
+        latest = low
+    return latest
 
 
 def _fits_load(instance: Instance, vehicle: int, route: Sequence[int], extra: int | None) -> bool:

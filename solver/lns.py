@@ -11,6 +11,13 @@ VROOM solves that small instance (``Instance.restricted``, ``Instance.compacted`
 area comes in when VROOM can reshuffle the routes around it. A route's middle is its medoid: the
 node nearest, both ways, all the others of the route (the vehicle's start for an empty route).
 
+Other steps cut, instead of whole routes, stretches of several routes that pass near one place
+at about one time, with the left-out nodes near it (``solver.segments``); VROOM solves them as
+vehicles between each route's head and tail, and the spliced routes replace theirs when they
+cost less and still hold (``solver.insertion.route_holds``). Which kind a step is follows each
+kind's recent wins a second (``LNS_SEGMENT_ODDS``): on crowded days of appointments stretches
+pay best, since a left-out visit at 14:00 can only go to a route that passes by then.
+
 VROOM explores a piece of a few routes far more thoroughly than a whole day of hundreds,
 where its search is cut by its timeout; OR-Tools' local search, guided or ruin and recreate,
 gained no visit from VROOM's routes of 800-visit days in 5 s where this search gained
@@ -26,15 +33,19 @@ from collections.abc import Sequence
 import numpy as np
 
 from solver.cost import route_cost
+from solver.insertion import route_holds
 from solver.instance import Instance
 from solver.params import (
     LNS_CLOSE_ROUTES,
     LNS_LEFT_OUT,
+    LNS_ODDS_MEMORY,
     LNS_ROUTES,
+    LNS_SEGMENT_ODDS,
     LNS_STEP_S,
     LNS_VROOM_LEVEL,
 )
 from solver.seeders import Routes, vroom_routes
+from solver.segments import earliest_starts, segment_piece
 
 __all__ = ["improve_close_routes", "split_close_routes", "time_for_a_step"]
 
@@ -89,33 +100,113 @@ def improve_close_routes(
     if not time_for_a_step(deadline):
         return current
     middles = [_middle(instance, v, route) for v, route in enumerate(current)]
+    starts = [earliest_starts(instance, v, route) for v, route in enumerate(current)]
     mine = np.ones(instance.n_nodes, dtype=bool)
     if own is not None:
         mine = _nearest_is_own(instance, current, middles, own)
     round_of_steps = -(-instance.n_vehicles // LNS_ROUTES)
     idle_steps = 0
+    odds = _Odds()
     while time_for_a_step(deadline) and not (stop_when_stalled and idle_steps >= round_of_steps):
-        left = deadline - clock.time()
         served = np.zeros(instance.n_nodes, dtype=bool)
         for route in current:
             served[route] = True
         left_out = np.flatnonzero(~served & mine)
-        vehicles = _close_vehicles(instance, current, middles, left_out, rng, own)
-        if not vehicles:
-            break
-        nodes = [node for v in vehicles for node in current[v]]
-        nodes += _nearest_left_out(instance, left_out, middles, vehicles)
-        piece = instance.restricted(nodes, vehicles).compacted()
-        index = {node: k for k, node in enumerate(nodes)}
-        before = [[index[node] for node in current[v]] for v in vehicles]
-        after = vroom_routes(piece, min(left, LNS_STEP_S), level=LNS_VROOM_LEVEL)
-        idle_steps += 1
-        if route_cost(piece, after) < route_cost(piece, before):
-            idle_steps = 0
-            for v, route in zip(vehicles, after, strict=True):
-                current[v] = [nodes[k] for k in route]
-                middles[v] = _middle(instance, v, current[v])
+        cut = rng.random() < odds.of_segments()
+        step_started = clock.time()
+        changed = None
+        if cut:  # None when no stretch can be cut (no route yet): whole routes then
+            changed = _segment_step(instance, current, starts, left_out, rng, own, deadline)
+        if changed is None:
+            cut = False
+            vehicles = _close_vehicles(instance, current, middles, left_out, rng, own)
+            if not vehicles:
+                break
+            changed = _route_step(instance, current, vehicles, left_out, middles, deadline)
+        odds.record(cut, bool(changed), clock.time() - step_started)
+        idle_steps = 0 if changed else idle_steps + 1
+        for v in changed:
+            middles[v] = _middle(instance, v, current[v])
+            starts[v] = earliest_starts(instance, v, current[v])
     return current
+
+
+class _Odds:
+    """The odds that a step cuts stretches (``solver.segments``) rather than takes whole routes:
+    each kind's wins a second, smoothed over its recent steps, shared in proportion, within
+    ``LNS_SEGMENT_ODDS``. A day where trading stretches pays (a crowded day of appointments)
+    leans to it; one where whole routes pay leans the other way."""
+
+    def __init__(self) -> None:
+        self._rate = {True: 1.0, False: 1.0}
+
+    def of_segments(self) -> float:
+        """The odds of a segment step now."""
+        low, high = LNS_SEGMENT_ODDS
+        share = self._rate[True] / (self._rate[True] + self._rate[False])
+        return min(high, max(low, share))
+
+    def record(self, cut: bool, won: bool, seconds: float) -> None:
+        """A step of the kind ``cut`` took ``seconds`` and ``won`` or not."""
+        rate = (1.0 if won else 0.0) / max(seconds, 1e-3)
+        self._rate[cut] = LNS_ODDS_MEMORY * self._rate[cut] + (1 - LNS_ODDS_MEMORY) * rate
+
+
+def _route_step(
+    instance: Instance,
+    current: list[list[int]],
+    vehicles: list[int],
+    left_out: np.ndarray,
+    middles: Sequence[int],
+    deadline: float,
+) -> list[int]:
+    """VROOM on the routes of ``vehicles`` and the left-out nodes nearest them; ``current``
+    takes its routes when they cost less. The vehicles changed (none, or all of them)."""
+    nodes = [node for v in vehicles for node in current[v]]
+    nodes += _nearest_left_out(instance, left_out, middles, vehicles)
+    piece = instance.restricted(nodes, vehicles).compacted()
+    index = {node: k for k, node in enumerate(nodes)}
+    before = [[index[node] for node in current[v]] for v in vehicles]
+    after = vroom_routes(piece, min(deadline - clock.time(), LNS_STEP_S), level=LNS_VROOM_LEVEL)
+    if route_cost(piece, after) >= route_cost(piece, before):
+        return []
+    for v, route in zip(vehicles, after, strict=True):
+        current[v] = [nodes[k] for k in route]
+    return vehicles
+
+
+def _segment_step(
+    instance: Instance,
+    current: list[list[int]],
+    starts: Sequence[Sequence[int]],
+    left_out: np.ndarray,
+    rng: random.Random,
+    own: Sequence[int] | None,
+    deadline: float,
+) -> list[int] | None:
+    """VROOM on a piece of stretches (``solver.segments``); ``current`` takes the spliced
+    routes when they cost less and each still holds. The vehicles changed, or ``None`` when
+    no piece could be cut."""
+    piece = segment_piece(instance, current, starts, left_out, rng, own)
+    if piece is None:
+        return None
+    answer = vroom_routes(
+        piece.instance, min(deadline - clock.time(), LNS_STEP_S), level=LNS_VROOM_LEVEL
+    )
+    spliced = piece.spliced(current, answer)
+    # Whole routes priced: the heads and tails are the same on both sides.
+    nodes = sorted({node for v in piece.vehicles for node in current[v]} | set(piece.offered))
+    index = {node: k for k, node in enumerate(nodes)}
+    priced = instance.restricted(nodes, piece.vehicles)
+    before = [[index[node] for node in current[v]] for v in piece.vehicles]
+    after = [[index[node] for node in route] for route in spliced]
+    if route_cost(priced, after) >= route_cost(priced, before):
+        return []
+    if not all(route_holds(instance, v, r) for v, r in zip(piece.vehicles, spliced, strict=True)):
+        return []
+    for v, route in zip(piece.vehicles, spliced, strict=True):
+        current[v] = route
+    return list(piece.vehicles)
 
 
 def split_close_routes(

@@ -25,7 +25,12 @@ __all__ = [
     "ILS_RUINED_ROUTES",
     "LNS_CLOSE_ROUTES",
     "LNS_LEFT_OUT",
+    "LNS_ODDS_MEMORY",
     "LNS_ROUTES",
+    "LNS_SEGMENT_HORIZON_S",
+    "LNS_SEGMENT_LENGTH",
+    "LNS_SEGMENT_ODDS",
+    "LNS_SEGMENT_ROUTES",
     "LNS_STEP_S",
     "LNS_VROOM_LEVEL",
     "METAHEURISTIC",
@@ -163,6 +168,21 @@ LNS_ROUTES = 6
 LNS_CLOSE_ROUTES = 12
 #: Left-out nodes nearest the step's routes that it offers VROOM beside theirs.
 LNS_LEFT_OUT = 40
+#: Routes a segment step (``solver.segments``) cuts a stretch from, at most, and the most nodes
+#: of a stretch (each drawn from 2 up). On tight 2,500-visit days (seeds 6-8, the biggest part,
+#: 60 s from VROOM's routes) steps of only stretches served 16-21 more visits of about 1,690
+#: than steps of only whole routes; on 800-visit days (dayset and rural seeds 1-3, 25 s) they
+#: were better on 2 days of 6, and half and half on 4 of 6.
+LNS_SEGMENT_ROUTES = 8
+LNS_SEGMENT_LENGTH = 6
+#: How far from the anchor's time a stretch's node may be served, and a left-out node's window
+#: may lie, to be in a segment step.
+LNS_SEGMENT_HORIZON_S = 5400
+#: Bounds of the odds that a step cuts stretches rather than takes whole routes. Between them
+#: the odds follow each kind's recent wins a second (``LNS_ODDS_MEMORY`` of the last rate kept
+#: at each step of that kind).
+LNS_SEGMENT_ODDS = (0.15, 0.85)
+LNS_ODDS_MEMORY = 0.95
 #: VROOM's exploration level on a step's small instance.
 LNS_VROOM_LEVEL = 3
 #: Longest VROOM may take on one step.

@@ -10,7 +10,13 @@ import numpy as np
 import pytest
 
 from solver import BreakRule, Instance, Vehicle, schedule
-from solver.insertion import forward_states, insertions, route_holds, schedule_insertion
+from solver.insertion import (
+    forward_states,
+    insertions,
+    latest_start,
+    route_holds,
+    schedule_insertion,
+)
 from solver.model import build_routing_model
 from solver.search import _exact_search
 from tests.solver.instances import DAY, HOUR, grid_instance, line_instance
@@ -231,3 +237,61 @@ def test_a_commodity_used_up_never_goes_below_zero() -> None:
         route.insert(position, 2)
         assert not _model_accepts(instance, [route])
     assert _model_accepts(instance, [[1, 0]]) and _model_accepts(instance, [[0, 1]])
+
+
+def test_latest_start_on_a_line_by_hand() -> None:
+    # Depot 0; nodes at 100 s, 200 s, 300 s; service 60 s; node 2 must start by 1000.
+    instance = line_instance(
+        [100, 200, 300],
+        windows=[(0, 10_000), (0, 10_000), (0, 1000)],
+        service=60,
+        vehicles=(Vehicle(0, 0, 0, 2000),),
+    )
+    route = [0, 1, 2]
+    assert latest_start(instance, 0, route, 2, 0) == 1000
+    assert latest_start(instance, 0, route, 1, 0) == 1000 - 60 - 100
+    assert latest_start(instance, 0, route, 0, 0) == 1000 - 2 * (60 + 100)
+    # The last window that lets the rest hold; none when the first already does not.
+    gaps = replace(instance, window_s=np.array([(0, 10_000), (0, 500), (0, 1000)]))
+    assert latest_start(gaps, 0, route, 1, 0) == 500
+    late = replace(instance, window_s=np.array([(0, 10_000), (900, 10_000), (0, 1000)]))
+    assert latest_start(late, 0, route, 1, 0) is None
+
+
+def test_latest_start_depends_on_the_breaks_already_taken() -> None:
+    lunch = (BreakRule(300, 300, 200),)
+    instance = line_instance(
+        [100, 100],
+        windows=[(100, 100), (0, 10_000)],
+        service=150,
+        vehicles=(Vehicle(0, 0, 0, 1000, breaks=lunch),),
+    )
+    # Lunch taken: node 1 (150 s of service, 100 s from home) may start until 750.
+    assert latest_start(instance, 0, [0, 1], 1, 1) == 750
+    # Lunch still to take, at 300 exactly: node 1's service must end by then.
+    assert latest_start(instance, 0, [0, 1], 1, 0) == 150
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_latest_start_is_the_last_start_from_which_the_route_holds(seed: int) -> None:
+    """Against ``route_holds``: the node fixed at its latest start, the route holds; a second
+    later (inside its window), it does not."""
+    instance = grid_instance(24, 3, seed=seed)
+    rng = np.random.default_rng(seed)
+    checked = 0
+    for _ in range(40):
+        picked = rng.permutation(instance.n_nodes)[:3]
+        route = [int(n) for n in picked[np.argsort(instance.window_s[picked, 0])]]
+        if not route_holds(instance, 0, route):
+            continue
+        for position, node in enumerate(route):
+            latest = latest_start(instance, 0, route, position, 0)
+            assert latest is not None
+            fixed = instance.window_s.copy()
+            fixed[node] = (latest, latest)
+            assert route_holds(replace(instance, window_s=fixed), 0, route)
+            if latest < instance.window_s[node, 1]:
+                fixed[node] = (latest + 1, latest + 1)
+                assert not route_holds(replace(instance, window_s=fixed), 0, route)
+            checked += 1
+    assert checked > 0

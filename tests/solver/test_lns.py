@@ -112,6 +112,7 @@ def test_one_anchor_gives_many_pieces_of_routes_close_to_it(
 
     monkeypatch.setattr(Instance, "restricted", heard_restricted)
     monkeypatch.setattr("solver.lns.vroom_routes", nobody_served)
+    monkeypatch.setattr("solver.lns.LNS_SEGMENT_ODDS", (0.0, 0.0))  # whole routes only
     every_visit_served = [[k] for k in range(n)]  # so every anchor is a route's middle
     improve_close_routes(instance, every_visit_served, time.time() + 1.0, seed=1)
     assert len(pieces) > 100

@@ -1,0 +1,108 @@
+"""Pieces of route segments (``solver.segments``) and the close-routes search's steps on them."""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import pytest
+
+from solver import Instance
+from solver.cost import route_cost
+from solver.insertion import route_holds
+from solver.lns import improve_close_routes
+from solver.params import LNS_SEGMENT_LENGTH, LNS_SEGMENT_ROUTES
+from solver.seeders import Routes, installed_seeders, vroom_routes
+from solver.segments import SegmentPiece, earliest_starts, segment_piece
+from tests.solver.instances import assert_routes_fit, grid_instance
+
+needs_vroom = pytest.mark.skipif(
+    "vroom" not in installed_seeders(), reason="VROOM is an engine dependency"
+)
+
+
+def tight_day() -> tuple[Instance, Routes]:
+    """More visits than six vehicles with a lunch serve, some allowed to one vehicle only, and
+    VROOM's quick routes of it."""
+    instance = grid_instance(90, 6, seed=4, allowed=True, breaks=True)
+    instance = replace(instance, penalty=np.where(np.arange(90) % 4 == 0, 10**7, 10**6))
+    return instance, vroom_routes(instance, 0.3, level=0)
+
+
+def pieces(instance: Instance, routes: Routes, n: int, **kwargs: Any) -> list[SegmentPiece]:
+    served = {node for route in routes for node in route}
+    left_out = np.asarray([k for k in range(instance.n_nodes) if k not in served], np.int64)
+    starts = [earliest_starts(instance, v, route) for v, route in enumerate(routes)]
+    found = [
+        segment_piece(instance, routes, starts, left_out, random.Random(k), **kwargs)
+        for k in range(n)
+    ]
+    return [piece for piece in found if piece is not None]
+
+
+@needs_vroom
+def test_each_stretch_holds_as_it_stands_for_its_own_vehicle() -> None:
+    instance, routes = tight_day()
+    found = pieces(instance, routes, 40)
+    assert len(found) > 30
+    served = {node for route in routes for node in route}
+    for piece in found:
+        assert 0 < len(piece.vehicles) <= LNS_SEGMENT_ROUTES
+        assert piece.instance.n_vehicles == len(piece.vehicles)
+        k = 0
+        stretches = []
+        for first, last in piece.cuts:
+            assert 0 <= first <= last and last - first < LNS_SEGMENT_LENGTH
+            stretches.append(list(range(k, k + last - first + 1)))
+            k += last - first + 1
+        for vehicle, stretch in enumerate(stretches):
+            assert route_holds(piece.instance, vehicle, stretch)
+        # Splicing the stretches back as they were gives the routes back.
+        assert piece.spliced(routes, stretches) == [list(routes[v]) for v in piece.vehicles]
+        # Offered: left-out nodes one of the piece's vehicles may serve.
+        for node in piece.offered:
+            assert node not in served
+            allowed = instance.allowed[node]
+            assert allowed is None or set(allowed) & set(piece.vehicles)
+
+
+@needs_vroom
+def test_a_piece_cuts_only_the_vehicles_it_is_given() -> None:
+    instance, routes = tight_day()
+    for piece in pieces(instance, routes, 20, vehicles=[1, 4]):
+        assert set(piece.vehicles) <= {1, 4}
+
+
+@needs_vroom
+def test_vroom_s_answers_spliced_back_hold_in_the_whole_day() -> None:
+    instance, routes = tight_day()
+    spliced = 0
+    for piece in pieces(instance, routes, 30):
+        answer = vroom_routes(piece.instance, 0.2, level=3)
+        for v, route in zip(piece.vehicles, piece.spliced(routes, answer), strict=True):
+            assert route_holds(instance, v, route), (v, route)
+            spliced += 1
+    assert spliced > 30
+
+
+@needs_vroom
+def test_segment_steps_alone_improve_routes_and_keep_them_valid(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    instance, start = tight_day()
+    cut: list[int] = []
+
+    def heard(*args: Any, **kwargs: Any) -> SegmentPiece | None:
+        piece = segment_piece(*args, **kwargs)
+        cut.append(piece is not None)
+        return piece
+
+    monkeypatch.setattr("solver.lns.segment_piece", heard)
+    monkeypatch.setattr("solver.lns.LNS_SEGMENT_ODDS", (1.0, 1.0))
+    routes = improve_close_routes(instance, start, time.time() + 1.0, seed=3)
+    assert sum(cut) > 5
+    assert_routes_fit(instance, routes)
+    assert route_cost(instance, routes) < route_cost(instance, start)
