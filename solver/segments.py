@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from solver.insertion import NEVER, forward_states, latest_start, route_holds
-from solver.instance import BreakRule, Instance, Vehicle
+from solver.instance import Instance, Vehicle
 from solver.params import (
     LNS_LEFT_OUT,
     LNS_SEGMENT_HORIZON_S,
@@ -43,9 +43,9 @@ _WIDE_WINDOW_S = 4 * 3600
 
 @dataclass(frozen=True, slots=True)
 class SegmentPiece:
-    """The stretches ``cuts[v] = (first, last)`` (positions, inclusive) of ``vehicles``' routes
-    and the left-out ``offered`` nodes, as ``instance``: its node ``k`` is ``nodes[k]`` of the
-    day, its vehicle ``k`` the stretch of ``vehicles[k]``."""
+    """The stretches of ``vehicles``' routes, ``cuts[k] = (first, last)`` (positions,
+    inclusive) of ``vehicles[k]``'s, and the left-out ``offered`` nodes, as ``instance``: its
+    node ``i`` is ``nodes[i]`` of the day, its vehicle ``k`` the stretch of ``vehicles[k]``."""
 
     instance: Instance
     nodes: tuple[int, ...]
@@ -116,17 +116,16 @@ def segment_piece(
         length = rng.randint(2, LNS_SEGMENT_LENGTH)
         first = max(0, p - rng.randrange(length))
         cuts[v] = (first, min(len(routes[v]) - 1, first + length - 1))
-    stretches: list[Vehicle] = []
-    for v, (first, last) in cuts.items():
-        stretch = _stretch_vehicle(instance, v, routes[v], first, last)
-        if stretch is None:
-            return None
-        stretches.append(stretch)
+    stretches = {v: _stretch_vehicle(instance, v, routes[v], *cut) for v, cut in cuts.items()}
+    cuts = {v: cut for v, cut in cuts.items() if stretches[v] is not None}
+    if not cuts:
+        return None
     chosen = list(cuts)
     offered = _offered(instance, left_out, chosen, place, anchor_time)
     nodes = [node for v, (first, last) in cuts.items() for node in routes[v][first : last + 1]]
     nodes += offered
-    piece = replace(instance.restricted(nodes, chosen), vehicles=tuple(stretches)).compacted()
+    fleet = tuple(stretch for stretch in stretches.values() if stretch is not None)
+    piece = replace(instance.restricted(nodes, chosen), vehicles=fleet).compacted()
     return SegmentPiece(piece, tuple(nodes), tuple(chosen), tuple(cuts.values()), tuple(offered))
 
 
@@ -154,60 +153,54 @@ def _stretch_vehicle(
     instance: Instance, vehicle: int, route: Sequence[int], first: int, last: int
 ) -> Vehicle | None:
     """The vehicle of ``route[first : last + 1]`` between the route's head and tail, or
-    ``None`` when no choice of breaks keeps the stretch as it stands."""
+    ``None`` when no sharing of the breaks keeps the stretch as it stands.
+
+    The head may leave having taken some of the breaks (each count it can reach, fewest
+    first); the tail takes those it can of the rest, the stretch the others."""
     spec = instance.vehicles[vehicle]
     rules = tuple(sorted(spec.breaks, key=lambda r: (r.earliest_start_s, r.latest_start_s)))
-    head_taken, leave_s = _head(instance, vehicle, rules, route, first)
     start = spec.start_location if first == 0 else int(instance.node_location[route[first - 1]])
     stretch = route[first : last + 1]
-    kept = _left_capacity(instance, spec, [*route[:first], *route[last + 1 :]])
-    if last == len(route) - 1:
-        return replace(
-            spec,
-            start_location=start,
-            shift_start_s=leave_s,
-            capacity=kept,
-            breaks=rules[head_taken:],
-            fixed_cost=spec.fixed_cost if first == 0 else 0,
-        )
-    end = int(instance.node_location[route[last + 1]])
-    for taken in range(head_taken, len(rules) + 1):
-        by_s = latest_start(instance, vehicle, route, last + 1, taken)
-        if by_s is None:
-            continue
-        candidate = replace(
-            spec,
-            start_location=start,
-            end_location=end,
-            shift_start_s=leave_s,
-            shift_end_s=max(leave_s, by_s),
-            capacity=kept,
-            breaks=rules[head_taken:taken],
-            fixed_cost=0,
-        )
-        if _holds_alone(instance, vehicle, candidate, stretch):
-            return candidate
+    whole = first == 0 and last == len(route) - 1
+    shared = replace(
+        spec,
+        start_location=start,
+        capacity=_left_capacity(instance, spec, [*route[:first], *route[last + 1 :]]),
+        fixed_cost=spec.fixed_cost if whole else 0,
+    )
+    for head_taken, leave_s in _head_leaves(instance, vehicle, route, first):
+        if last == len(route) - 1:
+            tails = [(len(rules), spec.end_location, spec.shift_end_s)]
+        else:
+            end = int(instance.node_location[route[last + 1]])
+            tails = [
+                (taken, end, by_s)
+                for taken in range(head_taken, len(rules) + 1)
+                if (by_s := latest_start(instance, vehicle, route, last + 1, taken)) is not None
+            ]
+        for tail_taken, end, by_s in tails:
+            candidate = replace(
+                shared,
+                end_location=end,
+                shift_start_s=leave_s,
+                shift_end_s=max(leave_s, by_s),
+                breaks=rules[head_taken:tail_taken],
+            )
+            if _holds_alone(instance, vehicle, candidate, stretch):
+                return candidate
     return None
 
 
-def _head(
-    instance: Instance,
-    vehicle: int,
-    rules: tuple[BreakRule, ...],
-    route: Sequence[int],
-    first: int,
-) -> tuple[int, int]:
-    """The breaks the head before ``route[first]`` takes and the earliest moment it leaves its
-    last node: the fewest breaks such that none left has passed its latest start by then."""
+def _head_leaves(
+    instance: Instance, vehicle: int, route: Sequence[int], first: int
+) -> list[tuple[int, int]]:
+    """Each count of breaks the head before ``route[first]`` can have taken, fewest first,
+    with the earliest moment it then leaves its last node (the shift's start for no head)."""
     if first == 0:
-        return 0, instance.vehicles[vehicle].shift_start_s
+        return [(0, instance.vehicles[vehicle].shift_start_s)]
     state = forward_states(instance, vehicle, route)[first]
     service = int(instance.service_s[route[first - 1]])
-    finite = [(taken, cumul + service) for taken, cumul in enumerate(state) if cumul < NEVER]
-    for taken, leave_s in finite:
-        if all(rule.latest_start_s >= leave_s for rule in rules[taken:]):
-            return taken, leave_s
-    return finite[-1]
+    return [(taken, cumul + service) for taken, cumul in enumerate(state) if cumul < NEVER]
 
 
 def _holds_alone(

@@ -106,3 +106,16 @@ def test_segment_steps_alone_improve_routes_and_keep_them_valid(
     assert sum(cut) > 5
     assert_routes_fit(instance, routes)
     assert route_cost(instance, routes) < route_cost(instance, start)
+
+
+@needs_vroom
+def test_a_route_that_does_not_hold_is_not_cut_and_does_not_stop_the_piece() -> None:
+    """A seeder's routes may, rarely, break a rule of the model: a stretch of such a route
+    whose head cannot be timed is left out of the piece instead of failing the step."""
+    instance, routes = tight_day()
+    broken = [list(route) for route in routes]
+    longest = max(range(len(broken)), key=lambda v: len(broken[v]))
+    broken[longest].reverse()
+    assert not route_holds(instance, longest, broken[longest])
+    found = pieces(instance, broken, 40)
+    assert len(found) > 20
