@@ -116,15 +116,19 @@ def segment_piece(
         length = rng.randint(2, LNS_SEGMENT_LENGTH)
         first = max(0, p - rng.randrange(length))
         cuts[v] = (first, min(len(routes[v]) - 1, first + length - 1))
-    stretches = {v: _stretch_vehicle(instance, v, routes[v], *cut) for v, cut in cuts.items()}
-    cuts = {v: cut for v, cut in cuts.items() if stretches[v] is not None}
-    if not cuts:
+    stretches = {
+        v: stretch
+        for v, cut in cuts.items()
+        if (stretch := _stretch_vehicle(instance, v, routes[v], *cut)) is not None
+    }
+    if not stretches:
         return None
+    cuts = {v: cuts[v] for v in stretches}
     chosen = list(cuts)
     offered = _offered(instance, left_out, chosen, place, anchor_time)
     nodes = [node for v, (first, last) in cuts.items() for node in routes[v][first : last + 1]]
     nodes += offered
-    fleet = tuple(stretch for stretch in stretches.values() if stretch is not None)
+    fleet = tuple(stretches.values())
     piece = replace(instance.restricted(nodes, chosen), vehicles=fleet).compacted()
     return SegmentPiece(piece, tuple(nodes), tuple(chosen), tuple(cuts.values()), tuple(offered))
 
