@@ -1,7 +1,7 @@
 """Field days over many seeds and two makers: the engine beside VROOM, means with their spread.
 
 ``python -m benchmarks.field_seeds --makes dayset city rural --sizes 60 250 --seeds 10
---budgets 2 10 30`` plans, for each maker, size, seed and budget, one generated day four ways,
+--budgets 2 10 30`` plans, for each maker, size, seed and budget, one generated day five ways,
 each in a fresh process:
 
 - ``ours``: the engine's defaults (``dispatch.planning.plan_day``), drafts on, so the time at

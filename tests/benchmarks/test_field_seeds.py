@@ -144,7 +144,7 @@ def test_a_run_counts_the_plan_and_times_the_match_and_the_table_is_recorded(
 
     results = tmp_path / "RESULTS.md"
     monkeypatch.setattr("benchmarks.results.RESULTS", results)
-    # Each run is a process of its own (about 2 s to start): two solvers of the four above.
+    # Each run is a process of its own (about 2 s to start): two solvers of the five above.
     argv = ["--makes", "rural", "--sizes", "12", "--seeds", "2", "--budgets", "1"]
     assert main([*argv, "--solvers", "vroom-ours", "ours"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line[:1] == "{"]
