@@ -67,17 +67,21 @@ __all__ = [
     "compile_problem",
 ]
 
-#: Drop penalty of each priority, in units above the cost of any whole plan.
-PRIORITY_WEIGHT = {Priority.LOW: 1, Priority.NORMAL: 4, Priority.HIGH: 16, Priority.URGENT: 256}
+#: Drop penalty of each priority, in units above the cost of any whole plan. A high visit is
+#: worth three normal ones and a normal one three low ones and a bit, as service desks count
+#: them (issue 18 scores plans urgent 100, high 30, normal 10, low 3); an urgent fault, which
+#: must be reached within its response time, is worth sixteen high visits, not three: it is
+#: never given up for a few others.
+PRIORITY_WEIGHT = {Priority.LOW: 3, Priority.NORMAL: 10, Priority.HIGH: 30, Priority.URGENT: 480}
 
 #: A re-plan adds this to the priority weight of each visit the previous version had placed:
-#: a promised low visit (1 + 16) then outweighs any visit of high priority (16) that had no
+#: a promised low visit (3 + 30) then outweighs any visit of high priority (30) that had no
 #: place, so a re-plan calls off a promise for an urgent breakdown only, not to place a visit
 #: the previous version had left out.
 PROMISED_WEIGHT = PRIORITY_WEIGHT[Priority.HIGH]
 
 #: A horizon adds this to the priority weight of each visit whose promise ends inside it: a
-#: normal visit due this week (4 + 16) outranks a high one (16) that could wait for the next.
+#: normal visit due this week (10 + 30) outranks a high one (30) that could wait for the next.
 DUE_WEIGHT = PRIORITY_WEIGHT[Priority.HIGH]
 
 #: A horizon's working day may be busy (service and travel) up to this multiple of the service

@@ -2,7 +2,7 @@
 
 What VROOM sees: the arc cost and travel time matrices, service, windows, shifts, capacities,
 fixed vehicle costs, breaks, and eligibility as *skills* (one skill per distinct set of allowed
-vehicles). It has no prizes, so drop penalties become its priorities (0-100, in proportion).
+vehicles). It has no prizes, so drop penalties become its priorities (0-100: ``vroom_priorities``).
 It runs at an exploration level chosen to end in time (``vroom_level``), on one thread beside a
 search of its own or on the cores a search alone leaves it; where its timeout cuts even level 0
 short, as one search a thread (``one_search_a_thread``). VROOM (an optional library) is
@@ -40,6 +40,7 @@ __all__ = [
     "VroomSeeder",
     "one_search_a_thread",
     "vroom_level",
+    "vroom_priorities",
     "vroom_routes",
     "vroom_seconds",
 ]
@@ -85,6 +86,9 @@ ONE_SEARCH_A_THREAD_BELOW = 1.0
 ONE_SEARCH_A_THREAD_FROM = 0.15
 #: VROOM's priorities run 0-100.
 _VROOM_TOP_PRIORITY = 100
+#: Penalties are counted in their common unit when the least of them is at most this many
+#: units; a finer unit (penalties with no common measure) would cap them all at the top.
+_MOST_UNITS_OF_THE_LEAST = 10
 
 
 class VroomSeeder:
@@ -146,6 +150,28 @@ def vroom_level(
     return max(fitting, default=0)
 
 
+def vroom_priorities(penalty: np.ndarray) -> list[int]:
+    """VROOM's priority (0-100) of each node of these drop penalties.
+
+    VROOM places jobs by priority and judges its plans first by their sum of priorities, so
+    the priorities keep the penalties' ratios as far as whole numbers up to 100 can: each
+    penalty counted in the penalties' common unit (their greatest common divisor), capped at
+    100, when the least of them is at most ``_MOST_UNITS_OF_THE_LEAST`` units; otherwise in
+    proportion, the top penalty 100. The engine's low, normal and high visits (3, 10 and 30
+    units) are then 3, 10 and 30, as issue 18 counts them, and urgent ones (480) 100; in
+    proportion to the urgent penalty alone they would be 1, 2 and 6.
+    """
+    values = [int(p) for p in penalty]
+    positive = [p for p in values if p > 0]
+    if not positive:
+        return [0] * len(values)
+    unit = math.gcd(*positive)
+    if min(positive) <= _MOST_UNITS_OF_THE_LEAST * unit:
+        return [min(_VROOM_TOP_PRIORITY, round(p / unit)) for p in values]
+    top = max(positive)
+    return [round(_VROOM_TOP_PRIORITY * p / top) for p in values]
+
+
 def vroom_routes(
     instance: Instance,
     time_limit_s: float,
@@ -190,7 +216,7 @@ def vroom_routes(
     for vehicles, skill in skill_sets.items():
         for v in vehicles:
             vehicle_skills[v].add(skill)
-    top_penalty = max(1, int(instance.penalty.max()))
+    priorities = vroom_priorities(instance.penalty)
     model.add_vehicle(
         [
             vroom.Vehicle(
@@ -221,7 +247,7 @@ def vroom_routes(
                 default_service=int(instance.service_s[node]),
                 delivery=[int(q) for q in instance.demand[node]],
                 skills=node_skills[node],
-                priority=round(_VROOM_TOP_PRIORITY * int(instance.penalty[node]) / top_penalty),
+                priority=priorities[node],
                 time_windows=[
                     vroom.TimeWindow(low, high)
                     for low, high in instance.windows(node) or [tuple(instance.window_s[node])]

@@ -48,13 +48,13 @@ def second_technician(day: dict[str, Any], **fields: Any) -> None:
 
 def test_the_weights_of_priorities_and_promises() -> None:
     assert PRIORITY_WEIGHT == {
-        Priority.LOW: 1,
-        Priority.NORMAL: 4,
-        Priority.HIGH: 16,
-        Priority.URGENT: 256,
+        Priority.LOW: 3,
+        Priority.NORMAL: 10,
+        Priority.HIGH: 30,
+        Priority.URGENT: 480,
     }
-    # A promised low visit (1 + 16) outweighs any high visit that had no place (16).
-    assert PROMISED_WEIGHT == 16
+    # A promised low visit (3 + 30) outweighs any high visit that had no place (30).
+    assert PROMISED_WEIGHT == 30
     assert PRIORITY_WEIGHT[Priority.LOW] + PROMISED_WEIGHT > PRIORITY_WEIGHT[Priority.HIGH]
     assert QUANTITY_SCALE == {"weight_kg": 10, "volume_m3": 1000}
 
@@ -174,7 +174,7 @@ def test_drop_penalties_grow_with_priority_from_a_base_above_any_plans_travel() 
     instance, _ = compiled(day)
     # The longest leg among the sites in play is 0 <-> 3, 30 min = 1 800 s; 4 nodes and one
     # route end are each reached by one leg: 1 800 * 5 = 9 000; base 9 001.
-    assert instance.penalty.tolist() == [9_001, 4 * 9_001, 16 * 9_001, 256 * 9_001]
+    assert instance.penalty.tolist() == [3 * 9_001, 10 * 9_001, 30 * 9_001, 480 * 9_001]
 
 
 def test_a_preferred_technician_costs_its_bonus_and_raises_the_base() -> None:
@@ -186,7 +186,7 @@ def test_a_preferred_technician_costs_its_bonus_and_raises_the_base() -> None:
     # The default bonus is 30 min.
     assert np.asarray(instance.preference_cost).tolist() == [1_800, 0, 0]
     # Legs: 1 800 s * (3 nodes + 2 route ends) + 1 800 of preference + 1 = 10 801.
-    assert instance.penalty.tolist() == [4 * 10_801] * 3
+    assert instance.penalty.tolist() == [10 * 10_801] * 3
     assert instance.soft_window_cost == 0
     assert instance.soft_window_s.tolist() == [[-1, -1]] * 3
 
@@ -212,8 +212,8 @@ def test_a_replan_keeps_technicians_and_promised_times_softly() -> None:
     assert instance.soft_window_s.tolist() == [[0, 1_500], [-1, -1], [39_100, 40_900]]
     assert instance.soft_window_cost == 1
     # Base: 1 800 * (3 + 1) + 1 800 + 1 800 + 1 = 10 801. A placed visit weighs its priority
-    # plus PROMISED_WEIGHT (16): V1 low 1 + 16, V2 normal 4 + 16; V3 normal, not placed: 4.
-    assert instance.penalty.tolist() == [17 * 10_801, 20 * 10_801, 4 * 10_801]
+    # plus PROMISED_WEIGHT (30): V1 low 3 + 30, V2 normal 10 + 30; V3 normal, not placed: 10.
+    assert instance.penalty.tolist() == [33 * 10_801, 40 * 10_801, 10 * 10_801]
     assert id_map.not_before_s == 36_000
 
 
@@ -235,8 +235,8 @@ def test_a_kept_technician_outranks_the_preferred_one_unless_they_are_gone() -> 
     # V2 had T1: T1, at the reassignment cost, over its preferred T2.
     assert instance.preferred.tolist() == [1, 0, -1]
     assert np.asarray(instance.preference_cost).tolist() == [1_800, 1_200, 0]
-    # Base: 1 800 * (3 + 2) + 1 800 + 1 200 + 1 = 12 001; V1 and V2 were placed (+16).
-    assert instance.penalty.tolist() == [20 * 12_001, 20 * 12_001, 4 * 12_001]
+    # Base: 1 800 * (3 + 2) + 1 800 + 1 200 + 1 = 12 001; V1 and V2 were placed (+30).
+    assert instance.penalty.tolist() == [40 * 12_001, 40 * 12_001, 10 * 12_001]
 
 
 def test_vehicles_carry_shifts_breaks_and_an_early_end() -> None:
@@ -318,9 +318,9 @@ def test_screened_out_visits_are_no_nodes_and_the_id_map_reads_nodes_back() -> N
     left = [item.visit_id for item in id_map.excluded]
     assert sorted(nodes + left) == ["V1", "V2", "V3", "V4"]
     # The far site is in the matrix but not in play: the base comes from the longest leg
-    # among sites 0-2 (20 min = 1 200 s) over 3 nodes and 2 route ends: 6 001, normal x 4.
+    # among sites 0-2 (20 min = 1 200 s) over 3 nodes and 2 route ends: 6 001, normal x 10.
     assert instance.travel_s.max() == 6_000
-    assert instance.penalty.tolist() == [4 * 6_001] * 3
+    assert instance.penalty.tolist() == [10 * 6_001] * 3
 
 
 @pytest.mark.parametrize("visits", [0, 1])

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from dispatch.contract.validate import parse_problem
-from dispatch.model import Plan, Route, UnassignedCode
+from dispatch.model import Plan, Priority, Route, UnassignedCode
 from dispatch.planning import SolveParams, plan_day
 from dispatch.planning.compile import PRIORITY_WEIGHT, compile_problem
 from dispatch.travel import provider_for
@@ -237,6 +237,7 @@ def test_a_visit_outweighs_the_travel_of_any_whole_plan(day: dict[str, Any]) -> 
     legs = instance.n_nodes + len(instance.vehicles)
     most = int(instance.travel_s.max()) * legs + int(np.sum(instance.preference_cost))
     assert instance.penalty.min() > most
-    assert sorted(set((instance.penalty // instance.penalty.min()).tolist())) == sorted(
+    base = instance.penalty.min() // PRIORITY_WEIGHT[Priority.LOW]
+    assert sorted(set((instance.penalty // base).tolist())) == sorted(
         {PRIORITY_WEIGHT[visit.priority] for visit in problem.visits}
     )

@@ -9,6 +9,7 @@ import sys
 import time
 from datetime import timedelta
 
+import numpy as np
 import pytest
 
 from solver import schedule
@@ -38,6 +39,7 @@ from solver.seeders.vroom import (
     VROOM_THREAD_SPEEDUP,
     VROOM_VEHICLES_AT_250,
     one_search_a_thread,
+    vroom_priorities,
 )
 from tests.solver.instances import HOUR, assert_routes_fit, grid_instance
 
@@ -147,6 +149,16 @@ def test_vroom_routes_keep_eligibility_breaks_and_every_rule() -> None:
         if route.nodes:
             ((start, duration),) = route.breaks
             assert 4 * HOUR <= start <= 5 * HOUR and duration == 1800
+
+
+def test_vroom_priorities_keep_the_penalties_ratios_up_to_100() -> None:
+    unit = 9_001
+    # The engine's low, normal, high and urgent visits, a promised low and urgent one, a zero.
+    penalties = np.array([3, 10, 30, 480, 33, 510, 0]) * unit
+    assert vroom_priorities(penalties) == [3, 10, 30, 100, 33, 100, 0]
+    # Penalties with no common measure: in proportion, the top one 100.
+    assert vroom_priorities(np.array([1_001, 2_000, 0])) == [50, 100, 0]
+    assert vroom_priorities(np.zeros(2, dtype=np.int64)) == [0, 0]
 
 
 @needs_both
