@@ -25,7 +25,6 @@ from solver.seeders.base import Routes, seeding_applies
 
 try:
     import vroom
-    from vroom.solution.solution import Solution as VroomSolution
 except ImportError:  # not installed: ``installed_seeders`` leaves VROOM out
     vroom = None
 
@@ -263,19 +262,37 @@ def vroom_routes(
             n_vehicles=instance.n_vehicles,
             threads=threads,
         )
-    timeout_s = max(MIN_VROOM_TIMEOUT_S, time_limit_s)
+    timeout = timedelta(seconds=max(MIN_VROOM_TIMEOUT_S, time_limit_s))
     if level == 0 and one_search_a_thread(
-        timeout_s, instance.n_nodes, instance.n_vehicles, threads
+        timeout.total_seconds(), instance.n_nodes, instance.n_vehicles, threads
     ):
-        solution = _solved_one_search_a_thread(model, threads, timedelta(seconds=timeout_s))
+        found = _solved_one_search_a_thread(model, threads, timeout)
     else:
-        timeout = timedelta(seconds=timeout_s)
-        solution = model.solve(exploration_level=level, nb_threads=threads, timeout=timeout)
-    steps = solution.routes
-    jobs = steps[steps["type"] == "job"]
-    routes: Routes = [[] for _ in instance.vehicles]
-    for vehicle, group in jobs.groupby("vehicle_id", sort=True):
-        routes[int(vehicle)] = [int(node) for node in group["id"]]
+        found = model._solve(exploration_level=level, nb_threads=threads, timeout=timeout)
+    return _job_routes(found, instance.n_vehicles)
+
+
+def _solved_one_search_a_thread(
+    model: vroom.Input, threads: int, timeout: timedelta
+) -> vroom.Solution:
+    """``model`` solved by ``threads`` searches at level 0's depth, one a thread, within
+    ``timeout`` (see ``one_search_a_thread``). pyvroom's ``Input.solve`` takes only an
+    exploration level; its binding of VROOM's ``solve(nb_searches, depth, nb_threads,
+    timeout)`` is ``_solve``, which ``solve`` calls too (for an exploration level)."""
+    return model._solve(nb_searches=max(1, threads), depth=0, nb_threads=threads, timeout=timeout)
+
+
+def _job_routes(found: vroom.Solution, n_vehicles: int) -> Routes:
+    """The jobs of each vehicle's route, in order, from VROOM's solution ``found``: read from
+    its array of steps (vehicle, type, job id, in route order: pyvroom's ``_routes_numpy``),
+    not from pyvroom's ``Solution.routes``, which builds a pandas frame of every column from
+    it. On the small pieces of the close-routes search (``solver.lns``) the frame and its
+    grouping took 7 % of the search's time."""
+    steps = np.asarray(found._routes_numpy())
+    jobs = steps[steps["type"] == b"job"]
+    routes: Routes = [[] for _ in range(n_vehicles)]
+    for vehicle, node in zip(jobs["vehicle_id"].tolist(), jobs["id"].tolist(), strict=True):
+        routes[vehicle].append(node)
     return routes
 
 
@@ -291,18 +308,3 @@ def one_search_a_thread(timeout_s: float, n_nodes: int, n_vehicles: int, threads
         <= timeout_s
         < ONE_SEARCH_A_THREAD_BELOW * expected_s
     )
-
-
-def _solved_one_search_a_thread(
-    model: vroom.Input, threads: int, timeout: timedelta
-) -> vroom.Solution:
-    """``model`` solved by ``threads`` searches at level 0's depth, one a thread, within
-    ``timeout`` (see ``one_search_a_thread``). pyvroom's ``Input.solve`` takes only an
-    exploration level; its binding of VROOM's ``solve(nb_searches, depth, nb_threads,
-    timeout)`` is ``_solve``, wrapped here as ``solve`` wraps it."""
-    searches = max(1, threads)
-    found = model._solve(nb_searches=searches, depth=0, nb_threads=threads, timeout=timeout)
-    solution = VroomSolution(found)
-    solution._geometry = model._geometry
-    solution._distances = model._distances
-    return solution

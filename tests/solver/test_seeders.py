@@ -184,6 +184,41 @@ def test_vroom_cut_short_at_level_0_runs_one_search_a_thread(
     assert calls == [2]
 
 
+@needs_both
+def test_vroom_routes_are_read_as_pyvroom_frames_them() -> None:
+    """The routes read from VROOM's array of steps are those of pyvroom's own frame of it:
+    the same jobs per vehicle, in the same order, breaks and empty vehicles left out."""
+    import vroom
+
+    instance = grid_instance(60, 6)
+    model = vroom.Input()
+    model.set_durations_matrix("car", np.asarray(instance.travel_s, dtype=np.int64))
+    model.add_vehicle(
+        [
+            vroom.Vehicle(
+                v,
+                start=vehicle.start_location,
+                end=vehicle.end_location,
+                breaks=[vroom.Break(0, [vroom.TimeWindow(4 * HOUR, 5 * HOUR)], service=1800)],
+            )
+            for v, vehicle in enumerate(instance.vehicles)
+        ]
+        + [vroom.Vehicle(instance.n_vehicles, start=0, end=0, time_window=vroom.TimeWindow(0, 1))]
+    )
+    model.add_job(
+        [vroom.Job(node, location=int(instance.node_location[node])) for node in range(60)]
+    )
+    found = model._solve(exploration_level=1, nb_threads=1, timeout=None)
+    frame = vroom.solution.solution.Solution(found).routes
+    jobs = frame[frame["type"] == "job"]
+    expected: list[list[int]] = [[] for _ in range(instance.n_vehicles + 1)]
+    for vehicle, group in jobs.groupby("vehicle_id", sort=True):
+        expected[int(vehicle)] = [int(node) for node in group["id"]]
+    routes = vroom_seeder._job_routes(found, instance.n_vehicles + 1)
+    assert routes == expected
+    assert routes[-1] == [] and sum(map(len, routes)) == 60
+
+
 def test_vroom_runs_one_search_a_thread_only_between_a_few_starts_and_level_0s_end() -> None:
     one_thread_s = vroom_seconds(0, 720, 190, threads=1)
     two_threads_s = vroom_seconds(0, 720, 190, threads=2)
