@@ -262,9 +262,10 @@ def vroom_routes(
             n_vehicles=instance.n_vehicles,
             threads=threads,
         )
-    timeout = timedelta(seconds=max(MIN_VROOM_TIMEOUT_S, time_limit_s))
+    timeout_s = max(MIN_VROOM_TIMEOUT_S, time_limit_s)
+    timeout = timedelta(seconds=timeout_s)
     if level == 0 and one_search_a_thread(
-        timeout.total_seconds(), instance.n_nodes, instance.n_vehicles, threads
+        timeout_s, instance.n_nodes, instance.n_vehicles, threads
     ):
         found = _solved_one_search_a_thread(model, threads, timeout)
     else:
