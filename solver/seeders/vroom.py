@@ -13,6 +13,7 @@ when it loads the engine rather than inside the budget of its first day.
 from __future__ import annotations
 
 import math
+import random
 import time as clock
 from collections.abc import Callable
 from datetime import timedelta
@@ -178,6 +179,7 @@ def vroom_routes(
     *,
     level: int | None = None,
     threads: int = 1,
+    order_seed: int | None = None,
 ) -> Routes:
     """Routes VROOM finds for ``instance`` within about ``time_limit_s``, one list per vehicle.
 
@@ -194,6 +196,9 @@ def vroom_routes(
         (``vroom_level``).
     threads
         VROOM's threads (default 1: the seeder runs beside a search of its own).
+    order_seed
+        When given, the jobs and vehicles reach VROOM in an order drawn from it, not in the
+        instance's: VROOM breaks its ties by that order, and its routes vary with it.
 
     Returns
     -------
@@ -216,6 +221,12 @@ def vroom_routes(
         for v in vehicles:
             vehicle_skills[v].add(skill)
     priorities = vroom_priorities(instance.penalty)
+    vehicle_order = list(range(instance.n_vehicles))
+    node_order = list(range(instance.n_nodes))
+    if order_seed is not None:
+        draw = random.Random(order_seed)
+        draw.shuffle(vehicle_order)
+        draw.shuffle(node_order)
     model.add_vehicle(
         [
             vroom.Vehicle(
@@ -235,7 +246,7 @@ def vroom_routes(
                 ],
                 costs=vroom.VehicleCosts(fixed=vehicle.fixed_cost),
             )
-            for v, vehicle in enumerate(instance.vehicles)
+            for v, vehicle in ((v, instance.vehicles[v]) for v in vehicle_order)
         ]
     )
     model.add_job(
@@ -252,7 +263,7 @@ def vroom_routes(
                     for low, high in instance.windows(node) or [tuple(instance.window_s[node])]
                 ],
             )
-            for node in range(instance.n_nodes)
+            for node in node_order
         ]
     )
     if level is None:

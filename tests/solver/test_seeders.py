@@ -151,6 +151,22 @@ def test_vroom_routes_keep_eligibility_breaks_and_every_rule() -> None:
             assert 4 * HOUR <= start <= 5 * HOUR and duration == 1800
 
 
+@needs_both
+def test_vroom_given_its_jobs_in_another_order_finds_other_routes_that_keep_every_rule() -> None:
+    """VROOM breaks its ties by the order of its jobs and vehicles: each order gives routes
+    read back to the instance's own numbers (a node allowed one vehicle stays on it)."""
+    instance = grid_instance(30, 4, allowed=True, breaks=True)
+    costs = set()
+    for order_seed in (None, 1, 2, 3):
+        routes = vroom_routes(instance, 2.0, order_seed=order_seed)
+        assert_routes_fit(instance, routes)
+        assert sum(map(len, routes)) == instance.n_nodes
+        costs.add(route_cost(instance, routes))
+    assert len(costs) > 1
+    same = [vroom_routes(instance, 2.0, order_seed=2) for _ in range(2)]
+    assert same[0] == same[1]
+
+
 def test_vroom_priorities_keep_the_penalties_ratios_up_to_100() -> None:
     unit = 9_001
     # The engine's low, normal, high and urgent visits, a promised low and urgent one, a zero.
