@@ -42,6 +42,7 @@ __all__ = [
     "MIN_TIMING_S",
     "POLISH_SHARE",
     "PROGRESS_INTERVAL_S",
+    "RESTARTS_UNTIL_STALLED",
     "SEED_GRACE_S",
     "SNAPSHOT_INTERVAL_S",
     "STALL_SHARE",
@@ -113,6 +114,15 @@ ALONE_BELOW_S = 5.0
 #: days): both racers would reach that level at once, and alone its routes are a plan in
 #: well under a second instead of when the race ends.
 ALONE_WHEN_VROOM_TOP_WITHIN = 0.1
+#: Restarts of VROOM's full search (``vroom-full-then-ortools``: a day, or a part, searched
+#: alone) once it and OR-Tools' search from its routes have stalled with time left: VROOM
+#: again with its jobs and vehicles in another order, which it breaks its ties by (on the main
+#: part of one 250-visit day, eight orders gave routes costing 52.7M-74.6M), then OR-Tools from
+#: those routes; the cheapest is kept. They stop after this many in a row found nothing
+#: cheaper. At 30 s four 250-visit days of ten, whose parts were searched alone and ended at
+#: 9 s, gained 4-24 priority-weighted visits (one reached VROOM's under its own rule); at
+#: 2 and 10 s, days of 60 visits gained up to 10 and those of 250 up to 7 or were level.
+RESTARTS_UNTIL_STALLED = 3
 #: Part of the budget a day of independent parts searched one after another
 #: (``solver.parts``) spends first on VROOM's routes of every part, when someone listens to
 #: its progress: a plan of the whole day within this share, where otherwise the last part is

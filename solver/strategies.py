@@ -9,7 +9,9 @@ Each ``Strategy`` has one name, used in code and in the logs:
   (and at most the one that fits ``VROOM_SHARE_BEFORE_ORTOOLS`` of it), then OR-Tools' search
   from its routes for the rest.
 - ``vroom-full-then-ortools``: VROOM at the level that fits the whole time, what VROOM alone
-  would run, keeping only what timing its routes in OR-Tools takes.
+  would run, keeping only what timing its routes in OR-Tools takes; when OR-Tools' search from
+  its routes stalls with time left, both again from VROOM's jobs in another order, while that
+  finds cheaper routes (``RESTARTS_UNTIL_STALLED``).
 - ``vroom-once-then-lns``: one VROOM run (``one_vroom_routes``: on every core given, at the
   level that fits ``VROOM_SHARE_BEFORE_ORTOOLS`` of the time), then VROOM again on close
   routes (``solver.lns``) until OR-Tools' turn (``polish_from``), then OR-Tools' search from
@@ -25,6 +27,7 @@ module-level so that a spawned process can run it. Which two race, and how, is
 from __future__ import annotations
 
 import logging
+import random
 import time as clock
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -38,6 +41,7 @@ from solver.params import (
     MIN_POLISH_S,
     MIN_PYVRP_AFTER_VROOM_S,
     MIN_TIMING_S,
+    RESTARTS_UNTIL_STALLED,
     TIMING_DOUBLES_AT_NODES,
     TIMING_S_PER_NODE,
     VROOM_SHARE_BEFORE_ORTOOLS,
@@ -243,10 +247,66 @@ def _vroom_then_ortools(
         share = VROOM_SHARE_BEFORE_ORTOOLS
         level = min(max(0, top - 1), vroom_level(instance.n_nodes, plan_s * share, **size))
         vroom_s = budget_s * share
+    vroom_started = clock.time()
     routes = vroom_routes(instance, vroom_s, level=level, threads=threads)
+    vroom_took_s = clock.time() - vroom_started
     if report is not None:
         _tell_routes(report, instance, routes, deadline)
-    return search_from(strategy, instance, routes, deadline, seed, work_s, report)
+    found = search_from(strategy, instance, routes, deadline, seed, work_s, report)
+    if strategy is Strategy.VROOM_FULL_THEN_ORTOOLS and work_s is None:
+        restart_s = max(vroom_took_s, vroom_seconds(level, instance.n_nodes, **size))
+        return _restarted(instance, found, deadline, seed, level, threads, restart_s, report)
+    return found
+
+
+def _restarted(
+    instance: Instance,
+    found: Seed,
+    deadline: float,
+    seed: int,
+    level: int,
+    threads: int,
+    restart_s: float,
+    report: Report | None,
+) -> Seed:
+    """``found``, or the cheapest seed of VROOM's full search restarted with its jobs and
+    vehicles in other orders (``vroom_routes``' ``order_seed``), each restart followed by
+    OR-Tools' search from its routes (``search_from``, which stops when it stalls), while one
+    more fits before ``deadline``: VROOM's ``restart_s`` (what its first run took, or was
+    expected to if more), timing its routes and ``MIN_POLISH_S``. The restarts stop after
+    ``RESTARTS_UNTIL_STALLED`` in a row found nothing cheaper; ``report`` hears only what is
+    cheaper than the best so far."""
+    best_cost = route_cost(instance, found.routes)
+    told = [best_cost]
+
+    def tell_cheaper(
+        cost: int, placed: int | None, routes: tuple[tuple[int, ...], ...] | None
+    ) -> None:
+        if report is not None and cost < told[0]:
+            told[0] = cost
+            report(cost, placed, routes)
+
+    orders = random.Random(seed)
+    reserve_s = _timing_s(instance) + MIN_POLISH_S
+    fruitless = 0
+    while fruitless < RESTARTS_UNTIL_STALLED:
+        left_s = deadline - clock.time()
+        if left_s < restart_s + reserve_s:
+            break
+        order_seed = orders.getrandbits(32)
+        routes = vroom_routes(
+            instance, left_s - reserve_s, level=level, threads=threads, order_seed=order_seed
+        )
+        heard = None if report is None else tell_cheaper
+        again = search_from(
+            Strategy.VROOM_FULL_THEN_ORTOOLS, instance, routes, deadline, seed, None, heard
+        )
+        cost = route_cost(instance, again.routes)
+        if cost < best_cost:
+            found, best_cost, fruitless = again, cost, 0
+        else:
+            fruitless += 1
+    return found
 
 
 def search_from(

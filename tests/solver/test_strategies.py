@@ -11,12 +11,15 @@ import pytest
 from solver import Instance
 from solver.cost import route_cost
 from solver.lns import improve_close_routes
-from solver.params import MIN_POLISH_S, MIN_TIMING_S
+from solver.params import MIN_POLISH_S, MIN_TIMING_S, RESTARTS_UNTIL_STALLED
 from solver.seeders import Routes, installed_seeders, vroom_routes
 from solver.strategies import (
+    Report,
+    Seed,
     Strategy,
     first_routes,
     one_vroom_routes,
+    polish_from,
     run_strategy,
     search_from,
 )
@@ -160,3 +163,83 @@ def test_time_too_short_for_or_tools_goes_to_the_close_routes_search_before_timi
     steps.clear()
     search_from(Strategy.VROOM_FULL_THEN_ORTOOLS, instance, nothing, time.time() + 1.5, 3)
     assert steps == []
+
+
+@needs_both
+def test_vroom_s_full_search_restarts_in_other_orders_while_that_finds_cheaper_routes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With time left once OR-Tools' search from VROOM's routes has stalled, VROOM searches
+    again from its jobs in another order each time, OR-Tools from each restart's routes; the
+    cheapest routes are kept, the restarts stop after ``RESTARTS_UNTIL_STALLED`` in a row found
+    nothing cheaper, and only what is cheaper than the best so far is heard."""
+    instance = grid_instance(25, 4)
+    full = vroom_routes(instance, 2.0)
+    half = [route[: len(route) // 2] for route in full]  # half the visits left out: dearer
+    # The first run, one restart that finds cheaper routes, then none that does.
+    given = [half, full, *[half] * (RESTARTS_UNTIL_STALLED + 5)]
+    orders: list[object] = []
+
+    def scripted_vroom(instance: Instance, time_limit_s: float, **kwargs: object) -> Routes:
+        orders.append(kwargs.get("order_seed"))
+        return [list(route) for route in given[len(orders) - 1]]
+
+    monkeypatch.setattr("solver.strategies.vroom_routes", scripted_vroom)
+    monkeypatch.setattr("solver.strategies.search_from", searched_as_given)
+    heard: list[int] = []
+    found = run_strategy(
+        Strategy.VROOM_FULL_THEN_ORTOOLS,
+        instance,
+        time.time() + 30,
+        seed=1,
+        report=lambda cost, _placed, _routes: heard.append(cost),
+    )
+    assert found.routes == full
+    assert len(orders) == 2 + RESTARTS_UNTIL_STALLED
+    assert orders[0] is None and len(set(orders[1:])) == len(orders) - 1
+    # VROOM's first routes and the search from them, then only the cheaper restart.
+    assert heard == [route_cost(instance, half)] * 2 + [route_cost(instance, full)]
+
+
+@needs_both
+def test_vroom_s_full_search_restarts_only_when_one_more_run_fits_and_never_reproducible(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A restart needs what VROOM's first run took, timing its routes and ``MIN_POLISH_S``
+    before the deadline; a reproducible search (counting work) never restarts."""
+    instance = grid_instance(25, 4)
+    orders: list[object] = []
+
+    def slow_vroom(instance: Instance, time_limit_s: float, **kwargs: object) -> Routes:
+        orders.append(kwargs.get("order_seed"))
+        time.sleep(0.4)
+        return [[] for _ in range(instance.n_vehicles)]
+
+    monkeypatch.setattr("solver.strategies.vroom_routes", slow_vroom)
+    monkeypatch.setattr("solver.strategies.search_from", searched_as_given)
+    now = time.time()
+    reserve_s = now - polish_from(instance, now)  # timing the routes and MIN_POLISH_S
+    strategy = Strategy.VROOM_FULL_THEN_ORTOOLS
+    run_strategy(strategy, instance, time.time() + reserve_s + 0.7, seed=1)
+    assert orders == [None]  # 0.3 s left past the reserve: less than the first run took
+    orders.clear()
+    run_strategy(strategy, instance, time.time() + 30, seed=1, work_s=0.5)
+    assert orders == [None]
+    orders.clear()
+    run_strategy(strategy, instance, time.time() + reserve_s + 1.0, seed=1)
+    assert len(orders) == 2  # 0.6 s left past the reserve: one restart, then 0.2 s
+
+
+def searched_as_given(
+    strategy: Strategy,
+    instance: Instance,
+    routes: Routes,
+    deadline: float,
+    seed: int,
+    work_s: float | None = None,
+    report: Report | None = None,
+) -> Seed:
+    """OR-Tools' search from ``routes`` that finds nothing better: the routes, reported."""
+    if report is not None:
+        report(route_cost(instance, routes), sum(map(len, routes)), tuple(map(tuple, routes)))
+    return Seed(strategy, routes)
