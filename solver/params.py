@@ -42,6 +42,7 @@ __all__ = [
     "MIN_TIMING_S",
     "POLISH_SHARE",
     "PROGRESS_INTERVAL_S",
+    "RESTARTS_FROM_NODES",
     "RESTARTS_UNTIL_STALLED",
     "SEED_GRACE_S",
     "SNAPSHOT_INTERVAL_S",
@@ -119,10 +120,16 @@ ALONE_WHEN_VROOM_TOP_WITHIN = 0.1
 #: again with its jobs and vehicles in another order, which it breaks its ties by (on the main
 #: part of one 250-visit day, eight orders gave routes costing 52.7M-74.6M), then OR-Tools from
 #: those routes; the cheapest is kept. They stop after this many in a row found nothing
-#: cheaper. At 30 s four 250-visit days of ten, whose parts were searched alone and ended at
-#: 9 s, gained 4-24 priority-weighted visits (one reached VROOM's under its own rule); at
-#: 2 and 10 s, days of 60 visits gained up to 10 and those of 250 up to 7 or were level.
+#: cheaper.
 RESTARTS_UNTIL_STALLED = 3
+#: Least visits of a day or part whose VROOM search restarts. Below, a day is answered when
+#: OR-Tools' search stalls (a 60-visit day in about a second at 10 s, where restarts took
+#: 3-5 s for 3-10 more priority-weighted visits on 2-3 days of 15), and a small part's time goes to the bigger parts
+#: after it, where restarts pay: at 30 s, four 250-visit days of ten that were answered at
+#: 9 s gained 3-11 priority-weighted visits, their restarts now on parts of 104-161 visits
+#: only (on their parts of 25-56 visits restarts found cheaper routes on 4 parts of 11, by
+#: much on one); three 800-visit days were level (+3 to +6).
+RESTARTS_FROM_NODES = 100
 #: Part of the budget a day of independent parts searched one after another
 #: (``solver.parts``) spends first on VROOM's routes of every part, when someone listens to
 #: its progress: a plan of the whole day within this share, where otherwise the last part is

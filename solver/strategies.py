@@ -11,7 +11,7 @@ Each ``Strategy`` has one name, used in code and in the logs:
 - ``vroom-full-then-ortools``: VROOM at the level that fits the whole time, what VROOM alone
   would run, keeping only what timing its routes in OR-Tools takes; when OR-Tools' search from
   its routes stalls with time left, both again from VROOM's jobs in another order, while that
-  finds cheaper routes (``RESTARTS_UNTIL_STALLED``).
+  finds cheaper routes (``RESTARTS_UNTIL_STALLED``; from ``RESTARTS_FROM_NODES`` visits).
 - ``vroom-once-then-lns``: one VROOM run (``one_vroom_routes``: on every core given, at the
   level that fits ``VROOM_SHARE_BEFORE_ORTOOLS`` of the time), then VROOM again on close
   routes (``solver.lns``) until OR-Tools' turn (``polish_from``), then OR-Tools' search from
@@ -41,6 +41,7 @@ from solver.params import (
     MIN_POLISH_S,
     MIN_PYVRP_AFTER_VROOM_S,
     MIN_TIMING_S,
+    RESTARTS_FROM_NODES,
     RESTARTS_UNTIL_STALLED,
     TIMING_DOUBLES_AT_NODES,
     TIMING_S_PER_NODE,
@@ -253,7 +254,8 @@ def _vroom_then_ortools(
     if report is not None:
         _tell_routes(report, instance, routes, deadline)
     found = search_from(strategy, instance, routes, deadline, seed, work_s, report)
-    if strategy is Strategy.VROOM_FULL_THEN_ORTOOLS and work_s is None:
+    full = strategy is Strategy.VROOM_FULL_THEN_ORTOOLS
+    if full and work_s is None and instance.n_nodes >= RESTARTS_FROM_NODES:
         restart_s = max(vroom_took_s, vroom_seconds(level, instance.n_nodes, **size))
         return _restarted(instance, found, deadline, seed, level, threads, restart_s, report)
     return found

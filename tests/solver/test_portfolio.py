@@ -534,8 +534,7 @@ def test_with_breaks_a_small_day_is_searched_here_with_vroom_on_both_cores(
     solution = solve(instance, SolveParams(time_limit_s=budget_s))
     ((seed_costs, chosen),) = races(race_log)
     assert [strategy for strategy, _ in seed_costs] == ["vroom-full-then-ortools"] == [chosen]
-    # VROOM's run and its restarts (``RESTARTS_UNTIL_STALLED``), all on those cores.
-    assert started == [] and threads and set(threads) == {ALONE_VROOM_THREADS}
+    assert started == [] and threads == [ALONE_VROOM_THREADS]
     assert solution.objective == seed_costs[0][1] and solution.dropped == ()
     assert_routes_fit(instance, [list(route.nodes) for route in solution.routes])
 

@@ -186,6 +186,7 @@ def test_vroom_s_full_search_restarts_in_other_orders_while_that_finds_cheaper_r
 
     monkeypatch.setattr("solver.strategies.vroom_routes", scripted_vroom)
     monkeypatch.setattr("solver.strategies.search_from", searched_as_given)
+    monkeypatch.setattr("solver.strategies.RESTARTS_FROM_NODES", instance.n_nodes)
     heard: list[int] = []
     found = run_strategy(
         Strategy.VROOM_FULL_THEN_ORTOOLS,
@@ -202,11 +203,12 @@ def test_vroom_s_full_search_restarts_in_other_orders_while_that_finds_cheaper_r
 
 
 @needs_both
-def test_vroom_s_full_search_restarts_only_when_one_more_run_fits_and_never_reproducible(
+def test_vroom_s_full_search_restarts_only_when_one_more_fits_on_a_day_big_enough(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A restart needs what VROOM's first run took, timing its routes and ``MIN_POLISH_S``
-    before the deadline; a reproducible search (counting work) never restarts."""
+    before the deadline; a reproducible search (counting work) never restarts, nor does a day
+    of fewer than ``RESTARTS_FROM_NODES`` visits."""
     instance = grid_instance(25, 4)
     orders: list[object] = []
 
@@ -219,15 +221,20 @@ def test_vroom_s_full_search_restarts_only_when_one_more_run_fits_and_never_repr
     monkeypatch.setattr("solver.strategies.search_from", searched_as_given)
     now = time.time()
     reserve_s = now - polish_from(instance, now)  # timing the routes and MIN_POLISH_S
-    strategy = Strategy.VROOM_FULL_THEN_ORTOOLS
-    run_strategy(strategy, instance, time.time() + reserve_s + 0.7, seed=1)
-    assert orders == [None]  # 0.3 s left past the reserve: less than the first run took
-    orders.clear()
-    run_strategy(strategy, instance, time.time() + 30, seed=1, work_s=0.5)
-    assert orders == [None]
-    orders.clear()
-    run_strategy(strategy, instance, time.time() + reserve_s + 1.0, seed=1)
-    assert len(orders) == 2  # 0.6 s left past the reserve: one restart, then 0.2 s
+
+    def vroom_runs(past_reserve_s: float, from_nodes: int, work_s: float | None = None) -> int:
+        monkeypatch.setattr("solver.strategies.RESTARTS_FROM_NODES", from_nodes)
+        orders.clear()
+        deadline = time.time() + reserve_s + past_reserve_s
+        run_strategy(Strategy.VROOM_FULL_THEN_ORTOOLS, instance, deadline, 1, work_s)
+        assert orders[0] is None
+        return len(orders)
+
+    n = instance.n_nodes
+    assert vroom_runs(1.0, n) == 2  # 0.6 s left past the reserve: one restart, then 0.2 s
+    assert vroom_runs(0.7, n) == 1  # 0.3 s left: less than the first run took
+    assert vroom_runs(30, n, work_s=0.5) == 1
+    assert vroom_runs(30, n + 1) == 1  # a smaller day is answered when OR-Tools' search stalls
 
 
 def searched_as_given(
