@@ -124,11 +124,11 @@ ALONE_WHEN_VROOM_TOP_WITHIN = 0.1
 RESTARTS_UNTIL_STALLED = 3
 #: Least visits of a day or part whose VROOM search restarts. Below, a day is answered when
 #: OR-Tools' search stalls (a 60-visit day in about a second at 10 s, where restarts took
-#: 3-5 s for 3-10 more priority-weighted visits on 2-3 days of 15), and a small part's time goes to the bigger parts
-#: after it, where restarts pay: at 30 s, four 250-visit days of ten that were answered at
-#: 9 s gained 3-11 priority-weighted visits, their restarts now on parts of 104-161 visits
-#: only (on their parts of 25-56 visits restarts found cheaper routes on 4 parts of 11, by
-#: much on one); three 800-visit days were level (+3 to +6).
+#: 3-5 s for 3-10 more priority-weighted visits on 2-3 days of 15), and a small part's time
+#: goes to the bigger parts after it, where restarts pay: at 30 s, four 250-visit days of ten
+#: that were answered at 9 s gained 3-11 priority-weighted visits, their restarts now on
+#: parts of 104-161 visits only (on their parts of 25-56 visits restarts found cheaper routes
+#: on 4 parts of 11, by much on one); three 800-visit days were level (+3 to +6).
 RESTARTS_FROM_NODES = 100
 #: Part of the budget a day of independent parts searched one after another
 #: (``solver.parts``) spends first on VROOM's routes of every part, when someone listens to
