@@ -106,7 +106,7 @@ def test_ours_own_day_compiles_to_the_instance_vroom_own_searches(make: str) -> 
     loose = own_rule(instance, id_map.door_buffer_s, (300, 600))
     day = parse_problem(own_rule_day(raw))
     assert day.policy.appointment_start == "on_arrival"
-    assert raw["policy"] != own_rule_day(raw)["policy"]  # the day itself is left as it was
+    assert raw["policy"] != own_rule_day(raw)["policy"]  # a new policy; raw keeps its own
     own, own_map = compile_problem(day, provider_for(day))
     assert own_map.node_visit == id_map.node_visit
     assert (own_map.door_buffer_s == 0).all()
