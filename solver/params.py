@@ -19,6 +19,8 @@ __all__ = [
     "ALONE_BELOW_S",
     "ALONE_VROOM_THREADS",
     "ALONE_WHEN_VROOM_TOP_WITHIN",
+    "CLOSE_ROUTES_SPLIT_FROM_NODES",
+    "CLOSE_ROUTES_WHOLE_FROM_S_PER_NODE",
     "FIRST_PLAN_FROM_S",
     "FIRST_PLAN_SHARE",
     "FIRST_SOLUTION",
@@ -200,6 +202,20 @@ LNS_SEGMENT_HORIZON_S = 5400
 #: at each step of that kind).
 LNS_SEGMENT_ODDS = (0.15, 0.85)
 LNS_ODDS_MEMORY = 0.95
+#: When ``vroom-once-then-lns``'s two processes each search the whole day on close routes
+#: (``solver.lns``) from their own seeds, the cheaper routes kept, rather than half the routes
+#: each, their halves joined: on days of fewer than ``CLOSE_ROUTES_SPLIT_FROM_NODES`` nodes
+#: with at least ``CLOSE_ROUTES_WHOLE_FROM_S_PER_NODE`` left a node until OR-Tools' turn. Where
+#: the search still gains step after step, halves give each route twice the steps; where it
+#: nears its end, a second search from other random choices is worth more. Measured against
+#: halves (``benchmarks.field_seeds --one``, ours, priority-weighted visits): 250 visits in 30 s
+#: (about 50 ms a node), city seeds 1-8 +0.35 % (8 days of 8 better), rural 8 seeds +0.1 %
+#: (5 better, 1 worse); 250 in 10 s (about 17 ms), three makers seeds 9-10 better on 4 of 6,
+#: level on 2; 800 in 30 s (about 17 ms), seeds 1-3, +0.04 % (5 better, 1 worse); 800 in 10 s
+#: (about 6 ms), seeds 1 and 4, -0.04 % (4 worse, 2 level); tight 2,500-visit days (200
+#: technicians) in 120 s, seeds 1-3, -0.09 % (2 worse, 1 better).
+CLOSE_ROUTES_SPLIT_FROM_NODES = 1500
+CLOSE_ROUTES_WHOLE_FROM_S_PER_NODE = 0.01
 #: VROOM's exploration level on a step's small instance.
 LNS_VROOM_LEVEL = 3
 #: Longest VROOM may take on one step.

@@ -12,10 +12,12 @@ cheaper seed. A seeding search that fails or runs past its grace only loses its 
 second process may be started (a daemonic process), the two take turns, each with half the
 time. On a short budget (``ALONE_BELOW_S``) a day only VROOM can seed is searched by this
 process alone, VROOM on both cores: there a second process costs more than it gains. On a
-longer budget such a day does not race two VROOM-led searches but splits one
+longer budget such a day does not race two VROOM-led searches but shares one
 (``vroom-once-then-lns``): VROOM runs once, here, on both cores, then again on close routes
-(``solver.lns``), half the routes here and half in the side process, and OR-Tools searches on
-from the joined halves. Nothing here builds a model or searches itself.
+(``solver.lns``) in both processes, each on the whole day from its own seed (the cheaper
+routes kept) or, on a big day or with little time a node, each on half the routes (the
+halves joined), and
+OR-Tools searches on from those routes. Nothing here builds a model or searches itself.
 
 Each race is logged at INFO on this module's logger (``solver.portfolio``) as it ends, with
 ``extra`` fields ``seed_costs`` (a list of ``(strategy, cost)``, one per seed produced) and
@@ -41,6 +43,8 @@ from solver.params import (
     ALONE_BELOW_S,
     ALONE_VROOM_THREADS,
     ALONE_WHEN_VROOM_TOP_WITHIN,
+    CLOSE_ROUTES_SPLIT_FROM_NODES,
+    CLOSE_ROUTES_WHOLE_FROM_S_PER_NODE,
     FIRST_PLAN_FROM_S,
     FIRST_PLAN_SHARE,
     MIN_POLISH_S,
@@ -257,8 +261,9 @@ def race(
     reproducible, half the work). A day only VROOM can seed, on a budget below
     ``ALONE_BELOW_S``, has one search only, here: VROOM's full search then OR-Tools, for the
     whole budget; on a longer budget, VROOM runs once on both cores, then again on close
-    routes, half of them in each process, and OR-Tools searches on from the joined halves
-    (one seed, ``vroom-once-then-lns``). With ``params.reproducible`` the two racers run, and
+    routes in both processes (the whole day in each, or half the routes in each on a big day
+    or when a node has little time), and OR-Tools searches on from the result (one seed,
+    ``vroom-once-then-lns``). With ``params.reproducible`` the two racers run, and
     the searches count work worth the seeding time, the deadline only capping them.
 
     Parameters
@@ -321,7 +326,7 @@ def race(
         # One VROOM run, then VROOM again on close routes on both cores: at 800 visits and
         # 30 s, 0.2-0.5 % more than the two VROOM-led racers (better on 15 days of 15), at
         # 250 and 10 s +0.1 % (rural +0.3 %, city and dayset level).
-        seeds.extend(_one_vroom_halves(instance, params, deadline, report))
+        seeds.extend(_one_vroom_then_close_routes(instance, params, deadline, report))
     else:
         seeds.extend(_side_by_side(here, side, instance, params, deadline, seeding_s, report))
     if not seeds:
@@ -381,16 +386,18 @@ def _side_by_side(
     return seeds
 
 
-def _one_vroom_halves(
+def _one_vroom_then_close_routes(
     instance: Instance, params: SolveParams, deadline: float, report: Report | None
 ) -> list[Seed]:
     """The seed of ``vroom-once-then-lns`` on both cores: VROOM once, here, on the cores the
-    race has (``one_vroom_routes``); then VROOM again on close routes (``solver.lns``), the
-    routes in two halves (``split_close_routes``), one searched here and one in a spawned
-    process, until OR-Tools' turn (``polish_from``); the halves joined, and OR-Tools' search
-    from them until ``deadline`` (``search_from``). Where no second process may be started,
-    every route is searched here; when the side's half fails or is late, its routes stay as
-    VROOM left them."""
+    race has (``one_vroom_routes``); then VROOM again on close routes (``solver.lns``) in this
+    process and in a spawned one until OR-Tools' turn (``polish_from``); then OR-Tools' search
+    from their routes until ``deadline`` (``search_from``). On a day not too big for the time
+    left (``_searches_whole_day``) each process searches the whole day from its own seed and
+    the cheaper routes are kept (``_cheaper_of_two``); otherwise each searches half the routes
+    and the halves are joined (``_halves_joined``). Where no second
+    process may be started, every route is searched here; when the side's search fails or is
+    late, only what it would have added is lost."""
     threads = min(ALONE_VROOM_THREADS, _cores())
     strategy = Strategy.VROOM_ONCE_THEN_LNS
     with _SideProcess() as pool:
@@ -407,17 +414,59 @@ def _one_vroom_halves(
             # VROOM ran past OR-Tools' turn (a big day on a short budget): sending the day to
             # the side process and waiting for its grace would only add to the overrun.
             return _searched_from(strategy, instance, routes, deadline, params.seed, report)
-        here, side = split_close_routes(instance, routes)
-        future = _submit(pool, improve_close_routes, instance, routes, until, params.seed + 1, side)
-        joined = [list(route) for route in routes]
-        try:
-            joined = improve_close_routes(instance, routes, until, params.seed, here)
-        except Exception as error:  # the side's half may still come
-            logger.warning("seeding search %s failed on its half: %r", strategy, error)
-        for theirs in _from_side(future, strategy, until):
-            for v in side:
-                joined[v] = list(theirs[v])
-    return _searched_from(strategy, instance, joined, deadline, params.seed, report)
+        searched = _cheaper_of_two if _searches_whole_day(instance, until) else _halves_joined
+        improved = searched(pool, instance, routes, until, params.seed)
+    return _searched_from(strategy, instance, improved, deadline, params.seed, report)
+
+
+def _searches_whole_day(instance: Instance, until: float) -> bool:
+    """Whether both processes search the whole day on close routes until ``until``: on a day
+    of fewer than ``CLOSE_ROUTES_SPLIT_FROM_NODES`` nodes with at least
+    ``CLOSE_ROUTES_WHOLE_FROM_S_PER_NODE`` left a node. Otherwise every route needs all the
+    steps two processes can give it, so each takes half the routes."""
+    per_node_s = (until - clock.time()) / instance.n_nodes
+    return (
+        instance.n_nodes < CLOSE_ROUTES_SPLIT_FROM_NODES
+        and per_node_s >= CLOSE_ROUTES_WHOLE_FROM_S_PER_NODE
+    )
+
+
+def _cheaper_of_two(
+    pool: ProcessPoolExecutor, instance: Instance, routes: Routes, until: float, seed: int
+) -> Routes:
+    """The cheaper of two close-routes searches of the whole day from ``routes`` until
+    ``until``: one here with ``seed``, one in the side process with ``seed + 1``."""
+    future = _submit(pool, improve_close_routes, instance, routes, until, seed + 1)
+    best = [list(route) for route in routes]
+    try:
+        best = improve_close_routes(instance, routes, until, seed)
+    except Exception as error:  # the side's routes may still come
+        logger.warning("seeding search %s failed here: %r", Strategy.VROOM_ONCE_THEN_LNS, error)
+    for theirs in _from_side(future, Strategy.VROOM_ONCE_THEN_LNS, until):
+        if route_cost(instance, theirs) < route_cost(instance, best):
+            best = [list(route) for route in theirs]
+    return best
+
+
+def _halves_joined(
+    pool: ProcessPoolExecutor, instance: Instance, routes: Routes, until: float, seed: int
+) -> Routes:
+    """Two close-routes searches from ``routes`` until ``until``, each on half the routes
+    (``split_close_routes``), one here with ``seed`` and one in the side process with
+    ``seed + 1``, their halves joined; a half whose search fails stays as it was."""
+    here, side = split_close_routes(instance, routes)
+    future = _submit(pool, improve_close_routes, instance, routes, until, seed + 1, side)
+    joined = [list(route) for route in routes]
+    try:
+        joined = improve_close_routes(instance, routes, until, seed, here)
+    except Exception as error:  # the side's half may still come
+        logger.warning(
+            "seeding search %s failed on its half: %r", Strategy.VROOM_ONCE_THEN_LNS, error
+        )
+    for theirs in _from_side(future, Strategy.VROOM_ONCE_THEN_LNS, until):
+        for v in side:
+            joined[v] = list(theirs[v])
+    return joined
 
 
 def _searched_from(

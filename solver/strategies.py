@@ -16,7 +16,8 @@ Each ``Strategy`` has one name, used in code and in the logs:
   level that fits ``VROOM_SHARE_BEFORE_ORTOOLS`` of the time), then VROOM again on close
   routes (``solver.lns``) until OR-Tools' turn (``polish_from``), then OR-Tools' search from
   those routes. Where it races (not reproducible, not alone), the portfolio runs the
-  close-routes search on both cores, each on half the routes.
+  close-routes search on both cores: each on the whole day from its own seed, the cheaper
+  kept, or, when a node has little time, each on half the routes.
 
 The three VROOM-then-OR-Tools searches end in OR-Tools' own model and return their routes timed
 there (``Seed.timed``) when the routes hold in it. ``run_strategy`` runs one of them; it is

@@ -24,16 +24,20 @@ from solver import (
     SolveParams,
     SolverError,
     Vehicle,
+    portfolio,
     schedule,
     seeders,
     solve,
     strategies,
 )
 from solver.cost import route_cost
+from solver.lns import improve_close_routes
 from solver.params import (
     ALONE_BELOW_S,
     ALONE_VROOM_THREADS,
     ALONE_WHEN_VROOM_TOP_WITHIN,
+    CLOSE_ROUTES_SPLIT_FROM_NODES,
+    CLOSE_ROUTES_WHOLE_FROM_S_PER_NODE,
     MIN_SEEDING_ALONE_S,
     MIN_SEEDING_S,
 )
@@ -350,21 +354,122 @@ def not_alone(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return vroom_threads_on_eight_cores(monkeypatch)
 
 
+class CloseRoutesSearches:
+    """``improve_close_routes`` heard: the seed and the vehicles (``own``) of each search, and
+    the cost of the routes it returned; ``dearer_seed``'s search returns empty routes, every
+    node left out, dearer than any it was given."""
+
+    __name__ = "improve_close_routes"
+
+    def __init__(self, dearer_seed: int | None = None) -> None:
+        self.calls: list[tuple[int, tuple[int, ...] | None, int]] = []
+        self.dearer_seed = dearer_seed
+
+    def __call__(
+        self,
+        instance: Instance,
+        routes: Routes,
+        until: float,
+        seed: int,
+        own: list[int] | None = None,
+    ) -> Routes:
+        found = (
+            [[] for _ in routes]
+            if seed == self.dearer_seed
+            else improve_close_routes(instance, routes, until, seed, own)
+        )
+        mine = None if own is None else tuple(own)
+        self.calls.append((seed, mine, route_cost(instance, found)))
+        return found
+
+
 @needs_both
+@pytest.mark.parametrize(
+    ("least", "as_if"),
+    [
+        ("CLOSE_ROUTES_SPLIT_FROM_NODES", 25),  # a day as big as the split: halves
+        ("CLOSE_ROUTES_WHOLE_FROM_S_PER_NODE", float("inf")),  # too little time a node
+    ],
+)
 def test_with_breaks_vroom_runs_once_on_both_cores_then_again_on_each_half_of_the_routes(
-    race_log: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+    least: str,
+    as_if: float,
+    race_log: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     threads = not_alone(monkeypatch)
+    monkeypatch.setattr(f"solver.portfolio.{least}", as_if)
+    monkeypatch.setattr("solver.portfolio._SideProcess", InlineSide)  # its calls heard here
+    searches = CloseRoutesSearches()
+    monkeypatch.setattr("solver.portfolio.improve_close_routes", searches)
     instance = grid_instance(25, 4, breaks=True, preferences=True)
-    solution = solve(instance, SolveParams(time_limit_s=RACE_FROM_S + 0.5))
+    assert instance.n_nodes == 25
+    solution = solve(instance, SolveParams(time_limit_s=RACE_FROM_S + 0.5, seed=7))
     ((seed_costs, chosen),) = races(race_log)
     # One VROOM run, here, on both cores; VROOM again on close routes, half of them here and
     # half in the side process; OR-Tools' search from the joined halves, its answer as it is.
     assert threads == [ALONE_VROOM_THREADS]
+    owned = sorted((seed, own) for seed, own, _ in searches.calls)
+    assert [seed for seed, _ in owned] == [7, 8]
+    here, side = (set(own or ()) for _, own in owned)
+    assert here and side and not here & side
+    assert here | side == set(range(instance.n_vehicles))
     assert [strategy for strategy, _ in seed_costs] == ["vroom-once-then-lns"] == [chosen]
     assert solution.objective == seed_costs[0][1]
     assert solution.dropped == ()
     assert_routes_fit(instance, [list(route.nodes) for route in solution.routes])
+
+
+@needs_both
+def test_with_breaks_and_time_enough_a_node_both_processes_search_the_whole_day(
+    race_log: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    not_alone(monkeypatch)
+    side = InlineSide()
+    monkeypatch.setattr("solver.portfolio._SideProcess", lambda: side)
+    searches = CloseRoutesSearches()
+    monkeypatch.setattr("solver.portfolio.improve_close_routes", searches)
+    instance = grid_instance(25, 4, breaks=True, preferences=True)
+    params = SolveParams(time_limit_s=RACE_FROM_S + 0.5, seed=7)
+    # 25 nodes, far below the split, with about a second until OR-Tools' turn: some 40 ms a
+    # node, four times the least.
+    assert instance.n_nodes < CLOSE_ROUTES_SPLIT_FROM_NODES
+    assert 4 * CLOSE_ROUTES_WHOLE_FROM_S_PER_NODE * instance.n_nodes <= 1.0
+    solution = solve(instance, params)
+    ((seed_costs, _),) = races(race_log)
+    # The side's search on the whole day, from seed 8, and this process's, from seed 7.
+    assert side.given == ["int", "improve_close_routes"]
+    assert sorted((seed, own) for seed, own, _ in searches.calls) == [(7, None), (8, None)]
+    assert [strategy for strategy, _ in seed_costs] == ["vroom-once-then-lns"]
+    # OR-Tools started from the cheaper of the two and answered no dearer.
+    assert solution.objective <= min(cost for _, _, cost in searches.calls)
+    assert_routes_fit(instance, [list(route.nodes) for route in solution.routes])
+
+
+@needs_both
+@pytest.mark.parametrize("dearer_seed", [7, 8])
+def test_of_two_whole_day_searches_the_cheaper_routes_are_kept(
+    dearer_seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    not_alone(monkeypatch)
+    monkeypatch.setattr("solver.portfolio._SideProcess", InlineSide)
+    searches = CloseRoutesSearches(dearer_seed)
+    monkeypatch.setattr("solver.portfolio.improve_close_routes", searches)
+    kept: list[Routes] = []
+    searched_from = portfolio._searched_from
+
+    def heard_searched_from(
+        strategy: Strategy, instance: Instance, routes: Routes, *args: Any
+    ) -> list[strategies.Seed]:
+        kept.append(routes)
+        return searched_from(strategy, instance, routes, *args)
+
+    monkeypatch.setattr("solver.portfolio._searched_from", heard_searched_from)
+    instance = grid_instance(25, 4, breaks=True, preferences=True)
+    solve(instance, SolveParams(time_limit_s=RACE_FROM_S + 0.5, seed=7))
+    costs = {seed: cost for seed, _, cost in searches.calls}
+    assert set(costs) == {7, 8}
+    assert route_cost(instance, kept[0]) == costs[15 - dearer_seed] < costs[dearer_seed]
 
 
 class FailingSide:
