@@ -16,8 +16,8 @@ longer budget such a day does not race two VROOM-led searches but shares one
 (``vroom-once-then-lns``): VROOM runs once, here, on both cores, then again on close routes
 (``solver.lns``) in both processes, each on the whole day from its own seed (the cheaper
 routes kept) or, on a big day or with little time a node, each on half the routes (the
-halves joined), and
-OR-Tools searches on from those routes. Nothing here builds a model or searches itself.
+halves joined), and OR-Tools searches on from those routes. Nothing here builds a model or
+searches itself.
 
 Each race is logged at INFO on this module's logger (``solver.portfolio``) as it ends, with
 ``extra`` fields ``seed_costs`` (a list of ``(strategy, cost)``, one per seed produced) and
@@ -325,7 +325,9 @@ def race(
     elif here is Strategy.VROOM_SHORT_THEN_ORTOOLS and not params.reproducible:
         # One VROOM run, then VROOM again on close routes on both cores: at 800 visits and
         # 30 s, 0.2-0.5 % more than the two VROOM-led racers (better on 15 days of 15), at
-        # 250 and 10 s +0.1 % (rural +0.3 %, city and dayset level).
+        # 250 and 10 s +0.1 % (rural +0.3 %, city and dayset level). Searching the whole day
+        # in both processes where a node has time (``_searches_whole_day``) added
+        # 0.07-0.31 % more at 250 and 30 s (benchmarks/RESULTS.md, 2026-12-04 13:06).
         seeds.extend(_one_vroom_then_close_routes(instance, params, deadline, report))
     else:
         seeds.extend(_side_by_side(here, side, instance, params, deadline, seeding_s, report))
@@ -395,9 +397,9 @@ def _one_vroom_then_close_routes(
     from their routes until ``deadline`` (``search_from``). On a day not too big for the time
     left (``_searches_whole_day``) each process searches the whole day from its own seed and
     the cheaper routes are kept (``_cheaper_of_two``); otherwise each searches half the routes
-    and the halves are joined (``_halves_joined``). Where no second
-    process may be started, every route is searched here; when the side's search fails or is
-    late, only what it would have added is lost."""
+    and the halves are joined (``_halves_joined``). Where no second process may be started,
+    every route is searched here; when the side's search fails or is late, only what it would
+    have added is lost."""
     threads = min(ALONE_VROOM_THREADS, _cores())
     strategy = Strategy.VROOM_ONCE_THEN_LNS
     with _SideProcess() as pool:
