@@ -438,13 +438,14 @@ def _cheaper_of_two(
 ) -> Routes:
     """The cheaper of two close-routes searches of the whole day from ``routes`` until
     ``until``: one here with ``seed``, one in the side process with ``seed + 1``."""
+    strategy = Strategy.VROOM_ONCE_THEN_LNS
     future = _submit(pool, improve_close_routes, instance, routes, until, seed + 1)
     best = [list(route) for route in routes]
     try:
         best = improve_close_routes(instance, routes, until, seed)
     except Exception as error:  # the side's routes may still come
-        logger.warning("seeding search %s failed here: %r", Strategy.VROOM_ONCE_THEN_LNS, error)
-    for theirs in _from_side(future, Strategy.VROOM_ONCE_THEN_LNS, until):
+        logger.warning("seeding search %s failed here: %r", strategy, error)
+    for theirs in _from_side(future, strategy, until):
         if route_cost(instance, theirs) < route_cost(instance, best):
             best = [list(route) for route in theirs]
     return best
@@ -456,16 +457,15 @@ def _halves_joined(
     """Two close-routes searches from ``routes`` until ``until``, each on half the routes
     (``split_close_routes``), one here with ``seed`` and one in the side process with
     ``seed + 1``, their halves joined; a half whose search fails stays as it was."""
+    strategy = Strategy.VROOM_ONCE_THEN_LNS
     here, side = split_close_routes(instance, routes)
     future = _submit(pool, improve_close_routes, instance, routes, until, seed + 1, side)
     joined = [list(route) for route in routes]
     try:
         joined = improve_close_routes(instance, routes, until, seed, here)
     except Exception as error:  # the side's half may still come
-        logger.warning(
-            "seeding search %s failed on its half: %r", Strategy.VROOM_ONCE_THEN_LNS, error
-        )
-    for theirs in _from_side(future, Strategy.VROOM_ONCE_THEN_LNS, until):
+        logger.warning("seeding search %s failed on its half: %r", strategy, error)
+    for theirs in _from_side(future, strategy, until):
         for v in side:
             joined[v] = list(theirs[v])
     return joined

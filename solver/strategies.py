@@ -17,7 +17,7 @@ Each ``Strategy`` has one name, used in code and in the logs:
   routes (``solver.lns``) until OR-Tools' turn (``polish_from``), then OR-Tools' search from
   those routes. Where it races (not reproducible, not alone), the portfolio runs the
   close-routes search on both cores: each on the whole day from its own seed, the cheaper
-  kept, or, when a node has little time, each on half the routes.
+  kept, or, on a big day or when a node has little time, each on half the routes.
 
 The three VROOM-then-OR-Tools searches end in OR-Tools' own model and return their routes timed
 there (``Seed.timed``) when the routes hold in it. ``run_strategy`` runs one of them; it is
