@@ -16,6 +16,7 @@ from solver.errors import SolverError
 from solver.seeders.registry import SEEDERS
 
 __all__ = [
+    "ALONE_BELOW_NODES",
     "ALONE_BELOW_S",
     "ALONE_VROOM_THREADS",
     "ALONE_WHEN_VROOM_TOP_WITHIN",
@@ -115,8 +116,17 @@ ALONE_BELOW_S = 5.0
 #: A day only VROOM can seed is also searched alone when VROOM's most thorough level, on
 #: ``ALONE_VROOM_THREADS`` threads, is expected to end within this share of the budget (small
 #: days): both racers would reach that level at once, and alone its routes are a plan in
-#: well under a second instead of when the race ends.
+#: well under a second instead of when the race ends. Only on a day of fewer than
+#: ``ALONE_BELOW_NODES`` nodes.
 ALONE_WHEN_VROOM_TOP_WITHIN = 0.1
+#: Nodes from which a day races however soon VROOM's most thorough level ends: VROOM again on
+#: close routes (``vroom-once-then-lns``) finds more there than VROOM's restarts and OR-Tools'
+#: search alone. At 120 s, 250-visit days (three makers, seeds 1-3; main parts of 161-232
+#: nodes) served 9-45 more priority-weighted visits of 3,800-5,300 on 9 days of 9, using the
+#: budget where the search alone answered at 27-91 s; at 30 s, dayset seeds 1 and 2 (parts of
+#: 160-161 nodes) +15 and +6. Alone, 250-visit days served fewer at 120 s than at 30 s. Below
+#: the bound a small day (60 visits) is answered when its search alone stalls, in about a second.
+ALONE_BELOW_NODES = 100
 #: Restarts of VROOM's full search (``vroom-full-then-ortools``: a day, or a part, searched
 #: alone) once it and OR-Tools' search from its routes have stalled with time left: VROOM
 #: again with its jobs and vehicles in another order, which it breaks its ties by (on the main

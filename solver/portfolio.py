@@ -40,6 +40,7 @@ from solver.cost import route_cost
 from solver.instance import Instance
 from solver.lns import improve_close_routes, split_close_routes, time_for_a_step
 from solver.params import (
+    ALONE_BELOW_NODES,
     ALONE_BELOW_S,
     ALONE_VROOM_THREADS,
     ALONE_WHEN_VROOM_TOP_WITHIN,
@@ -532,10 +533,15 @@ def _guarded(
 
 def _searches_alone(here: Strategy | None, instance: Instance, params: SolveParams) -> bool:
     """Whether a day only VROOM can seed is searched by this process alone, VROOM's full
-    search then OR-Tools: on a budget below ``ALONE_BELOW_S``, or when VROOM's most thorough
-    level ends within ``ALONE_WHEN_VROOM_TOP_WITHIN`` of the budget (a reproducible run keeps
-    its two searches, which count work, not time)."""
+    search then OR-Tools: on a budget below ``ALONE_BELOW_S``, or, on a day of fewer than
+    ``ALONE_BELOW_NODES`` nodes, when VROOM's most thorough level ends within
+    ``ALONE_WHEN_VROOM_TOP_WITHIN`` of the budget (a reproducible run keeps its two searches,
+    which count work, not time)."""
     if here is None or not here.ends_in_ortools or params.reproducible:
+        return False
+    if params.time_limit_s < ALONE_BELOW_S:
+        return True
+    if instance.n_nodes >= ALONE_BELOW_NODES:
         return False
     top_s = vroom_seconds(
         len(VROOM_SECONDS_AT_250) - 1,
@@ -543,10 +549,7 @@ def _searches_alone(here: Strategy | None, instance: Instance, params: SolvePara
         instance.n_vehicles,
         min(ALONE_VROOM_THREADS, _cores()),
     )
-    return (
-        params.time_limit_s < ALONE_BELOW_S
-        or top_s <= ALONE_WHEN_VROOM_TOP_WITHIN * params.time_limit_s
-    )
+    return top_s <= ALONE_WHEN_VROOM_TOP_WITHIN * params.time_limit_s
 
 
 def _first_routes(pieces: Sequence[Instance], params: SolveParams) -> list[Routes] | None:

@@ -645,6 +645,33 @@ def test_with_breaks_a_small_day_is_searched_here_with_vroom_on_both_cores(
 
 
 @needs_both
+def test_with_breaks_a_day_of_many_nodes_races_however_soon_vroom_s_top_level_ends(
+    race_log: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # From ALONE_BELOW_NODES nodes VROOM again on close routes finds more than a search alone
+    # that ends when it stalls, even where VROOM's most thorough level ends in a blink.
+    instance = grid_instance(25, 4, breaks=True, preferences=True)
+    monkeypatch.setattr("solver.portfolio.ALONE_BELOW_S", RACE_FROM_S)
+    monkeypatch.setattr("solver.portfolio.ALONE_BELOW_NODES", instance.n_nodes)
+    monkeypatch.setattr("solver.portfolio._SideProcess", InlineSide)
+    searches = CloseRoutesSearches()
+    monkeypatch.setattr("solver.portfolio.improve_close_routes", searches)
+    budget_s = RACE_FROM_S + 0.5
+    top_s = vroom_seconds(len(VROOM_SECONDS_AT_250) - 1, instance.n_nodes, instance.n_vehicles, 2)
+    assert top_s <= ALONE_WHEN_VROOM_TOP_WITHIN * budget_s
+    solution = solve(instance, SolveParams(time_limit_s=budget_s, seed=7))
+    ((seed_costs, chosen),) = races(race_log)
+    assert [strategy for strategy, _ in seed_costs] == ["vroom-once-then-lns"] == [chosen]
+    assert sorted(seed for seed, _, _ in searches.calls) == [7, 8]
+    assert solution.objective == seed_costs[0][1] and solution.dropped == ()
+    assert_routes_fit(instance, [list(route.nodes) for route in solution.routes])
+    # With the bound one node above the day, the same day is searched alone.
+    monkeypatch.setattr("solver.portfolio.ALONE_BELOW_NODES", instance.n_nodes + 1)
+    solve(instance, SolveParams(time_limit_s=budget_s, seed=7))
+    assert [strategy for strategy, _ in races(race_log)[-1][0]] == ["vroom-full-then-ortools"]
+
+
+@needs_both
 def test_with_breaks_a_budget_under_the_race_s_least_seeding_still_starts_from_vroom(
     race_log: pytest.LogCaptureFixture,
 ) -> None:
