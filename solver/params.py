@@ -124,8 +124,10 @@ ALONE_WHEN_VROOM_TOP_WITHIN = 0.1
 #: search alone. At 120 s, 250-visit days (three makers, seeds 1-3; main parts of 161-232
 #: nodes) served 9-45 more priority-weighted visits of 3,800-5,300 on 9 days of 9, using the
 #: budget where the search alone answered at 27-91 s; at 30 s, dayset seeds 1 and 2 (parts of
-#: 160-161 nodes) +15 and +6. Alone, 250-visit days served fewer at 120 s than at 30 s. Below
-#: the bound a small day (60 visits) is answered when its search alone stalls, in about a second.
+#: 160-161 nodes) +15 and +6; on 160-visit days at 30 s (parts of 137-149 nodes) +13, +2, +23
+#: of 2,550-2,750; on 120-visit days at 10 s (parts of 104-111 nodes) +6 to +16 on 4 days of 4.
+#: Alone, 250-visit days served fewer at 120 s than at 30 s. Below the bound a small day (60
+#: visits) is answered when its search alone stalls, in about a second.
 ALONE_BELOW_NODES = 100
 #: Restarts of VROOM's full search (``vroom-full-then-ortools``: a day, or a part, searched
 #: alone) once it and OR-Tools' search from its routes have stalled with time left: VROOM
