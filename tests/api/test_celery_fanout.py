@@ -250,9 +250,13 @@ def test_a_region_that_fails_fails_its_job_with_the_regions_reason(
 def test_a_region_whose_worker_is_killed_is_taken_over_and_the_day_joined(
     tmp_path: Path, two_regions: dict[str, Any]
 ) -> None:
+    # Each region searches its whole share of the budget (no stall stop), so the region seen
+    # running is still running when its worker is killed: a search that stalled could end
+    # between the two, and then nothing would be left to take over.
+    whole_share = {**two_regions, "policy": {**two_regions["policy"], "stall_share": 0}}
     with cluster(tmp_path) as running, running.service() as service:
         [first] = running.start_workers("first")
-        job = post_job(service, two_regions, time_limit_s=JOB_S)
+        job = post_job(service, whole_share, time_limit_s=JOB_S)
         deadline = time.monotonic() + 60
         while not any(p.state == "running" and p.elapsed_s >= 1 for p in region_jobs(running, job)):
             assert time.monotonic() < deadline, logged(running.workers, job["id"])
