@@ -11,13 +11,14 @@ OR-Tools, its timed solution is the answer as it is. So the answer is never wors
 cheaper seed. A seeding search that fails or runs past its grace only loses its seed; where no
 second process may be started (a daemonic process), the two take turns, each with half the
 time. On a short budget (``ALONE_BELOW_S``) a day only VROOM can seed is searched by this
-process alone, VROOM on both cores: there a second process costs more than it gains. On a
-longer budget such a day does not race two VROOM-led searches but shares one
-(``vroom-once-then-lns``): VROOM runs once, here, on both cores, then again on close routes
-(``solver.lns``) in both processes, each on the whole day from its own seed (the cheaper
-routes kept) or, on a big day or with little time a node, each on half the routes (the
-halves joined), and OR-Tools searches on from those routes. Nothing here builds a model or
-searches itself.
+process alone, VROOM on both cores: there a second process costs more than it gains; so is a
+small day (under ``ALONE_BELOW_NODES`` nodes) whose VROOM's most thorough level ends within
+a tenth of the budget (``ALONE_WHEN_VROOM_TOP_WITHIN``). On a longer budget such a day
+does not race two VROOM-led searches but shares one (``vroom-once-then-lns``): VROOM runs
+once, here, on both cores, then again on close routes (``solver.lns``) in both processes,
+each on the whole day from its own seed (the cheaper routes kept) or, on a big day or with
+little time a node, each on half the routes (the halves joined), and OR-Tools searches on
+from those routes. Nothing here builds a model or searches itself.
 
 Each race is logged at INFO on this module's logger (``solver.portfolio``) as it ends, with
 ``extra`` fields ``seed_costs`` (a list of ``(strategy, cost)``, one per seed produced) and
