@@ -261,8 +261,9 @@ def race(
     waited for until ``SEED_GRACE_S`` past the seeding deadline. Where no second process may be
     started, the side's search runs first, then this process's, each with half the time (or,
     reproducible, half the work). A day only VROOM can seed, on a budget below
-    ``ALONE_BELOW_S``, has one search only, here: VROOM's full search then OR-Tools, for the
-    whole budget; on a longer budget, VROOM runs once on both cores, then again on close
+    ``ALONE_BELOW_S`` or small with VROOM's most thorough level quick (``_searches_alone``),
+    has one search only, here: VROOM's full search then OR-Tools, for the whole budget;
+    otherwise VROOM runs once on both cores, then again on close
     routes in both processes (the whole day in each, or half the routes in each on a big day
     or when a node has little time), and OR-Tools searches on from the result (one seed,
     ``vroom-once-then-lns``). With ``params.reproducible`` the two racers run, and
