@@ -15,7 +15,9 @@ process alone, VROOM on both cores: there a second process costs more than it ga
 small day (under ``ALONE_BELOW_NODES`` nodes) whose VROOM's most thorough level ends within
 a tenth of the budget (``ALONE_WHEN_VROOM_TOP_WITHIN``). On a longer budget such a day
 does not race two VROOM-led searches but shares one (``vroom-once-then-lns``): VROOM runs
-once, here, on both cores, then again on close routes (``solver.lns``) in both processes,
+once on both cores, in the side process while this one waits (VROOM holds the interpreter of
+its process while it runs, and this process's threads must go on: a job's heartbeat, its
+drafts), then again on close routes (``solver.lns``) in both processes,
 each on the whole day from its own seed (the cheaper routes kept) or, on a big day or with
 little time a node, each on half the routes (the halves joined), and OR-Tools searches on
 from those routes. Nothing here builds a model or searches itself.
@@ -77,6 +79,7 @@ from solver.strategies import (
     polish_from,
     run_strategy,
     search_from,
+    tell_routes,
 )
 
 __all__ = ["Race", "race", "solve", "strategies_for"]
@@ -263,10 +266,10 @@ def race(
     reproducible, half the work). A day only VROOM can seed, on a budget below
     ``ALONE_BELOW_S`` or small with VROOM's most thorough level quick (``_searches_alone``),
     has one search only, here: VROOM's full search then OR-Tools, for the whole budget;
-    otherwise VROOM runs once on both cores, then again on close
-    routes in both processes (the whole day in each, or half the routes in each on a big day
-    or when a node has little time), and OR-Tools searches on from the result (one seed,
-    ``vroom-once-then-lns``). With ``params.reproducible`` the two racers run, and
+    otherwise VROOM runs once on both cores (in the side process, this one waiting), then
+    again on close routes in both processes (the whole day in each, or half the routes in each
+    on a big day or when a node has little time), and OR-Tools searches on from the result
+    (one seed, ``vroom-once-then-lns``). With ``params.reproducible`` the two racers run, and
     the searches count work worth the seeding time, the deadline only capping them.
 
     Parameters
@@ -394,23 +397,23 @@ def _side_by_side(
 def _one_vroom_then_close_routes(
     instance: Instance, params: SolveParams, deadline: float, report: Report | None
 ) -> list[Seed]:
-    """The seed of ``vroom-once-then-lns`` on both cores: VROOM once, here, on the cores the
-    race has (``one_vroom_routes``); then VROOM again on close routes (``solver.lns``) in this
-    process and in a spawned one until OR-Tools' turn (``polish_from``); then OR-Tools' search
-    from their routes until ``deadline`` (``search_from``). On a day not too big for the time
-    left (``_searches_whole_day``) each process searches the whole day from its own seed and
-    the cheaper routes are kept (``_cheaper_of_two``); otherwise each searches half the routes
-    and the halves are joined (``_halves_joined``). Where no second process may be started,
-    every route is searched here; when the side's search fails or is late, only what it would
-    have added is lost."""
+    """The seed of ``vroom-once-then-lns`` on both cores: VROOM once on the cores the race
+    has, in the side process (``_vroom_once_aside``); then VROOM again on close routes
+    (``solver.lns``) in this process and in the side one until OR-Tools' turn
+    (``polish_from``); then OR-Tools' search from their routes until ``deadline``
+    (``search_from``). On a day not too big for the time left (``_searches_whole_day``) each
+    process searches the whole day from its own seed and the cheaper routes are kept
+    (``_cheaper_of_two``); otherwise each searches half the routes and the halves are joined
+    (``_halves_joined``). Where no second process may be started, VROOM runs here and every
+    route is searched here; when the side's search fails or is late, only what it would have
+    added is lost."""
     threads = min(ALONE_VROOM_THREADS, _cores())
     strategy = Strategy.VROOM_ONCE_THEN_LNS
     with _SideProcess() as pool:
         if pool is None:
             return _guarded(strategy, instance, deadline, params.seed, None, report, threads)
-        _submit(pool, int)  # the side process starts while VROOM runs
         try:
-            routes = one_vroom_routes(instance, deadline, threads, report)
+            routes = _vroom_once_aside(pool, instance, deadline, threads, report)
         except Exception as error:  # OR-Tools searches on without a seed
             logger.warning("seeding search %s gave no routes: %r", strategy, error)
             return []
@@ -422,6 +425,33 @@ def _one_vroom_then_close_routes(
         searched = _cheaper_of_two if _searches_whole_day(instance, until) else _halves_joined
         improved = searched(pool, instance, routes, until, params.seed)
     return _searched_from(strategy, instance, improved, deadline, params.seed, report)
+
+
+def _vroom_once_aside(
+    pool: ProcessPoolExecutor,
+    instance: Instance,
+    deadline: float,
+    threads: int,
+    report: Report | None,
+) -> Routes:
+    """``one_vroom_routes`` run in the side process while this one waits, then reported here.
+    VROOM's search holds the interpreter of the process it runs in for its whole run (49 s on
+    2,500 visits at 120 s): run here, it would stop this process's other threads as long (a
+    job's heartbeat and progress, its drafts). When it fails there (the side process died, at
+    start or while searching), VROOM runs here for the time left; its answer later than
+    ``SEED_GRACE_S`` past ``deadline`` raises ``TimeoutError``."""
+    future = _submit(pool, one_vroom_routes, instance, deadline, threads)
+    try:
+        routes = future.result(timeout=max(0.0, deadline - clock.time()) + SEED_GRACE_S)
+    except TimeoutError:
+        future.cancel()
+        raise
+    except Exception as error:  # VROOM runs here instead
+        logger.warning("VROOM's one run failed in the side process, runs here: %r", error)
+        return one_vroom_routes(instance, deadline, threads, report)
+    if report is not None:
+        tell_routes(report, instance, routes, deadline)
+    return routes
 
 
 def _searches_whole_day(instance: Instance, until: float) -> bool:

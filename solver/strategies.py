@@ -71,6 +71,7 @@ __all__ = [
     "polish_from",
     "run_strategy",
     "search_from",
+    "tell_routes",
 ]
 
 logger = logging.getLogger(__name__)
@@ -182,11 +183,11 @@ def one_vroom_routes(
     level = vroom_level(instance.n_nodes, vroom_s, **size)
     routes = vroom_routes(instance, vroom_s, level=level, threads=threads)
     if report is not None:
-        _tell_routes(report, instance, routes, deadline)
+        tell_routes(report, instance, routes, deadline)
     return routes
 
 
-def _tell_routes(report: Report, instance: Instance, routes: Routes, deadline: float) -> None:
+def tell_routes(report: Report, instance: Instance, routes: Routes, deadline: float) -> None:
     """``report`` VROOM's ``routes`` (their cost, the nodes they place, the routes) while
     OR-Tools may still search from them before ``deadline``. Otherwise VROOM ran past OR-Tools'
     turn: the routes are only timed, and the race reports them so; a listener's draft of them
@@ -253,7 +254,7 @@ def _vroom_then_ortools(
     routes = vroom_routes(instance, vroom_s, level=level, threads=threads)
     vroom_took_s = clock.time() - vroom_started
     if report is not None:
-        _tell_routes(report, instance, routes, deadline)
+        tell_routes(report, instance, routes, deadline)
     found = search_from(strategy, instance, routes, deadline, seed, work_s, report)
     full = strategy is Strategy.VROOM_FULL_THEN_ORTOOLS
     if full and work_s is None and instance.n_nodes >= RESTARTS_FROM_NODES:

@@ -406,8 +406,9 @@ def test_with_breaks_vroom_runs_once_on_both_cores_then_again_on_each_half_of_th
     assert instance.n_nodes == 25
     solution = solve(instance, SolveParams(time_limit_s=RACE_FROM_S + 0.5, seed=7))
     ((seed_costs, chosen),) = races(race_log)
-    # One VROOM run, here, on both cores; VROOM again on close routes, half of them here and
-    # half in the side process; OR-Tools' search from the joined halves, its answer as it is.
+    # One VROOM run on both cores (in the side process, run here by the inline side); VROOM
+    # again on close routes, half of them here and half in the side process; OR-Tools' search
+    # from the joined halves, its answer as it is.
     assert threads == [ALONE_VROOM_THREADS]
     owned = sorted((seed, own) for seed, own, _ in searches.calls)
     assert [seed for seed, _ in owned] == [7, 8]
@@ -416,6 +417,27 @@ def test_with_breaks_vroom_runs_once_on_both_cores_then_again_on_each_half_of_th
     assert here | side == set(range(instance.n_vehicles))
     assert [strategy for strategy, _ in seed_costs] == ["vroom-once-then-lns"] == [chosen]
     assert solution.objective == seed_costs[0][1]
+    assert solution.dropped == ()
+    assert_routes_fit(instance, [list(route.nodes) for route in solution.routes])
+
+
+@needs_both
+def test_with_breaks_vroom_s_one_run_is_in_the_side_process_while_this_one_waits(
+    race_log: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # VROOM's search holds the interpreter of the process it runs in for its whole run (49 s
+    # on 2,500 visits at 120 s): in the side process, this process's threads (a job's
+    # heartbeat and drafts) go on while it runs.
+    threads_here = not_alone(monkeypatch)
+    instance = grid_instance(25, 4, breaks=True, preferences=True)
+    heard: list[Progress] = []
+    params = SolveParams(time_limit_s=RACE_FROM_S + 0.5, seed=7)
+    solution = solve(instance, params, on_progress=heard.append)
+    ((seed_costs, chosen),) = races(race_log)
+    assert [strategy for strategy, _ in seed_costs] == ["vroom-once-then-lns"] == [chosen]
+    assert threads_here == []  # no VROOM run here
+    # Its routes were reported here, as they came, before the searches on from them.
+    assert heard and heard[0].placed is not None
     assert solution.dropped == ()
     assert_routes_fit(instance, [list(route.nodes) for route in solution.routes])
 
@@ -437,8 +459,9 @@ def test_with_breaks_and_time_enough_a_node_both_processes_search_the_whole_day(
     assert 4 * CLOSE_ROUTES_WHOLE_FROM_S_PER_NODE * instance.n_nodes <= 1.0
     solution = solve(instance, params)
     ((seed_costs, _),) = races(race_log)
-    # The side's search on the whole day, from seed 8, and this process's, from seed 7.
-    assert side.given == ["int", "improve_close_routes"]
+    # VROOM's one run in the side process; then the side's search on the whole day, from seed
+    # 8, and this process's, from seed 7.
+    assert side.given == ["one_vroom_routes", "improve_close_routes"]
     assert sorted((seed, own) for seed, own, _ in searches.calls) == [(7, None), (8, None)]
     assert [strategy for strategy, _ in seed_costs] == ["vroom-once-then-lns"]
     # OR-Tools started from the cheaper of the two and answered no dearer.
@@ -552,8 +575,8 @@ def test_vroom_past_or_tools_turn_goes_straight_to_timing_without_the_side_half(
     solution = solve(instance, SolveParams(time_limit_s=RACE_FROM_S + 0.5))
     ((seed_costs, _),) = races(race_log)
     assert [strategy for strategy, _ in seed_costs] == ["vroom-once-then-lns"]
-    # The side process was started (while VROOM ran) but given no half of the routes.
-    assert side.given == ["int"]
+    # The side process ran VROOM but was given no half of the routes.
+    assert side.given == ["late_one_vroom_routes"]
     assert_routes_fit(instance, [list(route.nodes) for route in solution.routes])
     assert solution.objective <= route_cost(instance, vroom_gave[0])
 
