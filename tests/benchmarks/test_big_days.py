@@ -4,9 +4,11 @@ roster set by ``--technicians``."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
-from benchmarks.big_days import main, region_day, run_day
+from benchmarks.big_days import PAUSE_TICK_S, LongestPause, main, region_day, run_day
 from dispatch.contract.validate import parse_problem
 from dispatch.planning.compile import compile_problem
 from dispatch.travel import provider_for
@@ -31,6 +33,17 @@ def test_a_measured_day_is_checked_and_timed() -> None:
     row = run_day(region_day(40, 2), time_limit_s=2)
     assert row["violations"] == 0 and row["assigned"] > 0
     assert row["first_plan_s"] is not None and row["wall_s"] >= row["first_plan_s"]
+    assert PAUSE_TICK_S <= row["longest_pause_s"] <= row["wall_s"]
+
+
+def test_a_call_that_holds_the_interpreter_is_measured_as_a_pause() -> None:
+    with LongestPause() as pause:
+        time.sleep(3 * PAUSE_TICK_S)  # the ticks run
+        started = time.perf_counter()
+        sum(range(50_000_000))  # one C call: no other thread runs until it returns
+        held = time.perf_counter() - started
+    assert held >= 4 * PAUSE_TICK_S  # long enough to tell from the ticks
+    assert held <= pause.s <= held + 2 * PAUSE_TICK_S
 
 
 def test_a_day_of_a_set_roster_is_measured_with_it(capsys: pytest.CaptureFixture[str]) -> None:
