@@ -157,6 +157,13 @@ FIRST_PLAN_SHARE = 0.1
 #: fewer on 4 (+6.9/+2.7/+5.0 a day, service centre/city/rural, of about 4,000), and the
 #: plans that had run up to 0.14 s past the budget ended by 2.07 s.
 FIRST_PLAN_FROM_S = 5.0
+#: The longest share of the budget for those quick routes run in this process: a longer one
+#: runs in a process of its own while this one waits. pyvroom holds the interpreter for its
+#: whole solve, stopping this process's other threads (a job's heartbeat and drafts): at 60 s
+#: on the 800-visit service-centre day the quick routes held it 6.1 s (its longest pause,
+#: ``benchmarks.big_days``), and the share grows with the budget. A spawned process takes
+#: about 0.45 s to start, a cost worth paying only where the share is long.
+FIRST_PLAN_HERE_UP_TO_S = 2.0
 #: VROOM's threads when this process searches alone (``ALONE_BELOW_S``): the two cores the
 #: race would otherwise share, where the machine has them. VROOM explores its starts in
 #: parallel, so a level ends in about half the time and a higher one fits the budget.

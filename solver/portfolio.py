@@ -50,6 +50,7 @@ from solver.params import (
     CLOSE_ROUTES_SPLIT_FROM_NODES,
     CLOSE_ROUTES_WHOLE_FROM_S_PER_NODE,
     FIRST_PLAN_FROM_S,
+    FIRST_PLAN_HERE_UP_TO_S,
     FIRST_PLAN_SHARE,
     MIN_POLISH_S,
     MIN_SEEDING_ALONE_S,
@@ -586,7 +587,10 @@ def _searches_alone(here: Strategy | None, instance: Instance, params: SolvePara
 
 def _first_routes(pieces: Sequence[Instance], params: SolveParams) -> list[Routes] | None:
     """VROOM's quick routes of every part of a day (``solver.parts``) within
-    ``FIRST_PLAN_SHARE`` of the budget, on the cores a search alone has; ``None`` on a budget
+    ``FIRST_PLAN_SHARE`` of the budget, on the cores a search alone has, in a process of their
+    own when that share is over ``FIRST_PLAN_HERE_UP_TO_S`` (this one waiting: a VROOM run
+    holds the interpreter of its process, and this process's other threads must go on);
+    ``None`` when they fail or come later than ``SEED_GRACE_S`` past the share, on a budget
     below ``FIRST_PLAN_FROM_S``, when VROOM is not among ``params.seeders``, is not installed
     or cannot express some part, and in a reproducible run (whose parts' searches count work,
     not time)."""
@@ -600,7 +604,19 @@ def _first_routes(pieces: Sequence[Instance], params: SolveParams) -> list[Route
     if any("vroom" not in seedable(piece) for piece in pieces):
         return None
     threads = min(ALONE_VROOM_THREADS, _cores())
-    return first_routes(pieces, FIRST_PLAN_SHARE * params.time_limit_s, threads)
+    budget_s = FIRST_PLAN_SHARE * params.time_limit_s
+    if budget_s <= FIRST_PLAN_HERE_UP_TO_S:
+        return first_routes(pieces, budget_s, threads)
+    with _SideProcess() as pool:
+        if pool is None:
+            return first_routes(pieces, budget_s, threads)
+        future = _submit(pool, first_routes, pieces, budget_s, threads)
+        try:
+            return future.result(timeout=budget_s + SEED_GRACE_S)
+        except Exception as error:  # no first plan: each part's search still plans it
+            logger.warning("no quick routes of the parts: %r", error)
+            future.cancel()
+            return None
 
 
 def _cores() -> int:

@@ -10,11 +10,11 @@ from itertools import pairwise
 
 import pytest
 
-from solver import Instance, Progress, Solution, SolveParams, Vehicle, schedule, solve
+from solver import Instance, Progress, Solution, SolveParams, Vehicle, schedule, solve, strategies
 from solver.cost import route_cost
 from solver.params import SNAPSHOT_INTERVAL_S
 from solver.parts import solve_in_parts
-from solver.portfolio import _solve_part, race
+from solver.portfolio import _first_routes, _solve_part, race
 from solver.search import search
 from solver.seeders import installed_seeders
 from tests.solver.instances import HOUR, assert_routes_fit, grid_instance, line_instance
@@ -244,6 +244,43 @@ def test_a_day_of_parts_has_vroom_s_routes_of_every_part_as_its_first_report(
         reports.clear()
         solve(instance, params, on_progress=reports.append, snapshots=True)
         assert reports[0].routes is None or reports[0].routes[2] == ()
+
+
+#: The pieces ``first_routes_heard`` was asked to route in this process, one item a call.
+first_routes_here: list[int] = []
+
+
+def first_routes_heard(
+    pieces: Sequence[Instance], budget_s: float, threads: int
+) -> list[list[list[int]]] | None:
+    """``strategies.first_routes``, heard in ``first_routes_here`` when it runs in this
+    process (a spawned process has a list of its own)."""
+    first_routes_here.append(len(pieces))
+    return strategies.first_routes(pieces, budget_s, threads)
+
+
+@needs_vroom
+@pytest.mark.parametrize(("here_up_to_s", "here"), [(float("inf"), [2]), (0.0, [])])
+def test_quick_routes_of_a_long_share_are_found_in_a_process_of_their_own(
+    here_up_to_s: float, here: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # VROOM holds the interpreter of its process while it runs: a long share run here would
+    # stop this process's other threads as long (a job's heartbeat, its drafts).
+    monkeypatch.setattr("solver.portfolio.FIRST_PLAN_HERE_UP_TO_S", here_up_to_s)
+    monkeypatch.setattr("solver.portfolio.first_routes", first_routes_heard)
+    first_routes_here.clear()
+    instance = _two_regions()
+    pieces = [
+        instance.restricted((0, 1, 2, 3), (0, 1)),
+        instance.restricted((4, 5, 6, 7), (2,)),
+    ]
+    routes = _first_routes(pieces, SolveParams(time_limit_s=20))  # a share of 2 s
+    assert routes is not None
+    assert [sorted(node for route in part for node in route) for part in routes] == [
+        [0, 1, 2, 3],
+        [0, 1, 2, 3],
+    ]
+    assert first_routes_here == here
 
 
 def test_parts_side_by_side_report_through_a_thread_of_this_process(
