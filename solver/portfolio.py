@@ -605,12 +605,13 @@ def _first_routes(pieces: Sequence[Instance], params: SolveParams) -> list[Route
         return None
     threads = min(ALONE_VROOM_THREADS, _cores())
     budget_s = FIRST_PLAN_SHARE * params.time_limit_s
+    deadline = clock.time() + budget_s
     if budget_s <= FIRST_PLAN_HERE_UP_TO_S:
-        return first_routes(pieces, budget_s, threads)
+        return first_routes(pieces, deadline, threads)
     with _SideProcess() as pool:
         if pool is None:
-            return first_routes(pieces, budget_s, threads)
-        future = _submit(pool, first_routes, pieces, budget_s, threads)
+            return first_routes(pieces, deadline, threads)
+        future = _submit(pool, first_routes, pieces, deadline, threads)
         try:
             return future.result(timeout=budget_s + SEED_GRACE_S)
         except Exception as error:  # no first plan: each part's search still plans it

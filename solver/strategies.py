@@ -397,16 +397,17 @@ def _timing_s(instance: Instance) -> float:
     return max(MIN_TIMING_S, TIMING_S_PER_NODE * n * (1 + n / TIMING_DOUBLES_AT_NODES))
 
 
-def first_routes(pieces: Sequence[Instance], budget_s: float, threads: int) -> list[Routes] | None:
+def first_routes(pieces: Sequence[Instance], deadline: float, threads: int) -> list[Routes] | None:
     """VROOM's routes of every one of ``pieces``, at the most thorough level at which all of
-    them are expected to end within ``budget_s`` on ``threads`` threads: a plan of the whole
-    soon, before each piece is searched in turn. ``None`` when even the fastest level would
-    not end in time (callers check that VROOM can express every piece).
+    them are expected to end by ``deadline`` (a ``time.time()``) on ``threads`` threads: a plan
+    of the whole soon, before each piece is searched in turn. ``None`` when even the fastest
+    level would not end in time (callers check that VROOM can express every piece).
 
-    Each piece's timeout is its expected share of what is left of ``budget_s``, so that the
+    Each piece's timeout is its expected share of what is left until ``deadline``, so that the
     whole ends about in time where VROOM runs slower than expected (small pieces take several
     times ``vroom_seconds``; on 250-visit days in two or three parts, quick routes given 1 s took
     1.0-1.8 s)."""
+    budget_s = deadline - clock.time()
 
     def expected_s(level: int, piece: Instance) -> float:
         return vroom_seconds(level, piece.n_nodes, piece.n_vehicles, threads)
@@ -419,7 +420,6 @@ def first_routes(pieces: Sequence[Instance], budget_s: float, threads: int) -> l
     if not fitting:
         return None
     level = max(fitting)
-    deadline = clock.time() + budget_s
     routes: list[Routes] = []
     for k, piece in enumerate(pieces):
         still = sum(expected_s(level, later) for later in pieces[k:])

@@ -251,12 +251,12 @@ first_routes_here: list[int] = []
 
 
 def first_routes_heard(
-    pieces: Sequence[Instance], budget_s: float, threads: int
+    pieces: Sequence[Instance], deadline: float, threads: int
 ) -> list[list[list[int]]] | None:
     """``strategies.first_routes``, heard in ``first_routes_here`` when it runs in this
     process (a spawned process has a list of its own)."""
     first_routes_here.append(len(pieces))
-    return strategies.first_routes(pieces, budget_s, threads)
+    return strategies.first_routes(pieces, deadline, threads)
 
 
 @needs_vroom

@@ -123,7 +123,7 @@ def test_the_quick_routes_of_every_piece_end_within_their_budget(
 
     monkeypatch.setattr("solver.strategies.vroom_routes", vroom_to_its_timeout)
     monkeypatch.setattr("solver.strategies.clock", SimpleNamespace(time=lambda: now[0]))
-    routes = first_routes(pieces, 0.6, threads=2)
+    routes = first_routes(pieces, now[0] + 0.6, threads=2)
     assert routes is not None and [len(r) for r in routes] == [4, 3, 2]
     # Each piece's timeout is its expected share of what is left, bigger pieces more, and
     # the whole keeps to the budget, where three full timeouts would take three times it.
