@@ -365,7 +365,9 @@ def run_worker(
     concurrency
         Jobs solved at once: 1 in the worker's own process, more in a prefork pool (each
         solve uses a second process already, for a seeding search, which a pool's daemonic
-        processes may not start).
+        processes may not start; there VROOM's runs are in the solving process, and while
+        one runs, pyvroom holding the interpreter, the job's heartbeat is not written: up to
+        about half the budget on a big day).
     name
         The worker's name in the broker and its log; default ``fieldroute-PID@HOST``.
     roads
