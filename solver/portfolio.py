@@ -17,10 +17,10 @@ a tenth of the budget (``ALONE_WHEN_VROOM_TOP_WITHIN``). On a longer budget such
 does not race two VROOM-led searches but shares one (``vroom-once-then-lns``): VROOM runs
 once on both cores, in the side process while this one waits (VROOM holds the interpreter of
 its process while it runs, and this process's threads must go on: a job's heartbeat, its
-drafts), then again on close routes (``solver.lns``) in both processes,
-each on the whole day from its own seed (the cheaper routes kept) or, on a big day or with
-little time a node, each on half the routes (the halves joined), and OR-Tools searches on
-from those routes. Nothing here builds a model or searches itself.
+drafts), then again on close routes (``solver.lns``) in both processes, each on the whole
+day from its own seed (the cheaper routes kept) or, on a big day or with little time a node,
+each on half the routes (the halves joined), and OR-Tools searches on from those routes.
+Nothing here builds a model or searches itself.
 
 Each race is logged at INFO on this module's logger (``solver.portfolio``) as it ends, with
 ``extra`` fields ``seed_costs`` (a list of ``(strategy, cost)``, one per seed produced) and
