@@ -126,16 +126,19 @@ def test_each_solver_is_compared_with_every_vroom_run_of_the_same_day() -> None:
         row("vroom-ours", 1, 100), row("vroom-own", 1, 110), row("vroom-arrival", 1, 104),
         row("ours-arrival", 1, 105), row("ours-arrival", 2, 50),  # no peer ran on seed 2
     ]  # fmt: skip
+    rows[1]["beyond_our_rule"] = 10  # VROOM's own plan serves a high visit beyond our rule
     lines = field_seeds._table(rows).splitlines()
-    assert lines[0].count("| vs ") == len(field_seeds.PEERS) == 3
+    assert lines[0].count("| vs ") == len(field_seeds.PEERS) + 1 == 4
     head = lines[0].split(" | ")
     arrival = next(line for line in lines if "| ours-arrival |" in line).split(" | ")
     assert arrival[head.index("vs vroom-ours")] == "+5.00 %"
     assert arrival[head.index("vs vroom-own")] == "-4.55 %"
     assert arrival[head.index("vs vroom-arrival")] == "+0.96 %"
     assert arrival[head.index("days")] == "2"
+    assert arrival[head.index("vs vroom-own in reach")] == "+5.00 %"
     own = next(line for line in lines if "| vroom-own |" in line).split(" | ")
     assert own[head.index("vs vroom-own")] == "+0.00 %"
+    assert own[head.index("vs vroom-own in reach")] == "+10.00 %"
 
 
 @pytest.mark.slow
@@ -152,6 +155,7 @@ def test_a_run_counts_the_plan_and_times_the_match_and_the_table_is_recorded(
         assert ours["match_s"] is None
     own = run_one("city", 20, 1, 1.0, "vroom-own")
     assert own["weighted"] > 0
+    assert 0 <= own["beyond_our_rule"] <= own["weighted"]
     arrival = run_one("city", 20, 1, 1.0, "ours-arrival", target=vroom["weighted"])
     assert arrival["violations"] == 0 and arrival["in_band"] == arrival["appointments"]
     # VROOM under the on-arrival rule is decoded and checked against that rule, as ours is.
@@ -204,3 +208,35 @@ def test_a_run_carried_on_from_a_later_seed_runs_and_records_only_those_seeds(
     text = results.read_text()
     assert "--sizes 12 --seeds 3 --first-seed 2 --budgets 1" in text
     assert "Seeds 2-3 per maker and size;" in text
+
+
+def test_a_visit_beyond_our_rule_is_one_no_allowed_technician_could_serve_alone() -> None:
+    home = {"lat": 60.17, "lon": 24.94}
+    raw = {
+        "date": "2026-12-08",
+        "timezone": "Europe/Helsinki",
+        "technicians": [
+            {
+                "id": "T1",
+                "skills": ["boiler"],
+                "start": home,
+                "end": home,
+                "shift": {"start": "08:00", "end": "16:00"},
+                # Lunch 11:00-11:30 and no other time: the door at 11:25 is out of reach.
+                "breaks": [{"start": "11:00", "end": "11:30", "duration_min": 30}],
+            }
+        ],
+        "visits": [
+            {"id": "held", "location": home, "duration_min": 40, "appointment": "11:30"},
+            {"id": "free", "location": home, "duration_min": 40},
+            {"id": "nobody", "location": home, "duration_min": 40, "required_skills": ["cctv"]},
+        ],
+    }
+    problem = parse_problem(raw)
+    instance, id_map = compile_problem(problem, provider_for(problem))
+    names = [visit.id for visit in problem.visits]
+    beyond = field_seeds.beyond_reach(instance, id_map)
+    assert sorted(names[visit] for visit in beyond) == ["held", "nobody"]
+    # Under VROOM's own rule service may start at 11:30 on arrival, after lunch.
+    loose = own_rule(instance, id_map.door_buffer_s, (300, 600))
+    assert [names[visit] for visit in field_seeds.beyond_reach(loose, id_map)] == ["nobody"]
