@@ -58,7 +58,7 @@ def plan_with_vroom(problem: Problem, time_limit_s: float, threads: int = 1) -> 
     instance, id_map = compile_problem(problem, provider_for(problem))
     solution = schedule(instance, vroom_routes(instance, time_limit_s, threads=threads))
     visits = {visit.id: visit for visit in problem.visits}
-    plan = with_promises(decode(solution, id_map), visits, problem.policy)
+    plan = with_promises(decode(solution, id_map, instance), visits, problem.policy)
     return replace(plan, kpis=compute_kpis(problem, plan))
 
 

@@ -130,7 +130,7 @@ def _timed(booking: BookingDay, fits: list[Fit]) -> tuple[Route, Fit]:
             timed = booking.timed(fit)
         except SolverError:
             continue
-        decoded = decode(Solution((timed,), (), 0, 0.0), booking.id_map)
+        decoded = decode(Solution((timed,), (), 0, 0.0), booking.id_map, booking.instance)
         return decoded.routes[0], fit
     raise InternalError(
         f"the solver's model refused every place the insertion check found for {booking.visit.id}"

@@ -107,7 +107,11 @@ def _plan_whole(
     drafts = None
     heard = on_progress
     if on_draft is not None:
-        drafts = Drafts(instance, partial(_plan_of, problem=problem, id_map=id_map), on_draft)
+        drafts = Drafts(
+            instance,
+            partial(_plan_of, problem=problem, id_map=id_map, instance=instance),
+            on_draft,
+        )
         heard = partial(_tell_both, on_progress, drafts.hear)
     try:
         solution = solve(instance, params, on_progress=heard, snapshots=drafts is not None)
@@ -116,7 +120,7 @@ def _plan_whole(
     finally:
         if drafts is not None:
             drafts.close()
-    return _plan_of(solution, problem=problem, id_map=id_map, provider=provider)
+    return _plan_of(solution, problem=problem, id_map=id_map, instance=instance, provider=provider)
 
 
 def _plan_by_region(
@@ -235,12 +239,13 @@ def _plan_of(
     *,
     problem: Problem,
     id_map: IdMap,
+    instance: Instance,
     provider: TravelTimeProvider | None = None,
 ) -> Plan:
     """``solution`` as the plan of ``problem``: decoded, with promises, road lines (when a
     ``provider`` is given to draw them) and KPIs."""
     visits = {visit.id: visit for visit in problem.visits}
-    plan = with_promises(decode(solution, id_map), visits, problem.policy)
+    plan = with_promises(decode(solution, id_map, instance), visits, problem.policy)
     if provider is not None:
         plan = with_road_lines(plan, problem, provider)
     return replace(plan, kpis=compute_kpis(problem, plan))

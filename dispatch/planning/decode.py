@@ -15,7 +15,10 @@ Under ``policy.appointment_start`` ``on_arrival`` an appointment's service start
 (its cumul, somewhere in the band): ``arrival = service_start(j)``, as for a window visit, and
 the base is left as for one.
 Visits the solver dropped get the reason "no room in the day", naming the technicians that were
-eligible; visits screened out before solving keep the reason found then.
+eligible, unless none of those could serve the visit even alone while one could without its
+breaks: then the code is ``window`` and the reason says the work leaves no room for their
+break (an appointment held from 15:25 to 16:35 against a lunch to be started between 15:00 and
+16:00). Visits screened out before solving keep the reason found then.
 
 Spare parts: a node served via a depot (``dispatch.stock.supply``) becomes a depot call before
 its stop, the technician driving there as soon as they leave the stop before (breaks in the
@@ -27,6 +30,8 @@ the part has used it up by the end of its route, ``no_room`` otherwise.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -42,16 +47,18 @@ from dispatch.model import (
     Visit,
 )
 from dispatch.planning.compile import IdMap
+from dispatch.planning.eligibility import wanted_time
 from dispatch.stock.ledger import ledger_of
 from dispatch.stock.supply import no_part_reason
 from dispatch.units import duration_to_s, m_as_km, moment_after, s_to_duration, seconds_after
-from solver import RouteSolution, Solution
+from solver import Instance, RouteSolution, Solution
+from solver.insertion import route_holds
 
 __all__ = ["decode"]
 
 
-def decode(solution: Solution, id_map: IdMap) -> Plan:
-    """Turn ``solution`` into a ``Plan`` for the problem behind ``id_map``."""
+def decode(solution: Solution, id_map: IdMap, instance: Instance) -> Plan:
+    """Turn ``solution`` of ``instance`` into a ``Plan`` for the problem behind ``id_map``."""
     routes = tuple(_route(route, id_map) for route in solution.routes if route.nodes)
     served = {id_map.node_visit[node] for route in solution.routes for node in route.nodes}
     # A visit of several nodes (spare parts' options) is dropped once, when none is served.
@@ -62,7 +69,9 @@ def decode(solution: Solution, id_map: IdMap) -> Plan:
     order = {visit.id: i for i, visit in enumerate(id_map.problem.visits)}
     plan = Plan(routes=routes, unassigned=(), solve_s=solution.elapsed_s)
     boards: dict[str, Any] = {}
-    dropped = tuple(_dropped(node, id_map, plan, boards) for node in first_dropped.values())
+    dropped = tuple(
+        _dropped(node, id_map, instance, plan, boards) for node in first_dropped.values()
+    )
     unassigned = tuple(sorted(id_map.excluded + dropped, key=lambda u: order[u.visit_id]))
     return Plan(
         routes=routes,
@@ -72,14 +81,17 @@ def decode(solution: Solution, id_map: IdMap) -> Plan:
     )
 
 
-def _dropped(node: int, id_map: IdMap, plan: Plan, boards: dict[str, Any]) -> Unassigned:
+def _dropped(
+    node: int, id_map: IdMap, instance: Instance, plan: Plan, boards: dict[str, Any]
+) -> Unassigned:
     """Why the visit of a dropped node is left out: ``no_part`` when only vans could give its
-    parts and every eligible one has used them up (see the module docstring), else no room."""
+    parts and every eligible one has used them up (see the module docstring), else
+    ``_no_room``."""
     visit = id_map.visit(node)
     supply = id_map.supply
     options = supply.options.get(id_map.node_visit[node], ()) if supply else ()
     if not visit.parts or not options or any(o.depot is not None for o in options):
-        return _no_room(node, id_map)
+        return _no_room(node, id_map, instance)
     problem = id_map.problem
     if "on_board" not in boards:  # walked once, for the first such visit
         boards["on_board"] = ledger_of(problem, plan).on_board
@@ -102,13 +114,26 @@ def _dropped(node: int, id_map: IdMap, plan: Plan, boards: dict[str, Any]) -> Un
                         taken[key] = taken.get(key, 0) + got.quantity
             names = tuple(problem.technicians[v].id for v in id_map.candidates[node])
             return no_part_reason(problem, visit, item, names, taken)
-    return _no_room(node, id_map)
+    return _no_room(node, id_map, instance)
 
 
-def _no_room(node: int, id_map: IdMap) -> Unassigned:
+def _no_room(node: int, id_map: IdMap, instance: Instance) -> Unassigned:
+    """No room in the eligible technicians' days; or, when none of them could serve the visit
+    even as their only one but could without their breaks, ``window``: its work leaves no
+    room for their break (``_breaks_in_the_way``)."""
     visit = id_map.visit(node)
-    names = [id_map.technician(v).id for v in id_map.candidates[node]]
+    vehicles = id_map.candidates[node]
+    names = [id_map.technician(v).id for v in vehicles]
     shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+    if _breaks_in_the_way(instance, node, vehicles):
+        return Unassigned(
+            visit.id,
+            UnassignedCode.WINDOW,
+            f"{wanted_time(visit)} cannot be served by any eligible technician ({shown}) "
+            "without working through their break: with travel from and back to base, the "
+            "work leaves no room for it inside the break's bounds",
+            tuple(names),
+        )
     return Unassigned(
         visit.id,
         UnassignedCode.NO_ROOM,
@@ -116,6 +141,17 @@ def _no_room(node: int, id_map: IdMap) -> Unassigned:
         "around this visit's time",
         tuple(names),
     )
+
+
+def _breaks_in_the_way(instance: Instance, node: int, vehicles: Sequence[int]) -> bool:
+    """Whether no vehicle of ``vehicles`` could serve ``node`` even alone, and one could
+    without its breaks: then the breaks, not the other visits, keep it out."""
+    if not vehicles or any(route_holds(instance, v, [node]) for v in vehicles):
+        return False
+    unbroken = replace(
+        instance, vehicles=tuple(replace(vehicle, breaks=()) for vehicle in instance.vehicles)
+    )
+    return any(route_holds(unbroken, v, [node]) for v in vehicles)
 
 
 def _route(route: RouteSolution, id_map: IdMap) -> Route:

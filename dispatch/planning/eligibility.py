@@ -30,7 +30,7 @@ from dispatch.model import (
 from dispatch.travel.geodesic import ellipsoidal_km
 from dispatch.units import METRES_PER_KM, format_clock, seconds_after
 
-__all__ = ["RADIUS_RECHECK_SHARE", "Screening", "TimeBounds", "screen_visits"]
+__all__ = ["RADIUS_RECHECK_SHARE", "Screening", "TimeBounds", "screen_visits", "wanted_time"]
 
 #: Pairs whose distance by Lambert's formula lies within this share of the radius are measured
 #: again by geopy's exact geodesic: 70 times the formula's largest error (1.4e-6 of the
@@ -253,7 +253,9 @@ def _skill_reason(problem: Problem, visit: Visit, pool: Sequence[int]) -> str:
     return f"no single technician has all of {names}"
 
 
-def _time_reason(problem: Problem, visit: Visit, candidates: Sequence[int]) -> str:
+def wanted_time(visit: Visit) -> str:
+    """The time ``visit`` asks for, in words: its appointment, its window or neither, and the
+    urgent deadline if it has one."""
     if visit.appointment is not None:
         wanted = f"the appointment at {format_clock(visit.appointment)}"
     elif visit.window is not None:
@@ -262,6 +264,10 @@ def _time_reason(problem: Problem, visit: Visit, candidates: Sequence[int]) -> s
         wanted = "the visit"
     if visit.deadline is not None:
         wanted += f" (urgent: reach by {format_clock(visit.deadline)})"
+    return wanted
+
+
+def _time_reason(problem: Problem, visit: Visit, candidates: Sequence[int]) -> str:
     shifts = sorted(
         {
             f"{format_clock(t.shift.start)}-{format_clock(t.working_end)}"
@@ -269,7 +275,7 @@ def _time_reason(problem: Problem, visit: Visit, candidates: Sequence[int]) -> s
         }
     )
     return (
-        f"{wanted} cannot be reached and finished inside any eligible shift "
+        f"{wanted_time(visit)} cannot be reached and finished inside any eligible shift "
         f"({', '.join(shifts)}), counting travel from and back to base"
     )
 

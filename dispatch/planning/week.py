@@ -118,7 +118,7 @@ def plan_week(
     except SolverError as error:
         raise InternalError(f"the solver failed: {error}") from error
     visits = {visit.id: visit for visit in problem.visits}
-    plan = with_promises(decode(solution, id_map), visits, problem.policy)
+    plan = with_promises(decode(solution, id_map, instance), visits, problem.policy)
     plan = with_road_lines(plan, problem, provider)
     days = tuple(
         (

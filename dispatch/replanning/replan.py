@@ -517,7 +517,7 @@ def _solve_rest(
                 initial[v].append(way)
     params = params or policy_params(policy, policy.replan_time_limit_s)
     solution = search_from(instance, params, initial)
-    return decode(solution, id_map), id_map
+    return decode(solution, id_map, instance), id_map
 
 
 def _same_way(

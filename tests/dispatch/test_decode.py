@@ -27,6 +27,11 @@ def id_map_of(day: dict[str, Any]) -> IdMap:
     return compile_problem(parse_problem(day))[1]
 
 
+def decoded(solution: Solution, id_map: IdMap) -> Plan:
+    """``decode`` of ``solution`` on the instance of ``id_map``'s day."""
+    return decode(solution, id_map, compile_problem(id_map.problem)[0])
+
+
 def solution(*routes: RouteSolution, dropped: tuple[int, ...] = ()) -> Solution:
     return Solution(routes=routes, dropped=dropped, objective=1_234, elapsed_s=0.25)
 
@@ -61,7 +66,7 @@ def three_kinds() -> dict[str, Any]:
 def test_a_route_is_timed_leg_by_leg_and_totalled_with_the_way_back() -> None:
     id_map = id_map_of(three_kinds())
     # V1 starts at 08:10 (29 400); V2's door time is 09:55 (35 700); V3 starts at 14:00.
-    plan = decode(
+    plan = decoded(
         solution(route((0, 1, 2), (29_400, 35_700, 50_400), start=28_800, end=54_000)), id_map
     )
     assert (plan.objective, plan.solve_s, plan.unassigned) == (1_234, 0.25, ())
@@ -100,7 +105,7 @@ def test_a_route_is_timed_leg_by_leg_and_totalled_with_the_way_back() -> None:
 def test_an_appointment_reached_late_in_the_band_arrives_when_it_can() -> None:
     id_map = id_map_of(three_kinds())
     # V1 from 09:13:20 (33 200) to 09:43:20; the earliest arrival at V2 is 09:53:20.
-    plan = decode(solution(route((0, 1), (33_200, 35_700), start=32_600, end=39_000)), id_map)
+    plan = decoded(solution(route((0, 1), (33_200, 35_700), start=32_600, end=39_000)), id_map)
     v2 = plan.routes[0].stops[1]
     assert clock(v2.arrival) == "09:53:20"
     assert (v2.early, v2.wait) == (timedelta(seconds=400), timedelta(seconds=400))
@@ -108,7 +113,7 @@ def test_an_appointment_reached_late_in_the_band_arrives_when_it_can() -> None:
 
 def test_nothing_arrives_before_the_replans_clock() -> None:
     id_map = replace(id_map_of(three_kinds()), not_before_s=35_500)  # 09:51:40
-    plan = decode(solution(route((0, 1), (29_400, 35_700), start=28_800, end=39_000)), id_map)
+    plan = decoded(solution(route((0, 1), (29_400, 35_700), start=28_800, end=39_000)), id_map)
     assert clock(plan.routes[0].stops[1].arrival) == "09:51:40"
 
 
@@ -117,7 +122,7 @@ def test_a_first_appointment_leaves_the_base_for_the_bands_far_edge() -> None:
     day["visits"][1]["appointment"] = "10:00"
     day["visits"] = [day["visits"][1]]
     # The solver leaves as late as it may: 09:35, 20 min before the door time 09:55.
-    plan = decode(solution(route((0,), (35_700,), start=34_500, end=39_000)), id_map_of(day))
+    plan = decoded(solution(route((0,), (35_700,), start=34_500, end=39_000)), id_map_of(day))
     (stop,) = plan.routes[0].stops
     # Leaving 5 min earlier reaches the door at 09:50, 10 min ahead.
     assert clock(plan.routes[0].start_time) == "09:30:00"
@@ -141,7 +146,7 @@ def test_a_break_at_the_base_before_the_route_holds_the_departure(
     day["visits"] = [{"id": "V3", "location_index": 3, "duration_min": 30, "appointment": "09:00"}]
     # Door 08:55 (32 100), 30 min from the base: the solver leaves at 08:25 (30 300), the
     # break taken at the base before.
-    plan = decode(
+    plan = decoded(
         solution(route((0,), (32_100,), start=30_300, end=36_000, breaks=((break_start, 1_200),))),
         id_map_of(day),
     )
@@ -164,7 +169,7 @@ def test_a_break_between_stops_is_taken_before_the_arrival(lunch_start: int, arr
     day["visits"][1]["appointment"] = "13:00"
     day["visits"].pop()
     # V1 08:10-08:40; V2's door time 12:55 (46 500).
-    plan = decode(
+    plan = decoded(
         solution(route((0, 1), (29_400, 46_500), 28_800, 49_800, breaks=((lunch_start, 2_700),))),
         id_map_of(day),
     )
@@ -193,7 +198,7 @@ def test_dropped_nodes_have_no_room_and_name_the_eligible_technicians() -> None:
     day["visits"][2]["required_skills"] = ["roof"]  # nobody: screened out, no node
     id_map = id_map_of(day)
     empty = tuple(route((), (), 28_800, 28_800, vehicle=v) for v in range(3))
-    plan = decode(solution(*empty, dropped=(1, 0)), id_map)
+    plan = decoded(solution(*empty, dropped=(1, 0)), id_map)
     assert plan.routes == ()  # empty routes are left out
     ids = {name: TechnicianId(name) for name in ("T1", "T2", "T3")}
     # In the problem's order, whatever order the solver dropped them in.
@@ -231,7 +236,7 @@ def test_a_long_list_of_eligible_technicians_is_cut_after_eight() -> None:
         ]
     )
     day["visits"] = day["visits"][:1]
-    plan = decode(solution(dropped=(0,)), id_map_of(day))
+    plan = decoded(solution(dropped=(0,)), id_map_of(day))
     (left,) = plan.unassigned
     assert left.reason == (
         "no room in the day of the eligible technicians (T01, T02, T03, T04, T05, T06, T07, "
@@ -245,7 +250,7 @@ def test_every_visit_comes_back_once_in_a_route_or_unassigned() -> None:
     day["visits"].append({"id": "V4", "location_index": 1, "duration_min": 30, "crew_size": 2})
     id_map = id_map_of(day)
     assert id_map.node_visit == (0, 1, 2)  # V4 needs a crew nobody has
-    plan: Plan = decode(solution(route((1,), (35_700,), 34_500, 39_000), dropped=(0, 2)), id_map)
+    plan: Plan = decoded(solution(route((1,), (35_700,), 34_500, 39_000), dropped=(0, 2)), id_map)
     routed = [s.visit_id for r in plan.routes for s in r.stops]
     left = [u.visit_id for u in plan.unassigned]
     assert routed == ["V2"]
@@ -269,7 +274,7 @@ def test_times_are_read_back_across_a_daylight_saving_change() -> None:
         "visits": [{"id": "V1", "location_index": 1, "duration_min": 30, "appointment": "03:30"}],
     }
     # Door 03:25 (8 700 s); the solver leaves an hour before (5 100 s).
-    plan = decode(solution(route((0,), (8_700,), 5_100, 14_400)), id_map_of(day))
+    plan = decoded(solution(route((0,), (8_700,), 5_100, 14_400)), id_map_of(day))
     (only,) = plan.routes
     (stop,) = only.stops
     assert only.start_time.isoformat() == "2026-03-29T01:20:00+01:00"
@@ -277,3 +282,28 @@ def test_times_are_read_back_across_a_daylight_saving_change() -> None:
     assert stop.service_start.isoformat() == "2026-03-29T03:30:00+02:00"
     assert stop.departure.isoformat() == "2026-03-29T04:00:00+02:00"
     assert only.end_time.isoformat() == "2026-03-29T05:00:00+02:00"
+
+
+def test_a_visit_whose_work_leaves_no_room_for_every_break_is_a_window_not_no_room() -> None:
+    day = line_day()
+    # Lunch starts between 10:00 and 10:30; V2's appointment at 10:30 holds T1 at its door
+    # from 10:25 to 11:00: the lunch can neither end by 10:25 nor start after 11:00.
+    day["technicians"][0]["breaks"] = [{"start": "10:00", "end": "11:00", "duration_min": 30}]
+    day["visits"][1]["appointment"] = "10:30"
+    day["visits"][2]["appointment"] = "12:00"  # clear of lunch: dropped for want of room
+    id_map = id_map_of(day)
+    plan = decoded(solution(dropped=(1, 2)), id_map)
+    by_visit = {left.visit_id: left for left in plan.unassigned}
+    lunch = by_visit[VisitId("V2")]
+    assert lunch.code is UnassignedCode.WINDOW
+    assert lunch.reason == (
+        "the appointment at 10:30 cannot be served by any eligible technician (T1) without "
+        "working through their break: with travel from and back to base, the work leaves no "
+        "room for it inside the break's bounds"
+    )
+    assert lunch.candidates == (TechnicianId("T1"),)
+    assert by_visit[VisitId("V3")].code is UnassignedCode.NO_ROOM
+    # Without the break, the same dropped visit is one the other visits left no room for.
+    del day["technicians"][0]["breaks"]
+    plan = decoded(solution(dropped=(1, 2)), id_map_of(day))
+    assert {left.code for left in plan.unassigned} == {UnassignedCode.NO_ROOM}
