@@ -75,7 +75,7 @@ from dispatch.travel import pair_lookup, provider_for
 from dispatch.units import as_minutes, duration_to_s
 from dispatch.verify import check_plan
 from solver import Instance
-from solver.insertion import route_holds
+from solver.insertion import holds_alone
 from solver.seeders import vroom_routes
 
 __all__ = [
@@ -207,13 +207,13 @@ def _weighted(plan: Plan, priority: Mapping[str, str]) -> int:
 
 def beyond_reach(instance: Instance, id_map: IdMap) -> set[int]:
     """The visits (indices into the problem's) that no technician allowed to serve them could
-    serve under ``instance``'s rule even as the only visit of the day: every node of theirs
-    fails ``route_holds`` alone on every allowed vehicle, or they have none (nobody may serve
-    them). No plan serves them."""
+    serve under ``instance``'s rule even as the only visit of the day: no node of theirs
+    ``holds_alone`` on its allowed vehicles, or they have none (nobody may serve them). No
+    plan serves them."""
     reachable = {
         visit
         for node, visit in enumerate(id_map.node_visit)
-        if any(route_holds(instance, vehicle, [node]) for vehicle in _allowed(instance, node))
+        if holds_alone(instance, node, _allowed(instance, node))
     }
     return set(range(len(id_map.problem.visits))) - reachable
 

@@ -50,6 +50,7 @@ __all__ = [
     "NEVER",
     "Insertion",
     "forward_states",
+    "holds_alone",
     "insertions",
     "latest_start",
     "route_holds",
@@ -213,6 +214,12 @@ def route_holds(instance: Instance, vehicle: int, route: Sequence[int]) -> bool:
         return False
     states = _forward(data)
     return all(min(s) < NEVER for s in states) and _holds(data, states)
+
+
+def holds_alone(instance: Instance, node: int, vehicles: Sequence[int]) -> bool:
+    """Whether some vehicle of ``vehicles`` could serve ``node`` as the only node of its route
+    (``route_holds``): when none could, no plan serves it with them."""
+    return any(route_holds(instance, vehicle, [node]) for vehicle in vehicles)
 
 
 def latest_start(

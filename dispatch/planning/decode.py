@@ -52,7 +52,7 @@ from dispatch.stock.ledger import ledger_of
 from dispatch.stock.supply import no_part_reason
 from dispatch.units import duration_to_s, m_as_km, moment_after, s_to_duration, seconds_after
 from solver import Instance, RouteSolution, Solution
-from solver.insertion import route_holds
+from solver.insertion import holds_alone
 
 __all__ = ["decode"]
 
@@ -146,12 +146,12 @@ def _no_room(node: int, id_map: IdMap, instance: Instance) -> Unassigned:
 def _breaks_in_the_way(instance: Instance, node: int, vehicles: Sequence[int]) -> bool:
     """Whether no vehicle of ``vehicles`` could serve ``node`` even alone, and one could
     without its breaks: then the breaks, not the other visits, keep it out."""
-    if not vehicles or any(route_holds(instance, v, [node]) for v in vehicles):
+    if not vehicles or holds_alone(instance, node, vehicles):
         return False
     unbroken = replace(
         instance, vehicles=tuple(replace(vehicle, breaks=()) for vehicle in instance.vehicles)
     )
-    return any(route_holds(unbroken, v, [node]) for v in vehicles)
+    return holds_alone(unbroken, node, vehicles)
 
 
 def _route(route: RouteSolution, id_map: IdMap) -> Route:

@@ -12,6 +12,7 @@ import pytest
 from solver import BreakRule, Instance, Vehicle, schedule
 from solver.insertion import (
     forward_states,
+    holds_alone,
     insertions,
     latest_start,
     route_holds,
@@ -58,6 +59,23 @@ def test_a_break_must_fit_in_some_gap() -> None:
     assert found[1] == []
     states = forward_states(instance, 0, [0])
     assert states[1] == (100, 2**62)
+
+
+def test_a_node_holds_alone_when_some_given_vehicle_could_serve_only_it() -> None:
+    # Node 0 is served 100-250 and must be; the lunch 150-350 of the first vehicle cannot go
+    # around it, the second vehicle's lunch (300-500) can.
+    instance = line_instance(
+        [100],
+        windows=[(100, 100)],
+        service=150,
+        vehicles=(
+            Vehicle(0, 0, 0, 1000, breaks=(BreakRule(150, 150, 200),)),
+            Vehicle(0, 0, 0, 1000, breaks=(BreakRule(300, 300, 200),)),
+        ),
+    )
+    assert not holds_alone(instance, 0, [0])
+    assert holds_alone(instance, 0, [0, 1])
+    assert not holds_alone(instance, 0, [])
 
 
 def test_the_model_times_an_insertion_later_than_its_earliest_start() -> None:
