@@ -211,16 +211,9 @@ def beyond_reach(instance: Instance, id_map: IdMap) -> set[int]:
     ``holds_alone`` on its allowed vehicles, or they have none (nobody may serve them). No
     plan serves them."""
     reachable = {
-        visit
-        for node, visit in enumerate(id_map.node_visit)
-        if holds_alone(instance, node, _allowed(instance, node))
+        visit for node, visit in enumerate(id_map.node_visit) if holds_alone(instance, node)
     }
     return set(range(len(id_map.problem.visits))) - reachable
-
-
-def _allowed(instance: Instance, node: int) -> Sequence[int]:
-    vehicles = instance.allowed[node] if instance.allowed else None
-    return range(instance.n_vehicles) if vehicles is None else vehicles
 
 
 def _vroom_own_run(

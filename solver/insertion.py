@@ -216,9 +216,12 @@ def route_holds(instance: Instance, vehicle: int, route: Sequence[int]) -> bool:
     return all(min(s) < NEVER for s in states) and _holds(data, states)
 
 
-def holds_alone(instance: Instance, node: int, vehicles: Sequence[int]) -> bool:
-    """Whether some vehicle of ``vehicles`` could serve ``node`` as the only node of its route
-    (``route_holds``): when none could, no plan serves it with them."""
+def holds_alone(instance: Instance, node: int, vehicles: Sequence[int] | None = None) -> bool:
+    """Whether some vehicle of ``vehicles`` (default: those allowed to serve ``node``) could
+    serve ``node`` as the only node of its route (``route_holds``): when none could, no plan
+    serves it with them (but for a travel matrix that breaks the triangle inequality)."""
+    if vehicles is None:
+        vehicles = instance.allowed_vehicles(node)
     return any(route_holds(instance, vehicle, [node]) for vehicle in vehicles)
 
 

@@ -174,6 +174,11 @@ class Instance:
             return self.vehicle_group
         return np.arange(self.n_vehicles, dtype=np.int64)
 
+    def allowed_vehicles(self, node: int) -> Sequence[int]:
+        """The vehicles that may serve ``node``: ``allowed``'s, or every vehicle."""
+        vehicles = self.allowed[node] if self.allowed else None
+        return range(self.n_vehicles) if vehicles is None else vehicles
+
     def windows(self, node: int) -> list[tuple[int, int]]:
         """The intervals the node's service may start in: its window without its gaps."""
         low, high = (int(x) for x in self.window_s[node])

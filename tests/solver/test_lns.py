@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from solver import Instance, Vehicle
+from solver import BreakRule, Instance, Vehicle
 from solver.cost import route_cost
 from solver.lns import improve_close_routes, split_close_routes
 from solver.params import LNS_CLOSE_ROUTES, LNS_ROUTES
@@ -80,6 +80,41 @@ def test_a_stalled_search_stops_after_a_round_of_steps_when_asked(
     steps.clear()
     improve_close_routes(instance, start, time.time() + 0.3, seed=1)
     assert len(steps) > round_of_steps
+
+
+def test_a_left_out_node_no_vehicle_could_serve_alone_is_never_offered(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Node 0 must start at 1:00:40, inside every vehicle's fixed lunch (1:00-1:30): no route
+    can ever take it, so no step anchors on it or offers it to VROOM; the others are."""
+    n = 6
+    line = np.arange(n + 1)
+    travel = (np.abs(line[:, None] - line[None, :]) * 60).astype(np.int64)
+    window = np.tile([0, 8 * HOUR], (n, 1)).astype(np.int64)
+    window[0] = (HOUR + 40, HOUR + 40)
+    lunch = (BreakRule(HOUR, HOUR, 1800),)
+    instance = Instance(
+        travel_s=travel,
+        distance_m=travel,
+        node_location=line[1:].astype(np.int64),
+        service_s=np.full(n, 600, dtype=np.int64),
+        window_s=window,
+        demand=np.zeros((n, 0), dtype=np.int64),
+        penalty=np.full(n, 10**6, dtype=np.int64),
+        vehicles=tuple(Vehicle(0, 0, 0, 8 * HOUR, breaks=lunch) for _ in range(2)),
+    )
+    offered: set[int] = set()
+    restricted = Instance.restricted
+
+    def heard_restricted(self: Instance, nodes: Any, vehicles: Any) -> Instance:
+        offered.update(nodes)
+        return restricted(self, nodes, vehicles)
+
+    monkeypatch.setattr(Instance, "restricted", heard_restricted)
+    monkeypatch.setattr("solver.lns.vroom_routes", lambda piece, *a, **k: [[]] * piece.n_vehicles)
+    nothing: list[list[int]] = [[], []]
+    improve_close_routes(instance, nothing, time.time() + 0.3, seed=1)
+    assert offered == set(range(1, n))
 
 
 def test_one_anchor_gives_many_pieces_of_routes_close_to_it(
