@@ -14,8 +14,8 @@ ways, each in a fresh process:
   which service starts on arrival, no holding; its own routes are counted as VROOM returns
   them (they need not keep our rule, so they are not checked against it). Some of the visits
   they serve are beyond our rule's reach (``beyond_reach``): no technician allowed to serve
-  one could, even alone, reach its door by T-5 and hold it to the end of the work (a lunch
-  break that must end at T, a shift that ends before the held work would); their weight is
+  one could, even alone, reach its door by T-5 and hold it to the end of the work (on the
+  generated days, a lunch break the held work leaves no room for); their weight is
   kept beside the run's, so that ``vs vroom-own in reach`` compares with VROOM's plan less
   them. The rest of that plan still has the looser rule's room, so the column is the gap on
   the visits both rules can serve at best, not what our rule costs in all;
@@ -96,10 +96,9 @@ MAKES = ("dayset", *AREAS)
 SOLVERS = ("ours", "vroom-ours", "vroom-own", "ours-arrival", "vroom-arrival", "ours-own")
 #: The VROOM runs each solver's weighted total is compared with, in the table's order.
 PEERS = ("vroom-ours", "vroom-own", "vroom-arrival")
-#: A served visit's worth by priority, as issue 18 counts.
 #: The column comparing with VROOM under its own rule less the visits beyond our rule's reach.
 IN_REACH = "vroom-own in reach"
-
+#: A served visit's worth by priority, as issue 18 counts.
 WEIGHT = {"urgent": 100, "high": 30, "normal": 10, "low": 3}
 
 
