@@ -1,26 +1,26 @@
 """``solve``, the solver's entry point: a race of two seeding searches, then OR-Tools.
 
-``solve`` checks the instance, solves its independent parts apart when it has several
-(``solver.parts``: regions that share no technician), and, when some installed seeder can
-express it, races two
-seeding searches (``solver.strategies``) side by side, one in this process and one in a
-spawned side process (``strategies_for`` says which two). It keeps the cheaper seed by the
-OR-Tools objective (``solver.cost.route_cost``); OR-Tools then searches on from it
-(``solver.search``) for the rest of the budget, or, when that seed's search already ended in
-OR-Tools, its timed solution is the answer as it is. So the answer is never worse than the
-cheaper seed. A seeding search that fails or runs past its grace only loses its seed; where no
-second process may be started (a daemonic process), the two take turns, each with half the
-time. On a short budget (``ALONE_BELOW_S``) a day only VROOM can seed is searched by this
-process alone, VROOM on both cores: there a second process costs more than it gains; so is a
-small day (under ``ALONE_BELOW_NODES`` nodes) whose VROOM's most thorough level ends within
-a tenth of the budget (``ALONE_WHEN_VROOM_TOP_WITHIN``). On a longer budget such a day
-does not race two VROOM-led searches but shares one (``vroom-once-then-lns``): VROOM runs
-once on both cores, in the side process while this one waits (VROOM holds the interpreter of
-its process while it runs, and this process's threads must go on: a job's heartbeat, its
-drafts), then again on close routes (``solver.lns``) in both processes, each on the whole
-day from its own seed (the cheaper routes kept) or, on a big day or with little time a node,
-each on half the routes (the halves joined), and OR-Tools searches on from those routes.
-Nothing here builds a model or searches itself.
+``solve`` checks the instance, allows no vehicle a node none could serve even alone
+(``solver.insertion.within_reach``: no search then tries to place it), solves its independent
+parts apart when it has several (``solver.parts``: regions that share no technician), and, when
+some installed seeder can express it, races two seeding searches (``solver.strategies``) side
+by side, one in this process and one in a spawned side process (``strategies_for`` says which
+two). It keeps the cheaper seed by the OR-Tools objective (``solver.cost.route_cost``);
+OR-Tools then searches on from it (``solver.search``) for the rest of the budget, or, when that
+seed's search already ended in OR-Tools, its timed solution is the answer as it is. So the
+answer is never worse than the cheaper seed. A seeding search that fails or runs past its grace
+only loses its seed; where no second process may be started (a daemonic process), the two take
+turns, each with half the time. On a short budget (``ALONE_BELOW_S``) a day only VROOM can seed
+is searched by this process alone, VROOM on both cores: there a second process costs more than
+it gains; so is a small day (under ``ALONE_BELOW_NODES`` nodes) whose VROOM's most thorough
+level ends within a tenth of the budget (``ALONE_WHEN_VROOM_TOP_WITHIN``). On a longer budget
+such a day does not race two VROOM-led searches but shares one (``vroom-once-then-lns``): VROOM
+runs once on both cores, in the side process while this one waits (VROOM holds the interpreter
+of its process while it runs, and this process's threads must go on: a job's heartbeat, its
+drafts), then again on close routes (``solver.lns``) in both processes, each on the whole day
+from its own seed (the cheaper routes kept) or, on a big day or with little time a node, each
+on half the routes (the halves joined), and OR-Tools searches on from those routes. Nothing
+here builds a model or searches itself.
 
 Each race is logged at INFO on this module's logger (``solver.portfolio``) as it ends, with
 ``extra`` fields ``seed_costs`` (a list of ``(strategy, cost)``, one per seed produced) and
@@ -40,6 +40,7 @@ from functools import partial
 from typing import TypeVar
 
 from solver.cost import route_cost
+from solver.insertion import within_reach
 from solver.instance import Instance
 from solver.lns import improve_close_routes, split_close_routes, time_for_a_step
 from solver.params import (
@@ -136,6 +137,7 @@ def solve(
     check_strategies(params)  # before any seeding
     if instance.n_vehicles == 0:
         return _nobody(instance, started)
+    instance = within_reach(instance)
     # Alternatives (spare parts) tie nodes of one group across parts: solved whole.
     if initial_routes is None and not params.solution_limit and not instance.has_alternatives:
         solve_one = partial(_solve_part, snapshots=snapshots)

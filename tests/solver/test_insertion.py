@@ -17,6 +17,7 @@ from solver.insertion import (
     latest_start,
     route_holds,
     schedule_insertion,
+    within_reach,
 )
 from solver.model import build_routing_model
 from solver.search import _exact_search
@@ -76,6 +77,26 @@ def test_a_node_holds_alone_when_some_given_vehicle_could_serve_only_it() -> Non
     assert not holds_alone(instance, 0, [0])
     assert holds_alone(instance, 0, [0, 1])
     assert not holds_alone(instance, 0, [])
+
+
+def test_a_node_no_vehicle_could_serve_alone_is_allowed_none() -> None:
+    # Node 0 is served 100-250 and must be; both lunches (150-350) cannot go around it. Node
+    # 1 has no window to speak of; node 2 only the second vehicle may serve.
+    lunch = (BreakRule(150, 150, 200),)
+    instance = line_instance(
+        [100, 100, 100],
+        windows=[(100, 100), (0, 1000), (0, 1000)],
+        service=150,
+        vehicles=(Vehicle(0, 0, 0, 1000, breaks=lunch), Vehicle(0, 0, 0, 1000, breaks=lunch)),
+        allowed=(None, None, (1,)),
+    )
+    assert within_reach(instance).allowed == ((), None, (1,))
+    # Nothing out of reach: the instance as it was.
+    free = replace(instance, vehicles=(Vehicle(0, 0, 0, 1000), Vehicle(0, 0, 0, 1000)))
+    assert within_reach(free) is free
+    # A node that brings a load back could help another: left as it is.
+    returning = replace(instance, demand=np.array([[1], [-1], [0]], dtype=np.int64))
+    assert within_reach(returning) is returning
 
 
 def test_the_model_times_an_insertion_later_than_its_earliest_start() -> None:

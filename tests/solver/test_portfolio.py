@@ -173,6 +173,27 @@ def test_allowed_vehicles_are_respected() -> None:
     assert on[0] == 1 and on[2] == 1
 
 
+def test_the_searches_are_not_offered_a_node_no_vehicle_could_serve(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Node 0 must be served 100-250, inside the only vehicle's fixed lunch (150-350).
+    fleet = (Vehicle(0, 0, 0, 10 * HOUR, breaks=(BreakRule(150, 150, 200),)),)
+    instance = line_instance(
+        [100, 100], windows=[(100, 100), (0, 10 * HOUR)], service=150, vehicles=fleet
+    )
+    raced: list[Instance] = []
+    real_race = portfolio.race
+
+    def race_heard(instance: Instance, *args: Any, **kwargs: Any) -> Any:
+        raced.append(instance)
+        return real_race(instance, *args, **kwargs)
+
+    monkeypatch.setattr(portfolio, "race", race_heard)
+    solution = solve(instance, QUICK)
+    assert [given.allowed for given in raced] == [((), None)]
+    assert solution.dropped == (0,)
+
+
 def test_capacity_splits_the_load() -> None:
     fleet = (Vehicle(0, 0, 0, 24 * HOUR, (10,)), Vehicle(0, 0, 0, 24 * HOUR, (10,)))
     instance = line_instance([100, 110, 120], vehicles=fleet, demand=[[6], [6], [4]])
