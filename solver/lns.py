@@ -10,8 +10,8 @@ VROOM solves that small instance (``Instance.restricted``, ``Instance.compacted`
 (``solver.cost.route_cost``). So the routes never get dearer, and a visit left out of a crowded
 area comes in when VROOM can reshuffle the routes around it. A route's middle is its medoid: the
 node nearest, both ways, all the others of the route (the vehicle's start for an empty route).
-A node left out that no allowed vehicle could serve even alone (``holds_alone``) is never an
-anchor nor offered: no route can take it.
+A node allowed no vehicle is never an anchor nor offered: ``solve`` allows none a node that no
+route could ever take (``solver.insertion.within_reach``).
 
 Other steps cut, instead of whole routes, stretches of several routes that pass near one place
 at about one time, with the left-out nodes near it (``solver.segments``); VROOM solves them as
@@ -35,7 +35,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from solver.cost import route_cost
-from solver.insertion import holds_alone, route_holds
+from solver.insertion import route_holds
 from solver.instance import Instance
 from solver.params import (
     LNS_CLOSE_ROUTES,
@@ -106,7 +106,7 @@ def improve_close_routes(
     mine = np.ones(instance.n_nodes, dtype=bool)
     if own is not None:
         mine = _nearest_is_own(instance, current, middles, own)
-    mine &= _may_come_in(instance, current)
+    mine &= _allowed_somewhere(instance)
     round_of_steps = -(-instance.n_vehicles // LNS_ROUTES)
     idle_steps = 0
     odds = _Odds()
@@ -134,18 +134,13 @@ def improve_close_routes(
     return current
 
 
-def _may_come_in(instance: Instance, routes: Sequence[Sequence[int]]) -> np.ndarray:
-    """Per node, whether some route may ever take it: every node of ``routes``, and each node
-    left out of them that some allowed vehicle could serve alone (``holds_alone``). A visit
-    whose held work leaves no room for any eligible technician's lunch is never an anchor
-    nor offered to VROOM: on rural days most of the few left-out visits are such."""
-    may = np.ones(instance.n_nodes, dtype=bool)
-    served = np.zeros(instance.n_nodes, dtype=bool)
-    for route in routes:
-        served[route] = True
-    for node in np.flatnonzero(~served).tolist():
-        may[node] = holds_alone(instance, node)
-    return may
+def _allowed_somewhere(instance: Instance) -> np.ndarray:
+    """Per node, whether some vehicle may serve it. On rural days most of the few left-out
+    visits are appointments no technician could take for their lunch, allowed none
+    (``solver.insertion.within_reach``): anchoring on them, or offering them, gains nothing."""
+    if not instance.allowed:
+        return np.ones(instance.n_nodes, dtype=bool)
+    return np.array([allowed is None or len(allowed) > 0 for allowed in instance.allowed])
 
 
 class _Odds:

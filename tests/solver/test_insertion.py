@@ -91,6 +91,16 @@ def test_a_node_no_vehicle_could_serve_alone_is_allowed_none() -> None:
         allowed=(None, None, (1,)),
     )
     assert within_reach(instance).allowed == ((), None, (1,))
+    # Node 1 cannot be reached by 100 from 500 s away, but a road matrix may hold a shorter
+    # way round through another place: kept.
+    far = replace(
+        instance,
+        travel_s=instance.travel_s.copy(),
+        window_s=np.array([[100, 100], [0, 100], [0, 1000]], dtype=np.int64),
+    )
+    far.travel_s[0, 2] = far.travel_s[2, 0] = 500
+    assert not holds_alone(far, 1)
+    assert within_reach(far).allowed == ((), None, (1,))
     # Nothing out of reach: the instance as it was.
     free = replace(instance, vehicles=(Vehicle(0, 0, 0, 1000), Vehicle(0, 0, 0, 1000)))
     assert within_reach(free) is free

@@ -11,6 +11,7 @@ import pytest
 
 from solver import BreakRule, Instance, Vehicle
 from solver.cost import route_cost
+from solver.insertion import within_reach
 from solver.lns import improve_close_routes, split_close_routes
 from solver.params import LNS_CLOSE_ROUTES, LNS_ROUTES
 from solver.seeders import installed_seeders, vroom_routes
@@ -82,39 +83,46 @@ def test_a_stalled_search_stops_after_a_round_of_steps_when_asked(
     assert len(steps) > round_of_steps
 
 
-def test_a_left_out_node_no_vehicle_could_serve_alone_is_never_offered(
+def test_a_left_out_node_no_vehicle_could_serve_alone_is_never_an_anchor_nor_offered(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Node 0 must start at 1:00:40, inside every vehicle's fixed lunch (1:00-1:30): no route
-    can ever take it, so no step anchors on it or offers it to VROOM; the others are."""
-    n = 6
-    line = np.arange(n + 1)
+    """Twenty technicians at home on a line, a minute apart, each with a fixed lunch at
+    1:00-1:30. Node 0, at the first one's home, must start at 1:00:40, inside that lunch: no
+    route can ever take it, ``within_reach`` allows it no vehicle (as ``solve`` does before any
+    search), so no step anchors on it, nor offers it to VROOM. The other nodes, at the last
+    technician's home, are both: no piece holds the first technician, far from them."""
+    n = 20
+    line = np.arange(n)
     travel = (np.abs(line[:, None] - line[None, :]) * 60).astype(np.int64)
-    window = np.tile([0, 8 * HOUR], (n, 1)).astype(np.int64)
+    nodes = 6
+    window = np.tile([0, 8 * HOUR], (nodes, 1)).astype(np.int64)
     window[0] = (HOUR + 40, HOUR + 40)
     lunch = (BreakRule(HOUR, HOUR, 1800),)
     instance = Instance(
         travel_s=travel,
         distance_m=travel,
-        node_location=line[1:].astype(np.int64),
-        service_s=np.full(n, 600, dtype=np.int64),
+        node_location=np.array([0] + [n - 1] * (nodes - 1), dtype=np.int64),
+        service_s=np.full(nodes, 600, dtype=np.int64),
         window_s=window,
-        demand=np.zeros((n, 0), dtype=np.int64),
-        penalty=np.full(n, 10**6, dtype=np.int64),
-        vehicles=tuple(Vehicle(0, 0, 0, 8 * HOUR, breaks=lunch) for _ in range(2)),
+        demand=np.zeros((nodes, 0), dtype=np.int64),
+        penalty=np.full(nodes, 10**6, dtype=np.int64),
+        vehicles=tuple(Vehicle(k, k, 0, 8 * HOUR, breaks=lunch) for k in range(n)),
     )
     offered: set[int] = set()
+    pieces: list[set[int]] = []
     restricted = Instance.restricted
 
     def heard_restricted(self: Instance, nodes: Any, vehicles: Any) -> Instance:
         offered.update(nodes)
+        pieces.append(set(vehicles))
         return restricted(self, nodes, vehicles)
 
     monkeypatch.setattr(Instance, "restricted", heard_restricted)
     monkeypatch.setattr("solver.lns.vroom_routes", lambda piece, *a, **k: [[]] * piece.n_vehicles)
-    nothing: list[list[int]] = [[], []]
-    improve_close_routes(instance, nothing, time.time() + 0.3, seed=1)
-    assert offered == set(range(1, n))
+    nothing: list[list[int]] = [[] for _ in range(n)]
+    improve_close_routes(within_reach(instance), nothing, time.time() + 0.3, seed=1)
+    assert offered == set(range(1, nodes))
+    assert len(pieces) > 10 and not any(0 in piece for piece in pieces)
 
 
 def test_one_anchor_gives_many_pieces_of_routes_close_to_it(
