@@ -39,7 +39,7 @@ from dispatch.planning.promise import with_promises
 from dispatch.travel import pair_lookup, provider_for
 from dispatch.verify import check_plan
 from solver import schedule
-from solver.seeders import SEEDERS, vroom_routes
+from solver.seeders import PYVRP, SEEDERS, pyvrp_routes, vroom_routes
 
 __all__ = ["SOLVERS", "main", "run_size"]
 
@@ -57,6 +57,25 @@ def plan_with_vroom(problem: Problem, time_limit_s: float, threads: int = 1) -> 
     """
     instance, id_map = compile_problem(problem, provider_for(problem))
     solution = schedule(instance, vroom_routes(instance, time_limit_s, threads=threads))
+    visits = {visit.id: visit for visit in problem.visits}
+    plan = with_promises(decode(solution, id_map, instance), visits, problem.policy)
+    return replace(plan, kpis=compute_kpis(problem, plan))
+
+
+def plan_with_pyvrp(problem: Problem, time_limit_s: float, seed: int = 0) -> Plan:
+    """PyVRP's plan of ``problem``: its routes on our instance (one thread, seed ``seed``),
+    timed and decoded by the engine.
+
+    Raises ``ValueError`` if PyVRP cannot express the day (a technician's break), and
+    ``solver.SolverError`` if a PyVRP route breaks one of the engine's rules.
+    """
+    instance, id_map = compile_problem(problem, provider_for(problem))
+    if not PYVRP.can_seed(instance):
+        raise ValueError(
+            "PyVRP cannot express this day: a technician takes a break, or the day has more "
+            "distinct sets of allowed technicians than it can tell apart (MAX_PROFILES)"
+        )
+    solution = schedule(instance, pyvrp_routes(instance, time_limit_s, seed))
     visits = {visit.id: visit for visit in problem.visits}
     plan = with_promises(decode(solution, id_map, instance), visits, problem.policy)
     return replace(plan, kpis=compute_kpis(problem, plan))

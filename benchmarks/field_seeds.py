@@ -1,7 +1,7 @@
-"""Field days over many seeds and two makers: the engine beside VROOM, means with their spread.
+"""Field days over many seeds and two makers: the engine beside its peers, means with their spread.
 
 ``python -m benchmarks.field_seeds --makes dayset city rural --sizes 60 250 --seeds 10
---budgets 2 10 30`` plans, for each maker, size, seed and budget, one generated day up to six
+--budgets 2 10 30`` plans, for each maker, size, seed and budget, one generated day up to eight
 ways, each in a fresh process:
 
 - ``ours``: the engine's defaults (``dispatch.planning.plan_day``), drafts on, so the time at
@@ -31,11 +31,18 @@ ways, each in a fresh process:
   reached in ``[T-10, T]`` and service starts then): the engine on the very instance
   ``vroom-own`` searches, its plans checked against that rule. Beside ``vroom-own`` it tells
   the two searches apart on equal terms; beside ``ours`` it tells what our rule costs.
+- ``pyvrp-ours``: PyVRP (one thread, seed 0) on the engine's compiled instance, so under our
+  rule, until the budget; its routes timed, decoded and checked as VROOM's are. PyVRP has no
+  breaks: it plans only days run with ``--no-breaks``, where no technician takes a lunch break
+  (each maker's day with its breaks taken out);
+- ``ortools``: the engine with no seeder (``SolveParams.seeders`` empty): OR-Tools' own first
+  solution and search on the engine's model, the plain solver the portfolio starts from.
 
 Makers: ``dayset`` (``benchmarks.dayset``, a Guangdong service centre) and ``city``/``rural``
 (``benchmarks.townset``, built differently); each staffs its day itself, and ``--technicians``
 gives a ``dayset`` day a roster of that size instead (``--sizes 2500 --technicians 200``: the
-issue's tight 2,500-visit day). ``--first-seed`` starts at a later seed, to carry an earlier run
+issue's tight 2,500-visit day); ``--no-breaks`` takes every technician's breaks out of the days,
+so that PyVRP can plan them too. ``--first-seed`` starts at a later seed, to carry an earlier run
 on (``--seeds 10 --first-seed 6`` after ``--seeds 5``). Figures per run: visits served weighted by
 priority as issue 18 counts them (urgent 100, high 30, normal 10, low 3), the share of served
 appointments inside the 5-10 minute band, checker violations, wall seconds and CPU seconds
@@ -63,7 +70,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks.dayset import generate_day
-from benchmarks.field_days import plan_with_vroom
+from benchmarks.field_days import plan_with_pyvrp, plan_with_vroom
 from benchmarks.results import record
 from benchmarks.townset import AREAS, generate_town_day
 from dispatch.contract.serialize import plan_document
@@ -93,26 +100,42 @@ __all__ = [
 #: Who makes the days.
 MAKES = ("dayset", *AREAS)
 #: Who plans them.
-SOLVERS = ("ours", "vroom-ours", "vroom-own", "ours-arrival", "vroom-arrival", "ours-own")
-#: The VROOM runs each solver's weighted total is compared with, in the table's order.
-PEERS = ("vroom-ours", "vroom-own", "vroom-arrival")
+SOLVERS = (
+    "ours",
+    "vroom-ours",
+    "vroom-own",
+    "ours-arrival",
+    "vroom-arrival",
+    "ours-own",
+    "pyvrp-ours",
+    "ortools",
+)
+#: The peers' runs each solver's weighted total is compared with, in the table's order.
+PEERS = ("vroom-ours", "vroom-own", "vroom-arrival", "pyvrp-ours")
 #: The column comparing with VROOM under its own rule less the visits beyond our rule's reach.
 IN_REACH = "vroom-own in reach"
 #: A served visit's worth by priority, as issue 18 counts.
 WEIGHT = {"urgent": 100, "high": 30, "normal": 10, "low": 3}
 
 
-def generate(make: str, visits: int, seed: int, technicians: int | None = None) -> dict[str, Any]:
+def generate(
+    make: str, visits: int, seed: int, technicians: int | None = None, *, breaks: bool = True
+) -> dict[str, Any]:
     """The day of ``visits`` visits that ``make`` draws from ``seed``; ``technicians`` sets the
     roster's size instead of the maker's own (``dayset`` only: the town makers staff their
-    towns themselves)."""
+    towns themselves); ``breaks=False`` takes every technician's breaks out."""
     if make == "dayset":
-        return generate_day(visits, seed, technicians)
-    if make in AREAS:
+        day = generate_day(visits, seed, technicians)
+    elif make in AREAS:
         if technicians is not None:
             raise ValueError(f"only the dayset maker takes a roster size, not {make!r}")
-        return generate_town_day(visits, seed, make)
-    raise ValueError(f"make must be one of {', '.join(MAKES)}, got {make!r}")
+        day = generate_town_day(visits, seed, make)
+    else:
+        raise ValueError(f"make must be one of {', '.join(MAKES)}, got {make!r}")
+    if not breaks:
+        for technician in day["technicians"]:
+            technician.pop("breaks", None)
+    return day
 
 
 def own_rule(instance: Instance, door_buffer_s: np.ndarray, band_s: tuple[int, int]) -> Instance:
@@ -149,11 +172,12 @@ def run_one(
     target: float | None = None,
     vroom_threads: int = 1,
     technicians: int | None = None,
+    breaks: bool = True,
 ) -> dict[str, Any]:
     """Plan one day with ``solver`` and return its figures (``target``: the weighted total
-    whose first reach by ``ours`` is timed; ``technicians``: the roster's size, see
+    whose first reach by ``ours`` is timed; ``technicians`` and ``breaks``: see
     ``generate``)."""
-    raw = generate(make, visits, seed, technicians)
+    raw = generate(make, visits, seed, technicians, breaks=breaks)
     if solver in ("ours-arrival", "vroom-arrival"):
         raw["policy"] = {**raw.get("policy", {}), "appointment_start": "on_arrival"}
     if solver == "ours-own":
@@ -167,6 +191,10 @@ def run_one(
         return {**own, "wall_s": time.perf_counter() - started}
     if solver in ("vroom-ours", "vroom-arrival"):
         plan = plan_with_vroom(problem, budget_s, vroom_threads)
+    elif solver == "pyvrp-ours":
+        plan = plan_with_pyvrp(problem, budget_s)
+    elif solver == "ortools":
+        plan = plan_day(problem, params=SolveParams(time_limit_s=budget_s, seeders=()))
     elif solver in ("ours", "ours-arrival", "ours-own"):
 
         def on_draft(draft: Plan) -> None:
@@ -340,6 +368,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="this many technicians and crews on each day's roster (dayset only), e.g. 200 "
         "for issue 18's 2,500-visit day",
     )
+    parser.add_argument(
+        "--no-breaks",
+        action="store_true",
+        help="take every technician's breaks out of the days (the days PyVRP can plan)",
+    )
     parser.add_argument("--no-record", action="store_true", help="do not append to RESULTS.md")
     parser.add_argument("--one", help=argparse.SUPPRESS)  # child: make:size:seed:budget:solver
     parser.add_argument("--target", type=float, help=argparse.SUPPRESS)
@@ -359,6 +392,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             target=args.target,
             vroom_threads=args.vroom_threads,
             technicians=args.technicians,
+            breaks=not args.no_breaks,
         )
         sys.stdout.write(json.dumps(row) + "\n")
         return 0
@@ -401,9 +435,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             "--vroom-threads",
             str(args.vroom_threads),
             *([] if args.technicians is None else ["--technicians", str(args.technicians)]),
+            *(["--no-breaks"] if args.no_breaks else []),
         ]
     )
     roster = "" if args.technicians is None else f", {args.technicians} technicians a day"
+    roster += ", no technician takes a break" if args.no_breaks else ""
     if not args.no_record:
         record(
             "Field days over seeds, beside VROOM",
@@ -412,17 +448,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             "weighted = urgent 100, high 30, normal 10, low 3 per served visit; "
             "vs vroom-ours = mean of each day's gap to VROOM "
             "under our rule, vs vroom-own to VROOM under its own, vs vroom-arrival to VROOM "
-            "under the on-arrival rule of ours-arrival, vs vroom-own in reach to VROOM under "
+            "under the on-arrival rule of ours-arrival, vs pyvrp-ours to PyVRP under our "
+            "rule, vs vroom-own in reach to VROOM under "
             "its own rule less the visits it serves that are beyond our rule's reach (no "
             "technician allowed could serve one even alone under our rule); "
-            "ours-own = ours under VROOM's own rule; "
+            "ours-own = ours under VROOM's own rule; ortools = ours with no seeder; "
             "in band = served appointments reached 5-10 min early (ours-own: 0-10, its "
             "rule); valid = plans "
             "with no checker violation; CPU s = user + system of the run and its processes; "
             "match s = median seconds until ours (or ours-arrival) first held a plan worth "
             "VROOM-under-our-rule's "
             f"(days that got there / days). VROOM: {args.vroom_threads} thread(s), the "
-            "exploration level that fits the budget.\n\n" + table,
+            "exploration level that fits the budget; PyVRP: 1 thread, seed 0.\n\n" + table,
         )
     return 0
 
@@ -436,6 +473,8 @@ def _child(
     command += ["--vroom-threads", str(args.vroom_threads)]
     if args.technicians is not None:
         command += ["--technicians", str(args.technicians)]
+    if args.no_breaks:
+        command.append("--no-breaks")
     if target is not None:
         command += ["--target", str(target)]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)

@@ -83,6 +83,17 @@ def test_the_dayset_maker_takes_the_roster_size_it_is_given() -> None:
     assert generate("dayset", 60, 1) == generate_day(60, 1)
 
 
+@pytest.mark.parametrize("make", ["dayset", "rural"])
+def test_a_day_without_breaks_is_the_same_day_with_every_break_taken_out(make: str) -> None:
+    with_breaks = generate(make, 60, 3)
+    without = generate(make, 60, 3, breaks=False)
+    assert all(technician.get("breaks") for technician in with_breaks["technicians"])
+    assert not any("breaks" in technician for technician in without["technicians"])
+    for technician in with_breaks["technicians"]:
+        del technician["breaks"]
+    assert without == with_breaks
+
+
 def test_vroom_own_rule_opens_each_appointment_to_its_band_and_drops_the_hold() -> None:
     problem = parse_problem(generate_town_day(60, 1, "city"))
     instance, id_map = compile_problem(problem, provider_for(problem))
@@ -127,8 +138,9 @@ def test_each_solver_is_compared_with_every_vroom_run_of_the_same_day() -> None:
         row("ours-arrival", 1, 105), row("ours-arrival", 2, 50),  # no peer ran on seed 2
     ]  # fmt: skip
     rows[1]["beyond_our_rule"] = 10  # VROOM's own plan serves a high visit beyond our rule
+    rows.append(row("pyvrp-ours", 1, 80))
     lines = field_seeds._table(rows).splitlines()
-    assert lines[0].count("| vs ") == len(field_seeds.PEERS) + 1 == 4
+    assert lines[0].count("| vs ") == len(field_seeds.PEERS) + 1 == 5
     head = lines[0].split(" | ")
     arrival = next(line for line in lines if "| ours-arrival |" in line).split(" | ")
     assert arrival[head.index("vs vroom-ours")] == "+5.00 %"
@@ -136,6 +148,7 @@ def test_each_solver_is_compared_with_every_vroom_run_of_the_same_day() -> None:
     assert arrival[head.index("vs vroom-arrival")] == "+0.96 %"
     assert arrival[head.index("days")] == "2"
     assert arrival[head.index("vs vroom-own in reach")] == "+5.00 %"
+    assert arrival[head.index("vs pyvrp-ours")] == "+31.25 %"
     own = next(line for line in lines if "| vroom-own |" in line).split(" | ")
     assert own[head.index("vs vroom-own")] == "+0.00 %"
     assert own[head.index("vs vroom-own in reach")] == "+10.00 %"
@@ -194,6 +207,27 @@ def test_a_roster_size_reaches_every_run_and_the_recorded_command(
     text = results.read_text()
     assert "--vroom-threads 2 --technicians 9`" in text
     assert "Seeds 1-1 per maker and size, 9 technicians a day;" in text
+
+
+@pytest.mark.slow
+def test_pyvrp_and_plain_or_tools_plan_days_without_breaks_under_our_rule(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for solver in ("pyvrp-ours", "ortools"):
+        run = run_one("city", 20, 1, 1.0, solver, breaks=False)
+        assert run["weighted"] > 0 and run["violations"] == 0, (solver, run)
+        assert run["in_band"] == run["appointments"] > 0
+    with pytest.raises(ValueError, match="PyVRP cannot express this day: a technician takes"):
+        run_one("city", 20, 1, 1.0, "pyvrp-ours")
+    results = tmp_path / "RESULTS.md"
+    monkeypatch.setattr("benchmarks.results.RESULTS", results)
+    argv = ["--makes", "city", "--sizes", "12", "--seeds", "1", "--budgets", "1"]
+    assert main([*argv, "--solvers", "pyvrp-ours", "--no-breaks"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line[:1] == "{"]
+    assert len(rows) == 1 and rows[0]["violations"] == 0, rows
+    text = results.read_text()
+    assert "--vroom-threads 2 --no-breaks`" in text
+    assert "Seeds 1-1 per maker and size, no technician takes a break;" in text
 
 
 def test_a_run_carried_on_from_a_later_seed_runs_and_records_only_those_seeds(
