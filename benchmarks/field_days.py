@@ -39,7 +39,7 @@ from dispatch.planning.promise import with_promises
 from dispatch.travel import pair_lookup, provider_for
 from dispatch.verify import check_plan
 from solver import schedule
-from solver.seeders import PYVRP, SEEDERS, pyvrp_routes, vroom_routes
+from solver.seeders import SEEDERS, pyvrp_routes, vroom_routes
 
 __all__ = ["SOLVERS", "main", "run_size"]
 
@@ -64,17 +64,16 @@ def plan_with_vroom(problem: Problem, time_limit_s: float, threads: int = 1) -> 
 
 def plan_with_pyvrp(problem: Problem, time_limit_s: float, seed: int = 0) -> Plan:
     """PyVRP's plan of ``problem``: its routes on our instance (one thread, seed ``seed``),
-    timed and decoded by the engine.
+    timed and decoded by the engine. Each distinct set of allowed technicians is a profile of
+    its own, however many there are (the engine's seeder takes PyVRP only up to
+    ``MAX_PROFILES``, a bound on its memory on big days; a user of PyVRP alone has none).
 
     Raises ``ValueError`` if PyVRP cannot express the day (a technician's break), and
     ``solver.SolverError`` if a PyVRP route breaks one of the engine's rules.
     """
     instance, id_map = compile_problem(problem, provider_for(problem))
-    if not PYVRP.can_seed(instance):
-        raise ValueError(
-            "PyVRP cannot express this day: a technician takes a break, or the day has more "
-            "distinct sets of allowed technicians than it can tell apart (MAX_PROFILES)"
-        )
+    if any(vehicle.breaks for vehicle in instance.vehicles):
+        raise ValueError("PyVRP cannot express this day: a technician takes a break")
     solution = schedule(instance, pyvrp_routes(instance, time_limit_s, seed))
     visits = {visit.id: visit for visit in problem.visits}
     plan = with_promises(decode(solution, id_map, instance), visits, problem.policy)
