@@ -36,7 +36,7 @@ ways, each in a fresh process:
   breaks: it plans only days run with ``--no-breaks``, where no technician takes a lunch break
   (each maker's day with its breaks taken out);
 - ``ortools``: the engine with no seeder (``SolveParams.seeders`` empty): OR-Tools' own first
-  solution and search on the engine's model, the plain solver the portfolio starts from.
+  solution and search on the engine's model, plain OR-Tools as a user of it would run it.
 
 Makers: ``dayset`` (``benchmarks.dayset``, a Guangdong service centre) and ``city``/``rural``
 (``benchmarks.townset``, built differently); each staffs its day itself, and ``--technicians``
@@ -48,9 +48,9 @@ priority as issue 18 counts them (urgent 100, high 30, normal 10, low 3), the sh
 appointments inside the 5-10 minute band, checker violations, wall seconds and CPU seconds
 (user and system of the run and every process it started). The table gives, per maker, size,
 budget and solver, the mean over the seeds with its standard deviation, the mean gaps to
-``vroom-ours``, to ``vroom-own``, to ``vroom-arrival`` and to ``vroom-own`` in reach on the
-same days, and the median time to match; it goes to ``benchmarks/RESULTS.md`` with the
-command, date, commit and machine.
+``vroom-ours``, to ``vroom-own``, to ``vroom-arrival``, to ``pyvrp-ours`` and to ``vroom-own``
+in reach on the same days, and the median time to match; it goes to ``benchmarks/RESULTS.md``
+with the command, date, commit and machine.
 """
 
 from __future__ import annotations
