@@ -117,7 +117,8 @@ ALONE_BELOW_S = 5.0
 #: ``ALONE_VROOM_THREADS`` threads, is expected to end within this share of the budget (small
 #: days): both racers would reach that level at once, and alone its routes are a plan in
 #: well under a second instead of when the race ends. Only on a day of fewer than
-#: ``ALONE_BELOW_NODES`` nodes.
+#: ``ALONE_BELOW_NODES`` nodes. On such a day that PyVRP can seed too, the same test runs
+#: VROOM then PyVRP in this process and PyVRP alone aside (``strategies_for``).
 ALONE_WHEN_VROOM_TOP_WITHIN = 0.1
 #: Nodes from which a day races however soon VROOM's most thorough level ends: VROOM again on
 #: close routes (``vroom-once-then-lns``) finds more there than VROOM's restarts and OR-Tools'

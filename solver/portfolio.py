@@ -209,7 +209,11 @@ def strategies_for(instance: Instance, params: SolveParams) -> tuple[Strategy, S
 
     The seeders that count are those of ``params.seeders`` that are installed and can express
     ``instance``; with none, ``None`` (nothing races). When PyVRP counts, PyVRP runs here
-    (``pyvrp-alone``) and, when VROOM counts too, ``vroom-then-pyvrp`` in the side process.
+    (``pyvrp-alone``) and, when VROOM counts too, ``vroom-then-pyvrp`` in the side process;
+    on a small day whose VROOM's most thorough level ends within
+    ``ALONE_WHEN_VROOM_TOP_WITHIN`` of the budget the two swap, so that VROOM's routes are a
+    plan here at once and the search from them has the whole budget (the side process starts
+    later).
     When only VROOM counts (breaks), both searches start from VROOM (OR-Tools does far worse
     from its own first solution on such days) and end in OR-Tools: ``vroom-short-then-ortools``
     here, so that this process has a first plan to hand out at about half the budget, and
@@ -247,8 +251,14 @@ def strategies_for(instance: Instance, params: SolveParams) -> tuple[Strategy, S
         # plan this process can hand out at about half the budget, where the full VROOM run
         # of a big day (2,157 nodes, 264 vehicles) reports only when its budget is spent.
         return Strategy.VROOM_SHORT_THEN_ORTOOLS, Strategy.VROOM_FULL_THEN_ORTOOLS
-    here = Strategy.VROOM_FULL_THEN_ORTOOLS if able == ["vroom"] else Strategy.PYVRP_ALONE
-    return here, side
+    if able == ["vroom"]:
+        return Strategy.VROOM_FULL_THEN_ORTOOLS, side
+    if side is Strategy.VROOM_THEN_PYVRP and _vroom_top_is_quick(instance, params):
+        # VROOM's run is over in a moment: here it holds this process's interpreter only that
+        # long, its routes are a plan at once, and the spawned side process's later start
+        # costs PyVRP alone, not the search from VROOM's routes.
+        return Strategy.VROOM_THEN_PYVRP, Strategy.PYVRP_ALONE
+    return Strategy.PYVRP_ALONE, side
 
 
 def race(
@@ -574,9 +584,14 @@ def _searches_alone(here: Strategy | None, instance: Instance, params: SolvePara
     which count work, not time)."""
     if here is None or not here.ends_in_ortools or params.reproducible:
         return False
-    if params.time_limit_s < ALONE_BELOW_S:
-        return True
-    if instance.n_nodes >= ALONE_BELOW_NODES:
+    return params.time_limit_s < ALONE_BELOW_S or _vroom_top_is_quick(instance, params)
+
+
+def _vroom_top_is_quick(instance: Instance, params: SolveParams) -> bool:
+    """Whether ``instance`` has fewer than ``ALONE_BELOW_NODES`` nodes and VROOM's most
+    thorough level on it is expected to end within ``ALONE_WHEN_VROOM_TOP_WITHIN`` of the
+    budget (never for a reproducible run, which counts work, not time)."""
+    if params.reproducible or instance.n_nodes >= ALONE_BELOW_NODES:
         return False
     top_s = vroom_seconds(
         len(VROOM_SECONDS_AT_250) - 1,

@@ -205,7 +205,8 @@ def _vroom_then_pyvrp(
     stall_s: float | None = None,
 ) -> Routes:
     """VROOM's routes, improved by PyVRP from them for what is left until ``deadline`` (or
-    until PyVRP stalls for ``stall_s``).
+    until PyVRP stalls for ``stall_s``). ``report`` hears VROOM's routes as soon as they are
+    found (a plan while PyVRP searches on), then PyVRP's better costs.
 
     With ``work_s`` (reproducible), VROOM runs to its own end (the deadline its cap) at the
     level that fits ``VROOM_SHARE_BEFORE_PYVRP`` of the work, and PyVRP for the work of the
@@ -217,6 +218,8 @@ def _vroom_then_pyvrp(
     share = VROOM_SHARE_BEFORE_PYVRP
     vroom_s = time_limit_s if work_s is not None else time_limit_s * share
     routes = vroom_routes(instance, vroom_s, None if work_s is None else work_s * share)
+    if report is not None:  # a plan while PyVRP searches on from it
+        report(route_cost(instance, routes), sum(map(len, routes)), tuple(map(tuple, routes)))
     left = time_limit_s - (clock.time() - started)
     if work_s is not None:
         return pyvrp_routes(instance, left, seed, routes, work_s * (1 - share), on_best)

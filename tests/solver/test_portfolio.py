@@ -33,6 +33,7 @@ from solver import (
 from solver.cost import route_cost
 from solver.lns import improve_close_routes
 from solver.params import (
+    ALONE_BELOW_NODES,
     ALONE_BELOW_S,
     ALONE_VROOM_THREADS,
     ALONE_WHEN_VROOM_TOP_WITHIN,
@@ -285,7 +286,16 @@ def test_given_routes_are_searched_on_from_without_seeding(
 def test_the_racing_searches_follow_what_the_seeders_can_express() -> None:
     plain, with_breaks = grid_instance(), grid_instance(breaks=True)
     both = SolveParams()
-    assert strategies_for(plain, both) == (Strategy.PYVRP_ALONE, Strategy.VROOM_THEN_PYVRP)
+    # A small day: VROOM's run is over in a moment, here, and its routes are a plan at once.
+    assert strategies_for(plain, both) == (Strategy.VROOM_THEN_PYVRP, Strategy.PYVRP_ALONE)
+    # A bigger day, or a reproducible run: PyVRP here, VROOM (holding its process) aside.
+    bigger = grid_instance(ALONE_BELOW_NODES)
+    assert strategies_for(bigger, both) == (Strategy.PYVRP_ALONE, Strategy.VROOM_THEN_PYVRP)
+    same_each_time = SolveParams(reproducible=True)
+    assert strategies_for(plain, same_each_time) == (
+        Strategy.PYVRP_ALONE,
+        Strategy.VROOM_THEN_PYVRP,
+    )
     # The shorter VROOM here: this process then has a first plan at about half the budget.
     assert strategies_for(with_breaks, both) == (
         Strategy.VROOM_SHORT_THEN_ORTOOLS,
@@ -320,6 +330,7 @@ def test_a_poor_seed_is_passed_over_for_the_cheaper(
 ) -> None:
     # This process's PyVRP leaves every visit out; the side process keeps its own PyVRP.
     monkeypatch.setitem(SEEDER_BY_NAME, "pyvrp", LeaveAllOutSeeder())
+    pyvrp_here(monkeypatch)
     instance = grid_instance(30, 4)
     solution = solve(instance, SolveParams(time_limit_s=3))
     ((seed_costs, chosen),) = races(race_log)
@@ -336,6 +347,7 @@ def test_without_a_second_process_the_searches_take_turns(
     monkeypatch: pytest.MonkeyPatch, race_log: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setattr(multiprocessing, "current_process", Daemonic)
+    pyvrp_here(monkeypatch)
     instance = grid_instance(20, 3)
     solution = solve(instance, SolveParams(time_limit_s=3))
     ((seed_costs, chosen),) = races(race_log)
@@ -345,6 +357,12 @@ def test_without_a_second_process_the_searches_take_turns(
     assert costs[chosen] == min(costs.values())
     assert solution.objective <= costs[chosen]
     assert solution.dropped == ()
+
+
+def pyvrp_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    """PyVRP alone in this process and VROOM then PyVRP in the side process, as on a day
+    bigger than these: on a small one VROOM's quick run goes here instead."""
+    monkeypatch.setattr("solver.portfolio.ALONE_WHEN_VROOM_TOP_WITHIN", 0.0)
 
 
 def vroom_threads_on_eight_cores(monkeypatch: pytest.MonkeyPatch) -> list[int]:
@@ -607,6 +625,7 @@ def test_a_side_process_dead_at_start_only_loses_its_racer(
     race_log: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("solver.portfolio._SideProcess", BrokenSide)
+    pyvrp_here(monkeypatch)
     instance = grid_instance(25, 4)  # no breaks: PyVRP here, VROOM then PyVRP in the side
     solution = solve(instance, SolveParams(time_limit_s=2))
     ((seed_costs, chosen),) = races(race_log)
@@ -738,6 +757,7 @@ def test_a_failing_seeder_only_loses_its_seed(
 ) -> None:
     # This process's PyVRP fails; the side process keeps its own PyVRP.
     monkeypatch.setitem(SEEDER_BY_NAME, "pyvrp", CrashingSeeder())
+    pyvrp_here(monkeypatch)
     instance = grid_instance(14, 2)
     solution = solve(instance, SolveParams(time_limit_s=3))
     ((seed_costs, chosen),) = races(race_log)
@@ -773,13 +793,14 @@ def test_the_race_prices_each_seed_as_or_tools_would_and_keeps_the_cheaper(
     instance = grid_instance(20, 3)
     raced = race(instance, SolveParams(time_limit_s=2))
     assert raced is not None
+    # The side's search first (PyVRP alone, on a day this small), then this process's.
     assert [seed.strategy for seed in raced.seeds] == [
-        Strategy.VROOM_THEN_PYVRP,
         Strategy.PYVRP_ALONE,
+        Strategy.VROOM_THEN_PYVRP,
     ]
     priced = [route_cost(instance, seed.routes) for seed in raced.seeds]
     assert list(raced.costs) == priced
-    assert raced.best is raced.seeds[0] and priced[0] < priced[1]
+    assert raced.best is raced.seeds[1] and priced[1] < priced[0]
     assert_routes_fit(instance, raced.best.routes)
 
 

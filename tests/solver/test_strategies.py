@@ -52,11 +52,22 @@ def test_a_search_ending_in_a_seeder_gives_routes_for_or_tools_to_time(
     strategy: Strategy,
 ) -> None:
     instance = grid_instance(30, 4, allowed=True)
-    seed = run_strategy(strategy, instance, time.time() + 1.5, seed=1)
+    heard: list[tuple[int | None, bool]] = []
+    seed = run_strategy(
+        strategy,
+        instance,
+        time.time() + 1.5,
+        seed=1,
+        report=lambda _cost, placed, routes: heard.append((placed, routes is not None)),
+    )
     assert seed.strategy is strategy
     assert seed.timed is None
     assert_routes_fit(instance, seed.routes)
     assert sum(map(len, seed.routes)) == instance.n_nodes
+    # From VROOM's routes, they are heard first, whole: a plan while PyVRP searches on.
+    if strategy is Strategy.VROOM_THEN_PYVRP:
+        assert heard[0] == (instance.n_nodes, True)
+    assert all(not with_routes for _, with_routes in heard[strategy is Strategy.VROOM_THEN_PYVRP :])
 
 
 @needs_both
