@@ -32,14 +32,14 @@ from dispatch.contract.serialize import plan_document
 from dispatch.contract.validate import parse_problem
 from dispatch.model import Plan, Problem
 from dispatch.planning import SolveParams, plan_day
-from dispatch.planning.compile import PRIORITY_WEIGHT, compile_problem
+from dispatch.planning.compile import PRIORITY_WEIGHT, IdMap, compile_problem
 from dispatch.planning.decode import decode
 from dispatch.planning.kpi import compute_kpis
 from dispatch.planning.promise import with_promises
 from dispatch.travel import pair_lookup, provider_for
 from dispatch.verify import check_plan
-from solver import schedule
-from solver.seeders import SEEDERS, pyvrp_routes, vroom_routes
+from solver import Instance, schedule
+from solver.seeders import SEEDERS, Routes, pyvrp_routes, vroom_routes
 
 __all__ = ["SOLVERS", "main", "run_size"]
 
@@ -56,10 +56,9 @@ def plan_with_vroom(problem: Problem, time_limit_s: float, threads: int = 1) -> 
     Raises ``solver.SolverError`` if a VROOM route breaks one of the engine's rules.
     """
     instance, id_map = compile_problem(problem, provider_for(problem))
-    solution = schedule(instance, vroom_routes(instance, time_limit_s, threads=threads))
-    visits = {visit.id: visit for visit in problem.visits}
-    plan = with_promises(decode(solution, id_map, instance), visits, problem.policy)
-    return replace(plan, kpis=compute_kpis(problem, plan))
+    return _timed_plan(
+        problem, instance, id_map, vroom_routes(instance, time_limit_s, threads=threads)
+    )
 
 
 def plan_with_pyvrp(problem: Problem, time_limit_s: float, seed: int = 0) -> Plan:
@@ -74,7 +73,13 @@ def plan_with_pyvrp(problem: Problem, time_limit_s: float, seed: int = 0) -> Pla
     instance, id_map = compile_problem(problem, provider_for(problem))
     if any(vehicle.breaks for vehicle in instance.vehicles):
         raise ValueError("PyVRP cannot express this day: a technician takes a break")
-    solution = schedule(instance, pyvrp_routes(instance, time_limit_s, seed))
+    return _timed_plan(problem, instance, id_map, pyvrp_routes(instance, time_limit_s, seed))
+
+
+def _timed_plan(problem: Problem, instance: Instance, id_map: IdMap, routes: Routes) -> Plan:
+    """A peer's ``routes`` on ``instance`` as the plan of ``problem``: timed by the engine's
+    model, decoded, with promises and KPIs, as the engine's own plans are."""
+    solution = schedule(instance, routes)
     visits = {visit.id: visit for visit in problem.visits}
     plan = with_promises(decode(solution, id_map, instance), visits, problem.policy)
     return replace(plan, kpis=compute_kpis(problem, plan))

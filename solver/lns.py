@@ -138,9 +138,9 @@ def _allowed_somewhere(instance: Instance) -> np.ndarray:
     """Per node, whether some vehicle may serve it. On rural days most of the few left-out
     visits are appointments no technician could take for their lunch, allowed none
     (``solver.insertion.within_reach``): anchoring on them, or offering them, gains nothing."""
-    if not instance.allowed:
-        return np.ones(instance.n_nodes, dtype=bool)
-    return np.array([allowed is None or len(allowed) > 0 for allowed in instance.allowed])
+    return np.array(
+        [len(instance.allowed_vehicles(node)) > 0 for node in range(instance.n_nodes)], dtype=bool
+    )
 
 
 class _Odds:
