@@ -156,7 +156,12 @@ FIRST_PLAN_SHARE = 0.1
 #: routes took 0.24-0.37 s (VROOM ran past its share), to be thrown away once each part was
 #: searched; without them the plans served more priority-weighted visits on 20 days of 30 and
 #: fewer on 4 (+6.9/+2.7/+5.0 a day, service centre/city/rural, of about 4,000), and the
-#: plans that had run up to 0.14 s past the budget ended by 2.07 s.
+#: plans that had run up to 0.14 s past the budget ended by 2.07 s. A small day is routed
+#: quickly on any budget when VROOM's most thorough level on all its parts is expected to end
+#: within ``ALONE_WHEN_VROOM_TOP_WITHIN`` of it (fewer than ``ALONE_BELOW_NODES`` nodes in
+#: all): a few hundredths of a second, and each part's search is handed those routes to do no
+#: worse (60-visit days without breaks at 2 s: the whole day's plan at 0.05 s, not 0.4 s,
+#: where the parts searched one after another each had too little time to race).
 FIRST_PLAN_FROM_S = 5.0
 #: The longest share of the budget for those quick routes run in this process: a longer one
 #: runs in a process of its own while this one waits. pyvroom holds the interpreter for its

@@ -21,7 +21,8 @@ joined, they spare a listener timing the whole day again (0.4 s at 800 visits, w
 waited for when it was the first draft). Parts side by side report through a queue to a thread
 of this process.
 Parts one after another may first be routed quickly, all of them (``first``): then the whole
-day has a plan early, and a part not yet searched stands in the reports with those routes.
+day has a plan early, a part stands in the reports with those routes until its search finds
+cheaper ones (a report costing more is not told), and its solve is handed them to do no worse.
 """
 
 from __future__ import annotations
@@ -64,7 +65,11 @@ MIN_PART_NODES = 1
 #: less on rural days (``benchmarks/RESULTS.md``, 2026-12-02 05:44).
 MIN_PART_S = 0.2
 
-Solver = Callable[[Instance, SolveParams, Callable[[Progress], None] | None], Solution]
+#: Solves one part: ``(part, params, on_progress, known)``, where ``known`` is routes already
+#: found for the part (its quick routes, ``first``) that the answer must be no worse than.
+Solver = Callable[
+    [Instance, SolveParams, Callable[[Progress], None] | None, Routes | None], Solution
+]
 #: Quick routes of every part (one ``Routes`` per part), or ``None`` when it has none.
 FirstRoutes = Callable[[Sequence[Instance]], Sequence[Routes] | None]
 
@@ -144,7 +149,8 @@ def solve_in_parts(
     process when they run side by side. When parts run one after another and someone
     listens, ``first`` (if given) routes every part quickly before any is searched; those
     routes are reported as the whole's first plan (with its routes when ``snapshots``) and
-    stand for each part in the reports until the part's own search reports.
+    stand for each part in the reports until the part's own search finds better; each part's
+    solve is handed its quick routes (``known``), so that its answer is no worse.
     """
     found = [part for part in parts(instance) if part.nodes]
     if len(found) < 2:
@@ -161,7 +167,8 @@ def solve_in_parts(
         lost = [k for k, answer in enumerate(done) if answer is None]
         for turn, k in enumerate(lost):  # its worker died (killed, out of memory): searched here
             heard = None if whole is None else partial(whole.hear, k)
-            done[k] = solve_one(pieces[k], _share(params, started, found, k, lost[turn:]), heard)
+            budget = _share(params, started, found, k, lost[turn:])
+            done[k] = solve_one(pieces[k], budget, heard, None)
         answered = {k: answer for k, answer in enumerate(done) if answer is not None}
     else:
         quick = None if whole is None or first is None else first(pieces)
@@ -173,7 +180,7 @@ def solve_in_parts(
         for turn, k in enumerate(turns):
             heard = None if whole is None else partial(whole.hear, k)
             budget = _share(params, started, found, k, turns[turn:])
-            answered[k] = solve_one(pieces[k], budget, heard)
+            answered[k] = solve_one(pieces[k], budget, heard, None if quick is None else quick[k])
             if whole is not None:
                 whole.done(k, answered[k])
     return _join(instance, found, answered, clock.monotonic() - started)
@@ -207,6 +214,8 @@ class _Whole:
         self._routes: dict[int, tuple[tuple[int, ...], ...]] = {}
         #: Each part's routes timed by its search, or ``None`` when they are not (yet).
         self._timed: dict[int, Solution | None] = {}
+        #: The cost of each part's quick routes while they stand for it.
+        self._standing: dict[int, int] = {}
 
     def start(self, pieces: Sequence[Instance], routes: Sequence[Routes], snapshots: bool) -> None:
         """Every part's first routes (``pieces[k]``'s numbering), told as the whole's plan."""
@@ -215,6 +224,7 @@ class _Whole:
             self._placed[k] = sum(map(len, part_routes))
             self._routes[k] = tuple(tuple(route) for route in part_routes)
             self._timed[k] = None
+        self._standing = dict(self._costs)
         self._on_progress(
             Progress(
                 clock.monotonic() - self._started,
@@ -226,7 +236,14 @@ class _Whole:
         )
 
     def hear(self, k: int, progress: Progress) -> None:
-        """Part ``k``'s report, told as the whole's."""
+        """Part ``k``'s report, told as the whole's; not when it costs more than what stands
+        for the part (its quick routes, while its search has not yet found better)."""
+        standing = self._standing.get(k)
+        if standing is not None:
+            if progress.best_cost > standing:
+                return
+            if progress.routes is not None:
+                del self._standing[k]
         self._costs[k] = progress.best_cost
         if progress.placed is not None:
             self._placed[k] = progress.placed
@@ -247,6 +264,7 @@ class _Whole:
 
     def done(self, k: int, answer: Solution) -> None:
         """Part ``k``'s answer: what it counts for in the reports of the parts after it."""
+        self._standing.pop(k, None)
         self._costs[k] = answer.objective
         self._placed[k] = sum(len(route.nodes) for route in answer.routes)
         self._routes[k] = tuple(route.nodes for route in answer.routes)
@@ -341,8 +359,8 @@ def _solve_told(solve_one: Solver, k: int, piece: Instance, params: SolveParams)
     """``solve_one`` of part ``k`` in a pool worker, its reports told to the listening queue."""
     told = _told
     if told is None:
-        return solve_one(piece, params, None)
-    return solve_one(piece, params, lambda progress: told.put((k, progress)))
+        return solve_one(piece, params, None, None)
+    return solve_one(piece, params, lambda progress: told.put((k, progress)), None)
 
 
 def _join(

@@ -98,6 +98,7 @@ def solve(
     initial_routes: Sequence[Sequence[int]] | None = None,
     on_progress: Callable[[Progress], None] | None = None,
     snapshots: bool = False,
+    known: Sequence[Sequence[int]] | None = None,
 ) -> Solution:
     """Solve ``instance`` and return its routes.
 
@@ -117,6 +118,11 @@ def solve(
         Whether some reports carry the best routes so far (``Progress.routes``): OR-Tools'
         search's (``solver.search.search``), the chosen seed's when the race ends, each part's
         joined with the parts before it (``solver.parts``). Default ``False``.
+    known
+        Routes already found for ``instance`` (one node list per vehicle: a part's quick
+        routes, ``solver.parts``) that the answer is to be no worse than: OR-Tools' search
+        starts from them where no seeding search runs (too little time) or where the race's
+        cheapest seed costs more. Default ``None``.
 
     Returns
     -------
@@ -150,11 +156,14 @@ def solve(
         raced = race(
             instance, params, started=started, on_progress=on_progress, snapshots=snapshots
         )
-        if raced is not None:
+        known_cost = None if known is None else route_cost(instance, known)
+        if raced is not None and (known_cost is None or min(raced.costs) <= known_cost):
             if raced.best.timed is not None:
                 # OR-Tools' own search ended the seeding search that won: its timed solution.
                 return replace(raced.best.timed, elapsed_s=clock.monotonic() - started)
             initial_routes = raced.best.routes
+        elif known is not None:
+            initial_routes = known
     return search(
         instance,
         params,
@@ -181,10 +190,11 @@ def _solve_part(
     instance: Instance,
     params: SolveParams,
     on_progress: Callable[[Progress], None] | None,
+    known: Routes | None = None,
     snapshots: bool = False,
 ) -> Solution:
     """``solve`` of one independent part (``solver.parts``); module-level, for a spawned pool."""
-    return solve(instance, params, on_progress=on_progress, snapshots=snapshots)
+    return solve(instance, params, on_progress=on_progress, snapshots=snapshots, known=known)
 
 
 @dataclass(frozen=True, slots=True)
@@ -591,14 +601,18 @@ def _vroom_top_is_quick(instance: Instance, params: SolveParams) -> bool:
     """Whether ``instance`` has fewer than ``ALONE_BELOW_NODES`` nodes and VROOM's most
     thorough level on it is expected to end within ``ALONE_WHEN_VROOM_TOP_WITHIN`` of the
     budget (never for a reproducible run, which counts work, not time)."""
-    if params.reproducible or instance.n_nodes >= ALONE_BELOW_NODES:
+    return _parts_top_is_quick([instance], params)
+
+
+def _parts_top_is_quick(pieces: Sequence[Instance], params: SolveParams) -> bool:
+    """``_vroom_top_is_quick`` of ``pieces`` together: fewer than ``ALONE_BELOW_NODES`` nodes
+    in all, and VROOM's most thorough level on all of them, one after another, expected to end
+    within ``ALONE_WHEN_VROOM_TOP_WITHIN`` of the budget."""
+    if params.reproducible or sum(piece.n_nodes for piece in pieces) >= ALONE_BELOW_NODES:
         return False
-    top_s = vroom_seconds(
-        len(VROOM_SECONDS_AT_250) - 1,
-        instance.n_nodes,
-        instance.n_vehicles,
-        min(ALONE_VROOM_THREADS, _cores()),
-    )
+    threads = min(ALONE_VROOM_THREADS, _cores())
+    top = len(VROOM_SECONDS_AT_250) - 1
+    top_s = sum(vroom_seconds(top, p.n_nodes, p.n_vehicles, threads) for p in pieces)
     return top_s <= ALONE_WHEN_VROOM_TOP_WITHIN * params.time_limit_s
 
 
@@ -608,12 +622,14 @@ def _first_routes(pieces: Sequence[Instance], params: SolveParams) -> list[Route
     own when that share is over ``FIRST_PLAN_HERE_UP_TO_S`` (this one waiting: a VROOM run
     holds the interpreter of its process, and this process's other threads must go on);
     ``None`` when they fail or come later than ``SEED_GRACE_S`` past the share, on a budget
-    below ``FIRST_PLAN_FROM_S``, when VROOM is not among ``params.seeders``, is not installed
-    or cannot express some part, and in a reproducible run (whose parts' searches count work,
-    not time)."""
+    below ``FIRST_PLAN_FROM_S`` (but on a small day whose VROOM's most thorough level on all
+    its parts is quick, ``_parts_top_is_quick``), when VROOM is not among ``params.seeders``,
+    is not installed or cannot express some part, and in a reproducible run (whose parts'
+    searches count work, not time)."""
+    short = params.time_limit_s < FIRST_PLAN_FROM_S
     if (
         params.reproducible
-        or params.time_limit_s < FIRST_PLAN_FROM_S
+        or (short and not _parts_top_is_quick(pieces, params))
         or "vroom" not in params.seeders
         or installed_seeders(("vroom",)) != ("vroom",)
     ):

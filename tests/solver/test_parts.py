@@ -16,6 +16,7 @@ from solver import Instance, SolveParams, Vehicle, solve
 from solver.cost import route_cost
 from solver.parts import Part, components, parts, solve_in_parts
 from solver.result import Progress, Solution
+from solver.seeders import Routes
 from tests.solver.instances import HOUR, assert_routes_fit, line_instance
 
 
@@ -71,7 +72,10 @@ def test_a_solve_in_parts_is_joined_into_the_whole_numbering() -> None:
     calls: list[int] = []
 
     def solve_one(
-        piece: Instance, params: SolveParams, on_progress: Callable[[Progress], None] | None
+        piece: Instance,
+        params: SolveParams,
+        on_progress: Callable[[Progress], None] | None,
+        known: Routes | None = None,
     ) -> Solution:
         calls.append(piece.n_nodes)
         return solve(piece, params, on_progress=on_progress)
@@ -96,7 +100,10 @@ def test_parts_in_turn_go_smallest_first_and_the_time_one_leaves_goes_to_the_nex
     budgets: list[tuple[int, float]] = []
 
     def answers_at_once(
-        piece: Instance, params: SolveParams, on_progress: Callable[[Progress], None] | None
+        piece: Instance,
+        params: SolveParams,
+        on_progress: Callable[[Progress], None] | None,
+        known: Routes | None = None,
     ) -> Solution:
         budgets.append((piece.n_nodes, params.time_limit_s))
         dropped = tuple(range(piece.n_nodes))
@@ -112,7 +119,10 @@ def test_parts_in_turn_go_smallest_first_and_the_time_one_leaves_goes_to_the_nex
 
 
 def _dies_in_a_worker_on_the_east(
-    piece: Instance, params: SolveParams, on_progress: Callable[[Progress], None] | None
+    piece: Instance,
+    params: SolveParams,
+    on_progress: Callable[[Progress], None] | None,
+    known: Routes | None = None,
 ) -> Solution:
     """``solve``, except that a pool worker given the east part (its one vehicle) is killed."""
     if piece.n_vehicles == 1 and multiprocessing.parent_process() is not None:

@@ -282,6 +282,38 @@ def test_given_routes_are_searched_on_from_without_seeding(
     assert solution.objective == 800 and solution.dropped == ()
 
 
+@pytest.mark.parametrize(
+    ("race_offset", "from_known"), [(None, True), (+1, True), (0, False), (-1, False)]
+)
+def test_known_routes_start_the_search_unless_the_race_found_as_cheap(
+    race_offset: int | None, from_known: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A part's quick routes (``solver.parts``): its answer is to be no worse than them, also
+    # where no seeding search runs (``race_offset`` None: too little time) or where the
+    # race's cheapest seed costs more.
+    instance = line_instance([100, 200, 300, 400])
+    known = [[0, 1, 2, 3]]
+    raced = [[3, 2, 1, 0]]
+    known_cost = route_cost(instance, known)
+
+    def fake_race(*args: Any, **kwargs: Any) -> portfolio.Race | None:
+        if race_offset is None:
+            return None
+        seed = strategies.Seed(Strategy.PYVRP_ALONE, raced)
+        return portfolio.Race((seed,), (known_cost + race_offset,))
+
+    started_from: list[Any] = []
+
+    def fake_search(instance: Instance, params: SolveParams, **kwargs: Any) -> Any:
+        started_from.append(kwargs["initial_routes"])
+        return schedule(instance, kwargs["initial_routes"])
+
+    monkeypatch.setattr("solver.portfolio.race", fake_race)
+    monkeypatch.setattr("solver.portfolio.search", fake_search)
+    solve(instance, QUICK, known=known)
+    assert started_from == [known if from_known else raced]
+
+
 @needs_both
 def test_the_racing_searches_follow_what_the_seeders_can_express() -> None:
     plain, with_breaks = grid_instance(), grid_instance(breaks=True)

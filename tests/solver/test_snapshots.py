@@ -16,7 +16,7 @@ from solver.params import SNAPSHOT_INTERVAL_S
 from solver.parts import solve_in_parts
 from solver.portfolio import _first_routes, _solve_part, race
 from solver.search import search
-from solver.seeders import installed_seeders
+from solver.seeders import Routes, installed_seeders
 from tests.solver.instances import HOUR, assert_routes_fit, grid_instance, line_instance
 
 #: OR-Tools alone, guided local search to its time limit: it finds better routes over seconds.
@@ -141,7 +141,10 @@ def test_parts_timed_routes_are_joined_into_the_whole_s_timed_routes(
     quick = SolveParams(time_limit_s=1, metaheuristic="greedy_descent", seeders=())
 
     def solve_one(
-        piece: Instance, params: SolveParams, on_progress: Callable[[Progress], None] | None
+        piece: Instance,
+        params: SolveParams,
+        on_progress: Callable[[Progress], None] | None,
+        known: Routes | None = None,
     ) -> Solution:
         answer = solve(piece, quick)
         routes = tuple(route.nodes for route in answer.routes)
@@ -211,6 +214,45 @@ def test_parts_one_after_another_first_report_quick_routes_of_every_part(
     assert asked == [[4, 4]]
 
 
+def test_a_part_s_quick_routes_stand_until_its_search_finds_cheaper_and_its_solve_has_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("solver.parts.os.cpu_count", lambda: 1)  # one solve at a time
+    instance = _two_regions()
+    reports: list[Progress] = []
+    handed: list[Routes | None] = []
+    quick = {2: [[0, 1, 3], [2]], 1: [[0, 1, 2, 3]]}  # by the part's vehicles: west, east
+
+    def first(pieces: Sequence[Instance]) -> list[Routes]:
+        return [quick[piece.n_vehicles] for piece in pieces]
+
+    def solve_one(
+        piece: Instance,
+        params: SolveParams,
+        on_progress: Callable[[Progress], None] | None,
+        known: Routes | None = None,
+    ) -> Solution:
+        handed.append(known)
+        assert on_progress is not None
+        # First a plan worse than the quick routes (every visit left out), as a part's race
+        # may report its first seed: the whole's reports do not take it.
+        nothing = tuple(() for _ in range(piece.n_vehicles))
+        on_progress(Progress(0.1, int(piece.penalty.sum()), 0, piece.n_nodes, nothing))
+        return solve(piece, params, on_progress=on_progress, snapshots=True, known=known)
+
+    params = SolveParams(time_limit_s=2, metaheuristic="greedy_descent", seeders=())
+    joined = solve_in_parts(
+        instance, params, solve_one, reports.append, first=first, snapshots=True
+    )
+    assert joined is not None and handed == [quick[2], quick[1]]
+    snapshots = _snapshots(reports)
+    assert len(snapshots) > 1
+    assert all(snapshot.placed == 8 for snapshot in snapshots)
+    assert max(snapshot.best_cost for snapshot in snapshots) == snapshots[0].best_cost
+    nowhere = int(instance.penalty[8])  # in the answer, not in the parts' reports
+    assert joined.objective - nowhere <= snapshots[0].best_cost
+
+
 #: ``FIRST_PLAN_FROM_S`` as the first-plan test sets it: the rule it tests, on a shorter budget.
 QUICK_FIRST_PLAN_FROM_S = 2.0
 
@@ -234,13 +276,17 @@ def test_a_day_of_parts_has_vroom_s_routes_of_every_part_as_its_first_report(
     assert first.routes is not None and first.placed == 8
     _assert_in_whole_numbering(instance, first.routes)
     assert sum(len(route.nodes) for route in solution.routes) >= first.placed
-    # A reproducible run, whose parts count work, has none; nor has a shorter budget, whose
-    # whole plan comes soon: its first report is of the first part searched, the east (the
-    # third vehicle's) not yet heard.
-    for params in (
-        SolveParams(time_limit_s=QUICK_FIRST_PLAN_FROM_S, reproducible=True),
-        SolveParams(time_limit_s=QUICK_FIRST_PLAN_FROM_S - 1),
-    ):
+    # A shorter budget has them too on a day this small: VROOM's most thorough level on every
+    # part is over at once.
+    reports.clear()
+    shorter = SolveParams(time_limit_s=QUICK_FIRST_PLAN_FROM_S - 1)
+    solve(instance, shorter, on_progress=reports.append, snapshots=True)
+    assert reports[0].placed == 8
+    # A reproducible run, whose parts count work, has none; nor has a shorter budget on a day
+    # not small, whose whole plan comes soon anyway: its first report is of the first part
+    # searched, the east (the third vehicle's) not yet heard.
+    monkeypatch.setattr("solver.portfolio.ALONE_BELOW_NODES", 2)
+    for params in (SolveParams(time_limit_s=QUICK_FIRST_PLAN_FROM_S, reproducible=True), shorter):
         reports.clear()
         solve(instance, params, on_progress=reports.append, snapshots=True)
         assert reports[0].routes is None or reports[0].routes[2] == ()
