@@ -20,9 +20,10 @@ have empty routes), timed (``Progress.timed``) when each part's routes came time
 joined, they spare a listener timing the whole day again (0.4 s at 800 visits, which the search
 waited for when it was the first draft). Parts side by side report through a queue to a thread
 of this process.
-Parts one after another may first be routed quickly, all of them (``first``): then the whole
-day has a plan early, a part stands in the reports with those routes until its search finds
-cheaper ones (a report costing more is not told), and its solve is handed them to do no worse.
+Parts one after another may first be routed quickly, all of them (``first``): then each part's
+solve is handed its quick routes to do no worse, the whole day has a plan early, and a part
+stands in the reports with those routes until its search finds cheaper ones (a report costing
+more is not told).
 """
 
 from __future__ import annotations
@@ -146,11 +147,11 @@ def solve_in_parts(
 
     ``on_progress`` hears each part's reports as the whole's (see the module docstring), from
     the search thread when parts run one after another, from a listening thread of this
-    process when they run side by side. When parts run one after another and someone
-    listens, ``first`` (if given) routes every part quickly before any is searched; those
-    routes are reported as the whole's first plan (with its routes when ``snapshots``) and
-    stand for each part in the reports until the part's own search finds better; each part's
-    solve is handed its quick routes (``known``), so that its answer is no worse.
+    process when they run side by side. When parts run one after another, ``first`` (if
+    given) routes every part quickly before any is searched, or declines (``None``); each
+    part's solve is handed its quick routes (``known``), so that its answer is no worse, and,
+    when someone listens, they are reported as the whole's first plan (with its routes when
+    ``snapshots``) and stand for each part in the reports until its own search finds better.
     """
     found = [part for part in parts(instance) if part.nodes]
     if len(found) < 2:
@@ -171,7 +172,7 @@ def solve_in_parts(
             done[k] = solve_one(pieces[k], budget, heard, None)
         answered = {k: answer for k, answer in enumerate(done) if answer is not None}
     else:
-        quick = None if whole is None or first is None else first(pieces)
+        quick = None if first is None else first(pieces)
         if whole is not None and quick is not None:
             whole.start(pieces, quick, snapshots)
         # Smallest first: the time a part does not use goes to the parts after it, and a

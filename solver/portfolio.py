@@ -147,7 +147,7 @@ def solve(
     # Alternatives (spare parts) tie nodes of one group across parts: solved whole.
     if initial_routes is None and not params.solution_limit and not instance.has_alternatives:
         solve_one = partial(_solve_part, snapshots=snapshots)
-        first = partial(_first_routes, params=params)
+        first = partial(_first_routes, params=params, listening=on_progress is not None)
         joined = solve_in_parts(
             instance, params, solve_one, on_progress, first=first, snapshots=snapshots
         )
@@ -616,20 +616,24 @@ def _parts_top_is_quick(pieces: Sequence[Instance], params: SolveParams) -> bool
     return top_s <= ALONE_WHEN_VROOM_TOP_WITHIN * params.time_limit_s
 
 
-def _first_routes(pieces: Sequence[Instance], params: SolveParams) -> list[Routes] | None:
+def _first_routes(
+    pieces: Sequence[Instance], params: SolveParams, listening: bool = True
+) -> list[Routes] | None:
     """VROOM's quick routes of every part of a day (``solver.parts``) within
     ``FIRST_PLAN_SHARE`` of the budget, on the cores a search alone has, in a process of their
     own when that share is over ``FIRST_PLAN_HERE_UP_TO_S`` (this one waiting: a VROOM run
     holds the interpreter of its process, and this process's other threads must go on);
     ``None`` when they fail or come later than ``SEED_GRACE_S`` past the share, on a budget
-    below ``FIRST_PLAN_FROM_S`` (but on a small day whose VROOM's most thorough level on all
-    its parts is quick, ``_parts_top_is_quick``), when VROOM is not among ``params.seeders``,
-    is not installed or cannot express some part, and in a reproducible run (whose parts'
-    searches count work, not time)."""
-    short = params.time_limit_s < FIRST_PLAN_FROM_S
+    below ``FIRST_PLAN_FROM_S`` or when nobody is ``listening`` to the progress (but on a small
+    day whose VROOM's most thorough level on all its parts is quick, ``_parts_top_is_quick``:
+    there they cost a few hundredths of a second, and the answer does not depend on whether
+    someone listens), when VROOM is not among ``params.seeders``, is not installed or cannot
+    express some part, and in a reproducible run (whose parts' searches count work, not
+    time)."""
+    wanted = listening and params.time_limit_s >= FIRST_PLAN_FROM_S
     if (
         params.reproducible
-        or (short and not _parts_top_is_quick(pieces, params))
+        or not (wanted or _parts_top_is_quick(pieces, params))
         or "vroom" not in params.seeders
         or installed_seeders(("vroom",)) != ("vroom",)
     ):

@@ -3,7 +3,8 @@ their own signed link (``?token=`` or ``Authorization: Bearer``) or a dispatcher
 their own route only, re-planned as the desk's events are, answered with their route in the
 new version.
 
-The day: T1 serves V1 and V2 (sites 1, 2), T2 serves V3 (site 3), every visit pinned."""
+The day: T1 serves V1 then V2 (sites 1, 2; V1 must start by 08:30), T2 serves V3 (site 3),
+every visit pinned."""
 
 from __future__ import annotations
 
@@ -26,6 +27,8 @@ def two_routes() -> dict[str, Any]:
     )  # fmt: skip
     for visit, tech in zip(day["visits"], ("T1", "T1", "T2"), strict=True):
         visit["technician"] = tech
+    # V1 first: either order drives as far, and the tests follow the route in this one.
+    day["visits"][0]["window"] = {"start": "08:00", "end": "08:30"}
     return day
 
 

@@ -209,9 +209,10 @@ def test_parts_one_after_another_first_report_quick_routes_of_every_part(
         assert snapshot.routes is not None
         _assert_in_whole_numbering(instance, snapshot.routes)
         assert snapshot.routes[2] != ()
-    # Nobody listening: no quick routes are asked for.
+    # Nobody listening: the quick routes are asked for all the same (``first`` may decline):
+    # each part's solve is handed them.
     solve_in_parts(instance, params, solve_one, first=first, snapshots=True)
-    assert asked == [[4, 4]]
+    assert asked == [[4, 4], [4, 4]]
 
 
 def test_a_part_s_quick_routes_stand_until_its_search_finds_cheaper_and_its_solve_has_them(
@@ -290,6 +291,23 @@ def test_a_day_of_parts_has_vroom_s_routes_of_every_part_as_its_first_report(
         reports.clear()
         solve(instance, params, on_progress=reports.append, snapshots=True)
         assert reports[0].routes is None or reports[0].routes[2] == ()
+
+
+@needs_vroom
+def test_a_small_day_has_quick_routes_whether_or_not_someone_listens(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    instance = _two_regions()
+    pieces = [
+        instance.restricted((0, 1, 2, 3), (0, 1)),
+        instance.restricted((4, 5, 6, 7), (2,)),
+    ]
+    long = SolveParams(time_limit_s=20)
+    assert _first_routes(pieces, long, listening=False) is not None
+    # A day not small: its quick routes (a tenth of the budget) only for someone listening.
+    monkeypatch.setattr("solver.portfolio.ALONE_BELOW_NODES", 2)
+    assert _first_routes(pieces, long, listening=False) is None
+    assert _first_routes(pieces, long) is not None
 
 
 #: The pieces ``first_routes_heard`` was asked to route in this process, one item a call.
