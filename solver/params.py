@@ -111,7 +111,11 @@ MIN_SEEDING_ALONE_S = 0.1
 #: VROOM's full search, then OR-Tools, no side process. Starting a second process and
 #: sharing two cores costs more than the race gains on so short a budget: at 2 s, over three
 #: makers of day at 250 and 800 visits, the search alone served 0.6 % more priority-weighted
-#: visits on average (10 days of 12); at 5 s 0.2 % more; at 10 s the two were level.
+#: visits on average (10 days of 12); at 5 s 0.2 % more; at 10 s the two were level. So is a
+#: day PyVRP can seed too (no breaks) but a small one (``ALONE_WHEN_VROOM_TOP_WITHIN``): PyVRP,
+#: here, is well behind VROOM on days of hundreds of visits, and VROOM aside started late; at
+#: 2 s the search alone served +6/+10/+30 and +3/-4/0 priority-weighted visits on 250-visit
+#: days (service centre/city/rural, seeds 1 and 2), +60/+83/-16 and +50/+70/0 at 800.
 ALONE_BELOW_S = 5.0
 #: A day only VROOM can seed is also searched alone when VROOM's most thorough level, on
 #: ``ALONE_VROOM_THREADS`` threads, is expected to end within this share of the budget (small

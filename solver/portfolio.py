@@ -10,17 +10,18 @@ OR-Tools then searches on from it (``solver.search``) for the rest of the budget
 seed's search already ended in OR-Tools, its timed solution is the answer as it is. So the
 answer is never worse than the cheaper seed. A seeding search that fails or runs past its grace
 only loses its seed; where no second process may be started (a daemonic process), the two take
-turns, each with half the time. On a short budget (``ALONE_BELOW_S``) a day only VROOM can seed
-is searched by this process alone, VROOM on both cores: there a second process costs more than
-it gains; so is a small day (under ``ALONE_BELOW_NODES`` nodes) whose VROOM's most thorough
+turns, each with half the time. On a short budget (``ALONE_BELOW_S``) a day VROOM can seed is
+searched by this process alone, VROOM on both cores: there a second process costs more than
+it gains (a small day PyVRP can seed too still races: PyVRP is at its best there); so is a
+small day only VROOM can seed (under ``ALONE_BELOW_NODES`` nodes) whose VROOM's most thorough
 level ends within a tenth of the budget (``ALONE_WHEN_VROOM_TOP_WITHIN``). On a longer budget
-such a day does not race two VROOM-led searches but shares one (``vroom-once-then-lns``): VROOM
-runs once on both cores, in the side process while this one waits (VROOM holds the interpreter
-of its process while it runs, and this process's threads must go on: a job's heartbeat, its
-drafts), then again on close routes (``solver.lns``) in both processes, each on the whole day
-from its own seed (the cheaper routes kept) or, on a big day or with little time a node, each
-on half the routes (the halves joined), and OR-Tools searches on from those routes. Nothing
-here builds a model or searches itself.
+a day only VROOM can seed does not race two VROOM-led searches but shares one
+(``vroom-once-then-lns``): VROOM runs once on both cores, in the side process while this one
+waits (VROOM holds the interpreter of its process while it runs, and this process's threads
+must go on: a job's heartbeat, its drafts), then again on close routes (``solver.lns``) in both
+processes, each on the whole day from its own seed (the cheaper routes kept) or, on a big day
+or with little time a node, each on half the routes (the halves joined), and OR-Tools searches
+on from those routes. Nothing here builds a model or searches itself.
 
 Each race is logged at INFO on this module's logger (``solver.portfolio``) as it ends, with
 ``extra`` fields ``seed_costs`` (a list of ``(strategy, cost)``, one per seed produced) and
@@ -286,13 +287,14 @@ def race(
     (``vroom-short-then-ortools`` here) leave only ``MIN_POLISH_S``. The side process's seed is
     waited for until ``SEED_GRACE_S`` past the seeding deadline. Where no second process may be
     started, the side's search runs first, then this process's, each with half the time (or,
-    reproducible, half the work). A day only VROOM can seed, on a budget below
-    ``ALONE_BELOW_S`` or small with VROOM's most thorough level quick (``_searches_alone``),
-    has one search only, here: VROOM's full search then OR-Tools, for the whole budget;
-    otherwise VROOM runs once on both cores (in the side process, this one waiting), then
-    again on close routes in both processes (the whole day in each, or half the routes in each
-    on a big day or when a node has little time), and OR-Tools searches on from the result
-    (one seed, ``vroom-once-then-lns``). With ``params.reproducible`` the two racers run, and
+    reproducible, half the work). A day VROOM can seed, on a budget below ``ALONE_BELOW_S``
+    (but a small day PyVRP can seed too), or one only VROOM can seed, small with VROOM's most
+    thorough level quick (``_searches_alone``), has one search only, here: VROOM's full search
+    then OR-Tools, for the whole budget; otherwise a day only VROOM can seed has VROOM run
+    once on both cores (in the side process, this one waiting), then again on close routes in
+    both processes (the whole day in each, or half the routes in each on a big day or when a
+    node has little time), and OR-Tools searches on from the result (one seed,
+    ``vroom-once-then-lns``). With ``params.reproducible`` the two racers run, and
     the searches count work worth the seeding time, the deadline only capping them.
 
     Parameters
@@ -321,7 +323,7 @@ def race(
     started = clock.monotonic() if started is None else started
     pair = strategies_for(instance, params)
     here = None if pair is None else pair[0]
-    alone = _searches_alone(here, instance, params)
+    alone = _searches_alone(pair, instance, params)
     if alone:  # VROOM's full search ends in OR-Tools' own: the whole budget is its
         polish_s = 0.0
     elif here is not None and here.ends_in_ortools:
@@ -586,15 +588,25 @@ def _guarded(
         return []
 
 
-def _searches_alone(here: Strategy | None, instance: Instance, params: SolveParams) -> bool:
-    """Whether a day only VROOM can seed is searched by this process alone, VROOM's full
-    search then OR-Tools: on a budget below ``ALONE_BELOW_S``, or, on a day of fewer than
+def _searches_alone(
+    pair: tuple[Strategy, Strategy] | None, instance: Instance, params: SolveParams
+) -> bool:
+    """Whether the day that would race ``pair`` (``strategies_for``) is searched by this
+    process alone, VROOM's full search then OR-Tools.
+
+    A day only VROOM can seed: on a budget below ``ALONE_BELOW_S``, or, on a day of fewer than
     ``ALONE_BELOW_NODES`` nodes, when VROOM's most thorough level ends within
-    ``ALONE_WHEN_VROOM_TOP_WITHIN`` of the budget (a reproducible run keeps its two searches,
-    which count work, not time)."""
-    if here is None or not here.ends_in_ortools or params.reproducible:
+    ``ALONE_WHEN_VROOM_TOP_WITHIN`` of the budget. A day PyVRP can seed too, with VROOM aside
+    (``pyvrp-alone`` here): on a budget below ``ALONE_BELOW_S`` as well; a small day with
+    VROOM's top level quick still races (PyVRP here after VROOM: at its best on small days).
+    A reproducible run keeps its two searches, which count work, not time."""
+    if pair is None or params.reproducible:
         return False
-    return params.time_limit_s < ALONE_BELOW_S or _vroom_top_is_quick(instance, params)
+    here, side = pair
+    if here.ends_in_ortools:
+        return params.time_limit_s < ALONE_BELOW_S or _vroom_top_is_quick(instance, params)
+    vroom_aside = (here, side) == (Strategy.PYVRP_ALONE, Strategy.VROOM_THEN_PYVRP)
+    return vroom_aside and params.time_limit_s < ALONE_BELOW_S
 
 
 def _vroom_top_is_quick(instance: Instance, params: SolveParams) -> bool:

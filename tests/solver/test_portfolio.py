@@ -393,8 +393,10 @@ def test_without_a_second_process_the_searches_take_turns(
 
 def pyvrp_here(monkeypatch: pytest.MonkeyPatch) -> None:
     """PyVRP alone in this process and VROOM then PyVRP in the side process, as on a day
-    bigger than these: on a small one VROOM's quick run goes here instead."""
+    bigger than these (on a small one VROOM's quick run goes here instead), on a budget from
+    ``RACE_FROM_S`` long enough to race (a shorter one has VROOM's search alone)."""
     monkeypatch.setattr("solver.portfolio.ALONE_WHEN_VROOM_TOP_WITHIN", 0.0)
+    monkeypatch.setattr("solver.portfolio.ALONE_BELOW_S", RACE_FROM_S)
 
 
 def vroom_threads_on_eight_cores(monkeypatch: pytest.MonkeyPatch) -> list[int]:
@@ -716,6 +718,35 @@ def test_with_breaks_on_a_short_budget_one_search_runs_here_for_the_whole_budget
     assert race(instance, dataclasses.replace(params, reproducible=True)) is not None
     assert len(races(race_log)[-1][0]) == 2
     assert_routes_fit(instance, [list(route.nodes) for route in solution.routes])
+
+
+@needs_both
+def test_without_breaks_on_a_short_budget_a_day_not_small_has_vroom_s_search_alone(
+    race_log: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # PyVRP here is well behind VROOM on days of hundreds of visits, and VROOM aside would
+    # start late: on a short budget VROOM's full search alone, as on a day with breaks.
+    started = no_side_process(monkeypatch)
+    monkeypatch.setattr("solver.portfolio.ALONE_WHEN_VROOM_TOP_WITHIN", 0.0)  # not small
+    instance = grid_instance(25, 4)
+    params = SolveParams(time_limit_s=ALONE_BELOW_S / 2)
+    assert strategies_for(instance, params) == (Strategy.PYVRP_ALONE, Strategy.VROOM_THEN_PYVRP)
+    solution = solve(instance, params)
+    ((seed_costs, chosen),) = races(race_log)
+    assert [strategy for strategy, _ in seed_costs] == ["vroom-full-then-ortools"] == [chosen]
+    assert started == []
+    assert solution.objective == seed_costs[0][1] and solution.dropped == ()
+    # A small day (VROOM's top level quick) still races, PyVRP after VROOM here; so does a
+    # day PyVRP alone may seed.
+    monkeypatch.undo()
+    race_log.clear()
+    solve(instance, params)
+    ((seed_costs, _),) = races(race_log)
+    assert sorted(strategy for strategy, _ in seed_costs) == ["pyvrp-alone", "vroom-then-pyvrp"]
+    race_log.clear()
+    solve(instance, dataclasses.replace(params, seeders=("pyvrp",)))
+    ((seed_costs, _),) = races(race_log)
+    assert [strategy for strategy, _ in seed_costs] == ["pyvrp-alone", "pyvrp-alone"]
 
 
 @needs_both
