@@ -205,8 +205,10 @@ def _vroom_then_pyvrp(
     stall_s: float | None = None,
 ) -> Routes:
     """VROOM's routes, improved by PyVRP from them for what is left until ``deadline`` (or
-    until PyVRP stalls for ``stall_s``). ``report`` hears VROOM's routes as soon as they are
-    found (a plan while PyVRP searches on), then PyVRP's better costs.
+    until PyVRP stalls for ``stall_s``): PyVRP's routes, or VROOM's where they cost less by
+    the OR-Tools objective (PyVRP weighs the day its own way) or PyVRP's break a rule.
+    ``report`` hears VROOM's routes as soon as they are found (a plan while PyVRP searches
+    on), then PyVRP's better costs.
 
     With ``work_s`` (reproducible), VROOM runs to its own end (the deadline its cap) at the
     level that fits ``VROOM_SHARE_BEFORE_PYVRP`` of the work, and PyVRP for the work of the
@@ -221,11 +223,20 @@ def _vroom_then_pyvrp(
     if report is not None:  # a plan while PyVRP searches on from it
         report(route_cost(instance, routes), sum(map(len, routes)), tuple(map(tuple, routes)))
     left = time_limit_s - (clock.time() - started)
-    if work_s is not None:
-        return pyvrp_routes(instance, left, seed, routes, work_s * (1 - share), on_best)
-    if left > MIN_PYVRP_AFTER_VROOM_S:
-        return pyvrp_routes(instance, left, seed, start=routes, on_best=on_best, stall_s=stall_s)
-    return routes
+    if work_s is None and left <= MIN_PYVRP_AFTER_VROOM_S:
+        return routes
+    try:
+        if work_s is not None:
+            found = pyvrp_routes(instance, left, seed, routes, work_s * (1 - share), on_best)
+        else:
+            found = pyvrp_routes(
+                instance, left, seed, start=routes, on_best=on_best, stall_s=stall_s
+            )
+    except SolverError as error:  # PyVRP's best breaks a rule: VROOM's routes stand
+        logger.info("PyVRP after VROOM gave no routes: %s", error)
+        return routes
+    # PyVRP weighs the day its own way: what it found best may cost more in ours.
+    return min(routes, found, key=lambda candidate: route_cost(instance, candidate))
 
 
 def _vroom_then_ortools(

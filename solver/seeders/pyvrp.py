@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from solver.cost import arc_costs
+from solver.errors import SolverError
 from solver.instance import Instance
 from solver.seeders.base import Routes, seeding_applies
 
@@ -109,6 +110,12 @@ def pyvrp_routes(
     -------
     Routes
         One node list per vehicle.
+
+    Raises
+    ------
+    SolverError
+        If PyVRP's best solution breaks its rules (none within them was found in time) or
+        gives a vehicle a node it may not serve (to PyVRP only a dear arc).
     """
     import pyvrp
     from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria, StoppingCriterion
@@ -214,6 +221,8 @@ def pyvrp_routes(
         display=False,
         initial_solution=initial,
     )
+    if not result.best.is_feasible():
+        raise SolverError("PyVRP found no routes within the rules in its time")
     routes: Routes = [[] for _ in instance.vehicles]
     unused = [list(members) for members in members_of_type]
     for route in result.best.routes():
@@ -221,6 +230,10 @@ def pyvrp_routes(
         routes[v] = [
             int(activity.idx) for activity in route if activity.type == pyvrp.ActivityType.CLIENT
         ]
+    for v, nodes in enumerate(routes):
+        wrong = [node for node in nodes if v not in instance.allowed_vehicles(node)]
+        if wrong:  # a forbidden arc is only dear to PyVRP: its search had not left it yet
+            raise SolverError(f"PyVRP's routes give vehicle {v} nodes it may not serve: {wrong}")
     return routes
 
 

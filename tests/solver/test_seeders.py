@@ -7,12 +7,14 @@ import dataclasses
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from datetime import timedelta
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
-from solver import schedule
+from solver import SolverError, Vehicle, schedule
 from solver.cost import route_cost
 from solver.seeders import (
     MAX_PROFILES,
@@ -41,7 +43,7 @@ from solver.seeders.vroom import (
     one_search_a_thread,
     vroom_priorities,
 )
-from tests.solver.instances import HOUR, assert_routes_fit, grid_instance
+from tests.solver.instances import HOUR, assert_routes_fit, grid_instance, line_instance
 
 needs_both = pytest.mark.skipif(
     installed_seeders() != ("pyvrp", "vroom"), reason="PyVRP and VROOM are engine dependencies"
@@ -120,6 +122,62 @@ def test_pyvrp_routes_keep_eligibility_and_every_rule() -> None:
     routes = pyvrp_routes(instance, 1.0, seed=1)
     assert_routes_fit(instance, routes)
     assert sum(map(len, routes)) == instance.n_nodes
+
+
+class _PyVRPAnswer:
+    """What ``pyvrp.solve`` answers, as far as ``pyvrp_routes`` reads it: a best solution,
+    feasible or not, of routes ``(vehicle type, client indexes)``."""
+
+    def __init__(self, feasible: bool, routes: list[tuple[int, list[int]]]) -> None:
+        import pyvrp
+
+        self.best = SimpleNamespace(
+            is_feasible=lambda: feasible,
+            routes=lambda: [
+                _PyVRPRoute(kind, nodes, pyvrp.ActivityType.CLIENT) for kind, nodes in routes
+            ],
+        )
+
+
+class _PyVRPRoute:
+    def __init__(self, kind: int, nodes: list[int], client: object) -> None:
+        self._kind = kind
+        self._activities = [SimpleNamespace(type=client, idx=node) for node in nodes]
+
+    def vehicle_type(self) -> int:
+        return self._kind
+
+    def __iter__(self) -> Iterator[SimpleNamespace]:
+        return iter(self._activities)
+
+
+@needs_both
+@pytest.mark.parametrize(
+    ("feasible", "routes", "message"),
+    [
+        (False, [(0, [0, 1])], "no routes within the rules"),
+        # Node 0 is vehicle 0's only (type 0); vehicle 1 is type 1.
+        (True, [(0, [1]), (1, [0])], r"vehicle 1 nodes it may not serve: \[0\]"),
+    ],
+)
+def test_pyvrp_routes_that_break_a_rule_are_no_routes(
+    feasible: bool,
+    routes: list[tuple[int, list[int]]],
+    message: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # PyVRP answers its best even when it breaks a time window (none within them found in
+    # time), and a forbidden arc is only dear to it: neither may seed a search as routes.
+    import pyvrp
+
+    vehicles = (Vehicle(0, 0, 0, 24 * HOUR), Vehicle(0, 0, 0, 24 * HOUR))
+    instance = line_instance([100, 200], vehicles=vehicles, allowed=((0,), None))
+    answer = _PyVRPAnswer(feasible, routes)
+    monkeypatch.setattr(pyvrp, "solve", lambda *args, **kwargs: answer)
+    with pytest.raises(SolverError, match=message):
+        pyvrp_routes(instance, 0.2, seed=1)
+    monkeypatch.undo()
+    assert_routes_fit(instance, pyvrp_routes(instance, 0.2, seed=1))
 
 
 @needs_both

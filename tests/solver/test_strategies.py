@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from solver import Instance
+from solver import Instance, SolverError
 from solver.cost import route_cost
 from solver.lns import improve_close_routes
 from solver.params import MIN_POLISH_S, MIN_TIMING_S, RESTARTS_UNTIL_STALLED
@@ -68,6 +68,26 @@ def test_a_search_ending_in_a_seeder_gives_routes_for_or_tools_to_time(
     if strategy is Strategy.VROOM_THEN_PYVRP:
         assert heard[0] == (instance.n_nodes, True)
     assert all(not with_routes for _, with_routes in heard[strategy is Strategy.VROOM_THEN_PYVRP :])
+
+
+@needs_both
+@pytest.mark.parametrize("pyvrp_gives", ["dearer routes", "routes breaking a rule"])
+def test_vroom_then_pyvrp_keeps_vroom_s_routes_where_pyvrp_s_are_dearer_or_break_a_rule(
+    pyvrp_gives: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # PyVRP weighs the day its own way, and may answer a best that breaks a rule.
+    instance = grid_instance(20, 3)
+
+    def pyvrp_routes(piece: Instance, *args: Any, **kwargs: Any) -> Routes:
+        if pyvrp_gives == "routes breaking a rule":
+            raise SolverError("PyVRP found no routes within the rules in its time")
+        return [[] for _ in piece.vehicles]  # every visit left out
+
+    monkeypatch.setattr("solver.strategies.pyvrp_routes", pyvrp_routes)
+    seed = run_strategy(Strategy.VROOM_THEN_PYVRP, instance, time.time() + 1.5, seed=1)
+    assert sum(map(len, seed.routes)) == instance.n_nodes  # VROOM's
+    assert route_cost(instance, seed.routes) < int(instance.penalty.sum())
+    assert_routes_fit(instance, seed.routes)
 
 
 @needs_both
