@@ -123,7 +123,8 @@ def solve(
         Routes already found for ``instance`` (one node list per vehicle: a part's quick
         routes, ``solver.parts``) that the answer is to be no worse than: OR-Tools' search
         starts from them where no seeding search runs (too little time) or where the race's
-        cheapest seed costs more. Default ``None``.
+        cheapest seed costs more. Not read with ``initial_routes`` (the search starts from
+        those). Default ``None``.
 
     Returns
     -------
