@@ -101,6 +101,9 @@ def _two_regions() -> Instance:
 
 
 WEST, EAST = set(range(4)), set(range(4, 8))
+#: Quick routes of ``_two_regions``' parts, by the part's vehicles: the west (two vehicles;
+#: node 2 may go to vehicle 1 only), the east (all on its one vehicle).
+QUICK = {2: [[0, 1, 3], [2]], 1: [[0, 1, 2, 3]]}
 
 
 def _assert_in_whole_numbering(instance: Instance, routes: tuple[tuple[int, ...], ...]) -> None:
@@ -179,8 +182,7 @@ def test_parts_one_after_another_first_report_quick_routes_of_every_part(
 
     def first(pieces: Sequence[Instance]) -> list[list[list[int]]]:
         asked.append([piece.n_nodes for piece in pieces])
-        # West (two vehicles): node 2 may go to vehicle 1 only; east: all on its one vehicle.
-        return [[[0, 1, 3], [2]] if piece.n_vehicles == 2 else [[0, 1, 2, 3]] for piece in pieces]
+        return [QUICK[piece.n_vehicles] for piece in pieces]
 
     solve_one = partial(_solve_part, snapshots=True)
 
@@ -222,10 +224,9 @@ def test_a_part_s_quick_routes_stand_until_its_search_finds_cheaper_and_its_solv
     instance = _two_regions()
     reports: list[Progress] = []
     handed: list[Routes | None] = []
-    quick = {2: [[0, 1, 3], [2]], 1: [[0, 1, 2, 3]]}  # by the part's vehicles: west, east
 
     def first(pieces: Sequence[Instance]) -> list[Routes]:
-        return [quick[piece.n_vehicles] for piece in pieces]
+        return [QUICK[piece.n_vehicles] for piece in pieces]
 
     def solve_one(
         piece: Instance,
@@ -245,7 +246,7 @@ def test_a_part_s_quick_routes_stand_until_its_search_finds_cheaper_and_its_solv
     joined = solve_in_parts(
         instance, params, solve_one, reports.append, first=first, snapshots=True
     )
-    assert joined is not None and handed == [quick[2], quick[1]]
+    assert joined is not None and handed == [QUICK[2], QUICK[1]]
     snapshots = _snapshots(reports)
     assert len(snapshots) > 1
     assert all(snapshot.placed == 8 for snapshot in snapshots)
