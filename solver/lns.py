@@ -20,6 +20,10 @@ cost less and still hold (``solver.insertion.route_holds``). Which kind a step i
 kind's recent wins a second (``LNS_SEGMENT_ODDS``): on crowded days of appointments stretches
 pay best, since a left-out visit at 14:00 can only go to a route that passes by then.
 
+A search of at least ``LNS_PACK_EVERY_S`` keeps every route a step's answer holds, kept or
+not, and packs them again every ``LNS_PACK_EVERY_S`` (when new ones came) and in its last
+``LNS_PACK_S``: the best plan that takes each vehicle's route from them (``solver.recombine``).
+
 VROOM explores a piece of a few routes far more thoroughly than a whole day of hundreds,
 where its search is cut by its timeout; OR-Tools' local search, guided or ruin and recreate,
 gained no visit from VROOM's routes of 800-visit days in 5 s where this search gained
@@ -41,11 +45,14 @@ from solver.params import (
     LNS_CLOSE_ROUTES,
     LNS_LEFT_OUT,
     LNS_ODDS_MEMORY,
+    LNS_PACK_EVERY_S,
+    LNS_PACK_S,
     LNS_ROUTES,
     LNS_SEGMENT_ODDS,
     LNS_STEP_S,
     LNS_VROOM_LEVEL,
 )
+from solver.recombine import RoutePool
 from solver.seeders import Routes, vroom_routes
 from solver.segments import earliest_starts, segment_piece
 
@@ -110,7 +117,26 @@ def improve_close_routes(
     round_of_steps = -(-instance.n_vehicles // LNS_ROUTES)
     idle_steps = 0
     odds = _Odds()
-    while time_for_a_step(deadline) and not (stop_when_stalled and idle_steps >= round_of_steps):
+    pool = RoutePool(instance)
+    searched = list(range(instance.n_vehicles)) if own is None else list(own)
+    for v in searched:
+        pool.add(v, current[v])
+    # A search long enough to pack the pool packs it every LNS_PACK_EVERY_S, and at its end
+    # in the last LNS_PACK_S, which its steps leave for it.
+    packs = deadline - clock.time() >= LNS_PACK_EVERY_S
+    steps_until = deadline - LNS_PACK_S if packs else deadline
+    packed_at = clock.time()
+    while True:
+        ending = not time_for_a_step(steps_until) or (
+            stop_when_stalled and idle_steps >= round_of_steps
+        )
+        if packs and (ending or clock.time() - packed_at >= LNS_PACK_EVERY_S):
+            for v in _packed(pool, current, searched, deadline):
+                middles[v] = _middle(instance, v, current[v])
+                starts[v] = earliest_starts(instance, v, current[v])
+            packed_at = clock.time()
+        if ending:
+            break
         served = np.zeros(instance.n_nodes, dtype=bool)
         for route in current:
             served[route] = True
@@ -119,19 +145,38 @@ def improve_close_routes(
         step_started = clock.time()
         changed = None
         if cut:  # None when no stretch can be cut (no route yet): whole routes then
-            changed = _segment_step(instance, current, starts, left_out, rng, own, deadline)
+            changed = _segment_step(
+                instance, current, starts, left_out, rng, own, steps_until, pool
+            )
         if changed is None:
             cut = False
             vehicles = _close_vehicles(instance, current, middles, left_out, rng, own)
             if not vehicles:
                 break
-            changed = _route_step(instance, current, vehicles, left_out, middles, deadline)
+            changed = _route_step(instance, current, vehicles, left_out, middles, steps_until, pool)
         odds.record(cut, bool(changed), clock.time() - step_started)
         idle_steps = 0 if changed else idle_steps + 1
         for v in changed:
             middles[v] = _middle(instance, v, current[v])
             starts[v] = earliest_starts(instance, v, current[v])
     return current
+
+
+def _packed(
+    pool: RoutePool, current: list[list[int]], vehicles: Sequence[int], deadline: float
+) -> list[int]:
+    """``current`` with ``vehicles``' routes packed again from ``pool`` when that is worth
+    more (``RoutePool.best_packing``, given at most ``LNS_PACK_S``); the vehicles changed."""
+    if not pool.added_since_packing:
+        return []
+    seconds = min(LNS_PACK_S, deadline - clock.time() - _MIN_STEP_S)
+    packed = pool.best_packing(current, vehicles, seconds) if seconds > 0 else None
+    if packed is None:
+        return []
+    changed = [v for v in vehicles if packed[v] != current[v]]
+    for v in changed:
+        current[v] = packed[v]
+    return changed
 
 
 def _allowed_somewhere(instance: Instance) -> np.ndarray:
@@ -171,15 +216,19 @@ def _route_step(
     left_out: np.ndarray,
     middles: Sequence[int],
     deadline: float,
+    pool: RoutePool,
 ) -> list[int]:
     """VROOM on the routes of ``vehicles`` and the left-out nodes nearest them; ``current``
-    takes its routes when they cost less. The vehicles changed (none, or all of them)."""
+    takes its routes when they cost less, ``pool`` keeps them either way. The vehicles
+    changed (none, or all of them)."""
     nodes = [node for v in vehicles for node in current[v]]
     nodes += _nearest_left_out(instance, left_out, middles, vehicles)
     piece = instance.restricted(nodes, vehicles).compacted()
     index = {node: k for k, node in enumerate(nodes)}
     before = [[index[node] for node in current[v]] for v in vehicles]
     after = vroom_routes(piece, min(deadline - clock.time(), LNS_STEP_S), level=LNS_VROOM_LEVEL)
+    for v, route in zip(vehicles, after, strict=True):
+        pool.add(v, [nodes[k] for k in route])
     if route_cost(piece, after) >= route_cost(piece, before):
         return []
     for v, route in zip(vehicles, after, strict=True):
@@ -195,10 +244,11 @@ def _segment_step(
     rng: random.Random,
     own: Sequence[int] | None,
     deadline: float,
+    pool: RoutePool,
 ) -> list[int] | None:
     """VROOM on a piece of stretches (``solver.segments``); ``current`` takes the spliced
-    routes when they cost less and each still holds. The vehicles changed, or ``None`` when
-    no piece could be cut."""
+    routes when they cost less and each still holds, ``pool`` keeps each that holds either
+    way. The vehicles changed, or ``None`` when no piece could be cut."""
     piece = segment_piece(instance, current, starts, left_out, rng, own)
     if piece is None:
         return None
@@ -206,6 +256,13 @@ def _segment_step(
         piece.instance, min(deadline - clock.time(), LNS_STEP_S), level=LNS_VROOM_LEVEL
     )
     spliced = piece.spliced(current, answer)
+    holds = [
+        route == current[v] or route_holds(instance, v, route)
+        for v, route in zip(piece.vehicles, spliced, strict=True)
+    ]
+    for v, route, held in zip(piece.vehicles, spliced, holds, strict=True):
+        if held:
+            pool.add(v, route)
     # Whole routes priced (the heads and tails are the same on both sides), on their own
     # locations: the whole day's cost matrices, built twice a step, took a fifth of its time.
     nodes = sorted({node for v in piece.vehicles for node in current[v]} | set(piece.offered))
@@ -215,7 +272,7 @@ def _segment_step(
     after = [[index[node] for node in route] for route in spliced]
     if route_cost(priced, after) >= route_cost(priced, before):
         return []
-    if not all(route_holds(instance, v, r) for v, r in zip(piece.vehicles, spliced, strict=True)):
+    if not all(holds):
         return []
     for v, route in zip(piece.vehicles, spliced, strict=True):
         current[v] = route

@@ -14,6 +14,7 @@ from solver.cost import route_cost
 from solver.insertion import within_reach
 from solver.lns import improve_close_routes, split_close_routes
 from solver.params import LNS_CLOSE_ROUTES, LNS_ROUTES
+from solver.recombine import RoutePool
 from solver.seeders import installed_seeders, vroom_routes
 from tests.solver.instances import HOUR, assert_routes_fit, grid_instance
 
@@ -55,6 +56,51 @@ def test_the_search_never_makes_routes_dearer() -> None:
     instance = replace(instance, penalty=np.where(np.arange(70) % 4 == 0, 10**7, 10**6))
     start = vroom_routes(instance, 0.2, level=0)
     routes = improve_close_routes(instance, start, time.time() + 1.0, seed=2)
+    assert_routes_fit(instance, routes)
+    assert route_cost(instance, routes) <= route_cost(instance, start)
+
+
+@needs_vroom
+def test_a_long_enough_search_packs_the_routes_its_steps_saw_and_once_at_its_end(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every ``LNS_PACK_EVERY_S`` when new routes came in, its own vehicles only, and once in
+    the last ``LNS_PACK_S``, which its steps leave for it; a search shorter than
+    ``LNS_PACK_EVERY_S`` never packs."""
+    instance = grid_instance(70, 4, seed=3, breaks=True, preferences=True)
+    instance = replace(instance, penalty=np.where(np.arange(70) % 4 == 0, 10**7, 10**6))
+    start = vroom_routes(instance, 0.2, level=0)
+    packings: list[tuple[float, int, list[int]]] = []
+    best_packing = RoutePool.best_packing
+
+    def heard(
+        pool: RoutePool, routes: list[list[int]], vehicles: list[int], seconds: float
+    ) -> list[list[int]] | None:
+        packings.append((time.time(), len(pool), list(vehicles)))
+        return best_packing(pool, routes, vehicles, seconds)
+
+    monkeypatch.setattr(RoutePool, "best_packing", heard)
+    improve_close_routes(instance, start, time.time() + 1.0, seed=2)
+    assert packings == []
+    monkeypatch.setattr("solver.lns.LNS_PACK_S", 0.1)
+    monkeypatch.setattr("solver.lns.LNS_PACK_EVERY_S", 0.3)
+    started = time.time()
+    routes = improve_close_routes(instance, start, started + 1.2, seed=2, own=[0, 2])
+    assert time.time() < started + 1.3
+    # On the way, each time new routes came in since the last packing.
+    assert packings and packings[0][0] >= started + 0.3
+    assert [size for _, size, _ in packings] == sorted({size for _, size, _ in packings})
+    assert all(vehicles == [0, 2] for _, _, vehicles in packings)
+    assert routes[1] == start[1] and routes[3] == start[3]
+    assert_routes_fit(instance, routes)
+    assert route_cost(instance, routes) <= route_cost(instance, start)
+    # At the end, in the time its steps left for it.
+    monkeypatch.setattr("solver.lns.LNS_PACK_EVERY_S", 1.0)
+    packings.clear()
+    deadline = time.time() + 1.05
+    routes = improve_close_routes(instance, start, deadline, seed=2)
+    assert len(packings) == 1 and deadline - 0.1 - 0.07 <= packings[0][0] < deadline
+    assert packings[0][2] == [0, 1, 2, 3]
     assert_routes_fit(instance, routes)
     assert route_cost(instance, routes) <= route_cost(instance, start)
 
