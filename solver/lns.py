@@ -22,7 +22,8 @@ pay best, since a left-out visit at 14:00 can only go to a route that passes by 
 
 A search of at least ``LNS_PACK_EVERY_S`` keeps every route a step's answer holds, kept or
 not, and packs them again every ``LNS_PACK_EVERY_S`` (when new ones came) and in its last
-``LNS_PACK_S``: the best plan that takes each vehicle's route from them (``solver.recombine``).
+``LNS_PACK_S`` (steps take what that packing leaves): the best plan that takes each vehicle's
+route from them (``solver.recombine``).
 
 VROOM explores a piece of a few routes far more thoroughly than a whole day of hundreds,
 where its search is cut by its timeout; OR-Tools' local search, guided or ruin and recreate,
@@ -122,20 +123,21 @@ def improve_close_routes(
     for v in searched:
         pool.add(v, current[v])
     # A search long enough to pack the pool packs it every LNS_PACK_EVERY_S, and at its end
-    # in the last LNS_PACK_S, which its steps leave for it.
+    # in the last LNS_PACK_S, which its steps leave for it; steps take what that leaves.
     packs = deadline - clock.time() >= LNS_PACK_EVERY_S
     steps_until = deadline - LNS_PACK_S if packs else deadline
     packed_at = clock.time()
     while True:
-        ending = not time_for_a_step(steps_until) or (
-            stop_when_stalled and idle_steps >= round_of_steps
-        )
+        stalled = stop_when_stalled and idle_steps >= round_of_steps
+        ending = stalled or not time_for_a_step(steps_until)
         if packs and (ending or clock.time() - packed_at >= LNS_PACK_EVERY_S):
             for v in _packed(pool, current, searched, deadline):
                 middles[v] = _middle(instance, v, current[v])
                 starts[v] = earliest_starts(instance, v, current[v])
             packed_at = clock.time()
-        if ending:
+        if ending and not stalled and packs and time_for_a_step(deadline):
+            packs, steps_until = False, deadline
+        elif ending:
             break
         served = np.zeros(instance.n_nodes, dtype=bool)
         for route in current:

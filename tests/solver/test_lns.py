@@ -65,8 +65,8 @@ def test_a_long_enough_search_packs_the_routes_its_steps_saw_and_once_at_its_end
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Every ``LNS_PACK_EVERY_S`` when new routes came in, its own vehicles only, and once in
-    the last ``LNS_PACK_S``, which its steps leave for it; a search shorter than
-    ``LNS_PACK_EVERY_S`` never packs."""
+    the last ``LNS_PACK_S``, which its steps leave for it and take back what it leaves; a
+    search shorter than ``LNS_PACK_EVERY_S`` never packs."""
     instance = grid_instance(70, 4, seed=3, breaks=True, preferences=True)
     instance = replace(instance, penalty=np.where(np.arange(70) % 4 == 0, 10**7, 10**6))
     start = vroom_routes(instance, 0.2, level=0)
@@ -94,13 +94,21 @@ def test_a_long_enough_search_packs_the_routes_its_steps_saw_and_once_at_its_end
     assert routes[1] == start[1] and routes[3] == start[3]
     assert_routes_fit(instance, routes)
     assert route_cost(instance, routes) <= route_cost(instance, start)
-    # At the end, in the time its steps left for it.
+    # At the end, in the time its steps left for it; steps take what the packing leaves.
     monkeypatch.setattr("solver.lns.LNS_PACK_EVERY_S", 1.0)
     packings.clear()
+    steps: list[float] = []
+
+    def heard_vroom_routes(*args: Any, **kwargs: Any) -> list[list[int]]:
+        steps.append(time.time())
+        return vroom_routes(*args, **kwargs)
+
+    monkeypatch.setattr("solver.lns.vroom_routes", heard_vroom_routes)
     deadline = time.time() + 1.05
     routes = improve_close_routes(instance, start, deadline, seed=2)
     assert len(packings) == 1 and deadline - 0.1 - 0.07 <= packings[0][0] < deadline
     assert packings[0][2] == [0, 1, 2, 3]
+    assert steps[-1] > packings[0][0]
     assert_routes_fit(instance, routes)
     assert route_cost(instance, routes) <= route_cost(instance, start)
 
