@@ -15,7 +15,7 @@ from numpy.typing import NDArray
 
 from solver.instance import Instance
 
-__all__ = ["arc_costs", "route_cost"]
+__all__ = ["arc_costs", "route_cost", "vehicle_route_cost"]
 
 
 def arc_costs(instance: Instance) -> NDArray[np.int64]:
@@ -29,30 +29,41 @@ def arc_costs(instance: Instance) -> NDArray[np.int64]:
 def route_cost(instance: Instance, routes: Sequence[Sequence[int]]) -> int:
     """The OR-Tools objective of ``routes`` (one per vehicle) on an instance without soft windows.
 
-    Arc costs from each vehicle's start through its nodes to its end, the fixed cost of every
-    used vehicle, the preference cost of every node served outside the vehicle group it prefers, and
-    the penalty of every node left out.
+    What each vehicle's route costs (``vehicle_route_cost``) and the penalty of every node
+    left out.
     """
-    cost = arc_costs(instance)
-    preferred = instance.preferred
-    miss_cost = np.broadcast_to(
-        np.asarray(instance.preference_cost, dtype=np.int64), (instance.n_nodes,)
-    )
-    groups = instance.groups
-    total = 0
+    if len(routes) != instance.n_vehicles:
+        raise ValueError(f"{len(routes)} routes for {instance.n_vehicles} vehicles")
     served = np.zeros(instance.n_nodes, dtype=bool)
-    for v, (vehicle, route) in enumerate(zip(instance.vehicles, routes, strict=True)):
-        if not route:
-            continue
-        if preferred.size:
-            nodes = np.asarray(route, dtype=np.int64)
-            missed = (preferred[nodes] >= 0) & (preferred[nodes] != groups[v])
-            total += int(miss_cost[nodes][missed].sum())
-        path = [
-            vehicle.start_location,
-            *instance.node_location[list(route)].tolist(),
-            vehicle.end_location,
-        ]
-        total += int(cost[path[:-1], path[1:]].sum()) + vehicle.fixed_cost
+    total = 0
+    for v, route in enumerate(routes):
+        total += vehicle_route_cost(instance, v, route)
         served[list(route)] = True
     return total + int(instance.penalty[~served].sum())
+
+
+def vehicle_route_cost(instance: Instance, vehicle: int, route: Sequence[int]) -> int:
+    """What ``vehicle`` serving ``route`` costs in the OR-Tools objective (0 when empty): the
+    arcs from its start through the nodes to its end, its fixed cost, and the preference cost
+    of every node served outside the vehicle group it prefers."""
+    if not len(route):
+        return 0
+    nodes = np.asarray(route, dtype=np.int64)
+    spec = instance.vehicles[vehicle]
+    path = np.asarray(
+        [spec.start_location, *instance.node_location[nodes].tolist(), spec.end_location],
+        dtype=np.int64,
+    )
+    arcs = instance.time_weight * instance.travel_s[path[:-1], path[1:]].astype(np.int64)
+    if instance.distance_weight:
+        arcs = arcs + instance.distance_weight * instance.distance_m[path[:-1], path[1:]]
+    cost = int(np.asarray(arcs, dtype=np.int64).sum()) + spec.fixed_cost
+    if instance.preferred.size:
+        miss = np.broadcast_to(
+            np.asarray(instance.preference_cost, dtype=np.int64), (instance.n_nodes,)
+        )
+        preferred = instance.preferred[nodes]
+        group = instance.vehicle_group[vehicle] if instance.vehicle_group.size else vehicle
+        missed = (preferred >= 0) & (preferred != group)
+        cost += int(miss[nodes][missed].sum())
+    return cost

@@ -6,7 +6,8 @@ route better than its vehicle's own, spoiled by the other routes of that answer,
 answers may each fit where the other does not. ``RoutePool`` keeps every route a step offers
 (each holds on its own) and ``RoutePool.best_packing`` picks at most one per vehicle, no node
 twice, for the most worth: the penalties of the nodes served less the routes' costs, so that
-the packing with the most worth is the one ``solver.cost.route_cost`` prices lowest. It is a
+the packing with the most worth is the one ``solver.cost.route_cost`` prices lowest (a route's
+cost is ``solver.cost.vehicle_route_cost``). It is a
 set packing, solved by CP-SAT from the current routes as a hint; it answers only routes worth
 more than those.
 """
@@ -15,9 +16,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
 from ortools.sat.python import cp_model
 
+from solver.cost import vehicle_route_cost
 from solver.instance import Instance
 
 __all__ = ["RoutePool"]
@@ -48,27 +49,8 @@ class RoutePool:
 
     def worth(self, vehicle: int, route: Sequence[int]) -> int:
         """The penalties of ``route``'s nodes less what ``vehicle`` serving them costs."""
-        instance = self._instance
-        if not route:
-            return 0
-        nodes = np.asarray(route, dtype=np.int64)
-        spec = instance.vehicles[vehicle]
-        path = np.asarray(
-            [spec.start_location, *instance.node_location[nodes].tolist(), spec.end_location],
-            dtype=np.int64,
-        )
-        arcs = instance.time_weight * instance.travel_s[path[:-1], path[1:]].astype(np.int64)
-        if instance.distance_weight:
-            arcs = arcs + instance.distance_weight * instance.distance_m[path[:-1], path[1:]]
-        cost = int(arcs.sum()) + spec.fixed_cost
-        if instance.preferred.size:
-            miss = np.broadcast_to(
-                np.asarray(instance.preference_cost, dtype=np.int64), (instance.n_nodes,)
-            )
-            preferred = instance.preferred[nodes]
-            missed = (preferred >= 0) & (preferred != instance.groups[vehicle])
-            cost += int(miss[nodes][missed].sum())
-        return int(instance.penalty[nodes].sum()) - cost
+        penalties = int(self._instance.penalty[list(route)].sum())
+        return penalties - vehicle_route_cost(self._instance, vehicle, route)
 
     def best_packing(
         self, routes: Sequence[Sequence[int]], vehicles: Sequence[int], seconds: float
