@@ -57,7 +57,7 @@ def vehicle_route_cost(instance: Instance, vehicle: int, route: Sequence[int]) -
     arcs = instance.time_weight * instance.travel_s[path[:-1], path[1:]].astype(np.int64)
     if instance.distance_weight:
         arcs = arcs + instance.distance_weight * instance.distance_m[path[:-1], path[1:]]
-    cost = int(np.asarray(arcs, dtype=np.int64).sum()) + spec.fixed_cost
+    cost = int(arcs.sum()) + spec.fixed_cost
     if instance.preferred.size:
         miss = np.broadcast_to(
             np.asarray(instance.preference_cost, dtype=np.int64), (instance.n_nodes,)

@@ -5,11 +5,10 @@ keeps the answer only when the answer as a whole costs less. A refused answer ma
 route better than its vehicle's own, spoiled by the other routes of that answer, and two steps'
 answers may each fit where the other does not. ``RoutePool`` keeps every route a step offers
 (each holds on its own) and ``RoutePool.best_packing`` picks at most one per vehicle, no node
-twice, for the most worth: the penalties of the nodes served less the routes' costs, so that
-the packing with the most worth is the one ``solver.cost.route_cost`` prices lowest (a route's
-cost is ``solver.cost.vehicle_route_cost``). It is a
-set packing, solved by CP-SAT from the current routes as a hint; it answers only routes worth
-more than those.
+twice, for the most worth: the penalties of the nodes served less the routes' costs
+(``solver.cost.vehicle_route_cost``), so that the packing with the most worth is the one
+``solver.cost.route_cost`` prices lowest. It is a set packing, solved by CP-SAT from the
+current routes as a hint; it answers only routes worth more than those.
 """
 
 from __future__ import annotations
