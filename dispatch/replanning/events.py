@@ -30,8 +30,10 @@ took from there, plans the rest of the day with what is really left.
 
 What is history at the batch's time is decided here once, for the part events and for the
 re-plan (``dispatch.replanning.replan``): ``passed_stops`` (stops done, under way, or reached
-by the plan with the reported delay) and ``calls_made`` (depot calls before a passed stop,
-or on the way to the next one and started before the batch's time).
+by the plan with the reported delay), ``skipped_stops`` (among those, stops nobody reported on
+that the technician went past: a later stop was reported reached before the plan had them done,
+so they are planned again) and ``calls_made`` (depot calls before a passed stop, or on the way
+to the next one and started before the batch's time).
 """
 
 from __future__ import annotations
@@ -85,6 +87,7 @@ __all__ = [
     "parse_events",
     "passed_stops",
     "read_batch",
+    "skipped_stops",
     "with_progress",
 ]
 
@@ -186,6 +189,25 @@ def passed_stops(route: Route, delay: timedelta, at: datetime) -> int:
         if stop.frozen or stop.arrival + delay <= at:
             last = k
     return last + 1
+
+
+def skipped_stops(route: Route, passed: int) -> frozenset[int]:
+    """The stops among ``route``'s first ``passed`` (``passed_stops``) that the technician went
+    past: nobody reported on them, and a later stop was reported reached before the plan had
+    them done (they went there first). They are not history: they are planned again."""
+    skipped: set[int] = set()
+    seen: datetime | None = None  # the earliest report at a later stop
+    for k in reversed(range(passed)):
+        stop = route.stops[k]
+        if not stop.frozen and seen is not None and stop.departure > seen:
+            skipped.add(k)
+        reports = [
+            moment
+            for moment in (stop.actual_arrival, stop.actual_start, stop.actual_departure)
+            if moment is not None
+        ]
+        seen = min([*reports, *([seen] if seen else [])], default=None)
+    return frozenset(skipped)
 
 
 def calls_made(route: Route, passed: int, at: datetime) -> tuple[int, ...]:
@@ -469,12 +491,16 @@ class _Checker:
         decide what is history): each struck from a lot its holder holds now, in order."""
         if not self.part_events:
             return
-        history: dict[TechnicianId, tuple[int, tuple[int, ...]]] = {}
+        history: dict[TechnicianId, tuple[int, tuple[int, ...], frozenset[int]]] = {}
         for route in self.plan.routes:
             seen = with_progress(route, self.batch.progress)
             delay = self.batch.delays.get(route.technician_id, timedelta(0))
             passed = passed_stops(seen, delay, self.at)
-            history[route.technician_id] = (passed, calls_made(seen, passed, self.at))
+            history[route.technician_id] = (
+                passed,
+                calls_made(seen, passed, self.at),
+                skipped_stops(seen, passed),
+            )
         not_used = self.was_not_completed | set(self.batch.not_completed)
         losses = Losses.of(self.problem, self.plan, history, not_used, self.at)
         for index, event in self.part_events:

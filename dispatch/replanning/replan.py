@@ -4,7 +4,11 @@ At clock time ``at`` each technician's route splits in two:
 
 - the **frozen** part: stops done or under way, reported by events or, where nothing was
   reported, passed by the plan (reached by ``at`` even with the technician's reported delay).
-  It is copied into the new version untouched, with the reported times added;
+  It is copied into the new version untouched, with the reported times added; only its last
+  stop can be under way (they left the others: done). A stop nobody reported on before a
+  later one reported reached sooner than the plan had it done was gone past
+  (``dispatch.replanning.events.skipped_stops``): it is not frozen but planned again, and the
+  leg into the stop or call after it comes from where the technician was before it;
 - the **rest**, planned again. Each technician restarts from where they really are: the last
   frozen stop (or the base), free when its work ends (the reported start plus the visit's
   duration, or the plan's departure) or, if they were already driving to their next stop at
@@ -82,7 +86,13 @@ from dispatch.planning.decode import decode
 from dispatch.planning.kpi import compute_kpis
 from dispatch.planning.lines import with_road_lines
 from dispatch.planning.promise import needs_call, promise_for
-from dispatch.replanning.events import EventBatch, calls_made, passed_stops, with_progress
+from dispatch.replanning.events import (
+    EventBatch,
+    calls_made,
+    passed_stops,
+    skipped_stops,
+    with_progress,
+)
 from dispatch.travel import TravelTimeProvider, provider_for
 from dispatch.units import (
     duration_to_s,
@@ -119,6 +129,8 @@ class _Restart:
     calls: tuple[DepotStop, ...] = ()
     #: Where they are when a call made comes after their last frozen stop: that depot.
     depot_site: Site | None = None
+    #: The old route's indexes of stops the technician went past (``skipped_stops``).
+    skipped: frozenset[int] = frozenset()
 
 
 def replan_day(
@@ -135,8 +147,9 @@ def replan_day(
     visits = {visit.id: visit for visit in problem.visits}
     routes = {route.technician_id: with_progress(route, batch.progress) for route in plan.routes}
     depots = {depot.id: depot for depot in problem.depots}
+    provider = provider or provider_for(problem)
     restarts = {
-        tech.id: _restart(tech, routes.get(tech.id), visits, batch, at, depots)
+        tech.id: _restart(tech, routes.get(tech.id), visits, batch, at, depots, provider)
         for tech in problem.technicians
     }
     frozen_ids = {stop.visit_id for r in restarts.values() for stop in r.frozen}
@@ -181,7 +194,6 @@ def replan_day(
         else:
             rest_visits.append(clipped)
 
-    provider = provider or provider_for(problem)
     home = _ways_home(available, restarts, provider)
     calls = {tech.id: restarts[tech.id].calls for tech in problem.technicians}
     attempts = set(not_completed)
@@ -303,14 +315,14 @@ def _restart(
     batch: EventBatch,
     at: datetime,
     depots: Mapping[DepotId, Depot],
+    provider: TravelTimeProvider,
 ) -> _Restart:
     delay = batch.delays.get(tech.id, timedelta(0))
     stops = route.stops if route else ()
     passed = passed_stops(route, delay, at) if route else 0
-    frozen = tuple(
-        stop if stop.frozen else replace(stop, status=_assumed(stop, delay, at))
-        for stop in stops[:passed]
-    )
+    skipped = skipped_stops(route, passed) if route else frozenset()
+    kept = [k for k in range(passed) if k not in skipped]
+    frozen = tuple(_history(stops[k], delay, at, moved_on=k != passed - 1) for k in kept)
     calls = (
         tuple(
             _struck(route.depot_stops[k], batch.call_cut.get((tech.id, k), {}))
@@ -319,6 +331,8 @@ def _restart(
         if route
         else ()
     )
+    if skipped:
+        frozen, calls = _rejoined(tech, frozen, calls, kept, visits, depots, provider)
     last_call = max((c for c in calls if c.before == passed), key=lambda c: c.arrival, default=None)
     following = stops[passed] if passed < len(stops) else None
     depot_site = None
@@ -360,7 +374,63 @@ def _restart(
         delay,
         calls,
         depot_site,
+        skipped,
     )
+
+
+def _history(stop: Stop, delay: timedelta, at: datetime, *, moved_on: bool) -> Stop:
+    """A stop that is history, with its status: as reported, or from the plan (shifted by
+    ``delay``) where nobody reported on it; done when the technician has ``moved_on`` to a
+    later stop that is history (only the last can be under way)."""
+    if moved_on:
+        return replace(stop, status=StopStatus.DONE)
+    return stop if stop.frozen else replace(stop, status=_assumed(stop, delay, at))
+
+
+def _rejoined(
+    tech: Technician,
+    frozen: tuple[Stop, ...],
+    calls: tuple[DepotStop, ...],
+    kept: list[int],
+    visits: Mapping[VisitId, Visit],
+    depots: Mapping[DepotId, Depot],
+    provider: TravelTimeProvider,
+) -> tuple[tuple[Stop, ...], tuple[DepotStop, ...]]:
+    """History once the stops the technician went past are out of it: each leg that came
+    from one of them now comes from where they were before it (the last stop or call that is
+    history, or their start). ``kept`` are the old route's indexes of ``frozen``; the calls
+    keep theirs (``_merge`` numbers them on the new route)."""
+    at_stop = dict(zip(kept, frozen, strict=True))
+    out_stops: list[Stop] = []
+    out_calls: list[DepotStop] = []
+    place, broken = tech.start, False
+    for position in range(kept[-1] + 1):
+        for call in sorted((c for c in calls if c.before == position), key=lambda c: c.arrival):
+            site = depots[call.depot_id].site
+            if broken:
+                travel, km = _leg(provider, place, site)
+                call = replace(call, travel=travel, distance_km=km)
+            out_calls.append(call)
+            place, broken = site, False
+        stop = at_stop.get(position)
+        if stop is None:
+            broken = True  # went past it
+            continue
+        site = visits[stop.visit_id].site
+        if broken:
+            travel, km = _leg(provider, place, site)
+            stop = replace(stop, travel=travel, distance_km=km)
+        out_stops.append(stop)
+        place, broken = site, False
+    out_calls += [c for c in calls if c.before > kept[-1]]
+    return tuple(out_stops), tuple(out_calls)
+
+
+def _leg(provider: TravelTimeProvider, origin: Site, site: Site) -> tuple[timedelta, float]:
+    """The drive from ``origin`` to ``site``: its time as the solver counts it (whole minutes,
+    rounded up) and its km."""
+    durations, distances = provider.matrix([origin, site])
+    return s_to_duration(round_up_travel_s(float(durations[0, 1]))), m_as_km(float(distances[0, 1]))
 
 
 def _struck(call: DepotStop, cut: Mapping[str, int]) -> DepotStop:
@@ -558,6 +628,11 @@ def _merge(
     if not restart.frozen and not calls and tail is None:
         return None
     frozen = restart.frozen
+    # The calls made come before stops of the old route; stops gone past are not on this one.
+    calls = tuple(
+        replace(call, before=call.before - sum(k < call.before for k in restart.skipped))
+        for call in calls
+    )
     travel = sum((s.travel for s in frozen), timedelta(0)) + sum(
         (c.travel for c in calls), timedelta(0)
     )

@@ -78,12 +78,14 @@ def strike(
 
 @dataclass(frozen=True, slots=True)
 class History:
-    """What of one route is history at the batch's clock time: its first ``passed`` stops,
-    and its calls ``made`` (indexes in ``depot_stops``)."""
+    """What of one route is history at the batch's clock time: its first ``passed`` stops but
+    those ``skipped`` (the technician went past them), and its calls ``made`` (indexes in
+    ``depot_stops``)."""
 
     route: Route
     passed: int
     made: tuple[int, ...]
+    skipped: frozenset[int] = frozenset()
 
 
 @dataclass(slots=True)
@@ -110,12 +112,12 @@ class Losses:
         cls,
         problem: Problem,
         plan: Plan,
-        passed: Mapping[TechnicianId, tuple[int, tuple[int, ...]]],
+        passed: Mapping[TechnicianId, tuple[int, tuple[int, ...], frozenset[int]]],
         not_used: Collection[VisitId],
         at: datetime,
     ) -> Losses:
         """The losses of a batch at ``at`` on ``plan``, each route's history given by
-        ``passed`` (stops passed, calls made)."""
+        ``passed`` (stops passed, calls made, stops skipped)."""
         history = {
             route.technician_id: History(route, *passed[route.technician_id])
             for route in plan.routes
@@ -193,7 +195,7 @@ class Losses:
                     break
                 stop = route.stops[position]
                 visit = visits.get(stop.visit_id)
-                if visit is None or stop.visit_id in self.not_used:
+                if visit is None or stop.visit_id in self.not_used or position in history.skipped:
                     continue
                 changes.append(-sum(i.quantity for i in visit.parts if i.part == part))
         return changes, [(0, start, None), *reversed(calls)]

@@ -837,3 +837,38 @@ def test_a_part_in_stock_but_out_of_reach_is_had_from_the_depot_s_opening() -> N
     (item,) = plan.unassigned
     assert item.code is UnassignedCode.NO_PART
     assert item.part_available == datetime.fromisoformat("2026-11-23T09:00:00+08:00")
+
+
+def test_a_stop_gone_past_used_no_part_and_its_call_is_reached_from_where_they_were(
+    store: Store,
+) -> None:
+    raw = make_day(
+        [tech("T1", 0, van_stock=[{"part": "P1", "quantity": 1}])],
+        [
+            visit("V1", 1, "P1", window={"start": "08:00", "end": "17:00"}),
+            visit("V2", 3, "P2", window={"start": "08:00", "end": "17:00"}),
+        ],
+        depots=[depot(stock=[{"part": "P2", "quantity": 1}])],
+    )
+    first = planned(store, raw)
+    assert [s["visit_id"] for s in first["routes"][0]["stops"]] == ["V1", "V2"]
+    assert calls(first) == {"T1": [("D1", "09:10", "V2", {"P2": 1})]}  # V1 08:10-08:40
+    # T1 reports V2 reached at 08:35, before V1 was due done: they went past V1, so V1 used
+    # no P1 and the van's unit can be reported used; the call before V2 is made (history, as
+    # every call before a stop reached), its leg now from the base, 40 minutes away.
+    after = replan(
+        store,
+        {
+            "at": "08:45",
+            "events": [
+                {"type": "arrived", "visit_id": "V2", "at": "08:35"},
+                {"type": "part_used", "technician_id": "T1", "part": "P1", "visit_id": "V2"},
+            ],
+        },
+    )
+    assert [(s["visit_id"], s["status"]) for s in after["routes"][0]["stops"]] == [
+        ("V2", "arrived")
+    ]
+    (call,) = after["routes"][0]["depot_stops"]
+    assert (call["before_visit_id"], call["travel_min"]) == ("V2", 40)
+    assert codes(after) == {"V1": "no_part"}

@@ -557,3 +557,78 @@ def test_a_delay_re_planned_under_each_appointment_start(store: Store, start: st
     else:
         assert (tech, at["arrival"], at["service_start"]) == ("T2", "09:55", "09:55")
         assert left_out == []
+
+
+def line_round() -> dict[str, Any]:
+    """One technician and three visits, V1 -> V2 -> V3 the one short round (10 minutes a
+    leg, V3 10 minutes from the base): V1 08:10-08:40, V2 08:50-09:20, V3 09:30 (held to its
+    window's 10:00)-10:30."""
+    raw = make_day(technicians=1)
+    minutes = [[0, 10, 20, 10], [10, 0, 10, 20], [20, 10, 0, 10], [10, 20, 10, 0]]
+    raw["travel"] = {
+        "durations_min": minutes,
+        "distances_km": [[m / 2 for m in row] for row in minutes],
+    }
+    raw["visits"] = [
+        {"id": "V1", "location_index": 1, "duration_min": 30,
+         "window": {"start": "08:00", "end": "09:00"}},
+        {"id": "V2", "location_index": 2, "duration_min": 30,
+         "window": {"start": "08:30", "end": "12:00"}},
+        {"id": "V3", "location_index": 3, "duration_min": 30,
+         "window": {"start": "10:00", "end": "12:00"}},
+    ]  # fmt: skip
+    return raw
+
+
+def test_a_stop_the_technician_went_past_is_planned_again_not_left_under_way(
+    store: Store,
+) -> None:
+    first = planned(store, line_round())
+    assert [s["visit_id"] for s in first["routes"][0]["stops"]] == ["V1", "V2", "V3"]
+    # At 09:00, due at V2 until 09:20, T1 reports reaching V3 (they went there first).
+    second = replan(
+        store, {"at": "09:05", "events": [{"type": "arrived", "visit_id": "V3", "at": "09:00"}]}
+    )
+    (route,) = second["routes"]
+    assert [(s["visit_id"], s["status"]) for s in route["stops"]] == [
+        ("V1", "done"),  # the plan had it done by 08:40
+        ("V3", "arrived"),
+        ("V2", "planned"),  # not under way beside V3, not taken as done: planned again
+    ]
+    v3, v2 = route["stops"][1:]
+    assert v3["travel_min"] == 20 and v3["distance_km"] == 10  # from V1, where they came from
+    # V3 from its window's 10:00 to 10:30, then 10 minutes back to V2.
+    assert datetime.fromisoformat(v2["arrival"]) == at_clock("10:40")
+    change = next(c for c in second["changes"] if c["visit_id"] == "V2")
+    assert change["notify"] is True  # its customer was promised about 08:50
+    checked(store, second)
+
+
+def test_a_stop_reported_behind_a_later_one_is_left_done(store: Store) -> None:
+    planned(store, line_round())
+    second = replan(
+        store,
+        {"at": "09:50", "events": [
+            {"type": "arrived", "visit_id": "V2", "at": "08:50"},
+            {"type": "arrived", "visit_id": "V3", "at": "09:35"}]},
+    )  # fmt: skip
+    stops = stops_of(second)
+    # Only one stop is under way: they left V2 for V3.
+    assert (stops["V2"][1]["status"], stops["V3"][1]["status"]) == ("done", "arrived")
+    assert stops["V2"][1]["actual_arrival"] == "2026-11-23T08:50:00+08:00"
+    checked(store, second)
+
+
+def test_a_stop_nobody_reported_on_before_a_later_one_reached_in_time_is_taken_as_done(
+    store: Store,
+) -> None:
+    first = planned(store, line_round())
+    second = replan(
+        store, {"at": "09:45", "events": [{"type": "arrived", "visit_id": "V3", "at": "09:30"}]}
+    )
+    stops = stops_of(second)
+    assert (stops["V2"][1]["status"], stops["V3"][1]["status"]) == ("done", "arrived")
+    assert stops["V2"][1]["actual_arrival"] is None
+    for key in ("arrival", "departure", "travel_min", "distance_km"):
+        assert stops["V3"][1][key] == stops_of(first)["V3"][1][key]
+    checked(store, second)
