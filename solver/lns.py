@@ -282,11 +282,13 @@ def _segment_step(
 
 
 def split_close_routes(
-    instance: Instance, routes: Sequence[Sequence[int]]
+    instance: Instance, routes: Sequence[Sequence[int]], across: bool = False
 ) -> tuple[list[int], list[int]]:
     """The vehicles in two halves of routes close to each other, for two searches side by side
     (``improve_close_routes``'s ``own``): ordered by how much nearer their route's middle is
-    to one of two far-apart middles than to the other, and cut in the middle of that order."""
+    to one of two far-apart middles than to the other, and cut in the middle of that order.
+    ``across``: the middle half of that order and its two ends instead, so that the routes on
+    either side of the first cut are searched together."""
     middles = np.asarray(
         [_middle(instance, v, route) for v, route in enumerate(routes)], dtype=np.int64
     )
@@ -295,6 +297,11 @@ def split_close_routes(
     one_end = int(np.argmax(both_ways[0]))
     other_end = int(np.argmax(both_ways[one_end]))
     order = np.argsort(both_ways[one_end] - both_ways[other_end], kind="stable")
+    if across:
+        quarter = len(order) // 4
+        middle = order[quarter : quarter + len(order) // 2]
+        ends = np.concatenate([order[:quarter], order[quarter + len(order) // 2 :]])
+        return sorted(int(v) for v in middle), sorted(int(v) for v in ends)
     half = len(order) // 2
     return sorted(int(v) for v in order[:half]), sorted(int(v) for v in order[half:])
 

@@ -20,8 +20,9 @@ a day only VROOM can seed does not race two VROOM-led searches but shares one
 waits (VROOM holds the interpreter of its process while it runs, and this process's threads
 must go on: a job's heartbeat, its drafts), then again on close routes (``solver.lns``) in both
 processes, each on the whole day from its own seed (the cheaper routes kept) or, on a big day
-or with little time a node, each on half the routes (the halves joined), and OR-Tools searches
-on from those routes. Nothing here builds a model or searches itself.
+or with little time a node, each on half the routes (the halves joined, in rounds each cutting
+the routes again), and OR-Tools searches on from those routes. Nothing here builds a model or
+searches itself.
 
 Each race is logged at INFO on this module's logger (``solver.portfolio``) as it ends, with
 ``extra`` fields ``seed_costs`` (a list of ``(strategy, cost)``, one per seed produced) and
@@ -54,6 +55,7 @@ from solver.params import (
     FIRST_PLAN_FROM_S,
     FIRST_PLAN_HERE_UP_TO_S,
     FIRST_PLAN_SHARE,
+    LNS_HALVES_ROUND_S,
     MIN_POLISH_S,
     MIN_SEEDING_ALONE_S,
     MIN_SEEDING_S,
@@ -513,11 +515,33 @@ def _cheaper_of_two(
 def _halves_joined(
     pool: ProcessPoolExecutor, instance: Instance, routes: Routes, until: float, seed: int
 ) -> Routes:
-    """Two close-routes searches from ``routes`` until ``until``, each on half the routes
-    (``split_close_routes``), one here with ``seed`` and one in the side process with
-    ``seed + 1``, their halves joined; a half whose search fails stays as it was."""
+    """Close-routes searches from ``routes`` until ``until``, in rounds of at least
+    ``LNS_HALVES_ROUND_S``: each round cuts the routes it is given in two halves
+    (``split_close_routes``), every other round across the cut of the round before, searches
+    one here and one in the side process, and joins them for the next round. A half whose
+    search fails stays as it was."""
+    joined = [list(route) for route in routes]
+    start = clock.time()
+    rounds = max(1, int((until - start) // LNS_HALVES_ROUND_S))
+    for k in range(rounds):
+        end = start + (until - start) * (k + 1) / rounds
+        joined = _halves_round(pool, instance, joined, end, seed + 2 * k, across=k % 2 == 1)
+    return joined
+
+
+def _halves_round(
+    pool: ProcessPoolExecutor,
+    instance: Instance,
+    routes: Routes,
+    until: float,
+    seed: int,
+    across: bool,
+) -> Routes:
+    """One round of ``_halves_joined``: the halves of ``routes`` (cut ``across`` or not)
+    searched until ``until``, one here with ``seed`` and one in the side process with
+    ``seed + 1``, joined."""
     strategy = Strategy.VROOM_ONCE_THEN_LNS
-    here, side = split_close_routes(instance, routes)
+    here, side = split_close_routes(instance, routes, across)
     future = _submit(pool, improve_close_routes, instance, routes, until, seed + 1, side)
     joined = [list(route) for route in routes]
     try:

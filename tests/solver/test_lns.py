@@ -255,6 +255,27 @@ def test_the_routes_split_into_two_halves_of_close_routes() -> None:
     assert sorted([one, other]) == [[0, 1, 2], [3, 4, 5]]
 
 
+def test_a_second_cut_takes_the_routes_on_either_side_of_the_first_together() -> None:
+    n = 8  # technicians at home on a line, an hour apart, each serving the visit at home
+    line = np.arange(n)
+    travel = (np.abs(line[:, None] - line[None, :]) * HOUR).astype(np.int64)
+    instance = Instance(
+        travel_s=travel,
+        distance_m=travel,
+        node_location=line.astype(np.int64),
+        service_s=np.full(n, 600, dtype=np.int64),
+        window_s=np.tile([0, 8 * HOUR], (n, 1)).astype(np.int64),
+        demand=np.ones((n, 1), dtype=np.int64),
+        penalty=np.full(n, 10**6, dtype=np.int64),
+        vehicles=tuple(Vehicle(k, k, 0, 8 * HOUR, capacity=(n,)) for k in range(n)),
+    )
+    routes = [[k] for k in range(n)]
+    assert sorted(split_close_routes(instance, routes)) == [[0, 1, 2, 3], [4, 5, 6, 7]]
+    # Across: the middle half (3 and 4, on either side of the first cut, together) and the ends.
+    across = split_close_routes(instance, routes, across=True)
+    assert sorted(across) == [[0, 1, 6, 7], [2, 3, 4, 5]]
+
+
 @needs_vroom
 def test_two_searches_on_the_halves_join_into_one_plan_no_dearer() -> None:
     instance = two_towns()

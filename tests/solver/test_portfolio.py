@@ -436,6 +436,8 @@ class CloseRoutesSearches:
 
     def __init__(self, dearer_seed: int | None = None) -> None:
         self.calls: list[tuple[int, tuple[int, ...] | None, int]] = []
+        #: By seed, the routes each search was given and those it returned.
+        self.routes: dict[int, tuple[Routes, Routes]] = {}
         self.dearer_seed = dearer_seed
 
     def __call__(
@@ -453,6 +455,7 @@ class CloseRoutesSearches:
         )
         mine = None if own is None else tuple(own)
         self.calls.append((seed, mine, route_cost(instance, found)))
+        self.routes[seed] = ([list(r) for r in routes], [list(r) for r in found])
         return found
 
 
@@ -492,6 +495,37 @@ def test_with_breaks_vroom_runs_once_on_both_cores_then_again_on_each_half_of_th
     assert solution.objective == seed_costs[0][1]
     assert solution.dropped == ()
     assert_routes_fit(instance, [list(route.nodes) for route in solution.routes])
+
+
+@needs_both
+def test_the_searches_on_halves_run_in_rounds_each_cutting_the_joined_routes_again(
+    race_log: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    not_alone(monkeypatch)
+    monkeypatch.setattr("solver.portfolio.CLOSE_ROUTES_SPLIT_FROM_NODES", 25)
+    monkeypatch.setattr("solver.portfolio.LNS_HALVES_ROUND_S", 0.1)
+    monkeypatch.setattr("solver.portfolio._SideProcess", InlineSide)
+    searches = CloseRoutesSearches()
+    monkeypatch.setattr("solver.portfolio.improve_close_routes", searches)
+    instance = grid_instance(25, 4, breaks=True, preferences=True)
+    solve(instance, SolveParams(time_limit_s=RACE_FROM_S + 0.5, seed=7))
+    seeds = sorted(searches.routes)
+    assert len(seeds) >= 4 and seeds == list(range(7, 7 + len(seeds)))  # two a round
+    halves = [
+        {frozenset(own or ()) for seed, own, _ in searches.calls if seed in (k, k + 1)}
+        for k in seeds[::2]
+    ]
+    for cut in halves:  # two halves of every route
+        one, other = cut
+        assert one and other and one | other == set(range(instance.n_vehicles))
+    assert halves[1] != halves[0]  # the second round cut across the first
+    for k in seeds[2::2]:  # each round from the halves the round before joined
+        joined: list[list[int]] = [[] for _ in range(instance.n_vehicles)]
+        for seed, own, _ in searches.calls:
+            if seed in (k - 2, k - 1):
+                for v in own or ():
+                    joined[v] = searches.routes[seed][1][v]
+        assert searches.routes[k][0] == searches.routes[k + 1][0] == joined
 
 
 @needs_both
