@@ -183,7 +183,7 @@ def with_progress(route: Route, progress: Mapping[VisitId, VisitProgress]) -> Ro
 def passed_stops(route: Route, delay: timedelta, at: datetime) -> int:
     """How many of ``route``'s stops (with its reports, ``with_progress``) are history at
     ``at``: up to the last one done or under way, or reached by the plan even with ``delay``
-    (the technician's delay reported now)."""
+    (the technician's delay reported now); among them, ``skipped_stops`` are not."""
     last = -1
     for k, stop in enumerate(route.stops):
         if stop.frozen or stop.arrival + delay <= at:
