@@ -179,15 +179,11 @@ def test_a_left_out_node_no_vehicle_could_serve_alone_is_never_an_anchor_nor_off
     assert len(pieces) > 10 and not any(0 in piece for piece in pieces)
 
 
-def test_one_anchor_gives_many_pieces_of_routes_close_to_it(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """A step takes the route nearest its anchor and the others drawn among the
-    ``LNS_CLOSE_ROUTES`` nearest: more pieces than routes, each of routes close together."""
-    n = 20  # technicians at home on a line, a minute apart, each serving the visit at home
+def homes_on_a_line(n: int) -> Instance:
+    """``n`` technicians at home on a line, a minute apart, each with a visit at home."""
     line = np.arange(n)
     travel = (np.abs(line[:, None] - line[None, :]) * 60).astype(np.int64)
-    instance = Instance(
+    return Instance(
         travel_s=travel,
         distance_m=travel,
         node_location=line.astype(np.int64),
@@ -197,6 +193,15 @@ def test_one_anchor_gives_many_pieces_of_routes_close_to_it(
         penalty=np.full(n, 10**6, dtype=np.int64),
         vehicles=tuple(Vehicle(k, k, 0, 8 * HOUR, capacity=(n,)) for k in range(n)),
     )
+
+
+def test_one_anchor_gives_many_pieces_of_routes_close_to_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A step takes the route nearest its anchor and the others drawn among the
+    ``LNS_CLOSE_ROUTES`` nearest: more pieces than routes, each of routes close together."""
+    n = 20
+    instance = homes_on_a_line(n)
     pieces: list[tuple[int, ...]] = []
     restricted = Instance.restricted
 
@@ -256,19 +261,8 @@ def test_the_routes_split_into_two_halves_of_close_routes() -> None:
 
 
 def test_a_second_cut_takes_the_routes_on_either_side_of_the_first_together() -> None:
-    n = 8  # technicians at home on a line, an hour apart, each serving the visit at home
-    line = np.arange(n)
-    travel = (np.abs(line[:, None] - line[None, :]) * HOUR).astype(np.int64)
-    instance = Instance(
-        travel_s=travel,
-        distance_m=travel,
-        node_location=line.astype(np.int64),
-        service_s=np.full(n, 600, dtype=np.int64),
-        window_s=np.tile([0, 8 * HOUR], (n, 1)).astype(np.int64),
-        demand=np.ones((n, 1), dtype=np.int64),
-        penalty=np.full(n, 10**6, dtype=np.int64),
-        vehicles=tuple(Vehicle(k, k, 0, 8 * HOUR, capacity=(n,)) for k in range(n)),
-    )
+    n = 8
+    instance = homes_on_a_line(n)
     routes = [[k] for k in range(n)]
     assert sorted(split_close_routes(instance, routes)) == [[0, 1, 2, 3], [4, 5, 6, 7]]
     # Across: the middle half (3 and 4, on either side of the first cut, together) and the ends.
