@@ -201,12 +201,8 @@ def skipped_stops(route: Route, passed: int) -> frozenset[int]:
         stop = route.stops[k]
         if not stop.frozen and seen is not None and stop.departure > seen:
             skipped.add(k)
-        reports = [
-            moment
-            for moment in (stop.actual_arrival, stop.actual_start, stop.actual_departure)
-            if moment is not None
-        ]
-        seen = min([*reports, *([seen] if seen else [])], default=None)
+        moments = (seen, stop.actual_arrival, stop.actual_start, stop.actual_departure)
+        seen = min((moment for moment in moments if moment is not None), default=None)
     return frozenset(skipped)
 
 
