@@ -79,6 +79,7 @@ from solver.strategies import (
     Report,
     Seed,
     Strategy,
+    first_level,
     first_routes,
     one_vroom_routes,
     polish_from,
@@ -660,13 +661,14 @@ def _first_routes(
     ``FIRST_PLAN_SHARE`` of the budget, on the cores a search alone has, in a process of their
     own when that share is over ``FIRST_PLAN_HERE_UP_TO_S`` (this one waiting: a VROOM run
     holds the interpreter of its process, and this process's other threads must go on);
-    ``None`` when they fail or come later than ``SEED_GRACE_S`` past the share, on a budget
-    below ``FIRST_PLAN_FROM_S`` or when nobody is ``listening`` to the progress (but on a small
-    day whose VROOM's most thorough level on all its parts is quick, ``_parts_top_is_quick``:
-    there they cost a few hundredths of a second, and the answer does not depend on whether
-    someone listens), when VROOM is not among ``params.seeders``, is not installed or cannot
-    express some part, and in a reproducible run (whose parts' searches count work, not
-    time)."""
+    ``None`` when they fail or come later than ``SEED_GRACE_S`` past the share, when even
+    VROOM's quickest level is not expected to end within the share (``first_level``, known
+    before any process is started), on a budget below ``FIRST_PLAN_FROM_S`` or when nobody is
+    ``listening`` to the progress (but on a small day whose VROOM's most thorough level on all
+    its parts is quick, ``_parts_top_is_quick``: there they cost a few hundredths of a second,
+    and the answer does not depend on whether someone listens), when VROOM is not among
+    ``params.seeders``, is not installed or cannot express some part, and in a reproducible
+    run (whose parts' searches count work, not time)."""
     wanted = listening and params.time_limit_s >= FIRST_PLAN_FROM_S
     if (
         params.reproducible
@@ -679,6 +681,8 @@ def _first_routes(
         return None
     threads = min(ALONE_VROOM_THREADS, _cores())
     budget_s = FIRST_PLAN_SHARE * params.time_limit_s
+    if first_level(pieces, budget_s, threads) is None:
+        return None  # no level fits: a process started only to find none would cost 0.5 s
     deadline = clock.time() + budget_s
     if budget_s <= FIRST_PLAN_HERE_UP_TO_S:
         return first_routes(pieces, deadline, threads)

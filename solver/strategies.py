@@ -66,6 +66,7 @@ __all__ = [
     "Report",
     "Seed",
     "Strategy",
+    "first_level",
     "first_routes",
     "one_vroom_routes",
     "polish_from",
@@ -411,32 +412,40 @@ def _timing_s(instance: Instance) -> float:
     return max(MIN_TIMING_S, TIMING_S_PER_NODE * n * (1 + n / TIMING_DOUBLES_AT_NODES))
 
 
+def first_level(pieces: Sequence[Instance], budget_s: float, threads: int) -> int | None:
+    """VROOM's most thorough level at which all of ``pieces`` are expected to end within
+    ``budget_s`` on ``threads`` threads, one after another; ``None`` when even the fastest
+    would not (a big day on a short share: no quick routes to look for)."""
+    fitting = [
+        level
+        for level in range(len(VROOM_SECONDS_AT_250))
+        if sum(_expected_s(level, piece, threads) for piece in pieces) <= budget_s
+    ]
+    return max(fitting, default=None)
+
+
 def first_routes(pieces: Sequence[Instance], deadline: float, threads: int) -> list[Routes] | None:
     """VROOM's routes of every one of ``pieces``, at the most thorough level at which all of
-    them are expected to end by ``deadline`` (a ``time.time()``) on ``threads`` threads: a plan
-    of the whole soon, before each piece is searched in turn. ``None`` when even the fastest
-    level would not end in time (callers check that VROOM can express every piece).
+    them are expected to end by ``deadline`` (a ``time.time()``) on ``threads`` threads
+    (``first_level``): a plan of the whole soon, before each piece is searched in turn.
+    ``None`` when even the fastest level would not end in time (callers check that VROOM can
+    express every piece).
 
     Each piece's timeout is its expected share of what is left until ``deadline``, so that the
     whole ends about in time where VROOM runs slower than expected (small pieces take several
     times ``vroom_seconds``; on 250-visit days in two or three parts, quick routes given 1 s took
     1.0-1.8 s)."""
-    budget_s = deadline - clock.time()
-
-    def expected_s(level: int, piece: Instance) -> float:
-        return vroom_seconds(level, piece.n_nodes, piece.n_vehicles, threads)
-
-    fitting = [
-        level
-        for level in range(len(VROOM_SECONDS_AT_250))
-        if sum(expected_s(level, piece) for piece in pieces) <= budget_s
-    ]
-    if not fitting:
+    level = first_level(pieces, deadline - clock.time(), threads)
+    if level is None:
         return None
-    level = max(fitting)
     routes: list[Routes] = []
     for k, piece in enumerate(pieces):
-        still = sum(expected_s(level, later) for later in pieces[k:])
-        share = (deadline - clock.time()) * expected_s(level, piece) / still
+        still = sum(_expected_s(level, later, threads) for later in pieces[k:])
+        share = (deadline - clock.time()) * _expected_s(level, piece, threads) / still
         routes.append(vroom_routes(piece, share, level=level, threads=threads))
     return routes
+
+
+def _expected_s(level: int, piece: Instance, threads: int) -> float:
+    """How long VROOM is expected to take on ``piece`` at ``level`` (``vroom_seconds``)."""
+    return vroom_seconds(level, piece.n_nodes, piece.n_vehicles, threads)

@@ -294,15 +294,20 @@ def test_a_day_of_parts_has_vroom_s_routes_of_every_part_as_its_first_report(
         assert reports[0].routes is None or reports[0].routes[2] == ()
 
 
+def _two_region_pieces() -> list[Instance]:
+    """The two parts of ``_two_regions``, as ``solver.parts`` cuts them."""
+    instance = _two_regions()
+    return [
+        instance.restricted((0, 1, 2, 3), (0, 1)),
+        instance.restricted((4, 5, 6, 7), (2,)),
+    ]
+
+
 @needs_vroom
 def test_a_small_day_has_quick_routes_whether_or_not_someone_listens(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    instance = _two_regions()
-    pieces = [
-        instance.restricted((0, 1, 2, 3), (0, 1)),
-        instance.restricted((4, 5, 6, 7), (2,)),
-    ]
+    pieces = _two_region_pieces()
     long = SolveParams(time_limit_s=20)
     assert _first_routes(pieces, long, listening=False) is not None
     # A day not small: its quick routes (a tenth of the budget) only for someone listening.
@@ -334,11 +339,7 @@ def test_quick_routes_of_a_long_share_are_found_in_a_process_of_their_own(
     monkeypatch.setattr("solver.portfolio.FIRST_PLAN_HERE_UP_TO_S", here_up_to_s)
     monkeypatch.setattr("solver.portfolio.first_routes", first_routes_heard)
     first_routes_here.clear()
-    instance = _two_regions()
-    pieces = [
-        instance.restricted((0, 1, 2, 3), (0, 1)),
-        instance.restricted((4, 5, 6, 7), (2,)),
-    ]
+    pieces = _two_region_pieces()
     routes = _first_routes(pieces, SolveParams(time_limit_s=20))  # a share of 2 s
     assert routes is not None
     assert [sorted(node for route in part for node in route) for part in routes] == [
@@ -346,6 +347,21 @@ def test_quick_routes_of_a_long_share_are_found_in_a_process_of_their_own(
         [0, 1, 2, 3],
     ]
     assert first_routes_here == here
+
+
+@needs_vroom
+def test_no_process_is_started_for_quick_routes_that_cannot_end_within_the_share(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A big day on a short share (2,500 visits: 35 s at VROOM's quickest level, a share of
+    # 12 s) has no quick routes; starting a process only to learn that cost 0.5 s.
+    submitted: list[object] = []
+    monkeypatch.setattr("solver.strategies.vroom_seconds", lambda *_: 1e6)
+    monkeypatch.setattr("solver.portfolio._submit", lambda _, fn, *args: submitted.append(fn))
+    monkeypatch.setattr("solver.portfolio.FIRST_PLAN_HERE_UP_TO_S", 0.0)
+    pieces = _two_region_pieces()
+    assert _first_routes(pieces, SolveParams(time_limit_s=20)) is None
+    assert submitted == []
 
 
 def test_parts_side_by_side_report_through_a_thread_of_this_process(
