@@ -284,6 +284,11 @@ class _Checker:
         self.new_rows: list[dict[str, Any]] = []
         self.added: dict[VisitId, Visit] = {}
         self.part_events: list[tuple[int, PartEventIn]] = []
+        #: The index of the event that cancelled or moved each visit, for ``taken_as_history``.
+        self.desk_events: dict[VisitId, tuple[int, str]] = {}
+        self._history: (
+            dict[TechnicianId, tuple[Route, int, tuple[int, ...], frozenset[int]]] | None
+        ) = None
 
     def error(self, index: int | None, entity: str | None, message: str) -> None:
         path = "at" if index is None else f"events[{index}]"
@@ -338,6 +343,7 @@ class _Checker:
                 self.new_visit(index, event)
             elif isinstance(event, PartEventIn):
                 self.part_events.append((index, event))
+        self.taken_as_history()
         self.part_gone()
         if self.errors:
             raise InputError(self.errors, what="events")
@@ -418,6 +424,7 @@ class _Checker:
             self.error(index, visit_id, f"{visit_id} is done or under way; it cannot be cancelled")
             return
         self.batch.cancelled[visit_id] = event.reason
+        self.desk_events[visit_id] = (index, "cancelled")
 
     def moved(self, index: int, event: MovedIn) -> None:
         visit_id = VisitId(event.visit_id)
@@ -474,6 +481,7 @@ class _Checker:
                 )
                 return
         self.batch.moved[visit_id] = event
+        self.desk_events[visit_id] = (index, "moved")
         self.batch.moves[visit_id] = Move(
             technician=TechnicianId(event.technician_id) if event.technician_id else None,
             appointment=clock_to_datetime(event.appointment, day, zone)
@@ -487,16 +495,10 @@ class _Checker:
         decide what is history): each struck from a lot its holder holds now, in order."""
         if not self.part_events:
             return
-        history: dict[TechnicianId, tuple[int, tuple[int, ...], frozenset[int]]] = {}
-        for route in self.plan.routes:
-            seen = with_progress(route, self.batch.progress)
-            delay = self.batch.delays.get(route.technician_id, timedelta(0))
-            passed = passed_stops(seen, delay, self.at)
-            history[route.technician_id] = (
-                passed,
-                calls_made(seen, passed, self.at),
-                skipped_stops(seen, passed),
-            )
+        history = {
+            tech: (passed, calls, skipped)
+            for tech, (_, passed, calls, skipped) in self.history().items()
+        }
         not_used = self.was_not_completed | set(self.batch.not_completed)
         losses = Losses.of(self.problem, self.plan, history, not_used, self.at)
         for index, event in self.part_events:
@@ -505,6 +507,46 @@ class _Checker:
         self.batch.call_cut.update(losses.call_cut)
         self.batch.depot_cut.update(losses.depot_cut)
         self.batch.arrival_cut.update(losses.arrival_cut)
+
+    def history(self) -> dict[TechnicianId, tuple[Route, int, tuple[int, ...], frozenset[int]]]:
+        """Each route with the batch's reports, and what of it is history at the batch's time,
+        every report and delay of the batch known: its passed stops (``passed_stops``), the
+        depot calls made (``calls_made``) and the stops gone past (``skipped_stops``)."""
+        if self._history is None:
+            self._history = {}
+            for route in self.plan.routes:
+                seen = with_progress(route, self.batch.progress)
+                delay = self.batch.delays.get(route.technician_id, timedelta(0))
+                passed = passed_stops(seen, delay, self.at)
+                self._history[route.technician_id] = (
+                    seen,
+                    passed,
+                    calls_made(seen, passed, self.at),
+                    skipped_stops(seen, passed),
+                )
+        return self._history
+
+    def taken_as_history(self) -> None:
+        """Refuse cancelling or moving a visit that nobody reported on but that the plan had
+        reached by the batch's time (with the delays reported now): it is taken as under way
+        or done, and history neither leaves nor moves. Kept, it was both on its route and
+        cancelled, or its move was lost. A stop the technician went past is not history."""
+        if not self.desk_events:
+            return
+        for tech, (route, passed, _, skipped) in self.history().items():
+            for k, stop in enumerate(route.stops[:passed]):
+                event = self.desk_events.get(stop.visit_id)
+                if event is None or k in skipped or stop.frozen:
+                    continue  # a frozen stop was refused already
+                index, verb = event
+                self.error(
+                    index,
+                    stop.visit_id,
+                    f"{stop.visit_id} is taken as under way or done: the plan had {tech} there "
+                    f"at {format_clock(stop.arrival + self.batch.delays.get(tech, timedelta(0)))} "
+                    f"and nothing says otherwise, so it cannot be {verb}; report it completed "
+                    "or not_completed",
+                )
 
     def part_event(self, index: int, event: PartEventIn, losses: Losses) -> None:
         """Units of a part gone from a van or a depot (see the module docstring)."""

@@ -293,13 +293,36 @@ def test_a_visit_cancelled_or_added_in_the_batch_is_known_to_later_events() -> N
             {"type": "cancelled", "visit_id": "V1"},
             {"type": "new_visit", "visit": {"id": "V9", "location_index": 1, "duration_min": 10}},
             {"type": "new_visit", "visit": {"id": "V9", "location_index": 2, "duration_min": 10}},
-        ]
+        ],
+        when="08:45",  # before the plan reaches V2 at 08:50
     )
     assert found == [
         FieldError("events[1]", "V2 was cancelled", "V2"),
         FieldError("events[3]", "V1 is done or under way; it cannot be cancelled", "V1"),
         FieldError("events[5]", "duplicate visit id 'V9'", "V9"),
     ]
+
+
+def test_a_visit_the_plan_has_reached_cannot_be_cancelled_or_moved_unless_gone_past() -> None:
+    # Nothing reported at 09:00: the plan had T1 at V2 from 08:50, so V2 is taken as under way
+    # and stays on the route; cancelled too, it was once on the route and once in unassigned.
+    taken = (
+        "V2 is taken as under way or done: the plan had T1 there at 08:50 and nothing says "
+        "otherwise, so it cannot be {}; report it completed or not_completed"
+    )
+    cancel = {"type": "cancelled", "visit_id": "V2"}
+    move = {"type": "moved", "visit_id": "V2", "appointment": "15:00"}
+    assert errors_of([cancel], "09:00") == [
+        FieldError("events[0]", taken.format("cancelled"), "V2")
+    ]
+    assert errors_of([move], "09:00") == [FieldError("events[0]", taken.format("moved"), "V2")]
+    # Judged with the whole batch: T1 reported 15 minutes late reaches V2 at 09:05 ...
+    late = {"type": "delay", "technician_id": "T1", "minutes": 15}
+    assert parse([cancel, late], "09:00").cancelled == {"V2": ""}
+    assert parse([late, move], "09:00").moved[VisitId("V2")].appointment == "15:00"
+    # ... and T1 at V4 since 08:55 went past V2 (planned again, so free to leave).
+    arrived = {"type": "arrived", "visit_id": "V4", "at": "08:55"}
+    assert parse([cancel, arrived], "09:00").cancelled == {"V2": ""}
 
 
 def test_moves_unavailability_and_new_visits_are_applied_alike_to_the_day_and_its_json() -> None:
@@ -318,7 +341,14 @@ def test_moves_unavailability_and_new_visits_are_applied_alike_to_the_day_and_it
         {"type": "new_visit", "visit": {"id": "V9", "location_index": 1, "duration_min": 20}},
     ]  # fmt: skip
     problem = parse_problem(raw)
-    batch = parse_events({"at": "10:00", "events": events}, raw, problem, plan())
+    # V2 waits in unassigned: one the plan had reached by 10:00 could not be moved.
+    route = plan().routes[0]
+    base = replace(
+        plan(),
+        routes=(replace(route, stops=(route.stops[0], route.stops[2])),),
+        unassigned=(*plan().unassigned, Unassigned(VisitId("V2"), UnassignedCode.NO_ROOM, "")),
+    )
+    batch = parse_events({"at": "10:00", "events": events}, raw, problem, base)
     after = apply_to_problem_json(raw, batch)
     assert raw == before  # the stored day is not touched
     visits = {row["id"]: row for row in after["visits"]}
