@@ -14,7 +14,9 @@ inside the band: a stop outside it is then a violation too.
 A visit the technician could not complete (``unassigned`` code ``not_completed``) is the one
 visit listed twice: in ``unassigned``, to be booked again, and as the attempt, a ``done`` stop
 of the route that went there. A stop reported left before its planned departure
-(``actual_departure``) is left then: the next leg and the breaks are checked from that time.
+(``actual_departure``) is left then, and one reported started (``actual_start``) and not left
+is left the visit's duration after that start when that is earlier (the re-plan has the
+technician free then): the next leg and the breaks are checked from that time.
 
 Spare parts: a route's ``depot_stops`` are walked in their place (before the stop they name),
 their legs, opening hours and handling time checked like a stop's; the van starts with its
@@ -625,13 +627,21 @@ class _Checker:
             )
 
     def left(self, stop: Mapping[str, Any], planned: datetime) -> datetime:
-        """When the technician was gone from a stop at the latest: its reported departure when
-        earlier than the planned one (work cut short, or not completed), else the planned one.
-        A later report (an overrun) is the re-plan's business, not a rule of the plan."""
-        reported = stop.get("actual_departure")
-        if not reported:
+        """When the technician was gone from a stop at the latest: its reported departure, or,
+        for work reported started and not yet left, the start plus the visit's duration (when
+        a re-plan has them free: a visit started hours before its planned time ends hours
+        before it), when earlier than the planned one (work cut short or started early, or not
+        completed), else the planned one. A later report (an overrun) is the re-plan's
+        business, not a rule of the plan."""
+        vid = str(stop.get("visit_id"))
+        if stop.get("actual_departure"):
+            actual = self.moment(stop["actual_departure"], vid, "actual_departure")
+        elif stop.get("actual_start"):
+            started = self.moment(stop["actual_start"], vid, "actual_start")
+            duration = timedelta(minutes=float(self.visits[vid].get("duration_min", 0)))
+            actual = None if started is None else started + duration
+        else:
             return planned
-        actual = self.moment(reported, str(stop.get("visit_id")), "actual_departure")
         return planned if actual is None else min(actual, planned)
 
     def eligibility(self, tech: Mapping[str, Any], visit: Mapping[str, Any]) -> None:
@@ -675,14 +685,16 @@ class _Checker:
                 placed.append((start, end))
         placed.sort()
         rules = list(tech.get("breaks", []))
-        if route.get("stops") and len(placed) != len(rules):
+        due = [rule for rule in rules if self.break_due(tech, rule)]
+        if route.get("stops") and not len(due) <= len(placed) <= len(rules):
             self.add(
                 "break",
                 tech_id,
-                f"{tech_id} takes {len(placed)} breaks, the shift has {len(rules)}",
+                f"{tech_id} takes {len(placed)} breaks, the shift has {len(due)}"
+                + (f" due of {len(rules)}" if len(due) < len(rules) else ""),
             )
         unmatched = list(placed)
-        for rule in rules:
+        for rule in due:
             lo, hi = self.clock(rule["start"]), self.clock(rule["end"])
             needed = timedelta(minutes=float(rule["duration_min"]))
             match = next(
@@ -709,6 +721,17 @@ class _Checker:
             if second_start < first_end - _TOLERANCE:
                 self.add("break", tech_id, f"{tech_id}'s breaks overlap")
         return placed
+
+    def break_due(self, tech: Mapping[str, Any], rule: Mapping[str, Any]) -> bool:
+        """Whether a break rule binds a technician's route: one that fits in their shift (its
+        window's start plus its length by the shift's end, as the engine plans them) and, for
+        one who became unavailable (``unavailable_from``), whose window was over by then: a
+        technician sent home ill at 10:40 takes no lunch, nor one who left in its hour."""
+        ends = self.clock(rule["start"]) + timedelta(minutes=float(rule["duration_min"]))
+        if ends > self.clock(tech["shift"]["end"]):
+            return False
+        gone = tech.get("unavailable_from")
+        return gone is None or self.clock(rule["end"]) <= self.clock(gone)
 
     def kpis(self) -> None:
         kpis = self.plan.get("kpis", {})
@@ -756,8 +779,9 @@ def check_plan(
     before service, appointment kept (service at its time, or on arrival inside the band under
     ``policy.appointment_start`` ``on_arrival``) and never late, windows, urgent response,
     ``early_min`` and ``late_min``; travel between stops (breaks in between counted); shifts;
-    breaks (one per rule, inside its window, long enough, never over a visit); skills, crew,
-    pinned person, service radius; van capacity; route distance against the lookup; KPI sums;
+    breaks (one per rule that binds the day, ``break_due``: inside its window, long enough,
+    never over a visit); skills, crew, pinned person, service radius; van capacity; route
+    distance against the lookup; KPI sums;
     spare parts (depot calls' legs and opening hours, no van below zero of a part at any stop,
     no depot handing out more than it holds; with ``previous``, no call made dropped or taking
     more).

@@ -233,6 +233,28 @@ def test_each_broken_rule_is_caught(
     assert expected in codes(day, result)
 
 
+@pytest.mark.parametrize(
+    ("unavailable_from", "shift_end", "due"),
+    [
+        (None, "18:00", True),
+        ("10:40", "18:00", False),  # sent home ill before lunch
+        ("13:00", "18:00", False),  # gone in the lunch window, before it was over
+        ("14:00", "18:00", True),  # the whole window was theirs
+        (None, "12:20", False),  # the shift ends before a break could end: never planned
+    ],
+)
+def test_a_break_binds_a_route_only_inside_the_technician_s_day(
+    unavailable_from: str | None, shift_end: str, due: bool
+) -> None:
+    # The lunch rule is 12:00-14:00, 30 min; the route's break is taken away.
+    day, result = problem(), plan()
+    day["technicians"][0]["shift"]["end"] = shift_end
+    first_route(result).update(breaks=[], end_time=T.format("11:00"))
+    if unavailable_from is not None:
+        day["technicians"][0]["unavailable_from"] = unavailable_from
+    assert (("break", "T1") in codes(day, result)) is due
+
+
 def haversine_lookup(speed_kmh: float) -> Callable[[LocationRef, LocationRef], tuple[float, float]]:
     def leg(a: LocationRef, b: LocationRef) -> tuple[float, float]:
         assert isinstance(a, tuple) and isinstance(b, tuple)

@@ -1,5 +1,6 @@
-"""The checker and a visit the technician could not complete: listed in ``unassigned`` (code
-``not_completed``) and, as its attempt, a done stop of the route; left when reported."""
+"""The checker and stops left before their planned departure: a visit the technician could not
+complete, listed in ``unassigned`` (code ``not_completed``) and, as its attempt, a done stop of
+the route, left when reported; a visit reported started early, left its duration later."""
 
 from __future__ import annotations
 
@@ -50,3 +51,17 @@ def test_a_stop_left_early_is_checked_from_the_time_it_was_left() -> None:
     planned["routes"][0]["stops"][1].pop("actual_departure")
     planned["routes"][0]["breaks"] = [{"start": T.format("10:10"), "end": T.format("10:40")}]
     assert ("break", "V2") in codes(day, planned)
+
+
+def test_a_stop_started_early_and_not_left_is_left_its_duration_after_the_start() -> None:
+    # V2 (30 min) under way since 09:35, not 10:00 as planned: the re-plan has its technician
+    # free at 10:05, so a break from 10:10 is after it, not over it.
+    started = plan()
+    second = started["routes"][0]["stops"][1]
+    second.update(status="in_progress", actual_start=T.format("09:35"))
+    started["routes"][0]["breaks"] = [{"start": T.format("10:10"), "end": T.format("10:40")}]
+    day = problem()
+    day["technicians"][0]["breaks"][0]["start"] = "10:00"
+    assert codes(day, started) == set()
+    second["actual_start"] = T.format("09:50")  # free at 10:20: the break is over the work
+    assert ("break", "V2") in codes(day, started)
