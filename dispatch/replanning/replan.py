@@ -123,6 +123,9 @@ class _Restart:
     used: tuple[float, float]
     #: When the plan sent them home from their last stop, every stop done; ``None`` otherwise.
     homeward_since: datetime | None = None
+    #: The departure from that stop that the old route's end was counted from: as expected
+    #: from the reports the old version had (``_expected_departure``), not this batch's.
+    homeward_counted_from: datetime | None = None
     #: A delay reported now (the rest of their day starts that much later).
     delay: timedelta = timedelta(0)
     #: The depot calls made (history; what was struck from them by part events taken off).
@@ -148,8 +151,11 @@ def replan_day(
     routes = {route.technician_id: with_progress(route, batch.progress) for route in plan.routes}
     depots = {depot.id: depot for depot in problem.depots}
     provider = provider or provider_for(problem)
+    before = {route.technician_id: route for route in plan.routes}
     restarts = {
-        tech.id: _restart(tech, routes.get(tech.id), visits, batch, at, depots, provider)
+        tech.id: _restart(
+            tech, routes.get(tech.id), before.get(tech.id), visits, batch, at, depots, provider
+        )
         for tech in problem.technicians
     }
     frozen_ids = {stop.visit_id for r in restarts.values() for stop in r.frozen}
@@ -311,6 +317,7 @@ def _expected_departure(stop: Stop, visit: Visit) -> datetime:
 def _restart(
     tech: Technician,
     route: Route | None,
+    before: Route | None,
     visits: Mapping[VisitId, Visit],
     batch: EventBatch,
     at: datetime,
@@ -361,9 +368,12 @@ def _restart(
         free_at = max(free_at, slot.end)
     used_weight = sum(visits[s.visit_id].demand.weight_kg for s in frozen)
     used_volume = sum(visits[s.visit_id].demand.volume_m3 for s in frozen)
-    homeward = (
-        departure if frozen and following is None and not under_way and last_call is None else None
-    )
+    homeward = counted_from = None
+    if frozen and following is None and not under_way and last_call is None:
+        assert before is not None and site_visit is not None
+        homeward = departure
+        last = next(s for s in before.stops if s.visit_id == frozen[-1].visit_id)
+        counted_from = _expected_departure(last, site_visit)
     return _Restart(
         frozen,
         taken,
@@ -371,6 +381,7 @@ def _restart(
         free_at,
         (used_weight, used_volume),
         homeward,
+        counted_from,
         delay,
         calls,
         depot_site,
@@ -452,10 +463,14 @@ def _set_off(following: Stop, breaks: tuple[BreakSlot, ...], departure: datetime
     A break on the way (between the last departure and the arrival) is taken before the
     arrival, so the technician has set off by the break's start less the drive at the latest:
     counting from the arrival alone put them back at the last stop after their lunch, too late
-    for a window the plan kept.
+    for a window the plan kept. When the drive does not fit between the departure and the
+    break, the break is taken before setting off, and they leave the drive before the arrival:
+    taken as gone before the work ended, they were free before the break, which was then
+    planned again late, out of its window, under a delay reported after it.
     """
     on_the_way = [b.start for b in breaks if departure <= b.start < following.arrival]
-    return min([following.arrival, *on_the_way]) - following.travel
+    latest = min([following.arrival, *on_the_way]) - following.travel
+    return latest if latest >= departure else following.arrival - following.travel
 
 
 def _assumed(stop: Stop, delay: timedelta, at: datetime) -> StopStatus:
@@ -656,11 +671,12 @@ def _merge(
         )
     back_s, back_m = _way_back(tech, restart, id_map, provider)
     assert old is not None
-    breaks = restart.taken_breaks
     if restart.homeward_since is None:
-        home = restart.free_at + s_to_duration(back_s)
+        rest, home = _last_breaks(tech, restart, s_to_duration(back_s))
+        breaks = restart.taken_breaks + rest
     else:  # gone home after the last stop as planned (or later): a delay counts on the way
-        home = old.end_time + (restart.homeward_since - frozen[-1].departure)
+        assert restart.homeward_counted_from is not None
+        home = old.end_time + (restart.homeward_since - restart.homeward_counted_from)
         home += restart.delay if home > at else timedelta(0)
         breaks = old.breaks
     return Route(
@@ -675,6 +691,41 @@ def _merge(
         wait=wait,
         depot_stops=calls,
     )
+
+
+def _last_breaks(
+    tech: Technician, restart: _Restart, way_home: timedelta
+) -> tuple[tuple[BreakSlot, ...], datetime]:
+    """The breaks not yet taken of a technician with nothing left to do but go home, and when
+    they are home: once home, each as early as its window allows; when that misses a window,
+    before they set off home (home later); when both do (events kept them past it), once home
+    anyway, as the rest of a day with visits would place it (``_rest_technician``). A break
+    that would end after their day is not taken."""
+    rules = tech.breaks[len(restart.taken_breaks) :]
+    home = restart.free_at + way_home
+
+    def packed(moment: datetime) -> list[BreakSlot]:
+        slots = []
+        for rule in rules:
+            start = max(rule.window.start, moment)
+            if start + rule.duration > tech.working_end:
+                break
+            slots.append(BreakSlot(start, start + rule.duration))
+            moment = start + rule.duration
+        return slots
+
+    def inside(slots: list[BreakSlot]) -> bool:
+        return len(slots) == len(rules) and all(
+            slot.end <= rule.window.end for slot, rule in zip(slots, rules, strict=True)
+        )
+
+    at_home = packed(home)
+    if inside(at_home):
+        return tuple(at_home), home
+    before = packed(restart.free_at)
+    if inside(before):
+        return tuple(before), before[-1].end + way_home
+    return tuple(at_home), home
 
 
 def _way_back(

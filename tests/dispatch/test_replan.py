@@ -371,6 +371,80 @@ def test_a_day_re_planned_once_everyone_is_home_keeps_its_routes(store: Store) -
     checked(store, late)
 
 
+@pytest.mark.parametrize(
+    ("window", "taken", "home"),
+    [
+        # Home at 12:30 from V6 (an hour's drive): the break once home.
+        (("12:00", "14:00"), ("12:30", "13:00"), "12:30"),
+        # Once home is too late for the window: the break at V6 before setting off.
+        (("11:00", "12:45"), ("11:30", "12:00"), "13:00"),
+    ],
+)
+def test_a_technician_with_nothing_left_but_the_way_home_still_takes_their_break(
+    store: Store, window: tuple[str, str], taken: tuple[str, str], home: str
+) -> None:
+    # Once lost: T1 under way at their last visit (V6, 11:00-11:30) at 11:10, the rest of the
+    # day had nothing for them, and their break left the route with it.
+    day = make_day(technicians=1)
+    day["technicians"][0]["breaks"] = [{"start": window[0], "end": window[1], "duration_min": 30}]
+    day["visits"] = [v for v in day["visits"] if v["id"] in ("V1", "V6")]
+    planned(store, day)
+    later = replan(store, {"at": "11:10", "events": [
+        {"type": "arrived", "visit_id": "V6", "at": "10:55"}]})  # fmt: skip
+    (route,) = later["routes"]
+    assert [s["visit_id"] for s in route["stops"]] == ["V1", "V6"]
+    moment = "2026-11-23T{}:00+08:00"
+    assert route["breaks"] == [{"start": moment.format(taken[0]), "end": moment.format(taken[1])}]
+    assert route["end_time"] == moment.format(home)
+    checked(store, later)
+
+
+def test_a_delay_reported_after_a_break_taken_before_the_drive_keeps_the_break(
+    store: Store,
+) -> None:
+    # V6 ends at 11:45, the lunch hour is 12:00-13:00, and V3 is half an hour's drive away:
+    # the drive cannot come before the lunch. Late by 20 minutes at 13:20, on the way, T1 had
+    # their lunch: it stays, and V3 is reached 20 minutes later. It was once thought taken
+    # after a drive begun at 11:30, before V6 ended: not taken, planned again from 12:05, out
+    # of its hour.
+    day = make_day(technicians=1)
+    day["technicians"][0]["breaks"] = [{"start": "12:00", "end": "13:00", "duration_min": 60}]
+    day["visits"] = [v for v in day["visits"] if v["id"] in ("V3", "V6")]
+    day["visits"][0]["window"] = {"start": "13:00", "end": "15:00"}
+    day["visits"][1]["appointment"] = "11:15"
+    first = planned(store, day)
+    (route,) = first["routes"]
+    assert [s["visit_id"] for s in route["stops"]] == ["V6", "V3"]
+    lunch = [{"start": "2026-11-23T12:00:00+08:00", "end": "2026-11-23T13:00:00+08:00"}]
+    assert route["breaks"] == lunch
+    late = replan(store, {"at": "13:20", "events": [
+        {"type": "delay", "technician_id": "T1", "minutes": 20}]})  # fmt: skip
+    (after,) = late["routes"]
+    assert after["breaks"] == lunch
+    arrival = datetime.fromisoformat(after["stops"][1]["arrival"])
+    assert arrival == datetime.fromisoformat(route["stops"][1]["arrival"]) + timedelta(minutes=20)
+    checked(store, late)
+
+
+def test_the_way_home_from_a_stop_left_early_is_counted_once(store: Store) -> None:
+    # T1 leaves their last stop 20 minutes early: home 20 minutes earlier. Each later version
+    # moved it 20 minutes earlier again, once before they had left.
+    first = planned(store, make_day())
+    route = next(r for r in first["routes"] if r["technician_id"] == "T1")
+    last = route["stops"][-1]
+    left = datetime.fromisoformat(last["departure"]) - timedelta(minutes=20)
+    home = datetime.fromisoformat(route["end_time"]) - timedelta(minutes=20)
+    early = replan(store, {"at": left.strftime("%H:%M"), "events": [
+        {"type": "completed", "visit_id": last["visit_id"]}]})  # fmt: skip
+    later = (left + timedelta(minutes=1)).strftime("%H:%M")
+    again = replan(store, {"at": later, "events": [
+        {"type": "delay", "technician_id": "T2", "minutes": 5}]})  # fmt: skip
+    for version in (early, again):
+        ends = next(r["end_time"] for r in version["routes"] if r["technician_id"] == "T1")
+        assert datetime.fromisoformat(ends) == home
+        checked(store, version)
+
+
 def test_a_delay_on_the_way_home_moves_the_end_of_the_day(store: Store) -> None:
     first = planned(store, make_day())
     route = next(r for r in first["routes"] if r["technician_id"] == "T1")
