@@ -12,9 +12,10 @@ At clock time ``at`` each technician's route splits in two:
 - the **rest**, planned again. Each technician restarts from where they really are: the last
   frozen stop (or the base), free when its work ends (the reported start plus the visit's
   duration, or the plan's departure) or, if they were already driving to their next stop at
-  ``at``, when they set off; plus any delay reported now. Breaks already taken stay; the others
-  stay in their windows but not before that moment. A van keeps the room its frozen stops did
-  not use. An unavailable technician gets nothing more.
+  ``at``, when they set off; plus any delay reported now; never before a frozen stop taken as
+  done as planned ends. Breaks already taken stay (one idle with no route took those whose
+  window has gone by); the others stay in their windows but not before that moment. A van
+  keeps the room its frozen stops did not use. An unavailable technician gets nothing more.
 
 The rest becomes a small day of its own (``Problem``): its visits are every visit not frozen
 and not cancelled, windows clipped to ``at`` so nothing is planned in the past. It is solved from
@@ -362,8 +363,14 @@ def _restart(
     else:
         set_off = _set_off(following, route.breaks if route else (), departure) if following else at
         free_at = max(departure, min(at, set_off)) + delay
-    free_at = max(free_at, tech.shift.start)
-    taken = tuple(b for b in (route.breaks if route else ()) if b.start < free_at - delay)
+    # A stop taken as done as planned keeps its hours even when a later one was reported left
+    # before they ended (the plan had assumed it; a late report never takes it back).
+    busy = [_expected_departure(s, visits[s.visit_id]) for s in frozen[:-1]]
+    free_at = max([free_at, tech.shift.start, *busy])
+    if route is None:
+        taken = _idle_breaks(tech, at)
+    else:
+        taken = tuple(b for b in route.breaks if b.start < free_at - delay)
     for slot in taken:
         free_at = max(free_at, slot.end)
     used_weight = sum(visits[s.visit_id].demand.weight_kg for s in frozen)
@@ -387,6 +394,22 @@ def _restart(
         depot_site,
         skipped,
     )
+
+
+def _idle_breaks(tech: Technician, at: datetime) -> tuple[BreakSlot, ...]:
+    """The breaks of a technician the old version gave no route, idle until ``at``: each whose
+    window no longer lets it start by ``at`` taken at the window's start (at their base, with
+    nothing to do); the others are left to the rest of the day, which may still place them in
+    their window. Planned again from ``at``, a lunch hour gone by was faulted as missed."""
+    slots: list[BreakSlot] = []
+    moment = tech.shift.start
+    for rule in tech.breaks:
+        if rule.window.end - rule.duration >= at:
+            break
+        start = max(rule.window.start, moment)
+        slots.append(BreakSlot(start, start + rule.duration))
+        moment = start + rule.duration
+    return tuple(slots)
 
 
 def _history(stop: Stop, delay: timedelta, at: datetime, *, moved_on: bool) -> Stop:

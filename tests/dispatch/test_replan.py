@@ -445,6 +445,59 @@ def test_the_way_home_from_a_stop_left_early_is_counted_once(store: Store) -> No
         checked(store, version)
 
 
+def test_a_technician_idle_through_their_lunch_hour_took_it_when_work_comes_later(
+    store: Store,
+) -> None:
+    # T2 has nothing to do until a visit comes at 14:00, after their lunch hour (12:00-13:30):
+    # it was taken, idle, from 12:00. Planned again from 14:00 it was faulted as missed.
+    day = make_day()
+    for visit in day["visits"]:
+        visit["technician"] = "T1"
+    day["visits"] = [v for v in day["visits"] if v["id"] in ("V1", "V2", "V6")]
+    for tech in day["technicians"]:
+        tech["breaks"] = [{"start": "12:00", "end": "13:30", "duration_min": 30}]
+    first = planned(store, day)
+    assert [r["technician_id"] for r in first["routes"]] == ["T1"]
+    later = replan(store, {"at": "14:00", "events": [{"type": "new_visit", "visit": {
+        "id": "V9", "location_index": 1, "duration_min": 30, "technician": "T2"}}]})  # fmt: skip
+    route = next(r for r in later["routes"] if r["technician_id"] == "T2")
+    assert [s["visit_id"] for s in route["stops"]] == ["V9"]
+    assert route["breaks"] == [
+        {"start": "2026-11-23T12:00:00+08:00", "end": "2026-11-23T12:30:00+08:00"}
+    ]
+    checked(store, later)
+
+
+def test_a_stop_taken_as_done_keeps_its_hours_after_a_later_one_reported_left_sooner(
+    store: Store,
+) -> None:
+    # V2 (10:00-11:00) is taken as under way at 10:30, nobody reporting; at 10:50 the
+    # technician reports V3 left at 10:45. V2 stays done as planned, so T1 is free at 11:00,
+    # not 10:50: their break (10:30-11:30) was once planned at 10:50, over V2.
+    day = make_day()
+    day["visits"] = [v for v in day["visits"] if v["id"] in ("V2", "V3", "V4", "V5")]
+    for visit in day["visits"]:
+        visit["technician"] = "T2" if visit["id"] == "V4" else "T1"
+    day["technicians"][0]["breaks"] = [{"start": "10:30", "end": "11:30", "duration_min": 30}]
+    first = planned(store, day)
+    t1 = next(r for r in first["routes"] if r["technician_id"] == "T1")
+    assert [s["visit_id"] for s in t1["stops"]] == ["V2", "V3", "V5"]
+    replan(store, {"at": "10:30", "events": [
+        {"type": "delay", "technician_id": "T2", "minutes": 5}]})  # fmt: skip
+    later = replan(store, {"at": "10:50", "events": [
+        {"type": "completed", "visit_id": "V3", "at": "10:45"}]})  # fmt: skip
+    t1 = next(r for r in later["routes"] if r["technician_id"] == "T1")
+    assert [(s["visit_id"], s["status"]) for s in t1["stops"]] == [
+        ("V2", "done"),
+        ("V3", "done"),
+        ("V5", "planned"),
+    ]
+    assert t1["breaks"] == [
+        {"start": "2026-11-23T11:00:00+08:00", "end": "2026-11-23T11:30:00+08:00"}
+    ]
+    checked(store, later)
+
+
 def test_a_delay_on_the_way_home_moves_the_end_of_the_day(store: Store) -> None:
     first = planned(store, make_day())
     route = next(r for r in first["routes"] if r["technician_id"] == "T1")
