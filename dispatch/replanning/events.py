@@ -527,18 +527,27 @@ class _Checker:
         return self._history
 
     def taken_as_history(self) -> None:
-        """Refuse cancelling or moving a visit that nobody reported on but that the plan had
-        reached by the batch's time (with the delays reported now): it is taken as under way
-        or done, and history neither leaves nor moves. Kept, it was both on its route and
-        cancelled, or its move was lost. A stop the technician went past is not history."""
+        """Refuse cancelling or moving a visit that is history at the batch's time, once every
+        report and delay of the batch is known: reported on later in the batch, or reached by
+        the plan (with the delays reported now) and nobody reporting on it, so taken as under
+        way or done. History neither leaves nor moves: kept, it was both on its route and
+        cancelled, or its move was lost or held against its report. A stop the technician
+        went past is not history."""
         if not self.desk_events:
             return
         for tech, (route, passed, _, skipped) in self.history().items():
             for k, stop in enumerate(route.stops[:passed]):
                 event = self.desk_events.get(stop.visit_id)
-                if event is None or k in skipped or stop.frozen:
-                    continue  # a frozen stop was refused already
+                if event is None or k in skipped:
+                    continue
                 index, verb = event
+                if stop.frozen:  # reported on later in the batch (one frozen before was refused)
+                    self.error(
+                        index,
+                        stop.visit_id,
+                        f"{stop.visit_id} is done or under way; it cannot be {verb}",
+                    )
+                    continue
                 self.error(
                     index,
                     stop.visit_id,

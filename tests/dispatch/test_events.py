@@ -320,6 +320,11 @@ def test_a_visit_the_plan_has_reached_cannot_be_cancelled_or_moved_unless_gone_p
     late = {"type": "delay", "technician_id": "T1", "minutes": 15}
     assert parse([cancel, late], "09:00").cancelled == {"V2": ""}
     assert parse([late, move], "09:00").moved[VisitId("V2")].appointment == "15:00"
+    # A report later in the batch makes it history too, whatever the order.
+    report = {"type": "departed", "visit_id": "V2", "at": "08:58"}
+    done = "V2 is done or under way; it cannot be moved"
+    assert errors_of([late, move, report], "09:00") == [FieldError("events[1]", done, "V2")]
+    assert errors_of([late, report, move], "09:00") == [FieldError("events[2]", done, "V2")]
     # ... and T1 at V4 since 08:55 went past V2 (planned again, so free to leave).
     arrived = {"type": "arrived", "visit_id": "V4", "at": "08:55"}
     assert parse([cancel, arrived], "09:00").cancelled == {"V2": ""}
