@@ -1,0 +1,140 @@
+"""Property: a day re-planned batch after batch stays a valid plan, every version.
+
+A random part of the example day is planned and stored, then re-planned through a few batches
+of events drawn from the plan as it stands: reports from the field (arrived, started,
+completed, departed, not completed, some sent late), cancellations, moves, new visits and
+technicians becoming unavailable, some of them contradicting the plan. A batch is either
+refused with an ``InputError`` naming its events, or gives a version the independent checker
+passes against the one it continues. Delays are left out: one can force a rule to break (a
+lunch pushed out of its hour, a day past its end), which the checker then rightly reports.
+
+This sequence found nine faults: a visit taken as under way both on its route and cancelled,
+a move of one silently lost, a visit started early read as left when planned, breaks lost with
+nothing left to do, a lunch taken before the drive planned again late, the way home shifted
+again by each version, a stop taken as done freed by a later report, an idle technician's lunch
+planned after its hour, and a technician sent home ill faulted for the lunch they never had.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from dispatch.contract.record import plan_record
+from dispatch.contract.serialize import plan_document
+from dispatch.contract.validate import parse_problem
+from dispatch.desk.replan import replan_stored
+from dispatch.desk.solve import check_day
+from dispatch.errors import InputError
+from dispatch.persistence import Store
+from dispatch.planning import SolveParams, plan_day
+from dispatch.travel import provider_for
+
+EXAMPLE = Path(__file__).parents[2] / "examples" / "changan-day.json"
+QUICK = SolveParams(time_limit_s=1, metaheuristic="greedy_descent", seeders=())
+SKILLS = ("electrical", "water_heater", "air_conditioner", "appliance")
+KINDS = ("arrived", "started", "completed", "departed", "not_completed", "cancelled", "moved")
+KINDS += ("new_visit", "unavailable")
+
+
+def clock(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def part_of_the_example(rng: random.Random) -> dict[str, Any]:
+    """30 of the example's visits and 5 of its technicians, pins to the others dropped."""
+    day: dict[str, Any] = json.loads(EXAMPLE.read_text())
+    day["visits"] = rng.sample(day["visits"], 30)
+    day["technicians"] = rng.sample(day["technicians"], 5)
+    kept = {tech["id"] for tech in day["technicians"]}
+    for visit in day["visits"]:
+        for key in ("technician", "preferred_technician"):
+            if visit.get(key) is not None and visit[key] not in kept:
+                del visit[key]
+    return day
+
+
+def events_for(
+    rng: random.Random, plan: dict[str, Any], day: dict[str, Any], now: int, batch: int
+) -> list[dict[str, Any]]:
+    """One to four events drawn from ``plan`` as it stands at ``now`` (minutes of the day)."""
+    stops = [stop["visit_id"] for route in plan["routes"] for stop in route["stops"]]
+    visits = [visit["id"] for visit in day["visits"]]
+    techs = [tech["id"] for tech in day["technicians"]]
+    events: list[dict[str, Any]] = []
+    for k in range(rng.randint(1, 4)):
+        visit = rng.choice(stops or visits)
+        sent = clock(now - rng.randint(0, 40))  # a phone's own time, maybe sent late
+        kind = rng.choice(KINDS)
+        if kind in ("arrived", "started", "completed"):
+            events.append({"type": kind, "visit_id": visit, "at": sent})
+        elif kind == "departed":
+            events.append({"type": kind, "visit_id": visit, "at": clock(now)})
+        elif kind == "not_completed":
+            events.append({"type": kind, "visit_id": visit, "reason": "no part", "at": sent})
+        elif kind == "cancelled":
+            events.append({"type": kind, "visit_id": rng.choice(visits), "reason": "called"})
+        elif kind == "moved":
+            move: dict[str, Any] = {"type": kind, "visit_id": rng.choice(visits)}
+            move["technician_id"] = rng.choice(techs)
+            if rng.random() < 0.5:
+                move["appointment"] = clock(min(now + rng.randint(0, 300), 22 * 60))
+            events.append(move)
+        elif kind == "new_visit":
+            new = {
+                "id": f"N{batch}_{k}",
+                "location": {
+                    "lat": 22.80 + rng.random() * 0.08,
+                    "lon": 113.76 + rng.random() * 0.08,
+                },
+                "duration_min": rng.choice([20, 60, 120]),
+                "priority": rng.choice(["urgent", "high", "normal"]),
+                "required_skills": [rng.choice(SKILLS)],
+            }
+            if rng.random() < 0.4:
+                new["appointment"] = clock(min(now + rng.randint(30, 300), 22 * 60))
+            events.append({"type": kind, "visit": new})
+        else:
+            events.append({"type": kind, "technician_id": rng.choice(techs), "reason": "ill"})
+    return events
+
+
+@settings(
+    max_examples=10, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
+@given(seed=st.integers(0, 10_000))
+def test_every_version_of_a_day_re_planned_batch_after_batch_is_valid(
+    tmp_path_factory: Any, seed: int
+) -> None:
+    rng = random.Random(seed)
+    day = part_of_the_example(rng)
+    problem = parse_problem(day)
+    first = plan_day(problem, params=QUICK)
+    document = plan_document(
+        problem, first, plan_id="pl_day", version=1, created_at=datetime.now(UTC)
+    ).model_dump(mode="json")
+    store = Store(f"sqlite:///{tmp_path_factory.mktemp('sequences') / 'replan.db'}")
+    try:
+        store.save_problem_and_plan(day, document, problem_id="pb_day", record=plan_record(first))
+        now = rng.randint(8 * 60 + 30, 10 * 60)
+        for batch in range(5):
+            now += rng.randint(10, 80)
+            events = {"at": clock(now), "events": events_for(rng, document, day, now, batch)}
+            try:
+                nxt = replan_stored(store, "pl_day", events, params=QUICK)
+            except InputError:
+                continue  # refused whole, naming its events: nothing stored
+            raw = store.load_problem_of_plan("pl_day", nxt.version)
+            stored = parse_problem(raw, stored=True)
+            new = nxt.model_dump(mode="json")
+            report = check_day(raw, stored, new, provider_for(stored), previous=document)
+            assert report.ok, (seed, batch, events, report.violations[:3])
+            document = new
+    finally:
+        store.close()
