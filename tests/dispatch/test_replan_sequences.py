@@ -39,8 +39,9 @@ from dispatch.travel import provider_for
 EXAMPLE = Path(__file__).parents[2] / "examples" / "changan-day.json"
 QUICK = SolveParams(time_limit_s=1, metaheuristic="greedy_descent", seeders=())
 SKILLS = ("electrical", "water_heater", "air_conditioner", "appliance")
-KINDS = ("arrived", "started", "completed", "departed", "not_completed", "cancelled", "moved")
-KINDS += ("new_visit", "unavailable")
+#: The events drawn (every kind but delays and part events).
+KINDS: tuple[str, ...] = ("arrived", "started", "completed", "departed", "not_completed")
+KINDS += ("cancelled", "moved", "new_visit", "unavailable")
 
 
 def clock(minutes: int) -> str:
