@@ -189,13 +189,17 @@ def replan_day(
             continue
         clipped = _clip(visit, at, problem, {t.id for t in available})
         if clipped is None:
-            assert visit.appointment is not None
+            if visit.appointment is not None:
+                missed = f"the appointment at {format_clock(visit.appointment)}"
+            else:
+                assert visit.window is not None
+                window = visit.window
+                missed = f"the window {format_clock(window.start)}-{format_clock(window.end)}"
             passed.append(
                 Unassigned(
                     visit.id,
                     UnassignedCode.WINDOW,
-                    f"the appointment at {format_clock(visit.appointment)} can no longer be "
-                    f"reached on time (re-planned at {format_clock(at)})",
+                    f"{missed} can no longer be reached on time (re-planned at {format_clock(at)})",
                 )
             )
         else:
@@ -504,7 +508,9 @@ def _assumed(stop: Stop, delay: timedelta, at: datetime) -> StopStatus:
 def _clip(
     visit: Visit, at: datetime, problem: Problem, available: set[TechnicianId]
 ) -> Visit | None:
-    """The visit as the rest of the day sees it; ``None`` when its appointment has passed."""
+    """The visit as the rest of the day sees it; ``None`` when its appointment or the end of its
+    window has passed (clipped to ``at`` alone, it was served then, late, by whoever happened
+    to be at its door)."""
     changes: dict[str, object] = {}
     if visit.pinned_to is not None and visit.pinned_to not in available:
         changes["pinned_to"] = None  # its technician is gone: back to the pool
@@ -514,8 +520,10 @@ def _clip(
         if visit.appointment - problem.policy.early_band[0] < at:
             return None
     elif visit.window is not None:
+        if visit.window.end < at:
+            return None
         if visit.window.start < at:
-            changes["window"] = TimeWindow(at, max(at, visit.window.end))
+            changes["window"] = TimeWindow(at, visit.window.end)
     else:
         end = max(t.shift.end for t in problem.technicians)
         changes["window"] = TimeWindow(at, max(at, end))

@@ -498,6 +498,28 @@ def test_a_stop_taken_as_done_keeps_its_hours_after_a_later_one_reported_left_so
     checked(store, later)
 
 
+def test_a_visit_whose_window_has_passed_is_left_out_not_served_late(store: Store) -> None:
+    # V7 (08:00-08:30) is at V2's door, out of reach of a shift from 09:00. Re-planned at
+    # 11:00, with T1 at that door, its window was clipped to 11:00 alone: served late.
+    day = make_day(technicians=1)
+    day["technicians"][0]["shift"]["start"] = "09:00"
+    day["visits"] = [v for v in day["visits"] if v["id"] == "V2"] + [
+        {"id": "V7", "location_index": 2, "duration_min": 30,
+         "window": {"start": "08:00", "end": "08:30"}}
+    ]  # fmt: skip
+    first = planned(store, day)
+    assert [u["visit_id"] for u in first["unassigned"]] == ["V7"]
+    later = replan(store, {"at": "11:00", "events": [
+        {"type": "completed", "visit_id": "V2", "at": "11:00"}]})  # fmt: skip
+    assert [s["visit_id"] for r in later["routes"] for s in r["stops"]] == ["V2"]
+    (left,) = later["unassigned"]
+    assert (left["visit_id"], left["code"]) == ("V7", "window")
+    assert left["reason"] == (
+        "the window 08:00-08:30 can no longer be reached on time (re-planned at 11:00)"
+    )
+    checked(store, later)
+
+
 def test_a_delay_on_the_way_home_moves_the_end_of_the_day(store: Store) -> None:
     first = planned(store, make_day())
     route = next(r for r in first["routes"] if r["technician_id"] == "T1")
