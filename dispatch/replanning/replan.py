@@ -53,9 +53,10 @@ where that way still exists.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from itertools import takewhile
 
 from dispatch.model import (
     Break,
@@ -405,15 +406,21 @@ def _idle_breaks(tech: Technician, at: datetime) -> tuple[BreakSlot, ...]:
     window no longer lets it start by ``at`` taken at the window's start (at their base, with
     nothing to do); the others are left to the rest of the day, which may still place them in
     their window. Planned again from ``at``, a lunch hour gone by was faulted as missed."""
-    slots: list[BreakSlot] = []
-    moment = tech.shift.start
-    for rule in tech.breaks:
-        if rule.window.end - rule.duration >= at:
-            break
+    gone_by = takewhile(lambda rule: rule.window.end - rule.duration < at, tech.breaks)
+    return tuple(_packed(list(gone_by), tech.shift.start, tech.working_end))
+
+
+def _packed(rules: Sequence[Break], moment: datetime, day_end: datetime) -> list[BreakSlot]:
+    """``rules`` taken one after another from ``moment``, each as early as its window allows,
+    up to the first that would end after ``day_end``."""
+    slots = []
+    for rule in rules:
         start = max(rule.window.start, moment)
+        if start + rule.duration > day_end:
+            break
         slots.append(BreakSlot(start, start + rule.duration))
         moment = start + rule.duration
-    return tuple(slots)
+    return slots
 
 
 def _history(stop: Stop, delay: timedelta, at: datetime, *, moved_on: bool) -> Stop:
@@ -735,25 +742,15 @@ def _last_breaks(
     rules = tech.breaks[len(restart.taken_breaks) :]
     home = restart.free_at + way_home
 
-    def packed(moment: datetime) -> list[BreakSlot]:
-        slots = []
-        for rule in rules:
-            start = max(rule.window.start, moment)
-            if start + rule.duration > tech.working_end:
-                break
-            slots.append(BreakSlot(start, start + rule.duration))
-            moment = start + rule.duration
-        return slots
-
     def inside(slots: list[BreakSlot]) -> bool:
         return len(slots) == len(rules) and all(
             slot.end <= rule.window.end for slot, rule in zip(slots, rules, strict=True)
         )
 
-    at_home = packed(home)
+    at_home = _packed(rules, home, tech.working_end)
     if inside(at_home):
         return tuple(at_home), home
-    before = packed(restart.free_at)
+    before = _packed(rules, restart.free_at, tech.working_end)
     if inside(before):
         return tuple(before), before[-1].end + way_home
     return tuple(at_home), home
