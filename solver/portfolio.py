@@ -149,6 +149,8 @@ def solve(
     if instance.n_vehicles == 0:
         return _nobody(instance, started)
     instance = within_reach(instance)
+    if initial_routes is not None:
+        initial_routes = _allowed_only(instance, initial_routes)
     # Alternatives (spare parts) tie nodes of one group across parts: solved whole.
     if initial_routes is None and not params.solution_limit and not instance.has_alternatives:
         solve_one = partial(_solve_part, snapshots=snapshots)
@@ -177,6 +179,17 @@ def solve(
         started=started,
         snapshots=snapshots,
     )
+
+
+def _allowed_only(instance: Instance, routes: Sequence[Sequence[int]]) -> list[list[int]]:
+    """``routes`` without the nodes their vehicle may not serve: ``within_reach`` allows no
+    vehicle a node none could ever take, and OR-Tools, handed such a start, refuses it route by
+    route (each refusal an error on the process's stderr: a re-plan's warm start printed them to
+    the desk's terminal) before the start is repaired."""
+    return [
+        [node for node in route if v in instance.allowed_vehicles(node)]
+        for v, route in enumerate(routes)
+    ]
 
 
 def _nobody(instance: Instance, started: float) -> Solution:

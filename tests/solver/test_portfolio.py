@@ -166,6 +166,19 @@ def test_no_vehicle_leaves_every_node_out_at_its_penalty() -> None:
     assert solve(instance, QUICK, initial_routes=[]).dropped == (0, 1)
 
 
+def test_a_start_never_offers_a_node_no_vehicle_may_take(capfd: pytest.CaptureFixture[str]) -> None:
+    # Node 1's window opens after the shift: no vehicle may take it (``within_reach``). A warm
+    # start with it on the route made OR-Tools print "Vehicle 0 is not allowed at index 1" on
+    # stderr before the start was repaired.
+    fleet = (Vehicle(0, 0, 0, 10 * HOUR),)
+    instance = line_instance(
+        [100, 200], vehicles=fleet, windows=[(0, HOUR), (20 * HOUR, 21 * HOUR)]
+    )
+    solution = solve(instance, QUICK, initial_routes=[[0, 1]])
+    assert (solution.routes[0].nodes, solution.dropped) == ((0,), (1,))
+    assert "not allowed" not in capfd.readouterr().err
+
+
 def test_allowed_vehicles_are_respected() -> None:
     fleet = (Vehicle(0, 0, 0, 24 * HOUR), Vehicle(0, 0, 0, 24 * HOUR))
     instance = line_instance([100, 100, 100], vehicles=fleet, allowed=((1,), None, (1,)))
