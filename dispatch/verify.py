@@ -16,7 +16,9 @@ visit listed twice: in ``unassigned``, to be booked again, and as the attempt, a
 of the route that went there. A stop reported left before its planned departure
 (``actual_departure``) is left then, and one reported started (``actual_start``) and not left
 is left the visit's duration after that start when that is earlier (the re-plan has the
-technician free then): the next leg and the breaks are checked from that time.
+technician free then): the next leg and the breaks are checked from that time. The drive into
+a stop reported reached (``actual_arrival`` or ``actual_start``) is not checked: it happened,
+even when reports from two stops overlap (a phone's late tap, a clock minutes off).
 
 Spare parts: a route's ``depot_stops`` are walked in their place (before the stop they name),
 their legs, opening hours and handling time checked like a stop's; the van starts with its
@@ -313,7 +315,9 @@ class _Checker:
             here = location_ref(visit)
             minutes, km = self.travel(place, here)
             total_km += km
-            self.leg(tech_id, visit["id"], departure, arrival, minutes, breaks)
+            if not (stop.get("actual_arrival") or stop.get("actual_start")):
+                # A stop reported reached was reached: the drive into it is what happened.
+                self.leg(tech_id, visit["id"], departure, arrival, minutes, breaks)
             self.stop(
                 tech, visit, stop, arrival, service_start, leaving, shift_start, shift_end, breaks
             )
