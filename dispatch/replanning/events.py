@@ -399,10 +399,17 @@ class _Checker:
                 f"{visit_id} was already completed at {format_clock(progress.departed)}",
             )
             return False
+        # A report sent again at the same time changes nothing; at another, it would move one.
         if event.type == "arrived":
+            if progress.arrived is not None and progress.arrived != moment:
+                was = format_clock(progress.arrived)
+                self.error(index, visit_id, f"{visit_id} was already reported arrived at {was}")
             progress.arrived = moment
         elif event.type == "started":
-            if progress.arrived and moment < progress.arrived:
+            if progress.started is not None and progress.started != moment:
+                was = format_clock(progress.started)
+                self.error(index, visit_id, f"{visit_id} was already reported started at {was}")
+            elif progress.arrived and moment < progress.arrived:
                 self.error(index, visit_id, f"started before it arrived ({event.at})")
             progress.started = moment
         else:  # completed, departed or not_completed: the technician leaves

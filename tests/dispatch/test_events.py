@@ -277,6 +277,23 @@ def test_reports_at_one_visit_must_follow_each_other() -> None:
     ]
 
 
+def test_a_report_that_moves_one_already_taken_is_refused_the_same_sent_again_is_not() -> None:
+    # V1 started at 08:12 (stored); a late report said it started at 12:01, hours after T1
+    # had gone on: the stop's times moved, and its next leg could not be driven.
+    started = stop("V1", "08:10", "08:10", StopStatus.IN_PROGRESS, actual_start=at("08:12"))
+    base = plan(v1=started)
+    again = [{"type": "started", "visit_id": "V1", "at": "08:12"}]
+    assert parse(again, base=base).progress[VisitId("V1")].started == at("08:12")
+    moved = [{"type": "started", "visit_id": "V1", "at": "09:01"}]
+    assert errors_of(moved, base=base) == [
+        FieldError("events[0]", "V1 was already reported started at 08:12", "V1")
+    ]
+    arrived = [{"type": "arrived", "visit_id": "V2", "at": "08:50"}]
+    assert errors_of([*arrived, {**arrived[0], "at": "08:55"}]) == [
+        FieldError("events[1]", "V2 was already reported arrived at 08:50", "V2")
+    ]
+
+
 def test_progress_already_in_the_plan_carries_into_the_batch() -> None:
     arrived = stop("V1", "08:10", "08:10", StopStatus.ARRIVED, actual_arrival=at("08:12"))
     batch = parse([{"type": "completed", "visit_id": "V1", "at": "08:50"}], base=plan(v1=arrived))
