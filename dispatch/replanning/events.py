@@ -13,7 +13,9 @@ The reports a phone sends from a visit (``arrived``, ``started``, ``completed``,
 ``not_completed``; see ``FIELD_REPORTS``) are facts of the field: a phone that was offline sends
 them late, so their own clock times may be earlier than the plan's last re-plan; they then only
 fill in what happened (the actual times), while the batch's ``at`` must still move forward.
-Other clock times (the desk's ``departed``) may not be before the last re-plan.
+Other clock times (the desk's ``departed``) may not be before the last re-plan. A technician
+is at one visit at a time: reports whose times at two visits overlap by more than
+``REPORT_OVERLAP``, in either order, are refused (``_Checker.one_door_at_a_time``).
 A visit reported ``not_completed`` counts as left at its time (its stop is done for the route)
 and as waiting to be booked again: no later event may report on it, cancel it or move it.
 
@@ -95,6 +97,10 @@ __all__ = [
 #: Reports from a visit whose own clock time may be before the plan's last re-plan (sent late
 #: by a phone that was offline): they only fill in the actual times.
 FIELD_REPORTS = frozenset({"arrived", "started", "completed", "not_completed"})
+
+#: How far a technician's reports at two visits may overlap: a late tap on the last visit's
+#: phone, or a clock a few minutes off. Beyond it they put the technician at two doors at once.
+REPORT_OVERLAP = timedelta(minutes=15)
 
 
 @dataclass(slots=True)
@@ -286,6 +292,8 @@ class _Checker:
         self.part_events: list[tuple[int, PartEventIn]] = []
         #: The index of the event that cancelled or moved each visit, for ``taken_as_history``.
         self.desk_events: dict[VisitId, tuple[int, str]] = {}
+        #: The index of the last report taken at each visit, for ``one_door_at_a_time``.
+        self.reported: dict[VisitId, int] = {}
         self._history: (
             dict[TechnicianId, tuple[Route, int, tuple[int, ...], frozenset[int]]] | None
         ) = None
@@ -343,6 +351,7 @@ class _Checker:
                 self.new_visit(index, event)
             elif isinstance(event, PartEventIn):
                 self.part_events.append((index, event))
+        self.one_door_at_a_time()
         self.taken_as_history()
         self.part_gone()
         if self.errors:
@@ -419,7 +428,42 @@ class _Checker:
             elif progress.arrived and moment < progress.arrived:
                 self.error(index, visit_id, f"{what} before it arrived ({event.at})")
             progress.departed = moment
-        return len(self.errors) == errors
+        if len(self.errors) > errors:
+            return False
+        self.reported[visit_id] = index
+        return True
+
+    def one_door_at_a_time(self) -> None:
+        """Refuse a report that puts a technician at two visits at once: the times reported at
+        each (arrival to departure) may overlap another's by ``REPORT_OVERLAP`` at most, in
+        either order (a technician may take their stops in another order than planned). Judged
+        once every report of the batch is read; reports taken in earlier batches are not judged
+        again against each other."""
+        for route in self.plan.routes:
+            spans: list[tuple[VisitId, datetime, datetime]] = []
+            for stop in route.stops:
+                progress = self.batch.progress.get(stop.visit_id)
+                if progress is None:
+                    progress = VisitProgress(
+                        stop.actual_arrival, stop.actual_start, stop.actual_departure
+                    )
+                times = [t for t in (progress.arrived, progress.started, progress.departed) if t]
+                if times:
+                    spans.append((stop.visit_id, min(times), max(times)))
+            for i, (first, start1, end1) in enumerate(spans):
+                for second, start2, end2 in spans[i + 1 :]:
+                    new = [self.reported[v] for v in (first, second) if v in self.reported]
+                    if not new or min(end1 - start2, end2 - start1) <= REPORT_OVERLAP:
+                        continue
+                    index = max(new)
+                    visit = first if self.reported.get(first) == index else second
+                    self.error(
+                        index,
+                        visit,
+                        f"{route.technician_id} would be at {first} {_span(start1, end1)} and "
+                        f"at {second} {_span(start2, end2)}: one visit at a time (reports may "
+                        f"overlap by {REPORT_OVERLAP.seconds // 60} min, a late tap)",
+                    )
 
     def cancelled(self, index: int, event: CancelledIn) -> None:
         visit_id = VisitId(event.visit_id)
@@ -632,6 +676,13 @@ class _Checker:
         self.new_ids.add(event.visit.id)
         self.new_rows.append(row)
         self.added[added.id] = added  # a later event of the batch may move it
+
+
+def _span(start: datetime, end: datetime) -> str:
+    """The clock times reported at a visit: ``at 11:53``, or ``11:26-14:24``."""
+    if start == end:
+        return f"at {format_clock(start)}"
+    return f"{format_clock(start)}-{format_clock(end)}"
 
 
 def apply_to_problem(problem: Problem, batch: EventBatch) -> Problem:

@@ -294,6 +294,46 @@ def test_a_report_that_moves_one_already_taken_is_refused_the_same_sent_again_is
     ]
 
 
+def test_reports_that_put_a_technician_at_two_visits_at_once_are_refused() -> None:
+    # T1 reached V1 at 08:10 and V2 at 08:50: a late tap leaving V1 that overlaps V2 by a few
+    # minutes is taken, by hours is refused, naming the event that came last.
+    reached = [
+        {"type": "arrived", "visit_id": "V1", "at": "08:10"},
+        {"type": "arrived", "visit_id": "V2", "at": "08:50"},
+    ]
+    left = {"type": "completed", "visit_id": "V1"}
+    assert parse([*reached, {**left, "at": "09:00"}], "09:30").progress[VisitId("V1")].departed
+    two_doors = (
+        "T1 would be at V1 {} and at V2 {}: one visit at a time (reports may overlap by 15 "
+        "min, a late tap)"
+    )
+    assert errors_of([*reached, {**left, "at": "11:20"}], "11:30") == [
+        FieldError("events[2]", two_doors.format("08:10-11:20", "at 08:50"), "V1")
+    ]
+    # In either order: V2 taken first, then V1 from 09:20 (the technician swapped them) ...
+    swapped = [
+        {"type": "arrived", "visit_id": "V2", "at": "08:20"},
+        {"type": "completed", "visit_id": "V2", "at": "09:10"},
+        {"type": "arrived", "visit_id": "V1", "at": "09:20"},
+    ]
+    assert parse(swapped, "09:30").progress[VisitId("V1")].arrived == at("09:20")
+    # ... but not V1 reached at 08:45, at V2 from 08:20 to 09:10, whatever the events' order.
+    inside = {"type": "arrived", "visit_id": "V1", "at": "08:45"}
+    assert [(e.path, e.entity_id) for e in errors_of([*swapped[:2], inside], "09:30")] == [
+        ("events[2]", "V1")
+    ]
+    assert [(e.path, e.entity_id) for e in errors_of([inside, *swapped[:2]], "09:30")] == [
+        ("events[2]", "V2")
+    ]
+    # Reports stored in an earlier version are judged against the batch's, not again alone.
+    started = stop("V1", "08:10", "08:10", StopStatus.IN_PROGRESS, actual_start=at("08:12"))
+    late = [{"type": "completed", "visit_id": "V1", "at": "10:40"}]
+    assert parse(late, "11:00", base=plan(v1=started)).progress[VisitId("V1")].departed
+    assert errors_of([reached[1], *late], "11:00", base=plan(v1=started)) == [
+        FieldError("events[1]", two_doors.format("08:12-10:40", "at 08:50"), "V1")
+    ]
+
+
 def test_progress_already_in_the_plan_carries_into_the_batch() -> None:
     arrived = stop("V1", "08:10", "08:10", StopStatus.ARRIVED, actual_arrival=at("08:12"))
     batch = parse([{"type": "completed", "visit_id": "V1", "at": "08:50"}], base=plan(v1=arrived))
