@@ -16,7 +16,8 @@ visit listed twice: in ``unassigned``, to be booked again, and as the attempt, a
 of the route that went there. A stop reported left before its planned departure
 (``actual_departure``) is left then, and one reported started (``actual_start``) and not left
 is left the visit's duration after that start when that is earlier (the re-plan has the
-technician free then): the next leg and the breaks are checked from that time. The drive into
+technician free then): the next leg and the breaks are checked from that time. A departure
+reported later than that is an overrun the re-plan learns of, not a rule of the plan. The drive into
 a stop reported reached (``actual_arrival`` or ``actual_start``) is not checked: it happened,
 even when reports from two stops overlap (a phone's late tap, a clock minutes off).
 
@@ -636,17 +637,19 @@ class _Checker:
         a re-plan has them free: a visit started hours before its planned time ends hours
         before it), when earlier than the planned one (work cut short or started early, or not
         completed), else the planned one. A later report (an overrun) is the re-plan's
-        business, not a rule of the plan."""
+        business, not a rule of the plan: also a departure reported after a visit started
+        before its planned time ended (reported out of the plan's order, its planned times are
+        those of the place it had, hours later), once the next stop was taken as reached."""
         vid = str(stop.get("visit_id"))
-        if stop.get("actual_departure"):
-            actual = self.moment(stop["actual_departure"], vid, "actual_departure")
-        elif stop.get("actual_start"):
+        if stop.get("actual_start"):
             started = self.moment(stop["actual_start"], vid, "actual_start")
             duration = timedelta(minutes=float(self.visits[vid].get("duration_min", 0)))
-            actual = None if started is None else started + duration
-        else:
-            return planned
-        return planned if actual is None else min(actual, planned)
+            if started is not None:
+                planned = min(planned, started + duration)
+        if stop.get("actual_departure"):
+            actual = self.moment(stop["actual_departure"], vid, "actual_departure")
+            return planned if actual is None else min(actual, planned)
+        return planned
 
     def eligibility(self, tech: Mapping[str, Any], visit: Mapping[str, Any]) -> None:
         vid, tid = visit["id"], tech["id"]

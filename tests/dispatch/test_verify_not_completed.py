@@ -1,7 +1,8 @@
 """The checker and stops left before their planned departure: a visit the technician could not
 complete, listed in ``unassigned`` (code ``not_completed``) and, as its attempt, a done stop of
-the route, left when reported; a visit reported started early, left its duration later; the
-drive into a stop reported reached, not checked."""
+the route, left when reported; a visit reported started early, left its duration later, and
+an overrun past that reported late not held against the plan; the drive into a stop reported
+reached, not checked."""
 
 from __future__ import annotations
 
@@ -77,3 +78,29 @@ def test_the_drive_into_a_stop_reported_reached_is_not_checked() -> None:
     assert ("travel", "V2") in codes(problem(), early)
     first_route(early)["stops"][1].update(status="arrived", actual_arrival=T.format("09:35"))
     assert ("travel", "V2") not in codes(problem(), early)
+
+
+def test_an_overrun_reported_after_the_next_stop_was_taken_as_reached_is_not_the_plan_s() -> None:
+    # V1 reported started at 08:20, out of the plan's order (its planned times, 11:00-11:30,
+    # are those of a later place); the re-plan took V2 as under way from 10:00, as planned.
+    # A phone offline then sent that V1 was left at 09:55: an overrun past 08:50 the plan
+    # could not know, not a drive too short into V2.
+    overran = plan()
+    first, second = first_route(overran)["stops"]
+    first.update(
+        arrival=T.format("11:00"),
+        service_start=T.format("11:00"),
+        departure=T.format("11:30"),
+        status="done",
+        actual_start=T.format("08:20"),
+    )
+    second["status"] = "in_progress"
+    first_route(overran)["breaks"] = []
+    day = problem()
+    day["technicians"][0].pop("breaks", None)
+    assert ("travel", "V2") not in codes(day, overran)
+    first["actual_departure"] = T.format("09:55")
+    assert ("travel", "V2") not in codes(day, overran)
+    # Without the start reported, the departure is all there is: V2 is not reached by 10:00.
+    first.pop("actual_start")
+    assert ("travel", "V2") in codes(day, overran)
