@@ -445,6 +445,36 @@ def test_the_way_home_from_a_stop_left_early_is_counted_once(store: Store) -> No
         checked(store, version)
 
 
+@pytest.mark.parametrize("stored_end", [None, "17:59"])
+def test_a_last_stop_left_late_moves_home_no_later_than_the_drive_needs(
+    store: Store, stored_end: str | None
+) -> None:
+    # T1 leaves their last stop 35 minutes late: home 35 minutes later than a version that had
+    # them home as soon as they could be; a version that ended their day later (a search may
+    # leave the end of a route anywhere it is free) had that end moved past their shift.
+    raw = make_day()
+    problem = parse_problem(raw)
+    plan = plan_day(problem, params=QUICK)
+    first = plan_document(
+        problem, plan, plan_id="pl_day", version=1, created_at=datetime.now(UTC)
+    ).model_dump(mode="json")
+    route = next(r for r in first["routes"] if r["technician_id"] == "T1")
+    last = route["stops"][-1]
+    home = datetime.fromisoformat(route["end_time"]) + timedelta(minutes=35)
+    if stored_end is not None:  # a version stored from its document alone, its end as stored
+        home = at_clock(stored_end)
+        route["end_time"] = home.isoformat()
+    store.save_problem_and_plan(
+        raw, first, problem_id="pb_day", record=None if stored_end else plan_record(plan)
+    )
+    left = datetime.fromisoformat(last["departure"]) + timedelta(minutes=35)
+    late = replan(store, {"at": left.strftime("%H:%M"), "events": [
+        {"type": "completed", "visit_id": last["visit_id"]}]})  # fmt: skip
+    ends = next(r["end_time"] for r in late["routes"] if r["technician_id"] == "T1")
+    assert datetime.fromisoformat(ends) == home
+    checked(store, late)
+
+
 def test_a_technician_idle_through_their_lunch_hour_took_it_when_work_comes_later(
     store: Store,
 ) -> None:
