@@ -214,6 +214,26 @@ def feasible_start(
     return routing.ReadAssignmentFromRoutes(lists, True)
 
 
+def _back_s(
+    instance: Instance, v: int, last: int, start_s: int, breaks: Sequence[tuple[int, int]]
+) -> int:
+    """When vehicle ``v`` is back at its end at the earliest, having served node ``last``
+    from ``start_s``: the drive after the service, lengthened by the breaks taken on it.
+
+    The search's own value can be later: with soft windows and breaks, OR-Tools' cumul
+    optimiser times a route's end anywhere it costs nothing (a technician whose one visit
+    ended at 10:00 was back at 18:00, the end of their shift).
+    """
+    leave = start_s + int(instance.service_s[last])
+    back = leave + int(
+        instance.travel_s[instance.node_location[last], instance.vehicles[v].end_location]
+    )
+    for start, duration in sorted(breaks):
+        if leave <= start < back:
+            back += duration
+    return back
+
+
 def routes_of(
     handles: RoutingHandles, instance: Instance, assignment: pywrapcp.Assignment
 ) -> list[list[int]]:
@@ -441,13 +461,16 @@ def _extract(
             (assignment.StartValue(interval), assignment.DurationValue(interval))
             for interval in handles.breaks[v]
         )
+        end_s = assignment.Value(time.CumulVar(routing.End(v)))
+        if nodes:
+            end_s = min(end_s, _back_s(instance, v, nodes[-1], cumuls[-1], breaks))
         routes.append(
             RouteSolution(
                 vehicle=v,
                 nodes=tuple(nodes),
                 cumul_s=tuple(cumuls),
                 start_s=assignment.Value(time.CumulVar(routing.Start(v))),
-                end_s=assignment.Value(time.CumulVar(routing.End(v))),
+                end_s=end_s,
                 breaks=breaks,
             )
         )

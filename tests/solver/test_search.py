@@ -11,7 +11,7 @@ from solver.cost import route_cost
 from solver.model import build_routing_model
 from solver.params import search_parameters
 from solver.search import _extract, feasible_start, routes_of, search
-from tests.solver.instances import grid_instance, line_instance
+from tests.solver.instances import DAY, grid_instance, line_instance
 
 #: OR-Tools alone to its first local optimum: quick and deterministic.
 QUICK_ORTOOLS = SolveParams(time_limit_s=2, metaheuristic="greedy_descent", seeders=())
@@ -71,6 +71,25 @@ def test_schedule_restores_routes_with_the_times_a_solve_from_locks_gives(
         pywrapcp.RoutingModel, "ReadAssignmentFromRoutes", lambda *args, **kwargs: None
     )
     assert _times(schedule(instance, routes)) == _times(reference)
+
+
+def test_a_route_s_end_is_read_as_when_it_is_back_however_late_the_search_left_it() -> None:
+    """OR-Tools' cumul optimiser (soft windows with breaks, as a re-plan has) may leave a
+    route's end anywhere it costs nothing, up to the end of the shift: it is read as the drive
+    back after the last service, with the breaks taken on it."""
+    instance = grid_instance(16, 2, breaks=True)
+    found = solve(instance, SolveParams(time_limit_s=1, seeders=()))
+    routes = [list(route.nodes) for route in found.routes]
+    handles = build_routing_model(instance)
+    handles.routing.CloseModelWithParameters(search_parameters(SolveParams()))
+    assert handles.routing.ApplyLocksToAllVehicles(routes, True)
+    locked = handles.routing.SolveWithParameters(search_parameters(SolveParams(solution_limit=1)))
+    tight = _extract(handles, instance, locked, 0.0)
+    late = handles.routing.solver().Assignment(locked)
+    for v in range(instance.n_vehicles):
+        late.SetValue(handles.time.CumulVar(handles.routing.End(v)), DAY)
+    assert _times(_extract(handles, instance, late, 0.0)) == _times(tight)
+    assert all(route.end_s < DAY for route in tight.routes if route.nodes)
 
 
 def test_repairing_a_start_stops_at_its_deadline() -> None:
