@@ -22,8 +22,10 @@ break (an appointment held from 15:25 to 16:35 against a lunch to be started bet
 
 Spare parts: a node served via a depot (``dispatch.stock.supply``) becomes a depot call before
 its stop, the technician driving there as soon as they leave the stop before (breaks in the
-gap taken first), calling when the depot is open and the reserved units are in, and going on
-to the visit; the call takes the option's parts. A visit with parts that none of its nodes
+gap taken where the solver put them, a drive going on after a break that begins on the way,
+and before the call when one would fall in its handling; taken first where that would not
+reach the door in time), calling when the depot is open and the reserved units are in, and
+going on to the visit; the call takes the option's parts. A visit with parts that none of its nodes
 served is ``no_part`` when it could only be served from vans and every eligible van that held
 the part has used it up by the end of its route, ``no_room`` otherwise.
 """
@@ -188,6 +190,8 @@ def _route(route: RouteSolution, id_map: IdMap) -> Route:
         for start, length in in_gap:
             moving = max(moving, start + length) if start < moving else moving + length
         option = id_map.option(node)
+        leg_s, leg_m = int(travel_s[previous_row, row]), int(distance_m[previous_row, row])
+        ready = moving + leg_s
         if option is not None and option.depot is not None and not option.morning:
             depot = id_map.problem.depots[option.depot]
             depot_row = int(table.depot_row[option.depot])
@@ -195,14 +199,22 @@ def _route(route: RouteSolution, id_map: IdMap) -> Route:
                 int(travel_s[previous_row, depot_row]),
                 int(distance_m[previous_row, depot_row]),
             )
-            reached = max(moving + to_s, option.ready_s)
-            moving = reached + duration_to_s(depot.handling)
+            handling = duration_to_s(depot.handling)
+            leg_s, leg_m = int(travel_s[depot_row, row]), int(distance_m[depot_row, row])
+            # The breaks where the solver put them, the drives around them; where that does
+            # not reach the door in time, taken first (the solver counts them anywhere).
+            reached, left = _call_times(departure, to_s, handling, option.ready_s, in_gap)
+            ready = _driven(left, leg_s, in_gap)
+            if ready > cumul:
+                reached = max(moving + to_s, option.ready_s)
+                left = reached + handling
+                ready = left + leg_s
             calls.append(
                 DepotStop(
                     depot_id=depot.id,
                     before=len(stops),
                     arrival=at(reached),
-                    departure=at(moving),
+                    departure=at(left),
                     travel=s_to_duration(to_s),
                     distance_km=m_as_km(to_m),
                     taken=option.from_depot,
@@ -210,9 +222,6 @@ def _route(route: RouteSolution, id_map: IdMap) -> Route:
             )
             total_travel += to_s
             total_distance += to_m
-            previous_row = depot_row
-        leg_s, leg_m = int(travel_s[previous_row, row]), int(distance_m[previous_row, row])
-        ready = moving + leg_s
         if visit.appointment is not None and held:
             last_break_end = max((s + d for s, d in in_gap), default=ready)
             arrival = max(ready, last_break_end, service_start - band_far, id_map.not_before_s)
@@ -253,6 +262,33 @@ def _route(route: RouteSolution, id_map: IdMap) -> Route:
         wait=s_to_duration(total_wait),
         depot_stops=tuple(calls),
     )
+
+
+def _driven(start: int, drive_s: int, breaks: Sequence[tuple[int, int]]) -> int:
+    """When a drive of ``drive_s`` begun at ``start`` ends, each break ``(start, length)``
+    that begins on the way taken where it lies (one under way at ``start`` first)."""
+    moment, left = start, drive_s
+    for begins, length in sorted(breaks):
+        if begins + length <= moment:
+            continue
+        if begins >= moment + left:
+            break
+        left -= max(0, begins - moment)
+        moment = max(moment, begins) + length
+    return moment + left
+
+
+def _call_times(
+    departure: int, to_s: int, handling: int, ready_s: int, breaks: Sequence[tuple[int, int]]
+) -> tuple[int, int]:
+    """When a depot call begins and ends: reached by a drive of ``to_s`` from ``departure``
+    (``_driven``), not before the parts are in (``ready_s``), and after a break that would
+    fall in its ``handling``."""
+    reached = max(_driven(departure, to_s, breaks), ready_s)
+    for begins, length in sorted(breaks):
+        if begins < reached + handling and begins + length > reached:
+            reached = begins + length
+    return reached, reached + handling
 
 
 def _morning_load(route: RouteSolution, id_map: IdMap, start_s: int) -> DepotStop | None:

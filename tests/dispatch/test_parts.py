@@ -8,6 +8,7 @@ The days are on a line of six sites, 10 minutes and 5 km apart: 0 is T1's base, 
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from random import Random
@@ -27,8 +28,11 @@ from dispatch.model import DepotId, Plan, Problem, TechnicianId, UnassignedCode,
 from dispatch.persistence import Store
 from dispatch.planning import SolveParams, plan_day
 from dispatch.planning.compile import compile_problem
+from dispatch.planning.decode import decode
+from dispatch.planning.kpi import compute_kpis
 from dispatch.stock import ledger_of, stock_shortfalls
 from dispatch.verify import check_plan, matrix_lookup
+from solver import RouteSolution, Solution
 
 QUICK = SolveParams(time_limit_s=1, metaheuristic="greedy_descent")
 SITES = 6
@@ -872,3 +876,38 @@ def test_a_stop_gone_past_used_no_part_and_its_call_is_reached_from_where_they_w
     (call,) = after["routes"][0]["depot_stops"]
     assert (call["before_visit_id"], call["travel_min"]) == ("V2", 40)
     assert codes(after) == {"V1": "no_part"}
+
+
+def test_a_call_before_a_visit_is_timed_around_the_break_where_the_solver_put_it() -> None:
+    # T1 leaves V1 (site 1) at 11:30; V2 (site 2, from 13:00) needs P2 from D1 (site 4): 30 min
+    # there, 10 of handling, 20 on. The solver put the lunch at 12:30-13:00: the call is at
+    # 12:00-12:10 and the lunch at V2's door. Taken first, it put the call at 12:30-12:40,
+    # under the lunch.
+    raw = make_day(
+        [tech("T1", 0, breaks=[{"start": "11:00", "end": "13:30", "duration_min": 30}])],
+        [
+            visit("V1", 1, window={"start": "11:00", "end": "11:00"}),
+            visit("V2", 2, "P2", window={"start": "13:00", "end": "15:00"}),
+        ],
+        depots=[depot(stock=[{"part": "P2", "quantity": 1}])],
+    )
+    problem = parse_problem(raw)
+    instance, id_map = compile_problem(problem)
+    nodes = range(instance.n_nodes)
+    v1 = next(n for n in nodes if id_map.visit(n).id == "V1")
+    via = next(n for n in nodes if getattr(id_map.option(n), "depot", None) is not None)
+    lunch = 45_000  # 12:30
+    found = Solution(
+        routes=(RouteSolution(0, (v1, via), (39_600, 46_800), 39_000, 50_400, ((lunch, 1_800),)),),
+        dropped=(),
+        objective=0,
+        elapsed_s=0.1,
+    )
+    plan = decode(found, id_map, instance)
+    plan = replace(plan, kpis=compute_kpis(problem, plan))
+    (call,) = plan.routes[0].depot_stops
+    assert (call.arrival.strftime("%H:%M"), call.departure.strftime("%H:%M")) == ("12:00", "12:10")
+    document = plan_document(
+        problem, plan, plan_id="pl_parts", version=1, created_at=datetime.now(UTC)
+    ).model_dump(mode="json")
+    assert check_plan(raw, document, matrix_lookup(raw)).violations == ()
