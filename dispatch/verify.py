@@ -284,8 +284,9 @@ class _Checker:
             if item.get("code") == "not_completed"
         }
         for position, stop in enumerate([*stops, None]):
-            for call in calls.get(position, []):
-                morning = stops[0].get("visit_id") if position == 0 and stops else None
+            for k, call in enumerate(calls.get(position, [])):
+                # Only the route's first call can be the morning pick list, loaded at its base.
+                morning = stops[0].get("visit_id") if position == 0 and k == 0 and stops else None
                 reached = self.call(tech_id, call, place, departure, breaks, on_board, morning)
                 if reached is None:
                     return

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from random import Random
 from typing import Any
@@ -911,3 +911,26 @@ def test_a_call_before_a_visit_is_timed_around_the_break_where_the_solver_put_it
         problem, plan, plan_id="pl_parts", version=1, created_at=datetime.now(UTC)
     ).model_dump(mode="json")
     assert check_plan(raw, document, matrix_lookup(raw)).violations == ()
+
+
+def test_a_technician_re_planned_at_a_depot_that_is_not_their_base_calls_with_handling(
+    store: Store,
+) -> None:
+    # T1 is at the depot (08:10-08:20) when V2 comes in at 08:15, needing a P3 only the depot
+    # holds. T1 restarts there, but loads no morning pick list: it is not their base. The
+    # load was planned at 08:20 with no handling, and the checker refused the version.
+    raw = a_call_at_0810()
+    raw["depots"][0]["stock"].append({"part": "P3", "quantity": 1})
+    planned(store, raw)
+    new = {"id": "V2", "location_index": 2, "duration_min": 30}
+    new["parts"] = [{"part": "P3", "quantity": 1}]
+    after = replan(store, {"at": "08:15", "events": [{"type": "new_visit", "visit": new}]})
+    assert "V2" in routed(after)
+    (second,) = (
+        call
+        for route in after["routes"]
+        for call in route["depot_stops"]
+        if any(p["part"] == "P3" for p in call["parts"])
+    )
+    took = datetime.fromisoformat(second["departure"]) - datetime.fromisoformat(second["arrival"])
+    assert took == timedelta(minutes=10)
