@@ -17,9 +17,11 @@ of the route that went there. A stop reported left before its planned departure
 (``actual_departure``) is left then, and one reported started (``actual_start``) and not left
 is left the visit's duration after that start when that is earlier (the re-plan has the
 technician free then): the next leg and the breaks are checked from that time. A departure
-reported later than that is an overrun the re-plan learns of, not a rule of the plan. The drive into
-a stop reported reached (``actual_arrival`` or ``actual_start``) is not checked: it happened,
-even when reports from two stops overlap (a phone's late tap, a clock minutes off).
+reported later than that is an overrun the re-plan learns of, not a rule of the plan. The drive
+into a stop reported reached or left (``actual_arrival``, ``actual_start`` or
+``actual_departure``) is not checked: it happened, even when reports from two stops overlap (a
+phone's late tap, a clock minutes off), or a stop was reported done hours before the time, and
+the depot call, the plan had for it.
 
 Spare parts: a route's ``depot_stops`` are walked in their place (before the stop they name),
 their legs, opening hours and handling time checked like a stop's; the van starts with its
@@ -317,8 +319,8 @@ class _Checker:
             here = location_ref(visit)
             minutes, km = self.travel(place, here)
             total_km += km
-            if not (stop.get("actual_arrival") or stop.get("actual_start")):
-                # A stop reported reached was reached: the drive into it is what happened.
+            if not any(stop.get(k) for k in ("actual_arrival", "actual_start", "actual_departure")):
+                # A stop reported reached (or left) was reached: the drive into it happened.
                 self.leg(tech_id, visit["id"], departure, arrival, minutes, breaks)
             self.stop(
                 tech, visit, stop, arrival, service_start, leaving, shift_start, shift_end, breaks

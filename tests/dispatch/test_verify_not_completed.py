@@ -78,6 +78,12 @@ def test_the_drive_into_a_stop_reported_reached_is_not_checked() -> None:
     assert ("travel", "V2") in codes(problem(), early)
     first_route(early)["stops"][1].update(status="arrived", actual_arrival=T.format("09:35"))
     assert ("travel", "V2") not in codes(problem(), early)
+    # Reported left only (a driver who taps Done alone, or a report of a stop done out of the
+    # plan's order): it was reached too.
+    left = plan()
+    first_route(left)["stops"][1].update(arrival=T.format("09:35"))
+    first_route(left)["stops"][1].update(status="done", actual_departure=T.format("10:05"))
+    assert ("travel", "V2") not in codes(problem(), left)
 
 
 def test_an_overrun_reported_after_the_next_stop_was_taken_as_reached_is_not_the_plan_s() -> None:
