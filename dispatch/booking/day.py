@@ -8,7 +8,8 @@ check (``solver.insertion``):
 - a visit without an appointment may start only inside the window promised to its customer
   (``promised_window``, intersected with its own window): its arrival may move, its promise not;
 - a stop done, under way, or reached before the booking's clock time ``at`` is fixed at the
-  time it has, and nothing is inserted before it.
+  time it has, and nothing is inserted before it; so are a route's departure from the base and
+  its breaks begun before ``at``, and no other break is placed before ``at`` (``_history_kept``).
 
 Appointments keep their door time (fixed in the compiled day), or under
 ``policy.appointment_start`` ``on_arrival`` their band (a fixed one its service start, as any
@@ -29,10 +30,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from dispatch.model import (
+    Break,
     DepotId,
     Plan,
     Problem,
     Route,
+    Technician,
     TechnicianId,
     TimeWindow,
     Unassigned,
@@ -85,6 +88,30 @@ def _narrowed(visit: Visit, route: Route, k: int, fixed: bool, on_arrival: bool)
     return replace(visit, window=TimeWindow(low, high))
 
 
+def _history_kept(tech: Technician, route: Route, at: datetime) -> Technician:
+    """``tech`` as booking must keep their route's past at ``at``: gone from the base when the
+    route left it, and each break begun before ``at`` where it was taken; the others not
+    before ``at`` where their window still allows. Free, the solver's timing moved a lunch
+    due after a stop into the drive to it, hours before the booking, under a route that had
+    left at its old time."""
+    shift = tech.shift
+    if route.start_time < at:
+        shift = TimeWindow(route.start_time, max(route.start_time, shift.end))
+    breaks = tech.breaks
+    if len(route.breaks) == len(tech.breaks):
+        breaks = tuple(
+            Break(TimeWindow(slot.start, slot.end), rule.duration)
+            if slot.start < at
+            else (
+                Break(TimeWindow(at, rule.window.end), rule.duration)
+                if rule.window.start < at <= rule.window.end - rule.duration
+                else rule
+            )
+            for rule, slot in zip(tech.breaks, route.breaks, strict=True)
+        )
+    return replace(tech, shift=shift, breaks=breaks)
+
+
 @dataclass(frozen=True, slots=True)
 class BookingDay:
     """A day plan compiled for booking ``visit`` (see the module docstring).
@@ -129,7 +156,12 @@ class BookingDay:
                 ids.append(stop.visit_id)
                 kept.append(_narrowed(visits[stop.visit_id], route, k, k < fixed, on_arrival))
             order[route.technician_id] = (ids, fixed)
-        day = replace(problem, visits=(*kept, visit))
+        routes_of = {route.technician_id: route for route in plan.routes}
+        technicians = tuple(
+            _history_kept(tech, routes_of[tech.id], at) if tech.id in routes_of else tech
+            for tech in problem.technicians
+        )
+        day = replace(problem, technicians=technicians, visits=(*kept, visit))
         instance, id_map = compile_problem(day, provider)
         node_of: dict[VisitId, list[int]] = {}
         for node, i in enumerate(id_map.node_visit):

@@ -724,3 +724,32 @@ def test_offered_slots_are_graded_and_ordered_as_documented() -> None:
     assert differ, "some time both technicians can take, where the fill decides"
     for start in differ:
         assert busy[fuller[start]] > busy[emptier[start]]
+
+
+def test_a_booking_keeps_the_route_s_departure_and_puts_no_lunch_in_the_past() -> None:
+    # T1 left at 11:00 for V1 (an hour away, at 12:00) and lunches after it, as a re-plan may
+    # have put it. Booked at 12:10, the route's timing moved the lunch into the drive, before
+    # 12:00 (so the new visit could start sooner), under the departure at 11:00: the checker
+    # refused the booked plan, a 500.
+    raw = make_day(1)
+    raw["technicians"][0]["breaks"] = [{"start": "11:30", "end": "13:30", "duration_min": 30}]
+    raw["visits"] = [
+        {"id": "V1", "location_index": 6, "duration_min": 30,
+         "window": {"start": "12:00", "end": "12:00"}},
+    ]  # fmt: skip
+    day = planned_day(raw)
+    (route,) = day.plan.routes
+    lunch = replace(route.breaks[0], start=route.stops[0].departure)
+    lunch = replace(lunch, end=lunch.start + timedelta(minutes=30))
+    late = replace(route, start_time=route.stops[0].arrival - timedelta(hours=1), breaks=(lunch,))
+    day = replace(day, plan=replace(day.plan, routes=(late,)))
+    row = {"id": "N1", "location_index": 5, "duration_min": 30}
+    when = {"window": {"start": "12:00", "end": "16:00"}}
+    booked = book_into(day, row, when, "T1", at="12:10", provider=provider_for(day.problem))
+    report = check_plan(
+        booked.raw, document(day, booked.plan, booked.raw), matrix_lookup(booked.raw)
+    )
+    assert report.ok, report.violations
+    (after,) = booked.plan.routes
+    assert format_clock(after.start_time) == "11:00"
+    assert [format_clock(b.start) for b in after.breaks] == ["12:30"]
