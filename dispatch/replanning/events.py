@@ -34,8 +34,8 @@ What is history at the batch's time is decided here once, for the part events an
 re-plan (``dispatch.replanning.replan``): ``passed_stops`` (stops done, under way, or reached
 by the plan with the reported delay), ``skipped_stops`` (among those, stops nobody reported on
 that the technician went past: a later stop was reported reached before the plan had them done,
-so they are planned again) and ``calls_made`` (depot calls before a passed stop, or on the way
-to the next one and started before the batch's time).
+so they are planned again) and ``calls_made`` (depot calls begun before the batch's time, or
+before a passed stop the technician did not go past).
 """
 
 from __future__ import annotations
@@ -214,12 +214,14 @@ def skipped_stops(route: Route, passed: int) -> frozenset[int]:
 
 def calls_made(route: Route, passed: int, at: datetime) -> tuple[int, ...]:
     """The depot calls of ``route`` that are history at ``at`` (indexes in ``depot_stops``):
-    those before one of its ``passed`` stops, and those on the way to the next stop that
-    started before ``at`` (what a call took is in the van once it has begun)."""
+    those that began before ``at`` (what a call took is in the van once it has begun), and
+    those due later before one of its ``passed`` stops, but not before one the technician
+    went past (``skipped_stops``): going past it, they did not make its call either."""
+    skipped = skipped_stops(route, passed)
     return tuple(
         k
         for k, call in enumerate(route.depot_stops)
-        if call.before < passed or (call.before == passed and call.arrival < at)
+        if call.arrival < at or (call.before < passed and call.before not in skipped)
     )
 
 

@@ -36,8 +36,8 @@ The stop is not rewritten to the time actually spent: its planned times stay the
 as for every frozen stop, and the actual ones say what happened.
 
 **Spare parts.** The stock is the day's. A depot call **made** is history
-(``dispatch.replanning.events.calls_made``): one before a frozen stop, or one on the way to
-the next stop that began before ``at`` (the visit it was made for need not be reached yet).
+(``dispatch.replanning.events.calls_made``): one begun before ``at`` (the visit it was made
+for need not be reached yet), or one before a frozen stop.
 It stays on the route as it was, and what it took is in the van: the technician restarts from
 the depot (free when the call ends, or when they set off from it), and the visit it was made
 for is served from the van, not by a second call. A frozen visit used its parts (an attempt

@@ -934,3 +934,25 @@ def test_a_technician_re_planned_at_a_depot_that_is_not_their_base_calls_with_ha
     )
     took = datetime.fromisoformat(second["departure"]) - datetime.fromisoformat(second["arrival"])
     assert took == timedelta(minutes=10)
+
+
+def test_a_call_for_a_stop_the_technician_went_past_is_not_made(store: Store) -> None:
+    # T1's plan: V1, then the depot for V2's P2 at 09:10, V2, V3. At 09:05 T1 is reported at
+    # V3 since 09:00: they went past V2, so they did not make its call either. Taken as made,
+    # it stayed on the route before V3, in the future, and its part was counted in the van.
+    raw = make_day(
+        [tech("T1", 0)],
+        [
+            visit("V1", 1, window={"start": "08:00", "end": "08:30"}),
+            visit("V2", 2, "P2", window={"start": "09:30", "end": "10:30"}),
+            visit("V3", 3, window={"start": "10:30", "end": "12:00"}),
+        ],
+        depots=[depot(stock=[{"part": "P2", "quantity": 1}])],
+    )
+    first = planned(store, raw)
+    assert [s["visit_id"] for s in first["routes"][0]["stops"]] == ["V1", "V2", "V3"]
+    assert calls(first) == {"T1": [("D1", "09:10", "V2", {"P2": 1})]}
+    after = replan(
+        store, {"at": "09:05", "events": [{"type": "arrived", "visit_id": "V3", "at": "09:00"}]}
+    )
+    assert all(call[1] != "09:10" for call in calls(after).get("T1", []))
