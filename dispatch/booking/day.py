@@ -10,6 +10,8 @@ check (``solver.insertion``):
 - a stop done, under way, or reached before the booking's clock time ``at`` is fixed at the
   time it has, and nothing is inserted before it; so are a route's departure from the base and
   its breaks begun before ``at``, and no other break is placed before ``at`` (``_history_kept``).
+  A route with a depot call made that is not the way the next stop's parts come (its visit
+  left the route) cannot be read: nothing is booked into it (``_calls_kept``).
 
 Appointments keep their door time (fixed in the compiled day), or under
 ``policy.appointment_start`` ``on_arrival`` their band (a fixed one its service start, as any
@@ -181,6 +183,10 @@ class BookingDay:
             ]
             tech_id = route.technician_id
             listed = [node for node in nodes if node is not None]
+            if not _calls_kept(route, nodes, id_map, depot_of, fixed, at):
+                logger.warning("the route of %s made a call booking cannot keep", tech_id)
+                unreadable.add(vehicle)
+                continue
             if len(listed) < len(nodes) or not route_holds(instance, vehicle, listed):
                 logger.warning("the route of %s does not hold as promised", tech_id)
                 unreadable.add(vehicle)
@@ -327,6 +333,28 @@ def _cheaper(one: Fit, other: Fit) -> bool:
         other.insertion.added_travel_s,
         other.insertion.position,
     )
+
+
+def _calls_kept(
+    route: Route,
+    nodes: Sequence[int | None],
+    id_map: IdMap,
+    depot_of: dict[DepotId, int],
+    fixed: int,
+    at: datetime,
+) -> bool:
+    """Whether every depot call ``route`` had made by ``at`` (begun, or before one of its
+    ``fixed`` stops) is the way the parts of the stop after it come (``nodes``, read by
+    ``_way``): the booking's model knows a call only so. One made for a visit that has left
+    the route since (its parts ride in the van) was lost in the booked plan, and its km."""
+    for call in route.depot_stops:
+        if not (call.arrival < at or call.before < fixed):
+            continue
+        node = nodes[call.before] if call.before < len(nodes) else None
+        option = id_map.option(node) if node is not None else None
+        if option is None or option.depot != depot_of.get(call.depot_id):
+            return False
+    return True
 
 
 def _way(

@@ -956,3 +956,23 @@ def test_a_call_for_a_stop_the_technician_went_past_is_not_made(store: Store) ->
         store, {"at": "09:05", "events": [{"type": "arrived", "visit_id": "V3", "at": "09:00"}]}
     )
     assert all(call[1] != "09:10" for call in calls(after).get("T1", []))
+
+
+def test_a_booking_keeps_a_depot_call_made_for_a_visit_that_left_the_route(store: Store) -> None:
+    # T1 took the only P2 at 08:10 for V1, which the desk then moved to T2: the call stays on
+    # T1's route, the part in the van. A visit booked at 08:30 went to T1, whose route was
+    # re-timed without the call (booking's model knows a call only as the way a visit's parts
+    # come): the call and its km were lost.
+    planned(store, a_call_at_0810())
+    moved = replan(
+        store,
+        {"at": "08:25", "events": [{"type": "moved", "visit_id": "V1", "technician_id": "T2"}]},
+    )
+    assert calls(moved)["T1"] == [("D1", "08:10", None, {"P2": 1})]
+    visit = {"id": "N1", "location_index": 5, "duration_min": 30}
+    ask = {"visit": visit, "plan_id": "pl_day", "shape": "two_hours", "at": "08:30"}
+    offered = slots_stored(store, ask).slots
+    assert offered and all(s.slot.technician_id != "T1" for s in offered)
+    slot = offered[0].slot.model_dump(mode="json", exclude_none=True)
+    booked = book_stored(store, "pl_day", {"visit": visit, "slot": slot, "at": "08:30"})
+    assert calls(booked.model_dump(mode="json"))["T1"] == [("D1", "08:10", None, {"P2": 1})]
