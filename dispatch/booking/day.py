@@ -45,6 +45,7 @@ from dispatch.model import (
     VisitId,
 )
 from dispatch.planning.compile import IdMap, appointment_bounds, compile_problem
+from dispatch.replanning.events import calls_made
 from dispatch.travel import TravelTimeProvider
 from dispatch.units import moment_after, seconds_after
 from solver import Instance, RouteSolution
@@ -343,13 +344,12 @@ def _calls_kept(
     fixed: int,
     at: datetime,
 ) -> bool:
-    """Whether every depot call ``route`` had made by ``at`` (begun, or before one of its
-    ``fixed`` stops) is the way the parts of the stop after it come (``nodes``, read by
+    """Whether every depot call ``route`` had made by ``at`` (``calls_made``, its ``fixed``
+    stops the passed ones) is the way the parts of the stop after it come (``nodes``, read by
     ``_way``): the booking's model knows a call only so. One made for a visit that has left
     the route since (its parts ride in the van) was lost in the booked plan, and its km."""
-    for call in route.depot_stops:
-        if not (call.arrival < at or call.before < fixed):
-            continue
+    for k in calls_made(route, fixed, at):
+        call = route.depot_stops[k]
         node = nodes[call.before] if call.before < len(nodes) else None
         option = id_map.option(node) if node is not None else None
         if option is None or option.depot != depot_of.get(call.depot_id):
