@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from ortools.constraint_solver import pywrapcp
 
-from solver import Progress, Solution, SolveParams, SolverError, schedule, solve
+from solver import Instance, Progress, Solution, SolveParams, SolverError, schedule, solve
 from solver.cost import route_cost
-from solver.model import build_routing_model
+from solver.model import RoutingHandles, build_routing_model
 from solver.params import search_parameters
 from solver.search import _extract, feasible_start, routes_of, search
 from tests.solver.instances import DAY, grid_instance, line_instance
@@ -51,18 +51,26 @@ def _times(solution: Solution) -> list[tuple[object, ...]]:
     return [(r.nodes, r.start_s, r.cumul_s, r.breaks, r.end_s) for r in solution.routes]
 
 
-def test_schedule_restores_routes_with_the_times_a_solve_from_locks_gives(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """Restored routes are timed by the model's finalizer, as a first solution from locks is
-    (a route that waits for lunch leaves later); a refused restore falls back to the locks."""
-    instance = grid_instance(16, 2, breaks=True)
+def _locked_solve(
+    instance: Instance,
+) -> tuple[RoutingHandles, list[list[int]], pywrapcp.Assignment]:
+    """A solve's routes, and the assignment a first solution from their locks gives."""
     found = solve(instance, SolveParams(time_limit_s=1, seeders=()))
     routes = [list(route.nodes) for route in found.routes]
     handles = build_routing_model(instance)
     handles.routing.CloseModelWithParameters(search_parameters(SolveParams()))
     assert handles.routing.ApplyLocksToAllVehicles(routes, True)
     locked = handles.routing.SolveWithParameters(search_parameters(SolveParams(solution_limit=1)))
+    return handles, routes, locked
+
+
+def test_schedule_restores_routes_with_the_times_a_solve_from_locks_gives(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Restored routes are timed by the model's finalizer, as a first solution from locks is
+    (a route that waits for lunch leaves later); a refused restore falls back to the locks."""
+    instance = grid_instance(16, 2, breaks=True)
+    handles, routes, locked = _locked_solve(instance)
     reference = _extract(handles, instance, locked, 0.0)
     restored = schedule(instance, routes)
     assert _times(restored) == _times(reference)
@@ -78,12 +86,7 @@ def test_a_route_s_end_is_read_as_when_it_is_back_however_late_the_search_left_i
     route's end anywhere it costs nothing, up to the end of the shift: it is read as the drive
     back after the last service, with the breaks taken on it."""
     instance = grid_instance(16, 2, breaks=True)
-    found = solve(instance, SolveParams(time_limit_s=1, seeders=()))
-    routes = [list(route.nodes) for route in found.routes]
-    handles = build_routing_model(instance)
-    handles.routing.CloseModelWithParameters(search_parameters(SolveParams()))
-    assert handles.routing.ApplyLocksToAllVehicles(routes, True)
-    locked = handles.routing.SolveWithParameters(search_parameters(SolveParams(solution_limit=1)))
+    handles, _, locked = _locked_solve(instance)
     tight = _extract(handles, instance, locked, 0.0)
     late = handles.routing.solver().Assignment(locked)
     for v in range(instance.n_vehicles):
