@@ -443,13 +443,9 @@ class _Checker:
         again against each other."""
         for route in self.plan.routes:
             spans: list[tuple[VisitId, datetime, datetime]] = []
-            for stop in route.stops:
-                progress = self.batch.progress.get(stop.visit_id)
-                if progress is None:
-                    progress = VisitProgress(
-                        stop.actual_arrival, stop.actual_start, stop.actual_departure
-                    )
-                times = [t for t in (progress.arrived, progress.started, progress.departed) if t]
+            for stop in with_progress(route, self.batch.progress).stops:
+                reported = (stop.actual_arrival, stop.actual_start, stop.actual_departure)
+                times = [t for t in reported if t]
                 if times:
                     spans.append((stop.visit_id, min(times), max(times)))
             for i, (first, start1, end1) in enumerate(spans):
