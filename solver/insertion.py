@@ -55,6 +55,7 @@ __all__ = [
     "latest_start",
     "route_holds",
     "schedule_insertion",
+    "stranded_idle",
 ]
 
 #: The state of a route that cannot be reached with that many breaks taken.
@@ -248,6 +249,43 @@ def within_reach(instance: Instance) -> Instance:
     for node in out:
         allowed[node] = ()
     return replace(instance, allowed=tuple(allowed))
+
+
+def empty_day_holds(instance: Instance, vehicle: int) -> bool:
+    """Whether ``vehicle`` serving nobody gets from its start to its end inside its shift,
+    every break taken on the way or once there, as the model asks of every vehicle, used or
+    not (``route_holds`` of an empty route says yes: it has nothing to time)."""
+    data = _read(instance, vehicle, ())
+    home = _home(_start_state(data), 0, int(data.travel[data.start, data.end]), data.rules)
+    return home <= data.shift[1]
+
+
+def stranded_idle(instance: Instance) -> Instance:
+    """``instance`` with every vehicle whose day cannot hold even empty (the drive from its
+    start to its end and its breaks outlast its shift: an end far from the start, a shift too
+    short for the way) left idle: it may serve no node, and its day is stretched to the bare
+    drive, breaks dropped, so that its empty route holds. The model asks every vehicle's
+    empty route to hold; one such vehicle left as it is meant no plan at all. No route of it
+    could hold anyway while travel keeps the triangle inequality (a node only adds time). The
+    same instance when every vehicle's empty day holds.
+    """
+    stranded = {v for v in range(instance.n_vehicles) if not empty_day_holds(instance, v)}
+    if not stranded:
+        return instance
+    vehicles = list(instance.vehicles)
+    for v in stranded:
+        vehicle = vehicles[v]
+        drive = int(instance.travel_s[vehicle.start_location, vehicle.end_location])
+        vehicles[v] = replace(
+            vehicle,
+            shift_end_s=max(vehicle.shift_end_s, vehicle.shift_start_s + drive),
+            breaks=(),
+        )
+    allowed = tuple(
+        tuple(v for v in instance.allowed_vehicles(node) if v not in stranded)
+        for node in range(instance.n_nodes)
+    )
+    return replace(instance, vehicles=tuple(vehicles), allowed=allowed)
 
 
 def latest_start(

@@ -42,7 +42,7 @@ from functools import partial
 from typing import TypeVar
 
 from solver.cost import route_cost
-from solver.insertion import within_reach
+from solver.insertion import stranded_idle, within_reach
 from solver.instance import Instance
 from solver.lns import improve_close_routes, split_close_routes, time_for_a_step
 from solver.params import (
@@ -148,7 +148,7 @@ def solve(
     check_strategies(params)  # before any seeding
     if instance.n_vehicles == 0:
         return _nobody(instance, started)
-    instance = within_reach(instance)
+    instance = within_reach(stranded_idle(instance))
     if initial_routes is not None:
         initial_routes = _allowed_only(instance, initial_routes)
     # Alternatives (spare parts) tie nodes of one group across parts: solved whole.

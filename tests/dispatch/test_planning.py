@@ -241,3 +241,28 @@ def test_a_visit_outweighs_the_travel_of_any_whole_plan(day: dict[str, Any]) -> 
     assert sorted(set((instance.penalty // base).tolist())) == sorted(
         {PRIORITY_WEIGHT[visit.priority] for visit in problem.visits}
     )
+
+
+def test_a_technician_who_cannot_make_their_day_even_empty_gets_no_route(
+    day: dict[str, Any],
+) -> None:
+    """T2 ends 30 min from where they start, with a 20-minute shift (a far end typed, a shift
+    cut short): no plan had them back in time even serving nobody, and the solver failed on
+    the whole day (a 500). The others are planned; T2 gets no route, and the visit pinned to
+    them says why."""
+    day["technicians"].append(
+        {
+            "id": "T2",
+            "skills": ["water_heater"],
+            "location_index": 0,
+            "end_location_index": 3,
+            "shift": {"start": "08:00", "end": "08:20"},
+        }
+    )
+    day["visits"][2]["technician"] = "T2"
+    plan = solve(day)
+    assert [route.technician_id for route in plan.routes] == ["T1"]
+    assert [stop.visit_id for stop in only_route(plan).stops] == ["V1", "V2"]
+    (left,) = plan.unassigned
+    assert (left.visit_id, left.code) == ("V3", UnassignedCode.PINNED)
+    assert "cannot be reached and finished inside any eligible shift (08:00-08:20)" in left.reason

@@ -9,14 +9,16 @@ from typing import Any
 import numpy as np
 import pytest
 
-from solver import BreakRule, Instance, Vehicle, schedule
+from solver import BreakRule, Instance, SolveParams, Vehicle, schedule, solve
 from solver.insertion import (
+    empty_day_holds,
     forward_states,
     holds_alone,
     insertions,
     latest_start,
     route_holds,
     schedule_insertion,
+    stranded_idle,
     within_reach,
 )
 from solver.model import build_routing_model
@@ -107,6 +109,40 @@ def test_a_node_no_vehicle_could_serve_alone_is_allowed_none() -> None:
     # A node that brings a load back could help another: left as it is.
     returning = replace(instance, demand=np.array([[1], [-1], [0]], dtype=np.int64))
     assert within_reach(returning) is returning
+
+
+def test_a_vehicle_whose_day_cannot_hold_even_empty_is_left_idle_and_the_rest_planned() -> None:
+    """The model asks every vehicle's empty route to hold: vehicle 0 ends 900 s from its start
+    with a shift of 1000 s and a lunch of 200 s to take on the way (it cannot start once home,
+    at 900), so the model had no solution at all, not even every node left out, and the solve
+    failed. Vehicle 0 is now left idle and vehicle 1 serves both nodes."""
+    lunch = (BreakRule(300, 600, 200),)
+    instance = line_instance(
+        [100, 900],
+        vehicles=(Vehicle(0, 2, 0, 1000, breaks=lunch), Vehicle(0, 0, 0, 10_000)),
+    )
+    assert not empty_day_holds(instance, 0) and empty_day_holds(instance, 1)
+    assert route_holds(instance, 0, [])  # an empty route has nothing to time
+    assert not _model_accepts(instance, [[], []])
+    idle = stranded_idle(instance)
+    assert idle.allowed == ((1,), (1,))
+    assert _model_accepts(idle, [[], []])
+    solution = solve(instance, SolveParams(time_limit_s=1))
+    assert solution.routes[0].nodes == ()
+    assert sorted(solution.routes[1].nodes) == [0, 1] and solution.dropped == ()
+    # As the model says: the lunch taken once home, or a shift long enough, holds.
+    for vehicle in (
+        Vehicle(0, 2, 0, 1000, breaks=(BreakRule(300, 950, 200),)),
+        Vehicle(0, 2, 0, 1100, breaks=lunch),
+    ):
+        holding = replace(instance, vehicles=(vehicle, instance.vehicles[1]))
+        assert empty_day_holds(holding, 0)
+        assert _model_accepts(holding, [[], []])
+        assert stranded_idle(holding) is holding
+    # No break, a shift shorter than the drive: idle too.
+    short = replace(instance, vehicles=(Vehicle(0, 2, 0, 800), instance.vehicles[1]))
+    assert not empty_day_holds(short, 0) and not _model_accepts(short, [[], []])
+    assert stranded_idle(short).allowed == ((1,), (1,))
 
 
 def test_the_model_times_an_insertion_later_than_its_earliest_start() -> None:
