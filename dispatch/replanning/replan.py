@@ -564,8 +564,9 @@ def _rest_technician(tech: Technician, restart: _Restart, way_home: timedelta) -
     with the breaks not yet taken and the room left in the van.
 
     Their day ends when it was to end (the shift's end, or when they become unavailable) or,
-    when events keep them out past it, once they are home: a delay past the end of the day is
-    overtime the events force, not a day with no plan.
+    when events keep them out past it, once they are home with the breaks still due taken on
+    the way: a delay past the end of the day is overtime the events force, not a day with no
+    plan.
     """
     free_at = restart.free_at
     breaks = []
@@ -575,6 +576,7 @@ def _rest_technician(tech: Technician, restart: _Restart, way_home: timedelta) -
             breaks.append(
                 Break(TimeWindow(start, max(rule.window.end, start + rule.duration)), rule.duration)
             )
+    still_due = sum((rule.duration for rule in breaks), timedelta())
     weight, volume = restart.used
     capacity = Capacity(
         None if tech.capacity.weight_kg is None else max(0.0, tech.capacity.weight_kg - weight),
@@ -584,7 +586,7 @@ def _rest_technician(tech: Technician, restart: _Restart, way_home: timedelta) -
         tech,
         start=_restart_site(tech, restart),
         base=tech.home,
-        shift=TimeWindow(free_at, max(free_at, tech.working_end, free_at + way_home)),
+        shift=TimeWindow(free_at, max(tech.working_end, free_at + way_home + still_due)),
         unavailable_from=None,  # folded into the shift's end
         breaks=tuple(breaks),
         capacity=capacity,

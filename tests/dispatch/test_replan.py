@@ -475,6 +475,33 @@ def test_a_last_stop_left_late_moves_home_no_later_than_the_drive_needs(
     checked(store, late)
 
 
+def test_a_technician_held_up_far_from_home_is_brought_home_with_their_lunch_on_the_way(
+    store: Store,
+) -> None:
+    # T1 (shift to 12:30, a 30-minute lunch starting 11:30-12:00) leaves V5, 50 minutes from
+    # home, at 11:25: the lunch falls on the drive, home at 12:45. The rest of the day ended at
+    # 12:15 (the drive alone) and held nothing, not even T1 going home: the re-plan failed (a
+    # 500). Past the shift is overtime the report forces: the one thing the checker notes.
+    day = make_day(1)
+    day["technicians"][0]["shift"]["end"] = "12:30"
+    day["technicians"][0]["breaks"] = [{"start": "11:30", "end": "12:30", "duration_min": 30}]
+    day["visits"] = [
+        {"id": "V5", "location_index": 5, "duration_min": 30,
+         "window": {"start": "10:00", "end": "11:00"}},
+        {"id": "V1", "location_index": 1, "duration_min": 10},
+    ]  # fmt: skip
+    planned(store, day)
+    late = replan(store, {"at": "11:25", "events": [{"type": "completed", "visit_id": "V5"}]})
+    (route,) = late["routes"]
+    assert route["end_time"] == "2026-11-23T12:45:00+08:00"
+    assert route["breaks"] == [
+        {"start": "2026-11-23T11:30:00+08:00", "end": "2026-11-23T12:00:00+08:00"}
+    ]
+    raw = store.load_problem_of_plan(late["plan_id"], late["version"])
+    report = check_plan(raw, late, matrix_lookup(raw))
+    assert [(v.code, v.subject) for v in report.violations] == [("shift", "T1")]
+
+
 def test_a_technician_idle_through_their_lunch_hour_took_it_when_work_comes_later(
     store: Store,
 ) -> None:
