@@ -228,12 +228,14 @@ def _for_the_week(unassigned: Unassigned, visit: Visit, horizon: Horizon) -> Una
             candidates,
         )
     eligible = set(candidates)
+    appointment = visit.appointment
     days = sorted(
         {
             t.shift.start.date().isoformat()
             for t in horizon.workdays
             if t.id in eligible
             and (window is None or (t.shift.start < window.end and t.shift.end > window.start))
+            and (appointment is None or t.shift.start.date() == appointment.date())
         }
     )
     return Unassigned(

@@ -490,6 +490,24 @@ def test_a_full_span_is_reported_as_no_capacity_in_span() -> None:
     assert "2026-12-07" in left["reason"] and left["candidates"] == ["T2"]
 
 
+def test_an_appointment_that_does_not_fit_names_its_own_day_only() -> None:
+    # Two appointments at 10:00 on Tuesday for the one technician: the one left out said
+    # "every eligible day of its span is full (2026-12-07, 2026-12-08)", the whole horizon.
+    raw = _week()
+    raw["technicians"] = [raw["technicians"][1]]
+    raw["horizon"]["days"] = 2
+    raw["rounds"] = []
+    raw["visits"] = [
+        {"id": f"A{k}", "location": {"lat": 22.55, "lon": 113.94}, "duration_min": 60,
+         "date": "2026-12-08", "appointment": "10:00", "priority": priority}
+        for k, priority in enumerate(("high", "low"))
+    ]  # fmt: skip
+    document, _, _ = _solve(raw, seconds=1)
+    [left] = document["unassigned"]
+    assert (left["visit_id"], left["code"]) == ("A1", "no_capacity_in_span")
+    assert left["reason"] == "every eligible day of its span is full (2026-12-08; technicians T2)"
+
+
 def test_a_pinned_visit_goes_to_its_technician_on_one_of_their_days() -> None:
     raw = _week()
     raw["visits"][3]["technician"] = "T1"  # F2: Wednesday 13:00 to Thursday 18:00; T1 is off Wed
