@@ -26,7 +26,7 @@ from dispatch.contract.record import plan_record, read_record
 from dispatch.contract.schema import PlanOut
 from dispatch.contract.serialize import plan_document, read_plan
 from dispatch.contract.validate import load_json, parse_problem, pydantic_errors
-from dispatch.desk.solve import check_day
+from dispatch.desk.solve import added_violations, check_day, log_violations
 from dispatch.errors import FieldError, InputError, InternalError, NotFoundError
 from dispatch.persistence import Store, StoreConflictError, new_id
 from dispatch.travel import Roads, TravelTimeProvider, provider_for
@@ -247,7 +247,8 @@ def book_stored(
     BookingRefusedError
         The slot is gone, or the plan moved on while it was being booked.
     InternalError
-        The booked plan breaks a rule of the checker (a bug); nothing is stored.
+        The booked plan breaks a rule of the checker that the version booked into did not (a
+        bug); nothing is stored. What events forced on that version stays, logged.
     """
     wire: BookIn = _read(request, BookIn, "booking")
     if plan_id.startswith(_WEEK_PREFIX):
@@ -288,10 +289,14 @@ def book_stored(
         created_at=now or datetime.now(UTC),
     )
     stored = document.model_dump(mode="json")
-    report = check_day(booked.raw, booked.problem, stored, provider)
+    before = store.load_plan(plan_id, day.version)
+    report = check_day(booked.raw, booked.problem, stored, provider, previous=before)
     if not report.ok:
-        found = "; ".join(v.message for v in report.violations[:5])
-        raise InternalError(f"the booked plan breaks {len(report.violations)} rules: {found}")
+        added = added_violations(report, check_day(day.raw, day.problem, before, provider))
+        if added:
+            found = "; ".join(v.message for v in added[:5])
+            raise InternalError(f"the booked plan breaks {len(added)} rules: {found}")
+        log_violations(report, plan_id, version=day.version + 1)
     try:
         store.save_replan(
             booked.raw,

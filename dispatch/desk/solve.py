@@ -28,7 +28,7 @@ from dispatch.planning import Progress, SolveParams, plan_day, policy_params
 from dispatch.planning.day import join_regions, plan_region
 from dispatch.planning.regions import Region
 from dispatch.travel import PointRef, Roads, TravelTimeProvider, pair_lookup, provider_for
-from dispatch.verify import CheckReport, check_plan, matrix_lookup
+from dispatch.verify import CheckReport, Violation, check_plan, matrix_lookup
 
 __all__ = [
     "CHECKER_MATRIX_MAX_PLACES",
@@ -227,6 +227,15 @@ def log_violations(report: CheckReport, plan_id: str, *, version: int) -> None:
         len(report.violations),
         report.violations[:5],
     )
+
+
+def added_violations(report: CheckReport, before: CheckReport) -> tuple[Violation, ...]:
+    """The rules ``report`` finds broken that ``before``, the report on the version it
+    continues, did not: what a booking or a move must never add. What events forced on that
+    version (a Done tapped late keeping a technician past their shift) stays broken in the
+    next one on a route nobody touched, and is not the booking's fault."""
+    known = set(before.violations)
+    return tuple(violation for violation in report.violations if violation not in known)
 
 
 def checker_places(problem: Problem) -> list[PointRef]:

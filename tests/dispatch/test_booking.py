@@ -333,6 +333,34 @@ def test_booking_after_events_keeps_what_is_done(store: Store) -> None:
     assert copy.deepcopy(booked["at"])[11:16] == "10:10"
 
 
+def test_a_booking_is_not_refused_for_what_events_forced_on_another_route(
+    tmp_path: Path,
+) -> None:
+    # A late Done keeps T1 out past their shift (12:30; lunch on the way home, back at 12:45):
+    # that version is stored, the fault logged. Booking a visit into T2's route left T1's
+    # route as it was, and the checker's fault on it refused the booking (a 500).
+    store = Store(f"sqlite:///{tmp_path / 'forced.db'}")
+    day = make_day()
+    day["technicians"][0]["shift"]["end"] = "12:30"
+    day["technicians"][0]["breaks"] = [{"start": "11:30", "end": "12:30", "duration_min": 30}]
+    day["visits"] = [
+        {"id": "V5", "location_index": 5, "duration_min": 30, "technician": "T1",
+         "window": {"start": "10:00", "end": "11:00"}},
+        {"id": "V2", "location_index": 2, "duration_min": 30, "technician": "T2"},
+    ]  # fmt: skip
+    planned(store, day)
+    replan(store, {"at": "11:25", "events": [{"type": "completed", "visit_id": "V5"}]})
+    visit = {"id": "N1", "location_index": 3, "duration_min": 30}
+    slot = {"date": "2026-11-23", "technician_id": "T2",
+            "window": {"start": "14:00", "end": "16:00"}}  # fmt: skip
+    booked = book_stored(store, "pl_day", {"visit": visit, "slot": slot, "at": "11:30"})
+    assert booked.version == 3
+    assert stops_of_doc(booked)["N1"] == "T2"
+    raw = store.load_problem_of_plan("pl_day", 3)
+    report = check_plan(raw, store.load_plan("pl_day", 3), matrix_lookup(raw))
+    assert [(v.code, v.subject) for v in report.violations] == [("shift", "T1")]
+
+
 def test_the_contracts_examples_match_the_schemas() -> None:
     import json
     import re
@@ -593,9 +621,11 @@ def test_a_booking_the_checker_refuses_is_not_stored(
 
     checked: list[int] = []
 
-    def refusing(*args: Any, **kwargs: Any) -> CheckReport:
-        checked.append(1)
-        return CheckReport((Violation("late", "N1", "N1 arrives late"),), 7, 0, 0)
+    def refusing(raw: Any, problem: Any, document: Any, *args: Any, **kwargs: Any) -> CheckReport:
+        booked = any(s["visit_id"] == "N1" for r in document["routes"] for s in r["stops"])
+        checked.append(int(booked))  # the booked plan, then the version booked into
+        found = (Violation("late", "N1", "N1 arrives late"),) if booked else ()
+        return CheckReport(found, 7, 0, 0)
 
     monkeypatch.setattr(desk_book, "check_day", refusing)
     visit = {"id": "N1", "location_index": 3, "duration_min": 45}
@@ -606,7 +636,7 @@ def test_a_booking_the_checker_refuses_is_not_stored(
     }
     with pytest.raises(InternalError, match="N1 arrives late"):
         book_stored(store, "pl_day", body)
-    assert checked == [1]
+    assert checked == [1, 0]
     assert store.plan_versions("pl_day") == [1]
 
 
