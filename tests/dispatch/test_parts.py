@@ -976,3 +976,29 @@ def test_a_booking_keeps_a_depot_call_made_for_a_visit_that_left_the_route(store
     slot = offered[0].slot.model_dump(mode="json", exclude_none=True)
     booked = book_stored(store, "pl_day", {"visit": visit, "slot": slot, "at": "08:30"})
     assert calls(booked.model_dump(mode="json"))["T1"] == [("D1", "08:10", None, {"P2": 1})]
+
+
+def test_the_load_before_leaving_is_made_whichever_stop_the_technician_goes_to_first(
+    store: Store,
+) -> None:
+    # T1, based at the depot, loads V2's P2 before leaving for V1 at 08:50. At 08:40 V2 is
+    # reported done at 08:35: T1 went to V2 first, past V1, so the load "before V1" was
+    # taken as not made, and V2 used a part the van never had: the van went below zero.
+    raw = make_day(
+        [tech("T1", 4)],
+        [
+            visit("V1", 3, window={"start": "09:00", "end": "09:30"}),
+            visit("V2", 2, "P2", window={"start": "08:00", "end": "12:00"}),
+        ],
+        depots=[depot(stock=[{"part": "P2", "quantity": 1}])],
+    )
+    first = planned(store, raw)
+    assert [s["visit_id"] for s in first["routes"][0]["stops"]] == ["V1", "V2"]
+    assert calls(first) == {"T1": [("D1", "08:50", "V1", {"P2": 1})]}
+    after = replan(
+        store,
+        {"at": "08:40", "events": [{"type": "completed", "visit_id": "V2", "at": "08:35"}]},
+    )
+    # Made: it stays on the route as it was, now before the first stop, V2.
+    assert calls(after) == {"T1": [("D1", "08:50", "V2", {"P2": 1})]}
+    assert "V1" in routed(after)
