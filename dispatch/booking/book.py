@@ -18,17 +18,23 @@ from __future__ import annotations
 import time as clock
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
-from dispatch.booking.day import BookingDay, Fit
+from dispatch.booking.day import BookingDay, Fit, made_prefix
 from dispatch.booking.slots import DayPlan, booking_visit
 from dispatch.errors import DispatchError, InternalError
-from dispatch.model import Change, Plan, Problem, Route, Stop, TechnicianId, Visit
+from dispatch.model import Change, DepotStop, Plan, Problem, Route, Stop, TechnicianId, Visit
 from dispatch.planning.decode import decode
 from dispatch.planning.kpi import compute_kpis
 from dispatch.planning.lines import with_road_lines
 from dispatch.planning.promise import needs_call, promise_for
-from dispatch.replanning.events import apply_to_problem, apply_to_problem_json, parse_events
+from dispatch.replanning.events import (
+    apply_to_problem,
+    apply_to_problem_json,
+    calls_made,
+    parse_events,
+)
 from dispatch.travel import TravelTimeProvider
 from solver import Solution, SolverError
 
@@ -92,7 +98,7 @@ def book_into(
         raise SlotGoneError(f"no technician can take visit {visit.id} at that time any more")
     route, fit = _timed(booking, fits)
     old = next((r for r in day.plan.routes if r.technician_id == fit.technician_id), None)
-    merged = _merge(route, old, fit, booking, visit, next_problem)
+    merged = _merge(route, old, fit, booking, visit, next_problem, batch.at)
     routes = [r for r in day.plan.routes if r.technician_id != fit.technician_id] + [merged]
     order = {tech.id: k for k, tech in enumerate(next_problem.technicians)}
     plan = Plan(
@@ -144,8 +150,11 @@ def _merge(
     booking: BookingDay,
     visit: Visit,
     problem: Problem,
+    at: datetime,
 ) -> Route:
-    """The re-timed route with the old stops' history and promises kept, the new one promised."""
+    """The re-timed route with the old stops' history and promises kept, the new one promised,
+    and the depot calls made by ``at`` as they were (history: the booking day keeps the stop
+    after one no sooner than the call let it be reached)."""
     old_stops = {stop.visit_id: stop for stop in old.stops} if old else {}
     _, fixed = booking.routes.get(fit.vehicle, ([], 0))
     stops: list[Stop] = []
@@ -159,7 +168,22 @@ def _merge(
             stops.append(replace(stop, promised=before.promised))
             _kept(before, stop)
     start = old.start_time if old is not None and fixed else route.start_time
-    return replace(route, stops=tuple(stops), start_time=start)
+    calls = _calls_made_kept(route, old, at) if old is not None else route.depot_stops
+    return replace(route, stops=tuple(stops), start_time=start, depot_stops=calls)
+
+
+def _calls_made_kept(route: Route, old: Route, at: datetime) -> tuple[DepotStop, ...]:
+    """``route``'s depot calls with each call ``old`` had made by ``at`` in place of the
+    re-timed one before the same visit at the same depot (``BookingDay.of`` reads a route
+    only when its calls made are there)."""
+    position = {stop.visit_id: k for k, stop in enumerate(route.stops)}
+    made: dict[tuple[int, str], DepotStop] = {}
+    for k in calls_made(old, made_prefix(old, at), at):
+        call = old.depot_stops[k]
+        if call.before < len(old.stops) and old.stops[call.before].visit_id in position:
+            now = position[old.stops[call.before].visit_id]
+            made[(now, call.depot_id)] = replace(call, before=now)
+    return tuple(made.get((call.before, call.depot_id), call) for call in route.depot_stops)
 
 
 def _kept(before: Stop, after: Stop) -> None:

@@ -10,8 +10,10 @@ check (``solver.insertion``):
 - a stop done, under way, or reached before the booking's clock time ``at`` is fixed at the
   time it has, and nothing is inserted before it; so are a route's departure from the base and
   its breaks begun before ``at``, and no other break is placed before ``at`` (``_history_kept``).
-  A route with a depot call made that is not the way the next stop's parts come (its visit
-  left the route) cannot be read: nothing is booked into it (``_calls_kept``).
+  A depot call made is history too: the stop after it is not reached sooner than the call
+  lets it be (the booked plan keeps the call as it was: ``dispatch.booking.book``). A route
+  with a depot call made that is not the way the next stop's parts come (its visit left the
+  route) cannot be read: nothing is booked into it (``_calls_kept``).
 
 Appointments keep their door time (fixed in the compiled day), or under
 ``policy.appointment_start`` ``on_arrival`` their band (a fixed one its service start, as any
@@ -71,9 +73,18 @@ class Fit:
     service_s: int
 
 
-def _narrowed(visit: Visit, route: Route, k: int, fixed: bool, on_arrival: bool) -> Visit:
+def _narrowed(
+    visit: Visit,
+    route: Route,
+    k: int,
+    fixed: bool,
+    on_arrival: bool,
+    after_call: datetime | None,
+) -> Visit:
     """``visit``, the ``k``-th stop of ``route``, as booking must keep it (module docstring);
-    ``on_arrival``: the policy's appointments start on arrival, anywhere in their band."""
+    ``on_arrival``: the policy's appointments start on arrival, anywhere in their band;
+    ``after_call``: when the stop can be reached from a depot call made just before it (the
+    call is history: the technician leaves the depot no sooner)."""
     stop = route.stops[k]
     visit = replace(visit, pinned_to=route.technician_id)
     if visit.appointment is not None and not (fixed and on_arrival):
@@ -81,14 +92,27 @@ def _narrowed(visit: Visit, route: Route, k: int, fixed: bool, on_arrival: bool)
     if fixed:
         here = TimeWindow(stop.service_start, stop.service_start)
         return replace(visit, appointment=None, window=here, deadline=None, daily_window=None)
-    promise = stop.promised
+    promise = stop.promised or (visit.window if after_call is not None else None)
     if promise is None:
         return visit
     low = max(promise.start, visit.window.start) if visit.window else promise.start
     high = min(promise.end, visit.window.end) if visit.window else promise.end
+    if after_call is not None:
+        low = max(low, after_call)
     if not low <= stop.service_start <= high:
         low = high = stop.service_start  # promised elsewhere already: keep it where it is
     return replace(visit, window=TimeWindow(low, high))
+
+
+def made_prefix(route: Route, at: datetime) -> int:
+    """How many of ``route``'s first stops booking fixes at ``at``: done, under way, or
+    reached before it, with every stop before them."""
+    fixed = 0
+    for stop in route.stops:
+        if not (stop.frozen or stop.arrival < at):
+            break
+        fixed += 1
+    return fixed
 
 
 def _history_kept(tech: Technician, route: Route, at: datetime) -> Technician:
@@ -150,15 +174,19 @@ class BookingDay:
         order: dict[TechnicianId, tuple[list[VisitId], int]] = {}
         on_arrival = problem.policy.appointment_start == "on_arrival"
         for route in plan.routes:
-            ids: list[VisitId] = []
-            fixed = 0
+            fixed = made_prefix(route, at)
+            reached = {
+                call.before: call.departure + route.stops[call.before].travel
+                for call in (route.depot_stops[k] for k in calls_made(route, fixed, at))
+                if fixed <= call.before < len(route.stops)
+            }
             for k, stop in enumerate(route.stops):
-                is_fixed = stop.frozen or stop.arrival < at
-                if is_fixed and k == fixed:
-                    fixed += 1
-                ids.append(stop.visit_id)
-                kept.append(_narrowed(visits[stop.visit_id], route, k, k < fixed, on_arrival))
-            order[route.technician_id] = (ids, fixed)
+                kept.append(
+                    _narrowed(
+                        visits[stop.visit_id], route, k, k < fixed, on_arrival, reached.get(k)
+                    )
+                )
+            order[route.technician_id] = ([stop.visit_id for stop in route.stops], fixed)
         routes_of = {route.technician_id: route for route in plan.routes}
         technicians = tuple(
             _history_kept(tech, routes_of[tech.id], at) if tech.id in routes_of else tech

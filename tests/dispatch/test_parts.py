@@ -1002,3 +1002,33 @@ def test_the_load_before_leaving_is_made_whichever_stop_the_technician_goes_to_f
     # Made: it stays on the route as it was, now before the first stop, V2.
     assert calls(after) == {"T1": [("D1", "08:50", "V2", {"P2": 1})]}
     assert "V1" in routed(after)
+
+
+@pytest.mark.parametrize("at", ["10:05", "10:25"])
+def test_a_booking_keeps_a_depot_call_made_where_it_was(store: Store, at: str) -> None:
+    # T1, 40 minutes late, calls at the depot at 10:00 for V2's P2 and reaches V2 at 10:20.
+    # A booking at 10:05 (the call begun) or 10:25 (V2 reached) timed the route again as if
+    # T1 had never been late: the call moved to 09:10, and the checker, holding the version
+    # to the calls made, refused the booking (a 500). The call made stays where it was, and
+    # V2 is not reached sooner than the call lets it be.
+    raw = make_day(
+        [tech("T1", 0)],
+        [
+            visit("V1", 1, window={"start": "08:00", "end": "08:30"}),
+            visit("V2", 3, "P2", window={"start": "10:00", "end": "11:00"}),
+        ],
+        depots=[depot(stock=[{"part": "P2", "quantity": 1}])],
+    )
+    planned(store, raw)
+    late = replan(store, {"at": "08:50", "events": [
+        {"type": "completed", "visit_id": "V1", "at": "08:45"},
+        {"type": "delay", "technician_id": "T1", "minutes": 40}]})  # fmt: skip
+    assert calls(late) == {"T1": [("D1", "10:00", "V2", {"P2": 1})]}
+    slot = {"date": "2026-11-23", "technician_id": "T1",
+            "window": {"start": "14:00", "end": "16:00"}}  # fmt: skip
+    visit_row = {"id": "N1", "location_index": 2, "duration_min": 30}
+    booked = book_stored(store, "pl_day", {"visit": visit_row, "slot": slot, "at": at})
+    document = booked.model_dump(mode="json")
+    assert calls(document) == calls(late)
+    stops = {s["visit_id"]: s for s in document["routes"][0]["stops"]}
+    assert stops["V2"]["arrival"][11:16] == "10:20" and "N1" in stops
