@@ -168,22 +168,34 @@ def _merge(
             stops.append(replace(stop, promised=before.promised))
             _kept(before, stop)
     start = old.start_time if old is not None and fixed else route.start_time
-    calls = _calls_made_kept(route, old, at) if old is not None else route.depot_stops
-    return replace(route, stops=tuple(stops), start_time=start, depot_stops=calls)
+    merged = replace(route, stops=tuple(stops), start_time=start)
+    return replace(merged, depot_stops=_calls_in_time(merged, old, at))
 
 
-def _calls_made_kept(route: Route, old: Route, at: datetime) -> tuple[DepotStop, ...]:
-    """``route``'s depot calls with each call ``old`` had made by ``at`` in place of the
-    re-timed one before the same visit at the same depot (``BookingDay.of`` reads a route
-    only when its calls made are there)."""
+def _calls_in_time(route: Route, old: Route | None, at: datetime) -> tuple[DepotStop, ...]:
+    """``route``'s depot calls as history has them at ``at``: each call ``old`` had made in
+    place of the re-timed one before the same visit at the same depot (``BookingDay.of``
+    reads a route only when its calls made are there), and each other call timed from its
+    old stops' planned times to before ``at`` made no sooner than ``at`` (the booking day
+    holds the stop after it no sooner than that allows: ``_first_unreached``)."""
     position = {stop.visit_id: k for k, stop in enumerate(route.stops)}
     made: dict[tuple[int, str], DepotStop] = {}
-    for k in calls_made(old, made_prefix(old, at), at):
-        call = old.depot_stops[k]
-        if call.before < len(old.stops) and old.stops[call.before].visit_id in position:
-            now = position[old.stops[call.before].visit_id]
-            made[(now, call.depot_id)] = replace(call, before=now)
-    return tuple(made.get((call.before, call.depot_id), call) for call in route.depot_stops)
+    if old is not None:
+        for k in calls_made(old, made_prefix(old, at), at):
+            call = old.depot_stops[k]
+            if call.before < len(old.stops) and old.stops[call.before].visit_id in position:
+                now = position[old.stops[call.before].visit_id]
+                made[(now, call.depot_id)] = replace(call, before=now)
+    calls = []
+    for call in route.depot_stops:
+        kept = made.get((call.before, call.depot_id))
+        if kept is None and call.arrival < at:
+            late = replace(call, arrival=at, departure=at + (call.departure - call.arrival))
+            reach = route.stops[call.before] if call.before < len(route.stops) else None
+            if reach is None or late.departure + reach.travel <= reach.arrival:
+                kept = late
+        calls.append(kept or call)
+    return tuple(calls)
 
 
 def _kept(before: Stop, after: Stop) -> None:

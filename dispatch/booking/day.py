@@ -8,7 +8,8 @@ check (``solver.insertion``):
 - a visit without an appointment may start only inside the window promised to its customer
   (``promised_window``, intersected with its own window): its arrival may move, its promise not;
 - a stop done, under way, or reached before the booking's clock time ``at`` is fixed at the
-  time it has, and nothing is inserted before it; so are a route's departure from the base and
+  time it has, and nothing is inserted before it; the first stop not reached starts no sooner
+  than ``at`` (``_first_unreached``); so are a route's departure from the base and
   its breaks begun before ``at``, and no other break is placed before ``at`` (``_history_kept``).
   A depot call made is history too: the stop after it is not reached sooner than the call
   lets it be (the booked plan keeps the call as it was: ``dispatch.booking.book``). A route
@@ -79,12 +80,11 @@ def _narrowed(
     k: int,
     fixed: bool,
     on_arrival: bool,
-    after_call: datetime | None,
+    not_before: datetime | None,
 ) -> Visit:
     """``visit``, the ``k``-th stop of ``route``, as booking must keep it (module docstring);
     ``on_arrival``: the policy's appointments start on arrival, anywhere in their band;
-    ``after_call``: when the stop can be reached from a depot call made just before it (the
-    call is history: the technician leaves the depot no sooner)."""
+    ``not_before``: the soonest its work may start (``_first_unreached``)."""
     stop = route.stops[k]
     visit = replace(visit, pinned_to=route.technician_id)
     if visit.appointment is not None and not (fixed and on_arrival):
@@ -92,13 +92,13 @@ def _narrowed(
     if fixed:
         here = TimeWindow(stop.service_start, stop.service_start)
         return replace(visit, appointment=None, window=here, deadline=None, daily_window=None)
-    promise = stop.promised or (visit.window if after_call is not None else None)
+    promise = stop.promised or (visit.window if not_before is not None else None)
     if promise is None:
         return visit
     low = max(promise.start, visit.window.start) if visit.window else promise.start
     high = min(promise.end, visit.window.end) if visit.window else promise.end
-    if after_call is not None:
-        low = max(low, after_call)
+    if not_before is not None:
+        low = max(low, not_before)
     if not low <= stop.service_start <= high:
         low = high = stop.service_start  # promised elsewhere already: keep it where it is
     return replace(visit, window=TimeWindow(low, high))
@@ -113,6 +113,25 @@ def made_prefix(route: Route, at: datetime) -> int:
             break
         fixed += 1
     return fixed
+
+
+def _first_unreached(route: Route, fixed: int, at: datetime) -> datetime | None:
+    """The soonest the first stop of ``route`` not reached by ``at`` (after its ``fixed``
+    ones) may start in a booked plan: not before ``at`` (nobody said they are there), and
+    after a depot call just before it no sooner than the call lets it be reached: a call made
+    as it was (history), one not made no sooner than ``at`` either. ``None`` when every stop
+    is reached."""
+    if fixed >= len(route.stops):
+        return None
+    stop = route.stops[fixed]
+    call = max(
+        (c for c in route.depot_stops if c.before == fixed), key=lambda c: c.arrival, default=None
+    )
+    if call is None:
+        return at
+    if call.arrival < at:  # made (``calls_made``: begun before ``at``)
+        return call.departure + stop.travel
+    return at + (call.departure - call.arrival) + stop.travel
 
 
 def _history_kept(tech: Technician, route: Route, at: datetime) -> Technician:
@@ -175,15 +194,16 @@ class BookingDay:
         on_arrival = problem.policy.appointment_start == "on_arrival"
         for route in plan.routes:
             fixed = made_prefix(route, at)
-            reached = {
-                call.before: call.departure + route.stops[call.before].travel
-                for call in (route.depot_stops[k] for k in calls_made(route, fixed, at))
-                if fixed <= call.before < len(route.stops)
-            }
+            first = _first_unreached(route, fixed, at)
             for k, stop in enumerate(route.stops):
                 kept.append(
                     _narrowed(
-                        visits[stop.visit_id], route, k, k < fixed, on_arrival, reached.get(k)
+                        visits[stop.visit_id],
+                        route,
+                        k,
+                        k < fixed,
+                        on_arrival,
+                        first if k == fixed else None,
                     )
                 )
             order[route.technician_id] = ([stop.visit_id for stop in route.stops], fixed)

@@ -361,6 +361,31 @@ def test_a_booking_is_not_refused_for_what_events_forced_on_another_route(
     assert [(v.code, v.subject) for v in report.violations] == [("shift", "T1")]
 
 
+def test_a_booking_puts_no_stop_nobody_reached_before_its_time(tmp_path: Path) -> None:
+    # T1 runs 40 minutes late: V2 is due at 09:30 (promised from 09:15). A booking at 09:25
+    # timed the route again from V1's planned times and put V2 at 09:15, ten minutes before
+    # the booking, with nobody having said T1 was there.
+    store = Store(f"sqlite:///{tmp_path / 'late.db'}")
+    day = make_day(1)
+    day["visits"] = [
+        {"id": "V1", "location_index": 1, "duration_min": 30,
+         "window": {"start": "08:00", "end": "08:30"}},
+        {"id": "V2", "location_index": 2, "duration_min": 30,
+         "window": {"start": "08:00", "end": "12:00"}},
+    ]  # fmt: skip
+    planned(store, day)
+    late = replan(store, {"at": "08:30", "events": [
+        {"type": "started", "visit_id": "V1", "at": "08:10"},
+        {"type": "delay", "technician_id": "T1", "minutes": 40}]})  # fmt: skip
+    assert late["routes"][0]["stops"][1]["arrival"][11:16] == "09:30"
+    visit = {"id": "N1", "location_index": 3, "duration_min": 30}
+    slot = {"date": "2026-11-23", "technician_id": "T1",
+            "window": {"start": "14:00", "end": "16:00"}}  # fmt: skip
+    booked = book_stored(store, "pl_day", {"visit": visit, "slot": slot, "at": "09:25"})
+    v2 = next(s for s in booked.routes[0].stops if s.visit_id == "V2")
+    assert v2.arrival[11:16] == "09:25"
+
+
 def test_the_contracts_examples_match_the_schemas() -> None:
     import json
     import re
