@@ -26,7 +26,7 @@ from dispatch.contract.record import plan_record, read_record
 from dispatch.contract.schema import PlanOut
 from dispatch.contract.serialize import plan_document, read_plan
 from dispatch.contract.validate import load_json, parse_problem, pydantic_errors
-from dispatch.desk.solve import added_violations, check_day, log_violations
+from dispatch.desk.solve import check_next_version
 from dispatch.errors import FieldError, InputError, InternalError, NotFoundError
 from dispatch.persistence import Store, StoreConflictError, new_id
 from dispatch.travel import Roads, TravelTimeProvider, provider_for
@@ -289,14 +289,18 @@ def book_stored(
         created_at=now or datetime.now(UTC),
     )
     stored = document.model_dump(mode="json")
-    before = store.load_plan(plan_id, day.version)
-    report = check_day(booked.raw, booked.problem, stored, provider, previous=before)
-    if not report.ok:
-        added = added_violations(report, check_day(day.raw, day.problem, before, provider))
-        if added:
-            found = "; ".join(v.message for v in added[:5])
-            raise InternalError(f"the booked plan breaks {len(added)} rules: {found}")
-        log_violations(report, plan_id, version=day.version + 1)
+    added = check_next_version(
+        booked.raw,
+        booked.problem,
+        stored,
+        provider,
+        before_raw=day.raw,
+        before_problem=day.problem,
+        before=store.load_plan(plan_id, day.version),
+    )
+    if added:
+        found = "; ".join(v.message for v in added[:5])
+        raise InternalError(f"the booked plan breaks {len(added)} rules: {found}")
     try:
         store.save_replan(
             booked.raw,

@@ -25,7 +25,7 @@ from dispatch.contract.schema import PlanOut
 from dispatch.contract.serialize import plan_document, read_plan
 from dispatch.contract.validate import load_json, parse_problem
 from dispatch.desk.moves import Aside, Moves, left_out, move_left_out
-from dispatch.desk.solve import check_day, log_violations
+from dispatch.desk.solve import check_day, check_next_version, log_violations
 from dispatch.errors import FieldError, InputError, InternalError
 from dispatch.model import DayRef, Plan, Problem
 from dispatch.persistence import Store, StoreConflictError, new_id
@@ -82,8 +82,9 @@ def replan_stored(
         The version the batch applies to is no longer the latest, or, for a move across
         dates, the version of the other date it was booked into.
     InternalError
-        A plan of a move across dates breaks a rule of the independent checker (a bug);
-        nothing stored.
+        A date a visit moved to breaks a rule of the independent checker that its version
+        before did not (a bug); nothing stored. The day re-planned is checked as any
+        re-plan's version: what its events force (a delay past the shift) is logged.
     """
     raw = load_json(events, what="events") if isinstance(events, str | bytes) else events
     if not isinstance(raw, Mapping):
@@ -136,21 +137,25 @@ def replan_stored(
     day = ReplannedDay(
         new_id("pb"), next_raw, document.model_dump(mode="json"), dict(raw), plan_record(plan)
     )
-    moving = moves is not None and bool(moves.into)
-    _checked(day.problem, next_problem, day.plan, provider, previous=latest, refuse=moving)
+    report = check_day(day.problem, next_problem, day.plan, provider, previous=latest)
+    log_violations(report, plan_id, version=version_next)
     if moves is None or not moves.into:
         store.save_replan(
             day.problem, day.plan, day.events, problem_id=day.problem_id, record=day.record
         )
         return document
-    store.save_replans([day, *_moved_into(moves, created, provider_of)])
+    store.save_replans([day, *_moved_into(store, moves, created, provider_of)])
     return document
 
 
 def _moved_into(
-    moves: Moves, created: datetime, provider_of: Callable[[Problem], TravelTimeProvider]
+    store: Store,
+    moves: Moves,
+    created: datetime,
+    provider_of: Callable[[Problem], TravelTimeProvider],
 ) -> list[ReplannedDay]:
-    """The next versions of the dates the visits moved to, each checked, to store."""
+    """The next versions of the dates the visits moved to, each checked, to store: one that
+    breaks a rule its version before did not is a bug, and nothing is stored."""
     days = []
     for into in moves.into:
         document = plan_document(
@@ -160,7 +165,21 @@ def _moved_into(
             version=into.day.version + 1,
             created_at=created,
         ).model_dump(mode="json")
-        _checked(into.raw, into.problem, document, provider_of(into.problem), refuse=True)
+        added = check_next_version(
+            into.raw,
+            into.problem,
+            document,
+            provider_of(into.problem),
+            before_raw=into.day.raw,
+            before_problem=into.day.problem,
+            before=store.load_plan(into.day.plan_id, into.day.version),
+        )
+        if added:
+            found = "; ".join(v.message for v in added[:5])
+            raise InternalError(
+                f"plan {into.day.plan_id} version {into.day.version + 1} of a move across "
+                f"dates breaks {len(added)} rules: {found}"
+            )
         days.append(
             ReplannedDay(new_id("pb"), into.raw, document, into.events, plan_record(into.plan))
         )
@@ -208,31 +227,6 @@ def _day_plan(store: Store, plan_id: str) -> DayPlan:
     raw = store.load_problem_of_plan(plan_id, latest["version"])
     plan = _stored_plan(store, plan_id, latest)
     return DayPlan(plan_id, int(latest["version"]), raw, parse_problem(raw, stored=True), plan)
-
-
-def _checked(
-    raw: Mapping[str, Any],
-    problem: Problem,
-    document: Mapping[str, Any],
-    provider: TravelTimeProvider,
-    *,
-    previous: Mapping[str, Any] | None = None,
-    refuse: bool,
-) -> None:
-    """The independent checker on a re-planned version (against ``previous``, the version it
-    continues). A fault is logged and the version stored, as a solve's is; with ``refuse`` (the
-    plans of a move across dates) it is a bug and nothing is stored."""
-    report = check_day(raw, problem, document, provider, previous=previous)
-    if report.ok:
-        return
-    if not refuse:
-        log_violations(report, document["plan_id"], version=document["version"])
-        return
-    found = "; ".join(v.message for v in report.violations[:5])
-    raise InternalError(
-        f"plan {document['plan_id']} version {document['version']} of a move across "
-        f"dates breaks {len(report.violations)} rules: {found}"
-    )
 
 
 def _stored_plan(store: Store, plan_id: str, document: Mapping[str, Any]) -> Plan:

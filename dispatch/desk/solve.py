@@ -238,6 +238,30 @@ def added_violations(report: CheckReport, before: CheckReport) -> tuple[Violatio
     return tuple(violation for violation in report.violations if violation not in known)
 
 
+def check_next_version(
+    raw: Mapping[str, Any],
+    problem: Problem,
+    document: Mapping[str, Any],
+    provider: TravelTimeProvider,
+    *,
+    before_raw: Mapping[str, Any],
+    before_problem: Problem,
+    before: Mapping[str, Any],
+) -> tuple[Violation, ...]:
+    """The independent checker on ``document`` (of the day ``raw``, validated as
+    ``problem``), the next version a booking or a move makes of the stored version ``before``
+    (of the day ``before_raw``, ``before_problem``), held to the depot calls ``before`` made:
+    the rules it breaks that ``before`` did not (``added_violations``), which refuse it. The
+    others, what events forced on ``before``, are logged with the version, as a re-plan's."""
+    report = check_day(raw, problem, document, provider, previous=before)
+    if report.ok:
+        return ()
+    added = added_violations(report, check_day(before_raw, before_problem, before, provider))
+    if not added:
+        log_violations(report, document["plan_id"], version=document["version"])
+    return added
+
+
 def checker_places(problem: Problem) -> list[PointRef]:
     """Where the day's visits and technicians are, as the checker names places: asked in one
     matrix up front. Past ``CHECKER_MATRIX_MAX_PLACES`` distinct places none are (the checker

@@ -640,7 +640,7 @@ def test_a_version_stored_first_at_save_time_is_a_409_with_fresh_slots(
 def test_a_booking_the_checker_refuses_is_not_stored(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from dispatch.desk import book as desk_book
+    from dispatch.desk import solve as desk_solve
     from dispatch.errors import InternalError
     from dispatch.verify import CheckReport, Violation
 
@@ -652,7 +652,7 @@ def test_a_booking_the_checker_refuses_is_not_stored(
         found = (Violation("late", "N1", "N1 arrives late"),) if booked else ()
         return CheckReport(found, 7, 0, 0)
 
-    monkeypatch.setattr(desk_book, "check_day", refusing)
+    monkeypatch.setattr(desk_solve, "check_day", refusing)
     visit = {"id": "N1", "location_index": 3, "duration_min": 45}
     offered = slots_stored(store, {"visit": visit, "plan_id": "pl_day"})
     body = {

@@ -16,6 +16,7 @@ from unittest import mock
 import pytest
 
 import dispatch.desk.replan
+import dispatch.desk.solve
 import dispatch.desk.week
 from dispatch.contract.horizon import parse_horizon
 from dispatch.contract.record import plan_record
@@ -272,16 +273,46 @@ def test_a_move_the_checker_faults_stores_nothing(
     def faulting(
         raw: Any, problem: Any, document: Any, provider: Any, *, previous: Any = None
     ) -> CheckReport:
-        if document["plan_id"] != plans[TUESDAY]:
+        if (document["plan_id"], document["version"]) != (plans[TUESDAY], 2):
             return check_day(raw, problem, document, provider, previous=previous)
         broken = Violation("late", "B1", "B1 reached after its appointment")
         return CheckReport((broken,), 3, 1, 1)
 
-    monkeypatch.setattr(dispatch.desk.replan, "check_day", faulting)
+    monkeypatch.setattr(dispatch.desk.solve, "check_day", faulting)
     with pytest.raises(InternalError, match="B1 reached after its appointment"):
         replan(store, plans[MONDAY], ILL)
     assert store.plan_versions(plans[MONDAY]) == [1]
     assert store.plan_versions(plans[TUESDAY]) == [1]
+
+
+def test_a_delay_that_runs_past_the_shift_still_moves_what_it_displaced(store: Store) -> None:
+    # T1 reports S1 started at 08:10 and 230 minutes' delay: S1 runs to 12:30, T1 is home at
+    # 12:40, past their shift (the report forces it), and S2 moves to Tuesday. The move held
+    # Monday's version to the checker and refused the whole batch for the overtime (a 500).
+    # Monday is checked as any re-plan (the overtime logged), Tuesday as a booking is.
+    raw = week()
+    raw["visits"].append(
+        {"id": "S2", "location_index": 6, "duration_min": 30,
+         "earliest": f"{MONDAY}T08:00", "latest": f"{TUESDAY}T12:00"}
+    )  # fmt: skip
+    plans = store_week(store, raw, {**PLACED, MONDAY: ["S1", "A1", "E1", "S2"]})
+    assert stops_of(store.load_plan(plans[MONDAY]))["S1"][1]["arrival"][11:16] == "08:10"
+    monday = replan(store, plans[MONDAY], {"at": "08:30", "events": [
+        {"type": "started", "visit_id": "S1", "at": "08:10"},
+        {"type": "delay", "technician_id": "T1", "minutes": 230}]})  # fmt: skip
+    assert monday["routes"][0]["end_time"][11:16] == "12:40"
+    left = {item["visit_id"]: item for item in monday["unassigned"]}
+    assert left["S2"]["code"] == "moved" and left["S2"]["moved_to"]["date"] == TUESDAY
+    assert "S2" in stops_of(store.load_plan(plans[TUESDAY]))
+    assert_checked(store, plans[TUESDAY])
+    raw_monday = store.load_problem_of_plan(plans[MONDAY], 2)
+    report = check_day(
+        raw_monday,
+        parse_problem(raw_monday, stored=True),
+        monday,
+        provider_for(parse_problem(raw_monday, stored=True)),
+    )
+    assert [(v.code, v.subject) for v in report.violations] == [("shift", "T1")]
 
 
 class _Racing(Store):
