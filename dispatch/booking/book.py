@@ -167,7 +167,9 @@ def _merge(
         else:
             stops.append(replace(stop, promised=before.promised))
             _kept(before, stop)
-    start = old.start_time if old is not None and fixed else route.start_time
+    # Gone from the base before ``at`` (a stop reached, or on the way): when it left is history.
+    gone = old is not None and (fixed > 0 or old.start_time < at)
+    start = old.start_time if old is not None and gone else route.start_time
     merged = replace(route, stops=tuple(stops), start_time=start)
     return replace(merged, depot_stops=_calls_in_time(merged, old, at))
 
