@@ -11,8 +11,9 @@ check (``solver.insertion``):
   time it has, and nothing is inserted before it; the first stop not reached starts no sooner
   than ``at`` (``_first_unreached``); so are a route's departure from the base and
   its breaks begun before ``at``, and no other break is placed before ``at`` (``_history_kept``).
-  A depot call made is history too: the stop after it is not reached sooner than the call
-  lets it be (the booked plan keeps the call as it was: ``dispatch.booking.book``). A route
+  A depot call begun before ``at`` is history too: the stop after it is fixed as a stop
+  reached is (the technician is on the way to it: ``made_prefix``), and the booked plan keeps
+  the call as it was (``dispatch.booking.book``). A route
   with a depot call made that is not the way the next stop's parts come (its visit left the
   route) cannot be read: nothing is booked into it (``_calls_kept``).
 
@@ -106,21 +107,25 @@ def _narrowed(
 
 def made_prefix(route: Route, at: datetime) -> int:
     """How many of ``route``'s first stops booking fixes at ``at``: done, under way, or
-    reached before it, with every stop before them."""
+    reached before it, with every stop before them, and the stop after them when a depot
+    call just before it has begun (the technician is on the way to it, the parts taken:
+    nothing goes in between, and it keeps its time)."""
     fixed = 0
     for stop in route.stops:
         if not (stop.frozen or stop.arrival < at):
             break
         fixed += 1
+    if any(call.before == fixed and call.arrival < at for call in route.depot_stops):
+        fixed = min(fixed + 1, len(route.stops))
     return fixed
 
 
 def _first_unreached(route: Route, fixed: int, at: datetime) -> datetime | None:
     """The soonest the first stop of ``route`` not reached by ``at`` (after its ``fixed``
-    ones) may start in a booked plan: not before ``at`` (nobody said they are there), and
-    after a depot call just before it no sooner than the call lets it be reached: a call made
-    as it was (history), one not made no sooner than ``at`` either. ``None`` when every stop
-    is reached."""
+    ones, ``made_prefix``) may start in a booked plan: not before ``at`` (nobody said they
+    are there), and after a depot call just before it (not made: ``made_prefix`` fixes the
+    stop after a call made) no sooner than the call made at ``at`` lets it be reached.
+    ``None`` when every stop is reached."""
     if fixed >= len(route.stops):
         return None
     stop = route.stops[fixed]
@@ -129,8 +134,6 @@ def _first_unreached(route: Route, fixed: int, at: datetime) -> datetime | None:
     )
     if call is None:
         return at
-    if call.arrival < at:  # made (``calls_made``: begun before ``at``)
-        return call.departure + stop.travel
     return at + (call.departure - call.arrival) + stop.travel
 
 

@@ -155,9 +155,11 @@ def booked(
     max_examples=10, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
 )
 @given(seed=st.integers(0, 10_000))
-# 9096: on the parts day, a booking after a route left its base and made a depot call, no
-# stop reached yet, kept the call but timed the departure again, after it.
+# On the parts day: 9096, a booking after a route left its base and made a depot call, no
+# stop reached yet, kept the call but timed the departure again, after it; 9279, a booking
+# put its visit between a stop left and the depot call begun after it.
 @example(seed=9096)
+@example(seed=9279)
 @pytest.mark.parametrize("example", ["changan-day.json", "parts-day.json"])
 def test_every_version_of_a_day_re_planned_batch_after_batch_is_valid(
     tmp_path_factory: Any, example: str, seed: int
