@@ -153,8 +153,8 @@ def _merge(
     at: datetime,
 ) -> Route:
     """The re-timed route with the old stops' history and promises kept, the new one promised,
-    and the depot calls made by ``at`` as they were (history: the booking day keeps the stop
-    after one no sooner than the call let it be reached)."""
+    its departure kept once it left its base before ``at``, and the depot calls made by ``at``
+    as they were (``_calls_in_time``)."""
     old_stops = {stop.visit_id: stop for stop in old.stops} if old else {}
     _, fixed = booking.routes.get(fit.vehicle, ([], 0))
     stops: list[Stop] = []
@@ -167,8 +167,7 @@ def _merge(
         else:
             stops.append(replace(stop, promised=before.promised))
             _kept(before, stop)
-    # Gone from the base before ``at`` (a stop reached, or on the way): when it left is history.
-    gone = old is not None and (fixed > 0 or old.start_time < at)
+    gone = old is not None and (fixed > 0 or old.start_time < at)  # when it left is history
     start = old.start_time if old is not None and gone else route.start_time
     merged = replace(route, stops=tuple(stops), start_time=start)
     return replace(merged, depot_stops=_calls_in_time(merged, old, at))
@@ -177,9 +176,10 @@ def _merge(
 def _calls_in_time(route: Route, old: Route | None, at: datetime) -> tuple[DepotStop, ...]:
     """``route``'s depot calls as history has them at ``at``: each call ``old`` had made in
     place of the re-timed one before the same visit at the same depot (``BookingDay.of``
-    reads a route only when its calls made are there), and each other call timed from its
-    old stops' planned times to before ``at`` made no sooner than ``at`` (the booking day
-    holds the stop after it no sooner than that allows: ``_first_unreached``)."""
+    reads a route only when its calls made are there, and fixes the stop after each), and
+    each other call that the route's timing (from its fixed stops' planned times) put before
+    ``at`` made no sooner than ``at`` (the booking day holds the stop after it no sooner than
+    that allows: ``_first_unreached``)."""
     position = {stop.visit_id: k for k, stop in enumerate(route.stops)}
     made: dict[tuple[int, str], DepotStop] = {}
     if old is not None:

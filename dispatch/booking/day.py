@@ -8,14 +8,14 @@ check (``solver.insertion``):
 - a visit without an appointment may start only inside the window promised to its customer
   (``promised_window``, intersected with its own window): its arrival may move, its promise not;
 - a stop done, under way, or reached before the booking's clock time ``at`` is fixed at the
-  time it has, and nothing is inserted before it; the first stop not reached starts no sooner
-  than ``at`` (``_first_unreached``); so are a route's departure from the base and
-  its breaks begun before ``at``, and no other break is placed before ``at`` (``_history_kept``).
+  time it has, and nothing is inserted before it; so are a route's departure from the base and
+  its breaks begun before ``at``, and no other break is placed before ``at`` (``_history_kept``);
+  the first stop not reached starts no sooner than ``at`` (``_first_unreached``).
   A depot call begun before ``at`` is history too: the stop after it is fixed as a stop
   reached is (the technician is on the way to it: ``made_prefix``), and the booked plan keeps
-  the call as it was (``dispatch.booking.book``). A route
-  with a depot call made that is not the way the next stop's parts come (its visit left the
-  route) cannot be read: nothing is booked into it (``_calls_kept``).
+  the call as it was (``dispatch.booking.book``). A route with a depot call made that is not
+  the way the next stop's parts come (its visit left the route) cannot be read: nothing is
+  booked into it (``_calls_kept``).
 
 Appointments keep their door time (fixed in the compiled day), or under
 ``policy.appointment_start`` ``on_arrival`` their band (a fixed one its service start, as any
