@@ -34,6 +34,7 @@ __all__ = [
     "CHECKER_MATRIX_MAX_PLACES",
     "SolvedDay",
     "check_day",
+    "check_next_version",
     "checker_places",
     "join_and_store",
     "join_draft",
@@ -229,7 +230,7 @@ def log_violations(report: CheckReport, plan_id: str, *, version: int) -> None:
     )
 
 
-def added_violations(report: CheckReport, before: CheckReport) -> tuple[Violation, ...]:
+def _added_violations(report: CheckReport, before: CheckReport) -> tuple[Violation, ...]:
     """The rules ``report`` finds broken that ``before``, the report on the version it
     continues, did not: what a booking or a move must never add. What events forced on that
     version (a Done tapped late keeping a technician past their shift) stays broken in the
@@ -251,12 +252,12 @@ def check_next_version(
     """The independent checker on ``document`` (of the day ``raw``, validated as
     ``problem``), the next version a booking or a move makes of the stored version ``before``
     (of the day ``before_raw``, ``before_problem``), held to the depot calls ``before`` made:
-    the rules it breaks that ``before`` did not (``added_violations``), which refuse it. The
+    the rules it breaks that ``before`` did not (``_added_violations``), which refuse it. The
     others, what events forced on ``before``, are logged with the version, as a re-plan's."""
     report = check_day(raw, problem, document, provider, previous=before)
     if report.ok:
         return ()
-    added = added_violations(report, check_day(before_raw, before_problem, before, provider))
+    added = _added_violations(report, check_day(before_raw, before_problem, before, provider))
     if not added:
         log_violations(report, document["plan_id"], version=document["version"])
     return added
