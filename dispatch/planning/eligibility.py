@@ -167,7 +167,7 @@ def _radius_km(
     """``(visits, technicians)`` km from each technician's start to each visit."""
     techs, visits = problem.technicians, problem.visits
     road = distance_m[np.ix_(visit_site, start_site)].astype(np.float64) / METRES_PER_KM
-    if not visits:
+    if not visits or not techs:  # nobody left to send (a re-plan after everyone fell ill)
         return road
     located = all(v.site.location for v in visits) and all(t.home.location for t in techs)
     if not located:  # an explicit matrix without coordinates: its road km is all we have

@@ -838,3 +838,26 @@ def test_a_stop_nobody_reported_on_before_a_later_one_reached_in_time_is_taken_a
     for key in ("arrival", "departure", "travel_min", "distance_km"):
         assert stops["V3"][1][key] == stops_of(first)["V3"][1][key]
     checked(store, second)
+
+
+def test_a_day_whose_every_technician_becomes_unavailable_leaves_its_visits_unassigned(
+    store: Store,
+) -> None:
+    # A day on coordinates: the rest of it had visits and nobody to send, and measuring the
+    # service radius from no base at all failed (a 500).
+    day = make_day()
+    del day["travel"]
+    for k, tech in enumerate(day["technicians"]):
+        del tech["location_index"]
+        tech["start"] = {"lat": 22.80 + k / 100, "lon": 113.80}
+    for k, visit in enumerate(day["visits"]):
+        del visit["location_index"]
+        visit["location"] = {"lat": 22.81 + k / 200, "lon": 113.81}
+    planned(store, day)
+    ill = replan(store, {"at": "07:30", "events": [
+        {"type": "unavailable", "technician_id": tech["id"], "reason": "ill"}
+        for tech in day["technicians"]]})  # fmt: skip
+    assert ill["routes"] == []
+    assert sorted(u["visit_id"] for u in ill["unassigned"]) == sorted(
+        v["id"] for v in day["visits"]
+    )
