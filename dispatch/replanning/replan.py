@@ -716,7 +716,7 @@ def _merge(
         breaks = restart.taken_breaks + rest
     else:  # gone home after the last stop as planned (or later): a delay counts on the way
         assert restart.homeward_counted_from is not None
-        home = _home_after(old, restart.homeward_since, restart.homeward_counted_from, back_s)
+        home = _home_after(old, restart.homeward_since, restart.homeward_counted_from, back_s, at)
         home += restart.delay if home > at else timedelta(0)
         breaks = old.breaks
     return Route(
@@ -733,16 +733,24 @@ def _merge(
     )
 
 
-def _home_after(old: Route, left: datetime, counted_from: datetime, back_s: int) -> datetime:
+def _home_after(
+    old: Route, left: datetime, counted_from: datetime, back_s: int, at: datetime
+) -> datetime:
     """When a technician who has left their last stop at ``left`` is home, the old version
     having counted from ``counted_from``: sooner by as much when they left sooner; when they
     left later, no sooner than the drive home and the breaks the old version had after
-    ``counted_from`` allow, its end otherwise (an end the old version left later than the
-    drive needed, as a search may, took the overrun: shifted, a 35-minute overrun put a
-    technician home at 18:00 back at 18:35, past their shift)."""
+    ``counted_from`` and not begun by ``at`` allow, its end otherwise (an end the old version
+    left later than the drive needed, as a search may, took the overrun: shifted, a 35-minute
+    overrun put a technician home at 18:00 back at 18:35, past their shift). A break begun
+    before ``at`` is history, shown where it was (the route keeps the old version's breaks):
+    counted again, a Done tapped an hour late put a technician home 45 minutes after a lunch
+    already shown as taken, past their shift."""
     if left <= counted_from:
         return old.end_time - (counted_from - left)
-    after = sum((b.end - b.start for b in old.breaks if b.start >= counted_from), timedelta(0))
+    after = sum(
+        (b.end - b.start for b in old.breaks if b.start >= counted_from and b.start >= at),
+        timedelta(0),
+    )
     return max(old.end_time, left + s_to_duration(back_s) + after)
 
 

@@ -502,6 +502,25 @@ def test_a_technician_held_up_far_from_home_is_brought_home_with_their_lunch_on_
     assert [(v.code, v.subject) for v in report.violations] == [("shift", "T1")]
 
 
+def test_a_lunch_shown_as_taken_is_not_counted_again_on_the_way_home(store: Store) -> None:
+    # T1's lunch is shown at 09:20-10:05, after V1 (08:10-09:10); V1 is reported done at
+    # 10:36, no time given. The lunch, begun before 10:36, stays where it was (history), yet
+    # the way home counted it again: home at 11:31, past the shift (11:20). Now 10:46.
+    day = make_day(1)
+    day["technicians"][0]["shift"]["end"] = "11:20"
+    day["technicians"][0]["breaks"] = [{"start": "09:20", "end": "11:20", "duration_min": 45}]
+    day["visits"] = [{"id": "V1", "location_index": 1, "duration_min": 60,
+                      "window": {"start": "08:00", "end": "08:30"}}]  # fmt: skip
+    planned(store, day)
+    late = replan(store, {"at": "10:36", "events": [{"type": "completed", "visit_id": "V1"}]})
+    (route,) = late["routes"]
+    assert route["breaks"] == [
+        {"start": "2026-11-23T09:20:00+08:00", "end": "2026-11-23T10:05:00+08:00"}
+    ]
+    assert route["end_time"] == "2026-11-23T10:46:00+08:00"
+    checked(store, late)
+
+
 def test_a_technician_idle_through_their_lunch_hour_took_it_when_work_comes_later(
     store: Store,
 ) -> None:
