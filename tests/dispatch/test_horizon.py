@@ -437,11 +437,17 @@ def test_a_daily_window_holds_on_whichever_day_the_visit_is_served() -> None:
     pytest.fail("W1 was not served")
 
 
-def test_what_is_due_inside_the_horizon_is_served_before_what_could_wait() -> None:
+def _t2_alone(days: int) -> dict[str, Any]:
+    """``_week`` cut to its first ``days`` with T2 alone, and no rounds."""
     raw = _week()
     raw["technicians"] = [raw["technicians"][1]]
-    raw["horizon"]["days"] = 1
+    raw["horizon"]["days"] = days
     raw["rounds"] = []
+    return raw
+
+
+def test_what_is_due_inside_the_horizon_is_served_before_what_could_wait() -> None:
+    raw = _t2_alone(days=1)
     # One short day, and two jobs of 4 hours each at the same place: one due today, one that
     # could wait (no latest); only one fits.
     raw["technicians"][0]["shift"] = {"start": "08:00", "end": "13:00"}
@@ -469,10 +475,7 @@ def test_what_is_due_inside_the_horizon_is_served_before_what_could_wait() -> No
 
 
 def test_a_full_span_is_reported_as_no_capacity_in_span() -> None:
-    raw = _week()
-    raw["technicians"] = [raw["technicians"][1]]
-    raw["horizon"]["days"] = 2
-    raw["rounds"] = []
+    raw = _t2_alone(days=2)
     raw["visits"] = [
         {
             "id": f"J{k}",
@@ -493,10 +496,7 @@ def test_a_full_span_is_reported_as_no_capacity_in_span() -> None:
 def test_an_appointment_that_does_not_fit_names_its_own_day_only() -> None:
     # Two appointments at 10:00 on Tuesday for the one technician: the one left out said
     # "every eligible day of its span is full (2026-12-07, 2026-12-08)", the whole horizon.
-    raw = _week()
-    raw["technicians"] = [raw["technicians"][1]]
-    raw["horizon"]["days"] = 2
-    raw["rounds"] = []
+    raw = _t2_alone(days=2)
     raw["visits"] = [
         {"id": f"A{k}", "location": {"lat": 22.55, "lon": 113.94}, "duration_min": 60,
          "date": "2026-12-08", "appointment": "10:00", "priority": priority}
