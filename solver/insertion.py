@@ -49,6 +49,7 @@ from solver.search import schedule
 __all__ = [
     "NEVER",
     "Insertion",
+    "empty_day_holds",
     "forward_states",
     "holds_alone",
     "insertions",
