@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from dispatch.booking.day import BookingDay, Fit, made_prefix
+from dispatch.booking.day import BookingDay, Fit, fixed_prefix
 from dispatch.booking.slots import DayPlan, booking_visit
 from dispatch.errors import DispatchError, InternalError
 from dispatch.model import Change, DepotStop, Plan, Problem, Route, Stop, TechnicianId, Visit
@@ -183,7 +183,7 @@ def _calls_in_time(route: Route, old: Route | None, at: datetime) -> tuple[Depot
     position = {stop.visit_id: k for k, stop in enumerate(route.stops)}
     made: dict[tuple[int, str], DepotStop] = {}
     if old is not None:
-        for k in calls_made(old, made_prefix(old, at), at):
+        for k in calls_made(old, fixed_prefix(old, at), at):
             call = old.depot_stops[k]
             if call.before < len(old.stops) and old.stops[call.before].visit_id in position:
                 now = position[old.stops[call.before].visit_id]

@@ -12,7 +12,7 @@ check (``solver.insertion``):
   its breaks begun before ``at``, and no other break is placed before ``at`` (``_history_kept``);
   the first stop not reached starts no sooner than ``at`` (``_first_unreached``).
   A depot call begun before ``at`` is history too: the stop after it is fixed as a stop
-  reached is (the technician is on the way to it: ``made_prefix``), and the booked plan keeps
+  reached is (the technician is on the way to it: ``fixed_prefix``), and the booked plan keeps
   the call as it was (``dispatch.booking.book``). A route with a depot call made that is not
   the way the next stop's parts come (its visit left the route) cannot be read: nothing is
   booked into it (``_calls_kept``).
@@ -105,7 +105,7 @@ def _narrowed(
     return replace(visit, window=TimeWindow(low, high))
 
 
-def made_prefix(route: Route, at: datetime) -> int:
+def fixed_prefix(route: Route, at: datetime) -> int:
     """How many of ``route``'s first stops booking fixes at ``at``: done, under way, or
     reached before it, with every stop before them, and the stop after them when a depot
     call just before it has begun (the technician is on the way to it, the parts taken:
@@ -122,8 +122,8 @@ def made_prefix(route: Route, at: datetime) -> int:
 
 def _first_unreached(route: Route, fixed: int, at: datetime) -> datetime | None:
     """The soonest the first stop of ``route`` not reached by ``at`` (after its ``fixed``
-    ones, ``made_prefix``) may start in a booked plan: not before ``at`` (nobody said they
-    are there), and after a depot call just before it (not made: ``made_prefix`` fixes the
+    ones, ``fixed_prefix``) may start in a booked plan: not before ``at`` (nobody said they
+    are there), and after a depot call just before it (not made: ``fixed_prefix`` fixes the
     stop after a call made) no sooner than the call made at ``at`` lets it be reached.
     ``None`` when every stop is reached."""
     if fixed >= len(route.stops):
@@ -196,7 +196,7 @@ class BookingDay:
         order: dict[TechnicianId, tuple[list[VisitId], int]] = {}
         on_arrival = problem.policy.appointment_start == "on_arrival"
         for route in plan.routes:
-            fixed = made_prefix(route, at)
+            fixed = fixed_prefix(route, at)
             first = _first_unreached(route, fixed, at)
             for k, stop in enumerate(route.stops):
                 kept.append(

@@ -747,10 +747,8 @@ def _home_after(
     already shown as taken, past their shift."""
     if left <= counted_from:
         return old.end_time - (counted_from - left)
-    after = sum(
-        (b.end - b.start for b in old.breaks if b.start >= counted_from and b.start >= at),
-        timedelta(0),
-    )
+    ahead = max(counted_from, at)
+    after = sum((b.end - b.start for b in old.breaks if b.start >= ahead), timedelta(0))
     return max(old.end_time, left + s_to_duration(back_s) + after)
 
 
