@@ -42,7 +42,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from numpy.typing import NDArray
 
-from solver.instance import BreakRule, Instance
+from solver.instance import BreakRule, Instance, in_turn
 from solver.result import RouteSolution
 from solver.search import schedule
 
@@ -173,7 +173,7 @@ def _read(instance: Instance, vehicle: int, route: Sequence[int]) -> _Route:
         start=spec.start_location,
         end=spec.end_location,
         shift=(spec.shift_start_s, spec.shift_end_s),
-        rules=tuple(sorted(spec.breaks, key=lambda r: (r.earliest_start_s, r.latest_start_s))),
+        rules=in_turn(spec.breaks),
     )
 
 

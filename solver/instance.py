@@ -26,7 +26,7 @@ from numpy.typing import NDArray
 
 from solver.errors import InstanceError
 
-__all__ = ["BreakRule", "Instance", "Vehicle"]
+__all__ = ["BreakRule", "Instance", "Vehicle", "in_turn"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +36,26 @@ class BreakRule:
     earliest_start_s: int
     latest_start_s: int
     duration_s: int
+
+
+def in_turn(rules: Sequence[BreakRule]) -> tuple[BreakRule, ...]:
+    """A vehicle's breaks as it takes them: one after another in the order of their bounds
+    (earliest start, then latest), never overlapping, each start's bounds narrowed to what its
+    turn allows: no sooner than the break before it can end, no later than leaves the break
+    after it its latest start. Every part of the solver times breaks this way; a rule left with
+    ``latest_start_s < earliest_start_s`` means the breaks cannot all be taken."""
+    ordered = sorted(rules, key=lambda r: (r.earliest_start_s, r.latest_start_s))
+    earliest: list[int] = []
+    for k, rule in enumerate(ordered):
+        after = earliest[k - 1] + ordered[k - 1].duration_s if k else rule.earliest_start_s
+        earliest.append(max(rule.earliest_start_s, after))
+    latest = [rule.latest_start_s for rule in ordered]
+    for k in range(len(ordered) - 2, -1, -1):
+        latest[k] = min(latest[k], latest[k + 1] - ordered[k].duration_s)
+    return tuple(
+        BreakRule(low, high, rule.duration_s)
+        for low, high, rule in zip(earliest, latest, ordered, strict=True)
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,6 +32,7 @@ between the two only through the manager. The model:
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,7 +42,7 @@ from ortools.constraint_solver.routing_parameters_pb2 import RoutingModelParamet
 from ortools.constraint_solver.solver_parameters_pb2 import ConstraintSolverParameters
 
 from solver.arcs import possible_arcs
-from solver.instance import Instance
+from solver.instance import Instance, in_turn
 
 __all__ = ["TIME", "RoutingHandles", "build_routing_model"]
 
@@ -234,8 +235,12 @@ def _add_breaks(
             solver.FixedDurationIntervalVar(
                 rule.earliest_start_s, rule.latest_start_s, rule.duration_s, False, f"break {v}.{k}"
             )
-            for k, rule in enumerate(vehicle.breaks)
+            for k, rule in enumerate(in_turn(vehicle.breaks))
         )
+        for earlier, later in itertools.pairwise(intervals):
+            # OR-Tools keeps each break off the route's services and travel, not off the
+            # vehicle's other breaks: two of them could overlap (one rest counted twice).
+            solver.Add(later.StartExpr() >= earlier.EndExpr())
         if intervals:
             time.SetBreakIntervalsOfVehicle(list(intervals), v, visit_transits)
         per_vehicle.append(intervals)

@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from solver.insertion import NEVER, forward_states, latest_start, route_holds
-from solver.instance import Instance, Vehicle
+from solver.instance import Instance, Vehicle, in_turn
 from solver.params import (
     LNS_LEFT_OUT,
     LNS_SEGMENT_HORIZON_S,
@@ -162,7 +162,7 @@ def _stretch_vehicle(
     The head may leave having taken some of the breaks (each count it can reach, fewest
     first); the tail takes those it can of the rest, the stretch the others."""
     spec = instance.vehicles[vehicle]
-    rules = tuple(sorted(spec.breaks, key=lambda r: (r.earliest_start_s, r.latest_start_s)))
+    rules = in_turn(spec.breaks)
     start = spec.start_location if first == 0 else int(instance.node_location[route[first - 1]])
     stretch = route[first : last + 1]
     whole = first == 0 and last == len(route) - 1

@@ -563,6 +563,7 @@ def build_technician(
                 f"{row.shift.start}-{row.shift.end}",
             )
         breaks.append(Break(window, duration))
+    _check_breaks_in_turn(scope, row.breaks, breaks)
     return Technician(
         id=TechnicianId(row.id),
         name=row.name,
@@ -580,6 +581,33 @@ def build_technician(
         else None,
         van_stock=build_parts(row.van_stock, scope, "van_stock"),
     )
+
+
+def _check_breaks_in_turn(scope: Scope, rows: Sequence[BreakIn], breaks: Sequence[Break]) -> None:
+    """Breaks are taken one after another in the order their windows open (the one that must
+    start sooner first where two open together), never overlapping (``solver.instance.in_turn``):
+    a break its turn leaves no room for is refused, naming the break before it."""
+    order = sorted(range(len(breaks)), key=lambda i: (breaks[i].window.start, _latest(breaks[i])))
+    free = None
+    for before, i in zip([None, *order], order, strict=False):
+        if _latest(breaks[i]) < breaks[i].window.start:
+            return  # its duration does not fit its window: said already
+        start = breaks[i].window.start if free is None else max(free, breaks[i].window.start)
+        if before is not None and start > _latest(breaks[i]):
+            earlier, later = rows[before], rows[i]
+            scope.add(
+                f"breaks[{i}]",
+                f"{later.duration_min:g} min in {later.start}-{later.end} cannot follow "
+                f"breaks[{before}] ({earlier.duration_min:g} min in {earlier.start}-"
+                f"{earlier.end}): a technician's breaks are taken one after another",
+            )
+            return
+        free = start + breaks[i].duration
+
+
+def _latest(rest: Break) -> datetime:
+    """The latest start of a break."""
+    return rest.window.end - rest.duration
 
 
 def build_visit(

@@ -21,7 +21,7 @@ from datetime import timedelta
 import numpy as np
 
 from solver.cost import arc_costs
-from solver.instance import Instance
+from solver.instance import Instance, in_turn
 from solver.seeders.base import Routes, seeding_applies
 
 try:
@@ -242,7 +242,7 @@ def vroom_routes(
                         time_windows=[vroom.TimeWindow(rule.earliest_start_s, rule.latest_start_s)],
                         service=rule.duration_s,
                     )
-                    for k, rule in enumerate(vehicle.breaks)
+                    for k, rule in enumerate(in_turn(vehicle.breaks))
                 ],
                 costs=vroom.VehicleCosts(fixed=vehicle.fixed_cost),
             )

@@ -210,6 +210,25 @@ def test_preferred_technician_keeps_the_visit_when_it_costs_little(day: dict[str
     assert {r.technician_id for r in plan.routes} == {"T2"}
 
 
+def test_breaks_listed_out_of_order_with_overlapping_windows_are_taken_one_after_another(
+    day: dict[str, Any],
+) -> None:
+    # A lunch listed before a short rest whose window overlaps it, and visits leaving 50
+    # minutes from 11:50 to 12:40, 10 of them the drive: both breaks fit only one after the other.
+    day["technicians"][0]["breaks"] = [
+        {"start": "12:00", "end": "12:40", "duration_min": 30},
+        {"start": "11:55", "end": "12:40", "duration_min": 10},
+    ]
+    day["visits"][0].update(window={"start": "11:20", "end": "11:20"})
+    day["visits"][1].update(window={"start": "12:40", "end": "12:40"})
+    plan = solve(day)
+    route = only_route(plan)
+    assert not plan.unassigned
+    first, second = sorted(route.breaks, key=lambda rest: rest.start)
+    assert first.end <= second.start
+    assert hhmm(first.start) >= "11:50" and hhmm(second.end) <= "12:40"
+
+
 def test_daylight_saving_day_keeps_real_durations() -> None:
     # Berlin springs forward at 02:00 on 2026-03-29: 01:30 to 03:30 is one hour of driving.
     day = {

@@ -100,6 +100,16 @@ def test_every_problem_is_reported_in_one_error() -> None:
             "technicians[0] (T1).breaks[0].duration_min: Input should be greater than 0",
         ),
         (
+            lambda d: d["technicians"][0].update(
+                breaks=[
+                    {"start": "12:00", "end": "12:40", "duration_min": 30},
+                    {"start": "11:50", "end": "12:30", "duration_min": 30},
+                ]
+            ),
+            "technicians[0] (T1).breaks[0]: 30 min in 12:00-12:40 cannot follow breaks[1] "
+            "(30 min in 11:50-12:30): a technician's breaks are taken one after another",
+        ),
+        (
             lambda d: d["travel"].update(durations_min=[[0, 1], [1, 0]]),
             "travel.distances_km: has 4 rows, expected 2",
         ),

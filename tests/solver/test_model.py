@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from solver import BreakRule, Instance, Vehicle
+from solver import BreakRule, Instance, SolverError, Vehicle, schedule
+from solver.insertion import route_holds
+from solver.instance import in_turn
 from solver.model import build_routing_model
 
 HOUR = 3600
@@ -45,3 +48,55 @@ def test_time_transit_is_service_then_travel_on_every_arc_of_every_vehicle() -> 
                 b = manager.IndexToNode(to_index)
                 expected = services[a] + int(travel[locations[a], locations[b]])
                 assert handles.time.GetTransitValue(from_index, to_index, vehicle) == expected
+
+
+def _two_breaks_in_a_gap(gap_s: int) -> Instance:
+    """Two visits a ``gap_s`` apart (no travel), the shift over as the second ends, and two
+    breaks (30 and 10 minutes) whose windows lie wholly in the gap."""
+    first_end, second_start = HOUR, HOUR + gap_s
+    return Instance(
+        travel_s=np.zeros((3, 3), dtype=np.int64),
+        distance_m=np.zeros((3, 3), dtype=np.int64),
+        node_location=np.array([1, 2], dtype=np.int64),
+        service_s=np.array([HOUR, HOUR], dtype=np.int64),
+        window_s=np.array([(0, 0), (second_start, second_start)], dtype=np.int64),
+        demand=np.zeros((2, 0), dtype=np.int64),
+        penalty=np.full(2, 10**6, dtype=np.int64),
+        vehicles=(
+            Vehicle(
+                0,
+                0,
+                0,
+                second_start + HOUR,
+                breaks=(
+                    BreakRule(first_end, second_start - 1800, 1800),
+                    BreakRule(first_end, second_start - 600, 600),
+                ),
+            ),
+        ),
+    )
+
+
+def test_a_vehicles_breaks_are_taken_one_after_another_never_overlapping() -> None:
+    # 40 minutes hold the 30- and 10-minute breaks only one after the other; 35 would hold
+    # them overlapping (OR-Tools keeps a break off travel and services, not off other breaks).
+    timed = schedule(_two_breaks_in_a_gap(40 * 60), [[0, 1]])
+    (start_a, length_a), (start_b, _) = sorted(timed.routes[0].breaks)
+    assert start_a + length_a <= start_b
+    with pytest.raises(SolverError):
+        schedule(_two_breaks_in_a_gap(35 * 60), [[0, 1]])
+    assert not route_holds(_two_breaks_in_a_gap(35 * 60), 0, [0, 1])
+
+
+def test_in_turn_orders_breaks_by_their_bounds_and_narrows_each_to_its_turn() -> None:
+    lunch = BreakRule(4 * HOUR, 6 * HOUR, 1800)
+    tea = BreakRule(2 * HOUR, 5 * HOUR, 900)
+    late = BreakRule(4 * HOUR, 4 * HOUR + 600, 600)
+    # tea first (it opens first), then the late one before lunch (they open together; it
+    # must start sooner); each no sooner than the one before ends, no later than the next allows.
+    assert in_turn([lunch, tea, late]) == (
+        BreakRule(2 * HOUR, 4 * HOUR + 600 - 900, 900),
+        BreakRule(4 * HOUR, 4 * HOUR + 600, 600),
+        BreakRule(4 * HOUR + 600, 6 * HOUR, 1800),
+    )
+    assert in_turn([]) == ()

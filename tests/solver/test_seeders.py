@@ -14,7 +14,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from solver import SolverError, Vehicle, schedule
+from solver import BreakRule, SolverError, Vehicle, schedule
 from solver.cost import route_cost
 from solver.seeders import (
     MAX_PROFILES,
@@ -207,6 +207,24 @@ def test_vroom_routes_keep_eligibility_breaks_and_every_rule() -> None:
         if route.nodes:
             ((start, duration),) = route.breaks
             assert 4 * HOUR <= start <= 5 * HOUR and duration == 1800
+
+
+@needs_both
+def test_vroom_takes_breaks_given_out_of_order_and_overlapping() -> None:
+    # VROOM refuses breaks whose windows are not in order ("Inconsistent breaks"): the seeder
+    # gives them in turn (``in_turn``), so a lunch listed before a morning tea, its window
+    # overlapping the tea's, still seeds.
+    day = grid_instance(30, 4, allowed=True)
+    rests = (BreakRule(4 * HOUR, 5 * HOUR, 1800), BreakRule(3 * HOUR, 4 * HOUR + 600, 900))
+    instance = dataclasses.replace(
+        day, vehicles=tuple(dataclasses.replace(v, breaks=rests) for v in day.vehicles)
+    )
+    routes = vroom_routes(instance, 2.0)
+    assert sum(map(len, routes)) > 0
+    assert_routes_fit(instance, routes)
+    for route in schedule(instance, routes).routes:
+        tea, lunch = sorted(route.breaks)
+        assert tea[0] + tea[1] <= lunch[0]
 
 
 @needs_both
