@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import random
 import time as clock
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 
 import numpy as np
@@ -227,6 +227,10 @@ def vroom_routes(
         draw = random.Random(order_seed)
         draw.shuffle(vehicle_order)
         draw.shuffle(node_order)
+    windows = [
+        _from_zero(instance.windows(node) or [tuple(instance.window_s[node])])
+        for node in range(instance.n_nodes)
+    ]
     model.add_vehicle(
         [
             vroom.Vehicle(
@@ -258,10 +262,7 @@ def vroom_routes(
                 delivery=[int(q) for q in instance.demand[node]],
                 skills=node_skills[node],
                 priority=priorities[node],
-                time_windows=[
-                    vroom.TimeWindow(low, high)
-                    for low, high in instance.windows(node) or [tuple(instance.window_s[node])]
-                ],
+                time_windows=[vroom.TimeWindow(low, high) for low, high in windows[node]],
             )
             for node in node_order
         ]
@@ -282,6 +283,13 @@ def vroom_routes(
     else:
         found = model._solve(exploration_level=level, nb_threads=threads, timeout=timeout)
     return _job_routes(found, instance.n_vehicles)
+
+
+def _from_zero(windows: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """A node's windows as VROOM reads them: its times are unsigned, so each window opens no
+    sooner than 0 (an appointment just after the origin opens its band before it; no shift
+    starts sooner)."""
+    return [(max(0, int(low)), int(high)) for low, high in windows]
 
 
 def _solved_one_search_a_thread(

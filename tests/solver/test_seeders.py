@@ -228,6 +228,22 @@ def test_vroom_takes_breaks_given_out_of_order_and_overlapping() -> None:
 
 
 @needs_both
+def test_vroom_seeds_a_day_with_a_window_opening_before_its_origin() -> None:
+    # An appointment five minutes after midnight, its band from 23:55 (-300 s) to 00:00, and a
+    # shift from midnight: VROOM reads times unsigned and refused the whole day ("Invalid time
+    # window"); the window is cut at 0 and the day seeds, the appointment with it.
+    instance = line_instance(
+        [0, 0],
+        windows=[(-300, 0), (3600, 7200)],
+        service=600,
+        vehicles=(Vehicle(0, 0, 0, 4 * HOUR),),
+    )
+    routes = vroom_routes(instance, 1.0)
+    assert sorted(routes[0]) == [0, 1]
+    assert schedule(instance, routes).routes[0].cumul_s[0] == 0
+
+
+@needs_both
 def test_vroom_given_its_jobs_in_another_order_finds_other_routes_that_keep_every_rule() -> None:
     """VROOM breaks its ties by the order of its jobs and vehicles: each order gives routes
     read back to the instance's own numbers (a node allowed one vehicle stays on it)."""
