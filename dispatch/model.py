@@ -192,7 +192,8 @@ class Depot:
 
 @dataclass(frozen=True, slots=True)
 class Technician:
-    """A technician (``crew_size`` 1) or a delivery crew, with a base, a shift and skills."""
+    """A technician (``crew_size`` 1) or a delivery crew, with a base, a shift and skills;
+    ``breaks`` in the order they are taken (their windows' opening, then latest start)."""
 
     id: TechnicianId
     name: str

@@ -22,6 +22,7 @@ __all__ = [
     "as_minutes",
     "clock_to_datetime",
     "duration_to_s",
+    "elapsed",
     "format_clock",
     "format_iso_clock",
     "iso",
@@ -36,6 +37,7 @@ __all__ = [
     "s_to_duration",
     "s_to_minutes",
     "seconds_after",
+    "shifted",
     "travel_minutes_to_s",
     "whole_minutes",
 ]
@@ -70,7 +72,19 @@ def seconds_after(moment: datetime, origin: datetime) -> int:
 
 def moment_after(origin: datetime, seconds: int) -> datetime:
     """The aware datetime ``seconds`` after ``origin``, in its zone: ``seconds_after`` undone."""
-    return (origin.astimezone(UTC) + timedelta(seconds=seconds)).astimezone(origin.tzinfo)
+    return shifted(origin, timedelta(seconds=seconds))
+
+
+def elapsed(start: datetime, end: datetime) -> timedelta:
+    """The real time from ``start`` to ``end`` (both aware): ``end - start`` of one zone is
+    the wall clocks' difference, an hour off across a daylight-saving change."""
+    return end.astimezone(UTC) - start.astimezone(UTC)
+
+
+def shifted(moment: datetime, by: timedelta) -> datetime:
+    """``moment`` moved by ``by`` of real time, in its zone: ``moment + by`` moves the wall
+    clock, an hour off across a daylight-saving change (and into the hour it skips)."""
+    return (moment.astimezone(UTC) + by).astimezone(moment.tzinfo)
 
 
 def minutes_to_s(minutes: float) -> int:

@@ -42,7 +42,7 @@ import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -139,6 +139,12 @@ def matrix_lookup(problem: Mapping[str, Any]) -> TravelLookup:
         return float(minutes[origin][destination]), distance
 
     return leg
+
+
+def _after(moment: datetime, minutes: float) -> datetime:
+    """``minutes`` of real time after ``moment``: adding to a datetime of a zone moves its wall
+    clock, an hour off across a daylight-saving change."""
+    return moment.astimezone(UTC) + timedelta(minutes=minutes)
 
 
 def _great_circle_km(a: tuple[float, float], b: tuple[float, float]) -> float:
@@ -567,8 +573,8 @@ class _Checker:
                     f"{visit['window']['start']}-{visit['window']['end']}",
                 )
         if visit.get("reported_at") and visit.get("priority") == "urgent":
-            deadline = self.clock(visit["reported_at"]) + timedelta(
-                minutes=float(self.policy.get("urgent_response_min", 120))
+            deadline = _after(
+                self.clock(visit["reported_at"]), float(self.policy.get("urgent_response_min", 120))
             )
             if arrival > deadline + _TOLERANCE:
                 self.add(
@@ -625,7 +631,7 @@ class _Checker:
                 f"visit {vid!r}: service at {service_start:%H:%M:%S}, not on arrival at "
                 f"{arrival:%H:%M:%S} (policy.appointment_start is on_arrival)",
             )
-        opens, closes = target - timedelta(minutes=far), target - timedelta(minutes=near)
+        opens, closes = _after(target, -far), _after(target, -near)
         if not opens - _TOLERANCE <= service_start <= closes + _TOLERANCE:
             self.add(
                 "window",
@@ -737,7 +743,7 @@ class _Checker:
         window's start plus its length by the shift's end, as the engine plans them) and, for
         one who became unavailable (``unavailable_from``), whose window was over by then: a
         technician sent home ill at 10:40 takes no lunch, nor one who left in its hour."""
-        ends = self.clock(rule["start"]) + timedelta(minutes=float(rule["duration_min"]))
+        ends = _after(self.clock(rule["start"]), float(rule["duration_min"]))
         if ends > self.clock(tech["shift"]["end"]):
             return False
         gone = tech.get("unavailable_from")

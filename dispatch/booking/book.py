@@ -36,6 +36,7 @@ from dispatch.replanning.events import (
     parse_events,
 )
 from dispatch.travel import TravelTimeProvider
+from dispatch.units import elapsed, shifted
 from solver import Solution, SolverError
 
 __all__ = ["Booked", "SlotGoneError", "book_into"]
@@ -192,9 +193,11 @@ def _calls_in_time(route: Route, old: Route | None, at: datetime) -> tuple[Depot
     for call in route.depot_stops:
         kept = made.get((call.before, call.depot_id))
         if kept is None and call.arrival < at:
-            late = replace(call, arrival=at, departure=at + (call.departure - call.arrival))
+            late = replace(
+                call, arrival=at, departure=shifted(at, elapsed(call.arrival, call.departure))
+            )
             reach = route.stops[call.before] if call.before < len(route.stops) else None
-            if reach is None or late.departure + reach.travel <= reach.arrival:
+            if reach is None or shifted(late.departure, reach.travel) <= reach.arrival:
                 kept = late
         calls.append(kept or call)
     return tuple(calls)

@@ -51,7 +51,7 @@ from dispatch.model import (
 from dispatch.planning.compile import IdMap, appointment_bounds, compile_problem
 from dispatch.replanning.events import calls_made
 from dispatch.travel import TravelTimeProvider
-from dispatch.units import moment_after, seconds_after
+from dispatch.units import elapsed, moment_after, seconds_after, shifted
 from solver import Instance, RouteSolution
 from solver.insertion import Insertion, insertions, route_holds, schedule_insertion
 
@@ -134,7 +134,7 @@ def _first_unreached(route: Route, fixed: int, at: datetime) -> datetime | None:
     )
     if call is None:
         return at
-    return at + (call.departure - call.arrival) + stop.travel
+    return shifted(at, elapsed(call.arrival, call.departure) + stop.travel)
 
 
 def _history_kept(tech: Technician, route: Route, at: datetime) -> Technician:
@@ -153,7 +153,7 @@ def _history_kept(tech: Technician, route: Route, at: datetime) -> Technician:
             if slot.start < at
             else (
                 Break(TimeWindow(at, rule.window.end), rule.duration)
-                if rule.window.start < at <= rule.window.end - rule.duration
+                if rule.window.start < at <= shifted(rule.window.end, -rule.duration)
                 else rule
             )
             for rule, slot in zip(tech.breaks, route.breaks, strict=True)

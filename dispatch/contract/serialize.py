@@ -43,7 +43,7 @@ from dispatch.model import (
     Visit,
     VisitId,
 )
-from dispatch.units import format_clock, iso, minutes_to_duration, whole_minutes
+from dispatch.units import elapsed, format_clock, iso, minutes_to_duration, whole_minutes
 
 #: Decimal places of the encoded polylines that carry road lines (OSRM's and Google's).
 POLYLINE_PRECISION = 5
@@ -56,7 +56,7 @@ def plan_document(
 ) -> PlanOut:
     """The contract's plan for ``plan`` of ``problem``."""
     visits = {visit.id: visit for visit in problem.visits}
-    shifts = {t.id: t.shift.end - t.shift.start for t in problem.technicians}
+    shifts = {t.id: elapsed(t.shift.start, t.shift.end) for t in problem.technicians}
     kpis = plan.kpis
     if kpis is None:
         raise InternalError("a plan reached the serializer without its KPIs (planning sets them)")
@@ -214,7 +214,7 @@ def _change(change: Change, visits: dict[VisitId, Visit]) -> ChangeOut:
     visit = visits[change.visit_id]
     moved = None
     if change.old_arrival and change.new_arrival:
-        moved = whole_minutes(change.new_arrival - change.old_arrival)
+        moved = whole_minutes(elapsed(change.old_arrival, change.new_arrival))
     return ChangeOut(
         visit_id=change.visit_id,
         customer=visit.customer,

@@ -63,7 +63,7 @@ from dispatch.model import (
     Visit,
     VisitId,
 )
-from dispatch.units import clock_to_datetime, minutes_to_duration
+from dispatch.units import clock_to_datetime, elapsed, minutes_to_duration, shifted
 
 __all__ = [
     "MAX_JSON_DEPTH",
@@ -551,7 +551,7 @@ def build_technician(
     for i, raw in enumerate(row.breaks):
         window = _window(scope, f"breaks[{i}]", raw, day, zone)
         duration = minutes_to_duration(raw.duration_min)
-        if window.end - window.start < duration:
+        if elapsed(window.start, window.end) < duration:
             scope.add(
                 f"breaks[{i}].duration_min",
                 f"{raw.duration_min:g} min does not fit in its window {raw.start}-{raw.end}",
@@ -571,7 +571,7 @@ def build_technician(
         start=start,
         end=end,
         shift=shift,
-        breaks=tuple(breaks),
+        breaks=tuple(sorted(breaks, key=lambda rest: (rest.window.start, _latest(rest)))),
         crew_size=row.crew_size,
         capacity=_capacity(row.capacity),
         service_radius_km=row.service_radius_km,
@@ -602,12 +602,12 @@ def _check_breaks_in_turn(scope: Scope, rows: Sequence[BreakIn], breaks: Sequenc
                 f"{earlier.end}): a technician's breaks are taken one after another",
             )
             return
-        free = start + breaks[i].duration
+        free = shifted(start, breaks[i].duration)
 
 
 def _latest(rest: Break) -> datetime:
     """The latest start of a break."""
-    return rest.window.end - rest.duration
+    return shifted(rest.window.end, -rest.duration)
 
 
 def build_visit(
@@ -646,7 +646,7 @@ def build_visit(
     reported_at = clock_to_datetime(row.reported_at, day, zone) if row.reported_at else None
     deadline = None
     if reported_at is not None and row.priority == "urgent":
-        deadline = reported_at + policy.urgent_response
+        deadline = shifted(reported_at, policy.urgent_response)
     demand = row.demand or CapacityIn()
     return Visit(
         id=VisitId(row.id),

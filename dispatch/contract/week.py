@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from dispatch.model import Horizon, Plan, Problem, Unassigned, UnassignedCode, Visit, VisitId
-from dispatch.units import iso
+from dispatch.units import elapsed, iso
 
 __all__ = ["WeekDay", "promise_end", "week_document"]
 
@@ -60,12 +60,12 @@ def _day(entry: WeekDay) -> dict[str, Any]:
             "violations": 0,
             "technicians": [],
         }
-    shifts = {t.id: t.shift.end - t.shift.start for t in entry.problem.technicians}
+    shifts = {t.id: elapsed(t.shift.start, t.shift.end) for t in entry.problem.technicians}
     technicians = [
         {
             "technician_id": route.technician_id,
             "stops": len(route.stops),
-            "hours": _hours(route.end_time - route.start_time),
+            "hours": _hours(elapsed(route.start_time, route.end_time)),
             "utilisation": round((route.travel + route.service) / shifts[route.technician_id], 4)
             if shifts[route.technician_id]
             else 0.0,

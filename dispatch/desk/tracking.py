@@ -30,7 +30,7 @@ from dispatch.contract.serialize import read_plan
 from dispatch.contract.validate import parse_problem
 from dispatch.model import Plan, Problem, Visit, VisitId
 from dispatch.persistence import Store
-from dispatch.units import format_clock, whole_minutes
+from dispatch.units import elapsed, format_clock, shifted, whole_minutes
 
 __all__ = [
     "DayCard",
@@ -134,23 +134,27 @@ def time_card(problem: Problem, plan: Plan) -> DayCard:
             arrived = stop.actual_arrival or stop.actual_start
             on_site_from = stop.actual_start or stop.actual_arrival
             service = (
-                whole_minutes(stop.actual_departure - on_site_from)
+                whole_minutes(elapsed(on_site_from, stop.actual_departure))
                 if stop.actual_departure and on_site_from
                 else None
             )
             latest = visit.latest_arrival
             late = None
             if arrived is not None:
-                late = max(0, whole_minutes(arrived - latest)) if latest else 0
+                late = max(0, whole_minutes(elapsed(latest, arrived))) if latest else 0
                 on_time += late == 0
                 if visit.deadline is not None and visit.reported_at is not None:
                     urgent_n += 1
                     urgent_ok += arrived <= visit.deadline
                 if visit.appointment is not None:
                     band_n += 1
-                    band_ok += visit.appointment - far <= arrived <= visit.appointment - near
+                    band_ok += (
+                        shifted(visit.appointment, -far)
+                        <= arrived
+                        <= shifted(visit.appointment, -near)
+                    )
             travel = (
-                whole_minutes(arrived - previous_departure)
+                whole_minutes(elapsed(previous_departure, arrived))
                 if arrived is not None and previous_departure is not None
                 else None
             )

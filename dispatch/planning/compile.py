@@ -49,7 +49,7 @@ from dispatch.model import (
 from dispatch.planning.eligibility import TimeBounds, screen_visits
 from dispatch.stock.supply import Option, Supply, plan_supply
 from dispatch.travel import SnapError, TravelTimeProvider, provider_for
-from dispatch.units import SECONDS_PER_MINUTE, duration_to_s, seconds_after
+from dispatch.units import SECONDS_PER_MINUTE, duration_to_s, seconds_after, shifted
 from solver import BreakRule, Instance, Vehicle
 
 __all__ = [
@@ -368,11 +368,11 @@ def compile_problem(
             breaks=tuple(
                 BreakRule(
                     seconds_after(b.window.start, origin),
-                    seconds_after(b.window.end - b.duration, origin),
+                    seconds_after(b.window.end, origin) - duration_to_s(b.duration),
                     duration_to_s(b.duration),
                 )
                 for b in tech.breaks
-                if b.window.start + b.duration <= tech.working_end
+                if shifted(b.window.start, b.duration) <= tech.working_end
             ),
         )
         for v, tech in enumerate(problem.technicians)

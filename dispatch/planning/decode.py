@@ -52,7 +52,14 @@ from dispatch.planning.compile import IdMap
 from dispatch.planning.eligibility import wanted_time
 from dispatch.stock.ledger import ledger_of
 from dispatch.stock.supply import no_part_reason
-from dispatch.units import duration_to_s, m_as_km, moment_after, s_to_duration, seconds_after
+from dispatch.units import (
+    duration_to_s,
+    elapsed,
+    m_as_km,
+    moment_after,
+    s_to_duration,
+    seconds_after,
+)
 from solver import Instance, RouteSolution, Solution
 from solver.insertion import holds_alone
 
@@ -353,9 +360,9 @@ def _leave_base(route: RouteSolution, id_map: IdMap, shift_start: int, band_far:
 
 def _early(visit: Visit, arrival: datetime) -> timedelta:
     target = visit.appointment or (visit.window.start if visit.window else None)
-    return max(target - arrival, timedelta(0)) if target else timedelta(0)
+    return max(elapsed(arrival, target), timedelta(0)) if target else timedelta(0)
 
 
 def _late(visit: Visit, arrival: datetime) -> timedelta:
     latest = visit.latest_arrival
-    return max(arrival - latest, timedelta(0)) if latest else timedelta(0)
+    return max(elapsed(latest, arrival), timedelta(0)) if latest else timedelta(0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from dispatch.model import Kpis, Plan, Priority, Problem, UnassignedCode, Visit, VisitId
+from dispatch.units import elapsed
 
 __all__ = ["compute_kpis"]
 
@@ -41,7 +42,7 @@ def compute_kpis(problem: Problem, plan: Plan) -> Kpis:
     in_band = sum(
         1
         for stop in appointments
-        if near <= (visits[stop.visit_id].appointment or stop.arrival) - stop.arrival <= far
+        if near <= elapsed(stop.arrival, visits[stop.visit_id].appointment or stop.arrival) <= far
     )
     urgent = [stop for stop in stops if visits[stop.visit_id].deadline is not None]
     urgent_ok = sum(
@@ -49,7 +50,7 @@ def compute_kpis(problem: Problem, plan: Plan) -> Kpis:
     )
     travel = sum((route.travel for route in plan.routes), timedelta(0))
     service = sum((route.service for route in plan.routes), timedelta(0))
-    shifts = sum((t.shift.end - t.shift.start for t in problem.technicians), timedelta(0))
+    shifts = sum((elapsed(t.shift.start, t.shift.end) for t in problem.technicians), timedelta(0))
     return Kpis(
         visits=len(problem.visits),
         assigned=len(served),

@@ -15,7 +15,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from dispatch.model import Plan, Policy, Route, Stop, TimeWindow, Visit, VisitId
-from dispatch.units import SECONDS_PER_MINUTE, duration_to_s
+from dispatch.units import SECONDS_PER_MINUTE, duration_to_s, elapsed, shifted
 
 __all__ = ["needs_call", "promise_for", "with_promises"]
 
@@ -26,22 +26,22 @@ def _round(moment: datetime) -> datetime:
     seconds = moment.minute * SECONDS_PER_MINUTE + moment.second
     step = duration_to_s(_ROUNDING)
     rounded = round(seconds / step) * step
-    return moment.replace(minute=0, second=0, microsecond=0) + timedelta(seconds=rounded)
+    return shifted(moment.replace(minute=0, second=0, microsecond=0), timedelta(seconds=rounded))
 
 
 def promise_for(visit: Visit, arrival: datetime, policy: Policy) -> TimeWindow:
     """The window to tell the customer of ``visit`` for a planned ``arrival``."""
     if visit.appointment is not None:
-        return TimeWindow(visit.appointment - policy.early_band[1], visit.appointment)
+        return TimeWindow(shifted(visit.appointment, -policy.early_band[1]), visit.appointment)
     centre = _round(arrival)
     half = policy.promise_width / 2
-    return TimeWindow(centre - half, centre + half)
+    return TimeWindow(shifted(centre, -half), shifted(centre, half))
 
 
 def needs_call(promise: TimeWindow, arrival: datetime, policy: Policy) -> bool:
     """Whether ``arrival`` is more than the tolerance away from the promised time."""
-    centre = promise.start + (promise.end - promise.start) / 2
-    return abs(arrival - centre) > policy.notify_tolerance
+    centre = shifted(promise.start, elapsed(promise.start, promise.end) / 2)
+    return abs(elapsed(centre, arrival)) > policy.notify_tolerance
 
 
 def with_promises(plan: Plan, visits: dict[VisitId, Visit], policy: Policy) -> Plan:

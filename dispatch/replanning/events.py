@@ -76,7 +76,7 @@ from dispatch.model import (
     VisitId,
 )
 from dispatch.stock.loss import Losses
-from dispatch.units import clock_to_datetime, format_clock
+from dispatch.units import clock_to_datetime, format_clock, shifted
 
 __all__ = [
     "FIELD_REPORTS",
@@ -192,7 +192,7 @@ def passed_stops(route: Route, delay: timedelta, at: datetime) -> int:
     (the technician's delay reported now); among them, ``skipped_stops`` are not."""
     last = -1
     for k, stop in enumerate(route.stops):
-        if stop.frozen or stop.arrival + delay <= at:
+        if stop.frozen or shifted(stop.arrival, delay) <= at:
             last = k
     return last + 1
 
@@ -600,11 +600,12 @@ class _Checker:
                         f"{stop.visit_id} is done or under way; it cannot be {verb}",
                     )
                     continue
+                there = shifted(stop.arrival, self.batch.delays.get(tech, timedelta(0)))
                 self.error(
                     index,
                     stop.visit_id,
                     f"{stop.visit_id} is taken as under way or done: the plan had {tech} there "
-                    f"at {format_clock(stop.arrival + self.batch.delays.get(tech, timedelta(0)))} "
+                    f"at {format_clock(there)} "
                     f"and nothing says otherwise, so it cannot be {verb}; report it completed "
                     "or not_completed",
                 )

@@ -98,11 +98,13 @@ from dispatch.replanning.events import (
 from dispatch.travel import TravelTimeProvider, provider_for
 from dispatch.units import (
     duration_to_s,
+    elapsed,
     format_clock,
     m_as_km,
     round_up_travel_s,
     s_to_duration,
     seconds_after,
+    shifted,
     whole_minutes,
 )
 
@@ -314,9 +316,9 @@ def _expected_departure(stop: Stop, visit: Visit) -> datetime:
     if stop.actual_departure is not None:
         return stop.actual_departure
     if stop.actual_start is not None:
-        return stop.actual_start + visit.duration
+        return shifted(stop.actual_start, visit.duration)
     if stop.actual_arrival is not None:
-        return max(stop.actual_arrival, stop.service_start) + visit.duration
+        return shifted(max(stop.actual_arrival, stop.service_start), visit.duration)
     return stop.departure
 
 
@@ -364,10 +366,10 @@ def _restart(
         under_way = False
         site_visit = None
     if under_way:
-        free_at = departure + delay
+        free_at = shifted(departure, delay)
     else:
         set_off = _set_off(following, route.breaks if route else (), departure) if following else at
-        free_at = max(departure, min(at, set_off)) + delay
+        free_at = shifted(max(departure, min(at, set_off)), delay)
     # A stop taken as done as planned keeps its hours even when a later one was reported left
     # before they ended (the plan had assumed it; a late report never takes it back).
     busy = [_expected_departure(s, visits[s.visit_id]) for s in frozen[:-1]]
@@ -375,7 +377,7 @@ def _restart(
     if route is None:
         taken = _idle_breaks(tech, at)
     else:
-        taken = tuple(b for b in route.breaks if b.start < free_at - delay)
+        taken = tuple(b for b in route.breaks if b.start < shifted(free_at, -delay))
     for slot in taken:
         free_at = max(free_at, slot.end)
     used_weight = sum(visits[s.visit_id].demand.weight_kg for s in frozen)
@@ -406,7 +408,7 @@ def _idle_breaks(tech: Technician, at: datetime) -> tuple[BreakSlot, ...]:
     window no longer lets it start by ``at`` taken at the window's start (at their base, with
     nothing to do); the others are left to the rest of the day, which may still place them in
     their window. Planned again from ``at``, a lunch hour gone by was faulted as missed."""
-    gone_by = takewhile(lambda rule: rule.window.end - rule.duration < at, tech.breaks)
+    gone_by = takewhile(lambda rule: shifted(rule.window.end, -rule.duration) < at, tech.breaks)
     return tuple(_packed(list(gone_by), tech.shift.start, tech.working_end))
 
 
@@ -416,10 +418,10 @@ def _packed(rules: Sequence[Break], moment: datetime, day_end: datetime) -> list
     slots = []
     for rule in rules:
         start = max(rule.window.start, moment)
-        if start + rule.duration > day_end:
+        moment = shifted(start, rule.duration)
+        if moment > day_end:
             break
-        slots.append(BreakSlot(start, start + rule.duration))
-        moment = start + rule.duration
+        slots.append(BreakSlot(start, moment))
     return slots
 
 
@@ -503,13 +505,13 @@ def _set_off(following: Stop, breaks: tuple[BreakSlot, ...], departure: datetime
     planned again late, out of its window, under a delay reported after it.
     """
     on_the_way = [b.start for b in breaks if departure <= b.start < following.arrival]
-    latest = min([following.arrival, *on_the_way]) - following.travel
-    return latest if latest >= departure else following.arrival - following.travel
+    latest = shifted(min([following.arrival, *on_the_way]), -following.travel)
+    return latest if latest >= departure else shifted(following.arrival, -following.travel)
 
 
 def _assumed(stop: Stop, delay: timedelta, at: datetime) -> StopStatus:
     """The status of a stop nobody reported on, from the plan (shifted by the delay)."""
-    return StopStatus.DONE if stop.departure + delay <= at else StopStatus.IN_PROGRESS
+    return StopStatus.DONE if shifted(stop.departure, delay) <= at else StopStatus.IN_PROGRESS
 
 
 def _clip(
@@ -524,7 +526,7 @@ def _clip(
     if visit.preferred is not None and visit.preferred not in available:
         changes["preferred"] = None
     if visit.appointment is not None:
-        if visit.appointment - problem.policy.early_band[0] < at:
+        if shifted(visit.appointment, -problem.policy.early_band[0]) < at:
             return None
     elif visit.window is not None:
         if visit.window.end < at:
@@ -572,10 +574,9 @@ def _rest_technician(tech: Technician, restart: _Restart, way_home: timedelta) -
     breaks = []
     for rule in tech.breaks[len(restart.taken_breaks) :]:
         start = max(rule.window.start, free_at)
-        if start + rule.duration <= tech.working_end:
-            breaks.append(
-                Break(TimeWindow(start, max(rule.window.end, start + rule.duration)), rule.duration)
-            )
+        end = shifted(start, rule.duration)
+        if end <= tech.working_end:
+            breaks.append(Break(TimeWindow(start, max(rule.window.end, end)), rule.duration))
     still_due = sum((rule.duration for rule in breaks), timedelta())
     weight, volume = restart.used
     capacity = Capacity(
@@ -586,7 +587,7 @@ def _rest_technician(tech: Technician, restart: _Restart, way_home: timedelta) -
         tech,
         start=_restart_site(tech, restart),
         base=tech.home,
-        shift=TimeWindow(free_at, max(tech.working_end, free_at + way_home + still_due)),
+        shift=TimeWindow(free_at, max(tech.working_end, shifted(free_at, way_home + still_due))),
         unavailable_from=None,  # folded into the shift's end
         breaks=tuple(breaks),
         capacity=capacity,
@@ -692,7 +693,7 @@ def _merge(
         (c.travel for c in calls), timedelta(0)
     )
     distance = sum(s.distance_km for s in frozen) + sum(c.distance_km for c in calls)
-    service = sum((s.departure - s.service_start for s in frozen), timedelta(0))
+    service = sum((elapsed(s.service_start, s.departure) for s in frozen), timedelta(0))
     wait = sum((s.wait for s in frozen), timedelta(0))
     if tail is not None:
         start = old.start_time if (frozen or calls) and old else tail.start_time
@@ -746,10 +747,10 @@ def _home_after(
     counted again, a Done tapped an hour late put a technician home 45 minutes after a lunch
     already shown as taken, past their shift."""
     if left <= counted_from:
-        return old.end_time - (counted_from - left)
+        return shifted(old.end_time, -elapsed(left, counted_from))
     ahead = max(counted_from, at)
-    after = sum((b.end - b.start for b in old.breaks if b.start >= ahead), timedelta(0))
-    return max(old.end_time, left + s_to_duration(back_s) + after)
+    after = sum((elapsed(b.start, b.end) for b in old.breaks if b.start >= ahead), timedelta(0))
+    return max(old.end_time, shifted(left, s_to_duration(back_s) + after))
 
 
 def _last_breaks(
@@ -761,7 +762,7 @@ def _last_breaks(
     anyway, as the rest of a day with visits would place it (``_rest_technician``). A break
     that would end after their day is not taken."""
     rules = tech.breaks[len(restart.taken_breaks) :]
-    home = restart.free_at + way_home
+    home = shifted(restart.free_at, way_home)
 
     def inside(slots: list[BreakSlot]) -> bool:
         return len(slots) == len(rules) and all(
@@ -773,7 +774,7 @@ def _last_breaks(
         return tuple(at_home), home
     before = _packed(rules, restart.free_at, tech.working_end)
     if inside(before):
-        return tuple(before), before[-1].end + way_home
+        return tuple(before), shifted(before[-1].end, way_home)
     return tuple(at_home), home
 
 

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
 import pytest
 
+from dispatch.contract.serialize import plan_document
 from dispatch.contract.validate import parse_problem
 from dispatch.model import Plan, Priority, Route, UnassignedCode
 from dispatch.planning import SolveParams, plan_day
 from dispatch.planning.compile import PRIORITY_WEIGHT, compile_problem
 from dispatch.travel import provider_for
+from dispatch.verify import check_plan, matrix_lookup
 
 QUICK = SolveParams(time_limit_s=1, metaheuristic="greedy_descent")
 
@@ -245,6 +247,37 @@ def test_daylight_saving_day_keeps_real_durations() -> None:
     assert stop.service_start.isoformat() == "2026-03-29T03:30:00+02:00"
     assert stop.arrival.isoformat() == "2026-03-29T03:20:00+02:00"
     assert route.start_time.isoformat() == "2026-03-29T01:20:00+01:00"
+
+
+def test_an_appointment_whose_band_spans_the_clock_change_is_measured_in_real_minutes() -> None:
+    # New York springs forward at 02:00 on 2026-03-08: the band of an appointment at 03:05 EDT
+    # runs from 01:55 EST, and a technician at the door at 01:55 EST is 10 real minutes early
+    # (70 on the wall clock). The promise and the KPIs are real minutes, as the checker's.
+    day = {
+        "date": "2026-03-08",
+        "timezone": "America/New_York",
+        "policy": {"time_limit_s": 1},
+        "travel": {"durations_min": [[0, 5], [5, 0]], "distances_km": [[0, 2], [2, 0]]},
+        "technicians": [
+            {"id": "T1", "location_index": 0, "shift": {"start": "01:00", "end": "06:00"}}
+        ],
+        "visits": [{"id": "V1", "location_index": 1, "duration_min": 30, "appointment": "03:05"}],
+    }
+    plan = plan_day(parse_problem(day), params=QUICK)
+    (stop,) = only_route(plan).stops
+    assert stop.service_start.isoformat() == "2026-03-08T03:05:00-04:00"
+    assert timedelta(minutes=5) <= stop.early <= timedelta(minutes=10)
+    assert stop.late == timedelta(0)
+    assert stop.promised is not None
+    assert [stop.promised.start.isoformat(), stop.promised.end.isoformat()] == [
+        "2026-03-08T01:55:00-05:00",
+        "2026-03-08T03:05:00-04:00",
+    ]
+    document = plan_document(
+        parse_problem(day), plan, plan_id="pl_dst", version=1, created_at=datetime.now(UTC)
+    )
+    report = check_plan(day, document.model_dump(mode="json"), matrix_lookup(day))
+    assert report.violations == ()
 
 
 def test_a_visit_outweighs_the_travel_of_any_whole_plan(day: dict[str, Any]) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Annotated, Any, Literal, get_args, get_origin
 
 import pytest
@@ -35,6 +35,34 @@ def test_a_valid_day_becomes_the_domain(day: dict[str, Any]) -> None:
     assert visit.appointment.utcoffset() == timedelta(hours=8)
     assert visit.priority is Priority.URGENT
     assert problem.technicians[0].end.matrix_index == 0
+
+
+@pytest.mark.parametrize(
+    ("date", "clock", "utc"),
+    [
+        ("2026-03-08", "02:30", "2026-03-08T07:30:00+00:00"),  # skipped: 03:30 EDT
+        ("2026-11-01", "01:30", "2026-11-01T05:30:00+00:00"),  # repeated: the first, EDT
+    ],
+)
+def test_a_clock_time_the_change_skips_or_repeats_reads_as_the_contract_says(
+    date: str, clock: str, utc: str
+) -> None:
+    day = line_day(date=date, timezone="America/New_York")
+    day["technicians"][0]["shift"] = {"start": "00:00", "end": "08:00"}
+    day["visits"][0]["appointment"] = clock
+    appointment = parse_problem(day).visits[0].appointment
+    assert appointment is not None
+    assert appointment.astimezone(UTC).isoformat() == utc
+
+
+def test_a_technicians_breaks_are_kept_in_the_order_they_are_taken(day: dict[str, Any]) -> None:
+    day["technicians"][0]["breaks"] = [
+        {"start": "12:00", "end": "13:30", "duration_min": 30},
+        {"start": "15:00", "end": "15:30", "duration_min": 10},
+        {"start": "10:00", "end": "10:30", "duration_min": 10},
+    ]
+    breaks = parse_problem(day).technicians[0].breaks
+    assert [rest.window.start.strftime("%H:%M") for rest in breaks] == ["10:00", "12:00", "15:00"]
 
 
 def test_every_problem_is_reported_in_one_error() -> None:
