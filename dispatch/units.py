@@ -28,6 +28,7 @@ __all__ = [
     "iso",
     "km_as_m",
     "km_to_m",
+    "local_moment",
     "m_as_km",
     "m_to_km",
     "minutes_to_duration",
@@ -48,6 +49,7 @@ METRES_PER_KM = 1000
 
 def clock_to_datetime(clock: str, day: date, zone: ZoneInfo) -> datetime:
     """Return ``HH:MM`` on ``day`` in ``zone`` as an aware datetime; ``24:00`` is next midnight.
+    A time a daylight-saving change skips or repeats is read as ``local_moment`` says.
 
     Raises
     ------
@@ -58,7 +60,15 @@ def clock_to_datetime(clock: str, day: date, zone: ZoneInfo) -> datetime:
     hours, minutes = int(hours_text), int(minutes_text)
     if hours == 24 and minutes == 0:
         return datetime.combine(day, time(0, 0), tzinfo=zone) + timedelta(days=1)
-    return datetime.combine(day, time(hours, minutes), tzinfo=zone)
+    return local_moment(datetime.combine(day, time(hours, minutes)), zone)
+
+
+def local_moment(wall: datetime, zone: ZoneInfo) -> datetime:
+    """The moment the naive wall time ``wall`` is in ``zone``, shown as the wall clock then
+    reads: a time a daylight-saving change skips is read with the offset before it (``02:30``
+    the night New York springs forward is 03:30 EDT), one it repeats is its first occurrence.
+    Datetimes of one zone then compare as the moments they are (but in a repeated hour)."""
+    return wall.replace(tzinfo=zone).astimezone(UTC).astimezone(zone)
 
 
 def seconds_after(moment: datetime, origin: datetime) -> int:

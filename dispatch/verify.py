@@ -42,7 +42,7 @@ import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -144,7 +144,7 @@ def matrix_lookup(problem: Mapping[str, Any]) -> TravelLookup:
 def _after(moment: datetime, minutes: float) -> datetime:
     """``minutes`` of real time after ``moment``: adding to a datetime of a zone moves its wall
     clock, an hour off across a daylight-saving change."""
-    return moment.astimezone(UTC) + timedelta(minutes=minutes)
+    return (moment.astimezone(UTC) + timedelta(minutes=minutes)).astimezone(moment.tzinfo)
 
 
 def _great_circle_km(a: tuple[float, float], b: tuple[float, float]) -> float:
@@ -185,10 +185,19 @@ class _Checker:
         self.found.append(Violation(code, subject, message))
 
     def clock(self, text: str) -> datetime:
+        """A problem's ``HH:MM`` on its date; a time a daylight-saving change skips read with
+        the offset before it and shown as the wall clock then reads, as the contract says."""
         hours, minutes = (int(part) for part in text.split(":"))
         if hours == 24:
-            return datetime.combine(self.day + timedelta(days=1), time(0), tzinfo=self.zone)
-        return datetime.combine(self.day, time(hours, minutes), tzinfo=self.zone)
+            return self.wall(datetime.combine(self.day + timedelta(days=1), time(0)))
+        return self.wall(datetime.combine(self.day, time(hours, minutes)))
+
+    def wall(self, naive: datetime) -> datetime:
+        """The moment a naive local time of the problem's zone is (``clock``), at its fixed
+        offset: Python adds to and compares datetimes of one zone on the wall clock, an hour
+        off across a daylight-saving change; fixed offsets, as the plan's times have, do not."""
+        moment = naive.replace(tzinfo=self.zone).astimezone(UTC).astimezone(self.zone)
+        return moment.astimezone(timezone(moment.utcoffset() or timedelta(0)))
 
     def moment(self, text: Any, subject: str, what: str) -> datetime | None:
         try:
@@ -491,7 +500,7 @@ class _Checker:
 
     def local_moment(self, text: str) -> datetime:
         """A local ``YYYY-MM-DDTHH:MM`` of the problem's zone."""
-        return datetime.fromisoformat(text).replace(tzinfo=self.zone)
+        return self.wall(datetime.fromisoformat(text))
 
     def leg(
         self,

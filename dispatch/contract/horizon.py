@@ -57,7 +57,7 @@ from dispatch.model import (
     Visit,
     VisitId,
 )
-from dispatch.units import clock_to_datetime, iso
+from dispatch.units import clock_to_datetime, iso, local_moment
 
 __all__ = [
     "PARTS_ON_A_DAY",
@@ -255,7 +255,7 @@ class _Context:
         except ValueError:
             scope.add(field, f"{text!r} is not a moment YYYY-MM-DDTHH:MM")
             return None
-        return naive.replace(tzinfo=self.zone)
+        return local_moment(naive, self.zone)
 
     def day(self, scope: Scope, field: str, text: str) -> date | None:
         """A date of the horizon."""

@@ -63,7 +63,7 @@ from dispatch.model import (
     Visit,
     VisitId,
 )
-from dispatch.units import clock_to_datetime, elapsed, minutes_to_duration, shifted
+from dispatch.units import clock_to_datetime, elapsed, local_moment, minutes_to_duration, shifted
 
 __all__ = [
     "MAX_JSON_DEPTH",
@@ -353,7 +353,7 @@ def build_parts(
 
 def _arrival(row: PartArrivalIn, scope: Scope, field: str, zone: ZoneInfo) -> PartArrival | None:
     try:
-        moment = datetime.fromisoformat(row.at).replace(tzinfo=zone)
+        moment = local_moment(datetime.fromisoformat(row.at), zone)
     except ValueError:
         scope.add(f"{field}.at", f"{row.at!r} is not a moment YYYY-MM-DDTHH:MM")
         return None

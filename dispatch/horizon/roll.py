@@ -42,7 +42,7 @@ from zoneinfo import ZoneInfo
 from dispatch.contract.horizon import parse_horizon
 from dispatch.horizon.rounds import Every
 from dispatch.model import Priority
-from dispatch.units import clock_to_datetime
+from dispatch.units import clock_to_datetime, local_moment
 
 __all__ = ["Outcomes", "added_visit", "next_horizon"]
 
@@ -176,7 +176,7 @@ def _promise_end(visit: Mapping[str, Any], day: date, zone: ZoneInfo) -> datetim
 
 def _moment(text: str, zone: ZoneInfo) -> datetime:
     """A local ``YYYY-MM-DDTHH:MM`` in ``zone``."""
-    return datetime.fromisoformat(text).replace(tzinfo=zone)
+    return local_moment(datetime.fromisoformat(text), zone)
 
 
 def _due(visit_id: str, round_id: str) -> date | None:

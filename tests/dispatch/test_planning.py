@@ -15,6 +15,7 @@ from dispatch.model import Plan, Priority, Route, UnassignedCode
 from dispatch.planning import SolveParams, plan_day
 from dispatch.planning.compile import PRIORITY_WEIGHT, compile_problem
 from dispatch.travel import provider_for
+from dispatch.units import elapsed
 from dispatch.verify import check_plan, matrix_lookup
 
 QUICK = SolveParams(time_limit_s=1, metaheuristic="greedy_descent")
@@ -273,6 +274,37 @@ def test_an_appointment_whose_band_spans_the_clock_change_is_measured_in_real_mi
         "2026-03-08T01:55:00-05:00",
         "2026-03-08T03:05:00-04:00",
     ]
+    document = plan_document(
+        parse_problem(day), plan, plan_id="pl_dst", version=1, created_at=datetime.now(UTC)
+    )
+    report = check_plan(day, document.model_dump(mode="json"), matrix_lookup(day))
+    assert report.violations == ()
+
+
+def test_a_shift_given_in_the_hour_the_clocks_skip_is_the_hour_after_it() -> None:
+    # 02:00-03:00 does not exist in New York on 2026-03-08: a shift and a break given as
+    # 02:00-02:30 are 03:00-03:30 EDT (the contract's reading); compared on the wall clock, the
+    # break (ending 03:01 EDT) seemed to end after the shift (02:30) and was dropped.
+    day = {
+        "date": "2026-03-08",
+        "timezone": "America/New_York",
+        "policy": {"time_limit_s": 1},
+        "travel": {"durations_min": [[0, 5], [5, 0]], "distances_km": [[0, 2], [2, 0]]},
+        "technicians": [
+            {
+                "id": "T1",
+                "location_index": 0,
+                "shift": {"start": "02:00", "end": "02:30"},
+                "breaks": [{"start": "02:00", "end": "02:30", "duration_min": 5}],
+            }
+        ],
+        "visits": [{"id": "V1", "location_index": 1, "duration_min": 5}],
+    }
+    plan = plan_day(parse_problem(day), params=QUICK)
+    route = only_route(plan)
+    assert route.start_time.isoformat() >= "2026-03-08T03:00:00-04:00"
+    (rest,) = route.breaks
+    assert elapsed(rest.start, rest.end) == timedelta(minutes=5)
     document = plan_document(
         parse_problem(day), plan, plan_id="pl_dst", version=1, created_at=datetime.now(UTC)
     )
