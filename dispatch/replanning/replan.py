@@ -738,7 +738,9 @@ def _home_after(
     old: Route, left: datetime, counted_from: datetime, back_s: int, at: datetime
 ) -> datetime:
     """When a technician who has left their last stop at ``left`` is home, the old version
-    having counted from ``counted_from``: sooner by as much when they left sooner; when they
+    having counted from ``counted_from``: sooner by as much when they left sooner, and later by
+    each break of the old version the sooner drive passes (a stop reported done hours early:
+    the lunch shown between it and the old drive lies on the way home now); when they
     left later, no sooner than the drive home and the breaks the old version had after
     ``counted_from`` and not begun by ``at`` allow, its end otherwise (an end the old version
     left later than the drive needed, as a search may, took the overrun: shifted, a 35-minute
@@ -747,7 +749,11 @@ def _home_after(
     counted again, a Done tapped an hour late put a technician home 45 minutes after a lunch
     already shown as taken, past their shift."""
     if left <= counted_from:
-        return shifted(old.end_time, -elapsed(left, counted_from))
+        home = shifted(old.end_time, -elapsed(left, counted_from))
+        for rest in sorted(old.breaks, key=lambda slot: slot.start):
+            if left <= rest.start < min(home, counted_from):
+                home = shifted(home, elapsed(rest.start, rest.end))
+        return home
     ahead = max(counted_from, at)
     after = sum((elapsed(b.start, b.end) for b in old.breaks if b.start >= ahead), timedelta(0))
     return max(old.end_time, shifted(left, s_to_duration(back_s) + after))

@@ -521,6 +521,30 @@ def test_a_lunch_shown_as_taken_is_not_counted_again_on_the_way_home(store: Stor
     checked(store, late)
 
 
+def test_a_stop_reported_done_hours_early_is_driven_home_from_through_the_lunch_on_the_way(
+    store: Store,
+) -> None:
+    # V1 (site 4, 40 minutes out) is planned 15:00-16:00, home at 16:40; the lunch at
+    # 12:30-13:00, at the base. At 13:30, V1 is reported done at 12:20: the drive home
+    # (12:20-13:00) now passes the lunch, shown where it was, and ends at 13:30. The way home
+    # was moved sooner as a whole (home at 13:00), as if the lunch were not on it.
+    day = make_day(1)
+    day["technicians"][0]["breaks"] = [{"start": "12:30", "end": "14:00", "duration_min": 30}]
+    day["visits"] = [{"id": "V1", "location_index": 4, "duration_min": 60,
+                      "window": {"start": "15:00", "end": "15:00"}}]  # fmt: skip
+    first = planned(store, day)
+    assert first["routes"][0]["breaks"] == [
+        {"start": "2026-11-23T12:30:00+08:00", "end": "2026-11-23T13:00:00+08:00"}
+    ]
+    assert first["routes"][0]["end_time"] == "2026-11-23T16:40:00+08:00"
+    early = replan(
+        store, {"at": "13:30", "events": [{"type": "completed", "visit_id": "V1", "at": "12:20"}]}
+    )
+    (route,) = early["routes"]
+    assert route["end_time"] == "2026-11-23T13:30:00+08:00"
+    checked(store, early)
+
+
 def test_a_technician_idle_through_their_lunch_hour_took_it_when_work_comes_later(
     store: Store,
 ) -> None:
