@@ -563,7 +563,9 @@ def _restart_site(tech: Technician, restart: _Restart) -> Site:
 
 def _rest_technician(tech: Technician, restart: _Restart, way_home: timedelta) -> Technician:
     """The technician as the rest of the day sees them: from where and when they restart,
-    with the breaks not yet taken and the room left in the van.
+    with the breaks not yet taken and the room left in the van. A break whose window events
+    have pushed past is due as soon as they are free and the breaks before it are taken:
+    two due at once (a tea and a lunch both missed) left no room for any visit.
 
     Their day ends when it was to end (the shift's end, or when they become unavailable) or,
     when events keep them out past it, once they are home with the breaks still due taken on
@@ -572,11 +574,13 @@ def _rest_technician(tech: Technician, restart: _Restart, way_home: timedelta) -
     """
     free_at = restart.free_at
     breaks = []
+    moment = free_at  # the breaks still due, each no sooner than the one before can end
     for rule in tech.breaks[len(restart.taken_breaks) :]:
-        start = max(rule.window.start, free_at)
+        start = max(rule.window.start, moment)
         end = shifted(start, rule.duration)
         if end <= tech.working_end:
             breaks.append(Break(TimeWindow(start, max(rule.window.end, end)), rule.duration))
+            moment = end
     still_due = sum((rule.duration for rule in breaks), timedelta())
     weight, volume = restart.used
     capacity = Capacity(

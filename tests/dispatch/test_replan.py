@@ -545,6 +545,40 @@ def test_a_stop_reported_done_hours_early_is_driven_home_from_through_the_lunch_
     checked(store, early)
 
 
+def test_a_delay_past_both_breaks_windows_leaves_room_for_the_rest_of_the_day(
+    store: Store,
+) -> None:
+    # V1 is under way (09:00-10:00) when a four-hour delay is reported: the tea (10:00-10:30)
+    # and the lunch (12:00-13:00) are both missed, due as soon as T1 is free at 14:00. Both were
+    # due at 14:00 exactly, which no order can take: V2 (14:00-18:00) was left out, "without
+    # working through their break". Now one follows the other and V2 is served after them.
+    day = make_day(1)
+    day["technicians"][0]["breaks"] = [
+        {"start": "12:00", "end": "13:00", "duration_min": 30},
+        {"start": "10:00", "end": "10:30", "duration_min": 10},
+    ]
+    day["technicians"][0]["shift"]["end"] = "20:00"
+    day["visits"] = [
+        {"id": "V1", "location_index": 1, "duration_min": 60,
+         "window": {"start": "09:00", "end": "09:00"}},
+        {"id": "V2", "location_index": 2, "duration_min": 60,
+         "window": {"start": "14:00", "end": "18:00"}},
+    ]  # fmt: skip
+    planned(store, day)
+    events = [
+        {"type": "started", "visit_id": "V1", "at": "09:00"},
+        {"type": "delay", "technician_id": "T1", "minutes": 240},
+    ]
+    late = replan(store, {"at": "09:30", "events": events})
+    (route,) = late["routes"]
+    assert [stop["visit_id"] for stop in route["stops"]] == ["V1", "V2"]
+    assert not late["unassigned"]
+    first, second = route["breaks"]
+    assert first["start"] >= "2026-11-23T14:00:00+08:00"
+    assert first["end"] <= second["start"]
+    assert second["end"] <= route["stops"][1]["arrival"]
+
+
 def test_a_technician_idle_through_their_lunch_hour_took_it_when_work_comes_later(
     store: Store,
 ) -> None:
