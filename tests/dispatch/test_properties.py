@@ -64,10 +64,49 @@ ABSENT_PREFERRED_DAY: dict[str, Any] = {
     ],
 }
 SKILLS = ("water_heater", "air_conditioner", "delivery")
+#: Days and zones drawn: an ordinary day, and the nights New York and Berlin change their clocks
+#: (shifts from midnight then span the change: every sum must be real minutes).
+DATES = [
+    ("2026-11-23", "Asia/Shanghai"),
+    ("2026-11-23", "UTC"),
+    ("2026-11-23", "America/New_York"),
+    ("2026-03-08", "America/New_York"),
+    ("2026-03-29", "Europe/Berlin"),
+    ("2026-10-25", "Europe/Berlin"),
+]
 
 
 def clock(minutes: int) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def in_turn(breaks: list[dict[str, Any]]) -> bool:
+    """Whether ``breaks`` can be taken one after another in the order their windows open."""
+    free = 0
+    for rest in sorted(breaks, key=lambda b: (b["start"], b["end"] - b["duration_min"])):
+        start = max(free, rest["start"])
+        if start + rest["duration_min"] > rest["end"]:
+            return False
+        free = start + rest["duration_min"]
+    return True
+
+
+def draw_breaks(draw: st.DrawFn, start: int, end: int) -> list[dict[str, Any]]:
+    """None, a lunch, or a lunch and a rest whose windows may overlap it, in either order;
+    none before 04:00, so that no window spans a change of the clocks (its wall minutes would
+    not be its real ones)."""
+    breaks: list[dict[str, Any]] = []
+    earliest = max(start, 4 * 60)
+    if end - 30 < earliest:
+        return breaks
+    for _ in range(draw(st.integers(0, 2))):
+        opens = draw(st.integers(earliest, end - 30))
+        length = draw(st.integers(10, 60))
+        closes = min(end, opens + length + draw(st.integers(0, 90)))
+        rest = {"start": opens, "end": closes, "duration_min": min(length, closes - opens)}
+        if in_turn([*breaks, rest]):
+            breaks.append(rest)
+    return [{**rest, "start": clock(rest["start"]), "end": clock(rest["end"])} for rest in breaks]
 
 
 @st.composite
@@ -82,7 +121,7 @@ def days(draw: st.DrawFn) -> dict[str, Any]:
     km = [[round(m * 0.6, 2) for m in row] for row in minutes]
     technicians = []
     for t in range(draw(st.integers(1, 3))):
-        start = draw(st.integers(6 * 60, 9 * 60))
+        start = draw(st.sampled_from([0, 60, 6 * 60, 7 * 60, 8 * 60, 9 * 60]))
         end = draw(st.integers(start + 4 * 60, 19 * 60))
         tech: dict[str, Any] = {
             "id": f"T{t}",
@@ -91,16 +130,9 @@ def days(draw: st.DrawFn) -> dict[str, Any]:
             "shift": {"start": clock(start), "end": clock(end)},
             "crew_size": draw(st.integers(1, 2)),
         }
-        if draw(st.booleans()):
-            lunch = draw(st.integers(start, end - 60))
-            length = draw(st.integers(30, 60))
-            tech["breaks"] = [
-                {
-                    "start": clock(lunch),
-                    "end": clock(min(end, lunch + length + 60)),
-                    "duration_min": min(length, end - lunch),
-                }
-            ]
+        breaks = draw_breaks(draw, start, end)
+        if breaks:
+            tech["breaks"] = breaks
         if draw(st.booleans()):
             tech["capacity"] = {"weight_kg": draw(st.integers(50, 400))}
         technicians.append(tech)
@@ -116,9 +148,9 @@ def days(draw: st.DrawFn) -> dict[str, Any]:
         }
         timing = draw(st.sampled_from(["appointment", "window", "none", "urgent"]))
         if timing == "appointment":
-            visit["appointment"] = clock(draw(st.integers(7 * 60, 17 * 60)))
+            visit["appointment"] = clock(draw(st.integers(60, 17 * 60)))
         elif timing == "window":
-            open_at = draw(st.integers(7 * 60, 16 * 60))
+            open_at = draw(st.integers(60, 16 * 60))
             visit["window"] = {
                 "start": clock(open_at),
                 "end": clock(open_at + draw(st.integers(0, 240))),
@@ -133,9 +165,10 @@ def days(draw: st.DrawFn) -> dict[str, Any]:
         if draw(st.integers(0, 4)) == 0:
             visit["preferred_technician"] = draw(st.sampled_from([t["id"] for t in technicians]))
         visits.append(visit)
+    date, zone = draw(st.sampled_from(DATES))
     return {
-        "date": "2026-11-23",
-        "timezone": draw(st.sampled_from(["Asia/Shanghai", "UTC", "America/New_York"])),
+        "date": date,
+        "timezone": zone,
         "travel": {"durations_min": minutes, "distances_km": km},
         "policy": {"service_radius_km": draw(st.sampled_from([10, 100]))},
         "technicians": technicians,
