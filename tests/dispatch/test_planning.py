@@ -250,20 +250,35 @@ def test_daylight_saving_day_keeps_real_durations() -> None:
     assert route.start_time.isoformat() == "2026-03-29T01:20:00+01:00"
 
 
-def test_an_appointment_whose_band_spans_the_clock_change_is_measured_in_real_minutes() -> None:
-    # New York springs forward at 02:00 on 2026-03-08: the band of an appointment at 03:05 EDT
-    # runs from 01:55 EST, and a technician at the door at 01:55 EST is 10 real minutes early
-    # (70 on the wall clock). The promise and the KPIs are real minutes, as the checker's.
-    day = {
+def spring_forward_day(technician: dict[str, Any], visit: dict[str, Any]) -> dict[str, Any]:
+    """``technician`` at site 0 and ``visit`` at site 1, five minutes apart, on the night New
+    York springs forward (2026-03-08: 02:00 EST is 03:00 EDT)."""
+    return {
         "date": "2026-03-08",
         "timezone": "America/New_York",
         "policy": {"time_limit_s": 1},
         "travel": {"durations_min": [[0, 5], [5, 0]], "distances_km": [[0, 2], [2, 0]]},
-        "technicians": [
-            {"id": "T1", "location_index": 0, "shift": {"start": "01:00", "end": "06:00"}}
-        ],
-        "visits": [{"id": "V1", "location_index": 1, "duration_min": 30, "appointment": "03:05"}],
+        "technicians": [{"id": "T1", "location_index": 0, **technician}],
+        "visits": [{"id": "V1", "location_index": 1, **visit}],
     }
+
+
+def assert_checked(day: dict[str, Any], plan: Plan) -> None:
+    """The independent checker finds nothing wrong in ``plan`` of ``day``."""
+    document = plan_document(
+        parse_problem(day), plan, plan_id="pl_day", version=1, created_at=datetime.now(UTC)
+    )
+    report = check_plan(day, document.model_dump(mode="json"), matrix_lookup(day))
+    assert report.violations == ()
+
+
+def test_an_appointment_whose_band_spans_the_clock_change_is_measured_in_real_minutes() -> None:
+    # New York springs forward at 02:00 on 2026-03-08: the band of an appointment at 03:05 EDT
+    # runs from 01:55 EST, and a technician at the door at 01:55 EST is 10 real minutes early
+    # (70 on the wall clock). The promise and the KPIs are real minutes, as the checker's.
+    day = spring_forward_day(
+        {"shift": {"start": "01:00", "end": "06:00"}}, {"duration_min": 30, "appointment": "03:05"}
+    )
     plan = plan_day(parse_problem(day), params=QUICK)
     (stop,) = only_route(plan).stops
     assert stop.service_start.isoformat() == "2026-03-08T03:05:00-04:00"
@@ -274,42 +289,26 @@ def test_an_appointment_whose_band_spans_the_clock_change_is_measured_in_real_mi
         "2026-03-08T01:55:00-05:00",
         "2026-03-08T03:05:00-04:00",
     ]
-    document = plan_document(
-        parse_problem(day), plan, plan_id="pl_dst", version=1, created_at=datetime.now(UTC)
-    )
-    report = check_plan(day, document.model_dump(mode="json"), matrix_lookup(day))
-    assert report.violations == ()
+    assert_checked(day, plan)
 
 
 def test_a_shift_given_in_the_hour_the_clocks_skip_is_the_hour_after_it() -> None:
     # 02:00-03:00 does not exist in New York on 2026-03-08: a shift and a break given as
     # 02:00-02:30 are 03:00-03:30 EDT (the contract's reading); compared on the wall clock, the
     # break (ending 03:01 EDT) seemed to end after the shift (02:30) and was dropped.
-    day = {
-        "date": "2026-03-08",
-        "timezone": "America/New_York",
-        "policy": {"time_limit_s": 1},
-        "travel": {"durations_min": [[0, 5], [5, 0]], "distances_km": [[0, 2], [2, 0]]},
-        "technicians": [
-            {
-                "id": "T1",
-                "location_index": 0,
-                "shift": {"start": "02:00", "end": "02:30"},
-                "breaks": [{"start": "02:00", "end": "02:30", "duration_min": 5}],
-            }
-        ],
-        "visits": [{"id": "V1", "location_index": 1, "duration_min": 5}],
-    }
+    day = spring_forward_day(
+        {
+            "shift": {"start": "02:00", "end": "02:30"},
+            "breaks": [{"start": "02:00", "end": "02:30", "duration_min": 5}],
+        },
+        {"duration_min": 5},
+    )
     plan = plan_day(parse_problem(day), params=QUICK)
     route = only_route(plan)
     assert route.start_time.isoformat() >= "2026-03-08T03:00:00-04:00"
     (rest,) = route.breaks
     assert elapsed(rest.start, rest.end) == timedelta(minutes=5)
-    document = plan_document(
-        parse_problem(day), plan, plan_id="pl_dst", version=1, created_at=datetime.now(UTC)
-    )
-    report = check_plan(day, document.model_dump(mode="json"), matrix_lookup(day))
-    assert report.violations == ()
+    assert_checked(day, plan)
 
 
 def test_a_visit_outweighs_the_travel_of_any_whole_plan(day: dict[str, Any]) -> None:
