@@ -40,7 +40,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Any
@@ -145,6 +145,26 @@ def _after(moment: datetime, minutes: float) -> datetime:
     """``minutes`` of real time after ``moment``: adding to a datetime of a zone moves its wall
     clock, an hour off across a daylight-saving change."""
     return (moment.astimezone(UTC) + timedelta(minutes=minutes)).astimezone(moment.tzinfo)
+
+
+def _unmatched_rules(fits: Sequence[Sequence[bool]]) -> list[int]:
+    """The rules (rows) left without a break (column) by a largest matching of rules to the
+    breaks that fit them (``fits[rule][rest]``), each break serving one rule. Matched in the
+    order listed, one greedy pick could take the break another rule needed (a 10-minute rest
+    took the 11-minute break a lunch of the same window needed, and the 10 minutes left fitted
+    only the rest)."""
+    owner: dict[int, int] = {}
+
+    def assign(rule: int, seen: set[int]) -> bool:
+        for rest, fit in enumerate(fits[rule]):
+            if fit and rest not in seen:
+                seen.add(rest)
+                if rest not in owner or assign(owner[rest], seen):
+                    owner[rest] = rule
+                    return True
+        return False
+
+    return [rule for rule in range(len(fits)) if not assign(rule, set())]
 
 
 def _great_circle_km(a: tuple[float, float], b: tuple[float, float]) -> float:
@@ -718,34 +738,32 @@ class _Checker:
                 f"{tech_id} takes {len(placed)} breaks, the shift has {len(due)}"
                 + (f" due of {len(rules)}" if len(due) < len(rules) else ""),
             )
-        unmatched = list(placed)
-        for rule in due:
-            lo, hi = self.clock(rule["start"]), self.clock(rule["end"])
-            needed = timedelta(minutes=float(rule["duration_min"]))
-            match = next(
-                (
-                    b
-                    for b in unmatched
-                    if b[0] >= lo - _TOLERANCE
-                    and b[1] <= hi + _TOLERANCE
-                    and b[1] - b[0] >= needed - _TOLERANCE
-                ),
-                None,
-            )
-            if match is None:
-                if route.get("stops"):
-                    self.add(
-                        "break",
-                        tech_id,
-                        f"{tech_id} has no {rule['duration_min']} min break inside "
-                        f"{rule['start']}-{rule['end']}",
-                    )
-            else:
-                unmatched.remove(match)
+        fits = [[self.fits(rule, rest) for rest in placed] for rule in due]
+        for k in _unmatched_rules(fits):
+            if route.get("stops"):
+                rule = due[k]
+                self.add(
+                    "break",
+                    tech_id,
+                    f"{tech_id} has no {rule['duration_min']} min break inside "
+                    f"{rule['start']}-{rule['end']}",
+                )
         for (_, first_end), (second_start, _) in itertools.pairwise(placed):
             if second_start < first_end - _TOLERANCE:
                 self.add("break", tech_id, f"{tech_id}'s breaks overlap")
         return placed
+
+    def fits(self, rule: Mapping[str, Any], rest: tuple[datetime, datetime]) -> bool:
+        """Whether the break taken at ``rest`` is one ``rule`` asks for: inside its window, as
+        long as it says."""
+        lo, hi = self.clock(rule["start"]), self.clock(rule["end"])
+        needed = timedelta(minutes=float(rule["duration_min"]))
+        start, end = rest
+        return (
+            start >= lo - _TOLERANCE
+            and end <= hi + _TOLERANCE
+            and end - start >= needed - _TOLERANCE
+        )
 
     def break_due(self, tech: Mapping[str, Any], rule: Mapping[str, Any]) -> bool:
         """Whether a break rule binds a technician's route: one that fits in their shift (its

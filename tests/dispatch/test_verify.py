@@ -107,6 +107,39 @@ def served_on_arrival(arrival: str = "08:50", start: str | None = None) -> dict[
     return served
 
 
+@pytest.mark.parametrize(
+    ("rules", "taken"),
+    [
+        # A lunch and a rest that open together: matched in the order listed, the lunch took
+        # the rest's break (12:00-12:10) and the one left (12:10-12:20) fitted only the lunch.
+        (
+            [("12:00", "12:20", 10), ("12:00", "12:10", 10)],
+            [("12:00", "12:10"), ("12:10", "12:20")],
+        ),
+        # Same window, 10 and 11 minutes: the 10-minute rule took the 11-minute break.
+        (
+            [("12:00", "12:21", 10), ("12:00", "12:21", 11)],
+            [("12:00", "12:11"), ("12:11", "12:21")],
+        ),
+    ],
+)
+def test_breaks_are_matched_to_the_rules_they_can_serve_whatever_their_order(
+    rules: list[tuple[str, str, int]], taken: list[tuple[str, str]]
+) -> None:
+    day = problem()
+    day["technicians"][0]["breaks"] = [
+        {"start": start, "end": end, "duration_min": minutes} for start, end, minutes in rules
+    ]
+    result = plan()
+    result["routes"][0]["breaks"] = [
+        {"start": T.format(start), "end": T.format(end)} for start, end in taken
+    ]
+    result["routes"][0]["end_time"] = T.format("12:30")
+    assert codes(day, result) == set()
+    result["routes"][0]["breaks"][1]["end"] = T.format("12:15")  # one too short for either
+    assert codes(day, result) == {("break", "T1")}
+
+
 def test_an_appointment_served_on_arrival_in_its_band_is_valid_only_under_on_arrival() -> None:
     report = check_plan(on_arrival(problem()), served_on_arrival(), matrix_lookup(problem()))
     assert report.violations == ()
