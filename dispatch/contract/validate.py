@@ -63,7 +63,14 @@ from dispatch.model import (
     Visit,
     VisitId,
 )
-from dispatch.units import clock_to_datetime, elapsed, local_moment, minutes_to_duration, shifted
+from dispatch.units import (
+    clock_to_datetime,
+    elapsed,
+    format_clock,
+    local_moment,
+    minutes_to_duration,
+    shifted,
+)
 
 __all__ = [
     "MAX_JSON_DEPTH",
@@ -520,7 +527,15 @@ def _window(
     start = clock_to_datetime(window.start, day, zone)
     end = clock_to_datetime(window.end, day, zone)
     if end < start:
-        scope.add(f"{field}.end", f"{window.end} is before start {window.start}")
+        skipped = (
+            ""
+            if format_clock(start) == window.start
+            else (
+                f" ({window.start} is skipped by the clock change that day: it reads as "
+                f"{format_clock(start)})"
+            )
+        )
+        scope.add(f"{field}.end", f"{window.end} is before start {window.start}{skipped}")
     return TimeWindow(start, end)
 
 

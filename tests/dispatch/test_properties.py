@@ -150,7 +150,7 @@ def days(draw: st.DrawFn) -> dict[str, Any]:
         if timing == "appointment":
             visit["appointment"] = clock(draw(st.integers(60, 17 * 60)))
         elif timing == "window":
-            open_at = draw(st.integers(60, 16 * 60))
+            open_at = draw(st.integers(3 * 60, 16 * 60))  # none in an hour the clocks skip
             visit["window"] = {
                 "start": clock(open_at),
                 "end": clock(open_at + draw(st.integers(0, 240))),

@@ -55,6 +55,16 @@ def test_a_clock_time_the_change_skips_or_repeats_reads_as_the_contract_says(
     assert appointment.astimezone(UTC).isoformat() == utc
 
 
+def test_a_window_opening_in_the_hour_the_clocks_skip_says_how_it_reads() -> None:
+    day = line_day(date="2026-03-08", timezone="America/New_York")
+    day["technicians"][0]["shift"] = {"start": "00:00", "end": "08:00"}
+    day["visits"][0]["window"] = {"start": "02:30", "end": "03:10"}
+    assert errors_of(day) == [
+        "visits[0] (V1).window.end: 03:10 is before start 02:30 (02:30 is skipped by the "
+        "clock change that day: it reads as 03:30)"
+    ]
+
+
 def test_a_technicians_breaks_are_kept_in_the_order_they_are_taken(day: dict[str, Any]) -> None:
     day["technicians"][0]["breaks"] = [
         {"start": "12:00", "end": "13:30", "duration_min": 30},
