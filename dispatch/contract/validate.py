@@ -586,7 +586,7 @@ def build_technician(
         start=start,
         end=end,
         shift=shift,
-        breaks=tuple(sorted(breaks, key=lambda rest: (rest.window.start, _latest(rest)))),
+        breaks=tuple(breaks[i] for i in _in_turn_order(breaks)),
         crew_size=row.crew_size,
         capacity=_capacity(row.capacity),
         service_radius_km=row.service_radius_km,
@@ -602,7 +602,7 @@ def _check_breaks_in_turn(scope: Scope, rows: Sequence[BreakIn], breaks: Sequenc
     """Breaks are taken one after another in the order their windows open (the one that must
     start sooner first where two open together), never overlapping (``solver.instance.in_turn``):
     a break its turn leaves no room for is refused, naming the break before it."""
-    order = sorted(range(len(breaks)), key=lambda i: (breaks[i].window.start, _latest(breaks[i])))
+    order = _in_turn_order(breaks)
     free = None
     for before, i in zip([None, *order], order, strict=False):
         if _latest(breaks[i]) < breaks[i].window.start:
@@ -618,6 +618,12 @@ def _check_breaks_in_turn(scope: Scope, rows: Sequence[BreakIn], breaks: Sequenc
             )
             return
         free = shifted(start, breaks[i].duration)
+
+
+def _in_turn_order(breaks: Sequence[Break]) -> list[int]:
+    """The indices of ``breaks`` in the order they are taken: their windows' opening, then
+    their latest start (``solver.instance.in_turn``'s order)."""
+    return sorted(range(len(breaks)), key=lambda i: (breaks[i].window.start, _latest(breaks[i])))
 
 
 def _latest(rest: Break) -> datetime:
