@@ -57,7 +57,7 @@ from dispatch.model import (
     Visit,
     VisitId,
 )
-from dispatch.units import clock_to_datetime, iso, local_moment
+from dispatch.units import clock_to_datetime, iso, local_moment, shifted
 
 __all__ = [
     "PARTS_ON_A_DAY",
@@ -452,10 +452,10 @@ def _visit(row: HorizonVisitIn, scope: Scope, context: _Context) -> tuple[Visit,
     if reported is not None:
         opens = reported
         if row.priority == Priority.URGENT.label:
-            deadline = reported + context.policy.urgent_response
+            deadline = shifted(reported, context.policy.urgent_response)
             is_promised = deadline <= context.end
         else:
-            closes = reported + context.policy.general_response
+            closes = shifted(reported, context.policy.general_response)
             is_promised = closes <= context.end
     earliest = context.moment(scope, "earliest", row.earliest) if row.earliest else None
     if earliest is not None:
@@ -469,9 +469,13 @@ def _visit(row: HorizonVisitIn, scope: Scope, context: _Context) -> tuple[Visit,
             scope.add("latest", f"{row.latest} is before reported_at {row.reported_at}")
     if reported is not None and earliest is not None:
         _check_promise(row, scope, context.policy, reported, earliest, latest)
-    if closes < context.start or (deadline is not None and deadline < context.start):
-        # Overdue before the horizon began: due now, and first among equals.
+    if deadline is not None and deadline < context.start:
+        # The urgent response ran out before the horizon began: due now, first among equals.
         opens, closes, deadline, is_promised = context.start, context.end, None, True
+    elif closes < context.start:
+        # The span ended before the horizon began: due now, first among equals; an urgent
+        # response still running holds.
+        opens, closes, is_promised = context.start, context.end, True
     opens = max(opens, context.start)
     closes = max(closes, opens)
     return (
@@ -497,10 +501,10 @@ def _check_promise(
     """An ``earliest`` after the promise made when the fault was reported would break it: the
     urgent response, or the general one unless ``latest`` gives the deadline instead."""
     if row.priority == Priority.URGENT.label:
-        deadline = reported + policy.urgent_response
+        deadline = shifted(reported, policy.urgent_response)
         promise = f"urgent response {round(policy.urgent_response.total_seconds() / 60)} min"
     elif latest is None:
-        deadline = reported + policy.general_response
+        deadline = shifted(reported, policy.general_response)
         promise = f"general response {round(policy.general_response.total_seconds() / 3600)} h"
     else:
         return  # a later earliest than latest is refused on its own

@@ -14,11 +14,11 @@ re-plan of a day of a week asks it before moving a visit to a later date).
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from dispatch.model import Horizon, Technician, TimeWindow, Visit
-from dispatch.units import as_minutes
+from dispatch.units import as_minutes, local_moment
 
 __all__ = ["day_problem", "day_span"]
 
@@ -48,7 +48,7 @@ def _clock(moment: datetime, day: date) -> str:
 
 
 def _midnight(day: date, horizon: Horizon) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=horizon.timezone)
+    return local_moment(datetime.combine(day, time()), horizon.timezone)
 
 
 def _technician(raw: Mapping[str, Any], workday: Technician, day: date) -> dict[str, Any]:
@@ -86,9 +86,10 @@ def _bounds(visit: Visit, day: date, horizon: Horizon) -> tuple[datetime, dateti
     if visit.window is not None:
         low, high = max(low, visit.window.start), min(high, visit.window.end)
     if visit.daily_window is not None:
+        midnight = datetime.combine(day, time())
         low, high = (
-            max(low, opens + visit.daily_window[0]),
-            min(high, opens + visit.daily_window[1]),
+            max(low, local_moment(midnight + visit.daily_window[0], horizon.timezone)),
+            min(high, local_moment(midnight + visit.daily_window[1], horizon.timezone)),
         )
     if visit.deadline is not None and not _reported_on(visit, day):
         high = min(high, visit.deadline)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -15,6 +15,7 @@ from dispatch.desk import week as desk_week
 from dispatch.desk.solve import check_day
 from dispatch.desk.week import solve_week
 from dispatch.errors import InputError
+from dispatch.horizon.days import day_span
 from dispatch.horizon.rounds import Every, add_months, due_dates
 from dispatch.model import RoundOccurrence, Unassigned, UnassignedCode, Visit
 from dispatch.planning import SolveParams
@@ -559,3 +560,54 @@ def test_a_span_that_ended_before_the_horizon_is_due_now_not_refused() -> None:
     f2 = next(v for v in horizon.visits if v.id == "F2")
     assert f2.window is not None and f2.window.start == horizon.start
     assert "F2" in horizon.promised
+
+
+def test_an_urgent_fault_whose_agreed_latest_passed_keeps_its_response_running() -> None:
+    raw = _week()
+    raw["policy"]["urgent_response_min"] = 1440
+    # U1 reported Sunday 20:00, the customer in until 21:00 that evening: the latest passed
+    # before the horizon, the 24-hour response runs until Monday 20:00.
+    raw["visits"][2]["reported_at"], raw["visits"][2]["latest"] = (
+        "2026-12-06T20:00",
+        "2026-12-06T21:00",
+    )
+    horizon = parse_horizon(raw)
+    u1 = next(v for v in horizon.visits if v.id == "U1")
+    assert u1.deadline == datetime(2026, 12, 7, 20, tzinfo=horizon.timezone)
+    assert "U1" in horizon.promised
+    _, days, _ = _solve(raw)
+    [served] = [
+        stop
+        for stored in days
+        for route in stored.plan["routes"]
+        for stop in route["stops"]
+        if stop["visit_id"] == "U1"
+    ]
+    assert served["service_start"] <= "2026-12-07T20:00:00+08:00"
+
+
+def test_a_response_across_a_clock_change_is_counted_in_real_hours() -> None:
+    raw = _week()
+    raw["horizon"]["start"], raw["timezone"] = "2026-03-08", "America/New_York"
+    raw["visits"] = raw["visits"][1:3]  # no dated visit
+    raw["visits"][0]["reported_at"] = "2026-03-07T22:00"  # F1: general response, 24 h
+    raw["visits"][1]["reported_at"] = "2026-03-08T01:30"  # U1: urgent, 120 min
+    raw["rounds"] = []
+    horizon = parse_horizon(raw)
+    f1, u1 = (next(v for v in horizon.visits if v.id == name) for name in ("F1", "U1"))
+    assert f1.window is not None and u1.deadline is not None
+    # 01:30 EST + 2 h is 04:30 EDT, not 03:30; 22:00 EST + 24 h is 23:00 EDT the next day.
+    assert (u1.deadline.hour, u1.deadline.minute) == (4, 30)
+    assert (f1.window.end.day, f1.window.end.hour) == (8, 23)
+
+
+def test_a_daily_window_in_the_hour_the_clocks_skip_reads_as_a_day_problems_does() -> None:
+    raw = _week()
+    raw["horizon"]["start"], raw["timezone"] = "2026-03-08", "America/New_York"
+    raw["visits"] = [raw["visits"][4]]
+    raw["visits"][0]["window"] = {"start": "02:30", "end": "04:00"}  # W1
+    raw["rounds"] = []
+    horizon = parse_horizon(raw)
+    span = day_span(horizon.visits[0], date(2026, 3, 8), horizon)
+    assert span is not None
+    assert (span.start.hour, span.start.minute) == (3, 30)  # as clock_to_datetime reads 02:30
