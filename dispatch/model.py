@@ -213,6 +213,9 @@ class Technician:
     base: Site | None = None
     #: Spare parts in the van when the day (or, re-planned, the rest of it) starts.
     van_stock: tuple[PartQuantity, ...] = ()
+    #: Re-planned after setting out (from a stop or a depot call, wherever that is): the
+    #: morning pick list is behind them, and a call at their base depot takes its handling.
+    set_out: bool = False
 
     @property
     def home(self) -> Site:

@@ -595,6 +595,10 @@ def _rest_technician(tech: Technician, restart: _Restart, way_home: timedelta) -
         unavailable_from=None,  # folded into the shift's end
         breaks=tuple(breaks),
         capacity=capacity,
+        set_out=tech.set_out
+        or bool(restart.frozen)
+        or restart.site_visit is not None
+        or restart.depot_site is not None,
     )
 
 

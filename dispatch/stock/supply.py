@@ -280,8 +280,8 @@ def _morning(
 ) -> Option | None:
     """The morning-load twin of a via-depot option: for the candidates based at its depot who
     leave while it is open and its units are in; ``None`` when nobody is. A technician
-    re-planned from a depot that is not their base (they called there) is not loading a
-    morning pick list: a call there takes its handling time."""
+    re-planned after setting out (from a stop or a call, even one at their base) is not
+    loading a morning pick list: a call there takes its handling time."""
     assert via.depot is not None
     store = problem.depots[via.depot]
     origin = problem.midnight
@@ -293,7 +293,7 @@ def _morning(
         v
         for v in _holding(candidates, vans, via.from_van)
         if int(start_row[v]) == int(depot_row[via.depot])
-        and problem.technicians[v].home == problem.technicians[v].start
+        and not problem.technicians[v].set_out
         and max(opens, via.ready_s)
         <= seconds_after(problem.technicians[v].shift.start, origin)
         <= closes

@@ -1038,3 +1038,31 @@ def test_a_booking_keeps_a_depot_call_made_where_it_was(
     assert calls(document) == {"T1": [("D1", call, "V2", {"P2": 1})]}
     stops = {s["visit_id"]: s for s in document["routes"][0]["stops"]}
     assert stops["V2"]["arrival"][11:16] == reached and "N1" in stops
+
+
+def test_a_technician_back_at_their_base_depot_after_a_stop_there_calls_with_handling(
+    store: Store,
+) -> None:
+    # T1 is based at the depot and repairs V1 there first (a set carried in to the service
+    # centre). V2 comes in at 08:40 needing a P3 only the depot holds. T1 restarts where V1
+    # is, their base, but left on their round already: the morning pick list is behind
+    # them, and a call takes its handling. It was planned as a second load with none, and
+    # the checker refused the version.
+    raw = make_day(
+        [tech("T1", 4)],
+        [visit("V1", 4)],
+        depots=[depot(stock=[{"part": "P3", "quantity": 1}])],
+    )
+    planned(store, raw)
+    new = {"id": "V2", "location_index": 2, "duration_min": 30}
+    new["parts"] = [{"part": "P3", "quantity": 1}]
+    events = [
+        {"type": "completed", "visit_id": "V1", "at": "08:30"},
+        {"type": "new_visit", "visit": new},
+    ]
+    after = replan(store, {"at": "08:40", "events": events})
+    assert "V2" in routed(after)
+    (call,) = after["routes"][0]["depot_stops"]
+    took = datetime.fromisoformat(call["departure"]) - datetime.fromisoformat(call["arrival"])
+    assert took == timedelta(minutes=10)
+
