@@ -10,7 +10,8 @@ check (``solver.insertion``):
 - a stop done, under way, or reached before the booking's clock time ``at`` is fixed at the
   time it has, and nothing is inserted before it; so are a route's departure from the base and
   its breaks begun before ``at``, and no other break is placed before ``at`` (``_history_kept``);
-  the first stop not reached starts no sooner than ``at`` (``_first_unreached``).
+  the first stop not reached starts no sooner than ``at`` (``_first_unreached``), and the new
+  visit's parts are not loaded before leaving a base the route left before ``at``.
   A depot call begun before ``at`` is history too: the stop after it is fixed as a stop
   reached is (the technician is on the way to it: ``fixed_prefix``), and the booked plan keeps
   the call as it was (``dispatch.booking.book``). A route with a depot call made that is not
@@ -180,6 +181,8 @@ class BookingDay:
     routes: dict[int, tuple[list[int], int]]
     unreadable: frozenset[int]
     at_s: int
+    #: Vehicles whose route left the base before ``at``: their morning pick list is behind them.
+    set_out: frozenset[int] = frozenset()
 
     @classmethod
     def of(
@@ -255,6 +258,11 @@ class BookingDay:
             routes=routes,
             unreadable=frozenset(unreadable),
             at_s=seconds_after(at, problem.midnight),
+            set_out=frozenset(
+                vehicle_of[route.technician_id]
+                for route in plan.routes
+                if route.start_time < at and route.technician_id in vehicle_of
+            ),
         )
 
     @property
@@ -326,8 +334,10 @@ class BookingDay:
         if not live:
             return answers
         allowed = self._allowed(node)
+        option = self.id_map.option(node)
+        late = self.set_out if option is not None and option.morning else frozenset()
         for vehicle in vehicles:
-            if vehicle not in allowed or vehicle in self.unreadable:
+            if vehicle not in allowed or vehicle in self.unreadable or vehicle in late:
                 continue
             nodes, fixed = self.routes.get(vehicle, ([], 0))
             found = insertions(

@@ -1066,3 +1066,24 @@ def test_a_technician_back_at_their_base_depot_after_a_stop_there_calls_with_han
     took = datetime.fromisoformat(call["departure"]) - datetime.fromisoformat(call["arrival"])
     assert took == timedelta(minutes=10)
 
+
+def test_a_booking_loads_no_part_before_a_departure_already_behind_the_route(
+    store: Store,
+) -> None:
+    # T1, based at the depot, left at 08:00 for V1. A visit booked at 10:00 needing a P3 only
+    # the depot holds was given the morning pick list, a load at 08:00, two hours before the
+    # customer called: the van left without it. It is a call on the way, with handling.
+    raw = make_day(
+        [tech("T1", 4)],
+        [visit("V1", 2, window={"start": "08:00", "end": "09:00"})],
+        depots=[depot(stock=[{"part": "P3", "quantity": 1}])],
+    )
+    planned(store, raw)
+    slot = {"date": "2026-11-23", "technician_id": "T1",
+            "window": {"start": "14:00", "end": "16:00"}}  # fmt: skip
+    row = {"id": "N1", "location_index": 3, "duration_min": 30, "parts": [{"part": "P3"}]}
+    booked = book_stored(store, "pl_day", {"visit": row, "slot": slot, "at": "10:00"})
+    ((call,),) = (route["depot_stops"] for route in booked.model_dump(mode="json")["routes"])
+    assert call["arrival"][11:16] >= "10:00" and call["before_visit_id"] == "N1"
+    took = datetime.fromisoformat(call["departure"]) - datetime.fromisoformat(call["arrival"])
+    assert took == timedelta(minutes=10)
