@@ -138,12 +138,13 @@ class SlotsAnswer:
 
 def booking_at(day: DayPlan, asked: str | None, now: datetime | None = None) -> str:
     """The clock time of a booking on ``day`` (``HH:MM``): the one asked; else, when ``day`` is
-    today where it is planned (the date of the aware ``now`` in the problem's time zone), now,
-    but never before the plan's last re-plan; else the plan's last re-plan, else the start of
-    the day, ``00:00`` (a day not begun: every event of the day comes after it)."""
-    if asked is not None:
-        return asked
+    today where it is planned (the date of the aware ``now`` in the problem's time zone), now;
+    else the plan's last re-plan, else the start of the day, ``00:00`` (a day not begun: every
+    event of the day comes after it). Never before the plan's last re-plan: what the day
+    holds then is known, and a booking is an event batch, which may not go back in time."""
     last = format_clock(day.plan.at) if day.plan.at is not None else "00:00"
+    if asked is not None:
+        return max(asked, last)
     if now is not None:
         local = now.astimezone(day.problem.midnight.tzinfo)
         if local.date() == day.date:

@@ -99,6 +99,8 @@ def _days(store: Store, request: SlotRequestIn) -> tuple[list[DayPlan], list[Day
     span: list[DayPlan] = []
     later: list[DayPlan] = []
     for entry in week.get("days", []):
+        if entry.get("plan_id") is None:
+            continue  # nobody works that date: no plan, no slot
         when = date.fromisoformat(entry["date"])
         if first is not None and when < first:
             continue

@@ -21,9 +21,11 @@ import pytest
 from dispatch.booking import DayPlan, SlotAsk, SlotGoneError, book_into, offer
 from dispatch.booking.schema import Shape
 from dispatch.booking.slots import booking_at, candidate_times
+from dispatch.contract.horizon import parse_horizon
 from dispatch.contract.serialize import plan_document
 from dispatch.contract.validate import parse_problem
 from dispatch.desk.book import BookingRefusedError, book_stored, slots_stored
+from dispatch.desk.week import solve_week
 from dispatch.errors import InputError
 from dispatch.model import Plan
 from dispatch.persistence import Store
@@ -31,6 +33,7 @@ from dispatch.planning import plan_day
 from dispatch.travel import provider_for
 from dispatch.units import format_clock
 from dispatch.verify import check_plan, matrix_lookup
+from tests.dispatch.test_horizon import horizon_problem
 from tests.dispatch.test_replan import QUICK, make_day, planned, replan
 
 SHAPES: tuple[Shape, ...] = ("two_hours", "half_day", "appointment")
@@ -808,3 +811,43 @@ def test_a_booking_keeps_the_route_s_departure_and_puts_no_lunch_in_the_past() -
     (after,) = booked.plan.routes
     assert format_clock(after.start_time) == "11:00"
     assert [format_clock(b.start) for b in after.breaks] == ["12:30"]
+
+
+def test_an_at_before_the_last_re_plan_counts_as_its_time(store: Store) -> None:
+    # Re-planned at 10:10; the desk asks and books "at 09:00". The slots were offered from
+    # 09:00, and booking the first one was refused: a batch cannot go back before 10:10.
+    replan(
+        store, {"at": "10:10", "events": [{"type": "completed", "visit_id": "V1", "at": "09:40"}]}
+    )
+    visit = {"id": "N1", "location_index": 1, "duration_min": 30}
+    ask = {"visit": visit, "plan_id": "pl_day", "shape": "appointment", "at": "09:00"}
+    answer = slots_stored(store, ask)
+    assert answer.slots and min(s.start[11:16] for s in answer.slots) >= "10:10"
+    slot = answer.slots[0].slot.model_dump(mode="json", exclude_none=True)
+    booked = book_stored(store, "pl_day", {"visit": visit, "slot": slot, "at": "09:00"})
+    assert booked.version == 3 and booked.at is not None and booked.at[11:16] == "10:10"
+
+
+def test_a_week_with_a_date_nobody_works_offers_the_other_dates(tmp_path: Path) -> None:
+    # Everyone is off on Wednesday 9 December: the week has no plan that date. Asking the
+    # week for slots failed with "no plan 'None'" (a 404 on the service).
+    raw = horizon_problem()
+    raw["technicians"][1]["calendar"] = {"days_off": ["2026-12-09"]}
+    store = Store(f"sqlite:///{tmp_path / 'week.db'}")
+    solved = solve_week(
+        raw,
+        parse_horizon(raw),
+        params=QUICK,
+        save=lambda document, days: store.save_week(
+            week=document, problem_id=document["problem_id"], problem=raw, days=days
+        ),
+    )
+    off = [d for d in solved.document["days"] if d["date"] == "2026-12-09"]
+    assert off and off[0]["plan_id"] is None
+    visit = {"id": "B1", "location": {"lat": 22.53, "lon": 113.93}, "duration_min": 30}
+    answer = slots_stored(store, {"visit": visit, "plan_id": solved.document["week_id"]})
+    assert answer.slots and "2026-12-09" not in {s.date for s in answer.slots}
+    week_id = solved.document["week_id"]
+    only_off = {"first_date": "2026-12-09", "last_date": "2026-12-09"}
+    nobody = slots_stored(store, {"visit": visit, "plan_id": week_id, **only_off})
+    assert nobody.code == "no_working_day"

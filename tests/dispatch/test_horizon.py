@@ -27,7 +27,7 @@ MONDAY = date(2026, 12, 7)
 WEEK = tuple(MONDAY + timedelta(days=k) for k in range(5))
 
 
-def _week() -> dict[str, Any]:
+def horizon_problem() -> dict[str, Any]:
     return {
         "horizon": {"start": "2026-12-07", "days": 5},
         "timezone": "Asia/Shanghai",
@@ -159,7 +159,7 @@ def test_a_due_date_after_the_horizon_is_left_for_the_next() -> None:
 
 
 def test_calendars_give_each_date_its_shift_days_off_and_overrides() -> None:
-    horizon = parse_horizon(_week())
+    horizon = parse_horizon(horizon_problem())
     t1 = {t.shift.start.date(): t for t in horizon.workdays if t.id == "T1"}
     assert sorted(t1) == [WEEK[0], WEEK[1], WEEK[3], WEEK[4]]  # Wednesday off
     assert t1[WEEK[3]].shift.start.hour == 12 and not t1[WEEK[3]].breaks  # the override
@@ -168,7 +168,7 @@ def test_calendars_give_each_date_its_shift_days_off_and_overrides() -> None:
 
 
 def test_spans_come_from_dates_reports_and_earliest_latest() -> None:
-    horizon = parse_horizon(_week())
+    horizon = parse_horizon(horizon_problem())
     visits: dict[str, Visit] = {v.id: v for v in horizon.visits}
     assert visits["A1"].appointment is not None and visits["A1"].appointment.day == 8
     f1 = visits["F1"].window
@@ -182,7 +182,7 @@ def test_spans_come_from_dates_reports_and_earliest_latest() -> None:
 
 
 def test_rounds_expand_into_dated_visits_and_an_overdue_one_says_since_when() -> None:
-    horizon = parse_horizon(_week())
+    horizon = parse_horizon(horizon_problem())
     occurrences: dict[str, RoundOccurrence] = {o.visit_id: o for o in horizon.rounds}
     assert set(occurrences) == {"R1@2026-12-09", "R2@2026-12-07"}
     assert occurrences["R2@2026-12-07"].overdue_since == date(2026, 11, 20)
@@ -245,7 +245,7 @@ def test_rounds_expand_into_dated_visits_and_an_overdue_one_says_since_when() ->
 def test_every_problem_of_a_horizon_is_named_with_its_path_and_id(
     path: tuple[Any, ...], value: Any, named: str, words: str
 ) -> None:
-    raw = _week()
+    raw = horizon_problem()
     node: Any = raw
     for key in path[:-1]:
         node = node[key]
@@ -259,7 +259,7 @@ def test_every_problem_of_a_horizon_is_named_with_its_path_and_id(
 
 
 def test_a_latest_agreed_with_the_customer_is_the_deadline_of_a_reported_fault() -> None:
-    raw = _week()
+    raw = horizon_problem()
     # F1, reported Monday 16:00: the customer asks for Wednesday, from 10:00 to 18:00.
     raw["visits"][1]["earliest"], raw["visits"][1]["latest"] = (
         "2026-12-09T10:00",
@@ -272,7 +272,7 @@ def test_a_latest_agreed_with_the_customer_is_the_deadline_of_a_reported_fault()
 
 
 def test_a_round_whose_able_technicians_are_all_off_says_so_instead_of_no_skill() -> None:
-    raw = _week()
+    raw = horizon_problem()
     # T1, the only one with 'cctv', is off the whole week: R1 (due Wednesday ± 1 day) and a
     # fault needing 'cctv' cannot be served, and the reason is the calendar, not the skill.
     raw["technicians"][0]["calendar"] = {"days_off": [d.isoformat() for d in WEEK]}
@@ -296,7 +296,7 @@ def test_a_round_whose_able_technicians_are_all_off_says_so_instead_of_no_skill(
 
 
 def test_a_round_pinned_to_someone_off_its_whole_span_says_so() -> None:
-    raw = _week()
+    raw = horizon_problem()
     raw["rounds"][1]["technician"] = "T1"  # R2: overdue, due Monday to Wednesday
     raw["technicians"][0]["calendar"]["days_off"] = ["2026-12-07", "2026-12-08", "2026-12-09"]
     [left] = [u for u in parse_horizon(raw).beyond if u.visit_id == "R2@2026-12-07"]
@@ -308,7 +308,7 @@ def test_a_round_pinned_to_someone_off_its_whole_span_says_so() -> None:
 
 
 def test_an_appointment_needs_a_date_in_a_horizon() -> None:
-    raw = _week()
+    raw = horizon_problem()
     raw["visits"][4]["appointment"] = "10:00"
     with pytest.raises(InputError) as caught:
         parse_horizon(raw)
@@ -331,7 +331,7 @@ def _solve(raw: dict[str, Any], seconds: float = 2) -> tuple[dict[str, Any], lis
 
 
 def test_a_week_is_planned_in_one_solve_and_every_day_passes_the_checker() -> None:
-    document, days, week = _solve(_week())
+    document, days, week = _solve(horizon_problem())
     assert week.violations == 0 == document["kpis"]["violations"]
     assert all(day["violations"] == 0 for day in document["days"])
     by_date = {day["date"]: day for day in document["days"]}
@@ -366,7 +366,7 @@ def test_a_week_tells_its_first_plan_from_the_first_seeded_day_on(
         return solve(instance, params, **options)
 
     monkeypatch.setattr(week_planning, "solve", spy)
-    horizon = parse_horizon(_week())
+    horizon = parse_horizon(horizon_problem())
     week = week_planning.plan_week(
         horizon,
         params=SolveParams(time_limit_s=2, seed=1, reproducible=True),
@@ -387,7 +387,7 @@ def test_a_week_tells_its_first_plan_from_the_first_seeded_day_on(
 
 
 def test_a_horizon_of_one_working_day_tells_its_first_plan_at_the_searchs_first_solution() -> None:
-    raw = _week()
+    raw = horizon_problem()
     raw["horizon"]["days"] = 1
     raw["visits"] = [v for v in raw["visits"] if v.get("date", "2026-12-07") == "2026-12-07"]
     raw.pop("rounds", None)
@@ -415,7 +415,7 @@ def test_a_day_plan_the_checker_faults_is_stored_and_counted_in_the_week(
         return replace(report, violations=(*report.violations, broken))
 
     monkeypatch.setattr(desk_week, "check_day", faulting)
-    document, days, week = _solve(_week())
+    document, days, week = _solve(horizon_problem())
     assert week.violations == 1 and document["kpis"]["violations"] == 1
     assert {day["date"]: day["violations"] for day in document["days"]} == {
         "2026-12-07": 0,
@@ -428,7 +428,7 @@ def test_a_day_plan_the_checker_faults_is_stored_and_counted_in_the_week(
 
 
 def test_a_daily_window_holds_on_whichever_day_the_visit_is_served() -> None:
-    _, days, _ = _solve(_week())
+    _, days, _ = _solve(horizon_problem())
     for stored in days:
         for route in stored.plan["routes"]:
             for stop in route["stops"]:
@@ -440,7 +440,7 @@ def test_a_daily_window_holds_on_whichever_day_the_visit_is_served() -> None:
 
 def _t2_alone(days: int) -> dict[str, Any]:
     """``_week`` cut to its first ``days`` with T2 alone, and no rounds."""
-    raw = _week()
+    raw = horizon_problem()
     raw["technicians"] = [raw["technicians"][1]]
     raw["horizon"]["days"] = days
     raw["rounds"] = []
@@ -510,7 +510,7 @@ def test_an_appointment_that_does_not_fit_names_its_own_day_only() -> None:
 
 
 def test_a_pinned_visit_goes_to_its_technician_on_one_of_their_days() -> None:
-    raw = _week()
+    raw = horizon_problem()
     raw["visits"][3]["technician"] = "T1"  # F2: Wednesday 13:00 to Thursday 18:00; T1 is off Wed
     _, days, _ = _solve(raw)
     for stored in days:
@@ -526,7 +526,7 @@ def test_a_pinned_visit_goes_to_its_technician_on_one_of_their_days() -> None:
 def test_a_round_goes_to_its_preferred_technician_when_either_could_serve_it(
     preferred: str,
 ) -> None:
-    raw = _week()
+    raw = horizon_problem()
     # R2 needs no skill and sits between both bases: either could serve it, at little cost.
     raw["rounds"][1]["preferred_technician"] = preferred
     _, days, _ = _solve(raw)
@@ -542,7 +542,7 @@ def test_a_round_goes_to_its_preferred_technician_when_either_could_serve_it(
 def test_each_day_problem_is_a_valid_day_of_the_contract() -> None:
     from dispatch.contract.validate import parse_problem
 
-    _, days, _ = _solve(copy.deepcopy(_week()))
+    _, days, _ = _solve(copy.deepcopy(horizon_problem()))
     for stored in days:
         problem = parse_problem(stored.problem)
         assert {v.id for v in problem.visits} == {
@@ -551,7 +551,7 @@ def test_each_day_problem_is_a_valid_day_of_the_contract() -> None:
 
 
 def test_a_span_that_ended_before_the_horizon_is_due_now_not_refused() -> None:
-    raw = _week()
+    raw = horizon_problem()
     raw["visits"][3]["earliest"], raw["visits"][3]["latest"] = (
         "2026-12-01T13:00",
         "2026-12-03T18:00",
@@ -563,7 +563,7 @@ def test_a_span_that_ended_before_the_horizon_is_due_now_not_refused() -> None:
 
 
 def test_an_urgent_fault_whose_agreed_latest_passed_keeps_its_response_running() -> None:
-    raw = _week()
+    raw = horizon_problem()
     raw["policy"]["urgent_response_min"] = 1440
     # U1 reported Sunday 20:00, the customer in until 21:00 that evening: the latest passed
     # before the horizon, the 24-hour response runs until Monday 20:00.
@@ -587,7 +587,7 @@ def test_an_urgent_fault_whose_agreed_latest_passed_keeps_its_response_running()
 
 
 def test_a_response_across_a_clock_change_is_counted_in_real_hours() -> None:
-    raw = _week()
+    raw = horizon_problem()
     raw["horizon"]["start"], raw["timezone"] = "2026-03-08", "America/New_York"
     raw["visits"] = raw["visits"][1:3]  # no dated visit
     raw["visits"][0]["reported_at"] = "2026-03-07T22:00"  # F1: general response, 24 h
@@ -602,7 +602,7 @@ def test_a_response_across_a_clock_change_is_counted_in_real_hours() -> None:
 
 
 def test_a_daily_window_in_the_hour_the_clocks_skip_reads_as_a_day_problems_does() -> None:
-    raw = _week()
+    raw = horizon_problem()
     raw["horizon"]["start"], raw["timezone"] = "2026-03-08", "America/New_York"
     raw["visits"] = [raw["visits"][4]]
     raw["visits"][0]["window"] = {"start": "02:30", "end": "04:00"}  # W1
