@@ -20,13 +20,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from itertools import chain, permutations
 
 import numpy as np
 from numpy.typing import NDArray
 
 from solver.errors import InstanceError
 
-__all__ = ["BreakRule", "Instance", "Vehicle", "in_turn"]
+__all__ = ["MAX_PERMUTED_BREAKS", "BreakRule", "Instance", "Vehicle", "in_turn", "turn_order"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,13 +39,45 @@ class BreakRule:
     duration_s: int
 
 
+#: Up to this many breaks a vehicle, every order is tried when the usual ones leave no room.
+MAX_PERMUTED_BREAKS = 6
+
+
+def turn_order(rules: Sequence[BreakRule]) -> list[int]:
+    """The order a vehicle takes its breaks in, as indices of ``rules``: by their bounds
+    (earliest start, then latest) when all can be taken one after another that way; else the
+    first order that can: by latest start, then any (up to ``MAX_PERMUTED_BREAKS``). A tea
+    break of 12:30-12:45 inside a lunch window of 12:00-14:00 is taken first. By their bounds
+    when no order can (``in_turn`` then leaves a rule no room). ``dispatch`` keeps a
+    technician's breaks in this order, chosen by the same rule on clock times."""
+    n = len(rules)
+    by_bounds = sorted(range(n), key=lambda i: (rules[i].earliest_start_s, rules[i].latest_start_s))
+    by_latest = sorted(range(n), key=lambda i: (rules[i].latest_start_s, rules[i].earliest_start_s))
+    tries = chain(
+        (by_bounds, by_latest),
+        permutations(by_bounds) if n <= MAX_PERMUTED_BREAKS else (),
+    )
+    return list(next((order for order in tries if _can_take(rules, order)), by_bounds))
+
+
+def _can_take(rules: Sequence[BreakRule], order: Sequence[int]) -> bool:
+    """Whether the breaks can all be taken in ``order``, each as soon as the one before ends."""
+    free: int | None = None
+    for i in order:
+        start = rules[i].earliest_start_s if free is None else max(free, rules[i].earliest_start_s)
+        if start > rules[i].latest_start_s:
+            return False
+        free = start + rules[i].duration_s
+    return True
+
+
 def in_turn(rules: Sequence[BreakRule]) -> tuple[BreakRule, ...]:
-    """A vehicle's breaks as it takes them: one after another in the order of their bounds
-    (earliest start, then latest), never overlapping, each start's bounds narrowed to what its
-    turn allows: no sooner than the break before it can end, no later than leaves the break
-    after it its latest start. Every part of the solver times breaks this way; a rule left with
-    ``latest_start_s < earliest_start_s`` means the breaks cannot all be taken."""
-    ordered = sorted(rules, key=lambda r: (r.earliest_start_s, r.latest_start_s))
+    """A vehicle's breaks as it takes them: one after another in their ``turn_order``, never
+    overlapping, each start's bounds narrowed to what its turn allows: no sooner than the break
+    before it can end, no later than leaves the break after it its latest start. Every part of
+    the solver times breaks this way; a rule left with ``latest_start_s < earliest_start_s``
+    means the breaks cannot all be taken."""
+    ordered = [rules[i] for i in turn_order(rules)]
     earliest: list[int] = []
     for k, rule in enumerate(ordered):
         after = earliest[k - 1] + ordered[k - 1].duration_s if k else rule.earliest_start_s

@@ -17,7 +17,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
-from itertools import accumulate
+from itertools import accumulate, chain, permutations
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -599,9 +599,9 @@ def build_technician(
 
 
 def _check_breaks_in_turn(scope: Scope, rows: Sequence[BreakIn], breaks: Sequence[Break]) -> None:
-    """Breaks are taken one after another in the order their windows open (the one that must
-    start sooner first where two open together), never overlapping (``solver.instance.in_turn``):
-    a break its turn leaves no room for is refused, naming the break before it."""
+    """Breaks are taken one after another, never overlapping, in an order that leaves each
+    room (``_in_turn_order``): when none does, the break its turn by the windows' opening
+    leaves no room for is refused, naming the break before it."""
     order = _in_turn_order(breaks)
     free = None
     for before, i in zip([None, *order], order, strict=False):
@@ -620,10 +620,36 @@ def _check_breaks_in_turn(scope: Scope, rows: Sequence[BreakIn], breaks: Sequenc
         free = shifted(start, breaks[i].duration)
 
 
+#: Up to this many breaks a technician, every order is tried (``solver.instance``'s
+#: ``MAX_PERMUTED_BREAKS``: the two must agree).
+PERMUTED_BREAKS = 6
+
+
 def _in_turn_order(breaks: Sequence[Break]) -> list[int]:
     """The indices of ``breaks`` in the order they are taken: their windows' opening, then
-    their latest start (``solver.instance.in_turn``'s order)."""
-    return sorted(range(len(breaks)), key=lambda i: (breaks[i].window.start, _latest(breaks[i])))
+    their latest start, when all can be taken that way; else the first order that can: by
+    latest start, then any (up to ``PERMUTED_BREAKS``). A tea break of 12:30-12:45 inside
+    a lunch window of 12:00-14:00 comes first. ``solver.instance.turn_order``'s rule, on clock
+    times."""
+    n = len(breaks)
+    by_opening = sorted(range(n), key=lambda i: (breaks[i].window.start, _latest(breaks[i])))
+    by_latest = sorted(range(n), key=lambda i: (_latest(breaks[i]), breaks[i].window.start))
+    tries = chain(
+        (by_opening, by_latest),
+        permutations(by_opening) if n <= PERMUTED_BREAKS else (),
+    )
+    return list(next((order for order in tries if _can_take(breaks, order)), by_opening))
+
+
+def _can_take(breaks: Sequence[Break], order: Sequence[int]) -> bool:
+    """Whether ``breaks`` can all be taken in ``order``, each as soon as the one before ends."""
+    free: datetime | None = None
+    for i in order:
+        start = breaks[i].window.start if free is None else max(free, breaks[i].window.start)
+        if start > _latest(breaks[i]):
+            return False
+        free = shifted(start, breaks[i].duration)
+    return True
 
 
 def _latest(rest: Break) -> datetime:

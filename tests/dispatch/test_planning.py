@@ -232,6 +232,20 @@ def test_breaks_listed_out_of_order_with_overlapping_windows_are_taken_one_after
     assert hhmm(first.start) >= "11:50" and hhmm(second.end) <= "12:40"
 
 
+def test_a_tea_break_inside_the_lunch_window_is_taken_before_lunch(day: dict[str, Any]) -> None:
+    # Lunch (an hour) any time from 12:00 to 14:00, tea (10 minutes) from 12:30 to 12:45.
+    # Taken in the order their windows open, lunch leaves tea no room: the day was refused
+    # ("cannot follow"). Tea first, then lunch, fits.
+    day["technicians"][0]["breaks"] = [
+        {"start": "12:00", "end": "14:00", "duration_min": 60},
+        {"start": "12:30", "end": "12:45", "duration_min": 10},
+    ]
+    plan = solve(day)
+    tea, lunch = sorted(only_route(plan).breaks, key=lambda rest: rest.start)
+    assert "12:30" <= hhmm(tea.start) <= "12:35" and hhmm(tea.end) <= "12:45"
+    assert tea.end <= lunch.start and hhmm(lunch.end) <= "14:00"
+
+
 def test_daylight_saving_day_keeps_real_durations() -> None:
     # Berlin springs forward at 02:00 on 2026-03-29: 01:30 to 03:30 is one hour of driving.
     day = {

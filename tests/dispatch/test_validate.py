@@ -7,14 +7,18 @@ from datetime import UTC, timedelta
 from typing import Annotated, Any, Literal, get_args, get_origin
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from dispatch.contract.schema import EventBatchIn, PolicyIn, ProblemIn
-from dispatch.contract.validate import MAX_JSON_DEPTH, load_json, parse_problem
+from dispatch.contract.validate import MAX_JSON_DEPTH, PERMUTED_BREAKS, load_json, parse_problem
 from dispatch.errors import InputError
 from dispatch.model import Plan, Policy, Priority, Problem
 from dispatch.planning import SolveParams, plan_day, policy_params
 from dispatch.replanning.events import parse_events
+from dispatch.units import seconds_after
+from solver.instance import MAX_PERMUTED_BREAKS, BreakRule, turn_order
 from solver.params import STALL_SHARE
 from tests.conftest import line_day
 
@@ -73,6 +77,55 @@ def test_a_technicians_breaks_are_kept_in_the_order_they_are_taken(day: dict[str
     ]
     breaks = parse_problem(day).technicians[0].breaks
     assert [rest.window.start.strftime("%H:%M") for rest in breaks] == ["10:00", "12:00", "15:00"]
+
+
+def test_breaks_are_taken_in_an_order_that_leaves_each_room(day: dict[str, Any]) -> None:
+    # By their windows' opening, the lunch would leave the tea no room: the tea comes first.
+    day["technicians"][0]["breaks"] = [
+        {"start": "12:00", "end": "14:00", "duration_min": 60},
+        {"start": "12:30", "end": "12:45", "duration_min": 10},
+    ]
+    breaks = parse_problem(day).technicians[0].breaks
+    assert [rest.window.start.strftime("%H:%M") for rest in breaks] == ["12:30", "12:00"]
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 24), st.integers(0, 12), st.sampled_from([1, 10, 30, 60])),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_the_domain_keeps_breaks_in_the_order_the_solver_takes_them(
+    rows: list[tuple[int, int, int]],
+) -> None:
+    # Windows on a quarter-hour grid from 08:00, up to three hours long.
+    day = line_day()
+    day["technicians"][0]["breaks"] = [
+        {
+            "start": f"{8 + opens // 4:02d}:{opens % 4 * 15:02d}",
+            "end": f"{8 + (opens + length) // 4:02d}:{(opens + length) % 4 * 15:02d}",
+            "duration_min": minutes,
+        }
+        for opens, length, minutes in rows
+        if minutes <= length * 15
+    ]
+    try:
+        problem = parse_problem(day)
+    except InputError:
+        return  # no order leaves every break room: refused, as the solver could not take them
+    midnight = problem.midnight
+    rules = [
+        BreakRule(
+            seconds_after(rest.window.start, midnight),
+            seconds_after(rest.window.end, midnight) - round(rest.duration.total_seconds()),
+            round(rest.duration.total_seconds()),
+        )
+        for rest in problem.technicians[0].breaks
+    ]
+    assert turn_order(rules) == list(range(len(rules)))
+    assert PERMUTED_BREAKS == MAX_PERMUTED_BREAKS
 
 
 def test_every_problem_is_reported_in_one_error() -> None:

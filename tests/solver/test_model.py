@@ -7,7 +7,7 @@ import pytest
 
 from solver import BreakRule, Instance, SolverError, Vehicle, schedule
 from solver.insertion import route_holds
-from solver.instance import in_turn
+from solver.instance import in_turn, turn_order
 from solver.model import build_routing_model
 
 HOUR = 3600
@@ -100,3 +100,13 @@ def test_in_turn_orders_breaks_by_their_bounds_and_narrows_each_to_its_turn() ->
         BreakRule(4 * HOUR + 600, 6 * HOUR, 1800),
     )
     assert in_turn([]) == ()
+
+
+def test_a_break_whose_turn_by_opening_leaves_it_no_room_is_taken_sooner() -> None:
+    lunch = BreakRule(12 * HOUR, 13 * HOUR, HOUR)  # an hour, from 12:00 to 14:00
+    tea = BreakRule(12 * HOUR + 1800, 12 * HOUR + 2100, 600)  # 10 minutes, 12:30 to 12:45
+    assert turn_order([lunch, tea]) == [1, 0]
+    assert in_turn([lunch, tea]) == (tea, BreakRule(12 * HOUR + 2400, 13 * HOUR, HOUR))
+    # No order fits two one-hour breaks both due at 0: by their bounds, the second has no room.
+    squeezed = in_turn([BreakRule(0, 0, HOUR), BreakRule(0, 0, HOUR)])
+    assert squeezed[1].latest_start_s < squeezed[1].earliest_start_s
