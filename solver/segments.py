@@ -190,9 +190,23 @@ def _stretch_vehicle(
                 shift_end_s=max(leave_s, by_s),
                 breaks=rules[head_taken:tail_taken],
             )
-            if _holds_alone(instance, vehicle, candidate, stretch):
+            if _breaks_inside(candidate) and _holds_alone(instance, vehicle, candidate, stretch):
                 return candidate
     return None
+
+
+def _breaks_inside(vehicle: Vehicle) -> bool:
+    """Whether ``vehicle``'s breaks (in turn) can all be taken inside its shift, as VROOM asks
+    of every vehicle. The solver's own timing also lets a route take its breaks once at its
+    end (``solver.insertion``); a stretch's end is the next stop, due by the shift's end
+    after them, and a piece VROOM refuses failed the whole search it was a step of."""
+    free = vehicle.shift_start_s
+    for rule in vehicle.breaks:
+        start = max(free, rule.earliest_start_s)
+        if start > rule.latest_start_s:
+            return False
+        free = start + rule.duration_s
+    return free <= vehicle.shift_end_s
 
 
 def _head_leaves(

@@ -10,14 +10,14 @@ from typing import Any
 import numpy as np
 import pytest
 
-from solver import Instance
+from solver import BreakRule, Instance, Vehicle
 from solver.cost import route_cost
 from solver.insertion import route_holds
 from solver.lns import improve_close_routes
 from solver.params import LNS_SEGMENT_LENGTH, LNS_SEGMENT_ROUTES
 from solver.seeders import Routes, installed_seeders, vroom_routes
-from solver.segments import SegmentPiece, earliest_starts, segment_piece
-from tests.solver.instances import assert_routes_fit, grid_instance
+from solver.segments import SegmentPiece, _stretch_vehicle, earliest_starts, segment_piece
+from tests.solver.instances import HOUR, assert_routes_fit, grid_instance
 
 needs_vroom = pytest.mark.skipif(
     "vroom" not in installed_seeders(), reason="VROOM is an engine dependency"
@@ -119,3 +119,32 @@ def test_a_route_that_does_not_hold_is_not_cut_and_does_not_stop_the_piece() -> 
     assert not route_holds(instance, longest, broken[longest])
     found = pieces(instance, broken, 40)
     assert len(found) > 20
+
+
+@needs_vroom
+def test_a_stretch_ending_before_its_break_can_end_takes_no_break_vroom_cannot_place() -> None:
+    """A tea break from 12:00 (10 minutes, started by 12:10) and a lunch after it; a stop
+    fixed at 11:10 (40 minutes) with the next stop 14 minutes away. Cut after the first stop,
+    the stretch arrives at 12:04: its vehicle ends when the next stop must start, 12:05 with
+    tea taken before it, and tea cannot end by then. The solver's timing let the stretch take
+    tea once there; VROOM refused the piece ("Inconsistent breaks"), which failed the whole
+    search it was a step of. The stretch takes both breaks or none."""
+    minute = 60
+    travel = np.array([[0, 5, 10], [5, 0, 14], [10, 14, 0]], dtype=np.int64) * minute
+    tea = BreakRule(12 * HOUR, 12 * HOUR + 10 * minute, 10 * minute)
+    lunch = BreakRule(11 * HOUR + 30 * minute, 12 * HOUR + 45 * minute, 45 * minute)
+    instance = Instance(
+        travel_s=travel,
+        distance_m=travel * 8,
+        node_location=np.array([1, 2], dtype=np.int64),
+        service_s=np.array([40, 40], dtype=np.int64) * minute,
+        window_s=np.array([[11 * HOUR + 10 * minute] * 2, [0, 18 * HOUR]], dtype=np.int64),
+        demand=np.zeros((2, 0), dtype=np.int64),
+        penalty=np.full(2, 10**6, dtype=np.int64),
+        vehicles=(Vehicle(0, 0, 8 * HOUR, 18 * HOUR, breaks=(tea, lunch)),),
+    )
+    assert route_holds(instance, 0, [0, 1])
+    cut = _stretch_vehicle(instance, 0, [0, 1], 0, 0)
+    assert cut is not None and len(cut.breaks) == 2
+    piece = replace(instance.restricted([0], [0]), vehicles=(cut,))
+    vroom_routes(piece, 0.2, level=0)  # VROOM takes it
