@@ -42,8 +42,11 @@ Makers: ``dayset`` (``benchmarks.dayset``, a Guangdong service centre) and ``cit
 (``benchmarks.townset``, built differently); each staffs its day itself, and ``--technicians``
 gives a ``dayset`` day a roster of that size instead (``--sizes 2500 --technicians 200``: the
 issue's tight 2,500-visit day); ``--no-breaks`` takes every technician's breaks out of the days,
-so that PyVRP can plan them too. ``--first-seed`` starts at a later seed, to carry an earlier run
-on (``--seeds 10 --first-seed 6`` after ``--seeds 5``). Figures per run: visits served weighted by
+so that PyVRP can plan them too; ``--shapes`` plans each maker's days reshaped
+(``benchmarks.day_shapes``: a tea break inside every lunch window, every visit an appointment,
+crews, narrow trades, ...), a row group per maker and shape (``dayset+crews``).
+``--first-seed`` starts at a later seed, to carry an earlier run on (``--seeds 10
+--first-seed 6`` after ``--seeds 5``). Figures per run: visits served weighted by
 priority as issue 18 counts them (urgent 100, high 30, normal 10, low 3), the share of served
 appointments inside the 5-10 minute band, checker violations, wall seconds and CPU seconds
 (user and system of the run and every process it started). The table gives, per maker, size,
@@ -69,6 +72,7 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks.day_shapes import SHAPES, reshape
 from benchmarks.dayset import generate_day
 from benchmarks.field_days import plan_with_pyvrp, plan_with_vroom
 from benchmarks.results import record
@@ -123,7 +127,10 @@ def generate(
 ) -> dict[str, Any]:
     """The day of ``visits`` visits that ``make`` draws from ``seed``; ``technicians`` sets the
     roster's size instead of the maker's own (``dayset`` only: the town makers staff their
-    towns themselves); ``breaks=False`` takes every technician's breaks out."""
+    towns themselves); ``breaks=False`` takes every technician's breaks out. ``make`` may name
+    a shape after a ``+`` (``dayset+crews``): the day is then reshaped so
+    (``benchmarks.day_shapes``)."""
+    make, _, shape = make.partition("+")
     if make == "dayset":
         day = generate_day(visits, seed, technicians)
     elif make in AREAS:
@@ -132,6 +139,8 @@ def generate(
         day = generate_town_day(visits, seed, make)
     else:
         raise ValueError(f"make must be one of {', '.join(MAKES)}, got {make!r}")
+    if shape:
+        day = reshape(day, shape, seed)
     if not breaks:
         for technician in day["technicians"]:
             technician.pop("breaks", None)
@@ -373,6 +382,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="take every technician's breaks out of the days (the days PyVRP can plan)",
     )
+    parser.add_argument(
+        "--shapes",
+        nargs="+",
+        choices=list(SHAPES),
+        default=[],
+        help="plan each maker's days reshaped so (benchmarks.day_shapes), one row group each",
+    )
     parser.add_argument("--no-record", action="store_true", help="do not append to RESULTS.md")
     parser.add_argument("--one", help=argparse.SUPPRESS)  # child: make:size:seed:budget:solver
     parser.add_argument("--target", type=float, help=argparse.SUPPRESS)
@@ -399,7 +415,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     # VROOM under our rule first: its figure is the target ``ours`` is timed to.
     order = sorted(args.solvers, key=lambda name: name != "vroom-ours")
     rows: list[dict[str, Any]] = []
-    for make in args.makes:
+    makes = [f"{make}+{shape}" for make in args.makes for shape in args.shapes] or args.makes
+    for make in makes:
         for size in args.sizes:
             budgets = list(args.budgets)
             if size >= 2500 and budgets:
@@ -436,10 +453,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             str(args.vroom_threads),
             *([] if args.technicians is None else ["--technicians", str(args.technicians)]),
             *(["--no-breaks"] if args.no_breaks else []),
+            *(["--shapes", *args.shapes] if args.shapes else []),
         ]
     )
     roster = "" if args.technicians is None else f", {args.technicians} technicians a day"
     roster += ", no technician takes a break" if args.no_breaks else ""
+    roster += f", reshaped ({', '.join(args.shapes)}: benchmarks.day_shapes)" if args.shapes else ""
     if not args.no_record:
         record(
             "Field days over seeds, beside VROOM",

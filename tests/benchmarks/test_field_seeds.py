@@ -276,3 +276,18 @@ def test_a_visit_beyond_our_rule_is_one_no_allowed_technician_could_serve_alone(
     # Under VROOM's own rule service may start at 11:30 on arrival, after lunch.
     loose = own_rule(instance, id_map.door_buffer_s, (300, 600))
     assert [names[visit] for visit in field_seeds.beyond_reach(loose, id_map)] == ["nobody"]
+
+
+def test_shapes_make_a_row_group_each_and_reach_the_recorded_command(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    results = tmp_path / "RESULTS.md"
+    monkeypatch.setattr("benchmarks.results.RESULTS", results)
+    argv = ["--makes", "dayset", "--sizes", "12", "--seeds", "1", "--budgets", "1"]
+    assert main([*argv, "--solvers", "vroom-ours", "--shapes", "tea_and_lunch", "crews"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line[:1] == "{"]
+    assert [row["make"] for row in rows] == ["dayset+tea_and_lunch", "dayset+crews"]
+    assert all(row["violations"] == 0 for row in rows), rows
+    text = results.read_text()
+    assert "--vroom-threads 2 --shapes tea_and_lunch crews`" in text
+    assert "| dayset+crews | 12 | 1 | vroom-ours |" in text
