@@ -777,17 +777,19 @@ def _last_breaks(
     that would end after their day is not taken."""
     rules = tech.breaks[len(restart.taken_breaks) :]
     home = shifted(restart.free_at, way_home)
+    at_home = _packed(rules, home, tech.working_end)
+    before = _packed(rules, restart.free_at, tech.working_end)
 
     def inside(slots: list[BreakSlot]) -> bool:
-        return len(slots) == len(rules) and all(
-            slot.end <= rule.window.end for slot, rule in zip(slots, rules, strict=True)
+        """Every break it takes inside its window, and as many as either way takes (the day's
+        end may leave no room for the last: an unavailable technician's ends early)."""
+        return len(slots) == max(len(at_home), len(before)) and all(
+            slot.end <= rule.window.end for slot, rule in zip(slots, rules, strict=False)
         )
 
-    at_home = _packed(rules, home, tech.working_end)
     if inside(at_home):
         return tuple(at_home), home
-    before = _packed(rules, restart.free_at, tech.working_end)
-    if inside(before):
+    if inside(before) and before:
         return tuple(before), shifted(before[-1].end, way_home)
     return tuple(at_home), home
 

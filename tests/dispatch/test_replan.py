@@ -938,3 +938,31 @@ def test_a_day_whose_every_technician_becomes_unavailable_leaves_its_visits_unas
     assert sorted(u["visit_id"] for u in ill["unassigned"]) == sorted(
         v["id"] for v in day["visits"]
     )
+
+
+def test_a_technician_sent_home_ill_takes_the_breaks_their_day_still_holds_in_their_windows(
+    store: Store,
+) -> None:
+    # V1 (till 11:45) and V2 (13:00) are at one address; the plan has T1 take the tea (10
+    # minutes in 12:00-12:20) and the lunch (45 in 11:30-13:30) there in between. At 12:39 T1
+    # is ill: the tea still fits before the drive home (30 minutes), the lunch no longer fits
+    # in a day ending at 12:39. Wanting both or neither inside their windows, the re-plan put
+    # the tea once home at 12:15, past its window, or left it out: the checker refused the
+    # version ("no 10 min break inside 12:00-12:20").
+    day = make_day(1)
+    day["technicians"][0]["breaks"] = [
+        {"start": "11:30", "end": "13:30", "duration_min": 45},
+        {"start": "12:00", "end": "12:20", "duration_min": 10},
+    ]
+    day["visits"] = [
+        {"id": "V1", "location_index": 3, "duration_min": 75,
+         "window": {"start": "10:30", "end": "10:30"}},
+        {"id": "V2", "location_index": 3, "duration_min": 30,
+         "window": {"start": "13:00", "end": "13:00"}},
+    ]  # fmt: skip
+    planned(store, day)
+    ill = replan(store, {"at": "12:39", "events": [{"type": "unavailable", "technician_id": "T1"}]})
+    checked(store, ill)
+    (route,) = ill["routes"]
+    (tea,) = route["breaks"]
+    assert (tea["start"][11:16], tea["end"][11:16]) == ("12:00", "12:10")
