@@ -705,6 +705,7 @@ def _merge(
     wait = sum((s.wait for s in frozen), timedelta(0))
     if tail is not None:
         start = old.start_time if (frozen or calls) and old else tail.start_time
+        start = _left_base(start, tail.end_time, frozen, calls)
         return Route(
             technician_id=tech.id,
             start_time=start,
@@ -730,7 +731,7 @@ def _merge(
         breaks = old.breaks
     return Route(
         technician_id=tech.id,
-        start_time=old.start_time,
+        start_time=_left_base(old.start_time, home, frozen, calls),
         end_time=home,
         stops=frozen,
         breaks=breaks,
@@ -740,6 +741,32 @@ def _merge(
         wait=wait,
         depot_stops=calls,
     )
+
+
+def _left_base(
+    start: datetime, end: datetime, frozen: Sequence[Stop], calls: Sequence[DepotStop]
+) -> datetime:
+    """When a route left its base: ``start``, as the plan had it, unless the reports end the
+    route (at ``end``) before that (a job reported done at 07:10 on a route planned to leave
+    at 08:40): then when they say the technician set off, the first stop reached less its
+    drive, and never after ``end``. An early start that leaves the route's times in order is
+    left as planned (a first stop reached five minutes early says little of when they left).
+    """
+    if end >= start or not frozen:
+        return start
+    first = frozen[0]
+    work = elapsed(first.service_start, first.departure)
+    reported = [
+        moment
+        for moment in (
+            first.actual_arrival,
+            first.actual_start,
+            None if first.actual_departure is None else shifted(first.actual_departure, -work),
+        )
+        if moment is not None
+    ]
+    travel = timedelta(0) if any(call.before == 0 for call in calls) else first.travel
+    return min([end, *(shifted(moment, -travel) for moment in reported)])
 
 
 def _home_after(

@@ -966,3 +966,27 @@ def test_a_technician_sent_home_ill_takes_the_breaks_their_day_still_holds_in_th
     (route,) = ill["routes"]
     (tea,) = route["breaks"]
     assert (tea["start"][11:16], tea["end"][11:16]) == ("12:00", "12:10")
+
+
+def test_a_job_reported_done_before_the_route_was_to_leave_moves_its_departure_sooner(
+    store: Store,
+) -> None:
+    # T1 was to leave at 08:40 for V1 (09:00-09:30, 20 minutes away) and reports it done at
+    # 07:10: the route ended at 07:30 and began at 08:40. It began when the reports say T1 was
+    # on the way: the work (30 minutes) before 07:10, the drive before that, 06:20. That is
+    # before the shift, as the report forces (the checker logs it, as a delay past the shift).
+    day = make_day(1)
+    day["visits"] = [
+        {"id": "V1", "location_index": 2, "duration_min": 30,
+         "window": {"start": "09:00", "end": "12:00"}},
+    ]  # fmt: skip
+    planned(store, day)
+    early = replan(
+        store, {"at": "07:30", "events": [{"type": "departed", "visit_id": "V1", "at": "07:10"}]}
+    )
+    (route,) = early["routes"]
+    assert (route["start_time"][11:16], route["end_time"][11:16]) == ("06:20", "07:30")
+    raw = store.load_problem_of_plan(early["plan_id"], early["version"])
+    report = check_plan(raw, early, matrix_lookup(raw))
+    assert [v.code for v in report.violations] == ["shift"]
+    assert "leaves at 06:20, before the shift" in report.violations[0].message
