@@ -21,11 +21,9 @@ import pytest
 from dispatch.booking import DayPlan, SlotAsk, SlotGoneError, book_into, offer
 from dispatch.booking.schema import Shape
 from dispatch.booking.slots import booking_at, candidate_times
-from dispatch.contract.horizon import parse_horizon
 from dispatch.contract.serialize import plan_document
 from dispatch.contract.validate import parse_problem
 from dispatch.desk.book import BookingRefusedError, book_stored, slots_stored
-from dispatch.desk.week import solve_week
 from dispatch.errors import InputError
 from dispatch.model import Plan
 from dispatch.persistence import Store
@@ -35,6 +33,7 @@ from dispatch.units import format_clock
 from dispatch.verify import check_plan, matrix_lookup
 from tests.dispatch.test_horizon import horizon_problem
 from tests.dispatch.test_replan import QUICK, make_day, planned, replan
+from tests.dispatch.test_replan_week import solved_into
 
 SHAPES: tuple[Shape, ...] = ("two_hours", "half_day", "appointment")
 
@@ -834,14 +833,7 @@ def test_a_week_with_a_date_nobody_works_offers_the_other_dates(tmp_path: Path) 
     raw = horizon_problem()
     raw["technicians"][1]["calendar"] = {"days_off": ["2026-12-09"]}
     store = Store(f"sqlite:///{tmp_path / 'week.db'}")
-    solved = solve_week(
-        raw,
-        parse_horizon(raw),
-        params=QUICK,
-        save=lambda document, days: store.save_week(
-            week=document, problem_id=document["problem_id"], problem=raw, days=days
-        ),
-    )
+    solved = solved_into(store, raw)
     off = [d for d in solved.document["days"] if d["date"] == "2026-12-09"]
     assert off and off[0]["plan_id"] is None
     visit = {"id": "B1", "location": {"lat": 22.53, "lon": 113.93}, "duration_min": 30}

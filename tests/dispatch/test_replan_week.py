@@ -25,7 +25,7 @@ from dispatch.contract.serialize import plan_document
 from dispatch.contract.validate import parse_problem
 from dispatch.desk.replan import replan_stored
 from dispatch.desk.solve import check_day
-from dispatch.desk.week import solve_week
+from dispatch.desk.week import SolvedWeek, solve_week
 from dispatch.errors import InputError, InternalError
 from dispatch.horizon.days import day_problem
 from dispatch.model import Horizon
@@ -99,6 +99,18 @@ def _placed_by_hand(placed: dict[str, list[str]]) -> Any:
     return plan_week, horizon_raw
 
 
+def solved_into(store: Store, raw: dict[str, Any]) -> SolvedWeek:
+    """Plan the horizon ``raw`` and store it as a week, as the solve use case does."""
+    return solve_week(
+        raw,
+        parse_horizon(raw),
+        params=QUICK,
+        save=lambda document, days: store.save_week(
+            week=document, problem_id=document["problem_id"], problem=raw, days=days
+        ),
+    )
+
+
 def store_week(
     store: Store, raw: dict[str, Any], placed: dict[str, list[str]] = PLACED
 ) -> dict[str, str]:
@@ -107,14 +119,7 @@ def store_week(
     fake, holder = _placed_by_hand(placed)
     holder.append(raw)
     with mock.patch.object(dispatch.desk.week, "plan_week", fake):
-        solved = solve_week(
-            raw,
-            parse_horizon(raw),
-            params=QUICK,
-            save=lambda document, days: store.save_week(
-                week=document, problem_id=document["problem_id"], problem=raw, days=days
-            ),
-        )
+        solved = solved_into(store, raw)
     assert solved.violations == 0
     return {day["date"]: day["plan_id"] for day in solved.document["days"] if day["plan_id"]}
 
