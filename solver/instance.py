@@ -27,7 +27,15 @@ from numpy.typing import NDArray
 
 from solver.errors import InstanceError
 
-__all__ = ["MAX_PERMUTED_BREAKS", "BreakRule", "Instance", "Vehicle", "in_turn", "turn_order"]
+__all__ = [
+    "MAX_PERMUTED_BREAKS",
+    "BreakRule",
+    "Instance",
+    "Vehicle",
+    "breaks_end",
+    "in_turn",
+    "turn_order",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,13 +70,19 @@ def turn_order(rules: Sequence[BreakRule]) -> list[int]:
 
 def _can_take(rules: Sequence[BreakRule], order: Sequence[int]) -> bool:
     """Whether the breaks can all be taken in ``order``, each as soon as the one before ends."""
-    free: int | None = None
-    for i in order:
-        start = rules[i].earliest_start_s if free is None else max(free, rules[i].earliest_start_s)
-        if start > rules[i].latest_start_s:
-            return False
-        free = start + rules[i].duration_s
-    return True
+    opens = min((rule.earliest_start_s for rule in rules), default=0)
+    return breaks_end([rules[i] for i in order], opens) is not None
+
+
+def breaks_end(rules: Sequence[BreakRule], free_s: int) -> int | None:
+    """When ``rules``, taken in the order given from ``free_s`` on, each as soon as its window
+    and the one before allow, are over; ``None`` when one cannot start by its latest start."""
+    for rule in rules:
+        start = max(free_s, rule.earliest_start_s)
+        if start > rule.latest_start_s:
+            return None
+        free_s = start + rule.duration_s
+    return free_s
 
 
 def in_turn(rules: Sequence[BreakRule]) -> tuple[BreakRule, ...]:

@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from solver.insertion import NEVER, forward_states, latest_start, route_holds
-from solver.instance import Instance, Vehicle, in_turn
+from solver.instance import Instance, Vehicle, breaks_end, in_turn
 from solver.params import (
     LNS_LEFT_OUT,
     LNS_SEGMENT_HORIZON_S,
@@ -200,13 +200,8 @@ def _breaks_inside(vehicle: Vehicle) -> bool:
     of every vehicle. The solver's own timing also lets a route take its breaks once at its
     end (``solver.insertion``); a stretch's end is the next stop, due by the shift's end
     after them, and a piece VROOM refuses failed the whole search it was a step of."""
-    free = vehicle.shift_start_s
-    for rule in vehicle.breaks:
-        start = max(free, rule.earliest_start_s)
-        if start > rule.latest_start_s:
-            return False
-        free = start + rule.duration_s
-    return free <= vehicle.shift_end_s
+    end = breaks_end(vehicle.breaks, vehicle.shift_start_s)
+    return end is not None and end <= vehicle.shift_end_s
 
 
 def _head_leaves(
