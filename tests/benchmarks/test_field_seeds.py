@@ -19,6 +19,20 @@ from dispatch.planning.compile import compile_problem
 from dispatch.travel import provider_for
 
 
+def recorded_run(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+) -> tuple[list[dict[str, Any]], str]:
+    """``main(argv)`` recording into a RESULTS.md of its own: the rows it printed, the file."""
+    results = tmp_path / "RESULTS.md"
+    monkeypatch.setattr("benchmarks.results.RESULTS", results)
+    assert main(argv) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line[:1] == "{"]
+    return rows, results.read_text()
+
+
 @pytest.mark.parametrize("area", AREAS)
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_every_drawn_day_is_a_valid_problem_and_the_same_for_the_same_seed(
@@ -179,17 +193,15 @@ def test_a_run_counts_the_plan_and_times_the_match_and_the_table_is_recorded(
     ours_own = run_one("city", 20, 1, 1.0, "ours-own")
     assert ours_own["violations"] == 0 and ours_own["in_band"] == ours_own["appointments"] > 0
 
-    results = tmp_path / "RESULTS.md"
-    monkeypatch.setattr("benchmarks.results.RESULTS", results)
     # Each run is a process of its own (about 2 s to start): two solvers of the five above.
     argv = ["--makes", "rural", "--sizes", "12", "--seeds", "2", "--budgets", "1"]
-    assert main([*argv, "--solvers", "vroom-ours", "ours"]) == 0
-    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line[:1] == "{"]
+    rows, text = recorded_run(
+        monkeypatch, tmp_path, capsys, [*argv, "--solvers", "vroom-ours", "ours"]
+    )
     assert [(row["seed"], row["solver"]) for row in rows] == [
         (seed, solver) for seed in (1, 2) for solver in ("vroom-ours", "ours")
     ]
     assert all("weighted" in row and row["cpu_s"] > 0 for row in rows), rows
-    text = results.read_text()
     assert "python -m benchmarks.field_seeds --makes rural --sizes 12 --seeds 2" in text
     assert text.count("| rural | 12 | 1 |") == 2
     assert field_seeds.WEIGHT["urgent"] == 100
@@ -198,13 +210,11 @@ def test_a_run_counts_the_plan_and_times_the_match_and_the_table_is_recorded(
 def test_a_roster_size_reaches_every_run_and_the_recorded_command(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    results = tmp_path / "RESULTS.md"
-    monkeypatch.setattr("benchmarks.results.RESULTS", results)
     argv = ["--makes", "dayset", "--sizes", "12", "--seeds", "1", "--budgets", "1"]
-    assert main([*argv, "--solvers", "vroom-ours", "--technicians", "9"]) == 0
-    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line[:1] == "{"]
+    rows, text = recorded_run(
+        monkeypatch, tmp_path, capsys, [*argv, "--solvers", "vroom-ours", "--technicians", "9"]
+    )
     assert len(rows) == 1 and rows[0]["violations"] == 0, rows
-    text = results.read_text()
     assert "--vroom-threads 2 --technicians 9`" in text
     assert "Seeds 1-1 per maker and size, 9 technicians a day;" in text
 
@@ -221,13 +231,11 @@ def test_pyvrp_and_plain_or_tools_plan_days_without_breaks_under_our_rule(
         assert run["in_band"] == run["appointments"] > 0
     with pytest.raises(ValueError, match="PyVRP cannot express this day: a technician takes"):
         run_one("city", 20, 1, 1.0, "pyvrp-ours")
-    results = tmp_path / "RESULTS.md"
-    monkeypatch.setattr("benchmarks.results.RESULTS", results)
     argv = ["--makes", "city", "--sizes", "12", "--seeds", "1", "--budgets", "1"]
-    assert main([*argv, "--solvers", "pyvrp-ours", "--no-breaks"]) == 0
-    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line[:1] == "{"]
+    rows, text = recorded_run(
+        monkeypatch, tmp_path, capsys, [*argv, "--solvers", "pyvrp-ours", "--no-breaks"]
+    )
     assert len(rows) == 1 and rows[0]["violations"] == 0, rows
-    text = results.read_text()
     assert "--vroom-threads 2 --no-breaks`" in text
     assert "Seeds 1-1 per maker and size, no technician takes a break;" in text
 
@@ -235,13 +243,11 @@ def test_pyvrp_and_plain_or_tools_plan_days_without_breaks_under_our_rule(
 def test_a_run_carried_on_from_a_later_seed_runs_and_records_only_those_seeds(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    results = tmp_path / "RESULTS.md"
-    monkeypatch.setattr("benchmarks.results.RESULTS", results)
     argv = ["--makes", "city", "--sizes", "12", "--seeds", "3", "--first-seed", "2"]
-    assert main([*argv, "--budgets", "1", "--solvers", "vroom-ours"]) == 0
-    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line[:1] == "{"]
+    rows, text = recorded_run(
+        monkeypatch, tmp_path, capsys, [*argv, "--budgets", "1", "--solvers", "vroom-ours"]
+    )
     assert [row["seed"] for row in rows] == [2, 3], rows
-    text = results.read_text()
     assert "--sizes 12 --seeds 3 --first-seed 2 --budgets 1" in text
     assert "Seeds 2-3 per maker and size;" in text
 
@@ -281,13 +287,14 @@ def test_a_visit_beyond_our_rule_is_one_no_allowed_technician_could_serve_alone(
 def test_shapes_make_a_row_group_each_and_reach_the_recorded_command(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    results = tmp_path / "RESULTS.md"
-    monkeypatch.setattr("benchmarks.results.RESULTS", results)
     argv = ["--makes", "dayset", "--sizes", "12", "--seeds", "1", "--budgets", "1"]
-    assert main([*argv, "--solvers", "vroom-ours", "--shapes", "tea_and_lunch", "crews"]) == 0
-    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line[:1] == "{"]
+    rows, text = recorded_run(
+        monkeypatch,
+        tmp_path,
+        capsys,
+        [*argv, "--solvers", "vroom-ours", "--shapes", "tea_and_lunch", "crews"],
+    )
     assert [row["make"] for row in rows] == ["dayset+tea_and_lunch", "dayset+crews"]
     assert all(row["violations"] == 0 for row in rows), rows
-    text = results.read_text()
     assert "--vroom-threads 2 --shapes tea_and_lunch crews`" in text
     assert "| dayset+crews | 12 | 1 | vroom-ours |" in text
