@@ -990,3 +990,27 @@ def test_a_job_reported_done_before_the_route_was_to_leave_moves_its_departure_s
     report = check_plan(raw, early, matrix_lookup(raw))
     assert [v.code for v in report.violations] == ["shift"]
     assert "leaves at 06:20, before the shift" in report.violations[0].message
+
+
+def test_a_job_reported_started_and_not_done_holds_its_technician_until_the_re_plan(
+    store: Store,
+) -> None:
+    # T1 starts V1 (site 1, 60 minutes) at 08:55 and was to leave at 09:55 for V2 (site 3,
+    # 13:00): at its door by 12:55, so on the way at 12:35. At 12:45 V1 is still reported
+    # under way and nobody said it was done: T1 is at V1 now, cannot be at V2's door before
+    # 13:05, and its customer is called. Taken as gone at 12:35 as planned, the re-plan kept
+    # 13:00 and called nobody, while the driver's phone still showed V1 in progress.
+    day = make_day(1)
+    day["visits"] = [
+        {"id": "V1", "location_index": 1, "duration_min": 60, "appointment": "09:00"},
+        {"id": "V2", "location_index": 3, "duration_min": 30, "appointment": "13:00"},
+    ]  # fmt: skip
+    planned(store, day)
+    held = replan(
+        store, {"at": "12:45", "events": [{"type": "started", "visit_id": "V1", "at": "08:55"}]}
+    )
+    checked(store, held)
+    assert stops_of(held)["V1"][1]["status"] == "in_progress"
+    change = next(c for c in held["changes"] if c["visit_id"] == "V2")
+    assert change["notify"] is True
+    assert [u["visit_id"] for u in held["unassigned"]] == ["V2"]
