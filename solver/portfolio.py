@@ -360,10 +360,14 @@ def race(
         tell = on_progress
 
         def report(
-            cost: int, placed: int | None, routes: tuple[tuple[int, ...], ...] | None
+            cost: int,
+            placed: int | None,
+            routes: tuple[tuple[int, ...], ...] | None,
+            timed: Solution | None,
         ) -> None:
-            kept = routes if snapshots else None
-            tell(Progress(clock.monotonic() - started, cost, placed, instance.n_nodes, kept))
+            kept, kept_timed = (routes, timed) if snapshots else (None, None)
+            elapsed_s = clock.monotonic() - started
+            tell(Progress(elapsed_s, cost, placed, instance.n_nodes, kept, kept_timed))
 
     seeds: list[Seed] = []
     if alone:

@@ -374,33 +374,33 @@ def _report_progress(
     last_report = [0.0]
     last_snapshot = [float("-inf"), 2**63 - 1]  # when, and the cost it had
     collector: pywrapcp.SolutionCollector | None = None
+    current: pywrapcp.Assignment | None = None
     if snapshots:
         collector = routing.solver().BestValueSolutionCollector(False)
-        for index in range(routing.Size()):
-            collector.Add(routing.NextVar(index))
-        collector.AddObjective(routing.CostVar())
+        current = routing.solver().Assignment()
+        for kept in (collector, current):
+            _add_solution_vars(kept, handles)
         routing.AddSearchMonitor(collector)
 
-    def snapshot(cost: int, now: float) -> tuple[tuple[int, ...], ...] | None:
-        """The best routes when a snapshot is due and can be read, else ``None``."""
+    def snapshot(cost: int, now: float) -> Solution | None:
+        """The best solution, timed as the search has it, when a snapshot is due and can be
+        read, else ``None``."""
         if (
             collector is None
+            or current is None
             or now - last_snapshot[0] < SNAPSHOT_INTERVAL_S
             or best[0] >= last_snapshot[1]
         ):
             return None
         if cost == best[0]:
-            routes = _walk_routes(
-                handles, instance.n_vehicles, lambda i: routing.NextVar(i).Value()
-            )
+            current.Store()
+            kept = current
         elif collector.SolutionCount() and collector.ObjectiveValue(0) == best[0]:
-            routes = _walk_routes(
-                handles, instance.n_vehicles, lambda i: collector.Value(0, routing.NextVar(i))
-            )
+            kept = collector.Solution(0)
         else:  # the best was found in an earlier solve (restoring a start): not kept here
             return None
         last_snapshot[:] = [now, best[0]]
-        return routes
+        return _extract(handles, instance, kept, now - started)
 
     def at_solution() -> None:
         cost = routing.CostVar().Value()
@@ -411,7 +411,8 @@ def _report_progress(
         if now - last_report[0] < PROGRESS_INTERVAL_S:
             return
         last_report[0] = now
-        routes = snapshot(cost, now)
+        timed = snapshot(cost, now)
+        routes = None if timed is None else tuple(route.nodes for route in timed.routes)
         if routes is not None:
             placed = sum(map(len, routes))
         else:
@@ -420,25 +421,25 @@ def _report_progress(
                 for node in range(total)
                 if routing.NextVar(manager.NodeToIndex(node)).Value() != manager.NodeToIndex(node)
             )
-        on_progress(Progress(now - started, best[0], placed, total, routes))
+        on_progress(Progress(now - started, best[0], placed, total, routes, timed))
 
     routing.AddAtSolutionCallback(at_solution)
 
 
-def _walk_routes(
-    handles: RoutingHandles, n_vehicles: int, next_of: Callable[[int], int]
-) -> tuple[tuple[int, ...], ...]:
-    """The node list of each vehicle, following ``next_of`` (an index's next index)."""
-    routing, manager = handles.routing, handles.manager
-    routes: list[tuple[int, ...]] = []
-    for v in range(n_vehicles):
-        route: list[int] = []
-        index = next_of(routing.Start(v))
-        while not routing.IsEnd(index):
-            route.append(manager.IndexToNode(index))
-            index = next_of(index)
-        routes.append(tuple(route))
-    return tuple(routes)
+def _add_solution_vars(
+    kept: pywrapcp.SolutionCollector | pywrapcp.Assignment, handles: RoutingHandles
+) -> None:
+    """Have ``kept`` hold what ``_extract`` reads of a solution: every next, every time (the
+    routes' ends too), every break and the cost."""
+    routing, time = handles.routing, handles.time
+    for index in range(routing.Size()):
+        kept.Add(routing.NextVar(index))
+    for index in range(routing.Size() + routing.vehicles()):
+        kept.Add(time.CumulVar(index))
+    for intervals in handles.breaks:
+        for interval in intervals:
+            kept.Add(interval)
+    kept.AddObjective(routing.CostVar())
 
 
 def _extract(

@@ -76,7 +76,8 @@ def test_no_draft_work_runs_on_the_search_thread(monkeypatch: pytest.MonkeyPatch
     )
     assert len(plan.routes[0].stops) == 3
     assert searching == {threading.current_thread().name}
-    assert drafting and set(drafting) == set(timing) == {"drafts"}
+    # OR-Tools' snapshots come timed (``Progress.timed``): whatever is timed here is too.
+    assert drafting and set(drafting) == {"drafts"} and set(timing) <= {"drafts"}
     # Stopped with the solve: no drafting thread outlives it.
     assert "drafts" not in {thread.name for thread in threading.enumerate()}
 

@@ -48,6 +48,25 @@ def test_a_search_reports_its_best_routes_at_its_first_report_then_spaced() -> N
     assert solution.objective <= snapshots[-1].best_cost
 
 
+def test_a_search_snapshot_comes_timed_as_the_search_has_it() -> None:
+    # A listener made a plan of each snapshot by timing its routes in a model of its own
+    # (``schedule``): on a 2,500-visit day a second on the interpreter the search needed.
+    instance = grid_instance(40, 4, breaks=True)
+    reports: list[Progress] = []
+    search(instance, ORTOOLS, on_progress=reports.append, snapshots=True)
+    snapshots = _snapshots(reports)
+    assert len(snapshots) >= 2
+    for snapshot in snapshots:
+        assert snapshot.routes is not None and snapshot.timed is not None
+        assert tuple(route.nodes for route in snapshot.timed.routes) == snapshot.routes
+        assert snapshot.timed.objective == snapshot.best_cost
+        assert _times(snapshot.timed) == _times(schedule(instance, snapshot.routes))
+
+
+def _times(solution: Solution) -> list[tuple[object, ...]]:
+    return [(r.nodes, r.start_s, r.cumul_s, r.breaks, r.end_s) for r in solution.routes]
+
+
 def test_no_snapshot_unless_asked() -> None:
     instance = grid_instance(20, 2)
     reports: list[Progress] = []

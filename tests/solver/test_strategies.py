@@ -58,7 +58,7 @@ def test_a_search_ending_in_a_seeder_gives_routes_for_or_tools_to_time(
         instance,
         time.time() + 1.5,
         seed=1,
-        report=lambda _cost, placed, routes: heard.append((placed, routes is not None)),
+        report=lambda _cost, placed, routes, _timed: heard.append((placed, routes is not None)),
     )
     assert seed.strategy is strategy
     assert seed.timed is None
@@ -100,7 +100,7 @@ def test_a_search_ending_in_or_tools_gives_its_routes_timed(strategy: Strategy) 
         instance,
         time.time() + 2.5,
         seed=1,
-        report=lambda c, p, _routes: heard.append((c, p)),
+        report=lambda c, p, _routes, _timed: heard.append((c, p)),
     )
     assert seed.strategy is strategy
     assert seed.timed is not None
@@ -127,7 +127,7 @@ def test_vroom_s_routes_are_reported_only_while_or_tools_may_still_search_from_t
     instance = grid_instance(25, 4, breaks=True)
     heard: list[int | None] = []
 
-    def report(cost: int, placed: int | None, routes: object) -> None:
+    def report(cost: int, placed: int | None, routes: object, timed: object) -> None:
         heard.append(placed)
 
     one_vroom_routes(instance, time.time() + 2.5, 2, report)
@@ -136,6 +136,26 @@ def test_vroom_s_routes_are_reported_only_while_or_tools_may_still_search_from_t
     # only timed, and reported so by the race; a draft of them now would time them twice.
     monkeypatch.setattr("solver.strategies.vroom_routes", slow_vroom_routes)
     one_vroom_routes(instance, time.time() + 0.6, 2, report)
+    assert heard == [instance.n_nodes]
+
+
+@needs_both
+def test_vroom_s_routes_are_reported_only_when_a_listener_may_time_them_before_or_tools_turn(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Untimed, the routes are timed by a listener's draft in a model of its own, holding the
+    # interpreter OR-Tools' turn needs: on a 2,500-visit day at 10 s it left OR-Tools only the
+    # time to time them. Timing takes a second here, OR-Tools' turn 1.5 s.
+    instance = grid_instance(25, 4, breaks=True)
+    monkeypatch.setattr("solver.strategies._timing_s", lambda instance: 1.0)
+    heard: list[int | None] = []
+
+    def report(cost: int, placed: int | None, routes: object, timed: object) -> None:
+        heard.append(placed)
+
+    one_vroom_routes(instance, time.time() + 2.2, 2, report)
+    assert heard == []
+    one_vroom_routes(instance, time.time() + 4.0, 2, report)
     assert heard == [instance.n_nodes]
 
 
@@ -224,7 +244,7 @@ def test_vroom_s_full_search_restarts_in_other_orders_while_that_finds_cheaper_r
         instance,
         time.time() + 30,
         seed=1,
-        report=lambda cost, _placed, _routes: heard.append(cost),
+        report=lambda cost, _placed, _routes, _timed: heard.append(cost),
     )
     assert found.routes == full
     assert len(orders) == 2 + RESTARTS_UNTIL_STALLED
@@ -279,5 +299,5 @@ def searched_as_given(
 ) -> Seed:
     """OR-Tools' search from ``routes`` that finds nothing better: the routes, reported."""
     if report is not None:
-        report(route_cost(instance, routes), sum(map(len, routes)), tuple(map(tuple, routes)))
+        report(route_cost(instance, routes), sum(map(len, routes)), tuple(map(tuple, routes)), None)
     return Seed(strategy, routes)
