@@ -362,11 +362,13 @@ def _report_progress(
     A report comes at most every ``PROGRESS_INTERVAL_S`` (counting placed nodes walks them
     all); a solution that is no better inside that interval is not even priced.
 
-    With ``snapshots``, the first report carries the routes, and so does the first report at
+    With ``snapshots``, the first report carries the routes, timed as the search has them
+    (``Progress.timed``: the times its answer would have), and so does the first report at
     least ``SNAPSHOT_INTERVAL_S`` after the last snapshot when a better solution was found
     since. Guided local search mostly visits worse solutions once the first bests are found,
-    so the best is kept by the model's own collector (a copy of the next-node variables, in
-    C++, at each new best) and read from there when the solution at hand is not the best.
+    so the best is kept by the model's own collector (a copy of the next, time and break
+    variables, in C++, at each new best) and read from there when the solution at hand is not
+    the best.
     """
     routing, manager = handles.routing, handles.manager
     total = instance.n_nodes
