@@ -24,15 +24,30 @@ TRADES = ("gas", "air_conditioner", "cctv", "piano")
 
 
 def _tea_and_lunch(day: Day, rng: random.Random) -> None:
-    """Three breaks each: a lunch of 45 minutes from 11:30 to 13:30, a tea of 10 minutes
-    from 12:00 to 12:20 inside its window (taken first), an afternoon rest of 15 minutes."""
+    """Three breaks each: a lunch of 45 minutes in the technician's own lunch window (their
+    first break's; 11:30-13:30 without one), a tea of 10 minutes inside it from half an hour
+    after it opens, for 20 minutes (taken first), and an afternoon rest of 15 minutes in the
+    hour from an hour and a half after the lunch window closes, moved sooner to end by the
+    shift's end. On a dayset day: lunch 11:30-13:30, tea 12:00-12:20, rest 15:00-16:00."""
     del rng
     for technician in day["technicians"]:
+        own = technician.get("breaks") or [{"start": "11:30", "end": "13:30"}]
+        opens, closes = _minutes(own[0]["start"]), _minutes(own[0]["end"])
+        rest_end = min(closes + 150, _minutes(technician["shift"]["end"]))
         technician["breaks"] = [
-            {"start": "11:30", "end": "13:30", "duration_min": 45},
-            {"start": "12:00", "end": "12:20", "duration_min": 10},
-            {"start": "15:00", "end": "16:00", "duration_min": 15},
+            {"start": _clock(opens), "end": _clock(closes), "duration_min": 45},
+            {"start": _clock(opens + 30), "end": _clock(opens + 50), "duration_min": 10},
+            {"start": _clock(rest_end - 60), "end": _clock(rest_end), "duration_min": 15},
         ]
+
+
+def _minutes(clock: str) -> int:
+    hours, minutes = clock.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def _clock(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 def _all_appointments(day: Day, rng: random.Random) -> None:

@@ -21,6 +21,15 @@ def test_every_shape_keeps_the_day_valid_and_the_same_for_the_same_seed(shape: s
     assert generate(f"dayset+{shape}", 60, 3) == shaped
 
 
+@pytest.mark.parametrize("make", ["city", "rural"])
+def test_every_shape_of_the_other_makers_days_is_valid(make: str) -> None:
+    # Their early shifts end at 15:30: an afternoon rest from 15:00 to 16:00 for everyone
+    # made each tea-and-lunch day of theirs an input error.
+    for shape in SHAPES:
+        problem = parse_problem(generate(f"{make}+{shape}", 60, 3))
+        assert len(problem.visits) == 60
+
+
 def test_each_shape_changes_what_its_name_says() -> None:
     day = generate_day(60, 3)
     tea = parse_problem(reshape(day, "tea_and_lunch", 1))
