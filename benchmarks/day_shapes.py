@@ -15,6 +15,8 @@ import random
 from collections.abc import Callable
 from typing import Any
 
+from benchmarks.dayset import clock_minutes, clock_text
+
 __all__ = ["SHAPES", "reshape"]
 
 Day = dict[str, Any]
@@ -32,22 +34,13 @@ def _tea_and_lunch(day: Day, rng: random.Random) -> None:
     del rng
     for technician in day["technicians"]:
         own = technician.get("breaks") or [{"start": "11:30", "end": "13:30"}]
-        opens, closes = _minutes(own[0]["start"]), _minutes(own[0]["end"])
-        rest_end = min(closes + 150, _minutes(technician["shift"]["end"]))
+        opens, closes = clock_minutes(own[0]["start"]), clock_minutes(own[0]["end"])
+        rest_end = min(closes + 150, clock_minutes(technician["shift"]["end"]))
         technician["breaks"] = [
-            {"start": _clock(opens), "end": _clock(closes), "duration_min": 45},
-            {"start": _clock(opens + 30), "end": _clock(opens + 50), "duration_min": 10},
-            {"start": _clock(rest_end - 60), "end": _clock(rest_end), "duration_min": 15},
+            {"start": clock_text(opens), "end": clock_text(closes), "duration_min": 45},
+            {"start": clock_text(opens + 30), "end": clock_text(opens + 50), "duration_min": 10},
+            {"start": clock_text(rest_end - 60), "end": clock_text(rest_end), "duration_min": 15},
         ]
-
-
-def _minutes(clock: str) -> int:
-    hours, minutes = clock.split(":")
-    return int(hours) * 60 + int(minutes)
-
-
-def _clock(minutes: int) -> str:
-    return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 def _all_appointments(day: Day, rng: random.Random) -> None:

@@ -77,6 +77,8 @@ __all__ = [
     "TIMEZONE",
     "VISITS_PER_CREW",
     "VISITS_PER_TECHNICIAN",
+    "clock_minutes",
+    "clock_text",
     "generate_day",
     "haversine_km",
     "main",
@@ -473,11 +475,13 @@ class _Worker:
     capacity: tuple[float, float] | None = None
 
 
-def _clock(minutes: int) -> str:
+def clock_text(minutes: int) -> str:
+    """``minutes`` after midnight as the contract's clock time, ``HH:MM``."""
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
-def _minutes(clock: str) -> int:
+def clock_minutes(clock: str) -> int:
+    """A contract's clock time, ``HH:MM``, as minutes after midnight."""
     hours, minutes = clock.split(":")
     return int(hours) * 60 + int(minutes)
 
@@ -557,8 +561,8 @@ def _technicians(
                 main,
                 frozenset(skills),
                 start,
-                _minutes(shift[0]),
-                _minutes(shift[1]),
+                clock_minutes(shift[0]),
+                clock_minutes(shift[1]),
                 lunch,
             )
         )
@@ -583,7 +587,7 @@ def _crews(rng: Random, count: int, names: set[str]) -> tuple[list[dict[str, Any
                 "skills": skills,
                 "start": _location(SERVICE_CENTRE),
                 "end": _location(SERVICE_CENTRE),
-                "shift": {"start": _clock(_CREW_SHIFT[0]), "end": _clock(_CREW_SHIFT[1])},
+                "shift": {"start": clock_text(_CREW_SHIFT[0]), "end": clock_text(_CREW_SHIFT[1])},
                 "breaks": _breaks(lunch),
                 "crew_size": 2,
                 "capacity": {"weight_kg": capacity[0], "volume_m3": capacity[1]},
@@ -950,8 +954,8 @@ _FIVE_MINUTE_SHARE: Final = 0.4
 _AFTERNOON_SHARE: Final = 0.5
 _APPOINTMENT_SPANS: Final = ((FIRST_APPOINTMENT, 11 * 60 + 45), (13 * 60, LAST_APPOINTMENT))
 #: Lunch window bounds in minutes.
-_LUNCH_START: Final = _minutes(_LUNCH_WINDOW[0])
-_LUNCH_END: Final = _minutes(_LUNCH_WINDOW[1])
+_LUNCH_START: Final = clock_minutes(_LUNCH_WINDOW[0])
+_LUNCH_END: Final = clock_minutes(_LUNCH_WINDOW[1])
 #: Minutes added to every estimated leg (parking, lifts, the engine rounding up).
 LEG_SLACK_MIN: Final = 2
 #: An appointment is set at least this long after the provisional arrival: the early band's
@@ -961,7 +965,7 @@ APPOINTMENT_LEAD_MIN: Final = EARLY_ARRIVAL_MIN[0] + 3
 WINDOW_ROOM_MIN: Final = 10
 #: Where a window visit may start in each half of the day, leaving that room.
 _WINDOW_STARTS: Final = tuple(
-    (_minutes(start), _minutes(end) - WINDOW_ROOM_MIN) for start, end in _HALF_DAYS
+    (clock_minutes(start), clock_minutes(end) - WINDOW_ROOM_MIN) for start, end in _HALF_DAYS
 )
 #: Urgent faults are chosen where the provisional plan arrives by then, and reported this
 #: long before that arrival: (least, most) minutes, well inside the response time.
@@ -1117,7 +1121,9 @@ def _window_around(rng: Random, start: int) -> tuple[str, str]:
     """A half-day or two-hour slot in which ``start`` lies with room to spare."""
     pools = (_HALF_DAYS, _SLOTS) if rng.random() < _HALF_DAY_SHARE else (_SLOTS, _HALF_DAYS)
     for pool in pools:
-        fits = [w for w in pool if _minutes(w[0]) <= start <= _minutes(w[1]) - WINDOW_ROOM_MIN]
+        fits = [
+            w for w in pool if clock_minutes(w[0]) <= start <= clock_minutes(w[1]) - WINDOW_ROOM_MIN
+        ]
         if fits:
             return rng.choice(fits)
     return _HALF_DAYS[0] if start < _LUNCH_START else _HALF_DAYS[1]
@@ -1159,7 +1165,7 @@ def _any_window(rng: Random, reach: _Reach | None) -> tuple[str, str]:
     fits = [
         w
         for w in pool
-        if min(_minutes(w[1]), reach.latest) - max(_minutes(w[0]), reach.earliest)
+        if min(clock_minutes(w[1]), reach.latest) - max(clock_minutes(w[0]), reach.earliest)
         >= MIN_WINDOW_OVERLAP_MIN
     ]
     return rng.choice(fits) if fits else _HALF_DAYS[0]
@@ -1345,7 +1351,7 @@ def generate_day(visits: int, seed: int, technicians: int | None = None) -> dict
         lead = rng.randrange(URGENT_LEAD_MIN[0], URGENT_LEAD_MIN[1] + 1)
         reported = 5 * ((bookings[i].arrival - lead) // 5)
         reported = max(URGENT_REPORTED[0], min(URGENT_REPORTED[1], reported))
-        drafts[i].row.update(priority="urgent", reported_at=_clock(reported))
+        drafts[i].row.update(priority="urgent", reported_at=clock_text(reported))
         notes[i] = f"Breakdown: {rng.choice(_URGENT_ISSUES[drafts[i].trade])}"
     others = [i for i in range(visits) if i not in set(urgent)]
     rng.shuffle(others)
@@ -1388,7 +1394,7 @@ def generate_day(visits: int, seed: int, technicians: int | None = None) -> dict
             continue
         if booking is not None:
             if labels[i] == "appointment":
-                draft.row["appointment"] = _clock(booking.start)
+                draft.row["appointment"] = clock_text(booking.start)
             else:
                 start, end = _window_around(rng, booking.start)
                 draft.row["window"] = {"start": start, "end": end}
@@ -1398,7 +1404,7 @@ def generate_day(visits: int, seed: int, technicians: int | None = None) -> dict
         reach = _reach(draft.site, int(draft.row["duration_min"]), pool)
         mark = _any_appointment(rng, steps[i], reach) if labels[i] == "appointment" else None
         if mark is not None:
-            draft.row["appointment"] = _clock(mark)
+            draft.row["appointment"] = clock_text(mark)
         else:
             start, end = _any_window(rng, reach)
             draft.row["window"] = {"start": start, "end": end}

@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from random import Random
 from typing import Any, Literal
 
+from benchmarks.dayset import clock_minutes, clock_text
+
 __all__ = ["AREAS", "Area", "generate_town_day"]
 
 Area = Literal["city", "rural"]
@@ -97,10 +99,6 @@ _PRIORITIES = (("urgent", 0.05), ("high", 0.2), ("normal", 0.6), ("low", 0.15))
 #: Average driving speed used to judge what a technician can reach (the engine's own times
 #: are geodesic with circuity; this only shapes the draw).
 _DRAW_KMH = 35.0
-
-
-def _clock(minutes: int) -> str:
-    return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 def _offset(rng: Random, centre: tuple[float, float], km: float) -> tuple[float, float]:
@@ -173,8 +171,10 @@ def _technicians(
             "skills": skills,
             "start": {"lat": home[0], "lon": home[1]},
             "end": {"lat": home[0], "lon": home[1]},
-            "shift": {"start": _clock(start), "end": _clock(end)},
-            "breaks": [{"start": _clock(break_from), "end": _clock(break_to), "duration_min": 30}],
+            "shift": {"start": clock_text(start), "end": clock_text(end)},
+            "breaks": [
+                {"start": clock_text(break_from), "end": clock_text(break_to), "duration_min": 30}
+            ],
         }
         if crew:
             tech["crew_size"] = 2
@@ -216,39 +216,34 @@ def _visit(
     ]
     if visit["priority"] == "urgent":
         # Reported in the morning by someone's shift; reached within two hours of it.
-        opens = min((_minutes(t["shift"]["start"]) for t in able), default=8 * 60)
-        visit["reported_at"] = _clock(opens - 30 + 5 * rng.randrange(0, 37))
+        opens = min((clock_minutes(t["shift"]["start"]) for t in able), default=8 * 60)
+        visit["reported_at"] = clock_text(opens - 30 + 5 * rng.randrange(0, 37))
         return visit
     if able and rng.random() < 0.1:
         visit["preferred_technician"] = rng.choice(able)["id"]
     draw = rng.random()
     if able and draw < shape.appointment_share:
         tech = rng.choice(able)
-        start, end = _minutes(tech["shift"]["start"]), _minutes(tech["shift"]["end"])
+        start, end = clock_minutes(tech["shift"]["start"]), clock_minutes(tech["shift"]["end"])
         reach = 15 + round(
             60 * _km((tech["start"]["lat"], tech["start"]["lon"]), location) / _DRAW_KMH
         )
         first, last = start + reach, end - reach - duration
         if first <= last:
-            visit["appointment"] = _clock(30 * math.ceil(rng.randint(first, last) / 30))
-            if _minutes(visit["appointment"]) > last:
-                visit["appointment"] = _clock(30 * (last // 30))
+            visit["appointment"] = clock_text(30 * math.ceil(rng.randint(first, last) / 30))
+            if clock_minutes(visit["appointment"]) > last:
+                visit["appointment"] = clock_text(30 * (last // 30))
         return visit
     draw -= shape.appointment_share
     if draw < shape.two_hour_share:
         begin = 60 * rng.randint(8, 16)
-        visit["window"] = {"start": _clock(begin), "end": _clock(begin + 120)}
+        visit["window"] = {"start": clock_text(begin), "end": clock_text(begin + 120)}
     elif draw < shape.two_hour_share + shape.half_day_share:
         morning = rng.random() < 0.5
         visit["window"] = (
             {"start": "08:00", "end": "12:00"} if morning else {"start": "12:00", "end": "17:00"}
         )
     return visit
-
-
-def _minutes(clock: str) -> int:
-    hours, minutes = clock.split(":")
-    return int(hours) * 60 + int(minutes)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
