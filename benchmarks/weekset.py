@@ -74,13 +74,13 @@ from benchmarks.dayset import (
     TIMEZONE,
     _access,
     _address,
-    _clock,
     _duration,
     _largest_remainder,
-    _minutes,
     _person,
     _phone,
     _point_in,
+    clock_minutes,
+    clock_text,
     generate_day,
     haversine_km,
 )
@@ -398,7 +398,7 @@ def _shift_on(row: Mapping[str, Any], day: date) -> tuple[int, int] | None:
         workday = {"shift": row["shift"]}
     if workday is None:
         return None
-    return _minutes(workday["shift"]["start"]), _minutes(workday["shift"]["end"])
+    return clock_minutes(workday["shift"]["start"]), clock_minutes(workday["shift"]["end"])
 
 
 def _covered_without(rows: Sequence[Mapping[str, Any]], k: int, day: date) -> bool:
@@ -481,7 +481,7 @@ class _Staff:
 
 
 def _moment(day: date, minutes: int) -> str:
-    return f"{day.isoformat()}T{_clock(minutes)}"
+    return f"{day.isoformat()}T{clock_text(minutes)}"
 
 
 def _call_time(rng: Random, opens: int, closes: int) -> int:
@@ -647,7 +647,7 @@ def _weekday_visits(
         if i in kept_urgent:
             letter = "U"
             opens, closes = _urgent_hours(row, staff)  # dayset's time, kept inside them
-            reported = max(opens, min(closes, _minutes(raw[i]["reported_at"])))
+            reported = max(opens, min(closes, clock_minutes(raw[i]["reported_at"])))
             when = {"reported_at": _moment(staff.day, reported)}
         elif i in chosen:
             letter = "A" if "appointment" in row else "W"
@@ -712,7 +712,7 @@ def _load(visits_per_day: int, staff: _Staff, roster: Sequence[Mapping[str, Any]
     if staff.day.weekday() > _SATURDAY or not staff.shifts:
         return 0
     usual = sum(
-        _minutes(r["shift"]["end"]) - _minutes(r["shift"]["start"])
+        clock_minutes(r["shift"]["end"]) - clock_minutes(r["shift"]["start"])
         for r in roster
         if r["crew_size"] == 1
     )
