@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import random
 import time as clock
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -79,6 +79,7 @@ def improve_close_routes(
     seed: int,
     own: Sequence[int] | None = None,
     stop_when_stalled: bool = False,
+    tell: Callable[[Routes], None] | None = None,
 ) -> Routes:
     """``routes`` improved by re-solving close routes with VROOM until ``deadline``.
 
@@ -102,6 +103,10 @@ def improve_close_routes(
         Stop before ``deadline`` once a round of steps in a row (one step per ``LNS_ROUTES``
         routes, at least one) has made the routes no cheaper: a day of a few routes is one
         piece, which VROOM, having just solved it whole, does not improve.
+    tell
+        Hears the routes each time a step or a packing makes them cheaper (all of them, the
+        others' as given when ``own`` is set); it decides itself which to pass on, and keeps
+        no reference to the list, which the search goes on changing.
 
     Returns
     -------
@@ -134,9 +139,12 @@ def improve_close_routes(
         stalled = stop_when_stalled and idle_steps >= round_of_steps
         ending = stalled or not time_for_a_step(steps_until)
         if packs and (ending or clock.time() - packed_at >= LNS_PACK_EVERY_S):
-            for v in _packed(pool, current, searched, deadline):
+            repacked = _packed(pool, current, searched, deadline)
+            for v in repacked:
                 middles[v] = _middle(instance, v, current[v])
                 starts[v] = earliest_starts(instance, v, current[v])
+            if repacked and tell is not None:
+                tell(current)
             packed_at = clock.time()
         if ending and not stalled and packs and time_for_a_step(deadline):
             packs, steps_until = False, deadline
@@ -164,6 +172,8 @@ def improve_close_routes(
         for v in changed:
             middles[v] = _middle(instance, v, current[v])
             starts[v] = earliest_starts(instance, v, current[v])
+        if changed and tell is not None:
+            tell(current)
     return current
 
 

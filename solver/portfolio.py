@@ -83,6 +83,7 @@ from solver.strategies import (
     first_routes,
     one_vroom_routes,
     polish_from,
+    routes_teller,
     run_strategy,
     search_from,
     tell_routes,
@@ -469,7 +470,8 @@ def _one_vroom_then_close_routes(
             # the side process and waiting for its grace would only add to the overrun.
             return _searched_from(strategy, instance, routes, deadline, params.seed, report)
         searched = _cheaper_of_two if _searches_whole_day(instance, until) else _halves_joined
-        improved = searched(pool, instance, routes, until, params.seed)
+        tell = routes_teller(report, instance, deadline)
+        improved = searched(pool, instance, routes, until, params.seed, tell)
     return _searched_from(strategy, instance, improved, deadline, params.seed, report)
 
 
@@ -513,15 +515,21 @@ def _searches_whole_day(instance: Instance, until: float) -> bool:
 
 
 def _cheaper_of_two(
-    pool: ProcessPoolExecutor, instance: Instance, routes: Routes, until: float, seed: int
+    pool: ProcessPoolExecutor,
+    instance: Instance,
+    routes: Routes,
+    until: float,
+    seed: int,
+    tell: Callable[[Routes], None] | None = None,
 ) -> Routes:
     """The cheaper of two close-routes searches of the whole day from ``routes`` until
-    ``until``: one here with ``seed``, one in the side process with ``seed + 1``."""
+    ``until``: one here with ``seed`` (which ``tell`` hears on the way), one in the side
+    process with ``seed + 1``."""
     strategy = Strategy.VROOM_ONCE_THEN_LNS
     future = _submit(pool, improve_close_routes, instance, routes, until, seed + 1)
     best = [list(route) for route in routes]
     try:
-        best = improve_close_routes(instance, routes, until, seed)
+        best = improve_close_routes(instance, routes, until, seed, tell=tell)
     except Exception as error:  # the side's routes may still come
         logger.warning("seeding search %s failed here: %r", strategy, error)
     for theirs in _from_side(future, strategy, until):
@@ -531,19 +539,26 @@ def _cheaper_of_two(
 
 
 def _halves_joined(
-    pool: ProcessPoolExecutor, instance: Instance, routes: Routes, until: float, seed: int
+    pool: ProcessPoolExecutor,
+    instance: Instance,
+    routes: Routes,
+    until: float,
+    seed: int,
+    tell: Callable[[Routes], None] | None = None,
 ) -> Routes:
     """Close-routes searches from ``routes`` until ``until``, in rounds of at least
     ``LNS_HALVES_ROUND_S``: each round cuts the routes it is given in two halves
     (``split_close_routes``), every other round across the cut of the round before, searches
     one here and one in the side process, and joins them for the next round. A half whose
-    search fails stays as it was."""
+    search fails stays as it was. ``tell`` hears the search here on the way (its half
+    searched, the other as the round began)."""
     joined = [list(route) for route in routes]
     start = clock.time()
     rounds = max(1, int((until - start) // LNS_HALVES_ROUND_S))
     for k in range(rounds):
         end = start + (until - start) * (k + 1) / rounds
-        joined = _halves_round(pool, instance, joined, end, seed + 2 * k, across=k % 2 == 1)
+        across = k % 2 == 1
+        joined = _halves_round(pool, instance, joined, end, seed + 2 * k, across, tell)
     return joined
 
 
@@ -554,16 +569,17 @@ def _halves_round(
     until: float,
     seed: int,
     across: bool,
+    tell: Callable[[Routes], None] | None = None,
 ) -> Routes:
     """One round of ``_halves_joined``: the halves of ``routes`` (cut ``across`` or not)
-    searched until ``until``, one here with ``seed`` and one in the side process with
-    ``seed + 1``, joined."""
+    searched until ``until``, one here with ``seed`` (``tell`` hearing it) and one in the side
+    process with ``seed + 1``, joined."""
     strategy = Strategy.VROOM_ONCE_THEN_LNS
     here, side = split_close_routes(instance, routes, across)
     future = _submit(pool, improve_close_routes, instance, routes, until, seed + 1, side)
     joined = [list(route) for route in routes]
     try:
-        joined = improve_close_routes(instance, routes, until, seed, here)
+        joined = improve_close_routes(instance, routes, until, seed, here, tell=tell)
     except Exception as error:  # the side's half may still come
         logger.warning("seeding search %s failed on its half: %r", strategy, error)
     for theirs in _from_side(future, strategy, until):

@@ -40,6 +40,8 @@ from solver.errors import SolverError
 from solver.instance import Instance
 from solver.lns import improve_close_routes
 from solver.params import (
+    LNS_TELL_FIRST_S,
+    LNS_TELL_TIMINGS,
     MIN_POLISH_S,
     MIN_PYVRP_AFTER_VROOM_S,
     MIN_TIMING_S,
@@ -71,6 +73,7 @@ __all__ = [
     "first_routes",
     "one_vroom_routes",
     "polish_from",
+    "routes_teller",
     "run_strategy",
     "search_from",
     "tell_routes",
@@ -191,16 +194,40 @@ def one_vroom_routes(
 
 
 def tell_routes(report: Report, instance: Instance, routes: Routes, deadline: float) -> None:
-    """``report`` VROOM's ``routes`` (their cost, the nodes they place, the routes) while
-    OR-Tools may still search from them before ``deadline`` after a listener has timed them
-    (``_timing_s``: untimed, a listener's draft times them in a model of its own, holding the
-    interpreter OR-Tools' turn needs). Otherwise the routes come to the listener timed, from
-    OR-Tools' search from them or, when VROOM ran past OR-Tools' turn, from the race. On
-    2,500-visit days at 10 s, the draft of VROOM's routes (1.3 s) left OR-Tools only the time
-    to time them: 39,496 priority-weighted visits on the biggest part of a rural day, 39,591
-    with nobody listening."""
+    """``report`` untimed ``routes`` (VROOM's, or the close-routes search's on the way: their
+    cost, the nodes they place, the routes) while OR-Tools may still search from them before
+    ``deadline`` after a listener has timed them (``_timing_s``: untimed, a listener's draft
+    times them in a model of its own, holding the interpreter OR-Tools' turn needs).
+    Otherwise the routes come to the listener timed, from OR-Tools' search from them or, when
+    VROOM ran past OR-Tools' turn, from the race. On 2,500-visit days at 10 s, the draft of
+    VROOM's routes (1.3 s) left OR-Tools only the time to time them: 39,496 priority-weighted
+    visits on the biggest part of a rural day, 39,591 with nobody listening."""
     if _searches_from_routes(instance, deadline - _timing_s(instance)):
         report(route_cost(instance, routes), sum(map(len, routes)), tuple(map(tuple, routes)), None)
+
+
+def routes_teller(
+    report: Report | None, instance: Instance, deadline: float
+) -> Callable[[Routes], None] | None:
+    """What a close-routes search (``solver.lns``'s ``tell``) on the way to ``deadline`` hands
+    its cheaper routes to: ``tell_routes`` to ``report``, ``LNS_TELL_FIRST_S`` after now at
+    the soonest, then each time the time since now has doubled, and at least
+    ``LNS_TELL_TIMINGS`` timings of the routes (``_timing_s``, what a listener's draft of them
+    holds this process's interpreter for) apart. ``None`` when nobody listens."""
+    if report is None:
+        return None
+    started = clock.time()
+    gap_s = LNS_TELL_TIMINGS * _timing_s(instance)
+    due = started + max(LNS_TELL_FIRST_S, gap_s)
+
+    def tell(routes: Routes) -> None:
+        nonlocal due
+        now = clock.time()
+        if now >= due:
+            tell_routes(report, instance, routes, deadline)
+            due = now + max(now - started, gap_s)
+
+    return tell
 
 
 def _vroom_then_pyvrp(
@@ -367,7 +394,9 @@ def search_from(
     once = strategy is Strategy.VROOM_ONCE_THEN_LNS
     if work_s is None:
         if once:
-            routes = improve_close_routes(instance, routes, polish_from(instance, deadline), seed)
+            until = polish_from(instance, deadline)
+            tell = routes_teller(report, instance, deadline)
+            routes = improve_close_routes(instance, routes, until, seed, tell=tell)
         elif not _searches_from_routes(instance, deadline):
             until = deadline - _timing_s(instance)
             routes = improve_close_routes(instance, routes, until, seed, stop_when_stalled=True)

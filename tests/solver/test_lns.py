@@ -61,6 +61,26 @@ def test_the_search_never_makes_routes_dearer() -> None:
 
 
 @needs_vroom
+def test_the_search_tells_its_routes_each_time_they_get_cheaper() -> None:
+    instance = grid_instance(70, 4, seed=3, breaks=True, preferences=True)
+    instance = replace(instance, penalty=np.where(np.arange(70) % 4 == 0, 10**7, 10**6))
+    start = vroom_routes(instance, 0.2, level=0)
+    told: list[tuple[int, list[list[int]]]] = []
+
+    def tell(routes: list[list[int]]) -> None:
+        told.append((route_cost(instance, routes), [list(route) for route in routes]))
+
+    routes = improve_close_routes(instance, start, time.time() + 1.0, seed=2, tell=tell)
+    assert told, "the search from VROOM's quickest routes of a tight day finds cheaper ones"
+    costs = [cost for cost, _ in told]
+    assert costs == sorted(set(costs), reverse=True)
+    assert costs[0] < route_cost(instance, start)
+    for _, heard in told:
+        assert_routes_fit(instance, heard)
+    assert told[-1][1] == routes  # the answer is the last routes told
+
+
+@needs_vroom
 def test_a_long_enough_search_packs_the_routes_its_steps_saw_and_once_at_its_end(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

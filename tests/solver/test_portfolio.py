@@ -452,6 +452,8 @@ class CloseRoutesSearches:
         #: By seed, the routes each search was given and those it returned.
         self.routes: dict[int, tuple[Routes, Routes]] = {}
         self.dearer_seed = dearer_seed
+        #: The seeds of the searches given a ``tell`` (someone listens to them).
+        self.told: list[int] = []
 
     def __call__(
         self,
@@ -460,11 +462,14 @@ class CloseRoutesSearches:
         until: float,
         seed: int,
         own: list[int] | None = None,
+        tell: Callable[[Routes], None] | None = None,
     ) -> Routes:
+        if tell is not None:
+            self.told.append(seed)
         found = (
             [[] for _ in routes]
             if seed == self.dearer_seed
-            else improve_close_routes(instance, routes, until, seed, own)
+            else improve_close_routes(instance, routes, until, seed, own, tell=tell)
         )
         mine = None if own is None else tuple(own)
         self.calls.append((seed, mine, route_cost(instance, found)))
@@ -587,6 +592,56 @@ def test_with_breaks_and_time_enough_a_node_both_processes_search_the_whole_day(
     # OR-Tools started from the cheaper of the two and answered no dearer.
     assert solution.objective <= min(cost for _, _, cost in searches.calls)
     assert_routes_fit(instance, [list(route.nodes) for route in solution.routes])
+
+
+@needs_both
+@pytest.mark.parametrize("whole_day", [True, False], ids=["whole-day", "halves"])
+def test_the_close_routes_search_here_is_heard_on_the_way(
+    whole_day: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Someone listening hears the routes of this process's close-routes search as it finds
+    cheaper ones (``solver.strategies.routes_teller``), not only its answer; the side's search,
+    in another process, is heard when it answers."""
+    not_alone(monkeypatch)
+    if not whole_day:
+        monkeypatch.setattr("solver.portfolio.CLOSE_ROUTES_SPLIT_FROM_NODES", 25)
+    monkeypatch.setattr("solver.portfolio._SideProcess", InlineSide)
+    monkeypatch.setattr("solver.strategies.LNS_TELL_FIRST_S", 0.0)
+    monkeypatch.setattr("solver.strategies.LNS_TELL_TIMINGS", 0)
+
+    def cut_short(instance: Instance, deadline: float, *args: Any) -> Routes:
+        routes = strategies.one_vroom_routes(instance, deadline, *args)
+        return [route[:-1] for route in routes]  # each route leaves a visit for the search
+
+    monkeypatch.setattr("solver.portfolio.one_vroom_routes", cut_short)
+    searches = CloseRoutesSearches()
+    told: list[tuple[tuple[int, ...], ...]] = []
+
+    def heard_on_the_way(
+        instance: Instance,
+        routes: Routes,
+        until: float,
+        seed: int,
+        own: list[int] | None = None,
+        tell: Callable[[Routes], None] | None = None,
+    ) -> Routes:
+        if tell is None:  # the side's, run here at once by the inline side: it finds nothing
+            return [list(route) for route in routes]
+
+        def recorded(found: Routes) -> None:
+            told.append(tuple(map(tuple, found)))
+            tell(found)
+
+        return searches(instance, routes, until, seed, own, recorded)
+
+    monkeypatch.setattr("solver.portfolio.improve_close_routes", heard_on_the_way)
+    instance = grid_instance(25, 4, breaks=True, preferences=True)
+    heard: list[Progress] = []
+    params = SolveParams(time_limit_s=RACE_FROM_S + 2.0, seed=7)
+    solve(instance, params, on_progress=heard.append, snapshots=True)
+    assert searches.told == [7] and told
+    snapshots = {progress.routes for progress in heard if progress.routes is not None}
+    assert set(told) & snapshots
 
 
 @needs_both

@@ -21,6 +21,7 @@ from solver.strategies import (
     first_routes,
     one_vroom_routes,
     polish_from,
+    routes_teller,
     run_strategy,
     search_from,
 )
@@ -343,3 +344,44 @@ def searched_as_given(
     if report is not None:
         report(route_cost(instance, routes), sum(map(len, routes)), tuple(map(tuple, routes)), None)
     return Seed(strategy, routes)
+
+
+class _Clock:
+    """``time.time`` as a test sets it."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def time(self) -> float:
+        return self.now
+
+
+@pytest.mark.parametrize(("timing_s", "due_at"), [(0.05, [1.0, 2.0, 4.0]), (0.2, [2.0, 4.0])])
+def test_the_close_routes_search_is_heard_spaced_out_and_never_near_its_end(
+    timing_s: float, due_at: list[float], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A tell ``LNS_TELL_FIRST_S`` after the search starts at the soonest, then each time its
+    running time has doubled and ``LNS_TELL_TIMINGS`` timings of its routes apart (what a
+    listener's draft of them costs this process); none that would leave too little to time
+    the answer after the draft's timing; nothing when nobody listens."""
+    clock = _Clock()
+    monkeypatch.setattr("solver.strategies.clock", clock)
+    monkeypatch.setattr("solver.strategies._timing_s", lambda instance: timing_s)
+    instance = grid_instance(10, 2)
+    routes = [[0, 1, 2], [3, 4]]
+    assert routes_teller(None, instance, clock.now + 60) is None
+    heard: list[float] = []
+
+    def report(cost: int, placed: int | None, told: Any, timed: Any) -> None:
+        assert (placed, told, timed) == (5, ((0, 1, 2), (3, 4)), None)
+        assert cost == route_cost(instance, routes)
+        heard.append(clock.now - 1000.0)
+
+    # At 8 s, 0.5 s before the deadline: too little to time the draft, time the answer and
+    # search from it (``MIN_POLISH_S``).
+    tell = routes_teller(report, instance, clock.now + 8.5)
+    assert tell is not None
+    for step in range(1, 100):  # improvements every 0.1 s until the deadline
+        clock.now = 1000.0 + step / 10
+        tell(routes)
+    assert heard == pytest.approx(due_at)
