@@ -34,7 +34,6 @@ import os
 import threading
 import time as clock
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from functools import partial
@@ -49,6 +48,7 @@ from solver.instance import Instance
 from solver.params import SolveParams
 from solver.result import Progress, RouteSolution, Solution
 from solver.seeders import Routes
+from solver.spawned import spawned_pool
 
 __all__ = ["CORES_PER_SOLVE", "MIN_PART_NODES", "Part", "components", "parts", "solve_in_parts"]
 
@@ -308,12 +308,7 @@ def _side_by_side(
         listener = threading.Thread(target=_listen, args=(told, whole), name="parts-progress")
         listener.start()
     try:
-        with ProcessPoolExecutor(
-            max_workers=workers,
-            mp_context=context,
-            initializer=_tell_into,
-            initargs=(told,),
-        ) as pool:
+        with spawned_pool(workers, _tell_into, (told,)) as pool:
             futures = [
                 pool.submit(_solve_told, solve_one, k, piece, params)
                 for k, piece in enumerate(pieces)

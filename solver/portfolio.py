@@ -75,6 +75,7 @@ from solver.seeders import (
     seedable,
     vroom_seconds,
 )
+from solver.spawned import spawned_pool
 from solver.strategies import (
     Report,
     Seed,
@@ -744,7 +745,7 @@ class _SideProcess:
     def __init__(self) -> None:
         self._pool: ProcessPoolExecutor | None = None
         if not multiprocessing.current_process().daemon:
-            self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+            self._pool = spawned_pool(1)
 
     def __enter__(self) -> ProcessPoolExecutor | None:
         return self._pool
