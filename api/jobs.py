@@ -31,15 +31,15 @@ from each region's newest draft or plan, as the plan of the day is joined.
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import BrokenExecutor, Executor, Future, ProcessPoolExecutor
+from concurrent.futures import BrokenExecutor, Executor, Future
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
+from api.workers import JobWorkers
 from dispatch.contract.horizon import is_horizon, parse_horizon
 from dispatch.contract.validate import parse_problem
 from dispatch.desk.replan import replan_stored
@@ -91,8 +91,6 @@ REGION_DROPPED = "job {job_id} ended or was started again before this region's t
 
 #: Publishes a fanned-out job's region jobs, one task each (``api.celery_jobs``).
 FanOut = Callable[[Sequence[SolveJob]], None]
-
-_T = TypeVar("_T")
 
 
 class _ProgressWriter:
@@ -572,59 +570,6 @@ def replan_in_worker(
         store.close()
 
 
-class _Workers:
-    """A pool of spawned worker processes that replaces itself when one of them dies.
-
-    When a worker is killed (the kernel's OOM killer on a big day), ``ProcessPoolExecutor``
-    breaks for good: every pending future fails with ``BrokenProcessPool`` and so does every
-    later ``submit``. The dead pool is swapped for a new one at once; ``losses`` counts them.
-    """
-
-    def __init__(self, workers: int, executor: Executor | None = None) -> None:
-        self._workers = workers
-        self._fixed = executor is not None
-        self._lock = threading.Lock()
-        self._pool = executor or self._spawn()
-        self.losses = 0
-        self.last_loss: datetime | None = None
-
-    def _spawn(self) -> Executor:
-        return ProcessPoolExecutor(
-            max_workers=self._workers, mp_context=multiprocessing.get_context("spawn")
-        )
-
-    def submit(self, fn: Callable[..., _T], /, *args: Any) -> Future[_T]:
-        """Run ``fn(*args)`` in a worker; a pool found dead is replaced first."""
-        with self._lock:
-            try:
-                return self._pool.submit(fn, *args)
-            except BrokenExecutor:
-                self._replace(self._pool)
-                return self._pool.submit(fn, *args)
-
-    def lost(self, broken: Executor | None = None) -> None:
-        """A future of this pool failed with ``BrokenExecutor``: replace the pool (once)."""
-        with self._lock:
-            self._replace(broken or self._pool)
-
-    def _replace(self, broken: Executor) -> None:
-        if broken is not self._pool or self._fixed:
-            return  # already replaced by the first future that saw it die
-        logger.error("a worker process died; starting a new pool of %d", self._workers)
-        broken.shutdown(wait=False, cancel_futures=True)
-        self._pool = self._spawn()
-        self.losses += 1
-        self.last_loss = datetime.now(UTC)
-
-    @property
-    def pool(self) -> Executor:
-        return self._pool
-
-    def close(self) -> None:
-        with self._lock:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-
-
 class JobRunner:
     """The worker pools of one service process: solves in one, re-plans in their own.
 
@@ -662,8 +607,8 @@ class JobRunner:
         self.database_url = database_url
         self.roads = roads
         self.time_limit_cap_s = time_limit_cap_s
-        self._solves = _Workers(workers, executor)
-        self._replans = _Workers(replan_workers, executor)
+        self._solves = JobWorkers(workers, executor)
+        self._replans = JobWorkers(replan_workers, executor)
 
     @property
     def worker_losses(self) -> int:

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.processes import descendants, still_running
+
 ROOT = Path(__file__).resolve().parents[2]
 FIELDROUTE = Path(sys.executable).parent / "fieldroute"
 
@@ -42,11 +44,13 @@ def running_serve(
 ) -> Iterator[tuple[int, dict[str, str]]]:
     """A fresh ``fieldroute serve`` on a free port and a SQLite file in ``tmp_path``, answering
     /healthz; its port and environment (``environment`` added). Everything it writes goes to
-    ``tmp_path / "serve.log"``. Stopped afterwards."""
+    ``tmp_path / "serve.log"``. Stopped afterwards (SIGTERM), and every process it started
+    (its server processes, their job workers) has ended within 10 s of it."""
     port = free_port()
     env = os.environ | {"FIELDROUTE_DATABASE_URL": f"sqlite:///{tmp_path / 'service.db'}"}
     env |= environment or {}
     log = tmp_path / "serve.log"
+    started: set[int] = set()
     with log.open("wb") as sink:
         server = subprocess.Popen(
             [str(FIELDROUTE), "serve", "--port", str(port), *options],
@@ -67,9 +71,13 @@ def running_serve(
                 assert time.monotonic() < deadline, "fieldroute serve did not start"
                 time.sleep(0.2)
         yield port, env
+        started = descendants(server.pid)
     finally:
         server.terminate()
         server.wait(timeout=30)
+        left = still_running(started)
+    # A job worker of a stopped two-process server waited for ever, idle, with parent 1.
+    assert not left, f"fieldroute serve left {len(left)} of its processes running"
 
 
 @pytest.mark.slow

@@ -1,11 +1,14 @@
 """Worker processes as production runs them: a killed worker, a re-plan during a long solve,
-and a running job's progress."""
+a running job's progress, and workers whose service process is gone."""
 
 from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +18,7 @@ from api.jobs import WORKER_LOST
 from dispatch.persistence import Store
 from tests.api.conftest import Service, make_key, start_service
 from tests.conftest import line_day
+from tests.processes import running, still_running
 
 
 def die_solving(database_url: str, job_id: str, attempt: int, *_roads: object) -> None:
@@ -122,3 +126,63 @@ def test_a_running_job_reports_its_progress(service: Service) -> None:
     # The seeding searches run for most of the budget: their best cost shows before the end.
     known = [p for p in progress if p["best_cost"] is not None]
     assert known and known[0]["elapsed_s"] < 3.5, progress
+
+
+#: A service process: a pool of one job worker, which it names (its pid), then a job it hands
+#: it (``touch started; sleep; touch finished``) and one queued behind it (``touch queued``);
+#: it says when the first has started, then waits to be killed.
+_SERVICE = """
+import os, subprocess, sys, time
+from pathlib import Path
+from api.workers import JobWorkers
+
+if __name__ == "__main__":
+    folder = Path(sys.argv[1])
+    workers = JobWorkers(1)
+    print(workers.submit(os.getpid).result(), flush=True)
+    if len(sys.argv) > 2:
+        job = f"touch {folder / 'started'}; sleep {sys.argv[2]}; touch {folder / 'finished'}"
+        workers.submit(subprocess.run, ["sh", "-c", job])
+        workers.submit(subprocess.run, ["touch", str(folder / "queued")])
+        while not (folder / "started").exists():
+            time.sleep(0.02)
+        print("started", flush=True)
+    time.sleep(120)
+"""
+
+
+def _worker_of_killed_service(folder: Path, *job_s: str) -> int:
+    """Start ``_SERVICE`` (with a job of ``job_s`` seconds, if given), kill it (SIGKILL) once
+    its worker is idle or its job has started, and return the worker's pid."""
+    script = folder / "service.py"
+    script.write_text(_SERVICE)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    command = [sys.executable, str(script), str(folder), *job_s]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env) as service:
+        try:
+            assert service.stdout is not None
+            worker = int(service.stdout.readline())
+            if job_s:
+                assert service.stdout.readline().strip() == "started"
+            assert running(worker)
+        finally:
+            service.send_signal(signal.SIGKILL)
+            service.wait(timeout=10)
+    return worker
+
+
+def test_an_idle_job_worker_ends_with_the_service_process(tmp_path: Path) -> None:
+    # It waited for its next job for ever, idle with parent 1: seen after every stop of a
+    # two-process `fieldroute serve` (tests/api/test_readme_session.py checks that too).
+    worker = _worker_of_killed_service(tmp_path)
+    assert not still_running({worker})
+
+
+def test_a_job_worker_finishes_its_job_in_hand_then_ends_without_another(
+    tmp_path: Path,
+) -> None:
+    worker = _worker_of_killed_service(tmp_path, "2")
+    assert running(worker), "the job in hand goes on"
+    assert not still_running({worker}, within_s=15)
+    assert (tmp_path / "finished").exists(), "the job in hand finished"
+    assert not (tmp_path / "queued").exists(), "the queued job was not taken"

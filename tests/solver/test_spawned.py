@@ -6,10 +6,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from solver.spawned import spawned_pool
+from tests.processes import running, still_running
 
 #: A parent that starts a pool of one worker, prints the worker's pid and waits to be killed.
 _PARENT = """
@@ -21,15 +21,6 @@ if __name__ == "__main__":
     print(pool.submit(os.getpid).result(), flush=True)
     time.sleep(120)
 """
-
-
-def _running(pid: int) -> bool:
-    """Whether process ``pid`` is still running (not gone, nor a zombie left to reap)."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except FileNotFoundError:
-        return False
-    return "\nState:\tZ" not in status
 
 
 def test_a_worker_ends_when_the_process_that_started_it_is_killed(tmp_path: Path) -> None:
@@ -44,18 +35,11 @@ def test_a_worker_ends_when_the_process_that_started_it_is_killed(tmp_path: Path
         try:
             assert parent.stdout is not None
             worker = int(parent.stdout.readline())
-            assert _running(worker)
+            assert running(worker)
         finally:
             parent.send_signal(signal.SIGKILL)
             parent.wait(timeout=10)
-    deadline = time.monotonic() + 10
-    while _running(worker) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    try:
-        assert not _running(worker)
-    finally:
-        if _running(worker):
-            os.kill(worker, signal.SIGKILL)
+    assert not still_running({worker})
 
 
 def test_a_worker_runs_the_pool_s_own_initializer_first(tmp_path: Path) -> None:
