@@ -321,6 +321,13 @@ def _print_summary(plan: PlanOut, report: CheckReport) -> None:
             f"{route.utilisation:.0%}",
         )
     out.print(table)
+    if plan.technicians_without_route:
+        idle = Table(title=f"Without a route ({len(plan.technicians_without_route)})")
+        idle.add_column("technician")
+        idle.add_column("reason")
+        for stranded in plan.technicians_without_route:
+            _add_row(idle, stranded.technician_id, stranded.reason)
+        out.print(idle)
     if plan.pick_lists:
         picks = Table(title=f"Pick lists ({len(plan.pick_lists)}: spare parts taken at depots)")
         for name in ("depot", "technician", "when", "parts"):
@@ -353,7 +360,8 @@ def _print_summary(plan: PlanOut, report: CheckReport) -> None:
         f"early band {k.appointments_in_band}/{k.appointment_stops} ({k.early_band_rate:.0%}); "
         f"urgent within response {k.urgent_within_response:.0%}; {k.distance_km:.1f} km, "
         f"{k.travel_min} min driving; utilisation {k.utilisation:.0%}; "
-        f"{k.technicians_used} technicians; solved in {k.solve_s:.1f} s",
+        f"{k.technicians_used} technician{'' if k.technicians_used == 1 else 's'}; "
+        f"solved in {k.solve_s:.1f} s",
         highlight=False,
     )
     _say_checked(report, out)

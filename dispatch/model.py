@@ -48,6 +48,7 @@ __all__ = [
     "UnassignedCode",
     "Visit",
     "VisitId",
+    "WithoutRoute",
 ]
 
 VisitId = NewType("VisitId", str)
@@ -443,6 +444,16 @@ class Unassigned:
 
 
 @dataclass(frozen=True, slots=True)
+class WithoutRoute:
+    """A technician the plan could give no route at all: even serving nobody they could not
+    get from their start to their end inside their shift with their breaks (a far end typed,
+    a shift cut short, a delay that ran past it); ``reason`` says so in numbers."""
+
+    technician_id: TechnicianId
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class Change:
     """A visit whose technician or arrival a re-plan moved; ``notify``: call the customer.
 
@@ -499,6 +510,8 @@ class Plan:
     changes: tuple[Change, ...] = ()
     #: Set by planning (``plan_day``, ``replan_day``) once the plan is whole.
     kpis: Kpis | None = None
+    #: Technicians who could get no route at all, and why, in the problem's order.
+    without_route: tuple[WithoutRoute, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

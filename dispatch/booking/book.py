@@ -108,6 +108,7 @@ def book_into(
         solve_s=clock.monotonic() - started,
         objective=day.plan.objective,
         at=batch.at,
+        without_route=day.plan.without_route,
     )
     plan = with_road_lines(plan, next_problem, provider)
     plan = replace(

@@ -29,6 +29,7 @@ from dispatch.model import (
     Unassigned,
     UnassignedCode,
     VisitId,
+    WithoutRoute,
 )
 
 __all__ = ["RECORD_FORMAT", "plan_record", "read_record"]
@@ -46,6 +47,10 @@ def plan_record(plan: Plan) -> dict[str, Any]:
         "solve_s": plan.solve_s,
         "objective": plan.objective,
         "at": _moment(plan.at),
+        "without_route": [
+            {"technician_id": item.technician_id, "reason": item.reason}
+            for item in plan.without_route
+        ],
     }
 
 
@@ -76,6 +81,10 @@ def read_record(record: dict[str, Any]) -> Plan:
         solve_s=record["solve_s"],
         objective=record["objective"],
         at=_read_moment(record["at"]),
+        without_route=tuple(  # a record written before they were kept has none
+            WithoutRoute(TechnicianId(item["technician_id"]), item["reason"])
+            for item in record.get("without_route", ())
+        ),
     )
 
 

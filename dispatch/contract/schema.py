@@ -77,6 +77,7 @@ __all__ = [
     "VisitIn",
     "Weekday",
     "WindowIn",
+    "WithoutRouteOut",
     "WorkdayIn",
     "unpaired_surrogate",
 ]
@@ -632,6 +633,13 @@ class UnassignedOut(_Strict):
     )
 
 
+class WithoutRouteOut(_Strict):
+    """A technician the plan could give no route at all, and why."""
+
+    technician_id: str
+    reason: str
+
+
 class PriorityCount(_Strict):
     """Visits of one priority and how many were placed."""
 
@@ -722,6 +730,13 @@ class PlanOut(_Strict):
         description="Per depot, what each technician takes there, in depot then arrival "
         "order: the stores' pick lists (absent when no route calls at a depot).",
         exclude_if=lambda picks: not picks,
+    )
+    technicians_without_route: list[WithoutRouteOut] = Field(
+        default_factory=list,
+        description="Technicians who could get no route at all: even serving no visit they "
+        "could not get from their start to their end inside their shift with their breaks; "
+        "the reason gives the shift, the drive and the breaks (absent when there are none).",
+        exclude_if=lambda items: not items,
     )
 
 

@@ -21,6 +21,7 @@ from dispatch.contract.schema import (
     StopOut,
     UnassignedOut,
     WindowIn,
+    WithoutRouteOut,
 )
 from dispatch.errors import InternalError
 from dispatch.model import (
@@ -42,6 +43,7 @@ from dispatch.model import (
     UnassignedCode,
     Visit,
     VisitId,
+    WithoutRoute,
 )
 from dispatch.units import elapsed, format_clock, iso, minutes_to_duration, whole_minutes
 
@@ -89,6 +91,10 @@ def plan_document(
             for item in plan.unassigned
         ],
         pick_lists=_pick_lists(problem, plan),
+        technicians_without_route=[
+            WithoutRouteOut(technician_id=item.technician_id, reason=item.reason)
+            for item in plan.without_route
+        ],
         kpis=KpisOut(
             visits=kpis.visits,
             assigned=kpis.assigned,
@@ -255,6 +261,10 @@ def read_plan(document: PlanOut) -> Plan:
         ),
         solve_s=document.kpis.solve_s,
         at=datetime.fromisoformat(document.at) if document.at else None,
+        without_route=tuple(
+            WithoutRoute(TechnicianId(item.technician_id), item.reason)
+            for item in document.technicians_without_route
+        ),
     )
 
 

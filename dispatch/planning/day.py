@@ -214,11 +214,16 @@ def join_regions(problem: Problem, plans: list[Plan], solve_s: float) -> Plan:
         (item for plan in plans for item in plan.unassigned),
         key=lambda item: visit_order[item.visit_id],
     )
+    without_route = sorted(
+        (item for plan in plans for item in plan.without_route),
+        key=lambda item: tech_order[item.technician_id],
+    )
     plan = Plan(
         routes=tuple(routes),
         unassigned=tuple(unassigned),
         solve_s=solve_s,
         objective=sum(p.objective for p in plans),
+        without_route=tuple(without_route),
     )
     return replace(plan, kpis=compute_kpis(problem, plan))
 

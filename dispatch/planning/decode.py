@@ -32,7 +32,7 @@ the part has used it up by the end of its route, ``no_room`` otherwise.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -47,6 +47,7 @@ from dispatch.model import (
     Unassigned,
     UnassignedCode,
     Visit,
+    WithoutRoute,
 )
 from dispatch.planning.compile import IdMap
 from dispatch.planning.eligibility import wanted_time
@@ -55,15 +56,17 @@ from dispatch.stock.supply import no_part_reason
 from dispatch.units import (
     duration_to_s,
     elapsed,
+    format_clock,
     m_as_km,
     moment_after,
     s_to_duration,
+    s_to_minutes,
     seconds_after,
 )
 from solver import Instance, RouteSolution, Solution
-from solver.insertion import holds_alone
+from solver.insertion import empty_day_holds, holds_alone
 
-__all__ = ["decode"]
+__all__ = ["decode", "without_route"]
 
 
 def decode(solution: Solution, id_map: IdMap, instance: Instance) -> Plan:
@@ -87,7 +90,36 @@ def decode(solution: Solution, id_map: IdMap, instance: Instance) -> Plan:
         unassigned=unassigned,
         solve_s=solution.elapsed_s,
         objective=solution.objective,
+        without_route=without_route(id_map, instance, range(instance.n_vehicles)),
     )
+
+
+def without_route(
+    id_map: IdMap, instance: Instance, vehicles: Iterable[int]
+) -> tuple[WithoutRoute, ...]:
+    """The technicians of ``vehicles`` (in that order) who cannot be given any route: serving
+    nobody, they could not get from their start to their end inside their shift with their
+    breaks (``solver.insertion.empty_day_holds``), so the solver leaves them idle."""
+    found = []
+    for vehicle in vehicles:
+        if empty_day_holds(instance, vehicle):
+            continue
+        technician = id_map.technician(vehicle)
+        spec = instance.vehicles[vehicle]
+        drive_s = int(instance.travel_s[spec.start_location, spec.end_location])
+        rest_s = sum(rule.duration_s for rule in spec.breaks)
+        shift = (
+            f"{format_clock(moment_after(id_map.origin, spec.shift_start_s))}-"
+            f"{format_clock(moment_after(id_map.origin, spec.shift_end_s))}"
+        )
+        reason = (
+            f"cannot get from their start to their end inside their shift ({shift}) even serving "
+            f"no visit: the drive takes {s_to_minutes(drive_s):.0f} min"
+        )
+        if rest_s:
+            reason += f" and their breaks {s_to_minutes(rest_s):.0f} min"
+        found.append(WithoutRoute(technician.id, reason))
+    return tuple(found)
 
 
 def _dropped(

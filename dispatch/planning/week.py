@@ -34,7 +34,7 @@ from dispatch.model import (
 )
 from dispatch.planning.compile import compile_problem
 from dispatch.planning.day import within_budget
-from dispatch.planning.decode import decode
+from dispatch.planning.decode import decode, without_route
 from dispatch.planning.lines import with_road_lines
 from dispatch.planning.params import policy_params
 from dispatch.planning.promise import with_promises
@@ -127,9 +127,10 @@ def plan_week(
                 routes=tuple(r for r in plan.routes if r.start_time.date() == day),
                 unassigned=(),
                 solve_s=clock.monotonic() - started,
+                without_route=without_route(id_map, instance, vehicles),
             ),
         )
-        for day in horizon.dates
+        for day, vehicles in zip(horizon.dates, vehicles_by_day, strict=True)
     )
     left = tuple(_for_the_week(u, visits[u.visit_id], horizon) for u in plan.unassigned)
     elapsed = clock.monotonic() - started  # the days in turn and the whole search

@@ -81,6 +81,7 @@ from dispatch.model import (
     UnassignedCode,
     Visit,
     VisitId,
+    WithoutRoute,
 )
 from dispatch.planning import SolveParams, policy_params, search_from
 from dispatch.planning.compile import IdMap, Keep, compile_problem
@@ -257,12 +258,26 @@ def replan_day(
         solve_s=tail.solve_s,
         objective=tail.objective,
         at=at,
+        without_route=_without_route(problem, plan, tail, new_routes),
     )
     new_plan = with_road_lines(new_plan, problem, provider)
     return replace(
         new_plan,
         changes=_changes(plan, new_plan, batch, problem),
         kpis=compute_kpis(problem, new_plan),
+    )
+
+
+def _without_route(
+    problem: Problem, before: Plan, tail: Plan, routes: list[Route]
+) -> tuple[WithoutRoute, ...]:
+    """Who still has no route at all, and why: those the rest of the day could not route
+    (``tail``), and those the version ``before`` could not, as it said then (the rest of the
+    day sees a technician from where they are, never stranded)."""
+    found = {item.technician_id: item for item in (*before.without_route, *tail.without_route)}
+    routed = {route.technician_id for route in routes}
+    return tuple(
+        found[tech.id] for tech in problem.technicians if tech.id in found and tech.id not in routed
     )
 
 

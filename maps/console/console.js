@@ -470,7 +470,8 @@
     $("plan-kpis").textContent = `${k.assigned}/${k.visits} visits assigned · on time ` +
       `${Math.round(k.on_time_rate * 100)}% · appointments in the band ` +
       `${k.appointments_in_band}/${k.appointment_stops} · ${k.distance_km.toFixed(1)} km · ` +
-      `${k.technicians_used} technicians · status ${plan.status}` +
+      `${k.technicians_used} technician${k.technicians_used === 1 ? "" : "s"} · ` +
+      `status ${plan.status}` +
       (plan.at ? ` · re-planned at ${clock(plan.at) || plan.at}` : "");
     const [near, far] = band();
     $("band-legend").textContent = `arrival band (${near}–${far} min before an appointment)`;
@@ -536,12 +537,15 @@
   function renderTimeline(plan) {
     const box = $("timeline");
     // Technicians of the day with no route get a row too: who is free is worth seeing.
+    // Those the plan could give no route at all say why (`technicians_without_route`).
     const routed = new Set(plan.routes.map((route) => route.technician_id));
-    const idle = state.problem && state.planProblemId === state.problemId
-      ? (state.problem.technicians || []).filter((t) => !routed.has(t.id)).map((t) => ({
-        technician_id: t.id, stops: [], breaks: [], distance_km: 0,
-      }))
+    const without = new Map((plan.technicians_without_route || [])
+      .map((item) => [item.technician_id, item.reason]));
+    const idleIds = state.problem && state.planProblemId === state.problemId
+      ? (state.problem.technicians || []).map((t) => t.id).filter((id) => !routed.has(id))
       : [];
+    for (const id of without.keys()) if (!idleIds.includes(id)) idleIds.push(id);
+    const idle = idleIds.map((id) => ({ technician_id: id, stops: [], breaks: [], distance_km: 0 }));
     const used = [...plan.routes, ...idle];
     const range = span(plan);
     if (!range) {
@@ -610,10 +614,15 @@
           }));
         }
       });
+      const noRoute = without.get(route.technician_id);
+      if (noRoute) {
+        track.append(el("p", { class: "fr-no-route", text: `No route: ${noRoute}` }));
+      }
       const name = technicianName(route.technician_id);
       rows.push(el("div", {
         class: "fr-row", role: "group",
-        "aria-label": `${route.technician_id}${name ? ` ${name}` : ""}: ${route.stops.length} stops`,
+        "aria-label": `${route.technician_id}${name ? ` ${name}` : ""}: ` +
+          (noRoute ? `no route, ${noRoute}` : `${route.stops.length} stops`),
       }, el("div", { class: "fr-who" }, el("strong", { text: route.technician_id }),
         name ? el("small", { text: name }) : null,
         el("small", { text: `${route.stops.length} stops · ${route.distance_km.toFixed(0)} km` })),

@@ -85,6 +85,29 @@ def test_solve_writes_stores_and_summarises(tmp_path: Path, database: str) -> No
     assert "no technician has skill 'gas'" in result.output
 
 
+def test_solve_lists_the_technicians_without_a_route_and_why(tmp_path: Path) -> None:
+    day = line_day()
+    day["technicians"].append(  # ends 30 min from where they start, after a 20-minute shift
+        {
+            "id": "T2",
+            "skills": ["water_heater"],
+            "location_index": 0,
+            "end_location_index": 3,
+            "shift": {"start": "08:00", "end": "08:20"},
+        }
+    )
+    out = tmp_path / "plan.json"
+    result = runner.invoke(
+        app, ["solve", str(write(tmp_path / "day.json", day)), "-o", str(out), "--time-limit", "1"]
+    )
+    assert result.exit_code == 0, result.output
+    (stranded,) = json.loads(out.read_text(encoding="utf-8"))["technicians_without_route"]
+    assert "Without a route (1)" in result.output
+    assert "the drive takes 30 min" in stranded["reason"]
+    assert re.search(r"T2\s+│\s+cannot get from their start to their end", result.output)
+    assert re.search(r"\b1\s+technician;", result.output), "one technician, not 'technicians'"
+
+
 def test_invalid_day_stores_nothing(tmp_path: Path, database: str) -> None:
     day = line_day()
     day["visits"][0]["duration_min"] = -1

@@ -378,3 +378,32 @@ def test_a_bad_upload_is_422_naming_sheet_row_and_column(service: Service) -> No
     no_date = service.client.post("/v1/problems", files=files, headers=service.auth)
     assert no_date.status_code == 422 and no_date.json()["errors"][0]["path"] == "date"
     assert problems_stored(service.database_url) == 0
+
+
+def test_a_plan_says_which_technician_could_get_no_route_and_why(service: Service) -> None:
+    day = line_day()
+    day["technicians"].append(  # ends 30 min from where they start, after a 20-minute shift
+        {
+            "id": "T2",
+            "skills": ["water_heater"],
+            "location_index": 0,
+            "end_location_index": 3,
+            "shift": {"start": "08:00", "end": "08:20"},
+        }
+    )
+    plan_id = service.solved_plan(day)
+    auth = service.auth
+    first = service.client.get(f"/v1/plans/{plan_id}", headers=auth).json()
+    (stranded,) = first["technicians_without_route"]
+    assert stranded["technician_id"] == "T2"
+    assert "inside their shift (08:00-08:20) even serving no visit" in stranded["reason"]
+    assert [route["technician_id"] for route in first["routes"]] == ["T1"]
+    # A re-planned version still says so; a day where everyone can work says nothing.
+    answer = service.client.post(f"/v1/plans/{plan_id}/events", json=DELAY, headers=auth)
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["technicians_without_route"] == first["technicians_without_route"]
+    other = service.solved_plan()
+    assert (
+        "technicians_without_route"
+        not in service.client.get(f"/v1/plans/{other}", headers=auth).json()
+    )

@@ -353,6 +353,27 @@ def test_a_week_is_planned_in_one_solve_and_every_day_passes_the_checker() -> No
     assert document["kpis"]["assigned"] == document["kpis"]["within_promise"] == 7
 
 
+def test_a_day_of_the_week_says_who_could_get_no_route_on_it() -> None:
+    raw = horizon_problem()
+    raw["technicians"].append(  # ends 45 km away; on the 10th a half-hour shift
+        {
+            "id": "T3",
+            "start": {"lat": 22.54, "lon": 113.95},
+            "end": {"lat": 22.80, "lon": 114.30},
+            "shift": {"start": "08:00", "end": "18:00"},
+            "calendar": {"dates": {"2026-12-10": {"shift": {"start": "08:00", "end": "08:30"}}}},
+        }
+    )
+    _, days, _ = _solve(raw, seconds=1)
+    without = {
+        stored.problem["date"]: stored.plan.get("technicians_without_route", []) for stored in days
+    }
+    (stranded,) = without.pop("2026-12-10")
+    assert stranded["technician_id"] == "T3"
+    assert "inside their shift (08:00-08:30) even serving no visit" in stranded["reason"]
+    assert not any(without.values()), without
+
+
 def test_a_week_tells_its_first_plan_from_the_first_seeded_day_on(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -363,3 +363,11 @@ def test_a_technician_who_cannot_make_their_day_even_empty_gets_no_route(
     (left,) = plan.unassigned
     assert (left.visit_id, left.code) == ("V3", UnassignedCode.PINNED)
     assert "cannot be reached and finished inside any eligible shift (08:00-08:20)" in left.reason
+    # The plan says why T2 has no route, in numbers: the shift and the drive it is too short for.
+    (stranded,) = plan.without_route
+    assert stranded.technician_id == "T2"
+    drive = day["travel"]["durations_min"][0][3]
+    assert stranded.reason == (
+        "cannot get from their start to their end inside their shift (08:00-08:20) even "
+        f"serving no visit: the drive takes {drive:.0f} min"
+    )

@@ -23,6 +23,7 @@ from dispatch.model import (
     Unassigned,
     UnassignedCode,
     VisitId,
+    WithoutRoute,
 )
 from dispatch.planning import SolveParams, plan_day
 from tests.conftest import line_day
@@ -75,6 +76,7 @@ def awkward_plan() -> Plan:
         solve_s=1.234567,
         objective=987654321,
         at=moment(10, 5),
+        without_route=(WithoutRoute(TechnicianId("T2"), "cannot get from their start ..."),),
     )
 
 
@@ -90,6 +92,12 @@ def test_a_solved_plan_round_trips_except_what_a_replan_works_out_again() -> Non
     assert plan.kpis is not None
     again = read_record(json.loads(json.dumps(plan_record(plan))))
     assert again == replace(plan, kpis=None, changes=())
+
+
+def test_a_record_written_before_technicians_without_route_were_kept_reads_as_none() -> None:
+    record = plan_record(awkward_plan())
+    del record["without_route"]
+    assert read_record(record).without_route == ()
 
 
 def test_a_record_of_another_format_is_refused() -> None:

@@ -29,9 +29,9 @@ PAYLOAD = "<img src=x onerror=alert(1)>"
 
 
 def console_day() -> dict[str, Any]:
-    """Two technicians in Dongguan, six visits: four only T1 may serve (water heaters; one an
+    """Three technicians in Dongguan, six visits: four only T1 may serve (water heaters; one an
     appointment, one the customer named :data:`PAYLOAD`), one for anyone (T2 has a lunch
-    break) and a piano nobody has the skill to move (unassigned)."""
+    break) and a piano nobody has the skill to move (unassigned); T3 cannot make their day."""
     shift = {"start": "08:00", "end": "17:00"}
 
     def visit(number: int, lat: float, lon: float, **more: Any) -> dict[str, Any]:
@@ -58,6 +58,13 @@ def console_day() -> dict[str, Any]:
                 "start": {"lat": 22.85, "lon": 113.86},
                 "shift": shift,
                 "breaks": [{"start": "11:30", "end": "13:30", "duration_min": 30}],
+            },
+            {  # ends an hour's drive away after a half-hour shift: no route, and why
+                "id": "T3",
+                "name": "Wang Fang",
+                "start": {"lat": 22.80, "lon": 113.80},
+                "end": {"lat": 23.30, "lon": 114.30},
+                "shift": {"start": "08:00", "end": "08:30"},
             },
         ],
         "visits": [
@@ -137,7 +144,7 @@ def test_a_day_run_from_the_console(
         # The day just stored is offered in the list of stored days, and chosen.
         listed_day = page.locator(f'#open-problem option[value="{day_id}"]')
         listed_day.wait_for(state="attached")
-        assert listed_day.text_content() == f"2026-11-23 · {day_id} · 2 technicians, 6 visits"
+        assert listed_day.text_content() == f"2026-11-23 · {day_id} · 3 technicians, 6 visits"
         assert page.get_by_label("Stored day").input_value() == day_id
         page.get_by_label("Search time (seconds)").fill("1")
         page.get_by_role("button", name="Plan the day").click()
@@ -152,7 +159,10 @@ def test_a_day_run_from_the_console(
         assert listed_plan.text_content() == f"2026-11-23 · {plan_id} v1 · {plan['status']}"
         assert page.get_by_label("Stored plan").input_value() == plan_id
         assert opened.count("#timeline .fr-bar") == len(stops), "one bar per stop"
-        assert opened.count("#timeline .fr-row:not(.fr-axis)") == 2, "T2 too, idle"
+        assert opened.count("#timeline .fr-row:not(.fr-axis)") == 3, "T2 too, idle, and T3"
+        (stranded,) = plan["technicians_without_route"]
+        assert stranded["technician_id"] == "T3"
+        assert opened.text("#timeline .fr-no-route") == f"No route: {stranded['reason']}"
         appointments = [s for s in stops if s["appointment"]]
         assert opened.count("#timeline .fr-band") == len(appointments)
         unassigned = page.locator("#unassigned-table tbody tr")
