@@ -447,7 +447,7 @@ class Unassigned:
 class WithoutRoute:
     """A technician the plan could give no route at all: even serving nobody they could not
     get from their start to their end inside their shift with their breaks (a far end typed,
-    a shift cut short, a delay that ran past it); ``reason`` says so in numbers."""
+    a shift cut short); ``reason`` says so in numbers."""
 
     technician_id: TechnicianId
     reason: str
