@@ -49,6 +49,17 @@ def line_day(**overrides: Any) -> dict[str, Any]:
     return copy.deepcopy(day)
 
 
+#: A technician of ``line_day`` who cannot make their day even serving nobody: they end 30 min
+#: from where they start (site 3), after a 20-minute shift.
+STRANDED_T2: dict[str, Any] = {
+    "id": "T2",
+    "skills": ["water_heater"],
+    "location_index": 0,
+    "end_location_index": 3,
+    "shift": {"start": "08:00", "end": "08:20"},
+}
+
+
 @pytest.fixture
 def day() -> dict[str, Any]:
     """A fresh copy of ``line_day()`` to modify."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from pathlib import Path
@@ -14,7 +15,7 @@ import api.cli
 from api.cli import app
 from dispatch.config import Settings
 from dispatch.persistence import Store
-from tests.conftest import line_day
+from tests.conftest import STRANDED_T2, line_day
 
 runner = CliRunner()
 
@@ -87,15 +88,7 @@ def test_solve_writes_stores_and_summarises(tmp_path: Path, database: str) -> No
 
 def test_solve_lists_the_technicians_without_a_route_and_why(tmp_path: Path) -> None:
     day = line_day()
-    day["technicians"].append(  # ends 30 min from where they start, after a 20-minute shift
-        {
-            "id": "T2",
-            "skills": ["water_heater"],
-            "location_index": 0,
-            "end_location_index": 3,
-            "shift": {"start": "08:00", "end": "08:20"},
-        }
-    )
+    day["technicians"].append(copy.deepcopy(STRANDED_T2))
     out = tmp_path / "plan.json"
     result = runner.invoke(
         app, ["solve", str(write(tmp_path / "day.json", day)), "-o", str(out), "--time-limit", "1"]

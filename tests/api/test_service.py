@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import copy
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session
 from api.links import sign_route_link
 from dispatch.persistence import ProblemRow, Store
 from tests.api.conftest import TEST_NOW, Service, make_key, start_service
-from tests.conftest import line_day
+from tests.conftest import STRANDED_T2, line_day
 
 DELAY = {"at": "09:00", "events": [{"type": "delay", "technician_id": "T1", "minutes": 40}]}
 
@@ -382,15 +383,7 @@ def test_a_bad_upload_is_422_naming_sheet_row_and_column(service: Service) -> No
 
 def test_a_plan_says_which_technician_could_get_no_route_and_why(service: Service) -> None:
     day = line_day()
-    day["technicians"].append(  # ends 30 min from where they start, after a 20-minute shift
-        {
-            "id": "T2",
-            "skills": ["water_heater"],
-            "location_index": 0,
-            "end_location_index": 3,
-            "shift": {"start": "08:00", "end": "08:20"},
-        }
-    )
+    day["technicians"].append(copy.deepcopy(STRANDED_T2))
     plan_id = service.solved_plan(day)
     auth = service.auth
     first = service.client.get(f"/v1/plans/{plan_id}", headers=auth).json()

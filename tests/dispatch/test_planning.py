@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,6 +18,7 @@ from dispatch.planning.compile import PRIORITY_WEIGHT, compile_problem
 from dispatch.travel import provider_for
 from dispatch.units import elapsed
 from dispatch.verify import check_plan, matrix_lookup
+from tests.conftest import STRANDED_T2
 
 QUICK = SolveParams(time_limit_s=1, metaheuristic="greedy_descent")
 
@@ -347,15 +349,7 @@ def test_a_technician_who_cannot_make_their_day_even_empty_gets_no_route(
     cut short): no plan had them back in time even serving nobody, and the solver failed on
     the whole day (a 500). The others are planned; T2 gets no route, and the visit pinned to
     them says why."""
-    day["technicians"].append(
-        {
-            "id": "T2",
-            "skills": ["water_heater"],
-            "location_index": 0,
-            "end_location_index": 3,
-            "shift": {"start": "08:00", "end": "08:20"},
-        }
-    )
+    day["technicians"].append(copy.deepcopy(STRANDED_T2))
     day["visits"][2]["technician"] = "T2"
     plan = solve(day)
     assert [route.technician_id for route in plan.routes] == ["T1"]
