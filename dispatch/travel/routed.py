@@ -4,7 +4,9 @@
 interface), waits until it answers, yields its address and stops it when the block ends, by
 SIGTERM and, if it has not stopped within ``STOP_TIMEOUT_S``, SIGKILL. A server that exits or
 does not answer within ``startup_timeout_s`` is an error quoting its log; the process is
-stopped either way, so the block leaves nothing running behind it.
+stopped either way, so the block leaves nothing running behind it. A process killed inside
+the block (SIGKILL, the OOM killer) runs no block's end: its server then gets SIGTERM from the
+kernel (a parent-death signal, set by ``setpriv``), instead of serving on, orphaned.
 
 This module starts and stops the process; the HTTP questions are ``dispatch.travel.osrm``'s.
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import http.client
 import logging
+import shutil
 import socket
 import subprocess
 import tempfile
@@ -20,6 +23,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from dispatch.errors import TravelTimeError
@@ -153,7 +157,10 @@ def serve(
             with log.open("wb") as output:
                 try:
                     process = subprocess.Popen(
-                        argv, stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+                        [*_ending_with_this_process(), *argv],
+                        stdout=output,
+                        stderr=subprocess.STDOUT,
+                        stdin=subprocess.DEVNULL,
                     )
                 except OSError as error:
                     raise TravelTimeError(f"cannot run {argv[0]}: {error}") from error
@@ -224,6 +231,23 @@ def road_server(
         yield Roads(
             server.base_url, server.max_table_size, dataset.key, dataset.folder / "matrices"
         )
+
+
+@cache
+def _ending_with_this_process() -> tuple[str, ...]:
+    """What a server's command is run under so that it gets SIGTERM once the thread that
+    started it is gone: ``setpriv --pdeathsig TERM`` (util-linux, on every Debian), which sets
+    the signal and then runs the server in its own place; nothing where setpriv is missing or
+    cannot (then only the block's end stops the server)."""
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        return ()
+    prefix = (setpriv, "--pdeathsig", "TERM")
+    try:
+        works = subprocess.run([*prefix, "true"], capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        works = False
+    return prefix if works else ()
 
 
 def _free_port() -> int:

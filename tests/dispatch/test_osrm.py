@@ -19,6 +19,8 @@ import re
 import shutil
 import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 import zipfile
@@ -48,6 +50,8 @@ from dispatch.travel.osrm_tools import (
 )
 from dispatch.travel.roads import DATASET_BASE, Dataset, PrepareProgress, prepare
 from dispatch.travel.routed import RoutedServer, serve
+from tests.processes import running as process_running
+from tests.processes import still_running
 
 #: ``--max-table-size`` of the session's server: small, so that 60 points need 3 x 3 blocks.
 SERVER_TABLE_SIZE = 25
@@ -191,14 +195,19 @@ def test_a_broken_extract_is_an_error_quoting_osrm(tools: OsrmTools, tmp_path: P
 # -- the server ------------------------------------------------------------------------------
 
 
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # A zombie still answers kill(0); it is gone once its parent has waited for it.
-    status = Path(f"/proc/{pid}/status")
-    return not status.exists() or "zombie" not in status.read_text()
+#: A process that serves a pickled dataset with pickled tools, says the server's pid and waits
+#: to be killed.
+_SERVING = """
+import pickle, sys, time
+from pathlib import Path
+from dispatch.travel.routed import serve
+
+if __name__ == "__main__":
+    dataset, tools = pickle.loads(Path(sys.argv[1]).read_bytes())
+    with serve(dataset, tools=tools) as running:
+        print(running.pid, flush=True)
+        time.sleep(120)
+"""
 
 
 def test_serve_answers_on_loopback_and_leaves_nothing_running(
@@ -206,10 +215,32 @@ def test_serve_answers_on_loopback_and_leaves_nothing_running(
 ) -> None:
     with serve(andorra, tools=tools) as running:
         assert running.base_url.startswith("http://127.0.0.1:")
-        assert _running(running.pid)
+        assert process_running(running.pid)
         answer = httpx2.get(f"{running.base_url}/nearest/v1/driving/1.5218,42.5063", timeout=5)
         assert answer.json()["code"] == "Ok"
-    assert not _running(running.pid)
+    assert not process_running(running.pid)
+
+
+def test_a_server_ends_when_the_process_that_started_it_is_killed(
+    andorra: Dataset, tools: OsrmTools, tmp_path: Path
+) -> None:
+    # A SIGKILL (the OOM killer) runs no block's end: the server served on, orphaned, holding
+    # its dataset, until the kernel's parent-death signal (setpriv) was set on it.
+    state = tmp_path / "serving.pickle"
+    state.write_bytes(pickle.dumps((andorra, tools)))
+    script = tmp_path / "serving.py"
+    script.write_text(_SERVING)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    command = [sys.executable, str(script), str(state)]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env) as parent:
+        try:
+            assert parent.stdout is not None
+            server = int(parent.stdout.readline())
+            assert process_running(server)
+        finally:
+            parent.send_signal(signal.SIGKILL)
+            parent.wait(timeout=10)
+    assert not still_running({server})
 
 
 def test_serve_stops_the_server_when_the_block_fails(andorra: Dataset, tools: OsrmTools) -> None:
@@ -217,7 +248,7 @@ def test_serve_stops_the_server_when_the_block_fails(andorra: Dataset, tools: Os
     with pytest.raises(KeyError), serve(andorra, tools=tools) as running:
         pid = running.pid
         raise KeyError("the caller failed")
-    assert pid and not _running(pid)
+    assert pid and not process_running(pid)
 
 
 def test_a_server_that_cannot_start_is_an_error_quoting_its_log(
