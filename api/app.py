@@ -14,9 +14,14 @@ from __future__ import annotations
 
 import json
 import logging
+import multiprocessing
+import os
+import signal
+import threading
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import ExitStack, asynccontextmanager
 from datetime import UTC, datetime
+from multiprocessing.connection import wait
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -264,6 +269,28 @@ def _runner(settings: Settings, roads: Roads | None) -> JobRunner:
     )
 
 
+def _stop_when_the_supervisor_is_gone() -> None:
+    """In a server process of ``fieldroute serve --processes N`` (one of uvicorn's spawned
+    workers), a daemon thread that stops this process as SIGTERM would, gracefully (the lifespan
+    closes the job pools, whose workers end after their job in hand), once the supervisor that
+    started it is gone. uvicorn's workers do not watch their supervisor: one killed (SIGKILL)
+    left them serving on, orphaned, on its port."""
+    supervisor = multiprocessing.parent_process()
+    if supervisor is None:
+        return
+    watch = threading.Thread(
+        target=_terminate_when_gone, args=(supervisor.sentinel,), name="supervisor-watch"
+    )
+    watch.daemon = True
+    watch.start()
+
+
+def _terminate_when_gone(sentinel: int) -> None:
+    wait([sentinel])
+    logger.error("the supervisor of this server process is gone; stopping")
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -302,6 +329,8 @@ def create_app(
         recovered = pool.recover(store, fail_running=settings.processes == 1)
         if recovered:
             logger.info("queued %d waiting jobs again", len(recovered))
+        if settings.processes > 1:
+            _stop_when_the_supervisor_is_gone()
         try:
             yield
         finally:

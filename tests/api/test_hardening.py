@@ -4,6 +4,8 @@ generated clients can trust, and connections that never send a request."""
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import time
 import urllib.request
@@ -18,6 +20,7 @@ from api.app import create_app
 from api.server import HEAD_TIMEOUT_KEEP_ALIVES
 from tests.api.conftest import Service, make_key, start_service
 from tests.api.test_readme_session import running_serve
+from tests.processes import descendants, still_running
 
 BATCH = {"at": "09:00", "events": [{"type": "delay", "technician_id": "T1", "minutes": 5}]}
 
@@ -125,3 +128,21 @@ def test_a_connection_that_sends_no_request_is_closed(tmp_path: Path) -> None:
         trickle.close()
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz") as answer:
             assert answer.status == 200  # the server itself is fine
+
+
+@pytest.mark.slow
+def test_server_processes_end_when_their_supervisor_is_killed(tmp_path: Path) -> None:
+    # uvicorn's workers do not watch their supervisor: once it was killed (SIGKILL) they went
+    # on serving its port, orphaned, and a new `fieldroute serve` could not have it.
+    with running_serve(tmp_path, "--processes", "2") as (port, _):
+        (supervisor,) = [
+            pid
+            for pid in descendants(os.getpid())
+            if f"--port\0{port}\0".encode() in Path(f"/proc/{pid}/cmdline").read_bytes()
+        ]
+        started = descendants(supervisor)
+        assert len(started) >= 2, "two server processes"
+        os.kill(supervisor, signal.SIGKILL)
+        assert not still_running(started, within_s=15)
+        with pytest.raises(OSError):
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5)
