@@ -14,14 +14,11 @@ from __future__ import annotations
 
 import json
 import logging
-import multiprocessing
 import os
 import signal
-import threading
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import ExitStack, asynccontextmanager
 from datetime import UTC, datetime
-from multiprocessing.connection import wait
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -40,6 +37,7 @@ from api.links import LINK_SECRET
 from api.models import ErrorOut, FieldErrorOut
 from api.routes import console
 from api.versions import PlanVersions
+from api.workers import when_parent_is_gone
 from dispatch.config import Settings
 from dispatch.contract.schema import EventBatchIn, HorizonProblemIn, ProblemIn
 from dispatch.contract.validate import field_errors, load_json
@@ -271,22 +269,14 @@ def _runner(settings: Settings, roads: Roads | None) -> JobRunner:
 
 def _stop_when_the_supervisor_is_gone() -> None:
     """In a server process of ``fieldroute serve --processes N`` (one of uvicorn's spawned
-    workers), a daemon thread that stops this process as SIGTERM would, gracefully (the lifespan
-    closes the job pools, whose workers end after their job in hand), once the supervisor that
-    started it is gone. uvicorn's workers do not watch their supervisor: one killed (SIGKILL)
-    left them serving on, orphaned, on its port."""
-    supervisor = multiprocessing.parent_process()
-    if supervisor is None:
-        return
-    watch = threading.Thread(
-        target=_terminate_when_gone, args=(supervisor.sentinel,), name="supervisor-watch"
-    )
-    watch.daemon = True
-    watch.start()
+    workers), stop this process as SIGTERM would, gracefully (the lifespan closes the job pools,
+    whose workers end after their job in hand), once the supervisor that started it is gone.
+    uvicorn's workers do not watch their supervisor: one killed (SIGKILL) left them serving on,
+    orphaned, on its port."""
+    when_parent_is_gone(_stop, "supervisor-watch")
 
 
-def _terminate_when_gone(sentinel: int) -> None:
-    wait([sentinel])
+def _stop() -> None:
     logger.error("the supervisor of this server process is gone; stopping")
     os.kill(os.getpid(), signal.SIGTERM)
 

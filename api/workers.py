@@ -5,7 +5,8 @@ A worker waits for its next job on a queue it holds both ends of, so once its se
 is gone (stopped, or killed) nothing would ever tell it to end: it waited, idle, for ever (a
 stopped two-process ``fieldroute serve`` left one behind each time). Each worker here watches
 the process that started it and, once that is gone, first lets the job in hand finish (a
-solve stores its plan itself), then ends, taking no other job.
+solve stores its plan itself), then ends, taking no other job. That watch
+(``when_parent_is_gone``) also stops a server process whose supervisor is gone (``api.app``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from datetime import UTC, datetime
 from multiprocessing.connection import wait
 from typing import Any, TypeVar
 
-__all__ = ["JobWorkers"]
+__all__ = ["JobWorkers", "when_parent_is_gone"]
 
 logger = logging.getLogger(__name__)
 
@@ -107,21 +108,29 @@ def _in_hand(fn: Callable[..., _T], /, *args: Any) -> _T:
         return fn(*args)
 
 
-def _watch_the_service() -> None:
-    """A worker's start: a daemon thread that ends the worker once its service process is
-    gone."""
+def when_parent_is_gone(then: Callable[[], object], name: str) -> None:
+    """Call ``then`` on a daemon thread named ``name`` once the process that started this one
+    (``multiprocessing.parent_process()``) has ended; nothing for a process that
+    ``multiprocessing`` did not start."""
     parent = multiprocessing.parent_process()
-    if parent is not None:
-        watch = threading.Thread(
-            target=_end_with, args=(parent.sentinel,), name="service-watch", daemon=True
-        )
-        watch.start()
+    if parent is None:
+        return
+
+    def watch(sentinel: int) -> None:
+        wait([sentinel])
+        then()
+
+    threading.Thread(target=watch, args=(parent.sentinel,), name=name, daemon=True).start()
 
 
-def _end_with(sentinel: int) -> None:
-    """Wait until the service process's ``sentinel`` is ready (it has ended), let the job in
-    hand finish, then end this worker before it takes another."""
-    wait([sentinel])
+def _watch_the_service() -> None:
+    """A worker's start: the watch that ends the worker once its service process is gone."""
+    when_parent_is_gone(_end_after_the_job_in_hand, "service-watch")
+
+
+def _end_after_the_job_in_hand() -> None:
+    """The service process is gone: let the job in hand finish, then end this worker before
+    it takes another."""
     _SERVICE_GONE.set()
     _JOB_IN_HAND.acquire()
     os._exit(_ORPHANED)
