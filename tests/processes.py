@@ -1,13 +1,20 @@
 """What tests of processes ask of Linux's ``/proc``: whether a process still runs, and which
-processes one has started (its descendants)."""
+processes one has started (its descendants); and a Python script run until it is killed."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import signal
+import subprocess
+import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
+
+#: The repository, importable by the scripts ``killed_afterwards`` runs.
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def running(pid: int) -> bool:
@@ -53,3 +60,21 @@ def still_running(pids: set[int], within_s: float = 10.0) -> set[int]:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
     return left
+
+
+@contextlib.contextmanager
+def killed_afterwards(script: str, folder: Path, *args: str) -> Iterator[IO[str]]:
+    """``script`` (Python source) written to ``folder`` and run with ``args``, the repository
+    importable; the block reads what it prints, and it is killed (SIGKILL, as the kernel's OOM
+    killer kills) and reaped when the block ends."""
+    path = folder / "killed.py"
+    path.write_text(script)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    command = [sys.executable, str(path), *args]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env) as process:
+        try:
+            assert process.stdout is not None
+            yield process.stdout
+        finally:
+            process.send_signal(signal.SIGKILL)
+            process.wait(timeout=10)

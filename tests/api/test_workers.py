@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -18,7 +16,7 @@ from api.jobs import WORKER_LOST
 from dispatch.persistence import Store
 from tests.api.conftest import Service, make_key, start_service
 from tests.conftest import line_day
-from tests.processes import running, still_running
+from tests.processes import killed_afterwards, running, still_running
 
 
 def die_solving(database_url: str, job_id: str, attempt: int, *_roads: object) -> None:
@@ -154,20 +152,11 @@ if __name__ == "__main__":
 def _worker_of_killed_service(folder: Path, *job_s: str) -> int:
     """Start ``_SERVICE`` (with a job of ``job_s`` seconds, if given), kill it (SIGKILL) once
     its worker is idle or its job has started, and return the worker's pid."""
-    script = folder / "service.py"
-    script.write_text(_SERVICE)
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    command = [sys.executable, str(script), str(folder), *job_s]
-    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env) as service:
-        try:
-            assert service.stdout is not None
-            worker = int(service.stdout.readline())
-            if job_s:
-                assert service.stdout.readline().strip() == "started"
-            assert running(worker)
-        finally:
-            service.send_signal(signal.SIGKILL)
-            service.wait(timeout=10)
+    with killed_afterwards(_SERVICE, folder, str(folder), *job_s) as output:
+        worker = int(output.readline())
+        if job_s:
+            assert output.readline().strip() == "started"
+        assert running(worker)
     return worker
 
 

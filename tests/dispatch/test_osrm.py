@@ -19,8 +19,6 @@ import re
 import shutil
 import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
 import zipfile
@@ -50,8 +48,8 @@ from dispatch.travel.osrm_tools import (
 )
 from dispatch.travel.roads import DATASET_BASE, Dataset, PrepareProgress, prepare
 from dispatch.travel.routed import RoutedServer, serve
+from tests.processes import killed_afterwards, still_running
 from tests.processes import running as process_running
-from tests.processes import still_running
 
 #: ``--max-table-size`` of the session's server: small, so that 60 points need 3 x 3 blocks.
 SERVER_TABLE_SIZE = 25
@@ -228,18 +226,9 @@ def test_a_server_ends_when_the_process_that_started_it_is_killed(
     # its dataset, until the kernel's parent-death signal (setpriv) was set on it.
     state = tmp_path / "serving.pickle"
     state.write_bytes(pickle.dumps((andorra, tools)))
-    script = tmp_path / "serving.py"
-    script.write_text(_SERVING)
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    command = [sys.executable, str(script), str(state)]
-    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env) as parent:
-        try:
-            assert parent.stdout is not None
-            server = int(parent.stdout.readline())
-            assert process_running(server)
-        finally:
-            parent.send_signal(signal.SIGKILL)
-            parent.wait(timeout=10)
+    with killed_afterwards(_SERVING, tmp_path, str(state)) as output:
+        server = int(output.readline())
+        assert process_running(server)
     assert not still_running({server})
 
 

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 from solver.spawned import spawned_pool
-from tests.processes import running, still_running
+from tests.processes import killed_afterwards, running, still_running
 
 #: A parent that starts a pool of one worker, prints the worker's pid and waits to be killed.
 _PARENT = """
@@ -26,19 +23,9 @@ if __name__ == "__main__":
 def test_a_worker_ends_when_the_process_that_started_it_is_killed(tmp_path: Path) -> None:
     # A worker waits for its next task on a queue it holds both ends of: without the watch on
     # its parent it waited for ever, idle, once a SIGKILL had taken the parent.
-    script = tmp_path / "parent.py"
-    script.write_text(_PARENT)
-    root = Path(__file__).resolve().parents[2]
-    env = {**os.environ, "PYTHONPATH": str(root)}
-    command = [sys.executable, str(script)]
-    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env) as parent:
-        try:
-            assert parent.stdout is not None
-            worker = int(parent.stdout.readline())
-            assert running(worker)
-        finally:
-            parent.send_signal(signal.SIGKILL)
-            parent.wait(timeout=10)
+    with killed_afterwards(_PARENT, tmp_path) as output:
+        worker = int(output.readline())
+        assert running(worker)
     assert not still_running({worker})
 
 
