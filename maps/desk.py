@@ -167,21 +167,26 @@ def _route_layer(
     places: Places,
     path: LegPath | None,
     calls_at: dict[str, int],
+    no_route: str | None = None,
 ) -> tuple[folium.FeatureGroup, list[Point]]:
     """The route's layer and the places it shows; ``calls_at`` counts the calls drawn at each
-    depot so far (each goes beside the ones before)."""
+    depot so far (each goes beside the ones before). ``no_route``: why the technician could
+    get no route at all (``technicians_without_route``), said on their layer and base."""
     technician = places.technicians[technician_id]
     name = f"{technician_id} {technician.name}".strip()
     stops = route.stops if route else []
     label = f'<span class="fr-swatch" style="background:{fill}"></span>{escape(name)}'
-    layer = folium.FeatureGroup(name=f"{label} · {len(stops)} stops")
+    layer = folium.FeatureGroup(
+        name=f"{label} · no route" if no_route else f"{label} · {len(stops)} stops"
+    )
     seen: list[Point] = []
     base = places.start(technician_id)
     if base is not None:
+        why = f" · no route: {escape(no_route)}" if no_route else ""
         folium.Marker(
             base,
             icon=_icon("fr-base", technician_id, fill, (34, 22)),
-            tooltip=Tooltip(f"{escape(name)}: base"),
+            tooltip=Tooltip(f"{escape(name)}: base{why}"),
             z_index_offset=1000,
         ).add_to(layer)
         seen.append(base)
@@ -342,6 +347,7 @@ def desk_map(
     chart = new_map(tiles, title=f"fieldroute · {plan.date} · plan {plan.plan_id}")
     page_of(chart).header.add_child(Element(_STYLE), name="fieldroute_style")
     routes = {route.technician_id: route for route in plan.routes}
+    no_route = {item.technician_id: item.reason for item in plan.technicians_without_route}
     colours = {t.id: colour(i) for i, t in enumerate(problem.technicians)}
     seen: list[Point] = []
     radius = folium.FeatureGroup(name="Service radius", show=False)
@@ -349,7 +355,13 @@ def desk_map(
     for technician in problem.technicians:
         fill = colours[technician.id]
         layer, points = _route_layer(
-            routes.get(technician.id), technician.id, fill, places, path, calls_at
+            routes.get(technician.id),
+            technician.id,
+            fill,
+            places,
+            path,
+            calls_at,
+            no_route.get(technician.id),
         )
         layer.add_to(chart)
         seen.extend(points)

@@ -282,3 +282,25 @@ def test_fieldroute_map_finds_the_day_in_the_store_or_says_how_to_give_it(
     refused = runner.invoke(app, ["map", str(bad), "-o", "x.html"])
     assert refused.exit_code != 0 and "plan_id" in refused.output
     assert "Traceback" not in refused.output
+
+
+def test_a_technician_without_a_route_says_so_on_the_desk_map(
+    day_plan: tuple[PlanOut, ProblemIn],
+) -> None:
+    _, problem = day_plan
+    raw = problem.model_dump(mode="json", exclude_none=True)
+    first = raw["technicians"][0]
+    stranded = {  # ends about 70 km from their base, after a half-hour shift
+        "id": "FAR<b>",
+        "start": first["start"],
+        "end": {"lat": first["start"]["lat"] + 0.5, "lon": first["start"]["lon"] + 0.5},
+        "shift": {"start": "08:00", "end": "08:30"},
+    }
+    raw["technicians"].append(stranded)
+    planned, day = solved(raw, seconds=1)
+    (item,) = planned.technicians_without_route
+    page = desk_page(planned, day, tiles=BLANK)
+    words = said(page)
+    assert f"{html.escape('FAR<b>')} · no route" in words
+    assert f"{html.escape('FAR<b>')}: base · no route: {html.escape(item.reason)}" in words
+    assert "FAR<b>" not in words, "a typed id is escaped"
