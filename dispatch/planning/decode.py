@@ -108,10 +108,7 @@ def without_route(
         spec = instance.vehicles[vehicle]
         drive_s = int(instance.travel_s[spec.start_location, spec.end_location])
         rest_s = sum(rule.duration_s for rule in spec.breaks)
-        shift = (
-            f"{format_clock(moment_after(id_map.origin, spec.shift_start_s))}-"
-            f"{format_clock(moment_after(id_map.origin, spec.shift_end_s))}"
-        )
+        shift = f"{format_clock(technician.shift.start)}-{format_clock(technician.working_end)}"
         reason = (
             f"cannot get from their start to their end inside their shift ({shift}) even serving "
             f"no visit: the drive takes {s_to_minutes(drive_s):.0f} min"
