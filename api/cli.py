@@ -46,7 +46,7 @@ from dispatch.travel import Roads
 from dispatch.travel.osrm_tools import default_cache_root, ensure_tools
 from dispatch.travel.roads import PrepareProgress, prepare
 from dispatch.travel.routed import road_server
-from dispatch.units import format_iso_clock
+from dispatch.units import counted, format_iso_clock
 from dispatch.verify import CheckReport
 
 __all__ = ["DEMO_DAY", "app"]
@@ -360,7 +360,7 @@ def _print_summary(plan: PlanOut, report: CheckReport) -> None:
         f"early band {k.appointments_in_band}/{k.appointment_stops} ({k.early_band_rate:.0%}); "
         f"urgent within response {k.urgent_within_response:.0%}; {k.distance_km:.1f} km, "
         f"{k.travel_min} min driving; utilisation {k.utilisation:.0%}; "
-        f"{k.technicians_used} technician{'' if k.technicians_used == 1 else 's'}; "
+        f"{counted(k.technicians_used, 'technician')}; "
         f"solved in {k.solve_s:.1f} s",
         highlight=False,
     )

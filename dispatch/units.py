@@ -6,8 +6,9 @@ promised times never rest on a fraction of a minute the technician does not have
 duration the user gives is in whole or fractional minutes and is rounded to the nearest second.
 
 How a time is shown (``HH:MM``: ``format_clock`` of a datetime, ``format_iso_clock`` of the
-contract's ISO text) and how durations and distances are written back to the user (whole
-minutes, km to 0.1) live here too, so that no other module multiplies or slices.
+contract's ISO text) and how durations, distances and counts are written back to the user
+(whole minutes, km to 0.1, "1 stop"/"2 stops") live here too, so that no other module
+multiplies or slices.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ __all__ = [
     "SECONDS_PER_MINUTE",
     "as_minutes",
     "clock_to_datetime",
+    "counted",
     "duration_to_s",
     "elapsed",
     "format_clock",
@@ -195,3 +197,8 @@ def format_iso_clock(text: str | None) -> str:
     if not text:
         return ""
     return text[11:16] if "T" in text else text[:5]
+
+
+def counted(count: int, noun: str) -> str:
+    """``count`` of ``noun`` as a person writes it: "1 stop", "0 stops", "2 stops"."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"

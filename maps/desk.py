@@ -26,7 +26,7 @@ from dispatch.contract.schema import (
     StopOut,
     UnassignedOut,
 )
-from dispatch.units import format_iso_clock, km_as_m
+from dispatch.units import counted, format_iso_clock, km_as_m
 from maps.base import (
     LegPath,
     Places,
@@ -177,7 +177,7 @@ def _route_layer(
     stops = route.stops if route else []
     label = f'<span class="fr-swatch" style="background:{fill}"></span>{escape(name)}'
     layer = folium.FeatureGroup(
-        name=f"{label} · no route" if no_route else f"{label} · {len(stops)} stops"
+        name=f"{label} · no route" if no_route else f"{label} · {counted(len(stops), 'stop')}"
     )
     seen: list[Point] = []
     base = places.start(technician_id)

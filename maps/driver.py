@@ -39,7 +39,7 @@ from dispatch.contract.schema import (
     ProblemIn,
 )
 from dispatch.desk.driver import driver_route
-from dispatch.units import format_iso_clock
+from dispatch.units import counted, format_iso_clock
 from maps.base import (
     LegPath,
     Places,
@@ -516,7 +516,10 @@ def _list(route: DriverRouteOut, fill: str) -> str:
         text = f"Break {escape(start)}&ndash;{escape(end)}"
         entries.append((pause.start, f'<li class="fr-break">{text}</li>'))
     entries.sort(key=lambda entry: entry[0])
-    if not entries:
+    if route.no_route is not None:
+        said = f"No route today: {escape(route.no_route)}"
+        entries.append(("", f'<li class="fr-break fr-no-route">{said}</li>'))
+    elif not entries:
         entries.append(("", '<li class="fr-break">No visits today.</li>'))
     return f'<ol class="fr-list">{"".join(html for _, html in entries)}</ol>'
 
@@ -580,7 +583,8 @@ def driver_page(
     span = f"{escape(leaves)}&ndash;{escape(back)}" if route.start_time else ""
     head = (
         f'<div class="fr-head"><span class="fr-title"><b>{escape(name)}</b> · '
-        f"{escape(route.date)} · {len(route.stops)} stops · {route.distance_km:.0f} km · "
+        f"{escape(route.date)} · {counted(len(route.stops), 'stop')} · "
+        f"{route.distance_km:.0f} km · "
         f"{span}</span>"
         '<button type="button" class="fr-btn fr-late" id="fr-late">Running late</button>'
         '<div class="fr-sync" id="fr-sync" role="status" aria-live="polite"></div></div>'

@@ -951,3 +951,9 @@ class DriverRouteOut(_Strict):
         description="Calls at depots for spare parts, in route order (absent when none).",
         exclude_if=lambda stops: not stops,
     )
+    no_route: str | None = Field(
+        default=None,
+        description="Why this technician got no route at all this version, as the plan's "
+        "technicians_without_route says (absent when they have a route or simply no work).",
+        exclude_if=lambda reason: reason is None,
+    )

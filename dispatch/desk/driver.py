@@ -52,7 +52,8 @@ def driver_route(
 ) -> DriverRouteOut:
     """``technician_id``'s route in ``plan`` (a stored plan version) of ``problem`` (its day).
 
-    A technician of the day with no work gets an empty route; an unknown one is
+    A technician of the day with no work gets an empty route, with the plan's reason when
+    they could get no route at all (``technicians_without_route``); an unknown one is
     ``NotFoundError``. A stop whose visit could not be completed (listed in ``unassigned``
     with code ``not_completed``) has status ``not_completed``. A call at a depot the day does
     not list (a plan read from a file, given with another day) is ``InputError`` naming it.
@@ -119,6 +120,15 @@ def driver_route(
         geometry=route.get("geometry") if route else None,
         pick_list=[call for call in calls if call.before_leaving],
         depot_stops=calls,
+        no_route=next(
+            (
+                item["reason"]
+                # A version stored before plans listed them lists none.
+                for item in plan.get("technicians_without_route", ())
+                if item["technician_id"] == technician_id
+            ),
+            None,
+        ),
     )
 
 

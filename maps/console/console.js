@@ -271,6 +271,11 @@
     return (state.problem.visits || []).find((v) => v.id === visitId) || null;
   }
 
+  // "1 stop", "2 stops": a count as a person writes it (dispatch.units.counted says the same).
+  function counted(count, noun) {
+    return `${count} ${noun}${count === 1 ? "" : "s"}`;
+  }
+
   function technicianName(technicianId) {
     if (!state.problem || state.planProblemId !== state.problemId) return "";
     const found = (state.problem.technicians || []).find((t) => t.id === technicianId);
@@ -470,7 +475,7 @@
     $("plan-kpis").textContent = `${k.assigned}/${k.visits} visits assigned · on time ` +
       `${Math.round(k.on_time_rate * 100)}% · appointments in the band ` +
       `${k.appointments_in_band}/${k.appointment_stops} · ${k.distance_km.toFixed(1)} km · ` +
-      `${k.technicians_used} technician${k.technicians_used === 1 ? "" : "s"} · ` +
+      `${counted(k.technicians_used, "technician")} · ` +
       `status ${plan.status}` +
       (plan.at ? ` · re-planned at ${clock(plan.at) || plan.at}` : "");
     const [near, far] = band();
@@ -622,10 +627,11 @@
       rows.push(el("div", {
         class: "fr-row", role: "group",
         "aria-label": `${route.technician_id}${name ? ` ${name}` : ""}: ` +
-          (noRoute ? `no route, ${noRoute}` : `${route.stops.length} stops`),
+          (noRoute ? `no route, ${noRoute}` : counted(route.stops.length, "stop")),
       }, el("div", { class: "fr-who" }, el("strong", { text: route.technician_id }),
         name ? el("small", { text: name }) : null,
-        el("small", { text: `${route.stops.length} stops · ${route.distance_km.toFixed(0)} km` })),
+        el("small", { text: `${counted(route.stops.length, "stop")} · ` +
+          `${route.distance_km.toFixed(0)} km` })),
       track));
     }
     box.replaceChildren(el("div", { class: "fr-tl" }, rows));
@@ -759,7 +765,8 @@
     technician.replaceChildren(...plan.routes.map((route) => {
       const name = technicianName(route.technician_id);
       return el("option", { value: route.technician_id,
-        text: `${route.technician_id}${name ? ` ${name}` : ""} (${route.stops.length} stops)` });
+        text: `${route.technician_id}${name ? ` ${name}` : ""} ` +
+          `(${counted(route.stops.length, "stop")})` });
     }));
     if (chosenTechnician) technician.value = chosenTechnician;
     const visit = $("cancel-visit");

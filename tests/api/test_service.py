@@ -391,6 +391,14 @@ def test_a_plan_says_which_technician_could_get_no_route_and_why(service: Servic
     assert stranded["technician_id"] == "T2"
     assert "inside their shift (08:00-08:20) even serving no visit" in stranded["reason"]
     assert [route["technician_id"] for route in first["routes"]] == ["T1"]
+    # Their driver link says why too (the route and its page); a working driver's says nothing.
+    route = service.client.get(f"/v1/plans/{plan_id}/routes/T2", headers=auth).json()
+    assert route["stops"] == [] and route["no_route"] == stranded["reason"]
+    assert (
+        "no_route" not in service.client.get(f"/v1/plans/{plan_id}/routes/T1", headers=auth).json()
+    )
+    page = service.client.get(f"/v1/plans/{plan_id}/routes/T2/map", headers=auth).text
+    assert "No route today: cannot get from their start to their end" in page
     # A re-planned version still says so; a day where everyone can work says nothing.
     answer = service.client.post(f"/v1/plans/{plan_id}/events", json=DELAY, headers=auth)
     assert answer.status_code == 201, answer.text

@@ -16,6 +16,7 @@ from dispatch.units import (
     METRES_PER_KM,
     SECONDS_PER_MINUTE,
     clock_to_datetime,
+    counted,
     duration_to_s,
     format_clock,
     format_iso_clock,
@@ -286,3 +287,8 @@ def test_metres_and_seconds_become_km_and_minutes_unrounded() -> None:
     assert METRES_PER_KM == 1000
     assert m_as_km(5040) == 5.04 and m_as_km(1) == 0.001  # m_to_km would give 5.0 and 0.0
     assert s_to_minutes(90) == 1.5 and s_to_minutes(1) == 1 / 60
+
+
+@pytest.mark.parametrize(("count", "said"), [(0, "0 stops"), (1, "1 stop"), (2, "2 stops")])
+def test_a_count_is_written_as_a_person_writes_it(count: int, said: str) -> None:
+    assert counted(count, "stop") == said

@@ -284,7 +284,7 @@ def test_fieldroute_map_finds_the_day_in_the_store_or_says_how_to_give_it(
     assert "Traceback" not in refused.output
 
 
-def test_a_technician_without_a_route_says_so_on_the_desk_map(
+def test_a_technician_without_a_route_says_so_on_the_desk_map_and_their_phone(
     day_plan: tuple[PlanOut, ProblemIn],
 ) -> None:
     _, problem = day_plan
@@ -304,3 +304,8 @@ def test_a_technician_without_a_route_says_so_on_the_desk_map(
     assert f"{html.escape('FAR<b>')} · no route" in words
     assert f"{html.escape('FAR<b>')}: base · no route: {html.escape(item.reason)}" in words
     assert "FAR<b>" not in words, "a typed id is escaped"
+    phone = driver_page(planned, day, "FAR<b>", tiles=BLANK)
+    assert f"No route today: {html.escape(item.reason)}" in phone
+    assert "No visits today" not in phone and "FAR<b>" not in phone
+    # A technician with a route reads no such line.
+    assert "No route today" not in driver_page(planned, day, first["id"], tiles=BLANK)
