@@ -402,7 +402,17 @@ def _restart(
     if route is None:
         taken = _idle_breaks(tech, at)
     else:
-        taken = tuple(b for b in route.breaks if b.start < shifted(free_at, -delay))
+        # Taken: each break begun before they were free as planned, and each begun by ``at``
+        # (history a delay reported then does not move, even one after the drive they are
+        # taken to have set off on: planned again from the set-off and the delay, it went
+        # before ``at`` and out of its window). One a technician falls ill in is left: their
+        # day ends at ``at``, they go home from it.
+        history = (
+            shifted(free_at, -delay)
+            if tech.id in batch.unavailable
+            else max(shifted(free_at, -delay), at)
+        )
+        taken = tuple(b for b in route.breaks if b.start < history or b.end <= at)
     for slot in taken:
         free_at = max(free_at, slot.end)
     used_weight = sum(visits[s.visit_id].demand.weight_kg for s in frozen)

@@ -1014,3 +1014,29 @@ def test_a_job_reported_started_and_not_done_holds_its_technician_until_the_re_p
     change = next(c for c in held["changes"] if c["visit_id"] == "V2")
     assert change["notify"] is True
     assert [u["visit_id"] for u in held["unassigned"]] == ["V2"]
+
+
+@pytest.mark.parametrize("at", ["13:15", "14:40"])
+def test_a_delay_reported_during_or_after_a_lunch_taken_on_the_way_keeps_the_lunch(
+    store: Store, at: str
+) -> None:
+    # T1 serves V1 at 09:00 and waits for V2 at 15:30; the lunch (13:00-13:40, 30 minutes)
+    # falls on the way, so the plan has them set off by 12:50. Late by 30 minutes at 13:15 or
+    # 14:40, their lunch is begun or over: it stays. It was once planned again from the
+    # set-off and the delay (13:20-13:50): before the re-plan's time and out of its window.
+    day = make_day(technicians=1)
+    day["technicians"][0]["breaks"] = [{"start": "13:00", "end": "13:40", "duration_min": 30}]
+    day["visits"] = [
+        {"id": "V1", "location_index": 1, "duration_min": 40, "appointment": "09:00"},
+        {"id": "V2", "location_index": 2, "duration_min": 40, "appointment": "15:30"},
+    ]
+    first = planned(store, day)
+    (route,) = first["routes"]
+    assert [s["visit_id"] for s in route["stops"]] == ["V1", "V2"]
+    lunch = [{"start": "2026-11-23T13:00:00+08:00", "end": "2026-11-23T13:30:00+08:00"}]
+    assert route["breaks"] == lunch
+    late = replan(store, {"at": at, "events": [
+        {"type": "delay", "technician_id": "T1", "minutes": 30}]})  # fmt: skip
+    (after,) = late["routes"]
+    assert after["breaks"] == lunch
+    checked(store, late)
