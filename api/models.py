@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from dispatch.booking.schema import SlotsOut
-from dispatch.contract.schema import ChangeOut, Integer, Number, Text
+from dispatch.contract.schema import DATE_PATTERN, ChangeOut, Integer, Number, Text
 from dispatch.persistence import PlanSummary, ProblemSummary, SolveJob, WeekSummary
 
 __all__ = [
@@ -236,7 +236,7 @@ class RollRequest(_Model):
 
     start: Text = Field(
         alias="from",
-        pattern=r"^\d{4}-\d{2}-\d{2}$",
+        pattern=DATE_PATTERN,
         examples=["2026-12-14"],
         description="The next horizon's first date (YYYY-MM-DD).",
     )

@@ -15,6 +15,7 @@ from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
+from dispatch.contract.schema import DATE_PATTERN
 from dispatch.contract.sheets import SheetDay, problem_from_sheets, read_table, read_workbook
 from dispatch.contract.validate import load_json
 from dispatch.errors import FieldError, InputError
@@ -26,7 +27,7 @@ UPLOAD_FORM: dict[str, Any] = {
     "type": "object",
     "required": ["date"],
     "properties": {
-        "date": {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$"},
+        "date": {"type": "string", "pattern": DATE_PATTERN},
         "timezone": {"type": "string", "default": "UTC"},
         "policy": {"type": "string", "description": "The policy as JSON."},
         "technicians": {"type": "string", "format": "binary"},

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from dispatch.contract.schema import (
     HorizonProblemIn,
@@ -41,6 +41,7 @@ from dispatch.contract.validate import (
     check_unique,
     load_json,
     read_wire,
+    time_zone,
 )
 from dispatch.errors import FieldError, InputError
 from dispatch.horizon.rounds import Every, due_dates
@@ -155,22 +156,9 @@ def _dates(wire: HorizonProblemIn, errors: list[FieldError]) -> tuple[date, ...]
     return tuple(first + timedelta(days=k) for k in range(wire.horizon.days))
 
 
-def _zone(name: str, errors: list[FieldError]) -> ZoneInfo | None:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        errors.append(
-            FieldError(
-                "timezone",
-                f"unknown time zone {name!r} (use an IANA name such as 'Asia/Shanghai')",
-            )
-        )
-        return None
-
-
 def _build(wire: HorizonProblemIn, errors: list[FieldError]) -> Horizon | None:
     dates = _dates(wire, errors)
-    zone = _zone(wire.timezone, errors)
+    zone = time_zone(wire.timezone, errors)
     policy = build_policy(wire.policy, errors)
     travel = build_travel(wire.travel, errors)
     check_unique(wire.technicians, "technicians", errors)

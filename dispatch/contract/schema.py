@@ -21,6 +21,8 @@ from dispatch.model import AppointmentStart, Policy, TravelSettings, UnassignedC
 from dispatch.units import as_minutes
 
 __all__ = [
+    "DATE_PATTERN",
+    "MOMENT_PATTERN",
     "UNPAIRED_SURROGATE",
     "BreakIn",
     "BreakOut",
@@ -124,6 +126,11 @@ Integer = Annotated[int, Strict()]
 #: The policy's defaults have one home, the domain model: the wire schema shows them in minutes.
 _POLICY = Policy()
 _TRAVEL = TravelSettings()
+#: A date ``YYYY-MM-DD`` of the years 1900-2999: the engine counts days and hours either side
+#: of a date, and a year 1 or 9999 ran off the calendar there (a 500, not an error).
+DATE_PATTERN = r"^(?:19|2\d)\d{2}-\d{2}-\d{2}$"
+#: A local moment ``YYYY-MM-DDTHH:MM`` of those years.
+MOMENT_PATTERN = r"^(?:19|2\d)\d{2}-\d{2}-\d{2}T(?:[01]\d|2[0-3]):[0-5]\d$"
 #: A local clock time ``HH:MM`` on the plan's date; ``24:00`` is the end of the day.
 Clock = Annotated[
     Text,
@@ -209,9 +216,7 @@ class PartArrivalIn(_Strict):
     quantity: Integer = Field(ge=1, le=MAX_PART_UNITS)
     at: Annotated[
         Text,
-        Field(
-            pattern=r"^\d{4}-\d{2}-\d{2}T(?:[01]\d|2[0-3]):[0-5]\d$", examples=["2026-11-24T09:00"]
-        ),
+        Field(pattern=MOMENT_PATTERN, examples=["2026-11-24T09:00"]),
     ]
 
 
@@ -381,7 +386,7 @@ class TravelIn(_Strict):
 class ProblemIn(_Strict):
     """One day to plan."""
 
-    date: Text = Field(pattern=r"^\d{4}-\d{2}-\d{2}$", examples=["2026-11-23"])
+    date: Text = Field(pattern=DATE_PATTERN, examples=["2026-11-23"])
     timezone: Text = "UTC"
     policy: PolicyIn = Field(default_factory=PolicyIn)
     technicians: list[TechnicianIn] = Field(min_length=1)
@@ -395,12 +400,12 @@ class ProblemIn(_Strict):
 
 
 #: A date ``YYYY-MM-DD``.
-DateText = Annotated[Text, Field(pattern=r"^\d{4}-\d{2}-\d{2}$", examples=["2026-12-07"])]
+DateText = Annotated[Text, Field(pattern=DATE_PATTERN, examples=["2026-12-07"])]
 #: A local moment ``YYYY-MM-DDTHH:MM`` in the problem's time zone.
 LocalMoment = Annotated[
     Text,
     Field(
-        pattern=r"^\d{4}-\d{2}-\d{2}T(?:[01]\d|2[0-3]):[0-5]\d$",
+        pattern=MOMENT_PATTERN,
         examples=["2026-12-07T16:00"],
     ),
 ]

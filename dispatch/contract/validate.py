@@ -24,6 +24,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ValidationError
 
 from dispatch.contract.schema import (
+    DATE_PATTERN,
+    MOMENT_PATTERN,
     UNPAIRED_SURROGATE,
     BreakIn,
     CapacityIn,
@@ -87,6 +89,7 @@ __all__ = [
     "parse_problem",
     "pydantic_errors",
     "read_wire",
+    "time_zone",
 ]
 
 #: Deepest nesting of arrays and objects a JSON document may have. The contract's own
@@ -201,6 +204,13 @@ def pydantic_errors(error: ValidationError, data: Any) -> list[FieldError]:
     return field_errors(error.errors(), data)
 
 
+#: What a date's or a moment's pattern asks for, in words.
+_DATES = {
+    DATE_PATTERN: "a date YYYY-MM-DD of the years 1900-2999",
+    MOMENT_PATTERN: "a local moment YYYY-MM-DDTHH:MM of the years 1900-2999",
+}
+
+
 def field_errors(errors: Iterable[Mapping[str, Any]], data: Any) -> list[FieldError]:
     """``pydantic_errors`` of pydantic's error dicts (``ValidationError.errors()``, or those
     a framework collected, each ``loc`` relative to ``data``) rather than of the exception."""
@@ -214,6 +224,8 @@ def field_errors(errors: Iterable[Mapping[str, Any]], data: Any) -> list[FieldEr
                 message += " (free text belongs in 'notes')"
         elif item["type"] == "string_pattern_mismatch" and "24:00" in str(item.get("ctx")):
             message = f"{item['input']!r} is not a time HH:MM"
+        elif item["type"] == "string_pattern_mismatch" and item["ctx"]["pattern"] in _DATES:
+            message = f"{item['input']!r} is not {_DATES[item['ctx']['pattern']]}"
         elif item["type"] == "missing":
             message = "is required"
         elif item["type"] in ("unpaired_surrogate", "string_unicode") and isinstance(value, str):
@@ -293,22 +305,29 @@ class Scope:
         self.errors.append(FieldError(path, message, self.entity_id))
 
 
+def time_zone(name: str, errors: list[FieldError]) -> ZoneInfo | None:
+    """The IANA time zone ``name``; ``None`` with an error on ``timezone`` when there is none
+    (a region's folder such as ``Europe`` or an over-long name too: the zone database reads
+    them as files, and ``IsADirectoryError`` had been a 500)."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        errors.append(
+            FieldError(
+                "timezone",
+                f"unknown time zone {name!r} (use an IANA name such as 'Asia/Shanghai')",
+            )
+        )
+        return None
+
+
 def _build(wire: ProblemIn, errors: list[FieldError]) -> Problem | None:
     try:
         day = date.fromisoformat(wire.date)
     except ValueError:
         errors.append(FieldError("date", f"{wire.date!r} is not a date YYYY-MM-DD"))
         day = None
-    try:
-        zone = ZoneInfo(wire.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        errors.append(
-            FieldError(
-                "timezone",
-                f"unknown time zone {wire.timezone!r} (use an IANA name such as 'Asia/Shanghai')",
-            )
-        )
-        zone = None
+    zone = time_zone(wire.timezone, errors)
     policy = build_policy(wire.policy, errors)
     travel = build_travel(wire.travel, errors)
     check_unique(wire.technicians, "technicians", errors)

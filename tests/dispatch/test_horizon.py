@@ -218,6 +218,12 @@ def test_rounds_expand_into_dated_visits_and_an_overdue_one_says_since_when() ->
         (("rounds", 0, "technician"), "T2", "rounds[0].technician", "T2 lacks 'cctv'"),
         (("rounds", 0, "tolerance_days"), 4, "rounds[0].tolerance_days", "overlap"),
         (
+            ("rounds", 0, "last_served"),
+            "9999-12-31",
+            "rounds[0].last_served",
+            "of the years 1900-2999",
+        ),
+        (
             ("technicians", 0, "calendar", "days_off"),
             ["2026-12-10"],
             "technicians[0].calendar.days_off[0]",
@@ -256,6 +262,25 @@ def test_every_problem_of_a_horizon_is_named_with_its_path_and_id(
     assert found, caught.value.errors
     assert words in found[0].message
     assert found[0].entity_id == raw[path[0]][path[1]]["id"]
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "named"),
+    [
+        ("timezone", "Asia", "timezone"),
+        ("horizon", {"start": "9999-12-30", "days": 5}, "horizon.start"),
+    ],
+)
+def test_a_zone_or_a_start_the_calendar_cannot_hold_is_named(
+    key: str, value: Any, named: str
+) -> None:
+    # Both were a 500: the zone database read 'Asia' as a file; the days after 9999-12-30
+    # ran off the calendar.
+    raw = horizon_problem()
+    raw[key] = value
+    with pytest.raises(InputError) as caught:
+        parse_horizon(raw)
+    assert [e.path for e in caught.value.errors] == [named]
 
 
 def test_a_latest_agreed_with_the_customer_is_the_deadline_of_a_reported_fault() -> None:

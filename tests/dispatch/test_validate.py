@@ -183,7 +183,19 @@ def test_every_problem_is_reported_in_one_error() -> None:
             "visits[0] (V1).location.lon: Input should be less than or equal to 180",
         ),
         (lambda d: d.update(timezone="Mars/Olympus"), "timezone: unknown time zone 'Mars/Olympus'"),
+        # A region's folder or an over-long name: the zone database reads them as files.
+        (lambda d: d.update(timezone="Europe"), "timezone: unknown time zone 'Europe'"),
+        (lambda d: d.update(timezone="A" * 300), "timezone: unknown time zone 'AAAA"),
         (lambda d: d.update(date="2026-13-40"), "date: '2026-13-40' is not a date YYYY-MM-DD"),
+        # Years the engine's day arithmetic would run off the calendar with.
+        (
+            lambda d: d.update(date="0001-01-01"),
+            "date: '0001-01-01' is not a date YYYY-MM-DD of the years 1900-2999",
+        ),
+        (
+            lambda d: d.update(date="9999-12-31"),
+            "date: '9999-12-31' is not a date YYYY-MM-DD of the years 1900-2999",
+        ),
         (
             lambda d: d["technicians"][0].update(
                 breaks=[{"start": "12:00", "end": "12:10", "duration_min": 0}]
