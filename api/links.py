@@ -95,7 +95,10 @@ def read_route_link(secret: str, token: str, now: datetime) -> RouteGrant:
         The token is malformed or was not signed with ``secret``.
     """
     payload, _, signature = token.partition(".")
-    if not payload or not hmac.compare_digest(signature, _signature(secret, payload)):
+    # Compared as bytes: ``compare_digest`` raises on a str with a non-ASCII character (a
+    # TypeError, once a 500 for anyone sending one, no key needed).
+    genuine = _signature(secret, payload).encode()
+    if not payload or not hmac.compare_digest(signature.encode("utf-8", "replace"), genuine):
         raise LinkError("this driver link is not valid")
     try:
         body = json.loads(_unb64(payload))

@@ -67,6 +67,9 @@ def test_a_driver_link_opens_its_own_route_only() -> None:
     assert refusal(lambda: reader(link(), "T2")) == (403, "this driver link opens another route")
     forged = sign_route_link("another secret", "pl_1", "T1", NOW + timedelta(hours=1))
     assert refusal(lambda: reader(forged))[0] == 401
+    # Beyond ASCII, no key needed: once a 500 (compare_digest raised on the text).
+    assert refusal(lambda: reader("x.é"))[0] == 401
+    assert refusal(lambda: dispatcher("a.\xff"))[0] == 401
 
 
 def test_an_expired_link_is_told_by_its_type_not_its_words(

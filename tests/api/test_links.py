@@ -88,6 +88,8 @@ def test_a_tampered_link_is_refused_and_not_as_expired() -> None:
         f".{signature}",  # no payload
         token(secret="another service"),  # signed with another secret
         "not-a-link",
+        f"{payload}.{signature[:-1]}é",  # a character beyond ASCII
+        "x.\udcff",  # a byte the header was decoded with as a lone surrogate
     ]
     for candidate in tampered:
         with pytest.raises(LinkError, match="not valid") as raised:
