@@ -76,6 +76,7 @@ from dispatch.units import (
 
 __all__ = [
     "MAX_JSON_DEPTH",
+    "MAX_MATRIX_VALUE",
     "Scope",
     "build_depots",
     "build_parts",
@@ -97,6 +98,11 @@ __all__ = [
 #: event); far deeper is no day but an attack on the parser, whose recursion it would exhaust
 #: (a ``RecursionError``), and is refused before parsing.
 MAX_JSON_DEPTH = 64
+
+#: The largest entry of an explicit travel matrix, in minutes or km. Far beyond any day, and
+#: small enough that every sum the engine makes of them stays a whole number of seconds or
+#: metres: 1e300 km became stops of -9.2e15 km (an integer cast overflowed).
+MAX_MATRIX_VALUE = 1_000_000
 
 _PRIORITIES = {priority.label: priority for priority in Priority}
 _Wire = TypeVar("_Wire", bound=BaseModel)
@@ -506,6 +512,14 @@ def build_travel(travel: TravelIn | None, errors: list[FieldError]) -> TravelMat
                 )
             if any(value < 0 for value in row):
                 errors.append(FieldError(f"travel.{name}[{i}]", "has a negative value"))
+            if any(value > MAX_MATRIX_VALUE for value in row):
+                errors.append(
+                    FieldError(
+                        f"travel.{name}[{i}]",
+                        f"has a value above {MAX_MATRIX_VALUE:,} (a pair no one can drive "
+                        "between needs no more: it is longer than any day)",
+                    )
+                )
     return TravelMatrix(
         durations_min=tuple(tuple(row) for row in travel.durations_min),
         distances_km=tuple(tuple(row) for row in travel.distances_km)

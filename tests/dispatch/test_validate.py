@@ -220,6 +220,14 @@ def test_every_problem_is_reported_in_one_error() -> None:
             lambda d: d["travel"]["durations_min"][2].pop(),
             "travel.durations_min[2]: has 3 columns, expected 4 (the matrix must be square)",
         ),
+        (
+            lambda d: d["travel"]["distances_km"][1].__setitem__(2, 1e300),
+            "travel.distances_km[1]: has a value above 1,000,000",
+        ),
+        (
+            lambda d: d["travel"]["durations_min"][3].__setitem__(0, 1_000_001),
+            "travel.durations_min[3]: has a value above 1,000,000",
+        ),
         (lambda d: d["visits"][0].pop("duration_min"), "visits[0] (V1).duration_min: is required"),
         (lambda d: d["visits"][0].update(priority="asap"), "visits[0] (V1).priority:"),
     ],
