@@ -44,7 +44,7 @@ from dispatch.contract.validate import parse_problem
 from dispatch.errors import FieldError, InputError
 from dispatch.model import Plan, Problem, TechnicianId, Visit, VisitId
 from dispatch.travel import TravelTimeProvider
-from dispatch.units import clock_to_datetime, format_clock, s_to_duration
+from dispatch.units import clock_to_datetime, format_clock, local_moment, s_to_duration
 
 __all__ = [
     "APPOINTMENT_STEP",
@@ -205,28 +205,39 @@ def booking_visit(
 
 def candidate_times(problem: Problem, shape: Shape) -> list[tuple[datetime, datetime]]:
     """The times of ``shape`` on the day of ``problem``, as ``(start, end)``; an appointment's
-    two are equal (see the module docstring)."""
+    two are equal (see the module docstring).
+
+    Times step on the wall clock, as customers read them. An appointment at a clock time a
+    daylight-saving change skips is not offered (``03:00`` the night Helsinki springs forward
+    was offered beside ``04:00``, the same moment, under a time that never shows); a window's
+    ends are read as ``local_moment`` reads any time.
+    """
+    zone = problem.timezone
     first = min(t.shift.start for t in problem.technicians)
     last = max(t.working_end for t in problem.technicians)
-    midnight = problem.midnight
-    hour = first.replace(minute=0, second=0, microsecond=0)
+    hour = first.replace(minute=0, second=0, microsecond=0, tzinfo=None)
+
+    def moment(wall: datetime) -> datetime:
+        return local_moment(wall, zone)
+
     found: list[tuple[datetime, datetime]] = []
     if shape == "two_hours":
         start = hour - timedelta(hours=hour.hour % 2)
-        while start < last:
-            found.append((start, start + WINDOW_LENGTH))
+        while moment(start) < last:
+            found.append((moment(start), moment(start + WINDOW_LENGTH)))
             start += WINDOW_LENGTH
     elif shape == "half_day":
-        noon = datetime.combine(problem.date, HALF_DAY_SPLIT, tzinfo=midnight.tzinfo)
+        noon = moment(datetime.combine(problem.date, HALF_DAY_SPLIT))
         if first < noon:
-            found.append((hour, noon))
+            found.append((moment(hour), noon))
         if noon < last:
-            found.append((max(noon, hour), last))
+            found.append((max(noon, moment(hour)), last))
     else:
         start = hour
-        while start <= last:
-            if start >= first:
-                found.append((start, start))
+        while moment(start) <= last:
+            shown = moment(start)
+            if shown >= first and shown.replace(tzinfo=None) == start:
+                found.append((shown, shown))
             start += APPOINTMENT_STEP
     return found
 

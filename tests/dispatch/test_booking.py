@@ -123,6 +123,34 @@ def test_every_offered_slot_is_bookable(shape: Shape) -> None:
             assert slot.start <= stop.service_start <= slot.end
 
 
+@pytest.mark.parametrize(
+    ("date_text", "left_out"), [("2026-03-29", {"03:00", "03:30"}), ("2026-10-25", set())]
+)
+def test_the_night_clocks_change_offers_each_moment_once_under_a_clock_time_that_shows(
+    date_text: str, left_out: set[str]
+) -> None:
+    # Helsinki springs forward at 03:00 (to 04:00) and falls back at 04:00 (to 03:00). Stepped
+    # on the aware clock, the spring night offered 03:00 and 03:30, which never show, beside
+    # 04:00 and 04:30, the same moments.
+    raw = make_day(technicians=1)
+    raw.update(date=date_text, timezone="Europe/Helsinki")
+    raw["technicians"][0]["shift"] = {"start": "01:00", "end": "07:00"}
+    raw["visits"] = []
+    problem = parse_problem(raw)
+    times = [start for start, _ in candidate_times(problem, "appointment")]
+    shown = [format_clock(moment) for moment in times]
+    assert len({moment.astimezone(UTC) for moment in times}) == len(times)
+    assert not left_out & set(shown)
+    assert {"02:30", "04:00", "06:30"} <= set(shown)
+    for start, end in candidate_times(problem, "two_hours"):
+        assert start < end and start.replace(tzinfo=None) == local_wall(start)
+
+
+def local_wall(moment: datetime) -> datetime:
+    """The wall clock of ``moment`` in its zone, read back through UTC."""
+    return moment.astimezone(UTC).astimezone(moment.tzinfo).replace(tzinfo=None)
+
+
 def test_an_appointment_slot_served_on_arrival_starts_when_the_door_is_reached() -> None:
     """Under ``policy.appointment_start`` ``on_arrival`` an appointment slot at ``T`` is booked
     with the work starting on arrival inside the band ``[T - 10, T - 5]``, as the slot shows."""
