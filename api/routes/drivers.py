@@ -7,6 +7,7 @@ its reports open with a dispatcher's key or the driver's own link.
 from __future__ import annotations
 
 import asyncio
+from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
@@ -78,7 +79,8 @@ def create_link(
         )
     token = sign_route_link(secret, plan_id, technician_id, expires)
     base = settings.public_url or str(request.base_url)
-    route = f"{base.rstrip('/')}/v1/plans/{plan_id}/routes/{technician_id}"
+    # Quoted: an id with '#' or '?' put the token in the link's fragment or query name.
+    route = f"{base.rstrip('/')}/v1/plans/{plan_id}/routes/{quote(technician_id, safe='')}"
     return LinkOut(
         url=f"{route}?token={token}",
         map_url=f"{route}/map?token={token}",
@@ -137,7 +139,7 @@ async def post_route_events(
         made.route(technician_id),
         status_code=201,
         media_type="application/json",
-        headers={"Location": f"/v1/plans/{plan_id}/routes/{technician_id}"},
+        headers={"Location": f"/v1/plans/{plan_id}/routes/{quote(technician_id, safe='')}"},
     )
 
 

@@ -34,6 +34,7 @@ from dispatch.contract.schema import (
 )
 from dispatch.contract.validate import (
     Scope,
+    addressless,
     build_policy,
     build_technician,
     build_travel,
@@ -129,6 +130,8 @@ def parse_horizon(raw: str | bytes | Mapping[str, Any], *, stored: bool = False)
     except InputError as error:
         raise InputError([*errors, *error.errors]) from error
     _refuse_parts(wire, errors)
+    if not stored:
+        errors.extend(addressless(wire.technicians))
     horizon = _build(wire, errors)
     if errors or horizon is None:
         unique = list(dict.fromkeys(errors))  # a technician's error repeats on each workday

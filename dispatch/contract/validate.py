@@ -78,6 +78,7 @@ __all__ = [
     "MAX_JSON_DEPTH",
     "MAX_MATRIX_VALUE",
     "Scope",
+    "addressless",
     "build_depots",
     "build_parts",
     "build_policy",
@@ -172,7 +173,7 @@ def parse_problem(raw: str | bytes | Mapping[str, Any], *, stored: bool = False)
         Listing every problem found, each with its path and entity id.
     """
     wire = read_wire(raw, ProblemIn, stored=stored)
-    errors: list[FieldError] = []
+    errors: list[FieldError] = [] if stored else addressless(wire.technicians)
     problem = _build(wire, errors)
     if errors or problem is None:
         raise InputError(errors)
@@ -427,6 +428,22 @@ def build_depots(
             )
         )
     return tuple(depots)
+
+
+def addressless(technicians: Sequence[TechnicianIn]) -> list[FieldError]:
+    """An error for each technician whose id holds a ``/``: their route's address
+    (``/v1/plans/{plan_id}/routes/{technician_id}``) could never name them, so they would
+    have no route, link or page for their phone. Only for a day sent now: a stored day is read
+    as it was accepted."""
+    return [
+        FieldError(
+            f"technicians[{i}].id",
+            "may not hold '/': a driver's route is addressed by it",
+            technician.id,
+        )
+        for i, technician in enumerate(technicians)
+        if "/" in technician.id
+    ]
 
 
 def check_unique(

@@ -7,6 +7,7 @@ import copy
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -252,6 +253,28 @@ def test_a_driver_link_opens_its_own_route_and_nothing_else(service: Service) ->
         assert service.client.get(path, headers=as_bearer).status_code == 403, path
     by_desk = service.client.get(f"/v1/plans/{plan_id}/routes/T2", headers=service.auth)
     assert by_desk.status_code == 200 and by_desk.json()["technician_id"] == "T2"
+
+
+def test_a_driver_link_opens_as_given_whatever_the_technician_id_holds(service: Service) -> None:
+    # Written raw into the link, '#' put the token in the fragment and '?' in the query's
+    # name: the link opened nothing (401).
+    for odd in ("T#1", "T?1", "Lì Wěi 1"):
+        day = line_day()
+        day["technicians"][0]["id"] = odd
+        plan_id = service.solved_plan(day)
+        address = f"/v1/plans/{plan_id}/routes/{quote(odd, safe='')}"
+        made = service.client.post(f"{address}/link", headers=service.auth)
+        assert made.status_code == 200, made.text
+        for url in (made.json()["url"], made.json()["map_url"]):
+            parts = urlsplit(url)
+            opened = service.client.get(f"{parts.path}?{parts.query}")
+            assert opened.status_code == 200, (url, opened.text)
+    # An id with '/' could never be addressed: refused when the day is sent.
+    day = line_day()
+    day["technicians"][0]["id"] = "T/1"
+    answer = service.client.post("/v1/problems", json=day, headers=service.auth)
+    assert answer.status_code == 422
+    assert answer.json()["errors"][0]["path"] == "technicians[0].id"
 
 
 def test_the_maps_are_served_to_the_desk_and_to_the_driver_link(service: Service) -> None:

@@ -605,3 +605,14 @@ def test_appointment_start_is_at_time_by_default_and_an_unknown_value_is_named()
     assert errors_of(day) == [
         "policy.appointment_start: Input should be 'at_time' or 'on_arrival' (got 'early')"
     ]
+
+
+def test_a_technician_id_with_a_slash_is_refused_when_sent_and_read_when_stored() -> None:
+    day = line_day()
+    day["technicians"][0]["id"] = "North/1"
+    for visit in day["visits"]:
+        visit.pop("technician", None)
+    assert errors_of(day) == [
+        "technicians[0] (North/1).id: may not hold '/': a driver's route is addressed by it"
+    ]
+    assert parse_problem(day, stored=True).technicians[0].id == "North/1"
