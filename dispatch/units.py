@@ -172,8 +172,12 @@ def iso(moment: datetime) -> str:
     return moment.replace(microsecond=0).isoformat()
 
 
-def format_clock(moment: datetime) -> str:
-    """``HH:MM`` of an aware datetime in its own zone."""
+def format_clock(moment: datetime, day: date | None = None) -> str:
+    """``HH:MM`` of an aware datetime in its own zone; as a clock time of ``day`` when given,
+    where the midnight that ends it is ``24:00``, as the contract writes it (a batch at 24:00
+    was stored as unavailable from 00:00: the day's start)."""
+    if day is not None and moment.date() > day and moment.time() == time(0, 0):
+        return "24:00"
     return moment.strftime("%H:%M")
 
 

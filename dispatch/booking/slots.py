@@ -142,7 +142,7 @@ def booking_at(day: DayPlan, asked: str | None, now: datetime | None = None) -> 
     else the plan's last re-plan, else the start of the day, ``00:00`` (a day not begun: every
     event of the day comes after it). Never before the plan's last re-plan: what the day
     holds then is known, and a booking is an event batch, which may not go back in time."""
-    last = format_clock(day.plan.at) if day.plan.at is not None else "00:00"
+    last = format_clock(day.plan.at, day.date) if day.plan.at is not None else "00:00"
     if asked is not None:
         return max(asked, last)
     if now is not None:

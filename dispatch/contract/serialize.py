@@ -190,7 +190,10 @@ def _stop(stop: Stop, visit: Visit) -> StopOut:
         address=visit.site.address,
         phone=visit.phone,
         appointment=format_clock(visit.appointment) if visit.appointment else None,
-        window=WindowIn(start=format_clock(visit.window.start), end=format_clock(visit.window.end))
+        window=WindowIn(
+            start=format_clock(visit.window.start),
+            end=format_clock(visit.window.end, visit.window.start.date()),
+        )
         if visit.window
         else None,
         promised_window=_window(stop.promised),

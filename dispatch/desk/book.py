@@ -147,15 +147,10 @@ def _slot_in(slot: Slot) -> SlotIn:
     return SlotIn.model_validate(
         {
             "date": slot.date.isoformat(),
-            "window": {"start": format_clock(slot.start), "end": _end_clock(slot)},
+            "window": {"start": format_clock(slot.start), "end": format_clock(slot.end, slot.date)},
             "technician_id": slot.technician_id,
         }
     )
-
-
-def _end_clock(slot: Slot) -> str:
-    """A window's end as a clock time on its date; midnight after it is ``24:00``."""
-    return "24:00" if slot.end.date() > slot.date else format_clock(slot.end)
 
 
 def slots_answer(answer: SlotsAnswer) -> SlotsOut:

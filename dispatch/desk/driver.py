@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from datetime import date, datetime
 from typing import Any
 
 from dispatch.contract.schema import (
@@ -39,7 +40,7 @@ from dispatch.contract.schema import (
 from dispatch.contract.sites import locate
 from dispatch.errors import FieldError, InputError, NotFoundError
 from dispatch.model import UnassignedCode
-from dispatch.units import format_iso_clock
+from dispatch.units import format_clock
 
 __all__ = ["DRIVER_EVENTS", "driver_route", "foreign_events"]
 
@@ -111,7 +112,10 @@ def driver_route(
         timezone=plan["timezone"],
         technician_id=technician_id,
         technician_name=technicians[technician_id].name,
-        at=format_iso_clock(plan["at"]) if plan.get("at") else None,
+        # A batch at 24:00 reads 24:00, not 00:00: reports must be at or after it.
+        at=format_clock(datetime.fromisoformat(plan["at"]), date.fromisoformat(plan["date"]))
+        if plan.get("at")
+        else None,
         start_time=route["start_time"] if route else None,
         end_time=route["end_time"] if route else None,
         distance_km=route["distance_km"] if route else 0.0,

@@ -277,13 +277,13 @@ def _window_text(stop: Stop) -> str:
     promise = stop.promised
     if promise is None:
         return f"at {format_clock(stop.arrival)}"
-    return f"{format_clock(promise.start)}-{format_clock(promise.end)}"
+    return f"{format_clock(promise.start)}-{format_clock(promise.end, promise.start.date())}"
 
 
 def _moved_into(target: _Target, day: DayRef, version: int) -> MovedInto:
     """The next version of a later day: its bookings as one batch, their changes as one."""
     final = target.current
-    at = format_clock(final.plan.at) if final.plan.at is not None else "00:00"
+    at = format_clock(final.plan.at, final.date) if final.plan.at is not None else "00:00"
     events = {
         "at": at,
         "version": target.loaded.version,

@@ -108,7 +108,8 @@ def without_route(
         spec = instance.vehicles[vehicle]
         drive_s = int(instance.travel_s[spec.start_location, spec.end_location])
         rest_s = sum(rule.duration_s for rule in spec.breaks)
-        shift = f"{format_clock(technician.shift.start)}-{format_clock(technician.working_end)}"
+        start, end = technician.shift.start, technician.working_end
+        shift = f"{format_clock(start)}-{format_clock(end, start.date())}"
         reason = (
             f"cannot get from their start to their end inside their shift ({shift}) even serving "
             f"no visit: the drive takes {s_to_minutes(drive_s):.0f} min"

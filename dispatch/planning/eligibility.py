@@ -259,7 +259,8 @@ def wanted_time(visit: Visit) -> str:
     if visit.appointment is not None:
         wanted = f"the appointment at {format_clock(visit.appointment)}"
     elif visit.window is not None:
-        wanted = f"the window {format_clock(visit.window.start)}-{format_clock(visit.window.end)}"
+        start, end = visit.window.start, visit.window.end
+        wanted = f"the window {format_clock(start)}-{format_clock(end, start.date())}"
     else:
         wanted = "the visit"
     if visit.deadline is not None:
@@ -270,7 +271,7 @@ def wanted_time(visit: Visit) -> str:
 def _time_reason(problem: Problem, visit: Visit, candidates: Sequence[int]) -> str:
     shifts = sorted(
         {
-            f"{format_clock(t.shift.start)}-{format_clock(t.working_end)}"
+            f"{format_clock(t.shift.start)}-{format_clock(t.working_end, t.shift.start.date())}"
             for t in (problem.technicians[c] for c in candidates)
         }
     )

@@ -43,7 +43,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
@@ -320,7 +320,8 @@ class _Checker:
             self.error(
                 index,
                 entity,
-                f"{text} is before the previous re-plan at {format_clock(self.plan.at)}",
+                f"{text} is before the previous re-plan at "
+                f"{format_clock(self.plan.at, self.problem.date)}",
             )
         return moment
 
@@ -330,7 +331,8 @@ class _Checker:
                 None,
                 None,
                 f"{self.wire.at} is before the plan's last re-plan at "
-                f"{format_clock(self.plan.at)}; events must move forward in time",
+                f"{format_clock(self.plan.at, self.problem.date)}; "
+                "events must move forward in time",
             )
         for index, event in enumerate(self.wire.events):
             if isinstance(event, VisitClockIn):
@@ -684,7 +686,7 @@ def _span(start: datetime, end: datetime) -> str:
     """The clock times reported at a visit: ``at 11:53``, or ``11:26-14:24``."""
     if start == end:
         return f"at {format_clock(start)}"
-    return f"{format_clock(start)}-{format_clock(end)}"
+    return f"{format_clock(start)}-{format_clock(end, start.date())}"
 
 
 def apply_to_problem(problem: Problem, batch: EventBatch) -> Problem:
@@ -762,7 +764,7 @@ def apply_to_problem_json(problem_raw: Mapping[str, Any], batch: EventBatch) -> 
         if move.window is not None:
             row.pop("appointment", None)
             row["window"] = move.window.model_dump(mode="json")
-    at = format_clock(batch.at)
+    at = format_clock(batch.at, date.fromisoformat(raw["date"]))
     for tech in raw["technicians"]:
         if tech["id"] in batch.unavailable:
             tech["unavailable_from"] = min(at, tech.get("unavailable_from") or at)

@@ -198,7 +198,10 @@ def replan_day(
             else:
                 assert visit.window is not None
                 window = visit.window
-                missed = f"the window {format_clock(window.start)}-{format_clock(window.end)}"
+                missed = (
+                    f"the window {format_clock(window.start)}-"
+                    f"{format_clock(window.end, window.start.date())}"
+                )
             passed.append(
                 Unassigned(
                     visit.id,

@@ -293,6 +293,18 @@ def test_a_window_must_be_reached_and_finished_inside_a_shift_with_the_way_back(
     assert screen(day, bounds)[3].allowed == (0,)
 
 
+def test_a_shift_and_a_window_to_midnight_read_24_00_in_the_reason() -> None:
+    # Written as 00:00, a day's shift read "(00:00-00:00)": as if it had no hours.
+    day = line_day(technicians=[tech("T1", shift={"start": "00:00", "end": "24:00"})])
+    day["visits"] = [{"id": "V1", "location_index": 3, "duration_min": 30,
+                      "window": {"start": "23:50", "end": "24:00"}}]  # fmt: skip
+    (missed,) = screen(day, [TimeBounds(85_800, 86_400, 1_800)])
+    assert left_out(missed)[1] == (
+        "the window 23:50-24:00 cannot be reached and finished inside any eligible shift "
+        "(00:00-24:00), counting travel from and back to base"
+    )
+
+
 def test_the_window_reason_lists_every_eligible_shift_as_worked() -> None:
     day = line_day(
         technicians=[

@@ -1040,3 +1040,18 @@ def test_a_delay_reported_during_or_after_a_lunch_taken_on_the_way_keeps_the_lun
     (after,) = late["routes"]
     assert after["breaks"] == lunch
     checked(store, late)
+
+
+def test_a_technician_unavailable_from_24_00_is_stored_so_not_from_the_days_start(
+    store: Store,
+) -> None:
+    # Written with format_clock alone, the next midnight was stored as "00:00": unavailable
+    # from the start of the day. The next version's own time reads 24:00 too.
+    planned(store, make_day())
+    late = replan(store, {"at": "24:00", "events": [
+        {"type": "unavailable", "technician_id": "T2"}]})  # fmt: skip
+    assert store.load_problem_of_plan("pl_day", 2)["technicians"][1]["unavailable_from"] == "24:00"
+    assert datetime.fromisoformat(late["at"]) == at_clock("00:00") + timedelta(days=1)
+    early = {"at": "23:00", "events": [{"type": "delay", "technician_id": "T1", "minutes": 5}]}
+    with pytest.raises(InputError, match="before the plan's last re-plan at 24:00"):
+        replan(store, early)

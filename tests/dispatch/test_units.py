@@ -193,6 +193,13 @@ def test_format_clock_reads_the_moment_in_its_own_zone() -> None:
     assert format_clock(in_utc) == "01:05"
     assert format_clock(in_utc.astimezone(SHANGHAI)) == "09:05"
     assert format_clock(clock_to_datetime("24:00", DAY, SHANGHAI)) == "00:00"
+
+
+def test_as_a_clock_time_of_its_day_the_midnight_that_ends_it_is_24_00() -> None:
+    end = clock_to_datetime("24:00", DAY, SHANGHAI)
+    assert format_clock(end, DAY) == "24:00"
+    assert format_clock(clock_to_datetime("00:00", DAY, SHANGHAI), DAY) == "00:00"
+    assert format_clock(clock_to_datetime("23:59", DAY, SHANGHAI), DAY) == "23:59"
     assert format_clock(datetime(2026, 11, 23, 17, 59, 59, tzinfo=SHANGHAI)) == "17:59"
 
 
