@@ -259,6 +259,25 @@ def book_stored(
         errors.append(
             FieldError("slot", "give the slot's window or its appointment, one of the two")
         )
+    if slot.window is not None and slot.window.end < slot.window.start:
+        # Said of the slot: left to the visit it makes, it was said of visit.window.end.
+        errors.append(
+            FieldError(
+                "slot.window.end",
+                f"{slot.window.end} is before start {slot.window.start}",
+            )
+        )
+    if slot.technician_id is not None and slot.technician_id not in {
+        technician.id for technician in day.problem.technicians
+    }:
+        # Once booked onto whoever could take it, without a word.
+        errors.append(
+            FieldError(
+                "slot.technician_id",
+                f"no technician {slot.technician_id!r} works the day of plan {plan_id}",
+                slot.technician_id,
+            )
+        )
     if errors:
         raise InputError(errors, what="booking")
     at = booking_at(day, wire.at, now)

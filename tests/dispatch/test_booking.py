@@ -339,6 +339,17 @@ def test_bad_requests_name_their_fields(store: Store) -> None:
         slot = {"date": "2026-11-24", "appointment": "10:00"}
         book_stored(store, "pl_day", {"visit": visit, "slot": slot})
     assert [e.path for e in bad.value.errors] == ["slot.date"]
+    # A reversed window is the slot's (it was said of visit.window.end, never sent); a
+    # technician the day does not have was booked onto whoever could take it, without a word.
+    with pytest.raises(InputError) as bad:
+        slot = {"date": "2026-11-23", "window": {"start": "14:00", "end": "12:00"},
+                "technician_id": "NOBODY"}  # fmt: skip
+        book_stored(store, "pl_day", {"visit": visit, "slot": slot})
+    assert [(e.path, e.message) for e in bad.value.errors] == [
+        ("slot.window.end", "12:00 is before start 14:00"),
+        ("slot.technician_id", "no technician 'NOBODY' works the day of plan pl_day"),
+    ]
+    assert store.load_plan("pl_day")["version"] == 1
 
 
 def test_booking_after_events_keeps_what_is_done(store: Store) -> None:
