@@ -342,9 +342,9 @@ def test_bad_requests_name_their_fields(store: Store) -> None:
     # A reversed window is the slot's (it was said of visit.window.end, never sent); a
     # technician the day does not have was booked onto whoever could take it, without a word.
     with pytest.raises(InputError) as bad:
-        slot = {"date": "2026-11-23", "window": {"start": "14:00", "end": "12:00"},
-                "technician_id": "NOBODY"}  # fmt: skip
-        book_stored(store, "pl_day", {"visit": visit, "slot": slot})
+        reversed_slot = {"date": "2026-11-23", "window": {"start": "14:00", "end": "12:00"},
+                         "technician_id": "NOBODY"}  # fmt: skip
+        book_stored(store, "pl_day", {"visit": visit, "slot": reversed_slot})
     assert [(e.path, e.message) for e in bad.value.errors] == [
         ("slot.window.end", "12:00 is before start 14:00"),
         ("slot.technician_id", "no technician 'NOBODY' works the day of plan pl_day"),
