@@ -217,7 +217,7 @@ def _solve_file(
     plan_id = document.plan_id
     stored = document.model_dump(mode="json")
     if output is not None:
-        _write_json(output, stored)
+        _write_json(output, stored, kept=f"plan {plan_id} is stored")
     where = f" and written to {output}" if output else ""
     if as_json:
         typer.echo(json.dumps(stored, indent=1, ensure_ascii=False))
@@ -228,9 +228,20 @@ def _solve_file(
     out.print(f"plan [bold]{plan_id}[/] stored{escape(where)}")
 
 
-def _write_json(path: Path, document: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+def _write_json(path: Path, document: dict[str, Any], *, kept: str = "") -> None:
+    _write_file(path, json.dumps(document, indent=1, ensure_ascii=False) + "\n", kept=kept)
+
+
+def _write_file(path: Path, text: str, *, kept: str = "") -> None:
+    """Write ``text`` to ``path`` (its folders made); one that cannot be written is an error
+    naming it, and ``kept`` says what was stored all the same (``plan pl_x is stored``)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as error:
+        reason = error.strerror or str(error)
+        said = f"cannot write {path}: {reason}" + (f" ({kept})" if kept else "")
+        raise InputError([FieldError("", said)], what="output") from error
 
 
 def _solve_week_file(
@@ -264,7 +275,7 @@ def _solve_week_file(
         )
     week = solved.document
     if output is not None:
-        _write_json(output, week)
+        _write_json(output, week, kept=f"week {week['week_id']} is stored")
     where = f" and written to {output}" if output else ""
     if as_json:
         typer.echo(json.dumps(week, indent=1, ensure_ascii=False))
@@ -484,7 +495,8 @@ def solve(
         typer.Option("--output", "-o", help="Write the plan JSON (a horizon's: the week) here."),
     ] = None,
     time_limit: Annotated[
-        float | None, typer.Option("--time-limit", help="Solver budget in seconds.", min=0.1)
+        float | None,
+        typer.Option("--time-limit", help="Solver budget in seconds.", min=0.1, max=3600),
     ] = None,
     seed: Annotated[
         int | None,
@@ -580,7 +592,8 @@ def demo(
         "plans/demo-plan.json"
     ),
     time_limit: Annotated[
-        float | None, typer.Option("--time-limit", help="Solver budget in seconds.", min=0.1)
+        float | None,
+        typer.Option("--time-limit", help="Solver budget in seconds.", min=0.1, max=3600),
     ] = None,
 ) -> None:
     """Plan the sample day of a service centre in Chang'an, Dongguan (examples/)."""
@@ -602,7 +615,8 @@ def replan(
         Path | None, typer.Option("--output", "-o", help="Write the new version's JSON here.")
     ] = None,
     time_limit: Annotated[
-        float | None, typer.Option("--time-limit", help="Solver budget in seconds.", min=0.1)
+        float | None,
+        typer.Option("--time-limit", help="Solver budget in seconds.", min=0.1, max=3600),
     ] = None,
     seed: Annotated[
         int | None,
@@ -627,8 +641,8 @@ def replan(
             )
         stored = document.model_dump(mode="json")
         if output is not None:
-            output.parent.mkdir(parents=True, exist_ok=True)
-            output.write_text(json.dumps(stored, indent=1, ensure_ascii=False) + "\n", "utf-8")
+            kept = f"plan {plan_id} version {document.version} is stored"
+            _write_json(output, stored, kept=kept)
         _print_changes(document)
         where = f" and written to {output}" if output else ""
         out.print(f"plan [bold]{plan_id}[/] version {document.version} stored{escape(where)}")
@@ -701,13 +715,11 @@ def report(
         with _store(_settings(ctx)) as store:
             document, card = stored_time_card(store, plan)
         if csv_path is not None:
-            csv_path.parent.mkdir(parents=True, exist_ok=True)
-            csv_path.write_text(to_csv(card.stops), encoding="utf-8")
+            _write_file(csv_path, to_csv(card.stops))
         if html_path is not None:
             from maps.report import report_page  # the page's templates, only when asked
 
-            html_path.parent.mkdir(parents=True, exist_ok=True)
-            html_path.write_text(report_page(document, card), encoding="utf-8")
+            _write_file(html_path, report_page(document, card))
         _print_card(card)
 
 
@@ -846,14 +858,7 @@ def map_command(
             if technician is None
             else driver_page(plan, problem, technician, tiles=source)
         )
-        try:
-            output.parent.mkdir(parents=True, exist_ok=True)
-            output.write_text(page, encoding="utf-8")
-        except OSError as error:
-            reason = error.strerror or str(error)
-            raise InputError(
-                [FieldError("", f"cannot write {output}: {reason}")], what="output"
-            ) from error
+        _write_file(output, page)
     what = f"{technician}'s route" if technician else f"{len(plan.routes)} routes"
     out.print(
         f"map of plan [bold]{plan.plan_id}[/] v{plan.version} ({escape(what)}) written to "
@@ -1161,10 +1166,15 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _is_rank(spec: str) -> bool:
+    """Whether a ``SLOT`` is a rank: ASCII digits only (``"²".isdigit()`` is true)."""
+    return spec.isascii() and spec.isdigit()
+
+
 def _slot_spec(spec: str, answer: Any) -> tuple[str, dict[str, Any]]:
     """The plan and slot a ``SLOT`` names: a rank of ``answer``, or ``HH:MM`` (an appointment)
     or ``HH:MM-HH:MM`` (a window), optionally ``@TECHNICIAN``, on the plan's date."""
-    if spec.isdigit():
+    if _is_rank(spec):
         rank = int(spec)
         if not 1 <= rank <= len(answer.slots):
             raise InputError(
@@ -1210,7 +1220,7 @@ def book(
         settings = _settings(ctx)
         with _roads(settings, roads) as served, _store(settings) as store:
             now = _now()
-            answer = slots_stored(store, request, roads=served, now=now) if slot.isdigit() else None
+            answer = slots_stored(store, request, roads=served, now=now) if _is_rank(slot) else None
             target, chosen = _slot_spec(slot, answer)
             if not target and plan_id.startswith("wk_"):
                 raise InputError(

@@ -293,7 +293,7 @@ def test_what_a_user_typed_is_shown_as_typed_never_read_as_markup(tmp_path: Path
         "date": "2026-11-23",
         "technicians": [
             {
-                "id": "[/]T",
+                "id": "[i]T",  # a technician id may not hold '/'; a visit's may
                 "shift": {"start": "08:00", "end": "18:00"},
                 "start": {"lat": 22.5, "lon": 113.9},
             }
@@ -336,3 +336,32 @@ def test_solve_lists_the_stores_pick_lists_of_a_parts_day(tmp_path: Path) -> Non
             result.output,
         )
         assert row, (pick, result.output)
+
+
+def test_an_output_that_cannot_be_written_is_an_error_that_says_what_was_stored(
+    tmp_path: Path, database: str
+) -> None:
+    # Each ended in a traceback (FileNotFoundError) after the plan or version was stored.
+    nowhere = tmp_path / "file" / "plan.json"
+    (tmp_path / "file").write_text("a file, not a folder", encoding="utf-8")
+    day = write(tmp_path / "day.json", line_day())
+    solved = runner.invoke(app, ["solve", str(day), "-o", str(nowhere), "--time-limit", "1"])
+    assert solved.exit_code == 2, solved.output
+    assert "Traceback" not in solved.output and f"cannot write {nowhere}" in solved.output
+    (plan_id,) = re.findall(r"plan (pl_\w+) is stored", solved.output)
+    assert Store(database).plan_versions(plan_id) == [1]
+    events = {"at": "09:00", "events": [{"type": "delay", "technician_id": "T1", "minutes": 5}]}
+    replanned = runner.invoke(
+        app, ["replan", plan_id, str(write(tmp_path / "e.json", events)), "-o", str(nowhere)]
+    )
+    assert replanned.exit_code == 2 and f"plan {plan_id} version 2 is stored" in replanned.output
+    card = runner.invoke(app, ["report", plan_id, "--csv", str(nowhere)])
+    assert card.exit_code == 2 and "cannot write" in card.output
+
+
+@pytest.mark.parametrize("limit", ["inf", "nan", "1e400"])
+def test_a_time_limit_beyond_an_hour_is_refused(tmp_path: Path, limit: str) -> None:
+    day = write(tmp_path / "day.json", line_day())
+    result = runner.invoke(app, ["solve", str(day), "--time-limit", limit])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "--time-limit" in result.output

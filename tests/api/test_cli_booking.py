@@ -93,6 +93,10 @@ def test_bad_visit_file_exits_2(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "visit (N1).apointment: unknown key" in result.output
     assert "Traceback" not in result.output
+    # "²".isdigit() is true: once read as a rank, int() ended it in a traceback.
+    good = write(tmp_path / "good.json", NEW_VISIT)
+    result = runner.invoke(app, ["book", plan_id, str(good), "²"])
+    assert result.exit_code == 2 and "'²' is not a time HH:MM" in result.output
 
 
 def test_slots_between_two_dates_of_a_week_and_book_one(tmp_path: Path, database: str) -> None:
