@@ -159,9 +159,19 @@ def _dropped(
 def _no_room(node: int, id_map: IdMap, instance: Instance) -> Unassigned:
     """No room in the eligible technicians' days; or, when none of them could serve the visit
     even as their only one but could without their breaks, ``window``: its work leaves no
-    room for their break (``_breaks_in_the_way``)."""
+    room for their break (``_breaks_in_the_way``); or, for a visit pinned to a technician who
+    gets no route at all (``without_route``), ``pinned`` with their reason, as the contract
+    says (their breaks had been blamed, as ``window``)."""
     visit = id_map.visit(node)
     vehicles = id_map.candidates[node]
+    stranded = without_route(id_map, instance, vehicles) if visit.pinned_to else ()
+    if stranded:  # pinned to someone with no route at all: their reason, not a break's
+        return Unassigned(
+            visit.id,
+            UnassignedCode.PINNED,
+            f"pinned to {visit.pinned_to}, who gets no route: they {stranded[0].reason}",
+            (stranded[0].technician_id,),
+        )
     names = [id_map.technician(v).id for v in vehicles]
     shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
     if _breaks_in_the_way(instance, node, vehicles):

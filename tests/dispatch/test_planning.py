@@ -365,3 +365,25 @@ def test_a_technician_who_cannot_make_their_day_even_empty_gets_no_route(
         "cannot get from their start to their end inside their shift (08:00-08:20) even "
         f"serving no visit: the drive takes {drive:.0f} min"
     )
+
+
+def test_a_visit_pinned_to_someone_stranded_by_their_break_says_pinned_and_why(
+    day: dict[str, Any],
+) -> None:
+    """T2's shift (08:00-08:50) holds the 30-minute drive to their end, but not with their
+    25-minute break too: no route. V3 (10 minutes of work at their end), pinned to them,
+    passed the time check (which counts no break) and was then said to be kept out by the
+    break (``window``); the contract says ``pinned``, with the reason."""
+    stranded = copy.deepcopy(STRANDED_T2)
+    stranded["shift"] = {"start": "08:00", "end": "08:50"}
+    stranded["breaks"] = [{"start": "08:00", "end": "08:50", "duration_min": 25}]
+    day["technicians"].append(stranded)
+    day["visits"][2] |= {"technician": "T2", "duration_min": 10}
+    day["visits"][2].pop("window", None)
+    day["visits"][2].pop("appointment", None)
+    plan = solve(day)
+    (without,) = plan.without_route
+    (left,) = plan.unassigned
+    assert (left.visit_id, left.code, left.candidates) == ("V3", UnassignedCode.PINNED, ("T2",))
+    assert left.reason == f"pinned to T2, who gets no route: they {without.reason}"
+    assert without.reason.endswith("the drive takes 30 min and their breaks 25 min")
