@@ -147,7 +147,7 @@ def _if_match(header: str | None) -> int | None:
     if header is None:
         return None
     text = header.strip().removeprefix("W/").strip('"')
-    if not text.isdigit():
+    if not text.isdigit() or int(text) < 1:  # as the body's version: "0" was a 409
         raise InputError(
             [FieldError("If-Match", f'must be a plan version such as "3" (got {header!r})')],
             what="request",

@@ -65,7 +65,9 @@ async def create_problem(
     Excel) as a form upload; or a horizon of several days (the contract's JSON with a
     ``horizon``, solved into a week). Every problem found is listed (sheet, row and column for
     sheets); nothing is stored unless the whole day or horizon is valid."""
-    media = request.headers.get("content-type", "application/json").split(";")[0].strip()
+    # Media types are case-insensitive (RFC 9110): "Application/JSON" is JSON.
+    content_type = request.headers.get("content-type", "application/json")
+    media = content_type.split(";")[0].strip().lower()
     days = 1
     if media == "multipart/form-data":
         day = await read_upload(request)  # validated as it was read

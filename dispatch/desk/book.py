@@ -259,6 +259,13 @@ def book_stored(
         errors.append(
             FieldError("slot", "give the slot's window or its appointment, one of the two")
         )
+    if if_match is not None and if_match > day.version:  # once booked as if it were the latest
+        errors.append(
+            FieldError(
+                "If-Match",
+                f"plan {plan_id} has no version {if_match}: its latest is {day.version}",
+            )
+        )
     if slot.window is not None and slot.window.end < slot.window.start:
         # Said of the slot: left to the visit it makes, it was said of visit.window.end.
         errors.append(

@@ -219,6 +219,10 @@ def test_bad_events_are_422_naming_the_event_and_nothing_is_stored(service: Serv
         f"/v1/plans/{plan_id}/events", json=DELAY, headers=service.auth | {"If-Match": "latest"}
     )
     assert not_a_version.status_code == 422
+    zero = service.client.post(  # as "version": 0 in the body; it was a 409
+        f"/v1/plans/{plan_id}/events", json=DELAY, headers=service.auth | {"If-Match": '"0"'}
+    )
+    assert zero.status_code == 422 and zero.json()["errors"][0]["path"] == "If-Match"
     nowhere = service.client.post("/v1/plans/pl_x/events", json=DELAY, headers=service.auth)
     assert nowhere.status_code == 404
     versions = service.client.get(f"/v1/plans/{plan_id}/versions", headers=service.auth).json()

@@ -114,6 +114,13 @@ def test_bad_input_is_422_naming_the_fields(service: Service) -> None:
         headers={**service.auth, "If-Match": "one"},
     )
     assert answer.status_code == 422
+    answer = service.client.post(  # a version the plan has not reached: once booked anyway
+        f"/v1/plans/{plan_id}/book",
+        json={"visit": NEW_VISIT, "slot": {"date": "2026-11-23", "appointment": "10:00"}},
+        headers={**service.auth, "If-Match": '"99"'},
+    )
+    assert answer.status_code == 422, answer.text
+    assert [e["path"] for e in answer.json()["errors"]] == ["If-Match"]
     answer = service.client.post(
         f"/v1/plans/{plan_id}/book",
         json={"visit": NEW_VISIT, "slot": {"date": "2026-11-23"}},

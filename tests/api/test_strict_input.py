@@ -280,3 +280,17 @@ def test_a_body_that_is_no_json_is_named_as_a_problem_file_is(service: Service) 
     expected = {"path": invalid.path, "message": invalid.message, "id": invalid.entity_id}
     for url in ("/v1/problems", "/v1/plans", f"/v1/plans/{plan_id}/events"):
         assert refused(post(service, url, text)) == [expected], url
+
+
+def test_a_media_type_is_read_whatever_its_case_and_another_is_named(service: Service) -> None:
+    # Media types are case-insensitive: "Application/JSON" was refused as not JSON.
+    text = json.dumps(line_day())
+    for media in ("Application/JSON", "APPLICATION/JSON; charset=utf-8"):
+        headers = service.auth | {"Content-Type": media}
+        answer = service.client.post("/v1/problems", content=text, headers=headers)
+        assert answer.status_code == 201, (media, answer.text)
+    plain = service.client.post(
+        "/v1/problems", content=text, headers=service.auth | {"Content-Type": "text/plain"}
+    )
+    assert plain.status_code == 422
+    assert plain.json()["errors"][0]["path"] == "content-type"
