@@ -25,6 +25,7 @@ import logging
 from datetime import date
 from typing import Any
 
+from dispatch.errors import FieldError, InputError
 from dispatch.horizon.roll import Outcomes, added_visit, next_horizon
 from dispatch.model import UnassignedCode
 from dispatch.persistence import Store
@@ -68,11 +69,15 @@ def roll_week(
     NotFoundError
         Unknown week (or a part of it missing from the store).
     InputError
-        The next horizon would not be valid: ``days`` out of range, or a visit fixed on a date
-        after its last date.
+        ``start`` before the week's first date, or the next horizon would not be valid: ``days``
+        out of range, or a visit fixed on a date after its last date.
     """
     week = store.load_week(week_id)
     raw = store.load_problem(week["problem_id"])
+    first = date.fromisoformat(raw["horizon"]["start"])
+    if start < first:  # once stored as a horizon of days before the week it rolls on from
+        message = f"{start} is before the week's first date {first}: a week rolls forward"
+        raise InputError([FieldError("from", message, start.isoformat())], what="roll")
     known = {row["id"] for row in raw["visits"]}
     known |= {occurrence["visit_id"] for occurrence in week.get("rounds", [])}
     done: dict[str, date] = {}

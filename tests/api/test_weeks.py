@@ -320,6 +320,7 @@ BAD_ROLLS: list[tuple[dict[str, Any], str]] = [
     ({"from": "2026-02-30"}, "from"),
     ({"from": "next monday"}, "from"),
     ({"from": "9999-12-31"}, "from"),  # once a 500: the next horizon ran off the calendar
+    ({"from": "2026-12-06"}, "from"),  # the day before the week: once stored as its horizon
     ({"from": "2026-12-14", "days": 0}, "days"),
     ({"from": "2026-12-14", "days": "5"}, "days"),
     ({"from": "2026-12-14", "assume_done": "yes"}, "assume_done"),
