@@ -68,6 +68,7 @@ from dispatch.model import (
     Plan,
     Problem,
     Route,
+    Stop,
     StopStatus,
     TechnicianId,
     TimeWindow,
@@ -90,6 +91,7 @@ __all__ = [
     "passed_stops",
     "read_batch",
     "skipped_stops",
+    "still_there",
     "with_progress",
 ]
 
@@ -186,13 +188,25 @@ def with_progress(route: Route, progress: Mapping[VisitId, VisitProgress]) -> Ro
     return replace(route, stops=tuple(stops))
 
 
+def still_there(stop: Stop) -> bool:
+    """Whether ``stop`` was reported reached (arrived or started) and not left, nor taken as
+    done: its technician is there at the re-plan, whatever the plan said they would have
+    done by then."""
+    reached = stop.actual_arrival is not None or stop.actual_start is not None
+    return reached and stop.actual_departure is None and stop.status is not StopStatus.DONE
+
+
 def passed_stops(route: Route, delay: timedelta, at: datetime) -> int:
     """How many of ``route``'s stops (with its reports, ``with_progress``) are history at
     ``at``: up to the last one done or under way, or reached by the plan even with ``delay``
-    (the technician's delay reported now); among them, ``skipped_stops`` are not."""
-    last = -1
+    (the technician's delay reported now), but for stops after one the technician is still at
+    (``still_there``), which only their own reports make history (the plan's reach had a
+    customer nobody saw stored as done); among them, ``skipped_stops`` are not."""
+    last, held = -1, False
     for k, stop in enumerate(route.stops):
-        if stop.frozen or shifted(stop.arrival, delay) <= at:
+        if stop.frozen:
+            last, held = k, still_there(stop)
+        elif not held and shifted(stop.arrival, delay) <= at:
             last = k
     return last + 1
 

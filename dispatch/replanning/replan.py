@@ -94,6 +94,7 @@ from dispatch.replanning.events import (
     calls_made,
     passed_stops,
     skipped_stops,
+    still_there,
     with_progress,
 )
 from dispatch.travel import TravelTimeProvider, provider_for
@@ -340,14 +341,6 @@ def _expected_departure(stop: Stop, visit: Visit) -> datetime:
     return stop.departure
 
 
-def _still_there(stop: Stop) -> bool:
-    """Whether ``stop`` was reported reached (arrived or started) and not left, nor taken as
-    done: its technician is there at the re-plan, whatever the plan said they would have
-    done by then."""
-    reached = stop.actual_arrival is not None or stop.actual_start is not None
-    return reached and stop.actual_departure is None and stop.status is not StopStatus.DONE
-
-
 def _restart(
     tech: Technician,
     route: Route | None,
@@ -385,7 +378,7 @@ def _restart(
     elif frozen:
         tail = frozen[-1]
         departure = _expected_departure(tail, visits[tail.visit_id])
-        if _still_there(tail):
+        if still_there(tail):
             departure = max(departure, at)
         under_way = tail.actual_departure is None and departure > at
         site_visit = visits[tail.visit_id]

@@ -1016,6 +1016,30 @@ def test_a_job_reported_started_and_not_done_holds_its_technician_until_the_re_p
     assert [u["visit_id"] for u in held["unassigned"]] == ["V2"]
 
 
+@pytest.mark.parametrize(("report", "at"), [("started", "13:10"), ("arrived", "13:45")])
+def test_a_job_still_under_way_holds_its_technician_past_stops_the_plan_had_them_reach(
+    store: Store, report: str, at: str
+) -> None:
+    # As above, with the batch after the plan had T1 reach V2 (12:50) and even leave it for
+    # V3 (13:40): nobody saw V2's customer, yet V2 was stored done (or under way) and V3 under
+    # way, and nobody was called. T1 is at V1 until the re-plan: V2 is missed and its customer
+    # called; V3 is planned again.
+    day = make_day(1)
+    day["visits"] = [
+        {"id": "V1", "location_index": 1, "duration_min": 60, "appointment": "09:00"},
+        {"id": "V2", "location_index": 3, "duration_min": 30, "appointment": "13:00"},
+        {"id": "V3", "location_index": 4, "duration_min": 30,
+         "window": {"start": "13:30", "end": "17:00"}},
+    ]  # fmt: skip
+    planned(store, day)
+    held = replan(store, {"at": at, "events": [{"type": report, "visit_id": "V1", "at": "08:55"}]})
+    checked(store, held)
+    statuses = {visit_id: stop["status"] for visit_id, (_, stop) in stops_of(held).items()}
+    assert statuses == {"V1": {"started": "in_progress"}.get(report, report), "V3": "planned"}
+    assert [u["visit_id"] for u in held["unassigned"]] == ["V2"]
+    assert next(c for c in held["changes"] if c["visit_id"] == "V2")["notify"] is True
+
+
 @pytest.mark.parametrize("at", ["13:15", "14:40"])
 def test_a_delay_reported_during_or_after_a_lunch_taken_on_the_way_keeps_the_lunch(
     store: Store, at: str
