@@ -736,7 +736,7 @@ def _merge(
     wait = sum((s.wait for s in frozen), timedelta(0))
     if tail is not None:
         start = old.start_time if (frozen or calls) and old else tail.start_time
-        start = _left_base(start, tail.end_time, frozen, calls)
+        start = _left_base(start, tail.end_time, frozen, calls, tech.shift.start)
         return Route(
             technician_id=tech.id,
             start_time=start,
@@ -762,7 +762,7 @@ def _merge(
         breaks = old.breaks
     return Route(
         technician_id=tech.id,
-        start_time=_left_base(old.start_time, home, frozen, calls),
+        start_time=_left_base(old.start_time, home, frozen, calls, tech.shift.start),
         end_time=home,
         stops=frozen,
         breaks=breaks,
@@ -775,29 +775,44 @@ def _merge(
 
 
 def _left_base(
-    start: datetime, end: datetime, frozen: Sequence[Stop], calls: Sequence[DepotStop]
+    start: datetime,
+    end: datetime,
+    frozen: Sequence[Stop],
+    calls: Sequence[DepotStop],
+    shift_start: datetime,
 ) -> datetime:
-    """When a route left its base: ``start``, as the plan had it, unless the reports end the
-    route (at ``end``) before that (a job reported done at 07:10 on a route planned to leave
-    at 08:40): then when they say the technician set off, the first stop reached less its
-    drive, and never after ``end``. An early start that leaves the route's times in order is
-    left as planned (a first stop reached five minutes early says little of when they left).
-    """
-    if end >= start or not frozen:
+    """When a route left its base: ``start``, as the plan had it, unless the reports at its
+    first stop come before that, or end the route (at ``end``) before it (a job reported done
+    at 07:10 on a route planned to leave at 08:40; one done at 09:00 on a route planned to
+    leave at 10:40 for it, with stops after it). Then when they say the technician set off:
+    the first stop reached (or started) less its drive; with only its end reported, the end
+    less the planned work and the drive, but no sooner than the shift's start when the report
+    leaves room for that (the work took less than planned: the route left at 07:00, before
+    the shift, though nothing said so); never after ``end``. A first stop reached a little
+    after the planned start leaves it as planned (five minutes early says little of when they
+    left)."""
+    if not frozen:
         return start
     first = frozen[0]
-    work = elapsed(first.service_start, first.departure)
-    reported = [
+    reports = [
         moment
-        for moment in (
-            first.actual_arrival,
-            first.actual_start,
-            None if first.actual_departure is None else shifted(first.actual_departure, -work),
-        )
+        for moment in (first.actual_arrival, first.actual_start, first.actual_departure)
         if moment is not None
     ]
+    if not reports or (end >= start and min(reports) >= start):
+        return start
     travel = timedelta(0) if any(call.before == 0 for call in calls) else first.travel
-    return min([end, *(shifted(moment, -travel) for moment in reported)])
+    reached = first.actual_arrival or first.actual_start
+    if reached is not None:
+        left = shifted(reached, -travel)
+    else:
+        assert first.actual_departure is not None
+        latest = shifted(first.actual_departure, -travel)  # they had set off by then
+        work = elapsed(first.service_start, first.departure)
+        left = shifted(latest, -work)
+        if left < shift_start <= latest:
+            left = shift_start
+    return min(start, end, left)
 
 
 def _home_after(

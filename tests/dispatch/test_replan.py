@@ -992,6 +992,29 @@ def test_a_job_reported_done_before_the_route_was_to_leave_moves_its_departure_s
     assert "leaves at 06:20, before the shift" in report.violations[0].message
 
 
+@pytest.mark.parametrize("then_v2", [False, True])
+def test_a_job_reported_done_early_leaves_no_sooner_than_the_shift_unless_the_report_says(
+    store: Store, then_v2: bool
+) -> None:
+    # V1 (site 1, 120 minutes, 11:00) is reported done at 09:00 with no other report. Its
+    # work less its drive put the route's start at 06:50, before the 08:00 shift, though the
+    # report leaves room for a shorter job begun in the shift (the checker faulted it); with
+    # V2 after it, the route kept its planned start (10:40), after the job was done.
+    day = make_day(1)
+    day["visits"] = [{"id": "V1", "location_index": 1, "duration_min": 120, "appointment": "11:00"}]
+    if then_v2:
+        day["visits"].append({"id": "V2", "location_index": 2, "duration_min": 30,
+                              "window": {"start": "14:00", "end": "15:00"}})  # fmt: skip
+    planned(store, day)
+    done = replan(
+        store, {"at": "09:05", "events": [{"type": "completed", "visit_id": "V1", "at": "09:00"}]}
+    )
+    checked(store, done)
+    (route,) = done["routes"]
+    assert route["start_time"][11:16] == "08:00"
+    assert [s["visit_id"] for s in route["stops"]] == ["V1", "V2"][: 1 + then_v2]
+
+
 def test_a_job_reported_started_and_not_done_holds_its_technician_until_the_re_plan(
     store: Store,
 ) -> None:
