@@ -308,7 +308,27 @@ def _all_off(visit: Visit, context: _Context) -> Unassigned | None:
         and (visit.pinned_to is None or row.id == visit.pinned_to)
     ]
     if not able:
-        return None
+        if context.workdays:
+            return None
+        # Nobody works a day of the horizon: no day screens it, and "no room" would read as
+        # beyond the horizon, where nobody could ever serve it.
+        pool = [row for row in context.roster if visit.pinned_to in (None, row.id)]
+        skills = _named_skills(set(visit.required_skills))
+        if any(visit.required_skills <= set(row.skills) for row in pool):
+            who = (
+                f"its technician {visit.pinned_to}"
+                if visit.pinned_to
+                else f"everyone with {skills}"
+            )
+            reason = f"needs a crew of {visit.crew_size}; {who} works in a smaller one"
+            return Unassigned(visit.id, UnassignedCode.CREW_SIZE, reason)
+        if visit.pinned_to:
+            return Unassigned(
+                visit.id,
+                UnassignedCode.NO_SKILL,
+                f"its technician {visit.pinned_to} lacks {skills}",
+            )
+        return Unassigned(visit.id, UnassignedCode.NO_SKILL, f"nobody on the roster has {skills}")
     if visit.appointment is not None:
         opens = closes = visit.appointment
         span = iso(visit.appointment)

@@ -104,10 +104,15 @@ def screen_visits(
     fits_time = earliest <= latest
     for i, bound in enumerate(bounds):
         if bound.gaps_s:
-            fits_time[i] &= [
-                _starts_between(int(low), int(high), bound.gaps_s)
-                for low, high in zip(earliest[i], latest[i], strict=True)
-            ]
+            # An array, not a list: with no technician at all (a week everyone is off) the
+            # empty list was a float array, and ``&=`` a TypeError.
+            fits_time[i] &= np.array(
+                [
+                    _starts_between(int(low), int(high), bound.gaps_s)
+                    for low, high in zip(earliest[i], latest[i], strict=True)
+                ],
+                dtype=np.bool_,
+            )
     checks = _checks(problem, radius_km, fits_time)
     able = np.logical_and.reduce(checks)
     outcomes = []

@@ -332,6 +332,26 @@ def test_a_round_pinned_to_someone_off_its_whole_span_says_so() -> None:
     assert "R2@2026-12-07" in {v.id for v in parse_horizon(raw).visits}
 
 
+def test_a_week_nobody_works_says_what_no_one_on_the_roster_could_ever_do() -> None:
+    # Everyone off the whole horizon and a visit with a daily window needing a skill nobody
+    # has: the screening of zero technicians ended the solve in a TypeError; without the
+    # window the visit read "no room inside the horizon" (beyond_horizon), not no_skill.
+    raw = horizon_problem()
+    raw["horizon"]["days"] = 2
+    raw["rounds"] = []
+    for tech in raw["technicians"]:
+        tech["calendar"] = {"days_off": ["2026-12-07", "2026-12-08"]}
+    raw["visits"] = [
+        {"id": "G1", "location": {"lat": 22.55, "lon": 113.94}, "duration_min": 30,
+         "required_skills": ["gas"], "window": {"start": "14:00", "end": "16:00"}},
+        {"id": "G2", "location": {"lat": 22.55, "lon": 113.94}, "duration_min": 30,
+         "required_skills": ["gas"]},
+    ]  # fmt: skip
+    document, _, _ = _solve(raw, seconds=1)
+    left = {u["visit_id"]: (u["code"], u["reason"]) for u in document["unassigned"]}
+    assert left == dict.fromkeys(("G1", "G2"), ("no_skill", "nobody on the roster has 'gas'"))
+
+
 def test_an_appointment_needs_a_date_in_a_horizon() -> None:
     raw = horizon_problem()
     raw["visits"][4]["appointment"] = "10:00"
