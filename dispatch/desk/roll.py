@@ -82,8 +82,10 @@ def roll_week(
     known |= {occurrence["visit_id"] for occurrence in week.get("rounds", [])}
     done: dict[str, date] = {}
     cancelled: set[str] = set()
-    not_completed: set[str] = set()
-    added: list[dict[str, Any]] = []
+    not_completed: dict[str, date] = {}
+    # By id, the last date's: a visit added on one date and booked again on a later one (as
+    # the desk books a visit not completed) came back twice, and the roll was refused.
+    added: dict[str, dict[str, Any]] = {}
     for entry in week["days"]:
         plan_id = entry.get("plan_id")
         if plan_id is None:
@@ -98,11 +100,18 @@ def roll_week(
             if item["code"] == UnassignedCode.CANCELLED.value:
                 cancelled.add(item["visit_id"])
             elif item["code"] == UnassignedCode.NOT_COMPLETED.value:
-                not_completed.add(item["visit_id"])
+                not_completed[item["visit_id"]] = day
         if plan["version"] > 1:  # only events add visits to a day
             day_raw = store.load_problem_of_plan(plan_id)
-            added += [added_visit(row, day) for row in day_raw["visits"] if row["id"] not in known]
-    outcomes = Outcomes(done, frozenset(cancelled), frozenset(not_completed))
+            added |= {
+                row["id"]: added_visit(row, day)
+                for row in day_raw["visits"]
+                if row["id"] not in known
+            }
+    # Not completed on one date and done on a later one (booked again): done. On the same
+    # date the attempt's stop is done and the visit not completed: not completed.
+    failed = {visit_id for visit_id, day in not_completed.items() if done.get(visit_id, day) <= day}
+    outcomes = Outcomes(done, frozenset(cancelled), frozenset(failed))
     logger.info(
         "rolling week %s forward from %s: %d done, %d cancelled, %d not completed, %d added",
         week_id,
@@ -113,5 +122,5 @@ def roll_week(
         len(added),
         extra={"week_id": week_id},
     )
-    horizon = {**raw, "visits": [*raw["visits"], *added]}
+    horizon = {**raw, "visits": [*raw["visits"], *added.values()]}
     return next_horizon(horizon, outcomes, start=start, days=days)

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from dispatch.contract.horizon import parse_horizon
+from dispatch.desk.book import book_stored
 from dispatch.desk.replan import replan_stored
 from dispatch.desk.roll import roll_week
 from dispatch.desk.week import solve_week
@@ -298,3 +299,39 @@ def test_rolling_a_stored_week_after_a_days_events(sqlite_store: Store) -> None:
 def test_rolling_an_unknown_week_is_not_found(sqlite_store: Store) -> None:
     with pytest.raises(NotFoundError, match="wk_missing"):
         roll_week(sqlite_store, "wk_missing", start=TUESDAY)
+
+
+def test_a_visit_not_completed_then_booked_again_and_done_later_in_the_week_stays_done(
+    sqlite_store: Store,
+) -> None:
+    # M2 not completed and N1 (added) left on Monday; the desk books both again on Tuesday,
+    # same ids, and they are done there. M2 came back all the same (not completed won over a
+    # later date's done), and N1, held by two dates' days, twice: the roll was refused for
+    # its duplicate id.
+    week = _solved(sqlite_store, _small_week())
+    plans = {day["date"]: day["plan_id"] for day in week["days"]}
+    quick = SolveParams(time_limit_s=1, seed=1, reproducible=True)
+    for batch in (
+        {"at": "12:00", "events": [
+            {"type": "not_completed", "visit_id": "M2", "reason": "no part", "at": "09:45"},
+            {"type": "new_visit", "visit": {"id": "N1", "location_index": 6,
+                                            "duration_min": 20, "appointment": "17:00"}}]},
+        {"at": "18:30", "events": [
+            {"type": "not_completed", "visit_id": "N1", "reason": "away", "at": "17:20"}]},
+    ):  # fmt: skip
+        replan_stored(sqlite_store, plans["2026-12-07"], batch, params=quick)
+    tuesday = plans["2026-12-08"]
+    for visit_id, site, clock in (("M2", 2, "13:00"), ("N1", 6, "14:00")):
+        visit = {"id": visit_id, "location_index": site, "duration_min": 20}
+        slot = {"date": "2026-12-08", "appointment": clock}
+        book_stored(sqlite_store, tuesday, {"visit": visit, "slot": slot, "at": "07:00"})
+    replan_stored(
+        sqlite_store,
+        tuesday,
+        {"at": "15:00", "events": [
+            {"type": "completed", "visit_id": "M2", "at": "13:20"},
+            {"type": "completed", "visit_id": "N1", "at": "14:20"}]},
+        params=quick,
+    )  # fmt: skip
+    rolled = roll_week(sqlite_store, week["week_id"], start=date(2026, 12, 9))
+    assert not {"M2", "N1"} & set(_rows(rolled))
