@@ -23,6 +23,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from dispatch.contract.schema import (
+    LAST_YEAR,
     HorizonProblemIn,
     HorizonTechnicianIn,
     HorizonVisitIn,
@@ -156,7 +157,13 @@ def _dates(wire: HorizonProblemIn, errors: list[FieldError]) -> tuple[date, ...]
     except ValueError:
         errors.append(FieldError("horizon.start", f"{wire.horizon.start!r} is not a date"))
         return None
-    return tuple(first + timedelta(days=k) for k in range(wire.horizon.days))
+    dates = tuple(first + timedelta(days=k) for k in range(wire.horizon.days))
+    if dates[-1].year > LAST_YEAR:  # its day plans' dates would be refused at the solve
+        errors.append(
+            FieldError("horizon.days", f"runs to {dates[-1]}, past the years 1900-{LAST_YEAR}")
+        )
+        return None
+    return dates
 
 
 def _build(wire: HorizonProblemIn, errors: list[FieldError]) -> Horizon | None:

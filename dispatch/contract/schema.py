@@ -22,6 +22,7 @@ from dispatch.units import as_minutes
 
 __all__ = [
     "DATE_PATTERN",
+    "LAST_YEAR",
     "MOMENT_PATTERN",
     "UNPAIRED_SURROGATE",
     "BreakIn",
@@ -129,6 +130,8 @@ _TRAVEL = TravelSettings()
 #: A date ``YYYY-MM-DD`` of the years 1900-2999: the engine counts days and hours either side
 #: of a date, and a year 1 or 9999 ran off the calendar there (a 500, not an error).
 DATE_PATTERN = r"^(?:19|2\d)\d{2}-\d{2}-\d{2}$"
+#: The last year those patterns allow.
+LAST_YEAR = 2999
 #: A local moment ``YYYY-MM-DDTHH:MM`` of those years.
 MOMENT_PATTERN = r"^(?:19|2\d)\d{2}-\d{2}-\d{2}T(?:[01]\d|2[0-3]):[0-5]\d$"
 #: A local clock time ``HH:MM`` on the plan's date; ``24:00`` is the end of the day.

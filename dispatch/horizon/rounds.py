@@ -12,6 +12,7 @@ from __future__ import annotations
 import calendar
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import cache
 
 __all__ = ["Due", "Every", "add_months", "due_dates"]
 
@@ -31,8 +32,10 @@ class Every:
 
     @property
     def shortest_days(self) -> int:
-        """The fewest days one period can last (a month of February has 28)."""
-        return 7 * self.weeks if self.weeks else 28 * self.months - (3 if self.months == 1 else 0)
+        """The fewest days between two due dates one period apart (``due_dates`` counts each
+        from the first, so 31 January, 28 February, 31 March: a month is 28 days at least).
+        It was 25 for a month, and a monthly round's tolerance of 13 days was refused."""
+        return 7 * self.weeks if self.weeks else _shortest_months(self.months)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +46,19 @@ class Due:
     earliest: date
     latest: date
     overdue_since: date | None = None
+
+
+@cache
+def _shortest_months(months: int) -> int:
+    """The fewest days between ``add_months(first, k * months)`` and the next such date, over
+    every first date of a leap cycle (the calendar repeats its month lengths every 4 years
+    within 1901-2099, and no gap is shorter in a century year)."""
+    firsts = (date(2024, 1, 1) + timedelta(days=k) for k in range(4 * 366))
+    return min(
+        (add_months(first, (k + 1) * months) - add_months(first, k * months)).days
+        for first in firsts
+        for k in range(12 // months + 1)  # from each first, a year's gaps: every month's
+    )
 
 
 def add_months(start: date, months: int) -> date:

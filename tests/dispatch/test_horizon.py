@@ -142,6 +142,19 @@ def test_a_weekly_round_falls_due_once_a_week_with_its_tolerance() -> None:
     ]
 
 
+def test_a_round_is_refused_only_for_a_tolerance_that_lets_two_due_dates_overlap() -> None:
+    # Due dates run 31 January, 28 February, 31 March: a month is 28 days at least, a quarter
+    # 89. A monthly tolerance of 13 was refused ("the period is 25 days or more").
+    assert [Every(months=m).shortest_days for m in (1, 3, 12)] == [28, 89, 365]
+    raw = horizon_problem()
+    raw["rounds"][0]["every"] = {"months": 1}
+    raw["rounds"][0]["tolerance_days"] = 13
+    parse_horizon(raw)
+    raw["rounds"][0]["tolerance_days"] = 14  # 14 days after 31 January is 14 before 28 February
+    with pytest.raises(InputError, match="would let two due dates overlap"):
+        parse_horizon(raw)
+
+
 def test_a_round_whose_tolerance_ran_out_before_the_horizon_is_overdue_and_due_now() -> None:
     found = due_dates(Every(weeks=1), 1, date(2026, 11, 30), WEEK)
     assert found[0].overdue_since == date(2026, 11, 30)
@@ -269,6 +282,8 @@ def test_every_problem_of_a_horizon_is_named_with_its_path_and_id(
     [
         ("timezone", "Asia", "timezone"),
         ("horizon", {"start": "9999-12-30", "days": 5}, "horizon.start"),
+        # Its last date in 3000: the solve refused its day plans' dates (a failed job).
+        ("horizon", {"start": "2999-12-30", "days": 3}, "horizon.days"),
     ],
 )
 def test_a_zone_or_a_start_the_calendar_cannot_hold_is_named(
