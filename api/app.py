@@ -321,6 +321,7 @@ def create_app(
             logger.info("queued %d waiting jobs again", len(recovered))
         if settings.processes > 1:
             _stop_when_the_supervisor_is_gone()
+            pool.watch_lost_jobs(store, stale_after_s=settings.job_stale_s)
         try:
             yield
         finally:

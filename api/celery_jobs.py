@@ -344,6 +344,10 @@ class CeleryJobRunner(JobRunner):
                 logger.error("job %s could not be queued again; it failed", job.id)
         return queued
 
+    def watch_lost_jobs(self, store: Store, *, stale_after_s: float) -> None:
+        """Nothing: a lost job's task comes back to a worker, which takes it over
+        (``Store.claim_job``)."""
+
     def close(self) -> None:
         """Stop the re-plan pool and let go of the broker's connections."""
         super().close()

@@ -609,6 +609,7 @@ class JobRunner:
         self.time_limit_cap_s = time_limit_cap_s
         self._solves = JobWorkers(workers, executor)
         self._replans = JobWorkers(replan_workers, executor)
+        self._closing = threading.Event()
 
     @property
     def worker_losses(self) -> int:
@@ -686,7 +687,30 @@ class JobRunner:
             self.submit(job)
         return queued
 
+    def watch_lost_jobs(self, store: Store, *, stale_after_s: float) -> None:
+        """Beside other processes of one service (``fieldroute serve --processes N``): fail,
+        every quarter of ``stale_after_s`` until closed, the running jobs whose heartbeat has
+        stopped that long (``Store.fail_lost_jobs``). A server process killed with its job's
+        worker left the job running for ever: the process uvicorn started in its place fails
+        no running job (the others' are alive), so it could not even be retried."""
+
+        def watch() -> None:
+            while not self._closing.wait(stale_after_s / 4):
+                try:
+                    for job_id in store.fail_lost_jobs(stale_after_s=stale_after_s):
+                        logger.warning(
+                            "job %s failed: no heartbeat for %g s, its process stopped",
+                            job_id,
+                            stale_after_s,
+                            extra={"job_id": job_id},
+                        )
+                except Exception:  # a store briefly unreachable: the next round looks again
+                    logger.exception("looking for lost jobs failed")
+
+        threading.Thread(target=watch, name="lost-jobs", daemon=True).start()
+
     def close(self) -> None:
         """Stop taking work; running jobs finish and store their plans."""
+        self._closing.set()
         self._solves.close()
         self._replans.close()

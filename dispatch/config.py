@@ -129,8 +129,9 @@ class Settings(BaseSettings):
         ge=2,
         le=3600,
         description="A running job whose worker wrote no heartbeat (its progress, every 0.5 s) "
-        "for this long is taken for lost (jobs='celery'): a redelivered task takes it over as "
-        "a new attempt. Shorter than the visibility timeout; the workers' clocks must agree to "
+        "for this long is taken for lost: with jobs='celery' a redelivered task takes it over "
+        "as a new attempt; in a service of several processes (--processes N) it is failed, to "
+        "be retried. Shorter than the visibility timeout; the workers' clocks must agree to "
         "well within it.",
     )
     job_max_starts: int = Field(

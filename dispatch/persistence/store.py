@@ -90,6 +90,8 @@ _ID_PREFIX: dict[JobOutput, str] = {"plan": "pl", "week": "wk"}
 
 #: Why a job found running when the service starts is marked failed.
 INTERRUPTED = "the service stopped while this job was running; retry it"
+#: Why a running job whose heartbeat stopped (``Store.fail_lost_jobs``) failed.
+LOST = "the process running this job stopped (no heartbeat for {seconds:g} s); retry it"
 
 #: What ``claim_job`` did with a job handed to a worker: ``started`` it (it was queued),
 #: ``taken_over`` (running, its worker lost: a new attempt), left it to its ``alive`` worker,
@@ -473,14 +475,16 @@ class Store:
         return None
 
     def load_events(self, plan_id: str) -> list[dict[str, Any]]:
-        """Every batch of events of a plan, oldest first, each with the version it produced."""
+        """Every batch of events of a plan, oldest first, each with the version it produced
+        (``version``: a batch written against a version, as every booking's is, carries that
+        one in its own payload, which had stood for the one produced)."""
         with Session(self.engine) as session:
             rows = session.scalars(
                 select(EventBatchRow)
                 .where(EventBatchRow.plan_id == plan_id)
                 .order_by(EventBatchRow.version)
             )
-            return [{"version": row.version, **json.loads(row.payload)} for row in rows]
+            return [{**json.loads(row.payload), "version": row.version} for row in rows]
 
     @staticmethod
     def _problem_row(problem: dict[str, Any], problem_id: str, now: datetime) -> ProblemRow:
@@ -1379,6 +1383,33 @@ class Store:
             queued = session.scalars(select(SolveJobRow).where(SolveJobRow.state == "queued"))
             return [_job(row) for row in queued]
 
+    def fail_lost_jobs(self, *, stale_after_s: float) -> list[str]:
+        """Fail the running jobs whose worker wrote no heartbeat for ``stale_after_s`` (its
+        process was killed: one of several server processes, which no restart of the others
+        fails); returns their ids. Region jobs are left to their own takeover (Celery)."""
+        stale_before = _now() - timedelta(seconds=stale_after_s)
+        lost = (
+            (SolveJobRow.state == "running")
+            & SolveJobRow.parent_id.is_(None)
+            & or_(
+                SolveJobRow.heartbeat_at <= stale_before,
+                SolveJobRow.heartbeat_at.is_(None) & (SolveJobRow.started_at <= stale_before),
+            )
+        )
+        with Session(self.engine) as session, session.begin():
+            failed = session.scalars(
+                update(SolveJobRow)
+                .where(lost)  # decided in the write: a heartbeat written meanwhile wins
+                .values(
+                    state="failed",
+                    error=LOST.format(seconds=stale_after_s),
+                    finished_at=_now(),
+                    draft=None,
+                )
+                .returning(SolveJobRow.id)
+            )
+            return list(failed)
+
     def retry_job(self, job_id: str) -> SolveJob:
         """failed → queued as a new attempt; ``StoreConflictError`` unless the job failed."""
         with Session(self.engine) as session, session.begin():
@@ -1394,18 +1425,39 @@ class Store:
                     f"job {job_id} solves a region of job {row.parent_id}: retry "
                     f"{row.parent_id}, which solves every region again"
                 )
-            row.state = "queued"
-            row.attempt += 1
-            row.error = None
-            row.started_at = row.finished_at = row.heartbeat_at = None
-            row.starts = 0
-            row.elapsed_s = 0.0
-            row.best_cost = row.visits_placed = None
-            row.first_plan_s = None
-            row.draft = None
-            row.regions_total = None
-            row.regions_done = 0
-            return _job(row)
+            # Decided in the write: SQLite takes no row lock (``with_for_update`` is nothing
+            # there), and two retries that both read the job failed both queued it again,
+            # one over an attempt already started.
+            retried = session.execute(
+                update(SolveJobRow)
+                .where(
+                    SolveJobRow.id == job_id,
+                    SolveJobRow.state == "failed",
+                    SolveJobRow.attempt == row.attempt,
+                )
+                .values(
+                    state="queued",
+                    attempt=row.attempt + 1,
+                    error=None,
+                    started_at=None,
+                    finished_at=None,
+                    heartbeat_at=None,
+                    starts=0,
+                    elapsed_s=0.0,
+                    best_cost=None,
+                    visits_placed=None,
+                    first_plan_s=None,
+                    draft=None,
+                    regions_total=None,
+                    regions_done=0,
+                )
+                .execution_options(synchronize_session=False)
+            )
+            if retried.rowcount != 1:  # type: ignore[attr-defined]
+                raise StoreConflictError(
+                    f"job {job_id} was retried meanwhile; only a failed job is retried"
+                )
+        return self.load_job(job_id)
 
     # -- API keys and secrets ---------------------------------------------------------------
 

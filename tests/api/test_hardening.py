@@ -4,6 +4,7 @@ generated clients can trust, and connections that never send a request."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -12,6 +13,7 @@ import urllib.request
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -20,6 +22,7 @@ from api.app import create_app
 from api.server import HEAD_TIMEOUT_KEEP_ALIVES
 from tests.api.conftest import Service, make_key, start_service
 from tests.api.test_readme_session import running_serve
+from tests.conftest import line_day
 from tests.processes import descendants, still_running
 
 BATCH = {"at": "09:00", "events": [{"type": "delay", "technician_id": "T1", "minutes": 5}]}
@@ -146,3 +149,57 @@ def test_server_processes_end_when_their_supervisor_is_killed(tmp_path: Path) ->
         assert not still_running(started, within_s=15)
         with pytest.raises(OSError):
             urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5)
+
+
+def _call(port: int, key: str, method: str, path: str, body: Any = None) -> Any:
+    """One JSON request to the service on ``port``; its answer's JSON."""
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}",
+        data=None if body is None else json.dumps(body).encode(),
+        method=method,
+        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        return json.loads(answer.read())
+
+
+def _state_within(port: int, key: str, job_id: str, wanted: str, seconds: float) -> Any:
+    deadline = time.monotonic() + seconds
+    while (job := _call(port, key, "GET", f"/v1/jobs/{job_id}"))["state"] != wanted:
+        assert time.monotonic() < deadline, job
+        time.sleep(0.2)
+    return job
+
+
+@pytest.mark.slow
+def test_a_job_whose_server_process_was_killed_fails_and_can_be_retried(tmp_path: Path) -> None:
+    # Two server processes; the one holding a solve job is killed with its job's worker (an
+    # OOM kill of both). uvicorn starts another in its place, which fails no running job (the
+    # other's are alive): the job stayed running for ever and could not be retried.
+    environment = {"FIELDROUTE_JOB_STALE_S": "2"}
+    with running_serve(tmp_path, "--processes", "2", environment=environment) as (port, env):
+        key = make_key(env["FIELDROUTE_DATABASE_URL"])
+        day = line_day()
+        day["policy"] = {"time_limit_s": 4, "stall_share": 0}  # a search of the whole 4 s
+        problem = _call(port, key, "POST", "/v1/problems", day)
+        job = _call(port, key, "POST", "/v1/plans", {"problem_id": problem["problem_id"]})
+        _state_within(port, key, job["id"], "running", 20)
+        time.sleep(1)
+        spawned = [
+            pid
+            for pid in descendants(os.getpid())
+            if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        ]
+
+        def cpu(pid: int) -> int:
+            return sum(map(int, Path(f"/proc/{pid}/stat").read_text().split()[13:15]))
+
+        worker = max(spawned, key=cpu)  # solving: the busiest
+        holder = int(Path(f"/proc/{worker}/stat").read_text().split()[3])
+        os.kill(holder, signal.SIGKILL)
+        os.kill(worker, signal.SIGKILL)
+        lost = _state_within(port, key, job["id"], "failed", 20)
+        assert "no heartbeat for 2 s" in lost["error"]
+        retried = _call(port, key, "POST", f"/v1/jobs/{job['id']}/retry")
+        assert retried["attempt"] == 2
+        _state_within(port, key, job["id"], "done", 60)

@@ -294,6 +294,7 @@ def test_stored_booking_writes_a_version_like_an_event_batch(store: Store) -> No
     assert row["appointment"] == chosen.slot.appointment
     events = store.load_events("pl_day")
     assert events[-1]["events"][0]["type"] == "new_visit"
+    assert events[-1]["version"] == 2, "the version the booking made, not the one it was on"
     stored = store.load_plan("pl_day", 2)
     assert check_plan(raw, stored, matrix_lookup(raw)).ok
     # The same appointment again, for another customer: T2's day has moved on.

@@ -133,6 +133,50 @@ def test_jobs_left_running_fail_at_start_up_and_can_be_retried(store: Store) -> 
     assert store.finish_job(running.id, 2, solved(running.plan_id), elapsed_s=1.0)
 
 
+def test_a_retry_that_read_the_job_failed_after_another_retried_it_queues_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # SQLite takes no row lock: two retries both read the job failed, the first queued it and
+    # a worker started it, and the second put it back to queued, so attempt 2 started twice.
+    # (PostgreSQL's row lock would hold the second retry back: SQLite only.)
+    store = Store(f"sqlite:///{tmp_path / 'retry.db'}")
+    job = a_job(store)
+    store.start_job(job.id, 1)
+    store.fail_job(job.id, 1, "worker lost")
+    real_get = Session.get
+    raced: list[bool] = []
+
+    def get_then_race(session: Session, *args: Any, **kwargs: Any) -> Any:
+        row = real_get(session, *args, **kwargs)
+        if not raced:  # between this retry's read and its write, another retries and starts it
+            raced.append(True)
+            assert store.retry_job(job.id).attempt == 2
+            assert store.start_job(job.id, 2)
+        return row
+
+    monkeypatch.setattr(Session, "get", get_then_race)
+    with pytest.raises(StoreConflictError, match="retried meanwhile"):
+        store.retry_job(job.id)
+    monkeypatch.undo()
+    assert (store.load_job(job.id).state, store.load_job(job.id).attempt) == ("running", 2)
+    assert not store.start_job(job.id, 2), "the attempt started once"
+    store.close()
+
+
+def test_a_running_job_whose_heartbeat_stopped_is_failed_and_can_be_retried(store: Store) -> None:
+    # One of several server processes killed with its job's worker left the job running for
+    # ever: no restart of the others fails it, and a running job cannot be retried.
+    running = a_job(store)
+    store.start_job(running.id, 1)
+    queued = store.create_job(problem_id="pb_1", time_limit_s=None, visits_total=3)
+    assert store.fail_lost_jobs(stale_after_s=3600) == [], "its heartbeat is fresh"
+    assert store.fail_lost_jobs(stale_after_s=0) == [running.id]
+    failed = store.load_job(running.id)
+    assert failed.state == "failed" and failed.error and "no heartbeat for 0 s" in failed.error
+    assert store.load_job(queued.id).state == "queued"
+    assert store.retry_job(running.id).attempt == 2
+
+
 def test_a_failed_job_keeps_its_message(store: Store) -> None:
     job = a_job(store)
     store.fail_job(job.id, 1, "the solver failed")
