@@ -30,6 +30,7 @@ from dispatch.contract.sites import locate
 from maps.assets import leaflet_head
 
 __all__ = [
+    "MAX_ZOOM",
     "OSM_TILES",
     "LegPath",
     "Places",
@@ -216,9 +217,16 @@ def draw_line(
     line.add_to(layer)
 
 
+#: The closest a map zooms: a street's houses.
+MAX_ZOOM = 19
+
+
 def new_map(tiles: Tiles, *, title: str) -> folium.Map:
     """An empty map whose page carries Leaflet inline and fetches nothing but ``tiles``."""
-    chart = folium.Map(tiles=None, control_scale=True, prefer_canvas=False)
+    # The map's own zoom bound (Leaflet's maxZoom; folium gives its max_zoom to a tile layer
+    # only): without tiles, bounds of one point zoomed to Infinity and the page threw
+    # "Invalid LatLng object: (NaN, NaN)" (a driver with no stops: their base alone).
+    chart = folium.Map(tiles=None, control_scale=True, prefer_canvas=False, maxZoom=MAX_ZOOM)
     chart.default_js = []  # folium's CDN links: Leaflet comes inline instead
     chart.default_css = []
     root = page_of(chart)
@@ -226,7 +234,7 @@ def new_map(tiles: Tiles, *, title: str) -> folium.Map:
     root.header.add_child(Element(leaflet_head()), name="leaflet")
     if tiles.url is not None:
         folium.TileLayer(
-            tiles=tiles.url, attr=tiles.attribution, name="map", control=False, max_zoom=19
+            tiles=tiles.url, attr=tiles.attribution, name="map", control=False, max_zoom=MAX_ZOOM
         ).add_to(chart)
     return chart
 

@@ -13,6 +13,7 @@ import pytest
 from dispatch.contract.schema import PlanOut, ProblemIn
 from dispatch.persistence import Store
 from maps import OSM_TILES, Tiles, desk_page, driver_page
+from maps.base import MAX_ZOOM
 from tests.api.conftest import make_key, start_service
 from tests.maps.conftest import TypedDay
 
@@ -161,6 +162,28 @@ def test_the_driver_page_on_a_phone(
         wide.shoot(output_dir, "driver-wide")
     finally:
         wide.close()
+
+
+def test_a_map_of_one_place_opens_on_it_without_tiles(
+    browser: Any, day_plan: tuple[PlanOut, ProblemIn], output_dir: Path
+) -> None:
+    # A driver with no stops: their base is the map's one point. Without a tile layer the map
+    # had no zoom bound, fitted the point at zoom Infinity and threw "Invalid LatLng object:
+    # (NaN, NaN)", opening on the whole world.
+    plan, problem = day_plan
+    raw = problem.model_dump(mode="json", exclude_none=True)
+    idle = raw["technicians"][0] | {"id": "IDLE", "skills": []}
+    day = ProblemIn.model_validate(raw | {"technicians": [*raw["technicians"], idle]})
+    page = driver_page(plan, day, "IDLE", tiles=BLANK)
+    opened = Opened(browser, 375, 812).show(page, output_dir, "driver-one-place")
+    try:
+        assert opened.errors == [] and opened.failed == []
+        zoom = opened.page.evaluate(
+            "Object.values(window).find((v) => v instanceof L.Map).getZoom()"
+        )
+        assert zoom == MAX_ZOOM
+    finally:
+        opened.close()
 
 
 def test_without_a_reachable_tile_server_markers_and_lines_still_show(
