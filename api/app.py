@@ -313,15 +313,14 @@ def create_app(
         app.state.settings = settings
         app.state.clock = clock
         app.state.versions = PlanVersions()
-        # One process alone owns every job; one of several leaves the running ones to the
-        # others (`fieldroute serve` failed the stale ones once, before starting them). With
-        # Celery, running jobs are the workers' and never failed here.
-        recovered = pool.recover(store, fail_running=settings.processes == 1)
+        # A running job is failed once its heartbeat is stale, by whichever process looks
+        # first; with Celery, running jobs are the workers' and never failed here.
+        recovered = pool.recover(store)
         if recovered:
             logger.info("queued %d waiting jobs again", len(recovered))
+        pool.watch_lost_jobs(store, stale_after_s=settings.job_stale_s)
         if settings.processes > 1:
             _stop_when_the_supervisor_is_gone()
-            pool.watch_lost_jobs(store, stale_after_s=settings.job_stale_s)
         try:
             yield
         finally:

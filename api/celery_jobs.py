@@ -331,12 +331,11 @@ class CeleryJobRunner(JobRunner):
         published.set_result(None)
         return published
 
-    def recover(self, store: Store, *, fail_running: bool = True) -> list[SolveJob]:
-        """At start-up: running jobs are the workers' (``fail_running`` is ignored): a lost one
-        is taken over when its task comes back. The queued ones are published again (a job
-        runs once, however many tasks name it), in case their task never reached the broker;
-        returns them."""
-        queued = store.recover_jobs(fail_running=False)
+    def recover(self, store: Store) -> list[SolveJob]:
+        """At start-up: running jobs are the workers' (a lost one is taken over when its task
+        comes back). The queued ones are published again (a job runs once, however many tasks
+        name it), in case their task never reached the broker; returns them."""
+        queued = store.recover_jobs()
         for job in queued:
             try:
                 self.submit(job)

@@ -898,10 +898,7 @@ def serve(
     # Migrate and fail here, not in the first request.
     with _guard(), _store(settings) as store:
         if settings.processes > 1:
-            # Once for all: the processes leave running jobs alone. Celery's running jobs are
-            # the workers', never failed by the service.
-            store.recover_jobs(fail_running=settings.jobs == "inprocess")
-            store.secret(LINK_SECRET)
+            store.secret(LINK_SECRET)  # once, not raced for by every process
     # One road server for every process, started here and stopped when the service stops.
     with _guard(), _roads(settings, roads) as served:
         if served is not None:

@@ -678,36 +678,42 @@ class JobRunner:
         inner.add_done_callback(settle)
         return outer
 
-    def recover(self, store: Store, *, fail_running: bool = True) -> list[SolveJob]:
-        """At start-up: fail the jobs a stopped service left running (unless other processes
-        of the service may be running them) and queue the waiting ones again; returns those
-        queued."""
-        queued = store.recover_jobs(fail_running=fail_running)
+    def recover(self, store: Store) -> list[SolveJob]:
+        """At start-up: queue the waiting jobs again; returns them. (Running ones are
+        ``watch_lost_jobs``'.)"""
+        queued = store.recover_jobs()
         for job in queued:
             self.submit(job)
         return queued
 
     def watch_lost_jobs(self, store: Store, *, stale_after_s: float) -> None:
-        """Beside other processes of one service (``fieldroute serve --processes N``): fail,
-        every quarter of ``stale_after_s`` until closed, the running jobs whose heartbeat has
-        stopped that long (``Store.fail_lost_jobs``). A server process killed with its job's
-        worker left the job running for ever: the process uvicorn started in its place fails
-        no running job (the others' are alive), so it could not even be retried."""
+        """Fail, at once and then every quarter of ``stale_after_s`` until closed, the running
+        jobs whose heartbeat has stopped that long (``Store.fail_lost_jobs``): left by a
+        service stopped or killed with its workers, or by one of several server processes
+        (``--processes N``) killed with its job's worker, whose replacement could fail no
+        running job (the others' are alive): that job stayed running for ever and could not
+        be retried. A job whose worker outlived its service (killed, restarted at once) goes on
+        beating and stores its plan."""
+        self._fail_lost(store, stale_after_s)  # before the service answers
 
         def watch() -> None:
             while not self._closing.wait(stale_after_s / 4):
-                try:
-                    for job_id in store.fail_lost_jobs(stale_after_s=stale_after_s):
-                        logger.warning(
-                            "job %s failed: no heartbeat for %g s, its process stopped",
-                            job_id,
-                            stale_after_s,
-                            extra={"job_id": job_id},
-                        )
-                except Exception:  # a store briefly unreachable: the next round looks again
-                    logger.exception("looking for lost jobs failed")
+                self._fail_lost(store, stale_after_s)
 
         threading.Thread(target=watch, name="lost-jobs", daemon=True).start()
+
+    @staticmethod
+    def _fail_lost(store: Store, stale_after_s: float) -> None:
+        try:
+            for job_id in store.fail_lost_jobs(stale_after_s=stale_after_s):
+                logger.warning(
+                    "job %s failed: no heartbeat for %g s, its process stopped",
+                    job_id,
+                    stale_after_s,
+                    extra={"job_id": job_id},
+                )
+        except Exception:  # a store briefly unreachable: the next round looks again
+            logger.exception("looking for lost jobs failed")
 
     def close(self) -> None:
         """Stop taking work; running jobs finish and store their plans."""

@@ -89,7 +89,6 @@ JobOutput = Literal["plan", "week"]
 _ID_PREFIX: dict[JobOutput, str] = {"plan": "pl", "week": "wk"}
 
 #: Why a job found running when the service starts is marked failed.
-INTERRUPTED = "the service stopped while this job was running; retry it"
 #: Why a running job whose heartbeat stopped (``Store.fail_lost_jobs``) failed.
 LOST = "the process running this job stopped (no heartbeat for {seconds:g} s); retry it"
 
@@ -1366,27 +1365,20 @@ class Store:
             ):
                 return
 
-    def recover_jobs(self, *, fail_running: bool = True) -> list[SolveJob]:
-        """At start-up: mark jobs left running by a stopped service failed (they can be
-        retried) and return the queued ones, which no worker holds any more, to run again.
-
-        ``fail_running=False`` for one process of several starting (or restarting) beside
-        others, whose running jobs are not its to fail; a queued job handed to two processes
-        still runs once (``start_job`` lets one attempt start)."""
-        with Session(self.engine) as session, session.begin():
-            if fail_running:
-                session.execute(
-                    update(SolveJobRow)
-                    .where(SolveJobRow.state == "running")
-                    .values(state="failed", error=INTERRUPTED, finished_at=_now(), draft=None)
-                )
+    def recover_jobs(self) -> list[SolveJob]:
+        """At start-up: the queued jobs, which no worker holds any more, to run again (a queued
+        job handed to two processes still runs once: ``start_job`` lets one attempt start).
+        Running jobs are left to ``fail_lost_jobs``: one whose worker still solves after its
+        service was killed and quickly restarted stores its plan (failed at the restart, its
+        finished plan had been thrown away)."""
+        with Session(self.engine) as session:
             queued = session.scalars(select(SolveJobRow).where(SolveJobRow.state == "queued"))
             return [_job(row) for row in queued]
 
     def fail_lost_jobs(self, *, stale_after_s: float) -> list[str]:
         """Fail the running jobs whose worker wrote no heartbeat for ``stale_after_s`` (its
-        process was killed: one of several server processes, which no restart of the others
-        fails); returns their ids. Region jobs are left to their own takeover (Celery)."""
+        process was killed or stopped with its service); returns their ids. They can be
+        retried. Region jobs are left to their own takeover (Celery)."""
         stale_before = _now() - timedelta(seconds=stale_after_s)
         lost = (
             (SolveJobRow.state == "running")

@@ -203,3 +203,28 @@ def test_a_job_whose_server_process_was_killed_fails_and_can_be_retried(tmp_path
         retried = _call(port, key, "POST", f"/v1/jobs/{job['id']}/retry")
         assert retried["attempt"] == 2
         _state_within(port, key, job["id"], "done", 60)
+
+
+@pytest.mark.slow
+def test_a_job_whose_service_was_killed_and_restarted_at_once_stores_its_plan(
+    tmp_path: Path,
+) -> None:
+    # Killed (SIGKILL), the service's job worker finishes its job in hand; a service restarted
+    # at once failed the job as left running, and the plan the worker then stored was thrown
+    # away. The job is left to its heartbeat, which the worker goes on writing.
+    with running_serve(tmp_path) as (port, env):
+        key = make_key(env["FIELDROUTE_DATABASE_URL"])
+        day = line_day()
+        day["policy"] = {"time_limit_s": 4, "stall_share": 0}
+        problem = _call(port, key, "POST", "/v1/problems", day)
+        job = _call(port, key, "POST", "/v1/plans", {"problem_id": problem["problem_id"]})
+        _state_within(port, key, job["id"], "running", 20)
+        (server,) = [
+            pid
+            for pid in descendants(os.getpid())
+            if f"--port\0{port}\0".encode() in Path(f"/proc/{pid}/cmdline").read_bytes()
+        ]
+        os.kill(server, signal.SIGKILL)
+        with running_serve(tmp_path) as (again, _):
+            done = _state_within(again, key, job["id"], "done", 30)
+            assert done["attempt"] == 1 and done["error"] is None

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
+from sqlalchemy import update
+from sqlalchemy.orm import Session
 
 from api.routes.plans import _plan_text, get_plan
 from api.routes.weeks import _week
 from dispatch.errors import NotFoundError
 from dispatch.persistence import Store
+from dispatch.persistence.tables import SolveJobRow
 from tests.api.conftest import Service, make_key, start_service
 from tests.conftest import line_day
 
@@ -38,7 +42,10 @@ def test_a_job_left_running_fails_at_restart_and_can_be_retried(database_url: st
     store = Store(database_url)
     store.save_problem(line_day(), problem_id="pb_day")
     lost = store.create_job(problem_id="pb_day", time_limit_s=1, visits_total=3)
-    store.start_job(lost.id, 1)  # a worker was solving it when the service stopped
+    store.start_job(lost.id, 1)  # a worker was solving it when the service stopped, long ago
+    with Session(store.engine) as session, session.begin():
+        long_ago = datetime.now(UTC) - timedelta(hours=1)
+        session.execute(update(SolveJobRow).values(heartbeat_at=long_ago, started_at=long_ago))
     waiting = store.create_job(problem_id="pb_day", time_limit_s=1, visits_total=3)
     store.close()
     with start_service(database_url) as client:

@@ -104,24 +104,29 @@ def test_a_job_runs_from_queued_to_done_with_its_plan_stored(store: Store) -> No
     assert store.job_of_plan(job.plan_id) == done
 
 
-def test_a_process_starting_beside_others_leaves_their_running_jobs_alone(store: Store) -> None:
+def test_a_process_starting_leaves_running_jobs_to_their_heartbeat(store: Store) -> None:
     running = a_job(store)
     store.start_job(running.id, 1)
     queued = store.create_job(problem_id="pb_1", time_limit_s=None, visits_total=3)
-    assert [job.id for job in store.recover_jobs(fail_running=False)] == [queued.id]
+    assert [job.id for job in store.recover_jobs()] == [queued.id]
     assert store.load_job(running.id).state == "running"
     # Two processes were handed the queued job: it starts once.
     assert store.start_job(queued.id, 1)
     assert not store.start_job(queued.id, 1)
 
 
-def test_jobs_left_running_fail_at_start_up_and_can_be_retried(store: Store) -> None:
+def test_jobs_left_running_fail_once_their_heartbeat_is_stale_and_can_be_retried(
+    store: Store,
+) -> None:
     running = a_job(store)
     store.start_job(running.id, 1)
     queued = store.create_job(problem_id="pb_1", time_limit_s=None, visits_total=3)
-    assert [job.id for job in store.recover_jobs()] == [queued.id]
+    assert store.fail_lost_jobs(stale_after_s=3600) == [], "its heartbeat is fresh"
+    assert store.fail_lost_jobs(stale_after_s=0) == [running.id]
+    assert store.load_job(queued.id).state == "queued"
     failed = store.load_job(running.id)
-    assert failed.state == "failed" and failed.error and "retry" in failed.error
+    assert failed.state == "failed" and failed.error
+    assert failed.error.startswith("the process running this job stopped (no heartbeat for 0 s)")
     # The worker of the lost attempt finishes late: it must store nothing.
     assert not store.finish_job(running.id, 1, solved(running.plan_id), elapsed_s=1.0)
     assert store.plan_versions(running.plan_id) == []
@@ -161,20 +166,6 @@ def test_a_retry_that_read_the_job_failed_after_another_retried_it_queues_nothin
     assert (store.load_job(job.id).state, store.load_job(job.id).attempt) == ("running", 2)
     assert not store.start_job(job.id, 2), "the attempt started once"
     store.close()
-
-
-def test_a_running_job_whose_heartbeat_stopped_is_failed_and_can_be_retried(store: Store) -> None:
-    # One of several server processes killed with its job's worker left the job running for
-    # ever: no restart of the others fails it, and a running job cannot be retried.
-    running = a_job(store)
-    store.start_job(running.id, 1)
-    queued = store.create_job(problem_id="pb_1", time_limit_s=None, visits_total=3)
-    assert store.fail_lost_jobs(stale_after_s=3600) == [], "its heartbeat is fresh"
-    assert store.fail_lost_jobs(stale_after_s=0) == [running.id]
-    failed = store.load_job(running.id)
-    assert failed.state == "failed" and failed.error and "no heartbeat for 0 s" in failed.error
-    assert store.load_job(queued.id).state == "queued"
-    assert store.retry_job(running.id).attempt == 2
 
 
 def test_a_failed_job_keeps_its_message(store: Store) -> None:

@@ -119,7 +119,7 @@ def test_a_failed_job_drops_its_draft_and_a_retry_starts_without_one(store: Stor
     assert store.job_draft(job.id) is None
     # A job a stopped service left running loses its draft with it.
     store.save_draft(job.id, 2, draft(job, 2), elapsed_s=0.7)
-    store.recover_jobs()
+    store.fail_lost_jobs(stale_after_s=0)
     assert store.load_job(job.id).state == "failed" and kept_draft(store, job) is None
 
 
