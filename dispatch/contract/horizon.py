@@ -341,8 +341,11 @@ def _all_off(visit: Visit, context: _Context) -> Unassigned | None:
         span = iso(visit.appointment)
     else:
         assert visit.window is not None
-        opens, closes = visit.window.start, visit.window.end
-        span = f"{iso(opens)} to {iso(closes)}"
+        # An urgent fault's span is its response: someone able working after its deadline
+        # came too late (it read as "window": no shift could reach it in time).
+        until = visit.deadline or visit.window.end
+        opens, closes = visit.window.start, min(visit.window.end, until)
+        span = f"{iso(opens)} to {iso(until)}"
     working = {
         t.id
         for t in context.workdays
@@ -350,6 +353,14 @@ def _all_off(visit: Visit, context: _Context) -> Unassigned | None:
     }
     if working:
         return None
+    if visit.appointment is None and until > context.end:  # served after it: the next one's
+        return Unassigned(
+            visit.id,
+            UnassignedCode.BEYOND_HORIZON,
+            f"nobody able to serve it works inside the horizon during its span ({span}): it "
+            "goes into the next horizon",
+            tuple(TechnicianId(t) for t in able),
+        )
     if visit.pinned_to is not None:
         reason = f"its technician {visit.pinned_to} works no day of its span ({span})"
     else:

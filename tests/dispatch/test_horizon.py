@@ -367,6 +367,34 @@ def test_a_week_nobody_works_says_what_no_one_on_the_roster_could_ever_do() -> N
     assert left == dict.fromkeys(("G1", "G2"), ("no_skill", "nobody on the roster has 'gas'"))
 
 
+def test_an_urgent_fault_nobody_able_works_for_before_its_deadline_says_who_is_off() -> None:
+    # Reported Monday 10:00 (reach by 12:00) with T1, the only CCTV technician, off Monday:
+    # T1 back on Tuesday was counted as working in its span (to the horizon's end), and the
+    # fault read "window" (no shift could reach it in time).
+    raw = horizon_problem()
+    raw["visits"] = [raw["visits"][2] | {"reported_at": "2026-12-07T10:00",
+                                         "required_skills": ["cctv"]}]  # fmt: skip
+    raw["rounds"] = []
+    raw["technicians"][0]["calendar"]["days_off"] = ["2026-12-07"]
+    (left,) = parse_horizon(raw).beyond
+    assert left.code is UnassignedCode.NO_CAPACITY_IN_SPAN
+    assert left.reason == (
+        "nobody with 'cctv' works during its span (2026-12-07T10:00:00+08:00 to "
+        "2026-12-07T12:00:00+08:00): T1 is off"
+    )
+
+
+def test_a_fault_reported_after_the_last_shift_of_the_horizon_goes_into_the_next() -> None:
+    # Reported Friday 20:00, after everyone's last shift: its 24 hours run past the horizon,
+    # where it may still be served. It read "T1, T2 are off" (no_capacity_in_span).
+    raw = horizon_problem()
+    raw["visits"] = [raw["visits"][1] | {"reported_at": "2026-12-11T20:00"}]
+    raw["rounds"] = []
+    (left,) = parse_horizon(raw).beyond
+    assert left.code is UnassignedCode.BEYOND_HORIZON
+    assert left.reason.endswith("2026-12-12T20:00:00+08:00): it goes into the next horizon")
+
+
 def test_an_appointment_needs_a_date_in_a_horizon() -> None:
     raw = horizon_problem()
     raw["visits"][4]["appointment"] = "10:00"
@@ -673,7 +701,8 @@ def test_a_response_across_a_clock_change_is_counted_in_real_hours() -> None:
     raw["visits"] = raw["visits"][1:3]  # no dated visit
     raw["visits"][0]["reported_at"] = "2026-03-07T22:00"  # F1: general response, 24 h
     raw["visits"][1]["reported_at"] = "2026-03-08T01:30"  # U1: urgent, 120 min
-    raw["rounds"] = []
+    raw["technicians"][1]["shift"] = {"start": "00:00", "end": "08:00"}  # T2 on nights: U1 is
+    raw["rounds"] = []  # planned (with nobody at work before 04:30 it is left out at once)
     horizon = parse_horizon(raw)
     f1, u1 = (next(v for v in horizon.visits if v.id == name) for name in ("F1", "U1"))
     assert f1.window is not None and u1.deadline is not None
