@@ -506,7 +506,11 @@ def _visit(row: HorizonVisitIn, scope: Scope, context: _Context) -> tuple[Visit,
         # response still running holds.
         opens, closes, is_promised = context.start, context.end, True
     opens = max(opens, context.start)
-    closes = max(closes, opens)
+    # As its day reads it: a day problem writes the end as a clock time, which in the hour a
+    # clock change repeats reads as its first occurrence, an hour sooner than a promise ending
+    # in the second (24 hours from 02:30 EDT). Planned by the week to the later one, the day's
+    # checker faulted a plan inside the promise and a re-plan of the day dropped the visit.
+    closes = max(local_moment(closes.replace(tzinfo=None, fold=0), context.zone), opens)
     return (
         replace(
             visit,

@@ -711,6 +711,32 @@ def test_a_response_across_a_clock_change_is_counted_in_real_hours() -> None:
     assert (f1.window.end.day, f1.window.end.hour) == (8, 23)
 
 
+def test_a_promise_ending_in_the_hour_the_clocks_repeat_ends_as_its_day_reads_it() -> None:
+    # 24 hours from 02:30 EDT on 31 October is the second 01:30 (EST) of 1 November. The day
+    # problem writes the clock time 01:30, which a day reads as the first (EDT): the week
+    # served G1 at 01:20 EST, inside the promise, and its day's checker faulted it twice.
+    line = [[abs(i - j) * 10 for j in range(3)] for i in range(3)]
+    raw = {
+        "horizon": {"start": "2026-10-31", "days": 2},
+        "timezone": "America/New_York",
+        "policy": {"time_limit_s": 1},
+        "travel": {"durations_min": line, "distances_km": line},
+        "technicians": [{"id": "T1", "location_index": 0,
+                         "shift": {"start": "01:00", "end": "08:00"},
+                         "calendar": {"days_off": ["2026-10-31"]}}],
+        "visits": [
+            {"id": "A1", "location_index": 1, "duration_min": 50, "date": "2026-11-01",
+             "appointment": "01:20"},
+            {"id": "G1", "location_index": 2, "duration_min": 20,
+             "reported_at": "2026-10-31T02:30"},
+        ],
+    }  # fmt: skip
+    g1 = next(v for v in parse_horizon(raw).visits if v.id == "G1")
+    assert g1.window is not None and g1.window.end.isoformat() == "2026-11-01T01:30:00-04:00"
+    _, _, week = _solve(raw, seconds=1)
+    assert week.violations == 0
+
+
 def test_a_daily_window_in_the_hour_the_clocks_skip_reads_as_a_day_problems_does() -> None:
     raw = horizon_problem()
     raw["horizon"]["start"], raw["timezone"] = "2026-03-08", "America/New_York"
