@@ -631,5 +631,6 @@ def _round(
         occurrence = RoundOccurrence(
             row.id, VisitId(visit_id), due.due, due.earliest, due.latest, due.overdue_since
         )
-        found.append((occurrence, visit, closes <= context.end))
+        # Overdue, it ranks with what must be served now, however long it may still wait.
+        found.append((occurrence, visit, closes <= context.end or due.overdue_since is not None))
     return found

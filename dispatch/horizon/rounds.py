@@ -92,5 +92,11 @@ def due_dates(
         if due - tolerance > last:
             return found
         earliest = max(due - tolerance, start)
-        found.append(Due(due, earliest, due + tolerance, overdue_since if times == 0 else None))
+        latest = due + tolerance
+        if times == 0 and overdue_since is not None:
+            # Overdue: any day until the next due date's own window opens. Due on the first
+            # day alone, a weekly round in horizons starting on its technician's day off was
+            # never planned, horizon after horizon.
+            latest = max(latest, every.after(base, 1) - tolerance - timedelta(days=1))
+        found.append(Due(due, earliest, latest, overdue_since if times == 0 else None))
         times += 1

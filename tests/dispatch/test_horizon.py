@@ -337,14 +337,30 @@ def test_a_round_whose_able_technicians_are_all_off_says_so_instead_of_no_skill(
 
 def test_a_round_pinned_to_someone_off_its_whole_span_says_so() -> None:
     raw = horizon_problem()
-    raw["rounds"][1]["technician"] = "T1"  # R2: overdue, due Monday to Wednesday
-    raw["technicians"][0]["calendar"]["days_off"] = ["2026-12-07", "2026-12-08", "2026-12-09"]
-    [left] = [u for u in parse_horizon(raw).beyond if u.visit_id == "R2@2026-12-07"]
+    raw["rounds"][0]["technician"] = "T1"  # R1: due Wednesday, Tuesday to Thursday
+    raw["technicians"][0]["calendar"]["dates"] = {}
+    raw["technicians"][0]["calendar"]["days_off"] = ["2026-12-08", "2026-12-09", "2026-12-10"]
+    [left] = [u for u in parse_horizon(raw).beyond if u.visit_id == "R1@2026-12-09"]
     assert left.code is UnassignedCode.NO_CAPACITY_IN_SPAN
     assert left.reason.startswith("its technician T1 works no day of its span")
-    # T1 back on Wednesday: the round is planned.
+    # T1 back on Thursday: the round is planned.
+    raw["technicians"][0]["calendar"]["days_off"] = ["2026-12-08", "2026-12-09"]
+    assert "R1@2026-12-09" in {v.id for v in parse_horizon(raw).visits}
+
+
+def test_an_overdue_round_may_be_served_until_its_next_due_dates_window_opens() -> None:
+    # Overdue, R1 (weekly, 1 day either side) was due on the horizon's first day alone (and the
+    # day after): with T1, its only technician, off Monday and Tuesday it was left out, and a
+    # round whose horizons start on its technician's day off was never planned.
+    raw = horizon_problem()
+    raw["rounds"] = [raw["rounds"][0] | {"last_served": "2026-11-20"}]
     raw["technicians"][0]["calendar"]["days_off"] = ["2026-12-07", "2026-12-08"]
-    assert "R2@2026-12-07" in {v.id for v in parse_horizon(raw).visits}
+    horizon = parse_horizon(raw)
+    (occurrence,) = horizon.rounds
+    assert (occurrence.due, occurrence.overdue_since) == (MONDAY, date(2026, 11, 27))
+    assert occurrence.latest == date(2026, 12, 12), "the next is due 14th, from the 13th"
+    assert occurrence.visit_id in {v.id for v in horizon.visits}
+    assert occurrence.visit_id in horizon.promised, "it ranks with what must be served now"
 
 
 def test_a_week_nobody_works_says_what_no_one_on_the_roster_could_ever_do() -> None:
