@@ -219,7 +219,7 @@ class BookingDay:
             for tech in problem.technicians
         )
         day = replace(problem, technicians=technicians, visits=(*kept, visit))
-        instance, id_map = compile_problem(day, provider)
+        instance, id_map = compile_problem(day, provider, newcomer=visit.id)
         node_of: dict[VisitId, list[int]] = {}
         for node, i in enumerate(id_map.node_visit):
             node_of.setdefault(day.visits[i].id, []).append(node)

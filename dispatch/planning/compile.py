@@ -302,6 +302,7 @@ def compile_problem(
     keep: Keep | None = None,
     due: frozenset[VisitId] | None = None,
     balance: bool = False,
+    newcomer: VisitId | None = None,
 ) -> tuple[Instance, IdMap]:
     """Turn ``problem`` into a solver ``Instance`` and the ``IdMap`` that reads its answer.
 
@@ -311,7 +312,8 @@ def compile_problem(
     appear once per working day (a horizon): their days form one vehicle group, so a visit's
     preferred technician is preferred on any of them. ``balance`` (a horizon) spreads the work:
     each second a working day is busier than the fleet's average share (``BALANCE_SLACK`` over
-    it) costs ``BALANCE_COST`` seconds of travel.
+    it) costs ``BALANCE_COST`` seconds of travel. ``newcomer`` (a booking) names the visit
+    booked into the plan the others come from: spare parts go to it after them.
     """
     table = build_sites(problem, provider or provider_for(problem))
     origin = problem.midnight
@@ -340,6 +342,7 @@ def compile_problem(
             table.visit_row,
             table.depot_row,
             table.start_row,
+            last=next((i for i, v in enumerate(problem.visits) if v.id == newcomer), None),
         )
         excluded = (*excluded, *supply.left_out.values())
         nodes, options = _option_nodes(nodes, supply)

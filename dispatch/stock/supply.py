@@ -157,6 +157,7 @@ def plan_supply(
     visit_row: NDArray[np.int64],
     depot_row: NDArray[np.int64],
     start_row: NDArray[np.int64] | None = None,
+    last: int | None = None,
 ) -> Supply:
     """The options of every visit needing parts among those screened in (``allowed``: visit
     index -> its eligible technicians), with depot units reserved (see the module docstring).
@@ -168,6 +169,11 @@ def plan_supply(
     travel_s, visit_row, depot_row, start_row
         Travel between deduplicated sites, and the rows of visits, depots and technicians'
         starts (without starts, nobody loads in the morning).
+    last
+        A visit served after every other (a booking's new visit: the plan's visits keep the
+        units they are served with). Ranked by its own window, a slot's window, it could take
+        the van units of a visit the plan serves later, which the route still uses, and keep
+        nothing: slots offered (asked with no window) were refused when booked.
     """
     origin = problem.midnight
     vans = van_stock(problem)
@@ -179,7 +185,7 @@ def plan_supply(
     imagined = [dict(van) for van in vans]
     order = sorted(
         needing,
-        key=lambda i: (-problem.visits[i].priority, bounds[i].latest_s, i),
+        key=lambda i: (i == last, -problem.visits[i].priority, bounds[i].latest_s, i),
     )
     via: dict[int, Option] = {}
 

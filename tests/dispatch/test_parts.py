@@ -725,6 +725,33 @@ def test_two_bookings_in_a_row_cannot_both_take_the_last_unit(store: Store) -> N
     assert answer.reason is not None and "part 'P2'" in answer.reason
 
 
+@pytest.mark.parametrize("shape", ["two_hours", "appointment"])
+def test_every_slot_offered_for_a_visit_needing_a_part_is_bookable(
+    store: Store, shape: str
+) -> None:
+    # T1's van holds two P1, for V1 (09:00) and V2 (15:00); D1 holds one more. Asked with no
+    # window, N1 ranked after both and got the depot's unit; booked into 10:00-12:00 it ranked
+    # before V2, took the van's second unit (which V2's stop still uses) and left the depot's
+    # to V2: every slot before V2 was offered and then refused (409), on the same version.
+    raw = make_day(
+        [tech("T1", 0, van_stock=[{"part": "P1", "quantity": 2}])],
+        [visit("V1", 1, "P1", window={"start": "09:00", "end": "10:00"}),
+         visit("V2", 2, "P1", window={"start": "15:00", "end": "16:00"})],
+        depots=[depot(stock=[{"part": "P1", "quantity": 1}])],
+    )  # fmt: skip
+    planned(store, raw)
+    new = {"id": "N1", "location_index": 3, "duration_min": 30, "parts": [{"part": "P1"}]}
+    offered = slots_stored(store, {"visit": new, "plan_id": "pl_day", "shape": shape})
+    assert any(slot.start[11:16] < "14:00" for slot in offered.slots)
+    for slot in offered.slots:
+        again = Store(f"sqlite:///{store.engine.url.database}-{slot.rank}")
+        planned(again, raw)
+        wanted = slot.slot.model_dump(mode="json", exclude_none=True)
+        booked = book_stored(again, "pl_day", {"visit": new, "slot": wanted}, if_match=1)
+        assert booked.version == 2
+        again.close()
+
+
 def test_a_horizon_refuses_spare_parts_naming_each_entry() -> None:
     week: dict[str, Any] = {
         "horizon": {"start": "2026-11-23", "days": 3},
