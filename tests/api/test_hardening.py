@@ -185,17 +185,23 @@ def test_a_job_whose_server_process_was_killed_fails_and_can_be_retried(tmp_path
         job = _call(port, key, "POST", "/v1/plans", {"problem_id": problem["problem_id"]})
         _state_within(port, key, job["id"], "running", 20)
         time.sleep(1)
-        spawned = [
-            pid
-            for pid in descendants(os.getpid())
-            if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
-        ]
+
+        def parent(pid: int) -> int:
+            return int(Path(f"/proc/{pid}/stat").read_text().split()[3])
 
         def cpu(pid: int) -> int:
             return sum(map(int, Path(f"/proc/{pid}/stat").read_text().split()[13:15]))
 
-        worker = max(spawned, key=cpu)  # solving: the busiest
-        holder = int(Path(f"/proc/{worker}/stat").read_text().split()[3])
+        # Server processes and job workers are both spawned; a worker's parent is a server
+        # process, a server process's the supervisor.
+        spawned = {
+            pid
+            for pid in descendants(os.getpid())
+            if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        }
+        workers = [pid for pid in spawned if parent(pid) in spawned]
+        worker = max(workers, key=cpu)  # solving: the busiest
+        holder = parent(worker)
         os.kill(holder, signal.SIGKILL)
         os.kill(worker, signal.SIGKILL)
         lost = _state_within(port, key, job["id"], "failed", 20)
