@@ -134,7 +134,7 @@ def _route(route: Route, visits: dict[VisitId, Visit], shift: timedelta) -> Rout
         if route.geometry
         else None,
         depot_stops=[_depot_stop(call, route) for call in route.depot_stops],
-        pick_list=[_pick(call, route) for call in route.depot_stops if call.before == 0],
+        pick_list=[_pick(call, route) for call in route.depot_stops if _before_leaving(call)],
     )
 
 
@@ -156,12 +156,19 @@ def _depot_stop(call: DepotStop, route: Route) -> DepotStopOut:
     )
 
 
+def _before_leaving(call: DepotStop) -> bool:
+    """Whether ``call`` is loaded before leaving: before the first visit, where the route
+    starts (no drive to it). A call the route drives to first is a call on the way, with its
+    handling: said to be loaded before leaving, its parts read as in the van."""
+    return call.before == 0 and call.travel == timedelta(0)
+
+
 def _pick(call: DepotStop, route: Route) -> PickListOut:
     return PickListOut(
         depot_id=call.depot_id,
         technician_id=route.technician_id,
         arrival=iso(call.arrival),
-        before_leaving=call.before == 0,
+        before_leaving=_before_leaving(call),
         parts=_parts(call.taken),
     )
 

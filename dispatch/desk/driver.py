@@ -167,7 +167,9 @@ def _depot_stops(route: Mapping[str, Any], path: str, day: ProblemIn) -> list[Dr
                 location=location,
                 opening=depot.opening,
                 before_visit_id=call["before_visit_id"],
-                before_leaving=call["before_visit_id"] == first,
+                # Before the first visit, where the route starts: a call it drives to first
+                # is one on the way (its parts were said to be in the van).
+                before_leaving=call["before_visit_id"] == first and call["travel_min"] == 0,
                 arrival=call["arrival"],
                 departure=call["departure"],
                 parts=[PartOut.model_validate(item) for item in call["parts"]],

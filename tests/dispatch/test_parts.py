@@ -22,6 +22,7 @@ from dispatch.contract.record import plan_record, read_record
 from dispatch.contract.serialize import plan_document
 from dispatch.contract.validate import parse_problem
 from dispatch.desk.book import book_stored, slots_stored
+from dispatch.desk.driver import driver_route
 from dispatch.desk.replan import replan_stored
 from dispatch.errors import InputError
 from dispatch.model import DepotId, Plan, Problem, TechnicianId, UnassignedCode, VisitId
@@ -750,6 +751,23 @@ def test_every_slot_offered_for_a_visit_needing_a_part_is_bookable(
         booked = book_stored(again, "pl_day", {"visit": new, "slot": wanted}, if_match=1)
         assert booked.version == 2
         again.close()
+
+
+def test_a_call_the_route_drives_to_first_is_on_the_way_not_loaded_before_leaving() -> None:
+    # T2 starts at site 5 and drives to D1 for V2's part: a call on the way, with its
+    # handling. As the call before the first visit it was the pick list, loaded before
+    # leaving, and the driver read V2's part as in the van.
+    stock = [{"part": "P2", "quantity": 1}]
+    raw = make_day([tech("T2", 5)], [visit("V2", 2, "P2")], depots=[depot(stock=stock)])
+    _, _, document = solved(raw)
+    (route,) = document["routes"]
+    (call,) = route["depot_stops"]
+    assert call["travel_min"] == 10 and "pick_list" not in route
+    assert [pick["before_leaving"] for pick in document["pick_lists"]] == [False]
+    view = driver_route(document, raw, "T2")
+    assert view.pick_list == [] and [c.before_leaving for c in view.depot_stops] == [False]
+    (part,) = view.stops[0].parts
+    assert (part.source, part.depot_id) == ("depot", "D1")
 
 
 def test_a_horizon_refuses_spare_parts_naming_each_entry() -> None:
