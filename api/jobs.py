@@ -610,6 +610,9 @@ class JobRunner:
         self._solves = JobWorkers(workers, executor)
         self._replans = JobWorkers(replan_workers, executor)
         self._closing = threading.Event()
+        #: This process's jobs its workers hold (id -> attempt, future), beaten for by
+        #: ``watch_lost_jobs``.
+        self._held: dict[str, tuple[int, Future[None]]] = {}
 
     @property
     def worker_losses(self) -> int:
@@ -628,10 +631,13 @@ class JobRunner:
         future = self._solves.submit(
             run_solve_job, self.database_url, job.id, job.attempt, self.roads, self.time_limit_cap_s
         )
+        self._held[job.id] = (job.attempt, future)
         future.add_done_callback(lambda done: self._after_solve(done, job, pool))
         return future
 
     def _after_solve(self, done: Future[None], job: SolveJob, pool: Executor) -> None:
+        if self._held.get(job.id, (None, None))[1] is done:
+            del self._held[job.id]
         if done.cancelled() or not isinstance(done.exception(), BrokenExecutor):
             return
         self._solves.lost(pool)
@@ -693,11 +699,24 @@ class JobRunner:
         (``--processes N``) killed with its job's worker, whose replacement could fail no
         running job (the others' are alive): that job stayed running for ever and could not
         be retried. A job whose worker outlived its service (killed, restarted at once) goes on
-        beating and stores its plan."""
+        beating and stores its plan.
+
+        Each round also writes the heartbeat of the jobs this process's workers hold: a worker
+        deep in a search writes its own seldom (the search holds the interpreter's lock; none
+        for 4.6 s of a 5 s search), and a live job of a long search was failed as lost."""
         self._fail_lost(store, stale_after_s)  # before the service answers
 
         def watch() -> None:
             while not self._closing.wait(stale_after_s / 4):
+                held = {
+                    job_id: attempt
+                    for job_id, (attempt, future) in list(self._held.items())
+                    if future.running()
+                }
+                try:
+                    store.beat_jobs(held)
+                except Exception:  # the next round beats again
+                    logger.exception("writing the heartbeat of running jobs failed")
                 self._fail_lost(store, stale_after_s)
 
         threading.Thread(target=watch, name="lost-jobs", daemon=True).start()

@@ -30,7 +30,7 @@ import json
 import secrets
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -934,6 +934,23 @@ class Store:
             heartbeat_at=_now(),
             **{name: value for name, value in known.items() if value is not None},
         )
+
+    def beat_jobs(self, attempts: Mapping[str, int]) -> None:
+        """Write the heartbeat of each running job of ``attempts`` (job id -> attempt) that
+        still runs at that attempt: the service process running them is alive."""
+        if not attempts:
+            return
+        with Session(self.engine) as session, session.begin():
+            for job_id, attempt in attempts.items():
+                session.execute(
+                    update(SolveJobRow)
+                    .where(
+                        SolveJobRow.id == job_id,
+                        SolveJobRow.attempt == attempt,
+                        SolveJobRow.state == "running",
+                    )
+                    .values(heartbeat_at=_now())
+                )
 
     def report_first_plan(self, job_id: str, attempt: int, *, elapsed_s: float) -> bool:
         """The running job's search has its first plan (a job that makes no drafts: a week),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -175,3 +176,37 @@ def test_a_job_worker_finishes_its_job_in_hand_then_ends_without_another(
     assert not still_running({worker}, within_s=15)
     assert (tmp_path / "finished").exists(), "the job in hand finished"
     assert not (tmp_path / "queued").exists(), "the queued job was not taken"
+
+
+def search_without_a_heartbeat(database_url: str, job_id: str, attempt: int, *_: object) -> None:
+    """A worker deep in a search: started, then silent (the search holds the interpreter's
+    lock, and its own heartbeat thread barely runs)."""
+    store = Store(database_url)
+    try:
+        store.start_job(job_id, attempt)
+        time.sleep(1.5)
+    finally:
+        store.close()
+
+
+def test_a_job_whose_worker_is_silent_in_its_search_is_beaten_for_not_failed(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A 5 s search wrote no heartbeat for 4.6 s; failing running jobs by their heartbeat, the
+    # service failed a live job as lost. The service process beats for the jobs it holds.
+    store = Store(database_url)
+    store.save_problem(line_day(), problem_id="pb_day")
+    job = store.create_job(problem_id="pb_day", time_limit_s=1, visits_total=3)
+    monkeypatch.setattr(api.jobs, "run_solve_job", search_without_a_heartbeat)
+    runner = api.jobs.JobRunner(database_url, executor=ThreadPoolExecutor(1))
+    try:
+        runner.watch_lost_jobs(store, stale_after_s=0.4)
+        runner.submit(job).result(timeout=30)
+        assert store.load_job(job.id).state == "running", "never failed: it was held"
+        # Held by no process (this one is gone): failed once its heartbeat is stale.
+        runner.close()
+        time.sleep(0.5)
+        assert store.fail_lost_jobs(stale_after_s=0.4) == [job.id]
+    finally:
+        runner.close()
+        store.close()
