@@ -26,6 +26,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -189,6 +190,23 @@ async def _on_http_error(request: Request, error: Exception) -> Any:
     return _error(error.status_code, str(error.detail), headers=error.headers)
 
 
+#: Seconds a client is told to wait before asking again while the database cannot be reached.
+STORE_RETRY_AFTER_S = 5
+
+
+async def _on_store_unreachable(request: Request, error: Exception) -> Any:
+    """The database did not answer (down, restarting, a connection reset): 503 with a
+    Retry-After, as /healthz says, not a 500."""
+    logger.warning(
+        "the database could not be reached on %s %s: %s", request.method, request.url.path, error
+    )
+    return _error(
+        503,
+        "the database cannot be reached; try again shortly",
+        headers={"Retry-After": str(STORE_RETRY_AFTER_S)},
+    )
+
+
 async def _on_crash(request: Request, error: Exception) -> Any:
     logger.exception("unhandled error on %s %s", request.method, request.url.path)
     return _error(500, "internal error; the service's log has the details")
@@ -345,6 +363,7 @@ def create_app(
     app.add_exception_handler(RequestValidationError, _on_request_error)
     app.add_exception_handler(DispatchError, _on_dispatch_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    app.add_exception_handler(OperationalError, _on_store_unreachable)
     app.add_exception_handler(Exception, _on_crash)
     app.include_router(routes.router)
     app.include_router(routes.health.router)

@@ -17,9 +17,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from api.app import create_app
 from api.server import HEAD_TIMEOUT_KEEP_ALIVES
+from dispatch.persistence import Store
 from tests.api.conftest import Service, make_key, start_service
 from tests.api.test_readme_session import running_serve
 from tests.conftest import line_day
@@ -234,3 +236,17 @@ def test_a_job_whose_service_was_killed_and_restarted_at_once_stores_its_plan(
         with running_serve(tmp_path) as (again, _):
             done = _state_within(again, key, job["id"], "done", 30)
             assert done["attempt"] == 1 and done["error"] is None
+
+
+def test_a_database_that_cannot_be_reached_is_a_503_not_a_500(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # PostgreSQL down: /healthz said 503, every other request answered 500 "internal error".
+    def unreachable(*_: Any, **__: Any) -> Any:
+        raise OperationalError("SELECT 1", {}, ConnectionRefusedError("connection refused"))
+
+    monkeypatch.setattr(Store, "load_job", unreachable)
+    answer = service.client.get("/v1/jobs/jb_x", headers=service.auth)
+    assert answer.status_code == 503, answer.text
+    assert answer.headers["Retry-After"] == "5"
+    assert answer.json()["detail"] == "the database cannot be reached; try again shortly"
