@@ -39,6 +39,8 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any, Protocol
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from api.workers import JobWorkers
 from dispatch.contract.horizon import is_horizon, parse_horizon
 from dispatch.contract.validate import parse_problem
@@ -297,6 +299,10 @@ def solve_started_job(
             )
     except DispatchError as error:
         store.fail_job(job_id, attempt, str(error))
+    except SQLAlchemyError:
+        # The store's failure, not the job's (a connection reset as the plan was stored):
+        # failed as the job's own, it was never taken over; the caller looks at it again.
+        raise
     except Exception as error:  # a job must end, whatever broke; the log keeps the traceback
         logger.exception("solve job %s failed", job_id)
         store.fail_job(job_id, attempt, f"internal error ({type(error).__name__}); see the log")
@@ -368,6 +374,10 @@ def _solve_region_job(
     except DispatchError as error:
         _fail_region(store, job, attempt, parent, str(error))
         return
+    except SQLAlchemyError:
+        # The store's failure, not the job's (a connection reset as the plan was stored):
+        # failed as the job's own, it was never taken over; the caller looks at it again.
+        raise
     except Exception as error:  # a job must end, whatever broke; the log keeps the traceback
         logger.exception("region job %s of job %s failed", job.id, parent.id)
         _fail_region(
@@ -456,6 +466,10 @@ def join_regions_of(
         logger.info("job %s: regions joined, plan stored", job_id, extra={"job_id": job_id})
     except DispatchError as error:
         store.fail_job(job_id, attempt, str(error))
+    except SQLAlchemyError:
+        # The store's failure, not the job's (a connection reset as the plan was stored):
+        # failed as the job's own, it was never taken over; the caller looks at it again.
+        raise
     except Exception as error:  # a job must end, whatever broke; the log keeps the traceback
         logger.exception("joining the regions of job %s failed", job_id)
         store.fail_job(job_id, attempt, f"internal error ({type(error).__name__}); see the log")
@@ -638,7 +652,12 @@ class JobRunner:
     def _after_solve(self, done: Future[None], job: SolveJob, pool: Executor) -> None:
         if self._held.get(job.id, (None, None))[1] is done:
             del self._held[job.id]
-        if done.cancelled() or not isinstance(done.exception(), BrokenExecutor):
+        error = None if done.cancelled() else done.exception()
+        if error is not None and not isinstance(error, BrokenExecutor):
+            # The store failed under the job (``solve_started_job`` raises those): held by no
+            # worker now, it fails once its heartbeat is stale, to be retried.
+            logger.error("job %s: the store failed while it ran: %s", job.id, error)
+        if done.cancelled() or not isinstance(error, BrokenExecutor):
             return
         self._solves.lost(pool)
         store = Store(self.database_url, migrate=False)

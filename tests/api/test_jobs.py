@@ -8,8 +8,10 @@ from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from api.jobs import solve_started_job
 from api.routes.plans import _plan_text, get_plan
 from api.routes.weeks import _week
 from dispatch.errors import NotFoundError
@@ -124,3 +126,24 @@ def test_the_latest_plan_stored_between_two_reads_is_answered_not_said_to_be_mis
     answer = asyncio.run(get_plan(None, store, _NotKeptYet(), "pl_1"))  # type: ignore[arg-type]
     assert answer.status_code == 200 and answer.body == b"{}"
     assert answer.headers["ETag"] == '"1"'
+
+
+def test_a_store_that_fails_under_a_job_is_not_the_jobs_failure(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A connection reset as the plan was stored failed the job as "internal error
+    # (OperationalError)": never taken over or retried by itself. The store's failure goes to
+    # the caller (a Celery delivery looks again; in the service, the job fails once stale).
+    store = Store(database_url)
+    store.save_problem(line_day(), problem_id="pb_day")
+    job = store.create_job(problem_id="pb_day", time_limit_s=1, visits_total=3)
+    store.start_job(job.id, 1)
+
+    def reset(*_: object, **__: object) -> bool:
+        raise OperationalError("UPDATE solve_jobs", {}, ConnectionResetError("reset"))
+
+    monkeypatch.setattr(Store, "finish_job", reset)
+    with pytest.raises(OperationalError):
+        solve_started_job(store, job.id, 1, None)
+    assert store.load_job(job.id).state == "running"
+    store.close()
