@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.jobs import JobRunner
 from dispatch.config import Settings
-from dispatch.persistence import Store
+from dispatch.persistence import SolveJob, Store
 from tests.conftest import line_day
 
 #: The service's clock in tests: the morning of the test days (2026-11-23, Asia/Shanghai), when
@@ -62,6 +62,13 @@ class Service:
         assert job["state"] == "done", job
         plan_id: str = job["plan_id"]
         return plan_id
+
+
+def stored_job(database_url: str) -> tuple[Store, SolveJob]:
+    """An open store holding ``line_day()`` as ``pb_day`` and a queued job solving it."""
+    store = Store(database_url)
+    store.save_problem(line_day(), problem_id="pb_day")
+    return store, store.create_job(problem_id="pb_day", time_limit_s=1, visits_total=3)
 
 
 def make_key(database_url: str, name: str = "desk") -> str:

@@ -17,7 +17,7 @@ from api.routes.weeks import _week
 from dispatch.errors import NotFoundError
 from dispatch.persistence import Store
 from dispatch.persistence.tables import SolveJobRow
-from tests.api.conftest import Service, make_key, start_service
+from tests.api.conftest import Service, make_key, start_service, stored_job
 from tests.conftest import line_day
 
 
@@ -134,9 +134,7 @@ def test_a_store_that_fails_under_a_job_is_not_the_jobs_failure(
     # A connection reset as the plan was stored failed the job as "internal error
     # (OperationalError)": never taken over or retried by itself. The store's failure goes to
     # the caller (a Celery delivery looks again; in the service, the job fails once stale).
-    store = Store(database_url)
-    store.save_problem(line_day(), problem_id="pb_day")
-    job = store.create_job(problem_id="pb_day", time_limit_s=1, visits_total=3)
+    store, job = stored_job(database_url)
     store.start_job(job.id, 1)
 
     def reset(*_: object, **__: object) -> bool:

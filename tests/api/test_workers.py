@@ -15,7 +15,7 @@ import pytest
 import api.jobs
 from api.jobs import WORKER_LOST
 from dispatch.persistence import Store
-from tests.api.conftest import Service, make_key, start_service
+from tests.api.conftest import Service, make_key, start_service, stored_job
 from tests.conftest import line_day
 from tests.processes import killed_afterwards, running, still_running
 
@@ -194,9 +194,7 @@ def test_a_job_whose_worker_is_silent_in_its_search_is_beaten_for_not_failed(
 ) -> None:
     # A 5 s search wrote no heartbeat for 4.6 s; failing running jobs by their heartbeat, the
     # service failed a live job as lost. The service process beats for the jobs it holds.
-    store = Store(database_url)
-    store.save_problem(line_day(), problem_id="pb_day")
-    job = store.create_job(problem_id="pb_day", time_limit_s=1, visits_total=3)
+    store, job = stored_job(database_url)
     monkeypatch.setattr(api.jobs, "run_solve_job", search_without_a_heartbeat)
     runner = api.jobs.JobRunner(database_url, executor=ThreadPoolExecutor(1))
     try:
