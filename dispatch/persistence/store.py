@@ -88,7 +88,6 @@ JobState = Literal["queued", "running", "done", "failed"]
 JobOutput = Literal["plan", "week"]
 _ID_PREFIX: dict[JobOutput, str] = {"plan": "pl", "week": "wk"}
 
-#: Why a job found running when the service starts is marked failed.
 #: Why a running job whose heartbeat stopped (``Store.fail_lost_jobs``) failed.
 LOST = "the process running this job stopped (no heartbeat for {seconds:g} s); retry it"
 
