@@ -27,6 +27,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
+from sqlalchemy.exc import OperationalError
 
 from api.links import LINK_SECRET
 from dispatch.config import Settings
@@ -96,7 +97,8 @@ def _add_row(table: Table, *cells: str, end_section: bool = False) -> None:
 
 @contextmanager
 def _guard() -> Iterator[None]:
-    """Turn engine errors into a clear message and an exit code."""
+    """Turn engine errors, and a database that cannot be reached, into a clear message and
+    an exit code."""
     try:
         yield
     except DispatchError as error:
@@ -107,6 +109,14 @@ def _guard() -> Iterator[None]:
             soft_wrap=True,
         )
         raise typer.Exit(error.exit_code) from error
+    except OperationalError as error:  # a traceback, once, for a database not up yet
+        err.print(
+            f"[bold red]error:[/] the database cannot be reached: {escape(str(error.orig))}",
+            highlight=False,
+            markup=True,
+            soft_wrap=True,
+        )
+        raise typer.Exit(1) from error
 
 
 def _settings(ctx: typer.Context) -> Settings:

@@ -365,3 +365,12 @@ def test_a_time_limit_beyond_an_hour_is_refused(tmp_path: Path, limit: str) -> N
     result = runner.invoke(app, ["solve", str(day), "--time-limit", limit])
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert "--time-limit" in result.output
+
+
+def test_a_database_that_cannot_be_reached_is_said_in_one_line(tmp_path: Path) -> None:
+    # `fieldroute worker` or `serve` started before PostgreSQL ended in a traceback.
+    env = {"FIELDROUTE_DATABASE_URL": "postgresql+psycopg://desk:secret@127.0.0.1:1/fieldroute"}
+    result = CliRunner().invoke(app, ["apikey", "list"], env=env)
+    assert result.exit_code == 1
+    assert "error: the database cannot be reached:" in result.output
+    assert "Traceback" not in result.output
