@@ -138,8 +138,8 @@ def driver_route(
 
 def _depot_stops(route: Mapping[str, Any], path: str, day: ProblemIn) -> list[DriverDepotStopOut]:
     """The depot calls of ``route`` (at ``path`` in its plan) in route order, each with its
-    store's name, place and hours; those before the first visit are the pick list
-    (``before_leaving``).
+    store's name, place and hours; those of the route's ``pick_list`` (as the plan document
+    decided it) are loaded before leaving (``before_leaving``).
 
     Raises
     ------
@@ -148,7 +148,7 @@ def _depot_stops(route: Mapping[str, Any], path: str, day: ProblemIn) -> list[Dr
         day: a stored plan calls only at its own day's, the checker holds it to them).
     """
     depots: dict[str, DepotIn] = {depot.id: depot for depot in day.depots}
-    first = route["stops"][0]["visit_id"] if route["stops"] else None
+    loaded = {(pick["depot_id"], pick["arrival"]) for pick in route.get("pick_list", ())}
     calls = []
     for index, call in enumerate(route.get("depot_stops", [])):
         depot = depots.get(call["depot_id"])
@@ -167,9 +167,7 @@ def _depot_stops(route: Mapping[str, Any], path: str, day: ProblemIn) -> list[Dr
                 location=location,
                 opening=depot.opening,
                 before_visit_id=call["before_visit_id"],
-                # Before the first visit, where the route starts: a call it drives to first
-                # is one on the way (its parts were said to be in the van).
-                before_leaving=call["before_visit_id"] == first and call["travel_min"] == 0,
+                before_leaving=(call["depot_id"], call["arrival"]) in loaded,
                 arrival=call["arrival"],
                 departure=call["departure"],
                 parts=[PartOut.model_validate(item) for item in call["parts"]],
