@@ -12,8 +12,9 @@ solve and compiled into numbers by ``dispatch.planning.compile``:
   solve**: each unit a depot holds (or receives today, from the moment it arrives) goes to at
   most one visit's via-depot option. Two routes can then never take the same unit, whatever the
   search does, and the solver needs no constraint across routes. Units go first to the visits
-  that no eligible van can serve from its stock (by priority, then the earliest deadline), each
-  from the nearest depot able to supply all it lacks in time; the units left then back up the
+  that no eligible van can serve from its stock (by priority, then the earliest deadline, then
+  the shortest leg from a depot holding its parts), each from the nearest depot able to supply
+  all it lacks in time; the units left then back up the
   visits that vans could serve, so the search may choose. A unit reserved to a visit the plan
   does not serve, or serves from a van, is not taken (the plan says what is taken).
 - van stock is a quantity carried along the route (one solver commodity per part that is
@@ -185,7 +186,13 @@ def plan_supply(
     imagined = [dict(van) for van in vans]
     order = sorted(
         needing,
-        key=lambda i: (i == last, -problem.visits[i].priority, bounds[i].latest_s, i),
+        key=lambda i: (
+            i == last,
+            -problem.visits[i].priority,
+            bounds[i].latest_s,
+            _leg_from_stock(problem.visits[i], lots, travel_s, depot_row, int(visit_row[i])),
+            i,
+        ),
     )
     via: dict[int, Option] = {}
 
@@ -273,6 +280,25 @@ def plan_supply(
         else:
             left_out[i] = _left_out(problem, visit, allowed[i], vans, reserved)
     return Supply(options, left_out, _scarce(options, vans))
+
+
+def _leg_from_stock(
+    visit: Visit,
+    lots: Sequence[Mapping[str, list[list[int]]]],
+    travel_s: NDArray[np.int64],
+    depot_row: NDArray[np.int64],
+    row: int,
+) -> int:
+    """Seconds from the nearest depot holding some of each of ``visit``'s parts today to the
+    visit (``2**62`` when none does): of two visits alike in weight and deadline, the one a
+    call costs less travel gets the depot's units first, as the contract's "least travel
+    wins" would have it, not the one listed first."""
+    legs = [
+        int(travel_s[int(depot_row[d]), row])
+        for d, held in enumerate(lots)
+        if all(item.part in held for item in visit.parts)
+    ]
+    return min(legs, default=2**62)
 
 
 def _morning(

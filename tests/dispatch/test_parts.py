@@ -1132,3 +1132,16 @@ def test_a_booking_loads_no_part_before_a_departure_already_behind_the_route(
     assert call["arrival"][11:16] >= "10:00" and call["before_visit_id"] == "N1"
     took = datetime.fromisoformat(call["departure"]) - datetime.fromisoformat(call["arrival"])
     assert took == timedelta(minutes=10)
+
+
+def test_of_two_visits_alike_the_last_depot_unit_goes_to_the_one_nearer_it() -> None:
+    # T1 drives 5 -> D1 (4) -> V: V3 costs 40 minutes there and back, V1 80; the listed
+    # first (V1) had the unit, reserved before the solve by list order.
+    raw = make_day(
+        [tech("T1", 5)],
+        [visit("V1", 1, "P2"), visit("V3", 3, "P2")],
+        depots=[depot(stock=[{"part": "P2", "quantity": 1}])],
+    )
+    _, plan, _ = solved(raw)
+    assert list(served(plan)) == ["V3"]
+    assert left_out(plan) == {"V1": UnassignedCode.NO_PART}
