@@ -447,7 +447,8 @@ def no_part_reason(
     nearest = nearest_supply(problem, missing.part, problem.midnight, taken, missing.quantity)
     wanted = f"part '{missing.part}' ({missing.quantity} needed)"
     if nearest is None:
-        when = "no depot holds one to spare and none is due"
+        count = "one" if missing.quantity == 1 else str(missing.quantity)
+        when = f"no depot holds {count} to spare and none is due"
         moment = None
     else:
         moment, depot_id = nearest

@@ -1145,3 +1145,13 @@ def test_of_two_visits_alike_the_last_depot_unit_goes_to_the_one_nearer_it() -> 
     _, plan, _ = solved(raw)
     assert list(served(plan)) == ["V3"]
     assert left_out(plan) == {"V1": UnassignedCode.NO_PART}
+
+
+def test_no_part_says_how_many_no_depot_holds_to_spare() -> None:
+    two = visit("V1", 1)
+    two["parts"] = [{"part": "P2", "quantity": 2}]
+    raw = make_day([tech("T1", 0)], [two], depots=[depot(stock=[{"part": "P2", "quantity": 1}])])
+    _, plan, _ = solved(raw)
+    (item,) = plan.unassigned
+    assert item.code is UnassignedCode.NO_PART and item.part_available is None
+    assert "(2 needed)" in item.reason and "no depot holds 2 to spare" in item.reason
