@@ -199,6 +199,12 @@ def plan_supply(
     def reserve(i: int, wanted: tuple[PartQuantity, ...]) -> Option | None:
         """Reserve ``wanted`` for visit ``i`` at the nearest depot holding all of it in time."""
         row = int(visit_row[i])
+        visit = problem.visits[i]
+        taken = {item.part for item in wanted}
+        from_van = tuple(item for item in visit.parts if item.part not in taken)
+        holders = _holding(allowed[i], vans, from_van)
+        if not holders:
+            return None  # nobody could use the units: they stay for the others
         best: tuple[int, int] | None = None
         for d in range(len(problem.depots)):
             leg = int(travel_s[int(depot_row[d]), row])
@@ -207,7 +213,16 @@ def plan_supply(
                 _take(lots[d].get(item.part, []), item.quantity, by_s, dry_run=True)
                 for item in wanted
             ]
-            if all(r is not None for r in readies) and (best is None or leg < best[1]):
+            if any(r is None for r in readies) or (best is not None and leg >= best[1]):
+                continue
+            # The units must be usable: by a call on the way that fits the visit's window, or
+            # by a morning load. A depot that closes before the visit can start, to nobody
+            # based there, keeps its units for the others.
+            ready = max(r or 0 for r in readies)
+            on_the_way = max(bounds[i].earliest_s, ready + handling[d] + leg) <= min(
+                bounds[i].latest_s, closes[d] + leg
+            )
+            if on_the_way or _loading_at(problem, d, ready, holders, start_row, depot_row):
                 best = (d, leg)
         if best is None:
             return None
@@ -216,16 +231,13 @@ def plan_supply(
         ready = max(
             _take(lots[d][item.part], item.quantity, by_s, dry_run=False) or 0 for item in wanted
         )
-        visit = problem.visits[i]
-        taken = {item.part for item in wanted}
-        from_van = tuple(item for item in visit.parts if item.part not in taken)
         earliest = max(bounds[i].earliest_s, ready + handling[d] + leg)
         latest = min(bounds[i].latest_s, closes[d] + leg)
         return Option(
             depot=d,
             from_depot=wanted,
             from_van=from_van,
-            vehicles=_holding(allowed[i], vans, from_van),
+            vehicles=holders,
             earliest_s=earliest,
             latest_s=latest,
             ready_s=ready,
@@ -315,20 +327,13 @@ def _morning(
     re-planned after setting out (from a stop or a call, even one at their base) is not
     loading a morning pick list: a call there takes its handling time."""
     assert via.depot is not None
-    store = problem.depots[via.depot]
-    origin = problem.midnight
-    opens, closes = (
-        seconds_after(store.opening.start, origin),
-        seconds_after(store.opening.end, origin),
-    )
-    based = tuple(
-        v
-        for v in _holding(candidates, vans, via.from_van)
-        if int(start_row[v]) == int(depot_row[via.depot])
-        and not problem.technicians[v].set_out
-        and max(opens, via.ready_s)
-        <= seconds_after(problem.technicians[v].shift.start, origin)
-        <= closes
+    based = _loading_at(
+        problem,
+        via.depot,
+        via.ready_s,
+        _holding(candidates, vans, via.from_van),
+        start_row,
+        depot_row,
     )
     if not based:
         return None
@@ -341,6 +346,35 @@ def _morning(
         bounds.latest_s,
         via.ready_s,
         morning=True,
+    )
+
+
+def _loading_at(
+    problem: Problem,
+    d: int,
+    ready_s: int,
+    holders: Sequence[int],
+    start_row: NDArray[np.int64] | None,
+    depot_row: NDArray[np.int64],
+) -> tuple[int, ...]:
+    """The ``holders`` who may load a morning pick list at depot ``d`` (its units in at
+    ``ready_s``): based there, not yet set out, leaving while it is open and the units are in."""
+    if start_row is None:
+        return ()
+    store = problem.depots[d]
+    origin = problem.midnight
+    opens, closes = (
+        seconds_after(store.opening.start, origin),
+        seconds_after(store.opening.end, origin),
+    )
+    return tuple(
+        v
+        for v in holders
+        if int(start_row[v]) == int(depot_row[d])
+        and not problem.technicians[v].set_out
+        and max(opens, ready_s)
+        <= seconds_after(problem.technicians[v].shift.start, origin)
+        <= closes
     )
 
 

@@ -1155,3 +1155,38 @@ def test_no_part_says_how_many_no_depot_holds_to_spare() -> None:
     (item,) = plan.unassigned
     assert item.code is UnassignedCode.NO_PART and item.part_available is None
     assert "(2 needed)" in item.reason and "no depot holds 2 to spare" in item.reason
+
+
+def test_a_depot_unit_no_call_can_use_in_time_stays_for_a_visit_that_can() -> None:
+    # D1 closes at 09:00: V5's call (its window from 16:00) cannot be made, and its unit had
+    # been reserved to it all the same, leaving V3 without.
+    late = visit("V5", 5, "P2", window={"start": "16:00", "end": "17:00"})
+    closing = {"start": "08:00", "end": "09:00"}
+    raw = make_day(
+        [tech("T1", 0)],
+        [late, visit("V3", 3, "P2", priority="low")],
+        depots=[depot(stock=[{"part": "P2", "quantity": 1}], opening=closing)],
+    )
+    _, plan, _ = solved(raw)
+    assert list(served(plan)) == ["V3"]
+    assert left_out(plan) == {"V5": UnassignedCode.NO_PART}
+
+    alone = make_day(
+        [tech("T1", 0)],
+        [late],
+        depots=[depot(stock=[{"part": "P2", "quantity": 1}], opening=closing)],
+    )
+    _, plan, _ = solved(alone)
+    (item,) = plan.unassigned
+    # The depot holds one that day, out of the visit's reach: had from its opening.
+    assert item.part_available == datetime.fromisoformat("2026-11-23T08:00:00+08:00")
+
+    based = make_day(
+        [tech("T1", 4)],
+        [late],
+        depots=[depot(stock=[{"part": "P2", "quantity": 1}], opening=closing)],
+    )
+    _, plan, document = solved(based)
+    assert served(plan) == {"V5": "T1"}  # loaded before leaving, no call on the way
+    (pick,) = document["routes"][0]["pick_list"]
+    assert pick["before_leaving"] and pick["parts"] == [{"part": "P2", "quantity": 1}]
