@@ -260,14 +260,18 @@ def _run_delivered(
 def _publish_regions(
     store: Store, parts: Sequence[SolveJob], publish: Callable[[SolveJob], None]
 ) -> None:
-    """One task per region job; a broker that takes none fails their job (``UNQUEUED``)."""
-    for part in parts:
+    """One task per region job; a broker that takes one not fails their job (``UNQUEUED``) and
+    the region jobs it did not take, which would otherwise stay queued for ever (and be
+    published again, for a failed day, at the service's next start)."""
+    for k, part in enumerate(parts):
         try:
             publish(part)
         except (KombuError, RedisError, OSError) as error:
             logger.error("could not publish region job %s: %r", part.id, error)
             if part.parent_id is not None and part.parent_attempt is not None:
                 store.fail_job(part.parent_id, part.parent_attempt, UNQUEUED)
+            for unpublished in parts[k:]:
+                store.fail_job(unpublished.id, unpublished.attempt, UNQUEUED)
             return
 
 

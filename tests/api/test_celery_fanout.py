@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from redis.exceptions import ConnectionError as RedisConnectionError
 
-from api.celery_jobs import SOLVE_TASK, celery_app
+from api.celery_jobs import SOLVE_TASK, UNQUEUED, _publish_regions, celery_app
 from api.jobs import REGION_DROPPED, REGION_FAILED
 from api.routes.jobs import DRAFT_HEADER
 from benchmarks.big_days import region_day
@@ -36,6 +37,7 @@ from tests.api.test_celery_jobs import (
     logged,
     post_job,
 )
+from tests.conftest import line_day
 
 #: Two service centres 300 km apart, 290 and 287 visits, and 23 visits nobody may serve (a
 #: third group, planned with every technician): three region jobs.
@@ -331,3 +333,28 @@ def test_a_fanned_out_day_has_a_draft_of_the_whole_day_while_its_regions_run(
         assert check_plan(two_centres, draft, lookup).violations == ()
     gone = service.client.get(f"/v1/jobs/{job['id']}/draft", headers=service.auth)
     assert gone.status_code == 404 and "is done" in gone.json()["detail"]
+
+
+def test_region_jobs_the_broker_did_not_take_fail_with_their_day(store: Store) -> None:
+    store.save_problem(line_day(), problem_id="pb_day")
+    job = store.create_job(problem_id="pb_day", time_limit_s=4.0, visits_total=9)
+    assert store.start_job(job.id, 1)
+    parts = store.fan_out_job(job.id, 1, regions=[4, 3, 2])
+    published: list[str] = []
+
+    def publish(part: SolveJob) -> None:
+        if published:
+            raise RedisConnectionError("Connection refused")
+        published.append(part.id)
+
+    _publish_regions(store, parts, publish)
+    assert store.load_job(job.id).error == UNQUEUED
+    states = [(p.id in published, p.state, p.error) for p in store.region_jobs(job.id, 1)]
+    # The one published runs (and its end finds the day failed); none is left queued, to be
+    # published again for a failed day when the service next starts.
+    assert states == [
+        (True, "queued", None),
+        (False, "failed", UNQUEUED),
+        (False, "failed", UNQUEUED),
+    ]
+    assert [p.id for p in store.recover_jobs()] == [parts[0].id]
