@@ -3,6 +3,7 @@ are valid input, and a plan of them passes the independent checker."""
 
 from __future__ import annotations
 
+import configparser
 import json
 import re
 from datetime import UTC, datetime
@@ -82,3 +83,16 @@ def test_the_contracts_horizon_example_is_valid_and_plans_a_week() -> None:
     )
     assert week.violations == 0
     assert week.document["kpis"]["assigned"] == 4
+
+
+@pytest.mark.parametrize("unit", ["fieldroute-service.service", "fieldroute-worker@.service"])
+def test_a_systemd_unit_started_before_its_database_is_started_again_without_limit(
+    unit: str,
+) -> None:
+    # A piece started before the database answers exits 1 (docs/deploy.md): systemd's
+    # defaults (again after 0.1 s, at most 5 starts in 10 s) would give up on it for good.
+    parser = configparser.ConfigParser(strict=False, interpolation=None)
+    parser.read(ROOT / "deploy" / "systemd" / unit, encoding="utf-8")
+    assert parser["Unit"]["StartLimitIntervalSec"] == "0"
+    assert parser["Service"]["Restart"] in ("always", "on-failure")
+    assert int(parser["Service"]["RestartSec"]) >= 1
