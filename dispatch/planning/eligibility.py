@@ -93,7 +93,9 @@ def screen_visits(
         ],
         dtype=np.int64,
     ).reshape(-1, 2)
-    reach_s = travel_s[np.ix_(visit_site, start_site)]
+    # Rows are where a leg starts: the way out is start -> visit, the way back visit -> end
+    # (a road matrix is not symmetric: one-way streets, motorway exits).
+    reach_s = travel_s[np.ix_(start_site, visit_site)].T
     back_s = travel_s[np.ix_(visit_site, end_site)]
     earliest_s, latest_s, service_s = (
         np.array([getattr(b, name) for b in bounds], dtype=np.int64)[:, None]
@@ -171,7 +173,7 @@ def _radius_km(
 ) -> NDArray[np.float64]:
     """``(visits, technicians)`` km from each technician's start to each visit."""
     techs, visits = problem.technicians, problem.visits
-    road = distance_m[np.ix_(visit_site, start_site)].astype(np.float64) / METRES_PER_KM
+    road = distance_m[np.ix_(start_site, visit_site)].T.astype(np.float64) / METRES_PER_KM
     if not visits or not techs:  # nobody left to send (a re-plan after everyone fell ill)
         return road
     located = all(v.site.location for v in visits) and all(t.home.location for t in techs)

@@ -462,3 +462,24 @@ def test_the_allowed_are_exactly_who_passes_every_check_on_any_mix(
         expected = tuple(k for k in range(len(technicians)) if passes(visit, k))
         assert screening.allowed == expected
         assert (screening.unassigned is None) == bool(expected)
+
+
+def test_the_way_out_is_read_from_the_start_to_the_visit_on_a_one_way_matrix() -> None:
+    # 8 minutes and 20 km out to site 1, 27 minutes and 150 km back (one-way streets): the
+    # screen read the way back as the way out, so the window and the radius failed.
+    day = line_day(technicians=[tech("T1", service_radius_km=100)])
+    minutes = [row[:] for row in LINE_MINUTES]
+    km = [row[:] for row in LINE_KM]
+    minutes[0][1], minutes[1][0] = 8, 27
+    km[0][1], km[1][0] = 20.0, 150.0
+    day["travel"] = {"durations_min": minutes, "distances_km": km}
+    day["visits"] = [{"id": "V1", "location_index": 1, "duration_min": 30,
+                      "window": {"start": "08:00", "end": "08:15"}}]  # fmt: skip
+    # The service starts between 08:00 and 08:15 (28 800-29 700 s); 08:08 is in reach.
+    (screened,) = screen(day, [TimeBounds(28_800, 29_700, 1_800)])
+    assert screened.allowed == (0,)
+    # And the radius: 20 km out, whatever the way back.
+    day["visits"][0].pop("window")
+    minutes[1][0] = 8
+    (screened,) = screen(day)
+    assert screened.allowed == (0,)
