@@ -25,6 +25,7 @@ __all__ = [
     "Depot",
     "DepotId",
     "DepotStop",
+    "Hold",
     "Horizon",
     "Kpis",
     "LatLon",
@@ -444,6 +445,16 @@ class Unassigned:
 
 
 @dataclass(frozen=True, slots=True)
+class Hold:
+    """A technician held up by a reported delay: nothing new starts for them before ``until``
+    (when the rest of their day was to start, the delay added). It holds through later
+    versions until it is over or the technician reports from a stop after it was made."""
+
+    technician_id: TechnicianId
+    until: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class WithoutRoute:
     """A technician the plan could give no route at all: even serving nobody they could not
     get from their start to their end inside their shift with their breaks (a far end typed,
@@ -512,6 +523,8 @@ class Plan:
     kpis: Kpis | None = None
     #: Technicians who could get no route at all, and why, in the problem's order.
     without_route: tuple[WithoutRoute, ...] = ()
+    #: Technicians held up by a delay at this version (re-planned versions only).
+    holds: tuple[Hold, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,8 +32,8 @@ plan that books it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from dispatch.model import (
@@ -183,6 +183,8 @@ class BookingDay:
     at_s: int
     #: Vehicles whose route left the base before ``at``: their morning pick list is behind them.
     set_out: frozenset[int] = frozenset()
+    #: Vehicles held up by a delay (``Plan.holds``) past ``at``: until then, in solver seconds.
+    holds_s: Mapping[int, int] = field(default_factory=dict)
 
     @classmethod
     def of(
@@ -263,6 +265,11 @@ class BookingDay:
                 for route in plan.routes
                 if route.start_time < at and route.technician_id in vehicle_of
             ),
+            holds_s={
+                vehicle_of[hold.technician_id]: seconds_after(hold.until, problem.midnight)
+                for hold in plan.holds
+                if hold.until > at and hold.technician_id in vehicle_of
+            },
         )
 
     @property
@@ -340,23 +347,49 @@ class BookingDay:
             if vehicle not in allowed or vehicle in self.unreadable or vehicle in late:
                 continue
             nodes, fixed = self.routes.get(vehicle, ([], 0))
+            theirs = self._after_hold([asked[k] for k in live], vehicle, nodes[:fixed], node)
             found = insertions(
                 self.instance,
                 vehicle,
                 nodes,
                 node,
-                [asked[k] for k in live],
+                theirs,
                 service_s=service,
                 first_position=fixed,
             )
             busy = self._busy_s(vehicle, nodes)
             tech_id = self.id_map.technician(vehicle).id
-            for k, options in zip(live, found, strict=True):
+            for k, options, cut in zip(live, found, theirs, strict=True):
                 if options:
                     best = min(options, key=lambda f: (f.added_travel_s, f.position))
-                    window = asked[k][0]
+                    window = cut[0]
                     answers[k].append(Fit(tech_id, vehicle, node, best, busy, window, service))
         return answers
+
+    def _after_hold(
+        self,
+        windows: list[list[tuple[int, int]]],
+        vehicle: int,
+        fixed: Sequence[int],
+        node: int,
+    ) -> list[list[tuple[int, int]]]:
+        """``windows`` cut for a vehicle held up by a delay: the new visit starts no sooner
+        than the hold ends and the drive from where they are then (the last fixed stop, or
+        their start) is made."""
+        held = self.holds_s.get(vehicle)
+        if held is None:
+            return windows
+        instance = self.instance
+        here = (
+            int(instance.node_location[fixed[-1]])
+            if fixed
+            else instance.vehicles[vehicle].start_location
+        )
+        soonest = held + int(instance.travel_s[here, int(instance.node_location[node])])
+        return [
+            [(max(low, soonest), high) for low, high in w if max(low, soonest) <= high]
+            for w in windows
+        ]
 
     def timed(self, fit: Fit) -> RouteSolution:
         """The route of ``fit``'s technician with the new visit in its place, timed by the

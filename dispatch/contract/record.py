@@ -18,6 +18,7 @@ from dispatch.model import (
     DayRef,
     DepotId,
     DepotStop,
+    Hold,
     LatLon,
     PartQuantity,
     Plan,
@@ -50,6 +51,10 @@ def plan_record(plan: Plan) -> dict[str, Any]:
         "without_route": [
             {"technician_id": item.technician_id, "reason": item.reason}
             for item in plan.without_route
+        ],
+        "holds": [
+            {"technician_id": hold.technician_id, "until": _moment(hold.until)}
+            for hold in plan.holds
         ],
     }
 
@@ -84,6 +89,10 @@ def read_record(record: dict[str, Any]) -> Plan:
         without_route=tuple(  # a record written before they were kept has none
             WithoutRoute(TechnicianId(item["technician_id"]), item["reason"])
             for item in record.get("without_route", ())
+        ),
+        holds=tuple(  # a record written before they were kept has none
+            Hold(TechnicianId(item["technician_id"]), datetime.fromisoformat(item["until"]))
+            for item in record.get("holds", ())
         ),
     )
 

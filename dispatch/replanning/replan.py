@@ -66,6 +66,7 @@ from dispatch.model import (
     Depot,
     DepotId,
     DepotStop,
+    Hold,
     PartArrival,
     PartQuantity,
     Plan,
@@ -140,6 +141,8 @@ class _Restart:
     depot_site: Site | None = None
     #: The old route's indexes of stops the technician went past (``skipped_stops``).
     skipped: frozenset[int] = frozenset()
+    #: Held up by a delay (this batch's, or an earlier one still standing) until then.
+    held_until: datetime | None = None
 
 
 def replan_day(
@@ -160,7 +163,15 @@ def replan_day(
     before = {route.technician_id: route for route in plan.routes}
     restarts = {
         tech.id: _restart(
-            tech, routes.get(tech.id), before.get(tech.id), visits, batch, at, depots, provider
+            tech,
+            routes.get(tech.id),
+            before.get(tech.id),
+            visits,
+            batch,
+            at,
+            depots,
+            provider,
+            held=standing_hold(plan, tech.id, batch),
         )
         for tech in problem.technicians
     }
@@ -263,6 +274,11 @@ def replan_day(
         objective=tail.objective,
         at=at,
         without_route=_without_route(problem, plan, tail, new_routes),
+        holds=tuple(
+            Hold(tech.id, until)
+            for tech in problem.technicians
+            if (until := restarts[tech.id].held_until) is not None
+        ),
     )
     new_plan = with_road_lines(new_plan, problem, provider)
     return replace(
@@ -350,6 +366,7 @@ def _restart(
     at: datetime,
     depots: Mapping[DepotId, Depot],
     provider: TravelTimeProvider,
+    held: datetime | None = None,
 ) -> _Restart:
     delay = batch.delays.get(tech.id, timedelta(0))
     stops = route.stops if route else ()
@@ -387,10 +404,15 @@ def _restart(
         under_way = False
         site_visit = None
     if under_way:
-        free_at = shifted(departure, delay)
+        ready = departure
     else:
+        # Idle until the plan's set-off, they may set off at once; unless a delay holds them.
         set_off = _set_off(following, route.breaks if route else (), departure) if following else at
-        free_at = shifted(max(departure, min(at, set_off)), delay)
+        ready = max(departure, min(at, set_off))
+    if held is not None:
+        ready = max(ready, held)
+    free_at = shifted(ready, delay)
+    held_until = free_at if (delay or held is not None) and free_at > at else None
     # A stop taken as done as planned keeps its hours even when a later one was reported left
     # before they ended (the plan had assumed it; a late report never takes it back).
     busy = [_expected_departure(s, visits[s.visit_id]) for s in frozen[:-1]]
@@ -431,7 +453,27 @@ def _restart(
         calls,
         depot_site,
         skipped,
+        held_until,
     )
+
+
+def standing_hold(plan: Plan, technician_id: TechnicianId, batch: EventBatch) -> datetime | None:
+    """When the hold on ``technician_id`` at ``plan`` ends, if it still stands at the batch:
+    not over by its clock time, and no report from one of their stops made after the plan's
+    last re-plan (where they are then says when they are free, not the delay's guess)."""
+    hold = next((h.until for h in plan.holds if h.technician_id == technician_id), None)
+    if hold is None or hold <= batch.at:
+        return None
+    route = next((r for r in plan.routes if r.technician_id == technician_id), None)
+    since = plan.at or datetime.min.replace(tzinfo=batch.at.tzinfo)
+    for stop in route.stops if route else ():
+        report = batch.progress.get(stop.visit_id)
+        if report is None:
+            continue
+        moments = (report.arrived, report.started, report.departed)
+        if any(moment is not None and moment > since for moment in moments):
+            return None
+    return hold
 
 
 def _idle_breaks(tech: Technician, at: datetime) -> tuple[BreakSlot, ...]:

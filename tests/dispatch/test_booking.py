@@ -883,3 +883,33 @@ def test_a_week_with_a_date_nobody_works_offers_the_other_dates(tmp_path: Path) 
     only_off = {"first_date": "2026-12-09", "last_date": "2026-12-09"}
     nobody = slots_stored(store, {"visit": visit, "plan_id": week_id, **only_off})
     assert nobody.code == "no_working_day"
+
+
+def test_no_slot_is_offered_to_a_technician_before_a_delay_holding_them_is_over(
+    store: Store,
+) -> None:
+    # T1, alone, was held up 150 min at 08:30 (until 11:00, 10 min from site 1): an
+    # appointment at 09:00 was offered and booked, a promise they could not keep.
+    raw = make_day(technicians=1)
+    raw["visits"] = [v for v in raw["visits"] if v["id"] == "V3"]
+    raw["visits"][0]["window"] = {"start": "13:00", "end": "15:00"}
+    planned(store, raw, "pl_held")
+    delay = {"type": "delay", "technician_id": "T1", "minutes": 150}
+    replan(store, {"at": "08:30", "events": [delay]}, "pl_held")
+    visit = {"id": "N1", "location_index": 1, "duration_min": 30, "customer": "New"}
+    ask = {"visit": visit, "plan_id": "pl_held", "shape": "appointment", "at": "08:35"}
+    answer = slots_stored(store, ask)
+    assert answer.slots
+    assert min(s.slot.appointment for s in answer.slots if s.slot.appointment) >= "11:10"
+    chosen = answer.slots[0]
+    slot = chosen.slot.model_dump(mode="json", exclude_none=True)
+    booked = book_stored(store, "pl_held", {"visit": visit, "slot": slot}, if_match=2)
+    raw3 = store.load_problem_of_plan("pl_held", 3)
+    assert check_plan(raw3, store.load_plan("pl_held", 3), matrix_lookup(raw3)).ok
+    # The booked version still holds T1: a re-plan after it does not free them early.
+    early = {"id": "V9", "location_index": 1, "duration_min": 30, "customer": "Z",
+             "window": {"start": "09:00", "end": "10:00"}}  # fmt: skip
+    batch = {"at": "08:40", "events": [{"type": "new_visit", "visit": early}]}
+    fourth = replan(store, batch, "pl_held")
+    assert booked.version == 3 and fourth["version"] == 4
+    assert "V9" not in {s["visit_id"] for r in fourth["routes"] for s in r["stops"]}

@@ -1102,3 +1102,66 @@ def test_a_technician_unavailable_from_24_00_is_stored_so_not_from_the_days_star
     early = {"at": "23:00", "events": [{"type": "delay", "technician_id": "T1", "minutes": 5}]}
     with pytest.raises(InputError, match="before the plan's last re-plan at 24:00"):
         replan(store, early)
+
+
+def _held_day(store: Store) -> None:
+    """T1 alone, one visit from 13:00 at site 3; held up 150 min at their base at 08:30."""
+    raw = make_day(technicians=1)
+    raw["visits"] = [v for v in raw["visits"] if v["id"] == "V3"]
+    raw["visits"][0]["window"] = {"start": "13:00", "end": "15:00"}
+    planned(store, raw)
+    replan(
+        store, {"at": "08:30", "events": [{"type": "delay", "technician_id": "T1", "minutes": 150}]}
+    )
+
+
+def test_a_delay_holds_the_technician_through_the_next_re_plan(store: Store) -> None:
+    # The next batch (another phone's report, a new visit) read T1 as idle until their
+    # set-off and free at once: the delay the desk had posted was gone.
+    _held_day(store)
+    early = {"id": "V9", "location_index": 1, "duration_min": 30, "customer": "Z",
+             "window": {"start": "09:00", "end": "10:00"}}  # fmt: skip
+    third = replan(store, {"at": "08:40", "events": [{"type": "new_visit", "visit": early}]})
+    assert "V9" not in stops_of(third)
+    assert datetime.fromisoformat(third["routes"][0]["start_time"]) >= at_clock("11:00")
+    checked(store, third)
+    # Still held at the version after (a record keeps it), until it is over.
+    fourth = replan(store, {"at": "08:50", "events": [{"type": "cancelled", "visit_id": "V9"}]})
+    assert datetime.fromisoformat(fourth["routes"][0]["start_time"]) >= at_clock("11:00")
+    late = {**early, "id": "V8", "window": {"start": "11:00", "end": "12:00"}}
+    fifth = replan(store, {"at": "11:05", "events": [{"type": "new_visit", "visit": late}]})
+    assert "V8" in stops_of(fifth)
+
+
+def test_a_second_delay_adds_to_the_first(store: Store) -> None:
+    _held_day(store)  # held until 11:00
+    third = replan(
+        store,
+        {"at": "09:00", "events": [{"type": "delay", "technician_id": "T1", "minutes": 30}]},
+    )
+    assert datetime.fromisoformat(third["routes"][0]["start_time"]) >= at_clock("11:30")
+
+
+def test_a_delay_at_a_stop_holds_until_the_technician_reports_from_it(store: Store) -> None:
+    raw = make_day(technicians=1)
+    raw["visits"] = [v for v in raw["visits"] if v["id"] in ("V1", "V3")]
+    raw["visits"][1]["window"] = {"start": "13:00", "end": "16:00"}
+    planned(store, raw)
+    replan(
+        store,
+        {"at": "08:30", "events": [
+            {"type": "arrived", "visit_id": "V1", "at": "08:10"},
+            {"type": "delay", "technician_id": "T1", "minutes": 150},
+        ]},
+    )  # fmt: skip
+    soon = {"id": "V9", "location_index": 2, "duration_min": 30, "customer": "Z",
+            "window": {"start": "09:30", "end": "10:30"}}  # fmt: skip
+    third = replan(store, {"at": "08:40", "events": [{"type": "new_visit", "visit": soon}]})
+    assert "V9" not in stops_of(third), "held at V1 until 11:40"
+    # Done at 09:30 after all: where they are says when they are free, not the delay.
+    fourth = replan(
+        store,
+        {"at": "09:35", "events": [{"type": "completed", "visit_id": "V1", "at": "09:30"}]},
+    )  # fmt: skip
+    assert "V9" in stops_of(fourth)
+    checked(store, fourth)
