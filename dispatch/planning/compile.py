@@ -26,7 +26,7 @@ This is where the modelling choices of DESIGN.md become arrays:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from dataclasses import field as dataclass_field
 from datetime import datetime, time, timedelta
@@ -36,6 +36,7 @@ from numpy.typing import NDArray
 
 from dispatch.errors import FieldError, InputError
 from dispatch.model import (
+    Depot,
     Policy,
     Priority,
     Problem,
@@ -48,7 +49,7 @@ from dispatch.model import (
 )
 from dispatch.planning.eligibility import TimeBounds, screen_visits
 from dispatch.stock.supply import Option, Supply, plan_supply
-from dispatch.travel import SnapError, TravelTimeProvider, provider_for
+from dispatch.travel import NoRoadError, SnapError, TravelTimeProvider, provider_for
 from dispatch.units import SECONDS_PER_MINUTE, duration_to_s, seconds_after, shifted
 from solver import BreakRule, Instance, Vehicle
 
@@ -175,8 +176,8 @@ def build_sites(problem: Problem, provider: TravelTimeProvider) -> SiteTable:
     Raises
     ------
     InputError
-        Sites the road provider could not place on a road (``SnapError``), each named by the
-        visit or technician that stands there.
+        Sites the road provider could not place on a road (``SnapError``) or join to the
+        others (``NoRoadError``), each named by the visit, technician or depot there.
     """
     rows: dict[tuple[float, ...], int] = {}
     unique: list[Site] = []
@@ -198,7 +199,13 @@ def build_sites(problem: Problem, provider: TravelTimeProvider) -> SiteTable:
     try:
         durations_s, distances_m = provider.matrix(unique)
     except SnapError as error:
-        raise _off_the_roads(problem, error, visit_row, start_row, end_row) from error
+        why = f"m from the nearest road (policy.travel.snap_limit_m is {error.limit_m:g})"
+        far = {row: f"{metres:.0f} {why}" for row, metres in error.too_far}
+        raise _named(problem, far, visit_row, start_row, end_row, depot_row, stores) from error
+    except NoRoadError as error:
+        cut = {row: f"no road joins it to the others ({pairs} pairs of the day's places)"
+               for row, pairs in error.cut_off}  # fmt: skip
+        raise _named(problem, cut, visit_row, start_row, end_row, depot_row, stores) from error
     minute = SECONDS_PER_MINUTE
     travel_s = (-(-durations_s // minute) * minute).astype(np.int64)
     return SiteTable(
@@ -206,29 +213,40 @@ def build_sites(problem: Problem, provider: TravelTimeProvider) -> SiteTable:
     )
 
 
-def _off_the_roads(
+def _named(
     problem: Problem,
-    error: SnapError,
+    found: Mapping[int, str],
     visit_row: NDArray[np.int64],
     start_row: NDArray[np.int64],
     end_row: NDArray[np.int64],
+    depot_row: NDArray[np.int64],
+    depots: Sequence[Depot],
 ) -> InputError:
-    """The ``SnapError`` of a matrix over the day's distinct sites, told of the visits and
-    technicians standing on those sites."""
-    far = dict(error.too_far)
-    why = f"m from the nearest road (policy.travel.snap_limit_m is {error.limit_m:g})"
-    found = [
-        FieldError(f"visits[{i}].location", f"{far[row]:.0f} {why}", visit.id)
+    """What the road provider ``found`` wrong with some of the day's distinct sites (by row),
+    told of the visits, technicians and depots standing there, each named by its field and
+    id (a site nobody stands on, which should not be, by its row: never an empty error)."""
+    errors = [
+        FieldError(f"visits[{i}].location", found[row], visit.id)
         for i, (visit, row) in enumerate(zip(problem.visits, visit_row.tolist(), strict=True))
-        if row in far
+        if row in found
     ]
+    named = set(visit_row.tolist())
     for i, tech in enumerate(problem.technicians):
-        for field, row in (("start", int(start_row[i])), ("end", int(end_row[i]))):
-            if row in far and not (field == "end" and row == int(start_row[i])):
-                found.append(
-                    FieldError(f"technicians[{i}].{field}", f"{far[row]:.0f} {why}", tech.id)
-                )
-    return InputError(found)
+        start, end = int(start_row[i]), int(end_row[i])
+        named |= {start, end}
+        if start in found:
+            errors.append(FieldError(f"technicians[{i}].start", found[start], tech.id))
+        if end in found and end != start:
+            errors.append(FieldError(f"technicians[{i}].end", found[end], tech.id))
+    for d, depot in enumerate(depots):
+        row = int(depot_row[d])
+        named.add(row)
+        if row in found:
+            errors.append(FieldError(f"depots[{d}].location", found[row], depot.id))
+    errors += [
+        FieldError("travel", f"site {row}: {why}") for row, why in found.items() if row not in named
+    ]
+    return InputError(errors)
 
 
 def _nights(visit: Visit, origin: datetime, horizon_s: int) -> tuple[tuple[int, int], ...]:

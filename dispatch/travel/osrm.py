@@ -154,6 +154,21 @@ def _snap_error(too_far: tuple[tuple[int, float], ...], limit_m: float, server: 
     return SnapError(too_far, limit_m=limit_m, server=server)
 
 
+class NoRoadError(TravelTimeError):
+    """Sites the roads do not join to the others (an island, a road one way out of the
+    extract): ``cut_off`` holds ``(site index, pairs of sites with no road)`` for each site in
+    more such pairs than it has other sites (cut off from most of them), or, when none is,
+    for the sites in the most such pairs."""
+
+    def __init__(self, message: str, cut_off: Sequence[tuple[int, int]]) -> None:
+        self.cut_off: tuple[tuple[int, int], ...] = tuple(cut_off)
+        super().__init__(message)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Crosses process boundaries (solve workers) whole, not as its message alone.
+        return (NoRoadError, (str(self), self.cut_off))
+
+
 @dataclass(frozen=True, slots=True)
 class CacheInfo:
     """What the matrix cache holds and how often it answered."""
@@ -485,7 +500,7 @@ class OsrmProvider:
                 pass
         no_road = durations < 0
         if no_road.any():
-            raise TravelTimeError(self._no_road_message(no_road, rows))
+            raise self._no_road(no_road, rows)
         logger.info(
             "OSRM table %d x %d from %s in %d request(s), %.2f s",
             count,
@@ -546,15 +561,20 @@ class OsrmProvider:
         distances[pick] = np.where(no_road, -1, np.rint(block_m))
         return source_snap, destination_snap
 
-    def _no_road_message(self, no_road: NDArray[np.bool_], rows: NDArray[np.int64]) -> str:
+    def _no_road(self, no_road: NDArray[np.bool_], rows: NDArray[np.int64]) -> NoRoadError:
         """Name the sites cut off most often: a clipped extract leaves some roads one way out."""
         per_site = (no_road.sum(axis=0) + no_road.sum(axis=1))[rows]
         worst = np.argsort(-per_site, kind="stable")[:_NAMED]
         named = ", ".join(f"site {int(i)} ({int(per_site[i])} pairs)" for i in worst)
-        return (
+        others = max(len(no_road) - 1, 1)
+        cut_off = [(int(i), int(per_site[i])) for i in np.flatnonzero(per_site > others)]
+        if not cut_off:
+            cut_off = [(int(i), int(per_site[i])) for i in worst if per_site[i] > 0]
+        return NoRoadError(
             f"OSRM server {self.base_url} finds no road between {int(no_road.sum())} of "
             f"{no_road.size - len(no_road)} pairs of points; the sites cut off most: {named}. "
-            "Their roads may be cut off from the rest (one-way out of the extract, an island)"
+            "Their roads may be cut off from the rest (one-way out of the extract, an island)",
+            cut_off,
         )
 
     def _check_snapping(self, snap_m: NDArray[np.float64]) -> None:

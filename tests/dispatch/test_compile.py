@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from dispatch.contract.validate import parse_problem
+from dispatch.errors import InputError
 from dispatch.model import (
     Priority,
     Site,
@@ -31,9 +32,10 @@ from dispatch.planning.compile import (
     build_sites,
     compile_problem,
 )
-from dispatch.travel import Matrices
+from dispatch.travel import Matrices, NoRoadError, SnapError
 from solver import BreakRule, Instance
 from tests.conftest import LINE_KM, LINE_MINUTES, line_day
+from tests.dispatch import test_parts as parts
 
 
 def compiled(day: dict[str, Any], keep: Keep | None = None) -> tuple[Instance, IdMap]:
@@ -333,3 +335,35 @@ def test_a_day_with_no_node_compiles_to_empty_arrays(visits: int) -> None:
     assert instance.n_nodes == 0
     assert instance.window_s.shape == (0, 2) and instance.penalty.shape == (0,)
     assert [item.visit_id for item in id_map.excluded] == ["V1"][:visits]
+
+
+class _Refusing:
+    """A road provider that refuses the day's sites as ``error`` says."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def matrix(self, sites: Sequence[Site]) -> Matrices:
+        raise self.error
+
+
+def test_sites_the_roads_refuse_are_named_by_who_stands_there_depots_too() -> None:
+    raw = parts.make_day(
+        [parts.tech("T1", 0)],
+        [parts.visit("V1", 1), parts.visit("V2", 2, "P2")],
+        depots=[parts.depot()],
+    )
+    problem = parse_problem(raw)
+    # Rows: T1's start and end (site 0), V1, V2, then the depot D1 (site 4).
+    off = SnapError([(3, 3700.0)], limit_m=300, server="http://osrm")
+    with pytest.raises(InputError) as caught:
+        build_sites(problem, _Refusing(off))
+    [error] = caught.value.errors  # was "invalid problem: 0 errors": depots were not named
+    assert (error.path, error.entity_id) == ("depots[0].location", "D1")
+    assert error.message.startswith("3700 m from the nearest road")
+    island = NoRoadError("no road between 6 of 12 pairs", [(2, 6)])
+    with pytest.raises(InputError) as caught:
+        build_sites(problem, _Refusing(island))
+    [error] = caught.value.errors  # was a travel error naming "site 2"
+    assert (error.path, error.entity_id) == ("visits[1].location", "V2")
+    assert "no road joins it to the others" in error.message

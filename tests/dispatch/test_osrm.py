@@ -35,6 +35,7 @@ from dispatch.errors import TravelTimeError
 from dispatch.model import LatLon, Site
 from dispatch.travel.osrm import (
     TABLE_CONCURRENCY,
+    NoRoadError,
     OsrmProvider,
     SnapError,
     clear_matrix_cache,
@@ -559,6 +560,10 @@ def test_sites_no_road_connects_are_named() -> None:
     message = str(raised.value)
     assert "no road between 4 of 6 pairs" in message
     assert "cut off most: site 2 (4 pairs), site 0 (2 pairs)" in message
+    # Which site is cut off, for the day to name whoever stands there; whole across processes.
+    assert isinstance(raised.value, NoRoadError) and raised.value.cut_off == ((2, 4),)
+    copy = pickle.loads(pickle.dumps(raised.value))
+    assert copy.cut_off == ((2, 4),) and str(copy) == message
 
 
 def test_sites_without_coordinates_are_refused() -> None:
