@@ -320,6 +320,7 @@ def create_app(
                 settings.roads,
                 cache_root=settings.cache_dir,
                 table_size=settings.roads_table_size,
+                dataset_dir=settings.roads_dataset_dir,
             )
         )
         store = Store(settings.database_url)

@@ -81,6 +81,12 @@ class Settings(BaseSettings):
         description="Locations per table request the OSRM server at a roads URL accepts (its "
         "--max-table-size; OSRM's default 100). A server fieldroute starts takes 1,000.",
     )
+    roads_dataset_dir: Path | None = Field(
+        default=None,
+        description="Set by `fieldroute serve` for its server processes when it serves an "
+        "extract itself (not for users): the prepared dataset behind the roads URL, whose "
+        "folder keeps road matrices on disk, shared by every process.",
+    )
     cache_dir: Path | None = Field(
         default=None,
         description="fieldroute's cache: OSRM's executables and prepared road datasets "

@@ -56,6 +56,9 @@ LOOPBACK = "127.0.0.1"
 #: request of that size stays within the URL length OSRM accepts for it.
 DEFAULT_MAX_TABLE_SIZE = 1000
 
+#: The folder of a prepared dataset where its road matrices are kept.
+MATRICES = "matrices"
+
 #: Seconds a stopping server is given after SIGTERM before it is killed.
 STOP_TIMEOUT_S = 5.0
 
@@ -188,6 +191,7 @@ def road_server(
     cache_root: Path | None = None,
     table_size: int = OSRM_DEFAULT_TABLE_SIZE,
     on_progress: Callable[[PrepareProgress], None] | None = None,
+    dataset_dir: Path | None = None,
 ) -> Iterator[Roads | None]:
     """The roads a process was given (``--roads``, ``FIELDROUTE_ROADS``), served for the block.
 
@@ -205,6 +209,10 @@ def road_server(
         executables, fetched there when missing, and the prepared datasets under ``roads/``.
     on_progress
         Hears the preparation's steps.
+    dataset_dir
+        With a URL: the prepared dataset that server serves (a process of ``fieldroute
+        serve``, whose parent serves an extract), so that its matrices are kept on disk there
+        as the parent's are, not only in this process's memory.
 
     Raises
     ------
@@ -216,7 +224,10 @@ def road_server(
         yield None
         return
     if spec.startswith(("http://", "https://")):
-        yield Roads(spec, table_size)
+        if dataset_dir is None:
+            yield Roads(spec, table_size)
+        else:
+            yield Roads(spec, table_size, dataset_dir.name, dataset_dir / MATRICES)
         return
     extract = Path(spec)
     if not extract.is_file() or not extract.name.endswith(".osm.pbf"):
@@ -228,9 +239,7 @@ def road_server(
     tools = ensure_tools(root)
     dataset = prepare(extract, cache_dir=root / "roads", tools=tools, on_progress=on_progress)
     with serve(dataset, tools=tools) as server:
-        yield Roads(
-            server.base_url, server.max_table_size, dataset.key, dataset.folder / "matrices"
-        )
+        yield Roads(server.base_url, server.max_table_size, dataset.key, dataset.folder / MATRICES)
 
 
 @cache

@@ -9,11 +9,14 @@ from pathlib import Path
 import polyline
 import pytest
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
+from api import cli
 from api.app import create_app
 from dispatch.config import Settings
 from dispatch.travel import NO_ROADS
 from dispatch.travel.osrm_tools import OsrmTools
+from dispatch.travel.routed import road_server
 from tests.api.conftest import TEST_NOW, Service, make_key, start_service
 from tests.dispatch.test_roads_day import road_day
 
@@ -66,3 +69,26 @@ def test_a_straight_line_plan_carries_no_geometry(database_url: str) -> None:
         service = Service(client, database_url, key)
         plan = client.get(f"/v1/plans/{service.solved_plan()}", headers=service.auth).json()
         assert all("geometry" not in route for route in plan["routes"])
+
+
+def test_fieldroute_serve_hands_its_processes_the_dataset_of_the_extract_it_serves(
+    tmp_path: Path, andorra_extract: Path, tools: OsrmTools, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `serve --roads X.osm.pbf` handed its server processes the loopback URL alone: their
+    # matrices were kept in memory, keyed by a port that changes at each start, and never on
+    # disk beside the dataset, as a solve on the extract keeps them.
+    monkeypatch.setenv("PATH", f"{tools.bin_dir}:/usr/bin:/bin")
+    monkeypatch.setenv("FIELDROUTE_DATABASE_URL", f"sqlite:///{tmp_path / 'serve.db'}")
+    monkeypatch.setenv("FIELDROUTE_CACHE_DIR", str(tmp_path / "cache"))
+    given: list[Settings] = []
+    monkeypatch.setattr(cli, "_run_service", lambda settings, host, port: given.append(settings))
+    done = CliRunner().invoke(cli.app, ["serve", "--roads", str(andorra_extract)])
+    assert done.exit_code == 0, done.output
+    [settings] = given
+    assert settings.roads is not None and settings.roads.startswith("http://127.0.0.1:")
+    dataset = settings.roads_dataset_dir
+    assert dataset is not None and dataset.parent == tmp_path / "cache" / "roads"
+    # What each server process makes of those settings: the parent's dataset, on disk.
+    with road_server(settings.roads, dataset_dir=dataset) as roads:
+        assert roads is not None
+        assert (roads.dataset_id, roads.matrix_dir) == (dataset.name, dataset / "matrices")
