@@ -8,6 +8,7 @@ import platform
 import subprocess
 import sys
 from datetime import UTC, datetime
+from importlib import metadata
 from pathlib import Path
 
 __all__ = ["RESULTS", "record"]
@@ -41,20 +42,49 @@ def _processor(cpuinfo: Path) -> str:
     return "" if named in ("", "unknown", platform.machine()) else named
 
 
-def _commit() -> str:
+def _commit(here: Path = Path(__file__).parent) -> str:
+    """The commit of the checkout at ``here`` that was measured, ``+changes`` when tracked
+    files differ from it (the figures are not that commit's alone)."""
     try:
-        return subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=here,
+        ).stdout.strip()
+        changed = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=here,
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
+    return f"{commit}+changes" if changed else commit
+
+
+#: The solver libraries whose versions a figure depends on.
+_LIBRARIES = ("ortools", "pyvroom", "pyvrp")
+
+
+def _libraries() -> str:
+    """The installed versions of the solver libraries (``-`` for one not installed)."""
+    found = []
+    for name in _LIBRARIES:
+        try:
+            found.append(f"{name} {metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            found.append(f"{name} -")
+    return ", ".join(found)
 
 
 def record(title: str, command: str, body: str) -> None:
     """Print a section titled ``title`` for a run of ``command`` and append it to RESULTS.md."""
     section = (
         f"\n## {title} ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC, commit {_commit()})\n\n"
-        f"Command: `{command}`  \nMachine: {_machine()}  \n{body}"
+        f"Command: `{command}`  \nMachine: {_machine()}  \nLibraries: {_libraries()}  \n{body}"
     )
     sys.stdout.write(section)
     with RESULTS.open("a", encoding="utf-8") as results:
