@@ -912,8 +912,13 @@ def serve(
     # One road server for every process, started here and stopped when the service stops.
     with _guard(), _roads(settings, roads) as served:
         if served is not None:
+            dataset_dir = served.matrix_dir.parent if served.matrix_dir is not None else None
             settings = settings.model_copy(
-                update={"roads": served.url, "roads_table_size": served.max_table_size}
+                update={
+                    "roads": served.url,
+                    "roads_table_size": served.max_table_size,
+                    "roads_dataset_dir": dataset_dir,
+                }
             )
         _run_service(settings, host, port)
 
@@ -947,6 +952,11 @@ def _run_service(settings: Settings, host: str, port: int) -> None:
                     "FIELDROUTE_ROADS_TABLE_SIZE": str(settings.roads_table_size),
                 }
                 if settings.roads
+                else {}
+            ),
+            **(
+                {"FIELDROUTE_ROADS_DATASET_DIR": str(settings.roads_dataset_dir)}
+                if settings.roads_dataset_dir
                 else {}
             ),
         }
