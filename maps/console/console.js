@@ -771,8 +771,10 @@
     if (chosenTechnician) technician.value = chosenTechnician;
     const visit = $("cancel-visit");
     const chosenVisit = visit.value;
+    // Only a stop not yet reached can be cancelled: the API refuses one arrived, under way
+    // or done (contract: "A visit done or under way cannot be cancelled").
     const open = plan.routes.flatMap((route) => route.stops
-      .filter((stop) => stop.status !== "done")
+      .filter((stop) => stop.status === "planned")
       .map((stop) => el("option", { value: stop.visit_id,
         text: `${stop.visit_id} ${stop.customer} (${route.technician_id} ${clock(stop.arrival)})` })));
     visit.replaceChildren(...open);

@@ -21,6 +21,7 @@ import pytest
 from tests.api.conftest import make_key
 from tests.api.test_readme_session import running_serve
 from tests.maps.test_browser import Opened
+from tests.maps.test_driver_buttons import serving, store_line_day
 
 FIELDROUTE = Path(sys.executable).parent / "fieldroute"
 
@@ -84,7 +85,7 @@ class Served:
 
     url: str
     key: str
-    log: Path
+    log: Path | None = None
 
     def get(self, path: str) -> dict[str, Any]:
         request = urllib.request.Request(
@@ -112,6 +113,34 @@ def served(tmp_path: Path) -> Iterator[Served]:
     with running_serve(tmp_path, environment={"FIELDROUTE_MAP_TILES": "none"}) as (port, env):
         key = make_key(env["FIELDROUTE_DATABASE_URL"])
         yield Served(f"http://127.0.0.1:{port}", key, tmp_path / "serve.log")
+
+
+#: The two plans of :func:`desk`: the same little day (T1 serves V1 08:10, V2 08:50, V3 09:30)
+#: in Dongguan and in New York.
+SHANGHAI_PLAN = "pl_shanghai"
+NEW_YORK_PLAN = "pl_newyork"
+
+
+@pytest.fixture
+def desk(tmp_path: Path) -> Iterator[Served]:
+    """The service in this process (its clock at ``TEST_NOW``) with two stored plans of one
+    technician's day, :data:`SHANGHAI_PLAN` and :data:`NEW_YORK_PLAN`."""
+    database_url = f"sqlite:///{tmp_path / 'desk.db'}"
+    store_line_day(database_url, plan_id=SHANGHAI_PLAN, problem_id="pb_shanghai")
+    store_line_day(
+        database_url, plan_id=NEW_YORK_PLAN, problem_id="pb_newyork", timezone="America/New_York"
+    )
+    with serving(database_url) as base:
+        yield Served(base, make_key(database_url))
+
+
+def open_plan(opened: Opened, plan_id: str) -> None:
+    """Pick ``plan_id`` from the list of stored plans and open it."""
+    page = opened.page
+    page.locator(f'#open-plan option[value="{plan_id}"]').wait_for(state="attached")
+    page.get_by_label("Stored plan").select_option(plan_id)
+    page.get_by_role("button", name="Open the plan").click()
+    page.locator("#plan-title", has_text=plan_id).wait_for(timeout=15_000)
 
 
 def sign_in(opened: Opened, served: Served) -> None:
@@ -243,6 +272,7 @@ def test_a_day_run_from_the_console(
         again.ran_nothing_typed()
     finally:
         again.close()
+    assert served.log is not None
     assert served.key not in served.log.read_text(encoding="utf-8"), "the key is in no log"
 
 
@@ -284,5 +314,30 @@ def test_the_console_on_a_phone(browser: Any, served: Served, output_dir: Path) 
         assert served.key not in json.dumps(
             page.evaluate("Object.assign({}, sessionStorage, localStorage)")
         )
+    finally:
+        opened.close()
+
+
+def test_the_cancel_list_offers_only_stops_not_yet_reached(browser: Any, desk: Served) -> None:
+    """A visit the technician reached (arrived, started) or left cannot be cancelled: the
+    list offers only stops still planned."""
+    events = f"/v1/plans/{SHANGHAI_PLAN}/events"
+    arrived = {"type": "arrived", "visit_id": "V1", "at": "08:12"}
+    desk.post(events, {"at": "08:12", "events": [arrived]}, **{"If-Match": '"1"'})
+    opened = Opened(browser, 1280, 900)
+    page = opened.page
+    try:
+        sign_in(opened, desk)
+        open_plan(opened, SHANGHAI_PLAN)
+        offered = page.locator("#cancel-visit option")
+        assert offered.evaluate_all("all => all.map(o => o.value)") == ["V2", "V3"]
+        started = {"type": "started", "visit_id": "V1", "at": "08:14"}
+        desk.post(events, {"at": "08:14", "events": [started]}, **{"If-Match": '"2"'})
+        page.locator("#plan-title", has_text="version 3").wait_for(timeout=20_000)
+        assert desk.get(f"/v1/plans/{SHANGHAI_PLAN}")["routes"][0]["stops"][0]["status"] == (
+            "in_progress"
+        )
+        assert offered.evaluate_all("all => all.map(o => o.value)") == ["V2", "V3"]
+        opened.ran_nothing_typed()
     finally:
         opened.close()

@@ -16,6 +16,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -44,27 +45,33 @@ def phone_time(clock: str) -> datetime:
     return datetime(2026, 11, 23, hours, minutes, 5, tzinfo=SHANGHAI)
 
 
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[str, str]]:
-    """A service on a loopback port with a stored plan of ``line_day`` (T1: V1 08:10, V2 08:50,
-    V3 09:30 in this order); yields its base URL and the database URL."""
-    database_url = f"sqlite:///{tmp_path / 'buttons.db'}"
-    raw = line_day()
+def store_line_day(
+    database_url: str, *, plan_id: str = PLAN_ID, problem_id: str = "pb_buttons", **day: Any
+) -> None:
+    """Store ``line_day`` (``day`` replacing its fields) and its plan as ``plan_id`` version 1
+    (T1: V1 08:10, V2 08:50, V3 09:30 in this order)."""
+    raw = line_day(**day)
     # Windows that settle the order (sites 1-3 on a line, either way round costs the same).
     raw["visits"][1]["window"] = {"start": "08:45", "end": "09:15"}
     raw["visits"][2]["window"] = {"start": "09:25", "end": "12:00"}
     problem = parse_problem(raw)
     plan = plan_day(problem, params=SolveParams(time_limit_s=1, metaheuristic="greedy_descent"))
     document = plan_document(
-        problem, plan, plan_id=PLAN_ID, version=1, created_at=datetime.now(UTC)
+        problem, plan, plan_id=plan_id, version=1, created_at=datetime.now(UTC)
     )
     store = Store(database_url)
     try:
         store.save_problem_and_plan(
-            raw, document.model_dump(mode="json"), problem_id="pb_buttons", record=plan_record(plan)
+            raw, document.model_dump(mode="json"), problem_id=problem_id, record=plan_record(plan)
         )
     finally:
         store.close()
+
+
+@contextmanager
+def serving(database_url: str) -> Iterator[str]:
+    """The service on ``database_url``, on a loopback port in this process, its clock at
+    ``TEST_NOW``; yields its base URL, and stops it afterwards."""
     runner = JobRunner(database_url, executor=ThreadPoolExecutor(max_workers=2))
     app = create_app(
         Settings(database_url=database_url, map_tiles="none"), runner=runner, clock=lambda: TEST_NOW
@@ -80,12 +87,22 @@ def served(tmp_path: Path) -> Iterator[tuple[str, str]]:
         time.sleep(0.05)
     assert server.started, "the service did not start"
     try:
-        yield f"http://127.0.0.1:{port}", database_url
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout=20)
         runner.close()
         listening.close()
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """A service on a loopback port with a stored plan of ``line_day`` (see
+    :func:`store_line_day`); yields its base URL and the database URL."""
+    database_url = f"sqlite:///{tmp_path / 'buttons.db'}"
+    store_line_day(database_url)
+    with serving(database_url) as base:
+        yield base, database_url
 
 
 def driver_link(base: str, database_url: str) -> str:
