@@ -17,7 +17,8 @@
     jobTimer: null,
     pollTimer: null,
     polling: false,
-    posting: false,
+    posting: false, // a batch of events is on its way
+    uploading: false, // a day is on its way (JSON or sheets)
     selected: null, // the visit whose details are shown
   };
 
@@ -296,8 +297,22 @@
     $("job").hidden = true;
   }
 
-  async function uploadJson(event) {
-    event.preventDefault();
+  /** The submit handler of an upload form: ``upload`` runs unless a day is already on its
+   * way, so a double click on an upload button stores one day, not two. */
+  function uploading(upload) {
+    return async (event) => {
+      event.preventDefault();
+      if (state.uploading) return;
+      state.uploading = true;
+      try {
+        await upload();
+      } finally {
+        state.uploading = false;
+      }
+    };
+  }
+
+  async function uploadJson() {
     const file = $("json-file").files[0];
     if (!file) return;
     showProblems("", []);
@@ -311,8 +326,7 @@
     loadLists();
   }
 
-  async function uploadSheets(event) {
-    event.preventDefault();
+  async function uploadSheets() {
     const form = new FormData();
     form.append("date", $("sheets-date").value);
     form.append("timezone", $("sheets-timezone").value);
@@ -387,12 +401,21 @@
 
   async function solve(event) {
     event.preventDefault();
+    // One job per click: the button is disabled from the click until the job ends, and a
+    // second submit meanwhile (a double click) starts nothing.
+    if ($("solve-button").disabled) return;
+    $("solve-button").disabled = true;
     showProblems("", []);
     const limit = Number($("solve-limit").value);
-    const job = await (await api("POST", "/v1/plans", {
-      json: { problem_id: state.problemId, time_limit_s: limit },
-    })).json();
-    $("solve-button").disabled = true;
+    let job;
+    try {
+      job = await (await api("POST", "/v1/plans", {
+        json: { problem_id: state.problemId, time_limit_s: limit },
+      })).json();
+    } catch (error) {
+      $("solve-button").disabled = false;
+      throw error;
+    }
     $("job").hidden = false;
     $("job-progress").max = limit;
     say(`Solving (job ${job.id})…`);
@@ -920,8 +943,8 @@
     $("map-frame").srcdoc = "";
     showKeyForm("The key is forgotten.");
   });
-  $("json-form").addEventListener("submit", guarded(uploadJson));
-  $("sheets-form").addEventListener("submit", guarded(uploadSheets));
+  $("json-form").addEventListener("submit", guarded(uploading(uploadJson)));
+  $("sheets-form").addEventListener("submit", guarded(uploading(uploadSheets)));
   $("open-day-form").addEventListener("submit", guarded(openPickedDay));
   $("open-plan-form").addEventListener("submit", guarded(openPickedPlan));
   $("open-id-form").addEventListener("submit", guarded(openTyped));

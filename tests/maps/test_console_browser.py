@@ -20,6 +20,7 @@ import pytest
 
 from tests.api.conftest import make_key
 from tests.api.test_readme_session import running_serve
+from tests.dispatch.test_sheets import TECHNICIANS_CSV, VISITS_CSV
 from tests.maps.test_browser import Opened
 from tests.maps.test_driver_buttons import serving, store_line_day
 
@@ -338,6 +339,42 @@ def test_the_cancel_list_offers_only_stops_not_yet_reached(browser: Any, desk: S
             "in_progress"
         )
         assert offered.evaluate_all("all => all.map(o => o.value)") == ["V2", "V3"]
+        opened.ran_nothing_typed()
+    finally:
+        opened.close()
+
+
+def test_a_double_click_stores_one_day_and_starts_one_solve(
+    browser: Any, desk: Served, tmp_path: Path
+) -> None:
+    """Double clicks on "Upload the day", "Upload the sheets" and "Plan the day" each send
+    their request once (two days, two solves, two plans stored were the dispatcher's lot)."""
+    day_file = tmp_path / "day.json"
+    day_file.write_text(json.dumps(console_day()), encoding="utf-8")
+    (tmp_path / "technicians.csv").write_text(TECHNICIANS_CSV, encoding="utf-8")
+    (tmp_path / "visits.csv").write_text(VISITS_CSV, encoding="utf-8")
+    opened = Opened(browser, 1280, 900)
+    page = opened.page
+    sent: list[str] = []
+    page.on("request", lambda r: sent.append(r.url) if r.method == "POST" else None)
+    try:
+        sign_in(opened, desk)
+        page.get_by_label("Day file (.json)").set_input_files(str(day_file))
+        page.get_by_role("button", name="Upload the day").dblclick()
+        page.locator("#status", has_text="stored").wait_for()
+        page.get_by_label("Search time (seconds)").fill("1")
+        page.get_by_role("button", name="Plan the day").dblclick()
+        page.locator("#plan-area .fr-bar").first.wait_for(timeout=60_000)
+        page.get_by_label("Date").fill("2026-11-23")
+        page.get_by_label("Time zone").fill("Asia/Shanghai")
+        page.get_by_label("Technicians sheet").set_input_files(str(tmp_path / "technicians.csv"))
+        page.get_by_label("Visits sheet").set_input_files(str(tmp_path / "visits.csv"))
+        page.get_by_role("button", name="Upload the sheets").dblclick()
+        page.locator("#status", has_text="stored from the sheets").wait_for()
+        page.wait_for_timeout(500)  # a second request would be on its way by now
+        assert sent.count(f"{desk.url}/v1/problems") == 2, "the JSON day once, the sheets once"
+        assert sent.count(f"{desk.url}/v1/plans") == 1
+        assert len(desk.get("/v1/plans?limit=200")) == 3, "the two stored and the one planned"
         opened.ran_nothing_typed()
     finally:
         opened.close()
