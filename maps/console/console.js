@@ -745,6 +745,19 @@
     $("unassigned-none").hidden = plan.unassigned.length !== 0;
   }
 
+  /** What to tell a customer on the call list: the window ``plan`` promises them, or that the
+   * visit cannot be served today. A visit in ``unassigned`` is not served, even when its
+   * attempt stays on a route (one reported ``not_completed``: to be booked again). */
+  function tellCustomer(plan, visitId) {
+    const found = findStop(visitId);
+    const unserved = plan.unassigned.some((item) => item.visit_id === visitId);
+    if (found && found.stop.promised_window && !unserved) {
+      return `between ${clock(found.stop.promised_window.start)} and ` +
+        `${clock(found.stop.promised_window.end)} (${found.route.technician_id})`;
+    }
+    return "cannot be served today: offer another day";
+  }
+
   function renderChanges(plan) {
     const changes = plan.changes || [];
     $("changes-title").textContent = `Changes in version ${plan.version} (${changes.length})`;
@@ -761,11 +774,7 @@
     const calls = changes.filter((change) => change.notify);
     $("calls-title").textContent = `Call list (${calls.length})`;
     $("calls-table").tBodies[0].replaceChildren(...calls.map((change) => {
-      const found = findStop(change.visit_id);
-      const tell = found && found.stop.promised_window
-        ? `between ${clock(found.stop.promised_window.start)} and ` +
-          `${clock(found.stop.promised_window.end)} (${found.route.technician_id})`
-        : "cannot be served today: offer another day";
+      const tell = tellCustomer(plan, change.visit_id);
       const phone = el("td", {});
       if (change.phone) {
         const link = el("a", { text: change.phone });

@@ -378,3 +378,29 @@ def test_a_double_click_stores_one_day_and_starts_one_solve(
         opened.ran_nothing_typed()
     finally:
         opened.close()
+
+
+def test_the_call_list_offers_another_day_for_a_visit_not_completed(
+    browser: Any, desk: Served
+) -> None:
+    """A visit the driver could not complete stays on the route (the attempt) and is
+    unassigned, to be booked again: its customer is offered another day, not a time today."""
+    failed = {"type": "not_completed", "visit_id": "V1", "reason": "no part", "at": "08:30"}
+    plan = desk.post(
+        f"/v1/plans/{SHANGHAI_PLAN}/events",
+        {"at": "08:30", "events": [failed]},
+        **{"If-Match": '"1"'},
+    )
+    (change,) = [c for c in plan["changes"] if c["visit_id"] == "V1"]
+    assert change["notify"] and plan["routes"][0]["stops"][0]["promised_window"]
+    assert [u["code"] for u in plan["unassigned"] if u["visit_id"] == "V1"] == ["not_completed"]
+    opened = Opened(browser, 1280, 900)
+    page = opened.page
+    try:
+        sign_in(opened, desk)
+        open_plan(opened, SHANGHAI_PLAN)
+        row = page.locator("#calls-table tbody tr", has_text="V1")
+        assert row.locator("td").nth(3).inner_text() == "cannot be served today: offer another day"
+        opened.ran_nothing_typed()
+    finally:
+        opened.close()
