@@ -490,6 +490,8 @@
     if (state.planProblemId === null && dayFits(plan, state.problem)) {
       state.planProblemId = state.problemId;
     }
+    // Another plan: the call list shown is the other plan's until this one's arrives.
+    if (!state.plan || state.plan.plan_id !== plan.plan_id) renderCalls(plan, null);
     state.plan = plan;
     $("plan-area").hidden = false;
     $("plan-title").textContent = `Plan ${plan.plan_id} · version ${plan.version} · ${plan.date}` +
@@ -506,6 +508,7 @@
     renderTimeline(plan);
     renderUnassigned(plan);
     renderChanges(plan);
+    loadCalls(plan);
     fillEventForms(plan);
     if (state.selected) showDetails(state.selected);
     loadMap(plan);
@@ -771,7 +774,45 @@
       el("td", { text: change.reason }))));
     $("changes-table").hidden = changes.length === 0;
     $("changes-none").hidden = changes.length !== 0;
-    const calls = changes.filter((change) => change.notify);
+  }
+
+  /** The call list: every customer a re-plan of ``plan`` up to its version asked to call, as
+   * the service lists them (``GET …/changes?notify=true``: every version's, not only this
+   * one's), once each as their latest change says, and what ``plan`` gives them now. */
+  async function loadCalls(plan) {
+    let found;
+    try {
+      const path = `/v1/plans/${part(plan.plan_id)}/changes?notify=true`;
+      found = await (await api("GET", path)).json();
+    } catch (error) {
+      if (error instanceof KeyRefused || state.plan !== plan) return;
+      $("calls-none").textContent = `The call list could not be loaded (${error.message}); ` +
+        "it is asked again with the next version.";
+      $("calls-none").hidden = false;
+      return;
+    }
+    if (state.plan !== plan) return; // a newer version is being shown
+    const calls = new Map();
+    for (const version of found.versions) {
+      if (version.version > plan.version) continue;
+      for (const change of version.changes) {
+        calls.delete(change.visit_id); // listed once, where its latest call puts it
+        calls.set(change.visit_id, change);
+      }
+    }
+    renderCalls(plan, [...calls.values()]);
+  }
+
+  /** Show ``calls`` (changes to call about); ``null``: the list is on its way. */
+  function renderCalls(plan, calls) {
+    if (calls === null) {
+      $("calls-title").textContent = "Call list";
+      $("calls-table").tBodies[0].replaceChildren();
+      $("calls-table").hidden = true;
+      $("calls-none").textContent = "Asking the service whom to call…";
+      $("calls-none").hidden = false;
+      return;
+    }
     $("calls-title").textContent = `Call list (${calls.length})`;
     $("calls-table").tBodies[0].replaceChildren(...calls.map((change) => {
       const tell = tellCustomer(plan, change.visit_id);
@@ -788,6 +829,7 @@
         el("td", { text: tell }));
     }));
     $("calls-table").hidden = calls.length === 0;
+    $("calls-none").textContent = "No customer needs a call.";
     $("calls-none").hidden = calls.length !== 0;
   }
 
@@ -830,7 +872,7 @@
       const plan = await response.json();
       showPlan(plan);
       const calls = (plan.changes || []).filter((change) => change.notify).length;
-      say(`Version ${plan.version}: ${(plan.changes || []).length} changes, ${calls} ` +
+      say(`Version ${plan.version}: ${(plan.changes || []).length} changes, ${calls} more ` +
         `customers to call.`);
       loadLists();
       $("changes-section").focus();

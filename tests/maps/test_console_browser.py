@@ -404,3 +404,47 @@ def test_the_call_list_offers_another_day_for_a_visit_not_completed(
         opened.ran_nothing_typed()
     finally:
         opened.close()
+
+
+def test_the_call_list_keeps_every_customer_to_call_through_later_versions(
+    browser: Any, desk: Served
+) -> None:
+    """A re-plan that asks no call (a driver's arrival seconds after a delay) leaves the call
+    list as it was: it shows every customer the service lists to call, each once."""
+    events = f"/v1/plans/{SHANGHAI_PLAN}/events"
+    late = {"type": "delay", "technician_id": "T1", "minutes": 60}
+    desk.post(events, {"at": "08:00", "events": [late]}, **{"If-Match": '"1"'})
+    opened = Opened(browser, 1280, 900)
+    page = opened.page
+    rows = page.locator("#calls-table tbody tr")
+
+    def shown() -> dict[str, str]:
+        return {row.locator("td").first.inner_text(): row.inner_text() for row in rows.all()}
+
+    try:
+        sign_in(opened, desk)
+        open_plan(opened, SHANGHAI_PLAN)
+        page.locator("#calls-title", has_text="Call list (3)").wait_for()
+        assert list(shown()) == ["V1", "V2", "V3"]
+        assert "cannot be served today" in shown()["V2"], "V2's window is out of reach"
+        arrived = {"type": "arrived", "visit_id": "V1", "at": "09:12"}
+        third = desk.post(events, {"at": "09:12", "events": [arrived]}, **{"If-Match": '"2"'})
+        assert not [c for c in third["changes"] if c["notify"]], "nobody more to call"
+        page.locator("#plan-title", has_text="version 3").wait_for(timeout=20_000)
+        page.locator("#calls-title", has_text="Call list (3)").wait_for()
+        assert list(shown()) == ["V1", "V2", "V3"]
+        # V3 moved again: listed once, with its latest window.
+        again = {"type": "delay", "technician_id": "T1", "minutes": 60}
+        fourth = desk.post(events, {"at": "09:13", "events": [again]}, **{"If-Match": '"3"'})
+        (v3,) = [s for s in fourth["routes"][0]["stops"] if s["visit_id"] == "V3"]
+        assert [c["visit_id"] for c in fourth["changes"] if c["notify"]] == ["V3"]
+        page.locator("#plan-title", has_text="version 4").wait_for(timeout=20_000)
+        window = v3["promised_window"]
+        told = f"between {window['start'][11:16]} and {window['end'][11:16]} (T1)"
+        page.locator("#calls-table tbody tr", has_text=told).wait_for()
+        listed = desk.get(f"/v1/plans/{SHANGHAI_PLAN}/changes?notify=true")["versions"]
+        assert {c["visit_id"] for v in listed for c in v["changes"]} == set(shown())
+        assert list(shown()) == ["V1", "V2", "V3"]
+        opened.ran_nothing_typed()
+    finally:
+        opened.close()
