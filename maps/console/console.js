@@ -19,6 +19,7 @@
     polling: false,
     posting: false, // a batch of events is on its way
     uploading: false, // a day is on its way (JSON or sheets)
+    typedAt: null, // the plan the dispatcher typed the time of the report for, if any
     selected: null, // the visit whose details are shown
   };
 
@@ -853,7 +854,34 @@
         text: `${stop.visit_id} ${stop.customer} (${route.technician_id} ${clock(stop.arrival)})` })));
     visit.replaceChildren(...open);
     if (chosenVisit) visit.value = chosenVisit;
-    if (!$("event-at").value) $("event-at").value = nowIn(plan.timezone);
+    fillReportTime();
+  }
+
+  /** The time of the report: the clock now in the shown plan's time zone, unless the
+   * dispatcher typed a time for this plan (kept until they empty the box). A time typed for
+   * another plan is dropped: it was that plan's clock. Called when a plan or a version is
+   * shown, at each check for new versions (unless the box is being edited), and before a
+   * report is posted. */
+  function fillReportTime() {
+    const box = $("event-at");
+    if (state.typedAt !== state.plan.plan_id || !box.value) {
+      state.typedAt = null;
+      box.value = nowIn(state.plan.timezone);
+    }
+    sayReportTime();
+  }
+
+  /** Say in which time zone the time of the report is, and whether it follows the clock. */
+  function sayReportTime() {
+    const zone = state.plan.timezone;
+    $("event-at-note").textContent = state.typedAt === null
+      ? `${zone} time, now (type a time to report an earlier one).`
+      : `${zone} time, as typed for this plan (empty the box for the time now).`;
+  }
+
+  function reportTimeTyped() {
+    state.typedAt = $("event-at").value ? state.plan.plan_id : null;
+    sayReportTime();
   }
 
   // ---- events -------------------------------------------------------------------------------
@@ -862,6 +890,7 @@
     if (state.posting) return;
     state.posting = true;
     showProblems("", []);
+    fillReportTime(); // the clock moved on since the plan was shown
     const version = state.plan.version;
     say(`Posting the ${what} against version ${version}…`);
     try {
@@ -926,6 +955,7 @@
       }
       $("plan-refresh").textContent = `Checked for new versions at ${nowIn(state.plan.timezone)}` +
         ` (every ${CONFIG.refresh_s} s).`;
+      if (document.activeElement !== $("event-at")) fillReportTime();
     } catch (error) {
       fail(error);
     } finally {
@@ -1000,6 +1030,7 @@
   $("open-plan-form").addEventListener("submit", guarded(openPickedPlan));
   $("open-id-form").addEventListener("submit", guarded(openTyped));
   $("solve-form").addEventListener("submit", guarded(solve));
+  $("event-at").addEventListener("input", reportTimeTyped);
   $("delay-form").addEventListener("submit", guarded(postDelay));
   $("cancel-form").addEventListener("submit", guarded(postCancel));
 

@@ -13,8 +13,10 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -445,6 +447,53 @@ def test_the_call_list_keeps_every_customer_to_call_through_later_versions(
         listed = desk.get(f"/v1/plans/{SHANGHAI_PLAN}/changes?notify=true")["versions"]
         assert {c["visit_id"] for v in listed for c in v["changes"]} == set(shown())
         assert list(shown()) == ["V1", "V2", "V3"]
+        opened.ran_nothing_typed()
+    finally:
+        opened.close()
+
+
+def test_the_time_of_the_report_follows_the_plan_shown_and_the_clock(
+    browser: Any, desk: Served
+) -> None:
+    """The report's time is the clock now in the zone of the plan shown: opening a New York
+    plan after a Shanghai one does not keep Shanghai's time, a console left open does not post
+    the time it was opened at, and a time typed for one plan is not used for another."""
+    new_york = ZoneInfo("America/New_York")
+    opened = Opened(browser, 1280, 900)
+    page = opened.page
+    box = page.get_by_label("Time of the report")
+    note = page.locator("#event-at-note")
+    page.clock.set_fixed_time(datetime(2026, 11, 23, 8, 30, 5, tzinfo=new_york))  # 21:30 there
+    try:
+        sign_in(opened, desk)
+        open_plan(opened, SHANGHAI_PLAN)
+        assert box.input_value() == "21:30"
+        assert note.inner_text().startswith("Asia/Shanghai time, now")
+        open_plan(opened, NEW_YORK_PLAN)
+        assert box.input_value() == "08:30"
+        assert note.inner_text().startswith("America/New_York time, now")
+        # A quarter of an hour later, the delay is posted at the time it is posted.
+        page.clock.set_fixed_time(datetime(2026, 11, 23, 8, 45, 5, tzinfo=new_york))
+        page.get_by_label("Minutes late").fill("10")
+        page.get_by_role("button", name="Post the delay").click()
+        page.locator("#plan-title", has_text="version 2").wait_for(timeout=20_000)
+        assert desk.get(f"/v1/plans/{NEW_YORK_PLAN}")["at"] == "2026-11-23T08:45:00-05:00"
+        # A time typed for New York stays through a check for new versions, for this plan...
+        box.fill("08:50")
+        assert note.inner_text().startswith("America/New_York time, as typed")
+        page.locator("#plan-refresh", has_text="08:45").wait_for()
+        page.clock.set_fixed_time(datetime(2026, 11, 23, 8, 46, 5, tzinfo=new_york))
+        page.locator("#plan-refresh", has_text="08:46").wait_for(timeout=15_000)
+        assert box.input_value() == "08:50"
+        # ... and is not Shanghai's, nor New York's once another plan was opened.
+        open_plan(opened, SHANGHAI_PLAN)
+        assert box.input_value() == "21:46"
+        open_plan(opened, NEW_YORK_PLAN)
+        assert box.input_value() == "08:46"
+        box.fill("08:50")
+        page.get_by_role("button", name="Post the delay").click()
+        page.locator("#plan-title", has_text="version 3").wait_for(timeout=20_000)
+        assert desk.get(f"/v1/plans/{NEW_YORK_PLAN}")["at"] == "2026-11-23T08:50:00-05:00"
         opened.ran_nothing_typed()
     finally:
         opened.close()
