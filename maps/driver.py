@@ -13,10 +13,15 @@ Served over HTTP, the page also reports from the field: per stop, buttons Arrive
 Done and Could not complete (asks for a reason), and for the route Running late (asks for
 minutes). A tap is stamped with the phone's clock (``HH:MM`` in the plan's timezone), queued in
 the phone's ``localStorage`` and posted, oldest first and one tap per batch, to the route's
-``events`` beside the page, with the driver's link (``Authorization: Bearer``). A tap the
-server refuses (4xx but 409) is shown with the server's message and dropped; a network failure,
-a 409 or a 5xx is retried with backoff, at once when the phone is back online. The answer (the
-route in the new version) updates each stop's status. The queue outlives a reload; the page
+``events`` beside the page, with the driver's link (``Authorization: Bearer``); the batch's
+``at`` is the latest of the phone's clock, the tap's time and the plan's last re-plan. When the
+plan was re-planned meanwhile by the desk or another phone (a 409, or a 422 on the batch's
+``at``: that re-plan was at a time after the phone's clock), the page reads its route again
+(its version and last re-plan) and sends the tap again, its own ``at`` as tapped (a report may
+be before the last re-plan, docs/contract.md). Any other refusal (4xx) is shown with the
+server's message and the tap dropped; a network failure, a 408, a 429 or a 5xx is retried with
+backoff, at once when the phone is back online. The answer (the route in the new version)
+updates each stop's status. The queue outlives a reload; the page
 registers a small service worker (:func:`driver_worker`, served beside it as ``offline.js``)
 that keeps its last copy, so it opens again without signal.
 
@@ -173,6 +178,8 @@ _SCRIPT = r"""<script>
   }
   var target = new URL("events", location.href);
   target.search = "";
+  var route = new URL(target.href);  // the route as JSON: its version and last re-plan
+  route.pathname = route.pathname.replace(/\/events$/, "");
   var key = "fieldroute:taps:" + data.plan_id + ":" + data.technician_id;
   var PAGES = "fieldroute-driver-pages";
   var SAID = {arrived: "Arrived", started: "Started", in_progress: "Started",
@@ -259,6 +266,20 @@ _SCRIPT = r"""<script>
   function drop(id) {
     write(read().filter(function (tap) { return tap.id !== id; }));
   }
+  // Whether the service refused the batch's time: the plan was re-planned since the page
+  // last heard of it (by the desk or another phone), at a time after this phone's clock.
+  function stale(answer) {
+    return ((answer && answer.errors) || []).some(function (e) { return e.path === "at"; });
+  }
+  // Read the route as it is now (its version and last re-plan) and show it.
+  function catchUp() {
+    return fetch(route, {headers: {"Authorization": "Bearer " + token}, cache: "no-store"})
+      .then(function (response) {
+        if (!response.ok) throw new Error("the route could not be read: " + response.status);
+        return response.json();
+      })
+      .then(shown);
+  }
   function send() {
     var taps = read();
     pending();
@@ -280,8 +301,17 @@ _SCRIPT = r"""<script>
             drop(tap.id);
             shown(answer);
             send();
+          } else if ((response.status === 422 && stale(answer)) || response.status === 409) {
+            // Re-planned elsewhere meanwhile: send the tap again after that re-plan. The
+            // tap's own time stays as tapped (a report may be before the last re-plan).
+            sending = true;  // nothing is sent until the route is read
+            catchUp().then(function () {
+              sending = false;
+              if (response.status === 422 && data.at > at) send();
+              else later();
+            }, function () { sending = false; later(); });
           } else if (response.status >= 400 && response.status < 500 &&
-                     [408, 409, 429].indexOf(response.status) < 0) {
+                     [408, 429].indexOf(response.status) < 0) {
             drop(tap.id);
             tell("Not recorded (" + SAID[tap.event.type || ""] + " " + tap.at + "): " +
                  refusal(answer));

@@ -259,3 +259,47 @@ def test_a_driver_reports_from_the_phone_online_and_offline(
         assert page.evaluate("typeof window.x") == "undefined"
     finally:
         context.close()
+
+
+def test_a_tap_after_a_re_plan_made_elsewhere_ahead_of_the_phones_clock_is_recorded(
+    browser: Any, served: tuple[str, str]
+) -> None:
+    """The desk re-plans at 08:13 while the open page, its clock at 08:12, has not heard of
+    it: the driver's Arrived at 08:12 is refused for its batch's time, so the page reads the
+    route again and sends it after the re-plan, at the time it was tapped. Nothing is lost."""
+    from playwright.sync_api import expect
+
+    base, database_url = served
+    url = driver_link(base, database_url)
+    context = browser.new_context(viewport={"width": 375, "height": 812})
+    page = context.new_page()
+    uncaught: list[str] = []
+    page.on("pageerror", lambda error: uncaught.append(str(error)))
+    page.clock.set_fixed_time(phone_time("08:12"))
+    try:
+        page.goto(url)
+        expect(page.locator(".fr-item")).to_have_count(3)
+        late = {"type": "delay", "technician_id": "T1", "minutes": 5}
+        request = urllib.request.Request(
+            f"{base}/v1/plans/{PLAN_ID}/events",
+            data=json.dumps({"at": "08:13", "events": [late]}).encode(),
+            headers={"X-API-Key": make_key(database_url), "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request) as answer:
+            assert answer.status == 201
+        page.locator('.fr-item[data-visit="V1"] [data-event=arrived]').click()
+        state = page.locator('.fr-item[data-visit="V1"] .fr-state')
+        expect(state).to_have_text("Arrived 08:12", timeout=20_000)
+        expect(page.locator("#fr-sync")).to_have_text("")
+        expect(page.locator("#fr-msg")).to_be_hidden()
+        plan, batches = stored(database_url)
+        assert plan["version"] == 3
+        assert (batches[-1]["at"], batches[-1]["events"]) == (
+            "08:13",
+            [{"type": "arrived", "visit_id": "V1", "at": "08:12"}],
+        )
+        assert stop_of(plan, "V1")["actual_arrival"] == "2026-11-23T08:12:00+08:00"
+        assert page.evaluate("localStorage.getItem('fieldroute:taps:pl_buttons:T1')") == "[]"
+        assert uncaught == []
+    finally:
+        context.close()
