@@ -277,12 +277,30 @@ def stored_time_card(store: Store, plan_id: str) -> tuple[PlanOut, DayCard]:
     return document, time_card(problem, plan)
 
 
+#: What a spreadsheet reads as the start of a formula (or, for tab and carriage return, can
+#: shift a cell so that the next character starts one): OWASP's list for CSV injection.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert(value: object) -> object:
+    """``value`` as a spreadsheet shows it without running it: text that could start a formula
+    (an id typed as ``=1+2``) gets a leading ``'``, as OWASP recommends. Numbers (a negative
+    ``arrival_delta_min``) and ``None`` are left as they are, so they stay numbers."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return f"'{value}"
+    return value
+
+
 def to_csv(records: Sequence[StopRecord]) -> str:
-    """The per-stop card as CSV text, one row per stop, header first."""
+    """The per-stop card as CSV text, one row per stop, header first; no text cell starts a
+    formula (ids, kinds and statuses are the dispatcher's own text).
+
+    Lines end in CRLF (RFC 4180): the csv module quotes a cell holding a character of the line
+    ending, so a carriage return in an id stays inside its quoted cell."""
     buffer = io.StringIO()
     fields = list(StopRecord.__dataclass_fields__)
-    writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\r\n")
     writer.writeheader()
     for record in records:
-        writer.writerow(asdict(record))
+        writer.writerow({name: _inert(value) for name, value in asdict(record).items()})
     return buffer.getvalue()

@@ -11,7 +11,7 @@ import pytest
 from dispatch.contract.schema import PlanOut
 from dispatch.contract.serialize import read_plan
 from dispatch.contract.validate import parse_problem
-from dispatch.desk.tracking import stored_time_card, time_card, to_csv
+from dispatch.desk.tracking import StopRecord, stored_time_card, time_card, to_csv
 from dispatch.persistence import Store
 from tests.dispatch.test_replan import make_day, planned, replan, stops_of
 
@@ -65,3 +65,27 @@ def test_card_compares_reported_times_with_the_plan(store: Store) -> None:
     table = list(csv.DictReader(io.StringIO(to_csv(card.stops))))
     assert [r["visit_id"] for r in table] == ["V1", "V2"]
     assert table[0]["overrun_min"] == "15" and table[1]["late_min"] == "1"
+
+
+def test_csv_text_cells_never_start_a_formula_and_numbers_stay_numbers() -> None:
+    # Ids are typed by the dispatcher: '=1+2' or '@SUM(1+1)' ran as formulas in Excel.
+    def stop(technician_id: str, visit_id: str, delta_min: int | None) -> StopRecord:
+        return StopRecord(
+            technician_id, visit_id, "repair", "done", "08:06", "08:01",
+            delta_min, 0, 20, 20, 0, 6, 6,
+        )  # fmt: skip
+
+    records = [
+        stop("@SUM(1+1)", "=1+2", -5),
+        stop("T1", "+cmd|' /C calc'!A0", None),
+        stop("-T2", "\tV3", 3),
+        stop("T3", "\r=V4", 0),
+    ]
+    table = list(csv.reader(io.StringIO(to_csv(records), newline="")))[1:]
+    assert [row[:2] for row in table] == [
+        ["'@SUM(1+1)", "'=1+2"],
+        ["T1", "'+cmd|' /C calc'!A0"],
+        ["'-T2", "'\tV3"],
+        ["T3", "'\r=V4"],
+    ]
+    assert [row[6] for row in table] == ["-5", "", "3", "0"]  # arrival_delta_min, a number
