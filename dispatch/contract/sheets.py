@@ -8,17 +8,27 @@ bounded by the caps here (``MAX_ROWS``, ``MAX_COLUMNS``, ``MAX_XLSX_UNPACKED_BYT
 did), an Excel file's declared dimension is never trusted, and a file over a cap is refused
 with an ``InputError`` naming the sheet and the limit rather than cut short. Nothing here does
 I/O or knows HTTP; the caller runs it off the event loop.
+
+A number is digits with at most one decimal mark, ``.`` or ``,``, and no thousands separator
+(``1,200`` from a ``#,##0`` cell, ``1.200`` from a European one), space, underscore or
+exponent. A mark followed by exactly three digits after one to three others (``1,200``,
+``1.200``) could be a thousands separator, so it is read as a decimal mark only where the
+file settles it: ``.`` in a ``,``-separated CSV and in an Excel sheet (its number cells are
+read that way), ``,`` in a ``;``-separated CSV (what Excel writes where the decimal mark is a
+comma); anywhere else (a tab-separated CSV, say) such a number is refused, never guessed.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import math
 import re
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import PurePath
 from typing import Any
 
@@ -68,42 +78,68 @@ _ROWS_END = re.compile(rb"</(?:[\w.-]{1,64}:)?sheetData>")
 _ROW_TAG_BYTES = 70
 
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
+#: A number as a sheet may write it: sign, digits, at most one decimal mark (``.`` or ``,``).
+_NUMBER = re.compile(r"^([+-]?)(\d*)(?:([.,])(\d+))?$")
+#: The integer part of a number whose mark could be a thousands separator (``1,200``).
+_THOUSANDS_LEAD = re.compile(r"^[1-9]\d{0,2}$")
+#: Where a frame's ``attrs`` keep the decimal mark its file settles ("" for none).
+_DECIMAL = "decimal"
+#: The decimal mark each CSV delimiter settles, and an Excel sheet's.
+_DECIMAL_OF_DELIMITER = {",": ".", ";": ",", "\t": ""}
+_EXCEL_DECIMAL = "."
 
 
 @dataclass(frozen=True, slots=True)
 class _Column:
-    """Where a column's value goes in the row's JSON, and how its text is read."""
+    """Where a column's value goes in the row's JSON, and how its text is read (given the
+    decimal mark the sheet settles, ``""`` for none)."""
 
     path: tuple[str, ...]
-    read: Callable[[str], Any]
+    read: Callable[[str, str], Any]
 
 
-def _text(value: str) -> str:
+def _text(value: str, decimal: str) -> str:
     return value
 
 
-def _number(value: str) -> float:
-    try:
-        return float(value.replace(",", "."))
-    except ValueError:
-        raise ValueError(f"{value!r} is not a number") from None
+def _number(value: str, decimal: str) -> float:
+    """``value`` read as the module docstring says numbers are, ``decimal`` being the mark
+    its sheet settles (``""`` for none).
+
+    Raises
+    ------
+    ValueError
+        Not a number so written, or a mark that could be a thousands separator.
+    """
+    match = _NUMBER.match(value)
+    if match is None or not (match.group(2) or match.group(4)):
+        why = "write digits with at most one decimal mark, no thousands separator or space"
+        raise ValueError(f"{value!r} is not a number ({why})")
+    sign, whole, mark, fraction = match.groups()
+    if mark and mark != decimal and len(fraction) == 3 and _THOUSANDS_LEAD.match(whole):
+        shown = f"{sign}{whole}{decimal or '.'}{fraction.rstrip('0') or '0'}"
+        raise ValueError(
+            f"{value!r} may be {sign}{whole}{fraction} or {shown}: "
+            "write numbers without a thousands separator"
+        )
+    return float(f"{sign}{whole or '0'}.{fraction}" if mark else f"{sign}{whole}")
 
 
-def _integer(value: str) -> int:
-    number = _number(value)
+def _integer(value: str, decimal: str) -> int:
+    number = _number(value, decimal)
     if not number.is_integer():
         raise ValueError(f"{value!r} is not a whole number")
     return int(number)
 
 
-def _clock(value: str) -> str:
+def _clock(value: str, decimal: str) -> str:
     match = _TIME.match(value)
     if not match or (match.group(3) not in (None, "00")):
         raise ValueError(f"{value!r} is not a time HH:MM")
     return f"{int(match.group(1)):02d}:{match.group(2)}"
 
 
-def _names(value: str) -> list[str]:
+def _names(value: str, decimal: str) -> list[str]:
     return [part.strip() for part in re.split(r"[;,]", value) if part.strip()]
 
 
@@ -171,11 +207,14 @@ def _too_many_columns(sheet: str) -> InputError:
 
 
 def _cell_text(value: object) -> str:
-    """A cell as text: whole numbers without ``.0``, nothing as ``""``, stripped."""
+    """A cell as text: whole numbers without ``.0``, others with a decimal point and no
+    exponent (``0.00001``, not ``1e-05``), nothing as ``""``, stripped."""
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
+    if isinstance(value, float) and math.isfinite(value):
+        return format(Decimal(repr(value)), "f")
     return str(value).strip()
 
 
@@ -210,9 +249,10 @@ def _bounded_rows(rows: Iterable[Sequence[object]], sheet: str) -> list[list[str
     return kept
 
 
-def _frame(rows: list[list[str]], sheet: str) -> pd.DataFrame:
+def _frame(rows: list[list[str]], sheet: str, decimal: str) -> pd.DataFrame:
     """A sheet's rows under its header (row 1) as text; column names lower-cased, a blank one
-    named ``unnamed: N`` (its position from 0) and a repeated one ``name.1``, ``name.2``."""
+    named ``unnamed: N`` (its position from 0) and a repeated one ``name.1``, ``name.2``;
+    ``attrs`` keep the decimal mark its file settles (``decimal``, ``""`` for none)."""
     width = max((len(row) for row in rows), default=0)
     header = rows[0] if rows else []
     names: list[str] = []
@@ -227,7 +267,9 @@ def _frame(rows: list[list[str]], sheet: str) -> pd.DataFrame:
     body = [row + [""] * (width - len(row)) for row in rows[1:]]
     if not body or not names:
         raise _unreadable(sheet, "has no rows under its header")
-    return pd.DataFrame(body, columns=names, dtype=str)
+    frame = pd.DataFrame(body, columns=names, dtype=str)
+    frame.attrs[_DECIMAL] = decimal
+    return frame
 
 
 def _first_line(text: str) -> str:
@@ -254,10 +296,10 @@ def _delimiter(header: str) -> str:
     return max(_DELIMITERS, key=cells)
 
 
-def _csv_rows(text: str, sheet: str) -> Iterator[list[str]]:
+def _csv_rows(text: str, delimiter: str, sheet: str) -> Iterator[list[str]]:
     """The records of a CSV file, each cut to ``MAX_COLUMNS + 1`` cells when the rest are
     blank (a line of delimiters must not become a row of a million cells)."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(_first_line(text)))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     for record in reader:
         if len(record) > MAX_COLUMNS:
             if "".join(record[MAX_COLUMNS:]).strip():
@@ -352,8 +394,12 @@ def read_table(filename: str, content: bytes, *, sheet: str) -> pd.DataFrame:
     suffix = PurePath(filename).suffix.lower()
     try:
         if suffix in (".csv", ".txt"):
-            rows = _bounded_rows(_csv_rows(content.decode("utf-8-sig"), sheet), sheet)
+            text = content.decode("utf-8-sig")
+            delimiter = _delimiter(_first_line(text))
+            rows = _bounded_rows(_csv_rows(text, delimiter, sheet), sheet)
+            decimal = _DECIMAL_OF_DELIMITER[delimiter]
         elif suffix in _EXCEL:
+            decimal = _EXCEL_DECIMAL
             with _workbook(filename, content, sheet) as book:
                 named = _sheets_by_name(book)
                 if not named:
@@ -369,7 +415,7 @@ def read_table(filename: str, content: bytes, *, sheet: str) -> pd.DataFrame:
         raise _unreadable(sheet, f"{filename} is not a readable CSV file ({error})") from None
     except Exception as error:  # openpyxl and zipfile raise many kinds on a damaged file
         raise _unreadable(sheet, f"{filename} cannot be read ({type(error).__name__})") from None
-    return _frame(rows, sheet)
+    return _frame(rows, sheet, decimal)
 
 
 def read_workbook(filename: str, content: bytes) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -397,7 +443,10 @@ def read_workbook(filename: str, content: bytes) -> tuple[pd.DataFrame, pd.DataF
         raise _unreadable(
             "workbook", f"{filename} cannot be read ({type(error).__name__})"
         ) from None
-    return _frame(technicians, "technicians"), _frame(visits, "visits")
+    return (
+        _frame(technicians, "technicians", _EXCEL_DECIMAL),
+        _frame(visits, "visits", _EXCEL_DECIMAL),
+    )
 
 
 def _where(sheet: str, row: int | None = None, column: str | None = None) -> str:
@@ -420,6 +469,7 @@ def _rows(
     for name in _REQUIRED[sheet]:
         if name not in frame.columns:
             errors.append(FieldError(_where(sheet, column=name), "is required"))
+    decimal = str(frame.attrs.get(_DECIMAL, ""))
     rows = []
     for position, cells in enumerate(frame.to_dict("records"), start=2):
         values = {name: cells[name] for name in frame.columns if name in columns}
@@ -432,7 +482,7 @@ def _rows(
                 continue
             column = columns[name]
             try:
-                parsed = column.read(value)
+                parsed = column.read(value, decimal)
             except ValueError as error:
                 errors.append(FieldError(_where(sheet, position, name), str(error), entity))
                 continue

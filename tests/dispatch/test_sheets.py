@@ -23,7 +23,7 @@ from dispatch.contract.sheets import (
     read_workbook,
 )
 from dispatch.contract.validate import parse_problem
-from dispatch.errors import InputError
+from dispatch.errors import FieldError, InputError
 
 TECHNICIANS_CSV = """id,name,skills,start_lat,start_lon,shift_start,shift_end,break_start,break_end,break_duration_min,capacity_volume_m3
 T1,Li Wei,water_heater;ac,22.98,113.80,8:00,18:00,12:00,13:30,30,
@@ -76,6 +76,90 @@ def test_semicolons_and_decimal_commas_are_read() -> None:
     day = problem_from_sheets(*sheets(technicians=technicians), date="2026-11-23").raw
     assert day["technicians"][1]["capacity"] == {"volume_m3": 12.5}
     assert day["technicians"][0]["skills"] == ["water_heater", "ac"]
+
+
+def test_a_thousands_separator_is_refused_never_read_as_a_decimal_mark() -> None:
+    # English Excel writes a #,##0 cell as "1,200" (quoted); a European one, in a ';' file,
+    # as 1.200: both were read as 1.2 kg. Python's float also read "4_5" as 45.
+    english = TECHNICIANS_CSV.replace("capacity_volume_m3", "capacity_weight_kg")
+    english = english.replace(",,12.5", ',,"1,200"')
+    with pytest.raises(InputError) as caught:
+        problem_from_sheets(*sheets(technicians=english), date="2026-11-23")
+    [error] = caught.value.errors
+    assert (error.path, error.entity_id) == (
+        "technicians sheet, row 3, column capacity_weight_kg",
+        "T2",
+    )
+    assert (
+        error.message == "'1,200' may be 1200 or 1.2: write numbers without a thousands separator"
+    )
+
+    european = TECHNICIANS_CSV.replace(",", ";").replace("water_heater;ac", "water_heater,ac")
+    european = european.replace(";12.5", ";1.200").replace("22.98;113.80", "22,975;113,8")
+    with pytest.raises(InputError) as caught:
+        problem_from_sheets(*sheets(technicians=european), date="2026-11-23")
+    [error] = caught.value.errors
+    assert error.path == "technicians sheet, row 3, column capacity_volume_m3"
+    assert (
+        error.message == "'1.200' may be 1200 or 1,2: write numbers without a thousands separator"
+    )
+
+    odd = (
+        VISITS_CSV.replace(",45,", ",4_5,").replace(",30,", ",1e3,").replace(",60,", ',"1,200.5",')
+    )
+    found = [(e.path, e.message) for e in _errors(visits=odd)]
+    why = "write digits with at most one decimal mark, no thousands separator or space"
+    assert found == [
+        ("visits sheet, row 2, column duration_min", f"'4_5' is not a number ({why})"),
+        ("visits sheet, row 3, column duration_min", f"'1e3' is not a number ({why})"),
+        ("visits sheet, row 5, column duration_min", f"'1,200.5' is not a number ({why})"),
+    ]
+
+
+def test_a_decimal_mark_is_read_where_it_cannot_be_a_thousands_separator() -> None:
+    # Three decimals after '.' in a ',' file, after ',' in a ';' file: decimals. Elsewhere a
+    # mark before other than three digits cannot group thousands.
+    visits = VISITS_CSV.replace("22.97,113.79", "22.975,113.795").replace(",2.5\n", ',"2,25"\n')
+    day = problem_from_sheets(*sheets(visits=visits), date="2026-11-23").raw
+    assert day["visits"][0]["location"]["lat"] == 22.975
+    assert day["visits"][1]["demand"] == {"volume_m3": 2.25}
+    european = TECHNICIANS_CSV.replace(",", ";").replace("water_heater;ac", "water_heater,ac")
+    european = european.replace("22.98;113.80", "22,975;113,800").replace(";12.5", ";0.125")
+    day = problem_from_sheets(*sheets(technicians=european), date="2026-11-23").raw
+    assert day["technicians"][0]["start"] == {"lat": 22.975, "lon": 113.8}
+    assert day["technicians"][1]["capacity"] == {"volume_m3": 0.125}
+    tabs = TECHNICIANS_CSV.replace(",", "\t").replace("22.98", "22.975")
+    with pytest.raises(InputError, match=r"'22\.975' may be 22975 or 22\.975"):
+        problem_from_sheets(*sheets(technicians=tabs), date="2026-11-23")
+
+
+def test_excel_number_cells_are_read_and_text_cells_follow_the_rule() -> None:
+    technicians = pd.read_csv(io.StringIO(TECHNICIANS_CSV), dtype=str)
+    visits = pd.DataFrame(
+        {
+            "id": ["V1", "V2"],
+            "lat": [22.975, 22.9],
+            "lon": [113.00001, 113.8],
+            "duration_min": [30, 30],
+        }
+    )
+    book = read_workbook("day.xlsx", workbook(technicians=technicians, visits=visits))
+    day = problem_from_sheets(*book, date="2026-11-23").raw
+    assert [v["location"] for v in day["visits"]] == [
+        {"lat": 22.975, "lon": 113.00001},
+        {"lat": 22.9, "lon": 113.8},
+    ]
+    visits["demand_weight_kg"] = ["1,200", "12"]  # a text cell
+    book = read_workbook("day.xlsx", workbook(technicians=technicians, visits=visits))
+    with pytest.raises(InputError, match=r"'1,200' may be 1200 or 1\.2") as caught:
+        problem_from_sheets(*book, date="2026-11-23")
+    assert caught.value.errors[0].path == "visits sheet, row 2, column demand_weight_kg"
+
+
+def _errors(technicians: str = TECHNICIANS_CSV, visits: str = VISITS_CSV) -> list[FieldError]:
+    with pytest.raises(InputError) as caught:
+        problem_from_sheets(*sheets(technicians, visits), date="2026-11-23")
+    return list(caught.value.errors)
 
 
 def workbook(**frames: pd.DataFrame) -> bytes:
