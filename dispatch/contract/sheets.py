@@ -298,14 +298,45 @@ def _delimiter(header: str) -> str:
 
 def _csv_rows(text: str, delimiter: str, sheet: str) -> Iterator[list[str]]:
     """The records of a CSV file, each cut to ``MAX_COLUMNS + 1`` cells when the rest are
-    blank (a line of delimiters must not become a row of a million cells)."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    for record in reader:
+    blank (a line of delimiters must not become a row of a million cells).
+
+    The reader is strict: a quote opened and never closed would otherwise take every later
+    line into its cell, and ``"a"b`` would lose its quotes.
+
+    Raises
+    ------
+    InputError
+        Over ``MAX_COLUMNS``, or a quote the CSV rules do not allow, naming its row.
+    """
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    row = 0  # rows read, as the spreadsheet numbers them
+    while True:
+        try:
+            record = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            raise _misquoted(sheet, row + 1, str(error)) from None
+        row += 1
         if len(record) > MAX_COLUMNS:
             if "".join(record[MAX_COLUMNS:]).strip():
                 raise _too_many_columns(sheet)
             del record[MAX_COLUMNS:]
         yield record
+
+
+def _misquoted(sheet: str, row: int, error: str) -> InputError:
+    """The error for a CSV record the strict reader refused (``error``, its message)."""
+    if error == "unexpected end of data":
+        why = (
+            'opens a quote (") that is never closed, so every later line would be read into '
+            'its cell: close it, or write a quote inside a cell as two ("")'
+        )
+    elif '"' in error:
+        why = f'is not valid CSV ({error}): a quote inside a cell is written as two ("")'
+    else:  # a cell over the csv module's field size limit (128 KiB)
+        why = f"is not valid CSV ({error})"
+    return InputError([FieldError(_where(sheet, row), why)], what="upload")
 
 
 def _check_unpacked(filename: str, content: bytes, sheet: str) -> None:

@@ -394,3 +394,30 @@ def test_the_day_read_from_sheets_comes_validated() -> None:
     day = problem_from_sheets(*sheets(), date="2026-11-23", timezone="Asia/Shanghai")
     assert day.problem == parse_problem(day.raw)
     assert [visit.id for visit in day.problem.visits] == [row["id"] for row in day.raw["visits"]]
+
+
+def test_an_unclosed_quote_is_refused_naming_the_row_it_opens() -> None:
+    # Read loosely, V1's notes took V2 and V3 as their text and the day had one visit.
+    visits = (
+        "id,customer,lat,lon,duration_min,notes\n"
+        "V0,A,22.97,113.79,20,fine\n"
+        '"V1",A,22.97,113.79,20,"12 inch TV\n'
+        "V2,B,22.97,113.79,20,x\n"
+        "V3,C,22.97,113.79,20,y\n"
+    )
+    with pytest.raises(InputError) as caught:
+        read_table("visits.csv", visits.encode(), sheet="visits")
+    [error] = caught.value.errors
+    assert error.path == "visits sheet, row 3"
+    assert error.message.startswith('opens a quote (") that is never closed')
+    stray = 'id,duration_min,notes\nV1,20,"a" b\n'
+    with pytest.raises(InputError) as caught:
+        read_table("visits.csv", stray.encode(), sheet="visits")
+    [error] = caught.value.errors
+    assert error.path == "visits sheet, row 2"
+    assert error.message == (
+        "is not valid CSV (',' expected after '\"'): a quote inside a cell is written as two (\"\")"
+    )
+    closed = 'id,duration_min,notes\nV1,20,"12"" TV\nwall mount"\nV2,30,\n'
+    frame = read_table("visits.csv", closed.encode(), sheet="visits")
+    assert frame["notes"].tolist() == ['12" TV\nwall mount', ""]
