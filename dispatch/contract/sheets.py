@@ -34,6 +34,7 @@ from typing import Any
 
 import openpyxl  # type: ignore[import-untyped]
 import pandas as pd
+from openpyxl.worksheet._reader import WorkSheetParser  # type: ignore[import-untyped]
 
 from dispatch.contract.validate import parse_problem
 from dispatch.errors import FieldError, InputError
@@ -52,9 +53,9 @@ __all__ = [
 
 #: Most rows a sheet may have under its header: far above a real day (a large service centre
 #: plans a few hundred visits), and low enough that a full sheet is read and checked in about
-#: a second. A value in the next row is refused; trailing blank rows are ignored. A CSV file is
-#: read to its end; an Excel sheet is not read past that next row (its row elements may run
-#: to row 1,048,576 whatever their content), so rows after a blank one there go unread.
+#: a second. A value in any later row is refused; trailing blank rows are ignored. Both a CSV
+#: file and an Excel sheet are read to their end (the sheet's XML is bounded by
+#: ``MAX_XLSX_UNPACKED_BYTES``; a blank row, however far down, costs nothing).
 MAX_ROWS = 10_000
 #: Most columns a sheet may have: the known columns are 20 at most, the rest is room for
 #: columns of the dispatcher's own (reported as unknown). A value further right is refused.
@@ -397,19 +398,50 @@ def _sheets_by_name(book: Any) -> dict[str, Any]:
 
 
 def _excel_rows(found: Any, sheet: str) -> list[list[str]]:
-    """The rows of a worksheet, reading no further than the caps allow.
+    """The rows of a worksheet as text, as ``_bounded_rows`` keeps them.
 
-    The dimension a worksheet declares (``A1:XFD1048576`` costs nothing to write) is ignored;
-    rows are read up to the first past ``MAX_ROWS`` under the header, each cut after
-    ``MAX_COLUMNS + 1`` cells, so empty styled cells far right or far down cost nothing. The
-    header row is read whole, so that a column named past the cap is refused, not dropped.
+    The dimension a worksheet declares (``A1:XFD1048576`` costs nothing to write) is ignored,
+    and so are cells without a value: rows and cells are taken as the worksheet's XML has
+    them, so empty styled cells far right or far down cost nothing, while a value anywhere
+    past ``MAX_COLUMNS`` or ``MAX_ROWS`` is found and refused, never cut off.
     """
-    found.reset_dimensions()
-    header = next(found.iter_rows(max_row=1, values_only=True), ())
-    if any(_cell_text(value) for value in header[MAX_COLUMNS:]):
-        raise _too_many_columns(sheet)
-    rows = found.iter_rows(max_row=MAX_ROWS + 2, max_col=MAX_COLUMNS + 1, values_only=True)
-    return _bounded_rows(rows, sheet)
+    return _bounded_rows(_worksheet_rows(found, sheet), sheet)
+
+
+def _worksheet_rows(found: Any, sheet: str) -> Iterator[list[object]]:
+    """The rows of read-only worksheet ``found`` from row 1, each its values up to its last
+    one (``[]`` for a row without any), a missing row as ``[]``.
+
+    openpyxl's ``iter_rows`` pads every row to the width asked for, or to its last cell (empty
+    cells at column XFD make rows of 16,384), so the worksheet's parser is read directly: it
+    yields each row's cells as the XML lists them. A gap of missing rows is given as at most
+    ``MAX_ROWS + 2`` blank rows, which puts a row after it past the cap all the same.
+
+    Raises
+    ------
+    InputError
+        A value past ``MAX_COLUMNS`` columns.
+    """
+    book = found.parent
+    with found._get_source() as source:
+        parser = WorkSheetParser(
+            source,
+            found._shared_strings,
+            data_only=True,
+            epoch=book.epoch,
+            date_formats=book._date_formats,
+            timedelta_formats=book._timedelta_formats,
+        )
+        expected = 1  # the row number the next row should have
+        for number, cells in parser.parse():
+            for _ in range(min(number - expected, MAX_ROWS + 2)):
+                yield []
+            expected = max(number, expected) + 1
+            filled = {cell["column"]: cell["value"] for cell in cells if _cell_text(cell["value"])}
+            width = max(filled, default=0)
+            if width > MAX_COLUMNS:
+                raise _too_many_columns(sheet)
+            yield [filled.get(column) for column in range(1, width + 1)]
 
 
 def read_table(filename: str, content: bytes, *, sheet: str) -> pd.DataFrame:

@@ -421,3 +421,36 @@ def test_an_unclosed_quote_is_refused_naming_the_row_it_opens() -> None:
     closed = 'id,duration_min,notes\nV1,20,"12"" TV\nwall mount"\nV2,30,\n'
     frame = read_table("visits.csv", closed.encode(), sheet="visits")
     assert frame["notes"].tolist() == ['12" TV\nwall mount', ""]
+
+
+def test_an_xlsx_value_anywhere_past_the_caps_is_refused_not_cut_off() -> None:
+    # A value in a row after a blank gap past row 10,002 was dropped, and one in column 102
+    # or further of a data row was ignored: the CSV refused both.
+    start = _xlsx([["id", "duration_min"], ["V1", 30]])
+    late = MAX_ROWS + 40
+    after_gap = b'<row r="%d"><c r="A%d" t="inlineStr"><is><t>X1</t></is></c></row>' % (
+        late,
+        late,
+    )
+    with pytest.raises(InputError) as caught:
+        read_table(
+            "visits.xlsx",
+            _rewrite_sheet(start, dimension="A1:B2", rows_xml=after_gap),
+            sheet="visits",
+        )
+    [error] = caught.value.errors
+    assert (error.path, error.message) == (
+        "visits sheet",
+        f"has more than {MAX_ROWS:,} rows under its header (the limit)",
+    )
+    for column in (MAX_COLUMNS + 1, MAX_COLUMNS + 2, 150):
+        far = _xlsx([["id", "duration_min"], ["V1", 30, *[None] * (column - 3), "stray"]])
+        with pytest.raises(InputError) as caught:
+            read_table("visits.xlsx", far, sheet="visits")
+        [error] = caught.value.errors
+        assert (error.path, error.message) == (
+            "visits sheet",
+            f"has more than {MAX_COLUMNS} columns (the limit)",
+        )
+    last = _xlsx([["id", "duration_min"], ["V1", 30, *[None] * (MAX_COLUMNS - 3), "note"]])
+    assert read_table("visits.xlsx", last, sheet="visits").shape == (1, MAX_COLUMNS)
