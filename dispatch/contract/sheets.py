@@ -16,6 +16,8 @@ exponent. A mark followed by exactly three digits after one to three others (``1
 file settles it: ``.`` in a ``,``-separated CSV and in an Excel sheet (its number cells are
 read that way), ``,`` in a ``;``-separated CSV (what Excel writes where the decimal mark is a
 comma); anywhere else (a tab-separated CSV, say) such a number is refused, never guessed.
+An Excel formula is read for the value saved with it; one saved without (as openpyxl and
+pandas write them) is refused by row and column rather than read as a blank.
 """
 
 from __future__ import annotations
@@ -34,7 +36,11 @@ from typing import Any
 
 import openpyxl  # type: ignore[import-untyped]
 import pandas as pd
-from openpyxl.worksheet._reader import WorkSheetParser  # type: ignore[import-untyped]
+from openpyxl.utils import get_column_letter  # type: ignore[import-untyped]
+from openpyxl.worksheet._reader import (  # type: ignore[import-untyped]
+    FORMULA_TAG,
+    WorkSheetParser,
+)
 
 from dispatch.contract.validate import parse_problem
 from dispatch.errors import FieldError, InputError
@@ -77,6 +83,11 @@ _ROW_START = re.compile(rb"<(?:[\w.-]{1,64}:)?row\b")
 _ROWS_END = re.compile(rb"</(?:[\w.-]{1,64}:)?sheetData>")
 #: The longest start of a row tag ``_ROW_START`` matches (``<`` + prefix + ``:row`` + one).
 _ROW_TAG_BYTES = 70
+
+#: Why a formula cell saved without its value is refused, and what to do.
+_NO_VALUE_MESSAGE = (
+    "a formula with no value saved: open and save the file in Excel, or type the value"
+)
 
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
 #: A number as a sheet may write it: sign, digits, at most one decimal mark (``.`` or ``,``).
@@ -397,6 +408,34 @@ def _sheets_by_name(book: Any) -> dict[str, Any]:
     return {str(found.title).strip().lower(): found for found in book.worksheets}
 
 
+class _NoValue:
+    """The value of a formula cell saved without its result (``_FormulaParser``)."""
+
+
+_NO_VALUE = _NoValue()
+
+
+class _FormulaParser(WorkSheetParser):  # type: ignore[misc]
+    """openpyxl's worksheet parser, reading cached values (``data_only``), that gives
+    ``_NO_VALUE`` for a formula saved without one.
+
+    openpyxl, pandas and other scripts write a formula with an empty ``<v/>``, leaving Excel
+    to compute it on opening; read for its value it would be a blank cell. Excel saves a
+    formula whose result is empty text as ``t="str"`` with an empty ``<v>``: that stays blank.
+    """
+
+    def parse_cell(self, element: Any) -> dict[str, Any]:
+        cell: dict[str, Any] = super().parse_cell(element)
+        uncomputed = (
+            cell["value"] is None
+            and element.get("t") != "str"
+            and element.find(FORMULA_TAG) is not None
+        )
+        if uncomputed:
+            cell["value"] = _NO_VALUE
+        return cell
+
+
 def _excel_rows(found: Any, sheet: str) -> list[list[str]]:
     """The rows of a worksheet as text, as ``_bounded_rows`` keeps them.
 
@@ -420,11 +459,14 @@ def _worksheet_rows(found: Any, sheet: str) -> Iterator[list[object]]:
     Raises
     ------
     InputError
-        A value past ``MAX_COLUMNS`` columns.
+        A value past ``MAX_COLUMNS`` columns, or formulas saved without their value (all of
+        them, by row and column, once the sheet is read).
     """
     book = found.parent
+    header: dict[int, object] = {}
+    uncomputed: list[FieldError] = []
     with found._get_source() as source:
-        parser = WorkSheetParser(
+        parser = _FormulaParser(
             source,
             found._shared_strings,
             data_only=True,
@@ -436,12 +478,26 @@ def _worksheet_rows(found: Any, sheet: str) -> Iterator[list[object]]:
         for number, cells in parser.parse():
             for _ in range(min(number - expected, MAX_ROWS + 2)):
                 yield []
-            expected = max(number, expected) + 1
-            filled = {cell["column"]: cell["value"] for cell in cells if _cell_text(cell["value"])}
+            row = max(number, expected)
+            expected = row + 1
+            for cell in cells:
+                if cell["value"] is _NO_VALUE:
+                    name = _cell_text(header.get(cell["column"])).lower()
+                    where = _where(sheet, row, name or get_column_letter(cell["column"]))
+                    uncomputed.append(FieldError(where, _NO_VALUE_MESSAGE))
+            filled = {
+                cell["column"]: cell["value"]
+                for cell in cells
+                if cell["value"] is not _NO_VALUE and _cell_text(cell["value"])
+            }
             width = max(filled, default=0)
             if width > MAX_COLUMNS:
                 raise _too_many_columns(sheet)
+            if row == 1:
+                header = filled
             yield [filled.get(column) for column in range(1, width + 1)]
+    if uncomputed:
+        raise InputError(uncomputed, what="upload")
 
 
 def read_table(filename: str, content: bytes, *, sheet: str) -> pd.DataFrame:

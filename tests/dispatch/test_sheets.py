@@ -454,3 +454,44 @@ def test_an_xlsx_value_anywhere_past_the_caps_is_refused_not_cut_off() -> None:
         )
     last = _xlsx([["id", "duration_min"], ["V1", 30, *[None] * (MAX_COLUMNS - 3), "note"]])
     assert read_table("visits.xlsx", last, sheet="visits").shape == (1, MAX_COLUMNS)
+
+
+def test_an_xlsx_formula_saved_without_its_value_is_refused_by_row_and_column() -> None:
+    # openpyxl and pandas save '=TIME(14,0,0)' with an empty <v/>: it was read as a blank
+    # cell, and V1 was stored without its appointment.
+    book = openpyxl.Workbook()
+    technicians = book.active
+    assert technicians is not None
+    technicians.title = "technicians"
+    technicians.append(["id", "start_lat", "start_lon", "shift_start", "shift_end"])
+    technicians.append(["T1", 22.98, 113.80, "8:00", "18:00"])
+    visits = book.create_sheet("visits")
+    visits.append(["id", "lat", "lon", "duration_min", "appointment", None])
+    visits.append(["V1", 22.97, 113.79, 20, "=TIME(14,0,0)"])
+    visits.append(["V2", 22.97, 113.79, "=10+10", None, "=1+1"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    with pytest.raises(InputError) as caught:
+        read_workbook("day.xlsx", buffer.getvalue())
+    why = "a formula with no value saved: open and save the file in Excel, or type the value"
+    assert [(e.path, e.message) for e in caught.value.errors] == [
+        ("visits sheet, row 2, column appointment", why),
+        ("visits sheet, row 3, column duration_min", why),
+        ("visits sheet, row 3, column F", why),
+    ]
+
+
+def test_an_xlsx_formula_saved_by_excel_is_read_for_its_value() -> None:
+    # Excel saves each result: a number in <v>, an empty text result as t="str" and <v></v>.
+    computed = (
+        b'<row r="3"><c r="A3" t="inlineStr"><is><t>V2</t></is></c>'
+        b'<c r="B3"><f>20+10</f><v>30</v></c>'
+        b'<c r="C3" t="str"><f>IF(TRUE,"","x")</f><v></v></c></row>'
+    )
+    content = _rewrite_sheet(
+        _xlsx([["id", "duration_min", "notes"], ["V1", 20, "x"]]),
+        dimension="A1:C3",
+        rows_xml=computed,
+    )
+    frame = read_table("visits.xlsx", content, sheet="visits")
+    assert frame.to_numpy().tolist() == [["V1", "20", "x"], ["V2", "30", ""]]
