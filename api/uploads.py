@@ -4,7 +4,8 @@ day's date, time zone and policy.
 ``read_upload`` turns the form into the contract's problem JSON; the sheets are parsed off the
 event loop (``dispatch.contract.sheets`` does the reading and names sheet, row and column of
 each error). ``UPLOAD_FORM`` is the form's OpenAPI schema: it describes the fields read here,
-so the two change together.
+so the two change together. A field it does not list, one sent twice, a text field sent as a
+file (or the reverse) and a workbook beside sheet files are refused, never dropped.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
 
 from dispatch.contract.schema import DATE_PATTERN
 from dispatch.contract.sheets import SheetDay, problem_from_sheets, read_table, read_workbook
@@ -42,28 +43,78 @@ UPLOAD_FORM: dict[str, Any] = {
 }
 
 
+#: The form fields sent as text, and those sent as files; ``UPLOAD_FORM`` lists them all.
+_TEXT_FIELDS = ("date", "timezone", "policy")
+_FILE_FIELDS = ("technicians", "visits", "workbook")
+
+
+def _fields(form: FormData) -> tuple[dict[str, str], dict[str, UploadFile]]:
+    """The form's text fields and file fields, by name.
+
+    A field the form does not read is refused rather than dropped, as the JSON contract
+    refuses an unknown key: a misspelt ``time_zone`` would leave the day in UTC.
+
+    Raises
+    ------
+    InputError
+        Every field unknown, sent more than once, sent as a file where text is read (what
+        ``curl -F policy=@policy.json`` does) or as text where a file is read, and a workbook
+        sent beside a sheet file.
+    """
+    known = ", ".join(UPLOAD_FORM["properties"])
+    errors: list[FieldError] = []
+    texts: dict[str, str] = {}
+    files: dict[str, UploadFile] = {}
+    for name in dict.fromkeys(form.keys()):
+        values = form.getlist(name)
+        value = values[0]
+        if name not in UPLOAD_FORM["properties"]:
+            errors.append(FieldError(name, f"unknown form field; known: {known}"))
+        elif len(values) > 1:
+            errors.append(FieldError(name, f"sent {len(values)} times: send it once"))
+        elif name in _TEXT_FIELDS and isinstance(value, UploadFile):
+            why = f"must be text, not a file (with curl, -F '{name}=<file' sends a file's text)"
+            errors.append(FieldError(name, why))
+        elif name in _FILE_FIELDS and not isinstance(value, UploadFile):
+            errors.append(FieldError(name, f"must be a file (with curl, -F '{name}=@file')"))
+        elif isinstance(value, UploadFile):
+            files[name] = value
+        else:
+            texts[name] = value
+    if "workbook" in files and files.keys() & {"technicians", "visits"}:
+        why = "send one workbook, or technicians and visits files, not both"
+        errors.append(FieldError("workbook", why))
+    if errors:
+        raise InputError(errors, what="upload")
+    return texts, files
+
+
+def _policy(text: str) -> dict[str, Any] | None:
+    """The policy field's JSON object (``None`` for a blank field)."""
+    if not text.strip():
+        return None
+    policy = load_json(text, what="policy")
+    if not isinstance(policy, dict):
+        raise InputError([FieldError("policy", "must be a JSON object")], what="upload")
+    return policy
+
+
 async def read_upload(request: Request) -> SheetDay:
     """The day the form ``request`` carries: its problem JSON and the validated ``Problem``.
 
     Raises
     ------
     InputError
-        No date, a policy that is not a JSON object, missing files, or a sheet that cannot be
-        read (with its sheet, row and column).
+        A field refused by ``_fields``, no date, a policy that is not a JSON object, missing
+        files, or a sheet that cannot be read (with its sheet, row and column).
     """
     async with request.form() as form:
-        date = form.get("date")
-        if not isinstance(date, str) or not date:
+        texts, uploads = _fields(form)
+        date = texts.get("date")
+        if not date:
             raise InputError([FieldError("date", "is required (YYYY-MM-DD)")], what="upload")
-        timezone = form.get("timezone")
-        policy_text = form.get("policy")
-        policy = None
-        if isinstance(policy_text, str) and policy_text.strip():
-            policy = load_json(policy_text, what="policy")
-            if not isinstance(policy, dict):
-                raise InputError([FieldError("policy", "must be a JSON object")], what="upload")
-        files = {name: form.get(name) for name in ("technicians", "visits", "workbook")}
-        uploads = {k: v for k, v in files.items() if isinstance(v, UploadFile)}
+        timezone = texts.get("timezone") or "UTC"
+        policy = _policy(texts.get("policy", ""))
         contents = {k: await v.read() for k, v in uploads.items()}
         names = {k: v.filename or k for k, v in uploads.items()}
 
@@ -80,13 +131,7 @@ async def read_upload(request: Request) -> SheetDay:
                 [FieldError("", "send a 'workbook' file, or 'technicians' and 'visits' files")],
                 what="upload",
             )
-        return problem_from_sheets(
-            technicians,
-            visits,
-            date=date,
-            timezone=timezone if isinstance(timezone, str) and timezone else "UTC",
-            policy=policy,
-        )
+        return problem_from_sheets(technicians, visits, date=date, timezone=timezone, policy=policy)
 
     day: SheetDay = await run_in_threadpool(build)
     return day

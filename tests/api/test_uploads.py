@@ -84,3 +84,47 @@ def test_health_answers_while_an_upload_is_parsed(
     assert wait_s < PROMPT_S
     assert answer.status_code == 201, answer.text
     assert answer.json()["visits"] == 3
+
+
+def _errors_of(service: Service, **request: Any) -> list[tuple[str, str]]:
+    answer = service.client.post("/v1/problems", headers=service.auth, **request)
+    assert answer.status_code == 422, answer.text
+    return [(error["path"], error["message"]) for error in answer.json()["errors"]]
+
+
+def test_form_fields_the_upload_does_not_read_are_refused_not_dropped(service: Service) -> None:
+    # Each was stored as 201 with the field ignored: the day in UTC without its policy, the
+    # morning's visits lost, the CSVs beside a workbook unread.
+    sheets = {
+        "technicians": ("t.csv", TECHNICIANS_CSV.encode()),
+        "visits": ("v.csv", VISITS_CSV.encode()),
+    }
+    as_files = {
+        "policy": ("policy.json", b'{"time_limit_s": 1}'),
+        "timezone": ("tz.txt", b"Asia/Shanghai"),
+    }
+    assert _errors_of(service, data={"date": "2026-11-23"}, files=sheets | as_files) == [
+        ("policy", "must be text, not a file (with curl, -F 'policy=<file' sends a file's text)"),
+        (
+            "timezone",
+            "must be text, not a file (with curl, -F 'timezone=<file' sends a file's text)",
+        ),
+    ]
+    known = "date, timezone, policy, technicians, visits, workbook"
+    misspelt = {"date": "2026-11-23", "time_zone": "Asia/Shanghai", "polcy": "{}"}
+    assert _errors_of(service, data=misspelt, files=sheets) == [
+        ("time_zone", f"unknown form field; known: {known}"),
+        ("polcy", f"unknown form field; known: {known}"),
+    ]
+    twice = [*sheets.items(), ("visits", ("pm.csv", VISITS_CSV.encode()))]
+    assert _errors_of(service, data={"date": "2026-11-23"}, files=twice) == [
+        ("visits", "sent 2 times: send it once")
+    ]
+    both = sheets | {"workbook": ("day.xlsx", b"PK")}
+    assert _errors_of(service, data={"date": "2026-11-23"}, files=both) == [
+        ("workbook", "send one workbook, or technicians and visits files, not both")
+    ]
+    as_text = {"date": "2026-11-23", "visits": "visits.csv"}
+    assert _errors_of(service, data=as_text, files={"technicians": sheets["technicians"]}) == [
+        ("visits", "must be a file (with curl, -F 'visits=@file')")
+    ]
