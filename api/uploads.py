@@ -90,10 +90,14 @@ def _fields(form: FormData) -> tuple[dict[str, str], dict[str, UploadFile]]:
 
 
 def _policy(text: str) -> dict[str, Any] | None:
-    """The policy field's JSON object (``None`` for a blank field)."""
+    """The policy field's JSON object (``None`` for a blank field), errors named ``policy``."""
     if not text.strip():
         return None
-    policy = load_json(text, what="policy")
+    try:
+        policy = load_json(text, what="policy")
+    except InputError as error:
+        named = [FieldError("policy", e.message) for e in error.errors]
+        raise InputError(named, what="upload") from None
     if not isinstance(policy, dict):
         raise InputError([FieldError("policy", "must be a JSON object")], what="upload")
     return policy

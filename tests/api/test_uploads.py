@@ -128,3 +128,13 @@ def test_form_fields_the_upload_does_not_read_are_refused_not_dropped(service: S
     assert _errors_of(service, data=as_text, files={"technicians": sheets["technicians"]}) == [
         ("visits", "must be a file (with curl, -F 'visits=@file')")
     ]
+
+
+def test_a_policy_that_is_not_json_is_named_policy(service: Service) -> None:
+    sheets = {
+        "technicians": ("t.csv", TECHNICIANS_CSV.encode()),
+        "visits": ("v.csv", VISITS_CSV.encode()),
+    }
+    form = {"date": "2026-11-23", "policy": "{service_radius_km: 1}"}
+    [(path, message)] = _errors_of(service, data=form, files=sheets)
+    assert path == "policy" and message.startswith("not valid JSON: Expecting property name")
