@@ -636,18 +636,32 @@ def _column_of(sheet: str, parts: list[str]) -> str | None:
     return keys[0] if keys else None
 
 
+#: A reference to a row of the problem JSON, in an error's path or message (``visits[0]``).
+_JSON_ROW = re.compile(r"\b(technicians|visits)\[(\d+)\]")
+
+
 def _translate(
     error: FieldError, rows: Mapping[str, list[tuple[int, dict[str, Any]]]]
 ) -> FieldError:
+    """``error`` of the problem JSON as the sheets show it: its path by sheet, row and column,
+    and a row its message names (``already used by visits[0]``) by sheet and row."""
+
+    def row_named(found: re.Match[str]) -> str:
+        sheet, index = found.group(1), int(found.group(2))
+        if index >= len(rows[sheet]):
+            return found.group(0)
+        return _where(sheet, rows[sheet][index][0])
+
+    message = _JSON_ROW.sub(row_named, error.message)
     match = re.match(r"^(technicians|visits)\[(\d+)\]\.?(.*)$", error.path)
     if not match:
-        return error
+        return FieldError(error.path, message, error.entity_id)
     sheet, index, rest = match.group(1), int(match.group(2)), match.group(3)
     if index >= len(rows[sheet]):
-        return error
+        return FieldError(error.path, message, error.entity_id)
     parts = re.findall(r"[A-Za-z_]+|\d+", rest)
     where = _where(sheet, rows[sheet][index][0], _column_of(sheet, parts))
-    return FieldError(where, error.message, error.entity_id)
+    return FieldError(where, message, error.entity_id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -207,6 +207,10 @@ def test_rules_across_rows_are_reported_at_the_row() -> None:
     visits = VISITS_CSV.replace("V2,", "V1,").replace("60,,,", "60,13:00,11:00,")
     found = errors_of(visits=visits)
     assert ("visits sheet, row 3, column id", "V1") in found
+    with pytest.raises(InputError) as caught:
+        problem_from_sheets(*sheets(visits=visits), date="2026-11-23")
+    [duplicate] = [e for e in caught.value.errors if e.path.endswith("row 3, column id")]
+    assert duplicate.message == "duplicate id, already used by visits sheet, row 2"
     assert any(path.startswith("visits sheet, row 5, column window") for path, _ in found)
 
 
