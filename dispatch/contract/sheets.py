@@ -151,8 +151,14 @@ def _clock(value: str, decimal: str) -> str:
     return f"{int(match.group(1)):02d}:{match.group(2)}"
 
 
+#: What separates the names of a list cell (skills): commas and semicolons, also as Chinese
+#: and Japanese input methods type them (full-width comma U+FF0C and semicolon U+FF1B, the
+#: ideographic enumeration comma U+3001).
+_NAME_SEPARATORS = re.compile("[;,\uff0c\uff1b\u3001]")
+
+
 def _names(value: str, decimal: str) -> list[str]:
-    return [part.strip() for part in re.split(r"[;,]", value) if part.strip()]
+    return [part.strip() for part in _NAME_SEPARATORS.split(value) if part.strip()]
 
 
 TECHNICIAN_COLUMNS: dict[str, _Column] = {

@@ -162,6 +162,15 @@ def _errors(technicians: str = TECHNICIANS_CSV, visits: str = VISITS_CSV) -> lis
     return list(caught.value.errors)
 
 
+def test_skills_split_on_chinese_separators_too() -> None:
+    # Typed with a Chinese input method, these were one skill nobody has: its visits were
+    # never assigned.
+    typed = "water_heater\uff0cac\u3001tv\uff1bx"
+    technicians = TECHNICIANS_CSV.replace("water_heater;ac", f'"{typed}"')
+    day = problem_from_sheets(*sheets(technicians=technicians), date="2026-11-23").raw
+    assert day["technicians"][0]["skills"] == ["water_heater", "ac", "tv", "x"]
+
+
 def workbook(**frames: pd.DataFrame) -> bytes:
     buffer = io.BytesIO()
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
