@@ -77,6 +77,8 @@ MAX_XLSX_UNPACKED_BYTES = 10_000_000
 MAX_XLSX_ROW_BYTES = 1_000_000
 #: CSV delimiters, in order of preference when the header splits as well on two.
 _DELIMITERS = (",", ";", "\t")
+#: The first line Excel writes (and reads) to name a CSV's delimiter, e.g. ``sep=;``.
+_SEP_LINE = re.compile(r"^sep=(.)$", re.IGNORECASE)
 _EXCEL = (".xlsx", ".xlsm")
 #: Where a spreadsheet row starts in worksheet XML, and where its rows end (any prefix).
 _ROW_START = re.compile(rb"<(?:[\w.-]{1,64}:)?row\b")
@@ -282,6 +284,9 @@ def _frame(rows: list[list[str]], sheet: str, decimal: str) -> pd.DataFrame:
             repeat += 1
             unique = f"{name}.{repeat}"
         names.append(unique)
+    if rows and not rows[0]:  # blank, with rows after it
+        why = "must be the header (the column names), and is blank"
+        raise InputError([FieldError(_where(sheet, 1), why)], what="upload")
     body = [row + [""] * (width - len(row)) for row in rows[1:]]
     if not body or not names:
         raise _unreadable(sheet, "has no rows under its header")
@@ -312,6 +317,28 @@ def _delimiter(header: str) -> str:
             return 0
 
     return max(_DELIMITERS, key=cells)
+
+
+def _split_sep_line(text: str, sheet: str) -> tuple[str, str | None]:
+    """``text`` without its first line if that is Excel's ``sep=X`` (which Excel reads as
+    naming the delimiter and does not show, so the header is still row 1), and ``X``; else
+    ``text`` and ``None``.
+
+    Raises
+    ------
+    InputError
+        A ``sep=`` line naming a delimiter other than ``,``, ``;`` or tab.
+    """
+    first = _first_line(text)
+    match = _SEP_LINE.match(first)
+    if match is None:
+        return text, None
+    delimiter = match.group(1)
+    if delimiter not in _DELIMITERS:
+        why = f"{first!r} names a delimiter not read here: use , or ; or a tab"
+        raise InputError([FieldError(_where(sheet, 1), why)], what="upload")
+    rest = text[len(first) :]
+    return rest[2:] if rest.startswith("\r\n") else rest[1:], delimiter
 
 
 def _csv_rows(text: str, delimiter: str, sheet: str) -> Iterator[list[str]]:
@@ -507,20 +534,22 @@ def _worksheet_rows(found: Any, sheet: str) -> Iterator[list[object]]:
 
 
 def read_table(filename: str, content: bytes, *, sheet: str) -> pd.DataFrame:
-    """One sheet from a CSV (``,``, ``;`` or tab, UTF-8 with or without BOM) or an Excel file
-    (its sheet named ``sheet``, else its first), every cell as stripped text.
+    """One sheet from a CSV (``,``, ``;`` or tab, found from the header or named by a first
+    line ``sep=X`` as Excel writes it; UTF-8 with or without BOM) or an Excel file (its sheet
+    named ``sheet``, else its first), every cell as stripped text. Row 1 is the header.
 
     Raises
     ------
     InputError
-        The file cannot be read, has no rows under its header, or is over a cap
-        (``MAX_ROWS``, ``MAX_COLUMNS``, ``MAX_XLSX_UNPACKED_BYTES``, ``MAX_XLSX_ROW_BYTES``).
+        The file cannot be read, its row 1 is blank, it has no rows under its header, or it is
+        over a cap (``MAX_ROWS``, ``MAX_COLUMNS``, ``MAX_XLSX_UNPACKED_BYTES``,
+        ``MAX_XLSX_ROW_BYTES``).
     """
     suffix = PurePath(filename).suffix.lower()
     try:
         if suffix in (".csv", ".txt"):
-            text = content.decode("utf-8-sig")
-            delimiter = _delimiter(_first_line(text))
+            text, delimiter = _split_sep_line(content.decode("utf-8-sig"), sheet)
+            delimiter = delimiter or _delimiter(_first_line(text))
             rows = _bounded_rows(_csv_rows(text, delimiter, sheet), sheet)
             decimal = _DECIMAL_OF_DELIMITER[delimiter]
         elif suffix in _EXCEL:

@@ -508,3 +508,33 @@ def test_an_xlsx_formula_saved_by_excel_is_read_for_its_value() -> None:
     )
     frame = read_table("visits.xlsx", content, sheet="visits")
     assert frame.to_numpy().tolist() == [["V1", "20", "x"], ["V2", "30", ""]]
+
+
+def test_an_excel_sep_line_names_the_delimiter_and_row_1_must_be_the_header() -> None:
+    # Excel writes "sep=;" first and hides it; read as a header it gave six confusing errors.
+    semicolons = TECHNICIANS_CSV.replace(",", ";").replace("water_heater;ac", "water_heater,ac")
+    for line_end in ("\n", "\r\n"):
+        with_sep = f"sep=;{line_end}{semicolons}"
+        assert problem_from_sheets(*sheets(technicians=with_sep), date="2026-11-23") == (
+            problem_from_sheets(*sheets(technicians=semicolons), date="2026-11-23")
+        )
+    broken = VISITS_CSV.replace("V2,", "V2,x,", 1)  # row 3 has one cell too many
+    found = [e.path for e in _errors(visits="sep=,\n" + broken)]
+    assert "visits sheet, row 3, column lat" in found  # still row 3, as Excel shows it
+    with pytest.raises(InputError) as caught:
+        read_table("visits.csv", b"sep=|\nid|duration_min\nV1|30\n", sheet="visits")
+    [error] = caught.value.errors
+    assert error.path == "visits sheet, row 1"
+    assert error.message == "'sep=|' names a delimiter not read here: use , or ; or a tab"
+    for blank_first in (b"\n" + VISITS_CSV.encode(), b",,\r\n" + VISITS_CSV.encode()):
+        with pytest.raises(InputError) as caught:
+            read_table("visits.csv", blank_first, sheet="visits")
+        [error] = caught.value.errors
+        assert (error.path, error.message) == (
+            "visits sheet, row 1",
+            "must be the header (the column names), and is blank",
+        )
+    with pytest.raises(InputError, match="row 1"):
+        read_table(
+            "visits.xlsx", _xlsx([[None], ["id", "duration_min"], ["V1", 30]]), sheet="visits"
+        )
