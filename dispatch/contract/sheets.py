@@ -98,6 +98,8 @@ _NUMBER = re.compile(r"^([+-]?)(\d*)(?:([.,])(\d+))?$")
 _THOUSANDS_LEAD = re.compile(r"^[1-9]\d{0,2}$")
 #: Where a frame's ``attrs`` keep the decimal mark its file settles ("" for none).
 _DECIMAL = "decimal"
+#: Where a frame's ``attrs`` list its columns with a blank header (named by their letter).
+_UNNAMED = "unnamed"
 #: The decimal mark each CSV delimiter settles, and an Excel sheet's.
 _DECIMAL_OF_DELIMITER = {",": ".", ";": ",", "\t": ""}
 _EXCEL_DECIMAL = "."
@@ -271,14 +273,18 @@ def _bounded_rows(rows: Iterable[Sequence[object]], sheet: str) -> list[list[str
 
 def _frame(rows: list[list[str]], sheet: str, decimal: str) -> pd.DataFrame:
     """A sheet's rows under its header (row 1) as text; column names lower-cased, a blank one
-    named ``unnamed: N`` (its position from 0) and a repeated one ``name.1``, ``name.2``;
-    ``attrs`` keep the decimal mark its file settles (``decimal``, ``""`` for none)."""
+    named by its letter as the spreadsheet shows it (``F``, kept in ``attrs`` as unnamed) and a
+    repeated one ``name.1``, ``name.2``; ``attrs`` keep the decimal mark its file settles
+    (``decimal``, ``""`` for none)."""
     width = max((len(row) for row in rows), default=0)
     header = rows[0] if rows else []
     names: list[str] = []
+    unnamed: list[str] = []
     for position in range(width):
         name = header[position].lower() if position < len(header) else ""
-        name = name or f"unnamed: {position}"
+        if not name:
+            name = get_column_letter(position + 1)
+            unnamed.append(name)
         unique, repeat = name, 0
         while unique in names:
             repeat += 1
@@ -292,6 +298,7 @@ def _frame(rows: list[list[str]], sheet: str, decimal: str) -> pd.DataFrame:
         raise _unreadable(sheet, "has no rows under its header")
     frame = pd.DataFrame(body, columns=names, dtype=str)
     frame.attrs[_DECIMAL] = decimal
+    frame.attrs[_UNNAMED] = unnamed
     return frame
 
 
@@ -616,10 +623,20 @@ def _rows(
     frame: pd.DataFrame, sheet: str, columns: Mapping[str, _Column], errors: list[FieldError]
 ) -> list[tuple[int, dict[str, Any]]]:
     """``(spreadsheet row, JSON object)`` for each non-empty row."""
-    unknown = [name for name in frame.columns if name not in columns]
+    unnamed = frame.attrs.get(_UNNAMED, [])
+    unknown = [
+        name
+        for name in frame.columns
+        if name not in columns and (name not in unnamed or frame[name].astype(bool).any())
+    ]  # a column with neither a header nor a value is nothing
     for name in unknown:
         known = ", ".join(columns)
-        errors.append(FieldError(_where(sheet, column=name), f"unknown column; known: {known}"))
+        why = (
+            "has values but no name in row 1 (the header)"
+            if name in unnamed
+            else f"unknown column; known: {known}"
+        )
+        errors.append(FieldError(_where(sheet, column=name), why))
     for name in _REQUIRED[sheet]:
         if name not in frame.columns:
             errors.append(FieldError(_where(sheet, column=name), "is required"))

@@ -212,6 +212,16 @@ def test_unknown_and_missing_columns_are_errors() -> None:
     assert ("visits sheet, column duration_min", None) in found
 
 
+def test_a_value_under_no_header_names_its_column_letter() -> None:
+    # It was "column unnamed: 5", a position counted from 0 that no spreadsheet shows.
+    visits = "id,lat,lon,duration_min\nV1,22.97,113.79,20,,x\n"
+    with pytest.raises(InputError) as caught:
+        problem_from_sheets(*sheets(visits=visits), date="2026-11-23")
+    assert [(e.path, e.message) for e in caught.value.errors] == [
+        ("visits sheet, column F", "has values but no name in row 1 (the header)")
+    ]
+
+
 def test_rules_across_rows_are_reported_at_the_row() -> None:
     visits = VISITS_CSV.replace("V2,", "V1,").replace("60,,,", "60,13:00,11:00,")
     found = errors_of(visits=visits)
