@@ -5,8 +5,13 @@ from __future__ import annotations
 
 import json
 import re
+from functools import partial
 from html.parser import HTMLParser
 
+import pytest
+
+from dispatch.contract.sheets import read_table, read_workbook
+from dispatch.errors import InputError
 from maps import OSM_TILES, Tiles
 from maps.console import (
     AT_RISK_MIN,
@@ -132,6 +137,23 @@ def test_every_control_has_a_label() -> None:
         if tag in {"input", "select", "progress"} and attrs.get("type") != "hidden"
     ]
     assert controls and [c for c in controls if c not in labelled] == []
+
+
+def test_the_file_pickers_offer_only_files_the_service_reads() -> None:
+    # They offered .xls, which the service refuses: the desk picked one and got a 422.
+    accepted = {
+        attrs["id"]: (attrs.get("accept") or "").split(",")
+        for tag, attrs in parsed().tags
+        if tag == "input" and attrs.get("type") == "file" and attrs["id"] != "json-file"
+    }
+    assert set(accepted) == {"sheets-technicians", "sheets-visits", "sheets-workbook"}
+    for field, suffixes in accepted.items():
+        read = read_workbook if field == "sheets-workbook" else partial(read_table, sheet="visits")
+        for suffix in suffixes:
+            with pytest.raises(InputError) as caught:
+                read(f"day{suffix}", b"")  # empty: refused, but as a file it reads
+            assert "send a" not in caught.value.errors[0].message, (field, suffix)
+            assert "must be an .xlsx" not in caught.value.errors[0].message, (field, suffix)
 
 
 def test_stored_days_and_plans_are_picked_from_lists() -> None:
