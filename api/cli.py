@@ -647,7 +647,13 @@ def replan(
         settings = _settings(ctx)
         with _roads(settings, roads) as served, _store(settings) as store:
             document = replan_stored(
-                store, plan_id, _read_json(events), time_limit_s=time_limit, seed=seed, roads=served
+                store,
+                plan_id,
+                _read_json(events),
+                time_limit_s=time_limit,
+                seed=seed,
+                roads=served,
+                now=datetime.now(UTC),
             )
         stored = document.model_dump(mode="json")
         if output is not None:

@@ -574,11 +574,12 @@ def replan_in_worker(
     events: dict[str, Any],
     version: int | None,
     roads: Roads | None = None,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
     """``replan_stored`` in a worker process; the stored version's JSON, or its error."""
     store = Store(database_url, migrate=False)
     try:
-        document = replan_stored(store, plan_id, events, version=version, roads=roads)
+        document = replan_stored(store, plan_id, events, version=version, roads=roads, now=now)
         return document.model_dump(mode="json")
     finally:
         store.close()
@@ -675,13 +676,18 @@ class JobRunner:
             store.close()
 
     def replan(
-        self, plan_id: str, events: dict[str, Any], version: int | None
+        self,
+        plan_id: str,
+        events: dict[str, Any],
+        version: int | None,
+        now: datetime | None = None,
     ) -> Future[dict[str, Any]]:
-        """Re-plan ``plan_id`` after ``events`` in a worker; the future holds the new version,
-        or ``WorkerLostError`` when the worker died before answering."""
+        """Re-plan ``plan_id`` after ``events`` in a worker (``now``: the service's clock, see
+        ``replan_stored``); the future holds the new version, or ``WorkerLostError`` when the
+        worker died before answering."""
         pool = self._replans.pool
         inner = self._replans.submit(
-            replan_in_worker, self.database_url, plan_id, events, version, self.roads
+            replan_in_worker, self.database_url, plan_id, events, version, self.roads, now
         )
         outer: Future[dict[str, Any]] = Future()
 

@@ -115,6 +115,7 @@ async def post_route_events(
     store: StoreDep,
     versions: VersionsDep,
     runner: RunnerDep,
+    clock: ClockDep,
     plan_id: PlanId,
     technician_id: TechnicianId,
     batch: EventBatchIn,
@@ -132,7 +133,7 @@ async def post_route_events(
     events = batch.model_dump(mode="json", exclude_unset=True)
     # Checked against this version: a batch that lands first makes this one a conflict.
     against = batch.version if batch.version is not None else found.version
-    plan = await asyncio.wrap_future(runner.replan(plan_id, events, against))
+    plan = await asyncio.wrap_future(runner.replan(plan_id, events, against, now=clock()))
     version = int(plan["version"])
     made = await run_in_threadpool(versions.get, store, plan_id, version)
     return Response(

@@ -160,6 +160,7 @@ async def post_events(
     key: Dispatcher,
     store: StoreDep,
     runner: RunnerDep,
+    clock: ClockDep,
     plan_id: PlanId,
     batch: EventBatchIn,
     if_match: Annotated[
@@ -180,7 +181,9 @@ async def post_events(
         )
     await run_in_threadpool(store.latest_version, plan_id)  # 404 before any work
     events = batch.model_dump(mode="json", exclude_unset=True)
-    future = runner.replan(plan_id, events, asked if asked is not None else batch.version)
+    future = runner.replan(
+        plan_id, events, asked if asked is not None else batch.version, now=clock()
+    )
     plan = await asyncio.wrap_future(future)
     version = int(plan["version"])
     return _plan_response(

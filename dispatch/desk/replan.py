@@ -60,13 +60,15 @@ def replan_stored(
     time_limit_s: float | None = None,
     seed: int | None = None,
     roads: Roads | None = None,
+    now: datetime | None = None,
 ) -> PlanOut:
     """Apply a batch of events to the latest version of ``plan_id`` and store the next one.
 
     ``version`` (or the batch's own ``version`` field) is the version the events were written
     against; when a newer one exists the batch is refused with ``StoreConflictError`` (409),
     so a concurrent batch is never lost. ``roads`` is the OSRM server this process was given,
-    for a day on roads (``policy.travel.provider`` ``osrm``).
+    for a day on roads (``policy.travel.provider`` ``osrm``). ``now`` is the caller's clock
+    (aware): a batch of today's plan timed well after it is refused (``parse_events``).
 
     The search is the stored policy's re-plan search (``replan_time_limit_s``, ``stall_share``);
     ``time_limit_s`` replaces its budget and a ``seed`` makes it reproducible. ``params``, when
@@ -102,7 +104,7 @@ def replan_stored(
     aside = Aside.of(stored_raw, stored_problem, stored)
     aside.refuse_events_on_moved(raw)
     problem_raw, problem, previous = aside.day(stored_raw, stored_problem, stored)
-    batch = parse_events(raw, problem_raw, problem, previous)
+    batch = parse_events(raw, problem_raw, problem, previous, now=now)
     next_problem = apply_to_problem(problem, batch)
     given = provider
 

@@ -96,6 +96,10 @@ __all__ = [
 ]
 
 
+#: How far after the caller's clock a batch of today's plan may be timed: a phone's clock a
+#: few minutes fast, a tap late by a quarter of an hour, as the reports' overlap allows.
+AHEAD_ALLOWED = timedelta(minutes=15)
+
 #: Reports from a visit whose own clock time may be before the plan's last re-plan (sent late
 #: by a phone that was offline): they only fill in the actual times.
 FIELD_REPORTS = frozenset({"arrived", "started", "completed", "not_completed"})
@@ -247,9 +251,12 @@ def parse_events(
     problem_raw: Mapping[str, Any],
     problem: Problem,
     plan: Plan,
+    *,
+    now: datetime | None = None,
 ) -> EventBatch:
     """Check a batch of events against the day (``problem_raw``, parsed as ``problem``) and
-    its current ``plan``.
+    its current ``plan``; ``now`` (the caller's clock, aware) refuses a batch of today's plan
+    timed more than ``AHEAD_ALLOWED`` after it.
 
     Raises
     ------
@@ -257,7 +264,7 @@ def parse_events(
         Listing every bad event with its index and the visit or technician id.
     """
     data, wire = read_batch(raw)
-    return _Checker(problem_raw, problem, plan, wire, dict(data)).run()
+    return _Checker(problem_raw, problem, plan, wire, dict(data), now).run()
 
 
 def read_batch(raw: str | bytes | Mapping[str, Any]) -> tuple[Mapping[str, Any], EventBatchIn]:
@@ -287,8 +294,10 @@ class _Checker:
         plan: Plan,
         wire: EventBatchIn,
         raw: dict[str, Any],
+        now: datetime | None = None,
     ) -> None:
         self.problem_raw = problem_raw
+        self.now = now
         self.problem, self.plan, self.wire, self.raw = problem, plan, wire, raw
         self.errors: list[FieldError] = []
         self.at = clock_to_datetime(wire.at, problem.date, problem.timezone)
@@ -321,6 +330,22 @@ class _Checker:
         path = "at" if index is None else f"events[{index}]"
         self.errors.append(FieldError(path, message, entity))
 
+    def not_ahead_of_now(self) -> None:
+        """A batch of today's plan is not timed after the caller's clock (``AHEAD_ALLOWED``
+        spared): one phone with a clock hours fast moved the plan there, and every report
+        after it was refused as before the last re-plan until that hour."""
+        if self.now is None:
+            return
+        now = self.now.astimezone(self.problem.timezone)
+        if now.date() == self.problem.date and self.at > now + AHEAD_ALLOWED:
+            self.error(
+                None,
+                None,
+                f"{self.wire.at} is later than the time now ({format_clock(now)} in "
+                f"{self.problem.timezone.key}): events report what has happened; send them "
+                "once it has",
+            )
+
     def clock(self, index: int, entity: str, text: str | None, *, report: bool = False) -> datetime:
         """An event's own clock time (default: the batch's). Never after the batch's time; a
         ``report`` from a visit may be before the last re-plan (a phone that was offline), any
@@ -340,6 +365,7 @@ class _Checker:
         return moment
 
     def run(self) -> EventBatch:
+        self.not_ahead_of_now()
         if self.plan.at is not None and self.at < self.plan.at:
             self.error(
                 None,

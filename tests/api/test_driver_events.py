@@ -139,7 +139,7 @@ def test_a_dispatcher_reports_for_a_driver_and_the_desk_calls_the_customer(
 ) -> None:
     not_done = {"type": "not_completed", "visit_id": "V2", "reason": "customer absent"}
     answer = service.client.post(
-        events_url(plan_id, "T1"), json=batch(not_done, at="09:30"), headers=service.auth
+        events_url(plan_id, "T1"), json=batch(not_done, at="09:15"), headers=service.auth
     )
     assert answer.status_code == 201, answer.text
     statuses = {s["visit_id"]: s["status"] for s in answer.json()["stops"]}
@@ -173,3 +173,20 @@ def test_a_report_that_breaks_a_rule_of_the_day_is_refused_with_its_reason(
     answer = service.client.post(url, json=batch({"type": "not_completed", "visit_id": "V1"}))
     assert answer.status_code == 422, answer.text
     assert answer.json()["errors"][0]["path"] == "events[0].reason"
+
+
+def test_a_phone_whose_clock_runs_hours_ahead_is_refused_naming_the_time(
+    service: Service, plan_id: str
+) -> None:
+    token = link(service, plan_id, "T1")
+    url = f"{events_url(plan_id, 'T1')}?token={token}"
+    answer = service.client.post(url, json=batch({"type": "arrived", "visit_id": "V1"}, at="23:59"))
+    assert answer.status_code == 422, answer.text
+    [error] = answer.json()["errors"]
+    assert error["path"] == "at" and "later than the time now (09:00" in error["message"]
+    # Nothing stored: the desk's next batch at the real time is taken.
+    late = {"type": "delay", "technician_id": "T1", "minutes": 10}
+    desk = service.client.post(
+        f"/v1/plans/{plan_id}/events", json=batch(late, at="09:05"), headers=service.auth
+    )
+    assert desk.status_code == 201, desk.text

@@ -4,7 +4,9 @@ refused up front by a service that has none."""
 from __future__ import annotations
 
 import subprocess
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import polyline
 import pytest
@@ -17,8 +19,10 @@ from dispatch.config import Settings
 from dispatch.travel import NO_ROADS
 from dispatch.travel.osrm_tools import OsrmTools
 from dispatch.travel.routed import road_server
-from tests.api.conftest import TEST_NOW, Service, make_key, start_service
+from tests.api.conftest import Service, make_key, start_service
 from tests.dispatch.test_roads_day import road_day
+
+ANDORRA_MORNING = datetime(2026, 11, 23, 8, 10, tzinfo=ZoneInfo("Europe/Andorra"))
 
 
 def test_a_service_without_roads_refuses_a_day_on_roads_naming_the_field(
@@ -39,7 +43,8 @@ def test_a_service_given_an_extract_serves_its_roads_to_solves_and_re_plans(
         database_url=database_url, roads=str(andorra_extract), cache_dir=tmp_path / "cache"
     )
     service = Service(
-        TestClient(create_app(settings, clock=lambda: TEST_NOW)),
+        # The morning of the Andorran day, as its re-plan at 08:05 is sent.
+        TestClient(create_app(settings, clock=lambda: ANDORRA_MORNING)),
         database_url,
         make_key(database_url),
     )

@@ -677,3 +677,26 @@ def test_a_part_event_on_units_not_held_now_is_refused_naming_index_field_and_pa
     # Before the call is made (09:20), the depot still holds its P2: it can be missing.
     batch = parse_events({"at": "09:20", "events": events[4:]}, raw, parse_problem(raw), base)
     assert batch.depot_cut == {"D1": {"P2": 1}} and batch.call_cut == {}
+
+
+def test_a_batch_of_today_s_plan_may_not_run_ahead_of_the_clock() -> None:
+    # One phone with its clock hours fast moved the plan to 23:59: every report after it was
+    # refused as before the last re-plan until midnight.
+    raw = day()
+    problem = parse_problem(raw)
+    arrived = {"type": "arrived", "visit_id": "V1"}
+
+    def sent(when: str, now: datetime) -> EventBatch:
+        return parse_events({"at": when, "events": [arrived]}, raw, problem, plan(), now=now)
+
+    with pytest.raises(InputError) as caught:
+        sent("23:59", at("15:50"))
+    assert caught.value.errors == (
+        FieldError(
+            "at",
+            "23:59 is later than the time now (15:50 in Asia/Shanghai): events report what "
+            "has happened; send them once it has",
+        ),
+    )
+    assert sent("16:05", at("15:50")).at == at("16:05")  # a clock a quarter of an hour fast
+    assert sent("23:59", at("15:50") - timedelta(days=1)).at == at("23:59")  # not today's plan

@@ -126,7 +126,7 @@ NEW_YORK_PLAN = "pl_newyork"
 
 @pytest.fixture
 def desk(tmp_path: Path) -> Iterator[Served]:
-    """The service in this process (its clock at ``TEST_NOW``) with two stored plans of one
+    """The service in this process (its clock at ``SERVICE_NOW``) with two stored plans of one
     technician's day, :data:`SHANGHAI_PLAN` and :data:`NEW_YORK_PLAN`."""
     database_url = f"sqlite:///{tmp_path / 'desk.db'}"
     store_line_day(database_url, plan_id=SHANGHAI_PLAN, problem_id="pb_shanghai")

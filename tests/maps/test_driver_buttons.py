@@ -4,8 +4,9 @@ Running late, the stored plan's next versions, and taps made without signal that
 phone through a reload and are delivered in order once it is back.
 
 The phone's clock is set by Playwright (``page.clock``) to the morning of the test day; the
-service's clock too (``TEST_NOW``), so the link is valid. Screenshots: ``driver-buttons.png``
-and ``driver-refused.png`` in ``test-output/maps/``."""
+service's clock to noon that day (``SERVICE_NOW``), so the link is valid and no tap runs ahead
+of it. Screenshots: ``driver-buttons.png`` and ``driver-refused.png`` in
+``test-output/maps/``."""
 
 from __future__ import annotations
 
@@ -40,6 +41,11 @@ PLAN_ID = "pl_buttons"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
+#: The service's clock: noon of the test day, after every time a phone here is set to (a
+#: batch may not run ahead of it), with the links made then still valid.
+SERVICE_NOW = TEST_NOW.replace(hour=12)
+
+
 def phone_time(clock: str) -> datetime:
     hours, minutes = map(int, clock.split(":"))
     return datetime(2026, 11, 23, hours, minutes, 5, tzinfo=SHANGHAI)
@@ -71,10 +77,12 @@ def store_line_day(
 @contextmanager
 def serving(database_url: str) -> Iterator[str]:
     """The service on ``database_url``, on a loopback port in this process, its clock at
-    ``TEST_NOW``; yields its base URL, and stops it afterwards."""
+    ``SERVICE_NOW``; yields its base URL, and stops it afterwards."""
     runner = JobRunner(database_url, executor=ThreadPoolExecutor(max_workers=2))
     app = create_app(
-        Settings(database_url=database_url, map_tiles="none"), runner=runner, clock=lambda: TEST_NOW
+        Settings(database_url=database_url, map_tiles="none"),
+        runner=runner,
+        clock=lambda: SERVICE_NOW,
     )
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
     listening = socket.socket()
