@@ -18,7 +18,8 @@ the phone's ``localStorage`` and posted, oldest first and one tap per batch, to 
 plan was re-planned meanwhile by the desk or another phone (a 409, or a 422 on the batch's
 ``at``: that re-plan was at a time after the phone's clock), the page reads its route again
 (its version and last re-plan) and sends the tap again, its own ``at`` as tapped (a report may
-be before the last re-plan, docs/contract.md). Any other refusal (4xx) is shown with the
+be before the last re-plan, docs/contract.md); a 422 on ``at`` no re-plan explains (the phone's
+clock runs ahead of the service's) is a refusal. Any other refusal (4xx) is shown with the
 server's message and the tap dropped; a network failure, a 408, a 429 or a 5xx is retried with
 backoff, at once when the phone is back online. The answer (the route in the new version)
 updates each stop's status. The queue outlives a reload; the page
@@ -280,6 +281,13 @@ _SCRIPT = r"""<script>
       })
       .then(shown);
   }
+  // The service refused the tap for good: say why, and go on with the next.
+  function refuse(tap, answer) {
+    drop(tap.id);
+    tell("Not recorded (" + SAID[tap.event.type || ""] + " " + tap.at + "): " + refusal(answer));
+    pending();
+    send();
+  }
   function send() {
     var taps = read();
     pending();
@@ -307,16 +315,13 @@ _SCRIPT = r"""<script>
             sending = true;  // nothing is sent until the route is read
             catchUp().then(function () {
               sending = false;
-              if (response.status === 422 && data.at > at) send();
-              else later();
+              if (response.status === 409) later();
+              else if (data.at > at) send();
+              else refuse(tap, answer);  // no re-plan explains it: the phone's clock is off
             }, function () { sending = false; later(); });
           } else if (response.status >= 400 && response.status < 500 &&
                      [408, 429].indexOf(response.status) < 0) {
-            drop(tap.id);
-            tell("Not recorded (" + SAID[tap.event.type || ""] + " " + tap.at + "): " +
-                 refusal(answer));
-            pending();
-            send();
+            refuse(tap, answer);
           } else {
             later();
           }

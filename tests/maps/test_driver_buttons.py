@@ -311,3 +311,29 @@ def test_a_tap_after_a_re_plan_made_elsewhere_ahead_of_the_phones_clock_is_recor
         assert uncaught == []
     finally:
         context.close()
+
+
+def test_a_tap_from_a_phone_whose_clock_runs_ahead_is_refused_and_said(
+    browser: Any, served: tuple[str, str]
+) -> None:
+    """The phone reads 13:30 where the service reads noon: its batch is refused for its time
+    and no re-plan explains it. The driver is told why; the page does not send it for ever."""
+    from playwright.sync_api import expect
+
+    base, database_url = served
+    url = driver_link(base, database_url)
+    context = browser.new_context(viewport={"width": 375, "height": 812})
+    page = context.new_page()
+    page.clock.set_fixed_time(phone_time("13:30"))
+    try:
+        page.goto(url)
+        expect(page.locator(".fr-item")).to_have_count(3)
+        page.locator('.fr-item[data-visit="V1"] [data-event=arrived]').click()
+        message = page.locator("#fr-msg")
+        expect(message).to_contain_text("Not recorded", timeout=20_000)
+        expect(message).to_contain_text("later than the time now (12:00")
+        assert page.evaluate("localStorage.getItem('fieldroute:taps:pl_buttons:T1')") == "[]"
+        plan, _ = stored(database_url)
+        assert plan["version"] == 1
+    finally:
+        context.close()
