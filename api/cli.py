@@ -669,8 +669,12 @@ def _clock_of(moment: str | None) -> str:
 
 
 def _print_changes(plan: PlanOut) -> None:
+    left = {item.visit_id for item in plan.unassigned}  # a visit not completed keeps its attempt
     promised = {
-        stop.visit_id: stop.promised_window for route in plan.routes for stop in route.stops
+        stop.visit_id: stop.promised_window
+        for route in plan.routes
+        for stop in route.stops
+        if stop.visit_id not in left
     }
     table = Table(title=f"Changes at {format_iso_clock(plan.at)} ({len(plan.changes)})")
     for name in ("visit", "technician", "arrival", "moved", "call", "why"):

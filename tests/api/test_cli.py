@@ -374,3 +374,25 @@ def test_a_database_that_cannot_be_reached_is_said_in_one_line(tmp_path: Path) -
     assert result.exit_code == 1
     assert "error: the database cannot be reached:" in result.output
     assert "Traceback" not in result.output
+
+
+def test_replan_tells_the_customer_of_a_visit_not_completed_to_book_another_day(
+    tmp_path: Path, database: str
+) -> None:
+    # The attempt stays on the route as a done stop: its window today was read as the call.
+    out = tmp_path / "plan.json"
+    solved = runner.invoke(
+        app, ["solve", str(write(tmp_path / "day.json", line_day())), "-o", str(out)]
+    )
+    assert solved.exit_code == 0, solved.output
+    plan_id = json.loads(out.read_text(encoding="utf-8"))["plan_id"]
+    failed = {"type": "not_completed", "visit_id": "V1", "reason": "no part", "at": "08:50"}
+    events = {
+        "at": "09:00",
+        "events": [{"type": "arrived", "visit_id": "V1", "at": "08:12"}, failed],
+    }
+    result = runner.invoke(app, ["replan", plan_id, str(write(tmp_path / "events.json", events))])
+    assert result.exit_code == 0, result.output
+    call_list = result.output[result.output.index("Call list") :]
+    row = next(line for line in call_list.splitlines() if line.startswith("│ V1"))
+    assert "cannot be served today" in row and "between" not in row
