@@ -44,7 +44,7 @@ def _processor(cpuinfo: Path) -> str:
 
 def _commit(here: Path = Path(__file__).parent) -> str:
     """The commit of the checkout at ``here`` that was measured, ``+changes`` when tracked
-    files differ from it (the figures are not that commit's alone)."""
+    files other than the results differ from it (the figures are not that commit's alone)."""
     try:
         commit = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"],
@@ -62,7 +62,9 @@ def _commit(here: Path = Path(__file__).parent) -> str:
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
-    return f"{commit}+changes" if changed else commit
+    # RESULTS.md itself is what runs change: a run after another is still the commit's.
+    code = [line for line in changed.splitlines() if not line.endswith(RESULTS.name)]
+    return f"{commit}+changes" if code else commit
 
 
 #: The solver libraries whose versions a figure depends on.

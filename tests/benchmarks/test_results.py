@@ -42,6 +42,12 @@ def test_the_commit_says_when_the_measured_tree_had_changes(tmp_path: Path) -> N
     assert _commit(tmp_path) == head
     (tmp_path / "notes.txt").write_text("untracked: not the measured code\n", encoding="utf-8")
     assert _commit(tmp_path) == head
+    (tmp_path / "RESULTS.md").write_text("# figures\n", encoding="utf-8")
+    git("add", "RESULTS.md")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "results")
+    head = git("rev-parse", "--short", "HEAD")
+    (tmp_path / "RESULTS.md").write_text("# figures\n\n## a run\n", encoding="utf-8")
+    assert _commit(tmp_path) == head  # an earlier run's section: still the commit's code
     (tmp_path / "solver.py").write_text("A = 2\n", encoding="utf-8")
     assert _commit(tmp_path) == f"{head}+changes"  # was the clean HEAD's hash
 
