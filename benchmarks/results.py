@@ -45,21 +45,14 @@ def _processor(cpuinfo: Path) -> str:
 def _commit(here: Path = Path(__file__).parent) -> str:
     """The commit of the checkout at ``here`` that was measured, ``+changes`` when tracked
     files other than the results differ from it (the figures are not that commit's alone)."""
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], capture_output=True, text=True, check=True, cwd=here)
+        return done.stdout.strip()
+
     try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=here,
-        ).stdout.strip()
-        changed = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=here,
-        ).stdout.strip()
+        commit = git("rev-parse", "--short", "HEAD")
+        changed = git("status", "--porcelain", "--untracked-files=no")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     # RESULTS.md itself is what runs change: a run after another is still the commit's.

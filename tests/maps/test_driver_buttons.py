@@ -140,21 +140,33 @@ def stop_of(plan: dict[str, Any], visit_id: str) -> dict[str, Any]:
     return found[0]
 
 
+def open_phone(browser: Any, url: str, clock: str) -> tuple[Any, Any, list[str]]:
+    """A 375 px phone, its clock at ``clock``, on the driver's page at ``url`` with the three
+    stops shown: its browser context (to close), the page, and the page's uncaught errors."""
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport={"width": 375, "height": 812})
+    page = context.new_page()
+    uncaught: list[str] = []
+    page.on("pageerror", lambda error: uncaught.append(str(error)))
+    page.clock.set_fixed_time(phone_time(clock))
+    try:
+        page.goto(url)
+        expect(page.locator(".fr-item")).to_have_count(3)
+    except BaseException:
+        context.close()
+        raise
+    return context, page, uncaught
+
+
 def test_a_driver_reports_from_the_phone_online_and_offline(
     browser: Any, served: tuple[str, str], output_dir: Path
 ) -> None:
     from playwright.sync_api import expect
 
     base, database_url = served
-    url = driver_link(base, database_url)
-    context = browser.new_context(viewport={"width": 375, "height": 812})
-    page = context.new_page()
-    uncaught: list[str] = []
-    page.on("pageerror", lambda error: uncaught.append(str(error)))
-    page.clock.set_fixed_time(phone_time("08:12"))
+    context, page, uncaught = open_phone(browser, driver_link(base, database_url), "08:12")
     try:
-        page.goto(url)
-        expect(page.locator(".fr-item")).to_have_count(3)
         # Labelled, big enough to tap, nothing wider than the phone.
         expect(page.get_by_role("button", name="Arrived")).to_have_count(3)
         expect(page.get_by_role("group", name="Report on stop 1: C1")).to_be_visible()
@@ -278,15 +290,8 @@ def test_a_tap_after_a_re_plan_made_elsewhere_ahead_of_the_phones_clock_is_recor
     from playwright.sync_api import expect
 
     base, database_url = served
-    url = driver_link(base, database_url)
-    context = browser.new_context(viewport={"width": 375, "height": 812})
-    page = context.new_page()
-    uncaught: list[str] = []
-    page.on("pageerror", lambda error: uncaught.append(str(error)))
-    page.clock.set_fixed_time(phone_time("08:12"))
+    context, page, uncaught = open_phone(browser, driver_link(base, database_url), "08:12")
     try:
-        page.goto(url)
-        expect(page.locator(".fr-item")).to_have_count(3)
         late = {"type": "delay", "technician_id": "T1", "minutes": 5}
         request = urllib.request.Request(
             f"{base}/v1/plans/{PLAN_ID}/events",
@@ -321,13 +326,8 @@ def test_a_tap_from_a_phone_whose_clock_runs_ahead_is_refused_and_said(
     from playwright.sync_api import expect
 
     base, database_url = served
-    url = driver_link(base, database_url)
-    context = browser.new_context(viewport={"width": 375, "height": 812})
-    page = context.new_page()
-    page.clock.set_fixed_time(phone_time("13:30"))
+    context, page, uncaught = open_phone(browser, driver_link(base, database_url), "13:30")
     try:
-        page.goto(url)
-        expect(page.locator(".fr-item")).to_have_count(3)
         page.locator('.fr-item[data-visit="V1"] [data-event=arrived]').click()
         message = page.locator("#fr-msg")
         expect(message).to_contain_text("Not recorded", timeout=20_000)
@@ -335,5 +335,6 @@ def test_a_tap_from_a_phone_whose_clock_runs_ahead_is_refused_and_said(
         assert page.evaluate("localStorage.getItem('fieldroute:taps:pl_buttons:T1')") == "[]"
         plan, _ = stored(database_url)
         assert plan["version"] == 1
+        assert uncaught == []
     finally:
         context.close()
