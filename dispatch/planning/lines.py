@@ -10,22 +10,25 @@ times assume.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 
+from dispatch.errors import TravelTimeError
 from dispatch.model import LatLon, Plan, Problem, Route
 from dispatch.travel import TravelTimeProvider
 from dispatch.travel.base import RoadLines
 
 __all__ = ["with_road_lines"]
 
+logger = logging.getLogger(__name__)
+
 
 def with_road_lines(plan: Plan, problem: Problem, provider: TravelTimeProvider) -> Plan:
     """``plan`` with each route's road line when ``provider`` draws them; as it is otherwise.
 
-    Raises
-    ------
-    TravelTimeError
-        When the provider cannot draw a line it was asked for.
+    A line the provider cannot draw (its server stopped answering after the search) is left
+    out, logged: the plan, timed on the matrix it was searched on, is worth keeping without
+    it (a long solve was thrown away for its drawing), and the maps join its stops straight.
     """
     if not isinstance(provider, RoadLines):
         return plan
@@ -44,7 +47,11 @@ def with_road_lines(plan: Plan, problem: Problem, provider: TravelTimeProvider) 
         points = [site.location for site in way if site.location is not None]
         if len(points) < len(way):  # a site known only as a matrix row: nothing to draw on
             return route
-        line = provider.route_geometry(points)
+        try:
+            line = provider.route_geometry(points)
+        except TravelTimeError as error:
+            logger.warning("the road line of %s is left out: %s", route.technician_id, error)
+            return route
         return replace(route, geometry=tuple(LatLon(lat, lon) for lat, lon in line))
 
     return replace(plan, routes=tuple(drawn(route) for route in plan.routes))

@@ -4,10 +4,14 @@ plan's legs go."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import replace
 
+import pytest
+
 from dispatch.contract.validate import parse_problem
+from dispatch.errors import TravelTimeError
 from dispatch.model import LatLon, Plan, Problem
 from dispatch.planning import SolveParams, plan_day
 from dispatch.planning.lines import with_road_lines
@@ -66,3 +70,22 @@ def test_a_call_after_the_last_stop_comes_before_the_way_home() -> None:
     assert drawing.asked == [
         [(22.80, 113.80), (22.81, 113.80), (22.86, 113.80), depot, (22.80, 113.80)]
     ]
+
+
+class Failing(Drawing):
+    """Its server stopped answering once the matrix was given: no line can be drawn."""
+
+    def route_geometry(self, points: Sequence[LatLon]) -> list[tuple[float, float]]:
+        raise TravelTimeError("OSRM server http://127.0.0.1:9 cannot be reached")
+
+
+def test_a_plan_whose_lines_cannot_be_drawn_is_kept_without_them(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The road server stopped after the search: the solve (its plan timed on the matrix) was
+    # lost for its drawing.
+    problem, plan = planned()
+    with caplog.at_level(logging.WARNING, logger="dispatch.planning.lines"):
+        kept = with_road_lines(plan, problem, Failing())
+    assert kept == plan and all(route.geometry is None for route in kept.routes)
+    assert "the road line of T1 is left out: OSRM server" in caplog.text
