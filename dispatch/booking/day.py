@@ -36,6 +36,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from dispatch.errors import InputError
 from dispatch.model import (
     Break,
     DepotId,
@@ -221,7 +222,10 @@ class BookingDay:
             for tech in problem.technicians
         )
         day = replace(problem, technicians=technicians, visits=(*kept, visit))
-        instance, id_map = compile_problem(day, provider, newcomer=visit.id)
+        try:
+            instance, id_map = compile_problem(day, provider, newcomer=visit.id)
+        except InputError as error:
+            raise _as_asked(error, f"visits[{len(day.visits) - 1}]") from error
         node_of: dict[VisitId, list[int]] = {}
         for node, i in enumerate(id_map.node_visit):
             node_of.setdefault(day.visits[i].id, []).append(node)
@@ -421,6 +425,20 @@ class BookingDay:
     def _busy_s(self, vehicle: int, nodes: list[int]) -> int:
         """Service already on the route, in seconds (how full the day is)."""
         return int(sum(int(self.instance.service_s[n]) for n in nodes))
+
+
+def _as_asked(error: InputError, compiled: str) -> InputError:
+    """``error`` naming the new visit as the request does (``visit.location``), not by the
+    index it was compiled at in the booking day (``visits[19].location``)."""
+    return InputError(
+        (
+            replace(found, path="visit" + found.path[len(compiled) :])
+            if found.path == compiled or found.path.startswith(f"{compiled}.")
+            else found
+            for found in error.errors
+        ),
+        what=error.what,
+    )
 
 
 def _cheaper(one: Fit, other: Fit) -> bool:

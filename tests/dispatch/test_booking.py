@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import random
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -25,10 +26,10 @@ from dispatch.contract.serialize import plan_document
 from dispatch.contract.validate import parse_problem
 from dispatch.desk.book import BookingRefusedError, book_stored, slots_stored
 from dispatch.errors import InputError
-from dispatch.model import Plan
+from dispatch.model import Plan, Site
 from dispatch.persistence import Store
 from dispatch.planning import plan_day
-from dispatch.travel import provider_for
+from dispatch.travel import Matrices, SnapError, provider_for
 from dispatch.units import format_clock
 from dispatch.verify import check_plan, matrix_lookup
 from tests.dispatch.test_horizon import horizon_problem
@@ -913,3 +914,25 @@ def test_no_slot_is_offered_to_a_technician_before_a_delay_holding_them_is_over(
     fourth = replan(store, batch, "pl_held")
     assert booked.version == 3 and fourth["version"] == 4
     assert "V9" not in {s["visit_id"] for r in fourth["routes"] for s in r["stops"]}
+
+
+class _OffRoadNewcomer:
+    """Roads that reach no site asked for (the new visit's among them)."""
+
+    def matrix(self, sites: Sequence[Site]) -> Matrices:
+        raise SnapError([(k, 900.0) for k in range(len(sites))], limit_m=500, server="x")
+
+
+def test_a_new_visit_off_the_roads_is_named_as_the_request_names_it(store: Store) -> None:
+    # The error read 'visits[19].location': the index the visit had in the day compiled for
+    # the booking, which the request has no list for.
+    visit = {"id": "N1", "location_index": 3, "duration_min": 45, "customer": "New"}
+    with pytest.raises(InputError) as caught:
+        slots_stored(
+            store,
+            {"visit": visit, "plan_id": "pl_day", "shape": "appointment"},
+            provider=_OffRoadNewcomer(),
+        )
+    [error] = [found for found in caught.value.errors if found.entity_id == "N1"]
+    assert error.path == "visit.location"
+    assert error.message.startswith("900 m from the nearest road")
