@@ -448,10 +448,12 @@ class Unassigned:
 class Hold:
     """A technician held up by a reported delay: nothing new starts for them before ``until``
     (when the rest of their day was to start, the delay added). It holds through later
-    versions until it is over or the technician reports from a stop after it was made."""
+    versions until it is over or the technician reports from a stop at a moment after
+    ``since``, the time of the batch that reported the (latest) delay."""
 
     technician_id: TechnicianId
     until: datetime
+    since: datetime
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,16 +20,19 @@ from zoneinfo import ZoneInfo
 __all__ = [
     "METRES_PER_KM",
     "SECONDS_PER_MINUTE",
+    "after",
     "as_minutes",
     "clock_to_datetime",
     "counted",
     "duration_to_s",
+    "earliest",
     "elapsed",
     "format_clock",
     "format_iso_clock",
     "iso",
     "km_as_m",
     "km_to_m",
+    "latest",
     "local_moment",
     "m_as_km",
     "m_to_km",
@@ -91,6 +94,23 @@ def elapsed(start: datetime, end: datetime) -> timedelta:
     """The real time from ``start`` to ``end`` (both aware): ``end - start`` of one zone is
     the wall clocks' difference, an hour off across a daylight-saving change."""
     return end.astimezone(UTC) - start.astimezone(UTC)
+
+
+def latest(*moments: datetime) -> datetime:
+    """The latest of aware ``moments`` in real time: ``max`` of one zone compares wall
+    clocks, and the night the clocks go back it takes 03:10 before the change for the later
+    of two 03:10s."""
+    return max(moments, key=lambda moment: moment.astimezone(UTC))
+
+
+def earliest(*moments: datetime) -> datetime:
+    """The earliest of aware ``moments`` in real time (see ``latest``)."""
+    return min(moments, key=lambda moment: moment.astimezone(UTC))
+
+
+def after(moment: datetime, other: datetime) -> bool:
+    """Whether aware ``moment`` comes after ``other`` in real time (see ``latest``)."""
+    return moment.astimezone(UTC) > other.astimezone(UTC)
 
 
 def shifted(moment: datetime, by: timedelta) -> datetime:

@@ -53,7 +53,11 @@ def plan_record(plan: Plan) -> dict[str, Any]:
             for item in plan.without_route
         ],
         "holds": [
-            {"technician_id": hold.technician_id, "until": _moment(hold.until)}
+            {
+                "technician_id": hold.technician_id,
+                "until": _moment(hold.until),
+                "since": _moment(hold.since),
+            }
             for hold in plan.holds
         ],
     }
@@ -91,7 +95,12 @@ def read_record(record: dict[str, Any]) -> Plan:
             for item in record.get("without_route", ())
         ),
         holds=tuple(  # a record written before they were kept has none
-            Hold(TechnicianId(item["technician_id"]), datetime.fromisoformat(item["until"]))
+            Hold(
+                TechnicianId(item["technician_id"]),
+                datetime.fromisoformat(item["until"]),
+                # Before ``since`` was kept: the version's own time.
+                datetime.fromisoformat(item.get("since") or record["at"]),
+            )
             for item in record.get("holds", ())
         ),
     )

@@ -100,9 +100,12 @@ from dispatch.replanning.events import (
 )
 from dispatch.travel import TravelTimeProvider, provider_for
 from dispatch.units import (
+    after,
     duration_to_s,
+    earliest,
     elapsed,
     format_clock,
+    latest,
     m_as_km,
     round_up_travel_s,
     s_to_duration,
@@ -141,8 +144,8 @@ class _Restart:
     depot_site: Site | None = None
     #: The old route's indexes of stops the technician went past (``skipped_stops``).
     skipped: frozenset[int] = frozenset()
-    #: Held up by a delay (this batch's, or an earlier one still standing) until then.
-    held_until: datetime | None = None
+    #: Held up by a delay (this batch's, or an earlier one still standing).
+    hold: Hold | None = None
 
 
 def replan_day(
@@ -275,9 +278,7 @@ def replan_day(
         at=at,
         without_route=_without_route(problem, plan, tail, new_routes),
         holds=tuple(
-            Hold(tech.id, until)
-            for tech in problem.technicians
-            if (until := restarts[tech.id].held_until) is not None
+            hold for tech in problem.technicians if (hold := restarts[tech.id].hold) is not None
         ),
     )
     new_plan = with_road_lines(new_plan, problem, provider)
@@ -366,7 +367,7 @@ def _restart(
     at: datetime,
     depots: Mapping[DepotId, Depot],
     provider: TravelTimeProvider,
-    held: datetime | None = None,
+    held: Hold | None = None,
 ) -> _Restart:
     delay = batch.delays.get(tech.id, timedelta(0))
     stops = route.stops if route else ()
@@ -389,15 +390,15 @@ def _restart(
     depot_site = None
     if last_call is not None:  # at the depot, or on the way from it
         departure = last_call.departure
-        under_way = departure > at
+        under_way = after(departure, at)
         depot_site = depots[last_call.depot_id].site
         site_visit: Visit | None = visits[frozen[-1].visit_id] if frozen else None
     elif frozen:
         tail = frozen[-1]
         departure = _expected_departure(tail, visits[tail.visit_id])
         if still_there(tail):
-            departure = max(departure, at)
-        under_way = tail.actual_departure is None and departure > at
+            departure = latest(departure, at)
+        under_way = tail.actual_departure is None and after(departure, at)
         site_visit = visits[tail.visit_id]
     else:
         departure = tech.shift.start
@@ -408,15 +409,18 @@ def _restart(
     else:
         # Idle until the plan's set-off, they may set off at once; unless a delay holds them.
         set_off = _set_off(following, route.breaks if route else (), departure) if following else at
-        ready = max(departure, min(at, set_off))
+        ready = latest(departure, earliest(at, set_off))
     if held is not None:
-        ready = max(ready, held)
+        ready = latest(ready, held.until)
     free_at = shifted(ready, delay)
-    held_until = free_at if (delay or held is not None) and free_at > at else None
+    hold = None
+    if after(free_at, at) and (delay or held is not None):
+        # A new delay is reported now: only reports after now end the hold.
+        hold = Hold(tech.id, free_at, at if delay or held is None else held.since)
     # A stop taken as done as planned keeps its hours even when a later one was reported left
     # before they ended (the plan had assumed it; a late report never takes it back).
     busy = [_expected_departure(s, visits[s.visit_id]) for s in frozen[:-1]]
-    free_at = max([free_at, tech.shift.start, *busy])
+    free_at = latest(free_at, tech.shift.start, *busy)
     if route is None:
         taken = _idle_breaks(tech, at)
     else:
@@ -428,11 +432,11 @@ def _restart(
         history = (
             shifted(free_at, -delay)
             if tech.id in batch.unavailable
-            else max(shifted(free_at, -delay), at)
+            else latest(shifted(free_at, -delay), at)
         )
         taken = tuple(b for b in route.breaks if b.start < history or b.end <= at)
     for slot in taken:
-        free_at = max(free_at, slot.end)
+        free_at = latest(free_at, slot.end)
     used_weight = sum(visits[s.visit_id].demand.weight_kg for s in frozen)
     used_volume = sum(visits[s.visit_id].demand.volume_m3 for s in frozen)
     homeward = counted_from = None
@@ -453,25 +457,25 @@ def _restart(
         calls,
         depot_site,
         skipped,
-        held_until,
+        hold,
     )
 
 
-def standing_hold(plan: Plan, technician_id: TechnicianId, batch: EventBatch) -> datetime | None:
-    """When the hold on ``technician_id`` at ``plan`` ends, if it still stands at the batch:
-    not over by its clock time, and no report from one of their stops made after the plan's
-    last re-plan (where they are then says when they are free, not the delay's guess)."""
-    hold = next((h.until for h in plan.holds if h.technician_id == technician_id), None)
-    if hold is None or hold <= batch.at:
+def standing_hold(plan: Plan, technician_id: TechnicianId, batch: EventBatch) -> Hold | None:
+    """The hold on ``technician_id`` at ``plan``, if it still stands at the batch: not over
+    by its clock time, and no report from one of their stops at a moment after the batch that
+    reported the delay (where they are then says when they are free, not the delay's guess;
+    a report sent late by an offline phone from before it does not)."""
+    hold = next((h for h in plan.holds if h.technician_id == technician_id), None)
+    if hold is None or not after(hold.until, batch.at):
         return None
     route = next((r for r in plan.routes if r.technician_id == technician_id), None)
-    since = plan.at or datetime.min.replace(tzinfo=batch.at.tzinfo)
     for stop in route.stops if route else ():
         report = batch.progress.get(stop.visit_id)
         if report is None:
             continue
         moments = (report.arrived, report.started, report.departed)
-        if any(moment is not None and moment > since for moment in moments):
+        if any(moment is not None and after(moment, hold.since) for moment in moments):
             return None
     return hold
 
@@ -578,8 +582,8 @@ def _set_off(following: Stop, breaks: tuple[BreakSlot, ...], departure: datetime
     planned again late, out of its window, under a delay reported after it.
     """
     on_the_way = [b.start for b in breaks if departure <= b.start < following.arrival]
-    latest = shifted(min([following.arrival, *on_the_way]), -following.travel)
-    return latest if latest >= departure else shifted(following.arrival, -following.travel)
+    leave_by = shifted(min([following.arrival, *on_the_way]), -following.travel)
+    return leave_by if leave_by >= departure else shifted(following.arrival, -following.travel)
 
 
 def _assumed(stop: Stop, delay: timedelta, at: datetime) -> StopStatus:
@@ -800,7 +804,8 @@ def _merge(
     else:  # gone home after the last stop as planned (or later): a delay counts on the way
         assert restart.homeward_counted_from is not None
         home = _home_after(old, restart.homeward_since, restart.homeward_counted_from, back_s, at)
-        home += restart.delay if home > at else timedelta(0)
+        if after(home, at):
+            home = shifted(home, restart.delay)
         breaks = old.breaks
     return Route(
         technician_id=tech.id,
@@ -849,10 +854,10 @@ def _left_base(
         left = shifted(reached, -travel)
     else:
         assert first.actual_departure is not None
-        latest = shifted(first.actual_departure, -travel)  # they had set off by then
+        set_off_by = shifted(first.actual_departure, -travel)  # they had set off by then
         work = elapsed(first.service_start, first.departure)
-        left = shifted(latest, -work)
-        if left < shift_start <= latest:
+        left = shifted(set_off_by, -work)
+        if left < shift_start <= set_off_by:
             left = shift_start
     return min(start, end, left)
 

@@ -1165,3 +1165,53 @@ def test_a_delay_at_a_stop_holds_until_the_technician_reports_from_it(store: Sto
     )  # fmt: skip
     assert "V9" in stops_of(fourth)
     checked(store, fourth)
+
+
+def test_a_report_sent_late_from_after_the_delay_ends_the_hold_across_batches(
+    store: Store,
+) -> None:
+    # Completed at 08:40, after the delay of 08:30, sent at 09:00 by a phone offline since:
+    # a batch at 08:50 in between made the hold read it as news of before the last re-plan.
+    raw = make_day(technicians=1)
+    raw["visits"] = [v for v in raw["visits"] if v["id"] in ("V1", "V3")]
+    raw["visits"][1]["window"] = {"start": "13:00", "end": "16:00"}
+    planned(store, raw)
+    replan(
+        store,
+        {"at": "08:30", "events": [
+            {"type": "arrived", "visit_id": "V1", "at": "08:10"},
+            {"type": "delay", "technician_id": "T1", "minutes": 150},
+        ]},
+    )  # fmt: skip
+    soon = {"id": "V9", "location_index": 2, "duration_min": 30, "customer": "Z",
+            "window": {"start": "09:30", "end": "10:30"}}  # fmt: skip
+    third = replan(store, {"at": "08:50", "events": [{"type": "new_visit", "visit": soon}]})
+    assert "V9" not in stops_of(third)
+    done = {"type": "completed", "visit_id": "V1", "at": "08:40"}
+    fourth = replan(store, {"at": "09:00", "events": [done]})
+    assert "V9" in stops_of(fourth)
+    checked(store, fourth)
+
+
+def test_a_delay_reported_in_the_hour_the_clocks_repeat_counts_in_real_time(
+    store: Store,
+) -> None:
+    # Helsinki, 2026-10-25: 03:00-04:00 happens twice. At work from 02:09 until 03:09 (the
+    # first 03:09), a delay at the second 03:10 was compared and added on the wall clock: the
+    # way home began before the work ended.
+    raw = make_day(technicians=1)
+    raw.update(date="2026-10-25", timezone="Europe/Helsinki")
+    raw["technicians"][0]["shift"] = {"start": "01:00", "end": "09:00"}
+    raw["technicians"][0]["breaks"] = [{"start": "04:30", "end": "06:30", "duration_min": 30}]
+    raw["visits"] = [{"id": "V1", "location_index": 3, "duration_min": 60, "customer": "A",
+                      "window": {"start": "02:00", "end": "03:00"}}]  # fmt: skip
+    first = planned(store, raw)
+    assert stops_of(first)["V1"][1]["arrival"].startswith("2026-10-25T02:")
+    second = replan(
+        store,
+        {"at": "03:10", "events": [
+            {"type": "started", "visit_id": "V1", "at": "02:09"},
+            {"type": "delay", "technician_id": "T1", "minutes": 5},
+        ]},
+    )  # fmt: skip
+    checked(store, second)

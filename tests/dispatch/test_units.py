@@ -15,14 +15,17 @@ import pytest
 from dispatch.units import (
     METRES_PER_KM,
     SECONDS_PER_MINUTE,
+    after,
     clock_to_datetime,
     counted,
     duration_to_s,
+    earliest,
     format_clock,
     format_iso_clock,
     iso,
     km_as_m,
     km_to_m,
+    latest,
     m_as_km,
     m_to_km,
     minutes_to_duration,
@@ -299,3 +302,12 @@ def test_metres_and_seconds_become_km_and_minutes_unrounded() -> None:
 @pytest.mark.parametrize(("count", "said"), [(0, "0 stops"), (1, "1 stop"), (2, "2 stops")])
 def test_a_count_is_written_as_a_person_writes_it(count: int, said: str) -> None:
     assert counted(count, "stop") == said
+
+
+def test_moments_of_the_hour_the_clocks_repeat_are_ordered_in_real_time() -> None:
+    # Berlin, 2026-10-25: 02:30 happens twice; one zone's datetimes compare wall clocks.
+    second = datetime(2026, 10, 25, 2, 30, fold=1, tzinfo=BERLIN)
+    before = datetime(2026, 10, 25, 2, 40, tzinfo=BERLIN)  # the first 02:40
+    assert not second > before  # Python's own comparison: wall clocks
+    assert after(second, before) and not after(before, second)
+    assert latest(before, second) is second and earliest(second, before) is before
