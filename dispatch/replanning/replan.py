@@ -973,8 +973,8 @@ def _changes(old: Plan, new: Plan, batch: EventBatch, problem: Problem) -> tuple
             continue
         old_arrival = old_stop.arrival if old_stop else None
         new_arrival = new_stop.arrival if new_stop else None
-        if old_tech == new_tech and old_arrival == new_arrival:
-            continue
+        if old_tech == new_tech and old_arrival == new_arrival and visit.id not in batch.moves:
+            continue  # (a move that keeps the arrival still changes what was promised)
         if new_stop is None:
             item = left_out[visit.id]
             cancelled = item.code is UnassignedCode.CANCELLED

@@ -1215,3 +1215,18 @@ def test_a_delay_reported_in_the_hour_the_clocks_repeat_counts_in_real_time(
         ]},
     )  # fmt: skip
     checked(store, second)
+
+
+def test_a_move_that_keeps_the_arrival_still_calls_the_customer(store: Store) -> None:
+    # The dispatcher set an appointment the route already reaches in its band: the promise
+    # changed (an appointment, not a window), and the change list said nothing.
+    first = planned(store, make_day())
+    owner, stop = stops_of(first)["V1"]
+    arrival = datetime.fromisoformat(stop["arrival"])
+    door = (arrival + timedelta(minutes=10)).strftime("%H:%M")  # reached T-10, as planned
+    moved = {"type": "moved", "visit_id": "V1", "technician_id": owner, "appointment": door}
+    second = replan(store, {"at": "07:00", "events": [moved]})
+    assert stops_of(second)["V1"][1]["arrival"] == stop["arrival"]
+    (change,) = [c for c in second["changes"] if c["visit_id"] == "V1"]
+    assert change["notify"] and change["reason"] == "moved by the dispatcher"
+    checked(store, second)
