@@ -298,6 +298,8 @@ def _time_bounds(problem: Problem, visit: Visit, origin: datetime, horizon_s: in
         latest = seconds_after(visit.window.end, origin)
     else:
         earliest, latest = 0, horizon_s
+    if visit.reported_at is not None:  # nobody knows of a fault before it is reported
+        earliest = max(earliest, seconds_after(visit.reported_at, origin))
     if visit.deadline is not None:
         latest = min(latest, seconds_after(visit.deadline, origin))
     return TimeBounds(earliest, latest, service, _nights(visit, origin, horizon_s))

@@ -107,18 +107,18 @@ def test_an_appointment_is_held_from_the_door_or_served_on_arrival_in_the_band(
     assert id_map.door_buffer_s.tolist() == [buffer, 0, 0]
 
 
-def test_an_urgent_deadline_caps_the_latest_start() -> None:
+def test_an_urgent_deadline_caps_the_latest_start_and_the_report_the_earliest() -> None:
     day = line_day(policy={"time_limit_s": 1, "urgent_response_min": 60})
-    # V1: urgent, reported 08:00, no window: reach by 09:00 (32 400 s).
+    # V1: urgent, reported 08:00, no window: from 08:00 (28 800 s), reach by 09:00 (32 400 s).
     day["visits"][0].update(priority="urgent", reported_at="08:00")
     # V2: normal with a report time: no deadline, the window 08:30-09:30 stays whole.
     day["visits"][1].update(reported_at="08:00", window={"start": "08:30", "end": "09:30"})
-    # V3: urgent, reported 09:00, window 08:30-12:00: the deadline 10:00 cuts it.
+    # V3: urgent, reported 09:00, window 08:30-12:00: from the report to the deadline 10:00.
     day["visits"][2].update(
         priority="urgent", reported_at="09:00", window={"start": "08:30", "end": "12:00"}
     )
     instance, _ = compiled(day)
-    assert instance.window_s.tolist() == [[0, 32_400], [30_600, 34_200], [30_600, 36_000]]
+    assert instance.window_s.tolist() == [[28_800, 32_400], [30_600, 34_200], [32_400, 36_000]]
 
 
 class TableProvider:

@@ -128,6 +128,15 @@ def test_urgent_fault_is_reached_within_the_response_time(day: dict[str, Any]) -
     assert hhmm(urgent.arrival) <= "09:00"
 
 
+def test_a_fault_is_not_served_before_it_is_reported(day: dict[str, Any]) -> None:
+    # Reported at 15:00 on a day from 08:00, it was reached at 08:30: seven hours before the
+    # call, and counted "within response".
+    day["visits"][2].update(priority="urgent", reported_at="15:00")
+    route = only_route(solve(day))
+    urgent = next(s for s in route.stops if s.visit_id == "V3")
+    assert hhmm(urgent.service_start) >= "15:00" and hhmm(urgent.arrival) <= "17:00"
+
+
 @pytest.mark.parametrize(
     ("change", "code", "words"),
     [
