@@ -153,8 +153,11 @@ def solve(
     instance = within_reach(stranded_idle(instance))
     if initial_routes is not None:
         initial_routes = _allowed_only(instance, initial_routes)
-    # Alternatives (spare parts) tie nodes of one group across parts: solved whole.
-    if initial_routes is None and not params.solution_limit and not instance.has_alternatives:
+    # Alternatives (spare parts) tie nodes of one group across parts: solved whole. One node
+    # is placed by the search alone (``solver.search``): no seed to race for, and PyVRP's
+    # stall rule kept a seeding search at it for a fifth of the budget.
+    seeding = initial_routes is None and not params.solution_limit and instance.n_nodes > 1
+    if seeding and not instance.has_alternatives:
         solve_one = partial(_solve_part, snapshots=snapshots)
         first = partial(_first_routes, params=params, listening=on_progress is not None)
         joined = solve_in_parts(

@@ -21,6 +21,7 @@ from solver.errors import SolverError
 from solver.instance import Instance
 from solver.model import RoutingHandles, build_routing_model
 from solver.params import (
+    METAHEURISTIC,
     MIN_POLISH_S,
     PROGRESS_INTERVAL_S,
     SNAPSHOT_INTERVAL_S,
@@ -79,6 +80,10 @@ def search(
     """
     started = clock.monotonic() if started is None else started
     parameters = search_parameters(params)
+    if instance.n_nodes <= 1:
+        # One node: its cheapest place is found by the first solution and a descent; guided
+        # local search found no other solution to stop on, and searched the whole budget.
+        parameters.local_search_metaheuristic = METAHEURISTIC["greedy_descent"]
     handles = build_routing_model(instance)
     routing = handles.routing
     # Restoring routes stops at their first timing: with the search's own limits each check of

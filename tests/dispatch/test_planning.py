@@ -396,3 +396,13 @@ def test_a_visit_pinned_to_someone_stranded_by_their_break_says_pinned_and_why(
     assert (left.visit_id, left.code, left.candidates) == ("V3", UnassignedCode.PINNED, ("T2",))
     assert left.reason == f"pinned to T2, who gets no route: they {without.reason}"
     assert without.reason.endswith("the drive takes 30 min and their breaks 25 min")
+
+
+def test_a_day_of_one_visit_answers_long_before_its_budget(day: dict[str, Any]) -> None:
+    # Guided local search found no second solution to stop on: the contract's own example
+    # (one visit to plan) took its whole 10 s. The budget is a cap.
+    day["visits"] = day["visits"][:1]
+    problem = parse_problem(day)
+    plan = plan_day(problem, params=SolveParams(time_limit_s=20))
+    assert [stop.visit_id for route in plan.routes for stop in route.stops] == ["V1"]
+    assert plan.solve_s < 5
