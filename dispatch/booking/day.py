@@ -53,7 +53,7 @@ from dispatch.model import (
 from dispatch.planning.compile import IdMap, appointment_bounds, compile_problem
 from dispatch.replanning.events import calls_made
 from dispatch.travel import TravelTimeProvider
-from dispatch.units import elapsed, moment_after, seconds_after, shifted
+from dispatch.units import after, elapsed, latest, moment_after, seconds_after, shifted
 from solver import Instance, RouteSolution
 from solver.insertion import Insertion, insertions, route_holds, schedule_insertion
 
@@ -139,27 +139,33 @@ def _first_unreached(route: Route, fixed: int, at: datetime) -> datetime | None:
     return shifted(at, elapsed(call.arrival, call.departure) + stop.travel)
 
 
-def _history_kept(tech: Technician, route: Route, at: datetime) -> Technician:
+def _history_kept(
+    tech: Technician, route: Route | None, at: datetime, held: datetime | None
+) -> Technician:
     """``tech`` as booking must keep their route's past at ``at``: gone from the base when the
     route left it, and each break begun before ``at`` where it was taken; the others not
     before ``at`` where their window still allows. Free, the solver's timing moved a lunch
     due after a stop into the drive to it, hours before the booking, under a route that had
-    left at its old time."""
+    left at its old time. Held up by a delay until ``held`` (``Plan.holds``): a route not yet
+    gone leaves no sooner, and no break is moved into the hold."""
     shift = tech.shift
-    if route.start_time < at:
+    if route is not None and route.start_time < at:
         shift = TimeWindow(route.start_time, max(route.start_time, shift.end))
-    breaks = tech.breaks
-    if len(route.breaks) == len(tech.breaks):
-        breaks = tuple(
-            Break(TimeWindow(slot.start, slot.end), rule.duration)
-            if slot.start < at
-            else (
-                Break(TimeWindow(at, rule.window.end), rule.duration)
-                if rule.window.start < at <= shifted(rule.window.end, -rule.duration)
-                else rule
-            )
-            for rule, slot in zip(tech.breaks, route.breaks, strict=True)
+    elif held is not None and after(shift.end, held):
+        shift = TimeWindow(latest(shift.start, held), shift.end)
+    if route is None or len(route.breaks) != len(tech.breaks):
+        return replace(tech, shift=shift)
+    free = at if held is None else latest(at, held)
+    breaks = tuple(
+        Break(TimeWindow(slot.start, slot.end), rule.duration)
+        if slot.start < at
+        else (
+            Break(TimeWindow(free, rule.window.end), rule.duration)
+            if rule.window.start < free <= shifted(rule.window.end, -rule.duration)
+            else rule
         )
+        for rule, slot in zip(tech.breaks, route.breaks, strict=True)
+    )
     return replace(tech, shift=shift, breaks=breaks)
 
 
@@ -201,9 +207,13 @@ class BookingDay:
         kept: list[Visit] = []
         order: dict[TechnicianId, tuple[list[VisitId], int]] = {}
         on_arrival = problem.policy.appointment_start == "on_arrival"
+        holds = {hold.technician_id: hold.until for hold in plan.holds if after(hold.until, at)}
         for route in plan.routes:
             fixed = fixed_prefix(route, at)
             first = _first_unreached(route, fixed, at)
+            held = holds.get(route.technician_id)
+            if first is not None and held is not None:  # not left before the hold ends
+                first = latest(first, shifted(held, route.stops[fixed].travel))
             for k, stop in enumerate(route.stops):
                 kept.append(
                     _narrowed(
@@ -218,7 +228,7 @@ class BookingDay:
             order[route.technician_id] = ([stop.visit_id for stop in route.stops], fixed)
         routes_of = {route.technician_id: route for route in plan.routes}
         technicians = tuple(
-            _history_kept(tech, routes_of[tech.id], at) if tech.id in routes_of else tech
+            _history_kept(tech, routes_of.get(tech.id), at, holds.get(tech.id))
             for tech in problem.technicians
         )
         day = replace(problem, technicians=technicians, visits=(*kept, visit))

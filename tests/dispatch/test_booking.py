@@ -936,3 +936,30 @@ def test_a_new_visit_off_the_roads_is_named_as_the_request_names_it(store: Store
     [error] = [found for found in caught.value.errors if found.entity_id == "N1"]
     assert error.path == "visit.location"
     assert error.message.startswith("900 m from the nearest road")
+
+
+def test_a_booking_keeps_a_held_technician_s_route_after_the_hold(store: Store) -> None:
+    # Held until 09:00 (a delay of 30 at 08:30), T1 reaches V1 (10 min away) at 09:10. A
+    # booking at 08:35 timed the route afresh: V1 back to 09:00, leaving at 08:50, the delay
+    # undone.
+    raw = make_day(technicians=1)
+    raw["visits"] = [
+        {"id": "V1", "location_index": 1, "duration_min": 30, "customer": "A",
+         "window": {"start": "09:00", "end": "12:00"}},
+        {"id": "V2", "location_index": 2, "duration_min": 30, "customer": "B",
+         "window": {"start": "13:00", "end": "16:00"}},
+    ]  # fmt: skip
+    planned(store, raw, "pl_held")
+    delay = {"type": "delay", "technician_id": "T1", "minutes": 30}
+    replan(store, {"at": "08:30", "events": [delay]}, "pl_held")
+    visit = {"id": "N1", "location_index": 3, "duration_min": 30, "customer": "New"}
+    slot = {"date": "2026-11-23", "window": {"start": "14:00", "end": "16:00"},
+            "technician_id": "T1"}  # fmt: skip
+    book_stored(store, "pl_held", {"visit": visit, "slot": slot, "at": "08:35"}, if_match=2)
+    booked = store.load_plan("pl_held", 3)
+    (route,) = booked["routes"]
+    assert route["start_time"] >= "2026-11-23T09:00:00+08:00"
+    first = route["stops"][0]
+    assert first["visit_id"] == "V1" and first["arrival"] >= "2026-11-23T09:10:00+08:00"
+    raw3 = store.load_problem_of_plan("pl_held", 3)
+    assert check_plan(raw3, booked, matrix_lookup(raw3)).ok
