@@ -408,7 +408,13 @@ def _restart(
         ready = departure
     else:
         # Idle until the plan's set-off, they may set off at once; unless a delay holds them.
-        set_off = _set_off(following, route.breaks if route else (), departure) if following else at
+        # The first leg begins when the route leaves the base: a break before that is taken
+        # there, not on the way (read so, a lunch at the base put the set-off before it, and
+        # a delay reported after it was counted from then and lost).
+        leg_from = departure
+        if route is not None and not frozen and last_call is None:
+            leg_from = latest(departure, route.start_time)
+        set_off = _set_off(following, route.breaks if route else (), leg_from) if following else at
         ready = latest(departure, earliest(at, set_off))
     if held is not None:
         ready = latest(ready, held.until)

@@ -1230,3 +1230,22 @@ def test_a_move_that_keeps_the_arrival_still_calls_the_customer(store: Store) ->
     (change,) = [c for c in second["changes"] if c["visit_id"] == "V1"]
     assert change["notify"] and change["reason"] == "moved by the dispatcher"
     checked(store, second)
+
+
+def test_a_delay_at_the_base_after_a_lunch_taken_there_holds_from_when_it_is_reported(
+    store: Store,
+) -> None:
+    # Lunch 11:30-12:00 at the base, the route leaving at 13:40 for 14:00: 60 minutes late at
+    # 13:00 was counted from 11:20 (the lunch read as on the way): no hold, nobody called.
+    raw = make_day(technicians=1)
+    raw["technicians"][0]["breaks"] = [{"start": "11:30", "end": "13:30", "duration_min": 30}]
+    raw["visits"] = [{"id": "V1", "location_index": 1, "duration_min": 30, "customer": "A",
+                      "appointment": "14:00"}]  # fmt: skip
+    first = planned(store, raw)
+    assert first["routes"][0]["breaks"][0]["start"] < "2026-11-23T13"
+    late = {"type": "delay", "technician_id": "T1", "minutes": 60}
+    second = replan(store, {"at": "13:00", "events": [late]})
+    (change,) = second["changes"]
+    assert change["visit_id"] == "V1" and change["notify"]
+    assert "V1" not in stops_of(second)  # 14:00 + the drive: the appointment cannot be kept
+    checked(store, second)
