@@ -110,8 +110,10 @@ def _guard() -> Iterator[None]:
         )
         raise typer.Exit(error.exit_code) from error
     except OperationalError as error:  # a traceback, once, for a database not up yet
+        # One line: the driver's first (its hints follow on lines of their own).
+        why = (str(error.orig).strip().splitlines() or [""])[0]
         err.print(
-            f"[bold red]error:[/] the database cannot be reached: {escape(str(error.orig))}",
+            f"[bold red]error:[/] the database cannot be reached: {escape(why)}",
             highlight=False,
             markup=True,
             soft_wrap=True,
@@ -180,16 +182,18 @@ def validate(
             horizon = parse_horizon(raw)
             people = len({workday.id for workday in horizon.workdays})
             out.print(
-                f"[green]valid[/]: horizon of {len(horizon.dates)} days from "
-                f"{horizon.dates[0]} ({horizon.timezone.key}), {people} technicians working, "
-                f"{len(horizon.visits)} visits in it ({len(horizon.rounds)} of rounds), "
-                f"{len(horizon.beyond)} beyond it"
+                f"[green]valid[/]: horizon of {counted(len(horizon.dates), 'day')} from "
+                f"{horizon.dates[0]} ({horizon.timezone.key}), "
+                f"{counted(people, 'technician')} working, "
+                f"{counted(len(horizon.visits), 'visit')} in it ({len(horizon.rounds)} of "
+                f"rounds), {len(horizon.beyond)} beyond it"
             )
             return
         problem = parse_problem(raw)
         out.print(
             f"[green]valid[/]: {problem.date} ({problem.timezone.key}), "
-            f"{len(problem.technicians)} technicians, {len(problem.visits)} visits"
+            f"{counted(len(problem.technicians), 'technician')}, "
+            f"{counted(len(problem.visits), 'visit')}"
         )
 
 

@@ -11,9 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from dispatch.contract.record import plan_record
 from dispatch.contract.schema import EventBatchIn
 from dispatch.contract.serialize import plan_document
 from dispatch.contract.validate import parse_problem
+from dispatch.desk.replan import replan_stored
+from dispatch.persistence import Store
 from dispatch.planning import SolveParams, plan_day
 from dispatch.travel import pair_lookup, provider_for
 from dispatch.verify import check_plan
@@ -96,3 +99,23 @@ def test_a_systemd_unit_started_before_its_database_is_started_again_without_lim
     assert parser["Unit"]["StartLimitIntervalSec"] == "0"
     assert parser["Service"]["Restart"] in ("always", "on-failure")
     assert int(parser["Service"]["RestartSec"]) >= 1
+
+
+def test_the_readme_s_events_file_re_plans_the_sample_day(tmp_path: Path) -> None:
+    # The README's re-plan example ran a file no one could find.
+    raw = json.loads((ROOT / "examples" / "changan-day.json").read_text(encoding="utf-8"))
+    problem = parse_problem(raw)
+    plan = plan_day(problem, params=SolveParams(time_limit_s=1, seeders=()))
+    document = plan_document(
+        problem, plan, plan_id="pl_demo", version=1, created_at=datetime.now(UTC)
+    )
+    store = Store(f"sqlite:///{tmp_path / 'demo.db'}")
+    store.save_problem_and_plan(
+        raw, document.model_dump(mode="json"), problem_id="pb_demo", record=plan_record(plan)
+    )
+    events = json.loads((ROOT / "examples" / "changan-events.json").read_text(encoding="utf-8"))
+    second = replan_stored(store, "pl_demo", events, time_limit_s=1).model_dump(mode="json")
+    served = {stop["visit_id"] for route in second["routes"] for stop in route["stops"]}
+    assert "V9001" in served | {item["visit_id"] for item in second["unassigned"]}
+    assert any(change["visit_id"] == "V9001" for change in second["changes"])
+    store.close()

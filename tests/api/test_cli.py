@@ -35,7 +35,7 @@ def write(path: Path, day: dict[str, Any]) -> Path:
 def test_validate_accepts_a_good_day(tmp_path: Path) -> None:
     result = runner.invoke(app, ["validate", str(write(tmp_path / "day.json", line_day()))])
     assert result.exit_code == 0, result.output
-    assert "valid: 2026-11-23 (Asia/Shanghai), 1 technicians, 3 visits" in result.output
+    assert "valid: 2026-11-23 (Asia/Shanghai), 1 technician, 3 visits" in result.output
 
 
 def test_validate_lists_every_problem_and_exits_2(tmp_path: Path) -> None:
@@ -374,6 +374,8 @@ def test_a_database_that_cannot_be_reached_is_said_in_one_line(tmp_path: Path) -
     assert result.exit_code == 1
     assert "error: the database cannot be reached:" in result.output
     assert "Traceback" not in result.output
+    # One line: psycopg's hint ("Is the server running ...") was a second.
+    assert len(result.output.strip().splitlines()) == 1, result.output
 
 
 def test_replan_tells_the_customer_of_a_visit_not_completed_to_book_another_day(
