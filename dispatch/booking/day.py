@@ -280,9 +280,9 @@ class BookingDay:
                 if route.start_time < at and route.technician_id in vehicle_of
             ),
             holds_s={
-                vehicle_of[hold.technician_id]: seconds_after(hold.until, problem.midnight)
-                for hold in plan.holds
-                if hold.until > at and hold.technician_id in vehicle_of
+                vehicle_of[tech_id]: seconds_after(until, problem.midnight)
+                for tech_id, until in holds.items()
+                if tech_id in vehicle_of
             },
         )
 

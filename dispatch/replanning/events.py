@@ -77,7 +77,7 @@ from dispatch.model import (
     VisitId,
 )
 from dispatch.stock.loss import Losses
-from dispatch.units import clock_to_datetime, format_clock, shifted
+from dispatch.units import after, clock_to_datetime, format_clock, shifted
 
 __all__ = [
     "FIELD_REPORTS",
@@ -337,7 +337,7 @@ class _Checker:
         if self.now is None:
             return
         now = self.now.astimezone(self.problem.timezone)
-        if now.date() == self.problem.date and self.at > now + AHEAD_ALLOWED:
+        if now.date() == self.problem.date and after(self.at, shifted(now, AHEAD_ALLOWED)):
             self.error(
                 None,
                 None,
