@@ -1142,7 +1142,9 @@ def test_a_second_delay_adds_to_the_first(store: Store) -> None:
     assert datetime.fromisoformat(third["routes"][0]["start_time"]) >= at_clock("11:30")
 
 
-def test_a_delay_at_a_stop_holds_until_the_technician_reports_from_it(store: Store) -> None:
+def held_at_a_stop(store: Store, asked: str) -> dict[str, Any]:
+    """T1 alone: arrived at V1 08:10, 150 min late at 08:30 (held there until 11:40); at
+    ``asked`` a new visit V9 10 min away asks for 09:30-10:30: that version."""
     raw = make_day(technicians=1)
     raw["visits"] = [v for v in raw["visits"] if v["id"] in ("V1", "V3")]
     raw["visits"][1]["window"] = {"start": "13:00", "end": "16:00"}
@@ -1156,7 +1158,11 @@ def test_a_delay_at_a_stop_holds_until_the_technician_reports_from_it(store: Sto
     )  # fmt: skip
     soon = {"id": "V9", "location_index": 2, "duration_min": 30, "customer": "Z",
             "window": {"start": "09:30", "end": "10:30"}}  # fmt: skip
-    third = replan(store, {"at": "08:40", "events": [{"type": "new_visit", "visit": soon}]})
+    return replan(store, {"at": asked, "events": [{"type": "new_visit", "visit": soon}]})
+
+
+def test_a_delay_at_a_stop_holds_until_the_technician_reports_from_it(store: Store) -> None:
+    third = held_at_a_stop(store, "08:40")
     assert "V9" not in stops_of(third), "held at V1 until 11:40"
     # Done at 09:30 after all: where they are says when they are free, not the delay.
     fourth = replan(
@@ -1172,20 +1178,7 @@ def test_a_report_sent_late_from_after_the_delay_ends_the_hold_across_batches(
 ) -> None:
     # Completed at 08:40, after the delay of 08:30, sent at 09:00 by a phone offline since:
     # a batch at 08:50 in between made the hold read it as news of before the last re-plan.
-    raw = make_day(technicians=1)
-    raw["visits"] = [v for v in raw["visits"] if v["id"] in ("V1", "V3")]
-    raw["visits"][1]["window"] = {"start": "13:00", "end": "16:00"}
-    planned(store, raw)
-    replan(
-        store,
-        {"at": "08:30", "events": [
-            {"type": "arrived", "visit_id": "V1", "at": "08:10"},
-            {"type": "delay", "technician_id": "T1", "minutes": 150},
-        ]},
-    )  # fmt: skip
-    soon = {"id": "V9", "location_index": 2, "duration_min": 30, "customer": "Z",
-            "window": {"start": "09:30", "end": "10:30"}}  # fmt: skip
-    third = replan(store, {"at": "08:50", "events": [{"type": "new_visit", "visit": soon}]})
+    third = held_at_a_stop(store, "08:50")
     assert "V9" not in stops_of(third)
     done = {"type": "completed", "visit_id": "V1", "at": "08:40"}
     fourth = replan(store, {"at": "09:00", "events": [done]})
