@@ -196,6 +196,12 @@ def plan_supply(
     )
     via: dict[int, Option] = {}
 
+    def call_window(i: int, d: int, leg: int, ready: int) -> tuple[int, int]:
+        """The service starts of visit ``i`` that a call at depot ``d`` (``leg`` away, its
+        units in at ``ready``) allows: made after the units are in, over by closing time."""
+        earliest = max(bounds[i].earliest_s, ready + handling[d] + leg)
+        return earliest, min(bounds[i].latest_s, closes[d] + leg)
+
     def reserve(i: int, wanted: tuple[PartQuantity, ...]) -> Option | None:
         """Reserve ``wanted`` for visit ``i`` at the nearest depot holding all of it in time."""
         row = int(visit_row[i])
@@ -219,10 +225,8 @@ def plan_supply(
             # by a morning load. A depot that closes before the visit can start, to nobody
             # based there, keeps its units for the others.
             ready = max(r or 0 for r in readies)
-            on_the_way = max(bounds[i].earliest_s, ready + handling[d] + leg) <= min(
-                bounds[i].latest_s, closes[d] + leg
-            )
-            if on_the_way or _loading_at(problem, d, ready, holders, start_row, depot_row):
+            earliest, latest = call_window(i, d, leg, ready)
+            if earliest <= latest or _loading_at(problem, d, ready, holders, start_row, depot_row):
                 best = (d, leg)
         if best is None:
             return None
@@ -231,8 +235,7 @@ def plan_supply(
         ready = max(
             _take(lots[d][item.part], item.quantity, by_s, dry_run=False) or 0 for item in wanted
         )
-        earliest = max(bounds[i].earliest_s, ready + handling[d] + leg)
-        latest = min(bounds[i].latest_s, closes[d] + leg)
+        earliest, latest = call_window(i, d, leg, ready)
         return Option(
             depot=d,
             from_depot=wanted,
