@@ -328,6 +328,7 @@ def create_app(
         # What api.deps hands the routes; made here, once per process, and nowhere else.
         app.state.store = store
         app.state.runner = pool
+        app.state.roads = roads
         app.state.link_secret = store.secret(LINK_SECRET)
         app.state.settings = settings
         app.state.clock = clock

@@ -1,6 +1,6 @@
 """What a route may ask for, as typed ``Annotated`` dependencies: the service's objects
 (``SettingsDep``, ``StoreDep``, ``RunnerDep``, ``ClockDep``, ``VersionsDep``,
-``LinkSecretDep``, ``TilesDep``) and the caller (``Dispatcher``, ``RouteReader``).
+``LinkSecretDep``, ``RoadsDep``, ``TilesDep``) and the caller (``Dispatcher``, ``RouteReader``).
 
 The app's lifespan (``api.app.create_app``) makes each object once and keeps it on
 ``app.state``; this module is the one place that reads them back, so that routes take what
@@ -26,6 +26,7 @@ from api.versions import PlanVersions
 from dispatch.config import Settings
 from dispatch.errors import FieldError, InputError
 from dispatch.persistence import ApiKey, Store
+from dispatch.travel import Roads
 from maps import Tiles
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "ClockDep",
     "Dispatcher",
     "LinkSecretDep",
+    "RoadsDep",
     "RouteReader",
     "RunnerDep",
     "SettingsDep",
@@ -87,12 +89,19 @@ async def get_link_secret(request: Request) -> str:
     return secret
 
 
+async def get_roads(request: Request) -> Roads | None:
+    """The road server the service's solves ask (``--roads``), ``None`` without one."""
+    roads: Roads | None = request.app.state.roads
+    return roads
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 StoreDep = Annotated[Store, Depends(get_store)]
 RunnerDep = Annotated[JobRunner, Depends(get_runner)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
 VersionsDep = Annotated[PlanVersions, Depends(get_versions)]
 LinkSecretDep = Annotated[str, Depends(get_link_secret)]
+RoadsDep = Annotated[Roads | None, Depends(get_roads)]
 
 
 async def get_tiles(settings: SettingsDep) -> Tiles:

@@ -268,10 +268,15 @@ class LinkOut(_Model):
 
 
 class HealthOut(_Model):
-    """Whether the service and its database answer."""
+    """Whether the service, its database and its road server answer."""
 
     status: Literal["ok", "degraded"]
     database: Literal["ok", "unreachable"]
+    roads: Literal["ok", "unreachable"] | None = Field(
+        default=None,
+        description="Whether the OSRM server the service's solves ask (`--roads`) answers; "
+        "null when the service has none (travel is geodesic or sent with each problem).",
+    )
     worker_losses: int = Field(
         description="Worker processes that died (killed, out of memory) since the service "
         "started; each failed the job it was running and was replaced."

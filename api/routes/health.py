@@ -1,12 +1,12 @@
-"""``/healthz``: whether the service and its database answer; the one endpoint that needs no
-key, outside ``/v1``."""
+"""``/healthz``: whether the service, its database and its road server answer; the one endpoint
+that needs no key, outside ``/v1``."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from api.deps import RunnerDep, StoreDep
+from api.deps import RoadsDep, RunnerDep, StoreDep
 from api.models import HealthOut
 
 __all__ = ["router"]
@@ -15,12 +15,17 @@ router = APIRouter(tags=["service"])
 
 
 @router.get("/healthz", response_model=HealthOut)
-def healthz(store: StoreDep, runner: RunnerDep) -> JSONResponse:
-    """Liveness, the database's answer and the worker processes' losses; needs no key."""
-    healthy = store.healthy()
+def healthz(store: StoreDep, runner: RunnerDep, roads: RoadsDep) -> JSONResponse:
+    """Liveness, the database's and the road server's answers and the worker processes'
+    losses; needs no key. Degraded (503) when either does not answer: a service whose road
+    server is gone fails every solve on roads."""
+    database = store.healthy()
+    roads_answer = None if roads is None else roads.answers()
+    healthy = database and roads_answer is not False
     body = HealthOut(
         status="ok" if healthy else "degraded",
-        database="ok" if healthy else "unreachable",
+        database="ok" if database else "unreachable",
+        roads=None if roads_answer is None else "ok" if roads_answer else "unreachable",
         worker_losses=runner.worker_losses,
         last_worker_loss=runner.last_worker_loss,
     )

@@ -107,6 +107,9 @@ _OSRM_DEFAULT_ROUTE_SIZE = 500
 #: HTTP answers of a proxy in front of a server that is restarting: worth one more try.
 _RETRY_STATUS = frozenset({502, 503, 504})
 
+#: Seconds a health check waits for the server's answer.
+HEALTH_TIMEOUT_S = 2.0
+
 #: Characters of a request or an answer quoted in an error.
 _QUOTE_CHARS = 160
 
@@ -318,6 +321,16 @@ class Roads:
             dataset_id=self.dataset_id,
             matrix_dir=self.matrix_dir,
         )
+
+    def answers(self, timeout_s: float = HEALTH_TIMEOUT_S) -> bool:
+        """Whether the server answers an HTTP request within ``timeout_s``: any answer will do
+        (asked the nearest road to 0,0, OSRM may well say it has none), no answer is a
+        server gone, which every solve on its roads would fail on."""
+        try:
+            httpx2.get(f"{self.url}/nearest/v1/driving/0,0", timeout=timeout_s)
+        except httpx2.HTTPError:
+            return False
+        return True
 
 
 class OsrmProvider:

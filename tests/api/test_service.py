@@ -4,8 +4,11 @@
 from __future__ import annotations
 
 import copy
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
@@ -37,9 +40,43 @@ def test_healthz_needs_no_key(service: Service) -> None:
     assert answer.json() == {
         "status": "ok",
         "database": "ok",
+        "roads": None,
         "worker_losses": 0,
         "last_worker_loss": None,
     }
+
+
+class _Refusing(BaseHTTPRequestHandler):
+    """A road server that answers every request as OSRM does one it cannot serve."""
+
+    def do_GET(self) -> None:
+        self.send_response(400)
+        self.end_headers()
+        self.wfile.write(b'{"code":"NoSegment"}')
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def test_healthz_is_degraded_while_the_road_server_does_not_answer(tmp_path: Path) -> None:
+    # It said ok while the service's own osrm-routed was gone and every solve on roads failed.
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Refusing)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    roads = f"http://127.0.0.1:{server.server_address[1]}"
+    with start_service(f"sqlite:///{tmp_path / 'health.db'}", roads=roads) as client:
+        answer = client.get("/healthz")
+        assert (answer.status_code, answer.json()["roads"]) == (200, "ok")
+        server.shutdown()
+        server.server_close()
+        answer = client.get("/healthz")
+        assert answer.status_code == 503
+        assert answer.json() | {"worker_losses": 0} == {
+            "status": "degraded",
+            "database": "ok",
+            "roads": "unreachable",
+            "worker_losses": 0,
+            "last_worker_loss": None,
+        }
 
 
 @pytest.mark.parametrize(
