@@ -294,7 +294,9 @@ def _frame(rows: list[list[str]], sheet: str, decimal: str) -> pd.DataFrame:
         why = "must be the header (the column names), and is blank"
         raise InputError([FieldError(_where(sheet, 1), why)], what="upload")
     body = [row + [""] * (width - len(row)) for row in rows[1:]]
-    if not body or not names:
+    if not names:
+        raise _unreadable(sheet, "is empty: row 1 must be the header (the column names)")
+    if not body and sheet != "visits":  # a day of no visits yet is a day, as in JSON
         raise _unreadable(sheet, "has no rows under its header")
     frame = pd.DataFrame(body, columns=names, dtype=str)
     frame.attrs[_DECIMAL] = decimal
@@ -548,7 +550,8 @@ def read_table(filename: str, content: bytes, *, sheet: str) -> pd.DataFrame:
     Raises
     ------
     InputError
-        The file cannot be read, its row 1 is blank, it has no rows under its header, or it is
+        The file cannot be read, its row 1 is blank, it has no rows under its header (but a
+        visits sheet, for a day of no visits yet), or it is
         over a cap (``MAX_ROWS``, ``MAX_COLUMNS``, ``MAX_XLSX_UNPACKED_BYTES``,
         ``MAX_XLSX_ROW_BYTES``).
     """

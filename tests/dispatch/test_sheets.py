@@ -241,7 +241,19 @@ def test_unreadable_files_are_input_errors() -> None:
     with pytest.raises(InputError, match="not a UTF-8 CSV"):
         read_table("visits.csv", "id\nV1\n".encode("utf-16"), sheet="visits")
     with pytest.raises(InputError, match="no rows"):
-        read_table("visits.csv", b"id,duration_min\n", sheet="visits")
+        read_table("technicians.csv", b"id,start_lat\n", sheet="technicians")
+    with pytest.raises(InputError, match="is empty"):
+        read_table("visits.csv", b"", sheet="visits")
+
+
+def test_a_visits_sheet_of_its_header_alone_is_a_day_of_no_visits_as_in_json() -> None:
+    # It was refused ("has no rows under its header") where the JSON day takes "visits": [].
+    for header_only in ("id,duration_min\n", "id,duration_min\n,\n\n"):
+        day = problem_from_sheets(*sheets(visits=header_only), date="2026-11-23")
+        assert day.raw["visits"] == []
+        assert [t.id for t in day.problem.technicians] == ["T1", "T2"]
+    workbook = _xlsx([["id", "duration_min"]])
+    assert read_table("visits.xlsx", workbook, sheet="visits").empty
 
 
 # -- what one upload may cost -------------------------------------------------------------------
