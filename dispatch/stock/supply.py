@@ -33,6 +33,8 @@ are reserved at that depot has a third option, **loaded in the morning**, for th
 based there whose shift starts inside its opening hours (after the units are in): no detour,
 and no handling time (the store prepares the pick list before the shift; the contract says
 so). The plan lists those loads as a call before the first visit, when the route leaves.
+A part no allowed van holds enough of may be made up at a call: the van's units and the depot's
+together (a visit needing 2, a van holding 1, a depot 1 more), the van holding them serving it.
 Known limits: a visit takes all of its depot parts at one depot (parts spread over two depots
 for one visit are not combined); arrivals on later dates serve only the ``no_part`` reasons.
 """
@@ -202,12 +204,16 @@ def plan_supply(
         earliest = max(bounds[i].earliest_s, ready + handling[d] + leg)
         return earliest, min(bounds[i].latest_s, closes[d] + leg)
 
-    def reserve(i: int, wanted: tuple[PartQuantity, ...]) -> Option | None:
-        """Reserve ``wanted`` for visit ``i`` at the nearest depot holding all of it in time."""
+    def reserve(
+        i: int, wanted: tuple[PartQuantity, ...], from_van: tuple[PartQuantity, ...] | None = None
+    ) -> Option | None:
+        """Reserve ``wanted`` for visit ``i`` at the nearest depot holding all of it in time;
+        the van gives the rest (``from_van``: the parts not ``wanted``, when not given)."""
         row = int(visit_row[i])
         visit = problem.visits[i]
-        taken = {item.part for item in wanted}
-        from_van = tuple(item for item in visit.parts if item.part not in taken)
+        if from_van is None:
+            taken = {item.part for item in wanted}
+            from_van = tuple(item for item in visit.parts if item.part not in taken)
         holders = _holding(allowed[i], vans, from_van)
         if not holders:
             return None  # nobody could use the units: they stay for the others
@@ -258,6 +264,10 @@ def plan_supply(
                 lacking.append(item)
         if lacking:
             option = reserve(i, tuple(lacking))
+            for wanted, from_van in _van_and_depot(visit, lacking, allowed[i], vans):
+                if option is not None:
+                    break
+                option = reserve(i, wanted, from_van)
             if option is not None:
                 via[i] = option
     # Units left back up the visits vans could serve: the search may choose.
@@ -295,6 +305,35 @@ def plan_supply(
         else:
             left_out[i] = _left_out(problem, visit, allowed[i], vans, reserved)
     return Supply(options, left_out, _scarce(options, vans))
+
+
+def _van_and_depot(
+    visit: Visit,
+    lacking: Sequence[PartQuantity],
+    candidates: Sequence[int],
+    vans: Sequence[Mapping[str, int]],
+) -> list[tuple[tuple[PartQuantity, ...], tuple[PartQuantity, ...]]]:
+    """The ways to make up ``lacking`` parts from a van's units and a depot's together, as
+    ``(from the depot, from the van)``, the fewest depot units first: for a visit needing 2 of
+    a part, a van holding 1 of it and a depot 1 more. One way per candidate whose van holds
+    some of a lacking part (the parts not lacking come from the van whole)."""
+    short = {item.part for item in lacking}
+    whole = tuple(item for item in visit.parts if item.part not in short)
+    ways: dict[tuple[PartQuantity, ...], tuple[PartQuantity, ...]] = {}
+    for v in candidates:
+        in_van = [min(vans[v].get(item.part, 0), item.quantity) for item in lacking]
+        if not any(in_van):
+            continue
+        counts = list(zip(lacking, in_van, strict=True))
+        from_van = whole + tuple(PartQuantity(item.part, held) for item, held in counts if held)
+        wanted = tuple(
+            PartQuantity(item.part, item.quantity - held)
+            for item, held in counts
+            if item.quantity > held
+        )
+        if wanted:  # else the van holds all: the direct option
+            ways.setdefault(wanted, from_van)
+    return sorted(ways.items(), key=lambda way: sum(item.quantity for item in way[0]))
 
 
 def _leg_from_stock(

@@ -839,6 +839,8 @@ def test_random_days_never_break_the_stock_rules(seed: int) -> None:
     visits = []
     for k in range(8):
         row = visit(f"V{k}", rng.randint(1, 3), *rng.sample(catalogue, rng.randint(0, 2)))
+        for item in row.get("parts", []):
+            item["quantity"] = rng.choice([1, 1, 2])  # 2: made up of a van's and a depot's
         if rng.random() < 0.3:
             start = rng.choice(["08:00", "10:00", "13:00"])
             row["window"] = {"start": start, "end": f"{int(start[:2]) + 3:02d}:00"}
@@ -1190,3 +1192,48 @@ def test_a_depot_unit_no_call_can_use_in_time_stays_for_a_visit_that_can() -> No
     assert served(plan) == {"V5": "T1"}  # loaded before leaving, no call on the way
     (pick,) = document["routes"][0]["pick_list"]
     assert pick["before_leaving"] and pick["parts"] == [{"part": "P2", "quantity": 1}]
+
+
+def test_a_part_is_made_up_of_the_van_s_units_and_a_depot_s_together() -> None:
+    # 2 needed, 1 in the van, 1 at the depot: it was left no_part, though the two make 2.
+    two = visit("V1", 1)
+    two["parts"] = [{"part": "P2", "quantity": 2}, {"part": "P3", "quantity": 1}]
+    technicians = [
+        tech("T1", 0, van_stock=[{"part": "P2", "quantity": 1}, {"part": "P3", "quantity": 1}]),
+        tech("T2", 0),  # holds none: a call would have to find 2 at the depot
+    ]
+    raw = make_day(technicians, [two], depots=[depot(stock=[{"part": "P2", "quantity": 1}])])
+    _, plan, document = solved(raw)
+    assert served(plan) == {"V1": "T1"}
+    (route,) = plan.routes
+    (call,) = route.depot_stops
+    assert [(p.part, p.quantity) for p in call.taken] == [("P2", 1)]
+    view = driver_route(document, raw, "T1")
+    (stop,) = view.stops
+    assert sorted((p.part, p.quantity, p.source) for p in stop.parts) == [
+        ("P2", 1, "depot"),
+        ("P2", 1, "van"),
+        ("P3", 1, "van"),
+    ]
+    # Nothing to make up with: the van's one unit alone is not enough.
+    _, plan, _ = solved({**raw, "depots": [depot(stock=[])]})
+    assert left_out(plan) == {"V1": UnassignedCode.NO_PART}
+
+
+def test_a_call_made_to_make_up_a_part_leaves_both_units_in_the_van(store: Store) -> None:
+    two = visit("V1", 1)
+    two["parts"] = [{"part": "P2", "quantity": 2}]
+    raw = make_day(
+        [tech("T1", 0, van_stock=[{"part": "P2", "quantity": 1}])],
+        [two],
+        depots=[depot(stock=[{"part": "P2", "quantity": 1}])],
+    )
+    first = planned(store, raw)
+    assert calls(first) == {"T1": [("D1", "08:40", "V1", {"P2": 1})]}
+    after = replan(
+        store,
+        {"at": "09:00", "events": [{"type": "delay", "technician_id": "T1", "minutes": 20}]},
+    )
+    # The call was made at 08:40: V1 takes its 2 from the van, no second call.
+    assert calls(after) == {"T1": [("D1", "08:40", "V1", {"P2": 1})]}
+    assert routed(after) == {"V1"}
