@@ -37,13 +37,13 @@ from dispatch.contract.validate import load_json, parse_problem, pydantic_errors
 from dispatch.desk.book import BookingRefusedError, book_stored, slots_stored
 from dispatch.desk.replan import replan_stored
 from dispatch.desk.roll import roll_week
-from dispatch.desk.solve import solve_day, solve_params
+from dispatch.desk.solve import check_sites, solve_day, solve_params
 from dispatch.desk.tracking import DayCard, stored_time_card, to_csv
 from dispatch.desk.week import solve_week
 from dispatch.errors import DispatchError, FieldError, InputError, NotFoundError
 from dispatch.persistence import Store, new_id
 from dispatch.planning import Progress as SolveProgress
-from dispatch.travel import Roads
+from dispatch.travel import Roads, needs_roads
 from dispatch.travel.osrm_tools import default_cache_root, ensure_tools
 from dispatch.travel.roads import PrepareProgress, prepare
 from dispatch.travel.routed import road_server
@@ -173,28 +173,48 @@ def _read_json(path: Path) -> Any:
 
 @app.command()
 def validate(
+    ctx: typer.Context,
     day: Annotated[Path, typer.Argument(help="The day or horizon to check (problem JSON).")],
+    roads: Annotated[
+        str | None,
+        typer.Option(
+            "--roads",
+            help="For a day on roads (policy.travel.provider 'osrm'): check that every visit, "
+            "base and depot is on these roads (an OSRM server's URL or an .osm.pbf extract), "
+            "as a solve would. Default: FIELDROUTE_ROADS.",
+        ),
+    ] = None,
 ) -> None:
     """Check a day or a horizon against the contract and list every problem found."""
     with _guard():
         raw = _read_json(day)
         if is_horizon(raw):
             horizon = parse_horizon(raw)
+            problem = horizon.as_problem()
             people = len({workday.id for workday in horizon.workdays})
-            out.print(
-                f"[green]valid[/]: horizon of {counted(len(horizon.dates), 'day')} from "
+            said = (
+                f"horizon of {counted(len(horizon.dates), 'day')} from "
                 f"{horizon.dates[0]} ({horizon.timezone.key}), "
                 f"{counted(people, 'technician')} working, "
                 f"{counted(len(horizon.visits), 'visit')} in it ({len(horizon.rounds)} of "
                 f"rounds), {len(horizon.beyond)} beyond it"
             )
-            return
-        problem = parse_problem(raw)
-        out.print(
-            f"[green]valid[/]: {problem.date} ({problem.timezone.key}), "
-            f"{counted(len(problem.technicians), 'technician')}, "
-            f"{counted(len(problem.visits), 'visit')}"
-        )
+        else:
+            problem = parse_problem(raw)
+            said = (
+                f"{problem.date} ({problem.timezone.key}), "
+                f"{counted(len(problem.technicians), 'technician')}, "
+                f"{counted(len(problem.visits), 'visit')}"
+            )
+        if needs_roads(problem):
+            with _roads(_settings(ctx), roads) as given:
+                on_roads = check_sites(problem, given)
+            said += (
+                "; every place is on the roads"
+                if on_roads
+                else "; on roads, its places not checked (give --roads)"
+            )
+        out.print(f"[green]valid[/]: {escape(said)}", soft_wrap=True)
 
 
 def _solve_file(

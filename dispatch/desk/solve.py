@@ -25,9 +25,17 @@ from dispatch.contract.serialize import plan_document
 from dispatch.model import Plan, Problem
 from dispatch.persistence import new_id
 from dispatch.planning import Progress, SolveParams, plan_day, policy_params
+from dispatch.planning.compile import build_sites
 from dispatch.planning.day import join_regions, plan_region
 from dispatch.planning.regions import Region
-from dispatch.travel import PointRef, Roads, TravelTimeProvider, pair_lookup, provider_for
+from dispatch.travel import (
+    PointRef,
+    Roads,
+    TravelTimeProvider,
+    needs_roads,
+    pair_lookup,
+    provider_for,
+)
 from dispatch.verify import CheckReport, Violation, check_plan, matrix_lookup
 
 __all__ = [
@@ -35,6 +43,7 @@ __all__ = [
     "SolvedDay",
     "check_day",
     "check_next_version",
+    "check_sites",
     "checker_places",
     "join_and_store",
     "join_draft",
@@ -195,6 +204,25 @@ def _check_and_store(
     log_violations(report, plan_id, version=1)
     save(stored, plan_record(plan))
     return SolvedDay(document, report)
+
+
+def check_sites(problem: Problem, roads: Roads | None) -> bool:
+    """Whether every place of a day on roads is on ``roads``, asked as its solve asks: True
+    when they are, False when nothing was asked (the day does not travel on roads, or no
+    roads were given).
+
+    Raises
+    ------
+    InputError
+        Each visit, technician or depot no road reaches, by field and id, as its solve would
+        say (``dispatch.planning.compile.build_sites``).
+    TravelTimeError
+        The road server cannot be asked.
+    """
+    if roads is None or not needs_roads(problem):
+        return False
+    build_sites(problem, provider_for(problem, roads=roads))
+    return True
 
 
 def check_day(

@@ -16,7 +16,9 @@ from typing import Any
 import polyline
 import pytest
 from sqlalchemy import text
+from typer.testing import CliRunner
 
+from api import cli
 from dispatch.contract.validate import parse_problem
 from dispatch.desk.replan import replan_stored
 from dispatch.desk.solve import solve_day
@@ -133,6 +135,25 @@ def test_a_visit_far_from_any_road_is_an_input_error_naming_it(
     with store.engine.connect() as connection:  # nothing stored
         assert connection.execute(text("SELECT count(*) FROM plans")).scalar() == 0
     store.close()
+
+
+def test_validate_checks_a_day_s_places_against_the_roads(tmp_path: Path, roads: Roads) -> None:
+    # validate said a day was valid whose visit no road reached: only the solve found it.
+    env = {"FIELDROUTE_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "FIELDROUTE_ROADS": None}
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps(road_day()), encoding="utf-8")
+    checked = CliRunner().invoke(cli.app, ["validate", str(good), "--roads", roads.url], env=env)
+    assert checked.exit_code == 0, checked.output
+    assert "every place is on the roads" in checked.output
+    unchecked = CliRunner().invoke(cli.app, ["validate", str(good)], env=env)
+    assert unchecked.exit_code == 0 and "not checked (give --roads)" in unchecked.output
+    raw = road_day(travel={"provider": "osrm", "snap_limit_m": 300})
+    raw["visits"][2]["location"] = {"lat": 43.6045, "lon": 1.4440}  # Toulouse, off the extract
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(raw), encoding="utf-8")
+    refused = CliRunner().invoke(cli.app, ["validate", str(bad), "--roads", roads.url], env=env)
+    assert refused.exit_code == 2, refused.output
+    assert "visits[2] (V3).location: 107935 m from the nearest road" in refused.output
 
 
 def test_a_day_on_roads_without_roads_says_how_to_give_them() -> None:
