@@ -26,6 +26,7 @@ This is where the modelling choices of DESIGN.md become arrays:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from dataclasses import field as dataclass_field
@@ -91,8 +92,11 @@ DUE_WEIGHT = PRIORITY_WEIGHT[Priority.HIGH]
 BALANCE_SLACK = 1.3
 BALANCE_COST = 1
 
-#: Integer units of the capacity quantities: 0.1 kg and 1 litre.
-QUANTITY_SCALE = {"weight_kg": 10, "volume_m3": 1000}
+#: Integer units of the capacity quantities: grams and cubic centimetres. Demands are rounded
+#: up and capacities down (``_solver_units``), so the solver never loads a van past what it
+#: holds: rounded to the nearest 0.1 kg each, three loads of 3.34 kg (33 units each) went into
+#: a 10 kg van (100 units).
+QUANTITY_SCALE = {"weight_kg": 1000, "volume_m3": 1_000_000}
 
 
 @dataclass(frozen=True, slots=True)
@@ -305,6 +309,13 @@ def _time_bounds(problem: Problem, visit: Visit, origin: datetime, horizon_s: in
     return TimeBounds(earliest, latest, service, _nights(visit, origin, horizon_s))
 
 
+def _solver_units(value: float, quantity: str, *, up: bool) -> int:
+    """``value`` of ``quantity`` in whole ``QUANTITY_SCALE`` units, rounded ``up`` (a demand)
+    or down (a capacity); float noise (3.3 kg is 3300.0000000000005 g) is not a unit."""
+    scaled = round(value * QUANTITY_SCALE[quantity], 6)
+    return math.ceil(scaled) if up else math.floor(scaled)
+
+
 def _quantities(problem: Problem, nodes: Sequence[int]) -> list[str]:
     """The capacity quantities that matter: demanded by a node and limited on some van."""
     used = []
@@ -370,7 +381,7 @@ def compile_problem(
 
     demand = np.array(
         [
-            [round(getattr(problem.visits[i].demand, q) * QUANTITY_SCALE[q]) for q in quantities]
+            [_solver_units(getattr(problem.visits[i].demand, q), q, up=True) for q in quantities]
             for i in nodes
         ],
         dtype=np.int64,
@@ -385,7 +396,7 @@ def compile_problem(
             capacity=tuple(
                 unlimited
                 if getattr(tech.capacity, q) is None
-                else round(getattr(tech.capacity, q) * QUANTITY_SCALE[q])
+                else _solver_units(getattr(tech.capacity, q), q, up=False)
                 for q in quantities
             ),
             breaks=tuple(

@@ -58,7 +58,7 @@ def test_the_weights_of_priorities_and_promises() -> None:
     # A promised low visit (3 + 30) outweighs any high visit that had no place (30).
     assert PROMISED_WEIGHT == 30
     assert PRIORITY_WEIGHT[Priority.LOW] + PROMISED_WEIGHT > PRIORITY_WEIGHT[Priority.HIGH]
-    assert QUANTITY_SCALE == {"weight_kg": 10, "volume_m3": 1000}
+    assert QUANTITY_SCALE == {"weight_kg": 1000, "volume_m3": 1_000_000}
 
 
 def test_time_bounds_of_a_free_visit_an_appointment_and_a_window() -> None:
@@ -277,15 +277,18 @@ def test_only_quantities_demanded_and_limited_become_dimensions() -> None:
     day["visits"][0]["demand"] = {"weight_kg": 12.5}
     day["visits"][1]["demand"] = {"volume_m3": 1.2}  # nobody limits volume
     instance, _ = compiled(day)
-    # Weight in tenths of a kg; T2 has no limit: one more than all demand, 125 + 1.
-    assert instance.demand.tolist() == [[125], [0], [0]]
-    assert [v.capacity for v in instance.vehicles] == [(1_000,), (126,)]
+    # Weight in grams; T2 has no limit: one more than all demand, 12 500 + 1.
+    assert instance.demand.tolist() == [[12_500], [0], [0]]
+    assert [v.capacity for v in instance.vehicles] == [(100_000,), (12_501,)]
 
     day["technicians"][0]["capacity"] = {"weight_kg": 100, "volume_m3": 2.5}
     instance, _ = compiled(day)
-    # Volume in litres now that T1 limits it; unlimited is 125 + 1 200 + 1.
-    assert instance.demand.tolist() == [[125, 0], [0, 1_200], [0, 0]]
-    assert [v.capacity for v in instance.vehicles] == [(1_000, 2_500), (1_326, 1_326)]
+    # Volume in cubic centimetres now that T1 limits it; unlimited is 12 500 + 1 200 000 + 1.
+    assert instance.demand.tolist() == [[12_500, 0], [0, 1_200_000], [0, 0]]
+    assert [v.capacity for v in instance.vehicles] == [
+        (100_000, 2_500_000),
+        (1_212_501, 1_212_501),
+    ]
 
 
 def test_screened_out_visits_are_no_nodes_and_the_id_map_reads_nodes_back() -> None:

@@ -188,6 +188,22 @@ def test_reasons_follow_the_dispatchers_order(
     assert words in left.reason, left.reason
 
 
+@pytest.mark.parametrize(("kg", "served"), [(3.34, 2), (3.33, 3), (3.3, 3)])
+def test_a_van_is_never_loaded_past_its_capacity_by_rounding(
+    day: dict[str, Any], kg: float, served: int
+) -> None:
+    # Rounded to 0.1 kg each, three loads of 3.34 kg (10.02 kg) went into a 10 kg van.
+    day["technicians"][0]["capacity"] = {"weight_kg": 10}
+    for visit in day["visits"]:
+        visit["demand"] = {"weight_kg": kg}
+    plan = solve(day)
+    assert sum(len(route.stops) for route in plan.routes) == served
+    document = plan_document(
+        parse_problem(day), plan, plan_id="pl_load", version=1, created_at=datetime.now(UTC)
+    ).model_dump(mode="json")
+    assert check_plan(day, document, matrix_lookup(day)).violations == ()
+
+
 def test_a_full_day_leaves_the_lowest_priority_out_with_no_room(day: dict[str, Any]) -> None:
     for visit, priority in zip(day["visits"], ("low", "high", "normal"), strict=True):
         visit.update(duration_min=240, priority=priority)
