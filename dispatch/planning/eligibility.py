@@ -171,23 +171,25 @@ def _radius_km(
     visit_site: NDArray[np.int64],
     start_site: NDArray[np.int64],
 ) -> NDArray[np.float64]:
-    """``(visits, technicians)`` km from each technician's start to each visit."""
+    """``(visits, technicians)`` km from each technician's base to each visit: the straight
+    line where both have coordinates, else (an explicit matrix without them) the matrix's road
+    km, the one measure there is. Pair by pair: one visit given by its matrix index alone
+    once made every pair of the day use the matrix's km, a visit 556 km away by its
+    coordinates sent out because the matrix said 5."""
     techs, visits = problem.technicians, problem.visits
-    road = distance_m[np.ix_(start_site, visit_site)].T.astype(np.float64) / METRES_PER_KM
-    if not visits or not techs:  # nobody left to send (a re-plan after everyone fell ill)
-        return road
-    located = all(v.site.location for v in visits) and all(t.home.location for t in techs)
-    if not located:  # an explicit matrix without coordinates: its road km is all we have
-        return road
-    points = np.array(
-        [(v.site.location.lat, v.site.location.lon) for v in visits if v.site.location]
-    )
-    bases = np.array([(t.home.location.lat, t.home.location.lon) for t in techs if t.home.location])
-    km = ellipsoidal_km(points, bases)
-    limits = np.array([_limit(problem, t) for t in techs])
-    near = np.abs(km - limits[None, :]) <= RADIUS_RECHECK_SHARE * limits[None, :]
-    for i, j in zip(*np.nonzero(near), strict=True):
-        km[i, j] = geodesic(tuple(points[i]), tuple(bases[j])).km
+    km = distance_m[np.ix_(start_site, visit_site)].T.astype(np.float64) / METRES_PER_KM
+    rows = [i for i, v in enumerate(visits) if v.site.location]
+    columns = [j for j, t in enumerate(techs) if t.home.location]
+    if not rows or not columns:  # nobody left to send, or no coordinates at all
+        return km
+    points = np.array([(loc.lat, loc.lon) for i in rows if (loc := visits[i].site.location)])
+    bases = np.array([(loc.lat, loc.lon) for j in columns if (loc := techs[j].home.location)])
+    straight = ellipsoidal_km(points, bases)
+    limits = np.array([_limit(problem, techs[j]) for j in columns])
+    near = np.abs(straight - limits[None, :]) <= RADIUS_RECHECK_SHARE * limits[None, :]
+    for a, b in zip(*np.nonzero(near), strict=True):
+        straight[a, b] = geodesic(tuple(points[a]), tuple(bases[b])).km
+    km[np.ix_(rows, columns)] = straight
     return km
 
 

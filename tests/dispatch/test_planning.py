@@ -188,6 +188,32 @@ def test_reasons_follow_the_dispatchers_order(
     assert words in left.reason, left.reason
 
 
+def test_the_radius_is_measured_by_coordinates_wherever_a_pair_has_them() -> None:
+    # One visit given by its matrix index alone made every pair use the matrix's km: V1,
+    # 556 km from the base by its coordinates (5 km by the matrix), was sent out.
+    minutes = [[0, 10, 10], [10, 0, 10], [10, 10, 0]]
+    km = [[0, 5, 5], [5, 0, 5], [5, 5, 0]]
+    day: dict[str, Any] = {
+        "date": "2026-11-23",
+        "timezone": "Asia/Shanghai",
+        "travel": {"durations_min": minutes, "distances_km": km},
+        "technicians": [
+            {"id": "T1", "start": {"lat": 22.54, "lon": 113.95}, "location_index": 0,
+             "shift": {"start": "08:00", "end": "18:00"}},
+        ],
+        "visits": [
+            {"id": "V1", "location": {"lat": 27.54, "lon": 113.95}, "location_index": 1,
+             "duration_min": 30},
+            {"id": "V2", "location_index": 2, "duration_min": 30},
+        ],
+    }  # fmt: skip
+    plan = solve(day)
+    assert [s.visit_id for r in plan.routes for s in r.stops] == ["V2"]
+    (left,) = plan.unassigned
+    assert (left.visit_id, left.code) == ("V1", UnassignedCode.RADIUS)
+    assert left.reason.startswith("554 km from every eligible base")
+
+
 @pytest.mark.parametrize(("kg", "served"), [(3.34, 2), (3.33, 3), (3.3, 3)])
 def test_a_van_is_never_loaded_past_its_capacity_by_rounding(
     day: dict[str, Any], kg: float, served: int
