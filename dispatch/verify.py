@@ -6,6 +6,9 @@ agrees with itself. Travel is asked of a ``TravelLookup`` per leg: the problem's
 (``matrix_lookup``) or the engine's provider wrapped for single legs. Used by the tests, the
 property tests and the CLI's summary ("checker: 0 violations").
 
+No visit is served before its ``reported_at`` (nobody knew of the fault), and an urgent one
+is reached within its response time of it.
+
 Outside the early band is not a violation (it is a KPI); everything else listed in
 ``check_plan`` is. Under ``policy.appointment_start`` ``on_arrival`` (read from the problem)
 an appointment's work starts on arrival, so its service start must be the arrival and lie
@@ -610,6 +613,15 @@ class _Checker:
                     "late",
                     vid,
                     f"urgent visit {vid!r}: reached {arrival:%H:%M}, after {deadline:%H:%M}",
+                )
+        if visit.get("reported_at"):  # nobody knows of a fault before it is reported
+            reported = self.clock(visit["reported_at"])
+            if service_start < reported - _TOLERANCE:
+                self.add(
+                    "window",
+                    vid,
+                    f"visit {vid!r}: served from {service_start:%H:%M}, before it was reported "
+                    f"at {reported:%H:%M}",
                 )
         early_min = max(0.0, (target - arrival).total_seconds() / 60) if target else 0.0
         late_min = max(0.0, (arrival - latest).total_seconds() / 60) if latest else 0.0

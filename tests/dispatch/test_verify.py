@@ -249,6 +249,11 @@ BREAKAGES: list[tuple[str, Callable[[dict[str, Any], dict[str, Any]], None], tup
         lambda d, p: d["visits"][1].update(priority="urgent", reported_at="07:30"),
         ("late", "V2"),
     ),
+    (
+        "served before it was reported",  # it passed: only the urgent deadline was read
+        lambda d, p: d["visits"][1].update(reported_at="10:20"),
+        ("window", "V2"),
+    ),
     ("reasonless", lambda d, p: p["unassigned"][0].update(reason=" "), ("unassigned", "V3")),
 ]
 
