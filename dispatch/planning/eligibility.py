@@ -212,27 +212,44 @@ def _screen(
     (``_checks``' rows for it) walked in order, the first that empties the list named."""
     techs = problem.technicians
     pinned, skilled_row, crewed_row, near_row, timely_row, roomy_row = checks
-    pool = [c for c in range(len(techs)) if pinned[c]]
+    everyone = range(len(techs))
 
-    def left_out(code: UnassignedCode, reason: str, candidates: Sequence[int]) -> Screening:
-        if visit.pinned_to:
+    def left_out(
+        code: UnassignedCode, reason: str, candidates: Sequence[int], *, anyone: bool = False
+    ) -> Screening:
+        """Left out for ``code``; a pinned visit for its technician's failing (``pinned``),
+        unless nobody at all could serve it (``anyone``: no skill, no crew that large)."""
+        if visit.pinned_to and not anyone:
             code, reason = UnassignedCode.PINNED, f"pinned to {visit.pinned_to}, {reason}"
         ids = tuple(techs[c].id for c in candidates)
         return Screening((), Unassigned(visit.id, code, reason, ids))
 
     if not techs:  # every technician of a re-planned day is gone
         return left_out(UnassignedCode.NO_ROOM, "no technician is left to work the day", ())
+    # The contract's order: no_skill and crew_size (nobody at all), then pinned, radius, ...
+    if not any(skilled_row[c] for c in everyone):
+        reason = _skill_reason(problem, visit, everyone, pinned_to=None)
+        return left_out(UnassignedCode.NO_SKILL, reason, (), anyone=True)
+    qualified = [c for c in everyone if skilled_row[c]]
+    if not any(crewed_row[c] for c in qualified):
+        reason = _crew_reason(problem, visit, qualified)
+        return left_out(UnassignedCode.CREW_SIZE, reason, (), anyone=True)
+    pool = [c for c in everyone if pinned[c]]
+    if not pool:  # pinned to someone not on the day
+        return left_out(UnassignedCode.PINNED, "who is not working today", ())
     skilled = [c for c in pool if skilled_row[c]]
     if not skilled:
-        return left_out(UnassignedCode.NO_SKILL, _skill_reason(problem, visit, pool), pool)
+        reason = _skill_reason(problem, visit, pool, pinned_to=visit.pinned_to)
+        return left_out(UnassignedCode.NO_SKILL, reason, ())
     crewed = [c for c in skilled if crewed_row[c]]
     if not crewed:
-        largest = max(techs[c].crew_size for c in skilled)
         reason = (
-            f"needs a crew of {visit.crew_size}; the qualified technicians work in crews of at "
-            f"most {largest}"
+            f"who works in a crew of {max(techs[c].crew_size for c in skilled)}; the visit "
+            f"needs {visit.crew_size}"
+            if visit.pinned_to
+            else _crew_reason(problem, visit, skilled)
         )
-        return left_out(UnassignedCode.CREW_SIZE, reason, skilled)
+        return left_out(UnassignedCode.CREW_SIZE, reason, ())
     near = [c for c in crewed if near_row[c]]
     if not near:
         closest = min(crewed, key=lambda c: radius_km[c])
@@ -251,15 +268,31 @@ def _screen(
     return Screening(tuple(roomy), None)
 
 
-def _skill_reason(problem: Problem, visit: Visit, pool: Sequence[int]) -> str:
+def _skill_reason(
+    problem: Problem, visit: Visit, pool: Sequence[int], *, pinned_to: str | None
+) -> str:
+    """Why no technician of ``pool`` has the skills: the one pinned to (it said "the
+    technician has skill 'gas'" of one who lacked it), or everyone."""
     held = set().union(*(problem.technicians[c].skills for c in pool)) if pool else set()
     missing = sorted(visit.required_skills - held)
+    plural = "s" if len(missing) > 1 else ""
+    names = ", ".join(f"'{skill}'" for skill in missing)
+    if pinned_to is not None:
+        return f"who lacks skill{plural} {names}"
     if missing:
-        names = ", ".join(f"'{skill}'" for skill in missing)
-        who = "the technician" if visit.pinned_to else "no technician"
-        return f"{who} has skill {names}" if len(missing) == 1 else f"{who} has skills {names}"
+        return f"no technician has skill{plural} {names}"
     names = ", ".join(f"'{skill}'" for skill in sorted(visit.required_skills))
     return f"no single technician has all of {names}"
+
+
+def _crew_reason(problem: Problem, visit: Visit, qualified: Sequence[int]) -> str:
+    """Why none of the ``qualified`` technicians (with the skills) works in a crew large
+    enough."""
+    largest = max(problem.technicians[c].crew_size for c in qualified)
+    return (
+        f"needs a crew of {visit.crew_size}; the qualified technicians work in crews of at "
+        f"most {largest}"
+    )
 
 
 def wanted_time(visit: Visit) -> str:

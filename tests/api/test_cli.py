@@ -77,7 +77,7 @@ def test_solve_writes_stores_and_summarises(tmp_path: Path, database: str) -> No
             "visit_id": "V9",
             "code": "no_skill",
             "reason": "no technician has skill 'gas'",
-            "candidates": ["T1"],
+            "candidates": [],
         }
     ]
     assert Store(database).load_plan(plan["plan_id"]) == plan

@@ -315,7 +315,7 @@ def test_screened_out_visits_are_no_nodes_and_the_id_map_reads_nodes_back() -> N
             VisitId("V3"),
             UnassignedCode.NO_SKILL,
             "no technician has skill 'roof'",
-            (TechnicianId("T1"), TechnicianId("T2")),
+            (),
         ),
     )
     # Every visit is a node or excluded, never both.

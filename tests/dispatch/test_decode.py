@@ -222,7 +222,7 @@ def test_dropped_nodes_have_no_room_and_name_the_eligible_technicians() -> None:
             VisitId("V3"),
             UnassignedCode.NO_SKILL,
             "no technician has skill 'roof'",
-            (ids["T1"], ids["T2"], ids["T3"]),
+            (),
         ),
     )
 

@@ -168,10 +168,31 @@ def test_a_fault_is_not_served_before_it_is_reported(day: dict[str, Any]) -> Non
             UnassignedCode.CAPACITY,
             "900 kg is more than any eligible van holds",
         ),
-        (
-            lambda d: d["visits"][0].update(technician="T1", required_skills=["gas"]),
+        (  # T2 has it, T1 does not (it said "the technician has skill 'gas'")
+            lambda d: (
+                d["technicians"].append(dict(d["technicians"][0], id="T2", skills=["gas"]))
+                or d["visits"][0].update(technician="T1", required_skills=["gas"])
+            ),
             UnassignedCode.PINNED,
-            "pinned to T1, the technician has skill 'gas'",
+            "pinned to T1, who lacks skill 'gas'",
+        ),
+        (  # nobody has it: no_skill comes before pinned, as the contract orders them
+            lambda d: d["visits"][0].update(technician="T1", required_skills=["gas"]),
+            UnassignedCode.NO_SKILL,
+            "no technician has skill 'gas'",
+        ),
+        (
+            lambda d: d["visits"][0].update(technician="T1", crew_size=2),
+            UnassignedCode.CREW_SIZE,
+            "needs a crew of 2; the qualified technicians work in crews of at most 1",
+        ),
+        (
+            lambda d: (
+                d["technicians"].append(dict(d["technicians"][0], id="T2", crew_size=2))
+                or d["visits"][0].update(technician="T1", crew_size=2)
+            ),
+            UnassignedCode.PINNED,
+            "pinned to T1, who works in a crew of 1; the visit needs 2",
         ),
     ],
 )
