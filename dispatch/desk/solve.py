@@ -20,8 +20,9 @@ from functools import partial
 from typing import Any
 
 from dispatch.contract.record import plan_record, read_record
-from dispatch.contract.schema import PlanOut
+from dispatch.contract.schema import PlanOut, ProblemIn
 from dispatch.contract.serialize import plan_document
+from dispatch.contract.validate import read_wire
 from dispatch.model import Plan, Problem
 from dispatch.persistence import new_id
 from dispatch.planning import Progress, SolveParams, plan_day, policy_params
@@ -235,7 +236,10 @@ def check_day(
 ) -> CheckReport:
     """The independent checker's report on ``document``, a plan of the day ``raw`` (validated
     as ``problem``): legs read from its explicit matrix, or asked of ``provider``. ``previous``
-    is the stored version a re-plan continues (the depot calls it had made must stay made)."""
+    is the stored version a re-plan continues (the depot calls it had made must stay made).
+    The checker reads the day in the contract's types: a day stored before types were strict
+    (a latitude as text) is read as the engine read it, not done arithmetic on as text."""
+    raw = read_wire(raw, ProblemIn, stored=True).model_dump(mode="json", exclude_unset=True)
     lookup = (
         matrix_lookup(raw)
         if problem.travel is not None

@@ -229,6 +229,9 @@ def test_a_day_stored_before_types_were_strict_still_replans_and_maps(service: S
         raw = store.load_problem_of_plan(plan_id, version["version"])
         raw["visits"][0]["duration_min"] = str(raw["visits"][0]["duration_min"])
         raw["technicians"][0]["crew_size"] = True
+        # Coordinates as text: the checker did arithmetic on them (a 500 on every re-plan).
+        raw["technicians"][0]["start"] = {"lat": "22.5", "lon": "113.9"}
+        raw["visits"][1]["location"] = {"lat": "22.51", "lon": "113.9"}
         with store.engine.begin() as connection:
             connection.execute(update(ProblemRow).values(payload=json.dumps(raw)))
     finally:
