@@ -7,6 +7,7 @@
      ├── TravelTimeError          a travel-time provider could not answer
      ├── NotFoundError            an unknown plan, problem or version id
      ├── WorkerLostError          the worker process doing the work stopped (killed, out of memory)
+     ├── StoredDataError          the store holds what a newer fieldroute wrote (schema, record)
      └── InternalError            a bug: the engine broke one of its own promises
 
 ``FieldError`` is not an exception: it is one problem found in the input, with its path
@@ -27,6 +28,7 @@ __all__ = [
     "InputError",
     "InternalError",
     "NotFoundError",
+    "StoredDataError",
     "TravelTimeError",
     "WorkerLostError",
 ]
@@ -104,6 +106,13 @@ class WorkerLostError(DispatchError):
     memory); nothing was stored, and the same request may be sent again."""
 
     http_status = 503
+
+
+class StoredDataError(DispatchError):
+    """The store holds what this release cannot read: a schema revision or a plan record a
+    newer fieldroute wrote (a rollback). Refused, never guessed at."""
+
+    http_status = 409
 
 
 class InternalError(DispatchError):

@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from dispatch.errors import StoredDataError
 from dispatch.model import (
     BreakSlot,
     DayRef,
@@ -36,7 +37,12 @@ from dispatch.model import (
 __all__ = ["RECORD_FORMAT", "plan_record", "read_record"]
 
 #: Written into every record; a reader meeting another format refuses it rather than guess.
-RECORD_FORMAT = 1
+#: 2: a version keeps its holds (``Plan.holds``, with ``since``), which a reader of format 1
+#: ignored and wrote away (a rollback re-planned a held technician inside their delay).
+RECORD_FORMAT = 2
+#: The formats this release reads: 1 is 2 without holds (or with them, written before the
+#: format said so).
+_READABLE = frozenset({1, RECORD_FORMAT})
 
 
 def plan_record(plan: Plan) -> dict[str, Any]:
@@ -68,11 +74,14 @@ def read_record(record: dict[str, Any]) -> Plan:
 
     Raises
     ------
-    ValueError
-        A record of another format.
+    StoredDataError
+        A record of a format this release does not read (a newer fieldroute wrote it).
     """
-    if record.get("format") != RECORD_FORMAT:
-        raise ValueError(f"plan record format {record.get('format')!r} is not {RECORD_FORMAT}")
+    if record.get("format") not in _READABLE:
+        raise StoredDataError(
+            f"a plan record of format {record.get('format')!r} is stored, which this fieldroute "
+            f"(format {RECORD_FORMAT}) cannot read: a newer release wrote it; run that release"
+        )
     return Plan(
         routes=tuple(_read_route(route) for route in record["routes"]),
         unassigned=tuple(

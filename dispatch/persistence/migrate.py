@@ -15,8 +15,11 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.util.exc import CommandError
 from sqlalchemy import Connection, inspect, text
 from sqlalchemy.engine import Engine
+
+from dispatch.errors import StoredDataError
 
 __all__ = ["HEAD", "MIGRATION_LOCK", "alembic_config", "upgrade"]
 
@@ -40,6 +43,11 @@ def upgrade(engine: Engine) -> None:
 
     Safe to call from many processes at once: the whole migration is one transaction holding the
     database's migration lock (see ``_lock``).
+
+    Raises
+    ------
+    StoredDataError
+        The database is at a revision this release does not know (a newer one migrated it).
     """
     config = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as connection:
@@ -48,7 +56,14 @@ def upgrade(engine: Engine) -> None:
         tables = set(inspect(connection).get_table_names())
         if "problems" in tables and "alembic_version" not in tables:
             command.stamp(config, "0001")
-        command.upgrade(config, "head")
+        try:
+            command.upgrade(config, "head")
+        except CommandError as error:  # a revision a newer release migrated to
+            raise StoredDataError(
+                f"the database's schema is at a revision this fieldroute does not know "
+                f"(its newest is {HEAD}): a newer release migrated it; run that release, or "
+                f"restore the backup taken before the upgrade ({error})"
+            ) from None
 
 
 def _lock(connection: Connection) -> None:

@@ -4,17 +4,24 @@ its workers all start together, and each migrates the store it opens."""
 from __future__ import annotations
 
 import multiprocessing
+import os
 import sqlite3
+import subprocess
+import sys
 import threading
 from contextlib import closing
 from multiprocessing.synchronize import Barrier
 from pathlib import Path
 from queue import Empty
 
+import pytest
 from alembic.migration import MigrationContext
+from typer.testing import CliRunner
 
+from api import cli
+from dispatch.errors import StoredDataError
 from dispatch.persistence import Store
-from dispatch.persistence.migrate import HEAD, upgrade
+from dispatch.persistence.migrate import HEAD, MIGRATIONS, upgrade
 
 #: The pieces starting at once: a service and several workers.
 STARTING = 4
@@ -85,3 +92,40 @@ def test_a_connection_waits_while_another_turns_a_fresh_file_to_wal(tmp_path: Pa
         store.close()
         done_writing.join()
         holder.close()
+
+
+def test_a_database_a_newer_release_migrated_is_refused_in_one_sentence(tmp_path: Path) -> None:
+    # It was a 106-line alembic traceback at every start, a service crash-looping.
+    url = f"sqlite:///{tmp_path / 'newer.db'}"
+    Store(url).close()
+    with closing(sqlite3.connect(tmp_path / "newer.db")) as connection, connection:
+        connection.execute("UPDATE alembic_version SET version_num = '9999'")
+    with pytest.raises(StoredDataError, match=rf"its newest is {HEAD}.*a newer release"):
+        Store(url)
+    env = {"FIELDROUTE_DATABASE_URL": url}
+    refused = CliRunner().invoke(cli.app, ["apikey", "list"], env=env)
+    assert refused.exit_code == 1
+    assert refused.output.startswith("error: the database's schema is at a revision")
+    assert "Traceback" not in refused.output
+
+
+def test_alembic_run_by_hand_migrates_the_database_the_settings_name(tmp_path: Path) -> None:
+    # DATABASE_URL was ignored for alembic.ini's ./fieldroute.db: a downgrade meant for the
+    # shared database went to a local file.
+    ini = tmp_path / "alembic.ini"
+    ini.write_text(
+        f"[alembic]\nscript_location = {MIGRATIONS}\nsqlalchemy.url = "
+        f"sqlite:///{tmp_path / 'ini.db'}\n",
+        encoding="utf-8",
+    )
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'meant.db'}"}
+    env.pop("FIELDROUTE_DATABASE_URL", None)
+    alembic = Path(sys.executable).parent / "alembic"
+    done = subprocess.run(
+        [str(alembic), "-c", str(ini), "upgrade", "head"],
+        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "meant.db").is_file() and not (tmp_path / "ini.db").exists()
+    with closing(sqlite3.connect(tmp_path / "meant.db")) as connection:
+        assert connection.execute("SELECT version_num FROM alembic_version").fetchone() == (HEAD,)

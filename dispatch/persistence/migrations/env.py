@@ -3,6 +3,8 @@ or the database of ``sqlalchemy.url`` when run as ``alembic upgrade head``."""
 
 from __future__ import annotations
 
+import os
+
 from alembic import context
 from sqlalchemy import Connection, create_engine
 
@@ -25,9 +27,15 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    url = context.config.get_main_option("sqlalchemy.url")
+    # The variables the service reads win over alembic.ini's default (./fieldroute.db): a
+    # hand-run "DATABASE_URL=postgresql... alembic downgrade" migrated the local file instead.
+    url = (
+        os.environ.get("FIELDROUTE_DATABASE_URL")
+        or os.environ.get("DATABASE_URL")
+        or context.config.get_main_option("sqlalchemy.url")
+    )
     if not url:
-        raise SystemExit("set sqlalchemy.url (alembic -x) or DATABASE_URL")
+        raise SystemExit("set FIELDROUTE_DATABASE_URL or DATABASE_URL (or sqlalchemy.url)")
     with create_engine(url).connect() as opened:
         _run(opened)
 
