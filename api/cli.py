@@ -33,7 +33,7 @@ from api.links import LINK_SECRET
 from dispatch.config import Settings
 from dispatch.contract.horizon import is_horizon, parse_horizon
 from dispatch.contract.schema import PlanOut, ProblemIn
-from dispatch.contract.validate import load_json, parse_problem, pydantic_errors
+from dispatch.contract.validate import load_json, parse_problem, pydantic_errors, read_wire
 from dispatch.desk.book import BookingRefusedError, book_stored, slots_stored
 from dispatch.desk.replan import replan_stored
 from dispatch.desk.roll import roll_week
@@ -861,7 +861,9 @@ def _day_of_plan(settings: Settings, plan: PlanOut, problem_file: Path | None) -
                 f"plan {plan.plan_id} version {plan.version} is not in the store "
                 f"({settings.database_url}); give its day with --problem DAY.json"
             ) from error
-    return _document(raw, ProblemIn, "problem")
+    # As stored: with the lenient types of a day an older release accepted, as the service's
+    # maps read it (strictly, `map` refused a day every other command read).
+    return read_wire(raw, ProblemIn, stored=True)
 
 
 @app.command(name="map")

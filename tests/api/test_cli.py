@@ -9,12 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 from typer.testing import CliRunner
 
 import api.cli
 from api.cli import app
 from dispatch.config import Settings
-from dispatch.persistence import Store
+from dispatch.persistence import ProblemRow, Store
 from tests.conftest import STRANDED_T2, line_day
 
 runner = CliRunner()
@@ -398,3 +399,24 @@ def test_replan_tells_the_customer_of_a_visit_not_completed_to_book_another_day(
     call_list = result.output[result.output.index("Call list") :]
     row = next(line for line in call_list.splitlines() if line.startswith("│ V1"))
     assert "cannot be served today" in row and "between" not in row
+
+
+def test_map_reads_a_day_stored_before_types_were_strict(tmp_path: Path, database: str) -> None:
+    # `map` read the stored day strictly and refused what report, slots and the service read.
+    plan_file = tmp_path / "plan.json"
+    solved = runner.invoke(app, ["solve", str(write(tmp_path / "day.json", line_day())), "-o",
+                                 str(plan_file)])  # fmt: skip
+    assert solved.exit_code == 0, solved.output
+    plan = json.loads(plan_file.read_text(encoding="utf-8"))
+    store = Store(database)
+    try:
+        raw = store.load_problem_of_plan(plan["plan_id"], plan["version"])
+        raw["policy"] = {"service_radius_km": "100"}  # as an older release stored it
+        with store.engine.begin() as connection:
+            connection.execute(update(ProblemRow).values(payload=json.dumps(raw)))
+    finally:
+        store.close()
+    drawn = runner.invoke(app, ["map", str(plan_file), "-o", str(tmp_path / "day.html"),
+                                "--tiles", "none"])  # fmt: skip
+    assert drawn.exit_code == 0, drawn.output
+    assert (tmp_path / "day.html").is_file()
