@@ -965,6 +965,7 @@ def _changes(old: Plan, new: Plan, batch: EventBatch, problem: Problem) -> tuple
         stop.visit_id: (route.technician_id, stop) for route in new.routes for stop in route.stops
     }
     left_out = {item.visit_id: item for item in new.unassigned}
+    added = {visit.id for visit in batch.added}
     changes: list[Change] = []
     for visit in problem.visits:
         old_tech, old_stop = before.get(visit.id, (None, None))
@@ -976,6 +977,9 @@ def _changes(old: Plan, new: Plan, batch: EventBatch, problem: Problem) -> tuple
             changes.append(Change(visit.id, old_tech, None, old_arrival, None, True, reason))
             continue
         if old_stop is None and new_stop is None:
+            if visit.id in added and visit.id in left_out:  # the caller waits for an answer
+                reason = f"new visit, not placed: {left_out[visit.id].reason}"
+                changes.append(Change(visit.id, None, None, None, None, True, reason))
             continue
         old_arrival = old_stop.arrival if old_stop else None
         new_arrival = new_stop.arrival if new_stop else None
@@ -986,7 +990,6 @@ def _changes(old: Plan, new: Plan, batch: EventBatch, problem: Problem) -> tuple
             cancelled = item.code is UnassignedCode.CANCELLED
             notify, reason = not cancelled, item.reason
         elif old_stop is None:
-            added = {new.id for new in batch.added}
             notify, reason = True, "new visit" if visit.id in added else "placed in a route"
         else:
             promise = old_stop.promised

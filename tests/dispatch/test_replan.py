@@ -246,6 +246,20 @@ def test_new_urgent_visit_joins_with_a_two_hour_deadline(store: Store) -> None:
     checked(store, second)
 
 
+def test_a_new_visit_no_route_can_take_is_on_the_call_list(store: Store) -> None:
+    # It was only in unassigned: the customer who called in was never called back.
+    planned(store, make_day())
+    roof = {"id": "V9", "location_index": 1, "duration_min": 30, "customer": "Z",
+            "phone": "+86 9", "required_skills": ["roof"]}  # fmt: skip
+    second = replan(store, {"at": "10:40", "events": [{"type": "new_visit", "visit": roof}]})
+    assert "V9" not in stops_of(second)
+    (change,) = [c for c in second["changes"] if c["visit_id"] == "V9"]
+    assert change["notify"] is True and change["new_technician"] is None
+    assert change["reason"] == "new visit, not placed: no technician has skill 'roof'"
+    assert change["phone"] == "+86 9"
+    checked(store, second)
+
+
 def test_unavailable_technician_hands_back_what_is_left(store: Store) -> None:
     raw = make_day()
     raw["visits"][1]["technician"] = "T2"  # V2 10:00: T2 is at its door by 09:50
