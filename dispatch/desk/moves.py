@@ -33,6 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
 from dispatch.booking import DayPlan, SlotGoneError, book_into
@@ -124,6 +125,7 @@ def move_left_out(
     later: Sequence[DayRef],
     load: Callable[[str], DayPlan],
     provider_for_day: Callable[[DayPlan], TravelTimeProvider],
+    now: datetime | None = None,
 ) -> Moves:
     """Move what the re-plan ``after`` of ``day`` left out to later dates of its span (see the
     module docstring).
@@ -144,6 +146,9 @@ def move_left_out(
         The latest version of a day plan, by id (called once per date tried).
     provider_for_day
         Travel times for a day plan.
+    now
+        The caller's clock (aware): a visit moved into today's plan is booked from now, as a
+        slot is, never into hours already gone (``booking_at``).
     """
     visits = {visit.id: visit for visit in problem.visits}
     spans = {visit.id: visit for visit in horizon.visits}
@@ -179,7 +184,8 @@ def move_left_out(
             if target is None:
                 loaded = load(ref.plan_id)
                 target = _Target(ref, loaded, loaded)
-            if not _book(target, horizon_raw, horizon, span, provider_for_day(target.current)):
+            provider = provider_for_day(target.current)
+            if not _book(target, horizon_raw, horizon, span, provider, now):
                 continue
             targets[ref.plan_id] = target
             technician, stop = _stop_of(target.current.plan, span.id)
@@ -241,9 +247,11 @@ def _book(
     horizon: Horizon,
     span: Visit,
     provider: TravelTimeProvider,
+    now: datetime | None,
 ) -> bool:
-    """Book ``span`` into ``target``'s day with the times its span allows that date; whether
-    it fitted (``target`` then holds the booked version)."""
+    """Book ``span`` into ``target``'s day with the times its span allows that date, from
+    ``now`` when that date is today; whether it fitted (``target`` then holds the booked
+    version)."""
     day = target.current
     row = day_problem(horizon_raw, horizon, day.date, [span.id])["visits"][0]
     timing = {key: row.pop(key) for key in ("window", "appointment") if key in row}
@@ -253,7 +261,7 @@ def _book(
             row,
             timing,
             row.get("preferred_technician"),
-            at=booking_at(day, None),
+            at=booking_at(day, None, now),
             provider=provider,
         )
     except (SlotGoneError, InputError):

@@ -128,6 +128,7 @@ def replan_stored(
             previous,
             plan,
             lambda day: provider_of(day.problem),
+            now,
         )
     if moves is not None:
         plan = moves.plan
@@ -196,9 +197,10 @@ def _moves(
     before: Plan,
     after: Plan,
     provider_for_day: Callable[[DayPlan], TravelTimeProvider],
+    now: datetime | None,
 ) -> Moves | None:
-    """The re-plan ``after`` with what it left out moved to later dates of the plan's week;
-    ``None`` for a plan that is no day of a week."""
+    """The re-plan ``after`` with what it left out moved to later dates of the plan's week
+    (into today's plan from ``now``); ``None`` for a plan that is no day of a week."""
     week = store.week_of_plan(plan_id)
     if week is None:
         return None
@@ -220,6 +222,7 @@ def _moves(
         later=later,
         load=lambda other: _day_plan(store, other),
         provider_for_day=provider_for_day,
+        now=now,
     )
 
 

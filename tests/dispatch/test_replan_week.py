@@ -198,6 +198,19 @@ def test_a_visit_its_technician_cannot_serve_moves_to_the_next_date_of_its_span(
     assert_checked(store, plans[TUESDAY])
 
 
+def test_a_visit_moved_into_today_s_plan_is_booked_from_now_not_into_hours_gone(
+    store: Store, plans: dict[str, str]
+) -> None:
+    # Monday's batch sent on Tuesday at 10:05: S1 went into Tuesday at 08:10, a promised
+    # window the customer heard of two hours after it had passed.
+    now = datetime.fromisoformat(f"{TUESDAY}T10:05:00+08:00")
+    monday = replan_stored(store, plans[MONDAY], ILL, params=QUICK, now=now)
+    assert unassigned_of(monday.model_dump(mode="json"))["S1"]["code"] == "moved"
+    _, stop = stops_of(store.load_plan(plans[TUESDAY]))["S1"]
+    assert datetime.fromisoformat(stop["arrival"]) >= now
+    assert_checked(store, plans[TUESDAY])
+
+
 def test_a_fixed_appointment_and_a_span_ending_that_day_stay_on_it(
     store: Store, plans: dict[str, str]
 ) -> None:
