@@ -27,6 +27,7 @@ from dispatch.contract.schema import PlanOut
 from dispatch.contract.serialize import plan_document, read_plan
 from dispatch.contract.validate import load_json, parse_problem, pydantic_errors
 from dispatch.desk.solve import check_next_version
+from dispatch.desk.week import visits_elsewhere_in_week, week_id_taken
 from dispatch.errors import FieldError, InputError, InternalError, NotFoundError
 from dispatch.persistence import Store, StoreConflictError, new_id
 from dispatch.travel import Roads, TravelTimeProvider, provider_for
@@ -285,6 +286,10 @@ def book_stored(
                 slot.technician_id,
             )
         )
+    taken = visits_elsewhere_in_week(store, plan_id)
+    if wire.visit.id in taken:
+        message = week_id_taken(wire.visit.id, taken[wire.visit.id])
+        errors.append(FieldError("visit.id", message, wire.visit.id))
     if errors:
         raise InputError(errors, what="booking")
     at = booking_at(day, wire.at, now)

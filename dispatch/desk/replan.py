@@ -26,6 +26,7 @@ from dispatch.contract.serialize import plan_document, read_plan
 from dispatch.contract.validate import load_json, parse_problem
 from dispatch.desk.moves import Aside, Moves, left_out, move_left_out
 from dispatch.desk.solve import check_day, check_next_version, log_violations
+from dispatch.desk.week import visits_elsewhere_in_week, week_id_taken
 from dispatch.errors import FieldError, InputError, InternalError
 from dispatch.model import DayRef, Plan, Problem
 from dispatch.persistence import Store, StoreConflictError, new_id
@@ -105,6 +106,7 @@ def replan_stored(
     aside.refuse_events_on_moved(raw)
     problem_raw, problem, previous = aside.day(stored_raw, stored_problem, stored)
     batch = parse_events(raw, problem_raw, problem, previous, now=now)
+    _refuse_ids_of_the_week(store, plan_id, raw, {visit.id for visit in batch.added})
     next_problem = apply_to_problem(problem, batch)
     given = provider
 
@@ -149,6 +151,26 @@ def replan_stored(
         return document
     store.save_replans([day, *_moved_into(store, moves, created, provider_of)])
     return document
+
+
+def _refuse_ids_of_the_week(
+    store: Store, plan_id: str, raw: Mapping[str, Any], added: set[str]
+) -> None:
+    """``InputError`` naming each new visit whose id another date of the plan's week holds."""
+    if not added:
+        return
+    taken = visits_elsewhere_in_week(store, plan_id)
+    errors = [
+        FieldError(f"events[{k}].visit.id", week_id_taken(visit_id, taken[visit_id]), visit_id)
+        for k, event in enumerate(raw.get("events", []))
+        if isinstance(event, Mapping)
+        and event.get("type") == "new_visit"
+        and isinstance(event.get("visit"), Mapping)
+        and (visit_id := str(event["visit"].get("id"))) in added
+        and visit_id in taken
+    ]
+    if errors:
+        raise InputError(errors, what="events")
 
 
 def _moved_into(

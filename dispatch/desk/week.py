@@ -24,14 +24,14 @@ from dispatch.contract.week import WeekDay, week_document
 from dispatch.desk.solve import check_day
 from dispatch.horizon.days import day_problem
 from dispatch.model import Horizon
-from dispatch.persistence.store import StoredDay, new_id
+from dispatch.persistence.store import Store, StoredDay, new_id
 from dispatch.planning import Progress, SolveParams
 from dispatch.planning.kpi import compute_kpis
 from dispatch.planning.week import plan_week
 from dispatch.travel import Roads, provider_for
 from dispatch.verify import CheckReport
 
-__all__ = ["SolvedWeek", "solve_week"]
+__all__ = ["SolvedWeek", "solve_week", "visits_elsewhere_in_week", "week_id_taken"]
 
 logger = logging.getLogger(__name__)
 
@@ -130,3 +130,34 @@ def solve_week(
     )
     save(document, stored)
     return SolvedWeek(document, reports)
+
+
+def visits_elsewhere_in_week(store: Store, plan_id: str) -> dict[str, str | None]:
+    """The visit ids of the other dates of the week whose day plan ``plan_id`` is (their
+    latest versions), each with its date, and the horizon's own visits (``None``: no date of
+    their own): a visit added to one day must not take one of them, or rolling the week
+    forward read the added visit's outcome as theirs (a fixed appointment nobody served,
+    dropped as done). Empty for a plan of no week."""
+    week = store.week_of_plan(plan_id)
+    if week is None:
+        return {}
+    taken: dict[str, str | None] = {
+        str(visit["id"]): None
+        for visit in store.load_problem(week.problem_id).get("visits", [])
+        if isinstance(visit, Mapping) and "id" in visit
+    }
+    for when, other in week.days:
+        if other is None or other == plan_id:
+            continue
+        latest = store.load_plan(other)
+        for visit in store.load_problem_of_plan(other, latest["version"])["visits"]:
+            taken[str(visit["id"])] = when
+    return taken
+
+
+def week_id_taken(visit_id: str, when: str | None) -> str:
+    """Why a new visit may not take ``visit_id``, a visit of ``when`` in its week."""
+    where = f"on {when}" if when else "of its horizon"
+    return (
+        f"{visit_id!r} is already a visit {where} in this plan's week: give the new one its own id"
+    )

@@ -23,6 +23,7 @@ from dispatch.contract.record import plan_record
 from dispatch.contract.schema import ChangeOut
 from dispatch.contract.serialize import plan_document
 from dispatch.contract.validate import parse_problem
+from dispatch.desk.book import book_stored
 from dispatch.desk.replan import replan_stored
 from dispatch.desk.solve import check_day
 from dispatch.desk.week import SolvedWeek, solve_week
@@ -209,6 +210,30 @@ def test_a_visit_moved_into_today_s_plan_is_booked_from_now_not_into_hours_gone(
     _, stop = stops_of(store.load_plan(plans[TUESDAY]))["S1"]
     assert datetime.fromisoformat(stop["arrival"]) >= now
     assert_checked(store, plans[TUESDAY])
+
+
+def test_a_new_visit_may_not_take_the_id_of_a_visit_of_another_date_of_its_week(
+    store: Store, plans: dict[str, str]
+) -> None:
+    # Tuesday's new "A1" was accepted; reported done, rolling the week forward dropped
+    # Monday's A1, an appointment nobody had served.
+    taken = {"id": "A1", "location_index": 6, "duration_min": 30}
+    batch = {"at": "08:00", "events": [{"type": "delay", "technician_id": "T1", "minutes": 5},
+                                       {"type": "new_visit", "visit": taken}]}  # fmt: skip
+    with pytest.raises(InputError) as caught:
+        replan(store, plans[TUESDAY], batch)
+    [error] = caught.value.errors
+    assert (error.path, error.entity_id) == ("events[1].visit.id", "A1")
+    assert error.message.startswith(f"'A1' is already a visit on {MONDAY} in this plan's week")
+    slot = {"date": TUESDAY, "window": {"start": "10:00", "end": "12:00"}}
+    with pytest.raises(InputError) as caught:
+        book_stored(store, plans[TUESDAY], {"visit": taken, "slot": slot})
+    assert [(e.path, e.entity_id) for e in caught.value.errors] == [("visit.id", "A1")]
+    assert store.plan_versions(plans[TUESDAY]) == [1]  # nothing stored
+    fresh = {**taken, "id": "N1"}
+    assert replan(
+        store, plans[TUESDAY], {**batch, "events": [batch["events"][1] | {"visit": fresh}]}
+    )
 
 
 def test_a_fixed_appointment_and_a_span_ending_that_day_stay_on_it(
