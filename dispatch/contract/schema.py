@@ -846,8 +846,8 @@ class EventBatchIn(_Strict):
     at: Clock
     version: Integer | None = Field(default=None, ge=1)
     events: list[EventIn] = Field(min_length=1)
-    move_across_dates: bool | None = Field(
-        default=None,
+    move_across_dates: bool = Field(
+        default=True,
         strict=True,
         description="A day of a week: move a visit the re-plan leaves out to a later date of "
         "its span that has room (default true); false keeps every visit on its day.",

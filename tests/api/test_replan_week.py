@@ -55,11 +55,14 @@ def test_events_on_a_day_of_a_week_move_a_visit_to_the_next_date(service: Servic
         assert moved["new_window"]["start"].startswith(TUESDAY)
 
 
-def test_a_batch_option_that_is_no_boolean_is_refused_naming_it(service: Service) -> None:
+@pytest.mark.parametrize("given", ["no", None])  # null was taken as the default
+def test_a_batch_option_that_is_no_boolean_is_refused_naming_it(
+    service: Service, given: str | None
+) -> None:
     plans = _week_in(service.database_url)
     answer = service.client.post(
         f"/v1/plans/{plans[MONDAY]}/events",
-        json={**ILL, "move_across_dates": "no"},
+        json={**ILL, "move_across_dates": given},
         headers=service.auth,
     )
     assert answer.status_code == 422, answer.text
