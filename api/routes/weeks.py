@@ -34,11 +34,12 @@ _WEEK_DOCUMENT: Responses = {
 
 
 def _week(store: Store, week_id: str) -> dict[str, Any]:
-    """The stored week, or why there is none: unknown, a plan's id, or its job not done."""
+    """The stored week, or why there is none: unknown, a stored plan's id, or its job not
+    done."""
     try:
         return store.load_week(week_id)
     except NotFoundError:
-        if week_id.startswith("pl_"):
+        if week_id.startswith("pl_") and store.plan_versions(week_id):
             raise NotFoundError(
                 f"{week_id} is a plan, not a week: read it at /v1/plans/{week_id}"
             ) from None

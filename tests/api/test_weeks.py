@@ -232,6 +232,10 @@ def test_unknown_weeks_are_named_in_a_404(service: Service) -> None:
     plan_id = service.solved_plan()
     answer = client.get(f"/v1/weeks/{plan_id}", headers=auth)
     assert answer.status_code == 404 and f"/v1/plans/{plan_id}" in answer.json()["detail"]
+    # A plan id of no stored plan was said to be one ("read it at /v1/plans/pl_nothere").
+    answer = client.get("/v1/weeks/pl_nothere", headers=auth)
+    assert answer.status_code == 404 and "/v1/plans/" not in answer.json()["detail"]
+    assert "pl_nothere" in answer.json()["detail"]
 
 
 def test_a_week_not_solved_yet_says_which_job_makes_it(service: Service) -> None:
