@@ -97,6 +97,19 @@ def _days(store: Store, request: SlotRequestIn) -> tuple[list[DayPlan], list[Day
             )
         return [day], []
     week = store.load_week(request.plan_id)
+    dates = [date.fromisoformat(str(entry["date"])) for entry in week.get("days", [])]
+    outside = [
+        (name, asked)
+        for name, asked, beyond in (
+            ("first_date", first, first is not None and dates and first > dates[-1]),
+            ("last_date", last, last is not None and dates and last < dates[0]),
+        )
+        if beyond
+    ]
+    if outside:  # once 200 "nobody works on the dates asked for", of dates the week never had
+        name, asked = outside[0]
+        why = f"{asked} is outside week {request.plan_id} ({dates[0]} to {dates[-1]})"
+        raise InputError([FieldError(name, why)], what="slot request")
     span: list[DayPlan] = []
     later: list[DayPlan] = []
     for entry in week.get("days", []):

@@ -884,6 +884,13 @@ def test_a_week_with_a_date_nobody_works_offers_the_other_dates(tmp_path: Path) 
     only_off = {"first_date": "2026-12-09", "last_date": "2026-12-09"}
     nobody = slots_stored(store, {"visit": visit, "plan_id": week_id, **only_off})
     assert nobody.code == "no_working_day"
+    # Dates the week never had are the request's mistake, not a week nobody works.
+    for outside, field in (({"first_date": "2026-12-20"}, "first_date"),
+                           ({"last_date": "2026-12-01"}, "last_date")):  # fmt: skip
+        with pytest.raises(InputError) as caught:
+            slots_stored(store, {"visit": visit, "plan_id": week_id, **outside})
+        assert [e.path for e in caught.value.errors] == [field]
+        assert "is outside week" in caught.value.errors[0].message
 
 
 def test_no_slot_is_offered_to_a_technician_before_a_delay_holding_them_is_over(
