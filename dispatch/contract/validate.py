@@ -224,6 +224,8 @@ def field_errors(errors: Iterable[Mapping[str, Any]], data: Any) -> list[FieldEr
     found: list[FieldError] = []
     for item in errors:
         location, entity_id, node = _locate(data, item["loc"])
+        if location and location[-1] == "[key]":  # pydantic's mark of a bad key: the key's path
+            location = location[:-1]
         value = item.get("input")
         if item["type"] == "extra_forbidden":
             message = f"unknown key '{location[-1]}'"

@@ -275,6 +275,7 @@ def test_every_problem_of_a_horizon_is_named_with_its_path_and_id(
     assert found, caught.value.errors
     assert words in found[0].message
     assert found[0].entity_id == raw[path[0]][path[1]]["id"]
+    assert ".[key]" not in found[0].path  # a bad key is named by its own path, as typed
 
 
 @pytest.mark.parametrize(
