@@ -67,13 +67,15 @@ class ProblemCreated(_Model):
 
 
 class ProblemItem(_Model):
-    """A stored day, as ``GET /v1/problems`` lists it."""
+    """A stored day or horizon, as ``GET /v1/problems`` lists it (a horizon: ``date`` its
+    first, ``days`` how many)."""
 
     problem_id: str
     date: str
     created_at: str
     technicians: int
     visits: int
+    days: int = Field(default=1, description="The dates it plans: 1 for a day.")
 
     @classmethod
     def of(cls, found: ProblemSummary) -> ProblemItem:
@@ -83,6 +85,7 @@ class ProblemItem(_Model):
             created_at=found.created_at.isoformat(),
             technicians=found.technicians,
             visits=found.visits,
+            days=found.days,
         )
 
 

@@ -189,6 +189,8 @@ class ProblemSummary:
     created_at: datetime
     technicians: int
     visits: int
+    #: The dates it plans: 1 for a day, a horizon's ``days`` for a week.
+    days: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -681,6 +683,8 @@ class Store:
             found = []
             for row in session.scalars(query):
                 day = json.loads(row.payload)
+                horizon = day.get("horizon")
+                days = horizon.get("days") if isinstance(horizon, dict) else None
                 found.append(
                     ProblemSummary(
                         row.id,
@@ -688,6 +692,7 @@ class Store:
                         row.created_at,
                         len(day.get("technicians", [])),
                         len(day.get("visits", [])),
+                        days if isinstance(days, int) and not isinstance(days, bool) else 1,
                     )
                 )
             return found

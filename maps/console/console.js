@@ -151,7 +151,8 @@
   const stored = { problems: [], plans: [], asked: 0, loaded: false };
 
   function dayLabel(day) {
-    return `${day.date} · ${day.problem_id} · ${day.technicians} technicians, ` +
+    const span = day.days > 1 ? `week of ${day.days} days from ${day.date}` : day.date;
+    return `${span} · ${day.problem_id} · ${day.technicians} technicians, ` +
       `${day.visits} visits`;
   }
 
@@ -239,6 +240,15 @@
     return found ? found[1] : String(iso);
   }
 
+  /** A moment as its clock time, with its date when it is not ``plan``'s (a move across the
+   * dates of a week). */
+  function dated(iso, plan) {
+    if (!iso) return "";
+    const day = String(iso).slice(0, 10);
+    return day !== plan.date && /^\d{4}-\d\d-\d\d$/.test(day) ? `${day} ${clock(iso)}`
+      : clock(iso);
+  }
+
   function clockMinutes(text) {
     const found = /^(\d\d):(\d\d)$/.exec(text || "");
     return found ? Number(found[1]) * 60 + Number(found[2]) : null;
@@ -290,8 +300,12 @@
     state.problemId = problemId;
     showLists();
     const day = state.problem;
-    $("day-summary").textContent = `Day ${problemId}: ${day.date} (${day.timezone || "UTC"}), ` +
-      `${(day.technicians || []).length} technicians, ${(day.visits || []).length} visits.`;
+    // A horizon (several days) has no date of its own: its first and its number of days.
+    const when = day.horizon ? `week of ${day.horizon.days} days from ${day.horizon.start}`
+      : day.date;
+    $("day-summary").textContent = `${day.horizon ? "Week" : "Day"} ${problemId}: ${when} ` +
+      `(${day.timezone || "UTC"}), ${(day.technicians || []).length} technicians, ` +
+      `${(day.visits || []).length} visits.`;
     $("solve-limit").value = String(Math.round((day.policy || {}).time_limit_s ||
       CONFIG.time_limit_s));
     $("day-loaded").hidden = false;
@@ -445,8 +459,12 @@
         showJob(job);
         if (job.state === "done") {
           $("solve-button").disabled = false;
-          state.planProblemId = problemId;
-          await openPlan(job.plan_id);
+          if (String(job.plan_id).startsWith("wk_")) {
+            await openWeek(job.plan_id);
+          } else {
+            state.planProblemId = problemId;
+            await openPlan(job.plan_id);
+          }
           loadLists();
           return;
         }
@@ -466,6 +484,22 @@
   }
 
   // ---- the plan -----------------------------------------------------------------------------
+
+  /** A week a solve made: its first day with a plan opened, every day's plan named (each is
+   * an ordinary plan, in the list of stored plans). The horizon is no day's own problem. */
+  async function openWeek(weekId) {
+    const week = await (await api("GET", `/v1/weeks/${part(weekId)}`)).json();
+    const days = week.days.filter((day) => day.plan_id);
+    if (!days.length) {
+      say(`Week ${weekId}: nobody works on any of its dates.`);
+      return;
+    }
+    state.planProblemId = null;
+    await openPlan(days[0].plan_id);
+    say(`Week ${weekId} planned: ` +
+      days.map((day) => `${day.date} ${day.plan_id}`).join(", ") +
+      `. Showing ${days[0].date}; open another day from the stored plans.`);
+  }
 
   async function openPlan(planId) {
     const plan = await (await api("GET", `/v1/plans/${part(planId)}`)).json();
@@ -752,7 +786,12 @@
   /** What to tell a customer on the call list: the window ``plan`` promises them, or that the
    * visit cannot be served today. A visit in ``unassigned`` is not served, even when its
    * attempt stays on a route (one reported ``not_completed``: to be booked again). */
-  function tellCustomer(plan, visitId) {
+  function tellCustomer(plan, visitId, change) {
+    if (change && change.new_date && change.new_date !== plan.date && change.new_window) {
+      // Moved to another date of its week: that day's window, not "another day" to find.
+      return `moved to ${change.new_date}, between ${clock(change.new_window.start)} and ` +
+        `${clock(change.new_window.end)} (${change.new_technician || "-"})`;
+    }
     const found = findStop(visitId);
     const unserved = plan.unassigned.some((item) => item.visit_id === visitId);
     if (found && found.stop.promised_window && !unserved) {
@@ -768,7 +807,8 @@
     $("changes-table").tBodies[0].replaceChildren(...changes.map((change) => el("tr", {},
       el("td", { text: change.visit_id }),
       el("td", { text: `${change.old_technician || "-"} → ${change.new_technician || "-"}` }),
-      el("td", { text: `${clock(change.old_arrival) || "-"} → ${clock(change.new_arrival) || "-"}` }),
+      el("td", { text: `${dated(change.old_arrival, plan) || "-"} → ` +
+        `${dated(change.new_arrival, plan) || "-"}` }),
       el("td", { text: change.moved_min === null || change.moved_min === undefined ? ""
         : `${change.moved_min > 0 ? "+" : ""}${change.moved_min} min` }),
       el("td", { text: change.notify ? "yes" : "" }),
@@ -816,7 +856,7 @@
     }
     $("calls-title").textContent = `Call list (${calls.length})`;
     $("calls-table").tBodies[0].replaceChildren(...calls.map((change) => {
-      const tell = tellCustomer(plan, change.visit_id);
+      const tell = tellCustomer(plan, change.visit_id, change);
       const phone = el("td", {});
       if (change.phone) {
         const link = el("a", { text: change.phone });

@@ -20,8 +20,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from dispatch.persistence import Store
 from tests.api.conftest import make_key
 from tests.api.test_readme_session import running_serve
+from tests.dispatch.test_replan_week import MONDAY, PLACED, TUESDAY, WEDNESDAY, store_week, week
 from tests.dispatch.test_sheets import TECHNICIANS_CSV, VISITS_CSV
 from tests.maps.test_browser import Opened
 from tests.maps.test_driver_buttons import serving, store_line_day
@@ -497,3 +499,60 @@ def test_the_time_of_the_report_follows_the_plan_shown_and_the_clock(
         opened.ran_nothing_typed()
     finally:
         opened.close()
+
+
+def test_a_week_from_the_console(browser: Any, tmp_path: Path) -> None:
+    """A horizon in the console: listed and opened as a week (it showed "Day pb_…: undefined"),
+    planned into its day plans (the page asked GET /v1/plans/wk_… and failed on the 404), and
+    a visit a re-plan moves to another date told to its customer with that date's window, not
+    "cannot be served today: offer another day"."""
+    dates = {MONDAY: "2026-11-23", TUESDAY: "2026-11-24", WEDNESDAY: "2026-11-25"}
+    text = json.dumps(week())
+    for old, new in dates.items():  # the week of the service's clock, SERVICE_NOW
+        text = text.replace(old, new)
+    raw = json.loads(text)
+    database_url = f"sqlite:///{tmp_path / 'week.db'}"
+    store = Store(database_url)
+    try:
+        plans = store_week(store, raw, {dates[d]: v for d, v in PLACED.items()})
+    finally:
+        store.close()
+    with serving(database_url) as base:
+        served = Served(base, make_key(database_url))
+        horizon = served.post("/v1/problems", raw)
+        opened = Opened(browser, 1280, 900)
+        page = opened.page
+        try:
+            sign_in(opened, served)
+            listed = page.locator(
+                f'#open-problem option[value="{horizon["problem_id"]}"]',
+                has_text="week of 3 days from 2026-11-23",
+            )
+            listed.wait_for(state="attached")
+            page.get_by_label("Stored day (newest first)").select_option(horizon["problem_id"])
+            page.get_by_role("button", name="Open the day").click()
+            page.locator("#day-summary", has_text="week of 3 days from 2026-11-23").wait_for()
+            page.get_by_label("Search time (seconds)").fill("1")
+            page.get_by_role("button", name="Plan the day").click()
+            page.locator("#status", has_text="Week wk_").wait_for(timeout=60_000)
+            assert page.locator("#plan-title", has_text="pl_").is_visible()
+            # Monday's technician falls ill: S1 moves to Tuesday.
+            ill = {"at": "07:30", "events": [
+                {"type": "unavailable", "technician_id": "T1", "reason": "ill"}]}  # fmt: skip
+            monday = served.post(f"/v1/plans/{plans['2026-11-23']}/events", ill)
+            (moved,) = [c for c in monday["changes"] if c["visit_id"] == "S1"]
+            assert moved["new_date"] == "2026-11-24"
+            open_plan(opened, plans["2026-11-23"])
+            window = moved["new_window"]
+            told = (
+                f"moved to 2026-11-24, between {window['start'][11:16]} and "
+                f"{window['end'][11:16]} ({moved['new_technician']})"
+            )
+            row = page.locator("#calls-table tbody tr", has_text="S1")
+            row.wait_for()
+            assert row.locator("td").nth(3).inner_text() == told
+            change = page.locator("#changes-table tbody tr", has_text="S1")
+            assert "2026-11-24 " in change.inner_text(), "the new date beside the new time"
+            opened.ran_nothing_typed()
+        finally:
+            opened.close()
