@@ -230,10 +230,8 @@ def test_a_new_visit_may_not_take_the_id_of_a_visit_of_another_date_of_its_week(
         book_stored(store, plans[TUESDAY], {"visit": taken, "slot": slot})
     assert [(e.path, e.entity_id) for e in caught.value.errors] == [("visit.id", "A1")]
     assert store.plan_versions(plans[TUESDAY]) == [1]  # nothing stored
-    fresh = {**taken, "id": "N1"}
-    assert replan(
-        store, plans[TUESDAY], {**batch, "events": [batch["events"][1] | {"visit": fresh}]}
-    )
+    fresh = {"type": "new_visit", "visit": {**taken, "id": "N1"}}
+    assert replan(store, plans[TUESDAY], {"at": "08:00", "events": [fresh]})["version"] == 2
 
 
 def test_a_fixed_appointment_and_a_span_ending_that_day_stay_on_it(
