@@ -211,6 +211,28 @@ class ChangesOut(_Model):
     versions: list[VersionChangesOut]
 
 
+class EventBatchOut(_Model):
+    """One stored batch of events, as it was sent (a booking's and a move's as the service
+    wrote them), with the version it made."""
+
+    version: int = Field(description="The version the batch made.")
+    at: str
+    events: list[dict[str, Any]]
+    moved_from: dict[str, Any] | None = Field(
+        default=None,
+        description="A visit booked here from another date of its week: that date, its plan "
+        "and the version that let it go.",
+    )
+
+
+class EventHistoryOut(_Model):
+    """Every batch of events a plan was re-planned with, oldest first: why each version is
+    what it is."""
+
+    plan_id: str
+    batches: list[EventBatchOut]
+
+
 class WeekItem(_Model):
     """A stored week, as ``GET /v1/weeks`` lists it: its horizon problem, first date, number
     of dates and day plans."""

@@ -17,6 +17,8 @@ from api.models import (
     CONFLICT,
     SLOT_GONE,
     ChangesOut,
+    EventBatchOut,
+    EventHistoryOut,
     JobOut,
     PlanItem,
     PlanRequest,
@@ -212,6 +214,24 @@ def get_changes(
         changes = [c for c in plan.changes if c.notify or not notify]
         found.append(VersionChangesOut(version=version, at=plan.at, changes=changes))
     return ChangesOut(plan_id=plan_id, latest_version=versions[-1], versions=found)
+
+
+@router.get("/{plan_id}/events", response_model=EventHistoryOut)
+def get_events(key: Dispatcher, store: StoreDep, plan_id: PlanId) -> EventHistoryOut:
+    """Every batch of events stored for the plan, oldest first, each with the version it made:
+    delays, reports, bookings, and visits moved in from another date of the week."""
+    if not store.plan_versions(plan_id):
+        raise _no_plan(plan_id)
+    batches = [
+        EventBatchOut(
+            version=batch["version"],
+            at=str(batch.get("at", "")),
+            events=list(batch.get("events", [])),
+            moved_from=batch.get("moved_from"),
+        )
+        for batch in store.load_events(plan_id)
+    ]
+    return EventHistoryOut(plan_id=plan_id, batches=batches)
 
 
 @router.post("/{plan_id}/book", status_code=201, responses={201: {"model": PlanOut}, **SLOT_GONE})

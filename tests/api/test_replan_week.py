@@ -53,6 +53,19 @@ def test_events_on_a_day_of_a_week_move_a_visit_to_the_next_date(service: Servic
             TUESDAY,
         )
         assert moved["new_window"]["start"].startswith(TUESDAY)
+    # The history says why: Monday's batch as sent, Tuesday's booking with where it came from
+    # (the contract's promise; nothing read it but the tests).
+    history = service.client.get(f"/v1/plans/{plans[MONDAY]}/events", headers=service.auth)
+    assert history.status_code == 200, history.text
+    (sent,) = history.json()["batches"]
+    assert (sent["version"], sent["at"], sent["events"]) == (2, ILL["at"], ILL["events"])
+    (booked,) = service.client.get(
+        f"/v1/plans/{plans[TUESDAY]}/events", headers=service.auth
+    ).json()["batches"]
+    assert booked["moved_from"] == {"date": MONDAY, "plan_id": plans[MONDAY], "version": 2}
+    assert [(e["type"], e["visit"]["id"]) for e in booked["events"]] == [("new_visit", "S1")]
+    unknown = service.client.get("/v1/plans/pl_nothere/events", headers=service.auth)
+    assert unknown.status_code == 404
 
 
 @pytest.mark.parametrize("given", ["no", None])  # null was taken as the default
