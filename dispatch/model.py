@@ -554,7 +554,8 @@ class Horizon:
     and breaks (a person's id repeats across dates). A visit's ``window`` is its span over the
     horizon; ``promised`` names the visits whose promise ends inside the horizon (they are
     served first); ``beyond`` what is left out before any search: what starts after it, and
-    what nobody able to serve works during its span.
+    what nobody able to serve works during its span, and ``filed`` those visits themselves
+    (their promise is still told).
     """
 
     dates: tuple[date, ...]
@@ -566,6 +567,7 @@ class Horizon:
     rounds: tuple[RoundOccurrence, ...] = ()
     beyond: tuple[Unassigned, ...] = ()
     travel: TravelMatrix | None = None
+    filed: tuple[Visit, ...] = ()
 
     @property
     def start(self) -> datetime:

@@ -192,17 +192,18 @@ def _build(wire: HorizonProblemIn, errors: list[FieldError]) -> Horizon | None:
     visits: list[Visit] = []
     promised: set[VisitId] = set()
     beyond: list[Unassigned] = []
+    filed: list[Visit] = []
     for i, row in enumerate(wire.visits):
         found = _visit(row, Scope(errors, f"visits[{i}]", row.id), context)
         if found is not None:
-            _place(found[0], found[1], context, visits, promised, beyond)
+            _place(found[0], found[1], context, visits, promised, beyond, filed)
     occurrences: list[RoundOccurrence] = []
     for j, round_row in enumerate(wire.rounds):
         scope = Scope(errors, f"rounds[{j}]", round_row.id)
         _check_round_staff(round_row, wire.technicians, scope)
         for occurrence, visit, is_promised in _round(round_row, scope, context):
             occurrences.append(occurrence)
-            _place(visit, is_promised, context, visits, promised, beyond)
+            _place(visit, is_promised, context, visits, promised, beyond, filed)
     taken = {row.id for row in wire.visits}
     for occurrence in occurrences:
         if occurrence.visit_id in taken:
@@ -223,6 +224,7 @@ def _build(wire: HorizonProblemIn, errors: list[FieldError]) -> Horizon | None:
         rounds=tuple(occurrences),
         beyond=tuple(beyond),
         travel=travel,
+        filed=tuple(filed),
     )
 
 
@@ -279,9 +281,11 @@ def _place(
     visits: list[Visit],
     promised: set[VisitId],
     beyond: list[Unassigned],
+    filed: list[Visit],
 ) -> None:
     """File a visit as planned in the horizon, as beyond it when its span starts after, or as
-    left out when everyone able to serve it is off during its span."""
+    left out when everyone able to serve it is off during its span (the visit kept in
+    ``filed``)."""
     assert visit.window is not None or visit.appointment is not None
     opens = visit.appointment or (visit.window.start if visit.window else context.start)
     if opens >= context.end:
@@ -292,10 +296,12 @@ def _place(
                 f"due from {iso(opens)}, after the horizon: it goes into the next one",
             )
         )
+        filed.append(visit)
         return
     off = _all_off(visit, context)
     if off is not None:
         beyond.append(off)
+        filed.append(visit)
         return
     visits.append(visit)
     if is_promised:

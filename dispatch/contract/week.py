@@ -96,6 +96,8 @@ def week_document(
 ) -> dict[str, Any]:
     """The week document of a planned horizon."""
     visits: dict[VisitId, Visit] = {visit.id: visit for visit in horizon.visits}
+    # Visits filed before the solve (beyond it, nobody able at work) still have a promise.
+    promises: dict[VisitId, Visit] = visits | {visit.id: visit for visit in horizon.filed}
     served: dict[VisitId, tuple[date, datetime]] = {}
     for entry in days:
         for route in entry.plan.routes if entry.plan else ():
@@ -148,7 +150,7 @@ def week_document(
                 "code": item.code.value,
                 "reason": item.reason,
                 "latest": iso(end)
-                if item.visit_id in visits and (end := promise_end(visits[item.visit_id]))
+                if item.visit_id in promises and (end := promise_end(promises[item.visit_id]))
                 else None,
                 "candidates": list(item.candidates),
             }

@@ -620,6 +620,25 @@ def test_a_full_span_is_reported_as_no_capacity_in_span() -> None:
     assert "2026-12-07" in left["reason"] and left["candidates"] == ["T2"]
 
 
+def test_a_visit_filed_before_the_solve_still_says_until_when_it_was_promised() -> None:
+    # Left out before any search (its only technician off all its span, or due after the
+    # horizon), its "latest" was null where the contract shows the promise's end.
+    raw = _t2_alone(days=2)
+    raw["technicians"][0]["calendar"] = {"days_off": ["2026-12-07", "2026-12-08"]}
+    raw["visits"] = [
+        {"id": "OFF", "location": {"lat": 22.55, "lon": 113.94}, "duration_min": 60,
+         "earliest": "2026-12-07T08:00", "latest": "2026-12-08T18:00"},
+        {"id": "AFTER", "location": {"lat": 22.55, "lon": 113.94}, "duration_min": 60,
+         "earliest": "2026-12-10T08:00", "latest": "2026-12-11T18:00"},
+    ]  # fmt: skip
+    document, _, _ = _solve(raw, seconds=1)
+    left = {u["visit_id"]: (u["code"], u["latest"]) for u in document["unassigned"]}
+    assert left == {
+        "OFF": ("no_capacity_in_span", "2026-12-08T18:00:00+08:00"),
+        "AFTER": ("beyond_horizon", "2026-12-11T18:00:00+08:00"),
+    }
+
+
 def test_an_appointment_that_does_not_fit_names_its_own_day_only() -> None:
     # Two appointments at 10:00 on Tuesday for the one technician: the one left out said
     # "every eligible day of its span is full (2026-12-07, 2026-12-08)", the whole horizon.
