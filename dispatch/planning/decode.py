@@ -84,14 +84,32 @@ def decode(solution: Solution, id_map: IdMap, instance: Instance) -> Plan:
     dropped = tuple(
         _dropped(node, id_map, instance, plan, boards) for node in first_dropped.values()
     )
-    unassigned = tuple(sorted(id_map.excluded + dropped, key=lambda u: order[u.visit_id]))
+    stranded = without_route(id_map, instance, range(instance.n_vehicles))
+    excluded = tuple(_pinned_to_the_stranded(item, id_map, stranded) for item in id_map.excluded)
+    unassigned = tuple(sorted(excluded + dropped, key=lambda u: order[u.visit_id]))
     return Plan(
         routes=routes,
         unassigned=unassigned,
         solve_s=solution.elapsed_s,
         objective=solution.objective,
-        without_route=without_route(id_map, instance, range(instance.n_vehicles)),
+        without_route=stranded,
     )
+
+
+def _pinned_to_the_stranded(
+    item: Unassigned, id_map: IdMap, stranded: Sequence[WithoutRoute]
+) -> Unassigned:
+    """A visit screened out as ``pinned`` to a technician who gets no route at all: their
+    reason, as the contract says (the screen's own blamed the visit's time, "cannot be reached
+    and finished inside … shift", of a technician whose end is not their base)."""
+    if item.code is not UnassignedCode.PINNED:
+        return item
+    pinned_to = next(v.pinned_to for v in id_map.problem.visits if v.id == item.visit_id)
+    found = next((w for w in stranded if w.technician_id == pinned_to), None)
+    if found is None:
+        return item
+    reason = f"pinned to {pinned_to}, who gets no route: they {found.reason}"
+    return replace(item, reason=reason, candidates=(found.technician_id,))
 
 
 def without_route(

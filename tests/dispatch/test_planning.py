@@ -461,6 +461,22 @@ def test_a_visit_pinned_to_someone_stranded_by_their_break_says_pinned_and_why(
     assert without.reason.endswith("the drive takes 30 min and their breaks 25 min")
 
 
+def test_a_visit_pinned_to_someone_stranded_by_the_drive_says_pinned_and_why(
+    day: dict[str, Any],
+) -> None:
+    # T2 cannot even make their day (20 minutes for a 30-minute drive to their end): V1,
+    # pinned to them, was screened out with "cannot be reached and finished inside any
+    # eligible shift (08:00-08:20), counting travel from and back to base", of someone whose
+    # end is not their base.
+    day["technicians"].append(copy.deepcopy(STRANDED_T2))
+    day["visits"][0]["technician"] = "T2"
+    plan = solve(day)
+    (without,) = plan.without_route
+    left = next(item for item in plan.unassigned if item.visit_id == "V1")
+    assert (left.code, left.candidates) == (UnassignedCode.PINNED, ("T2",))
+    assert left.reason == f"pinned to T2, who gets no route: they {without.reason}"
+
+
 def test_a_day_of_one_visit_answers_long_before_its_budget(day: dict[str, Any]) -> None:
     # Guided local search found no second solution to stop on: the contract's own example
     # (one visit to plan) took its whole 10 s. The budget is a cap.
