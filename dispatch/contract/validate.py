@@ -89,6 +89,7 @@ __all__ = [
     "field_errors",
     "load_json",
     "parse_problem",
+    "parse_stored_day",
     "pydantic_errors",
     "read_wire",
     "time_zone",
@@ -178,6 +179,27 @@ def parse_problem(raw: str | bytes | Mapping[str, Any], *, stored: bool = False)
     if errors or problem is None:
         raise InputError(errors)
     return problem
+
+
+def parse_stored_day(raw: Mapping[str, Any], *, plan_id: str, version: int) -> Problem:
+    """The day a plan version was made from, read as the store holds it
+    (``parse_problem(stored=True)``).
+
+    Raises
+    ------
+    InputError
+        The stored day breaks a rule added since it was stored (two breaks that cannot follow
+        each other, a matrix value over the cap): named as that plan's stored day, with what to
+        do, not as a problem the caller sent.
+    """
+    try:
+        return parse_problem(raw, stored=True)
+    except InputError as error:
+        what = (
+            f"stored day of plan {plan_id} version {version}, which a rule added since it was "
+            "stored refuses (send the day again as a new problem and plan it)"
+        )
+        raise InputError(error.errors, what=what) from None
 
 
 def read_wire(

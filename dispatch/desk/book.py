@@ -25,7 +25,7 @@ from dispatch.booking.slots import booking_at, shape_of
 from dispatch.contract.record import plan_record, read_record
 from dispatch.contract.schema import PlanOut
 from dispatch.contract.serialize import plan_document, read_plan
-from dispatch.contract.validate import load_json, parse_problem, pydantic_errors
+from dispatch.contract.validate import load_json, parse_stored_day, pydantic_errors
 from dispatch.desk.solve import check_next_version
 from dispatch.desk.week import visits_elsewhere_in_week, week_id_taken
 from dispatch.errors import FieldError, InputError, InternalError, NotFoundError
@@ -63,7 +63,9 @@ def _day_plan(store: Store, plan_id: str) -> DayPlan:
     raw = store.load_problem_of_plan(plan_id, version)
     record = store.load_plan_record(plan_id, version)
     plan = read_record(record) if record is not None else read_plan(PlanOut.model_validate(latest))
-    return DayPlan(plan_id, version, raw, parse_problem(raw, stored=True), plan)
+    return DayPlan(
+        plan_id, version, raw, parse_stored_day(raw, plan_id=plan_id, version=version), plan
+    )
 
 
 def _date(text: str | None, field: str) -> date | None:

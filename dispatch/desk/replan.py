@@ -23,7 +23,7 @@ from dispatch.contract.horizon import parse_horizon
 from dispatch.contract.record import plan_record, read_record
 from dispatch.contract.schema import PlanOut
 from dispatch.contract.serialize import plan_document, read_plan
-from dispatch.contract.validate import load_json, parse_problem
+from dispatch.contract.validate import load_json, parse_stored_day
 from dispatch.desk.moves import Aside, Moves, left_out, move_left_out
 from dispatch.desk.solve import check_day, check_next_version, log_violations
 from dispatch.desk.week import visits_elsewhere_in_week, week_id_taken
@@ -100,7 +100,7 @@ def replan_stored(
             f"{latest['version']} is the latest; reload it and send the events again"
         )
     stored_raw = store.load_problem_of_plan(plan_id, latest["version"])
-    stored_problem = parse_problem(stored_raw, stored=True)
+    stored_problem = parse_stored_day(stored_raw, plan_id=plan_id, version=latest["version"])
     stored = _stored_plan(store, plan_id, latest)
     aside = Aside.of(stored_raw, stored_problem, stored)
     aside.refuse_events_on_moved(raw)
@@ -253,7 +253,9 @@ def _day_plan(store: Store, plan_id: str) -> DayPlan:
     latest = store.load_plan(plan_id)
     raw = store.load_problem_of_plan(plan_id, latest["version"])
     plan = _stored_plan(store, plan_id, latest)
-    return DayPlan(plan_id, int(latest["version"]), raw, parse_problem(raw, stored=True), plan)
+    version = int(latest["version"])
+    problem = parse_stored_day(raw, plan_id=plan_id, version=version)
+    return DayPlan(plan_id, version, raw, problem, plan)
 
 
 def _stored_plan(store: Store, plan_id: str, document: Mapping[str, Any]) -> Plan:

@@ -27,7 +27,7 @@ from datetime import datetime
 from dispatch.contract.record import read_record
 from dispatch.contract.schema import PlanOut
 from dispatch.contract.serialize import read_plan
-from dispatch.contract.validate import parse_problem
+from dispatch.contract.validate import parse_stored_day
 from dispatch.model import Plan, Problem, Visit, VisitId
 from dispatch.persistence import Store
 from dispatch.units import elapsed, format_clock, shifted, whole_minutes
@@ -271,7 +271,8 @@ def stored_time_card(store: Store, plan_id: str) -> tuple[PlanOut, DayCard]:
         Unknown plan.
     """
     document = PlanOut.model_validate(store.load_plan(plan_id))
-    problem = parse_problem(store.load_problem_of_plan(plan_id, document.version), stored=True)
+    raw = store.load_problem_of_plan(plan_id, document.version)
+    problem = parse_stored_day(raw, plan_id=plan_id, version=document.version)
     record = store.load_plan_record(plan_id, document.version)
     plan = read_record(record) if record is not None else read_plan(document)
     return document, time_card(problem, plan)

@@ -243,6 +243,34 @@ def test_a_day_stored_before_types_were_strict_still_replans_and_maps(service: S
     assert answer.status_code == 201, answer.text
 
 
+def test_a_stored_day_a_newer_rule_refuses_is_named_as_the_stored_day(service: Service) -> None:
+    # An older release stored two breaks that cannot follow each other (a rule added since):
+    # every re-plan, booking and time card answered "invalid problem", blaming what the
+    # caller sent (events, a booking) for the day in the store.
+    plan_id = quick_plan(service)
+    store = Store(service.database_url)
+    try:
+        raw = store.load_problem_of_plan(plan_id, 1)
+        raw["technicians"][0]["breaks"] = [
+            {"start": "12:00", "end": "12:40", "duration_min": 30},
+            {"start": "12:00", "end": "12:40", "duration_min": 20},
+        ]
+        with store.engine.begin() as connection:
+            connection.execute(update(ProblemRow).values(payload=json.dumps(raw)))
+    finally:
+        store.close()
+    batch = {"at": "09:00", "events": [{"type": "delay", "technician_id": "T1", "minutes": 5}]}
+    for answer in (
+        post(service, f"/v1/plans/{plan_id}/events", batch),
+        service.client.get(f"/v1/plans/{plan_id}/report", headers=service.auth),
+    ):
+        assert answer.status_code == 422, answer.text
+        detail = answer.json()["detail"]
+        assert detail.startswith(f"invalid stored day of plan {plan_id} version 1, which a rule")
+        assert "send the day again as a new problem" in detail
+        assert [e["path"][:21] for e in answer.json()["errors"]] == ["technicians[0].breaks"]
+
+
 def test_the_service_names_a_refused_body_as_the_contract_does(service: Service) -> None:
     """One translation of pydantic's errors: FastAPI refuses this batch before any handler
     runs, and the answer lists the paths, ids and messages ``dispatch.contract.validate``
