@@ -39,7 +39,7 @@ from dispatch.desk.replan import replan_stored
 from dispatch.desk.roll import roll_week
 from dispatch.desk.solve import check_sites, solve_day, solve_params
 from dispatch.desk.tracking import DayCard, stored_time_card, to_csv
-from dispatch.desk.week import solve_week
+from dispatch.desk.week import on_the_roster, solve_week
 from dispatch.errors import DispatchError, FieldError, InputError, NotFoundError
 from dispatch.persistence import Store, new_id
 from dispatch.planning import Progress as SolveProgress
@@ -208,7 +208,10 @@ def validate(
             )
         if needs_roads(problem):
             with _roads(_settings(ctx), roads) as given:
-                on_roads = check_sites(problem, given)
+                try:
+                    on_roads = check_sites(problem, given)
+                except InputError as error:  # a horizon's: named on its roster, not by workday
+                    raise on_the_roster(error, raw) if is_horizon(raw) else error from None
             said += (
                 "; every place is on the roads"
                 if on_roads

@@ -12,6 +12,7 @@ single day's is: the week document counts it on its day and in its figures (``vi
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
@@ -22,6 +23,7 @@ from dispatch.contract.serialize import plan_document
 from dispatch.contract.validate import parse_problem
 from dispatch.contract.week import WeekDay, week_document
 from dispatch.desk.solve import check_day
+from dispatch.errors import FieldError, InputError
 from dispatch.horizon.days import day_problem
 from dispatch.model import Horizon
 from dispatch.persistence.store import Store, StoredDay, new_id
@@ -31,7 +33,13 @@ from dispatch.planning.week import plan_week
 from dispatch.travel import Roads, provider_for
 from dispatch.verify import CheckReport
 
-__all__ = ["SolvedWeek", "solve_week", "visits_elsewhere_in_week", "week_id_taken"]
+__all__ = [
+    "SolvedWeek",
+    "on_the_roster",
+    "solve_week",
+    "visits_elsewhere_in_week",
+    "week_id_taken",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -83,13 +91,16 @@ def solve_week(
     week_id = week_id or new_id("wk")
     problem_id = problem_id or new_id("pb")
     provider = provider_for(horizon.as_problem(), roads=roads)
-    planned = plan_week(
-        horizon,
-        provider=provider,
-        params=params,
-        on_progress=on_progress,
-        on_first_plan=on_first_plan,
-    )
+    try:
+        planned = plan_week(
+            horizon,
+            provider=provider,
+            params=params,
+            on_progress=on_progress,
+            on_first_plan=on_first_plan,
+        )
+    except InputError as error:  # a place no road reaches, named by its workday's copy
+        raise on_the_roster(error, raw) from None
     created = datetime.now(UTC)
     entries: list[WeekDay] = []
     stored: list[StoredDay] = []
@@ -161,3 +172,27 @@ def week_id_taken(visit_id: str, when: str | None) -> str:
     return (
         f"{visit_id!r} is already a visit {where} in this plan's week: give the new one its own id"
     )
+
+
+#: A technician's path in the horizon's planning problem: one copy per person and workday.
+_WORKDAY = re.compile(r"^technicians\[(\d+)\]")
+
+
+def on_the_roster(error: InputError, raw: Mapping[str, Any]) -> InputError:
+    """``error`` of a horizon's planning problem (a technician per person and workday: the
+    fourth is ``technicians[3]`` in a roster of two) as the horizon names it: each technician
+    by their place on its roster, once however many days they work."""
+    roster = {
+        str(row["id"]): k
+        for k, row in enumerate(raw.get("technicians", []))
+        if isinstance(row, Mapping) and "id" in row
+    }
+    found: list[FieldError] = []
+    for item in error.errors:
+        path = item.path
+        if item.entity_id in roster and _WORKDAY.match(path):
+            path = _WORKDAY.sub(f"technicians[{roster[item.entity_id]}]", path)
+        renamed = FieldError(path, item.message, item.entity_id)
+        if renamed not in found:
+            found.append(renamed)
+    return InputError(found, what=error.what)

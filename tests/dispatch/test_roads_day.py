@@ -156,6 +156,33 @@ def test_validate_checks_a_day_s_places_against_the_roads(tmp_path: Path, roads:
     assert "visits[2] (V3).location: 107935 m from the nearest road" in refused.output
 
 
+def test_a_week_on_roads_names_an_off_road_base_once_by_its_roster_place(
+    tmp_path: Path, roads: Roads
+) -> None:
+    # A week plans one copy of each technician per working date: T2's base off the roads was
+    # named technicians[1] and technicians[3] (T2), in a roster of two.
+    week = {
+        "horizon": {"start": "2026-11-23", "days": 2},
+        "timezone": "Europe/Andorra",
+        "policy": {"travel": {"provider": "osrm", "snap_limit_m": 300}},
+        "technicians": [
+            {"id": f"T{t}", "start": BASE, "shift": {"start": "08:00", "end": "17:00"}}
+            for t in (1, 2)
+        ],
+        "visits": [{"id": "V1", "location": {"lat": SPOTS[0][0], "lon": SPOTS[0][1]},
+                    "duration_min": 30}],
+    }  # fmt: skip
+    week["technicians"][1]["start"] = {"lat": 43.6045, "lon": 1.4440}  # Toulouse
+    path = tmp_path / "week.json"
+    path.write_text(json.dumps(week), encoding="utf-8")
+    env = {"FIELDROUTE_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "FIELDROUTE_ROADS": None}
+    for command in (["validate", str(path)], ["solve", str(path), "--time-limit", "1"]):
+        refused = CliRunner().invoke(cli.app, [*command, "--roads", roads.url], env=env)
+        assert refused.exit_code == 2, refused.output
+        assert refused.output.count("technicians[1] (T2).start") == 1, refused.output
+        assert "technicians[3]" not in refused.output
+
+
 def test_a_day_on_roads_without_roads_says_how_to_give_them() -> None:
     with pytest.raises(TravelTimeError) as caught:
         provider_for(parse_problem(road_day()))
