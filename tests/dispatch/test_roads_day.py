@@ -161,18 +161,18 @@ def test_a_week_on_roads_names_an_off_road_base_once_by_its_roster_place(
 ) -> None:
     # A week plans one copy of each technician per working date: T2's base off the roads was
     # named technicians[1] and technicians[3] (T2), in a roster of two.
-    week = {
+    toulouse = {"lat": 43.6045, "lon": 1.4440}
+    week: dict[str, Any] = {
         "horizon": {"start": "2026-11-23", "days": 2},
         "timezone": "Europe/Andorra",
         "policy": {"travel": {"provider": "osrm", "snap_limit_m": 300}},
         "technicians": [
-            {"id": f"T{t}", "start": BASE, "shift": {"start": "08:00", "end": "17:00"}}
-            for t in (1, 2)
+            {"id": f"T{t}", "start": base, "shift": {"start": "08:00", "end": "17:00"}}
+            for t, base in ((1, BASE), (2, toulouse))  # T2's base off the extract
         ],
         "visits": [{"id": "V1", "location": {"lat": SPOTS[0][0], "lon": SPOTS[0][1]},
                     "duration_min": 30}],
     }  # fmt: skip
-    week["technicians"][1]["start"] = {"lat": 43.6045, "lon": 1.4440}  # Toulouse
     path = tmp_path / "week.json"
     path.write_text(json.dumps(week), encoding="utf-8")
     env = {"FIELDROUTE_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "FIELDROUTE_ROADS": None}
