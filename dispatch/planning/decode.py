@@ -102,8 +102,8 @@ def _pinned_to_the_stranded(
     """A visit screened out as ``pinned`` to a technician who gets no route at all: their
     reason, as the contract says (the screen's own blamed the visit's time, "cannot be reached
     and finished inside … shift", of a technician whose end is not their base)."""
-    if item.code is not UnassignedCode.PINNED:
-        return item
+    if item.code is not UnassignedCode.PINNED or not item.candidates:
+        return item  # no candidate: the technician lacks the skill or the crew, said as such
     pinned_to = next(v.pinned_to for v in id_map.problem.visits if v.id == item.visit_id)
     found = next((w for w in stranded if w.technician_id == pinned_to), None)
     if found is None:

@@ -440,6 +440,15 @@ def test_a_technician_who_cannot_make_their_day_even_empty_gets_no_route(
     (left,) = plan.unassigned
     assert (left.visit_id, left.code, left.candidates) == ("V3", UnassignedCode.PINNED, ("T2",))
     assert left.reason == f"pinned to T2, who gets no route: they {stranded.reason}"
+    # Lacking the skill besides, that is said (it was hidden behind the no-route reason).
+    day["technicians"][0]["skills"] = ["water_heater", "gas"]
+    day["visits"][2]["required_skills"] = ["gas"]
+    (left,) = solve(day).unassigned
+    assert (left.code, left.reason, left.candidates) == (
+        UnassignedCode.PINNED,
+        "pinned to T2, who lacks skill 'gas'",
+        (),
+    )
 
 
 def test_a_visit_pinned_to_someone_stranded_by_their_break_says_pinned_and_why(
