@@ -146,13 +146,17 @@ def _history_kept(
     route left it, and each break begun before ``at`` where it was taken; the others not
     before ``at`` where their window still allows. Free, the solver's timing moved a lunch
     due after a stop into the drive to it, hours before the booking, under a route that had
-    left at its old time. Held up by a delay until ``held`` (``Plan.holds``): a route not yet
-    gone leaves no sooner, and no break is moved into the hold."""
+    left at its old time. A route not gone by ``at`` (or none) leaves no sooner than ``at``:
+    timed freely, a booking at 10:15 had the technician leave the base at 09:55 to be at the
+    door at 10:15. Held up by a delay until ``held`` (``Plan.holds``): no sooner than the
+    hold's end either, and no break is moved into the hold."""
     shift = tech.shift
     if route is not None and route.start_time < at:
         shift = TimeWindow(route.start_time, max(route.start_time, shift.end))
-    elif held is not None and after(shift.end, held):
-        shift = TimeWindow(latest(shift.start, held), shift.end)
+    else:  # not gone by ``at`` (or no route): they leave no sooner, nor before a hold ends
+        begin = latest(shift.start, at) if held is None else latest(shift.start, at, held)
+        if after(shift.end, begin):
+            shift = TimeWindow(begin, shift.end)
     if route is None or len(route.breaks) != len(tech.breaks):
         return replace(tech, shift=shift)
     free = at if held is None else latest(at, held)

@@ -923,6 +923,26 @@ def test_no_slot_is_offered_to_a_technician_before_a_delay_holding_them_is_over(
     assert "V9" not in {s["visit_id"] for r in fourth["routes"] for s in r["stops"]}
 
 
+def test_a_technician_not_gone_by_the_booking_leaves_no_sooner_than_it(store: Store) -> None:
+    # T1 sets off at 12:30 for V3; booked at 10:15 for a visit 60 min away (site 6), they
+    # were planned to leave at 09:15 to be at the door at 10:15, and 10:30 was offered.
+    raw = make_day(technicians=1)
+    raw["visits"] = [v for v in raw["visits"] if v["id"] == "V3"]
+    raw["visits"][0]["window"] = {"start": "13:00", "end": "15:00"}
+    planned(store, raw, "pl_idle")
+    visit = {"id": "N1", "location_index": 6, "duration_min": 30, "customer": "New"}
+    ask = {"visit": visit, "plan_id": "pl_idle", "shape": "appointment", "at": "10:15"}
+    answer = slots_stored(store, ask)
+    assert answer.slots
+    assert min(s.slot.appointment for s in answer.slots if s.slot.appointment) >= "11:20"
+    slot = answer.slots[0].slot.model_dump(mode="json", exclude_none=True)
+    booked = book_stored(store, "pl_idle", {"visit": visit, "slot": slot, "at": "10:15"})
+    (route,) = booked.routes
+    assert route.start_time >= "2026-11-23T10:15:00+08:00"
+    raw2 = store.load_problem_of_plan("pl_idle", 2)
+    assert check_plan(raw2, store.load_plan("pl_idle", 2), matrix_lookup(raw2)).ok
+
+
 class _OffRoadNewcomer:
     """Roads that reach no site asked for (the new visit's among them)."""
 
