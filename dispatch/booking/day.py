@@ -40,6 +40,7 @@ from dispatch.errors import InputError
 from dispatch.model import (
     Break,
     DepotId,
+    DepotStop,
     Plan,
     Problem,
     Route,
@@ -52,6 +53,7 @@ from dispatch.model import (
 )
 from dispatch.planning.compile import IdMap, appointment_bounds, compile_problem
 from dispatch.replanning.events import calls_made
+from dispatch.stock import depots_less
 from dispatch.travel import TravelTimeProvider
 from dispatch.units import after, elapsed, latest, moment_after, seconds_after, shifted
 from solver import Instance, RouteSolution
@@ -236,10 +238,14 @@ class BookingDay:
             for tech in problem.technicians
         )
         day = replace(problem, technicians=technicians, visits=(*kept, visit))
-        try:
-            instance, id_map = compile_problem(day, provider, newcomer=visit.id)
-        except InputError as error:
-            raise _as_asked(error, f"visits[{len(day.visits) - 1}]") from error
+        instance, id_map = _compiled(day, provider)
+        lost = _calls_unreserved(plan, day, instance, id_map, at)
+        if lost:
+            # Calls made whose units no visit of the day reserves (for a visit that left the
+            # route, or on a route of a technician gone home ill): they left with the van, and
+            # booking sold them again (the checker refused it: a 500).
+            day = replace(day, depots=depots_less(day.depots, lost))
+            instance, id_map = _compiled(day, provider)
         node_of: dict[VisitId, list[int]] = {}
         for node, i in enumerate(id_map.node_visit):
             node_of.setdefault(day.visits[i].id, []).append(node)
@@ -460,6 +466,41 @@ def _cheaper(one: Fit, other: Fit) -> bool:
         other.insertion.added_travel_s,
         other.insertion.position,
     )
+
+
+def _compiled(day: Problem, provider: TravelTimeProvider) -> tuple[Instance, IdMap]:
+    """``day`` compiled for booking its last visit, the new one (``newcomer``); its errors
+    named as the request names the visit."""
+    try:
+        return compile_problem(day, provider, newcomer=day.visits[-1].id)
+    except InputError as error:
+        raise _as_asked(error, f"visits[{len(day.visits) - 1}]") from error
+
+
+def _calls_unreserved(
+    plan: Plan, day: Problem, instance: Instance, id_map: IdMap, at: datetime
+) -> list[DepotStop]:
+    """The depot calls ``plan`` had made by ``at`` that no visit of the compiled ``day``
+    reserves units for: the stop after each is not served via that depot (``_way``), or it
+    has left the route, or its technician is not on the day."""
+    node_of: dict[VisitId, list[int]] = {}
+    for n, i in enumerate(id_map.node_visit):
+        node_of.setdefault(day.visits[i].id, []).append(n)
+    vehicle_of = {tech.id: v for v, tech in enumerate(day.technicians)}
+    depot_of = {depot.id: d for d, depot in enumerate(day.depots)}
+    lost = []
+    for route in plan.routes:
+        vehicle = vehicle_of.get(route.technician_id)
+        for k in calls_made(route, fixed_prefix(route, at), at):
+            call = route.depot_stops[k]
+            node: int | None = None
+            if vehicle is not None and call.before < len(route.stops):
+                ways = node_of.get(route.stops[call.before].visit_id, [])
+                node = _way(instance, id_map, ways, vehicle, route, call.before, depot_of)
+            option = id_map.option(node) if node is not None else None
+            if option is None or option.depot != depot_of.get(call.depot_id):
+                lost.append(call)
+    return lost
 
 
 def _calls_kept(

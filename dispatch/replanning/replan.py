@@ -67,7 +67,6 @@ from dispatch.model import (
     DepotId,
     DepotStop,
     Hold,
-    PartArrival,
     PartQuantity,
     Plan,
     Problem,
@@ -98,6 +97,7 @@ from dispatch.replanning.events import (
     still_there,
     with_progress,
 )
+from dispatch.stock import depots_less
 from dispatch.travel import TravelTimeProvider, provider_for
 from dispatch.units import (
     after,
@@ -245,7 +245,7 @@ def replan_day(
         problem,
         technicians=rest_techs,
         visits=tuple(rest_visits),
-        depots=_depots_left(problem, [c for found in calls.values() for c in found]),
+        depots=depots_less(problem.depots, [c for found in calls.values() for c in found]),
     )
     tail, id_map = _solve_rest(rest, plan, old_owner, old_stop, at, provider, params, calls)
 
@@ -320,31 +320,6 @@ def _van_left(
         for item in visits[stop.visit_id].parts:
             stock[item.part] = stock.get(item.part, 0) - item.quantity
     return tuple(PartQuantity(part, max(0, quantity)) for part, quantity in stock.items())
-
-
-def _depots_left(problem: Problem, calls: list[DepotStop]) -> tuple[Depot, ...]:
-    """Each depot less what the frozen calls took: from its stock first, then from the
-    arrivals in the order they came."""
-    out: dict[tuple[str, str], int] = {}
-    for call in calls:
-        for item in call.taken:
-            key = (call.depot_id, item.part)
-            out[key] = out.get(key, 0) + item.quantity
-    depots = []
-    for depot in problem.depots:
-        stock = []
-        for item in depot.stock:
-            used = min(item.quantity, out.get((depot.id, item.part), 0))
-            out[(depot.id, item.part)] = out.get((depot.id, item.part), 0) - used
-            stock.append(PartQuantity(item.part, item.quantity - used))
-        arrivals = []
-        for arrival in sorted(depot.arrivals, key=lambda a: a.at):
-            used = min(arrival.quantity, out.get((depot.id, arrival.part), 0))
-            out[(depot.id, arrival.part)] = out.get((depot.id, arrival.part), 0) - used
-            if arrival.quantity > used:
-                arrivals.append(PartArrival(arrival.part, arrival.quantity - used, arrival.at))
-        depots.append(replace(depot, stock=tuple(stock), arrivals=tuple(arrivals)))
-    return tuple(depots)
 
 
 def _expected_departure(stop: Stop, visit: Visit) -> datetime:

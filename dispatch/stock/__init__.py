@@ -12,6 +12,7 @@ from dispatch.stock.ledger import (
     Ledger,
     StockShortfall,
     depot_left,
+    depots_less,
     ledger_of,
     stock_shortfalls,
 )
@@ -32,6 +33,7 @@ __all__ = [
     "StockShortfall",
     "Supply",
     "depot_left",
+    "depots_less",
     "ledger_of",
     "nearest_supply",
     "no_part_reason",

@@ -16,13 +16,55 @@ whole check.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 
-from dispatch.model import DepotId, Plan, Problem, TechnicianId, VisitId
+from dispatch.model import (
+    Depot,
+    DepotId,
+    DepotStop,
+    PartArrival,
+    PartQuantity,
+    Plan,
+    Problem,
+    TechnicianId,
+    VisitId,
+)
 
-__all__ = ["Ledger", "StockShortfall", "depot_left", "ledger_of", "stock_shortfalls"]
+__all__ = [
+    "Ledger",
+    "StockShortfall",
+    "depot_left",
+    "depots_less",
+    "ledger_of",
+    "stock_shortfalls",
+]
+
+
+def depots_less(depots: Sequence[Depot], calls: Iterable[DepotStop]) -> tuple[Depot, ...]:
+    """Each of ``depots`` less what ``calls`` took (calls made: their units left with the
+    van): from its stock first, then from the arrivals in the order they came."""
+    out: dict[tuple[str, str], int] = {}
+    for call in calls:
+        for item in call.taken:
+            key = (call.depot_id, item.part)
+            out[key] = out.get(key, 0) + item.quantity
+    left = []
+    for depot in depots:
+        stock = []
+        for item in depot.stock:
+            used = min(item.quantity, out.get((depot.id, item.part), 0))
+            out[(depot.id, item.part)] = out.get((depot.id, item.part), 0) - used
+            stock.append(PartQuantity(item.part, item.quantity - used))
+        arrivals = []
+        for arrival in sorted(depot.arrivals, key=lambda a: a.at):
+            used = min(arrival.quantity, out.get((depot.id, arrival.part), 0))
+            out[(depot.id, arrival.part)] = out.get((depot.id, arrival.part), 0) - used
+            if arrival.quantity > used:
+                arrivals.append(PartArrival(arrival.part, arrival.quantity - used, arrival.at))
+        left.append(replace(depot, stock=tuple(stock), arrivals=tuple(arrivals)))
+    return tuple(left)
 
 
 @dataclass(frozen=True, slots=True)

@@ -539,6 +539,28 @@ def test_a_call_made_leaves_with_a_technician_who_becomes_unavailable(store: Sto
     assert route["stops"] == [] and route["end_time"][11:16] == "08:30"  # home from the depot
 
 
+def test_booking_does_not_sell_again_what_a_call_made_took_away(store: Store) -> None:
+    # T1 took 1 of D1's 3 at 08:10 and went home ill with it; V1 goes to T2 with a second:
+    # slots for a visit needing 2 were offered, and every booking failed in the checker (a
+    # 500): 4 handed out of 3.
+    raw = a_call_at_0810()
+    raw["depots"][0]["stock"] = [{"part": "P2", "quantity": 3}]
+    planned(store, raw)
+    ill = {"at": "08:25", "events": [{"type": "unavailable", "technician_id": "T1"}]}
+    assert calls(replan(store, ill))["T1"] == [("D1", "08:10", None, {"P2": 1})]
+    two = visit("N2", 2)
+    two["parts"] = [{"part": "P2", "quantity": 2}]
+    answer = slots_stored(store, {"visit": two, "plan_id": "pl_day", "at": "08:30"})
+    assert answer.slots == [] and answer.code == "no_part"
+    one = visit("N1", 2, "P2")
+    answer = slots_stored(store, {"visit": one, "plan_id": "pl_day", "at": "08:30"})
+    slot = answer.slots[0].slot.model_dump(mode="json", exclude_none=True)
+    booked = book_stored(store, "pl_day", {"visit": one, "slot": slot, "at": "08:30"})
+    assert booked.version == 3
+    raw3 = store.load_problem_of_plan("pl_day", 3)
+    assert check_plan(raw3, store.load_plan("pl_day", 3), matrix_lookup(raw3)).ok
+
+
 def test_a_delay_after_a_call_made_serves_the_visit_from_the_van(store: Store) -> None:
     planned(store, a_call_at_0810())
     after = replan(
