@@ -48,6 +48,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass
@@ -310,6 +311,10 @@ class CeleryJobRunner(JobRunner):
         self._app = celery_app(settings)
         self._queue = settings.jobs_queue
 
+    def _publish(self, job: SolveJob) -> None:
+        """One task for ``job``'s attempt on the service's queue (the broker's errors raised)."""
+        self._app.send_task(SOLVE_TASK, args=(job.id, job.attempt), queue=self._queue)
+
     def submit(self, job: SolveJob) -> Future[None]:
         """Publish one attempt of ``job``; the future is done once the broker holds it.
 
@@ -319,7 +324,7 @@ class CeleryJobRunner(JobRunner):
             The broker did not take it; the job is failed saying so (retry it later).
         """
         try:
-            self._app.send_task(SOLVE_TASK, args=(job.id, job.attempt), queue=self._queue)
+            self._publish(job)
         except (KombuError, RedisError, OSError) as error:
             logger.error("could not publish job %s: %r", job.id, error, extra={"job_id": job.id})
             store = Store(self.database_url, migrate=False)
@@ -338,18 +343,60 @@ class CeleryJobRunner(JobRunner):
     def recover(self, store: Store) -> list[SolveJob]:
         """At start-up: running jobs are the workers' (a lost one is taken over when its task
         comes back). The queued ones are published again (a job runs once, however many tasks
-        name it), in case their task never reached the broker; returns them."""
+        name it), in case their task never reached the broker; returns them. A broker this
+        process cannot reach fails none of them: they may be other services' jobs, their tasks
+        safe in the broker (failed, every queued job of the deployment had to be retried by
+        hand); they stay queued, published again by the watch (``watch_lost_jobs``)."""
         queued = store.recover_jobs()
-        for job in queued:
+        for k, job in enumerate(queued):
             try:
-                self.submit(job)
-            except QueueUnavailableError:
-                logger.error("job %s could not be queued again; it failed", job.id)
+                self._publish(job)
+            except (KombuError, RedisError, OSError) as error:
+                logger.error(
+                    "could not publish %d queued jobs again (%r); they stay queued",
+                    len(queued) - k,
+                    error,
+                )
+                break
         return queued
 
     def watch_lost_jobs(self, store: Store, *, stale_after_s: float) -> None:
-        """Nothing: a lost job's task comes back to a worker, which takes it over
-        (``Store.claim_job``)."""
+        """Every half of ``stale_after_s`` until closed, publish again the task of each job
+        nobody has told of for ``stale_after_s`` (``Store.jobs_without_news``): a broker that
+        lost its tasks (restarted with nothing on disk, failed over) left a running job whose
+        worker died, or a queued job, waiting for ever, and neither could be retried. A worker
+        takes a stale job over and leaves a live one (``Store.claim_job``)."""
+
+        def watch() -> None:
+            while not self._closing.wait(stale_after_s / 2):
+                self.publish_silent_jobs(store, stale_after_s)
+
+        threading.Thread(target=watch, name="silent-jobs", daemon=True).start()
+
+    def publish_silent_jobs(self, store: Store, stale_after_s: float) -> list[str]:
+        """One round of ``watch_lost_jobs``: the ids of the jobs whose task was published
+        again (none when the store or the broker cannot be reached: the next round tries)."""
+        try:
+            silent = store.jobs_without_news(stale_after_s=stale_after_s)
+        except Exception:  # the store briefly unreachable
+            logger.exception("looking for jobs without news failed")
+            return []
+        published = []
+        for job in silent:
+            try:
+                self._publish(job)
+            except (KombuError, RedisError, OSError) as error:
+                logger.warning("could not publish job %s again: %r", job.id, error)
+                break
+            logger.warning(
+                "job %s (%s) had no news for %g s: its task is published again",
+                job.id,
+                job.state,
+                stale_after_s,
+                extra={"job_id": job.id},
+            )
+            published.append(job.id)
+        return published
 
     def close(self) -> None:
         """Stop the re-plan pool and let go of the broker's connections."""

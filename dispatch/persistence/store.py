@@ -1396,6 +1396,23 @@ class Store:
             queued = session.scalars(select(SolveJobRow).where(SolveJobRow.state == "queued"))
             return [_job(row) for row in queued]
 
+    def jobs_without_news(self, *, stale_after_s: float) -> list[SolveJob]:
+        """The jobs nobody has told of for ``stale_after_s``: running with an older heartbeat,
+        or queued since longer. With a broker, their task may be lost (a broker restarted
+        with nothing on disk): publishing it again is harmless, a job runs once however many
+        tasks name it (``claim_job`` takes a stale one over, leaves a live one)."""
+        stale_before = _now() - timedelta(seconds=stale_after_s)
+        silent = or_(
+            (SolveJobRow.state == "queued") & (SolveJobRow.created_at <= stale_before),
+            (SolveJobRow.state == "running")
+            & or_(
+                SolveJobRow.heartbeat_at <= stale_before,
+                SolveJobRow.heartbeat_at.is_(None) & (SolveJobRow.started_at <= stale_before),
+            ),
+        )
+        with Session(self.engine) as session:
+            return [_job(row) for row in session.scalars(select(SolveJobRow).where(silent))]
+
     def fail_lost_jobs(self, *, stale_after_s: float) -> list[str]:
         """Fail the running jobs whose worker wrote no heartbeat for ``stale_after_s`` (its
         process was killed or stopped with its service); returns their ids. They can be

@@ -9,18 +9,23 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
+from sqlalchemy import update
 
-from api.celery_jobs import SOLVE_TASK, UNQUEUED, _publish_regions, celery_app
+from api.celery_jobs import SOLVE_TASK, UNQUEUED, CeleryJobRunner, _publish_regions, celery_app
 from api.jobs import REGION_DROPPED, REGION_FAILED
 from api.routes.jobs import DRAFT_HEADER
 from benchmarks.big_days import region_day
+from dispatch.config import Settings
 from dispatch.contract.validate import parse_problem
 from dispatch.persistence import SolveJob, Store
+from dispatch.persistence.tables import SolveJobRow
 from dispatch.planning.regions import regions
 from dispatch.travel import NO_ROADS, pair_lookup, provider_for
 from dispatch.verify import check_plan
@@ -358,3 +363,68 @@ def test_region_jobs_the_broker_did_not_take_fail_with_their_day(store: Store) -
         (False, "failed", UNQUEUED),
     ]
     assert [p.id for p in store.recover_jobs()] == [parts[0].id]
+
+
+def _aged(store: Store, job_ids: list[str], hours: float) -> None:
+    """As if ``job_ids`` were queued, started and last heard of ``hours`` ago."""
+    then = datetime.now(UTC) - timedelta(hours=hours)
+    with store.engine.begin() as connection:
+        connection.execute(
+            update(SolveJobRow)
+            .where(SolveJobRow.id.in_(job_ids))
+            .values(created_at=then, started_at=then, heartbeat_at=then)
+        )
+
+
+def _runner(store: Store, sent: list[str], monkeypatch: pytest.MonkeyPatch) -> CeleryJobRunner:
+    """A Celery runner on ``store`` whose broker ``sent`` hears (``None`` in it: refuses)."""
+    url = store.engine.url.render_as_string(hide_password=False)
+    settings = Settings(database_url=url, jobs="celery", broker_url="redis://127.0.0.1:9/0")
+    runner = CeleryJobRunner(settings, executor=ThreadPoolExecutor(max_workers=1))
+
+    def send_task(name: str, *, args: tuple[Any, ...], queue: str) -> None:
+        if None in sent:
+            raise RedisConnectionError("Connection refused")
+        sent.append(str(args[0]))
+
+    monkeypatch.setattr(runner._app, "send_task", send_task)
+    return runner
+
+
+def test_a_job_whose_task_the_broker_lost_has_it_published_again(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Redis restarted with nothing on disk: a running job whose worker then died, and a
+    # queued job, waited for ever (retry refused both: not failed), and nothing failed them.
+    store.save_problem(line_day(), problem_id="pb_day")
+    running = store.create_job(problem_id="pb_day", time_limit_s=1, visits_total=3)
+    assert store.start_job(running.id, 1)
+    queued = store.create_job(problem_id="pb_day", time_limit_s=1, visits_total=3)
+    fresh = store.create_job(problem_id="pb_day", time_limit_s=1, visits_total=3)
+    live = store.create_job(problem_id="pb_day", time_limit_s=1, visits_total=3)
+    assert store.start_job(live.id, 1)
+    _aged(store, [running.id, queued.id], hours=1)
+    sent: list[str] = []
+    runner = _runner(store, sent, monkeypatch)
+    try:
+        published = runner.publish_silent_jobs(store, stale_after_s=60)
+    finally:
+        runner.close()
+    assert sorted(published) == sorted(sent) == sorted([running.id, queued.id])
+    assert fresh.id not in sent and live.id not in sent
+
+
+def test_a_service_that_cannot_reach_the_broker_fails_no_queued_job(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Its start failed every queued job of the deployment (UNQUEUED), other services' too,
+    # whose tasks were safe in the broker.
+    store.save_problem(line_day(), problem_id="pb_day")
+    waiting = store.create_job(problem_id="pb_day", time_limit_s=1, visits_total=3)
+    sent: list[str | None] = [None]  # the broker refuses
+    runner = _runner(store, sent, monkeypatch)  # type: ignore[arg-type]
+    try:
+        assert [job.id for job in runner.recover(store)] == [waiting.id]
+    finally:
+        runner.close()
+    assert store.load_job(waiting.id).state == "queued"
