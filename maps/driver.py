@@ -300,7 +300,8 @@ _SCRIPT = r"""<script>
     var at = [now(), tap.at, data.at || "00:00"].sort().pop();
     sending = true;
     fetch(target, {method: "POST", headers: {"Content-Type": "application/json",
-      "Authorization": "Bearer " + token}, body: JSON.stringify({at: at, events: [tap.event]})})
+      "Authorization": "Bearer " + token},
+      body: JSON.stringify({at: at, events: [tap.event], report_id: tap.id})})
       .then(function (response) {
         return response.json().catch(function () { return null; }).then(function (answer) {
           sending = false;

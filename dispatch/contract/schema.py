@@ -846,6 +846,14 @@ class EventBatchIn(_Strict):
     at: Clock
     version: Integer | None = Field(default=None, ge=1)
     events: list[EventIn] = Field(min_length=1)
+    report_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="The sender's own id for this batch (a driver's tap): a batch sent again "
+        "with the same report_id, its answer lost on the way, is not applied twice; the "
+        "answer is the version it made.",
+    )
     move_across_dates: bool = Field(
         default=True,
         strict=True,

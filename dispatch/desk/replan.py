@@ -92,6 +92,9 @@ def replan_stored(
     raw = load_json(events, what="events") if isinstance(events, str | bytes) else events
     if not isinstance(raw, Mapping):
         raise InputError([FieldError("", "events must be a JSON object")], what="events")
+    again = _made_by_report(store, plan_id, raw.get("report_id"))
+    if again is not None:  # sent again, its answer lost: applied once, answered alike
+        return again
     latest = store.load_plan(plan_id)
     asked = version if version is not None else raw.get("version")
     if type(asked) is int and asked != latest["version"]:  # a boolean is no version
@@ -151,6 +154,18 @@ def replan_stored(
         return document
     store.save_replans([day, *_moved_into(store, moves, created, provider_of)])
     return document
+
+
+def _made_by_report(store: Store, plan_id: str, report_id: object) -> PlanOut | None:
+    """The version a batch of ``report_id`` already made of ``plan_id``, if one did: a
+    phone's tap sent again after its answer was lost ("running late 30" twice held the
+    technician 60 minutes)."""
+    if not isinstance(report_id, str) or not report_id:
+        return None
+    for batch in store.load_events(plan_id):
+        if batch.get("report_id") == report_id:
+            return PlanOut.model_validate(store.load_plan(plan_id, int(batch["version"])))
+    return None
 
 
 def _refuse_ids_of_the_week(

@@ -190,3 +190,28 @@ def test_a_phone_whose_clock_runs_hours_ahead_is_refused_naming_the_time(
         f"/v1/plans/{plan_id}/events", json=batch(late, at="09:05"), headers=service.auth
     )
     assert desk.status_code == 201, desk.text
+
+
+def test_a_tap_sent_again_with_its_report_id_is_applied_once(
+    service: Service, plan_id: str
+) -> None:
+    # The answer to "running late 30" was lost and the phone sent it again: both were
+    # applied, and T1 was held 60 minutes (visits handed away, customers called for nothing).
+    token = link(service, plan_id, "T1")
+    late = {"type": "delay", "technician_id": "T1", "minutes": 30}
+    sent = {**batch(late), "report_id": "1733475600000-k3j9"}
+    first = service.client.post(f"{events_url(plan_id, 'T1')}?token={token}", json=sent)
+    again = service.client.post(f"{events_url(plan_id, 'T1')}?token={token}", json=sent)
+    assert (first.status_code, again.status_code) == (201, 201), again.text
+    assert first.json() == again.json()  # the version the first made, as it was
+    versions = service.client.get(f"/v1/plans/{plan_id}/versions", headers=service.auth)
+    assert versions.json()["versions"] == [1, 2]
+    # Another report (another id, or none) is another batch.
+    other = service.client.post(
+        f"{events_url(plan_id, 'T1')}?token={token}", json={**sent, "report_id": "x-2"}
+    )
+    assert other.status_code == 201 and other.json()["version"] == 3
+    too_long = service.client.post(
+        f"{events_url(plan_id, 'T1')}?token={token}", json={**sent, "report_id": "x" * 65}
+    )
+    assert too_long.status_code == 422 and "report_id" in too_long.text

@@ -225,6 +225,8 @@ def test_a_driver_reports_from_the_phone_online_and_offline(
             [{"type": "arrived", "visit_id": "V2", "at": "08:52"}],
             [{"type": "completed", "visit_id": "V2", "at": "09:20"}],
         ]
+        # Each tap goes with its own id: sent again after a lost answer, it is applied once.
+        assert [b["report_id"] for b in batches[2:]] == [t["id"] for t in queued]
         v2 = stop_of(plan, "V2")
         assert (v2["actual_arrival"], v2["actual_departure"]) == (
             "2026-11-23T08:52:00+08:00",
