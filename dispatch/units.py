@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 __all__ = [
     "METRES_PER_KM",
+    "QUANTITY_SCALE",
     "SECONDS_PER_MINUTE",
     "after",
     "as_minutes",
@@ -39,6 +40,7 @@ __all__ = [
     "minutes_to_duration",
     "minutes_to_s",
     "moment_after",
+    "quantity_units",
     "round_up_travel_s",
     "s_to_duration",
     "s_to_minutes",
@@ -226,3 +228,18 @@ def format_iso_clock(text: str | None) -> str:
 def counted(count: int, noun: str) -> str:
     """``count`` of ``noun`` as a person writes it: "1 stop", "0 stops", "2 stops"."""
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+#: Integer units of the capacity quantities: grams and cubic centimetres. Demands are rounded
+#: up and capacities down (``quantity_units``), so the solver never loads a van past what it
+#: holds: rounded to the nearest 0.1 kg each, three loads of 3.34 kg (33 units each) went into
+#: a 10 kg van (100 units).
+QUANTITY_SCALE = {"weight_kg": 1000, "volume_m3": 1_000_000}
+
+
+def quantity_units(value: float, quantity: str, *, up: bool) -> int:
+    """``value`` of ``quantity`` (``weight_kg``, ``volume_m3``) in whole ``QUANTITY_SCALE``
+    units, rounded ``up`` (a demand) or down (a capacity); float noise (3.3 kg is
+    3300.0000000000005 g) is not a unit."""
+    scaled = round(value * QUANTITY_SCALE[quantity], 6)
+    return math.ceil(scaled) if up else math.floor(scaled)

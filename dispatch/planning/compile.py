@@ -26,7 +26,6 @@ This is where the modelling choices of DESIGN.md become arrays:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from dataclasses import field as dataclass_field
@@ -51,7 +50,14 @@ from dispatch.model import (
 from dispatch.planning.eligibility import TimeBounds, screen_visits
 from dispatch.stock.supply import Option, Supply, plan_supply
 from dispatch.travel import NoRoadError, SnapError, TravelTimeProvider, provider_for
-from dispatch.units import SECONDS_PER_MINUTE, duration_to_s, seconds_after, shifted
+from dispatch.units import (
+    QUANTITY_SCALE,
+    SECONDS_PER_MINUTE,
+    duration_to_s,
+    quantity_units,
+    seconds_after,
+    shifted,
+)
 from solver import BreakRule, Instance, Vehicle
 
 __all__ = [
@@ -91,12 +97,6 @@ DUE_WEIGHT = PRIORITY_WEIGHT[Priority.HIGH]
 #: more costs ``BALANCE_COST`` seconds of travel: the days fill evenly, not the first ones first.
 BALANCE_SLACK = 1.3
 BALANCE_COST = 1
-
-#: Integer units of the capacity quantities: grams and cubic centimetres. Demands are rounded
-#: up and capacities down (``_solver_units``), so the solver never loads a van past what it
-#: holds: rounded to the nearest 0.1 kg each, three loads of 3.34 kg (33 units each) went into
-#: a 10 kg van (100 units).
-QUANTITY_SCALE = {"weight_kg": 1000, "volume_m3": 1_000_000}
 
 
 @dataclass(frozen=True, slots=True)
@@ -309,13 +309,6 @@ def _time_bounds(problem: Problem, visit: Visit, origin: datetime, horizon_s: in
     return TimeBounds(earliest, latest, service, _nights(visit, origin, horizon_s))
 
 
-def _solver_units(value: float, quantity: str, *, up: bool) -> int:
-    """``value`` of ``quantity`` in whole ``QUANTITY_SCALE`` units, rounded ``up`` (a demand)
-    or down (a capacity); float noise (3.3 kg is 3300.0000000000005 g) is not a unit."""
-    scaled = round(value * QUANTITY_SCALE[quantity], 6)
-    return math.ceil(scaled) if up else math.floor(scaled)
-
-
 def _quantities(problem: Problem, nodes: Sequence[int]) -> list[str]:
     """The capacity quantities that matter: demanded by a node and limited on some van."""
     used = []
@@ -381,7 +374,7 @@ def compile_problem(
 
     demand = np.array(
         [
-            [_solver_units(getattr(problem.visits[i].demand, q), q, up=True) for q in quantities]
+            [quantity_units(getattr(problem.visits[i].demand, q), q, up=True) for q in quantities]
             for i in nodes
         ],
         dtype=np.int64,
@@ -396,7 +389,7 @@ def compile_problem(
             capacity=tuple(
                 unlimited
                 if getattr(tech.capacity, q) is None
-                else _solver_units(getattr(tech.capacity, q), q, up=False)
+                else quantity_units(getattr(tech.capacity, q), q, up=False)
                 for q in quantities
             ),
             breaks=tuple(

@@ -28,7 +28,7 @@ from dispatch.model import (
     Visit,
 )
 from dispatch.travel.geodesic import ellipsoidal_km
-from dispatch.units import METRES_PER_KM, format_clock, seconds_after
+from dispatch.units import METRES_PER_KM, format_clock, quantity_units, seconds_after
 
 __all__ = ["RADIUS_RECHECK_SHARE", "Screening", "TimeBounds", "screen_visits", "wanted_time"]
 
@@ -137,8 +137,10 @@ def _checks(
     ids = np.array([t.id for t in techs], dtype=object)
     crew = np.array([t.crew_size for t in techs], dtype=np.int64)
     limits = np.array([_limit(problem, t) for t in techs], dtype=np.float64)
-    weight = np.array([_cap(t.capacity.weight_kg) for t in techs], dtype=np.float64)
-    volume = np.array([_cap(t.capacity.volume_m3) for t in techs], dtype=np.float64)
+    # In the solver's units (grams, cm³; demands up, capacities down), as the solve counts:
+    # compared as floats, a 0.4 g load "fit" a 0.5 g van the solve then could not load.
+    weight = np.array([_cap(t.capacity.weight_kg, "weight_kg") for t in techs], dtype=np.float64)
+    volume = np.array([_cap(t.capacity.volume_m3, "volume_m3") for t in techs], dtype=np.float64)
     shape = (len(visits), len(techs))
     pinned, skilled, crewed, roomy = (np.ones(shape, dtype=np.bool_) for _ in range(4))
     held: dict[frozenset[str], NDArray[np.bool_]] = {}
@@ -151,7 +153,11 @@ def _checks(
             held[needed] = np.array([needed <= t.skills for t in techs], dtype=np.bool_)
         skilled[i] = held[needed]
         crewed[i] = crew >= visit.crew_size
-        roomy[i] = (visit.demand.weight_kg <= weight) & (visit.demand.volume_m3 <= volume)
+        load = (
+            quantity_units(visit.demand.weight_kg, "weight_kg", up=True),
+            quantity_units(visit.demand.volume_m3, "volume_m3", up=True),
+        )
+        roomy[i] = (load[0] <= weight) & (load[1] <= volume)
     near = radius_km <= limits[None, :]
     return pinned, skilled, crewed, near, fits_time, roomy
 
@@ -193,9 +199,9 @@ def _radius_km(
     return km
 
 
-def _cap(capacity: float | None) -> float:
-    """A van's capacity as a bound: none is no bound."""
-    return np.inf if capacity is None else capacity
+def _cap(capacity: float | None, quantity: str) -> float:
+    """A van's capacity as a bound in the solver's units: none is no bound."""
+    return np.inf if capacity is None else quantity_units(capacity, quantity, up=False)
 
 
 def _limit(problem: Problem, technician: Technician) -> float:

@@ -251,6 +251,18 @@ def test_a_van_is_never_loaded_past_its_capacity_by_rounding(
     assert check_plan(day, document, matrix_lookup(day)).violations == ()
 
 
+def test_a_load_the_solver_cannot_count_into_a_van_is_left_out_for_capacity(
+    day: dict[str, Any],
+) -> None:
+    # Screened in floats (0.4 g fits 0.5 g), solved in whole grams (1 > 0): "no room", "their
+    # routes are full around this visit's time", on an empty day.
+    day["technicians"][0]["capacity"] = {"weight_kg": 0.0005}
+    day["visits"][0]["demand"] = {"weight_kg": 0.0004}
+    plan = solve(day)
+    (left,) = plan.unassigned
+    assert (left.visit_id, left.code) == ("V1", UnassignedCode.CAPACITY)
+
+
 def test_a_full_day_leaves_the_lowest_priority_out_with_no_room(day: dict[str, Any]) -> None:
     for visit, priority in zip(day["visits"], ("low", "high", "normal"), strict=True):
         visit.update(duration_min=240, priority=priority)
