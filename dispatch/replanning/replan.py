@@ -873,9 +873,11 @@ def _last_breaks(
 ) -> tuple[tuple[BreakSlot, ...], datetime]:
     """The breaks not yet taken of a technician with nothing left to do but go home, and when
     they are home: once home, each as early as its window allows; when that misses a window,
-    before they set off home (home later); when both do (events kept them past it), once home
-    anyway, as the rest of a day with visits would place it (``_rest_technician``). A break
-    that would end after their day is not taken."""
+    as early as it allows from when they are free, on the way home where it falls on the
+    drive (waiting for it at the last stop, a lunch two hours off sent them home after their
+    shift); when both miss (events kept them past it), once home anyway, as the rest of a day
+    with visits would place it (``_rest_technician``). A break that would end after their day
+    is not taken."""
     rules = tech.breaks[len(restart.taken_breaks) :]
     home = shifted(restart.free_at, way_home)
     at_home = _packed(rules, home, tech.working_end)
@@ -891,8 +893,23 @@ def _last_breaks(
     if inside(at_home):
         return tuple(at_home), home
     if inside(before) and before:
-        return tuple(before), shifted(before[-1].end, way_home)
+        return tuple(before), _driven_home(restart.free_at, way_home, before)
     return tuple(at_home), home
+
+
+def _driven_home(leave: datetime, way_home: timedelta, breaks: Sequence[BreakSlot]) -> datetime:
+    """When a drive home of ``way_home`` begun at ``leave`` ends, each of ``breaks`` that
+    begins on the way taken where it lies (the drive stops for it)."""
+    moment, left = leave, way_home
+    for rest in sorted(breaks, key=lambda slot: slot.start):
+        if rest.end <= moment:
+            continue
+        if rest.start >= shifted(moment, left):
+            break
+        if after(rest.start, moment):
+            left -= elapsed(moment, rest.start)
+        moment = rest.end
+    return shifted(moment, left)
 
 
 def _way_back(

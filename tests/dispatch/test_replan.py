@@ -260,6 +260,40 @@ def test_a_new_visit_no_route_can_take_is_on_the_call_list(store: Store) -> None
     checked(store, second)
 
 
+def test_nothing_left_to_do_the_technician_drives_home_through_their_lunch(
+    store: Store,
+) -> None:
+    # Their last visit cancelled at 07:55, T3 (at V1 until 08:25, 280 minutes from home) waited
+    # there for a lunch window opening at 10:00 and drove home after it: back at 15:10, past
+    # their shift. The lunch is taken on the way: home at 13:35.
+    minutes = [[0, 50, 100, 240], [50, 0, 120, 280], [100, 120, 0, 200], [240, 280, 200, 0]]
+    raw = {
+        "date": "2026-11-23",
+        "timezone": "UTC",
+        "policy": {"time_limit_s": 1, "replan_time_limit_s": 1},
+        "travel": {"durations_min": minutes,
+                   "distances_km": [[m / 2 for m in row] for row in minutes]},
+        "technicians": [
+            {"id": "T3", "location_index": 0, "end_location_index": 3,
+             "shift": {"start": "07:00", "end": "15:00"},
+             "breaks": [{"start": "10:00", "end": "12:00", "duration_min": 30}]},
+        ],
+        "visits": [
+            {"id": "V1", "location_index": 1, "duration_min": 30},
+            {"id": "V6", "location_index": 2, "duration_min": 30, "appointment": "10:30"},
+        ],
+    }  # fmt: skip
+    planned(store, raw)
+    second = replan(store, {"at": "07:55", "events": [{"type": "cancelled", "visit_id": "V6"}]})
+    (route,) = second["routes"]
+    assert [s["visit_id"] for s in route["stops"]] == ["V1"]
+    assert route["end_time"] == "2026-11-23T13:35:00+00:00"
+    assert route["breaks"] == [
+        {"start": "2026-11-23T10:00:00+00:00", "end": "2026-11-23T10:30:00+00:00"}
+    ]
+    checked(store, second)
+
+
 def test_unavailable_technician_hands_back_what_is_left(store: Store) -> None:
     raw = make_day()
     raw["visits"][1]["technician"] = "T2"  # V2 10:00: T2 is at its door by 09:50
