@@ -846,7 +846,7 @@ class EventBatchIn(_Strict):
     at: Clock
     version: Integer | None = Field(default=None, ge=1)
     events: list[EventIn] = Field(min_length=1)
-    report_id: str | None = Field(
+    report_id: Text | None = Field(
         default=None,
         min_length=1,
         max_length=64,

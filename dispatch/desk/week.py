@@ -143,32 +143,32 @@ def solve_week(
     return SolvedWeek(document, reports)
 
 
-def visits_elsewhere_in_week(store: Store, plan_id: str) -> dict[str, str | None]:
-    """The visit ids of the other dates of the week whose day plan ``plan_id`` is (their
-    latest versions), each with its date, and the horizon's own visits (``None``: no date of
-    their own): a visit added to one day must not take one of them, or rolling the week
-    forward read the added visit's outcome as theirs (a fixed appointment nobody served,
-    dropped as done). Empty for a plan of no week."""
+def visits_elsewhere_in_week(store: Store, plan_id: str) -> dict[str, str]:
+    """The visits on a route of another date of the week whose day plan ``plan_id`` is
+    (their latest versions), each with its date: a visit added to one day must not take one
+    of their ids, or rolling the week forward read the added visit's outcome as theirs (a
+    fixed appointment nobody served, dropped as done). A visit that date left out, or whose
+    attempt there was not completed, may be booked again by its own id. Empty for a plan of no
+    week."""
     week = store.week_of_plan(plan_id)
     if week is None:
         return {}
-    taken: dict[str, str | None] = {
-        str(visit["id"]): None
-        for visit in store.load_problem(week.problem_id).get("visits", [])
-        if isinstance(visit, Mapping) and "id" in visit
-    }
+    taken: dict[str, str] = {}
     for when, other in week.days:
         if other is None or other == plan_id:
             continue
         latest = store.load_plan(other)
-        for visit in store.load_problem_of_plan(other, latest["version"])["visits"]:
-            taken[str(visit["id"])] = when
+        left = {str(item["visit_id"]) for item in latest.get("unassigned", [])}
+        for route in latest.get("routes", []):
+            for stop in route.get("stops", []):
+                if str(stop["visit_id"]) not in left:
+                    taken[str(stop["visit_id"])] = when
     return taken
 
 
-def week_id_taken(visit_id: str, when: str | None) -> str:
-    """Why a new visit may not take ``visit_id``, a visit of ``when`` in its week."""
-    where = f"on {when}" if when else "of its horizon"
+def week_id_taken(visit_id: str, when: str) -> str:
+    """Why a new visit may not take ``visit_id``, a visit on a route of ``when`` in its week."""
+    where = f"on {when}"
     return (
         f"{visit_id!r} is already a visit {where} in this plan's week: give the new one its own id"
     )
