@@ -168,9 +168,9 @@ def visits_elsewhere_in_week(store: Store, plan_id: str) -> dict[str, str]:
 
 def week_id_taken(visit_id: str, when: str) -> str:
     """Why a new visit may not take ``visit_id``, a visit on a route of ``when`` in its week."""
-    where = f"on {when}"
     return (
-        f"{visit_id!r} is already a visit {where} in this plan's week: give the new one its own id"
+        f"{visit_id!r} is already a visit on {when} in this plan's week: give the new one its "
+        "own id"
     )
 
 
