@@ -15,7 +15,8 @@ This is where the modelling choices of DESIGN.md become arrays:
   nobody may serve do not become nodes at all;
 - spare parts (``dispatch.stock.supply``, where the modelling is written down): a visit needing
   parts becomes one node per way its parts can come (from the van, or via a depot call folded
-  into the way there, at a location of its own), alternatives of one group; the parts vans hold
+  into the way there, at a location of its own, one twin per time its technicians can be at the
+  door after the call with their breaks: ``calls``), alternatives of one group; the parts vans hold
   too little of become commodities the routes carry. A day without parts compiles exactly as it
   did (no group, no commodity, no extra location);
 - drop penalties grow with priority (x4 a step) from a base above the travel and preference
@@ -44,10 +45,12 @@ from dispatch.model import (
     Technician,
     TechnicianId,
     Unassigned,
+    UnassignedCode,
     Visit,
     VisitId,
 )
-from dispatch.planning.eligibility import TimeBounds, screen_visits
+from dispatch.planning.calls import by_door
+from dispatch.planning.eligibility import TimeBounds, screen_visits, wanted_time
 from dispatch.stock.supply import Option, Supply, plan_supply
 from dispatch.travel import NoRoadError, SnapError, TravelTimeProvider, provider_for
 from dispatch.units import (
@@ -355,6 +358,7 @@ def compile_problem(
     )
     nodes = [i for i, s in enumerate(screenings) if s.unassigned is None]
     excluded = tuple(s.unassigned for s in screenings if s.unassigned is not None)
+    breaks = [_break_rules(tech, origin) for tech in problem.technicians]
     supply: Supply | None = None
     options: list[Option | None] = [None] * len(nodes)
     if any(problem.visits[i].parts for i in nodes):
@@ -368,8 +372,8 @@ def compile_problem(
             table.start_row,
             last=next((i for i, v in enumerate(problem.visits) if v.id == newcomer), None),
         )
-        excluded = (*excluded, *supply.left_out.values())
-        nodes, options = _option_nodes(nodes, supply)
+        nodes, options, unreached = _option_nodes(nodes, supply, problem, table, bounds, breaks)
+        excluded = (*excluded, *supply.left_out.values(), *unreached)
     quantities = _quantities(problem, nodes)
 
     demand = np.array(
@@ -392,15 +396,7 @@ def compile_problem(
                 else quantity_units(getattr(tech.capacity, q), q, up=False)
                 for q in quantities
             ),
-            breaks=tuple(
-                BreakRule(
-                    seconds_after(b.window.start, origin),
-                    seconds_after(b.window.end, origin) - duration_to_s(b.duration),
-                    duration_to_s(b.duration),
-                )
-                for b in tech.breaks
-                if shifted(b.window.start, b.duration) <= tech.working_end
-            ),
+            breaks=breaks[v],
         )
         for v, tech in enumerate(problem.technicians)
     )
@@ -510,18 +506,70 @@ def compile_problem(
     return instance, id_map
 
 
-def _option_nodes(nodes: Sequence[int], supply: Supply) -> tuple[list[int], list[Option | None]]:
+def _break_rules(tech: Technician, origin: datetime) -> tuple[BreakRule, ...]:
+    """``tech``'s breaks in solver seconds; one that cannot end inside the working day is none."""
+    return tuple(
+        BreakRule(
+            seconds_after(b.window.start, origin),
+            seconds_after(b.window.end, origin) - duration_to_s(b.duration),
+            duration_to_s(b.duration),
+        )
+        for b in tech.breaks
+        if shifted(b.window.start, b.duration) <= tech.working_end
+    )
+
+
+def _option_nodes(
+    nodes: Sequence[int],
+    supply: Supply,
+    problem: Problem,
+    table: SiteTable,
+    bounds: Sequence[TimeBounds],
+    breaks: Sequence[Sequence[BreakRule]],
+) -> tuple[list[int], list[Option | None], list[Unassigned]]:
     """The visit of each node and its parts' option: one node per option of a visit needing
-    parts (none when it has none left), one node for a visit needing none."""
+    parts (none when it has none left), a call on the way split by when its technicians can be
+    at the door (``calls.by_door``), one node for a visit needing none; and the visits whose
+    only ways were calls after which no technician reaches them in time."""
     visits: list[int] = []
     options: list[Option | None] = []
+    unreached: list[Unassigned] = []
     for i in nodes:
         if i in supply.left_out:
             continue
+        found: list[Option | None] = []
         for option in supply.options.get(i, (None,)):
-            visits.append(i)
-            options.append(option)
-    return visits, options
+            if option is None or option.depot is None or option.morning:
+                found.append(option)
+                continue
+            handling = duration_to_s(problem.depots[option.depot].handling)
+            leg = int(table.travel_s[int(table.depot_row[option.depot]), int(table.visit_row[i])])
+            found.extend(by_door(option, breaks, handling, leg, bounds[i].service_s))
+        if not found:
+            unreached.append(_unreached(problem, i, supply.options[i]))
+        visits.extend(i for _ in found)
+        options.extend(found)
+    return visits, options, unreached
+
+
+def _unreached(problem: Problem, i: int, calls: Sequence[Option]) -> Unassigned:
+    """Why visit ``i`` is out when every way to it is a call after which its technicians'
+    breaks leave no time to reach it (``window``, as a break in the way is)."""
+    visit = problem.visits[i]
+    names = tuple(
+        dict.fromkeys(problem.technicians[v].id for option in calls for v in option.vehicles)
+    )
+    depots = ", ".join(
+        dict.fromkeys(problem.depots[o.depot].id for o in calls if o.depot is not None)
+    )
+    shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+    return Unassigned(
+        visit.id,
+        UnassignedCode.WINDOW,
+        f"{wanted_time(visit)} cannot be reached by any eligible technician ({shown}) after "
+        f"the call at depot {depots} for its parts: their break falls on the drive on",
+        names,
+    )
 
 
 def _via_depots(

@@ -1273,3 +1273,49 @@ def test_a_call_made_to_make_up_a_part_leaves_both_units_in_the_van(store: Store
     # The call was made at 08:40: V1 takes its 2 from the van, no second call.
     assert calls(after) == {"T1": [("D1", "08:40", "V1", {"P2": 1})]}
     assert routed(after) == {"V1"}
+
+
+def a_lunch_after_the_call(**visit_extra: Any) -> dict[str, Any]:
+    """T1 (06:00-16:00, lunch 30 min starting 09:00-10:30) must fetch V5's part at D1, which
+    opens at 08:00 (10 min of handling), 101 min from base and 174 min before V5."""
+    return {
+        "date": "2026-11-23",
+        "timezone": "UTC",
+        "policy": {"time_limit_s": 1},
+        "travel": {
+            "durations_min": [[0, 80, 101], [80, 0, 174], [101, 174, 0]],
+            "distances_km": [[0, 48, 62], [48, 0, 107], [62, 107, 0]],
+        },
+        "technicians": [
+            tech(
+                "T1",
+                0,
+                shift={"start": "06:00", "end": "16:00"},
+                breaks=[{"start": "09:00", "end": "11:00", "duration_min": 30}],
+            )
+        ],
+        "visits": [visit("V5", 1, "P1", duration_min=45, **visit_extra)],
+        "depots": [
+            depot(
+                location_index=2,
+                opening={"start": "08:00", "end": "16:00"},
+                stock=[{"part": "P1", "quantity": 1}],
+            )
+        ],
+    }
+
+
+def test_a_lunch_that_falls_after_a_call_is_taken_on_the_drive_on() -> None:
+    # Leaving D1 at 08:10, T1 drives 2 h 54 min and lunches on the way: at V5 at 11:34. The
+    # solver counted the lunch in the wait for D1 to open and served V5 at 11:15.
+    _, plan, _ = solved(a_lunch_after_the_call())
+    (stop,) = plan.routes[0].stops
+    assert stop.service_start.strftime("%H:%M") == "11:34"
+
+
+def test_a_visit_no_call_lets_anyone_reach_in_time_says_why() -> None:
+    # At the door by 11:15 for 11:20, T1 would lunch on the drive from D1 (11:34 at best).
+    _, plan, _ = solved(a_lunch_after_the_call(appointment="11:20"))
+    (out,) = plan.unassigned
+    assert (out.visit_id, out.code, out.candidates) == ("V5", UnassignedCode.WINDOW, ("T1",))
+    assert "after the call at depot D1" in out.reason
