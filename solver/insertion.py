@@ -8,7 +8,8 @@ ask it here. It reads the rules of an ``Instance`` exactly as ``solver.model`` s
   window without its gaps); waiting is free;
 - the leg ``i -> j`` needs ``service(i) + travel(i, j)`` between the two cumuls, and every break
   taken in that gap must lie wholly inside it (a break never overlaps a service, and travel
-  stops while it lasts);
+  stops while it lasts); through a stop on the way in (``Instance.stopover_s``), a break is
+  taken on the way to the stop, in the wait for it to open, or on the drive on;
 - a vehicle leaves no earlier than its shift start and is back by its shift end; each of its
   breaks (``BreakRule``) starts inside its own bounds, in the order of the rules; a break after
   the last service may also be taken once home;
@@ -106,14 +107,36 @@ def _first_in(windows: Sequence[tuple[int, int]], ready_s: int) -> int:
     return NEVER
 
 
+def _through_stop(
+    free_s: int,
+    travel_s: int,
+    rules: Sequence[BreakRule],
+    first: int,
+    last: int,
+    stopover: tuple[int, int, int],
+) -> int:
+    """``_take_breaks`` for a gap whose way ends through a stop (``Instance.stopover_s``):
+    each break is taken on the way to the stop, in the wait for it, or on the drive on."""
+    opens, stop, on = stopover
+    best = NEVER
+    for middle in range(first, last + 1):
+        reached = _take_breaks(free_s, travel_s - stop - on, rules, first, middle)
+        if reached >= NEVER:
+            break  # more breaks before the stop cannot be taken either
+        best = min(best, _take_breaks(max(reached, opens) + stop, on, rules, middle, last))
+    return best
+
+
 def _leg(
     state: _State,
     service_s: int,
     travel_s: int,
     windows: Sequence[tuple[int, int]],
     rules: Sequence[BreakRule],
+    stopover: tuple[int, int, int] | None = None,
 ) -> _State:
-    """The state after a leg into a node with ``windows`` from a node left in ``state``."""
+    """The state after a leg into a node with ``windows`` (and ``stopover`` on its way in, if
+    any) from a node left in ``state``."""
     n_breaks = len(rules)
     found = [NEVER] * (n_breaks + 1)
     for taken, cumul in enumerate(state):
@@ -121,7 +144,11 @@ def _leg(
             continue
         free = cumul + service_s
         for after in range(taken, n_breaks + 1):
-            ready = _take_breaks(free, travel_s, rules, taken, after)
+            ready = (
+                _take_breaks(free, travel_s, rules, taken, after)
+                if stopover is None
+                else _through_stop(free, travel_s, rules, taken, after, stopover)
+            )
             if ready >= NEVER:
                 break  # a later break cannot be taken either: the earlier one is missed
             start = _first_in(windows, ready)
@@ -160,11 +187,21 @@ class _Route:
     end: int
     shift: tuple[int, int]
     rules: tuple[BreakRule, ...]
+    stopovers: list[tuple[int, int, int] | None]
+
+
+def _stopover(instance: Instance, node: int) -> tuple[int, int, int] | None:
+    """The stop on the way into ``node`` (``Instance.stopover_s``), or ``None``."""
+    if not instance.stopover_s.size or int(instance.stopover_s[node, 0]) < 0:
+        return None
+    opens, stop, on = (int(x) for x in instance.stopover_s[node])
+    return opens, stop, on
 
 
 def _read(instance: Instance, vehicle: int, route: Sequence[int]) -> _Route:
     spec = instance.vehicles[vehicle]
     return _Route(
+        stopovers=[_stopover(instance, n) for n in route],
         locations=[int(instance.node_location[n]) for n in route],
         services=[int(instance.service_s[n]) for n in route],
         windows=[instance.windows(n) for n in route],
@@ -195,7 +232,16 @@ def _forward(data: _Route) -> list[_State]:
     previous_location, previous_service = data.start, 0
     for k, location in enumerate(data.locations):
         travel = int(data.travel[previous_location, location])
-        states.append(_leg(states[-1], previous_service, travel, data.windows[k], data.rules))
+        states.append(
+            _leg(
+                states[-1],
+                previous_service,
+                travel,
+                data.windows[k],
+                data.rules,
+                data.stopovers[k],
+            )
+        )
         previous_location, previous_service = location, data.services[k]
     return states
 
@@ -305,7 +351,14 @@ def latest_start(
         state: _State = tuple(cumul if k == taken else NEVER for k in range(len(data.rules) + 1))
         for k in range(position + 1, len(route)):
             travel = int(data.travel[data.locations[k - 1], data.locations[k]])
-            state = _leg(state, data.services[k - 1], travel, data.windows[k], data.rules)
+            state = _leg(
+                state,
+                data.services[k - 1],
+                travel,
+                data.windows[k],
+                data.rules,
+                data.stopovers[k],
+            )
             if min(state) >= NEVER:
                 return False
         home = _home(
@@ -401,6 +454,7 @@ def insertions(
     location = int(instance.node_location[node])
     service = int(instance.service_s[node]) if service_s is None else service_s
     rules = data.rules
+    stopover = _stopover(instance, node)
     n = len(route)
     for position in range(max(0, first_position), n + 1):
         if floor is not None:
@@ -419,7 +473,7 @@ def insertions(
             - int(data.distance[before, after])
         )
         for k, asked in enumerate(windows):
-            state = _leg(states[position], before_service, into, asked, rules)
+            state = _leg(states[position], before_service, into, asked, rules, stopover)
             if min(state) >= NEVER:
                 continue
             if _rest_holds(data, states, position, state, service, location):
@@ -459,7 +513,9 @@ def _rest_holds(
     previous_location, previous_service = location, service
     for k in range(position, len(data.locations)):
         travel = int(data.travel[previous_location, data.locations[k]])
-        state = _leg(state, previous_service, travel, data.windows[k], data.rules)
+        state = _leg(
+            state, previous_service, travel, data.windows[k], data.rules, data.stopovers[k]
+        )
         if min(state) >= NEVER:
             return False
         if all(new <= old for new, old in zip(state, states[k + 1], strict=True)):

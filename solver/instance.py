@@ -176,6 +176,13 @@ class Instance:
     stock_start
         ``(V, K)`` each vehicle's stock of each commodity when its route starts; no route ever
         takes a stock below zero.
+    stopover_s
+        ``(N, 3)`` a stop on the way into a node, as ``(opens_s, stop_s, on_s)``: the way in
+        ends with a stop of ``stop_s`` seconds that cannot begin before ``opens_s`` and a drive
+        of ``on_s`` (both already in ``travel_s``); a break on that way is taken before the
+        stop (which then waits for it) or on the drive on, never in the wait for the stop to
+        open as if it were driving. A row of -1: no stop on the way into that node; empty
+        means none anywhere.
     """
 
     travel_s: NDArray[np.int64]
@@ -202,6 +209,7 @@ class Instance:
     node_group: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     stock_delta: NDArray[np.int64] = field(default_factory=lambda: np.zeros((0, 0), dtype=np.int64))
     stock_start: NDArray[np.int64] = field(default_factory=lambda: np.zeros((0, 0), dtype=np.int64))
+    stopover_s: NDArray[np.int64] = field(default_factory=lambda: np.zeros((0, 2), dtype=np.int64))
 
     @property
     def n_commodities(self) -> int:
@@ -210,10 +218,10 @@ class Instance:
 
     @property
     def has_alternatives(self) -> bool:
-        """Whether some group holds more than one node, or vehicles carry commodities: what
-        only OR-Tools' own model expresses (no seeder does)."""
+        """Whether some group holds more than one node, vehicles carry commodities or a way in
+        has a stop on it: what only OR-Tools' own model expresses (no seeder does)."""
         grouped = bool(self.node_group.size) and len(np.unique(self.node_group)) < self.n_nodes
-        return grouped or self.n_commodities > 0
+        return grouped or self.n_commodities > 0 or bool(self.stopover_s.size)
 
     def groups_of_nodes(self) -> list[list[int]]:
         """The nodes of each group, groups in order of their first node."""
@@ -312,6 +320,9 @@ class Instance:
             )
             if self.n_commodities
             else self.stock_start,
+            stopover_s=self.stopover_s[picked].reshape(len(nodes), 3)
+            if self.stopover_s.size
+            else self.stopover_s,
         )
 
     def compacted(self) -> Instance:
@@ -391,6 +402,8 @@ class Instance:
             problems.append(f"stock_start must have shape ({self.n_vehicles}, {k})")
         if k and (self.stock_start < 0).any():
             problems.append("a vehicle starts with a negative stock")
+        if self.stopover_s.size and self.stopover_s.shape != (n, 3):
+            problems.append(f"stopover_s must have shape ({n}, 3)")
         if n and (self.window_s[:, 0] > self.window_s[:, 1]).any():
             problems.append("a window ends before it starts")
         for v, vehicle in enumerate(self.vehicles):

@@ -139,6 +139,7 @@ def build_routing_model(instance: Instance) -> RoutingHandles:
         for v, target in enumerate(instance.busy_target_s.tolist()):
             busy.SetCumulVarSoftUpperBound(routing.End(v), int(target), instance.busy_cost)
     breaks = _add_breaks(instance, routing, time, index_service.tolist())
+    _add_stopovers(instance, manager, routing, time, breaks)
     _add_capacities(instance, manager, routing)
     _add_optional_nodes(instance, manager, routing)
     _add_stock(instance, routing)
@@ -245,6 +246,57 @@ def _add_breaks(
             time.SetBreakIntervalsOfVehicle(list(intervals), v, visit_transits)
         per_vehicle.append(intervals)
     return tuple(per_vehicle)
+
+
+def _add_stopovers(
+    instance: Instance,
+    manager: pywrapcp.RoutingIndexManager,
+    routing: pywrapcp.RoutingModel,
+    time: pywrapcp.RoutingDimension,
+    breaks: tuple[tuple[pywrapcp.IntervalVar, ...], ...],
+) -> None:
+    """Keep each break off the wait for a stop on the way into a node (``stopover_s``).
+
+    OR-Tools counts a break anywhere between two services when their gap has room for it, so
+    a break could fill the wait for the stop to open while the drive on seemed to hold it too.
+    For a node ``j`` reached through a stop opening at ``o``, ``s`` long, and ``d`` more
+    seconds of driving, a break ``b`` of the vehicle serving ``j`` begins once ``j``'s service
+    has begun, or ends early enough for the stop to follow it (``end(b) + s + d <= cumul(j)``,
+    which holds a break over by ``o`` too), or is taken on the drive on (``start(b) >= o + s``
+    and ``cumul(j) >= o + s + d + duration(b)``).
+    """
+    if not instance.stopover_s.size:
+        return
+    solver = routing.solver()
+    for node in range(instance.n_nodes):
+        opens, stop, on = (int(x) for x in instance.stopover_s[node])
+        if opens < 0:
+            continue
+        index = manager.NodeToIndex(node)
+        cumul = time.CumulVar(index)
+        earliest, latest = (int(x) for x in instance.window_s[node])
+        for v in instance.allowed_vehicles(node):
+            rules = in_turn(instance.vehicles[v].breaks)
+            for interval, rule in zip(breaks[v], rules, strict=True):
+                if rule.latest_start_s + rule.duration_s + stop + on <= earliest:
+                    continue  # always over in time for the stop
+                if rule.earliest_start_s >= latest:
+                    continue  # always after the service has begun
+                on_the_drive = solver.Min(
+                    (interval.StartExpr() >= opens + stop).Var(),
+                    (cumul >= opens + stop + on + rule.duration_s).Var(),
+                )
+                solver.Add(
+                    solver.Max(
+                        [
+                            (routing.VehicleVar(index) != v).Var(),
+                            (interval.StartExpr() >= cumul).Var(),
+                            (interval.EndExpr() + stop + on <= cumul).Var(),
+                            on_the_drive.Var(),
+                        ]
+                    )
+                    == 1
+                )
 
 
 def _add_capacities(

@@ -486,6 +486,7 @@ def compile_problem(
     )
     if supply is not None:
         instance = _with_stock(instance, problem, supply, nodes, options)
+        instance = _with_stopovers(instance, problem, table, nodes, options)
     buffer = appointment_bounds(problem.policy, 0)[2]
     buffers = np.array(
         [buffer if problem.visits[i].appointment is not None else 0 for i in nodes],
@@ -641,3 +642,24 @@ def _with_stock(
         dtype=np.int64,
     ).reshape(len(problem.technicians), len(supply.scarce))
     return replace(instance, node_group=group, stock_delta=delta, stock_start=start)
+
+
+def _with_stopovers(
+    instance: Instance,
+    problem: Problem,
+    table: SiteTable,
+    nodes: Sequence[int],
+    options: Sequence[Option | None],
+) -> Instance:
+    """``instance`` with the depot call on the way into each via-depot node as its stopover:
+    open from when the call may begin, its handling, and the drive on."""
+    stopover = np.full((len(nodes), 3), -1, dtype=np.int64)
+    for k, (i, option) in enumerate(zip(nodes, options, strict=True)):
+        if option is None or option.depot is None or option.morning:
+            continue
+        handling = duration_to_s(problem.depots[option.depot].handling)
+        leg = int(table.travel_s[int(table.depot_row[option.depot]), int(table.visit_row[i])])
+        stopover[k] = (option.ready_s, handling, leg)
+    if (stopover < 0).all():
+        return instance
+    return replace(instance, stopover_s=stopover)

@@ -386,7 +386,7 @@ def test_the_checker_catches_a_van_below_zero_and_a_depot_oversold() -> None:
     report = check_plan(raw, dropped, matrix_lookup(raw))
     assert {v.subject for v in report.violations if v.code == "stock"} == {"V2", "V3"}
     # A break over a call's handling (the engine once put one there and drove on as if it
-    # were not): the drive after it counts what of it lies on the drive.
+    # were not) is caught, and the drive after it counts what of it lies on the drive.
     lunch = copy.deepcopy(raw)
     (route,) = [r for r in document["routes"] if r.get("depot_stops")]
     call = route["depot_stops"][0]
@@ -398,6 +398,7 @@ def test_the_checker_catches_a_van_below_zero_and_a_depot_oversold() -> None:
     end = datetime.fromisoformat(call["arrival"]) + timedelta(minutes=30)
     moved_route["breaks"] = [{"start": call["arrival"], "end": end.isoformat()}]
     report = check_plan(lunch, on_call, matrix_lookup(lunch))
+    assert ("break", "D1") in {(v.code, v.subject) for v in report.violations}
     assert any(v.code == "travel" for v in report.violations)
 
 
@@ -1319,3 +1320,26 @@ def test_a_visit_no_call_lets_anyone_reach_in_time_says_why() -> None:
     (out,) = plan.unassigned
     assert (out.visit_id, out.code, out.candidates) == ("V5", UnassignedCode.WINDOW, ("T1",))
     assert "after the call at depot D1" in out.reason
+
+
+def test_a_lunch_is_not_counted_in_the_wait_for_a_depot_to_open() -> None:
+    # T1 reaches D1 at 09:00, an hour before it opens, and is at V5 at 11:44 (10:00-10:10 at
+    # D1, 94 min on). The solver counted the lunch (from 11:00) in that hour's wait and
+    # showed it at 11:00-11:30, on the drive: V5 could not be reached before 12:14. Now the
+    # lunch is either after V5 (at 11:44) or on the drive with V5 at 12:14 (OR-Tools times
+    # a route's breaks forwards, earliest first): the checker has the last word.
+    raw = a_lunch_after_the_call()
+    raw["travel"] = {
+        "durations_min": [[0, 100, 60], [100, 0, 94], [60, 94, 0]],
+        "distances_km": [[0, 60, 40], [60, 0, 57], [40, 57, 0]],
+    }
+    raw["technicians"][0].update(
+        shift={"start": "08:00", "end": "15:00"},
+        breaks=[{"start": "11:00", "end": "13:00", "duration_min": 30}],
+    )
+    raw["visits"][0]["duration_min"] = 15
+    raw["depots"][0]["opening"] = {"start": "10:00", "end": "14:00"}
+    _, plan, _ = solved(raw)
+    (route,) = plan.routes
+    door, lunch = route.stops[0].service_start, route.breaks[0].start
+    assert (door.strftime("%H:%M"), lunch >= door) in {("11:44", True), ("12:14", False)}

@@ -8,7 +8,14 @@ import numpy as np
 
 from solver import BreakRule, Instance, Vehicle, schedule
 
-__all__ = ["DAY", "HOUR", "assert_routes_fit", "grid_instance", "line_instance"]
+__all__ = [
+    "DAY",
+    "HOUR",
+    "assert_routes_fit",
+    "grid_instance",
+    "line_instance",
+    "one_node_after_a_stop",
+]
 
 HOUR = 3600
 #: The working day of ``grid_instance``'s vehicles.
@@ -97,3 +104,21 @@ def assert_routes_fit(instance: Instance, routes: Sequence[Sequence[int]]) -> No
             allowed = instance.allowed[node] if instance.allowed else None
             assert allowed is None or v in allowed, (node, v)
     schedule(instance, routes)
+
+
+def one_node_after_a_stop(break_s: int, stop_s: int, stopover: bool) -> Instance:
+    """A node an hour away, through a stop (``stop_s`` long) that opens at 01:00 and ends the
+    way in with a 30 min drive on; the vehicle's 30 min break starts at ``break_s`` sharp."""
+    return Instance(
+        travel_s=np.array([[0, HOUR], [HOUR, 0]], dtype=np.int64),
+        distance_m=np.zeros((2, 2), dtype=np.int64),
+        node_location=np.array([1], dtype=np.int64),
+        service_s=np.array([HOUR], dtype=np.int64),
+        window_s=np.array([(HOUR + stop_s + 1800, 10 * HOUR)], dtype=np.int64),
+        demand=np.zeros((1, 0), dtype=np.int64),
+        penalty=np.full(1, 10**6, dtype=np.int64),
+        vehicles=(Vehicle(0, 0, 0, 10 * HOUR, breaks=(BreakRule(break_s, break_s, 1800),)),),
+        stopover_s=np.array(
+            [(HOUR, stop_s, 1800)] if stopover else np.zeros((0, 3)), dtype=np.int64
+        ),
+    )

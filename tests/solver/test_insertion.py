@@ -23,7 +23,13 @@ from solver.insertion import (
 )
 from solver.model import build_routing_model
 from solver.search import _exact_search
-from tests.solver.instances import DAY, HOUR, grid_instance, line_instance
+from tests.solver.instances import (
+    DAY,
+    HOUR,
+    grid_instance,
+    line_instance,
+    one_node_after_a_stop,
+)
 
 
 def test_insertion_on_a_line_by_hand() -> None:
@@ -380,3 +386,22 @@ def test_latest_start_is_the_last_start_from_which_the_route_holds(seed: int) ->
                 assert not route_holds(replace(instance, window_s=fixed), 0, route)
             checked += 1
     assert checked > 0
+
+
+@pytest.mark.parametrize(
+    ("break_s", "stop_s", "earliest"),
+    [(2400, 0, 6000), (4000, 0, 2 * HOUR), (3900, 600, 2 * HOUR + 900)],
+)
+def test_a_stop_on_the_way_in_is_timed_as_the_model_times_it(
+    break_s: int, stop_s: int, earliest: int
+) -> None:
+    # The cases of test_model's test_a_break_is_never_taken_in_the_wait_for_a_stop_to_open:
+    # the break is taken before the stop (which waits for it) or on the drive on, never in
+    # the wait for the stop to open.
+    instance = one_node_after_a_stop(break_s, stop_s, stopover=True)
+    assert forward_states(instance, 0, [0])[1][1] == earliest  # its one break taken
+    assert schedule(instance, [[0]]).routes[0].cumul_s == (earliest,)
+    (fits,) = insertions(instance, 0, [], 0, [[(0, 10 * HOUR)]])
+    assert [fit.service_start_s for fit in fits] == [earliest]
+    too_soon = [[(0, earliest - 1)]]
+    assert insertions(instance, 0, [], 0, too_soon) == [[]]

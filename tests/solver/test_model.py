@@ -9,6 +9,7 @@ from solver import BreakRule, Instance, SolverError, Vehicle, schedule
 from solver.insertion import route_holds
 from solver.instance import in_turn, turn_order
 from solver.model import build_routing_model
+from tests.solver.instances import one_node_after_a_stop
 
 HOUR = 3600
 
@@ -110,3 +111,23 @@ def test_a_break_whose_turn_by_opening_leaves_it_no_room_is_taken_sooner() -> No
     # No order fits two one-hour breaks both due at 0: by their bounds, the second has no room.
     squeezed = in_turn([BreakRule(0, 0, HOUR), BreakRule(0, 0, HOUR)])
     assert squeezed[1].latest_start_s < squeezed[1].earliest_start_s
+
+
+@pytest.mark.parametrize(
+    ("break_s", "stop_s", "counted_in_the_wait", "taken"),
+    [
+        # 00:40-01:10: the wait holds 20 of its minutes, the stop waits for the rest: 01:40.
+        (2400, 0, 5400, 6000),
+        # 01:06:40 falls on the drive on (01:00-01:06:40, break, 23:20 more): 02:00.
+        (4000, 0, 5800, 2 * HOUR),
+        # 01:05 falls in a 10 min stop, which waits for it (01:35-01:45): 02:15.
+        (3900, 600, 6000, 2 * HOUR + 900),
+    ],
+)
+def test_a_break_is_never_taken_in_the_wait_for_a_stop_to_open(
+    break_s: int, stop_s: int, counted_in_the_wait: int, taken: int
+) -> None:
+    without = schedule(one_node_after_a_stop(break_s, stop_s, stopover=False), [[0]])
+    assert without.routes[0].cumul_s == (counted_in_the_wait,)
+    timed = schedule(one_node_after_a_stop(break_s, stop_s, stopover=True), [[0]])
+    assert timed.routes[0].cumul_s == (taken,)
