@@ -96,6 +96,10 @@ UNQUEUED = (
 )
 
 
+#: How long ``/healthz`` waits for the broker before calling it unreachable.
+BROKER_CHECK_S = 2.0
+
+
 class QueueUnavailableError(DispatchError):
     """The broker did not take a job (unreachable); the job was failed and may be retried."""
 
@@ -310,6 +314,19 @@ class CeleryJobRunner(JobRunner):
         )
         self._app = celery_app(settings)
         self._queue = settings.jobs_queue
+
+    def queue_answers(self) -> bool:
+        """Whether the broker takes a connection within ``BROKER_CHECK_S`` (``/healthz``):
+        without it every new job is refused (503)."""
+        try:
+            with self._app.connection_for_write(connect_timeout=BROKER_CHECK_S) as connection:
+                connection.ensure_connection(
+                    max_retries=1, interval_start=0, timeout=BROKER_CHECK_S
+                )
+        except (KombuError, RedisError, OSError) as error:
+            logger.warning("the broker does not answer: %r", error)
+            return False
+        return True
 
     def _publish(self, job: SolveJob) -> None:
         """One task for ``job``'s attempt on the service's queue (the broker's errors raised)."""

@@ -640,6 +640,11 @@ class JobRunner:
         losses = [t for t in (self._solves.last_loss, self._replans.last_loss) if t]
         return max(losses) if losses else None
 
+    def queue_answers(self) -> bool | None:
+        """Whether the queue jobs are published to answers; ``None``: this runner has none
+        (its jobs run in this process's own pools)."""
+        return None
+
     def submit(self, job: SolveJob) -> Future[None]:
         """Queue one attempt of ``job``."""
         pool = self._solves.pool

@@ -293,7 +293,7 @@ class LinkOut(_Model):
 
 
 class HealthOut(_Model):
-    """Whether the service, its database and its road server answer."""
+    """Whether the service, its database, its road server and its job queue answer."""
 
     status: Literal["ok", "degraded"]
     database: Literal["ok", "unreachable"]
@@ -301,6 +301,11 @@ class HealthOut(_Model):
         default=None,
         description="Whether the OSRM server the service's solves ask (`--roads`) answers; "
         "null when the service has none (travel is geodesic or sent with each problem).",
+    )
+    queue: Literal["ok", "unreachable"] | None = Field(
+        default=None,
+        description="Whether the broker solve jobs are published to answers "
+        "(`FIELDROUTE_JOBS=celery`); null when jobs run in the service's own processes.",
     )
     worker_losses: int = Field(
         description="Worker processes that died (killed, out of memory) since the service "

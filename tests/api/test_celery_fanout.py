@@ -15,9 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy import update
 
+from api.app import create_app
 from api.celery_jobs import SOLVE_TASK, UNQUEUED, CeleryJobRunner, _publish_regions, celery_app
 from api.jobs import REGION_DROPPED, REGION_FAILED
 from api.routes.jobs import DRAFT_HEADER
@@ -428,3 +430,24 @@ def test_a_service_that_cannot_reach_the_broker_fails_no_queued_job(
     finally:
         runner.close()
     assert store.load_job(waiting.id).state == "queued"
+
+
+def test_healthz_is_degraded_while_the_broker_does_not_answer(store: Store) -> None:
+    # It said ok while Redis was gone and every POST /v1/plans answered 503.
+    url = store.engine.url.render_as_string(hide_password=False)
+    settings = Settings(database_url=url, jobs="celery", broker_url="redis://127.0.0.1:9/0")
+    runner = CeleryJobRunner(settings, executor=ThreadPoolExecutor(max_workers=1))
+    try:
+        with TestClient(create_app(settings, runner=runner)) as client:
+            answer = client.get("/healthz")
+    finally:
+        runner.close()
+    assert answer.status_code == 503
+    assert answer.json() == {
+        "status": "degraded",
+        "database": "ok",
+        "roads": None,
+        "queue": "unreachable",
+        "worker_losses": 0,
+        "last_worker_loss": None,
+    }

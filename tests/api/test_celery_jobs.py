@@ -264,6 +264,8 @@ def test_a_day_job_is_solved_by_a_worker_and_its_plan_read(
     assert plan.status_code == 200 and plan.json()["kpis"]["assigned"] == 3
     [(_, outcome, attempt)] = claims(running.workers, job["id"])
     assert (outcome, attempt) == ("started", 1)
+    health = service.client.get("/healthz")
+    assert (health.status_code, health.json()["queue"]) == (200, "ok")
 
 
 def test_a_horizon_job_makes_its_week_on_a_worker(shared: tuple[Cluster, Service]) -> None:

@@ -41,6 +41,7 @@ def test_healthz_needs_no_key(service: Service) -> None:
         "status": "ok",
         "database": "ok",
         "roads": None,
+        "queue": None,
         "worker_losses": 0,
         "last_worker_loss": None,
     }
@@ -74,6 +75,7 @@ def test_healthz_is_degraded_while_the_road_server_does_not_answer(tmp_path: Pat
             "status": "degraded",
             "database": "ok",
             "roads": "unreachable",
+            "queue": None,
             "worker_losses": 0,
             "last_worker_loss": None,
         }
