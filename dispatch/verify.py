@@ -450,6 +450,14 @@ class _Checker:
                 depot_id,
                 f"{tech_id} leaves depot {depot_id!r} before its {handling} of handling",
             )
+        for b_start, b_end in breaks:  # a break over a call's handling, as over a visit's work
+            if b_start < arrival + handling - _TOLERANCE and b_end > arrival + _TOLERANCE:
+                self.add(
+                    "break",
+                    depot_id,
+                    f"{tech_id}'s break {b_start:%H:%M}-{b_end:%H:%M} falls in the call at "
+                    f"depot {depot_id!r} ({arrival:%H:%M}-{arrival + handling:%H:%M})",
+                )
         for item in call.get("parts", []):
             part, quantity = str(item["part"]), int(item["quantity"])
             on_board[part] += quantity

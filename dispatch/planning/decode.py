@@ -32,6 +32,7 @@ the part has used it up by the end of its route, ``no_room`` otherwise.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -63,15 +64,16 @@ from dispatch.units import (
     s_to_minutes,
     seconds_after,
 )
-from solver import Instance, RouteSolution, Solution
+from solver import BreakRule, Instance, RouteSolution, Solution
 from solver.insertion import empty_day_holds, holds_alone
+from solver.instance import in_turn
 
 __all__ = ["decode", "without_route"]
 
 
 def decode(solution: Solution, id_map: IdMap, instance: Instance) -> Plan:
     """Turn ``solution`` of ``instance`` into a ``Plan`` for the problem behind ``id_map``."""
-    routes = tuple(_route(route, id_map) for route in solution.routes if route.nodes)
+    routes = tuple(_route(route, id_map, instance) for route in solution.routes if route.nodes)
     served = {id_map.node_visit[node] for route in solution.routes for node in route.nodes}
     # A visit of several nodes (spare parts' options) is dropped once, when none is served.
     first_dropped: dict[int, int] = {}
@@ -221,7 +223,7 @@ def _breaks_in_the_way(instance: Instance, node: int, vehicles: Sequence[int]) -
     return holds_alone(unbroken, node, vehicles)
 
 
-def _route(route: RouteSolution, id_map: IdMap) -> Route:
+def _route(route: RouteSolution, id_map: IdMap, instance: Instance) -> Route:
     def at(seconds: int) -> datetime:
         return moment_after(id_map.origin, seconds)
 
@@ -231,6 +233,7 @@ def _route(route: RouteSolution, id_map: IdMap) -> Route:
     band_far = duration_to_s(id_map.problem.policy.early_band[1])
     held = id_map.problem.policy.appointment_start == "at_time"
     breaks = sorted(route.breaks)
+    rules = in_turn(instance.vehicles[vehicle].breaks)
     stops: list[Stop] = []
     previous_row = int(table.start_row[vehicle])
     shift_start = seconds_after(id_map.technician(vehicle).shift.start, id_map.origin)
@@ -267,10 +270,22 @@ def _route(route: RouteSolution, id_map: IdMap) -> Route:
             handling = duration_to_s(depot.handling)
             leg_s, leg_m = int(travel_s[depot_row, row]), int(distance_m[depot_row, row])
             # The breaks where the solver put them, the drives around them; where that does
-            # not reach the door in time, taken first (the solver counts them anywhere).
+            # not reach the door in time, placed again around the call (the solver counts a
+            # break anywhere between the stops, even where the call is made), else taken
+            # first.
             reached, left = _call_times(departure, to_s, handling, option.ready_s, in_gap)
             ready = _driven(left, leg_s, in_gap)
-            if ready > cumul:
+            around = None
+            if ready > cumul and len(rules) == len(breaks):
+                gap_rules = [rules[breaks.index(b)] for b in in_gap]
+                timing = (departure, to_s, handling, option.ready_s, leg_s)
+                around = _around_the_call(timing, gap_rules, cumul)
+            if around is not None:
+                placed, reached, ready = around
+                left = reached + handling
+                breaks = sorted([b for b in breaks if b not in in_gap] + placed)
+                in_gap = placed
+            elif ready > cumul:
                 reached = max(moving + to_s, option.ready_s)
                 left = reached + handling
                 ready = left + leg_s
@@ -341,6 +356,51 @@ def _driven(start: int, drive_s: int, breaks: Sequence[tuple[int, int]]) -> int:
         left -= max(0, begins - moment)
         moment = max(moment, begins) + length
     return moment + left
+
+
+def _around_the_call(
+    timing: tuple[int, int, int, int, int], rules: Sequence[BreakRule], door_s: int
+) -> tuple[list[tuple[int, int]], int, int] | None:
+    """The breaks ``rules`` of a gap with a depot call in it, each taken before the call or
+    after it, as early as its bounds allow, so that the door is reached by ``door_s``: as
+    ``(breaks, call begins, door reached)``, the soonest door of every such placement, or
+    ``None`` when none reaches it. ``timing`` is ``(departure, drive to the depot, handling,
+    the call's earliest start, drive on)``."""
+    departure, to_s, handling, ready_s, leg_s = timing
+    best: tuple[list[tuple[int, int]], int, int] | None = None
+    for after in itertools.product((False, True), repeat=len(rules)):
+        before = [rule for rule, late in zip(rules, after, strict=True) if not late]
+        on = [rule for rule, late in zip(rules, after, strict=True) if late]
+        there = _taken_on_the_way(departure, to_s, before)
+        if there is None:
+            continue
+        at_depot, placed = there
+        reached = max(at_depot, ready_s)
+        there = _taken_on_the_way(reached + handling, leg_s, on)
+        if there is None:
+            continue
+        door, placed_on = there
+        if door <= door_s and (best is None or door < best[2]):
+            best = (placed + placed_on, reached, door)
+    return best
+
+
+def _taken_on_the_way(
+    start: int, drive_s: int, rules: Sequence[BreakRule]
+) -> tuple[int, list[tuple[int, int]]] | None:
+    """When a drive of ``drive_s`` begun at ``start`` arrives with ``rules`` taken on it in
+    turn, each as early as its bounds allow (waiting for one the drive has outrun), and the
+    breaks as ``(start, length)``; ``None`` when one could not begin by its latest start."""
+    moment, left = start, drive_s
+    placed = []
+    for rule in rules:
+        step = min(left, max(0, rule.earliest_start_s - moment))
+        moment, left = max(moment + step, rule.earliest_start_s), left - step
+        if moment > rule.latest_start_s:
+            return None
+        placed.append((moment, rule.duration_s))
+        moment += rule.duration_s
+    return moment + left, placed
 
 
 def _call_times(

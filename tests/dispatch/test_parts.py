@@ -386,7 +386,7 @@ def test_the_checker_catches_a_van_below_zero_and_a_depot_oversold() -> None:
     report = check_plan(raw, dropped, matrix_lookup(raw))
     assert {v.subject for v in report.violations if v.code == "stock"} == {"V2", "V3"}
     # A break over a call's handling (the engine once put one there and drove on as if it
-    # were not): the drive after it counts what of it lies on the drive.
+    # were not) is caught, and the drive after it counts what of it lies on the drive.
     lunch = copy.deepcopy(raw)
     (route,) = [r for r in document["routes"] if r.get("depot_stops")]
     call = route["depot_stops"][0]
@@ -398,6 +398,7 @@ def test_the_checker_catches_a_van_below_zero_and_a_depot_oversold() -> None:
     end = datetime.fromisoformat(call["arrival"]) + timedelta(minutes=30)
     moved_route["breaks"] = [{"start": call["arrival"], "end": end.isoformat()}]
     report = check_plan(lunch, on_call, matrix_lookup(lunch))
+    assert ("break", "D1") in {(v.code, v.subject) for v in report.violations}
     assert any(v.code == "travel" for v in report.violations)
 
 
@@ -1342,3 +1343,41 @@ def test_a_lunch_is_not_counted_in_the_wait_for_a_depot_to_open() -> None:
     (route,) = plan.routes
     door, lunch = route.stops[0].service_start, route.breaks[0].start
     assert (door.strftime("%H:%M"), lunch >= door) in {("11:44", True), ("12:14", False)}
+
+
+def test_a_lunch_the_solver_put_over_a_call_is_taken_after_it() -> None:
+    # T1 leaves V1 (site 1) at 10:30 and is at D1 (site 4) at 11:00; V2 (site 2) needs P2
+    # from D1. The solver put the lunch (60 min from 11:05-12:00) at 11:05, over the call;
+    # made after it, the call left V2 out of reach, and taken first the lunch was shown over
+    # it (12:00-12:10). The lunch is taken after the call: 11:00-11:10, lunch, V2 at 12:30.
+    raw = make_day(
+        [tech("T1", 0, breaks=[{"start": "11:05", "end": "13:00", "duration_min": 60}])],
+        [
+            visit("V1", 1, window={"start": "10:00", "end": "10:00"}),
+            visit("V2", 2, "P2", window={"start": "12:00", "end": "15:00"}),
+        ],
+        depots=[depot(handling_min=10, stock=[{"part": "P2", "quantity": 1}])],
+    )
+    problem = parse_problem(raw)
+    instance, id_map = compile_problem(problem)
+    nodes = range(instance.n_nodes)
+    v1 = next(n for n in nodes if id_map.visit(n).id == "V1")
+    via = next(n for n in nodes if getattr(id_map.option(n), "depot", None) is not None)
+    found = Solution(
+        routes=(RouteSolution(0, (v1, via), (36_000, 45_000), 33_000, 48_000, ((39_900, 3_600),)),),
+        dropped=(),
+        objective=0,
+        elapsed_s=0.1,
+    )
+    plan = decode(found, id_map, instance)
+    plan = replace(plan, kpis=compute_kpis(problem, plan))
+    (route,) = plan.routes
+    (call,) = route.depot_stops
+    assert (call.arrival.strftime("%H:%M"), call.departure.strftime("%H:%M")) == ("11:00", "11:10")
+    assert [(b.start.strftime("%H:%M"), b.end.strftime("%H:%M")) for b in route.breaks] == [
+        ("11:10", "12:10")
+    ]
+    document = plan_document(
+        problem, plan, plan_id="pl_parts", version=1, created_at=datetime.now(UTC)
+    ).model_dump(mode="json")
+    assert check_plan(raw, document, matrix_lookup(raw)).violations == ()
