@@ -146,6 +146,22 @@ class _Restart:
     skipped: frozenset[int] = frozenset()
     #: Held up by a delay (this batch's, or an earlier one still standing).
     hold: Hold | None = None
+    #: Breaks begun on the drive from the restart site after setting off (``free_at``): the
+    #: rest of the day takes them where they are, so the drive before them counts.
+    on_the_road: tuple[BreakSlot, ...] = ()
+
+    def settled(self) -> _Restart:
+        """The restart with its breaks on the road counted as taken before setting off (free
+        once they end): for a day with nothing left to drive to."""
+        if not self.on_the_road:
+            return self
+        free_at = latest(self.free_at, *(slot.end for slot in self.on_the_road))
+        return replace(
+            self,
+            taken_breaks=self.taken_breaks + self.on_the_road,
+            free_at=free_at,
+            on_the_road=(),
+        )
 
 
 def replan_day(
@@ -389,7 +405,16 @@ def _restart(
         leg_from = departure
         if route is not None and not frozen and last_call is None:
             leg_from = latest(departure, route.start_time)
-        set_off = _set_off(following, route.breaks if route else (), leg_from) if following else at
+        set_off = (
+            _set_off(
+                following,
+                route.breaks if route else (),
+                leg_from,
+                through=not delay and held is None,
+            )
+            if following
+            else at
+        )
         ready = latest(departure, earliest(at, set_off))
     if held is not None:
         ready = latest(ready, held.until)
@@ -416,6 +441,14 @@ def _restart(
             else latest(shifted(free_at, -delay), at)
         )
         taken = tuple(b for b in route.breaks if b.start < history or b.end <= at)
+    # Set off for the next stop and begun a break on the way (no delay, no hold: they are
+    # where the plan has them): the rest takes it where it is, after the drive before it.
+    on_the_road = (
+        tuple(b for b in taken if b.start >= free_at)
+        if following is not None and not delay and held is None
+        else ()
+    )
+    taken = taken[: len(taken) - len(on_the_road)]
     for slot in taken:
         free_at = latest(free_at, slot.end)
     used_weight = sum(visits[s.visit_id].demand.weight_kg for s in frozen)
@@ -439,6 +472,7 @@ def _restart(
         depot_site,
         skipped,
         hold,
+        on_the_road,
     )
 
 
@@ -551,20 +585,33 @@ def _struck(call: DepotStop, cut: Mapping[str, int]) -> DepotStop:
     return replace(call, taken=taken)
 
 
-def _set_off(following: Stop, breaks: tuple[BreakSlot, ...], departure: datetime) -> datetime:
+def _set_off(
+    following: Stop, breaks: tuple[BreakSlot, ...], departure: datetime, *, through: bool
+) -> datetime:
     """When the plan has the technician leave for ``following`` at the latest.
 
     A break on the way (between the last departure and the arrival) is taken before the
     arrival, so the technician has set off by the break's start less the drive at the latest:
     counting from the arrival alone put them back at the last stop after their lunch, too late
     for a window the plan kept. When the drive does not fit between the departure and the
-    break, the break is taken before setting off, and they leave the drive before the arrival:
-    taken as gone before the work ended, they were free before the break, which was then
-    planned again late, out of its window, under a delay reported after it.
+    break, the plan drives from the departure and takes the breaks where they lie on the way:
+    ``through`` (nobody held up), they set off the drive and the breaks before the arrival
+    (taken as gone the drive before the arrival, in the middle of their lunch, the drive before
+    it was lost and the next stop moved for nothing). Otherwise, or when that is before the
+    departure too, the breaks are taken before setting off, and they leave the drive before
+    the arrival: taken as gone before the work ended, they were free before the break, which
+    was then planned again late, out of its window, under a delay reported after it (a delay
+    counts from that set-off: the lunch on the way does not absorb it).
     """
-    on_the_way = [b.start for b in breaks if departure <= b.start < following.arrival]
-    leave_by = shifted(min([following.arrival, *on_the_way]), -following.travel)
-    return leave_by if leave_by >= departure else shifted(following.arrival, -following.travel)
+    on_the_way = [b for b in breaks if departure <= b.start < following.arrival]
+    leave_by = shifted(min([following.arrival, *(b.start for b in on_the_way)]), -following.travel)
+    if leave_by >= departure:
+        return leave_by
+    resting = sum((elapsed(b.start, b.end) for b in on_the_way), timedelta(0))
+    driving_through = shifted(following.arrival, -(following.travel + resting))
+    if through and on_the_way and departure <= driving_through <= on_the_way[0].start:
+        return driving_through
+    return shifted(following.arrival, -following.travel)
 
 
 def _assumed(stop: Stop, delay: timedelta, at: datetime) -> StopStatus:
@@ -631,9 +678,13 @@ def _rest_technician(tech: Technician, restart: _Restart, way_home: timedelta) -
     plan.
     """
     free_at = restart.free_at
-    breaks = []
-    moment = free_at  # the breaks still due, each no sooner than the one before can end
-    for rule in tech.breaks[len(restart.taken_breaks) :]:
+    breaks = [
+        Break(TimeWindow(slot.start, slot.end), elapsed(slot.start, slot.end))
+        for slot in restart.on_the_road
+    ]
+    # the breaks still due, each no sooner than the one before can end
+    moment = latest(free_at, *(slot.end for slot in restart.on_the_road))
+    for rule in tech.breaks[len(restart.taken_breaks) + len(restart.on_the_road) :]:
         start = max(rule.window.start, moment)
         end = shifted(start, rule.duration)
         if end <= tech.working_end:
@@ -777,6 +828,7 @@ def _merge(
             depot_stops=calls
             + tuple(replace(c, before=c.before + len(frozen)) for c in tail.depot_stops),
         )
+    restart = restart.settled()  # nothing to drive to: a break on the road is as if taken
     back_s, back_m = _way_back(tech, restart, id_map, provider)
     assert old is not None
     if restart.homeward_since is None:

@@ -1290,3 +1290,68 @@ def test_a_delay_at_the_base_after_a_lunch_taken_there_holds_from_when_it_is_rep
     assert change["visit_id"] == "V1" and change["notify"]
     assert "V1" not in stops_of(second)  # 14:00 + the drive: the appointment cannot be kept
     checked(store, second)
+
+
+def a_lunch_on_the_road() -> dict[str, Any]:
+    """T3 leaves V1 at 11:42 for V9 (63 min away) and lunches on the way at 12:00: at V9 at
+    13:15."""
+    minutes = [[0, 40, 60], [40, 0, 63], [60, 63, 0]]
+    raw = {
+        "date": "2026-11-23",
+        "timezone": "UTC",
+        "policy": {"time_limit_s": 1, "replan_time_limit_s": 1},
+        "travel": {"durations_min": minutes,
+                   "distances_km": [[m / 2 for m in row] for row in minutes]},
+        "technicians": [
+            {"id": "T2", "location_index": 0, "shift": {"start": "09:00", "end": "17:00"}},
+            {"id": "T3", "location_index": 0, "shift": {"start": "09:00", "end": "17:00"},
+             "breaks": [{"start": "12:00", "end": "12:30", "duration_min": 30}]},
+        ],
+        "visits": [
+            {"id": "V1", "location_index": 1, "duration_min": 37, "appointment": "11:05",
+             "technician": "T3"},
+            {"id": "V9", "location_index": 2, "duration_min": 15,
+             "window": {"start": "13:15", "end": "15:15"}, "technician": "T3"},
+        ],
+    }  # fmt: skip
+    return raw
+
+
+def test_a_lunch_taken_on_the_road_keeps_the_drive_done_before_it(store: Store) -> None:
+    # T3 left V1 at 11:42 for V9 (63 min away) and lunched on the way at 12:00, at V9 at
+    # 13:15. Re-planned at 12:15, they were put back at V1 after their lunch (12:30) with the
+    # whole drive still to make: V9 moved to 13:33 and its customer was called for nothing.
+    raw = a_lunch_on_the_road()
+    first = planned(store, raw)
+    (route,) = [r for r in first["routes"] if r["technician_id"] == "T3"]
+    assert [(s["visit_id"], s["arrival"][11:16]) for s in route["stops"]] == [
+        ("V1", "10:55"),
+        ("V9", "13:15"),
+    ]
+    second = replan(
+        store, {"at": "12:15", "events": [{"type": "delay", "technician_id": "T2", "minutes": 5}]}
+    )
+    (route,) = [r for r in second["routes"] if r["technician_id"] == "T3"]
+    assert [(s["visit_id"], s["arrival"][11:16]) for s in route["stops"]] == [
+        ("V1", "10:55"),
+        ("V9", "13:15"),
+    ]
+    assert [c["visit_id"] for c in second["changes"]] == []
+    checked(store, second)
+
+
+def test_sent_elsewhere_during_a_lunch_on_the_road_they_arrive_after_it(store: Store) -> None:
+    # An urgent fault next to V1, for T3 alone, at 12:15: counted from V1 as they left it,
+    # the lunch they are having still comes first.
+    planned(store, a_lunch_on_the_road())
+    urgent = {"id": "U1", "location_index": 1, "duration_min": 20, "priority": "urgent",
+              "technician": "T3"}  # fmt: skip
+    second = replan(store, {"at": "12:15", "events": [{"type": "new_visit", "visit": urgent}]})
+    (route,) = [r for r in second["routes"] if r["technician_id"] == "T3"]
+    stops = {s["visit_id"]: s for s in route["stops"]}
+    assert stops["U1"]["arrival"][11:16] >= "12:30"
+    assert route["breaks"][0] == {
+        "start": "2026-11-23T12:00:00+00:00",
+        "end": "2026-11-23T12:30:00+00:00",
+    }
+    checked(store, second)
