@@ -69,9 +69,11 @@ def book_into(
     *,
     at: str,
     provider: TravelTimeProvider,
+    now: datetime | None = None,
 ) -> Booked:
     """Book the visit ``row`` into ``slot`` (``{"window": {...}}`` or ``{"appointment": ...}``,
-    clock times on the day's date) of ``day``'s latest version.
+    clock times on the day's date) of ``day``'s latest version. ``now`` (the caller's clock,
+    aware) refuses an ``at`` of today's plan after it, as it refuses any batch's.
 
     Raises
     ------
@@ -89,7 +91,7 @@ def book_into(
         "version": day.version,
         "events": [{"type": "new_visit", "visit": booked_row}],
     }
-    batch = parse_events(events, day.raw, day.problem, day.plan)
+    batch = parse_events(events, day.raw, day.problem, day.plan, now=now)
     next_problem = apply_to_problem(day.problem, batch)
     next_raw = apply_to_problem_json(day.raw, batch)
     visit = batch.added[0]

@@ -316,7 +316,7 @@ def book_stored(
     )
     provider = provider or provider_for(day.problem, roads=roads)
     try:
-        booked = book_into(day, row, timing, slot.technician_id, at=at, provider=provider)
+        booked = book_into(day, row, timing, slot.technician_id, at=at, provider=provider, now=now)
     except SlotGoneError as error:
         moved = (
             f" (the plan is at version {day.version} now)"

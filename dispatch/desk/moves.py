@@ -263,6 +263,7 @@ def _book(
             row.get("preferred_technician"),
             at=booking_at(day, None, now),
             provider=provider,
+            now=now,
         )
     except (SlotGoneError, InputError):
         return False  # no room that date, or the visit breaks a rule of it (its technician off)

@@ -632,6 +632,23 @@ def test_slots_and_booking_of_a_plan_of_today_start_from_the_clock(store: Store)
     assert booked.at is not None and booked.at[11:16] == "14:10"
 
 
+def test_a_booking_of_today_may_not_be_timed_hours_ahead_of_the_clock(store: Store) -> None:
+    # Booked at 14:10 with "at": "17:00", it took the plan to 17:00: every driver's report
+    # after it was refused as before the last re-plan until then.
+    visit = {"id": "N1", "location_index": 3, "duration_min": 30}
+    afternoon = datetime(2026, 11, 23, 14, 10, tzinfo=SHANGHAI)
+    request = {"visit": visit, "plan_id": "pl_day", "shape": "two_hours", "at": "17:00"}
+    slot = slots_stored(store, request, now=afternoon).slots[0].slot
+    body = {"visit": visit, "slot": slot.model_dump(mode="json", exclude_none=True)}
+    with pytest.raises(InputError) as refused:
+        book_stored(store, "pl_day", body | {"at": "17:00"}, now=afternoon)
+    (error,) = refused.value.errors
+    assert error.path == "at" and "17:00 is later than the time now (14:10" in error.message
+    assert store.latest_version("pl_day") == 1
+    booked = book_stored(store, "pl_day", body | {"at": "14:20"}, now=afternoon)
+    assert booked.at is not None and booked.at[11:16] == "14:20"
+
+
 def test_a_refused_half_day_gets_fresh_half_days(store: Store) -> None:
     # Two hours at site 3 fit only in the afternoon: the morning is refused, the fresh list
     # offers half days (not two-hour windows).
