@@ -227,6 +227,12 @@ def slots_stored(
     """
     wire: SlotRequestIn = _read(request, SlotRequestIn, "slot request")
     days, later = _days(store, wire)
+    if days:
+        # Offered, such a slot was refused when booked: the id is a visit of another date.
+        taken = visits_elsewhere_in_week(store, days[0].plan_id)
+        if wire.visit.id in taken:
+            message = week_id_taken(wire.visit.id, taken[wire.visit.id])
+            raise InputError([FieldError("visit.id", message, wire.visit.id)], what="slot request")
     row = wire.visit.model_dump(mode="json", exclude_none=True)
     answer = offer(days, row, _ask(wire, now), _provider(roads, provider), later=later)
     return slots_answer(answer)

@@ -346,10 +346,36 @@ class Aside:
     entries: tuple[Unassigned, ...] = ()
 
     @classmethod
-    def of(cls, problem_raw: Mapping[str, Any], problem: Problem, plan: Plan) -> Aside:
+    def of(
+        cls,
+        problem_raw: Mapping[str, Any],
+        problem: Problem,
+        plan: Plan,
+        elsewhere: Mapping[str, DayRef] | None = None,
+    ) -> Aside:
         """The visits ``plan`` (of the day ``problem_raw``, validated as ``problem``) lists
-        as moved."""
-        entries = tuple(item for item in plan.unassigned if item.code is UnassignedCode.MOVED)
+        as moved, and those it leaves out that another date of the week has on a route
+        (``elsewhere``: booked there by their own id), listed as moved there from now on: put
+        back here, the customer was sent two technicians."""
+        booked = {
+            item.visit_id: elsewhere[item.visit_id]
+            for item in plan.unassigned
+            if elsewhere and item.visit_id in elsewhere and item.code not in _STAYS
+        }
+        entries = tuple(
+            Unassigned(
+                item.visit_id,
+                UnassignedCode.MOVED,
+                f"booked on {booked[item.visit_id].date} in plan "
+                f"{booked[item.visit_id].plan_id}: {item.reason}",
+                item.candidates,
+                moved_to=booked[item.visit_id],
+            )
+            if item.visit_id in booked
+            else item
+            for item in plan.unassigned
+            if item.code is UnassignedCode.MOVED or item.visit_id in booked
+        )
         ids = {item.visit_id for item in entries}
         return cls(
             rows=tuple(row for row in problem_raw["visits"] if row["id"] in ids),

@@ -105,11 +105,12 @@ def replan_stored(
     stored_raw = store.load_problem_of_plan(plan_id, latest["version"])
     stored_problem = parse_stored_day(stored_raw, plan_id=plan_id, version=latest["version"])
     stored = _stored_plan(store, plan_id, latest)
-    aside = Aside.of(stored_raw, stored_problem, stored)
+    elsewhere = visits_elsewhere_in_week(store, plan_id)
+    aside = Aside.of(stored_raw, stored_problem, stored, elsewhere)
     aside.refuse_events_on_moved(raw)
     problem_raw, problem, previous = aside.day(stored_raw, stored_problem, stored)
     batch = parse_events(raw, problem_raw, problem, previous, now=now)
-    _refuse_ids_of_the_week(store, plan_id, raw, {visit.id for visit in batch.added})
+    _refuse_ids_of_the_week(elsewhere, raw, {visit.id for visit in batch.added})
     next_problem = apply_to_problem(problem, batch)
     given = provider
 
@@ -169,12 +170,12 @@ def _made_by_report(store: Store, plan_id: str, report_id: object) -> PlanOut | 
 
 
 def _refuse_ids_of_the_week(
-    store: Store, plan_id: str, raw: Mapping[str, Any], added: set[str]
+    taken: Mapping[str, DayRef], raw: Mapping[str, Any], added: set[str]
 ) -> None:
-    """``InputError`` naming each new visit whose id another date of the plan's week holds."""
+    """``InputError`` naming each new visit whose id another date of the plan's week holds
+    (``taken``: ``visits_elsewhere_in_week``)."""
     if not added:
         return
-    taken = visits_elsewhere_in_week(store, plan_id)
     errors = [
         FieldError(f"events[{k}].visit.id", week_id_taken(visit_id, taken[visit_id]), visit_id)
         for k, event in enumerate(raw.get("events", []))

@@ -25,7 +25,7 @@ from dispatch.contract.week import WeekDay, week_document
 from dispatch.desk.solve import check_day
 from dispatch.errors import FieldError, InputError
 from dispatch.horizon.days import day_problem
-from dispatch.model import Horizon
+from dispatch.model import DayRef, Horizon
 from dispatch.persistence.store import Store, StoredDay, new_id
 from dispatch.planning import Progress, SolveParams
 from dispatch.planning.kpi import compute_kpis
@@ -143,17 +143,17 @@ def solve_week(
     return SolvedWeek(document, reports)
 
 
-def visits_elsewhere_in_week(store: Store, plan_id: str) -> dict[str, str]:
+def visits_elsewhere_in_week(store: Store, plan_id: str) -> dict[str, DayRef]:
     """The visits on a route of another date of the week whose day plan ``plan_id`` is
-    (their latest versions), each with its date: a visit added to one day must not take one
-    of their ids, or rolling the week forward read the added visit's outcome as theirs (a
-    fixed appointment nobody served, dropped as done). A visit that date left out, or whose
-    attempt there was not completed, may be booked again by its own id. Empty for a plan of no
-    week."""
+    (their latest versions), each with that date's day plan: a visit added to one day must not
+    take one of their ids, or rolling the week forward read the added visit's outcome as theirs
+    (a fixed appointment nobody served, dropped as done), and a visit of this day booked there
+    by its own id is planned here no more. A visit that date left out, or whose attempt there
+    was not completed, may be booked again by its own id. Empty for a plan of no week."""
     week = store.week_of_plan(plan_id)
     if week is None:
         return {}
-    taken: dict[str, str] = {}
+    taken: dict[str, DayRef] = {}
     for when, other in week.days:
         if other is None or other == plan_id:
             continue
@@ -162,15 +162,16 @@ def visits_elsewhere_in_week(store: Store, plan_id: str) -> dict[str, str]:
         for route in latest.get("routes", []):
             for stop in route.get("stops", []):
                 if str(stop["visit_id"]) not in left:
-                    taken[str(stop["visit_id"])] = when
+                    taken[str(stop["visit_id"])] = DayRef(date.fromisoformat(when), other)
     return taken
 
 
-def week_id_taken(visit_id: str, when: str) -> str:
-    """Why a new visit may not take ``visit_id``, a visit on a route of ``when`` in its week."""
+def week_id_taken(visit_id: str, where: DayRef) -> str:
+    """Why a new visit may not take ``visit_id``, a visit on a route of ``where`` in its
+    week."""
     return (
-        f"{visit_id!r} is already a visit on {when} in this plan's week: give the new one its "
-        "own id"
+        f"{visit_id!r} is already a visit on {where.date} in this plan's week: give the new "
+        "one its own id"
     )
 
 

@@ -23,7 +23,7 @@ from dispatch.contract.record import plan_record
 from dispatch.contract.schema import ChangeOut
 from dispatch.contract.serialize import plan_document
 from dispatch.contract.validate import parse_problem
-from dispatch.desk.book import book_stored
+from dispatch.desk.book import book_stored, slots_stored
 from dispatch.desk.replan import replan_stored
 from dispatch.desk.solve import check_day
 from dispatch.desk.week import SolvedWeek, solve_week
@@ -229,6 +229,13 @@ def test_a_new_visit_may_not_take_the_id_of_a_visit_of_another_date_of_its_week(
     with pytest.raises(InputError) as caught:
         book_stored(store, plans[TUESDAY], {"visit": taken, "slot": slot})
     assert [(e.path, e.entity_id) for e in caught.value.errors] == [("visit.id", "A1")]
+    # Nor are slots offered for it (each was refused when booked), by plan or by week.
+    week = store.week_of_plan(plans[TUESDAY])
+    assert week is not None
+    for asked in (plans[TUESDAY], week.week_id):
+        with pytest.raises(InputError) as caught:
+            slots_stored(store, {"plan_id": asked, "visit": taken, "shape": "two_hours"})
+        assert [(e.path, e.entity_id) for e in caught.value.errors] == [("visit.id", "A1")]
     assert store.plan_versions(plans[TUESDAY]) == [1]  # nothing stored
     fresh = {"type": "new_visit", "visit": {**taken, "id": "N1"}}
     assert replan(store, plans[TUESDAY], {"at": "08:00", "events": [fresh]})["version"] == 2
@@ -474,3 +481,38 @@ def test_the_contracts_example_of_a_move_is_a_change_it_writes() -> None:
     change = ChangeOut.model_validate(example)
     assert (change.old_date, change.new_date) == (MONDAY, TUESDAY)
     assert change.new_window is not None and change.notify
+
+
+def test_a_visit_booked_again_on_another_date_is_not_put_back_on_its_day(store: Store) -> None:
+    # S1 (low) made way on Monday for an urgent visit and was booked on Tuesday by its own id;
+    # the urgent visit then cancelled, Monday's re-plan put S1 back on its route: the same
+    # customer was sent two technicians, on Monday and on Tuesday.
+    raw = week()
+    raw["technicians"][0]["calendar"] = {
+        "dates": {MONDAY: {"shift": {"start": "08:00", "end": "09:30"}}}
+    }
+    raw["visits"] = [v for v in raw["visits"] if v["id"] != "A1"]
+    raw["visits"][0]["priority"] = "low"  # S1
+    plans = store_week(store, raw, {MONDAY: ["S1", "E1"], TUESDAY: ["B1", "B2"], WEDNESDAY: []})
+    urgent = {"id": "U1", "location_index": 6, "duration_min": 30, "priority": "urgent",
+              "technician": "T1"}  # fmt: skip
+    pushing = {"type": "new_visit", "visit": urgent}
+    pushed = replan(
+        store, plans[MONDAY], {"at": "07:30", "move_across_dates": False, "events": [pushing]}
+    )
+    assert "S1" in unassigned_of(pushed) and "S1" not in stops_of(pushed)
+    s1 = {"id": "S1", "location_index": 1, "duration_min": 30}
+    slot = {"date": TUESDAY, "window": {"start": "10:00", "end": "12:00"}}
+    book_stored(store, plans[TUESDAY], {"visit": s1, "slot": slot})
+    called_off = {"at": "07:40", "events": [{"type": "cancelled", "visit_id": "U1"}]}
+    back = replan(store, plans[MONDAY], called_off)
+    assert "S1" not in stops_of(back)
+    entry = unassigned_of(back)["S1"]
+    assert entry["code"] == "moved"
+    assert entry["moved_to"] == {"date": TUESDAY, "plan_id": plans[TUESDAY]}
+    assert entry["reason"].startswith(f"booked on {TUESDAY} in plan {plans[TUESDAY]}")
+    with pytest.raises(InputError) as caught:
+        replan(store, plans[MONDAY], {"at": "07:45", "events": [{"type": "cancelled",
+                                                                "visit_id": "S1"}]})  # fmt: skip
+    assert "S1 was moved to" in caught.value.errors[0].message
+    assert_checked(store, plans[MONDAY])
