@@ -371,7 +371,9 @@ class BookingDay:
             if vehicle not in allowed or vehicle in self.unreadable or vehicle in late:
                 continue
             nodes, fixed = self.routes.get(vehicle, ([], 0))
-            theirs = self._after_hold([asked[k] for k in live], vehicle, nodes[:fixed], node)
+            theirs = self._from_where_they_are(
+                [asked[k] for k in live], vehicle, nodes[:fixed], node
+            )
             found = insertions(
                 self.instance,
                 vehicle,
@@ -390,26 +392,27 @@ class BookingDay:
                     answers[k].append(Fit(tech_id, vehicle, node, best, busy, window, service))
         return answers
 
-    def _after_hold(
+    def _from_where_they_are(
         self,
         windows: list[list[tuple[int, int]]],
         vehicle: int,
         fixed: Sequence[int],
         node: int,
     ) -> list[list[tuple[int, int]]]:
-        """``windows`` cut for a vehicle held up by a delay: the new visit starts no sooner
-        than the hold ends and the drive from where they are then (the last fixed stop, or
-        their start) is made."""
+        """``windows`` cut for where the vehicle is at ``at``: the new visit starts no sooner
+        than the drive from there (the last fixed stop, or their start) made from ``at``, or
+        from the end of a delay holding them up. Nobody sets off for a visit before it is
+        booked: timed from the last stop's departure, a booking at 13:23 had the technician
+        leave at 13:15 to be at the door at 13:19."""
         held = self.holds_s.get(vehicle)
-        if held is None:
-            return windows
+        free = self.at_s if held is None else max(self.at_s, held)
         instance = self.instance
         here = (
             int(instance.node_location[fixed[-1]])
             if fixed
             else instance.vehicles[vehicle].start_location
         )
-        soonest = held + int(instance.travel_s[here, int(instance.node_location[node])])
+        soonest = free + int(instance.travel_s[here, int(instance.node_location[node])])
         return [
             [(max(low, soonest), high) for low, high in w if max(low, soonest) <= high]
             for w in windows

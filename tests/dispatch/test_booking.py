@@ -649,6 +649,20 @@ def test_a_booking_of_today_may_not_be_timed_hours_ahead_of_the_clock(store: Sto
     assert booked.at is not None and booked.at[11:16] == "14:20"
 
 
+def test_nobody_sets_off_for_a_visit_before_it_is_booked(store: Store) -> None:
+    # T2 is free at V2 (site 2) from 11:00. Booked at 11:15 for 11:25 at site 3, ten minutes
+    # away, they were timed to leave V2 at 11:10, before the booking, to be at the door by
+    # 11:20.
+    visit = {"id": "N1", "location_index": 3, "duration_min": 20}
+    slot = {"date": "2026-11-23", "appointment": "11:25", "technician_id": "T2"}
+    with pytest.raises(BookingRefusedError):
+        book_stored(store, "pl_day", {"visit": visit, "slot": slot, "at": "11:15"})
+    slot["appointment"] = "11:35"
+    booked = book_stored(store, "pl_day", {"visit": visit, "slot": slot, "at": "11:15"})
+    stop = next(s for r in booked.routes for s in r.stops if s.visit_id == "N1")
+    assert stop.arrival[11:16] >= "11:25"
+
+
 def test_a_refused_half_day_gets_fresh_half_days(store: Store) -> None:
     # Two hours at site 3 fit only in the afternoon: the morning is refused, the fresh list
     # offers half days (not two-hour windows).
