@@ -92,7 +92,7 @@ def replan_stored(
     raw = load_json(events, what="events") if isinstance(events, str | bytes) else events
     if not isinstance(raw, Mapping):
         raise InputError([FieldError("", "events must be a JSON object")], what="events")
-    again = _made_by_report(store, plan_id, raw.get("report_id"))
+    again = _made_by_report(store, plan_id, raw)
     if again is not None:  # sent again, its answer lost: applied once, answered alike
         return again
     latest = store.load_plan(plan_id)
@@ -148,24 +148,47 @@ def replan_stored(
     )
     report = check_day(day.problem, next_problem, day.plan, provider, previous=latest)
     log_violations(report, plan_id, version=version_next)
-    if moves is None or not moves.into:
-        store.save_replan(
-            day.problem, day.plan, day.events, problem_id=day.problem_id, record=day.record
-        )
-        return document
-    store.save_replans([day, *_moved_into(store, moves, created, provider_of)])
+    try:
+        if moves is None or not moves.into:
+            store.save_replan(
+                day.problem, day.plan, day.events, problem_id=day.problem_id, record=day.record
+            )
+        else:
+            store.save_replans([day, *_moved_into(store, moves, created, provider_of)])
+    except StoreConflictError:
+        # The same report sent twice at once: the other copy made the version; answer it.
+        again = _made_by_report(store, plan_id, raw)
+        if again is None:
+            raise
+        return again
     return document
 
 
-def _made_by_report(store: Store, plan_id: str, report_id: object) -> PlanOut | None:
-    """The version a batch of ``report_id`` already made of ``plan_id``, if one did: a
-    phone's tap sent again after its answer was lost ("running late 30" twice held the
-    technician 60 minutes)."""
+def _made_by_report(store: Store, plan_id: str, raw: Mapping[str, Any]) -> PlanOut | None:
+    """The version a batch of the same ``report_id`` as ``raw`` already made of ``plan_id``, if
+    one did: a phone's tap sent again after its answer was lost ("running late 30" twice held
+    the technician 60 minutes).
+
+    Raises
+    ------
+    InputError
+        That batch was not this one (its events or time differ): a report id names one report,
+        and another report under it was answered as made and silently not applied.
+    """
+    report_id = raw.get("report_id")
     if not isinstance(report_id, str) or not report_id:
         return None
     for batch in store.load_events(plan_id):
-        if batch.get("report_id") == report_id:
-            return PlanOut.model_validate(store.load_plan(plan_id, int(batch["version"])))
+        if batch.get("report_id") != report_id:
+            continue
+        made = int(batch["version"])
+        if batch.get("events") != raw.get("events") or batch.get("at") != raw.get("at"):
+            message = (
+                f"report {report_id!r} made version {made} with other events: give each "
+                "report its own id"
+            )
+            raise InputError([FieldError("report_id", message)], what="events")
+        return PlanOut.model_validate(store.load_plan(plan_id, made))
     return None
 
 

@@ -215,3 +215,12 @@ def test_a_tap_sent_again_with_its_report_id_is_applied_once(
         f"{events_url(plan_id, 'T1')}?token={token}", json={**sent, "report_id": "x" * 65}
     )
     assert too_long.status_code == 422 and "report_id" in too_long.text
+    # Another report under a used id was answered as made and silently not applied.
+    longer = {"type": "delay", "technician_id": "T1", "minutes": 45}
+    reused = {**batch(longer), "report_id": "x-2"}
+    refused = service.client.post(f"{events_url(plan_id, 'T1')}?token={token}", json=reused)
+    assert refused.status_code == 422, refused.text
+    [error] = refused.json()["errors"]
+    assert error["path"] == "report_id" and "made version 3 with other events" in error["message"]
+    versions = service.client.get(f"/v1/plans/{plan_id}/versions", headers=service.auth)
+    assert versions.json()["versions"] == [1, 2, 3]

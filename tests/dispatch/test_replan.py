@@ -1355,3 +1355,26 @@ def test_sent_elsewhere_during_a_lunch_on_the_road_they_arrive_after_it(store: S
         "end": "2026-11-23T12:30:00+00:00",
     }
     checked(store, second)
+
+
+def test_one_report_sent_twice_at_once_answers_the_version_it_made(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two copies of a tap with one report_id, on two workers: the second to store got 409
+    # ("another batch of events got there first") for the version its own twin had made.
+    planned(store, make_day())
+    sent = {"at": "09:00", "report_id": "r-1",
+            "events": [{"type": "delay", "technician_id": "T1", "minutes": 10}]}  # fmt: skip
+    save = store.save_replan
+    twin: list[Any] = []
+
+    def twin_stores_first(*args: Any, **kwargs: Any) -> None:
+        if not twin:  # the other copy, solved meanwhile, stores its version first
+            twin.append(None)
+            twin[0] = replan_stored(store, "pl_day", sent, params=QUICK)
+        save(*args, **kwargs)
+
+    monkeypatch.setattr(store, "save_replan", twin_stores_first)
+    answer = replan_stored(store, "pl_day", sent, params=QUICK)
+    assert answer == twin[0] and answer.version == 2
+    assert store.plan_versions("pl_day") == [1, 2]
