@@ -35,6 +35,7 @@ from dispatch.replanning.events import (
     calls_made,
     parse_events,
 )
+from dispatch.replanning.replan import idle_breaks
 from dispatch.travel import TravelTimeProvider
 from dispatch.units import elapsed, shifted
 from solver import Solution, SolverError
@@ -175,6 +176,9 @@ def _merge(
     gone = old is not None and (fixed > 0 or old.start_time < at)  # when it left is history
     start = old.start_time if old is not None and gone else route.start_time
     merged = replace(route, stops=tuple(stops), start_time=start)
+    if old is None:  # idle until ``at``: the breaks whose window went by were had then
+        had = idle_breaks(problem.technicians[fit.vehicle], at)
+        merged = replace(merged, breaks=(*had, *route.breaks))
     return replace(merged, depot_stops=_calls_in_time(merged, old, at))
 
 

@@ -53,6 +53,7 @@ from dispatch.model import (
 )
 from dispatch.planning.compile import IdMap, appointment_bounds, compile_problem
 from dispatch.replanning.events import calls_made
+from dispatch.replanning.replan import idle_breaks
 from dispatch.stock import depots_less
 from dispatch.travel import TravelTimeProvider
 from dispatch.units import after, elapsed, latest, moment_after, seconds_after, shifted
@@ -159,7 +160,9 @@ def _history_kept(
         begin = latest(shift.start, at) if held is None else latest(shift.start, at, held)
         if after(shift.end, begin):
             shift = TimeWindow(begin, shift.end)
-    if route is None or len(route.breaks) != len(tech.breaks):
+    if route is None:  # idle until ``at``: a break whose window has gone by was had then
+        return replace(tech, shift=shift, breaks=tech.breaks[len(idle_breaks(tech, at)) :])
+    if len(route.breaks) != len(tech.breaks):
         return replace(tech, shift=shift)
     free = at if held is None else latest(at, held)
     breaks = tuple(

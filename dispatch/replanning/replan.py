@@ -114,7 +114,7 @@ from dispatch.units import (
     whole_minutes,
 )
 
-__all__ = ["MOVE_COST", "replan_day"]
+__all__ = ["MOVE_COST", "idle_breaks", "replan_day"]
 
 #: Travel seconds charged per second a visit's service start moves. Every move is priced, not
 #: only those past the notification tolerance: the solver's schedule is otherwise free to
@@ -428,7 +428,7 @@ def _restart(
     busy = [_expected_departure(s, visits[s.visit_id]) for s in frozen[:-1]]
     free_at = latest(free_at, tech.shift.start, *busy)
     if route is None:
-        taken = _idle_breaks(tech, at)
+        taken = idle_breaks(tech, at)
     else:
         # Taken: each break begun before they were free as planned, and each begun by ``at``
         # (history a delay reported then does not move, even one after the drive they are
@@ -495,11 +495,12 @@ def standing_hold(plan: Plan, technician_id: TechnicianId, batch: EventBatch) ->
     return hold
 
 
-def _idle_breaks(tech: Technician, at: datetime) -> tuple[BreakSlot, ...]:
+def idle_breaks(tech: Technician, at: datetime) -> tuple[BreakSlot, ...]:
     """The breaks of a technician the old version gave no route, idle until ``at``: each whose
     window no longer lets it start by ``at`` taken at the window's start (at their base, with
     nothing to do); the others are left to the rest of the day, which may still place them in
-    their window. Planned again from ``at``, a lunch hour gone by was faulted as missed."""
+    their window. Planned again from ``at``, a lunch hour gone by was faulted as missed (and a
+    booking offered such a technician nothing: ``dispatch.booking``)."""
     gone_by = takewhile(lambda rule: shifted(rule.window.end, -rule.duration) < at, tech.breaks)
     return tuple(_packed(list(gone_by), tech.shift.start, tech.working_end))
 

@@ -663,6 +663,34 @@ def test_nobody_sets_off_for_a_visit_before_it_is_booked(store: Store) -> None:
     assert stop.arrival[11:16] >= "11:25"
 
 
+def test_a_technician_idle_past_their_lunch_hour_is_offered_the_afternoon(
+    tmp_path: Path,
+) -> None:
+    # T3 (gas) has no route. At 13:23 their lunch (to start 11:30-13:00) could no longer be
+    # placed after the booking's time: a gas job was "span_full", every slot refused, though
+    # the same visit sent as a new_visit event was placed on T3 (who had lunch, idle, at 11:30).
+    raw = make_day()
+    for row in raw["visits"]:
+        row["required_skills"] = ["water_heater"]
+    raw["technicians"].append({"id": "T3", "skills": ["gas"], "location_index": 0,
+                               "shift": {"start": "08:00", "end": "18:00"},
+                               "breaks": [{"start": "11:30", "end": "13:30",
+                                           "duration_min": 30}]})  # fmt: skip
+    store = Store(f"sqlite:///{tmp_path / 'idle.db'}")
+    planned(store, raw, "pl_gas")
+    gas = {"id": "G1", "location_index": 3, "duration_min": 30, "required_skills": ["gas"]}
+    request = {"visit": gas, "plan_id": "pl_gas", "shape": "two_hours", "at": "13:23"}
+    offered = slots_stored(store, request)
+    assert offered.slots, offered
+    slot = offered.slots[0].slot.model_dump(mode="json", exclude_none=True)
+    booked = book_stored(store, "pl_gas", {"visit": gas, "slot": slot, "at": "13:23"})
+    (route,) = [r for r in booked.routes if r.technician_id == "T3"]
+    assert [b.start[11:16] for b in route.breaks] == ["11:30"]
+    raw_now = store.load_problem_of_plan("pl_gas", booked.version)
+    document = booked.model_dump(mode="json")
+    assert check_plan(raw_now, document, matrix_lookup(raw_now)).violations == ()
+
+
 def test_a_refused_half_day_gets_fresh_half_days(store: Store) -> None:
     # Two hours at site 3 fit only in the afternoon: the morning is refused, the fresh list
     # offers half days (not two-hour windows).
