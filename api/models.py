@@ -223,6 +223,12 @@ class EventBatchOut(_Model):
         description="A visit booked here from another date of its week: that date, its plan "
         "and the version that let it go.",
     )
+    report_id: str | None = Field(
+        default=None, description="The sender's own id of the batch, when it had one."
+    )
+    move_across_dates: bool | None = Field(
+        default=None, description="As the batch said it, when it did (a day of a week)."
+    )
 
 
 class EventHistoryOut(_Model):

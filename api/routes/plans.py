@@ -228,6 +228,8 @@ def get_events(key: Dispatcher, store: StoreDep, plan_id: PlanId) -> EventHistor
             at=str(batch.get("at", "")),
             events=list(batch.get("events", [])),
             moved_from=batch.get("moved_from"),
+            report_id=batch.get("report_id"),
+            move_across_dates=batch.get("move_across_dates"),
         )
         for batch in store.load_events(plan_id)
     ]

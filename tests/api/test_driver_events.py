@@ -224,3 +224,6 @@ def test_a_tap_sent_again_with_its_report_id_is_applied_once(
     assert error["path"] == "report_id" and "made version 3 with other events" in error["message"]
     versions = service.client.get(f"/v1/plans/{plan_id}/versions", headers=service.auth)
     assert versions.json()["versions"] == [1, 2, 3]
+    # The history shows each batch with its report id (it was dropped).
+    history = service.client.get(f"/v1/plans/{plan_id}/events", headers=service.auth).json()
+    assert [b["report_id"] for b in history["batches"]] == ["1733475600000-k3j9", "x-2"]
