@@ -181,7 +181,10 @@ async def post_events(
             [FieldError("version", f"says {batch.version} but If-Match says {asked}")],
             what="events",
         )
-    await run_in_threadpool(store.latest_version, plan_id)  # 404 before any work
+    try:
+        await run_in_threadpool(store.latest_version, plan_id)  # 404 before any work
+    except NotFoundError:
+        raise _no_plan(plan_id) from None
     events = batch.model_dump(mode="json", exclude_unset=True)
     future = runner.replan(
         plan_id, events, asked if asked is not None else batch.version, now=clock()

@@ -193,6 +193,10 @@ def test_a_solve_job_of_a_horizon_makes_a_week_of_ordinary_day_plans(service: Se
     assert not_a_plan.status_code == 404
     assert "is a week" in not_a_plan.json()["detail"]
     assert f"/v1/weeks/{week_id}" in not_a_plan.json()["detail"]
+    # Events sent to it are told the same (they were told "no plan").
+    batch = {"at": "08:00", "events": [{"type": "delay", "technician_id": "T1", "minutes": 5}]}
+    sent = client.post(f"/v1/plans/{week_id}/events", json=batch, headers=auth)
+    assert sent.status_code == 404 and "is a week" in sent.json()["detail"]
 
 
 def test_the_newest_week_is_listed_first(service: Service) -> None:
