@@ -374,13 +374,18 @@
     if (planId) await openPlanAndDay(planId);
   }
 
-  /** Open a day or a plan by an id typed in: one the lists know, else ``pb_…`` is a day and
-   * anything else a plan. */
+  /** Open a day, a plan or a week by an id typed in: ``wk_…`` is a week; one the lists know,
+   * else ``pb_…`` is a day and anything else a plan. */
   async function openTyped(event) {
     event.preventDefault();
     showProblems("", []);
     const id = $("open-id").value.trim();
     if (!id) return;
+    if (id.startsWith("wk_")) {
+      await openWeek(id);
+      $("open-id").value = "";
+      return;
+    }
     const isDay = stored.problems.some((day) => day.problem_id === id) ||
       (!stored.plans.some((plan) => plan.plan_id === id) && id.startsWith("pb_"));
     if (isDay) {

@@ -536,6 +536,12 @@ def test_a_week_from_the_console(browser: Any, tmp_path: Path) -> None:
             page.get_by_role("button", name="Plan the day").click()
             page.locator("#status", has_text="Week wk_").wait_for(timeout=60_000)
             assert page.locator("#plan-title", has_text="pl_").is_visible()
+            # Its id typed in opens it again (it said "is a week, not a plan").
+            week_id = page.locator("#status").inner_text().split()[1].rstrip(":")
+            assert week_id.startswith("wk_")
+            page.get_by_label("Or type a day's, a plan's or a week's id").fill(week_id)
+            page.get_by_label("Or type a day's, a plan's or a week's id").press("Enter")
+            page.locator("#status", has_text=f"Week {week_id} planned").wait_for()
             # Monday's technician falls ill: S1 moves to Tuesday.
             ill = {"at": "07:30", "events": [
                 {"type": "unavailable", "technician_id": "T1", "reason": "ill"}]}  # fmt: skip
