@@ -35,7 +35,7 @@ from dispatch.replanning.events import (
     calls_made,
     parse_events,
 )
-from dispatch.replanning.replan import idle_breaks
+from dispatch.replanning.replan import driven_through, idle_breaks
 from dispatch.travel import TravelTimeProvider
 from dispatch.units import elapsed, shifted
 from solver import Solution, SolverError
@@ -187,8 +187,8 @@ def _calls_in_time(route: Route, old: Route | None, at: datetime) -> tuple[Depot
     place of the re-timed one before the same visit at the same depot (``BookingDay.of``
     reads a route only when its calls made are there, and fixes the stop after each), and
     each other call that the route's timing (from its fixed stops' planned times) put before
-    ``at`` made no sooner than ``at`` (the booking day holds the stop after it no sooner than
-    that allows: ``_first_unreached``)."""
+    ``at`` made no sooner than ``at``, nor in a break (the booking day holds the stop after it
+    no sooner than that allows: ``_first_unreached``)."""
     position = {stop.visit_id: k for k, stop in enumerate(route.stops)}
     made: dict[tuple[int, str], DepotStop] = {}
     if old is not None:
@@ -201,11 +201,17 @@ def _calls_in_time(route: Route, old: Route | None, at: datetime) -> tuple[Depot
     for call in route.depot_stops:
         kept = made.get((call.before, call.depot_id))
         if kept is None and call.arrival < at:
-            late = replace(
-                call, arrival=at, departure=shifted(at, elapsed(call.arrival, call.departure))
-            )
+            handling = elapsed(call.arrival, call.departure)
+            begin = at
+            for rest in sorted(route.breaks, key=lambda slot: slot.start):
+                if rest.start < shifted(begin, handling) and rest.end > begin:
+                    begin = rest.end  # not in a break: made at 12:32 under a lunch 12:30-13:30
+            late = replace(call, arrival=begin, departure=shifted(begin, handling))
             reach = route.stops[call.before] if call.before < len(route.stops) else None
-            if reach is None or shifted(late.departure, reach.travel) <= reach.arrival:
+            if (
+                reach is None
+                or driven_through(late.departure, reach.travel, route.breaks) <= reach.arrival
+            ):
                 kept = late
         calls.append(kept or call)
     return tuple(calls)

@@ -114,7 +114,7 @@ from dispatch.units import (
     whole_minutes,
 )
 
-__all__ = ["MOVE_COST", "idle_breaks", "replan_day"]
+__all__ = ["MOVE_COST", "driven_through", "idle_breaks", "replan_day"]
 
 #: Travel seconds charged per second a visit's service start moves. Every move is priced, not
 #: only those past the notification tolerance: the solver's schedule is otherwise free to
@@ -946,14 +946,15 @@ def _last_breaks(
     if inside(at_home):
         return tuple(at_home), home
     if inside(before) and before:
-        return tuple(before), _driven_home(restart.free_at, way_home, before)
+        return tuple(before), driven_through(restart.free_at, way_home, before)
     return tuple(at_home), home
 
 
-def _driven_home(leave: datetime, way_home: timedelta, breaks: Sequence[BreakSlot]) -> datetime:
-    """When a drive home of ``way_home`` begun at ``leave`` ends, each of ``breaks`` that
-    begins on the way taken where it lies (the drive stops for it)."""
-    moment, left = leave, way_home
+def driven_through(leave: datetime, drive: timedelta, breaks: Sequence[BreakSlot]) -> datetime:
+    """When a drive of ``drive`` begun at ``leave`` ends (home, or to a stop after a depot
+    call), each of ``breaks`` that begins on the way taken where it lies (the drive stops for
+    it)."""
+    moment, left = leave, drive
     for rest in sorted(breaks, key=lambda slot: slot.start):
         if rest.end <= moment:
             continue
