@@ -137,13 +137,23 @@ def _fits(booking: BookingDay, technician_id: str | None) -> list[Fit]:
 def _timed(booking: BookingDay, fits: list[Fit]) -> tuple[Route, Fit]:
     """The route of the first place the solver's model times (``BookingDay.timed``), as
     decoded."""
+    untimed = False
     for fit in fits:
         try:
             timed = booking.timed(fit)
         except SolverError:
             continue
         decoded = decode(Solution((timed,), (), 0, 0.0), booking.id_map, booking.instance)
+        shown = {stop.visit_id for route in decoded.routes for stop in route.stops}
+        if any(booking.id_map.visit(node).id not in shown for node in timed.nodes):
+            untimed = True  # a depot call there cannot be timed around the breaks (decode)
+            continue
         return decoded.routes[0], fit
+    if untimed:
+        raise SlotGoneError(
+            f"no technician can take visit {booking.visit.id} at that time: a depot call "
+            "cannot be made around their breaks"
+        )
     raise InternalError(
         f"the solver's model refused every place the insertion check found for {booking.visit.id}"
     )

@@ -73,18 +73,26 @@ __all__ = ["decode", "without_route"]
 
 def decode(solution: Solution, id_map: IdMap, instance: Instance) -> Plan:
     """Turn ``solution`` of ``instance`` into a ``Plan`` for the problem behind ``id_map``."""
-    routes = tuple(_route(route, id_map, instance) for route in solution.routes if route.nodes)
-    served = {id_map.node_visit[node] for route in solution.routes for node in route.nodes}
+    timed = [_route(route, id_map, instance) for route in solution.routes if route.nodes]
+    routes = tuple(route for route, _ in timed if route.stops)
+    untimed = {node: reason for _, left in timed for node, reason in left}
+    served = {
+        id_map.node_visit[node]
+        for route in solution.routes
+        for node in route.nodes
+        if node not in untimed
+    }
     # A visit of several nodes (spare parts' options) is dropped once, when none is served.
     first_dropped: dict[int, int] = {}
-    for node in solution.dropped:
+    for node in (*solution.dropped, *untimed):
         if id_map.node_visit[node] not in served:
             first_dropped.setdefault(id_map.node_visit[node], node)
     order = {visit.id: i for i, visit in enumerate(id_map.problem.visits)}
     plan = Plan(routes=routes, unassigned=(), solve_s=solution.elapsed_s)
     boards: dict[str, Any] = {}
     dropped = tuple(
-        _dropped(node, id_map, instance, plan, boards) for node in first_dropped.values()
+        untimed[node] if node in untimed else _dropped(node, id_map, instance, plan, boards)
+        for node in first_dropped.values()
     )
     stranded = without_route(id_map, instance, range(instance.n_vehicles))
     excluded = tuple(_pinned_to_the_stranded(item, id_map, stranded) for item in id_map.excluded)
@@ -223,7 +231,16 @@ def _breaks_in_the_way(instance: Instance, node: int, vehicles: Sequence[int]) -
     return holds_alone(unbroken, node, vehicles)
 
 
-def _route(route: RouteSolution, id_map: IdMap, instance: Instance) -> Route:
+def _route(
+    route: RouteSolution, id_map: IdMap, instance: Instance
+) -> tuple[Route, list[tuple[int, Unassigned]]]:
+    """``route`` as the plan shows it, and the nodes it leaves out, each with why: a visit
+    whose depot call no placement of the breaks around it lets reach the door when the solver
+    has it there (the solver counts a break anywhere between two stops, and its bound of the
+    call's end is the depot's opening: ``solver.model._add_stopovers``). Shown anyway, the
+    call fell under a lunch or the door was reached sooner than the drive allows; left out,
+    the stops after it are reached as soon as before, or sooner."""
+
     def at(seconds: int) -> datetime:
         return moment_after(id_map.origin, seconds)
 
@@ -234,6 +251,7 @@ def _route(route: RouteSolution, id_map: IdMap, instance: Instance) -> Route:
     held = id_map.problem.policy.appointment_start == "at_time"
     breaks = sorted(route.breaks)
     rules = in_turn(instance.vehicles[vehicle].breaks)
+    untimed: list[tuple[int, Unassigned]] = []
     stops: list[Stop] = []
     previous_row = int(table.start_row[vehicle])
     shift_start = seconds_after(id_map.technician(vehicle).shift.start, id_map.origin)
@@ -286,9 +304,13 @@ def _route(route: RouteSolution, id_map: IdMap, instance: Instance) -> Route:
                 breaks = sorted([b for b in breaks if b not in in_gap] + placed)
                 in_gap = placed
             elif ready > cumul:
-                reached = max(moving + to_s, option.ready_s)
-                left = reached + handling
-                ready = left + leg_s
+                tech_id = id_map.technician(vehicle).id
+                reason = (
+                    f"{tech_id} cannot make the call at depot {depot.id} its parts need and "
+                    "reach it in time around their breaks, as the plan has them"
+                )
+                untimed.append((node, Unassigned(visit.id, UnassignedCode.NO_ROOM, reason)))
+                continue
             calls.append(
                 DepotStop(
                     depot_id=depot.id,
@@ -341,7 +363,7 @@ def _route(route: RouteSolution, id_map: IdMap, instance: Instance) -> Route:
         service=s_to_duration(total_service),
         wait=s_to_duration(total_wait),
         depot_stops=tuple(calls),
-    )
+    ), untimed
 
 
 def _driven(start: int, drive_s: int, breaks: Sequence[tuple[int, int]]) -> int:

@@ -1381,3 +1381,54 @@ def test_a_lunch_the_solver_put_over_a_call_is_taken_after_it() -> None:
         problem, plan, plan_id="pl_parts", version=1, created_at=datetime.now(UTC)
     ).model_dump(mode="json")
     assert check_plan(raw, document, matrix_lookup(raw)).violations == ()
+
+
+def test_a_call_no_placement_of_the_breaks_can_time_leaves_its_visit_out() -> None:
+    # T1's lunch (60 min from 08:00-09:00) and tea (20 min from 10:00-11:40) around a call at
+    # D1 (opening 08:00, 19 min away, 10 min of handling, 67 min before V4): the solver had V4
+    # at 10:20, counting both breaks between the base and V4; no placement of them reaches it
+    # before 10:37. Shown anyway, V4 was reached 17 minutes sooner than the drive allows.
+    raw = {
+        "date": "2026-10-25",
+        "timezone": "UTC",
+        "policy": {"time_limit_s": 1},
+        "travel": {
+            "durations_min": [[0, 47.7, 19], [47.7, 0, 66.6], [19, 66.6, 0]],
+            "distances_km": [[0, 47.66, 19.02], [47.66, 0, 66.64], [19.02, 66.64, 0]],
+        },
+        "technicians": [
+            tech(
+                "T1",
+                0,
+                shift={"start": "07:00", "end": "15:00"},
+                breaks=[
+                    {"start": "08:00", "end": "10:00", "duration_min": 60},
+                    {"start": "10:00", "end": "12:00", "duration_min": 20},
+                ],
+            )
+        ],
+        "visits": [visit("V4", 1, duration_min=60, parts=[{"part": "P1", "quantity": 2}])],
+        "depots": [
+            depot(
+                location_index=2,
+                opening={"start": "08:00", "end": "11:00"},
+                handling_min=10,
+                stock=[{"part": "P1", "quantity": 4}],
+            )
+        ],
+    }
+    problem = parse_problem(raw)
+    instance, id_map = compile_problem(problem)
+    (via,) = [n for n in range(instance.n_nodes) if getattr(id_map.option(n), "depot", None) == 0]
+    lunch, tea = (28_800, 3_600), (36_000, 1_200)
+    found = Solution(
+        routes=(RouteSolution(0, (via,), (37_200,), 25_200, 43_680, (lunch, tea)),),
+        dropped=(),
+        objective=0,
+        elapsed_s=0.1,
+    )
+    plan = decode(found, id_map, instance)
+    assert plan.routes == ()
+    (out,) = plan.unassigned
+    assert (out.visit_id, out.code) == ("V4", UnassignedCode.NO_ROOM)
+    assert "call at depot D1" in out.reason
