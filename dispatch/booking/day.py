@@ -154,14 +154,19 @@ def _history_kept(
     door at 10:15. Held up by a delay until ``held`` (``Plan.holds``): no sooner than the
     hold's end either, and no break is moved into the hold."""
     shift = tech.shift
+    # Idle until ``at`` (no route): a break whose window has gone by was had then, at the
+    # window's start, and one still going on holds them until it ends.
+    had = idle_breaks(tech, at) if route is None else ()
     if route is not None and route.start_time < at:
         shift = TimeWindow(route.start_time, max(route.start_time, shift.end))
     else:  # not gone by ``at`` (or no route): they leave no sooner, nor before a hold ends
-        begin = latest(shift.start, at) if held is None else latest(shift.start, at, held)
+        begin = latest(shift.start, at, *(slot.end for slot in had))
+        if held is not None:
+            begin = latest(begin, held)
         if after(shift.end, begin):
             shift = TimeWindow(begin, shift.end)
-    if route is None:  # idle until ``at``: a break whose window has gone by was had then
-        return replace(tech, shift=shift, breaks=tech.breaks[len(idle_breaks(tech, at)) :])
+    if route is None:
+        return replace(tech, shift=shift, breaks=tech.breaks[len(had) :])
     if len(route.breaks) != len(tech.breaks):
         return replace(tech, shift=shift)
     free = at if held is None else latest(at, held)

@@ -663,21 +663,27 @@ def test_nobody_sets_off_for_a_visit_before_it_is_booked(store: Store) -> None:
     assert stop.arrival[11:16] >= "11:25"
 
 
+def idle_gas_technician(tmp_path: Path, lunch: dict[str, Any]) -> Store:
+    """A store holding plan ``pl_gas``: ``make_day`` with every visit for water heaters, and
+    T3, the only gas technician, with no route and ``lunch``."""
+    raw = make_day()
+    for row in raw["visits"]:
+        row["required_skills"] = ["water_heater"]
+    raw["technicians"].append({"id": "T3", "skills": ["gas"], "location_index": 0,
+                               "shift": {"start": "08:00", "end": "18:00"},
+                               "breaks": [lunch]})  # fmt: skip
+    store = Store(f"sqlite:///{tmp_path / 'idle.db'}")
+    planned(store, raw, "pl_gas")
+    return store
+
+
 def test_a_technician_idle_past_their_lunch_hour_is_offered_the_afternoon(
     tmp_path: Path,
 ) -> None:
     # T3 (gas) has no route. At 13:23 their lunch (to start 11:30-13:00) could no longer be
     # placed after the booking's time: a gas job was "span_full", every slot refused, though
     # the same visit sent as a new_visit event was placed on T3 (who had lunch, idle, at 11:30).
-    raw = make_day()
-    for row in raw["visits"]:
-        row["required_skills"] = ["water_heater"]
-    raw["technicians"].append({"id": "T3", "skills": ["gas"], "location_index": 0,
-                               "shift": {"start": "08:00", "end": "18:00"},
-                               "breaks": [{"start": "11:30", "end": "13:30",
-                                           "duration_min": 30}]})  # fmt: skip
-    store = Store(f"sqlite:///{tmp_path / 'idle.db'}")
-    planned(store, raw, "pl_gas")
+    store = idle_gas_technician(tmp_path, {"start": "11:30", "end": "13:30", "duration_min": 30})
     gas = {"id": "G1", "location_index": 3, "duration_min": 30, "required_skills": ["gas"]}
     request = {"visit": gas, "plan_id": "pl_gas", "shape": "two_hours", "at": "13:23"}
     offered = slots_stored(store, request)
@@ -689,6 +695,22 @@ def test_a_technician_idle_past_their_lunch_hour_is_offered_the_afternoon(
     raw_now = store.load_problem_of_plan("pl_gas", booked.version)
     document = booked.model_dump(mode="json")
     assert check_plan(raw_now, document, matrix_lookup(raw_now)).violations == ()
+
+
+def test_an_idle_technician_still_at_lunch_leaves_once_it_ends(tmp_path: Path) -> None:
+    # T3's lunch (60 min, to start 12:58-13:03) had at 12:58 is still going on at 13:48:
+    # slots offered a start at 13:56, inside it, and booking one answered 500.
+    store = idle_gas_technician(tmp_path, {"start": "12:58", "end": "14:03", "duration_min": 60})
+    gas = {"id": "G1", "location_index": 3, "duration_min": 30, "required_skills": ["gas"]}
+    request = {"visit": gas, "plan_id": "pl_gas", "shape": "two_hours", "at": "13:48"}
+    offered = slots_stored(store, request)
+    # Site 3 is 30 min from T3's base: at the door at 14:28 at the soonest.
+    assert offered.slots and min(s.service_start[11:16] for s in offered.slots) >= "14:28"
+    slot = offered.slots[0].slot.model_dump(mode="json", exclude_none=True)
+    booked = book_stored(store, "pl_gas", {"visit": gas, "slot": slot, "at": "13:48"})
+    (route,) = [r for r in booked.routes if r.technician_id == "T3"]
+    assert [(b.start[11:16], b.end[11:16]) for b in route.breaks] == [("12:58", "13:58")]
+    assert route.stops[0].arrival[11:16] >= "14:28"
 
 
 def test_a_refused_half_day_gets_fresh_half_days(store: Store) -> None:
