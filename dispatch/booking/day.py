@@ -409,12 +409,17 @@ class BookingDay:
     ) -> list[list[tuple[int, int]]]:
         """``windows`` cut for where the vehicle is at ``at``: the new visit starts no sooner
         than the drive from there (the last fixed stop, or their start) made from ``at``, or
-        from the end of a delay holding them up. Nobody sets off for a visit before it is
-        booked: timed from the last stop's departure, a booking at 13:23 had the technician
-        leave at 13:15 to be at the door at 13:19."""
-        held = self.holds_s.get(vehicle)
-        free = self.at_s if held is None else max(self.at_s, held)
+        from the end of a delay holding them up or of a break they are having. Nobody sets
+        off for a visit before it is booked: timed from the last stop's departure, a booking
+        at 13:23 had the technician leave at 13:15 to be at the door at 13:19 (and one at
+        12:35, at lunch until 13:00, leave at 12:40)."""
         instance = self.instance
+        resting = [
+            rule.earliest_start_s + rule.duration_s
+            for rule in instance.vehicles[vehicle].breaks
+            if rule.latest_start_s < self.at_s < rule.earliest_start_s + rule.duration_s
+        ]
+        free = max(self.at_s, self.holds_s.get(vehicle, self.at_s), *resting)
         here = (
             int(instance.node_location[fixed[-1]])
             if fixed

@@ -713,6 +713,25 @@ def test_an_idle_technician_still_at_lunch_leaves_once_it_ends(tmp_path: Path) -
     assert route.stops[0].arrival[11:16] >= "14:28"
 
 
+def test_nobody_sets_off_in_the_middle_of_their_lunch(tmp_path: Path) -> None:
+    # T1 served V1 (site 1) by 09:30 and lunches 12:30-13:00. Booked at 12:35 for a visit at
+    # site 2, ten minutes away, they were timed to leave at 12:50, mid-lunch, to start at 13:00.
+    raw = make_day(technicians=1)
+    raw["technicians"][0]["breaks"] = [{"start": "12:30", "end": "13:00", "duration_min": 30}]
+    raw["visits"] = [{"id": "V1", "location_index": 1, "duration_min": 30,
+                      "window": {"start": "09:00", "end": "10:00"}}]  # fmt: skip
+    store = Store(f"sqlite:///{tmp_path / 'lunch.db'}")
+    planned(store, raw, "pl_lunch")
+    visit = {"id": "N1", "location_index": 2, "duration_min": 20}
+    request = {"visit": visit, "plan_id": "pl_lunch", "shape": "two_hours", "at": "12:35"}
+    offered = slots_stored(store, request)
+    assert offered.slots and min(s.service_start[11:16] for s in offered.slots) >= "13:10"
+    slot = offered.slots[0].slot.model_dump(mode="json", exclude_none=True)
+    booked = book_stored(store, "pl_lunch", {"visit": visit, "slot": slot, "at": "12:35"})
+    stop = next(s for r in booked.routes for s in r.stops if s.visit_id == "N1")
+    assert stop.service_start[11:16] >= "13:10"
+
+
 def test_a_refused_half_day_gets_fresh_half_days(store: Store) -> None:
     # Two hours at site 3 fit only in the afternoon: the morning is refused, the fresh list
     # offers half days (not two-hour windows).
