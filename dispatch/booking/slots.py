@@ -374,8 +374,19 @@ def offer(
     span_start = first.problem.midnight
     found: list[_Option] = []
     bookings: list[BookingDay] = []
-    for k, day in enumerate(days):
-        at = booking_at(day, ask.at if k == 0 else None, ask.now)
+    # A visit another date of the week left out may be booked again by its own id on the
+    # others: that date is not offered (its day has the id), the others are.
+    holding = {day.plan_id for day in days if any(v.id == visit_id for v in day.problem.visits)}
+    routed = [  # on a route there (an attempt not completed is left out, and may be booked)
+        day
+        for day in days
+        if any(stop.visit_id == visit_id for route in day.plan.routes for stop in route.stops)
+        and all(item.visit_id != visit_id for item in day.plan.unassigned)
+    ]
+    if len(days) > 1 and not routed and len(holding) < len(days):
+        days = [day for day in days if day.plan_id not in holding]
+    for day in days:
+        at = booking_at(day, ask.at if day is first else None, ask.now)
         options, booking = _day_options(
             day, row, ask, provider_for_day(day), at=at, span_start=span_start
         )

@@ -502,6 +502,13 @@ def test_a_visit_booked_again_on_another_date_is_not_put_back_on_its_day(store: 
     )
     assert "S1" in unassigned_of(pushed) and "S1" not in stops_of(pushed)
     s1 = {"id": "S1", "location_index": 1, "duration_min": 30}
+    # Asked over the week, its slots are on the other dates (the whole request was refused:
+    # "duplicate visit id 'S1' in the day").
+    stored_week = store.week_of_plan(plans[MONDAY])
+    assert stored_week is not None
+    asked = {"plan_id": stored_week.week_id, "visit": s1, "shape": "two_hours"}
+    offered = slots_stored(store, asked)
+    assert offered.slots and {slot.date for slot in offered.slots} <= {TUESDAY, WEDNESDAY}
     slot = {"date": TUESDAY, "window": {"start": "10:00", "end": "12:00"}}
     book_stored(store, plans[TUESDAY], {"visit": s1, "slot": slot})
     called_off = {"at": "07:40", "events": [{"type": "cancelled", "visit_id": "U1"}]}
