@@ -37,12 +37,13 @@ from api.jobs import JobRunner
 from api.links import LINK_SECRET
 from api.models import ErrorOut, FieldErrorOut
 from api.routes import console
+from api.routes.plans import WEEK_PREFIX, no_plan
 from api.versions import PlanVersions
 from api.workers import when_parent_is_gone
 from dispatch.config import Settings
 from dispatch.contract.schema import EventBatchIn, HorizonProblemIn, ProblemIn
 from dispatch.contract.validate import field_errors, load_json
-from dispatch.errors import DispatchError, FieldError, InputError
+from dispatch.errors import DispatchError, FieldError, InputError, NotFoundError
 from dispatch.persistence import Store
 from dispatch.travel import Roads
 from dispatch.travel.routed import road_server
@@ -173,6 +174,9 @@ async def _on_dispatch_error(request: Request, error: Exception) -> Any:
     assert isinstance(error, DispatchError)
     if isinstance(error, InputError):
         return _input_error(error)
+    plan_id = str(request.path_params.get("plan_id", ""))
+    if isinstance(error, NotFoundError) and plan_id.startswith(WEEK_PREFIX):
+        error = no_plan(plan_id)  # a week's id where a plan's is asked: say where the week is
     if error.http_status >= 500:
         logger.error("%s: %s", type(error).__name__, error)
     return _error(error.http_status, str(error))

@@ -34,7 +34,7 @@ from dispatch.desk.book import BookingRefusedError, book_stored
 from dispatch.errors import FieldError, InputError, NotFoundError
 from dispatch.persistence import Store
 
-__all__ = ["router"]
+__all__ = ["WEEK_PREFIX", "no_plan", "router"]
 
 router = APIRouter(prefix="/plans", tags=["plans"])
 
@@ -52,7 +52,7 @@ def _plan_response(version: int, text: str, status: int = 200, **headers: str) -
 WEEK_PREFIX = "wk_"
 
 
-def _no_plan(plan_id: str) -> NotFoundError:
+def no_plan(plan_id: str) -> NotFoundError:
     """Why there is no plan ``plan_id``; a week's id says where the week is."""
     if plan_id.startswith(WEEK_PREFIX):
         return NotFoundError(
@@ -67,7 +67,7 @@ def _plan_text(store: Store, plan_id: str, version: int | None = None) -> tuple[
         return store.plan_text(plan_id, version)
     except NotFoundError:
         if plan_id.startswith(WEEK_PREFIX):
-            raise _no_plan(plan_id) from None
+            raise no_plan(plan_id) from None
         job = store.job_of_plan(plan_id) if version is None else None
         if job is None:
             raise
@@ -130,7 +130,7 @@ def list_versions(key: Dispatcher, store: StoreDep, plan_id: PlanId) -> Versions
     """Every stored version number of a plan."""
     versions = store.plan_versions(plan_id)
     if not versions:
-        raise _no_plan(plan_id)
+        raise no_plan(plan_id)
     return VersionsOut(plan_id=plan_id, versions=versions)
 
 
@@ -184,7 +184,7 @@ async def post_events(
     try:
         await run_in_threadpool(store.latest_version, plan_id)  # 404 before any work
     except NotFoundError:
-        raise _no_plan(plan_id) from None
+        raise no_plan(plan_id) from None
     events = batch.model_dump(mode="json", exclude_unset=True)
     future = runner.replan(
         plan_id, events, asked if asked is not None else batch.version, now=clock()
@@ -210,7 +210,7 @@ def get_changes(
     """What each re-plan changed; with ``notify=true`` the customers to call."""
     versions = store.plan_versions(plan_id)
     if not versions:
-        raise _no_plan(plan_id)
+        raise no_plan(plan_id)
     found = []
     for version in (v for v in versions if v > since and v > 1):
         plan = PlanOut.model_validate(store.load_plan(plan_id, version))
@@ -224,7 +224,7 @@ def get_events(key: Dispatcher, store: StoreDep, plan_id: PlanId) -> EventHistor
     """Every batch of events stored for the plan, oldest first, each with the version it made:
     delays, reports, bookings, and visits moved in from another date of the week."""
     if not store.plan_versions(plan_id):
-        raise _no_plan(plan_id)
+        raise no_plan(plan_id)
     batches = [
         EventBatchOut(
             version=batch["version"],

@@ -197,6 +197,9 @@ def test_a_solve_job_of_a_horizon_makes_a_week_of_ordinary_day_plans(service: Se
     batch = {"at": "08:00", "events": [{"type": "delay", "technician_id": "T1", "minutes": 5}]}
     sent = client.post(f"/v1/plans/{week_id}/events", json=batch, headers=auth)
     assert sent.status_code == 404 and "is a week" in sent.json()["detail"]
+    for path in ("routes/T1", "map", "report", "versions"):
+        read = client.get(f"/v1/plans/{week_id}/{path}", headers=auth)
+        assert read.status_code == 404 and "is a week" in read.json()["detail"], path
 
 
 def test_the_newest_week_is_listed_first(service: Service) -> None:
