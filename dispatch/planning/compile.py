@@ -372,7 +372,9 @@ def compile_problem(
             table.start_row,
             last=next((i for i, v in enumerate(problem.visits) if v.id == newcomer), None),
         )
-        nodes, options, unreached = _option_nodes(nodes, supply, problem, table, bounds, breaks)
+        nodes, options, unreached = _option_nodes(
+            nodes, supply, problem, table, bounds, breaks, keep.not_before_s if keep else 0
+        )
         excluded = (*excluded, *supply.left_out.values(), *unreached)
     quantities = _quantities(problem, nodes)
 
@@ -527,11 +529,14 @@ def _option_nodes(
     table: SiteTable,
     bounds: Sequence[TimeBounds],
     breaks: Sequence[Sequence[BreakRule]],
+    not_before_s: int = 0,
 ) -> tuple[list[int], list[Option | None], list[Unassigned]]:
     """The visit of each node and its parts' option: one node per option of a visit needing
     parts (none when it has none left), a call on the way split by when its technicians can be
-    at the door (``calls.by_door``), one node for a visit needing none; and the visits whose
-    only ways were calls after which no technician reaches them in time."""
+    at the door (``calls.by_door``), made no sooner than ``not_before_s`` (a re-plan's clock
+    time: a call planned again before it is one nobody made), one node for a visit needing
+    none; and the visits whose only ways were calls after which no technician reaches them in
+    time."""
     visits: list[int] = []
     options: list[Option | None] = []
     unreached: list[Unassigned] = []
@@ -545,6 +550,9 @@ def _option_nodes(
                 continue
             handling = duration_to_s(problem.depots[option.depot].handling)
             leg = int(table.travel_s[int(table.depot_row[option.depot]), int(table.visit_row[i])])
+            if option.ready_s < not_before_s:
+                earliest = max(option.earliest_s, not_before_s + handling + leg)
+                option = replace(option, ready_s=not_before_s, earliest_s=earliest)
             found.extend(by_door(option, breaks, handling, leg, bounds[i].service_s))
         if not found:
             unreached.append(_unreached(problem, i, supply.options[i]))

@@ -1432,3 +1432,56 @@ def test_a_call_no_placement_of_the_breaks_can_time_leaves_its_visit_out() -> No
     (out,) = plan.unassigned
     assert (out.visit_id, out.code) == ("V4", UnassignedCode.NO_ROOM)
     assert "call at depot D1" in out.reason
+
+
+#: Minutes between the sites of ``test_a_re_plan_makes_no_depot_call_before_its_time`` (a
+#: random parts day of a helper's hunt; distances in km are the same numbers).
+CALL_MINUTES = [
+    [0.0, 68.0, 61.7, 36.8, 70.7, 73.4, 46.8, 77.6],
+    [68.0, 0.0, 118.9, 101.2, 66.8, 19.3, 73.3, 104.5],
+    [61.7, 118.9, 0.0, 28.1, 81.2, 115.9, 52.6, 51.5],
+    [36.8, 101.2, 28.1, 0.0, 80.4, 102.4, 49.7, 65.5],
+    [70.7, 66.8, 81.2, 80.4, 0.0, 52.4, 30.8, 43.7],
+    [73.4, 19.3, 115.9, 102.4, 52.4, 0.0, 65.9, 93.5],
+    [46.8, 73.3, 52.6, 49.7, 30.8, 65.9, 0.0, 34.4],
+    [77.6, 104.5, 51.5, 65.5, 43.7, 93.5, 34.4, 0.0],
+]
+
+
+def test_a_re_plan_makes_no_depot_call_before_its_time(store: Store) -> None:
+    # Re-planned at 10:24, T1 (free at their base, a depot) was sent to D1 for V1's part at
+    # 09:35-09:40: a call nobody made, before the re-plan's time.
+    raw = {
+        "date": "2026-11-23",
+        "timezone": "UTC",
+        "policy": {"time_limit_s": 1, "replan_time_limit_s": 1},
+        "travel": {"durations_min": CALL_MINUTES, "distances_km": CALL_MINUTES},
+        "technicians": [
+            tech("T1", 6, shift={"start": "07:30", "end": "18:30"}),
+            tech("T2", 0, shift={"start": "08:00", "end": "17:00"},
+                 breaks=[{"start": "09:15", "end": "11:15", "duration_min": 60}]),
+        ],
+        "visits": [
+            visit("V1", 1, "P2", duration_min=60),
+            visit("V3", 2, window={"start": "15:00", "end": "18:00"}),
+            visit("V4", 3),
+            visit("V5", 4, "P1", duration_min=90, priority="low"),
+            visit("V6", 5, "P2"),
+        ],
+        "depots": [
+            depot(location_index=6, opening={"start": "09:30", "end": "14:30"}, handling_min=5,
+                  stock=[{"part": "P1", "quantity": 4}, {"part": "P2", "quantity": 1}]),
+            depot(id="D2", location_index=7, opening={"start": "10:00", "end": "16:00"},
+                  handling_min=5, stock=[{"part": "P2", "quantity": 1}]),
+        ],
+    }  # fmt: skip
+    first = planned(store, raw)
+    made = {(r["technician_id"], c["depot_id"], c["arrival"]) for r in first["routes"]
+            for c in r.get("depot_stops", [])}  # fmt: skip
+    second = replan(store, {"at": "10:24", "events": [
+        {"type": "delay", "technician_id": "T2", "minutes": 20}]})  # fmt: skip
+    new = [(r["technician_id"], c["depot_id"], c["arrival"]) for r in second["routes"]
+           for c in r.get("depot_stops", [])]  # fmt: skip
+    assert new, "the day has calls to make"
+    for call in new:
+        assert call in made or call[2][11:16] >= "10:24", call
