@@ -179,31 +179,28 @@ def _depot_stops(route: Mapping[str, Any], path: str, day: ProblemIn) -> list[Dr
 def _visit_parts(
     stop: Mapping[str, Any], calls: Sequence[DriverDepotStopOut]
 ) -> list[DriverPartOut]:
-    """The parts ``stop``'s visit uses, each from the call made for it on the way (one just
-    before it, not part of the pick list) as far as that call took it, the rest from the van."""
-    taken: Counter[str] = Counter()
-    depot_of: dict[str, str] = {}
+    """The parts ``stop``'s visit uses, each from the calls made for it on the way (just before
+    it, not part of the pick list) as far as each took it, one line per depot (two calls, one
+    unit each, were shown as both from the last), the rest from the van."""
+    taken: dict[str, Counter[str]] = {}  # part -> depot -> units
     for call in calls:
         if call.before_visit_id == stop["visit_id"] and not call.before_leaving:
             for item in call.parts:
-                taken[item.part] += item.quantity
-                depot_of[item.part] = call.depot_id
+                taken.setdefault(item.part, Counter())[call.depot_id] += item.quantity
     parts = []
     for item in stop.get("parts", []):
-        at_depot = min(item["quantity"], taken[item["part"]])
-        if at_depot:
-            parts.append(
-                DriverPartOut(
-                    part=item["part"],
-                    quantity=at_depot,
-                    source="depot",
-                    depot_id=depot_of[item["part"]],
+        left = item["quantity"]
+        for depot_id, units in taken.get(item["part"], Counter()).items():
+            at_depot = min(left, units)
+            if at_depot:
+                parts.append(
+                    DriverPartOut(
+                        part=item["part"], quantity=at_depot, source="depot", depot_id=depot_id
+                    )
                 )
-            )
-        if item["quantity"] > at_depot:
-            parts.append(
-                DriverPartOut(part=item["part"], quantity=item["quantity"] - at_depot, source="van")
-            )
+                left -= at_depot
+        if left:
+            parts.append(DriverPartOut(part=item["part"], quantity=left, source="van"))
     return parts
 
 

@@ -19,10 +19,11 @@ import pytest
 
 from dispatch.contract.horizon import parse_horizon
 from dispatch.contract.record import plan_record, read_record
+from dispatch.contract.schema import DriverDepotStopOut, PartOut, WindowIn
 from dispatch.contract.serialize import plan_document
 from dispatch.contract.validate import parse_problem
 from dispatch.desk.book import book_stored, slots_stored
-from dispatch.desk.driver import driver_route
+from dispatch.desk.driver import _visit_parts, driver_route
 from dispatch.desk.replan import replan_stored
 from dispatch.errors import InputError
 from dispatch.model import DepotId, Plan, Problem, TechnicianId, UnassignedCode, VisitId
@@ -1485,3 +1486,25 @@ def test_a_re_plan_makes_no_depot_call_before_its_time(store: Store) -> None:
     assert new, "the day has calls to make"
     for call in new:
         assert call in made or call[2][11:16] >= "10:24", call
+
+
+def test_the_driver_reads_each_depot_a_visits_part_comes_from() -> None:
+    # 2 of P3 for V2, one from D1 and one from D2: the driver's view said both from D2.
+    def call(depot_id: str) -> DriverDepotStopOut:
+        return DriverDepotStopOut(
+            depot_id=depot_id,
+            opening=WindowIn(start="08:00", end="17:00"),
+            before_visit_id="V2",
+            before_leaving=False,
+            arrival="2026-11-23T10:00:00+08:00",
+            departure="2026-11-23T10:10:00+08:00",
+            parts=[PartOut(part="P3", quantity=1)],
+        )
+
+    stop = {"visit_id": "V2", "parts": [{"part": "P3", "quantity": 3}]}
+    parts = _visit_parts(stop, [call("D1"), call("D2")])
+    assert [(p.source, p.depot_id, p.quantity) for p in parts] == [
+        ("depot", "D1", 1),
+        ("depot", "D2", 1),
+        ("van", None, 1),
+    ]
