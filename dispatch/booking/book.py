@@ -60,6 +60,8 @@ class Booked:
     events: dict[str, Any]
     technician_id: TechnicianId
     visit: Visit
+    #: Where the visit went: the vehicle, the node and its position in the route.
+    place: tuple[int, int, int] = (-1, -1, -1)
 
 
 def book_into(
@@ -71,10 +73,12 @@ def book_into(
     at: str,
     provider: TravelTimeProvider,
     now: datetime | None = None,
+    skip: frozenset[tuple[int, int, int]] = frozenset(),
 ) -> Booked:
     """Book the visit ``row`` into ``slot`` (``{"window": {...}}`` or ``{"appointment": ...}``,
     clock times on the day's date) of ``day``'s latest version. ``now`` (the caller's clock,
-    aware) refuses an ``at`` of today's plan after it, as it refuses any batch's.
+    aware) refuses an ``at`` of today's plan after it, as it refuses any batch's; places in
+    ``skip`` (``Booked.place`` of tries the checker refused) are not tried again.
 
     Raises
     ------
@@ -97,7 +101,7 @@ def book_into(
     next_raw = apply_to_problem_json(day.raw, batch)
     visit = batch.added[0]
     booking = BookingDay.of(day.problem, day.plan, visit, batch.at, provider)
-    fits = _fits(booking, technician_id)
+    fits = [f for f in _fits(booking, technician_id) if _place(f) not in skip]
     if not fits:
         raise SlotGoneError(f"no technician can take visit {visit.id} at that time any more")
     route, fit = _timed(booking, fits)
@@ -120,7 +124,11 @@ def book_into(
         changes=_changes(old, merged, visit, next_problem),
         kpis=compute_kpis(next_problem, plan),
     )
-    return Booked(next_raw, next_problem, plan, events, fit.technician_id, visit)
+    return Booked(next_raw, next_problem, plan, events, fit.technician_id, visit, _place(fit))
+
+
+def _place(fit: Fit) -> tuple[int, int, int]:
+    return fit.vehicle, fit.node, fit.insertion.position
 
 
 def _fits(booking: BookingDay, technician_id: str | None) -> list[Fit]:

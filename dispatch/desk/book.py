@@ -13,6 +13,7 @@ today (``dispatch.booking.slots.booking_at``) and the stored version's ``created
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, time
 from typing import Any
@@ -28,10 +29,12 @@ from dispatch.contract.serialize import plan_document, read_plan
 from dispatch.contract.validate import load_json, parse_stored_day, pydantic_errors
 from dispatch.desk.solve import check_next_version
 from dispatch.desk.week import visits_elsewhere_in_week, week_id_taken
-from dispatch.errors import FieldError, InputError, InternalError, NotFoundError
+from dispatch.errors import FieldError, InputError, NotFoundError
 from dispatch.persistence import Store, StoreConflictError, new_id
 from dispatch.travel import Roads, TravelTimeProvider, provider_for
 from dispatch.units import clock_to_datetime, format_clock, iso
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["BookingRefusedError", "book_stored", "slots_answer", "slots_stored"]
 
@@ -321,35 +324,58 @@ def book_stored(
         else {"appointment": slot.appointment}
     )
     provider = provider or provider_for(day.problem, roads=roads)
-    try:
-        booked = book_into(day, row, timing, slot.technician_id, at=at, provider=provider, now=now)
-    except SlotGoneError as error:
-        moved = (
-            f" (the plan is at version {day.version} now)"
-            if if_match not in (None, day.version)
-            else ""
+    before = store.load_plan(plan_id, day.version)
+    refused: set[tuple[int, int, int]] = set()
+    while True:
+        try:
+            booked = book_into(
+                day,
+                row,
+                timing,
+                slot.technician_id,
+                at=at,
+                provider=provider,
+                now=now,
+                skip=frozenset(refused),
+            )
+        except SlotGoneError as error:
+            moved = (
+                f" (the plan is at version {day.version} now)"
+                if if_match not in (None, day.version)
+                else ""
+            )
+            raise _refused(f"{error}{moved}", day, wire, provider, now) from error
+        document = plan_document(
+            booked.problem,
+            booked.plan,
+            plan_id=plan_id,
+            version=day.version + 1,
+            created_at=now or datetime.now(UTC),
         )
-        raise _refused(f"{error}{moved}", day, wire, provider, now) from error
-    document = plan_document(
-        booked.problem,
-        booked.plan,
-        plan_id=plan_id,
-        version=day.version + 1,
-        created_at=now or datetime.now(UTC),
-    )
-    stored = document.model_dump(mode="json")
-    added = check_next_version(
-        booked.raw,
-        booked.problem,
-        stored,
-        provider,
-        before_raw=day.raw,
-        before_problem=day.problem,
-        before=store.load_plan(plan_id, day.version),
-    )
-    if added:
-        found = "; ".join(v.message for v in added[:5])
-        raise InternalError(f"the booked plan breaks {len(added)} rules: {found}")
+        stored = document.model_dump(mode="json")
+        added = check_next_version(
+            booked.raw,
+            booked.problem,
+            stored,
+            provider,
+            before_raw=day.raw,
+            before_problem=day.problem,
+            before=before,
+        )
+        if not added:
+            break
+        # The engine's bug, logged; the customer gets the next place that keeps every rule
+        # (none left: the slot is gone, with fresh slots), never a plan that breaks one, nor
+        # a 500.
+        logger.error(
+            "booking %s into plan %s at %s breaks %d rules: %s",
+            booked.visit.id,
+            plan_id,
+            booked.place,
+            len(added),
+            "; ".join(v.message for v in added[:5]),
+        )
+        refused.add(booked.place)
     try:
         store.save_replan(
             booked.raw,
