@@ -260,6 +260,23 @@ def test_a_new_visit_no_route_can_take_is_on_the_call_list(store: Store) -> None
     checked(store, second)
 
 
+def day_of_minutes(
+    minutes: list[list[int]], technicians: list[dict[str, Any]], visits: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """A day in UTC with its own travel ``minutes`` (a km for every two minutes)."""
+    return {
+        "date": "2026-11-23",
+        "timezone": "UTC",
+        "policy": {"time_limit_s": 1, "replan_time_limit_s": 1},
+        "travel": {
+            "durations_min": minutes,
+            "distances_km": [[m / 2 for m in row] for row in minutes],
+        },
+        "technicians": technicians,
+        "visits": visits,
+    }
+
+
 def test_nothing_left_to_do_the_technician_drives_home_through_their_lunch(
     store: Store,
 ) -> None:
@@ -267,22 +284,14 @@ def test_nothing_left_to_do_the_technician_drives_home_through_their_lunch(
     # there for a lunch window opening at 10:00 and drove home after it: back at 15:10, past
     # their shift. The lunch is taken on the way: home at 13:35.
     minutes = [[0, 50, 100, 240], [50, 0, 120, 280], [100, 120, 0, 200], [240, 280, 200, 0]]
-    raw = {
-        "date": "2026-11-23",
-        "timezone": "UTC",
-        "policy": {"time_limit_s": 1, "replan_time_limit_s": 1},
-        "travel": {"durations_min": minutes,
-                   "distances_km": [[m / 2 for m in row] for row in minutes]},
-        "technicians": [
-            {"id": "T3", "location_index": 0, "end_location_index": 3,
-             "shift": {"start": "07:00", "end": "15:00"},
-             "breaks": [{"start": "10:00", "end": "12:00", "duration_min": 30}]},
-        ],
-        "visits": [
-            {"id": "V1", "location_index": 1, "duration_min": 30},
-            {"id": "V6", "location_index": 2, "duration_min": 30, "appointment": "10:30"},
-        ],
-    }  # fmt: skip
+    raw = day_of_minutes(
+        minutes,
+        [{"id": "T3", "location_index": 0, "end_location_index": 3,
+          "shift": {"start": "07:00", "end": "15:00"},
+          "breaks": [{"start": "10:00", "end": "12:00", "duration_min": 30}]}],
+        [{"id": "V1", "location_index": 1, "duration_min": 30},
+         {"id": "V6", "location_index": 2, "duration_min": 30, "appointment": "10:30"}],
+    )  # fmt: skip
     planned(store, raw)
     second = replan(store, {"at": "07:55", "events": [{"type": "cancelled", "visit_id": "V6"}]})
     (route,) = second["routes"]
@@ -1295,26 +1304,16 @@ def test_a_delay_at_the_base_after_a_lunch_taken_there_holds_from_when_it_is_rep
 def a_lunch_on_the_road() -> dict[str, Any]:
     """T3 leaves V1 at 11:42 for V9 (63 min away) and lunches on the way at 12:00: at V9 at
     13:15."""
-    minutes = [[0, 40, 60], [40, 0, 63], [60, 63, 0]]
-    raw = {
-        "date": "2026-11-23",
-        "timezone": "UTC",
-        "policy": {"time_limit_s": 1, "replan_time_limit_s": 1},
-        "travel": {"durations_min": minutes,
-                   "distances_km": [[m / 2 for m in row] for row in minutes]},
-        "technicians": [
-            {"id": "T2", "location_index": 0, "shift": {"start": "09:00", "end": "17:00"}},
-            {"id": "T3", "location_index": 0, "shift": {"start": "09:00", "end": "17:00"},
-             "breaks": [{"start": "12:00", "end": "12:30", "duration_min": 30}]},
-        ],
-        "visits": [
-            {"id": "V1", "location_index": 1, "duration_min": 37, "appointment": "11:05",
-             "technician": "T3"},
-            {"id": "V9", "location_index": 2, "duration_min": 15,
-             "window": {"start": "13:15", "end": "15:15"}, "technician": "T3"},
-        ],
-    }  # fmt: skip
-    return raw
+    return day_of_minutes(
+        [[0, 40, 60], [40, 0, 63], [60, 63, 0]],
+        [{"id": "T2", "location_index": 0, "shift": {"start": "09:00", "end": "17:00"}},
+         {"id": "T3", "location_index": 0, "shift": {"start": "09:00", "end": "17:00"},
+          "breaks": [{"start": "12:00", "end": "12:30", "duration_min": 30}]}],
+        [{"id": "V1", "location_index": 1, "duration_min": 37, "appointment": "11:05",
+          "technician": "T3"},
+         {"id": "V9", "location_index": 2, "duration_min": 15,
+          "window": {"start": "13:15", "end": "15:15"}, "technician": "T3"}],
+    )  # fmt: skip
 
 
 def test_a_lunch_taken_on_the_road_keeps_the_drive_done_before_it(store: Store) -> None:
