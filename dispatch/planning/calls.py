@@ -19,7 +19,7 @@ from dataclasses import replace
 from dispatch.stock.supply import Option
 from solver import BreakRule
 
-__all__ = ["by_door", "door_after_call"]
+__all__ = ["by_door", "door_after_call", "taken_on_the_way"]
 
 #: Where a break goes around a call: before it, on the drive on to the visit, or after the visit.
 _BEFORE, _ON_THE_WAY, _AFTER = range(3)
@@ -83,27 +83,38 @@ def by_door(
     )
 
 
-def _taken(breaks: Sequence[BreakRule], from_s: int) -> int | None:
-    """When ``breaks``, taken one after another in the order they may begin, none before
-    ``from_s``, are over; ``None`` when one could not begin in time."""
-    moment = from_s
-    for rule in sorted(breaks, key=lambda rule: rule.earliest_start_s):
-        moment = max(moment, rule.earliest_start_s)
-        if moment > rule.latest_start_s:
-            return None
-        moment += rule.duration_s
-    return moment
-
-
-def _driven(breaks: Sequence[BreakRule], departure: int, drive_s: int) -> int | None:
-    """When a drive of ``drive_s`` begun at ``departure`` arrives with ``breaks`` taken on it
-    (or waiting at the door, once the driving is done); ``None`` when one could not begin in
-    time."""
-    moment, left = departure, drive_s
-    for rule in sorted(breaks, key=lambda rule: rule.earliest_start_s):
+def taken_on_the_way(
+    start: int, drive_s: int, breaks: Sequence[BreakRule]
+) -> tuple[int, list[tuple[int, int]]] | None:
+    """When a drive of ``drive_s`` begun at ``start`` arrives with ``breaks`` taken on it in
+    the order given, each as early as its bounds allow (waiting for one the drive has outrun,
+    once the driving is done), and the breaks as ``(start, length)``; ``None`` when one could
+    not begin by its latest start."""
+    moment, left = start, drive_s
+    placed = []
+    for rule in breaks:
         step = min(left, max(0, rule.earliest_start_s - moment))
         moment, left = max(moment + step, rule.earliest_start_s), left - step
         if moment > rule.latest_start_s:
             return None
+        placed.append((moment, rule.duration_s))
         moment += rule.duration_s
-    return moment + left
+    return moment + left, placed
+
+
+def _in_order(breaks: Sequence[BreakRule]) -> list[BreakRule]:
+    return sorted(breaks, key=lambda rule: rule.earliest_start_s)
+
+
+def _taken(breaks: Sequence[BreakRule], from_s: int) -> int | None:
+    """When ``breaks``, taken one after another in the order they may begin, none before
+    ``from_s``, are over; ``None`` when one could not begin in time."""
+    taken = taken_on_the_way(from_s, 0, _in_order(breaks))
+    return None if taken is None else taken[0]
+
+
+def _driven(breaks: Sequence[BreakRule], departure: int, drive_s: int) -> int | None:
+    """When a drive of ``drive_s`` begun at ``departure`` arrives with ``breaks`` taken on it
+    in the order they may begin; ``None`` when one could not begin in time."""
+    taken = taken_on_the_way(departure, drive_s, _in_order(breaks))
+    return None if taken is None else taken[0]

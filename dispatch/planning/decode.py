@@ -50,6 +50,7 @@ from dispatch.model import (
     Visit,
     WithoutRoute,
 )
+from dispatch.planning.calls import taken_on_the_way
 from dispatch.planning.compile import IdMap
 from dispatch.planning.eligibility import wanted_time
 from dispatch.stock.ledger import ledger_of
@@ -289,8 +290,8 @@ def _route(
             leg_s, leg_m = int(travel_s[depot_row, row]), int(distance_m[depot_row, row])
             # The breaks where the solver put them, the drives around them; where that does
             # not reach the door in time, placed again around the call (the solver counts a
-            # break anywhere between the stops, even where the call is made), else taken
-            # first.
+            # break anywhere between the stops, even where the call is made), else the visit
+            # is left out (``untimed``).
             reached, left = _call_times(departure, to_s, handling, option.ready_s, in_gap)
             ready = _driven(left, leg_s, in_gap)
             around = None
@@ -393,36 +394,18 @@ def _around_the_call(
     for after in itertools.product((False, True), repeat=len(rules)):
         before = [rule for rule, late in zip(rules, after, strict=True) if not late]
         on = [rule for rule, late in zip(rules, after, strict=True) if late]
-        there = _taken_on_the_way(departure, to_s, before)
+        there = taken_on_the_way(departure, to_s, before)
         if there is None:
             continue
         at_depot, placed = there
         reached = max(at_depot, ready_s)
-        there = _taken_on_the_way(reached + handling, leg_s, on)
+        there = taken_on_the_way(reached + handling, leg_s, on)
         if there is None:
             continue
         door, placed_on = there
         if door <= door_s and (best is None or door < best[2]):
             best = (placed + placed_on, reached, door)
     return best
-
-
-def _taken_on_the_way(
-    start: int, drive_s: int, rules: Sequence[BreakRule]
-) -> tuple[int, list[tuple[int, int]]] | None:
-    """When a drive of ``drive_s`` begun at ``start`` arrives with ``rules`` taken on it in
-    turn, each as early as its bounds allow (waiting for one the drive has outrun), and the
-    breaks as ``(start, length)``; ``None`` when one could not begin by its latest start."""
-    moment, left = start, drive_s
-    placed = []
-    for rule in rules:
-        step = min(left, max(0, rule.earliest_start_s - moment))
-        moment, left = max(moment + step, rule.earliest_start_s), left - step
-        if moment > rule.latest_start_s:
-            return None
-        placed.append((moment, rule.duration_s))
-        moment += rule.duration_s
-    return moment + left, placed
 
 
 def _call_times(
