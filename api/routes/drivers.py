@@ -111,6 +111,7 @@ def get_route_map(
     responses={201: {"model": DriverRouteOut}, **FORBIDDEN, **CONFLICT},
 )
 async def post_route_events(
+    request: Request,
     reader: RouteReader,
     store: StoreDep,
     versions: VersionsDep,
@@ -130,7 +131,7 @@ async def post_route_events(
     refused = foreign_events(found.plan, technician_id, batch)
     if refused:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "; ".join(map(str, refused)))
-    events = batch.model_dump(mode="json", exclude_unset=True)
+    events = await request.json()  # as sent (read as ``batch``): the history keeps it so
     # Checked against this version: a batch that lands first makes this one a conflict.
     against = batch.version if batch.version is not None else found.version
     plan = await asyncio.wrap_future(runner.replan(plan_id, events, against, now=clock()))

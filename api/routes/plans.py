@@ -8,7 +8,7 @@ import asyncio
 import json
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
@@ -159,6 +159,7 @@ def _if_match(header: str | None) -> int | None:
 
 @router.post("/{plan_id}/events", status_code=201, responses={201: {"model": PlanOut}, **CONFLICT})
 async def post_events(
+    request: Request,
     key: Dispatcher,
     store: StoreDep,
     runner: RunnerDep,
@@ -185,7 +186,7 @@ async def post_events(
         await run_in_threadpool(store.latest_version, plan_id)  # 404 before any work
     except NotFoundError:
         raise no_plan(plan_id) from None
-    events = batch.model_dump(mode="json", exclude_unset=True)
+    events = await request.json()  # as sent (read as ``batch``): the history keeps it so
     future = runner.replan(
         plan_id, events, asked if asked is not None else batch.version, now=clock()
     )

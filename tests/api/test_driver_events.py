@@ -227,3 +227,6 @@ def test_a_tap_sent_again_with_its_report_id_is_applied_once(
     # The history shows each batch with its report id (it was dropped).
     history = service.client.get(f"/v1/plans/{plan_id}/events", headers=service.auth).json()
     assert [b["report_id"] for b in history["batches"]] == ["1733475600000-k3j9", "x-2"]
+    # As sent: 30 minutes, not 30.0.
+    assert history["batches"][0]["events"] == [late]
+    assert isinstance(history["batches"][0]["events"][0]["minutes"], int)
