@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from contextlib import suppress
 from datetime import UTC, date, datetime, time
+from functools import partial
 from typing import Any
 
 from pydantic import ValidationError
@@ -28,9 +30,9 @@ from dispatch.contract.schema import PlanOut
 from dispatch.contract.serialize import plan_document, read_plan
 from dispatch.contract.validate import load_json, parse_stored_day, pydantic_errors
 from dispatch.desk.solve import check_next_version
-from dispatch.desk.week import visits_elsewhere_in_week, week_id_taken
+from dispatch.desk.week import WEEK_TRIES, visits_elsewhere_in_week, week_id_taken
 from dispatch.errors import FieldError, InputError, NotFoundError
-from dispatch.persistence import Store, StoreConflictError, new_id
+from dispatch.persistence import Store, StoreConflictError, WeekMovedError, new_id
 from dispatch.travel import Roads, TravelTimeProvider, provider_for
 from dispatch.units import clock_to_datetime, format_clock, iso
 
@@ -232,7 +234,8 @@ def slots_stored(
     days, later = _days(store, wire)
     if days:
         # Offered, such a slot was refused when booked: the id is a visit of another date.
-        taken = visits_elsewhere_in_week(store, days[0].plan_id)
+        first = days[0].plan_id
+        taken = visits_elsewhere_in_week(store, store.week_of_plan(first), first)
         if wire.visit.id in taken:
             message = week_id_taken(wire.visit.id, taken[wire.visit.id])
             raise InputError([FieldError("visit.id", message, wire.visit.id)], what="slot request")
@@ -275,6 +278,30 @@ def book_stored(
     wire: BookIn = _read(request, BookIn, "booking")
     if plan_id.startswith(_WEEK_PREFIX):
         raise NotFoundError(f"{plan_id} is a week: book into the plan of the slot's date")
+    once = partial(
+        _book_once, store, plan_id, wire, if_match=if_match, provider=provider, roads=roads, now=now
+    )
+    for _ in range(WEEK_TRIES - 1):
+        with suppress(WeekMovedError):  # another date of the week changed: read it again
+            return once(last=False)
+    return once(last=True)
+
+
+def _book_once(
+    store: Store,
+    plan_id: str,
+    wire: BookIn,
+    *,
+    if_match: int | None,
+    provider: TravelTimeProvider | None,
+    roads: Roads | None,
+    now: datetime | None,
+    last: bool,
+) -> PlanOut:
+    """``book_stored`` on one reading of the store; ``WeekMovedError`` when another date of
+    the plan's week was saved after it was read, unless this is the ``last`` try (then it is
+    refused as any conflict, with fresh slots)."""
+    week = store.week_of_plan(plan_id)  # before anything of its other dates is read
     day = _day_plan(store, plan_id)
     slot = wire.slot
     errors = []
@@ -310,7 +337,7 @@ def book_stored(
                 slot.technician_id,
             )
         )
-    taken = visits_elsewhere_in_week(store, plan_id)
+    taken = visits_elsewhere_in_week(store, week, plan_id)
     if wire.visit.id in taken:
         message = week_id_taken(wire.visit.id, taken[wire.visit.id])
         errors.append(FieldError("visit.id", message, wire.visit.id))
@@ -383,11 +410,16 @@ def book_stored(
             booked.events,
             problem_id=new_id("pb"),
             record=plan_record(booked.plan),
+            week=week,
         )
     except StoreConflictError as error:
+        if isinstance(error, WeekMovedError) and not last:
+            raise
         latest = _day_plan(store, plan_id)
         message = (
-            f"plan {plan_id} moved on to version {latest.version} while visit "
+            f"{error} (booking visit {booked.visit.id})"
+            if isinstance(error, WeekMovedError)
+            else f"plan {plan_id} moved on to version {latest.version} while visit "
             f"{booked.visit.id} was being booked"
         )
         raise _refused(message, latest, wire, provider, now) from error

@@ -15,7 +15,9 @@ day, listed as ``moved``, and is set aside from its later re-plans (``moves.Asid
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from contextlib import suppress
 from datetime import UTC, date, datetime
+from functools import partial
 from typing import Any
 
 from dispatch.booking import DayPlan
@@ -26,10 +28,10 @@ from dispatch.contract.serialize import plan_document, read_plan
 from dispatch.contract.validate import load_json, parse_stored_day
 from dispatch.desk.moves import Aside, Moves, left_out, move_left_out
 from dispatch.desk.solve import check_day, check_next_version, log_violations
-from dispatch.desk.week import visits_elsewhere_in_week, week_id_taken
+from dispatch.desk.week import WEEK_TRIES, visits_elsewhere_in_week, week_id_taken
 from dispatch.errors import FieldError, InputError, InternalError
 from dispatch.model import DayRef, Plan, Problem
-from dispatch.persistence import Store, StoreConflictError, new_id
+from dispatch.persistence import PlanWeek, Store, StoreConflictError, WeekMovedError, new_id
 from dispatch.persistence.store import ReplannedDay
 from dispatch.planning import SolveParams, policy_params
 from dispatch.replanning.events import apply_to_problem, apply_to_problem_json, parse_events
@@ -83,7 +85,11 @@ def replan_stored(
         Bad events, each named by index and id; nothing stored.
     StoreConflictError
         The version the batch applies to is no longer the latest, or, for a move across
-        dates, the version of the other date it was booked into.
+        dates, the version of the other date it was booked into; or another date of the
+        plan's week changed between reading and saving ``WEEK_TRIES`` times over (a batch
+        that reads the week's other dates is applied again on a fresh reading when one of
+        them changes meanwhile: a visit booked there at that moment is set aside here, never
+        planned on both).
     InternalError
         A date a visit moved to breaks a rule of the independent checker that its version
         before did not (a bug); nothing stored. The day re-planned is checked as any
@@ -92,9 +98,44 @@ def replan_stored(
     raw = load_json(events, what="events") if isinstance(events, str | bytes) else events
     if not isinstance(raw, Mapping):
         raise InputError([FieldError("", "events must be a JSON object")], what="events")
+    once = partial(
+        _replan_once,
+        store,
+        plan_id,
+        raw,
+        version=version,
+        provider=provider,
+        params=params,
+        time_limit_s=time_limit_s,
+        seed=seed,
+        roads=roads,
+        now=now,
+    )
+    for _ in range(WEEK_TRIES - 1):
+        with suppress(WeekMovedError):  # another date of the week changed: read it again
+            return once()
+    return once()
+
+
+def _replan_once(
+    store: Store,
+    plan_id: str,
+    raw: Mapping[str, Any],
+    *,
+    version: int | None,
+    provider: TravelTimeProvider | None,
+    params: SolveParams | None,
+    time_limit_s: float | None,
+    seed: int | None,
+    roads: Roads | None,
+    now: datetime | None,
+) -> PlanOut:
+    """``replan_stored`` on one reading of the store; ``WeekMovedError`` when another date of
+    the plan's week was saved after it was read."""
     again = _made_by_report(store, plan_id, raw)
     if again is not None:  # sent again, its answer lost: applied once, answered alike
         return again
+    week = store.week_of_plan(plan_id)  # before anything of its other dates is read
     latest = store.load_plan(plan_id)
     asked = version if version is not None else raw.get("version")
     if type(asked) is int and asked != latest["version"]:  # a boolean is no version
@@ -105,7 +146,7 @@ def replan_stored(
     stored_raw = store.load_problem_of_plan(plan_id, latest["version"])
     stored_problem = parse_stored_day(stored_raw, plan_id=plan_id, version=latest["version"])
     stored = _stored_plan(store, plan_id, latest)
-    elsewhere = visits_elsewhere_in_week(store, plan_id)
+    elsewhere = visits_elsewhere_in_week(store, week, plan_id)
     aside = Aside.of(stored_raw, stored_problem, stored, elsewhere)
     aside.refuse_events_on_moved(raw)
     problem_raw, problem, previous = aside.day(stored_raw, stored_problem, stored)
@@ -128,6 +169,7 @@ def replan_stored(
     if raw.get("move_across_dates") is not False and left_out(previous, plan):
         moves = _moves(
             store,
+            week,
             plan_id,
             version_next,
             next_problem,
@@ -151,10 +193,17 @@ def replan_stored(
     try:
         if moves is None or not moves.into:
             store.save_replan(
-                day.problem, day.plan, day.events, problem_id=day.problem_id, record=day.record
+                day.problem,
+                day.plan,
+                day.events,
+                problem_id=day.problem_id,
+                record=day.record,
+                week=week,
             )
         else:
-            store.save_replans([day, *_moved_into(store, moves, created, provider_of)])
+            store.save_replans([day, *_moved_into(store, moves, created, provider_of)], week=week)
+    except WeekMovedError:
+        raise
     except StoreConflictError:
         # The same report sent twice at once: the other copy made the version; answer it.
         again = _made_by_report(store, plan_id, raw)
@@ -252,6 +301,7 @@ def _moved_into(
 
 def _moves(
     store: Store,
+    week: PlanWeek | None,
     plan_id: str,
     version: int,
     problem: Problem,
@@ -262,7 +312,6 @@ def _moves(
 ) -> Moves | None:
     """The re-plan ``after`` with what it left out moved to later dates of the plan's week
     (into today's plan from ``now``); ``None`` for a plan that is no day of a week."""
-    week = store.week_of_plan(plan_id)
     if week is None:
         return None
     horizon_raw = store.load_problem(week.problem_id)

@@ -26,7 +26,7 @@ from dispatch.desk.solve import check_day
 from dispatch.errors import FieldError, InputError
 from dispatch.horizon.days import day_problem
 from dispatch.model import DayRef, Horizon
-from dispatch.persistence.store import Store, StoredDay, new_id
+from dispatch.persistence.store import PlanWeek, Store, StoredDay, new_id
 from dispatch.planning import Progress, SolveParams
 from dispatch.planning.kpi import compute_kpis
 from dispatch.planning.week import plan_week
@@ -34,6 +34,7 @@ from dispatch.travel import Roads, provider_for
 from dispatch.verify import CheckReport
 
 __all__ = [
+    "WEEK_TRIES",
     "SolvedWeek",
     "on_the_roster",
     "solve_week",
@@ -42,6 +43,11 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+#: Times a booking or batch on a day of a week is made, each on a fresh reading of the week's
+#: other dates, when one of them changes between that reading and the save
+#: (``WeekMovedError``); after that it is refused as any conflict (409).
+WEEK_TRIES = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,14 +149,17 @@ def solve_week(
     return SolvedWeek(document, reports)
 
 
-def visits_elsewhere_in_week(store: Store, plan_id: str) -> dict[str, DayRef]:
-    """The visits on a route of another date of the week whose day plan ``plan_id`` is
-    (their latest versions), each with that date's day plan: a visit added to one day must not
-    take one of their ids, or rolling the week forward read the added visit's outcome as theirs
-    (a fixed appointment nobody served, dropped as done), and a visit of this day booked there
-    by its own id is planned here no more. A visit that date left out, or whose attempt there
-    was not completed, may be booked again by its own id. Empty for a plan of no week."""
-    week = store.week_of_plan(plan_id)
+def visits_elsewhere_in_week(
+    store: Store, week: PlanWeek | None, plan_id: str
+) -> dict[str, DayRef]:
+    """The visits on a route of another date of ``week``, the week of day plan ``plan_id``
+    (``Store.week_of_plan``; read before this, so that a save against it is refused when one
+    of those dates changes after this reading), at their latest versions, each with that
+    date's day plan: a visit added to one day must not take one of their ids, or rolling the
+    week forward read the added visit's outcome as theirs (a fixed appointment nobody served,
+    dropped as done), and a visit of this day booked there by its own id is planned here no
+    more. A visit that date left out, or whose attempt there was not completed, may be booked
+    again by its own id. Empty for a plan of no week."""
     if week is None:
         return {}
     taken: dict[str, DayRef] = {}

@@ -79,6 +79,7 @@ __all__ = [
     "Store",
     "StoreConflictError",
     "StoredDay",
+    "WeekMovedError",
     "WeekSummary",
     "new_id",
 ]
@@ -112,6 +113,12 @@ class StoreConflictError(DispatchError):
 
     http_status = 409
     exit_code = 1
+
+
+class WeekMovedError(StoreConflictError):
+    """A save of a week's day plan refused because another of the week's dates was saved
+    after the week was read: what the writer read of the other dates (which visits they hold)
+    may no longer be true. Read again and redo the write."""
 
 
 def new_id(prefix: str) -> str:
@@ -230,13 +237,15 @@ class ReplannedDay:
 
 @dataclass(frozen=True, slots=True)
 class PlanWeek:
-    """The week a day plan belongs to: the week, its horizon problem, the plan's date, and
-    every date of the week (``YYYY-MM-DD``) with its day plan (``None``: nobody works)."""
+    """The week a day plan belongs to: the week, its horizon problem, the plan's date, every
+    date of the week (``YYYY-MM-DD``) with its day plan (``None``: nobody works), and its
+    ``revision`` when read (the saves of its day plans so far: ``Store.save_replans``)."""
 
     week_id: str
     problem_id: str
     date: str
     days: tuple[tuple[str, str | None], ...]
+    revision: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -415,17 +424,28 @@ class Store:
         *,
         problem_id: str,
         record: dict[str, Any] | None = None,
+        week: PlanWeek | None = None,
     ) -> None:
         """Store a re-planned version: the day as it now is, the plan and the events that
-        produced it, in one transaction; refused when that version already exists."""
-        self.save_replans([ReplannedDay(problem_id, problem, plan, events, record)])
+        produced it, in one transaction; refused when that version already exists, or when
+        ``week`` moved on (``save_replans``)."""
+        self.save_replans([ReplannedDay(problem_id, problem, plan, events, record)], week=week)
 
-    def save_replans(self, days: Sequence[ReplannedDay]) -> None:
+    def save_replans(self, days: Sequence[ReplannedDay], *, week: PlanWeek | None = None) -> None:
         """Store re-planned versions of several plans (a day of a week and the dates its visits
         moved to) in one transaction, each as ``save_replan`` stores one: all or nothing.
 
+        ``week`` is the week of these days as read before reading any of its other dates
+        (``week_of_plan``): the save counts one on its revision, refused when that is no longer
+        the revision read. Two writers on two dates of a week each read the other's date, then
+        save; the second is refused, whichever it is (one conditional ``UPDATE`` on the week's
+        row: PostgreSQL's row lock, SQLite's one writer), so what one date holds is never
+        decided on a reading of another that is no longer true.
+
         Raises
         ------
+        WeekMovedError
+            Another date of ``week`` was saved since it was read; nothing is stored.
         StoreConflictError
             One of the versions exists already (another batch got there first); nothing is
             stored.
@@ -434,6 +454,8 @@ class Store:
         with Session(self.engine) as session:
             try:
                 with session.begin():
+                    if week is not None:
+                        self._count_on_week(session, week)
                     for day in days:
                         plan = day.plan
                         if session.get(PlanRow, (plan["plan_id"], plan["version"])) is not None:
@@ -453,6 +475,20 @@ class Store:
             except IntegrityError as error:
                 raise StoreConflictError(_replan_conflict(days)) from error
 
+    @staticmethod
+    def _count_on_week(session: Session, week: PlanWeek) -> None:
+        """One more on ``week``'s revision, unless it moved on since ``week`` was read."""
+        counted = session.execute(
+            update(WeekRow)
+            .where(WeekRow.id == week.week_id, WeekRow.revision == week.revision)
+            .values(revision=WeekRow.revision + 1)
+        )
+        if counted.rowcount != 1:  # type: ignore[attr-defined]
+            raise WeekMovedError(
+                f"another date of week {week.week_id} changed while the plan of {week.date} "
+                "was being changed; send it again"
+            )
+
     def week_of_plan(self, plan_id: str) -> PlanWeek | None:
         """The week whose day plan ``plan_id`` is, or ``None`` for a plan of its own.
 
@@ -471,7 +507,7 @@ class Store:
                 days = tuple((str(d["date"]), d.get("plan_id")) for d in week.get("days", []))
                 for when, day_plan in days:
                     if day_plan == plan_id:
-                        return PlanWeek(row.id, row.problem_id, when, days)
+                        return PlanWeek(row.id, row.problem_id, when, days, row.revision)
         return None
 
     def load_events(self, plan_id: str) -> list[dict[str, Any]]:

@@ -92,6 +92,9 @@ class WeekRow(Base):
     problem_id: Mapped[str] = mapped_column(ForeignKey("problems.id"))
     created_at: Mapped[datetime] = mapped_column()
     payload: Mapped[str] = mapped_column(Text)
+    #: Saves of its day plans since it was stored, each counted in its own transaction: a save
+    #: read against an older count is refused (``Store.save_replans``).
+    revision: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class SolveJobRow(Base):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,14 +23,14 @@ from dispatch.contract.record import plan_record
 from dispatch.contract.schema import ChangeOut
 from dispatch.contract.serialize import plan_document
 from dispatch.contract.validate import parse_problem
-from dispatch.desk.book import book_stored, slots_stored
+from dispatch.desk.book import BookingRefusedError, book_stored, slots_stored
 from dispatch.desk.replan import replan_stored
 from dispatch.desk.solve import check_day
-from dispatch.desk.week import SolvedWeek, solve_week
+from dispatch.desk.week import WEEK_TRIES, SolvedWeek, solve_week
 from dispatch.errors import InputError, InternalError
 from dispatch.horizon.days import day_problem
 from dispatch.model import Horizon
-from dispatch.persistence import Store, StoreConflictError
+from dispatch.persistence import PlanWeek, Store, StoreConflictError, WeekMovedError
 from dispatch.persistence.store import ReplannedDay
 from dispatch.planning import SolveParams, plan_day
 from dispatch.planning.week import PlannedWeek
@@ -79,6 +79,8 @@ def week() -> dict[str, Any]:
 PLACED = {MONDAY: ["S1", "A1", "E1"], TUESDAY: ["B1", "B2"], WEDNESDAY: []}
 #: Monday's only technician falls ill before the day starts.
 ILL = {"at": "07:30", "events": [{"type": "unavailable", "technician_id": "T1", "reason": "ill"}]}
+#: Tuesday's T2 held up five minutes.
+_DELAY = {"at": "07:00", "events": [{"type": "delay", "technician_id": "T2", "minutes": 5}]}
 
 
 def _placed_by_hand(placed: dict[str, list[str]]) -> Any:
@@ -363,41 +365,88 @@ def test_a_delay_that_runs_past_the_shift_still_moves_what_it_displaced(store: S
     assert [(v.code, v.subject) for v in report.violations] == [("shift", "T1")]
 
 
-class _Racing(Store):
-    """A store where another batch stores Tuesday's next version while Monday's moves are
-    being made."""
+class _Meanwhile(Store):
+    """A store where, as each of its next saves of re-planned versions begins, another writer
+    does one thing more (``meanwhile``, first first) through a store of its own: a desk at
+    another screen, between this writer's reading and its save."""
 
-    tuesday = ""
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.meanwhile: list[Callable[[Store], object]] = []
 
-    def save_replans(self, days: Sequence[ReplannedDay]) -> None:
-        other = Store(self.url)
-        try:
-            replan_stored(
-                other,
-                self.tuesday,
-                {"at": "07:00", "events": [{"type": "delay", "technician_id": "T2", "minutes": 5}]},
-                params=QUICK,
-            )
-        finally:
-            other.close()
-        super().save_replans(days)
+    def save_replans(self, days: Sequence[ReplannedDay], *, week: PlanWeek | None = None) -> None:
+        if self.meanwhile:
+            other = Store(self.url)
+            try:
+                self.meanwhile.pop(0)(other)
+            finally:
+                other.close()
+        super().save_replans(days, week=week)
 
 
-def test_a_version_of_the_other_date_stored_meanwhile_refuses_the_batch_whole(
+def _tuesday_delayed(plan_id: str) -> Callable[[Store], object]:
+    return lambda other: replan_stored(other, plan_id, _DELAY, params=QUICK)
+
+
+def test_a_version_of_another_date_stored_meanwhile_is_read_and_the_batch_made_again(
     database_url: str,
 ) -> None:
-    racing = _Racing(database_url)
+    racing = _Meanwhile(database_url)
     try:
         plans = store_week(racing, week())
-        racing.tuesday = plans[TUESDAY]
-        with pytest.raises(StoreConflictError, match=f"plan {plans[TUESDAY]} version 2"):
-            replan(racing, plans[MONDAY], ILL)
-        assert racing.plan_versions(plans[MONDAY]) == [1]
-        assert racing.plan_versions(plans[TUESDAY]) == [1, 2]
-        assert "S1" not in stops_of(racing.load_plan(plans[TUESDAY]))
-        assert [batch["version"] for batch in racing.load_events(plans[MONDAY])] == []
+        racing.meanwhile = [_tuesday_delayed(plans[TUESDAY])]
+        monday = replan(racing, plans[MONDAY], ILL)
+        # Made again on Tuesday's version 2: S1 moved into version 3, the delay kept.
+        assert unassigned_of(monday)["S1"]["code"] == "moved"
+        assert racing.plan_versions(plans[MONDAY]) == [1, 2]
+        assert racing.plan_versions(plans[TUESDAY]) == [1, 2, 3]
+        assert "S1" in stops_of(racing.load_plan(plans[TUESDAY]))
+        assert [len(batch["events"]) for batch in racing.load_events(plans[TUESDAY])] == [1, 1]
+        stored = racing.week_of_plan(plans[MONDAY])
+        assert stored is not None and stored.revision == 2  # Tuesday's batch, then Monday's
+        assert_checked(racing, plans[MONDAY])
+        assert_checked(racing, plans[TUESDAY])
     finally:
         racing.close()
+
+
+def test_a_week_that_keeps_changing_refuses_the_batch_whole(database_url: str) -> None:
+    racing = _Meanwhile(database_url)
+    try:
+        plans = store_week(racing, week())
+        racing.meanwhile = [_tuesday_delayed(plans[TUESDAY]) for _ in range(WEEK_TRIES)]
+        with pytest.raises(StoreConflictError, match=f"another date of week .* {MONDAY}"):
+            replan(racing, plans[MONDAY], ILL)
+        assert racing.plan_versions(plans[MONDAY]) == [1]
+        assert racing.plan_versions(plans[TUESDAY]) == list(range(1, WEEK_TRIES + 2))
+        assert "S1" not in stops_of(racing.load_plan(plans[TUESDAY]))
+        assert racing.load_events(plans[MONDAY]) == []
+    finally:
+        racing.close()
+
+
+def test_a_save_against_a_week_read_before_another_date_changed_is_refused(
+    store: Store, plans: dict[str, str]
+) -> None:
+    before = store.week_of_plan(plans[MONDAY])
+    assert before is not None and before.revision == 0
+    replan(store, plans[TUESDAY], _DELAY)
+    after = store.week_of_plan(plans[MONDAY])
+    assert after is not None and after.revision == 1
+    again = ReplannedDay(
+        "pb_again",
+        store.load_problem_of_plan(plans[MONDAY], 1),
+        {**store.load_plan(plans[MONDAY]), "version": 2},
+        _DELAY,
+        None,
+    )
+    with pytest.raises(WeekMovedError, match=f"another date of week {before.week_id}"):
+        store.save_replans([again], week=before)
+    assert store.plan_versions(plans[MONDAY]) == [1]
+    store.save_replans([again], week=after)
+    assert store.plan_versions(plans[MONDAY]) == [1, 2]
+    moved_on = store.week_of_plan(plans[MONDAY])
+    assert moved_on is not None and moved_on.revision == 2
 
 
 def test_the_store_finds_a_plans_week_on_each_database(store: Store) -> None:
@@ -483,10 +532,9 @@ def test_the_contracts_example_of_a_move_is_a_change_it_writes() -> None:
     assert change.new_window is not None and change.notify
 
 
-def test_a_visit_booked_again_on_another_date_is_not_put_back_on_its_day(store: Store) -> None:
-    # S1 (low) made way on Monday for an urgent visit and was booked on Tuesday by its own id;
-    # the urgent visit then cancelled, Monday's re-plan put S1 back on its route: the same
-    # customer was sent two technicians, on Monday and on Tuesday.
+def _s1_pushed_out_of_monday(store: Store) -> dict[str, str]:
+    """A week where S1 (low) made way on Monday for an urgent visit (U1), left out there (not
+    moved); each date's plan id."""
     raw = week()
     raw["technicians"][0]["calendar"] = {
         "dates": {MONDAY: {"shift": {"start": "08:00", "end": "09:30"}}}
@@ -501,7 +549,29 @@ def test_a_visit_booked_again_on_another_date_is_not_put_back_on_its_day(store: 
         store, plans[MONDAY], {"at": "07:30", "move_across_dates": False, "events": [pushing]}
     )
     assert "S1" in unassigned_of(pushed) and "S1" not in stops_of(pushed)
-    s1 = {"id": "S1", "location_index": 1, "duration_min": 30}
+    return plans
+
+
+#: S1 as the desk books it again, by its own id, and the slot it is booked into on Tuesday.
+S1_AGAIN = {"id": "S1", "location_index": 1, "duration_min": 30}
+TUESDAY_MORNING = {"date": TUESDAY, "window": {"start": "10:00", "end": "12:00"}}
+#: Monday's urgent visit called off: Monday has room for S1 again.
+CALLED_OFF = {"at": "07:40", "events": [{"type": "cancelled", "visit_id": "U1"}]}
+
+
+def _dates_serving(store: Store, plans: dict[str, str], visit_id: str) -> list[str]:
+    """The dates whose latest version has ``visit_id`` on a route."""
+    return [
+        when for when, plan_id in plans.items() if visit_id in stops_of(store.load_plan(plan_id))
+    ]
+
+
+def test_a_visit_booked_again_on_another_date_is_not_put_back_on_its_day(store: Store) -> None:
+    # S1 (low) made way on Monday for an urgent visit and was booked on Tuesday by its own id;
+    # the urgent visit then cancelled, Monday's re-plan put S1 back on its route: the same
+    # customer was sent two technicians, on Monday and on Tuesday.
+    plans = _s1_pushed_out_of_monday(store)
+    s1 = S1_AGAIN
     # Asked over the week, its slots are on the other dates (the whole request was refused:
     # "duplicate visit id 'S1' in the day").
     stored_week = store.week_of_plan(plans[MONDAY])
@@ -509,10 +579,8 @@ def test_a_visit_booked_again_on_another_date_is_not_put_back_on_its_day(store: 
     asked = {"plan_id": stored_week.week_id, "visit": s1, "shape": "two_hours"}
     offered = slots_stored(store, asked)
     assert offered.slots and {slot.date for slot in offered.slots} <= {TUESDAY, WEDNESDAY}
-    slot = {"date": TUESDAY, "window": {"start": "10:00", "end": "12:00"}}
-    book_stored(store, plans[TUESDAY], {"visit": s1, "slot": slot})
-    called_off = {"at": "07:40", "events": [{"type": "cancelled", "visit_id": "U1"}]}
-    back = replan(store, plans[MONDAY], called_off)
+    book_stored(store, plans[TUESDAY], {"visit": s1, "slot": TUESDAY_MORNING})
+    back = replan(store, plans[MONDAY], CALLED_OFF)
     assert "S1" not in stops_of(back)
     entry = unassigned_of(back)["S1"]
     assert entry["code"] == "moved"
@@ -523,3 +591,61 @@ def test_a_visit_booked_again_on_another_date_is_not_put_back_on_its_day(store: 
                                                                 "visit_id": "S1"}]})  # fmt: skip
     assert "S1 was moved to" in caught.value.errors[0].message
     assert_checked(store, plans[MONDAY])
+
+
+def test_a_booking_on_another_date_landing_during_a_re_plan_is_read_before_the_save(
+    database_url: str,
+) -> None:
+    # The same two writes at once: Monday's re-plan read Tuesday before S1 was booked there,
+    # saved after, and put S1 back on Monday's route as well.
+    racing = _Meanwhile(database_url)
+    try:
+        plans = _s1_pushed_out_of_monday(racing)
+        booking = {"visit": S1_AGAIN, "slot": TUESDAY_MORNING}
+        racing.meanwhile = [lambda other: book_stored(other, plans[TUESDAY], booking)]
+        back = replan(racing, plans[MONDAY], CALLED_OFF)
+        assert unassigned_of(back)["S1"]["code"] == "moved"
+        assert _dates_serving(racing, plans, "S1") == [TUESDAY]
+        assert_checked(racing, plans[MONDAY])
+    finally:
+        racing.close()
+
+
+def test_two_dates_booking_one_visit_at_once_book_it_on_one(database_url: str) -> None:
+    racing = _Meanwhile(database_url)
+    try:
+        plans = _s1_pushed_out_of_monday(racing)
+        wednesday = {"visit": S1_AGAIN, "slot": {**TUESDAY_MORNING, "date": WEDNESDAY}}
+        racing.meanwhile = [lambda other: book_stored(other, plans[WEDNESDAY], wednesday)]
+        with pytest.raises(InputError) as caught:
+            book_stored(racing, plans[TUESDAY], {"visit": S1_AGAIN, "slot": TUESDAY_MORNING})
+        [error] = caught.value.errors
+        assert (error.path, error.entity_id) == ("visit.id", "S1")
+        assert error.message.startswith(f"'S1' is already a visit on {WEDNESDAY}")
+        assert _dates_serving(racing, plans, "S1") == [WEDNESDAY]
+        assert racing.plan_versions(plans[TUESDAY]) == [1]
+    finally:
+        racing.close()
+
+
+def test_a_booking_while_the_week_keeps_changing_is_refused_with_fresh_slots(
+    database_url: str,
+) -> None:
+    racing = _Meanwhile(database_url)
+    try:
+        plans = _s1_pushed_out_of_monday(racing)
+        held_up = {
+            "at": "07:00",
+            "events": [{"type": "delay", "technician_id": "T2", "minutes": 1}],
+        }
+        racing.meanwhile = [
+            lambda other: replan_stored(other, plans[WEDNESDAY], held_up, params=QUICK)
+            for _ in range(WEEK_TRIES)
+        ]
+        with pytest.raises(BookingRefusedError, match="another date of week") as caught:
+            book_stored(racing, plans[TUESDAY], {"visit": S1_AGAIN, "slot": TUESDAY_MORNING})
+        assert caught.value.answer.slots
+        assert racing.plan_versions(plans[TUESDAY]) == [1]
+        assert racing.plan_versions(plans[WEDNESDAY]) == list(range(1, WEEK_TRIES + 2))
+    finally:
+        racing.close()
