@@ -178,5 +178,18 @@ def test_the_weeks_migration_goes_down_and_up(store: Store) -> None:
         config.attributes["connection"] = connection
         command.downgrade(config, "0003")
         assert "weeks" not in inspect(connection).get_table_names()
-        command.upgrade(config, "0004")
+        command.upgrade(config, "head")
     assert store.recent_weeks() == [] and store.load_plan("pl_0")["version"] == 1
+
+
+def test_weeks_stored_before_they_counted_their_saves_start_at_zero(store: Store) -> None:
+    days = two_days()
+    store.save_week(week=week_of("wk_1", days), problem_id="pb_h", problem=HORIZON, days=days)
+    config = alembic_config(store.url)
+    with store.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0007")
+        assert "revision" not in {c["name"] for c in inspect(connection).get_columns("weeks")}
+        command.upgrade(config, "head")
+    found = store.week_of_plan("pl_0")
+    assert found is not None and (found.week_id, found.revision) == ("wk_1", 0)
