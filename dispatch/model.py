@@ -29,6 +29,7 @@ __all__ = [
     "Horizon",
     "Kpis",
     "LatLon",
+    "OnTheWay",
     "PartArrival",
     "PartQuantity",
     "Plan",
@@ -193,6 +194,20 @@ class Depot:
 
 
 @dataclass(frozen=True, slots=True)
+class OnTheWay:
+    """A technician driving when their day restarts (re-planned, at their shift's start):
+    from their ``start`` toward ``toward``, with ``driven`` of the drive behind them and
+    ``ahead`` still to go. Where they are on the road is known only so far: any place is
+    reached on through ``toward`` or back through their start, whichever is sooner (never
+    sooner than either allows). Distances stay counted from their start, as every leg's is
+    from the place before it."""
+
+    toward: Site
+    driven: timedelta
+    ahead: timedelta
+
+
+@dataclass(frozen=True, slots=True)
 class Technician:
     """A technician (``crew_size`` 1) or a delivery crew, with a base, a shift and skills;
     ``breaks`` in the order they are taken (their windows' opening, then latest start)."""
@@ -218,6 +233,8 @@ class Technician:
     #: Re-planned after setting out (from a stop or a depot call, wherever that is): the
     #: morning pick list is behind them, and a call at their base depot takes its handling.
     set_out: bool = False
+    #: Re-planned while driving from ``start``: where they are on that drive.
+    on_the_way: OnTheWay | None = None
 
     @property
     def home(self) -> Site:

@@ -12,9 +12,10 @@ check (``solver.insertion``):
   its breaks begun before ``at``, and no other break is placed before ``at`` (``_history_kept``);
   the first stop not reached starts no sooner than ``at`` (``_first_unreached``), and the new
   visit's parts are not loaded before leaving a base the route left before ``at``.
-  A depot call begun before ``at`` is history too: the stop after it is fixed as a stop
-  reached is (the technician is on the way to it: ``fixed_prefix``), and the booked plan keeps
-  the call as it was (``dispatch.booking.book``). A route with a depot call made that is not
+  A stop the technician is on the way to at ``at`` (the plan has them set off for it) is
+  fixed as a stop reached is (``fixed_prefix``). A depot call begun before ``at`` is history
+  too: the stop after it is fixed likewise, and the booked plan keeps the call as it was
+  (``dispatch.booking.book``). A route with a depot call made that is not
   the way the next stop's parts come (its visit left the route) cannot be read: nothing is
   booked into it (``_calls_kept``).
 
@@ -34,7 +35,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from dispatch.errors import InputError
 from dispatch.model import (
@@ -112,17 +113,34 @@ def _narrowed(
 
 def fixed_prefix(route: Route, at: datetime) -> int:
     """How many of ``route``'s first stops booking fixes at ``at``: done, under way, or
-    reached before it, with every stop before them, and the stop after them when a depot
-    call just before it has begun (the technician is on the way to it, the parts taken:
-    nothing goes in between, and it keeps its time)."""
+    reached before it, with every stop before them, and the stop after them when the
+    technician is on the way to it, a depot call just before it begun (the parts taken) or the
+    drive into it (``_set_off``): nothing goes in between, and it keeps its time. Put before
+    it, a visit was timed from the last stop as if they had not left it (a drive 30 minutes
+    along is 30 minutes from there)."""
     fixed = 0
     for stop in route.stops:
         if not (stop.frozen or stop.arrival < at):
             break
         fixed += 1
-    if any(call.before == fixed and call.arrival < at for call in route.depot_stops):
-        fixed = min(fixed + 1, len(route.stops))
+    if fixed == len(route.stops):
+        return fixed
+    calls = [call for call in route.depot_stops if call.before == fixed]
+    if any(call.arrival < at for call in calls) or (not calls and _set_off(route, fixed) < at):
+        fixed += 1
     return fixed
+
+
+def _set_off(route: Route, k: int) -> datetime:
+    """When ``route`` has its technician leave for its stop ``k`` (no depot call before it):
+    the drive before its arrival, and the breaks the route has on the way."""
+    stop = route.stops[k]
+    left = route.stops[k - 1].departure if k else route.start_time
+    resting = sum(
+        (elapsed(b.start, b.end) for b in route.breaks if left <= b.start < stop.arrival),
+        timedelta(0),
+    )
+    return shifted(stop.arrival, -(stop.travel + resting))
 
 
 def _first_unreached(route: Route, fixed: int, at: datetime) -> datetime | None:

@@ -38,6 +38,7 @@ from numpy.typing import NDArray
 from dispatch.errors import FieldError, InputError
 from dispatch.model import (
     Depot,
+    OnTheWay,
     Policy,
     Priority,
     Problem,
@@ -203,6 +204,11 @@ def build_sites(problem: Problem, provider: TravelTimeProvider) -> SiteTable:
     # Depots are sites only on a day whose visits need parts: other days keep their matrix.
     stores = problem.depots if any(visit.parts for visit in problem.visits) else ()
     depot_row = np.array([row_of(d.site) for d in stores], dtype=np.int64)
+    toward_row = {
+        v: row_of(tech.on_the_way.toward)
+        for v, tech in enumerate(problem.technicians)
+        if tech.on_the_way is not None
+    }
     try:
         durations_s, distances_m = provider.matrix(unique)
     except SnapError as error:
@@ -215,9 +221,43 @@ def build_sites(problem: Problem, provider: TravelTimeProvider) -> SiteTable:
         raise _named(problem, cut, visit_row, start_row, end_row, depot_row, stores) from error
     minute = SECONDS_PER_MINUTE
     travel_s = (-(-durations_s // minute) * minute).astype(np.int64)
+    distance_m = np.asarray(distances_m, dtype=np.int64)
+    for v, toward in toward_row.items():
+        on_the_way = problem.technicians[v].on_the_way
+        assert on_the_way is not None
+        travel_s, distance_m = _on_the_road(
+            travel_s, distance_m, int(start_row[v]), toward, on_the_way
+        )
+        unique.append(problem.technicians[v].start)  # drawn from there
+        start_row[v] = len(unique) - 1
     return SiteTable(
-        tuple(unique), travel_s, distances_m, visit_row, start_row, end_row, base_row, depot_row
+        tuple(unique), travel_s, distance_m, visit_row, start_row, end_row, base_row, depot_row
     )
+
+
+def _on_the_road(
+    travel_s: NDArray[np.int64],
+    distance_m: NDArray[np.int64],
+    origin: int,
+    toward: int,
+    on_the_way: OnTheWay,
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """The matrices with one more row and column: a place on the drive from row ``origin``
+    toward row ``toward`` (``on_the_way``). From it every row is reached on through
+    ``toward`` or back through ``origin``, whichever is sooner; coming to it is coming to
+    ``origin`` and driving on (nothing comes back to a place on the road, but the matrix has
+    no hole). Its distances are ``origin``'s: a leg's are counted from the place before it."""
+    driven_s = duration_to_s(on_the_way.driven)
+    n = len(travel_s)
+    travel = np.zeros((n + 1, n + 1), dtype=np.int64)
+    distance = np.zeros((n + 1, n + 1), dtype=np.int64)
+    travel[:n, :n], distance[:n, :n] = travel_s, distance_m
+    travel[n, :n] = np.minimum(
+        driven_s + travel_s[origin], duration_to_s(on_the_way.ahead) + travel_s[toward]
+    )
+    travel[:n, n] = travel_s[:, origin] + driven_s
+    distance[n, :n], distance[:n, n] = distance_m[origin], distance_m[:, origin]
+    return travel, distance
 
 
 def _named(

@@ -67,6 +67,7 @@ from dispatch.model import (
     DepotId,
     DepotStop,
     Hold,
+    OnTheWay,
     PartQuantity,
     Plan,
     Problem,
@@ -146,22 +147,9 @@ class _Restart:
     skipped: frozenset[int] = frozenset()
     #: Held up by a delay (this batch's, or an earlier one still standing).
     hold: Hold | None = None
-    #: Breaks begun on the drive from the restart site after setting off (``free_at``): the
-    #: rest of the day takes them where they are, so the drive before them counts.
-    on_the_road: tuple[BreakSlot, ...] = ()
-
-    def settled(self) -> _Restart:
-        """The restart with its breaks on the road counted as taken before setting off (free
-        once they end): for a day with nothing left to drive to."""
-        if not self.on_the_road:
-            return self
-        free_at = latest(self.free_at, *(slot.end for slot in self.on_the_road))
-        return replace(
-            self,
-            taken_breaks=self.taken_breaks + self.on_the_road,
-            free_at=free_at,
-            on_the_road=(),
-        )
+    #: Set off from the restart site for their next stop as the plan has them (no delay, no
+    #: hold): where they are on that drive at ``free_at``.
+    on_the_way: OnTheWay | None = None
 
 
 def replan_day(
@@ -366,13 +354,11 @@ def _restart(
     skipped = skipped_stops(route, passed) if route else frozenset()
     kept = [k for k in range(passed) if k not in skipped]
     frozen = tuple(_history(stops[k], delay, at, moved_on=k != passed - 1) for k in kept)
-    calls = (
-        tuple(
-            _struck(route.depot_stops[k], batch.call_cut.get((tech.id, k), {}))
-            for k in calls_made(route, passed, at)
-        )
-        if route
-        else ()
+    made = calls_made(route, passed, at) if route else ()
+    calls = tuple(
+        _struck(route.depot_stops[k], batch.call_cut.get((tech.id, k), {}))
+        for k in made
+        if route is not None
     )
     if skipped:
         frozen, calls = _rejoined(tech, frozen, calls, kept, visits, depots, provider)
@@ -395,6 +381,7 @@ def _restart(
         departure = tech.shift.start
         under_way = False
         site_visit = None
+    set_off = None
     if under_way:
         ready = departure
     else:
@@ -441,16 +428,27 @@ def _restart(
             else latest(shifted(free_at, -delay), at)
         )
         taken = tuple(b for b in route.breaks if b.start < history or b.end <= at)
-    # Set off for the next stop and begun a break on the way (no delay, no hold: they are
-    # where the plan has them): the rest takes it where it is, after the drive before it.
-    on_the_road = (
-        tuple(b for b in taken if b.start >= free_at)
-        if following is not None and not delay and held is None
-        else ()
-    )
-    taken = taken[: len(taken) - len(on_the_road)]
     for slot in taken:
         free_at = latest(free_at, slot.end)
+    on_the_way = None
+    if (
+        following is not None
+        and set_off is not None
+        and route is not None
+        and not delay
+        and held is None
+        and not any(
+            call.before == passed and k not in made for k, call in enumerate(route.depot_stops)
+        )  # the drive under way is to a depot
+    ):
+        # Set off for it as the plan has them: the rest of the day starts where they are on
+        # the road (counted from the stop they left, the drive behind them was lost, and a
+        # visit elsewhere was promised as if they had not left).
+        on_the_way = _driving(
+            following, visits[following.visit_id].site, latest(set_off, departure), at, route
+        )
+        if on_the_way is not None:
+            free_at = latest(free_at, at)
     used_weight = sum(visits[s.visit_id].demand.weight_kg for s in frozen)
     used_volume = sum(visits[s.visit_id].demand.volume_m3 for s in frozen)
     homeward = counted_from = None
@@ -472,8 +470,24 @@ def _restart(
         depot_site,
         skipped,
         hold,
-        on_the_road,
+        on_the_way,
     )
+
+
+def _driving(
+    following: Stop, toward: Site, set_off: datetime, at: datetime, route: Route
+) -> OnTheWay | None:
+    """Where a technician who set off for ``following`` at ``set_off`` is at ``at`` (the
+    route's breaks on the way taken where they lie); ``None`` before they have driven."""
+    rested = sum(
+        (elapsed(max(b.start, set_off), min(b.end, at)) for b in route.breaks
+         if b.start < at and b.end > set_off),
+        timedelta(0),
+    )  # fmt: skip
+    driven = min(following.travel, elapsed(set_off, at) - rested)
+    if driven <= timedelta(0):
+        return None
+    return OnTheWay(toward, driven, following.travel - driven)
 
 
 def standing_hold(plan: Plan, technician_id: TechnicianId, batch: EventBatch) -> Hold | None:
@@ -653,12 +667,21 @@ def _ways_home(
     """The drive from where each technician restarts to the end of their day, as the solver
     counts it (whole minutes, rounded up); one matrix for all of them."""
     here = [_restart_site(tech, restarts[tech.id]) for tech in technicians]
-    durations, _ = provider.matrix([*here, *(tech.end for tech in technicians)])
-    n = len(technicians)
-    return {
-        tech.id: s_to_duration(round_up_travel_s(float(durations[k, n + k])))
+    toward = [
+        way.toward if (way := restarts[tech.id].on_the_way) else here[k]
         for k, tech in enumerate(technicians)
-    }
+    ]
+    durations, _ = provider.matrix([*here, *toward, *(tech.end for tech in technicians)])
+    n = len(technicians)
+    ways = {}
+    for k, tech in enumerate(technicians):
+        drive = s_to_duration(round_up_travel_s(float(durations[k, 2 * n + k])))
+        on_the_way = restarts[tech.id].on_the_way
+        if on_the_way is not None:  # back through where they came from, or on
+            on = s_to_duration(round_up_travel_s(float(durations[n + k, 2 * n + k])))
+            drive = min(on_the_way.driven + drive, on_the_way.ahead + on)
+        ways[tech.id] = drive
+    return ways
 
 
 def _restart_site(tech: Technician, restart: _Restart) -> Site:
@@ -679,13 +702,10 @@ def _rest_technician(tech: Technician, restart: _Restart, way_home: timedelta) -
     plan.
     """
     free_at = restart.free_at
-    breaks = [
-        Break(TimeWindow(slot.start, slot.end), elapsed(slot.start, slot.end))
-        for slot in restart.on_the_road
-    ]
+    breaks = []
     # the breaks still due, each no sooner than the one before can end
-    moment = latest(free_at, *(slot.end for slot in restart.on_the_road))
-    for rule in tech.breaks[len(restart.taken_breaks) + len(restart.on_the_road) :]:
+    moment = free_at
+    for rule in tech.breaks[len(restart.taken_breaks) :]:
         start = max(rule.window.start, moment)
         end = shifted(start, rule.duration)
         if end <= tech.working_end:
@@ -709,6 +729,7 @@ def _rest_technician(tech: Technician, restart: _Restart, way_home: timedelta) -
         or bool(restart.frozen)
         or restart.site_visit is not None
         or restart.depot_site is not None,
+        on_the_way=restart.on_the_way,
     )
 
 
@@ -813,8 +834,11 @@ def _merge(
     distance = sum(s.distance_km for s in frozen) + sum(c.distance_km for c in calls)
     service = sum((elapsed(s.service_start, s.departure) for s in frozen), timedelta(0))
     wait = sum((s.wait for s in frozen), timedelta(0))
+    if tail is not None and restart.on_the_way is not None:
+        tail = _with_drive_behind(tail, restart.on_the_way)
     if tail is not None:
-        start = old.start_time if (frozen or calls) and old else tail.start_time
+        set_out = frozen or calls or restart.on_the_way is not None
+        start = old.start_time if set_out and old else tail.start_time
         start = _left_base(start, tail.end_time, frozen, calls, tech.shift.start)
         return Route(
             technician_id=tech.id,
@@ -829,8 +853,8 @@ def _merge(
             depot_stops=calls
             + tuple(replace(c, before=c.before + len(frozen)) for c in tail.depot_stops),
         )
-    restart = restart.settled()  # nothing to drive to: a break on the road is as if taken
     back_s, back_m = _way_back(tech, restart, id_map, provider)
+    behind = restart.on_the_way.driven if restart.on_the_way else timedelta(0)
     assert old is not None
     if restart.homeward_since is None:
         rest, home = _last_breaks(tech, restart, s_to_duration(back_s))
@@ -848,11 +872,33 @@ def _merge(
         stops=frozen,
         breaks=breaks,
         distance_km=distance + m_as_km(back_m),
-        travel=travel + s_to_duration(back_s),
+        travel=travel + behind + s_to_duration(back_s),  # from the stop they left
         service=service,
         wait=wait,
         depot_stops=calls,
     )
+
+
+def _with_drive_behind(route: Route, way: OnTheWay) -> Route:
+    """``route``, the rest of a day begun on the road, with the drive behind them (``way``)
+    counted in its first leg's travel, a depot call's or a stop's, and in its total: that leg
+    is from the stop they left, as every other leg is from the stop before it (its distance
+    is already)."""
+    calls, stops = route.depot_stops, route.stops
+    first = min(
+        (k for k, call in enumerate(calls) if call.before == 0),
+        key=lambda k: calls[k].arrival,
+        default=None,
+    )
+    if first is not None:
+        call = calls[first]
+        longer = replace(call, travel=call.travel + way.driven)
+        calls = (*calls[:first], longer, *calls[first + 1 :])
+    elif stops:
+        stop = stops[0]
+        longer_leg = replace(stop, travel=stop.travel + way.driven)
+        stops = (longer_leg, *stops[1:])
+    return replace(route, stops=stops, depot_stops=calls, travel=route.travel + way.driven)
 
 
 def _left_base(
@@ -975,8 +1021,14 @@ def _way_back(
             table = id_map.sites
             start, end = int(table.start_row[v]), int(table.end_row[v])
             return int(table.travel_s[start, end]), int(table.distance_m[start, end])
-    durations, distances = provider.matrix([_restart_site(tech, restart), tech.end])
-    return round_up_travel_s(float(durations[0, 1])), int(distances[0, 1])
+    way = restart.on_the_way
+    here = _restart_site(tech, restart)
+    durations, distances = provider.matrix([here, way.toward if way else here, tech.end])
+    back_s = round_up_travel_s(float(durations[0, 2]))
+    if way is not None:  # from where they are on the road, as ``compile`` counts it
+        on_s = duration_to_s(way.ahead) + round_up_travel_s(float(durations[1, 2]))
+        back_s = min(duration_to_s(way.driven) + back_s, on_s)
+    return back_s, int(distances[0, 2])
 
 
 def _promise(

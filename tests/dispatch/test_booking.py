@@ -34,7 +34,7 @@ from dispatch.travel import Matrices, SnapError, provider_for
 from dispatch.units import format_clock
 from dispatch.verify import Violation, check_plan, matrix_lookup
 from tests.dispatch.test_horizon import horizon_problem
-from tests.dispatch.test_replan import QUICK, make_day, planned, replan
+from tests.dispatch.test_replan import QUICK, a_lunch_on_the_road, make_day, planned, replan
 from tests.dispatch.test_replan_week import solved_into
 
 SHAPES: tuple[Shape, ...] = ("two_hours", "half_day", "appointment")
@@ -427,7 +427,7 @@ def test_a_booking_puts_no_stop_nobody_reached_before_its_time(tmp_path: Path) -
             "window": {"start": "14:00", "end": "16:00"}}  # fmt: skip
     booked = book_stored(store, "pl_day", {"visit": visit, "slot": slot, "at": "09:25"})
     v2 = next(s for s in booked.routes[0].stops if s.visit_id == "V2")
-    assert v2.arrival[11:16] == "09:25"
+    assert v2.arrival[11:16] == "09:30"  # on the way to it since 09:20: it keeps its time
 
 
 def test_the_contracts_examples_match_the_schemas() -> None:
@@ -1121,3 +1121,28 @@ def test_a_place_the_checker_refuses_is_not_booked_nor_a_500(
     with pytest.raises(BookingRefusedError):
         book_stored(store, "pl_day", {"visit": again, "slot": slot})
     assert store.plan_versions("pl_day") == [1, 2]
+
+
+def test_nothing_is_put_before_the_stop_a_technician_is_driving_to(tmp_path: Path) -> None:
+    # T3 set off from V1 (site 1) for V9 (site 2, 63 min) at 12:12, to be there at 13:15
+    # (promised 13:00-13:30). Booked at 12:20 for five minutes at site 3 (5 min from V1, 60
+    # from V9), they were offered 12:25 there, before V9, as if they had never left V1: eight
+    # minutes down the road, they are there at 12:33 at best, and at V9 at 13:38.
+    store = Store(f"sqlite:///{tmp_path / 'road.db'}")
+    raw = a_lunch_on_the_road()
+    del raw["technicians"][1]["breaks"]
+    raw["travel"] = {"durations_min": [[0, 40, 60, 40], [40, 0, 63, 5], [60, 63, 0, 60],
+                                       [40, 5, 60, 0]]}  # fmt: skip
+    planned(store, raw, "pl_road")
+    visit = {"id": "N1", "location_index": 3, "duration_min": 5}
+    ask = {"visit": visit, "plan_id": "pl_road", "shape": "two_hours", "at": "12:20"}
+    theirs = [s for s in slots_stored(store, ask).slots if s.technician_id == "T3"]
+    # After V9 (13:15-13:30) and the drive: at the door at 14:30.
+    assert theirs and min(s.service_start[11:16] for s in theirs) >= "14:30"
+    slot = {**theirs[0].slot.model_dump(mode="json", exclude_none=True), "technician_id": "T3"}
+    booked = book_stored(store, "pl_road", {"visit": visit, "slot": slot, "at": "12:20"})
+    (route,) = [r for r in booked.routes if r.technician_id == "T3"]
+    assert [(s.visit_id, s.arrival[11:16]) for s in route.stops][:2] == [
+        ("V1", "10:55"),
+        ("V9", "13:15"),
+    ]

@@ -8,6 +8,8 @@ T1 at site 0 from 08:00 (28 800 s after midnight) to 18:00 (64 800 s), V1..V3 of
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 import numpy as np
@@ -16,6 +18,7 @@ import pytest
 from dispatch.contract.validate import parse_problem
 from dispatch.errors import InputError
 from dispatch.model import (
+    OnTheWay,
     Priority,
     Site,
     TechnicianId,
@@ -155,6 +158,30 @@ def test_build_sites_rounds_travel_up_to_whole_minutes_and_shares_rows() -> None
     # minutes and zero stay. Distances are not rounded.
     assert table.travel_s.tolist() == [[0, 120, 660], [60, 0, 60], [600, 120, 0]]
     assert table.distance_m.tolist() == [[0, 1_234, 5_678], [1_234, 0, 4_444], [5_678, 4_444, 0]]
+
+
+def test_a_technician_on_the_road_reaches_each_place_back_or_on_whichever_is_sooner() -> None:
+    # T1 left the base (site 0) for V2's site (2, 20 min away) and has driven 5 minutes.
+    problem = parse_problem(line_day())
+    on_the_way = OnTheWay(Site(matrix_index=2), timedelta(minutes=5), timedelta(minutes=15))
+    driving = replace(
+        problem, technicians=(replace(problem.technicians[0], on_the_way=on_the_way),)
+    )
+    provider = TableProvider(
+        seconds=[[abs(i - j) * 600 for j in range(4)] for i in range(4)],
+        metres=[[abs(i - j) * 5 for j in range(4)] for i in range(4)],
+    )
+    table = build_sites(driving, provider)
+    (row,) = table.start_row.tolist()
+    assert row == len(table.sites) - 1 == 4 and table.end_row.tolist() == [0]
+    # The base back 5, site 1 back 5 + 10 (on: 15 + 10), site 2 on 15, site 3 on 15 + 10.
+    assert table.travel_s[row].tolist() == [300, 900, 900, 1_500, 0]
+    # Coming to it is coming to the base and driving on; its distances are the base's.
+    assert table.travel_s[:, row].tolist() == [300, 900, 1_500, 2_100, 0]
+    assert table.distance_m[row].tolist() == [0, 5, 10, 15, 0]
+    still = build_sites(problem, provider)
+    assert table.travel_s[:row, :row].tolist() == still.travel_s.tolist()
+    assert table.distance_m[:row, :row].tolist() == still.distance_m.tolist()
 
 
 def test_fractional_minutes_of_an_explicit_matrix_are_rounded_up() -> None:

@@ -552,7 +552,8 @@ def test_a_call_made_leaves_with_a_technician_who_becomes_unavailable(store: Sto
     (item,) = after["unassigned"]
     assert item["part"] == "P2" and "part_available" not in item
     (route,) = after["routes"]
-    assert route["stops"] == [] and route["end_time"][11:16] == "08:30"  # home from the depot
+    # Home from the road: 5 minutes along the drive to V1 at 08:25, back past the depot (10).
+    assert route["stops"] == [] and route["end_time"][11:16] == "08:40"
 
 
 def test_booking_does_not_sell_again_what_a_call_made_took_away(store: Store) -> None:

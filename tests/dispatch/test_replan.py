@@ -1340,19 +1340,42 @@ def test_a_lunch_taken_on_the_road_keeps_the_drive_done_before_it(store: Store) 
 
 
 def test_sent_elsewhere_during_a_lunch_on_the_road_they_arrive_after_it(store: Store) -> None:
-    # An urgent fault next to V1, for T3 alone, at 12:15: counted from V1 as they left it,
-    # the lunch they are having still comes first.
+    # An urgent fault at V1, for T3 alone, at 12:15: they left V1 at 11:42 and drove 18
+    # minutes before their lunch: back there at 12:48, not at 12:30 (counted from V1 as if they
+    # had never left it, the customer was promised a time nobody could keep).
     planned(store, a_lunch_on_the_road())
     urgent = {"id": "U1", "location_index": 1, "duration_min": 20, "priority": "urgent",
               "technician": "T3"}  # fmt: skip
     second = replan(store, {"at": "12:15", "events": [{"type": "new_visit", "visit": urgent}]})
     (route,) = [r for r in second["routes"] if r["technician_id"] == "T3"]
     stops = {s["visit_id"]: s for s in route["stops"]}
-    assert stops["U1"]["arrival"][11:16] >= "12:30"
+    assert stops["U1"]["arrival"][11:16] == "12:48"
+    assert stops["U1"]["travel_min"] == 36  # 18 out and 18 back, from V1
+    assert stops["U1"]["distance_km"] == 0  # from V1 to its own door
     assert route["breaks"][0] == {
         "start": "2026-11-23T12:00:00+00:00",
         "end": "2026-11-23T12:30:00+00:00",
     }
+    checked(store, second)
+
+
+def test_sent_back_while_driving_they_arrive_after_the_drive_back(store: Store) -> None:
+    # T3 set off from V1 (site 1) for V9 (site 2, 63 min) at 12:12, to be there at 13:15. At
+    # 12:30 an urgent fault at V1's site: 18 minutes down the road, they are back at 12:48 (it
+    # was promised 12:30, counted from V1 as if they had never left); going on to V9 first
+    # would be 45 + 63 minutes.
+    raw = a_lunch_on_the_road()
+    del raw["technicians"][1]["breaks"]
+    planned(store, raw)
+    urgent = {"id": "U1", "location_index": 1, "duration_min": 20, "priority": "urgent",
+              "technician": "T3"}  # fmt: skip
+    second = replan(store, {"at": "12:30", "events": [{"type": "new_visit", "visit": urgent}]})
+    (route,) = [r for r in second["routes"] if r["technician_id"] == "T3"]
+    assert [(s["visit_id"], s["arrival"][11:16], s["travel_min"]) for s in route["stops"]] == [
+        ("V1", "10:55", 40),
+        ("U1", "12:48", 36),
+        ("V9", "14:11", 63),
+    ]
     checked(store, second)
 
 
