@@ -680,7 +680,7 @@ def replan(
                 time_limit_s=time_limit,
                 seed=seed,
                 roads=served,
-                now=datetime.now(UTC),
+                now=_now(),
             )
         stored = document.model_dump(mode="json")
         if output is not None:
@@ -1218,7 +1218,7 @@ def slots(
 
 def _now() -> datetime:
     """The command's clock: the present, aware (without ``--at``, a plan of today is offered
-    and booked from now)."""
+    and booked from now; a batch of a plan of today may not be timed well after it)."""
     return datetime.now(UTC)
 
 

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from fastapi.testclient import TestClient
 
+from api import cli
 from api.app import create_app
 from api.jobs import JobRunner
 from dispatch.config import Settings
@@ -24,6 +25,15 @@ from tests.conftest import line_day
 #: The service's clock in tests: the morning of the test days (2026-11-23, Asia/Shanghai), when
 #: their driver links are valid, whatever the date the suite runs on.
 TEST_NOW = datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+#: The CLI's clock in tests: before every test day, so that none is today (a batch of today
+#: timed after the clock is refused) whatever the date the suite runs on. A CLI test of today's
+#: rules sets its own.
+CLI_NOW = datetime(2026, 11, 1, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+
+
+@pytest.fixture(autouse=True)
+def _cli_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cli, "_now", lambda: CLI_NOW)
 
 
 @dataclass
