@@ -381,7 +381,6 @@ def _restart(
         departure = tech.shift.start
         under_way = False
         site_visit = None
-    set_off = None
     if under_way:
         ready = departure
     else:
@@ -433,22 +432,36 @@ def _restart(
     on_the_way = None
     if (
         following is not None
-        and set_off is not None
         and route is not None
-        and not delay
-        and held is None
+        and not under_way
         and not any(
             call.before == passed and k not in made for k, call in enumerate(route.depot_stops)
         )  # the drive under way is to a depot
     ):
         # Set off for it as the plan has them: the rest of the day starts where they are on
         # the road (counted from the stop they left, the drive behind them was lost, and a
-        # visit elsewhere was promised as if they had not left).
+        # visit elsewhere was promised as if they had not left). A delay reported now keeps
+        # them there that much longer (traffic): counted from the stop they left, a lunch on
+        # the way was taken again before setting off, and 5 minutes late put them 18 behind.
+        on_road = latest(at, *busy, *(slot.end for slot in taken), *([held.until] if held else []))
+        reported = bool(frozen) and last_call is None and frozen[-1].actual_departure is not None
         on_the_way = _driving(
-            following, visits[following.visit_id].site, latest(set_off, departure), at, route
+            following,
+            visits[following.visit_id].site,
+            (at, on_road),
+            latest(departure, *busy),
+            route,
+            held,
+            reported=reported,
         )
         if on_the_way is not None:
-            free_at = latest(free_at, at)
+            # at the door as the plan has it (a delay keeps it unreached): there that much later
+            free_at = latest(at, shifted(earliest(on_road, following.arrival), delay))
+            hold = (
+                Hold(tech.id, free_at, at if delay or held is None else held.since)
+                if after(free_at, at) and (delay or held is not None)
+                else None
+            )
     used_weight = sum(visits[s.visit_id].demand.weight_kg for s in frozen)
     used_volume = sum(visits[s.visit_id].demand.volume_m3 for s in frozen)
     homeward = counted_from = None
@@ -475,19 +488,46 @@ def _restart(
 
 
 def _driving(
-    following: Stop, toward: Site, set_off: datetime, at: datetime, route: Route
+    following: Stop,
+    toward: Site,
+    moments: tuple[datetime, datetime],
+    since: datetime,
+    route: Route,
+    held: Hold | None,
+    *,
+    reported: bool,
 ) -> OnTheWay | None:
-    """Where a technician who set off for ``following`` at ``set_off`` is at ``at`` (the
-    route's breaks on the way taken where they lie); ``None`` before they have driven."""
-    rested = sum(
-        (elapsed(max(b.start, set_off), min(b.end, at)) for b in route.breaks
-         if b.start < at and b.end > set_off),
-        timedelta(0),
-    )  # fmt: skip
-    driven = min(following.travel, elapsed(set_off, at) - rested)
-    if driven <= timedelta(0):
+    """Where a technician the plan has driving to ``following`` at ``at`` is, ``moments``
+    being ``at`` and when nothing keeps them from driving on (``at``, or the end of a break on
+    the road or of a hold): as much of the drive ahead as the plan's arrival leaves after
+    then, the route's breaks still to come taken where they lie, but no less than the drive
+    since they could leave the stop before (``since``); reported gone then, as much as they
+    have not driven since. Their breaks and a hold are not driving. ``None`` when the whole
+    drive is ahead (they have not set off, or are still at the stop)."""
+    at, free = moments
+
+    stopped = sorted(
+        [(b.start, b.end) for b in route.breaks] + ([(held.since, held.until)] if held else [])
+    )
+
+    def resting(start: datetime, end: datetime) -> timedelta:
+        """The time in ``[start, end]`` a break or the hold takes (once where they overlap)."""
+        total, moment = timedelta(0), start
+        for a, b in stopped:
+            a, b = max(a, moment), min(b, end)
+            if a < b:
+                total += elapsed(a, b)
+                moment = b
+        return total
+
+    driven_since = elapsed(since, at) - resting(since, at) if since < at else timedelta(0)
+    ahead = following.travel - driven_since
+    if not reported:  # where the plan has them, if they can be there
+        ahead = max(ahead, elapsed(free, following.arrival) - resting(free, following.arrival))
+    ahead = max(timedelta(0), ahead)
+    if ahead >= following.travel:
         return None
-    return OnTheWay(toward, driven, following.travel - driven)
+    return OnTheWay(toward, following.travel - ahead, ahead)
 
 
 def standing_hold(plan: Plan, technician_id: TechnicianId, batch: EventBatch) -> Hold | None:

@@ -1379,6 +1379,46 @@ def test_sent_back_while_driving_they_arrive_after_the_drive_back(store: Store) 
     checked(store, second)
 
 
+def test_reported_gone_sooner_they_are_farther_down_the_road(store: Store) -> None:
+    # The plan has T3 set off from V1 at 12:12; V1 reported left at 11:42. At 12:30 they are
+    # 48 minutes down the road, not 18: an urgent fault at V1's site is reached at 13:18.
+    raw = a_lunch_on_the_road()
+    del raw["technicians"][1]["breaks"]
+    planned(store, raw)
+    urgent = {"id": "U1", "location_index": 1, "duration_min": 20, "priority": "urgent",
+              "technician": "T3"}  # fmt: skip
+    events = [{"type": "departed", "visit_id": "V1", "at": "11:42"},
+              {"type": "new_visit", "visit": urgent}]  # fmt: skip
+    second = replan(store, {"at": "12:30", "events": events})
+    (route,) = [r for r in second["routes"] if r["technician_id"] == "T3"]
+    stops = {s["visit_id"]: s for s in route["stops"]}
+    assert stops["U1"]["arrival"][11:16] == "13:18"
+    checked(store, second)
+
+
+def test_a_delay_on_the_road_moves_the_next_stop_by_the_delay(store: Store) -> None:
+    # T3 lunches 12:00-12:30 on the drive to V9 (there at 13:15). Five minutes late at 12:15,
+    # V9 was moved to 13:33: the lunch was taken again before setting off from V1. A batch
+    # of someone else's while the delay holds them keeps V9 where the delay put it.
+    planned(store, a_lunch_on_the_road())
+    late = {"type": "delay", "technician_id": "T3", "minutes": 5}
+    for at, event, arrival in (
+        ("12:15", late, "13:20"),
+        ("12:20", {**late, "technician_id": "T2"}, "13:20"),
+        ("12:45", late, "13:25"),
+    ):
+        plan = replan(store, {"at": at, "events": [event]})
+        (route,) = [r for r in plan["routes"] if r["technician_id"] == "T3"]
+        assert [(s["visit_id"], s["arrival"][11:16]) for s in route["stops"]] == [
+            ("V1", "10:55"),
+            ("V9", arrival),
+        ], at
+        assert route["breaks"] == [
+            {"start": "2026-11-23T12:00:00+00:00", "end": "2026-11-23T12:30:00+00:00"}
+        ]
+        checked(store, plan)
+
+
 def test_one_report_sent_twice_at_once_answers_the_version_it_made(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
