@@ -37,7 +37,7 @@ from dispatch.replanning.events import (
 )
 from dispatch.replanning.replan import driven_through, idle_breaks
 from dispatch.travel import TravelTimeProvider
-from dispatch.units import elapsed, shifted
+from dispatch.units import elapsed, latest, shifted
 from solver import Solution, SolverError
 
 __all__ = ["Booked", "SlotGoneError", "book_into"]
@@ -205,8 +205,9 @@ def _calls_in_time(route: Route, old: Route | None, at: datetime) -> tuple[Depot
     place of the re-timed one before the same visit at the same depot (``BookingDay.of``
     reads a route only when its calls made are there, and fixes the stop after each), and
     each other call that the route's timing (from its fixed stops' planned times) put before
-    ``at`` made no sooner than ``at``, nor in a break (the booking day holds the stop after it
-    no sooner than that allows: ``_first_unreached``)."""
+    ``at`` made no sooner than they can be there from ``at`` (as the version before has them
+    get there, when they had set off for it), nor in a break (the booking day holds the stop
+    after it no sooner than that allows: ``_first_unreached``)."""
     position = {stop.visit_id: k for k, stop in enumerate(route.stops)}
     made: dict[tuple[int, str], DepotStop] = {}
     if old is not None:
@@ -215,12 +216,24 @@ def _calls_in_time(route: Route, old: Route | None, at: datetime) -> tuple[Depot
             if call.before < len(old.stops) and old.stops[call.before].visit_id in position:
                 now = position[old.stops[call.before].visit_id]
                 made[(now, call.depot_id)] = replace(call, before=now)
+    planned: dict[tuple[str, str], DepotStop] = {}
+    if old is not None:
+        for call in old.depot_stops:
+            if call.before < len(old.stops):
+                planned[(old.stops[call.before].visit_id, call.depot_id)] = call
     calls = []
     for call in route.depot_stops:
         kept = made.get((call.before, call.depot_id))
         if kept is None and call.arrival < at:
             handling = elapsed(call.arrival, call.departure)
-            begin = at
+            begin = shifted(at, call.travel)  # from the stop before, left no sooner
+            was = (
+                planned.get((route.stops[call.before].visit_id, call.depot_id))
+                if call.before < len(route.stops)
+                else None
+            )
+            if was is not None and shifted(was.arrival, -was.travel) < at:
+                begin = latest(at, was.arrival)  # on the way to it: there as planned
             for rest in sorted(route.breaks, key=lambda slot: slot.start):
                 if rest.start < shifted(begin, handling) and rest.end > begin:
                     begin = rest.end  # not in a break: made at 12:32 under a lunch 12:30-13:30

@@ -147,7 +147,9 @@ def _first_unreached(route: Route, fixed: int, at: datetime) -> datetime | None:
     """The soonest the first stop of ``route`` not reached by ``at`` (after its ``fixed``
     ones, ``fixed_prefix``) may start in a booked plan: not before ``at`` (nobody said they
     are there), and after a depot call just before it (not made: ``fixed_prefix`` fixes the
-    stop after a call made) no sooner than the call made at ``at`` lets it be reached.
+    stop after a call made) no sooner than that call lets it be reached: made once they get
+    to the depot, the drive there from ``at`` (on the way to it already, as the plan has them
+    there: counted from ``at`` at the depot, a call due at 09:55 was made at 09:40).
     ``None`` when every stop is reached."""
     if fixed >= len(route.stops):
         return None
@@ -157,7 +159,10 @@ def _first_unreached(route: Route, fixed: int, at: datetime) -> datetime | None:
     )
     if call is None:
         return at
-    return shifted(at, elapsed(call.arrival, call.departure) + stop.travel)
+    there = shifted(at, call.travel)
+    if shifted(call.arrival, -call.travel) < at:  # set off for it
+        there = call.arrival
+    return shifted(there, elapsed(call.arrival, call.departure) + stop.travel)
 
 
 def _history_kept(

@@ -57,6 +57,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from itertools import takewhile
+from typing import NamedTuple
 
 from dispatch.model import (
     Break,
@@ -430,33 +431,31 @@ def _restart(
     for slot in taken:
         free_at = latest(free_at, slot.end)
     on_the_way = None
-    if (
-        following is not None
-        and route is not None
-        and not under_way
-        and not any(
-            call.before == passed and k not in made for k, call in enumerate(route.depot_stops)
-        )  # the drive under way is to a depot
-    ):
-        # Set off for it as the plan has them: the rest of the day starts where they are on
-        # the road (counted from the stop they left, the drive behind them was lost, and a
-        # visit elsewhere was promised as if they had not left). A delay reported now keeps
-        # them there that much longer (traffic): counted from the stop they left, a lunch on
-        # the way was taken again before setting off, and 5 minutes late put them 18 behind.
+    if following is not None and route is not None and not under_way:
+        # Set off for it (or a depot call before it) as the plan has them: the rest of the day
+        # starts where they are on the road (counted from the stop they left, the drive
+        # behind them was lost, and a visit elsewhere was promised as if they had not left). A
+        # delay reported now keeps them there that much longer (traffic): counted from the
+        # stop they left, a lunch on the way was taken again before setting off, and 5 minutes
+        # late put them 18 behind.
+        call = min(
+            (c for k, c in enumerate(route.depot_stops) if c.before == passed and k not in made),
+            key=lambda c: c.arrival,
+            default=None,
+        )
+        drive = (
+            _Drive(visits[following.visit_id].site, following.arrival, following.travel)
+            if call is None
+            else _Drive(depots[call.depot_id].site, call.arrival, call.travel)
+        )
         on_road = latest(at, *busy, *(slot.end for slot in taken), *([held.until] if held else []))
         reported = bool(frozen) and last_call is None and frozen[-1].actual_departure is not None
         on_the_way = _driving(
-            following,
-            visits[following.visit_id].site,
-            (at, on_road),
-            latest(departure, *busy),
-            route,
-            held,
-            reported=reported,
+            drive, (at, on_road), latest(departure, *busy), route, held, reported=reported
         )
         if on_the_way is not None:
-            # at the door as the plan has it (a delay keeps it unreached): there that much later
-            free_at = latest(at, shifted(earliest(on_road, following.arrival), delay))
+            # there as the plan has it (a delay keeps it unreached): there that much later
+            free_at = latest(at, shifted(earliest(on_road, drive.arrival), delay))
             hold = (
                 Hold(tech.id, free_at, at if delay or held is None else held.since)
                 if after(free_at, at) and (delay or held is not None)
@@ -487,9 +486,16 @@ def _restart(
     )
 
 
+class _Drive(NamedTuple):
+    """A drive of a route: where to, when the plan has it end, and how long it is."""
+
+    toward: Site
+    arrival: datetime
+    travel: timedelta
+
+
 def _driving(
-    following: Stop,
-    toward: Site,
+    drive: _Drive,
     moments: tuple[datetime, datetime],
     since: datetime,
     route: Route,
@@ -497,7 +503,7 @@ def _driving(
     *,
     reported: bool,
 ) -> OnTheWay | None:
-    """Where a technician the plan has driving to ``following`` at ``at`` is, ``moments``
+    """Where a technician the plan has on ``drive`` at ``at`` is, ``moments``
     being ``at`` and when nothing keeps them from driving on (``at``, or the end of a break on
     the road or of a hold): as much of the drive ahead as the plan's arrival leaves after
     then, the route's breaks still to come taken where they lie, but no less than the drive
@@ -521,13 +527,13 @@ def _driving(
         return total
 
     driven_since = elapsed(since, at) - resting(since, at) if since < at else timedelta(0)
-    ahead = following.travel - driven_since
+    ahead = drive.travel - driven_since
     if not reported:  # where the plan has them, if they can be there
-        ahead = max(ahead, elapsed(free, following.arrival) - resting(free, following.arrival))
+        ahead = max(ahead, elapsed(free, drive.arrival) - resting(free, drive.arrival))
     ahead = max(timedelta(0), ahead)
-    if ahead >= following.travel:
+    if ahead >= drive.travel:
         return None
-    return OnTheWay(toward, following.travel - ahead, ahead)
+    return OnTheWay(drive.toward, drive.travel - ahead, ahead)
 
 
 def standing_hold(plan: Plan, technician_id: TechnicianId, batch: EventBatch) -> Hold | None:

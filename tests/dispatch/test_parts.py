@@ -1090,19 +1090,15 @@ def test_the_load_before_leaving_is_made_whichever_stop_the_technician_goes_to_f
     assert "V1" in routed(after)
 
 
-@pytest.mark.parametrize(
-    ("at", "call", "reached"), [("09:40", "09:40", "10:05"), ("10:05", "10:00", "10:20"),
-                                ("10:25", "10:00", "10:20")]
-)  # fmt: skip
-def test_a_booking_keeps_a_depot_call_made_where_it_was(
-    store: Store, at: str, call: str, reached: str
-) -> None:
-    # T1, 40 minutes late, calls at the depot at 10:00 for V2's P2 and reaches V2 at 10:20.
-    # A booking at 10:05 (the call begun) or 10:25 (V2 reached) timed the route again as if
-    # T1 had never been late: the call moved to 09:10, and the checker, holding the version
-    # to the calls made, refused the booking (a 500). The call made stays where it was, and
-    # V2 is not reached sooner than the call lets it be. Booked at 09:40, before the call,
-    # it was put at 09:10, in the past; it is made no sooner than the booking.
+@pytest.mark.parametrize("at", ["09:40", "10:05", "10:25"])
+def test_a_booking_keeps_a_depot_call_made_where_it_was(store: Store, at: str) -> None:
+    # T1 leaves V1 at 08:45 and is 40 minutes late: at the depot at 09:55 for V2's P2, at V2
+    # at 10:15. A booking at 10:05 (the call begun) or 10:25 (V2 reached) timed the route
+    # again as if T1 had never been late: the call moved to 09:10, and the checker, holding
+    # the version to the calls made, refused the booking (a 500). The call made stays where
+    # it was, and V2 is not reached sooner than the call lets it be. Booked at 09:40, on the
+    # way to the depot, the call was put at 09:10, in the past, then at 09:40, as if T1 were
+    # at the depot: it is made when they get there.
     raw = make_day(
         [tech("T1", 0)],
         [
@@ -1115,15 +1111,15 @@ def test_a_booking_keeps_a_depot_call_made_where_it_was(
     late = replan(store, {"at": "08:50", "events": [
         {"type": "completed", "visit_id": "V1", "at": "08:45"},
         {"type": "delay", "technician_id": "T1", "minutes": 40}]})  # fmt: skip
-    assert calls(late) == {"T1": [("D1", "10:00", "V2", {"P2": 1})]}
+    assert calls(late) == {"T1": [("D1", "09:55", "V2", {"P2": 1})]}
     slot = {"date": "2026-11-23", "technician_id": "T1",
             "window": {"start": "14:00", "end": "16:00"}}  # fmt: skip
     visit_row = {"id": "N1", "location_index": 2, "duration_min": 30}
     booked = book_stored(store, "pl_day", {"visit": visit_row, "slot": slot, "at": at})
     document = booked.model_dump(mode="json")
-    assert calls(document) == {"T1": [("D1", call, "V2", {"P2": 1})]}
+    assert calls(document) == {"T1": [("D1", "09:55", "V2", {"P2": 1})]}
     stops = {s["visit_id"]: s for s in document["routes"][0]["stops"]}
-    assert stops["V2"]["arrival"][11:16] == reached and "N1" in stops
+    assert stops["V2"]["arrival"][11:16] == "10:15" and "N1" in stops
 
 
 def test_a_technician_back_at_their_base_depot_after_a_stop_there_calls_with_handling(
@@ -1509,3 +1505,33 @@ def test_the_driver_reads_each_depot_a_visits_part_comes_from() -> None:
         ("depot", "D2", 1),
         ("van", None, 1),
     ]
+
+
+def test_a_technician_driving_to_a_depot_is_where_they_are_on_that_drive(store: Store) -> None:
+    # T1 leaves V1 (site 1) at 08:05 for D1 (site 2, 50 min), to call at 08:55 for V2's part.
+    # At 08:30 an urgent fault 3 minutes from V1: they were put at V1 and at its door at
+    # 08:33, while 25 minutes down the road to the depot: 08:58 at best.
+    minutes = [[0, 5, 55, 81, 6], [5, 0, 50, 78, 3], [55, 50, 0, 60, 50], [81, 78, 60, 0, 76],
+               [6, 3, 50, 76, 0]]  # fmt: skip
+    raw = {
+        "date": "2026-11-23", "timezone": "UTC",
+        "policy": {"time_limit_s": 1, "replan_time_limit_s": 1},
+        "travel": {"durations_min": minutes, "distances_km": minutes},
+        "technicians": [{"id": "T1", "location_index": 0,
+                         "shift": {"start": "07:00", "end": "15:00"}}],
+        "depots": [{"id": "D1", "location_index": 2, "opening": {"start": "08:00", "end": "10:00"},
+                    "handling_min": 10, "stock": [{"part": "P1", "quantity": 1}]}],
+        "visits": [
+            {"id": "V1", "location_index": 1, "duration_min": 60,
+             "window": {"start": "07:00", "end": "07:30"}},
+            {"id": "V2", "location_index": 3, "duration_min": 30, "parts": [{"part": "P1"}]},
+        ],
+    }  # fmt: skip
+    first = planned(store, raw)
+    assert calls(first) == {"T1": [("D1", "08:55", "V2", {"P1": 1})]}
+    urgent = {"id": "N1", "location_index": 4, "duration_min": 15, "priority": "urgent"}
+    after = replan(store, {"at": "08:30", "events": [{"type": "new_visit", "visit": urgent}]})
+    (route,) = after["routes"]
+    stops = {s["visit_id"]: s for s in route["stops"]}
+    assert stops["N1"]["arrival"][11:16] == "08:58"
+    assert stops["N1"]["travel_min"] == 53  # 25 out, 25 back and 3, from V1
