@@ -269,14 +269,14 @@ class BookingDay:
             for tech in problem.technicians
         )
         day = replace(problem, technicians=technicians, visits=(*kept, visit))
-        instance, id_map = _compiled(day, provider)
+        instance, id_map = _compiled(day, provider, at)
         lost = _calls_unreserved(plan, day, instance, id_map, at)
         if lost:
             # Calls made whose units no visit of the day reserves (for a visit that left the
             # route, or on a route of a technician gone home ill): they left with the van, and
             # booking sold them again (the checker refused it: a 500).
             day = replace(day, depots=depots_less(day.depots, lost))
-            instance, id_map = _compiled(day, provider)
+            instance, id_map = _compiled(day, provider, at)
         node_of: dict[VisitId, list[int]] = {}
         for node, i in enumerate(id_map.node_visit):
             node_of.setdefault(day.visits[i].id, []).append(node)
@@ -507,11 +507,12 @@ def _cheaper(one: Fit, other: Fit) -> bool:
     )
 
 
-def _compiled(day: Problem, provider: TravelTimeProvider) -> tuple[Instance, IdMap]:
-    """``day`` compiled for booking its last visit, the new one (``newcomer``); its errors
-    named as the request names the visit."""
+def _compiled(day: Problem, provider: TravelTimeProvider, at: datetime) -> tuple[Instance, IdMap]:
+    """``day`` compiled for booking its last visit, the new one (``newcomer``) at ``at`` (a
+    call for its parts made no sooner); its errors named as the request names the visit."""
     try:
-        return compile_problem(day, provider, newcomer=day.visits[-1].id)
+        at_s = seconds_after(at, day.midnight)
+        return compile_problem(day, provider, newcomer=day.visits[-1].id, booked_at_s=at_s)
     except InputError as error:
         raise _as_asked(error, f"visits[{len(day.visits) - 1}]") from error
 

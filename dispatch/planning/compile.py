@@ -370,6 +370,7 @@ def compile_problem(
     due: frozenset[VisitId] | None = None,
     balance: bool = False,
     newcomer: VisitId | None = None,
+    booked_at_s: int = 0,
 ) -> tuple[Instance, IdMap]:
     """Turn ``problem`` into a solver ``Instance`` and the ``IdMap`` that reads its answer.
 
@@ -380,7 +381,8 @@ def compile_problem(
     preferred technician is preferred on any of them. ``balance`` (a horizon) spreads the work:
     each second a working day is busier than the fleet's average share (``BALANCE_SLACK`` over
     it) costs ``BALANCE_COST`` seconds of travel. ``newcomer`` (a booking) names the visit
-    booked into the plan the others come from: spare parts go to it after them.
+    booked into the plan the others come from: spare parts go to it after them, and a call
+    for them is made no sooner than the booking's clock time ``booked_at_s``.
     """
     table = build_sites(problem, provider or provider_for(problem))
     origin = problem.midnight
@@ -402,6 +404,7 @@ def compile_problem(
     supply: Supply | None = None
     options: list[Option | None] = [None] * len(nodes)
     if any(problem.visits[i].parts for i in nodes):
+        last = next((i for i, v in enumerate(problem.visits) if v.id == newcomer), None)
         supply = plan_supply(
             problem,
             {i: screenings[i].allowed for i in nodes},
@@ -410,10 +413,13 @@ def compile_problem(
             table.visit_row,
             table.depot_row,
             table.start_row,
-            last=next((i for i, v in enumerate(problem.visits) if v.id == newcomer), None),
+            last=last,
         )
+        not_before_s = dict.fromkeys(nodes, keep.not_before_s if keep else 0)
+        if last is not None:
+            not_before_s[last] = max(not_before_s.get(last, 0), booked_at_s)
         nodes, options, unreached = _option_nodes(
-            nodes, supply, problem, table, bounds, breaks, keep.not_before_s if keep else 0
+            nodes, supply, problem, table, bounds, breaks, not_before_s
         )
         excluded = (*excluded, *supply.left_out.values(), *unreached)
     quantities = _quantities(problem, nodes)
@@ -569,14 +575,14 @@ def _option_nodes(
     table: SiteTable,
     bounds: Sequence[TimeBounds],
     breaks: Sequence[Sequence[BreakRule]],
-    not_before_s: int = 0,
+    not_before_s: Mapping[int, int],
 ) -> tuple[list[int], list[Option | None], list[Unassigned]]:
     """The visit of each node and its parts' option: one node per option of a visit needing
     parts (none when it has none left), a call on the way split by when its technicians can be
-    at the door (``calls.by_door``), made no sooner than ``not_before_s`` (a re-plan's clock
-    time: a call planned again before it is one nobody made), one node for a visit needing
-    none; and the visits whose only ways were calls after which no technician reaches them in
-    time."""
+    at the door (``calls.by_door``), made no sooner than the visit's ``not_before_s`` (a
+    re-plan's or a booking's clock time: a call planned before it is one nobody made), one
+    node for a visit needing none; and the visits whose only ways were calls after which no
+    technician reaches them in time."""
     visits: list[int] = []
     options: list[Option | None] = []
     unreached: list[Unassigned] = []
@@ -590,9 +596,10 @@ def _option_nodes(
                 continue
             handling = duration_to_s(problem.depots[option.depot].handling)
             leg = int(table.travel_s[int(table.depot_row[option.depot]), int(table.visit_row[i])])
-            if option.ready_s < not_before_s:
-                earliest = max(option.earliest_s, not_before_s + handling + leg)
-                option = replace(option, ready_s=not_before_s, earliest_s=earliest)
+            floor = not_before_s.get(i, 0)
+            if option.ready_s < floor:
+                earliest = max(option.earliest_s, floor + handling + leg)
+                option = replace(option, ready_s=floor, earliest_s=earliest)
             found.extend(by_door(option, breaks, handling, leg, bounds[i].service_s))
         if not found:
             unreached.append(_unreached(problem, i, supply.options[i]))

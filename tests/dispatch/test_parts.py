@@ -1535,3 +1535,31 @@ def test_a_technician_driving_to_a_depot_is_where_they_are_on_that_drive(store: 
     stops = {s["visit_id"]: s for s in route["stops"]}
     assert stops["N1"]["arrival"][11:16] == "08:58"
     assert stops["N1"]["travel_min"] == 53  # 25 out, 25 back and 3, from V1
+
+
+def test_a_booking_makes_its_call_no_sooner_than_the_booking(store: Store) -> None:
+    # T1 is based at the depot (site 0), opening at 10:00, and home from V1 by 08:45. Booked
+    # at 10:30 for B1 needing P4, the call was timed 10:00-10:15, half an hour before the
+    # booking was made.
+    minutes = [[0, 15, 23, 50], [15, 0, 13, 39], [23, 13, 0, 27], [50, 39, 27, 0]]
+    raw = {
+        "date": "2026-11-23", "timezone": "UTC",
+        "policy": {"time_limit_s": 1, "replan_time_limit_s": 1},
+        "travel": {"durations_min": minutes, "distances_km": minutes},
+        "technicians": [{"id": "T1", "location_index": 0,
+                         "shift": {"start": "07:30", "end": "15:30"},
+                         "breaks": [{"start": "11:30", "end": "13:30", "duration_min": 30}]}],
+        "depots": [{"id": "D1", "location_index": 0, "opening": {"start": "10:00", "end": "18:00"},
+                    "handling_min": 15, "stock": [{"part": "P4", "quantity": 3}]}],
+        "visits": [{"id": "V1", "location_index": 1, "duration_min": 30, "appointment": "08:00"}],
+    }  # fmt: skip
+    planned(store, raw)
+    new = {"id": "B1", "location_index": 3, "duration_min": 15, "parts": [{"part": "P4"}]}
+    offered = slots_stored(store, {"visit": new, "plan_id": "pl_day", "at": "10:30"})
+    slot = offered.slots[0].slot.model_dump(mode="json", exclude_none=True)
+    booked = book_stored(store, "pl_day", {"visit": new, "slot": slot, "at": "10:30"})
+    document = booked.model_dump(mode="json")
+    [(depot_id, arrival, visit_id, taken)] = calls(document)["T1"]
+    assert (depot_id, visit_id, taken) == ("D1", "B1", {"P4": 1}) and arrival >= "10:30"
+    raw2 = store.load_problem_of_plan("pl_day", 2)
+    assert check_plan(raw2, document, matrix_lookup(raw2)).violations == ()
