@@ -497,11 +497,14 @@ class _Checker:
         at = self.moment(self.plan["at"], "at", "at")
         if at is None:
             return
-        here = {
-            (str(route.get("technician_id")), str(c.get("depot_id")), str(c.get("arrival"))): c
-            for route in self.plan.get("routes", [])
-            for c in route.get("depot_stops", [])
-        }
+        # Two calls at one depot may begin together (the morning pick list and a call with
+        # handling): each made call is matched to one of this version's, once.
+        here: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for route in self.plan.get("routes", []):
+            tech_id = str(route.get("technician_id"))
+            for c in route.get("depot_stops", []):
+                times = (str(c.get("arrival")), str(c.get("departure")))
+                here.setdefault((tech_id, str(c.get("depot_id")), *times), []).append(c)
         for route in self.previous.get("routes", []):
             tech_id = str(route.get("technician_id"))
             for call in route.get("depot_stops", []):
@@ -509,8 +512,12 @@ class _Checker:
                 if arrival is None or arrival >= at:
                     continue
                 depot_id = str(call.get("depot_id"))
-                kept = here.get((tech_id, depot_id, str(call.get("arrival"))))
-                if kept is None or kept.get("departure") != call.get("departure"):
+                same = here.get(
+                    (tech_id, depot_id, str(call.get("arrival")), str(call.get("departure"))), []
+                )
+                took = Counter({str(i["part"]): int(i["quantity"]) for i in call.get("parts", [])})
+                kept = _taking_no_more(same, took)
+                if kept is None:
                     self.add(
                         "stock",
                         depot_id,
@@ -518,7 +525,6 @@ class _Checker:
                         f"before {at:%H:%M}, but this version does not keep it as it was",
                     )
                     continue
-                took = Counter({str(i["part"]): int(i["quantity"]) for i in call.get("parts", [])})
                 now = Counter({str(i["part"]): int(i["quantity"]) for i in kept.get("parts", [])})
                 more = sorted(part for part in now if now[part] > took[part])
                 if more:
@@ -852,3 +858,14 @@ def check_plan(
     more).
     """
     return _Checker(problem, plan, travel, previous).run()
+
+
+def _taking_no_more(calls: list[dict[str, Any]], took: Counter[str]) -> dict[str, Any] | None:
+    """Take from ``calls`` (this version's at one depot and moment) the one that keeps a call
+    made that took ``took``: one taking no more of any part if there is one, else the first;
+    ``None`` when none is left."""
+    for k, call in enumerate(calls):
+        now = Counter({str(i["part"]): int(i["quantity"]) for i in call.get("parts", [])})
+        if all(now[part] <= took[part] for part in now):
+            return calls.pop(k)
+    return calls.pop(0) if calls else None

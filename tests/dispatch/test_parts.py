@@ -1563,3 +1563,38 @@ def test_a_booking_makes_its_call_no_sooner_than_the_booking(store: Store) -> No
     assert (depot_id, visit_id, taken) == ("D1", "B1", {"P4": 1}) and arrival >= "10:30"
     raw2 = store.load_problem_of_plan("pl_day", 2)
     assert check_plan(raw2, document, matrix_lookup(raw2)).violations == ()
+
+
+def test_the_checker_tells_two_calls_made_at_one_depot_at_once_apart(store: Store) -> None:
+    # T1 loads V3's P2 at the depot, its base, and calls there for V1's P4, due at 10:00, both
+    # at 10:30. Each version after read the two as one and faulted the other as not kept.
+    minutes = [[0, 20, 26, 30], [20, 0, 7, 50], [26, 7, 0, 55], [30, 50, 55, 0]]
+    raw = {
+        "date": "2026-11-23", "timezone": "UTC",
+        "policy": {"time_limit_s": 1, "replan_time_limit_s": 1},
+        "travel": {"durations_min": minutes, "distances_km": minutes},
+        "technicians": [
+            {"id": "T1", "location_index": 0, "shift": {"start": "07:00", "end": "16:00"}},
+            {"id": "T2", "location_index": 3, "shift": {"start": "07:00", "end": "16:00"}},
+        ],
+        "depots": [{"id": "D1", "location_index": 0, "opening": {"start": "07:00", "end": "17:00"},
+                    "handling_min": 5, "stock": [{"part": "P2", "quantity": 1}],
+                    "arrivals": [{"part": "P4", "quantity": 1, "at": "2026-11-23T10:00"}]}],
+        "visits": [
+            {"id": "V1", "location_index": 1, "duration_min": 30, "appointment": "11:00",
+             "technician": "T1", "parts": [{"part": "P4"}]},
+            {"id": "V2", "location_index": 3, "duration_min": 30, "technician": "T2"},
+            {"id": "V3", "location_index": 2, "duration_min": 30, "technician": "T1",
+             "parts": [{"part": "P2"}], "window": {"start": "12:00", "end": "14:00"}},
+        ],
+    }  # fmt: skip
+    first = planned(store, raw)
+    made = [(c["arrival"][11:16], c["departure"][11:16]) for c in first["routes"][0]["depot_stops"]]
+    assert made == [("10:30", "10:30"), ("10:30", "10:35")]
+    after = replan(store, {"at": "11:20", "events": [
+        {"type": "delay", "technician_id": "T2", "minutes": 10}]})  # fmt: skip
+    assert check_plan(raw, after, matrix_lookup(raw), previous=first).violations == ()
+    one = copy.deepcopy(after)
+    del one["routes"][0]["depot_stops"][0]
+    found = check_plan(raw, one, matrix_lookup(raw), previous=first).violations
+    assert [(v.code, v.subject) for v in found if "made before" in v.message] == [("stock", "D1")]
