@@ -30,9 +30,9 @@ from dispatch.contract.schema import PlanOut
 from dispatch.contract.serialize import plan_document, read_plan
 from dispatch.contract.validate import load_json, parse_stored_day, pydantic_errors
 from dispatch.desk.solve import check_next_version
-from dispatch.desk.week import WEEK_TRIES, visits_elsewhere_in_week, week_id_taken
+from dispatch.desk.week import WEEK_TRIES, save_in_week, visits_elsewhere_in_week, week_id_taken
 from dispatch.errors import FieldError, InputError, NotFoundError
-from dispatch.persistence import Store, StoreConflictError, WeekMovedError, new_id
+from dispatch.persistence import PlanWeek, Store, StoreConflictError, WeekMovedError, new_id
 from dispatch.travel import Roads, TravelTimeProvider, provider_for
 from dispatch.units import clock_to_datetime, format_clock, iso
 
@@ -403,15 +403,17 @@ def _book_once(
             "; ".join(v.message for v in added[:5]),
         )
         refused.add(booked.place)
-    try:
+    record = plan_record(booked.plan)
+
+    def save(week: PlanWeek | None) -> None:
+        events, problem_id = booked.events, new_id("pb")
         store.save_replan(
-            booked.raw,
-            stored,
-            booked.events,
-            problem_id=new_id("pb"),
-            record=plan_record(booked.plan),
-            week=week,
+            booked.raw, stored, events, problem_id=problem_id, record=record, week=week
         )
+
+    depends_on = {visit.id for visit in day.problem.visits} | {booked.visit.id}
+    try:
+        save_in_week(store, plan_id, week, taken, depends_on, save)
     except StoreConflictError as error:
         if isinstance(error, WeekMovedError) and not last:
             raise

@@ -28,7 +28,12 @@ from dispatch.contract.serialize import plan_document, read_plan
 from dispatch.contract.validate import load_json, parse_stored_day
 from dispatch.desk.moves import Aside, Moves, left_out, move_left_out
 from dispatch.desk.solve import check_day, check_next_version, log_violations
-from dispatch.desk.week import WEEK_TRIES, visits_elsewhere_in_week, week_id_taken
+from dispatch.desk.week import (
+    WEEK_TRIES,
+    save_in_week,
+    visits_elsewhere_in_week,
+    week_id_taken,
+)
 from dispatch.errors import FieldError, InputError, InternalError
 from dispatch.model import DayRef, Plan, Problem
 from dispatch.persistence import PlanWeek, Store, StoreConflictError, WeekMovedError, new_id
@@ -190,18 +195,21 @@ def _replan_once(
     )
     report = check_day(day.problem, next_problem, day.plan, provider, previous=latest)
     log_violations(report, plan_id, version=version_next)
-    try:
-        if moves is None or not moves.into:
-            store.save_replan(
-                day.problem,
-                day.plan,
-                day.events,
-                problem_id=day.problem_id,
-                record=day.record,
-                week=week,
-            )
+    into = _moved_into(store, moves, created, provider_of) if moves is not None else []
+
+    def save(week: PlanWeek | None) -> None:
+        if into:
+            store.save_replans([day, *into], week=week)
         else:
-            store.save_replans([day, *_moved_into(store, moves, created, provider_of)], week=week)
+            problem, plan, events, record = day.problem, day.plan, day.events, day.record
+            store.save_replan(
+                problem, plan, events, problem_id=day.problem_id, record=record, week=week
+            )
+
+    # Moved into other dates, it depends on their versions: made again when any changes.
+    depends_on = None if into else {v.id for v in (*stored_problem.visits, *next_problem.visits)}
+    try:
+        save_in_week(store, plan_id, week, elsewhere, depends_on, save)
     except WeekMovedError:
         raise
     except StoreConflictError:

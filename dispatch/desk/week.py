@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any
@@ -26,7 +26,7 @@ from dispatch.desk.solve import check_day
 from dispatch.errors import FieldError, InputError
 from dispatch.horizon.days import day_problem
 from dispatch.model import DayRef, Horizon
-from dispatch.persistence.store import PlanWeek, Store, StoredDay, new_id
+from dispatch.persistence.store import PlanWeek, Store, StoredDay, WeekMovedError, new_id
 from dispatch.planning import Progress, SolveParams
 from dispatch.planning.kpi import compute_kpis
 from dispatch.planning.week import plan_week
@@ -34,9 +34,11 @@ from dispatch.travel import Roads, provider_for
 from dispatch.verify import CheckReport
 
 __all__ = [
+    "WEEK_RECHECKS",
     "WEEK_TRIES",
     "SolvedWeek",
     "on_the_roster",
+    "save_in_week",
     "solve_week",
     "visits_elsewhere_in_week",
     "week_id_taken",
@@ -45,9 +47,12 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 #: Times a booking or batch on a day of a week is made, each on a fresh reading of the week's
-#: other dates, when one of them changes between that reading and the save
-#: (``WeekMovedError``); after that it is refused as any conflict (409).
+#: other dates, when a visit it depends on moves on or off one of them between that reading and
+#: the save (``WeekMovedError``); after that it is refused as any conflict (409).
 WEEK_TRIES = 3
+#: Times one is saved again against a fresh reading of the week when other dates changed
+#: meanwhile but none of the visits it depends on (``save_in_week``).
+WEEK_RECHECKS = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +178,36 @@ def visits_elsewhere_in_week(
                 if str(stop["visit_id"]) not in left:
                     taken[str(stop["visit_id"])] = DayRef(date.fromisoformat(when), other)
     return taken
+
+
+def save_in_week(
+    store: Store,
+    plan_id: str,
+    week: PlanWeek | None,
+    taken: Mapping[str, DayRef],
+    depends_on: Collection[str] | None,
+    save: Callable[[PlanWeek | None], None],
+) -> None:
+    """``save`` a version of day plan ``plan_id`` against ``week``, read before ``taken`` (the
+    visits on its other dates' routes, ``visits_elsewhere_in_week``). When another date was
+    saved meanwhile (``WeekMovedError``), the week is read again: if none of the visits
+    ``depends_on`` moved on or off another date's route, the version is saved against that
+    reading (a desk booking on another date is no reason to refuse a driver's tap here);
+    if one did, or the version depends on the other dates whole (``None``: visits moved into
+    them), ``WeekMovedError``: the caller makes the version again."""
+    for _ in range(WEEK_RECHECKS):
+        try:
+            save(week)
+            return
+        except WeekMovedError:
+            if depends_on is None:
+                raise
+            fresh = store.week_of_plan(plan_id)
+            now = visits_elsewhere_in_week(store, fresh, plan_id)
+            if any(taken.get(visit_id) != now.get(visit_id) for visit_id in depends_on):
+                raise
+            week = fresh
+    save(week)
 
 
 def week_id_taken(visit_id: str, where: DayRef) -> str:
