@@ -77,7 +77,7 @@ from dispatch.model import (
     VisitId,
 )
 from dispatch.stock.loss import Losses
-from dispatch.units import after, clock_to_datetime, format_clock, shifted
+from dispatch.units import after, clock_to_datetime, format_clock, latest, shifted
 
 __all__ = [
     "FIELD_REPORTS",
@@ -333,11 +333,15 @@ class _Checker:
     def not_ahead_of_now(self) -> None:
         """A batch of today's plan is not timed after the caller's clock (``AHEAD_ALLOWED``
         spared): one phone with a clock hours fast moved the plan there, and every report
-        after it was refused as before the last re-plan until that hour."""
+        after it was refused as before the last re-plan until that hour. At the plan's own last
+        re-plan time it is, though (it moves the plan nowhere): a plan re-planned the evening
+        before for 08:15 took nothing from midnight until 07:45, neither then (after the
+        clock) nor sooner (before its last re-plan)."""
         if self.now is None:
             return
         now = self.now.astimezone(self.problem.timezone)
-        if now.date() == self.problem.date and after(self.at, shifted(now, AHEAD_ALLOWED)):
+        allowed = latest(shifted(now, AHEAD_ALLOWED), *([self.plan.at] if self.plan.at else []))
+        if now.date() == self.problem.date and after(self.at, allowed):
             self.error(
                 None,
                 None,

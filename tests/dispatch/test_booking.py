@@ -25,6 +25,7 @@ from dispatch.booking.slots import booking_at, candidate_times
 from dispatch.contract.serialize import plan_document
 from dispatch.contract.validate import parse_problem
 from dispatch.desk.book import BookingRefusedError, book_stored, slots_stored
+from dispatch.desk.replan import replan_stored
 from dispatch.desk.solve import check_next_version
 from dispatch.errors import InputError
 from dispatch.model import Plan, Site
@@ -631,6 +632,22 @@ def test_slots_and_booking_of_a_plan_of_today_start_from_the_clock(store: Store)
         now=afternoon,
     )
     assert booked.at is not None and booked.at[11:16] == "14:10"
+
+
+def test_a_plan_re_planned_ahead_is_booked_at_its_own_time_after_midnight(store: Store) -> None:
+    # Re-planned the evening before at 08:15 (a later date then), at 00:10 on the day slots
+    # were offered and booking one without a time (at the last re-plan's, 08:15) was refused
+    # as "later than the time now" until 07:45.
+    evening = datetime(2026, 11, 22, 20, 0, tzinfo=SHANGHAI)
+    held_up = {"type": "delay", "technician_id": "T2", "minutes": 5}
+    replan_stored(store, "pl_day", {"at": "08:15", "events": [held_up]}, params=QUICK, now=evening)
+    night = datetime(2026, 11, 23, 0, 10, tzinfo=SHANGHAI)
+    visit = {"id": "N1", "location_index": 3, "duration_min": 30}
+    request = {"visit": visit, "plan_id": "pl_day", "shape": "two_hours"}
+    slot = slots_stored(store, request, now=night).slots[0].slot
+    body = {"visit": visit, "slot": slot.model_dump(mode="json", exclude_none=True)}
+    booked = book_stored(store, "pl_day", body, now=night)
+    assert booked.version == 3 and booked.at is not None and booked.at[11:16] == "08:15"
 
 
 def test_a_booking_of_today_may_not_be_timed_hours_ahead_of_the_clock(store: Store) -> None:

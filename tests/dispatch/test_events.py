@@ -700,3 +700,22 @@ def test_a_batch_of_today_s_plan_may_not_run_ahead_of_the_clock() -> None:
     )
     assert sent("16:05", at("15:50")).at == at("16:05")  # a clock a quarter of an hour fast
     assert sent("23:59", at("15:50") - timedelta(days=1)).at == at("23:59")  # not today's plan
+
+
+def test_a_plan_re_planned_ahead_takes_batches_at_its_own_time_from_the_day_s_start() -> None:
+    # Re-planned the evening before for 08:15, today's plan took nothing from midnight until
+    # 07:45: 08:15 was after the clock, anything sooner before its last re-plan; a booking
+    # without its own time (defaulting to 08:15) was refused too, while slots were offered.
+    raw = day()
+    problem = parse_problem(raw)
+    ahead = replace(plan(), at=at("08:15"))
+    arrived = {"type": "arrived", "visit_id": "V1"}
+
+    def sent(when: str) -> EventBatch:
+        batch = {"at": when, "events": [arrived]}
+        return parse_events(batch, raw, problem, ahead, now=at("00:10"))
+
+    assert sent("08:15").at == at("08:15")
+    with pytest.raises(InputError) as caught:
+        sent("08:16")
+    assert "08:16 is later than the time now (00:10" in caught.value.errors[0].message
