@@ -98,6 +98,12 @@ UNQUEUED = (
 
 #: How long ``/healthz`` waits for the broker before calling it unreachable.
 BROKER_CHECK_S = 2.0
+#: How long a connection to the broker waits for it to answer (to connect, or to reply once
+#: connected): a broker that takes connections and never answers (frozen, or a network gone
+#: silent) held every publish and every ``/healthz`` for as long as it stayed so, until the
+#: service's threads were all waiting on it. Longer than Redis's blocking reads of a worker
+#: (1 s); a publish tries up to four times (Celery's retry policy).
+BROKER_SOCKET_TIMEOUT_S = 5.0
 
 
 class QueueUnavailableError(DispatchError):
@@ -159,6 +165,8 @@ def celery_app(settings: Settings, *, roads: Roads | None = None) -> Any:
             # default, 5 minutes, would hold every sweep back that long); two sweeps at once
             # are safe, each task being restored in its own transaction.
             "unacked_mutex_expire": restore_every_s,
+            "socket_timeout": BROKER_SOCKET_TIMEOUT_S,
+            "socket_connect_timeout": BROKER_SOCKET_TIMEOUT_S,
         },
         broker_connection_retry_on_startup=True,
         # A broker blip does not stop a solve: its task, handed out again meanwhile, finds the
@@ -318,8 +326,11 @@ class CeleryJobRunner(JobRunner):
     def queue_answers(self) -> bool:
         """Whether the broker takes a connection within ``BROKER_CHECK_S`` (``/healthz``):
         without it every new job is refused (503)."""
+        waits = {"socket_timeout": BROKER_CHECK_S, "socket_connect_timeout": BROKER_CHECK_S}
         try:
-            with self._app.connection_for_write(connect_timeout=BROKER_CHECK_S) as connection:
+            with self._app.connection_for_write(
+                connect_timeout=BROKER_CHECK_S, transport_options=waits
+            ) as connection:
                 connection.ensure_connection(
                     max_retries=1, interval_start=0, timeout=BROKER_CHECK_S
                 )

@@ -7,6 +7,9 @@ production runs it: a real ``redis-server`` and PostgreSQL
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -19,8 +22,16 @@ from fastapi.testclient import TestClient
 from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy import update
 
+from api import celery_jobs
 from api.app import create_app
-from api.celery_jobs import SOLVE_TASK, UNQUEUED, CeleryJobRunner, _publish_regions, celery_app
+from api.celery_jobs import (
+    SOLVE_TASK,
+    UNQUEUED,
+    CeleryJobRunner,
+    QueueUnavailableError,
+    _publish_regions,
+    celery_app,
+)
 from api.jobs import REGION_DROPPED, REGION_FAILED
 from api.routes.jobs import DRAFT_HEADER
 from benchmarks.big_days import region_day
@@ -451,3 +462,51 @@ def test_healthz_is_degraded_while_the_broker_does_not_answer(store: Store) -> N
         "worker_losses": 0,
         "last_worker_loss": None,
     }
+
+
+@pytest.fixture
+def frozen_broker() -> Iterator[str]:
+    """The URL of a broker that takes connections and never answers (a Redis stopped with
+    SIGSTOP, or a network gone silent)."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    taken: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                taken.append(listener.accept()[0])  # and never a word back
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield f"redis://127.0.0.1:{listener.getsockname()[1]}/0"
+    finally:
+        stop.set()
+        thread.join()
+        for connection in taken:
+            connection.close()
+        listener.close()
+
+
+def test_a_broker_that_never_answers_is_reported_not_waited_for(
+    store: Store, frozen_broker: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # With Redis frozen, /healthz and POST /v1/plans never answered, and once forty of them
+    # waited every other request did too (the service's threads all taken).
+    monkeypatch.setattr(celery_jobs, "BROKER_SOCKET_TIMEOUT_S", 0.5)
+    url = store.engine.url.render_as_string(hide_password=False)
+    settings = Settings(database_url=url, jobs="celery", broker_url=frozen_broker)
+    runner = CeleryJobRunner(settings, executor=ThreadPoolExecutor(max_workers=1))
+    store.save_problem(line_day(), problem_id="pb_day")
+    job = store.create_job(problem_id="pb_day", time_limit_s=1, visits_total=3)
+    try:
+        started = time.monotonic()
+        assert runner.queue_answers() is False
+        with pytest.raises(QueueUnavailableError):
+            runner.submit(job)
+        assert time.monotonic() - started < 60  # answered, not waited for
+    finally:
+        runner.close()
+    assert store.load_job(job.id).state == "failed"
