@@ -30,9 +30,10 @@ What it promises, and how:
 - A day of several regions fans out (``api.jobs``): its job's task stores one region job per
   region and publishes a task for each (the same task, naming the region job), then is
   acknowledged; the job is then ``fanned_out`` to its later deliveries, which publish again
-  its region jobs still queued (a worker lost between storing and publishing them) and do no
-  more. Each region's task is acknowledged once its region's plan is stored and counted; the
-  last region's, once the regions are joined and the day's plan stored with the job's ``done``.
+  its region jobs still queued (a worker lost between storing and publishing them) and, every
+  region done, join them unless someone is (a worker lost while joining them). Each region's
+  task is acknowledged once its region's plan is stored and counted; the last region's, once
+  the regions are joined and the day's plan stored with the job's ``done``.
   A region's task delivered after its region ended finishes what that end left: a failed
   region fails its job; the last done one joins the regions unless someone is joining them
   (the job's heartbeat younger than ``job_stale_s``: then it looks again later). While the
@@ -251,10 +252,17 @@ def _run_delivered(
         elif claim.outcome == "alive":
             recheck()
         elif claim.outcome == "fanned_out":
-            queued = [
-                part for part in store.region_jobs(job_id, claim.attempt) if part.state == "queued"
-            ]
-            fan_out(queued)
+            parts = store.region_jobs(job_id, claim.attempt)
+            fan_out([part for part in parts if part.state == "queued"])
+            # Every region done and the worker joining them lost: joined here once nobody is
+            # (left to the last region's task, handed out again only after the broker's
+            # visibility timeout, the day stayed running an hour with its plan made).
+            if (
+                parts
+                and all(part.state == "done" for part in parts)
+                and settle_region(store, parts[-1], setup.roads, stale_after_s=setup.stale_after_s)
+            ):
+                recheck()
         elif claim.job.parent_id is not None and settle_region(
             store, claim.job, setup.roads, stale_after_s=setup.stale_after_s
         ):

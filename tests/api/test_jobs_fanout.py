@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from api.celery_jobs import _run_delivered, _WorkerSetup
 from api.jobs import REGION_DROPPED, REGION_FAILED, day_draft, settle_region, solve_started_job
 from api.routes.jobs import DRAFT_HEADER
 from benchmarks.big_days import region_day
@@ -233,3 +234,37 @@ def test_a_day_of_one_region_is_solved_as_one_job_even_on_celery(sqlite: Store) 
     done = sqlite.load_job(job.id)
     assert (done.state, done.regions_total) == ("done", None)
     assert done.first_plan_s is not None
+
+
+def test_regions_all_done_whose_joiner_was_lost_are_joined_by_the_days_next_delivery(
+    sqlite: Store, two_regions: dict[str, Any]
+) -> None:
+    # A worker killed while joining the regions: the day stayed running, its task delivered
+    # every few seconds answered "fanned out" and did nothing, until the last region's task
+    # came back after the broker's visibility timeout (an hour by default).
+    job = started_job(sqlite, two_regions)
+    parts = fan_out(sqlite, job)
+    record = {"format": 1, "routes": [], "unassigned": [], "solve_s": 0.0, "objective": 0,
+              "at": None}  # fmt: skip
+    for part in parts:
+        sqlite.start_job(part.id, 1)
+        sqlite.finish_region(part.id, 1, record, placed=0, elapsed_s=0.1)
+    url = sqlite.engine.url.render_as_string(hide_password=False)
+    rechecks: list[str] = []
+
+    def published(part: SolveJob) -> None:
+        raise AssertionError(f"{part.id} published again")
+
+    def recheck() -> None:
+        rechecks.append(job.id)
+
+    def deliver(stale_after_s: float) -> None:
+        setup = _WorkerSetup(url, None, stale_after_s, max_starts=3, time_limit_cap_s=60)
+        assert _run_delivered(setup, job.id, 1, recheck, publish=published) == "fanned_out"
+
+    deliver(stale_after_s=60)  # someone may be joining them: looked at again later
+    assert sqlite.load_job(job.id).state == "running" and rechecks == [job.id]
+    deliver(stale_after_s=0)
+    done = sqlite.load_job(job.id)
+    assert done.state == "done", done.error
+    assert sqlite.plan_versions(job.plan_id) == [1]
