@@ -35,7 +35,7 @@ from dispatch.travel import Matrices, SnapError, provider_for
 from dispatch.units import format_clock
 from dispatch.verify import Violation, check_plan, matrix_lookup
 from tests.dispatch.test_horizon import horizon_problem
-from tests.dispatch.test_replan import QUICK, a_lunch_on_the_road, make_day, planned, replan
+from tests.dispatch.test_replan import QUICK, a_drive_to_v9, make_day, planned, replan
 from tests.dispatch.test_replan_week import solved_into
 
 SHAPES: tuple[Shape, ...] = ("two_hours", "half_day", "appointment")
@@ -1146,8 +1146,7 @@ def test_nothing_is_put_before_the_stop_a_technician_is_driving_to(tmp_path: Pat
     # from V9), they were offered 12:25 there, before V9, as if they had never left V1: eight
     # minutes down the road, they are there at 12:33 at best, and at V9 at 13:38.
     store = Store(f"sqlite:///{tmp_path / 'road.db'}")
-    raw = a_lunch_on_the_road()
-    del raw["technicians"][1]["breaks"]
+    raw = a_drive_to_v9()
     raw["travel"] = {"durations_min": [[0, 40, 60, 40], [40, 0, 63, 5], [60, 63, 0, 60],
                                        [40, 5, 60, 0]]}  # fmt: skip
     planned(store, raw, "pl_road")

@@ -1316,6 +1316,19 @@ def a_lunch_on_the_road() -> dict[str, Any]:
     )  # fmt: skip
 
 
+def a_drive_to_v9() -> dict[str, Any]:
+    """``a_lunch_on_the_road`` without the lunch: T3 sets off from V1 at 12:12 for V9, there
+    at 13:15."""
+    raw = a_lunch_on_the_road()
+    del raw["technicians"][1]["breaks"]
+    return raw
+
+
+#: An urgent fault at V1's site (site 1), for T3 alone.
+URGENT_AT_V1 = {"id": "U1", "location_index": 1, "duration_min": 20, "priority": "urgent",
+                "technician": "T3"}  # fmt: skip
+
+
 def test_a_lunch_taken_on_the_road_keeps_the_drive_done_before_it(store: Store) -> None:
     # T3 left V1 at 11:42 for V9 (63 min away) and lunched on the way at 12:00, at V9 at
     # 13:15. Re-planned at 12:15, they were put back at V1 after their lunch (12:30) with the
@@ -1344,9 +1357,8 @@ def test_sent_elsewhere_during_a_lunch_on_the_road_they_arrive_after_it(store: S
     # minutes before their lunch: back there at 12:48, not at 12:30 (counted from V1 as if they
     # had never left it, the customer was promised a time nobody could keep).
     planned(store, a_lunch_on_the_road())
-    urgent = {"id": "U1", "location_index": 1, "duration_min": 20, "priority": "urgent",
-              "technician": "T3"}  # fmt: skip
-    second = replan(store, {"at": "12:15", "events": [{"type": "new_visit", "visit": urgent}]})
+    new = {"type": "new_visit", "visit": URGENT_AT_V1}
+    second = replan(store, {"at": "12:15", "events": [new]})
     (route,) = [r for r in second["routes"] if r["technician_id"] == "T3"]
     stops = {s["visit_id"]: s for s in route["stops"]}
     assert stops["U1"]["arrival"][11:16] == "12:48"
@@ -1364,12 +1376,9 @@ def test_sent_back_while_driving_they_arrive_after_the_drive_back(store: Store) 
     # 12:30 an urgent fault at V1's site: 18 minutes down the road, they are back at 12:48 (it
     # was promised 12:30, counted from V1 as if they had never left); going on to V9 first
     # would be 45 + 63 minutes.
-    raw = a_lunch_on_the_road()
-    del raw["technicians"][1]["breaks"]
-    planned(store, raw)
-    urgent = {"id": "U1", "location_index": 1, "duration_min": 20, "priority": "urgent",
-              "technician": "T3"}  # fmt: skip
-    second = replan(store, {"at": "12:30", "events": [{"type": "new_visit", "visit": urgent}]})
+    planned(store, a_drive_to_v9())
+    new = {"type": "new_visit", "visit": URGENT_AT_V1}
+    second = replan(store, {"at": "12:30", "events": [new]})
     (route,) = [r for r in second["routes"] if r["technician_id"] == "T3"]
     assert [(s["visit_id"], s["arrival"][11:16], s["travel_min"]) for s in route["stops"]] == [
         ("V1", "10:55", 40),
@@ -1382,13 +1391,9 @@ def test_sent_back_while_driving_they_arrive_after_the_drive_back(store: Store) 
 def test_reported_gone_sooner_they_are_farther_down_the_road(store: Store) -> None:
     # The plan has T3 set off from V1 at 12:12; V1 reported left at 11:42. At 12:30 they are
     # 48 minutes down the road, not 18: an urgent fault at V1's site is reached at 13:18.
-    raw = a_lunch_on_the_road()
-    del raw["technicians"][1]["breaks"]
-    planned(store, raw)
-    urgent = {"id": "U1", "location_index": 1, "duration_min": 20, "priority": "urgent",
-              "technician": "T3"}  # fmt: skip
+    planned(store, a_drive_to_v9())
     events = [{"type": "departed", "visit_id": "V1", "at": "11:42"},
-              {"type": "new_visit", "visit": urgent}]  # fmt: skip
+              {"type": "new_visit", "visit": URGENT_AT_V1}]  # fmt: skip
     second = replan(store, {"at": "12:30", "events": events})
     (route,) = [r for r in second["routes"] if r["technician_id"] == "T3"]
     stops = {s["visit_id"]: s for s in route["stops"]}
