@@ -90,6 +90,13 @@ def _no_draft(job: SolveJob) -> NotFoundError:
             f"job {job.id} plans a week, whose search makes no drafts; the week will be at "
             f"{result} when the job is done"
         )
+    if job.regions_total is not None and job.first_plan_s is not None:
+        # Said "no plan so far" while first_plan_s said there was one.
+        return NotFoundError(
+            f"job {job.id} is {job.state} and has no draft just now: a region of the "
+            f"{job.regions_total} it fanned out to was started again (its worker lost) and its "
+            "new search has no plan yet; the day's draft is back once it has"
+        )
     searched = (
         "its search has"
         if job.regions_total is None

@@ -124,3 +124,26 @@ def test_a_stale_attempt_writes_no_draft(service: Service, monkeypatch: pytest.M
         assert store.plan_versions(job.plan_id) == []
     answer = service.client.get(f"/v1/jobs/{job.id}/draft", headers=service.auth)
     assert answer.status_code == 404 and "has no draft yet" in answer.json()["detail"]
+
+
+def test_a_day_whose_region_was_started_again_says_so_while_it_has_no_draft(
+    service: Service,
+) -> None:
+    # The day had its first plan (first_plan_s), then a region's worker was lost: its draft
+    # answered 404 "a region ... has found no plan so far", against its own first_plan_s.
+    with closing(Store(service.database_url)) as store:
+        store.save_problem(line_day(), problem_id="pb_regions")
+        job = store.create_job(problem_id="pb_regions", time_limit_s=4, visits_total=3)
+        assert store.start_job(job.id, 1)
+        parts = store.fan_out_job(job.id, 1, regions=[1, 1, 1])
+        for k, part in enumerate(parts):
+            assert store.start_job(part.id, 1)
+            region = {"format": 1, "routes": [], "unassigned": [], "region": k}
+            assert store.save_region_draft(part.id, 1, region, elapsed_s=0.5)
+        assert store.load_job(job.id).first_plan_s is not None
+        taken = store.claim_job(parts[0].id, stale_after_s=0, max_starts=3, gave_up="lost")
+        assert taken.outcome == "taken_over"
+    answer = service.client.get(f"/v1/jobs/{job.id}/draft", headers=service.auth)
+    assert answer.status_code == 404
+    detail = answer.json()["detail"]
+    assert "was started again (its worker lost)" in detail and "no plan so far" not in detail
