@@ -370,11 +370,12 @@ def test_a_job_whose_worker_is_killed_is_solved_by_another(tmp_path: Path) -> No
         )
         assert seen <= {("running", 1), ("running", 2)}, "never queued again, never failed"
         # Handed out again after the visibility timeout, to the second worker, which took the
-        # job over from the lost one.
-        assert claims(running.workers, job["id"], alive=False) == [
-            ("first", "started", 1),
-            ("second", "taken_over", 2),
-        ], logged(running.workers, job["id"])
+        # job over from the lost one; a late duplicate after that (a recheck, or the service
+        # publishing a job it heard nothing of while it was lost) finds it ended.
+        found = claims(running.workers, job["id"], alive=False)
+        assert found[:2] == [("first", "started", 1), ("second", "taken_over", 2)] and all(
+            outcome == "ended" for _, outcome, _ in found[2:]
+        ), logged(running.workers, job["id"])
         plan = service.client.get(f"/v1/plans/{now['plan_id']}", headers=service.auth)
         assert plan.status_code == 200 and plan.json()["kpis"]["assigned"] == 3
         store = Store(running.settings.database_url, migrate=False)
