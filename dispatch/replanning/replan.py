@@ -464,11 +464,18 @@ def _restart(
     used_weight = sum(visits[s.visit_id].demand.weight_kg for s in frozen)
     used_volume = sum(visits[s.visit_id].demand.volume_m3 for s in frozen)
     homeward = counted_from = None
-    if frozen and following is None and not under_way and last_call is None:
-        assert before is not None and site_visit is not None
+    if (frozen or last_call is not None) and following is None and not under_way:
+        # Gone home after their last stop or call (a call made, the visit it was for handed
+        # back: restarted at the depot at the batch's time, the drive home already made was
+        # made again, past their shift).
+        assert before is not None
         homeward = departure
-        last = next(s for s in before.stops if s.visit_id == frozen[-1].visit_id)
-        counted_from = _expected_departure(last, site_visit)
+        if last_call is None:
+            assert site_visit is not None
+            last = next(s for s in before.stops if s.visit_id == frozen[-1].visit_id)
+            counted_from = _expected_departure(last, site_visit)
+        else:
+            counted_from = last_call.departure
     return _Restart(
         frozen,
         taken,

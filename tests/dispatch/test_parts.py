@@ -554,6 +554,12 @@ def test_a_call_made_leaves_with_a_technician_who_becomes_unavailable(store: Sto
     (route,) = after["routes"]
     # Home from the road: 5 minutes along the drive to V1 at 08:25, back past the depot (10).
     assert route["stops"] == [] and route["end_time"][11:16] == "08:40"
+    # Nor later after a batch of someone else's: restarted at the depot at 08:35, the drive
+    # home already under way was made again (home at 08:45; past a shift, a fault).
+    other = replan(store, {"at": "08:35", "events": [
+        {"type": "delay", "technician_id": "T2", "minutes": 5}]})  # fmt: skip
+    (route,) = [r for r in other["routes"] if r["technician_id"] == "T1"]
+    assert route["end_time"][11:16] == "08:40"
 
 
 def test_booking_does_not_sell_again_what_a_call_made_took_away(store: Store) -> None:
