@@ -201,30 +201,37 @@ def _merge(
 
 
 def _calls_in_time(route: Route, old: Route | None, at: datetime) -> tuple[DepotStop, ...]:
-    """``route``'s depot calls as history has them at ``at``: each call ``old`` had made in
-    place of the re-timed one before the same visit at the same depot (``BookingDay.of``
+    """``route``'s depot calls as history has them at ``at``: the calls ``old`` had made (all
+    of them) in place of the re-timed one before the same visit at the same depot (``BookingDay.of``
     reads a route only when its calls made are there, and fixes the stop after each), and
     each other call that the route's timing (from its fixed stops' planned times) put before
     ``at`` made no sooner than they can be there from ``at`` (as the version before has them
     get there, when they had set off for it), nor in a break (the booking day holds the stop
     after it no sooner than that allows: ``_first_unreached``)."""
     position = {stop.visit_id: k for k, stop in enumerate(route.stops)}
-    made: dict[tuple[int, str], DepotStop] = {}
+    made: dict[tuple[int, str], list[DepotStop]] = {}
     if old is not None:
         for k in calls_made(old, fixed_prefix(old, at), at):
             call = old.depot_stops[k]
             if call.before < len(old.stops) and old.stops[call.before].visit_id in position:
                 now = position[old.stops[call.before].visit_id]
-                made[(now, call.depot_id)] = replace(call, before=now)
+                made.setdefault((now, call.depot_id), []).append(replace(call, before=now))
     planned: dict[tuple[str, str], DepotStop] = {}
     if old is not None:
         for call in old.depot_stops:
             if call.before < len(old.stops):
                 planned[(old.stops[call.before].visit_id, call.depot_id)] = call
-    calls = []
+    calls: list[DepotStop] = []
     for call in route.depot_stops:
-        kept = made.get((call.before, call.depot_id))
-        if kept is None and call.arrival < at:
+        if (call.before, call.depot_id) in made:
+            # every call made there, as it was: the morning pick list and a call with handling
+            # made at one moment are two calls, which the re-timed route shows as one
+            calls.extend(made.pop((call.before, call.depot_id)))
+            continue
+        if any((c.before, c.depot_id) == (call.before, call.depot_id) for c in calls):
+            continue  # one of the calls made there, shown again
+        kept = None
+        if call.arrival < at:
             handling = elapsed(call.arrival, call.departure)
             begin = shifted(at, call.travel)  # from the stop before, left no sooner
             was = (

@@ -584,6 +584,39 @@ def test_booking_does_not_sell_again_what_a_call_made_took_away(store: Store) ->
     assert check_plan(raw3, store.load_plan("pl_day", 3), matrix_lookup(raw3)).ok
 
 
+def test_booking_keeps_both_calls_made_at_one_depot_at_one_moment(store: Store) -> None:
+    # T1 waits at their base depot for P4 (in at 10:00): the morning pick list (P2, for V3)
+    # and a call with handling (P4, for V1) both at 10:30. A booking at 11:20 kept one of
+    # them, V3 had no P2 in the van, and every place the slots offered was refused (409).
+    raw = make_day(
+        [tech("T1", 4, shift={"start": "07:00", "end": "16:00"})],
+        [
+            visit("V1", 2, "P4", appointment="11:00"),
+            visit("V3", 1, "P2", window={"start": "12:00", "end": "14:00"}),
+        ],
+        depots=[
+            depot(
+                opening={"start": "07:00", "end": "17:00"},
+                handling_min=5,
+                stock=[{"part": "P2", "quantity": 1}],
+                arrivals=[{"part": "P4", "quantity": 1, "at": "2026-11-23T10:00"}],
+            )
+        ],
+    )
+    made = calls(planned(store, raw))["T1"]
+    assert [(arrival, parts) for _, arrival, _, parts in made] == [
+        ("10:30", {"P2": 1}),
+        ("10:30", {"P4": 1}),
+    ]
+    newcomer = visit("B1", 2)
+    answer = slots_stored(store, {"visit": newcomer, "plan_id": "pl_day", "at": "11:20"})
+    slot = answer.slots[0].slot.model_dump(mode="json", exclude_none=True)
+    booked = book_stored(store, "pl_day", {"visit": newcomer, "slot": slot, "at": "11:20"})
+    assert calls(booked.model_dump(mode="json"))["T1"] == made
+    raw2 = store.load_problem_of_plan("pl_day", 2)
+    assert check_plan(raw2, store.load_plan("pl_day", 2), matrix_lookup(raw2)).ok
+
+
 def test_a_delay_after_a_call_made_serves_the_visit_from_the_van(store: Store) -> None:
     planned(store, a_call_at_0810())
     after = replan(
