@@ -42,6 +42,7 @@ for one visit are not combined); arrivals on later dates serve only the ``no_par
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from copy import deepcopy
 from dataclasses import dataclass
 from datetime import datetime, time
 from typing import TYPE_CHECKING
@@ -176,7 +177,8 @@ def plan_supply(
         A visit served after every other (a booking's new visit: the plan's visits keep the
         units they are served with). Ranked by its own window, a slot's window, it could take
         the van units of a visit the plan serves later, which the route still uses, and keep
-        nothing: slots offered (asked with no window) were refused when booked.
+        nothing: slots offered (asked with no window) were refused when booked. When its
+        option takes some parts from a van, it also has one taking all of them at a depot.
     """
     origin = problem.midnight
     vans = van_stock(problem)
@@ -252,7 +254,10 @@ def plan_supply(
             ready_s=ready,
         )
 
+    before_last = lots  # as they were before the newcomer's reservation (read below)
     for i in order:
+        if i == last:
+            before_last = deepcopy(lots)
         visit = problem.visits[i]
         lacking: list[PartQuantity] = []
         for item in visit.parts:
@@ -276,6 +281,16 @@ def plan_supply(
             option = reserve(i, tuple(problem.visits[i].parts))
             if option is not None:
                 via[i] = option
+    # A newcomer whose van gives some parts may be served by a van without them too: the
+    # depot gives all, from the units its other option was reserved from (one of the two is
+    # served). Ranked by a slot's window it found a van that could spare a part, which the
+    # chosen technician's could not, and the slot offered (all from the depot, asked with no
+    # window) was refused when booked.
+    whole: Option | None = None
+    if last is not None and last in via and via[last].from_van and problem.depots:
+        after_last, lots[:] = lots[:], before_last
+        whole = reserve(last, tuple(problem.visits[last].parts))
+        lots[:] = after_last
 
     # Units reserved to a visit's call are not there for the reasons of the others.
     reserved: dict[tuple[int, str], int] = {}
@@ -300,6 +315,8 @@ def plan_supply(
                 found.append(morning)
         if i in via and via[i].vehicles and via[i].earliest_s <= via[i].latest_s:
             found.append(via[i])
+        if i == last and whole is not None and whole.earliest_s <= whole.latest_s:
+            found.append(whole)
         if found:
             options[i] = tuple(found)
         else:

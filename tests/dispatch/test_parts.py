@@ -1637,3 +1637,39 @@ def test_the_checker_tells_two_calls_made_at_one_depot_at_once_apart(store: Stor
     del one["routes"][0]["depot_stops"][0]
     found = check_plan(raw, one, matrix_lookup(raw), previous=first).violations
     assert [(v.code, v.subject) for v in found if "made before" in v.message] == [("stock", "D1")]
+
+
+def test_a_slot_offered_for_a_visit_a_van_could_half_serve_is_bookable(store: Store) -> None:
+    # T3 (gone by noon) holds the P2 and T1 (busy all afternoon) the P1 that N needs: asked
+    # with no window, the slots had D1 give both, and offered T2 the afternoon; booked into
+    # 14:00-16:00, only T1's van was read for the P1, and the slot was refused (409) at once.
+    raw = make_day(
+        [
+            tech("T1", 0, van_stock=[{"part": "P1", "quantity": 1}]),
+            tech("T2", 5),
+            tech(
+                "T3",
+                3,
+                van_stock=[{"part": "P2", "quantity": 1}],
+                shift={"start": "08:00", "end": "12:00"},
+            ),
+        ],
+        [
+            visit("W1", 0, technician="T1", appointment="13:30", duration_min=60),
+            visit("W2", 1, technician="T1", appointment="15:00", duration_min=60),
+        ],
+        depots=[depot(stock=[{"part": "P1", "quantity": 1}, {"part": "P2", "quantity": 1}])],
+    )
+    planned(store, raw)
+    newcomer = visit("N", 5, "P1", "P2")
+    ask = {"visit": newcomer, "plan_id": "pl_day", "at": "08:00", "shape": "two_hours"}
+    offered = [
+        o
+        for o in slots_stored(store, ask).slots
+        if o.technician_id == "T2" and o.start[11:16] == "14:00"
+    ]
+    assert offered, "T2 is offered the afternoon"
+    slot = offered[0].slot.model_dump(mode="json", exclude_none=True)
+    booked = book_stored(store, "pl_day", {"visit": newcomer, "slot": slot, "at": "08:00"})
+    assert {s.visit_id: r.technician_id for r in booked.routes for s in r.stops}["N"] == "T2"
+    assert calls(booked.model_dump(mode="json"))["T2"][0][3] == {"P1": 1, "P2": 1}
