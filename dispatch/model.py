@@ -542,7 +542,9 @@ class Plan:
     kpis: Kpis | None = None
     #: Technicians who could get no route at all, and why, in the problem's order.
     without_route: tuple[WithoutRoute, ...] = ()
-    #: Technicians held up by a delay at this version (re-planned versions only).
+    #: Technicians held up by a delay at this version (re-planned versions only): the holds
+    #: standing first, one per technician, then those over that no report from a stop has
+    #: ended since (the time a technician on the road stood still; ``replan.holds_kept``).
     holds: tuple[Hold, ...] = ()
 
 

@@ -116,7 +116,7 @@ def book_into(
         objective=day.plan.objective,
         at=batch.at,
         without_route=day.plan.without_route,
-        holds=tuple(hold for hold in day.plan.holds if hold.until > batch.at),
+        holds=day.plan.holds,  # over or standing: the next re-plan reads them all
     )
     plan = with_road_lines(plan, next_problem, provider)
     plan = replace(

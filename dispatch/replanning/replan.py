@@ -180,6 +180,7 @@ def replan_day(
             depots,
             provider,
             held=standing_hold(plan, tech.id, batch),
+            stalls=holds_kept(plan, tech.id, batch),
         )
         for tech in problem.technicians
     }
@@ -282,9 +283,7 @@ def replan_day(
         objective=tail.objective,
         at=at,
         without_route=_without_route(problem, plan, tail, new_routes),
-        holds=tuple(
-            hold for tech in problem.technicians if (hold := restarts[tech.id].hold) is not None
-        ),
+        holds=_holds(problem, plan, restarts, batch),
     )
     new_plan = with_road_lines(new_plan, problem, provider)
     return replace(
@@ -348,6 +347,7 @@ def _restart(
     depots: Mapping[DepotId, Depot],
     provider: TravelTimeProvider,
     held: Hold | None = None,
+    stalls: tuple[Hold, ...] = (),
 ) -> _Restart:
     delay = batch.delays.get(tech.id, timedelta(0))
     stops = route.stops if route else ()
@@ -451,7 +451,7 @@ def _restart(
         on_road = latest(at, *busy, *(slot.end for slot in taken), *([held.until] if held else []))
         reported = bool(frozen) and last_call is None and frozen[-1].actual_departure is not None
         on_the_way = _driving(
-            drive, (at, on_road), latest(departure, *busy), route, held, reported=reported
+            drive, (at, on_road), latest(departure, *busy), route, stalls, reported=reported
         )
         if on_the_way is not None:
             # there as the plan has it (a delay keeps it unreached): there that much later
@@ -506,7 +506,7 @@ def _driving(
     moments: tuple[datetime, datetime],
     since: datetime,
     route: Route,
-    held: Hold | None,
+    stalls: Sequence[Hold],
     *,
     reported: bool,
 ) -> OnTheWay | None:
@@ -515,12 +515,14 @@ def _driving(
     the road or of a hold): as much of the drive ahead as the plan's arrival leaves after
     then, the route's breaks still to come taken where they lie, but no less than the drive
     since they could leave the stop before (``since``); reported gone then, as much as they
-    have not driven since. Their breaks and a hold are not driving. ``None`` when the whole
+    have not driven since. Their breaks and their holds (``stalls``, over or standing: read
+    from a reported departure, a hold over by now was counted as driving, and the next stop
+    was put 5 minutes before they could be there) are not driving. ``None`` when the whole
     drive is ahead (they have not set off, or are still at the stop)."""
     at, free = moments
 
     stopped = sorted(
-        [(b.start, b.end) for b in route.breaks] + ([(held.since, held.until)] if held else [])
+        [(b.start, b.end) for b in route.breaks] + [(h.since, h.until) for h in stalls]
     )
 
     def resting(start: datetime, end: datetime) -> timedelta:
@@ -548,18 +550,47 @@ def standing_hold(plan: Plan, technician_id: TechnicianId, batch: EventBatch) ->
     by its clock time, and no report from one of their stops at a moment after the batch that
     reported the delay (where they are then says when they are free, not the delay's guess;
     a report sent late by an offline phone from before it does not)."""
-    hold = next((h for h in plan.holds if h.technician_id == technician_id), None)
-    if hold is None or not after(hold.until, batch.at):
-        return None
+    return next(
+        (h for h in holds_kept(plan, technician_id, batch) if after(h.until, batch.at)), None
+    )
+
+
+def holds_kept(plan: Plan, technician_id: TechnicianId, batch: EventBatch) -> tuple[Hold, ...]:
+    """The holds on ``technician_id`` at ``plan`` (standing or over) that no report from one of
+    their stops at a moment after the hold began has ended: the time they stood still since
+    the last place they were reported at."""
     route = next((r for r in plan.routes if r.technician_id == technician_id), None)
-    for stop in route.stops if route else ():
-        report = batch.progress.get(stop.visit_id)
-        if report is None:
-            continue
-        moments = (report.arrived, report.started, report.departed)
-        if any(moment is not None and after(moment, hold.since) for moment in moments):
-            return None
-    return hold
+    reported = [
+        moment
+        for stop in (route.stops if route else ())
+        if (report := batch.progress.get(stop.visit_id)) is not None
+        for moment in (report.arrived, report.started, report.departed)
+        if moment is not None
+    ]
+    return tuple(
+        hold
+        for hold in plan.holds
+        if hold.technician_id == technician_id
+        and not any(after(moment, hold.since) for moment in reported)
+    )
+
+
+def _holds(
+    problem: Problem, plan: Plan, restarts: Mapping[TechnicianId, _Restart], batch: EventBatch
+) -> tuple[Hold, ...]:
+    """The holds of the new version: each standing one first (one per technician), then the
+    ones over that the next re-plan still reads (``holds_kept``), each cut short at the batch
+    (or where a new delay reported while it stood began the next)."""
+    standing = [hold for tech in problem.technicians if (hold := restarts[tech.id].hold)]
+    over = []
+    for tech in problem.technicians:
+        hold = restarts[tech.id].hold
+        for old in holds_kept(plan, tech.id, batch):
+            if hold is not None and old.since == hold.since:
+                continue  # the same hold, standing on
+            end = earliest(old.until, batch.at, *([hold.since] if hold else []))
+            over.append(replace(old, until=end))
+    return (*standing, *over)
 
 
 def idle_breaks(tech: Technician, at: datetime) -> tuple[BreakSlot, ...]:

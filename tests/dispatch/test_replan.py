@@ -17,6 +17,7 @@ import dispatch.desk.replan
 from dispatch.contract.record import plan_record
 from dispatch.contract.serialize import plan_document
 from dispatch.contract.validate import parse_problem
+from dispatch.desk.book import book_stored, slots_stored
 from dispatch.desk.replan import replan_stored
 from dispatch.errors import InputError
 from dispatch.persistence import Store, StoreConflictError
@@ -1399,6 +1400,39 @@ def test_reported_gone_sooner_they_are_farther_down_the_road(store: Store) -> No
     stops = {s["visit_id"]: s for s in route["stops"]}
     assert stops["U1"]["arrival"][11:16] == "13:18"
     checked(store, second)
+
+
+def test_a_hold_over_on_the_road_was_not_driving(store: Store) -> None:
+    # V1 reported left at 11:42; held up 40 minutes at 11:50, 8 minutes down the road: at V9
+    # (an appointment at 13:32) at 13:25. A batch of someone else's at 12:40, the hold over,
+    # read the 58 minutes since 11:42 as all driven and put V9 at 13:22, before T3 can be there.
+    raw = a_drive_to_v9()
+    del raw["visits"][1]["window"]
+    raw["visits"][1]["appointment"] = "13:32"
+    planned(store, raw)
+    events = [{"type": "departed", "visit_id": "V1", "at": "11:42"},
+              {"type": "delay", "technician_id": "T3", "minutes": 40}]  # fmt: skip
+    for at, batch in (
+        ("11:50", events),
+        ("12:40", [{"type": "delay", "technician_id": "T2", "minutes": 5}]),
+    ):
+        plan = replan(store, {"at": at, "events": batch})
+        (route,) = [r for r in plan["routes"] if r["technician_id"] == "T3"]
+        assert [(s["visit_id"], s["arrival"][11:16]) for s in route["stops"]] == [
+            ("V1", "10:55"),
+            ("V9", "13:25"),
+        ], at
+        checked(store, plan)
+    # A booking between keeps what held them up for the re-plan after it.
+    newcomer = {"id": "N1", "location_index": 0, "duration_min": 20, "technician": "T2"}
+    ask = {"visit": newcomer, "plan_id": "pl_day", "at": "12:45"}
+    slot = slots_stored(store, ask).slots[0].slot.model_dump(mode="json", exclude_none=True)
+    book_stored(store, "pl_day", {"visit": newcomer, "slot": slot, "at": "12:45"})
+    plan = replan(
+        store, {"at": "12:50", "events": [{"type": "delay", "technician_id": "T2", "minutes": 5}]}
+    )
+    (route,) = [r for r in plan["routes"] if r["technician_id"] == "T3"]
+    assert route["stops"][1]["arrival"][11:16] == "13:25"
 
 
 def test_a_delay_on_the_road_moves_the_next_stop_by_the_delay(store: Store) -> None:
