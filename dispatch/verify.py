@@ -32,10 +32,12 @@ their legs, opening hours and handling time checked like a stop's; the van start
 completed uses nothing), and must never hold less than zero of a part; every depot's calls,
 over all routes in time order, never take more than it holds by then (its stock and the
 arrivals due by that time). Given the version a re-plan came from (``previous``), every
-depot call that version had made by the re-plan's ``at`` (arrived before it) must still be on
-the same technician's route, at the same depot and times, taking no more than it took (less
-only by units reported gone since): a call made is history, and the units it took are in that
-van, so no later version may drop it and sell them again.
+depot call that version had made by the re-plan's ``at`` (arrived before it, after a stop this
+version has as history: done or under way; a delay reported at ``at`` may leave the stop
+before a call unreached, and the call unmade) must still be on the same technician's route,
+at the same depot and times, taking no more than it took (less only by units reported gone
+since): a call made is history, and the units it took are in that van, so no later version
+may drop it and sell them again.
 """
 
 from __future__ import annotations
@@ -505,11 +507,27 @@ class _Checker:
             for c in route.get("depot_stops", []):
                 times = (str(c.get("arrival")), str(c.get("departure")))
                 here.setdefault((tech_id, str(c.get("depot_id")), *times), []).append(c)
+        # A call after a stop that is not history here was not made (a delay reported at
+        # ``at`` left that stop unreached, or they are still at an earlier one).
+        history = {
+            str(stop.get("visit_id"))
+            for route in self.plan.get("routes", [])
+            for stop in route.get("stops", [])
+            if stop.get("status", "planned") != "planned"
+        }
         for route in self.previous.get("routes", []):
             tech_id = str(route.get("technician_id"))
+            order = [str(stop.get("visit_id")) for stop in route.get("stops", [])]
             for call in route.get("depot_stops", []):
                 arrival = self.moment(call.get("arrival"), str(call.get("depot_id")), "arrival")
                 if arrival is None or arrival >= at:
+                    continue
+                k = (
+                    order.index(str(call["before_visit_id"]))
+                    if call.get("before_visit_id") in order
+                    else len(order)
+                )
+                if k > 0 and order[k - 1] not in history:
                     continue
                 depot_id = str(call.get("depot_id"))
                 same = here.get(

@@ -232,16 +232,19 @@ def skipped_stops(route: Route, passed: int) -> frozenset[int]:
 
 def calls_made(route: Route, passed: int, at: datetime) -> tuple[int, ...]:
     """The depot calls of ``route`` that are history at ``at`` (indexes in ``depot_stops``):
-    those that began before ``at`` (what a call took is in the van once it has begun), and
-    those due later before one of its ``passed`` stops, but not before one the technician
-    went past (``skipped_stops``): going past it, they did not make its call either. The
-    load before leaving (calls before the first stop) is the exception: once any stop is
-    passed the technician has left, with it, whichever stop they went to first."""
+    those that began before ``at`` (what a call took is in the van once it has begun) after
+    the ``passed`` stops before them (a delay reported now that keeps the stop before a call
+    unreached, or a stop they are still at, keeps the call unmade: made, the stop was served
+    after the call it came before), and those due later before one of its ``passed`` stops,
+    but not before one the technician went past (``skipped_stops``): going past it, they did
+    not make its call either. The load before leaving (calls before the first stop) is the
+    exception: once any stop is passed the technician has left, with it, whichever stop they
+    went to first."""
     skipped = skipped_stops(route, passed)
     return tuple(
         k
         for k, call in enumerate(route.depot_stops)
-        if call.arrival < at
+        if (call.arrival < at and call.before <= passed)
         or (call.before < passed and (call.before == 0 or call.before not in skipped))
     )
 

@@ -1673,3 +1673,37 @@ def test_a_slot_offered_for_a_visit_a_van_could_half_serve_is_bookable(store: St
     booked = book_stored(store, "pl_day", {"visit": newcomer, "slot": slot, "at": "08:00"})
     assert {s.visit_id: r.technician_id for r in booked.routes for s in r.stops}["N"] == "T2"
     assert calls(booked.model_dump(mode="json"))["T2"][0][3] == {"P1": 1, "P2": 1}
+
+
+def a_stop_then_a_call() -> dict[str, Any]:
+    """T1 (site 5) serves V0 there at 08:00-08:30, then calls at the depot (site 4) for the
+    only P2, for V1 (site 3)."""
+    return make_day(
+        [tech("T1", 5)],
+        [
+            visit("V0", 5, window={"start": "08:00", "end": "11:00"}, technician="T1"),
+            visit("V1", 3, "P2", window={"start": "09:00", "end": "12:00"}),
+        ],
+        depots=[depot(stock=[{"part": "P2", "quantity": 1}], handling_min=10)],
+    )
+
+
+def test_a_delay_that_leaves_the_stop_before_a_call_unreached_leaves_the_call_unmade(
+    store: Store,
+) -> None:
+    # 60 minutes late at 08:55: V0 (08:00 as planned) not reached, and the call due before
+    # 08:55 after it was taken as made: the route called at the depot before serving V0.
+    first = planned(store, a_stop_then_a_call())
+    (route,) = first["routes"]
+    assert [(s["visit_id"], s["arrival"][11:16]) for s in route["stops"]][0] == ("V0", "08:00")
+    ((_, called, before, _),) = calls(first)["T1"]
+    assert before == "V1" and called < "08:55"
+    late = {"at": "08:55", "events": [{"type": "delay", "technician_id": "T1", "minutes": 60}]}
+    after = replan(store, late)  # held to the checker, given the version before
+    (route,) = after["routes"]
+    assert [(s["visit_id"], s["status"]) for s in route["stops"]] == [
+        ("V0", "planned"),
+        ("V1", "planned"),
+    ]
+    (call,) = route["depot_stops"]
+    assert (call["before_visit_id"], call["arrival"][11:16] > "09:00") == ("V1", True)
