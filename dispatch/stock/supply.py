@@ -275,22 +275,26 @@ def plan_supply(
                 option = reserve(i, wanted, from_van)
             if option is not None:
                 via[i] = option
+    # A newcomer whose van gives some parts may be served by a van without them too: the
+    # depot gives all, from the units its other option was reserved from (one of the two is
+    # served; a unit either holds is no one else's). Ranked by a slot's window it found a van
+    # that could spare a part, which the chosen technician's could not, and the slot offered
+    # (all from the depot, asked with no window) was refused when booked.
+    whole: Option | None = None
+    if last is not None and last in via and via[last].from_van and problem.depots:
+        after_last, lots[:] = lots[:], before_last
+        whole = reserve(last, tuple(problem.visits[last].parts))
+        for mine, theirs in zip(after_last, lots, strict=True):
+            for part, held in mine.items():
+                for lot, twin in zip(held, theirs[part], strict=True):
+                    lot[1] = min(lot[1], twin[1])
+        lots[:] = after_last
     # Units left back up the visits vans could serve: the search may choose.
     for i in order:
         if i not in via and problem.depots:
             option = reserve(i, tuple(problem.visits[i].parts))
             if option is not None:
                 via[i] = option
-    # A newcomer whose van gives some parts may be served by a van without them too: the
-    # depot gives all, from the units its other option was reserved from (one of the two is
-    # served). Ranked by a slot's window it found a van that could spare a part, which the
-    # chosen technician's could not, and the slot offered (all from the depot, asked with no
-    # window) was refused when booked.
-    whole: Option | None = None
-    if last is not None and last in via and via[last].from_van and problem.depots:
-        after_last, lots[:] = lots[:], before_last
-        whole = reserve(last, tuple(problem.visits[last].parts))
-        lots[:] = after_last
 
     # Units reserved to a visit's call are not there for the reasons of the others.
     reserved: dict[tuple[int, str], int] = {}

@@ -1695,7 +1695,7 @@ def test_a_delay_that_leaves_the_stop_before_a_call_unreached_leaves_the_call_un
     # 08:55 after it was taken as made: the route called at the depot before serving V0.
     first = planned(store, a_stop_then_a_call())
     (route,) = first["routes"]
-    assert [(s["visit_id"], s["arrival"][11:16]) for s in route["stops"]][0] == ("V0", "08:00")
+    assert (route["stops"][0]["visit_id"], route["stops"][0]["arrival"][11:16]) == ("V0", "08:00")
     ((_, called, before, _),) = calls(first)["T1"]
     assert before == "V1" and called < "08:55"
     late = {"at": "08:55", "events": [{"type": "delay", "technician_id": "T1", "minutes": 60}]}
@@ -1707,3 +1707,51 @@ def test_a_delay_that_leaves_the_stop_before_a_call_unreached_leaves_the_call_un
     ]
     (call,) = route["depot_stops"]
     assert (call["before_visit_id"], call["arrival"][11:16] > "09:00") == ("V1", True)
+
+
+@pytest.mark.parametrize("seed", range(600))
+def test_no_depot_unit_is_held_by_two_visits_options_when_booking(seed: int) -> None:
+    # A booking's newcomer may have two depot options (one of them served), from the same
+    # units; any other visit's option must hold none of them, or one unit is sold twice.
+    rng = Random(seed)
+    parts = ["P1", "P2", "P3"]
+
+    def some(k: int) -> list[dict[str, Any]]:
+        return [{"part": p, "quantity": rng.randint(1, 2)} for p in rng.sample(parts, k)]
+
+    technicians = [
+        tech(f"T{t}", rng.randrange(SITES), van_stock=some(rng.randint(0, 2))) for t in range(3)
+    ]
+    visits = [
+        visit(f"V{k}", rng.randrange(SITES), *rng.sample(parts, rng.randint(1, 2)))
+        for k in range(6)
+    ]
+    raw = make_day(
+        technicians,
+        visits,
+        depots=[
+            depot(stock=some(2)),
+            depot(id="D2", location_index=1, stock=some(2)),
+        ],
+    )
+    newcomer = visits[-1]["id"]
+    raw["visits"][-1]["window"] = {"start": "14:00", "end": "16:00"}
+    problem = parse_problem(raw)
+    _, id_map = compile_problem(problem, newcomer=newcomer)
+    supply = id_map.supply
+    assert supply is not None
+    for d, held in enumerate(problem.depots):
+        for part in parts:
+            had = sum(i.quantity for i in held.stock if i.part == part)
+            wanted = sum(
+                max(
+                    (
+                        sum(i.quantity for i in option.from_depot if i.part == part)
+                        for option in options
+                        if option.depot == d
+                    ),
+                    default=0,
+                )
+                for options in supply.options.values()
+            )
+            assert wanted <= had, (held.id, part)
