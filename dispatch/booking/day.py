@@ -42,6 +42,7 @@ from dispatch.model import (
     Break,
     DepotId,
     DepotStop,
+    PartQuantity,
     Plan,
     Problem,
     Route,
@@ -269,14 +270,14 @@ class BookingDay:
             for tech in problem.technicians
         )
         day = replace(problem, technicians=technicians, visits=(*kept, visit))
-        instance, id_map = _compiled(day, provider, at)
+        instance, id_map = _compiled(day, provider, at, plan)
         lost = _calls_unreserved(plan, day, instance, id_map, at)
         if lost:
             # Calls made whose units no visit of the day reserves (for a visit that left the
             # route, or on a route of a technician gone home ill): they left with the van, and
             # booking sold them again (the checker refused it: a 500).
             day = replace(day, depots=depots_less(day.depots, lost))
-            instance, id_map = _compiled(day, provider, at)
+            instance, id_map = _compiled(day, provider, at, plan)
         node_of: dict[VisitId, list[int]] = {}
         for node, i in enumerate(id_map.node_visit):
             node_of.setdefault(day.visits[i].id, []).append(node)
@@ -507,14 +508,32 @@ def _cheaper(one: Fit, other: Fit) -> bool:
     )
 
 
-def _compiled(day: Problem, provider: TravelTimeProvider, at: datetime) -> tuple[Instance, IdMap]:
+def _compiled(
+    day: Problem, provider: TravelTimeProvider, at: datetime, plan: Plan
+) -> tuple[Instance, IdMap]:
     """``day`` compiled for booking its last visit, the new one (``newcomer``) at ``at`` (a
-    call for its parts made no sooner); its errors named as the request names the visit."""
+    call for its parts made no sooner), each visit ``plan`` serves through a depot call
+    keeping that call's units (``_ways``); its errors named as the request names the visit."""
     try:
         at_s = seconds_after(at, day.midnight)
-        return compile_problem(day, provider, newcomer=day.visits[-1].id, booked_at_s=at_s)
+        return compile_problem(
+            day, provider, newcomer=day.visits[-1].id, booked_at_s=at_s, ways=_ways(plan)
+        )
     except InputError as error:
         raise _as_asked(error, f"visits[{len(day.visits) - 1}]") from error
+
+
+def _ways(plan: Plan) -> dict[VisitId, tuple[DepotId, tuple[PartQuantity, ...]]]:
+    """The visits ``plan`` serves through a call on the way (one with handling time, not a
+    morning pick list), with its depot and the parts it takes there. Ranked afresh, one was
+    given the units of its van instead, and the units the plan takes at the depot went to a
+    second visit (a booking refused by the checker: one unit handed out twice)."""
+    ways: dict[VisitId, tuple[DepotId, tuple[PartQuantity, ...]]] = {}
+    for route in plan.routes:
+        for call in route.depot_stops:
+            if call.departure > call.arrival and call.before < len(route.stops):
+                ways[route.stops[call.before].visit_id] = (call.depot_id, call.taken)
+    return ways
 
 
 def _calls_unreserved(

@@ -38,7 +38,9 @@ from numpy.typing import NDArray
 from dispatch.errors import FieldError, InputError
 from dispatch.model import (
     Depot,
+    DepotId,
     OnTheWay,
+    PartQuantity,
     Policy,
     Priority,
     Problem,
@@ -371,6 +373,7 @@ def compile_problem(
     balance: bool = False,
     newcomer: VisitId | None = None,
     booked_at_s: int = 0,
+    ways: Mapping[VisitId, tuple[DepotId, tuple[PartQuantity, ...]]] | None = None,
 ) -> tuple[Instance, IdMap]:
     """Turn ``problem`` into a solver ``Instance`` and the ``IdMap`` that reads its answer.
 
@@ -382,7 +385,9 @@ def compile_problem(
     each second a working day is busier than the fleet's average share (``BALANCE_SLACK`` over
     it) costs ``BALANCE_COST`` seconds of travel. ``newcomer`` (a booking) names the visit
     booked into the plan the others come from: spare parts go to it after them, and a call
-    for them is made no sooner than the booking's clock time ``booked_at_s``.
+    for them is made no sooner than the booking's clock time ``booked_at_s``; ``ways`` names
+    the visits the plan serves through a depot call, with the depot and the parts taken there,
+    which they keep (``dispatch.stock.plan_supply``).
     """
     table = build_sites(problem, provider or provider_for(problem))
     origin = problem.midnight
@@ -414,6 +419,7 @@ def compile_problem(
             table.depot_row,
             table.start_row,
             last=last,
+            ways=_ways_of(problem, ways or {}),
         )
         not_before_s = dict.fromkeys(nodes, keep.not_before_s if keep else 0)
         if last is not None:
@@ -553,6 +559,19 @@ def compile_problem(
         supply=supply,
     )
     return instance, id_map
+
+
+def _ways_of(
+    problem: Problem, ways: Mapping[VisitId, tuple[DepotId, tuple[PartQuantity, ...]]]
+) -> dict[int, tuple[int, tuple[PartQuantity, ...]]]:
+    """``ways`` by visit and depot index (those of visits and depots the day has)."""
+    visit_of = {visit.id: i for i, visit in enumerate(problem.visits)}
+    depot_of = {depot.id: d for d, depot in enumerate(problem.depots)}
+    return {
+        visit_of[visit_id]: (depot_of[depot_id], parts)
+        for visit_id, (depot_id, parts) in ways.items()
+        if visit_id in visit_of and depot_id in depot_of
+    }
 
 
 def _break_rules(tech: Technician, origin: datetime) -> tuple[BreakRule, ...]:

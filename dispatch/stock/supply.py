@@ -162,6 +162,7 @@ def plan_supply(
     depot_row: NDArray[np.int64],
     start_row: NDArray[np.int64] | None = None,
     last: int | None = None,
+    ways: Mapping[int, tuple[int, tuple[PartQuantity, ...]]] | None = None,
 ) -> Supply:
     """The options of every visit needing parts among those screened in (``allowed``: visit
     index -> its eligible technicians), with depot units reserved (see the module docstring).
@@ -179,6 +180,11 @@ def plan_supply(
         the van units of a visit the plan serves later, which the route still uses, and keep
         nothing: slots offered (asked with no window) were refused when booked. When its
         option takes some parts from a van, it also has one taking all of them at a depot.
+    ways
+        Visits a plan already serves through a call (a booking's day: visit index -> the
+        depot and the parts its call takes there): their units are reserved there first, the
+        van giving the rest. Ranked afresh, a visit the plan serves with a depot's units could
+        be given the van's instead, and those units sold to a second visit.
     """
     origin = problem.midnight
     vans = van_stock(problem)
@@ -207,10 +213,14 @@ def plan_supply(
         return earliest, min(bounds[i].latest_s, closes[d] + leg)
 
     def reserve(
-        i: int, wanted: tuple[PartQuantity, ...], from_van: tuple[PartQuantity, ...] | None = None
+        i: int,
+        wanted: tuple[PartQuantity, ...],
+        from_van: tuple[PartQuantity, ...] | None = None,
+        only: int | None = None,
     ) -> Option | None:
-        """Reserve ``wanted`` for visit ``i`` at the nearest depot holding all of it in time;
-        the van gives the rest (``from_van``: the parts not ``wanted``, when not given)."""
+        """Reserve ``wanted`` for visit ``i`` at the nearest depot (or at ``only``) holding all
+        of it in time; the van gives the rest (``from_van``: the parts not ``wanted``, when not
+        given)."""
         row = int(visit_row[i])
         visit = problem.visits[i]
         if from_van is None:
@@ -220,7 +230,7 @@ def plan_supply(
         if not holders:
             return None  # nobody could use the units: they stay for the others
         best: tuple[int, int] | None = None
-        for d in range(len(problem.depots)):
+        for d in range(len(problem.depots)) if only is None else (only,):
             leg = int(travel_s[int(depot_row[d]), row])
             by_s = min(closes[d], bounds[i].latest_s - leg) - handling[d]
             readies = [
@@ -254,8 +264,18 @@ def plan_supply(
             ready_s=ready,
         )
 
+    for i, (d, wanted) in (ways or {}).items():
+        if i in allowed and problem.visits[i].parts:
+            option = reserve(i, wanted, _rest(problem.visits[i].parts, wanted), only=d)
+            if option is not None:
+                via[i] = option
+                for item in option.from_van:
+                    v = max(option.vehicles, key=lambda v: imagined[v].get(item.part, 0))
+                    imagined[v][item.part] = imagined[v].get(item.part, 0) - item.quantity
     before_last = lots  # as they were before the newcomer's reservation (read below)
     for i in order:
+        if i in via:
+            continue  # served as the plan serves it
         if i == last:
             before_last = deepcopy(lots)
         visit = problem.visits[i]
@@ -326,6 +346,17 @@ def plan_supply(
         else:
             left_out[i] = _left_out(problem, visit, allowed[i], vans, reserved)
     return Supply(options, left_out, _scarce(options, vans))
+
+
+def _rest(parts: Sequence[PartQuantity], taken: Sequence[PartQuantity]) -> tuple[PartQuantity, ...]:
+    """What is left of ``parts`` once ``taken`` is: what the van gives when a call takes
+    ``taken``."""
+    took = {item.part: item.quantity for item in taken}
+    return tuple(
+        PartQuantity(item.part, item.quantity - took.get(item.part, 0))
+        for item in parts
+        if item.quantity > took.get(item.part, 0)
+    )
 
 
 def _van_and_depot(

@@ -26,7 +26,15 @@ from dispatch.desk.book import book_stored, slots_stored
 from dispatch.desk.driver import _visit_parts, driver_route
 from dispatch.desk.replan import replan_stored
 from dispatch.errors import InputError
-from dispatch.model import DepotId, Plan, Problem, TechnicianId, UnassignedCode, VisitId
+from dispatch.model import (
+    DepotId,
+    PartQuantity,
+    Plan,
+    Problem,
+    TechnicianId,
+    UnassignedCode,
+    VisitId,
+)
 from dispatch.persistence import Store
 from dispatch.planning import SolveParams, plan_day
 from dispatch.planning.compile import compile_problem
@@ -1755,3 +1763,27 @@ def test_no_depot_unit_is_held_by_two_visits_options_when_booking(seed: int) -> 
                 for options in supply.options.values()
             )
             assert wanted <= had, (held.id, part)
+
+
+def test_a_visit_served_through_a_call_keeps_the_units_the_call_takes_when_booking() -> None:
+    # The plan serves V1 through a call taking its P2 and P3 at D1 (T1's P3 went to another
+    # visit when it was planned). Ranked afresh, as booking ranked the day, V1 took T1's P3
+    # and left D1's to the newcomer N: the call still takes it, and one unit went out twice.
+    raw = make_day(
+        [tech("T1", 5, van_stock=[{"part": "P3", "quantity": 1}]), tech("T2", 0)],
+        [visit("V1", 3, "P2", "P3", technician="T1"), visit("N", 2, "P3")],
+        depots=[depot(stock=[{"part": "P2", "quantity": 1}, {"part": "P3", "quantity": 1}])],
+    )
+    problem = parse_problem(raw)
+    taken = (PartQuantity("P2", 1), PartQuantity("P3", 1))
+    for ways, v1_takes, n_has_a_call in (
+        (None, {"P2"}, True),  # ranked afresh: the van's P3, and D1's to N
+        ({VisitId("V1"): (DepotId("D1"), taken)}, {"P2", "P3"}, False),
+    ):
+        _, id_map = compile_problem(problem, newcomer=VisitId("N"), ways=ways)
+        assert id_map.supply is not None
+        options = {str(problem.visits[i].id): found for i, found in id_map.supply.options.items()}
+        assert {i.part for o in options["V1"] if o.depot is not None for i in o.from_depot} == (
+            v1_takes
+        )
+        assert any(o.depot is not None for o in options.get("N", ())) == n_has_a_call
