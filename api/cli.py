@@ -30,7 +30,7 @@ from rich.text import Text
 from sqlalchemy.exc import OperationalError
 
 from api.links import LINK_SECRET
-from dispatch.config import Settings
+from dispatch.config import Settings, uncredited_tiles
 from dispatch.contract.horizon import is_horizon, parse_horizon
 from dispatch.contract.schema import PlanOut, ProblemIn
 from dispatch.contract.validate import load_json, parse_problem, pydantic_errors, read_wire
@@ -889,6 +889,13 @@ def map_command(
             "(default: FIELDROUTE_MAP_TILES or osm)."
         ),
     ] = None,
+    attribution: Annotated[
+        str | None,
+        typer.Option(
+            help="The credit shown for a tile URL template (default: "
+            "FIELDROUTE_MAP_ATTRIBUTION); required with one."
+        ),
+    ] = None,
 ) -> None:
     """Draw a plan as a map page: the desk's whole day, or one driver's route with its list.
 
@@ -899,9 +906,12 @@ def map_command(
         settings = _settings(ctx)
         plan = _document(_read_json(plan_file), PlanOut, "plan")
         problem = _day_of_plan(settings, plan, problem_file)
-        source = Tiles.from_setting(
-            tiles if tiles is not None else settings.map_tiles, settings.map_attribution
-        )
+        chosen = tiles if tiles is not None else settings.map_tiles
+        credit = attribution if attribution is not None else settings.map_attribution
+        uncredited = uncredited_tiles(chosen, credit)
+        if uncredited:
+            raise InputError([FieldError("--attribution", uncredited)], what="map options")
+        source = Tiles.from_setting(chosen, credit)
         page = (
             desk_page(plan, problem, tiles=source)
             if technician is None

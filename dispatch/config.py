@@ -8,7 +8,7 @@ from typing import Literal, Self
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["DEFAULT_DATABASE_URL", "JOB_TIME_LIMIT_CEILING_S", "Settings"]
+__all__ = ["DEFAULT_DATABASE_URL", "JOB_TIME_LIMIT_CEILING_S", "Settings", "uncredited_tiles"]
 
 #: The embedded default: a SQLite file in the working directory, no server to run.
 DEFAULT_DATABASE_URL = "sqlite:///fieldroute.db"
@@ -155,6 +155,13 @@ class Settings(BaseSettings):
         return self.job_time_limit_max_s + self.job_overrun_s
 
     @model_validator(mode="after")
+    def _tiles_are_credited(self) -> Self:
+        problem = uncredited_tiles(self.map_tiles, self.map_attribution)
+        if problem:
+            raise ValueError(problem)
+        return self
+
+    @model_validator(mode="after")
     def _jobs_have_a_broker(self) -> Self:
         if self.jobs == "celery" and not self.broker_url:
             raise ValueError(
@@ -168,3 +175,15 @@ class Settings(BaseSettings):
                 f"FIELDROUTE_JOB_OVERRUN_S ({self.visibility_timeout_s:g})"
             )
         return self
+
+
+def uncredited_tiles(tiles: str | None, attribution: str) -> str | None:
+    """Why ``tiles`` (a ``map_tiles`` setting) cannot be drawn with ``attribution``, or
+    ``None``: a tile server of your own (a URL template) shows its credit on every map, and
+    without one every map page failed (a 500, the drivers' pages too)."""
+    if tiles is not None and "://" in tiles and not attribution.strip():
+        return (
+            f"the tiles {tiles!r} need a credit shown on the maps: set FIELDROUTE_MAP_ATTRIBUTION "
+            "(`fieldroute map --attribution`; e.g. '© Example Tiles'), or use 'osm' or 'none'"
+        )
+    return None

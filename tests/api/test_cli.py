@@ -420,3 +420,26 @@ def test_map_reads_a_day_stored_before_types_were_strict(tmp_path: Path, databas
                                 "--tiles", "none"])  # fmt: skip
     assert drawn.exit_code == 0, drawn.output
     assert (tmp_path / "day.html").is_file()
+
+
+def test_tiles_of_your_own_need_a_credit_before_any_map_is_drawn(
+    tmp_path: Path, database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A tile URL template without FIELDROUTE_MAP_ATTRIBUTION started the service, then every
+    # map page answered 500 (the drivers' too); `map --tiles URL` ended in a traceback.
+    own = "https://tiles.example.com/{z}/{x}/{y}.png"
+    plan_file = tmp_path / "plan.json"
+    solved = runner.invoke(app, ["solve", str(write(tmp_path / "day.json", line_day())), "-o",
+                                 str(plan_file)])  # fmt: skip
+    assert solved.exit_code == 0, solved.output
+    page = tmp_path / "day.html"
+    drawn = runner.invoke(app, ["map", str(plan_file), "-o", str(page), "--tiles", own])
+    assert drawn.exit_code == 2 and "--attribution" in drawn.output, drawn.output
+    assert "Traceback" not in drawn.output and not page.exists()
+    credited = ["--tiles", own, "--attribution", "© Example Tiles"]
+    drawn = runner.invoke(app, ["map", str(plan_file), "-o", str(page), *credited])
+    assert drawn.exit_code == 0, drawn.output
+    assert "tiles.example.com" in page.read_text(encoding="utf-8")
+    monkeypatch.setenv("FIELDROUTE_MAP_TILES", own)
+    refused = runner.invoke(app, ["serve"])
+    assert refused.exit_code == 2 and "FIELDROUTE_MAP_ATTRIBUTION" in refused.output
