@@ -490,18 +490,29 @@ class _Checker:
     def one_door_at_a_time(self) -> None:
         """Refuse a report that puts a technician at two visits at once: the times reported at
         each (arrival to departure) may overlap another's by ``REPORT_OVERLAP`` at most, in
-        either order (a technician may take their stops in another order than planned). Judged
-        once every report of the batch is read; reports taken in earlier batches are not judged
-        again against each other."""
+        either order (a technician may take their stops in another order than planned). A
+        visit reported reached and not left lasts until the next report elsewhere, or the
+        batch's time (read as a moment, a visit tapped reached by mistake beside another under
+        way let that one be reported done half an hour later, and it could then be closed by
+        no report). Judged once every report of the batch is read; reports taken in earlier
+        batches are not judged again against each other."""
         for route in self.plan.routes:
-            spans: list[tuple[VisitId, datetime, datetime]] = []
+            reports: list[tuple[VisitId, list[datetime], bool]] = []
             for stop in with_progress(route, self.batch.progress).stops:
                 reported = (stop.actual_arrival, stop.actual_start, stop.actual_departure)
                 times = [t for t in reported if t]
                 if times:
-                    spans.append((stop.visit_id, min(times), max(times)))
-            for i, (first, start1, end1) in enumerate(spans):
-                for second, start2, end2 in spans[i + 1 :]:
+                    reports.append((stop.visit_id, times, stop.actual_departure is None))
+            # (visit, first report, last report, until when they were there)
+            spans: list[tuple[VisitId, datetime, datetime, datetime]] = []
+            for visit_id, times, still_there in reports:
+                last = until = max(times)
+                if still_there:
+                    later = [t for v, ts, _ in reports if v != visit_id for t in ts if t > last]
+                    until = max(last, min([self.batch.at, *later]))
+                spans.append((visit_id, min(times), last, until))
+            for i, (first, start1, last1, end1) in enumerate(spans):
+                for second, start2, last2, end2 in spans[i + 1 :]:
                     new = [self.reported[v] for v in (first, second) if v in self.reported]
                     if not new or min(end1 - start2, end2 - start1) <= REPORT_OVERLAP:
                         continue
@@ -510,8 +521,8 @@ class _Checker:
                     self.error(
                         index,
                         visit,
-                        f"{route.technician_id} would be at {first} {_span(start1, end1)} and "
-                        f"at {second} {_span(start2, end2)}: one visit at a time (reports may "
+                        f"{route.technician_id} would be at {first} {_span(start1, last1)} and "
+                        f"at {second} {_span(start2, last2)}: one visit at a time (reports may "
                         f"overlap by {REPORT_OVERLAP.seconds // 60} min, a late tap)",
                     )
 

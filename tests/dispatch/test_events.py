@@ -332,6 +332,16 @@ def test_reports_that_put_a_technician_at_two_visits_at_once_are_refused() -> No
     assert errors_of([reached[1], *late], "11:00", base=plan(v1=started)) == [
         FieldError("events[1]", two_doors.format("08:12-10:40", "at 08:50"), "V1")
     ]
+    # A visit reached and not left is there until the next report elsewhere: V2 tapped
+    # reached at 08:15 by mistake, V1 then reported left at 08:45 (V2 from 08:15 on, 30 min
+    # together) was taken, and V2 could be closed by no report after it.
+    mistake = {"type": "arrived", "visit_id": "V2", "at": "08:15"}
+    assert errors_of([reached[0], mistake, {**left, "at": "08:45"}], "08:50") == [
+        FieldError("events[2]", two_doors.format("08:10-08:45", "at 08:15"), "V1")
+    ]
+    assert errors_of([mistake, {**left, "at": "08:45"}], "08:50", base=plan(v1=started)) == [
+        FieldError("events[1]", two_doors.format("08:12-08:45", "at 08:15"), "V1")
+    ]
 
 
 def test_progress_already_in_the_plan_carries_into_the_batch() -> None:
