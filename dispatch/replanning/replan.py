@@ -273,7 +273,12 @@ def replan_day(
             new_routes.append(_promise(merged, old_stop, visits, problem, frozen_ids))
     order = {visit.id: i for i, visit in enumerate(problem.visits)}
     unassigned = sorted(
-        [*tail.unassigned, *passed, *cancelled.values(), *not_completed.values()],
+        [
+            *(_skills_off_duty(item, visits, problem, available) for item in tail.unassigned),
+            *passed,
+            *cancelled.values(),
+            *not_completed.values(),
+        ],
         key=lambda u: order[u.visit_id],
     )
     new_plan = Plan(
@@ -1184,6 +1189,32 @@ def _changes(old: Plan, new: Plan, batch: EventBatch, problem: Problem) -> tuple
             Change(visit.id, old_tech, new_tech, old_arrival, new_arrival, notify, reason)
         )
     return tuple(changes)
+
+
+def _skills_off_duty(
+    item: Unassigned,
+    visits: Mapping[VisitId, Visit],
+    problem: Problem,
+    available: Sequence[Technician],
+) -> Unassigned:
+    """``item`` with its reason said of those still working: a visit left for skills (or a
+    crew) that only technicians gone for the day have read "no technician has skill
+    'water_heater'" of a day whose T1, unavailable, has it."""
+    if item.code not in (UnassignedCode.NO_SKILL, UnassignedCode.CREW_SIZE):
+        return item
+    visit = visits[item.visit_id]
+    working = {tech.id for tech in available}
+    gone = [
+        tech.id
+        for tech in problem.technicians
+        if tech.id not in working
+        and visit.required_skills <= tech.skills
+        and tech.crew_size >= visit.crew_size
+    ]
+    if not gone:
+        return item
+    who = f"{', '.join(gone)}, who could serve it, {'is' if len(gone) == 1 else 'are'} off"
+    return replace(item, reason=f"{item.reason}, of those still working today ({who})")
 
 
 def _why(old: TechnicianId | None, new: TechnicianId | None, batch: EventBatch) -> str:

@@ -329,6 +329,25 @@ def test_unavailable_technician_hands_back_what_is_left(store: Store) -> None:
     checked(store, second)
 
 
+def test_a_visit_only_an_unavailable_technician_could_serve_says_so(store: Store) -> None:
+    # T2 alone fixes gas: ill at 10:00, V5 (gas, 13:00-16:00) was left out as "no technician
+    # has skill 'gas'", of a day whose T2 has it, on the call list too.
+    raw = make_day()
+    raw["technicians"][1]["skills"] = ["water_heater", "gas"]
+    raw["visits"][4]["required_skills"] = ["gas"]
+    planned(store, raw)
+    second = replan(store, {"at": "10:00", "events": [
+        {"type": "unavailable", "technician_id": "T2", "reason": "ill"}]})  # fmt: skip
+    (left,) = [u for u in second["unassigned"] if u["visit_id"] == "V5"]
+    assert (left["code"], left["reason"]) == (
+        "no_skill",
+        "no technician has skill 'gas', of those still working today (T2, who could serve it, "
+        "is off)",
+    )
+    (change,) = [c for c in second["changes"] if c["visit_id"] == "V5"]
+    assert change["reason"] == left["reason"] and change["notify"]
+
+
 def test_moved_visit_stays_where_the_dispatcher_put_it(store: Store) -> None:
     planned(store, make_day())
     move = {"type": "moved", "visit_id": "V3", "technician_id": "T2", "appointment": "15:00"}
