@@ -134,7 +134,9 @@ def _settings(ctx: typer.Context) -> Settings:
             for problem in error.errors():
                 where = "_".join(str(part) for part in problem["loc"]).upper()
                 message = problem["msg"].removeprefix("Value error, ")
-                named = f"FIELDROUTE_{where}: {message}" if where else message
+                if where and not where.startswith("FIELDROUTE_") and where != "DATABASE_URL":
+                    where = f"FIELDROUTE_{where}"
+                named = f"{where}: {message}" if where else message
                 err.print(f"[bold red]error:[/] {escape(named)}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from error
     settings: Settings = root.obj

@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal, Self
 
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 __all__ = ["DEFAULT_DATABASE_URL", "JOB_TIME_LIMIT_CEILING_S", "Settings", "uncredited_tiles"]
 
@@ -28,6 +30,28 @@ class Settings(BaseSettings):
         default=DEFAULT_DATABASE_URL,
         validation_alias=AliasChoices("FIELDROUTE_DATABASE_URL", "DATABASE_URL"),
     )
+
+    @field_validator("database_url")
+    @classmethod
+    def _a_database_url(cls, url: str) -> str:
+        """A SQLAlchemy URL, ``postgres://`` (as many hosts spell ``DATABASE_URL``) read as
+        ``postgresql://``: either, or a mistyped one, ended every command in a traceback."""
+        if url.startswith("postgres://"):
+            url = "postgresql://" + url.removeprefix("postgres://")
+        example = "e.g. sqlite:///fieldroute.db or postgresql+psycopg://user:password@host/db"
+        try:
+            parsed = make_url(url)
+        except ArgumentError:
+            raise ValueError(f"not a database URL; {example}") from None
+        shown = parsed.render_as_string(hide_password=True)  # a password is never echoed
+        if parsed.get_backend_name() not in {"sqlite", "postgresql"}:
+            raise ValueError(f"fieldroute stores in SQLite or PostgreSQL, not {shown!r}; {example}")
+        try:
+            parsed.get_dialect().import_dbapi()
+        except (NoSuchModuleError, ImportError) as error:
+            raise ValueError(f"no database driver for {shown!r} ({error}); {example}") from None
+        return url
+
     workers: int = Field(default=1, ge=1, le=64, description="Worker processes that solve.")
     replan_workers: int = Field(
         default=1,

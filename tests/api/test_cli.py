@@ -443,3 +443,21 @@ def test_tiles_of_your_own_need_a_credit_before_any_map_is_drawn(
     monkeypatch.setenv("FIELDROUTE_MAP_TILES", own)
     refused = runner.invoke(app, ["serve"])
     assert refused.exit_code == 2 and "FIELDROUTE_MAP_ATTRIBUTION" in refused.output
+
+
+def test_a_database_url_fieldroute_cannot_use_is_named_in_one_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # `postgres://` (as many hosts spell DATABASE_URL) and a mistyped URL ended every command
+    # in a SQLAlchemy traceback; the password is never echoed.
+    assert Settings(database_url="postgres://u@h/db").database_url == "postgresql://u@h/db"
+    monkeypatch.delenv("FIELDROUTE_DATABASE_URL", raising=False)
+    for url, said in (
+        ("postgresql+psycopg//u:secret@h/db", "FIELDROUTE_DATABASE_URL: not a database URL"),
+        ("mysql://u:secret@h/db", "SQLite or PostgreSQL, not 'mysql://u:***@h/db'"),
+        ("postgresql+asyncpg://u:secret@h/db", "no database driver for"),
+    ):
+        monkeypatch.setenv("DATABASE_URL", url)
+        result = runner.invoke(app, ["apikey", "list"])
+        assert result.exit_code == 2 and said in result.output, (url, result.output)
+        assert "secret" not in result.output and "Traceback" not in result.output
