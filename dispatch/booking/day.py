@@ -33,6 +33,7 @@ plan that books it.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -541,7 +542,11 @@ def _calls_unreserved(
 ) -> list[DepotStop]:
     """The depot calls ``plan`` had made by ``at`` that no visit of the compiled ``day``
     reserves units for: the stop after each is not served via that depot (``_way``), or it
-    has left the route, or its technician is not on the day."""
+    has left the route, or its technician is not on the day, or a later call on the way
+    before the same stop at the same depot stands for it (a visit's option reserves one
+    call's units: the last, as ``_ways`` reads the plan; the call of a visit cancelled since,
+    left before the next stop's own, was read as that one's, and its units sold again); and
+    of a morning pick list, what it took beyond what the visits it loaded still reserve."""
     node_of: dict[VisitId, list[int]] = {}
     for n, i in enumerate(id_map.node_visit):
         node_of.setdefault(day.visits[i].id, []).append(n)
@@ -550,15 +555,44 @@ def _calls_unreserved(
     lost = []
     for route in plan.routes:
         vehicle = vehicle_of.get(route.technician_id)
-        for k in calls_made(route, fixed_prefix(route, at), at):
+        made = calls_made(route, fixed_prefix(route, at), at)
+        nodes = [
+            _way(instance, id_map, node_of.get(stop.visit_id, []), vehicle, route, j, depot_of)
+            if vehicle is not None and made
+            else None
+            for j, stop in enumerate(route.stops)
+        ]
+        last_on_the_way = {
+            (route.depot_stops[k].before, route.depot_stops[k].depot_id): k
+            for k in made
+            if route.depot_stops[k].departure > route.depot_stops[k].arrival
+        }
+        for k in made:
             call = route.depot_stops[k]
-            node: int | None = None
-            if vehicle is not None and call.before < len(route.stops):
-                ways = node_of.get(route.stops[call.before].visit_id, [])
-                node = _way(instance, id_map, ways, vehicle, route, call.before, depot_of)
+            if last_on_the_way.get((call.before, call.depot_id), k) != k and (
+                call.departure > call.arrival
+            ):
+                lost.append(call)
+                continue
+            node = nodes[call.before] if call.before < len(nodes) else None
             option = id_map.option(node) if node is not None else None
             if option is None or option.depot != depot_of.get(call.depot_id):
                 lost.append(call)
+            elif call.departure == call.arrival:
+                # A morning pick list: what it took beyond what the visits still loaded by it
+                # reserve left with the van (a visit cancelled since sold its units again).
+                options = [id_map.option(n) for n in nodes if n is not None]
+                held = Counter[str]()
+                for taken in options:
+                    if taken is not None and taken.depot == option.depot and taken.morning:
+                        held.update({i.part: i.quantity for i in taken.from_depot})
+                if not option.morning and (call.before, call.depot_id) not in last_on_the_way:
+                    held.update({i.part: i.quantity for i in option.from_depot})
+                beyond = Counter({i.part: i.quantity for i in call.taken})
+                beyond.subtract(held)
+                excess = tuple(PartQuantity(p, q) for p, q in sorted(beyond.items()) if q > 0)
+                if excess:
+                    lost.append(replace(call, taken=excess))
     return lost
 
 

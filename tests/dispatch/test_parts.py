@@ -1787,3 +1787,57 @@ def test_a_visit_served_through_a_call_keeps_the_units_the_call_takes_when_booki
             v1_takes
         )
         assert any(o.depot is not None for o in options.get("N", ())) == n_has_a_call
+
+
+def test_booking_sells_no_unit_a_morning_pick_list_took_for_a_visit_cancelled_since(
+    store: Store,
+) -> None:
+    # T1 loaded D1's two P2 at 08:10, for V1 and V2; V2 cancelled at 08:20, its unit rides
+    # in the van. A newcomer needing P2 was offered a call at D1 for that unit, and
+    # every place was refused (the checker: 3 handed out of 2).
+    raw = make_day(
+        [tech("T1", 4), tech("T2", 0)],
+        [
+            visit("V1", 3, "P2", technician="T1", window={"start": "13:00", "end": "15:00"}),
+            visit("V2", 2, "P2", technician="T1", window={"start": "08:30", "end": "09:30"}),
+        ],
+        depots=[depot(stock=[{"part": "P2", "quantity": 2}])],
+    )
+    first = planned(store, raw)
+    assert [(call[1], call[3]) for call in calls(first)["T1"]] == [("08:10", {"P2": 2})]
+    replan(store, {"at": "08:20", "events": [{"type": "cancelled", "visit_id": "V2"}]})
+    newcomer = visit("N", 1, "P2")
+    answer = slots_stored(store, {"visit": newcomer, "plan_id": "pl_day", "at": "08:25"})
+    assert answer.slots == [] and answer.code == "no_part"
+
+
+def test_booking_sells_no_unit_of_a_call_made_for_a_visit_cancelled_since(store: Store) -> None:
+    # T1 took D1's only P2 for V0 and V0 was cancelled on the way: the call stays before V1,
+    # which has a call of its own there (for P3). Booking read that call as V1's and the
+    # first's P2 as still at D1: a newcomer needing P2 was offered it, every place refused.
+    raw = make_day(
+        [tech("T1", 5), tech("T2", 0)],
+        [
+            visit("V0", 3, "P2", technician="T1", window={"start": "09:00", "end": "10:00"}),
+            visit("V1", 2, "P3", technician="T1", window={"start": "11:00", "end": "13:00"}),
+        ],
+        depots=[
+            depot(
+                stock=[{"part": "P2", "quantity": 1}, {"part": "P3", "quantity": 1}],
+                handling_min=10,
+            )
+        ],
+    )
+    first = planned(store, raw)
+    (call_v0, call_v1) = calls(first)["T1"]
+    assert (call_v0[2], call_v0[3], call_v1[2], call_v1[3]) == ("V0", {"P2": 1}, "V1", {"P3": 1})
+    on_the_way = datetime.strptime(call_v0[1], "%H:%M") + timedelta(minutes=15)
+    at = f"{on_the_way:%H:%M}"  # on the way to V0
+    second = replan(store, {"at": at, "events": [{"type": "cancelled", "visit_id": "V0"}]})
+    assert [(call[2], call[3]) for call in calls(second)["T1"]] == [
+        ("V1", {"P2": 1}),
+        ("V1", {"P3": 1}),
+    ]
+    newcomer = visit("N", 1, "P2")
+    answer = slots_stored(store, {"visit": newcomer, "plan_id": "pl_day", "at": at})
+    assert answer.slots == [] and answer.code == "no_part"
