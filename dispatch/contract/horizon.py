@@ -41,6 +41,7 @@ from dispatch.contract.validate import (
     build_travel,
     build_visit,
     check_unique,
+    ends_of_day,
     load_json,
     read_wire,
     time_zone,
@@ -132,7 +133,7 @@ def parse_horizon(raw: str | bytes | Mapping[str, Any], *, stored: bool = False)
         raise InputError([*errors, *error.errors]) from error
     _refuse_parts(wire, errors)
     if not stored:
-        errors.extend(addressless(wire.technicians))
+        errors.extend([*addressless(wire.technicians), *ends_of_day(wire.visits)])
     horizon = _build(wire, errors)
     if errors or horizon is None:
         unique = list(dict.fromkeys(errors))  # a technician's error repeats on each workday

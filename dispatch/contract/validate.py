@@ -86,6 +86,7 @@ __all__ = [
     "build_travel",
     "build_visit",
     "check_unique",
+    "ends_of_day",
     "field_errors",
     "load_json",
     "parse_problem",
@@ -174,7 +175,9 @@ def parse_problem(raw: str | bytes | Mapping[str, Any], *, stored: bool = False)
         Listing every problem found, each with its path and entity id.
     """
     wire = read_wire(raw, ProblemIn, stored=stored)
-    errors: list[FieldError] = [] if stored else addressless(wire.technicians)
+    errors: list[FieldError] = (
+        [] if stored else [*addressless(wire.technicians), *ends_of_day(wire.visits)]
+    )
     problem = _build(wire, errors)
     if errors or problem is None:
         raise InputError(errors)
@@ -452,6 +455,22 @@ def build_depots(
             )
         )
     return tuple(depots)
+
+
+def ends_of_day(visits: Sequence[VisitIn]) -> list[FieldError]:
+    """An error for each visit whose appointment (or report, of a day) is ``24:00``: the
+    end of the day starts nothing in it (an appointment at 24:00 was named "at 00:00", the
+    day's start). Only for a day sent now: a stored day is read as it was accepted."""
+    return [
+        FieldError(
+            f"visits[{i}].{field}",
+            "'24:00' ends the day: give a time from 00:00 to 23:59",
+            visit.id,
+        )
+        for i, visit in enumerate(visits)
+        for field in ("appointment", "reported_at")
+        if getattr(visit, field) == "24:00"
+    ]
 
 
 def addressless(technicians: Sequence[TechnicianIn]) -> list[FieldError]:

@@ -612,7 +612,21 @@ def test_a_technician_id_with_a_slash_is_refused_when_sent_and_read_when_stored(
     day["technicians"][0]["id"] = "North/1"
     for visit in day["visits"]:
         visit.pop("technician", None)
-    assert errors_of(day) == [
-        "technicians[0] (North/1).id: may not hold '/': a driver's route is addressed by it"
-    ]
+    said = "may not hold '/' nor be '.' or '..': a driver's route is addressed by it"
+    assert errors_of(day) == [f"technicians[0] (North/1).id: {said}"]
     assert parse_problem(day, stored=True).technicians[0].id == "North/1"
+    # Nor "." or "..": clients drop dot segments (GET .../routes/.. read the whole plan).
+    for dots in (".", ".."):
+        day["technicians"][0]["id"] = dots
+        assert errors_of(day) == [f"technicians[0] ({dots}).id: {said}"]
+
+
+def test_an_appointment_at_24_00_is_refused_when_sent_and_read_when_stored() -> None:
+    # 24:00 ends the day (a shift's or a window's end); an appointment at it was accepted and
+    # named "the appointment at 00:00" in its reason, the day's start.
+    day = line_day()
+    day["visits"][0]["appointment"] = "24:00"
+    assert errors_of(day) == [
+        "visits[0] (V1).appointment: '24:00' ends the day: give a time from 00:00 to 23:59"
+    ]
+    assert parse_problem(day, stored=True).visits[0].appointment is not None
