@@ -474,18 +474,19 @@ def ends_of_day(visits: Sequence[VisitIn]) -> list[FieldError]:
 
 
 def addressless(technicians: Sequence[TechnicianIn]) -> list[FieldError]:
-    """An error for each technician whose id holds a ``/``: their route's address
-    (``/v1/plans/{plan_id}/routes/{technician_id}``) could never name them, so they would
-    have no route, link or page for their phone. Only for a day sent now: a stored day is read
-    as it was accepted."""
+    """An error for each technician whose id holds a ``/`` or is ``.`` or ``..``: their
+    route's address (``/v1/plans/{plan_id}/routes/{technician_id}``) could never name them
+    (clients drop dot segments: ``..`` read the whole plan), so they would have no route,
+    link or page for their phone. Only for a day sent now: a stored day is read as it was
+    accepted."""
     return [
         FieldError(
             f"technicians[{i}].id",
-            "may not hold '/': a driver's route is addressed by it",
+            "may not hold '/' nor be '.' or '..': a driver's route is addressed by it",
             technician.id,
         )
         for i, technician in enumerate(technicians)
-        if "/" in technician.id
+        if "/" in technician.id or technician.id in {".", ".."}
     ]
 
 
