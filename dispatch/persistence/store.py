@@ -1532,7 +1532,10 @@ class Store:
         its hash is stored."""
         name = name.strip()
         if not name or len(name) > 100:
-            raise InputError([FieldError("name", "an API key needs a name of 1 to 100 characters")])
+            raise InputError(
+                [FieldError("name", "an API key needs a name of 1 to 100 characters")],
+                what="API key",
+            )
         key = f"fr_{secrets.token_urlsafe(32)}"
         record = ApiKey(id=new_id("ak"), name=name, created_at=_now(), revoked_at=None)
         row = ApiKeyRow(

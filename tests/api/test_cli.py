@@ -461,3 +461,10 @@ def test_a_database_url_fieldroute_cannot_use_is_named_in_one_line(
         result = runner.invoke(app, ["apikey", "list"])
         assert result.exit_code == 2 and said in result.output, (url, result.output)
         assert "secret" not in result.output and "Traceback" not in result.output
+
+
+def test_a_key_without_a_name_is_refused_as_an_api_key(database: str) -> None:
+    # It was refused as "error: invalid problem".
+    result = runner.invoke(app, ["apikey", "create", " "])
+    assert result.exit_code == 2
+    assert "invalid API key" in result.output and "1 to 100 characters" in result.output
