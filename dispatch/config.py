@@ -178,6 +178,15 @@ class Settings(BaseSettings):
         """The broker's visibility timeout: ``job_time_limit_max_s + job_overrun_s``."""
         return self.job_time_limit_max_s + self.job_overrun_s
 
+    @field_validator("public_url")
+    @classmethod
+    def _a_web_address(cls, url: str | None) -> str | None:
+        """``http(s)://host``: without a scheme, driver links read ``desk.example.com/v1/…``,
+        which a phone opens as a search or a file."""
+        if url is not None and not url.startswith(("http://", "https://")):
+            raise ValueError(f"{url!r} must start with http:// or https://")
+        return url
+
     @model_validator(mode="after")
     def _tiles_are_credited(self) -> Self:
         problem = uncredited_tiles(self.map_tiles, self.map_attribution)

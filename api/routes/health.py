@@ -14,11 +14,13 @@ __all__ = ["router"]
 router = APIRouter(tags=["service"])
 
 
-@router.get("/healthz", response_model=HealthOut)
+@router.api_route("/healthz", methods=["GET", "HEAD"], response_model=HealthOut)
 def healthz(store: StoreDep, runner: RunnerDep, roads: RoadsDep) -> JSONResponse:
     """Liveness, the database's, the road server's and the job queue's answers and the worker
     processes' losses; needs no key. Degraded (503) when one does not answer: a service whose
-    road server is gone fails every solve on roads, one whose broker is gone every new job."""
+    road server is gone fails every solve on roads, one whose broker is gone every new job.
+    ``HEAD`` answers the same status without the body (load balancers that probe with it got
+    405)."""
     database = store.healthy()
     roads_answer = None if roads is None else roads.answers()
     queue_answer = runner.queue_answers()

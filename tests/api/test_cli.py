@@ -468,3 +468,14 @@ def test_a_key_without_a_name_is_refused_as_an_api_key(database: str) -> None:
     result = runner.invoke(app, ["apikey", "create", " "])
     assert result.exit_code == 2
     assert "invalid API key" in result.output and "1 to 100 characters" in result.output
+
+
+def test_a_public_url_without_its_scheme_is_refused_at_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Driver links read "desk.example.com/v1/...", which a phone opens as a search.
+    monkeypatch.setenv("FIELDROUTE_PUBLIC_URL", "desk.example.com")
+    refused = runner.invoke(app, ["serve"])
+    assert refused.exit_code == 2 and "FIELDROUTE_PUBLIC_URL" in refused.output
+    assert "http://" in refused.output
+    assert Settings(public_url="https://desk.example.com").public_url == "https://desk.example.com"

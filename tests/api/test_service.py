@@ -45,6 +45,8 @@ def test_healthz_needs_no_key(service: Service) -> None:
         "worker_losses": 0,
         "last_worker_loss": None,
     }
+    probed = service.client.head("/healthz")  # a load balancer's probe got 405
+    assert probed.status_code == 200 and probed.content == b""
 
 
 class _Refusing(BaseHTTPRequestHandler):
