@@ -825,7 +825,7 @@ def _print_card(card: DayCard) -> None:
         )
     out.print(kinds)
     spent = Table(title="Where the minutes went")
-    for name in ("technician", "driving", "waiting", "service", "over estimate"):
+    for name in ("technician", "on the way", "waiting", "service", "over estimate"):
         spent.add_column(name, justify="right")
     for went in card.spent:
         if went.total_min:

@@ -2,7 +2,7 @@
 
 One self-contained HTML file (no script, no CDN: it prints and opens offline), rendered from
 ``templates/report.html`` with ``dispatch.desk.tracking.DayCard``: a bar chart of each
-technician's reported minutes (driving, waiting at the door, service within its estimate,
+technician's reported minutes (on the way, waiting at the door, service within its estimate,
 service over it), then the card's tables per technician, per kind of visit and per stop. The
 chart is SVG drawn here; every bar also carries its minutes in a tooltip and each row its total
 as text, so colour is never the only signal. Every id and text of the day is escaped by the
@@ -22,7 +22,7 @@ __all__ = ["report_page"]
 
 #: The chart's parts, in the order they are stacked: (field of TimeSpent, label, colour).
 PARTS = (
-    ("travel_min", "driving", "#4c78a8"),
+    ("travel_min", "on the way", "#4c78a8"),
     ("waiting_min", "waiting at the door", "#f2cf5b"),
     ("service_min", "service within its estimate", "#59a14f"),
     ("over_estimate_min", "service over its estimate", "#e15759"),

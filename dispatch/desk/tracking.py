@@ -5,14 +5,17 @@ events) is compared with the plan version in force when it happened, which the f
 keeps. ``late_min`` is how far the actual arrival was after the latest allowed start (the
 appointment, the window's end or the urgent deadline); ``overrun_min`` is the actual time on
 site (start, or arrival, to departure) beyond the visit's duration; actual travel is the gap
-between the previous stop's reported departure and this arrival. The day's KPIs are over the
-stops with a reported arrival: on-time rate (handbook target 90 %), urgent faults reached
-within the response time, and appointments reached inside the early band.
+between the previous stop's reported departure and this arrival, planned travel the same gap
+as the plan had it: the drive and any time idle before the door (the drive alone read a
+2-minute drive to an appointment 80 minutes on as 76 minutes lost on the road). The day's
+KPIs are over the stops with a reported arrival: on-time rate (handbook target 90 %), urgent
+faults reached within the response time, and appointments reached inside the early band.
 
-Where the minutes went (``TimeSpent``, per technician, over what was reported): driving
-(previous departure to arrival), waiting at the door (arrival to the start of work), service
-within its estimate, and service over it: what slows the team, in one row each.
-``stored_time_card`` is the use case the CLI (``fieldroute report``) and the service's page call.
+Where the minutes went (``TimeSpent``, per technician, over what was reported): on the way
+(previous departure to arrival: driving, and time idle before the door), waiting at the door
+(arrival to the start of work), service within its estimate, and service over it: what slows
+the team, in one row each. ``stored_time_card`` is the use case the CLI (``fieldroute
+report``) and the service's page call.
 """
 
 from __future__ import annotations
@@ -129,6 +132,7 @@ def time_card(problem: Problem, plan: Plan) -> DayCard:
     on_time = urgent_ok = urgent_n = band_ok = band_n = 0
     for route in plan.routes:
         previous_departure: datetime | None = None
+        planned_leaving = route.start_time  # of the stop before, as the plan has it
         for stop in route.stops:
             visit = visits[stop.visit_id]
             arrived = stop.actual_arrival or stop.actual_start
@@ -177,12 +181,13 @@ def time_card(problem: Problem, plan: Plan) -> DayCard:
                     planned_service_min=planned_service,
                     actual_service_min=service,
                     overrun_min=service - planned_service if service is not None else None,
-                    planned_travel_min=whole_minutes(stop.travel),
+                    planned_travel_min=whole_minutes(elapsed(planned_leaving, stop.arrival)),
                     actual_travel_min=travel,
                     actual_wait_min=waited,
                 )
             )
             previous_departure = stop.actual_departure
+            planned_leaving = stop.departure
     reported = sum(1 for r in records if r.actual_arrival is not None)
     return DayCard(
         stops=tuple(records),

@@ -54,7 +54,7 @@ def test_the_chart_shows_where_each_technicians_minutes_went(database: str) -> N
     assert rows == ["T1"]  # one row per technician with a route
     t1 = page[page.index('data-technician="T1"') : page.index("</svg>")]
     for said in (
-        "T1: 26 min driving",
+        "T1: 26 min on the way",
         "T1: 5 min waiting at the door",
         "T1: 119 min service within its estimate",
         "T1: 15 min service over its estimate",
@@ -78,7 +78,7 @@ def test_the_service_serves_the_card_to_the_desk_only(database: str) -> None:
     with start_service(database) as client:
         answer = client.get("/v1/plans/pl_day/report", headers={"Authorization": f"Bearer {key}"})
         assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/html")
-        assert "Where the minutes went" in answer.text and "T1: 26 min driving" in answer.text
+        assert "Where the minutes went" in answer.text and "T1: 26 min on the way" in answer.text
         assert client.get("/v1/plans/pl_day/report").status_code == 401
         missing = client.get("/v1/plans/pl_x/report", headers={"Authorization": f"Bearer {key}"})
         assert missing.status_code == 404
