@@ -546,7 +546,8 @@ def _calls_unreserved(
     before the same stop at the same depot stands for it (a visit's option reserves one
     call's units: the last, as ``_ways`` reads the plan; the call of a visit cancelled since,
     left before the next stop's own, was read as that one's, and its units sold again); and
-    of a morning pick list, what it took beyond what the visits it loaded still reserve."""
+    of a morning pick list, what it took beyond what the visits it loaded still reserve. A
+    call still to make on the way counts too when its visit is not served through it here."""
     node_of: dict[VisitId, list[int]] = {}
     for n, i in enumerate(id_map.node_visit):
         node_of.setdefault(day.visits[i].id, []).append(n)
@@ -558,16 +559,24 @@ def _calls_unreserved(
         made = calls_made(route, fixed_prefix(route, at), at)
         nodes = [
             _way(instance, id_map, node_of.get(stop.visit_id, []), vehicle, route, j, depot_of)
-            if vehicle is not None and made
+            if vehicle is not None
             else None
             for j, stop in enumerate(route.stops)
         ]
+        # Calls still to make on the way are the plan's too: one whose visit no option of
+        # the day serves through it (a visit a delay made unreachable in the booking's model)
+        # still takes its units, and booking sold them again.
+        to_make = [
+            k
+            for k, call in enumerate(route.depot_stops)
+            if k not in made and call.departure > call.arrival and call.before < len(nodes)
+        ]
         last_on_the_way = {
             (route.depot_stops[k].before, route.depot_stops[k].depot_id): k
-            for k in made
+            for k in sorted((*made, *to_make))
             if route.depot_stops[k].departure > route.depot_stops[k].arrival
         }
-        for k in made:
+        for k in (*made, *to_make):
             call = route.depot_stops[k]
             if last_on_the_way.get((call.before, call.depot_id), k) != k and (
                 call.departure > call.arrival

@@ -1841,3 +1841,29 @@ def test_booking_sells_no_unit_of_a_call_made_for_a_visit_cancelled_since(store:
     newcomer = visit("N", 1, "P2")
     answer = slots_stored(store, {"visit": newcomer, "plan_id": "pl_day", "at": at})
     assert answer.slots == [] and answer.code == "no_part"
+
+
+def test_booking_sells_no_unit_a_call_still_to_make_takes_for_a_visit_it_cannot_read(
+    store: Store,
+) -> None:
+    # A delayed technician's visit the booking's model could no longer serve through its call
+    # (left out there: a hunt's day, 1 of ~700) freed the call's units for a newcomer; the
+    # plan still makes the call, and every place was refused (one unit handed out twice).
+    # Here the stored day asks a skill of V1 nobody has, which leaves it out the same way.
+    raw = make_day(
+        [tech("T1", 5), tech("T2", 0)],
+        [visit("V1", 3, "P2", technician="T1", window={"start": "13:00", "end": "15:00"})],
+        depots=[depot(stock=[{"part": "P2", "quantity": 1}], handling_min=10)],
+    )
+    problem = parse_problem(raw)
+    plan = plan_day(problem, params=QUICK)
+    document = plan_document(
+        problem, plan, plan_id="pl_day", version=1, created_at=datetime.now(UTC)
+    ).model_dump(mode="json")
+    assert [(c[2], c[3]) for c in calls(document)["T1"]] == [("V1", {"P2": 1})]
+    unread = copy.deepcopy(raw)
+    unread["visits"][0]["required_skills"] = ["gas"]
+    store.save_problem_and_plan(unread, document, problem_id="pb_day", record=plan_record(plan))
+    newcomer = visit("N", 1, "P2")
+    answer = slots_stored(store, {"visit": newcomer, "plan_id": "pl_day", "at": "09:00"})
+    assert answer.slots == [] and answer.code == "no_part"
