@@ -405,10 +405,14 @@ def _print_summary(plan: PlanOut, report: CheckReport) -> None:
     by_priority = ", ".join(
         f"{name} {count.assigned}/{count.visits}" for name, count in k.assigned_by_priority.items()
     )
+    urgent = k.assigned_by_priority.get("urgent")
+    # A rate of nothing is no rate: "urgent within response 100%" of no urgent fault served.
+    band = f" ({k.early_band_rate:.0%})" if k.appointment_stops else ""
+    within = f"{k.urgent_within_response:.0%}" if urgent and urgent.assigned else "- (none served)"
     out.print(
         f"assigned {k.assigned}/{k.visits} ({by_priority}); on time {k.on_time_rate:.0%}; "
-        f"early band {k.appointments_in_band}/{k.appointment_stops} ({k.early_band_rate:.0%}); "
-        f"urgent within response {k.urgent_within_response:.0%}; {k.distance_km:.1f} km, "
+        f"early band {k.appointments_in_band}/{k.appointment_stops}{band}; "
+        f"urgent within response {within}; {k.distance_km:.1f} km, "
         f"{k.travel_min} min driving; utilisation {k.utilisation:.0%}; "
         f"{counted(k.technicians_used, 'technician')}; "
         f"solved in {k.solve_s:.1f} s",

@@ -479,3 +479,15 @@ def test_a_public_url_without_its_scheme_is_refused_at_start(
     assert refused.exit_code == 2 and "FIELDROUTE_PUBLIC_URL" in refused.output
     assert "http://" in refused.output
     assert Settings(public_url="https://desk.example.com").public_url == "https://desk.example.com"
+
+
+def test_a_rate_over_no_stops_is_not_printed_as_100_percent(tmp_path: Path, database: str) -> None:
+    # Both urgent faults left out (nobody has the skill): "urgent 0/1 ... urgent within
+    # response 100%", and "early band 0/0 (100%)".
+    day = line_day()
+    day["visits"][0].update(priority="urgent", required_skills=["gas"])
+    solved = runner.invoke(app, ["solve", str(write(tmp_path / "day.json", day))])
+    assert solved.exit_code == 0, solved.output
+    said = " ".join(solved.stdout.split())
+    assert "urgent 0/1" in said and "urgent within response - (none served)" in said
+    assert "early band 0/0;" in said
