@@ -29,7 +29,7 @@ def test_the_console_is_sent_with_its_policy(service: Service) -> None:
 
 def test_the_policy_lets_the_maps_tiles_in(database_url: str) -> None:
     tiles = "https://tiles.example.com/{z}/{x}/{y}.png"
-    with start_service(database_url, map_tiles=tiles) as client:
+    with start_service(database_url, map_tiles=tiles, map_attribution="© Example") as client:
         policy = client.get("/console").headers["content-security-policy"]
     assert "img-src 'self' data: blob: https://tiles.example.com;" in policy
 
