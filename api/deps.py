@@ -143,6 +143,7 @@ async def known_query_only(request: Request) -> None:
     otherwise quietly give the default, and ``limit=5&limit=9`` the last of the two."""
     route = request.scope.get("route")
     taken = _query_names(route.dependant) if isinstance(route, APIRoute) else set()
+    taken.add("token")  # a driver link's credential, read by ``api.auth`` on every endpoint
     query = request.query_params
     unknown = sorted(set(query) - taken)
     repeated = sorted(name for name in set(query) & taken if len(query.getlist(name)) > 1)

@@ -22,9 +22,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from fastapi.routing import APIRoute
 
+from api.deps import known_query_only
 from api.models import FORBIDDEN, NOT_FOUND
 from api.routes import drivers, health, jobs, maps, plans, problems, reports, slots, weeks
 
@@ -42,7 +43,11 @@ _RESOURCES = (
     slots.router,
 )
 
-router = APIRouter(prefix="/v1", responses=NOT_FOUND | FORBIDDEN)
+#: Every endpoint refuses a query parameter it does not take (``known_query_only``): a typo
+#: such as ``?versoin=1`` on a plan answered its latest version, silently.
+router = APIRouter(
+    prefix="/v1", responses=NOT_FOUND | FORBIDDEN, dependencies=[Depends(known_query_only)]
+)
 for _resource in _RESOURCES:
     router.include_router(_resource)
 

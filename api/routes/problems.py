@@ -7,10 +7,10 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
-from api.deps import Dispatcher, RunnerDep, StoreDep, known_query_only
+from api.deps import Dispatcher, RunnerDep, StoreDep
 from api.models import ErrorOut, ProblemCreated, ProblemItem
 from api.params import ProblemId
 from api.uploads import UPLOAD_FORM, read_upload
@@ -43,7 +43,7 @@ _PROBLEM_BODY: dict[str, Any] = {
 }
 
 
-@router.get("", response_model=list[ProblemItem], dependencies=[Depends(known_query_only)])
+@router.get("", response_model=list[ProblemItem])
 def list_problems(
     key: Dispatcher, store: StoreDep, limit: Annotated[int, Query(ge=1, le=200)] = 50
 ) -> list[ProblemItem]:

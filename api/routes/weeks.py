@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Response
 from fastapi.concurrency import run_in_threadpool
 
-from api.deps import Dispatcher, StoreDep, known_query_only
+from api.deps import Dispatcher, StoreDep
 from api.models import Responses, RollOut, RollRequest, WeekItem
 from dispatch.contract.horizon import parse_horizon
 from dispatch.desk.roll import roll_week
@@ -59,7 +59,7 @@ async def existing_week(store: StoreDep, week_id: WeekId) -> str:
     return week_id
 
 
-@router.get("", response_model=list[WeekItem], dependencies=[Depends(known_query_only)])
+@router.get("", response_model=list[WeekItem])
 def list_weeks(
     key: Dispatcher, store: StoreDep, limit: Annotated[int, Query(ge=1, le=200)] = 50
 ) -> list[WeekItem]:

@@ -50,3 +50,17 @@ def test_a_parameter_given_twice_is_refused_not_read_as_its_last_value(service: 
     assert answer.json()["errors"] == [
         {"path": "query.limit", "message": "given more than once", "id": None}
     ]
+
+
+def test_every_endpoint_names_a_parameter_it_does_not_take(service: Service) -> None:
+    # `GET /v1/plans/{id}?version=1` answered the latest version, `?versoin=` too: silently.
+    plan_id = service.solved_plan()
+    for path in (f"/v1/plans/{plan_id}?version=1", f"/v1/plans/{plan_id}/routes/T1?versoin=1"):
+        answer = service.client.get(path, headers=service.auth)
+        assert answer.status_code == 422, (path, answer.text)
+        assert answer.json()["errors"][0]["path"] in ("query.version", "query.versoin")
+    # What an endpoint takes still passes, and a driver link's token everywhere.
+    assert service.client.get(f"/v1/plans/{plan_id}/map?version=1", headers=service.auth).is_success
+    link = service.client.post(f"/v1/plans/{plan_id}/routes/T1/link", headers=service.auth)
+    assert link.status_code in (200, 201), link.text
+    assert service.client.get(link.json()["url"].split("testserver")[-1]).is_success
