@@ -97,6 +97,11 @@ def _no_draft(job: SolveJob) -> NotFoundError:
             f"{job.regions_total} it fanned out to was started again (its worker lost) and its "
             "new search has no plan yet; the day's draft is back once it has"
         )
+    if job.state == "queued":  # said its search "has found no plan so far" of none begun
+        return NotFoundError(
+            f"job {job.id} is queued and has no draft yet: its search has not begun (drafts "
+            f"come once it finds a first plan; first_plan_s at /v1/jobs/{job.id} says when)"
+        )
     searched = (
         "its search has"
         if job.regions_total is None

@@ -91,6 +91,7 @@ def test_a_job_without_a_draft_says_why(service: Service) -> None:
     answer = client.get(f"/v1/jobs/{waiting.id}/draft", headers=auth)  # never handed out
     assert answer.status_code == 404
     assert f"job {waiting.id} is queued and has no draft yet" in answer.json()["detail"]
+    assert "its search has not begun" in answer.json()["detail"]
     progress = client.get(f"/v1/jobs/{waiting.id}", headers=auth).json()["progress"]
     assert progress["first_plan_s"] is None
     unknown = client.get("/v1/jobs/jb_nothing/draft", headers=auth)
