@@ -466,6 +466,17 @@ def _restart(
                 if after(free_at, at) and (delay or held is not None)
                 else None
             )
+        elif ready < at:
+            # Not set off after all (the plan's arrival leaves the whole drive ahead, though a
+            # lunch on the way had it leave hours ago): still at the stop, free from ``at``.
+            # Free since the set-off there, the rest of the day drove from the stop at 12:00
+            # and made a depot call at 13:19 for a re-plan at 13:05, 78 minutes away.
+            free_at = latest(free_at, shifted(at, delay))
+            hold = (
+                Hold(tech.id, free_at, at if delay or held is None else held.since)
+                if after(free_at, at) and (delay or held is not None)
+                else None
+            )
     used_weight = sum(visits[s.visit_id].demand.weight_kg for s in frozen)
     used_volume = sum(visits[s.visit_id].demand.volume_m3 for s in frozen)
     homeward = counted_from = None

@@ -1454,6 +1454,34 @@ def test_a_hold_over_on_the_road_was_not_driving(store: Store) -> None:
     assert route["stops"][1]["arrival"][11:16] == "13:25"
 
 
+def test_a_technician_the_plan_has_not_set_off_yet_starts_from_the_stop_at_the_batch(
+    store: Store,
+) -> None:
+    # T3 leaves V1 at 11:00, lunches 11:30-12:00 and is at V9 (23 min on) at 15:30. Re-planned
+    # at 13:05 they were read as still at V1, but free since the set-off the lunch implies
+    # (11:07): an urgent fault 40 minutes from V1 was put at 13:05 (a hunt's day: a depot
+    # call 78 minutes away made at 13:19).
+    raw = day_of_minutes(
+        [[0, 40, 60], [40, 0, 23], [60, 23, 0]],
+        [{"id": "T3", "location_index": 0, "shift": {"start": "09:00", "end": "17:00"},
+          "breaks": [{"start": "11:30", "end": "12:00", "duration_min": 30}]}],
+        [{"id": "V1", "location_index": 1, "duration_min": 60, "appointment": "10:00"},
+         {"id": "V9", "location_index": 2, "duration_min": 15, "appointment": "15:40"}],
+    )  # fmt: skip
+    first = planned(store, raw)
+    (route,) = first["routes"]
+    assert [(s["visit_id"], s["departure"][11:16]) for s in route["stops"]] == [
+        ("V1", "11:00"),
+        ("V9", "15:55"),
+    ]
+    urgent = {"id": "U1", "location_index": 0, "duration_min": 20, "priority": "urgent",
+              "technician": "T3"}  # fmt: skip
+    second = replan(store, {"at": "13:05", "events": [{"type": "new_visit", "visit": urgent}]})
+    stops = {s["visit_id"]: s for s in second["routes"][0]["stops"]}
+    assert stops["U1"]["arrival"][11:16] >= "13:45", stops["U1"]["arrival"]
+    checked(store, second)
+
+
 def test_a_delay_on_the_road_moves_the_next_stop_by_the_delay(store: Store) -> None:
     # T3 lunches 12:00-12:30 on the drive to V9 (there at 13:15). Five minutes late at 12:15,
     # V9 was moved to 13:33: the lunch was taken again before setting off from V1. A batch
