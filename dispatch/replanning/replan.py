@@ -411,10 +411,7 @@ def _restart(
     if held is not None:
         ready = latest(ready, held.until)
     free_at = shifted(ready, delay)
-    hold = None
-    if after(free_at, at) and (delay or held is not None):
-        # A new delay is reported now: only reports after now end the hold.
-        hold = Hold(tech.id, free_at, at if delay or held is None else held.since)
+    hold = _holding(tech.id, free_at, at, delay, held)
     # A stop taken as done as planned keeps its hours even when a later one was reported left
     # before they ended (the plan had assumed it; a late report never takes it back).
     busy = [_expected_departure(s, visits[s.visit_id]) for s in frozen[:-1]]
@@ -461,22 +458,14 @@ def _restart(
         if on_the_way is not None:
             # there as the plan has it (a delay keeps it unreached): there that much later
             free_at = latest(at, shifted(earliest(on_road, drive.arrival), delay))
-            hold = (
-                Hold(tech.id, free_at, at if delay or held is None else held.since)
-                if after(free_at, at) and (delay or held is not None)
-                else None
-            )
+            hold = _holding(tech.id, free_at, at, delay, held)
         elif ready < at:
             # Not set off after all (the plan's arrival leaves the whole drive ahead, though a
             # lunch on the way had it leave hours ago): still at the stop, free from ``at``.
             # Free since the set-off there, the rest of the day drove from the stop at 12:00
             # and made a depot call at 13:19 for a re-plan at 13:05, 78 minutes away.
             free_at = latest(free_at, shifted(at, delay))
-            hold = (
-                Hold(tech.id, free_at, at if delay or held is None else held.since)
-                if after(free_at, at) and (delay or held is not None)
-                else None
-            )
+            hold = _holding(tech.id, free_at, at, delay, held)
     used_weight = sum(visits[s.visit_id].demand.weight_kg for s in frozen)
     used_volume = sum(visits[s.visit_id].demand.volume_m3 for s in frozen)
     homeward = counted_from = None
@@ -507,6 +496,21 @@ def _restart(
         hold,
         on_the_way,
     )
+
+
+def _holding(
+    technician_id: TechnicianId,
+    free_at: datetime,
+    at: datetime,
+    delay: timedelta,
+    held: Hold | None,
+) -> Hold | None:
+    """The hold on a technician free at ``free_at``, after ``at``: a delay reported now (only
+    reports after now end it) or the standing one ``held``, carried on; ``None`` when nothing
+    holds them past ``at``."""
+    if not after(free_at, at) or not (delay or held is not None):
+        return None
+    return Hold(technician_id, free_at, at if delay or held is None else held.since)
 
 
 class _Drive(NamedTuple):
