@@ -532,9 +532,15 @@ def _ways(plan: Plan) -> dict[VisitId, tuple[DepotId, tuple[PartQuantity, ...]]]
     ways: dict[VisitId, tuple[DepotId, tuple[PartQuantity, ...]]] = {}
     for route in plan.routes:
         for call in route.depot_stops:
-            if call.departure > call.arrival and call.before < len(route.stops):
+            if _on_the_way(call) and call.before < len(route.stops):
                 ways[route.stops[call.before].visit_id] = (call.depot_id, call.taken)
     return ways
+
+
+def _on_the_way(call: DepotStop) -> bool:
+    """Whether ``call`` is made on the way to its stop (it takes handling time), not the
+    morning pick list loaded before leaving (which takes none)."""
+    return call.departure > call.arrival
 
 
 def _calls_unreserved(
@@ -569,25 +575,23 @@ def _calls_unreserved(
         to_make = [
             k
             for k, call in enumerate(route.depot_stops)
-            if k not in made and call.departure > call.arrival and call.before < len(nodes)
+            if k not in made and _on_the_way(call) and call.before < len(nodes)
         ]
         last_on_the_way = {
             (route.depot_stops[k].before, route.depot_stops[k].depot_id): k
             for k in sorted((*made, *to_make))
-            if route.depot_stops[k].departure > route.depot_stops[k].arrival
+            if _on_the_way(route.depot_stops[k])
         }
         for k in (*made, *to_make):
             call = route.depot_stops[k]
-            if last_on_the_way.get((call.before, call.depot_id), k) != k and (
-                call.departure > call.arrival
-            ):
+            if _on_the_way(call) and last_on_the_way[(call.before, call.depot_id)] != k:
                 lost.append(call)
                 continue
             node = nodes[call.before] if call.before < len(nodes) else None
             option = id_map.option(node) if node is not None else None
             if option is None or option.depot != depot_of.get(call.depot_id):
                 lost.append(call)
-            elif call.departure == call.arrival:
+            elif not _on_the_way(call):
                 # A morning pick list: what it took beyond what the visits still loaded by it
                 # reserve left with the van (a visit cancelled since sold its units again).
                 options = [id_map.option(n) for n in nodes if n is not None]
@@ -654,7 +658,7 @@ def _way(
         morning = option is not None and option.morning
         if call is not None and depot == wanted:
             # A morning load takes no handling time; a call on the way does.
-            return 0 if morning == (call.departure == call.arrival) else 1
+            return 0 if morning != _on_the_way(call) else 1
         # A call before the first stop may be the morning load of later visits only.
         if depot is None and (call is None or k == 0):
             return 2

@@ -169,6 +169,7 @@ def replan_day(
     depots = {depot.id: depot for depot in problem.depots}
     provider = provider or provider_for(problem)
     before = {route.technician_id: route for route in plan.routes}
+    kept = {tech.id: holds_kept(plan, tech.id, batch) for tech in problem.technicians}
     restarts = {
         tech.id: _restart(
             tech,
@@ -179,8 +180,7 @@ def replan_day(
             at,
             depots,
             provider,
-            held=standing_hold(plan, tech.id, batch),
-            stalls=holds_kept(plan, tech.id, batch),
+            kept[tech.id],
         )
         for tech in problem.technicians
     }
@@ -288,7 +288,7 @@ def replan_day(
         objective=tail.objective,
         at=at,
         without_route=_without_route(problem, plan, tail, new_routes),
-        holds=_holds(problem, plan, restarts, batch),
+        holds=_holds(problem, kept, restarts, batch),
     )
     new_plan = with_road_lines(new_plan, problem, provider)
     return replace(
@@ -351,9 +351,9 @@ def _restart(
     at: datetime,
     depots: Mapping[DepotId, Depot],
     provider: TravelTimeProvider,
-    held: Hold | None = None,
     stalls: tuple[Hold, ...] = (),
 ) -> _Restart:
+    held = _standing(stalls, at)
     delay = batch.delays.get(tech.id, timedelta(0))
     stops = route.stops if route else ()
     passed = passed_stops(route, delay, at) if route else 0
@@ -565,14 +565,12 @@ def _driving(
     return OnTheWay(drive.toward, drive.travel - ahead, ahead)
 
 
-def standing_hold(plan: Plan, technician_id: TechnicianId, batch: EventBatch) -> Hold | None:
-    """The hold on ``technician_id`` at ``plan``, if it still stands at the batch: not over
-    by its clock time, and no report from one of their stops at a moment after the batch that
-    reported the delay (where they are then says when they are free, not the delay's guess;
-    a report sent late by an offline phone from before it does not)."""
-    return next(
-        (h for h in holds_kept(plan, technician_id, batch) if after(h.until, batch.at)), None
-    )
+def _standing(kept: Sequence[Hold], at: datetime) -> Hold | None:
+    """Of a technician's holds ``kept`` (``holds_kept``: no report from one of their stops at
+    a moment after the batch that reported the delay ended them; where they are then says
+    when they are free, not the delay's guess, and a report sent late by an offline phone from
+    before it does not), the one that still stands at ``at``: not over by its clock time."""
+    return next((hold for hold in kept if after(hold.until, at)), None)
 
 
 def holds_kept(plan: Plan, technician_id: TechnicianId, batch: EventBatch) -> tuple[Hold, ...]:
@@ -596,7 +594,10 @@ def holds_kept(plan: Plan, technician_id: TechnicianId, batch: EventBatch) -> tu
 
 
 def _holds(
-    problem: Problem, plan: Plan, restarts: Mapping[TechnicianId, _Restart], batch: EventBatch
+    problem: Problem,
+    kept: Mapping[TechnicianId, tuple[Hold, ...]],
+    restarts: Mapping[TechnicianId, _Restart],
+    batch: EventBatch,
 ) -> tuple[Hold, ...]:
     """The holds of the new version: each standing one first (one per technician), then the
     ones over that the next re-plan still reads (``holds_kept``), each cut short at the batch
@@ -605,7 +606,7 @@ def _holds(
     over = []
     for tech in problem.technicians:
         hold = restarts[tech.id].hold
-        for old in holds_kept(plan, tech.id, batch):
+        for old in kept[tech.id]:
             if hold is not None and old.since == hold.since:
                 continue  # the same hold, standing on
             end = earliest(old.until, batch.at, *([hold.since] if hold else []))
