@@ -10,9 +10,10 @@ marks the depots with a square store pin. The contract has no events for a depot
 has no buttons.
 
 Served over HTTP, the page also reports from the field: per stop, buttons Arrived, Started,
-Done and Could not complete (asks for a reason), and for the route Running late (asks for
-minutes). A tap is stamped with the phone's clock (``HH:MM`` in the plan's timezone), queued in
-the phone's ``localStorage`` and posted, oldest first and one tap per batch, to the route's
+Done, Could not complete (asks for a reason) and Undo arrival (takes back an Arrived or Started
+tapped at the wrong stop: ``retracted``), and for the route Running late (asks for minutes).
+A tap is stamped with the phone's clock (``HH:MM`` in the plan's timezone), queued in the
+phone's ``localStorage`` and posted, oldest first and one tap per batch, to the route's
 ``events`` beside the page, with the driver's link (``Authorization: Bearer``); the batch's
 ``at`` is the latest of the phone's clock, the tap's time and the plan's last re-plan. When the
 plan was re-planned meanwhile by the desk or another phone (a 409, or a 422 on the batch's
@@ -156,6 +157,7 @@ _BUTTONS = (
     ("started", "Started", "fr-btn"),
     ("completed", "Done", "fr-btn"),
     ("not_completed", "Could not complete", "fr-btn fr-no"),
+    ("retracted", "Undo arrival", "fr-btn fr-no"),
 )
 
 _DIALOG = """<dialog class="fr-ask" id="fr-ask" aria-labelledby="fr-ask-label">
@@ -184,7 +186,8 @@ _SCRIPT = r"""<script>
   var key = "fieldroute:taps:" + data.plan_id + ":" + data.technician_id;
   var PAGES = "fieldroute-driver-pages";
   var SAID = {arrived: "Arrived", started: "Started", in_progress: "Started",
-    completed: "Done", done: "Done", not_completed: "Could not complete", planned: ""};
+    completed: "Done", done: "Done", not_completed: "Could not complete", planned: "",
+    retracted: "Arrival taken back"};
   var WHEN = {arrived: "actual_arrival", in_progress: "actual_start", done: "actual_departure",
     not_completed: "actual_departure"};
   var sending = false, wait = 0, timer = null;
@@ -332,7 +335,7 @@ _SCRIPT = r"""<script>
   function tap(event) {
     var taps = read();
     var at = now();
-    if (event.type !== "delay") event.at = at;
+    if (event.type !== "delay" && event.type !== "retracted") event.at = at;
     taps.push({id: Date.now() + "-" + Math.random().toString(36).slice(2), at: at,
       event: event});
     write(taps);

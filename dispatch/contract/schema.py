@@ -812,6 +812,15 @@ class NotCompletedIn(_Event):
     at: Clock | None = None
 
 
+class RetractedIn(_Event):
+    """The visit's reports of arrival and start are taken back (a tap at the wrong visit): the
+    technician is not there and has not left it; it is planned again as a stop not yet made."""
+
+    type: Literal["retracted"]
+    visit_id: Identifier
+    reason: Text = ""
+
+
 class PartEventIn(_Event):
     """Stock that is no longer there: a part used (beyond what the plan counted), found
     faulty, or missing, in a technician's van (``technician_id``) or at a depot
@@ -834,6 +843,7 @@ EventIn = Annotated[
     | UnavailableIn
     | NewVisitIn
     | NotCompletedIn
+    | RetractedIn
     | PartEventIn,
     Field(discriminator="type"),
 ]

@@ -7,10 +7,10 @@ in its place (which store, where, when it is open, what to take) and the parts o
 in the van on arrival, or taken at the call made for it just before.
 
 And what a driver may report from that view (``foreign_events``): progress at the visits of
-their own route (``arrived``, ``started``, ``completed``/``departed``, ``not_completed``) and
-their own delay. Whether a report makes sense (times in order, a visit not already done) is
-for ``dispatch.replanning.events`` to say, as for the desk's events: this module only says
-whose route an event is about.
+their own route (``arrived``, ``started``, ``completed``/``departed``, ``not_completed``, and
+``retracted`` to take back a tap at the wrong visit) and their own delay. Whether a report
+makes sense (times in order, a visit not already done) is for ``dispatch.replanning.events``
+to say, as for the desk's events: this module only says whose route an event is about.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from dispatch.contract.schema import (
     NotCompletedIn,
     PartOut,
     ProblemIn,
+    RetractedIn,
     VisitClockIn,
     VisitIn,
 )
@@ -45,7 +46,15 @@ from dispatch.units import format_clock
 __all__ = ["DRIVER_EVENTS", "driver_route", "foreign_events"]
 
 #: The event types a driver reports from the route.
-DRIVER_EVENTS = ("arrived", "started", "completed", "departed", "not_completed", "delay")
+DRIVER_EVENTS = (
+    "arrived",
+    "started",
+    "completed",
+    "departed",
+    "not_completed",
+    "retracted",
+    "delay",
+)
 
 
 def driver_route(
@@ -221,7 +230,7 @@ def foreign_events(
     refused: list[FieldError] = []
     for index, event in enumerate(batch.events):
         path = f"events[{index}]"
-        if isinstance(event, VisitClockIn | NotCompletedIn):
+        if isinstance(event, VisitClockIn | NotCompletedIn | RetractedIn):
             if event.visit_id not in own:
                 refused.append(
                     FieldError(

@@ -18,6 +18,10 @@ is at one visit at a time: reports whose times at two visits overlap by more tha
 ``REPORT_OVERLAP``, in either order, are refused (``_Checker.one_door_at_a_time``).
 A visit reported ``not_completed`` counts as left at its time (its stop is done for the route)
 and as waiting to be booked again: no later event may report on it, cancel it or move it.
+``retracted`` takes back the reports of a visit reached and not left (a tap at the wrong
+stop): for the whole batch, whatever its place in it, the stop is not reached (``with_progress``,
+``passed_stops`` and ``skipped_stops`` read it as one to make again), and a stop before it
+taken as done because of it is read again from its own reports.
 
 Spare parts: ``part_used`` (a unit used beyond what the plan counted), ``part_faulty`` and
 ``part_missing`` take units out of a technician's van or a depot for good. Each takes effect
@@ -41,7 +45,7 @@ before a passed stop the technician did not go past).
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -56,6 +60,7 @@ from dispatch.contract.schema import (
     NewVisitIn,
     NotCompletedIn,
     PartEventIn,
+    RetractedIn,
     UnavailableIn,
     VisitClockIn,
 )
@@ -154,6 +159,8 @@ class EventBatch:
     cancelled: dict[VisitId, str] = field(default_factory=dict)
     #: Visits the technician could not complete, with the reason given.
     not_completed: dict[VisitId, str] = field(default_factory=dict)
+    #: Visits whose reports of arrival and start were taken back, with the reason given.
+    retracted: dict[VisitId, str] = field(default_factory=dict)
     unavailable: dict[TechnicianId, str] = field(default_factory=dict)
     moved: dict[VisitId, MovedIn] = field(default_factory=dict)
     moves: dict[VisitId, Move] = field(default_factory=dict)
@@ -175,11 +182,31 @@ class EventBatch:
 _PROGRESS = (StopStatus.PLANNED, StopStatus.ARRIVED, StopStatus.IN_PROGRESS, StopStatus.DONE)
 
 
-def with_progress(route: Route, progress: Mapping[VisitId, VisitProgress]) -> Route:
-    """``route`` with the reports of ``progress``: statuses and actual times."""
+def with_progress(
+    route: Route,
+    progress: Mapping[VisitId, VisitProgress],
+    retracted: Collection[VisitId] = (),
+) -> Route:
+    """``route`` with the reports of ``progress``: statuses and actual times. A stop of
+    ``retracted`` has its reports taken back (not reached: planned, no actual times), and on a
+    route with one, a stop reported reached and not left is as its reports say: taken as done
+    because a later stop was reported reached (the one taken back, maybe), it is read afresh
+    (``passed_stops``)."""
+    taken_back = any(stop.visit_id in retracted for stop in route.stops)
     stops = []
     for stop in route.stops:
         report = progress.get(stop.visit_id)
+        if stop.visit_id in retracted:
+            stop = replace(
+                stop,
+                status=StopStatus.PLANNED,
+                actual_arrival=None,
+                actual_start=None,
+                actual_departure=None,
+            )
+        elif taken_back and still_reached(stop):
+            reached = VisitProgress(stop.actual_arrival, stop.actual_start)
+            stop = replace(stop, status=reached.status)
         if report is not None:
             stop = replace(
                 stop,
@@ -192,45 +219,58 @@ def with_progress(route: Route, progress: Mapping[VisitId, VisitProgress]) -> Ro
     return replace(route, stops=tuple(stops))
 
 
+def still_reached(stop: Stop) -> bool:
+    """Whether ``stop`` was reported reached (arrived or started) and not left."""
+    reached = stop.actual_arrival is not None or stop.actual_start is not None
+    return reached and stop.actual_departure is None
+
+
 def still_there(stop: Stop) -> bool:
     """Whether ``stop`` was reported reached (arrived or started) and not left, nor taken as
     done: its technician is there at the re-plan, whatever the plan said they would have
     done by then."""
-    reached = stop.actual_arrival is not None or stop.actual_start is not None
-    return reached and stop.actual_departure is None and stop.status is not StopStatus.DONE
+    return still_reached(stop) and stop.status is not StopStatus.DONE
 
 
-def passed_stops(route: Route, delay: timedelta, at: datetime) -> int:
+def passed_stops(
+    route: Route, delay: timedelta, at: datetime, retracted: Collection[VisitId] = ()
+) -> int:
     """How many of ``route``'s stops (with its reports, ``with_progress``) are history at
     ``at``: up to the last one done or under way, or reached by the plan even with ``delay``
     (the technician's delay reported now), but for stops after one the technician is still at
     (``still_there``), which only their own reports make history (the plan's reach had a
-    customer nobody saw stored as done); among them, ``skipped_stops`` are not."""
+    customer nobody saw stored as done), and for a stop whose reports were ``retracted`` (the
+    technician says they are not there); among them, ``skipped_stops`` are not."""
     last, held = -1, False
     for k, stop in enumerate(route.stops):
         if stop.frozen:
             last, held = k, still_there(stop)
-        elif not held and shifted(stop.arrival, delay) <= at:
+        elif not held and stop.visit_id not in retracted and shifted(stop.arrival, delay) <= at:
             last = k
     return last + 1
 
 
-def skipped_stops(route: Route, passed: int) -> frozenset[int]:
+def skipped_stops(route: Route, passed: int, retracted: Collection[VisitId] = ()) -> frozenset[int]:
     """The stops among ``route``'s first ``passed`` (``passed_stops``) that the technician went
     past: nobody reported on them, and a later stop was reported reached before the plan had
-    them done (they went there first). They are not history: they are planned again."""
+    them done (they went there first), or their reports were ``retracted``. They are not
+    history: they are planned again."""
     skipped: set[int] = set()
     seen: datetime | None = None  # the earliest report at a later stop
     for k in reversed(range(passed)):
         stop = route.stops[k]
-        if not stop.frozen and seen is not None and stop.departure > seen:
+        if stop.visit_id in retracted or (
+            not stop.frozen and seen is not None and stop.departure > seen
+        ):
             skipped.add(k)
         moments = (seen, stop.actual_arrival, stop.actual_start, stop.actual_departure)
         seen = min((moment for moment in moments if moment is not None), default=None)
     return frozenset(skipped)
 
 
-def calls_made(route: Route, passed: int, at: datetime) -> tuple[int, ...]:
+def calls_made(
+    route: Route, passed: int, at: datetime, retracted: Collection[VisitId] = ()
+) -> tuple[int, ...]:
     """The depot calls of ``route`` that are history at ``at`` (indexes in ``depot_stops``):
     those that began before ``at`` (what a call took is in the van once it has begun) after
     the ``passed`` stops before them (a delay reported now that keeps the stop before a call
@@ -240,7 +280,7 @@ def calls_made(route: Route, passed: int, at: datetime) -> tuple[int, ...]:
     not make its call either. The load before leaving (calls before the first stop) is the
     exception: once any stop is passed the technician has left, with it, whichever stop they
     went to first."""
-    skipped = skipped_stops(route, passed)
+    skipped = skipped_stops(route, passed, retracted)
     return tuple(
         k
         for k, call in enumerate(route.depot_stops)
@@ -381,6 +421,10 @@ class _Checker:
                 f"{format_clock(self.plan.at, self.problem.date)}; "
                 "events must move forward in time",
             )
+        # Taken back first: the batch's other events see the visit as not reached.
+        for index, event in enumerate(self.wire.events):
+            if isinstance(event, RetractedIn):
+                self.retracted(index, event)
         for index, event in enumerate(self.wire.events):
             if isinstance(event, VisitClockIn):
                 self.visit_clock(index, event)
@@ -448,6 +492,14 @@ class _Checker:
                 f"{visit_id} is on no technician's route; move it to a technician first",
             )
             return False
+        if visit_id in self.batch.retracted:
+            self.error(
+                index,
+                visit_id,
+                f"{visit_id}'s reports are taken back in this batch; report it again in a "
+                "later one",
+            )
+            return False
         errors = len(self.errors)
         moment = self.clock(index, visit_id, event.at, report=event.type in FIELD_REPORTS)
         stop = self.stops[visit_id]
@@ -487,6 +539,37 @@ class _Checker:
         self.reported[visit_id] = index
         return True
 
+    def retracted(self, index: int, event: RetractedIn) -> None:
+        """A visit's reports of arrival and start taken back: it was reported reached and not
+        left (a tap at the wrong visit). Its stop is then not reached for the rest of the
+        batch."""
+        visit_id = VisitId(event.visit_id)
+        if not self.known_visit(index, visit_id):
+            return
+        stop = self.stops.get(visit_id)
+        if stop is None:
+            self.error(index, visit_id, f"{visit_id} is on no technician's route")
+            return
+        if stop.actual_departure is not None:
+            self.error(
+                index,
+                visit_id,
+                f"{visit_id} was completed at {format_clock(stop.actual_departure)}; only a "
+                "visit reported reached and not left can be taken back",
+            )
+            return
+        if not still_reached(stop):
+            self.error(
+                index,
+                visit_id,
+                f"{visit_id} was not reported reached; there is no report to take back",
+            )
+            return
+        self.batch.retracted[visit_id] = event.reason
+        self.stops[visit_id] = replace(
+            stop, status=StopStatus.PLANNED, actual_arrival=None, actual_start=None
+        )
+
     def one_door_at_a_time(self) -> None:
         """Refuse a report that puts a technician at two visits at once: the times reported at
         each (arrival to departure) may overlap another's by ``REPORT_OVERLAP`` at most, in
@@ -498,7 +581,7 @@ class _Checker:
         batches are not judged again against each other."""
         for route in self.plan.routes:
             reports: list[tuple[VisitId, list[datetime], bool]] = []
-            for stop in with_progress(route, self.batch.progress).stops:
+            for stop in with_progress(route, self.batch.progress, self.batch.retracted).stops:
                 reported = (stop.actual_arrival, stop.actual_start, stop.actual_departure)
                 times = [t for t in reported if t]
                 if times:
@@ -627,14 +710,15 @@ class _Checker:
         if self._history is None:
             self._history = {}
             for route in self.plan.routes:
-                seen = with_progress(route, self.batch.progress)
+                retracted = self.batch.retracted
+                seen = with_progress(route, self.batch.progress, retracted)
                 delay = self.batch.delays.get(route.technician_id, timedelta(0))
-                passed = passed_stops(seen, delay, self.at)
+                passed = passed_stops(seen, delay, self.at, retracted)
                 self._history[route.technician_id] = (
                     seen,
                     passed,
-                    calls_made(seen, passed, self.at),
-                    skipped_stops(seen, passed),
+                    calls_made(seen, passed, self.at, retracted),
+                    skipped_stops(seen, passed, retracted),
                 )
         return self._history
 

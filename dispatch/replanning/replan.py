@@ -165,7 +165,10 @@ def replan_day(
     ``dispatch.replanning.events.apply_to_problem``) after ``batch``."""
     at = batch.at
     visits = {visit.id: visit for visit in problem.visits}
-    routes = {route.technician_id: with_progress(route, batch.progress) for route in plan.routes}
+    routes = {
+        route.technician_id: with_progress(route, batch.progress, batch.retracted)
+        for route in plan.routes
+    }
     depots = {depot.id: depot for depot in problem.depots}
     provider = provider or provider_for(problem)
     before = {route.technician_id: route for route in plan.routes}
@@ -356,11 +359,11 @@ def _restart(
     held = _standing(stalls, at)
     delay = batch.delays.get(tech.id, timedelta(0))
     stops = route.stops if route else ()
-    passed = passed_stops(route, delay, at) if route else 0
-    skipped = skipped_stops(route, passed) if route else frozenset()
+    passed = passed_stops(route, delay, at, batch.retracted) if route else 0
+    skipped = skipped_stops(route, passed, batch.retracted) if route else frozenset()
     kept = [k for k in range(passed) if k not in skipped]
     frozen = tuple(_history(stops[k], delay, at, moved_on=k != passed - 1) for k in kept)
-    made = calls_made(route, passed, at) if route else ()
+    made = calls_made(route, passed, at, batch.retracted) if route else ()
     calls = tuple(
         _struck(route.depot_stops[k], batch.call_cut.get((tech.id, k), {}))
         for k in made
@@ -433,7 +436,14 @@ def _restart(
     for slot in taken:
         free_at = latest(free_at, slot.end)
     on_the_way = None
-    if following is not None and route is not None and not under_way:
+    taken_back = any(stop.visit_id in batch.retracted for stop in stops)
+    if taken_back:
+        # A stop's reports taken back: the technician is where their history left them, free
+        # from ``at``. Read on the road, the plan's drive to the stop taken back (timed before
+        # the mistaken report) put them at its door: the one place they said they are not.
+        free_at = latest(free_at, shifted(at, delay))
+        hold = _holding(tech.id, free_at, at, delay, held)
+    elif following is not None and route is not None and not under_way:
         # Set off for it (or a depot call before it) as the plan has them: the rest of the day
         # starts where they are on the road (counted from the stop they left, the drive
         # behind them was lost, and a visit elsewhere was promised as if they had not left). A

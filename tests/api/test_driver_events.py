@@ -96,6 +96,7 @@ def test_a_driver_may_not_report_on_another_route_or_technician(
         ({"type": "arrived", "visit_id": "V3"}, "V3 is not on T1's route"),
         ({"type": "not_completed", "visit_id": "V3", "reason": "x"}, "V3 is not on T1's route"),
         ({"type": "arrived", "visit_id": "V404"}, "V404 is not on T1's route"),
+        ({"type": "retracted", "visit_id": "V3"}, "V3 is not on T1's route"),
         ({"type": "delay", "technician_id": "T2", "minutes": 10}, "not T2's"),
         ({"type": "cancelled", "visit_id": "V1"}, "'cancelled' is the desk's to post"),
         ({"type": "unavailable", "technician_id": "T1"}, "'unavailable' is the desk's"),

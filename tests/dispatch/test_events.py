@@ -559,6 +559,61 @@ def test_a_visit_not_completed_must_be_on_a_route_and_not_over() -> None:
     ]
 
 
+def reached_v2_at_0935() -> Plan:
+    """A version of 09:40: V1 done (08:12-09:10), V2 reported arrived at 09:35, V3 cancelled."""
+    base = replanned_at_0930()
+    route = base.routes[0]
+    reached = stop("V2", "08:50", "08:50", StopStatus.ARRIVED, actual_arrival=at("09:35"))
+    stops = (route.stops[0], reached, route.stops[2])
+    return replace(base, routes=(replace(route, stops=stops),), at=at("09:40"))
+
+
+def test_only_a_visit_reported_reached_and_not_left_can_be_taken_back() -> None:
+    found = errors_of(
+        [
+            {"type": "retracted", "visit_id": "V404"},
+            {"type": "retracted", "visit_id": "V3"},  # cancelled at 09:30
+            {"type": "retracted", "visit_id": "V1"},  # done at 09:10
+            {"type": "retracted", "visit_id": "V4"},  # not reached
+            {"type": "retracted", "visit_id": "V5"},  # on no route
+            {"type": "retracted", "visit_id": "V2", "reason": "wrong tap"},
+            {"type": "arrived", "visit_id": "V2", "at": "09:50"},
+        ],
+        base=reached_v2_at_0935(),
+    )
+    assert found == [
+        FieldError("events[0]", "unknown visit 'V404'", "V404"),
+        FieldError("events[1]", "V3 was cancelled", "V3"),
+        FieldError(
+            "events[2]",
+            "V1 was completed at 09:10; only a visit reported reached and not left can be "
+            "taken back",
+            "V1",
+        ),
+        FieldError(
+            "events[3]", "V4 was not reported reached; there is no report to take back", "V4"
+        ),
+        FieldError("events[4]", "V5 is on no technician's route", "V5"),
+        FieldError(
+            "events[6]",
+            "V2's reports are taken back in this batch; report it again in a later one",
+            "V2",
+        ),
+    ]
+    # Taken back, the visit is not reached for the rest of the batch: it may be cancelled,
+    # wherever the retraction stands in the batch.
+    batch = parse(
+        [
+            {"type": "cancelled", "visit_id": "V2", "reason": "customer called off"},
+            {"type": "retracted", "visit_id": "V2", "reason": "wrong tap"},
+        ],
+        base=reached_v2_at_0935(),
+    )
+    assert batch.retracted == {"V2": "wrong tap"}
+    assert batch.cancelled == {"V2": "customer called off"}
+    assert "V2" not in batch.progress
+
+
 def test_a_visit_not_completed_in_an_earlier_version_takes_no_more_events() -> None:
     left = stop("V1", "08:10", "08:10", StopStatus.DONE, actual_departure=at("08:30"))
     earlier = plan(v1=left)

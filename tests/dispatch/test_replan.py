@@ -348,6 +348,56 @@ def test_a_visit_only_an_unavailable_technician_could_serve_says_so(store: Store
     assert change["reason"] == left["reason"] and change["notify"]
 
 
+def test_a_tap_at_the_wrong_visit_is_taken_back_and_the_day_read_again(store: Store) -> None:
+    raw = make_day()
+    raw["visits"][0]["technician"] = raw["visits"][2]["technician"] = "T1"
+    raw["visits"][1]["technician"] = "T2"
+    first = planned(store, raw)
+    assert [s["visit_id"] for s in first["routes"][0]["stops"]] == ["V1", "V6", "V3"]
+    # At V1 since 08:12, T1 taps "arrived" at V3 (12:00) by mistake: V1 is read as left and
+    # T1 as held at V3 until its planned end, 13:00, so V6 (pinned to T1 at 11:00) falls out.
+    reached = {"type": "arrived", "visit_id": "V1", "at": "08:12"}
+    mistake = {"type": "arrived", "visit_id": "V3", "at": "08:15"}
+    second = replan(store, {"at": "08:20", "events": [reached, mistake]})
+    assert stops_of(second)["V3"][1]["status"] == "arrived"
+    assert stops_of(second)["V1"][1]["status"] == "done"
+    assert [u["visit_id"] for u in second["unassigned"]] == ["V6"]
+    # V1's completion is then refused (T1 would be at V1 and V3 at once) until V3's report is
+    # taken back: V1 is under way again, V6 back on the route, V3 planned again as it was.
+    done = {"type": "completed", "visit_id": "V1", "at": "09:15"}
+    with pytest.raises(InputError, match="one visit at a time"):
+        replan(store, {"at": "09:20", "events": [done]})
+    third = replan(store, {"at": "08:25", "events": [{"type": "retracted", "visit_id": "V3"}]})
+    after = stops_of(third)
+    assert after["V1"][1]["status"] == "arrived"
+    assert after["V1"][1]["actual_arrival"] == "2026-11-23T08:12:00+08:00"
+    assert after["V3"][1]["status"] == "planned" and after["V3"][1]["actual_arrival"] is None
+    assert after["V3"][1]["arrival"] == stops_of(first)["V3"][1]["arrival"]
+    assert after["V6"][0] == "T1" and not third["unassigned"]
+    checked(store, third)
+    fourth = replan(store, {"at": "09:20", "events": [done]})
+    assert stops_of(fourth)["V1"][1]["status"] == "done"
+    checked(store, fourth)
+
+
+def test_a_stop_taken_back_is_not_taken_as_reached_by_the_plan(store: Store) -> None:
+    raw = make_day()
+    raw["visits"][0]["technician"] = raw["visits"][2]["technician"] = "T1"
+    raw["visits"][1]["technician"] = "T2"
+    planned(store, raw)
+    done = {"type": "completed", "visit_id": "V1", "at": "09:15"}
+    mistake = {"type": "arrived", "visit_id": "V3", "at": "09:20"}
+    replan(store, {"at": "09:20", "events": [done, mistake]})
+    # Taken back at 12:30, past V3's planned arrival (12:00) and with nothing holding T1 up,
+    # V3 is not taken as reached as planned: T1 is not there; it is planned from where they
+    # are, inside its window (11:00-13:00).
+    later = replan(store, {"at": "12:30", "events": [{"type": "retracted", "visit_id": "V3"}]})
+    tech, v3 = stops_of(later)["V3"]
+    assert tech == "T1" and v3["status"] == "planned"
+    assert v3["arrival"] == "2026-11-23T12:50:00+08:00"  # 20 minutes from V1 (site 1)
+    checked(store, later)
+
+
 def test_moved_visit_stays_where_the_dispatcher_put_it(store: Store) -> None:
     planned(store, make_day())
     move = {"type": "moved", "visit_id": "V3", "technician_id": "T2", "appointment": "15:00"}

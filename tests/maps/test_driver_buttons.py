@@ -340,3 +340,46 @@ def test_a_tap_from_a_phone_whose_clock_runs_ahead_is_refused_and_said(
         assert uncaught == []
     finally:
         context.close()
+
+
+def test_an_arrival_tapped_at_the_wrong_stop_is_taken_back_from_the_phone(
+    browser: Any, served: tuple[str, str]
+) -> None:
+    """At V1 since 08:12, the driver taps Arrived on V3 by mistake: V1 is read as left. Undo
+    arrival on V3 takes the report back (``retracted``, no time of its own): V3 is a stop to
+    make again and V1 under way, so its Done is recorded."""
+    from playwright.sync_api import expect
+
+    base, database_url = served
+    context, page, uncaught = open_phone(browser, driver_link(base, database_url), "08:12")
+    try:
+        v1 = page.locator('.fr-item[data-visit="V1"]')
+        v3 = page.locator('.fr-item[data-visit="V3"]')
+        v1.locator("[data-event=arrived]").click()
+        expect(v1.locator(".fr-state")).to_have_text("Arrived 08:12", timeout=20_000)
+        page.clock.set_fixed_time(phone_time("08:15"))
+        v3.locator("[data-event=arrived]").click()
+        expect(v3.locator(".fr-state")).to_have_text("Arrived 08:15", timeout=20_000)
+        expect(v1.locator(".fr-state")).to_have_text("Done", timeout=20_000)
+        # V2, read as gone past, is planned after V3: the page says the route changed.
+        expect(page.locator("#fr-msg")).to_contain_text("Your route changed")
+        page.locator("#fr-msg-close").click()
+        page.clock.set_fixed_time(phone_time("08:16"))
+        v3.get_by_role("button", name="Undo arrival").click()
+        expect(v3.locator(".fr-state")).to_have_text("", timeout=20_000)
+        expect(v1.locator(".fr-state")).to_have_text("Arrived 08:12")
+        expect(page.locator("#fr-msg")).to_be_hidden()  # the route is as the page shows it
+        plan, batches = stored(database_url)
+        assert (batches[-1]["at"], batches[-1]["events"]) == (
+            "08:16",
+            [{"type": "retracted", "visit_id": "V3"}],
+        )
+        assert stop_of(plan, "V3")["status"] == "planned"
+        assert stop_of(plan, "V3")["actual_arrival"] is None
+        assert stop_of(plan, "V1")["status"] == "arrived"
+        page.clock.set_fixed_time(phone_time("08:41"))
+        v1.locator("[data-event=completed]").click()
+        expect(v1.locator(".fr-state")).to_have_text("Done 08:41", timeout=20_000)
+        assert uncaught == []
+    finally:
+        context.close()
