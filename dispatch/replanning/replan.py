@@ -1070,11 +1070,16 @@ def _home_after(
     overrun put a technician home at 18:00 back at 18:35, past their shift). A break begun
     before ``at`` is history, shown where it was (the route keeps the old version's breaks):
     counted again, a Done tapped an hour late put a technician home 45 minutes after a lunch
-    already shown as taken, past their shift."""
+    already shown as taken, past their shift. Left while one is under way, the drive begins
+    when it ends."""
     if left <= counted_from:
         home = shifted(old.end_time, -elapsed(left, counted_from))
         for rest in sorted(old.breaks, key=lambda slot: slot.start):
-            if left <= rest.start < min(home, counted_from):
+            if rest.start < left < rest.end:
+                # Left during a break shown as taken: the drive begins when it ends (counted
+                # from the departure, it overlapped the break).
+                home = shifted(home, elapsed(left, rest.end))
+            elif left <= rest.start < min(home, counted_from):
                 home = shifted(home, elapsed(rest.start, rest.end))
         return home
     ahead = max(counted_from, at)

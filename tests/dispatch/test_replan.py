@@ -648,6 +648,24 @@ def test_a_lunch_shown_as_taken_is_not_counted_again_on_the_way_home(store: Stor
     checked(store, late)
 
 
+def test_a_stop_reported_left_during_the_lunch_shown_as_taken_drives_home_after_it(
+    store: Store,
+) -> None:
+    raw = make_day(technicians=1)
+    raw["technicians"][0]["breaks"] = [{"start": "11:30", "end": "13:30", "duration_min": 60}]
+    raw["visits"] = [{"id": "V1", "location_index": 2, "duration_min": 45, "customer": "A",
+                      "window": {"start": "12:50", "end": "13:00"}}]  # fmt: skip
+    first = planned(store, raw)
+    assert first["routes"][0]["breaks"][0]["end"] == "2026-11-23T12:30:00+08:00"
+    # V1 reported left at 12:28, inside the lunch shown 11:30-12:30 (history: begun by then):
+    # 20 minutes home begin when it ends. Counted from 12:28, home was 12:48, through it
+    # (a sequence of random batches, seed 1096: 2 minutes of a lunch under the drive).
+    left = {"type": "departed", "visit_id": "V1", "at": "12:28"}
+    second = replan(store, {"at": "12:28", "events": [left]})
+    assert second["routes"][0]["end_time"] == "2026-11-23T12:50:00+08:00"
+    checked(store, second)
+
+
 def test_a_stop_reported_done_hours_early_is_driven_home_from_through_the_lunch_on_the_way(
     store: Store,
 ) -> None:
