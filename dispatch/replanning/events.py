@@ -239,13 +239,17 @@ def passed_stops(
     ``at``: up to the last one done or under way, or reached by the plan even with ``delay``
     (the technician's delay reported now), but for stops after one the technician is still at
     (``still_there``), which only their own reports make history (the plan's reach had a
-    customer nobody saw stored as done), and for a stop whose reports were ``retracted`` (the
-    technician says they are not there); among them, ``skipped_stops`` are not."""
+    customer nobody saw stored as done), and for a stop whose reports were ``retracted`` and the
+    stops after it: the technician is not there, and the plan timed the stops after it from
+    there (read as reached at its times, a stop after it was driven to from the one before);
+    among them, ``skipped_stops`` are not."""
     last, held = -1, False
     for k, stop in enumerate(route.stops):
         if stop.frozen:
             last, held = k, still_there(stop)
-        elif not held and stop.visit_id not in retracted and shifted(stop.arrival, delay) <= at:
+        elif stop.visit_id in retracted:
+            held = True
+        elif not held and shifted(stop.arrival, delay) <= at:
             last = k
     return last + 1
 

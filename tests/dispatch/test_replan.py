@@ -380,21 +380,26 @@ def test_a_tap_at_the_wrong_visit_is_taken_back_and_the_day_read_again(store: St
     checked(store, fourth)
 
 
-def test_a_stop_taken_back_is_not_taken_as_reached_by_the_plan(store: Store) -> None:
+def test_a_stop_taken_back_and_those_after_it_are_not_taken_as_reached_by_the_plan(
+    store: Store,
+) -> None:
     raw = make_day()
     raw["visits"][0]["technician"] = raw["visits"][2]["technician"] = "T1"
     raw["visits"][1]["technician"] = "T2"
     planned(store, raw)
     done = {"type": "completed", "visit_id": "V1", "at": "09:15"}
-    mistake = {"type": "arrived", "visit_id": "V3", "at": "09:20"}
-    replan(store, {"at": "09:20", "events": [done, mistake]})
-    # Taken back at 12:30, past V3's planned arrival (12:00) and with nothing holding T1 up,
-    # V3 is not taken as reached as planned: T1 is not there; it is planned from where they
-    # are, inside its window (11:00-13:00).
-    later = replan(store, {"at": "12:30", "events": [{"type": "retracted", "visit_id": "V3"}]})
+    mistake = {"type": "arrived", "visit_id": "V6", "at": "09:20"}
+    second = replan(store, {"at": "09:20", "events": [done, mistake]})
+    assert stops_of(second)["V3"][1]["arrival"] == "2026-11-23T12:00:00+08:00"
+    # Taken back at 12:30, past the planned arrivals at V6 (10:50) and V3 (12:00, timed from
+    # V6), with nothing holding T1 up: neither is taken as reached as planned (T1 is not at
+    # V6, and nobody drove from there to V3). V3 is planned from where T1 is, inside its
+    # window (11:00-13:00); V6's appointment (11:00) has gone by.
+    later = replan(store, {"at": "12:30", "events": [{"type": "retracted", "visit_id": "V6"}]})
     tech, v3 = stops_of(later)["V3"]
     assert tech == "T1" and v3["status"] == "planned"
     assert v3["arrival"] == "2026-11-23T12:50:00+08:00"  # 20 minutes from V1 (site 1)
+    assert [(u["visit_id"], u["code"]) for u in later["unassigned"]] == [("V6", "window")]
     checked(store, later)
 
 

@@ -3,12 +3,12 @@
 A random part of an example day (the Chang'an day, and the day with spare parts and depots)
 is planned and stored, then re-planned through a few batches of events drawn from the plan as
 it stands, some after a customer booked a slot: reports from the field (arrived, started,
-completed, departed, not completed, some sent late), cancellations, moves, new visits,
-technicians becoming unavailable and, on the parts day, parts used, faulty or missing from a
-van or a depot, some of them contradicting the plan. A batch is either refused with an
-``InputError`` naming its events, or gives a version the independent checker passes against
-the one it continues. Delays are left out: one can force a rule to break (a lunch pushed out of
-its hour, a day past its end), which the checker then rightly reports.
+completed, departed, not completed, some sent late, and reports taken back), cancellations,
+moves, new visits, technicians becoming unavailable and, on the parts day, parts used, faulty
+or missing from a van or a depot, some of them contradicting the plan. A batch is either
+refused with an ``InputError`` naming its events, or gives a version the independent checker
+passes against the one it continues. Delays are left out: one can force a rule to break (a
+lunch pushed out of its hour, a day past its end), which the checker then rightly reports.
 
 These sequences found twelve faults (the last two at 80-120 random examples): a visit whose
 window had passed served late by whoever was at its door, a visit taken as under way both on
@@ -52,6 +52,7 @@ QUICK = SolveParams(time_limit_s=1, metaheuristic="greedy_descent", seeders=())
 SKILLS = ("electrical", "water_heater", "air_conditioner", "appliance")
 #: The events drawn (every kind but delays; part events on a day with depots).
 KINDS: tuple[str, ...] = ("arrived", "started", "completed", "departed", "not_completed")
+KINDS += ("retracted",)
 KINDS += ("cancelled", "moved", "new_visit", "unavailable")
 PART_KINDS = ("part_used", "part_faulty", "part_missing")
 
@@ -103,6 +104,10 @@ def events_for(
             events.append({"type": kind, "visit_id": visit, "at": clock(now)})
         elif kind == "not_completed":
             events.append({"type": kind, "visit_id": visit, "reason": "no part", "at": sent})
+        elif kind == "retracted":  # most often of a visit not reached: refused
+            reached = [s["visit_id"] for r in plan["routes"] for s in r["stops"] if s["status"]
+                       in ("arrived", "in_progress")]  # fmt: skip
+            events.append({"type": kind, "visit_id": rng.choice(reached or [visit])})
         elif kind == "cancelled":
             events.append({"type": kind, "visit_id": rng.choice(visits), "reason": "called"})
         elif kind == "moved":
