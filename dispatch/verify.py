@@ -24,7 +24,9 @@ reported later than that is an overrun the re-plan learns of, not a rule of the 
 into a stop reported reached or left (``actual_arrival``, ``actual_start`` or
 ``actual_departure``) is not checked: it happened, even when reports from two stops overlap (a
 phone's late tap, a clock minutes off), or a stop was reported done hours before the time, and
-the depot call, the plan had for it.
+the depot call, the plan had for it. Nor is a route's start before the shift when the reports
+at its first stop put the technician out then (reached, or left, sooner than the drive there
+and its work allow from the shift's start): they started early.
 
 Spare parts: a route's ``depot_stops`` are walked in their place (before the stop they name),
 their legs, opening hours and handling time checked like a stop's; the van starts with its
@@ -235,6 +237,30 @@ class _Checker:
             return None
         return value
 
+    def reported_out_before(self, stop: Mapping[str, Any], shift_start: datetime) -> bool:
+        """Whether the reports at a route's first stop put its technician on the road before
+        their shift: reached (arrived or started) sooner than the drive there from the shift's
+        start allows, or left sooner than that drive and the work there. The route then leaves
+        when they did: a fact, not a rule of the plan."""
+        drive = timedelta(minutes=float(stop.get("travel_min") or 0))
+
+        def reported(key: str) -> datetime | None:
+            text = stop.get(key)
+            return None if text is None else self.moment(text, str(stop.get("visit_id")), key)
+
+        reached = [m for m in (reported("actual_arrival"), reported("actual_start")) if m]
+        left = reported("actual_departure")
+        if reached:
+            out = min(reached) - drive
+        elif left is not None:
+            planned = [self.moment(stop.get(k), "", k) for k in ("service_start", "departure")]
+            if planned[0] is None or planned[1] is None:
+                return False
+            out = left - (planned[1] - planned[0]) - drive
+        else:
+            return False
+        return out < shift_start - _TOLERANCE
+
     def run(self) -> CheckReport:
         self.coverage()
         for route in self.plan.get("routes", []):
@@ -309,7 +335,8 @@ class _Checker:
             self.clock(tech["shift"]["start"]),
             self.clock(tech["shift"]["end"]),
         )
-        if start < shift_start - _TOLERANCE:
+        early = self.reported_out_before(stops[0], shift_start) if stops else False
+        if start < shift_start - _TOLERANCE and not early:
             self.add("shift", tech_id, f"{tech_id} leaves at {start:%H:%M}, before the shift")
         if end > shift_end + _TOLERANCE:
             self.add("shift", tech_id, f"{tech_id} is back at {end:%H:%M}, after the shift")

@@ -307,6 +307,29 @@ def haversine_lookup(speed_kmh: float) -> Callable[[LocationRef, LocationRef], t
     return leg
 
 
+@pytest.mark.parametrize(
+    ("report", "early"),
+    [
+        ({}, False),  # the plan's own choice: before the shift
+        ({"actual_arrival": T.format("08:42")}, True),  # reached sooner than 08:45+10 allows
+        ({"actual_start": T.format("08:50")}, True),
+        ({"actual_departure": T.format("09:10")}, True),  # left sooner than 08:45+10+30
+        ({"actual_arrival": T.format("08:55")}, False),  # there from the shift's start
+        ({"actual_departure": T.format("09:25")}, False),
+    ],
+)
+def test_a_start_before_the_shift_the_first_stop_s_reports_force_is_not_the_plan_s(
+    report: dict[str, str], early: bool
+) -> None:
+    # A technician reported at their first stop sooner than the shift (08:45) allows started
+    # early: the route leaves when they did (a re-plan: V1 left at 09:02 a 27-minute drive
+    # from base with 30 minutes of work, the route left at 08:05, stored as a broken rule).
+    day, result = problem(), plan()
+    day["technicians"][0]["shift"]["start"] = "08:45"
+    first_route(result)["stops"][0].update(status="done" if report else "planned", **report)
+    assert (("shift", "T1") in codes(day, result)) is not early
+
+
 def test_coordinates_radius_is_checked_on_the_sphere() -> None:
     day: dict[str, Any] = {
         "date": "2026-11-23",
