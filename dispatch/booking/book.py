@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from dispatch.booking.day import BookingDay, Fit, fixed_prefix
+from dispatch.booking.day import BookingDay, Fit, fixed_prefix, had_at_base
 from dispatch.booking.slots import DayPlan, booking_visit
 from dispatch.errors import DispatchError, InternalError
 from dispatch.model import Change, DepotStop, Plan, Problem, Route, Stop, TechnicianId, Visit
@@ -197,6 +197,8 @@ def _merge(
     if old is None:  # idle until ``at``: the breaks whose window went by were had then
         had = idle_breaks(problem.technicians[fit.vehicle], at)
         merged = replace(merged, breaks=(*had, *route.breaks))
+    else:  # had at the base before ``at``, the route not gone: history, as it was
+        merged = replace(merged, breaks=(*had_at_base(old, at), *route.breaks))
     return replace(merged, depot_stops=_calls_in_time(merged, old, at))
 
 

@@ -41,6 +41,7 @@ from datetime import datetime, timedelta
 from dispatch.errors import InputError
 from dispatch.model import (
     Break,
+    BreakSlot,
     DepotId,
     DepotStop,
     PartQuantity,
@@ -63,7 +64,7 @@ from dispatch.units import after, elapsed, latest, moment_after, seconds_after, 
 from solver import Instance, RouteSolution
 from solver.insertion import Insertion, insertions, route_holds, schedule_insertion
 
-__all__ = ["BookingDay", "Fit"]
+__all__ = ["BookingDay", "Fit", "had_at_base"]
 
 logger = logging.getLogger(__name__)
 
@@ -167,6 +168,16 @@ def _first_unreached(route: Route, fixed: int, at: datetime) -> datetime | None:
     return shifted(there, elapsed(call.arrival, call.departure) + stop.travel)
 
 
+def had_at_base(route: Route, at: datetime) -> tuple[BreakSlot, ...]:
+    """The breaks of ``route`` had at the base by ``at``: begun before it, the route not gone
+    by then (a lunch before a late first stop). They are history outside the booking's model,
+    which begins the day when they end (``_history_kept``); the booked route keeps them
+    (``dispatch.booking.book``)."""
+    if route.start_time < at:
+        return ()
+    return tuple(slot for slot in route.breaks if slot.start < at)
+
+
 def _history_kept(
     tech: Technician, route: Route | None, at: datetime, held: datetime | None
 ) -> Technician:
@@ -177,11 +188,14 @@ def _history_kept(
     left at its old time. A route not gone by ``at`` (or none) leaves no sooner than ``at``:
     timed freely, a booking at 10:15 had the technician leave the base at 09:55 to be at the
     door at 10:15. Held up by a delay until ``held`` (``Plan.holds``): no sooner than the
-    hold's end either, and no break is moved into the hold."""
+    hold's end either, and no break is moved into the hold. A break had at the base before
+    ``at`` (``had_at_base``) is history, out of the model: kept as a window before a shift
+    begun at ``at``, nothing fitted (no slot for the afternoon of a technician who had lunch
+    at the base before a late first stop)."""
     shift = tech.shift
     # Idle until ``at`` (no route): a break whose window has gone by was had then, at the
     # window's start, and one still going on holds them until it ends.
-    had = idle_breaks(tech, at) if route is None else ()
+    had = idle_breaks(tech, at) if route is None else had_at_base(route, at)
     if route is not None and route.start_time < at:
         shift = TimeWindow(route.start_time, max(route.start_time, shift.end))
     else:  # not gone by ``at`` (or no route): they leave no sooner, nor before a hold ends
@@ -204,6 +218,7 @@ def _history_kept(
             else rule
         )
         for rule, slot in zip(tech.breaks, route.breaks, strict=True)
+        if slot not in had
     )
     return replace(tech, shift=shift, breaks=breaks)
 

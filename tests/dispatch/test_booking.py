@@ -750,6 +750,36 @@ def test_nobody_sets_off_in_the_middle_of_their_lunch(tmp_path: Path) -> None:
     assert stop.service_start[11:16] >= "13:10"
 
 
+@pytest.mark.parametrize("at", ["11:31", "14:00"])
+def test_a_technician_who_had_lunch_at_the_base_before_a_late_first_stop_is_offered_the_rest(
+    tmp_path: Path, at: str
+) -> None:
+    # T1's one visit is at 15:15: the plan has lunch (11:30-13:30, 30 min) at the base at
+    # 11:30, the route leaving at 14:45. From 11:31 on, every slot was "span_full" and a booking
+    # refused (the lunch kept as a window before a day begun at the booking's time), though a
+    # new_visit event placed the same visit (a fresh-eyes hunt of the week's booking).
+    raw = make_day(technicians=1)
+    raw["technicians"][0]["breaks"] = [{"start": "11:30", "end": "13:30", "duration_min": 30}]
+    raw["visits"] = [{"id": "V1", "location_index": 3, "duration_min": 35, "appointment": "15:15"}]
+    store = Store(f"sqlite:///{tmp_path / 'lunch.db'}")
+    first = planned(store, raw, "pl_lunch")
+    assert [b["start"][11:16] for b in first["routes"][0]["breaks"]] == ["11:30"]
+    assert first["routes"][0]["start_time"][11:16] > at
+    visit = {"id": "N1", "location_index": 2, "duration_min": 15}
+    request = {"visit": visit, "plan_id": "pl_lunch", "shape": "two_hours", "at": at}
+    offered = slots_stored(store, request)
+    assert offered.slots, offered
+    assert min(s.service_start[11:16] for s in offered.slots) >= max(at, "12:00")
+    slot = offered.slots[0].slot.model_dump(mode="json", exclude_none=True)
+    booked = book_stored(store, "pl_lunch", {"visit": visit, "slot": slot, "at": at})
+    (route,) = booked.routes
+    assert [(b.start[11:16], b.end[11:16]) for b in route.breaks] == [("11:30", "12:00")]
+    assert {s.visit_id for s in route.stops} == {"V1", "N1"}
+    raw_now = store.load_problem_of_plan("pl_lunch", booked.version)
+    document = booked.model_dump(mode="json")
+    assert check_plan(raw_now, document, matrix_lookup(raw_now)).violations == ()
+
+
 def test_a_refused_half_day_gets_fresh_half_days(store: Store) -> None:
     # Two hours at site 3 fit only in the afternoon: the morning is refused, the fresh list
     # offers half days (not two-hour windows).
