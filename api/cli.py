@@ -34,7 +34,7 @@ from dispatch.config import Settings, uncredited_tiles
 from dispatch.contract.horizon import is_horizon, parse_horizon
 from dispatch.contract.schema import PlanOut, ProblemIn
 from dispatch.contract.validate import load_json, parse_problem, pydantic_errors, read_wire
-from dispatch.desk.book import BookingRefusedError, book_stored, slots_stored
+from dispatch.desk.book import BookingRefusedError, asked_at_on, book_stored, slots_stored
 from dispatch.desk.replan import replan_stored
 from dispatch.desk.roll import roll_week
 from dispatch.desk.solve import check_sites, solve_day, solve_params
@@ -1304,8 +1304,9 @@ def book(
             if "date" not in chosen:
                 chosen["date"] = store.load_plan(target)["date"]
             body = {"visit": request["visit"], "slot": chosen}
-            if request.get("at") is not None:
-                body["at"] = request["at"]
+            at_then = asked_at_on(store, request, date.fromisoformat(chosen["date"]))
+            if at_then is not None:
+                body["at"] = at_then
             try:
                 document = book_stored(store, target, body, roads=served, now=now)
             except BookingRefusedError as error:

@@ -38,7 +38,7 @@ from dispatch.units import clock_to_datetime, format_clock, iso
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["BookingRefusedError", "book_stored", "slots_answer", "slots_stored"]
+__all__ = ["BookingRefusedError", "asked_at_on", "book_stored", "slots_answer", "slots_stored"]
 
 #: How a week's id begins.
 _WEEK_PREFIX = "wk_"
@@ -242,6 +242,18 @@ def slots_stored(
     row = wire.visit.model_dump(mode="json", exclude_none=True)
     answer = offer(days, row, _ask(wire, now), _provider(roads, provider), later=later)
     return slots_answer(answer)
+
+
+def asked_at_on(store: Store, request: str | bytes | Mapping[str, Any], on: date) -> str | None:
+    """The ``at`` a slot of ``on`` was offered with by ``request`` (``SlotRequestIn``): over a
+    week, the asked ``at`` is the clock time of the span's first working date only (the later
+    dates are not under way: ``booking_at`` gives theirs), so booking a later date's slot with
+    it (``fieldroute book WEEK … --at``) refused the slot just offered there."""
+    wire: SlotRequestIn = _read(request, SlotRequestIn, "slot request")
+    if wire.at is None:
+        return None
+    days, _ = _days(store, wire)
+    return wire.at if days and days[0].date == on else None
 
 
 def book_stored(

@@ -148,3 +148,31 @@ def test_a_plan_of_today_is_offered_and_booked_from_the_commands_clock(
     )
     assert booked.exit_code == 0, booked.output
     assert json.loads(booked.stdout)["at"][11:16] == "14:10"
+
+
+def test_a_week_s_slot_of_a_later_date_is_booked_as_offered_with_at(
+    tmp_path: Path, database: str
+) -> None:
+    # --at is the clock time of the span's first working date (12-08): the 10th is not under
+    # way, its morning is offered. Booked with the same --at, that slot was refused (409), the
+    # booking reading 13:40 on the 10th (a fresh-eyes hunt of the week's booking).
+    _, week_id = solve_week_file(tmp_path)
+    visit = {"id": "B1", "location": {"lat": 22.545, "lon": 113.945}, "duration_min": 30,
+             "required_skills": ["cctv"]}  # fmt: skip
+    path = write(tmp_path / "b1.json", visit)
+    asked = ["--from", "2026-12-08", "--to", "2026-12-10", "--at", "13:40"]
+    listed = runner.invoke(app, ["slots", week_id, str(path), *asked, "--json"])
+    assert listed.exit_code == 0, listed.output
+    found = json.loads(listed.stdout)["slots"]
+    assert all(s["service_start"][11:16] >= "13:40" for s in found if s["date"] == "2026-12-08")
+    rank = next(
+        k
+        for k, s in enumerate(found, start=1)
+        if s["date"] == "2026-12-10" and s["service_start"][11:16] < "13:40"
+    )
+    booked = runner.invoke(app, ["book", week_id, str(path), str(rank), *asked, "--json"])
+    assert booked.exit_code == 0, booked.output
+    document = json.loads(booked.stdout)
+    assert document["date"] == "2026-12-10"
+    stop = next(s for r in document["routes"] for s in r["stops"] if s["visit_id"] == "B1")
+    assert stop["service_start"] == found[rank - 1]["service_start"]
