@@ -42,7 +42,7 @@ from dispatch.booking.grade import Fill, grade
 from dispatch.booking.schema import Shape
 from dispatch.contract.validate import parse_problem
 from dispatch.errors import FieldError, InputError
-from dispatch.model import Plan, Problem, TechnicianId, Visit, VisitId
+from dispatch.model import Plan, Problem, TechnicianId, UnassignedCode, Visit, VisitId
 from dispatch.travel import TravelTimeProvider
 from dispatch.units import clock_to_datetime, format_clock, local_moment, s_to_duration
 
@@ -73,13 +73,15 @@ APPOINTMENT_STEP = timedelta(minutes=30)
 @dataclass(frozen=True, slots=True)
 class DayPlan:
     """A stored day plan's latest version: its id, number, day (as stored and validated) and
-    plan."""
+    plan; and, of a day of a week, the technicians of the week's roster who do not work that
+    date (``off``: a visit naming one is not naming an unknown technician)."""
 
     plan_id: str
     version: int
     raw: Mapping[str, Any]
     problem: Problem
     plan: Plan
+    off: frozenset[str] = frozenset()
 
     @property
     def date(self) -> date:
@@ -168,10 +170,15 @@ def booking_visit(
     ------
     InputError
         The visit breaks a rule of the day (an unknown pinned technician, a duplicate id),
-        or carries its own time; each problem named ``visit.…``.
+        or carries its own time; each problem named ``visit.…``. A technician of the week
+        off that date (``DayPlan.off``) is no preference there, and pinned, is named so.
     """
     errors: list[FieldError] = []
     visit_id = str(row.get("id", ""))
+    if row.get("technician") in day.off:
+        errors.append(
+            FieldError("visit.technician", f"{row['technician']} is off on {day.date}", visit_id)
+        )
     for key in ("appointment", "window"):
         if key in row:
             errors.append(
@@ -186,6 +193,8 @@ def booking_visit(
     if errors:
         raise InputError(errors, what="visit")
     booked = dict(row)
+    if booked.get("preferred_technician") in day.off:  # as the week's own days have it
+        del booked["preferred_technician"]
     if booked.get("priority") == "urgent" and booked.get("reported_at") is None:
         booked["reported_at"] = at
     if slot is not None:
@@ -385,6 +394,13 @@ def offer(
     ]
     if len(days) > 1 and not routed and len(holding) < len(days):
         days = [day for day in days if day.plan_id not in holding]
+    pinned = row.get("technician")
+    working = [day for day in days if pinned not in day.off]
+    if not working:
+        dates = f"{days[0].date}" if len(days) == 1 else f"{days[0].date} to {days[-1].date}"
+        why = f"pinned to {pinned}, who is off on {dates}"
+        return SlotsAnswer(visit_id, ask.shape, (), UnassignedCode.PINNED.value, why)
+    days = working
     for day in days:
         at = booking_at(day, ask.at if day is first else None, ask.now)
         options, booking = _day_options(

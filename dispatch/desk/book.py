@@ -68,9 +68,18 @@ def _day_plan(store: Store, plan_id: str) -> DayPlan:
     raw = store.load_problem_of_plan(plan_id, version)
     record = store.load_plan_record(plan_id, version)
     plan = read_record(record) if record is not None else read_plan(PlanOut.model_validate(latest))
-    return DayPlan(
-        plan_id, version, raw, parse_stored_day(raw, plan_id=plan_id, version=version), plan
-    )
+    problem = parse_stored_day(raw, plan_id=plan_id, version=version)
+    return DayPlan(plan_id, version, raw, problem, plan, _off(store, plan_id, raw))
+
+
+def _off(store: Store, plan_id: str, raw: Mapping[str, Any]) -> frozenset[str]:
+    """The technicians of the week of ``plan_id`` (its horizon's roster) who do not work on
+    its date (``raw``, its day); none for a plan of its own."""
+    week = store.week_of_plan(plan_id)
+    if week is None:
+        return frozenset()
+    roster = {str(row["id"]) for row in store.load_problem(week.problem_id)["technicians"]}
+    return frozenset(roster - {str(row["id"]) for row in raw["technicians"]})
 
 
 def _date(text: str | None, field: str) -> date | None:

@@ -1041,6 +1041,39 @@ def test_a_week_with_a_date_nobody_works_offers_the_other_dates(tmp_path: Path) 
         assert "is outside week" in caught.value.errors[0].message
 
 
+def test_a_technician_of_the_week_off_on_one_date_is_no_unknown_technician(
+    tmp_path: Path,
+) -> None:
+    # T1 is off on Wednesday 9 December. A visit preferring (or pinned to) T1 was refused
+    # whole, over the week or on the 9th, as naming an "unknown technician 'T1'" (422); a
+    # booking on the 9th with T2 of a visit preferring T1 too (a fresh-eyes hunt).
+    store = Store(f"sqlite:///{tmp_path / 'week.db'}")
+    week = solved_into(store, horizon_problem()).document
+    plans = {d["date"]: d["plan_id"] for d in week["days"]}
+    place = {"location": {"lat": 22.55, "lon": 113.94}, "duration_min": 30}
+    prefers = {"id": "B1", **place, "preferred_technician": "T1"}
+    pinned = {"id": "B2", **place, "technician": "T1"}
+    wednesday = {"first_date": "2026-12-09", "last_date": "2026-12-09"}
+    week_of = {"plan_id": week["week_id"]}
+    preferring = slots_stored(store, {"visit": prefers, **week_of}).slots
+    assert "2026-12-09" in {s.date for s in preferring}  # with T2, T1 being off
+    pinning = slots_stored(store, {"visit": pinned, **week_of}).slots
+    assert pinning and {s.technician_id for s in pinning} == {"T1"}
+    assert "2026-12-09" not in {s.date for s in pinning}
+    only_off = slots_stored(store, {"visit": pinned, "plan_id": week["week_id"], **wednesday})
+    assert (only_off.code, only_off.reason) == ("pinned", "pinned to T1, who is off on 2026-12-09")
+    offered = slots_stored(store, {"visit": prefers, "plan_id": week["week_id"], **wednesday})
+    assert {s.technician_id for s in offered.slots} == {"T2"}
+    slot = offered.slots[0].slot.model_dump(mode="json", exclude_none=True)
+    booked = book_stored(store, plans["2026-12-09"], {"visit": prefers, "slot": slot})
+    assert any(s.visit_id == "B1" for r in booked.routes for s in r.stops)
+    with pytest.raises(InputError) as caught:
+        book_stored(store, plans["2026-12-09"], {"visit": pinned, "slot": slot})
+    assert [(e.path, e.message) for e in caught.value.errors] == [
+        ("visit.technician", "T1 is off on 2026-12-09")
+    ]
+
+
 def test_no_slot_is_offered_to_a_technician_before_a_delay_holding_them_is_over(
     store: Store,
 ) -> None:
