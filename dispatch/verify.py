@@ -746,17 +746,31 @@ class _Checker:
         """When the technician was gone from a stop at the latest: its reported departure, or,
         for work reported started and not yet left, the start plus the visit's duration (when
         a re-plan has them free: a visit started hours before its planned time ends hours
-        before it), when earlier than the planned one (work cut short or started early, or not
+        before it; reached and not started, the work starts on arrival, or when the visit
+        allows: its window's start, its report, an appointment's held start), when earlier
+        than the planned one (work cut short or started early, or not
         completed), else the planned one. A later report (an overrun) is the re-plan's
         business, not a rule of the plan: also a departure reported after a visit started
         before its planned time ended (reported out of the plan's order, its planned times are
         those of the place it had, hours later), once the next stop was taken as reached."""
         vid = str(stop.get("visit_id"))
+        visit = self.visits[vid]
+        duration = timedelta(minutes=float(visit.get("duration_min", 0)))
         if stop.get("actual_start"):
             started = self.moment(stop["actual_start"], vid, "actual_start")
-            duration = timedelta(minutes=float(self.visits[vid].get("duration_min", 0)))
             if started is not None:
                 planned = min(planned, started + duration)
+        elif stop.get("actual_arrival"):  # the work starts on arrival, as the visit allows
+            allowed = [self.moment(stop["actual_arrival"], vid, "actual_arrival")]
+            if visit.get("appointment"):
+                allowed.append(self.moment(stop.get("service_start"), vid, "service_start"))
+            elif visit.get("window"):
+                allowed.append(self.clock(visit["window"]["start"]))
+            if visit.get("reported_at"):
+                allowed.append(self.clock(visit["reported_at"]))
+            read = [moment for moment in allowed if moment is not None]
+            if len(read) == len(allowed):
+                planned = min(planned, max(read) + duration)
         if stop.get("actual_departure"):
             actual = self.moment(stop["actual_departure"], vid, "actual_departure")
             return planned if actual is None else min(actual, planned)

@@ -335,13 +335,24 @@ def _van_left(
 
 
 def _expected_departure(stop: Stop, visit: Visit) -> datetime:
-    """When the technician leaves a frozen stop, from what was reported."""
+    """When the technician leaves a frozen stop, from what was reported: reached and not
+    started, the work starts on arrival, or as soon as the visit allows (its window opens,
+    its fault is reported, the appointment's held start). Held to the plan's start instead, a
+    technician reported at a visit with no time four hours early stood there until then, and
+    four promised visits were left out."""
     if stop.actual_departure is not None:
         return stop.actual_departure
     if stop.actual_start is not None:
         return shifted(stop.actual_start, visit.duration)
     if stop.actual_arrival is not None:
-        return shifted(max(stop.actual_arrival, stop.service_start), visit.duration)
+        allowed = [stop.actual_arrival]
+        if visit.appointment is not None:
+            allowed.append(stop.service_start)
+        elif visit.window is not None:
+            allowed.append(visit.window.start)
+        if visit.reported_at is not None:
+            allowed.append(visit.reported_at)
+        return shifted(max(allowed), visit.duration)
     return stop.departure
 
 

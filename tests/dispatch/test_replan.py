@@ -403,6 +403,29 @@ def test_a_stop_taken_back_and_those_after_it_are_not_taken_as_reached_by_the_pl
     checked(store, later)
 
 
+def test_a_visit_with_no_time_reached_early_is_worked_on_arrival(store: Store) -> None:
+    raw = make_day(technicians=1)
+    raw["visits"] = [
+        *({"id": f"V{k}", "location_index": k, "duration_min": 60, "customer": f"C{k}",
+           "window": {"start": "08:00", "end": "13:00"}} for k in (1, 2, 3)),
+        {"id": "V4", "location_index": 5, "duration_min": 60, "customer": "D"},
+    ]  # fmt: skip
+    first = planned(store, raw)
+    assert stops_of(first)["V4"][1]["arrival"] > "2026-11-23T09:00"
+    # T1 went to V4 (no time; planned after V1) first and reports it reached at 08:40: the
+    # work starts then. Held until its planned start and an hour more, T1 reached the others
+    # too late for their windows (a fresh-eyes hunt of the desk: four promised visits left
+    # out, their customers called).
+    reached = {"type": "arrived", "visit_id": "V4", "at": "08:40"}
+    second = replan(store, {"at": "08:45", "events": [reached]})
+    assert not second["unassigned"]
+    after = stops_of(second)
+    assert after["V4"][1]["status"] == "arrived"
+    # Done at 09:40, then 40 minutes to site 1.
+    assert after["V1"][1]["arrival"] == "2026-11-23T10:20:00+08:00"
+    checked(store, second)
+
+
 def test_moved_visit_stays_where_the_dispatcher_put_it(store: Store) -> None:
     planned(store, make_day())
     move = {"type": "moved", "visit_id": "V3", "technician_id": "T2", "appointment": "15:00"}
