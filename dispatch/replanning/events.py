@@ -95,6 +95,7 @@ __all__ = [
     "parse_events",
     "passed_stops",
     "read_batch",
+    "running_late",
     "skipped_stops",
     "still_there",
     "with_progress",
@@ -244,14 +245,29 @@ def passed_stops(
     there (read as reached at its times, a stop after it was driven to from the one before);
     among them, ``skipped_stops`` are not."""
     last, held = -1, False
+    lags = running_late(route)
     for k, stop in enumerate(route.stops):
         if stop.frozen:
             last, held = k, still_there(stop)
         elif stop.visit_id in retracted:
             held = True
-        elif not held and shifted(stop.arrival, delay) <= at:
+        elif not held and shifted(stop.arrival, delay + lags[k]) <= at:
             last = k
     return last + 1
+
+
+def running_late(route: Route) -> list[timedelta]:
+    """How late each of ``route``'s stops (with its reports) is for the plan's reach: by as
+    much as the last stop reported left before it was left after its planned departure (a job
+    that overran). Read at the plan's times, the stop after a job reported done at 11:05 that
+    the plan had done by 11:00 was taken as done, its customer never seen nor called."""
+    lags: list[timedelta] = []
+    lag = timedelta(0)
+    for stop in route.stops:
+        lags.append(lag)
+        if stop.actual_departure is not None:
+            lag = max(timedelta(0), stop.actual_departure - stop.departure)
+    return lags
 
 
 def skipped_stops(route: Route, passed: int, retracted: Collection[VisitId] = ()) -> frozenset[int]:

@@ -95,6 +95,7 @@ from dispatch.replanning.events import (
     EventBatch,
     calls_made,
     passed_stops,
+    running_late,
     skipped_stops,
     still_there,
     with_progress,
@@ -373,7 +374,8 @@ def _restart(
     passed = passed_stops(route, delay, at, batch.retracted) if route else 0
     skipped = skipped_stops(route, passed, batch.retracted) if route else frozenset()
     kept = [k for k in range(passed) if k not in skipped]
-    frozen = tuple(_history(stops[k], delay, at, moved_on=k != passed - 1) for k in kept)
+    lags = running_late(route) if route else []
+    frozen = tuple(_history(stops[k], delay + lags[k], at, moved_on=k != passed - 1) for k in kept)
     made = calls_made(route, passed, at, batch.retracted) if route else ()
     calls = tuple(
         _struck(route.depot_stops[k], batch.call_cut.get((tech.id, k), {}))

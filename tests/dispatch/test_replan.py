@@ -426,6 +426,27 @@ def test_a_visit_with_no_time_reached_early_is_worked_on_arrival(store: Store) -
     checked(store, second)
 
 
+def test_the_stop_after_a_job_that_overran_is_not_taken_as_done(store: Store) -> None:
+    raw = make_day()
+    raw["visits"][1]["technician"] = "T2"
+    first = planned(store, raw)
+    # T2: V4 (09:00, site 4), V2 (10:00, site 2, 60 min: done by 11:00 as planned).
+    assert [s["visit_id"] for s in first["routes"][1]["stops"]][:2] == ["V4", "V2"]
+    reached = {"type": "arrived", "visit_id": "V4", "at": "08:55"}
+    replan(store, {"at": "09:00", "events": [reached]})
+    # V4 overran: done at 11:05, after V2's planned end. V2 was taken as done as planned
+    # (nobody saw its customer, nobody called them); it is not reached, and its appointment
+    # has gone by (a fresh-eyes hunt of the desk: the phone's normal path on an overrun).
+    done = {"type": "completed", "visit_id": "V4", "at": "11:05"}
+    later = replan(store, {"at": "11:05", "events": [done]})
+    assert "V2" not in stops_of(later)
+    (left,) = [u for u in later["unassigned"] if u["visit_id"] == "V2"]
+    assert left["code"] == "window"
+    (change,) = [c for c in later["changes"] if c["visit_id"] == "V2"]
+    assert change["notify"]
+    checked(store, later)
+
+
 def test_moved_visit_stays_where_the_dispatcher_put_it(store: Store) -> None:
     planned(store, make_day())
     move = {"type": "moved", "visit_id": "V3", "technician_id": "T2", "appointment": "15:00"}
