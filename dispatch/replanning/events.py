@@ -527,6 +527,8 @@ class _Checker:
             visit_id,
             VisitProgress(stop.actual_arrival, stop.actual_start, stop.actual_departure),
         )
+        if progress.departed == moment and event.type in ("completed", "departed"):
+            return len(self.errors) == errors  # the same report again: it changes nothing
         if progress.departed is not None:
             self.error(
                 index,

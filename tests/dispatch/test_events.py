@@ -292,6 +292,15 @@ def test_a_report_that_moves_one_already_taken_is_refused_the_same_sent_again_is
     assert errors_of([*arrived, {**arrived[0], "at": "08:55"}]) == [
         FieldError("events[1]", "V2 was already reported arrived at 08:50", "V2")
     ]
+    # Done (or left) sent again at its time is taken too: it was refused as "already
+    # completed" (a fresh-eyes hunt of the desk); at another time it still is.
+    done = stop("V1", "08:10", "08:10", StopStatus.DONE, actual_departure=at("08:40"))
+    for kind in ("completed", "departed"):
+        same = {"type": kind, "visit_id": "V1", "at": "08:40"}
+        assert parse([same], base=plan(v1=done)).progress[VisitId("V1")].departed == at("08:40")
+        assert errors_of([{**same, "at": "08:45"}], base=plan(v1=done)) == [
+            FieldError("events[0]", "V1 was already completed at 08:40", "V1")
+        ]
 
 
 def test_reports_that_put_a_technician_at_two_visits_at_once_are_refused() -> None:
