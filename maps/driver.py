@@ -22,7 +22,10 @@ plan was re-planned meanwhile by the desk or another phone (a 409, or a 422 on t
 be before the last re-plan, docs/contract.md); a 422 on ``at`` no re-plan explains (the phone's
 clock runs ahead of the service's) is a refusal. Any other refusal (4xx) is shown with the
 server's message and the tap dropped; a network failure, a 408, a 429 or a 5xx is retried with
-backoff, at once when the phone is back online. The answer (the route in the new version)
+backoff, at once when the phone is back online, as the same batch (its ``at`` kept: the answer
+may have been lost after the service stored it, and the tap's ``report_id`` takes the same
+batch once only; timed afresh, it was refused and the stored delay said "Not recorded"). The
+answer (the route in the new version)
 updates each stop's status. The queue outlives a reload; the page
 registers a small service worker (:func:`driver_worker`, served beside it as ``offline.js``)
 that keeps its last copy, so it opens again without signal.
@@ -187,7 +190,7 @@ _SCRIPT = r"""<script>
   var PAGES = "fieldroute-driver-pages";
   var SAID = {arrived: "Arrived", started: "Started", in_progress: "Started",
     completed: "Done", done: "Done", not_completed: "Could not complete", planned: "",
-    retracted: "Arrival taken back"};
+    retracted: "Arrival taken back", delay: "Running late"};
   var WHEN = {arrived: "actual_arrival", in_progress: "actual_start", done: "actual_departure",
     not_completed: "actual_departure"};
   var sending = false, wait = 0, timer = null;
@@ -270,6 +273,14 @@ _SCRIPT = r"""<script>
   function drop(id) {
     write(read().filter(function (tap) { return tap.id !== id; }));
   }
+  // The batch time a tap was sent with, kept until the service answers: sent again after a
+  // lost answer under its report_id, it must be the same batch (another time is refused).
+  function sentAt(id, at) {
+    write(read().map(function (tap) {
+      if (tap.id === id) tap.sent = at;
+      return tap;
+    }));
+  }
   // Whether the service refused the batch's time: the plan was re-planned since the page
   // last heard of it (by the desk or another phone), at a time after this phone's clock.
   function stale(answer) {
@@ -300,7 +311,8 @@ _SCRIPT = r"""<script>
       return;
     }
     var tap = taps[0];
-    var at = [now(), tap.at, data.at || "00:00"].sort().pop();
+    var at = tap.sent || [now(), tap.at, data.at || "00:00"].sort().pop();
+    sentAt(tap.id, at);
     sending = true;
     fetch(target, {method: "POST", headers: {"Content-Type": "application/json",
       "Authorization": "Bearer " + token},
@@ -317,6 +329,7 @@ _SCRIPT = r"""<script>
             // Re-planned elsewhere meanwhile: send the tap again after that re-plan. The
             // tap's own time stays as tapped (a report may be before the last re-plan).
             sending = true;  // nothing is sent until the route is read
+            sentAt(tap.id, undefined);  // refused, nothing stored: timed afresh
             catchUp().then(function () {
               sending = false;
               if (response.status === 409) later();

@@ -140,12 +140,18 @@ def stop_of(plan: dict[str, Any], visit_id: str) -> dict[str, Any]:
     return found[0]
 
 
-def open_phone(browser: Any, url: str, clock: str) -> tuple[Any, Any, list[str]]:
+def open_phone(
+    browser: Any, url: str, clock: str, *, workers: bool = True
+) -> tuple[Any, Any, list[str]]:
     """A 375 px phone, its clock at ``clock``, on the driver's page at ``url`` with the three
-    stops shown: its browser context (to close), the page, and the page's uncaught errors."""
+    stops shown: its browser context (to close), the page, and the page's uncaught errors.
+    Without ``workers`` the page's service worker is blocked (its requests would pass by a
+    test's ``page.route``)."""
     from playwright.sync_api import expect
 
-    context = browser.new_context(viewport={"width": 375, "height": 812})
+    context = browser.new_context(
+        viewport={"width": 375, "height": 812}, service_workers="allow" if workers else "block"
+    )
     page = context.new_page()
     uncaught: list[str] = []
     page.on("pageerror", lambda error: uncaught.append(str(error)))
@@ -380,6 +386,49 @@ def test_an_arrival_tapped_at_the_wrong_stop_is_taken_back_from_the_phone(
         page.clock.set_fixed_time(phone_time("08:41"))
         v1.locator("[data-event=completed]").click()
         expect(v1.locator(".fr-state")).to_have_text("Done 08:41", timeout=20_000)
+        assert uncaught == []
+    finally:
+        context.close()
+
+
+def test_a_tap_whose_answer_was_lost_is_sent_again_as_the_same_batch(
+    browser: Any, served: tuple[str, str]
+) -> None:
+    """Running late 30 reaches the service, which stores it, but the answer is lost; the page
+    sends it again a minute later by the phone's clock. Timed afresh, the batch was refused
+    (its report_id had made a batch at another time) and the page said "Not recorded" of a
+    stored delay, inviting a second tap: 60 minutes held."""
+    from playwright.sync_api import expect
+
+    base, database_url = served
+    link = driver_link(base, database_url)
+    context, page, uncaught = open_phone(browser, link, "08:12", workers=False)
+    posts: list[dict[str, Any]] = []
+
+    def answer_lost_once(route: Any) -> None:
+        if route.request.method != "POST":
+            route.continue_()
+            return
+        posts.append(json.loads(route.request.post_data))
+        answer = route.fetch()  # the service answers ...
+        if len(posts) == 1:
+            route.abort("failed")  # ... and the phone never hears it
+        else:
+            route.fulfill(response=answer)
+
+    try:
+        page.route("**/events", answer_lost_once)
+        page.locator("#fr-late").click()
+        page.get_by_role("spinbutton", name="How many minutes late are you?").fill("30")
+        page.keyboard.press("Enter")
+        page.wait_for_function("document.getElementById('fr-sync').textContent !== ''")
+        page.clock.set_fixed_time(phone_time("08:13"))  # the retry comes a minute later
+        expect(page.locator("#fr-sync")).to_have_text("", timeout=30_000)
+        expect(page.locator("#fr-msg")).not_to_contain_text("Not recorded")
+        assert len(posts) == 2 and posts[0] == posts[1] and posts[0]["at"] == "08:12"
+        _, batches = stored(database_url)
+        delays = [b for b in batches if b["events"][0]["type"] == "delay"]
+        assert [(b["at"], b["events"][0]["minutes"]) for b in delays] == [("08:12", 30)]
         assert uncaught == []
     finally:
         context.close()
