@@ -907,11 +907,29 @@
    * another plan is dropped: it was that plan's clock. Called when a plan or a version is
    * shown, at each check for new versions (unless the box is being edited), and before a
    * report is posted. */
+  /** Today's date (YYYY-MM-DD) in ``timezone``. */
+  function todayIn(timezone) {
+    try {
+      return new Intl.DateTimeFormat("en-CA", { timeZone: timezone, year: "numeric",
+        month: "2-digit", day: "2-digit" }).format(new Date());
+    } catch (error) {
+      return new Date().toISOString().slice(0, 10);
+    }
+  }
+
+  /** Whether the plan shown is of a date still to come where it is planned: its day has not
+   * begun, and "now" read on its date would be hours into it (every stop taken as made). */
+  function dayToCome() {
+    return state.plan.date > todayIn(state.plan.timezone);
+  }
+
   function fillReportTime() {
     const box = $("event-at");
     if (state.typedAt !== state.plan.plan_id || !box.value) {
       state.typedAt = null;
-      box.value = nowIn(state.plan.timezone);
+      // A day to come: its last re-plan, or its start (the plan's times are in its zone).
+      const since = state.plan.at ? state.plan.at.slice(11, 16) : "00:00";
+      box.value = dayToCome() ? since : nowIn(state.plan.timezone);
     }
     sayReportTime();
   }
@@ -919,9 +937,13 @@
   /** Say in which time zone the time of the report is, and whether it follows the clock. */
   function sayReportTime() {
     const zone = state.plan.timezone;
+    const shown = dayToCome()
+      ? `${zone} time on ${state.plan.date}, a day to come: before it begins (type a time ` +
+        "to report at another)."
+      : `${zone} time, now (type a time to report an earlier one).`;
     $("event-at-note").textContent = state.typedAt === null
-      ? `${zone} time, now (type a time to report an earlier one).`
-      : `${zone} time, as typed for this plan (empty the box for the time now).`;
+      ? shown
+      : `${zone} time, as typed for this plan (empty the box for the default).`;
   }
 
   function reportTimeTyped() {

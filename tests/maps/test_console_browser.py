@@ -562,3 +562,38 @@ def test_a_week_from_the_console(browser: Any, tmp_path: Path) -> None:
             opened.ran_nothing_typed()
         finally:
             opened.close()
+
+
+def test_a_report_on_tomorrow_s_plan_is_timed_before_its_day_begins(
+    browser: Any, tmp_path: Path
+) -> None:
+    """Tomorrow's plan opened at 21:30: the report's time was now (21:30), read on tomorrow's
+    date, so a cancellation took every stop as made by 21:30 tomorrow and was refused, and a
+    delay left the whole day done with nobody reporting (a fresh-eyes hunt of the desk). A day
+    to come is reported at its start (or its last re-plan)."""
+    shanghai = ZoneInfo("Asia/Shanghai")
+    database_url = f"sqlite:///{tmp_path / 'desk.db'}"
+    store_line_day(database_url, plan_id="pl_tomorrow", problem_id="pb_tomorrow", date="2026-11-24")
+    opened = Opened(browser, 1280, 900)
+    page = opened.page
+    page.clock.set_fixed_time(datetime(2026, 11, 23, 21, 30, 5, tzinfo=shanghai))
+    try:
+        with serving(database_url) as base:
+            desk = Served(base, make_key(database_url))
+            sign_in(opened, desk)
+            open_plan(opened, "pl_tomorrow")
+            assert page.get_by_label("Time of the report").input_value() == "00:00"
+            note = page.locator("#event-at-note").inner_text()
+            assert note.startswith("Asia/Shanghai time on 2026-11-24, a day to come")
+            page.locator("#cancel-visit").select_option("V2")
+            page.get_by_role("button", name="Post the cancellation").click()
+            page.locator("#plan-title", has_text="version 2").wait_for(timeout=20_000)
+            plan = desk.get("/v1/plans/pl_tomorrow")
+            assert plan["at"] == "2026-11-24T00:00:00+08:00"
+            assert [(s["visit_id"], s["status"]) for r in plan["routes"] for s in r["stops"]] == [
+                ("V1", "planned"),
+                ("V3", "planned"),
+            ]
+            opened.ran_nothing_typed()
+    finally:
+        opened.close()
