@@ -541,6 +541,8 @@ class _Checker:
             if progress.arrived is not None and progress.arrived != moment:
                 was = format_clock(progress.arrived)
                 self.error(index, visit_id, f"{visit_id} was already reported arrived at {was}")
+            elif progress.started and moment > progress.started:
+                self.error(index, visit_id, f"arrived after it started ({event.at})")
             progress.arrived = moment
         elif event.type == "started":
             if progress.started is not None and progress.started != moment:

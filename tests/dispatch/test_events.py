@@ -528,6 +528,17 @@ def test_a_completion_before_the_arrival_is_refused() -> None:
     assert [(e.path, e.entity_id) for e in found] == [("events[1]", "V2")]
 
 
+def test_an_arrival_after_the_start_is_refused() -> None:
+    # Started 09:00, arrived 09:10: taken, the time card counted ten minutes twice (on the
+    # way and at work) and a wait of -10 (a fresh-eyes hunt of the desk).
+    started = {"type": "started", "visit_id": "V2", "at": "09:00"}
+    assert errors_of([started, {"type": "arrived", "visit_id": "V2", "at": "09:10"}]) == [
+        FieldError("events[1]", "arrived after it started (09:10)", "V2")
+    ]
+    same = parse([started, {"type": "arrived", "visit_id": "V2", "at": "09:00"}])
+    assert same.progress[VisitId("V2")].arrived == at("09:00")
+
+
 def test_a_visit_not_completed_is_left_at_its_time_with_its_reason() -> None:
     arrived = stop("V1", "08:10", "08:10", StopStatus.ARRIVED, actual_arrival=at("08:12"))
     batch = parse(
