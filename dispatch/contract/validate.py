@@ -236,6 +236,18 @@ def pydantic_errors(error: ValidationError, data: Any) -> list[FieldError]:
     return field_errors(error.errors(), data)
 
 
+def _shown(value: Any) -> str:
+    """``value`` as an error message quotes it: its ``repr``, cut short past
+    ``_SHOWN_CHARACTERS`` (a megabyte sent back in the answer is no help)."""
+    text = repr(value)
+    if len(text) <= _SHOWN_CHARACTERS:
+        return text
+    return f"{text[:_SHOWN_CHARACTERS]}… ({len(text)} characters)"
+
+
+#: How much of a bad value an error message quotes.
+_SHOWN_CHARACTERS = 80
+
 #: What a date's or a moment's pattern asks for, in words.
 _DATES = {
     DATE_PATTERN: "a date YYYY-MM-DD of the years 1900-2999",
@@ -262,12 +274,18 @@ def field_errors(errors: Iterable[Mapping[str, Any]], data: Any) -> list[FieldEr
             message = f"{item['input']!r} is not {_DATES[item['ctx']['pattern']]}"
         elif item["type"] == "missing":
             message = "is required"
+        elif item["type"] == "too_long" and isinstance(value, str):
+            limit = item.get("ctx", {}).get("max_length")
+            message = f"at most {limit} characters (got {len(value)})"
+        elif item["type"] == "too_short" and isinstance(value, str):
+            least = item.get("ctx", {}).get("min_length", 1)
+            message = "must not be empty" if least == 1 else f"at least {least} characters"
         elif item["type"] in ("unpaired_surrogate", "string_unicode") and isinstance(value, str):
             message = UNPAIRED_SURROGATE.format(code=unpaired_surrogate(value) or "?")
             if isinstance(node, Mapping) and value in node:  # a key, not a value
                 message = f"key {value!r} {message}"
         else:
-            message = f"{item['msg'].removeprefix('Value error, ')} (got {value!r})"
+            message = f"{item['msg'].removeprefix('Value error, ')} (got {_shown(value)})"
         found.append(
             FieldError(
                 _printable(_path(location)),

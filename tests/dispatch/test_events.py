@@ -475,6 +475,28 @@ def test_read_batch_checks_shapes_before_any_rule_of_the_day() -> None:
     assert "'lunch'" in caught.value.errors[2].message
 
 
+def test_a_reason_is_bounded_and_a_bad_value_is_quoted_short() -> None:
+    # A delay's reason went into each change it caused and onto the call list, unbounded: one
+    # 3 MB tap made a 9 MB version (a fresh-eyes hunt of the desk). The not_completed reason
+    # was bounded, its error read "at most 500 items".
+    with pytest.raises(InputError) as caught:
+        read_batch({"at": "10:00", "events": [
+            {"type": "delay", "technician_id": "T1", "minutes": 5, "reason": "x" * 501},
+            {"type": "cancelled", "visit_id": "V1", "reason": "x" * 501},
+            {"type": "not_completed", "visit_id": "V2", "reason": "x" * 600},
+            {"type": "not_completed", "visit_id": "V3", "reason": ""},
+            {"type": "delay", "technician_id": "T1", "minutes": "9" * 300}]})  # fmt: skip
+    found = [(e.path, e.message) for e in caught.value.errors]
+    assert found[:4] == [
+        ("events[0].reason", "at most 500 characters (got 501)"),
+        ("events[1].reason", "at most 500 characters (got 501)"),
+        ("events[2].reason", "at most 500 characters (got 600)"),
+        ("events[3].reason", "must not be empty"),
+    ]
+    assert found[4][0] == "events[4].minutes" and found[4][1].endswith("… (302 characters))")
+    assert len(found[4][1]) < 200
+
+
 # Engine bugs found while writing these tests, each fixed since: the tests below state the
 # behaviour the module promises.
 
