@@ -52,7 +52,7 @@ def test_events_example_matches_the_schema() -> None:
     batch = EventBatchIn.model_validate(json.loads(first_json_block_of(section)))
     assert [event.type for event in batch.events] == [
         "delay", "completed", "started", "cancelled", "arrived", "departed", "moved",
-        "unavailable", "not_completed", "new_visit",
+        "unavailable", "not_completed", "retracted", "new_visit",
     ]  # fmt: skip
 
 
