@@ -16,7 +16,10 @@ What a day plan's latest version says of a visit:
 
 A visit a day's events added (``new_visit``) is not in the horizon: it joins the next one as a
 visit fixed on the day it was added to (``dispatch.horizon.roll.added_visit``), so nothing
-reported during the week falls through the gap.
+reported during the week falls through the gap. A visit of the horizon booked again by its own
+id on a later date (cancelled, left out or not completed before; the desk books it by an event
+or a slot) is that booking from then on: it joins as fixed on that date with the time booked,
+and what became of it before that date (cancelled, not completed) no longer holds.
 """
 
 from __future__ import annotations
@@ -81,11 +84,13 @@ def roll_week(
     known = {row["id"] for row in raw["visits"]}
     known |= {occurrence["visit_id"] for occurrence in week.get("rounds", [])}
     done: dict[str, date] = {}
-    cancelled: set[str] = set()
+    cancelled: dict[str, date] = {}
     not_completed: dict[str, date] = {}
     # By id, the last date's: a visit added on one date and booked again on a later one (as
     # the desk books a visit not completed) came back twice, and the roll was refused.
     added: dict[str, dict[str, Any]] = {}
+    # Visits of the horizon booked again on a date by their own id, by id: the last date's.
+    rebooked: dict[str, date] = {}
     for entry in week["days"]:
         plan_id = entry.get("plan_id")
         if plan_id is None:
@@ -98,16 +103,24 @@ def roll_week(
                     done[stop["visit_id"]] = day
         for item in plan["unassigned"]:
             if item["code"] == UnassignedCode.CANCELLED.value:
-                cancelled.add(item["visit_id"])
+                cancelled[item["visit_id"]] = day
             elif item["code"] == UnassignedCode.NOT_COMPLETED.value:
                 not_completed[item["visit_id"]] = day
         if plan["version"] > 1:  # only events add visits to a day
             day_raw = store.load_problem_of_plan(plan_id)
-            added |= {
-                row["id"]: added_visit(row, day)
-                for row in day_raw["visits"]
-                if row["id"] not in known
-            }
+            planned_first = {row["id"] for row in store.load_problem_of_plan(plan_id, 1)["visits"]}
+            for row in day_raw["visits"]:
+                if row["id"] not in known:
+                    added[row["id"]] = added_visit(row, day)
+                elif row["id"] not in planned_first:  # booked again here by its own id
+                    added[row["id"]] = added_visit(row, day)
+                    rebooked[row["id"]] = day
+    # Cancelled, not completed (its attempt a done stop) on a date before it was booked again:
+    # that booking stands.
+    for visit_id, day in rebooked.items():
+        for before in (cancelled, not_completed, done):
+            if before.get(visit_id, day) < day:
+                del before[visit_id]
     # Not completed on one date and done on a later one (booked again): done. On the same
     # date the attempt's stop is done and the visit not completed: not completed.
     failed = {visit_id for visit_id, day in not_completed.items() if done.get(visit_id, day) <= day}
@@ -122,5 +135,6 @@ def roll_week(
         len(added),
         extra={"week_id": week_id},
     )
-    horizon = {**raw, "visits": [*raw["visits"], *added.values()]}
+    kept = [row for row in raw["visits"] if row["id"] not in rebooked]
+    horizon = {**raw, "visits": [*kept, *added.values()]}
     return next_horizon(horizon, outcomes, start=start, days=days)

@@ -335,3 +335,39 @@ def test_a_visit_not_completed_then_booked_again_and_done_later_in_the_week_stay
     )  # fmt: skip
     rolled = roll_week(sqlite_store, week["week_id"], start=date(2026, 12, 9))
     assert not {"M2", "N1"} & set(_rows(rolled))
+
+
+def test_a_visit_cancelled_or_left_out_then_booked_again_later_comes_back_as_booked(
+    sqlite_store: Store,
+) -> None:
+    # M3 cancelled and M2 not completed on Monday; the customers call back and both are booked
+    # again on Tuesday by their own ids, at 13:00 and 14:00, and not done yet. Rolled from
+    # Tuesday, M3 was gone (the cancellation won) and M2 came back due on Tuesday with its
+    # old span, the booked time lost (a fresh-eyes hunt of the week).
+    week = _solved(sqlite_store, _small_week())
+    plans = {day["date"]: day["plan_id"] for day in week["days"]}
+    quick = SolveParams(time_limit_s=1, seed=1, reproducible=True)
+    replan_stored(
+        sqlite_store,
+        plans["2026-12-07"],
+        {"at": "12:00", "events": [
+            {"type": "cancelled", "visit_id": "M3", "reason": "away"},
+            {"type": "not_completed", "visit_id": "M2", "reason": "no part", "at": "09:45"}]},
+        params=quick,
+    )  # fmt: skip
+    tuesday = plans["2026-12-08"]
+    for visit_id, site, clock in (("M3", 3, "13:00"), ("M2", 2, "14:00")):
+        visit = {"id": visit_id, "location_index": site, "duration_min": 20}
+        slot = {"date": "2026-12-08", "appointment": clock}
+        book_stored(sqlite_store, tuesday, {"visit": visit, "slot": slot, "at": "07:00"})
+    rows = _rows(roll_week(sqlite_store, week["week_id"], start=TUESDAY))
+    for visit_id, clock in (("M3", "13:00"), ("M2", "14:00")):
+        assert (rows[visit_id]["date"], rows[visit_id]["appointment"]) == ("2026-12-08", clock)
+    # Cancelled again on Tuesday after the booking, M3 is gone.
+    replan_stored(
+        sqlite_store,
+        tuesday,
+        {"at": "08:00", "events": [{"type": "cancelled", "visit_id": "M3", "reason": "away"}]},
+        params=quick,
+    )
+    assert "M3" not in _rows(roll_week(sqlite_store, week["week_id"], start=TUESDAY))
