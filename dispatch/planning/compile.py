@@ -365,6 +365,16 @@ def _quantities(problem: Problem, nodes: Sequence[int]) -> list[str]:
     return used
 
 
+def _weight(visit: Visit, keep: Keep | None, due: frozenset[VisitId] | None) -> int:
+    """What leaving ``visit`` out weighs: its priority's, and more for a re-plan's promise
+    (``keep``) or a horizon's promise ending inside it (``due``)."""
+    return (
+        PRIORITY_WEIGHT[visit.priority]
+        + (PROMISED_WEIGHT if keep and visit.id in keep.technician else 0)
+        + (DUE_WEIGHT if due and visit.id in due else 0)
+    )
+
+
 def compile_problem(
     problem: Problem,
     provider: TravelTimeProvider | None = None,
@@ -420,6 +430,7 @@ def compile_problem(
             table.start_row,
             last=last,
             ways=_ways_of(problem, ways or {}),
+            weights={i: _weight(problem.visits[i], keep, due) for i in nodes},
         )
         not_before_s = dict.fromkeys(nodes, keep.not_before_s if keep else 0)
         if last is not None:
@@ -511,15 +522,7 @@ def compile_problem(
         ).reshape(len(nodes), 2),
         demand=demand,
         penalty=np.array(
-            [
-                base_penalty
-                * (
-                    PRIORITY_WEIGHT[problem.visits[i].priority]
-                    + (PROMISED_WEIGHT if keep and problem.visits[i].id in keep.technician else 0)
-                    + (DUE_WEIGHT if due and problem.visits[i].id in due else 0)
-                )
-                for i in nodes
-            ],
+            [base_penalty * _weight(problem.visits[i], keep, due) for i in nodes],
             dtype=np.int64,
         ),
         vehicles=vehicles,

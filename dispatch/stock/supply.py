@@ -163,6 +163,7 @@ def plan_supply(
     start_row: NDArray[np.int64] | None = None,
     last: int | None = None,
     ways: Mapping[int, tuple[int, tuple[PartQuantity, ...]]] | None = None,
+    weights: Mapping[int, int] | None = None,
 ) -> Supply:
     """The options of every visit needing parts among those screened in (``allowed``: visit
     index -> its eligible technicians), with depot units reserved (see the module docstring).
@@ -185,6 +186,12 @@ def plan_supply(
         depot and the parts its call takes there): their units are reserved there first, the
         van giving the rest. Ranked afresh, a visit the plan serves with a depot's units could
         be given the van's instead, and those units sold to a second visit.
+    weights
+        What leaving each visit out costs, by visit index (its priority's weight and a re-plan's
+        promise, ``dispatch.planning.compile``): units go to the weightier first. Ranked by
+        priority alone, a re-plan gave a promised visit's units to a new one of its priority
+        needing more, and the promised one was left out (even when the new one then fitted
+        nowhere). Default: by priority.
     """
     origin = problem.midnight
     vans = van_stock(problem)
@@ -198,7 +205,7 @@ def plan_supply(
         needing,
         key=lambda i: (
             i == last,
-            -problem.visits[i].priority,
+            -(weights[i] if weights is not None else problem.visits[i].priority),
             bounds[i].latest_s,
             _leg_from_stock(problem.visits[i], lots, travel_s, depot_row, int(visit_row[i])),
             i,

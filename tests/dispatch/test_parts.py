@@ -638,6 +638,29 @@ def test_a_delay_after_a_call_made_serves_the_visit_from_the_van(store: Store) -
     assert (stop["visit_id"], stop["arrival"][11:16]) == ("V1", "08:50")
 
 
+@pytest.mark.parametrize("needs", [3, 4])
+def test_a_new_visit_needing_parts_takes_no_unit_a_promised_visit_is_served_with(
+    store: Store, needs: int
+) -> None:
+    # T1's van holds one P1 (for V1); V2's P1 comes from the depot, which holds 3. A new
+    # visit of the same priority needing 3 was given the depot's units and V2 left out
+    # (no_part); needing 4, V2 was left out and the new one fitted nowhere either (a
+    # fresh-eyes hunt of the week). A promise weighs more: V2 keeps its unit.
+    # The depot (site 0) is nearer N1 (site 1, as V1) than V2 (site 3): by priority, then the
+    # leg, N1 came first.
+    raw = make_day(
+        [tech("T1", 5, van_stock=[{"part": "P1", "quantity": 1}])],
+        [visit("V1", 1, "P1"), visit("V2", 3, "P1")],
+        depots=[depot(location_index=0, stock=[{"part": "P1", "quantity": 3}])],
+    )
+    first = planned(store, raw)
+    assert not first["unassigned"]
+    new = {**visit("N1", 1), "parts": [{"part": "P1", "quantity": needs}]}
+    later = replan(store, {"at": "07:00", "events": [{"type": "new_visit", "visit": new}]})
+    assert {s["visit_id"] for r in later["routes"] for s in r["stops"]} == {"V1", "V2"}
+    assert [u["visit_id"] for u in later["unassigned"]] == ["N1"]
+
+
 def test_the_checker_holds_a_re_plan_to_the_calls_already_made(store: Store) -> None:
     raw = a_call_at_0810()
     first = planned(store, raw)
