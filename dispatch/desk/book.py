@@ -33,6 +33,7 @@ from dispatch.desk.solve import check_next_version
 from dispatch.desk.week import WEEK_TRIES, save_in_week, visits_elsewhere_in_week, week_id_taken
 from dispatch.errors import FieldError, InputError, NotFoundError
 from dispatch.persistence import PlanWeek, Store, StoreConflictError, WeekMovedError, new_id
+from dispatch.replanning.events import ahead_of_now
 from dispatch.travel import Roads, TravelTimeProvider, provider_for
 from dispatch.units import clock_to_datetime, format_clock, iso
 
@@ -241,6 +242,13 @@ def slots_stored(
     """
     wire: SlotRequestIn = _read(request, SlotRequestIn, "slot request")
     days, later = _days(store, wire)
+    if days and wire.at is not None:
+        # Offered at a time ahead of the clock, a slot was refused when booked at it.
+        first = days[0]
+        asked = clock_to_datetime(wire.at, first.date, first.problem.timezone)
+        ahead = ahead_of_now(first.problem, first.plan, asked, now)
+        if ahead is not None:
+            raise InputError([FieldError("at", ahead)], what="slot request")
     if days:
         # Offered, such a slot was refused when booked: the id is a visit of another date.
         first = days[0].plan_id

@@ -89,6 +89,7 @@ __all__ = [
     "EventBatch",
     "Move",
     "VisitProgress",
+    "ahead_of_now",
     "apply_to_problem",
     "apply_to_problem_json",
     "calls_made",
@@ -181,6 +182,22 @@ class EventBatch:
 #: How far a stop can get, in order: a late report never takes a stop back (a stop the plan
 #: took as done stays done when an arrival reported offline comes in after it).
 _PROGRESS = (StopStatus.PLANNED, StopStatus.ARRIVED, StopStatus.IN_PROGRESS, StopStatus.DONE)
+
+
+def ahead_of_now(problem: Problem, plan: Plan, at: datetime, now: datetime | None) -> str | None:
+    """Why ``at`` may not be the time of a batch (or a booking) of ``plan``, a plan of today by
+    the caller's clock ``now``: later than now (``AHEAD_ALLOWED`` spared) and than the plan's
+    last re-plan; ``None`` when it may (or there is no clock)."""
+    if now is None:
+        return None
+    now = now.astimezone(problem.timezone)
+    allowed = latest(shifted(now, AHEAD_ALLOWED), *([plan.at] if plan.at else []))
+    if now.date() != problem.date or not after(at, allowed):
+        return None
+    return (
+        f"{format_clock(at)} is later than the time now ({format_clock(now)} in "
+        f"{problem.timezone.key}): events report what has happened; send them once it has"
+    )
 
 
 def with_progress(
@@ -400,18 +417,9 @@ class _Checker:
         re-plan time it is, though (it moves the plan nowhere): a plan re-planned the evening
         before for 08:15 took nothing from midnight until 07:45, neither then (after the
         clock) nor sooner (before its last re-plan)."""
-        if self.now is None:
-            return
-        now = self.now.astimezone(self.problem.timezone)
-        allowed = latest(shifted(now, AHEAD_ALLOWED), *([self.plan.at] if self.plan.at else []))
-        if now.date() == self.problem.date and after(self.at, allowed):
-            self.error(
-                None,
-                None,
-                f"{self.wire.at} is later than the time now ({format_clock(now)} in "
-                f"{self.problem.timezone.key}): events report what has happened; send them "
-                "once it has",
-            )
+        message = ahead_of_now(self.problem, self.plan, self.at, self.now)
+        if message is not None:
+            self.error(None, None, message)
 
     def clock(self, index: int, entity: str, text: str | None, *, report: bool = False) -> datetime:
         """An event's own clock time (default: the batch's). Never after the batch's time; a

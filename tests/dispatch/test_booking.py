@@ -653,10 +653,17 @@ def test_a_plan_re_planned_ahead_is_booked_at_its_own_time_after_midnight(store:
 def test_a_booking_of_today_may_not_be_timed_hours_ahead_of_the_clock(store: Store) -> None:
     # Booked at 14:10 with "at": "17:00", it took the plan to 17:00: every driver's report
     # after it was refused as before the last re-plan until then.
+    # Slots asked at 17:00 then were offered, and refused when booked (a fresh-eyes hunt of
+    # the week's booking): they are refused alike.
     visit = {"id": "N1", "location_index": 3, "duration_min": 30}
     afternoon = datetime(2026, 11, 23, 14, 10, tzinfo=SHANGHAI)
     request = {"visit": visit, "plan_id": "pl_day", "shape": "two_hours", "at": "17:00"}
-    slot = slots_stored(store, request, now=afternoon).slots[0].slot
+    with pytest.raises(InputError) as ahead:
+        slots_stored(store, request, now=afternoon)
+    assert [(e.path, e.message[:40]) for e in ahead.value.errors] == [
+        ("at", "17:00 is later than the time now (14:10 ")
+    ]
+    slot = slots_stored(store, {**request, "at": "14:20"}, now=afternoon).slots[0].slot
     body = {"visit": visit, "slot": slot.model_dump(mode="json", exclude_none=True)}
     with pytest.raises(InputError) as refused:
         book_stored(store, "pl_day", body | {"at": "17:00"}, now=afternoon)
