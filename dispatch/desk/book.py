@@ -244,9 +244,9 @@ def slots_stored(
     days, later = _days(store, wire)
     if days and wire.at is not None:
         # Offered at a time ahead of the clock, a slot was refused when booked at it.
-        first = days[0]
-        asked = clock_to_datetime(wire.at, first.date, first.problem.timezone)
-        ahead = ahead_of_now(first.problem, first.plan, asked, now)
+        opening = days[0]
+        asked = clock_to_datetime(wire.at, opening.date, opening.problem.timezone)
+        ahead = ahead_of_now(opening.problem, opening.plan, asked, now)
         if ahead is not None:
             raise InputError([FieldError("at", ahead)], what="slot request")
     if days:
