@@ -74,7 +74,9 @@ def replan_stored(
 
     ``version`` (or the batch's own ``version`` field) is the version the events were written
     against; when a newer one exists the batch is refused with ``StoreConflictError`` (409),
-    so a concurrent batch is never lost. ``roads`` is the OSRM server this process was given,
+    so a concurrent batch is never lost. Written against none, it applies to the latest: when
+    another batch stores the next version while it is re-planned, it is applied again on
+    that one (``WEEK_TRIES`` times at most). ``roads`` is the OSRM server this process was given,
     for a day on roads (``policy.travel.provider`` ``osrm``). ``now`` is the caller's clock
     (aware): a batch of today's plan timed well after it is refused (``parse_events``).
 
@@ -116,9 +118,16 @@ def replan_stored(
         roads=roads,
         now=now,
     )
+    # Written against no version, the batch applies to the latest: when another batch stored
+    # the next version first, it is read again on that one (two desks at once got 409s).
+    unversioned = version is None and type(raw.get("version")) is not int
     for _ in range(WEEK_TRIES - 1):
         with suppress(WeekMovedError):  # another date of the week changed: read it again
-            return once()
+            try:
+                return once()
+            except StoreConflictError:
+                if not unversioned:
+                    raise
     return once()
 
 
