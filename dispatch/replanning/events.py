@@ -45,7 +45,7 @@ before a passed stop the technician did not go past).
 from __future__ import annotations
 
 import copy
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -251,7 +251,11 @@ def still_there(stop: Stop) -> bool:
 
 
 def passed_stops(
-    route: Route, delay: timedelta, at: datetime, retracted: Collection[VisitId] = ()
+    route: Route,
+    delay: timedelta,
+    at: datetime,
+    retracted: Collection[VisitId] = (),
+    lags: Sequence[timedelta] | None = None,
 ) -> int:
     """How many of ``route``'s stops (with its reports, ``with_progress``) are history at
     ``at``: up to the last one done or under way, or reached by the plan even with ``delay``
@@ -260,9 +264,10 @@ def passed_stops(
     customer nobody saw stored as done), and for a stop whose reports were ``retracted`` and the
     stops after it: the technician is not there, and the plan timed the stops after it from
     there (read as reached at its times, a stop after it was driven to from the one before);
-    among them, ``skipped_stops`` are not."""
+    among them, ``skipped_stops`` are not. ``lags`` (``running_late``) put each stop's reach
+    later by as much (default: none)."""
     last, held = -1, False
-    lags = running_late(route)
+    lags = lags or [timedelta(0)] * len(route.stops)
     for k, stop in enumerate(route.stops):
         if stop.frozen:
             last, held = k, still_there(stop)
@@ -273,17 +278,23 @@ def passed_stops(
     return last + 1
 
 
-def running_late(route: Route) -> list[timedelta]:
-    """How late each of ``route``'s stops (with its reports) is for the plan's reach: by as
-    much as the last stop reported left before it was left after its planned departure (a job
-    that overran). Read at the plan's times, the stop after a job reported done at 11:05 that
-    the plan had done by 11:00 was taken as done, its customer never seen nor called."""
+def running_late(route: Route, stored: Route) -> list[timedelta]:
+    """How late each of ``route``'s stops (with the batch's reports) is for the plan's reach:
+    by as much as the last stop reported left in this batch, before it, was left after its
+    planned departure (a job that overran). Read at the plan's times, the stop after a job
+    reported done at 11:05 that the plan had done by 11:00 was taken as done, its customer
+    never seen nor called. A departure ``stored`` already has was known to the plan, which
+    timed the stops after it from there: counted again, they were reached 95 minutes late."""
+    known = {stop.visit_id: stop.actual_departure for stop in stored.stops}
     lags: list[timedelta] = []
     lag = timedelta(0)
     for stop in route.stops:
         lags.append(lag)
-        if stop.actual_departure is not None:
-            lag = max(timedelta(0), stop.actual_departure - stop.departure)
+        left = stop.actual_departure
+        if left is not None and known.get(stop.visit_id) != left:
+            lag = max(timedelta(0), left - stop.departure)
+        elif stop.frozen:
+            lag = timedelta(0)
     return lags
 
 
@@ -745,7 +756,8 @@ class _Checker:
                 retracted = self.batch.retracted
                 seen = with_progress(route, self.batch.progress, retracted)
                 delay = self.batch.delays.get(route.technician_id, timedelta(0))
-                passed = passed_stops(seen, delay, self.at, retracted)
+                lags = running_late(seen, route)
+                passed = passed_stops(seen, delay, self.at, retracted, lags)
                 self._history[route.technician_id] = (
                     seen,
                     passed,

@@ -371,10 +371,10 @@ def _restart(
     held = _standing(stalls, at)
     delay = batch.delays.get(tech.id, timedelta(0))
     stops = route.stops if route else ()
-    passed = passed_stops(route, delay, at, batch.retracted) if route else 0
+    lags = running_late(route, before) if route and before else []
+    passed = passed_stops(route, delay, at, batch.retracted, lags) if route else 0
     skipped = skipped_stops(route, passed, batch.retracted) if route else frozenset()
     kept = [k for k in range(passed) if k not in skipped]
-    lags = running_late(route) if route else []
     frozen = tuple(_history(stops[k], delay + lags[k], at, moved_on=k != passed - 1) for k in kept)
     made = calls_made(route, passed, at, batch.retracted) if route else ()
     calls = tuple(

@@ -445,6 +445,15 @@ def test_the_stop_after_a_job_that_overran_is_not_taken_as_done(store: Store) ->
     (change,) = [c for c in later["changes"] if c["visit_id"] == "V2"]
     assert change["notify"]
     checked(store, later)
+    # A later batch: the plan made after the report timed T2's next stops from 11:05, so they
+    # are reached at their times (counted late again, V5 at 13:00 was moved to 13:45).
+    v5 = stops_of(later)["V5"][1]
+    assert v5["arrival"] < "2026-11-23T13:45"
+    neutral = {"type": "delay", "technician_id": "T1", "minutes": 1}
+    after = replan(store, {"at": "13:45", "events": [neutral]})
+    assert stops_of(after)["V5"][1]["status"] in ("in_progress", "done")
+    assert stops_of(after)["V5"][1]["arrival"] == v5["arrival"]
+    assert not [c for c in after["changes"] if c["visit_id"] == "V5"]
 
 
 def test_a_batch_of_no_version_beaten_to_the_save_is_applied_on_the_new_latest(
