@@ -152,6 +152,9 @@ class _Restart:
     #: Set off from the restart site for their next stop as the plan has them (no delay, no
     #: hold): where they are on that drive at ``free_at``.
     on_the_way: OnTheWay | None = None
+    #: A stop's reports were taken back (``retracted``): when the old route left its base may
+    #: have been read from them.
+    taken_back: bool = False
 
 
 def replan_day(
@@ -518,6 +521,7 @@ def _restart(
         skipped,
         hold,
         on_the_way,
+        taken_back,
     )
 
 
@@ -967,6 +971,8 @@ def _merge(
     if tail is not None:
         set_out = frozen or calls or restart.on_the_way is not None
         start = old.start_time if set_out and old else tail.start_time
+        if restart.taken_back:  # read from the report taken back, maybe: from its reports
+            start = latest(start, tech.shift.start)
         start = _left_base(start, tail.end_time, frozen, calls, tech.shift.start)
         return Route(
             technician_id=tech.id,
@@ -995,7 +1001,13 @@ def _merge(
         breaks = old.breaks
     return Route(
         technician_id=tech.id,
-        start_time=_left_base(old.start_time, home, frozen, calls, tech.shift.start),
+        start_time=_left_base(
+            latest(old.start_time, tech.shift.start) if restart.taken_back else old.start_time,
+            home,
+            frozen,
+            calls,
+            tech.shift.start,
+        ),
         end_time=home,
         stops=frozen,
         breaks=breaks,

@@ -380,6 +380,25 @@ def test_a_tap_at_the_wrong_visit_is_taken_back_and_the_day_read_again(store: St
     checked(store, fourth)
 
 
+def test_a_route_start_read_from_a_report_taken_back_is_read_again(store: Store) -> None:
+    raw = make_day()
+    raw["visits"][0]["technician"] = raw["visits"][2]["technician"] = "T1"
+    raw["visits"][1]["technician"] = "T2"
+    raw["visits"][0]["window"] = {"start": "08:00", "end": "13:00"}
+    planned(store, raw)
+    # V3 tapped reached at 07:50: the route left before the 08:00 shift, as the report says.
+    # Taken back, the start stayed there with no report to say so (random batches, seed 186:
+    # a shift fault stored with the version).
+    mistake = {"type": "arrived", "visit_id": "V3", "at": "07:50"}
+    second = replan(store, {"at": "07:55", "events": [mistake]})
+    assert second["routes"][0]["start_time"] < "2026-11-23T08:00:00+08:00"
+    taken_back = {"type": "retracted", "visit_id": "V3"}
+    reached = {"type": "arrived", "visit_id": "V1", "at": "08:12"}  # 10 minutes from base
+    third = replan(store, {"at": "08:20", "events": [taken_back, reached]})
+    assert third["routes"][0]["start_time"] >= "2026-11-23T08:00:00+08:00"
+    checked(store, third)
+
+
 def test_a_stop_taken_back_and_those_after_it_are_not_taken_as_reached_by_the_plan(
     store: Store,
 ) -> None:
