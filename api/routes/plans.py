@@ -146,7 +146,9 @@ def get_version(
 
 
 def _if_match(header: str | None) -> int | None:
-    if header is None:
+    """The version ``If-Match`` names; ``None`` without one, or for ``*`` (any version: the
+    latest, RFC 9110)."""
+    if header is None or header.strip() == "*":
         return None
     text = header.strip().removeprefix("W/").strip('"')
     if not text.isdigit() or int(text) < 1:  # as the body's version: "0" was a 409
@@ -169,7 +171,7 @@ async def post_events(
     if_match: Annotated[
         str | None,
         Header(
-            pattern=r'^(W/)?"?[0-9]{1,9}"?$',
+            pattern=r'^(\*|(W/)?"?[0-9]{1,9}"?)$',
             description="The version the events apply to (the ETag you read); or `version`.",
         ),
     ] = None,
@@ -251,7 +253,7 @@ async def book(
     if_match: Annotated[
         str | None,
         Header(
-            pattern=r'^(W/)?"?[0-9]{1,9}"?$',
+            pattern=r'^(\*|(W/)?"?[0-9]{1,9}"?)$',
             description="The version the slot was offered on (its `version`, the ETag).",
         ),
     ] = None,

@@ -268,6 +268,12 @@ def test_bad_events_are_422_naming_the_event_and_nothing_is_stored(service: Serv
     assert nowhere.status_code == 404
     versions = service.client.get(f"/v1/plans/{plan_id}/versions", headers=service.auth).json()
     assert versions["versions"] == [1]
+    # "*" is any version (RFC 9110): the latest. It was refused as no version (a fresh-eyes
+    # hunt of the week's booking).
+    anyone = service.client.post(
+        f"/v1/plans/{plan_id}/events", json=DELAY, headers=service.auth | {"If-Match": "*"}
+    )
+    assert anyone.status_code == 201, anyone.text
 
 
 def test_a_driver_link_opens_its_own_route_and_nothing_else(service: Service) -> None:
