@@ -237,6 +237,13 @@ def with_progress(
     return replace(route, stops=tuple(stops))
 
 
+def _unreported(stop: Stop) -> bool:
+    """Whether nobody reported on ``stop`` and it is at most taken as under way by the plan's
+    clock (one taken as done stays done: a late report never takes it back)."""
+    reported = stop.actual_arrival or stop.actual_start or stop.actual_departure
+    return reported is None and stop.status is not StopStatus.DONE
+
+
 def still_reached(stop: Stop) -> bool:
     """Whether ``stop`` was reported reached (arrived or started) and not left."""
     reached = stop.actual_arrival is not None or stop.actual_start is not None
@@ -302,13 +309,15 @@ def skipped_stops(route: Route, passed: int, retracted: Collection[VisitId] = ()
     """The stops among ``route``'s first ``passed`` (``passed_stops``) that the technician went
     past: nobody reported on them, and a later stop was reported reached before the plan had
     them done (they went there first), or their reports were ``retracted``. They are not
-    history: they are planned again."""
+    history: they are planned again. A stop an earlier version only took as under way by the
+    plan's clock is such a stop too: taken so by another technician's batch a minute before,
+    it was then taken as done, its customer neither seen nor called."""
     skipped: set[int] = set()
     seen: datetime | None = None  # the earliest report at a later stop
     for k in reversed(range(passed)):
         stop = route.stops[k]
         if stop.visit_id in retracted or (
-            not stop.frozen and seen is not None and stop.departure > seen
+            _unreported(stop) and seen is not None and stop.departure > seen
         ):
             skipped.add(k)
         moments = (seen, stop.actual_arrival, stop.actual_start, stop.actual_departure)
