@@ -30,7 +30,7 @@ from rich.text import Text
 from sqlalchemy.exc import OperationalError
 
 from api.links import LINK_SECRET
-from dispatch.config import Settings, uncredited_tiles
+from dispatch.config import Settings, uncredited_tiles, unknown_tiles
 from dispatch.contract.horizon import is_horizon, parse_horizon
 from dispatch.contract.schema import PlanOut, ProblemIn
 from dispatch.contract.validate import load_json, parse_problem, pydantic_errors, read_wire
@@ -914,6 +914,9 @@ def map_command(
         problem = _day_of_plan(settings, plan, problem_file)
         chosen = tiles if tiles is not None else settings.map_tiles
         credit = attribution if attribution is not None else settings.map_attribution
+        unknown = unknown_tiles(chosen)
+        if unknown:
+            raise InputError([FieldError("--tiles", unknown)], what="map options")
         uncredited = uncredited_tiles(chosen, credit)
         if uncredited:
             raise InputError([FieldError("--attribution", uncredited)], what="map options")
@@ -1107,7 +1110,9 @@ def apikey_create(
     with _guard():
         with _store(_settings(ctx)) as store:
             record, key = store.create_api_key(name)
-        err.print(f"API key [bold]{record.id}[/] for {record.name}; it is shown only this once:")
+        err.print(
+            f"API key [bold]{record.id}[/] for {escape(record.name)}; it is shown only this once:"
+        )
         print(key)  # noqa: T201 - the key alone on stdout, for scripts: KEY=$(fieldroute apikey create x)
 
 

@@ -10,7 +10,13 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
-__all__ = ["DEFAULT_DATABASE_URL", "JOB_TIME_LIMIT_CEILING_S", "Settings", "uncredited_tiles"]
+__all__ = [
+    "DEFAULT_DATABASE_URL",
+    "JOB_TIME_LIMIT_CEILING_S",
+    "Settings",
+    "uncredited_tiles",
+    "unknown_tiles",
+]
 
 #: The embedded default: a SQLite file in the working directory, no server to run.
 DEFAULT_DATABASE_URL = "sqlite:///fieldroute.db"
@@ -189,7 +195,9 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _tiles_are_credited(self) -> Self:
-        problem = uncredited_tiles(self.map_tiles, self.map_attribution)
+        problem = unknown_tiles(self.map_tiles) or uncredited_tiles(
+            self.map_tiles, self.map_attribution
+        )
         if problem:
             raise ValueError(problem)
         return self
@@ -208,6 +216,19 @@ class Settings(BaseSettings):
                 f"FIELDROUTE_JOB_OVERRUN_S ({self.visibility_timeout_s:g})"
             )
         return self
+
+
+def unknown_tiles(tiles: str | None) -> str | None:
+    """Why ``tiles`` (a ``map_tiles`` setting) names no tiles, or ``None``: ``osm``, ``none``
+    (or empty) or a web address template. Anything else went to the map library as a URL and
+    every map page failed (a 500, the drivers' pages too; ``fieldroute map`` a traceback)."""
+    chosen = (tiles or "").strip()
+    if chosen.lower() in {"", "none", "blank", "osm"} or chosen.startswith(("http://", "https://")):
+        return None
+    return (
+        f"the tiles {tiles!r} are none of 'osm', 'none' or a tile address such as "
+        "'https://tiles.example.com/{z}/{x}/{y}.png'"
+    )
 
 
 def uncredited_tiles(tiles: str | None, attribution: str) -> str | None:

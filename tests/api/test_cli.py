@@ -178,6 +178,12 @@ def test_apikey_create_prints_the_key_once_and_stores_its_hash(database: str) ->
     assert unknown.exit_code == 2 and "ak_nope" in unknown.output
     empty = runner.invoke(app, ["apikey", "create", " "])
     assert empty.exit_code == 2 and "name" in empty.output
+    # A name read as markup: '[/x]' stored the key and then ended in a traceback before it
+    # was shown, '[bold]x' was shown as 'x' (a fresh-eyes hunt of the CLI).
+    for name in ("[/x]", "[bold]x"):
+        created = runner.invoke(app, ["apikey", "create", name])
+        assert created.exit_code == 0, created.output
+        assert f"for {name};" in created.stderr and created.stdout.strip().startswith("fr_")
     store.close()
 
 
@@ -443,6 +449,16 @@ def test_tiles_of_your_own_need_a_credit_before_any_map_is_drawn(
     monkeypatch.setenv("FIELDROUTE_MAP_TILES", own)
     refused = runner.invoke(app, ["serve"])
     assert refused.exit_code == 2 and "FIELDROUTE_MAP_ATTRIBUTION" in refused.output
+    # Neither osm, none nor an address ('topo', 'javascript:…'): taken as a URL, the same
+    # traceback and 500s (a fresh-eyes hunt of the pages).
+    for unknown in ("topo", "javascript:alert(1)"):
+        monkeypatch.delenv("FIELDROUTE_MAP_TILES")
+        drawn = runner.invoke(app, ["map", str(plan_file), "-o", str(page), "--tiles", unknown])
+        assert drawn.exit_code == 2 and "--tiles" in drawn.output, drawn.output
+        assert "Traceback" not in drawn.output
+        monkeypatch.setenv("FIELDROUTE_MAP_TILES", unknown)
+        refused = runner.invoke(app, ["serve"])
+        assert refused.exit_code == 2 and "none of 'osm', 'none'" in refused.output
 
 
 def test_a_database_url_fieldroute_cannot_use_is_named_in_one_line(
