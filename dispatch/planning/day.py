@@ -7,6 +7,7 @@ regions apart (one Celery task each) plans one with ``plan_region`` and joins th
 
 from __future__ import annotations
 
+import logging
 import time as clock
 from collections.abc import Callable
 from dataclasses import replace
@@ -37,6 +38,8 @@ __all__ = [
     "search_from",
     "within_budget",
 ]
+
+logger = logging.getLogger(__name__)
 
 #: Seconds a visit, kept from the search for what follows it: decoding, promises, KPIs, road
 #: lines from the cache and the independent checker (about 0.6 s at 2,500 visits).
@@ -267,18 +270,33 @@ def _tell_both(
     on_snapshot(progress)
 
 
+#: A re-plan whose search found no plan in its budget searches again this many times longer
+#: (at least ``RETRY_AT_LEAST_S``): on a busy machine a 1-second re-plan of a 107-visit day
+#: timed out restoring its start, and the field's report was answered with a 500, lost.
+RETRY_LONGER = 5
+RETRY_AT_LEAST_S = 5.0
+
+
 def search_from(
     instance: Instance, params: SolveParams, initial_routes: list[list[int]]
 ) -> Solution:
     """The solver's search on ``instance`` from ``initial_routes`` (one node list per vehicle):
-    re-planning's warm start. The planning package is the engine's one door to the solver.
+    re-planning's warm start; searched again ``RETRY_LONGER`` times longer when it found no
+    plan in its budget. The planning package is the engine's one door to the solver.
 
     Raises
     ------
     InternalError
-        When the solver fails on a model the engine built (a bug).
+        When the solver fails on a model the engine built (a bug), twice.
     """
     try:
         return solve(instance, params, initial_routes=initial_routes)
+    except SolverError:
+        longer = max(params.time_limit_s * RETRY_LONGER, RETRY_AT_LEAST_S)
+        logger.warning(
+            "re-plan search found no plan in %.1f s; searching %.1f s", params.time_limit_s, longer
+        )
+    try:
+        return solve(instance, replace(params, time_limit_s=longer), initial_routes=initial_routes)
     except SolverError as error:
         raise InternalError(f"the solver failed while re-planning: {error}") from error

@@ -527,6 +527,31 @@ def test_a_stop_only_taken_as_under_way_is_gone_past_when_a_later_one_is_reached
     checked(store, third)
 
 
+def test_a_re_plan_whose_search_found_nothing_in_its_budget_searches_longer(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # On a busy machine a 1-second re-plan of a 107-visit day found no plan (restoring its
+    # start took the budget): InternalError, a 500, the driver's report lost (a fresh-eyes
+    # hunt: simulated field days). It searches again, longer, once.
+    import dispatch.planning.day as day_module
+    from solver import SolverError
+
+    planned(store, make_day())
+    budgets: list[float] = []
+    solve = day_module.solve  # type: ignore[attr-defined]  # the one it calls
+
+    def busy_once(instance: Any, params: SolveParams, **options: Any) -> Any:
+        budgets.append(params.time_limit_s)
+        if len(budgets) == 1:
+            raise SolverError("no solution found (status 3)")
+        return solve(instance, params, **options)
+
+    monkeypatch.setattr(day_module, "solve", busy_once)
+    later = replan(store, {"at": "08:05", "events": [{"type": "cancelled", "visit_id": "V3"}]})
+    assert later["version"] == 2
+    assert budgets == [1, day_module.RETRY_AT_LEAST_S]
+
+
 def test_moved_visit_stays_where_the_dispatcher_put_it(store: Store) -> None:
     planned(store, make_day())
     move = {"type": "moved", "visit_id": "V3", "technician_id": "T2", "appointment": "15:00"}
