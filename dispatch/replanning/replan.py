@@ -449,6 +449,18 @@ def _restart(
             else latest(shifted(free_at, -delay), at)
         )
         taken = tuple(b for b in route.breaks if b.start < history or b.end <= at)
+        if frozen and still_there(frozen[-1]):
+            # Not one due after ``at`` over the work at the stop they are still at: kept, a
+            # lunch at 12:00 lay over a job reported started at 11:31 until 12:06. (Reached
+            # hours before an appointment, they may lunch while they wait: that one stays.)
+            visit = visits[frozen[-1].visit_id]
+            work_end = _expected_departure(frozen[-1], visit)
+            work_start = shifted(work_end, -visit.duration)
+            taken = tuple(
+                b
+                for b in taken
+                if not (b.start >= at and b.start < work_end and b.end > work_start)
+            )
     for slot in taken:
         free_at = latest(free_at, slot.end)
     on_the_way = None

@@ -552,6 +552,23 @@ def test_a_re_plan_whose_search_found_nothing_in_its_budget_searches_longer(
     assert budgets == [1, day_module.RETRY_AT_LEAST_S]
 
 
+def test_a_lunch_due_while_a_job_reported_started_runs_is_had_after_it(store: Store) -> None:
+    raw = make_day(technicians=1)
+    raw["technicians"][0]["breaks"] = [{"start": "11:30", "end": "13:30", "duration_min": 45}]
+    raw["visits"] = [{"id": "V1", "location_index": 1, "duration_min": 35, "customer": "A",
+                      "window": {"start": "12:45", "end": "14:00"}}]  # fmt: skip
+    first = planned(store, raw)
+    assert first["routes"][0]["breaks"][0]["start"] == "2026-11-23T11:30:00+08:00"
+    # V1 started at 11:15 (35 minutes: to 11:50), the lunch planned at 11:30 not begun at the
+    # batch (11:20): it was kept where it lay, over the job (a fresh-eyes hunt: simulated
+    # field days, a break fault on 8 of 13 days).
+    started = {"type": "started", "visit_id": "V1", "at": "11:15"}
+    second = replan(store, {"at": "11:20", "events": [started]})
+    (lunch,) = second["routes"][0]["breaks"]
+    assert lunch["start"] >= "2026-11-23T11:50:00+08:00"
+    checked(store, second)
+
+
 def test_moved_visit_stays_where_the_dispatcher_put_it(store: Store) -> None:
     planned(store, make_day())
     move = {"type": "moved", "visit_id": "V3", "technician_id": "T2", "appointment": "15:00"}
