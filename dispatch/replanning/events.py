@@ -295,11 +295,17 @@ def running_late(route: Route, stored: Route) -> list[timedelta]:
     known = {stop.visit_id: stop.actual_departure for stop in stored.stops}
     lags: list[timedelta] = []
     lag = timedelta(0)
-    for stop in route.stops:
+    for k, stop in enumerate(route.stops):
         lags.append(lag)
         left = stop.actual_departure
         if left is not None and known.get(stop.visit_id) != left:
-            lag = max(timedelta(0), left - stop.departure)
+            # Late for the set-off the plan timed the next stop from (its arrival less its
+            # drive): a stop's own planned departure is its history, hours off once its work
+            # was reported begun early (left at 13:52, planned to 13:53, the next stop timed
+            # from 13:42).
+            following = route.stops[k + 1] if k + 1 < len(route.stops) else None
+            set_off = shifted(following.arrival, -following.travel) if following else left
+            lag = max(timedelta(0), left - min(set_off, stop.departure))
         elif stop.frozen:
             lag = timedelta(0)
     return lags

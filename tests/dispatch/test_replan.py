@@ -569,6 +569,32 @@ def test_a_lunch_due_while_a_job_reported_started_runs_is_had_after_it(store: St
     checked(store, second)
 
 
+def test_the_stop_after_one_left_late_for_the_plan_s_set_off_is_not_taken_as_reached(
+    store: Store,
+) -> None:
+    raw = make_day(technicians=1)
+    raw["visits"] = [
+        {"id": "V1", "location_index": 1, "duration_min": 60, "customer": "A",
+         "window": {"start": "08:30", "end": "12:00"}},
+        {"id": "V2", "location_index": 2, "duration_min": 30, "customer": "B",
+         "appointment": "09:45"},
+    ]  # fmt: skip
+    planned(store, raw)
+    # V1 (planned 08:30-09:30) started at 08:10: V2 is timed from a set-off at 09:25, at its
+    # door at 09:35. V1 is then left at 09:36, 6 minutes after its planned (history) end but
+    # 11 after that set-off: read from the history, V2 was taken as reached at 09:41, under
+    # way at 09:43 (a fresh-eyes hunt: simulated field days). It is reached at 09:46, past
+    # its door time: the customer is called.
+    started = {"type": "started", "visit_id": "V1", "at": "08:10"}
+    second = replan(store, {"at": "08:15", "events": [started]})
+    assert stops_of(second)["V2"][1]["arrival"] == "2026-11-23T09:35:00+08:00"
+    left = {"type": "departed", "visit_id": "V1", "at": "09:36"}
+    third = replan(store, {"at": "09:43", "events": [left]})
+    assert "V2" not in stops_of(third)
+    assert [c["notify"] for c in third["changes"] if c["visit_id"] == "V2"] == [True]
+    checked(store, third)
+
+
 def test_moved_visit_stays_where_the_dispatcher_put_it(store: Store) -> None:
     planned(store, make_day())
     move = {"type": "moved", "visit_id": "V3", "technician_id": "T2", "appointment": "15:00"}
