@@ -768,7 +768,9 @@ def report(
         with _store(_settings(ctx)) as store:
             document, card = stored_time_card(store, plan)
         if csv_path is not None:
-            _write_file(csv_path, to_csv(card.stops))
+            # With a byte-order mark: Excel on Windows read the file as cp1252 without one
+            # (ids such as 张伟 garbled), as the sheets fieldroute reads come from it.
+            _write_file(csv_path, "\ufeff" + to_csv(card.stops))
         if html_path is not None:
             from maps.report import report_page  # the page's templates, only when asked
 

@@ -556,6 +556,17 @@ class _Checker:
             return False
         errors = len(self.errors)
         moment = self.clock(index, visit_id, event.at, report=event.type in FIELD_REPORTS)
+        known = self.visits.get(visit_id) or self.added.get(visit_id)
+        if known is not None and known.reported_at is not None and moment < known.reported_at:
+            # Taken, a report from before anyone knew of the fault made the stops before it
+            # done (a fresh-eyes hunt: simulated field days).
+            self.error(
+                index,
+                visit_id,
+                f"{visit_id} was reported at {format_clock(known.reported_at)}: nobody was at "
+                f"it at {format_clock(moment)}",
+            )
+            return False
         stop = self.stops[visit_id]
         progress = self.batch.progress.setdefault(
             visit_id,

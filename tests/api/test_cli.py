@@ -145,7 +145,9 @@ def test_replan_prints_changes_and_call_list_then_report_gives_the_card(
     card = runner.invoke(app, ["report", plan_id, "--csv", str(csv_path)])
     assert card.exit_code == 0, card.output
     assert "reported arrivals 1; on time 100%" in card.output
-    assert csv_path.read_text(encoding="utf-8").startswith("technician_id,visit_id,kind")
+    # UTF-8 with a byte-order mark, for Excel (a fresh-eyes hunt of the exports).
+    assert csv_path.read_bytes().startswith(b"\xef\xbb\xbf")
+    assert csv_path.read_text(encoding="utf-8-sig").startswith("technician_id,visit_id,kind")
 
 
 def test_replan_with_bad_events_exits_2_and_stores_nothing(tmp_path: Path, database: str) -> None:

@@ -561,6 +561,24 @@ def test_an_arrival_after_the_start_is_refused() -> None:
     assert same.progress[VisitId("V2")].arrived == at("09:00")
 
 
+def test_a_report_from_before_the_visit_was_reported_is_refused() -> None:
+    # A new urgent visit reported at 10:00, then "arrived at 09:00" from a phone: taken, it
+    # made the stops before it done (a fresh-eyes hunt: simulated field days).
+    raw = day()
+    raw["visits"][1].update(priority="urgent", reported_at="09:00")
+    problem = parse_problem(raw)
+    early = {"type": "arrived", "visit_id": "V2", "at": "08:50"}
+    with pytest.raises(InputError) as caught:
+        parse_events({"at": "10:00", "events": [early]}, raw, problem, plan())
+    assert list(caught.value.errors) == [
+        FieldError("events[0]", "V2 was reported at 09:00: nobody was at it at 08:50", "V2")
+    ]
+    batch = parse_events(
+        {"at": "10:00", "events": [{**early, "at": "09:05"}]}, raw, problem, plan()
+    )
+    assert batch.progress[VisitId("V2")].arrived == at("09:05")
+
+
 def test_a_visit_not_completed_is_left_at_its_time_with_its_reason() -> None:
     arrived = stop("V1", "08:10", "08:10", StopStatus.ARRIVED, actual_arrival=at("08:12"))
     batch = parse(
