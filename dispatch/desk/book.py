@@ -63,24 +63,26 @@ def _read(raw: str | bytes | Mapping[str, Any], model: type[Any], what: str) -> 
         raise InputError(pydantic_errors(error, data), what=what) from error
 
 
-def _day_plan(store: Store, plan_id: str) -> DayPlan:
+def _day_plan(store: Store, plan_id: str, roster: frozenset[str] | None = None) -> DayPlan:
+    """The latest version of the day plan ``plan_id``; ``roster``: its week's technicians,
+    when the caller has read them (else read here, for a plan of a week)."""
     latest = store.load_plan(plan_id)
     version = int(latest["version"])
     raw = store.load_problem_of_plan(plan_id, version)
     record = store.load_plan_record(plan_id, version)
     plan = read_record(record) if record is not None else read_plan(PlanOut.model_validate(latest))
     problem = parse_stored_day(raw, plan_id=plan_id, version=version)
-    return DayPlan(plan_id, version, raw, problem, plan, _off(store, plan_id, raw))
+    if roster is None:
+        week = store.week_of_plan(plan_id)
+        roster = _roster(store, week.problem_id) if week is not None else frozenset()
+    off = roster - {str(row["id"]) for row in raw["technicians"]}
+    return DayPlan(plan_id, version, raw, problem, plan, off)
 
 
-def _off(store: Store, plan_id: str, raw: Mapping[str, Any]) -> frozenset[str]:
-    """The technicians of the week of ``plan_id`` (its horizon's roster) who do not work on
-    its date (``raw``, its day); none for a plan of its own."""
-    week = store.week_of_plan(plan_id)
-    if week is None:
-        return frozenset()
-    roster = {str(row["id"]) for row in store.load_problem(week.problem_id)["technicians"]}
-    return frozenset(roster - {str(row["id"]) for row in raw["technicians"]})
+def _roster(store: Store, problem_id: str) -> frozenset[str]:
+    """The technicians of a week's horizon problem ``problem_id``: a day plan's technicians
+    not among them that date are off (``DayPlan.off``)."""
+    return frozenset(str(row["id"]) for row in store.load_problem(problem_id)["technicians"])
 
 
 def _date(text: str | None, field: str) -> date | None:
@@ -129,6 +131,7 @@ def _days(store: Store, request: SlotRequestIn) -> tuple[list[DayPlan], list[Day
         raise InputError([FieldError(name, why)], what="slot request")
     span: list[DayPlan] = []
     later: list[DayPlan] = []
+    roster = _roster(store, week["problem_id"])  # once for the week, not once a date
     for entry in week.get("days", []):
         if entry.get("plan_id") is None:
             continue  # nobody works that date: no plan, no slot
@@ -136,9 +139,9 @@ def _days(store: Store, request: SlotRequestIn) -> tuple[list[DayPlan], list[Day
         if first is not None and when < first:
             continue
         if last is not None and when > last:
-            later.append(_day_plan(store, entry["plan_id"]))
+            later.append(_day_plan(store, entry["plan_id"], roster))
         else:
-            span.append(_day_plan(store, entry["plan_id"]))
+            span.append(_day_plan(store, entry["plan_id"], roster))
     return span, later
 
 
