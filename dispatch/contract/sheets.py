@@ -18,6 +18,11 @@ read that way), ``,`` in a ``;``-separated CSV (what Excel writes where the deci
 comma); anywhere else (a tab-separated CSV, say) such a number is refused, never guessed.
 An Excel formula is read for the value saved with it; one saved without (as openpyxl and
 pandas write them) is refused by row and column rather than read as a blank.
+
+An Excel sheet is read as it shows: a number cell formatted with leading zeros (``00000000000``,
+how a sheet keeps a phone number's ``0``) is read with them, and a value merged down over
+several rows (a technician's name over the visits of their day) is the value of each of those
+rows, in its first column.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from typing import Any
 
 import openpyxl  # type: ignore[import-untyped]
 import pandas as pd
+from openpyxl.styles.numbers import BUILTIN_FORMATS  # type: ignore[import-untyped]
 from openpyxl.utils import get_column_letter  # type: ignore[import-untyped]
 from openpyxl.worksheet._reader import (  # type: ignore[import-untyped]
     FORMULA_TAG,
@@ -80,6 +86,8 @@ _DELIMITERS = (",", ";", "\t")
 #: The first line Excel writes (and reads) to name a CSV's delimiter, e.g. ``sep=;``.
 _SEP_LINE = re.compile(r"^sep=(.)$", re.IGNORECASE)
 _EXCEL = (".xlsx", ".xlsm")
+#: A number format that pads with zeros and shows nothing else.
+_ZEROS = re.compile("0{2,}")
 #: Where a spreadsheet row starts in worksheet XML, and where its rows end (any prefix).
 _ROW_START = re.compile(rb"<(?:[\w.-]{1,64}:)?row\b")
 _ROWS_END = re.compile(rb"</(?:[\w.-]{1,64}:)?sheetData>")
@@ -479,19 +487,66 @@ class _FormulaParser(WorkSheetParser):  # type: ignore[misc]
 
 
 def _excel_rows(found: Any, sheet: str) -> list[list[str]]:
-    """The rows of a worksheet as text, as ``_bounded_rows`` keeps them.
+    """The rows of a worksheet as text, as ``_bounded_rows`` keeps them, each value merged down
+    over rows under it written in each of them.
 
     The dimension a worksheet declares (``A1:XFD1048576`` costs nothing to write) is ignored,
     and so are cells without a value: rows and cells are taken as the worksheet's XML has
     them, so empty styled cells far right or far down cost nothing, while a value anywhere
     past ``MAX_COLUMNS`` or ``MAX_ROWS`` is found and refused, never cut off.
     """
-    return _bounded_rows(_worksheet_rows(found, sheet), sheet)
+    merged: list[tuple[int, int, int]] = []
+    rows = _bounded_rows(_worksheet_rows(found, sheet, merged), sheet)
+    covered = sum(max(0, min(bottom, len(rows)) - top) for _, top, bottom in merged)
+    if covered > len(rows) * MAX_COLUMNS:  # Excel never saves ranges that overlap
+        raise _unreadable(sheet, "has merged cells that overlap")
+    for column, top, bottom in merged:
+        head = rows[top - 1] if top <= len(rows) else []
+        value = head[column - 1] if column <= len(head) else ""
+        for row in rows[top : min(bottom, len(rows))] if value else []:
+            if not any(row):  # a blank row stays blank: no day's row of a name alone
+                continue
+            row.extend("" for _ in range(column - len(row)))
+            row[column - 1] = row[column - 1] or value
+    return rows
 
 
-def _worksheet_rows(found: Any, sheet: str) -> Iterator[list[object]]:
+def _merged_down(parser: Any) -> Iterator[tuple[int, int, int]]:
+    """The merged ranges of a worksheet that span rows: the first column of each, and its
+    first and last row. A range's other columns stay blank, as Excel shows them."""
+    for merged in parser.merged_cells.mergeCell if parser.merged_cells else []:
+        if merged.max_row > merged.min_row and merged.min_col <= MAX_COLUMNS:
+            yield merged.min_col, merged.min_row, merged.max_row
+
+
+def _number_format(book: Any, style_id: int) -> str:
+    """The number format of cell style ``style_id`` of ``book``, as Excel names it."""
+    try:
+        number = book._cell_styles[style_id].numFmtId if style_id else 0
+        if number in BUILTIN_FORMATS:
+            return str(BUILTIN_FORMATS[number])
+        return str(book._number_formats[number - 164])
+    except IndexError:  # a style or format the file does not hold: shown as General
+        return "General"
+
+
+def _shown(value: object, number_format: str) -> object:
+    """A number cell as its format shows it where the format pads with zeros (``0000``):
+    ``138`` formatted ``00000`` is ``00138``."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return value
+    whole = math.isfinite(value) and value >= 0 and value == round(value)
+    if whole and _ZEROS.fullmatch(number_format):
+        return f"{round(value):0{len(number_format)}d}"
+    return value
+
+
+def _worksheet_rows(
+    found: Any, sheet: str, merged: list[tuple[int, int, int]]
+) -> Iterator[list[object]]:
     """The rows of read-only worksheet ``found`` from row 1, each its values up to its last
-    one (``[]`` for a row without any), a missing row as ``[]``.
+    one (``[]`` for a row without any) as its number format shows them, a missing row as
+    ``[]``; once read, the ranges merged down (``_merged_down``) are added to ``merged``.
 
     openpyxl's ``iter_rows`` pads every row to the width asked for, or to its last cell (empty
     cells at column XFD make rows of 16,384), so the worksheet's parser is read directly: it
@@ -528,7 +583,7 @@ def _worksheet_rows(found: Any, sheet: str) -> Iterator[list[object]]:
                     where = _where(sheet, row, name or get_column_letter(cell["column"]))
                     uncomputed.append(FieldError(where, _NO_VALUE_MESSAGE))
             filled = {
-                cell["column"]: cell["value"]
+                cell["column"]: _shown(cell["value"], _number_format(book, cell["style_id"]))
                 for cell in cells
                 if cell["value"] is not _NO_VALUE and _cell_text(cell["value"])
             }
@@ -538,6 +593,7 @@ def _worksheet_rows(found: Any, sheet: str) -> Iterator[list[object]]:
             if row == 1:
                 header = filled
             yield [filled.get(column) for column in range(1, width + 1)]
+        merged.extend(_merged_down(parser))
     if uncomputed:
         raise InputError(uncomputed, what="upload")
 

@@ -560,3 +560,73 @@ def test_an_excel_sep_line_names_the_delimiter_and_row_1_must_be_the_header() ->
         read_table(
             "visits.xlsx", _xlsx([[None], ["id", "duration_min"], ["V1", 30]]), sheet="visits"
         )
+
+
+def _saved(book: openpyxl.Workbook) -> bytes:
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def test_an_xlsx_number_padded_with_zeros_is_read_as_the_sheet_shows_it() -> None:
+    # A phone typed 01380013800 in a cell formatted 00000000000 is the number 1380013800:
+    # it was stored without its 0, the number the desk would call.
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["id", "phone", "duration_min", "priority"])
+    sheet.append(["V1", 1380013800, 30, 7])
+    sheet.append(["V2", 2.5, 30.5, 0])
+    for row, number_format in ((2, "00000000000"), (3, "00000")):
+        sheet.cell(row, 2).number_format = number_format
+    sheet.cell(2, 3).number_format = "0.00"  # shown 30.00: read as the number it is
+    frame = read_table("visits.xlsx", _saved(book), sheet="visits")
+    assert frame.to_numpy().tolist() == [
+        ["V1", "01380013800", "30", "7"],
+        ["V2", "2.5", "30.5", "0"],
+    ]
+
+
+def test_an_xlsx_value_merged_down_is_the_value_of_each_of_its_rows() -> None:
+    # A technician's name merged over the rows of their visits was read for the first row
+    # alone: the rows under it had no technician.
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["id", "preferred_technician", "notes", "duration_min"])
+    sheet.append(["V1", "T1", None, 30])
+    sheet.append(["V2", None, None, 30])
+    sheet.append(["V3", None, None, 45])
+    sheet.append(["V4", "T2", None, 20])
+    sheet.append([])
+    sheet.append(["V5", None, None, 20])
+    sheet.merge_cells("B2:C4")  # the name over three rows and the notes' column
+    sheet.merge_cells("B5:B6")  # down over a blank row: it stays blank
+    sheet.merge_cells("C7:D7")  # across one row: nothing to copy
+    frame = read_table("visits.xlsx", _saved(book), sheet="visits")
+    assert frame.to_numpy().tolist() == [
+        ["V1", "T1", "", "30"],
+        ["V2", "T1", "", "30"],
+        ["V3", "T1", "", "45"],
+        ["V4", "T2", "", "20"],
+        ["", "", "", ""],
+        ["V5", "", "", ""],
+    ]
+
+
+def test_an_xlsx_with_merged_cells_that_overlap_is_refused() -> None:
+    # Excel never saves such ranges; each copied over all rows would be rows times ranges.
+    content = _xlsx([["id", "duration_min"], ["V1", 30], ["V2", 30]])
+    with zipfile.ZipFile(io.BytesIO(content)) as zipped:
+        parts = {name: zipped.read(name) for name in zipped.namelist()}
+    merges = b"".join(b'<mergeCell ref="A2:A3"/>' for _ in range(MAX_COLUMNS * 4))
+    sheet = "xl/worksheets/sheet1.xml"
+    parts[sheet] = parts[sheet].replace(
+        b"</sheetData>", b"</sheetData><mergeCells>" + merges + b"</mergeCells>"
+    )
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zipped:
+        for name, data in parts.items():
+            zipped.writestr(name, data)
+    with pytest.raises(InputError, match="has merged cells that overlap"):
+        read_table("visits.xlsx", buffer.getvalue(), sheet="visits")
