@@ -4,7 +4,9 @@ along (its road line when the plan carries one, :func:`road_line`), and how text
 page.
 
 Text typed by people (customers' names, addresses, notes, technicians' names) reaches a page in
-one of two contexts and is escaped for the one it lands in: as HTML with :func:`escape`, and
+one of two contexts and is escaped for the one it lands in: as HTML with :func:`escape` (in the
+page's text with :func:`typed`, which also isolates its direction: a right-to-left name, or an
+override character typed in one, cannot reorder the page's own words around it), and
 into the page's script only as JSON data made by :func:`script_json` (what :class:`Popup` and
 :class:`Tooltip` carry). Nothing here splices text into JavaScript source: folium's own popups
 and tooltips put it inside template literals, where ``${...}`` runs and a backslash can break
@@ -46,6 +48,7 @@ __all__ = [
     "road_line",
     "route_line",
     "script_json",
+    "typed",
 ]
 
 logger = logging.getLogger(__name__)
@@ -85,6 +88,14 @@ def colour(index: int) -> str:
 def escape(value: object) -> str:
     """Text made safe for HTML."""
     return html.escape(str(value), quote=True)
+
+
+def typed(value: object) -> str:
+    """Text someone typed, made safe for HTML and isolated from the text around it (``<bdi>``):
+    its direction, right-to-left or forced by an override character, stays inside it; no text
+    is ``""``."""
+    text = str(value)
+    return f"<bdi>{escape(text)}</bdi>" if text else ""
 
 
 # What must not appear literally in JSON written into a ``<script>`` element: ``<`` and ``>``

@@ -41,6 +41,7 @@ from maps.base import (
     page_of,
     road_line,
     route_line,
+    typed,
 )
 
 __all__ = ["desk_map", "desk_page"]
@@ -90,11 +91,11 @@ def _promise(stop: StopOut) -> str:
 def stop_popup(sequence: int, stop: StopOut, technician: str, duration_min: float) -> str:
     """What a stop's popup says."""
     rows = [
-        ("stop", f"{sequence} of {escape(technician)}"),
-        ("customer", escape(stop.customer or stop.visit_id)),
-        ("address", escape(stop.address)),
-        ("phone", f'<a href="tel:{escape(stop.phone)}">{escape(stop.phone)}</a>'),
-        ("kind", escape(stop.kind)),
+        ("stop", f"{sequence} of {typed(technician)}"),
+        ("customer", typed(stop.customer or stop.visit_id)),
+        ("address", typed(stop.address)),
+        ("phone", f'<a href="tel:{escape(stop.phone)}">{typed(stop.phone)}</a>'),
+        ("kind", typed(stop.kind)),
         ("agreed", _promise(stop)),
         ("arrival", escape(format_iso_clock(stop.arrival))),
         ("early", f"{stop.early_min} min" if not stop.late_min else ""),
@@ -107,13 +108,13 @@ def stop_popup(sequence: int, stop: StopOut, technician: str, duration_min: floa
 
 def _parts(parts: Iterable[PartOut | StockIn]) -> str:
     """Parts as a popup says them: ``2 &times; VLV-3, 1 &times; HX-220``."""
-    return ", ".join(f"{item.quantity} &times; {escape(item.part)}" for item in parts)
+    return ", ".join(f"{item.quantity} &times; {typed(item.part)}" for item in parts)
 
 
 def _store(depot: DepotIn | None, depot_id: str) -> str:
     """A depot by name and id."""
     name = depot.name if depot is not None else ""
-    return f"{escape(name)} ({escape(depot_id)})" if name else escape(depot_id)
+    return f"{typed(name)} ({typed(depot_id)})" if name else typed(depot_id)
 
 
 def call_popup(call: DepotStopOut, route: RouteOut, technician: str, depot: DepotIn | None) -> str:
@@ -127,7 +128,7 @@ def call_popup(call: DepotStopOut, route: RouteOut, technician: str, depot: Depo
         before = f"stop {sequence.get(call.before_visit_id, '?')} ({escape(call.before_visit_id)})"
     arrival, departure = format_iso_clock(call.arrival), format_iso_clock(call.departure)
     rows = [
-        ("technician", escape(technician)),
+        ("technician", typed(technician)),
         ("depot", _store(depot, call.depot_id)),
         ("for", before),
         ("at", f"{escape(arrival)}&ndash;{escape(departure)}"),
@@ -175,7 +176,7 @@ def _route_layer(
     technician = places.technicians[technician_id]
     name = f"{technician_id} {technician.name}".strip()
     stops = route.stops if route else []
-    label = f'<span class="fr-swatch" style="background:{fill}"></span>{escape(name)}'
+    label = f'<span class="fr-swatch" style="background:{fill}"></span>{typed(name)}'
     layer = folium.FeatureGroup(
         name=f"{label} · no route" if no_route else f"{label} · {counted(len(stops), 'stop')}"
     )
@@ -186,7 +187,7 @@ def _route_layer(
         folium.Marker(
             base,
             icon=_icon("fr-base", technician_id, fill, (34, 22)),
-            tooltip=Tooltip(f"{escape(name)}: base{why}"),
+            tooltip=Tooltip(f"{typed(name)}: base{why}"),
             z_index_offset=1000,
         ).add_to(layer)
         seen.append(base)
@@ -207,7 +208,7 @@ def _route_layer(
             icon=_icon("fr-call", "D", fill, (18, 18), shift=_beside(count)),
             popup=Popup(popup, max_width=320),
             tooltip=Tooltip(
-                f"{escape(name)}: depot {escape(call.depot_id)} "
+                f"{typed(name)}: depot {typed(call.depot_id)} "
                 f"{escape(format_iso_clock(call.arrival))}"
             ),
         ).add_to(layer)
@@ -224,7 +225,7 @@ def _route_layer(
             icon=_icon("fr-stop", str(sequence), fill, (24, 24)),
             popup=Popup(popup, max_width=320),
             tooltip=Tooltip(
-                f"{sequence}. {escape(stop.customer or stop.visit_id)} "
+                f"{sequence}. {typed(stop.customer or stop.visit_id)} "
                 f"{escape(format_iso_clock(stop.arrival))}"
             ),
         ).add_to(layer)
@@ -254,11 +255,11 @@ def _unassigned_layer(
             continue
         visit = places.visits.get(item.visit_id)
         rows = [
-            ("customer", escape(visit.customer if visit else "")),
-            ("address", escape(visit.address if visit else "")),
-            ("phone", escape(visit.phone if visit else "")),
+            ("customer", typed(visit.customer) if visit else ""),
+            ("address", typed(visit.address) if visit else ""),
+            ("phone", typed(visit.phone) if visit else ""),
             ("why", f"<b>{escape(item.code)}</b>: {escape(item.reason)}"),
-            ("could go to", escape(", ".join(item.candidates))),
+            ("could go to", ", ".join(typed(c) for c in item.candidates)),
         ]
         popup = f'<div class="fr-popup"><b>{escape(item.visit_id)}</b>{_table(rows)}</div>'
         folium.Marker(
@@ -294,7 +295,7 @@ def _depot_layer(plan: PlanOut, places: Places) -> tuple[folium.FeatureGroup, li
         )
         rows = [
             ("depot", _store(depot, depot.id)),
-            ("address", escape(depot.location.address or "") if depot.location else ""),
+            ("address", typed(depot.location.address or "") if depot.location else ""),
             ("open", f"{escape(depot.opening.start)}&ndash;{escape(depot.opening.end)}"),
             ("stock", stock),
             ("arriving", arrivals),

@@ -65,6 +65,7 @@ from maps.base import (
     road_line,
     route_line,
     script_json,
+    typed,
 )
 
 __all__ = ["driver_page", "driver_worker"]
@@ -466,19 +467,19 @@ def _tell(stop: DriverStopOut) -> str:
 
 def _item(stop: DriverStopOut, fill: str) -> str:
     phone = (
-        f'<a class="fr-phone" href="tel:{escape(stop.phone)}">Call {escape(stop.phone)}</a>'
+        f'<a class="fr-phone" href="tel:{escape(stop.phone)}">Call {typed(stop.phone)}</a>'
         if stop.phone
         else ""
     )
     place = _place(stop.location, stop.address)
-    notes = f"<div>{escape(stop.notes)}</div>" if stop.notes else ""
+    notes = f"<div>{typed(stop.notes)}</div>" if stop.notes else ""
     needs = (
         f'<div class="fr-need">Parts: {", ".join(_need(part) for part in stop.parts)}</div>'
         if stop.parts
         else ""
     )
     done = " fr-done" if stop.status in ("done", "not_completed") else ""
-    who = escape(stop.customer or stop.visit_id)
+    who = typed(stop.customer or stop.visit_id)
     buttons = "".join(
         f'<button type="button" class="{css}" data-event="{event}">{label}</button>'
         for event, label, css in _BUTTONS
@@ -488,10 +489,11 @@ def _item(stop: DriverStopOut, fill: str) -> str:
         f'<div class="fr-num" style="background:{fill}">{stop.sequence}</div>'
         f'<div class="fr-what"><span class="fr-eta">{escape(format_iso_clock(stop.eta))}</span> '
         f'<span class="fr-tell">{_tell(stop)}</span>'
-        f"<div><b>{who}</b> · {escape(stop.kind)} · "
+        f"<div><b>{who}</b> · {typed(stop.kind)} · "
         f"{stop.duration_min:g} min</div><div>{place}</div>{notes}{needs}{phone}"
         f'<div class="fr-state" aria-live="polite">{escape(_state(stop))}</div>'
-        f'<div class="fr-acts" role="group" aria-label="Report on stop {stop.sequence}: {who}">'
+        f'<div class="fr-acts" role="group" aria-label="Report on stop {stop.sequence}: '
+        f'{escape(stop.customer or stop.visit_id)}">'
         f"{buttons}</div></div></li>"
     )
 
@@ -501,13 +503,13 @@ def _need(part: DriverPartOut) -> str:
     if part.source == "van":
         source = "in the van"
     else:
-        source = f"picked up at {escape(part.depot_id)} on the way"
-    return f"{part.quantity} &times; <b>{escape(part.part)}</b> {source}"
+        source = f"picked up at {typed(part.depot_id)} on the way"
+    return f"{part.quantity} &times; <b>{typed(part.part)}</b> {source}"
 
 
 def _place(location: LocationIn | None, address: str) -> str:
     """An address, a link that opens the place in the phone's maps when it has coordinates."""
-    place = escape(address)
+    place = typed(address) if address else ""
     if location is None:
         return place
     where = f"geo:{location.lat:.6f},{location.lon:.6f}"
@@ -517,11 +519,11 @@ def _place(location: LocationIn | None, address: str) -> str:
 def _call(number: int, call: DriverDepotStopOut) -> str:
     """A depot call as a list entry: when, which store, where, its hours and what to take."""
     title = "Before leaving: load at" if call.before_leaving else "Depot call:"
-    store = escape(call.name or call.depot_id)
-    ident = f" ({escape(call.depot_id)})" if call.name else ""
+    store = typed(call.name or call.depot_id)
+    ident = f" ({typed(call.depot_id)})" if call.name else ""
     opening = f"open {escape(call.opening.start)}&ndash;{escape(call.opening.end)}"
     parts = "".join(
-        f"<li>{item.quantity} &times; <b>{escape(item.part)}</b></li>" for item in call.parts
+        f"<li>{item.quantity} &times; <b>{typed(item.part)}</b></li>" for item in call.parts
     )
     return (
         f'<li class="fr-depot" id="depot-{number}" data-depot="{escape(call.depot_id)}">'
@@ -634,7 +636,7 @@ def driver_page(
     leaves, back = format_iso_clock(route.start_time), format_iso_clock(route.end_time)
     span = f"{escape(leaves)}&ndash;{escape(back)}" if route.start_time else ""
     head = (
-        f'<div class="fr-head"><span class="fr-title"><b>{escape(name)}</b> · '
+        f'<div class="fr-head"><span class="fr-title"><b>{typed(name)}</b> · '
         f"{escape(route.date)} · {counted(len(route.stops), 'stop')} · "
         f"{route.distance_km:.0f} km · "
         f"{span}</span>"

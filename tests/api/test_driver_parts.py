@@ -28,8 +28,8 @@ def test_the_drivers_link_opens_the_parts_of_the_day(service: Service) -> None:
     }
     page = service.client.get(f"/v1/plans/{plan_id}/routes/T2/map", params=token)
     assert page.status_code == 200, page.text
-    assert "Before leaving: load at Nanshan store</b> (D1)" in page.text
-    assert "1 &times; <b>TH-9</b> in the van" in page.text
+    assert "Before leaving: load at <bdi>Nanshan store</bdi></b> (<bdi>D1</bdi>)" in page.text
+    assert "1 &times; <b><bdi>TH-9</bdi></b> in the van" in page.text
     t1 = service.client.get(f"/v1/plans/{plan_id}/routes/T1", headers=service.auth).json()
     assert [(c["depot_id"], c["before_visit_id"]) for c in t1["depot_stops"]] == [("D1", "V2")]
     assert "pick_list" not in t1

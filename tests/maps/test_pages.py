@@ -17,7 +17,7 @@ from dispatch.errors import NotFoundError
 from maps import OSM_TILES, Tiles, desk_map, desk_page, driver_page
 from maps.base import Places, route_line, script_json
 from tests.conftest import line_day
-from tests.maps.conftest import TypedDay, solved
+from tests.maps.conftest import TypedDay, solved, typed_raw
 
 BLANK = Tiles(None)
 
@@ -38,9 +38,14 @@ def map_script(page: str) -> str:
 
 def said(page: str) -> str:
     """Every string in the map's script, decoded, one a line: what its tooltips, popups, icons
-    and layer names say."""
+    and layer names say, typed text without the ``<bdi>`` that isolates it (its own test)."""
     strings = re.findall(JSON_STRING, map_script(page))
-    return "\n".join(json.loads(string) for string in strings)
+    return unisolated("\n".join(json.loads(string) for string in strings))
+
+
+def unisolated(page: str) -> str:
+    """``page`` without the ``<bdi>`` elements typed text is isolated in."""
+    return re.sub("</?bdi>", "", page)
 
 
 def fetched(page: str) -> list[str]:
@@ -118,6 +123,27 @@ def test_typed_text_reaches_the_map_script_only_as_json_strings(
     assert page.count("<script") == page.count("</script>") == scripts
     for text_shown in shown:
         assert html.escape(text_shown) in said(page)
+
+
+def test_typed_text_keeps_its_direction_to_itself_on_both_pages() -> None:
+    # A right-to-left override typed in a customer's name reversed the rest of the driver's
+    # line ("· install · 30 min" read backwards); an Arabic name reorders what follows the same
+    # way. Each typed text sits in its own <bdi>.
+    text = "\u202e\u0645\u062d\u0645\u062f"  # RLO, then an Arabic name
+    plan, problem = solved(typed_raw(text, far_id="FAR", other_id="T2"))
+    driver = driver_page(plan, problem, "T1", tiles=BLANK)
+    stop = plan.routes[0].stops[0]
+    assert f"<b><bdi>{html.escape(stop.customer)}</bdi></b> · <bdi>" in driver
+    assert f"<bdi>{html.escape(stop.address)}</bdi></a>" in driver
+    assert f"<div><bdi>gate code {text}</bdi></div>" in driver
+    assert f"<b><bdi>Li Wei {text}</bdi></b> · 2026-11-23" in driver
+    words = re.findall(JSON_STRING, map_script(desk_page(plan, problem, tiles=BLANK)))
+    desk = "\n".join(json.loads(string) for string in words)
+    assert f"<td><bdi>{html.escape(stop.customer)}</bdi></td>" in desk
+    assert f"<td><bdi>{html.escape(stop.address)}</bdi></td>" in desk
+    assert f"<bdi>T1 Li Wei {text}</bdi>: base" in desk
+    outside = re.sub(r"<bdi>[^<]*</bdi>|<title>[^<]*</title>|=\"[^\"]*\"", "", driver + desk)
+    assert "\u202e" not in outside and "\u0645" not in outside, "no typed text outside a <bdi>"
 
 
 def test_the_legend_lists_each_technicians_stops_km_and_utilisation(
