@@ -863,7 +863,9 @@ def _day_of_plan(settings: Settings, plan: PlanOut, problem_file: Path | None) -
     if problem_file is not None:
         raw = _read_json(problem_file)
         parse_problem(raw)  # every problem of the day at once, as `validate` reports them
-        return _document(raw, ProblemIn, "problem")
+        day = _document(raw, ProblemIn, "problem")
+        _check_day_of_plan(plan, day)
+        return day
     with _store(settings) as store:
         try:
             raw = store.load_problem_of_plan(plan.plan_id, plan.version)
@@ -875,6 +877,36 @@ def _day_of_plan(settings: Settings, plan: PlanOut, problem_file: Path | None) -
     # As stored: with the lenient types of a day an older release accepted, as the service's
     # maps read it (strictly, `map` refused a day every other command read).
     return read_wire(raw, ProblemIn, stored=True)
+
+
+def _check_day_of_plan(plan: PlanOut, day: ProblemIn) -> None:
+    """Refuse a day given with ``--problem`` that is not the plan's: another date, or without
+    technicians or visits the plan has (its map would place them nowhere or wrongly).
+
+    Raises
+    ------
+    InputError
+        Naming the date, or the first technicians and visits missing from the day.
+    """
+    if day.date != plan.date:
+        why = f"is the day of {day.date}; plan {plan.plan_id} is of {plan.date}"
+        raise InputError([FieldError("--problem", why)], what="map options")
+    technicians = {technician.id for technician in day.technicians}
+    visits = {visit.id for visit in day.visits}
+    missing = [
+        route.technician_id for route in plan.routes if route.technician_id not in technicians
+    ]
+    missing += [
+        stop.visit_id
+        for route in plan.routes
+        for stop in route.stops
+        if stop.visit_id not in visits
+    ]
+    missing += [item.visit_id for item in plan.unassigned if item.visit_id not in visits]
+    if missing:
+        more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        why = f"is not the day of plan {plan.plan_id}: it has no {', '.join(missing[:5])}{more}"
+        raise InputError([FieldError("--problem", why)], what="map options")
 
 
 @app.command(name="map")

@@ -285,6 +285,33 @@ def test_fieldroute_map_writes_both_pages(
     assert "tile.openstreetmap.org" not in (tmp_path / "t.html").read_text(encoding="utf-8")
 
 
+def test_fieldroute_map_refuses_a_day_that_is_not_the_plans(
+    tmp_path: Path, day_plan: tuple[PlanOut, ProblemIn], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Another day's file drew the plan's stops where that day's visits were, or left them off.
+    monkeypatch.setenv("FIELDROUTE_DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
+    plan, problem = day_plan
+    plan_file, day_file = tmp_path / "plan.json", tmp_path / "day.json"
+    plan_file.write_text(plan.model_dump_json(), encoding="utf-8")
+    raw = json.loads(problem.model_dump_json(exclude_none=True))
+    runner = CliRunner()
+
+    def drawn_with(day: dict[str, Any]) -> str:
+        day_file.write_text(json.dumps(day), encoding="utf-8")
+        result = runner.invoke(
+            app, ["map", str(plan_file), "--problem", str(day_file), "-o", str(tmp_path / "m.html")]
+        )
+        assert result.exit_code != 0 and "Traceback" not in result.output
+        assert not (tmp_path / "m.html").exists()
+        return " ".join(result.output.split())
+
+    dated = drawn_with(raw | {"date": "2026-11-24"})
+    assert f"--problem: is the day of 2026-11-24; plan {plan.plan_id} is of {plan.date}" in dated
+    served = plan.routes[0].stops[0].visit_id
+    without = raw | {"visits": [v for v in raw["visits"] if v["id"] != served]}
+    assert f"is not the day of plan {plan.plan_id}: it has no {served}" in drawn_with(without)
+
+
 def test_fieldroute_map_finds_the_day_in_the_store_or_says_how_to_give_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
