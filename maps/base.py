@@ -10,7 +10,9 @@ override character typed in one, cannot reorder the page's own words around it),
 into the page's script only as JSON data made by :func:`script_json` (what :class:`Popup` and
 :class:`Tooltip` carry). Nothing here splices text into JavaScript source: folium's own popups
 and tooltips put it inside template literals, where ``${...}`` runs and a backslash can break
-the whole script, so they must not be used."""
+the whole script, so they must not be used. Nor must branca's ``Element``: it reads its text as a
+Jinja template, so ``{{ ... }}`` typed in a customer's name ran on the server; HTML goes into a
+page through :class:`RawHtml`, put there as it is."""
 
 from __future__ import annotations
 
@@ -18,8 +20,10 @@ import html
 import itertools
 import json
 import logging
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import folium
 import jinja2
@@ -38,6 +42,7 @@ __all__ = [
     "Places",
     "Point",
     "Popup",
+    "RawHtml",
     "Tiles",
     "Tooltip",
     "colour",
@@ -86,8 +91,14 @@ def colour(index: int) -> str:
 
 
 def escape(value: object) -> str:
-    """Text made safe for HTML."""
-    return html.escape(str(value), quote=True)
+    """Text made safe for HTML, and for the Jinja template folium makes of it: a ``{`` that
+    opens a Jinja tag (``{{``, ``{%``, ``{#``) is written ``&#123;`` (see :class:`RawHtml`)."""
+    return _TEMPLATE_OPENING.sub("&#123;", html.escape(str(value), quote=True))
+
+
+#: A ``{`` that opens a Jinja tag: folium renders each marker's, popup's and layer's script and
+#: hands branca the result as the text of a new template, which compiles and runs it.
+_TEMPLATE_OPENING = re.compile(r"\{(?=[{%#])")
 
 
 def typed(value: object) -> str:
@@ -114,7 +125,8 @@ _SCRIPT_ESCAPES = str.maketrans(
 
 def script_json(value: object) -> str:
     """``value`` as a JavaScript expression for a page's ``<script>``: JSON, with ``<``, ``>``,
-    ``&``, U+2028 and U+2029 written as ``\\uXXXX`` escapes.
+    ``&``, U+2028 and U+2029 written as ``\\uXXXX`` escapes, and a ``{`` that opens a Jinja tag
+    (``{{``, ``{%``, ``{#``: folium's script becomes a template, :class:`RawHtml`) too.
 
     How this package puts text into a map's script (folium's own JSON for marker icons and
     layer names escapes the same way). Whatever the text holds (``${...}``, backticks,
@@ -129,7 +141,22 @@ def script_json(value: object) -> str:
     -------
     The JSON text.
     """
-    return json.dumps(value, ensure_ascii=False).translate(_SCRIPT_ESCAPES)
+    text = json.dumps(value, ensure_ascii=False).translate(_SCRIPT_ESCAPES)
+    return _TEMPLATE_OPENING.sub("\\\\u007b", text)
+
+
+class RawHtml(Element):
+    """HTML put into a page as it is. branca's ``Element`` compiles its text as a Jinja
+    template: typed text inside it (``{{ cycler.__init__.__globals__.os... }}``) ran as code
+    on the server, from a driver's link too, and ``{% raw %}`` answered 500."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__()
+        self.html = html
+
+    def render(self, **kwargs: Any) -> str:
+        """The HTML, as given."""
+        return self.html
 
 
 class Popup(folium.Popup):
@@ -241,8 +268,8 @@ def new_map(tiles: Tiles, *, title: str) -> folium.Map:
     chart.default_js = []  # folium's CDN links: Leaflet comes inline instead
     chart.default_css = []
     root = page_of(chart)
-    root.header.add_child(Element(f"<title>{escape(title)}</title>"), name="title")
-    root.header.add_child(Element(leaflet_head()), name="leaflet")
+    root.header.add_child(RawHtml(f"<title>{escape(title)}</title>"), name="title")
+    root.header.add_child(RawHtml(leaflet_head()), name="leaflet")
     if tiles.url is not None:
         folium.TileLayer(
             tiles=tiles.url, attr=tiles.attribution, name="map", control=False, max_zoom=MAX_ZOOM

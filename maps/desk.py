@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import folium
-from branca.element import Element
 
 from dispatch.contract.schema import (
     DepotIn,
@@ -32,6 +31,7 @@ from maps.base import (
     Places,
     Point,
     Popup,
+    RawHtml,
     Tiles,
     Tooltip,
     colour,
@@ -346,7 +346,7 @@ def desk_map(
     """
     places = Places(problem)
     chart = new_map(tiles, title=f"fieldroute · {plan.date} · plan {plan.plan_id}")
-    page_of(chart).header.add_child(Element(_STYLE), name="fieldroute_style")
+    page_of(chart).header.add_child(RawHtml(_STYLE), name="fieldroute_style")
     routes = {route.technician_id: route for route in plan.routes}
     no_route = {item.technician_id: item.reason for item in plan.technicians_without_route}
     colours = {t.id: colour(i) for i, t in enumerate(problem.technicians)}
@@ -382,7 +382,7 @@ def desk_map(
     # The view opens on the routes; a visit left out because it is far stays a zoom away.
     seen = seen or points
     folium.LayerControl(collapsed=len(colours) > 12).add_to(chart)
-    page_of(chart).html.add_child(Element(_legend(plan, places, colours)), name="legend")
+    page_of(chart).html.add_child(RawHtml(_legend(plan, places, colours)), name="legend")
     if seen:
         chart.fit_bounds(_bounds(seen), padding=(20, 20))
     return chart

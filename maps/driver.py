@@ -37,7 +37,6 @@ typed text becomes HTML or script. Opened from a file (``fieldroute map``), the 
 from __future__ import annotations
 
 import folium
-from branca.element import Element
 
 from dispatch.contract.schema import (
     DriverDepotStopOut,
@@ -55,6 +54,7 @@ from maps.base import (
     Places,
     Point,
     Popup,
+    RawHtml,
     Tiles,
     Tooltip,
     colour,
@@ -631,8 +631,8 @@ def driver_page(
     name = route.technician_name or technician_id
     chart = new_map(tiles, title=f"{name} · {route.date}")
     root = page_of(chart)
-    root.header.add_child(Element(_VIEWPORT), name="viewport")
-    root.header.add_child(Element(_STYLE), name="fieldroute_style")
+    root.header.add_child(RawHtml(_VIEWPORT), name="viewport")
+    root.header.add_child(RawHtml(_STYLE), name="fieldroute_style")
     leaves, back = format_iso_clock(route.start_time), format_iso_clock(route.end_time)
     span = f"{escape(leaves)}&ndash;{escape(back)}" if route.start_time else ""
     head = (
@@ -645,7 +645,7 @@ def driver_page(
     )
     # Header, map, list: in that order on the page whatever order folium writes them in
     # (see the CSS ``order``s).
-    root.html.add_child(Element(head), name="fr_head")
+    root.html.add_child(RawHtml(head), name="fr_head")
     # Markers go in a layer added to the map after their icons are set: added to the map
     # directly, each would first show (and fetch) Leaflet's default image icon.
     layer = folium.FeatureGroup(name=name, control=False)
@@ -694,6 +694,6 @@ def driver_page(
     if seen:
         lats, lons = [p[0] for p in seen], [p[1] for p in seen]
         chart.fit_bounds([[min(lats), min(lons)], [max(lats), max(lons)]], padding=(24, 24))
-    root.html.add_child(Element(_list(route, fill)), name="fr_list")
-    root.html.add_child(Element(_DIALOG + _data(route) + _SCRIPT), name="fr_report")
+    root.html.add_child(RawHtml(_list(route, fill)), name="fr_list")
+    root.html.add_child(RawHtml(_DIALOG + _data(route) + _SCRIPT), name="fr_report")
     return root.render()

@@ -125,6 +125,25 @@ def test_typed_text_reaches_the_map_script_only_as_json_strings(
         assert html.escape(text_shown) in said(page)
 
 
+#: Jinja template code: branca's Element compiled the HTML it was given, typed text and all.
+TEMPLATE_CODE = "{{ 7*191 }} {{ 'ran' ~ 'x'*3 }} {% raw %} {# x"
+
+
+@pytest.mark.parametrize("drawn", ["desk", "driver"])
+def test_typed_template_code_is_text_never_run(drawn: str) -> None:
+    # A customer named {{7*7}} was shown as 49; an address of os.popen('id') showed uid=0
+    # (root), also from a driver's "could not complete" reason; {% raw %} answered 500.
+    plan, problem = solved(typed_raw(TEMPLATE_CODE, far_id="FAR{{1}}", other_id="T2{%"))
+    page = (
+        desk_page(plan, problem, tiles=BLANK)
+        if drawn == "desk"
+        else driver_page(plan, problem, "T1", tiles=BLANK)
+    )
+    shown = html.unescape(page + said(page))
+    assert TEMPLATE_CODE in shown
+    assert "1337" not in shown and "ranxxx" not in shown
+
+
 def test_typed_text_keeps_its_direction_to_itself_on_both_pages() -> None:
     # A right-to-left override typed in a customer's name reversed the rest of the driver's
     # line ("· install · 30 min" read backwards); an Arabic name reorders what follows the same
