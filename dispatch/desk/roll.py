@@ -8,8 +8,10 @@ caller plans (and so stores) the next horizon when it wants it.
 
 What a day plan's latest version says of a visit:
 
-- a stop with ``status`` ``done`` was done that day (a stop on a date before ``DATE`` nobody
-  reported on counts as done only with ``assume_done``, whatever its status);
+- a stop with ``status`` ``done`` that has a report (its arrival, start or departure) was done
+  that day; one the plan only took as done as the day went on (nobody reported on it) was
+  not, and a stop on a date before ``DATE`` nobody reported on counts as done only with
+  ``assume_done``;
 - ``unassigned`` with code ``cancelled`` or ``not_completed``: cancelled, or attempted and not
   done (the attempt's ``done`` stop does not make it done);
 - anything else (still planned, left out of the day or of the week): still open.
@@ -34,6 +36,9 @@ from dispatch.model import UnassignedCode
 from dispatch.persistence import Store
 
 __all__ = ["roll_week"]
+
+#: The times a report at a stop fills.
+_REPORTED = ("actual_arrival", "actual_start", "actual_departure")
 
 logger = logging.getLogger(__name__)
 
@@ -99,7 +104,7 @@ def roll_week(
         plan = store.load_plan(plan_id)
         for route in plan["routes"]:
             for stop in route["stops"]:
-                if stop.get("status") == "done" or (assume_done and day < start):
+                if _reported_done(stop) or (assume_done and day < start):
                     done[stop["visit_id"]] = day
         for item in plan["unassigned"]:
             if item["code"] == UnassignedCode.CANCELLED.value:
@@ -138,3 +143,10 @@ def roll_week(
     kept = [row for row in raw["visits"] if row["id"] not in rebooked]
     horizon = {**raw, "visits": [*kept, *added.values()]}
     return next_horizon(horizon, outcomes, start=start, days=days)
+
+
+def _reported_done(stop: dict[str, Any]) -> bool:
+    """Whether a day plan's stop was done by what its technician reported: ``done`` and
+    reported at (a re-plan takes a stop nobody reported on as done once its time has passed:
+    read as done, a batch with only a delay at 17:30 lost the day's unreported visits)."""
+    return stop.get("status") == "done" and any(stop.get(key) for key in _REPORTED)

@@ -296,6 +296,25 @@ def test_rolling_a_stored_week_after_a_days_events(sqlite_store: Store) -> None:
     assert set(_rows(assumed)) == {"M2", "T1V", "L1"}
 
 
+def test_stops_a_re_plan_only_took_as_done_come_back(sqlite_store: Store) -> None:
+    # A batch at 17:30 with a delay alone took every stop of Monday as done, nobody having
+    # reported on one; the roll read them as done and the four visits were lost.
+    week = _solved(sqlite_store, _small_week())
+    monday = next(day for day in week["days"] if day["date"] == "2026-12-07")
+    technician = sqlite_store.load_plan(monday["plan_id"])["routes"][0]["technician_id"]
+    late = {"at": "17:30", "events": [{"type": "delay", "technician_id": technician, "minutes": 5}]}
+    after = replan_stored(sqlite_store, monday["plan_id"], late, params=SolveParams(time_limit_s=1))
+    taken = {
+        stop.visit_id for route in after.routes for stop in route.stops if stop.status == "done"
+    }
+    assert {"M1", "M2", "M3", "M4"} <= taken  # taken as done by the plan's clock
+    rolled = roll_week(sqlite_store, week["week_id"], start=TUESDAY)
+    assert {"M1", "M2", "M3", "M4"} <= set(_rows(rolled))
+    assert _rounds(rolled)["R1"].get("last_served") == "2026-11-30"  # not served either
+    assumed = roll_week(sqlite_store, week["week_id"], start=TUESDAY, assume_done=True)
+    assert not {"M1", "M2", "M3", "M4"} & set(_rows(assumed))
+
+
 def test_rolling_an_unknown_week_is_not_found(sqlite_store: Store) -> None:
     with pytest.raises(NotFoundError, match="wk_missing"):
         roll_week(sqlite_store, "wk_missing", start=TUESDAY)
