@@ -204,6 +204,16 @@ def _cap(capacity: float | None, quantity: str) -> float:
     return np.inf if capacity is None else quantity_units(capacity, quantity, up=False)
 
 
+def _beyond(km: float, limit: float) -> str:
+    """``km``, a distance past ``limit``, in whole km, or with as many decimals as it takes to
+    read past it: 12.39 km from a base of radius 12 read "12 km (radius 12 km)"."""
+    for decimals in range(4):
+        shown = f"{km:.{decimals}f}"
+        if float(shown) > limit:
+            return shown
+    return shown
+
+
 def _limit(problem: Problem, technician: Technician) -> float:
     return technician.service_radius_km or problem.policy.service_radius_km
 
@@ -259,9 +269,10 @@ def _screen(
     near = [c for c in crewed if near_row[c]]
     if not near:
         closest = min(crewed, key=lambda c: radius_km[c])
+        limit = _limit(problem, techs[closest])
         reason = (
-            f"{radius_km[closest]:.0f} km from every eligible base "
-            f"(radius {_limit(problem, techs[closest]):g} km; nearest {techs[closest].id})"
+            f"{_beyond(float(radius_km[closest]), limit)} km from every eligible base "
+            f"(radius {limit:g} km; nearest {techs[closest].id})"
         )
         return left_out(UnassignedCode.RADIUS, reason, crewed)
     timely = [c for c in near if timely_row[c]]

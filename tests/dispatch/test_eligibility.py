@@ -213,7 +213,7 @@ def test_the_radius_is_measured_on_the_ellipsoid() -> None:
     )
     assert left_out(east) == (
         UnassignedCode.RADIUS,
-        "100 km from every eligible base (radius 100 km; nearest T1)",
+        "100.1 km from every eligible base (radius 100 km; nearest T1)",  # not "100 km"
         ids("T1"),
     )
     assert north.allowed == (0,)
