@@ -21,7 +21,9 @@ visit fixed on the day it was added to (``dispatch.horizon.roll.added_visit``), 
 reported during the week falls through the gap. A visit of the horizon booked again by its own
 id on a later date (cancelled, left out or not completed before; the desk books it by an event
 or a slot) is that booking from then on: it joins as fixed on that date with the time booked,
-and what became of it before that date (cancelled, not completed) no longer holds.
+and what became of it before that date (cancelled, not completed) no longer holds. A round's
+due date moved to a later date of the week by a re-plan stays the round's: done there, the
+round was served that date; otherwise it is due again (overdue) in the next horizon.
 """
 
 from __future__ import annotations
@@ -87,7 +89,8 @@ def roll_week(
         message = f"{start} is before the week's first date {first}: a week rolls forward"
         raise InputError([FieldError("from", message, start.isoformat())], what="roll")
     known = {row["id"] for row in raw["visits"]}
-    known |= {occurrence["visit_id"] for occurrence in week.get("rounds", [])}
+    occurrences = {occurrence["visit_id"] for occurrence in week.get("rounds", [])}
+    known |= occurrences
     done: dict[str, date] = {}
     cancelled: dict[str, date] = {}
     not_completed: dict[str, date] = {}
@@ -117,7 +120,11 @@ def roll_week(
             for row in day_raw["visits"]:
                 if row["id"] not in known:
                     added[row["id"]] = added_visit(row, day)
-                elif row["id"] not in planned_first:  # booked again here by its own id
+                elif row["id"] not in planned_first and row["id"] not in occurrences:
+                    # Booked again here by its own id. A round's due date moved here by a
+                    # re-plan stays the round's: its outcome here is the round's (added as a
+                    # visit, its id was the round's again and the roll refused; done, the round
+                    # was not served).
                     added[row["id"]] = added_visit(row, day)
                     rebooked[row["id"]] = day
     # Cancelled, not completed (its attempt a done stop) on a date before it was booked again:

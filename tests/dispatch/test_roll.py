@@ -315,6 +315,38 @@ def test_stops_a_re_plan_only_took_as_done_come_back(sqlite_store: Store) -> Non
     assert not {"M1", "M2", "M3", "M4"} & set(_rows(assumed))
 
 
+def test_a_round_due_date_moved_to_a_later_date_rolls_as_the_round_s(sqlite_store: Store) -> None:
+    # R1 due Monday moved to Tuesday by a re-plan (T1 ill on Monday, T2 works Tuesday): every
+    # roll from Monday or Tuesday was refused ("id R1@2026-12-07 is also a due date of round
+    # R1"), and done on Tuesday, the round was not served: it was planned again.
+    raw = _small_week()
+    raw["rounds"][0] |= {"tolerance_days": 1, "preferred_technician": "T1"}
+    t1 = raw["technicians"][0] | {"calendar": {"days_off": ["2026-12-08"]}}
+    t2 = t1 | {"id": "T2", "calendar": {"days_off": ["2026-12-07"]}}  # Tuesday's
+    raw["technicians"] = [t1, t2]
+    week = _solved(sqlite_store, raw)
+    plans = {day["date"]: day["plan_id"] for day in week["days"]}
+    ill = {"at": "07:00", "events": [{"type": "unavailable", "technician_id": "T1"}]}
+    monday = replan_stored(
+        sqlite_store, plans["2026-12-07"], ill, params=SolveParams(time_limit_s=1)
+    )
+    moved = {item.visit_id: item.code for item in monday.unassigned}
+    assert moved["R1@2026-12-07"] == "moved"
+    for start in (MONDAY, TUESDAY):
+        again = _occurrences(roll_week(sqlite_store, week["week_id"], start=start))
+        assert "R1@2026-12-07" in again  # the round's due date, planned again
+    done = {"type": "completed", "visit_id": "R1@2026-12-07", "at": "11:30"}
+    replan_stored(
+        sqlite_store,
+        plans["2026-12-08"],
+        {"at": "12:00", "events": [done]},
+        params=SolveParams(time_limit_s=1),
+    )
+    rolled = roll_week(sqlite_store, week["week_id"], start=date(2026, 12, 9))
+    assert _rounds(rolled)["R1"]["last_served"] == "2026-12-08"
+    assert "R1@2026-12-07" not in _rows(rolled) and "R1@2026-12-07" not in _occurrences(rolled)
+
+
 def test_rolling_an_unknown_week_is_not_found(sqlite_store: Store) -> None:
     with pytest.raises(NotFoundError, match="wk_missing"):
         roll_week(sqlite_store, "wk_missing", start=TUESDAY)
