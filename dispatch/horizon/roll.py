@@ -40,6 +40,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from dispatch.contract.horizon import parse_horizon
+from dispatch.errors import FieldError, InputError
 from dispatch.horizon.rounds import Every
 from dispatch.model import Priority
 from dispatch.units import clock_to_datetime, local_moment
@@ -119,8 +120,48 @@ def next_horizon(
     if "rounds" in raw:
         plain = {row["id"] for row in raw["visits"]}
         document["rounds"] = [_rolled(row, outcomes, plain) for row in raw["rounds"]]
+    _check_days(document, start)
     parse_horizon(document, stored=True)
     return document
+
+
+def _check_days(document: Mapping[str, Any], start: date) -> None:
+    """Refuse, naming ``days``, a next horizon that ends before a visit still fixed on a later
+    date (refused visit by visit, 63 errors blamed a week's visits for the ``days`` asked).
+
+    Raises
+    ------
+    InputError
+        Naming ``days``, the last date it gives and the fewest days that hold every visit.
+    """
+    days = document["horizon"]["days"]
+    if not isinstance(days, int) or isinstance(days, bool) or days < 1:
+        return  # parse_horizon says what is wrong with it
+    last = start + timedelta(days=days - 1)
+    fixed = sorted(
+        (date.fromisoformat(row["date"]), str(row["id"]))
+        for row in document["visits"]
+        if isinstance(row.get("date"), str) and _is_date(row["date"])
+    )
+    later = [(day, visit_id) for day, visit_id in fixed if day > last]
+    if not later:
+        return
+    shown = ", ".join(f"{visit_id} on {day}" for day, visit_id in later[:3])
+    more = f" and {len(later) - 3} more" if len(later) > 3 else ""
+    needed = (later[-1][0] - start).days + 1
+    why = (
+        f"{days} day(s) from {start} end on {last}, before visits fixed on later dates "
+        f"({shown}{more}): roll at least {needed} days"
+    )
+    raise InputError([FieldError("days", why)], what="roll")
+
+
+def _is_date(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 def added_visit(row: Mapping[str, Any], day: date) -> dict[str, Any]:
