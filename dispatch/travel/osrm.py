@@ -661,9 +661,15 @@ class OsrmProvider:
         code = document.get("code")
         if code != "Ok":
             message = document.get("message", "")
+            hint = (
+                "; the server takes fewer locations a request than fieldroute sends it (up to "
+                f"{self.max_table_size}): set FIELDROUTE_ROADS_TABLE_SIZE to its --max-table-size"
+                if code == "TooBig"
+                else ""
+            )
             raise TravelTimeError(
                 f"OSRM server {self.base_url} refused the {request}: {code}: {message} "
-                f"(HTTP {response.status_code})"
+                f"(HTTP {response.status_code}){hint}"
             )
         return document
 

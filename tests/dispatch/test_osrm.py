@@ -467,6 +467,8 @@ def test_an_osrm_error_code_names_the_server_and_the_request(server: RoutedServe
     message = str(raised.value)
     assert "TooBig" in message and server.base_url in message
     assert "table block 1/1 (30 x 30 of 30 points)" in message and "/table/v1/driving/" in message
+    # What to do about it: the setting was in no error and no page.
+    assert "set FIELDROUTE_ROADS_TABLE_SIZE to its --max-table-size" in message
 
 
 def test_coordinates_osrm_rejects_are_its_error_not_ours(server: RoutedServer) -> None:
