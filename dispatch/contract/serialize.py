@@ -58,7 +58,7 @@ def plan_document(
 ) -> PlanOut:
     """The contract's plan for ``plan`` of ``problem``."""
     visits = {visit.id: visit for visit in problem.visits}
-    shifts = {t.id: elapsed(t.shift.start, t.shift.end) for t in problem.technicians}
+    shifts = {t.id: elapsed(t.shift.start, t.working_end) for t in problem.technicians}
     kpis = plan.kpis
     if kpis is None:
         raise InternalError("a plan reached the serializer without its KPIs (planning sets them)")

@@ -60,7 +60,7 @@ def _day(entry: WeekDay) -> dict[str, Any]:
             "violations": 0,
             "technicians": [],
         }
-    shifts = {t.id: elapsed(t.shift.start, t.shift.end) for t in entry.problem.technicians}
+    shifts = {t.id: elapsed(t.shift.start, t.working_end) for t in entry.problem.technicians}
     technicians = [
         {
             "technician_id": route.technician_id,

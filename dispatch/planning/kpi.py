@@ -50,7 +50,7 @@ def compute_kpis(problem: Problem, plan: Plan) -> Kpis:
     )
     travel = sum((route.travel for route in plan.routes), timedelta(0))
     service = sum((route.service for route in plan.routes), timedelta(0))
-    shifts = sum((elapsed(t.shift.start, t.shift.end) for t in problem.technicians), timedelta(0))
+    shifts = sum((elapsed(t.shift.start, t.working_end) for t in problem.technicians), timedelta(0))
     return Kpis(
         visits=len(problem.visits),
         assigned=len(served),

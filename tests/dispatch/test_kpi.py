@@ -30,6 +30,19 @@ def test_planning_sets_the_kpis_of_the_line_day() -> None:
     assert kpis.assigned_by_priority["normal"] == (3, 3)
 
 
+def test_utilisation_is_over_the_shift_that_ends_when_the_technician_is_unavailable() -> None:
+    # Off from 11:00, T1 works 08:00-11:00: 150 minutes busy over 3 hours, not over the 10 of
+    # the shift as typed (0.25).
+    day = line_day()
+    day["technicians"][0]["unavailable_from"] = "11:00"
+    problem = parse_problem(day)
+    plan = plan_day(problem, params=QUICK)
+    assert plan.kpis is not None and plan.kpis.assigned == 3
+    assert plan.kpis.utilisation == round(150 / 180, 4)
+    document = plan_document(problem, plan, plan_id="pl_k", version=1, created_at=datetime.now(UTC))
+    assert document.routes[0].utilisation == round(150 / 180, 4)
+
+
 def test_the_serializer_shapes_the_kpis_it_is_given_and_computes_none() -> None:
     problem = parse_problem(line_day())
     plan = plan_day(problem, params=QUICK)
