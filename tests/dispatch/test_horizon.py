@@ -837,3 +837,23 @@ def test_what_is_due_now_is_served_on_the_first_working_day_that_has_room() -> N
             for stop in route.stops
         }  # fmt: skip
         assert {served_on[v] for v in horizon.due_now} == {MONDAY}, (seed, served_on)
+
+
+def test_a_week_of_one_visit_at_its_technician_s_base_plans_it() -> None:
+    # No travel anywhere: its drop penalty (10) was below the 210 seconds its day went past
+    # its share of the week's work, and the visit was left out as "every day is full".
+    raw = {
+        "horizon": {"start": "2027-03-08", "days": 2},
+        "timezone": "Europe/Berlin",
+        "technicians": [
+            {"id": "A", "start": {"lat": 52.52, "lon": 13.40},
+             "shift": {"start": "08:00", "end": "17:00"}},
+        ],
+        "visits": [
+            {"id": "X", "location": {"lat": 52.52, "lon": 13.40}, "duration_min": 10,
+             "date": "2027-03-08"},
+        ],
+    }  # fmt: skip
+    week = week_planning.plan_week(parse_horizon(raw), params=SolveParams(time_limit_s=1))
+    assert week.unassigned == ()
+    assert [s.visit_id for _, plan in week.days for r in plan.routes for s in r.stops] == ["X"]
