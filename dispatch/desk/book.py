@@ -358,7 +358,10 @@ def _book_once(
                 f"{slot.window.end} is before start {slot.window.start}",
             )
         )
-    if slot.technician_id is not None and slot.technician_id not in {
+    pinned = wire.visit.technician
+    if pinned is not None and pinned in day.off:  # the contract names the visit's pin
+        errors.append(FieldError("visit.technician", f"{pinned} is off on {day.date}", pinned))
+    if slot.technician_id not in (None, pinned) and slot.technician_id not in {
         technician.id for technician in day.problem.technicians
     }:
         # Once booked onto whoever could take it, without a word.

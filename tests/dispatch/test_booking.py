@@ -1079,6 +1079,14 @@ def test_a_technician_of_the_week_off_on_one_date_is_no_unknown_technician(
     assert [(e.path, e.message) for e in caught.value.errors] == [
         ("visit.technician", "T1 is off on 2026-12-09")
     ]
+    # The slot naming T1 too: refused naming the visit's pin, as the contract says (it named
+    # slot.technician_id, "no technician 'T1' works the day").
+    on_t1 = slot | {"technician_id": "T1"}
+    with pytest.raises(InputError) as caught:
+        book_stored(store, plans["2026-12-09"], {"visit": pinned, "slot": on_t1})
+    assert [(e.path, e.message) for e in caught.value.errors] == [
+        ("visit.technician", "T1 is off on 2026-12-09")
+    ]
 
 
 def test_no_slot_is_offered_to_a_technician_before_a_delay_holding_them_is_over(
