@@ -140,6 +140,12 @@ def test_a_weekly_round_falls_due_once_a_week_with_its_tolerance() -> None:
         date(2026, 12, 8),
         date(2026, 12, 15),
     ]
+    # Due the Monday after a week, tolerance 1: its days begin on the week's Sunday (as the
+    # contract says; it said "each due date falling in the horizon").
+    seven = tuple(MONDAY + timedelta(days=k) for k in range(7))
+    ((after,),) = [due_dates(Every(weeks=1), 1, date(2026, 12, 14), seven)]
+    assert (after.due, after.earliest) == (date(2026, 12, 14), date(2026, 12, 13))
+    assert due_dates(Every(weeks=1), 0, date(2026, 12, 14), seven) == []
 
 
 def test_a_round_is_refused_only_for_a_tolerance_that_lets_two_due_dates_overlap() -> None:
