@@ -319,7 +319,11 @@ def wanted_time(visit: Visit) -> str:
         wanted = f"the appointment at {format_clock(visit.appointment)}"
     elif visit.window is not None:
         start, end = visit.window.start, visit.window.end
-        wanted = f"the window {format_clock(start)}-{format_clock(end, start.date())}"
+        closing = format_clock(end, start.date())
+        if end.date() > start.date() and closing != "24:00":  # a horizon's span over days
+            wanted = f"the span {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M}"
+        else:
+            wanted = f"the window {format_clock(start)}-{closing}"
     else:
         wanted = "the visit"
     if visit.deadline is not None:
@@ -328,10 +332,28 @@ def wanted_time(visit: Visit) -> str:
 
 
 def _time_reason(problem: Problem, visit: Visit, candidates: Sequence[int]) -> str:
+    """Why no eligible shift can serve ``visit`` in time, naming the shifts that meet its time
+    (on a horizon, of its days, each with its date): a week's reason listed every shift of
+    the week, and a fault's 24 hours read "the window 15:45-15:45"."""
+    eligible = [problem.technicians[c] for c in candidates]
+    window = visit.window
+    meeting = [
+        t
+        for t in eligible
+        if window is None or (t.shift.start < window.end and t.working_end > window.start)
+    ]
+    its_days = [  # the shifts of the dates its time touches
+        t
+        for t in eligible
+        if window is not None and window.start.date() <= t.shift.start.date() <= window.end.date()
+    ]
+    shown = meeting or its_days or eligible
+    dated = len({t.shift.start.date() for t in shown}) > 1
     shifts = sorted(
         {
-            f"{format_clock(t.shift.start)}-{format_clock(t.working_end, t.shift.start.date())}"
-            for t in (problem.technicians[c] for c in candidates)
+            f"{t.shift.start:%Y-%m-%d }" * dated
+            + f"{format_clock(t.shift.start)}-{format_clock(t.working_end, t.shift.start.date())}"
+            for t in shown
         }
     )
     return (

@@ -863,3 +863,39 @@ def test_a_week_of_one_visit_at_its_technician_s_base_plans_it() -> None:
     week = week_planning.plan_week(parse_horizon(raw), params=SolveParams(time_limit_s=1))
     assert week.unassigned == ()
     assert [s.visit_id for _, plan in week.days for r in plan.routes for s in r.stops] == ["X"]
+
+
+def test_a_week_s_window_reason_names_its_span_and_the_shifts_of_its_days() -> None:
+    # A fault's 24 hours read "the window 15:45-15:45", and a Saturday visit was said to fit
+    # no shift of "00:30-08:00, 07:30-17:00, 08:00-13:00": the whole week's.
+    raw = {
+        "horizon": {"start": "2027-03-22", "days": 6},
+        "timezone": "Europe/Berlin",
+        "technicians": [
+            {"id": "A", "start": {"lat": 52.52, "lon": 13.40},
+             "shift": {"start": "07:30", "end": "17:00"},
+             "calendar": {"weekdays": {"sat": {"shift": {"start": "08:00", "end": "13:00"}}},
+                          "days_off": ["2027-03-26"]}},
+        ],
+        "visits": [
+            {"id": "SAT", "location": {"lat": 52.51, "lon": 13.38}, "duration_min": 30,
+             "date": "2027-03-27", "window": {"start": "13:00", "end": "16:00"}},
+            {"id": "FAULT", "location": {"lat": 52.51, "lon": 13.38}, "duration_min": 30,
+             "reported_at": "2027-03-25T16:55"},
+        ],
+    }  # fmt: skip
+    week = week_planning.plan_week(parse_horizon(raw), params=SolveParams(time_limit_s=1))
+    reasons = {u.visit_id: (u.code, u.reason) for u in week.unassigned}
+    tail = "counting travel from and back to base"
+    assert reasons == {
+        "SAT": (
+            UnassignedCode.WINDOW,
+            f"the window 13:00-16:00 cannot be reached and finished inside any eligible shift "
+            f"(08:00-13:00), {tail}",
+        ),
+        "FAULT": (
+            UnassignedCode.WINDOW,
+            "the span 2027-03-25 16:55 to 2027-03-26 16:55 cannot be reached and finished "
+            f"inside any eligible shift (07:30-17:00), {tail}",
+        ),
+    }
