@@ -279,6 +279,7 @@ def _route(
         option = id_map.option(node)
         leg_s, leg_m = int(travel_s[previous_row, row]), int(distance_m[previous_row, row])
         ready = moving + leg_s
+        resting = 0  # breaks of the gap taken at the door, after ``ready``: not waiting
         if option is not None and option.depot is not None and not option.morning:
             depot = id_map.problem.depots[option.depot]
             depot_row = int(table.depot_row[option.depot])
@@ -312,6 +313,9 @@ def _route(
                 )
                 untimed.append((node, Unassigned(visit.id, UnassignedCode.NO_ROOM, reason)))
                 continue
+            # Counted after the drive on, as every break of the gap is without a call: a
+            # lunch taken at the door after the call was a stop's wait only behind a call.
+            resting = sum(length for begins, length in in_gap if begins >= ready)
             calls.append(
                 DepotStop(
                     depot_id=depot.id,
@@ -341,10 +345,10 @@ def _route(
                 distance_km=m_as_km(leg_m),
                 early=_early(visit, at(arrival)),
                 late=_late(visit, at(arrival)),
-                wait=s_to_duration(service_start - ready),
+                wait=s_to_duration(service_start - ready - resting),
             )
         )
-        total_wait += service_start - ready
+        total_wait += service_start - ready - resting
         total_service += duration
         total_travel += leg_s
         total_distance += leg_m

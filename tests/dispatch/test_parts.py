@@ -411,6 +411,29 @@ def test_the_checker_catches_a_van_below_zero_and_a_depot_oversold() -> None:
     assert any(v.code == "travel" for v in report.violations)
 
 
+def test_a_stop_s_wait_leaves_out_the_break_taken_at_its_door_after_a_call_too() -> None:
+    # V1 (site 3) until 11:00, then a call at D1 (site 4) for V2's part, back at site 3 by
+    # about 11:30, lunch 12:00-12:30 at the door, V2 at 12:30: the lunch is no waiting (it
+    # was, behind a call alone: 62 minutes where the same day without the call said 32).
+    lunch = [{"start": "12:00", "end": "12:30", "duration_min": 30}]
+    raw = make_day(
+        [tech("T1", 0, breaks=lunch)],
+        [
+            visit("V1", 3, duration_min=120, appointment="09:00"),
+            visit("V2", 3, "P1", window={"start": "12:30", "end": "13:00"}),
+        ],
+        depots=[depot(stock=[{"part": "P1", "quantity": 1}])],
+    )
+    _, _, document = solved(raw)
+    (route,) = document["routes"]
+    (call,) = route["depot_stops"]
+    v2 = route["stops"][1]
+    assert v2["visit_id"] == "V2" and v2["service_start"][11:16] == "12:30"
+    at_door = datetime.fromisoformat(call["departure"]) + timedelta(minutes=v2["travel_min"])
+    waited = datetime.fromisoformat(v2["service_start"]) - at_door - timedelta(minutes=30)
+    assert v2["wait_min"] == waited.total_seconds() / 60 > 0
+
+
 # --- re-planning ----------------------------------------------------------------------------
 
 
