@@ -19,11 +19,11 @@ This is where the modelling choices of DESIGN.md become arrays:
   door after the call with their breaks: ``calls``), alternatives of one group; the parts vans hold
   too little of become commodities the routes carry. A day without parts compiles exactly as it
   did (no group, no commodity, no extra location);
-- drop penalties grow with priority (x4 a step) from a base above the travel, preference and
-  (a horizon) balance costs of any whole plan, so the solver leaves a visit out only when it
-  does not fit: no saving of kilometres is worth a visit (the base used to be twice the
-  longest leg, and on the 250-visit day the search left out a low visit it had placed, to save
-  more than that).
+- drop penalties grow with priority (x4 a step) from a base above the travel and preference
+  costs of any whole plan (and, on a horizon, the balance one visit can add), so the solver
+  leaves a visit out only when it does not fit: no saving of kilometres is worth a visit (the
+  base used to be twice the longest leg, and on the 250-visit day the search left out a low
+  visit it had placed, to save more than that).
 """
 
 from __future__ import annotations
@@ -507,10 +507,11 @@ def compile_problem(
         work = sum(bounds[i].service_s for i in dict.fromkeys(nodes))
         share = min(1.0, BALANCE_SLACK * work / max(1, int(shifts.sum())))
         busy_target = (shifts * share).astype(np.int64)
-        # Above the balance too: a whole plan's busy time past every target costs at most its
-        # travel and service. Below it, a week's one visit at its technician's base (no travel,
-        # a penalty of 10) was left out to save the 210 seconds its day went past its share.
-        base_penalty += (most_travel + work) * BALANCE_COST
+        # Above what serving a visit can add to the balance too: its detour and its work. Below
+        # it, a week's one visit at its technician's base (no travel, a penalty of 10) was left
+        # out to save the 210 seconds its day went past its share of the week's work.
+        longest = max((bounds[i].service_s for i in nodes), default=0)
+        base_penalty += (2 * largest_leg + longest) * BALANCE_COST
     instance = Instance(
         travel_s=travel_s,
         distance_m=distance_m,
