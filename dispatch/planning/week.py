@@ -31,9 +31,8 @@ from dispatch.model import (
     Unassigned,
     UnassignedCode,
     Visit,
-    VisitId,
 )
-from dispatch.planning.compile import IdMap, compile_problem
+from dispatch.planning.compile import compile_problem
 from dispatch.planning.day import within_budget
 from dispatch.planning.decode import decode, without_route
 from dispatch.planning.lines import with_road_lines
@@ -44,19 +43,13 @@ from dispatch.units import iso
 from solver import Instance, Progress, SolveParams, SolverError, solve
 from solver.cost import route_cost
 
-__all__ = ["DAY_BY_DAY_SHARE", "DUE_NOW_COST", "LAST_CHANCE_FACTOR", "PlannedWeek", "plan_week"]
+__all__ = ["DAY_BY_DAY_SHARE", "LAST_CHANCE_FACTOR", "PlannedWeek", "plan_week"]
 
 #: Share of the budget spent planning the days one after another (each day from what is still
 #: open), to seed the joint search over the whole horizon, which gets the rest. One search over
 #: a week of 1,250 visits from a single VROOM seed spent most of a 75 s budget seeding and
 #: served 1,152; planning the days in turn first gives it a start a desk would make.
 DAY_BY_DAY_SHARE = 0.5
-#: What each second a visit due now starts after the first working day costs, in seconds of
-#: travel (``_due_now_first``).
-DUE_NOW_COST = 1
-#: Seconds in a day, to find the first working day's shifts.
-_DAY_S = 24 * 3600
-
 #: While the days are planned in turn, a visit whose last eligible day it is weighs this much
 #: more: served today, or never.
 LAST_CHANCE_FACTOR = 4
@@ -96,7 +89,6 @@ def plan_week(
     problem = horizon.as_problem()
     provider = provider or provider_for(problem)
     instance, id_map = compile_problem(problem, provider, due=horizon.promised, balance=True)
-    instance = _due_now_first(instance, id_map, horizon.due_now)
     params = within_budget(
         params or policy_params(horizon.policy),
         spent_s=clock.monotonic() - started,
@@ -143,22 +135,6 @@ def plan_week(
     left = tuple(_for_the_week(u, visits[u.visit_id], horizon) for u in plan.unassigned)
     elapsed = clock.monotonic() - started  # the days in turn and the whole search
     return PlannedWeek(days, left + horizon.beyond, elapsed, plan.objective)
-
-
-def _due_now_first(instance: Instance, id_map: IdMap, due_now: frozenset[VisitId]) -> Instance:
-    """``instance`` with each visit due now (``Horizon.due_now``) wanting to start by the end
-    of the first working day's shifts: each second later costs one, as a second of travel.
-    Nothing else asked for a date, so an urgent fault overdue since Friday went to Tuesday
-    though Monday had hours free; a day later costs more than any detour, far less than
-    leaving a visit out."""
-    nodes = [node for node, i in enumerate(id_map.node_visit) if id_map.visit(node).id in due_now]
-    if not nodes or not instance.vehicles or instance.soft_window_cost:
-        return instance
-    first_end = min(vehicle.shift_start_s for vehicle in instance.vehicles) + _DAY_S
-    by = max((v.shift_end_s for v in instance.vehicles if v.shift_start_s < first_end), default=0)
-    soft = np.full((instance.n_nodes, 2), -1, dtype=np.int64)
-    soft[nodes] = (0, by)
-    return replace(instance, soft_window_s=soft, soft_window_cost=DUE_NOW_COST)
 
 
 def _first_of(
