@@ -68,6 +68,11 @@ _STYLE = """<style>
 .fr-legend td, .fr-legend th { padding: 1px 5px; text-align: right; }
 .fr-legend td:first-child, .fr-legend th:first-child { text-align: left; }
 .fr-swatch { display: inline-block; width: 10px; height: 10px; margin-right: 4px; }
+.leaflet-control-layers-expanded { max-width: min(60vw, 360px); max-height: 60vh;
+  overflow: auto; }
+.leaflet-control-layers label { overflow-wrap: anywhere; }
+.fr-legend { max-width: min(90vw, 520px); }
+.fr-legend td:first-child { overflow-wrap: anywhere; }
 </style>"""
 
 

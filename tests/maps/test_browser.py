@@ -15,7 +15,7 @@ from dispatch.persistence import Store
 from maps import OSM_TILES, Tiles, desk_page, driver_page
 from maps.base import MAX_ZOOM
 from tests.api.conftest import make_key, start_service
-from tests.maps.conftest import TypedDay
+from tests.maps.conftest import TypedDay, solved, typed_raw
 
 BLANK = Tiles(None)
 
@@ -125,6 +125,34 @@ def test_the_desk_map_in_a_browser(
         assert "arrival" in popup.inner_text() and "customer" in popup.inner_text()
         opened.page.wait_for_timeout(400)  # the popup fades in
         opened.shoot(output_dir, "desk-popup")
+    finally:
+        opened.close()
+
+
+def test_a_very_long_name_leaves_the_layer_switches_on_screen(
+    browser: Any, output_dir: Path
+) -> None:
+    # A 2,000-character technician name made the layer control 17,348 px wide: its switches
+    # (the radius and unassigned layers) sat at x = -16,146, off screen.
+    plan, problem = solved(typed_raw("Longname" * 250, far_id="FAR", other_id="T2"))
+    opened = Opened(browser, 1200, 800).show(
+        desk_page(plan, problem, tiles=BLANK), output_dir, "desk-long-name"
+    )
+    try:
+        assert opened.errors == [] and opened.failed == []
+        opened.page.evaluate(
+            "document.querySelector('.leaflet-control-layers')"
+            ".classList.add('leaflet-control-layers-expanded')"
+        )
+        boxes = opened.page.evaluate(
+            "[...document.querySelectorAll('.leaflet-control-layers input')]"
+            ".map(b => { const r = b.getBoundingClientRect(); return [r.left, r.right]; })"
+        )
+        assert boxes and all(left >= 0 and right <= 1200 for left, right in boxes), boxes
+        legend = opened.page.evaluate(
+            "document.querySelector('.fr-legend').getBoundingClientRect().width"
+        )
+        assert legend <= 600
     finally:
         opened.close()
 
