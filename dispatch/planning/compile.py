@@ -219,7 +219,9 @@ def build_sites(problem: Problem, provider: TravelTimeProvider) -> SiteTable:
         far = {row: f"{metres:.0f} {why}" for row, metres in error.too_far}
         raise _named(problem, far, visit_row, start_row, end_row, depot_row, stores) from error
     except NoRoadError as error:
-        cut = {row: f"no road joins it to the others ({pairs} pairs of the day's places)"
+        cut = {row: f"the roads do not join it to the others both ways: {pairs} pairs of "
+                    "the day's places with it have no route (a one-way road out of the "
+                    "extract, an island)"
                for row, pairs in error.cut_off}  # fmt: skip
         raise _named(problem, cut, visit_row, start_row, end_row, depot_row, stores) from error
     minute = SECONDS_PER_MINUTE

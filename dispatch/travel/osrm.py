@@ -161,7 +161,7 @@ class NoRoadError(TravelTimeError):
     """Sites the roads do not join to the others (an island, a road one way out of the
     extract): ``cut_off`` holds ``(site index, pairs of sites with no road)`` for each site in
     more such pairs than it has other sites (cut off from most of them), or, when none is,
-    for the sites in the most such pairs."""
+    for the sites in the most such pairs (more than half as many as the most)."""
 
     def __init__(self, message: str, cut_off: Sequence[tuple[int, int]]) -> None:
         self.cut_off: tuple[tuple[int, int], ...] = tuple(cut_off)
@@ -582,7 +582,10 @@ class OsrmProvider:
         others = max(len(no_road) - 1, 1)
         cut_off = [(int(i), int(per_site[i])) for i in np.flatnonzero(per_site > others)]
         if not cut_off:
-            cut_off = [(int(i), int(per_site[i])) for i in worst if per_site[i] > 0]
+            # Cut off one way (a road out of the extract): in a pair with each other site,
+            # which are in one pair each with it; named, they were blamed beside it.
+            most = int(per_site.max(initial=0))
+            cut_off = [(int(i), int(per_site[i])) for i in worst if 2 * per_site[i] > most]
         return NoRoadError(
             f"OSRM server {self.base_url} finds no road between {int(no_road.sum())} of "
             f"{no_road.size - len(no_road)} pairs of points; the sites cut off most: {named}. "

@@ -396,4 +396,4 @@ def test_sites_the_roads_refuse_are_named_by_who_stands_there_depots_too() -> No
         build_sites(problem, _Refusing(island))
     [error] = caught.value.errors  # was a travel error naming "site 2"
     assert (error.path, error.entity_id) == ("visits[1].location", "V2")
-    assert "no road joins it to the others" in error.message
+    assert "the roads do not join it to the others both ways" in error.message

@@ -568,6 +568,30 @@ def test_sites_no_road_connects_are_named() -> None:
     assert copy.cut_off == ((2, 4),) and str(copy) == message
 
 
+def test_a_site_the_roads_lead_to_but_not_back_is_the_one_named() -> None:
+    # Site 3 is reached from each of the others, but no road leads back (one way out of the
+    # extract): in 3 pairs, each other site in one. All four were named.
+    waypoints = [{"distance": 1.0}] * 4
+    durations: list[list[int | None]] = [
+        [0, 60, 60, 60],
+        [60, 0, 60, 60],
+        [60, 60, 0, 60],
+        [None, None, None, 0],
+    ]
+    table = {
+        "code": "Ok",
+        "durations": durations,
+        "distances": [[None if d is None else d * 8 for d in row] for row in durations],
+        "sources": waypoints,
+        "destinations": waypoints,
+    }
+    with _canned(200, json.dumps(table).encode()) as server:
+        sites = _sites([LatLon(42.50 + k / 100, 1.50 + k / 100) for k in range(4)])
+        with pytest.raises(NoRoadError) as raised:
+            OsrmProvider(server.url).matrix(sites)
+    assert raised.value.cut_off == ((3, 3),)
+
+
 def test_sites_without_coordinates_are_refused() -> None:
     with pytest.raises(TravelTimeError, match=r"needs coordinates; sites \[1\]"):
         OsrmProvider("http://127.0.0.1:9").matrix([Site(VELLA[0]), Site(matrix_index=3)])
