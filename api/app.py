@@ -45,7 +45,7 @@ from dispatch.contract.schema import EventBatchIn, HorizonProblemIn, ProblemIn
 from dispatch.contract.validate import field_errors, load_json
 from dispatch.errors import DispatchError, FieldError, InputError, NotFoundError
 from dispatch.persistence import Store
-from dispatch.travel import Roads
+from dispatch.travel import Roads, RoadsNotGivenError
 from dispatch.travel.routed import road_server
 
 __all__ = ["create_app"]
@@ -174,6 +174,8 @@ async def _on_dispatch_error(request: Request, error: Exception) -> Any:
     assert isinstance(error, DispatchError)
     if isinstance(error, InputError):
         return _input_error(error)
+    if isinstance(error, RoadsNotGivenError):  # the day's field this service cannot serve
+        return _input_error(InputError([FieldError(error.field, str(error))]))
     plan_id = str(request.path_params.get("plan_id", ""))
     if isinstance(error, NotFoundError) and plan_id.startswith(WEEK_PREFIX):
         error = no_plan(plan_id)  # a week's id where a plan's is asked: say where the week is

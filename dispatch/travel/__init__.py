@@ -31,6 +31,7 @@ __all__ = [
     "OsrmProvider",
     "PointRef",
     "Roads",
+    "RoadsNotGivenError",
     "SnapError",
     "TravelTimeProvider",
     "ellipsoidal_km",
@@ -55,7 +56,7 @@ def provider_for(problem: Problem, *, roads: Roads | None = None) -> TravelTimeP
     settings = problem.policy.travel
     if needs_roads(problem):
         if roads is None:
-            raise TravelTimeError(NO_ROADS)
+            raise RoadsNotGivenError(NO_ROADS)
         return roads.provider(settings.snap_limit_m)
     return GeodesicProvider(settings)
 
@@ -63,6 +64,14 @@ def provider_for(problem: Problem, *, roads: Roads | None = None) -> TravelTimeP
 def needs_roads(problem: Problem) -> bool:
     """Whether the day travels on roads (``osrm``, and no explicit matrix of its own)."""
     return problem.travel is None and problem.policy.travel.provider == "osrm"
+
+
+class RoadsNotGivenError(TravelTimeError):
+    """A day asks for road travel and this process was given no roads: the day's
+    ``policy.travel.provider`` is what it cannot serve (the service answers 422 naming it, as
+    ``POST /v1/problems`` does, not a 502 of a road server that is not there)."""
+
+    field = "policy.travel.provider"
 
 
 #: What a day that asks for road travel hears from a process that has no roads.

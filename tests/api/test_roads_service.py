@@ -16,7 +16,11 @@ from typer.testing import CliRunner
 from api import cli
 from api.app import create_app
 from dispatch.config import Settings
-from dispatch.travel import NO_ROADS
+from dispatch.contract.serialize import plan_document
+from dispatch.contract.validate import parse_problem
+from dispatch.persistence import Store
+from dispatch.planning import SolveParams, plan_day
+from dispatch.travel import NO_ROADS, GeodesicProvider
 from dispatch.travel.osrm_tools import OsrmTools
 from dispatch.travel.routed import road_server
 from tests.api.conftest import Service, make_key, start_service
@@ -32,6 +36,40 @@ def test_a_service_without_roads_refuses_a_day_on_roads_naming_the_field(
     assert answer.status_code == 422, answer.text
     [error] = answer.json()["errors"]
     assert error["path"] == "policy.travel.provider" and error["message"] == NO_ROADS
+
+
+def test_a_service_without_roads_refuses_re_planning_a_day_on_roads_naming_the_field(
+    tmp_path: Path,
+) -> None:
+    # Planned where roads were given, the day was re-planned (and booked into) by a service
+    # without them: a 502, as if a road server had failed, where POST /v1/problems says 422.
+    raw = road_day()
+    problem = parse_problem(raw)
+    planned = plan_day(problem, provider=GeodesicProvider(), params=SolveParams(time_limit_s=1))
+    document = plan_document(
+        problem, planned, plan_id="pl_roads", version=1, created_at=ANDORRA_MORNING
+    ).model_dump(mode="json")
+    database_url = f"sqlite:///{tmp_path / 'no-roads.db'}"
+    store = Store(database_url)
+    try:
+        store.save_problem_and_plan(raw, document, problem_id="pb_roads")
+    finally:
+        store.close()
+    app = create_app(Settings(database_url=database_url), clock=lambda: ANDORRA_MORNING)
+    service = Service(TestClient(app), database_url, make_key(database_url))
+    busiest = max(document["routes"], key=lambda route: len(route["stops"]))
+    late = {"type": "delay", "technician_id": busiest["technician_id"], "minutes": 30}
+    with service.client:
+        answer = service.client.post(
+            "/v1/plans/pl_roads/events",
+            json={"at": "08:05", "events": [late]},
+            headers=service.auth,
+        )
+        assert answer.status_code == 422, answer.text
+        [error] = answer.json()["errors"]
+        assert error["path"] == "policy.travel.provider" and error["message"] == NO_ROADS
+        latest = service.client.get("/v1/plans/pl_roads", headers=service.auth).json()
+        assert latest["version"] == 1  # nothing stored
 
 
 def test_a_service_given_an_extract_serves_its_roads_to_solves_and_re_plans(
