@@ -28,7 +28,8 @@ from api.links import end_of_day, sign_route_link
 from api.models import CONFLICT, FORBIDDEN, HTML_PAGE, ErrorOut, LinkOut
 from api.params import PlanId, TechnicianId
 from dispatch.contract.schema import DriverRouteOut, EventBatchIn
-from dispatch.desk.driver import foreign_events
+from dispatch.desk.driver import day_not_begun, foreign_events
+from dispatch.errors import InputError
 from maps.driver import driver_worker
 
 __all__ = ["router"]
@@ -131,6 +132,9 @@ async def post_route_events(
     refused = foreign_events(found.plan, technician_id, batch)
     if refused:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "; ".join(map(str, refused)))
+    too_soon = day_not_begun(found.plan, clock())
+    if too_soon is not None:
+        raise InputError([too_soon], what="events")
     events = await request.json()  # as sent (read as ``batch``): the history keeps it so
     # Checked against this version: a batch that lands first makes this one a conflict.
     against = batch.version if batch.version is not None else found.version

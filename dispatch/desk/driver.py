@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from dispatch.contract.schema import (
     CancelledIn,
@@ -43,7 +44,7 @@ from dispatch.errors import FieldError, InputError, NotFoundError
 from dispatch.model import UnassignedCode
 from dispatch.units import format_clock
 
-__all__ = ["DRIVER_EVENTS", "driver_route", "foreign_events"]
+__all__ = ["DRIVER_EVENTS", "day_not_begun", "driver_route", "foreign_events"]
 
 #: The event types a driver reports from the route.
 DRIVER_EVENTS = (
@@ -268,3 +269,18 @@ def foreign_events(
                 )
             )
     return refused
+
+
+def day_not_begun(plan: Mapping[str, Any], now: datetime) -> FieldError | None:
+    """Why a driver may not report on ``plan`` (a stored plan version) yet, at ``now`` (aware):
+    its day has not begun where it is planned. Links are made the day before; one used then
+    timed a batch of tomorrow at 24:00, and every later batch of the desk and the other drivers
+    was refused as before the last re-plan, and no slot was offered, for good."""
+    here = now.astimezone(ZoneInfo(str(plan["timezone"])))
+    if date.fromisoformat(str(plan["date"])) <= here.date():
+        return None
+    return FieldError(
+        "at",
+        f"the route's day {plan['date']} has not begun (it is {here:%Y-%m-%d %H:%M} in "
+        f"{plan['timezone']}): a driver reports on it from that day",
+    )

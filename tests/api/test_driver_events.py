@@ -193,6 +193,26 @@ def test_a_phone_whose_clock_runs_hours_ahead_is_refused_naming_the_time(
     assert desk.status_code == 201, desk.text
 
 
+def test_a_driver_reports_nothing_on_a_day_not_begun(service: Service, plan_id: str) -> None:
+    # Links are made the day before; T1's, used then, timed a batch of tomorrow at 24:00:
+    # every later batch of the desk and of T2 was refused as before the last re-plan, and no
+    # slot was offered, for good.
+    token = link(service, plan_id, "T1")
+    the_evening_before = datetime(2026, 11, 22, 18, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    late = {"type": "delay", "technician_id": "T1", "minutes": 1}
+    with start_service(service.database_url, now=the_evening_before) as client:
+        url = f"{events_url(plan_id, 'T1')}?token={token}"
+        answer = client.post(url, json=batch(late, at="24:00"))
+        assert answer.status_code == 422, answer.text
+        [error] = answer.json()["errors"]
+        assert error["path"] == "at"
+        assert error["message"].startswith("the route's day 2026-11-23 has not begun")
+    # Nothing stored: the day takes its reports when it comes.
+    arrived = {"type": "arrived", "visit_id": "V1", "at": "08:20"}
+    url = f"{events_url(plan_id, 'T1')}?token={token}"
+    assert service.client.post(url, json=batch(arrived, at="08:40")).status_code == 201
+
+
 def test_a_tap_sent_again_with_its_report_id_is_applied_once(
     service: Service, plan_id: str
 ) -> None:
