@@ -386,15 +386,24 @@ class TravelIn(_Strict):
     distances_km: list[list[Number]] | None = None
 
 
+#: Most visits a day (or a horizon, its rounds' due dates aside) may have: twice the largest day
+#: the benchmarks plan (2,500). The solver's memory grows with the square of the places: a day
+#: of 30,000 visits (3 MB of JSON) was stored and would have needed about 48 GB to plan.
+MAX_VISITS = 5_000
+#: Most technicians a day (or a horizon) may have: the largest benchmarked day has 658.
+MAX_TECHNICIANS = 1_000
+
+
 class ProblemIn(_Strict):
     """One day to plan."""
 
     date: Text = Field(pattern=DATE_PATTERN, examples=["2026-11-23"])
     timezone: Text = "UTC"
     policy: PolicyIn = Field(default_factory=PolicyIn)
-    technicians: list[TechnicianIn] = Field(min_length=1)
+    technicians: list[TechnicianIn] = Field(min_length=1, max_length=MAX_TECHNICIANS)
     visits: list[VisitIn] = Field(
-        description="Every visit of the day; required, and may be empty (an empty day)."
+        max_length=MAX_VISITS,
+        description="Every visit of the day; required, and may be empty (an empty day).",
     )
     travel: TravelIn | None = None
     depots: list[DepotIn] = Field(
@@ -494,9 +503,9 @@ class HorizonProblemIn(_Strict):
     horizon: HorizonSpanIn
     timezone: Text = "UTC"
     policy: PolicyIn = Field(default_factory=PolicyIn)
-    technicians: list[HorizonTechnicianIn] = Field(min_length=1)
-    visits: list[HorizonVisitIn]
-    rounds: list[RoundIn] = Field(default_factory=list)
+    technicians: list[HorizonTechnicianIn] = Field(min_length=1, max_length=MAX_TECHNICIANS)
+    visits: list[HorizonVisitIn] = Field(max_length=MAX_VISITS)
+    rounds: list[RoundIn] = Field(default_factory=list, max_length=MAX_VISITS)
     travel: TravelIn | None = None
 
 

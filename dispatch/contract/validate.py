@@ -277,6 +277,9 @@ def field_errors(errors: Iterable[Mapping[str, Any]], data: Any) -> list[FieldEr
         elif item["type"] == "too_long" and isinstance(value, str):
             limit = item.get("ctx", {}).get("max_length")
             message = f"at most {limit} characters (got {len(value)})"
+        elif item["type"] == "too_long" and isinstance(value, list):
+            limit = item.get("ctx", {}).get("max_length")
+            message = f"at most {limit:,} entries (got {len(value):,})"
         elif item["type"] == "too_short" and isinstance(value, str):
             least = item.get("ctx", {}).get("min_length", 1)
             message = "must not be empty" if least == 1 else f"at least {least} characters"

@@ -11,7 +11,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from dispatch.contract.schema import EventBatchIn, PolicyIn, ProblemIn
+from dispatch.contract.horizon import parse_horizon
+from dispatch.contract.schema import (
+    MAX_TECHNICIANS,
+    MAX_VISITS,
+    EventBatchIn,
+    PolicyIn,
+    ProblemIn,
+)
 from dispatch.contract.validate import MAX_JSON_DEPTH, PERMUTED_BREAKS, load_json, parse_problem
 from dispatch.errors import InputError
 from dispatch.model import Plan, Policy, Priority, Problem
@@ -630,3 +637,30 @@ def test_an_appointment_at_24_00_is_refused_when_sent_and_read_when_stored() -> 
         "visits[0] (V1).appointment: '24:00' ends the day: give a time from 00:00 to 23:59"
     ]
     assert parse_problem(day, stored=True).visits[0].appointment is not None
+
+
+def test_a_day_or_horizon_past_the_size_the_engine_can_plan_is_refused_naming_the_list() -> None:
+    # A day of 30,000 visits (3 MB of JSON) was stored, and planning it would have needed
+    # about 48 GB: memory grows with the square of the places.
+    one = {"location": {"lat": 22.5, "lon": 113.9}, "duration_min": 10}
+    day = line_day()
+    day.pop("travel")
+    day["technicians"][0] |= {"start": {"lat": 22.5, "lon": 113.9}}
+    day["technicians"][0].pop("location_index")
+    day["visits"] = [{"id": f"V{i}", **one} for i in range(MAX_VISITS + 1)]
+    with pytest.raises(InputError) as caught:
+        parse_problem(day)
+    assert [(e.path, e.message) for e in caught.value.errors] == [
+        ("visits", f"at most {MAX_VISITS:,} entries (got {MAX_VISITS + 1:,})")
+    ]
+    day["visits"] = day["visits"][:MAX_VISITS]
+    assert len(parse_problem(day).visits) == MAX_VISITS
+    horizon = {
+        "horizon": {"start": "2026-11-23", "days": 2},
+        "technicians": day["technicians"] * (MAX_TECHNICIANS + 1),
+        "visits": [],
+    }
+    with pytest.raises(InputError) as caught:
+        parse_horizon(horizon)
+    assert caught.value.errors[0].path == "technicians"
+    assert caught.value.errors[0].message.startswith(f"at most {MAX_TECHNICIANS:,} entries")
