@@ -360,11 +360,19 @@ class Scope:
         self.errors.append(FieldError(path, message, self.entity_id))
 
 
+#: Files of the zone database that are no place's time: ``localtime`` is whatever the host is
+#: set to (a stored day would mean another time on another machine), ``posixrules`` a template
+#: and ``Factory`` a placeholder.
+_NOT_ZONES = frozenset({"localtime", "posixrules", "Factory"})
+
+
 def time_zone(name: str, errors: list[FieldError]) -> ZoneInfo | None:
     """The IANA time zone ``name``; ``None`` with an error on ``timezone`` when there is none
     (a region's folder such as ``Europe`` or an over-long name too: the zone database reads
     them as files, and ``IsADirectoryError`` had been a 500)."""
     try:
+        if name in _NOT_ZONES:
+            raise ZoneInfoNotFoundError(name)
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):
         errors.append(

@@ -192,6 +192,10 @@ def test_every_problem_is_reported_in_one_error() -> None:
         (lambda d: d.update(timezone="Mars/Olympus"), "timezone: unknown time zone 'Mars/Olympus'"),
         # A region's folder or an over-long name: the zone database reads them as files.
         (lambda d: d.update(timezone="Europe"), "timezone: unknown time zone 'Europe'"),
+        # The host's own zone, read as a file: a stored day would mean another time elsewhere.
+        (lambda d: d.update(timezone="localtime"), "timezone: unknown time zone 'localtime'"),
+        (lambda d: d.update(timezone="Factory"), "timezone: unknown time zone 'Factory'"),
+        (lambda d: d.update(timezone="posixrules"), "timezone: unknown time zone 'posixrules'"),
         (lambda d: d.update(timezone="A" * 300), "timezone: unknown time zone 'AAAA"),
         (lambda d: d.update(date="2026-13-40"), "date: '2026-13-40' is not a date YYYY-MM-DD"),
         # Years the engine's day arithmetic would run off the calendar with.
