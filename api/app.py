@@ -28,6 +28,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import routes
@@ -213,6 +214,13 @@ async def _on_store_unreachable(request: Request, error: Exception) -> Any:
     )
 
 
+async def _on_client_gone(request: Request, error: Exception) -> Any:
+    """A client that hung up while sending its request: nothing to answer, nothing broken
+    (logged as a crash with two tracebacks, it sent the operator looking for a fault)."""
+    logger.info("client hung up during %s %s", request.method, request.url.path)
+    return _error(400, "the request was not received whole")
+
+
 async def _on_crash(request: Request, error: Exception) -> Any:
     logger.exception("unhandled error on %s %s", request.method, request.url.path)
     return _error(500, "internal error; the service's log has the details")
@@ -372,6 +380,7 @@ def create_app(
     app.add_exception_handler(DispatchError, _on_dispatch_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
     app.add_exception_handler(OperationalError, _on_store_unreachable)
+    app.add_exception_handler(ClientDisconnect, _on_client_gone)
     app.add_exception_handler(Exception, _on_crash)
     app.include_router(routes.router)
     app.include_router(routes.health.router)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import anyio
 import pytest
 from sqlalchemy.exc import OperationalError
 
@@ -73,6 +74,40 @@ def test_a_streamed_body_over_the_limit_is_413(database_url: str) -> None:
         assert answer.status_code == 413, answer.text
         assert "larger than 0.01 MB" in answer.json()["detail"]
         assert client.get(f"/v1/plans/{plan_id}", headers=auth).headers["ETag"] == '"1"'
+
+
+def test_a_client_that_hangs_up_mid_body_is_no_crash(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Logged as "unhandled error" with two tracebacks (ClientDisconnect), each time.
+    key = make_key(database_url)
+    with start_service(database_url) as client:
+        sent: list[dict[str, Any]] = []
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.disconnect"}
+
+        async def send(message: Any) -> None:
+            sent.append(dict(message))
+
+        headers = [
+            (b"host", b"testserver"),
+            (b"authorization", f"Bearer {key}".encode()),
+            (b"content-type", b"application/json"),
+            (b"content-length", b"1000"),
+        ]
+        scope = {
+            "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+            "method": "POST", "scheme": "http", "path": "/v1/problems",
+            "raw_path": b"/v1/problems", "query_string": b"", "root_path": "",
+            "headers": headers, "client": ("127.0.0.1", 50000), "server": ("testserver", 80),
+            "state": dict(client.app_state),
+        }  # fmt: skip
+        with caplog.at_level("INFO", logger="fieldroute.api"):
+            anyio.run(client.app, scope, receive, send)
+    assert [m["status"] for m in sent if m["type"] == "http.response.start"] == [400]
+    assert not [r for r in caplog.records if r.levelname == "ERROR"], caplog.text
+    assert "client hung up during POST /v1/problems" in caplog.text
 
 
 def test_a_link_for_a_day_already_over_is_refused(database_url: str) -> None:
