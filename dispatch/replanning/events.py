@@ -392,6 +392,22 @@ def read_batch(raw: str | bytes | Mapping[str, Any]) -> tuple[Mapping[str, Any],
         raise InputError(pydantic_errors(error, data), what="events") from error
 
 
+def _fills_in(progress: VisitProgress, kind: str, moment: datetime) -> bool:
+    """Whether a late ``arrived`` or ``started`` at ``moment`` only fills in a time of a visit
+    already reported left: none of its kind on record, and in time order with the others (a
+    phone that held its Arrived tap sent it after the Done: refused, the card lost the
+    arrival, as the contract says such reports fill in the actual times)."""
+    assert progress.departed is not None
+    if kind == "arrived":
+        mine, later = progress.arrived, [progress.started, progress.departed]
+        return mine in (None, moment) and all(moment <= t for t in later if t is not None)
+    if kind == "started":
+        mine, earlier = progress.started, progress.arrived
+        before = moment <= progress.departed
+        return mine in (None, moment) and before and (earlier is None or earlier <= moment)
+    return False
+
+
 class _Checker:
     def __init__(
         self,
@@ -574,7 +590,7 @@ class _Checker:
         )
         if progress.departed == moment and event.type in ("completed", "departed"):
             return len(self.errors) == errors  # the same report again: it changes nothing
-        if progress.departed is not None:
+        if progress.departed is not None and not _fills_in(progress, event.type, moment):
             self.error(
                 index,
                 visit_id,

@@ -380,6 +380,32 @@ def test_a_tap_at_the_wrong_visit_is_taken_back_and_the_day_read_again(store: St
     checked(store, fourth)
 
 
+def test_a_late_arrival_fills_in_a_visit_already_reported_done(store: Store) -> None:
+    # A phone held its Arrived tap and sent it after the Done: refused ("V1 was already
+    # completed"), though late reports only fill in the actual times; the card lost it.
+    raw = make_day()
+    raw["visits"][0]["technician"] = "T1"
+    planned(store, raw)
+    done = {"type": "completed", "visit_id": "V1", "at": "08:50"}
+    replan(store, {"at": "09:00", "events": [done]})
+    for refused in ({"type": "arrived", "at": "08:55"}, {"type": "started", "at": "08:51"}):
+        with pytest.raises(InputError, match="V1 was already completed at 08:50"):
+            replan(store, {"at": "09:05", "events": [{**refused, "visit_id": "V1"}]})
+    arrived = {"type": "arrived", "visit_id": "V1", "at": "08:12"}
+    started = {"type": "started", "visit_id": "V1", "at": "08:15"}
+    third = replan(store, {"at": "09:05", "events": [arrived, started]})
+    _, stop = stops_of(third)["V1"]
+    assert (stop["status"], stop["actual_arrival"], stop["actual_start"]) == (
+        "done",
+        "2026-11-23T08:12:00+08:00",
+        "2026-11-23T08:15:00+08:00",
+    )
+    assert stop["actual_departure"] == "2026-11-23T08:50:00+08:00"
+    checked(store, third)
+    with pytest.raises(InputError, match="V1 was already completed at 08:50"):
+        replan(store, {"at": "09:10", "events": [{**arrived, "at": "08:13"}]})  # moves one
+
+
 def test_a_route_start_read_from_a_report_taken_back_is_read_again(store: Store) -> None:
     raw = make_day()
     raw["visits"][0]["technician"] = raw["visits"][2]["technician"] = "T1"
