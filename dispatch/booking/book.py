@@ -15,6 +15,7 @@ keeps its promise; the new stop gets one (``promise_for``) and a change with ``n
 
 from __future__ import annotations
 
+import logging
 import time as clock
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -40,7 +41,9 @@ from dispatch.travel import TravelTimeProvider
 from dispatch.units import elapsed, latest, shifted
 from solver import Solution, SolverError
 
-__all__ = ["Booked", "SlotGoneError", "book_into"]
+__all__ = ["Booked", "PromiseBrokenError", "SlotGoneError", "book_into"]
+
+logger = logging.getLogger(__name__)
 
 
 class SlotGoneError(DispatchError):
@@ -104,9 +107,23 @@ def book_into(
     fits = [f for f in _fits(booking, technician_id) if _place(f) not in skip]
     if not fits:
         raise SlotGoneError(f"no technician can take visit {visit.id} at that time any more")
-    route, fit = _timed(booking, fits)
-    old = next((r for r in day.plan.routes if r.technician_id == fit.technician_id), None)
-    merged = _merge(route, old, fit, booking, visit, next_problem, batch.at)
+    while True:
+        route, fit = _timed(booking, fits)
+        old = next((r for r in day.plan.routes if r.technician_id == fit.technician_id), None)
+        try:
+            merged = _merge(route, old, fit, booking, visit, next_problem, batch.at)
+            break
+        except PromiseBrokenError as error:
+            # The engine's bug, logged; the next place, or the slot is gone (a 409 with fresh
+            # slots), never a 500: on a day whose clocks go back 30 minutes, every slot of a
+            # route answered 500 once one customer's promise had been read wrong.
+            logger.error("booking %s at %s: %s", visit.id, _place(fit), error)
+            fits = fits[fits.index(fit) + 1 :]
+            if not fits:
+                raise SlotGoneError(
+                    f"no technician can take visit {visit.id} at that time without moving "
+                    "another customer out of their promise"
+                ) from error
     routes = [r for r in day.plan.routes if r.technician_id != fit.technician_id] + [merged]
     order = {tech.id: k for k, tech in enumerate(next_problem.technicians)}
     plan = Plan(
@@ -257,11 +274,16 @@ def _calls_in_time(route: Route, old: Route | None, at: datetime) -> tuple[Depot
     return tuple(calls)
 
 
+class PromiseBrokenError(InternalError):
+    """A re-timed stop's arrival left the window promised to its customer (a bug: the
+    insertion check said the place keeps every promise)."""
+
+
 def _kept(before: Stop, after: Stop) -> None:
     """Refuse (a bug) a re-timed stop whose arrival left the window promised to its customer."""
     promise = before.promised
     if promise is not None and not promise.start <= after.arrival <= promise.end:
-        raise InternalError(
+        raise PromiseBrokenError(
             f"booking would move visit {after.visit_id} to {after.arrival:%H:%M}, outside "
             f"its promised {promise.start:%H:%M}-{promise.end:%H:%M}"
         )

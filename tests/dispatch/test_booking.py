@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from dispatch.booking import DayPlan, SlotAsk, SlotGoneError, book_into, offer
+from dispatch.booking import book as booking
 from dispatch.booking.schema import Shape
 from dispatch.booking.slots import booking_at, candidate_times
 from dispatch.contract.serialize import plan_document
@@ -1212,6 +1213,38 @@ def test_a_place_the_checker_refuses_is_not_booked_nor_a_500(
         "dispatch.desk.book.check_next_version",
         lambda *a, **k: (Violation("stock", "D1", "sold"),),
     )
+    again = {"id": "N2", "location_index": 4, "duration_min": 30}
+    with pytest.raises(BookingRefusedError):
+        book_stored(store, "pl_day", {"visit": again, "slot": slot})
+    assert store.plan_versions("pl_day") == [1, 2]
+
+
+def test_a_place_that_would_move_a_promised_customer_is_not_booked_nor_a_500(
+    store: Store, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # On Lord Howe's day of a 30-minute clock change, a booked place moved another customer
+    # out of their promise: the booking answered 500 ("booking would move visit B1 to 01:40,
+    # outside its promised 01:25-01:55"), and every slot of the route after it. The next
+    # place is tried; with none left the slot is gone (409), nothing stored.
+    kept = booking._kept
+    calls: list[str] = []
+
+    def broken_once(before: Any, after: Any) -> None:
+        calls.append(after.visit_id)
+        if len(calls) == 1:
+            raise booking.PromiseBrokenError(f"booking would move visit {after.visit_id}")
+        kept(before, after)
+
+    monkeypatch.setattr(booking, "_kept", broken_once)
+    visit = {"id": "N1", "location_index": 5, "duration_min": 30}
+    slot = {"date": "2026-11-23", "window": {"start": "14:00", "end": "16:00"}}
+    booked = book_stored(store, "pl_day", {"visit": visit, "slot": slot})
+    assert booked.version == 2 and "booking would move visit" in caplog.text
+
+    def always_broken(before: Any, after: Any) -> None:
+        raise booking.PromiseBrokenError(f"booking would move visit {after.visit_id}")
+
+    monkeypatch.setattr(booking, "_kept", always_broken)
     again = {"id": "N2", "location_index": 4, "duration_min": 30}
     with pytest.raises(BookingRefusedError):
         book_stored(store, "pl_day", {"visit": again, "slot": slot})
