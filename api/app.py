@@ -12,6 +12,7 @@ with the right status and never a traceback: 401/403 (access), 404 (unknown id),
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -39,6 +40,7 @@ from api.links import LINK_SECRET
 from api.models import ErrorOut, FieldErrorOut
 from api.routes import console
 from api.routes.plans import WEEK_PREFIX, no_plan
+from api.server import HEAD_TIMEOUT_KEEP_ALIVES
 from api.versions import PlanVersions
 from api.workers import when_parent_is_gone
 from dispatch.config import Settings
@@ -58,11 +60,18 @@ class _TooLargeError(Exception):
     pass
 
 
-class BodyLimit:
-    """Answer 413 to a request body over ``limit`` bytes, declared or streamed."""
+class _TooSlowError(Exception):
+    pass
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app, self.limit = app, limit
+
+class BodyLimit:
+    """Answer 413 to a request body over ``limit`` bytes, declared or streamed, and 408 to one
+    whose next part takes more than ``pause_s`` to come: a body sent a byte every 2 s held its
+    connection for ever, before any credential was read (the head has its own deadline,
+    ``api.server``); 170 such connections took a server's file descriptors."""
+
+    def __init__(self, app: ASGIApp, limit: int, pause_s: float = 10.0) -> None:
+        self.app, self.limit, self.pause_s = app, limit, pause_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -74,12 +83,20 @@ class BodyLimit:
             return
         seen = 0
         started = False
+        whole = False  # the body has come: what follows is the wait for a disconnect
 
         async def counting_receive() -> Message:
-            nonlocal seen
-            message = await receive()
+            nonlocal seen, whole
+            if whole:
+                return await receive()
+            try:
+                async with asyncio.timeout(self.pause_s):
+                    message = await receive()
+            except TimeoutError as error:
+                raise _TooSlowError from error
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
+                whole = not message.get("more_body", False)
                 if seen > self.limit:
                     raise _TooLargeError
             return message
@@ -94,10 +111,15 @@ class BodyLimit:
         except _TooLargeError:
             if not started:
                 await self._refuse(send)
+        except _TooSlowError:
+            logger.info("a request body paused over %g s: answered 408", self.pause_s)
+            if not started:
+                detail = f"the request body stopped coming for {self.pause_s:g} s"
+                await self._refuse(send, detail, 408)
 
-    async def _refuse(self, send: Send) -> None:
-        body = ErrorOut(detail=_too_large(self.limit / 1_000_000))
-        response = JSONResponse(body.model_dump(), status_code=413)
+    async def _refuse(self, send: Send, detail: str | None = None, status: int = 413) -> None:
+        body = ErrorOut(detail=detail or _too_large(self.limit / 1_000_000))
+        response = JSONResponse(body.model_dump(), status_code=status)
         await response({"type": "http"}, _no_receive, send)
 
 
@@ -190,6 +212,8 @@ async def _on_http_error(request: Request, error: Exception) -> Any:
     if error.status_code == 400:  # FastAPI could not read or parse the body
         if isinstance(error.__cause__, _TooLargeError):  # a streamed body over the limit
             return _error(413, _too_large(request.app.state.settings.max_upload_mb))
+        if isinstance(error.__cause__, _TooSlowError):  # a body that stopped coming
+            return _error(408, "the request body stopped coming")
         refused = _missing_credential(request)
         if refused is not None:
             return refused
@@ -375,7 +399,11 @@ def create_app(
             422: {"model": ErrorOut, "description": "Invalid input"},
         },
     )
-    app.add_middleware(BodyLimit, limit=int(settings.max_upload_mb * 1_000_000))
+    app.add_middleware(
+        BodyLimit,
+        limit=int(settings.max_upload_mb * 1_000_000),
+        pause_s=HEAD_TIMEOUT_KEEP_ALIVES * settings.keep_alive_s,
+    )
     app.add_exception_handler(RequestValidationError, _on_request_error)
     app.add_exception_handler(DispatchError, _on_dispatch_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)

@@ -4,19 +4,19 @@ generated clients can trust, and connections that never send a request."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
 import socket
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import anyio
 import pytest
 from sqlalchemy.exc import OperationalError
 
@@ -76,38 +76,73 @@ def test_a_streamed_body_over_the_limit_is_413(database_url: str) -> None:
         assert client.get(f"/v1/plans/{plan_id}", headers=auth).headers["ETag"] == '"1"'
 
 
+def _posted_raw(
+    client: Any, key: str, receive: Callable[[], Awaitable[dict[str, Any]]]
+) -> list[dict[str, Any]]:
+    """POST /v1/problems straight to the app, its body as ``receive`` gives it: what the
+    app sent back."""
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: Any) -> None:
+        sent.append(dict(message))
+
+    headers = [
+        (b"host", b"testserver"),
+        (b"authorization", f"Bearer {key}".encode()),
+        (b"content-type", b"application/json"),
+        (b"content-length", b"1000"),
+    ]
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+        "method": "POST", "scheme": "http", "path": "/v1/problems",
+        "raw_path": b"/v1/problems", "query_string": b"", "root_path": "",
+        "headers": headers, "client": ("127.0.0.1", 50000), "server": ("testserver", 80),
+        "state": dict(client.app_state),
+    }  # fmt: skip
+
+    async def call() -> None:
+        await client.app(scope, receive, send)
+
+    asyncio.run(call())
+    return sent
+
+
 def test_a_client_that_hangs_up_mid_body_is_no_crash(
     database_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     # Logged as "unhandled error" with two tracebacks (ClientDisconnect), each time.
     key = make_key(database_url)
-    with start_service(database_url) as client:
-        sent: list[dict[str, Any]] = []
 
-        async def receive() -> dict[str, Any]:
-            return {"type": "http.disconnect"}
+    async def hung_up() -> dict[str, Any]:
+        return {"type": "http.disconnect"}
 
-        async def send(message: Any) -> None:
-            sent.append(dict(message))
-
-        headers = [
-            (b"host", b"testserver"),
-            (b"authorization", f"Bearer {key}".encode()),
-            (b"content-type", b"application/json"),
-            (b"content-length", b"1000"),
-        ]
-        scope = {
-            "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
-            "method": "POST", "scheme": "http", "path": "/v1/problems",
-            "raw_path": b"/v1/problems", "query_string": b"", "root_path": "",
-            "headers": headers, "client": ("127.0.0.1", 50000), "server": ("testserver", 80),
-            "state": dict(client.app_state),
-        }  # fmt: skip
-        with caplog.at_level("INFO", logger="fieldroute.api"):
-            anyio.run(client.app, scope, receive, send)
+    with start_service(database_url) as client, caplog.at_level("INFO", logger="fieldroute.api"):
+        sent = _posted_raw(client, key, hung_up)
     assert [m["status"] for m in sent if m["type"] == "http.response.start"] == [400]
     assert not [r for r in caplog.records if r.levelname == "ERROR"], caplog.text
     assert "client hung up during POST /v1/problems" in caplog.text
+
+
+def test_a_body_that_stops_coming_is_answered_408(database_url: str) -> None:
+    # A body sent a byte every 2 s held its connection for ever, before any credential was
+    # read: 170 such connections took a server's file descriptors. A pause longer than the
+    # head's deadline (twice keep_alive_s) ends the request.
+    key = make_key(database_url)
+    parts = [b'{"date": "2026-11-23", ']
+
+    async def slow() -> dict[str, Any]:
+        if parts:
+            return {"type": "http.request", "body": parts.pop(), "more_body": True}
+        await asyncio.sleep(5)
+        return {"type": "http.request", "body": b"}", "more_body": False}
+
+    with start_service(database_url, keep_alive_s=1) as client:
+        started = time.monotonic()
+        sent = _posted_raw(client, key, slow)
+        waited = time.monotonic() - started
+    assert [m["status"] for m in sent if m["type"] == "http.response.start"] == [408]
+    assert b"stopped coming" in b"".join(m.get("body", b"") for m in sent)
+    assert waited < 4
 
 
 def test_a_link_for_a_day_already_over_is_refused(database_url: str) -> None:
