@@ -278,14 +278,24 @@ def test_tiles_are_the_only_thing_a_page_asks_the_network_for(
     assert "tile.openstreetmap.org" not in blank
 
 
-def test_fieldroute_map_writes_both_pages(
+def files_of(
     tmp_path: Path, day_plan: tuple[PlanOut, ProblemIn], monkeypatch: pytest.MonkeyPatch
-) -> None:
+) -> tuple[Path, Path]:
+    """The plan and its day written to files, beside an empty store: where ``fieldroute map``
+    is given them."""
     monkeypatch.setenv("FIELDROUTE_DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
     plan, problem = day_plan
     plan_file, day_file = tmp_path / "plan.json", tmp_path / "day.json"
     plan_file.write_text(plan.model_dump_json(), encoding="utf-8")
     day_file.write_text(problem.model_dump_json(exclude_none=True), encoding="utf-8")
+    return plan_file, day_file
+
+
+def test_fieldroute_map_writes_both_pages(
+    tmp_path: Path, day_plan: tuple[PlanOut, ProblemIn], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plan, _ = day_plan
+    plan_file, day_file = files_of(tmp_path, day_plan, monkeypatch)
     runner = CliRunner()
     desk = runner.invoke(
         app, ["map", str(plan_file), "--problem", str(day_file), "-o", str(tmp_path / "day.html")]
@@ -308,11 +318,9 @@ def test_fieldroute_map_refuses_a_day_that_is_not_the_plans(
     tmp_path: Path, day_plan: tuple[PlanOut, ProblemIn], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Another day's file drew the plan's stops where that day's visits were, or left them off.
-    monkeypatch.setenv("FIELDROUTE_DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
-    plan, problem = day_plan
-    plan_file, day_file = tmp_path / "plan.json", tmp_path / "day.json"
-    plan_file.write_text(plan.model_dump_json(), encoding="utf-8")
-    raw = json.loads(problem.model_dump_json(exclude_none=True))
+    plan, _ = day_plan
+    plan_file, day_file = files_of(tmp_path, day_plan, monkeypatch)
+    raw = json.loads(day_file.read_text(encoding="utf-8"))
     runner = CliRunner()
 
     def drawn_with(day: dict[str, Any]) -> str:
