@@ -405,11 +405,16 @@ def test_a_job_whose_workers_keep_dying_fails_with_its_reason(tmp_path: Path) ->
             logged(running.workers, job["id"]),
         )
         assert failed["error"] == WORKERS_LOST.format(starts=MAX_STARTS)
-        assert claims(running.workers, job["id"], alive=False) == [
+        # A late duplicate after the third gave up (the task handed out again when a worker
+        # died with it) finds the job over: "ended" (twice in CI, 28 ms after "gave_up").
+        found = claims(running.workers, job["id"], alive=False)
+        assert found[:3] == [
             ("first", "started", 1),
             ("second", "taken_over", 2),
             ("third", "gave_up", 2),
-        ], logged(running.workers, job["id"])
+        ] and all(outcome == "ended" for _, outcome, _ in found[3:]), logged(
+            running.workers, job["id"]
+        )
         missing = service.client.get(f"/v1/plans/{failed['plan_id']}", headers=service.auth)
         assert missing.status_code == 404 and "is failed" in missing.json()["detail"]
         # It failed saying to retry it: a retry starts afresh on a live worker.
