@@ -18,7 +18,7 @@ from dispatch.contract.horizon import is_horizon, parse_horizon
 from dispatch.contract.validate import load_json, parse_problem
 from dispatch.errors import FieldError, InputError
 from dispatch.persistence import new_id
-from dispatch.travel import NO_ROADS, needs_roads
+from dispatch.travel import NO_ROADS, RoadsNotGivenError, needs_roads
 
 __all__ = ["router"]
 
@@ -90,7 +90,7 @@ async def create_problem(
         )
     if needs_roads(problem) and runner.roads is None:
         # Refused now, not as a failed job later: this service could never plan the day.
-        raise InputError([FieldError("policy.travel.provider", NO_ROADS)])
+        raise RoadsNotGivenError(NO_ROADS)
     problem_id = new_id("pb")
     await run_in_threadpool(store.save_problem, raw, problem_id=problem_id)
     return ProblemCreated(
