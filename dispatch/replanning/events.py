@@ -234,7 +234,42 @@ def with_progress(
                 actual_departure=report.departed,
             )
         stops.append(stop)
-    return replace(route, stops=tuple(stops))
+    return _in_reported_order(replace(route, stops=tuple(stops)))
+
+
+def _in_reported_order(route: Route) -> Route:
+    """``route`` with each stop reported on moved before the first stop reported on later (by
+    each one's first report): the order the technician took them in. A stop gone past and
+    planned again after the one they went to first, then reported done late (at a time before
+    they reached that one) was read as taken after it: the stop they were still at was stored
+    done, the one done before it with the plan's future times. Stops nobody reported on keep
+    their place after the stops before them; a call keeps the stop it comes before."""
+    order: list[int] = []
+    for k, stop in enumerate(route.stops):
+        moment = _first_report(stop)
+        later = (
+            n
+            for n, j in enumerate(order)
+            if moment is not None and (seen := _first_report(route.stops[j])) and seen > moment
+        )
+        order.insert(next(later, len(order)), k)
+    if order == sorted(order):
+        return route
+    position = {k: n for n, k in enumerate(order)}
+    return replace(
+        route,
+        stops=tuple(route.stops[k] for k in order),
+        depot_stops=tuple(
+            replace(call, before=position.get(call.before, call.before))
+            for call in route.depot_stops
+        ),
+    )
+
+
+def _first_report(stop: Stop) -> datetime | None:
+    """The earliest time reported at ``stop`` (``None`` when nobody reported on it)."""
+    reported = (stop.actual_arrival, stop.actual_start, stop.actual_departure)
+    return min((moment for moment in reported if moment is not None), default=None)
 
 
 def _unreported(stop: Stop) -> bool:

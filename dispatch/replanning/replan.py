@@ -385,8 +385,9 @@ def _restart(
         for k in made
         if route is not None
     )
-    if skipped:
-        frozen, calls = _rejoined(tech, frozen, calls, kept, visits, depots, provider)
+    if skipped or (before is not None and _reordered(stops, before.stops)):
+        came_from = _places_before(tech, before, visits, depots) if before else {}
+        frozen, calls = _rejoined(tech, frozen, calls, kept, visits, depots, provider, came_from)
     last_call = max((c for c in calls if c.before == passed), key=lambda c: c.arrival, default=None)
     following = stops[passed] if passed < len(stops) else None
     depot_site = None
@@ -685,6 +686,37 @@ def _history(stop: Stop, delay: timedelta, at: datetime, *, moved_on: bool) -> S
     return stop if stop.frozen else replace(stop, status=_assumed(stop, delay, at))
 
 
+def _reordered(stops: Sequence[Stop], stored: Sequence[Stop]) -> bool:
+    """Whether the reports put ``stops`` in another order than the ``stored`` route's
+    (``dispatch.replanning.events.with_progress``)."""
+    return [s.visit_id for s in stops] != [s.visit_id for s in stored]
+
+
+#: What a leg is driven to: a stop (its visit) or a call (its depot and arrival).
+_LegEnd = VisitId | tuple[DepotId, datetime]
+
+
+def _places_before(
+    tech: Technician,
+    route: Route,
+    visits: Mapping[VisitId, Visit],
+    depots: Mapping[DepotId, Depot],
+) -> dict[_LegEnd, Site]:
+    """Where each stop and call of ``route`` is driven to from, as the route has them."""
+    came_from: dict[_LegEnd, Site] = {}
+    place = tech.start
+    for position in range(len(route.stops) + 1):
+        for call in sorted(
+            (c for c in route.depot_stops if c.before == position), key=lambda c: c.arrival
+        ):
+            came_from[(call.depot_id, call.arrival)] = place
+            place = depots[call.depot_id].site
+        if position < len(route.stops):
+            came_from[route.stops[position].visit_id] = place
+            place = visits[route.stops[position].visit_id].site
+    return came_from
+
+
 def _rejoined(
     tech: Technician,
     frozen: tuple[Stop, ...],
@@ -693,33 +725,34 @@ def _rejoined(
     visits: Mapping[VisitId, Visit],
     depots: Mapping[DepotId, Depot],
     provider: TravelTimeProvider,
+    came_from: Mapping[_LegEnd, Site],
 ) -> tuple[tuple[Stop, ...], tuple[DepotStop, ...]]:
-    """History once the stops the technician went past are out of it: each leg that came
-    from one of them now comes from where they were before it (the last stop or call that is
-    history, or their start). ``kept`` are the old route's indexes of ``frozen``; the calls
-    keep theirs (``_merge`` numbers them on the new route)."""
+    """History once the stops the technician went past are out of it and the rest is in the
+    order the reports say: each leg that no longer comes from where the stored route had it
+    come from (``came_from``, ``_places_before``) is driven from where they were before it (the
+    last stop or call that is history, or their start). ``kept`` are the route's indexes of
+    ``frozen``; the calls keep theirs (``_merge`` numbers them on the new route)."""
     at_stop = dict(zip(kept, frozen, strict=True))
     out_stops: list[Stop] = []
     out_calls: list[DepotStop] = []
-    place, broken = tech.start, False
+    place = tech.start
     for position in range(kept[-1] + 1):
         for call in sorted((c for c in calls if c.before == position), key=lambda c: c.arrival):
             site = depots[call.depot_id].site
-            if broken:
+            if came_from.get((call.depot_id, call.arrival)) != place:
                 travel, km = _leg(provider, place, site)
                 call = replace(call, travel=travel, distance_km=km)
             out_calls.append(call)
-            place, broken = site, False
+            place = site
         stop = at_stop.get(position)
         if stop is None:
-            broken = True  # went past it
-            continue
+            continue  # went past it
         site = visits[stop.visit_id].site
-        if broken:
+        if came_from.get(stop.visit_id) != place:
             travel, km = _leg(provider, place, site)
             stop = replace(stop, travel=travel, distance_km=km)
         out_stops.append(stop)
-        place, broken = site, False
+        place = site
     out_calls += [c for c in calls if c.before > kept[-1]]
     return tuple(out_stops), tuple(out_calls)
 

@@ -553,6 +553,38 @@ def test_a_stop_only_taken_as_under_way_is_gone_past_when_a_later_one_is_reached
     checked(store, third)
 
 
+@pytest.mark.parametrize("late", ["completed", "arrived"])
+def test_a_late_report_of_a_stop_gone_past_puts_it_before_the_stop_they_are_at(
+    store: Store, late: str
+) -> None:
+    raw = make_day()
+    raw["visits"][1]["technician"] = "T2"
+    del raw["visits"][3]["appointment"]
+    raw["visits"][3]["window"] = {"start": "08:50", "end": "17:00"}
+    planned(store, raw)
+    # T2: V4 taken as under way at 09:05, V2 reported reached at 09:10 (V4 gone past, planned
+    # again after V5); then V4's report comes in late, timed 09:08, before V2 was reached.
+    # Read in the route's order, V2 (reached, never left) was stored done and V4 after it with
+    # the plan's times of 13:40 (a re-plan checker written from the contract, 4 of 4).
+    neutral = {"type": "delay", "technician_id": "T1", "minutes": 1}
+    replan(store, {"at": "09:05", "events": [neutral]})
+    third = replan(store, {"at": "09:12", "events": [{"type": "arrived", "visit_id": "V2",
+                                                        "at": "09:10"}]})  # fmt: skip
+    assert [s["visit_id"] for s in third["routes"][1]["stops"]][-1] == "V4"
+    report = {"type": late, "visit_id": "V4", "at": "09:08"}
+    fourth = replan(store, {"at": "09:14", "events": [report]})
+    stops = fourth["routes"][1]["stops"]
+    assert [(s["visit_id"], s["status"]) for s in stops[:2]] == [
+        ("V4", "done"),
+        ("V2", "arrived"),
+    ]
+    assert stops[1]["actual_departure"] is None
+    # V4's leg is from the base now, V2's from V4 (the minutes of ``MINUTES``)
+    assert stops[0]["travel_min"] == MINUTES[0][4] and stops[1]["travel_min"] == MINUTES[4][2]
+    assert {s["visit_id"] for s in stops[2:]} == {"V3", "V5"}
+    checked(store, fourth)
+
+
 def test_a_re_plan_whose_search_found_nothing_in_its_budget_searches_longer(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
