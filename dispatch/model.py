@@ -572,7 +572,9 @@ class Horizon:
     ``workdays`` holds one ``Technician`` per person and working date, with that date's shift
     and breaks (a person's id repeats across dates). A visit's ``window`` is its span over the
     horizon; ``promised`` names the visits whose promise ends inside the horizon (they are
-    served first); ``beyond`` what is left out before any search: what starts after it, and
+    served first), ``due_now`` those of them overdue (their span, or an urgent fault's
+    response, ended before it; a round's due date passed): served as soon as they can be;
+    ``beyond`` what is left out before any search: what starts after it, and
     what nobody able to serve works during its span, and ``filed`` those visits themselves
     (their promise is still told).
     """
@@ -583,6 +585,7 @@ class Horizon:
     workdays: tuple[Technician, ...]
     visits: tuple[Visit, ...]
     promised: frozenset[VisitId] = frozenset()
+    due_now: frozenset[VisitId] = frozenset()
     rounds: tuple[RoundOccurrence, ...] = ()
     beyond: tuple[Unassigned, ...] = ()
     travel: TravelMatrix | None = None

@@ -204,6 +204,8 @@ def _build(wire: HorizonProblemIn, errors: list[FieldError]) -> Horizon | None:
         _check_round_staff(round_row, wire.technicians, scope)
         for occurrence, visit, is_promised in _round(round_row, scope, context):
             occurrences.append(occurrence)
+            if occurrence.overdue_since is not None:
+                context.due_now.add(visit.id)
             _place(visit, is_promised, context, visits, promised, beyond, filed)
     taken = {row.id for row in wire.visits}
     for occurrence in occurrences:
@@ -222,6 +224,7 @@ def _build(wire: HorizonProblemIn, errors: list[FieldError]) -> Horizon | None:
         workdays=tuple(sorted(workdays, key=lambda t: t.shift.start)),
         visits=tuple(visits),
         promised=frozenset(promised),
+        due_now=frozenset(context.due_now & {visit.id for visit in visits}),
         rounds=tuple(occurrences),
         beyond=tuple(beyond),
         travel=travel,
@@ -248,6 +251,8 @@ class _Context:
         #: Everyone on the roster, and each one's working days (``Technician`` per date).
         self.roster: list[HorizonTechnicianIn] = []
         self.workdays: list[Technician] = []
+        #: The visits due now: their span ended, or their urgent response ran out, before it.
+        self.due_now: set[VisitId] = set()
 
     def moment(self, scope: Scope, field: str, text: str) -> datetime | None:
         """A local ``YYYY-MM-DDTHH:MM`` as an aware moment in the horizon's zone."""
@@ -508,10 +513,12 @@ def _visit(row: HorizonVisitIn, scope: Scope, context: _Context) -> tuple[Visit,
     if deadline is not None and deadline < context.start:
         # The urgent response ran out before the horizon began: due now, first among equals.
         opens, closes, deadline, is_promised = context.start, context.end, None, True
+        context.due_now.add(visit.id)
     elif closes < context.start:
         # The span ended before the horizon began: due now, first among equals; an urgent
         # response still running holds.
         opens, closes, is_promised = context.start, context.end, True
+        context.due_now.add(visit.id)
     opens = max(opens, context.start)
     # As its day reads it: a day problem writes the end as a clock time, which in the hour a
     # clock change repeats reads as its first occurrence, an hour sooner than a promise ending

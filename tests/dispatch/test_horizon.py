@@ -791,6 +791,60 @@ def test_a_daily_window_in_the_hour_the_clocks_skip_reads_as_a_day_problems_does
     assert (span.start.hour, span.start.minute) == (3, 30)  # as clock_to_datetime reads 02:30
 
 
+def test_what_is_due_now_is_served_on_the_first_working_day_that_has_room() -> None:
+    # An urgent fault reported on the Friday before, a visit whose span ended before the week
+    # and an overdue round: nothing asked for a date, and the search put them days later
+    # though Monday had hours free (the fault on Thursday, ten days late by the last roll).
+    raw = {
+        "horizon": {"start": "2026-12-07", "days": 5},
+        "timezone": "Asia/Shanghai",
+        "technicians": [
+            {
+                "id": "T1",
+                "skills": ["appliance"],
+                "start": {"lat": 22.54, "lon": 113.95},
+                "shift": {"start": "08:00", "end": "17:00"},
+            }
+        ],
+        "visits": [
+            {"id": "URG", "location": {"lat": 22.55, "lon": 113.97}, "duration_min": 30,
+             "priority": "urgent", "required_skills": ["appliance"],
+             "reported_at": "2026-12-04T10:00"},
+            {"id": "LATE", "location": {"lat": 22.53, "lon": 113.96}, "duration_min": 30,
+             "required_skills": ["appliance"], "latest": "2026-12-05T17:00"},
+            *(
+                {"id": f"N{i}", "location": {"lat": 22.54 + 0.002 * i, "lon": 113.95},
+                 "duration_min": 60, "required_skills": ["appliance"],
+                 "earliest": "2026-12-07T08:00", "latest": "2026-12-11T17:00"}
+                for i in range(3)
+            ),
+            *(
+                {"id": f"F{i}", "location": {"lat": 22.54 - 0.002 * i, "lon": 113.95},
+                 "duration_min": 60, "required_skills": ["appliance"], "date": "2026-12-07",
+                 "appointment": f"{8 + 2 * i:02d}:30"}
+                for i in range(3)
+            ),
+        ],
+        "rounds": [
+            {"id": "R1", "location": {"lat": 22.56, "lon": 113.94}, "duration_min": 30,
+             "required_skills": ["appliance"], "every": {"weeks": 1}, "tolerance_days": 2,
+             "last_served": "2026-11-23"},
+        ],
+    }  # fmt: skip
+    horizon = parse_horizon(raw)
+    overdue = {o.visit_id for o in horizon.rounds if o.overdue_since is not None}
+    assert overdue and horizon.due_now == {"URG", "LATE", *overdue}
+    for seed in (1, 2, 3):
+        week = week_planning.plan_week(
+            horizon, params=SolveParams(time_limit_s=2, seed=seed, reproducible=True)
+        )
+        served_on = {
+            stop.visit_id: day for day, plan in week.days for route in plan.routes
+            for stop in route.stops
+        }  # fmt: skip
+        assert {served_on[v] for v in horizon.due_now} == {MONDAY}, (seed, served_on)
+
+
 def test_a_week_of_one_visit_at_its_technician_s_base_plans_it() -> None:
     # No travel anywhere: its drop penalty (10) was below the 210 seconds its day went past
     # its share of the week's work, and the visit was left out as "every day is full".
