@@ -56,6 +56,12 @@ __all__ = ["DEMO_DAY", "app"]
 #: seconds on a day of hundreds of visits, and the cap only bounds a much slower machine.
 REPRODUCIBLE_REPLAN_CAP_S = 60.0
 
+#: How long uvicorn's supervisor waits for a server process of ``serve --processes N`` to answer
+#: its health check (uvicorn's own default, 5 s, is about what importing the service takes on
+#: a quiet core: on a busy machine each new process was killed before it had started, and
+#: another put in its place, for ever). It is also how long a hung process goes unnoticed.
+SERVER_PROCESS_START_S = 60
+
 #: The sample day `fieldroute demo` solves: a service centre in Chang'an, Dongguan.
 DEMO_DAY = Path(__file__).resolve().parent.parent / "examples" / "changan-day.json"
 
@@ -1053,7 +1059,12 @@ def _run_service(settings: Settings, host: str, port: int) -> None:
             ),
         }
     )
-    run("api.app:create_app", factory=True, workers=settings.processes)
+    run(
+        "api.app:create_app",
+        factory=True,
+        workers=settings.processes,
+        timeout_worker_healthcheck=SERVER_PROCESS_START_S,
+    )
 
 
 @app.command()

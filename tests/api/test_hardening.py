@@ -223,6 +223,26 @@ def test_server_processes_end_when_their_supervisor_is_killed(tmp_path: Path) ->
             urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5)
 
 
+@pytest.mark.slow
+def test_server_processes_slow_to_start_are_waited_for(tmp_path: Path) -> None:
+    # Importing the service takes about uvicorn's 5 s health check on a quiet core: on a busy
+    # machine each new server process of `serve --processes 2` was killed before it answered,
+    # and another started in its place, for ever. Here each takes 7 s more to start.
+    slow = tmp_path / "slow"
+    slow.mkdir()
+    (slow / "sitecustomize.py").write_text(
+        "import sys, time\nif '--multiprocessing-fork' in sys.argv:\n    time.sleep(7)\n"
+    )
+    path = os.pathsep.join(filter(None, [str(slow), os.environ.get("PYTHONPATH")]))
+    with running_serve(tmp_path, "--processes", "2", environment={"PYTHONPATH": path}):
+        log = (tmp_path / "serve.log").read_text()
+        deadline = time.monotonic() + 20
+        while log.count("Started server process") < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+            log = (tmp_path / "serve.log").read_text()
+    assert log.count("Started server process") == 2 and "died" not in log, log
+
+
 def _call(port: int, key: str, method: str, path: str, body: Any = None) -> Any:
     """One JSON request to the service on ``port``; its answer's JSON."""
     request = urllib.request.Request(
