@@ -15,7 +15,6 @@ day, listed as ``moved``, and is set aside from its later re-plans (``moves.Asid
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from contextlib import suppress
 from datetime import UTC, date, datetime
 from functools import partial
 from typing import Any
@@ -43,7 +42,11 @@ from dispatch.replanning.events import apply_to_problem, apply_to_problem_json, 
 from dispatch.replanning.replan import replan_day
 from dispatch.travel import Roads, TravelTimeProvider, provider_for
 
-__all__ = ["replan_stored"]
+__all__ = ["UNVERSIONED_TRIES", "replan_stored"]
+
+#: Times a batch written against no version is made, each on the latest version, when another
+#: batch stored the next version first (``replan_stored``).
+UNVERSIONED_TRIES = 10
 
 
 def _release_pins(problem_raw: dict[str, Any], plan: Plan) -> dict[str, Any]:
@@ -76,7 +79,9 @@ def replan_stored(
     against; when a newer one exists the batch is refused with ``StoreConflictError`` (409),
     so a concurrent batch is never lost. Written against none, it applies to the latest: when
     another batch stores the next version while it is re-planned, it is applied again on
-    that one (``WEEK_TRIES`` times at most). ``roads`` is the OSRM server this process was given,
+    that one (``UNVERSIONED_TRIES`` times at most: each time, another batch was stored, so the
+    day moved on; ten drivers tapping at once with four re-plan workers got 409s after three).
+    ``roads`` is the OSRM server this process was given,
     for a day on roads (``policy.travel.provider`` ``osrm``). ``now`` is the caller's clock
     (aware): a batch of today's plan timed well after it is refused (``parse_events``).
 
@@ -121,14 +126,18 @@ def replan_stored(
     # Written against no version, the batch applies to the latest: when another batch stored
     # the next version first, it is read again on that one (two desks at once got 409s).
     unversioned = version is None and type(raw.get("version")) is not int
-    for _ in range(WEEK_TRIES - 1):
-        with suppress(WeekMovedError):  # another date of the week changed: read it again
-            try:
-                return once()
-            except StoreConflictError:
-                if not unversioned:
-                    raise
-    return once()
+    moved = beaten = 0
+    while True:
+        try:
+            return once()
+        except WeekMovedError:  # another date of the week changed: read it again
+            moved += 1
+            if moved >= WEEK_TRIES:
+                raise
+        except StoreConflictError:
+            beaten += 1
+            if not unversioned or beaten >= UNVERSIONED_TRIES:
+                raise
 
 
 def _replan_once(

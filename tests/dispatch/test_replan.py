@@ -18,7 +18,7 @@ from dispatch.contract.record import plan_record
 from dispatch.contract.serialize import plan_document
 from dispatch.contract.validate import parse_problem
 from dispatch.desk.book import book_stored, slots_stored
-from dispatch.desk.replan import replan_stored
+from dispatch.desk.replan import UNVERSIONED_TRIES, replan_stored
 from dispatch.errors import InputError
 from dispatch.persistence import Store, StoreConflictError
 from dispatch.planning import SolveParams, plan_day
@@ -529,6 +529,36 @@ def test_a_batch_of_no_version_beaten_to_the_save_is_applied_on_the_new_latest(
     with pytest.raises(StoreConflictError):
         replan(store, {**cancel, "at": "08:10", "version": 3,
                        "events": [{"type": "cancelled", "visit_id": "V5"}]})  # fmt: skip
+
+
+def test_a_batch_of_no_version_beaten_again_and_again_is_applied_until_it_has_tried_enough(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Ten drivers tapping at once with four re-plan workers: a batch of no version beaten to
+    # the save three times was answered 409 (a hunt of the service), though each time another
+    # batch had been stored and the day had moved on.
+    planned(store, make_day())
+    save = store.save_replan
+    others = [f"T{1 + k % 2}" for k in range(UNVERSIONED_TRIES)]
+    inner: list[bool] = []
+
+    def beaten(*args: Any, **kwargs: Any) -> None:
+        if others and not inner:  # another driver's batch is saved first
+            inner.append(True)
+            replan(store, {"at": "08:06", "events": [
+                {"type": "delay", "technician_id": others.pop(), "minutes": 1}]})  # fmt: skip
+            inner.clear()
+        save(*args, **kwargs)
+
+    monkeypatch.setattr(store, "save_replan", beaten)
+    cancel = {"at": "08:06", "events": [{"type": "cancelled", "visit_id": "V3"}]}
+    del others[UNVERSIONED_TRIES - 1 :]  # beaten one time fewer than it tries
+    latest = replan(store, cancel)
+    assert latest["version"] == UNVERSIONED_TRIES + 1
+    assert [u["visit_id"] for u in latest["unassigned"]] == ["V3"]
+    others.extend(["T1"] * UNVERSIONED_TRIES)  # beaten every time: refused at last
+    with pytest.raises(StoreConflictError):
+        replan(store, {**cancel, "events": [{"type": "cancelled", "visit_id": "V5"}]})
 
 
 def test_a_stop_only_taken_as_under_way_is_gone_past_when_a_later_one_is_reached_first(
