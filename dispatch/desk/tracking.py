@@ -31,7 +31,7 @@ from dispatch.contract.record import read_record
 from dispatch.contract.schema import PlanOut
 from dispatch.contract.serialize import read_plan
 from dispatch.contract.validate import parse_stored_day
-from dispatch.model import Plan, Problem, Visit, VisitId
+from dispatch.model import Plan, Problem, Stop, Visit, VisitId
 from dispatch.persistence import Store
 from dispatch.units import elapsed, format_clock, shifted, whole_minutes
 
@@ -124,6 +124,16 @@ class DayCard:
     early_band_rate: float | None
 
 
+def _planned_drive(stop: Stop, planned_leaving: datetime) -> int:
+    """The minutes the plan has for the drive to ``stop``: from leaving the stop before to
+    arriving (breaks on the way included), or the leg's own drive where the stop before was
+    planned after it (history in the order of the reports, each stop with the times of the
+    version it was reported in: 09:50 after 14:10 read as -260 minutes)."""
+    if stop.arrival < planned_leaving:
+        return whole_minutes(stop.travel)
+    return whole_minutes(elapsed(planned_leaving, stop.arrival))
+
+
 def time_card(problem: Problem, plan: Plan) -> DayCard:
     """The time-tracking card of ``plan`` (usually the latest version) of ``problem``."""
     visits: dict[VisitId, Visit] = {visit.id: visit for visit in problem.visits}
@@ -181,7 +191,7 @@ def time_card(problem: Problem, plan: Plan) -> DayCard:
                     planned_service_min=planned_service,
                     actual_service_min=service,
                     overrun_min=service - planned_service if service is not None else None,
-                    planned_travel_min=whole_minutes(elapsed(planned_leaving, stop.arrival)),
+                    planned_travel_min=_planned_drive(stop, planned_leaving),
                     actual_travel_min=travel,
                     actual_wait_min=waited,
                 )

@@ -242,17 +242,28 @@ def _in_reported_order(route: Route) -> Route:
     each one's first report): the order the technician took them in. A stop gone past and
     planned again after the one they went to first, then reported done late (at a time before
     they reached that one) was read as taken after it: the stop they were still at was stored
-    done, the one done before it with the plan's future times. Stops nobody reported on keep
-    their place after the stops before them; a call keeps the stop it comes before."""
-    order: list[int] = []
+    done, the one done before it with the plan's future times.
+
+    A stop nobody reported on between two reported ones moves with the one after it, so it is
+    judged against the reports after it as the plan had them (``skipped_stops``: moved with
+    the one before, it was judged against none and stored done though gone past); those
+    before the first reported stop and after the last stay first and last. A call keeps the
+    stop it comes before, but for those before the first stop, made before leaving whichever
+    stop came first (``calls_made``)."""
+    head: list[int] = []
+    groups: list[list[int]] = []
+    pending: list[int] = []
     for k, stop in enumerate(route.stops):
-        moment = _first_report(stop)
-        later = (
-            n
-            for n, j in enumerate(order)
-            if moment is not None and (seen := _first_report(route.stops[j])) and seen > moment
-        )
-        order.insert(next(later, len(order)), k)
+        pending.append(k)
+        if _first_report(stop) is not None:
+            if groups:
+                groups.append(pending)
+            else:  # the stops before the first one reported stay first
+                head, groups = pending[:-1], [pending[-1:]]
+            pending = []
+    # Stable: stops reported at the same minute keep the plan's order.
+    groups.sort(key=lambda group: _first_report(route.stops[group[-1]]) or datetime.min)
+    order = [*head, *(k for group in groups for k in group), *pending]
     if order == sorted(order):
         return route
     position = {k: n for n, k in enumerate(order)}
@@ -260,7 +271,7 @@ def _in_reported_order(route: Route) -> Route:
         route,
         stops=tuple(route.stops[k] for k in order),
         depot_stops=tuple(
-            replace(call, before=position.get(call.before, call.before))
+            replace(call, before=position.get(call.before, call.before) if call.before else 0)
             for call in route.depot_stops
         ),
     )
@@ -328,6 +339,7 @@ def running_late(route: Route, stored: Route) -> list[timedelta]:
     never seen nor called. A departure ``stored`` already has was known to the plan, which
     timed the stops after it from there: counted again, they were reached 95 minutes late."""
     known = {stop.visit_id: stop.actual_departure for stop in stored.stops}
+    then = {a.visit_id: b.visit_id for a, b in zip(stored.stops, stored.stops[1:], strict=False)}
     lags: list[timedelta] = []
     lag = timedelta(0)
     for k, stop in enumerate(route.stops):
@@ -337,10 +349,14 @@ def running_late(route: Route, stored: Route) -> list[timedelta]:
             # Late for the set-off the plan timed the next stop from (its arrival less its
             # drive): a stop's own planned departure is its history, hours off once its work
             # was reported begun early (left at 13:52, planned to 13:53, the next stop timed
-            # from 13:42).
+            # from 13:42), and not the stop the plan timed the next one from once reports
+            # put it elsewhere (``with_progress``: left at 09:30 where the plan had it left at
+            # 08:40 before two others, the stop after it was read 50 minutes late).
             following = route.stops[k + 1] if k + 1 < len(route.stops) else None
             set_off = shifted(following.arrival, -following.travel) if following else left
-            lag = max(timedelta(0), left - min(set_off, stop.departure))
+            if following is None or then.get(stop.visit_id) == following.visit_id:
+                set_off = min(set_off, stop.departure)
+            lag = max(timedelta(0), left - set_off)
         elif stop.frozen:
             lag = timedelta(0)
     return lags

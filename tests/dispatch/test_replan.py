@@ -19,6 +19,7 @@ from dispatch.contract.serialize import plan_document
 from dispatch.contract.validate import parse_problem
 from dispatch.desk.book import book_stored, slots_stored
 from dispatch.desk.replan import UNVERSIONED_TRIES, replan_stored
+from dispatch.desk.tracking import stored_time_card
 from dispatch.errors import InputError
 from dispatch.persistence import Store, StoreConflictError
 from dispatch.planning import SolveParams, plan_day
@@ -613,6 +614,68 @@ def test_a_late_report_of_a_stop_gone_past_puts_it_before_the_stop_they_are_at(
     assert stops[0]["travel_min"] == MINUTES[0][4] and stops[1]["travel_min"] == MINUTES[4][2]
     assert {s["visit_id"] for s in stops[2:]} == {"V3", "V5"}
     checked(store, fourth)
+    # V4 keeps the times of the version it was reported in (13:40-14:10): the card reads V2's
+    # planned drive from its leg, not as 09:50 - 14:10 = -260 minutes.
+    _, card = stored_time_card(store, "pl_day")
+    assert all(r.planned_travel_min >= 0 for r in card.stops), card.stops
+
+
+def one_technician_day(*windows: tuple[str, int, str, str]) -> dict[str, Any]:
+    """``make_day`` with one technician and visits of 20 minutes: (id, site, window)."""
+    raw = make_day(technicians=1)
+    raw["visits"] = [
+        {"id": visit_id, "location_index": site, "duration_min": 20, "customer": visit_id,
+         "window": {"start": start, "end": end}}
+        for visit_id, site, start, end in windows
+    ]  # fmt: skip
+    return raw
+
+
+def reports(*taps: tuple[str, str, str]) -> list[dict[str, Any]]:
+    return [{"type": kind, "visit_id": visit_id, "at": at} for kind, visit_id, at in taps]
+
+
+def test_a_stop_nobody_reported_on_between_two_reported_out_of_order_is_still_gone_past(
+    store: Store,
+) -> None:
+    planned(store, one_technician_day(
+        ("P1", 1, "08:00", "08:30"), ("P2", 2, "09:00", "09:30"), ("X", 3, "10:00", "11:50"),
+        ("P4", 4, "11:00", "11:30"), ("P5", 5, "12:00", "14:00")))  # fmt: skip
+    # Done P2, P4, P1, at P5; X (planned 10:00-10:20) gone past when P4 was reached at
+    # 08:50. Moved with P1 (the report before it), X was judged against P5's report alone
+    # and stored done, its customer never seen (a hunt of re-plans after reports).
+    taps = reports(("arrived", "P2", "08:20"), ("completed", "P2", "08:40"),
+                   ("arrived", "P4", "08:50"), ("completed", "P4", "09:10"),
+                   ("arrived", "P1", "09:40"), ("completed", "P1", "10:00"),
+                   ("arrived", "P5", "10:40"))  # fmt: skip
+    after = replan(store, {"at": "10:45", "events": taps})
+    stops = {s["visit_id"]: s["status"] for s in after["routes"][0]["stops"]}
+    assert [s["visit_id"] for s in after["routes"][0]["stops"]][:4] == ["P2", "P4", "P1", "P5"]
+    assert stops["P5"] == "arrived" and stops.get("X", "planned") == "planned"
+    checked(store, after)
+
+
+def test_after_stops_reported_out_of_order_the_next_is_late_only_for_the_drive_it_was_timed_on(
+    store: Store,
+) -> None:
+    planned(store, one_technician_day(
+        ("A", 1, "08:00", "08:40"), ("B", 2, "09:00", "09:40"), ("C", 3, "10:00", "10:40"),
+        ("E", 4, "13:00", "16:00")))  # fmt: skip
+    # Done B, then A, left at 09:30; C (20 minutes on, window from 10:00) was timed from B
+    # left at 09:50 and the plan has it done by 10:20: taken as done. Counted from A's planned
+    # departure in the plan's order (08:40), C was read 50 minutes late, not reached, and
+    # planned again (a hunt of re-plans after reports, 11 of 12).
+    taps = reports(("arrived", "B", "08:20"), ("completed", "B", "08:50"),
+                   ("arrived", "A", "09:00"), ("completed", "A", "09:30"))  # fmt: skip
+    after = replan(store, {"at": "10:25", "events": taps})
+    stops = after["routes"][0]["stops"]
+    assert [(s["visit_id"], s["status"]) for s in stops[:3]] == [
+        ("B", "done"),
+        ("A", "done"),
+        ("C", "done"),
+    ]
+    assert stops[2]["travel_min"] == MINUTES[1][3]  # from A, where they left
+    checked(store, after)
 
 
 def test_a_re_plan_whose_search_found_nothing_in_its_budget_searches_longer(
