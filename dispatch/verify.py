@@ -541,6 +541,12 @@ class _Checker:
             for route in self.plan.get("routes", [])
             for stop in route.get("stops", [])
             if stop.get("status", "planned") != "planned"
+            and not (
+                # reported reached and not left: still there, the call after it not made
+                (stop.get("actual_arrival") or stop.get("actual_start"))
+                and not stop.get("actual_departure")
+                and stop.get("status") != "done"
+            )
         }
         for route in self.previous.get("routes", []):
             tech_id = str(route.get("technician_id"))

@@ -395,10 +395,12 @@ def calls_made(
     exception: once any stop is passed the technician has left, with it, whichever stop they
     went to first."""
     skipped = skipped_stops(route, passed, retracted)
+    # Still at the last stop passed: the calls after it wait, whatever the plan's clock says.
+    held = passed > 0 and still_there(route.stops[passed - 1])
     return tuple(
         k
         for k, call in enumerate(route.depot_stops)
-        if (call.arrival < at and call.before <= passed)
+        if (call.arrival < at and (call.before < passed or (call.before == passed and not held)))
         or (call.before < passed and (call.before == 0 or call.before not in skipped))
     )
 

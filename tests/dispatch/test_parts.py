@@ -1094,6 +1094,33 @@ def test_a_load_before_leaving_stays_first_when_another_stop_was_reported_first(
     assert route["travel_min"] == 20 + 10 + 20 + 30  # base-B-A-C-base, no call on the way
 
 
+def test_a_call_after_the_stop_the_technician_is_still_at_is_not_made(store: Store) -> None:
+    day = {"start": "08:00", "end": "17:00"}
+    raw = make_day(
+        [tech("T1", 0, van_stock=[{"part": "P1", "quantity": 1}])],
+        [
+            visit("V4", 1, "P1", window=day),
+            visit("V2", 5, "P1", window=day),
+        ],
+        depots=[depot(location_index=3, stock=[{"part": "P1", "quantity": 3}])],
+    )
+    first = planned(store, raw)
+    assert calls(first)["T1"][0][1:3] == ("09:00", "V2")  # after V4 (08:10-08:40)
+    # An offline phone's first tap comes in at 11:25: V4 reached at 08:17, nothing since. The
+    # technician is still there; the call at D1 planned for 09:10 was taken as made (begun
+    # before the batch), and V2 served from the van at 11:25, 40 minutes away (a hunt of
+    # re-plans after reports).
+    after = replan(store, {"at": "11:25", "events": [
+        {"type": "arrived", "visit_id": "V4", "at": "08:17"}]})  # fmt: skip
+    route = after["routes"][0]
+    assert [(s["visit_id"], s["status"]) for s in route["stops"]] == [
+        ("V4", "arrived"),
+        ("V2", "planned"),
+    ]
+    (call,) = route["depot_stops"]
+    assert call["before_visit_id"] == "V2" and call["arrival"] >= "2026-11-23T11:25"
+
+
 def test_a_call_before_a_visit_is_timed_around_the_break_where_the_solver_put_it() -> None:
     # T1 leaves V1 (site 1) at 11:30; V2 (site 2, from 13:00) needs P2 from D1 (site 4): 30 min
     # there, 10 of handling, 20 on. The solver put the lunch at 12:30-13:00: the call is at
