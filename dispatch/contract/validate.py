@@ -75,6 +75,7 @@ from dispatch.units import (
 )
 
 __all__ = [
+    "END_OF_DAY",
     "MAX_JSON_DEPTH",
     "MAX_MATRIX_VALUE",
     "Scope",
@@ -486,6 +487,10 @@ def build_depots(
     return tuple(depots)
 
 
+#: Why an appointment (or a report) at 24:00 is refused (``ends_of_day``).
+END_OF_DAY = "'24:00' ends the day: give a time from 00:00 to 23:59"
+
+
 def ends_of_day(visits: Sequence[VisitIn]) -> list[FieldError]:
     """An error for each visit whose appointment (or report, of a day) is ``24:00``: the
     end of the day starts nothing in it (an appointment at 24:00 was named "at 00:00", the
@@ -493,7 +498,7 @@ def ends_of_day(visits: Sequence[VisitIn]) -> list[FieldError]:
     return [
         FieldError(
             f"visits[{i}].{field}",
-            "'24:00' ends the day: give a time from 00:00 to 23:59",
+            END_OF_DAY,
             visit.id,
         )
         for i, visit in enumerate(visits)

@@ -28,7 +28,12 @@ from dispatch.booking.slots import booking_at, shape_of
 from dispatch.contract.record import plan_record, read_record
 from dispatch.contract.schema import PlanOut
 from dispatch.contract.serialize import plan_document, read_plan
-from dispatch.contract.validate import load_json, parse_stored_day, pydantic_errors
+from dispatch.contract.validate import (
+    END_OF_DAY,
+    load_json,
+    parse_stored_day,
+    pydantic_errors,
+)
 from dispatch.desk.solve import check_next_version
 from dispatch.desk.week import WEEK_TRIES, save_in_week, visits_elsewhere_in_week, week_id_taken
 from dispatch.errors import FieldError, InputError, NotFoundError
@@ -308,6 +313,8 @@ def book_stored(
         bug); nothing is stored. What events forced on that version stays, logged.
     """
     wire: BookIn = _read(request, BookIn, "booking")
+    if wire.slot.appointment == "24:00":  # as a day's visit: the end of the day starts nothing
+        raise InputError([FieldError("slot.appointment", END_OF_DAY)], what="booking")
     if plan_id.startswith(_WEEK_PREFIX):
         raise NotFoundError(f"{plan_id} is a week: book into the plan of the slot's date")
     once = partial(

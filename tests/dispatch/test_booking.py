@@ -354,6 +354,12 @@ def test_bad_requests_name_their_fields(store: Store) -> None:
         ("slot.window.end", "12:00 is before start 14:00"),
         ("slot.technician_id", "no technician 'NOBODY' works the day of plan pl_day"),
     ]
+    # An appointment at 24:00, refused in a day, was answered 409 "no technician can take"
+    # with fresh slots (a hunt of bookings).
+    with pytest.raises(InputError) as bad:
+        midnight = {"date": "2026-11-23", "appointment": "24:00"}
+        book_stored(store, "pl_day", {"visit": visit, "slot": midnight})
+    assert [e.path for e in bad.value.errors] == ["slot.appointment"]
     assert store.load_plan("pl_day")["version"] == 1
 
 
