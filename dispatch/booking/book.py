@@ -241,14 +241,19 @@ def _calls_in_time(route: Route, old: Route | None, at: datetime) -> tuple[Depot
             if call.before < len(old.stops):
                 planned[(old.stops[call.before].visit_id, call.depot_id)] = call
     calls: list[DepotStop] = []
+    shown: set[tuple[int, str]] = set()  # where the calls made are
     for call in route.depot_stops:
         if (call.before, call.depot_id) in made:
             # every call made there, as it was: the morning pick list and a call with handling
             # made at one moment are two calls, which the re-timed route shows as one
             calls.extend(made.pop((call.before, call.depot_id)))
+            shown.add((call.before, call.depot_id))
             continue
-        if any((c.before, c.depot_id) == (call.before, call.depot_id) for c in calls):
-            continue  # one of the calls made there, shown again
+        if (call.before, call.depot_id) in shown:
+            # one of the calls made there, shown again (not a new call there: a booking's
+            # call at a technician's base beside their morning load was dropped, its parts
+            # never taken)
+            continue
         kept = None
         if call.arrival < at:
             handling = elapsed(call.arrival, call.departure)

@@ -885,6 +885,44 @@ def test_every_slot_offered_for_a_visit_needing_a_part_is_bookable(
         again.close()
 
 
+def test_a_booking_s_call_at_the_base_beside_the_morning_load_is_kept(store: Store) -> None:
+    # T1 is based at D1 and loads V1's P1 there before leaving (15:50, for 16:00). N1 needs
+    # two P2, which reach D1 at 14:00: offered through a call at the base before N1, the
+    # booked route kept only the morning load (the same depot before the same first stop, read
+    # as a call made shown twice), P2 never taken, and the booking refused with the same slot
+    # offered again (a hunt of bookings).
+    raw = make_day(
+        [tech("T1", 0)],
+        [visit("V1", 1, "P1", window={"start": "16:00", "end": "16:30"})],
+        depots=[
+            depot(
+                location_index=0,
+                opening={"start": "08:00", "end": "18:00"},
+                stock=[{"part": "P1", "quantity": 1}],
+                arrivals=[{"part": "P2", "quantity": 2, "at": "2026-11-23T14:00"}],
+            )
+        ],
+    )
+    first = planned(store, raw)
+    assert first["routes"][0]["pick_list"]
+    new = {"id": "N1", "location_index": 2, "duration_min": 45,
+           "parts": [{"part": "P2", "quantity": 2}]}  # fmt: skip
+    offered = slots_stored(
+        store, {"visit": new, "plan_id": "pl_day", "shape": "two_hours", "at": "09:00"}
+    )
+    assert offered.slots
+    wanted = offered.slots[0].slot.model_dump(mode="json", exclude_none=True)
+    booked = book_stored(store, "pl_day", {"visit": new, "slot": wanted, "at": "09:00"})
+    assert booked.version == 2
+    taken = [
+        (call.depot_id, part.part, part.quantity)
+        for route in booked.routes
+        for call in route.depot_stops
+        for part in call.parts
+    ]
+    assert ("D1", "P2", 2) in taken and ("D1", "P1", 1) in taken
+
+
 def test_a_call_the_route_drives_to_first_is_on_the_way_not_loaded_before_leaving() -> None:
     # T2 starts at site 5 and drives to D1 for V2's part: a call on the way, with its
     # handling. As the call before the first visit it was the pick list, loaded before
