@@ -499,8 +499,11 @@ class BookingDay:
         return moment_after(self.id_map.origin, cumul + buffer)
 
     def _busy_s(self, vehicle: int, nodes: list[int]) -> int:
-        """Service already on the route, in seconds (how full the day is)."""
-        return int(sum(int(self.instance.service_s[n]) for n in nodes))
+        """Service already on the route, in seconds (how full the day is): the work, without
+        an appointment's minutes at the door before it (in its node's service, they made four
+        30-minute appointments 2 h 20 min of work)."""
+        service = self.instance.service_s
+        return int(sum(int(service[n]) - int(self.id_map.door_buffer_s[n]) for n in nodes))
 
 
 def _as_asked(error: InputError, compiled: str) -> InputError:

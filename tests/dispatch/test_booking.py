@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -278,6 +278,27 @@ def test_grading_prefers_the_customers_technician_and_time() -> None:
     again = next(s for s in preferred.slots if s.start == late.start)
     assert again.grade < late.grade
     assert all(s.technician_id == "T2" or s.grade >= 0 for s in preferred.slots)
+
+
+def test_fill_counts_the_work_on_a_route_not_its_minutes_at_the_door() -> None:
+    # Four 30-minute appointments are two hours of work: fill takes off 5 x 2 = 10. Counted
+    # with each one's 5 minutes at the door before it, it took off 11.7 (a hunt of bookings).
+    raw = make_day(technicians=1)
+    raw["visits"] = [
+        {"id": f"A{k}", "location_index": 1, "duration_min": 30, "appointment": f"{9 + k:02d}:00"}
+        for k in range(4)
+    ]
+    day = planned_day(raw)
+    assert len(day.plan.routes[0].stops) == 4
+    row = {"id": "N", "location_index": 1, "duration_min": 30}
+
+    def grades(fill: Literal["fuller", "none"]) -> dict[datetime, float]:
+        asked = SlotAsk(shape="appointment", fill=fill)
+        answer = offer([day], row, asked, lambda d: provider_for(d.problem))
+        return {slot.start: slot.grade for slot in answer.slots}
+
+    plain, fuller = grades("none"), grades("fuller")
+    assert plain and {plain[start] - grade for start, grade in fuller.items()} == {10.0}
 
 
 def test_stored_booking_writes_a_version_like_an_event_batch(store: Store) -> None:
