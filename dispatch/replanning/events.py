@@ -587,14 +587,21 @@ class _Checker:
             return False
         return True
 
-    def known_visit(self, index: int, visit_id: str) -> bool:
+    def known_visit(self, index: int, visit_id: str, *, report: bool = False) -> bool:
+        """Whether ``visit_id`` is a visit an event may name. A ``report`` of arrival or start
+        is judged by its time against the one this batch says the visit could not be
+        completed at (``visit_clock``): listed after it, an arrival before it was refused,
+        though one listed after a completion is taken (an offline phone's batch out of
+        order)."""
         if visit_id not in self.visits and visit_id not in self.new_ids:
             self.error(index, visit_id, f"unknown visit '{visit_id}'")
             return False
         if visit_id in self.was_cancelled or visit_id in self.batch.cancelled:
             self.error(index, visit_id, f"{visit_id} was cancelled")
             return False
-        if visit_id in self.was_not_completed or visit_id in self.batch.not_completed:
+        if visit_id in self.was_not_completed or (
+            visit_id in self.batch.not_completed and not report
+        ):
             self.error(
                 index,
                 visit_id,
@@ -606,7 +613,7 @@ class _Checker:
     def visit_clock(self, index: int, event: VisitClockIn | NotCompletedIn) -> bool:
         """A report from a visit on a route; whether it was taken."""
         visit_id = VisitId(event.visit_id)
-        if not self.known_visit(index, visit_id):
+        if not self.known_visit(index, visit_id, report=event.type in ("arrived", "started")):
             return False
         if visit_id not in self.stops:
             self.error(

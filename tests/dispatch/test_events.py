@@ -619,6 +619,18 @@ def test_a_visit_not_completed_must_be_on_a_route_and_not_over() -> None:
     ]
 
 
+def test_an_arrival_listed_after_the_visit_was_not_completed_is_read_by_its_time() -> None:
+    # An offline phone's batch out of order: its arrival at 08:12 listed after "could not be
+    # completed" at 08:30 was refused ("waits to be booked again"), though listed after a
+    # completion it is taken (a hunt of re-plans after reports, 10 of 50 shuffled batches).
+    left = {"type": "not_completed", "visit_id": "V1", "reason": "no part", "at": "08:30"}
+    batch = parse([left, {"type": "arrived", "visit_id": "V1", "at": "08:12"}])
+    assert batch.not_completed == {"V1": "no part"}
+    assert batch.progress == {"V1": VisitProgress(arrived=at("08:12"), departed=at("08:30"))}
+    later = errors_of([left, {"type": "arrived", "visit_id": "V1", "at": "08:40"}])
+    assert [(e.path, e.entity_id) for e in later] == [("events[1]", "V1")]
+
+
 def reached_v2_at_0935() -> Plan:
     """A version of 09:40: V1 done (08:12-09:10), V2 reported arrived at 09:35, V3 cancelled."""
     base = replanned_at_0930()
