@@ -23,10 +23,13 @@ _ROUNDING = timedelta(minutes=5)
 
 
 def _round(moment: datetime) -> datetime:
+    """``moment`` to the nearest ``_ROUNDING`` of its wall clock, moved in real time (by at
+    most half of it): from the top of its hour, on the night Lord Howe's clocks skip or repeat
+    half an hour, it landed in the half hour and an arrival at 02:31 was promised 02:45-03:15."""
     seconds = moment.minute * SECONDS_PER_MINUTE + moment.second
     step = duration_to_s(_ROUNDING)
     rounded = round(seconds / step) * step
-    return shifted(moment.replace(minute=0, second=0, microsecond=0), timedelta(seconds=rounded))
+    return shifted(moment.replace(microsecond=0), timedelta(seconds=rounded - seconds))
 
 
 def promise_for(visit: Visit, arrival: datetime, policy: Policy) -> TimeWindow:

@@ -79,6 +79,33 @@ def test_any_other_visit_is_promised_thirty_minutes_around_the_rounded_arrival(
     assert promise_for(visit(), arrival, POLICY) == window(start, end)
 
 
+@pytest.mark.parametrize(
+    ("arrival", "centre"),
+    [
+        # Lord Howe springs forward half an hour at 02:00 (+10:30 -> +11:00) on 2026-10-04
+        ("2026-10-04T02:31:00+11:00", "2026-10-04T02:30:00+11:00"),
+        # and falls back half an hour at 02:00 (+11:00 -> +10:30) on 2026-04-05
+        ("2026-04-05T01:45:00+10:30", "2026-04-05T01:45:00+10:30"),
+        ("2026-04-05T01:47:00+11:00", "2026-04-05T01:45:00+11:00"),
+    ],
+)
+def test_the_rounded_arrival_is_within_minutes_of_it_when_the_clocks_change_half_an_hour(
+    arrival: str, centre: str
+) -> None:
+    # Rounded from the top of its hour on the wall clock, an arrival at 02:31 just after the
+    # clocks skipped 02:00-02:30 was promised 02:45-03:15, a window it is not in, and every
+    # slot then offered on that route was refused (a hunt of bookings).
+    zone = ZoneInfo("Australia/Lord_Howe")
+    moment = datetime.fromisoformat(arrival).astimezone(zone)
+    half = POLICY.promise_width / 2
+    expected = datetime.fromisoformat(centre).timestamp()
+    promised = promise_for(visit(), moment, POLICY)
+    assert (promised.start.timestamp(), promised.end.timestamp()) == (
+        expected - half.total_seconds(),
+        expected + half.total_seconds(),
+    )
+
+
 def test_a_window_visit_is_promised_around_its_arrival_not_its_window() -> None:
     afternoon = visit(hours=window("13:00", "17:00"))
     assert promise_for(afternoon, at("14:12"), POLICY) == window("13:55", "14:25")
