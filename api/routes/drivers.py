@@ -29,6 +29,7 @@ from api.models import CONFLICT, FORBIDDEN, HTML_PAGE, ErrorOut, LinkOut
 from api.params import PlanId, TechnicianId
 from dispatch.contract.schema import DriverRouteOut, EventBatchIn
 from dispatch.desk.driver import day_not_begun, foreign_events
+from dispatch.desk.replan import returned_to
 from dispatch.errors import InputError
 from maps.driver import driver_worker
 
@@ -130,6 +131,10 @@ async def post_route_events(
     found = await run_in_threadpool(versions.get, store, plan_id)
     found.route(technician_id)  # 404 for a technician not in the day
     refused = foreign_events(found.plan, technician_id, batch)
+    if refused:  # a stop gone past and left out, reported late, is still theirs
+        sent = await request.json()
+        back = await run_in_threadpool(returned_to, store, plan_id, technician_id, sent)
+        refused = foreign_events(found.plan, technician_id, batch, back)
     if refused:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "; ".join(map(str, refused)))
     too_soon = day_not_begun(found.plan, clock())

@@ -16,7 +16,7 @@ to say, as for the desk's events: this module only says whose route an event is 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -215,11 +215,16 @@ def _visit_parts(
 
 
 def foreign_events(
-    plan: Mapping[str, Any], technician_id: str, batch: EventBatchIn
+    plan: Mapping[str, Any],
+    technician_id: str,
+    batch: EventBatchIn,
+    returned: Collection[str] = (),
 ) -> list[FieldError]:
     """The events of ``batch`` that are not ``technician_id``'s to report in ``plan`` (a stored
     plan version, the latest): a report on a visit that is not on their route, another
-    technician's delay, or an event only the desk posts.
+    technician's delay, or an event only the desk posts. ``returned``: visits left out after
+    the technician went past them that the batch reports on (``dispatch.desk.replan``'s
+    ``returned_to``): theirs to report.
 
     Returns
     -------
@@ -228,6 +233,7 @@ def foreign_events(
     """
     route = next((r for r in plan["routes"] if r["technician_id"] == technician_id), None)
     own = {stop["visit_id"] for stop in route["stops"]} if route else set()
+    own |= set(returned)
     refused: list[FieldError] = []
     for index, event in enumerate(batch.events):
         path = f"events[{index}]"

@@ -34,15 +34,21 @@ from dispatch.desk.week import (
     week_id_taken,
 )
 from dispatch.errors import FieldError, InputError, InternalError
-from dispatch.model import DayRef, Plan, Problem
+from dispatch.model import DayRef, Plan, Problem, Stop, TechnicianId, UnassignedCode, VisitId
 from dispatch.persistence import PlanWeek, Store, StoreConflictError, WeekMovedError, new_id
 from dispatch.persistence.store import ReplannedDay
 from dispatch.planning import SolveParams, policy_params
-from dispatch.replanning.events import apply_to_problem, apply_to_problem_json, parse_events
+from dispatch.replanning.events import (
+    FIELD_REPORTS,
+    apply_to_problem,
+    apply_to_problem_json,
+    parse_events,
+    with_returned,
+)
 from dispatch.replanning.replan import replan_day
 from dispatch.travel import Roads, TravelTimeProvider, provider_for
 
-__all__ = ["UNVERSIONED_TRIES", "replan_stored"]
+__all__ = ["UNVERSIONED_TRIES", "replan_stored", "returned_to"]
 
 #: Times a batch written against no version is made, each on the latest version, when another
 #: batch stored the next version first (``replan_stored``).
@@ -173,6 +179,7 @@ def _replan_once(
     aside = Aside.of(stored_raw, stored_problem, stored, elsewhere)
     aside.refuse_events_on_moved(raw)
     problem_raw, problem, previous = aside.day(stored_raw, stored_problem, stored)
+    previous = with_returned(previous, returned_stops(store, plan_id, previous, raw))
     batch = parse_events(raw, problem_raw, problem, previous, now=now)
     _refuse_ids_of_the_week(elsewhere, raw, {visit.id for visit in batch.added})
     next_problem = apply_to_problem(problem, batch)
@@ -370,6 +377,50 @@ def _day_plan(store: Store, plan_id: str) -> DayPlan:
     version = int(latest["version"])
     problem = parse_stored_day(raw, plan_id=plan_id, version=version)
     return DayPlan(plan_id, version, raw, problem, plan)
+
+
+def returned_stops(
+    store: Store, plan_id: str, plan: Plan, raw: Mapping[str, Any]
+) -> dict[VisitId, tuple[TechnicianId, Stop]]:
+    """The visits ``raw``'s field reports name that ``plan`` left out after a technician went
+    past them (their time could no longer be met, or no route had room), with the technician
+    and the stop of the last version that had them on a route. The technician may have served
+    it after all, or before the stop they were reported at: a late 'completed' was refused as
+    'on no technician's route; move it to a technician first', and no move could place it (a
+    hunt of re-plans after reports)."""
+    reported = {
+        VisitId(str(event.get("visit_id")))
+        for event in raw.get("events", [])
+        if isinstance(event, Mapping) and event.get("type") in FIELD_REPORTS
+    }
+    routed = {stop.visit_id for route in plan.routes for stop in route.stops}
+    left = {
+        item.visit_id
+        for item in plan.unassigned
+        if item.code in (UnassignedCode.WINDOW, UnassignedCode.NO_ROOM)
+        and item.visit_id in reported
+        and item.visit_id not in routed
+    }
+    found: dict[VisitId, tuple[TechnicianId, Stop]] = {}
+    for version in reversed(store.plan_versions(plan_id)[:-1]):
+        if not left - found.keys():
+            break
+        older = _stored_plan(store, plan_id, store.load_plan(plan_id, version))
+        for route in older.routes:
+            for stop in route.stops:
+                if stop.visit_id in left and stop.visit_id not in found:
+                    found[stop.visit_id] = (route.technician_id, stop)
+    return found
+
+
+def returned_to(
+    store: Store, plan_id: str, technician_id: str, raw: Mapping[str, Any]
+) -> frozenset[str]:
+    """The visits ``raw`` reports on that the latest version of ``plan_id`` left out after
+    ``technician_id`` went past them (``returned_stops``): theirs to report from their link."""
+    latest = _stored_plan(store, plan_id, store.load_plan(plan_id))
+    found = returned_stops(store, plan_id, latest, raw)
+    return frozenset(visit_id for visit_id, (tech, _) in found.items() if tech == technician_id)
 
 
 def _stored_plan(store: Store, plan_id: str, document: Mapping[str, Any]) -> Plan:

@@ -100,6 +100,7 @@ __all__ = [
     "skipped_stops",
     "still_there",
     "with_progress",
+    "with_returned",
 ]
 
 
@@ -235,6 +236,47 @@ def with_progress(
             )
         stops.append(stop)
     return _in_reported_order(replace(route, stops=tuple(stops)))
+
+
+def with_returned(plan: Plan, returned: Mapping[VisitId, tuple[TechnicianId, Stop]]) -> Plan:
+    """``plan`` with each stop of ``returned`` back on its technician's route, as the stop it
+    was (not yet reported on), after the stops done or under way, and out of ``unassigned``:
+    a visit left out after its technician went past it, that a report now says they served
+    (its place in the route is then the reports', ``with_progress``). One whose technician
+    has no route in ``plan`` stays out."""
+    routes: list[Route] = []
+    back_on: set[VisitId] = set()
+    for route in plan.routes:
+        back = [
+            replace(
+                stop,
+                status=StopStatus.PLANNED,
+                actual_arrival=None,
+                actual_start=None,
+                actual_departure=None,
+            )
+            for tech_id, stop in returned.values()
+            if tech_id == route.technician_id
+        ]
+        if not back:
+            routes.append(route)
+            continue
+        cut = max((k + 1 for k, stop in enumerate(route.stops) if stop.frozen), default=0)
+        routes.append(
+            replace(
+                route,
+                stops=(*route.stops[:cut], *back, *route.stops[cut:]),
+                depot_stops=tuple(
+                    replace(call, before=call.before + len(back)) if call.before >= cut else call
+                    for call in route.depot_stops
+                ),
+            )
+        )
+        back_on.update(stop.visit_id for stop in back)
+    if not back_on:
+        return plan
+    unassigned = tuple(item for item in plan.unassigned if item.visit_id not in back_on)
+    return replace(plan, routes=tuple(routes), unassigned=unassigned)
 
 
 def _in_reported_order(route: Route) -> Route:

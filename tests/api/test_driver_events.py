@@ -251,3 +251,29 @@ def test_a_tap_sent_again_with_its_report_id_is_applied_once(
     # As sent: 30 minutes, not 30.0.
     assert history["batches"][0]["events"] == [late]
     assert isinstance(history["batches"][0]["events"][0]["minutes"], int)
+
+
+def test_a_driver_reports_late_on_a_stop_gone_past_and_left_out(
+    service: Service, plan_id: str
+) -> None:
+    # T1 went to V2 first (reached 08:30): V1, whose start must be by 08:30, was gone past and
+    # left out ("window"). Their tap of V1 done at 08:20, sent late, was refused as not on
+    # their route (403): the link's own stop, served (a hunt of re-plans after reports).
+    token = link(service, plan_id, "T1")
+    url = f"{events_url(plan_id, 'T1')}?token={token}"
+    first = service.client.post(
+        url, json=batch({"type": "arrived", "visit_id": "V2", "at": "08:30"}, at="08:32")
+    )
+    assert first.status_code == 201, first.text
+    plan = service.client.get(f"/v1/plans/{plan_id}", headers=service.auth).json()
+    assert [u["code"] for u in plan["unassigned"] if u["visit_id"] == "V1"] == ["window"]
+    late = batch({"type": "completed", "visit_id": "V1", "at": "08:20"}, at="08:35")
+    answer = service.client.post(url, json=late)
+    assert answer.status_code == 201, answer.text
+    stops = answer.json()["stops"]
+    assert [(s["visit_id"], s["status"]) for s in stops] == [("V1", "done"), ("V2", "arrived")]
+    # Another technician's link may not report it.
+    other = link(service, plan_id, "T2")
+    late_again = batch({"type": "arrived", "visit_id": "V1", "at": "08:10"}, at="08:36")
+    refused = service.client.post(f"{events_url(plan_id, 'T2')}?token={other}", json=late_again)
+    assert refused.status_code == 403, refused.text

@@ -620,6 +620,31 @@ def test_a_late_report_of_a_stop_gone_past_puts_it_before_the_stop_they_are_at(
     assert all(r.planned_travel_min >= 0 for r in card.stops), card.stops
 
 
+def test_a_late_report_of_a_stop_gone_past_and_left_out_puts_it_back_as_history(
+    store: Store,
+) -> None:
+    raw = make_day()
+    raw["visits"][1]["technician"] = "T2"
+    planned(store, raw)
+    # T2's V4 (appointment 09:00) taken as under way at 09:05, V2 reported reached at 09:10:
+    # V4 was gone past and, its appointment past, left out ("window"). Its completion at
+    # 09:08, sent late, was refused as "on no technician's route; move it to a technician
+    # first", which no move could do (a hunt of re-plans after reports).
+    neutral = {"type": "delay", "technician_id": "T1", "minutes": 1}
+    replan(store, {"at": "09:05", "events": [neutral]})
+    reached = {"type": "arrived", "visit_id": "V2", "at": "09:10"}
+    third = replan(store, {"at": "09:12", "events": [reached]})
+    assert [u["code"] for u in third["unassigned"] if u["visit_id"] == "V4"] == ["window"]
+    late = {"type": "completed", "visit_id": "V4", "at": "09:08"}
+    fourth = replan(store, {"at": "09:14", "events": [late]})
+    stops = fourth["routes"][1]["stops"]
+    assert [(s["visit_id"], s["status"]) for s in stops[:2]] == [("V4", "done"), ("V2", "arrived")]
+    assert stops[0]["actual_departure"] == "2026-11-23T09:08:00+08:00"
+    assert "V4" not in {u["visit_id"] for u in fourth["unassigned"]}
+    assert not [c for c in fourth["changes"] if c["visit_id"] == "V4" and c["notify"]]
+    checked(store, fourth)
+
+
 def one_technician_day(*windows: tuple[str, int, str, str]) -> dict[str, Any]:
     """``make_day`` with one technician and visits of 20 minutes: (id, site, window)."""
     raw = make_day(technicians=1)
