@@ -562,21 +562,29 @@ def test_a_batch_of_no_version_beaten_again_and_again_is_applied_until_it_has_tr
         replan(store, {**cancel, "events": [{"type": "cancelled", "visit_id": "V5"}]})
 
 
+def went_past_v4(store: Store, raw: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``raw`` (default ``make_day()``) planned with V2 on T2's route after V4; a desk batch at
+    09:05 takes V4 as under way by the plan's clock, then T2 reports reaching V2 at 09:10:
+    V4 gone past. The version of that report (09:12)."""
+    raw = raw or make_day()
+    raw["visits"][1]["technician"] = "T2"
+    planned(store, raw)
+    neutral = {"type": "delay", "technician_id": "T1", "minutes": 1}
+    replan(store, {"at": "09:05", "events": [neutral]})
+    reached = {"type": "arrived", "visit_id": "V2", "at": "09:10"}
+    return replan(store, {"at": "09:12", "events": [reached]})
+
+
 def test_a_stop_only_taken_as_under_way_is_gone_past_when_a_later_one_is_reached_first(
     store: Store,
 ) -> None:
-    raw = make_day()
-    raw["visits"][1]["technician"] = "T2"
-    planned(store, raw)
     # T2: V4 (09:00, planned 08:50-09:30), then V2 (10:00). A desk batch at 09:05 takes V4 as
     # under way by the plan's clock; T2 then reports reaching V2 at 09:10: they went there
     # first. V4 was taken as done, its customer neither seen nor called (a fresh-eyes hunt:
     # simulated field days, the commonest fault).
-    neutral = {"type": "delay", "technician_id": "T1", "minutes": 1}
-    second = replan(store, {"at": "09:05", "events": [neutral]})
+    third = went_past_v4(store)
+    second = store.load_plan("pl_day", 2)
     assert stops_of(second)["V4"][1]["status"] == "in_progress"
-    reached = {"type": "arrived", "visit_id": "V2", "at": "09:10"}
-    third = replan(store, {"at": "09:12", "events": [reached]})
     assert "V4" not in stops_of(third)
     (left,) = [u for u in third["unassigned"] if u["visit_id"] == "V4"]
     assert left["code"] == "window"
@@ -589,18 +597,13 @@ def test_a_late_report_of_a_stop_gone_past_puts_it_before_the_stop_they_are_at(
     store: Store, late: str
 ) -> None:
     raw = make_day()
-    raw["visits"][1]["technician"] = "T2"
     del raw["visits"][3]["appointment"]
     raw["visits"][3]["window"] = {"start": "08:50", "end": "17:00"}
-    planned(store, raw)
     # T2: V4 taken as under way at 09:05, V2 reported reached at 09:10 (V4 gone past, planned
     # again after V5); then V4's report comes in late, timed 09:08, before V2 was reached.
     # Read in the route's order, V2 (reached, never left) was stored done and V4 after it with
     # the plan's times of 13:40 (a re-plan checker written from the contract, 4 of 4).
-    neutral = {"type": "delay", "technician_id": "T1", "minutes": 1}
-    replan(store, {"at": "09:05", "events": [neutral]})
-    third = replan(store, {"at": "09:12", "events": [{"type": "arrived", "visit_id": "V2",
-                                                        "at": "09:10"}]})  # fmt: skip
+    third = went_past_v4(store, raw)
     assert [s["visit_id"] for s in third["routes"][1]["stops"]][-1] == "V4"
     report = {"type": late, "visit_id": "V4", "at": "09:08"}
     fourth = replan(store, {"at": "09:14", "events": [report]})
@@ -623,17 +626,11 @@ def test_a_late_report_of_a_stop_gone_past_puts_it_before_the_stop_they_are_at(
 def test_a_late_report_of_a_stop_gone_past_and_left_out_puts_it_back_as_history(
     store: Store,
 ) -> None:
-    raw = make_day()
-    raw["visits"][1]["technician"] = "T2"
-    planned(store, raw)
     # T2's V4 (appointment 09:00) taken as under way at 09:05, V2 reported reached at 09:10:
     # V4 was gone past and, its appointment past, left out ("window"). Its completion at
     # 09:08, sent late, was refused as "on no technician's route; move it to a technician
     # first", which no move could do (a hunt of re-plans after reports).
-    neutral = {"type": "delay", "technician_id": "T1", "minutes": 1}
-    replan(store, {"at": "09:05", "events": [neutral]})
-    reached = {"type": "arrived", "visit_id": "V2", "at": "09:10"}
-    third = replan(store, {"at": "09:12", "events": [reached]})
+    third = went_past_v4(store)
     assert [u["code"] for u in third["unassigned"] if u["visit_id"] == "V4"] == ["window"]
     late = {"type": "completed", "visit_id": "V4", "at": "09:08"}
     fourth = replan(store, {"at": "09:14", "events": [late]})
