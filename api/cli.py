@@ -1305,7 +1305,10 @@ def _slot_spec(spec: str, answer: Any) -> tuple[str, dict[str, Any]]:
         slot = answer.slots[rank - 1]
         return slot.plan_id, slot.slot.model_dump(mode="json", exclude_none=True)
     times, _, technician = spec.partition("@")
-    start, _, end = times.partition("-")
+    start, dash, end = times.partition("-")
+    if dash and not end:  # "14:30-" was booked as an appointment at 14:30
+        message = f"{spec!r}: give HH:MM (an appointment) or HH:MM-HH:MM (a window)"
+        raise InputError([FieldError("SLOT", message)], what="slot")
     found: dict[str, Any] = {"window": {"start": start, "end": end}} if end else {}
     if not end:
         found["appointment"] = start

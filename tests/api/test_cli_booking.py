@@ -86,7 +86,7 @@ def test_an_impossible_visit_says_why_and_exits_1(tmp_path: Path) -> None:
     assert "no slot: no_skill" in result.output and "'gas'" in result.output
 
 
-def test_bad_visit_file_exits_2(tmp_path: Path) -> None:
+def test_bad_visit_file_exits_2(tmp_path: Path, database: str) -> None:
     plan_id = solved(tmp_path)
     visit = write(tmp_path / "visit.json", {**NEW_VISIT, "apointment": "10:00"})
     result = runner.invoke(app, ["slots", plan_id, str(visit)])
@@ -97,6 +97,10 @@ def test_bad_visit_file_exits_2(tmp_path: Path) -> None:
     good = write(tmp_path / "good.json", NEW_VISIT)
     result = runner.invoke(app, ["book", plan_id, str(good), "²"])
     assert result.exit_code == 2 and "'²' is not a time HH:MM" in result.output
+    # A window without its end was booked as an appointment at its start (a hunt of bookings).
+    result = runner.invoke(app, ["book", plan_id, str(good), "14:30-"])
+    assert result.exit_code == 2 and "'14:30-': give HH:MM" in result.output
+    assert Store(database).plan_versions(plan_id) == [1]
 
 
 def test_slots_between_two_dates_of_a_week_and_book_one(tmp_path: Path, database: str) -> None:
