@@ -510,13 +510,14 @@ def _visit(row: HorizonVisitIn, scope: Scope, context: _Context) -> tuple[Visit,
             scope.add("latest", f"{row.latest} is before reported_at {row.reported_at}")
     if reported is not None and earliest is not None:
         _check_promise(row, scope, context.policy, reported, earliest, latest)
-    if deadline is not None and deadline < context.start:
+    if deadline is not None and deadline <= context.start:
         # The urgent response ran out before the horizon began: due now, first among equals.
         opens, closes, deadline, is_promised = context.start, context.end, None, True
         context.due_now.add(visit.id)
-    elif closes < context.start:
-        # The span ended before the horizon began: due now, first among equals; an urgent
-        # response still running holds.
+    elif closes <= context.start:
+        # The span ended before the horizon began (at its start: nothing of it inside, read
+        # as an empty span and left out as nobody working in it): due now, first among
+        # equals; an urgent response still running holds.
         opens, closes, is_promised = context.start, context.end, True
         context.due_now.add(visit.id)
     opens = max(opens, context.start)

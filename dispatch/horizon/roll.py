@@ -12,8 +12,9 @@
   while that date is ``start`` or later and no attempt at it failed. One fixed on a date before
   ``start``, or not completed, loses ``date``, ``appointment`` and ``window`` and is due from
   ``start`` with ``latest`` its old promise end (the appointment, the window's end, the end of
-  its date) if that is still after ``start``'s midnight, else the end of ``start``'s day: due
-  now, so it ranks with what must be served first; its priority and notes are kept;
+  its date): when that has passed, ``parse_horizon`` reads it as overdue, due now, so it ranks
+  with what must be served first on the first working day with room; its priority and notes
+  are kept;
 - **a span's** ``earliest`` that is before ``start`` is dropped (the horizon's start is where
   the span begins anyway); a span whose ``latest`` passed, or a fault whose response time ran
   out, is left as it is: ``parse_horizon`` reads it as overdue, due now;
@@ -196,8 +197,10 @@ def _carried(
     day = date.fromisoformat(visit["date"])
     if day >= midnight.date() and visit["id"] not in outcomes.not_completed:
         return visit
-    promise = _promise_end(visit, day, zone)
-    latest = promise if promise > midnight else midnight + timedelta(days=1)
+    # Its old promise end, passed or not: passed, ``parse_horizon`` reads it as overdue, due
+    # now over the whole horizon (the end of ``start``'s day, as it was, left a visit rolled
+    # from a Saturday nobody works with no day to be served on).
+    latest = _promise_end(visit, day, zone)
     for key in _FIXED:
         visit.pop(key, None)
     visit["latest"] = latest.astimezone(zone).strftime(_MOMENT)

@@ -118,7 +118,7 @@ def plan_week(
             seeded_s = clock.monotonic() - started
             rest = max(params.time_limit_s - seeded_s, 1.0)
             heard = None if on_progress is None else _after(seeded_s, on_progress)
-            joint = _due_now_first(instance, due_now)
+            joint = _due_now_first(instance, due_now, working[0])
             solution = _searched(
                 lambda limit: solve(
                     joint, replace(params, time_limit_s=limit), initial_routes=routes,
@@ -174,21 +174,32 @@ def _due_now_nodes(id_map: IdMap, due_now: frozenset[VisitId]) -> list[int]:
     return [node for node in range(len(id_map.node_visit)) if id_map.visit(node).id in due_now]
 
 
-def _due_now_first(instance: Instance, nodes: Sequence[int]) -> Instance:
-    """``instance`` with each of ``nodes`` (due now) wanting to start by the end of the first
-    working day's shifts: each second later costs ``DUE_NOW_COST``, as a second of travel.
-    Nothing else asked for a date, so an urgent fault overdue since Friday went to Tuesday
-    though Monday had hours free; a day later costs more than any detour, far less than
-    leaving a visit out (a penalty outweighs any whole plan's travel). Only the search over
-    the whole horizon from the days planned in turn is given it: the seeders cannot express
-    a soft window, and days seeded without them served 21 visits fewer of 1,249."""
-    if not nodes or not instance.vehicles or instance.soft_window_cost:
+def _due_now_first(instance: Instance, nodes: Sequence[int], first_day: Sequence[int]) -> Instance:
+    """``instance`` with each of ``nodes`` (due now) wanting to start by the end of the shifts
+    of the first working day (its vehicles: ``first_day``): each second later costs
+    ``DUE_NOW_COST``, as a second of travel. Nothing else asked for a date, so an urgent fault
+    overdue since Friday went to Tuesday though Monday had hours free. Counted from the
+    earliest shift plus a day, Tuesday's 07:00 shift (or Sunday's after the clocks went forward)
+    was the first day too.
+
+    Leaving a visit out must still cost more than any lateness it could spare: where the
+    penalties do not outweigh every due-now visit served on the horizon's last second, they are
+    raised in proportion (with short legs, Monday's job was dropped for an overdue visit that
+    Friday had room for, or the overdue visit itself). Only the search over the whole horizon
+    from the days planned in turn is given it: the seeders cannot express a soft window, and
+    days seeded without them served 21 visits fewer of 1,249."""
+    if not nodes or not first_day or instance.soft_window_cost:
         return instance
-    first_end = min(vehicle.shift_start_s for vehicle in instance.vehicles) + _DAY_S
-    by = max((v.shift_end_s for v in instance.vehicles if v.shift_start_s < first_end), default=0)
+    by = max(instance.vehicles[v].shift_end_s for v in first_day)
     soft = np.full((instance.n_nodes, 2), -1, dtype=np.int64)
     soft[list(nodes)] = (0, by)
-    return replace(instance, soft_window_s=soft, soft_window_cost=DUE_NOW_COST)
+    last = max(vehicle.shift_end_s for vehicle in instance.vehicles)
+    worst = len(nodes) * max(0, last - by) * DUE_NOW_COST
+    penalty = instance.penalty
+    least = int(penalty.min()) if penalty.size else 0
+    if 0 < least <= worst:
+        penalty = penalty * ((worst + least) // least + 1)
+    return replace(instance, soft_window_s=soft, soft_window_cost=DUE_NOW_COST, penalty=penalty)
 
 
 def _first_of(

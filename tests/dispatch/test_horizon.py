@@ -920,3 +920,90 @@ def test_a_week_whose_search_finds_no_plan_in_its_budget_searches_again_longer(
     week = week_planning.plan_week(horizon, params=SolveParams(time_limit_s=0.5, seed=1))
     assert sum(len(r.stops) for _, plan in week.days for r in plan.routes) > 0
     assert len(limits) == 2 and limits[1] >= 5.0  # searched again, longer
+
+
+def served_on(week: week_planning.PlannedWeek) -> dict[str, tuple[date, str]]:
+    return {
+        stop.visit_id: (day, route.technician_id)
+        for day, plan in week.days
+        for route in plan.routes
+        for stop in route.stops
+    }
+
+
+def test_what_is_due_now_never_costs_a_visit_that_fits_later() -> None:
+    # One technician, Monday to Thursday full of fixed jobs in one block of flats, Friday free;
+    # a visit overdue since last Friday. Each hour later than Monday weighed more than leaving
+    # a job out: Monday's last job was dropped for it (or, the jobs high, the overdue visit
+    # itself), though Friday had room (a hunt of weeks and rolls, 3 of 3 seeds).
+    def flat(k: int) -> dict[str, float]:
+        return {"lat": 52.520 + 0.0003 * (k % 5), "lon": 13.400 + 0.0003 * (k // 5 % 5)}
+
+    days = [(MONDAY + timedelta(days=d)).isoformat() for d in range(4)]
+    raw = {
+        "horizon": {"start": MONDAY.isoformat(), "days": 5},
+        "timezone": "Europe/Berlin",
+        "technicians": [{"id": "T1", "start": {"lat": 52.52, "lon": 13.4},
+                         "shift": {"start": "08:00", "end": "17:00"}}],
+        "visits": [
+            *({"id": f"D{d}_{k}", "location": flat(k), "duration_min": 27, "date": day}
+              for d, day in enumerate(days) for k in range(19)),
+            {"id": "LATE", "location": flat(3), "duration_min": 30,
+             "latest": "2026-12-04T17:00"},
+        ],
+    }  # fmt: skip
+    horizon = parse_horizon(raw)
+    assert horizon.due_now == {"LATE"}
+    week = week_planning.plan_week(
+        horizon, params=SolveParams(time_limit_s=2, seed=1, reproducible=True)
+    )
+    assert not week.unassigned
+    assert served_on(week)["LATE"][0] == MONDAY + timedelta(days=4)
+
+
+def test_the_first_working_day_is_its_date_not_a_day_after_its_earliest_shift() -> None:
+    # T2 is off on Monday and starts at 07:00 the other days: "a day after Monday's earliest
+    # shift" took in Tuesday's, and the overdue work went there with T2 at no cost, though T1
+    # had Monday free (a hunt of weeks and rolls, 3 of 3 seeds).
+    raw = {
+        "horizon": {"start": MONDAY.isoformat(), "days": 5},
+        "timezone": "Europe/Berlin",
+        "technicians": [
+            {"id": "T1", "start": {"lat": 52.52, "lon": 13.4},
+             "shift": {"start": "08:00", "end": "17:00"}},
+            {"id": "T2", "start": {"lat": 52.43, "lon": 13.53},
+             "shift": {"start": "07:00", "end": "15:00"},
+             "calendar": {"days_off": [MONDAY.isoformat()]}},
+        ],
+        "visits": [
+            {"id": "URG", "priority": "urgent", "reported_at": "2026-12-04T10:00",
+             "location": {"lat": 52.432, "lon": 13.527}, "duration_min": 45},
+            {"id": "LATE", "latest": "2026-12-04T17:00",
+             "location": {"lat": 52.428, "lon": 13.533}, "duration_min": 30},
+        ],
+    }  # fmt: skip
+    horizon = parse_horizon(raw)
+    assert horizon.due_now == {"URG", "LATE"}
+    week = week_planning.plan_week(
+        horizon, params=SolveParams(time_limit_s=2, seed=1, reproducible=True)
+    )
+    served = served_on(week)
+    assert (served["URG"][0], served["LATE"][0]) == (MONDAY, MONDAY)
+
+
+def test_a_span_ending_as_the_horizon_begins_is_due_now() -> None:
+    # Rolled day by day, a visit not done kept a latest of the next start's midnight: read as
+    # a span from that midnight to itself, it was left out as "nobody works during its span"
+    # though T1 did (a hunt of weeks and rolls: 10 of 52 rolled weeks).
+    raw = {
+        "horizon": {"start": MONDAY.isoformat(), "days": 2},
+        "timezone": "Europe/Berlin",
+        "technicians": [{"id": "T1", "start": {"lat": 52.52, "lon": 13.4},
+                         "shift": {"start": "08:00", "end": "17:00"}}],
+        "visits": [{"id": "V1", "location": {"lat": 52.521, "lon": 13.401},
+                    "duration_min": 30, "latest": f"{MONDAY.isoformat()}T00:00"}],
+    }  # fmt: skip
+    horizon = parse_horizon(raw)
+    assert horizon.due_now == {"V1"} and not horizon.beyond
+    week = week_planning.plan_week(horizon, params=SolveParams(time_limit_s=1))
+    assert served_on(week)["V1"][0] == MONDAY

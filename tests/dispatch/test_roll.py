@@ -114,10 +114,13 @@ def test_a_visit_not_completed_comes_back_even_with_its_attempt_reported_done() 
 def test_a_fixed_visit_whose_date_passed_is_due_now_with_its_priority_and_notes() -> None:
     rolled = next_horizon(_week(), Outcomes(), start=TUESDAY)
     a1 = _rows(rolled)["A1"]
+    # Its old promise end, passed: overdue, due now. Given the end of the roll's first day
+    # instead, one rolled from a Saturday nobody works had no day to be served on (a hunt of
+    # weeks and rolls).
     assert a1 == {"id": "A1", "location_index": 1, "duration_min": 30, "priority": "high",
-                  "notes": "gate code 41", "latest": "2026-12-09T00:00"}  # fmt: skip
+                  "notes": "gate code 41", "latest": "2026-12-07T09:00"}  # fmt: skip
     horizon = parse_horizon(rolled)
-    assert "A1" in horizon.promised  # served first among equals
+    assert "A1" in horizon.promised and "A1" in horizon.due_now  # served first among equals
 
 
 def test_a_round_served_on_tuesday_is_next_due_a_week_after_tuesday() -> None:
@@ -292,7 +295,8 @@ def test_rolling_a_stored_week_after_a_days_events(sqlite_store: Store) -> None:
     assert set(rows) == {"M2", "M4", "T1V", "L1", "N1"}
     for visit_id in ("M2", "M4", "N1"):
         assert "date" not in rows[visit_id] and "appointment" not in rows[visit_id]
-        assert rows[visit_id]["latest"] == "2026-12-09T00:00"
+        assert rows[visit_id]["latest"] < "2026-12-08T00:00"  # its old promise end
+    assert {"M2", "M4", "N1"} <= parse_horizon(rolled).due_now
     assert rows["T1V"] == raw["visits"][4]  # still ahead on Tuesday
     assert rows["L1"] == raw["visits"][5]  # beyond the old horizon
     assert _rounds(rolled)["R1"]["last_served"] == "2026-12-07"
