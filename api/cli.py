@@ -27,7 +27,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DatabaseError, IntegrityError
 
 from api.links import LINK_SECRET
 from dispatch.config import Settings, uncredited_tiles, unknown_tiles
@@ -115,8 +115,11 @@ def _guard() -> Iterator[None]:
             soft_wrap=True,
         )
         raise typer.Exit(error.exit_code) from error
-    except OperationalError as error:  # a traceback, once, for a database not up yet
-        # One line: the driver's first (its hints follow on lines of their own).
+    except DatabaseError as error:  # a traceback, once, for a database not up yet
+        if isinstance(error, IntegrityError):
+            raise  # a rule of the store broken: a bug, not the database
+        # One line: the driver's first (its hints follow on lines of their own). A file that
+        # is no SQLite database ("file is not a database") is not reached either.
         why = (str(error.orig).strip().splitlines() or [""])[0]
         err.print(
             f"[bold red]error:[/] the database cannot be reached: {escape(why)}",

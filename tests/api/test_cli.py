@@ -385,6 +385,14 @@ def test_a_database_that_cannot_be_reached_is_said_in_one_line(tmp_path: Path) -
     assert "Traceback" not in result.output
     # One line: psycopg's hint ("Is the server running ...") was a second.
     assert len(result.output.strip().splitlines()) == 1, result.output
+    # A file that is no SQLite database (a path typed wrong, a damaged file) ended every
+    # command in a traceback (a hunt of the CLI).
+    notes = tmp_path / "notes.json"
+    notes.write_text('{"date": "2026-11-23"}\n' * 100)
+    env = {"FIELDROUTE_DATABASE_URL": f"sqlite:///{notes}"}
+    result = CliRunner().invoke(app, ["apikey", "list"], env=env)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "error: the database cannot be reached: file is not a database" in result.output
 
 
 def test_replan_tells_the_customer_of_a_visit_not_completed_to_book_another_day(
