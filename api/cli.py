@@ -173,13 +173,15 @@ def _say_preparing(progress: PrepareProgress) -> None:
     err.print(f"roads: {progress.stage} ({progress.elapsed_s:.1f} s)", highlight=False)
 
 
-def _read_json(path: Path) -> Any:
+def _read_json(path: Path, what: str = "problem") -> Any:
+    """The JSON of the file at ``path``, a ``what`` (a problem, events, a plan, a visit): its
+    errors say so (an events file that was no JSON was an "invalid problem")."""
     try:
         raw = path.read_bytes()
     except OSError as error:
         reason = error.strerror or str(error)
         raise InputError([FieldError("", f"cannot read {path}: {reason}")], what="file") from error
-    return load_json(raw)
+    return load_json(raw, what=what)
 
 
 @app.command()
@@ -691,7 +693,7 @@ def replan(
             document = replan_stored(
                 store,
                 plan_id,
-                _read_json(events),
+                _read_json(events, "events"),
                 time_limit_s=time_limit,
                 seed=seed,
                 roads=served,
@@ -953,7 +955,7 @@ def map_command(
 
     with _guard():
         settings = _settings(ctx)
-        plan = _document(_read_json(plan_file), PlanOut, "plan")
+        plan = _document(_read_json(plan_file, "plan"), PlanOut, "plan")
         problem = _day_of_plan(settings, plan, problem_file)
         chosen = tiles if tiles is not None else settings.map_tiles
         credit = attribution if attribution is not None else settings.map_attribution
@@ -1221,7 +1223,7 @@ def _slot_request(
 ) -> dict[str, Any]:
     """The slot request of the CLI: the file (a visit, or a request holding ``visit``) for the
     plan or week ``target``, with the options given on top."""
-    document = _read_json(visit_file)
+    document = _read_json(visit_file, "visit")
     if not isinstance(document, dict):
         raise InputError([FieldError("", "must be a JSON object")], what="visit file")
     request: dict[str, Any] = dict(document) if "visit" in document else {"visit": document}

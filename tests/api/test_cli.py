@@ -162,6 +162,12 @@ def test_replan_with_bad_events_exits_2_and_stores_nothing(tmp_path: Path, datab
     assert Store(database).plan_versions(plan_id) == [1]
     missing = runner.invoke(app, ["replan", "pl_nope", str(tmp_path / "e.json")])
     assert missing.exit_code == 2 and "no plan 'pl_nope'" in missing.output
+    # A file that is no JSON was an "invalid problem" (a hunt of the CLI).
+    garbled = tmp_path / "garbled.json"
+    garbled.write_text('{"at": "09:00", "events": [', encoding="utf-8")
+    result = runner.invoke(app, ["replan", plan_id, str(garbled)])
+    assert result.exit_code == 2 and "invalid events" in result.output
+    assert Store(database).plan_versions(plan_id) == [1]
 
 
 def test_apikey_create_prints_the_key_once_and_stores_its_hash(database: str) -> None:
