@@ -20,9 +20,9 @@ An Excel formula is read for the value saved with it; one saved without (as open
 pandas write them) is refused by row and column rather than read as a blank.
 
 An Excel sheet is read as it shows: a number cell formatted with leading zeros (``00000000000``,
-how a sheet keeps a phone number's ``0``) is read with them, and a value merged down over
-several rows (a technician's name over the visits of their day) is the value of each of those
-rows, in its first column.
+or ``000 0000 0000``, how a sheet keeps a phone number's ``0``) is read with them, and a value
+merged down over several rows (a technician's name over the visits of their day) is the value
+of each of those rows, in its first column.
 """
 
 from __future__ import annotations
@@ -531,14 +531,64 @@ def _number_format(book: Any, style_id: int) -> str:
 
 
 def _shown(value: object, number_format: str) -> object:
-    """A number cell as its format shows it where the format pads with zeros (``0000``):
-    ``138`` formatted ``00000`` is ``00138``."""
+    """A number cell as its format shows it where the format pads with zeros: ``138``
+    formatted ``00000`` is ``00138``, ``1380001111`` formatted ``000 0000 0000`` (or
+    ``000-0000-0000``, ``0##########``) is ``013 8000 1111`` (read as ``1380001111``, a
+    phone lost its ``0`` with no word)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return value
     whole = math.isfinite(value) and value >= 0 and value == round(value)
-    if whole and _ZEROS.fullmatch(number_format):
+    if not whole:
+        return value
+    if _ZEROS.fullmatch(number_format):
         return f"{round(value):0{len(number_format)}d}"
-    return value
+    tokens = _padding_tokens(number_format)
+    if tokens is None:
+        return value
+    digits = list(str(round(value)))
+    shown: list[str] = []
+    for kind, text in reversed(tokens):
+        if kind == "literal":
+            shown.append(text)
+        elif digits:
+            shown.append(digits.pop())
+        elif text == "0":
+            shown.append("0")
+    first = next(k for k, (kind, _) in enumerate(tokens) if kind == "digit")
+    out = "".join(reversed(shown))
+    # Digits beyond the placeholders go before the first of them, as Excel shows them.
+    lead = len("".join(text for _, text in tokens[:first]))
+    return out[:lead] + "".join(digits) + out[lead:]
+
+
+def _padding_tokens(number_format: str) -> list[tuple[str, str]] | None:
+    """``number_format`` as digit placeholders (``0``, ``#``) and literals (spaces, dashes,
+    brackets, a character after ``\\``, text in quotes), when it pads with a leading ``0``;
+    ``None`` for any other format (decimals, thousands, sections, colours, text...)."""
+    tokens: list[tuple[str, str]] = []
+    k = 0
+    while k < len(number_format):
+        char = number_format[k]
+        if char in "0#":
+            tokens.append(("digit", char))
+        elif char in " -()/+":
+            tokens.append(("literal", char))
+        elif char == "\\" and k + 1 < len(number_format):
+            k += 1
+            tokens.append(("literal", number_format[k]))
+        elif char == '"':
+            end = number_format.find('"', k + 1)
+            if end < 0:
+                return None
+            tokens.append(("literal", number_format[k + 1 : end]))
+            k = end
+        else:
+            return None
+        k += 1
+    placeholders = [text for kind, text in tokens if kind == "digit"]
+    if len(placeholders) < 2 or placeholders[0] != "0":
+        return None
+    return tokens
 
 
 def _worksheet_rows(

@@ -587,6 +587,32 @@ def test_an_xlsx_number_padded_with_zeros_is_read_as_the_sheet_shows_it() -> Non
     ]
 
 
+@pytest.mark.parametrize(
+    ("number_format", "shown"),
+    [
+        ("000 0000 0000", "013 8001 3800"),
+        ("000-0000-0000", "013-8001-3800"),
+        ("0##########", "01380013800"),
+        ('"+86 "000 0000 0000', "+86 013 8001 3800"),
+        ("#,##0", "1380013800"),  # no leading 0 to keep: the number, as before
+    ],
+)
+def test_an_xlsx_phone_in_a_format_with_separators_keeps_its_leading_zero(
+    number_format: str, shown: str
+) -> None:
+    # Only 00000000000 kept the 0: with spaces or dashes between its groups, as Excel's phone
+    # formats have them, 013 8001 3800 was stored as 1380013800 without a word (a hunt of
+    # uploads: 3 of 4 formats).
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["id", "phone", "duration_min"])
+    sheet.append(["V1", 1380013800, 30])
+    sheet.cell(2, 2).number_format = number_format
+    frame = read_table("visits.xlsx", _saved(book), sheet="visits")
+    assert frame.to_numpy().tolist() == [["V1", shown, "30"]]
+
+
 def test_an_xlsx_value_merged_down_is_the_value_of_each_of_its_rows() -> None:
     # A technician's name merged over the rows of their visits was read for the first row
     # alone: the rows under it had no technician.
