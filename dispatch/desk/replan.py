@@ -179,7 +179,7 @@ def _replan_once(
     aside = Aside.of(stored_raw, stored_problem, stored, elsewhere)
     aside.refuse_events_on_moved(raw)
     problem_raw, problem, previous = aside.day(stored_raw, stored_problem, stored)
-    previous = with_returned(previous, returned_stops(store, plan_id, previous, raw))
+    previous = with_returned(previous, _returned_stops(store, plan_id, previous, raw))
     batch = parse_events(raw, problem_raw, problem, previous, now=now)
     _refuse_ids_of_the_week(elsewhere, raw, {visit.id for visit in batch.added})
     next_problem = apply_to_problem(problem, batch)
@@ -379,7 +379,7 @@ def _day_plan(store: Store, plan_id: str) -> DayPlan:
     return DayPlan(plan_id, version, raw, problem, plan)
 
 
-def returned_stops(
+def _returned_stops(
     store: Store, plan_id: str, plan: Plan, raw: Mapping[str, Any]
 ) -> dict[VisitId, tuple[TechnicianId, Stop]]:
     """The visits ``raw``'s field reports name that ``plan`` left out after a technician went
@@ -402,6 +402,8 @@ def returned_stops(
         and item.visit_id not in routed
     }
     found: dict[VisitId, tuple[TechnicianId, Stop]] = {}
+    if not left:  # the usual batch: no older version read
+        return found
     for version in reversed(store.plan_versions(plan_id)[:-1]):
         if not left - found.keys():
             break
@@ -417,9 +419,9 @@ def returned_to(
     store: Store, plan_id: str, technician_id: str, raw: Mapping[str, Any]
 ) -> frozenset[str]:
     """The visits ``raw`` reports on that the latest version of ``plan_id`` left out after
-    ``technician_id`` went past them (``returned_stops``): theirs to report from their link."""
+    ``technician_id`` went past them (``_returned_stops``): theirs to report from their link."""
     latest = _stored_plan(store, plan_id, store.load_plan(plan_id))
-    found = returned_stops(store, plan_id, latest, raw)
+    found = _returned_stops(store, plan_id, latest, raw)
     return frozenset(visit_id for visit_id, (tech, _) in found.items() if tech == technician_id)
 
 
