@@ -58,9 +58,11 @@ REPRODUCIBLE_REPLAN_CAP_S = 60.0
 
 #: How long uvicorn's supervisor waits for a server process of ``serve --processes N`` to answer
 #: its health check (uvicorn's own default, 5 s, is about what importing the service takes on
-#: a quiet core: on a busy machine each new process was killed before it had started, and
-#: another put in its place, for ever). It is also how long a hung process goes unnoticed.
-SERVER_PROCESS_START_S = 60
+#: a quiet core: on a busy machine (6.8-12.5 s) each new process was killed before it had
+#: started, and another put in its place, for ever). It is also how long the supervisor waits
+#: on a process killed while it asked, deaf to signals meanwhile: at 60 s, a service whose
+#: server process was killed outright did not stop within 30 s of a SIGTERM.
+SERVER_PROCESS_START_S = 15
 
 #: The sample day `fieldroute demo` solves: a service centre in Chang'an, Dongguan.
 DEMO_DAY = Path(__file__).resolve().parent.parent / "examples" / "changan-day.json"

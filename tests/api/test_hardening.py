@@ -227,11 +227,11 @@ def test_server_processes_end_when_their_supervisor_is_killed(tmp_path: Path) ->
 def test_server_processes_slow_to_start_are_waited_for(tmp_path: Path) -> None:
     # Importing the service takes about uvicorn's 5 s health check on a quiet core: on a busy
     # machine each new server process of `serve --processes 2` was killed before it answered,
-    # and another started in its place, for ever. Here each takes 7 s more to start.
+    # and another started in its place, for ever. Here each takes 6 s more to start.
     slow = tmp_path / "slow"
     slow.mkdir()
     (slow / "sitecustomize.py").write_text(
-        "import sys, time\nif '--multiprocessing-fork' in sys.argv:\n    time.sleep(7)\n"
+        "import sys, time\nif '--multiprocessing-fork' in sys.argv:\n    time.sleep(6)\n"
     )
     path = os.pathsep.join(filter(None, [str(slow), os.environ.get("PYTHONPATH")]))
     with running_serve(tmp_path, "--processes", "2", environment={"PYTHONPATH": path}):
