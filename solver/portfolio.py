@@ -12,8 +12,10 @@ answer is never worse than the cheaper seed. A seeding search that fails or runs
 only loses its seed; where no second process may be started (a daemonic process), the two take
 turns, each with half the time. On a short budget (``ALONE_BELOW_S``) a day VROOM can seed is
 searched by this process alone, VROOM on both cores: there a second process costs more than
-it gains (a small day PyVRP can seed too still races: PyVRP is at its best there); so is a
-small day only VROOM can seed (under ``ALONE_BELOW_NODES`` nodes) whose VROOM's most thorough
+it gains (but a small day PyVRP can seed too: PyVRP is at its best there); a small day whose
+VROOM's most thorough level is quick has one search here, VROOM then PyVRP, where PyVRP's
+process aside would take longer to start than the search to end; so is a small day only VROOM
+can seed (under ``ALONE_BELOW_NODES`` nodes) whose VROOM's most thorough
 level ends within a tenth of the budget (``ALONE_WHEN_VROOM_TOP_WITHIN``). On a longer budget
 a day only VROOM can seed does not race two VROOM-led searches but shares one
 (``vroom-once-then-lns``): VROOM runs once on both cores, in the side process while this one
@@ -244,9 +246,9 @@ def strategies_for(instance: Instance, params: SolveParams) -> tuple[Strategy, S
     ``instance``; with none, ``None`` (nothing races). When PyVRP counts, PyVRP runs here
     (``pyvrp-alone``) and, when VROOM counts too, ``vroom-then-pyvrp`` in the side process;
     on a small day whose VROOM's most thorough level ends within
-    ``ALONE_WHEN_VROOM_TOP_WITHIN`` of the budget the two swap, so that VROOM's routes are a
-    plan here at once and the search from them has the whole budget (the side process starts
-    later).
+    ``ALONE_WHEN_VROOM_TOP_WITHIN`` of the budget ``vroom-then-pyvrp`` runs here, so that
+    VROOM's routes are a plan here at once, and ``race`` starts no side process (a reproducible
+    run races the two, ``pyvrp-alone`` aside).
     When only VROOM counts (breaks), both searches start from VROOM (OR-Tools does far worse
     from its own first solution on such days) and end in OR-Tools: ``vroom-short-then-ortools``
     here, so that this process has a first plan to hand out at about half the budget, and
@@ -312,12 +314,13 @@ def race(
     reproducible, half the work). A day VROOM can seed, on a budget below ``ALONE_BELOW_S``
     (but a small day PyVRP can seed too), or one only VROOM can seed, small with VROOM's most
     thorough level quick (``_searches_alone``), has one search only, here: VROOM's full search
-    then OR-Tools, for the whole budget; otherwise a day only VROOM can seed has VROOM run
-    once on both cores (in the side process, this one waiting), then again on close routes in
-    both processes (the whole day in each, or half the routes in each on a big day or when a
-    node has little time), and OR-Tools searches on from the result (one seed,
-    ``vroom-once-then-lns``). With ``params.reproducible`` the two racers run, and
-    the searches count work worth the seeding time, the deadline only capping them.
+    then OR-Tools, for the whole budget; a small day PyVRP can seed, VROOM's most thorough level
+    quick, has ``vroom-then-pyvrp`` here only (``strategies_for``); otherwise a day only VROOM
+    can seed has VROOM run once on both cores (in the side process, this one waiting), then
+    again on close routes in both processes (the whole day in each, or half the routes in each
+    on a big day or when a node has little time), and OR-Tools searches on from the result (one
+    seed, ``vroom-once-then-lns``). With ``params.reproducible`` the two racers run, and the
+    searches count work worth the seeding time, the deadline only capping them.
 
     Parameters
     ----------
@@ -379,6 +382,15 @@ def race(
         full = Strategy.VROOM_FULL_THEN_ORTOOLS
         threads = min(ALONE_VROOM_THREADS, _cores())
         seeds.extend(_guarded(full, instance, deadline, params.seed, None, report, threads))
+    elif here is Strategy.VROOM_THEN_PYVRP and not params.reproducible:
+        # A small day whose VROOM is over in a moment (``strategies_for``): PyVRP alone aside
+        # would first wait for its process to start (about a second, longer than the search
+        # of a few dozen nodes, often past the grace: no seed at all) and then for its stall.
+        # On 60-visit days without breaks (three makers, seeds 1-5) the search here alone
+        # served the same priority-weighted visits (two days of 30 +3 and -3), answering in
+        # 4.4 s instead of 7.3 s on average at 10 s, in 11.2 s instead of 16.4 s at 30 s.
+        stall_s = seeder_stall_s(params, instance.n_nodes)
+        seeds.extend(_guarded(here, instance, deadline, params.seed, None, report, stall_s=stall_s))
     elif here is Strategy.VROOM_SHORT_THEN_ORTOOLS and not params.reproducible:
         # One VROOM run, then VROOM again on close routes on both cores: at 800 visits and
         # 30 s, 0.2-0.5 % more than the two VROOM-led racers (better on 15 days of 15), at
@@ -423,7 +435,7 @@ def _side_by_side(
     where no second process may be started, one after the other, each with half the time."""
     work_s = seeding_s if params.reproducible else None
     # PyVRP, which searches until told to stop, stops once it has stalled (``seeder_stall_s``).
-    stall_s = seeder_stall_s(params)
+    stall_s = seeder_stall_s(params, instance.n_nodes)
     seeds: list[Seed] = []
     with _SideProcess() as pool:
         if pool is None:
@@ -661,7 +673,8 @@ def _searches_alone(
     ``ALONE_BELOW_NODES`` nodes, when VROOM's most thorough level ends within
     ``ALONE_WHEN_VROOM_TOP_WITHIN`` of the budget. A day PyVRP can seed too, with VROOM aside
     (``pyvrp-alone`` here): on a budget below ``ALONE_BELOW_S`` as well; a small day with
-    VROOM's top level quick still races (PyVRP here after VROOM: at its best on small days).
+    VROOM's top level quick runs ``vroom-then-pyvrp`` here alone instead (PyVRP after VROOM:
+    at its best on small days; ``race``).
     A reproducible run keeps its two searches, which count work, not time."""
     if pair is None or params.reproducible:
         return False
@@ -697,7 +710,9 @@ def _first_routes(
     """VROOM's quick routes of every part of a day (``solver.parts``) within
     ``FIRST_PLAN_SHARE`` of the budget, on the cores a search alone has, in a process of their
     own when that share is over ``FIRST_PLAN_HERE_UP_TO_S`` (this one waiting: a VROOM run
-    holds the interpreter of its process, and this process's other threads must go on);
+    holds the interpreter of its process, and this process's other threads must go on) but on
+    a small day whose VROOM's most thorough level is quick (``_parts_top_is_quick``: a process
+    would take longer to start than VROOM to end; on 60-visit days at 30 s it took 1.9 s);
     ``None`` when they fail or come later than ``SEED_GRACE_S`` past the share, when even
     VROOM's quickest level is not expected to end within the share (``first_level``, known
     before any process is started), on a budget below ``FIRST_PLAN_FROM_S`` or when nobody is
@@ -721,7 +736,7 @@ def _first_routes(
     if first_level(pieces, budget_s, threads) is None:
         return None  # no level fits: a process started only to find none would cost 0.5 s
     deadline = clock.time() + budget_s
-    if budget_s <= FIRST_PLAN_HERE_UP_TO_S:
+    if budget_s <= FIRST_PLAN_HERE_UP_TO_S or _parts_top_is_quick(pieces, params):
         return first_routes(pieces, deadline, threads)
     with _SideProcess() as pool:
         if pool is None:

@@ -9,6 +9,7 @@ from solver.params import (
     ILS_RUINED_ROUTES,
     METAHEURISTIC,
     MIN_STALL_S,
+    SEEDER_STALL_S_PER_NODE,
     STALL_S_PER_NODE,
     STALL_SHARE,
     check_strategies,
@@ -65,8 +66,17 @@ def test_the_wait_for_one_more_improvement_grows_with_the_day_not_the_budget() -
     assert stall_s(SolveParams(time_limit_s=10, reproducible=True), 70) is None
 
 
-def test_pyvrp_waits_the_whole_share_of_the_budget_for_one_more_improvement() -> None:
-    assert seeder_stall_s(SolveParams(time_limit_s=10)) == pytest.approx(STALL_SHARE * 10)
-    assert seeder_stall_s(SolveParams(time_limit_s=10, stall_share=0.05)) == pytest.approx(0.5)
-    assert seeder_stall_s(SolveParams(time_limit_s=10, stall_share=0)) is None
-    assert seeder_stall_s(SolveParams(time_limit_s=10, reproducible=True)) is None
+def test_pyvrp_waits_longer_than_or_tools_for_one_more_improvement_but_by_size_too() -> None:
+    ten = SolveParams(time_limit_s=10)
+    assert seeder_stall_s(ten, 60) == pytest.approx(60 * SEEDER_STALL_S_PER_NODE)
+    assert 60 * SEEDER_STALL_S_PER_NODE > 60 * STALL_S_PER_NODE  # PyVRP's longer strides
+    assert seeder_stall_s(ten, 1) == MIN_STALL_S
+    # A day of hundreds of nodes waits the whole share of its budget.
+    assert seeder_stall_s(ten, 1_000) == pytest.approx(STALL_SHARE * 10)
+    assert seeder_stall_s(SolveParams(time_limit_s=10, stall_share=0.05), 1_000) == pytest.approx(
+        0.5
+    )
+    # A small day waits as long on any budget: a longer one is only a cap.
+    assert seeder_stall_s(SolveParams(time_limit_s=30), 60) == seeder_stall_s(ten, 60)
+    assert seeder_stall_s(SolveParams(time_limit_s=10, stall_share=0), 60) is None
+    assert seeder_stall_s(SolveParams(time_limit_s=10, reproducible=True), 60) is None

@@ -356,6 +356,7 @@ def test_quick_routes_of_a_long_share_are_found_in_a_process_of_their_own(
     # VROOM holds the interpreter of its process while it runs: a long share run here would
     # stop this process's other threads as long (a job's heartbeat, its drafts).
     monkeypatch.setattr("solver.portfolio.FIRST_PLAN_HERE_UP_TO_S", here_up_to_s)
+    monkeypatch.setattr("solver.portfolio.ALONE_BELOW_NODES", 2)  # a day not small
     monkeypatch.setattr("solver.portfolio.first_routes", first_routes_heard)
     first_routes_here.clear()
     pieces = _two_region_pieces()
@@ -366,6 +367,27 @@ def test_quick_routes_of_a_long_share_are_found_in_a_process_of_their_own(
         [0, 1, 2, 3],
     ]
     assert first_routes_here == here
+
+
+@needs_vroom
+def test_a_small_days_quick_routes_are_found_here_however_long_the_share(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # VROOM's most thorough level on a small day ends in hundredths of a second: a process of
+    # its own would take a second and more to start (1.9 s on 60-visit days at 30 s).
+    monkeypatch.setattr("solver.portfolio.FIRST_PLAN_HERE_UP_TO_S", 0.0)
+    monkeypatch.setattr("solver.portfolio.first_routes", first_routes_heard)
+    monkeypatch.setattr("solver.portfolio._SideProcess", _NoSideProcess)
+    first_routes_here.clear()
+    assert _first_routes(_two_region_pieces(), SolveParams(time_limit_s=60)) is not None
+    assert first_routes_here == [2]
+
+
+class _NoSideProcess:
+    """A side process that must not be started."""
+
+    def __init__(self) -> None:
+        raise AssertionError("no process should be started")
 
 
 @needs_vroom
