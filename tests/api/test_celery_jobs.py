@@ -193,6 +193,12 @@ def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Cluster, 
             yield running, service
 
 
+def searching_day() -> dict[str, Any]:
+    """``line_day`` told to search for its whole budget (``stall_share`` 0): a job that runs
+    for its ``time_limit_s``, where the day alone is solved in a tenth of a second."""
+    return line_day(policy={"time_limit_s": 1, "stall_share": 0})
+
+
 def post_job(service: Service, problem: dict[str, Any], time_limit_s: float) -> dict[str, Any]:
     problem_id = service.post_problem(problem)
     body = {"problem_id": problem_id, "time_limit_s": time_limit_s}
@@ -284,7 +290,7 @@ def test_a_horizon_job_makes_its_week_on_a_worker(shared: tuple[Cluster, Service
 
 def test_two_workers_solve_two_jobs_at_once(shared: tuple[Cluster, Service]) -> None:
     running, service = shared
-    jobs = [post_job(service, line_day(), time_limit_s=3) for _ in range(2)]
+    jobs = [post_job(service, searching_day(), time_limit_s=3) for _ in range(2)]
     first, second = (service.wait(job["id"]) for job in jobs)
     assert first["state"] == second["state"] == "done", (first, second)
     # Each worker solves one job at a time: solves that overlap ran on different workers.
@@ -305,7 +311,7 @@ def test_a_late_duplicate_changes_nothing(shared: tuple[Cluster, Service]) -> No
     try:
         # A duplicate of a running job (its task handed out again past the visibility
         # timeout, while its worker still solves) leaves it to that worker and looks again.
-        job = post_job(service, line_day(), time_limit_s=3)
+        job = post_job(service, searching_day(), time_limit_s=3)
         wait_solving(service, job["id"], attempt=1)
         publisher.send_task(SOLVE_TASK, args=(job["id"], 1))
         done = service.wait(job["id"])
@@ -354,7 +360,7 @@ def test_the_service_leaves_running_jobs_to_the_workers_and_queues_waiting_ones_
 def test_a_job_whose_worker_is_killed_is_solved_by_another(tmp_path: Path) -> None:
     with cluster(tmp_path) as running, running.service() as service:
         [first] = running.start_workers("first")
-        job = post_job(service, line_day(), time_limit_s=JOB_S)
+        job = post_job(service, searching_day(), time_limit_s=JOB_S)
         wait_solving(service, job["id"], attempt=1)
         first.kill()
         killed = time.monotonic()
@@ -388,7 +394,7 @@ def test_a_job_whose_worker_is_killed_is_solved_by_another(tmp_path: Path) -> No
 def test_a_job_whose_workers_keep_dying_fails_with_its_reason(tmp_path: Path) -> None:
     with cluster(tmp_path) as running, running.service() as service:
         [first] = running.start_workers("first")
-        job = post_job(service, line_day(), time_limit_s=JOB_S)
+        job = post_job(service, searching_day(), time_limit_s=JOB_S)
         wait_solving(service, job["id"], attempt=1)
         first.kill()
         # No worker at all until the task is past its visibility timeout: the next one to
