@@ -297,7 +297,9 @@ def _vroom_then_ortools(
     else:
         share = VROOM_SHARE_BEFORE_ORTOOLS
         level = min(max(0, top - 1), vroom_level(instance.n_nodes, plan_s * share, **size))
-        vroom_s = budget_s * share
+        # Reproducible, VROOM runs to its own end, the deadline its only cap: cut at its share
+        # on a busy machine, it gave other routes than on a quiet one for the same seed.
+        vroom_s = budget_s * share if work_s is None else budget_s - reserve_s
     vroom_started = clock.time()
     routes = vroom_routes(instance, vroom_s, level=level, threads=threads)
     vroom_took_s = clock.time() - vroom_started
@@ -401,7 +403,12 @@ def search_from(
             until = deadline - _timing_s(instance)
             routes = improve_close_routes(instance, routes, until, seed, stop_when_stalled=True)
     left = deadline - clock.time()
-    if _searches_from_routes(instance, deadline) and (not once or _polish_pays(instance)):
+    # A reproducible search always descends from the routes, the deadline its only cap: what
+    # is left on the clock differs from run to run (on a busy machine, or while this process
+    # starts its fork server), and the same seed gave a searched plan on one run, the routes
+    # as VROOM left them on the next.
+    searches = work_s is not None or _searches_from_routes(instance, deadline)
+    if searches and (not once or _polish_pays(instance)):
         params = SolveParams(
             time_limit_s=left,
             seed=seed,

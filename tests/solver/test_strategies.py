@@ -12,6 +12,7 @@ from solver import Instance, SolverError
 from solver.cost import route_cost
 from solver.lns import improve_close_routes
 from solver.params import MIN_POLISH_S, MIN_TIMING_S, RESTARTS_UNTIL_STALLED
+from solver.search import search
 from solver.seeders import Routes, installed_seeders, vroom_routes
 from solver.strategies import (
     Report,
@@ -119,6 +120,39 @@ def test_counting_work_gives_the_same_routes_whatever_the_clock_says(strategy: S
     instance = grid_instance(25, 4, breaks=strategy.ends_in_ortools)
     runs = [run_strategy(strategy, instance, time.time() + 30, 3, work_s=0.5) for _ in range(2)]
     assert runs[0].routes == runs[1].routes
+
+
+@needs_both
+def test_counting_work_searches_from_vroom_s_routes_however_little_the_clock_leaves(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # What is left on the clock differs from run to run (a busy machine, a fork server
+    # starting): the same seed gave a searched plan on one run, VROOM's routes as they were on
+    # the next, and VROOM cut at its share of the time on a busy run only.
+    instance = grid_instance(25, 4, breaks=True)
+    timeouts: list[float] = []
+    searched: list[int] = []
+
+    def heard_vroom(piece: Instance, time_limit_s: float, **kwargs: Any) -> Routes:
+        timeouts.append(time_limit_s)
+        return vroom_routes(piece, time_limit_s, **kwargs)
+
+    def heard_search(*args: Any, **kwargs: Any) -> Any:
+        searched.append(1)
+        return search(*args, **kwargs)
+
+    monkeypatch.setattr("solver.strategies.vroom_routes", heard_vroom)
+    monkeypatch.setattr("solver.strategies.search", heard_search)
+    monkeypatch.setattr("solver.strategies._searches_from_routes", lambda *_: False)  # late
+    short = Strategy.VROOM_SHORT_THEN_ORTOOLS
+    seed = run_strategy(short, instance, time.time() + 30, 3, work_s=0.5)
+    assert searched == [1] and seed.timed is not None
+    assert timeouts[0] > 20  # the deadline its cap, not its share of the time
+    searched.clear()
+    timeouts.clear()
+    run_strategy(short, instance, time.time() + 3, 3)  # by the clock: no time to search
+    assert searched == []
+    assert timeouts[0] < 3 * 0.6
 
 
 @needs_both
