@@ -61,10 +61,7 @@ with the command, date, commit and machine.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import ctypes
 import json
-import os
 import resource
 import statistics
 import subprocess
@@ -500,32 +497,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-#: ``prctl``'s option making a process the reaper of the descendants orphaned below it (Linux).
-_PR_SET_CHILD_SUBREAPER = 36
-
-
-def run_counting_cpu(command: Sequence[str]) -> tuple[subprocess.CompletedProcess[str], float]:
-    """Run ``command`` and count the CPU seconds (user + system) of it and of every process it
-    started, those that outlived it included: the solver's fork server (``solver.spawned``)
-    ends a moment after the run it served, orphaned, with the CPU time of every helper it
-    forked, which counts here only once this process has reaped it (Linux: this process adopts
-    its descendants' orphans; elsewhere they are lost to the count)."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None).prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    child = subprocess.run(command, capture_output=True, text=True, check=False)
-    deadline = time.monotonic() + 10  # orphans end as soon as the run is gone
-    while time.monotonic() < deadline:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            break  # none left
-        if pid == 0:
-            time.sleep(0.01)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return child, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-
-
 def _child(
     key: Mapping[str, Any], solver: str, target: float | None, args: argparse.Namespace
 ) -> dict[str, Any]:
@@ -539,7 +510,10 @@ def _child(
         command.append("--no-breaks")
     if target is not None:
         command += ["--target", str(target)]
-    child, cpu_s = run_counting_cpu(command)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    child = subprocess.run(command, capture_output=True, text=True, check=False)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_s = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if child.returncode == 0:
         row: dict[str, Any] = json.loads(child.stdout.splitlines()[-1])
         return {**row, "cpu_s": cpu_s}

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -325,48 +323,3 @@ def test_shapes_make_a_row_group_each_and_reach_the_recorded_command(
     assert all(row["violations"] == 0 for row in rows), rows
     assert "--vroom-threads 2 --shapes tea_and_lunch crews`" in text
     assert "| dayset+crews | 12 | 1 | vroom-ours |" in text
-
-
-#: A run whose CPU time is spent in a helper forked by the solver's fork server, which outlives
-#: the run by a moment.
-_BUSY_HELPER = """
-import time
-from solver.spawned import spawned_pool
-
-def busy() -> None:
-    started = time.process_time()
-    while time.process_time() - started < 3.0:
-        pass
-
-if __name__ == "__main__":
-    with spawned_pool(1) as pool:
-        pool.submit(busy).result()
-"""
-
-
-#: The benchmark's count of that run, in a process of its own: the count adopts the orphans of
-#: the process that counts (this test's would otherwise be, until the suite ends).
-_COUNT = """
-import sys
-from benchmarks.field_seeds import run_counting_cpu
-
-child, cpu_s = run_counting_cpu([sys.executable, sys.argv[1]])
-print(child.returncode, cpu_s)
-"""
-
-
-def test_a_run_s_cpu_time_counts_its_helpers_forked_by_the_fork_server(tmp_path: Path) -> None:
-    script = tmp_path / "busy.py"
-    script.write_text(_BUSY_HELPER, encoding="utf-8")
-    counted = subprocess.run(
-        [sys.executable, "-c", _COUNT, str(script)],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-        cwd=Path(field_seeds.__file__).parents[1],
-    )
-    returncode, cpu_s = counted.stdout.split()
-    assert returncode == "0", counted.stderr
-    # Counted only from the run's own process (its start), the helper's 3 s were lost.
-    assert float(cpu_s) >= 3.0
