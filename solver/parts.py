@@ -48,7 +48,7 @@ from solver.instance import Instance
 from solver.params import SolveParams
 from solver.result import Progress, RouteSolution, Solution
 from solver.seeders import Routes
-from solver.spawned import process_context, spawned_pool
+from solver.spawned import spawned_pool
 
 __all__ = ["CORES_PER_SOLVE", "MIN_PART_NODES", "Part", "components", "parts", "solve_in_parts"]
 
@@ -300,7 +300,7 @@ def _side_by_side(
     through a queue read by a thread of this process until every worker has stopped. A piece
     whose worker died (or that the broken pool never ran) has ``None``: its answer is lost, not
     the others'."""
-    context = process_context()
+    context = multiprocessing.get_context("spawn")
     told: SimpleQueue[tuple[int, Progress] | None] | None = None
     listener: threading.Thread | None = None
     if whole is not None:
