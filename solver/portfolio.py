@@ -12,11 +12,11 @@ answer is never worse than the cheaper seed. A seeding search that fails or runs
 only loses its seed; where no second process may be started (a daemonic process), the two take
 turns, each with half the time. On a short budget (``ALONE_BELOW_S``) a day VROOM can seed is
 searched by this process alone, VROOM on both cores: there a second process costs more than
-it gains (but a small day PyVRP can seed too: PyVRP is at its best there); a small day whose
-VROOM's most thorough level is quick has one search here, VROOM then PyVRP, where PyVRP's
-process aside would take longer to start than the search to end; so is a small day only VROOM
-can seed (under ``ALONE_BELOW_NODES`` nodes) whose VROOM's most thorough
-level ends within a tenth of the budget (``ALONE_WHEN_VROOM_TOP_WITHIN``). On a longer budget
+it gains; so is a small day only VROOM can seed (under ``ALONE_BELOW_NODES`` nodes) whose
+VROOM's most thorough level ends within a tenth of the budget
+(``ALONE_WHEN_VROOM_TOP_WITHIN``). Such a small day that PyVRP can seed too has one search here
+as well, VROOM then PyVRP (PyVRP is at its best there), with no process aside: it would take
+longer to start than the search to end. On a longer budget
 a day only VROOM can seed does not race two VROOM-led searches but shares one
 (``vroom-once-then-lns``): VROOM runs once on both cores, in the side process while this one
 waits (VROOM holds the interpreter of its process while it runs, and this process's threads
