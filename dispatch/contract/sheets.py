@@ -22,7 +22,8 @@ pandas write them) is refused by row and column rather than read as a blank.
 An Excel sheet is read as it shows: a number cell formatted with leading zeros (``00000000000``,
 or ``000 0000 0000``, how a sheet keeps a phone number's ``0``) is read with them, and a value
 merged down over several rows (a technician's name over the visits of their day) is the value
-of each of those rows, in its first column.
+of each of those rows, in its first column; a date and time formatted to show the time only
+(``hh:mm``, as a sum of times past midnight or a time pasted with its date shows) is that time.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from pathlib import PurePath
 from typing import Any
@@ -88,6 +90,9 @@ _SEP_LINE = re.compile(r"^sep=(.)$", re.IGNORECASE)
 _EXCEL = (".xlsx", ".xlsm")
 #: A number format that pads with zeros and shows nothing else.
 _ZEROS = re.compile("0{2,}")
+#: What a number format shows literally (quoted text, escaped characters) or as a colour,
+#: locale or condition (``[Red]``, ``[$-409]``): none of it a date or time part.
+_FORMAT_LITERALS = re.compile(r'"[^"]*"|\\.|\[[^\]]*\]')
 #: Where a spreadsheet row starts in worksheet XML, and where its rows end (any prefix).
 _ROW_START = re.compile(rb"<(?:[\w.-]{1,64}:)?row\b")
 _ROWS_END = re.compile(rb"</(?:[\w.-]{1,64}:)?sheetData>")
@@ -534,7 +539,11 @@ def _shown(value: object, number_format: str) -> object:
     """A number cell as its format shows it where the format pads with zeros: ``138``
     formatted ``00000`` is ``00138``, ``1380001111`` formatted ``000 0000 0000`` (or
     ``000-0000-0000``, ``0##########``) is ``013 8000 1111`` (read as ``1380001111``, a
-    phone lost its ``0`` with no word)."""
+    phone lost its ``0`` with no word); a date and time formatted to show its time only
+    (``_time_only``) is that time (read as ``2026-11-23 09:30:00``, or ``1900-01-01 09:30:00``
+    for a sum of times past midnight, where the sheet showed ``09:30``)."""
+    if isinstance(value, datetime) and _time_only(number_format):
+        return value.time()
     if isinstance(value, bool) or not isinstance(value, int | float):
         return value
     whole = math.isfinite(value) and value >= 0 and value == round(value)
@@ -559,6 +568,14 @@ def _shown(value: object, number_format: str) -> object:
     # Digits beyond the placeholders go before the first of them, as Excel shows them.
     lead = len("".join(text for _, text in tokens[:first]))
     return out[:lead] + "".join(digits) + out[lead:]
+
+
+def _time_only(number_format: str) -> bool:
+    """Whether ``number_format`` shows a time of day and no date: hours (``h``, not elapsed
+    hours ``[h]``, which count the days too) and neither year nor day (``m`` beside ``h`` is
+    minutes)."""
+    shown = _FORMAT_LITERALS.sub("", number_format).lower()
+    return "h" in shown and "y" not in shown and "d" not in shown
 
 
 def _padding_tokens(number_format: str) -> list[tuple[str, str]] | None:

@@ -8,6 +8,7 @@ import io
 import re
 import time
 import zipfile
+from datetime import datetime
 
 import openpyxl  # type: ignore[import-untyped]
 import pandas as pd
@@ -611,6 +612,36 @@ def test_an_xlsx_phone_in_a_format_with_separators_keeps_its_leading_zero(
     sheet.cell(2, 2).number_format = number_format
     frame = read_table("visits.xlsx", _saved(book), sheet="visits")
     assert frame.to_numpy().tolist() == [["V1", shown, "30"]]
+
+
+def test_an_xlsx_date_and_time_shown_as_a_time_is_read_as_that_time() -> None:
+    # A window typed into cells formatted hh:mm with the day's date (pasted from a booking
+    # system) or past midnight (a start plus 1.5 hours, summed over a day) shows 09:30 and
+    # 11:00; it was refused: "'2026-11-23 09:30:00' is not a time HH:MM".
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["id", "duration_min", "lat", "lon", "window_start", "window_end"])
+    sheet.append(["V1", 30, 22.97, 113.79, datetime(2026, 11, 23, 9, 30), 1 + 11 / 24])
+    sheet.append(["V2", 30, 22.96, 113.78, datetime(2026, 11, 23, 9, 30), 1 + 11 / 24])
+    for row in (2, 3):
+        sheet.cell(row, 5).number_format = "hh:mm"
+        sheet.cell(row, 6).number_format = "h:mm"
+    # Shown with its date, a date and time is not a time of the day: refused as before.
+    sheet.cell(3, 5).number_format = "yyyy-mm-dd hh:mm"
+    frame = read_table("visits.xlsx", _saved(book), sheet="visits")
+    assert frame.to_numpy().tolist()[0][4:] == ["09:30:00", "11:00:00"]
+    technicians, _ = sheets()
+    with pytest.raises(InputError) as caught:
+        problem_from_sheets(technicians, frame, date="2026-11-23")
+    [refused] = caught.value.errors
+    assert (refused.path, refused.message) == (
+        "visits sheet, row 3, column window_start",
+        "'2026-11-23 09:30:00' is not a time HH:MM",
+    )
+    frame = frame.iloc[:1]
+    day = problem_from_sheets(technicians, frame, date="2026-11-23").raw
+    assert day["visits"][0]["window"] == {"start": "09:30", "end": "11:00"}
 
 
 def test_an_xlsx_value_merged_down_is_the_value_of_each_of_its_rows() -> None:
