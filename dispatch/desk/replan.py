@@ -15,6 +15,7 @@ day, listed as ``moved``, and is set aside from its later re-plans (``moves.Asid
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from functools import partial
 from typing import Any
@@ -192,7 +193,10 @@ def _replan_once(
     policy = next_problem.policy
     limit = policy.replan_time_limit_s if time_limit_s is None else time_limit_s
     search = params or policy_params(policy, limit, seed)
-    plan = replan_day(next_problem, previous, batch, provider=provider, params=search)
+    try:
+        plan = replan_day(next_problem, previous, batch, provider=provider, params=search)
+    except InputError as error:  # sites off the roads, named by the day re-planned
+        raise _as_sent(error, next_problem, stored_raw, raw) from error
     next_raw = _release_pins(apply_to_problem_json(problem_raw, batch), plan)
     version_next = latest["version"] + 1
     moves = None
@@ -244,6 +248,39 @@ def _replan_once(
             raise
         return again
     return document
+
+
+def _as_sent(
+    error: InputError, day: Problem, stored: Mapping[str, Any], raw: Mapping[str, Any]
+) -> InputError:
+    """``error`` about ``day`` (the day re-planned: the stored day with the events' new
+    visits, less visits another date holds) naming each visit where the caller sent it: a new
+    one as its event (``events[k].visit``), the others by their place in the stored day."""
+    events = raw.get("events")
+    sent = {
+        str(event["visit"].get("id")): f"events[{k}].visit"
+        for k, event in enumerate(events if isinstance(events, list) else [])
+        if isinstance(event, Mapping)
+        and event.get("type") == "new_visit"
+        and isinstance(event.get("visit"), Mapping)
+    }
+    stored_visits = stored.get("visits", [])
+    sent |= {
+        str(visit.get("id")): f"visits[{j}]"
+        for j, visit in enumerate(stored_visits)
+        if isinstance(visit, Mapping) and str(visit.get("id")) not in sent
+    }
+    renamed = {
+        f"visits[{i}]": sent[visit.id] for i, visit in enumerate(day.visits) if visit.id in sent
+    }
+
+    def where(path: str) -> str:
+        head, dot, tail = path.partition(".")
+        return renamed.get(head, head) + dot + tail
+
+    named = [replace(found, path=where(found.path)) for found in error.errors]
+    by_events = any(found.path.startswith("events[") for found in named)
+    return InputError(named, what="events" if by_events else error.what)
 
 
 def _made_by_report(store: Store, plan_id: str, raw: Mapping[str, Any]) -> PlanOut | None:

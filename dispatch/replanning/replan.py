@@ -59,6 +59,7 @@ from datetime import datetime, timedelta
 from itertools import takewhile
 from typing import NamedTuple
 
+from dispatch.errors import InputError
 from dispatch.model import (
     Break,
     BreakSlot,
@@ -86,7 +87,7 @@ from dispatch.model import (
     WithoutRoute,
 )
 from dispatch.planning import SolveParams, policy_params, search_from
-from dispatch.planning.compile import IdMap, Keep, compile_problem
+from dispatch.planning.compile import IdMap, Keep, build_sites, compile_problem
 from dispatch.planning.decode import decode
 from dispatch.planning.kpi import compute_kpis
 from dispatch.planning.lines import with_road_lines
@@ -101,7 +102,7 @@ from dispatch.replanning.events import (
     with_progress,
 )
 from dispatch.stock import depots_less
-from dispatch.travel import TravelTimeProvider, provider_for
+from dispatch.travel import NoRoadError, SnapError, TravelTimeProvider, provider_for
 from dispatch.units import (
     after,
     duration_to_s,
@@ -166,7 +167,36 @@ def replan_day(
     params: SolveParams | None = None,
 ) -> Plan:
     """The next version of ``plan`` for ``problem`` (with the batch's changes already in it,
-    ``dispatch.replanning.events.apply_to_problem``) after ``batch``."""
+    ``dispatch.replanning.events.apply_to_problem``) after ``batch``.
+
+    Raises
+    ------
+    InputError
+        Sites the road provider could not place on a road or join to the others, each named
+        by the visit, technician or depot of ``problem`` there, as planning the day names them
+        (``dispatch.planning.compile.build_sites``): the re-plan asks the roads for single legs
+        and for a day of its own (the rest of the day, from where each technician is), whose
+        sites and places in it the caller knows nothing of.
+    """
+    provider = provider or provider_for(problem)
+    try:
+        return _replanned(problem, plan, batch, provider, params)
+    except (SnapError, NoRoadError, InputError) as error:
+        found = error.__cause__ if isinstance(error, InputError) else error
+        if not isinstance(found, SnapError | NoRoadError):
+            raise
+        build_sites(problem, provider)  # raises them named, when the whole day has them too
+        raise
+
+
+def _replanned(
+    problem: Problem,
+    plan: Plan,
+    batch: EventBatch,
+    provider: TravelTimeProvider,
+    params: SolveParams | None,
+) -> Plan:
+    """``replan_day`` on ``provider``."""
     at = batch.at
     visits = {visit.id: visit for visit in problem.visits}
     routes = {
@@ -174,7 +204,6 @@ def replan_day(
         for route in plan.routes
     }
     depots = {depot.id: depot for depot in problem.depots}
-    provider = provider or provider_for(problem)
     before = {route.technician_id: route for route in plan.routes}
     kept = {tech.id: holds_kept(plan, tech.id, batch) for tech in problem.technicians}
     restarts = {

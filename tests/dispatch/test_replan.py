@@ -7,6 +7,7 @@ by hand: two technicians at site 0 from 08:00, visits at sites 1..6.
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,9 +22,11 @@ from dispatch.desk.book import book_stored, slots_stored
 from dispatch.desk.replan import UNVERSIONED_TRIES, replan_stored
 from dispatch.desk.tracking import stored_time_card
 from dispatch.errors import InputError
+from dispatch.model import Site, TravelMatrix
 from dispatch.persistence import Store, StoreConflictError
 from dispatch.planning import SolveParams, plan_day
 from dispatch.replanning.replan import replan_day
+from dispatch.travel import ExplicitProvider, Matrices, SnapError
 from dispatch.verify import CheckReport, Violation, check_plan, matrix_lookup
 
 QUICK = SolveParams(time_limit_s=1, metaheuristic="greedy_descent", seeders=())
@@ -231,6 +234,49 @@ def test_delay_that_breaks_an_appointment_nobody_can_take_calls_the_customer(
     assert change["old_technician"] == "T1" and change["new_technician"] is None
     assert change["notify"] is True
     assert any(u["visit_id"] == "V6" for u in second["unassigned"])
+
+
+class _OffRoad:
+    """Roads that reach none of the sites at ``off`` (rows of the day's travel matrix)."""
+
+    def __init__(self, travel: TravelMatrix, off: set[int]) -> None:
+        self._roads, self._off = ExplicitProvider(travel), off
+
+    def matrix(self, sites: Sequence[Site]) -> Matrices:
+        far = [(k, 3700.0) for k, site in enumerate(sites) if site.matrix_index in self._off]
+        if far:
+            raise SnapError(far, limit_m=300, server="http://osrm")
+        return self._roads.matrix(sites)
+
+
+def test_sites_off_the_roads_are_named_as_the_day_and_the_events_name_them(store: Store) -> None:
+    # A re-plan asks the roads for single legs and for the rest of the day, whose sites are
+    # its own: a new visit in a lake was named 'visits[0]' (its place in the rest), a road
+    # server of another region answered "site 2 (3700 m)" as a failed server (502).
+    raw = make_day()
+    planned(store, raw)
+    travel = parse_problem(raw).travel
+    assert travel is not None
+    lake = {"id": "V9", "location_index": 6, "duration_min": 30, "customer": "Z"}
+    events = {"at": "10:40", "events": [{"type": "new_visit", "visit": lake}]}
+    with pytest.raises(InputError) as caught:
+        replan_stored(store, "pl_day", events, params=QUICK, provider=_OffRoad(travel, {6}))
+    why = "3700 m from the nearest road (policy.travel.snap_limit_m is 300)"
+    assert [(e.path, e.message, e.entity_id) for e in caught.value.errors] == [
+        ("visits[5].location", why, "V6"),
+        ("events[0].visit.location", why, "V9"),
+    ]
+    assert caught.value.what == "events"
+    # Roads of another region: every site of the day, named by the day.
+    delay = {"at": "10:40", "events": [{"type": "delay", "technician_id": "T1", "minutes": 20}]}
+    with pytest.raises(InputError) as caught:
+        replan_stored(
+            store, "pl_day", delay, params=QUICK, provider=_OffRoad(travel, set(range(7)))
+        )
+    named = {(e.path, e.entity_id) for e in caught.value.errors}
+    assert {(f"visits[{i}].location", f"V{i + 1}") for i in range(6)} <= named
+    assert {("technicians[0].start", "T1"), ("technicians[1].start", "T2")} <= named
+    assert store.load_plan("pl_day")["version"] == 1  # nothing stored
 
 
 def test_new_urgent_visit_joins_with_a_two_hour_deadline(store: Store) -> None:
