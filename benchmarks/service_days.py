@@ -41,14 +41,13 @@ from typing import Any
 
 from benchmarks.field_seeds import MAKES, WEIGHT, generate
 from benchmarks.results import record
+from benchmarks.throughput import FIELDROUTE, api_key, call
 from dispatch.contract.validate import parse_problem
 from dispatch.travel import pair_lookup, provider_for
 from dispatch.verify import check_plan
 
 __all__ = ["Service", "main", "serving", "through_service"]
 
-#: The script users run, beside this interpreter.
-FIELDROUTE = str(Path(sys.executable).parent / "fieldroute")
 #: How often a job's state is asked for while it runs.
 POLL_S = 0.05
 #: How long the service has to answer its first health check.
@@ -64,14 +63,7 @@ class Service:
 
     def call(self, method: str, path: str, body: Any = None) -> Any:
         """One request; its JSON answer."""
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{self.port}{path}",
-            method=method,
-            data=None if body is None else json.dumps(body).encode(),
-            headers={"Authorization": f"Bearer {self.key}", "Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=60) as answer:
-            return json.loads(answer.read())
+        return call(method, path, self.key, body, port=self.port)
 
 
 def _free_port() -> int:
@@ -87,14 +79,7 @@ def serving(folder: Path) -> Iterator[Service]:
     of 127.0.0.1, until the block ends."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("FIELDROUTE_")}
     env["FIELDROUTE_DATABASE_URL"] = f"sqlite:///{folder / 'store.db'}"
-    created = subprocess.run(
-        [FIELDROUTE, "apikey", "create", "bench"],
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    key = created.stdout.strip().splitlines()[-1]
+    key = api_key(env, "bench")
     port = _free_port()
     with (folder / "serve.log").open("wb") as log:
         process = subprocess.Popen(

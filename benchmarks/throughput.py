@@ -54,10 +54,10 @@ def services(command: str) -> str:
     return done.stdout.strip()
 
 
-def call(method: str, path: str, key: str, body: Any = None) -> Any:
-    """One request to the service under test; its JSON answer."""
+def call(method: str, path: str, key: str, body: Any = None, *, port: int = API_PORT) -> Any:
+    """One request to the service under test (on ``port`` of 127.0.0.1); its JSON answer."""
     request = urllib.request.Request(
-        f"http://127.0.0.1:{API_PORT}{path}",
+        f"http://127.0.0.1:{port}{path}",
         method=method,
         data=None if body is None else json.dumps(body).encode(),
         headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
