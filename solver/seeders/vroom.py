@@ -203,8 +203,11 @@ def vroom_routes(
     Returns
     -------
     Routes
-        One node list per vehicle.
+        One node list per vehicle (all empty on a day of no nodes, which VROOM refuses: "No
+        task defined").
     """
+    if instance.n_nodes == 0:
+        return [[] for _ in range(instance.n_vehicles)]
     model = vroom.Input()
     model.set_durations_matrix("car", np.asarray(instance.travel_s, dtype=np.int64))
     model.set_costs_matrix("car", arc_costs(instance))

@@ -210,6 +210,14 @@ def test_vroom_routes_keep_eligibility_breaks_and_every_rule() -> None:
 
 
 @needs_both
+def test_vroom_routes_a_day_of_no_nodes_as_empty_routes() -> None:
+    # Every visit out of reach (a tight radius on a rural day): VROOM refused the day, "No
+    # task defined", and the field benchmark's VROOM peer failed on it.
+    instance = line_instance([])
+    assert instance.n_nodes == 0
+    assert vroom_routes(instance, 1.0) == [[] for _ in range(instance.n_vehicles)]
+
+
 def test_vroom_takes_breaks_given_out_of_order_and_overlapping() -> None:
     # VROOM refuses breaks whose windows are not in order ("Inconsistent breaks"): the seeder
     # gives them in turn (``in_turn``), so a lunch listed before a morning tea, its window
