@@ -16,8 +16,9 @@ check (``solver.insertion``):
   fixed as a stop reached is (``fixed_prefix``). A depot call begun before ``at`` is history
   too: the stop after it is fixed likewise, and the booked plan keeps the call as it was
   (``dispatch.booking.book``). A route with a depot call made that is not
-  the way the next stop's parts come (its visit left the route) cannot be read: nothing is
-  booked into it (``_calls_kept``).
+  the way the next stop's parts come (its visit left the route; a morning pick list may load
+  any visit of the route, the first may come from the van) cannot be read: nothing is booked
+  into it (``_calls_kept``).
 
 Appointments keep their door time (fixed in the compiled day), or under
 ``policy.appointment_start`` ``on_arrival`` their band (a fixed one its service start, as any
@@ -58,7 +59,7 @@ from dispatch.model import (
 from dispatch.planning.compile import IdMap, appointment_bounds, compile_problem
 from dispatch.replanning.events import calls_made
 from dispatch.replanning.replan import idle_breaks
-from dispatch.stock import depots_less
+from dispatch.stock import Option, depots_less
 from dispatch.travel import TravelTimeProvider
 from dispatch.units import after, elapsed, latest, moment_after, seconds_after, shifted
 from solver import Instance, RouteSolution
@@ -607,17 +608,21 @@ def _calls_unreserved(
                 continue
             node = nodes[call.before] if call.before < len(nodes) else None
             option = id_map.option(node) if node is not None else None
-            if option is None or option.depot != depot_of.get(call.depot_id):
+            depot = depot_of.get(call.depot_id)
+            if _on_the_way(call) and (option is None or option.depot != depot):
                 lost.append(call)
             elif not _on_the_way(call):
                 # A morning pick list: what it took beyond what the visits still loaded by it
                 # reserve left with the van (a visit cancelled since sold its units again).
+                # It loads for any visit of the route: the first may come from the van.
                 options = [id_map.option(n) for n in nodes if n is not None]
                 held = Counter[str]()
                 for taken in options:
-                    if taken is not None and taken.depot == option.depot and taken.morning:
+                    if taken is not None and taken.depot == depot and taken.morning:
                         held.update({i.part: i.quantity for i in taken.from_depot})
-                if not option.morning and (call.before, call.depot_id) not in last_on_the_way:
+                first_via = option is not None and option.depot == depot and not option.morning
+                if first_via and (call.before, call.depot_id) not in last_on_the_way:
+                    assert option is not None
                     held.update({i.part: i.quantity for i in option.from_depot})
                 beyond = Counter({i.part: i.quantity for i in call.taken})
                 beyond.subtract(held)
@@ -641,11 +646,28 @@ def _calls_kept(
     the route since (its parts ride in the van) was lost in the booked plan, and its km."""
     for k in calls_made(route, fixed, at):
         call = route.depot_stops[k]
+        depot = depot_of.get(call.depot_id)
+        if not _on_the_way(call):
+            # A morning pick list loads the parts of any visit of the route, not only the
+            # first's (which may come from the van).
+            options = [id_map.option(node) for node in nodes if node is not None]
+            if any(o is not None and o.morning and o.depot == depot for o in options):
+                continue
         node = nodes[call.before] if call.before < len(nodes) else None
         option = id_map.option(node) if node is not None else None
-        if option is None or option.depot != depot_of.get(call.depot_id):
+        if option is None or option.depot != depot:
             return False
     return True
+
+
+def _takes(call: DepotStop, option: Option | None) -> bool:
+    """Whether ``call`` took what ``option`` takes at its depot: a morning pick list before the
+    first stop loads the parts of later visits too, and a first visit served from the van was
+    read as served from it (the van's unit then offered to a booking, and sold twice)."""
+    if option is None:
+        return True
+    taken = Counter({item.part: item.quantity for item in call.taken})
+    return all(taken[item.part] >= item.quantity for item in option.from_depot)
 
 
 def _way(
@@ -658,13 +680,12 @@ def _way(
     depot_of: dict[DepotId, int],
 ) -> int | None:
     """The node of the ``k``-th stop of ``route``: of its visit's nodes (one per way its spare
-    parts can come), the one the plan took: via the depot the route calls at just before it,
-    else from the van, else loaded in the morning. ``None`` when the plan's way is not there
-    (the route is then not read: nothing is inserted into it)."""
+    parts can come), the one the plan took: via a depot the route calls at just before it
+    that took its parts, else from the van, else loaded in the morning. ``None`` when the
+    plan's way is not there (the route is then not read: nothing is inserted into it)."""
     if len(candidates) <= 1:
         return candidates[0] if candidates else None
-    call = next((c for c in route.depot_stops if c.before == k), None)
-    wanted = None if call is None else depot_of.get(call.depot_id)
+    calls = [c for c in route.depot_stops if c.before == k]
 
     def allowed(node: int) -> bool:
         vehicles = instance.allowed[node] if instance.allowed else None
@@ -674,13 +695,14 @@ def _way(
         option = id_map.option(node)
         depot = None if option is None else option.depot
         morning = option is not None and option.morning
-        if call is not None and depot == wanted:
+        there = [c for c in calls if depot_of.get(c.depot_id) == depot and _takes(c, option)]
+        if depot is not None and there:
             # A morning load takes no handling time; a call on the way does.
-            return 0 if morning != _on_the_way(call) else 1
+            return 0 if any(morning != _on_the_way(c) for c in there) else 1
         # A call before the first stop may be the morning load of later visits only.
-        if depot is None and (call is None or k == 0):
+        if depot is None and (not calls or k == 0):
             return 2
-        if morning and call is None:
+        if morning and not calls:
             return 3
         return None
 

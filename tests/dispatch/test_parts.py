@@ -648,6 +648,42 @@ def test_booking_keeps_both_calls_made_at_one_depot_at_one_moment(store: Store) 
     assert check_plan(raw2, store.load_plan("pl_day", 2), matrix_lookup(raw2)).ok
 
 
+def test_a_first_visit_served_from_the_van_after_a_morning_load_for_a_later_one(
+    store: Store,
+) -> None:
+    # T1, based at D1, loads P3 for V2 before leaving; V1, first, uses the van's only P1. A
+    # booking after they left read V1 as served from the morning load (D1 holds P1 too),
+    # offered the van's P1 again and every slot was refused (409); reading V1 from the van
+    # made the route unreadable instead: no slot at all on T1, even for a visit with no part.
+    raw = make_day(
+        [tech("T1", 4, van_stock=[{"part": "P1", "quantity": 1}])],
+        [
+            visit("V1", 5, "P1", window={"start": "09:00", "end": "10:00"}),
+            visit("V2", 3, "P3", appointment="11:00"),
+        ],
+        depots=[
+            depot(stock=[{"part": "P1", "quantity": 1}, {"part": "P3", "quantity": 1}]),
+            depot(id="D2", location_index=0, stock=[{"part": "P3", "quantity": 1}]),
+        ],
+    )
+    first = planned(store, raw)
+    assert [(depot_id, before, parts) for depot_id, _, before, parts in calls(first)["T1"]] == [
+        ("D1", "V1", {"P3": 1})
+    ]
+    assert [stop["visit_id"] for stop in first["routes"][0]["stops"]] == ["V1", "V2"]
+    # Needing P1 and P3: no depot holds both once the morning load took D1's P3.
+    both = visit("NX", 2, "P1", "P3")
+    assert not slots_stored(store, {"visit": both, "plan_id": "pl_day", "at": "10:30"}).slots
+    for k, needs in enumerate([(), ("P1",), ("P3",)]):
+        newcomer = visit(f"B{k}", 2, *needs)
+        answer = slots_stored(store, {"visit": newcomer, "plan_id": "pl_day", "at": "10:30"})
+        assert answer.slots, (needs, answer.code)
+        slot = answer.slots[0].slot.model_dump(mode="json", exclude_none=True)
+        booked = book_stored(store, "pl_day", {"visit": newcomer, "slot": slot, "at": "10:30"})
+        raw_now = store.load_problem_of_plan("pl_day", booked.version)
+        assert check_plan(raw_now, booked.model_dump(mode="json"), matrix_lookup(raw_now)).ok
+
+
 def test_a_delay_after_a_call_made_serves_the_visit_from_the_van(store: Store) -> None:
     planned(store, a_call_at_0810())
     after = replan(
