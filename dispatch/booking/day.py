@@ -307,8 +307,9 @@ class BookingDay:
             vehicle = vehicle_of.get(route.technician_id)
             if vehicle is None:
                 continue
+            made = calls_made(route, fixed, at)
             nodes = [
-                _way(instance, id_map, node_of.get(visit_id, []), vehicle, route, k, depot_of)
+                _way(instance, id_map, node_of.get(visit_id, []), vehicle, route, k, depot_of, made)
                 for k, visit_id in enumerate(ids)
             ]
             tech_id = route.technician_id
@@ -583,7 +584,9 @@ def _calls_unreserved(
         vehicle = vehicle_of.get(route.technician_id)
         made = calls_made(route, fixed_prefix(route, at), at)
         nodes = [
-            _way(instance, id_map, node_of.get(stop.visit_id, []), vehicle, route, j, depot_of)
+            _way(
+                instance, id_map, node_of.get(stop.visit_id, []), vehicle, route, j, depot_of, made
+            )
             if vehicle is not None
             else None
             for j, stop in enumerate(route.stops)
@@ -678,14 +681,18 @@ def _way(
     route: Route,
     k: int,
     depot_of: dict[DepotId, int],
+    made: Sequence[int] = (),
 ) -> int | None:
     """The node of the ``k``-th stop of ``route``: of its visit's nodes (one per way its spare
     parts can come), the one the plan took: via a depot the route calls at just before it
-    that took its parts, else from the van, else loaded in the morning. ``None`` when the
-    plan's way is not there (the route is then not read: nothing is inserted into it)."""
+    (one of the calls ``made``, indexes in ``depot_stops``, only if it took the visit's parts:
+    a morning pick list made loads later visits' parts too, and the first may have come from
+    the van), else from the van, else loaded in the morning. ``None`` when the plan's way is
+    not there (the route is then not read: nothing is inserted into it). A call not made yet
+    is the booking's to change: the visit may take its parts there."""
     if len(candidates) <= 1:
         return candidates[0] if candidates else None
-    calls = [c for c in route.depot_stops if c.before == k]
+    calls = [(c, j in made) for j, c in enumerate(route.depot_stops) if c.before == k]
 
     def allowed(node: int) -> bool:
         vehicles = instance.allowed[node] if instance.allowed else None
@@ -695,7 +702,11 @@ def _way(
         option = id_map.option(node)
         depot = None if option is None else option.depot
         morning = option is not None and option.morning
-        there = [c for c in calls if depot_of.get(c.depot_id) == depot and _takes(c, option)]
+        there = [
+            c
+            for c, history in calls
+            if depot_of.get(c.depot_id) == depot and (not history or _takes(c, option))
+        ]
         if depot is not None and there:
             # A morning load takes no handling time; a call on the way does.
             return 0 if any(morning != _on_the_way(c) for c in there) else 1

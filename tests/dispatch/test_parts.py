@@ -649,7 +649,7 @@ def test_booking_keeps_both_calls_made_at_one_depot_at_one_moment(store: Store) 
 
 
 def test_a_first_visit_served_from_the_van_after_a_morning_load_for_a_later_one(
-    store: Store,
+    store: Store, tmp_path: Path
 ) -> None:
     # T1, based at D1, loads P3 for V2 before leaving; V1, first, uses the van's only P1. A
     # booking after they left read V1 as served from the morning load (D1 holds P1 too),
@@ -671,9 +671,20 @@ def test_a_first_visit_served_from_the_van_after_a_morning_load_for_a_later_one(
         ("D1", "V1", {"P3": 1})
     ]
     assert [stop["visit_id"] for stop in first["routes"][0]["stops"]] == ["V1", "V2"]
-    # Needing P1 and P3: no depot holds both once the morning load took D1's P3.
+    # Needing P1 and P3: no depot holds both once the morning load took D1's P3 and V1 the
+    # van's P1. Before T1 leaves, the load is the booking's to change: V1 may take D1's P1 in
+    # it, the van's P1 going to the newcomer with D2's P3.
     both = visit("NX", 2, "P1", "P3")
     assert not slots_stored(store, {"visit": both, "plan_id": "pl_day", "at": "10:30"}).slots
+    before = Store(f"sqlite:///{tmp_path / 'before.db'}")
+    assert calls(planned(before, raw)) == calls(first)
+    early = slots_stored(before, {"visit": both, "plan_id": "pl_day", "at": "07:30"})
+    assert early.slots, early.code
+    slot = early.slots[0].slot.model_dump(mode="json", exclude_none=True)
+    booked = book_stored(before, "pl_day", {"visit": both, "slot": slot, "at": "07:30"})
+    raw_early = before.load_problem_of_plan("pl_day", booked.version)
+    assert check_plan(raw_early, booked.model_dump(mode="json"), matrix_lookup(raw_early)).ok
+    before.close()
     for k, needs in enumerate([(), ("P1",), ("P3",)]):
         newcomer = visit(f"B{k}", 2, *needs)
         answer = slots_stored(store, {"visit": newcomer, "plan_id": "pl_day", "at": "10:30"})
