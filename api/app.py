@@ -376,12 +376,13 @@ def create_app(
         recovered = pool.recover(store)
         if recovered:
             logger.info("queued %d waiting jobs again", len(recovered))
-        pool.watch_lost_jobs(store, stale_after_s=settings.job_stale_s)
+        stop_watching = pool.watch_lost_jobs(store, stale_after_s=settings.job_stale_s)
         if settings.processes > 1:
             _stop_when_the_supervisor_is_gone()
         try:
             yield
         finally:
+            stop_watching()  # its rounds use the store closed below
             if runner is None:  # a runner handed in belongs to the caller
                 pool.close()
             store.close()

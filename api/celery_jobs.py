@@ -49,10 +49,10 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from celery import Celery
@@ -396,18 +396,15 @@ class CeleryJobRunner(JobRunner):
                 break
         return queued
 
-    def watch_lost_jobs(self, store: Store, *, stale_after_s: float) -> None:
+    def watch_lost_jobs(self, store: Store, *, stale_after_s: float) -> Callable[[], None]:
         """Every half of ``stale_after_s`` until closed, publish again the task of each job
         nobody has told of for ``stale_after_s`` (``Store.jobs_without_news``): a broker that
         lost its tasks (restarted with nothing on disk, failed over) left a running job whose
         worker died, or a queued job, waiting for ever, and neither could be retried. A worker
-        takes a stale job over and leaves a live one (``Store.claim_job``)."""
-
-        def watch() -> None:
-            while not self._closing.wait(stale_after_s / 2):
-                self.publish_silent_jobs(store, stale_after_s)
-
-        threading.Thread(target=watch, name="silent-jobs", daemon=True).start()
+        takes a stale job over and leaves a live one (``Store.claim_job``). Returns how to
+        stop the watch; closing the runner stops it too."""
+        look = partial(self.publish_silent_jobs, store, stale_after_s)
+        return self._watch(stale_after_s / 2, look, "silent-jobs")
 
     def publish_silent_jobs(self, store: Store, stale_after_s: float) -> list[str]:
         """One round of ``watch_lost_jobs``: the ids of the jobs whose task was published

@@ -79,6 +79,8 @@ logger = logging.getLogger(__name__)
 #: Least time between two progress writes of a running job.
 PROGRESS_EVERY_S = 0.5
 
+#: The longest a watch's stop waits for a round under way (``JobRunner._watch``).
+WATCH_STOP_S = 10.0
 #: What a job whose worker died says.
 WORKER_LOST = (
     "the worker process solving this job stopped (killed, or out of memory) and nothing was "
@@ -628,6 +630,8 @@ class JobRunner:
         #: This process's jobs its workers hold (id -> attempt, future), beaten for by
         #: ``watch_lost_jobs``.
         self._held: dict[str, tuple[int, Future[None]]] = {}
+        #: How to stop each watch started (``_watch``).
+        self._watches: list[Callable[[], None]] = []
 
     @property
     def worker_losses(self) -> int:
@@ -722,7 +726,30 @@ class JobRunner:
             self.submit(job)
         return queued
 
-    def watch_lost_jobs(self, store: Store, *, stale_after_s: float) -> None:
+    def _watch(self, every_s: float, look: Callable[[], object], name: str) -> Callable[[], None]:
+        """Run ``look`` every ``every_s`` in a thread of its own until the runner closes or the
+        stop returned is called. Stopping waits for a round under way (at most
+        ``WATCH_STOP_S``): a round uses a store its caller is about to close, and a round
+        caught by the close kept its connection, open, past it (a warning wherever the
+        collector later found it: a test of the suite failed on another's connection)."""
+        stopped = threading.Event()
+
+        def watch() -> None:
+            while not stopped.wait(every_s) and not self._closing.is_set():
+                look()
+
+        thread = threading.Thread(target=watch, name=name, daemon=True)
+        thread.start()
+
+        def stop() -> None:
+            stopped.set()
+            if thread is not threading.current_thread():
+                thread.join(timeout=WATCH_STOP_S)
+
+        self._watches.append(stop)
+        return stop
+
+    def watch_lost_jobs(self, store: Store, *, stale_after_s: float) -> Callable[[], None]:
         """Fail, at once and then every quarter of ``stale_after_s`` until closed, the running
         jobs whose heartbeat has stopped that long (``Store.fail_lost_jobs``): left by a
         service stopped or killed with its workers, or by one of several server processes
@@ -733,23 +760,25 @@ class JobRunner:
 
         Each round also writes the heartbeat of the jobs this process's workers hold: a worker
         deep in a search writes its own seldom (the search holds the interpreter's lock; none
-        for 4.6 s of a 5 s search), and a live job of a long search was failed as lost."""
+        for 4.6 s of a 5 s search), and a live job of a long search was failed as lost.
+
+        Returns how to stop the watch (before ``store`` closes); closing the runner stops it
+        too."""
         self._fail_lost(store, stale_after_s)  # before the service answers
 
-        def watch() -> None:
-            while not self._closing.wait(stale_after_s / 4):
-                held = {
-                    job_id: attempt
-                    for job_id, (attempt, future) in list(self._held.items())
-                    if future.running()
-                }
-                try:
-                    store.beat_jobs(held)
-                except Exception:  # the next round beats again
-                    logger.exception("writing the heartbeat of running jobs failed")
-                self._fail_lost(store, stale_after_s)
+        def look() -> None:
+            held = {
+                job_id: attempt
+                for job_id, (attempt, future) in list(self._held.items())
+                if future.running()
+            }
+            try:
+                store.beat_jobs(held)
+            except Exception:  # the next round beats again
+                logger.exception("writing the heartbeat of running jobs failed")
+            self._fail_lost(store, stale_after_s)
 
-        threading.Thread(target=watch, name="lost-jobs", daemon=True).start()
+        return self._watch(stale_after_s / 4, look, "lost-jobs")
 
     @staticmethod
     def _fail_lost(store: Store, stale_after_s: float) -> None:
@@ -765,7 +794,9 @@ class JobRunner:
             logger.exception("looking for lost jobs failed")
 
     def close(self) -> None:
-        """Stop taking work; running jobs finish and store their plans."""
+        """Stop taking work and watching; running jobs finish and store their plans."""
         self._closing.set()
+        for stop in self._watches:
+            stop()
         self._solves.close()
         self._replans.close()

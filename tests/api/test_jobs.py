@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from api.jobs import solve_started_job
+from api.app import create_app
+from api.jobs import JobRunner, solve_started_job
 from api.routes.plans import _plan_text, get_plan
 from api.routes.weeks import _week
+from dispatch.config import Settings
 from dispatch.errors import NotFoundError
 from dispatch.persistence import Store
 from dispatch.persistence.tables import SolveJobRow
@@ -62,6 +67,34 @@ def test_a_job_left_running_fails_at_restart_and_can_be_retried(database_url: st
         assert client.get(f"/v1/plans/{lost.plan_id}", headers=auth).status_code == 200
         again = client.post(f"/v1/jobs/{lost.id}/retry", headers=auth)
         assert again.status_code == 409 and "only a failed job" in again.json()["detail"]
+
+
+def _watching() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "lost-jobs" and t.is_alive()]
+
+
+def test_the_watch_on_lost_jobs_ends_before_the_store_it_uses_closes(database_url: str) -> None:
+    # The watch's rounds went on after the service stopped and closed its store (a runner
+    # handed in is its caller's to close), or were caught by the close half-way: each kept a
+    # connection open, and a later test of the suite failed on the collector's warning.
+    runner = JobRunner(database_url, executor=ThreadPoolExecutor(max_workers=1))
+    config = Settings(database_url=database_url, job_stale_s=2)  # a round every 0.5 s
+    try:
+        with TestClient(create_app(config, runner=runner)) as client:
+            assert client.get("/healthz").status_code == 200
+            assert _watching()
+        assert not _watching()  # the runner is still open: the service stopped its watch
+    finally:
+        runner.close()
+    store = Store(database_url)
+    try:
+        watching = JobRunner(database_url, executor=ThreadPoolExecutor(max_workers=1))
+        watching.watch_lost_jobs(store, stale_after_s=0.2)
+        assert _watching()
+        watching.close()
+        assert not _watching()  # closing waited for the round under way
+    finally:
+        store.close()
 
 
 def test_a_job_that_cannot_solve_fails_with_its_reason(database_url: str) -> None:
