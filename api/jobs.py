@@ -81,6 +81,7 @@ PROGRESS_EVERY_S = 0.5
 
 #: The longest a watch's stop waits for a round under way (``JobRunner._watch``).
 WATCH_STOP_S = 10.0
+
 #: What a job whose worker died says.
 WORKER_LOST = (
     "the worker process solving this job stopped (killed, or out of memory) and nothing was "

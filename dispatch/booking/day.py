@@ -623,9 +623,12 @@ def _calls_unreserved(
                 for taken in options:
                     if taken is not None and taken.depot == depot and taken.morning:
                         held.update({i.part: i.quantity for i in taken.from_depot})
-                first_via = option is not None and option.depot == depot and not option.morning
-                if first_via and (call.before, call.depot_id) not in last_on_the_way:
-                    assert option is not None
+                if (
+                    option is not None
+                    and option.depot == depot
+                    and not option.morning
+                    and (call.before, call.depot_id) not in last_on_the_way
+                ):
                     held.update({i.part: i.quantity for i in option.from_depot})
                 beyond = Counter({i.part: i.quantity for i in call.taken})
                 beyond.subtract(held)
