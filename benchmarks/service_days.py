@@ -46,7 +46,7 @@ from dispatch.contract.validate import parse_problem
 from dispatch.travel import pair_lookup, provider_for
 from dispatch.verify import check_plan
 
-__all__ = ["Service", "main", "serving", "through_service"]
+__all__ = ["Service", "judged", "main", "serving", "through_service"]
 
 #: How often a job's state is asked for while it runs.
 POLL_S = 0.05
