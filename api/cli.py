@@ -1364,7 +1364,7 @@ def book(
             if "date" not in chosen:
                 chosen["date"] = store.load_plan(target)["date"]
             body = {"visit": request["visit"], "slot": chosen}
-            at_then = asked_at_on(store, request, date.fromisoformat(chosen["date"]))
+            at_then = asked_at_on(store, request, date.fromisoformat(chosen["date"]), now)
             if at_then is not None:
                 body["at"] = at_then
             try:

@@ -57,6 +57,7 @@ __all__ = [
     "booking_at",
     "booking_visit",
     "candidate_times",
+    "day_over",
     "day_slots",
     "offer",
     "shape_of",
@@ -136,6 +137,23 @@ class SlotsAnswer:
     code: str | None = None
     reason: str | None = None
     first_date_with_room: date | None = None
+
+
+def day_over(day: DayPlan, now: datetime | None) -> str | None:
+    """Why nothing can be booked on ``day`` by the caller's clock ``now`` (aware): its date is
+    over where it is planned (before the date of ``now`` in the problem's time zone); ``None``
+    when it is not, or there is no clock. A re-plan may still record what happened on such a
+    day; a customer cannot be given a time on it."""
+    if now is None:
+        return None
+    zone = day.problem.timezone
+    today = now.astimezone(zone).date()
+    if day.date >= today:
+        return None
+    return (
+        f"plan {day.plan_id} is for {day.date}, a day already over (today is {today} in "
+        f"{zone.key}): book on today's plan or a later one"
+    )
 
 
 def booking_at(day: DayPlan, asked: str | None, now: datetime | None = None) -> str:

@@ -24,7 +24,7 @@ from pydantic import ValidationError
 
 from dispatch.booking import DayPlan, Slot, SlotAsk, SlotGoneError, SlotsAnswer, book_into, offer
 from dispatch.booking.schema import BookIn, SlotIn, SlotOut, SlotRequestIn, SlotsOut
-from dispatch.booking.slots import booking_at, shape_of
+from dispatch.booking.slots import booking_at, day_over, shape_of
 from dispatch.contract.record import plan_record, read_record
 from dispatch.contract.schema import PlanOut
 from dispatch.contract.serialize import plan_document, read_plan
@@ -102,8 +102,12 @@ def _date(text: str | None, field: str) -> date | None:
         ) from error
 
 
-def _days(store: Store, request: SlotRequestIn) -> tuple[list[DayPlan], list[DayPlan]]:
-    """The day plans of the span asked for, and those of the week after it."""
+def _days(
+    store: Store, request: SlotRequestIn, now: datetime | None
+) -> tuple[list[DayPlan], list[DayPlan]]:
+    """The day plans of the span asked for, and those of the week after it, leaving out the
+    dates already over by the caller's clock ``now`` (``day_over``); a day plan, or a span of
+    a week, all over is an input error."""
     first = _date(request.first_date, "first_date")
     last = _date(request.last_date, "last_date")
     if first and last and last < first:
@@ -119,6 +123,9 @@ def _days(store: Store, request: SlotRequestIn) -> tuple[list[DayPlan], list[Day
                 [FieldError("first_date", f"plan {day.plan_id} is for {day.date}")],
                 what="slot request",
             )
+        over = day_over(day, now)
+        if over is not None:
+            raise InputError([FieldError("plan_id", over, day.plan_id)], what="slot request")
         return [day], []
     week = store.load_week(request.plan_id)
     dates = [date.fromisoformat(str(entry["date"])) for entry in week.get("days", [])]
@@ -147,7 +154,15 @@ def _days(store: Store, request: SlotRequestIn) -> tuple[list[DayPlan], list[Day
             later.append(_day_plan(store, entry["plan_id"], roster))
         else:
             span.append(_day_plan(store, entry["plan_id"], roster))
-    return span, later
+    going = [day for day in span if day_over(day, now) is None]
+    if span and not going and now is not None:  # only a clock makes a date over
+        zone = span[-1].problem.timezone
+        why = (
+            f"the dates asked for ({span[0].date} to {span[-1].date}) are over (today is "
+            f"{now.astimezone(zone).date()} in {zone.key}): ask for today or a later date"
+        )
+        raise InputError([FieldError("first_date", why, request.plan_id)], what="slot request")
+    return going, [day for day in later if day_over(day, now) is None]
 
 
 def _time_of_day(text: str) -> time:
@@ -249,7 +264,7 @@ def slots_stored(
         An unknown plan or week.
     """
     wire: SlotRequestIn = _read(request, SlotRequestIn, "slot request")
-    days, later = _days(store, wire)
+    days, later = _days(store, wire, now)
     if days and wire.at is not None:
         # Offered at a time ahead of the clock, a slot was refused when booked at it.
         opening = days[0]
@@ -269,7 +284,9 @@ def slots_stored(
     return slots_answer(answer)
 
 
-def asked_at_on(store: Store, request: str | bytes | Mapping[str, Any], on: date) -> str | None:
+def asked_at_on(
+    store: Store, request: str | bytes | Mapping[str, Any], on: date, now: datetime | None
+) -> str | None:
     """The ``at`` a slot of ``on`` was offered with by ``request`` (``SlotRequestIn``): over a
     week, the asked ``at`` is the clock time of the span's first working date only (the later
     dates are not under way: ``booking_at`` gives theirs), so booking a later date's slot with
@@ -277,7 +294,7 @@ def asked_at_on(store: Store, request: str | bytes | Mapping[str, Any], on: date
     wire: SlotRequestIn = _read(request, SlotRequestIn, "slot request")
     if wire.at is None:
         return None
-    days, _ = _days(store, wire)
+    days, _ = _days(store, wire, now)
     return wire.at if days and days[0].date == on else None
 
 
@@ -346,6 +363,8 @@ def _book_once(
     errors = []
     if slot.date != day.date.isoformat():
         errors.append(FieldError("slot.date", f"plan {plan_id} is for {day.date}, not {slot.date}"))
+    elif (over := day_over(day, now)) is not None:
+        errors.append(FieldError("slot.date", over))
     if (slot.window is None) == (slot.appointment is None):
         errors.append(
             FieldError("slot", "give the slot's window or its appointment, one of the two")

@@ -134,16 +134,21 @@ def test_a_plan_of_today_is_offered_and_booked_from_the_commands_clock(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Without ``--at``: a plan of today (2026-11-23 in Shanghai, by the command's clock) is
-    offered from now and booked at now; a plan of another day from its start."""
+    offered from now and booked at now; a plan of a later day from its start; a plan of a day
+    already over offers nothing."""
     from api import cli
 
     plan_id = solved(tmp_path)
     visit = write(tmp_path / "visit.json", NEW_VISIT)
     command = ["slots", plan_id, str(visit), "--shape", "appointment", "--json"]
     shanghai = ZoneInfo("Asia/Shanghai")
-    monkeypatch.setattr(cli, "_now", lambda: datetime(2026, 11, 30, 14, 10, tzinfo=shanghai))
+    monkeypatch.setattr(cli, "_now", lambda: datetime(2026, 11, 16, 14, 10, tzinfo=shanghai))
     other_day = json.loads(runner.invoke(app, command).stdout)["slots"]
     assert min(s["start"][11:16] for s in other_day) < "14:00"
+    monkeypatch.setattr(cli, "_now", lambda: datetime(2026, 11, 30, 14, 10, tzinfo=shanghai))
+    over = runner.invoke(app, command)
+    assert over.exit_code == 2, over.output
+    assert "a day already over (today is 2026-11-30 in Asia/Shanghai)" in over.output
     monkeypatch.setattr(cli, "_now", lambda: datetime(2026, 11, 23, 14, 10, tzinfo=shanghai))
     today = json.loads(runner.invoke(app, command).stdout)["slots"]
     assert today and min(s["start"][11:16] for s in today) >= "14:30"
@@ -180,3 +185,29 @@ def test_a_week_s_slot_of_a_later_date_is_booked_as_offered_with_at(
     assert document["date"] == "2026-12-10"
     stop = next(s for r in document["routes"] for s in r["stops"] if s["visit_id"] == "B1")
     assert stop["service_start"] == found[rank - 1]["service_start"]
+
+
+def test_a_week_offers_no_date_already_over(
+    tmp_path: Path, database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The week runs 2026-12-07 to 12-11; on the morning of the 9th (Shanghai) its slots start
+    that day, the two dates gone left out, and a span all gone is refused, naming it."""
+    from api import cli
+
+    _, week_id = solve_week_file(tmp_path)
+    visit = {"id": "B1", "location": {"lat": 22.545, "lon": 113.945}, "duration_min": 30,
+             "required_skills": ["cctv"]}  # fmt: skip
+    path = write(tmp_path / "b1.json", visit)
+    shanghai = ZoneInfo("Asia/Shanghai")
+    for today, first in ((1, "2026-12-07"), (9, "2026-12-09")):
+        monkeypatch.setattr(cli, "_now", lambda d=today: datetime(2026, 12, d, 7, tzinfo=shanghai))
+        listed = runner.invoke(app, ["slots", week_id, str(path), "--json"])
+        assert listed.exit_code == 0, listed.output
+        dates = {s["date"] for s in json.loads(listed.stdout)["slots"]}
+        assert dates and min(dates) >= first and (today == 9 or min(dates) < "2026-12-09")
+    gone = ["--from", "2026-12-07", "--to", "2026-12-08"]
+    refused = runner.invoke(app, ["slots", week_id, str(path), *gone])
+    assert refused.exit_code == 2, refused.output
+    said = " ".join(refused.output.split())
+    assert "first_date" in said
+    assert "(2026-12-07 to 2026-12-08) are over (today is 2026-12-09" in said

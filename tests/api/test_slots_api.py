@@ -5,6 +5,7 @@ and what a customer typed escaped on the desk's map."""
 from __future__ import annotations
 
 import html
+from contextlib import closing
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -200,6 +201,33 @@ def test_a_plan_of_today_is_offered_and_booked_from_the_service_clock(service: S
         )
     assert booked.status_code == 201, booked.text
     assert booked.json()["at"][11:16] == "14:10"
+
+
+def test_a_day_already_over_offers_no_slot_and_books_nothing(service: Service) -> None:
+    """By the service's clock the plan's day (2026-11-23, Shanghai) is over the next morning:
+    no slot is offered on it (once every time of the day was, from 00:00, and booked) and a
+    slot booked there is refused, naming the field, the plan left as it was."""
+    plan_id = solved(service)
+    body = {"visit": NEW_VISIT, "plan_id": plan_id, "shape": "two_hours"}
+    offered = slots(service, body)["slots"][0]["slot"]
+    next_day = datetime(2026, 11, 24, 0, 30, tzinfo=ZoneInfo("Asia/Shanghai"))
+    with start_service(service.database_url, now=next_day) as client:
+        asked = client.post("/v1/slots", json=body, headers=service.auth)
+        booked = client.post(
+            f"/v1/plans/{plan_id}/book",
+            json={"visit": NEW_VISIT, "slot": offered},
+            headers=service.auth,
+        )
+    assert asked.status_code == 422, asked.text
+    [error] = asked.json()["errors"]
+    assert error["path"] == "plan_id" and error["id"] == plan_id
+    assert (
+        "2026-11-23, a day already over (today is 2026-11-24 in Asia/Shanghai)" in error["message"]
+    )
+    assert booked.status_code == 422, booked.text
+    assert [e["path"] for e in booked.json()["errors"]] == ["slot.date"]
+    with closing(Store(service.database_url)) as store:
+        assert store.plan_versions(plan_id) == [1]
 
 
 def test_a_version_stored_first_while_booking_is_409_with_fresh_slots(
