@@ -30,6 +30,7 @@ import json
 import secrets
 import sqlite3
 import time
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -362,6 +363,9 @@ class Store:
     def __init__(self, url: str, *, migrate: bool = True) -> None:
         self.url = url
         self.engine = _engine(url)
+        # A store dropped without ``close`` closes its connections as it goes: left to the
+        # collector, the engine's cycles kept them open until it ran, in whatever came next.
+        weakref.finalize(self, self.engine.dispose)
         # The reads behind every request (a key, the latest version number) are single
         # statements: they go without BEGIN/ROLLBACK, which on PostgreSQL halves their cost.
         self._reads = self.engine.execution_options(isolation_level="AUTOCOMMIT")

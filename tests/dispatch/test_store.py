@@ -3,7 +3,9 @@ migrations."""
 
 from __future__ import annotations
 
+import gc
 import hashlib
+import warnings
 from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
@@ -72,6 +74,17 @@ def test_unknown_ids_are_not_found(store: Store) -> None:
         store.load_plan("pl_x")
     with pytest.raises(NotFoundError, match="no version 3 of plan 'pl_x'"):
         store.load_plan("pl_x", 3)
+
+
+def test_a_store_dropped_without_closing_closes_its_connections(database_url: str) -> None:
+    """A store used once and dropped (``Store(url).load_plan(...)``) closes its connections as
+    it goes: the engine's cycles kept them open until the collector ran, and PostgreSQL's
+    driver then warned of a connection deleted while still open, in whatever ran next."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert Store(database_url).plan_versions("pl_none") == []
+        gc.collect()
+    assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []
 
 
 def test_new_ids_are_prefixed_and_distinct() -> None:
