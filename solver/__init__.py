@@ -6,7 +6,8 @@ benchmarks build one straight from a Solomon file.
 
 Modules, each with one job (arrows: who calls whom)::
 
-    portfolio   solve(): the race of two seeding searches, then OR-Tools
+    portfolio   solve(): the race of two seeding searches, then OR-Tools, then the fill
+      -> fill         nodes left out that fit the routes as they stand, put in
       -> strategies   the four seeding searches (PyVRP, VROOM, then PyVRP or OR-Tools)
            -> seeders/    PyVRP and VROOM behind the Seeder protocol
       -> search       OR-Tools' search from nothing or from routes; schedule()

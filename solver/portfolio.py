@@ -44,6 +44,7 @@ from functools import partial
 from typing import TypeVar
 
 from solver.cost import route_cost
+from solver.fill import fill_left_out
 from solver.insertion import stranded_idle, within_reach
 from solver.instance import Instance
 from solver.lns import improve_close_routes, split_close_routes, time_for_a_step
@@ -153,6 +154,23 @@ def solve(
     if instance.n_vehicles == 0:
         return _nobody(instance, started)
     instance = within_reach(stranded_idle(instance))
+    searched = _searched(instance, params, started, initial_routes, on_progress, snapshots, known)
+    return fill_left_out(
+        instance, searched, time_limit_s=params.time_limit_s, reproducible=params.reproducible
+    )
+
+
+def _searched(
+    instance: Instance,
+    params: SolveParams,
+    started: float,
+    initial_routes: Sequence[Sequence[int]] | None,
+    on_progress: Callable[[Progress], None] | None,
+    snapshots: bool,
+    known: Sequence[Sequence[int]] | None,
+) -> Solution:
+    """``solve``'s search of ``instance`` (vehicles reach only what they can): in parts, the
+    seeding race then OR-Tools, or OR-Tools from ``initial_routes``."""
     if initial_routes is not None:
         initial_routes = _allowed_only(instance, initial_routes)
     # Alternatives (spare parts) tie nodes of one group across parts: solved whole. One node

@@ -1,0 +1,67 @@
+"""Nodes a search left out that fit the routes as they stand are put in (``solver.fill``)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from solver import BreakRule, Instance, SolveParams, Vehicle, schedule, solve
+from solver.fill import fill_left_out
+from tests.solver.instances import line_instance
+
+MINUTE = 60
+
+
+def two_breaks_fill_a_short_shift(penalty: int = 100_000) -> Instance:
+    """A hunt's day: technician 0 works 07:00-09:00 with breaks of 15 and 30 minutes there,
+    too little room left for the visit (18 minutes away, 30 of work, 30 back); technician 1
+    works 07:00-17:00 free, 49 minutes from it. OR-Tools' insertion heuristics and local
+    search failed to put the visit on either, and the plan served nobody."""
+    minutes = np.array([[0, 57, 49], [51, 0, 18], [55, 30, 0]], dtype=np.int64)
+    return Instance(
+        travel_s=minutes * MINUTE,
+        distance_m=minutes * 700,
+        node_location=np.array([2], dtype=np.int64),
+        service_s=np.array([30 * MINUTE], dtype=np.int64),
+        window_s=np.array([(0, 17 * 3600)], dtype=np.int64),
+        demand=np.zeros((1, 0), dtype=np.int64),
+        penalty=np.array([penalty], dtype=np.int64),
+        vehicles=(
+            Vehicle(
+                1,
+                1,
+                7 * 3600,
+                9 * 3600,
+                breaks=(
+                    BreakRule(25_740, 28_440, 15 * MINUTE),
+                    BreakRule(26_100, 30_600, 30 * MINUTE),
+                ),
+            ),
+            Vehicle(0, 0, 7 * 3600, 17 * 3600),
+        ),
+    )
+
+
+def test_a_node_that_fits_a_free_route_is_served_whatever_the_search_left() -> None:
+    instance = two_breaks_fill_a_short_shift()
+    for metaheuristic in ("greedy_descent", "guided_local_search"):
+        params = SolveParams(time_limit_s=1, seeders=(), metaheuristic=metaheuristic)
+        solution = solve(instance, params)
+        assert solution.dropped == ()
+        assert [route.nodes for route in solution.routes] == [(), (0,)]
+
+
+def test_fill_puts_in_what_fits_and_keeps_the_rest() -> None:
+    instance = two_breaks_fill_a_short_shift()
+    nothing = schedule(instance, [[], []])
+    filled = fill_left_out(instance, nothing, time_limit_s=1)
+    assert filled.dropped == () and filled.objective < nothing.objective
+    assert filled.objective == schedule(instance, [[], [0]]).objective
+    # Dearer to serve than to leave out (a 106-minute round trip against a penalty of 100 s):
+    # the search's answer as it was.
+    cheap = two_breaks_fill_a_short_shift(penalty=100)
+    nothing = schedule(cheap, [[], []])
+    assert fill_left_out(cheap, nothing, time_limit_s=1) is nothing
+    # Nowhere to go (a window before every shift): left out.
+    late = line_instance([100, 200], windows=[(0, 0), (0, 3600)])
+    alone = schedule(late, [[1]])
+    assert fill_left_out(late, alone, time_limit_s=1) is alone
