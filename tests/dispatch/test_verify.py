@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from geopy.distance import geodesic
 
 from dispatch.verify import LocationRef, check_plan, location_ref, matrix_lookup
 from tests.conftest import line_day
@@ -330,7 +331,7 @@ def test_a_start_before_the_shift_the_first_stop_s_reports_force_is_not_the_plan
     assert (("shift", "T1") in codes(day, result)) is not early
 
 
-def test_coordinates_radius_is_checked_on_the_sphere() -> None:
+def test_coordinates_radius_is_checked_on_the_ellipsoid() -> None:
     day: dict[str, Any] = {
         "date": "2026-11-23",
         "timezone": "UTC",
@@ -372,6 +373,18 @@ def test_coordinates_radius_is_checked_on_the_sphere() -> None:
     assert [(v.code, v.subject) for v in report.violations] == [("radius", "V1")]
     day["policy"]["service_radius_km"] = 60
     assert check_plan(day, result, haversine_lookup(50)).ok
+    # Near the equator due north, the sphere reads 0.56 % long: a visit 9.998 km from the base
+    # on the ellipsoid (as the engine and a GPS measure) read 10.05 km, beyond a 10 km radius,
+    # and every slot booked there was refused. 10.002 km is beyond it.
+    base = (1.30, 103.80)
+    day["technicians"][0]["start"] = dict(zip(("lat", "lon"), base, strict=True))
+    day["policy"]["service_radius_km"] = 10
+    for km, beyond in ((9.998, False), (10.002, True)):
+        site = geodesic(kilometers=km).destination(base, bearing=0)
+        day["visits"][0]["location"] = {"lat": site.latitude, "lon": site.longitude}
+        found = check_plan(day, result, haversine_lookup(50)).violations
+        radius = [(v.code, v.subject) for v in found if v.code == "radius"]
+        assert radius == ([("radius", "V1")] if beyond else [])
 
 
 def test_location_refs_prefer_the_matrix_and_default_the_end_to_the_start() -> None:
