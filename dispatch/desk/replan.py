@@ -162,11 +162,15 @@ def _replan_once(
 ) -> PlanOut:
     """``replan_stored`` on one reading of the store; ``WeekMovedError`` when another date of
     the plan's week was saved after it was read."""
+    week = store.week_of_plan(plan_id)  # before anything of its other dates is read
+    latest = store.load_plan(plan_id)
+    # Looked for after the version is read: a copy of the report stored meanwhile is found
+    # here, or stored after this reading, so that this version's save conflicts with it (and
+    # the retry finds it). Looked for first, a copy stored between the two readings was
+    # applied again on top of itself (a driver held twice as long).
     again = _made_by_report(store, plan_id, raw)
     if again is not None:  # sent again, its answer lost: applied once, answered alike
         return again
-    week = store.week_of_plan(plan_id)  # before anything of its other dates is read
-    latest = store.load_plan(plan_id)
     asked = version if version is not None else raw.get("version")
     if type(asked) is int and asked != latest["version"]:  # a boolean is no version
         raise StoreConflictError(

@@ -2010,3 +2010,27 @@ def test_one_report_sent_twice_at_once_answers_the_version_it_made(
     answer = replan_stored(store, "pl_day", sent, params=QUICK)
     assert answer == twin[0] and answer.version == 2
     assert store.plan_versions("pl_day") == [1, 2]
+
+
+def test_a_report_stored_between_the_check_and_the_read_is_not_applied_again(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A fuzz of the service (two processes, four re-plan workers, eight copies of one tap at
+    # once): a copy looked for its report before its twin stored it, read the latest version
+    # just after, and applied the delay again on the twin's version: held 20 minutes for 10.
+    planned(store, make_day())
+    sent = {"at": "09:00", "report_id": "r-1",
+            "events": [{"type": "delay", "technician_id": "T1", "minutes": 10}]}  # fmt: skip
+    load = store.load_plan
+    twin: list[Any] = []
+
+    def twin_stores_before_the_read(plan_id: str, version: int | None = None) -> dict[str, Any]:
+        if not twin and version is None:  # the other copy stores its version first
+            twin.append(None)
+            twin[0] = replan_stored(store, "pl_day", sent, params=QUICK)
+        return load(plan_id, version)
+
+    monkeypatch.setattr(store, "load_plan", twin_stores_before_the_read)
+    answer = replan_stored(store, "pl_day", sent, params=QUICK)
+    assert answer == twin[0] and answer.version == 2
+    assert store.plan_versions("pl_day") == [1, 2]
