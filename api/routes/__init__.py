@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from fastapi import APIRouter, Depends
 from fastapi.routing import APIRoute
 
-from api.deps import known_query_only
+from api.deps import json_keys_once, known_query_only
 from api.models import FORBIDDEN, NOT_FOUND
 from api.routes import drivers, health, jobs, maps, plans, problems, reports, slots, weeks
 
@@ -44,9 +44,12 @@ _RESOURCES = (
 )
 
 #: Every endpoint refuses a query parameter it does not take (``known_query_only``): a typo
-#: such as ``?versoin=1`` on a plan answered its latest version, silently.
+#: such as ``?versoin=1`` on a plan answered its latest version, silently; and a JSON body
+#: giving a key twice (``json_keys_once``).
 router = APIRouter(
-    prefix="/v1", responses=NOT_FOUND | FORBIDDEN, dependencies=[Depends(known_query_only)]
+    prefix="/v1",
+    responses=NOT_FOUND | FORBIDDEN,
+    dependencies=[Depends(known_query_only), Depends(json_keys_once)],
 )
 for _resource in _RESOURCES:
     router.include_router(_resource)

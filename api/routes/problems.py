@@ -74,6 +74,16 @@ async def create_problem(
         raw, problem = day.raw, day.problem
     elif media == "application/json":
         raw = load_json(await request.body())
+        if not isinstance(raw, dict):  # a string holding the day (encoded twice) was a 500
+            kind = (
+                "a string (was the day encoded twice?)"
+                if isinstance(raw, str)
+                else "an array"
+                if isinstance(raw, list)
+                else "a single value"
+            )
+            message = f"the problem must be a JSON object, not {kind}"
+            raise InputError([FieldError("", message)], what="problem")
         if is_horizon(raw):
             horizon = await run_in_threadpool(parse_horizon, raw)
             problem, days = horizon.as_problem(), len(horizon.dates)

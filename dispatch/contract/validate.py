@@ -129,8 +129,8 @@ def load_json(raw: str | bytes, *, what: str = "problem") -> Any:
     Raises
     ------
     InputError
-        Not UTF-8 text, nesting deeper than ``MAX_JSON_DEPTH``, or a syntax error (with its
-        line and column).
+        Not UTF-8 text, nesting deeper than ``MAX_JSON_DEPTH``, a syntax error (with its
+        line and column), or a key given twice in one object (named).
     """
     try:
         text = (
@@ -144,13 +144,39 @@ def load_json(raw: str | bytes, *, what: str = "problem") -> Any:
         message = f"nests deeper than {MAX_JSON_DEPTH} levels of arrays and objects"
         raise InputError([FieldError("", message)], what=what)
     try:
-        return json.loads(text)
+        return json.loads(text, object_pairs_hook=_once_each)
+    except _RepeatedKeyError as error:
+        message = (
+            f"{error.key!r} is given twice in one object (the second would silently win): "
+            "give each field once"
+        )
+        raise InputError([FieldError(error.key, message)], what=what) from error
     except json.JSONDecodeError as error:
         message = f"not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}"
         raise InputError([FieldError("", message)], what=what) from error
     except ValueError as error:  # an integer of more digits than Python converts (4300)
         message = f"not valid JSON: {str(error).partition(';')[0]}"
         raise InputError([FieldError("", message)], what=what) from error
+
+
+class _RepeatedKeyError(ValueError):
+    """A key given twice in one JSON object."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _once_each(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object's pairs as a dict, each key once: ``json.loads`` keeps a repeated key's
+    last value without a word (``"visits"`` twice stored a day of the second list alone, a
+    delay's ``"minutes": 5, "minutes": 600`` held the technician 600)."""
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise _RepeatedKeyError(key)
+        found[key] = value
+    return found
 
 
 def _json_depth(text: str) -> int:

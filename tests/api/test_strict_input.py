@@ -5,6 +5,7 @@ code 2) naming the field and its id, never a 500, and nothing is stored."""
 from __future__ import annotations
 
 import json
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -311,6 +312,40 @@ def test_a_body_that_is_no_json_is_named_as_a_problem_file_is(service: Service) 
     expected = {"path": invalid.path, "message": invalid.message, "id": invalid.entity_id}
     for url in ("/v1/problems", "/v1/plans", f"/v1/plans/{plan_id}/events"):
         assert refused(post(service, url, text)) == [expected], url
+
+
+def test_a_key_given_twice_is_named_and_nothing_is_stored(service: Service) -> None:
+    # The parser kept a repeated key's last value without a word: "visits" twice stored a day
+    # of the second list alone, and a delay of "minutes": 5 then 600 held T1 600 minutes.
+    plan_id = quick_plan(service)
+    day = json.dumps(line_day())
+    twice = day[:-1] + ', "visits": []}'
+    [error] = refused(post(service, "/v1/problems", twice))
+    assert error["path"] == "visits" and "'visits' is given twice" in error["message"]
+    batch = '{"at": "09:00", "events": [{"type": "delay", "technician_id": "T1", "minutes": 5, "minutes": 600}]}'  # noqa: E501
+    [error] = refused(post(service, f"/v1/plans/{plan_id}/events", batch))
+    assert error["path"] == "minutes"
+    with pytest.raises(InputError):
+        load_json('{"a": {"b": 1, "b": 1}}')
+    assert problems_stored(service.database_url) == 1
+    with closing(Store(service.database_url)) as store:
+        assert store.plan_versions(plan_id) == [1]
+    # Without a key, the credential is asked for first.
+    bare = service.client.post("/v1/problems", content=twice, headers=JSON)
+    assert bare.status_code == 401
+
+
+def test_a_problem_sent_as_a_json_string_is_named_not_a_500(service: Service) -> None:
+    # A client that encoded the day twice sent a JSON string holding it: the day inside was
+    # validated, and storing the string failed (500).
+    for body, said in (
+        (json.dumps(json.dumps(line_day())), "not a string (was the day encoded twice?)"),
+        ("[1, 2]", "not an array"),
+        ("7", "not a single value"),
+    ):
+        [error] = refused(post(service, "/v1/problems", body))
+        assert error["path"] == "" and error["message"].endswith(said), body
+    assert problems_stored(service.database_url) == 0
 
 
 def test_a_media_type_is_read_whatever_its_case_and_another_is_named(service: Service) -> None:
