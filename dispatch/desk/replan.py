@@ -172,6 +172,10 @@ def _replan_once(
     if again is not None:  # sent again, its answer lost: applied once, answered alike
         return again
     asked = version if version is not None else raw.get("version")
+    if type(asked) is int and asked > latest["version"]:  # reloading would never help
+        field = "version" if raw.get("version") == asked else "If-Match"
+        message = f"plan {plan_id} has no version {asked}: its latest is {latest['version']}"
+        raise InputError([FieldError(field, message)], what="events")
     if type(asked) is int and asked != latest["version"]:  # a boolean is no version
         raise StoreConflictError(
             f"the events apply to version {asked} of plan {plan_id}, but version "

@@ -264,6 +264,18 @@ def test_bad_events_are_422_naming_the_event_and_nothing_is_stored(service: Serv
         f"/v1/plans/{plan_id}/events", json=DELAY, headers=service.auth | {"If-Match": '"0"'}
     )
     assert zero.status_code == 422 and zero.json()["errors"][0]["path"] == "If-Match"
+    # A version the plan never had: 409 "reload it and send the events again" was advice that
+    # never helps (a client following it retried for ever); named as booking names it.
+    for headers, body, field in (
+        ({"If-Match": '"99"'}, DELAY, "If-Match"),
+        ({}, DELAY | {"version": 99}, "version"),
+    ):
+        ahead = service.client.post(
+            f"/v1/plans/{plan_id}/events", json=body, headers=service.auth | headers
+        )
+        assert ahead.status_code == 422, ahead.text
+        [error] = ahead.json()["errors"]
+        assert error["path"] == field and "has no version 99: its latest is 1" in error["message"]
     nowhere = service.client.post("/v1/plans/pl_x/events", json=DELAY, headers=service.auth)
     assert nowhere.status_code == 404
     versions = service.client.get(f"/v1/plans/{plan_id}/versions", headers=service.auth).json()
