@@ -117,12 +117,12 @@ def _days(
         )
     if not request.plan_id.startswith(_WEEK_PREFIX):
         day = _day_plan(store, request.plan_id)
-        inside = (first is None or first <= day.date) and (last is None or day.date <= last)
-        if not inside:
-            raise InputError(
-                [FieldError("first_date", f"plan {day.plan_id} is for {day.date}")],
-                what="slot request",
-            )
+        if first is not None and day.date < first:
+            why = f"plan {day.plan_id} is for {day.date}, before {first}"
+            raise InputError([FieldError("first_date", why)], what="slot request")
+        if last is not None and day.date > last:
+            why = f"plan {day.plan_id} is for {day.date}, after {last}"
+            raise InputError([FieldError("last_date", why)], what="slot request")
         over = day_over(day, now)
         if over is not None:
             raise InputError([FieldError("plan_id", over, day.plan_id)], what="slot request")

@@ -135,6 +135,17 @@ def test_bad_input_is_422_naming_the_fields(service: Service) -> None:
         headers=service.auth,
     )
     assert answer.status_code == 404
+    # A day plan outside the dates asked for: the bound that leaves it out is named (a
+    # last_date before the plan's date was named first_date).
+    for bound, field in (({"first_date": "2026-11-24"}, "first_date"),
+                         ({"last_date": "2026-11-22"}, "last_date")):  # fmt: skip
+        answer = service.client.post(
+            "/v1/slots",
+            json={"visit": NEW_VISIT, "plan_id": plan_id, **bound},
+            headers=service.auth,
+        )
+        assert answer.status_code == 422
+        assert [e["path"] for e in answer.json()["errors"]] == [field]
 
 
 def coordinates_day() -> dict[str, Any]:
