@@ -33,7 +33,7 @@ from dispatch.contract.serialize import read_plan
 from dispatch.contract.validate import parse_stored_day
 from dispatch.model import Plan, Problem, Stop, Visit, VisitId
 from dispatch.persistence import Store
-from dispatch.units import elapsed, format_clock, shifted, whole_minutes
+from dispatch.units import after, elapsed, format_clock, shifted, whole_minutes
 
 __all__ = [
     "DayCard",
@@ -159,7 +159,7 @@ def time_card(problem: Problem, plan: Plan) -> DayCard:
                 on_time += late == 0
                 if visit.deadline is not None and visit.reported_at is not None:
                     urgent_n += 1
-                    urgent_ok += arrived <= visit.deadline
+                    urgent_ok += not after(arrived, visit.deadline)  # in real time
                 if visit.appointment is not None:
                     band_n += 1
                     band_ok += (

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from dispatch.model import Kpis, Plan, Priority, Problem, UnassignedCode, Visit, VisitId
-from dispatch.units import elapsed
+from dispatch.units import after, elapsed
 
 __all__ = ["compute_kpis"]
 
@@ -45,8 +45,10 @@ def compute_kpis(problem: Problem, plan: Plan) -> Kpis:
         if near <= elapsed(stop.arrival, visits[stop.visit_id].appointment or stop.arrival) <= far
     )
     urgent = [stop for stop in stops if visits[stop.visit_id].deadline is not None]
-    urgent_ok = sum(
-        1 for stop in urgent if stop.arrival <= (visits[stop.visit_id].deadline or stop.arrival)
+    urgent_ok = sum(  # in real time: the night the clocks go back, wall clocks mislead
+        1
+        for stop in urgent
+        if not after(stop.arrival, visits[stop.visit_id].deadline or stop.arrival)
     )
     travel = sum((route.travel for route in plan.routes), timedelta(0))
     service = sum((route.service for route in plan.routes), timedelta(0))

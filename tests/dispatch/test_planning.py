@@ -350,6 +350,28 @@ def test_daylight_saving_day_keeps_real_durations() -> None:
     assert route.start_time.isoformat() == "2026-03-29T01:20:00+01:00"
 
 
+def test_an_urgent_visit_reached_in_time_the_night_the_clocks_go_back_counts_as_in_time() -> None:
+    # Berlin falls back at 03:00 CEST on 2026-10-25. V1 is reported at 01:30 CEST: its 120
+    # minutes run to 02:30 CET. Reached at 02:40 CEST (70 real minutes on), it was counted
+    # late: the KPI compared wall clocks, 02:40 after 02:30.
+    day = {
+        "date": "2026-10-25",
+        "timezone": "Europe/Berlin",
+        "travel": {"durations_min": [[0, 10], [10, 0]]},
+        "technicians": [
+            {"id": "T1", "location_index": 0, "shift": {"start": "01:00", "end": "06:00"}}
+        ],
+        "visits": [
+            {"id": "V1", "location_index": 1, "duration_min": 30, "appointment": "02:50",
+             "priority": "urgent", "reported_at": "01:30"}
+        ],
+    }  # fmt: skip
+    plan = solve(day)
+    [stop] = only_route(plan).stops
+    assert stop.arrival.isoformat() == "2026-10-25T02:40:00+02:00"
+    assert plan.kpis is not None and plan.kpis.urgent_within_response == 1.0
+
+
 def spring_forward_day(technician: dict[str, Any], visit: dict[str, Any]) -> dict[str, Any]:
     """``technician`` at site 0 and ``visit`` at site 1, five minutes apart, on the night New
     York springs forward (2026-03-08: 02:00 EST is 03:00 EDT)."""
