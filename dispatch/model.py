@@ -344,10 +344,19 @@ class Policy:
 
 @dataclass(frozen=True, slots=True)
 class TravelMatrix:
-    """Explicit travel between matrix rows: minutes and kilometres, square."""
+    """Explicit travel between matrix rows: minutes and kilometres, square; and where each row
+    is, when the problem says (``locations``: coordinates riding along, for radius checks)."""
 
     durations_min: tuple[tuple[float, ...], ...]
     distances_km: tuple[tuple[float, ...], ...] | None = None
+    locations: tuple[LatLon | None, ...] = ()
+
+    def coordinates(self, site: Site) -> LatLon | None:
+        """Where ``site`` is: its own coordinates, else those its matrix row carries."""
+        if site.location is not None or site.matrix_index is None:
+            return site.location
+        index = site.matrix_index
+        return self.locations[index] if index < len(self.locations) else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -789,6 +789,14 @@ class _Checker:
             return planned if actual is None else min(actual, planned)
         return planned
 
+    def coordinates(self, own: Any, index: Any) -> Any:
+        """Where a technician's base or a visit is: its own coordinates, else those of its row
+        of the travel matrix's ``locations``, when the problem gives them."""
+        if own is not None or not isinstance(index, int):
+            return own
+        rows = (self.problem.get("travel") or {}).get("locations") or []
+        return rows[index] if 0 <= index < len(rows) else None
+
     def eligibility(self, tech: Mapping[str, Any], visit: Mapping[str, Any]) -> None:
         vid, tid = visit["id"], tech["id"]
         missing = set(visit.get("required_skills", [])) - set(tech.get("skills", []))
@@ -805,7 +813,8 @@ class _Checker:
                 "pinned", vid, f"visit {vid!r} is pinned to {visit['technician']}, served by {tid}"
             )
         limit = float(tech.get("service_radius_km") or self.policy.get("service_radius_km", 100))
-        base, site = tech.get("start"), visit.get("location")
+        base = self.coordinates(tech.get("start"), tech.get("location_index"))
+        site = self.coordinates(visit.get("location"), visit.get("location_index"))
         if base is not None and site is not None:
             ends = (base["lat"], base["lon"]), (site["lat"], site["lon"])
             km = _great_circle_km(*ends)

@@ -646,6 +646,10 @@ def build_travel(travel: TravelIn | None, errors: list[FieldError]) -> TravelMat
         distances_km=tuple(tuple(row) for row in travel.distances_km)
         if travel.distances_km
         else None,
+        locations=tuple(
+            LatLon(place.lat, place.lon) if place is not None else None
+            for place in travel.locations
+        ),
     )
 
 

@@ -21,7 +21,9 @@ from geopy.distance import geodesic
 from numpy.typing import NDArray
 
 from dispatch.model import (
+    LatLon,
     Problem,
+    Site,
     Technician,
     Unassigned,
     UnassignedCode,
@@ -178,18 +180,22 @@ def _radius_km(
     start_site: NDArray[np.int64],
 ) -> NDArray[np.float64]:
     """``(visits, technicians)`` km from each technician's base to each visit: the straight
-    line where both have coordinates, else (an explicit matrix without them) the matrix's road
-    km, the one measure there is. Pair by pair: one visit given by its matrix index alone
-    once made every pair of the day use the matrix's km, a visit 556 km away by its
-    coordinates sent out because the matrix said 5."""
+    line where both have coordinates (their own, or those of their row of the matrix's
+    ``locations``: the matrix's 30 road km once refused a visit 20 km away), else (an
+    explicit matrix without them) the matrix's road km, the one measure there is. Pair by
+    pair: one visit given by its matrix index alone once made every pair of the day use the
+    matrix's km, a visit 556 km away by its coordinates sent out because the matrix said 5."""
     techs, visits = problem.technicians, problem.visits
     km = distance_m[np.ix_(start_site, visit_site)].T.astype(np.float64) / METRES_PER_KM
-    rows = [i for i, v in enumerate(visits) if v.site.location]
-    columns = [j for j, t in enumerate(techs) if t.home.location]
+    where = problem.travel.coordinates if problem.travel is not None else _own_coordinates
+    sites = [where(visit.site) for visit in visits]
+    homes = [where(tech.home) for tech in techs]
+    rows = [i for i, place in enumerate(sites) if place]
+    columns = [j for j, place in enumerate(homes) if place]
     if not rows or not columns:  # nobody left to send, or no coordinates at all
         return km
-    points = np.array([(loc.lat, loc.lon) for i in rows if (loc := visits[i].site.location)])
-    bases = np.array([(loc.lat, loc.lon) for j in columns if (loc := techs[j].home.location)])
+    points = np.array([(loc.lat, loc.lon) for i in rows if (loc := sites[i])])
+    bases = np.array([(loc.lat, loc.lon) for j in columns if (loc := homes[j])])
     straight = ellipsoidal_km(points, bases)
     limits = np.array([_limit(problem, techs[j]) for j in columns])
     near = np.abs(straight - limits[None, :]) <= RADIUS_RECHECK_SHARE * limits[None, :]
@@ -197,6 +203,10 @@ def _radius_km(
         straight[a, b] = geodesic(tuple(points[a]), tuple(bases[b])).km
     km[np.ix_(rows, columns)] = straight
     return km
+
+
+def _own_coordinates(site: Site) -> LatLon | None:
+    return site.location
 
 
 def _cap(capacity: float | None, quantity: str) -> float:

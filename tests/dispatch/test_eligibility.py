@@ -9,6 +9,7 @@ by hand in solver seconds after midnight, as ``compile`` would give them.
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -17,9 +18,10 @@ from geopy.distance import geodesic
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dispatch.contract.serialize import plan_document
 from dispatch.contract.validate import parse_problem
 from dispatch.model import TechnicianId, UnassignedCode
-from dispatch.planning import eligibility
+from dispatch.planning import SolveParams, eligibility, plan_day
 from dispatch.planning.compile import build_sites
 from dispatch.planning.eligibility import (
     RADIUS_RECHECK_SHARE,
@@ -28,6 +30,7 @@ from dispatch.planning.eligibility import (
     screen_visits,
 )
 from dispatch.travel import provider_for
+from dispatch.verify import check_plan, matrix_lookup
 from tests.conftest import LINE_KM, LINE_MINUTES, line_day
 
 ALL_DAY = TimeBounds(0, 86_400, 1_800)
@@ -51,6 +54,10 @@ def screen(day: dict[str, Any], bounds: list[TimeBounds] | None = None) -> list[
         table.end_row,
         table.base_row,
     )
+
+
+#: When the plans these tests check were made.
+NOON = datetime(2026, 11, 23, 12, tzinfo=UTC)
 
 
 def tech(tech_id: str, **fields: Any) -> dict[str, Any]:
@@ -147,6 +154,41 @@ def test_the_radius_is_road_km_of_an_explicit_matrix_and_names_the_nearest() -> 
     )
     # 5 km from T2 is exactly its radius: inside.
     assert near.allowed == (0, 1)
+
+
+def test_the_radius_is_the_straight_line_between_the_matrix_rows_coordinates() -> None:
+    # The matrix's locations carry where each row is, the technician and the visit only their
+    # rows: the radius (25 km) was read on the matrix's 29.5 road km and V1, 20.4 km away in
+    # a straight line, left out as "30 km from every eligible base". The checker agreed.
+    day: dict[str, Any] = {
+        "date": "2026-11-23",
+        "timezone": "Europe/Berlin",
+        "travel": {
+            "locations": [{"lat": 52.50, "lon": 13.40}, {"lat": 52.50, "lon": 13.70}],
+            "durations_min": [[0, 35], [35, 0]],
+            "distances_km": [[0, 29.5], [29.5, 0]],
+        },
+        "technicians": [tech("T1", service_radius_km=25)],
+        "visits": [{"id": "V1", "location_index": 1, "duration_min": 30}],
+    }
+    [inside] = screen(day)
+    assert inside.allowed == (0,)
+    day["technicians"][0]["service_radius_km"] = 20
+    [beyond] = screen(day)
+    assert left_out(beyond)[:2] == (
+        UnassignedCode.RADIUS,
+        "20.4 km from every eligible base (radius 20 km; nearest T1)",
+    )
+    # The checker reads the radius so too: the plan at 25 km passes, at 20 km it breaks it.
+    day["technicians"][0]["service_radius_km"] = 25
+    problem = parse_problem(day)
+    plan = plan_day(problem, params=SolveParams(time_limit_s=1, metaheuristic="greedy_descent"))
+    document = plan_document(problem, plan, plan_id="pl_r", version=1, created_at=NOON)
+    result = document.model_dump(mode="json")
+    assert check_plan(day, result, matrix_lookup(day)).violations == ()
+    day["technicians"][0]["service_radius_km"] = 20
+    found = check_plan(day, result, matrix_lookup(day)).violations
+    assert [(v.code, v.subject) for v in found] == [("radius", "V1")]
 
 
 def test_the_policy_radius_applies_to_whoever_has_none() -> None:
