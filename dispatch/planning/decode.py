@@ -190,7 +190,8 @@ def _no_room(node: int, id_map: IdMap, instance: Instance) -> Unassigned:
     even as their only one but could without their breaks, ``window``: its work leaves no
     room for their break (``_breaks_in_the_way``); or, for a visit pinned to a technician who
     gets no route at all (``without_route``), ``pinned`` with their reason, as the contract
-    says (their breaks had been blamed, as ``window``)."""
+    says (their breaks had been blamed, as ``window``); a visit pinned to one whose breaks
+    keep it out is ``pinned`` too, saying so."""
     visit = id_map.visit(node)
     vehicles = id_map.candidates[node]
     stranded = without_route(id_map, instance, vehicles) if visit.pinned_to else ()
@@ -204,6 +205,15 @@ def _no_room(node: int, id_map: IdMap, instance: Instance) -> Unassigned:
     names = [id_map.technician(v).id for v in vehicles]
     shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
     if _breaks_in_the_way(instance, node, vehicles):
+        if visit.pinned_to:  # what stops the one it is pinned to is said under ``pinned``
+            return Unassigned(
+                visit.id,
+                UnassignedCode.PINNED,
+                f"pinned to {visit.pinned_to}, who cannot serve {wanted_time(visit)} without "
+                "working through their break: with travel from and back to base, the work "
+                "leaves no room for it inside the break's bounds",
+                tuple(names),
+            )
         return Unassigned(
             visit.id,
             UnassignedCode.WINDOW,

@@ -303,6 +303,15 @@ def test_a_visit_whose_work_leaves_no_room_for_every_break_is_a_window_not_no_ro
     )
     assert lunch.candidates == (TechnicianId("T1"),)
     assert by_visit[VisitId("V3")].code is UnassignedCode.NO_ROOM
+    # Pinned to T1, it is what stops T1 that keeps it out: ``pinned``, saying so (it was coded
+    # ``window``, where a window before the shift, a van too small or T1 off is ``pinned``).
+    day["visits"][1]["technician"] = "T1"
+    plan = decoded(solution(dropped=(1, 2)), id_map_of(day))
+    pinned = next(left for left in plan.unassigned if left.visit_id == "V2")
+    assert pinned.code is UnassignedCode.PINNED
+    assert pinned.reason.startswith(
+        "pinned to T1, who cannot serve the appointment at 10:30 without working through"
+    )
     # Without the break, the same dropped visit is one the other visits left no room for.
     del day["technicians"][0]["breaks"]
     plan = decoded(solution(dropped=(1, 2)), id_map_of(day))
