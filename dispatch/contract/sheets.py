@@ -104,7 +104,10 @@ _NO_VALUE_MESSAGE = (
     "a formula with no value saved: open and save the file in Excel, or type the value"
 )
 
-_TIME = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
+#: A clock time ``HH:MM`` (seconds ``:00`` allowed); digits of any script (``\d``: the
+#: full-width digits a Chinese input method types, U+FF10-U+FF19) and the full-width colon
+#: (U+FF1A) too.
+_TIME = re.compile(r"^(\d{1,2})[:\uff1a](\d{2})(?:[:\uff1a](\d{2}))?$")
 #: A number as a sheet may write it: sign, digits, at most one decimal mark (``.`` or ``,``).
 _NUMBER = re.compile(r"^([+-]?)(\d*)(?:([.,])(\d+))?$")
 #: The integer part of a number whose mark could be a thousands separator (``1,200``).
@@ -163,9 +166,11 @@ def _integer(value: str, decimal: str) -> int:
 
 def _clock(value: str, decimal: str) -> str:
     match = _TIME.match(value)
-    if not match or (match.group(3) not in (None, "00")):
+    if not match or (match.group(3) is not None and int(match.group(3)) != 0):
         raise ValueError(f"{value!r} is not a time HH:MM")
-    return f"{int(match.group(1)):02d}:{match.group(2)}"
+    # int() reads a digit of any script: the minutes too, as the hour (full-width minutes
+    # were quoted back as typed beside an hour read as ASCII, a value the cell did not hold).
+    return f"{int(match.group(1)):02d}:{int(match.group(2)):02d}"
 
 
 #: What separates the names of a list cell (skills): commas and semicolons, also as Chinese

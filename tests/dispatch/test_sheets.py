@@ -172,6 +172,28 @@ def test_skills_split_on_chinese_separators_too() -> None:
     assert day["technicians"][0]["skills"] == ["water_heater", "ac", "tv", "x"]
 
 
+#: ASCII digits and colon to the full-width forms a Chinese input method types (U+FF10-U+FF1A).
+WIDE = str.maketrans("0123456789:", "".join(chr(0xFF10 + k) for k in range(11)))
+
+
+def test_times_typed_with_full_width_digits_and_colon_are_read_as_numbers_are() -> None:
+    # A Chinese input method types the digits and colon full-width: "45" so typed was read as
+    # 45 minutes, but "08:00" with full-width digits was refused quoting the minutes
+    # full-width and the hour not (a value the cell did not hold), and a full-width colon
+    # was no time at all.
+    typed = ",".join(text.translate(WIDE) for text in ("45", "09:30", "12:00"))
+    visits = VISITS_CSV.replace(",45,09:00,12:00,", f",{typed},")
+    visits = visits.replace(",,,14:00,", f",,,{'14:00:00'.translate(WIDE)},")
+    day = problem_from_sheets(*sheets(visits=visits), date="2026-11-23").raw
+    first, second = day["visits"][:2]
+    assert first["duration_min"] == 45
+    assert first["window"] == {"start": "09:30", "end": "12:00"}
+    assert second["appointment"] == "14:00"
+    typed = "14:00:20".translate(WIDE)
+    [refused] = _errors(visits=VISITS_CSV.replace(",14:00,", f",{typed},"))
+    assert refused.message == f"{typed!r} is not a time HH:MM"
+
+
 def workbook(**frames: pd.DataFrame) -> bytes:
     buffer = io.BytesIO()
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
