@@ -29,6 +29,7 @@ round was served that date; otherwise it is due again (overdue) in the next hori
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -149,7 +150,15 @@ def roll_week(
     )
     kept = [row for row in raw["visits"] if row["id"] not in rebooked]
     horizon = {**raw, "visits": [*kept, *added.values()]}
-    return next_horizon(horizon, outcomes, start=start, days=days)
+    try:
+        return next_horizon(horizon, outcomes, start=start, days=days)
+    except InputError as error:
+        # Named as the roll was asked for: a horizon running past 2999 was refused naming
+        # ``horizon.days``, a field of the problem built here, not of the request.
+        asked = {"horizon.start": "from", "horizon.days": "days"}
+        raise InputError(
+            [replace(e, path=asked.get(e.path, e.path)) for e in error.errors], what="roll"
+        ) from error
 
 
 def _reported_done(stop: dict[str, Any]) -> bool:

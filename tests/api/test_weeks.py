@@ -333,6 +333,8 @@ BAD_ROLLS: list[tuple[dict[str, Any], str]] = [
     ({"from": "9999-12-31"}, "from"),  # once a 500: the next horizon ran off the calendar
     ({"from": "2026-12-06"}, "from"),  # the day before the week: once stored as its horizon
     ({"from": "2026-12-14", "days": 0}, "days"),
+    # Past the contract's last year: once named horizon.days, a field of the problem built.
+    ({"from": "2999-12-28", "days": 5}, "days"),
     ({"from": "2026-12-14", "days": "5"}, "days"),
     ({"from": "2026-12-14", "assume_done": "yes"}, "assume_done"),
     ({"from": "2026-12-14", "until": "2026-12-20"}, "until"),
