@@ -50,7 +50,7 @@ from openpyxl.worksheet._reader import (  # type: ignore[import-untyped]
     WorkSheetParser,
 )
 
-from dispatch.contract.validate import parse_problem
+from dispatch.contract.validate import parse_problem, quoted
 from dispatch.errors import FieldError, InputError
 from dispatch.model import Problem
 
@@ -146,7 +146,7 @@ def _number(value: str, decimal: str) -> float:
     match = _NUMBER.match(value)
     if match is None or not (match.group(2) or match.group(4)):
         why = "write digits with at most one decimal mark, no thousands separator or space"
-        raise ValueError(f"{value!r} is not a number ({why})")
+        raise ValueError(f"{quoted(value)} is not a number ({why})")
     sign, whole, mark, fraction = match.groups()
     if mark and mark != decimal and len(fraction) == 3 and _THOUSANDS_LEAD.match(whole):
         shown = f"{sign}{whole}{decimal or '.'}{fraction.rstrip('0') or '0'}"
@@ -160,14 +160,14 @@ def _number(value: str, decimal: str) -> float:
 def _integer(value: str, decimal: str) -> int:
     number = _number(value, decimal)
     if not number.is_integer():
-        raise ValueError(f"{value!r} is not a whole number")
+        raise ValueError(f"{quoted(value)} is not a whole number")
     return int(number)
 
 
 def _clock(value: str, decimal: str) -> str:
     match = _TIME.match(value)
     if not match or (match.group(3) is not None and int(match.group(3)) != 0):
-        raise ValueError(f"{value!r} is not a time HH:MM")
+        raise ValueError(f"{quoted(value)} is not a time HH:MM")
     # int() reads a digit of any script: the minutes too, as the hour (full-width minutes
     # were quoted back as typed beside an hour read as ASCII, a value the cell did not hold).
     return f"{int(match.group(1)):02d}:{int(match.group(2)):02d}"

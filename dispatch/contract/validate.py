@@ -93,6 +93,7 @@ __all__ = [
     "parse_problem",
     "parse_stored_day",
     "pydantic_errors",
+    "quoted",
     "read_wire",
     "time_zone",
 ]
@@ -263,7 +264,7 @@ def pydantic_errors(error: ValidationError, data: Any) -> list[FieldError]:
     return field_errors(error.errors(), data)
 
 
-def _shown(value: Any) -> str:
+def quoted(value: Any) -> str:
     """``value`` as an error message quotes it: its ``repr``, cut short past
     ``_SHOWN_CHARACTERS`` (a megabyte sent back in the answer is no help)."""
     text = repr(value)
@@ -315,7 +316,7 @@ def field_errors(errors: Iterable[Mapping[str, Any]], data: Any) -> list[FieldEr
             if isinstance(node, Mapping) and value in node:  # a key, not a value
                 message = f"key {value!r} {message}"
         else:
-            message = f"{item['msg'].removeprefix('Value error, ')} (got {_shown(value)})"
+            message = f"{item['msg'].removeprefix('Value error, ')} (got {quoted(value)})"
         found.append(
             FieldError(
                 _printable(_path(location)),

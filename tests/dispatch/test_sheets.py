@@ -194,6 +194,15 @@ def test_times_typed_with_full_width_digits_and_colon_are_read_as_numbers_are() 
     assert refused.message == f"{typed!r} is not a time HH:MM"
 
 
+def test_a_long_bad_cell_is_quoted_cut_short() -> None:
+    # A cell of 100,000 characters in a time column was quoted whole in its error, as in the
+    # answer to the upload; JSON errors cut a quote short.
+    long = "9" * 100_000
+    [refused] = _errors(visits=VISITS_CSV.replace(",14:00,", f",{long},"))
+    assert refused.message.endswith("… (100002 characters) is not a time HH:MM")
+    assert len(refused.message) < 200
+
+
 def workbook(**frames: pd.DataFrame) -> bytes:
     buffer = io.BytesIO()
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
