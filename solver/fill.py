@@ -7,7 +7,10 @@ visit failed on the other, free technician too, and the plan served nobody (its 
 the insertion check (``solver.insertion``) finds the cheapest place that holds, when that place
 costs less than leaving it out; the routes so filled are timed by the model itself
 (``schedule``) and kept only when it accepts them and their objective is lower. A filled node
-can only lower the objective: the routes the search found are kept otherwise.
+can only lower the objective: the routes the search found are kept otherwise. On a small day
+planned afresh, a left-out node is also tried in place of a served one of no higher penalty,
+with what then fits (``_ejected``): a seeded search stalled on a four-visit day keeping one
+high visit where two fitted without it.
 
 Instances with alternatives, commodities or stops on the way in (``Instance.has_alternatives``)
 are left as they are: only OR-Tools' model states those rules whole. The check takes
@@ -20,16 +23,24 @@ from __future__ import annotations
 
 import logging
 import time as clock
+from collections.abc import Sequence
 from dataclasses import replace
 
-from solver.cost import vehicle_route_cost
+from solver.cost import route_cost, vehicle_route_cost
 from solver.errors import SolverError
 from solver.insertion import Insertion, insertions
 from solver.instance import Instance
 from solver.result import Solution
 from solver.search import schedule
 
-__all__ = ["FILL_AT_LEAST_S", "FILL_AT_MOST_S", "FILL_SHARE", "fill_left_out"]
+__all__ = [
+    "EJECT_TRIES",
+    "EJECT_UP_TO_NODES",
+    "FILL_AT_LEAST_S",
+    "FILL_AT_MOST_S",
+    "FILL_SHARE",
+    "fill_left_out",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -37,15 +48,26 @@ logger = logging.getLogger(__name__)
 FILL_SHARE = 0.02
 FILL_AT_LEAST_S = 0.05
 FILL_AT_MOST_S = 0.5
+#: Days of at most this many nodes also try a left-out node in place of a served one, at most
+#: ``EJECT_TRIES`` times a fill (each try a few insertion checks of one route).
+EJECT_UP_TO_NODES = 40
+EJECT_TRIES = 2_000
 
 
 def fill_left_out(
-    instance: Instance, solution: Solution, *, time_limit_s: float, reproducible: bool = False
+    instance: Instance,
+    solution: Solution,
+    *,
+    time_limit_s: float,
+    reproducible: bool = False,
+    ejecting: bool = False,
 ) -> Solution:
     """``solution`` with the nodes it left out that fit a route as it stands put in, when the
     model accepts the routes so filled and they cost less; else ``solution`` itself. A
     ``reproducible`` run tries every node whatever the time (the search counted work, not
-    time: a slower machine would have placed fewer)."""
+    time: a slower machine would have placed fewer). ``ejecting`` (a day planned afresh:
+    no stop of it is under way) also tries, on small days, a left-out node in place of a
+    served one (``_ejected``)."""
     if not solution.dropped or instance.has_alternatives:
         return solution
     started = clock.monotonic()
@@ -61,6 +83,10 @@ def fill_left_out(
         if place is not None:
             routes[place.vehicle].insert(place.position, node)
             placed += 1
+    if ejecting and instance.n_nodes <= EJECT_UP_TO_NODES:
+        tries = [EJECT_TRIES]
+        while better := _ejected(instance, routes, tries, None if reproducible else until):
+            routes, placed = better, placed + 1
     if not placed:
         return solution
     try:
@@ -74,11 +100,62 @@ def fill_left_out(
     return replace(filled, elapsed_s=solution.elapsed_s + clock.monotonic() - started)
 
 
-def _cheapest_place(instance: Instance, routes: list[list[int]], node: int) -> Insertion | None:
-    """Where ``node`` costs least to serve, if anywhere for less than its penalty."""
+def _ejected(
+    instance: Instance, routes: list[list[int]], tries: list[int], until: float | None
+) -> list[list[int]] | None:
+    """Routes that cost less than ``routes`` with a left-out node served in place of a served
+    one of no higher penalty: the left-out node where the other was taken out of its route,
+    the one taken out put wherever it fits (or left out), and the other left-out nodes that
+    then fit into that route; ``None`` when no such try pays (or ``tries``, one count shared
+    by the calls, or the time ``until`` ran out).
+
+    A 1-second search stalled where the seeds left it on a four-visit day: a high visit out
+    and a low one in, where the urgent visit on the other technician's route, moved to the
+    first, left room for the high one (a hunt's day)."""
+    best_cost = route_cost(instance, routes)
+    served = {node for route in routes for node in route}
+    left = sorted(
+        (n for n in range(instance.n_nodes) if n not in served),
+        key=lambda n: (-int(instance.penalty[n]), n),
+    )
+    for node in left:
+        for vehicle in instance.allowed_vehicles(node):
+            for k, out in enumerate(routes[vehicle]):
+                if instance.penalty[out] > instance.penalty[node]:
+                    continue
+                tries[0] -= 1
+                if tries[0] < 0 or (until is not None and clock.monotonic() > until):
+                    return None
+                trial = [list(route) for route in routes]
+                del trial[vehicle][k]
+                place = _cheapest_place(instance, trial, node, (vehicle,))
+                if place is None:
+                    continue
+                trial[vehicle].insert(place.position, node)
+                again = _cheapest_place(instance, trial, out)
+                if again is not None:
+                    trial[again.vehicle].insert(again.position, out)
+                for other in left:
+                    if other != node and vehicle in instance.allowed_vehicles(other):
+                        more = _cheapest_place(instance, trial, other, (vehicle,))
+                        if more is not None:
+                            trial[vehicle].insert(more.position, other)
+                if route_cost(instance, trial) < best_cost:
+                    return trial
+    return None
+
+
+def _cheapest_place(
+    instance: Instance,
+    routes: list[list[int]],
+    node: int,
+    vehicles: Sequence[int] | None = None,
+) -> Insertion | None:
+    """Where ``node`` costs least to serve (on one of ``vehicles``, default those allowed),
+    if anywhere for less than its penalty."""
     best: tuple[int, Insertion] | None = None
     penalty = int(instance.penalty[node])
-    for vehicle in instance.allowed_vehicles(node):
+    for vehicle in instance.allowed_vehicles(node) if vehicles is None else vehicles:
         route = routes[vehicle]
         [found] = insertions(instance, vehicle, route, node, [instance.windows(node)])
         if not found:

@@ -156,7 +156,11 @@ def solve(
     instance = within_reach(stranded_idle(instance))
     searched = _searched(instance, params, started, initial_routes, on_progress, snapshots, known)
     return fill_left_out(
-        instance, searched, time_limit_s=params.time_limit_s, reproducible=params.reproducible
+        instance,
+        searched,
+        time_limit_s=params.time_limit_s,
+        reproducible=params.reproducible,
+        ejecting=initial_routes is None and not (instance.soft_window_s >= 0).any(),
     )
 
 

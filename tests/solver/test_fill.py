@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from solver import BreakRule, Instance, SolveParams, Vehicle, schedule, solve
@@ -65,3 +67,17 @@ def test_fill_puts_in_what_fits_and_keeps_the_rest() -> None:
     late = line_instance([100, 200], windows=[(0, 0), (0, 3600)])
     alone = schedule(late, [[1]])
     assert fill_left_out(late, alone, time_limit_s=1) is alone
+
+
+def test_on_a_small_day_a_served_node_gives_way_to_two_left_out() -> None:
+    # Node 0 (at 50 s, 100 s long) blocks nodes 1 (from 30 s, 30 s long) and 2 (from 60 s),
+    # which follow each other: a hunt's day's seeded search kept the one, the two left out.
+    day = line_instance(
+        [1, 1, 1], windows=[(50, 50), (30, 40), (60, 70)], service=30, penalty=1_000
+    )
+    day = replace(day, service_s=np.array([100, 30, 30], dtype=np.int64))
+    one = schedule(day, [[0]])
+    assert fill_left_out(day, one, time_limit_s=1) is one
+    two = fill_left_out(day, one, time_limit_s=1, ejecting=True)
+    assert [route.nodes for route in two.routes] == [(1, 2)] and two.dropped == (0,)
+    assert two.objective < one.objective
