@@ -588,10 +588,22 @@ def no_part_reason(
     else:
         moment, depot_id = nearest
         when = f"it can be had from {moment:%Y-%m-%d %H:%M} at depot '{depot_id}'"
-    reason = (
-        f"{wanted} is in no eligible technician's van and at no depot they can call at in "
-        f"time; {when}"
+    # A van's units spoken for by other visits: said so (the reason said the part was in no
+    # van, and a dispatcher looked for a stock error where two jobs wanted one part).
+    vans = [
+        f"{tech.id}'s {held.quantity}"
+        for tech in problem.technicians
+        if tech.id in candidates
+        for held in tech.van_stock
+        if held.part == missing.part and held.quantity > 0
+    ]
+    where = (
+        f"{wanted}: the units in eligible technicians' vans ({', '.join(vans)}) go to other "
+        "visits, and no depot they can call at in time has one to spare"
+        if vans
+        else f"{wanted} is in no eligible technician's van and at no depot they can call at in time"
     )
+    reason = f"{where}; {when}"
     return Unassigned(
         visit.id,
         UnassignedCode.NO_PART,

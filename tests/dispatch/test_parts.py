@@ -216,6 +216,8 @@ def test_a_van_serves_only_as_many_visits_as_it_holds_parts() -> None:
     assert item.visit_id == "V1" and item.code is UnassignedCode.NO_PART
     assert item.part == "P1" and "'P1'" in item.reason
     assert item.part_available is None and "none is due" in item.reason
+    # T1's van holds the part, spoken for by V2: said so (the reason said it was in no van).
+    assert "the units in eligible technicians' vans (T1's 1) go to other visits" in item.reason
     assert document["unassigned"][0]["part"] == "P1"
     assert "part_available" not in document["unassigned"][0]
 
