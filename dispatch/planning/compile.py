@@ -60,6 +60,7 @@ from dispatch.travel import NoRoadError, SnapError, TravelTimeProvider, provider
 from dispatch.units import (
     QUANTITY_SCALE,
     SECONDS_PER_MINUTE,
+    after,
     duration_to_s,
     quantity_units,
     seconds_after,
@@ -586,7 +587,11 @@ def _ways_of(
 
 
 def _break_rules(tech: Technician, origin: datetime) -> tuple[BreakRule, ...]:
-    """``tech``'s breaks in solver seconds; one that cannot end inside the working day is none."""
+    """``tech``'s breaks in solver seconds; one that cannot end inside the working day is none,
+    and so is one whose window is not over when the technician is off (``unavailable_from``),
+    as the checker reads it: sent home at 10:43, nobody takes a lunch of 10:12-11:00 (it was
+    planned 10:15-10:45, past the end of their day)."""
+    gone = tech.unavailable_from
     return tuple(
         BreakRule(
             seconds_after(b.window.start, origin),
@@ -595,6 +600,7 @@ def _break_rules(tech: Technician, origin: datetime) -> tuple[BreakRule, ...]:
         )
         for b in tech.breaks
         if shifted(b.window.start, b.duration) <= tech.working_end
+        and (gone is None or not after(b.window.end, gone))
     )
 
 

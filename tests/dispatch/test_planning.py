@@ -372,6 +372,32 @@ def test_an_urgent_visit_reached_in_time_the_night_the_clocks_go_back_counts_as_
     assert plan.kpis is not None and plan.kpis.urgent_within_response == 1.0
 
 
+def test_a_break_whose_window_is_not_over_when_the_technician_is_off_is_not_taken() -> None:
+    # Off from 10:43, T1 was given a lunch of 10:12-11:00 at 10:15-10:45, past the end of
+    # their day; the checker reads such a break as not due (one who left in its hour takes
+    # none). A break whose window is over by then is still taken.
+    day = {
+        "date": "2026-12-07",
+        "timezone": "Europe/Berlin",
+        "travel": {"durations_min": [[0, 5], [5, 0]]},
+        "technicians": [
+            {"id": "T1", "location_index": 0, "shift": {"start": "10:00", "end": "17:00"},
+             "unavailable_from": "10:43",
+             "breaks": [{"start": "10:12", "end": "11:00", "duration_min": 30}]}
+        ],
+        "visits": [{"id": "V1", "location_index": 0, "duration_min": 15}],
+    }  # fmt: skip
+    plan = solve(day)
+    assert [stop.visit_id for stop in only_route(plan).stops] == ["V1"]
+    assert only_route(plan).breaks == ()
+    assert_checked(day, plan)
+    day["technicians"][0]["breaks"][0].update(start="10:00", end="10:40", duration_min=10)
+    plan = solve(day)
+    [rest] = only_route(plan).breaks
+    assert hhmm(rest.end) <= "10:40"
+    assert_checked(day, plan)
+
+
 def spring_forward_day(technician: dict[str, Any], visit: dict[str, Any]) -> dict[str, Any]:
     """``technician`` at site 0 and ``visit`` at site 1, five minutes apart, on the night New
     York springs forward (2026-03-08: 02:00 EST is 03:00 EDT)."""
