@@ -376,7 +376,7 @@ def test_a_break_whose_window_is_not_over_when_the_technician_is_off_is_not_take
     # Off from 10:43, T1 was given a lunch of 10:12-11:00 at 10:15-10:45, past the end of
     # their day; the checker reads such a break as not due (one who left in its hour takes
     # none). A break whose window is over by then is still taken.
-    day = {
+    day: dict[str, Any] = {
         "date": "2026-12-07",
         "timezone": "Europe/Berlin",
         "travel": {"durations_min": [[0, 5], [5, 0]]},
