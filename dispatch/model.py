@@ -351,13 +351,6 @@ class TravelMatrix:
     distances_km: tuple[tuple[float, ...], ...] | None = None
     locations: tuple[LatLon | None, ...] = ()
 
-    def coordinates(self, site: Site) -> LatLon | None:
-        """Where ``site`` is: its own coordinates, else those its matrix row carries."""
-        if site.location is not None or site.matrix_index is None:
-            return site.location
-        index = site.matrix_index
-        return self.locations[index] if index < len(self.locations) else None
-
 
 @dataclass(frozen=True, slots=True)
 class Problem:
@@ -371,6 +364,15 @@ class Problem:
     travel: TravelMatrix | None = None
     #: Service-centre stores whose stock routes may call at (spare parts).
     depots: tuple[Depot, ...] = ()
+
+    def coordinates(self, site: Site) -> LatLon | None:
+        """Where ``site`` is: its own coordinates, else those its row of the travel matrix's
+        ``locations`` carries (coordinates riding along, for radius checks), else none."""
+        index = site.matrix_index
+        if site.location is not None or index is None or self.travel is None:
+            return site.location
+        rows = self.travel.locations
+        return rows[index] if index < len(rows) else None
 
     @property
     def midnight(self) -> datetime:

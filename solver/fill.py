@@ -109,9 +109,8 @@ def _ejected(
     then fit into that route; ``None`` when no such try pays (or ``tries``, one count shared
     by the calls, or the time ``until`` ran out).
 
-    A 1-second search stalled where the seeds left it on a four-visit day: a high visit out
-    and a low one in, where the urgent visit on the other technician's route, moved to the
-    first, left room for the high one (a hunt's day)."""
+    A seeded 1-second search stalled where the seeds left it on a hunt's four-visit day of one
+    technician: one high visit kept, two high ones left out that fitted together without it."""
     best_cost = route_cost(instance, routes)
     served = {node for route in routes for node in route}
     left = sorted(

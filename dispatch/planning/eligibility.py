@@ -21,9 +21,7 @@ from geopy.distance import geodesic
 from numpy.typing import NDArray
 
 from dispatch.model import (
-    LatLon,
     Problem,
-    Site,
     Technician,
     Unassigned,
     UnassignedCode,
@@ -187,9 +185,8 @@ def _radius_km(
     matrix's km, a visit 556 km away by its coordinates sent out because the matrix said 5."""
     techs, visits = problem.technicians, problem.visits
     km = distance_m[np.ix_(start_site, visit_site)].T.astype(np.float64) / METRES_PER_KM
-    where = problem.travel.coordinates if problem.travel is not None else _own_coordinates
-    sites = [where(visit.site) for visit in visits]
-    homes = [where(tech.home) for tech in techs]
+    sites = [problem.coordinates(visit.site) for visit in visits]
+    homes = [problem.coordinates(tech.home) for tech in techs]
     rows = [i for i, place in enumerate(sites) if place]
     columns = [j for j, place in enumerate(homes) if place]
     if not rows or not columns:  # nobody left to send, or no coordinates at all
@@ -203,10 +200,6 @@ def _radius_km(
         straight[a, b] = geodesic(tuple(points[a]), tuple(bases[b])).km
     km[np.ix_(rows, columns)] = straight
     return km
-
-
-def _own_coordinates(site: Site) -> LatLon | None:
-    return site.location
 
 
 def _cap(capacity: float | None, quantity: str) -> float:
