@@ -327,23 +327,33 @@ def _nights(visit: Visit, origin: datetime, horizon_s: int) -> tuple[tuple[int, 
         day += timedelta(days=1)
 
 
-def appointment_bounds(policy: Policy, appointment_s: int) -> tuple[int, int, int]:
+def appointment_bounds(
+    policy: Policy, appointment_s: int, deadline_s: int | None = None
+) -> tuple[int, int, int]:
     """An appointment at ``appointment_s`` as the solver sees it: the earliest and latest cumul
     of its node and its door buffer, the seconds from the cumul to the service start, which its
     service lasts longer by (the module docstring): ``at_time`` the door time twice and the
-    band's near edge; ``on_arrival`` the band and nothing."""
+    band's near edge; ``on_arrival`` the band and nothing.
+
+    An urgent fault's ``deadline_s`` inside the band moves the door time up to it (reached
+    by 10:00 for an appointment at 10:08, the technician at the door from 10:00 to 10:08,
+    not from 10:03); before the band, no cumul fits (earliest after latest)."""
     near, far = (duration_to_s(edge) for edge in policy.early_band)
+    latest = appointment_s - near
+    if deadline_s is not None:
+        latest = min(latest, deadline_s)
     if policy.appointment_start == "on_arrival":
-        return appointment_s - far, appointment_s - near, 0
-    door = appointment_s - near
-    return door, door, near
+        return appointment_s - far, latest, 0
+    return max(latest, appointment_s - far), latest, appointment_s - latest
 
 
 def _time_bounds(problem: Problem, visit: Visit, origin: datetime, horizon_s: int) -> TimeBounds:
     service = duration_to_s(visit.duration)
+    deadline = None if visit.deadline is None else seconds_after(visit.deadline, origin)
+    buffer = 0
     if visit.appointment is not None:
         earliest, latest, buffer = appointment_bounds(
-            problem.policy, seconds_after(visit.appointment, origin)
+            problem.policy, seconds_after(visit.appointment, origin), deadline
         )
         service += buffer
     elif visit.window is not None:
@@ -353,9 +363,11 @@ def _time_bounds(problem: Problem, visit: Visit, origin: datetime, horizon_s: in
         earliest, latest = 0, horizon_s
     if visit.reported_at is not None:  # nobody knows of a fault before it is reported
         earliest = max(earliest, seconds_after(visit.reported_at, origin))
-    if visit.deadline is not None:
-        latest = min(latest, seconds_after(visit.deadline, origin))
-    return TimeBounds(earliest, latest, service, _nights(visit, origin, horizon_s))
+    if deadline is not None:
+        latest = min(latest, deadline)
+    return TimeBounds(
+        earliest, latest, service, _nights(visit, origin, horizon_s), door_buffer_s=buffer
+    )
 
 
 def _quantities(problem: Problem, nodes: Sequence[int]) -> list[str]:
@@ -553,11 +565,7 @@ def compile_problem(
     if supply is not None:
         instance = _with_stock(instance, problem, supply, nodes, options)
         instance = _with_stopovers(instance, problem, table, nodes, options)
-    buffer = appointment_bounds(problem.policy, 0)[2]
-    buffers = np.array(
-        [buffer if problem.visits[i].appointment is not None else 0 for i in nodes],
-        dtype=np.int64,
-    )
+    buffers = np.array([bounds[i].door_buffer_s for i in nodes], dtype=np.int64)
     id_map = IdMap(
         problem=problem,
         origin=origin,

@@ -50,6 +50,9 @@ class TimeBounds:
     #: Intervals ``(a, b)`` inside the bounds the service may not start in (the nights
     #: between the hours a horizon's visit is served in each day).
     gaps_s: tuple[tuple[int, int], ...] = ()
+    #: Seconds from the cumul to the service start, part of ``service_s``: an appointment's
+    #: minutes at the door (``dispatch.planning.compile.appointment_bounds``).
+    door_buffer_s: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -124,6 +124,19 @@ def test_an_urgent_deadline_caps_the_latest_start_and_the_report_the_earliest() 
     assert instance.window_s.tolist() == [[28_800, 32_400], [30_600, 34_200], [32_400, 36_000]]
 
 
+def test_an_urgent_deadline_inside_the_band_moves_the_door_time_up_to_it() -> None:
+    day = line_day(policy={"time_limit_s": 1, "urgent_response_min": 120})
+    # Reported 08:00, reach by 10:00; appointments at 10:08 (band 09:58-10:03: the door at
+    # 10:00, held 8 min), 10:05 (door 10:00 as ever) and 10:11 (band from 10:01: too late).
+    for visit, appointment in zip(day["visits"], ("10:08", "10:05", "10:11"), strict=True):
+        visit.update(priority="urgent", reported_at="08:00", appointment=appointment)
+    instance, id_map = compiled(day)
+    assert instance.window_s[:2].tolist() == [[36_000, 36_000], [36_000, 36_000]]
+    assert id_map.door_buffer_s[:2].tolist() == [480, 300]
+    assert instance.service_s[:2].tolist() == [1_800 + 480, 1_800 + 300]
+    assert [(u.visit_id, u.code) for u in id_map.excluded] == [("V3", UnassignedCode.WINDOW)]
+
+
 class TableProvider:
     """Travel in seconds straight from a table indexed by the sites' ``matrix_index``."""
 

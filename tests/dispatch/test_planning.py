@@ -372,6 +372,31 @@ def test_an_urgent_visit_reached_in_time_the_night_the_clocks_go_back_counts_as_
     assert plan.kpis is not None and plan.kpis.urgent_within_response == 1.0
 
 
+def test_an_urgent_appointment_reachable_early_in_its_band_before_the_deadline_is_served() -> None:
+    # Reported 08:00, reach by 10:00; appointment 10:08, so the door in 09:58-10:03. The
+    # door time was held at 10:03, past the deadline, and the visit left out as unreachable.
+    day: dict[str, Any] = {
+        "date": "2026-12-07",
+        "timezone": "Europe/Berlin",
+        "travel": {"durations_min": [[0, 10], [10, 0]]},
+        "technicians": [
+            {"id": "T1", "location_index": 0, "shift": {"start": "08:00", "end": "17:00"}}
+        ],
+        "visits": [
+            {"id": "V1", "location_index": 1, "duration_min": 30, "appointment": "10:08",
+             "priority": "urgent", "reported_at": "08:00"}
+        ],
+    }  # fmt: skip
+    plan = solve(day)
+    [stop] = only_route(plan).stops
+    assert stop.arrival.isoformat() == "2026-12-07T09:58:00+01:00"
+    assert stop.service_start.isoformat() == "2026-12-07T10:08:00+01:00"
+    document = plan_document(
+        parse_problem(day), plan, plan_id="pl_urgent", version=1, created_at=datetime.now(UTC)
+    ).model_dump(mode="json")
+    assert check_plan(day, document, matrix_lookup(day)).violations == ()
+
+
 def test_a_break_whose_window_is_not_over_when_the_technician_is_off_is_not_taken() -> None:
     # Off from 10:43, T1 was given a lunch of 10:12-11:00 at 10:15-10:45, past the end of
     # their day; the checker reads such a break as not due (one who left in its hour takes
