@@ -61,7 +61,7 @@ from dispatch.model import (
     Visit,
     VisitId,
 )
-from dispatch.units import clock_to_datetime, iso, local_moment, shifted
+from dispatch.units import after, clock_to_datetime, iso, local_moment, shifted
 
 __all__ = [
     "PARTS_ON_A_DAY",
@@ -294,7 +294,7 @@ def _place(
     ``filed``)."""
     assert visit.window is not None or visit.appointment is not None
     opens = visit.appointment or (visit.window.start if visit.window else context.start)
-    if opens >= context.end:
+    if not after(context.end, opens):
         beyond.append(
             Unassigned(
                 visit.id,
@@ -356,16 +356,19 @@ def _all_off(visit: Visit, context: _Context) -> Unassigned | None:
         # An urgent fault's span is its response: someone able working after its deadline
         # came too late (it read as "window": no shift could reach it in time).
         until = visit.deadline or visit.window.end
-        opens, closes = visit.window.start, min(visit.window.end, until)
+        opens, closes = (
+            visit.window.start,
+            until if after(visit.window.end, until) else visit.window.end,
+        )
         span = f"{iso(opens)} to {iso(until)}"
     working = {
         t.id
         for t in context.workdays
-        if t.id in able and t.shift.start <= closes and t.shift.end >= opens
+        if t.id in able and not after(t.shift.start, closes) and not after(opens, t.shift.end)
     }
     if working:
         return None
-    if visit.appointment is None and until > context.end:  # served after it: the next one's
+    if visit.appointment is None and after(until, context.end):  # served after it: the next one's
         return Unassigned(
             visit.id,
             UnassignedCode.BEYOND_HORIZON,
@@ -494,38 +497,41 @@ def _visit(row: HorizonVisitIn, scope: Scope, context: _Context) -> tuple[Visit,
         opens = reported
         if row.priority == Priority.URGENT.label:
             deadline = shifted(reported, context.policy.urgent_response)
-            is_promised = deadline <= context.end
+            is_promised = not after(deadline, context.end)
         else:
             closes = shifted(reported, context.policy.general_response)
-            is_promised = closes <= context.end
+            is_promised = not after(closes, context.end)
     earliest = context.moment(scope, "earliest", row.earliest) if row.earliest else None
-    if earliest is not None:
-        opens = max(opens, earliest)
+    if earliest is not None and after(earliest, opens):
+        opens = earliest
     latest = context.moment(scope, "latest", row.latest) if row.latest else None
     if latest is not None:
-        closes, is_promised = latest, latest <= context.end
-        if earliest is not None and latest < earliest:
+        closes, is_promised = latest, not after(latest, context.end)
+        if earliest is not None and after(earliest, latest):
             scope.add("latest", f"{row.latest} is before earliest {row.earliest}")
-        if reported is not None and latest < reported:
+        if reported is not None and after(reported, latest):
             scope.add("latest", f"{row.latest} is before reported_at {row.reported_at}")
     if reported is not None and earliest is not None:
         _check_promise(row, scope, context.policy, reported, earliest, latest)
-    if deadline is not None and deadline <= context.start:
+    if deadline is not None and not after(deadline, context.start):
         # The urgent response ran out before the horizon began: due now, first among equals.
         opens, closes, deadline, is_promised = context.start, context.end, None, True
         context.due_now.add(visit.id)
-    elif closes <= context.start:
+    elif not after(closes, context.start):
         # The span ended before the horizon began (at its start: nothing of it inside, read
         # as an empty span and left out as nobody working in it): due now, first among
         # equals; an urgent response still running holds.
         opens, closes, is_promised = context.start, context.end, True
         context.due_now.add(visit.id)
-    opens = max(opens, context.start)
+    if after(context.start, opens):
+        opens = context.start
     # As its day reads it: a day problem writes the end as a clock time, which in the hour a
     # clock change repeats reads as its first occurrence, an hour sooner than a promise ending
     # in the second (24 hours from 02:30 EDT). Planned by the week to the later one, the day's
     # checker faulted a plan inside the promise and a re-plan of the day dropped the visit.
-    closes = max(local_moment(closes.replace(tzinfo=None, fold=0), context.zone), opens)
+    closes = local_moment(closes.replace(tzinfo=None, fold=0), context.zone)
+    if after(opens, closes):
+        closes = opens
     return (
         replace(
             visit,
@@ -556,7 +562,7 @@ def _check_promise(
         promise = f"general response {round(policy.general_response.total_seconds() / 3600)} h"
     else:
         return  # a later earliest than latest is refused on its own
-    if earliest > deadline:
+    if after(earliest, deadline):
         scope.add(
             "earliest",
             f"{row.earliest} is after the promise deadline {deadline:%Y-%m-%dT%H:%M} "
@@ -647,5 +653,7 @@ def _round(
             row.id, VisitId(visit_id), due.due, due.earliest, due.latest, due.overdue_since
         )
         # Overdue, it ranks with what must be served now, however long it may still wait.
-        found.append((occurrence, visit, closes <= context.end or due.overdue_since is not None))
+        found.append(
+            (occurrence, visit, not after(closes, context.end) or due.overdue_since is not None)
+        )
     return found

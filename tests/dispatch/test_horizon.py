@@ -779,6 +779,25 @@ def test_a_promise_ending_in_the_hour_the_clocks_repeat_ends_as_its_day_reads_it
     assert week.violations == 0
 
 
+def test_an_earliest_in_the_hour_the_clocks_repeat_is_weighed_in_real_time() -> None:
+    # U1 reported 00:30 EDT on 1 November: reach by 01:30 EST (06:30 UTC). Its earliest 01:45
+    # reads as the first 01:45 (EDT, 05:45 UTC), inside the promise: compared by wall clock,
+    # it was refused as after the deadline. An earliest 01:45 EST is after it, and refused.
+    raw = horizon_problem()
+    raw["horizon"]["start"], raw["timezone"] = "2026-11-01", "America/New_York"
+    raw["visits"] = [raw["visits"][2]]
+    raw["visits"][0].update(reported_at="2026-11-01T00:30", earliest="2026-11-01T01:45")
+    raw["technicians"][1]["shift"] = {"start": "00:00", "end": "08:00"}  # T2 on nights
+    raw["rounds"] = []
+    [u1] = parse_horizon(raw).visits
+    assert u1.window is not None and u1.deadline is not None
+    assert u1.window.start.isoformat() == "2026-11-01T01:45:00-04:00"
+    assert u1.deadline.isoformat() == "2026-11-01T01:30:00-05:00"
+    raw["visits"][0]["earliest"] = "2026-11-01T02:45"  # EST, 07:45 UTC
+    with pytest.raises(InputError, match="after the promise deadline"):
+        parse_horizon(raw)
+
+
 def test_a_daily_window_in_the_hour_the_clocks_skip_reads_as_a_day_problems_does() -> None:
     raw = horizon_problem()
     raw["horizon"]["start"], raw["timezone"] = "2026-03-08", "America/New_York"
