@@ -15,14 +15,35 @@ from typing import Any
 
 from dispatch.contract.schema import PlanOut, ProblemIn
 from dispatch.desk.driver import driver_route
+from dispatch.errors import NotFoundError
 from dispatch.persistence import Store
 from maps import Tiles, desk_page, driver_page
 
-__all__ = ["CACHED_VERSIONS", "PlanVersion", "PlanVersions"]
+__all__ = ["CACHED_VERSIONS", "PlanVersion", "PlanVersions", "stored_plan_text"]
 
 #: Plan versions a service process keeps ready: a day's plan and its few latest re-plans for
 #: every desk that reads them, with room to spare; the least recently read goes first.
 CACHED_VERSIONS = 64
+
+
+def stored_plan_text(store: Store, plan_id: str, version: int | None = None) -> tuple[int, str]:
+    """Version ``version`` of ``plan_id`` (default: its latest) as stored: its number and JSON.
+
+    Raises
+    ------
+    NotFoundError
+        No such plan or version; for the latest of a plan whose job has not stored it yet,
+        saying so and naming the job (a job that finished between the two reads is answered).
+    """
+    try:
+        return store.plan_text(plan_id, version)
+    except NotFoundError:
+        job = store.job_of_plan(plan_id) if version is None else None
+        if job is None:
+            raise
+        if job.state == "done":
+            return store.plan_text(plan_id, version)
+        raise NotFoundError(f"plan {plan_id} is not ready: job {job.id} is {job.state}") from None
 
 
 class PlanVersion:
@@ -94,9 +115,13 @@ class PlanVersions:
         Raises
         ------
         NotFoundError
-            No such plan or version.
+            No such plan or version, or the plan's job has not stored it yet (``stored_plan_text``).
         """
-        version = version or store.latest_version(plan_id)
+        if version is None:
+            try:
+                version = store.latest_version(plan_id)
+            except NotFoundError:  # says why, or finds the plan its job stored since
+                version, _ = stored_plan_text(store, plan_id)
         key = (plan_id, version)
         with self._lock:
             if key in self._items:

@@ -161,10 +161,17 @@ async def post_route_events(
     tags=["maps"],
 )
 async def get_route_worker(
-    reader: RouteReader, plan_id: PlanId, technician_id: TechnicianId
+    reader: RouteReader,
+    store: StoreDep,
+    versions: VersionsDep,
+    plan_id: PlanId,
+    technician_id: TechnicianId,
 ) -> Response:
     """The driver page's service worker: it keeps the last copy of the page, so that the page
-    opens again on a phone without signal (its taps wait in the phone until it is back)."""
+    opens again on a phone without signal (its taps wait in the phone until it is back). 404
+    beside a plan or route that does not exist, as the page."""
+    found = await run_in_threadpool(versions.get, store, plan_id)
+    found.route(technician_id)
     return Response(
         driver_worker(),
         media_type="text/javascript",

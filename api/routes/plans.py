@@ -27,12 +27,12 @@ from api.models import (
     VersionsOut,
 )
 from api.params import PlanId
+from api.versions import stored_plan_text
 from dispatch.booking.schema import BookIn
 from dispatch.contract.horizon import is_horizon, parse_horizon
 from dispatch.contract.schema import EventBatchIn, PlanOut
 from dispatch.desk.book import BookingRefusedError, book_stored
 from dispatch.errors import FieldError, InputError, NotFoundError
-from dispatch.persistence import Store
 
 __all__ = ["WEEK_PREFIX", "no_plan", "router"]
 
@@ -60,21 +60,6 @@ def no_plan(plan_id: str) -> NotFoundError:
             "the plan of each of its days"
         )
     return NotFoundError(f"no plan '{plan_id}'")
-
-
-def _plan_text(store: Store, plan_id: str, version: int | None = None) -> tuple[int, str]:
-    try:
-        return store.plan_text(plan_id, version)
-    except NotFoundError:
-        if plan_id.startswith(WEEK_PREFIX):
-            raise no_plan(plan_id) from None
-        job = store.job_of_plan(plan_id) if version is None else None
-        if job is None:
-            raise
-        if job.state == "done":
-            # The job finished between the two reads: its plan is stored now.
-            return store.plan_text(plan_id, version)
-        raise NotFoundError(f"plan {plan_id} is not ready: job {job.id} is {job.state}") from None
 
 
 @router.get("", response_model=list[PlanItem])
@@ -116,12 +101,9 @@ def create_plan(
 async def get_plan(
     key: Dispatcher, store: StoreDep, versions: VersionsDep, plan_id: PlanId
 ) -> Response:
-    """The plan's latest version (``ETag`` is its version number)."""
-    try:
-        found = versions.get(store, plan_id)
-    except NotFoundError:
-        # Says why (not found, or its job is not done), or finds the plan its job stored since.
-        return _plan_response(*_plan_text(store, plan_id))
+    """The plan's latest version (``ETag`` is its version number); 404 saying why there is
+    none: no such plan, or its job has not stored it yet."""
+    found = versions.get(store, plan_id)
     return _plan_response(found.version, found.text)
 
 
@@ -142,7 +124,7 @@ def get_version(
     version: Annotated[int, Path(ge=1, le=1_000_000)],
 ) -> Response:
     """One version of a plan, as stored (versions never change)."""
-    return _plan_response(*_plan_text(store, plan_id, version))
+    return _plan_response(*stored_plan_text(store, plan_id, version))
 
 
 def _if_match(header: str | None) -> int | None:

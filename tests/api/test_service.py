@@ -185,7 +185,31 @@ def test_unknown_ids_are_404_and_bad_requests_422(service: Service) -> None:
     assert service.client.get(f"/v1/plans/{plan_id}/versions/9", headers=auth).status_code == 404
     nobody = service.client.get(f"/v1/plans/{plan_id}/routes/T9", headers=auth)
     assert nobody.status_code == 404 and "T9" in nobody.json()["detail"]
+    # The driver page's worker exists only beside a page that does.
+    worker = service.client.get(f"/v1/plans/{plan_id}/routes/T1/offline.js", headers=auth)
+    assert worker.status_code == 200 and "fetch" in worker.text
+    for path in (
+        f"/v1/plans/{plan_id}/routes/T9/offline.js",
+        "/v1/plans/pl_x/routes/T1/offline.js",
+    ):
+        assert service.client.get(path, headers=auth).status_code == 404, path
     assert service.client.get(f"/v1/plans/{plan_id}/versions/x", headers=auth).status_code == 422
+
+
+def test_every_read_of_a_plan_whose_job_has_not_stored_it_says_so(service: Service) -> None:
+    # The plan said "not ready: job ... is queued" while its map, routes and driver pages said
+    # there was no such plan.
+    problem_id = service.post_problem()
+    store = Store(service.database_url)
+    try:  # a job nobody runs: it stays queued
+        job = store.create_job(problem_id=problem_id, time_limit_s=1, visits_total=3)
+    finally:
+        store.close()
+    waiting = f"plan {job.plan_id} is not ready: job {job.id} is queued"
+    for path in ("", "/map", "/routes/T1", "/routes/T1/map", "/routes/T1/offline.js"):
+        answer = service.client.get(f"/v1/plans/{job.plan_id}{path}", headers=service.auth)
+        assert answer.status_code == 404, path
+        assert answer.json()["detail"] == waiting, path
 
 
 def test_events_make_the_next_version_and_a_stale_batch_is_409(service: Service) -> None:
