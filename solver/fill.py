@@ -8,9 +8,10 @@ the insertion check (``solver.insertion``) finds the cheapest place that holds, 
 costs less than leaving it out; the routes so filled are timed by the model itself
 (``schedule``) and kept only when it accepts them and their objective is lower. A filled node
 can only lower the objective: the routes the search found are kept otherwise. On a small day
-planned afresh, a left-out node is also tried in place of a served one of no higher penalty,
-with what then fits (``_ejected``): a seeded search stalled on a four-visit day keeping one
-high visit where two fitted without it.
+planned afresh, a left-out node is also tried in place of a served one, with what then fits
+(``_ejected``), the one taken out in place of a cheaper one if it must be: a seeded search
+stalled on four-visit days keeping one high visit where two fitted without it, or a low one
+where the urgent one could make room for a high one.
 
 Instances with alternatives, commodities or stops on the way in (``Instance.has_alternatives``)
 are left as they are: only OR-Tools' model states those rules whole. The check takes
@@ -104,13 +105,16 @@ def _ejected(
     instance: Instance, routes: list[list[int]], tries: list[int], until: float | None
 ) -> list[list[int]] | None:
     """Routes that cost less than ``routes`` with a left-out node served in place of a served
-    one of no higher penalty: the left-out node where the other was taken out of its route,
-    the one taken out put wherever it fits (or left out), and the other left-out nodes that
-    then fit into that route; ``None`` when no such try pays (or ``tries``, one count shared
-    by the calls, or the time ``until`` ran out).
+    one: the left-out node where the other was taken out of its route, the one taken out put
+    wherever it fits, or in place of a cheaper one on another route (``_in_place_of_a_cheaper``),
+    or left out when it weighs no more than the node it made room for, and the other left-out
+    nodes that then fit into that route; ``None`` when no such try pays (or ``tries``, one
+    count shared by the calls, or the time ``until`` ran out).
 
     A seeded 1-second search stalled where the seeds left it on a hunt's four-visit day of one
-    technician: one high visit kept, two high ones left out that fitted together without it."""
+    technician: one high visit kept, two high ones left out that fitted together without it.
+    On another's of two technicians, a high visit was left out for a low one: it fitted where
+    the urgent one was, which fitted on the other route in place of the low one."""
     best_cost = route_cost(instance, routes)
     served = {node for route in routes for node in route}
     left = sorted(
@@ -120,8 +124,6 @@ def _ejected(
     for node in left:
         for vehicle in instance.allowed_vehicles(node):
             for k, out in enumerate(routes[vehicle]):
-                if instance.penalty[out] > instance.penalty[node]:
-                    continue
                 tries[0] -= 1
                 if tries[0] < 0 or (until is not None and clock.monotonic() > until):
                     return None
@@ -134,6 +136,10 @@ def _ejected(
                 again = _cheapest_place(instance, trial, out)
                 if again is not None:
                     trial[again.vehicle].insert(again.position, out)
+                elif instance.penalty[out] > instance.penalty[node] and not _in_place_of_a_cheaper(
+                    instance, trial, out, vehicle, tries
+                ):  # dearer than the node it made room for: worth it only placed again
+                    continue
                 for other in left:
                     if other != node and vehicle in instance.allowed_vehicles(other):
                         more = _cheapest_place(instance, trial, other, (vehicle,))
@@ -142,6 +148,31 @@ def _ejected(
                 if route_cost(instance, trial) < best_cost:
                     return trial
     return None
+
+
+def _in_place_of_a_cheaper(
+    instance: Instance, routes: list[list[int]], node: int, not_on: int, tries: list[int]
+) -> bool:
+    """Whether ``node`` went into ``routes`` (changed in place) in place of a served node of a
+    lower penalty on another vehicle than ``not_on``, which is then left out: the first such
+    place found, each look one of ``tries``."""
+    for vehicle in instance.allowed_vehicles(node):
+        if vehicle == not_on:
+            continue
+        for k, out in enumerate(routes[vehicle]):
+            if instance.penalty[out] >= instance.penalty[node]:
+                continue
+            tries[0] -= 1
+            if tries[0] < 0:
+                return False
+            trial = [*routes[vehicle][:k], *routes[vehicle][k + 1 :]]
+            place = _cheapest_place(instance, [*routes[:vehicle], trial, *routes[vehicle + 1 :]],
+                                    node, (vehicle,))  # fmt: skip
+            if place is not None:
+                trial.insert(place.position, node)
+                routes[vehicle] = trial
+                return True
+    return False
 
 
 def _cheapest_place(

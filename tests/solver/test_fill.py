@@ -81,3 +81,25 @@ def test_on_a_small_day_a_served_node_gives_way_to_two_left_out() -> None:
     two = fill_left_out(day, one, time_limit_s=1, ejecting=True)
     assert [route.nodes for route in two.routes] == [(1, 2)] and two.dropped == (0,)
     assert two.objective < one.objective
+
+
+def test_on_a_small_day_a_dearer_node_makes_room_by_taking_a_cheaper_ones_place() -> None:
+    # One place, both vehicles there all day. Node 0 (urgent, 100 s from 0-20 s) cannot share a
+    # route with node 1 (high, from 50-60 s, vehicle 0 only) nor node 2 (low, from 40-50 s,
+    # vehicle 1 only). Served: 0 on vehicle 0 and 2 on vehicle 1, 1 left out; a hunt's day of
+    # this shape kept the low visit. Better: 1 where 0 was, 0 where 2 was, 2 left out.
+    day = Instance(
+        travel_s=np.zeros((1, 1), dtype=np.int64),
+        distance_m=np.zeros((1, 1), dtype=np.int64),
+        node_location=np.zeros(3, dtype=np.int64),
+        service_s=np.array([100, 30, 30], dtype=np.int64),
+        window_s=np.array([(0, 20), (50, 60), (40, 50)], dtype=np.int64),
+        demand=np.zeros((3, 0), dtype=np.int64),
+        penalty=np.array([100_000, 10_000, 1_000], dtype=np.int64),
+        vehicles=(Vehicle(0, 0, 0, 3_600), Vehicle(0, 0, 0, 3_600)),
+        allowed=(None, (0,), (1,)),
+    )
+    kept_low = schedule(day, [[0], [2]])
+    chained = fill_left_out(day, kept_low, time_limit_s=1, ejecting=True)
+    assert [route.nodes for route in chained.routes] == [(1,), (0,)] and chained.dropped == (2,)
+    assert chained.objective < kept_low.objective
