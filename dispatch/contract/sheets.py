@@ -23,7 +23,8 @@ An Excel sheet is read as it shows: a number cell formatted with leading zeros (
 or ``000 0000 0000``, how a sheet keeps a phone number's ``0``) is read with them, and a value
 merged down over several rows (a technician's name over the visits of their day) is the value
 of each of those rows, in its first column; a date and time formatted to show the time only
-(``hh:mm``, as a sum of times past midnight or a time pasted with its date shows) is that time.
+(``hh:mm``, as a sum of times past midnight or a time pasted with its date shows) is that time,
+without the seconds the format does not show.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time
 from decimal import Decimal
 from pathlib import PurePath
 from typing import Any
@@ -546,9 +547,14 @@ def _shown(value: object, number_format: str) -> object:
     ``000-0000-0000``, ``0##########``) is ``013 8000 1111`` (read as ``1380001111``, a
     phone lost its ``0`` with no word); a date and time formatted to show its time only
     (``_time_only``) is that time (read as ``2026-11-23 09:30:00``, or ``1900-01-01 09:30:00``
-    for a sum of times past midnight, where the sheet showed ``09:30``)."""
-    if isinstance(value, datetime) and _time_only(number_format):
-        return value.time()
+    for a sum of times past midnight, where the sheet showed ``09:30``), without the seconds
+    when the format shows none (``09:30:20`` formatted ``hh:mm`` is ``09:30``, as Excel shows
+    it)."""
+    if isinstance(value, datetime | time) and _time_only(number_format):
+        of_day = value.time() if isinstance(value, datetime) else value
+        if not _shows_seconds(number_format):
+            of_day = of_day.replace(second=0, microsecond=0)
+        return of_day
     if isinstance(value, bool) or not isinstance(value, int | float):
         return value
     whole = math.isfinite(value) and value >= 0 and value == round(value)
@@ -581,6 +587,11 @@ def _time_only(number_format: str) -> bool:
     minutes)."""
     shown = _FORMAT_LITERALS.sub("", number_format).lower()
     return "h" in shown and "y" not in shown and "d" not in shown
+
+
+def _shows_seconds(number_format: str) -> bool:
+    """Whether ``number_format`` shows seconds (``s``, outside literals)."""
+    return "s" in _FORMAT_LITERALS.sub("", number_format).lower()
 
 
 def _padding_tokens(number_format: str) -> list[tuple[str, str]] | None:

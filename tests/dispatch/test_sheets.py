@@ -9,6 +9,7 @@ import re
 import time
 import zipfile
 from datetime import datetime
+from datetime import time as clock_time
 
 import openpyxl  # type: ignore[import-untyped]
 import pandas as pd
@@ -673,6 +674,35 @@ def test_an_xlsx_date_and_time_shown_as_a_time_is_read_as_that_time() -> None:
     frame = frame.iloc[:1]
     day = problem_from_sheets(technicians, frame, date="2026-11-23").raw
     assert day["visits"][0]["window"] == {"start": "09:30", "end": "11:00"}
+
+
+def test_an_xlsx_time_with_seconds_its_format_hides_is_read_as_shown() -> None:
+    # 09:30:20 formatted hh:mm shows 09:30 (Excel drops the seconds it does not show); it was
+    # refused quoting '09:30:20', a value nobody could see in the sheet. Shown with its
+    # seconds (hh:mm:ss), it is refused as before.
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["id", "duration_min", "lat", "lon", "window_start", "window_end"])
+    sheet.append(
+        ["V1", 30, 22.97, 113.79, clock_time(9, 30, 20), datetime(2026, 11, 23, 10, 59, 59)]
+    )
+    sheet.append(["V2", 30, 22.96, 113.78, clock_time(9, 30, 20), clock_time(11, 0)])
+    sheet.cell(2, 5).number_format = "hh:mm"
+    sheet.cell(2, 6).number_format = "h:mm AM/PM"
+    sheet.cell(3, 5).number_format = "hh:mm:ss"
+    frame = read_table("visits.xlsx", _saved(book), sheet="visits")
+    assert frame.to_numpy().tolist()[0][4:] == ["09:30:00", "10:59:00"]
+    technicians, _ = sheets()
+    with pytest.raises(InputError) as caught:
+        problem_from_sheets(technicians, frame, date="2026-11-23")
+    [refused] = caught.value.errors
+    assert (refused.path, refused.message) == (
+        "visits sheet, row 3, column window_start",
+        "'09:30:20' is not a time HH:MM",
+    )
+    day = problem_from_sheets(technicians, frame.iloc[:1], date="2026-11-23").raw
+    assert day["visits"][0]["window"] == {"start": "09:30", "end": "10:59"}
 
 
 def test_an_xlsx_value_merged_down_is_the_value_of_each_of_its_rows() -> None:
