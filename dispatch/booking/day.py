@@ -371,8 +371,8 @@ class BookingDay:
 
         The new visit's own bounds (an urgent deadline) and the booking's clock time cut each
         window; an appointment is bounded as compile bounds one (``appointment_bounds``: the
-        door time and the band's near edge added to the service, or the band when it starts on
-        arrival).
+        door time, moved up to an urgent deadline inside the band, and the minutes from it to
+        the appointment added to the service, or the band when it starts on arrival).
         """
         answers: list[list[Fit]] = [[] for _ in windows_s]
         asking = self.vehicles if vehicles is None else vehicles
@@ -401,16 +401,20 @@ class BookingDay:
         own_low, own_high = (int(x) for x in self.instance.window_s[node])
         service = int(self.instance.service_s[node])
         asked: list[list[tuple[int, int]]] = []
+        services: list[int] = []  # per window: an appointment's door buffer is added
         if appointment:
-            service += appointment_bounds(self.problem.policy, 0)[2]
+            deadline = self.id_map.visit(node).deadline
+            deadline_s = None if deadline is None else seconds_after(deadline, self.id_map.origin)
             for low, _ in windows_s:
-                earliest, latest, _ = appointment_bounds(self.problem.policy, low)
+                earliest, latest, buffer = appointment_bounds(self.problem.policy, low, deadline_s)
                 earliest, latest = max(earliest, own_low, self.at_s), min(latest, own_high)
                 asked.append([(earliest, latest)] if earliest <= latest else [])
+                services.append(service + buffer)
         else:
             for low, high in windows_s:
                 low, high = max(low, own_low, self.at_s), min(high, own_high)
                 asked.append([(low, high)] if low <= high else [])
+                services.append(service)
         live = [k for k, a in enumerate(asked) if a]
         if not live:
             return answers
@@ -424,22 +428,25 @@ class BookingDay:
             theirs = self._from_where_they_are(
                 [asked[k] for k in live], vehicle, nodes[:fixed], node
             )
-            found = insertions(
-                self.instance,
-                vehicle,
-                nodes,
-                node,
-                theirs,
-                service_s=service,
-                first_position=fixed,
-            )
             busy = self._busy_s(vehicle, nodes)
             tech_id = self.id_map.technician(vehicle).id
-            for k, options, cut in zip(live, found, theirs, strict=True):
-                if options:
-                    best = min(options, key=lambda f: (f.added_travel_s, f.position))
-                    window = cut[0]
-                    answers[k].append(Fit(tech_id, vehicle, node, best, busy, window, service))
+            for service_s in sorted({services[k] for k in live}):  # one or two: see above
+                alike = [i for i, k in enumerate(live) if services[k] == service_s]
+                found = insertions(
+                    self.instance,
+                    vehicle,
+                    nodes,
+                    node,
+                    [theirs[i] for i in alike],
+                    service_s=service_s,
+                    first_position=fixed,
+                )
+                for i, options in zip(alike, found, strict=True):
+                    if options:
+                        best = min(options, key=lambda f: (f.added_travel_s, f.position))
+                        answers[live[i]].append(
+                            Fit(tech_id, vehicle, node, best, busy, theirs[i][0], service_s)
+                        )
         return answers
 
     def _from_where_they_are(

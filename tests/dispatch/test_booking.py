@@ -176,6 +176,23 @@ def test_an_appointment_slot_served_on_arrival_starts_when_the_door_is_reached()
         )
 
 
+def test_an_urgent_appointment_slot_reached_early_in_its_band_by_the_deadline_is_offered() -> None:
+    # Reported 09:23: reach by 11:23. The 11:30 slot's band is 11:20-11:25, so arriving by
+    # 11:23 keeps both rules; the door held at 11:25 was past the deadline and the slot refused.
+    day = planned_day(lunch_day())
+    row = {"id": "N1", "location_index": 3, "duration_min": 45, "priority": "urgent",
+           "reported_at": "09:23"}  # fmt: skip
+    answer = offer(
+        [day], row, SlotAsk(shape="appointment", limit=200), lambda d: provider_for(d.problem)
+    )
+    assert [format_clock(slot.start) for slot in answer.slots] == ["11:30"], answer.reason
+    [slot] = answer.slots
+    plan = book_checked(day, row, {"appointment": "11:30"}, slot.technician_id)
+    _, stop = stops(plan)["N1"]
+    assert stop.service_start == slot.service_start == slot.start
+    assert slot.start - timedelta(minutes=10) <= stop.arrival <= slot.start - timedelta(minutes=7)
+
+
 def test_solver_insertion_and_checker_agree_on_random_visits() -> None:
     """Each candidate time is offered exactly when a booking into it passes the checker."""
     rng = random.Random(21)
