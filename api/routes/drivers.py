@@ -26,7 +26,7 @@ from api.deps import (
 )
 from api.links import end_of_day, sign_route_link
 from api.models import CONFLICT, FORBIDDEN, HTML_PAGE, ErrorOut, LinkOut
-from api.params import PlanId, TechnicianId
+from api.params import EventsIfMatch, PlanId, TechnicianId, batch_version
 from dispatch.contract.schema import DriverRouteOut, EventBatchIn
 from dispatch.desk.driver import day_not_begun, foreign_events
 from dispatch.desk.replan import returned_to
@@ -122,12 +122,15 @@ async def post_route_events(
     plan_id: PlanId,
     technician_id: TechnicianId,
     batch: EventBatchIn,
+    if_match: EventsIfMatch = None,
 ) -> Response:
     """The driver's reports from the route (``arrived``, ``started``, ``completed``,
     ``not_completed`` at their own stops, their own ``delay``), re-planned as the desk's events
     are; the answer is their route in the new version. 403 for an event about another route or
     technician, or one only the desk posts (``cancelled``, ``moved``...); 409 when another batch
-    made a newer version first (send it again)."""
+    made a newer version first (send it again); ``If-Match`` or ``version`` as on the desk's
+    events."""
+    asked = batch_version(if_match, batch.version)
     found = await run_in_threadpool(versions.get, store, plan_id)
     found.route(technician_id)  # 404 for a technician not in the day
     refused = foreign_events(found.plan, technician_id, batch)
@@ -142,7 +145,7 @@ async def post_route_events(
         raise InputError([too_soon], what="events")
     events = await request.json()  # as sent (read as ``batch``): the history keeps it so
     # Checked against this version: a batch that lands first makes this one a conflict.
-    against = batch.version if batch.version is not None else found.version
+    against = asked if asked is not None else found.version
     plan = await asyncio.wrap_future(runner.replan(plan_id, events, against, now=clock()))
     version = int(plan["version"])
     made = await run_in_threadpool(versions.get, store, plan_id, version)

@@ -26,13 +26,19 @@ from api.models import (
     VersionChangesOut,
     VersionsOut,
 )
-from api.params import PlanId
+from api.params import (
+    IF_MATCH_PATTERN,
+    EventsIfMatch,
+    PlanId,
+    batch_version,
+    if_match_version,
+)
 from api.versions import stored_plan_text
 from dispatch.booking.schema import BookIn
 from dispatch.contract.horizon import is_horizon, parse_horizon
 from dispatch.contract.schema import EventBatchIn, PlanOut
 from dispatch.desk.book import BookingRefusedError, book_stored
-from dispatch.errors import FieldError, InputError, NotFoundError
+from dispatch.errors import NotFoundError
 
 __all__ = ["WEEK_PREFIX", "no_plan", "router"]
 
@@ -127,20 +133,6 @@ def get_version(
     return _plan_response(*stored_plan_text(store, plan_id, version))
 
 
-def _if_match(header: str | None) -> int | None:
-    """The version ``If-Match`` names; ``None`` without one, or for ``*`` (any version: the
-    latest, RFC 9110)."""
-    if header is None or header.strip() == "*":
-        return None
-    text = header.strip().removeprefix("W/").strip('"')
-    if not text.isdigit() or int(text) < 1:  # as the body's version: "0" was a 409
-        raise InputError(
-            [FieldError("If-Match", f'must be a plan version such as "3" (got {header!r})')],
-            what="request",
-        )
-    return int(text)
-
-
 @router.post("/{plan_id}/events", status_code=201, responses={201: {"model": PlanOut}, **CONFLICT})
 async def post_events(
     request: Request,
@@ -150,30 +142,17 @@ async def post_events(
     clock: ClockDep,
     plan_id: PlanId,
     batch: EventBatchIn,
-    if_match: Annotated[
-        str | None,
-        Header(
-            pattern=r'^(\*|(W/)?"?[0-9]{1,9}"?)$',
-            description="The version the events apply to (the ETag you read); or `version`.",
-        ),
-    ] = None,
+    if_match: EventsIfMatch = None,
 ) -> Response:
     """Apply a batch of events (delays, progress, cancellations, new visits...) and store the
     next version; 409 when the batch was written against an older version than the latest."""
-    asked = _if_match(if_match)
-    if asked is not None and batch.version is not None and asked != batch.version:
-        raise InputError(
-            [FieldError("version", f"says {batch.version} but If-Match says {asked}")],
-            what="events",
-        )
+    against = batch_version(if_match, batch.version)
     try:
         await run_in_threadpool(store.latest_version, plan_id)  # 404 before any work
     except NotFoundError:
         raise no_plan(plan_id) from None
     events = await request.json()  # as sent (read as ``batch``): the history keeps it so
-    future = runner.replan(
-        plan_id, events, asked if asked is not None else batch.version, now=clock()
-    )
+    future = runner.replan(plan_id, events, against, now=clock())
     plan = await asyncio.wrap_future(future)
     version = int(plan["version"])
     return _plan_response(
@@ -235,7 +214,7 @@ async def book(
     if_match: Annotated[
         str | None,
         Header(
-            pattern=r'^(\*|(W/)?"?[0-9]{1,9}"?)$',
+            pattern=IF_MATCH_PATTERN,
             description="The version the slot was offered on (its `version`, the ETag).",
         ),
     ] = None,
@@ -245,7 +224,7 @@ async def book(
     ``If-Match``, the slot is checked again on the latest version; 409 with the fresh slots
     when it no longer fits (or the plan moved on while it was booked). Without ``at``, a plan
     of today is booked at the service clock's present."""
-    asked = _if_match(if_match)
+    asked = if_match_version(if_match)
     request = body.model_dump(mode="json", exclude_unset=True)
     try:
         document = await run_in_threadpool(

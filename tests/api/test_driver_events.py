@@ -253,6 +253,23 @@ def test_a_tap_sent_again_with_its_report_id_is_applied_once(
     assert isinstance(history["batches"][0]["events"][0]["minutes"], int)
 
 
+def test_a_driver_s_batch_honours_if_match_as_the_desk_s(service: Service, plan_id: str) -> None:
+    # The driver's endpoint ignored If-Match: a batch against version 99, or against version 1
+    # once 2 was stored, was applied to the latest.
+    url = f"{events_url(plan_id, 'T1')}?token={link(service, plan_id, 'T1')}"
+    late = batch({"type": "delay", "technician_id": "T1", "minutes": 5})
+    never = service.client.post(url, json=late, headers={"If-Match": '"99"'})
+    assert never.status_code == 422 and never.json()["errors"][0]["path"] == "If-Match"
+    first = service.client.post(url, json=late, headers={"If-Match": '"1"'})
+    assert first.status_code == 201 and first.json()["version"] == 2
+    stale = service.client.post(url, json=late, headers={"If-Match": '"1"'})
+    assert stale.status_code == 409, stale.text
+    both = service.client.post(url, json={**late, "version": 2}, headers={"If-Match": '"1"'})
+    assert both.status_code == 422 and both.json()["errors"][0]["path"] == "version"
+    versions = service.client.get(f"/v1/plans/{plan_id}/versions", headers=service.auth)
+    assert versions.json()["versions"] == [1, 2]
+
+
 def test_a_driver_reports_late_on_a_stop_gone_past_and_left_out(
     service: Service, plan_id: str
 ) -> None:
