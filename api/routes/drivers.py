@@ -29,7 +29,7 @@ from api.models import CONFLICT, FORBIDDEN, HTML_PAGE, ErrorOut, LinkOut
 from api.params import EventsIfMatch, PlanId, TechnicianId, batch_version
 from dispatch.contract.schema import DriverRouteOut, EventBatchIn
 from dispatch.desk.driver import day_not_begun, foreign_events
-from dispatch.desk.replan import returned_to
+from dispatch.desk.replan import made_by_report, returned_to
 from dispatch.errors import InputError
 from maps.driver import driver_worker
 
@@ -133,21 +133,26 @@ async def post_route_events(
     asked = batch_version(if_match, batch.version)
     found = await run_in_threadpool(versions.get, store, plan_id)
     found.route(technician_id)  # 404 for a technician not in the day
-    refused = foreign_events(found.plan, technician_id, batch)
-    if refused:  # a stop gone past and left out, reported late, is still theirs
-        sent = await request.json()
-        back = await run_in_threadpool(returned_to, store, plan_id, technician_id, sent)
-        refused = foreign_events(found.plan, technician_id, batch, back)
-    if refused:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "; ".join(map(str, refused)))
-    too_soon = day_not_begun(found.plan, clock())
-    if too_soon is not None:
-        raise InputError([too_soon], what="events")
     events = await request.json()  # as sent (read as ``batch``): the history keeps it so
-    # Checked against this version: a batch that lands first makes this one a conflict.
-    against = asked if asked is not None else found.version
-    plan = await asyncio.wrap_future(runner.replan(plan_id, events, against, now=clock()))
-    version = int(plan["version"])
+    # Sent again, its answer lost: the version it made, whatever came since (its visit may
+    # have left the route since, or the day ended).
+    again = await run_in_threadpool(made_by_report, store, plan_id, events)
+    if again is None:
+        refused = foreign_events(found.plan, technician_id, batch)
+        if refused:  # a stop gone past and left out, reported late, is still theirs
+            back = await run_in_threadpool(returned_to, store, plan_id, technician_id, events)
+            refused = foreign_events(found.plan, technician_id, batch, back)
+        if refused:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, "; ".join(map(str, refused)))
+        too_soon = day_not_begun(found.plan, clock())
+        if too_soon is not None:
+            raise InputError([too_soon], what="events")
+        # Checked against this version: a batch that lands first makes this one a conflict.
+        against = asked if asked is not None else found.version
+        plan = await asyncio.wrap_future(runner.replan(plan_id, events, against, now=clock()))
+        version = int(plan["version"])
+    else:
+        version = again.version
     made = await run_in_threadpool(versions.get, store, plan_id, version)
     return Response(
         made.route(technician_id),

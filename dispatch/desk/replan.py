@@ -49,7 +49,7 @@ from dispatch.replanning.events import (
 from dispatch.replanning.replan import replan_day
 from dispatch.travel import Roads, TravelTimeProvider, provider_for
 
-__all__ = ["UNVERSIONED_TRIES", "replan_stored", "returned_to"]
+__all__ = ["UNVERSIONED_TRIES", "made_by_report", "replan_stored", "returned_to"]
 
 #: Times a batch written against no version is made, each on the latest version, when another
 #: batch stored the next version first (``replan_stored``).
@@ -168,7 +168,7 @@ def _replan_once(
     # here, or stored after this reading, so that this version's save conflicts with it (and
     # the retry finds it). Looked for first, a copy stored between the two readings was
     # applied again on top of itself (a driver held twice as long).
-    again = _made_by_report(store, plan_id, raw)
+    again = made_by_report(store, plan_id, raw)
     if again is not None:  # sent again, its answer lost: applied once, answered alike
         return again
     asked = version if version is not None else raw.get("version")
@@ -251,7 +251,7 @@ def _replan_once(
         raise
     except StoreConflictError:
         # The same report sent twice at once: the other copy made the version; answer it.
-        again = _made_by_report(store, plan_id, raw)
+        again = made_by_report(store, plan_id, raw)
         if again is None:
             raise
         return again
@@ -291,7 +291,7 @@ def _as_sent(
     return InputError(named, what="events" if by_events else error.what)
 
 
-def _made_by_report(store: Store, plan_id: str, raw: Mapping[str, Any]) -> PlanOut | None:
+def made_by_report(store: Store, plan_id: str, raw: Mapping[str, Any]) -> PlanOut | None:
     """The version a batch of the same ``report_id`` as ``raw`` already made of ``plan_id``, if
     one did: a phone's tap sent again after its answer was lost ("running late 30" twice held
     the technician 60 minutes).

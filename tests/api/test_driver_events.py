@@ -253,6 +253,30 @@ def test_a_tap_sent_again_with_its_report_id_is_applied_once(
     assert isinstance(history["batches"][0]["events"][0]["minutes"], int)
 
 
+def test_a_tap_sent_again_after_its_visit_left_the_route_gets_the_version_it_made(
+    service: Service, plan_id: str
+) -> None:
+    # T1 undid an arrival at V1, the answer was lost, the desk handed V1 to T2, and the phone
+    # sent the undo again: 403 ("V1 is not on T1's route") for a report already applied.
+    url = f"{events_url(plan_id, 'T1')}?token={link(service, plan_id, 'T1')}"
+    arrived = batch({"type": "arrived", "visit_id": "V1", "at": "08:12"}, at="08:15")
+    assert service.client.post(url, json=arrived).status_code == 201
+    undo = {
+        **batch({"type": "retracted", "visit_id": "V1"}, at="08:16"),
+        "report_id": "undo-1",
+    }
+    first = service.client.post(url, json=undo)
+    assert first.status_code == 201, first.text
+    moved = batch({"type": "moved", "visit_id": "V1", "technician_id": "T2"}, at="08:20")
+    desk = service.client.post(f"/v1/plans/{plan_id}/events", json=moved, headers=service.auth)
+    assert desk.status_code == 201, desk.text
+    again = service.client.post(url, json=undo)
+    assert again.status_code == 201, again.text
+    assert again.json() == first.json()
+    versions = service.client.get(f"/v1/plans/{plan_id}/versions", headers=service.auth)
+    assert versions.json()["versions"] == [1, 2, 3, 4]
+
+
 def test_a_driver_s_batch_honours_if_match_as_the_desk_s(service: Service, plan_id: str) -> None:
     # The driver's endpoint ignored If-Match: a batch against version 99, or against version 1
     # once 2 was stored, was applied to the latest.
