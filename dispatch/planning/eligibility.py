@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
 import numpy as np
 from geopy.distance import geodesic
@@ -326,7 +327,13 @@ def wanted_time(visit: Visit) -> str:
     elif visit.window is not None:
         start, end = visit.window.start, visit.window.end
         closing = format_clock(end, start.date())
-        if end.date() > start.date() and closing != "24:00":  # a horizon's span over days
+        over_days = end.date() > start.date() and closing != "24:00"  # a horizon's span
+        if visit.daily_window is not None:  # its hours on any day of its span
+            opens, closes = (_clock_of(offset) for offset in visit.daily_window)
+            wanted = f"the window {opens}-{closes}"
+            if over_days:
+                wanted += f" on a day of the span {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M}"
+        elif over_days:
             wanted = f"the span {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M}"
         else:
             wanted = f"the window {format_clock(start)}-{closing}"
@@ -335,6 +342,12 @@ def wanted_time(visit: Visit) -> str:
     if visit.deadline is not None:
         wanted += f" (urgent: reach by {format_clock(visit.deadline)})"
     return wanted
+
+
+def _clock_of(offset: timedelta) -> str:
+    """A time after midnight as a clock ``HH:MM`` (``24:00`` for the end of the day)."""
+    minutes = round(offset.total_seconds() / 60)
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 def _time_reason(problem: Problem, visit: Visit, candidates: Sequence[int]) -> str:

@@ -41,7 +41,7 @@ from dispatch.planning.lines import with_road_lines
 from dispatch.planning.params import policy_params
 from dispatch.planning.promise import with_promises
 from dispatch.travel import TravelTimeProvider, provider_for
-from dispatch.units import iso
+from dispatch.units import after, iso
 from solver import Instance, Progress, Solution, SolveParams, SolverError, solve
 from solver.cost import route_cost
 
@@ -279,21 +279,34 @@ def _day_by_day(
 
 
 def _for_the_week(unassigned: Unassigned, visit: Visit, horizon: Horizon) -> Unassigned:
-    """A day's reason read for a week: 'no room' becomes beyond the horizon or no capacity."""
+    """A day's reason read for a week: 'no room' becomes beyond the horizon or no capacity;
+    a time no shift of the horizon can serve becomes beyond the horizon when its span goes on
+    after it (a fault reported late on the last day)."""
     candidates = tuple(dict.fromkeys(unassigned.candidates))
-    if unassigned.code is not UnassignedCode.NO_ROOM:
-        return replace(unassigned, candidates=candidates)
     window = visit.window
+    late = (
+        unassigned.code is UnassignedCode.WINDOW
+        and visit.id not in horizon.promised
+        and window is not None
+        and after(window.end, horizon.end)
+    )
+    if unassigned.code is not UnassignedCode.NO_ROOM and not late:
+        return replace(unassigned, candidates=candidates)
     if visit.id not in horizon.promised:
         wait = (
             f"it may wait until {iso(window.end)}"
-            if window is not None and window.end > horizon.end
+            if window is not None and after(window.end, horizon.end)
             else "nothing was promised inside the horizon"
+        )
+        inside = (
+            f"no time inside the horizon ({unassigned.reason})"
+            if late
+            else "no room inside the horizon"
         )
         return Unassigned(
             visit.id,
             UnassignedCode.BEYOND_HORIZON,
-            f"no room inside the horizon and {wait}: it goes into the next horizon",
+            f"{inside} and {wait}: it goes into the next horizon",
             candidates,
         )
     eligible = set(candidates)

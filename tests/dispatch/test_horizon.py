@@ -810,6 +810,31 @@ def test_a_daily_window_in_the_hour_the_clocks_skip_reads_as_a_day_problems_does
     assert (span.start.hour, span.start.minute) == (3, 30)  # as clock_to_datetime reads 02:30
 
 
+def test_what_no_shift_can_serve_is_named_by_its_hours_and_goes_on_when_its_span_does() -> None:
+    # W1 is in at 19:00-20:00 on any day, after every shift: its reason said "the window
+    # 00:00-24:00". F1, reported 17:30 on the last day, has no time left in the horizon but
+    # 24 hours from then: it was "window" (failed) where it goes into the next horizon.
+    raw = {
+        "horizon": {"start": "2027-03-01", "days": 2},
+        "timezone": "UTC",
+        "policy": {"time_limit_s": 1},
+        "technicians": [{"id": "T1", "start": {"lat": 51.50, "lon": -0.12},
+                         "shift": {"start": "08:00", "end": "18:00"}}],
+        "visits": [
+            {"id": "W1", "location": {"lat": 51.51, "lon": -0.11}, "duration_min": 60,
+             "window": {"start": "19:00", "end": "20:00"}},
+            {"id": "F1", "location": {"lat": 51.51, "lon": -0.11}, "duration_min": 60,
+             "reported_at": "2027-03-02T17:30"},
+        ],
+    }  # fmt: skip
+    document, _, _ = _solve(raw, seconds=1)
+    left = {u["visit_id"]: u for u in document["unassigned"]}
+    assert left["W1"]["code"] == "window"
+    assert left["W1"]["reason"].startswith("the window 19:00-20:00 cannot be reached")
+    assert left["F1"]["code"] == "beyond_horizon"
+    assert "it may wait until 2027-03-03T17:30" in left["F1"]["reason"]
+
+
 def test_what_is_due_now_is_served_on_the_first_working_day_that_has_room() -> None:
     # An urgent fault reported on the Friday before, a visit whose span ended before the week
     # and an overdue round: nothing asked for a date, and the search put them days later
