@@ -3,7 +3,8 @@
 A slot's grade adds up, in minutes of driving a dispatcher would trade for each:
 
 - **sooner**: ``SOONER_MIN_PER_HOUR`` for each hour its start lies after the start of the span
-  asked for (midnight of the first date): the same slot a day later costs two hours' worth;
+  asked for (midnight of the first date), in real hours: the same slot a day later costs two
+  hours' worth (23 or 25 hours' worth past a daylight-saving change);
 - **less added travel**: each minute of detour the visit adds to the technician's route;
 - **the customer's preferred technician**: minus the policy's ``preferred_technician_min``
   (30 by default) when the slot's technician is the visit's ``preferred_technician``;
@@ -25,6 +26,7 @@ from datetime import datetime, time, timedelta
 from typing import Literal
 
 from dispatch.model import Policy, TechnicianId
+from dispatch.units import elapsed
 
 __all__ = [
     "FILL_MIN_PER_HOUR",
@@ -61,7 +63,7 @@ def grade(
     policy: Policy,
 ) -> float:
     """The grade of one slot (see the module docstring), rounded to a tenth of a minute."""
-    score = SOONER_MIN_PER_HOUR * max(0.0, (start - span_start) / _HOUR)
+    score = SOONER_MIN_PER_HOUR * max(0.0, elapsed(span_start, start) / _HOUR)  # real hours
     score += added_travel / _MINUTE
     if preferred_technician is not None and technician_id == preferred_technician:
         score -= policy.preferred_technician_bonus / _MINUTE

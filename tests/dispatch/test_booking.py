@@ -21,6 +21,7 @@ import pytest
 
 from dispatch.booking import DayPlan, SlotAsk, SlotGoneError, book_into, offer
 from dispatch.booking import book as booking
+from dispatch.booking.grade import grade
 from dispatch.booking.schema import Shape
 from dispatch.booking.slots import booking_at, candidate_times
 from dispatch.contract.serialize import plan_document
@@ -29,7 +30,7 @@ from dispatch.desk.book import BookingRefusedError, book_stored, slots_stored
 from dispatch.desk.replan import replan_stored
 from dispatch.desk.solve import check_next_version
 from dispatch.errors import InputError
-from dispatch.model import Plan, Site
+from dispatch.model import Plan, Policy, Site, TechnicianId
 from dispatch.persistence import Store
 from dispatch.planning import plan_day
 from dispatch.travel import Matrices, SnapError, provider_for
@@ -911,25 +912,25 @@ def test_a_booking_the_checker_refuses_is_not_stored(
 def _graded(**given: Any) -> float:
     """``grade`` of a slot on 2026-11-23 (span from midnight), no preference, fill ``none``,
     unless ``given`` says otherwise (clock times for ``start`` and ``end``)."""
-    from dispatch.booking.grade import grade
-    from dispatch.model import Policy, TechnicianId
 
     def at(clock: str) -> datetime:
         return datetime.fromisoformat(f"2026-11-23T{clock}:00+08:00")
 
     start, end = at(given.pop("start", "10:00")), at(given.pop("end", "12:00"))
-    asked: dict[str, Any] = {
-        "span_start": at("00:00"),
-        "added_travel": timedelta(0),
-        "technician_id": TechnicianId("T1"),
-        "preferred_technician": None,
-        "preferred_time": None,
-        "busy": timedelta(0),
-        "fill": "none",
-        "policy": Policy(),
-        **given,
-    }
+    asked: dict[str, Any] = {"span_start": at("00:00"), **_GRADE_DEFAULTS, **given}
     return grade(start=start, end=end, **asked)
+
+
+#: What ``grade`` is asked besides the slot and the span: nothing preferred, no fill.
+_GRADE_DEFAULTS: dict[str, Any] = {
+    "added_travel": timedelta(0),
+    "technician_id": TechnicianId("T1"),
+    "preferred_technician": None,
+    "preferred_time": None,
+    "busy": timedelta(0),
+    "fill": "none",
+    "policy": Policy(),
+}
 
 
 def test_grading_sooner_less_travel_and_fill_as_the_contract_says() -> None:
@@ -942,6 +943,13 @@ def test_grading_sooner_less_travel_and_fill_as_the_contract_says() -> None:
     # A day later costs two hours' worth (24 h x 5 = 120).
     span = datetime.fromisoformat("2026-11-22T00:00:00+08:00")
     assert _graded(span_start=span) == 50.0 + 120.0
+    # In real hours: Helsinki springs forward on 2027-03-28, so 08:00 that day is 31 hours
+    # after midnight of the 27th, not 32 (graded on the wall clocks, 160).
+    helsinki = ZoneInfo("Europe/Helsinki")
+    spring = datetime(2027, 3, 28, 8, tzinfo=helsinki)
+    asked = {"start": spring, "end": spring + timedelta(hours=2)}
+    midnight = datetime(2027, 3, 27, tzinfo=helsinki)
+    assert grade(**(_GRADE_DEFAULTS | asked), span_start=midnight) == 5.0 * 31
     # Fill: 5 per hour of work on the route, taken off (fuller), added (emptier) or not (none).
     busy = timedelta(hours=6)
     assert _graded(busy=busy, fill="fuller") == 20.0
@@ -968,8 +976,6 @@ def test_a_window_that_only_touches_the_preferred_time_is_not_preferred() -> Non
     assert _graded(start="14:30", end="14:30", preferred_time=noon_to_two) == 72.5
     # A window ending at midnight (24:00) overlaps a preference late in the evening.
     late = datetime.fromisoformat("2026-11-24T00:00:00+08:00")
-    from dispatch.booking.grade import grade
-    from dispatch.model import Policy, TechnicianId
 
     evening = grade(
         start=datetime.fromisoformat("2026-11-23T22:00:00+08:00"),
