@@ -33,6 +33,7 @@ between the two only through the manager. The model:
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -92,6 +93,57 @@ def _horizon(instance: Instance) -> int:
     return max(latest) + 1
 
 
+def _merged(intervals: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """``intervals`` (inclusive) as the sorted, disjoint intervals covering the same seconds."""
+    merged: list[tuple[int, int]] = []
+    for low, high in sorted(intervals):
+        if merged and low <= merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], high))
+        else:
+            merged.append((low, high))
+    return merged
+
+
+def _domain(
+    windows: list[tuple[int, int]],
+    gaps: Iterable[tuple[int, int]],
+    shifts: list[tuple[int, int]],
+    earliest: int,
+    latest: int,
+) -> tuple[int, int, list[tuple[int, int]]]:
+    """The cumul range of a node with gaps and the holes to remove from it: its ``windows``
+    (its window without its gaps) where a vehicle that may serve it works (``shifts``,
+    merged and sorted). Elsewhere its cumul never is (a route's cumuls lie inside its
+    vehicle's shift), and OR-Tools removes an interval value by value: a 28-day horizon's
+    visits in at set hours each day took 3 ms a night, 170 s of a 2 s week; one day of it
+    now has a range and no hole. Nowhere to serve it: its window and every gap inside a
+    shift (the model leaves it out)."""
+    served = [
+        (max(low, shift_low), min(high, shift_high))
+        for low, high in windows
+        for shift_low, shift_high in shifts
+        if max(low, shift_low) <= min(high, shift_high)
+    ]
+    if not served:
+        return earliest, latest, list(_within(gaps, shifts))
+    between = [(low + 1, high - 1) for (_, low), (high, _) in itertools.pairwise(served)]
+    return served[0][0], served[-1][1], list(_within(between, shifts))
+
+
+def _within(
+    gaps: Iterable[tuple[int, int]], shifts: list[tuple[int, int]]
+) -> Iterator[tuple[int, int]]:
+    """The parts of ``gaps`` (disjoint) inside ``shifts`` (merged, sorted)."""
+    k = 0
+    for gap_low, gap_high in sorted(gaps):
+        while k < len(shifts) and shifts[k][1] < gap_low:
+            k += 1
+        j = k
+        while j < len(shifts) and shifts[j][0] <= gap_high:
+            yield max(gap_low, shifts[j][0]), min(gap_high, shifts[j][1])
+            j += 1
+
+
 def build_routing_model(instance: Instance) -> RoutingHandles:
     """Build the routing model of ``instance``; nothing is solved yet."""
     instance.check()
@@ -122,11 +174,24 @@ def build_routing_model(instance: Instance) -> RoutingHandles:
     time_callback = _register_time_transits(routing, time_transits)
     routing.AddDimension(time_callback, horizon, horizon, False, TIME)
     time = routing.GetDimensionOrDie(TIME)
+    working: dict[tuple[int, ...], list[tuple[int, int]]] = {}  # merged shifts per fleet
     for node in range(n):
         earliest, latest = (int(x) for x in instance.window_s[node])
-        time.CumulVar(manager.NodeToIndex(node)).SetRange(earliest, latest)
-        for gap_low, gap_high in instance.gaps_s[node] if instance.gaps_s else ():
-            time.CumulVar(manager.NodeToIndex(node)).RemoveInterval(gap_low, gap_high)
+        holes: list[tuple[int, int]] = []
+        if instance.gaps_s and instance.gaps_s[node]:
+            fleet = tuple(instance.allowed_vehicles(node))
+            if fleet not in working:
+                working[fleet] = _merged(
+                    (instance.vehicles[v].shift_start_s, instance.vehicles[v].shift_end_s)
+                    for v in fleet
+                )
+            earliest, latest, holes = _domain(
+                instance.windows(node), instance.gaps_s[node], working[fleet], earliest, latest
+            )
+        cumul = time.CumulVar(manager.NodeToIndex(node))
+        cumul.SetRange(earliest, latest)
+        for hole_low, hole_high in holes:
+            cumul.RemoveInterval(hole_low, hole_high)
     for v, vehicle in enumerate(instance.vehicles):
         time.CumulVar(routing.Start(v)).SetRange(vehicle.shift_start_s, vehicle.shift_end_s)
         time.CumulVar(routing.End(v)).SetRange(vehicle.shift_start_s, vehicle.shift_end_s)

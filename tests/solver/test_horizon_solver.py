@@ -3,12 +3,14 @@ and parts of an instance solved on their own."""
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 
 import numpy as np
 
 from solver import SolveParams, Vehicle, solve
 from solver.cost import route_cost
+from solver.model import build_routing_model
 from tests.solver.instances import HOUR, grid_instance, line_instance
 
 DAY = 24 * HOUR
@@ -44,6 +46,34 @@ def test_a_window_with_gaps_is_served_outside_them() -> None:
     solution = solve(gapped, SolveParams(time_limit_s=1, seeders=()))
     [route] = [r for r in solution.routes if r.nodes]
     assert route.cumul_s[0] >= 2 * HOUR
+
+
+def test_a_node_s_gaps_are_taken_out_of_its_cumul_only_where_someone_works() -> None:
+    # Served 09:00-11:00 on any of three days, by vehicles working 08:00-16:00 on days 0 and
+    # 2. OR-Tools removes a gap value by value: the nights (and the day nobody works) were
+    # removed whole, 3 ms each; only 08:00-09:00 and 11:00-16:00 of a working day can matter.
+    daily = ((9 * HOUR, 11 * HOUR), (DAY + 9 * HOUR, DAY + 11 * HOUR),
+             (2 * DAY + 9 * HOUR, 2 * DAY + 11 * HOUR))  # fmt: skip
+    gaps = tuple((high + 1, low - 1) for (_, high), (low, _) in itertools.pairwise(daily))
+    working = (
+        Vehicle(0, 0, 8 * HOUR, 16 * HOUR),
+        Vehicle(0, 0, 2 * DAY + 8 * HOUR, 2 * DAY + 16 * HOUR),
+    )
+    instance = line_instance([100], windows=[(9 * HOUR, 2 * DAY + 11 * HOUR)], vehicles=working)
+    instance = replace(instance, gaps_s=(gaps,))
+    model = build_routing_model(instance)  # kept: its variables die with it
+    cumul = model.time.CumulVar(0)
+    assert (cumul.Min(), cumul.Max()) == (9 * HOUR, 2 * DAY + 11 * HOUR)
+    for t in range(cumul.Min(), cumul.Max() + 1, 60):
+        in_hours = any(low <= t <= high for low, high in daily)
+        off = 16 * HOUR < t < 2 * DAY + 8 * HOUR  # nobody works: left to the routes
+        assert cumul.Contains(t) == (in_hours or off), t
+    # One day alone: a range, no hole.
+    day = replace(instance, vehicles=working[1:])
+    alone = build_routing_model(day)
+    single = alone.time.CumulVar(0)
+    assert (single.Min(), single.Max()) == daily[2]
+    assert single.Size() == daily[2][1] - daily[2][0] + 1
 
 
 def test_a_busy_time_limit_spreads_work_over_vehicles() -> None:
