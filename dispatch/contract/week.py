@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from dispatch.model import Horizon, Plan, Problem, Unassigned, UnassignedCode, Visit, VisitId
-from dispatch.units import elapsed, iso
+from dispatch.units import after, elapsed, iso
 
 __all__ = ["WeekDay", "promise_end", "week_document"]
 
@@ -103,10 +103,11 @@ def week_document(
         for route in entry.plan.routes if entry.plan else ():
             for stop in route.stops:
                 served[stop.visit_id] = (entry.date, stop.service_start)
-    within = sum(
+    within = sum(  # an overdue visit's promise was broken before the horizon began
         1
         for visit_id, (_, start) in served.items()
-        if (end := promise_end(visits[visit_id])) is None or start <= end
+        if visit_id not in horizon.due_now
+        and ((end := promise_end(visits[visit_id])) is None or not after(start, end))
     )
     left = {u.visit_id: u for u in unassigned}
     rounds = []
