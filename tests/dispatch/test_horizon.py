@@ -968,6 +968,23 @@ def test_a_week_whose_search_finds_no_plan_in_its_budget_searches_again_longer(
     assert len(limits) == 2 and limits[1] >= 5.0  # searched again, longer
 
 
+def test_a_week_whose_search_finds_no_plan_twice_keeps_the_days_planned_in_turn(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A hunt saw "the solver failed: no solution found (status 4)" on 2 of 116 weeks while
+    # another solve ran: the search restored no start and found no plan in time, twice,
+    # though the days planned in turn were a plan.
+    def failing(instance: Any, params: SolveParams, **options: Any) -> Any:
+        if options.get("initial_routes") is not None:
+            raise SolverError("no solution found (status 4)")
+        return solve(instance, params, **options)
+
+    monkeypatch.setattr(week_planning, "solve", failing)
+    document, _, week = _solve(horizon_problem(), seconds=0.5)
+    assert document["kpis"]["assigned"] == 7
+    assert week.violations == 0
+
+
 def served_on(week: week_planning.PlannedWeek) -> dict[str, tuple[date, str]]:
     return {
         stop.visit_id: (day, route.technician_id)
