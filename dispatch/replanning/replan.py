@@ -524,8 +524,14 @@ def _restart(
             drive, (at, on_road), latest(departure, *busy), route, stalls, reported=reported
         )
         if on_the_way is not None:
-            # there as the plan has it (a delay keeps it unreached): there that much later
-            free_at = latest(at, shifted(earliest(on_road, drive.arrival), delay))
+            # there as the plan has it (a delay keeps it unreached): there that much later;
+            # a break under way at ``at``, taken, holds them until it ends (reached before
+            # it, the work went on from ``at`` under the lunch taken as begun at 11:30)
+            free_at = latest(
+                at,
+                shifted(earliest(on_road, drive.arrival), delay),
+                *(slot.end for slot in taken if after(slot.end, at)),
+            )
             hold = _holding(tech.id, free_at, at, delay, held)
         elif ready < at:
             # Not set off after all (the plan's arrival leaves the whole drive ahead, though a
