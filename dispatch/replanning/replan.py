@@ -407,7 +407,10 @@ def _restart(
     passed = passed_stops(route, delay, at, batch.retracted, lags) if route else 0
     skipped = skipped_stops(route, passed, batch.retracted) if route else frozenset()
     kept = [k for k in range(passed) if k not in skipped]
-    frozen = tuple(_history(stops[k], delay + lags[k], at, moved_on=k != passed - 1) for k in kept)
+    frozen = tuple(
+        _history(stops[k], delay, lags[k] if lags else timedelta(0), at, moved_on=k != passed - 1)
+        for k in kept
+    )
     made = calls_made(route, passed, at, batch.retracted) if route else ()
     calls = tuple(
         _struck(route.depot_stops[k], batch.call_cut.get((tech.id, k), {}))
@@ -712,13 +715,27 @@ def _packed(rules: Sequence[Break], moment: datetime, day_end: datetime) -> list
     return slots
 
 
-def _history(stop: Stop, delay: timedelta, at: datetime, *, moved_on: bool) -> Stop:
+def _history(stop: Stop, delay: timedelta, lag: timedelta, at: datetime, *, moved_on: bool) -> Stop:
     """A stop that is history, with its status: as reported, or from the plan (shifted by
-    ``delay``) where nobody reported on it; done when the technician has ``moved_on`` to a
-    later stop that is history (only the last can be under way)."""
+    the batch's ``delay`` and the ``lag`` of a job before it that overran) where nobody
+    reported on it; done when the technician has ``moved_on`` to a later stop that is history
+    (only the last can be under way). One under way is shown reached later by the ``lag``
+    (the batch's delay holds them on: ``_restart``): at its planned hours, the stop after a
+    job reported left at 09:05 was taken as reached at 08:40 and left at 09:10, and the stops
+    after it kept their hours, nobody called."""
     if moved_on:
         return replace(stop, status=StopStatus.DONE)
-    return stop if stop.frozen else replace(stop, status=_assumed(stop, delay, at))
+    if stop.frozen:
+        return stop
+    status = _assumed(stop, delay + lag, at)
+    if status is StopStatus.IN_PROGRESS and lag:
+        stop = replace(
+            stop,
+            arrival=shifted(stop.arrival, lag),
+            service_start=shifted(stop.service_start, lag),
+            departure=shifted(stop.departure, lag),
+        )
+    return replace(stop, status=status)
 
 
 def _reordered(stops: Sequence[Stop], stored: Sequence[Stop]) -> bool:
