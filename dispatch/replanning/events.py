@@ -64,7 +64,13 @@ from dispatch.contract.schema import (
     UnavailableIn,
     VisitClockIn,
 )
-from dispatch.contract.validate import load_json, parse_problem, pydantic_errors
+from dispatch.contract.validate import (
+    END_OF_DAY,
+    ends_of_day,
+    load_json,
+    parse_problem,
+    pydantic_errors,
+)
 from dispatch.errors import FieldError, InputError
 from dispatch.model import (
     DepotId,
@@ -819,6 +825,9 @@ class _Checker:
         if event.appointment is not None and event.window is not None:
             self.error(index, visit_id, "give either an appointment or a window, not both")
             return
+        if event.appointment == "24:00":  # read as the day's start, 00:00, as a problem's
+            self.errors.append(FieldError(f"events[{index}].appointment", END_OF_DAY, visit_id))
+            return
         if event.technician_id is None and event.appointment is None and event.window is None:
             self.error(
                 index, visit_id, "say where to move it: technician_id, appointment or window"
@@ -999,10 +1008,14 @@ class _Checker:
         # The visit's own rules (window order, skills' technicians, matrix index) are the
         # problem's rules: check it inside a copy of the day.
         trial = {**self.problem_raw, "visits": [row]}
+        # The day is read as it was accepted (stored); the new visit as a day sent now is.
+        found = ends_of_day([event.visit])
         try:
             added = parse_problem(trial, stored=True).visits[0]
         except InputError as error:
-            for item in error.errors:
+            found.extend(error.errors)
+        if found:
+            for item in found:
                 if item.path.startswith("visits[0]"):
                     where = item.path.replace("visits[0]", f"events[{index}].visit", 1)
                     self.errors.append(FieldError(where, item.message, event.visit.id))

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from dispatch.contract.validate import parse_problem
+from dispatch.contract.validate import END_OF_DAY, parse_problem
 from dispatch.errors import FieldError, InputError
 from dispatch.model import (
     DepotId,
@@ -538,6 +538,25 @@ def test_moving_a_new_visit_to_someone_without_its_skill_is_refused() -> None:
         ]
     )  # fmt: skip
     assert found == [FieldError("events[1]", "T1 lacks skill 'gas'", "V9")]
+
+
+def test_an_appointment_or_report_at_24_00_in_events_is_refused_as_a_problem_s() -> None:
+    # Stored, each read as 00:00 of the day (the visit left out "the appointment at 00:00"),
+    # where the same visit in a problem is refused.
+    new = {"id": "V9", "location_index": 1, "duration_min": 20}
+    found = errors_of(
+        [
+            {"type": "new_visit", "visit": {**new, "appointment": "24:00"}},
+            {"type": "new_visit", "visit": {**new, "id": "V8", "priority": "urgent",
+                                            "reported_at": "24:00"}},
+            {"type": "moved", "visit_id": "V3", "appointment": "24:00"},
+        ]
+    )  # fmt: skip
+    assert found == [
+        FieldError("events[0].visit.appointment", END_OF_DAY, "V9"),
+        FieldError("events[1].visit.reported_at", END_OF_DAY, "V8"),
+        FieldError("events[2].appointment", END_OF_DAY, "V3"),
+    ]
 
 
 def test_a_completion_before_the_arrival_is_refused() -> None:
