@@ -1286,12 +1286,15 @@ def _promise(
             before = old_stop.get(stop.visit_id)
             promise = before.promised if before else None
             visit = visits[stop.visit_id]
+            told = promise_for(visit, stop.arrival, problem.policy)
+            # An appointment's promise is its own (T - 10 to T): a visit moved to 12:20 kept
+            # the 30 minutes around its old arrival that happened to end then, 11:50-12:20.
             if (
                 promise is None
                 or needs_call(promise, stop.arrival, problem.policy)
-                or (visit.appointment is not None and promise.end != visit.appointment)
+                or (visit.appointment is not None and promise != told)
             ):
-                promise = promise_for(visit, stop.arrival, problem.policy)
+                promise = told
             stop = replace(stop, promised=promise)
         stops.append(stop)
     return replace(route, stops=tuple(stops))

@@ -2116,3 +2116,29 @@ def test_the_stop_after_an_overrun_taken_as_under_way_is_reached_later_by_it(
     )
     called = {change["visit_id"] for change in later["changes"] if change["notify"]}
     assert {b["visit_id"], c["visit_id"]} <= called
+
+
+def test_a_visit_moved_to_an_appointment_is_promised_the_appointment_s_band(store: Store) -> None:
+    # Promised 11:50-12:20 (30 minutes around 12:05), moved to an appointment at 12:20 by the
+    # desk: the customer, called, was to be told 11:50-12:20 again, the old promise happening
+    # to end at the new appointment (an outside hunt of the service).
+    minutes = [[0, 5, 10], [5, 0, 10], [10, 10, 0]]
+    raw = make_day()
+    raw["travel"] = {"durations_min": minutes, "distances_km": minutes}
+    raw["technicians"][0]["shift"] = {"start": "12:00", "end": "17:00"}
+    raw["technicians"][1]["location_index"] = 2
+    raw["visits"] = [{"id": "V1", "location_index": 1, "duration_min": 30, "technician": "T1"}]
+    first = planned(store, raw)
+    [stop] = first["routes"][0]["stops"]
+    assert (stop["promised_window"]["start"][11:16], stop["promised_window"]["end"][11:16]) == (
+        "11:50",
+        "12:20",
+    )
+    moved = {"type": "moved", "visit_id": "V1", "technician_id": "T2", "appointment": "12:20"}
+    later = replan(store, {"at": "09:00", "events": [moved]})
+    checked(store, later)
+    [stop] = [s for r in later["routes"] for s in r["stops"]]
+    window = stop["promised_window"]
+    assert (window["start"][11:16], window["end"][11:16]) == ("12:10", "12:20")
+    [change] = later["changes"]
+    assert change["notify"]
