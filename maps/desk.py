@@ -334,7 +334,7 @@ def _legend(plan: PlanOut, places: Places, colours: dict[str, str]) -> str:
     return (
         f'<div class="fr-legend"><b>{escape(plan.date)}</b> · plan {escape(plan.plan_id)} '
         f"v{plan.version}<br>{kpis.assigned}/{kpis.visits} visits placed, "
-        f"{len(plan.unassigned)} unassigned, {kpis.distance_km:.0f} km"
+        f"{len(plan.unassigned)} unassigned, {kpis.distance_km:.1f} km"
         f"<table><tr><th>technician</th><th>stops</th><th>km</th><th>used</th></tr>"
         f"{''.join(rows)}</table></div>"
     )

@@ -638,7 +638,7 @@ def driver_page(
     head = (
         f'<div class="fr-head"><span class="fr-title"><b>{typed(name)}</b> · '
         f"{escape(route.date)} · {counted(len(route.stops), 'stop')} · "
-        f"{route.distance_km:.0f} km · "
+        f"{route.distance_km:.1f} km · "
         f"{span}</span>"
         '<button type="button" class="fr-btn fr-late" id="fr-late">Running late</button>'
         '<div class="fr-sync" id="fr-sync" role="status" aria-live="polite"></div></div>'

@@ -697,7 +697,7 @@
       }, el("div", { class: "fr-who" }, el("strong", { text: route.technician_id }),
         name ? el("small", { text: name }) : null,
         el("small", { text: `${counted(route.stops.length, "stop")} · ` +
-          `${route.distance_km.toFixed(0)} km` })),
+          `${route.distance_km.toFixed(1)} km` })),
       track));
     }
     box.replaceChildren(el("div", { class: "fr-tl" }, rows));

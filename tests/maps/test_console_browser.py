@@ -194,6 +194,9 @@ def test_a_day_run_from_the_console(
         assert page.get_by_label("Stored plan").input_value() == plan_id
         assert opened.count("#timeline .fr-bar") == len(stops), "one bar per stop"
         assert opened.count("#timeline .fr-row:not(.fr-axis)") == 3, "T2 too, idle, and T3"
+        for route in plan["routes"]:  # km as the plan says them (2.5 was shown "3")
+            who = page.locator(".fr-who", has_text=route["technician_id"]).first
+            assert f"{route['distance_km']:.1f} km" in who.inner_text()
         (stranded,) = plan["technicians_without_route"]
         assert stranded["technician_id"] == "T3"
         assert opened.text("#timeline .fr-no-route") == f"No route: {stranded['reason']}"

@@ -175,6 +175,19 @@ def test_the_legend_lists_each_technicians_stops_km_and_utilisation(
         row = f"{route.technician_id}</td><td>{len(route.stops)}</td>"
         assert row in legend
         assert f"{route.distance_km:.1f}" in legend and f"{route.utilisation:.0%}" in legend
+    # The day's km as the plan says them, to the tenth (2.5 km was "2 km", rounded to even).
+    assert f", {plan.kpis.distance_km:.1f} km<table>" in legend
+
+
+def test_pages_show_km_as_the_plan_says_them(day_plan: tuple[PlanOut, ProblemIn]) -> None:
+    plan, problem = day_plan
+    route = plan.routes[0].model_copy(update={"distance_km": 2.5})
+    halfway = plan.model_copy(
+        update={"routes": [route, *plan.routes[1:]],
+                "kpis": plan.kpis.model_copy(update={"distance_km": 2.5})}
+    )  # fmt: skip
+    assert " · 2.5 km · " in driver_page(halfway, problem, route.technician_id, tiles=BLANK)
+    assert ", 2.5 km<table>" in desk_page(halfway, problem, tiles=BLANK)
 
 
 def test_unassigned_popups_give_the_reason(day_plan: tuple[PlanOut, ProblemIn]) -> None:
