@@ -202,7 +202,11 @@ def parse_problem(raw: str | bytes | Mapping[str, Any], *, stored: bool = False)
     InputError
         Listing every problem found, each with its path and entity id.
     """
-    wire = read_wire(raw, ProblemIn, stored=stored)
+    data = load_json(raw) if isinstance(raw, str | bytes) else raw
+    try:
+        wire = read_wire(data, ProblemIn, stored=stored)
+    except InputError as error:
+        raise InputError([*error.errors, *_day_and_zone(data, error.errors)]) from None
     errors: list[FieldError] = (
         [] if stored else [*addressless(wire.technicians), *ends_of_day(wire.visits)]
     )
@@ -412,12 +416,31 @@ def time_zone(name: str, errors: list[FieldError]) -> ZoneInfo | None:
         return None
 
 
-def _build(wire: ProblemIn, errors: list[FieldError]) -> Problem | None:
+def _plan_date(text: str, errors: list[FieldError]) -> date | None:
+    """The day ``text`` names; ``None`` with an error on ``date`` when it names none."""
     try:
-        day = date.fromisoformat(wire.date)
+        return date.fromisoformat(text)
     except ValueError:
-        errors.append(FieldError("date", f"{wire.date!r} is not a date YYYY-MM-DD"))
-        day = None
+        errors.append(FieldError("date", f"{text!r} is not a date YYYY-MM-DD"))
+        return None
+
+
+def _day_and_zone(data: Any, found: Sequence[FieldError]) -> list[FieldError]:
+    """The errors of the ``date`` and ``timezone`` of a problem whose shape was refused
+    (``found``): read only once the shape was mended, a bad date and zone showed up on a second
+    try, where every problem of the file is listed at once."""
+    errors: list[FieldError] = []
+    named = {error.path for error in found}
+    if isinstance(data, Mapping):
+        if isinstance(data.get("date"), str) and "date" not in named:
+            _plan_date(data["date"], errors)
+        if isinstance(data.get("timezone"), str) and "timezone" not in named:
+            time_zone(data["timezone"], errors)
+    return errors
+
+
+def _build(wire: ProblemIn, errors: list[FieldError]) -> Problem | None:
+    day = _plan_date(wire.date, errors)
     zone = time_zone(wire.timezone, errors)
     policy = build_policy(wire.policy, errors)
     travel = build_travel(wire.travel, errors)

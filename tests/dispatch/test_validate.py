@@ -668,3 +668,15 @@ def test_a_day_or_horizon_past_the_size_the_engine_can_plan_is_refused_naming_th
         parse_horizon(horizon)
     assert caught.value.errors[0].path == "technicians"
     assert caught.value.errors[0].message.startswith(f"at most {MAX_TECHNICIANS:,} entries")
+
+
+def test_a_bad_date_and_zone_are_listed_beside_the_shape_s_errors() -> None:
+    # Read only once every field had its shape, a bad date and zone were named on a second
+    # try ("every problem in the file, at once").
+    day = line_day()
+    day.update(date="2026-13-45", timezone="Mars/Base")
+    day["visits"][0]["duration_min"] = -5
+    with pytest.raises(InputError) as caught:
+        parse_problem(day)
+    paths = [error.path for error in caught.value.errors]
+    assert paths == ["visits[0].duration_min", "date", "timezone"]
