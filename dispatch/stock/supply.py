@@ -513,15 +513,19 @@ def _left_out(
 ) -> Unassigned:
     """``no_part`` for a visit no option serves: the first part none of its candidates' vans
     holds and no depot can give in time (units ``reserved`` to other visits' calls, by depot
-    index and part, are not there for it)."""
-    missing = next(
-        (
-            item
-            for item in visit.parts
-            if not any(vans[v].get(item.part, 0) >= item.quantity for v in candidates)
-        ),
-        visit.parts[0],
-    )
+    index and part, are not there for it), one no depot will ever give first (a visit needing
+    a part a depot on the way held and one nowhere to be had was said to lack the first)."""
+    lacking = [
+        item
+        for item in visit.parts
+        if not any(vans[v].get(item.part, 0) >= item.quantity for v in candidates)
+    ]
+    nowhere = [
+        item
+        for item in lacking
+        if nearest_supply(problem, item.part, problem.midnight, reserved, item.quantity) is None
+    ]
+    missing = (nowhere or lacking or list(visit.parts))[0]
     return no_part_reason(
         problem, visit, missing, tuple(problem.technicians[v].id for v in candidates), reserved
     )

@@ -1438,6 +1438,19 @@ def test_no_part_says_how_many_no_depot_holds_to_spare() -> None:
     assert "(2 needed)" in item.reason and "no depot holds 2 to spare" in item.reason
 
 
+def test_no_part_names_the_part_no_depot_will_ever_give_before_one_a_depot_holds() -> None:
+    # V1 needs P2 (the depot holds three) and P9 (nowhere): left out, it was said to lack P2,
+    # "it can be had from 08:00 at depot D1", where P9 is what no call will bring.
+    both = visit("V1", 1)
+    both["parts"] = [{"part": "P2", "quantity": 1}, {"part": "P9", "quantity": 1}]
+    raw = make_day([tech("T1", 0)], [both], depots=[depot(stock=[{"part": "P2", "quantity": 3}])])
+    _, plan, _ = solved(raw)
+    (item,) = plan.unassigned
+    assert item.code is UnassignedCode.NO_PART
+    assert (item.part, item.part_available) == ("P9", None)
+    assert "part 'P9'" in item.reason and "none is due" in item.reason
+
+
 def test_a_depot_unit_no_call_can_use_in_time_stays_for_a_visit_that_can() -> None:
     # D1 closes at 09:00: V5's call (its window from 16:00) cannot be made, and its unit had
     # been reserved to it all the same, leaving V3 without.
