@@ -892,8 +892,15 @@ class _Checker:
         }
         not_used = self.was_not_completed | set(self.batch.not_completed)
         losses = Losses.of(self.problem, self.plan, history, not_used, self.at)
+        under_way = {
+            stop.visit_id
+            for route, passed, _, skipped in self.history().values()
+            if passed and passed - 1 not in skipped
+            for stop in route.stops[passed - 1 : passed]
+            if stop.actual_departure is None and stop.visit_id not in not_used
+        }
         for index, event in self.part_events:
-            self.part_event(index, event, losses)
+            self.part_event(index, event, losses, under_way)
         self.batch.van_cut.update(losses.van_cut)
         self.batch.call_cut.update(losses.call_cut)
         self.batch.depot_cut.update(losses.depot_cut)
@@ -951,8 +958,11 @@ class _Checker:
                     "or not_completed",
                 )
 
-    def part_event(self, index: int, event: PartEventIn, losses: Losses) -> None:
-        """Units of a part gone from a van or a depot (see the module docstring)."""
+    def part_event(
+        self, index: int, event: PartEventIn, losses: Losses, under_way: Collection[VisitId]
+    ) -> None:
+        """Units of a part gone from a van or a depot (see the module docstring); a unit
+        refused at a visit ``under_way`` says how to report it."""
         holders = [h for h in (event.technician_id, event.depot_id) if h is not None]
         if len(holders) != 1:
             self.error(
@@ -976,7 +986,14 @@ class _Checker:
                         f"events[{index}].technician_id",
                         f"{event.type} of {units} of part {event.part!r}: {tech}'s van holds "
                         f"{held} of it at {self.wire.at} (its stock when the day started and "
-                        "what it took at depots, less what its visits done used)",
+                        "what it took at depots, less what its visits done used)"
+                        + (
+                            f"; {event.visit_id} is under way and counts its units as used: "
+                            "if it cannot be done, report it not_completed in the same batch "
+                            "and the part gone without its visit_id"
+                            if event.visit_id in under_way
+                            else ""
+                        ),
                         tech,
                     )
                 )

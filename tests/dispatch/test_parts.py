@@ -887,6 +887,37 @@ def test_a_part_a_holder_does_not_hold_is_refused_naming_the_event_and_part(stor
     assert store.plan_versions("pl_day") == [1]
 
 
+def test_a_unit_found_faulty_at_a_visit_under_way_is_reported_with_the_visit_not_completed(
+    store: Store,
+) -> None:
+    # At the door, the van's only P1 is cracked. Reported alone, it was refused as "the van
+    # holds 0 (less what its visits done used)", V1 being under way, not done: it says how
+    # to report it, and with V1 not completed the unit is taken out.
+    raw = make_day(
+        [tech("T1", 0, van_stock=[{"part": "P1", "quantity": 1}])], [visit("V1", 1, "P1")]
+    )
+    planned(store, raw)
+    arrived = {"type": "arrived", "visit_id": "V1", "at": "08:10"}
+    faulty = {"type": "part_faulty", "technician_id": "T1", "part": "P1", "visit_id": "V1"}
+    with pytest.raises(InputError) as caught:
+        replan_stored(store, "pl_day", {"at": "08:20", "events": [arrived, faulty]}, params=QUICK)
+    [error] = caught.value.errors
+    assert "V1 is under way" in error.message and "not_completed" in error.message
+    stopped = {"type": "not_completed", "visit_id": "V1", "at": "08:20", "reason": "part cracked"}
+    later = replan_stored(
+        store,
+        "pl_day",
+        {
+            "at": "08:25",
+            "events": [arrived, stopped, {k: v for k, v in faulty.items() if k != "visit_id"}],
+        },
+        params=QUICK,
+    ).model_dump(mode="json")
+    assert later["version"] == 2
+    raw_after = store.load_problem_of_plan("pl_day", 2)
+    assert check_plan(raw_after, later, matrix_lookup(raw_after)).violations == ()
+
+
 def test_two_bookings_in_a_row_cannot_both_take_the_last_unit(store: Store) -> None:
     raw = make_day(
         [tech("T1", 0), tech("T2", 5)],
