@@ -43,6 +43,7 @@ from dispatch.model import (
     DepotStop,
     PartQuantity,
     Plan,
+    Problem,
     Route,
     Stop,
     Unassigned,
@@ -96,7 +97,10 @@ def decode(solution: Solution, id_map: IdMap, instance: Instance) -> Plan:
         for node in first_dropped.values()
     )
     stranded = without_route(id_map, instance, range(instance.n_vehicles))
-    excluded = tuple(_pinned_to_the_stranded(item, id_map, stranded) for item in id_map.excluded)
+    excluded = tuple(
+        _as_planned(_pinned_to_the_stranded(item, id_map, stranded), id_map.problem, plan)
+        for item in id_map.excluded
+    )
     unassigned = tuple(sorted(excluded + dropped, key=lambda u: order[u.visit_id]))
     return Plan(
         routes=routes,
@@ -173,16 +177,35 @@ def _dropped(
             for tech in (problem.technicians[v] for v in sorted(holders))
         ]
         if all(quantity < item.quantity for quantity in left):
-            index = {depot.id: d for d, depot in enumerate(problem.depots)}
-            taken: dict[tuple[int, str], int] = {}
-            for route in plan.routes:
-                for call in route.depot_stops:
-                    for got in call.taken:
-                        key = (index[call.depot_id], got.part)
-                        taken[key] = taken.get(key, 0) + got.quantity
             names = tuple(problem.technicians[v].id for v in id_map.candidates[node])
-            return no_part_reason(problem, visit, item, names, taken)
+            return no_part_reason(problem, visit, item, names, _taken_by_calls(problem, plan))
     return _no_room(node, id_map, instance)
+
+
+def _taken_by_calls(problem: Problem, plan: Plan) -> dict[tuple[int, str], int]:
+    """The units the plan's depot calls take, by depot index and part."""
+    index = {depot.id: d for d, depot in enumerate(problem.depots)}
+    taken: dict[tuple[int, str], int] = {}
+    for route in plan.routes:
+        for call in route.depot_stops:
+            for got in call.taken:
+                key = (index[call.depot_id], got.part)
+                taken[key] = taken.get(key, 0) + got.quantity
+    return taken
+
+
+def _as_planned(item: Unassigned, problem: Problem, plan: Plan) -> Unassigned:
+    """A visit screened out ``no_part`` before the solve, its nearest supply read again with
+    the units the plan's calls take: the units reserved before the solve to visits it did not
+    serve are there after all ('no depot holds one to spare' beside a depot whose second unit
+    no call took)."""
+    if item.code is not UnassignedCode.NO_PART or item.part is None:
+        return item
+    visit = next(v for v in problem.visits if v.id == item.visit_id)
+    missing = next((p for p in visit.parts if p.part == item.part), None)
+    if missing is None:
+        return item
+    return no_part_reason(problem, visit, missing, item.candidates, _taken_by_calls(problem, plan))
 
 
 def _no_room(node: int, id_map: IdMap, instance: Instance) -> Unassigned:

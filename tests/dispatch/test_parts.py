@@ -1482,6 +1482,36 @@ def test_no_part_names_the_part_no_depot_will_ever_give_before_one_a_depot_holds
     assert "part 'P9'" in item.reason and "none is due" in item.reason
 
 
+#: A hunt's day of two vans and two depots, 20 visits, 12 needing parts.
+HUNTED_PARTS_DAY = Path(__file__).parent / "data" / "parts_hunted_day.json"
+
+
+def test_no_part_counts_only_units_the_plan_s_calls_take() -> None:
+    # D2 holds 2 P1 and the plan's calls take 1: visits screened out before the solve were
+    # told "no depot holds one to spare and none is due", the units reserved then to visits
+    # the plan did not serve counted as gone (55 entries on 15 of 200 hunted days).
+    problem = parse_problem(HUNTED_PARTS_DAY.read_text())
+    plan = plan_day(problem, params=SolveParams(time_limit_s=2, seed=1, reproducible=True))
+    taken: dict[tuple[str, str], int] = {}
+    for route in plan.routes:
+        for call in route.depot_stops:
+            for got in call.taken:
+                taken[(call.depot_id, got.part)] = (
+                    taken.get((call.depot_id, got.part), 0) + got.quantity
+                )
+    told = [u for u in plan.unassigned if u.code is UnassignedCode.NO_PART]
+    assert told
+    for item in told:
+        if item.part_available is not None or item.part is None:
+            continue
+        visit = next(v for v in problem.visits if v.id == item.visit_id)
+        needed = next(p.quantity for p in visit.parts if p.part == item.part)
+        for depot in problem.depots:
+            held = sum(p.quantity for p in depot.stock if p.part == item.part)
+            held += sum(a.quantity for a in depot.arrivals if a.part == item.part)
+            assert held - taken.get((str(depot.id), item.part), 0) < needed, (item, depot.id)
+
+
 def test_a_depot_unit_no_call_can_use_in_time_stays_for_a_visit_that_can() -> None:
     # D1 closes at 09:00: V5's call (its window from 16:00) cannot be made, and its unit had
     # been reserved to it all the same, leaving V3 without.
