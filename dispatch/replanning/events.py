@@ -837,6 +837,12 @@ class _Checker:
             if not self.known_technician(index, event.technician_id):
                 return
             tech = self.technicians[TechnicianId(event.technician_id)]
+            gone = tech.unavailable_from is not None and not after(tech.unavailable_from, self.at)
+            if gone or tech.id in self.batch.unavailable:
+                # Pinned to someone off for the rest of the day, it went back to the pool
+                # unsaid and was left out as "no technician is left to work the day".
+                self.error(index, visit_id, f"{tech.id} is off for the rest of the day")
+                return
             visit = self.visits.get(visit_id) or self.added.get(visit_id)
             if visit is not None:
                 missing = sorted(visit.required_skills - tech.skills)

@@ -559,6 +559,24 @@ def test_an_appointment_or_report_at_24_00_in_events_is_refused_as_a_problem_s()
     ]
 
 
+def test_a_visit_moved_to_someone_off_for_the_rest_of_the_day_is_refused() -> None:
+    # Accepted, the visit went back to the pool unsaid (its technician gone) and was left out
+    # as "no technician is left to work the day".
+    off = {"type": "unavailable", "technician_id": "T2", "reason": "ill"}
+    moved = {"type": "moved", "visit_id": "V3", "technician_id": "T2"}
+    assert errors_of([off, moved]) == [
+        FieldError("events[1]", "T2 is off for the rest of the day", "V3")
+    ]
+    raw = day()
+    raw["technicians"][1]["unavailable_from"] = "09:30"  # off before the batch
+    with pytest.raises(InputError) as caught:
+        parse_events({"at": "10:00", "events": [moved]}, raw, parse_problem(raw), plan())
+    assert [e.message for e in caught.value.errors] == ["T2 is off for the rest of the day"]
+    raw["technicians"][1]["unavailable_from"] = "15:00"  # still working: moved
+    batch = parse_events({"at": "10:00", "events": [moved]}, raw, parse_problem(raw), plan())
+    assert batch.moves[VisitId("V3")].technician == "T2"
+
+
 def test_a_completion_before_the_arrival_is_refused() -> None:
     found = errors_of(
         [
