@@ -978,7 +978,9 @@ class _Checker:
                 "is gone from: exactly one of the two",
             )
             return
-        if event.visit_id is not None and not self.known_visit(index, event.visit_id):
+        # A part gone at a visit this batch says could not be completed (the unit it was to
+        # use found faulty at the door) names it as its report does.
+        if event.visit_id is not None and not self.known_visit(index, event.visit_id, report=True):
             return
         units = f"{event.quantity} unit{'s' if event.quantity > 1 else ''}"
         if event.technician_id is not None:
@@ -995,8 +997,7 @@ class _Checker:
                         "what it took at depots, less what its visits done used)"
                         + (
                             f"; {event.visit_id} is under way and counts its units as used: "
-                            "if it cannot be done, report it not_completed in the same batch "
-                            "and the part gone without its visit_id"
+                            "if it cannot be done, report it not_completed in the same batch"
                             if event.visit_id in under_way
                             else ""
                         ),
