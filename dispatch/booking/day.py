@@ -551,17 +551,17 @@ def _compiled(
         raise _as_asked(error, f"visits[{len(day.visits) - 1}]") from error
 
 
-def _ways(plan: Plan) -> dict[VisitId, tuple[DepotId, tuple[PartQuantity, ...]]]:
+def _ways(plan: Plan) -> dict[VisitId, DepotStop]:
     """The visits ``plan`` serves through a call on the way (one with handling time, not a
-    morning pick list), with its depot and the parts it takes there. Ranked afresh, one was
-    given the units of its van instead, and the units the plan takes at the depot went to a
-    second visit (a booking refused by the checker: one unit handed out twice)."""
-    ways: dict[VisitId, tuple[DepotId, tuple[PartQuantity, ...]]] = {}
-    for route in plan.routes:
-        for call in route.depot_stops:
-            if _on_the_way(call) and call.before < len(route.stops):
-                ways[route.stops[call.before].visit_id] = (call.depot_id, call.taken)
-    return ways
+    morning pick list), with that call. Ranked afresh, one was given the units of its van
+    instead, and the units the plan takes at the depot went to a second visit (a booking
+    refused by the checker: one unit handed out twice)."""
+    return {
+        route.stops[call.before].visit_id: call
+        for route in plan.routes
+        for call in route.depot_stops
+        if _on_the_way(call) and call.before < len(route.stops)
+    }
 
 
 def _on_the_way(call: DepotStop) -> bool:

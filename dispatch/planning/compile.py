@@ -39,9 +39,8 @@ from numpy.typing import NDArray
 from dispatch.errors import FieldError, InputError
 from dispatch.model import (
     Depot,
-    DepotId,
+    DepotStop,
     OnTheWay,
-    PartQuantity,
     Policy,
     Priority,
     Problem,
@@ -55,7 +54,7 @@ from dispatch.model import (
 )
 from dispatch.planning.calls import by_door
 from dispatch.planning.eligibility import TimeBounds, screen_visits, wanted_time
-from dispatch.stock.supply import Option, Supply, plan_supply
+from dispatch.stock.supply import Option, Supply, Way, plan_supply
 from dispatch.travel import NoRoadError, SnapError, TravelTimeProvider, provider_for
 from dispatch.units import (
     QUANTITY_SCALE,
@@ -399,7 +398,7 @@ def compile_problem(
     balance: bool = False,
     newcomer: VisitId | None = None,
     booked_at_s: int = 0,
-    ways: Mapping[VisitId, tuple[DepotId, tuple[PartQuantity, ...]]] | None = None,
+    ways: Mapping[VisitId, DepotStop] | None = None,
 ) -> tuple[Instance, IdMap]:
     """Turn ``problem`` into a solver ``Instance`` and the ``IdMap`` that reads its answer.
 
@@ -412,8 +411,8 @@ def compile_problem(
     it) costs ``BALANCE_COST`` seconds of travel. ``newcomer`` (a booking) names the visit
     booked into the plan the others come from: spare parts go to it after them, and a call
     for them is made no sooner than the booking's clock time ``booked_at_s``; ``ways`` names
-    the visits the plan serves through a depot call, with the depot and the parts taken there,
-    which they keep (``dispatch.stock.plan_supply``).
+    the visits the plan serves through a depot call, with that call: they keep the units it
+    takes (``dispatch.stock.plan_supply``).
     """
     table = build_sites(problem, provider or provider_for(problem))
     origin = problem.midnight
@@ -581,16 +580,16 @@ def compile_problem(
     return instance, id_map
 
 
-def _ways_of(
-    problem: Problem, ways: Mapping[VisitId, tuple[DepotId, tuple[PartQuantity, ...]]]
-) -> dict[int, tuple[int, tuple[PartQuantity, ...]]]:
+def _ways_of(problem: Problem, ways: Mapping[VisitId, DepotStop]) -> dict[int, Way]:
     """``ways`` by visit and depot index (those of visits and depots the day has)."""
     visit_of = {visit.id: i for i, visit in enumerate(problem.visits)}
     depot_of = {depot.id: d for d, depot in enumerate(problem.depots)}
     return {
-        visit_of[visit_id]: (depot_of[depot_id], parts)
-        for visit_id, (depot_id, parts) in ways.items()
-        if visit_id in visit_of and depot_id in depot_of
+        visit_of[visit_id]: Way(
+            depot_of[call.depot_id], call.taken, seconds_after(call.departure, problem.midnight)
+        )
+        for visit_id, call in ways.items()
+        if visit_id in visit_of and call.depot_id in depot_of
     }
 
 

@@ -67,6 +67,7 @@ if TYPE_CHECKING:  # planning imports this module: a type only, no import cycle 
 __all__ = [
     "Option",
     "Supply",
+    "Way",
     "nearest_supply",
     "no_part_reason",
     "plan_supply",
@@ -94,6 +95,16 @@ class Option:
     latest_s: int
     ready_s: int = 0
     morning: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Way:
+    """How a plan serves a visit through a call on the way: at depot ``depot`` (its index in
+    the problem), taking ``parts`` there, the call over at ``over_s`` (solver seconds)."""
+
+    depot: int
+    parts: tuple[PartQuantity, ...]
+    over_s: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,15 +143,18 @@ def _units(depot: Depot, origin: datetime) -> dict[str, list[list[int]]]:
     return lots
 
 
-def _take(lots: list[list[int]], quantity: int, by_s: int, dry_run: bool) -> int | None:
-    """Take ``quantity`` units usable by ``by_s`` from ``lots`` (earliest first); the moment
-    the last one taken is usable, or ``None`` when there are not enough."""
+def _take(
+    lots: list[list[int]], quantity: int, by_s: int, dry_run: bool, latest: bool = False
+) -> int | None:
+    """Take ``quantity`` units usable by ``by_s`` from ``lots`` (earliest first, or the latest
+    usable first); the moment the last one taken is usable, or ``None`` when there are not
+    enough."""
     usable = sum(q for at_s, q in lots if at_s <= by_s)
     if usable < quantity:
         return None
     ready = 0
     left = quantity
-    for lot in lots:
+    for lot in reversed(lots) if latest else lots:
         if left == 0:
             break
         if lot[0] > by_s or lot[1] == 0:
@@ -162,7 +176,7 @@ def plan_supply(
     depot_row: NDArray[np.int64],
     start_row: NDArray[np.int64] | None = None,
     last: int | None = None,
-    ways: Mapping[int, tuple[int, tuple[PartQuantity, ...]]] | None = None,
+    ways: Mapping[int, Way] | None = None,
     weights: Mapping[int, int] | None = None,
 ) -> Supply:
     """The options of every visit needing parts among those screened in (``allowed``: visit
@@ -182,10 +196,14 @@ def plan_supply(
         nothing: slots offered (asked with no window) were refused when booked. When its
         option takes some parts from a van, it also has one taking all of them at a depot.
     ways
-        Visits a plan already serves through a call (a booking's day: visit index -> the
-        depot and the parts its call takes there): their units are reserved there first, the
-        van giving the rest. Ranked afresh, a visit the plan serves with a depot's units could
-        be given the van's instead, and those units sold to a second visit.
+        Visits a plan already serves through a call (a booking's day: visit index -> its
+        ``Way``): their units are reserved there first, the van giving the rest. Ranked afresh,
+        a visit the plan serves with a depot's units could be given the van's instead, and
+        those units sold to a second visit. Each takes the latest units in by its call, which
+        leaves the earliest to the others (a morning pick list, the newcomer): taking the
+        earliest, a call at 14:00 took the one unit there before that hour's arrivals, the
+        visit the plan loaded it for at 12:43 had none, its route could not be read, and a slot
+        was offered on a unit the plan takes (refused when booked).
     weights
         What leaving each visit out costs, by visit index (its priority's weight and a re-plan's
         promise, ``dispatch.planning.compile``): units go to the weightier first. Ranked by
@@ -223,11 +241,11 @@ def plan_supply(
         i: int,
         wanted: tuple[PartQuantity, ...],
         from_van: tuple[PartQuantity, ...] | None = None,
-        only: int | None = None,
+        way: Way | None = None,
     ) -> Option | None:
-        """Reserve ``wanted`` for visit ``i`` at the nearest depot (or at ``only``) holding all
-        of it in time; the van gives the rest (``from_van``: the parts not ``wanted``, when not
-        given)."""
+        """Reserve ``wanted`` for visit ``i`` at the nearest depot holding all of it in time
+        (or at the depot of ``way``, the latest units in by its call); the van gives the rest
+        (``from_van``: the parts not ``wanted``, when not given)."""
         row = int(visit_row[i])
         visit = problem.visits[i]
         if from_van is None:
@@ -236,12 +254,19 @@ def plan_supply(
         holders = _holding(allowed[i], vans, from_van)
         if not holders:
             return None  # nobody could use the units: they stay for the others
+        latest_in = way is not None
+
+        def by(d: int, leg: int) -> int:
+            """The moment a call at depot ``d`` (``leg`` away) begins at the latest."""
+            if way is not None:
+                return way.over_s - handling[d]
+            return min(closes[d], bounds[i].latest_s - leg) - handling[d]
+
         best: tuple[int, int] | None = None
-        for d in range(len(problem.depots)) if only is None else (only,):
+        for d in range(len(problem.depots)) if way is None else (way.depot,):
             leg = int(travel_s[int(depot_row[d]), row])
-            by_s = min(closes[d], bounds[i].latest_s - leg) - handling[d]
             readies = [
-                _take(lots[d].get(item.part, []), item.quantity, by_s, dry_run=True)
+                _take(lots[d].get(item.part, []), item.quantity, by(d, leg), True, latest_in)
                 for item in wanted
             ]
             if any(r is None for r in readies) or (best is not None and leg >= best[1]):
@@ -256,9 +281,9 @@ def plan_supply(
         if best is None:
             return None
         d, leg = best
-        by_s = min(closes[d], bounds[i].latest_s - leg) - handling[d]
         ready = max(
-            _take(lots[d][item.part], item.quantity, by_s, dry_run=False) or 0 for item in wanted
+            _take(lots[d][item.part], item.quantity, by(d, leg), False, latest_in) or 0
+            for item in wanted
         )
         earliest, latest = call_window(i, d, leg, ready)
         return Option(
@@ -271,9 +296,9 @@ def plan_supply(
             ready_s=ready,
         )
 
-    for i, (d, wanted) in (ways or {}).items():
+    for i, way in sorted((ways or {}).items(), key=lambda item: item[1].over_s):
         if i in allowed and problem.visits[i].parts:
-            option = reserve(i, wanted, _rest(problem.visits[i].parts, wanted), only=d)
+            option = reserve(i, way.parts, _rest(problem.visits[i].parts, way.parts), way)
             if option is not None:
                 via[i] = option
                 for item in option.from_van:

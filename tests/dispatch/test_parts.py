@@ -28,6 +28,7 @@ from dispatch.desk.replan import replan_stored
 from dispatch.errors import InputError
 from dispatch.model import (
     DepotId,
+    DepotStop,
     PartQuantity,
     Plan,
     Problem,
@@ -2042,9 +2043,11 @@ def test_a_visit_served_through_a_call_keeps_the_units_the_call_takes_when_booki
     )
     problem = parse_problem(raw)
     taken = (PartQuantity("P2", 1), PartQuantity("P3", 1))
+    at = problem.midnight + timedelta(hours=9)
+    call = DepotStop(DepotId("D1"), 0, at, at + timedelta(minutes=10), timedelta(0), 0.0, taken)
     for ways, v1_takes, n_has_a_call in (
         (None, {"P2"}, True),  # ranked afresh: the van's P3, and D1's to N
-        ({VisitId("V1"): (DepotId("D1"), taken)}, {"P2", "P3"}, False),
+        ({VisitId("V1"): call}, {"P2", "P3"}, False),
     ):
         _, id_map = compile_problem(problem, newcomer=VisitId("N"), ways=ways)
         assert id_map.supply is not None
@@ -2053,6 +2056,45 @@ def test_a_visit_served_through_a_call_keeps_the_units_the_call_takes_when_booki
             v1_takes
         )
         assert any(o.depot is not None for o in options.get("N", ())) == n_has_a_call
+
+
+def test_a_call_the_plan_makes_keeps_the_latest_units_in_by_its_time_when_booking() -> None:
+    # D1 holds one P2 from opening and receives one at 14:00. The plan calls there at 14:00
+    # on the way to V1, and serves V2 (09:00-11:00) with the unit held since opening. Taking
+    # the earliest unit for V1's call left V2 none by 11:00 (its route unreadable) and the
+    # 14:00 unit to the newcomer N: a slot offered on a unit the plan takes, refused when
+    # booked ("depot D1 hands out 3 of part P2 ... but holds 2").
+    raw = make_day(
+        [tech("T1", 4), tech("T2", 0)],
+        [
+            visit("V1", 3, "P2", technician="T1"),
+            visit("V2", 2, "P2", window={"start": "09:00", "end": "11:00"}),
+            visit("N", 1, "P2"),
+        ],
+        depots=[
+            depot(
+                stock=[{"part": "P2", "quantity": 1}],
+                arrivals=[{"part": "P2", "quantity": 1, "at": "2026-11-23T14:00"}],
+            )
+        ],
+    )
+    problem = parse_problem(raw)
+    at = problem.midnight + timedelta(hours=14)
+    call = DepotStop(
+        DepotId("D1"),
+        0,
+        at,
+        at + timedelta(minutes=10),
+        timedelta(0),
+        0.0,
+        (PartQuantity("P2", 1),),
+    )
+    _, id_map = compile_problem(problem, newcomer=VisitId("N"), ways={VisitId("V1"): call})
+    assert id_map.supply is not None
+    options = {str(problem.visits[i].id): found for i, found in id_map.supply.options.items()}
+    assert [(o.depot, o.ready_s) for o in options["V1"]] == [(0, 14 * 3600)]
+    assert any(o.depot == 0 and o.ready_s == 8 * 3600 for o in options["V2"])
+    assert not any(o.depot is not None for o in options.get("N", ()))
 
 
 def test_booking_sells_no_unit_a_morning_pick_list_took_for_a_visit_cancelled_since(
