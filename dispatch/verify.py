@@ -320,12 +320,27 @@ class _Checker:
                 self.add(
                     "coverage", visit_id, f"visit {visit_id!r} is neither routed nor unassigned"
                 )
+        self.status()
         owners = Counter(route.get("technician_id") for route in self.plan.get("routes", []))
         for tech_id, count in owners.items():
             if tech_id not in self.techs:
                 self.add("coverage", str(tech_id), f"technician {tech_id!r} is not in the problem")
             elif count > 1:
                 self.add("coverage", str(tech_id), f"technician {tech_id!r} has {count} routes")
+
+    def status(self) -> None:
+        """``feasible`` when nothing is unassigned, else ``partial`` when some route serves a
+        visit and ``empty`` when none does."""
+        if "status" not in self.plan:
+            return
+        if not self.plan.get("unassigned"):
+            expected = "feasible"
+        elif any(route.get("stops") for route in self.plan.get("routes", [])):
+            expected = "partial"
+        else:
+            expected = "empty"
+        if self.plan["status"] != expected:
+            self.add("coverage", "status", f"status is {self.plan['status']!r}, not {expected!r}")
 
     def route(self, route: Mapping[str, Any]) -> None:
         tech_id = str(route.get("technician_id"))
@@ -930,16 +945,15 @@ def check_plan(
     """Check ``plan`` against ``problem`` (both contract JSON) with legs from ``travel``;
     ``previous``, the version ``plan`` was re-planned from, adds the depot calls it had made.
 
-    Checked: coverage (each visit once, known ids, valid codes and reasons); per stop arrival
-    before service, appointment kept (service at its time, or on arrival inside the band under
-    ``policy.appointment_start`` ``on_arrival``) and never late, windows, urgent response,
-    ``early_min`` and ``late_min``; travel between stops (breaks in between counted); shifts;
-    breaks (one per rule that binds the day, ``break_due``: inside its window, long enough,
-    never over a visit); skills, crew, pinned person, service radius; van capacity; route
-    distance against the lookup; KPI sums;
-    spare parts (depot calls' legs and opening hours, no van below zero of a part at any stop,
-    no depot handing out more than it holds; with ``previous``, no call made dropped or taking
-    more).
+    Checked: coverage (each visit once, known ids, valid codes and reasons, the status); per
+    stop arrival before service, appointment kept (service at its time, or on arrival inside
+    the band under ``policy.appointment_start`` ``on_arrival``) and never late, windows,
+    urgent response, ``early_min`` and ``late_min``; travel between stops (breaks in between
+    counted); shifts; breaks (one per rule that binds the day, ``break_due``: inside its
+    window, long enough, never over a visit); skills, crew, pinned person, service radius; van
+    capacity; route distance against the lookup; KPI sums; spare parts (depot calls' legs and
+    opening hours, no van below zero of a part at any stop, no depot handing out more than it
+    holds; with ``previous``, no call made dropped or taking more).
     """
     return _Checker(problem, plan, travel, previous).run()
 

@@ -64,7 +64,7 @@ def plan_document(
         raise InternalError("a plan reached the serializer without its KPIs (planning sets them)")
     if not plan.unassigned:
         status = "feasible"
-    elif plan.routes:
+    elif any(route.stops for route in plan.routes):
         status = "partial"
     else:
         status = "empty"

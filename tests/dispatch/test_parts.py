@@ -2097,6 +2097,27 @@ def test_a_call_the_plan_makes_keeps_the_latest_units_in_by_its_time_when_bookin
     assert not any(o.depot is not None for o in options.get("N", ()))
 
 
+def test_a_day_whose_every_visit_is_cancelled_after_a_call_made_is_empty(store: Store) -> None:
+    # T1 loaded D1's two P2 at 08:10 for V1 and V2, both cancelled at 08:20: the route keeps
+    # the call made and serves nobody. It was "partial" (a route was there), which the
+    # contract keeps for a plan serving some visits; the checker now reads the status too.
+    raw = make_day(
+        [tech("T1", 4), tech("T2", 0)],
+        [
+            visit("V1", 3, "P2", technician="T1", window={"start": "13:00", "end": "15:00"}),
+            visit("V2", 2, "P2", technician="T1", window={"start": "08:30", "end": "09:30"}),
+        ],
+        depots=[depot(stock=[{"part": "P2", "quantity": 2}])],
+    )
+    first = planned(store, raw)
+    assert first["status"] == "feasible"
+    assert [(call[1], call[3]) for call in calls(first)["T1"]] == [("08:10", {"P2": 2})]
+    cancelled = [{"type": "cancelled", "visit_id": v} for v in ("V1", "V2")]
+    after = replan(store, {"at": "08:20", "events": cancelled})
+    assert [(r["technician_id"], r["stops"]) for r in after["routes"]] == [("T1", [])]
+    assert after["status"] == "empty"
+
+
 def test_booking_sells_no_unit_a_morning_pick_list_took_for_a_visit_cancelled_since(
     store: Store,
 ) -> None:

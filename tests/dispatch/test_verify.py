@@ -256,6 +256,22 @@ BREAKAGES: list[tuple[str, Callable[[dict[str, Any], dict[str, Any]], None], tup
         ("window", "V2"),
     ),
     ("reasonless", lambda d, p: p["unassigned"][0].update(reason=" "), ("unassigned", "V3")),
+    (
+        "feasible with one left out",
+        lambda d, p: p.update(status="feasible"),
+        ("coverage", "status"),
+    ),
+    (
+        "partial serving nobody",
+        lambda d, p: (
+            p["unassigned"].extend(
+                {"visit_id": s["visit_id"], "code": "cancelled", "reason": "cancelled"}
+                for s in first_route(p)["stops"]
+            )
+            or first_route(p).update(stops=[])
+        ),
+        ("coverage", "status"),
+    ),
 ]
 
 
