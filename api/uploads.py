@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
 from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
@@ -103,6 +104,21 @@ def _policy(text: str) -> dict[str, Any] | None:
     return policy
 
 
+def _tables(contents: dict[str, bytes], names: dict[str, str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The technicians and visits files read as tables; when neither can be read, the errors
+    of both (the second was named only once the first was mended)."""
+    tables: list[pd.DataFrame] = []
+    errors: list[FieldError] = []
+    for sheet in ("technicians", "visits"):
+        try:
+            tables.append(read_table(names[sheet], contents[sheet], sheet=sheet))
+        except InputError as error:
+            errors.extend(error.errors)
+    if errors:
+        raise InputError(errors, what="upload")
+    return tables[0], tables[1]
+
+
 async def read_upload(request: Request) -> SheetDay:
     """The day the form ``request`` carries: its problem JSON and the validated ``Problem``.
 
@@ -126,10 +142,7 @@ async def read_upload(request: Request) -> SheetDay:
         if "workbook" in contents:
             technicians, visits = read_workbook(names["workbook"], contents["workbook"])
         elif {"technicians", "visits"} <= contents.keys():
-            technicians = read_table(
-                names["technicians"], contents["technicians"], sheet="technicians"
-            )
-            visits = read_table(names["visits"], contents["visits"], sheet="visits")
+            technicians, visits = _tables(contents, names)
         else:
             raise InputError(
                 [FieldError("", "send a 'workbook' file, or 'technicians' and 'visits' files")],

@@ -887,18 +887,52 @@ def problem_from_sheets(
         "technicians": _rows(technicians, "technicians", TECHNICIAN_COLUMNS, errors),
         "visits": _rows(visits, "visits", VISIT_COLUMNS, errors),
     }
-    if errors:
-        raise InputError(errors, what="upload")
+    if any(_ROW_OF.match(error.path) is None for error in errors):
+        raise InputError(errors, what="upload")  # a sheet's columns: every row would say so
+    # A row with a cell that cannot be read is left out of the day checked: read without the
+    # cell, it would be said to lack it, and the rules across fields wait for every field's
+    # shape. Checked without them, the other rows and the day are listed beside the cells: a
+    # bad cell no longer hides the form's date, an id used twice or a shift ending before it
+    # starts until it is mended, one upload after another.
+    flawed = {match.group(1, 2) for e in errors if (match := _ROW_OF.match(e.path))}
+    checked = {
+        sheet: [(row, target) for row, target in found if (sheet, str(row)) not in flawed]
+        for sheet, found in rows.items()
+    }
     problem: dict[str, Any] = {
         "date": date,
         "timezone": timezone,
-        "technicians": [row for _, row in rows["technicians"]],
-        "visits": [row for _, row in rows["visits"]],
+        "technicians": [target for _, target in checked["technicians"]],
+        "visits": [target for _, target in checked["visits"]],
     }
     if policy:
         problem["policy"] = dict(policy)
     try:
         parsed = parse_problem(problem)
     except InputError as error:
-        raise InputError([_translate(e, rows) for e in error.errors], what="upload") from None
+        left_out = {
+            str(target.get("id"))
+            for row, target in rows["technicians"]
+            if ("technicians", str(row)) in flawed
+        }
+        errors.extend(
+            _translate(e, checked)
+            for e in error.errors
+            if not _names_one_left_out(e, problem, left_out)
+        )
+        raise InputError(errors, what="upload") from None
+    if errors:
+        raise InputError(errors, what="upload")
     return SheetDay(problem, parsed)
+
+
+#: The sheet and row an error of the sheets names (``visits sheet, row 5, column window``).
+_ROW_OF = re.compile(r"^(technicians|visits) sheet, row (\d+)(,|$)")
+
+
+def _names_one_left_out(error: FieldError, problem: Mapping[str, Any], left_out: set[str]) -> bool:
+    """Whether ``error`` is a visit's reference to a technician whose row was left out."""
+    match = re.match(r"^visits\[(\d+)\]\.(technician|preferred_technician)$", error.path)
+    if match is None:
+        return False
+    return str(problem["visits"][int(match.group(1))].get(match.group(2))) in left_out

@@ -138,3 +138,13 @@ def test_a_policy_that_is_not_json_is_named_policy(service: Service) -> None:
     form = {"date": "2026-11-23", "policy": "{service_radius_km: 1}"}
     [(path, message)] = _errors_of(service, data=form, files=sheets)
     assert path == "policy" and message.startswith("not valid JSON: Expecting property name")
+
+
+def test_two_files_that_cannot_be_read_are_both_named(service: Service) -> None:
+    # The visits file was named only once the technicians file was mended.
+    files = {
+        "technicians": ("t.pdf", b"%PDF"),
+        "visits": ("v.xlsx", b"not a zip"),
+    }
+    found = _errors_of(service, data={"date": "2026-11-23"}, files=files)
+    assert [path for path, _ in found] == ["technicians sheet", "visits sheet"]

@@ -238,6 +238,34 @@ def test_cell_errors_name_sheet_row_and_column_all_at_once() -> None:
     ]
 
 
+def test_a_bad_cell_hides_no_error_of_the_day_or_of_the_other_rows() -> None:
+    # A cell that cannot be read was listed alone: the form's date, an id used twice and a
+    # shift ending before it starts came only once it was mended, one upload after another.
+    visits = VISITS_CSV.replace("45,09:00,12:00", "45,9h00,12:00").replace("V3,", "V2,")
+    technicians = TECHNICIANS_CSV.replace("08:00:00,17:00", "17:00,08:00")
+    with pytest.raises(InputError) as caught:
+        problem_from_sheets(*sheets(technicians, visits), date="2026-11-23")
+    found = [(e.path, e.entity_id) for e in caught.value.errors]
+    assert found[0] == ("visits sheet, row 2, column window_start", "V1")
+    assert ("visits sheet, row 5, column id", "V2") in found
+    assert any(path.startswith("technicians sheet, row 3, column shift") for path, _ in found)
+    # The row with the bad cell is not said to lack it as well.
+    assert [path for path, _ in found if path.startswith("visits sheet, row 2")] == [
+        "visits sheet, row 2, column window_start"
+    ]
+    with pytest.raises(InputError) as caught:
+        problem_from_sheets(*sheets(visits=visits), date="2026-02-30", timezone="Mars/Base")
+    found = [(e.path, e.entity_id) for e in caught.value.errors]
+    assert {("date", None), ("timezone", None)} <= set(found)
+    # A visit for a technician whose row has a bad cell is not said to name nobody.
+    technicians = TECHNICIANS_CSV.replace("08:00:00,17:00", "8h,17:00")
+    pinned = "id,lat,lon,duration_min,technician\nV1,22.97,113.79,20,T2\nV2,22.97,113.79,20,T9\n"
+    assert errors_of(technicians, pinned) == [
+        ("technicians sheet, row 3, column shift_start", "T2"),
+        ("visits sheet, row 3, column technician", "V2"),
+    ]
+
+
 def test_unknown_and_missing_columns_are_errors() -> None:
     visits = VISITS_CSV.replace("priority", "priorty").replace("duration_min", "minutes")
     found = errors_of(visits=visits)
