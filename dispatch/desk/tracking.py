@@ -33,7 +33,7 @@ from dispatch.contract.serialize import read_plan
 from dispatch.contract.validate import parse_stored_day
 from dispatch.model import Plan, Problem, Stop, Visit, VisitId
 from dispatch.persistence import Store
-from dispatch.units import after, elapsed, format_clock, shifted, whole_minutes
+from dispatch.units import after, earliest, elapsed, format_clock, shifted, whole_minutes
 
 __all__ = [
     "DayCard",
@@ -134,24 +134,49 @@ def _planned_drive(stop: Stop, planned_leaving: datetime) -> int:
     return whole_minutes(elapsed(planned_leaving, stop.arrival))
 
 
+def _left(stop: Stop, following: Stop | None) -> datetime | None:
+    """When the technician left ``stop``, as the minutes count it: the reported departure, or
+    the arrival at the stop after it when that came sooner (a "Done" tapped late, from the
+    next door: the 8 minutes there were read as service here and -8 minutes on the way)."""
+    there = None if following is None else following.actual_arrival or following.actual_start
+    here = stop.actual_start or stop.actual_arrival
+    if stop.actual_departure is None or there is None or (here and after(here, there)):
+        return stop.actual_departure
+    return earliest(stop.actual_departure, there)
+
+
+def _began(stop: Stop, visit: Visit, at_time: bool, left: datetime | None) -> datetime | None:
+    """When work at ``stop`` began: the reported start, else the arrival, or under
+    ``appointment_start`` ``at_time`` the appointment when they were at the door before it
+    (the rule has them wait there until then: a driver on time by the handbook, tapping only
+    "Arrived" and "Done", was read as 8 minutes over the estimate)."""
+    if stop.actual_start is not None or stop.actual_arrival is None:
+        return stop.actual_start
+    if (
+        not at_time
+        or visit.appointment is None
+        or not after(visit.appointment, stop.actual_arrival)
+    ):
+        return stop.actual_arrival
+    return visit.appointment if left is None else earliest(visit.appointment, left)
+
+
 def time_card(problem: Problem, plan: Plan) -> DayCard:
     """The time-tracking card of ``plan`` (usually the latest version) of ``problem``."""
     visits: dict[VisitId, Visit] = {visit.id: visit for visit in problem.visits}
     near, far = problem.policy.early_band
     records: list[StopRecord] = []
     on_time = urgent_ok = urgent_n = band_ok = band_n = 0
+    at_time = problem.policy.appointment_start == "at_time"
     for route in plan.routes:
         previous_departure: datetime | None = None
         planned_leaving = route.start_time  # of the stop before, as the plan has it
-        for stop in route.stops:
+        for k, stop in enumerate(route.stops):
             visit = visits[stop.visit_id]
             arrived = stop.actual_arrival or stop.actual_start
-            on_site_from = stop.actual_start or stop.actual_arrival
-            service = (
-                whole_minutes(elapsed(on_site_from, stop.actual_departure))
-                if stop.actual_departure and on_site_from
-                else None
-            )
+            left = _left(stop, route.stops[k + 1] if k + 1 < len(route.stops) else None)
+            began = _began(stop, visit, at_time, left)
+            service = whole_minutes(elapsed(began, left)) if left and began else None
             latest = visit.latest_arrival
             late = None
             if arrived is not None:
@@ -174,8 +199,8 @@ def time_card(problem: Problem, plan: Plan) -> DayCard:
             )
             planned_service = whole_minutes(visit.duration)
             waited = (
-                whole_minutes(stop.actual_start - stop.actual_arrival)
-                if stop.actual_start and stop.actual_arrival
+                whole_minutes(elapsed(stop.actual_arrival, began))
+                if began and stop.actual_arrival and began != stop.actual_arrival
                 else None
             )
             records.append(
@@ -196,7 +221,7 @@ def time_card(problem: Problem, plan: Plan) -> DayCard:
                     actual_wait_min=waited,
                 )
             )
-            previous_departure = stop.actual_departure
+            previous_departure = left
             planned_leaving = stop.departure
     reported = sum(1 for r in records if r.actual_arrival is not None)
     return DayCard(

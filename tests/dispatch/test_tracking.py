@@ -69,6 +69,36 @@ def test_card_compares_reported_times_with_the_plan(store: Store) -> None:
     assert table[0]["overrun_min"] == "15" and table[1]["late_min"] == "1"
 
 
+def test_a_done_tapped_late_from_the_next_door_and_a_wait_for_the_appointment(
+    store: Store,
+) -> None:
+    # T1 reaches V2's door at 09:52 for its 10:00 appointment, then taps "Done" for V1 at
+    # 10:00 (a late tap the events allow). V1's service ran to 10:00 and the way to V2 was
+    # -8 minutes (a bar of negative width on the page). Tapping only "Arrived" and "Done" at
+    # V2, the 8 minutes at the door (the policy has the work start at 10:00) were read as 8
+    # over the estimate: the punctual technician looked the slowest.
+    raw = make_day()
+    raw["visits"] = [v for v in raw["visits"] if v["id"] in ("V1", "V2")]
+    for visit in raw["visits"]:
+        visit["technician"] = "T1"
+    planned(store, raw)
+    replan(store, {"at": "11:30", "events": [
+        {"type": "arrived", "visit_id": "V1", "at": "08:15"},
+        {"type": "arrived", "visit_id": "V2", "at": "09:52"},
+        {"type": "completed", "visit_id": "V1", "at": "10:00"},
+        {"type": "completed", "visit_id": "V2", "at": "10:55"},
+    ]})  # fmt: skip
+    _, card = stored_time_card(store, "pl_day")
+    rows = {r.visit_id: r for r in card.stops}
+    assert rows["V1"].actual_service_min == 97  # 08:15 to the arrival at V2
+    assert rows["V2"].actual_travel_min == 0
+    assert rows["V2"].actual_wait_min == 8
+    assert (rows["V2"].actual_service_min, rows["V2"].overrun_min) == (55, -5)
+    (went,) = card.spent
+    assert (went.travel_min, went.waiting_min) == (0, 8)
+    assert all(r.actual_travel_min is None or r.actual_travel_min >= 0 for r in card.stops)
+
+
 def test_csv_text_cells_never_start_a_formula_and_numbers_stay_numbers() -> None:
     # Ids are typed by the dispatcher: '=1+2' or '@SUM(1+1)' ran as formulas in Excel.
     def stop(technician_id: str, visit_id: str, delta_min: int | None) -> StopRecord:
