@@ -47,7 +47,7 @@ from dispatch.travel import Roads, needs_roads
 from dispatch.travel.osrm_tools import default_cache_root, ensure_tools
 from dispatch.travel.roads import PrepareProgress, prepare
 from dispatch.travel.routed import road_server
-from dispatch.units import counted, format_iso_clock
+from dispatch.units import counted, format_iso_clock, percent
 from dispatch.verify import CheckReport
 
 __all__ = ["DEMO_DAY", "app"]
@@ -420,10 +420,10 @@ def _print_summary(plan: PlanOut, report: CheckReport) -> None:
     )
     urgent = k.assigned_by_priority.get("urgent")
     # A rate of nothing is no rate: "urgent within response 100%" of no urgent fault served.
-    band = f" ({k.early_band_rate:.0%})" if k.appointment_stops else ""
-    within = f"{k.urgent_within_response:.0%}" if urgent and urgent.assigned else "- (none served)"
+    band = f" ({percent(k.early_band_rate)})" if k.appointment_stops else ""
+    within = percent(k.urgent_within_response) if urgent and urgent.assigned else "- (none served)"
     out.print(
-        f"assigned {k.assigned}/{k.visits} ({by_priority}); on time {k.on_time_rate:.0%}; "
+        f"assigned {k.assigned}/{k.visits} ({by_priority}); on time {percent(k.on_time_rate)}; "
         f"early band {k.appointments_in_band}/{k.appointment_stops}{band}; "
         f"urgent within response {within}; {k.distance_km:.1f} km, "
         f"{k.travel_min} min driving; utilisation {k.utilisation:.0%}; "
@@ -791,10 +791,6 @@ def report(
         _print_card(card)
 
 
-def _rate(value: float | None) -> str:
-    return "-" if value is None else f"{value:.0%}"
-
-
 def _print_card(card: DayCard) -> None:
     stops = Table(title="Stops reported")
     for name in ("technician", "visit", "kind", "planned", "actual", "Δ min", "late", "overrun"):
@@ -856,9 +852,9 @@ def _print_card(card: DayCard) -> None:
             )
     out.print(spent)
     out.print(
-        f"reported arrivals {card.reported_arrivals}; on time {_rate(card.on_time_rate)} "
-        f"(target 90%); urgent within response {_rate(card.urgent_within_response)} "
-        f"of {card.urgent_reported}; early band {_rate(card.early_band_rate)} "
+        f"reported arrivals {card.reported_arrivals}; on time {percent(card.on_time_rate)} "
+        f"(target 90%); urgent within response {percent(card.urgent_within_response)} "
+        f"of {card.urgent_reported}; early band {percent(card.early_band_rate)} "
         f"of {card.appointments_reported} appointments",
         highlight=False,
     )

@@ -40,6 +40,7 @@ __all__ = [
     "minutes_to_duration",
     "minutes_to_s",
     "moment_after",
+    "percent",
     "quantity_units",
     "round_up_travel_s",
     "s_to_duration",
@@ -223,6 +224,15 @@ def format_iso_clock(text: str | None) -> str:
     if not text:
         return ""
     return text[11:16] if "T" in text else text[:5]
+
+
+def percent(rate: float | None) -> str:
+    """A rate (0 to 1) as a whole percent rounded down, "-" for none: a rate short of a target
+    never reads as the target (26 of 29 on time, 89.7 %, read "90%" beside "target 90%"), nor
+    a rate short of all as "100%"."""
+    if rate is None:
+        return "-"
+    return f"{math.floor(rate * 100 + 1e-9)}%"  # 0.29 * 100 is 28.999999999999996
 
 
 def counted(count: int, noun: str) -> str:

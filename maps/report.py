@@ -17,6 +17,7 @@ import jinja2
 
 from dispatch.contract.schema import PlanOut
 from dispatch.desk.tracking import DayCard, TimeSpent
+from dispatch.units import percent
 
 __all__ = ["report_page"]
 
@@ -72,10 +73,6 @@ _TEMPLATE = jinja2.Environment(
 ).get_template("report.html")
 
 
-def _rate(value: float | None) -> str:
-    return "-" if value is None else f"{value:.0%}"
-
-
 def _signed(value: float | None) -> str:
     if value is None:
         return "-"
@@ -94,6 +91,6 @@ def report_page(plan: PlanOut, card: DayCard) -> str:
         label_w=_LABEL_W,
         bars_w=_BARS_W,
         row_h=_ROW_H,
-        rate=_rate,
+        rate=percent,
         signed=_signed,
     )

@@ -538,7 +538,7 @@
       ` (${plan.timezone})`;
     const k = plan.kpis;
     $("plan-kpis").textContent = `${k.assigned}/${k.visits} visits assigned · on time ` +
-      `${Math.round(k.on_time_rate * 100)}% · appointments in the band ` +
+      `${Math.floor(k.on_time_rate * 100 + 1e-9)}% · appointments in the band ` +
       `${k.appointments_in_band}/${k.appointment_stops} · ${k.distance_km.toFixed(1)} km · ` +
       `${counted(k.technicians_used, "technician")} · ` +
       `status ${plan.status}` +

@@ -31,6 +31,7 @@ from dispatch.units import (
     minutes_to_duration,
     minutes_to_s,
     moment_after,
+    percent,
     round_up_travel_s,
     s_to_duration,
     s_to_minutes,
@@ -311,3 +312,12 @@ def test_moments_of_the_hour_the_clocks_repeat_are_ordered_in_real_time() -> Non
     assert not second > before  # Python's own comparison: wall clocks
     assert after(second, before) and not after(before, second)
     assert latest(before, second) is second and earliest(second, before) is before
+
+
+def test_a_rate_short_of_a_target_never_reads_as_the_target() -> None:
+    # 26 of 29 on time (89.7 %) read "90%" beside "target 90%".
+    assert percent(26 / 29) == "89%"
+    assert percent(round(26 / 29, 4)) == "89%"
+    assert percent(0.9) == "90%" and percent(0.29) == "29%" and percent(0.57) == "57%"
+    assert percent(0.9999) == "99%" and percent(1.0) == "100%" and percent(0.0) == "0%"
+    assert percent(None) == "-"
