@@ -217,10 +217,10 @@ def join_regions(problem: Problem, plans: list[Plan], solve_s: float) -> Plan:
         (item for plan in plans for item in plan.unassigned),
         key=lambda item: visit_order[item.visit_id],
     )
-    without_route = sorted(
-        (item for plan in plans for item in plan.without_route),
-        key=lambda item: tech_order[item.technician_id],
-    )
+    # Once each: the group of visits nobody could serve is planned with every technician
+    # (``dispatch.planning.regions``), and one who cannot make their day was listed twice.
+    once = {item.technician_id: item for plan in reversed(plans) for item in plan.without_route}
+    without_route = sorted(once.values(), key=lambda item: tech_order[item.technician_id])
     plan = Plan(
         routes=tuple(routes),
         unassigned=tuple(unassigned),

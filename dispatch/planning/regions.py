@@ -2,8 +2,11 @@
 travel matrix is built, so that each region's matrix and search are its own size.
 
 A visit ties to a technician who could ever serve it: the pin, the skills, the crew, and the
-service radius measured as the crow flies (with ``RADIUS_RECHECK_SHARE`` to spare, so that a
-pair the exact check would allow is never cut apart). Technicians tied through visits form one
+service radius measured on the ellipsoid as the screening measures it (with
+``RADIUS_RECHECK_SHARE`` to spare, so that a pair the exact check would allow is never cut
+apart: by haversine, which errs by up to 0.5 %, a visit 99.7 km north of a base at latitude 23
+read 100.1 km, went to the group nobody could serve, was given to that technician there, and
+the joined plan had them on two routes at once). Technicians tied through visits form one
 region (regions under ``MIN_REGION_VISITS`` visits are planned together). A day of four
 service centres 300 km apart is four regions; a day of one centre is one.
 Visits nobody could serve make one more group planned with every technician (their bases
@@ -18,7 +21,7 @@ import numpy as np
 
 from dispatch.model import Problem
 from dispatch.planning.eligibility import RADIUS_RECHECK_SHARE
-from dispatch.travel.geodesic import haversine_km
+from dispatch.travel.geodesic import ellipsoidal_km, haversine_km
 from solver.parts import components
 
 __all__ = ["MIN_REGION_VISITS", "Region", "regions"]
@@ -52,7 +55,7 @@ def regions(problem: Problem) -> list[Region]:
         [(v.site.location.lat, v.site.location.lon) for v in visits if v.site.location]
     )
     bases = np.array([(t.home.location.lat, t.home.location.lon) for t in techs if t.home.location])
-    km = haversine_km(points, bases) if len(points) else np.zeros((0, len(techs)))
+    km = ellipsoidal_km(points, bases) if len(points) else np.zeros((0, len(techs)))
     limits = np.array([t.service_radius_km or problem.policy.service_radius_km for t in techs])
     near = km <= limits[None, :] * (1 + 2 * RADIUS_RECHECK_SHARE)
     skills = [tech.skills for tech in techs]

@@ -8,11 +8,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from geopy.distance import geodesic, great_circle
 
 from benchmarks.big_days import region_day
 from dispatch.contract.serialize import plan_document
 from dispatch.contract.validate import parse_problem
-from dispatch.model import Plan, Problem
+from dispatch.model import Plan, Problem, TechnicianId, WithoutRoute
 from dispatch.planning import SolveParams, day, plan_day
 from dispatch.planning.regions import regions
 from dispatch.travel import pair_lookup, provider_for
@@ -34,6 +35,51 @@ def test_regions_follow_service_centres_and_leave_the_unservable_to_everyone() -
     assert [len(r.technicians) for r in unservable] == [len(problem.technicians)]
     covered = sorted(i for region in found for i in region.visits)
     assert covered == list(range(len(problem.visits)))
+
+
+def test_a_visit_just_inside_a_base_s_radius_is_in_that_base_s_region() -> None:
+    # 99.7 km north of a base at latitude 23 on the ellipsoid, 100.1 km by haversine: the
+    # split put it in the group nobody could serve, planned with every technician, where the
+    # screening (on the ellipsoid) gave it to that technician; the joined plan had them on
+    # two routes at once.
+    raw = region_day(1500, 3)
+    problem = parse_problem(raw)
+    top = max(
+        (t for t in problem.technicians if t.id.startswith("R2-") and t.home.location),
+        key=lambda t: t.home.location.lat if t.home.location else 0.0,
+    )
+    assert top.home.location is not None
+    radius = top.service_radius_km or problem.policy.service_radius_km
+    base = (top.home.location.lat, top.home.location.lon)
+    edge = geodesic(kilometers=radius - 0.3).destination(base, 0)
+    assert great_circle(base, (edge.latitude, edge.longitude)).km > radius  # by haversine
+    raw["visits"].append(
+        {
+            "id": "EDGE",
+            "location": {"lat": edge.latitude, "lon": edge.longitude},
+            "duration_min": 20,
+            "required_skills": sorted(top.skills),
+        }
+    )
+    problem = parse_problem(raw)
+    edge_index = len(problem.visits) - 1
+    technicians = top.id.split("-")[0]
+    (holding,) = [r for r in regions(problem) if edge_index in r.visits]
+    assert {problem.technicians[t].id.split("-")[0] for t in holding.technicians} == {technicians}
+
+
+def test_a_technician_without_a_route_is_listed_once_in_the_joined_plan() -> None:
+    # The group nobody could serve is planned with every technician: one who cannot make
+    # their day was listed by their region and again by that group.
+    stranded = WithoutRoute(TechnicianId("R1-T01"), "their shift is too short for the drive")
+    plans = [
+        Plan(routes=(), unassigned=(), solve_s=0.0, without_route=(stranded,)),
+        Plan(routes=(), unassigned=(), solve_s=0.0),
+        Plan(routes=(), unassigned=(), solve_s=0.0, without_route=(stranded,)),
+    ]
+    problem = parse_problem(region_day(120, 3))
+    joined = day.join_regions(problem, plans, 1.0)
+    assert joined.without_route == (stranded,)
 
 
 def test_a_day_whose_visits_need_parts_from_depots_stays_whole() -> None:
