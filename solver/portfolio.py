@@ -44,6 +44,7 @@ from functools import partial
 from typing import TypeVar
 
 from solver.cost import route_cost
+from solver.errors import SolverError
 from solver.fill import fill_left_out
 from solver.insertion import stranded_idle, within_reach
 from solver.instance import Instance
@@ -155,6 +156,7 @@ def solve(
         return _nobody(instance, started)
     instance = within_reach(stranded_idle(instance))
     searched = _searched(instance, params, started, initial_routes, on_progress, snapshots, known)
+    searched = _searched_on(instance, params, started, searched, on_progress, snapshots)
     return fill_left_out(
         instance,
         searched,
@@ -208,6 +210,40 @@ def _searched(
         started=started,
         snapshots=snapshots,
     )
+
+
+def _searched_on(
+    instance: Instance,
+    params: SolveParams,
+    started: float,
+    searched: Solution,
+    on_progress: Callable[[Progress], None] | None,
+    snapshots: bool,
+) -> Solution:
+    """``searched``, or, under a ``stall_share`` of 0 with time left, OR-Tools' search from its
+    routes until the time limit (the cheaper of the two): the seeding searches, their
+    restarts and the parts of a day each stop once they stall, and a 60-visit day told to
+    search its whole 15 s answered in 0.9 s."""
+    if params.stall_share > 0 or params.reproducible or params.solution_limit:
+        return searched
+    if params.time_limit_s - (clock.monotonic() - started) < MIN_POLISH_S:
+        return searched
+    routes: list[list[int]] = [[] for _ in range(instance.n_vehicles)]
+    for route in searched.routes:
+        routes[route.vehicle] = list(route.nodes)
+    try:
+        again = search(
+            instance,
+            params,
+            initial_routes=routes,
+            on_progress=on_progress,
+            started=started,
+            snapshots=snapshots,
+        )
+    except SolverError as error:
+        logger.warning("OR-Tools found nothing from the routes found: %s", error)
+        return searched
+    return again if again.objective <= searched.objective else searched
 
 
 def _allowed_only(instance: Instance, routes: Sequence[Sequence[int]]) -> list[list[int]]:
