@@ -89,7 +89,9 @@ def regions(problem: Problem) -> list[Region]:
             nobody.append(i)
         else:
             found[region_of[first]].append(i)
-    result = [Region(tuple(members[r]), tuple(found[r])) for r in members]
+    result = _nearby_joined(
+        [Region(tuple(members[r]), tuple(found[r])) for r in members], bases, limits
+    )
     small = [region for region in result if len(region.visits) < MIN_REGION_VISITS]
     result = [region for region in result if len(region.visits) >= MIN_REGION_VISITS]
     if len(result) <= 1:
@@ -108,3 +110,29 @@ def regions(problem: Problem) -> list[Region]:
     if nobody:
         result.append(Region(tuple(range(len(techs))), tuple(nobody)))
     return result
+
+
+def _nearby_joined(groups: list[Region], bases: np.ndarray, limits: np.ndarray) -> list[Region]:
+    """``groups`` too small for a search of their own joined with each other where their
+    bases' centres lie within a service radius of each other (the trades of one service
+    centre): each centre's trades of 80 visits were all too small, no region was left, and a
+    day of two centres 300 km apart was planned as one. Groups big enough stay as they are."""
+    small = [g for g in groups if len(g.visits) < MIN_REGION_VISITS]
+    if len(small) < 2:
+        return groups
+    centres = np.array([bases[list(g.technicians)].mean(axis=0) for g in small])
+    reach = min(float(limits[list(g.technicians)].min()) for g in small)
+    near = haversine_km(centres, centres) <= reach
+    joined = components(len(small), [np.flatnonzero(row).tolist() for row in near]).tolist()
+    merged: dict[int, Region] = {}
+    for group, k in zip(small, joined, strict=True):
+        had = merged.get(k)
+        merged[k] = (
+            group
+            if had is None
+            else Region(
+                tuple(sorted(had.technicians + group.technicians)),
+                tuple(sorted(had.visits + group.visits)),
+            )
+        )
+    return [g for g in groups if len(g.visits) >= MIN_REGION_VISITS] + list(merged.values())

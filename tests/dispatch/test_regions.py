@@ -3,6 +3,7 @@ into one plan that the independent checker accepts, with the reasons of the whol
 
 from __future__ import annotations
 
+import random
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -80,6 +81,39 @@ def test_a_technician_without_a_route_is_listed_once_in_the_joined_plan() -> Non
     problem = parse_problem(region_day(120, 3))
     joined = day.join_regions(problem, plans, 1.0)
     assert joined.without_route == (stranded,)
+
+
+def test_two_centres_of_three_trades_each_are_two_regions() -> None:
+    # Each centre's trades (80 visits each) were groups too small for a search of their own,
+    # so no region was left and the day of two centres 300 km apart was planned as one.
+    rng = random.Random(3)
+    technicians, visits = [], []
+    for k, (lat, lon) in enumerate([(22.82, 113.80), (22.82, 116.70)]):
+        for trade in ("water_heater", "aircon", "cctv"):
+            for t in range(5):
+                base = {"lat": lat + rng.uniform(-0.1, 0.1), "lon": lon + rng.uniform(-0.1, 0.1)}
+                technicians.append(
+                    {"id": f"R{k}-{trade}-{t}", "skills": [trade], "start": base,
+                     "shift": {"start": "08:00", "end": "18:00"}}
+                )  # fmt: skip
+            for i in range(80):
+                site = {
+                    "lat": lat + rng.uniform(-0.25, 0.25),
+                    "lon": lon + rng.uniform(-0.25, 0.25),
+                }
+                visits.append(
+                    {"id": f"R{k}-{trade}-V{i}", "location": site, "duration_min": 30,
+                     "required_skills": [trade]}
+                )  # fmt: skip
+    problem = parse_problem({"date": "2026-11-23", "technicians": technicians, "visits": visits})
+    found = regions(problem)
+    centres = [{problem.technicians[t].id[:2] for t in region.technicians} for region in found]
+    assert sorted(map(sorted, centres)) == [["R0"], ["R1"]]
+    assert [len(region.visits) for region in found] == [240, 240]
+    one = parse_problem(
+        {"date": "2026-11-23", "technicians": technicians[:15], "visits": visits[:240]}
+    )
+    assert len(regions(one)) == 1  # one centre's trades stay one day
 
 
 def test_a_day_whose_visits_need_parts_from_depots_stays_whole() -> None:
