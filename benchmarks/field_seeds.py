@@ -78,6 +78,7 @@ from benchmarks.day_shapes import SHAPES, reshape
 from benchmarks.dayset import generate_day
 from benchmarks.field_days import plan_with_pyvrp, plan_with_vroom
 from benchmarks.results import record
+from benchmarks.ringset import generate_ring_day
 from benchmarks.townset import AREAS, generate_town_day
 from dispatch.contract.serialize import plan_document
 from dispatch.contract.validate import parse_problem
@@ -102,8 +103,8 @@ __all__ = [
     "run_one",
 ]
 
-#: Who makes the days.
-MAKES = ("dayset", *AREAS)
+#: Who makes the days: ``ring`` gives an explicit one-way-biased matrix (``benchmarks.ringset``).
+MAKES = ("dayset", *AREAS, "ring")
 #: Who plans them.
 SOLVERS = (
     "ours",
@@ -129,19 +130,21 @@ def generate(
     make: str, visits: int, seed: int, technicians: int | None = None, *, breaks: bool = True
 ) -> dict[str, Any]:
     """The day of ``visits`` visits that ``make`` draws from ``seed``; ``technicians`` sets the
-    roster's size instead of the maker's own (``dayset`` only: the town makers staff their
-    towns themselves); ``breaks=False`` takes every technician's breaks out. ``make`` may name
+    roster's size instead of the maker's own (``dayset`` only: the town and ring makers staff
+    their days themselves); ``breaks=False`` takes every technician's breaks out. ``make`` may name
     a shape after a ``+`` (``dayset+crews``): the day is then reshaped so
     (``benchmarks.day_shapes``)."""
     make, _, shape = make.partition("+")
     if make == "dayset":
         day = generate_day(visits, seed, technicians)
-    elif make in AREAS:
-        if technicians is not None:
-            raise ValueError(f"only the dayset maker takes a roster size, not {make!r}")
-        day = generate_town_day(visits, seed, make)
-    else:
+    elif make not in MAKES:
         raise ValueError(f"make must be one of {', '.join(MAKES)}, got {make!r}")
+    elif technicians is not None:
+        raise ValueError(f"only the dayset maker takes a roster size, not {make!r}")
+    elif make == "ring":
+        day = generate_ring_day(visits, seed)
+    else:
+        day = generate_town_day(visits, seed, "city" if make == "city" else "rural")
     if shape:
         day = reshape(day, shape, seed)
     if not breaks:
