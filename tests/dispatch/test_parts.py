@@ -2097,11 +2097,9 @@ def test_a_call_the_plan_makes_keeps_the_latest_units_in_by_its_time_when_bookin
     assert not any(o.depot is not None for o in options.get("N", ()))
 
 
-def test_a_day_whose_every_visit_is_cancelled_after_a_call_made_is_empty(store: Store) -> None:
-    # T1 loaded D1's two P2 at 08:10 for V1 and V2, both cancelled at 08:20: the route keeps
-    # the call made and serves nobody. It was "partial" (a route was there), which the
-    # contract keeps for a plan serving some visits; the checker now reads the status too.
-    raw = make_day(
+def morning_pick_list_day() -> dict[str, Any]:
+    """T1, based at D1, loads its two P2 in the morning for V1 (13:00-15:00) and V2."""
+    return make_day(
         [tech("T1", 4), tech("T2", 0)],
         [
             visit("V1", 3, "P2", technician="T1", window={"start": "13:00", "end": "15:00"}),
@@ -2109,7 +2107,13 @@ def test_a_day_whose_every_visit_is_cancelled_after_a_call_made_is_empty(store: 
         ],
         depots=[depot(stock=[{"part": "P2", "quantity": 2}])],
     )
-    first = planned(store, raw)
+
+
+def test_a_day_whose_every_visit_is_cancelled_after_a_call_made_is_empty(store: Store) -> None:
+    # T1 loaded D1's two P2 at 08:10 for V1 and V2, both cancelled at 08:20: the route keeps
+    # the call made and serves nobody. It was "partial" (a route was there), which the
+    # contract keeps for a plan serving some visits; the checker now reads the status too.
+    first = planned(store, morning_pick_list_day())
     assert first["status"] == "feasible"
     assert [(call[1], call[3]) for call in calls(first)["T1"]] == [("08:10", {"P2": 2})]
     cancelled = [{"type": "cancelled", "visit_id": v} for v in ("V1", "V2")]
@@ -2124,15 +2128,7 @@ def test_booking_sells_no_unit_a_morning_pick_list_took_for_a_visit_cancelled_si
     # T1 loaded D1's two P2 at 08:10, for V1 and V2; V2 cancelled at 08:20, its unit rides
     # in the van. A newcomer needing P2 was offered a call at D1 for that unit, and
     # every place was refused (the checker: 3 handed out of 2).
-    raw = make_day(
-        [tech("T1", 4), tech("T2", 0)],
-        [
-            visit("V1", 3, "P2", technician="T1", window={"start": "13:00", "end": "15:00"}),
-            visit("V2", 2, "P2", technician="T1", window={"start": "08:30", "end": "09:30"}),
-        ],
-        depots=[depot(stock=[{"part": "P2", "quantity": 2}])],
-    )
-    first = planned(store, raw)
+    first = planned(store, morning_pick_list_day())
     assert [(call[1], call[3]) for call in calls(first)["T1"]] == [("08:10", {"P2": 2})]
     replan(store, {"at": "08:20", "events": [{"type": "cancelled", "visit_id": "V2"}]})
     newcomer = visit("N", 1, "P2")
