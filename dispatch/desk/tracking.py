@@ -4,8 +4,10 @@ Every stop a technician reported on (``arrived``, ``started``, ``completed``/``d
 events) is compared with the plan version in force when it happened, which the frozen stop
 keeps. ``late_min`` is how far the actual arrival was after the latest allowed start (the
 appointment, the window's end or the urgent deadline); ``overrun_min`` is the actual time on
-site (start, or arrival, to departure) beyond the visit's duration; actual travel is the gap
-between the previous stop's reported departure and this arrival, planned travel the same gap
+site (start, or arrival, to departure) beyond the visit's duration, work at an appointment
+under ``at_time`` without a reported start beginning at its time, and a stop left no later
+than the next one was reached (a "Done" tapped late); actual travel is the gap
+between the previous stop's departure so read and this arrival, planned travel the same gap
 as the plan had it: the drive and any time idle before the door (the drive alone read a
 2-minute drive to an appointment 80 minutes on as 76 minutes lost on the road). The day's
 KPIs are over the stops with a reported arrival: on-time rate (handbook target 90 %), urgent
