@@ -413,6 +413,9 @@ def test_a_job_whose_workers_keep_dying_fails_with_its_reason(tmp_path: Path) ->
         assert failed["error"] == WORKERS_LOST.format(starts=MAX_STARTS)
         # A late duplicate after the third gave up (the task handed out again when a worker
         # died with it) finds the job over: "ended" (twice in CI, 28 ms after "gave_up").
+        # The worker logs its outcome once the store has it: read the log when it is there
+        # (read at once, a CI run found the job failed and the third's line not yet written).
+        wait_log(third, rf"job {job['id']}: gave_up", timeout_s=10)
         found = claims(running.workers, job["id"], alive=False)
         assert found[:3] == [
             ("first", "started", 1),
