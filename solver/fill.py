@@ -73,9 +73,7 @@ def fill_left_out(
         return solution
     started = clock.monotonic()
     until = started + min(max(FILL_AT_LEAST_S, FILL_SHARE * time_limit_s), FILL_AT_MOST_S)
-    routes: list[list[int]] = [[] for _ in range(instance.n_vehicles)]
-    for route in solution.routes:
-        routes[route.vehicle] = list(route.nodes)
+    routes = solution.node_routes(instance.n_vehicles)
     placed = 0
     for node in sorted(solution.dropped, key=lambda n: (-int(instance.penalty[n]), n)):
         if not reproducible and clock.monotonic() > until:

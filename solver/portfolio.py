@@ -228,14 +228,11 @@ def _searched_on(
         return searched
     if params.time_limit_s - (clock.monotonic() - started) < MIN_POLISH_S:
         return searched
-    routes: list[list[int]] = [[] for _ in range(instance.n_vehicles)]
-    for route in searched.routes:
-        routes[route.vehicle] = list(route.nodes)
     try:
         again = search(
             instance,
             params,
-            initial_routes=routes,
+            initial_routes=searched.node_routes(instance.n_vehicles),
             on_progress=on_progress,
             started=started,
             snapshots=snapshots,

@@ -59,3 +59,10 @@ class Solution:
     dropped: tuple[int, ...]
     objective: int
     elapsed_s: float
+
+    def node_routes(self, n_vehicles: int) -> list[list[int]]:
+        """Each of ``n_vehicles`` vehicles' nodes in visit order (a start for a search)."""
+        routes: list[list[int]] = [[] for _ in range(n_vehicles)]
+        for route in self.routes:
+            routes[route.vehicle] = list(route.nodes)
+        return routes
