@@ -15,7 +15,8 @@ where the urgent one could make room for a high one.
 
 Instances with alternatives, commodities or stops on the way in (``Instance.has_alternatives``)
 are left as they are: only OR-Tools' model states those rules whole. The check takes
-``FILL_SHARE`` of the budget, between ``FILL_AT_LEAST_S`` and ``FILL_AT_MOST_S``, after it: on
+``FILL_SHARE`` of the budget, between ``FILL_AT_LEAST_S`` and ``FILL_AT_MOST_S`` (``fill_s``),
+kept from the search before it: on
 large days the nodes left out are those no route has room for (none placed on 250- and
 800-visit days, 0.02 and 0.12 s), and each costs a pass over its vehicles' routes.
 """
@@ -41,6 +42,7 @@ __all__ = [
     "FILL_AT_MOST_S",
     "FILL_SHARE",
     "fill_left_out",
+    "fill_s",
 ]
 
 logger = logging.getLogger(__name__)
@@ -53,6 +55,12 @@ FILL_AT_MOST_S = 0.5
 #: ``EJECT_TRIES`` times a fill (each try a few insertion checks of one route).
 EJECT_UP_TO_NODES = 40
 EJECT_TRIES = 2_000
+
+
+def fill_s(time_limit_s: float) -> float:
+    """The most time a fill after a search of ``time_limit_s`` takes (unless reproducible):
+    ``FILL_SHARE`` of it, between ``FILL_AT_LEAST_S`` and ``FILL_AT_MOST_S``."""
+    return min(max(FILL_AT_LEAST_S, FILL_SHARE * time_limit_s), FILL_AT_MOST_S)
 
 
 def fill_left_out(
@@ -72,7 +80,7 @@ def fill_left_out(
     if not solution.dropped or instance.has_alternatives:
         return solution
     started = clock.monotonic()
-    until = started + min(max(FILL_AT_LEAST_S, FILL_SHARE * time_limit_s), FILL_AT_MOST_S)
+    until = started + fill_s(time_limit_s)
     routes = solution.node_routes(instance.n_vehicles)
     placed = 0
     for node in sorted(solution.dropped, key=lambda n: (-int(instance.penalty[n]), n)):

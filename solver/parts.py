@@ -141,6 +141,7 @@ def solve_in_parts(
     *,
     first: FirstRoutes | None = None,
     snapshots: bool = False,
+    started: float | None = None,
 ) -> Solution | None:
     """Solve each part of ``instance`` apart and join them; ``None`` when there is only one
     part with nodes (then the whole is solved as it is).
@@ -152,11 +153,13 @@ def solve_in_parts(
     part's solve is handed its quick routes (``known``), so that its answer is no worse, and,
     when someone listens, they are reported as the whole's first plan (with its routes when
     ``snapshots``) and stand for each part in the reports until its own search finds better.
+    The budget began at ``started`` (a ``time.monotonic()``; default: now): what the caller
+    spent before, checking and screening the whole, is not the parts' to spend again.
     """
     found = [part for part in parts(instance) if part.nodes]
     if len(found) < 2:
         return None
-    started = clock.monotonic()
+    started = clock.monotonic() if started is None else started
     pieces = [instance.restricted(part.nodes, part.vehicles) for part in found]
     side_by_side = max(1, (os.cpu_count() or 1) // CORES_PER_SOLVE)
     whole = None if on_progress is None else _Whole(instance, found, started, on_progress)
@@ -164,7 +167,8 @@ def solve_in_parts(
     if side_by_side > 1 and not multiprocessing.current_process().daemon:
         # Side by side, every part may take the whole budget: they share the clock.
         workers = min(side_by_side, len(pieces))
-        done = _side_by_side(pieces, params, solve_one, workers, whole)
+        left = max(MIN_PART_S, params.time_limit_s - (clock.monotonic() - started))
+        done = _side_by_side(pieces, replace(params, time_limit_s=left), solve_one, workers, whole)
         lost = [k for k, answer in enumerate(done) if answer is None]
         for turn, k in enumerate(lost):  # its worker died (killed, out of memory): searched here
             heard = None if whole is None else partial(whole.hear, k)

@@ -45,7 +45,7 @@ from typing import TypeVar
 
 from solver.cost import route_cost
 from solver.errors import SolverError
-from solver.fill import fill_left_out
+from solver.fill import fill_left_out, fill_s
 from solver.insertion import stranded_idle, within_reach
 from solver.instance import Instance
 from solver.lns import improve_close_routes, split_close_routes, time_for_a_step
@@ -155,15 +155,46 @@ def solve(
     if instance.n_vehicles == 0:
         return _nobody(instance, started)
     instance = within_reach(stranded_idle(instance))
-    searched = _searched(instance, params, started, initial_routes, on_progress, snapshots, known)
-    searched = _searched_on(instance, params, started, searched, on_progress, snapshots)
-    return fill_left_out(
+    # Alternatives (spare parts) tie nodes of one group across parts: solved whole, unseeded.
+    seeding = (
+        initial_routes is None
+        and not params.solution_limit
+        and instance.n_nodes > 1
+        and not instance.has_alternatives
+    )
+    if seeding:
+        solve_one = partial(_solve_part, snapshots=snapshots)
+        first = partial(_first_routes, params=params, listening=on_progress is not None)
+        joined = solve_in_parts(
+            instance, params, solve_one, on_progress, first=first, snapshots=snapshots,
+            started=started,
+        )  # fmt: skip
+        if joined is not None:
+            # Each part filled its own left-out nodes, and no vehicle serves two parts.
+            return _searched_on(instance, params, started, joined, on_progress, snapshots)
+    # The search's clock counts the fill after it as already spent, so that both end inside
+    # the budget (its reports' times are as late).
+    searching_from = started - _fill_on_the_clock_s(instance, params)
+    searched = _searched(
+        instance, params, searching_from, initial_routes, on_progress, snapshots, known, seeding
+    )
+    searched = _searched_on(instance, params, searching_from, searched, on_progress, snapshots)
+    filled = fill_left_out(
         instance,
         searched,
         time_limit_s=params.time_limit_s,
         reproducible=params.reproducible,
         ejecting=initial_routes is None and not (instance.soft_window_s >= 0).any(),
     )
+    return replace(filled, elapsed_s=clock.monotonic() - started)
+
+
+def _fill_on_the_clock_s(instance: Instance, params: SolveParams) -> float:
+    """The most time the fill after the search takes (``fill_s``); none when it does not run
+    on the clock (reproducible, or alternatives)."""
+    if params.reproducible or instance.has_alternatives:
+        return 0.0
+    return fill_s(params.time_limit_s)
 
 
 def _searched(
@@ -174,23 +205,15 @@ def _searched(
     on_progress: Callable[[Progress], None] | None,
     snapshots: bool,
     known: Sequence[Sequence[int]] | None,
+    seeding: bool,
 ) -> Solution:
-    """``solve``'s search of ``instance`` (vehicles reach only what they can): in parts, the
-    seeding race then OR-Tools, or OR-Tools from ``initial_routes``."""
+    """``solve``'s search of ``instance`` as one (vehicles reach only what they can): the
+    seeding race then OR-Tools when ``seeding``, or OR-Tools from ``initial_routes``. One
+    node is placed by the search alone (``solver.search``): no seed to race for, and PyVRP's
+    stall rule kept a seeding search at it for a fifth of the budget."""
     if initial_routes is not None:
         initial_routes = _allowed_only(instance, initial_routes)
-    # Alternatives (spare parts) tie nodes of one group across parts: solved whole. One node
-    # is placed by the search alone (``solver.search``): no seed to race for, and PyVRP's
-    # stall rule kept a seeding search at it for a fifth of the budget.
-    seeding = initial_routes is None and not params.solution_limit and instance.n_nodes > 1
-    if seeding and not instance.has_alternatives:
-        solve_one = partial(_solve_part, snapshots=snapshots)
-        first = partial(_first_routes, params=params, listening=on_progress is not None)
-        joined = solve_in_parts(
-            instance, params, solve_one, on_progress, first=first, snapshots=snapshots
-        )
-        if joined is not None:
-            return joined
+    if seeding:
         raced = race(
             instance, params, started=started, on_progress=on_progress, snapshots=snapshots
         )

@@ -6,15 +6,17 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import time
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import pytest
 
-from solver import Instance, SolveParams, Vehicle, solve
+from solver import Instance, SolveParams, Vehicle, insertion, portfolio, solve
 from solver.cost import route_cost
-from solver.parts import Part, components, parts, solve_in_parts
+from solver.parts import CORES_PER_SOLVE, Part, components, parts, solve_in_parts
 from solver.result import Progress, Solution
 from solver.seeders import Routes
 from tests.solver.instances import HOUR, assert_routes_fit, line_instance
@@ -65,6 +67,34 @@ def test_one_part_when_some_node_may_go_anywhere() -> None:
     instance = _instance()
     anywhere = replace(instance, allowed=(None, *instance.allowed[1:]))
     assert len(parts(anywhere)) == 1
+
+
+def test_the_parts_share_what_the_whole_left_of_the_budget(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The whole's check and screening are inside the budget: on 800-visit days of an explicit
+    # matrix they took 0.1-0.2 s, and the parts, sharing the whole budget after them, ended
+    # past it.
+    screen = insertion.within_reach
+
+    def screening_slowly(instance: Instance) -> Instance:
+        time.sleep(0.4)
+        return screen(instance)
+
+    shares: list[float] = []
+    solve_part = portfolio._solve_part
+
+    def heard(instance: Instance, params: SolveParams, *args: Any, **kwargs: Any) -> Solution:
+        shares.append(params.time_limit_s)
+        return solve_part(instance, params, *args, **kwargs)
+
+    monkeypatch.setattr("solver.portfolio.within_reach", screening_slowly)
+    monkeypatch.setattr(portfolio, "_solve_part", heard)
+    monkeypatch.setattr(os, "cpu_count", lambda: CORES_PER_SOLVE)  # one part after the other
+    solution = solve(_instance(), SolveParams(time_limit_s=2, seeders=()))
+    assert solution.dropped == (8,)
+    assert len(shares) == 2
+    assert shares[0] <= (2 - 0.4) / 2  # half the nodes: half of what the screening left
 
 
 def test_a_solve_in_parts_is_joined_into_the_whole_numbering() -> None:
