@@ -116,6 +116,11 @@ def search(
         if assignment is None:
             assignment = routing.SolveWithParameters(parameters)
     else:
+        # The model's build is on the clock too (seconds on a long horizon's windows); the
+        # first solution still gets its moment.
+        parameters.time_limit.FromMilliseconds(
+            max(_left_ms(params, started), round(MIN_POLISH_S * 1000))
+        )
         if stall is not None:
             stall.arm()
         assignment = routing.SolveWithParameters(parameters)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from typing import Any
+
 import numpy as np
 import pytest
 from ortools.constraint_solver import pywrapcp
@@ -145,3 +148,24 @@ def test_a_search_told_not_to_stop_on_a_stall_runs_to_its_time_limit() -> None:
     instance = line_instance([100, 200, 300, 400])
     solution = search(instance, SolveParams(time_limit_s=1.5, seeders=(), stall_share=0))
     assert solution.objective == 800 and solution.elapsed_s >= 1.4
+
+
+def test_the_model_s_build_is_inside_the_search_s_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A 28-day horizon's windows took seconds to build into the model, and the search then had
+    # its whole budget on top: 4-7 s for a 2 s solve.
+    def slowly(instance: Instance) -> RoutingHandles:
+        time.sleep(0.8)
+        return build_routing_model(instance)
+
+    limits_ms: list[int] = []
+    solve_with = pywrapcp.RoutingModel.SolveWithParameters
+
+    def heard(routing: pywrapcp.RoutingModel, parameters: Any) -> Any:
+        limits_ms.append(parameters.time_limit.ToMilliseconds())
+        return solve_with(routing, parameters)
+
+    monkeypatch.setattr("solver.search.build_routing_model", slowly)
+    monkeypatch.setattr(pywrapcp.RoutingModel, "SolveWithParameters", heard)
+    solution = search(line_instance([0, 100, 200]), SolveParams(time_limit_s=2, seeders=()))
+    assert solution.dropped == ()
+    assert len(limits_ms) == 1 and limits_ms[0] <= 2000 - 800
