@@ -214,7 +214,7 @@ def _merge(
     if old is None:  # idle until ``at``: the breaks whose window went by were had then
         had = idle_breaks(problem.technicians[fit.vehicle], at)
         merged = replace(merged, breaks=(*had, *route.breaks))
-    else:  # had at the base before ``at``, the route not gone: history, as it was
+    else:  # had at the base before ``at`` (and before leaving): history, as it was
         merged = replace(merged, breaks=(*had_at_base(old, at), *route.breaks))
     return replace(merged, depot_stops=_calls_in_time(merged, old, at))
 

@@ -170,13 +170,11 @@ def _first_unreached(route: Route, fixed: int, at: datetime) -> datetime | None:
 
 
 def had_at_base(route: Route, at: datetime) -> tuple[BreakSlot, ...]:
-    """The breaks of ``route`` had at the base by ``at``: begun before it, the route not gone
-    by then (a lunch before a late first stop). They are history outside the booking's model,
-    which begins the day when they end (``_history_kept``); the booked route keeps them
-    (``dispatch.booking.book``)."""
-    if route.start_time < at:
-        return ()
-    return tuple(slot for slot in route.breaks if slot.start < at)
+    """The breaks of ``route`` had at the base by ``at``: begun before it and before the route
+    left the base (a lunch before a late first stop, the route gone or not). They are history
+    outside the booking's model, which begins the day when they end, or when the route left
+    (``_history_kept``); the booked route keeps them (``dispatch.booking.book``)."""
+    return tuple(slot for slot in route.breaks if slot.start < min(at, route.start_time))
 
 
 def _history_kept(
