@@ -222,7 +222,8 @@ def _merge(
 def _calls_in_time(route: Route, old: Route | None, at: datetime) -> tuple[DepotStop, ...]:
     """``route``'s depot calls as history has them at ``at``: the calls ``old`` had made (all
     of them) in place of the re-timed one before the same visit at the same depot (``BookingDay.of``
-    reads a route only when its calls made are there, and fixes the stop after each), and
+    reads a route only when its calls made are there, or their units are the van's, and fixes
+    the stop after each), or where they were when the route has none there, and
     each other call that the route's timing (from its fixed stops' planned times) put before
     ``at`` made no sooner than they can be there from ``at`` (as the version before has them
     get there, when they had set off for it), nor in a break (the booking day holds the stop
@@ -232,9 +233,12 @@ def _calls_in_time(route: Route, old: Route | None, at: datetime) -> tuple[Depot
     if old is not None:
         for k in calls_made(old, fixed_prefix(old, at), at):
             call = old.depot_stops[k]
+            # The stops before a call made were reached before it: the booked route has them
+            # first, as they were.
+            now = call.before
             if call.before < len(old.stops) and old.stops[call.before].visit_id in position:
                 now = position[old.stops[call.before].visit_id]
-                made.setdefault((now, call.depot_id), []).append(replace(call, before=now))
+            made.setdefault((now, call.depot_id), []).append(replace(call, before=now))
     planned: dict[tuple[str, str], DepotStop] = {}
     if old is not None:
         for call in old.depot_stops:
@@ -276,7 +280,10 @@ def _calls_in_time(route: Route, old: Route | None, at: datetime) -> tuple[Depot
             ):
                 kept = late
         calls.append(kept or call)
-    return tuple(calls)
+    # Calls made that are no way of the booked route's visits (made for a visit that has left
+    # the route: their units ride in the van, the booking's model has them as the van's).
+    calls.extend(call for left in made.values() for call in left)
+    return tuple(sorted(calls, key=lambda call: (call.before, call.arrival)))
 
 
 class PromiseBrokenError(InternalError):

@@ -18,7 +18,8 @@ check (``solver.insertion``):
   (``dispatch.booking.book``). A route with a depot call made that is not
   the way the next stop's parts come (its visit left the route; a morning pick list may load
   any visit of the route, the first may come from the van) cannot be read: nothing is booked
-  into it (``_calls_kept``).
+  into it (``_calls_kept``); but a call made none of whose units any visit reserves, a stop
+  after it, is read as units riding in the van (``_with_riding``), as the re-plan has them.
 
 Appointments keep their door time (fixed in the compiled day), or under
 ``policy.appointment_start`` ``on_arrival`` their band (a fixed one its service start, as any
@@ -35,9 +36,10 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from dispatch.errors import InputError
 from dispatch.model import (
@@ -286,13 +288,32 @@ class BookingDay:
         )
         day = replace(problem, technicians=technicians, visits=(*kept, visit))
         instance, id_map = _compiled(day, provider, at, plan)
-        lost = _calls_unreserved(plan, day, instance, id_map, at)
-        if lost:
-            # Calls made whose units no visit of the day reserves (for a visit that left the
-            # route, or on a route of a technician gone home ill): they left with the van, and
-            # booking sold them again (the checker refused it: a 500).
-            day = replace(day, depots=depots_less(day.depots, lost))
+        # Calls made whose units no visit of the day reserves (for a visit that left the
+        # route, or on a route of a technician gone home ill): they left with the van, and
+        # booking sold them again (the checker refused it: a 500). A call none of whose units
+        # is reserved puts them in the van, the route's from then on (every place booking may
+        # use is after the call): a visit the re-plan gave such a unit was unreadable, and
+        # its route with it. Read again with them there, the other units no visit reserves
+        # (a morning load's beyond what its visits use, calls still to make) are nobody's.
+        riding = [u for u in _calls_unreserved(plan, day, instance, id_map, at) if u.whole]
+        if riding:
+            day = replace(
+                day,
+                depots=depots_less(day.depots, [u.call for u in riding]),
+                technicians=tuple(_with_riding(tech, riding) for tech in day.technicians),
+            )
             instance, id_map = _compiled(day, provider, at, plan)
+        rest = [u for u in _calls_unreserved(plan, day, instance, id_map, at) if not u.whole]
+        if rest:
+            day = replace(day, depots=depots_less(day.depots, [u.call for u in rest]))
+            instance, id_map = _compiled(day, provider, at, plan)
+        # A call with no stop after it is not read: the booking's model would have the
+        # technician set off from their last stop, not from the depot.
+        riding_calls = {
+            (u.technician_id, u.call_index)
+            for u in riding
+            if u.whole and u.call.before < len(routes_of[u.technician_id].stops)
+        }
         node_of: dict[VisitId, list[int]] = {}
         for node, i in enumerate(id_map.node_visit):
             node_of.setdefault(day.visits[i].id, []).append(node)
@@ -312,7 +333,8 @@ class BookingDay:
             ]
             tech_id = route.technician_id
             listed = [node for node in nodes if node is not None]
-            if not _calls_kept(route, nodes, id_map, depot_of, fixed, at):
+            riding_here = {k for tech_id, k in riding_calls if tech_id == route.technician_id}
+            if not _calls_kept(route, nodes, id_map, depot_of, fixed, at, riding_here):
                 logger.warning("the route of %s made a call booking cannot keep", tech_id)
                 unreadable.add(vehicle)
                 continue
@@ -568,9 +590,39 @@ def _on_the_way(call: DepotStop) -> bool:
     return call.departure > call.arrival
 
 
+class _Unreserved(NamedTuple):
+    """Units of a depot call that no visit of the booking day reserves: ``call`` is the
+    ``call_index``-th call of ``technician_id``'s route, or the part of it unreserved;
+    ``whole`` when the call is made (history, its units in the van) and none of its units is
+    reserved."""
+
+    technician_id: TechnicianId
+    call_index: int
+    call: DepotStop
+    whole: bool
+
+
+def _unreserved(route: Route, k: int, call: DepotStop, made: Sequence[int]) -> _Unreserved:
+    """``call`` (the ``k``-th of ``route``'s, or the part of it) unreserved, ``made`` the
+    indexes of the route's calls made."""
+    return _Unreserved(route.technician_id, k, call, k in made and call == route.depot_stops[k])
+
+
+def _with_riding(tech: Technician, riding: Sequence[_Unreserved]) -> Technician:
+    """``tech`` with the units of their calls in ``riding`` (made, none reserved: in the van)
+    added to the van's stock."""
+    units = [item for u in riding if u.technician_id == tech.id for item in u.call.taken]
+    if not units:
+        return tech
+    stock = Counter({item.part: item.quantity for item in tech.van_stock})
+    for item in units:
+        stock[item.part] += item.quantity
+    return replace(tech, van_stock=tuple(PartQuantity(p, q) for p, q in sorted(stock.items())))
+
+
 def _calls_unreserved(
     plan: Plan, day: Problem, instance: Instance, id_map: IdMap, at: datetime
-) -> list[DepotStop]:
+) -> list[_Unreserved]:
     """The depot calls ``plan`` had made by ``at`` that no visit of the compiled ``day``
     reserves units for: the stop after each is not served via that depot (``_way``), or it
     has left the route, or its technician is not on the day, or a later call on the way
@@ -584,10 +636,11 @@ def _calls_unreserved(
         node_of.setdefault(day.visits[i].id, []).append(n)
     vehicle_of = {tech.id: v for v, tech in enumerate(day.technicians)}
     depot_of = {depot.id: d for d, depot in enumerate(day.depots)}
-    lost = []
+    lost: list[_Unreserved] = []
     for route in plan.routes:
         vehicle = vehicle_of.get(route.technician_id)
         made = calls_made(route, fixed_prefix(route, at), at)
+
         nodes = [
             _way(
                 instance, id_map, node_of.get(stop.visit_id, []), vehicle, route, j, depot_of, made
@@ -612,13 +665,13 @@ def _calls_unreserved(
         for k in (*made, *to_make):
             call = route.depot_stops[k]
             if _on_the_way(call) and last_on_the_way[(call.before, call.depot_id)] != k:
-                lost.append(call)
+                lost.append(_unreserved(route, k, call, made))
                 continue
             node = nodes[call.before] if call.before < len(nodes) else None
             option = id_map.option(node) if node is not None else None
             depot = depot_of.get(call.depot_id)
             if _on_the_way(call) and (option is None or option.depot != depot):
-                lost.append(call)
+                lost.append(_unreserved(route, k, call, made))
             elif not _on_the_way(call):
                 # A morning pick list: what it took beyond what the visits still loaded by it
                 # reserve left with the van (a visit cancelled since sold its units again).
@@ -639,7 +692,7 @@ def _calls_unreserved(
                 beyond.subtract(held)
                 excess = tuple(PartQuantity(p, q) for p, q in sorted(beyond.items()) if q > 0)
                 if excess:
-                    lost.append(replace(call, taken=excess))
+                    lost.append(_unreserved(route, k, replace(call, taken=excess), made))
     return lost
 
 
@@ -650,12 +703,17 @@ def _calls_kept(
     depot_of: dict[DepotId, int],
     fixed: int,
     at: datetime,
+    riding: Collection[int] = (),
 ) -> bool:
     """Whether every depot call ``route`` had made by ``at`` (``calls_made``, its ``fixed``
     stops the passed ones) is the way the parts of the stop after it come (``nodes``, read by
-    ``_way``): the booking's model knows a call only so. One made for a visit that has left
-    the route since (its parts ride in the van) was lost in the booked plan, and its km."""
+    ``_way``), or one whose units no visit reserves (``riding``, indexes in ``depot_stops``:
+    made for a visit that has left the route since, they ride in the van, the booking's model
+    has them as the van's, and the booked plan keeps the call as it was): the booking's model
+    knows a call only so."""
     for k in calls_made(route, fixed, at):
+        if k in riding:
+            continue
         call = route.depot_stops[k]
         depot = depot_of.get(call.depot_id)
         if not _on_the_way(call):

@@ -1319,7 +1319,8 @@ def test_a_booking_keeps_a_depot_call_made_for_a_visit_that_left_the_route(store
     # T1 took the only P2 at 08:10 for V1, which the desk then moved to T2: the call stays on
     # T1's route, the part in the van. A visit booked at 08:30 went to T1, whose route was
     # re-timed without the call (booking's model knows a call only as the way a visit's parts
-    # come): the call and its km were lost.
+    # come): the call and its km were lost. No stop follows the call: the booking's model
+    # would have T1 leave from their last stop, not from the depot, and reads no such route.
     planned(store, a_call_at_0810())
     moved = replan(
         store,
@@ -1333,6 +1334,87 @@ def test_a_booking_keeps_a_depot_call_made_for_a_visit_that_left_the_route(store
     slot = offered[0].slot.model_dump(mode="json", exclude_none=True)
     booked = book_stored(store, "pl_day", {"visit": visit, "slot": slot, "at": "08:30"})
     assert calls(booked.model_dump(mode="json"))["T1"] == [("D1", "08:10", None, {"P2": 1})]
+
+
+def test_a_call_made_for_a_visit_a_delay_put_out_of_reach_leaves_its_route_bookable(
+    store: Store,
+) -> None:
+    # T1 took D1's only P2 at 08:10 for V1 (by 08:45), then was held up an hour: V1 is left
+    # out, the call stays before V2, its unit in the van. Booking read no route with such a
+    # call, and offered nobody T1's free afternoon (a hunt: "span_full" for the rest of the
+    # day).
+    raw = make_day(
+        [tech("T1", 5), tech("T2", 0)],
+        [
+            visit("V1", 3, "P2", technician="T1", window={"start": "08:00", "end": "08:45"}),
+            visit("V2", 2, technician="T1", window={"start": "10:00", "end": "17:00"}),
+        ],
+        depots=[depot(stock=[{"part": "P2", "quantity": 1}])],
+    )
+    planned(store, raw)
+    delay = {"type": "delay", "technician_id": "T1", "minutes": 60}
+    held = replan(store, {"at": "08:25", "events": [delay]})
+    assert calls(held) == {"T1": [("D1", "08:10", "V2", {"P2": 1})]}
+    assert [u["visit_id"] for u in held["unassigned"]] == ["V1"]
+    newcomer = visit("N", 1)
+    answer = slots_stored(store, {"visit": newcomer, "plan_id": "pl_day", "at": "08:30"})
+    offered = [s for s in answer.slots if s.slot.technician_id == "T1"]
+    assert offered
+    slot = offered[0].slot.model_dump(mode="json", exclude_none=True)
+    booked = book_stored(store, "pl_day", {"visit": newcomer, "slot": slot, "at": "08:30"})
+    (route,) = [r for r in booked.routes if r.technician_id == "T1"]
+    assert "N" in {stop.visit_id for stop in route.stops}
+    assert calls(booked.model_dump(mode="json"))["T1"] == [("D1", "08:10", "V2", {"P2": 1})]
+
+
+def test_a_unit_loaded_for_a_visit_cancelled_since_and_given_to_another_leaves_it_bookable(
+    store: Store,
+) -> None:
+    # T1 loaded D1's P34 for A in the morning; A was cancelled and the re-plan gave the unit
+    # in the van to a new visit B, which takes a P28 at D2 on the way. Booking kept the P34
+    # at nobody's (not in the van, not at the depot): B read no way, T1's route unreadable,
+    # the rest of the day "span_full" (a hunt's simulated day).
+    raw = make_day(
+        [tech("T1", 4)],
+        [
+            visit("F", 3, appointment="08:30"),
+            visit("A", 2, "P34", window={"start": "10:00", "end": "12:00"}),
+        ],
+        depots=[
+            depot(stock=[{"part": "P34", "quantity": 1}]),
+            depot(
+                id="D2",
+                location_index=1,
+                stock=[{"part": "P28", "quantity": 1}],
+                handling_min=10,
+                opening={"start": "09:00", "end": "17:00"},
+            ),
+        ],
+    )
+    planned(store, raw)
+    events = [
+        {"type": "arrived", "visit_id": "F", "at": "08:22"},
+        {"type": "completed", "visit_id": "F", "at": "08:55"},
+        {"type": "cancelled", "visit_id": "A"},
+        {
+            "type": "new_visit",
+            "visit": visit("B", 1, "P34", "P28", window={"start": "13:00", "end": "15:00"}),
+        },
+    ]
+    second = replan(store, {"at": "09:00", "events": events})
+    assert calls(second) == {
+        "T1": [("D1", "08:10", "F", {"P34": 1}), ("D2", "12:50", "B", {"P28": 1})]
+    }
+    newcomer = visit("N", 2)
+    answer = slots_stored(store, {"visit": newcomer, "plan_id": "pl_day", "at": "09:00"})
+    assert answer.slots
+    slot = answer.slots[0].slot.model_dump(mode="json", exclude_none=True)
+    booked = book_stored(store, "pl_day", {"visit": newcomer, "slot": slot, "at": "09:00"})
+    assert {stop.visit_id for stop in booked.routes[0].stops} == {"F", "B", "N"}
+    assert [(call[0], call[3]) for call in calls(booked.model_dump(mode="json"))["T1"]] == [
+        ("D1", {"P34": 1}),
+        ("D2", {"P28": 1}),
+    ]
 
 
 def test_the_load_before_leaving_is_made_whichever_stop_the_technician_goes_to_first(
@@ -2163,9 +2245,19 @@ def test_booking_sells_no_unit_of_a_call_made_for_a_visit_cancelled_since(store:
         ("V1", {"P2": 1}),
         ("V1", {"P3": 1}),
     ]
+    # The unit rides in T1's van: T1 may serve a newcomer needing it, nobody else may.
     newcomer = visit("N", 1, "P2")
     answer = slots_stored(store, {"visit": newcomer, "plan_id": "pl_day", "at": at})
-    assert answer.slots == [] and answer.code == "no_part"
+    assert answer.slots and {s.slot.technician_id for s in answer.slots} == {"T1"}
+    slot = answer.slots[0].slot.model_dump(mode="json", exclude_none=True)
+    booked = book_stored(store, "pl_day", {"visit": newcomer, "slot": slot, "at": at})
+    assert "N" in {
+        stop.visit_id for r in booked.routes if r.technician_id == "T1" for stop in r.stops
+    }
+    assert [call[3] for call in calls(booked.model_dump(mode="json"))["T1"]] == [
+        {"P2": 1},
+        {"P3": 1},
+    ]
 
 
 def test_booking_sells_no_unit_a_call_still_to_make_takes_for_a_visit_it_cannot_read(
