@@ -194,8 +194,9 @@ def feasible_start(
     routes
         One node list per vehicle.
     until
-        The ``time.monotonic()`` past which a broken route not yet repaired is left to the
-        search whole (default: never); a route that holds is never touched.
+        The ``time.monotonic()`` past which a broken route not yet repaired is cut to a
+        prefix that holds (``_holding_prefix``), the rest left to the search (default:
+        never); a route that holds is never touched.
 
     Returns
     -------
@@ -215,7 +216,10 @@ def feasible_start(
         route = lists[v]
         while route and not holds({v: route}):
             if clock.monotonic() > until:
-                route.clear()
+                # Out of time: a prefix that holds, found in a few checks, is kept (cleared,
+                # a one-second re-plan of a 228-visit day lost whole routes of promised
+                # visits: the search left no time to put them back).
+                del route[_holding_prefix(holds, v, route) :]
                 break
             repaired = next(
                 (k for k in range(len(route)) if holds({v: route[:k] + route[k + 1 :]})), None
@@ -312,6 +316,21 @@ def _timed_as_locked(
 def _left_ms(params: SolveParams, started: float) -> int:
     """Milliseconds left of the budget that began at ``started`` (at least one)."""
     return max(1, round((params.time_limit_s - (clock.monotonic() - started)) * 1000))
+
+
+def _holding_prefix(
+    holds: Callable[[dict[int, list[int]]], bool], v: int, route: Sequence[int]
+) -> int:
+    """The length of a prefix of vehicle ``v``'s ``route`` that holds (the empty one at
+    least), found by halving: the longest when each prefix of a broken one is broken too."""
+    good, bad = 0, len(route)
+    while bad - good > 1:
+        middle = (good + bad) // 2
+        if holds({v: list(route[:middle])}):
+            good = middle
+        else:
+            bad = middle
+    return good
 
 
 def _broken_routes(
