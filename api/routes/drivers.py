@@ -29,8 +29,9 @@ from api.models import CONFLICT, FORBIDDEN, HTML_PAGE, ErrorOut, LinkOut
 from api.params import EventsIfMatch, PlanId, TechnicianId, batch_version
 from dispatch.contract.schema import DriverRouteOut, EventBatchIn
 from dispatch.desk.driver import day_not_begun, foreign_events
-from dispatch.desk.replan import made_by_report, returned_to
+from dispatch.desk.replan import UNVERSIONED_TRIES, made_by_report, returned_to
 from dispatch.errors import InputError
+from dispatch.persistence import StoreConflictError
 from maps.driver import driver_worker
 
 __all__ = ["router"]
@@ -138,18 +139,28 @@ async def post_route_events(
     # have left the route since, or the day ended).
     again = await run_in_threadpool(made_by_report, store, plan_id, events)
     if again is None:
-        refused = foreign_events(found.plan, technician_id, batch)
-        if refused:  # a stop gone past and left out, reported late, is still theirs
-            back = await run_in_threadpool(returned_to, store, plan_id, technician_id, events)
-            refused = foreign_events(found.plan, technician_id, batch, back)
-        if refused:
-            raise HTTPException(status.HTTP_403_FORBIDDEN, "; ".join(map(str, refused)))
-        too_soon = day_not_begun(found.plan, clock())
-        if too_soon is not None:
-            raise InputError([too_soon], what="events")
-        # Checked against this version: a batch that lands first makes this one a conflict.
-        against = asked if asked is not None else found.version
-        plan = await asyncio.wrap_future(runner.replan(plan_id, events, against, now=clock()))
+        for tried in range(1, UNVERSIONED_TRIES + 1):
+            refused = foreign_events(found.plan, technician_id, batch)
+            if refused:  # a stop gone past and left out, reported late, is still theirs
+                back = await run_in_threadpool(returned_to, store, plan_id, technician_id, events)
+                refused = foreign_events(found.plan, technician_id, batch, back)
+            if refused:
+                raise HTTPException(status.HTTP_403_FORBIDDEN, "; ".join(map(str, refused)))
+            too_soon = day_not_begun(found.plan, clock())
+            if too_soon is not None:
+                raise InputError([too_soon], what="events")
+            # Checked against this version: a batch that lands first makes this one a
+            # conflict; sent without a version, it is checked and applied again on the newer
+            # one, as the desk's is (up to ``UNVERSIONED_TRIES`` times).
+            against = asked if asked is not None else found.version
+            replanned = runner.replan(plan_id, events, against, now=clock())
+            try:
+                plan = await asyncio.wrap_future(replanned)
+                break
+            except StoreConflictError:
+                if asked is not None or tried == UNVERSIONED_TRIES:
+                    raise
+            found = await run_in_threadpool(versions.get, store, plan_id)
         version = int(plan["version"])
     else:
         version = again.version

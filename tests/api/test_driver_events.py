@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+import dispatch.desk.replan
+from dispatch.desk.replan import replan_stored
 from dispatch.persistence import Store
 from tests.api.conftest import Service, start_service
 from tests.conftest import line_day
@@ -318,3 +320,26 @@ def test_a_driver_reports_late_on_a_stop_gone_past_and_left_out(
     late_again = batch({"type": "arrived", "visit_id": "V1", "at": "08:10"}, at="08:36")
     refused = service.client.post(f"{events_url(plan_id, 'T2')}?token={other}", json=late_again)
     assert refused.status_code == 403, refused.text
+
+
+def test_a_driver_s_batch_without_a_version_is_applied_on_a_version_stored_meanwhile(
+    service: Service, plan_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The desk's batch stored while the driver's was being read: the driver's, sent without
+    # a version, was refused (409) where the desk's is applied again on the newer version.
+    reported = dispatch.desk.replan.made_by_report
+
+    def desk_first(store: Store, plan: str, events: Any) -> Any:
+        desk = batch({"type": "delay", "technician_id": "T2", "minutes": 5}, at="08:35")
+        replan_stored(store, plan, desk)
+        monkeypatch.setattr("api.routes.drivers.made_by_report", reported)
+        return reported(store, plan, events)
+
+    monkeypatch.setattr("api.routes.drivers.made_by_report", desk_first)
+    url = f"{events_url(plan_id, 'T1')}?token={link(service, plan_id, 'T1')}"
+    late = batch({"type": "delay", "technician_id": "T1", "minutes": 5})
+    answer = service.client.post(url, json=late)
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["version"] == 3
+    versions = service.client.get(f"/v1/plans/{plan_id}/versions", headers=service.auth)
+    assert versions.json()["versions"] == [1, 2, 3]
