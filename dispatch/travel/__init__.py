@@ -16,7 +16,7 @@ from dispatch.model import LatLon, Problem, Site
 from dispatch.travel.base import Matrices, TravelTimeProvider
 from dispatch.travel.explicit import ExplicitProvider
 from dispatch.travel.geodesic import GeodesicProvider, ellipsoidal_km, haversine_km
-from dispatch.travel.osrm import NoRoadError, OsrmProvider, Roads, SnapError
+from dispatch.travel.osrm import NoRoadError, OsrmProvider, Roads, RoadServerDownError, SnapError
 from dispatch.units import m_as_km, s_to_minutes
 
 #: A point for single-leg look-ups: a matrix row, or ``(lat, lon)``.
@@ -30,6 +30,7 @@ __all__ = [
     "NoRoadError",
     "OsrmProvider",
     "PointRef",
+    "RoadServerDownError",
     "Roads",
     "RoadsNotGivenError",
     "SnapError",

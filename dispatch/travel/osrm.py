@@ -157,6 +157,11 @@ def _snap_error(too_far: tuple[tuple[int, float], ...], limit_m: float, server: 
     return SnapError(too_far, limit_m=limit_m, server=server)
 
 
+class RoadServerDownError(TravelTimeError):
+    """The road server did not answer in time, or could not be reached after its retries:
+    what follows from it would wait as long (a route's line, the next route's)."""
+
+
 class NoRoadError(TravelTimeError):
     """Sites the roads do not join to the others (an island, a road one way out of the
     extract): ``cut_off`` holds ``(site index, pairs of sites with no road)`` for each site in
@@ -625,13 +630,13 @@ class OsrmProvider:
             try:
                 response = client.get(path, params=params)
             except httpx2.TimeoutException as error:
-                raise TravelTimeError(
+                raise RoadServerDownError(
                     f"OSRM server {self.base_url} did not answer the {request} within "
                     f"{self.timeout_s:g} s ({type(error).__name__})"
                 ) from error
             except httpx2.TransportError as error:
                 if pause is None:
-                    raise TravelTimeError(
+                    raise RoadServerDownError(
                         f"OSRM server {self.base_url} cannot be reached for the {request} "
                         f"after {attempt + 1} attempt(s): {type(error).__name__}: {error}"
                     ) from error

@@ -15,6 +15,7 @@ from dispatch.errors import TravelTimeError
 from dispatch.model import LatLon, Plan, Problem
 from dispatch.planning import SolveParams, plan_day
 from dispatch.planning.lines import with_road_lines
+from dispatch.travel import RoadServerDownError
 from dispatch.travel.geodesic import GeodesicProvider
 from tests.parts_days import DEPOT, parts_day
 
@@ -89,3 +90,22 @@ def test_a_plan_whose_lines_cannot_be_drawn_is_kept_without_them(
         kept = with_road_lines(plan, problem, Failing())
     assert kept == plan and all(route.geometry is None for route in kept.routes)
     assert "the road line of T1 is left out: OSRM server" in caplog.text
+
+
+class Hung(Drawing):
+    """Its server answers no more: each line would wait out the timeout."""
+
+    def route_geometry(self, points: Sequence[LatLon]) -> list[tuple[float, float]]:
+        self.asked.append([(point.lat, point.lon) for point in points])
+        raise RoadServerDownError("OSRM server http://127.0.0.1:9 did not answer within 30 s")
+
+
+def test_once_the_road_server_is_down_no_other_line_is_asked_for() -> None:
+    # Each route's line waited out the 30 s timeout in turn: a 14-route day was stored 7
+    # minutes after its search (a hunt, the server paused after the matrix).
+    problem, plan = planned()
+    assert len([route for route in plan.routes if route.stops]) >= 2
+    hung = Hung()
+    kept = with_road_lines(plan, problem, hung)
+    assert kept == plan
+    assert len(hung.asked) == 1
