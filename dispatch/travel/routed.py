@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+import httpx2
+
 from dispatch.errors import TravelTimeError
 from dispatch.travel.osrm import OSRM_DEFAULT_TABLE_SIZE, Roads
 from dispatch.travel.osrm_tools import (
@@ -217,13 +219,17 @@ def road_server(
     Raises
     ------
     TravelTimeError
-        ``spec`` is neither a URL nor an existing extract, or OSRM could not be fetched,
-        prepare the extract or start.
+        ``spec`` is neither a well-formed URL nor an existing extract, or OSRM could not be
+        fetched, prepare the extract or start.
     """
     if spec is None:
         yield None
         return
     if spec.startswith(("http://", "https://")):
+        try:
+            httpx2.URL(spec)
+        except httpx2.InvalidURL as error:
+            raise TravelTimeError(f"roads '{spec}' is not a well-formed URL: {error}") from error
         if dataset_dir is None:
             yield Roads(spec, table_size)
         else:

@@ -183,6 +183,20 @@ def test_a_week_on_roads_names_an_off_road_base_once_by_its_roster_place(
         assert "technicians[3]" not in refused.output
 
 
+def test_roads_given_as_no_url_are_named_not_a_traceback(tmp_path: Path) -> None:
+    # ``--roads http://localhost:abc`` ended in httpx's InvalidURL traceback, and a service
+    # so started answered its health check with a 500 (a hunt).
+    path = tmp_path / "day.json"
+    path.write_text(json.dumps(road_day()), encoding="utf-8")
+    env = {"FIELDROUTE_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "FIELDROUTE_ROADS": None}
+    for command in (["validate", str(path)], ["solve", str(path), "--time-limit", "1"]):
+        refused = CliRunner().invoke(
+            cli.app, [*command, "--roads", "http://localhost:abc"], env=env
+        )
+        assert refused.exit_code not in (0, None) and isinstance(refused.exception, SystemExit)
+        assert "roads 'http://localhost:abc' is not a well-formed URL" in refused.output
+
+
 def test_a_day_on_roads_without_roads_says_how_to_give_them() -> None:
     with pytest.raises(TravelTimeError) as caught:
         provider_for(parse_problem(road_day()))
