@@ -592,6 +592,29 @@ def test_a_site_the_roads_lead_to_but_not_back_is_the_one_named() -> None:
     assert raised.value.cut_off == ((3, 3),)
 
 
+def test_every_site_cut_off_one_way_is_named_at_once() -> None:
+    # Sites 7-12 are reached from sites 0-6 but lead nowhere back (one-way streets out of the
+    # extract), and reach each other. They were named five at a time, or not at all: sites
+    # 0-6, in 6 pairs each, were "cut off most" (a hunt: 16 such visits, four rounds).
+    n, joined = 13, 7
+    durations: list[list[int | None]] = [
+        [0 if i == j else (None if i >= joined > j else 60) for j in range(n)] for i in range(n)
+    ]
+    waypoints = [{"distance": 1.0}] * n
+    table = {
+        "code": "Ok",
+        "durations": durations,
+        "distances": [[None if d is None else d * 8 for d in row] for row in durations],
+        "sources": waypoints,
+        "destinations": waypoints,
+    }
+    with _canned(200, json.dumps(table).encode()) as server:
+        sites = _sites([LatLon(42.50 + k / 100, 1.50 + k / 100) for k in range(n)])
+        with pytest.raises(NoRoadError) as raised:
+            OsrmProvider(server.url).matrix(sites)
+    assert raised.value.cut_off == tuple((site, joined) for site in range(joined, n))
+
+
 def test_sites_without_coordinates_are_refused() -> None:
     with pytest.raises(TravelTimeError, match=r"needs coordinates; sites \[1\]"):
         OsrmProvider("http://127.0.0.1:9").matrix([Site(VELLA[0]), Site(matrix_index=3)])
