@@ -221,23 +221,38 @@ def week_id_taken(visit_id: str, where: DayRef) -> str:
 
 #: A technician's path in the horizon's planning problem: one copy per person and workday.
 _WORKDAY = re.compile(r"^technicians\[(\d+)\]")
+_OCCURRENCE = re.compile(r"^visits\[(\d+)\]")
+
+
+def _places(raw: Mapping[str, Any], key: str) -> dict[str, int]:
+    """Each row of ``raw[key]`` by its id: its place in the list."""
+    rows = raw.get(key, [])
+    return {
+        str(row["id"]): k
+        for k, row in enumerate(rows if isinstance(rows, list) else [])
+        if isinstance(row, Mapping) and "id" in row
+    }
 
 
 def on_the_roster(error: InputError, raw: Mapping[str, Any]) -> InputError:
     """``error`` of a horizon's planning problem (a technician per person and workday: the
-    fourth is ``technicians[3]`` in a roster of two) as the horizon names it: each technician
-    by their place on its roster, once however many days they work."""
-    roster = {
-        str(row["id"]): k
-        for k, row in enumerate(raw.get("technicians", []))
-        if isinstance(row, Mapping) and "id" in row
-    }
+    fourth is ``technicians[3]`` in a roster of two; a visit per round and due date after
+    the horizon's own visits) as the horizon names it: each technician by their place on its
+    roster, once however many days they work; each occurrence of a round (``R1@2026-12-15``)
+    by the round's place in ``rounds``, once however many fall in the horizon."""
+    roster = _places(raw, "technicians")
+    rounds = _places(raw, "rounds")
     found: list[FieldError] = []
     for item in error.errors:
-        path = item.path
-        if item.entity_id in roster and _WORKDAY.match(path):
-            path = _WORKDAY.sub(f"technicians[{roster[item.entity_id]}]", path)
-        renamed = FieldError(path, item.message, item.entity_id)
+        path, entity = item.path, item.entity_id
+        if entity in roster and _WORKDAY.match(path):
+            path = _WORKDAY.sub(f"technicians[{roster[entity]}]", path)
+        elif entity is not None and _OCCURRENCE.match(path):
+            round_id = entity.rpartition("@")[0]
+            if round_id in rounds:
+                path = _OCCURRENCE.sub(f"rounds[{rounds[round_id]}]", path)
+                entity = round_id
+        renamed = FieldError(path, item.message, entity)
         if renamed not in found:
             found.append(renamed)
     return InputError(found, what=error.what)

@@ -14,7 +14,7 @@ from dispatch.contract.horizon import parse_horizon
 from dispatch.desk import week as desk_week
 from dispatch.desk.solve import check_day
 from dispatch.desk.week import solve_week
-from dispatch.errors import InputError
+from dispatch.errors import FieldError, InputError
 from dispatch.horizon.days import day_span
 from dispatch.horizon.rounds import Every, add_months, due_dates
 from dispatch.model import RoundOccurrence, Unassigned, UnassignedCode, Visit
@@ -1070,3 +1070,28 @@ def test_a_span_ending_as_the_horizon_begins_is_due_now() -> None:
     assert horizon.due_now == {"V1"} and not horizon.beyond
     week = week_planning.plan_week(horizon, params=SolveParams(time_limit_s=1))
     assert served_on(week)["V1"][0] == MONDAY
+
+
+def test_a_round_s_occurrences_are_named_by_the_round_once() -> None:
+    # A weekly round off the roads was named at "visits[3] (R1@2026-12-15).location" and so
+    # on, once a week, paths the horizon's file does not have (a hunt on Andorra's roads).
+    raw = {
+        "technicians": [{"id": "T1"}],
+        "visits": [{"id": "V1"}],
+        "rounds": [{"id": "R0"}, {"id": "R1"}],
+    }
+    off = "2830 m from the nearest road"
+    error = InputError(
+        [
+            FieldError("visits[1].location", off, "R1@2026-12-15"),
+            FieldError("visits[2].location", off, "R1@2026-12-22"),
+            FieldError("visits[0].location", off, "V1"),
+            FieldError("technicians[2].start", off, "T1"),
+        ]
+    )
+    named = desk_week.on_the_roster(error, raw)
+    assert [(item.path, item.entity_id) for item in named.errors] == [
+        ("rounds[1].location", "R1"),
+        ("visits[0].location", "V1"),
+        ("technicians[0].start", "T1"),
+    ]
