@@ -23,9 +23,13 @@ The booking's clock time (``booking_at``) is the one asked; else, for a plan of 
 date of ``now`` in the problem's time zone), now, never before the plan's last re-plan; else
 the plan's last re-plan, else the start of the day.
 
+An urgent fault's ``reported_at`` is on the first date asked for, as the clock time is: it
+is offered on that date only.
+
 When no time fits, the answer says why (``code``, ``reason``): the visit's screening on the
 first day (``no_skill``, ``crew_size``, ``pinned``, ``radius``, ``window``, ``capacity``:
-the codes of an unassigned visit), ``no_working_day`` when nobody works in the span, or
+the codes of an unassigned visit), ``no_working_day`` when nobody works in the span (every
+technician off or unavailable; with the first later date with room), or
 ``span_full`` when eligible technicians work but every route is full around it, with the first
 later date of the week that has room (``first_date_with_room``), when there is one.
 """
@@ -44,7 +48,7 @@ from dispatch.contract.validate import parse_problem
 from dispatch.errors import FieldError, InputError
 from dispatch.model import Plan, Problem, TechnicianId, UnassignedCode, Visit, VisitId
 from dispatch.travel import TravelTimeProvider
-from dispatch.units import clock_to_datetime, format_clock, local_moment, s_to_duration
+from dispatch.units import after, clock_to_datetime, format_clock, local_moment, s_to_duration
 
 __all__ = [
     "APPOINTMENT_STEP",
@@ -377,6 +381,44 @@ def _day_options(
     return options, booking
 
 
+def _reported(row: Mapping[str, Any]) -> bool:
+    """Whether the visit ``row`` is an urgent fault with its ``reported_at``."""
+    return row.get("priority") == "urgent" and row.get("reported_at") is not None
+
+
+def _anyone_works(day: DayPlan) -> bool:
+    """Whether some technician of ``day`` works there: not off, nor ``unavailable`` from
+    their shift's start."""
+    return any(
+        after(tech.working_end, tech.shift.start)
+        for tech in day.problem.technicians
+        if tech.id not in day.off
+    )
+
+
+def _room(
+    later: Sequence[DayPlan],
+    row: Mapping[str, Any],
+    ask: SlotAsk,
+    provider_for_day: Callable[[DayPlan], TravelTimeProvider],
+    first: DayPlan,
+) -> date | None:
+    """The first date of ``later`` with a slot for the visit ``row`` (graded from the start
+    of ``first``, the first date asked for), or ``None``."""
+    for day in later:
+        options, _ = _day_options(
+            day,
+            row,
+            replace(ask, at=None),
+            provider_for_day(day),
+            at=booking_at(day, None, ask.now),
+            span_start=first.problem.midnight,
+        )
+        if options:
+            return day.date
+    return None
+
+
 def offer(
     days: Sequence[DayPlan],
     row: Mapping[str, Any],
@@ -389,16 +431,27 @@ def offer(
     there are none (see the module docstring). ``later`` are the days after the span where the
     first date with room is looked for."""
     visit_id = VisitId(str(row.get("id", "")))
-    if not days:
+    working_days = [day for day in days if _anyone_works(day)]
+    if _reported(row):
+        # An urgent fault's ``reported_at`` is on the first date asked for, as ``at`` is:
+        # read on each date's own, a week offered it 24 and 48 hours after the call.
+        working_days = [day for day in working_days if day is days[0]]
+        later = ()
+    if not working_days:
+        # Every technician off or unavailable there: the screening read shifts of no length
+        # ("inside any eligible shift (08:00-08:00)", code window).
+        room = None if not days else _room(later, row, ask, provider_for_day, days[0])
         return SlotsAnswer(
             visit_id,
             ask.shape,
             (),
             "no_working_day",
             "nobody works on the dates asked for",
+            room,
         )
-    first = days[0]
+    first = days[0]  # the first date asked for: its clock time, the grades' start
     span_start = first.problem.midnight
+    days = working_days
     found: list[_Option] = []
     bookings: list[BookingDay] = []
     # A visit another date of the week left out may be booked again by its own id on the
@@ -437,19 +490,7 @@ def offer(
         {b.id_map.technician(v).id for b in bookings for v in b.vehicles},
     )
     dates = f"{days[0].date}" if len(days) == 1 else f"{days[0].date} to {days[-1].date}"
-    room: date | None = None
-    for day in later:
-        options, _ = _day_options(
-            day,
-            row,
-            replace(ask, at=None),
-            provider_for_day(day),
-            at=booking_at(day, None, ask.now),
-            span_start=span_start,
-        )
-        if options:
-            room = day.date
-            break
+    room = _room(later, row, ask, provider_for_day, first)
     reason_text = (
         f"every eligible technician's day ({', '.join(names)}) is full on {dates}: no "
         f"{ask.shape.replace('_', ' ')} slot fits without breaking a promise"

@@ -280,6 +280,47 @@ def test_a_full_span_names_the_first_later_date_with_room() -> None:
     assert both.slots and {s.date for s in both.slots} == {date(2026, 11, 24)}
 
 
+def test_a_day_whose_every_technician_is_unavailable_has_no_working_day(tmp_path: Path) -> None:
+    # Both technicians reported ill at 07:00: slots answered "window", "cannot be reached ...
+    # inside any eligible shift (08:00-08:00)", and named no later date with room (a hunt).
+    store = Store(f"sqlite:///{tmp_path / 'ill.db'}")
+    planned(store, make_day())
+    ill = [{"type": "unavailable", "technician_id": t, "reason": "ill"} for t in ("T1", "T2")]
+    replan(store, {"at": "07:00", "events": ill})
+    row = {"id": "X1", "location_index": 1, "duration_min": 30}
+    answer = slots_stored(store, {"visit": row, "plan_id": "pl_day"})
+    assert (answer.code, answer.reason) == ("no_working_day", "nobody works on the dates asked for")
+    store.close()
+    # Over dates, the first later date with room is named.
+    day = planned_day(lunch_day())
+    gone = tuple(
+        replace(tech, unavailable_from=tech.shift.start) for tech in day.problem.technicians
+    )
+    ill_day = replace(day, problem=replace(day.problem, technicians=gone))
+    free_raw = lunch_day()
+    free_raw["date"], free_raw["visits"] = "2026-11-24", []
+    free = day_of(free_raw, plan_day(parse_problem(free_raw), params=QUICK), "pl_y")
+    over = offer([ill_day], row, SlotAsk(), lambda d: provider_for(d.problem), later=[free])
+    assert over.code == "no_working_day"
+    assert over.first_date_with_room == date(2026, 11, 24)
+
+
+def test_an_urgent_fault_over_dates_is_offered_on_the_date_of_its_call_only() -> None:
+    # Reported at 10:00, it was offered 10:00-12:00 on each date of a week, each "within two
+    # hours" of 10:00 on its own date: 24 and 48 hours after the call (a hunt).
+    first = planned_day(lunch_day())
+    second_raw = lunch_day()
+    second_raw["date"], second_raw["visits"] = "2026-11-24", []
+    second = day_of(second_raw, plan_day(parse_problem(second_raw), params=QUICK), "pl_y")
+    row = {"id": "X1", "location_index": 1, "duration_min": 30, "priority": "urgent",
+           "reported_at": "10:00"}  # fmt: skip
+    answer = offer([first, second], row, SlotAsk(), lambda d: provider_for(d.problem))
+    assert answer.slots and {s.date for s in answer.slots} == {date(2026, 11, 23)}
+    plain = {"id": "X1", "location_index": 1, "duration_min": 30, "priority": "high"}
+    both = offer([first, second], plain, SlotAsk(), lambda d: provider_for(d.problem))
+    assert {s.date for s in both.slots} == {date(2026, 11, 23), date(2026, 11, 24)}
+
+
 def test_grading_prefers_the_customers_technician_and_time() -> None:
     day = planned_day(lunch_day())
     row = {"id": "P1", "location_index": 3, "duration_min": 30}
