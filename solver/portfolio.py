@@ -45,7 +45,7 @@ from typing import TypeVar
 
 from solver.cost import route_cost
 from solver.errors import SolverError
-from solver.fill import fill_left_out, fill_s
+from solver.fill import fill_left_out
 from solver.insertion import stranded_idle, within_reach
 from solver.instance import Instance
 from solver.lns import improve_close_routes, split_close_routes, time_for_a_step
@@ -172,29 +172,19 @@ def solve(
         if joined is not None:
             # Each part filled its own left-out nodes, and no vehicle serves two parts.
             return _searched_on(instance, params, started, joined, on_progress, snapshots)
-    # The search's clock counts the fill after it as already spent, so that both end inside
-    # the budget (its reports' times are as late).
-    searching_from = started - _fill_on_the_clock_s(instance, params)
     searched = _searched(
-        instance, params, searching_from, initial_routes, on_progress, snapshots, known, seeding
+        instance, params, started, initial_routes, on_progress, snapshots, known, seeding
     )
-    searched = _searched_on(instance, params, searching_from, searched, on_progress, snapshots)
+    searched = _searched_on(instance, params, started, searched, on_progress, snapshots)
     filled = fill_left_out(
         instance,
         searched,
         time_limit_s=params.time_limit_s,
         reproducible=params.reproducible,
         ejecting=initial_routes is None and not (instance.soft_window_s >= 0).any(),
+        left_s=params.time_limit_s - (clock.monotonic() - started),
     )
     return replace(filled, elapsed_s=clock.monotonic() - started)
-
-
-def _fill_on_the_clock_s(instance: Instance, params: SolveParams) -> float:
-    """The most time the fill after the search takes (``fill_s``); none when it does not run
-    on the clock (reproducible, or alternatives)."""
-    if params.reproducible or instance.has_alternatives:
-        return 0.0
-    return fill_s(params.time_limit_s)
 
 
 def _searched(

@@ -16,7 +16,6 @@ from typing import Any
 import numpy as np
 import pytest
 
-import solver.search
 from solver import (
     BreakRule,
     Instance,
@@ -32,7 +31,6 @@ from solver import (
     strategies,
 )
 from solver.cost import route_cost
-from solver.fill import fill_s
 from solver.lns import improve_close_routes
 from solver.params import (
     ALONE_BELOW_NODES,
@@ -45,7 +43,6 @@ from solver.params import (
     MIN_SEEDING_S,
 )
 from solver.portfolio import race, strategies_for
-from solver.result import Solution
 from solver.seeders import (
     SEEDER_BY_NAME,
     VROOM_SECONDS_AT_250,
@@ -1000,19 +997,3 @@ def test_a_solve_told_not_to_stop_on_a_stall_searches_its_whole_budget() -> None
     whole = solve(instance, SolveParams(time_limit_s=3, stall_share=0))
     assert stalling.elapsed_s < 2.5  # else the test shows nothing on this machine
     assert whole.elapsed_s >= 2.9 and whole.objective <= stalling.objective
-
-
-def test_the_search_leaves_the_fill_after_it_its_time(monkeypatch: pytest.MonkeyPatch) -> None:
-    # The fill of left-out nodes runs after the search, for up to ``fill_s`` of the budget:
-    # counted from the solve's start, the search ends that much before the budget does.
-    ends: list[float] = []
-    search = solver.search.search
-
-    def heard(instance: Instance, params: SolveParams, **kwargs: Any) -> Solution:
-        ends.append(kwargs["started"] + params.time_limit_s)
-        return search(instance, params, **kwargs)
-
-    monkeypatch.setattr("solver.portfolio.search", heard)
-    began = time.monotonic()
-    solve(line_instance([0, 100, 200, 300]), SolveParams(time_limit_s=10, seeders=()))
-    assert ends and ends[0] <= began + 10 - fill_s(10) + 0.05
