@@ -571,25 +571,13 @@ def test_sites_no_road_connects_are_named() -> None:
 def test_a_site_the_roads_lead_to_but_not_back_is_the_one_named() -> None:
     # Site 3 is reached from each of the others, but no road leads back (one way out of the
     # extract): in 3 pairs, each other site in one. All four were named.
-    waypoints = [{"distance": 1.0}] * 4
     durations: list[list[int | None]] = [
         [0, 60, 60, 60],
         [60, 0, 60, 60],
         [60, 60, 0, 60],
         [None, None, None, 0],
     ]
-    table = {
-        "code": "Ok",
-        "durations": durations,
-        "distances": [[None if d is None else d * 8 for d in row] for row in durations],
-        "sources": waypoints,
-        "destinations": waypoints,
-    }
-    with _canned(200, json.dumps(table).encode()) as server:
-        sites = _sites([LatLon(42.50 + k / 100, 1.50 + k / 100) for k in range(4)])
-        with pytest.raises(NoRoadError) as raised:
-            OsrmProvider(server.url).matrix(sites)
-    assert raised.value.cut_off == ((3, 3),)
+    assert _cut_off(durations) == ((3, 3),)
 
 
 def test_every_site_cut_off_one_way_is_named_at_once() -> None:
@@ -600,7 +588,13 @@ def test_every_site_cut_off_one_way_is_named_at_once() -> None:
     durations: list[list[int | None]] = [
         [0 if i == j else (None if i >= joined > j else 60) for j in range(n)] for i in range(n)
     ]
-    waypoints = [{"distance": 1.0}] * n
+    assert _cut_off(durations) == tuple((site, joined) for site in range(joined, n))
+
+
+def _cut_off(durations: list[list[int | None]]) -> tuple[tuple[int, int], ...]:
+    """The sites named cut off by a server whose table has ``durations`` (``None``: no road),
+    one site a row on a diagonal of Andorra."""
+    waypoints = [{"distance": 1.0}] * len(durations)
     table = {
         "code": "Ok",
         "durations": durations,
@@ -609,10 +603,10 @@ def test_every_site_cut_off_one_way_is_named_at_once() -> None:
         "destinations": waypoints,
     }
     with _canned(200, json.dumps(table).encode()) as server:
-        sites = _sites([LatLon(42.50 + k / 100, 1.50 + k / 100) for k in range(n)])
+        sites = _sites([LatLon(42.50 + k / 100, 1.50 + k / 100) for k in range(len(durations))])
         with pytest.raises(NoRoadError) as raised:
             OsrmProvider(server.url).matrix(sites)
-    assert raised.value.cut_off == tuple((site, joined) for site in range(joined, n))
+    return raised.value.cut_off
 
 
 def test_sites_without_coordinates_are_refused() -> None:
