@@ -21,8 +21,9 @@ not used (a loopback server must not be sent through one); pass a ``transport`` 
 
 Matrices are cached in the process per dataset and distinct set of coordinates (rounded to
 ``COORDINATE_DECIMALS``), up to ``MATRIX_CACHE_BYTES``, and, given a ``matrix_dir`` (a prepared
-dataset's folder), on disk for the other processes on the same roads: re-planning the day a
-solve worker planned asks the server nothing new. ``route_geometry`` draws the road line
+dataset's folder), on disk for the other processes on the same roads, up to
+``MATRIX_DISK_BYTES`` (the least recently used removed): re-planning the day a solve worker
+planned asks the server nothing new. ``route_geometry`` draws the road line
 through points with ``route``.
 
 This module speaks HTTP only; it starts no process (``dispatch.travel.routed`` does).
@@ -84,6 +85,11 @@ BACKOFF_S = 0.1
 #: Memory the in-process matrix cache may hold (two int64 matrices per entry): 256 MiB holds
 #: the matrices of about 4,000 distinct locations.
 MATRIX_CACHE_BYTES = 256 * 1024 * 1024
+
+#: Disk the matrices kept in a dataset's folder may take: past it, the least recently used are
+#: removed (a 2,500-visit day's matrix takes 77 MB; a day's validation, solve and re-plans
+#: each ask for a set of places of their own).
+MATRIX_DISK_BYTES = 1024 * 1024 * 1024
 
 #: Largest block asked at once, whatever the server allows: one huge answer is slower to read
 #: than several blocks (``benchmarks/roads.py``), and an answer that takes OSRM more than its
@@ -271,13 +277,16 @@ def _table_file(folder: Path, key: _CacheKey) -> Path:
 
 
 def _read_table(folder: Path, key: _CacheKey) -> _Table | None:
-    """A table kept on disk by an earlier process, or ``None``; a damaged file is ignored."""
+    """A table kept on disk by an earlier process, or ``None``; a damaged file is ignored.
+    A table read is marked used now (``_pruned`` keeps the most recently used)."""
     path = _table_file(folder, key)
     try:
         with np.load(path, allow_pickle=False) as stored:
-            return _Table(stored["durations_s"], stored["distances_m"], stored["snap_m"])
+            table = _Table(stored["durations_s"], stored["distances_m"], stored["snap_m"])
+        os.utime(path)
     except (OSError, KeyError, ValueError):
         return None
+    return table
 
 
 def _write_table(folder: Path, key: _CacheKey, table: _Table) -> None:
@@ -293,8 +302,31 @@ def _write_table(folder: Path, key: _CacheKey, table: _Table) -> None:
             snap_m=table.snap_m,
         )
         scratch.replace(path)
+        _pruned(folder)
     except OSError as error:  # a cache is a courtesy: the matrix is answered all the same
         logger.warning("could not keep a matrix in %s: %s", folder, error)
+
+
+def _pruned(folder: Path) -> None:
+    """Remove the least recently used tables of ``folder`` until they take at most
+    ``MATRIX_DISK_BYTES``: nothing removed them, and a service's folder grew by every set of
+    places it was asked about (one 2,500-visit day: 77 MB). A table another process removes
+    first, or is reading, is left to it."""
+    tables = []
+    for path in folder.glob("*.npz"):
+        if ".tmp." in path.name:  # another process's, being written
+            continue
+        try:
+            found = path.stat()
+        except OSError:
+            continue
+        tables.append((found.st_mtime, found.st_size, path))
+    total = sum(size for _, size, _ in tables)
+    for _, size, path in sorted(tables):
+        if total <= MATRIX_DISK_BYTES:
+            break
+        path.unlink(missing_ok=True)
+        total -= size
 
 
 def _size(table: _Table) -> int:

@@ -33,6 +33,7 @@ import pytest
 
 from dispatch.errors import TravelTimeError
 from dispatch.model import LatLon, Site
+from dispatch.travel import osrm
 from dispatch.travel.osrm import (
     TABLE_CONCURRENCY,
     NoRoadError,
@@ -607,6 +608,27 @@ def _cut_off(durations: list[list[int | None]]) -> tuple[tuple[int, int], ...]:
         with pytest.raises(NoRoadError) as raised:
             OsrmProvider(server.url).matrix(sites)
     return raised.value.cut_off
+
+
+def test_the_matrices_kept_on_disk_stay_within_their_bound(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every new set of places wrote its matrix beside the dataset and nothing removed one: a
+    # 2,500-visit day wrote 77 MB, three validations of it 154 MB more (a hunt).
+    keys = {name: ("andorra", ((42.5, k / 100),)) for k, name in enumerate("abc")}
+    table = osrm._Table(np.zeros((50, 50), np.int64), np.zeros((50, 50), np.int64), np.zeros(50))
+    osrm._write_table(tmp_path, keys["a"], table)
+    one = sum(path.stat().st_size for path in tmp_path.glob("*.npz"))
+    monkeypatch.setattr(osrm, "MATRIX_DISK_BYTES", 2 * one)
+    osrm._write_table(tmp_path, keys["b"], table)
+    for key, age_s in (("a", 100), ("b", 50)):
+        then = time.time() - age_s
+        os.utime(osrm._table_file(tmp_path, keys[key]), (then, then))
+    assert osrm._read_table(tmp_path, keys["a"]) is not None  # the older, but used now
+    osrm._write_table(tmp_path, keys["c"], table)
+    assert osrm._read_table(tmp_path, keys["b"]) is None
+    assert osrm._read_table(tmp_path, keys["a"]) is not None
+    assert osrm._read_table(tmp_path, keys["c"]) is not None
 
 
 def test_sites_without_coordinates_are_refused() -> None:
