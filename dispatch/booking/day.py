@@ -309,11 +309,10 @@ class BookingDay:
             instance, id_map = _compiled(day, provider, at, plan)
         # A call with no stop after it is not read: the booking's model would have the
         # technician set off from their last stop, not from the depot.
-        riding_calls = {
-            (u.technician_id, u.call_index)
-            for u in riding
-            if u.whole and u.call.before < len(routes_of[u.technician_id].stops)
-        }
+        riding_calls: dict[TechnicianId, set[int]] = {}
+        for u in riding:
+            if u.call.before < len(routes_of[u.technician_id].stops):
+                riding_calls.setdefault(u.technician_id, set()).add(u.call_index)
         node_of: dict[VisitId, list[int]] = {}
         for node, i in enumerate(id_map.node_visit):
             node_of.setdefault(day.visits[i].id, []).append(node)
@@ -333,7 +332,7 @@ class BookingDay:
             ]
             tech_id = route.technician_id
             listed = [node for node in nodes if node is not None]
-            riding_here = {k for tech_id, k in riding_calls if tech_id == route.technician_id}
+            riding_here = riding_calls.get(tech_id, set())
             if not _calls_kept(route, nodes, id_map, depot_of, fixed, at, riding_here):
                 logger.warning("the route of %s made a call booking cannot keep", tech_id)
                 unreadable.add(vehicle)
@@ -640,7 +639,6 @@ def _calls_unreserved(
     for route in plan.routes:
         vehicle = vehicle_of.get(route.technician_id)
         made = calls_made(route, fixed_prefix(route, at), at)
-
         nodes = [
             _way(
                 instance, id_map, node_of.get(stop.visit_id, []), vehicle, route, j, depot_of, made
