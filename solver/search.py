@@ -103,9 +103,7 @@ def search(
         start_from = feasible_start(routing, initial_routes, repair_until)
         # The search from a start always gets a moment, even when seeding overran; its clock
         # starts now, so the time spent restoring the start is counted first.
-        parameters.time_limit.FromMilliseconds(
-            max(_left_ms(params, started), round(MIN_POLISH_S * 1000))
-        )
+        parameters.time_limit.FromMilliseconds(_search_ms(params, started))
         if stall is not None:
             stall.arm()
         assignment = None
@@ -118,9 +116,7 @@ def search(
     else:
         # The model's build is on the clock too (seconds on a long horizon's windows); the
         # first solution still gets its moment.
-        parameters.time_limit.FromMilliseconds(
-            max(_left_ms(params, started), round(MIN_POLISH_S * 1000))
-        )
+        parameters.time_limit.FromMilliseconds(_search_ms(params, started))
         if stall is not None:
             stall.arm()
         assignment = routing.SolveWithParameters(parameters)
@@ -311,6 +307,12 @@ def _timed_as_locked(
     if not routing.ApplyLocksToAllVehicles(routes, True):
         return None
     return routing.SolveWithParameters(_exact_search())
+
+
+def _search_ms(params: SolveParams, started: float) -> int:
+    """Milliseconds the search itself gets: what is left of the budget, at least
+    ``MIN_POLISH_S`` (a search from a start, or to a first solution, always gets a moment)."""
+    return max(_left_ms(params, started), round(MIN_POLISH_S * 1000))
 
 
 def _left_ms(params: SolveParams, started: float) -> int:
