@@ -2,7 +2,8 @@
 
 A credential comes as ``Authorization: Bearer …`` or as ``X-API-Key: …``; a driver link, opened
 on a phone, as ``?token=…`` too (never a dispatcher's key: a URL ends up in logs). Missing,
-unknown, revoked or expired → 401; a valid driver link used anywhere but its own route → 403.
+unknown, revoked or expired → 401 (a driver link too once the key that issued it is revoked); a
+valid driver link used anywhere but its own route → 403.
 
 This module holds the rules, as plain functions of the credential and the service's store,
 link secret and clock; ``api.deps`` applies them to a request (``Dispatcher``,
@@ -119,7 +120,7 @@ def check_route_reader(
     ------
     HTTPException
         403 for a driver link to another route; 401 for no credential, an unknown or revoked
-        key, or a link that is forged or expired.
+        key, or a link that is forged, expired or issued by a key since revoked.
     """
     if credential is None:
         raise _unauthorized("an API key or a driver link is required")
@@ -131,4 +132,8 @@ def check_route_reader(
         raise _unauthorized("unknown or revoked API key, or a driver link that is not valid")
     if (grant.plan_id, grant.technician_id) != (plan_id, technician_id):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "this driver link opens another route")
+    if grant.issued_by is not None and not store.is_live_key(grant.issued_by):
+        raise _unauthorized(
+            "the key that issued this driver link was revoked; ask the desk for a new link"
+        )
     return grant

@@ -4,7 +4,8 @@ the plan's day, and nothing else.
 A token is ``payload.signature``, both base64url: the payload names the plan, the technician
 and the expiry (Unix seconds); the signature is HMAC-SHA256 of the payload under the service's
 secret. Nothing is stored per link, so links cost nothing to issue and a stolen one dies with
-the day.
+the day, or sooner: the payload names the dispatcher's key that issued it, and revoking that key
+closes every link it issued.
 
 ::
 
@@ -51,11 +52,13 @@ class LinkExpiredError(LinkError):
 
 @dataclass(frozen=True, slots=True)
 class RouteGrant:
-    """What a valid driver link opens."""
+    """What a valid driver link opens, and the dispatcher's key that issued it (``None`` for a
+    link signed before links named their issuer): revoking that key closes the link."""
 
     plan_id: str
     technician_id: str
     expires_at: datetime
+    issued_by: str | None = None
 
 
 def end_of_day(day: str, timezone: str) -> datetime:
@@ -77,9 +80,12 @@ def _signature(secret: str, payload: str) -> str:
     return _b64(hmac.new(secret.encode(), payload.encode(), hashlib.sha256).digest())
 
 
-def sign_route_link(secret: str, plan_id: str, technician_id: str, expires_at: datetime) -> str:
-    """A token opening ``technician_id``'s route of ``plan_id`` until ``expires_at``."""
-    body = {"p": plan_id, "t": technician_id, "e": int(expires_at.timestamp())}
+def sign_route_link(
+    secret: str, plan_id: str, technician_id: str, expires_at: datetime, *, issued_by: str
+) -> str:
+    """A token opening ``technician_id``'s route of ``plan_id`` until ``expires_at``, or until
+    the key ``issued_by`` (its id) is revoked."""
+    body = {"p": plan_id, "t": technician_id, "e": int(expires_at.timestamp()), "k": issued_by}
     payload = _b64(json.dumps(body, separators=(",", ":")).encode())
     return f"{payload}.{_signature(secret, payload)}"
 
@@ -106,6 +112,7 @@ def read_route_link(secret: str, token: str, now: datetime) -> RouteGrant:
             plan_id=str(body["p"]),
             technician_id=str(body["t"]),
             expires_at=datetime.fromtimestamp(int(body["e"]), tz=now.tzinfo),
+            issued_by=None if body.get("k") is None else str(body["k"]),
         )
     except (ValueError, KeyError, TypeError) as error:
         raise LinkError("this driver link is not valid") from error

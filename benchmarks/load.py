@@ -48,13 +48,15 @@ def _seed_plan(url: str, visits: int) -> tuple[str, list[str], str, dict[str, st
     store = Store(url)
     try:
         store.save_problem_and_plan(raw, document.model_dump(mode="json"), problem_id=new_id("pb"))
-        key = store.create_api_key("load-benchmark")[1]
+        issuer, key = store.create_api_key("load-benchmark")
         secret = store.secret(LINK_SECRET)
     finally:
         store.close()
     technicians = [route.technician_id for route in document.routes]
     expires = datetime.now(UTC) + timedelta(hours=1)
-    tokens = {t: sign_route_link(secret, plan_id, t, expires) for t in technicians}
+    tokens = {
+        t: sign_route_link(secret, plan_id, t, expires, issued_by=issuer.id) for t in technicians
+    }
     return plan_id, technicians, key, tokens
 
 

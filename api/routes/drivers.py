@@ -70,7 +70,8 @@ def create_link(
     technician_id: TechnicianId,
 ) -> LinkOut:
     """A link for the driver's phone that opens this route (and nothing else) until the end of
-    the plan's day; 409 once that day is over (the link would never open)."""
+    the plan's day, or until the key asking for it is revoked; 409 once that day is over (the
+    link would never open)."""
     found = versions.get(store, plan_id)
     found.route(technician_id)  # 404 for a technician not in the day
     expires = end_of_day(found.plan["date"], found.plan["timezone"])
@@ -80,7 +81,7 @@ def create_link(
             f"the day of plan {plan_id} ({found.plan['date']}) ended at "
             f"{expires.isoformat()}: a link to it would never open",
         )
-    token = sign_route_link(secret, plan_id, technician_id, expires)
+    token = sign_route_link(secret, plan_id, technician_id, expires, issued_by=key.id)
     base = settings.public_url or str(request.base_url)
     # Quoted: an id with '#' or '?' put the token in the link's fragment or query name.
     route = f"{base.rstrip('/')}/v1/plans/{plan_id}/routes/{quote(technician_id, safe='')}"

@@ -305,6 +305,7 @@ _LATEST_VERSION = select(func.max(PlanRow.version)).where(PlanRow.plan_id == bin
 _API_KEY = select(ApiKeyRow.id, ApiKeyRow.name, ApiKeyRow.created_at, ApiKeyRow.revoked_at).where(
     ApiKeyRow.key_hash == bindparam("key_hash")
 )
+_KEY_REVOKED_AT = select(ApiKeyRow.revoked_at).where(ApiKeyRow.id == bindparam("key_id"))
 
 
 #: How long a SQLite connection waits for the database's lock: the engine's busy timeout, and
@@ -1556,6 +1557,12 @@ class Store:
         if row is None or row.revoked_at is not None:
             return None
         return ApiKey(row.id, row.name, row.created_at, row.revoked_at)
+
+    def is_live_key(self, key_id: str) -> bool:
+        """Whether the key with id ``key_id`` exists and is not revoked."""
+        with self._reads.connect() as connection:
+            row = connection.execute(_KEY_REVOKED_AT, {"key_id": key_id}).first()
+        return row is not None and row.revoked_at is None
 
     def api_keys(self) -> list[ApiKey]:
         """Every key, oldest first."""

@@ -28,7 +28,7 @@ MIDNIGHT = datetime(2026, 11, 24, 0, 0, tzinfo=SHANGHAI)
 
 
 def token(expires_at: datetime = MIDNIGHT, secret: str = SECRET) -> str:
-    return sign_route_link(secret, "pl_3f9a0c1b2d4e", "T01", expires_at)
+    return sign_route_link(secret, "pl_3f9a0c1b2d4e", "T01", expires_at, issued_by="ak_1")
 
 
 def test_a_day_ends_at_the_next_midnight_in_its_time_zone() -> None:
@@ -38,7 +38,7 @@ def test_a_day_ends_at_the_next_midnight_in_its_time_zone() -> None:
 
 def test_a_signed_link_reads_back_as_its_route_until_it_expires() -> None:
     grant = read_route_link(SECRET, token(), MORNING)
-    assert grant == RouteGrant("pl_3f9a0c1b2d4e", "T01", MIDNIGHT)
+    assert grant == RouteGrant("pl_3f9a0c1b2d4e", "T01", MIDNIGHT, issued_by="ak_1")
     assert grant.expires_at.utcoffset() == timedelta(hours=8)  # in the reader's zone
     last_second = read_route_link(SECRET, token(), MIDNIGHT - timedelta(seconds=1))
     assert last_second.technician_id == "T01"

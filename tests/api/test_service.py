@@ -417,12 +417,45 @@ def test_a_driver_link_expires_at_midnight_after_its_day(database_url: str) -> N
 def test_expired_and_forged_driver_links_are_401(service: Service) -> None:
     plan_id = service.solved_plan()
     secret = service.client.app.state.link_secret  # type: ignore[attr-defined]
-    expired = sign_route_link(secret, plan_id, "T1", TEST_NOW - timedelta(minutes=1))
+    store = Store(service.database_url)
+    try:
+        issuer = store.api_key_for(service.key)
+    finally:
+        store.close()
+    assert issuer is not None
+    expired = sign_route_link(
+        secret, plan_id, "T1", TEST_NOW - timedelta(minutes=1), issued_by=issuer.id
+    )
     answer = service.client.get(f"/v1/plans/{plan_id}/routes/T1", params={"token": expired})
     assert answer.status_code == 401 and "expired" in answer.json()["detail"]
-    forged = sign_route_link("0" * 64, plan_id, "T1", TEST_NOW + timedelta(hours=1))
+    forged = sign_route_link(
+        "0" * 64, plan_id, "T1", TEST_NOW + timedelta(hours=1), issued_by=issuer.id
+    )
     answer = service.client.get(f"/v1/plans/{plan_id}/routes/T1", params={"token": forged})
     assert answer.status_code == 401
+
+
+def test_revoking_a_key_closes_the_driver_links_it_issued(service: Service) -> None:
+    """A stolen phone: the desk revokes the key that made its link, and the link dies at once,
+    not at midnight; links made with another key still open."""
+    plan_id = service.solved_plan()
+    route = f"/v1/plans/{plan_id}/routes/T1"
+    stolen = service.client.post(f"{route}/link", headers=service.auth).json()["token"]
+    other_key = make_key(service.database_url, "evening desk")
+    other = {"Authorization": f"Bearer {other_key}"}
+    kept = service.client.post(f"{route}/link", headers=other).json()["token"]
+    store = Store(service.database_url)
+    try:
+        issuer = store.api_key_for(service.key)
+        assert issuer is not None
+        store.revoke_api_key(issuer.id)
+    finally:
+        store.close()
+    answer = service.client.get(route, params={"token": stolen})
+    assert answer.status_code == 401 and "revoked" in answer.json()["detail"]
+    report = service.client.post(f"{route}/events", params={"token": stolen}, json={"events": []})
+    assert report.status_code == 401
+    assert service.client.get(route, params={"token": kept}).status_code == 200
 
 
 def test_oversized_requests_are_413(database_url: str) -> None:

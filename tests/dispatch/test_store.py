@@ -199,8 +199,9 @@ def test_api_keys_are_stored_hashed_and_can_be_revoked(store: Store) -> None:
     with Session(store.engine) as session:
         stored = session.scalars(select(ApiKeyRow.key_hash)).one()
     assert key not in stored and stored == hashlib.sha256(key.encode()).hexdigest()
+    assert store.is_live_key(record.id) and not store.is_live_key("ak_nope")
     store.revoke_api_key(record.id)
-    assert store.api_key_for(key) is None
+    assert store.api_key_for(key) is None and not store.is_live_key(record.id)
     assert [k.name for k in store.api_keys()] == ["desk"]
     with pytest.raises(InputError, match="name"):
         store.create_api_key("  ")
