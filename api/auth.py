@@ -37,20 +37,20 @@ def credential_of(request: Request) -> str | None:
     HTTPException
         401 for a ``?token=`` that is no driver link (a dispatcher's key in the URL).
     """
+    token = request.query_params.get("token")
+    if token is not None and not _looks_like_link(token):
+        # Refused with a header credential too: the key in the URL is in the logs already,
+        # and its owner must hear of it (with a header beside it, it was once let through).
+        raise _unauthorized(
+            "an API key goes in the Authorization header, never in the URL (?token= is for "
+            "driver links)"
+        )
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     if scheme.lower() == "bearer" and value.strip():
         return value.strip()
     if request.headers.get("x-api-key"):
         return request.headers["x-api-key"]
-    token = request.query_params.get("token")
-    if token is None:
-        return None
-    if not _looks_like_link(token):
-        raise _unauthorized(
-            "an API key goes in the Authorization header, never in the URL (?token= is for "
-            "driver links)"
-        )
     return token
 
 

@@ -156,13 +156,21 @@ async def known_query_only(request: Request) -> None:
         )
 
 
+def _read_as_json(content_type: str) -> bool:
+    """Whether FastAPI parses a body of ``content_type`` as JSON: ``application/json`` and any
+    ``application/*+json`` (a delay sent as ``merge-patch+json`` kept its second ``minutes``).
+    Without a content type the body is refused before it is read (strict content type)."""
+    media = content_type.split(";")[0].strip().lower()
+    kind, _, subtype = media.partition("/")
+    return kind == "application" and (subtype == "json" or subtype.endswith("+json"))
+
+
 async def json_keys_once(request: Request) -> None:
     """Refuse a JSON body that gives a key twice in one object, naming the key (422):
     FastAPI's parser keeps the last value without a word (``"minutes": 5, "minutes": 600`` in
     a delay held the technician 600 minutes). A request without credentials is left to the
     credential check (401 first)."""
-    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media != "application/json" or not has_credential(request):
+    if not _read_as_json(request.headers.get("content-type", "")) or not has_credential(request):
         return
     body = await request.body()
     if body:

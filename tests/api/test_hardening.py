@@ -37,8 +37,14 @@ def test_a_dispatcher_key_in_the_url_is_refused(service: Service) -> None:
     assert answer.status_code == 401 and "Authorization header" in answer.json()["detail"]
     route = service.client.get(f"/v1/plans/{plan_id}/routes/T1", params={"token": service.key})
     assert route.status_code == 401
-    # In a header it opens everything, as before.
+    # In a header it opens everything, as before; in the URL beside a header it is still
+    # refused (it was let through, the key in the access log and nobody told).
     assert service.client.get(f"/v1/plans/{plan_id}", headers=service.auth).status_code == 200
+    for header in (service.auth, {"X-API-Key": service.key}):
+        both = service.client.get(
+            f"/v1/plans/{plan_id}", params={"token": service.key}, headers=header
+        )
+        assert both.status_code == 401 and "never in the URL" in both.json()["detail"]
 
 
 def test_no_key_is_401_even_with_a_bad_body(service: Service) -> None:

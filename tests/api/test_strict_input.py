@@ -325,6 +325,14 @@ def test_a_key_given_twice_is_named_and_nothing_is_stored(service: Service) -> N
     batch = '{"at": "09:00", "events": [{"type": "delay", "technician_id": "T1", "minutes": 5, "minutes": 600}]}'  # noqa: E501
     [error] = refused(post(service, f"/v1/plans/{plan_id}/events", batch))
     assert error["path"] == "minutes"
+    # Any application/*+json is parsed as JSON too, and was let through with its last value.
+    for media in ("application/merge-patch+json", "Application/Problem+JSON; charset=utf-8"):
+        answer = service.client.post(
+            f"/v1/plans/{plan_id}/events",
+            content=batch,
+            headers=service.auth | {"Content-Type": media},
+        )
+        assert [e["path"] for e in refused(answer)] == ["minutes"], media
     with pytest.raises(InputError):
         load_json('{"a": {"b": 1, "b": 1}}')
     assert problems_stored(service.database_url) == 1
