@@ -9,7 +9,14 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from dispatch.booking.schema import SlotsOut
-from dispatch.contract.schema import DATE_PATTERN, ChangeOut, Integer, Number, Text
+from dispatch.contract.schema import (
+    DATE_PATTERN,
+    STORED_ID_PATTERN,
+    ChangeOut,
+    Integer,
+    Number,
+    Text,
+)
 from dispatch.persistence import PlanSummary, ProblemSummary, SolveJob, WeekSummary
 
 __all__ = [
@@ -115,7 +122,9 @@ class PlanItem(_Model):
 class PlanRequest(_Model):
     """Start solving a stored problem."""
 
-    problem_id: str = Field(min_length=1, max_length=32, examples=["pb_3f9a0c1b2d4e"])
+    problem_id: str = Field(
+        min_length=1, max_length=32, pattern=STORED_ID_PATTERN, examples=["pb_3f9a0c1b2d4e"]
+    )
     time_limit_s: Number | None = Field(
         default=None, gt=0, le=3600, description="Search budget; default: the problem's policy."
     )

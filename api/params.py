@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import Header, Path
 
+from dispatch.contract.schema import STORED_ID_PATTERN
 from dispatch.errors import FieldError, InputError
 
 __all__ = [
@@ -24,9 +25,18 @@ __all__ = [
 #: An ``If-Match`` header naming a plan version (its ETag, quoted or not, weak or not) or ``*``.
 IF_MATCH_PATTERN = r'^(\*|(W/)?"?[0-9]{1,9}"?)$'
 
-ProblemId = Annotated[str, Path(min_length=1, max_length=32, examples=["pb_3f9a0c1b2d4e"])]
-JobId = Annotated[str, Path(min_length=1, max_length=32, examples=["jb_5e1d2c3b4a59"])]
-PlanId = Annotated[str, Path(min_length=1, max_length=32, examples=["pl_3f9a0c1b2d4e"])]
+ProblemId = Annotated[
+    str,
+    Path(min_length=1, max_length=32, pattern=STORED_ID_PATTERN, examples=["pb_3f9a0c1b2d4e"]),
+]
+JobId = Annotated[
+    str,
+    Path(min_length=1, max_length=32, pattern=STORED_ID_PATTERN, examples=["jb_5e1d2c3b4a59"]),
+]
+PlanId = Annotated[
+    str,
+    Path(min_length=1, max_length=32, pattern=STORED_ID_PATTERN, examples=["pl_3f9a0c1b2d4e"]),
+]
 TechnicianId = Annotated[str, Path(min_length=1, max_length=64, examples=["T01"])]
 
 #: ``If-Match`` on a batch of events: the version it was written against.

@@ -14,6 +14,7 @@ from fastapi.concurrency import run_in_threadpool
 from api.deps import Dispatcher, StoreDep
 from api.models import Responses, RollOut, RollRequest, WeekItem
 from dispatch.contract.horizon import parse_horizon
+from dispatch.contract.schema import STORED_ID_PATTERN
 from dispatch.desk.roll import roll_week
 from dispatch.errors import FieldError, InputError, NotFoundError
 from dispatch.persistence import Store, new_id
@@ -22,7 +23,10 @@ __all__ = ["WeekId", "existing_week", "router"]
 
 router = APIRouter(prefix="/weeks", tags=["weeks"])
 
-WeekId = Annotated[str, Path(min_length=1, max_length=32, examples=["wk_3f9a0c1b2d4e"])]
+WeekId = Annotated[
+    str,
+    Path(min_length=1, max_length=32, pattern=STORED_ID_PATTERN, examples=["wk_3f9a0c1b2d4e"]),
+]
 
 #: The week document is the contract's (``docs/contract.md``, Week plan), sent as stored.
 _WEEK_DOCUMENT: Responses = {

@@ -11,7 +11,15 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from dispatch.contract.schema import Clock, DateText, Integer, Text, VisitIn, WindowIn
+from dispatch.contract.schema import (
+    STORED_ID_PATTERN,
+    Clock,
+    DateText,
+    Integer,
+    Text,
+    VisitIn,
+    WindowIn,
+)
 
 __all__ = [
     "MAX_SLOTS",
@@ -42,6 +50,7 @@ class SlotRequestIn(_Strict):
     plan_id: Text = Field(
         min_length=1,
         max_length=32,
+        pattern=STORED_ID_PATTERN,
         description="A stored day plan (its latest version), or a stored week (wk_…): the "
         "day plans of its dates from first_date to last_date.",
     )

@@ -24,6 +24,7 @@ __all__ = [
     "DATE_PATTERN",
     "LAST_YEAR",
     "MOMENT_PATTERN",
+    "STORED_ID_PATTERN",
     "UNPAIRED_SURROGATE",
     "BreakIn",
     "BreakOut",
@@ -116,6 +117,11 @@ def _valid_unicode(value: object) -> object:
             raise PydanticCustomError("unpaired_surrogate", UNPAIRED_SURROGATE, {"code": code})
     return value
 
+
+#: The id of something stored (a problem, plan, job or week) as a request names it: no NUL,
+#: which PostgreSQL refuses in any text it compares (``pl_%00`` was a 500 there, a 404 on
+#: SQLite); refused as the field it is, on either store.
+STORED_ID_PATTERN = r"^[^\x00]*$"
 
 #: Text of the contract: any string of valid Unicode. Every string field of the input is one.
 Text = Annotated[str, BeforeValidator(_valid_unicode)]

@@ -368,3 +368,16 @@ def test_a_media_type_is_read_whatever_its_case_and_another_is_named(service: Se
     )
     assert plain.status_code == 422
     assert plain.json()["errors"][0]["path"] == "content-type"
+
+
+def test_a_nul_in_a_stored_id_is_refused_naming_it_on_either_store(service: Service) -> None:
+    # PostgreSQL refuses a NUL in any text it compares: a lookup of "pl_\0" was a 500 there
+    # (a 404 on SQLite), with or without a key's worth of harm.
+    for path in ("/v1/plans/pl_%00", "/v1/problems/pb_%00", "/v1/jobs/jb_%00", "/v1/weeks/wk_%00"):
+        answer = service.client.get(path, headers=service.auth)
+        assert answer.status_code == 422, (path, answer.text)
+    solve = post(service, "/v1/plans", {"problem_id": "pb_\u0000"})
+    assert [e["path"] for e in refused(solve)] == ["problem_id"]
+    visit = {"id": "N1", "location_index": 1, "duration_min": 30}
+    slots = post(service, "/v1/slots", {"plan_id": "pl_\u0000", "visit": visit})
+    assert [e["path"] for e in refused(slots)] == ["plan_id"]
