@@ -24,6 +24,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import folium
 import jinja2
@@ -50,6 +51,7 @@ __all__ = [
     "escape",
     "new_map",
     "page_of",
+    "page_policy",
     "road_line",
     "route_line",
     "script_json",
@@ -360,3 +362,62 @@ def road_line(geometry: str | None, *, technician_id: str = "") -> list[Point] |
         )
         return None
     return line if len(line) >= 2 else None
+
+
+def _tile_source(tiles: Tiles) -> str | None:
+    """Where the map's tiles come from, as a CSP source (``https://tiles.example.com``)."""
+    if tiles.url is None:
+        return None
+    parts = urlsplit(tiles.url)
+    host = parts.netloc
+    if parts.scheme not in {"http", "https"} or not host:
+        return None
+    if "{" in host:  # a template such as {s}.tile.example.com: any subdomain, or the scheme
+        head, _, rest = host.partition(".")
+        if "{" in rest or not head.startswith("{"):
+            return f"{parts.scheme}:"
+        host = f"*.{rest}"
+    return f"{parts.scheme}://{host}"
+
+
+def page_policy(tiles: Tiles) -> str:
+    """The Content-Security-Policy of every page the service serves (the console, the desk's
+    map, a driver's page, the time card), for a service whose maps use ``tiles``.
+
+    A page talks only to its own service (``connect-src 'self'``; a driver's page keeps its
+    taps made without signal through its own service worker, ``worker-src 'self'``), loads
+    nothing from elsewhere, cannot be framed (``frame-ancestors 'none'``: a driver's Done
+    button under another site's page) and submits no form anywhere. Inline scripts and
+    styles are allowed (Leaflet and the pages' own, all written into the pages; the console's
+    map, shown in a ``srcdoc`` frame, inherits the console's policy) and images may come from
+    the tile server; defence against typed text running as script is that it is always
+    escaped or set as text (``escape``, the console's ``el``), not this header.
+
+    Parameters
+    ----------
+    tiles
+        The tile source of the service's maps (``Tiles(None)``: no images from anywhere).
+
+    Returns
+    -------
+    The header's value.
+    """
+    images = ["'self'", "data:", "blob:"]
+    source = _tile_source(tiles)
+    if source is not None:
+        images.append(source)
+    return "; ".join(
+        [
+            "default-src 'none'",
+            "script-src 'unsafe-inline'",
+            "style-src 'unsafe-inline'",
+            f"img-src {' '.join(images)}",
+            "connect-src 'self'",
+            "worker-src 'self'",
+            "font-src data:",
+            "frame-src 'self'",
+            "base-uri 'none'",
+            "form-action 'none'",
+            "frame-ancestors 'none'",
+        ]
+    )

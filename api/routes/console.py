@@ -14,7 +14,8 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
 from api.deps import TilesDep
-from maps.console import console_page, console_policy
+from api.pages import html_page
+from maps.console import console_page
 
 __all__ = ["router"]
 
@@ -24,12 +25,4 @@ router = APIRouter(tags=["console"])
 @router.get("/console", include_in_schema=False)
 async def get_console(tiles: TilesDep) -> HTMLResponse:
     """The desk console's page: the same bytes for everyone; it asks for the key itself."""
-    return HTMLResponse(
-        console_page(),
-        headers={
-            "Content-Security-Policy": console_policy(tiles),
-            "X-Content-Type-Options": "nosniff",
-            "Referrer-Policy": "no-referrer",
-            "Cache-Control": "no-cache",
-        },
-    )
+    return html_page(console_page(), tiles, cache="no-cache")

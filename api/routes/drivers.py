@@ -26,6 +26,7 @@ from api.deps import (
 )
 from api.links import end_of_day, sign_route_link
 from api.models import CONFLICT, FORBIDDEN, HTML_PAGE, ErrorOut, LinkOut
+from api.pages import html_page
 from api.params import EventsIfMatch, PlanId, TechnicianId, batch_version
 from dispatch.contract.schema import DriverRouteOut, EventBatchIn
 from dispatch.desk.driver import day_not_begun, foreign_events
@@ -106,7 +107,7 @@ def get_route_map(
     list beside it (arrival, the window to tell the customer, address, phone to tap). Opens
     with a dispatcher's key or the driver's own link."""
     found = versions.get(store, plan_id)
-    return HTMLResponse(found.page(technician_id, tiles))
+    return html_page(found.page(technician_id, tiles), tiles)
 
 
 @router.post(

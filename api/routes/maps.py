@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse
 
 from api.deps import Dispatcher, StoreDep, TilesDep, VersionsDep
 from api.models import HTML_PAGE
+from api.pages import html_page
 from api.params import PlanId
 
 __all__ = ["router"]
@@ -30,4 +31,4 @@ def get_plan_map(
     per technician, numbered stops, routes, service radii, the unassigned and why, a legend.
     The page carries Leaflet itself and works without internet (tiles aside)."""
     found = versions.get(store, plan_id, version)
-    return HTMLResponse(found.page(None, tiles))
+    return html_page(found.page(None, tiles), tiles)

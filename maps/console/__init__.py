@@ -8,7 +8,6 @@ from maps.console.page import (
     LIST_LIMIT,
     REFRESH_S,
     console_page,
-    console_policy,
 )
 
 __all__ = [
@@ -17,5 +16,4 @@ __all__ = [
     "LIST_LIMIT",
     "REFRESH_S",
     "console_page",
-    "console_policy",
 ]

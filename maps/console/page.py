@@ -29,7 +29,8 @@ is put into the DOM as text (``textContent`` through one helper, ``el``), never 
 ``tel:`` links keep only digits and ``+``. The script and the style are read from this
 package's files (``console.js``, ``console.css``, ``console.html``) and written into the page,
 so nothing is fetched from anywhere but the service: the page works with no internet.
-:func:`console_policy` is the Content-Security-Policy the service sends with it.
+:func:`maps.base.page_policy` is the Content-Security-Policy the service sends with it, as with
+every page of it.
 
 What must not live here: HTTP (the route is ``api.routes.console``), or any data of a day.
 """
@@ -38,10 +39,9 @@ from __future__ import annotations
 
 import functools
 from importlib import resources
-from urllib.parse import urlsplit
 
 from dispatch.contract.schema import PolicyIn
-from maps.base import Tiles, script_json
+from maps.base import script_json
 
 __all__ = [
     "AT_RISK_MIN",
@@ -49,7 +49,6 @@ __all__ = [
     "LIST_LIMIT",
     "REFRESH_S",
     "console_page",
-    "console_policy",
 ]
 
 #: How often the page asks whether the plan has a new version (from a driver's phone or
@@ -107,59 +106,4 @@ def console_page() -> str:
         .replace("/*STYLE*/", style)
         .replace("/*CONFIG*/", script_json(config))
         .replace("/*SCRIPT*/", script)
-    )
-
-
-def _tile_source(tiles: Tiles) -> str | None:
-    """Where the map's tiles come from, as a CSP source (``https://tiles.example.com``)."""
-    if tiles.url is None:
-        return None
-    parts = urlsplit(tiles.url)
-    host = parts.netloc
-    if parts.scheme not in {"http", "https"} or not host:
-        return None
-    if "{" in host:  # a template such as {s}.tile.example.com: any subdomain, or the scheme
-        head, _, rest = host.partition(".")
-        if "{" in rest or not head.startswith("{"):
-            return f"{parts.scheme}:"
-        host = f"*.{rest}"
-    return f"{parts.scheme}://{host}"
-
-
-def console_policy(tiles: Tiles) -> str:
-    """The Content-Security-Policy of the console page, for a service whose maps use ``tiles``.
-
-    The page talks only to its own service (``connect-src 'self'``), loads nothing from
-    elsewhere, cannot be framed (``frame-ancestors 'none'``) and submits no form anywhere. The
-    map page it shows in a ``srcdoc`` frame inherits this policy, so inline scripts and styles
-    are allowed (Leaflet and the map's own, both written into the pages) and images may come
-    from the tile server; defence against typed text running as script is that no text of a day
-    is ever parsed as HTML (see the module docstring), not this header.
-
-    Parameters
-    ----------
-    tiles
-        The tile source of the service's maps (``Tiles(None)``: no images from anywhere).
-
-    Returns
-    -------
-    The header's value.
-    """
-    images = ["'self'", "data:", "blob:"]
-    source = _tile_source(tiles)
-    if source is not None:
-        images.append(source)
-    return "; ".join(
-        [
-            "default-src 'none'",
-            "script-src 'unsafe-inline'",
-            "style-src 'unsafe-inline'",
-            f"img-src {' '.join(images)}",
-            "connect-src 'self'",
-            "font-src data:",
-            "frame-src 'self'",
-            "base-uri 'none'",
-            "form-action 'none'",
-            "frame-ancestors 'none'",
-        ]
     )

@@ -66,6 +66,19 @@ class Opened:
         self.page.goto(path.as_uri())
         return self
 
+    def served(self, answer: Any, name: str) -> Opened:
+        """Open a service's ``answer`` as the browser gets it: its headers (the page's policy
+        among them) apply, as they do not to a file."""
+        url = f"http://fieldroute.test/{name}"
+        headers = dict(answer.headers)
+
+        def fulfil(route: Any) -> None:
+            route.fulfill(status=answer.status_code, body=answer.text, headers=headers)
+
+        self.page.route(url, fulfil)
+        self.page.goto(url)
+        return self
+
     def show(self, page: str, folder: Path, name: str) -> Opened:
         self.load(page, folder, name)
         self.page.wait_for_selector(".leaflet-marker-icon", state="attached", timeout=15_000)
@@ -255,15 +268,35 @@ def test_the_served_pages_open_with_a_key_and_with_the_drivers_link(
         ).json()
         driver = client.get(link["map_url"])
         assert driver.status_code == 200
-    for name, page, width, markers in (
-        ("served-desk", desk.text, 1280, sum(len(r.stops) for r in plan.routes)),
-        ("served-driver", driver.text, 375, len(plan.routes[0].stops)),
+        report = client.get(f"/v1/plans/{plan.plan_id}/report", headers={"X-API-Key": key})
+    for name, answer, width, markers in (
+        ("served-desk", desk, 1280, sum(len(r.stops) for r in plan.routes)),
+        ("served-driver", driver, 375, len(plan.routes[0].stops)),
     ):
-        opened = Opened(browser, width, 800).show(page, output_dir, name)
+        opened = Opened(browser, width, 800).show(answer.text, output_dir, name)
         try:
             assert opened.errors == [] and opened.failed == []
             assert opened.count(".fr-stop, .fr-pin:not(.fr-base)") == markers
             opened.shoot(output_dir, name)
+        finally:
+            opened.close()
+    # Sent with the service's page policy (never framed, nothing loaded from elsewhere, no
+    # referrer: a driver's page has its token in its URL), each still draws whole.
+    for name, answer, markers in (
+        ("policy-desk", desk, sum(len(r.stops) for r in plan.routes)),
+        ("policy-driver", driver, len(plan.routes[0].stops)),
+        ("policy-report", report, 0),
+    ):
+        assert answer.headers["referrer-policy"] == "no-referrer"
+        assert answer.headers["x-content-type-options"] == "nosniff"
+        assert "frame-ancestors 'none'" in answer.headers["content-security-policy"]
+        opened = Opened(browser, 1280, 800).served(answer, name)
+        try:
+            opened.page.wait_for_load_state("load")
+            if markers:
+                opened.page.wait_for_selector(".leaflet-marker-icon", state="attached")
+            assert opened.errors == [] and opened.failed == [], (name, opened.errors)
+            assert opened.count(".fr-stop, .fr-pin:not(.fr-base)") == markers
         finally:
             opened.close()
 

@@ -13,13 +13,13 @@ import pytest
 from dispatch.contract.sheets import read_table, read_workbook
 from dispatch.errors import InputError
 from maps import OSM_TILES, Tiles
+from maps.base import page_policy
 from maps.console import (
     AT_RISK_MIN,
     JOB_POLL_MS,
     LIST_LIMIT,
     REFRESH_S,
     console_page,
-    console_policy,
 )
 
 #: What turns text into markup or code in a browser; the console's script uses none of them.
@@ -178,13 +178,13 @@ def test_stored_days_and_plans_are_picked_from_lists() -> None:
 
 
 def test_the_policy_allows_the_service_and_the_tiles_only() -> None:
-    blank = console_policy(Tiles(None))
+    blank = page_policy(Tiles(None))
     assert "connect-src 'self'" in blank and "frame-ancestors 'none'" in blank
     assert "img-src 'self' data: blob:;" in blank
     assert "'unsafe-eval'" not in blank and "default-src 'none'" in blank
-    osm = console_policy(OSM_TILES)
+    osm = page_policy(OSM_TILES)
     assert "img-src 'self' data: blob: https://tile.openstreetmap.org;" in osm
-    own = console_policy(Tiles("https://{s}.tiles.example.com/{z}/{x}/{y}.png"))
+    own = page_policy(Tiles("https://{s}.tiles.example.com/{z}/{x}/{y}.png"))
     assert "https://*.tiles.example.com;" in own
-    odd = console_policy(Tiles("http://tiles-{s}.example.com/{z}/{x}/{y}.png"))
+    odd = page_policy(Tiles("http://tiles-{s}.example.com/{z}/{x}/{y}.png"))
     assert "img-src 'self' data: blob: http:;" in odd

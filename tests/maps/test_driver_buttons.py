@@ -179,7 +179,7 @@ def test_a_driver_reports_from_the_phone_online_and_offline(
         box = page.locator('.fr-item[data-visit="V1"] [data-event=arrived]').bounding_box()
         assert box["height"] >= 44 and box["width"] >= 120
         assert page.evaluate("document.documentElement.scrollWidth") <= 375
-        page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=15_000)
+        page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=15_000)
 
         # Online: Arrived, then Done on the first stop.
         state = page.locator('.fr-item[data-visit="V1"] .fr-state')
@@ -421,7 +421,7 @@ def test_a_tap_whose_answer_was_lost_is_sent_again_as_the_same_batch(
         page.locator("#fr-late").click()
         page.get_by_role("spinbutton", name="How many minutes late are you?").fill("30")
         page.keyboard.press("Enter")
-        page.wait_for_function("document.getElementById('fr-sync').textContent !== ''")
+        page.wait_for_function("() => document.getElementById('fr-sync').textContent !== ''")
         page.clock.set_fixed_time(phone_time("08:13"))  # the retry comes a minute later
         expect(page.locator("#fr-sync")).to_have_text("", timeout=30_000)
         expect(page.locator("#fr-msg")).not_to_contain_text("Not recorded")
