@@ -33,11 +33,12 @@ import csv
 import io
 import math
 import re
+import unicodedata
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 from pathlib import PurePath
 from typing import Any
@@ -46,6 +47,7 @@ import openpyxl  # type: ignore[import-untyped]
 import pandas as pd
 from openpyxl.styles.numbers import BUILTIN_FORMATS  # type: ignore[import-untyped]
 from openpyxl.utils import get_column_letter  # type: ignore[import-untyped]
+from openpyxl.utils.escape import unescape  # type: ignore[import-untyped]
 from openpyxl.worksheet._reader import (  # type: ignore[import-untyped]
     FORMULA_TAG,
     WorkSheetParser,
@@ -104,11 +106,14 @@ _ROW_TAG_BYTES = 70
 _NO_VALUE_MESSAGE = (
     "a formula with no value saved: open and save the file in Excel, or type the value"
 )
+#: What to do about a cell showing an Excel error (``#N/A`` of a lookup that found nothing,
+#: ``#REF!``): it was read as that text, a customer named "#N/A".
+_ERROR_VALUE_MESSAGE = "fix the formula or type the value"
 
 #: A clock time ``HH:MM`` (seconds ``:00`` allowed); digits of any script (``\d``: the
 #: full-width digits a Chinese input method types, U+FF10-U+FF19) and the full-width colon
 #: (U+FF1A) too.
-_TIME = re.compile(r"^(\d{1,2})[:\uff1a](\d{2})(?:[:\uff1a](\d{2}))?$")
+_TIME = re.compile(r"^(\d{1,2})[:\uff1a](\d{2})(?:[:\uff1a](\d{2}))?(?:\s*([AaPp])\.?[Mm]\.?)?$")
 #: A number as a sheet may write it: sign, digits, at most one decimal mark (``.`` or ``,``).
 _NUMBER = re.compile(r"^([+-]?)(\d*)(?:([.,])(\d+))?$")
 #: The integer part of a number whose mark could be a thousands separator (``1,200``).
@@ -166,18 +171,27 @@ def _integer(value: str, decimal: str) -> int:
 
 
 def _clock(value: str, decimal: str) -> str:
+    """``HH:MM`` of a clock time as a sheet writes it: ``9:00``, ``09:00:00``, or on a
+    12-hour clock ``9:00 AM`` (what Excel writes to a CSV from an ``h:mm AM/PM`` cell, read
+    as 09:00 from the same workbook)."""
     match = _TIME.match(value)
     if not match or (match.group(3) is not None and int(match.group(3)) != 0):
         raise ValueError(f"{quoted(value)} is not a time HH:MM")
     # int() reads a digit of any script: the minutes too, as the hour (full-width minutes
     # were quoted back as typed beside an hour read as ASCII, a value the cell did not hold).
-    return f"{int(match.group(1)):02d}:{int(match.group(2)):02d}"
+    hour, minute, half = int(match.group(1)), int(match.group(2)), match.group(4)
+    if half is not None:
+        if not 1 <= hour <= 12:
+            raise ValueError(f"{quoted(value)} is not a time: a 12-hour clock runs 1 to 12")
+        hour = hour % 12 + (12 if half in "Pp" else 0)
+    return f"{hour:02d}:{minute:02d}"
 
 
 #: What separates the names of a list cell (skills): commas and semicolons, also as Chinese
 #: and Japanese input methods type them (full-width comma U+FF0C and semicolon U+FF1B, the
-#: ideographic enumeration comma U+3001).
-_NAME_SEPARATORS = re.compile("[;,\uff0c\uff1b\u3001]")
+#: ideographic enumeration comma U+3001), and line breaks (one per line, Alt+Enter in Excel:
+#: "air_conditioner⏎water_heater" was one skill of that name, and nobody had it).
+_NAME_SEPARATORS = re.compile("[;,\uff0c\uff1b\u3001\r\n]")
 
 
 def _names(value: str, decimal: str) -> list[str]:
@@ -300,7 +314,7 @@ def _frame(rows: list[list[str]], sheet: str, decimal: str) -> pd.DataFrame:
     names: list[str] = []
     unnamed: list[str] = []
     for position in range(width):
-        name = header[position].lower() if position < len(header) else ""
+        name = _visible(header[position]).lower() if position < len(header) else ""
         if not name:
             name = get_column_letter(position + 1)
             unnamed.append(name)
@@ -321,6 +335,13 @@ def _frame(rows: list[list[str]], sheet: str, decimal: str) -> pd.DataFrame:
     frame.attrs[_DECIMAL] = decimal
     frame.attrs[_UNNAMED] = unnamed
     return frame
+
+
+def _visible(text: str) -> str:
+    """``text`` without invisible format characters (a zero-width space, a second byte-order
+    mark): a header "id" holding one was an unknown column beside a missing "id", both shown
+    as "id"."""
+    return "".join(char for char in text if unicodedata.category(char) != "Cf").strip()
 
 
 def _first_line(text: str) -> str:
@@ -367,6 +388,39 @@ def _split_sep_line(text: str, sheet: str) -> tuple[str, str | None]:
         raise InputError([FieldError(_where(sheet, 1), why)], what="upload")
     rest = text[len(first) :]
     return rest[2:] if rest.startswith("\r\n") else rest[1:], delimiter
+
+
+def _csv_text(filename: str, content: bytes, sheet: str) -> str:
+    """The text of a CSV file: UTF-8 (with or without BOM), or UTF-16 with its BOM (Excel's
+    "Unicode Text"); else refused, saying how to save it as UTF-8, never guessed.
+
+    Raises
+    ------
+    InputError
+        Neither; a file that reads as GB18030 (what Chinese Excel's "CSV (逗号分隔)" writes) is
+        told so: read as another encoding would be a silent misreading.
+    """
+    if content.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return content.decode("utf-16")
+        except UnicodeDecodeError:
+            raise _unreadable(sheet, f"{filename} is not a readable UTF-16 file") from None
+    try:
+        return content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    why = f"{filename} is not a UTF-8 CSV file"
+    try:
+        chinese = any("\u4e00" <= char <= "\u9fff" for char in content.decode("gb2312"))
+    except UnicodeDecodeError:
+        chinese = False
+    if not chinese:
+        raise _unreadable(sheet, why)
+    raise _unreadable(
+        sheet,
+        f'{why}: it reads as Chinese GBK (Excel\'s "CSV (逗号分隔)"); in Excel save it as '
+        '"CSV UTF-8 (逗号分隔)", or send the .xlsx',
+    )
 
 
 def _csv_rows(text: str, delimiter: str, sheet: str) -> Iterator[list[str]]:
@@ -469,6 +523,13 @@ def _sheets_by_name(book: Any) -> dict[str, Any]:
     return {str(found.title).strip().lower(): found for found in book.worksheets}
 
 
+def _first_shown(book: Any) -> Any:
+    """The first sheet Excel shows (a hidden sheet of drop-down lists often comes first, and
+    was read as the day), else the first."""
+    shown = [found for found in book.worksheets if getattr(found, "sheet_state", "") == "visible"]
+    return (shown or book.worksheets)[0]
+
+
 class _NoValue:
     """The value of a formula cell saved without its result (``_FormulaParser``)."""
 
@@ -530,15 +591,54 @@ def _merged_down(parser: Any) -> Iterator[tuple[int, int, int]]:
             yield merged.min_col, merged.min_row, merged.max_row
 
 
+#: The built-in number formats of Chinese, Japanese and Korean Excel that a file names by id
+#: alone (openpyxl knows none of them): dates and times, as Simplified Chinese Excel shows
+#: them. A time cell showing "9时00分" (id 32) was read as the day's fraction 0.375.
+_EAST_ASIAN_FORMATS = {
+    27: 'yyyy"年"m"月"',
+    28: 'm"月"d"日"',
+    29: 'm"月"d"日"',
+    30: "m-d-yy",
+    31: 'yyyy"年"m"月"d"日"',
+    32: 'h"时"mm"分"',
+    33: 'h"时"mm"分"ss"秒"',
+    34: '上午/下午h"时"mm"分"',
+    35: '上午/下午h"时"mm"分"ss"秒"',
+    36: 'yyyy"年"m"月"',
+    50: 'yyyy"年"m"月"',
+    51: 'm"月"d"日"',
+    52: 'yyyy"年"m"月"',
+    53: 'm"月"d"日"',
+    54: 'm"月"d"日"',
+    55: '上午/下午h"时"mm"分"',
+    56: '上午/下午h"时"mm"分"ss"秒"',
+    57: 'yyyy"年"m"月"',
+    58: 'm"月"d"日"',
+}
+
+
 def _number_format(book: Any, style_id: int) -> str:
     """The number format of cell style ``style_id`` of ``book``, as Excel names it."""
     try:
         number = book._cell_styles[style_id].numFmtId if style_id else 0
         if number in BUILTIN_FORMATS:
             return str(BUILTIN_FORMATS[number])
+        if number in _EAST_ASIAN_FORMATS:
+            return _EAST_ASIAN_FORMATS[number]
         return str(book._number_formats[number - 164])
     except IndexError:  # a style or format the file does not hold: shown as General
         return "General"
+
+
+def _east_asian_date_styles(book: Any) -> set[int]:
+    """The cell styles of ``book`` whose number format is an East Asian built-in date or time
+    (``_EAST_ASIAN_FORMATS``): their numbers are dates and times, as openpyxl reads the
+    others'."""
+    return {
+        k
+        for k, style in enumerate(book._cell_styles)
+        if style.numFmtId in _EAST_ASIAN_FORMATS and style.numFmtId not in BUILTIN_FORMATS
+    }
 
 
 def _shown(value: object, number_format: str) -> object:
@@ -549,12 +649,16 @@ def _shown(value: object, number_format: str) -> object:
     (``_time_only``) is that time (read as ``2026-11-23 09:30:00``, or ``1900-01-01 09:30:00``
     for a sum of times past midnight, where the sheet showed ``09:30``), without the seconds
     when the format shows none (``09:30:20`` formatted ``hh:mm`` is ``09:30``, as Excel shows
-    it)."""
+    it); an elapsed time of at most a day (``[h]:mm``) is its ``HH:MM`` (``24:00`` too)."""
     if isinstance(value, datetime | time) and _time_only(number_format):
         of_day = value.time() if isinstance(value, datetime) else value
         if not _shows_seconds(number_format):
             of_day = of_day.replace(second=0, microsecond=0)
         return of_day
+    if isinstance(value, timedelta) and timedelta(0) <= value <= timedelta(days=1):
+        # Elapsed time (``[h]:mm``), as Excel stores a 24:00 typed in: "1 day, 0:00:00".
+        minutes = round(value.total_seconds() / 60)
+        return f"{minutes // 60:02d}:{minutes % 60:02d}"
     if isinstance(value, bool) or not isinstance(value, int | float):
         return value
     whole = math.isfinite(value) and value >= 0 and value == round(value)
@@ -651,7 +755,7 @@ def _worksheet_rows(
             found._shared_strings,
             data_only=True,
             epoch=book.epoch,
-            date_formats=book._date_formats,
+            date_formats=book._date_formats | _east_asian_date_styles(book),
             timedelta_formats=book._timedelta_formats,
         )
         expected = 1  # the row number the next row should have
@@ -661,14 +765,25 @@ def _worksheet_rows(
             row = max(number, expected)
             expected = row + 1
             for cell in cells:
-                if cell["value"] is _NO_VALUE:
+                if cell["value"] is _NO_VALUE or cell["data_type"] == "e":
                     name = _cell_text(header.get(cell["column"])).lower()
                     where = _where(sheet, row, name or get_column_letter(cell["column"]))
-                    uncomputed.append(FieldError(where, _NO_VALUE_MESSAGE))
+                    why = (
+                        _NO_VALUE_MESSAGE
+                        if cell["value"] is _NO_VALUE
+                        else f"shows the error {cell['value']}: {_ERROR_VALUE_MESSAGE}"
+                    )
+                    uncomputed.append(FieldError(where, why))
+                elif isinstance(cell["value"], str):
+                    # Excel writes a control character as _xHHHH_ (a carriage return as
+                    # _x000D_), which openpyxl leaves: "V1_x000D_" was a visit id.
+                    cell["value"] = unescape(cell["value"])
             filled = {
                 cell["column"]: _shown(cell["value"], _number_format(book, cell["style_id"]))
                 for cell in cells
-                if cell["value"] is not _NO_VALUE and _cell_text(cell["value"])
+                if cell["value"] is not _NO_VALUE
+                and cell["data_type"] != "e"
+                and _cell_text(cell["value"])
             }
             width = max(filled, default=0)
             if width > MAX_COLUMNS:
@@ -683,8 +798,9 @@ def _worksheet_rows(
 
 def read_table(filename: str, content: bytes, *, sheet: str) -> pd.DataFrame:
     """One sheet from a CSV (``,``, ``;`` or tab, found from the header or named by a first
-    line ``sep=X`` as Excel writes it; UTF-8 with or without BOM) or an Excel file (its sheet
-    named ``sheet``, else its first), every cell as stripped text. Row 1 is the header.
+    line ``sep=X`` as Excel writes it; UTF-8 with or without BOM, or UTF-16 with one) or an
+    Excel file (its sheet named ``sheet``, else the first it shows), every cell as stripped
+    text. Row 1 is the header.
 
     Raises
     ------
@@ -697,7 +813,7 @@ def read_table(filename: str, content: bytes, *, sheet: str) -> pd.DataFrame:
     suffix = PurePath(filename).suffix.lower()
     try:
         if suffix in (".csv", ".txt"):
-            text, delimiter = _split_sep_line(content.decode("utf-8-sig"), sheet)
+            text, delimiter = _split_sep_line(_csv_text(filename, content, sheet), sheet)
             delimiter = delimiter or _delimiter(_first_line(text))
             rows = _bounded_rows(_csv_rows(text, delimiter, sheet), sheet)
             decimal = _DECIMAL_OF_DELIMITER[delimiter]
@@ -707,13 +823,11 @@ def read_table(filename: str, content: bytes, *, sheet: str) -> pd.DataFrame:
                 named = _sheets_by_name(book)
                 if not named:
                     raise _unreadable(sheet, f"{filename} has no sheets")
-                rows = _excel_rows(named.get(sheet, next(iter(named.values()))), sheet)
+                rows = _excel_rows(named.get(sheet) or _first_shown(book), sheet)
         else:
             raise _unreadable(sheet, f"{filename}: send a .csv or .xlsx file")
     except InputError:
         raise
-    except UnicodeDecodeError:
-        raise _unreadable(sheet, f"{filename} is not a UTF-8 CSV file") from None
     except csv.Error as error:
         raise _unreadable(sheet, f"{filename} is not a readable CSV file ({error})") from None
     except Exception as error:  # openpyxl and zipfile raise many kinds on a damaged file
@@ -738,8 +852,16 @@ def read_workbook(filename: str, content: bytes) -> tuple[pd.DataFrame, pd.DataF
             if missing:
                 why = f"{filename} has no sheet named {' or '.join(missing)}"
                 raise _unreadable("workbook", why)
-            technicians = _excel_rows(named["technicians"], "technicians")
-            visits = _excel_rows(named["visits"], "visits")
+            technicians: list[list[str]] = []
+            visits: list[list[str]] = []
+            cells: list[FieldError] = []
+            for found, name in ((technicians, "technicians"), (visits, "visits")):
+                try:
+                    found.extend(_excel_rows(named[name], name))
+                except InputError as error:  # each sheet's cells named at once
+                    cells.extend(error.errors)
+            if cells:
+                raise InputError(cells, what="upload")
     except InputError:
         raise
     except Exception as error:  # a damaged or foreign file
@@ -915,10 +1037,12 @@ def problem_from_sheets(
             for row, target in rows["technicians"]
             if ("technicians", str(row)) in flawed
         }
+        # A sheet whose every row was left out is not empty: its rows' cells are named.
+        emptied = {sheet for sheet, found in rows.items() if found and not checked[sheet]}
         errors.extend(
             _translate(e, checked)
             for e in error.errors
-            if not _names_one_left_out(e, problem, left_out)
+            if not _names_one_left_out(e, problem, left_out) and e.path not in emptied
         )
         raise InputError(errors, what="upload") from None
     if errors:

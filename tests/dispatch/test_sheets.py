@@ -8,7 +8,7 @@ import io
 import re
 import time
 import zipfile
-from datetime import datetime
+from datetime import datetime, timedelta
 from datetime import time as clock_time
 
 import openpyxl  # type: ignore[import-untyped]
@@ -300,7 +300,7 @@ def test_unreadable_files_are_input_errors() -> None:
     with pytest.raises(InputError, match=r"send a \.csv or \.xlsx"):
         read_table("visits.pdf", b"%PDF", sheet="visits")
     with pytest.raises(InputError, match="not a UTF-8 CSV"):
-        read_table("visits.csv", "id\nV1\n".encode("utf-16"), sheet="visits")
+        read_table("visits.csv", "id\nMüller\n".encode("latin-1"), sheet="visits")
     with pytest.raises(InputError, match="no rows"):
         read_table("technicians.csv", b"id,start_lat\n", sheet="technicians")
     with pytest.raises(InputError, match="is empty"):
@@ -776,3 +776,154 @@ def test_an_xlsx_with_merged_cells_that_overlap_is_refused() -> None:
             zipped.writestr(name, data)
     with pytest.raises(InputError, match="has merged cells that overlap"):
         read_table("visits.xlsx", buffer.getvalue(), sheet="visits")
+
+
+SHIFT = ["shift_start", "shift_end"]
+
+
+def _day_book(technician: list[object], visit: list[object], **header: list[str]) -> bytes:
+    """A workbook of one technician and one visit, under the headers given (or the least)."""
+    book = openpyxl.Workbook()
+    first = book.active
+    first.title = "technicians"
+    first.append(header.get("technicians", ["id", "start_lat", "start_lon", *SHIFT]))
+    first.append(technician)
+    second = book.create_sheet("visits")
+    second.append(header.get("visits", ["id", "lat", "lon", "duration_min"]))
+    second.append(visit)
+    return _saved(book)
+
+
+def _edited(content: bytes, edit: dict[str, list[tuple[bytes, bytes]]]) -> bytes:
+    """``content`` with each part named in ``edit`` rewritten by its regular expressions, as
+    Excel (not openpyxl) would have saved it."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(content)) as source, zipfile.ZipFile(out, "w") as target:
+        for item in source.infolist():
+            data = source.read(item)
+            for pattern, replacement in edit.get(item.filename, []):
+                data = re.sub(pattern, replacement, data)
+            target.writestr(item, data)
+    return out.getvalue()
+
+
+def test_skills_one_per_line_in_a_cell_are_separate_skills() -> None:
+    # Alt+Enter in Excel: "air_conditioner⏎water_heater" was one skill of that name.
+    technicians = TECHNICIANS_CSV.replace("water_heater;ac", '"water_heater\r\nac"')
+    day = problem_from_sheets(*sheets(technicians=technicians), date="2026-11-23").raw
+    assert day["technicians"][0]["skills"] == ["water_heater", "ac"]
+
+
+def test_a_12_hour_clock_is_read_as_excel_writes_it_to_a_csv() -> None:
+    # An h:mm AM/PM cell is 09:00 from the workbook and "9:00 AM" in the CSV Excel saves.
+    visits = VISITS_CSV.replace(",09:00,12:00,", ",9:00 AM,12:30 p.m.,").replace(
+        ",14:00,", ",12:00 AM,"
+    )
+    day = problem_from_sheets(*sheets(visits=visits), date="2026-11-23").raw
+    assert day["visits"][0]["window"] == {"start": "09:00", "end": "12:30"}
+    assert day["visits"][1]["appointment"] == "00:00"
+    found = _errors(visits=VISITS_CSV.replace(",14:00,", ",13:00 PM,"))
+    assert [(e.path, e.message) for e in found] == [
+        (
+            "visits sheet, row 3, column appointment",
+            "'13:00 PM' is not a time: a 12-hour clock runs 1 to 12",
+        )
+    ]
+
+
+def test_an_xlsx_cell_showing_an_excel_error_is_refused_in_either_sheet() -> None:
+    # A lookup that found nothing, saved by Excel with its value #N/A: a customer "#N/A" and
+    # a skill "#N/A" were read as typed, and the day accepted.
+    content = _day_book(
+        ["T1", 22.8, 113.8, "08:00", "18:00", "ac"],
+        ["V1", 22.81, 113.81, 45, "Wang"],
+        technicians=["id", "start_lat", "start_lon", *SHIFT, "skills"],
+        visits=["id", "lat", "lon", "duration_min", "customer"],
+    )
+    error = rb'<c r="\1" t="e"><f>VLOOKUP(A2,list!A:B,2,0)</f><v>#N/A</v></c>'
+    content = _edited(
+        content,
+        {
+            "xl/worksheets/sheet1.xml": [(rb'<c r="(F2)"[^>]*>.*?</c>', error)],
+            "xl/worksheets/sheet2.xml": [(rb'<c r="(E2)"[^>]*>.*?</c>', error)],
+        },
+    )
+    with pytest.raises(InputError) as caught:
+        read_workbook("day.xlsx", content)
+    why = "shows the error #N/A: fix the formula or type the value"
+    assert [(e.path, e.message) for e in caught.value.errors] == [
+        ("technicians sheet, row 2, column skills", why),
+        ("visits sheet, row 2, column customer", why),
+    ]
+
+
+def test_an_xlsx_escape_of_a_control_character_is_read_as_that_character() -> None:
+    # Excel writes a carriage return as _x000D_, which openpyxl leaves: "V1_x000D_" was an id.
+    content = _day_book(
+        ["T1", 22.8, 113.8, "08:00", "18:00"],
+        ["V1@@", 22.81, 113.81, 45, "Rm 2604@@Huafu Court"],
+        visits=["id", "lat", "lon", "duration_min", "address"],
+    )
+    content = _edited(content, {"xl/worksheets/sheet2.xml": [(rb"@@", b"_x000D_\n")]})
+    visit = problem_from_sheets(*read_workbook("day.xlsx", content), date="2026-11-23").raw
+    assert visit["visits"][0]["id"] == "V1"
+    assert visit["visits"][0]["location"]["address"] == "Rm 2604\r\nHuafu Court"
+
+
+def test_east_asian_built_in_time_formats_and_excel_s_24_00_are_read_as_shown() -> None:
+    # A time shown "9时00分" (built-in format 32 of Chinese Excel, a bare id openpyxl does not
+    # know) was read as the day's fraction 0.375; Excel's 24:00 ([h]:mm) as "1 day, 0:00:00".
+    book = openpyxl.Workbook()
+    technicians = book.active
+    technicians.title = "technicians"
+    technicians.append(["id", "start_lat", "start_lon", "shift_start", "shift_end"])
+    technicians.append(["T1", 22.8, 113.8, clock_time(16, 0), timedelta(days=1)])
+    technicians["D2"].number_format = "h:mm"
+    technicians["E2"].number_format = "[h]:mm"
+    visits = book.create_sheet("visits")
+    visits.append(["id", "lat", "lon", "duration_min", "window_start", "window_end"])
+    visits.append(["V1", 22.81, 113.81, 45, clock_time(9, 0), clock_time(12, 30)])
+    visits["E2"].number_format = visits["F2"].number_format = "h:mm"  # built-in 20
+    content = _edited(_saved(book), {"xl/styles.xml": [(rb'numFmtId="20"', b'numFmtId="32"')]})
+    day = problem_from_sheets(*read_workbook("day.xlsx", content), date="2026-11-23").raw
+    assert day["visits"][0]["window"] == {"start": "09:00", "end": "12:30"}
+    assert day["technicians"][0]["shift"] == {"start": "16:00", "end": "24:00"}
+
+
+def test_a_hidden_first_sheet_is_not_read_for_the_day() -> None:
+    book = openpyxl.Workbook()
+    lists = book.active
+    lists.title = "lists"
+    lists.append(["kind"])
+    lists.sheet_state = "hidden"
+    shown = book.create_sheet("Sheet1")
+    shown.append(["id", "lat", "lon", "duration_min"])
+    shown.append(["V1", 22.81, 113.81, 45])
+    frame = read_table("visits.xlsx", _saved(book), sheet="visits")
+    assert list(frame.columns) == ["id", "lat", "lon", "duration_min"]
+
+
+def test_csv_encodings_utf16_is_read_and_gbk_is_told_how_to_save() -> None:
+    text = "id,customer,lat,lon,duration_min\r\nV1,王芳,22.81,113.81,45\r\n"
+    frame = read_table("visits.csv", text.encode("utf-16"), sheet="visits")
+    assert frame["customer"][0] == "王芳"
+    with pytest.raises(InputError) as caught:
+        read_table("visits.csv", text.encode("gbk"), sheet="visits")
+    [error] = caught.value.errors
+    assert "Chinese GBK" in error.message and "CSV UTF-8" in error.message
+    with pytest.raises(InputError) as caught:
+        read_table("visits.csv", "id,customer\nV1,Müller\n".encode("latin-1"), sheet="visits")
+    assert [e.message for e in caught.value.errors] == ["visits.csv is not a UTF-8 CSV file"]
+
+
+def test_invisible_characters_in_a_header_are_not_part_of_its_name() -> None:
+    # A second BOM or a zero-width space: "unknown column id" beside "id is required".
+    visits = "\ufeffid,lat,lon,duration\u200b_min\nV1,22.81,113.81,45\n"
+    frame = read_table("visits.csv", visits.encode("utf-8-sig"), sheet="visits")
+    assert list(frame.columns) == ["id", "lat", "lon", "duration_min"]
+
+
+def test_a_sheet_whose_only_row_has_a_bad_cell_is_not_said_to_be_empty() -> None:
+    technicians = "id,start_lat,start_lon,shift_start,shift_end\nT01,22.8,113.8,8am,18:00\n"
+    found = [(e.path, e.message) for e in _errors(technicians=technicians)]
+    assert found == [("technicians sheet, row 2, column shift_start", "'8am' is not a time HH:MM")]
