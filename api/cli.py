@@ -97,10 +97,32 @@ out = Console()
 err = Console(stderr=True)
 
 
+#: Control characters as pictures of them (ESC as U+241B), C1 ones as ``\x9b``; line breaks
+#: and tabs stay. A day's typed text holding an escape sequence (a technician id) reached the
+#: terminal raw: it recoloured it, or planted a hyperlink, cut off mid-sequence by a table.
+_INERT = (
+    {code: chr(0x2400 + code) for code in range(32) if chr(code) not in "\n\t"}
+    | {0x7F: "\u2421"}
+    | {code: f"\\x{code:02x}" for code in range(0x80, 0xA0)}
+)
+
+
+def _inert(text: str) -> str:
+    """``text`` with its control characters made inert (``_INERT``)."""
+    return text.translate(_INERT)
+
+
+def _shown(text: str) -> str:
+    """Typed text for a line of markup: shown as typed, never read as markup (``[/]``) or as
+    a terminal's control sequence."""
+    return escape(_inert(text))
+
+
 def _add_row(table: Table, *cells: str, end_section: bool = False) -> None:
     """A table row of plain text: what a user typed (ids, reasons, names) is shown as typed,
-    never read as markup (a visit id ``[/]`` would end the command with a traceback)."""
-    table.add_row(*(Text(cell) for cell in cells), end_section=end_section)
+    never read as markup (a visit id ``[/]`` would end the command with a traceback) nor as a
+    control sequence."""
+    table.add_row(*(Text(_inert(cell)) for cell in cells), end_section=end_section)
 
 
 @contextmanager
@@ -111,7 +133,7 @@ def _guard() -> Iterator[None]:
         yield
     except DispatchError as error:
         err.print(
-            f"[bold red]error:[/] {escape(str(error))}",
+            f"[bold red]error:[/] {_shown(str(error))}",
             highlight=False,
             markup=True,
             soft_wrap=True,
@@ -124,7 +146,7 @@ def _guard() -> Iterator[None]:
         # is no SQLite database ("file is not a database") is not reached either.
         why = (str(error.orig).strip().splitlines() or [""])[0]
         err.print(
-            f"[bold red]error:[/] the database cannot be reached: {escape(why)}",
+            f"[bold red]error:[/] the database cannot be reached: {_shown(why)}",
             highlight=False,
             markup=True,
             soft_wrap=True,
@@ -148,7 +170,7 @@ def _settings(ctx: typer.Context) -> Settings:
                 if where and not where.startswith("FIELDROUTE_") and where != "DATABASE_URL":
                     where = f"FIELDROUTE_{where}"
                 named = f"{where}: {message}" if where else message
-                err.print(f"[bold red]error:[/] {escape(named)}", highlight=False, soft_wrap=True)
+                err.print(f"[bold red]error:[/] {_shown(named)}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from error
     settings: Settings = root.obj
     return settings
@@ -232,7 +254,7 @@ def validate(
                 if on_roads
                 else "; on roads, its places not checked (give --roads)"
             )
-        out.print(f"[green]valid[/]: {escape(said)}", soft_wrap=True)
+        out.print(f"[green]valid[/]: {_shown(said)}", soft_wrap=True)
 
 
 def _solve_file(
@@ -274,10 +296,10 @@ def _solve_file(
     if as_json:
         typer.echo(json.dumps(stored, indent=1, ensure_ascii=False))
         _say_checked(report, err)
-        err.print(f"plan [bold]{plan_id}[/] stored{escape(where)}", soft_wrap=True)
+        err.print(f"plan [bold]{plan_id}[/] stored{_shown(where)}", soft_wrap=True)
         return
     _print_summary(document, report)
-    out.print(f"plan [bold]{plan_id}[/] stored{escape(where)}")
+    out.print(f"plan [bold]{plan_id}[/] stored{_shown(where)}")
 
 
 def _write_json(path: Path, document: dict[str, Any], *, kept: str = "") -> None:
@@ -332,7 +354,7 @@ def _solve_week_file(
     if as_json:
         typer.echo(json.dumps(week, indent=1, ensure_ascii=False))
         _say_checked(solved.reports, err)
-        err.print(f"week [bold]{week['week_id']}[/] stored{escape(where)}", soft_wrap=True)
+        err.print(f"week [bold]{week['week_id']}[/] stored{_shown(where)}", soft_wrap=True)
         return
     _print_week(week)
     _say_checked(solved.reports, out)
@@ -532,7 +554,7 @@ def _print_week(week: dict[str, Any]) -> None:
 def _print_week_ids(week: dict[str, Any], what: str) -> None:
     """The week's id and each date's plan id (open a day with its plan's commands)."""
     out.print(
-        f"week [bold]{week['week_id']}[/] (problem {week['problem_id']}) {escape(what)}",
+        f"week [bold]{week['week_id']}[/] (problem {week['problem_id']}) {_shown(what)}",
         soft_wrap=True,
     )
     for day in week["days"]:
@@ -707,7 +729,7 @@ def replan(
             _write_json(output, stored, kept=kept)
         _print_changes(document)
         where = f" and written to {output}" if output else ""
-        out.print(f"plan [bold]{plan_id}[/] version {document.version} stored{escape(where)}")
+        out.print(f"plan [bold]{plan_id}[/] version {document.version} stored{_shown(where)}")
 
 
 def _clock_of(moment: str | None) -> str:
@@ -972,8 +994,8 @@ def map_command(
         _write_file(output, page)
     what = f"{technician}'s route" if technician else f"{len(plan.routes)} routes"
     out.print(
-        f"map of plan [bold]{plan.plan_id}[/] v{plan.version} ({escape(what)}) written to "
-        f"{escape(str(output))}"
+        f"map of plan [bold]{plan.plan_id}[/] v{plan.version} ({_shown(what)}) written to "
+        f"{_shown(str(output))}"
     )
 
 
@@ -1159,7 +1181,7 @@ def apikey_create(
         with _store(_settings(ctx)) as store:
             record, key = store.create_api_key(name)
         err.print(
-            f"API key [bold]{record.id}[/] for {escape(record.name)}; it is shown only this once:"
+            f"API key [bold]{record.id}[/] for {_shown(record.name)}; it is shown only this once:"
         )
         print(key)  # noqa: T201 - the key alone on stdout, for scripts: KEY=$(fieldroute apikey create x)
 
@@ -1234,10 +1256,10 @@ def _slot_request(
 
 def _print_slots(answer: Any) -> None:
     if not answer.slots:
-        out.print(f"no slot: {escape(answer.code or '')}", highlight=False)
-        err.print(escape(answer.reason or ""), highlight=False, soft_wrap=True)
+        out.print(f"no slot: {_shown(answer.code or '')}", highlight=False)
+        err.print(_shown(answer.reason or ""), highlight=False, soft_wrap=True)
         return
-    table = Table(title=f"Slots for {escape(answer.visit_id)} ({len(answer.slots)}, best first)")
+    table = Table(title=f"Slots for {_shown(answer.visit_id)} ({len(answer.slots)}, best first)")
     for name in ("#", "date", "time", "technician", "starts", "+travel", "+km", "grade"):
         table.add_column(name)
     for slot in answer.slots:
@@ -1366,11 +1388,11 @@ def book(
             try:
                 document = book_stored(store, target, body, roads=served, now=now)
             except BookingRefusedError as error:
-                err.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False)
+                err.print(f"[bold red]error:[/] {_shown(str(error))}", highlight=False)
                 _print_slots(error.answer)
                 raise typer.Exit(error.exit_code) from error
         if as_json:
             typer.echo(document.model_dump_json(indent=1))
             return
         _print_changes(document)
-        out.print(f"plan [bold]{escape(target)}[/] version {document.version} stored")
+        out.print(f"plan [bold]{_shown(target)}[/] version {document.version} stored")

@@ -334,6 +334,24 @@ def test_what_a_user_typed_is_shown_as_typed_never_read_as_markup(tmp_path: Path
     assert refused.exit_code == 2 and "[/]" in refused.output
 
 
+def test_an_escape_sequence_a_user_typed_reaches_the_terminal_inert(tmp_path: Path) -> None:
+    # A technician id holding ESC recoloured the dispatcher's terminal and planted a link,
+    # cut off mid-sequence by the table (an outside hunt).
+    sequence = "\x1b[41m\x1b]8;;mailto:x@example.com\x1b\\click\x9b"
+    day = line_day()
+    day["technicians"][0]["id"] = f"T{sequence}"
+    day["visits"][0]["technician"] = f"T{sequence}"
+    path = write(tmp_path / "day.json", day)
+    env = {"FIELDROUTE_DATABASE_URL": f"sqlite:///{tmp_path / 'f.db'}"}
+    result = CliRunner().invoke(app, ["solve", str(path), "--time-limit", "1"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "\x1b" not in result.output and "\x9b" not in result.output
+    assert "T\u241b[41m" in result.output
+    day["date"] = f"2026-11-23{sequence}"
+    refused = CliRunner().invoke(app, ["validate", str(write(tmp_path / "bad.json", day))])
+    assert refused.exit_code == 2 and "\x1b" not in refused.output
+
+
 def test_solve_lists_the_stores_pick_lists_of_a_parts_day(tmp_path: Path) -> None:
     example = Path(__file__).parents[2] / "examples" / "parts-day.json"
     out = tmp_path / "plan.json"
