@@ -38,7 +38,7 @@ from api.deps import Clock, dispatcher, route_reader
 from api.jobs import JobRunner
 from api.links import LINK_SECRET
 from api.models import ErrorOut, FieldErrorOut
-from api.routes import console
+from api.routes import console, docs
 from api.routes.plans import WEEK_PREFIX, no_plan
 from api.server import HEAD_TIMEOUT_KEEP_ALIVES
 from api.versions import PlanVersions
@@ -395,6 +395,8 @@ def create_app(
         "skills; re-plan on delays; driver routes. Every endpoint but /healthz needs a "
         "dispatcher's API key (`fieldroute apikey create NAME`) as `Authorization: Bearer`.",
         lifespan=lifespan,
+        docs_url=None,  # served pinned and hash-checked by api.routes.docs
+        redoc_url=None,
         responses={
             401: {"model": ErrorOut, "description": "Missing, unknown or expired credential"},
             422: {"model": ErrorOut, "description": "Invalid input"},
@@ -414,6 +416,7 @@ def create_app(
     app.include_router(routes.router)
     app.include_router(routes.health.router)
     app.include_router(console.router)  # /console, the desk's page (outside /v1)
+    app.include_router(docs.router)  # /docs, the API's documentation (outside /v1)
 
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

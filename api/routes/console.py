@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse
 
 from api.deps import TilesDep
 from api.pages import html_page
+from maps.base import page_policy
 from maps.console import console_page
 
 __all__ = ["router"]
@@ -25,4 +26,4 @@ router = APIRouter(tags=["console"])
 @router.get("/console", include_in_schema=False)
 async def get_console(tiles: TilesDep) -> HTMLResponse:
     """The desk console's page: the same bytes for everyone; it asks for the key itself."""
-    return html_page(console_page(), tiles, cache="no-cache")
+    return html_page(console_page(), page_policy(tiles), cache="no-cache")

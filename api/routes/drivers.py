@@ -33,6 +33,7 @@ from dispatch.desk.driver import day_not_begun, foreign_events
 from dispatch.desk.replan import UNVERSIONED_TRIES, made_by_report, returned_to
 from dispatch.errors import InputError
 from dispatch.persistence import StoreConflictError
+from maps.base import page_policy
 from maps.driver import driver_worker
 
 __all__ = ["router"]
@@ -107,7 +108,7 @@ def get_route_map(
     list beside it (arrival, the window to tell the customer, address, phone to tap). Opens
     with a dispatcher's key or the driver's own link."""
     found = versions.get(store, plan_id)
-    return html_page(found.page(technician_id, tiles), tiles)
+    return html_page(found.page(technician_id, tiles), page_policy(tiles))
 
 
 @router.post(

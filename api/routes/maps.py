@@ -12,6 +12,7 @@ from api.deps import Dispatcher, StoreDep, TilesDep, VersionsDep
 from api.models import HTML_PAGE
 from api.pages import html_page
 from api.params import PlanId
+from maps.base import page_policy
 
 __all__ = ["router"]
 
@@ -31,4 +32,4 @@ def get_plan_map(
     per technician, numbered stops, routes, service radii, the unassigned and why, a legend.
     The page carries Leaflet itself and works without internet (tiles aside)."""
     found = versions.get(store, plan_id, version)
-    return html_page(found.page(None, tiles), tiles)
+    return html_page(found.page(None, tiles), page_policy(tiles))

@@ -12,6 +12,7 @@ from api.models import HTML_PAGE
 from api.pages import html_page
 from api.params import PlanId
 from dispatch.desk.tracking import stored_time_card
+from maps.base import page_policy
 from maps.report import report_page
 
 __all__ = ["router"]
@@ -27,4 +28,4 @@ async def get_report(
     stop, planned against what was reported, and a chart of where the minutes went (driving,
     waiting at the door, service within and over its estimate). Fills as events arrive."""
     document, card = await run_in_threadpool(stored_time_card, store, plan_id)
-    return html_page(report_page(document, card), tiles)
+    return html_page(report_page(document, card), page_policy(tiles))

@@ -3,6 +3,9 @@ it shows comes from ``/v1`` with the dispatcher's key."""
 
 from __future__ import annotations
 
+import re
+
+from api.routes.docs import SWAGGER_UI
 from tests.api.conftest import Service, start_service
 
 
@@ -44,3 +47,19 @@ def test_the_data_it_shows_still_needs_the_key(service: Service) -> None:
 def test_the_console_is_no_operation_of_the_api(service: Service) -> None:
     paths = service.client.get("/openapi.json").json()["paths"]
     assert "/console" not in paths and "/v1/plans/{plan_id}" in paths
+
+
+def test_the_docs_load_a_pinned_swagger_ui_checked_by_its_hash(service: Service) -> None:
+    # FastAPI's page loaded swagger-ui-dist@5 (whatever 5.x was newest) with no integrity
+    # check into the page where a dispatcher types their key.
+    answer = service.client.get("/docs")
+    assert answer.status_code == 200
+    page = answer.text
+    for name in ("swagger-ui-bundle.js", "swagger-ui.css"):
+        url = f"{SWAGGER_UI}/{name}"
+        assert re.search(rf'"{re.escape(url)}" integrity="sha384-[A-Za-z0-9+/]{{64}}"', page)
+    assert "@5/" not in page and "tiangolo" not in page
+    policy = answer.headers["content-security-policy"]
+    assert f"script-src {SWAGGER_UI}/ 'unsafe-inline'" in policy
+    assert "frame-ancestors 'none'" in policy
+    assert service.client.get("/redoc").status_code == 404
