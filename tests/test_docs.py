@@ -101,6 +101,15 @@ def test_a_systemd_unit_started_before_its_database_is_started_again_without_lim
     assert int(parser["Service"]["RestartSec"]) >= 1
 
 
+def test_a_solve_worker_is_stopped_through_its_main_process_alone() -> None:
+    # SIGTERM to the unit's every process (systemd's default KillMode) cut a prefork pool's
+    # solves short; the worker's own warm shutdown lets them end and store their plans.
+    parser = configparser.ConfigParser(strict=False, interpolation=None)
+    parser.read(ROOT / "deploy" / "systemd" / "fieldroute-worker@.service", encoding="utf-8")
+    assert parser["Service"]["KillMode"] == "mixed"
+    assert parser["Service"]["KillSignal"] == "SIGTERM"
+
+
 def test_the_readme_s_events_file_re_plans_the_sample_day(tmp_path: Path) -> None:
     # The README's re-plan example ran a file no one could find.
     raw = json.loads((ROOT / "examples" / "changan-day.json").read_text(encoding="utf-8"))
