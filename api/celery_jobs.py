@@ -49,6 +49,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass
@@ -330,6 +331,11 @@ class CeleryJobRunner(JobRunner):
         )
         self._app = celery_app(settings)
         self._queue = settings.jobs_queue
+        # When each silent job's attempt was published again, and the wait before the next
+        # time (``publish_silent_jobs``); the longest wait, the broker's visibility timeout.
+        self._republished: dict[tuple[str, int], tuple[float, float]] = {}
+        self._republish_at_most_s = settings.job_time_limit_max_s + settings.job_overrun_s
+        self._clock = time.monotonic
 
     def queue_answers(self) -> bool:
         """Whether the broker takes a connection within ``BROKER_CHECK_S`` (``/healthz``):
@@ -408,19 +414,31 @@ class CeleryJobRunner(JobRunner):
 
     def publish_silent_jobs(self, store: Store, stale_after_s: float) -> list[str]:
         """One round of ``watch_lost_jobs``: the ids of the jobs whose task was published
-        again (none when the store or the broker cannot be reached: the next round tries)."""
+        again (none when the store or the broker cannot be reached: the next round tries).
+
+        A job still silent after that is published again after twice the wait, up to the
+        broker's visibility timeout: published every round, three jobs queued while no worker
+        was up (an upgrade) put 67 tasks in the broker in 24 s, and more every minute."""
         try:
             silent = store.jobs_without_news(stale_after_s=stale_after_s)
         except Exception:  # the store briefly unreachable
             logger.exception("looking for jobs without news failed")
             return []
+        now = self._clock()
+        keys = {(job.id, job.attempt) for job in silent}
+        self._republished = {k: v for k, v in self._republished.items() if k in keys}
         published = []
         for job in silent:
+            last, wait = self._republished.get((job.id, job.attempt), (None, stale_after_s))
+            if last is not None and now - last < wait:
+                continue
             try:
                 self._publish(job)
             except (KombuError, RedisError, OSError) as error:
                 logger.warning("could not publish job %s again: %r", job.id, error)
                 break
+            following = wait if last is None else min(2 * wait, self._republish_at_most_s)
+            self._republished[(job.id, job.attempt)] = (now, max(following, stale_after_s))
             logger.warning(
                 "job %s (%s) had no news for %g s: its task is published again",
                 job.id,

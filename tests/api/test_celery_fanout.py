@@ -427,6 +427,30 @@ def test_a_job_whose_task_the_broker_lost_has_it_published_again(
     assert fresh.id not in sent and live.id not in sent
 
 
+def test_a_job_still_silent_is_published_again_less_and_less_often(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Published every round while no worker was up (an upgrade): 3 queued jobs put 67 tasks
+    # in the broker in 24 s, and more every minute.
+    store.save_problem(line_day(), problem_id="pb_day")
+    queued = store.create_job(problem_id="pb_day", time_limit_s=1, visits_total=3)
+    _aged(store, [queued.id], hours=1)
+    sent: list[str] = []
+    runner = _runner(store, sent, monkeypatch)
+    now = [0.0]
+    runner._clock = lambda: now[0]
+    rounds = []
+    try:
+        for _ in range(40):  # a round every 30 s for 20 minutes
+            rounds.append(len(runner.publish_silent_jobs(store, stale_after_s=60)))
+            now[0] += 30
+    finally:
+        runner.close()
+    published_at = [30 * k for k, count in enumerate(rounds) if count]
+    assert published_at == [0, 60, 180, 420, 900]  # waits of 60, 120, 240, 480 s
+    assert len(sent) == 5
+
+
 def test_a_service_that_cannot_reach_the_broker_fails_no_queued_job(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
