@@ -20,13 +20,18 @@ What it promises, and how:
   ``visibility_timeout / RESTORE_SWEEPS`` seconds (at least 1, at most
   ``RESTORE_EVERY_MAX_S``).
 - Any task handed out twice is harmless, whatever the reason: ``Store.claim_job`` decides from
-  the job's row what a delivered task does. A queued job is started; a done or failed one is
+  the job's row what a delivered task does. A queued job is started (unless its workers were
+  lost ``job_max_starts`` times: then it fails, ``WORKERS_LOST``); a done or failed one is
   left alone; a running one whose heartbeat (its progress, written every 0.5 s) is younger than
   ``job_stale_s`` is left to its worker, and this task comes back once ``job_stale_s`` later
   (a new message, ``RECHECK``) so that a job is never left running without a task in the
   broker; a running one whose heartbeat is older is taken over as a new attempt, the lost
   attempt's writes changing nothing from then on. A job started on ``job_max_starts`` workers
   in a row, each lost, is failed saying so (``WORKERS_LOST``) instead of started again.
+- The service's watch (``watch_lost_jobs``) queues again a running job (without regions) whose
+  heartbeat is older than ``job_stale_s`` and publishes its next attempt: with every worker
+  gone, it said ``running`` for ever, its time frozen, and could not be retried; queued, it
+  says it waits for a worker.
 - A day of several regions fans out (``api.jobs``): its job's task stores one region job per
   region and publishes a task for each (the same task, naming the region job), then is
   acknowledged; the job is then ``fanned_out`` to its later deliveries, which publish again
@@ -424,6 +429,11 @@ class CeleryJobRunner(JobRunner):
         except Exception:  # the store briefly unreachable
             logger.exception("looking for jobs without news failed")
             return []
+        try:
+            silent = [self._requeued(store, job, stale_after_s) for job in silent]
+        except Exception:  # the store briefly unreachable
+            logger.exception("queueing again the jobs whose worker was lost failed")
+            return []
         now = self._clock()
         keys = {(job.id, job.attempt) for job in silent}
         self._republished = {k: v for k, v in self._republished.items() if k in keys}
@@ -448,6 +458,21 @@ class CeleryJobRunner(JobRunner):
             )
             published.append(job.id)
         return published
+
+    @staticmethod
+    def _requeued(store: Store, job: SolveJob, stale_after_s: float) -> SolveJob:
+        """``job`` queued again as its next attempt when it is a running job without regions
+        whose worker was lost (``Store.requeue_lost_job``), else as it is."""
+        lost = job.state == "running" and job.regions_total is None and job.parent_id is None
+        if lost and store.requeue_lost_job(job.id, job.attempt, stale_after_s=stale_after_s):
+            logger.warning(
+                "job %s had no news from its worker for %g s: queued again for another",
+                job.id,
+                stale_after_s,
+                extra={"job_id": job.id},
+            )
+            return store.load_job(job.id)
+        return job
 
     def close(self) -> None:
         """Stop the re-plan pool and let go of the broker's connections."""

@@ -882,7 +882,9 @@ class Store:
 
         The redelivery rules, each one move (or none) of the job's row:
 
-        - queued: started (queued → running, the job's attempt), as ``start_job``;
+        - queued: started (queued → running, the job's attempt), as ``start_job``; unless it
+          was queued again by ``requeue_lost_job`` after ``max_starts`` starts: then failed
+          with ``gave_up`` (``gave_up``);
         - done or failed: nothing (``ended``): a late duplicate changes nothing;
         - running and fanned out (``fan_out_job``) at its attempt: nothing (``fanned_out``), its
           region jobs are at it, each with a task of its own;
@@ -917,6 +919,18 @@ class Store:
             if job.state == "running" and job.regions_total is not None:
                 return JobClaim("fanned_out", job, job.attempt)
             if job.state == "queued":
+                if job.starts >= max_starts:  # queued again after its workers were lost
+                    if self._move_job(
+                        job_id,
+                        job.attempt,
+                        "queued",
+                        state="failed",
+                        error=gave_up,
+                        finished_at=now,
+                        draft=None,
+                    ):
+                        return JobClaim("gave_up", self.load_job(job_id), job.attempt)
+                    continue
                 if self.start_job(job_id, job.attempt):
                     return JobClaim("started", self.load_job(job_id), job.attempt)
                 continue
@@ -958,6 +972,36 @@ class Store:
             ):
                 return JobClaim("taken_over", self.load_job(job_id), job.attempt + 1)
         raise InternalError(f"job {job_id} kept changing while a worker claimed it")
+
+    def requeue_lost_job(self, job_id: str, attempt: int, *, stale_after_s: float) -> bool:
+        """running → queued as a new attempt, when the job's heartbeat is older than
+        ``stale_after_s`` (its worker was lost) and it has no regions: with Celery, such a job
+        said ``running`` for as long as no worker came, its time frozen, and could not be
+        retried; queued, it says what it waits for, and the next worker starts it (its
+        ``starts`` kept, so that ``claim_job`` still gives up after ``max_starts``). The lost
+        attempt's writes change nothing from then on. ``False`` when the job moved on."""
+        stale_before = _now() - timedelta(seconds=stale_after_s)
+        still_stale = or_(
+            SolveJobRow.heartbeat_at <= stale_before,
+            SolveJobRow.heartbeat_at.is_(None) & (SolveJobRow.started_at <= stale_before),
+        )
+        return self._move_job(
+            job_id,
+            attempt,
+            "running",
+            still_stale,
+            SolveJobRow.regions_total.is_(None),
+            SolveJobRow.parent_id.is_(None),
+            state="queued",
+            attempt=attempt + 1,
+            started_at=None,
+            heartbeat_at=None,
+            elapsed_s=0.0,
+            best_cost=None,
+            visits_placed=None,
+            first_plan_s=None,
+            draft=None,
+        )
 
     def report_progress(
         self,

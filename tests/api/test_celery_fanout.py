@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -425,6 +426,27 @@ def test_a_job_whose_task_the_broker_lost_has_it_published_again(
         runner.close()
     assert sorted(published) == sorted(sent) == sorted([running.id, queued.id])
     assert fresh.id not in sent and live.id not in sent
+    # The running job whose worker was lost says what it waits for: a worker (it said
+    # "running" for ever, its time frozen, when none came; retry refused it).
+    again = store.load_job(running.id)
+    assert (again.state, again.attempt, again.starts) == ("queued", 2, 1)
+    assert store.load_job(live.id).state == "running"
+
+
+def test_a_job_queued_again_after_its_workers_were_lost_still_gives_up(store: Store) -> None:
+    store.save_problem(line_day(), problem_id="pb_day")
+    job = store.create_job(problem_id="pb_day", time_limit_s=1, visits_total=3)
+    claim = partial(store.claim_job, job.id, stale_after_s=60, max_starts=2, gave_up="lost")
+    assert claim().outcome == "started"
+    assert not store.requeue_lost_job(job.id, 1, stale_after_s=60)  # its heartbeat is fresh
+    _aged(store, [job.id], hours=1)
+    assert store.requeue_lost_job(job.id, 1, stale_after_s=60)
+    assert not store.requeue_lost_job(job.id, 1, stale_after_s=60)  # that attempt is over
+    assert claim().outcome == "started"  # its second worker
+    _aged(store, [job.id], hours=1)
+    assert store.requeue_lost_job(job.id, 2, stale_after_s=60)
+    given_up = claim()
+    assert given_up.outcome == "gave_up" and given_up.job.error == "lost"
 
 
 def test_a_job_still_silent_is_published_again_less_and_less_often(

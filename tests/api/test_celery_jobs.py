@@ -374,14 +374,17 @@ def test_a_job_whose_worker_is_killed_is_solved_by_another(tmp_path: Path) -> No
             now,
             logged(running.workers, job["id"]),
         )
-        assert seen <= {("running", 1), ("running", 2)}, "never queued again, never failed"
-        # Handed out again after the visibility timeout, to the second worker, which took the
-        # job over from the lost one; a late duplicate after that (a recheck, or the service
-        # publishing a job it heard nothing of while it was lost) finds it ended.
+        # Never failed: queued again by the service once its worker was silent (it then says
+        # it waits for a worker), or taken over at once by the second.
+        assert seen <= {("running", 1), ("queued", 2), ("running", 2)}, seen
+        # Its next attempt went to the second worker: started once queued again, or taken
+        # over from the lost one when the broker handed its task out again first; a late
+        # duplicate after that (a recheck, or the service publishing a job it heard nothing
+        # of while it was lost) finds it ended.
         found = claims(running.workers, job["id"], alive=False)
-        assert found[:2] == [("first", "started", 1), ("second", "taken_over", 2)] and all(
-            outcome == "ended" for _, outcome, _ in found[2:]
-        ), logged(running.workers, job["id"])
+        assert found[0] == ("first", "started", 1), logged(running.workers, job["id"])
+        assert found[1] in (("second", "started", 2), ("second", "taken_over", 2)), found
+        assert all(outcome == "ended" for _, outcome, _ in found[2:]), found
         plan = service.client.get(f"/v1/plans/{now['plan_id']}", headers=service.auth)
         assert plan.status_code == 200 and plan.json()["kpis"]["assigned"] == 3
         store = Store(running.settings.database_url, migrate=False)
@@ -397,16 +400,20 @@ def test_a_job_whose_workers_keep_dying_fails_with_its_reason(tmp_path: Path) ->
         job = post_job(service, searching_day(), time_limit_s=JOB_S)
         wait_solving(service, job["id"], attempt=1)
         first.kill()
-        # No worker at all until the task is past its visibility timeout: the next one to
-        # start finds it there and takes the job over.
+        # No worker at all until the task is past its visibility timeout: the job says it
+        # waits for one (it said "running" for ever, its time frozen, and could not be
+        # retried), and the next one to start takes it.
         time.sleep(VISIBILITY_S)
-        assert job_of(service, job["id"])["state"] == "running"
+        waiting = job_of(service, job["id"])
+        assert (waiting["state"], waiting["attempt"]) == ("queued", 2), waiting
         [second] = running.start_workers("second")
         wait_solving(service, job["id"], attempt=2)
         second.kill()
         [third] = running.start_workers("third")
         failed = service.wait(job["id"], timeout_s=VISIBILITY_S + 30)
-        assert (failed["state"], failed["attempt"]) == ("failed", 2), (
+        # Queued again first (attempt 3), or taken over by the third at once (2): either way
+        # its second lost worker is its last.
+        assert failed["state"] == "failed" and failed["attempt"] in (2, 3), (
             failed,
             logged(running.workers, job["id"]),
         )
@@ -419,8 +426,8 @@ def test_a_job_whose_workers_keep_dying_fails_with_its_reason(tmp_path: Path) ->
         found = claims(running.workers, job["id"], alive=False)
         assert found[:3] == [
             ("first", "started", 1),
-            ("second", "taken_over", 2),
-            ("third", "gave_up", 2),
+            ("second", "started", 2),
+            ("third", "gave_up", failed["attempt"]),
         ] and all(outcome == "ended" for _, outcome, _ in found[3:]), logged(
             running.workers, job["id"]
         )
@@ -428,10 +435,11 @@ def test_a_job_whose_workers_keep_dying_fails_with_its_reason(tmp_path: Path) ->
         assert missing.status_code == 404 and "is failed" in missing.json()["detail"]
         # It failed saying to retry it: a retry starts afresh on a live worker.
         retried = service.client.post(f"/v1/jobs/{job['id']}/retry", headers=service.auth)
-        assert retried.status_code == 202 and retried.json()["attempt"] == 3
+        again = failed["attempt"] + 1
+        assert retried.status_code == 202 and retried.json()["attempt"] == again
         done = service.wait(job["id"])
-        assert (done["state"], done["attempt"]) == ("done", 3), done
-        assert ("third", "started", 3) in claims([third], job["id"]), logged([third], job["id"])
+        assert (done["state"], done["attempt"]) == ("done", again), done
+        assert ("third", "started", again) in claims([third], job["id"]), logged([third], job["id"])
 
 
 # -- settings -------------------------------------------------------------------------------
