@@ -261,6 +261,25 @@ class WeekSummary:
     plans: tuple[str, ...]
 
 
+#: What a job's new attempt starts without: the progress and draft of the attempt before it.
+_NO_PROGRESS: dict[str, Any] = {
+    "elapsed_s": 0.0,
+    "best_cost": None,
+    "visits_placed": None,
+    "first_plan_s": None,
+    "draft": None,
+}
+
+
+def _unheard_since(moment: datetime) -> ColumnElement[bool]:
+    """A job's worker has not been heard of since ``moment``: its heartbeat is older, or it
+    has none and started before."""
+    return or_(
+        SolveJobRow.heartbeat_at <= moment,
+        SolveJobRow.heartbeat_at.is_(None) & (SolveJobRow.started_at <= moment),
+    )
+
+
 def _job(row: SolveJobRow) -> SolveJob:
     state: JobState = row.state  # type: ignore[assignment]
     return SolveJob(
@@ -920,15 +939,7 @@ class Store:
                 return JobClaim("fanned_out", job, job.attempt)
             if job.state == "queued":
                 if job.starts >= max_starts:  # queued again after its workers were lost
-                    if self._move_job(
-                        job_id,
-                        job.attempt,
-                        "queued",
-                        state="failed",
-                        error=gave_up,
-                        finished_at=now,
-                        draft=None,
-                    ):
+                    if self._give_up(job, gave_up, "queued"):
                         return JobClaim("gave_up", self.load_job(job_id), job.attempt)
                     continue
                 if self.start_job(job_id, job.attempt):
@@ -943,16 +954,7 @@ class Store:
                 SolveJobRow.heartbeat_at.is_(None), SolveJobRow.heartbeat_at <= stale_before
             )
             if job.starts >= max_starts:
-                if self._move_job(
-                    job_id,
-                    job.attempt,
-                    "running",
-                    still_stale,
-                    state="failed",
-                    error=gave_up,
-                    finished_at=now,
-                    draft=None,
-                ):
+                if self._give_up(job, gave_up, "running", still_stale):
                     return JobClaim("gave_up", self.load_job(job_id), job.attempt)
                 continue
             if self._move_job(
@@ -964,14 +966,26 @@ class Store:
                 starts=SolveJobRow.starts + 1,
                 started_at=now,
                 heartbeat_at=now,
-                elapsed_s=0.0,
-                best_cost=None,
-                visits_placed=None,
-                first_plan_s=None,
-                draft=None,
+                **_NO_PROGRESS,
             ):
                 return JobClaim("taken_over", self.load_job(job_id), job.attempt + 1)
         raise InternalError(f"job {job_id} kept changing while a worker claimed it")
+
+    def _give_up(
+        self, job: SolveJob, why: str, from_state: str, /, *also: ColumnElement[bool]
+    ) -> bool:
+        """Fail ``job`` with ``why`` when still in ``from_state`` at its attempt (and ``also``
+        holds): its workers were lost ``max_starts`` times (``claim_job``)."""
+        return self._move_job(
+            job.id,
+            job.attempt,
+            from_state,
+            *also,
+            state="failed",
+            error=why,
+            finished_at=_now(),
+            draft=None,
+        )
 
     def requeue_lost_job(self, job_id: str, attempt: int, *, stale_after_s: float) -> bool:
         """running → queued as a new attempt, when the job's heartbeat is older than
@@ -981,26 +995,18 @@ class Store:
         ``starts`` kept, so that ``claim_job`` still gives up after ``max_starts``). The lost
         attempt's writes change nothing from then on. ``False`` when the job moved on."""
         stale_before = _now() - timedelta(seconds=stale_after_s)
-        still_stale = or_(
-            SolveJobRow.heartbeat_at <= stale_before,
-            SolveJobRow.heartbeat_at.is_(None) & (SolveJobRow.started_at <= stale_before),
-        )
         return self._move_job(
             job_id,
             attempt,
             "running",
-            still_stale,
+            _unheard_since(stale_before),
             SolveJobRow.regions_total.is_(None),
             SolveJobRow.parent_id.is_(None),
             state="queued",
             attempt=attempt + 1,
             started_at=None,
             heartbeat_at=None,
-            elapsed_s=0.0,
-            best_cost=None,
-            visits_placed=None,
-            first_plan_s=None,
-            draft=None,
+            **_NO_PROGRESS,
         )
 
     def report_progress(
@@ -1489,11 +1495,7 @@ class Store:
         stale_before = _now() - timedelta(seconds=stale_after_s)
         silent = or_(
             (SolveJobRow.state == "queued") & (SolveJobRow.created_at <= stale_before),
-            (SolveJobRow.state == "running")
-            & or_(
-                SolveJobRow.heartbeat_at <= stale_before,
-                SolveJobRow.heartbeat_at.is_(None) & (SolveJobRow.started_at <= stale_before),
-            ),
+            (SolveJobRow.state == "running") & _unheard_since(stale_before),
         )
         with Session(self.engine) as session:
             return [_job(row) for row in session.scalars(select(SolveJobRow).where(silent))]
@@ -1506,10 +1508,7 @@ class Store:
         lost = (
             (SolveJobRow.state == "running")
             & SolveJobRow.parent_id.is_(None)
-            & or_(
-                SolveJobRow.heartbeat_at <= stale_before,
-                SolveJobRow.heartbeat_at.is_(None) & (SolveJobRow.started_at <= stale_before),
-            )
+            & _unheard_since(stale_before)
         )
         with Session(self.engine) as session, session.begin():
             failed = session.scalars(
@@ -1558,11 +1557,7 @@ class Store:
                     finished_at=None,
                     heartbeat_at=None,
                     starts=0,
-                    elapsed_s=0.0,
-                    best_cost=None,
-                    visits_placed=None,
-                    first_plan_s=None,
-                    draft=None,
+                    **_NO_PROGRESS,
                     regions_total=None,
                     regions_done=0,
                 )
