@@ -1131,6 +1131,17 @@ def worker(
             pass  # migrated here, before any job is taken
     from api.celery_jobs import run_worker  # Celery, only for this command
 
+    quiet_s = settings.job_time_limit_max_s / 2  # a pool's VROOM run holds its process
+    if concurrency > 1 and settings.job_stale_s <= quiet_s:
+        err.print(
+            f"[yellow]warning:[/] with --concurrency {concurrency}, a solve's VROOM run holds "
+            f"its process and the job's heartbeat for up to about {quiet_s:g} s (half of "
+            f"FIELDROUTE_JOB_TIME_LIMIT_MAX_S), longer than FIELDROUTE_JOB_STALE_S "
+            f"({settings.job_stale_s:g} s): a big day's job may be taken for lost and solved "
+            "again. Raise FIELDROUTE_JOB_STALE_S above it, or run --concurrency 1 workers.",
+            highlight=False,
+            soft_wrap=True,
+        )
     with _guard(), _roads(settings, roads) as served:
         code = run_worker(settings, concurrency=concurrency, name=name, roads=served)
     if code:

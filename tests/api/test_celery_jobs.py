@@ -445,6 +445,28 @@ def test_a_job_whose_workers_keep_dying_fails_with_its_reason(tmp_path: Path) ->
 # -- settings -------------------------------------------------------------------------------
 
 
+def test_a_pool_worker_whose_heartbeat_may_stall_past_the_stale_age_is_warned(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # A prefork pool runs VROOM in the solving process, which holds it (and the heartbeat):
+    # a job's worker was taken for lost while solving, the job solved twice, then failed as
+    # "workers stopped" (an outside hunt, JOB_STALE_S below half the time limit).
+    import api.celery_jobs
+
+    monkeypatch.setenv("FIELDROUTE_DATABASE_URL", f"sqlite:///{tmp_path / 'w.db'}")
+    monkeypatch.setenv("FIELDROUTE_JOBS", "celery")
+    monkeypatch.setenv("FIELDROUTE_BROKER_URL", "redis://127.0.0.1:9/0")
+    monkeypatch.setenv("FIELDROUTE_JOB_TIME_LIMIT_MAX_S", "600")
+    monkeypatch.setenv("FIELDROUTE_JOB_STALE_S", "60")
+    monkeypatch.setattr(api.celery_jobs, "run_worker", lambda *_a, **_k: 0)
+    pooled = CliRunner().invoke(cli, ["worker", "--concurrency", "3"])
+    assert pooled.exit_code == 0, pooled.output
+    assert "warning:" in pooled.output and "FIELDROUTE_JOB_STALE_S" in pooled.output
+    assert "warning:" not in CliRunner().invoke(cli, ["worker"]).output
+    monkeypatch.setenv("FIELDROUTE_JOB_STALE_S", "301")
+    assert "warning:" not in CliRunner().invoke(cli, ["worker", "--concurrency", "3"]).output
+
+
 def test_celery_without_a_broker_is_refused_at_start(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FIELDROUTE_JOBS", "celery")
     monkeypatch.delenv("FIELDROUTE_BROKER_URL", raising=False)
