@@ -106,6 +106,12 @@ _ROW_TAG_BYTES = 70
 _NO_VALUE_MESSAGE = (
     "a formula with no value saved: open and save the file in Excel, or type the value"
 )
+#: Why a hidden row with values is refused (a filter's, or hidden by hand): the sheet is read as
+#: it shows, and a row hidden from the dispatcher was planned all the same (the filtered sheet
+#: showed one visit, the day stored had two); dropped, it would be lost unseen.
+_HIDDEN_ROW_MESSAGE = "is hidden (a filter, or hidden by hand): show it to plan it, or delete it"
+#: How worksheet XML writes a true attribute.
+_TRUE = ("1", "true")
 #: What to do about a cell showing an Excel error (``#N/A`` of a lookup that found nothing,
 #: ``#REF!``): it was read as that text, a customer named "#N/A".
 _ERROR_VALUE_MESSAGE = "fix the formula or type the value"
@@ -743,8 +749,9 @@ def _worksheet_rows(
     Raises
     ------
     InputError
-        A value past ``MAX_COLUMNS`` columns, or formulas saved without their value (all of
-        them, by row and column, once the sheet is read).
+        A value past ``MAX_COLUMNS`` columns; or formulas saved without their value, cells
+        showing an error, hidden rows with values (all of them, by row and column, once the
+        sheet is read).
     """
     book = found.parent
     header: dict[int, object] = {}
@@ -788,6 +795,8 @@ def _worksheet_rows(
             width = max(filled, default=0)
             if width > MAX_COLUMNS:
                 raise _too_many_columns(sheet)
+            if filled and parser.row_dimensions.get(str(number), {}).get("hidden") in _TRUE:
+                uncomputed.append(FieldError(_where(sheet, row), _HIDDEN_ROW_MESSAGE))
             if row == 1:
                 header = filled
             yield [filled.get(column) for column in range(1, width + 1)]

@@ -927,3 +927,29 @@ def test_a_sheet_whose_only_row_has_a_bad_cell_is_not_said_to_be_empty() -> None
     technicians = "id,start_lat,start_lon,shift_start,shift_end\nT01,22.8,113.8,8am,18:00\n"
     found = [(e.path, e.message) for e in _errors(technicians=technicians)]
     assert found == [("technicians sheet, row 2, column shift_start", "'8am' is not a time HH:MM")]
+
+
+def test_a_hidden_row_with_values_is_refused_never_planned_unseen() -> None:
+    # The dispatcher filtered the cancelled visits out with Excel's AutoFilter: the sheet
+    # showed one visit, and the day stored had both.
+    book = openpyxl.Workbook()
+    technicians = book.active
+    technicians.title = "technicians"
+    technicians.append(["id", "start_lat", "start_lon", *SHIFT])
+    technicians.append(["T1", 22.8, 113.8, "08:00", "18:00"])
+    visits = book.create_sheet("visits")
+    visits.append(["id", "lat", "lon", "duration_min", "notes"])
+    visits.append(["V1", 22.81, 113.81, 45, "ok"])
+    visits.append(["V2", 22.82, 113.82, 45, "cancelled"])
+    visits.append([])
+    visits.row_dimensions[3].hidden = True
+    visits.row_dimensions[4].hidden = True  # hidden and blank: nothing to say
+    visits.auto_filter.ref = "A1:E3"
+    with pytest.raises(InputError) as caught:
+        read_workbook("day.xlsx", _saved(book))
+    assert [(e.path, e.message) for e in caught.value.errors] == [
+        (
+            "visits sheet, row 3",
+            "is hidden (a filter, or hidden by hand): show it to plan it, or delete it",
+        )
+    ]
