@@ -110,6 +110,11 @@ _NO_VALUE_MESSAGE = (
 #: it shows, and a row hidden from the dispatcher was planned all the same (the filtered sheet
 #: showed one visit, the day stored had two); dropped, it would be lost unseen.
 _HIDDEN_ROW_MESSAGE = "is hidden (a filter, or hidden by hand): show it to plan it, or delete it"
+#: What to do about a date in a column of typed text (``_TEXT_COLUMNS``).
+_DATE_IN_TEXT_MESSAGE = (
+    "Excel turned what was typed into a date (1-2 into 2 January): format the column as Text "
+    "and type it again"
+)
 #: How worksheet XML writes a true attribute.
 _TRUE = ("1", "true")
 #: What to do about a cell showing an Excel error (``#N/A`` of a lookup that found nothing,
@@ -248,6 +253,12 @@ VISIT_COLUMNS: dict[str, _Column] = {
     "reported_at": _Column(("reported_at",), _clock),
 }
 _REQUIRED = {"technicians": ("id", "shift_start", "shift_end"), "visits": ("id", "duration_min")}
+#: The columns of each sheet that hold typed text (ids, names, addresses, lists of names):
+#: a date in one is what Excel made of the text typed ("1-2" became 2 January), never meant.
+_TEXT_COLUMNS = {
+    sheet: frozenset(name for name, column in columns.items() if column.read in (_text, _names))
+    for sheet, columns in (("technicians", TECHNICIAN_COLUMNS), ("visits", VISIT_COLUMNS))
+}
 #: Columns that make one object together: all or none.
 _TOGETHER = {
     "technicians": (("break_start", "break_end", "break_duration_min"),),
@@ -554,12 +565,12 @@ class _FormulaParser(WorkSheetParser):  # type: ignore[misc]
 
     def parse_cell(self, element: Any) -> dict[str, Any]:
         cell: dict[str, Any] = super().parse_cell(element)
-        uncomputed = (
+        refused = (
             cell["value"] is None
             and element.get("t") != "str"
             and element.find(FORMULA_TAG) is not None
         )
-        if uncomputed:
+        if refused:
             cell["value"] = _NO_VALUE
         return cell
 
@@ -755,7 +766,7 @@ def _worksheet_rows(
     """
     book = found.parent
     header: dict[int, object] = {}
-    uncomputed: list[FieldError] = []
+    refused: list[FieldError] = []
     with found._get_source() as source:
         parser = _FormulaParser(
             source,
@@ -780,7 +791,7 @@ def _worksheet_rows(
                         if cell["value"] is _NO_VALUE
                         else f"shows the error {cell['value']}: {_ERROR_VALUE_MESSAGE}"
                     )
-                    uncomputed.append(FieldError(where, why))
+                    refused.append(FieldError(where, why))
                 elif isinstance(cell["value"], str):
                     # Excel writes a control character as _xHHHH_ (a carriage return as
                     # _x000D_), which openpyxl leaves: "V1_x000D_" was a visit id.
@@ -796,13 +807,18 @@ def _worksheet_rows(
             if width > MAX_COLUMNS:
                 raise _too_many_columns(sheet)
             if filled and parser.row_dimensions.get(str(number), {}).get("hidden") in _TRUE:
-                uncomputed.append(FieldError(_where(sheet, row), _HIDDEN_ROW_MESSAGE))
+                refused.append(FieldError(_where(sheet, row), _HIDDEN_ROW_MESSAGE))
+            for column, value in filled.items() if row > 1 else ():
+                name = _cell_text(header.get(column)).lower()
+                if isinstance(value, datetime) and name in _TEXT_COLUMNS.get(sheet, ()):
+                    why = f"holds the date {value:%Y-%m-%d}: {_DATE_IN_TEXT_MESSAGE}"
+                    refused.append(FieldError(_where(sheet, row, name), why))
             if row == 1:
                 header = filled
             yield [filled.get(column) for column in range(1, width + 1)]
         merged.extend(_merged_down(parser))
-    if uncomputed:
-        raise InputError(uncomputed, what="upload")
+    if refused:
+        raise InputError(refused, what="upload")
 
 
 def read_table(filename: str, content: bytes, *, sheet: str) -> pd.DataFrame:

@@ -953,3 +953,15 @@ def test_a_hidden_row_with_values_is_refused_never_planned_unseen() -> None:
             "is hidden (a filter, or hidden by hand): show it to plan it, or delete it",
         )
     ]
+
+
+def test_a_date_excel_made_of_typed_text_is_refused_where_text_goes() -> None:
+    # An id typed "1-2" that Excel turned into 2 January was stored as '2026-01-02 00:00:00'.
+    content = _day_book(
+        ["T1", 22.8, 113.8, "08:00", "18:00"], [datetime(2026, 1, 2), 22.81, 113.81, 45]
+    )
+    with pytest.raises(InputError) as caught:
+        read_workbook("day.xlsx", content)
+    [error] = caught.value.errors
+    assert error.path == "visits sheet, row 2, column id"
+    assert error.message.startswith("holds the date 2026-01-02: Excel turned")
