@@ -154,12 +154,16 @@ def _missing_credential(request: Request) -> Any | None:
     return None
 
 
-def _request_errors(error: RequestValidationError) -> list[FieldError]:
+def _request_errors(
+    error: RequestValidationError, request_media: str | None = None
+) -> list[FieldError]:
     """What FastAPI found wrong with a request, named as ``dispatch.contract.validate`` names
     the problems of a day: a body's errors by their path in the body (``events[0].minutes``)
     with the nearest id, a parameter's by where it is (``query.since``, ``header.if-match``).
 
-    A body that is no JSON at all is named by ``load_json``, as ``POST /v1/problems`` names it.
+    A body that is no JSON at all is named by ``load_json``, as ``POST /v1/problems`` names it;
+    one sent as another type (``text/plain``: FastAPI leaves it unread) by its content type
+    (``request_media``), as ``POST /v1/problems`` names it too.
     """
     body = getattr(error, "body", None)
     found: list[FieldError] = []
@@ -167,6 +171,11 @@ def _request_errors(error: RequestValidationError) -> list[FieldError]:
         where, *rest = item["loc"] or ("body",)
         if where != "body":
             found += field_errors([item], None)
+        elif not rest and isinstance(body, bytes):  # a body FastAPI did not read as JSON
+            why = "send the body as application/json, " + (
+                f"not {request_media}" if request_media else "saying so in Content-Type"
+            )
+            found.append(FieldError("content-type", why))
         elif item["type"] == "json_invalid" and isinstance(body, str | bytes):
             try:
                 load_json(body, what="request")
@@ -184,7 +193,8 @@ async def _on_request_error(request: Request, error: Exception) -> Any:
     refused = _missing_credential(request)
     if refused is not None:
         return refused
-    return _input_error(InputError(_request_errors(error), what="request"))
+    media = request.headers.get("content-type")
+    return _input_error(InputError(_request_errors(error, media), what="request"))
 
 
 def _input_error(error: InputError) -> Any:
@@ -217,6 +227,10 @@ async def _on_http_error(request: Request, error: Exception) -> Any:
         refused = _missing_credential(request)
         if refused is not None:
             return refused
+        try:  # read as a problem file is: a body nested past the parser's depth is named so
+            load_json(await request.body(), what="request")
+        except InputError as named:
+            return _input_error(named)
         return _error(422, "invalid request: the body is not valid JSON or form data")
     return _error(error.status_code, str(error.detail), headers=error.headers)
 

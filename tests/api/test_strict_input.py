@@ -312,6 +312,19 @@ def test_a_body_that_is_no_json_is_named_as_a_problem_file_is(service: Service) 
     expected = {"path": invalid.path, "message": invalid.message, "id": invalid.entity_id}
     for url in ("/v1/problems", "/v1/plans", f"/v1/plans/{plan_id}/events"):
         assert refused(post(service, url, text)) == [expected], url
+    # Nested past the parser's depth, or sent as text: named as a problem file's would be
+    # (the events said only "not valid JSON or form data", or "Input should be a valid
+    # dictionary ... (got b'...')" at no path).
+    deep = '{"at": "10:00", "events": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    for url in ("/v1/problems", f"/v1/plans/{plan_id}/events"):
+        [error] = refused(post(service, url, deep))
+        assert "64 levels" in error["message"], url
+    batch = json.dumps({"at": "09:00", "events": []})
+    for media, said in (("text/plain", "not text/plain"), (None, "saying so in Content-Type")):
+        headers = service.auth | ({"Content-Type": media} if media else {})
+        answer = service.client.post(f"/v1/plans/{plan_id}/events", content=batch, headers=headers)
+        [error] = refused(answer)
+        assert error["path"] == "content-type" and said in error["message"], error
 
 
 def test_a_key_given_twice_is_named_and_nothing_is_stored(service: Service) -> None:
