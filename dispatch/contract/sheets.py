@@ -205,6 +205,12 @@ def _clock(value: str, decimal: str) -> str:
 _NAME_SEPARATORS = re.compile("[;,\uff0c\uff1b\u3001\r\n]")
 
 
+def _word(value: str, decimal: str) -> str:
+    """A word of a fixed list (a priority, a kind of visit) as a sheet may write it: "Urgent"
+    or "REPAIR" was refused, the list being lower case."""
+    return value.lower()
+
+
 def _names(value: str, decimal: str) -> list[str]:
     return [part.strip() for part in _NAME_SEPARATORS.split(value) if part.strip()]
 
@@ -237,13 +243,13 @@ VISIT_COLUMNS: dict[str, _Column] = {
     "phone": _Column(("phone",), _text),
     "lat": _Column(("location", "lat"), _number),
     "lon": _Column(("location", "lon"), _number),
-    "kind": _Column(("kind",), _text),
+    "kind": _Column(("kind",), _word),
     "duration_min": _Column(("duration_min",), _number),
     "appointment": _Column(("appointment",), _clock),
     "window_start": _Column(("window", "start"), _clock),
     "window_end": _Column(("window", "end"), _clock),
     "required_skills": _Column(("required_skills",), _names),
-    "priority": _Column(("priority",), _text),
+    "priority": _Column(("priority",), _word),
     "crew_size": _Column(("crew_size",), _integer),
     "demand_weight_kg": _Column(("demand", "weight_kg"), _number),
     "demand_volume_m3": _Column(("demand", "volume_m3"), _number),

@@ -965,3 +965,15 @@ def test_a_date_excel_made_of_typed_text_is_refused_where_text_goes() -> None:
     [error] = caught.value.errors
     assert error.path == "visits sheet, row 2, column id"
     assert error.message.startswith("holds the date 2026-01-02: Excel turned")
+
+
+def test_a_priority_or_kind_is_read_whatever_its_case() -> None:
+    # "Urgent" and "REPAIR", as offices type them, were refused: the lists are lower case.
+    visits = VISITS_CSV.replace(",high,", ",High,").replace(",urgent,", ",URGENT,")
+    visits = visits.replace("demand_volume_m3", "demand_volume_m3,kind").replace(
+        "Chang'an Rd 1,22.97,113.79,45,09:00,12:00,,water_heater,High,",
+        "Chang'an Rd 1,22.97,113.79,45,09:00,12:00,,water_heater,High,,Repair",
+    )
+    day = problem_from_sheets(*sheets(visits=visits), date="2026-11-23").raw
+    assert [v["priority"] for v in day["visits"]] == ["high", "normal", "urgent"]
+    assert day["visits"][0]["kind"] == "repair"
