@@ -468,11 +468,22 @@ def _csv_rows(text: str, delimiter: str, sheet: str) -> Iterator[list[str]]:
         except csv.Error as error:
             raise _misquoted(sheet, row + 1, str(error)) from None
         row += 1
+        record = [_excel_text(cell) for cell in record]
         if len(record) > MAX_COLUMNS:
             if "".join(record[MAX_COLUMNS:]).strip():
                 raise _too_many_columns(sheet)
             del record[MAX_COLUMNS:]
         yield record
+
+
+#: A CSV cell written ``="0138"``: how a CSV keeps a leading zero for Excel, which shows 0138.
+_EXCEL_TEXT = re.compile(r'^="(.*)"$', re.DOTALL)
+
+
+def _excel_text(cell: str) -> str:
+    """A CSV cell as Excel shows it: ``="0138"`` is ``0138`` (it was stored as typed)."""
+    found = _EXCEL_TEXT.match(cell)
+    return cell if found is None else found.group(1).replace('""', '"')
 
 
 def _misquoted(sheet: str, row: int, error: str) -> InputError:
@@ -862,8 +873,26 @@ def read_table(filename: str, content: bytes, *, sheet: str) -> pd.DataFrame:
     except csv.Error as error:
         raise _unreadable(sheet, f"{filename} is not a readable CSV file ({error})") from None
     except Exception as error:  # openpyxl and zipfile raise many kinds on a damaged file
-        raise _unreadable(sheet, f"{filename} cannot be read ({type(error).__name__})") from None
+        raise _unreadable(sheet, _why_unreadable(filename, content, error)) from None
     return _frame(rows, sheet, decimal)
+
+
+#: How an OLE2 compound file starts: an Excel 97-2003 workbook (.xls), or an .xlsx saved with
+#: a password (Excel wraps it, encrypted, in one).
+_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+def _why_unreadable(filename: str, content: bytes, error: Exception) -> str:
+    """Why an Excel file cannot be read: an old or password-protected workbook said as such
+    (it was "cannot be read (BadZipFile)", which told a dispatcher nothing to do)."""
+    if content.startswith(_OLE2):
+        return (
+            f"{filename} is an Excel 97-2003 workbook or one saved with a password: save it "
+            "in Excel as an .xlsx workbook (Excel Workbook), without a password"
+        )
+    if content.lstrip()[:1] not in (b"P", b""):  # a zip starts "PK": text renamed .xlsx
+        return f"{filename} is no Excel workbook (a CSV renamed?): send it as .csv or .xlsx"
+    return f"{filename} cannot be read ({type(error).__name__})"
 
 
 def read_workbook(filename: str, content: bytes) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -896,9 +925,7 @@ def read_workbook(filename: str, content: bytes) -> tuple[pd.DataFrame, pd.DataF
     except InputError:
         raise
     except Exception as error:  # a damaged or foreign file
-        raise _unreadable(
-            "workbook", f"{filename} cannot be read ({type(error).__name__})"
-        ) from None
+        raise _unreadable("workbook", _why_unreadable(filename, content, error)) from None
     return (
         _frame(technicians, "technicians", _EXCEL_DECIMAL),
         _frame(visits, "visits", _EXCEL_DECIMAL),

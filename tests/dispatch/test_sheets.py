@@ -296,7 +296,7 @@ def test_rules_across_rows_are_reported_at_the_row() -> None:
 
 def test_unreadable_files_are_input_errors() -> None:
     with pytest.raises(InputError, match="cannot be read"):
-        read_table("visits.xlsx", b"not a zip", sheet="visits")
+        read_table("visits.xlsx", b"PK not a zip", sheet="visits")
     with pytest.raises(InputError, match=r"send a \.csv or \.xlsx"):
         read_table("visits.pdf", b"%PDF", sheet="visits")
     with pytest.raises(InputError, match="not a UTF-8 CSV"):
@@ -977,3 +977,26 @@ def test_a_priority_or_kind_is_read_whatever_its_case() -> None:
     day = problem_from_sheets(*sheets(visits=visits), date="2026-11-23").raw
     assert [v["priority"] for v in day["visits"]] == ["high", "normal", "urgent"]
     assert day["visits"][0]["kind"] == "repair"
+
+
+def test_a_csv_cell_written_for_excel_to_keep_its_zero_is_read_as_excel_shows_it() -> None:
+    visits = VISITS_CSV.replace("+86 138 0000 0001", '="0138 0000 0001"').replace(
+        "+86 138 0000 0002", '"=""0769 2233"""'
+    )
+    day = problem_from_sheets(*sheets(visits=visits), date="2026-11-23").raw
+    assert [v.get("phone") for v in day["visits"]] == ["0138 0000 0001", "0769 2233", None]
+
+
+def test_an_old_or_password_protected_workbook_is_told_how_to_save_it() -> None:
+    ole2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 504
+    for read in (
+        lambda: read_table("visits.xlsx", ole2, sheet="visits"),
+        lambda: read_workbook("day.xlsx", ole2),
+    ):
+        with pytest.raises(InputError) as caught:
+            read()
+        [error] = caught.value.errors
+        assert "Excel 97-2003 workbook or one saved with a password" in error.message
+    with pytest.raises(InputError) as caught:
+        read_workbook("day.xlsx", b"id,lat,lon\nV1,1,2\n")
+    assert "a CSV renamed?" in caught.value.errors[0].message
