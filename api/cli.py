@@ -403,7 +403,7 @@ def _print_summary(plan: PlanOut, report: CheckReport) -> None:
             format_iso_clock(route.stops[0].arrival),
             format_iso_clock(route.end_time),
             f"{route.distance_km:.1f}",
-            f"{route.utilisation:.0%}",
+            percent(route.utilisation),
         )
     out.print(table)
     if plan.technicians_without_route:
@@ -444,11 +444,12 @@ def _print_summary(plan: PlanOut, report: CheckReport) -> None:
     # A rate of nothing is no rate: "urgent within response 100%" of no urgent fault served.
     band = f" ({percent(k.early_band_rate)})" if k.appointment_stops else ""
     within = percent(k.urgent_within_response) if urgent and urgent.assigned else "- (none served)"
+    on_time = percent(k.on_time_rate) if plan.routes else "- (nobody out)"
     out.print(
-        f"assigned {k.assigned}/{k.visits} ({by_priority}); on time {percent(k.on_time_rate)}; "
+        f"assigned {k.assigned}/{k.visits} ({by_priority}); on time {on_time}; "
         f"early band {k.appointments_in_band}/{k.appointment_stops}{band}; "
         f"urgent within response {within}; {k.distance_km:.1f} km, "
-        f"{k.travel_min} min driving; utilisation {k.utilisation:.0%}; "
+        f"{k.travel_min} min driving; utilisation {percent(k.utilisation)}; "
         f"{counted(k.technicians_used, 'technician')}; "
         f"solved in {k.solve_s:.1f} s",
         highlight=False,
@@ -505,7 +506,7 @@ def _print_week(week: dict[str, Any]) -> None:
                 tech["technician_id"],
                 str(tech["stops"]),
                 f"{tech['hours']:.1f}",
-                f"{tech['utilisation']:.0%}",
+                percent(tech["utilisation"]),
                 end_section=k == last,
             )
     out.print(table)
@@ -537,8 +538,8 @@ def _print_week(week: dict[str, Any]) -> None:
     k = week["kpis"]
     out.print(
         f"assigned {k['assigned']}/{k['visits']}; within promise {k['within_promise']}; "
-        f"{k['distance_km']:.1f} km; utilisation {k['utilisation_min']:.0%} to "
-        f"{k['utilisation_max']:.0%} a day; solved in {k['solve_s']:.1f} s",
+        f"{k['distance_km']:.1f} km; utilisation {percent(k['utilisation_min'])} to "
+        f"{percent(k['utilisation_max'])} a day; solved in {k['solve_s']:.1f} s",
         highlight=False,
     )
     broken = [(day["date"], day.get("violations", 0)) for day in week["days"]]

@@ -14,6 +14,8 @@ from datetime import date, datetime, timedelta
 from typing import Literal, NewType
 from zoneinfo import ZoneInfo
 
+from dispatch.units import earliest
+
 __all__ = [
     "AppointmentStart",
     "Break",
@@ -287,7 +289,9 @@ class Visit:
         deadline, whichever comes first; ``None`` for a visit with no time at all."""
         latest = self.appointment or (self.window.end if self.window else None)
         if self.deadline is not None:
-            latest = min(latest, self.deadline) if latest else self.deadline
+            # In real time: ``min`` of one zone compares wall clocks, and the night the clocks
+            # go back a deadline of 02:30 CET was taken for later than a window's 02:45 CEST.
+            latest = earliest(latest, self.deadline) if latest else self.deadline
         return latest
 
 

@@ -33,7 +33,7 @@ from dispatch.contract.record import read_record
 from dispatch.contract.schema import PlanOut
 from dispatch.contract.serialize import read_plan
 from dispatch.contract.validate import parse_stored_day
-from dispatch.model import Plan, Problem, Stop, Visit, VisitId
+from dispatch.model import Plan, Problem, Stop, UnassignedCode, Visit, VisitId
 from dispatch.persistence import Store
 from dispatch.units import after, earliest, elapsed, format_clock, shifted, whole_minutes
 
@@ -167,6 +167,10 @@ def time_card(problem: Problem, plan: Plan) -> DayCard:
     """The time-tracking card of ``plan`` (usually the latest version) of ``problem``."""
     visits: dict[VisitId, Visit] = {visit.id: visit for visit in problem.visits}
     near, far = problem.policy.early_band
+    # A visit not completed keeps its stop and its minutes on site (the time was spent) but is
+    # no job done: it has no overrun and is no job of its kind (10 minutes without the part
+    # read as a 30-minute repair done in 10), and its status says so (it said "done").
+    unfinished = {u.visit_id for u in plan.unassigned if u.code is UnassignedCode.NOT_COMPLETED}
     records: list[StopRecord] = []
     on_time = urgent_ok = urgent_n = band_ok = band_n = 0
     at_time = problem.policy.appointment_start == "at_time"
@@ -210,14 +214,22 @@ def time_card(problem: Problem, plan: Plan) -> DayCard:
                     technician_id=route.technician_id,
                     visit_id=stop.visit_id,
                     kind=visit.kind,
-                    status=stop.status.value,
+                    status=(
+                        UnassignedCode.NOT_COMPLETED.value
+                        if stop.visit_id in unfinished
+                        else stop.status.value
+                    ),
                     planned_arrival=format_clock(stop.arrival),
                     actual_arrival=format_clock(arrived) if arrived else None,
                     arrival_delta_min=whole_minutes(arrived - stop.arrival) if arrived else None,
                     late_min=late,
                     planned_service_min=planned_service,
                     actual_service_min=service,
-                    overrun_min=service - planned_service if service is not None else None,
+                    overrun_min=(
+                        service - planned_service
+                        if service is not None and stop.visit_id not in unfinished
+                        else None
+                    ),
                     planned_travel_min=_planned_drive(stop, planned_leaving),
                     actual_travel_min=travel,
                     actual_wait_min=waited,
@@ -266,7 +278,7 @@ def _by_technician(records: Sequence[StopRecord]) -> tuple[TechnicianRow, ...]:
 def _by_kind(records: Sequence[StopRecord]) -> tuple[KindRow, ...]:
     groups: dict[str, list[StopRecord]] = defaultdict(list)
     for record in records:
-        if record.actual_service_min is not None:
+        if record.overrun_min is not None:  # a job done, its minutes reported
             groups[record.kind].append(record)
     return tuple(
         KindRow(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import re
 from pathlib import Path
 from typing import Any
@@ -541,3 +542,21 @@ def test_a_rate_over_no_stops_is_not_printed_as_100_percent(tmp_path: Path, data
     said = " ".join(solved.stdout.split())
     assert "urgent 0/1" in said and "urgent within response - (none served)" in said
     assert "early band 0/0;" in said
+
+
+def test_the_summary_says_no_rate_of_nothing_and_rounds_rates_down(tmp_path: Path) -> None:
+    # An empty day read "on time 100%"; utilisation was rounded up (200 of 201 minutes read
+    # "100%") where every other rate rounds down.
+    env = {"FIELDROUTE_DATABASE_URL": f"sqlite:///{tmp_path / 'f.db'}"}
+    empty = write(tmp_path / "empty.json", {**line_day(), "visits": []})
+    result = CliRunner().invoke(app, ["solve", str(empty), "--time-limit", "1"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "on time - (nobody out)" in " ".join(result.output.split())
+    out = tmp_path / "plan.json"
+    day = write(tmp_path / "day.json", line_day())
+    result = CliRunner().invoke(
+        app, ["solve", str(day), "--time-limit", "1", "-o", str(out)], env=env
+    )
+    utilisation = json.loads(out.read_text(encoding="utf-8"))["kpis"]["utilisation"]
+    shown = f"utilisation {math.floor(utilisation * 100 + 1e-9)}%;"
+    assert shown in " ".join(result.output.split())

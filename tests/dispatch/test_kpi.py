@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from dispatch.contract.serialize import plan_document
 from dispatch.contract.validate import parse_problem
 from dispatch.errors import InternalError
+from dispatch.model import TimeWindow, Visit
 from dispatch.planning import SolveParams, plan_day
 from dispatch.planning.kpi import compute_kpis
 from tests.conftest import line_day
@@ -56,3 +58,19 @@ def test_the_serializer_shapes_the_kpis_it_is_given_and_computes_none() -> None:
             version=1,
             created_at=datetime.now(UTC),
         )
+
+
+def test_the_latest_arrival_is_the_earliest_in_real_time_the_night_clocks_go_back() -> None:
+    # Paris, 2026-10-25: a window ending 02:45 (CEST, 00:45 UTC) and a deadline at the second
+    # 02:30 (CET, 01:30 UTC). min() of one zone compares wall clocks and took the deadline,
+    # so an arrival at 02:50 CEST read as on time.
+    paris = ZoneInfo("Europe/Paris")
+    window = TimeWindow(
+        datetime(2026, 10, 25, 1, 0, tzinfo=paris), datetime(2026, 10, 25, 2, 45, tzinfo=paris)
+    )
+    deadline = datetime(2026, 10, 25, 2, 30, fold=1, tzinfo=paris)
+    visit = replace(
+        parse_problem(line_day()).visits[0], appointment=None, window=window, deadline=deadline
+    )
+    assert isinstance(visit, Visit)
+    assert visit.latest_arrival == window.end

@@ -121,3 +121,41 @@ def test_csv_text_cells_never_start_a_formula_and_numbers_stay_numbers() -> None
         ["T3", "'\r=V4"],
     ]
     assert [row[6] for row in table] == ["-5", "", "3", "0"]  # arrival_delta_min, a number
+
+
+def _two_stops_of_t1(store: Store) -> None:
+    raw = make_day()
+    raw["visits"] = [v for v in raw["visits"] if v["id"] in ("V1", "V2")]  # T1: V1 then V2
+    for visit in raw["visits"]:
+        visit["technician"] = "T1"
+    planned(store, raw)
+
+
+def test_the_plan_s_own_figures_count_the_arrivals_reported(store: Store) -> None:
+    # The re-planned version's kpis read the planned times only: V2's appointment, reached a
+    # minute late, was "on time 100%" and in the band, where the time card said otherwise.
+    _two_stops_of_t1(store)
+    replan(store, {"at": "11:30", "events": [
+        {"type": "arrived", "visit_id": "V1", "at": "08:15"},
+        {"type": "completed", "visit_id": "V1", "at": "09:20"},
+        {"type": "arrived", "visit_id": "V2", "at": "10:01"},
+    ]})  # fmt: skip
+    kpis = store.load_plan("pl_day")["kpis"]
+    assert kpis["on_time_rate"] == 0.5
+    assert (kpis["appointments_in_band"], kpis["appointment_stops"]) == (0, 1)
+
+
+def test_a_visit_not_completed_is_no_job_of_its_kind_on_the_card(store: Store) -> None:
+    # Ten minutes without the part read as a 60-minute repair done in 10, "done".
+    _two_stops_of_t1(store)
+    replan(store, {"at": "09:00", "events": [
+        {"type": "arrived", "visit_id": "V1", "at": "08:10"},
+        {"type": "not_completed", "visit_id": "V1", "at": "08:20", "reason": "no part"},
+    ]})  # fmt: skip
+    card = stored_time_card(store, "pl_day")[1]
+    rows = {r.visit_id: r for r in card.stops}
+    assert rows["V1"].status == "not_completed"
+    assert rows["V1"].actual_service_min == 10 and rows["V1"].overrun_min is None
+    assert card.kinds == ()  # no job done yet
+    (went,) = card.spent
+    assert (went.service_min, went.over_estimate_min) == (10, 0)  # the time was spent
