@@ -554,6 +554,18 @@
     loadMap(plan);
   }
 
+  // The minutes of the day by which an urgent fault must be reached: its report time and the
+  // day's policy.urgent_response_min (120 by default); null for another visit.
+  function urgentDeadline(visit) {
+    if (!visit || !visit.reported_at) return null;
+    const policy = state.problem && state.planProblemId === state.problemId
+      ? state.problem.policy || {} : {};
+    const reported = /(\d\d):(\d\d)$/.exec(visit.reported_at);
+    if (!reported) return null;
+    const response = policy.urgent_response_min ?? 120;
+    return Number(reported[1]) * 60 + Number(reported[2]) + response;
+  }
+
   function stopState(stop) {
     const visit = visitOfDay(stop.visit_id);
     const window = stop.window || (visit && visit.window) || null;
@@ -566,13 +578,22 @@
       if (arrival !== null && arrival > clockMinutes(appointment)) late = true;
       else if (arrival !== null && arrival > door && stop.status === "planned") risk = true;
     } else if (window) {
+      // Reached after the window's end is late, as the time card counts it: read from the
+      // planned start, a stop reached at 12:20 for a window to 12:00, only Arrived and Done
+      // tapped, showed "done ✓".
       const end = clockMinutes(window.end);
-      const start = minutesOf(stop.actual_start) ?? minutesOf(stop.service_start);
-      if (start !== null && start > end) late = true;
+      const reached = minutesOf(stop.actual_arrival) ?? minutesOf(stop.actual_start);
+      const start = minutesOf(stop.service_start);
+      if (reached !== null && reached > end) late = true;
+      else if (reached === null && start !== null && start > end) late = true;
       else if (start !== null && end - start < CONFIG.at_risk_min && stop.status === "planned") {
         risk = true;
       }
     }
+    // An urgent fault reached after its response time is late whatever its window.
+    const deadline = urgentDeadline(visit);
+    const reached = minutesOf(stop.actual_arrival) ?? minutesOf(stop.actual_start) ?? arrival;
+    if (deadline !== null && reached !== null && reached > deadline) late = true;
     if (late) return { css: "is-late", mark: "✕", text: "late" };
     if (stop.status === "done") return { css: "is-done", mark: "✓", text: "done" };
     if (stop.status === "in_progress") return { css: "is-progress", mark: "▶", text: "in progress" };

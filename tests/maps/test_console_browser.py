@@ -23,10 +23,11 @@ import pytest
 from dispatch.persistence import Store
 from tests.api.conftest import make_key
 from tests.api.test_readme_session import running_serve
+from tests.conftest import line_day
 from tests.dispatch.test_replan_week import MONDAY, PLACED, TUESDAY, WEDNESDAY, store_week, week
 from tests.dispatch.test_sheets import TECHNICIANS_CSV, VISITS_CSV
 from tests.maps.test_browser import Opened
-from tests.maps.test_driver_buttons import serving, store_line_day
+from tests.maps.test_driver_buttons import PLAN_ID, serving, store_line_day
 
 FIELDROUTE = Path(sys.executable).parent / "fieldroute"
 
@@ -349,6 +350,66 @@ def test_the_cancel_list_offers_only_stops_not_yet_reached(browser: Any, desk: S
         opened.ran_nothing_typed()
     finally:
         opened.close()
+
+
+def test_a_stop_reached_after_its_window_is_marked_late(browser: Any, desk: Served) -> None:
+    """Read from the planned start, a stop reached at 09:40 for a window to 09:15, only
+    Arrived and Done tapped, showed "done ✓" while the time card had it 25 minutes late."""
+    events = f"/v1/plans/{SHANGHAI_PLAN}/events"
+    reports = [
+        {"type": "arrived", "visit_id": "V1", "at": "08:10"},
+        {"type": "completed", "visit_id": "V1", "at": "08:40"},
+        {"type": "arrived", "visit_id": "V2", "at": "09:40"},
+        {"type": "completed", "visit_id": "V2", "at": "10:10"},
+    ]
+    desk.post(events, {"at": "10:15", "events": reports}, **{"If-Match": '"1"'})
+    opened = Opened(browser, 1280, 900)
+    try:
+        sign_in(opened, desk)
+        open_plan(opened, SHANGHAI_PLAN)
+        bars = opened.page.locator("#timeline .fr-bar")
+        bars.first.wait_for()
+        marks = bars.evaluate_all(
+            "all => Object.fromEntries(all.map(b => [b.dataset.visit, b.className]))"
+        )
+        assert "is-late" in marks["V2"] and "is-late" not in marks["V1"], marks
+        opened.ran_nothing_typed()
+    finally:
+        opened.close()
+
+
+def test_an_urgent_fault_reached_past_its_response_time_is_marked_late(
+    browser: Any, tmp_path: Path
+) -> None:
+    """V3, an urgent fault called in at 07:40 (to be reached by 09:40), reached at 09:50
+    inside its window: the console had it "arrived", never late."""
+    visits = line_day()["visits"]
+    visits[2] |= {"priority": "urgent", "reported_at": "07:40"}
+    database_url = f"sqlite:///{tmp_path / 'urgent.db'}"
+    store_line_day(database_url, visits=visits)
+    reports = [
+        {"type": "arrived", "visit_id": "V1", "at": "08:10"},
+        {"type": "completed", "visit_id": "V1", "at": "08:40"},
+        {"type": "arrived", "visit_id": "V2", "at": "08:50"},
+        {"type": "completed", "visit_id": "V2", "at": "09:20"},
+        {"type": "arrived", "visit_id": "V3", "at": "09:50"},
+    ]
+    with serving(database_url) as base:
+        desk = Served(base, make_key(database_url))
+        events = f"/v1/plans/{PLAN_ID}/events"
+        desk.post(events, {"at": "09:55", "events": reports}, **{"If-Match": '"1"'})
+        opened = Opened(browser, 1280, 900)
+        try:
+            sign_in(opened, desk)
+            open_plan(opened, PLAN_ID)
+            bars = opened.page.locator("#timeline .fr-bar")
+            bars.first.wait_for()
+            marks = bars.evaluate_all(
+                "all => Object.fromEntries(all.map(b => [b.dataset.visit, b.className]))"
+            )
+            assert "is-late" in marks["V3"] and "is-late" not in marks["V2"], marks
+        finally:
+            opened.close()
 
 
 def test_a_double_click_stores_one_day_and_starts_one_solve(
