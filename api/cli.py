@@ -834,7 +834,7 @@ def _print_card(card: DayCard) -> None:
         )
     out.print(stops)
     techs = Table(title="Per technician")
-    for name in ("technician", "stops", "reported", "on time", "mean Δ", "overrun", "travel"):
+    for name in ("technician", "stops", "reported", "on time", "mean Δ", "over estimate", "travel"):
         techs.add_column(name)
     for t in card.technicians:
         if not t.reported:
@@ -846,7 +846,7 @@ def _print_card(card: DayCard) -> None:
             str(t.reported),
             str(t.on_time),
             "-" if t.mean_arrival_delta_min is None else f"{t.mean_arrival_delta_min:+.1f}",
-            f"{t.overrun_min:+d} min",
+            f"{t.overrun_min} min",
             f"{t.actual_travel_min}/{t.planned_travel_min} min",
         )
     out.print(techs)

@@ -78,6 +78,8 @@ class TechnicianRow:
     reported: int
     on_time: int
     mean_arrival_delta_min: float | None
+    #: Minutes over the estimates, each job's own (one 30 over and the next 30 under read
+    #: "+0", where the minutes went said 30 over).
     overrun_min: int
     planned_travel_min: int
     actual_travel_min: int
@@ -148,19 +150,20 @@ def _left(stop: Stop, following: Stop | None) -> datetime | None:
 
 
 def _began(stop: Stop, visit: Visit, at_time: bool, left: datetime | None) -> datetime | None:
-    """When work at ``stop`` began: the reported start, else the arrival, or under
-    ``appointment_start`` ``at_time`` the appointment when they were at the door before it
-    (the rule has them wait there until then: a driver on time by the handbook, tapping only
-    "Arrived" and "Done", was read as 8 minutes over the estimate)."""
+    """When work at ``stop`` began: the reported start, else the arrival, or the moment work
+    may begin when they were at the door before it: under ``appointment_start`` ``at_time``
+    the appointment, else the window's start (the rules have them wait there until then: a
+    driver on time by the handbook, tapping only "Arrived" and "Done", was read as 8 minutes
+    over the estimate; one at the door 20 minutes before a window opened, as 20)."""
     if stop.actual_start is not None or stop.actual_arrival is None:
         return stop.actual_start
-    if (
-        not at_time
-        or visit.appointment is None
-        or not after(visit.appointment, stop.actual_arrival)
-    ):
+    if visit.appointment is not None:
+        opens = visit.appointment if at_time else None
+    else:
+        opens = visit.window.start if visit.window is not None else None
+    if opens is None or not after(opens, stop.actual_arrival):
         return stop.actual_arrival
-    return visit.appointment if left is None else earliest(visit.appointment, left)
+    return opens if left is None else earliest(opens, left)
 
 
 def time_card(problem: Problem, plan: Plan) -> DayCard:
@@ -267,7 +270,7 @@ def _by_technician(records: Sequence[StopRecord]) -> tuple[TechnicianRow, ...]:
                 reported=len(deltas),
                 on_time=sum(1 for r in items if r.late_min == 0),
                 mean_arrival_delta_min=round(sum(deltas) / len(deltas), 1) if deltas else None,
-                overrun_min=sum(r.overrun_min or 0 for r in items),
+                overrun_min=sum(max(0, r.overrun_min or 0) for r in items),
                 planned_travel_min=sum(r.planned_travel_min for r in travelled),
                 actual_travel_min=sum(r.actual_travel_min or 0 for r in travelled),
             )

@@ -50,7 +50,7 @@ def test_card_compares_reported_times_with_the_plan(store: Store) -> None:
     assert card.reported_arrivals == 2 and card.on_time_rate == 0.5
     assert card.appointments_reported == 1 and card.early_band_rate == 0.0
     (tech,) = card.technicians
-    assert tech.technician_id == "T1" and tech.on_time == 1 and tech.overrun_min == 15 + -1
+    assert tech.technician_id == "T1" and tech.on_time == 1 and tech.overrun_min == 15
     (repair,) = card.kinds
     assert repair.kind == "repair" and repair.reported == 2 and repair.mean_overrun_min == 7.0
     # Where T1's reported minutes went: 26 driving to V2 (V1's drive has no reported start),
@@ -159,3 +159,24 @@ def test_a_visit_not_completed_is_no_job_of_its_kind_on_the_card(store: Store) -
     assert card.kinds == ()  # no job done yet
     (went,) = card.spent
     assert (went.service_min, went.over_estimate_min) == (10, 0)  # the time was spent
+
+
+def test_a_wait_for_a_window_to_open_is_waiting_not_service(store: Store) -> None:
+    # At V2's door at 09:40 for a window opening at 10:00, only Arrived and Done tapped: read
+    # as 50 minutes of a 30-minute job, 20 over and no waiting.
+    raw = make_day()
+    raw["visits"] = [v for v in raw["visits"] if v["id"] in ("V1", "V3")]
+    for visit in raw["visits"]:
+        visit["technician"] = "T1"
+    raw["visits"][1]["window"] = {"start": "10:00", "end": "13:00"}
+    planned(store, raw)
+    replan(store, {"at": "11:30", "events": [
+        {"type": "arrived", "visit_id": "V1", "at": "08:10"},
+        {"type": "completed", "visit_id": "V1", "at": "09:10"},
+        {"type": "arrived", "visit_id": "V3", "at": "09:40"},
+        {"type": "completed", "visit_id": "V3", "at": "11:00"},
+    ]})  # fmt: skip
+    card = stored_time_card(store, "pl_day")[1]
+    rows = {r.visit_id: r for r in card.stops}
+    assert (rows["V3"].actual_wait_min, rows["V3"].actual_service_min) == (20, 60)
+    assert rows["V3"].overrun_min == 0
