@@ -15,6 +15,7 @@
     plan: null, // the plan shown (its latest version)
     planProblemId: null, // the day the shown plan was solved from, when known
     jobTimer: null,
+    watching: null, // the solve job followed, {jobId, problemId}, until its plan opens
     pollTimer: null,
     polling: false,
     posting: false, // a batch of events is on its way
@@ -100,6 +101,8 @@
 
   // ---- the API ----------------------------------------------------------------------------
 
+  const UNREACHABLE = "The service cannot be reached; is `fieldroute serve` running?";
+
   async function api(method, path, options = {}) {
     const credential = key();
     if (!credential) {
@@ -118,7 +121,7 @@
     try {
       response = await fetch(path, init);
     } catch (error) {
-      throw new ApiError(0, "The service cannot be reached; is `fieldroute serve` running?", []);
+      throw new ApiError(0, UNREACHABLE, []);
     }
     if (response.status === 401 || response.status === 403) {
       let detail = "";
@@ -456,13 +459,21 @@
     bar.value = job.state === "done" ? bar.max : Math.min(progress.elapsed_s || 0, bar.max);
   }
 
+  /** Follow a solve job until its plan opens. A poll that fails for want of the service (a
+   * restart, a moment without network) is tried again, the problem shown meanwhile: one
+   * failed poll ended the watch, the plan stored and never shown, and "Plan the day" enabled
+   * for a second solve. A key refused stops the watch until a key is given again
+   * (``state.watching`` says which job: it was forgotten). */
   function watchJob(jobId, problemId) {
     clearTimeout(state.jobTimer);
+    state.watching = { jobId, problemId };
     const tick = async () => {
       try {
         const job = await (await api("GET", `/v1/jobs/${part(jobId)}`)).json();
+        reached();
         showJob(job);
         if (job.state === "done") {
+          state.watching = null;
           $("solve-button").disabled = false;
           if (String(job.plan_id).startsWith("wk_")) {
             await openWeek(job.plan_id);
@@ -474,6 +485,7 @@
           return;
         }
         if (job.state === "failed") {
+          state.watching = null;
           $("solve-button").disabled = false;
           showProblems(`The solve failed: ${job.error || "no reason given"}`, []);
           say("");
@@ -481,11 +493,23 @@
         }
         state.jobTimer = setTimeout(tick, CONFIG.job_poll_ms);
       } catch (error) {
-        $("solve-button").disabled = false;
         fail(error);
+        if (error instanceof KeyRefused) return; // watched again once a key is given
+        if (error instanceof ApiError && (error.status === 0 || error.status >= 500)) {
+          state.jobTimer = setTimeout(tick, CONFIG.job_poll_ms * 4); // the service is back soon
+          return;
+        }
+        state.watching = null;
+        $("solve-button").disabled = false;
       }
     };
     state.jobTimer = setTimeout(tick, CONFIG.job_poll_ms);
+  }
+
+  /** The service answered: a "cannot be reached" shown before is over (it stayed up for good
+   * after a restart, the checks succeeding again under it). */
+  function reached() {
+    if ($("problems-title").textContent === UNREACHABLE) showProblems("", []);
   }
 
   // ---- the plan -----------------------------------------------------------------------------
@@ -595,6 +619,10 @@
     const reached = minutesOf(stop.actual_arrival) ?? minutesOf(stop.actual_start) ?? arrival;
     if (deadline !== null && reached !== null && reached > deadline) late = true;
     if (late) return { css: "is-late", mark: "✕", text: "late" };
+    // Reported not completed (no part, nobody home): to book again, not done.
+    const unfinished = ((state.plan && state.plan.unassigned) || []).some(
+      (item) => item.visit_id === stop.visit_id && item.code === "not_completed");
+    if (unfinished) return { css: "is-unfinished", mark: "↺", text: "not completed" };
     if (stop.status === "done") return { css: "is-done", mark: "✓", text: "done" };
     if (stop.status === "in_progress") return { css: "is-progress", mark: "▶", text: "in progress" };
     if (stop.status === "arrived") return { css: "is-arrived", mark: "●", text: "arrived" };
@@ -1032,6 +1060,7 @@
     try {
       const path = `/v1/plans/${part(state.plan.plan_id)}/versions`;
       const found = await (await api("GET", path)).json();
+      reached();
       const latest = found.versions[found.versions.length - 1];
       if (latest > state.plan.version || force) {
         const plan = await (await api("GET", `/v1/plans/${part(state.plan.plan_id)}`)).json();
@@ -1098,6 +1127,13 @@
     if (!value) return;
     sessionStorage.setItem(KEY_ITEM, value);
     showConsole();
+    if (state.watching) {
+      // A solve was being followed when the key was refused or forgotten: follow it again
+      // (it was forgotten, its plan never shown and "Plan the day" left disabled).
+      watchJob(state.watching.jobId, state.watching.problemId);
+      say("Key kept for this tab; following the solve again.");
+      return;
+    }
     if (state.plan) {
       startPolling(); // signed in again after a refusal: keep up with the plan shown
       say("Key kept for this tab.");

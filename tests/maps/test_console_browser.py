@@ -412,6 +412,66 @@ def test_an_urgent_fault_reached_past_its_response_time_is_marked_late(
             opened.close()
 
 
+def test_a_solve_is_followed_through_a_lost_poll_and_a_key_given_again(
+    browser: Any, served: Served, tmp_path: Path
+) -> None:
+    """One poll of the job lost (the network down a moment) ended the watch: the plan stored
+    and never shown, "Plan the day" enabled for a second solve. The key forgotten during the
+    solve, then given again, left the job forgotten and the button disabled."""
+    day_file = tmp_path / "day.json"
+    day_file.write_text(json.dumps(console_day()), encoding="utf-8")
+    opened = Opened(browser, 1280, 900)
+    page = opened.page
+    try:
+        sign_in(opened, served)
+        page.get_by_label("Day file (.json)").set_input_files(str(day_file))
+        page.get_by_role("button", name="Upload the day").click()
+        page.locator("#day-loaded").wait_for()
+        page.get_by_label("Search time (seconds)").fill("4")
+        dropped: list[str] = []
+
+        def drop_once(route: Any) -> None:
+            if dropped:
+                route.continue_()
+            else:
+                dropped.append(route.request.url)
+                route.abort("internetdisconnected")
+
+        page.route("**/v1/jobs/*", drop_once)
+        page.get_by_role("button", name="Plan the day").click()
+        page.locator("#problems-title", has_text="cannot be reached").wait_for()
+        assert page.locator("#solve-button").is_disabled(), "no second solve meanwhile"
+        page.get_by_role("button", name="Forget the key").click()
+        page.get_by_label("Dispatcher's API key").fill(served.key)
+        page.get_by_role("button", name="Use this key").click()
+        page.locator("#plan-area .fr-bar").first.wait_for(timeout=60_000)
+        assert dropped and opened.text("#job-state") == "done"
+        assert not page.locator("#problems").is_visible(), "the service answered again"
+        assert page.locator("#solve-button").is_enabled()
+        assert len(served.get("/v1/plans")) == 1, "one solve"
+    finally:
+        opened.close()
+
+
+def test_a_visit_not_completed_is_marked_to_book_again_not_done(browser: Any, desk: Served) -> None:
+    events = f"/v1/plans/{SHANGHAI_PLAN}/events"
+    reports = [
+        {"type": "arrived", "visit_id": "V1", "at": "08:10"},
+        {"type": "not_completed", "visit_id": "V1", "at": "08:20", "reason": "no part"},
+    ]
+    desk.post(events, {"at": "08:25", "events": reports}, **{"If-Match": '"1"'})
+    opened = Opened(browser, 1280, 900)
+    try:
+        sign_in(opened, desk)
+        open_plan(opened, SHANGHAI_PLAN)
+        bar = opened.page.locator('#timeline .fr-bar[data-visit="V1"]')
+        bar.wait_for()
+        assert "is-unfinished" in (bar.get_attribute("class") or "")
+        assert "not completed" in (bar.get_attribute("aria-label") or bar.inner_text())
+    finally:
+        opened.close()
+
+
 def test_a_double_click_stores_one_day_and_starts_one_solve(
     browser: Any, desk: Served, tmp_path: Path
 ) -> None:
