@@ -938,17 +938,24 @@
           `(${counted(route.stops.length, "stop")})` });
     }));
     if (chosenTechnician) technician.value = chosenTechnician;
+    fillReportTime(); // and the stops that can be cancelled at that time
+  }
+
+  /** The stops that can be cancelled at the time of the report: not reached, and not planned
+   * to be reached before it (the API takes those as under way or done, nothing saying
+   * otherwise: with the report at 12:00, 100 stops of the morning were offered and refused;
+   * contract: "A visit done or under way cannot be cancelled"). */
+  function fillCancelList(plan) {
     const visit = $("cancel-visit");
     const chosenVisit = visit.value;
-    // Only a stop not yet reached can be cancelled: the API refuses one arrived, under way
-    // or done (contract: "A visit done or under way cannot be cancelled").
+    const at = clockMinutes($("event-at").value);
     const open = plan.routes.flatMap((route) => route.stops
-      .filter((stop) => stop.status === "planned")
+      .filter((stop) => stop.status === "planned" &&
+        (at === null || minutesOf(stop.arrival) >= at))
       .map((stop) => el("option", { value: stop.visit_id,
         text: `${stop.visit_id} ${stop.customer} (${route.technician_id} ${clock(stop.arrival)})` })));
     visit.replaceChildren(...open);
     if (chosenVisit) visit.value = chosenVisit;
-    fillReportTime();
   }
 
   /** The time of the report: the clock now in the shown plan's time zone, unless the
@@ -985,6 +992,7 @@
 
   /** Say in which time zone the time of the report is, and whether it follows the clock. */
   function sayReportTime() {
+    fillCancelList(state.plan);
     const zone = state.plan.timezone;
     const shown = dayToCome()
       ? `${zone} time on ${state.plan.date}, a day to come: before it begins (type a time ` +

@@ -335,11 +335,18 @@ def test_the_cancel_list_offers_only_stops_not_yet_reached(browser: Any, desk: S
     desk.post(events, {"at": "08:12", "events": [arrived]}, **{"If-Match": '"1"'})
     opened = Opened(browser, 1280, 900)
     page = opened.page
+    shanghai = ZoneInfo("Asia/Shanghai")
+    page.clock.set_fixed_time(datetime(2026, 11, 23, 8, 12, 30, tzinfo=shanghai))
     try:
         sign_in(opened, desk)
         open_plan(opened, SHANGHAI_PLAN)
         offered = page.locator("#cancel-visit option")
         assert offered.evaluate_all("all => all.map(o => o.value)") == ["V2", "V3"]
+        # Reported at 09:00, V2 (planned 08:50) is taken as under way or done: the API
+        # refuses to cancel it, and the list no longer offers it.
+        page.get_by_label("Time of the report").fill("09:00")
+        assert offered.evaluate_all("all => all.map(o => o.value)") == ["V3"]
+        page.get_by_label("Time of the report").fill("")
         started = {"type": "started", "visit_id": "V1", "at": "08:14"}
         desk.post(events, {"at": "08:14", "events": [started]}, **{"If-Match": '"2"'})
         page.locator("#plan-title", has_text="version 3").wait_for(timeout=20_000)
