@@ -528,6 +528,14 @@
     say(`Week ${weekId} planned: ` +
       days.map((day) => `${day.date} ${day.plan_id}`).join(", ") +
       `. Showing ${days[0].date}; open another day from the stored plans.`);
+    // The visits no day of the week took are in no day plan: said here, or nowhere (a week
+    // of 45 such visits showed "Unassigned (0)").
+    const left = week.unassigned || [];
+    if (left.length) {
+      showProblems(`${counted(left.length, "visit")} of week ${weekId} fit no day of it: ` +
+        "book them on another week, or change the day", left.map((item) => ({
+        path: item.visit_id, message: `${item.code}: ${item.reason}` })));
+    }
   }
 
   async function openPlan(planId) {

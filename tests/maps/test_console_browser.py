@@ -642,6 +642,9 @@ def test_a_week_from_the_console(browser: Any, tmp_path: Path) -> None:
     for old, new in dates.items():  # the week of the service's clock, SERVICE_NOW
         text = text.replace(old, new)
     raw = json.loads(text)
+    # One visit nobody can serve: in no day plan, only the week's own unassigned.
+    nobody = raw["visits"][0] | {"id": "X9", "required_skills": ["piano"]}
+    raw["visits"].append(nobody)
     database_url = f"sqlite:///{tmp_path / 'week.db'}"
     store = Store(database_url)
     try:
@@ -667,6 +670,9 @@ def test_a_week_from_the_console(browser: Any, tmp_path: Path) -> None:
             page.get_by_role("button", name="Plan the day").click()
             page.locator("#status", has_text="Week wk_").wait_for(timeout=60_000)
             assert page.locator("#plan-title", has_text="pl_").is_visible()
+            # The visit no day took is said (the console showed "Unassigned (0)").
+            left = page.locator("#problems")
+            assert "fit no day of it" in left.inner_text() and "X9" in left.inner_text()
             # Its id typed in opens it again (it said "is a week, not a plan").
             week_id = page.locator("#status").inner_text().split()[1].rstrip(":")
             assert week_id.startswith("wk_")
