@@ -21,6 +21,17 @@ def store(tmp_path: Path) -> Store:
     return Store(f"sqlite:///{tmp_path / 'card.db'}")
 
 
+def _stops_of_t1(store: Store, *visit_ids: str, **windows: dict[str, str]) -> None:
+    """Plan ``make_day`` with only ``visit_ids``, all T1's (``windows``: new windows by id)."""
+    raw = make_day()
+    raw["visits"] = [v for v in raw["visits"] if v["id"] in visit_ids]
+    for visit in raw["visits"]:
+        visit["technician"] = "T1"
+        if visit["id"] in windows:
+            visit["window"] = windows[visit["id"]]
+    planned(store, raw)
+
+
 def test_card_compares_reported_times_with_the_plan(store: Store) -> None:
     raw = make_day()
     raw["visits"] = [v for v in raw["visits"] if v["id"] in ("V1", "V2")]  # T1: V1 then V2
@@ -77,11 +88,7 @@ def test_a_done_tapped_late_from_the_next_door_and_a_wait_for_the_appointment(
     # -8 minutes (a bar of negative width on the page). Tapping only "Arrived" and "Done" at
     # V2, the 8 minutes at the door (the policy has the work start at 10:00) were read as 8
     # over the estimate: the punctual technician looked the slowest.
-    raw = make_day()
-    raw["visits"] = [v for v in raw["visits"] if v["id"] in ("V1", "V2")]
-    for visit in raw["visits"]:
-        visit["technician"] = "T1"
-    planned(store, raw)
+    _stops_of_t1(store, "V1", "V2")
     replan(store, {"at": "11:30", "events": [
         {"type": "arrived", "visit_id": "V1", "at": "08:15"},
         {"type": "arrived", "visit_id": "V2", "at": "09:52"},
@@ -123,18 +130,10 @@ def test_csv_text_cells_never_start_a_formula_and_numbers_stay_numbers() -> None
     assert [row[6] for row in table] == ["-5", "", "3", "0"]  # arrival_delta_min, a number
 
 
-def _two_stops_of_t1(store: Store) -> None:
-    raw = make_day()
-    raw["visits"] = [v for v in raw["visits"] if v["id"] in ("V1", "V2")]  # T1: V1 then V2
-    for visit in raw["visits"]:
-        visit["technician"] = "T1"
-    planned(store, raw)
-
-
 def test_the_plan_s_own_figures_count_the_arrivals_reported(store: Store) -> None:
     # The re-planned version's kpis read the planned times only: V2's appointment, reached a
     # minute late, was "on time 100%" and in the band, where the time card said otherwise.
-    _two_stops_of_t1(store)
+    _stops_of_t1(store, "V1", "V2")  # T1: V1 then V2
     replan(store, {"at": "11:30", "events": [
         {"type": "arrived", "visit_id": "V1", "at": "08:15"},
         {"type": "completed", "visit_id": "V1", "at": "09:20"},
@@ -147,7 +146,7 @@ def test_the_plan_s_own_figures_count_the_arrivals_reported(store: Store) -> Non
 
 def test_a_visit_not_completed_is_no_job_of_its_kind_on_the_card(store: Store) -> None:
     # Ten minutes without the part read as a 60-minute repair done in 10, "done".
-    _two_stops_of_t1(store)
+    _stops_of_t1(store, "V1", "V2")  # T1: V1 then V2
     replan(store, {"at": "09:00", "events": [
         {"type": "arrived", "visit_id": "V1", "at": "08:10"},
         {"type": "not_completed", "visit_id": "V1", "at": "08:20", "reason": "no part"},
@@ -164,12 +163,7 @@ def test_a_visit_not_completed_is_no_job_of_its_kind_on_the_card(store: Store) -
 def test_a_wait_for_a_window_to_open_is_waiting_not_service(store: Store) -> None:
     # At V2's door at 09:40 for a window opening at 10:00, only Arrived and Done tapped: read
     # as 50 minutes of a 30-minute job, 20 over and no waiting.
-    raw = make_day()
-    raw["visits"] = [v for v in raw["visits"] if v["id"] in ("V1", "V3")]
-    for visit in raw["visits"]:
-        visit["technician"] = "T1"
-    raw["visits"][1]["window"] = {"start": "10:00", "end": "13:00"}
-    planned(store, raw)
+    _stops_of_t1(store, "V1", "V3", V3={"start": "10:00", "end": "13:00"})
     replan(store, {"at": "11:30", "events": [
         {"type": "arrived", "visit_id": "V1", "at": "08:10"},
         {"type": "completed", "visit_id": "V1", "at": "09:10"},

@@ -160,20 +160,25 @@ def sign_in(opened: Opened, served: Served) -> None:
     assert not page.locator("#key-section").is_visible()
 
 
+def upload_console_day(opened: Opened, folder: Path) -> None:
+    """Upload :func:`console_day` as a JSON file from the console, and wait for it."""
+    day_file = folder / "day.json"
+    day_file.write_text(json.dumps(console_day()), encoding="utf-8")
+    opened.page.get_by_label("Day file (.json)").set_input_files(str(day_file))
+    opened.page.get_by_role("button", name="Upload the day").click()
+    opened.page.locator("#day-loaded").wait_for()
+
+
 def test_a_day_run_from_the_console(
     browser: Any, served: Served, tmp_path: Path, output_dir: Path
 ) -> None:
-    day_file = tmp_path / "day.json"
-    day_file.write_text(json.dumps(console_day()), encoding="utf-8")
     opened = Opened(browser, 1280, 900)
     page = opened.page
     try:
         sign_in(opened, served)
         assert served.key not in page.url
         # Upload the day (JSON), then plan it and watch the job to its end.
-        page.get_by_label("Day file (.json)").set_input_files(str(day_file))
-        page.get_by_role("button", name="Upload the day").click()
-        page.locator("#day-loaded").wait_for()
+        upload_console_day(opened, tmp_path)
         assert "6 visits" in opened.text("#day-summary")
         day_id = opened.text("#day-summary").split()[1].rstrip(":")
         # The day just stored is offered in the list of stored days, and chosen.
@@ -359,6 +364,24 @@ def test_the_cancel_list_offers_only_stops_not_yet_reached(browser: Any, desk: S
         opened.close()
 
 
+def bar_marks(browser: Any, served: Served, plan_id: str) -> dict[str, str]:
+    """The classes of each visit's bar on the timeline of ``plan_id`` opened in the console
+    (``is-late``, ``is-done``...), by visit."""
+    opened = Opened(browser, 1280, 900)
+    try:
+        sign_in(opened, served)
+        open_plan(opened, plan_id)
+        bars = opened.page.locator("#timeline .fr-bar")
+        bars.first.wait_for()
+        marks: dict[str, str] = bars.evaluate_all(
+            "all => Object.fromEntries(all.map(b => [b.dataset.visit, b.className]))"
+        )
+        opened.ran_nothing_typed()
+        return marks
+    finally:
+        opened.close()
+
+
 def test_a_stop_reached_after_its_window_is_marked_late(browser: Any, desk: Served) -> None:
     """Read from the planned start, a stop reached at 09:40 for a window to 09:15, only
     Arrived and Done tapped, showed "done ✓" while the time card had it 25 minutes late."""
@@ -370,19 +393,8 @@ def test_a_stop_reached_after_its_window_is_marked_late(browser: Any, desk: Serv
         {"type": "completed", "visit_id": "V2", "at": "10:10"},
     ]
     desk.post(events, {"at": "10:15", "events": reports}, **{"If-Match": '"1"'})
-    opened = Opened(browser, 1280, 900)
-    try:
-        sign_in(opened, desk)
-        open_plan(opened, SHANGHAI_PLAN)
-        bars = opened.page.locator("#timeline .fr-bar")
-        bars.first.wait_for()
-        marks = bars.evaluate_all(
-            "all => Object.fromEntries(all.map(b => [b.dataset.visit, b.className]))"
-        )
-        assert "is-late" in marks["V2"] and "is-late" not in marks["V1"], marks
-        opened.ran_nothing_typed()
-    finally:
-        opened.close()
+    marks = bar_marks(browser, desk, SHANGHAI_PLAN)
+    assert "is-late" in marks["V2"] and "is-late" not in marks["V1"], marks
 
 
 def test_an_urgent_fault_reached_past_its_response_time_is_marked_late(
@@ -405,18 +417,8 @@ def test_an_urgent_fault_reached_past_its_response_time_is_marked_late(
         desk = Served(base, make_key(database_url))
         events = f"/v1/plans/{PLAN_ID}/events"
         desk.post(events, {"at": "09:55", "events": reports}, **{"If-Match": '"1"'})
-        opened = Opened(browser, 1280, 900)
-        try:
-            sign_in(opened, desk)
-            open_plan(opened, PLAN_ID)
-            bars = opened.page.locator("#timeline .fr-bar")
-            bars.first.wait_for()
-            marks = bars.evaluate_all(
-                "all => Object.fromEntries(all.map(b => [b.dataset.visit, b.className]))"
-            )
-            assert "is-late" in marks["V3"] and "is-late" not in marks["V2"], marks
-        finally:
-            opened.close()
+        marks = bar_marks(browser, desk, PLAN_ID)
+    assert "is-late" in marks["V3"] and "is-late" not in marks["V2"], marks
 
 
 def test_a_solve_is_followed_through_a_lost_poll_and_a_key_given_again(
@@ -425,15 +427,11 @@ def test_a_solve_is_followed_through_a_lost_poll_and_a_key_given_again(
     """One poll of the job lost (the network down a moment) ended the watch: the plan stored
     and never shown, "Plan the day" enabled for a second solve. The key forgotten during the
     solve, then given again, left the job forgotten and the button disabled."""
-    day_file = tmp_path / "day.json"
-    day_file.write_text(json.dumps(console_day()), encoding="utf-8")
     opened = Opened(browser, 1280, 900)
     page = opened.page
     try:
         sign_in(opened, served)
-        page.get_by_label("Day file (.json)").set_input_files(str(day_file))
-        page.get_by_role("button", name="Upload the day").click()
-        page.locator("#day-loaded").wait_for()
+        upload_console_day(opened, tmp_path)
         page.get_by_label("Search time (seconds)").fill("4")
         dropped: list[str] = []
 
