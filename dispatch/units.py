@@ -23,6 +23,7 @@ __all__ = [
     "SECONDS_PER_MINUTE",
     "after",
     "as_minutes",
+    "clock_of_offset",
     "clock_to_datetime",
     "counted",
     "duration_to_s",
@@ -202,6 +203,13 @@ def format_clock(moment: datetime, day: date | None = None) -> str:
     if day is not None and moment.date() > day and moment.time() == time(0, 0):
         return "24:00"
     return moment.strftime("%H:%M")
+
+
+def clock_of_offset(offset: timedelta) -> str:
+    """A time after midnight as a clock ``HH:MM``, to the nearest minute (``24:00`` for the
+    end of the day)."""
+    minutes = round(offset.total_seconds() / 60)
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 def format_iso_clock(text: str | None) -> str:

@@ -56,6 +56,7 @@ from openpyxl.worksheet._reader import (  # type: ignore[import-untyped]
 from dispatch.contract.validate import parse_problem, quoted
 from dispatch.errors import FieldError, InputError
 from dispatch.model import Problem
+from dispatch.units import clock_of_offset
 
 __all__ = [
     "MAX_COLUMNS",
@@ -420,8 +421,9 @@ def _csv_text(filename: str, content: bytes, sheet: str) -> str:
     Raises
     ------
     InputError
-        Neither; a file that reads as GB18030 (what Chinese Excel's "CSV (逗号分隔)" writes) is
-        told so: read as another encoding would be a silent misreading.
+        Neither; a file whose text reads as Chinese in GB2312 (what Chinese Excel's "CSV
+        (逗号分隔)" writes, GBK) is told so: read as another encoding would be a silent
+        misreading.
     """
     if content.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
@@ -691,8 +693,7 @@ def _shown(value: object, number_format: str) -> object:
         return of_day
     if isinstance(value, timedelta) and timedelta(0) <= value <= timedelta(days=1):
         # Elapsed time (``[h]:mm``), as Excel stores a 24:00 typed in: "1 day, 0:00:00".
-        minutes = round(value.total_seconds() / 60)
-        return f"{minutes // 60:02d}:{minutes % 60:02d}"
+        return clock_of_offset(value)
     if isinstance(value, bool) or not isinstance(value, int | float):
         return value
     whole = math.isfinite(value) and value >= 0 and value == round(value)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 
 import numpy as np
 from geopy.distance import geodesic
@@ -29,7 +28,13 @@ from dispatch.model import (
     Visit,
 )
 from dispatch.travel.geodesic import ellipsoidal_km
-from dispatch.units import METRES_PER_KM, format_clock, quantity_units, seconds_after
+from dispatch.units import (
+    METRES_PER_KM,
+    clock_of_offset,
+    format_clock,
+    quantity_units,
+    seconds_after,
+)
 
 __all__ = ["RADIUS_RECHECK_SHARE", "Screening", "TimeBounds", "screen_visits", "wanted_time"]
 
@@ -329,7 +334,7 @@ def wanted_time(visit: Visit) -> str:
         closing = format_clock(end, start.date())
         over_days = end.date() > start.date() and closing != "24:00"  # a horizon's span
         if visit.daily_window is not None:  # its hours on any day of its span
-            opens, closes = (_clock_of(offset) for offset in visit.daily_window)
+            opens, closes = (clock_of_offset(offset) for offset in visit.daily_window)
             wanted = f"the window {opens}-{closes}"
             if over_days:
                 wanted += f" on a day of the span {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M}"
@@ -342,12 +347,6 @@ def wanted_time(visit: Visit) -> str:
     if visit.deadline is not None:
         wanted += f" (urgent: reach by {format_clock(visit.deadline)})"
     return wanted
-
-
-def _clock_of(offset: timedelta) -> str:
-    """A time after midnight as a clock ``HH:MM`` (``24:00`` for the end of the day)."""
-    minutes = round(offset.total_seconds() / 60)
-    return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 def _time_reason(problem: Problem, visit: Visit, candidates: Sequence[int]) -> str:
