@@ -25,7 +25,7 @@ from solver.strategies import (
     run_strategy,
     search_from,
 )
-from tests.solver.instances import assert_routes_fit, grid_instance
+from tests.solver.instances import DEADLINE_SLACK_S, assert_routes_fit, grid_instance
 
 needs_both = pytest.mark.skipif(
     installed_seeders() != ("pyvrp", "vroom"), reason="PyVRP and VROOM are engine dependencies"
@@ -242,7 +242,7 @@ def test_time_too_short_for_or_tools_goes_to_the_close_routes_search_before_timi
     monkeypatch.setattr("solver.strategies.improve_close_routes", heard_improve)
     deadline = time.time() + MIN_POLISH_S
     seed = search_from(Strategy.VROOM_FULL_THEN_ORTOOLS, instance, nothing, deadline, 3)
-    assert time.time() < deadline + 0.3
+    assert time.time() < deadline + DEADLINE_SLACK_S
     assert steps == [pytest.approx(deadline - MIN_TIMING_S)]  # timing's reserve kept
     assert sum(map(len, seed.routes)) > 0 and seed.timed is not None
     assert_routes_fit(instance, seed.routes)
