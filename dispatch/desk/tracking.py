@@ -8,8 +8,9 @@ site (start, or arrival, to departure) beyond the visit's duration, work at an a
 under ``at_time`` without a reported start beginning at its time, and a stop left no later
 than the next one was reached (a "Done" tapped late); actual travel is the gap
 between the previous stop's departure so read and this arrival, planned travel the same gap
-as the plan had it: the drive and any time idle before the door (the drive alone read a
-2-minute drive to an appointment 80 minutes on as 76 minutes lost on the road). The day's
+as the plan had it: the drive and any time idle before an appointment's door (the drive
+alone read a 2-minute drive to an appointment 80 minutes on as 76 minutes lost on the road);
+the plan's idle before a window opens is waiting at the door, as a reported one is. The day's
 KPIs are over the stops with a reported arrival: on-time rate (handbook target 90 %), urgent
 faults reached within the response time, and appointments reached inside the early band.
 
@@ -128,14 +129,28 @@ class DayCard:
     early_band_rate: float | None
 
 
-def _planned_drive(stop: Stop, planned_leaving: datetime) -> int:
-    """The minutes the plan has for the drive to ``stop``: from leaving the stop before to
-    arriving (breaks on the way included), or the leg's own drive where the stop before was
-    planned after it (history in the order of the reports, each stop with the times of the
-    version it was reported in: 09:50 after 14:10 read as -260 minutes)."""
-    if stop.arrival < planned_leaving:
+def _planned_door(stop: Stop, visit: Visit) -> datetime:
+    """Where the plan's way to ``stop`` ends, read as a reported one is: at its arrival for an
+    appointment (the handbook has the technician at the door in the band, not sooner: time
+    idle before it is on the way), else at the soonest the plan has them there, its start
+    of work less its wait. The plan reaches a window visit when the window opens, but a
+    technician driving straight waits at the door, and the card reads that as waiting
+    (``_began``): a plan's 20 minutes idle before a window read as 20 minutes of planned
+    driving beside 20 reported minutes of waiting, counted once on each side."""
+    if visit.appointment is not None:
+        return stop.arrival
+    return shifted(stop.service_start, -stop.wait)
+
+
+def _planned_drive(stop: Stop, visit: Visit, planned_leaving: datetime) -> int:
+    """The minutes the plan has on the way to ``stop``: from leaving the stop before to its
+    door (``_planned_door``; breaks on the way included), or the leg's own drive where the
+    stop before was planned after it (history in the order of the reports, each stop with the
+    times of the version it was reported in: 09:50 after 14:10 read as -260 minutes)."""
+    door = _planned_door(stop, visit)
+    if door < planned_leaving:
         return whole_minutes(stop.travel)
-    return whole_minutes(elapsed(planned_leaving, stop.arrival))
+    return whole_minutes(elapsed(planned_leaving, door))
 
 
 def _left(stop: Stop, following: Stop | None) -> datetime | None:
@@ -233,7 +248,7 @@ def time_card(problem: Problem, plan: Plan) -> DayCard:
                         if service is not None and stop.visit_id not in unfinished
                         else None
                     ),
-                    planned_travel_min=_planned_drive(stop, planned_leaving),
+                    planned_travel_min=_planned_drive(stop, visit, planned_leaving),
                     actual_travel_min=travel,
                     actual_wait_min=waited,
                 )

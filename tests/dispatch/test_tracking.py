@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,15 +22,16 @@ def store(tmp_path: Path) -> Store:
     return Store(f"sqlite:///{tmp_path / 'card.db'}")
 
 
-def _stops_of_t1(store: Store, *visit_ids: str, **windows: dict[str, str]) -> None:
-    """Plan ``make_day`` with only ``visit_ids``, all T1's (``windows``: new windows by id)."""
+def _stops_of_t1(store: Store, *visit_ids: str, **windows: dict[str, str]) -> dict[str, Any]:
+    """Plan ``make_day`` with only ``visit_ids``, all T1's (``windows``: new windows by id);
+    the plan's document."""
     raw = make_day()
     raw["visits"] = [v for v in raw["visits"] if v["id"] in visit_ids]
     for visit in raw["visits"]:
         visit["technician"] = "T1"
         if visit["id"] in windows:
             visit["window"] = windows[visit["id"]]
-    planned(store, raw)
+    return planned(store, raw)
 
 
 def test_card_compares_reported_times_with_the_plan(store: Store) -> None:
@@ -174,3 +176,25 @@ def test_a_wait_for_a_window_to_open_is_waiting_not_service(store: Store) -> Non
     rows = {r.visit_id: r for r in card.stops}
     assert (rows["V3"].actual_wait_min, rows["V3"].actual_service_min) == (20, 60)
     assert rows["V3"].overrun_min == 0
+
+
+def test_the_plan_s_idle_before_a_window_opens_is_waiting_not_driving(store: Store) -> None:
+    # The plan leaves V1 at 09:10 and reaches V3 when its window opens at 10:00, after a
+    # 20-minute drive. T1 drives straight and waits at the door: 20 minutes on the way and 30
+    # waiting, as planned, read against 50 planned minutes on the way (30 saved on the road).
+    first = _stops_of_t1(store, "V1", "V3", V3={"start": "10:00", "end": "13:00"})
+    v3 = stops_of(first)["V3"][1]
+    assert (v3["arrival"][11:16], v3["travel_min"], v3["wait_min"]) == ("10:00", 20, 30)
+    replan(store, {"at": "11:30", "events": [
+        {"type": "arrived", "visit_id": "V1", "at": "08:10"},
+        {"type": "completed", "visit_id": "V1", "at": "09:10"},
+        {"type": "arrived", "visit_id": "V3", "at": "09:30"},
+        {"type": "started", "visit_id": "V3", "at": "10:00"},
+        {"type": "completed", "visit_id": "V3", "at": "11:00"},
+    ]})  # fmt: skip
+    card = stored_time_card(store, "pl_day")[1]
+    rows = {r.visit_id: r for r in card.stops}
+    assert (rows["V3"].planned_travel_min, rows["V3"].actual_travel_min) == (20, 20)
+    assert rows["V3"].actual_wait_min == 30
+    (tech,) = card.technicians
+    assert (tech.planned_travel_min, tech.actual_travel_min) == (20, 20)
