@@ -28,15 +28,23 @@ import io
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from dispatch.contract.record import read_record
 from dispatch.contract.schema import PlanOut
 from dispatch.contract.serialize import read_plan
 from dispatch.contract.validate import parse_stored_day
-from dispatch.model import Plan, Problem, Stop, UnassignedCode, Visit, VisitId
+from dispatch.model import Plan, Problem, Route, Stop, UnassignedCode, Visit, VisitId
 from dispatch.persistence import Store
-from dispatch.units import after, earliest, elapsed, format_clock, shifted, whole_minutes
+from dispatch.units import (
+    after,
+    earliest,
+    elapsed,
+    format_clock,
+    latest,
+    shifted,
+    whole_minutes,
+)
 
 __all__ = [
     "DayCard",
@@ -153,6 +161,31 @@ def _planned_drive(stop: Stop, visit: Visit, planned_leaving: datetime) -> int:
     return whole_minutes(elapsed(planned_leaving, door))
 
 
+def _planned_setting_out(route: Route, stop: Stop, visit: Visit) -> int:
+    """The minutes the plan has on the way to the first ``stop`` of ``route``: its drive, the
+    depot calls before it and the breaks between the route's start and its door
+    (``_planned_door``), no more than the gap from the start. A re-planned route starts when
+    the reports say the technician set off (``replan._left_base``: the first door reached
+    less its drive), not when the plan had them leave: a stop planned at 08:50, 10 minutes
+    from the base and reached at 08:20, read as 40 planned minutes on the way."""
+    door = _planned_door(stop, visit)
+    if door < route.start_time:
+        return whole_minutes(stop.travel)
+    calls = sum(
+        (elapsed(c.arrival, c.departure) + c.travel for c in route.depot_stops if c.before == 0),
+        timedelta(0),
+    )
+    rests = sum(
+        (
+            elapsed(latest(rest.start, route.start_time), earliest(rest.end, door))
+            for rest in route.breaks
+            if after(door, rest.start) and after(rest.end, route.start_time)
+        ),
+        timedelta(0),
+    )
+    return whole_minutes(min(elapsed(route.start_time, door), stop.travel + calls + rests))
+
+
 def _left(stop: Stop, following: Stop | None) -> datetime | None:
     """When the technician left ``stop``, as the minutes count it: the reported departure, or
     the arrival at the stop after it when that came sooner (a "Done" tapped late, from the
@@ -194,7 +227,7 @@ def time_card(problem: Problem, plan: Plan) -> DayCard:
     at_time = problem.policy.appointment_start == "at_time"
     for route in plan.routes:
         previous_departure: datetime | None = None
-        planned_leaving = route.start_time  # of the stop before, as the plan has it
+        planned_leaving = route.start_time  # of the stop before; the first: _planned_setting_out
         for k, stop in enumerate(route.stops):
             visit = visits[stop.visit_id]
             arrived = stop.actual_arrival or stop.actual_start
@@ -248,7 +281,11 @@ def time_card(problem: Problem, plan: Plan) -> DayCard:
                         if service is not None and stop.visit_id not in unfinished
                         else None
                     ),
-                    planned_travel_min=_planned_drive(stop, visit, planned_leaving),
+                    planned_travel_min=(
+                        _planned_drive(stop, visit, planned_leaving)
+                        if k
+                        else _planned_setting_out(route, stop, visit)
+                    ),
                     actual_travel_min=travel,
                     actual_wait_min=waited,
                 )

@@ -198,3 +198,21 @@ def test_the_plan_s_idle_before_a_window_opens_is_waiting_not_driving(store: Sto
     assert rows["V3"].actual_wait_min == 30
     (tech,) = card.technicians
     assert (tech.planned_travel_min, tech.actual_travel_min) == (20, 20)
+
+
+def test_an_early_first_arrival_leaves_the_planned_way_to_it_as_planned(store: Store) -> None:
+    # T1 reaches V2, planned at 09:50 for its 10:00 appointment, at 09:00: the re-plan has the
+    # route leave the base when that says they set off (09:00 less the drive), and the card
+    # read the plan's way to V2 from there, 50 minutes more than the plan's drive.
+    first = _stops_of_t1(store, "V2")
+    v2 = stops_of(first)["V2"][1]
+    assert v2["arrival"][11:16] == "09:50"
+    answer = replan(store, {"at": "11:30", "events": [
+        {"type": "arrived", "visit_id": "V2", "at": "09:00"},
+        {"type": "completed", "visit_id": "V2", "at": "11:00"},
+    ]})  # fmt: skip
+    (route,) = answer["routes"]
+    assert route["start_time"] < first["routes"][0]["start_time"]  # moved by the report
+    card = stored_time_card(store, "pl_day")[1]
+    (row,) = card.stops
+    assert row.planned_travel_min == v2["travel_min"]
