@@ -216,3 +216,23 @@ def test_an_early_first_arrival_leaves_the_planned_way_to_it_as_planned(store: S
     card = stored_time_card(store, "pl_day")[1]
     (row,) = card.stops
     assert row.planned_travel_min == v2["travel_min"]
+
+
+def test_planned_service_by_kind_is_summed_then_rounded_as_the_plan_s(store: Store) -> None:
+    # Two repairs estimated at 59.6 minutes: the plan's service_min says 119 (119.2), the
+    # card's kind row said 120, each stop rounded to 60 before the sum.
+    raw = make_day()
+    raw["visits"] = [v for v in raw["visits"] if v["id"] in ("V1", "V3")]
+    for visit in raw["visits"]:
+        visit["technician"] = "T1"
+        visit["duration_min"] = 59.6
+    first = planned(store, raw)
+    assert first["kpis"]["service_min"] == 119
+    events = [
+        {"type": kind, "visit_id": stop["visit_id"], "at": stop[moment][11:16]}
+        for stop in first["routes"][0]["stops"]
+        for kind, moment in (("arrived", "arrival"), ("completed", "departure"))
+    ]
+    replan(store, {"at": "16:00", "events": events})
+    (repair,) = stored_time_card(store, "pl_day")[1].kinds
+    assert (repair.kind, repair.reported, repair.planned_service_min) == ("repair", 2, 119)
