@@ -440,15 +440,15 @@ def _print_summary(plan: PlanOut, report: CheckReport) -> None:
     by_priority = ", ".join(
         f"{name} {count.assigned}/{count.visits}" for name, count in k.assigned_by_priority.items()
     )
-    urgent = k.assigned_by_priority.get("urgent")
-    # A rate of nothing is no rate: "urgent within response 100%" of no urgent fault served.
+    # A rate of nothing is no rate: "urgent within response 100%" of no urgent fault.
     band = f" ({percent(k.early_band_rate)})" if k.appointment_stops else ""
-    within = percent(k.urgent_within_response) if urgent and urgent.assigned else "- (none served)"
+    within = f" ({percent(k.urgent_within_response)})" if k.urgent_faults else ""
     on_time = percent(k.on_time_rate) if plan.routes else "- (nobody out)"
     out.print(
         f"assigned {k.assigned}/{k.visits} ({by_priority}); on time {on_time}; "
         f"early band {k.appointments_in_band}/{k.appointment_stops}{band}; "
-        f"urgent within response {within}; {k.distance_km:.1f} km, "
+        f"urgent within response {k.urgent_reached_in_time}/{k.urgent_faults}{within}; "
+        f"{k.distance_km:.1f} km, "
         f"{k.travel_min} min driving; utilisation {percent(k.utilisation)}; "
         f"{counted(k.technicians_used, 'technician')}; "
         f"solved in {k.solve_s:.1f} s",

@@ -531,6 +531,10 @@ class Kpis:
     appointment_stops: int
     appointments_in_band: int
     urgent_within_response: float
+    #: Urgent visits with a report time, served or not, less those cancelled.
+    urgent_faults: int
+    #: Of those, reached within the response time.
+    urgent_reached_in_time: int
     distance_km: float
     travel: timedelta
     service: timedelta

@@ -681,6 +681,11 @@ class KpisOut(_Strict):
     appointment_stops: int
     appointments_in_band: int
     urgent_within_response: float
+    #: Urgent visits with a report time, served or not, less those cancelled (``0`` in a
+    #: document stored before it was kept).
+    urgent_faults: int = 0
+    #: Of those, reached within the response time.
+    urgent_reached_in_time: int = 0
     distance_km: float
     travel_min: int
     service_min: int

@@ -107,6 +107,8 @@ def plan_document(
             appointment_stops=kpis.appointment_stops,
             appointments_in_band=kpis.appointments_in_band,
             urgent_within_response=kpis.urgent_within_response,
+            urgent_faults=kpis.urgent_faults,
+            urgent_reached_in_time=kpis.urgent_reached_in_time,
             distance_km=kpis.distance_km,
             travel_min=whole_minutes(kpis.travel),
             service_min=whole_minutes(kpis.service),

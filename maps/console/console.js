@@ -571,7 +571,11 @@
     const k = plan.kpis;
     $("plan-kpis").textContent = `${k.assigned}/${k.visits} visits assigned · on time ` +
       `${Math.floor(k.on_time_rate * 100 + 1e-9)}% · appointments in the band ` +
-      `${k.appointments_in_band}/${k.appointment_stops} · ${k.distance_km.toFixed(1)} km · ` +
+      `${k.appointments_in_band}/${k.appointment_stops} · ` +
+      // Every urgent fault with a report time, served or not: one left out is not in time.
+      (k.urgent_faults ? `urgent within response ${k.urgent_reached_in_time}/` +
+        `${k.urgent_faults} (${Math.floor(k.urgent_within_response * 100 + 1e-9)}%) · ` : "") +
+      `${k.distance_km.toFixed(1)} km · ` +
       `${counted(k.technicians_used, "technician")} · ` +
       `status ${plan.status}` +
       (plan.at ? ` · re-planned at ${clock(plan.at) || plan.at}` : "");

@@ -540,8 +540,21 @@ def test_a_rate_over_no_stops_is_not_printed_as_100_percent(tmp_path: Path, data
     solved = runner.invoke(app, ["solve", str(write(tmp_path / "day.json", day))])
     assert solved.exit_code == 0, solved.output
     said = " ".join(solved.stdout.split())
-    assert "urgent 0/1" in said and "urgent within response - (none served)" in said
+    assert "urgent 0/1" in said and "urgent within response 0/0;" in said  # no report time
     assert "early band 0/0;" in said
+
+
+def test_the_summary_counts_an_urgent_fault_left_out_as_not_in_time(tmp_path: Path) -> None:
+    # Two faults called in at 08:00 and room for one: "urgent 1/2 ... urgent within response
+    # 100%", the rate over the one served.
+    day = line_day()
+    for visit in day["visits"][:2]:
+        visit.update(priority="urgent", reported_at="08:00", duration_min=120)
+    env = {"FIELDROUTE_DATABASE_URL": f"sqlite:///{tmp_path / 'f.db'}"}
+    solved = runner.invoke(app, ["solve", str(write(tmp_path / "day.json", day))], env=env)
+    assert solved.exit_code == 0, solved.output
+    said = " ".join(solved.stdout.split())
+    assert "urgent 1/2" in said and "urgent within response 1/2 (50%);" in said
 
 
 def test_the_summary_says_no_rate_of_nothing_and_rounds_rates_down(tmp_path: Path) -> None:

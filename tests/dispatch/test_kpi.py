@@ -74,3 +74,20 @@ def test_the_latest_arrival_is_the_earliest_in_real_time_the_night_clocks_go_bac
     )
     assert isinstance(visit, Visit)
     assert visit.latest_arrival == window.end
+
+
+def test_an_urgent_fault_left_unserved_is_not_reached_within_the_response_time() -> None:
+    # Two faults called in at 08:00, two hours of work each, one technician: one reached by
+    # 10:00, the other left out. Over the served ones only, the rate read 100 %.
+    day = line_day()
+    for visit in day["visits"][:2]:
+        visit.update(priority="urgent", reported_at="08:00", duration_min=120)
+    problem = parse_problem(day)
+    plan = plan_day(problem, params=QUICK)
+    assert [u.visit_id for u in plan.unassigned] == ["V2"]
+    kpis = plan.kpis
+    assert kpis is not None and kpis.assigned_by_priority["urgent"] == (2, 1)
+    assert (kpis.urgent_reached_in_time, kpis.urgent_faults) == (1, 2)
+    assert kpis.urgent_within_response == 0.5
+    document = plan_document(problem, plan, plan_id="pl_k", version=1, created_at=datetime.now(UTC))
+    assert (document.kpis.urgent_reached_in_time, document.kpis.urgent_faults) == (1, 2)

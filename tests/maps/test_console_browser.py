@@ -421,6 +421,28 @@ def test_an_urgent_fault_reached_past_its_response_time_is_marked_late(
     assert "is-late" in marks["V3"] and "is-late" not in marks["V2"], marks
 
 
+def test_the_plan_s_figures_count_an_urgent_fault_left_out_as_not_in_time(
+    browser: Any, tmp_path: Path
+) -> None:
+    """V1 and V2, urgent faults called in at 08:00 with two hours of work each: one is left
+    out. The console said nothing of the urgent response, the CLI "100%" of the one served."""
+    visits = line_day()["visits"]
+    for visit in visits[:2]:
+        visit |= {"priority": "urgent", "reported_at": "08:00", "duration_min": 120}
+    database_url = f"sqlite:///{tmp_path / 'urgent.db'}"
+    store_line_day(database_url, visits=visits)
+    with serving(database_url) as base:
+        desk = Served(base, make_key(database_url))
+        opened = Opened(browser, 1280, 900)
+        try:
+            sign_in(opened, desk)
+            open_plan(opened, PLAN_ID)
+            figures = opened.text("#plan-kpis")
+        finally:
+            opened.close()
+    assert "urgent within response 1/2 (50%)" in figures, figures
+
+
 def test_a_solve_is_followed_through_a_lost_poll_and_a_key_given_again(
     browser: Any, served: Served, tmp_path: Path
 ) -> None:
