@@ -19,6 +19,11 @@ comma); anywhere else (a tab-separated CSV, say) such a number is refused, never
 An Excel formula is read for the value saved with it; one saved without (as openpyxl and
 pandas write them) is refused by row and column rather than read as a blank.
 
+An id, a reference to a technician, a skill, a column name, a time, a number or a word of a
+list is read as it shows (``dispatch.contract.codes.code_text``): "T01" typed full-width by an
+East Asian input method, or pasted with a zero-width space, is "T01". Names, addresses, phones
+and notes are kept as typed.
+
 An Excel sheet is read as it shows: a number cell formatted with leading zeros (``00000000000``,
 or ``000 0000 0000``, how a sheet keeps a phone number's ``0``) is read with them, and a value
 merged down over several rows (a technician's name over the visits of their day) is the value
@@ -33,7 +38,6 @@ import csv
 import io
 import math
 import re
-import unicodedata
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -53,6 +57,7 @@ from openpyxl.worksheet._reader import (  # type: ignore[import-untyped]
     WorkSheetParser,
 )
 
+from dispatch.contract.codes import code_text
 from dispatch.contract.validate import parse_problem, quoted
 from dispatch.errors import FieldError, InputError
 from dispatch.model import Problem
@@ -122,10 +127,9 @@ _TRUE = ("1", "true")
 #: ``#REF!``): it was read as that text, a customer named "#N/A".
 _ERROR_VALUE_MESSAGE = "fix the formula or type the value"
 
-#: A clock time ``HH:MM`` (seconds ``:00`` allowed); digits of any script (``\d``: the
-#: full-width digits a Chinese input method types, U+FF10-U+FF19) and the full-width colon
-#: (U+FF1A) too.
-_TIME = re.compile(r"^(\d{1,2})[:\uff1a](\d{2})(?:[:\uff1a](\d{2}))?(?:\s*([AaPp])\.?[Mm]\.?)?$")
+#: A clock time ``HH:MM`` (seconds ``:00`` allowed), matched after ``code_text`` (the
+#: full-width digits and colon a Chinese input method types are ASCII by then).
+_TIME = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\s*([AaPp])\.?[Mm]\.?)?$")
 #: A number as a sheet may write it: sign, digits, at most one decimal mark (``.`` or ``,``).
 _NUMBER = re.compile(r"^([+-]?)(\d*)(?:([.,])(\d+))?$")
 #: The integer part of a number whose mark could be a thousands separator (``1,200``).
@@ -149,7 +153,14 @@ class _Column:
 
 
 def _text(value: str, decimal: str) -> str:
+    """Text kept as typed: a name, an address, a note, a phone number."""
     return value
+
+
+def _code(value: str, decimal: str) -> str:
+    """An id or a reference to one, read as the contract reads it (``code_text``): "T01"
+    typed full-width by an East Asian input method is "T01"."""
+    return code_text(value)
 
 
 def _number(value: str, decimal: str) -> float:
@@ -161,7 +172,7 @@ def _number(value: str, decimal: str) -> float:
     ValueError
         Not a number so written, or a mark that could be a thousands separator.
     """
-    match = _NUMBER.match(value)
+    match = _NUMBER.match(code_text(value))
     if match is None or not (match.group(2) or match.group(4)):
         why = "write digits with at most one decimal mark, no thousands separator or space"
         raise ValueError(f"{quoted(value)} is not a number ({why})")
@@ -186,11 +197,9 @@ def _clock(value: str, decimal: str) -> str:
     """``HH:MM`` of a clock time as a sheet writes it: ``9:00``, ``09:00:00``, or on a
     12-hour clock ``9:00 AM`` (what Excel writes to a CSV from an ``h:mm AM/PM`` cell, read
     as 09:00 from the same workbook)."""
-    match = _TIME.match(value)
+    match = _TIME.match(code_text(value))
     if not match or (match.group(3) is not None and int(match.group(3)) != 0):
         raise ValueError(f"{quoted(value)} is not a time HH:MM")
-    # int() reads a digit of any script: the minutes too, as the hour (full-width minutes
-    # were quoted back as typed beside an hour read as ASCII, a value the cell did not hold).
     hour, minute, half = int(match.group(1)), int(match.group(2)), match.group(4)
     if half is not None:
         if not 1 <= hour <= 12:
@@ -209,15 +218,16 @@ _NAME_SEPARATORS = re.compile("[;,\uff0c\uff1b\u3001\r\n]")
 def _word(value: str, decimal: str) -> str:
     """A word of a fixed list (a priority, a kind of visit) as a sheet may write it: "Urgent"
     or "REPAIR" was refused, the list being lower case."""
-    return value.lower()
+    return code_text(value).lower()
 
 
 def _names(value: str, decimal: str) -> list[str]:
-    return [part.strip() for part in _NAME_SEPARATORS.split(value) if part.strip()]
+    """The names of a list cell (skills), each read as a code (``code_text``)."""
+    return [part.strip() for part in _NAME_SEPARATORS.split(code_text(value)) if part.strip()]
 
 
 TECHNICIAN_COLUMNS: dict[str, _Column] = {
-    "id": _Column(("id",), _text),
+    "id": _Column(("id",), _code),
     "name": _Column(("name",), _text),
     "skills": _Column(("skills",), _names),
     "start_lat": _Column(("start", "lat"), _number),
@@ -238,7 +248,7 @@ TECHNICIAN_COLUMNS: dict[str, _Column] = {
     "phone": _Column(("phone",), _text),
 }
 VISIT_COLUMNS: dict[str, _Column] = {
-    "id": _Column(("id",), _text),
+    "id": _Column(("id",), _code),
     "customer": _Column(("customer",), _text),
     "address": _Column(("address",), _text),
     "phone": _Column(("phone",), _text),
@@ -254,8 +264,8 @@ VISIT_COLUMNS: dict[str, _Column] = {
     "crew_size": _Column(("crew_size",), _integer),
     "demand_weight_kg": _Column(("demand", "weight_kg"), _number),
     "demand_volume_m3": _Column(("demand", "volume_m3"), _number),
-    "technician": _Column(("technician",), _text),
-    "preferred_technician": _Column(("preferred_technician",), _text),
+    "technician": _Column(("technician",), _code),
+    "preferred_technician": _Column(("preferred_technician",), _code),
     "notes": _Column(("notes",), _text),
     "reported_at": _Column(("reported_at",), _clock),
 }
@@ -263,7 +273,9 @@ _REQUIRED = {"technicians": ("id", "shift_start", "shift_end"), "visits": ("id",
 #: The columns of each sheet that hold typed text (ids, names, addresses, lists of names):
 #: a date in one is what Excel made of the text typed ("1-2" became 2 January), never meant.
 _TEXT_COLUMNS = {
-    sheet: frozenset(name for name, column in columns.items() if column.read in (_text, _names))
+    sheet: frozenset(
+        name for name, column in columns.items() if column.read in (_text, _code, _names)
+    )
     for sheet, columns in (("technicians", TECHNICIAN_COLUMNS), ("visits", VISIT_COLUMNS))
 }
 #: Columns that make one object together: all or none.
@@ -338,7 +350,7 @@ def _frame(rows: list[list[str]], sheet: str, decimal: str) -> pd.DataFrame:
     names: list[str] = []
     unnamed: list[str] = []
     for position in range(width):
-        name = _visible(header[position]).lower() if position < len(header) else ""
+        name = _column_name(header[position]) if position < len(header) else ""
         if not name:
             name = get_column_letter(position + 1)
             unnamed.append(name)
@@ -361,11 +373,11 @@ def _frame(rows: list[list[str]], sheet: str, decimal: str) -> pd.DataFrame:
     return frame
 
 
-def _visible(text: str) -> str:
-    """``text`` without invisible format characters (a zero-width space, a second byte-order
-    mark): a header "id" holding one was an unknown column beside a missing "id", both shown
-    as "id"."""
-    return "".join(char for char in text if unicodedata.category(char) != "Cf").strip()
+def _column_name(text: str) -> str:
+    """A header cell as a column name: read as ids are (``code_text``), stripped and in lower
+    case. A header "id" holding a zero-width space, or "ID" typed full-width, was an unknown
+    column beside a missing "id"."""
+    return code_text(text).strip().lower()
 
 
 def _first_line(text: str) -> str:

@@ -195,6 +195,66 @@ def test_times_typed_with_full_width_digits_and_colon_are_read_as_numbers_are() 
     assert refused.message == f"{typed!r} is not a time HH:MM"
 
 
+#: Printable ASCII to the full-width forms an East Asian input method types (U+FF01-U+FF5E).
+FULL_WIDTH = str.maketrans({chr(code): chr(code + 0xFEE0) for code in range(0x21, 0x7F)})
+
+
+def test_ids_codes_and_numbers_typed_full_width_are_read_as_ascii_names_as_typed() -> None:
+    # A visit's technician "T01" typed full-width was no technician of the sheet's "T01",
+    # a skill "AC" so typed was one nobody had, and "30.5" minutes so typed was no number.
+    technicians = "id,name,skills,start_lat,start_lon,shift_start,shift_end\nT01,Li Wei,AC,22.98,113.80,8:00,18:00\n"
+    wide = [text.translate(FULL_WIDTH) for text in ("V1", "30.5", "9:00", "T01", "AC")]
+    visits = (
+        "id,customer,address,lat,lon,duration_min,appointment,technician,required_skills\n"
+        + ",".join(
+            [
+                "{0}",
+                "\uff21\uff22\uff23\u3000商店",
+                "長安路\uff11号",
+                "22.97",
+                "113.79",
+                "{1}",
+                "{2}",
+                "{3}",
+                "\u3000{4}",
+            ]
+        ).format(*wide)
+        + "\n"
+    )
+    day = problem_from_sheets(*sheets(technicians, visits), date="2026-11-23")
+    [visit] = day.raw["visits"]
+    assert visit["id"] == "V1" and visit["technician"] == "T01"
+    assert visit["duration_min"] == 30.5 and visit["appointment"] == "09:00"
+    assert visit["required_skills"] == ["AC"]
+    assert (
+        visit["customer"] == "\uff21\uff22\uff23\u3000商店" and visit["address"] == "長安路\uff11号"
+    )
+    assert day.problem.visits[0].pinned_to == "T01"
+
+
+def test_ids_and_skills_pasted_with_invisible_characters_are_read_without_them() -> None:
+    # Pasted from a chat with a zero-width space, "T1" was another technician than the "T1"
+    # it showed ("unknown technician 'T1'"), and the skill "ac" one nobody had: its visits
+    # were never assigned, with no word at upload.
+    technicians = TECHNICIANS_CSV.replace(
+        "T1,Li Wei,water_heater;ac", "T1\u200b,Li Wei,water_heater;\ufeffac\u200b"
+    )
+    visits = "id,lat,lon,duration_min,required_skills,technician\nV1,22.97,113.79,45,ac,T1\n"
+    day = problem_from_sheets(*sheets(technicians, visits), date="2026-11-23")
+    assert day.raw["technicians"][0]["id"] == "T1"
+    assert day.raw["technicians"][0]["skills"] == ["water_heater", "ac"]
+    assert day.problem.visits[0].pinned_to == "T1"
+
+
+def test_a_header_typed_full_width_names_its_columns() -> None:
+    # "id" typed in full-width mode was an unknown column beside a missing "id".
+    header, _, rows = VISITS_CSV.partition("\n")
+    wide = header.replace("id,", "\uff29\uff24,").replace("duration_min", "duration\uff3fmin")
+    day = problem_from_sheets(*sheets(visits=f"{wide}\n{rows}"), date="2026-11-23")
+    assert [visit["id"] for visit in day.raw["visits"]] == ["V1", "V2", "V3"]
+    assert day.raw["visits"][0]["duration_min"] == 45
+
+
 def test_a_long_bad_cell_is_quoted_cut_short() -> None:
     # A cell of 100,000 characters in a time column was quoted whole in its error, as in the
     # answer to the upload; JSON errors cut a quote short.
