@@ -553,13 +553,65 @@ def _has_a_long_row(xml: bytes) -> bool:
     )
 
 
+#: The namespaces of a workbook saved as Excel's "Strict Open XML Spreadsheet" and their
+#: transitional names, the only ones openpyxl reads (a Strict workbook was said to have no
+#: sheets); a more specific name before the name it starts with.
+_STRICT_NAMESPACES = (
+    (
+        b"http://purl.oclc.org/ooxml/officeDocument/relationships/extendedProperties",
+        b"http://schemas.openxmlformats.org/officeDocument/2006/relationships/extended-properties",
+    ),
+    (
+        b"http://purl.oclc.org/ooxml/officeDocument/relationships",
+        b"http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+    ),
+    (
+        b"http://purl.oclc.org/ooxml/officeDocument/extendedProperties",
+        b"http://schemas.openxmlformats.org/officeDocument/2006/extended-properties",
+    ),
+    (
+        b"http://purl.oclc.org/ooxml/officeDocument/docPropsVTypes",
+        b"http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes",
+    ),
+    (
+        b"http://purl.oclc.org/ooxml/spreadsheetml/main",
+        b"http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+    ),
+    (
+        b"http://purl.oclc.org/ooxml/drawingml/main",
+        b"http://schemas.openxmlformats.org/drawingml/2006/main",
+    ),
+)
+#: What marks a Strict workbook: its package relationships name the workbook by a Strict type.
+_STRICT_PACKAGE = b"http://purl.oclc.org/ooxml/officeDocument/relationships/officeDocument"
+
+
+def _transitional(content: bytes) -> bytes:
+    """``content``, an Excel file, with the namespaces of a Strict workbook
+    (``_STRICT_NAMESPACES``) in its XML parts translated to their transitional names, in
+    memory; any other file as it is. The parts' sizes were checked (``_check_unpacked``)."""
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        names = set(archive.namelist())
+        if "_rels/.rels" not in names or _STRICT_PACKAGE not in archive.read("_rels/.rels"):
+            return content
+        translated = io.BytesIO()
+        with zipfile.ZipFile(translated, "w") as written:
+            for part in archive.infolist():
+                data = archive.read(part)
+                if part.filename.endswith((".xml", ".rels")):
+                    for strict, transitional in _STRICT_NAMESPACES:
+                        data = data.replace(strict, transitional)
+                written.writestr(part.filename, data)
+    return translated.getvalue()
+
+
 @contextmanager
 def _workbook(filename: str, content: bytes, sheet: str) -> Iterator[Any]:
     """The workbook in ``content``, opened read-only (parts are parsed as they are read), and
     closed after use."""
     _check_unpacked(filename, content, sheet)
     book = openpyxl.load_workbook(
-        io.BytesIO(content), read_only=True, data_only=True, keep_links=False
+        io.BytesIO(_transitional(content)), read_only=True, data_only=True, keep_links=False
     )
     try:
         yield book

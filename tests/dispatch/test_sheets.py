@@ -232,6 +232,53 @@ def test_ids_codes_and_numbers_typed_full_width_are_read_as_ascii_names_as_typed
     assert day.problem.visits[0].pinned_to == "T01"
 
 
+#: Transitional namespaces and their Strict Open XML names, as Excel writes them in that format.
+STRICT = (
+    (
+        "officeDocument/2006/relationships/extended-properties",
+        "officeDocument/relationships/extendedProperties",
+    ),
+    ("officeDocument/2006/relationships", "officeDocument/relationships"),
+    ("officeDocument/2006/extended-properties", "officeDocument/extendedProperties"),
+    ("spreadsheetml/2006/main", "spreadsheetml/main"),
+    ("drawingml/2006/main", "drawingml/main"),
+)
+
+
+def _strict(content: bytes) -> bytes:
+    """An .xlsx as Excel saves it as "Strict Open XML Spreadsheet"."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(content)) as source, zipfile.ZipFile(buffer, "w") as target:
+        for part in source.infolist():
+            text = source.read(part).decode()
+            for transitional, strict in STRICT:
+                text = text.replace(
+                    f"http://schemas.openxmlformats.org/{transitional}",
+                    f"http://purl.oclc.org/ooxml/{strict}",
+                )
+            text = text.replace("<workbook ", '<workbook conformance="strict" ')
+            target.writestr(part.filename, text.encode())
+    return buffer.getvalue()
+
+
+def test_a_workbook_saved_as_strict_open_xml_is_read_as_any_other() -> None:
+    # It was said to have no sheet named technicians or visits, though it had both.
+    content = _day_book(
+        ["T1", 22.98, 113.80, "08:00", "18:00"],
+        ["V1", "Zhang San", 22.97, 113.79, 45],
+        visits=["id", "customer", "lat", "lon", "duration_min"],
+    )
+    strict = _strict(content)
+    assert b"purl.oclc.org/ooxml/spreadsheetml/main" in strict
+    assert [frame.to_dict("records") for frame in read_workbook("day.xlsx", strict)] == [
+        frame.to_dict("records") for frame in read_workbook("day.xlsx", content)
+    ]
+    visits = read_table("visits.xlsx", strict, sheet="visits")
+    assert visits.to_dict("records") == [
+        {"id": "V1", "customer": "Zhang San", "lat": "22.97", "lon": "113.79", "duration_min": "45"}
+    ]
+
+
 def test_ids_and_skills_pasted_with_invisible_characters_are_read_without_them() -> None:
     # Pasted from a chat with a zero-width space, "T1" was another technician than the "T1"
     # it showed ("unknown technician 'T1'"), and the skill "ac" one nobody had: its visits
