@@ -362,6 +362,13 @@ def _frame(rows: list[list[str]], sheet: str, decimal: str) -> pd.DataFrame:
     if rows and not rows[0]:  # blank, with rows after it
         why = "must be the header (the column names), and is blank"
         raise InputError([FieldError(_where(sheet, 1), why)], what="upload")
+    below = _header_below(rows, sheet)
+    if below is not None:
+        why = (
+            f"must be the header (the column names), which row {below} holds: delete the "
+            "rows above it (a title)"
+        )
+        raise InputError([FieldError(_where(sheet, 1), why)], what="upload")
     body = [row + [""] * (width - len(row)) for row in rows[1:]]
     if not names:
         raise _unreadable(sheet, "is empty: row 1 must be the header (the column names)")
@@ -371,6 +378,28 @@ def _frame(rows: list[list[str]], sheet: str, decimal: str) -> pd.DataFrame:
     frame.attrs[_DECIMAL] = decimal
     frame.attrs[_UNNAMED] = unnamed
     return frame
+
+
+#: Most rows searched under row 1 for the header a title above it pushed down.
+_TITLE_ROWS = 10
+
+
+def _header_below(rows: list[list[str]], sheet: str) -> int | None:
+    """The row (as the spreadsheet numbers it) under row 1 that holds ``sheet``'s required
+    columns, when row 1 names none of them (a title row or two above the header, as a sheet
+    printed for the desk has); else ``None``. Read so, the title was the header and each column
+    name a row of values: every column was said unknown or unnamed, none where the header was."""
+    required = set(_REQUIRED[sheet])
+
+    def names(row: list[str]) -> set[str]:
+        return {_column_name(cell) for cell in row}
+
+    if not rows or names(rows[0]) & required:
+        return None
+    for number, row in enumerate(rows[1 : _TITLE_ROWS + 1], start=2):
+        if required <= names(row):
+            return number
+    return None
 
 
 def _column_name(text: str) -> str:

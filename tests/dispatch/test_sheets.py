@@ -279,6 +279,26 @@ def test_a_workbook_saved_as_strict_open_xml_is_read_as_any_other() -> None:
     ]
 
 
+def test_a_title_above_the_header_is_refused_naming_the_header_row() -> None:
+    # The title was read as the header: every column was unknown or unnamed, and "id" and
+    # "duration_min" were said to be missing from the sheet that had them in row 3.
+    titled = "Visits for 8 December,,,,\n,,,,\n" + VISITS_CSV
+    with pytest.raises(InputError) as caught:
+        read_table("visits.csv", titled.encode(), sheet="visits")
+    [refused] = caught.value.errors
+    assert refused.path == "visits sheet, row 1"
+    assert "which row 3 holds: delete the rows above it" in refused.message
+    book = openpyxl.Workbook()
+    book.active.title = "technicians"
+    book.active.append(["Technicians, December"])
+    for line in TECHNICIANS_CSV.splitlines():
+        book.active.append(line.split(","))
+    with pytest.raises(InputError) as caught:
+        read_table("day.xlsx", _saved(book), sheet="technicians")
+    assert [e.path for e in caught.value.errors] == ["technicians sheet, row 1"]
+    assert "which row 2 holds" in caught.value.errors[0].message
+
+
 def test_ids_and_skills_pasted_with_invisible_characters_are_read_without_them() -> None:
     # Pasted from a chat with a zero-width space, "T1" was another technician than the "T1"
     # it showed ("unknown technician 'T1'"), and the skill "ac" one nobody had: its visits
