@@ -1,6 +1,6 @@
 """How an id or a code (a technician's or visit's id, a reference to one, a skill, a part
-number) typed by a person is read from a spreadsheet's cell, and what a day sent as JSON may
-hold in one.
+number) typed by a person is read from a spreadsheet's cell. A day sent as JSON is taken as
+sent: its ids are the client's own strings.
 
 An East Asian input method in its full-width mode types "T01" as the full-width forms of its
 letters and digits, and text copied from a chat or a web page carries invisible characters

@@ -23,7 +23,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ValidationError
 
-from dispatch.contract.codes import code_text
 from dispatch.contract.schema import (
     DATE_PATTERN,
     MOMENT_PATTERN,
@@ -88,7 +87,6 @@ __all__ = [
     "build_travel",
     "build_visit",
     "check_unique",
-    "codes_not_as_shown",
     "ends_of_day",
     "field_errors",
     "load_json",
@@ -210,13 +208,7 @@ def parse_problem(raw: str | bytes | Mapping[str, Any], *, stored: bool = False)
     except InputError as error:
         raise InputError([*error.errors, *_day_and_zone(data, error.errors)]) from None
     errors: list[FieldError] = (
-        []
-        if stored
-        else [
-            *addressless(wire.technicians),
-            *ends_of_day(wire.visits),
-            *codes_not_as_shown(wire.technicians, wire.visits),
-        ]
+        [] if stored else [*addressless(wire.technicians), *ends_of_day(wire.visits)]
     )
     problem = _build(wire, errors)
     if errors or problem is None:
@@ -579,41 +571,6 @@ def addressless(technicians: Sequence[TechnicianIn]) -> list[FieldError]:
         )
         for i, technician in enumerate(technicians)
         if "/" in technician.id or technician.id in {".", ".."}
-    ]
-
-
-def codes_not_as_shown(
-    technicians: Sequence[TechnicianIn], visits: Sequence[VisitIn]
-) -> list[FieldError]:
-    """An error for each id, reference to a technician or skill holding full-width ASCII forms
-    or invisible characters, naming what it shows (``code_text``): a sheet reads "T1" typed
-    full-width as "T1", so sent as JSON it is refused rather than taken for another id than
-    the "T1" it shows (or a skill nobody has). Only for a day sent now: a stored day is read
-    as it was accepted."""
-    found: list[tuple[str, str | None, str]] = []
-    for i, technician in enumerate(technicians):
-        found.append((f"technicians[{i}].id", technician.id, technician.id))
-        found.extend(
-            (f"technicians[{i}].skills[{k}]", skill, technician.id)
-            for k, skill in enumerate(technician.skills)
-        )
-    for i, visit in enumerate(visits):
-        found.append((f"visits[{i}].id", visit.id, visit.id))
-        found.append((f"visits[{i}].technician", visit.technician, visit.id))
-        found.append((f"visits[{i}].preferred_technician", visit.preferred_technician, visit.id))
-        found.extend(
-            (f"visits[{i}].required_skills[{k}]", skill, visit.id)
-            for k, skill in enumerate(visit.required_skills)
-        )
-    return [
-        FieldError(
-            path,
-            f"{quoted(value)} holds full-width or invisible characters: write it "
-            f"{quoted(code_text(value))}",
-            entity,
-        )
-        for path, value, entity in found
-        if value is not None and code_text(value) != value
     ]
 
 
