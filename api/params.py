@@ -1,18 +1,22 @@
 """Request parameters shared by the routes and the credential checks, so the schema gives
-each one limit: the ids of problems, jobs, plans and technicians in a URL, and the plan
-version an ``If-Match`` header names."""
+each one limit: the ids of problems, jobs, plans and technicians in a URL, the plan version
+an ``If-Match`` header names, and the one reading of a whole number in a query
+(``DigitsOnly``)."""
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from fastapi import Header, Path
+from pydantic import BeforeValidator
 
 from dispatch.contract.schema import STORED_ID_PATTERN
 from dispatch.errors import FieldError, InputError
 
 __all__ = [
     "IF_MATCH_PATTERN",
+    "DigitsOnly",
     "EventsIfMatch",
     "JobId",
     "PlanId",
@@ -38,6 +42,22 @@ PlanId = Annotated[
     Path(min_length=1, max_length=32, pattern=STORED_ID_PATTERN, examples=["pl_3f9a0c1b2d4e"]),
 ]
 TechnicianId = Annotated[str, Path(min_length=1, max_length=64, examples=["T01"])]
+
+_DIGITS = re.compile(r"[0-9]+")
+
+
+def _digits_only(value: object) -> object:
+    """Refuse a query's number written other than in the digits 0-9 alone: pydantic reads
+    ``5_0`` as 50 and `` 5``, ``+5`` or ``5.0`` as 5 (a ``?limit=5_0`` listed 50)."""
+    if isinstance(value, str) and not _DIGITS.fullmatch(value):
+        raise ValueError("must be a whole number written in the digits 0-9 only")
+    return value
+
+
+#: A whole number in a query (``?limit=``, ``?version=``, ``?since=``) is digits only, else a
+#: 422 naming the parameter: every integer query parameter carries it, after its ``Query``
+#: (``Annotated[int, Query(ge=1), DigitsOnly]``; put inside, it hid the bounds from the schema).
+DigitsOnly = BeforeValidator(_digits_only)
 
 #: ``If-Match`` on a batch of events: the version it was written against.
 EventsIfMatch = Annotated[

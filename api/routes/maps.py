@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse
 from api.deps import Dispatcher, StoreDep, TilesDep, VersionsDep
 from api.models import HTML_PAGE
 from api.pages import html_page
-from api.params import PlanId
+from api.params import DigitsOnly, PlanId
 from maps.base import page_policy
 
 __all__ = ["router"]
@@ -26,7 +26,7 @@ def get_plan_map(
     versions: VersionsDep,
     tiles: TilesDep,
     plan_id: PlanId,
-    version: Annotated[int | None, Query(ge=1, le=1_000_000)] = None,
+    version: Annotated[int | None, Query(ge=1, le=1_000_000), DigitsOnly] = None,
 ) -> HTMLResponse:
     """The desk's map of the plan (its latest version, or ``version``): one colour and layer
     per technician, numbered stops, routes, service radii, the unassigned and why, a legend.

@@ -28,6 +28,7 @@ from api.models import (
 )
 from api.params import (
     IF_MATCH_PATTERN,
+    DigitsOnly,
     EventsIfMatch,
     PlanId,
     batch_version,
@@ -70,7 +71,7 @@ def no_plan(plan_id: str) -> NotFoundError:
 
 @router.get("", response_model=list[PlanItem])
 def list_plans(
-    key: Dispatcher, store: StoreDep, limit: Annotated[int, Query(ge=1, le=200)] = 50
+    key: Dispatcher, store: StoreDep, limit: Annotated[int, Query(ge=1, le=200), DigitsOnly] = 50
 ) -> list[PlanItem]:
     """Plans by their latest version, the most recently changed first, each with the day it
     was planned for."""
@@ -168,7 +169,7 @@ def get_changes(
     key: Dispatcher,
     store: StoreDep,
     plan_id: PlanId,
-    since: Annotated[int, Query(ge=0, description="Only versions after this one.")] = 0,
+    since: Annotated[int, Query(ge=0, description="Only versions after this one."), DigitsOnly] = 0,
     notify: Annotated[bool, Query(description="Only customers to call: the call list.")] = False,
 ) -> ChangesOut:
     """What each re-plan changed; with ``notify=true`` the customers to call."""

@@ -12,7 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from api.deps import Dispatcher, RunnerDep, StoreDep
 from api.models import ErrorOut, ProblemCreated, ProblemItem
-from api.params import ProblemId
+from api.params import DigitsOnly, ProblemId
 from api.uploads import UPLOAD_FORM, read_upload
 from dispatch.contract.horizon import is_horizon, parse_horizon
 from dispatch.contract.validate import load_json, parse_problem
@@ -45,7 +45,7 @@ _PROBLEM_BODY: dict[str, Any] = {
 
 @router.get("", response_model=list[ProblemItem])
 def list_problems(
-    key: Dispatcher, store: StoreDep, limit: Annotated[int, Query(ge=1, le=200)] = 50
+    key: Dispatcher, store: StoreDep, limit: Annotated[int, Query(ge=1, le=200), DigitsOnly] = 50
 ) -> list[ProblemItem]:
     """The days the desk stored, newest first (not the days of re-planned versions)."""
     return [ProblemItem.of(found) for found in store.recent_problems(limit)]

@@ -13,6 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from api.deps import Dispatcher, StoreDep
 from api.models import Responses, RollOut, RollRequest, WeekItem
+from api.params import DigitsOnly
 from dispatch.contract.horizon import parse_horizon
 from dispatch.contract.schema import STORED_ID_PATTERN
 from dispatch.desk.roll import roll_week
@@ -65,7 +66,7 @@ async def existing_week(store: StoreDep, week_id: WeekId) -> str:
 
 @router.get("", response_model=list[WeekItem])
 def list_weeks(
-    key: Dispatcher, store: StoreDep, limit: Annotated[int, Query(ge=1, le=200)] = 50
+    key: Dispatcher, store: StoreDep, limit: Annotated[int, Query(ge=1, le=200), DigitsOnly] = 50
 ) -> list[WeekItem]:
     """The weeks the desk planned, the most recently stored first, each with its day plans."""
     return [WeekItem.of(found) for found in store.recent_weeks(limit)]

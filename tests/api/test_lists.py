@@ -3,6 +3,12 @@ dispatcher can pick a day or a plan instead of typing its id."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+
+from fastapi.dependencies.models import Dependant
+
+from api.routes import operations
 from tests.api.conftest import Service
 from tests.conftest import line_day
 
@@ -64,3 +70,30 @@ def test_every_endpoint_names_a_parameter_it_does_not_take(service: Service) -> 
     link = service.client.post(f"/v1/plans/{plan_id}/routes/T1/link", headers=service.auth)
     assert link.status_code in (200, 201), link.text
     assert service.client.get(link.json()["url"].split("testserver")[-1]).is_success
+
+
+def _query_params(dependant: Dependant) -> Iterator[str]:
+    """The names of the whole-number query parameters an endpoint and its dependencies take."""
+    for param in dependant.query_params:
+        if "int" in str(param.field_info.annotation):
+            yield param.alias
+    for dependency in dependant.dependencies:
+        yield from _query_params(dependency)
+
+
+def test_a_query_number_is_digits_only_on_every_endpoint(service: Service) -> None:
+    # `?limit=5_0` listed 50 (pydantic's lax integers), `?version=%205` read version 5.
+    plan_id = service.solved_plan()
+    asked = 0
+    for path, route in operations():
+        url = re.sub(r"\{[a-z_]+\}", lambda m: plan_id if m[0] == "{plan_id}" else "T1", path)
+        for name in _query_params(route.dependant):
+            for written in ("5_0", "%205", "5.0", "%2B5"):
+                answer = service.client.get(f"{url}?{name}={written}", headers=service.auth)
+                assert answer.status_code == 422, (url, name, written, answer.text)
+                error = answer.json()["errors"][0]
+                assert error["path"] == f"query.{name}", (url, error)
+                assert error["message"].startswith("must be a whole number written in the digits")
+                asked += 1
+            assert service.client.get(f"{url}?{name}=1", headers=service.auth).is_success
+    assert asked == 5 * 4  # limit on three lists, a map's version, the changes' since
