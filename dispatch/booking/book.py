@@ -19,10 +19,10 @@ import logging
 import time as clock
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from dispatch.booking.day import BookingDay, Fit, fixed_prefix, had_at_base
+from dispatch.booking.day import BookingDay, Fit, FromCall, fixed_prefix, had_at_base
 from dispatch.booking.slots import DayPlan, booking_visit
 from dispatch.errors import DispatchError, InternalError
 from dispatch.model import Change, DepotStop, Plan, Problem, Route, Stop, TechnicianId, Visit
@@ -38,7 +38,7 @@ from dispatch.replanning.events import (
 )
 from dispatch.replanning.replan import driven_through, idle_breaks
 from dispatch.travel import TravelTimeProvider
-from dispatch.units import elapsed, latest, shifted
+from dispatch.units import elapsed, latest, m_as_km, s_to_duration, shifted
 from solver import Solution, SolverError
 
 __all__ = ["Booked", "PromiseBrokenError", "SlotGoneError", "book_into"]
@@ -216,7 +216,33 @@ def _merge(
         merged = replace(merged, breaks=(*had, *route.breaks))
     else:  # had at the base before ``at`` (and before leaving): history, as it was
         merged = replace(merged, breaks=(*had_at_base(old, at), *route.breaks))
-    return replace(merged, depot_stops=_calls_in_time(merged, old, at))
+    merged = replace(merged, depot_stops=_calls_in_time(merged, old, at))
+    return _from_last_call(merged, old, booking.from_call_s.get(fit.vehicle))
+
+
+def _from_last_call(route: Route, old: Route | None, leg: FromCall | None) -> Route:
+    """``route`` with the drive into the new visit from the depot call made that was the old
+    route's last stop (``leg``, ``BookingDay.from_call_s``), the call's own leg counted: the
+    booking's model, which knows no such call, drove it from the stop before the call (the
+    route said 0 km where its legs added up to 10)."""
+    k = 0 if old is None else len(old.stops)  # the new visit: after every stop, and the call
+    if old is None or leg is None or len(route.stops) <= k:
+        return route
+    into = route.stops[k]
+    calls = [call for call in route.depot_stops if call.before == k]
+    driven = replace(into, travel=s_to_duration(leg.drive_s), distance_km=m_as_km(leg.drive_m))
+    return replace(
+        route,
+        stops=(*route.stops[:k], driven, *route.stops[k + 1 :]),
+        distance_km=route.distance_km
+        - into.distance_km
+        + sum(call.distance_km for call in calls)
+        + driven.distance_km,
+        travel=route.travel
+        - into.travel
+        + sum((call.travel for call in calls), timedelta(0))
+        + driven.travel,
+    )
 
 
 def _calls_in_time(route: Route, old: Route | None, at: datetime) -> tuple[DepotStop, ...]:

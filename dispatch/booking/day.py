@@ -18,8 +18,10 @@ check (``solver.insertion``):
   (``dispatch.booking.book``). A route with a depot call made that is not
   the way the next stop's parts come (its visit left the route; a morning pick list may load
   any visit of the route, the first may come from the van) cannot be read: nothing is booked
-  into it (``_calls_kept``); but a call made none of whose units any visit reserves, a stop
-  after it, is read as units riding in the van (``_with_riding``), as the re-plan has them.
+  into it (``_calls_kept``); but a call made none of whose units any visit reserves is read
+  as units riding in the van (``_with_riding``), as the re-plan has them. When such a call is
+  the route's last stop, the new visit after it is reached from its depot once the call is
+  left (``FromCall``), and the booked route drives it so (``dispatch.booking.book``).
 
 Appointments keep their door time (fixed in the compiled day), or under
 ``policy.appointment_start`` ``on_arrival`` their band (a fixed one its service start, as any
@@ -51,6 +53,7 @@ from dispatch.model import (
     Plan,
     Problem,
     Route,
+    Site,
     Technician,
     TechnicianId,
     TimeWindow,
@@ -63,11 +66,19 @@ from dispatch.replanning.events import calls_made
 from dispatch.replanning.replan import idle_breaks
 from dispatch.stock import Option, depots_less
 from dispatch.travel import TravelTimeProvider
-from dispatch.units import after, elapsed, latest, moment_after, seconds_after, shifted
+from dispatch.units import (
+    after,
+    elapsed,
+    latest,
+    moment_after,
+    round_up_travel_s,
+    seconds_after,
+    shifted,
+)
 from solver import Instance, RouteSolution
 from solver.insertion import Insertion, insertions, route_holds, schedule_insertion
 
-__all__ = ["BookingDay", "Fit", "had_at_base"]
+__all__ = ["BookingDay", "Fit", "FromCall", "had_at_base"]
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +96,15 @@ class Fit:
     busy_s: int
     window_s: tuple[int, int]
     service_s: int
+
+
+class FromCall(NamedTuple):
+    """The drive to the new visit from a depot call made that is a route's last stop: its
+    seconds and metres, and when the call was left (solver seconds)."""
+
+    drive_s: int
+    drive_m: int
+    left_s: int
 
 
 def _narrowed(
@@ -247,6 +267,10 @@ class BookingDay:
     set_out: frozenset[int] = frozenset()
     #: Vehicles held up by a delay (``Plan.holds``) past ``at``: until then, in solver seconds.
     holds_s: Mapping[int, int] = field(default_factory=dict)
+    #: Vehicles whose last stop is a depot call made (``_last_call``): the drive from its depot
+    #: to the new visit and the call's departure, in solver seconds: the visit is reached from
+    #: there, not from the stop before the call.
+    from_call_s: Mapping[int, FromCall] = field(default_factory=dict)
 
     @classmethod
     def of(
@@ -307,12 +331,9 @@ class BookingDay:
         if rest:
             day = replace(day, depots=depots_less(day.depots, [u.call for u in rest]))
             instance, id_map = _compiled(day, provider, at, plan)
-        # A call with no stop after it is not read: the booking's model would have the
-        # technician set off from their last stop, not from the depot.
         riding_calls: dict[TechnicianId, set[int]] = {}
         for u in riding:
-            if u.call.before < len(routes_of[u.technician_id].stops):
-                riding_calls.setdefault(u.technician_id, set()).add(u.call_index)
+            riding_calls.setdefault(u.technician_id, set()).add(u.call_index)
         node_of: dict[VisitId, list[int]] = {}
         for node, i in enumerate(id_map.node_visit):
             node_of.setdefault(day.visits[i].id, []).append(node)
@@ -320,6 +341,8 @@ class BookingDay:
         depot_of = {depot.id: d for d, depot in enumerate(day.depots)}
         routes: dict[int, tuple[list[int], int]] = {}
         unreadable: set[int] = set()
+        from_call: dict[int, FromCall] = {}
+        depots = {depot.id: depot for depot in problem.depots}
         for route in plan.routes:
             ids, fixed = order[route.technician_id]
             vehicle = vehicle_of.get(route.technician_id)
@@ -342,6 +365,12 @@ class BookingDay:
                 unreadable.add(vehicle)
                 continue
             routes[vehicle] = (listed, fixed)
+            last = _last_call(route, made)
+            if last is not None:  # the next stop is driven to from its depot, once it is left
+                left_s = seconds_after(last.departure, problem.midnight)
+                from_call[vehicle] = _drive(
+                    provider, depots[last.depot_id].site, visit.site, left_s
+                )
         excluded = next((u for u in id_map.excluded if u.visit_id == visit.id), None)
         return cls(
             problem=day,
@@ -363,6 +392,7 @@ class BookingDay:
                 for tech_id, until in holds.items()
                 if tech_id in vehicle_of
             },
+            from_call_s=from_call,
         )
 
     @property
@@ -494,6 +524,9 @@ class BookingDay:
             else instance.vehicles[vehicle].start_location
         )
         soonest = free + int(instance.travel_s[here, int(instance.node_location[node])])
+        if vehicle in self.from_call_s:  # their last stop is a depot call made: from there
+            leg = self.from_call_s[vehicle]
+            soonest = max(free, leg.left_s) + leg.drive_s
         return [
             [(max(low, soonest), high) for low, high in w if max(low, soonest) <= high]
             for w in windows
@@ -692,6 +725,23 @@ def _calls_unreserved(
                 if excess:
                     lost.append(_unreserved(route, k, replace(call, taken=excess), made))
     return lost
+
+
+def _last_call(route: Route, made: Sequence[int]) -> DepotStop | None:
+    """``route``'s last stop when it is a depot call made (one of ``made``, indexes in
+    ``depot_stops``, with no stop after it: made for a visit that has left the route since);
+    ``None`` when a stop comes after every call made."""
+    trailing = [
+        route.depot_stops[k] for k in made if route.depot_stops[k].before >= len(route.stops)
+    ]
+    return max(trailing, key=lambda call: call.departure, default=None)
+
+
+def _drive(provider: TravelTimeProvider, start: Site, end: Site, left_s: int) -> FromCall:
+    """The drive from ``start`` to ``end`` (seconds rounded up as the day's matrix has them,
+    and metres), set off at ``left_s``."""
+    durations_s, distances_m = provider.matrix([start, end])
+    return FromCall(round_up_travel_s(float(durations_s[0][1])), int(distances_m[0][1]), left_s)
 
 
 def _calls_kept(

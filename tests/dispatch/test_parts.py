@@ -1319,8 +1319,9 @@ def test_a_booking_keeps_a_depot_call_made_for_a_visit_that_left_the_route(store
     # T1 took the only P2 at 08:10 for V1, which the desk then moved to T2: the call stays on
     # T1's route, the part in the van. A visit booked at 08:30 went to T1, whose route was
     # re-timed without the call (booking's model knows a call only as the way a visit's parts
-    # come): the call and its km were lost. No stop follows the call: the booking's model
-    # would have T1 leave from their last stop, not from the depot, and reads no such route.
+    # come): the call and its km were lost. Then no route whose last stop is a call made was
+    # read at all (the model would have T1 set off from their last stop, or here their base,
+    # not from the depot): a visit at T1's base was offered T2 only.
     planned(store, a_call_at_0810())
     moved = replan(
         store,
@@ -1329,11 +1330,19 @@ def test_a_booking_keeps_a_depot_call_made_for_a_visit_that_left_the_route(store
     assert calls(moved)["T1"] == [("D1", "08:10", None, {"P2": 1})]
     visit = {"id": "N1", "location_index": 5, "duration_min": 30}
     ask = {"visit": visit, "plan_id": "pl_day", "shape": "two_hours", "at": "08:30"}
-    offered = slots_stored(store, ask).slots
-    assert offered and all(s.slot.technician_id != "T1" for s in offered)
+    offered = [s for s in slots_stored(store, ask).slots if s.slot.technician_id == "T1"]
+    # From the depot (site 4, 10 minutes from T1's base at site 5) at 08:30: at the door at
+    # 08:40, not 08:30 as from the base.
+    assert offered and offered[0].service_start[11:16] == "08:40"
     slot = offered[0].slot.model_dump(mode="json", exclude_none=True)
     booked = book_stored(store, "pl_day", {"visit": visit, "slot": slot, "at": "08:30"})
-    assert calls(booked.model_dump(mode="json"))["T1"] == [("D1", "08:10", None, {"P2": 1})]
+    document = booked.model_dump(mode="json")
+    assert calls(document)["T1"] == [("D1", "08:10", "N1", {"P2": 1})]
+    (route,) = [r for r in document["routes"] if r["technician_id"] == "T1"]
+    (stop,) = route["stops"]
+    assert (stop["visit_id"], stop["service_start"][11:16]) == ("N1", "08:40")
+    # Base to depot, depot to N1 (the base's site), nothing back: 10 km, not the model's 0.
+    assert (stop["distance_km"], route["distance_km"]) == (5.0, 10.0)
 
 
 def test_a_call_made_for_a_visit_a_delay_put_out_of_reach_leaves_its_route_bookable(
