@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, time, timedelta
 
 import numpy as np
 from geopy.distance import geodesic
@@ -349,10 +350,37 @@ def wanted_time(visit: Visit) -> str:
     return wanted
 
 
+def _span_missed(visit: Visit) -> str | None:
+    """Why ``visit``'s daily window (a horizon's) cannot be kept: its hours never meet its span
+    (``window``) on any day, as a span 13:00-18:00 of one date and a window 08:00-12:00;
+    ``None`` when they meet, or it has no daily window. Days are read as compile reads them
+    (``_nights``), on the wall clock from each midnight."""
+    if visit.daily_window is None or visit.window is None:
+        return None
+    opens, closes = visit.daily_window
+    span = visit.window
+    day = span.start.date()
+    while day <= span.end.date():
+        midnight = datetime.combine(day, time(0), tzinfo=span.start.tzinfo)
+        if midnight + opens <= span.end and midnight + closes >= span.start:
+            return None
+        day += timedelta(days=1)
+    hours = "-".join(clock_of_offset(offset) for offset in visit.daily_window)
+    return (
+        f"the window {hours} never meets the span asked for, {span.start:%Y-%m-%d %H:%M} to "
+        f"{span.end:%Y-%m-%d %H:%M}: no day of the span has those hours"
+    )
+
+
 def _time_reason(problem: Problem, visit: Visit, candidates: Sequence[int]) -> str:
     """Why no eligible shift can serve ``visit`` in time, naming the shifts that meet its time
     (on a horizon, of its days, each with its date): a week's reason listed every shift of
-    the week, and a fault's 24 hours read "the window 15:45-15:45"."""
+    the week, and a fault's 24 hours read "the window 15:45-15:45". A daily window that never
+    meets its span says so (``_span_missed``): it read "cannot be reached inside any eligible
+    shift", naming shifts that held the window."""
+    missed = _span_missed(visit)
+    if missed is not None:
+        return missed
     eligible = [problem.technicians[c] for c in candidates]
     window = visit.window
     meeting = [

@@ -1095,3 +1095,29 @@ def test_a_round_s_occurrences_are_named_by_the_round_once() -> None:
         ("visits[0].location", "V1"),
         ("technicians[0].start", "T1"),
     ]
+
+
+def test_a_daily_window_that_never_meets_its_span_says_so() -> None:
+    # Hours 08:00-12:00 any day, due on 2026-12-08 between 13:00 and 18:00: no moment is both.
+    # The reason read "the window 08:00-12:00 cannot be reached and finished inside any
+    # eligible shift (08:00-18:00, 08:30-17:30)", naming shifts that held the window.
+    raw = horizon_problem()
+    raw["visits"] = [
+        {
+            "id": "X",
+            "location": {"lat": 22.55, "lon": 113.94},
+            "duration_min": 30,
+            "earliest": "2026-12-08T13:00",
+            "latest": "2026-12-08T18:00",
+            "window": {"start": "08:00", "end": "12:00"},
+        }
+    ]
+    document, _, _ = _solve(raw, 1)
+    assert [(u["visit_id"], u["code"], u["reason"]) for u in document["unassigned"]] == [
+        (
+            "X",
+            "window",
+            "the window 08:00-12:00 never meets the span asked for, 2026-12-08 13:00 to "
+            "2026-12-08 18:00: no day of the span has those hours",
+        )
+    ]
