@@ -195,6 +195,7 @@ def plan_supply(
         the van units of a visit the plan serves later, which the route still uses, and keep
         nothing: slots offered (asked with no window) were refused when booked. When its
         option takes some parts from a van, it also has one taking all of them at a depot.
+        Its vans hold what the others leave (a booking day pins each to its route).
     ways
         Visits a plan already serves through a call (a booking's day: visit index -> its
         ``Way``): their units are reserved there first, the van giving the rest. Ranked afresh,
@@ -251,7 +252,7 @@ def plan_supply(
         if from_van is None:
             taken = {item.part for item in wanted}
             from_van = tuple(item for item in visit.parts if item.part not in taken)
-        holders = _holding(allowed[i], vans, from_van)
+        holders = _holding(allowed[i], left_for_last if i == last else vans, from_van)
         if not holders:
             return None  # nobody could use the units: they stay for the others
         latest_in = way is not None
@@ -305,11 +306,17 @@ def plan_supply(
                     v = max(option.vehicles, key=lambda v: imagined[v].get(item.part, 0))
                     imagined[v][item.part] = imagined[v].get(item.part, 0) - item.quantity
     before_last = lots  # as they were before the newcomer's reservation (read below)
+    # What the vans can spare the newcomer once the others are served (``_spare_for_last``).
+    # Read whole, a van whose every unit of a part its own stops use was said to hold one for
+    # it, and the booking answered "span_full" (no place on the route held) where the part is
+    # missing ("no_part").
+    left_for_last = vans
     for i in order:
         if i in via:
             continue  # served as the plan serves it
         if i == last:
             before_last = deepcopy(lots)
+            left_for_last = _spare_for_last(vans, imagined, lots)
         visit = problem.visits[i]
         lacking: list[PartQuantity] = []
         for item in visit.parts:
@@ -360,7 +367,8 @@ def plan_supply(
     for i in needing:
         visit = problem.visits[i]
         found: list[Option] = []
-        direct = _holding(allowed[i], vans, visit.parts)
+        stock = left_for_last if i == last else vans
+        direct = _holding(allowed[i], stock, visit.parts)
         if direct:
             found.append(
                 Option(None, (), visit.parts, direct, bounds[i].earliest_s, bounds[i].latest_s)
@@ -376,7 +384,7 @@ def plan_supply(
         if found:
             options[i] = tuple(found)
         else:
-            left_out[i] = _left_out(problem, visit, allowed[i], vans, reserved)
+            left_out[i] = _left_out(problem, visit, allowed[i], stock, reserved)
     return Supply(options, left_out, _scarce(options, vans))
 
 
@@ -502,6 +510,25 @@ def _loading_at(
         <= seconds_after(problem.technicians[v].shift.start, origin)
         <= closes
     )
+
+
+def _spare_for_last(
+    vans: Sequence[Mapping[str, int]],
+    used: Sequence[Mapping[str, int]],
+    lots: Sequence[Mapping[str, list[list[int]]]],
+) -> list[dict[str, int]]:
+    """What each van can spare a booking's new visit: what the other visits leave in it
+    (``used``: the vans as they are imagined used; a booking day pins each visit to its route),
+    plus, up to the van's own stock, the units the depots still hold unreserved (``lots``),
+    which a visit served from the van could take instead."""
+    free: dict[str, int] = {}
+    for depot in lots:
+        for part, held in depot.items():
+            free[part] = free.get(part, 0) + sum(quantity for _, quantity in held)
+    return [
+        {part: min(had, left.get(part, 0) + free.get(part, 0)) for part, had in van.items()}
+        for van, left in zip(vans, used, strict=True)
+    ]
 
 
 def _holding(

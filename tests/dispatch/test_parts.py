@@ -2293,3 +2293,27 @@ def test_booking_sells_no_unit_a_call_still_to_make_takes_for_a_visit_it_cannot_
     newcomer = visit("N", 1, "P2")
     answer = slots_stored(store, {"visit": newcomer, "plan_id": "pl_day", "at": "09:00"})
     assert answer.slots == [] and answer.code == "no_part"
+
+
+def test_a_newcomer_needing_parts_the_route_s_own_stops_use_is_told_no_part(store: Store) -> None:
+    # T1's van holds the only P1 and P2, and V1 and V2 use them. A newcomer needing both was
+    # answered "span_full" (every day full): the van was read whole, as if it could spare
+    # them, and no place on the route held. The part is what is missing.
+    raw = make_day(
+        [tech("T1", 4, van_stock=[{"part": "P1", "quantity": 1}, {"part": "P2", "quantity": 1}])],
+        [
+            visit("V1", 2, "P1", window={"start": "11:00", "end": "12:00"}),
+            visit("V2", 3, "P2", window={"start": "13:00", "end": "14:00"}),
+        ],
+        depots=[depot()],
+    )
+    planned(store, raw)
+    for at in ("07:00", "10:00"):
+        answer = slots_stored(
+            store, {"visit": visit("N", 1, "P1", "P2"), "plan_id": "pl_day", "at": at}
+        )
+        assert (answer.code, answer.slots) == ("no_part", []), answer.reason
+        assert answer.reason is not None and answer.reason.startswith(
+            "part 'P1' (1 needed): the units in eligible technicians' vans (T1's 1) go to "
+            "other visits"
+        )
