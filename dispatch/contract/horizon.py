@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 from dispatch.contract.schema import (
     LAST_YEAR,
+    MAX_HORIZON_PLACES,
     HorizonProblemIn,
     HorizonTechnicianIn,
     HorizonVisitIn,
@@ -207,6 +208,7 @@ def _build(wire: HorizonProblemIn, errors: list[FieldError]) -> Horizon | None:
             if occurrence.overdue_since is not None:
                 context.due_now.add(visit.id)
             _place(visit, is_promised, context, visits, promised, beyond, filed)
+    _check_size(len(wire.visits) + len(occurrences), len(workdays), errors)
     taken = {row.id for row in wire.visits}
     for occurrence in occurrences:
         if occurrence.visit_id in taken:
@@ -230,6 +232,24 @@ def _build(wire: HorizonProblemIn, errors: list[FieldError]) -> Horizon | None:
         travel=travel,
         filed=tuple(filed),
     )
+
+
+def _check_size(due: int, workdays: int, errors: list[FieldError]) -> None:
+    """An error naming ``horizon.days`` when ``due`` visits and rounds' due dates and
+    ``workdays`` technician workdays are more than the solver is given on the largest day
+    allowed (``MAX_HORIZON_PLACES``): each list was within its limit, the horizon they
+    expand to was not."""
+    places = due + 2 * workdays
+    if places > MAX_HORIZON_PLACES:
+        errors.append(
+            FieldError(
+                "horizon.days",
+                f"the horizon holds {due:,} visits and rounds' due dates and {workdays:,} "
+                f"technician workdays: {places:,} places to plan (each workday's start and end "
+                f"two), more than the {MAX_HORIZON_PLACES:,} of the largest day allowed; plan "
+                "fewer days at a time",
+            )
+        )
 
 
 class _Context:

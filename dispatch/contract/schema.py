@@ -398,6 +398,12 @@ class TravelIn(_Strict):
 MAX_VISITS = 5_000
 #: Most technicians a day (or a horizon) may have: the largest benchmarked day has 658.
 MAX_TECHNICIANS = 1_000
+#: Most a horizon may hold once its rounds fall due and its technicians' calendars give their
+#: workdays, counted as the solver's places are: each visit and due date, and each workday's
+#: start and end. The largest day allowed (``MAX_VISITS`` visits, ``MAX_TECHNICIANS``
+#: technicians) is the bound: 2,000 weekly rounds over 28 days validated as 8,000 due dates,
+#: and 1,000 technicians over 28 days are 28,000 workdays, a model of some 60,000 places.
+MAX_HORIZON_PLACES = MAX_VISITS + 2 * MAX_TECHNICIANS
 
 
 class ProblemIn(_Strict):

@@ -305,6 +305,34 @@ def test_a_zone_or_a_start_the_calendar_cannot_hold_is_named(
     assert [e.path for e in caught.value.errors] == [named]
 
 
+def test_a_horizon_bigger_than_the_largest_day_once_expanded_is_refused_naming_its_days() -> None:
+    # Each list within its limit, the horizon they expand to was not: 1,800 weekly rounds over
+    # 28 days validated as 7,200 due dates, and 800 technicians over 5 days are 4,000 routes.
+    def size_error(raw: dict[str, Any]) -> list[str]:
+        try:
+            parse_horizon(raw)
+        except InputError as error:
+            return [e.message for e in error.errors if e.path == "horizon.days"]
+        return []
+
+    raw = horizon_problem()
+    raw["technicians"] += [
+        {**raw["technicians"][1], "id": f"X{k}"} for k in range(800 - len(raw["technicians"]))
+    ]
+    [message] = size_error(raw)
+    assert message.startswith("the horizon holds 8 visits and rounds' due dates and 3,999 ")
+    assert "7,000 of the largest day allowed; plan fewer days at a time" in message
+    raw["technicians"] = raw["technicians"][:600]  # 2,999 workdays: 6,006 places
+    assert size_error(raw) == []
+    raw = horizon_problem()
+    raw["horizon"]["days"] = 28
+    raw["rounds"] = [
+        {**raw["rounds"][0], "id": f"R{k}", "preferred_technician": None} for k in range(1_800)
+    ]
+    [message] = size_error(raw)
+    assert message.startswith("the horizon holds 7,206 visits and rounds' due dates")
+
+
 def test_a_latest_agreed_with_the_customer_is_the_deadline_of_a_reported_fault() -> None:
     raw = horizon_problem()
     # F1, reported Monday 16:00: the customer asks for Wednesday, from 10:00 to 18:00.
