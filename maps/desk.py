@@ -6,7 +6,11 @@ km and utilisation.
 On a day with spare parts: the depots (square brown store pins, a layer of their own, each
 popup saying its hours, stock and the day's calls there), each route's depot calls (small
 squares in the route's colour beside the depot, the route's line passing through the depot in
-its place, each popup listing the parts taken) and each stop's parts in its popup."""
+its place, each popup listing the parts taken) and each stop's parts in its popup.
+
+Shown in the desk console's frame, the page tells the console where the dispatcher moved the
+map and takes that view back when the next version of the plan replaces it (window messages
+carrying numbers only: :data:`_FRAME_VIEW`); opened on its own it fits the day."""
 
 from __future__ import annotations
 
@@ -41,6 +45,7 @@ from maps.base import (
     page_of,
     road_line,
     route_line,
+    script_json,
     typed,
 )
 
@@ -74,6 +79,36 @@ _STYLE = """<style>
 .fr-legend { max-width: min(90vw, 520px); }
 .fr-legend td:first-child { overflow-wrap: anywhere; }
 </style>"""
+
+
+#: The script of a map shown in the console's frame (``maps/console``): once loaded it says
+#: "map-ready" to the console, which answers with the view the dispatcher chose for an earlier
+#: version of the plan ("map-view": zoom and centre), and it reports each move ("map-moved").
+#: A new version replaced the page and its view jumped back to the whole day (a dispatcher
+#: zoomed on a street lost it every few seconds). ``%s`` is the map's name, as JSON.
+_FRAME_VIEW = """<script>
+(function () {
+  "use strict";
+  if (window.parent === window) return;
+  window.addEventListener("load", function () {
+    var chart = window[%s];
+    if (!chart) return;
+    function report(kind) {
+      var centre = chart.getCenter();
+      window.parent.postMessage({fieldroute: kind, zoom: chart.getZoom(), lat: centre.lat,
+        lng: centre.lng}, "*");
+    }
+    window.addEventListener("message", function (event) {
+      var view = event.data || {};
+      if (event.source !== window.parent || view.fieldroute !== "map-view") return;
+      if (![view.zoom, view.lat, view.lng].every(Number.isFinite)) return;
+      chart.setView([view.lat, view.lng], view.zoom, {animate: false});
+    });
+    chart.on("moveend", function () { report("map-moved"); });
+    report("map-ready");
+  });
+})();
+</script>"""
 
 
 #: The colour of a depot's pin.
@@ -390,6 +425,9 @@ def desk_map(
     page_of(chart).html.add_child(RawHtml(_legend(plan, places, colours)), name="legend")
     if seen:
         chart.fit_bounds(_bounds(seen), padding=(20, 20))
+    page_of(chart).html.add_child(
+        RawHtml(_FRAME_VIEW % script_json(chart.get_name())), name="frame_view"
+    )
     return chart
 
 

@@ -22,6 +22,8 @@
     uploading: false, // a day is on its way (JSON or sheets)
     typedAt: null, // the plan the dispatcher typed the time of the report for, if any
     selected: null, // the visit whose details are shown
+    mapPlanId: null, // the plan whose map the frame shows
+    mapView: null, // where the dispatcher moved that map, {planId, zoom, lat, lng}, if they did
   };
 
   // ---- building the page: text only ever through text nodes --------------------------------
@@ -540,6 +542,7 @@
 
   async function openPlan(planId) {
     const plan = await (await api("GET", `/v1/plans/${part(planId)}`)).json();
+    state.mapView = null; // a plan opened shows its whole day; its next versions, the view kept
     showPlan(plan);
     showLists();
     say(`Plan ${plan.plan_id}, version ${plan.version}: ${plan.kpis.assigned} of ` +
@@ -1125,10 +1128,28 @@
       // The service's own page, its typed text escaped by maps.desk; it runs sandboxed in an
       // opaque origin, so it cannot read this tab's key.
       $("map-frame").srcdoc = page;
+      state.mapPlanId = plan.plan_id;
       note.textContent = `Version ${plan.version}.`;
     } catch (error) {
       if (error instanceof KeyRefused) return;
       note.textContent = `The map could not be loaded: ${error.message}`;
+    }
+  }
+
+  /** The map frame's messages (``maps.desk``): where the dispatcher moved the map is kept, and
+   * given back to the page of the plan's next version once it is ready, so a new version does
+   * not throw the view back to the whole day. Numbers only, and only from the frame. */
+  function keepMapView(event) {
+    const frame = $("map-frame");
+    const view = event.data || {};
+    if (event.source !== frame.contentWindow || !state.mapPlanId) return;
+    if (![view.zoom, view.lat, view.lng].every(Number.isFinite)) return;
+    if (view.fieldroute === "map-moved") {
+      state.mapView = { planId: state.mapPlanId, zoom: view.zoom, lat: view.lat, lng: view.lng };
+    } else if (view.fieldroute === "map-ready" && state.mapView &&
+        state.mapView.planId === state.mapPlanId) {
+      const { zoom, lat, lng } = state.mapView;
+      frame.contentWindow.postMessage({ fieldroute: "map-view", zoom, lat, lng }, "*");
     }
   }
 
@@ -1176,6 +1197,7 @@
   $("solve-form").addEventListener("submit", guarded(solve));
   $("event-at").addEventListener("input", reportTimeTyped);
   $("delay-form").addEventListener("submit", guarded(postDelay));
+  window.addEventListener("message", keepMapView);
   $("cancel-form").addEventListener("submit", guarded(postCancel));
 
   if (key()) showConsole();

@@ -149,6 +149,13 @@ def open_plan(opened: Opened, plan_id: str) -> None:
     page.locator("#plan-title", has_text=plan_id).wait_for(timeout=15_000)
 
 
+def open_typed(opened: Opened, plan_id: str) -> None:
+    """Open ``plan_id`` by typing its id."""
+    opened.page.get_by_label("Or type a day's, a plan's or a week's id").fill(plan_id)
+    opened.page.get_by_label("Or type a day's, a plan's or a week's id").press("Enter")
+    opened.page.locator("#plan-title", has_text=plan_id).wait_for(timeout=15_000)
+
+
 def sign_in(opened: Opened, served: Served) -> None:
     page = opened.page
     page.goto(served.url + "/console")
@@ -752,5 +759,73 @@ def test_a_report_on_tomorrow_s_plan_is_timed_before_its_day_begins(
                 ("V3", "planned"),
             ]
             opened.ran_nothing_typed()
+    finally:
+        opened.close()
+
+
+def planned(served: Served, raw: dict[str, Any]) -> dict[str, Any]:
+    """``raw`` stored and planned in one second through ``served``'s API: its plan."""
+    problem = served.post("/v1/problems", raw)["problem_id"]
+    job = served.post("/v1/plans", {"problem_id": problem, "time_limit_s": 1})
+    deadline = time.monotonic() + 60
+    while (job := served.get(f"/v1/jobs/{job['id']}"))["state"] not in ("done", "failed"):
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    assert job["state"] == "done"
+    return served.get(f"/v1/plans/{job['plan_id']}")
+
+
+#: The desk map's zoom and centre, read in the console's map frame (folium names it ``map_…``).
+MAP_VIEW = (
+    "() => { const chart = window[Object.keys(window).find((k) => k.startsWith('map_'))];"
+    " const centre = chart.getCenter();"
+    " return [chart.getZoom(), centre.lat.toFixed(5), centre.lng.toFixed(5)]; }"
+)
+
+
+def map_view(page: Any, version: int) -> list[Any]:
+    """The view of the map frame once the map of ``version`` is drawn in it and has settled."""
+    page.locator("#map-note", has_text=f"Version {version}.").wait_for(timeout=20_000)
+    page.frame_locator("#map-frame").locator(".fr-stop").first.wait_for(timeout=15_000)
+    page.wait_for_timeout(1_000)  # the frame's load, and the console's answer to it
+    (frame,) = [frame for frame in page.frames if frame != page.main_frame]
+    view: list[Any] = frame.evaluate(MAP_VIEW)
+    return view
+
+
+def test_a_new_version_keeps_the_map_where_the_dispatcher_moved_it(
+    browser: Any, desk: Served
+) -> None:
+    """A driver's report made a new version, whose map replaced the frame's page: the map
+    jumped back to the whole day, and a dispatcher zoomed on a street lost it every few
+    seconds. The view they chose stays; a plan opened again shows its whole day."""
+    plan = planned(desk, console_day())
+    first = next(route["stops"][0] for route in plan["routes"] if route["stops"])
+    opened = Opened(browser, 1280, 900)
+    page = opened.page
+    try:
+        sign_in(opened, desk)
+        open_plan(opened, plan["plan_id"])
+        whole_day = map_view(page, 1)
+        zoom_in = page.frame_locator("#map-frame").locator(".leaflet-control-zoom-in")
+        for _ in range(2):
+            zoom_in.click()
+            page.wait_for_timeout(400)  # the zoom's animation
+        (frame,) = [frame for frame in page.frames if frame != page.main_frame]
+        chosen = frame.evaluate(MAP_VIEW)
+        assert chosen[0] == whole_day[0] + 2
+        arrived = {"type": "arrived", "visit_id": first["visit_id"]}
+        desk.post(
+            f"/v1/plans/{plan['plan_id']}/events",
+            {"at": first["arrival"][11:16], "events": [arrived]},
+            **{"If-Match": '"1"'},
+        )
+        page.locator("#plan-title", has_text="version 2").wait_for(timeout=20_000)
+        assert map_view(page, 2) == chosen
+        open_typed(opened, SHANGHAI_PLAN)
+        page.locator("#map-note", has_text="Version 1.").wait_for()
+        open_typed(opened, plan["plan_id"])
+        assert map_view(page, 2) == whole_day
+        opened.ran_nothing_typed()
     finally:
         opened.close()
