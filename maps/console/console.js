@@ -561,7 +561,35 @@
       plan.unassigned.every((item) => visits.has(item.visit_id));
   }
 
+  /** Where the keyboard's focus is, to find again once the plan is drawn anew: a visit's
+   * button (its visit and its section) or a control with an id; null on the page itself. */
+  function focusPlace() {
+    const active = document.activeElement;
+    if (!active || active === document.body) return null;
+    const section = active.closest("section");
+    return { visit: active.dataset.visit || null, id: active.id || null,
+      section: section ? section.id : null };
+  }
+
+  /** Give the focus back to the control ``place`` names when drawing the plan dropped it
+   * (the timeline's and the tables' buttons are made anew: a keyboard user was thrown to the
+   * top of the page at each new version); to its section, when it takes the focus, if the
+   * control is gone. */
+  function restoreFocus(place) {
+    const active = document.activeElement;
+    if (!place || (active && active !== document.body && active.isConnected)) return;
+    const section = place.section ? $(place.section) : null;
+    let target = place.id ? $(place.id) : null;
+    if (!target && place.visit && section) {
+      target = [...section.querySelectorAll("[data-visit]")]
+        .find((node) => node.dataset.visit === place.visit) || null;
+    }
+    if (!target && section && section.hasAttribute("tabindex")) target = section;
+    if (target) target.focus({ preventScroll: true });
+  }
+
   function showPlan(plan) {
+    const focused = focusPlace();
     if (state.planProblemId === null && dayFits(plan, state.problem)) {
       state.planProblemId = state.problemId;
     }
@@ -590,6 +618,7 @@
     loadCalls(plan);
     fillEventForms(plan);
     if (state.selected) showDetails(state.selected);
+    restoreFocus(focused);
     loadMap(plan);
   }
 
@@ -840,7 +869,7 @@
       const visit = visitOfDay(item.visit_id);
       return el("tr", {},
         el("td", {}, el("button", {
-          type: "button", class: "fr-linkish", text: item.visit_id,
+          type: "button", class: "fr-linkish", text: item.visit_id, "data-visit": item.visit_id,
           "aria-label": `details of ${item.visit_id}`, onclick: () => showDetails(item.visit_id),
         })),
         el("td", { text: visit ? visit.customer || "" : "" }),

@@ -829,3 +829,38 @@ def test_a_new_version_keeps_the_map_where_the_dispatcher_moved_it(
         opened.ran_nothing_typed()
     finally:
         opened.close()
+
+
+#: What has the keyboard's focus: a visit's button by its visit, another control by its id.
+FOCUSED = (
+    "(() => { const a = document.activeElement; return a.dataset.visit || a.id || a.tagName; })()"
+)
+
+
+def test_a_new_version_keeps_the_keyboard_on_the_visit_it_was_on(
+    browser: Any, desk: Served
+) -> None:
+    """A keyboard user on a visit of the timeline when a driver's report arrived was thrown
+    to the top of the page (the timeline is drawn anew): the focus stays on that visit, and
+    goes to the timeline when the visit is no longer on it."""
+    events = f"/v1/plans/{SHANGHAI_PLAN}/events"
+    opened = Opened(browser, 1280, 900)
+    page = opened.page
+    try:
+        sign_in(opened, desk)
+        open_plan(opened, SHANGHAI_PLAN)
+        page.locator('.fr-bar[data-visit="V2"]').focus()
+        arrived = {"type": "arrived", "visit_id": "V1", "at": "08:10"}
+        desk.post(events, {"at": "08:25", "events": [arrived]}, **{"If-Match": '"1"'})
+        page.locator("#plan-title", has_text="version 2").wait_for(timeout=20_000)
+        assert page.evaluate(FOCUSED) == "V2"
+        page.keyboard.press("Tab")
+        assert page.evaluate(FOCUSED) == "V3", "the next Tab goes on from there"
+        cancelled = {"type": "cancelled", "visit_id": "V3"}
+        desk.post(events, {"at": "08:30", "events": [cancelled]}, **{"If-Match": '"2"'})
+        page.locator("#plan-title", has_text="version 3").wait_for(timeout=20_000)
+        assert page.locator('#timeline .fr-bar[data-visit="V3"]').count() == 0
+        assert page.evaluate(FOCUSED) == "timeline-section"
+        opened.ran_nothing_typed()
+    finally:
+        opened.close()
