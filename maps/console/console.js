@@ -1002,11 +1002,6 @@
     if (chosenVisit) visit.value = chosenVisit;
   }
 
-  /** The time of the report: the clock now in the shown plan's time zone, unless the
-   * dispatcher typed a time for this plan (kept until they empty the box). A time typed for
-   * another plan is dropped: it was that plan's clock. Called when a plan or a version is
-   * shown, at each check for new versions (unless the box is being edited), and before a
-   * report is posted. */
   /** Today's date (YYYY-MM-DD) in ``timezone``. */
   function todayIn(timezone) {
     try {
@@ -1023,13 +1018,25 @@
     return state.plan.date > todayIn(state.plan.timezone);
   }
 
+  /** Whether the plan shown is of a date already over where it is planned: "now" is no time
+   * of its day (read on its date, it was refused when before the day's last re-plan). */
+  function dayGoneBy() {
+    return state.plan.date < todayIn(state.plan.timezone);
+  }
+
+  /** The time of the report: the clock now in the shown plan's time zone, unless the
+   * dispatcher typed a time for this plan (kept until they empty the box). A time typed for
+   * another plan is dropped: it was that plan's clock. A day to come or gone by has no "now":
+   * its last re-plan, else its start, the first time the service takes a report at. Called
+   * when a plan or a version is shown, at each check for new versions (unless the box is
+   * being edited), and before a report is posted. */
   function fillReportTime() {
     const box = $("event-at");
     if (state.typedAt !== state.plan.plan_id || !box.value) {
       state.typedAt = null;
-      // A day to come: its last re-plan, or its start (the plan's times are in its zone).
+      // The plan's times are in its zone, as the box's.
       const since = state.plan.at ? state.plan.at.slice(11, 16) : "00:00";
-      box.value = dayToCome() ? since : nowIn(state.plan.timezone);
+      box.value = dayToCome() || dayGoneBy() ? since : nowIn(state.plan.timezone);
     }
     sayReportTime();
   }
@@ -1038,10 +1045,15 @@
   function sayReportTime() {
     fillCancelList(state.plan);
     const zone = state.plan.timezone;
-    const shown = dayToCome()
-      ? `${zone} time on ${state.plan.date}, a day to come: before it begins (type a time ` +
-        "to report at another)."
-      : `${zone} time, now (type a time to report an earlier one).`;
+    const since = state.plan.at ? "its last re-plan" : "its start";
+    let shown = `${zone} time, now (type a time to report an earlier one).`;
+    if (dayToCome()) {
+      shown = `${zone} time on ${state.plan.date}, a day to come: before it begins (type a ` +
+        "time to report at another).";
+    } else if (dayGoneBy()) {
+      shown = `${zone} time on ${state.plan.date}, a day gone by: at ${since} (type the time ` +
+        "the report is for).";
+    }
     $("event-at-note").textContent = state.typedAt === null
       ? shown
       : `${zone} time, as typed for this plan (empty the box for the default).`;

@@ -864,3 +864,38 @@ def test_a_new_version_keeps_the_keyboard_on_the_visit_it_was_on(
         opened.ran_nothing_typed()
     finally:
         opened.close()
+
+
+def test_a_report_on_a_past_day_s_plan_is_timed_on_that_day(browser: Any, tmp_path: Path) -> None:
+    """Yesterday's plan, re-planned at 23:58, opened at noon: the report's time was now
+    (12:00), before the last re-plan, and every report was refused ("events must move forward
+    in time") while the note said to type an earlier one. A day gone by is reported at its
+    last re-plan (or its start)."""
+    shanghai = ZoneInfo("Asia/Shanghai")
+    database_url = f"sqlite:///{tmp_path / 'desk.db'}"
+    store_line_day(
+        database_url, plan_id="pl_yesterday", problem_id="pb_yesterday", date="2026-11-22"
+    )
+    opened = Opened(browser, 1280, 900)
+    page = opened.page
+    page.clock.set_fixed_time(datetime(2026, 11, 23, 12, 0, 5, tzinfo=shanghai))
+    try:
+        with serving(database_url) as base:
+            desk = Served(base, make_key(database_url))
+            late = {"type": "delay", "technician_id": "T1", "minutes": 20}
+            desk.post(
+                "/v1/plans/pl_yesterday/events",
+                {"at": "23:58", "events": [late]},
+                **{"If-Match": '"1"'},
+            )
+            sign_in(opened, desk)
+            open_plan(opened, "pl_yesterday")
+            assert page.get_by_label("Time of the report").input_value() == "23:58"
+            note = page.locator("#event-at-note").inner_text()
+            assert note.startswith("Asia/Shanghai time on 2026-11-22, a day gone by: at its last")
+            page.get_by_role("button", name="Post the delay").click()
+            page.locator("#plan-title", has_text="version 3").wait_for(timeout=20_000)
+            assert desk.get("/v1/plans/pl_yesterday")["at"] == "2026-11-22T23:58:00+08:00"
+            opened.ran_nothing_typed()
+    finally:
+        opened.close()
