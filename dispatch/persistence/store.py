@@ -730,13 +730,14 @@ class Store:
                 raise StoreConflictError(f"problem {problem_id} already exists") from error
 
     def recent_problems(self, limit: int = 50) -> list[ProblemSummary]:
-        """The days the desk stored, newest first; not the days of re-planned versions (each
-        re-plan stores the day as it then is, for its version alone)."""
+        """The days the desk stored, newest first, those stored at once (a week's) by date;
+        not the days of re-planned versions (each re-plan stores the day as it then is, for
+        its version alone)."""
         replanned = select(PlanRow.problem_id).where(PlanRow.version > 1)
         query = (
             select(ProblemRow)
             .where(ProblemRow.id.not_in(replanned))
-            .order_by(ProblemRow.created_at.desc(), ProblemRow.id)
+            .order_by(ProblemRow.created_at.desc(), ProblemRow.date, ProblemRow.id)
             .limit(limit)
         )
         with Session(self.engine) as session:
@@ -758,7 +759,9 @@ class Store:
             return found
 
     def recent_plans(self, limit: int = 50) -> list[PlanSummary]:
-        """Plans by their latest version, the most recently changed first."""
+        """Plans by their latest version, the most recently changed first, those changed at
+        once (a week's days, stored together) by date: in id order, a week's dates were
+        jumbled."""
         latest = (
             select(PlanRow.plan_id, func.max(PlanRow.version).label("version"))
             .group_by(PlanRow.plan_id)
@@ -773,7 +776,7 @@ class Store:
             )
             .join(ProblemRow, ProblemRow.id == PlanRow.problem_id)
             .join(first, first.c.plan_id == PlanRow.plan_id)
-            .order_by(PlanRow.created_at.desc(), PlanRow.plan_id)
+            .order_by(PlanRow.created_at.desc(), ProblemRow.date, PlanRow.plan_id)
             .limit(limit)
         )
         with Session(self.engine) as session:

@@ -193,3 +193,18 @@ def test_weeks_stored_before_they_counted_their_saves_start_at_zero(store: Store
         command.upgrade(config, "head")
     found = store.week_of_plan("pl_0")
     assert found is not None and (found.week_id, found.revision) == ("wk_1", 0)
+
+
+def test_the_days_of_a_week_are_listed_by_date(store: Store) -> None:
+    """A week's days and plans are stored at one moment: listed in id order, their dates were
+    jumbled (the console's lists showed 12-09, 12-07, 12-08)."""
+    dates = ("2026-12-07", "2026-12-08", "2026-12-09")
+    days = [day(date, f"pl_{i}", f"pb_{i}") for date, i in zip(dates, "zam", strict=True)]
+    horizon = HORIZON | {"horizon": {"start": "2026-12-07", "days": 3}}
+    store.save_week(week=week_of("wk_1", days), problem_id="pb_h", problem=horizon, days=days)
+    assert [(p.date, p.plan_id) for p in store.recent_plans()] == [
+        ("2026-12-07", "pl_z"),
+        ("2026-12-08", "pl_a"),
+        ("2026-12-09", "pl_m"),
+    ]
+    assert [p.problem_id for p in store.recent_problems()] == ["pb_h", "pb_z", "pb_a", "pb_m"]

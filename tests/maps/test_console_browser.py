@@ -26,6 +26,8 @@ from tests.api.test_readme_session import running_serve
 from tests.conftest import line_day
 from tests.dispatch.test_replan_week import MONDAY, PLACED, TUESDAY, WEDNESDAY, store_week, week
 from tests.dispatch.test_sheets import TECHNICIANS_CSV, VISITS_CSV
+from tests.dispatch.test_store_weeks import day as week_day
+from tests.dispatch.test_store_weeks import week_of
 from tests.maps.test_browser import Opened
 from tests.maps.test_driver_buttons import PLAN_ID, serving, store_line_day
 
@@ -896,6 +898,31 @@ def test_a_report_on_a_past_day_s_plan_is_timed_on_that_day(browser: Any, tmp_pa
             page.get_by_role("button", name="Post the delay").click()
             page.locator("#plan-title", has_text="version 3").wait_for(timeout=20_000)
             assert desk.get("/v1/plans/pl_yesterday")["at"] == "2026-11-22T23:58:00+08:00"
+            opened.ran_nothing_typed()
+    finally:
+        opened.close()
+
+
+def test_a_week_s_day_plans_are_listed_in_date_order(browser: Any, tmp_path: Path) -> None:
+    """A week stores its day plans at one moment: "Stored plan (newest first)" listed them in
+    id order, the dates jumbled (12-09, 12-07, 12-08). They follow the week's dates."""
+    dates = ("2026-12-07", "2026-12-08", "2026-12-09")
+    days = [week_day(date, f"pl_{i}", f"pb_{i}") for date, i in zip(dates, "zam", strict=True)]
+    database_url = f"sqlite:///{tmp_path / 'week.db'}"
+    store = Store(database_url)
+    try:
+        horizon = {"horizon": {"start": dates[0], "days": 3}, "technicians": [], "visits": []}
+        store.save_week(week=week_of("wk_1", days), problem_id="pb_h", problem=horizon, days=days)
+    finally:
+        store.close()
+    opened = Opened(browser, 1280, 900)
+    page = opened.page
+    try:
+        with serving(database_url) as base:
+            sign_in(opened, Served(base, make_key(database_url)))
+            page.locator('#open-plan option[value="pl_m"]').wait_for(state="attached")
+            listed = page.locator("#open-plan option").all_inner_texts()[1:]
+            assert [text[:10] for text in listed] == list(dates)
             opened.ran_nothing_typed()
     finally:
         opened.close()
