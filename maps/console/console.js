@@ -763,7 +763,7 @@
           type: "button", class: `fr-bar ${shown.css}`, "data-visit": stop.visit_id,
           "aria-label": label, title: label,
           style: { left: at(start), width: wide(start, end) },
-          onclick: () => showDetails(stop.visit_id),
+          onclick: () => chooseVisit(stop.visit_id),
         }, `${shown.mark}${shown.mark ? " " : ""}${stop.visit_id}`);
         if (state.selected === stop.visit_id) bar.classList.add("is-selected");
         track.append(bar);
@@ -809,6 +809,14 @@
       return `${clock(stop.promised_window.start)}–${clock(stop.promised_window.end)}`;
     }
     return "";
+  }
+
+  /** A visit clicked (or chosen with the keyboard): its details, brought into view. Below
+   * the timeline of a big day (31 technicians) they were far below the page's view, and the
+   * click looked like it did nothing. The least scroll that shows them; the focus stays. */
+  function chooseVisit(visitId) {
+    showDetails(visitId);
+    $("details").scrollIntoView({ block: "nearest" });
   }
 
   function showDetails(visitId) {
@@ -870,7 +878,7 @@
       return el("tr", {},
         el("td", {}, el("button", {
           type: "button", class: "fr-linkish", text: item.visit_id, "data-visit": item.visit_id,
-          "aria-label": `details of ${item.visit_id}`, onclick: () => showDetails(item.visit_id),
+          "aria-label": `details of ${item.visit_id}`, onclick: () => chooseVisit(item.visit_id),
         })),
         el("td", { text: visit ? visit.customer || "" : "" }),
         el("td", { text: item.code }),

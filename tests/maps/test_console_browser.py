@@ -13,14 +13,19 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from benchmarks.dayset import generate_day
+from dispatch.contract.record import plan_record
+from dispatch.contract.serialize import plan_document
+from dispatch.contract.validate import parse_problem
 from dispatch.persistence import Store
+from dispatch.planning import SolveParams, plan_day
 from tests.api.conftest import make_key
 from tests.api.test_readme_session import running_serve
 from tests.conftest import line_day
@@ -923,6 +928,61 @@ def test_a_week_s_day_plans_are_listed_in_date_order(browser: Any, tmp_path: Pat
             page.locator('#open-plan option[value="pl_m"]').wait_for(state="attached")
             listed = page.locator("#open-plan option").all_inner_texts()[1:]
             assert [text[:10] for text in listed] == list(dates)
+            opened.ran_nothing_typed()
+    finally:
+        opened.close()
+
+
+def store_big_day(database_url: str) -> None:
+    """Store a generated day of 31 technicians (60 visits, planned at the first solution
+    found) and its plan as ``pl_big`` version 1: a timeline taller than the screen."""
+    raw = generate_day(60, seed=7, technicians=31)
+    problem = parse_problem(raw)
+    quick = SolveParams(time_limit_s=5, metaheuristic="greedy_descent", solution_limit=1)
+    plan = plan_day(problem, params=quick)
+    created = datetime.now(UTC)
+    document = plan_document(problem, plan, plan_id="pl_big", version=1, created_at=created)
+    store = Store(database_url)
+    try:
+        store.save_problem_and_plan(
+            raw, document.model_dump(mode="json"), problem_id="pb_big", record=plan_record(plan)
+        )
+    finally:
+        store.close()
+
+
+#: Where the visit's details are: their top and bottom, and the height of the view.
+DETAILS_AT = (
+    "(() => { const box = document.getElementById('details-list').getBoundingClientRect();"
+    " return [box.top, box.bottom, innerHeight]; })()"
+)
+
+
+@pytest.mark.parametrize("width, height", [(1280, 900), (375, 800)])
+def test_a_visit_clicked_on_a_big_day_shows_its_details_in_view(
+    browser: Any, tmp_path: Path, width: int, height: int
+) -> None:
+    """On a day of 31 technicians the details of a visit clicked on the timeline filled a card
+    below the whole timeline, far out of view: the click looked like it did nothing."""
+    database_url = f"sqlite:///{tmp_path / 'big.db'}"
+    store_big_day(database_url)
+    opened = Opened(browser, width, height)
+    page = opened.page
+    try:
+        with serving(database_url) as base:
+            sign_in(opened, Served(base, make_key(database_url)))
+            open_plan(opened, "pl_big")
+            assert opened.count("#timeline .fr-row:not(.fr-axis)") == 31
+            bar = page.locator("#timeline .fr-bar").first
+            bar.scroll_into_view_if_needed()
+            top, _, view = page.evaluate(DETAILS_AT)
+            assert top > view, "the details card starts below the view: a day big enough"
+            bar.click()
+            visit = bar.get_attribute("data-visit")
+            assert opened.text("#details-title") == f"Visit {visit}"
+            top, bottom, view = page.evaluate(DETAILS_AT)
+            assert top >= 0 and bottom <= view, "the visit's details are in view"
+            assert page.evaluate("document.activeElement.dataset.visit") == visit
             opened.ran_nothing_typed()
     finally:
         opened.close()
