@@ -986,3 +986,24 @@ def test_a_visit_clicked_on_a_big_day_shows_its_details_in_view(
             opened.ran_nothing_typed()
     finally:
         opened.close()
+
+
+def test_the_report_form_is_two_keys_from_the_top_of_the_page(browser: Any, desk: Served) -> None:
+    """From the top of the page, the report form was behind every bar of the timeline and
+    every marker of the map: 540 Tab presses on the 250-visit day. A skip link leads there."""
+    opened = Opened(browser, 1280, 900)
+    page = opened.page
+    try:
+        sign_in(opened, desk)
+        open_plan(opened, SHANGHAI_PLAN)
+        page.get_by_role("link", name="Skip to the timeline").focus()  # the page's first stop
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.textContent") == (
+            "Skip to the report from the field"
+        )
+        page.keyboard.press("Enter")
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.id") == "event-at"
+        opened.ran_nothing_typed()
+    finally:
+        opened.close()
