@@ -32,7 +32,9 @@ A technician whose base is a depot may load the morning pick list there: a visit
 are reserved at that depot has a third option, **loaded in the morning**, for the technicians
 based there whose shift starts inside its opening hours (after the units are in): no detour,
 and no handling time (the store prepares the pick list before the shift; the contract says
-so). The plan lists those loads as a call before the first visit, when the route leaves.
+so): its units need only be in when they leave, not in time for a call on the way (a first
+visit at 08:10, 10 minutes from a depot opening at 08:00). The plan lists those loads as a
+call before the first visit, when the route leaves.
 A part no allowed van holds enough of may be made up at a call: the van's units and the depot's
 together (a visit needing 2, a van holding 1, a depot 1 more), the van holding them serving it.
 Known limits: a visit takes all of its depot parts at one depot (parts spread over two depots
@@ -258,10 +260,14 @@ def plan_supply(
         latest_in = way is not None
 
         def by(d: int, leg: int) -> int:
-            """The moment a call at depot ``d`` (``leg`` away) begins at the latest."""
+            """The moment a call at depot ``d`` (``leg`` away) begins at the latest, or a
+            holder based there leaves with a morning pick list, whichever is later: a first
+            stop fixed at 08:10, 10 minutes from the depot, had no call in time (by 07:50)
+            for the units in at 08:00, though the van loaded them leaving at 08:00."""
             if way is not None:
                 return way.over_s - handling[d]
-            return min(closes[d], bounds[i].latest_s - leg) - handling[d]
+            call_s = min(closes[d], bounds[i].latest_s - leg) - handling[d]
+            return max(call_s, _loading_by(problem, d, holders, start_row, depot_row))
 
         best: tuple[int, int] | None = None
         for d in range(len(problem.depots)) if way is None else (way.depot,):
@@ -509,6 +515,29 @@ def _loading_at(
         and max(opens, ready_s)
         <= seconds_after(problem.technicians[v].shift.start, origin)
         <= closes
+    )
+
+
+def _loading_by(
+    problem: Problem,
+    d: int,
+    holders: Sequence[int],
+    start_row: NDArray[np.int64] | None,
+    depot_row: NDArray[np.int64],
+) -> int:
+    """The latest moment (seconds after midnight) one of ``holders`` may load a morning pick
+    list at depot ``d`` (``_loading_at``): when they leave; ``-1`` when none may."""
+    if start_row is None:
+        return -1
+    origin = problem.midnight
+    leaving = [seconds_after(problem.technicians[v].shift.start, origin) for v in holders]
+    return max(
+        (
+            s
+            for v, s in zip(holders, leaving, strict=True)
+            if _loading_at(problem, d, s, (v,), start_row, depot_row)
+        ),
+        default=-1,
     )
 
 

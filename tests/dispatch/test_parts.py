@@ -1484,6 +1484,35 @@ def test_a_booking_keeps_a_depot_call_made_where_it_was(store: Store, at: str) -
     assert stops["V2"]["arrival"][11:16] == "10:15" and "N1" in stops
 
 
+@pytest.mark.parametrize("at", ["08:05", "08:45"])
+def test_a_route_gone_with_its_first_stop_s_part_loaded_in_the_morning_is_bookable(
+    store: Store, at: str
+) -> None:
+    # T1, based at the depot, loads P2 (for V2 at 08:10) and P1 (for V1) at 08:00 and
+    # leaves. Booked at 08:05 (on the way to V2) or 08:45 (V2 done), V2 is fixed at 08:10:
+    # read as a call on the way, its P2 was due by 07:50, before the depot opens, and V2 was
+    # left out (no_part); the route was not read, and a visit needing no part was answered
+    # "span_full" on T1. The part is read as loaded when T1 left, and the visit booked.
+    raw = make_day(
+        [tech("T1", 4)],
+        [visit("V1", 2, "P1"), visit("V2", 3, "P2")],
+        depots=[depot(stock=[{"part": "P1", "quantity": 1}, {"part": "P2", "quantity": 1}])],
+    )
+    first = planned(store, raw)
+    assert [s["visit_id"] for s in first["routes"][0]["stops"]] == ["V2", "V1"]
+    assert calls(first) == {"T1": [("D1", "08:00", "V2", {"P1": 1, "P2": 1})]}
+    visit_row = {"id": "N1", "location_index": 1, "duration_min": 15}
+    ask = {"visit": visit_row, "plan_id": "pl_day", "shape": "two_hours", "at": at}
+    offered = [s for s in slots_stored(store, ask).slots if s.slot.technician_id == "T1"]
+    assert offered
+    slot = offered[0].slot.model_dump(mode="json", exclude_none=True)
+    booked = book_stored(store, "pl_day", {"visit": visit_row, "slot": slot, "at": at})
+    document = booked.model_dump(mode="json")
+    assert calls(document) == {"T1": [("D1", "08:00", "V2", {"P1": 1, "P2": 1})]}
+    stops = [s["visit_id"] for s in document["routes"][0]["stops"]]
+    assert stops[0] == "V2" and set(stops) == {"V1", "V2", "N1"}
+
+
 def test_a_technician_back_at_their_base_depot_after_a_stop_there_calls_with_handling(
     store: Store,
 ) -> None:
