@@ -216,32 +216,49 @@ def _merge(
         merged = replace(merged, breaks=(*had, *route.breaks))
     else:  # had at the base before ``at`` (and before leaving): history, as it was
         merged = replace(merged, breaks=(*had_at_base(old, at), *route.breaks))
-    merged = replace(merged, depot_stops=_calls_in_time(merged, old, at))
+    merged = _legs_kept(replace(merged, depot_stops=_calls_in_time(merged, old, at)), route)
     return _from_last_call(merged, old, booking.from_call_s.get(fit.vehicle))
+
+
+def _legs_kept(merged: Route, timed: Route) -> Route:
+    """``merged`` (``timed``, the model's route, with the history kept: its fixed stops and
+    calls made as they were) with its distance and travel the legs it now has: the model's
+    totals, its legs swapped for the kept ones. The model drives a call made whose units
+    ride in the van (``BookingDay.of``) as no call: straight to the stop after it; off a
+    straight line, the route said 32.5 km where its legs (via the depot) added up to 40,
+    and the checker refused the booking of a slot offered."""
+
+    def km(route: Route) -> float:
+        return sum(s.distance_km for s in route.stops) + sum(
+            c.distance_km for c in route.depot_stops
+        )
+
+    def driving(route: Route) -> timedelta:
+        stops = sum((s.travel for s in route.stops), timedelta(0))
+        return stops + sum((c.travel for c in route.depot_stops), timedelta(0))
+
+    return replace(
+        merged,
+        distance_km=timed.distance_km - km(timed) + km(merged),
+        travel=timed.travel - driving(timed) + driving(merged),
+    )
 
 
 def _from_last_call(route: Route, old: Route | None, leg: FromCall | None) -> Route:
     """``route`` with the drive into the new visit from the depot call made that was the old
-    route's last stop (``leg``, ``BookingDay.from_call_s``), the call's own leg counted: the
-    booking's model, which knows no such call, drove it from the stop before the call (the
-    route said 0 km where its legs added up to 10)."""
+    route's last stop (``leg``, ``BookingDay.from_call_s``; the call's own leg is counted by
+    ``_legs_kept``): the booking's model, which knows no such call, drove it from the stop
+    before the call (the route said 0 km where its legs added up to 10)."""
     k = 0 if old is None else len(old.stops)  # the new visit: after every stop, and the call
     if old is None or leg is None or len(route.stops) <= k:
         return route
     into = route.stops[k]
-    calls = [call for call in route.depot_stops if call.before == k]
     driven = replace(into, travel=s_to_duration(leg.drive_s), distance_km=m_as_km(leg.drive_m))
     return replace(
         route,
         stops=(*route.stops[:k], driven, *route.stops[k + 1 :]),
-        distance_km=route.distance_km
-        - into.distance_km
-        + sum(call.distance_km for call in calls)
-        + driven.distance_km,
-        travel=route.travel
-        - into.travel
-        + sum((call.travel for call in calls), timedelta(0))
-        + driven.travel,
+        distance_km=route.distance_km - into.distance_km + driven.distance_km,
+        travel=route.travel - into.travel + driven.travel,
     )
 
 

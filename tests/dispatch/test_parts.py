@@ -1376,6 +1376,40 @@ def test_a_call_made_for_a_visit_a_delay_put_out_of_reach_leaves_its_route_booka
     assert calls(booked.model_dump(mode="json"))["T1"] == [("D1", "08:10", "V2", {"P2": 1})]
 
 
+def test_a_booking_after_a_call_made_whose_units_ride_counts_the_drive_via_the_depot(
+    store: Store,
+) -> None:
+    # As above, but T1's base (site 5) is 15 minutes (7.5 km) from V2 (site 2), not 30 via
+    # the depot (site 4): off a straight line. Booking's model drives base to V2 with no
+    # call (its unit rides in the van), and the booked route said 32.5 km where its legs
+    # added up to 40: the checker refused the slot offered ("no technician can take it").
+    raw = make_day(
+        [tech("T1", 5), tech("T2", 0)],
+        [
+            visit("V1", 3, "P2", technician="T1", window={"start": "08:00", "end": "08:45"}),
+            visit("V2", 2, technician="T1", window={"start": "10:00", "end": "17:00"}),
+        ],
+        depots=[depot(stock=[{"part": "P2", "quantity": 1}])],
+    )
+    for one, other in ((5, 2), (2, 5)):
+        raw["travel"]["durations_min"][one][other] = 15
+        raw["travel"]["distances_km"][one][other] = 7.5
+    planned(store, raw)
+    delay = {"type": "delay", "technician_id": "T1", "minutes": 60}
+    held = replan(store, {"at": "08:25", "events": [delay]})
+    assert calls(held) == {"T1": [("D1", "08:10", "V2", {"P2": 1})]}
+    newcomer = visit("N", 1, technician="T1")
+    answer = slots_stored(store, {"visit": newcomer, "plan_id": "pl_day", "at": "08:30"})
+    assert answer.slots
+    slot = answer.slots[0].slot.model_dump(mode="json", exclude_none=True)
+    booked = book_stored(store, "pl_day", {"visit": newcomer, "slot": slot, "at": "08:30"})
+    document = booked.model_dump(mode="json")
+    (route,) = [r for r in document["routes"] if r["technician_id"] == "T1"]
+    assert [s["visit_id"] for s in route["stops"]] == ["V2", "N"]
+    # Base to depot 5 km (10 min), depot to V2 10 (20), V2 to N 5 (10), N to base 20 (40).
+    assert (route["distance_km"], route["travel_min"]) == (40.0, 80)
+
+
 def test_a_unit_loaded_for_a_visit_cancelled_since_and_given_to_another_leaves_it_bookable(
     store: Store,
 ) -> None:
