@@ -1032,19 +1032,33 @@
     return state.plan.date < todayIn(state.plan.timezone);
   }
 
+  /** The clock time of the shown plan's last re-plan ("00:00", its start, if none): the first
+   * time the service takes a report at. The plan's times are in its zone, as the box's. */
+  function lastReplan() {
+    return state.plan.at ? state.plan.at.slice(11, 16) : "00:00";
+  }
+
+  /** Whether today's plan was last re-planned at a time still to come by this computer's
+   * clock (behind the service's, which took a report at its own now): "now" is before it,
+   * and was refused ("events must move forward in time"). */
+  function replannedAhead() {
+    return Boolean(state.plan.at) && state.plan.at.slice(0, 10) === state.plan.date &&
+      lastReplan() > nowIn(state.plan.timezone);
+  }
+
   /** The time of the report: the clock now in the shown plan's time zone, unless the
    * dispatcher typed a time for this plan (kept until they empty the box). A time typed for
-   * another plan is dropped: it was that plan's clock. A day to come or gone by has no "now":
-   * its last re-plan, else its start, the first time the service takes a report at. Called
-   * when a plan or a version is shown, at each check for new versions (unless the box is
-   * being edited), and before a report is posted. */
+   * another plan is dropped: it was that plan's clock. A day to come or gone by has no "now",
+   * and a day re-planned ahead of the clock takes no report before that: its last re-plan,
+   * else its start, the first time the service takes a report at. Called when a plan or a
+   * version is shown, at each check for new versions (unless the box is being edited), and
+   * before a report is posted. */
   function fillReportTime() {
     const box = $("event-at");
     if (state.typedAt !== state.plan.plan_id || !box.value) {
       state.typedAt = null;
-      // The plan's times are in its zone, as the box's.
-      const since = state.plan.at ? state.plan.at.slice(11, 16) : "00:00";
-      box.value = dayToCome() || dayGoneBy() ? since : nowIn(state.plan.timezone);
+      const atReplan = dayToCome() || dayGoneBy() || replannedAhead();
+      box.value = atReplan ? lastReplan() : nowIn(state.plan.timezone);
     }
     sayReportTime();
   }
@@ -1061,6 +1075,9 @@
     } else if (dayGoneBy()) {
       shown = `${zone} time on ${state.plan.date}, a day gone by: at ${since} (type the time ` +
         "the report is for).";
+    } else if (replannedAhead()) {
+      shown = `${zone} time, re-planned after this computer's now: at its last re-plan (type ` +
+        "the time the report is for).";
     }
     $("event-at-note").textContent = state.typedAt === null
       ? shown

@@ -908,6 +908,44 @@ def test_a_report_on_a_past_day_s_plan_is_timed_on_that_day(browser: Any, tmp_pa
         opened.close()
 
 
+def test_a_report_on_today_s_plan_re_planned_after_the_browser_s_now_is_timed_then(
+    browser: Any, tmp_path: Path
+) -> None:
+    """Today's plan re-planned at 11:30 by the service (its clock at noon), opened where the
+    clock is behind it (11:00): the report's time was that now, before the last re-plan, and
+    every report was refused. It is the last re-plan's time, as for a day to come or gone
+    by."""
+    shanghai = ZoneInfo("Asia/Shanghai")
+    database_url = f"sqlite:///{tmp_path / 'desk.db'}"
+    store_line_day(database_url, plan_id="pl_today", problem_id="pb_today", date="2026-11-23")
+    opened = Opened(browser, 1280, 900)
+    page = opened.page
+    page.clock.set_fixed_time(datetime(2026, 11, 23, 11, 0, 5, tzinfo=shanghai))
+    try:
+        with serving(database_url) as base:
+            desk = Served(base, make_key(database_url))
+            late = {"type": "delay", "technician_id": "T1", "minutes": 20}
+            desk.post(
+                "/v1/plans/pl_today/events",
+                {"at": "11:30", "events": [late]},
+                **{"If-Match": '"1"'},
+            )
+            sign_in(opened, desk)
+            open_plan(opened, "pl_today")
+            assert page.get_by_label("Time of the report").input_value() == "11:30"
+            note = page.locator("#event-at-note").inner_text()
+            assert note == (
+                "Asia/Shanghai time, re-planned after this computer's now: at its last re-plan "
+                "(type the time the report is for)."
+            )
+            page.get_by_role("button", name="Post the delay").click()
+            page.locator("#plan-title", has_text="version 3").wait_for(timeout=20_000)
+            assert desk.get("/v1/plans/pl_today")["at"] == "2026-11-23T11:30:00+08:00"
+            opened.ran_nothing_typed()
+    finally:
+        opened.close()
+
+
 def test_a_week_s_day_plans_are_listed_in_date_order(browser: Any, tmp_path: Path) -> None:
     """A week stores its day plans at one moment: "Stored plan (newest first)" listed them in
     id order, the dates jumbled (12-09, 12-07, 12-08). They follow the week's dates."""
