@@ -1345,13 +1345,17 @@ def test_a_booking_keeps_a_depot_call_made_for_a_visit_that_left_the_route(store
     assert (stop["distance_km"], route["distance_km"]) == (5.0, 10.0)
 
 
+@pytest.mark.parametrize("off_the_line", [False, True])
 def test_a_call_made_for_a_visit_a_delay_put_out_of_reach_leaves_its_route_bookable(
-    store: Store,
+    store: Store, off_the_line: bool
 ) -> None:
     # T1 took D1's only P2 at 08:10 for V1 (by 08:45), then was held up an hour: V1 is left
     # out, the call stays before V2, its unit in the van. Booking read no route with such a
     # call, and offered nobody T1's free afternoon (a hunt: "span_full" for the rest of the
-    # day).
+    # day). Off the line, T1's base (site 5) is 15 minutes (7.5 km) from V2 (site 2), not 30
+    # via the depot (site 4): booking's model drives base to V2 with no call (its unit rides
+    # in the van), and the booked route said 32.5 km where its legs added up to 40: the
+    # checker refused the slot offered ("no technician can take it").
     raw = make_day(
         [tech("T1", 5), tech("T2", 0)],
         [
@@ -1360,53 +1364,26 @@ def test_a_call_made_for_a_visit_a_delay_put_out_of_reach_leaves_its_route_booka
         ],
         depots=[depot(stock=[{"part": "P2", "quantity": 1}])],
     )
+    if off_the_line:
+        for one, other in ((5, 2), (2, 5)):
+            raw["travel"]["durations_min"][one][other] = 15
+            raw["travel"]["distances_km"][one][other] = 7.5
     planned(store, raw)
     delay = {"type": "delay", "technician_id": "T1", "minutes": 60}
     held = replan(store, {"at": "08:25", "events": [delay]})
     assert calls(held) == {"T1": [("D1", "08:10", "V2", {"P2": 1})]}
     assert [u["visit_id"] for u in held["unassigned"]] == ["V1"]
-    newcomer = visit("N", 1)
-    answer = slots_stored(store, {"visit": newcomer, "plan_id": "pl_day", "at": "08:30"})
-    offered = [s for s in answer.slots if s.slot.technician_id == "T1"]
-    assert offered
-    slot = offered[0].slot.model_dump(mode="json", exclude_none=True)
-    booked = book_stored(store, "pl_day", {"visit": newcomer, "slot": slot, "at": "08:30"})
-    (route,) = [r for r in booked.routes if r.technician_id == "T1"]
-    assert "N" in {stop.visit_id for stop in route.stops}
-    assert calls(booked.model_dump(mode="json"))["T1"] == [("D1", "08:10", "V2", {"P2": 1})]
-
-
-def test_a_booking_after_a_call_made_whose_units_ride_counts_the_drive_via_the_depot(
-    store: Store,
-) -> None:
-    # As above, but T1's base (site 5) is 15 minutes (7.5 km) from V2 (site 2), not 30 via
-    # the depot (site 4): off a straight line. Booking's model drives base to V2 with no
-    # call (its unit rides in the van), and the booked route said 32.5 km where its legs
-    # added up to 40: the checker refused the slot offered ("no technician can take it").
-    raw = make_day(
-        [tech("T1", 5), tech("T2", 0)],
-        [
-            visit("V1", 3, "P2", technician="T1", window={"start": "08:00", "end": "08:45"}),
-            visit("V2", 2, technician="T1", window={"start": "10:00", "end": "17:00"}),
-        ],
-        depots=[depot(stock=[{"part": "P2", "quantity": 1}])],
-    )
-    for one, other in ((5, 2), (2, 5)):
-        raw["travel"]["durations_min"][one][other] = 15
-        raw["travel"]["distances_km"][one][other] = 7.5
-    planned(store, raw)
-    delay = {"type": "delay", "technician_id": "T1", "minutes": 60}
-    held = replan(store, {"at": "08:25", "events": [delay]})
-    assert calls(held) == {"T1": [("D1", "08:10", "V2", {"P2": 1})]}
     newcomer = visit("N", 1, technician="T1")
     answer = slots_stored(store, {"visit": newcomer, "plan_id": "pl_day", "at": "08:30"})
     assert answer.slots
     slot = answer.slots[0].slot.model_dump(mode="json", exclude_none=True)
     booked = book_stored(store, "pl_day", {"visit": newcomer, "slot": slot, "at": "08:30"})
     document = booked.model_dump(mode="json")
+    assert calls(document)["T1"] == [("D1", "08:10", "V2", {"P2": 1})]
     (route,) = [r for r in document["routes"] if r["technician_id"] == "T1"]
     assert [s["visit_id"] for s in route["stops"]] == ["V2", "N"]
-    # Base to depot 5 km (10 min), depot to V2 10 (20), V2 to N 5 (10), N to base 20 (40).
+    # Base to depot 5 km (10 min), depot to V2 10 (20), V2 to N 5 (10), N to base 20 (40),
+    # on the line or off it: the way is the depot's.
     assert (route["distance_km"], route["travel_min"]) == (40.0, 80)
 
 

@@ -873,74 +873,46 @@ def test_a_new_version_keeps_the_keyboard_on_the_visit_it_was_on(
         opened.close()
 
 
-def test_a_report_on_a_past_day_s_plan_is_timed_on_that_day(browser: Any, tmp_path: Path) -> None:
-    """Yesterday's plan, re-planned at 23:58, opened at noon: the report's time was now
-    (12:00), before the last re-plan, and every report was refused ("events must move forward
-    in time") while the note said to type an earlier one. A day gone by is reported at its
-    last re-plan (or its start)."""
-    shanghai = ZoneInfo("Asia/Shanghai")
-    database_url = f"sqlite:///{tmp_path / 'desk.db'}"
-    store_line_day(
-        database_url, plan_id="pl_yesterday", problem_id="pb_yesterday", date="2026-11-22"
-    )
-    opened = Opened(browser, 1280, 900)
-    page = opened.page
-    page.clock.set_fixed_time(datetime(2026, 11, 23, 12, 0, 5, tzinfo=shanghai))
-    try:
-        with serving(database_url) as base:
-            desk = Served(base, make_key(database_url))
-            late = {"type": "delay", "technician_id": "T1", "minutes": 20}
-            desk.post(
-                "/v1/plans/pl_yesterday/events",
-                {"at": "23:58", "events": [late]},
-                **{"If-Match": '"1"'},
-            )
-            sign_in(opened, desk)
-            open_plan(opened, "pl_yesterday")
-            assert page.get_by_label("Time of the report").input_value() == "23:58"
-            note = page.locator("#event-at-note").inner_text()
-            assert note.startswith("Asia/Shanghai time on 2026-11-22, a day gone by: at its last")
-            page.get_by_role("button", name="Post the delay").click()
-            page.locator("#plan-title", has_text="version 3").wait_for(timeout=20_000)
-            assert desk.get("/v1/plans/pl_yesterday")["at"] == "2026-11-22T23:58:00+08:00"
-            opened.ran_nothing_typed()
-    finally:
-        opened.close()
-
-
-def test_a_report_on_today_s_plan_re_planned_after_the_browser_s_now_is_timed_then(
-    browser: Any, tmp_path: Path
+@pytest.mark.parametrize(
+    ("date", "browser_hour", "replanned_at", "note"),
+    [
+        # A day gone by: yesterday's plan, re-planned at 23:58, opened at noon.
+        ("2026-11-22", 12, "23:58", " on 2026-11-22, a day gone by: at its last"),
+        # Today's, re-planned at 11:30 by the service (its clock at noon), opened where the
+        # computer's clock is behind it (11:00).
+        ("2026-11-23", 11, "11:30", ", re-planned after this computer's now: at"),
+    ],
+)
+def test_a_report_on_a_plan_re_planned_after_the_browser_s_now_is_timed_at_that_re_plan(
+    browser: Any, tmp_path: Path, date: str, browser_hour: int, replanned_at: str, note: str
 ) -> None:
-    """Today's plan re-planned at 11:30 by the service (its clock at noon), opened where the
-    clock is behind it (11:00): the report's time was that now, before the last re-plan, and
-    every report was refused. It is the last re-plan's time, as for a day to come or gone
-    by."""
+    """The report's time was the computer's now (12:00 or 11:00), before the day's last
+    re-plan, and every report was refused ("events must move forward in time") while the note
+    said to type an earlier one. A day gone by, or re-planned after this computer's now, is
+    reported at its last re-plan (or its start)."""
     shanghai = ZoneInfo("Asia/Shanghai")
     database_url = f"sqlite:///{tmp_path / 'desk.db'}"
-    store_line_day(database_url, plan_id="pl_today", problem_id="pb_today", date="2026-11-23")
+    store_line_day(database_url, plan_id="pl_day", problem_id="pb_day", date=date)
     opened = Opened(browser, 1280, 900)
     page = opened.page
-    page.clock.set_fixed_time(datetime(2026, 11, 23, 11, 0, 5, tzinfo=shanghai))
+    page.clock.set_fixed_time(datetime(2026, 11, 23, browser_hour, 0, 5, tzinfo=shanghai))
     try:
         with serving(database_url) as base:
             desk = Served(base, make_key(database_url))
             late = {"type": "delay", "technician_id": "T1", "minutes": 20}
             desk.post(
-                "/v1/plans/pl_today/events",
-                {"at": "11:30", "events": [late]},
+                "/v1/plans/pl_day/events",
+                {"at": replanned_at, "events": [late]},
                 **{"If-Match": '"1"'},
             )
             sign_in(opened, desk)
-            open_plan(opened, "pl_today")
-            assert page.get_by_label("Time of the report").input_value() == "11:30"
-            note = page.locator("#event-at-note").inner_text()
-            assert note == (
-                "Asia/Shanghai time, re-planned after this computer's now: at its last re-plan "
-                "(type the time the report is for)."
-            )
+            open_plan(opened, "pl_day")
+            assert page.get_by_label("Time of the report").input_value() == replanned_at
+            said = page.locator("#event-at-note").inner_text()
+            assert said.startswith(f"Asia/Shanghai time{note}")
             page.get_by_role("button", name="Post the delay").click()
             page.locator("#plan-title", has_text="version 3").wait_for(timeout=20_000)
-            assert desk.get("/v1/plans/pl_today")["at"] == "2026-11-23T11:30:00+08:00"
+            assert desk.get("/v1/plans/pl_day")["at"] == f"{date}T{replanned_at}:00+08:00"
             opened.ran_nothing_typed()
     finally:
         opened.close()
