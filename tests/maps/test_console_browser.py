@@ -305,13 +305,7 @@ def test_a_day_run_from_the_console(
 
 
 def test_the_console_on_a_phone(browser: Any, served: Served, output_dir: Path) -> None:
-    problem = served.post("/v1/problems", console_day())["problem_id"]
-    job = served.post("/v1/plans", {"problem_id": problem, "time_limit_s": 1})
-    deadline = time.monotonic() + 60
-    while (job := served.get(f"/v1/jobs/{job['id']}"))["state"] not in ("done", "failed"):
-        assert time.monotonic() < deadline
-        time.sleep(0.2)
-    assert job["state"] == "done"
+    problem, job = solved(served, console_day())
     opened = Opened(browser, 375, 812)
     page = opened.page
     try:
@@ -770,8 +764,9 @@ def test_a_report_on_tomorrow_s_plan_is_timed_before_its_day_begins(
         opened.close()
 
 
-def planned(served: Served, raw: dict[str, Any]) -> dict[str, Any]:
-    """``raw`` stored and planned in one second through ``served``'s API: its plan."""
+def solved(served: Served, raw: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """``raw`` stored and planned in one second through ``served``'s API: its problem's id
+    and the job, done."""
     problem = served.post("/v1/problems", raw)["problem_id"]
     job = served.post("/v1/plans", {"problem_id": problem, "time_limit_s": 1})
     deadline = time.monotonic() + 60
@@ -779,6 +774,12 @@ def planned(served: Served, raw: dict[str, Any]) -> dict[str, Any]:
         assert time.monotonic() < deadline
         time.sleep(0.2)
     assert job["state"] == "done"
+    return problem, job
+
+
+def planned(served: Served, raw: dict[str, Any]) -> dict[str, Any]:
+    """``raw`` stored and planned in one second through ``served``'s API: its plan."""
+    _, job = solved(served, raw)
     return served.get(f"/v1/plans/{job['plan_id']}")
 
 
