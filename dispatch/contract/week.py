@@ -11,13 +11,23 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from dispatch.model import Horizon, Plan, Problem, Unassigned, UnassignedCode, Visit, VisitId
-from dispatch.units import after, elapsed, iso
+from dispatch.model import (
+    Horizon,
+    Plan,
+    Problem,
+    TimeWindow,
+    Unassigned,
+    UnassignedCode,
+    Visit,
+    VisitId,
+)
+from dispatch.units import after, earliest, elapsed, iso, local_moment
 
-__all__ = ["WeekDay", "promise_end", "week_document"]
+__all__ = ["WeekDay", "promise_end", "span_end", "week_document"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,13 +45,31 @@ class WeekDay:
 
 def promise_end(visit: Visit) -> datetime | None:
     """The latest service start the customer was promised: the appointment, the urgent
-    deadline or the end of the window (a span)."""
+    deadline or the end of the window (a span; with daily hours, ``span_end``)."""
     if visit.appointment is not None:
         return visit.appointment
-    ends = [
-        moment for moment in (visit.deadline, visit.window.end if visit.window else None) if moment
-    ]
+    span = span_end(visit.window, visit.daily_window) if visit.window else None
+    ends = [moment for moment in (visit.deadline, span) if moment]
     return min(ends) if ends else None
+
+
+def span_end(window: TimeWindow, daily: tuple[timedelta, timedelta] | None) -> datetime:
+    """The end of the span ``window``; with ``daily`` hours (offsets from local midnight), their
+    close on the span's last day that has them, as the horizon reads a day's hours
+    (``dispatch.horizon.days``): a round due by Saturday, 14:00-16:00, ended at 16:00, not at
+    the midnight after."""
+    zone = window.end.tzinfo
+    if daily is None or not isinstance(zone, ZoneInfo):
+        return window.end
+    opens, closes = daily
+    day = window.end.date()
+    while day >= window.start.date():
+        midnight = datetime.combine(day, time())
+        first, last = local_moment(midnight + opens, zone), local_moment(midnight + closes, zone)
+        if not after(first, window.end) and not after(window.start, last):
+            return earliest(window.end, last)
+        day -= timedelta(days=1)
+    return window.end
 
 
 def _hours(duration: timedelta) -> float:

@@ -7,17 +7,19 @@ import copy
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from dispatch.contract.horizon import parse_horizon
+from dispatch.contract.week import promise_end, span_end
 from dispatch.desk import week as desk_week
 from dispatch.desk.solve import check_day
 from dispatch.desk.week import solve_week
 from dispatch.errors import FieldError, InputError
 from dispatch.horizon.days import day_span
 from dispatch.horizon.rounds import Every, add_months, due_dates
-from dispatch.model import RoundOccurrence, Unassigned, UnassignedCode, Visit
+from dispatch.model import RoundOccurrence, TimeWindow, Unassigned, UnassignedCode, Visit
 from dispatch.planning import SolveParams
 from dispatch.planning import week as week_planning
 from dispatch.verify import CheckReport, Violation
@@ -331,6 +333,24 @@ def test_a_horizon_bigger_than_the_largest_day_once_expanded_is_refused_naming_i
     ]
     [message] = size_error(raw)
     assert message.startswith("the horizon holds 7,206 visits and rounds' due dates")
+
+
+def test_a_promise_with_daily_hours_ends_at_their_close_on_its_last_day() -> None:
+    # A weekly round due 2026-12-09 with a day's tolerance, served 14:00-16:00: the week's
+    # unassigned said its promise ran to the midnight after 2026-12-10, not to 16:00 that day.
+    raw = horizon_problem()
+    raw["rounds"][0]["window"] = {"start": "14:00", "end": "16:00"}
+    raw["visits"][4]["window"] = {"start": "14:00", "end": "23:00"}  # W1: every day of the week
+    visits = {str(visit.id): visit for visit in parse_horizon(raw).visits}
+    shanghai = ZoneInfo("Asia/Shanghai")
+    assert promise_end(visits["R1@2026-12-09"]) == datetime(2026, 12, 10, 16, tzinfo=shanghai)
+    assert promise_end(visits["W1"]) == datetime(2026, 12, 11, 23, tzinfo=shanghai)
+    # Hours that close after the span ends: the span's end.
+    window = TimeWindow(
+        datetime(2026, 12, 7, tzinfo=shanghai), datetime(2026, 12, 8, 15, tzinfo=shanghai)
+    )
+    assert span_end(window, (timedelta(hours=14), timedelta(hours=16))) == window.end
+    assert span_end(window, None) == window.end
 
 
 def test_a_latest_agreed_with_the_customer_is_the_deadline_of_a_reported_fault() -> None:
