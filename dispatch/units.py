@@ -80,6 +80,15 @@ def local_moment(wall: datetime, zone: ZoneInfo) -> datetime:
     return wall.replace(tzinfo=zone).astimezone(UTC).astimezone(zone)
 
 
+def hours_on(
+    day: date, hours: tuple[timedelta, timedelta], zone: ZoneInfo
+) -> tuple[datetime, datetime]:
+    """The moments ``hours`` (offsets from local midnight: a visit's daily window) open and
+    close on ``day`` in ``zone``, read on the wall clock as ``local_moment`` reads it."""
+    midnight = datetime.combine(day, time())
+    return local_moment(midnight + hours[0], zone), local_moment(midnight + hours[1], zone)
+
+
 def seconds_after(moment: datetime, origin: datetime) -> int:
     """Whole seconds elapsed from ``origin`` to ``moment`` (both aware), as the solver counts.
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -25,7 +25,7 @@ from dispatch.model import (
     Visit,
     VisitId,
 )
-from dispatch.units import after, earliest, elapsed, iso, local_moment
+from dispatch.units import after, earliest, elapsed, hours_on, iso
 
 __all__ = ["WeekDay", "promise_end", "span_end", "week_document"]
 
@@ -61,11 +61,9 @@ def span_end(window: TimeWindow, daily: tuple[timedelta, timedelta] | None) -> d
     zone = window.end.tzinfo
     if daily is None or not isinstance(zone, ZoneInfo):
         return window.end
-    opens, closes = daily
     day = window.end.date()
     while day >= window.start.date():
-        midnight = datetime.combine(day, time())
-        first, last = local_moment(midnight + opens, zone), local_moment(midnight + closes, zone)
+        first, last = hours_on(day, daily, zone)
         if not after(first, window.end) and not after(window.start, last):
             return earliest(window.end, last)
         day -= timedelta(days=1)

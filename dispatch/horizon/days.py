@@ -18,7 +18,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from dispatch.model import Horizon, Technician, TimeWindow, Visit
-from dispatch.units import as_minutes, local_moment
+from dispatch.units import as_minutes, hours_on, local_moment
 
 __all__ = ["day_problem", "day_span"]
 
@@ -86,11 +86,8 @@ def _bounds(visit: Visit, day: date, horizon: Horizon) -> tuple[datetime, dateti
     if visit.window is not None:
         low, high = max(low, visit.window.start), min(high, visit.window.end)
     if visit.daily_window is not None:
-        midnight = datetime.combine(day, time())
-        low, high = (
-            max(low, local_moment(midnight + visit.daily_window[0], horizon.timezone)),
-            min(high, local_moment(midnight + visit.daily_window[1], horizon.timezone)),
-        )
+        first, last = hours_on(day, visit.daily_window, horizon.timezone)
+        low, high = max(low, first), min(high, last)
     if visit.deadline is not None and not _reported_on(visit, day):
         high = min(high, visit.deadline)
     return low, high
