@@ -165,11 +165,15 @@
     return `${plan.date} · ${plan.plan_id} v${plan.version} · ${plan.status}`;
   }
 
-  /** Offer ``items`` in ``select`` after a first, empty choice that says how many there are;
-   * the open one stays chosen, else the one the dispatcher had chosen if it is still there. */
+  /** Offer ``items`` in ``select`` after a first, empty choice that says how many there are:
+   * the one the dispatcher picked and has not opened yet stays chosen while it is there (a
+   * list reloaded as a new version arrived chose the open one over it), else the open one,
+   * else the one chosen before. */
   function fillList(select, items, idOf, label, head, open) {
     const ids = items.map(idOf);
-    const chosen = ids.includes(open) ? open : ids.includes(select.value) ? select.value : "";
+    const picked = select.dataset.picked === "yes" && ids.includes(select.value);
+    const chosen = picked ? select.value
+      : ids.includes(open) ? open : ids.includes(select.value) ? select.value : "";
     select.replaceChildren(el("option", { value: "", text: head }),
       ...items.map((item) => el("option", { value: idOf(item), text: label(item) })));
     select.value = chosen;
@@ -303,6 +307,7 @@
     const response = await api("GET", `/v1/problems/${part(problemId)}`);
     state.problem = await response.json();
     state.problemId = problemId;
+    delete $("open-problem").dataset.picked; // the list shows the open day again
     showLists();
     const day = state.problem;
     // A horizon (several days) has no date of its own: its first and its number of days.
@@ -544,6 +549,7 @@
     const plan = await (await api("GET", `/v1/plans/${part(planId)}`)).json();
     state.mapView = null; // a plan opened shows its whole day; its next versions, the view kept
     showPlan(plan);
+    delete $("open-plan").dataset.picked; // the list shows the open plan again
     showLists();
     say(`Plan ${plan.plan_id}, version ${plan.version}: ${plan.kpis.assigned} of ` +
       `${plan.kpis.visits} visits assigned.`);
@@ -1259,6 +1265,9 @@
   $("sheets-form").addEventListener("submit", guarded(uploading(uploadSheets)));
   $("open-day-form").addEventListener("submit", guarded(openPickedDay));
   $("open-plan-form").addEventListener("submit", guarded(openPickedPlan));
+  for (const list of [$("open-problem"), $("open-plan")]) {
+    list.addEventListener("change", () => { list.dataset.picked = "yes"; });
+  }
   $("open-id-form").addEventListener("submit", guarded(openTyped));
   $("solve-form").addEventListener("submit", guarded(solve));
   $("event-at").addEventListener("input", reportTimeTyped);

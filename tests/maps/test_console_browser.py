@@ -874,6 +874,37 @@ def test_a_new_version_keeps_the_keyboard_on_the_visit_it_was_on(
         opened.close()
 
 
+def test_a_plan_picked_and_not_yet_opened_stays_picked_when_a_version_arrives(
+    browser: Any, desk: Served
+) -> None:
+    """The stored plans are listed again when a driver's report makes a new version of the
+    plan shown: the list chose the open plan again over the one the dispatcher had just
+    picked, and "Open the plan" opened the wrong one. The pick stays until a plan is opened."""
+    opened = Opened(browser, 1280, 900)
+    page = opened.page
+    try:
+        sign_in(opened, desk)
+        open_plan(opened, SHANGHAI_PLAN)
+        page.get_by_label("Stored plan").select_option(NEW_YORK_PLAN)
+        arrived = {"type": "arrived", "visit_id": "V1", "at": "08:10"}
+        desk.post(
+            f"/v1/plans/{SHANGHAI_PLAN}/events",
+            {"at": "08:25", "events": [arrived]},
+            **{"If-Match": '"1"'},
+        )
+        page.locator("#plan-title", has_text="version 2").wait_for(timeout=20_000)
+        # The list is filled again once it names the new version.
+        listed = page.locator(f'#open-plan option[value="{SHANGHAI_PLAN}"]', has_text=" v2 ")
+        listed.wait_for(state="attached", timeout=20_000)
+        assert page.get_by_label("Stored plan").input_value() == NEW_YORK_PLAN
+        page.get_by_role("button", name="Open the plan").click()
+        page.locator("#plan-title", has_text=NEW_YORK_PLAN).wait_for(timeout=15_000)
+        assert page.get_by_label("Stored plan").input_value() == NEW_YORK_PLAN
+        opened.ran_nothing_typed()
+    finally:
+        opened.close()
+
+
 @pytest.mark.parametrize(
     ("date", "browser_hour", "replanned_at", "note"),
     [
