@@ -216,17 +216,18 @@ def _merge(
         merged = replace(merged, breaks=(*had, *route.breaks))
     else:  # had at the base before ``at`` (and before leaving): history, as it was
         merged = replace(merged, breaks=(*had_at_base(old, at), *route.breaks))
-    merged = _legs_kept(replace(merged, depot_stops=_calls_in_time(merged, old, at)), route)
-    return _from_last_call(merged, old, booking.from_call_s.get(fit.vehicle))
+    merged = replace(merged, depot_stops=_calls_in_time(merged, old, at))
+    return _legs_kept(_from_last_call(merged, old, booking.from_call_s.get(fit.vehicle)), route)
 
 
 def _legs_kept(merged: Route, timed: Route) -> Route:
     """``merged`` (``timed``, the model's route, with the history kept: its fixed stops and
-    calls made as they were) with its distance and travel the legs it now has: the model's
-    totals, its legs swapped for the kept ones. The model drives a call made whose units
-    ride in the van (``BookingDay.of``) as no call: straight to the stop after it; off a
-    straight line, the route said 32.5 km where its legs (via the depot) added up to 40,
-    and the checker refused the booking of a slot offered."""
+    calls made as they were, a last call's drive on, ``_from_last_call``) with its distance
+    and travel the legs it now has: the model's totals, its legs swapped for the kept ones.
+    The model drives a call made whose units ride in the van (``BookingDay.of``) as no call:
+    straight to the stop after it; off a straight line, the route said 32.5 km where its
+    legs (via the depot) added up to 40, and the checker refused the booking of a slot
+    offered."""
 
     def km(route: Route) -> float:
         return sum(s.distance_km for s in route.stops) + sum(
@@ -246,20 +247,15 @@ def _legs_kept(merged: Route, timed: Route) -> Route:
 
 def _from_last_call(route: Route, old: Route | None, leg: FromCall | None) -> Route:
     """``route`` with the drive into the new visit from the depot call made that was the old
-    route's last stop (``leg``, ``BookingDay.from_call_s``; the call's own leg is counted by
-    ``_legs_kept``): the booking's model, which knows no such call, drove it from the stop
-    before the call (the route said 0 km where its legs added up to 10)."""
+    route's last stop (``leg``, ``BookingDay.from_call_s``; the route's totals are then
+    counted by ``_legs_kept``): the booking's model, which knows no such call, drove it from
+    the stop before the call (the route said 0 km where its legs added up to 10)."""
     k = 0 if old is None else len(old.stops)  # the new visit: after every stop, and the call
     if old is None or leg is None or len(route.stops) <= k:
         return route
     into = route.stops[k]
     driven = replace(into, travel=s_to_duration(leg.drive_s), distance_km=m_as_km(leg.drive_m))
-    return replace(
-        route,
-        stops=(*route.stops[:k], driven, *route.stops[k + 1 :]),
-        distance_km=route.distance_km - into.distance_km + driven.distance_km,
-        travel=route.travel - into.travel + driven.travel,
-    )
+    return replace(route, stops=(*route.stops[:k], driven, *route.stops[k + 1 :]))
 
 
 def _calls_in_time(route: Route, old: Route | None, at: datetime) -> tuple[DepotStop, ...]:
