@@ -297,6 +297,11 @@
     return `${count} ${noun}${count === 1 ? "" : "s"}`;
   }
 
+  // A rate as a whole percentage, rounded down as every rate is (dispatch.units.percent).
+  function percent(rate) {
+    return `${Math.floor(rate * 100 + 1e-9)}%`;
+  }
+
   function technicianName(technicianId) {
     if (!state.problem || state.planProblemId !== state.problemId) return "";
     const found = (state.problem.technicians || []).find((t) => t.id === technicianId);
@@ -607,11 +612,11 @@
       ` (${plan.timezone})`;
     const k = plan.kpis;
     $("plan-kpis").textContent = `${k.assigned}/${k.visits} visits assigned · on time ` +
-      `${Math.floor(k.on_time_rate * 100 + 1e-9)}% · appointments in the band ` +
+      `${percent(k.on_time_rate)} · appointments in the band ` +
       `${k.appointments_in_band}/${k.appointment_stops} · ` +
       // Every urgent fault with a report time, served or not: one left out is not in time.
       (k.urgent_faults ? `urgent within response ${k.urgent_reached_in_time}/` +
-        `${k.urgent_faults} (${Math.floor(k.urgent_within_response * 100 + 1e-9)}%) · ` : "") +
+        `${k.urgent_faults} (${percent(k.urgent_within_response)}) · ` : "") +
       `${k.distance_km.toFixed(1)} km · ` +
       `${counted(k.technicians_used, "technician")} · ` +
       `status ${plan.status}` +
