@@ -217,6 +217,16 @@ async def _on_dispatch_error(request: Request, error: Exception) -> Any:
     return _error(error.http_status, str(error))
 
 
+#: Bodies the form parser reads from the request's stream, which cannot be read again: a
+#: broken multipart body's 400 read it for JSON and answered 500 ("Stream consumed").
+_FORM_MEDIA = ("multipart/form-data", "application/x-www-form-urlencoded")
+
+
+def _media(request: Request) -> str:
+    """The request's media type, without its parameters, in lower case."""
+    return (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+
+
 async def _on_http_error(request: Request, error: Exception) -> Any:
     assert isinstance(error, StarletteHTTPException)
     if error.status_code == 400:  # FastAPI could not read or parse the body
@@ -227,10 +237,11 @@ async def _on_http_error(request: Request, error: Exception) -> Any:
         refused = _missing_credential(request)
         if refused is not None:
             return refused
-        try:  # read as a problem file is: a body nested past the parser's depth is named so
-            load_json(await request.body(), what="request")
-        except InputError as named:
-            return _input_error(named)
+        if _media(request) not in _FORM_MEDIA:  # a form's stream is the form parser's, read
+            try:  # as a problem file is: a body nested past the parser's depth is named so
+                load_json(await request.body(), what="request")
+            except InputError as named:
+                return _input_error(named)
         return _error(422, "invalid request: the body is not valid JSON or form data")
     return _error(error.status_code, str(error.detail), headers=error.headers)
 

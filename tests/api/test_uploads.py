@@ -130,6 +130,19 @@ def test_form_fields_the_upload_does_not_read_are_refused_not_dropped(service: S
     ]
 
 
+def test_a_broken_multipart_body_is_a_422_not_a_500(service: Service) -> None:
+    # A fuzzer's multipart body with "[]" for a part's headers: the form parser refused it
+    # (400), and the answer then read the consumed stream for JSON ("Stream consumed": 500).
+    boundary = "a222103b9b30b1f9e8be6882ecedb1d2"
+    answer = service.client.post(
+        "/v1/problems",
+        content=f"--{boundary}\r\n[]--{boundary}--\r\n".encode(),
+        headers={**service.auth, "Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["detail"] == "invalid request: the body is not valid JSON or form data"
+
+
 def test_a_policy_that_is_not_json_is_named_policy(service: Service) -> None:
     sheets = {
         "technicians": ("t.csv", TECHNICIANS_CSV.encode()),
