@@ -144,8 +144,14 @@ def _within(
             j += 1
 
 
-def build_routing_model(instance: Instance) -> RoutingHandles:
-    """Build the routing model of ``instance``; nothing is solved yet."""
+def build_routing_model(instance: Instance, *, pruned: bool = True) -> RoutingHandles:
+    """Build the routing model of ``instance``; nothing is solved yet.
+
+    ``pruned`` takes the arcs no feasible route can use out of the model
+    (``_remove_impossible_arcs``): a search then never tries them. A model that only times
+    given routes (``solver.search.schedule``) is built without: the pruning is exact, so it
+    changes no timing, and it took 40-60 % of timing 800- to 2,150-node days' routes.
+    """
     instance.check()
     n, n_vehicles = instance.n_nodes, instance.n_vehicles
     starts = [n + v for v in range(n_vehicles)]
@@ -153,7 +159,8 @@ def build_routing_model(instance: Instance) -> RoutingHandles:
     manager = pywrapcp.RoutingIndexManager(n + 2 * n_vehicles, n_vehicles, starts, ends)
     routing = pywrapcp.RoutingModel(manager, _model_parameters())
     horizon = _horizon(instance)
-    _remove_impossible_arcs(instance, manager, routing)
+    if pruned:
+        _remove_impossible_arcs(instance, manager, routing)
 
     locations, service = _node_arrays(instance)
     # Matrices over OR-Tools *indices*, not nodes: the two orders differ.

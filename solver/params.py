@@ -60,6 +60,7 @@ __all__ = [
     "START_COMPLETION_S",
     "TIMING_DOUBLES_AT_NODES",
     "TIMING_S_PER_NODE",
+    "UNPRUNED_TIMING_SHARE",
     "VROOM_SHARE_BEFORE_ORTOOLS",
     "VROOM_SHARE_BEFORE_PYVRP",
     "SolveParams",
@@ -199,16 +200,23 @@ MIN_PYVRP_AFTER_VROOM_S = 0.1
 #: the close-routes search given the rest, the day served +17, -36, -40 and -52
 #: priority-weighted visits of about 39,600 (seeds 1-4): it runs to its end.
 VROOM_SHARE_BEFORE_ORTOOLS = 0.5
-#: Seconds per node a VROOM-then-OR-Tools search keeps for OR-Tools to time VROOM's routes
-#: (``solver.search.schedule``) on a small part; a node takes longer on a bigger one, twice as
-#: long at ``TIMING_DOUBLES_AT_NODES``. With a margin of a third to a half over what timing takes
-#: on field days: 0.02-0.04 s at 160-230 nodes, 0.11-0.18 s at 690-730, 0.86-1.08 s at
-#: 2,150-2,250 (kept: 0.1 s, 0.26-0.28 s, 1.3-1.4 s).
+#: Seconds per node a VROOM-then-OR-Tools search keeps for OR-Tools to restore VROOM's routes
+#: in its search model, a start to search from, on a small part; a node takes longer on a
+#: bigger one, twice as long at ``TIMING_DOUBLES_AT_NODES``. With a margin of a third to a half
+#: over what timing routes in the search's (pruned) model takes on field days: 0.02-0.04 s at
+#: 160-230 nodes, 0.11-0.18 s at 690-730, 0.86-1.08 s at 2,150-2,250 (kept: 0.1 s, 0.26-0.28 s,
+#: 1.3-1.4 s).
 TIMING_S_PER_NODE = 0.00025
 #: Size of a part at which timing its routes takes twice as long a node as on a small one.
 TIMING_DOUBLES_AT_NODES = 1500
-#: Least time a VROOM-then-OR-Tools search keeps for timing VROOM's routes, whatever the size.
+#: Least time a VROOM-then-OR-Tools search keeps for timing or restoring VROOM's routes,
+#: whatever the size.
 MIN_TIMING_S = 0.1
+#: Share of that restoring time kept for timing routes as they are (``solver.search.schedule``,
+#: its model built without the arc pruning a search needs): on field days (least of four,
+#: quiet machine) 0.07-0.13 s at 767-800 nodes and 0.34 s at 2,143, against 0.14-0.24 s and
+#: 0.68 s pruned; kept: 0.17-0.18 s and 0.78 s.
+UNPRUNED_TIMING_SHARE = 0.6
 #: Routes each step of the close-routes search (``solver.lns``) takes apart and VROOM solves
 #: again: those whose middles are nearest the step's anchor. Six routes, 40 left-out nodes and
 #: level 3 gained 0.2-0.5 % of priority-weighted visits in 5 s from VROOM's routes of 800-visit
@@ -284,7 +292,7 @@ LNS_STEP_S = 1.0
 #: rule, reached within seconds, was first heard at 28.9 s).
 LNS_TELL_FIRST_S = 1.0
 #: A told plan is timed for its draft in a model of its own, in the searching process (about
-#: ``_timing_s`` of its interpreter: 0.1 s at 250 visits, 1.3 s at 2,150): tells are at least
+#: ``_timing_s`` of its interpreter: 0.1 s at 250 visits, 0.8 s at 2,150): tells are at least
 #: this many of those timings apart, so that drafts take at most a tenth of the search.
 LNS_TELL_TIMINGS = 10
 #: Time OR-Tools may spend completing a start read from routes (see ``search_parameters``).

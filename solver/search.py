@@ -152,7 +152,7 @@ def schedule(instance: Instance, routes: Sequence[Sequence[int]]) -> Solution:
         If the routes break a constraint; the message names the first vehicle whose route does.
     """
     started = clock.monotonic()
-    handles = build_routing_model(instance)
+    handles = build_routing_model(instance, pruned=False)
     routing = handles.routing
     routing.CloseModelWithParameters(_exact_search())
     lists = [list(route) for route in routes]

@@ -49,6 +49,7 @@ from solver.params import (
     RESTARTS_UNTIL_STALLED,
     TIMING_DOUBLES_AT_NODES,
     TIMING_S_PER_NODE,
+    UNPRUNED_TIMING_SHARE,
     VROOM_SHARE_BEFORE_ORTOOLS,
     VROOM_SHARE_BEFORE_PYVRP,
     SolveParams,
@@ -284,15 +285,18 @@ def _vroom_then_ortools(
 ) -> Seed:
     """VROOM on ``threads`` threads, then OR-Tools' search from its routes (``search_from``).
 
-    The full search keeps, for timing VROOM's routes in OR-Tools, what ``search_from`` needs
-    at least (``_timing_s``).
+    The full search keeps what ``search_from`` needs at least: timing VROOM's routes as they
+    are (``_timing_s``) when VROOM takes the whole budget. The shorter VROOM run keeps
+    restoring its routes for OR-Tools' search from them (``_restoring_s``) in the level it
+    picks and, reproducible, in VROOM's own time.
     """
-    reserve_s = _timing_s(instance)
+    full = strategy is Strategy.VROOM_FULL_THEN_ORTOOLS
+    reserve_s = _timing_s(instance) if full else _restoring_s(instance)
     budget_s = deadline - clock.time()
     plan_s = budget_s if work_s is None else work_s
     size = {"n_vehicles": instance.n_vehicles, "threads": threads}
     top = vroom_level(instance.n_nodes, plan_s - reserve_s, **size)
-    if strategy is Strategy.VROOM_FULL_THEN_ORTOOLS:
+    if full:
         level, vroom_s = top, budget_s - reserve_s
     else:
         share = VROOM_SHARE_BEFORE_ORTOOLS
@@ -306,7 +310,6 @@ def _vroom_then_ortools(
     if report is not None:
         tell_routes(report, instance, routes, deadline)
     found = search_from(strategy, instance, routes, deadline, seed, work_s, report)
-    full = strategy is Strategy.VROOM_FULL_THEN_ORTOOLS
     if full and work_s is None and instance.n_nodes >= RESTARTS_FROM_NODES:
         restart_s = max(vroom_took_s, vroom_seconds(level, instance.n_nodes, **size))
         return _restarted(instance, found, deadline, seed, level, threads, restart_s, report)
@@ -344,7 +347,7 @@ def _restarted(
             report(cost, placed, routes, timed)
 
     orders = random.Random(seed)
-    reserve_s = _timing_s(instance) + MIN_POLISH_S
+    reserve_s = _restoring_s(instance) + MIN_POLISH_S
     fruitless = 0
     while fruitless < RESTARTS_UNTIL_STALLED:
         left_s = deadline - clock.time()
@@ -385,10 +388,10 @@ def search_from(
     800-visit city days would otherwise go unused), or until a round of its steps has
     stalled (a small part's few routes).
 
-    OR-Tools searches only if timing the routes (``_timing_s``) and ``MIN_POLISH_S`` are left:
-    restoring the routes costs about as much as timing them, and the search from them is given
-    at least ``MIN_POLISH_S``; after ``vroom-once-then-lns``'s close routes, only where that
-    search pays for the restoring (``_polish_pays``).
+    OR-Tools searches only if restoring the routes in its model (``_restoring_s``) and
+    ``MIN_POLISH_S`` are left: the search from them is given at least ``MIN_POLISH_S``; after
+    ``vroom-once-then-lns``'s close routes, only where that search pays for the restoring
+    (``_polish_pays``). Otherwise the routes are timed as they are (``_timing_s``).
 
     Module-level, so that a spawned process can run it; ``work_s`` makes the search
     reproducible (it stops at its first local optimum).
@@ -443,35 +446,45 @@ def search_from(
 
 def _searches_from_routes(instance: Instance, deadline: float) -> bool:
     """Whether OR-Tools searches from routes in ``search_from`` (rather than only timing them):
-    when timing them and ``MIN_POLISH_S`` are left before ``deadline``."""
-    return deadline - clock.time() >= _timing_s(instance) + MIN_POLISH_S
+    when restoring them in its model (``_restoring_s``) and ``MIN_POLISH_S`` are left before
+    ``deadline``."""
+    return deadline - clock.time() >= _restoring_s(instance) + MIN_POLISH_S
 
 
 def polish_from(instance: Instance, deadline: float) -> float:
     """When ``vroom-once-then-lns`` hands its routes to OR-Tools: before ``deadline`` by what
-    timing them takes (``_timing_s``) and, where OR-Tools searches from them
-    (``_polish_pays``), ``MIN_POLISH_S`` of search."""
-    polish_s = MIN_POLISH_S if _polish_pays(instance) else 0.0
-    return deadline - _timing_s(instance) - polish_s
+    restoring them in OR-Tools' model takes (``_restoring_s``) and ``MIN_POLISH_S`` of search
+    where OR-Tools searches from them (``_polish_pays``), otherwise by what timing them as
+    they are takes (``_timing_s``)."""
+    if _polish_pays(instance):
+        return deadline - _restoring_s(instance) - MIN_POLISH_S
+    return deadline - _timing_s(instance)
 
 
 def _polish_pays(instance: Instance) -> bool:
     """Whether ``vroom-once-then-lns`` ends in OR-Tools' search from the close-routes search's
-    routes, rather than only timing them: where restoring them in OR-Tools (about
-    ``_timing_s``) costs no more than the ``MIN_POLISH_S`` of search it buys (up to about
+    routes, rather than only timing them: where restoring them in OR-Tools
+    (``_restoring_s``) costs no more than the ``MIN_POLISH_S`` of search it buys (up to about
     1,100 nodes). On a bigger part the close-routes search goes on instead: at 2,500 visits
     and 10 s (a part of 2,157-2,268 nodes, 1.3 s to restore) +22 priority-weighted visits on
     average over 14 days, better on 10, worse on 2; at 30 s, and at 1,500 visits at 10 s,
     within -6 to +6."""
-    return _timing_s(instance) <= MIN_POLISH_S
+    return _restoring_s(instance) <= MIN_POLISH_S
+
+
+def _restoring_s(instance: Instance) -> float:
+    """What a VROOM-then-OR-Tools search keeps for restoring routes in OR-Tools' search model,
+    a start to search from: ``TIMING_S_PER_NODE`` per node, more on a big part (twice at
+    ``TIMING_DOUBLES_AT_NODES``), at least ``MIN_TIMING_S``."""
+    n = instance.n_nodes
+    return max(MIN_TIMING_S, TIMING_S_PER_NODE * n * (1 + n / TIMING_DOUBLES_AT_NODES))
 
 
 def _timing_s(instance: Instance) -> float:
-    """What a VROOM-then-OR-Tools search keeps for timing routes in OR-Tools:
-    ``TIMING_S_PER_NODE`` per node, more on a big part (twice at ``TIMING_DOUBLES_AT_NODES``),
-    at least ``MIN_TIMING_S``."""
-    n = instance.n_nodes
-    return max(MIN_TIMING_S, TIMING_S_PER_NODE * n * (1 + n / TIMING_DOUBLES_AT_NODES))
+    """What a VROOM-then-OR-Tools search keeps for timing routes as they are
+    (``solver.search.schedule``, whose model is not pruned): ``UNPRUNED_TIMING_SHARE`` of
+    ``_restoring_s``, at least ``MIN_TIMING_S``."""
+    return max(MIN_TIMING_S, UNPRUNED_TIMING_SHARE * _restoring_s(instance))
 
 
 def first_level(pieces: Sequence[Instance], budget_s: float, threads: int) -> int | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import pytest
@@ -147,3 +148,30 @@ def test_the_cost_matrix_goes_to_or_tools_as_it_is_with_one_int_per_value() -> N
     assert len({id(value) for value in flat}) == len(set(flat))  # one object per value
     wide = np.array([[0, 10**12], [-5, 7]], dtype=np.int64)  # no table for these
     assert _int_lists(wide) == wide.tolist()
+
+
+def test_timing_given_routes_prunes_nothing_and_times_them_as_a_pruned_model_does(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # ``schedule`` only times routes it is given: the pruning, exact, changes no time, and it
+    # took 40-60 % of timing the routes of 800- to 2,150-node days.
+    instance = grid_instance(30, 4, allowed=True, breaks=True)
+    routes = [list(route.nodes) for route in search(instance, QUICK_ORTOOLS).routes]
+    pruned: list[Instance] = []
+    prune = solver.model._remove_impossible_arcs
+
+    def heard_prune(instance: Instance, *rest: Any) -> None:
+        pruned.append(instance)
+        prune(instance, *rest)
+
+    monkeypatch.setattr(solver.model, "_remove_impossible_arcs", heard_prune)
+    timed = schedule(instance, routes)
+    assert pruned == []
+    monkeypatch.setattr(
+        "solver.search.build_routing_model",
+        lambda instance, pruned: build_routing_model(instance, pruned=True),
+    )
+    timed_pruned = schedule(instance, routes)
+    assert pruned == [instance]
+    assert timed.routes == timed_pruned.routes and timed.objective == timed_pruned.objective
+    assert sum(len(route.nodes) for route in timed.routes) > 20

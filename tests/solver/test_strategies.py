@@ -183,6 +183,7 @@ def test_vroom_s_routes_are_reported_only_when_a_listener_may_time_them_before_o
     # time to time them. Timing takes a second here, OR-Tools' turn 1.5 s.
     instance = grid_instance(25, 4, breaks=True)
     monkeypatch.setattr("solver.strategies._timing_s", lambda instance: 1.0)
+    monkeypatch.setattr("solver.strategies._restoring_s", lambda instance: 1.0)
     heard: list[int | None] = []
 
     def report(cost: int, placed: int | None, routes: object, timed: object) -> None:
