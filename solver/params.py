@@ -58,6 +58,7 @@ __all__ = [
     "STALL_SHARE",
     "STALL_S_PER_NODE",
     "START_COMPLETION_S",
+    "SWAP_S_PER_NODE",
     "TIMING_DOUBLES_AT_NODES",
     "TIMING_S_PER_NODE",
     "UNPRUNED_TIMING_SHARE",
@@ -217,6 +218,11 @@ MIN_TIMING_S = 0.1
 #: quiet machine) 0.07-0.13 s at 767-800 nodes and 0.34 s at 2,143, against 0.14-0.24 s and
 #: 0.68 s pruned; kept: 0.17-0.18 s and 0.78 s.
 UNPRUNED_TIMING_SHARE = 0.6
+#: Seconds per node a VROOM-then-OR-Tools search that only times VROOM's routes keeps before
+#: timing them for swapping left-out visits in for cheaper ones near them
+#: (``solver.fill.swap_in_dearer``): 0.16 s at 800 nodes, where that took 0.02-0.06 s on
+#: field days and 0.2-0.3 s on a tight day's VROOM routes cut short on a busy machine.
+SWAP_S_PER_NODE = 0.0002
 #: Routes each step of the close-routes search (``solver.lns``) takes apart and VROOM solves
 #: again: those whose middles are nearest the step's anchor. Six routes, 40 left-out nodes and
 #: level 3 gained 0.2-0.5 % of priority-weighted visits in 5 s from VROOM's routes of 800-visit

@@ -37,6 +37,7 @@ from enum import StrEnum
 
 from solver.cost import route_cost
 from solver.errors import SolverError
+from solver.fill import swap_in_dearer
 from solver.instance import Instance
 from solver.lns import improve_close_routes
 from solver.params import (
@@ -47,6 +48,7 @@ from solver.params import (
     MIN_TIMING_S,
     RESTARTS_FROM_NODES,
     RESTARTS_UNTIL_STALLED,
+    SWAP_S_PER_NODE,
     TIMING_DOUBLES_AT_NODES,
     TIMING_S_PER_NODE,
     UNPRUNED_TIMING_SHARE,
@@ -285,13 +287,14 @@ def _vroom_then_ortools(
 ) -> Seed:
     """VROOM on ``threads`` threads, then OR-Tools' search from its routes (``search_from``).
 
-    The full search keeps what ``search_from`` needs at least: timing VROOM's routes as they
-    are (``_timing_s``) when VROOM takes the whole budget. The shorter VROOM run keeps
+    The full search keeps what ``search_from`` needs at least when VROOM takes the whole
+    budget: swapping left-out visits in (``_swapping_s``) and timing VROOM's routes as they
+    are (``_timing_s``). The shorter VROOM run keeps
     restoring its routes for OR-Tools' search from them (``_restoring_s``) in the level it
     picks and, reproducible, in VROOM's own time.
     """
     full = strategy is Strategy.VROOM_FULL_THEN_ORTOOLS
-    reserve_s = _timing_s(instance) if full else _restoring_s(instance)
+    reserve_s = _timing_s(instance) + _swapping_s(instance) if full else _restoring_s(instance)
     budget_s = deadline - clock.time()
     plan_s = budget_s if work_s is None else work_s
     size = {"n_vehicles": instance.n_vehicles, "threads": threads}
@@ -383,8 +386,9 @@ def search_from(
     when it is no worse than the routes; otherwise the routes timed as they are (or, when they
     do not hold, left to the caller's search). ``vroom-once-then-lns`` first improves the
     routes by VROOM on close routes (``solver.lns``) for all but the time OR-Tools needs; any
-    other strategy does so when too little is left for OR-Tools to search, until timing the
-    routes is due (a big day's VROOM ending early on a short budget: 0.2-0.4 s of 2 s on
+    other strategy does so when too little is left for OR-Tools to search, until swapping
+    left-out visits in for cheaper ones near them (``_swapped_in``) and timing the routes are
+    due (a big day's VROOM ending early on a short budget: 0.2-0.4 s of 2 s on
     800-visit city days would otherwise go unused), or until a round of its steps has
     stalled (a small part's few routes).
 
@@ -403,8 +407,9 @@ def search_from(
             tell = routes_teller(report, instance, deadline)
             routes = improve_close_routes(instance, routes, until, seed, tell=tell)
         elif not _searches_from_routes(instance, deadline):
-            until = deadline - _timing_s(instance)
+            until = deadline - _timing_s(instance) - _swapping_s(instance)
             routes = improve_close_routes(instance, routes, until, seed, stop_when_stalled=True)
+            routes = _swapped_in(instance, routes, deadline - _timing_s(instance))
     left = deadline - clock.time()
     # A reproducible search always descends from the routes, the deadline its only cap: what
     # is left on the clock differs from run to run (on a busy machine, or while this process
@@ -444,6 +449,16 @@ def search_from(
         return Seed(strategy, routes)
 
 
+def _swapped_in(instance: Instance, routes: Routes, until: float) -> Routes:
+    """``routes`` with left-out nodes served in place of cheaper ones near them, until ``until``
+    (a ``time.time()``; ``solver.fill.swap_in_dearer``): what VROOM leaves when its time cuts
+    it short, on a busy machine or a short budget, is high visits left out near low ones
+    served."""
+    swapped = [list(route) for route in routes]
+    swap_in_dearer(instance, swapped, clock.monotonic() + max(0.0, until - clock.time()))
+    return swapped
+
+
 def _searches_from_routes(instance: Instance, deadline: float) -> bool:
     """Whether OR-Tools searches from routes in ``search_from`` (rather than only timing them):
     when restoring them in its model (``_restoring_s``) and ``MIN_POLISH_S`` are left before
@@ -478,6 +493,12 @@ def _restoring_s(instance: Instance) -> float:
     ``TIMING_DOUBLES_AT_NODES``), at least ``MIN_TIMING_S``."""
     n = instance.n_nodes
     return max(MIN_TIMING_S, TIMING_S_PER_NODE * n * (1 + n / TIMING_DOUBLES_AT_NODES))
+
+
+def _swapping_s(instance: Instance) -> float:
+    """What a VROOM-then-OR-Tools search keeps for swapping left-out nodes into VROOM's routes
+    when it only times them (``_swapped_in``): ``SWAP_S_PER_NODE`` per node."""
+    return SWAP_S_PER_NODE * instance.n_nodes
 
 
 def _timing_s(instance: Instance) -> float:

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from solver import BreakRule, Instance, SolveParams, Vehicle, schedule, solve
-from solver.fill import FILL_AT_LEAST_S, fill_left_out
-from tests.solver.instances import line_instance
+from solver.fill import FILL_AT_LEAST_S, fill_left_out, swap_in_dearer
+from tests.solver.instances import assert_routes_fit, line_instance
 
 MINUTE = 60
 
@@ -128,3 +128,42 @@ def test_the_fill_takes_no_more_than_the_budget_has_left(monkeypatch: pytest.Mon
     spent = fill_left_out(instance, nothing, time_limit_s=10, left_s=0.0)
     assert len(spent.dropped) > len(ample.dropped)
     assert len(instance.penalty) - len(spent.dropped) <= FILL_AT_LEAST_S / 0.02
+
+
+def _room_for_one(penalties: list[int], positions: list[int]) -> Instance:
+    """One technician whose shift has room for one 30-minute visit (an hour, the visits a few
+    minutes from the base); the visits at ``positions`` (seconds from the base), each with its
+    penalty."""
+    day = line_instance(positions, service=30 * MINUTE, vehicles=(Vehicle(0, 0, 0, 3600),))
+    return replace(day, penalty=np.array(penalties, dtype=np.int64))
+
+
+def test_a_left_out_node_takes_the_place_of_a_cheaper_one_near_it() -> None:
+    # What VROOM cut short leaves on a tight day: the low visit served, the urgent one beside
+    # it left out.
+    day = _room_for_one([1_000, 1_000_000], [300, 320])
+    routes = [[0]]
+    assert swap_in_dearer(day, routes, None) == 1
+    assert routes == [[1]]
+    assert_routes_fit(day, routes)
+    # Not when the dearer node costs more to reach than the penalties differ.
+    far = _room_for_one([1_000, 1_200], [300, 600])  # 600 s more driving, a gap of 200
+    routes = [[0]]
+    assert swap_in_dearer(far, routes, None) == 0 and routes == [[0]]
+    # Nor onto a technician not allowed to serve it.
+    elsewhere = replace(day, vehicles=(*day.vehicles, Vehicle(0, 0, 0, 3600)), allowed=(None, (1,)))
+    routes = [[0], []]
+    assert swap_in_dearer(elsewhere, routes, None) == 0 and routes == [[0], []]
+
+
+def test_on_a_bigger_day_planned_afresh_the_fill_swaps_a_dearer_node_in(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    day = _room_for_one([1_000, 1_000_000], [300, 320])
+    kept_low = schedule(day, [[0]])
+    monkeypatch.setattr("solver.fill.EJECT_UP_TO_NODES", 1)  # a day too big for ``_ejected``
+    swapped = fill_left_out(day, kept_low, time_limit_s=1, ejecting=True)
+    assert [route.nodes for route in swapped.routes] == [(1,)] and swapped.dropped == (0,)
+    assert swapped.objective < kept_low.objective
+    # A re-plan's served visits stay served: nothing is taken out.
+    assert fill_left_out(day, kept_low, time_limit_s=1, ejecting=False) is kept_low

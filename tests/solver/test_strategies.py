@@ -18,6 +18,7 @@ from solver.strategies import (
     Report,
     Seed,
     Strategy,
+    _swapped_in,
     first_routes,
     one_vroom_routes,
     polish_from,
@@ -230,26 +231,36 @@ def test_time_too_short_for_or_tools_goes_to_the_close_routes_search_before_timi
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """VROOM ended early, yet too late for OR-Tools to search from its routes (a big day's
-    main part on a short budget): what is left before timing them improves them by close
-    routes; with time for OR-Tools, OR-Tools has it all."""
+    main part on a short budget): what is left before swapping left-out visits in and timing
+    the routes improves them by close routes; with time for OR-Tools, OR-Tools has it all."""
     instance = grid_instance(25, 4, breaks=True)
     nothing: Routes = [[] for _ in range(instance.n_vehicles)]
     steps: list[float] = []
+    swaps: list[float] = []
 
     def heard_improve(*args: Any, **kwargs: Any) -> Routes:
         steps.append(args[2])
         return improve_close_routes(*args, **kwargs)
 
+    def heard_swaps(instance: Instance, routes: Routes, until: float) -> Routes:
+        swaps.append(until)
+        return _swapped_in(instance, routes, until)
+
     monkeypatch.setattr("solver.strategies.improve_close_routes", heard_improve)
+    monkeypatch.setattr("solver.strategies._swapped_in", heard_swaps)
+    monkeypatch.setattr("solver.strategies.SWAP_S_PER_NODE", 0.004)  # 0.1 s for 25 nodes
     deadline = time.time() + MIN_POLISH_S
     seed = search_from(Strategy.VROOM_FULL_THEN_ORTOOLS, instance, nothing, deadline, 3)
     assert time.time() < deadline + DEADLINE_SLACK_S
-    assert steps == [pytest.approx(deadline - MIN_TIMING_S)]  # timing's reserve kept
+    # The reserves of swapping and timing kept, in that order.
+    assert [deadline - until for until in steps] == [pytest.approx(MIN_TIMING_S + 0.1)]
+    assert [deadline - until for until in swaps] == [pytest.approx(MIN_TIMING_S)]
     assert sum(map(len, seed.routes)) > 0 and seed.timed is not None
     assert_routes_fit(instance, seed.routes)
     steps.clear()
+    swaps.clear()
     search_from(Strategy.VROOM_FULL_THEN_ORTOOLS, instance, nothing, time.time() + 1.5, 3)
-    assert steps == []
+    assert steps == [] and swaps == []
 
 
 @needs_both
