@@ -26,6 +26,7 @@ __all__ = [
     "FIRST_PLAN_SHARE",
     "FIRST_SOLUTION",
     "ILS_RUINED_ROUTES",
+    "LATE_SEED_SHARE",
     "LNS_CLOSE_ROUTES",
     "LNS_HALVES_ROUND_S",
     "LNS_LEFT_OUT",
@@ -189,6 +190,11 @@ ALONE_VROOM_THREADS = 2
 #: How long past the seeding deadline a seeding search still running in the side process is
 #: waited for (VROOM's timeout is approximate).
 SEED_GRACE_S = 1.0
+#: Share of the budget the one seed of ``vroom-once-then-lns`` is still waited for past that
+#: grace: without it OR-Tools starts from nothing and, on a big day, finds no first plan in
+#: the time left (a 2,143-node part at 10 s on a busy machine failed so; VROOM's first start
+#: there takes seconds, and its timeout stops it only after).
+LATE_SEED_SHARE = 0.5
 #: Part of its time the VROOM-then-PyVRP search gives VROOM at most (VROOM often stops sooner);
 #: PyVRP searches on from VROOM's routes for the rest.
 VROOM_SHARE_BEFORE_PYVRP = 0.5

@@ -59,6 +59,7 @@ from solver.params import (
     FIRST_PLAN_FROM_S,
     FIRST_PLAN_HERE_UP_TO_S,
     FIRST_PLAN_SHARE,
+    LATE_SEED_SHARE,
     LNS_HALVES_ROUND_S,
     MIN_POLISH_S,
     MIN_SEEDING_ALONE_S,
@@ -544,7 +545,8 @@ def _one_vroom_then_close_routes(
         if pool is None:
             return _guarded(strategy, instance, deadline, params.seed, None, report, threads)
         try:
-            routes = _vroom_once_aside(pool, instance, deadline, threads, report)
+            late_s = LATE_SEED_SHARE * params.time_limit_s
+            routes = _vroom_once_aside(pool, instance, deadline, threads, report, late_s)
         except Exception as error:  # OR-Tools searches on without a seed
             logger.warning("seeding search %s gave no routes: %r", strategy, error)
             return []
@@ -565,19 +567,27 @@ def _vroom_once_aside(
     deadline: float,
     threads: int,
     report: Report | None,
+    late_s: float = 0.0,
 ) -> Routes:
     """``one_vroom_routes`` run in the side process while this one waits, then reported here.
     VROOM's search holds the interpreter of the process it runs in for its whole run (49 s on
     2,500 visits at 120 s): run here, it would stop this process's other threads as long (a
     job's heartbeat and progress, its drafts). When it fails there (the side process died, at
-    start or while searching), VROOM runs here for the time left; its answer later than
-    ``SEED_GRACE_S`` past ``deadline`` raises ``TimeoutError``."""
+    start or while searching), VROOM runs here for the time left. Its answer is waited for
+    ``late_s`` more past ``SEED_GRACE_S`` after ``deadline``: it is the one seed, and OR-Tools
+    alone finds no first plan of a big day in the time then left (a 2,143-node part at 10 s
+    on a busy machine, VROOM's start alone past its timeout: the day failed). Later still, it
+    raises ``TimeoutError``."""
     future = _submit(pool, one_vroom_routes, instance, deadline, threads)
     try:
         routes = future.result(timeout=max(0.0, deadline - clock.time()) + SEED_GRACE_S)
     except TimeoutError:
-        future.cancel()
-        raise
+        logger.warning("VROOM's one run is past its time; waited for up to %.1f s more", late_s)
+        try:
+            routes = future.result(timeout=late_s)
+        except TimeoutError:
+            future.cancel()
+            raise
     except Exception as error:  # VROOM runs here instead
         logger.warning("VROOM's one run failed in the side process, runs here: %r", error)
         return one_vroom_routes(instance, deadline, threads, report)

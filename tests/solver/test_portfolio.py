@@ -7,6 +7,7 @@ import dataclasses
 import logging
 import multiprocessing
 import sys
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -39,6 +40,7 @@ from solver.params import (
     ALONE_WHEN_VROOM_TOP_WITHIN,
     CLOSE_ROUTES_SPLIT_FROM_NODES,
     CLOSE_ROUTES_WHOLE_FROM_S_PER_NODE,
+    LATE_SEED_SHARE,
     MIN_SEEDING_ALONE_S,
     MIN_SEEDING_S,
 )
@@ -755,6 +757,50 @@ def test_vroom_past_or_tools_turn_goes_straight_to_timing_without_the_side_half(
     assert side.given == ["late_one_vroom_routes"]
     assert_routes_fit(instance, [list(route.nodes) for route in solution.routes])
     assert solution.objective <= route_cost(instance, vroom_gave[0])
+
+
+class LateSide(FailingSide):
+    """A side process whose VROOM run answers ``late_s`` past its deadline's grace (as a big
+    day's start runs past VROOM's timeout on a busy machine)."""
+
+    grace_s = 0.2
+    late_s = 0.3
+
+    def submit(self, fn: Callable[..., object], *args: object) -> Future[object]:
+        future: Future[object] = Future()
+        deadline = float(args[1])  # type: ignore[arg-type]
+
+        def answer() -> None:
+            found = fn(*args)
+            time.sleep(max(0.0, deadline + self.grace_s + self.late_s - time.time()))
+            if not future.done():  # given up on (cancelled) otherwise
+                future.set_result(found)
+
+        threading.Thread(target=answer, daemon=True).start()
+        return future
+
+
+@needs_both
+def test_the_one_vroom_run_past_its_grace_is_still_waited_for(
+    race_log: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Without it OR-Tools started from nothing: a 2,143-node part at 10 s on a busy machine
+    # found no first plan, and the day failed.
+    not_alone(monkeypatch)
+    monkeypatch.setattr("solver.portfolio.SEED_GRACE_S", LateSide.grace_s)
+    monkeypatch.setattr("solver.portfolio._SideProcess", LateSide)
+    instance = grid_instance(25, 4, breaks=True, preferences=True)
+    params = SolveParams(time_limit_s=RACE_FROM_S + 0.5)
+    assert LATE_SEED_SHARE * params.time_limit_s > LateSide.late_s
+    solution = solve(instance, params)
+    ((seed_costs, _),) = races(race_log)
+    assert [strategy for strategy, _ in seed_costs] == ["vroom-once-then-lns"]
+    assert_routes_fit(instance, [list(route.nodes) for route in solution.routes])
+    # Later than that share, it is given up: OR-Tools searches on its own.
+    monkeypatch.setattr(LateSide, "late_s", LATE_SEED_SHARE * params.time_limit_s + 0.3)
+    race_log.clear()
+    solve(instance, params)
+    assert races(race_log) == []
 
 
 @needs_both
