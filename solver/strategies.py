@@ -385,7 +385,8 @@ def search_from(
     search from them (by the strategy's metaheuristic) until ``deadline``, and its answer
     when it is no worse than the routes; otherwise the routes timed as they are (or, when they
     do not hold, left to the caller's search). ``vroom-once-then-lns`` first improves the
-    routes by VROOM on close routes (``solver.lns``) for all but the time OR-Tools needs; any
+    routes by VROOM on close routes (``solver.lns``) for all but the time swapping left-out
+    visits in (``_swapped_in``) and OR-Tools need; any
     other strategy does so when too little is left for OR-Tools to search, until swapping
     left-out visits in for cheaper ones near them (``_swapped_in``) and timing the routes are
     due (a big day's VROOM ending early on a short budget: 0.2-0.4 s of 2 s on
@@ -406,6 +407,7 @@ def search_from(
             until = polish_from(instance, deadline)
             tell = routes_teller(report, instance, deadline)
             routes = improve_close_routes(instance, routes, until, seed, tell=tell)
+            routes = _swapped_in(instance, routes, until + _swapping_s(instance))
         elif not _searches_from_routes(instance, deadline):
             until = deadline - _timing_s(instance) - _swapping_s(instance)
             routes = improve_close_routes(instance, routes, until, seed, stop_when_stalled=True)
@@ -467,13 +469,15 @@ def _searches_from_routes(instance: Instance, deadline: float) -> bool:
 
 
 def polish_from(instance: Instance, deadline: float) -> float:
-    """When ``vroom-once-then-lns`` hands its routes to OR-Tools: before ``deadline`` by what
-    restoring them in OR-Tools' model takes (``_restoring_s``) and ``MIN_POLISH_S`` of search
-    where OR-Tools searches from them (``_polish_pays``), otherwise by what timing them as
-    they are takes (``_timing_s``)."""
+    """When ``vroom-once-then-lns`` hands its routes on: before ``deadline`` by what swapping
+    left-out visits in takes (``_swapping_s``) and then what restoring them in OR-Tools' model
+    takes (``_restoring_s``) and ``MIN_POLISH_S`` of search where OR-Tools searches from them
+    (``_polish_pays``), otherwise what timing them as they are takes (``_timing_s``)."""
     if _polish_pays(instance):
-        return deadline - _restoring_s(instance) - MIN_POLISH_S
-    return deadline - _timing_s(instance)
+        turn_s = _restoring_s(instance) + MIN_POLISH_S
+    else:
+        turn_s = _timing_s(instance)
+    return deadline - turn_s - _swapping_s(instance)
 
 
 def _polish_pays(instance: Instance) -> bool:

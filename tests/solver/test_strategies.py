@@ -11,7 +11,7 @@ import pytest
 from solver import Instance, SolverError
 from solver.cost import route_cost
 from solver.lns import improve_close_routes
-from solver.params import MIN_POLISH_S, MIN_TIMING_S, RESTARTS_UNTIL_STALLED
+from solver.params import MIN_POLISH_S, MIN_TIMING_S, RESTARTS_UNTIL_STALLED, SWAP_S_PER_NODE
 from solver.search import search
 from solver.seeders import Routes, installed_seeders, vroom_routes
 from solver.strategies import (
@@ -274,11 +274,16 @@ def test_on_a_part_too_big_to_restore_for_a_polish_the_close_routes_search_keeps
     what a timed search reaches (a loaded machine once left no time for OR-Tools' turn)."""
     instance = grid_instance(25, 4, breaks=True)
     untils: list[float] = []
+    swaps: list[float] = []
     searched: list[object] = []
 
     def heard_improve(*args: Any, **kwargs: Any) -> Routes:
         untils.append(args[2])
         return list(args[1])  # the close-routes search's turn, heard and ended at once
+
+    def heard_swaps(instance: Instance, routes: Routes, until: float) -> Routes:
+        swaps.append(until)
+        return _swapped_in(instance, routes, until)
 
     def heard_search(*args: Any, **kwargs: Any) -> Any:
         searched.append(args[0])
@@ -286,19 +291,27 @@ def test_on_a_part_too_big_to_restore_for_a_polish_the_close_routes_search_keeps
 
     monkeypatch.setattr("solver.strategies.improve_close_routes", heard_improve)
     monkeypatch.setattr("solver.strategies.search", heard_search)
+    monkeypatch.setattr("solver.strategies._swapped_in", heard_swaps)
     routes = vroom_routes(instance, 1.0)
     deadline = time.time() + 60.0
     seed = search_from(Strategy.VROOM_ONCE_THEN_LNS, instance, routes, deadline, 3)
-    assert untils == [pytest.approx(deadline - MIN_TIMING_S - MIN_POLISH_S)]
+    swapping_s = SWAP_S_PER_NODE * instance.n_nodes
+    assert [deadline - until for until in untils] == [
+        pytest.approx(MIN_TIMING_S + MIN_POLISH_S + swapping_s)
+    ]
+    # Swapping left-out visits in comes between the two turns.
+    assert [deadline - until for until in swaps] == [pytest.approx(MIN_TIMING_S + MIN_POLISH_S)]
     assert searched == [instance]  # a small part: OR-Tools searches from the close routes
     assert seed.routes == routes and seed.timed is not None
     untils.clear()
+    swaps.clear()
     searched.clear()
     monkeypatch.setattr("solver.strategies.MIN_TIMING_S", 0.6)
-    assert polish_from(instance, deadline) == pytest.approx(deadline - 0.6)
+    assert deadline - polish_from(instance, deadline) == pytest.approx(0.6 + swapping_s)
     deadline = time.time() + 60.0
     seed = search_from(Strategy.VROOM_ONCE_THEN_LNS, instance, routes, deadline, 3)
-    assert untils == [pytest.approx(deadline - 0.6)]
+    assert [deadline - until for until in untils] == [pytest.approx(0.6 + swapping_s)]
+    assert [deadline - until for until in swaps] == [pytest.approx(0.6)]
     assert searched == []  # a bigger part: OR-Tools only times the close routes
     assert seed.timed is not None and sum(map(len, seed.routes)) > 0
     assert seed.timed.objective == route_cost(instance, seed.routes)
