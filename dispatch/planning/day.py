@@ -44,7 +44,9 @@ logger = logging.getLogger(__name__)
 #: Seconds a visit, kept from the search for what follows it: decoding, promises, KPIs, road
 #: lines from the cache and the independent checker (about 0.6 s at 2,500 visits).
 FINISH_S_PER_VISIT = 0.00025
-#: The least search a plan gets, however much of its budget the matrix took.
+#: The least search a plan gets, however much of its budget the matrix took. A day planned
+#: region by region shares it among its regions by their visits, as it shares the budget:
+#: each region given the whole of it, a day of five regions answered a 2 s budget in 6 s.
 MIN_SEARCH_S = 1.0
 
 
@@ -97,8 +99,9 @@ def _plan_whole(
     params: SolveParams | None,
     on_progress: Callable[[Progress], None] | None,
     on_draft: Callable[[Plan], None] | None,
+    least_s: float = MIN_SEARCH_S,
 ) -> Plan:
-    """``plan_day`` of a day planned as one: one matrix, one search."""
+    """``plan_day`` of a day planned as one: one matrix, one search of at least ``least_s``."""
     started = clock.monotonic()
     provider = provider or provider_for(problem)
     instance, id_map = compile_problem(problem, provider)
@@ -106,6 +109,7 @@ def _plan_whole(
         params or policy_params(problem.policy),
         spent_s=clock.monotonic() - started,
         visits=len(problem.visits),
+        least_s=least_s,
     )
     drafts = None
     heard = on_progress
@@ -137,18 +141,21 @@ def _plan_by_region(
     """``plan_day`` of a day of several regions (``dispatch.planning.regions``): each planned
     on its own, one after another, smallest first, with a share of what is left of the budget
     by its visits (so the time a small region's search leaves, stopped once it stalled, goes
-    to the bigger ones after it), and joined into one plan of the whole day. Drafts are the
-    regions planned so far joined with the current one's draft."""
+    to the bigger ones after it), and joined into one plan of the whole day. The least search
+    (``MIN_SEARCH_S``) is shared alike, so the regions together keep to the budget. Drafts
+    are the regions planned so far joined with the current one's draft."""
     started = clock.monotonic()
     params = params or policy_params(problem.policy)
     done: list[Plan] = []
     placed = 0
     turns = sorted(found, key=lambda region: len(region.visits))
+    total = sum(len(r.visits) for r in turns) or 1
     for k, region in enumerate(turns):
         part = region_problem(problem, region)
         later = sum(len(r.visits) for r in turns[k:]) or 1
         left = params.time_limit_s - (clock.monotonic() - started)
-        share = replace(params, time_limit_s=max(MIN_SEARCH_S, left * len(region.visits) / later))
+        least_s = MIN_SEARCH_S * len(region.visits) / total
+        share = replace(params, time_limit_s=max(least_s, left * len(region.visits) / later))
 
         def heard(progress: Progress, base: int = placed) -> None:
             if on_progress is not None:
@@ -165,7 +172,7 @@ def _plan_by_region(
             if on_draft is not None:
                 on_draft(join_regions(problem, [*before, draft], clock.monotonic() - started))
 
-        plan = _plan_whole(part, provider, share, heard, drafted if on_draft else None)
+        plan = _plan_whole(part, provider, share, heard, drafted if on_draft else None, least_s)
         done.append(plan)
         placed += sum(len(route.stops) for route in plan.routes)
     return join_regions(problem, done, clock.monotonic() - started)
@@ -231,15 +238,18 @@ def join_regions(problem: Problem, plans: list[Plan], solve_s: float) -> Plan:
     return replace(plan, kpis=compute_kpis(problem, plan))
 
 
-def within_budget(params: SolveParams, *, spent_s: float, visits: int) -> SolveParams:
+def within_budget(
+    params: SolveParams, *, spent_s: float, visits: int, least_s: float = MIN_SEARCH_S
+) -> SolveParams:
     """``params`` with the search's time cut so that the whole plan, not only its search, ends
     inside the budget: less what compiling (the matrix) took and ``FINISH_S_PER_VISIT`` a
-    visit for decoding and checking, never below ``MIN_SEARCH_S``. A reproducible search
+    visit for decoding and checking, never below ``least_s`` (default ``MIN_SEARCH_S``; a
+    region's share of it when a day is planned region by region). A reproducible search
     counts work, not time, and is left as it is."""
     if params.reproducible:
         return params
     left = params.time_limit_s - spent_s - FINISH_S_PER_VISIT * visits
-    return replace(params, time_limit_s=max(MIN_SEARCH_S, left))
+    return replace(params, time_limit_s=max(least_s, left))
 
 
 def _plan_of(

@@ -4,6 +4,7 @@ into one plan that the independent checker accepts, with the reasons of the whol
 from __future__ import annotations
 
 import random
+import time
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -19,6 +20,7 @@ from dispatch.planning import SolveParams, day, plan_day
 from dispatch.planning.regions import regions
 from dispatch.travel import pair_lookup, provider_for
 from dispatch.verify import check_plan
+from solver import solve
 
 
 def test_regions_follow_service_centres_and_leave_the_unservable_to_everyone() -> None:
@@ -204,4 +206,25 @@ def test_regions_go_smallest_first_and_the_time_one_leaves_goes_to_the_next(
     for k, (visits, share_s) in enumerate(given):
         fair_s = budget_s * visits / total  # its share had every region taken all of its own
         assert share_s > fair_s if k else share_s == pytest.approx(fair_s, rel=0.01)
+    assert plan.kpis is not None and plan.kpis.visits == len(problem.visits)
+
+
+def test_a_day_of_many_regions_keeps_to_a_short_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Each of five regions was given at least MIN_SEARCH_S of its own: a 2 s day took 6 s.
+    problem = parse_problem(region_day(1000, 4))
+    assert len(regions(problem)) == 5
+    started = time.monotonic()
+    ends: list[float] = []
+
+    def timed(instance: Any, params: SolveParams, **kwargs: Any) -> Any:
+        ends.append(time.monotonic() - started + params.time_limit_s)
+        return solve(instance, params, **kwargs)
+
+    monkeypatch.setattr("dispatch.planning.day.solve", timed)
+    budget_s = 2.0
+    plan = plan_day(problem, params=SolveParams(time_limit_s=budget_s))
+    assert len(ends) == 5
+    # Every region's search is set to end inside the budget, less the least search
+    # (MIN_SEARCH_S) the regions share.
+    assert max(ends) <= budget_s + day.MIN_SEARCH_S
     assert plan.kpis is not None and plan.kpis.visits == len(problem.visits)
