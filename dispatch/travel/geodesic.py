@@ -131,7 +131,10 @@ class GeodesicProvider:
         points = [site.location for site in sites if site.location is not None]
         road_km = self.road_km(points, points)
         speed_kmh = np.interp(road_km, self._profile_km, self._profile_kmh)
-        durations_s = np.ceil(road_km / speed_kmh * 3600.0).astype(np.int64)
+        # Rounded up, but not floating-point noise: at a pole every longitude is one place,
+        # 7e-13 km apart by haversine, which rounded up to a minute's drive between visits
+        # there. Below a millisecond is no drive (as an OSRM table's seconds are read).
+        durations_s = np.ceil(np.round(road_km / speed_kmh * 3600.0, 3)).astype(np.int64)
         distances_m = np.rint(road_km * METRES_PER_KM).astype(np.int64)
         return durations_s, distances_m
 

@@ -68,6 +68,19 @@ def test_geodesic_matrix_is_int64_symmetric_and_zero_on_the_diagonal() -> None:
     assert distances[0, 1] == round(straight[0, 0] * 1.35 * 1000)
 
 
+@pytest.mark.parametrize("pole", [90.0, -90.0])
+def test_one_place_at_a_pole_is_no_drive_whatever_its_longitude(pole: float) -> None:
+    # Every longitude names the pole; haversine leaves 7e-13 km between two of them, which
+    # rounded up to a second, then a minute, of driving on every leg between its visits.
+    durations, distances = GeodesicProvider().matrix(
+        [Site(LatLon(pole, 0.0)), Site(LatLon(pole, 45.0)), Site(LatLon(pole, -120.0))]
+    )
+    assert durations.tolist() == [[0, 0, 0]] * 3
+    assert distances.tolist() == [[0, 0, 0]] * 3
+    near, _ = GeodesicProvider().matrix([Site(LatLon(pole, 0.0)), Site(LatLon(pole * 0.9999, 0))])
+    assert near[0, 1] > 0  # 1.1 km from the pole is still a drive
+
+
 def test_speed_profile_and_circuity_are_settable() -> None:
     slow = GeodesicProvider(TravelSettings(circuity=1.0, speed_kmh=((0.0, 30.0),)))
     durations, distances = slow.matrix([Site(CHANGAN), Site(HUMEN)])
