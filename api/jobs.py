@@ -352,11 +352,14 @@ def _solve_region_job(
                 "(workers of another version of fieldroute?)"
             )
         # A region searches for its share of the job's budget, by its visits, as ``plan_day``
-        # shares it among regions in one process: the budget stays the job's cap on one
-        # worker, and more workers end the day sooner.
+        # shares it among regions in one process, and so for its share of the least search
+        # (``MIN_SEARCH_S``): the budget stays the job's cap on one worker, and more workers
+        # end the day sooner. (Each region given the whole least search, a 1 s job of three
+        # regions searched for 3 s on one worker.)
         share = len(found[job.region].visits) / max(1, sum(len(r.visits) for r in found))
+        least_s = MIN_SEARCH_S * share
         limit = max(
-            MIN_SEARCH_S, _time_limit(parent, problem.policy.time_limit_s, time_limit_cap_s) * share
+            least_s, _time_limit(parent, problem.policy.time_limit_s, time_limit_cap_s) * share
         )
         with (
             _ProgressWriter(store, job.id, attempt, started) as progress,
@@ -369,6 +372,7 @@ def _solve_region_job(
                 roads=roads,
                 on_progress=progress,
                 on_draft=_DraftWriter(store.save_region_draft, job.id, attempt, started),
+                least_s=least_s,
             )
         placed = sum(len(route["stops"]) for route in record["routes"])
         finish = store.finish_region(

@@ -27,7 +27,7 @@ from dispatch.model import Plan, Problem
 from dispatch.persistence import new_id
 from dispatch.planning import Progress, SolveParams, plan_day, policy_params
 from dispatch.planning.compile import build_sites
-from dispatch.planning.day import join_regions, plan_region
+from dispatch.planning.day import MIN_SEARCH_S, join_regions, plan_region
 from dispatch.planning.regions import Region
 from dispatch.travel import (
     PointRef,
@@ -136,12 +136,13 @@ def solve_region(
     roads: Roads | None = None,
     on_progress: Callable[[Progress], None] | None = None,
     on_draft: Callable[[dict[str, Any]], None] | None = None,
+    least_s: float = MIN_SEARCH_S,
 ) -> dict[str, Any]:
-    """Plan one region of ``problem`` on its own (``plan_region``): its plan's full-precision
-    record (``dispatch.contract.record``), to keep until the regions are joined
-    (``join_and_store``). ``on_draft`` hears the region's draft plans as ``solve_day``'s
-    does, each as such a record of the region alone (to join with the other regions' plans:
-    ``join_draft``). Raises as ``solve_day`` does."""
+    """Plan one region of ``problem`` on its own (``plan_region``, searching at least
+    ``least_s``): its plan's full-precision record (``dispatch.contract.record``), to keep
+    until the regions are joined (``join_and_store``). ``on_draft`` hears the region's draft
+    plans as ``solve_day``'s does, each as such a record of the region alone (to join with
+    the other regions' plans: ``join_draft``). Raises as ``solve_day`` does."""
     provider = provider_for(problem, roads=roads)
     drafted = None if on_draft is None else partial(_tell_record, on_draft)
     plan = plan_region(
@@ -151,6 +152,7 @@ def solve_region(
         params=params,
         on_progress=on_progress,
         on_draft=drafted,
+        least_s=least_s,
     )
     return plan_record(plan)
 

@@ -196,11 +196,14 @@ def plan_region(
     params: SolveParams | None = None,
     on_progress: Callable[[Progress], None] | None = None,
     on_draft: Callable[[Plan], None] | None = None,
+    least_s: float = MIN_SEARCH_S,
 ) -> Plan:
     """One region of ``problem`` (``dispatch.planning.regions``) planned on its own, as
-    ``plan_day`` plans each region of a day, with all of ``params``' budget; its plans, and
-    its drafts (``on_draft``, as ``plan_day``'s: plans of the region alone), are joined with
-    ``join_regions``.
+    ``plan_day`` plans each region of a day, with all of ``params``' budget but never a search
+    shorter than ``least_s`` (default ``MIN_SEARCH_S``; the region's share of it by its
+    visits when the regions of one budget are planned apart, as ``plan_day`` shares it); its
+    plans, and its drafts (``on_draft``, as ``plan_day``'s: plans of the region alone), are
+    joined with ``join_regions``.
 
     Raises
     ------
@@ -209,7 +212,9 @@ def plan_region(
     InternalError
         When the solver fails on a model the engine built (a bug).
     """
-    return _plan_whole(region_problem(problem, region), provider, params, on_progress, on_draft)
+    return _plan_whole(
+        region_problem(problem, region), provider, params, on_progress, on_draft, least_s
+    )
 
 
 def join_regions(problem: Problem, plans: list[Plan], solve_s: float) -> Plan:

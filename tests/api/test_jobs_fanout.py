@@ -27,6 +27,7 @@ from dispatch.persistence.tables import SolveJobRow
 from dispatch.planning.regions import regions
 from dispatch.travel import NO_ROADS, pair_lookup, provider_for
 from dispatch.verify import check_plan
+from solver import SolveParams, solve
 from tests.api.conftest import make_key, start_service
 
 #: Two centres and the visits nobody may serve: three regions (see test_celery_fanout).
@@ -102,6 +103,28 @@ def test_a_fanned_out_day_is_joined_by_its_last_region_into_one_checked_plan(
     assert again.outcome == "ended"
     assert not settle_region(sqlite, again.job, None, stale_after_s=60)
     assert sqlite.load_job(job.id) == done and sqlite.plan_versions(job.plan_id) == [1]
+
+
+def test_a_fanned_out_days_regions_keep_to_its_budget_on_one_worker(
+    sqlite: Store, two_regions: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each region job searched for at least MIN_SEARCH_S (1 s): a 1 s job of three regions,
+    # its regions solved one after another by one worker, searched for 3 s.
+    searched: list[float] = []
+
+    def timed(instance: Any, params: SolveParams, **kwargs: Any) -> Any:
+        searched.append(params.time_limit_s)
+        return solve(instance, params, **kwargs)
+
+    monkeypatch.setattr("dispatch.planning.day.solve", timed)
+    job = started_job(sqlite, two_regions)
+    parts = fan_out(sqlite, job)
+    for part in parts:
+        assert sqlite.start_job(part.id, 1)
+        solve_started_job(sqlite, part.id, 1, None)
+    assert sqlite.load_job(job.id).state == "done"
+    assert len(searched) == len(parts) == 3
+    assert sum(searched) <= REGION_S + 1e-6
 
 
 def test_a_fanned_out_days_draft_joins_its_regions_newest_drafts_and_plans(
