@@ -128,3 +128,55 @@ def test_the_readme_s_events_file_re_plans_the_sample_day(tmp_path: Path) -> Non
     assert "V9001" in served | {item["visit_id"] for item in second["unassigned"]}
     assert any(change["visit_id"] == "V9001" for change in second["changes"])
     store.close()
+
+
+def _contract_section(title: str) -> str:
+    text = (ROOT / "docs/contract.md").read_text(encoding="utf-8")
+    start = text.index(f"## {title}")
+    end = text.find("\n## ", start + 1)
+    return text[start:end]
+
+
+def _documented_columns(section: str, sheet: str) -> tuple[set[str], set[str]]:
+    """The columns the contract's table for ``sheet`` lists, and those it marks required."""
+    table = section.split(f"<!-- sheet-columns {sheet} -->\n", 1)[1].split("\n\n", 1)[0]
+    columns: set[str] = set()
+    required: set[str] = set()
+    for line in table.splitlines()[2:]:  # under the header and its rule
+        cell = line.split("|")[1]
+        for name, star in re.findall(r"`([a-z0-9_]+)`( \*)?", cell):
+            columns.add(name)
+            if star:
+                required.add(name)
+    return columns, required
+
+
+@pytest.mark.parametrize("sheet", ["technicians", "visits"])
+def test_the_contract_lists_every_column_a_sheet_may_have(sheet: str) -> None:
+    # A day could be uploaded as sheets, but no document said which columns they hold.
+    from dispatch.contract import sheets
+
+    known = {"technicians": sheets.TECHNICIAN_COLUMNS, "visits": sheets.VISIT_COLUMNS}[sheet]
+    columns, required = _documented_columns(_contract_section("Sheets"), sheet)
+    assert columns == set(known)
+    assert required == set(sheets._REQUIRED[sheet])
+
+
+def test_the_contracts_sheet_examples_upload_as_a_valid_day() -> None:
+    from api.uploads import UPLOAD_FORM
+    from dispatch.contract.sheets import problem_from_sheets, read_table
+
+    section = _contract_section("Sheets")
+    technicians, visits = re.findall(r"```csv\n(.*?)```", section, re.DOTALL)
+    fields = set(re.findall(r"-F ([a-z]+)=", section))
+    assert fields == {"date", "timezone", "technicians", "visits"}
+    assert fields <= set(UPLOAD_FORM["properties"])
+    day = problem_from_sheets(
+        read_table("technicians.csv", technicians.encode(), sheet="technicians"),
+        read_table("visits.csv", visits.encode(), sheet="visits"),
+        date="2026-11-23",
+        timezone="Asia/Shanghai",
+    )
+    assert [t.id for t in day.problem.technicians] == ["T1"]
+    assert [(v.id, v.kind) for v in day.problem.visits] == [("V1", "repair"), ("V2", "delivery")]
+    assert day.raw["technicians"][0]["skills"] == ["water_heater", "electrical"]
