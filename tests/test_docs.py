@@ -180,3 +180,18 @@ def test_the_contracts_sheet_examples_upload_as_a_valid_day() -> None:
     assert [t.id for t in day.problem.technicians] == ["T1"]
     assert [(v.id, v.kind) for v in day.problem.visits] == [("V1", "repair"), ("V2", "delivery")]
     assert day.raw["technicians"][0]["skills"] == ["water_heater", "electrical"]
+
+
+def test_the_readme_lists_every_endpoint_of_the_service() -> None:
+    # Reading a plan's versions, a stored problem or the list of weeks was in no document.
+    from api.app import create_app
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme.split("<!-- endpoints -->\n", 1)[1].split("\n\n", 1)[0]
+    listed = set(re.findall(r"`((?:GET|POST|PUT|PATCH|DELETE) /[^` ?]*)", table))
+    served = {
+        f"{method.upper()} {path}"
+        for path, operations in create_app().openapi()["paths"].items()
+        for method in operations
+    }
+    assert listed == served
