@@ -195,3 +195,17 @@ def test_the_readme_lists_every_endpoint_of_the_service() -> None:
         for method in operations
     }
     assert listed == served
+
+
+def test_the_stall_figures_the_documents_give_are_the_solvers() -> None:
+    # /docs said the search stalls after at least 0.25 s where the solver waits 0.05 s.
+    from dispatch.contract.schema import PolicyIn
+    from solver.params import MIN_STALL_S, SEEDER_STALL_S_PER_NODE, STALL_S_PER_NODE
+
+    described = PolicyIn.model_fields["stall_share"].description or ""
+    contract = (ROOT / "docs/contract.md").read_text(encoding="utf-8")
+    row = next(line for line in contract.splitlines() if line.startswith("| `time_limit_s` |"))
+    for text in (described, row):
+        assert f"{STALL_S_PER_NODE * 1000:g} ms per visit" in text
+        assert f"{SEEDER_STALL_S_PER_NODE * 1000:g} ms per visit" in text
+        assert set(re.findall(r"at least ([\d.]+) s", text)) == {f"{MIN_STALL_S:g}"}

@@ -342,8 +342,8 @@ class PolicyIn(_Strict):
         ge=0,
         le=1,
         description="The search stops once its best plan has not improved for this share of "
-        "`time_limit_s` (OR-Tools' sooner on a small day: 8 ms per visit, at least 0.25 s); "
-        "`0` always uses the whole limit.",
+        "`time_limit_s`, or sooner on a small day: OR-Tools' after 8 ms per visit, PyVRP's "
+        "after 20 ms per visit, each at least 0.05 s; `0` always uses the whole limit.",
     )
     urgent_response_min: Number = Field(
         default=as_minutes(_POLICY.urgent_response), gt=0, le=24 * 60
