@@ -8,6 +8,7 @@ import json
 import re
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -209,3 +210,36 @@ def test_the_stall_figures_the_documents_give_are_the_solvers() -> None:
         assert f"{STALL_S_PER_NODE * 1000:g} ms per visit" in text
         assert f"{SEEDER_STALL_S_PER_NODE * 1000:g} ms per visit" in text
         assert set(re.findall(r"at least ([\d.]+) s", text)) == {f"{MIN_STALL_S:g}"}
+
+
+def test_a_matrix_of_durations_alone_plans_as_the_contract_says() -> None:
+    # The contract did not say a matrix may come without locations or distances, nor what
+    # the plan's km and the radius are then.
+    durations: dict[str, Any] = {"durations_min": [[0, 10], [10, 0]]}
+    raw: dict[str, Any] = {
+        "date": "2026-11-23",
+        "policy": {"service_radius_km": 1},
+        "travel": durations,
+        "technicians": [
+            {"id": "T1", "location_index": 0, "shift": {"start": "08:00", "end": "18:00"}}
+        ],
+        "visits": [{"id": "V1", "location_index": 1, "duration_min": 30}],
+    }
+    problem = parse_problem(raw)
+    doc = plan_document(
+        problem,
+        plan_day(problem, params=SolveParams(time_limit_s=1, seeders=())),
+        plan_id="pl_doc",
+        version=1,
+        created_at=datetime.now(UTC),
+    ).model_dump(mode="json")
+    [route] = doc["routes"]
+    assert [stop["visit_id"] for stop in route["stops"]] == ["V1"]  # the radius held no one
+    assert route["travel_min"] == 20
+    assert route["distance_km"] == 0 and doc["kpis"]["distance_km"] == 0
+    far = raw | {
+        "travel": raw["travel"] | {"locations": [{"lat": 0, "lon": 0}, {"lat": 0, "lon": 1}]}
+    }
+    problem = parse_problem(far)
+    plan = plan_day(problem, params=SolveParams(time_limit_s=1, seeders=()))
+    assert [(u.visit_id, u.code) for u in plan.unassigned] == [("V1", "radius")]
