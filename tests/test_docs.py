@@ -243,3 +243,37 @@ def test_a_matrix_of_durations_alone_plans_as_the_contract_says() -> None:
     problem = parse_problem(far)
     plan = plan_day(problem, params=SolveParams(time_limit_s=1, seeders=()))
     assert [(u.visit_id, u.code) for u in plan.unassigned] == [("V1", "radius")]
+
+
+def _keys(value: Any, path: str = "") -> set[str]:
+    """Every key path of a JSON document, a list read by its first item."""
+    if isinstance(value, dict):
+        return {f"{path}.{key}" for key in value} | {
+            found for key, item in value.items() for found in _keys(item, f"{path}.{key}")
+        }
+    if isinstance(value, list) and value and isinstance(value[0], dict):
+        return _keys(value[0], f"{path}[]")
+    return set()
+
+
+def test_the_contracts_week_document_has_the_keys_a_week_has() -> None:
+    # A week's rounds carried earliest and latest, which the contract's example did not show.
+    from dispatch.contract.horizon import parse_horizon
+    from dispatch.desk.week import solve_week
+
+    text = (ROOT / "docs/contract.md").read_text(encoding="utf-8")
+    horizon_block, week_block = (
+        next(block for block in JSON_BLOCK.findall(text) if block.lstrip().startswith(start))
+        for start in ('{\n  "horizon"', '{\n  "week_id"')
+    )
+    raw = json.loads(horizon_block)
+    later = {"id": "Z1", "location": {"lat": 22.55, "lon": 113.94}, "duration_min": 30}
+    raw["visits"].append(later | {"earliest": "2026-12-21T08:00"})  # unassigned: beyond it
+    week = solve_week(
+        raw,
+        parse_horizon(raw),
+        params=SolveParams(time_limit_s=1),
+        save=lambda _week, _days: None,
+    )
+    documented = json.loads(week_block)
+    assert _keys(week.document) == _keys(documented)
