@@ -277,3 +277,28 @@ def test_the_contracts_week_document_has_the_keys_a_week_has() -> None:
     )
     documented = json.loads(week_block)
     assert _keys(week.document) == _keys(documented)
+
+
+@pytest.mark.parametrize(
+    ("skills", "status"),
+    [(None, "feasible"), ([], "feasible"), (["gas"], "empty"), (["gas", "none"], "partial")],
+)
+def test_a_plans_status_is_as_the_contract_defines_it(
+    skills: list[str] | None, status: str
+) -> None:
+    # "feasible when every visit is on a route, empty when no route serves anything" left a
+    # day of no visits both; the contract now says it is feasible.
+    raw = json.loads(first_json_block("docs/contract.md"))
+    [first, _] = raw["visits"]
+    raw["visits"] = [] if skills is None else [first]
+    if skills:
+        raw["visits"] = [
+            first | {"id": f"V{k}", "required_skills": [s]} for k, s in enumerate(skills)
+        ]
+        raw["technicians"][0]["skills"] = ["none"]
+    problem = parse_problem(raw)
+    plan = plan_day(problem, params=SolveParams(time_limit_s=1, seeders=()))
+    document = plan_document(
+        problem, plan, plan_id="pl_doc", version=1, created_at=datetime.now(UTC)
+    )
+    assert document.status == status
