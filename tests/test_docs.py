@@ -302,3 +302,23 @@ def test_a_plans_status_is_as_the_contract_defines_it(
         problem, plan, plan_id="pl_doc", version=1, created_at=datetime.now(UTC)
     )
     assert document.status == status
+
+
+def test_the_contracts_promise_example_is_what_a_customer_is_told() -> None:
+    # The contract said "30 minutes around the planned arrival" and customers were told a
+    # window centred on the arrival rounded to five minutes.
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    from dispatch.model import LatLon, Policy, Site, Visit, VisitId
+    from dispatch.planning.promise import promise_for
+
+    text = (ROOT / "docs/contract.md").read_text(encoding="utf-8")
+    found = re.search(r"an arrival at (\d\d):(\d\d) is promised (\d\d:\d\d)-(\d\d:\d\d)", text)
+    assert found, "the contract's promise example is gone"
+    zone = ZoneInfo("Asia/Shanghai")
+    arrival = datetime(2026, 11, 23, int(found[1]), int(found[2]), tzinfo=zone)
+    site = Site(location=LatLon(22.54, 113.95))
+    visit = Visit(id=VisitId("V1"), site=site, duration=timedelta(minutes=30))
+    told = promise_for(visit, arrival, Policy())
+    assert (told.start.strftime("%H:%M"), told.end.strftime("%H:%M")) == (found[3], found[4])
