@@ -41,6 +41,7 @@ from dispatch.desk.solve import check_sites, solve_day, solve_params
 from dispatch.desk.tracking import DayCard, stored_time_card, to_csv
 from dispatch.desk.week import on_the_roster, solve_week
 from dispatch.errors import DispatchError, FieldError, InputError, NotFoundError
+from dispatch.model import Policy
 from dispatch.persistence import Store, new_id
 from dispatch.planning import Progress as SolveProgress
 from dispatch.travel import Roads, needs_roads
@@ -55,6 +56,8 @@ __all__ = ["DEMO_DAY", "app"]
 #: The cap of a reproducible re-plan given no time limit: it stops at its first local optimum,
 #: seconds on a day of hundreds of visits, and the cap only bounds a much slower machine.
 REPRODUCIBLE_REPLAN_CAP_S = 60.0
+#: The policy a day has when it says nothing: the defaults ``--time-limit`` falls back to.
+DEFAULT_POLICY = Policy()
 
 #: How long uvicorn's supervisor waits for a server process of ``serve --processes N`` to answer
 #: its health check (uvicorn's own default, 5 s, is about what importing the service takes on
@@ -575,7 +578,13 @@ def solve(
     ] = None,
     time_limit: Annotated[
         float | None,
-        typer.Option("--time-limit", help="Solver budget in seconds.", min=0.1, max=3600),
+        typer.Option(
+            "--time-limit",
+            help="Solver budget in seconds, a cap (default: the day's policy.time_limit_s, "
+            f"{DEFAULT_POLICY.time_limit_s:g} unless it says otherwise).",
+            min=0.1,
+            max=3600,
+        ),
     ] = None,
     seed: Annotated[
         int | None,
@@ -672,7 +681,12 @@ def demo(
     ),
     time_limit: Annotated[
         float | None,
-        typer.Option("--time-limit", help="Solver budget in seconds.", min=0.1, max=3600),
+        typer.Option(
+            "--time-limit",
+            help="Solver budget in seconds (default: the sample day's policy.time_limit_s).",
+            min=0.1,
+            max=3600,
+        ),
     ] = None,
 ) -> None:
     """Plan the sample day of a service centre in Chang'an, Dongguan (examples/)."""
@@ -695,7 +709,14 @@ def replan(
     ] = None,
     time_limit: Annotated[
         float | None,
-        typer.Option("--time-limit", help="Solver budget in seconds.", min=0.1, max=3600),
+        typer.Option(
+            "--time-limit",
+            help="Solver budget in seconds (default: the day's policy.replan_time_limit_s, "
+            f"{DEFAULT_POLICY.replan_time_limit_s:g} unless it says otherwise; with --seed, "
+            f"{REPRODUCIBLE_REPLAN_CAP_S:g}).",
+            min=0.1,
+            max=3600,
+        ),
     ] = None,
     seed: Annotated[
         int | None,

@@ -573,3 +573,19 @@ def test_the_summary_says_no_rate_of_nothing_and_rounds_rates_down(tmp_path: Pat
     utilisation = json.loads(out.read_text(encoding="utf-8"))["kpis"]["utilisation"]
     shown = f"utilisation {math.floor(utilisation * 100 + 1e-9)}%;"
     assert shown in " ".join(result.output.split())
+
+
+@pytest.mark.parametrize(
+    ("command", "default"),
+    [
+        ("solve", "the day's policy.time_limit_s, 10 unless it says otherwise"),
+        ("demo", "the sample day's policy.time_limit_s"),
+        ("replan", "the day's policy.replan_time_limit_s, 1 unless it says otherwise"),
+    ],
+)
+def test_each_time_limit_option_says_what_it_defaults_to(command: str, default: str) -> None:
+    # --time-limit said "Solver budget in seconds." and nothing of the policy it falls back to:
+    # a solve's 10 s, a re-plan's 1 s (docs/contract.md, Policy).
+    shown = runner.invoke(app, [command, "--help"], env={"COLUMNS": "400", "NO_COLOR": "1"})
+    assert shown.exit_code == 0, shown.output
+    assert f"(default: {default}" in re.sub(r"\s+", " ", shown.output)
