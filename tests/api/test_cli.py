@@ -589,3 +589,19 @@ def test_each_time_limit_option_says_what_it_defaults_to(command: str, default: 
     shown = runner.invoke(app, [command, "--help"], env={"COLUMNS": "400", "NO_COLOR": "1"})
     assert shown.exit_code == 0, shown.output
     assert f"(default: {default}" in re.sub(r"\s+", " ", shown.output)
+
+
+@pytest.mark.parametrize("document", ["README.md", "docs/contract.md"])
+def test_the_documents_error_example_is_what_validate_prints(document: str, tmp_path: Path) -> None:
+    # The example listed the visit's error before the technician's; validate lists them in
+    # the day's order, technicians first.
+    root = Path(__file__).parents[2]
+    text = (root / document).read_text(encoding="utf-8")
+    shown = re.search(r"```text\n(error: invalid problem: 2 errors\n.*?)```", text, re.DOTALL)
+    assert shown, f"{document} lost its error example"
+    day = json.loads((root / "examples" / "changan-day.json").read_text(encoding="utf-8"))
+    day["visits"][12] |= {"appointment": None, "window": {"start": "10:00", "end": "08:00"}}
+    day["technicians"][3]["breaks"] = [{"start": "12:00", "end": "12:30", "duration_min": 60}]
+    result = runner.invoke(app, ["validate", str(write(tmp_path / "day.json", day))])
+    assert result.exit_code == 2
+    assert result.output == shown.group(1)
