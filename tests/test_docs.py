@@ -322,3 +322,28 @@ def test_the_contracts_promise_example_is_what_a_customer_is_told() -> None:
     visit = Visit(id=VisitId("V1"), site=site, duration=timedelta(minutes=30))
     told = promise_for(visit, arrival, Policy())
     assert (told.start.strftime("%H:%M"), told.end.strftime("%H:%M")) == (found[3], found[4])
+
+
+def test_the_contracts_plan_example_has_the_keys_a_plan_has() -> None:
+    # The example left out a plan's at and changes and a stop's status and actual times, and
+    # called a plan with a visit left out feasible.
+    text = (ROOT / "docs/contract.md").read_text(encoding="utf-8")
+    block = next(b for b in JSON_BLOCK.findall(text) if b.lstrip().startswith('{\n  "plan_id"'))
+    documented = json.loads(block)
+    raw = json.loads(first_json_block("docs/contract.md"))
+    problem = parse_problem(raw)
+    plan = plan_day(problem, params=SolveParams(time_limit_s=1, seeders=()))
+    made = plan_document(
+        problem, plan, plan_id="pl_doc", version=1, created_at=datetime.now(UTC)
+    ).model_dump(mode="json")
+    by_priority = ".kpis.assigned_by_priority."  # the example shows one priority of four
+    assert {k for k in _keys(made) if not k.startswith(by_priority)} == {
+        k for k in _keys(documented) if not k.startswith(by_priority)
+    }
+    assert documented["status"] == made["status"] == "partial"  # both leave a visit out
+    [route] = documented["routes"]
+    kpis = documented["kpis"]
+    assert kpis["assigned"] == sum(len(r["stops"]) for r in documented["routes"])
+    assert kpis["visits"] == kpis["assigned"] + len(documented["unassigned"])
+    for figure in ("distance_km", "travel_min", "service_min", "utilisation"):
+        assert kpis[figure] == route[figure]
