@@ -347,3 +347,16 @@ def test_the_contracts_plan_example_has_the_keys_a_plan_has() -> None:
     assert kpis["visits"] == kpis["assigned"] + len(documented["unassigned"])
     for figure in ("distance_km", "travel_min", "service_min", "utilisation"):
         assert kpis[figure] == route[figure]
+
+
+def test_the_contracts_event_history_example_has_the_keys_the_service_sends() -> None:
+    # GET /v1/plans/{id}/events was named, but its answer's shape was in no document.
+    from api.models import EventBatchOut, EventHistoryOut
+
+    text = (ROOT / "docs/contract.md").read_text(encoding="utf-8")
+    block = next(b for b in JSON_BLOCK.findall(text) if '"batches"' in b)
+    history = json.loads(block)
+    assert set(history) == set(EventHistoryOut.model_fields)
+    [batch] = history["batches"]
+    assert set(batch) == set(EventBatchOut.model_fields)
+    EventBatchIn.model_validate({"at": batch["at"], "events": batch["events"]})
