@@ -35,6 +35,7 @@ from dispatch.units import (
     format_clock,
     quantity_units,
     seconds_after,
+    shifted,
 )
 
 __all__ = ["RADIUS_RECHECK_SHARE", "Screening", "TimeBounds", "screen_visits", "wanted_time"]
@@ -372,6 +373,18 @@ def _span_missed(visit: Visit) -> str | None:
     )
 
 
+def _time_needed(problem: Problem, visit: Visit) -> tuple[datetime, datetime] | None:
+    """When ``visit`` needs a technician: its window, or for an appointment from the far edge
+    of the early band to the end of the work (a week's reason for an appointment fixed on one
+    date named the shifts of every date); ``None`` for a visit of any time."""
+    if visit.appointment is not None:
+        door = shifted(visit.appointment, -problem.policy.early_band[1])
+        return door, shifted(visit.appointment, visit.duration)
+    if visit.window is not None:
+        return visit.window.start, visit.window.end
+    return None
+
+
 def _time_reason(problem: Problem, visit: Visit, candidates: Sequence[int]) -> str:
     """Why no eligible shift can serve ``visit`` in time, naming the shifts that meet its time
     (on a horizon, of its days, each with its date): a week's reason listed every shift of
@@ -382,16 +395,16 @@ def _time_reason(problem: Problem, visit: Visit, candidates: Sequence[int]) -> s
     if missed is not None:
         return missed
     eligible = [problem.technicians[c] for c in candidates]
-    window = visit.window
+    needed = _time_needed(problem, visit)
     meeting = [
         t
         for t in eligible
-        if window is None or (t.shift.start < window.end and t.working_end > window.start)
+        if needed is None or (t.shift.start < needed[1] and t.working_end > needed[0])
     ]
     its_days = [  # the shifts of the dates its time touches
         t
         for t in eligible
-        if window is not None and window.start.date() <= t.shift.start.date() <= window.end.date()
+        if needed is not None and needed[0].date() <= t.shift.start.date() <= needed[1].date()
     ]
     shown = meeting or its_days or eligible
     dated = len({t.shift.start.date() for t in shown}) > 1

@@ -995,6 +995,33 @@ def test_a_week_s_window_reason_names_its_span_and_the_shifts_of_its_days() -> N
     }
 
 
+def test_a_week_s_reason_for_an_appointment_names_the_shifts_of_its_date_only() -> None:
+    # An appointment fixed on Monday at 08:05, 50 km from the only base, was said to fit no
+    # shift of "2027-03-22 07:30-17:00, 2027-03-23 07:30-17:00, ...": every date's.
+    raw = {
+        "horizon": {"start": "2027-03-22", "days": 3},
+        "timezone": "Europe/Berlin",
+        "technicians": [
+            {"id": "A", "start": {"lat": 52.52, "lon": 13.40},
+             "shift": {"start": "07:30", "end": "17:00"},
+             "calendar": {"dates": {"2027-03-22": {"shift": {"start": "08:00", "end": "16:00"}}}}},
+        ],
+        "visits": [
+            {"id": "APPT", "location": {"lat": 52.97, "lon": 13.40}, "duration_min": 30,
+             "date": "2027-03-22", "appointment": "08:05"},
+        ],
+    }  # fmt: skip
+    week = week_planning.plan_week(parse_horizon(raw), params=SolveParams(time_limit_s=1))
+    assert [(u.visit_id, u.code, u.reason) for u in week.unassigned] == [
+        (
+            "APPT",
+            UnassignedCode.WINDOW,
+            "the appointment at 08:05 cannot be reached and finished inside any eligible shift "
+            "(08:00-16:00), counting travel from and back to base",
+        )
+    ]
+
+
 def test_a_week_whose_search_finds_no_plan_in_its_budget_searches_again_longer(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
