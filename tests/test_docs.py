@@ -360,3 +360,16 @@ def test_the_contracts_event_history_example_has_the_keys_the_service_sends() ->
     [batch] = history["batches"]
     assert set(batch) == set(EventBatchOut.model_fields)
     EventBatchIn.model_validate({"at": batch["at"], "events": batch["events"]})
+
+
+def test_the_readme_names_every_code_of_a_visit_left_out() -> None:
+    # The README's promise listed seven codes; the sample parts day's plan shows no_part, and
+    # re-plans and weeks have codes of their own.
+    from dispatch.model import UnassignedCode
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = readme.index("- every visit is either in exactly one route or in `unassigned`")
+    bullet = readme[start : readme.index("\n- ", start + 1)]
+    assert set(re.findall(r"`([a-z_]+)`", bullet)) - {"unassigned"} == {
+        code.value for code in UnassignedCode
+    }
