@@ -396,3 +396,26 @@ def test_the_architecture_places_every_package_and_who_imports_the_solver() -> N
     allowed = {f"dispatch.{p.split('/')[1]}" for p in packages} - forbidden
     bullet = next(line for line in text.split("\n- ") if line.startswith("Only "))
     assert set(re.findall(r"`(dispatch\.[a-z_]+)`", bullet)) == allowed
+
+
+def test_a_plans_utilisation_counts_every_technician_on_duty() -> None:
+    # The contract defined a route's utilisation but not the day's, which counts the shift of
+    # a technician given no visit (and no route) too.
+    raw = json.loads(first_json_block("docs/contract.md"))
+    idle = {"id": "T2", "start": {"lat": 22.54, "lon": 113.95}}
+    raw["technicians"].append(idle | {"shift": {"start": "08:00", "end": "12:00"}})
+    problem = parse_problem(raw)
+    doc = plan_document(
+        problem,
+        plan_day(problem, params=SolveParams(time_limit_s=1, seeders=())),
+        plan_id="pl_doc",
+        version=1,
+        created_at=datetime.now(UTC),
+    ).model_dump(mode="json")
+    [route] = doc["routes"]
+    kpis = doc["kpis"]
+    assert route["technician_id"] == "T1" and kpis["technicians_used"] == 1
+    busy = kpis["travel_min"] + kpis["service_min"]
+    assert kpis["utilisation"] == round(busy / (600 + 240), 4) < route["utilisation"]
+    text = " ".join((ROOT / "docs/contract.md").read_text(encoding="utf-8").split())
+    assert "over the shift time of every technician on duty, with a route or not" in text
