@@ -212,6 +212,15 @@ def test_the_stall_figures_the_documents_give_are_the_solvers() -> None:
         assert set(re.findall(r"at least ([\d.]+) s", text)) == {f"{MIN_STALL_S:g}"}
 
 
+def planned_document(raw: dict[str, Any]) -> dict[str, Any]:
+    """The plan document of the day ``raw``, planned by OR-Tools alone in a second."""
+    problem = parse_problem(raw)
+    plan = plan_day(problem, params=SolveParams(time_limit_s=1, seeders=()))
+    return plan_document(
+        problem, plan, plan_id="pl_doc", version=1, created_at=datetime.now(UTC)
+    ).model_dump(mode="json")
+
+
 def test_a_matrix_of_durations_alone_plans_as_the_contract_says() -> None:
     # The contract did not say a matrix may come without locations or distances, nor what
     # the plan's km and the radius are then.
@@ -225,14 +234,7 @@ def test_a_matrix_of_durations_alone_plans_as_the_contract_says() -> None:
         ],
         "visits": [{"id": "V1", "location_index": 1, "duration_min": 30}],
     }
-    problem = parse_problem(raw)
-    doc = plan_document(
-        problem,
-        plan_day(problem, params=SolveParams(time_limit_s=1, seeders=())),
-        plan_id="pl_doc",
-        version=1,
-        created_at=datetime.now(UTC),
-    ).model_dump(mode="json")
+    doc = planned_document(raw)
     [route] = doc["routes"]
     assert [stop["visit_id"] for stop in route["stops"]] == ["V1"]  # the radius held no one
     assert route["travel_min"] == 20
@@ -296,12 +298,7 @@ def test_a_plans_status_is_as_the_contract_defines_it(
             first | {"id": f"V{k}", "required_skills": [s]} for k, s in enumerate(skills)
         ]
         raw["technicians"][0]["skills"] = ["none"]
-    problem = parse_problem(raw)
-    plan = plan_day(problem, params=SolveParams(time_limit_s=1, seeders=()))
-    document = plan_document(
-        problem, plan, plan_id="pl_doc", version=1, created_at=datetime.now(UTC)
-    )
-    assert document.status == status
+    assert planned_document(raw)["status"] == status
 
 
 def test_the_contracts_promise_example_is_what_a_customer_is_told() -> None:
@@ -330,12 +327,7 @@ def test_the_contracts_plan_example_has_the_keys_a_plan_has() -> None:
     text = (ROOT / "docs/contract.md").read_text(encoding="utf-8")
     block = next(b for b in JSON_BLOCK.findall(text) if b.lstrip().startswith('{\n  "plan_id"'))
     documented = json.loads(block)
-    raw = json.loads(first_json_block("docs/contract.md"))
-    problem = parse_problem(raw)
-    plan = plan_day(problem, params=SolveParams(time_limit_s=1, seeders=()))
-    made = plan_document(
-        problem, plan, plan_id="pl_doc", version=1, created_at=datetime.now(UTC)
-    ).model_dump(mode="json")
+    made = planned_document(json.loads(first_json_block("docs/contract.md")))
     by_priority = ".kpis.assigned_by_priority."  # the example shows one priority of four
     assert {k for k in _keys(made) if not k.startswith(by_priority)} == {
         k for k in _keys(documented) if not k.startswith(by_priority)
@@ -404,14 +396,7 @@ def test_a_plans_utilisation_counts_every_technician_on_duty() -> None:
     raw = json.loads(first_json_block("docs/contract.md"))
     idle = {"id": "T2", "start": {"lat": 22.54, "lon": 113.95}}
     raw["technicians"].append(idle | {"shift": {"start": "08:00", "end": "12:00"}})
-    problem = parse_problem(raw)
-    doc = plan_document(
-        problem,
-        plan_day(problem, params=SolveParams(time_limit_s=1, seeders=())),
-        plan_id="pl_doc",
-        version=1,
-        created_at=datetime.now(UTC),
-    ).model_dump(mode="json")
+    doc = planned_document(raw)
     [route] = doc["routes"]
     kpis = doc["kpis"]
     assert route["technician_id"] == "T1" and kpis["technicians_used"] == 1
