@@ -221,6 +221,15 @@ def planned_document(raw: dict[str, Any]) -> dict[str, Any]:
     ).model_dump(mode="json")
 
 
+def test_the_contract_gives_the_least_search_a_budget_gets() -> None:
+    # A budget under a second searched a second, where the contract called it a cap alone.
+    from dispatch.planning.day import MIN_SEARCH_S
+
+    contract = (ROOT / "docs/contract.md").read_text(encoding="utf-8")
+    row = next(line for line in contract.splitlines() if line.startswith("| `time_limit_s` |"))
+    assert f"never less than {MIN_SEARCH_S:g} s of search" in row
+
+
 def test_a_matrix_of_durations_alone_plans_as_the_contract_says() -> None:
     # The contract did not say a matrix may come without locations or distances, nor what
     # the plan's km and the radius are then.
