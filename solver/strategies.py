@@ -289,9 +289,9 @@ def _vroom_then_ortools(
 
     The full search keeps what ``search_from`` needs at least when VROOM takes the whole
     budget: swapping left-out visits in (``_swapping_s``) and timing VROOM's routes as they
-    are (``_timing_s``). The shorter VROOM run keeps
-    restoring its routes for OR-Tools' search from them (``_restoring_s``) in the level it
-    picks and, reproducible, in VROOM's own time.
+    are (``_timing_s``). The shorter VROOM run keeps restoring its routes for OR-Tools'
+    search from them (``_restoring_s``) in the level it picks and, reproducible, in VROOM's
+    own time.
     """
     full = strategy is Strategy.VROOM_FULL_THEN_ORTOOLS
     reserve_s = _timing_s(instance) + _swapping_s(instance) if full else _restoring_s(instance)
@@ -386,12 +386,11 @@ def search_from(
     when it is no worse than the routes; otherwise the routes timed as they are (or, when they
     do not hold, left to the caller's search). ``vroom-once-then-lns`` first improves the
     routes by VROOM on close routes (``solver.lns``) for all but the time swapping left-out
-    visits in (``_swapped_in``) and OR-Tools need; any
-    other strategy does so when too little is left for OR-Tools to search, until swapping
-    left-out visits in for cheaper ones near them (``_swapped_in``) and timing the routes are
-    due (a big day's VROOM ending early on a short budget: 0.2-0.4 s of 2 s on
-    800-visit city days would otherwise go unused), or until a round of its steps has
-    stalled (a small part's few routes).
+    visits in for cheaper ones near them (``_swapped_in``) and OR-Tools need; any other
+    strategy does so when too little is left for OR-Tools to search, until swapping and
+    timing the routes are due (a big day's VROOM ending early on a short budget: 0.2-0.4 s
+    of 2 s on 800-visit city days would otherwise go unused), or until a round of its steps
+    has stalled (a small part's few routes).
 
     OR-Tools searches only if restoring the routes in its model (``_restoring_s``) and
     ``MIN_POLISH_S`` are left: the search from them is given at least ``MIN_POLISH_S``; after
