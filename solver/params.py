@@ -65,6 +65,7 @@ __all__ = [
     "UNPRUNED_TIMING_SHARE",
     "VROOM_SHARE_BEFORE_ORTOOLS",
     "VROOM_SHARE_BEFORE_PYVRP",
+    "VROOM_SHARE_WHEN_CUT",
     "SolveParams",
     "check_strategies",
     "search_parameters",
@@ -207,6 +208,13 @@ MIN_PYVRP_AFTER_VROOM_S = 0.1
 #: the close-routes search given the rest, the day served +17, -36, -40 and -52
 #: priority-weighted visits of about 39,600 (seeds 1-4): it runs to its end.
 VROOM_SHARE_BEFORE_ORTOOLS = 0.5
+#: ... and the most of it VROOM's one run of ``vroom-once-then-lns`` takes where even its
+#: quickest level is expected to need more than that share: VROOM cut short gains fast with
+#: time. Tight 2,500-visit days (200 technicians) at 10 s, its quickest level expected to need
+#: some 24 s, on a machine a helper's tests kept busy: 37,228 / 37,656 / 37,079
+#: priority-weighted visits (seeds 1-3) against 36,027 / 36,466 / 37,193 at half the time;
+#: VROOM alone, 12 s: 37,449 / 37,520 / 38,447.
+VROOM_SHARE_WHEN_CUT = 0.8
 #: Seconds per node a VROOM-then-OR-Tools search keeps for OR-Tools to restore VROOM's routes
 #: in its search model, a start to search from, on a small part; a node takes longer on a
 #: bigger one, twice as long at ``TIMING_DOUBLES_AT_NODES``. With a margin of a third to a half

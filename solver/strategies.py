@@ -13,8 +13,9 @@ Each ``Strategy`` has one name, used in code and in the logs:
   its routes stalls with time left, both again from VROOM's jobs in another order, while that
   finds cheaper routes (``RESTARTS_UNTIL_STALLED``; from ``RESTARTS_FROM_NODES`` visits).
 - ``vroom-once-then-lns``: one VROOM run (``one_vroom_routes``: on every core given, at the
-  level that fits ``VROOM_SHARE_BEFORE_ORTOOLS`` of the time), then VROOM again on close
-  routes (``solver.lns``) until OR-Tools' turn (``polish_from``), then OR-Tools' search from
+  level that fits ``VROOM_SHARE_BEFORE_ORTOOLS`` of the time, or up to ``VROOM_SHARE_WHEN_CUT``
+  of it where even its quickest level needs more), then VROOM again on close routes
+  (``solver.lns``) until OR-Tools' turn (``polish_from``), then OR-Tools' search from
   those routes (on a big part, where restoring them costs more than the search it buys, they
   are only timed). Where it races (not reproducible, not alone), the portfolio runs the
   close-routes search on both cores: each on the whole day from its own seed, the cheaper
@@ -54,6 +55,7 @@ from solver.params import (
     UNPRUNED_TIMING_SHARE,
     VROOM_SHARE_BEFORE_ORTOOLS,
     VROOM_SHARE_BEFORE_PYVRP,
+    VROOM_SHARE_WHEN_CUT,
     SolveParams,
 )
 from solver.result import Solution
@@ -184,11 +186,16 @@ def one_vroom_routes(
     instance: Instance, deadline: float, threads: int, report: Report | None = None
 ) -> Routes:
     """VROOM's routes on ``threads`` threads, at the most thorough level expected to end within
-    ``VROOM_SHARE_BEFORE_ORTOOLS`` of the time left until ``deadline``: the start of
-    ``vroom-once-then-lns``, which has the rest of the time. ``report`` hears them while
-    OR-Tools may still search from them (``search_from``)."""
-    vroom_s = (deadline - clock.time()) * VROOM_SHARE_BEFORE_ORTOOLS
+    ``VROOM_SHARE_BEFORE_ORTOOLS`` of the time left until ``deadline``, or, where even its
+    quickest level is expected to need more, within what that level needs, up to
+    ``VROOM_SHARE_WHEN_CUT`` of the time: the start of ``vroom-once-then-lns``, which has the
+    rest of the time. ``report`` hears them while OR-Tools may still search from them
+    (``search_from``)."""
+    left_s = deadline - clock.time()
     size = {"n_vehicles": instance.n_vehicles, "threads": threads}
+    quickest_s = vroom_seconds(0, instance.n_nodes, **size)
+    share = min(VROOM_SHARE_WHEN_CUT, max(VROOM_SHARE_BEFORE_ORTOOLS, quickest_s / left_s))
+    vroom_s = left_s * share
     level = vroom_level(instance.n_nodes, vroom_s, **size)
     routes = vroom_routes(instance, vroom_s, level=level, threads=threads)
     if report is not None:
