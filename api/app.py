@@ -51,7 +51,7 @@ from dispatch.persistence import Store
 from dispatch.travel import Roads, RoadsNotGivenError
 from dispatch.travel.routed import road_server
 
-__all__ = ["create_app"]
+__all__ = ["MIN_BODY_BYTES_PER_S", "create_app"]
 
 logger = logging.getLogger("fieldroute.api")
 
@@ -61,12 +61,20 @@ class _TooLargeError(Exception):
 
 
 class _TooSlowError(Exception):
-    pass
+    """The body stopped coming, or came too slowly; the message says which, for the 408."""
+
+
+#: The slowest a request body may come on average once its pause allowance is spent: a body of
+#: ``n`` bytes has ``pause_s + n / MIN_BODY_BYTES_PER_S`` seconds from its first read. GPRS, the
+#: slowest phone network in service, carries about 5 kB/s; a body trickled a byte every 2 s
+#: (each pause under the limit) held its connection for ever, before any credential was read.
+MIN_BODY_BYTES_PER_S = 1_000
 
 
 class BodyLimit:
     """Answer 413 to a request body over ``limit`` bytes, declared or streamed, and 408 to one
-    whose next part takes more than ``pause_s`` to come: a body sent a byte every 2 s held its
+    whose next part takes more than ``pause_s`` to come, or that comes slower on average than
+    ``MIN_BODY_BYTES_PER_S`` after its first ``pause_s``: a body sent a byte every 2 s held its
     connection for ever, before any credential was read (the head has its own deadline,
     ``api.server``); 170 such connections took a server's file descriptors."""
 
@@ -82,18 +90,27 @@ class BodyLimit:
             await self._refuse(send)
             return
         seen = 0
+        first_read: float | None = None  # the loop's time of the app's first read of the body
         started = False
         whole = False  # the body has come: what follows is the wait for a disconnect
 
         async def counting_receive() -> Message:
-            nonlocal seen, whole
+            nonlocal seen, whole, first_read
             if whole:
                 return await receive()
+            now = asyncio.get_running_loop().time()
+            first_read = now if first_read is None else first_read
+            wait_s = min(self.pause_s, self._deadline(first_read, seen) - now)
+            if wait_s <= 0:
+                raise _TooSlowError(self._too_slow(seen, now - first_read))
             try:
-                async with asyncio.timeout(self.pause_s):
+                async with asyncio.timeout(wait_s):
                     message = await receive()
             except TimeoutError as error:
-                raise _TooSlowError from error
+                if wait_s >= self.pause_s:  # a pause, not the average, ran out
+                    raise _TooSlowError(self._stopped()) from error
+                elapsed_s = asyncio.get_running_loop().time() - first_read
+                raise _TooSlowError(self._too_slow(seen, elapsed_s)) from error
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 whole = not message.get("more_body", False)
@@ -111,11 +128,25 @@ class BodyLimit:
         except _TooLargeError:
             if not started:
                 await self._refuse(send)
-        except _TooSlowError:
-            logger.info("a request body paused over %g s: answered 408", self.pause_s)
+        except _TooSlowError as slow:
+            logger.info("a request body was too slow: %s; answered 408", slow)
             if not started:
-                detail = f"the request body stopped coming for {self.pause_s:g} s"
-                await self._refuse(send, detail, 408)
+                await self._refuse(send, str(slow), 408)
+
+    def _deadline(self, first_read: float, seen: int) -> float:
+        """When the body's next part is due at the latest, for a body of which ``seen`` bytes
+        came since ``first_read``: its pause allowance, then the least average rate."""
+        return first_read + self.pause_s + seen / MIN_BODY_BYTES_PER_S
+
+    def _stopped(self) -> str:
+        return f"the request body stopped coming for {self.pause_s:g} s"
+
+    @staticmethod
+    def _too_slow(seen: int, elapsed_s: float) -> str:
+        return (
+            f"the request body came too slowly ({seen} bytes in {elapsed_s:.0f} s; at least "
+            f"{MIN_BODY_BYTES_PER_S // 1000} kB/s is needed)"
+        )
 
     async def _refuse(self, send: Send, detail: str | None = None, status: int = 413) -> None:
         body = ErrorOut(detail=detail or _too_large(self.limit / 1_000_000))
@@ -232,8 +263,8 @@ async def _on_http_error(request: Request, error: Exception) -> Any:
     if error.status_code == 400:  # FastAPI could not read or parse the body
         if isinstance(error.__cause__, _TooLargeError):  # a streamed body over the limit
             return _error(413, _too_large(request.app.state.settings.max_upload_mb))
-        if isinstance(error.__cause__, _TooSlowError):  # a body that stopped coming
-            return _error(408, "the request body stopped coming")
+        if isinstance(error.__cause__, _TooSlowError):  # a body that stopped or crawled
+            return _error(408, str(error.__cause__))
         refused = _missing_credential(request)
         if refused is not None:
             return refused

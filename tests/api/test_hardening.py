@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from api.app import create_app
+from api.app import MIN_BODY_BYTES_PER_S, create_app
 from api.server import HEAD_TIMEOUT_KEEP_ALIVES
 from dispatch.persistence import Store
 from tests.api.conftest import Service, make_key, start_service
@@ -149,6 +149,38 @@ def test_a_body_that_stops_coming_is_answered_408(database_url: str) -> None:
     assert [m["status"] for m in sent if m["type"] == "http.response.start"] == [408]
     assert b"stopped coming" in b"".join(m.get("body", b"") for m in sent)
     assert waited < 4
+
+
+def _trickled(parts: int, every_s: float, size: int) -> Callable[[], Awaitable[dict[str, Any]]]:
+    """A body's ``receive`` that gives ``parts`` parts of ``size`` bytes, one each ``every_s``,
+    then the body's end."""
+    left = [parts]
+
+    async def receive() -> dict[str, Any]:
+        await asyncio.sleep(every_s)
+        left[0] -= 1
+        return {"type": "http.request", "body": b" " * size, "more_body": left[0] > 0}
+
+    return receive
+
+
+def test_a_body_trickled_under_the_pause_limit_is_answered_408(database_url: str) -> None:
+    # A byte every 0.2 s never paused past the limit (2 s here): such a body held its
+    # connection as long as it was trickled, before any credential was read.
+    key = make_key(database_url)
+    with start_service(database_url, keep_alive_s=1) as client:
+        started = time.monotonic()
+        sent = _posted_raw(client, key, _trickled(parts=40, every_s=0.2, size=1))
+        waited = time.monotonic() - started
+        # A body that keeps the least rate may take longer than the pause limit in all.
+        steady = _posted_raw(
+            client, key, _trickled(parts=10, every_s=0.3, size=MIN_BODY_BYTES_PER_S)
+        )
+    assert [m["status"] for m in sent if m["type"] == "http.response.start"] == [408]
+    detail = json.loads(b"".join(m.get("body", b"") for m in sent))["detail"]
+    assert detail.startswith("the request body came too slowly (") and "1 kB/s" in detail
+    assert 2 <= waited < 3.5
+    assert [m["status"] for m in steady if m["type"] == "http.response.start"] == [422]
 
 
 def test_a_link_for_a_day_already_over_is_refused(database_url: str) -> None:
