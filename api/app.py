@@ -4,10 +4,10 @@ The lifespan opens what every request shares (the settings, the store, the worke
 with ``FIELDROUTE_JOBS=celery`` the broker the solve jobs go to and the re-plans' pool, the
 link secret, the clock, the plan versions kept ready) and ``api.deps`` hands them to the
 routes (``api.routes``). Every error a client can cause becomes a JSON answer (``ErrorOut``)
-with the right status and never a traceback: 401/403 (access), 404 (unknown id), 409
-(conflict), 413 (too large), 422 (bad input, each problem with its path and id, named by
-``dispatch.contract.validate`` as for the command line). Anything else is logged and answered
-500.
+with the right status and never a traceback: 401/403 (access), 404 (unknown id), 408 (a body
+too slow), 409 (conflict), 413 (too large), 415 (a body sent compressed), 422 (bad input, each
+problem with its path and id, named by ``dispatch.contract.validate`` as for the command line).
+Anything else is logged and answered 500.
 """
 
 from __future__ import annotations
@@ -72,7 +72,8 @@ MIN_BODY_BYTES_PER_S = 1_000
 
 
 class BodyLimit:
-    """Answer 413 to a request body over ``limit`` bytes, declared or streamed, and 408 to one
+    """Answer 415 to a request body sent compressed (any ``Content-Encoding`` but
+    ``identity``), 413 to one over ``limit`` bytes, declared or streamed, and 408 to one
     whose next part takes more than ``pause_s`` to come, or that comes slower on average than
     ``MIN_BODY_BYTES_PER_S`` after its first ``pause_s``: a body sent a byte every 2 s held its
     connection for ever, before any credential was read (the head has its own deadline,
@@ -85,9 +86,14 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope.get("headers") or []).get(b"content-length")
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.limit:
             await self._refuse(send)
+            return
+        coding = headers.get(b"content-encoding", b"identity").decode("latin-1").strip()
+        if coding.lower() not in ("", "identity"):
+            await self._refuse_coding(send, coding)
             return
         seen = 0
         first_read: float | None = None  # the loop's time of the app's first read of the body
@@ -148,10 +154,23 @@ class BodyLimit:
             f"{MIN_BODY_BYTES_PER_S // 1000} kB/s is needed)"
         )
 
-    async def _refuse(self, send: Send, detail: str | None = None, status: int = 413) -> None:
-        body = ErrorOut(detail=detail or _too_large(self.limit / 1_000_000))
+    async def _refuse(
+        self,
+        send: Send,
+        detail: str | None = None,
+        status: int = 413,
+        errors: Sequence[FieldErrorOut] = (),
+    ) -> None:
+        body = ErrorOut(detail=detail or _too_large(self.limit / 1_000_000), errors=list(errors))
         response = JSONResponse(body.model_dump(), status_code=status)
         await response({"type": "http"}, _no_receive, send)
+
+    async def _refuse_coding(self, send: Send, coding: str) -> None:
+        """415 to a body sent compressed: it was read as it came, and its bytes were refused
+        as "not UTF-8 text" or "not valid JSON", which sent the client looking at its JSON."""
+        why = f"{coding!r} is not accepted: send the body uncompressed, without Content-Encoding"
+        named = FieldErrorOut(path="content-encoding", message=why)
+        await self._refuse(send, "invalid request: 1 error", 415, [named])
 
 
 def _too_large(megabytes: float) -> str:

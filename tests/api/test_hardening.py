@@ -5,6 +5,7 @@ generated clients can trust, and connections that never send a request."""
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 import os
 import signal
@@ -80,6 +81,24 @@ def test_a_streamed_body_over_the_limit_is_413(database_url: str) -> None:
         assert answer.status_code == 413, answer.text
         assert "larger than 0.01 MB" in answer.json()["detail"]
         assert client.get(f"/v1/plans/{plan_id}", headers=auth).headers["ETag"] == '"1"'
+
+
+def test_a_compressed_body_is_refused_naming_its_encoding(service: Service) -> None:
+    # Read as it came, a gzipped day was refused as "not UTF-8 text": the client looked for
+    # the fault in its JSON.
+    day = json.dumps(line_day()).encode()
+    for coding, body in (("gzip", gzip.compress(day)), ("br", day)):
+        answer = service.client.post(
+            "/v1/problems",
+            content=body,
+            headers=service.auth | {"Content-Type": "application/json", "Content-Encoding": coding},
+        )
+        assert answer.status_code == 415, answer.text
+        [error] = answer.json()["errors"]
+        assert error["path"] == "content-encoding" and error["message"].startswith(f"'{coding}'")
+    plain = {"Content-Type": "application/json", "Content-Encoding": "identity"}
+    answer = service.client.post("/v1/problems", content=day, headers=service.auth | plain)
+    assert answer.status_code == 201, answer.text
 
 
 def _posted_raw(
