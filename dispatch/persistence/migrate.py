@@ -25,7 +25,7 @@ __all__ = ["HEAD", "MIGRATION_LOCK", "alembic_config", "upgrade"]
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 #: The newest revision; the schema ``tables.py`` describes.
-HEAD = "0008"
+HEAD = "0009"
 #: The key of the PostgreSQL advisory lock a migration holds: "field" in ASCII.
 MIGRATION_LOCK = 0x6669656C64
 

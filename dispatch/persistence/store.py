@@ -62,6 +62,7 @@ from dispatch.persistence.tables import (
     ServiceSecretRow,
     SolveJobRow,
     WeekRow,
+    problem_sizes,
 )
 
 __all__ = [
@@ -551,11 +552,15 @@ class Store:
         # A horizon has no ``date``: it is listed by its first one.
         horizon = problem.get("horizon")
         start = horizon.get("start", "") if isinstance(horizon, dict) else ""
+        technicians, visits, days = problem_sizes(problem)
         return ProblemRow(
             id=problem_id,
             created_at=now,
             date=str(problem.get("date") or start),
             payload=json.dumps(problem, ensure_ascii=False),
+            technicians=technicians,
+            visits=visits,
+            days=days,
         )
 
     @staticmethod
@@ -732,36 +737,29 @@ class Store:
     def recent_problems(self, limit: int = 50) -> list[ProblemSummary]:
         """The days the desk stored, newest first, those stored at once (a week's) by date;
         not the days of re-planned versions (each re-plan stores the day as it then is, for
-        its version alone)."""
+        its version alone). Their sizes are the columns counted as each was stored: no day is
+        read."""
         replanned = select(PlanRow.problem_id).where(PlanRow.version > 1)
         query = (
-            select(ProblemRow)
+            select(
+                ProblemRow.id,
+                ProblemRow.date,
+                ProblemRow.created_at,
+                ProblemRow.technicians,
+                ProblemRow.visits,
+                ProblemRow.days,
+            )
             .where(ProblemRow.id.not_in(replanned))
             .order_by(ProblemRow.created_at.desc(), ProblemRow.date, ProblemRow.id)
             .limit(limit)
         )
         with Session(self.engine) as session:
-            found = []
-            for row in session.scalars(query):
-                day = json.loads(row.payload)
-                horizon = day.get("horizon")
-                days = horizon.get("days") if isinstance(horizon, dict) else None
-                found.append(
-                    ProblemSummary(
-                        row.id,
-                        row.date,
-                        row.created_at,
-                        len(day.get("technicians", [])),
-                        len(day.get("visits", [])),
-                        days if isinstance(days, int) and not isinstance(days, bool) else 1,
-                    )
-                )
-            return found
+            return [ProblemSummary(*row) for row in session.execute(query)]
 
     def recent_plans(self, limit: int = 50) -> list[PlanSummary]:
         """Plans by their latest version, the most recently changed first, those changed at
         once (a week's days, stored together) by date: in id order, a week's dates were
-        jumbled."""
+        jumbled. No plan document is read (50 plans of 5,000 visits are 170 MB of text)."""
         latest = (
             select(PlanRow.plan_id, func.max(PlanRow.version).label("version"))
             .group_by(PlanRow.plan_id)
@@ -769,7 +767,14 @@ class Store:
         )
         first = select(PlanRow.plan_id, PlanRow.problem_id).where(PlanRow.version == 1).subquery()
         query = (
-            select(PlanRow, ProblemRow.date, first.c.problem_id)
+            select(
+                PlanRow.plan_id,
+                PlanRow.version,
+                ProblemRow.date,
+                PlanRow.status,
+                PlanRow.created_at,
+                first.c.problem_id,
+            )
             .join(
                 latest,
                 (PlanRow.plan_id == latest.c.plan_id) & (PlanRow.version == latest.c.version),
@@ -780,10 +785,7 @@ class Store:
             .limit(limit)
         )
         with Session(self.engine) as session:
-            return [
-                PlanSummary(row.plan_id, row.version, date, row.status, row.created_at, day)
-                for row, date, day in session.execute(query)
-            ]
+            return [PlanSummary(*row) for row in session.execute(query)]
 
     def load_problem(self, problem_id: str) -> dict[str, Any]:
         """A stored problem; ``NotFoundError`` when absent."""

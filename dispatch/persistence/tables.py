@@ -6,6 +6,7 @@ repository's root); ``tests/dispatch/test_store.py`` fails when the two disagree
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -22,6 +23,7 @@ __all__ = [
     "ServiceSecretRow",
     "SolveJobRow",
     "WeekRow",
+    "problem_sizes",
 ]
 
 
@@ -45,7 +47,9 @@ class Base(DeclarativeBase):
 
 
 class ProblemRow(Base):
-    """A problem as the user sent it (the validated JSON)."""
+    """A problem as the user sent it (the validated JSON), with the sizes a list shows of it
+    (``problem_sizes``), counted once as it is stored: a list that read them from each
+    payload took 4.5 s for 50 days of 5,000 visits."""
 
     __tablename__ = "problems"
 
@@ -53,6 +57,22 @@ class ProblemRow(Base):
     created_at: Mapped[datetime] = mapped_column()
     date: Mapped[str] = mapped_column(String(10))
     payload: Mapped[str] = mapped_column(Text)
+    technicians: Mapped[int] = mapped_column(Integer, server_default="0")
+    visits: Mapped[int] = mapped_column(Integer, server_default="0")
+    #: The dates it plans: 1 for a day, a horizon's ``days`` for a week.
+    days: Mapped[int] = mapped_column(Integer, server_default="1")
+
+
+def problem_sizes(problem: Mapping[str, Any]) -> tuple[int, int, int]:
+    """The technicians, visits and dates of a stored problem (a day, or a horizon's
+    ``days``): ``ProblemRow``'s columns of them."""
+    horizon = problem.get("horizon")
+    days = horizon.get("days") if isinstance(horizon, dict) else None
+    return (
+        len(problem.get("technicians", [])),
+        len(problem.get("visits", [])),
+        days if isinstance(days, int) and not isinstance(days, bool) else 1,
+    )
 
 
 class PlanRow(Base):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import json
 import warnings
 from contextlib import closing
 from datetime import UTC, datetime
@@ -12,14 +13,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, event, select, text
 from sqlalchemy.orm import Session
 
 from dispatch.errors import InputError, NotFoundError
 from dispatch.persistence import ProblemRow, SolveJob, Store, StoreConflictError, new_id
-from dispatch.persistence.migrate import HEAD
+from dispatch.persistence.migrate import HEAD, alembic_config
 from dispatch.persistence.tables import ApiKeyRow, Base
 
 
@@ -221,6 +223,59 @@ def test_migrations_give_the_schema_the_models_describe(store: Store) -> None:
         assert context.get_current_revision() == HEAD
 
 
+def test_lists_read_no_stored_document(store: Store) -> None:
+    # A list of 50 days of 5,000 visits took 4.5 s: each day's payload was read whole to
+    # count its technicians and visits, and each listed plan's document and record loaded.
+    day = {"date": "2026-11-23", "technicians": [{"id": "T1"}, {"id": "T2"}], "visits": [{}] * 3}
+    store.save_problem_and_plan(day, plan("pl_1", 1), problem_id="pb_1")
+    store.save_problem(
+        {"horizon": {"start": "2026-11-30", "days": 5}, "visits": []}, problem_id="pb_h"
+    )
+    statements: list[str] = []
+
+    def seen(connection: Any, cursor: Any, statement: str, *rest: Any) -> None:
+        statements.append(statement)
+
+    event.listen(store.engine, "before_cursor_execute", seen)
+    try:
+        problems = store.recent_problems()
+        plans = store.recent_plans()
+    finally:
+        event.remove(store.engine, "before_cursor_execute", seen)
+    sizes = {p.problem_id: (p.date, p.technicians, p.visits, p.days) for p in problems}
+    assert sizes == {"pb_1": ("2026-11-23", 2, 3, 1), "pb_h": ("2026-11-30", 0, 0, 5)}
+    assert [(p.plan_id, p.version, p.problem_id, p.date) for p in plans] == [
+        ("pl_1", 1, "pb_1", "2026-11-23")
+    ]
+    assert statements and not [s for s in statements if "payload" in s or "record" in s]
+
+
+def test_revision_0009_counts_the_sizes_of_problems_stored_before_it(
+    store: Store, database_url: str
+) -> None:
+    store.close()
+    engine = create_engine(database_url)
+    config = alembic_config(database_url)
+    day = {"date": "2026-11-23", "technicians": [{"id": "T1"}], "visits": [{}, {}]}
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0008")
+            connection.execute(
+                text(
+                    "INSERT INTO problems (id, created_at, date, payload) "
+                    "VALUES ('pb_old', :now, '2026-11-23', :payload)"
+                ),
+                {"now": datetime.now(UTC), "payload": json.dumps(day)},
+            )
+            command.upgrade(config, "head")
+    finally:
+        engine.dispose()
+    with closing(Store(database_url)) as again:
+        [old] = again.recent_problems()
+        assert (old.problem_id, old.technicians, old.visits, old.days) == ("pb_old", 1, 2, 1)
+
+
 def test_a_database_made_before_migrations_is_adopted(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'old.db'}"
     engine = create_engine(url)
@@ -228,6 +283,8 @@ def test_a_database_made_before_migrations_is_adopted(tmp_path: Path) -> None:
     Base.metadata.create_all(engine, tables=legacy)
     with engine.begin() as connection:
         connection.execute(text("ALTER TABLE plans DROP COLUMN record"))  # added in 0003
+        for column in ("technicians", "visits", "days"):  # added in 0009
+            connection.execute(text(f"ALTER TABLE problems DROP COLUMN {column}"))
         connection.execute(
             Base.metadata.tables["problems"]
             .insert()
