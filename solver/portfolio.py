@@ -1,7 +1,8 @@
 """``solve``, the solver's entry point: a race of two seeding searches, then OR-Tools.
 
 ``solve`` checks the instance, allows no vehicle a node none could serve even alone
-(``solver.insertion.within_reach``: no search then tries to place it), solves its independent
+(``solver.insertion.within_reach``: no search then tries to place it; with no node left to
+any vehicle, the answer is every vehicle's empty day, unsearched), solves its independent
 parts apart when it has several (``solver.parts``: regions that share no technician), and, when
 some installed seeder can express it, races two seeding searches (``solver.strategies``) side
 by side, one in this process and one in a spawned side process (``strategies_for`` says which
@@ -72,7 +73,7 @@ from solver.params import (
 )
 from solver.parts import solve_in_parts
 from solver.result import Progress, Solution
-from solver.search import search
+from solver.search import schedule, search
 from solver.seeders import (
     VROOM_SECONDS_AT_250,
     Routes,
@@ -156,6 +157,8 @@ def solve(
     if instance.n_vehicles == 0:
         return _nobody(instance, started)
     instance = within_reach(stranded_idle(instance))
+    if not any(instance.allowed_vehicles(node) for node in range(instance.n_nodes)):
+        return _idle(instance, started)
     # Alternatives (spare parts) tie nodes of one group across parts: solved whole, unseeded.
     seeding = (
         initial_routes is None
@@ -278,6 +281,15 @@ def _nobody(instance: Instance, started: float) -> Solution:
         objective=sum(penalties),
         elapsed_s=clock.monotonic() - started,
     )
+
+
+def _idle(instance: Instance, started: float) -> Solution:
+    """The answer when no vehicle may serve any node (no visits, or the group of those nobody
+    can serve, planned with every technician): every vehicle's empty day, timed, and every
+    node left out; nothing to search. OR-Tools' search of 1,000 empty vehicles found no first
+    solution in the second such a group's share of the budget gave it, and the day failed."""
+    solution = schedule(instance, [[] for _ in range(instance.n_vehicles)])
+    return replace(solution, elapsed_s=clock.monotonic() - started)
 
 
 def _solve_part(

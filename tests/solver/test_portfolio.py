@@ -168,6 +168,24 @@ def test_no_vehicle_leaves_every_node_out_at_its_penalty() -> None:
     assert solve(instance, QUICK, initial_routes=[]).dropped == (0, 1)
 
 
+def test_nothing_any_vehicle_may_serve_is_answered_unsearched(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The group of visits nobody can serve is planned with every technician and a share of
+    # the budget by its visits: with 1,000 technicians OR-Tools found no first solution of
+    # their empty days in that second, and the largest day the contract allows failed.
+    def no_search(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("searched")
+
+    monkeypatch.setattr(portfolio, "search", no_search)
+    monkeypatch.setattr(portfolio, "race", no_search)
+    fleet = (Vehicle(0, 0, 0, 10 * HOUR), Vehicle(0, 0, 3 * HOUR, 9 * HOUR))
+    nobody = line_instance([100, 200], vehicles=fleet, allowed=((), ()), penalty=7)
+    solution = solve(nobody, QUICK)
+    assert [(r.vehicle, r.nodes) for r in solution.routes] == [(0, ()), (1, ())]
+    assert (solution.dropped, solution.objective) == ((0, 1), 14)
+
+
 def test_a_start_never_offers_a_node_no_vehicle_may_take(capfd: pytest.CaptureFixture[str]) -> None:
     # Node 1's window opens after the shift: no vehicle may take it (``within_reach``). A warm
     # start with it on the route made OR-Tools print "Vehicle 0 is not allowed at index 1" on
