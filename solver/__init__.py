@@ -17,10 +17,10 @@ Modules, each with one job (arrows: who calls whom)::
     result      Progress, RouteSolution, Solution
     cost        the OR-Tools objective of routes, without the model
     instance    Instance, Vehicle, BreakRule
-    errors      SolverError, InstanceError
+    errors      SolverError, InstanceError, NoSolutionInTimeError
 """
 
-from solver.errors import InstanceError, SolverError
+from solver.errors import InstanceError, NoSolutionInTimeError, SolverError
 from solver.instance import BreakRule, Instance, Vehicle
 from solver.params import SolveParams
 from solver.portfolio import solve
@@ -31,6 +31,7 @@ __all__ = [
     "BreakRule",
     "Instance",
     "InstanceError",
+    "NoSolutionInTimeError",
     "Progress",
     "RouteSolution",
     "Solution",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["InstanceError", "SolverError"]
+__all__ = ["InstanceError", "NoSolutionInTimeError", "SolverError"]
 
 
 class SolverError(Exception):
@@ -11,3 +11,13 @@ class SolverError(Exception):
 
 class InstanceError(SolverError):
     """An ``Instance`` whose arrays do not fit together (shapes, ranges, indices)."""
+
+
+class NoSolutionInTimeError(SolverError):
+    """The search's time ran out before it found any solution (OR-Tools' status
+    ``ROUTING_FAIL_TIMEOUT``): no bug, a budget too short for the instance; more time finds
+    one. ``time_limit_s`` is the budget the search was given."""
+
+    def __init__(self, time_limit_s: float) -> None:
+        super().__init__(f"no solution found within the time limit of {time_limit_s:g} s")
+        self.time_limit_s = time_limit_s

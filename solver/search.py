@@ -16,8 +16,9 @@ import time as clock
 from collections.abc import Callable, Iterable, Sequence
 
 from ortools.constraint_solver import pywrapcp
+from ortools.constraint_solver.routing_enums_pb2 import RoutingSearchStatus
 
-from solver.errors import SolverError
+from solver.errors import NoSolutionInTimeError, SolverError
 from solver.instance import Instance
 from solver.model import RoutingHandles, build_routing_model
 from solver.params import (
@@ -74,6 +75,8 @@ def search(
 
     Raises
     ------
+    NoSolutionInTimeError
+        If the time limit ran out before any solution was found.
     SolverError
         If the strategies are unknown, the model cannot be built or no solution is found (not
         even all nodes dropped).
@@ -121,6 +124,8 @@ def search(
             stall.arm()
         assignment = routing.SolveWithParameters(parameters)
     if assignment is None:
+        if routing.status() == RoutingSearchStatus.ROUTING_FAIL_TIMEOUT:
+            raise NoSolutionInTimeError(params.time_limit_s)
         raise SolverError(f"no solution found (status {routing.status()})")
     return _extract(handles, instance, assignment, clock.monotonic() - started)
 

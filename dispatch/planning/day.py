@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
 
-from dispatch.errors import InternalError
+from dispatch.errors import FieldError, InputError, InternalError
 from dispatch.model import Plan, Problem
 from dispatch.planning.compile import IdMap, compile_problem
 from dispatch.planning.decode import decode
@@ -24,7 +24,15 @@ from dispatch.planning.params import policy_params
 from dispatch.planning.promise import with_promises
 from dispatch.planning.regions import Region, regions
 from dispatch.travel import TravelTimeProvider, provider_for
-from solver import Instance, Progress, Solution, SolveParams, SolverError, solve
+from solver import (
+    Instance,
+    NoSolutionInTimeError,
+    Progress,
+    Solution,
+    SolveParams,
+    SolverError,
+    solve,
+)
 
 __all__ = [
     "FINISH_S_PER_VISIT",
@@ -84,13 +92,35 @@ def plan_day(
     ------
     TravelTimeError
         When the provider cannot give a matrix.
+    InputError
+        When the time limit ran out before any plan was found (on ``time_limit_s``).
     InternalError
         When the solver fails on a model the engine built (a bug).
     """
     found = regions(problem)
-    if len(found) > 1:
-        return _plan_by_region(problem, found, provider, params, on_progress, on_draft)
-    return _plan_whole(problem, provider, params, on_progress, on_draft)
+    try:
+        if len(found) > 1:
+            return _plan_by_region(problem, found, provider, params, on_progress, on_draft)
+        return _plan_whole(problem, provider, params, on_progress, on_draft)
+    except NoSolutionInTimeError as error:
+        limit_s = (params or policy_params(problem.policy)).time_limit_s
+        raise _too_little_time(problem, limit_s) from error
+
+
+def _too_little_time(problem: Problem, limit_s: float) -> InputError:
+    """The error of a day whose search found no plan at all in ``limit_s``: the time asked
+    for, not the engine, is short (it was "the solver failed: no solution found (status
+    4)", read as a bug)."""
+    visits, technicians = len(problem.visits), len(problem.technicians)
+    size = (
+        f"{visits:,} visit{'s' * (visits != 1)} and "
+        f"{technicians:,} technician{'s' * (technicians != 1)}"
+    )
+    why = (
+        f"no plan was found within {limit_s:g} s: a day of {size} needs longer; "
+        "solve it again with a longer time_limit_s"
+    )
+    return InputError([FieldError("time_limit_s", why)], what="time limit")
 
 
 def _plan_whole(
@@ -122,6 +152,8 @@ def _plan_whole(
         heard = partial(_tell_both, on_progress, drafts.hear)
     try:
         solution = solve(instance, params, on_progress=heard, snapshots=drafts is not None)
+    except NoSolutionInTimeError:
+        raise  # the budget's, not the engine's: named by plan_day
     except SolverError as error:
         raise InternalError(f"the solver failed: {error}") from error
     finally:
@@ -209,12 +241,17 @@ def plan_region(
     ------
     TravelTimeError
         When the provider cannot give a matrix.
+    InputError
+        When the time limit ran out before any plan of the region was found.
     InternalError
         When the solver fails on a model the engine built (a bug).
     """
-    return _plan_whole(
-        region_problem(problem, region), provider, params, on_progress, on_draft, least_s
-    )
+    part = region_problem(problem, region)
+    try:
+        return _plan_whole(part, provider, params, on_progress, on_draft, least_s)
+    except NoSolutionInTimeError as error:
+        limit_s = (params or policy_params(problem.policy)).time_limit_s
+        raise _too_little_time(part, limit_s) from error
 
 
 def join_regions(problem: Problem, plans: list[Plan], solve_s: float) -> Plan:

@@ -12,12 +12,14 @@ import pytest
 
 from dispatch.contract.serialize import plan_document
 from dispatch.contract.validate import parse_problem
+from dispatch.errors import InputError
 from dispatch.model import Plan, Priority, Route, UnassignedCode
 from dispatch.planning import SolveParams, plan_day
 from dispatch.planning.compile import PRIORITY_WEIGHT, compile_problem
 from dispatch.travel import provider_for
 from dispatch.units import elapsed
 from dispatch.verify import check_plan, matrix_lookup
+from solver import NoSolutionInTimeError
 from tests.conftest import STRANDED_T2
 
 QUICK = SolveParams(time_limit_s=1, metaheuristic="greedy_descent")
@@ -50,6 +52,25 @@ def test_a_small_day_is_answered_once_its_search_stalls_unless_its_policy_says_n
     started = time.monotonic()
     assert plan_day(parse_problem(day)).routes
     assert time.monotonic() - started >= 1.8
+
+
+def test_a_day_out_of_time_before_any_plan_names_the_time_limit(
+    day: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The largest day asked for 20 s failed as "the solver failed: no solution found (status
+    # 4)", an internal error, for a budget too short for its size.
+    def out_of_time(*args: Any, **kwargs: Any) -> Any:
+        raise NoSolutionInTimeError(0.7)
+
+    monkeypatch.setattr("dispatch.planning.day.solve", out_of_time)
+    with pytest.raises(InputError) as out:
+        plan_day(parse_problem(day), params=SolveParams(time_limit_s=20))
+    [error] = out.value.errors
+    assert error.path == "time_limit_s"
+    assert error.message == (
+        "no plan was found within 20 s: a day of 3 visits and 1 technician needs longer; "
+        "solve it again with a longer time_limit_s"
+    )
 
 
 def test_line_day_goes_out_and_back(day: dict[str, Any]) -> None:

@@ -20,6 +20,19 @@ from tests.solver.instances import DAY, grid_instance, line_instance
 QUICK_ORTOOLS = SolveParams(time_limit_s=2, metaheuristic="greedy_descent", seeders=())
 
 
+def test_a_search_out_of_time_before_any_solution_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    # It said "no solution found (status 4)", which dispatch reported as its own bug: the
+    # largest day asked for 20 s failed as "the solver failed".
+    monkeypatch.setattr("solver.search.MIN_POLISH_S", 0.0)  # 1 ms left of the budget
+    instance = grid_instance(n=300, n_vehicles=5)
+    with pytest.raises(
+        SolverError, match=r"^no solution found within the time limit of 1 s$"
+    ) as out:
+        search(instance, SolveParams(time_limit_s=1), started=time.monotonic() - 10)
+    assert type(out.value).__name__ == "NoSolutionInTimeError"
+    assert out.value.time_limit_s == 1  # type: ignore[attr-defined]
+
+
 def test_warm_start_improves_a_poor_route_and_keeps_every_node() -> None:
     instance = line_instance([100, 200, 300, 400])
     # Zig-zag: 0 -> 400 -> 100 -> 300 -> 200 -> 0 is 1,200 s; out and back is 800 s.
