@@ -53,7 +53,7 @@ TIME = "time"
 BUSY = "busy"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, weakref_slot=True)
 class RoutingHandles:
     """The built model and what decoding needs of it."""
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import time
+import weakref
 from typing import Any
 
 import numpy as np
@@ -31,6 +33,28 @@ def test_a_search_out_of_time_before_any_solution_says_so(monkeypatch: pytest.Mo
         search(instance, SolveParams(time_limit_s=1), started=time.monotonic() - 10)
     assert type(out.value).__name__ == "NoSolutionInTimeError"
     assert out.value.time_limit_s == 1  # type: ignore[attr-defined]
+
+
+def test_a_searched_model_is_freed_once_its_search_ends(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Its callbacks (the stall stop, the progress reports) held the model, which held them: a
+    # cycle through OR-Tools that no collection breaks. Every model searched stayed in memory
+    # with its matrices until the process ended: an idle job worker grew by 1 GB a
+    # 5,000-visit day, 5.9 GB after four.
+    models: list[weakref.ref[pywrapcp.RoutingModel]] = []
+
+    def kept(instance: Instance) -> RoutingHandles:
+        handles = build_routing_model(instance)
+        models.append(weakref.ref(handles.routing))
+        return handles
+
+    monkeypatch.setattr("solver.search.build_routing_model", kept)
+    reports: list[Progress] = []
+    params = SolveParams(time_limit_s=1, seeders=())
+    solution = search(grid_instance(n=20, n_vehicles=2), params, on_progress=reports.append)
+    assert reports and solution.objective == min(r.best_cost for r in reports)
+    search(grid_instance(n=20, n_vehicles=2), params, on_progress=reports.append, snapshots=True)
+    gc.collect()
+    assert len(models) == 2 and [model() for model in models] == [None, None]
 
 
 def test_warm_start_improves_a_poor_route_and_keeps_every_node() -> None:
