@@ -44,6 +44,7 @@ __all__ = [
     "plan_region",
     "region_problem",
     "search_from",
+    "too_little_time",
     "within_budget",
 ]
 
@@ -104,20 +105,20 @@ def plan_day(
         return _plan_whole(problem, provider, params, on_progress, on_draft)
     except NoSolutionInTimeError as error:
         limit_s = (params or policy_params(problem.policy)).time_limit_s
-        raise _too_little_time(problem, limit_s) from error
+        raise too_little_time(len(problem.visits), len(problem.technicians), limit_s) from error
 
 
-def _too_little_time(problem: Problem, limit_s: float) -> InputError:
-    """The error of a day whose search found no plan at all in ``limit_s``: the time asked
-    for, not the engine, is short (it was "the solver failed: no solution found (status
+def too_little_time(visits: int, technicians: int, limit_s: float, what: str = "day") -> InputError:
+    """The error of a day (or another ``what``: a horizon) of ``visits`` visits and
+    ``technicians`` technicians whose search found no plan at all in ``limit_s``: the time
+    asked for, not the engine, is short (it was "the solver failed: no solution found (status
     4)", read as a bug)."""
-    visits, technicians = len(problem.visits), len(problem.technicians)
     size = (
         f"{visits:,} visit{'s' * (visits != 1)} and "
         f"{technicians:,} technician{'s' * (technicians != 1)}"
     )
     why = (
-        f"no plan was found within {limit_s:g} s: a day of {size} needs longer; "
+        f"no plan was found within {limit_s:g} s: a {what} of {size} needs longer; "
         "solve it again with a longer time_limit_s"
     )
     return InputError([FieldError("time_limit_s", why)], what="time limit")
@@ -251,7 +252,7 @@ def plan_region(
         return _plan_whole(part, provider, params, on_progress, on_draft, least_s)
     except NoSolutionInTimeError as error:
         limit_s = (params or policy_params(problem.policy)).time_limit_s
-        raise _too_little_time(part, limit_s) from error
+        raise too_little_time(len(part.visits), len(part.technicians), limit_s) from error
 
 
 def join_regions(problem: Problem, plans: list[Plan], solve_s: float) -> Plan:

@@ -35,14 +35,28 @@ from dispatch.model import (
     VisitId,
 )
 from dispatch.planning.compile import IdMap, compile_problem
-from dispatch.planning.day import RETRY_AT_LEAST_S, RETRY_LONGER, within_budget
+from dispatch.planning.day import (
+    RETRY_AT_LEAST_S,
+    RETRY_LONGER,
+    too_little_time,
+    within_budget,
+)
 from dispatch.planning.decode import decode, without_route
 from dispatch.planning.lines import with_road_lines
 from dispatch.planning.params import policy_params
 from dispatch.planning.promise import with_promises
 from dispatch.travel import TravelTimeProvider, provider_for
 from dispatch.units import after, iso
-from solver import Instance, Progress, Solution, SolveParams, SolverError, schedule, solve
+from solver import (
+    Instance,
+    NoSolutionInTimeError,
+    Progress,
+    Solution,
+    SolveParams,
+    SolverError,
+    schedule,
+    solve,
+)
 from solver.cost import route_cost
 
 logger = logging.getLogger(__name__)
@@ -91,6 +105,9 @@ def plan_week(
     ------
     TravelTimeError
         When the provider cannot give a matrix.
+    InputError
+        When the time limit ran out before any plan was found, even searched again longer
+        (on ``time_limit_s``).
     InternalError
         When the solver fails on a model the engine built (a bug).
     """
@@ -98,8 +115,9 @@ def plan_week(
     problem = horizon.as_problem()
     provider = provider or provider_for(problem)
     instance, id_map = compile_problem(problem, provider, due=horizon.promised, balance=True)
+    asked = params or policy_params(horizon.policy)
     params = within_budget(
-        params or policy_params(horizon.policy),
+        asked,
         spent_s=clock.monotonic() - started,
         visits=len(problem.visits),
     )
@@ -140,6 +158,10 @@ def plan_week(
                 ),
                 params.time_limit_s,
             )
+    except NoSolutionInTimeError as error:  # even searched again, longer
+        technicians = len({technician.id for technician in horizon.workdays})
+        limit_s = asked.time_limit_s
+        raise too_little_time(len(problem.visits), technicians, limit_s, "horizon") from error
     except SolverError as error:
         raise InternalError(f"the solver failed: {error}") from error
     visits = {visit.id: visit for visit in problem.visits}

@@ -23,7 +23,7 @@ from dispatch.model import RoundOccurrence, TimeWindow, Unassigned, UnassignedCo
 from dispatch.planning import SolveParams
 from dispatch.planning import week as week_planning
 from dispatch.verify import CheckReport, Violation
-from solver import Progress, SolverError, solve
+from solver import NoSolutionInTimeError, Progress, SolverError, solve
 
 MONDAY = date(2026, 12, 7)
 WEEK = tuple(MONDAY + timedelta(days=k) for k in range(5))
@@ -1196,3 +1196,25 @@ def test_a_daily_window_that_never_meets_its_span_says_so() -> None:
             "2026-12-08 18:00: no day of the span has those hours",
         )
     ]
+
+
+def test_a_week_out_of_time_before_any_plan_names_the_time_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A day out of time before any plan names time_limit_s; a week said "the solver failed",
+    # an internal error, for a budget too short for its size.
+    def out_of_time(*args: Any, **kwargs: Any) -> Any:
+        raise NoSolutionInTimeError(0.5)
+
+    monkeypatch.setattr(week_planning, "solve", out_of_time)
+    horizon = parse_horizon(horizon_problem())
+    with pytest.raises(InputError) as out:
+        week_planning.plan_week(horizon, params=SolveParams(time_limit_s=0.5, seed=1))
+    [error] = out.value.errors
+    assert error.path == "time_limit_s"
+    technicians = len({technician.id for technician in horizon.workdays})
+    assert error.message == (
+        f"no plan was found within 0.5 s: a horizon of {len(horizon.visits)} visits and "
+        f"{technicians} technician{'s' * (technicians != 1)} needs longer; "
+        "solve it again with a longer time_limit_s"
+    )
