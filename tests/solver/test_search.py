@@ -51,7 +51,8 @@ def test_a_searched_model_is_freed_once_its_search_ends(monkeypatch: pytest.Monk
     reports: list[Progress] = []
     params = SolveParams(time_limit_s=1, seeders=())
     solution = search(grid_instance(n=20, n_vehicles=2), params, on_progress=reports.append)
-    assert reports and solution.objective == min(r.best_cost for r in reports)
+    # The callbacks were called (reports are throttled: the last improvement may go unheard).
+    assert reports and min(r.best_cost for r in reports) >= solution.objective
     search(grid_instance(n=20, n_vehicles=2), params, on_progress=reports.append, snapshots=True)
     gc.collect()
     assert len(models) == 2 and [model() for model in models] == [None, None]
